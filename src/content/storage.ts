@@ -1,0 +1,96 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/index.js';
+
+/** Per-call options: cancellation, and room for progress reporting. */
+export interface Op {
+  signal?: AbortSignal;
+  /** Called with the byte count each time a chunk of the content has moved. */
+  onBytes?: (bytes: number) => void;
+}
+
+export type Content = Readable | Uint8Array | AsyncIterable<Uint8Array>;
+
+export interface Fetcher {
+  /** A stream of exactly `desc.size` verified bytes; the caller must consume or destroy it. */
+  fetch(desc: Descriptor, o?: Op): Promise<Readable>;
+}
+
+export interface Pusher {
+  /** Stores content, verifying its size and digest while it streams; a mismatch stores nothing. */
+  push(expected: Descriptor, content: Content, o?: Op): Promise<void>;
+}
+
+export interface ReadOnlyStorage extends Fetcher {
+  exists(desc: Descriptor, o?: Op): Promise<boolean>;
+}
+
+export interface Storage extends ReadOnlyStorage, Pusher {}
+
+export interface Resolver {
+  resolve(reference: string, o?: Op): Promise<Descriptor>;
+}
+
+export interface Tagger {
+  tag(desc: Descriptor, reference: string, o?: Op): Promise<void>;
+}
+
+export interface ReadOnlyTarget extends ReadOnlyStorage, Resolver {}
+
+export interface Target extends Storage, Resolver, Tagger {}
+
+// Optional capabilities, detected at run time with the guards below.
+
+export interface PredecessorFinder {
+  /** Manifests known to point at `node` (referrers among them). */
+  predecessors(node: Descriptor, o?: Op): Promise<Descriptor[]>;
+}
+
+export interface TagLister {
+  tags(o?: Op & { last?: string }): AsyncIterable<string[]>;
+}
+
+export interface Deleter {
+  delete(desc: Descriptor, o?: Op): Promise<void>;
+}
+
+export interface Mounter {
+  /** Makes a blob of `fromRepository` (same registry) available here without moving its bytes. */
+  mount(desc: Descriptor, fromRepository: string, o?: Op): Promise<boolean>;
+}
+
+export interface ReferrerLister {
+  referrers(subject: Descriptor, o?: Op & { artifactType?: string }): AsyncIterable<Descriptor[]>;
+}
+
+export function hasPredecessors(t: object): t is PredecessorFinder {
+  return typeof (t as Partial<PredecessorFinder>).predecessors === 'function';
+}
+
+export function hasTags(t: object): t is TagLister {
+  return typeof (t as Partial<TagLister>).tags === 'function';
+}
+
+export function hasDelete(t: object): t is Deleter {
+  return typeof (t as Partial<Deleter>).delete === 'function';
+}
+
+export function hasMount(t: object): t is Mounter {
+  return typeof (t as Partial<Mounter>).mount === 'function';
+}
+
+export function hasReferrers(t: object): t is ReferrerLister {
+  return typeof (t as Partial<ReferrerLister>).referrers === 'function';
+}
+
+export function hasTagger(t: object): t is Tagger {
+  return typeof (t as Partial<Tagger>).tag === 'function';
+}
+
+export interface ReferencePusher {
+  /** Pushes a manifest and tags it in one step (a registry PUT by tag). */
+  pushReference(expected: Descriptor, content: Content, reference: string, o?: Op): Promise<void>;
+}
+
+export function hasPushReference(t: object): t is ReferencePusher {
+  return typeof (t as Partial<ReferencePusher>).pushReference === 'function';
+}

@@ -1,0 +1,118 @@
+import type { Writable } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDigester, type Descriptor, LadingError, MaxManifestBytes, parseDigest } from '../oci/index.js';
+import type { Content, Fetcher, Op } from './storage.js';
+
+/**
+ * A pass-through stream that counts and hashes what flows through it and fails the stream when the
+ * content is longer or shorter than `expected.size` or hashes to another digest. The error comes
+ * before the stream ends, so a consumer that commits on 'finish' never commits bad bytes.
+ */
+export class VerifyStream extends Transform {
+  readonly #expected: Descriptor;
+  readonly #hash;
+  readonly #where: string;
+  readonly #onBytes: ((n: number) => void) | undefined;
+  #seen = 0;
+
+  constructor(expected: Descriptor, options: { where?: string; onBytes?: (n: number) => void } = {}) {
+    super();
+    this.#expected = expected;
+    this.#hash = createDigester(parseDigest(expected.digest).algorithm);
+    this.#where = options.where ?? expected.digest;
+    this.#onBytes = options.onBytes;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.#expected.size) {
+      done(
+        new LadingError(
+          'SIZE_MISMATCH',
+          `${this.#where}: content is longer than the expected ${this.#expected.size} bytes`,
+        ),
+      );
+      return;
+    }
+    this.#hash.update(chunk);
+    this.#onBytes?.(chunk.length);
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.#seen !== this.#expected.size) {
+      done(
+        new LadingError('SIZE_MISMATCH', `${this.#where}: got ${this.#seen} bytes, expected ${this.#expected.size}`),
+      );
+      return;
+    }
+    const got = `${parseDigest(this.#expected.digest).algorithm}:${this.#hash.digest('hex')}`;
+    if (got !== this.#expected.digest) {
+      done(
+        new LadingError(
+          'DIGEST_MISMATCH',
+          `${this.#where}: content digest ${got} does not match ${this.#expected.digest}`,
+        ),
+      );
+      return;
+    }
+    done();
+  }
+}
+
+export function toReadable(content: Content): Readable {
+  if (content instanceof Readable) return content;
+  if (content instanceof Uint8Array)
+    return Readable.from([Buffer.from(content.buffer, content.byteOffset, content.byteLength)], { objectMode: false });
+  return Readable.from(content, { objectMode: false });
+}
+
+/** Pipes content through verification into `sink`; rejects (and destroys the sink) on any mismatch. */
+export async function verifiedCopy(
+  content: Content,
+  expected: Descriptor,
+  sink: Writable,
+  options: { where?: string; op?: Op } = {},
+): Promise<void> {
+  const verifier = new VerifyStream(expected, {
+    ...(options.where !== undefined ? { where: options.where } : {}),
+    ...(options.op?.onBytes ? { onBytes: options.op.onBytes } : {}),
+  });
+  await pipeline(toReadable(content), verifier, sink, options.op?.signal ? { signal: options.op.signal } : {});
+}
+
+/** Reads a whole (small) verified blob into memory; manifests and configs only. */
+export async function readAll(stream: Readable, limit = MaxManifestBytes, where = 'content'): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      stream.destroy();
+      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: content exceeds the ${limit}-byte limit`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** Fetches a descriptor's whole content, verified, refusing more than `limit` bytes up front. */
+export async function fetchAll(fetcher: Fetcher, desc: Descriptor, o: Op & { limit?: number } = {}): Promise<Buffer> {
+  const limit = o.limit ?? MaxManifestBytes;
+  if (desc.size > limit) {
+    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${desc.digest}: ${desc.size} bytes exceeds the ${limit}-byte limit`);
+  }
+  if (desc.data !== undefined) {
+    const bytes = Buffer.from(desc.data, 'base64');
+    const verifier = new VerifyStream(desc);
+    await pipeline(Readable.from([bytes]), verifier, async (source: AsyncIterable<Buffer>) => {
+      for await (const _ of source) {
+        // drained only to run verification
+      }
+    });
+    return bytes;
+  }
+  const stream = await fetcher.fetch(desc, o);
+  return readAll(stream, limit, desc.digest);
+}

@@ -1,0 +1,211 @@
+import pLimit from 'p-limit';
+import {
+  fetchAll,
+  hasMount,
+  hasPushReference,
+  listReferrers,
+  type Op,
+  type ReadOnlyStorage,
+  type ReadOnlyTarget,
+  type Storage,
+  successorsOf,
+  type Target,
+} from '../content/index.js';
+import { type Descriptor, isManifestMediaType, LadingError, MaxManifestBytes, MediaType } from '../oci/index.js';
+
+export interface CopyGraphOptions {
+  /** Blob transfers in flight at once (ORAS's default for cp and pull is 3). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** Largest manifest accepted from the source. */
+  maxMetadataBytes?: number;
+  /** Copy manifests even when the destination has them, to reach missing children. */
+  force?: boolean;
+  /** Replaces the default successor lookup (e.g. to pull only titled layers). */
+  findSuccessors?: (desc: Descriptor, bytes: Buffer | undefined) => Descriptor[] | Promise<Descriptor[]>;
+  /** Repositories on the destination's registry that may already hold a blob, to mount from. */
+  mountFrom?: (desc: Descriptor) => readonly string[];
+  preCopy?: (desc: Descriptor) => void | Promise<void>;
+  postCopy?: (desc: Descriptor) => void | Promise<void>;
+  onCopySkipped?: (desc: Descriptor) => void | Promise<void>;
+  onMounted?: (desc: Descriptor, fromRepository: string) => void | Promise<void>;
+  /** Bytes moved for one descriptor, called as chunks flow. */
+  onProgress?: (desc: Descriptor, bytes: number) => void;
+}
+
+export interface CopyOptions extends CopyGraphOptions {
+  /** Picks another root once the source reference is resolved (e.g. one platform of an index). */
+  mapRoot?: (src: ReadOnlyStorage, root: Descriptor) => Promise<Descriptor>;
+  /** Also copy the referrers of the root, recursively (`oras cp -r`). */
+  includeReferrers?: boolean;
+}
+
+/** Layers that must not be redistributed are never copied, as oras-go and the image-spec ask. */
+function isForeign(desc: Descriptor): boolean {
+  return (
+    desc.mediaType === MediaType.DockerForeignLayer ||
+    desc.mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.')
+  );
+}
+
+/**
+ * One graph copy for every pair of stores. Children land before their parents, so a destination
+ * never holds a manifest whose content is missing; what the destination has is skipped with its
+ * whole sub-graph; each node moves once; and only leaf transfers hold a concurrency slot, so a
+ * parent waiting for children can never starve them.
+ */
+export class GraphCopier {
+  readonly #src: ReadOnlyStorage;
+  readonly #dst: Storage;
+  readonly #opts: CopyGraphOptions;
+  readonly #limit: ReturnType<typeof pLimit>;
+  readonly #tracker = new Map<string, Promise<void>>();
+  readonly #abort = new AbortController();
+  readonly #signal: AbortSignal;
+
+  constructor(src: ReadOnlyStorage, dst: Storage, opts: CopyGraphOptions = {}) {
+    this.#src = src;
+    this.#dst = dst;
+    this.#opts = opts;
+    const concurrency = opts.concurrency ?? 3;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new LadingError('INVALID_ARGUMENT', `concurrency must be a positive integer, got ${concurrency}`);
+    }
+    this.#limit = pLimit(concurrency);
+    this.#signal = opts.signal ? AbortSignal.any([opts.signal, this.#abort.signal]) : this.#abort.signal;
+  }
+
+  /** Copies everything under `root`, and `root` itself unless `skipRoot` (pushed by the caller). */
+  async copy(root: Descriptor, rootBytes?: Buffer): Promise<void> {
+    try {
+      await this.#node(root, rootBytes);
+    } catch (error) {
+      this.#abort.abort(error);
+      throw error;
+    }
+  }
+
+  /** Fetches (once) a manifest's bytes from the source. */
+  async manifestBytes(desc: Descriptor): Promise<Buffer> {
+    return this.#limit(() =>
+      fetchAll(this.#src, desc, { signal: this.#signal, limit: this.#opts.maxMetadataBytes ?? MaxManifestBytes }),
+    );
+  }
+
+  #node(desc: Descriptor, knownBytes?: Buffer): Promise<void> {
+    let pending = this.#tracker.get(desc.digest);
+    if (!pending) {
+      pending = this.#copyNode(desc, knownBytes);
+      // Sibling failures surface through Promise.all; avoid an unhandled rejection here.
+      pending.catch(() => {});
+      this.#tracker.set(desc.digest, pending);
+    }
+    return pending;
+  }
+
+  async #copyNode(desc: Descriptor, knownBytes?: Buffer): Promise<void> {
+    this.#signal.throwIfAborted();
+    const manifest = isManifestMediaType(desc.mediaType);
+    const o: Op = { signal: this.#signal };
+    if (!(manifest && this.#opts.force)) {
+      const present = await this.#limit(() => this.#dst.exists(desc, o));
+      if (present) {
+        await this.#opts.onCopySkipped?.(desc);
+        return;
+      }
+    }
+    const bytes = manifest ? (knownBytes ?? (await this.manifestBytes(desc))) : undefined;
+    const children = this.#opts.findSuccessors
+      ? await this.#opts.findSuccessors(desc, bytes)
+      : bytes
+        ? successorsOf(desc, bytes)
+        : [];
+    await Promise.all(children.filter((c) => !isForeign(c)).map((child) => this.#node(child)));
+    await this.#limit(() => this.#transfer(desc, bytes));
+  }
+
+  async #transfer(desc: Descriptor, bytes: Buffer | undefined): Promise<void> {
+    this.#signal.throwIfAborted();
+    const onProgress = this.#opts.onProgress;
+    const o: Op = { signal: this.#signal, ...(onProgress ? { onBytes: (n: number) => onProgress(desc, n) } : {}) };
+    if (!bytes && this.#opts.mountFrom && hasMount(this.#dst)) {
+      for (const from of this.#opts.mountFrom(desc)) {
+        if (await this.#dst.mount(desc, from, o)) {
+          await this.#opts.onMounted?.(desc, from);
+          return;
+        }
+      }
+    }
+    await this.#opts.preCopy?.(desc);
+    try {
+      if (bytes) {
+        await this.#dst.push(desc, bytes, o);
+      } else if (desc.data !== undefined) {
+        await this.#dst.push(desc, Buffer.from(desc.data, 'base64'), o);
+      } else {
+        const stream = await this.#src.fetch(desc, o);
+        await this.#dst.push(desc, stream, o);
+      }
+    } catch (error) {
+      // Another writer may have stored it meanwhile: the content is there, which is all we need.
+      if (!(error instanceof LadingError && error.code === 'ALREADY_EXISTS')) throw error;
+    }
+    await this.#opts.postCopy?.(desc);
+  }
+}
+
+/** Copies the graph rooted at `root` from `src` to `dst`. */
+export async function copyGraph(
+  src: ReadOnlyStorage,
+  dst: Storage,
+  root: Descriptor,
+  opts: CopyGraphOptions = {},
+): Promise<void> {
+  await new GraphCopier(src, dst, opts).copy(root);
+}
+
+/**
+ * Resolves `srcRef` in `src`, copies its graph to `dst` and tags the root there as `dstRef`
+ * (default: the same reference; none when it is a digest). Returns the root descriptor.
+ */
+export async function copy(
+  src: ReadOnlyTarget,
+  srcRef: string,
+  dst: Target,
+  dstRef: string = srcRef,
+  opts: CopyOptions = {},
+): Promise<Descriptor> {
+  let root = await src.resolve(srcRef, opts.signal ? { signal: opts.signal } : {});
+  if (opts.mapRoot) root = await opts.mapRoot(src, root);
+  const copier = new GraphCopier(src, dst, opts);
+  const tagWith = dstRef && !dstRef.includes(':') ? dstRef : '';
+  if (tagWith && hasPushReference(dst) && isManifestMediaType(root.mediaType)) {
+    // A registry can take the root and its tag in one PUT; children first, as always.
+    const bytes = await copier.manifestBytes(root);
+    const children = opts.findSuccessors ? await opts.findSuccessors(root, bytes) : successorsOf(root, bytes);
+    await Promise.all(children.filter((c) => !isForeign(c)).map((c) => copier.copy(c)));
+    await opts.preCopy?.(root);
+    await dst.pushReference(root, bytes, tagWith, opts.signal ? { signal: opts.signal } : {});
+    await opts.postCopy?.(root);
+  } else {
+    await copier.copy(root);
+    if (tagWith) await dst.tag(root, tagWith, opts.signal ? { signal: opts.signal } : {});
+  }
+  if (opts.includeReferrers) await copyReferrers(src, copier, root, opts);
+  return root;
+}
+
+async function copyReferrers(src: ReadOnlyStorage, copier: GraphCopier, root: Descriptor, opts: CopyOptions) {
+  const seen = new Set<string>([root.digest]);
+  const queue = [root];
+  while (queue.length > 0) {
+    const subject = queue.shift() as Descriptor;
+    const referrers = await listReferrers(src, subject, opts.signal ? { signal: opts.signal } : {});
+    for (const r of referrers) {
+      if (seen.has(r.digest)) continue;
+      seen.add(r.digest);
+      await copier.copy(r);
+      queue.push(r);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { LadingError } from '../oci/index.js';
+import type { FileEntry, LayoutFiles } from './files.js';
+
+/** LayoutFiles over a directory. Paths come from our own code (validated digests), never raw input. */
+export class DirFiles implements LayoutFiles {
+  readonly location: string;
+
+  constructor(root: string) {
+    this.location = root;
+  }
+
+  async stat(path: string): Promise<FileEntry | undefined> {
+    try {
+      const s = await stat(join(this.location, path));
+      return s.isFile() ? { path, size: s.size } : undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        return undefined;
+      }
+      throw new LadingError('IO_ERROR', `${this.location}: cannot stat ${path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async open(path: string): Promise<Readable> {
+    const full = join(this.location, path);
+    // Open first so a missing file is reported now, not as a late stream error.
+    let handle: import('node:fs/promises').FileHandle;
+    try {
+      handle = await open(full, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new LadingError('NOT_FOUND', `${this.location}: ${path} not found`, { cause: error });
+      }
+      throw new LadingError('IO_ERROR', `${this.location}: cannot open ${path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
+  }
+
+  async readSmall(path: string, limit: number): Promise<Buffer | undefined> {
+    const entry = await this.stat(path);
+    if (!entry) return undefined;
+    if (entry.size > limit) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${this.location}: ${path} is ${entry.size} bytes, over the ${limit}-byte limit`,
+      );
+    }
+    const handle = await open(join(this.location, path), 'r');
+    try {
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+}

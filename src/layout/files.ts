@@ -1,0 +1,24 @@
+import type { Readable } from 'node:stream';
+
+/** What an entry in a layout is; only regular files can be read. */
+export interface FileEntry {
+  /** Clean, relative, `/`-separated path inside the layout (no `./`, no `..`). */
+  path: string;
+  size: number;
+}
+
+/**
+ * Read access to the files of an OCI image layout, whether they sit in a directory or in a tar
+ * archive. The layout logic (index.json, blobs, tags) is written once over this.
+ */
+export interface LayoutFiles {
+  /** Human-readable location for error messages (the directory or tar path). */
+  readonly location: string;
+  /** The entry at `path`, or undefined when there is no regular file there. */
+  stat(path: string): Promise<FileEntry | undefined>;
+  /** A stream of the whole file; rejects with NOT_FOUND when absent. */
+  open(path: string): Promise<Readable>;
+  /** Reads a small file whole (index.json, oci-layout); refuses more than `limit` bytes. */
+  readSmall(path: string, limit: number): Promise<Buffer | undefined>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,367 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  type Content,
+  type Deleter,
+  fetchAll,
+  type Op,
+  type PredecessorFinder,
+  PredecessorIndex,
+  readAll,
+  successorsOf,
+  type TagLister,
+  type Target,
+  toReadable,
+  VerifyStream,
+  verifiedCopy,
+} from '../content/index.js';
+import {
+  Annotation,
+  checkDescriptor,
+  type Descriptor,
+  isDigestReference,
+  isManifestMediaType,
+  LadingError,
+  MaxManifestBytes,
+  MediaType,
+  parseDigest,
+  plainDescriptor,
+} from '../oci/index.js';
+import { stageFile, withLock, writeFileAtomic } from './atomic.js';
+import { DirFiles } from './dir-files.js';
+import type { LayoutFiles } from './files.js';
+import { TarFiles } from './tar-files.js';
+
+const LayoutVersion = '1.0.0';
+/** index.json lists every manifest; generous, but bounded so a hostile file cannot exhaust memory. */
+const MaxIndexBytes = 64 * 1024 * 1024;
+
+export interface OpenLayoutOptions {
+  /** Create the layout when it does not exist yet (write commands). Only directories can be written. */
+  create?: boolean;
+}
+
+interface IndexState {
+  /** Tagged entries: ref.name → descriptor (annotations included, ref.name among them). */
+  tags: Map<string, Descriptor>;
+  /** Every manifest recorded, by digest. */
+  manifests: Map<string, Descriptor>;
+}
+
+export function blobPath(digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return `blobs/${algorithm}/${hex}`;
+}
+
+/**
+ * An OCI image layout (image-spec image-layout.md) as a Target: a directory (read and write) or a
+ * tar file (read only, random access). Every manifest pushed is recorded in index.json; tags are
+ * `org.opencontainers.image.ref.name` annotations. index.json is updated under a lock by
+ * re-reading it, so concurrent writers (threads or processes) never lose each other's entries.
+ */
+export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter {
+  readonly files: LayoutFiles;
+  readonly writable: boolean;
+  #state: IndexState;
+  #graph: Promise<PredecessorIndex> | undefined;
+
+  private constructor(files: LayoutFiles, writable: boolean, state: IndexState) {
+    this.files = files;
+    this.writable = writable;
+    this.#state = state;
+  }
+
+  get location(): string {
+    return this.files.location;
+  }
+
+  /** Opens a layout directory or tar file. With `create`, a missing directory becomes a new layout. */
+  static async open(path: string, options: OpenLayoutOptions = {}): Promise<OciLayout> {
+    let kind: 'dir' | 'file' | 'missing' = 'missing';
+    try {
+      const info = await stat(path);
+      kind = info.isDirectory() ? 'dir' : 'file';
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (kind === 'file') {
+      if (options.create) {
+        throw new LadingError(
+          'UNSUPPORTED',
+          `${path}: writing into a tar OCI layout is not supported; use a directory`,
+        );
+      }
+      const files = await TarFiles.open(path);
+      return new OciLayout(files, false, await readState(files));
+    }
+    if (kind === 'missing') {
+      if (!options.create) throw new LadingError('NOT_FOUND', `${path}: no OCI layout (directory or tar file) there`);
+      await mkdir(join(path, 'blobs'), { recursive: true });
+    }
+    const files = new DirFiles(path);
+    if (options.create) await initialise(files);
+    return new OciLayout(files, options.create === true, await readState(files));
+  }
+
+  async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    const path = blobPath(desc.digest);
+    const entry = await this.files.stat(path);
+    if (!entry) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+    if (entry.size !== desc.size) {
+      throw new LadingError('SIZE_MISMATCH', `${this.location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
+    }
+    const source = await this.files.open(path);
+    const verifier = new VerifyStream(desc, {
+      where: `${this.location}: ${path}`,
+      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+    });
+    source.on('error', (error) => verifier.destroy(error));
+    return source.pipe(verifier);
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    return (await this.files.stat(blobPath(desc.digest))) !== undefined;
+  }
+
+  async push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+    this.#assertWritable();
+    const path = blobPath(expected.digest);
+    if (await this.exists(expected)) {
+      if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
+      throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
+    }
+    const target = join(this.location, path);
+    let manifestBytes: Buffer | undefined;
+    if (isManifestMediaType(expected.mediaType)) {
+      // Manifests are small and checked before they land: a layout never records a broken one.
+      if (expected.size > MaxManifestBytes) {
+        throw new LadingError(
+          'SIZE_EXCEEDS_LIMIT',
+          `${expected.digest}: manifest of ${expected.size} bytes is over the limit`,
+        );
+      }
+      const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
+      manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
+      successorsOf(expected, manifestBytes);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFileAtomic(target, manifestBytes);
+    } else {
+      const staged = await stageFile(target, join(this.location, 'ingest'));
+      try {
+        await verifiedCopy(content, expected, staged.stream, { where: `${this.location}: ${expected.digest}`, op: o });
+      } catch (error) {
+        await staged.abort();
+        throw error;
+      }
+      await staged.commit();
+    }
+    if (manifestBytes) {
+      await this.#update((state) => {
+        if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
+      });
+      this.#graph = undefined;
+    }
+  }
+
+  async resolve(reference: string): Promise<Descriptor> {
+    if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
+    const tagged = this.#state.tags.get(reference);
+    if (tagged) return tagged;
+    if (isDigestReference(reference)) {
+      parseDigest(reference);
+      const manifest = this.#state.manifests.get(reference);
+      if (manifest) return manifest;
+      const entry = await this.files.stat(blobPath(reference));
+      if (entry) return { mediaType: MediaType.OctetStream, digest: reference, size: entry.size };
+    }
+    throw new LadingError('NOT_FOUND', `${this.location}: ${reference} not found`);
+  }
+
+  async tag(desc: Descriptor, reference: string): Promise<void> {
+    this.#assertWritable();
+    if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
+    if (isDigestReference(reference)) {
+      // Tagging by digest only makes sure the manifest is recorded, as oras-go does.
+      if (reference !== desc.digest) {
+        throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
+      }
+    }
+    if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+    await this.#update((state) => {
+      if (isManifestMediaType(desc.mediaType) && !state.manifests.has(desc.digest)) {
+        state.manifests.set(desc.digest, plainDescriptor(desc));
+      }
+      if (isDigestReference(reference)) return;
+      const annotations = { ...(desc.annotations ?? {}), [Annotation.RefName]: reference };
+      state.tags.set(reference, { ...plainDescriptor(desc), ...optional(desc), annotations });
+    });
+  }
+
+  async untag(reference: string): Promise<void> {
+    this.#assertWritable();
+    await this.#update((state) => {
+      if (!state.tags.delete(reference))
+        throw new LadingError('NOT_FOUND', `${this.location}: tag ${reference} not found`);
+    });
+  }
+
+  /** Removes a manifest (and its tags) or a blob. */
+  async delete(desc: Descriptor): Promise<void> {
+    this.#assertWritable();
+    if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+    await this.#update((state) => {
+      state.manifests.delete(desc.digest);
+      for (const [ref, d] of state.tags) if (d.digest === desc.digest) state.tags.delete(ref);
+    });
+    await rm(join(this.location, blobPath(desc.digest)), { force: true });
+    this.#graph = undefined;
+  }
+
+  async *tags(o: Op & { last?: string } = {}): AsyncIterable<string[]> {
+    const all = [...this.#state.tags.keys()].sort();
+    yield o.last ? all.filter((t) => t > (o.last as string)) : all;
+  }
+
+  /** Every manifest the layout records, tagged or not. */
+  manifests(): Descriptor[] {
+    return [...this.#state.manifests.values()];
+  }
+
+  async predecessors(node: Descriptor): Promise<Descriptor[]> {
+    this.#graph ??= this.#buildGraph();
+    return (await this.#graph).get(node.digest);
+  }
+
+  async #buildGraph(): Promise<PredecessorIndex> {
+    const index = new PredecessorIndex();
+    const seen = new Set<string>();
+    const queue = [...this.#state.manifests.values()];
+    while (queue.length > 0) {
+      const node = queue.pop() as Descriptor;
+      if (seen.has(node.digest) || !isManifestMediaType(node.mediaType)) continue;
+      seen.add(node.digest);
+      if (!(await this.exists(node))) continue;
+      const children = successorsOf(node, await fetchAll(this, node));
+      index.add(node, children);
+      queue.push(...children);
+    }
+    return index;
+  }
+
+  #assertWritable(): void {
+    if (!this.writable) throw new LadingError('UNSUPPORTED', `${this.location}: this OCI layout is opened read-only`);
+  }
+
+  /** Applies `change` to the index.json on disk under the lock, then adopts the result. */
+  async #update(change: (state: IndexState) => void): Promise<void> {
+    await withLock(join(this.location, 'index.json.lock'), async () => {
+      const state = await readState(this.files);
+      change(state);
+      await writeFileAtomic(join(this.location, 'index.json'), encodeIndexJson(state));
+      this.#state = state;
+    });
+  }
+}
+
+function optional(desc: Descriptor): Partial<Descriptor> {
+  const out: Partial<Descriptor> = {};
+  if (desc.artifactType) out.artifactType = desc.artifactType;
+  if (desc.platform) out.platform = desc.platform;
+  if (desc.urls) out.urls = desc.urls;
+  return out;
+}
+
+async function initialise(files: DirFiles): Promise<void> {
+  const root = files.location;
+  const layoutFile = await files.readSmall('oci-layout', 64 * 1024);
+  if (!layoutFile)
+    await writeFileAtomic(join(root, 'oci-layout'), Buffer.from(`{"imageLayoutVersion":"${LayoutVersion}"}`));
+  await mkdir(join(root, 'blobs'), { recursive: true });
+  if (!(await files.stat('index.json'))) {
+    await withLock(join(root, 'index.json.lock'), async () => {
+      if (await files.stat('index.json')) return;
+      await writeFileAtomic(join(root, 'index.json'), encodeIndexJson({ tags: new Map(), manifests: new Map() }));
+    });
+  }
+}
+
+/** Reads and checks oci-layout and index.json; every problem names the file and the field. */
+async function readState(files: LayoutFiles): Promise<IndexState> {
+  const where = files.location;
+  const layoutBytes = await files.readSmall('oci-layout', 64 * 1024);
+  if (!layoutBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no oci-layout file)`);
+  let layout: unknown;
+  try {
+    layout = JSON.parse(layoutBytes.toString('utf8'));
+  } catch {
+    throw new LadingError('INVALID_LAYOUT', `${where}/oci-layout: not valid JSON`);
+  }
+  const version = (layout as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
+  if (version !== LayoutVersion) {
+    throw new LadingError(
+      'INVALID_LAYOUT',
+      `${where}/oci-layout: unsupported imageLayoutVersion ${JSON.stringify(version)}`,
+    );
+  }
+  const indexBytes = await files.readSmall('index.json', MaxIndexBytes);
+  if (!indexBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no index.json)`);
+  let index: unknown;
+  try {
+    index = JSON.parse(indexBytes.toString('utf8'));
+  } catch (error) {
+    throw new LadingError('INVALID_LAYOUT', `${where}/index.json: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof index !== 'object' || index === null || Array.isArray(index)) {
+    throw new LadingError('INVALID_LAYOUT', `${where}/index.json: must be a JSON object`);
+  }
+  const record = index as Record<string, unknown>;
+  if (record.schemaVersion !== 2) {
+    throw new LadingError(
+      'INVALID_LAYOUT',
+      `${where}/index.json: schemaVersion must be 2, got ${JSON.stringify(record.schemaVersion)}`,
+    );
+  }
+  const entries = record.manifests ?? [];
+  if (!Array.isArray(entries))
+    throw new LadingError('INVALID_LAYOUT', `${where}/index.json: manifests must be an array`);
+  const state: IndexState = { tags: new Map(), manifests: new Map() };
+  entries.forEach((entry, i) => {
+    let desc: Descriptor;
+    try {
+      desc = checkDescriptor(entry, `${where}/index.json: manifests[${i}]`);
+    } catch (error) {
+      throw new LadingError('INVALID_LAYOUT', (error as Error).message);
+    }
+    const name = desc.annotations?.[Annotation.RefName];
+    if (name) state.tags.set(name, desc);
+    if (isManifestMediaType(desc.mediaType) && !state.manifests.has(desc.digest)) {
+      state.manifests.set(desc.digest, plainDescriptor(desc));
+    }
+  });
+  return state;
+}
+
+/** Tagged entries first, then manifests no tag names, as oras-go lays index.json out. */
+function encodeIndexJson(state: IndexState): Buffer {
+  const tagged = new Set<string>();
+  const manifests: Descriptor[] = [];
+  for (const desc of state.tags.values()) {
+    manifests.push(desc);
+    tagged.add(desc.digest);
+  }
+  for (const desc of state.manifests.values()) if (!tagged.has(desc.digest)) manifests.push(desc);
+  return Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: manifests.map(orderedDescriptor) }),
+  );
+}
+
+function orderedDescriptor(desc: Descriptor): Descriptor {
+  return {
+    mediaType: desc.mediaType,
+    digest: desc.digest,
+    size: desc.size,
+    ...optional(desc),
+    ...(desc.annotations ? { annotations: desc.annotations } : {}),
+  };
+}

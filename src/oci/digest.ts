@@ -1,0 +1,61 @@
+import { createHash, type Hash } from 'node:crypto';
+import { LadingError } from './errors.js';
+
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
+
+const hexLength: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
+const grammar = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
+
+export interface ParsedDigest {
+  algorithm: DigestAlgorithm;
+  hex: string;
+}
+
+/**
+ * Parses and validates a digest string. Only algorithms we can verify are accepted: a digest we
+ * cannot check would let unverified bytes through.
+ */
+export function parseDigest(digest: string): ParsedDigest {
+  const match = grammar.exec(digest);
+  if (!match)
+    throw new LadingError('INVALID_DIGEST', `invalid digest "${truncate(digest)}": expected <algorithm>:<hex>`);
+  const algorithm = match[1] as string;
+  const hex = match[2] as string;
+  if (!(algorithm in hexLength)) {
+    throw new LadingError(
+      'INVALID_DIGEST',
+      `unsupported digest algorithm "${truncate(algorithm)}" in "${truncate(digest)}"`,
+    );
+  }
+  const alg = algorithm as DigestAlgorithm;
+  if (hex.length !== hexLength[alg] || !/^[a-f0-9]+$/.test(hex)) {
+    throw new LadingError(
+      'INVALID_DIGEST',
+      `invalid digest "${truncate(digest)}": ${alg} needs ${hexLength[alg]} lowercase hex characters`,
+    );
+  }
+  return { algorithm: alg, hex };
+}
+
+export function isValidDigest(digest: string): boolean {
+  try {
+    parseDigest(digest);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createDigester(algorithm: DigestAlgorithm = 'sha256'): Hash {
+  return createHash(algorithm);
+}
+
+export function digestBytes(bytes: Uint8Array, algorithm: DigestAlgorithm = 'sha256'): string {
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
+export const EmptyDigest = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+function truncate(text: string): string {
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+}

@@ -1,0 +1,209 @@
+import type { Descriptor, Platform } from './descriptor.js';
+import { parseDigest } from './digest.js';
+import { LadingError } from './errors.js';
+import { goStringify } from './go-json.js';
+import { isIndexMediaType, isValidMediaType, MediaType } from './media-type.js';
+
+export interface Manifest {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+export interface Index {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  manifests: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+/** The retired image-spec 1.1 rc artifact manifest; read for compatibility, never written. */
+export interface ArtifactManifest {
+  mediaType: string;
+  artifactType?: string;
+  blobs?: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+/** Manifests and indexes larger than this are refused, as registries and oras-go do. */
+export const MaxManifestBytes = 4 * 1024 * 1024;
+
+function sortedMap(record: Record<string, string> | undefined): Map<string, string> | undefined {
+  if (!record || Object.keys(record).length === 0) return undefined;
+  return new Map(Object.entries(record));
+}
+
+function goPlatform(platform: Platform | undefined): object | undefined {
+  if (!platform) return undefined;
+  return {
+    architecture: platform.architecture,
+    os: platform.os,
+    'os.version': platform['os.version'] || undefined,
+    'os.features': platform['os.features']?.length ? platform['os.features'] : undefined,
+    variant: platform.variant || undefined,
+    features: platform.features?.length ? platform.features : undefined,
+  };
+}
+
+/** A descriptor laid out as Go's ocispec.Descriptor marshals it (field order and omitempty). */
+export function goDescriptor(desc: Descriptor): object {
+  return {
+    mediaType: desc.mediaType,
+    digest: desc.digest,
+    size: desc.size,
+    urls: desc.urls?.length ? desc.urls : undefined,
+    annotations: sortedMap(desc.annotations),
+    data: desc.data || undefined,
+    platform: goPlatform(desc.platform),
+    artifactType: desc.artifactType || undefined,
+  };
+}
+
+/** Serialises a manifest byte-identically to oras-go / image-spec's Go types. */
+export function encodeManifest(manifest: Manifest): Uint8Array {
+  return Buffer.from(
+    goStringify({
+      schemaVersion: manifest.schemaVersion,
+      mediaType: manifest.mediaType || undefined,
+      artifactType: manifest.artifactType || undefined,
+      config: goDescriptor(manifest.config),
+      layers: manifest.layers.map(goDescriptor),
+      subject: manifest.subject ? goDescriptor(manifest.subject) : undefined,
+      annotations: sortedMap(manifest.annotations),
+    }),
+  );
+}
+
+export function encodeIndex(index: Index): Uint8Array {
+  return Buffer.from(
+    goStringify({
+      schemaVersion: index.schemaVersion,
+      mediaType: index.mediaType || undefined,
+      artifactType: index.artifactType || undefined,
+      manifests: index.manifests.map(goDescriptor),
+      subject: index.subject ? goDescriptor(index.subject) : undefined,
+      annotations: sortedMap(index.annotations),
+    }),
+  );
+}
+
+/** Parses JSON content of at most MaxManifestBytes, naming `where` in the error. */
+export function parseJson(bytes: Uint8Array, where: string): unknown {
+  if (bytes.byteLength > MaxManifestBytes) {
+    throw new LadingError(
+      'SIZE_EXCEEDS_LIMIT',
+      `${where}: ${bytes.byteLength} bytes exceeds the ${MaxManifestBytes}-byte limit`,
+    );
+  }
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (error) {
+    throw new LadingError('INVALID_MANIFEST', `${where}: not valid JSON (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}
+
+function fail(where: string, what: string): never {
+  throw new LadingError('INVALID_MANIFEST', `${where}: ${what}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Structural check of one descriptor; the field path goes into the error. */
+export function checkDescriptor(value: unknown, where: string): Descriptor {
+  if (!isRecord(value)) fail(where, 'descriptor must be an object');
+  if (typeof value.mediaType !== 'string' || !isValidMediaType(value.mediaType)) {
+    fail(where, `mediaType ${JSON.stringify(value.mediaType)} is not a valid media type`);
+  }
+  if (typeof value.digest !== 'string') fail(where, 'digest must be a string');
+  try {
+    parseDigest(value.digest);
+  } catch (error) {
+    fail(where, (error as Error).message);
+  }
+  if (typeof value.size !== 'number' || !Number.isSafeInteger(value.size) || value.size < 0) {
+    fail(where, `size ${JSON.stringify(value.size)} must be a non-negative integer`);
+  }
+  if (value.annotations !== undefined && value.annotations !== null) {
+    if (!isRecord(value.annotations) || !Object.values(value.annotations).every((v) => typeof v === 'string')) {
+      fail(where, 'annotations must map strings to strings');
+    }
+  }
+  if (value.data !== undefined) {
+    if (
+      typeof value.data !== 'string' ||
+      !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value.data)
+    ) {
+      fail(where, 'data must be standard base64');
+    }
+  }
+  if (value.urls !== undefined && value.urls !== null) {
+    if (!Array.isArray(value.urls) || !value.urls.every((u) => typeof u === 'string'))
+      fail(where, 'urls must be strings');
+  }
+  return value as unknown as Descriptor;
+}
+
+export type ParsedNode =
+  | { kind: 'manifest'; manifest: Manifest }
+  | { kind: 'index'; index: Index }
+  | { kind: 'artifact'; artifact: ArtifactManifest };
+
+/**
+ * Parses a manifest or index whose media type the descriptor gave, with a structural check of
+ * every field we follow (the graph walk must never trust an unchecked digest).
+ */
+export function parseNode(bytes: Uint8Array, mediaType: string, where: string): ParsedNode {
+  const value = parseJson(bytes, where);
+  if (!isRecord(value)) fail(where, 'manifest must be a JSON object');
+  if (value.mediaType !== undefined && value.mediaType !== mediaType) {
+    fail(where, `mediaType "${String(value.mediaType)}" does not match the descriptor's "${mediaType}"`);
+  }
+  if (mediaType === MediaType.ArtifactManifest) {
+    const blobs = value.blobs ?? [];
+    if (!Array.isArray(blobs)) fail(where, 'blobs must be an array');
+    for (const [i, b] of blobs.entries()) checkDescriptor(b, `${where}: blobs[${i}]`);
+    if (value.subject !== undefined) checkDescriptor(value.subject, `${where}: subject`);
+    return { kind: 'artifact', artifact: value as unknown as ArtifactManifest };
+  }
+  if (value.schemaVersion !== 2) fail(where, `schemaVersion must be 2, got ${JSON.stringify(value.schemaVersion)}`);
+  if (value.subject !== undefined && value.subject !== null) checkDescriptor(value.subject, `${where}: subject`);
+  if (isIndexMediaType(mediaType)) {
+    // oras-go tolerates `manifests: null` (seen in the wild); treat it as empty.
+    const manifests = value.manifests ?? [];
+    if (!Array.isArray(manifests)) fail(where, 'manifests must be an array');
+    for (const [i, m] of manifests.entries()) checkDescriptor(m, `${where}: manifests[${i}]`);
+    return { kind: 'index', index: { ...(value as unknown as Index), manifests: manifests as Descriptor[] } };
+  }
+  checkDescriptor(value.config, `${where}: config`);
+  const layers = value.layers ?? [];
+  if (!Array.isArray(layers)) fail(where, 'layers must be an array');
+  for (const [i, l] of layers.entries()) checkDescriptor(l, `${where}: layers[${i}]`);
+  return { kind: 'manifest', manifest: { ...(value as unknown as Manifest), layers: layers as Descriptor[] } };
+}
+
+/** The nodes a manifest points at, in the order a copy must push them (subject first, as oras). */
+export function nodeSuccessors(node: ParsedNode): Descriptor[] {
+  switch (node.kind) {
+    case 'manifest': {
+      const out: Descriptor[] = [];
+      if (node.manifest.subject) out.push(node.manifest.subject);
+      out.push(node.manifest.config, ...node.manifest.layers);
+      return out;
+    }
+    case 'index':
+      return [...(node.index.subject ? [node.index.subject] : []), ...node.index.manifests];
+    case 'artifact':
+      return [...(node.artifact.subject ? [node.artifact.subject] : []), ...(node.artifact.blobs ?? [])];
+  }
+}

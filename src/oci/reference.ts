@@ -1,0 +1,126 @@
+import { parseDigest } from './digest.js';
+import { LadingError } from './errors.js';
+
+/** A registry reference `registry/repository[:tag|@digest]`. */
+export interface Reference {
+  registry: string;
+  repository: string;
+  /** A tag or a digest; empty when the reference names only the repository. */
+  reference: string;
+}
+
+const repositoryPattern = /^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*)*$/;
+const tagPattern = /^[\w][\w.-]{0,127}$/;
+
+export function isValidTag(tag: string): boolean {
+  return tagPattern.test(tag);
+}
+
+export function isDigestReference(reference: string): boolean {
+  return reference.includes(':');
+}
+
+function invalid(raw: string, why: string): never {
+  throw new LadingError('INVALID_REFERENCE', `invalid reference "${raw}": ${why}`);
+}
+
+function checkRegistry(raw: string, registry: string): void {
+  let url: URL;
+  try {
+    url = new URL(`dummy://${registry}`);
+  } catch {
+    invalid(raw, `invalid registry "${registry}"`);
+  }
+  if (url.host.toLowerCase() !== registry.toLowerCase() || url.pathname !== '' || url.username || url.search) {
+    invalid(raw, `invalid registry "${registry}"`);
+  }
+}
+
+/**
+ * Parses a registry reference with the ORAS rules: registry up to the first `/`; a digest after
+ * `@` wins over any tag before it; otherwise a tag after the first `:` of the path.
+ */
+export function parseReference(raw: string): Reference {
+  const slash = raw.indexOf('/');
+  if (slash <= 0) invalid(raw, 'missing registry or repository (expected <registry>/<repository>[:tag|@digest])');
+  const registry = raw.slice(0, slash);
+  let path = raw.slice(slash + 1);
+  checkRegistry(raw, registry);
+  let reference = '';
+  const at = path.indexOf('@');
+  if (at >= 0) {
+    reference = path.slice(at + 1);
+    path = path.slice(0, at);
+    try {
+      parseDigest(reference);
+    } catch (error) {
+      invalid(raw, (error as Error).message);
+    }
+    // A tag before the digest is ignored, as ORAS does.
+    const colon = path.indexOf(':');
+    if (colon >= 0) path = path.slice(0, colon);
+  } else {
+    const colon = path.indexOf(':');
+    if (colon >= 0) {
+      reference = path.slice(colon + 1);
+      path = path.slice(0, colon);
+      if (!isValidTag(reference)) invalid(raw, `invalid tag "${reference}"`);
+    }
+  }
+  if (!repositoryPattern.test(path)) invalid(raw, `invalid repository "${path}"`);
+  return { registry, repository: path, reference };
+}
+
+export function formatReference(ref: Reference): string {
+  const base = `${ref.registry}/${ref.repository}`;
+  if (!ref.reference) return base;
+  return isDigestReference(ref.reference) ? `${base}@${ref.reference}` : `${base}:${ref.reference}`;
+}
+
+/** Validates a tag or digest used against one repository (a bare `tag` or `sha256:…`). */
+export function checkTagOrDigest(reference: string, where = reference): void {
+  if (isDigestReference(reference)) {
+    try {
+      parseDigest(reference);
+    } catch (error) {
+      throw new LadingError('INVALID_REFERENCE', `invalid reference "${where}": ${(error as Error).message}`);
+    }
+  } else if (!isValidTag(reference)) {
+    throw new LadingError('INVALID_REFERENCE', `invalid reference "${where}": invalid tag "${reference}"`);
+  }
+}
+
+/** An OCI layout target `path[:tag|@digest]`. */
+export interface LayoutReference {
+  path: string;
+  reference: string;
+}
+
+/**
+ * Splits an OCI layout argument as ORAS does: at the last `@` for a digest, else at the last `:`
+ * for a tag. A Windows drive prefix (`C:\`) is not a tag separator.
+ */
+export function parseLayoutReference(raw: string): LayoutReference {
+  if (raw === '') throw new LadingError('INVALID_REFERENCE', 'invalid OCI layout reference "": empty path');
+  let path = raw;
+  let reference = '';
+  const at = raw.lastIndexOf('@');
+  if (at >= 0) {
+    path = raw.slice(0, at);
+    reference = raw.slice(at + 1);
+    try {
+      parseDigest(reference);
+    } catch (error) {
+      throw new LadingError('INVALID_REFERENCE', `invalid OCI layout reference "${raw}": ${(error as Error).message}`);
+    }
+  } else {
+    const colon = raw.lastIndexOf(':');
+    const isDrive = colon === 1 && /^[A-Za-z]:[\\/]/.test(raw);
+    if (colon >= 0 && !isDrive) {
+      path = raw.slice(0, colon);
+      reference = raw.slice(colon + 1);
+    }
+  }
+  if (path === '') throw new LadingError('INVALID_REFERENCE', `invalid OCI layout reference "${raw}": empty path`);
+  return { path, reference };
+}
