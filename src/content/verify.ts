@@ -116,3 +116,43 @@ export async function fetchAll(fetcher: Fetcher, desc: Descriptor, o: Op & { lim
   const stream = await fetcher.fetch(desc, o);
   return readAll(stream, limit, desc.digest);
 }
+
+/**
+ * Wraps a source so that reading it yields verified bytes: the digest and size are checked as the
+ * consumer reads, and the last read fails on a mismatch. Nothing flows until the consumer reads,
+ * so a fetch that is never consumed cannot raise an unhandled error; destroying the result closes
+ * the source.
+ */
+export function verifiedStream(
+  source: Readable,
+  expected: Descriptor,
+  options: { where?: string; onBytes?: (n: number) => void } = {},
+): Readable {
+  const where = options.where ?? expected.digest;
+  const { algorithm } = parseDigest(expected.digest);
+  async function* verify(): AsyncGenerator<Buffer> {
+    const hash = createDigester(algorithm);
+    let seen = 0;
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        seen += chunk.length;
+        if (seen > expected.size) {
+          throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${expected.size} bytes`);
+        }
+        hash.update(chunk);
+        options.onBytes?.(chunk.length);
+        yield chunk;
+      }
+    } finally {
+      source.destroy();
+    }
+    if (seen !== expected.size) {
+      throw new LadingError('SIZE_MISMATCH', `${where}: got ${seen} bytes, expected ${expected.size}`);
+    }
+    const got = `${algorithm}:${hash.digest('hex')}`;
+    if (got !== expected.digest) {
+      throw new LadingError('DIGEST_MISMATCH', `${where}: content digest ${got} does not match ${expected.digest}`);
+    }
+  }
+  return Readable.from(verify(), { objectMode: false, highWaterMark: 1 });
+}

@@ -15,6 +15,7 @@ import {
   toReadable,
   VerifyStream,
   verifiedCopy,
+  verifiedStream,
 } from '../content/index.js';
 import {
   Annotation,
@@ -111,13 +112,10 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     if (entry.size !== desc.size) {
       throw new LadingError('SIZE_MISMATCH', `${this.location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
     }
-    const source = await this.files.open(path);
-    const verifier = new VerifyStream(desc, {
+    return verifiedStream(await this.files.open(path), desc, {
       where: `${this.location}: ${path}`,
       ...(o.onBytes ? { onBytes: o.onBytes } : {}),
     });
-    source.on('error', (error) => verifier.destroy(error));
-    return source.pipe(verifier);
   }
 
   async exists(desc: Descriptor): Promise<boolean> {

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { type Content, MemoryStore, type Op, type Target } from '../content/index.js';
+import { OciLayout } from '../layout/index.js';
+import { type Descriptor, isLadingError, LadingError } from '../oci/index.js';
+import { pushArtifact, pushImage, pushIndex, tempDir } from '../../test/support/fixtures.js';
+import { copy, copyGraph } from './copy.js';
+
+/** Wraps a target to count pushes, track concurrency, and fail on demand. */
+class Instrumented implements Target {
+  pushes: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor(
+    readonly inner: Target,
+    readonly failOn?: (desc: Descriptor, n: number) => boolean,
+  ) {}
+  fetch(desc: Descriptor, o?: Op) {
+    return this.inner.fetch(desc, o);
+  }
+  exists(desc: Descriptor, o?: Op) {
+    return this.inner.exists(desc, o);
+  }
+  resolve(ref: string, o?: Op) {
+    return this.inner.resolve(ref, o);
+  }
+  tag(desc: Descriptor, ref: string, o?: Op) {
+    return this.inner.tag(desc, ref, o);
+  }
+  async push(desc: Descriptor, content: Content, o?: Op) {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      if (this.failOn?.(desc, this.pushes.length)) throw new LadingError('IO_ERROR', `injected failure on ${desc.digest}`);
+      await this.inner.push(desc, content, o);
+      this.pushes.push(desc.digest);
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+async function multiPlatform(store: MemoryStore) {
+  const images = [];
+  for (const arch of ['amd64', 'arm64', 'riscv64']) {
+    const img = await pushImage(store, { [`${arch}.txt`]: `built for ${arch}\n` });
+    images.push({ ...img.manifest, platform: { os: 'linux', architecture: arch } });
+  }
+  const index = await pushIndex(store, images);
+  await store.tag(index, 'multi');
+  return { index, images };
+}
+
+describe('graph copy', () => {
+  test('children before parents, each node once, tagged at the destination', async () => {
+    const src = new MemoryStore();
+    const { index } = await multiPlatform(src);
+    const dst = new Instrumented(new MemoryStore());
+    const seen: string[] = [];
+    const root = await copy(src, 'multi', dst, 'v1', { postCopy: (d) => void seen.push(d.mediaType) });
+    assert.equal(root.digest, index.digest);
+    assert.equal(new Set(dst.pushes).size, dst.pushes.length, 'no node pushed twice');
+    assert.equal(dst.pushes.length, 10); // 3 × (layer, config, manifest) + index
+    assert.equal(dst.pushes.at(-1), index.digest, 'the root lands last');
+    assert.equal((await dst.resolve('v1')).digest, index.digest);
+    const firstManifest = seen.indexOf('application/vnd.oci.image.manifest.v1+json');
+    assert.ok(seen.indexOf('application/vnd.oci.image.config.v1+json') < firstManifest);
+  });
+
+  test('what the destination has is skipped, with its whole sub-graph', async () => {
+    const src = new MemoryStore();
+    await multiPlatform(src);
+    const inner = new MemoryStore();
+    await copy(src, 'multi', inner, 'multi');
+    const dst = new Instrumented(inner);
+    const skipped: string[] = [];
+    await copy(src, 'multi', dst, 'again', { onCopySkipped: (d) => void skipped.push(d.digest) });
+    assert.deepEqual(dst.pushes, []);
+    assert.equal(skipped.length, 1, 'the root is present, so nothing below it is even looked at');
+  });
+
+  test('concurrency is bounded, and a parent never holds a slot: concurrency 1 finishes a deep graph', async () => {
+    const src = new MemoryStore();
+    const { index } = await multiPlatform(src);
+    const dst = new Instrumented(new MemoryStore());
+    await copyGraph(src, dst, index, { concurrency: 1 });
+    assert.equal(dst.maxInFlight, 1);
+    assert.equal(dst.pushes.length, 10);
+    const dst3 = new Instrumented(new MemoryStore());
+    await copyGraph(src, dst3, index, { concurrency: 3 });
+    assert.ok(dst3.maxInFlight <= 3 && dst3.maxInFlight > 1, `max in flight ${dst3.maxInFlight}`);
+  });
+
+  test('a destination failing mid-way leaves no manifest and no tag behind', async () => {
+    const src = new MemoryStore();
+    const { manifest } = await pushArtifact(src, { a: 'a', b: 'b', c: 'c', d: 'd' });
+    await src.tag(manifest, 'v1');
+    const t = await tempDir();
+    try {
+      const layout = await OciLayout.open(join(t.path, 'dst'), { create: true });
+      const dst = new Instrumented(layout, (_d, n) => n === 2);
+      await assert.rejects(() => copy(src, 'v1', dst, 'v1', { concurrency: 1 }), (e) => isLadingError(e, 'IO_ERROR'));
+      const reopened = await OciLayout.open(join(t.path, 'dst'));
+      assert.deepEqual(reopened.manifests(), []);
+      await assert.rejects(() => reopened.resolve('v1'), (e) => isLadingError(e, 'NOT_FOUND'));
+      // A rerun completes and skips what arrived.
+      const again = new Instrumented(layout);
+      await copy(src, 'v1', again, 'v1');
+      assert.equal(again.pushes.length, 6 - dst.pushes.length);
+      assert.equal((await reopened.resolve(manifest.digest)).digest, manifest.digest);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('referrers travel with -r (includeReferrers), found through predecessors', async () => {
+    const src = new MemoryStore();
+    const { manifest } = await pushArtifact(src, { 'app.bin': 'application' });
+    await src.tag(manifest, 'v1');
+    const sig = await pushArtifact(src, { 'sig.json': '{"sig":1}' }, { subject: manifest, artifactType: 'application/vnd.example.sig' });
+    const sbomOfSig = await pushArtifact(src, { 'meta.json': '{}' }, { subject: sig.manifest, artifactType: 'application/vnd.example.meta' });
+    const without = new MemoryStore();
+    await copy(src, 'v1', without, 'v1');
+    assert.equal(await without.exists(sig.manifest), false);
+    const dst = new MemoryStore();
+    await copy(src, 'v1', dst, 'v1', { includeReferrers: true });
+    assert.equal(await dst.exists(sig.manifest), true);
+    assert.equal(await dst.exists(sbomOfSig.manifest), true);
+  });
+
+  test('progress hooks report every byte', async () => {
+    const src = new MemoryStore();
+    const big = Buffer.alloc(300_000, 1);
+    const { manifest } = await pushArtifact(src, { big });
+    const bytes = new Map<string, number>();
+    await copyGraph(src, new MemoryStore(), manifest, {
+      onProgress: (d, n) => bytes.set(d.digest, (bytes.get(d.digest) ?? 0) + n),
+    });
+    assert.ok([...bytes.values()].includes(300_000));
+  });
+
+  test('an invalid concurrency is refused', async () => {
+    await assert.rejects(() => copyGraph(new MemoryStore(), new MemoryStore(), { mediaType: 'x/y', digest: 'sha256:0', size: 0 }, { concurrency: 0 }), (e) =>
+      isLadingError(e, 'INVALID_ARGUMENT'),
+    );
+  });
+});

@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { fetchAll, listReferrers, MemoryStore, readAll } from '../content/index.js';
+import { copy } from '../copy/index.js';
+import { digestBytes, isLadingError, MediaType } from '../oci/index.js';
+import { orasVectors, zotLayouts } from '../../test/support/vectors.js';
+import { pushArtifact, pushBytes, pushImage, tempDir } from '../../test/support/fixtures.js';
+import { blobPath, OciLayout } from './layout.js';
+import { writeDirectoryAsTar } from './tar-writer.js';
+
+describe('reading upstream layouts', () => {
+  test('oras e2e artifacts layout: tags, content, referrers', async () => {
+    const layout = await OciLayout.open(join(zotLayouts, 'artifacts'));
+    const foobar = await layout.resolve('foobar');
+    assert.equal(foobar.digest, 'sha256:fd6ed2f36b5465244d5dc86cb4e7df0ab8a9d24adc57825099f522fe009a22bb');
+    const manifest = JSON.parse((await fetchAll(layout, foobar)).toString());
+    const titles = manifest.layers.map((l: { annotations: Record<string, string> }) => l.annotations['org.opencontainers.image.title']);
+    assert.deepEqual(titles, ['foo1', 'foo2', 'bar']);
+    assert.equal((await readAll(await layout.fetch(manifest.layers[2]))).toString(), 'bar');
+    const multi = await layout.resolve('multi');
+    assert.equal(multi.mediaType, MediaType.ImageIndex);
+    const referrers = await listReferrers(layout, foobar);
+    assert.ok(referrers.length > 0, 'foobar has referrers in the e2e layout');
+    for (const r of referrers) {
+      const m = JSON.parse((await fetchAll(layout, r)).toString());
+      assert.equal(m.subject.digest, foobar.digest);
+    }
+    const tags: string[] = [];
+    for await (const page of layout.tags()) tags.push(...page);
+    assert.ok(tags.includes('empty') && tags.includes('unnamed'));
+  });
+
+  test('a layout whose index.json has "manifests": null, and digest resolution of a plain blob', async () => {
+    const layout = await OciLayout.open(join(zotLayouts, 'blobs'));
+    const desc = await layout.resolve('sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae');
+    assert.equal(desc.mediaType, MediaType.OctetStream);
+    assert.equal((await readAll(await layout.fetch(desc))).toString(), 'foo');
+  });
+
+  test('oras-go tar layouts, with and without ./ prefixes', async () => {
+    const dir = join(orasVectors, 'oras-project/oras-go/content/oci/testdata');
+    const a = await OciLayout.open(join(dir, 'hello-world.tar'));
+    const b = await OciLayout.open(join(dir, 'hello-world-prefixed-path.tar'));
+    const ra = await a.resolve('latest');
+    assert.deepEqual(await b.resolve('latest'), ra);
+    assert.equal(ra.mediaType, MediaType.DockerManifestList);
+    const target = await tempDir();
+    try {
+      const out = await OciLayout.open(join(target.path, 'copy'), { create: true });
+      // The list names several platforms; the tar holds only one of their manifests.
+      const list = JSON.parse((await fetchAll(b, ra)).toString());
+      const present = [];
+      for (const m of list.manifests) if (await b.exists(m)) present.push(m);
+      assert.equal(present.length, 1);
+      await copy(b, present[0].digest, out, 'v1');
+      assert.equal((await out.resolve('v1')).digest, present[0].digest);
+      await assert.rejects(() => copy(a, 'latest', out, 'all'), (e) => isLadingError(e, 'NOT_FOUND'));
+      await assert.rejects(() => out.resolve('all'), (e) => isLadingError(e, 'NOT_FOUND'));
+      await assert.rejects(() => b.push(ra, Buffer.alloc(0)), (e) => isLadingError(e, 'UNSUPPORTED'));
+    } finally {
+      await target.cleanup();
+    }
+  });
+});
+
+describe('writing layouts', () => {
+  test('every pushed manifest is recorded; tags are ref.name annotations; the result re-opens', async () => {
+    const t = await tempDir();
+    try {
+      const mem = new MemoryStore();
+      const { manifest } = await pushArtifact(mem, { 'a.txt': 'alpha', 'b.txt': 'beta' });
+      await mem.tag(manifest, 'v1');
+      const path = join(t.path, 'out');
+      const layout = await OciLayout.open(path, { create: true });
+      await copy(mem, 'v1', layout, 'v1');
+      await layout.tag(manifest, 'latest');
+      const index = JSON.parse(await readFile(join(path, 'index.json'), 'utf8'));
+      assert.equal(index.schemaVersion, 2);
+      const names = index.manifests.map((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name']);
+      assert.deepEqual(names.sort(), ['latest', 'v1']);
+      assert.equal(await readFile(join(path, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
+      const again = await OciLayout.open(path);
+      assert.equal((await again.resolve('latest')).digest, manifest.digest);
+      await layout.untag('latest');
+      assert.equal((await OciLayout.open(path)).manifests().length, 1);
+      await assert.rejects(() => (OciLayout.open(path).then((l) => l.resolve('latest'))), (e) => isLadingError(e, 'NOT_FOUND'));
+      const blobs = await readdir(join(path, 'blobs/sha256'));
+      assert.equal(blobs.length, 4); // {} config, two layers, manifest
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('concurrent pushes of the same blob in one process are safe', async () => {
+    const t = await tempDir();
+    try {
+      const layout = await OciLayout.open(t.path, { create: true });
+      const bytes = Buffer.alloc(3 * 1024 * 1024, 7);
+      const desc = { mediaType: 'application/octet-stream', digest: digestBytes(bytes), size: bytes.length };
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => layout.push(desc, bytes)));
+      assert.ok(results.some((r) => r.status === 'fulfilled'));
+      for (const r of results) if (r.status === 'rejected') assert.ok(isLadingError(r.reason, 'ALREADY_EXISTS'));
+      assert.equal((await readAll(await layout.fetch(desc), 4 * 1024 * 1024)).equals(bytes), true);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('two processes writing one layout at once lose nothing', async () => {
+    const t = await tempDir();
+    try {
+      const path = join(t.path, 'shared');
+      await OciLayout.open(path, { create: true });
+      const script = join(t.path, 'writer.mts');
+      const layoutModule = fileURLToPath(new URL('./layout.ts', import.meta.url));
+      const fixtures = fileURLToPath(new URL('../../test/support/fixtures.ts', import.meta.url));
+      await writeFile(
+        script,
+        `import { OciLayout } from ${JSON.stringify(layoutModule)};
+import { pushArtifact } from ${JSON.stringify(fixtures)};
+const [path, who] = process.argv.slice(2);
+const layout = await OciLayout.open(path, { create: true });
+for (let i = 0; i < 15; i++) {
+  const { manifest } = await pushArtifact(layout, { [who + i]: who + ' ' + i });
+  await layout.tag(manifest, who + '-' + i);
+}
+`,
+      );
+      const run = (who: string) =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', script, path, who], { stdio: ['ignore', 'inherit', 'inherit'] });
+          child.on('error', reject);
+          child.on('exit', (code) => resolve(code ?? -1));
+        });
+      assert.deepEqual(await Promise.all([run('a'), run('b')]), [0, 0]);
+      const layout = await OciLayout.open(path);
+      const tags: string[] = [];
+      for await (const page of layout.tags()) tags.push(...page);
+      assert.equal(tags.length, 30);
+      assert.equal(layout.manifests().length, 30);
+      for (const tag of tags) await fetchAll(layout, await layout.resolve(tag));
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a layout directory written by lading becomes a tar layout lading reads back', async () => {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'dir');
+      const layout = await OciLayout.open(dir, { create: true });
+      const { manifest } = await pushImage(layout);
+      await layout.tag(manifest, 'v1');
+      await writeDirectoryAsTar(dir, join(t.path, 'image.tar'));
+      const tarLayout = await OciLayout.open(join(t.path, 'image.tar'));
+      assert.equal((await tarLayout.resolve('v1')).digest, manifest.digest);
+      const back = await OciLayout.open(join(t.path, 'back'), { create: true });
+      await copy(tarLayout, 'v1', back, 'v1');
+      assert.equal((await back.resolve('v1')).digest, manifest.digest);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('bad layouts are refused with the file and the field', () => {
+  async function withLayout(fn: (dir: string) => Promise<void>) {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'l');
+      const layout = await OciLayout.open(dir, { create: true });
+      const { manifest } = await pushArtifact(layout, { 'f.txt': 'content' });
+      await layout.tag(manifest, 'v1');
+      await fn(dir);
+    } finally {
+      await t.cleanup();
+    }
+  }
+
+  const corruptions: [string, string, string, RegExp][] = [
+    ['index.json not JSON', 'index.json', '{"schemaVersion":2,', /index\.json: not valid JSON/],
+    ['index.json wrong schemaVersion', 'index.json', '{"schemaVersion":1,"manifests":[]}', /index\.json: schemaVersion must be 2/],
+    ['index.json manifests not an array', 'index.json', '{"schemaVersion":2,"manifests":{}}', /manifests must be an array/],
+    ['index.json bad digest', 'index.json', '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:zz","size":1}]}', /manifests\[0\]/],
+    ['oci-layout wrong version', 'oci-layout', '{"imageLayoutVersion":"2.0.0"}', /oci-layout: unsupported imageLayoutVersion/],
+  ];
+  for (const [name, file, content, pattern] of corruptions) {
+    test(name, async () => {
+      await withLayout(async (dir) => {
+        await writeFile(join(dir, file), content);
+        await assert.rejects(
+          () => OciLayout.open(dir),
+          (e) => isLadingError(e, 'INVALID_LAYOUT') && pattern.test((e as Error).message) && (e as Error).message.includes(dir),
+        );
+      });
+    });
+  }
+
+  test('a missing directory is NOT_FOUND; a missing blob is NOT_FOUND naming the layout', async () => {
+    await assert.rejects(() => OciLayout.open('/nonexistent/lading'), (e) => isLadingError(e, 'NOT_FOUND'));
+    await withLayout(async (dir) => {
+      const layout = await OciLayout.open(dir);
+      const desc = await layout.resolve('v1');
+      const m = JSON.parse((await fetchAll(layout, desc)).toString());
+      const { rm } = await import('node:fs/promises');
+      await rm(join(dir, blobPath(m.layers[0].digest)));
+      await assert.rejects(() => layout.fetch(m.layers[0]), (e) => isLadingError(e, 'NOT_FOUND') && (e as Error).message.includes(dir));
+    });
+  });
+
+  test('a blob corrupted at rest fails its digest, and a copy of it leaves the destination without the manifest', async () => {
+    await withLayout(async (dir) => {
+      const layout = await OciLayout.open(dir);
+      const desc = await layout.resolve('v1');
+      const m = JSON.parse((await fetchAll(layout, desc)).toString());
+      await writeFile(join(dir, blobPath(m.layers[0].digest)), 'CONTENT'); // same size, other bytes
+      await assert.rejects(() => layout.fetch(m.layers[0]).then((s) => readAll(s)), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
+      const t = await tempDir();
+      try {
+        const out = await OciLayout.open(join(t.path, 'o'), { create: true });
+        await assert.rejects(() => copy(layout, 'v1', out, 'v1'), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
+        assert.equal(out.manifests().length, 0);
+        await assert.rejects(() => out.resolve('v1'), (e) => isLadingError(e, 'NOT_FOUND'));
+        assert.equal(await out.exists(m.layers[0]), false);
+        const ingest = await readdir(join(t.path, 'o', 'ingest')).catch(() => []);
+        assert.deepEqual(ingest, [], 'no temp file left behind');
+      } finally {
+        await t.cleanup();
+      }
+    });
+  });
+
+  test('pushing content that does not match its descriptor stores nothing', async () => {
+    await withLayout(async (dir) => {
+      const layout = await OciLayout.open(dir, { create: true });
+      const good = Buffer.from('good bytes');
+      const desc = { mediaType: 'text/plain', digest: digestBytes(good), size: good.length };
+      await assert.rejects(() => layout.push(desc, Buffer.from('evil bytes')), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
+      await assert.rejects(() => layout.push(desc, Buffer.from('good bytes!')), (e) => isLadingError(e, 'SIZE_MISMATCH'));
+      await assert.rejects(() => layout.push(desc, Buffer.from('good')), (e) => isLadingError(e, 'SIZE_MISMATCH'));
+      assert.equal(await layout.exists(desc), false);
+      const manifestBytes = Buffer.from('{"schemaVersion":2,"config":{}}');
+      await assert.rejects(
+        () => pushBytes(layout, manifestBytes, MediaType.ImageManifest),
+        (e) => isLadingError(e, 'INVALID_MANIFEST'),
+      );
+      assert.equal((await OciLayout.open(dir)).manifests().length, 1);
+    });
+  });
+});
