@@ -12,10 +12,12 @@ class Instrumented implements Target {
   pushes: string[] = [];
   inFlight = 0;
   maxInFlight = 0;
-  constructor(
-    readonly inner: Target,
-    readonly failOn?: (desc: Descriptor, n: number) => boolean,
-  ) {}
+  readonly inner: Target;
+  readonly failOn: ((desc: Descriptor, n: number) => boolean) | undefined;
+  constructor(inner: Target, failOn?: (desc: Descriptor, n: number) => boolean) {
+    this.inner = inner;
+    this.failOn = failOn;
+  }
   fetch(desc: Descriptor, o?: Op) {
     return this.inner.fetch(desc, o);
   }

@@ -1,1 +1,2 @@
 export * from './copy.js';
+export * from './pack.js';

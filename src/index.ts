@@ -1,0 +1,4 @@
+export * from './content/index.js';
+export * from './copy/index.js';
+export * from './layout/index.js';
+export * from './oci/index.js';
