@@ -55,7 +55,8 @@ export async function pushImage(store: Storage, files: Record<string, string> = 
       os: 'linux',
       config: { Env: ['PATH=/usr/bin'] },
       rootfs: { type: 'layers', diff_ids: [digestBytes(tar)] },
-      history: [{ created_by: 'lading test' }],
+      created: '2026-01-01T00:00:00Z',
+      history: [{ created: '2026-01-01T00:00:00Z', created_by: 'lading test' }],
     }),
   );
   const configDesc = await pushBytes(store, config, MediaType.ImageConfig);

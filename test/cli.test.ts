@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { OciLayout } from '../src/layout/index.js';
+import { pushArtifact, tempDir } from './support/fixtures.js';
+
+const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function lading(args: string[], options: { cwd?: string } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', main, ...args], { cwd: options.cwd }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function assertOneLineError(r: Result, pattern: RegExp) {
+  assert.notEqual(r.code, 0);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.match(lines[0] as string, /^Error: /);
+  assert.match(lines[0] as string, pattern);
+  assert.doesNotMatch(r.stderr, /\s+at /, 'no stack trace');
+}
+
+describe('lading command line', () => {
+  test('--version and --help', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    const v = await lading(['--version']);
+    assert.equal(v.code, 0);
+    assert.equal(v.stdout.trim(), pkg.version);
+    const h = await lading(['--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /Usage: lading/);
+    assert.match(h.stdout, /cp\|copy/);
+    const u = await lading(['no-such-command']);
+    assert.equal(u.code, 2);
+  });
+
+  test('cp copies between a layout tar and a layout directory with several tags', async () => {
+    const t = await tempDir();
+    try {
+      const src = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const { manifest } = await pushArtifact(src, { 'a.txt': 'A', 'b.txt': 'B' });
+      await src.tag(manifest, 'v1');
+      const r = await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', `${join(t.path, 'dst')}:v1,latest`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Copied {2}[0-9a-f]{12} a\.txt$/m);
+      assert.match(r.stdout, /Copied \[oci-layout\] .*src:v1 => \[oci-layout\] .*dst:v1,latest/);
+      assert.match(r.stdout, new RegExp(`Digest: ${manifest.digest}`));
+      const dst = await OciLayout.open(join(t.path, 'dst'));
+      assert.equal((await dst.resolve('latest')).digest, manifest.digest);
+      assert.equal((await dst.resolve('v1')).digest, manifest.digest);
+      const again = await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', `${join(t.path, 'dst')}:v2`]);
+      assert.equal(again.code, 0);
+      assert.match(again.stdout, /^Exists {2}[0-9a-f]{12} application\/vnd\.oci\.image\.manifest\.v1\+json$/m);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('bad input ends in one clear line, a non-zero exit, and the destination as it was', async () => {
+    const t = await tempDir();
+    try {
+      const src = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const { manifest } = await pushArtifact(src, { 'a.txt': 'A' });
+      await src.tag(manifest, 'v1');
+      const dstDir = join(t.path, 'dst');
+      await OciLayout.open(dstDir, { create: true });
+      const before = await readFile(join(dstDir, 'index.json'));
+
+      assertOneLineError(await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:nope`, '--to-oci-layout', dstDir]), /nope not found/);
+      assertOneLineError(await lading(['cp', '--from-oci-layout', join(t.path, 'src'), '--to-oci-layout', dstDir]), /needs a :tag or @digest/);
+      assertOneLineError(await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', `${dstDir}:bad tag!`]), /invalid tag/);
+      assertOneLineError(await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}@sha256:123`, '--to-oci-layout', dstDir]), /invalid digest/);
+      assertOneLineError(
+        await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', dstDir, '--concurrency', '0']),
+        /--concurrency/,
+      );
+      await writeFile(join(t.path, 'src', 'index.json'), '{"schemaVersion":2,"manifests":[{"digest":5}]}');
+      assertOneLineError(
+        await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', dstDir]),
+        /index\.json: manifests\[0\]/,
+      );
+      assert.ok((await readFile(join(dstDir, 'index.json'))).equals(before));
+      assert.deepEqual(await readdir(join(dstDir, 'blobs', 'sha256')).catch(() => []), []);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
