@@ -61,7 +61,11 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are "errors" to commander; usage mistakes are already printed by it.
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
         return ExitCode.Ok;
       }
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;

@@ -137,7 +137,10 @@ export function verifiedStream(
       for await (const chunk of source as AsyncIterable<Buffer>) {
         seen += chunk.length;
         if (seen > expected.size) {
-          throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${expected.size} bytes`);
+          throw new LadingError(
+            'SIZE_MISMATCH',
+            `${where}: content is longer than the expected ${expected.size} bytes`,
+          );
         }
         hash.update(chunk);
         options.onBytes?.(chunk.length);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { pushArtifact, pushImage, pushIndex, tempDir } from '../../test/support/fixtures.js';
 import { type Content, MemoryStore, type Op, type Target } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
 import { type Descriptor, isLadingError, LadingError } from '../oci/index.js';
-import { pushArtifact, pushImage, pushIndex, tempDir } from '../../test/support/fixtures.js';
 import { copy, copyGraph } from './copy.js';
 
 /** Wraps a target to count pushes, track concurrency, and fail on demand. */
@@ -35,7 +35,8 @@ class Instrumented implements Target {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       await new Promise((r) => setTimeout(r, 5));
-      if (this.failOn?.(desc, this.pushes.length)) throw new LadingError('IO_ERROR', `injected failure on ${desc.digest}`);
+      if (this.failOn?.(desc, this.pushes.length))
+        throw new LadingError('IO_ERROR', `injected failure on ${desc.digest}`);
       await this.inner.push(desc, content, o);
       this.pushes.push(desc.digest);
     } finally {
@@ -103,10 +104,16 @@ describe('graph copy', () => {
     try {
       const layout = await OciLayout.open(join(t.path, 'dst'), { create: true });
       const dst = new Instrumented(layout, (_d, n) => n === 2);
-      await assert.rejects(() => copy(src, 'v1', dst, 'v1', { concurrency: 1 }), (e) => isLadingError(e, 'IO_ERROR'));
+      await assert.rejects(
+        () => copy(src, 'v1', dst, 'v1', { concurrency: 1 }),
+        (e) => isLadingError(e, 'IO_ERROR'),
+      );
       const reopened = await OciLayout.open(join(t.path, 'dst'));
       assert.deepEqual(reopened.manifests(), []);
-      await assert.rejects(() => reopened.resolve('v1'), (e) => isLadingError(e, 'NOT_FOUND'));
+      await assert.rejects(
+        () => reopened.resolve('v1'),
+        (e) => isLadingError(e, 'NOT_FOUND'),
+      );
       // A rerun completes and skips what arrived.
       const again = new Instrumented(layout);
       await copy(src, 'v1', again, 'v1');
@@ -121,8 +128,16 @@ describe('graph copy', () => {
     const src = new MemoryStore();
     const { manifest } = await pushArtifact(src, { 'app.bin': 'application' });
     await src.tag(manifest, 'v1');
-    const sig = await pushArtifact(src, { 'sig.json': '{"sig":1}' }, { subject: manifest, artifactType: 'application/vnd.example.sig' });
-    const sbomOfSig = await pushArtifact(src, { 'meta.json': '{}' }, { subject: sig.manifest, artifactType: 'application/vnd.example.meta' });
+    const sig = await pushArtifact(
+      src,
+      { 'sig.json': '{"sig":1}' },
+      { subject: manifest, artifactType: 'application/vnd.example.sig' },
+    );
+    const sbomOfSig = await pushArtifact(
+      src,
+      { 'meta.json': '{}' },
+      { subject: sig.manifest, artifactType: 'application/vnd.example.meta' },
+    );
     const without = new MemoryStore();
     await copy(src, 'v1', without, 'v1');
     assert.equal(await without.exists(sig.manifest), false);
@@ -144,8 +159,15 @@ describe('graph copy', () => {
   });
 
   test('an invalid concurrency is refused', async () => {
-    await assert.rejects(() => copyGraph(new MemoryStore(), new MemoryStore(), { mediaType: 'x/y', digest: 'sha256:0', size: 0 }, { concurrency: 0 }), (e) =>
-      isLadingError(e, 'INVALID_ARGUMENT'),
+    await assert.rejects(
+      () =>
+        copyGraph(
+          new MemoryStore(),
+          new MemoryStore(),
+          { mediaType: 'x/y', digest: 'sha256:0', size: 0 },
+          { concurrency: 0 },
+        ),
+      (e) => isLadingError(e, 'INVALID_ARGUMENT'),
     );
   });
 });

@@ -28,7 +28,11 @@ export interface PackOptions {
  * PackManifest does: empty config with its `data`, an empty layer when there are none, and the
  * created annotation. Returns the manifest's descriptor.
  */
-export async function packManifest(store: Storage, layers: Descriptor[], options: PackOptions = {}): Promise<Descriptor> {
+export async function packManifest(
+  store: Storage,
+  layers: Descriptor[],
+  options: PackOptions = {},
+): Promise<Descriptor> {
   const artifactType = options.artifactType ?? (options.config ? undefined : MediaType.UnknownArtifact);
   if (artifactType !== undefined && !isValidMediaType(artifactType)) {
     throw new LadingError('INVALID_MEDIA_TYPE', `invalid artifact type "${artifactType}"`);

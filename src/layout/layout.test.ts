@@ -4,11 +4,11 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { pushArtifact, pushBytes, pushImage, tempDir } from '../../test/support/fixtures.js';
+import { orasVectors, zotLayouts } from '../../test/support/vectors.js';
 import { fetchAll, listReferrers, MemoryStore, readAll } from '../content/index.js';
 import { copy } from '../copy/index.js';
 import { digestBytes, isLadingError, MediaType } from '../oci/index.js';
-import { orasVectors, zotLayouts } from '../../test/support/vectors.js';
-import { pushArtifact, pushBytes, pushImage, tempDir } from '../../test/support/fixtures.js';
 import { blobPath, OciLayout } from './layout.js';
 import { writeDirectoryAsTar } from './tar-writer.js';
 
@@ -18,7 +18,9 @@ describe('reading upstream layouts', () => {
     const foobar = await layout.resolve('foobar');
     assert.equal(foobar.digest, 'sha256:fd6ed2f36b5465244d5dc86cb4e7df0ab8a9d24adc57825099f522fe009a22bb');
     const manifest = JSON.parse((await fetchAll(layout, foobar)).toString());
-    const titles = manifest.layers.map((l: { annotations: Record<string, string> }) => l.annotations['org.opencontainers.image.title']);
+    const titles = manifest.layers.map(
+      (l: { annotations: Record<string, string> }) => l.annotations['org.opencontainers.image.title'],
+    );
     assert.deepEqual(titles, ['foo1', 'foo2', 'bar']);
     assert.equal((await readAll(await layout.fetch(manifest.layers[2]))).toString(), 'bar');
     const multi = await layout.resolve('multi');
@@ -58,9 +60,18 @@ describe('reading upstream layouts', () => {
       assert.equal(present.length, 1);
       await copy(b, present[0].digest, out, 'v1');
       assert.equal((await out.resolve('v1')).digest, present[0].digest);
-      await assert.rejects(() => copy(a, 'latest', out, 'all'), (e) => isLadingError(e, 'NOT_FOUND'));
-      await assert.rejects(() => out.resolve('all'), (e) => isLadingError(e, 'NOT_FOUND'));
-      await assert.rejects(() => b.push(ra, Buffer.alloc(0)), (e) => isLadingError(e, 'UNSUPPORTED'));
+      await assert.rejects(
+        () => copy(a, 'latest', out, 'all'),
+        (e) => isLadingError(e, 'NOT_FOUND'),
+      );
+      await assert.rejects(
+        () => out.resolve('all'),
+        (e) => isLadingError(e, 'NOT_FOUND'),
+      );
+      await assert.rejects(
+        () => b.push(ra, Buffer.alloc(0)),
+        (e) => isLadingError(e, 'UNSUPPORTED'),
+      );
     } finally {
       await target.cleanup();
     }
@@ -80,14 +91,19 @@ describe('writing layouts', () => {
       await layout.tag(manifest, 'latest');
       const index = JSON.parse(await readFile(join(path, 'index.json'), 'utf8'));
       assert.equal(index.schemaVersion, 2);
-      const names = index.manifests.map((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name']);
+      const names = index.manifests.map(
+        (m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'],
+      );
       assert.deepEqual(names.sort(), ['latest', 'v1']);
       assert.equal(await readFile(join(path, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
       const again = await OciLayout.open(path);
       assert.equal((await again.resolve('latest')).digest, manifest.digest);
       await layout.untag('latest');
       assert.equal((await OciLayout.open(path)).manifests().length, 1);
-      await assert.rejects(() => (OciLayout.open(path).then((l) => l.resolve('latest'))), (e) => isLadingError(e, 'NOT_FOUND'));
+      await assert.rejects(
+        () => OciLayout.open(path).then((l) => l.resolve('latest')),
+        (e) => isLadingError(e, 'NOT_FOUND'),
+      );
       const blobs = await readdir(join(path, 'blobs/sha256'));
       assert.equal(blobs.length, 4); // {} config, two layers, manifest
     } finally {
@@ -132,7 +148,9 @@ for (let i = 0; i < 15; i++) {
       );
       const run = (who: string) =>
         new Promise<number>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', script, path, who], { stdio: ['ignore', 'inherit', 'inherit'] });
+          const child = spawn(process.execPath, ['--import', 'tsx', script, path, who], {
+            stdio: ['ignore', 'inherit', 'inherit'],
+          });
           child.on('error', reject);
           child.on('exit', (code) => resolve(code ?? -1));
         });
@@ -183,10 +201,30 @@ describe('bad layouts are refused with the file and the field', () => {
 
   const corruptions: [string, string, string, RegExp][] = [
     ['index.json not JSON', 'index.json', '{"schemaVersion":2,', /index\.json: not valid JSON/],
-    ['index.json wrong schemaVersion', 'index.json', '{"schemaVersion":1,"manifests":[]}', /index\.json: schemaVersion must be 2/],
-    ['index.json manifests not an array', 'index.json', '{"schemaVersion":2,"manifests":{}}', /manifests must be an array/],
-    ['index.json bad digest', 'index.json', '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:zz","size":1}]}', /manifests\[0\]/],
-    ['oci-layout wrong version', 'oci-layout', '{"imageLayoutVersion":"2.0.0"}', /oci-layout: unsupported imageLayoutVersion/],
+    [
+      'index.json wrong schemaVersion',
+      'index.json',
+      '{"schemaVersion":1,"manifests":[]}',
+      /index\.json: schemaVersion must be 2/,
+    ],
+    [
+      'index.json manifests not an array',
+      'index.json',
+      '{"schemaVersion":2,"manifests":{}}',
+      /manifests must be an array/,
+    ],
+    [
+      'index.json bad digest',
+      'index.json',
+      '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:zz","size":1}]}',
+      /manifests\[0\]/,
+    ],
+    [
+      'oci-layout wrong version',
+      'oci-layout',
+      '{"imageLayoutVersion":"2.0.0"}',
+      /oci-layout: unsupported imageLayoutVersion/,
+    ],
   ];
   for (const [name, file, content, pattern] of corruptions) {
     test(name, async () => {
@@ -194,21 +232,30 @@ describe('bad layouts are refused with the file and the field', () => {
         await writeFile(join(dir, file), content);
         await assert.rejects(
           () => OciLayout.open(dir),
-          (e) => isLadingError(e, 'INVALID_LAYOUT') && pattern.test((e as Error).message) && (e as Error).message.includes(dir),
+          (e) =>
+            isLadingError(e, 'INVALID_LAYOUT') &&
+            pattern.test((e as Error).message) &&
+            (e as Error).message.includes(dir),
         );
       });
     });
   }
 
   test('a missing directory is NOT_FOUND; a missing blob is NOT_FOUND naming the layout', async () => {
-    await assert.rejects(() => OciLayout.open('/nonexistent/lading'), (e) => isLadingError(e, 'NOT_FOUND'));
+    await assert.rejects(
+      () => OciLayout.open('/nonexistent/lading'),
+      (e) => isLadingError(e, 'NOT_FOUND'),
+    );
     await withLayout(async (dir) => {
       const layout = await OciLayout.open(dir);
       const desc = await layout.resolve('v1');
       const m = JSON.parse((await fetchAll(layout, desc)).toString());
       const { rm } = await import('node:fs/promises');
       await rm(join(dir, blobPath(m.layers[0].digest)));
-      await assert.rejects(() => layout.fetch(m.layers[0]), (e) => isLadingError(e, 'NOT_FOUND') && (e as Error).message.includes(dir));
+      await assert.rejects(
+        () => layout.fetch(m.layers[0]),
+        (e) => isLadingError(e, 'NOT_FOUND') && (e as Error).message.includes(dir),
+      );
     });
   });
 
@@ -218,13 +265,22 @@ describe('bad layouts are refused with the file and the field', () => {
       const desc = await layout.resolve('v1');
       const m = JSON.parse((await fetchAll(layout, desc)).toString());
       await writeFile(join(dir, blobPath(m.layers[0].digest)), 'CONTENT'); // same size, other bytes
-      await assert.rejects(() => layout.fetch(m.layers[0]).then((s) => readAll(s)), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
+      await assert.rejects(
+        () => layout.fetch(m.layers[0]).then((s) => readAll(s)),
+        (e) => isLadingError(e, 'DIGEST_MISMATCH'),
+      );
       const t = await tempDir();
       try {
         const out = await OciLayout.open(join(t.path, 'o'), { create: true });
-        await assert.rejects(() => copy(layout, 'v1', out, 'v1'), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
+        await assert.rejects(
+          () => copy(layout, 'v1', out, 'v1'),
+          (e) => isLadingError(e, 'DIGEST_MISMATCH'),
+        );
         assert.equal(out.manifests().length, 0);
-        await assert.rejects(() => out.resolve('v1'), (e) => isLadingError(e, 'NOT_FOUND'));
+        await assert.rejects(
+          () => out.resolve('v1'),
+          (e) => isLadingError(e, 'NOT_FOUND'),
+        );
         assert.equal(await out.exists(m.layers[0]), false);
         const ingest = await readdir(join(t.path, 'o', 'ingest')).catch(() => []);
         assert.deepEqual(ingest, [], 'no temp file left behind');
@@ -239,9 +295,18 @@ describe('bad layouts are refused with the file and the field', () => {
       const layout = await OciLayout.open(dir, { create: true });
       const good = Buffer.from('good bytes');
       const desc = { mediaType: 'text/plain', digest: digestBytes(good), size: good.length };
-      await assert.rejects(() => layout.push(desc, Buffer.from('evil bytes')), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
-      await assert.rejects(() => layout.push(desc, Buffer.from('good bytes!')), (e) => isLadingError(e, 'SIZE_MISMATCH'));
-      await assert.rejects(() => layout.push(desc, Buffer.from('good')), (e) => isLadingError(e, 'SIZE_MISMATCH'));
+      await assert.rejects(
+        () => layout.push(desc, Buffer.from('evil bytes')),
+        (e) => isLadingError(e, 'DIGEST_MISMATCH'),
+      );
+      await assert.rejects(
+        () => layout.push(desc, Buffer.from('good bytes!')),
+        (e) => isLadingError(e, 'SIZE_MISMATCH'),
+      );
+      await assert.rejects(
+        () => layout.push(desc, Buffer.from('good')),
+        (e) => isLadingError(e, 'SIZE_MISMATCH'),
+      );
       assert.equal(await layout.exists(desc), false);
       const manifestBytes = Buffer.from('{"schemaVersion":2,"config":{}}');
       await assert.rejects(

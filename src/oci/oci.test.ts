@@ -33,7 +33,8 @@ describe('Go-identical manifest serialisation', () => {
     for (const entry of canonicalList) {
       const bytes = readFileSync(join(orasVectors, 'oras-project/oras', entry.path));
       const node = parseNode(bytes, entry.mediaType, entry.path);
-      const again = node.kind === 'index' ? encodeIndex(node.index) : encodeManifest((node as { manifest: Manifest }).manifest);
+      const again =
+        node.kind === 'index' ? encodeIndex(node.index) : encodeManifest((node as { manifest: Manifest }).manifest);
       const same = Buffer.compare(Buffer.from(again), bytes) === 0;
       assert.equal(same, entry.go_canonical, `${entry.path}: byte-identical=${same}, expected ${entry.go_canonical}`);
       if (same) exact++;
@@ -58,8 +59,14 @@ describe('Go-identical manifest serialisation', () => {
       annotations: { 'org.opencontainers.image.created': '2025-06-05T04:26:57Z' },
     };
     const text = Buffer.from(encodeManifest(manifest)).toString();
-    assert.ok(text.startsWith('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType"'));
-    assert.ok(text.includes('"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2,"data":"e30="}'));
+    assert.ok(
+      text.startsWith('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType"'),
+    );
+    assert.ok(
+      text.includes(
+        '"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2,"data":"e30="}',
+      ),
+    );
   });
 
   test('Go escaping: HTML characters, line separators, control characters, sorted map keys', () => {
@@ -68,11 +75,27 @@ describe('Go-identical manifest serialisation', () => {
     assert.equal(goQuote('\n\t\r\b\f\u0001"\\'), '"\\n\\t\\r\\b\\f\\u0001\\"\\\\"');
     assert.equal(goQuote('é😀'), '"é😀"');
     assert.equal(goQuote('\ud800'), '"\ufffd"');
-    assert.equal(goStringify(new Map([['b', 1], ['a', 2], ['10', 3], ['9', 4]])), '{"10":3,"9":4,"a":2,"b":1}');
+    assert.equal(
+      goStringify(
+        new Map([
+          ['b', 1],
+          ['a', 2],
+          ['10', 3],
+          ['9', 4],
+        ]),
+      ),
+      '{"10":3,"9":4,"a":2,"b":1}',
+    );
     const index: Index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
-    assert.equal(Buffer.from(encodeIndex(index)).toString(), '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}');
+    assert.equal(
+      Buffer.from(encodeIndex(index)).toString(),
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}',
+    );
     // The empty referrers index oras-go generates is 88 bytes with a known digest.
-    assert.equal(digestBytes(encodeIndex(index)), 'sha256:dff9de10919148711140d349bf03f1a99eb06f94b03e51715ccebfa7cdc518e2');
+    assert.equal(
+      digestBytes(encodeIndex(index)),
+      'sha256:dff9de10919148711140d349bf03f1a99eb06f94b03e51715ccebfa7cdc518e2',
+    );
   });
 });
 
@@ -111,8 +134,19 @@ describe('digests', () => {
       algorithm: 'sha256',
       hex: '44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
     });
-    for (const bad of ['sha256:abc', 'md5:d41d8cd98f00b204e9800998ecf8427e', 'SHA256:' + 'a'.repeat(64), 'sha256:' + 'A'.repeat(64), 'nocolon', '']) {
-      assert.throws(() => parseDigest(bad), (e) => isLadingError(e, 'INVALID_DIGEST'), bad);
+    for (const bad of [
+      'sha256:abc',
+      'md5:d41d8cd98f00b204e9800998ecf8427e',
+      `SHA256:${'a'.repeat(64)}`,
+      `sha256:${'A'.repeat(64)}`,
+      'nocolon',
+      '',
+    ]) {
+      assert.throws(
+        () => parseDigest(bad),
+        (e) => isLadingError(e, 'INVALID_DIGEST'),
+        bad,
+      );
     }
     assert.equal(digestBytes(Buffer.from('{}')), EmptyJsonDescriptor.digest);
     assert.match(digestBytes(Buffer.from(''), 'sha512'), /^sha512:cf83e135/);
@@ -121,14 +155,40 @@ describe('digests', () => {
 
 describe('references', () => {
   test('ORAS reference grammar', () => {
-    assert.deepEqual(parseReference('localhost:5000/hello:v1'), { registry: 'localhost:5000', repository: 'hello', reference: 'v1' });
+    assert.deepEqual(parseReference('localhost:5000/hello:v1'), {
+      registry: 'localhost:5000',
+      repository: 'hello',
+      reference: 'v1',
+    });
     const d = `sha256:${'a'.repeat(64)}`;
-    assert.deepEqual(parseReference(`ghcr.io/a/b/c:tag@${d}`), { registry: 'ghcr.io', repository: 'a/b/c', reference: d });
-    assert.deepEqual(parseReference('127.0.0.1:5000/x'), { registry: '127.0.0.1:5000', repository: 'x', reference: '' });
+    assert.deepEqual(parseReference(`ghcr.io/a/b/c:tag@${d}`), {
+      registry: 'ghcr.io',
+      repository: 'a/b/c',
+      reference: d,
+    });
+    assert.deepEqual(parseReference('127.0.0.1:5000/x'), {
+      registry: '127.0.0.1:5000',
+      repository: 'x',
+      reference: '',
+    });
     assert.deepEqual(parseReference('[::1]:5000/x:y'), { registry: '[::1]:5000', repository: 'x', reference: 'y' });
     assert.equal(formatReference(parseReference(`r.io/a@${d}`)), `r.io/a@${d}`);
-    for (const bad of ['hello', '/x', 'r.io/UPPER', 'r.io/a:bad tag', 'r.io/a@sha256:short', 'r.io/a:-x', 'r.io/a//b', 'a b/c', `r.io/a:${'x'.repeat(129)}`]) {
-      assert.throws(() => parseReference(bad), (e) => isLadingError(e, 'INVALID_REFERENCE'), bad);
+    for (const bad of [
+      'hello',
+      '/x',
+      'r.io/UPPER',
+      'r.io/a:bad tag',
+      'r.io/a@sha256:short',
+      'r.io/a:-x',
+      'r.io/a//b',
+      'a b/c',
+      `r.io/a:${'x'.repeat(129)}`,
+    ]) {
+      assert.throws(
+        () => parseReference(bad),
+        (e) => isLadingError(e, 'INVALID_REFERENCE'),
+        bad,
+      );
     }
   });
 
@@ -138,19 +198,36 @@ describe('references', () => {
     assert.deepEqual(parseLayoutReference(`a:b/layout@${d}`), { path: 'a:b/layout', reference: d });
     assert.deepEqual(parseLayoutReference('dir/x.tar'), { path: 'dir/x.tar', reference: '' });
     assert.deepEqual(parseLayoutReference('C:\\dir'), { path: 'C:\\dir', reference: '' });
-    assert.throws(() => parseLayoutReference(':v1'), (e) => isLadingError(e, 'INVALID_REFERENCE'));
-    assert.throws(() => parseLayoutReference('x@sha256:zz'), (e) => isLadingError(e, 'INVALID_REFERENCE'));
+    assert.throws(
+      () => parseLayoutReference(':v1'),
+      (e) => isLadingError(e, 'INVALID_REFERENCE'),
+    );
+    assert.throws(
+      () => parseLayoutReference('x@sha256:zz'),
+      (e) => isLadingError(e, 'INVALID_REFERENCE'),
+    );
   });
 });
 
 describe('platforms', () => {
   test('parse and match', () => {
     assert.deepEqual(parsePlatform('linux/arm/v7'), { os: 'linux', architecture: 'arm', variant: 'v7' });
-    assert.deepEqual(parsePlatform('windows/amd64:10.0.1'), { os: 'windows', architecture: 'amd64', 'os.version': '10.0.1' });
+    assert.deepEqual(parsePlatform('windows/amd64:10.0.1'), {
+      os: 'windows',
+      architecture: 'amd64',
+      'os.version': '10.0.1',
+    });
     assert.equal(parsePlatform('linux', 'amd64').architecture, 'amd64');
-    assert.throws(() => parsePlatform('linux//x'), (e) => isLadingError(e, 'INVALID_ARGUMENT'));
-    assert.ok(platformMatches({ os: 'linux', architecture: 'arm', variant: 'v7' }, { os: 'linux', architecture: 'arm' }));
-    assert.ok(!platformMatches({ os: 'linux', architecture: 'arm' }, { os: 'linux', architecture: 'arm', variant: 'v7' }));
+    assert.throws(
+      () => parsePlatform('linux//x'),
+      (e) => isLadingError(e, 'INVALID_ARGUMENT'),
+    );
+    assert.ok(
+      platformMatches({ os: 'linux', architecture: 'arm', variant: 'v7' }, { os: 'linux', architecture: 'arm' }),
+    );
+    assert.ok(
+      !platformMatches({ os: 'linux', architecture: 'arm' }, { os: 'linux', architecture: 'arm', variant: 'v7' }),
+    );
   });
 });
 
@@ -162,7 +239,11 @@ describe('manifest parsing refuses bad input with the field path', () => {
     ['media type mismatch', { ...good, mediaType: 'application/vnd.oci.image.index.v1+json' }, /does not match/],
     ['bad layer digest', { ...good, layers: [{ ...EmptyJsonDescriptor, digest: 'sha256:1' }] }, /layers\[0\]/],
     ['negative size', { ...good, config: { ...EmptyJsonDescriptor, size: -1 } }, /config: size/],
-    ['unknown algorithm', { ...good, layers: [{ ...EmptyJsonDescriptor, digest: 'foo:bar' }] }, /unsupported digest algorithm/],
+    [
+      'unknown algorithm',
+      { ...good, layers: [{ ...EmptyJsonDescriptor, digest: 'foo:bar' }] },
+      /unsupported digest algorithm/,
+    ],
     ['layers not array', { ...good, layers: {} }, /layers must be an array/],
     ['not an object', [1], /must be a JSON object/],
   ];
@@ -170,14 +251,23 @@ describe('manifest parsing refuses bad input with the field path', () => {
     test(name, () => {
       assert.throws(
         () => parseNode(Buffer.from(JSON.stringify(value)), mt, 'm.json'),
-        (e) => isLadingError(e, 'INVALID_MANIFEST') && pattern.test((e as Error).message) && (e as Error).message.startsWith('m.json'),
+        (e) =>
+          isLadingError(e, 'INVALID_MANIFEST') &&
+          pattern.test((e as Error).message) &&
+          (e as Error).message.startsWith('m.json'),
       );
     });
   }
   test('not JSON', () => {
-    assert.throws(() => parseNode(Buffer.from('{'), mt, 'm.json'), (e) => isLadingError(e, 'INVALID_MANIFEST'));
+    assert.throws(
+      () => parseNode(Buffer.from('{'), mt, 'm.json'),
+      (e) => isLadingError(e, 'INVALID_MANIFEST'),
+    );
   });
   test('over 4 MiB', () => {
-    assert.throws(() => parseNode(Buffer.alloc(4 * 1024 * 1024 + 1, 32), mt, 'm.json'), (e) => isLadingError(e, 'SIZE_EXCEEDS_LIMIT'));
+    assert.throws(
+      () => parseNode(Buffer.alloc(4 * 1024 * 1024 + 1, 32), mt, 'm.json'),
+      (e) => isLadingError(e, 'SIZE_EXCEEDS_LIMIT'),
+    );
   });
 });

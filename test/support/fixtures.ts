@@ -23,7 +23,12 @@ export function blobDescriptor(bytes: Uint8Array, mediaType: string, annotations
   return { mediaType, digest: digestBytes(bytes), size: bytes.byteLength, ...(annotations ? { annotations } : {}) };
 }
 
-export async function pushBytes(store: Storage, bytes: Uint8Array, mediaType: string, annotations?: Record<string, string>) {
+export async function pushBytes(
+  store: Storage,
+  bytes: Uint8Array,
+  mediaType: string,
+  annotations?: Record<string, string>,
+) {
   const desc = blobDescriptor(bytes, mediaType, annotations);
   if (!(await store.exists(desc))) await store.push(desc, bytes);
   return desc;
@@ -60,13 +65,22 @@ export async function pushImage(store: Storage, files: Record<string, string> = 
     }),
   );
   const configDesc = await pushBytes(store, config, MediaType.ImageConfig);
-  const manifestBytes = encodeManifest({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: configDesc, layers: [layer] });
+  const manifestBytes = encodeManifest({
+    schemaVersion: 2,
+    mediaType: MediaType.ImageManifest,
+    config: configDesc,
+    layers: [layer],
+  });
   const manifest = await pushBytes(store, manifestBytes, MediaType.ImageManifest);
   return { manifest, config: configDesc, layer, tar };
 }
 
 /** An ORAS-style artifact: empty config, titled layers. */
-export async function pushArtifact(store: Storage, files: Record<string, string | Uint8Array>, extra: { subject?: Descriptor; artifactType?: string } = {}) {
+export async function pushArtifact(
+  store: Storage,
+  files: Record<string, string | Uint8Array>,
+  extra: { subject?: Descriptor; artifactType?: string } = {},
+) {
   if (!(await store.exists(EmptyJsonDescriptor))) await store.push(EmptyJsonDescriptor, EmptyJsonBytes);
   const layers: Descriptor[] = [];
   for (const [name, content] of Object.entries(files)) {
