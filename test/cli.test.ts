@@ -53,7 +53,13 @@ describe('lading command line', () => {
       const src = await OciLayout.open(join(t.path, 'src'), { create: true });
       const { manifest } = await pushArtifact(src, { 'a.txt': 'A', 'b.txt': 'B' });
       await src.tag(manifest, 'v1');
-      const r = await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', `${join(t.path, 'dst')}:v1,latest`]);
+      const r = await lading([
+        'cp',
+        '--from-oci-layout',
+        `${join(t.path, 'src')}:v1`,
+        '--to-oci-layout',
+        `${join(t.path, 'dst')}:v1,latest`,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Copied {2}[0-9a-f]{12} a\.txt$/m);
       assert.match(r.stdout, /Copied \[oci-layout\] .*src:v1 => \[oci-layout\] .*dst:v1,latest/);
@@ -61,7 +67,13 @@ describe('lading command line', () => {
       const dst = await OciLayout.open(join(t.path, 'dst'));
       assert.equal((await dst.resolve('latest')).digest, manifest.digest);
       assert.equal((await dst.resolve('v1')).digest, manifest.digest);
-      const again = await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', `${join(t.path, 'dst')}:v2`]);
+      const again = await lading([
+        'cp',
+        '--from-oci-layout',
+        `${join(t.path, 'src')}:v1`,
+        '--to-oci-layout',
+        `${join(t.path, 'dst')}:v2`,
+      ]);
       assert.equal(again.code, 0);
       assert.match(again.stdout, /^Exists {2}[0-9a-f]{12} application\/vnd\.oci\.image\.manifest\.v1\+json$/m);
     } finally {
@@ -79,12 +91,32 @@ describe('lading command line', () => {
       await OciLayout.open(dstDir, { create: true });
       const before = await readFile(join(dstDir, 'index.json'));
 
-      assertOneLineError(await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:nope`, '--to-oci-layout', dstDir]), /nope not found/);
-      assertOneLineError(await lading(['cp', '--from-oci-layout', join(t.path, 'src'), '--to-oci-layout', dstDir]), /needs a :tag or @digest/);
-      assertOneLineError(await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', `${dstDir}:bad tag!`]), /invalid tag/);
-      assertOneLineError(await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}@sha256:123`, '--to-oci-layout', dstDir]), /invalid digest/);
       assertOneLineError(
-        await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', dstDir, '--concurrency', '0']),
+        await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:nope`, '--to-oci-layout', dstDir]),
+        /nope not found/,
+      );
+      assertOneLineError(
+        await lading(['cp', '--from-oci-layout', join(t.path, 'src'), '--to-oci-layout', dstDir]),
+        /needs a :tag or @digest/,
+      );
+      assertOneLineError(
+        await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', `${dstDir}:bad tag!`]),
+        /invalid tag/,
+      );
+      assertOneLineError(
+        await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}@sha256:123`, '--to-oci-layout', dstDir]),
+        /invalid digest/,
+      );
+      assertOneLineError(
+        await lading([
+          'cp',
+          '--from-oci-layout',
+          `${join(t.path, 'src')}:v1`,
+          '--to-oci-layout',
+          dstDir,
+          '--concurrency',
+          '0',
+        ]),
         /--concurrency/,
       );
       await writeFile(join(t.path, 'src', 'index.json'), '{"schemaVersion":2,"manifests":[{"digest":5}]}');

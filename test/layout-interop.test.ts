@@ -47,7 +47,12 @@ describe('OCI layout interop with umoci and skopeo', () => {
       const src = await OciLayout.open(join(t.path, 'src'), { create: true });
       const { manifest } = await pushImage(src, { 'a.txt': 'from lading\n' });
       await src.tag(manifest, 'v1');
-      await run('skopeo', ['copy', '--preserve-digests', `oci:${join(t.path, 'src')}:v1`, `oci:${join(t.path, 'skopeo-out')}:copied`]);
+      await run('skopeo', [
+        'copy',
+        '--preserve-digests',
+        `oci:${join(t.path, 'src')}:v1`,
+        `oci:${join(t.path, 'skopeo-out')}:copied`,
+      ]);
       const viaSkopeo = await OciLayout.open(join(t.path, 'skopeo-out'));
       const root = await viaSkopeo.resolve('copied');
       assert.equal(root.digest, manifest.digest);
@@ -86,13 +91,16 @@ describe('OCI layout interop with umoci and skopeo', () => {
       const dir = join(t.path, 'art');
       const layout = await OciLayout.open(dir, { create: true });
       await copy(mem, 'art', layout, 'art');
-      const raw = (await run('skopeo', ['inspect', '--raw', `oci:${dir}:art`], { encoding: 'buffer' })).stdout as Buffer;
+      const raw = (await run('skopeo', ['inspect', '--raw', `oci:${dir}:art`], { encoding: 'buffer' }))
+        .stdout as Buffer;
       assert.ok(raw.equals(await fetchAll(mem, manifest)));
       // Through a tar layout and back out with GNU tar, skopeo still finds the same manifest.
       await writeDirectoryAsTar(dir, join(t.path, 'art.tar'));
       await mkdir(join(t.path, 'untarred'));
       await run('tar', ['-xf', join(t.path, 'art.tar'), '-C', join(t.path, 'untarred')]);
-      const again = (await run('skopeo', ['inspect', '--raw', `oci:${join(t.path, 'untarred')}:art`], { encoding: 'buffer' })).stdout as Buffer;
+      const again = (
+        await run('skopeo', ['inspect', '--raw', `oci:${join(t.path, 'untarred')}:art`], { encoding: 'buffer' })
+      ).stdout as Buffer;
       assert.ok(again.equals(raw));
       const tarLayout = await OciLayout.open(join(t.path, 'art.tar'));
       assert.equal((await tarLayout.resolve('art')).mediaType, MediaType.ImageManifest);
