@@ -36,8 +36,10 @@ export async function writeTar(
   try {
     handle = await open(temp, 'wx', 0o644);
     const pack = tarStream.pack();
-    const drained = drain(pack, handle);
-    drained.catch(() => {}); // observed below; this only keeps an early failure from being "unhandled"
+    pack.on('error', noop); // failures surface through drain() and the entry callbacks
+    const failure: { error?: unknown } = {};
+    const drained = drain(pack, handle, failure);
+    drained.catch(noop); // awaited below; this only keeps an early failure from being "unhandled"
     try {
       const seen = new Set<string>();
       for await (const entry of entries) {
@@ -47,7 +49,9 @@ export async function writeTar(
       pack.finalize();
     } catch (error) {
       pack.destroy(error as Error);
-      throw error;
+      await drained.catch(noop);
+      // When the file write failed first, the producer only saw a destroyed stream: report the cause.
+      throw failure.error ?? error;
     }
     await drained;
     await handle.sync();
@@ -65,7 +69,7 @@ export async function writeTar(
   }
 }
 
-async function drain(pack: tarStream.Pack, handle: FileHandle): Promise<void> {
+async function drain(pack: tarStream.Pack, handle: FileHandle, failure: { error?: unknown }): Promise<void> {
   try {
     for await (const chunk of pack as AsyncIterable<Buffer>) {
       let done = 0;
@@ -75,6 +79,7 @@ async function drain(pack: tarStream.Pack, handle: FileHandle): Promise<void> {
       }
     }
   } catch (error) {
+    failure.error ??= error;
     // The producer may be waiting for the pack to drain; destroying it wakes the producer.
     pack.destroy(error as Error);
     throw error;
@@ -104,25 +109,25 @@ async function writeEntry(
     throw new LadingError('INVALID_ARGUMENT', `${out}: tar entry ${entry.path} has an invalid size ${entry.size}`);
   }
 
-  const body = await entry.open();
-  if (signal) addAbortSignal(signal, body);
-  let sink: Sink | undefined;
+  let settle: (error?: Error | null) => void = noop;
   const written = new Promise<void>((resolve, reject) => {
-    sink = pack.entry({ ...fixedHeader, name: entry.path, size: entry.size }, (error) =>
-      error ? reject(error) : resolve(),
-    );
+    settle = (error) => (error ? reject(error) : resolve());
   });
-  written.catch(() => {});
-  const target = sink as Sink;
+  written.catch(noop); // awaited below, unless the body fails first
+  const sink = pack.entry({ ...fixedHeader, name: entry.path, size: entry.size }, (error) => settle(error));
+  sink.on('error', noop); // the entry callback reports it
+  let body: Readable | undefined;
   let count = 0;
   try {
+    body = await entry.open();
+    if (signal) addAbortSignal(signal, body);
     for await (const chunk of body as AsyncIterable<Buffer | string>) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       count += bytes.length;
       if (count > entry.size) {
         throw new LadingError('SIZE_MISMATCH', `${out}: tar entry ${entry.path} is longer than ${entry.size} bytes`);
       }
-      if (!target.write(bytes)) await waitForDrain(target);
+      if (!sink.write(bytes)) await waitForDrain(sink);
     }
     if (count !== entry.size) {
       throw new LadingError(
@@ -130,17 +135,21 @@ async function writeEntry(
         `${out}: tar entry ${entry.path} gave ${count} bytes, expected ${entry.size}`,
       );
     }
-    target.end(undefined);
+    sink.end(undefined);
     await written;
   } catch (error) {
-    body.destroy();
-    target.destroy(error as Error);
+    body?.destroy();
+    sink.destroy(error as Error);
     throw error;
   }
 }
 
 function waitForDrain(sink: Sink): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (sink.destroying) {
+      reject(new Error('tar entry closed before its body was written'));
+      return;
+    }
     const onDrain = (): void => {
       sink.off('close', onClose);
       resolve();
@@ -218,3 +227,5 @@ async function listFiles(root: string, signal: AbortSignal | undefined): Promise
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return files;
 }
+
+function noop(): void {}
