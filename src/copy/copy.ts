@@ -147,8 +147,10 @@ export class GraphCopier {
         await this.#dst.push(desc, stream, o);
       }
     } catch (error) {
-      // Another writer may have stored it meanwhile: the content is there, which is all we need.
-      if (!(error instanceof LadingError && error.code === 'ALREADY_EXISTS')) throw error;
+      // Another writer may have stored it meanwhile: if the content is there, that is all we need.
+      if (!(error instanceof LadingError && error.code === 'ALREADY_EXISTS' && (await this.#dst.exists(desc, o)))) {
+        throw error;
+      }
     }
     await this.#opts.postCopy?.(desc);
   }

@@ -13,6 +13,8 @@ import {
 } from '../oci/index.js';
 
 export interface PackOptions {
+  /** image-spec 1.1 (default: artifactType, empty config with data) or 1.0 (config media type as the type). */
+  imageSpec?: 'v1.0' | 'v1.1';
   /** Required unless a config is given (image-spec 1.1). */
   artifactType?: string;
   /** A config blob already in the store; the empty JSON config otherwise. */
@@ -33,17 +35,12 @@ export async function packManifest(
   layers: Descriptor[],
   options: PackOptions = {},
 ): Promise<Descriptor> {
+  if (options.imageSpec === 'v1.0') return packManifestV10(store, layers, options);
   const artifactType = options.artifactType ?? (options.config ? undefined : MediaType.UnknownArtifact);
   if (artifactType !== undefined && !isValidMediaType(artifactType)) {
     throw new LadingError('INVALID_MEDIA_TYPE', `invalid artifact type "${artifactType}"`);
   }
-  const annotations = { ...(options.annotations ?? {}) };
-  const created = annotations[Annotation.Created];
-  if (created === undefined) {
-    annotations[Annotation.Created] = (options.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  } else if (Number.isNaN(Date.parse(created))) {
-    throw new LadingError('INVALID_ARGUMENT', `${Annotation.Created}: "${created}" is not an RFC 3339 time`);
-  }
+  const annotations = withCreated(options);
   const config = options.config ?? EmptyJsonDescriptor;
   if (config.digest === EmptyJsonDescriptor.digest || layers.length === 0) {
     if (!(await store.exists(EmptyJsonDescriptor))) await store.push(EmptyJsonDescriptor, EmptyJsonBytes);
@@ -57,6 +54,45 @@ export async function packManifest(
     ...(options.subject ? { subject: options.subject } : {}),
     annotations,
   };
+  return storeManifest(store, manifest, artifactType, annotations);
+}
+
+function withCreated(options: PackOptions): Record<string, string> {
+  const annotations = { ...(options.annotations ?? {}) };
+  const created = annotations[Annotation.Created];
+  if (created === undefined) {
+    annotations[Annotation.Created] = (options.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  } else if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(created)) {
+    throw new LadingError('INVALID_ARGUMENT', `${Annotation.Created}: "${created}" is not an RFC 3339 time`);
+  }
+  return annotations;
+}
+
+/** image-spec 1.0: no artifactType field; the config's media type carries the type. */
+async function packManifestV10(store: Storage, layers: Descriptor[], options: PackOptions): Promise<Descriptor> {
+  if (options.subject) throw new LadingError('UNSUPPORTED', 'a subject needs image-spec v1.1');
+  if (options.artifactType && options.config) {
+    throw new LadingError('INVALID_ARGUMENT', 'image-spec v1.0 takes either an artifact type or a config, not both');
+  }
+  let config = options.config;
+  if (!config) {
+    const mediaType = options.artifactType ?? MediaType.UnknownConfig;
+    if (!isValidMediaType(mediaType))
+      throw new LadingError('INVALID_MEDIA_TYPE', `invalid artifact type "${mediaType}"`);
+    config = { mediaType, digest: EmptyJsonDescriptor.digest, size: 2 };
+    if (!(await store.exists(config))) await store.push(config, EmptyJsonBytes);
+  }
+  const annotations = withCreated(options);
+  const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.ImageManifest, config, layers, annotations };
+  return storeManifest(store, manifest, undefined, annotations);
+}
+
+async function storeManifest(
+  store: Storage,
+  manifest: Manifest,
+  artifactType: string | undefined,
+  annotations: Record<string, string>,
+): Promise<Descriptor> {
   const bytes = encodeManifest(manifest);
   const desc: Descriptor = {
     mediaType: MediaType.ImageManifest,

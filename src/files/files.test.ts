@@ -1,0 +1,309 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { pushBytes, tempDir } from '../../test/support/fixtures.js';
+import { fetchAll, MemoryStore } from '../content/index.js';
+import { OciLayout } from '../layout/index.js';
+import { Annotation, digestBytes, isLadingError, MediaType } from '../oci/index.js';
+import { pullFiles } from './pull.js';
+import { pushFiles } from './push.js';
+
+const run = promisify(execFile);
+
+async function inDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const t = await tempDir();
+  const cwd = process.cwd();
+  try {
+    process.chdir(t.path);
+    return await fn(t.path);
+  } finally {
+    process.chdir(cwd);
+    await t.cleanup();
+  }
+}
+
+async function manifestOf(store: OciLayout | MemoryStore, ref: string) {
+  return JSON.parse((await fetchAll(store, await store.resolve(ref))).toString());
+}
+
+describe('push of files and directories (ORAS semantics)', () => {
+  test('files become titled layers with the default media type; the manifest has the ORAS shape', () =>
+    inDir(async (dir) => {
+      await writeFile('hello.txt', 'hello\n');
+      await mkdir('sub');
+      await writeFile('sub/data.json', '{"a":1}');
+      const layout = await OciLayout.open(join(dir, 'out'), { create: true });
+      const desc = await pushFiles(
+        layout,
+        [{ path: 'hello.txt' }, { path: 'sub/data.json', mediaType: 'application/json' }],
+        {
+          tags: ['v1', 'latest'],
+        },
+      );
+      const m = await manifestOf(layout, 'latest');
+      assert.equal(m.artifactType, 'application/vnd.unknown.artifact.v1');
+      assert.equal(m.config.mediaType, MediaType.Empty);
+      assert.equal(m.config.data, 'e30=');
+      assert.deepEqual(
+        m.layers.map((l: { mediaType: string; annotations: Record<string, string> }) => [
+          l.mediaType,
+          l.annotations[Annotation.Title],
+        ]),
+        [
+          ['application/vnd.oci.image.layer.v1.tar', 'hello.txt'],
+          ['application/json', 'sub/data.json'],
+        ],
+      );
+      assert.match(m.annotations[Annotation.Created], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.equal((await layout.resolve('v1')).digest, desc.digest);
+    }));
+
+  test('a directory is a tar+gzip layer with the io.deis.oras annotations, and pulls back unpacked', () =>
+    inDir(async (dir) => {
+      await mkdir('tree/nested', { recursive: true });
+      await writeFile('tree/a.txt', 'A');
+      await writeFile('tree/nested/b.txt', 'B');
+      await writeFile('tree/empty', '');
+      await symlink('a.txt', 'tree/link-to-a');
+      const layout = await OciLayout.open(join(dir, 'out'), { create: true });
+      await pushFiles(layout, [{ path: 'tree' }], { tags: ['dir'] });
+      const m = await manifestOf(layout, 'dir');
+      const layer = m.layers[0];
+      assert.equal(layer.mediaType, MediaType.ImageLayerGzip);
+      assert.equal(layer.annotations[Annotation.OrasContentUnpack], 'true');
+      assert.match(layer.annotations[Annotation.OrasContentDigest], /^sha256:[0-9a-f]{64}$/);
+      // GNU tar reads the layer and sees the ORAS layout: the root entry, then title-prefixed names.
+      const blob = join(dir, 'out', 'blobs', 'sha256', layer.digest.slice(7));
+      const listing = (await run('tar', ['-tzf', blob], { encoding: 'utf8' })).stdout.trim().split('\n');
+      assert.deepEqual(listing, [
+        'tree',
+        'tree/a.txt',
+        'tree/empty',
+        'tree/link-to-a',
+        'tree/nested',
+        'tree/nested/b.txt',
+      ]);
+      const result = await pullFiles(layout, 'dir', { output: join(dir, 'pulled') });
+      assert.deepEqual(
+        result.files.map((f) => f.path),
+        [`${join(dir, 'pulled', 'tree')}/`],
+      );
+      assert.equal(await readFile(join(dir, 'pulled/tree/nested/b.txt'), 'utf8'), 'B');
+      assert.equal(await readFile(join(dir, 'pulled/tree/empty'), 'utf8'), '');
+      assert.equal(await readlink(join(dir, 'pulled/tree/link-to-a')), 'a.txt');
+    }));
+
+  test('--reproducible: the same tree gives the same digest whatever the file times', () =>
+    inDir(async (dir) => {
+      await mkdir('tree');
+      await writeFile('tree/x', 'x');
+      const layout = await OciLayout.open(join(dir, 'out'), { create: true });
+      const opts = { reproducible: true, annotations: { [Annotation.Created]: '2020-01-01T00:00:00Z' } };
+      const a = await pushFiles(layout, [{ path: 'tree' }], opts);
+      await utimes('tree/x', new Date(2001, 1, 1), new Date(2001, 1, 1));
+      const b = await pushFiles(layout, [{ path: 'tree' }], opts);
+      assert.equal(a.digest, b.digest);
+      const c = await pushFiles(layout, [{ path: 'tree' }], { ...opts, reproducible: false });
+      assert.notEqual(c.digest, a.digest);
+    }));
+
+  test('annotation file: $manifest, $config and per-file keys, and a title rename', () =>
+    inDir(async (dir) => {
+      await writeFile('bar', 'bar');
+      const layout = await OciLayout.open(join(dir, 'out'), { create: true });
+      await pushFiles(layout, [{ path: 'bar' }], {
+        tags: ['a'],
+        fileAnnotations: {
+          $manifest: { hello: 'world' },
+          $config: { cfg: 'yes' },
+          bar: { [Annotation.Title]: 'baz', extra: '1' },
+        },
+      });
+      const m = await manifestOf(layout, 'a');
+      assert.equal(m.annotations.hello, 'world');
+      assert.deepEqual(m.config.annotations, { cfg: 'yes' });
+      assert.deepEqual(m.layers[0].annotations, { extra: '1', [Annotation.Title]: 'baz' });
+    }));
+
+  test('image-spec v1.0: no artifactType, the type goes on the config', () =>
+    inDir(async (dir) => {
+      await writeFile('f', 'f');
+      const mem = new MemoryStore();
+      await pushFiles(mem, [{ path: 'f' }], {
+        imageSpec: 'v1.0',
+        artifactType: 'application/vnd.x.config',
+        tags: ['t'],
+      });
+      const m = await manifestOf(mem, 't');
+      assert.equal(m.artifactType, undefined);
+      assert.equal(m.config.mediaType, 'application/vnd.x.config');
+      assert.equal(dir.length > 0, true);
+    }));
+
+  test('absolute paths and missing files are refused', () =>
+    inDir(async (dir) => {
+      await assert.rejects(
+        () => pushFiles(new MemoryStore(), [{ path: join(dir, 'x') }]),
+        (e) => isLadingError(e, 'INVALID_ARGUMENT'),
+      );
+      await assert.rejects(
+        () => pushFiles(new MemoryStore(), [{ path: 'missing' }]),
+        (e) => isLadingError(e, 'NOT_FOUND'),
+      );
+    }));
+});
+
+describe('pull safety', () => {
+  async function storeWithLayer(
+    title: string,
+    content: Buffer,
+    extra: Record<string, string> = {},
+    mediaType: string = MediaType.ImageLayer,
+  ) {
+    const mem = new MemoryStore();
+    const { packManifest } = await import('../copy/index.js');
+    const layer = await pushBytes(mem, content, mediaType, { [Annotation.Title]: title, ...extra });
+    const m = await packManifest(mem, [layer]);
+    await mem.tag(m, 'v1');
+    return mem;
+  }
+
+  test('a title escaping the output folder is refused unless -T', () =>
+    inDir(async (dir) => {
+      const mem = await storeWithLayer('../escape.txt', Buffer.from('x'));
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: join(dir, 'out') }),
+        (e) => isLadingError(e, 'PATH_TRAVERSAL'),
+      );
+      await assert.rejects(() => stat(join(dir, 'escape.txt')));
+      const r = await pullFiles(mem, 'v1', { output: join(dir, 'out'), allowPathTraversal: true });
+      assert.equal(await readFile(join(dir, 'escape.txt'), 'utf8'), 'x');
+      assert.equal(r.files.length, 1);
+      const abs = await storeWithLayer('/etc/lading-should-not-exist', Buffer.from('x'));
+      await assert.rejects(
+        () => pullFiles(abs, 'v1', { output: join(dir, 'out') }),
+        (e) => isLadingError(e, 'PATH_TRAVERSAL'),
+      );
+    }));
+
+  test('a symlink in the output folder cannot redirect a write', () =>
+    inDir(async (dir) => {
+      await mkdir(join(dir, 'out'));
+      await mkdir(join(dir, 'elsewhere'));
+      await symlink(join(dir, 'elsewhere'), join(dir, 'out', 'sub'));
+      const mem = await storeWithLayer('sub/file.txt', Buffer.from('x'));
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: join(dir, 'out') }),
+        (e) => isLadingError(e, 'PATH_TRAVERSAL'),
+      );
+      await assert.rejects(() => stat(join(dir, 'elsewhere', 'file.txt')));
+    }));
+
+  test('-k refuses to overwrite; otherwise files are overwritten', () =>
+    inDir(async (dir) => {
+      await mkdir(join(dir, 'out'));
+      await writeFile(join(dir, 'out', 'f.txt'), 'old');
+      const mem = await storeWithLayer('f.txt', Buffer.from('new'));
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: join(dir, 'out'), keepOldFiles: true }),
+        (e) => isLadingError(e, 'ALREADY_EXISTS'),
+      );
+      assert.equal(await readFile(join(dir, 'out', 'f.txt'), 'utf8'), 'old');
+      await pullFiles(mem, 'v1', { output: join(dir, 'out') });
+      assert.equal(await readFile(join(dir, 'out', 'f.txt'), 'utf8'), 'new');
+    }));
+
+  async function tarGz(
+    entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; body?: string }[],
+  ) {
+    const p = pack();
+    const chunks: Buffer[] = [];
+    p.on('data', (c) => {
+      chunks.push(c as Buffer);
+    });
+    const done = new Promise<void>((r) => p.on('end', () => r()));
+    for (const e of entries) {
+      p.entry({ name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}) }, e.body ?? '');
+    }
+    p.finalize();
+    await done;
+    const tar = Buffer.concat(chunks);
+    return { tar, gz: gzipSync(tar) };
+  }
+
+  const hostile: [string, Parameters<typeof tarGz>[0]][] = [
+    [
+      'an entry outside the title',
+      [
+        { name: 'dir/ok.txt', body: 'ok' },
+        { name: 'other.txt', body: 'x' },
+      ],
+    ],
+    ['a .. entry', [{ name: 'dir/../../evil.txt', body: 'x' }]],
+    ['a symlink leaving the folder', [{ name: 'dir/l', type: 'symlink', linkname: '../../..' }]],
+    ['an absolute symlink', [{ name: 'dir/l', type: 'symlink', linkname: '/etc/passwd' }]],
+    ['a hard link to a file outside', [{ name: 'dir/h', type: 'link', linkname: 'outside.txt' }]],
+    [
+      'a file written through an earlier symlink',
+      [
+        { name: 'dir/l', type: 'symlink', linkname: '.' },
+        { name: 'dir/l/x.txt', body: 'x' },
+      ],
+    ],
+  ];
+  for (const [name, entries] of hostile) {
+    test(`unpacking refuses ${name}`, () =>
+      inDir(async (dir) => {
+        const { tar, gz } = await tarGz(entries);
+        const mem = await storeWithLayer(
+          'dir',
+          gz,
+          { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) },
+          MediaType.ImageLayerGzip,
+        );
+        await writeFile(join(dir, 'outside.txt'), 'secret');
+        await assert.rejects(
+          () => pullFiles(mem, 'v1', { output: join(dir, 'out') }),
+          (e) => isLadingError(e, 'PATH_TRAVERSAL'),
+        );
+        await assert.rejects(() => stat(join(dir, 'evil.txt')));
+        await assert.rejects(() => stat(join(dir, 'other.txt')));
+      }));
+  }
+
+  test('an unpacked tar whose content digest does not match is an error', () =>
+    inDir(async (dir) => {
+      const { gz } = await tarGz([{ name: 'dir/a', body: 'a' }]);
+      const mem = await storeWithLayer(
+        'dir',
+        gz,
+        { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(Buffer.from('no')) },
+        MediaType.ImageLayerGzip,
+      );
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: join(dir, 'out') }),
+        (e) => isLadingError(e, 'DIGEST_MISMATCH'),
+      );
+    }));
+
+  test('untitled layers are skipped and reported; the same bytes under two titles are both written', () =>
+    inDir(async (dir) => {
+      const mem = new MemoryStore();
+      const { packManifest } = await import('../copy/index.js');
+      const foo1 = await pushBytes(mem, Buffer.from('foo'), MediaType.ImageLayer, { [Annotation.Title]: 'foo1' });
+      const foo2 = { ...foo1, annotations: { [Annotation.Title]: 'foo2' } };
+      const untitled = await pushBytes(mem, Buffer.from('raw'), MediaType.ImageLayer);
+      const m = await packManifest(mem, [foo1, foo2, untitled]);
+      await mem.tag(m, 'v1');
+      const r = await pullFiles(mem, 'v1', { output: join(dir, 'out') });
+      assert.equal(await readFile(join(dir, 'out', 'foo1'), 'utf8'), 'foo');
+      assert.equal(await readFile(join(dir, 'out', 'foo2'), 'utf8'), 'foo');
+      assert.equal(r.skipped.length, 1);
+      assert.equal(r.skipped[0]?.digest, untitled.digest);
+    }));
+});

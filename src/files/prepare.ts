@@ -1,0 +1,195 @@
+import { createReadStream } from 'node:fs';
+import { lstat, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, isAbsolute, join, normalize, sep } from 'node:path';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { pack as tarPack } from 'tar-stream';
+import { Annotation, createDigester, type Descriptor, LadingError, MediaType } from '../oci/index.js';
+
+/** A file or directory named on the command line, ready to be pushed as one layer. */
+export interface PreparedFile {
+  desc: Descriptor;
+  /** The bytes of the layer (re-openable: a push may need them more than once). */
+  open(): Readable;
+}
+
+export interface PrepareOptions {
+  mediaType?: string;
+  /** Overrides the title (the name the file gets when pulled). */
+  title?: string;
+  annotations?: Record<string, string>;
+  /** Allow absolute paths as titles (ORAS `--disable-path-validation`). */
+  allowAbsolute?: boolean;
+  /** Directory tars with fixed times and owners, so the same tree gives the same digest. */
+  reproducible?: boolean;
+  /** Modification time (seconds) written into reproducible tars; SOURCE_DATE_EPOCH or 0. */
+  sourceDateEpoch?: number;
+  /** Where directory tars are staged (removed by `cleanup()` of the set). */
+  tempDir: string;
+  signal?: AbortSignal;
+}
+
+/** Counts and hashes what passes through. */
+class Measure extends Transform {
+  readonly hash;
+  size = 0;
+  constructor() {
+    super();
+    this.hash = createDigester('sha256');
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback) {
+    this.size += chunk.length;
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
+export function titleFor(path: string, allowAbsolute = false): string {
+  if (isAbsolute(path) && !allowAbsolute) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `absolute file path "${path}" would be pulled outside the output folder; use a relative path or --disable-path-validation`,
+    );
+  }
+  return normalize(path).split(sep).join('/').replace(/\/$/, '');
+}
+
+export async function prepareFile(path: string, options: PrepareOptions): Promise<PreparedFile> {
+  let info: import('node:fs').Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new LadingError('NOT_FOUND', `${path}: no such file or directory`, { cause: error });
+  }
+  const title = options.title ?? titleFor(path, options.allowAbsolute);
+  if (info.isDirectory()) return prepareDirectory(path, title, options);
+  if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `${path}: not a regular file or directory`);
+  const measure = new Measure();
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), measure, async (source) => {
+    for await (const _ of source) {
+      // hashing only
+    }
+  });
+  if (measure.size !== info.size) throw new LadingError('IO_ERROR', `${path}: changed while it was read`);
+  const desc: Descriptor = {
+    mediaType: options.mediaType ?? MediaType.ImageLayer,
+    digest: measure.digest(),
+    size: measure.size,
+    annotations: { ...(options.annotations ?? {}), [Annotation.Title]: title },
+  };
+  return { desc, open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) };
+}
+
+/** Lexical walk, like Go's filepath.Walk: directories before their contents. */
+async function* walk(
+  root: string,
+  rel = '',
+): AsyncGenerator<{ rel: string; full: string; info: import('node:fs').Stats }> {
+  const full = rel ? join(root, rel) : root;
+  const info = await lstat(full);
+  yield { rel, full, info };
+  if (!info.isDirectory()) return;
+  const names = (await readdir(full)).sort();
+  for (const name of names) yield* walk(root, rel ? `${rel}/${name}` : name);
+}
+
+/**
+ * Packs a directory as tar+gzip the way ORAS does (entries prefixed with the title, the root
+ * itself an entry, symlinks kept as links), staged in a temp file. Both digests are computed in
+ * the same pass: the gzip's for the descriptor, the tar's for `io.deis.oras.content.digest`.
+ */
+async function prepareDirectory(dir: string, title: string, options: PrepareOptions): Promise<PreparedFile> {
+  const staged = join(
+    options.tempDir,
+    `dir-${basename(dir)}-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`,
+  );
+  const pack = tarPack();
+  const tarMeasure = new Measure();
+  const gzMeasure = new Measure();
+  const { createWriteStream } = await import('node:fs');
+  const epoch = new Date((options.sourceDateEpoch ?? 0) * 1000);
+  const feed = (async () => {
+    for await (const { rel, full, info } of walk(dir)) {
+      const name = rel ? `${title}/${rel}` : title;
+      const common = {
+        name,
+        mode: info.mode & 0o7777,
+        mtime: options.reproducible ? epoch : new Date(Math.floor(info.mtimeMs / 1000) * 1000),
+        uid: options.reproducible ? 0 : info.uid,
+        gid: options.reproducible ? 0 : info.gid,
+        uname: '',
+        gname: '',
+      };
+      if (options.reproducible) common.mode &= 0o777;
+      if (info.isDirectory()) {
+        await entry(pack, { ...common, type: 'directory' });
+      } else if (info.isSymbolicLink()) {
+        await entry(pack, { ...common, type: 'symlink', linkname: await readlink(full) });
+      } else if (info.isFile()) {
+        // Hard links are stored as regular files, as ORAS does.
+        const body = info.size > 0 ? createReadStream(full, { highWaterMark: 1024 * 1024 }) : undefined;
+        await entry(pack, { ...common, type: 'file', size: info.size }, body);
+      }
+    }
+    pack.finalize();
+  })();
+  feed.catch((error) => pack.destroy(error));
+  try {
+    await Promise.all([
+      feed,
+      pipeline(pack, tarMeasure, createGzip(), gzMeasure, createWriteStream(staged, { flags: 'wx' }), {
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    ]);
+  } catch (error) {
+    await rm(staged, { force: true });
+    throw error;
+  }
+  const desc: Descriptor = {
+    mediaType: options.mediaType ?? MediaType.ImageLayerGzip,
+    digest: gzMeasure.digest(),
+    size: gzMeasure.size,
+    annotations: {
+      ...(options.annotations ?? {}),
+      [Annotation.OrasContentDigest]: tarMeasure.digest(),
+      [Annotation.OrasContentUnpack]: 'true',
+      [Annotation.Title]: title,
+    },
+  };
+  return { desc, open: () => createReadStream(staged, { highWaterMark: 1024 * 1024 }) };
+}
+
+function entry(
+  pack: ReturnType<typeof tarPack>,
+  header: Parameters<ReturnType<typeof tarPack>['entry']>[0],
+  body?: Readable,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!body) {
+      // An empty body (not a missing one) lets tar-stream close the entry by itself.
+      pack.entry(header, Buffer.alloc(0), (error) => (error ? reject(error) : resolve()));
+      return;
+    }
+    const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
+    body.on('error', (e) => {
+      sink.destroy(e);
+      reject(e);
+    });
+    body.pipe(sink);
+  });
+}
+
+/** A scratch folder for staged directory tars, removed when the push ends. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'lading-push-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,100 @@
+import type { Readable } from 'node:stream';
+import { MemoryStore, type ReadOnlyTarget, type Target } from '../content/index.js';
+import { type CopyGraphOptions, copy, type PackOptions, packManifest } from '../copy/index.js';
+import { Annotation, type Descriptor, EmptyJsonDescriptor, LadingError } from '../oci/index.js';
+import { type PreparedFile, prepareFile, titleFor, withTempDir } from './prepare.js';
+
+export interface FileSpec {
+  path: string;
+  mediaType?: string;
+}
+
+export interface PushFilesOptions extends Omit<PackOptions, 'config'>, Omit<CopyGraphOptions, 'findSuccessors'> {
+  /** A config file and its media type (default `application/vnd.unknown.config.v1+json`). */
+  config?: FileSpec;
+  /** Annotations per file argument (as written on the command line) and for `$config`. */
+  fileAnnotations?: Record<string, Record<string, string>>;
+  /** Tag(s) for the manifest at the destination; none pushes it by digest only. */
+  tags?: string[];
+  allowAbsolutePaths?: boolean;
+  reproducible?: boolean;
+  sourceDateEpoch?: number;
+}
+
+/** Serves the staged files and the packed manifest as one source for the graph copy. */
+class PushSource implements ReadOnlyTarget {
+  readonly memory = new MemoryStore();
+  readonly files = new Map<string, PreparedFile>();
+
+  async fetch(desc: Descriptor): Promise<Readable> {
+    const file = this.files.get(desc.digest);
+    return file ? file.open() : this.memory.fetch(desc);
+  }
+  async exists(desc: Descriptor): Promise<boolean> {
+    return this.files.has(desc.digest) || this.memory.exists(desc);
+  }
+  resolve(reference: string): Promise<Descriptor> {
+    return this.memory.resolve(reference);
+  }
+}
+
+/**
+ * `oras push`: files and directories become layers (directories as tar+gzip), packed into an
+ * image manifest, and the graph is copied to `dst`: blobs first, the manifest last, then tags.
+ */
+export async function pushFiles(dst: Target, files: FileSpec[], options: PushFilesOptions = {}): Promise<Descriptor> {
+  return withTempDir(async (tempDir) => {
+    const source = new PushSource();
+    const layers: Descriptor[] = [];
+    const titles = new Set<string>();
+    for (const spec of files) {
+      let title = titleFor(spec.path, options.allowAbsolutePaths);
+      const extra = { ...(options.fileAnnotations?.[spec.path] ?? {}) };
+      title = extra[Annotation.Title] ?? title;
+      if (titles.has(title)) throw new LadingError('INVALID_ARGUMENT', `duplicate file name "${title}"`);
+      titles.add(title);
+      const prepared = await prepareFile(spec.path, {
+        tempDir,
+        title,
+        annotations: extra,
+        ...(spec.mediaType ? { mediaType: spec.mediaType } : {}),
+        ...(options.allowAbsolutePaths ? { allowAbsolute: true } : {}),
+        ...(options.reproducible ? { reproducible: true } : {}),
+        ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      source.files.set(prepared.desc.digest, prepared);
+      layers.push(prepared.desc);
+    }
+    let config: Descriptor | undefined;
+    if (options.config) {
+      const prepared = await prepareFile(options.config.path, {
+        tempDir,
+        title: '$config',
+        mediaType: options.config.mediaType ?? 'application/vnd.unknown.config.v1+json',
+      });
+      // The config carries only the `$config` annotations, not a title.
+      config = { mediaType: prepared.desc.mediaType, digest: prepared.desc.digest, size: prepared.desc.size };
+      const configAnnotations = options.fileAnnotations?.$config;
+      if (configAnnotations && Object.keys(configAnnotations).length > 0) config.annotations = configAnnotations;
+      source.files.set(config.digest, prepared);
+    } else if (options.fileAnnotations?.$config && options.imageSpec !== 'v1.0') {
+      // ORAS attaches `$config` annotations to the empty config descriptor.
+      config = { ...EmptyJsonDescriptor, annotations: options.fileAnnotations.$config };
+    }
+    const pack: PackOptions = {};
+    if (options.imageSpec) pack.imageSpec = options.imageSpec;
+    if (options.artifactType) pack.artifactType = options.artifactType;
+    if (config) pack.config = config;
+    if (options.subject) pack.subject = options.subject;
+    if (options.created) pack.created = options.created;
+    const annotations = { ...(options.fileAnnotations?.$manifest ?? {}), ...(options.annotations ?? {}) };
+    if (Object.keys(annotations).length > 0) pack.annotations = annotations;
+    const manifest = await packManifest(source.memory, layers, pack);
+    const [first, ...rest] = options.tags ?? [];
+    await source.memory.tag(manifest, manifest.digest);
+    const root = await copy(source, manifest.digest, dst, first ?? manifest.digest, options);
+    for (const tag of rest) await dst.tag(root, tag);
+    return manifest;
+  });
+}

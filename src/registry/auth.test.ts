@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { cleanScopes, parseWwwAuthenticate, pickChallenge, validateRealm } from './auth/index.js';
+import { parseErrorBody, RegistryResponseError } from './errors.js';
+import { nextPageUrl } from './link.js';
+import { redactUrl } from './redact.js';
+import { backoffMs, defaultRetryPolicy, parseRetryAfter } from './retry.js';
+
+describe('WWW-Authenticate parsing', () => {
+  test('a distribution Bearer challenge', () => {
+    const [c] = parseWwwAuthenticate(
+      'Bearer realm="https://auth.example.io/token",service="registry.example.io",scope="repository:a/b:pull,push"',
+    );
+    assert.deepEqual(c, {
+      scheme: 'bearer',
+      params: {
+        realm: 'https://auth.example.io/token',
+        service: 'registry.example.io',
+        scope: 'repository:a/b:pull,push',
+      },
+    });
+  });
+
+  test('schemes and parameter names are case-insensitive; quoted strings unescape', () => {
+    const [c] = parseWwwAuthenticate('BEARER Realm="a \\"quoted\\" realm, with comma" , ERROR=invalid_token');
+    assert.equal(c?.scheme, 'bearer');
+    assert.deepEqual(c?.params, { realm: 'a "quoted" realm, with comma', error: 'invalid_token' });
+  });
+
+  test('several challenges in one value and across values, token68 included', () => {
+    const all = parseWwwAuthenticate([
+      'Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple"',
+      'Negotiate abc123==, Bearer realm="https://r/t"',
+    ]);
+    assert.deepEqual(
+      all.map((c) => c.scheme),
+      ['newauth', 'basic', 'negotiate', 'bearer'],
+    );
+    assert.deepEqual(all[0]?.params, { realm: 'apps', type: '1', title: 'Login to "apps"' });
+    assert.equal(all[2]?.token68, 'abc123==');
+    assert.equal(pickChallenge(all)?.scheme, 'bearer');
+    assert.equal(pickChallenge(parseWwwAuthenticate('Basic realm="x"'))?.scheme, 'basic');
+  });
+
+  test('lenient about unquoted URLs and stray separators; empty input is no challenge', () => {
+    const [c] = parseWwwAuthenticate(', Bearer realm=https://auth.io/token?x=1 ,service=svc,,');
+    assert.deepEqual(c?.params, { realm: 'https://auth.io/token?x=1', service: 'svc' });
+    assert.deepEqual(parseWwwAuthenticate(''), []);
+    assert.deepEqual(parseWwwAuthenticate(undefined), []);
+    assert.deepEqual(parseWwwAuthenticate('Basic'), [{ scheme: 'basic', params: {} }]);
+  });
+});
+
+describe('scopes', () => {
+  test('merge actions per resource, * wins, sorted', () => {
+    assert.deepEqual(
+      cleanScopes([
+        'repository:a:push',
+        'repository:a:pull',
+        'repository:b:pull repository:b:*',
+        'registry:catalog:*',
+        'repository:host:5000/c:pull',
+        'repository:a:pull',
+      ]),
+      ['registry:catalog:*', 'repository:a:pull,push', 'repository:b:*', 'repository:host:5000/c:pull'],
+    );
+  });
+});
+
+describe('token realm validation', () => {
+  const https = new URL('https://registry.example.io');
+  const local = new URL('http://127.0.0.1:5000');
+  test('accepts https realms and a plain realm beside a plain registry on the same host', () => {
+    assert.equal(validateRealm('https://auth.example.io/token', https).host, 'auth.example.io');
+    assert.equal(validateRealm('http://127.0.0.1:5559/token', local).port, '5559');
+  });
+  test('refuses other schemes, downgrades, userinfo and internal addresses of another host', () => {
+    assert.throws(() => validateRealm('file:///etc/passwd', https), /unsupported scheme/);
+    assert.throws(() => validateRealm('http://auth.example.io/token', https), /plain HTTP/);
+    assert.throws(() => validateRealm('https://u:p@auth.example.io/', https), /user information/);
+    assert.throws(() => validateRealm('https://169.254.169.254/latest', https), /internal address/);
+    assert.throws(() => validateRealm('https://10.0.0.1/token', https), /internal address/);
+    assert.throws(() => validateRealm('https://[::1]/token', https), /internal address/);
+    assert.throws(() => validateRealm(undefined, https), /missing/);
+    assert.throws(() => validateRealm('not a url', https), /not a URL/);
+  });
+});
+
+describe('errors and redaction', () => {
+  test('spec error bodies map to codes and read like oras', () => {
+    const errors = parseErrorBody('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}');
+    const e = new RegistryResponseError({
+      method: 'GET',
+      url: 'http://127.0.0.1:5000/v2/x/manifests/v1',
+      status: 404,
+      errors,
+    });
+    assert.equal(e.code, 'NOT_FOUND');
+    assert.equal(
+      e.message,
+      'GET http://127.0.0.1:5000/v2/x/manifests/v1: 404 Not Found: manifest unknown: manifest unknown',
+    );
+    assert.equal(new RegistryResponseError({ method: 'PUT', url: 'http://h/', status: 401 }).code, 'UNAUTHORIZED');
+    assert.equal(new RegistryResponseError({ method: 'PUT', url: 'http://h/', status: 403 }).code, 'DENIED');
+    const blobUnknown = parseErrorBody('{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown"}]}');
+    assert.equal(
+      new RegistryResponseError({ method: 'PUT', url: 'http://h/', status: 400, errors: blobUnknown }).code,
+      'NOT_FOUND',
+    );
+    assert.equal(new RegistryResponseError({ method: 'GET', url: 'http://h/', status: 500 }).code, 'REGISTRY_ERROR');
+    assert.deepEqual(parseErrorBody('404 page not found'), []);
+    assert.deepEqual(parseErrorBody('{"errors":"nope"}'), []);
+  });
+
+  test('URLs lose userinfo and signing parameters', () => {
+    assert.equal(
+      redactUrl('https://user:pw@s3.example/bucket/o?X-Amz-Signature=abc&X-Amz-Credential=k&keep=1'),
+      'https://s3.example/bucket/o?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&keep=1',
+    );
+    assert.equal(
+      redactUrl('http://h/v2/x/blobs/uploads/u?_state=abc&digest=sha256:1'),
+      'http://h/v2/x/blobs/uploads/u?_state=REDACTED&digest=sha256%3A1',
+    );
+    assert.equal(redactUrl('::'), '<invalid url>');
+  });
+});
+
+describe('retry timing and pagination', () => {
+  test('Retry-After as seconds or an HTTP date; backoff stays in its window', () => {
+    assert.equal(parseRetryAfter('3'), 3000);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', now), 10_000);
+    assert.equal(parseRetryAfter('garbage'), undefined);
+    assert.equal(backoffMs(defaultRetryPolicy, 0, 120_000), 30_000);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const ms = backoffMs(defaultRetryPolicy, attempt);
+      assert.ok(ms >= 200 && ms <= 3000, `attempt ${attempt}: ${ms}`);
+    }
+  });
+
+  test('Link rel="next" resolves against the request; another origin is refused', () => {
+    const base = new URL('http://r:5000/v2/_catalog?n=1');
+    assert.equal(
+      nextPageUrl('</v2/_catalog?last=a&n=1>; rel="next"', base)?.href,
+      'http://r:5000/v2/_catalog?last=a&n=1',
+    );
+    assert.equal(nextPageUrl('<http://r:5000/x>; rel=prev, <http://r:5000/y>; rel=next', base)?.pathname, '/y');
+    assert.equal(nextPageUrl(undefined, base), undefined);
+    assert.throws(() => nextPageUrl('<https://r:5000/y>; rel="next"', base), /another origin/);
+  });
+});

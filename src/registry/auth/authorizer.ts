@@ -1,0 +1,231 @@
+import { LadingError } from '../../oci/index.js';
+import { parseErrorBody, RegistryResponseError } from '../errors.js';
+import type { HttpReply, HttpRequest } from '../transport.js';
+import { parseWwwAuthenticate, pickChallenge } from './challenge.js';
+import type { Credential, CredentialProvider } from './credential.js';
+import { validateRealm } from './realm.js';
+import { cleanScopes } from './scope.js';
+
+/** Token responses are small JSON documents; anything bigger is not one. */
+const MaxTokenResponseBytes = 128 * 1024;
+/** Distribution's token spec: a token without `expires_in` lives 60 s. */
+const DefaultTokenLifetimeS = 60;
+
+export interface AuthorizerOptions {
+  /** The registry base URL (`scheme://host[:port]`). */
+  registry: URL;
+  credentials?: CredentialProvider | undefined;
+  /** Sends one request (with retries) exactly as given, never through this authorizer. */
+  send: (req: HttpRequest) => Promise<HttpReply>;
+  /** OAuth2 `client_id`. */
+  clientId?: string;
+  /** Use the OAuth2 password grant (POST) even without an identity token. */
+  forceOAuth2?: boolean;
+}
+
+type HostScheme = { kind: 'basic' } | { kind: 'bearer'; realm: URL; service: string | undefined };
+
+interface CachedToken {
+  value: string;
+  expiresAt: number;
+}
+
+async function readCapped(reply: HttpReply, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of reply.body) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      reply.body.destroy();
+      throw new LadingError('REGISTRY_ERROR', `token response from ${reply.url.origin} exceeds ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function basicHeader(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/**
+ * The authentication state of one registry client: which scheme each host asked for, the Basic
+ * header once built, and bearer tokens cached per (host, scope set) until they expire. Tokens are
+ * fetched once even when many requests need them at the same moment.
+ */
+export class Authorizer {
+  readonly #o: AuthorizerOptions;
+  readonly #credentials = new Map<string, Promise<Credential | undefined>>();
+  readonly #schemes = new Map<string, HostScheme>();
+  readonly #basic = new Map<string, string>();
+  readonly #tokens = new Map<string, Promise<CachedToken>>();
+
+  constructor(options: AuthorizerOptions) {
+    this.#o = options;
+  }
+
+  /** The header to send up front, when an earlier challenge told us how this host authenticates. */
+  async authorization(host: string, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
+    const scheme = this.#schemes.get(host);
+    if (!scheme) return undefined;
+    if (scheme.kind === 'basic') return this.#basic.get(host);
+    const token = await this.#token(host, scheme, cleanScopes(scopes), signal);
+    return token ? `Bearer ${token.value}` : undefined;
+  }
+
+  /**
+   * Answers a 401: returns a header worth one more attempt, or undefined when nothing better than
+   * what was `sent` can be offered (the caller then reports the 401).
+   */
+  async onChallenge(
+    host: string,
+    wwwAuthenticate: string | undefined,
+    scopes: readonly string[],
+    sent: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const challenge = pickChallenge(parseWwwAuthenticate(wwwAuthenticate));
+    if (!challenge) return undefined;
+    if (challenge.scheme === 'basic') {
+      this.#schemes.set(host, { kind: 'basic' });
+      const cred = await this.#credential(host);
+      if (!cred?.username || !cred.password) {
+        if (sent === undefined) {
+          throw new LadingError('UNAUTHORIZED', `${host} requires a user name and password, and none is configured`);
+        }
+        return undefined;
+      }
+      const value = basicHeader(cred.username, cred.password);
+      if (value === sent) return undefined;
+      this.#basic.set(host, value);
+      return value;
+    }
+    const scheme: HostScheme = {
+      kind: 'bearer',
+      realm: validateRealm(challenge.params.realm, this.#o.registry),
+      service: challenge.params.service,
+    };
+    this.#schemes.set(host, scheme);
+    const all = cleanScopes([...scopes, ...(challenge.params.scope ?? '').split(' ')]);
+    const key = `${host} ${all.join(' ')}`;
+    const cached = this.#tokens.get(key);
+    if (cached) {
+      // Only the request that saw the stale token evicts it; its siblings share the new one.
+      const t = await cached.catch(() => undefined);
+      if (!t || `Bearer ${t.value}` === sent) this.#tokens.delete(key);
+    }
+    const token = await this.#token(host, scheme, all, signal);
+    if (!token) return undefined;
+    const value = `Bearer ${token.value}`;
+    return value === sent ? undefined : value;
+  }
+
+  #credential(host: string): Promise<Credential | undefined> {
+    let c = this.#credentials.get(host);
+    if (!c) {
+      c = this.#o.credentials ? this.#o.credentials(host) : Promise.resolve(undefined);
+      c.catch(() => this.#credentials.delete(host));
+      this.#credentials.set(host, c);
+    }
+    return c;
+  }
+
+  async #token(
+    host: string,
+    scheme: Extract<HostScheme, { kind: 'bearer' }>,
+    scopes: string[],
+    signal?: AbortSignal,
+  ): Promise<CachedToken | undefined> {
+    const key = `${host} ${scopes.join(' ')}`;
+    let pending = this.#tokens.get(key);
+    if (pending) {
+      const t = await pending.catch(() => undefined);
+      if (t && t.expiresAt > Date.now()) return t;
+      if (this.#tokens.get(key) === pending) this.#tokens.delete(key);
+    }
+    pending = this.#fetchToken(host, scheme, scopes, signal);
+    this.#tokens.set(key, pending);
+    try {
+      return await pending;
+    } catch (error) {
+      if (this.#tokens.get(key) === pending) this.#tokens.delete(key);
+      throw error;
+    }
+  }
+
+  async #fetchToken(
+    host: string,
+    scheme: Extract<HostScheme, { kind: 'bearer' }>,
+    scopes: string[],
+    signal?: AbortSignal,
+  ): Promise<CachedToken> {
+    const cred = (await this.#credential(host)) ?? {};
+    if (cred.registryToken) return { value: cred.registryToken, expiresAt: Number.POSITIVE_INFINITY };
+    const oauth2 = cred.identityToken || (this.#o.forceOAuth2 && cred.username && cred.password);
+    let req: HttpRequest;
+    if (oauth2) {
+      const form = new URLSearchParams();
+      if (cred.identityToken) {
+        form.set('grant_type', 'refresh_token');
+        form.set('refresh_token', cred.identityToken);
+      } else {
+        form.set('grant_type', 'password');
+        form.set('username', cred.username ?? '');
+        form.set('password', cred.password ?? '');
+      }
+      if (scheme.service) form.set('service', scheme.service);
+      form.set('client_id', this.#o.clientId ?? 'lading');
+      if (scopes.length > 0) form.set('scope', scopes.join(' '));
+      const body = Buffer.from(form.toString());
+      req = {
+        method: 'POST',
+        url: scheme.realm,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) },
+        body,
+        authorization: '',
+        followRedirects: false,
+      };
+    } else {
+      const url = new URL(scheme.realm);
+      if (scheme.service) url.searchParams.append('service', scheme.service);
+      for (const s of scopes) url.searchParams.append('scope', s);
+      req = {
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json' },
+        authorization: cred.username && cred.password ? basicHeader(cred.username, cred.password) : '',
+      };
+    }
+    if (signal) req.signal = signal;
+    const started = Date.now();
+    const reply = await this.#o.send(req);
+    const bytes = await readCapped(reply, MaxTokenResponseBytes);
+    if (reply.status !== 200) {
+      throw new RegistryResponseError({
+        method: req.method,
+        url: scheme.realm,
+        status: reply.status,
+        errors: parseErrorBody(bytes),
+        text: `token request for ${host} failed${reply.status === 401 ? ' (wrong credentials?)' : ''}`,
+      });
+    }
+    let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      parsed = JSON.parse(bytes.toString('utf8')) as typeof parsed;
+    } catch {
+      throw new LadingError('REGISTRY_ERROR', `token response from ${scheme.realm.origin} is not JSON`);
+    }
+    const value =
+      typeof parsed.access_token === 'string' && parsed.access_token
+        ? parsed.access_token
+        : typeof parsed.token === 'string'
+          ? parsed.token
+          : '';
+    if (!value) throw new LadingError('REGISTRY_ERROR', `token response from ${scheme.realm.origin} holds no token`);
+    const lifetimeMs =
+      (typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DefaultTokenLifetimeS) *
+      1000;
+    // Renew a little early so a token does not lapse between our check and the registry's.
+    return { value, expiresAt: started + lifetimeMs - Math.min(10_000, lifetimeMs / 10) };
+  }
+}

@@ -1,0 +1,57 @@
+import { isIP } from 'node:net';
+import { LadingError } from '../../oci/index.js';
+
+function isInternalAddress(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  if (family === 4) {
+    const [a = 0, b = 0] = host.split('.').map(Number);
+    return (
+      a === 127 ||
+      a === 10 ||
+      a === 0 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 169 && b === 254)
+    );
+  }
+  if (family === 6) {
+    return (
+      host === '::1' || host === '::' || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith('::ffff:')
+    );
+  }
+  return false;
+}
+
+/**
+ * Checks the token realm a registry named in its challenge before any credential goes there:
+ * http(s) only, no downgrade from an HTTPS registry, and no loopback or private address unless
+ * the registry itself lives on that host (a hostile registry must not aim us at internal services).
+ */
+export function validateRealm(raw: string | undefined, registry: URL): URL {
+  const where = `${registry.host}: token realm`;
+  if (!raw) throw new LadingError('REGISTRY_ERROR', `${where} is missing from the Bearer challenge`);
+  let realm: URL;
+  try {
+    realm = new URL(raw);
+  } catch {
+    throw new LadingError('REGISTRY_ERROR', `${where} "${raw.slice(0, 100)}" is not a URL`);
+  }
+  if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
+    throw new LadingError('REGISTRY_ERROR', `${where} has unsupported scheme ${realm.protocol}`);
+  }
+  if (realm.protocol === 'http:' && registry.protocol === 'https:') {
+    throw new LadingError('REGISTRY_ERROR', `${where} ${realm.origin} is plain HTTP for an HTTPS registry; refusing`);
+  }
+  if (realm.username || realm.password) {
+    throw new LadingError('REGISTRY_ERROR', `${where} must not carry user information`);
+  }
+  if (isInternalAddress(realm.hostname) && realm.hostname !== registry.hostname) {
+    throw new LadingError(
+      'REGISTRY_ERROR',
+      `${where} ${realm.host} is an internal address unlike the registry; refusing`,
+    );
+  }
+  return realm;
+}

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { orasVectors } from '../../test/support/vectors.js';
+import { DockerConfig, DockerCredentialStore, defaultConfigPath, serverAddress } from './credentials/index.js';
+
+const testdata = join(orasVectors, 'oras-project/oras-go/registry/remote/credentials/testdata');
+const vector = (name: string) => join(testdata, name);
+
+describe('docker config.json parsing (oras-go vectors)', () => {
+  test('valid auths: auth, identity and registry tokens, legacy fields; auth wins over username/password', async () => {
+    const c = await DockerConfig.load(vector('valid_auths_config.json'));
+    assert.deepEqual(c.credential('registry1.example.com'), { username: 'username', password: 'password' });
+    assert.deepEqual(c.credential('registry2.example.com'), { identityToken: 'identity_token' });
+    assert.deepEqual(c.credential('registry3.example.com'), { registryToken: 'registry_token' });
+    assert.deepEqual(c.credential('registry4.example.com'), {
+      username: 'username',
+      password: 'password',
+      identityToken: 'identity_token',
+      registryToken: 'registry_token',
+    });
+    assert.deepEqual(c.credential('registry5.example.com'), {});
+    assert.deepEqual(c.credential('registry6.example.com'), { username: 'username', password: 'password' });
+    assert.deepEqual(c.credential('registry7.example.com'), { username: 'username', password: 'password' });
+    assert.equal(c.credential('unknown.example.com'), undefined);
+  });
+
+  test('legacy keys with scheme and path match their host; an exact key wins', async () => {
+    const c = await DockerConfig.load(vector('legacy_auths_config.json'));
+    for (let i = 1; i <= 6; i++) {
+      assert.deepEqual(c.credential(`registry${i}.example.com`), {
+        username: `username${i}`,
+        password: `password${i}`,
+      });
+    }
+  });
+
+  test('empty, blank and auth-less files are empty configs; bad JSON and bad auths are errors', async () => {
+    for (const name of ['empty.json', 'whitespace.json', 'no_auths_config.json', 'does-not-exist.json']) {
+      const c = await DockerConfig.load(vector(name));
+      assert.equal(c.credential('registry1.example.com'), undefined, name);
+    }
+    await assert.rejects(DockerConfig.load(vector('bad_config')), /not valid JSON/);
+    await assert.rejects(DockerConfig.load(vector('invalid_auths_config.json')), /"auths" must be an object/);
+    const c = await DockerConfig.load(vector('invalid_auths_entry_config.json'));
+    assert.throws(() => c.credential('registry1.example.com'), /not base64 of user:password/);
+    assert.throws(() => c.credential('registry2.example.com'), /must be an object/);
+    assert.throws(() => c.credential('registry3.example.com'), /identitytoken must be a string/);
+  });
+
+  test('credHelpers per host (an empty name falls back), then credsStore', async () => {
+    const helpers = await DockerConfig.load(vector('credHelpers_config.json'));
+    assert.equal(helpers.helperFor('registry1.example.com'), 'registry1-helper');
+    assert.equal(helpers.helperFor('registry2.example.com'), 'registry2-helper');
+    assert.equal(helpers.helperFor('registry3.example.com'), undefined);
+    assert.deepEqual(helpers.credential('registry3.example.com'), { username: 'foo', password: 'bar' });
+    const store = await DockerConfig.load(vector('credsStore_config.json'));
+    assert.equal(store.helperFor('test.example.com'), 'test-helper');
+    assert.equal(store.helperFor('other.example.com'), 'teststore');
+  });
+
+  test('default path and Docker Hub server address', () => {
+    assert.equal(defaultConfigPath({ DOCKER_CONFIG: '/x/y' }), '/x/y/config.json');
+    assert.equal(serverAddress('docker.io'), 'https://index.docker.io/v1/');
+    assert.equal(serverAddress('127.0.0.1:5000'), '127.0.0.1:5000');
+  });
+});
+
+describe('login / logout', () => {
+  let dir: string;
+  let savedPath: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lading-creds-'));
+    // A fake helper keeping its secrets in a file next to it, speaking docker's protocol.
+    const helper = join(dir, 'docker-credential-fake');
+    await writeFile(
+      helper,
+      `#!/bin/sh
+store="${dir}/fake-store"
+input=$(cat)
+case "$1" in
+  get)
+    line=$(grep -F "\\"ServerURL\\":\\"$input\\"" "$store" 2>/dev/null | tail -n 1)
+    if [ -z "$line" ]; then echo "credentials not found in native keychain"; exit 1; fi
+    echo "$line" ;;
+  store) echo "$input" >> "$store" ;;
+  erase)
+    if [ -f "$store" ]; then grep -vF "\\"ServerURL\\":\\"$input\\"" "$store" > "$store.new"; mv "$store.new" "$store"; fi ;;
+  *) echo "unknown action"; exit 2 ;;
+esac
+`,
+    );
+    await chmod(helper, 0o755);
+    savedPath = process.env.PATH;
+    process.env.PATH = `${dir}${delimiter}${process.env.PATH ?? ''}`;
+  });
+  after(async () => {
+    process.env.PATH = savedPath;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('plaintext: written 0600 with tabs, other keys kept, read back, erased', async () => {
+    const path = join(dir, 'plain', 'config.json');
+    const store = new DockerCredentialStore([path]);
+    assert.equal(await store.get('r.example'), undefined);
+    await store.login('r.example', { username: 'u', password: 'p:w' });
+    const st = await stat(path);
+    assert.equal(st.mode & 0o777, 0o600);
+    const text = await readFile(path, 'utf8');
+    assert.match(text, /^\{\n\t"auths": \{/);
+    assert.deepEqual(await store.get('r.example'), { username: 'u', password: 'p:w' });
+
+    const withExtra = JSON.parse(text) as Record<string, unknown>;
+    withExtra.psFormat = 'table';
+    await writeFile(path, JSON.stringify(withExtra));
+    await store.login('other.example', { identityToken: 'idt' });
+    const after = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    assert.equal(after.psFormat, 'table');
+    assert.deepEqual(await store.get('other.example'), { identityToken: 'idt' });
+    await store.logout('r.example');
+    assert.equal(await store.get('r.example'), undefined);
+    assert.deepEqual(await store.get('other.example'), { identityToken: 'idt' });
+    await assert.rejects(store.login('x', { username: 'a:b', password: 'c' }), /must not contain/);
+  });
+
+  test('a credential helper from credsStore / credHelpers stores, gets and erases', async () => {
+    const path = join(dir, 'helper', 'config.json');
+    await seed(path, { credsStore: 'fake', credHelpers: { 'none.example': 'missing-helper' } });
+    const store = new DockerCredentialStore([path]);
+    assert.equal(await store.get('h.example'), undefined);
+    await store.login('h.example', { username: 'hu', password: 'hp' });
+    await store.login('t.example', { identityToken: 'tok' });
+    assert.deepEqual(await store.get('h.example'), { username: 'hu', password: 'hp' });
+    assert.deepEqual(await store.get('t.example'), { identityToken: 'tok' });
+    const file = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    assert.equal(file.auths, undefined, 'nothing written to the file');
+    await store.logout('h.example');
+    assert.equal(await store.get('h.example'), undefined);
+    await assert.rejects(store.get('none.example'), /docker-credential-missing-helper cannot run/);
+  });
+
+  test('several files: read in order, the first is written', async () => {
+    const first = join(dir, 'multi', 'a.json');
+    const second = join(dir, 'multi', 'b.json');
+    await seed(second, { auths: { 'm.example': { auth: Buffer.from('x:y').toString('base64') } } });
+    const store = new DockerCredentialStore([first, second]);
+    assert.deepEqual(await store.get('m.example'), { username: 'x', password: 'y' });
+    await store.login('m.example', { username: 'new', password: 'pw' });
+    assert.deepEqual(await store.get('m.example'), { username: 'new', password: 'pw' });
+    const b = JSON.parse(await readFile(second, 'utf8')) as { auths: Record<string, unknown> };
+    assert.ok(b.auths['m.example'], 'second file untouched');
+  });
+});
+
+/** Writes a seed config file. */
+async function seed(path: string, content: object): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, JSON.stringify(content));
+}

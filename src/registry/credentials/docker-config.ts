@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { LadingError } from '../../oci/index.js';
+import type { Credential } from '../auth/credential.js';
+
+/** One `auths` entry as docker writes it. */
+interface AuthEntry {
+  auth?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+  username?: string;
+  password?: string;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `https://host/v1/` and `http://host` style keys (docker's legacy) name `host`. */
+export function hostOfKey(key: string): string {
+  const stripped = key.replace(/^https?:\/\//, '');
+  const slash = stripped.indexOf('/');
+  return slash < 0 ? stripped : stripped.slice(0, slash);
+}
+
+function decodeAuth(auth: string, where: string): { username: string; password: string } {
+  const invalid = () => new LadingError('INVALID_ARGUMENT', `${where}: "auth" is not base64 of user:password`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(auth) || auth.length % 4 !== 0) throw invalid();
+  const text = Buffer.from(auth, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) throw invalid();
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/**
+ * A docker `config.json`: credentials in `auths`, and which credential helper serves a host.
+ * Unknown top-level fields survive a rewrite, which is atomic and private (0600).
+ */
+export class DockerConfig {
+  readonly path: string;
+  #content: Record<string, unknown>;
+
+  private constructor(path: string, content: Record<string, unknown>) {
+    this.path = path;
+    this.#content = content;
+  }
+
+  /** Reads the file; a missing, empty or blank file is an empty config. */
+  static async load(path: string): Promise<DockerConfig> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new DockerConfig(path, {});
+      throw new LadingError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    if (text.trim() === '') return new DockerConfig(path, {});
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new LadingError('INVALID_ARGUMENT', `${path}: not valid JSON (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+    if (!isRecord(value)) throw new LadingError('INVALID_ARGUMENT', `${path}: must hold a JSON object`);
+    if (value.auths !== undefined && value.auths !== null && !isRecord(value.auths)) {
+      throw new LadingError('INVALID_ARGUMENT', `${path}: "auths" must be an object`);
+    }
+    return new DockerConfig(path, value);
+  }
+
+  get #auths(): Record<string, unknown> {
+    return isRecord(this.#content.auths) ? this.#content.auths : {};
+  }
+
+  /** The helper named for `host` in `credHelpers`, else `credsStore`; an empty name means none. */
+  helperFor(host: string): string | undefined {
+    const helpers = this.#content.credHelpers;
+    const specific = isRecord(helpers) ? helpers[host] : undefined;
+    if (typeof specific === 'string' && specific) return specific;
+    const store = this.#content.credsStore;
+    return typeof store === 'string' && store ? store : undefined;
+  }
+
+  /** The `auths` credential for `host`: the exact key first, then any legacy key naming the host. */
+  credential(host: string): Credential | undefined {
+    const auths = this.#auths;
+    let key: string | undefined = host in auths ? host : undefined;
+    key ??= Object.keys(auths).find((k) => hostOfKey(k) === host);
+    if (key === undefined) return undefined;
+    const where = `${this.path}: auths["${key}"]`;
+    const entry = auths[key];
+    if (!isRecord(entry)) throw new LadingError('INVALID_ARGUMENT', `${where} must be an object`);
+    for (const field of ['auth', 'identitytoken', 'registrytoken', 'username', 'password']) {
+      if (entry[field] !== undefined && typeof entry[field] !== 'string') {
+        throw new LadingError('INVALID_ARGUMENT', `${where}.${field} must be a string`);
+      }
+    }
+    const e = entry as AuthEntry;
+    const cred: Credential = {};
+    if (e.username) cred.username = e.username;
+    if (e.password) cred.password = e.password;
+    if (e.auth) Object.assign(cred, decodeAuth(e.auth, where));
+    if (e.identitytoken) cred.identityToken = e.identitytoken;
+    if (e.registrytoken) cred.registryToken = e.registrytoken;
+    return cred;
+  }
+
+  setCredential(host: string, cred: Credential): void {
+    if (cred.username?.includes(':')) {
+      throw new LadingError('INVALID_ARGUMENT', `user name "${cred.username}" must not contain ":"`);
+    }
+    const entry: AuthEntry = {};
+    if (cred.username || cred.password) {
+      entry.auth = Buffer.from(`${cred.username ?? ''}:${cred.password ?? ''}`).toString('base64');
+    }
+    if (cred.identityToken) entry.identitytoken = cred.identityToken;
+    if (cred.registryToken) entry.registrytoken = cred.registryToken;
+    this.#content.auths = { ...this.#auths, [host]: entry };
+  }
+
+  /** Removes `host` (and legacy keys naming it); false when nothing was there. */
+  deleteCredential(host: string): boolean {
+    const auths = { ...this.#auths };
+    const keys = Object.keys(auths).filter((k) => k === host || hostOfKey(k) === host);
+    for (const k of keys) delete auths[k];
+    this.#content.auths = auths;
+    return keys.length > 0;
+  }
+
+  /** Writes the file atomically (temp file + rename), readable by the owner only. */
+  async save(): Promise<void> {
+    const dir = dirname(this.path);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const temp = join(dir, `.${randomBytes(6).toString('hex')}.config.json.tmp`);
+    try {
+      await writeFile(temp, `${JSON.stringify(this.#content, null, '\t')}\n`, { mode: 0o600 });
+      await chmod(temp, 0o600);
+      await rename(temp, this.path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw new LadingError('IO_ERROR', `cannot write ${this.path}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** The parsed JSON, for inspection. */
+  toJSON(): Record<string, unknown> {
+    return structuredClone(this.#content);
+  }
+}

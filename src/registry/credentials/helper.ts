@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { LadingError } from '../../oci/index.js';
+import type { Credential } from '../auth/credential.js';
+
+/** Docker's marker user name for an identity token stored in a helper. */
+const TokenUser = '<token>';
+const NotFound = 'credentials not found in native keychain';
+
+function run(
+  program: string,
+  action: string,
+  input: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', (error) => {
+      reject(
+        new LadingError('IO_ERROR', `credential helper ${program} cannot run: ${error.message}`, { cause: error }),
+      );
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.on('error', () => {
+      // The helper may exit before reading; its exit status tells the story.
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** A `docker-credential-<name>` program speaking the get/store/erase protocol over stdin/stdout. */
+export class CredentialHelper {
+  readonly program: string;
+
+  constructor(name: string) {
+    if (!/^[A-Za-z0-9._-]+$/.test(name))
+      throw new LadingError('INVALID_ARGUMENT', `invalid credential helper "${name}"`);
+    this.program = `docker-credential-${name}`;
+  }
+
+  async get(serverAddress: string): Promise<Credential | undefined> {
+    const r = await run(this.program, 'get', serverAddress);
+    if (r.code !== 0) {
+      if (r.stdout.includes(NotFound) || r.stderr.includes(NotFound)) return undefined;
+      throw this.#failure('get', r);
+    }
+    let value: { Username?: unknown; Secret?: unknown };
+    try {
+      value = JSON.parse(r.stdout) as typeof value;
+    } catch {
+      throw new LadingError('IO_ERROR', `${this.program} get: output is not JSON`);
+    }
+    const username = typeof value.Username === 'string' ? value.Username : '';
+    const secret = typeof value.Secret === 'string' ? value.Secret : '';
+    if (username === TokenUser) return { identityToken: secret };
+    return { ...(username ? { username } : {}), ...(secret ? { password: secret } : {}) };
+  }
+
+  async store(serverAddress: string, cred: Credential): Promise<void> {
+    const payload = cred.identityToken
+      ? { ServerURL: serverAddress, Username: TokenUser, Secret: cred.identityToken }
+      : { ServerURL: serverAddress, Username: cred.username ?? '', Secret: cred.password ?? '' };
+    const r = await run(this.program, 'store', JSON.stringify(payload));
+    if (r.code !== 0) throw this.#failure('store', r);
+  }
+
+  async erase(serverAddress: string): Promise<void> {
+    const r = await run(this.program, 'erase', serverAddress);
+    if (r.code !== 0 && !r.stdout.includes(NotFound)) throw this.#failure('erase', r);
+  }
+
+  #failure(action: string, r: { code: number; stdout: string; stderr: string }): LadingError {
+    // Helpers print their reason on stdout; it never holds the secret we sent on stdin.
+    const why = (r.stdout.trim() || r.stderr.trim() || `exit status ${r.code}`).slice(0, 300);
+    return new LadingError('IO_ERROR', `${this.program} ${action} failed: ${why}`);
+  }
+}

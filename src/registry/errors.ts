@@ -1,0 +1,149 @@
+import { STATUS_CODES } from 'node:http';
+import { type ErrorCode, LadingError } from '../oci/index.js';
+import { redactUrl } from './redact.js';
+
+/** One entry of a distribution-spec error body `{"errors":[{code,message,detail}]}`. */
+export interface RegistryErrorDetail {
+  code: string;
+  message: string;
+  detail?: unknown;
+}
+
+/** Error bodies are read only this far: they are diagnostics, never data. */
+export const MaxErrorBodyBytes = 8 * 1024;
+
+/** Parses the spec's error JSON; anything else (HTML, plain text) yields an empty list. */
+export function parseErrorBody(body: Uint8Array | string): RegistryErrorDetail[] {
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (typeof value !== 'object' || value === null) return [];
+  const errors = (value as { errors?: unknown }).errors;
+  if (!Array.isArray(errors)) return [];
+  const out: RegistryErrorDetail[] = [];
+  for (const e of errors) {
+    if (typeof e !== 'object' || e === null) continue;
+    const { code, message, detail } = e as Record<string, unknown>;
+    if (typeof code !== 'string') continue;
+    out.push({
+      code,
+      message: typeof message === 'string' ? message : '',
+      ...(detail !== undefined ? { detail } : {}),
+    });
+  }
+  return out;
+}
+
+function codeFor(status: number, errors: readonly RegistryErrorDetail[]): ErrorCode {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'DENIED';
+  if (status === 404 || errors.some((e) => e.code.endsWith('_UNKNOWN'))) return 'NOT_FOUND';
+  return 'REGISTRY_ERROR';
+}
+
+function describe(errors: readonly RegistryErrorDetail[]): string {
+  return errors
+    .map((e) => {
+      const code = e.code.toLowerCase().replaceAll('_', ' ');
+      return e.message ? `${code}: ${e.message}` : code;
+    })
+    .join('; ');
+}
+
+export interface RegistryResponseErrorInit {
+  method: string;
+  url: string | URL;
+  status: number;
+  errors?: RegistryErrorDetail[];
+  /** Text used when the body holds no spec errors (e.g. a plain-text 404). */
+  text?: string;
+  /** Overrides the code derived from the status (e.g. DIGEST_MISMATCH on a lying header). */
+  code?: ErrorCode;
+  cause?: unknown;
+}
+
+/** A registry answered with an unexpected status; keeps what the CLI and callers branch on. */
+export class RegistryResponseError extends LadingError {
+  readonly method: string;
+  /** Redacted: safe to print. */
+  readonly url: string;
+  readonly status: number;
+  readonly errors: RegistryErrorDetail[];
+
+  constructor(init: RegistryResponseErrorInit) {
+    const url = redactUrl(init.url);
+    const errors = init.errors ?? [];
+    const statusText = STATUS_CODES[init.status] ?? 'Unknown Status';
+    const why = errors.length > 0 ? describe(errors) : init.text?.trim().slice(0, 200);
+    super(
+      init.code ?? codeFor(init.status, errors),
+      `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}`,
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
+    this.name = 'RegistryResponseError';
+    this.method = init.method;
+    this.url = url;
+    this.status = init.status;
+    this.errors = errors;
+  }
+
+  /** True when any spec error in the body carries `code`. */
+  has(code: string): boolean {
+    return this.errors.some((e) => e.code === code);
+  }
+}
+
+const networkReasons: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  EPIPE: 'connection closed while sending',
+  UND_ERR_SOCKET: 'connection closed',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
+  UND_ERR_BODY_TIMEOUT: 'timed out waiting for the response body',
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'request body length did not match Content-Length',
+};
+
+/** The Node/undici error code of `error` or of something in its cause chain. */
+export function errorCodeOf(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as { code?: unknown }).code;
+    // Our own codes (NETWORK_ERROR...) wrap the transport's; look beneath them.
+    if (typeof code === 'string' && !(e instanceof LadingError)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const tlsCodes = /CERT|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS/;
+
+/** Wraps a transport failure as NETWORK_ERROR naming the request and what failed. */
+export function networkError(method: string, url: string | URL, error: unknown): LadingError {
+  if (error instanceof LadingError) return error;
+  const code = errorCodeOf(error);
+  const host = (() => {
+    try {
+      return new URL(String(url)).host;
+    } catch {
+      return '?';
+    }
+  })();
+  let reason: string;
+  if (code && tlsCodes.test(code)) {
+    reason = `TLS verification of ${host} failed (${code}); trust its CA or allow this host as insecure`;
+  } else if (code && code in networkReasons) {
+    reason = `${networkReasons[code]} (${host}, ${code})`;
+  } else {
+    reason = `${(error as Error)?.message ?? String(error)} (${host}${code ? `, ${code}` : ''})`;
+  }
+  return new LadingError('NETWORK_ERROR', `${method} ${redactUrl(url)}: ${reason}`, { cause: error });
+}

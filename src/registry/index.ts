@@ -1,0 +1,10 @@
+export * from './auth/index.js';
+export * from './credentials/index.js';
+export * from './errors.js';
+export * from './redact.js';
+export type { ReferrersState } from './referrers.js';
+export * from './registry.js';
+export * from './repository.js';
+export * from './retry.js';
+export type { BodySource, HttpReply, HttpRequest, Timeouts, TlsOptions } from './transport.js';
+export type { PushOptions } from './upload.js';

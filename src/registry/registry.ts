@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import type { Op } from '../content/index.js';
+import { LadingError } from '../oci/index.js';
+import { Authorizer } from './auth/authorizer.js';
+import type { CredentialProvider } from './auth/credential.js';
+import { catalogScope } from './auth/scope.js';
+import { pages } from './link.js';
+import { replyError } from './reply.js';
+import { Repository, type RepositoryOptions } from './repository.js';
+import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+import { type HttpReply, type HttpRequest, type Timeouts, Transport } from './transport.js';
+import { defaultUserAgent } from './version.js';
+
+export interface RegistryOptions {
+  /** Speak HTTP instead of HTTPS. Default: only for `localhost`, as ORAS does. */
+  plainHttp?: boolean;
+  /** Skip TLS certificate verification for this registry. */
+  insecure?: boolean;
+  /** Extra CA certificates (PEM), trusted on top of the system roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  caFile?: string;
+  /** Client certificate and key (PEM) for mutual TLS. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  certFile?: string;
+  keyFile?: string;
+  credentials?: CredentialProvider;
+  /** Default `lading/<version>`. */
+  userAgent?: string;
+  /** Extra request headers, sent to the registry origin only. */
+  headers?: Record<string, string>;
+  retry?: Partial<RetryPolicy>;
+  timeouts?: Timeouts;
+  /** Get tokens with the OAuth2 password grant (POST) instead of a GET with Basic auth. */
+  forceOAuth2?: boolean;
+  /** OAuth2 `client_id` (default `lading`). */
+  clientId?: string;
+  /** Upload blobs in PATCH chunks of this many bytes instead of one streamed PUT. */
+  chunkSize?: number;
+  /** `n` for tag and catalog pages; the registry's default when unset. */
+  pageSize?: number;
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new LadingError('IO_ERROR', `cannot read ${what} ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Splits `[scheme://]host[:port]`; a scheme given in the host decides plain HTTP unless options say otherwise. */
+function parseHost(raw: string): { host: string; scheme?: 'http' | 'https' } {
+  const match = /^(https?):\/\/(.*?)\/*$/i.exec(raw);
+  const host = match ? (match[2] ?? '') : raw;
+  if (!host || /[/\s@?#]/.test(host)) throw new LadingError('INVALID_REFERENCE', `invalid registry host "${raw}"`);
+  return match ? { host, scheme: (match[1] ?? '').toLowerCase() as 'http' | 'https' } : { host };
+}
+
+/**
+ * A distribution-spec registry: one connection pool, one authorizer (token cache), one retry
+ * policy, shared by all its repositories.
+ */
+export class Registry {
+  /** `host[:port]` as used in references. */
+  readonly host: string;
+  /** `scheme://host[:port]`. */
+  readonly baseUrl: URL;
+  readonly options: Readonly<RegistryOptions>;
+  readonly #transport: Transport;
+
+  constructor(host: string, options: RegistryOptions = {}) {
+    const parsed = parseHost(host);
+    this.host = parsed.host;
+    this.options = options;
+    const hostname = new URL(`http://${parsed.host}`).hostname;
+    const plain = options.plainHttp ?? (parsed.scheme ? parsed.scheme === 'http' : hostname === 'localhost');
+    this.baseUrl = new URL(`${plain ? 'http' : 'https'}://${parsed.host}`);
+    const ca = [
+      ...(options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca]),
+      ...(options.caFile ? [readPem(options.caFile, 'CA file')] : []),
+    ];
+    const cert = options.cert ?? (options.certFile ? readPem(options.certFile, 'client certificate') : undefined);
+    const key = options.key ?? (options.keyFile ? readPem(options.keyFile, 'client key') : undefined);
+    this.#transport = new Transport({
+      origin: this.baseUrl.origin,
+      userAgent: options.userAgent ?? defaultUserAgent,
+      ...(options.headers ? { headers: options.headers } : {}),
+      tls: {
+        ...(options.insecure ? { insecure: true } : {}),
+        ...(ca.length > 0 ? { ca } : {}),
+        ...(cert !== undefined ? { cert } : {}),
+        ...(key !== undefined ? { key } : {}),
+      },
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      retry: { ...defaultRetryPolicy, ...options.retry },
+    });
+    this.#transport.setAuthorizer(
+      new Authorizer({
+        registry: this.baseUrl,
+        credentials: options.credentials,
+        send: (req) => this.#transport.send(req),
+        ...(options.clientId ? { clientId: options.clientId } : {}),
+        ...(options.forceOAuth2 ? { forceOAuth2: true } : {}),
+      }),
+    );
+  }
+
+  repository(name: string, options: RepositoryOptions = {}): Repository {
+    return new Repository(this, name, options);
+  }
+
+  /** Sends a request to this registry (authorised, retried). The caller consumes the body. */
+  send(req: HttpRequest): Promise<HttpReply> {
+    return this.#transport.send(req);
+  }
+
+  url(path: string): URL {
+    return new URL(`/v2/${path}`, this.baseUrl);
+  }
+
+  /** `GET /v2/`: succeeds when the registry is reachable and accepts our credentials. */
+  async ping(o: Op = {}): Promise<void> {
+    const reply = await this.send({ method: 'GET', url: this.url(''), signal: o.signal, scopes: [] });
+    if (reply.status !== 200) throw await replyError(reply, 'GET');
+    await reply.body.dump();
+  }
+
+  /** Repository names from `_catalog`, page by page. */
+  async *repositories(o: Op & { last?: string } = {}): AsyncGenerator<string[]> {
+    const first = this.url('_catalog');
+    if (this.options.pageSize !== undefined) first.searchParams.set('n', String(this.options.pageSize));
+    if (o.last) first.searchParams.set('last', o.last);
+    yield* pages(this, first, 'repositories', [catalogScope], o);
+  }
+
+  /** Releases pooled connections. */
+  close(): Promise<void> {
+    return this.#transport.close();
+  }
+}

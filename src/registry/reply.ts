@@ -1,0 +1,70 @@
+import { LadingError } from '../oci/index.js';
+import { MaxErrorBodyBytes, parseErrorBody, RegistryResponseError } from './errors.js';
+import type { HttpReply } from './transport.js';
+import { header } from './transport.js';
+
+/** Reads a reply body up to `limit` bytes; more is an error (the body is then discarded). */
+export async function readBody(reply: HttpReply, limit: number, where: string): Promise<Buffer> {
+  const declared = Number(header(reply.headers, 'content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    reply.body.destroy();
+    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: ${declared} bytes exceeds the ${limit}-byte limit`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of reply.body) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      reply.body.destroy();
+      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: more than the ${limit}-byte limit`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * Builds the error for an unexpected reply from (the start of) its body, and releases the body.
+ * `notFound` explains a 404 that came without a spec error body (HEAD requests have none).
+ */
+export async function replyError(reply: HttpReply, method: string, notFound?: string): Promise<RegistryResponseError> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of reply.body) {
+      chunks.push(chunk as Buffer);
+      total += (chunk as Buffer).length;
+      if (total >= MaxErrorBodyBytes) break;
+    }
+  } catch {
+    // The status is what matters; a body cut short only loses detail.
+  } finally {
+    reply.body.destroy();
+  }
+  const body = Buffer.concat(chunks).subarray(0, MaxErrorBodyBytes);
+  const errors = parseErrorBody(body);
+  const text =
+    errors.length > 0 ? undefined : ((reply.status === 404 ? notFound : undefined) ?? plainText(reply, body));
+  return new RegistryResponseError({
+    method,
+    url: reply.url,
+    status: reply.status,
+    errors,
+    ...(text ? { text } : {}),
+  });
+}
+
+function plainText(reply: HttpReply, body: Buffer): string | undefined {
+  const type = header(reply.headers, 'content-type') ?? '';
+  if (!type.startsWith('text/plain')) return undefined;
+  return body.toString('utf8').split('\n')[0];
+}
+
+export async function discard(reply: HttpReply): Promise<void> {
+  await reply.body.dump().catch(() => {});
+}
+
+/** `type/subtype` without parameters. */
+export function mediaTypeOf(reply: HttpReply): string | undefined {
+  return header(reply.headers, 'content-type')?.split(';')[0]?.trim() || undefined;
+}

@@ -1,0 +1,518 @@
+import { Readable } from 'node:stream';
+import {
+  type Content,
+  type Deleter,
+  fetchAll,
+  type Mounter,
+  type Op,
+  type ReferencePusher,
+  type ReferrerLister,
+  readAll,
+  type TagLister,
+  type Target,
+  toReadable,
+  verifiedStream,
+} from '../content/index.js';
+import {
+  checkTagOrDigest,
+  type Descriptor,
+  digestBytes,
+  isDigestReference,
+  isManifestMediaType,
+  LadingError,
+  MaxManifestBytes,
+  MediaType,
+  parseDigest,
+  parseNode,
+} from '../oci/index.js';
+import { repositoryScope } from './auth/scope.js';
+import { networkError } from './errors.js';
+import { nextPageUrl, pages } from './link.js';
+import {
+  encodeReferrersIndex,
+  filterApplied,
+  filterByArtifactType,
+  type ReferrersState,
+  referrerOf,
+  referrersTag,
+  sameEntry,
+} from './referrers.js';
+import type { Registry } from './registry.js';
+import { discard, mediaTypeOf, readBody, replyError } from './reply.js';
+import { isTransientError } from './retry.js';
+import { type HttpReply, type HttpRequest, header, type ResponseBody } from './transport.js';
+import { type PushOptions, uploadBlob } from './upload.js';
+
+/** Every manifest type we read, as oras-go asks for them. */
+export const ManifestAccept = [
+  MediaType.DockerManifest,
+  MediaType.DockerManifestList,
+  MediaType.ImageManifest,
+  MediaType.ImageIndex,
+  MediaType.ArtifactManifest,
+].join(', ');
+
+const NameGrammar = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const ZeroDigest = `sha256:${'0'.repeat(64)}`;
+/** Range re-requests after a body breaks off mid-blob. */
+const MaxResumes = 5;
+
+export interface RepositoryOptions {
+  /** Ask for push rights from the first request, saving a second token round trip when writing. */
+  push?: boolean;
+  /** Preset the referrers capability instead of probing (`--distribution-spec`). */
+  referrers?: ReferrersState;
+}
+
+/** One repository of a registry as a Target with every optional capability. */
+export class Repository implements Target, TagLister, Deleter, Mounter, ReferrerLister, ReferencePusher {
+  readonly registry: Registry;
+  readonly name: string;
+  #push: boolean;
+  #referrers: ReferrersState;
+  readonly #indexLocks = new Map<string, Promise<void>>();
+
+  constructor(registry: Registry, name: string, options: RepositoryOptions = {}) {
+    if (!NameGrammar.test(name)) throw new LadingError('INVALID_REFERENCE', `invalid repository name "${name}"`);
+    this.registry = registry;
+    this.name = name;
+    this.#push = options.push ?? false;
+    this.#referrers = options.referrers ?? 'unknown';
+  }
+
+  /** What we know about the registry's referrers API for this repository. */
+  get referrersState(): ReferrersState {
+    return this.#referrers;
+  }
+
+  set referrersState(state: ReferrersState) {
+    this.#referrers = state;
+  }
+
+  toString(): string {
+    return `${this.registry.host}/${this.name}`;
+  }
+
+  #url(path: string): URL {
+    return this.registry.url(`${this.name}/${path}`);
+  }
+
+  #scopes(action?: 'push' | 'delete'): string[] {
+    // Once we have written, keep asking for write rights: one token serves the whole session.
+    if (action === 'push') this.#push = true;
+    const actions = this.#push ? ['pull', 'push'] : ['pull'];
+    if (action === 'delete') actions.push('delete');
+    return [repositoryScope(this.name, actions)];
+  }
+
+  #send(req: Omit<HttpRequest, 'scopes'> & { scopes?: readonly string[] }, o: Op = {}): Promise<HttpReply> {
+    return this.registry.send({ scopes: this.#scopes(), ...req, ...(o.signal ? { signal: o.signal } : {}) });
+  }
+
+  // --- resolve / fetch / exists -------------------------------------------------------------
+
+  async resolve(reference: string, o: Op = {}): Promise<Descriptor> {
+    checkTagOrDigest(reference, `${this}:${reference}`);
+    const url = this.#url(`manifests/${reference}`);
+    const reply = await this.#send({ method: 'HEAD', url, headers: { accept: ManifestAccept } }, o);
+    if (reply.status !== 200) throw await replyError(reply, 'HEAD', `manifest ${reference} not found in ${this}`);
+    await discard(reply);
+    const mediaType = mediaTypeOf(reply);
+    const size = Number(header(reply.headers, 'content-length'));
+    let digest = header(reply.headers, 'docker-content-digest');
+    if (isDigestReference(reference)) {
+      if (digest && digest !== reference) {
+        throw new LadingError('DIGEST_MISMATCH', `${this}: registry resolved ${reference} to ${digest}`);
+      }
+      digest = reference;
+    }
+    if (mediaType && digest && Number.isSafeInteger(size) && header(reply.headers, 'content-length') !== undefined) {
+      return { mediaType, digest, size };
+    }
+    return (await this.fetchManifest(reference, o)).descriptor;
+  }
+
+  /** GETs a manifest by tag or digest with its bytes; the digest is checked against the bytes. */
+  async fetchManifest(reference: string, o: Op = {}): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
+    checkTagOrDigest(reference, `${this}:${reference}`);
+    const url = this.#url(`manifests/${reference}`);
+    const reply = await this.#send({ method: 'GET', url, headers: { accept: ManifestAccept } }, o);
+    if (reply.status !== 200) throw await replyError(reply, 'GET', `manifest ${reference} not found in ${this}`);
+    const mediaType = mediaTypeOf(reply);
+    const bytes = await readBody(reply, MaxManifestBytes, `${this}:${reference}`);
+    const algorithm = isDigestReference(reference) ? parseDigest(reference).algorithm : 'sha256';
+    const digest = digestBytes(bytes, algorithm);
+    const claimed = isDigestReference(reference) ? reference : header(reply.headers, 'docker-content-digest');
+    if (claimed && claimed !== digest) {
+      throw new LadingError(
+        'DIGEST_MISMATCH',
+        `${this}:${reference}: manifest content digest ${digest} is not ${claimed}`,
+      );
+    }
+    let type = mediaType;
+    if (!type) {
+      const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+      type = typeof declared === 'string' ? declared : MediaType.ImageManifest;
+    }
+    return { descriptor: { mediaType: type, digest, size: bytes.length }, bytes };
+  }
+
+  async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    const where = `${this}@${desc.digest}`;
+    const onBytes = o.onBytes ? { onBytes: o.onBytes } : {};
+    if (desc.data !== undefined) {
+      return verifiedStream(Readable.from([Buffer.from(desc.data, 'base64')]), desc, { where, ...onBytes });
+    }
+    parseDigest(desc.digest);
+    const manifest = isManifestMediaType(desc.mediaType);
+    if (manifest && desc.size > MaxManifestBytes) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${where}: manifest of ${desc.size} bytes exceeds ${MaxManifestBytes}`,
+      );
+    }
+    const url = this.#url(`${manifest ? 'manifests' : 'blobs'}/${desc.digest}`);
+    const headers = manifest ? { accept: `${desc.mediaType}, ${ManifestAccept}` } : {};
+    const reply = await this.#send({ method: 'GET', url, headers }, o);
+    if (reply.status !== 200) throw await replyError(reply, 'GET', `${desc.digest} not found in ${this}`);
+    this.#checkHeaders(reply, desc, where);
+    const body = manifest
+      ? reply.body
+      : Readable.from(this.#resumable(reply, url, desc, o), { objectMode: false, highWaterMark: 1 });
+    return verifiedStream(body, desc, { where, ...onBytes });
+  }
+
+  #checkHeaders(reply: HttpReply, desc: Descriptor, where: string): void {
+    const length = header(reply.headers, 'content-length');
+    if (length !== undefined && Number(length) !== desc.size) {
+      reply.body.destroy();
+      throw new LadingError('SIZE_MISMATCH', `${where}: registry announces ${length} bytes, expected ${desc.size}`);
+    }
+    const digest = header(reply.headers, 'docker-content-digest');
+    if (reply.url.origin === this.registry.baseUrl.origin && digest && digest !== desc.digest) {
+      reply.body.destroy();
+      throw new LadingError('DIGEST_MISMATCH', `${where}: registry answered with ${digest}`);
+    }
+  }
+
+  /** A blob body that picks up where it broke off with a Range request, so a reset costs no restart. */
+  async *#resumable(first: HttpReply, url: URL, desc: Descriptor, o: Op): AsyncGenerator<Buffer> {
+    let body: ResponseBody = first.body;
+    let offset = 0;
+    let resumes = 0;
+    try {
+      for (;;) {
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            offset += chunk.length;
+            yield chunk;
+          }
+          return;
+        } catch (error) {
+          if (o.signal?.aborted) throw o.signal.reason;
+          if (!isTransientError(error) || resumes >= MaxResumes || offset >= desc.size) {
+            throw networkError('GET', url, error);
+          }
+          resumes++;
+          body.destroy();
+          const reply = await this.#send({ method: 'GET', url, headers: { range: `bytes=${offset}-` } }, o);
+          const range = header(reply.headers, 'content-range') ?? '';
+          if (reply.status !== 206 || !range.startsWith(`bytes ${offset}-`)) {
+            await discard(reply);
+            throw networkError('GET', url, error);
+          }
+          body = reply.body;
+        }
+      }
+    } finally {
+      body.destroy();
+    }
+  }
+
+  async exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
+    const kind = isManifestMediaType(desc.mediaType) ? 'manifests' : 'blobs';
+    const url = this.#url(`${kind}/${desc.digest}`);
+    const headers = kind === 'manifests' ? { accept: `${desc.mediaType}, ${ManifestAccept}` } : {};
+    const reply = await this.#send({ method: 'HEAD', url, headers }, o);
+    await discard(reply);
+    if (reply.status === 200) return true;
+    if (reply.status === 404) return false;
+    throw await replyError(reply, 'HEAD');
+  }
+
+  // --- push / tag -------------------------------------------------------------------------------
+
+  async push(expected: Descriptor, content: Content, o: PushOptions = {}): Promise<void> {
+    if (isManifestMediaType(expected.mediaType)) {
+      await this.#pushManifest(expected, content, expected.digest, { index: true }, o);
+      return;
+    }
+    parseDigest(expected.digest);
+    await uploadBlob(
+      {
+        send: (req) => this.registry.send(req),
+        base: this.registry.baseUrl,
+        scopes: this.#scopes('push'),
+        chunkSize: this.registry.options.chunkSize,
+        retries: this.registry.options.retry?.maxRetries ?? 5,
+      },
+      this.#url('blobs/uploads/'),
+      expected,
+      content,
+      o,
+    );
+  }
+
+  async pushReference(expected: Descriptor, content: Content, reference: string, o: Op = {}): Promise<void> {
+    checkTagOrDigest(reference, `${this}:${reference}`);
+    if (!isManifestMediaType(expected.mediaType)) {
+      throw new LadingError('INVALID_ARGUMENT', `${this}:${reference}: ${expected.mediaType} is not a manifest type`);
+    }
+    await this.#pushManifest(expected, content, reference, { index: true }, o);
+  }
+
+  /** Tags by re-PUTting the manifest bytes: the registry API has no tag operation. */
+  async tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
+    checkTagOrDigest(reference, `${this}:${reference}`);
+    const bytes = await fetchAll(this, desc, { ...(o.signal ? { signal: o.signal } : {}) });
+    // A re-tag never rewrites the referrers fallback index (oras PR #1435).
+    await this.#pushManifest(desc, bytes, reference, { index: false }, o);
+  }
+
+  async #pushManifest(
+    desc: Descriptor,
+    content: Content,
+    reference: string,
+    how: { index: boolean },
+    o: Op,
+  ): Promise<void> {
+    const where = `${this}:${reference}`;
+    if (desc.size > MaxManifestBytes) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${where}: manifest of ${desc.size} bytes exceeds ${MaxManifestBytes}`,
+      );
+    }
+    const bytes =
+      content instanceof Uint8Array
+        ? Buffer.from(content.buffer, content.byteOffset, content.byteLength)
+        : await readAll(toReadable(content), MaxManifestBytes, where);
+    if (bytes.length !== desc.size) {
+      throw new LadingError('SIZE_MISMATCH', `${where}: got ${bytes.length} bytes, expected ${desc.size}`);
+    }
+    const digest = digestBytes(bytes, parseDigest(desc.digest).algorithm);
+    if (digest !== desc.digest) {
+      throw new LadingError('DIGEST_MISMATCH', `${where}: content digest ${digest} does not match ${desc.digest}`);
+    }
+    const reply = await this.#send(
+      {
+        method: 'PUT',
+        url: this.#url(`manifests/${reference}`),
+        headers: { 'content-type': desc.mediaType, 'content-length': String(bytes.length) },
+        body: bytes,
+        scopes: this.#scopes('push'),
+      },
+      o,
+    );
+    if (reply.status !== 201 && reply.status !== 200) throw await replyError(reply, 'PUT');
+    await discard(reply);
+    const stored = header(reply.headers, 'docker-content-digest');
+    if (stored && stored !== desc.digest) {
+      throw new LadingError('DIGEST_MISMATCH', `${where}: registry stored the manifest as ${stored}`);
+    }
+    o.onBytes?.(bytes.length);
+    if (header(reply.headers, 'oci-subject')) {
+      this.#referrers = 'supported';
+      return;
+    }
+    if (!how.index || this.#referrers === 'supported') return;
+    const { subject, entry } = referrerOf(desc, bytes);
+    if (!subject) return;
+    this.#referrers = 'unsupported';
+    await this.#updateFallbackIndex(subject, { add: entry }, o);
+  }
+
+  // --- referrers ----------------------------------------------------------------------------------
+
+  /**
+   * Referrers of `subject`, page by page: from the referrers API where the registry has one,
+   * otherwise from the tag-schema index. What we learn about the API is kept for this repository.
+   */
+  async *referrers(subject: Descriptor, o: Op & { artifactType?: string } = {}): AsyncGenerator<Descriptor[]> {
+    parseDigest(subject.digest);
+    if (this.#referrers !== 'unsupported') {
+      const url = this.#url(`referrers/${subject.digest}`);
+      if (o.artifactType) url.searchParams.set('artifactType', o.artifactType);
+      const first = await this.#send({ method: 'GET', url, headers: { accept: MediaType.ImageIndex } }, o);
+      if (first.status === 200 && mediaTypeOf(first) === MediaType.ImageIndex) {
+        this.#referrers = 'supported';
+        let reply: HttpReply | undefined = first;
+        while (reply) {
+          const next = nextPageUrl(header(reply.headers, 'link'), reply.url);
+          const { manifests, applied } = await this.#readReferrersPage(reply);
+          yield applied ? manifests : filterByArtifactType(manifests, o.artifactType);
+          reply = next
+            ? await this.#send({ method: 'GET', url: next, headers: { accept: MediaType.ImageIndex } }, o)
+            : undefined;
+          if (reply && reply.status !== 200) throw await replyError(reply, 'GET');
+        }
+        return;
+      }
+      await this.#noReferrersApi(first);
+    }
+    yield filterByArtifactType(await this.#fallbackReferrers(subject, o), o.artifactType);
+  }
+
+  /** Decides from a non-index answer whether the API is missing (fallback) or the call failed. */
+  async #noReferrersApi(reply: HttpReply): Promise<void> {
+    if (reply.status === 200) {
+      // An index under another content type is not the referrers API (oras-go compares exactly).
+      await discard(reply);
+      this.#referrers = 'unsupported';
+      return;
+    }
+    const error = await replyError(reply, 'GET');
+    if (reply.status !== 404 || error.has('NAME_UNKNOWN')) throw error;
+    this.#referrers = 'unsupported';
+  }
+
+  async #readReferrersPage(reply: HttpReply): Promise<{ manifests: Descriptor[]; applied: boolean }> {
+    const bytes = await readBody(reply, MaxManifestBytes, `${this} referrers`);
+    const node = parseNode(bytes, MediaType.ImageIndex, `${this} referrers`);
+    if (node.kind !== 'index') return { manifests: [], applied: false };
+    return {
+      manifests: node.index.manifests,
+      applied: filterApplied(header(reply.headers, 'oci-filters-applied'), node.index),
+    };
+  }
+
+  /** The tag-schema index of a subject; a missing or bogus one (some registries resolve the tag as the digest) is empty. */
+  async #fallbackReferrers(subject: Descriptor, o: Op): Promise<Descriptor[]> {
+    const tag = referrersTag(subject.digest);
+    const url = this.#url(`manifests/${tag}`);
+    const reply = await this.#send({ method: 'GET', url, headers: { accept: MediaType.ImageIndex } }, o);
+    if (reply.status === 404) {
+      await discard(reply);
+      return [];
+    }
+    if (reply.status !== 200) throw await replyError(reply, 'GET');
+    const bytes = await readBody(reply, MaxManifestBytes, `${this}:${tag}`);
+    if (mediaTypeOf(reply) !== MediaType.ImageIndex || digestBytes(bytes) === subject.digest) return [];
+    const node = parseNode(bytes, MediaType.ImageIndex, `${this}:${tag}`);
+    return node.kind === 'index' ? node.index.manifests : [];
+  }
+
+  /** Adds or removes one referrer in the tag-schema index; updates of one tag run one at a time. */
+  async #updateFallbackIndex(subject: Descriptor, change: { add?: Descriptor; remove?: Descriptor }, o: Op) {
+    const tag = referrersTag(subject.digest);
+    const previous = this.#indexLocks.get(tag) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const current = await this.#fallbackReferrers(subject, o);
+      let next = current;
+      if (change.add) {
+        const add = change.add;
+        if (current.some((d) => sameEntry(d, add))) return;
+        next = [...current, add];
+      }
+      if (change.remove) {
+        const remove = change.remove;
+        next = current.filter((d) => !sameEntry(d, remove));
+        if (next.length === current.length) return;
+      }
+      const bytes = encodeReferrersIndex(next);
+      const desc: Descriptor = { mediaType: MediaType.ImageIndex, digest: digestBytes(bytes), size: bytes.byteLength };
+      await this.#pushManifest(desc, bytes, tag, { index: false }, o);
+    });
+    const settled = run.catch(() => {});
+    this.#indexLocks.set(tag, settled);
+    try {
+      await run;
+    } finally {
+      if (this.#indexLocks.get(tag) === settled) this.#indexLocks.delete(tag);
+    }
+  }
+
+  /** Probes the referrers API once (as oras-go does before deletes). */
+  async #probeReferrers(o: Op): Promise<ReferrersState> {
+    if (this.#referrers !== 'unknown') return this.#referrers;
+    const url = this.#url(`referrers/${ZeroDigest}`);
+    const reply = await this.#send({ method: 'GET', url, headers: { accept: MediaType.ImageIndex } }, o);
+    if (reply.status === 200 && mediaTypeOf(reply) === MediaType.ImageIndex) {
+      await discard(reply);
+      this.#referrers = 'supported';
+    } else {
+      await this.#noReferrersApi(reply);
+    }
+    return this.#referrers;
+  }
+
+  // --- tags / delete / mount ----------------------------------------------------------------------
+
+  async *tags(o: Op & { last?: string } = {}): AsyncGenerator<string[]> {
+    const first = this.#url('tags/list');
+    const n = this.registry.options.pageSize;
+    if (n !== undefined) first.searchParams.set('n', String(n));
+    if (o.last) first.searchParams.set('last', o.last);
+    yield* pages(this.registry, first, 'tags', this.#scopes(), o);
+  }
+
+  async delete(desc: Descriptor, o: Op = {}): Promise<void> {
+    parseDigest(desc.digest);
+    const manifest = isManifestMediaType(desc.mediaType);
+    let subject: Descriptor | undefined;
+    let entry: Descriptor | undefined;
+    if (manifest && this.#referrers !== 'supported') {
+      // A referrer leaves the tag-schema index when it goes; learn its subject while it exists.
+      const bytes = await fetchAll(this, desc, o).catch(() => undefined);
+      if (bytes) ({ subject, entry } = referrerOf(desc, bytes));
+    }
+    const url = this.#url(`${manifest ? 'manifests' : 'blobs'}/${desc.digest}`);
+    const reply = await this.#send({ method: 'DELETE', url, scopes: this.#scopes('delete') }, o);
+    if (reply.status !== 202 && reply.status !== 200 && reply.status !== 204) {
+      throw await replyError(reply, 'DELETE', `${desc.digest} not found in ${this}`);
+    }
+    await discard(reply);
+    if (subject && entry && (await this.#probeReferrers(o)) === 'unsupported') {
+      await this.#updateFallbackIndex(subject, { remove: entry }, o);
+    }
+  }
+
+  async mount(desc: Descriptor, fromRepository: string, o: Op = {}): Promise<boolean> {
+    parseDigest(desc.digest);
+    if (!NameGrammar.test(fromRepository)) {
+      throw new LadingError('INVALID_REFERENCE', `invalid repository name "${fromRepository}"`);
+    }
+    const url = this.#url('blobs/uploads/');
+    url.search = `?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(fromRepository)}`;
+    const scopes = [...this.#scopes('push'), repositoryScope(fromRepository, ['pull'])];
+    const reply = await this.#send({ method: 'POST', url, scopes, headers: { 'content-length': '0' } }, o);
+    if (reply.status === 201) {
+      await discard(reply);
+      const digest = header(reply.headers, 'docker-content-digest');
+      if (digest && digest !== desc.digest) {
+        throw new LadingError('DIGEST_MISMATCH', `${this}: mount of ${desc.digest} produced ${digest}`);
+      }
+      return true;
+    }
+    if (reply.status === 202) {
+      // The registry opened an upload instead; close it so the copier's own upload starts clean.
+      await discard(reply);
+      const location = header(reply.headers, 'location');
+      if (location) {
+        const cancel = new URL(location, reply.url);
+        if (cancel.origin === this.registry.baseUrl.origin) {
+          await this.#send({ method: 'DELETE', url: cancel, scopes }, o)
+            .then(discard)
+            .catch(() => {});
+        }
+      }
+      return false;
+    }
+    // No rights on the source, or nothing to mount: the caller uploads instead.
+    if (reply.status === 401 || reply.status === 403 || reply.status === 404) {
+      await discard(reply);
+      return false;
+    }
+    throw await replyError(reply, 'POST');
+  }
+}

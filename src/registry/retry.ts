@@ -1,0 +1,67 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorCodeOf } from './errors.js';
+
+export interface RetryPolicy {
+  /** Further attempts after the first (oras-go: 5). */
+  maxRetries: number;
+  minWaitMs: number;
+  maxWaitMs: number;
+  /** Longest `Retry-After` honoured; a registry asking for more gets this. */
+  maxRetryAfterMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  maxRetries: 5,
+  minWaitMs: 200,
+  maxWaitMs: 3000,
+  maxRetryAfterMs: 30_000,
+};
+
+export const noRetry: RetryPolicy = { ...defaultRetryPolicy, maxRetries: 0 };
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+const transientCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** Connection resets and timeouts: the request may not have reached the server, so try again. */
+export function isTransientError(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  return code !== undefined && transientCodes.has(code);
+}
+
+/** `Retry-After` as milliseconds (delta-seconds or an HTTP date), or undefined when absent or bad. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+/** Exponential backoff (250 ms · 2^attempt) with ±10 % jitter, clamped to the policy's window. */
+export function backoffMs(policy: RetryPolicy, attempt: number, retryAfterMs?: number): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfterMs);
+  const base = 250 * 2 ** attempt;
+  const jittered = base * (0.9 + Math.random() * 0.2);
+  return Math.min(policy.maxWaitMs, Math.max(policy.minWaitMs, jittered));
+}
+
+export async function wait(ms: number, signal?: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, signal ? { signal } : {});
+}

@@ -1,0 +1,241 @@
+import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher, request } from 'undici';
+import { LadingError } from '../oci/index.js';
+import type { Authorizer } from './auth/authorizer.js';
+import { networkError } from './errors.js';
+import { backoffMs, isRetryableStatus, isTransientError, parseRetryAfter, type RetryPolicy, wait } from './retry.js';
+
+/** A body that can be produced again, so the request can be retried or re-authorised. */
+export interface BodySource {
+  open(): Readable | Promise<Readable>;
+}
+
+export type RequestBody = Uint8Array | Readable | BodySource;
+
+export interface HttpRequest {
+  method: string;
+  url: URL;
+  /** Headers safe for any origin (Accept, Content-Type, Content-Length, Range). */
+  headers?: Record<string, string>;
+  body?: RequestBody;
+  signal?: AbortSignal | undefined;
+  /** Token scopes this request needs at the registry. */
+  scopes?: readonly string[];
+  /** Follow 3xx manually (GET/HEAD by default). */
+  followRedirects?: boolean;
+  /** Never retry this request here (its caller has a better recovery, e.g. resuming an upload). */
+  noRetry?: boolean;
+  /** Credentials for this one request (token fetches); bypasses the authorizer. */
+  authorization?: string;
+}
+
+export type ResponseBody = Dispatcher.ResponseData['body'];
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ResponseBody;
+  /** Where the final answer came from, after redirects. */
+  url: URL;
+}
+
+export interface TlsOptions {
+  /** Skip certificate verification for the registry host (never for other origins). */
+  insecure?: boolean;
+  /** Extra trusted CA certificates (PEM), added to the system roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate and key (PEM) for mutual TLS; presented to the registry only. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
+export interface Timeouts {
+  connectMs?: number;
+  /** Until response headers arrive. */
+  headersMs?: number;
+  /** Longest silence while a body streams. */
+  bodyMs?: number;
+}
+
+export interface TransportOptions {
+  /** `scheme://host[:port]` of the registry: the only origin that sees credentials. */
+  origin: string;
+  userAgent: string;
+  /** Extra headers for the registry origin only. */
+  headers?: Record<string, string>;
+  tls?: TlsOptions;
+  timeouts?: Timeouts;
+  retry: RetryPolicy;
+}
+
+const MaxRedirects = 10;
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+
+export function header(headers: HttpReply['headers'], name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+export function isReplayable(body: RequestBody | undefined): boolean {
+  return body === undefined || body instanceof Uint8Array || !(body instanceof Readable);
+}
+
+async function openBody(body: RequestBody | undefined): Promise<Buffer | Readable | undefined> {
+  if (body === undefined) return undefined;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof Readable) {
+    if (body.readableDidRead || body.destroyed) {
+      throw new LadingError('INVALID_ARGUMENT', 'request body stream was already consumed and cannot be sent again');
+    }
+    return body;
+  }
+  return body.open();
+}
+
+/**
+ * The HTTP layer of one registry: an undici Agent per trust domain, manual redirects that strip
+ * credentials when the origin changes, authorisation through the Authorizer, and retries of
+ * idempotent requests whose body can be sent again.
+ */
+export class Transport {
+  readonly origin: string;
+  readonly #userAgent: string;
+  readonly #extraHeaders: Record<string, string>;
+  readonly #registryAgent: Agent;
+  readonly #foreignAgent: Agent;
+  readonly #retry: RetryPolicy;
+  #authorizer: Authorizer | undefined;
+
+  constructor(options: TransportOptions) {
+    this.origin = options.origin;
+    this.#userAgent = options.userAgent;
+    this.#extraHeaders = options.headers ?? {};
+    this.#retry = options.retry;
+    const t = options.timeouts ?? {};
+    const base = {
+      keepAliveTimeout: 30_000,
+      connectTimeout: t.connectMs ?? 30_000,
+      headersTimeout: t.headersMs ?? 300_000,
+      bodyTimeout: t.bodyMs ?? 300_000,
+    };
+    const tls = options.tls ?? {};
+    const extraCa = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];
+    const ca = extraCa.length > 0 ? [...rootCertificates, ...extraCa] : undefined;
+    this.#registryAgent = new Agent({
+      ...base,
+      connect: {
+        ...(ca ? { ca } : {}),
+        ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+        ...(tls.key !== undefined ? { key: tls.key } : {}),
+        rejectUnauthorized: !tls.insecure,
+      },
+    });
+    // Redirect targets (object stores, CDNs) and token realms on other hosts: verified TLS, no client cert.
+    this.#foreignAgent = new Agent({ ...base, connect: { ...(ca ? { ca } : {}) } });
+  }
+
+  setAuthorizer(authorizer: Authorizer): void {
+    this.#authorizer = authorizer;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#registryAgent.close(), this.#foreignAgent.close()]);
+  }
+
+  /** Sends with authorisation and retries; the caller must consume or dump the reply body. */
+  async send(req: HttpRequest): Promise<HttpReply> {
+    const replayable = isReplayable(req.body) && !req.noRetry;
+    for (let attempt = 0; ; attempt++) {
+      let reply: HttpReply;
+      try {
+        reply = await this.#authorised(req);
+      } catch (error) {
+        if (req.signal?.aborted) throw req.signal.reason;
+        if (replayable && attempt < this.#retry.maxRetries && isTransientError(error)) {
+          await wait(backoffMs(this.#retry, attempt), req.signal);
+          continue;
+        }
+        throw networkError(req.method, req.url, error);
+      }
+      if (replayable && attempt < this.#retry.maxRetries && isRetryableStatus(reply.status)) {
+        const retryAfter = header(reply.headers, 'retry-after');
+        await reply.body.dump().catch(() => {});
+        await wait(backoffMs(this.#retry, attempt, parseRetryAfter(retryAfter)), req.signal);
+        continue;
+      }
+      return reply;
+    }
+  }
+
+  async #authorised(req: HttpRequest): Promise<HttpReply> {
+    const auth = this.#authorizer;
+    const host = req.url.host;
+    const toRegistry = req.url.origin === this.origin;
+    if (!toRegistry || !auth || req.authorization !== undefined) return this.exchange(req, req.authorization);
+    const scopes = req.scopes ?? [];
+    const sent = await auth.authorization(host, scopes, req.signal);
+    const reply = await this.exchange(req, sent);
+    if (reply.status !== 401 || reply.url.origin !== this.origin) return reply;
+    const next = await auth.onChallenge(host, header(reply.headers, 'www-authenticate'), scopes, sent, req.signal);
+    if (next === undefined || next === sent) return reply;
+    if (!isReplayable(req.body)) return reply;
+    await reply.body.dump().catch(() => {});
+    return this.exchange(req, next);
+  }
+
+  /** One request plus its redirects, without retries; credentials only reach the registry origin. */
+  async exchange(req: HttpRequest, authorization?: string): Promise<HttpReply> {
+    let url = req.url;
+    let method = req.method;
+    let body = req.body;
+    const credentialOrigin = req.authorization !== undefined ? req.url.origin : this.origin;
+    const follow = req.followRedirects ?? (method === 'GET' || method === 'HEAD');
+    for (let hop = 0; ; hop++) {
+      const trusted = url.origin === credentialOrigin;
+      const headers: Record<string, string> = {
+        'user-agent': this.#userAgent,
+        ...(url.origin === this.origin ? this.#extraHeaders : {}),
+        ...req.headers,
+      };
+      if (trusted && authorization) headers.authorization = authorization;
+      if (body === undefined) delete headers['content-length'];
+      const payload = await openBody(body);
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(url, {
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          body: payload ?? null,
+          dispatcher: url.origin === this.origin ? this.#registryAgent : this.#foreignAgent,
+          ...(req.signal ? { signal: req.signal } : {}),
+        });
+      } catch (error) {
+        if (payload instanceof Readable) payload.destroy();
+        throw error;
+      }
+      const reply: HttpReply = {
+        status: response.statusCode,
+        headers: response.headers as HttpReply['headers'],
+        body: response.body,
+        url,
+      };
+      const location = header(reply.headers, 'location');
+      if (!follow || !redirectStatuses.has(reply.status) || !location) return reply;
+      if (hop >= MaxRedirects) {
+        await reply.body.dump().catch(() => {});
+        throw new LadingError('REGISTRY_ERROR', `${req.method} ${url.origin}: more than ${MaxRedirects} redirects`);
+      }
+      const next = new URL(location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') return reply;
+      if (reply.status === 303 || ((reply.status === 301 || reply.status === 302) && method === 'POST')) {
+        method = method === 'HEAD' ? 'HEAD' : 'GET';
+        body = undefined;
+      } else if (body !== undefined && !isReplayable(body)) {
+        return reply;
+      }
+      await reply.body.dump().catch(() => {});
+      url = next;
+    }
+  }
+}

@@ -1,0 +1,426 @@
+// The registry client against an in-process fault server: what real registries do only on bad
+// days (5xx, Retry-After, dropped connections, lying digests, expired tokens), redirects to a
+// second origin, and the referrers API that distribution 2.8 lacks.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { fetchAll, listReferrers } from '../src/content/index.js';
+import {
+  type Descriptor,
+  digestBytes,
+  EmptyJsonDescriptor,
+  encodeManifest,
+  isLadingError,
+  MediaType,
+} from '../src/oci/index.js';
+import { Registry, type RegistryOptions } from '../src/registry/index.js';
+import { FaultServer, type FaultServerOptions, SecondOrigin } from './support/fault-server.js';
+
+const fast = { minWaitMs: 1, maxWaitMs: 5 };
+let server: FaultServer;
+let registry: Registry;
+
+function client(options: RegistryOptions = {}): Registry {
+  return new Registry(server.host, { plainHttp: true, retry: fast, ...options });
+}
+
+async function start(options: FaultServerOptions = {}, clientOptions: RegistryOptions = {}) {
+  server = await FaultServer.start(options);
+  registry = client(clientOptions);
+}
+
+afterEach(async () => {
+  await registry?.close();
+  await server?.close();
+});
+
+function blob(bytes: Buffer): Descriptor {
+  return { mediaType: MediaType.ImageLayer, digest: digestBytes(bytes), size: bytes.length };
+}
+
+function count(method: string, pattern: RegExp): number {
+  return server.requests.filter((r) => r.method === method && pattern.test(r.url)).length;
+}
+
+function codeOf(error: unknown): string | undefined {
+  return isLadingError(error) ? error.code : undefined;
+}
+
+function artifact(subject: Descriptor, artifactType: string, note: string): { desc: Descriptor; bytes: Buffer } {
+  const bytes = Buffer.from(
+    encodeManifest({
+      schemaVersion: 2,
+      mediaType: MediaType.ImageManifest,
+      artifactType,
+      config: EmptyJsonDescriptor,
+      layers: [],
+      subject,
+      annotations: { note },
+    }),
+  );
+  return { desc: { mediaType: MediaType.ImageManifest, digest: digestBytes(bytes), size: bytes.length }, bytes };
+}
+
+describe('retries', () => {
+  beforeEach(() => start());
+
+  test('5xx twice, then success', async () => {
+    const data = randomBytes(100);
+    server.putBlob(data);
+    let failures = 2;
+    server.intercept((req, res) => {
+      if (req.method === 'GET' && req.url?.includes('/blobs/') && failures > 0) {
+        failures--;
+        res.writeHead(503).end('busy');
+        return true;
+      }
+      return false;
+    });
+    const repo = registry.repository('faults/retry');
+    assert.deepEqual(await fetchAll(repo, blob(data)), data);
+    assert.equal(count('GET', /\/blobs\//), 3);
+  });
+
+  test('Retry-After is honoured, and the last 5xx is reported when retries run out', async () => {
+    const data = randomBytes(10);
+    server.putBlob(data);
+    let first = true;
+    server.intercept((req, res) => {
+      if (req.method === 'HEAD' && first) {
+        first = false;
+        res.writeHead(429, { 'retry-after': '1' }).end();
+        return true;
+      }
+      return false;
+    });
+    const repo = registry.repository('faults/retry-after');
+    const started = Date.now();
+    assert.equal(await repo.exists(blob(data)), true);
+    assert.ok(Date.now() - started >= 950, `waited only ${Date.now() - started} ms`);
+
+    server.clearInterceptors();
+    server.intercept((_req, res) => {
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'upstream down' }] }));
+      return true;
+    });
+    await assert.rejects(repo.fetchManifest('v1'), (error: Error) => {
+      assert.equal(codeOf(error), 'REGISTRY_ERROR');
+      assert.match(error.message, /502 Bad Gateway: unavailable: upstream down/);
+      return true;
+    });
+    assert.equal(count('GET', /manifests\/v1/), 6, 'one try and five retries');
+  });
+
+  test('a connection dropped before the answer is retried', async () => {
+    const data = randomBytes(10);
+    server.putBlob(data);
+    let drop = true;
+    server.intercept((req) => {
+      if (drop) {
+        drop = false;
+        req.socket.destroy();
+        return true;
+      }
+      return false;
+    });
+    assert.deepEqual(await fetchAll(registry.repository('faults/drop'), blob(data)), data);
+  });
+});
+
+describe('downloads', () => {
+  beforeEach(() => start());
+
+  test('resolve falls back to GET when HEAD lacks Docker-Content-Digest', async () => {
+    const m = Buffer.from(
+      encodeManifest({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: EmptyJsonDescriptor, layers: [] }),
+    );
+    const digest = server.putManifest('faults/head', MediaType.ImageManifest, m, 'v1');
+    server.intercept((req, res) => {
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { 'content-type': MediaType.ImageManifest, 'content-length': m.length }).end();
+        return true;
+      }
+      return false;
+    });
+    const repo = registry.repository('faults/head');
+    assert.deepEqual(await repo.resolve('v1'), { mediaType: MediaType.ImageManifest, digest, size: m.length });
+    assert.equal(count('GET', /manifests\/v1$/), 1);
+  });
+
+  test('a refused connection is a NETWORK_ERROR naming the host', async () => {
+    const gone = new Registry('127.0.0.1:1', { plainHttp: true, retry: { maxRetries: 1, ...fast } });
+    try {
+      await assert.rejects(gone.repository('x/y').resolve('v1'), (error: Error) => {
+        assert.equal(codeOf(error), 'NETWORK_ERROR');
+        assert.match(
+          error.message,
+          /^HEAD http:\/\/127\.0\.0\.1:1\/v2\/x\/y\/manifests\/v1: connection refused \(127\.0\.0\.1:1, ECONNREFUSED\)$/,
+        );
+        return true;
+      });
+    } finally {
+      await gone.close();
+    }
+  });
+
+  test('a connection dropped mid-body resumes with a Range request and yields verified bytes', async () => {
+    const data = randomBytes(256 * 1024);
+    const digest = server.putBlob(data);
+    let drop = true;
+    server.intercept((req, res) => {
+      if (req.method === 'GET' && req.url?.endsWith(digest) && !req.headers.range && drop) {
+        drop = false;
+        res.writeHead(200, { 'content-length': data.length, 'docker-content-digest': digest });
+        res.write(data.subarray(0, 100_000), () => res.socket?.destroy());
+        return true;
+      }
+      return false;
+    });
+    const got = await fetchAll(registry.repository('faults/resume'), blob(data), { limit: 1 << 20 });
+    assert.deepEqual(got, data);
+    const ranged = server.requests.filter((r) => r.headers.range);
+    assert.equal(ranged.length, 1);
+    assert.match(String(ranged[0]?.headers.range), /^bytes=\d+-$/);
+  });
+
+  test('a blob whose bytes do not match its digest fails with DIGEST_MISMATCH', async () => {
+    const claimed = randomBytes(64);
+    const served = randomBytes(64);
+    server.blobs.set(digestBytes(claimed), served);
+    const repo = registry.repository('faults/liar');
+    const stream = await repo.fetch(blob(claimed));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of stream) {
+          // drain
+        }
+      })(),
+      (e) => codeOf(e) === 'DIGEST_MISMATCH',
+    );
+  });
+
+  test('a redirect to a second origin gets no Authorization and no extra headers', async () => {
+    await registry.close();
+    await server.close();
+    await start({ tokenAuth: true }, { headers: { 'x-registry-secret': 'only-for-the-registry' } });
+    const cdn = await SecondOrigin.start();
+    try {
+      const data = randomBytes(5000);
+      const digest = server.putBlob(data);
+      cdn.files.set('/object', data);
+      server.intercept((req, res) => {
+        if (req.method === 'GET' && req.url?.includes('/blobs/') && req.headers.authorization) {
+          res.writeHead(307, { location: `${cdn.url}/object?X-Amz-Signature=abc` }).end();
+          return true;
+        }
+        return false;
+      });
+      const repo = registry.repository('faults/redirect');
+      assert.deepEqual(await fetchAll(repo, blob(data)), data);
+      const toRegistry = server.requests.filter((r) => r.url.includes(digest));
+      assert.ok(toRegistry.some((r) => r.headers.authorization?.startsWith('Bearer ')));
+      assert.ok(toRegistry.every((r) => r.headers['x-registry-secret'] === 'only-for-the-registry'));
+      assert.equal(cdn.requests.length, 1);
+      assert.equal(cdn.requests[0]?.headers.authorization, undefined);
+      assert.equal(cdn.requests[0]?.headers['x-registry-secret'], undefined);
+    } finally {
+      await cdn.close();
+    }
+  });
+});
+
+describe('referrers API and pagination', () => {
+  test('a registry with the referrers API: OCI-Subject, server-side filter, Link pages', async () => {
+    await start({ referrersApi: true, referrersPageSize: 2 });
+    const repo = registry.repository('faults/referrers');
+    const subjectBytes = Buffer.from(
+      encodeManifest({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: EmptyJsonDescriptor, layers: [] }),
+    );
+    const subject = {
+      mediaType: MediaType.ImageManifest,
+      digest: digestBytes(subjectBytes),
+      size: subjectBytes.length,
+    };
+    await repo.push(subject, subjectBytes);
+    const made = [
+      artifact(subject, 'application/x.sig', 'one'),
+      artifact(subject, 'application/x.sbom', 'two'),
+      artifact(subject, 'application/x.sig', 'three'),
+    ];
+    for (const a of made) await repo.push(a.desc, a.bytes);
+    assert.equal(repo.referrersState, 'supported');
+    assert.ok(![...server.tags.keys()].some((t) => t.includes('sha256-')), 'no fallback index written');
+
+    const pages: Descriptor[][] = [];
+    for await (const page of repo.referrers(subject)) pages.push(page);
+    assert.deepEqual(
+      pages.map((p) => p.length),
+      [2, 1],
+    );
+    const sigs = await listReferrers(repo, subject, { artifactType: 'application/x.sig' });
+    assert.deepEqual(sigs.map((d) => d.annotations?.note).sort(), ['one', 'three']);
+    const fallbackReads = server.requests.filter((r) => r.url.includes('/manifests/sha256-'));
+    assert.equal(fallbackReads.length, 0);
+  });
+
+  test('referrers: a 404 with NAME_UNKNOWN is an error, not a missing API', async () => {
+    await start({ referrersApi: true });
+    server.intercept((req, res) => {
+      if (req.url?.includes('/referrers/')) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({ errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] }),
+        );
+        return true;
+      }
+      return false;
+    });
+    const repo = registry.repository('faults/nameunknown');
+    const subject = blob(Buffer.from('x'));
+    await assert.rejects(listReferrers(repo, subject), (e) => codeOf(e) === 'NOT_FOUND');
+    assert.equal(repo.referrersState, 'unknown');
+  });
+
+  test('tags come in pages that follow Link; a Link to another origin is refused', async () => {
+    await start({}, { pageSize: 2 });
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    for (const t of names) server.putManifest('faults/tags', MediaType.ImageManifest, Buffer.from(`{"t":"${t}"}`), t);
+    const repo = registry.repository('faults/tags');
+    const pages: string[][] = [];
+    for await (const page of repo.tags()) pages.push(page);
+    assert.deepEqual(pages, [['a', 'b'], ['c', 'd'], ['e']]);
+    const after: string[] = [];
+    for await (const page of repo.tags({ last: 'c' })) after.push(...page);
+    assert.deepEqual(after, ['d', 'e']);
+
+    server.intercept((req, res) => {
+      if (req.url?.includes('/tags/list')) {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          link: '<http://evil.example/v2/x/tags/list?last=b>; rel="next"',
+        });
+        res.end(JSON.stringify({ tags: ['a'] }));
+        return true;
+      }
+      return false;
+    });
+    await assert.rejects(
+      (async () => {
+        for await (const _ of repo.tags()) {
+          // drain
+        }
+      })(),
+      /another origin/,
+    );
+  });
+});
+
+describe('tokens', () => {
+  test('an expired token mid-transfer: 401 invalid_token, a new token, the request again', async () => {
+    await start({ tokenAuth: true });
+    const repo = registry.repository('faults/token', { push: true });
+    const data = randomBytes(3000);
+    const desc = blob(data);
+    await repo.push(desc, data);
+    assert.equal(server.tokensIssued, 1);
+
+    server.expireTokens();
+    assert.deepEqual(await fetchAll(repo, desc), data);
+    assert.equal(server.tokensIssued, 2);
+
+    // A manifest body is a buffer, so its PUT can be replayed after the token is renewed.
+    server.expireTokens();
+    const m = Buffer.from(
+      encodeManifest({
+        schemaVersion: 2,
+        mediaType: MediaType.ImageManifest,
+        config: EmptyJsonDescriptor,
+        layers: [desc],
+      }),
+    );
+    const mdesc = { mediaType: MediaType.ImageManifest, digest: digestBytes(m), size: m.length };
+    await repo.pushReference(mdesc, m, 'v1');
+    assert.equal(server.tokensIssued, 3);
+    assert.deepEqual(await repo.resolve('v1'), mdesc);
+    const invalid = server.requests.filter((r) => r.method === 'PUT' && r.url.endsWith('/manifests/v1'));
+    assert.equal(invalid.length, 2, 'the PUT went once with the stale token and once with the new one');
+  });
+});
+
+describe('uploads', () => {
+  test('chunked upload resumes after a PATCH whose connection dropped half-way', async () => {
+    await start({}, { chunkSize: 1000 });
+    const data = randomBytes(3500);
+    let dropped = false;
+    server.intercept((req, _res, body) => {
+      if (req.method === 'PATCH' && !dropped && req.headers['content-range'] === '1000-1999') {
+        dropped = true;
+        // The registry kept the first half of the chunk before the connection broke.
+        const id = new URL(req.url ?? '', server.url).pathname.split('/').at(-1) ?? '';
+        server.uploads.set(id, Buffer.concat([server.uploads.get(id) ?? Buffer.alloc(0), body.subarray(0, 500)]));
+        req.socket.destroy();
+        return true;
+      }
+      return false;
+    });
+    const repo = registry.repository('faults/chunked');
+    await repo.push(blob(data), data);
+    assert.ok(dropped);
+    assert.deepEqual(server.blobs.get(digestBytes(data)), data);
+    const ranges = server.requests.filter((r) => r.method === 'PATCH').map((r) => r.headers['content-range']);
+    assert.deepEqual(ranges, ['0-999', '1000-1999', '1500-1999', '2000-2999', '3000-3499']);
+    assert.equal(count('GET', /\/blobs\/uploads\//), 1, 'one status query');
+  });
+
+  test('a monolithic upload of a buffer starts over in a new session after a dropped PUT', async () => {
+    await start();
+    const data = randomBytes(2000);
+    let drop = true;
+    server.intercept((req) => {
+      if (req.method === 'PUT' && drop) {
+        drop = false;
+        req.socket.destroy();
+        return true;
+      }
+      return false;
+    });
+    await registry.repository('faults/restart').push(blob(data), data);
+    assert.deepEqual(server.blobs.get(digestBytes(data)), data);
+    assert.equal(count('POST', /\/blobs\/uploads\//), 2);
+  });
+
+  test('an upload Location on another host is refused before any byte is sent there', async () => {
+    await start();
+    const other = await SecondOrigin.start();
+    try {
+      server.intercept((req, res) => {
+        if (req.method === 'POST') {
+          res.writeHead(202, { location: `${other.url}/upload?sig=secret` }).end();
+          return true;
+        }
+        return false;
+      });
+      const data = randomBytes(10);
+      await assert.rejects(registry.repository('faults/location').push(blob(data), data), (error: Error) => {
+        assert.equal(codeOf(error), 'REGISTRY_ERROR');
+        assert.match(error.message, /is not the registry/);
+        return true;
+      });
+      assert.equal(other.requests.length, 0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('mount answered with 202 cancels the opened session and reports false', async () => {
+    await start();
+    const repo = registry.repository('faults/mount');
+    assert.equal(await repo.mount(blob(Buffer.from('absent')), 'faults/other'), false);
+    assert.equal(count('DELETE', /\/blobs\/uploads\//), 1);
+    assert.equal(server.uploads.size, 0);
+    const present = Buffer.from('present');
+    server.putBlob(present);
+    assert.equal(await repo.mount(blob(present), 'faults/other'), true);
+  });
+});
