@@ -87,6 +87,7 @@ describe('lading command line', () => {
       const src = await OciLayout.open(join(t.path, 'src'), { create: true });
       const { manifest } = await pushArtifact(src, { 'a.txt': 'A' });
       await src.tag(manifest, 'v1');
+      await src.tag(manifest, 'v2'); // two tags: a reference-less source is ambiguous
       const dstDir = join(t.path, 'dst');
       await OciLayout.open(dstDir, { create: true });
       const before = await readFile(join(dstDir, 'index.json'));
@@ -97,7 +98,7 @@ describe('lading command line', () => {
       );
       assertOneLineError(
         await lading(['cp', '--from-oci-layout', join(t.path, 'src'), '--to-oci-layout', dstDir]),
-        /needs a :tag or @digest/,
+        /no tag or digest given/,
       );
       assertOneLineError(
         await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', `${dstDir}:bad tag!`]),

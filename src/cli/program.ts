@@ -1,4 +1,12 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Command as CommandType } from 'commander';
+import { registerAttach } from './commands/attach.js';
+import { registerCp } from './commands/cp.js';
+import { registerDiscover } from './commands/discover.js';
+import { registerLogin } from './commands/login.js';
+import { registerOrasExtras } from './commands/oras-extras.js';
+import { registerPull } from './commands/pull.js';
+import { registerPush } from './commands/push.js';
+import { registerResolve, registerTag } from './commands/tag-resolve.js';
 import { type CliIO, ExitCode, processIO, reportError } from './io.js';
 import { readVersion } from './version.js';
 
@@ -6,57 +14,93 @@ export interface RunOptions {
   io?: CliIO;
 }
 
-/** Builds the command tree. Command modules load only when their command runs. */
+/** Builds the command tree. Heavy modules load only inside the action that needs them. */
 export function buildProgram(io: CliIO): Command {
   const program = new Command('lading')
     .description(
-      'Ship software and data as OCI artifacts: ORAS-style copy of OCI artifacts between registries and OCI layouts, and Open Component Model (OCM v2) component versions.',
+      'Ship software and data as OCI artifacts.\n\n' +
+        'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo\n' +
+        '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).',
     )
     .version(readVersion(), '-V, --version', 'print the version')
     .option('-d, --debug', 'print the cause chain of errors')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s.startsWith('error:') ? `Error: ${s.slice(7)}` : s),
     })
     .showSuggestionAfterError()
+    .enablePositionalOptions(false)
     .exitOverride();
-  program.hook('preAction', (cmd) => {
-    io.debug = Boolean(cmd.optsWithGlobals().debug);
+  program.hook('preAction', (_cmd, action) => {
+    io.debug = Boolean(action.optsWithGlobals().debug);
   });
 
   program
     .command('version')
     .description('print the version of lading and its runtime')
     .action(async () => (await import('./commands/version.js')).versionCommand(io));
-
-  program
-    .command('cp')
-    .alias('copy')
-    .description('copy an artifact, with everything it references, from one OCI layout to another')
-    .argument('<from>', 'source: <path>[:<tag>|@<digest>] with --from-oci-layout')
-    .argument('<to>', 'destination: <path>[:<tag>[,<tag>...]] with --to-oci-layout')
-    .option('--from-oci-layout', 'the source is an OCI image layout (directory or tar file)')
-    .option('--to-oci-layout', 'the destination is an OCI image layout directory')
-    .option('-r, --recursive', 'also copy the artifacts that refer to the source (referrers)')
-    .option('--concurrency <n>', 'blobs copied in parallel', '3')
-    .option('--no-tty', 'print one line per event instead of progress bars')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  # Copy the tag v1 of a layout tar file into a layout directory, as v1 and latest
-  lading cp --from-oci-layout image.tar:v1 --to-oci-layout ./out:v1,latest`,
-    )
-    .action(async (from: string, to: string, opts) => (await import('./commands/cp.js')).cpCommand(io, from, to, opts));
-
+  registerPush(program, io);
+  registerPull(program, io);
+  registerCp(program, io);
+  registerAttach(program, io);
+  registerDiscover(program, io);
+  registerTag(program, io);
+  registerResolve(program, io);
+  registerLogin(program, io);
+  registerOrasExtras(program, io);
+  for (const cmd of allCommands(program)) {
+    cmd.exitOverride();
+    cmd.option('-d, --debug', 'print the cause chain of errors');
+  }
   return program;
+}
+
+export function allCommands(cmd: CommandType): CommandType[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+function findOption(cmd: CommandType, flag: string) {
+  for (const c of [cmd, ...allCommands(cmd)]) {
+    const found = c.options.find((o) => o.short === flag || o.long === flag);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Cobra lets flags stand before the subcommand (`oras blob -o - fetch ref`); commander does not.
+ * Flags met before the leaf command are moved after it, keeping their values.
+ */
+export function hoistFlags(program: CommandType, args: string[]): string[] {
+  let current = program;
+  const path: string[] = [];
+  const held: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i] as string;
+    if (token === '--') return args;
+    if (token.startsWith('-') && token !== '-') {
+      if (current === program) return args; // global flags (--help, --version, --debug) stay where they are
+      held.push(token);
+      const option = token.includes('=') ? undefined : findOption(current, token);
+      if (option && (option.required || option.optional) && i + 1 < args.length) held.push(args[++i] as string);
+      continue;
+    }
+    const sub = current.commands.find((c) => c.name() === token || c.aliases().includes(token));
+    if (!sub) return args;
+    path.push(token);
+    current = sub;
+    if (sub.commands.length === 0) return held.length > 0 ? [...path, ...held, ...args.slice(i + 1)] : args;
+  }
+  return args;
 }
 
 export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
   const program = buildProgram(io);
   try {
-    await program.parseAsync(argv);
+    const args = hoistFlags(program, argv.slice(2));
+    await program.parseAsync(args, { from: 'user' });
     return ExitCode.Ok;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,2 +1,3 @@
 export * from './copy.js';
 export * from './pack.js';
+export * from './platform.js';

@@ -1,40 +1,67 @@
-import { copy } from '../../copy/index.js';
-import { OciLayout } from '../../layout/index.js';
-import { checkTagOrDigest, LadingError, parseLayoutReference } from '../../oci/index.js';
+import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
-import { parseConcurrency } from '../options.js';
-import { copyEventPrinter } from '../output/status.js';
+import { addDistributionSpecOption, addNoTtyOption, addTargetOptions, parseConcurrency } from '../options.js';
 
-export interface CpOptions {
-  fromOciLayout?: boolean;
-  toOciLayout?: boolean;
-  recursive?: boolean;
-  concurrency: string;
-}
-
-export async function cpCommand(io: CliIO, from: string, to: string, opts: CpOptions): Promise<void> {
-  if (!opts.fromOciLayout || !opts.toOciLayout) {
-    throw new LadingError(
-      'UNSUPPORTED',
-      'this build copies between OCI layouts only: pass --from-oci-layout and --to-oci-layout',
-    );
-  }
-  const concurrency = parseConcurrency(opts.concurrency);
-  const src = parseLayoutReference(from);
-  if (!src.reference) throw new LadingError('INVALID_REFERENCE', `"${from}": the source needs a :tag or @digest`);
-  checkTagOrDigest(src.reference, from);
-  const dst = parseLayoutReference(to);
-  const [first = '', ...extraTags] = dst.reference.split(',');
-  const dstRef = first || src.reference;
-  for (const t of [dstRef, ...extraTags]) checkTagOrDigest(t, to);
-
-  const source = await OciLayout.open(src.path);
-  const destination = await OciLayout.open(dst.path, { create: true });
-  const root = await copy(source, src.reference, destination, dstRef, {
-    concurrency,
-    includeReferrers: Boolean(opts.recursive),
-    ...copyEventPrinter(io),
+export function registerCp(program: Command, io: CliIO): void {
+  const cmd = program
+    .command('cp')
+    .alias('copy')
+    .description('copy an artifact, with everything it references, between registries and OCI layouts')
+    .argument(
+      '<from>',
+      'source: <registry>/<repository>{:<tag>|@<digest>}, or <path>[:<tag>|@<digest>] with --from-oci-layout',
+    )
+    .argument(
+      '<to>',
+      'destination: <registry>/<repository>[:<tag>[,<tag>...]], or <path>[:<tag>...] with --to-oci-layout',
+    )
+    .option('-r, --recursive', 'also copy the artifacts that refer to the source (signatures, SBOMs), recursively')
+    .option('--platform <platform>', 'copy only the manifest for this platform: os[/arch[/variant]][:os_version]')
+    .option('--concurrency <n>', 'blobs copied in parallel', '3');
+  addTargetOptions(cmd, 'from');
+  addTargetOptions(cmd, 'to');
+  addDistributionSpecOption(cmd, 'from');
+  addDistributionSpecOption(cmd, 'to');
+  addNoTtyOption(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading cp localhost:5000/net-monitor:v1 localhost:6000/net-monitor-copy:v1
+  lading cp --from-oci-layout ./hello-world.tar:v1 localhost:5000/hello-artifact:v1
+  lading cp localhost:5000/hello:v1 --to-oci-layout ./layout:v1,latest
+  lading cp -r localhost:5000/app:v1 localhost:5000/mirror/app:v1`,
+  );
+  cmd.action(async (from: string, to: string, opts) => {
+    const { copy, selectPlatform } = await import('../../copy/index.js');
+    const { parsePlatform } = await import('../../oci/index.js');
+    const { openTarget, closeRegistries, requireReference, prefixedFlags } = await import('../targets.js');
+    const { TransferDisplay, CopyVerbs } = await import('../output/transfer.js');
+    const display = new TransferDisplay(io, CopyVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    try {
+      const src = await openTarget(from, prefixedFlags(opts, 'from'));
+      const dst = await openTarget(to, prefixedFlags(opts, 'to'), { write: true });
+      const srcRef = await requireReference(src, from);
+      const dstRef = dst.reference || (srcRef.includes(':') ? '' : srcRef);
+      const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
+      // Within one registry, blobs are mounted from the source repository instead of re-sent.
+      const sameRegistry =
+        src.repository && dst.repository && src.repository.registry.host === dst.repository.registry.host
+          ? src.repository.name
+          : undefined;
+      const root = await copy(src.target, srcRef, dst.target, dstRef || srcRef, {
+        concurrency: parseConcurrency(opts.concurrency),
+        ...(opts.recursive ? { includeReferrers: true } : {}),
+        ...(platform ? { mapRoot: (s, r) => selectPlatform(s, r, platform) } : {}),
+        ...(sameRegistry && sameRegistry !== dst.repository?.name ? { mountFrom: () => [sameRegistry] } : {}),
+        ...display.hooks(),
+      });
+      for (const tag of dst.extraTags) await dst.target.tag(root, tag);
+      display.stop();
+      io.stdout.write(`Copied ${src.display} => ${dst.display}\nDigest: ${root.digest}\n`);
+    } finally {
+      display.stop();
+      await closeRegistries();
+    }
   });
-  for (const tag of extraTags) await destination.tag(root, tag);
-  io.stdout.write(`Copied [oci-layout] ${from} => [oci-layout] ${to}\nDigest: ${root.digest}\n`);
 }

@@ -1,0 +1,89 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { LadingError } from '../../oci/index.js';
+import type { CliIO } from '../io.js';
+import {
+  addDistributionSpecOption,
+  addFormatOption,
+  addNoTtyOption,
+  addTargetOptions,
+  collect,
+  parseAnnotations,
+  parseConcurrency,
+  parseFileRef,
+} from '../options.js';
+import { descriptorJson, printJson } from '../output/json.js';
+import { readAnnotationFile } from './push.js';
+
+export function registerAttach(program: Command, io: CliIO): void {
+  const cmd = program
+    .command('attach')
+    .description('attach files to an existing artifact as a referrer (a manifest whose subject is that artifact)')
+    .argument('<name>', 'the subject: <registry>/<repository>{:<tag>|@<digest>}')
+    .argument('[files...]', 'files to attach: <file>[:<type>]')
+    .requiredOption('--artifact-type <type>', 'the artifact type of the referrer (required)')
+    .option('-a, --annotation <key=value>', 'a manifest annotation (repeatable)', collect)
+    .option('--annotation-file <file>', 'annotations from a JSON file')
+    .option('--export-manifest <file>', 'also write the attached manifest to this file')
+    .option('--platform <platform>', 'attach to the manifest for this platform inside an index')
+    .option('--disable-path-validation', 'allow absolute file paths')
+    .option('--concurrency <n>', 'blobs pushed in parallel', '5');
+  addTargetOptions(cmd);
+  addDistributionSpecOption(cmd);
+  addFormatOption(cmd, ['text', 'json']);
+  addNoTtyOption(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading attach --artifact-type application/vnd.example.sbom localhost:5000/hello:v1 sbom.json
+  lading attach --artifact-type application/vnd.example.review -a reviewed=yes localhost:5000/hello:v1`,
+  );
+  cmd.action(async (name: string, files: string[], opts) => {
+    const { pushFiles } = await import('../../files/index.js');
+    const { selectPlatform } = await import('../../copy/index.js');
+    const { parsePlatform } = await import('../../oci/index.js');
+    const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
+    const { TransferDisplay, PushVerbs } = await import('../output/transfer.js');
+    if (opts.annotation && opts.annotationFile) {
+      throw new LadingError('INVALID_ARGUMENT', '--annotation and --annotation-file cannot be used together');
+    }
+    const annotations = parseAnnotations(opts.annotation);
+    const fileAnnotations = opts.annotationFile ? await readAnnotationFile(opts.annotationFile) : {};
+    if (files.length === 0 && Object.keys(annotations).length === 0 && !fileAnnotations.$manifest) {
+      throw new LadingError('INVALID_ARGUMENT', 'nothing to attach: give at least one file or --annotation');
+    }
+    const opened = await openTarget(name, opts, { write: true });
+    const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    try {
+      let subject = await opened.target.resolve(await requireReference(opened, name));
+      if (opts.platform) subject = await selectPlatform(opened.target, subject, parsePlatform(opts.platform));
+      const manifest = await pushFiles(
+        opened.target,
+        files.map((f) => parseFileRef(f)),
+        {
+          subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+          artifactType: opts.artifactType,
+          annotations,
+          fileAnnotations,
+          concurrency: parseConcurrency(opts.concurrency),
+          ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
+          ...display.hooks(),
+        },
+      );
+      display.stop();
+      if (opts.exportManifest) {
+        const { fetchAll } = await import('../../content/index.js');
+        await writeFile(opts.exportManifest, await fetchAll(opened.target, manifest));
+      }
+      if (opts.format === 'json') {
+        printJson(io.stdout, descriptorJson(`${opened.base}@${manifest.digest}`, manifest));
+      } else {
+        io.stdout.write(`Attached to ${opened.display}\nDigest: ${manifest.digest}\n`);
+      }
+    } finally {
+      display.stop();
+      await closeRegistries();
+    }
+  });
+}

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { LadingError } from '../../oci/index.js';
+import type { CliIO } from '../io.js';
+import { addFormatOption, addNoTtyOption, addTargetOptions, parseConcurrency, parseFileRef } from '../options.js';
+import { descriptorJson, printJson } from '../output/json.js';
+
+export function registerPull(program: Command, io: CliIO): void {
+  const cmd = program
+    .command('pull')
+    .description('pull the files of an artifact from a registry or an OCI layout')
+    .argument('<name>', 'source: <registry>/<repository>{:<tag>|@<digest>} (or a layout with --oci-layout)')
+    .option('-o, --output <dir>', 'output folder', '.')
+    .option('-k, --keep-old-files', 'do not replace existing files; fail instead')
+    .option('-T, --allow-path-traversal', 'allow file names that point outside the output folder')
+    .option('--include-subject', 'also pull the subject of the manifest, recursively')
+    .option('--config <file>', 'also save the config as this file: <file>[:<type>]')
+    .option('--platform <platform>', 'pull the manifest for this platform: os[/arch[/variant]][:os_version]')
+    .option('--concurrency <n>', 'blobs pulled in parallel', '3');
+  addTargetOptions(cmd);
+  addFormatOption(cmd, ['text', 'json']);
+  addNoTtyOption(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading pull localhost:5000/hello:v1
+  lading pull -o ./out localhost:5000/hello@sha256:<digest>
+  lading pull --oci-layout ./layout.tar:v1 -o ./files`,
+  );
+  cmd.action(async (name: string, opts) => {
+    const { pullFiles } = await import('../../files/index.js');
+    const { selectPlatform } = await import('../../copy/index.js');
+    const { parsePlatform } = await import('../../oci/index.js');
+    const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
+    const { TransferDisplay, PullVerbs } = await import('../output/transfer.js');
+    const opened = await openTarget(name, opts);
+    const display = new TransferDisplay(io, PullVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    try {
+      const reference = await requireReference(opened, name);
+      const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
+      let config: { path: string; mediaType?: string } | undefined;
+      if (opts.config) config = parseFileRef(opts.config);
+      const result = await pullFiles(opened.target, reference, {
+        output: opts.output,
+        concurrency: parseConcurrency(opts.concurrency),
+        ...(opts.keepOldFiles ? { keepOldFiles: true } : {}),
+        ...(opts.allowPathTraversal ? { allowPathTraversal: true } : {}),
+        ...(opts.includeSubject ? { includeSubject: true } : {}),
+        ...(config ? { configPath: config.path } : {}),
+        ...(platform ? { mapRoot: (src, root) => selectPlatform(src, root, platform) } : {}),
+        preCopy: display.preCopy,
+        postCopy: display.postCopy,
+        onProgress: display.onProgress,
+        onSkipped: (d) => display.onCopySkipped(d),
+      });
+      display.stop();
+      if (opts.format === 'json') {
+        printJson(io.stdout, {
+          reference: `${opened.base}@${result.root.digest}`,
+          files: result.files.map((f) => ({
+            path: f.path,
+            ...descriptorJson(`${opened.base}@${f.desc.digest}`, f.desc),
+          })),
+        });
+        return;
+      }
+      if (result.files.length === 0 && result.skipped.length === 0) io.stdout.write('Downloaded empty artifact\n');
+      if (result.skipped.length > 0) {
+        io.stdout.write(
+          'Skipped pulling layers without file name in "org.opencontainers.image.title"\nUse \'lading cp\' to copy every layer (for example into an OCI layout with --to-oci-layout)\n',
+        );
+      }
+      io.stdout.write(`Pulled ${opened.display}\nDigest: ${result.root.digest}\n`);
+    } catch (error) {
+      if (
+        error instanceof LadingError &&
+        error.code === 'PATH_TRAVERSAL' &&
+        !/allow-path-traversal/.test(error.message)
+      ) {
+        throw new LadingError('PATH_TRAVERSAL', `${error.message} (use --allow-path-traversal to permit it)`, {
+          cause: error,
+        });
+      }
+      throw error;
+    } finally {
+      display.stop();
+      await closeRegistries();
+    }
+  });
+}

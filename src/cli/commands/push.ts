@@ -1,0 +1,151 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { LadingError } from '../../oci/index.js';
+import type { CliIO } from '../io.js';
+import {
+  addFormatOption,
+  addNoTtyOption,
+  addTargetOptions,
+  collect,
+  parseAnnotations,
+  parseConcurrency,
+  parseFileRef,
+} from '../options.js';
+import { descriptorJson, printJson } from '../output/json.js';
+
+export async function readAnnotationFile(path: string): Promise<Record<string, Record<string, string>>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new LadingError('INVALID_ARGUMENT', `annotation file ${path}: ${(error as Error).message}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new LadingError('INVALID_ARGUMENT', `annotation file ${path}: must be a JSON object of objects`);
+  }
+  for (const [key, inner] of Object.entries(value)) {
+    if (
+      !inner ||
+      typeof inner !== 'object' ||
+      Array.isArray(inner) ||
+      !Object.values(inner).every((v) => typeof v === 'string')
+    ) {
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `annotation file ${path}: "${key}" must map annotation names to strings`,
+      );
+    }
+  }
+  return value as Record<string, Record<string, string>>;
+}
+
+export function sourceDateEpoch(): number | undefined {
+  const raw = process.env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new LadingError('INVALID_ARGUMENT', `SOURCE_DATE_EPOCH must be whole seconds, got "${raw}"`);
+  return n;
+}
+
+export function registerPush(program: Command, io: CliIO): void {
+  const cmd = program
+    .command('push')
+    .description('push files and directories to a registry or an OCI layout as one artifact')
+    .argument('<name>', 'destination: <registry>/<repository>[:<tag>[,<tag>...]] (or a layout path with --oci-layout)')
+    .argument('[files...]', 'files or directories, each optionally with a media type: <file>[:<type>]')
+    .option('--config <file>', 'a config file, optionally with a media type: <file>[:<type>]')
+    .option('--artifact-type <type>', 'the artifact type of the manifest')
+    .option('-a, --annotation <key=value>', 'a manifest annotation (repeatable)', collect)
+    .option(
+      '--annotation-file <file>',
+      'annotations from a JSON file: {"$manifest": {...}, "$config": {...}, "<file>": {...}}',
+    )
+    .option('--export-manifest <file>', 'also write the pushed manifest to this file')
+    .option('--image-spec <version>', 'image-spec version of the manifest: v1.1 or v1.0')
+    .option('--disable-path-validation', 'allow absolute file paths (they would pull outside the output folder)')
+    .option(
+      '--reproducible',
+      'fixed times and owners in directory tars and the created annotation (honours SOURCE_DATE_EPOCH)',
+    )
+    .option('--concurrency <n>', 'blobs pushed in parallel', '5');
+  addTargetOptions(cmd);
+  addFormatOption(cmd, ['text', 'json']);
+  addNoTtyOption(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading push localhost:5000/hello:v1 artifact.txt
+  lading push localhost:5000/hello:v2 ./docs
+  lading push --artifact-type application/vnd.example.data localhost:5000/data:v1 data.json:application/json
+  lading push --annotation-file annotation.json localhost:5000/hello:ann
+  lading push --oci-layout ./layout:v1 artifact.txt`,
+  );
+  cmd.action(async (name: string, files: string[], opts) => {
+    const { pushFiles } = await import('../../files/index.js');
+    const { openTarget, closeRegistries } = await import('../targets.js');
+    const { TransferDisplay, PushVerbs } = await import('../output/transfer.js');
+    if (opts.annotation && opts.annotationFile) {
+      throw new LadingError('INVALID_ARGUMENT', '--annotation and --annotation-file cannot be used together');
+    }
+    let imageSpec: 'v1.0' | 'v1.1' | undefined;
+    if (opts.imageSpec !== undefined) {
+      if (opts.imageSpec !== 'v1.0' && opts.imageSpec !== 'v1.1') {
+        throw new LadingError('INVALID_ARGUMENT', `--image-spec must be v1.1 or v1.0, got "${opts.imageSpec}"`);
+      }
+      imageSpec = opts.imageSpec;
+    } else if (opts.config && !opts.artifactType) {
+      imageSpec = 'v1.0'; // as ORAS: a config without an artifact type means an image-spec 1.0 manifest
+    }
+    const fileAnnotations = opts.annotationFile ? await readAnnotationFile(opts.annotationFile) : {};
+    const epoch = opts.reproducible ? (sourceDateEpoch() ?? 0) : undefined;
+    const annotations = parseAnnotations(opts.annotation);
+    if (
+      epoch !== undefined &&
+      !annotations['org.opencontainers.image.created'] &&
+      !fileAnnotations.$manifest?.['org.opencontainers.image.created']
+    ) {
+      annotations['org.opencontainers.image.created'] = new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    }
+    const opened = await openTarget(name, opts, { write: true });
+    const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    try {
+      const manifest = await pushFiles(
+        opened.target,
+        files.map((f) => parseFileRef(f)),
+        {
+          concurrency: parseConcurrency(opts.concurrency),
+          tags: [opened.reference, ...opened.extraTags].filter(Boolean),
+          fileAnnotations,
+          annotations,
+          ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
+          ...(imageSpec ? { imageSpec } : {}),
+          ...(opts.config ? { config: parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') } : {}),
+          ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
+          ...(epoch !== undefined ? { reproducible: true, sourceDateEpoch: epoch } : {}),
+          ...display.hooks(),
+        },
+      );
+      display.stop();
+      if (opts.exportManifest) {
+        const { fetchAll } = await import('../../content/index.js');
+        await writeFile(opts.exportManifest, await fetchAll(opened.target, manifest));
+      }
+      const tags = [opened.reference, ...opened.extraTags].filter(Boolean);
+      if (opts.format === 'json') {
+        printJson(io.stdout, {
+          ...descriptorJson(`${opened.base}@${manifest.digest}`, manifest),
+          referenceAsTags: tags.map((t) => `${opened.base}:${t}`),
+        });
+      } else {
+        io.stdout.write(`Pushed ${opened.display}\n`);
+        if (manifest.artifactType) io.stdout.write(`ArtifactType: ${manifest.artifactType}\n`);
+        io.stdout.write(`Digest: ${manifest.digest}\n`);
+      }
+    } finally {
+      display.stop();
+      await closeRegistries();
+    }
+  });
+}

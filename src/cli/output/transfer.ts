@@ -1,0 +1,133 @@
+import { Annotation, type Descriptor } from '../../oci/index.js';
+import type { CliIO } from '../io.js';
+
+export interface Verbs {
+  start: string;
+  done: string;
+  exists: string;
+}
+
+export const PushVerbs: Verbs = { start: 'Uploading', done: 'Uploaded ', exists: 'Exists   ' };
+export const PullVerbs: Verbs = { start: 'Downloading', done: 'Downloaded ', exists: 'Skipped    ' };
+export const CopyVerbs: Verbs = { start: 'Copying', done: 'Copied ', exists: 'Exists ' };
+
+function nameOf(desc: Descriptor): string {
+  return desc.annotations?.[Annotation.Title] ?? desc.mediaType;
+}
+
+function shortDigest(desc: Descriptor): string {
+  const i = desc.digest.indexOf(':');
+  return desc.digest.slice(i + 1, i + 13);
+}
+
+export function humanBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(2)} ${units[u]}`;
+}
+
+interface Bar {
+  desc: Descriptor;
+  status: string;
+  bytes: number;
+  started: number;
+  finished?: number;
+}
+
+/**
+ * What a long transfer shows: on a terminal, one live bar per blob with bytes, percentage and
+ * speed; otherwise (or with --no-tty) one line per event, as ORAS prints them.
+ */
+export class TransferDisplay {
+  readonly #io: CliIO;
+  readonly #verbs: Verbs;
+  readonly #tty: boolean;
+  readonly #bars = new Map<string, Bar>();
+  #timer: NodeJS.Timeout | undefined;
+  #drawn = 0;
+
+  constructor(io: CliIO, verbs: Verbs, options: { tty?: boolean } = {}) {
+    this.#io = io;
+    this.#verbs = verbs;
+    this.#tty = options.tty ?? (io.isTTY && !io.debug);
+  }
+
+  readonly preCopy = (desc: Descriptor): void => {
+    if (!this.#tty) {
+      this.#io.stdout.write(`${this.#verbs.start} ${shortDigest(desc)} ${nameOf(desc)}\n`);
+      return;
+    }
+    this.#bars.set(desc.digest, { desc, status: this.#verbs.start, bytes: 0, started: Date.now() });
+    this.#schedule();
+  };
+
+  readonly postCopy = (desc: Descriptor): void => this.#finish(desc, this.#verbs.done);
+
+  readonly onCopySkipped = (desc: Descriptor): void => this.#finish(desc, this.#verbs.exists);
+
+  readonly onMounted = (desc: Descriptor): void => this.#finish(desc, 'Mounted');
+
+  readonly onProgress = (desc: Descriptor, bytes: number): void => {
+    const bar = this.#bars.get(desc.digest);
+    if (bar) bar.bytes += bytes;
+  };
+
+  #finish(desc: Descriptor, status: string): void {
+    if (!this.#tty) {
+      this.#io.stdout.write(`${status} ${shortDigest(desc)} ${nameOf(desc)}\n`);
+      return;
+    }
+    const bar = this.#bars.get(desc.digest) ?? { desc, status, bytes: 0, started: Date.now() };
+    bar.status = status.trim();
+    bar.bytes = desc.size;
+    bar.finished = Date.now();
+    this.#bars.set(desc.digest, bar);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    this.#timer ??= setInterval(() => this.#draw(), 150);
+    this.#timer.unref();
+  }
+
+  #line(bar: Bar): string {
+    const width = 20;
+    const ratio = bar.desc.size > 0 ? Math.min(1, bar.bytes / bar.desc.size) : 1;
+    const filled = Math.round(ratio * width);
+    const seconds = ((bar.finished ?? Date.now()) - bar.started) / 1000;
+    const speed = seconds > 0 ? `${humanBytes(bar.bytes / seconds)}/s` : '';
+    const name = nameOf(bar.desc).slice(0, 40).padEnd(40);
+    return ` ${bar.status.padEnd(11)} ${name} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${humanBytes(bar.bytes)}/${humanBytes(bar.desc.size)} ${(ratio * 100).toFixed(2)}% ${speed}\n  └─ ${bar.desc.digest}\n`;
+  }
+
+  #draw(): void {
+    const out = this.#io.stderr;
+    if (this.#drawn > 0) out.write(`\x1b[${this.#drawn}A\x1b[J`);
+    let text = '';
+    for (const bar of this.#bars.values()) text += this.#line(bar);
+    out.write(text);
+    this.#drawn = this.#bars.size * 2;
+  }
+
+  /** Draws the final state once; call before printing the summary. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#tty && this.#bars.size > 0) this.#draw();
+  }
+
+  hooks() {
+    return {
+      preCopy: this.preCopy,
+      postCopy: this.postCopy,
+      onCopySkipped: this.onCopySkipped,
+      onMounted: this.onMounted,
+      onProgress: this.onProgress,
+    };
+  }
+}

@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import type { ReadOnlyTarget, Target } from '../content/index.js';
+import { OciLayout } from '../layout/index.js';
+import {
+  checkTagOrDigest,
+  type Descriptor,
+  isManifestMediaType,
+  LadingError,
+  parseLayoutReference,
+  parseReference,
+} from '../oci/index.js';
+import {
+  type Credential,
+  type CredentialProvider,
+  DockerCredentialStore,
+  defaultConfigPath,
+  Registry,
+  type RegistryOptions,
+  type Repository,
+} from '../registry/index.js';
+import { readVersion } from './version.js';
+
+/** The ORAS remote and target flags, as commander hands them over (camelCase). */
+export interface TargetFlags {
+  ociLayout?: boolean;
+  ociLayoutPath?: string;
+  username?: string;
+  password?: string;
+  passwordStdin?: boolean;
+  identityToken?: string;
+  identityTokenStdin?: boolean;
+  insecure?: boolean;
+  plainHttp?: boolean;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  registryConfig?: string[];
+  header?: string[];
+  distributionSpec?: string;
+}
+
+export interface OpenedTarget {
+  kind: 'registry' | 'oci-layout';
+  target: Target;
+  /** The tag or digest named by the argument ('' when none). */
+  reference: string;
+  /** Extra tags after the first (`name:a,b,c`). */
+  extraTags: string[];
+  /** `[registry] host/repo:tag` or `[oci-layout] path:tag`, as ORAS prints targets. */
+  display: string;
+  /** `host/repo` or the layout path, to which `@digest` is appended in JSON output. */
+  base: string;
+  repository?: Repository;
+  layout?: OciLayout;
+}
+
+/** Reads a secret from stdin (one value; a trailing newline and carriage return are dropped). */
+export function readStdinSecret(): string {
+  const text = readFileSync(0, 'utf8');
+  return text.replace(/\n$/, '').replace(/\r$/, '');
+}
+
+/** Picks `--from-x` (or `--to-x`) flags out of a command's options as plain target flags. */
+export function prefixedFlags(opts: Record<string, unknown>, prefix: 'from' | 'to'): TargetFlags {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(opts)) {
+    if (key.startsWith(prefix) && key.length > prefix.length) {
+      const rest = key.slice(prefix.length);
+      out[rest.charAt(0).toLowerCase() + rest.slice(1)] = value;
+    }
+  }
+  return out as TargetFlags;
+}
+
+function credentialFrom(flags: TargetFlags, host: string): CredentialProvider {
+  let password = flags.password;
+  let identityToken = flags.identityToken;
+  if (flags.passwordStdin) password = readStdinSecret();
+  if (flags.identityTokenStdin) identityToken = readStdinSecret();
+  if (flags.username && identityToken)
+    throw new LadingError('INVALID_ARGUMENT', '--username and --identity-token cannot be used together');
+  if (password !== undefined && identityToken !== undefined) {
+    throw new LadingError('INVALID_ARGUMENT', '--password and --identity-token cannot be used together');
+  }
+  if (flags.username !== undefined || password !== undefined || identityToken !== undefined) {
+    const cred: Credential = {};
+    if (flags.username) cred.username = flags.username;
+    // A password without a user name is an identity (refresh) token, as in ORAS.
+    if (password !== undefined && flags.username) cred.password = password;
+    else if (password !== undefined) cred.identityToken = password;
+    if (identityToken !== undefined) cred.identityToken = identityToken;
+    return async (h) => (h === host ? cred : undefined);
+  }
+  const paths = flags.registryConfig?.length ? flags.registryConfig : [defaultConfigPath()];
+  return new DockerCredentialStore(paths).provider();
+}
+
+function parseHeaders(list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of list ?? []) {
+    const i = h.indexOf(':');
+    if (i <= 0) throw new LadingError('INVALID_ARGUMENT', `invalid header "${h}": expected 'Name: value'`);
+    out[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  return out;
+}
+
+export function registryOptions(flags: TargetFlags, host: string): RegistryOptions {
+  if (Boolean(flags.certFile) !== Boolean(flags.keyFile)) {
+    throw new LadingError('INVALID_ARGUMENT', '--cert-file and --key-file must be used together');
+  }
+  const options: RegistryOptions = {
+    credentials: credentialFrom(flags, host),
+    userAgent: `lading/${readVersion()}`,
+  };
+  if (flags.plainHttp !== undefined) options.plainHttp = flags.plainHttp;
+  if (flags.insecure) options.insecure = true;
+  if (flags.caFile) options.caFile = flags.caFile;
+  if (flags.certFile) options.certFile = flags.certFile;
+  if (flags.keyFile) options.keyFile = flags.keyFile;
+  const headers = parseHeaders(flags.header);
+  if (Object.keys(headers).length > 0) options.headers = headers;
+  return options;
+}
+
+const registries = new Map<string, Registry>();
+
+/** One Registry (connection pool, token cache) per host and flag set for the whole command. */
+export function registryFor(host: string, flags: TargetFlags): Registry {
+  const key = `${host}\0${JSON.stringify(flags)}`;
+  let registry = registries.get(key);
+  if (!registry) {
+    registry = new Registry(host, registryOptions(flags, host));
+    registries.set(key, registry);
+  }
+  return registry;
+}
+
+export async function closeRegistries(): Promise<void> {
+  await Promise.all([...registries.values()].map((r) => r.close()));
+  registries.clear();
+}
+
+function referrersState(flags: TargetFlags): 'supported' | 'unsupported' | undefined {
+  switch (flags.distributionSpec) {
+    case undefined:
+      return undefined;
+    case 'v1.1-referrers-api':
+      return 'supported';
+    case 'v1.1-referrers-tag':
+      return 'unsupported';
+    default:
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `unknown --distribution-spec "${flags.distributionSpec}": use v1.1-referrers-api or v1.1-referrers-tag`,
+      );
+  }
+}
+
+/**
+ * Opens what a target argument names: a registry repository (`host/repo[:tag|@digest]`), or with
+ * `--oci-layout` an OCI layout (`path[:tag|@digest]`, a directory or, read-only, a tar file).
+ */
+export async function openTarget(
+  raw: string,
+  flags: TargetFlags,
+  options: { write?: boolean } = {},
+): Promise<OpenedTarget> {
+  if (flags.ociLayout && flags.ociLayoutPath) {
+    throw new LadingError('INVALID_ARGUMENT', '--oci-layout and --oci-layout-path cannot be used together');
+  }
+  if (flags.ociLayout || flags.ociLayoutPath) {
+    if (flags.header?.length) throw new LadingError('INVALID_ARGUMENT', '--header cannot be used with an OCI layout');
+    const { path, reference } = flags.ociLayoutPath
+      ? { path: flags.ociLayoutPath, reference: raw }
+      : parseLayoutReference(raw);
+    const [first = '', ...extraTags] = reference.split(',');
+    const layout = await OciLayout.open(path, { create: Boolean(options.write) });
+    if (first) checkTagOrDigest(first, raw);
+    for (const t of extraTags) checkTagOrDigest(t, raw);
+    return {
+      kind: 'oci-layout',
+      target: layout,
+      reference: first,
+      extraTags,
+      display: `[oci-layout] ${raw}`,
+      base: path,
+      layout,
+    };
+  }
+  // `a,b` extra tags come after the first reference.
+  const comma = raw.indexOf(',');
+  const head = comma >= 0 && !raw.slice(0, comma).includes('@') ? raw.slice(0, comma) : raw;
+  const extraTags = head === raw ? [] : raw.slice(comma + 1).split(',');
+  const ref = parseReference(head);
+  for (const t of extraTags) checkTagOrDigest(t, raw);
+  const registry = registryFor(ref.registry, flags);
+  const state = referrersState(flags);
+  const repository = registry.repository(ref.repository, {
+    ...(options.write ? { push: true } : {}),
+    ...(state ? { referrers: state } : {}),
+  });
+  return {
+    kind: 'registry',
+    target: repository,
+    reference: ref.reference,
+    extraTags,
+    display: `[registry] ${raw}`,
+    base: `${ref.registry}/${ref.repository}`,
+    repository,
+  };
+}
+
+/** The reference to resolve; for a layout without one, its only manifest (as a single-image tar usually has). */
+export async function requireReference(opened: OpenedTarget, raw: string): Promise<string> {
+  if (opened.reference) return opened.reference;
+  if (opened.layout) {
+    const manifests = opened.layout.manifests();
+    const tags: string[] = [];
+    for await (const page of opened.layout.tags()) tags.push(...page);
+    if (tags.length === 1) return tags[0] as string;
+    if (tags.length === 0 && manifests.length === 1) return (manifests[0] as Descriptor).digest;
+  }
+  throw new LadingError('INVALID_REFERENCE', `"${raw}": no tag or digest given`);
+}
+
+export function isManifest(desc: Descriptor): boolean {
+  return isManifestMediaType(desc.mediaType);
+}
+
+export type { ReadOnlyTarget };
