@@ -1,37 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { OciLayout } from '../src/layout/index.js';
+import { assertOneLineError, lading } from './support/cli.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
-
-const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function lading(args: string[], options: { cwd?: string } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', main, ...args], { cwd: options.cwd }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function assertOneLineError(r: Result, pattern: RegExp) {
-  assert.notEqual(r.code, 0);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
-  assert.match(lines[0] as string, /^Error: /);
-  assert.match(lines[0] as string, pattern);
-  assert.doesNotMatch(r.stderr, /\s+at /, 'no stack trace');
-}
 
 describe('lading command line', () => {
   test('--version and --help', async () => {

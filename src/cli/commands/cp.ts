@@ -8,13 +8,15 @@ export function registerCp(program: Command, io: CliIO): void {
     .alias('copy')
     .description('copy an artifact, with everything it references, between registries and OCI layouts')
     .argument(
-      '<from>',
+      '[from]',
       'source: <registry>/<repository>{:<tag>|@<digest>}, or <path>[:<tag>|@<digest>] with --from-oci-layout',
     )
     .argument(
-      '<to>',
+      '[to]',
       'destination: <registry>/<repository>[:<tag>[,<tag>...]], or <path>[:<tag>...] with --to-oci-layout',
     )
+    .option('--from <source>', 'the source, as an option instead of the first argument')
+    .option('--to <destination>', 'the destination, as an option instead of the second argument')
     .option('-r, --recursive', 'also copy the artifacts that refer to the source (signatures, SBOMs), recursively')
     .option('--platform <platform>', 'copy only the manifest for this platform: os[/arch[/variant]][:os_version]')
     .option('--concurrency <n>', 'blobs copied in parallel', '3');
@@ -32,7 +34,15 @@ Examples:
   lading cp localhost:5000/hello:v1 --to-oci-layout ./layout:v1,latest
   lading cp -r localhost:5000/app:v1 localhost:5000/mirror/app:v1`,
   );
-  cmd.action(async (from: string, to: string, opts) => {
+  cmd.action(async (first: string | undefined, second: string | undefined, opts) => {
+    // `--from`/`--to` name the ends as options (seen in published EO workflows); positionals fill the rest.
+    const positionals = [first, second].filter((a): a is string => a !== undefined);
+    const from = opts.from ?? positionals.shift();
+    const to = opts.to ?? positionals.shift();
+    if (!from || !to || positionals.length > 0) {
+      const { LadingError } = await import('../../oci/index.js');
+      throw new LadingError('INVALID_ARGUMENT', 'cp needs a source and a destination: lading cp <from> <to>');
+    }
     const { copy, selectPlatform } = await import('../../copy/index.js');
     const { parsePlatform } = await import('../../oci/index.js');
     const { openTarget, closeRegistries, requireReference, prefixedFlags } = await import('../targets.js');

@@ -64,10 +64,12 @@ Examples:
         });
         return;
       }
-      if (result.files.length === 0 && result.skipped.length === 0) io.stdout.write('Downloaded empty artifact\n');
-      if (result.skipped.length > 0) {
+      if (result.files.length === 0) {
+        io.stdout.write('Downloaded empty artifact\n');
+      } else if (result.skipped.length > 0) {
         io.stdout.write(
-          'Skipped pulling layers without file name in "org.opencontainers.image.title"\nUse \'lading cp\' to copy every layer (for example into an OCI layout with --to-oci-layout)\n',
+          'Skipped pulling layers without file name in "org.opencontainers.image.title"\n' +
+            "Use 'lading cp' to copy every layer (for example into an OCI layout with --to-oci-layout)\n",
         );
       }
       io.stdout.write(`Pulled ${opened.display}\nDigest: ${result.root.digest}\n`);

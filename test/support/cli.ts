@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+// Resolved here, so that a test may run the CLI from any working directory.
+const tsx = import.meta.resolve('tsx');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the lading CLI as a child process, as a user would. */
+export function lading(
+  args: string[],
+  options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', tsx, main, ...args],
+      { cwd: options.cwd, env: options.env ?? process.env, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+    else child.stdin?.end();
+  });
+}
+
+/** Runs lading and fails the test (with its stderr) unless it exits 0. */
+export async function ladingOk(args: string[], options: Parameters<typeof lading>[1] = {}): Promise<CliResult> {
+  const r = await lading(args, options);
+  assert.equal(r.code, 0, `lading ${args.join(' ')} exited ${r.code}:\n${r.stderr}`);
+  return r;
+}
+
+export function assertOneLineError(r: CliResult, pattern: RegExp): void {
+  assert.notEqual(r.code, 0, 'expected a non-zero exit');
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.match(lines[0] as string, /^Error: /);
+  assert.match(lines[0] as string, pattern);
+  assert.doesNotMatch(r.stderr, /\s+at /, 'no stack trace');
+}
