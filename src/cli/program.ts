@@ -7,6 +7,7 @@ import { registerOrasExtras } from './commands/oras-extras.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerResolve, registerTag } from './commands/tag-resolve.js';
+import { setTraceSink } from './debug.js';
 import { type CliIO, ExitCode, processIO, reportError } from './io.js';
 import { readVersion } from './version.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIO): Command {
     .exitOverride();
   program.hook('preAction', (_cmd, action) => {
     io.debug = Boolean(action.optsWithGlobals().debug);
+    setTraceSink(io.debug ? (line) => io.stderr.write(`[debug] ${line}\n`) : undefined);
   });
 
   program

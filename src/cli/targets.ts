@@ -18,6 +18,7 @@ import {
   type RegistryOptions,
   type Repository,
 } from '../registry/index.js';
+import { traceSink } from './debug.js';
 import { readVersion } from './version.js';
 
 /** The ORAS remote and target flags, as commander hands them over (camelCase). */
@@ -113,6 +114,8 @@ export function registryOptions(flags: TargetFlags, host: string): RegistryOptio
     credentials: credentialFrom(flags, host),
     userAgent: `lading/${readVersion()}`,
   };
+  const trace = traceSink();
+  if (trace) options.trace = trace;
   if (flags.plainHttp !== undefined) options.plainHttp = flags.plainHttp;
   if (flags.insecure) options.insecure = true;
   if (flags.caFile) options.caFile = flags.caFile;

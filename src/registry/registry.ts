@@ -39,6 +39,8 @@ export interface RegistryOptions {
   chunkSize?: number;
   /** `n` for tag and catalog pages; the registry's default when unset. */
   pageSize?: number;
+  /** One line per HTTP request and response, with credentials removed (the CLI's `--debug`). */
+  trace?: (line: string) => void;
 }
 
 function readPem(file: string, what: string): Buffer {
@@ -94,6 +96,7 @@ export class Registry {
       },
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       retry: { ...defaultRetryPolicy, ...options.retry },
+      ...(options.trace ? { trace: options.trace } : {}),
     });
     this.#transport.setAuthorizer(
       new Authorizer({

@@ -4,6 +4,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { LadingError } from '../oci/index.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { networkError } from './errors.js';
+import { redactUrl } from './redact.js';
 import { backoffMs, isRetryableStatus, isTransientError, parseRetryAfter, type RetryPolicy, wait } from './retry.js';
 
 /** A body that can be produced again, so the request can be retried or re-authorised. */
@@ -67,6 +68,18 @@ export interface TransportOptions {
   tls?: TlsOptions;
   timeouts?: Timeouts;
   retry: RetryPolicy;
+  /** Receives one line per request and response, secrets already removed (for `--debug`). */
+  trace?: (line: string) => void;
+}
+
+/** Header values that must never reach a log, whatever asks for the trace. */
+const secretHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+function traceHeaders(headers: Record<string, string | string[] | undefined>): string {
+  return Object.entries(headers)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${secretHeaders.has(k.toLowerCase()) ? '*****' : Array.isArray(v) ? v.join(', ') : v}`)
+    .join('; ');
 }
 
 const MaxRedirects = 10;
@@ -105,6 +118,7 @@ export class Transport {
   readonly #registryAgent: Agent;
   readonly #foreignAgent: Agent;
   readonly #retry: RetryPolicy;
+  readonly #trace: ((line: string) => void) | undefined;
   #authorizer: Authorizer | undefined;
 
   constructor(options: TransportOptions) {
@@ -112,6 +126,7 @@ export class Transport {
     this.#userAgent = options.userAgent;
     this.#extraHeaders = options.headers ?? {};
     this.#retry = options.retry;
+    this.#trace = options.trace;
     const t = options.timeouts ?? {};
     const base = {
       keepAliveTimeout: 30_000,
@@ -213,6 +228,12 @@ export class Transport {
       } catch (error) {
         if (payload instanceof Readable) payload.destroy();
         throw error;
+      }
+      if (this.#trace) {
+        this.#trace(`> ${method} ${redactUrl(url)} [${traceHeaders(headers)}]`);
+        this.#trace(
+          `< ${response.statusCode} ${redactUrl(url)} [${traceHeaders(response.headers as Record<string, string>)}]`,
+        );
       }
       const reply: HttpReply = {
         status: response.statusCode,

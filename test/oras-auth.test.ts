@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
+import { tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
+
+const peers = loadPeers();
+
+function assertNoSecrets(results: CliResult[], secrets: string[]) {
+  for (const r of results) {
+    const all = r.stdout + r.stderr;
+    for (const s of secrets) assert.ok(!all.includes(s), `a secret leaked into the output:\n${all}`);
+    assert.doesNotMatch(all, /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/, 'a bearer token leaked into the output');
+  }
+}
+
+async function withDir(fn: (dir: string) => Promise<void>) {
+  const t = await tempDir();
+  try {
+    await fn(t.path);
+  } finally {
+    await t.cleanup();
+  }
+}
+
+describe('login, logout and credentials', () => {
+  test('TLS + basic auth: login stores 0600 credentials, push and pull use them, logout removes them', () =>
+    withDir(async (dir) => {
+      const { host, caFile, username, password } = peers.tls;
+      const config = join(dir, 'auth.json');
+      const basic = Buffer.from(`${username}:${password}`).toString('base64');
+      const results: CliResult[] = [];
+      const login = await ladingOk(
+        ['login', '--ca-file', caFile, '--registry-config', config, '-u', username, '--password-stdin', host],
+        {
+          input: `${password}\n`,
+        },
+      );
+      results.push(login);
+      assert.match(login.stdout, /^Login Succeeded$/m);
+      assert.equal((await stat(config)).mode & 0o777, 0o600);
+      assert.equal(JSON.parse(await readFile(config, 'utf8')).auths[host].auth, basic);
+      await writeFile(join(dir, 'secret.txt'), 'classified');
+      const ref = `${host}/auth/tls:v1`;
+      results.push(
+        await ladingOk(['push', '-d', '--ca-file', caFile, '--registry-config', config, ref, 'secret.txt'], {
+          cwd: dir,
+        }),
+      );
+      results.push(
+        await ladingOk(['pull', '-d', '--ca-file', caFile, '--registry-config', config, ref, '-o', join(dir, 'out')]),
+      );
+      assert.equal(await readFile(join(dir, 'out', 'secret.txt'), 'utf8'), 'classified');
+      results.push(await ladingOk(['logout', '--registry-config', config, host]));
+      assert.equal(JSON.parse(await readFile(config, 'utf8')).auths?.[host], undefined);
+      const denied = await lading([
+        'pull',
+        '--ca-file',
+        caFile,
+        '--registry-config',
+        config,
+        ref,
+        '-o',
+        join(dir, 'out2'),
+      ]);
+      assertOneLineError(denied, /unauthorized|authentication required|requires a user name and password/i);
+      results.push(denied);
+      assertNoSecrets(results, [password, basic]);
+    }));
+
+  test('a wrong password fails cleanly and says nothing of the password', () =>
+    withDir(async (dir) => {
+      const { host, caFile, username } = peers.tls;
+      const r = await lading([
+        'login',
+        '--ca-file',
+        caFile,
+        '--registry-config',
+        join(dir, 'a.json'),
+        '-u',
+        username,
+        '-p',
+        'wrong-pass-123',
+        host,
+      ]);
+      assertOneLineError({ ...r, stderr: r.stderr.replace(/^WARNING!.*\n/m, '') }, /unauthorized|authentication/i);
+      assertNoSecrets([r], ['wrong-pass-123']);
+      await assert.rejects(() => stat(join(dir, 'a.json')), 'nothing stored after a failed login');
+    }));
+
+  test('TLS is verified: without the CA the connection is refused, --insecure opts out', () =>
+    withDir(async (dir) => {
+      const { host, username, password } = peers.tls;
+      const r = await lading(['resolve', '-u', username, '-p', password, `${host}/auth/tls:v1`]);
+      assertOneLineError({ ...r, stderr: r.stderr.replace(/^WARNING!.*\n/m, '') }, /certificate|TLS/i);
+      await writeFile(join(dir, 'f'), 'f');
+      await ladingOk(['push', '--insecure', '-u', username, '-p', password, `${host}/auth/insecure:v1`, 'f'], {
+        cwd: dir,
+      });
+    }));
+
+  test('token auth: login, push, anonymous pull, anonymous push denied, and no token in the debug trace', () =>
+    withDir(async (dir) => {
+      const { host, username, password } = peers.token;
+      const config = join(dir, 'auth.json');
+      const results: CliResult[] = [];
+      results.push(
+        await ladingOk(['login', '--plain-http', '--registry-config', config, '-u', username, '-p', password, host]),
+      );
+      await writeFile(join(dir, 'data.bin'), Buffer.alloc(10_000, 1));
+      const ref = `${host}/auth/token:v1`;
+      results.push(
+        await ladingOk(['push', '-d', '--plain-http', '--registry-config', config, ref, 'data.bin'], { cwd: dir }),
+      );
+      const anonConfig = join(dir, 'empty.json');
+      await writeFile(anonConfig, '{}');
+      results.push(
+        await ladingOk(['pull', '-d', '--plain-http', '--registry-config', anonConfig, ref, '-o', join(dir, 'anon')]),
+      );
+      assert.equal((await readFile(join(dir, 'anon', 'data.bin'))).length, 10_000);
+      const denied = await lading(
+        ['push', '--plain-http', '--registry-config', anonConfig, `${host}/auth/token:v2`, 'data.bin'],
+        { cwd: dir },
+      );
+      assertOneLineError(denied, /denied|unauthorized/i);
+      results.push(denied);
+      const debug = results.map((r) => r.stderr).join('');
+      assert.match(debug, /\[debug\] > GET http:\/\/127\.0\.0\.1:\d+\/v2\//, 'the trace shows requests');
+      assert.match(debug, /authorization: \*\*\*\*\*/, 'the trace masks the Authorization header');
+      assertNoSecrets(results, [password, Buffer.from(`${username}:${password}`).toString('base64')]);
+    }));
+});
