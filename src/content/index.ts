@@ -1,5 +1,6 @@
 export * from './graph.js';
 export * from './memory.js';
 export * from './referrers.js';
+export type * from './resolver.js';
 export * from './storage.js';
 export * from './verify.js';

@@ -1,0 +1,129 @@
+import { createReadStream } from 'node:fs';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { type TarWriteEntry, writeTar } from '../layout/index.js';
+import { LadingError } from '../oci/index.js';
+import { emptyArtifactIndex, encodeArtifactIndex } from './artifact-index.js';
+import { ArtifactIndexFileName, BlobsDirectoryName, digestFromBlobFileName } from './format.js';
+import { tempPathFor } from './temp.js';
+
+export interface ArchiveEntryInfo {
+  path: string;
+  size: number;
+}
+
+export interface WriteCtfArchiveOptions {
+  signal?: AbortSignal;
+  /** Called before each entry is written; a throw (or rejection) aborts the write. */
+  onEntry?: (entry: ArchiveEntryInfo) => void | Promise<void>;
+}
+
+/**
+ * The entries of a CTF folder in the order upstream writes them: `artifact-index.json` first,
+ * then every blob in lexical order. Only the index and digest-named blobs are taken: lock files,
+ * temps and anything else in the folder are not part of the CTF.
+ */
+async function ctfEntries(dir: string, options: WriteCtfArchiveOptions): Promise<TarWriteEntry[]> {
+  const indexPath = join(dir, ArtifactIndexFileName);
+  let indexSize: number | undefined;
+  try {
+    indexSize = (await stat(indexPath)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const entries: TarWriteEntry[] = [];
+  if (indexSize === undefined || indexSize === 0) {
+    const bytes = encodeArtifactIndex(emptyArtifactIndex());
+    entries.push({ path: ArtifactIndexFileName, size: bytes.length, open: () => Readable.from([bytes]) });
+  } else {
+    entries.push({ path: ArtifactIndexFileName, size: indexSize, open: () => createReadStream(indexPath) });
+  }
+  const dirents = await readdir(join(dir, BlobsDirectoryName), { withFileTypes: true }).catch((error) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  });
+  const names = dirents
+    .filter((d) => d.isFile() && digestFromBlobFileName(d.name) !== undefined)
+    .map((d) => d.name)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const name of names) {
+    const path = join(dir, BlobsDirectoryName, name);
+    const size = (await stat(path)).size;
+    entries.push({
+      path: `${BlobsDirectoryName}/${name}`,
+      size,
+      open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }),
+    });
+  }
+  const onEntry = options.onEntry;
+  if (!onEntry) return entries;
+  return entries.map((e) => ({
+    ...e,
+    open: async () => {
+      await onEntry({ path: e.path, size: e.size });
+      return e.open();
+    },
+  }));
+}
+
+/**
+ * Writes the CTF folder `dir` as a tar or tgz at `out`, atomically: the archive is built in temp
+ * files beside `out` and renamed over it only when complete, so an interrupted write leaves the
+ * previous archive as it was. tgz is the reproducible tar gzipped as a stream; the tar is staged
+ * in `stagingDir` first, because writeTar wants a file to write to (this costs disk, not memory).
+ */
+export async function writeCtfArchive(
+  dir: string,
+  out: string,
+  format: 'tar' | 'tgz',
+  stagingDir: string,
+  options: WriteCtfArchiveOptions = {},
+): Promise<void> {
+  const entries = await ctfEntries(dir, options);
+  const signalOpt = options.signal ? { signal: options.signal } : {};
+  if (format === 'tar') {
+    const temp = tempPathFor(out);
+    try {
+      await writeTar(temp, entries, signalOpt);
+      await rename(temp, out);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    return;
+  }
+  const staged = tempPathFor(join(stagingDir, 'ctf.tar'));
+  const temp = tempPathFor(out);
+  try {
+    await writeTar(staged, entries, signalOpt);
+    const handle = await open(temp, 'wx', 0o644);
+    try {
+      await pipeline(
+        createReadStream(staged, { highWaterMark: 1024 * 1024 }),
+        createGzip(),
+        async (source: AsyncIterable<Buffer>) => {
+          for await (const chunk of source) {
+            let done = 0;
+            while (done < chunk.length) done += (await handle.write(chunk, done)).bytesWritten;
+          }
+        },
+        signalOpt,
+      );
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, out);
+  } catch (error) {
+    await rm(temp, { force: true });
+    if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
+    throw new LadingError('IO_ERROR', `${out}: cannot write CTF archive: ${(error as Error).message}`, {
+      cause: error,
+    });
+  } finally {
+    await rm(staged, { force: true });
+  }
+}

@@ -1,0 +1,348 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Op, Target, TargetResolver } from '../content/index.js';
+import { DirFiles, TarFiles } from '../layout/index.js';
+import { LadingError, parseReference } from '../oci/index.js';
+import { type ArchiveEntryInfo, writeCtfArchive } from './archive-writer.js';
+import { type ArtifactMetadata, repositoryNames } from './artifact-index.js';
+import { extractArchiveFile, refuseEntryType } from './extract.js';
+import {
+  ArtifactIndexFileName,
+  BlobsDirectoryName,
+  type CtfFormat,
+  ctfFormatFromPath,
+  digestFromBlobFileName,
+} from './format.js';
+import { CtfRepository } from './repository.js';
+import { CtfStore } from './store.js';
+import { sweepStaleTemps, tempPathFor } from './temp.js';
+
+/** upstream's access modes; `create` is read-write and makes the CTF when it is missing. */
+export type CtfAccessMode = 'readonly' | 'readwrite' | 'create';
+
+export interface OpenCtfOptions {
+  /** Default `readonly`. */
+  mode?: CtfAccessMode;
+  /**
+   * Where a tar or tgz is unpacked. Default: beside the archive when it is opened for writing
+   * (the same file system as the archive, never a small tmpfs), os.tmpdir() when read-only.
+   */
+  tempDir?: string;
+  /**
+   * Most bytes a tgz may expand to. Default: the larger of 1 GiB and 100 times its compressed
+   * size (see extractionLimit); beyond it the archive is refused as a possible gzip bomb.
+   */
+  maxExtractedBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface CloseCtfOptions {
+  /** Write a changed tar or tgz back (default true). `false` discards the changes. */
+  commit?: boolean;
+  signal?: AbortSignal;
+  /** Called before each entry of a tar or tgz being written back; a throw aborts the commit. */
+  onEntry?: (entry: ArchiveEntryInfo) => void | Promise<void>;
+}
+
+const modes: readonly CtfAccessMode[] = ['readonly', 'readwrite', 'create'];
+
+interface FileStamp {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+async function statOrUndefined(path: string) {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LadingError('IO_ERROR', `${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function stampOf(s: { ino: number; size: number; mtimeMs: number }): FileStamp {
+  return { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+}
+
+/** Only the index and the digest-named blobs of an archive are CTF content; the rest is skipped. */
+function selectCtfEntry(path: string): string | undefined {
+  if (path === ArtifactIndexFileName) return path;
+  const slash = path.indexOf('/');
+  if (path.slice(0, slash) === BlobsDirectoryName && digestFromBlobFileName(path.slice(slash + 1)) !== undefined) {
+    return path;
+  }
+  return undefined;
+}
+
+function notACtf(path: string): never {
+  throw new LadingError('INVALID_ARCHIVE', `${path}: not a CTF (no ${ArtifactIndexFileName} and no blobs)`);
+}
+
+/**
+ * A Common Transport Format archive as upstream OCM v2 reads and writes it: a folder, a tar or a
+ * tgz (chosen by the path's extension) holding `artifact-index.json` and flat `blobs/<alg>.<hex>`.
+ * A folder is worked on in place, each file written atomically. A tar or tgz is unpacked into a
+ * private folder and, on `close()`, written back as a whole, atomically, only when something
+ * changed, so an interrupted command leaves the archive as it was. A tar opened read-only is read
+ * in place, without unpacking.
+ */
+export class CtfArchive {
+  readonly path: string;
+  readonly format: CtfFormat;
+  readonly mode: CtfAccessMode;
+  readonly #store: CtfStore;
+  readonly #workDir: string | undefined;
+  readonly #openedAs: FileStamp | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    path: string,
+    format: CtfFormat,
+    mode: CtfAccessMode,
+    store: CtfStore,
+    workDir: string | undefined,
+    openedAs: FileStamp | undefined,
+  ) {
+    this.path = path;
+    this.format = format;
+    this.mode = mode;
+    this.#store = store;
+    this.#workDir = workDir;
+    this.#openedAs = openedAs;
+  }
+
+  static async open(path: string, options: OpenCtfOptions = {}): Promise<CtfArchive> {
+    const mode = options.mode ?? 'readonly';
+    if (!modes.includes(mode)) {
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `unknown CTF access mode ${JSON.stringify(mode)}; use ${modes.join(', ')}`,
+      );
+    }
+    const format = ctfFormatFromPath(path);
+    const info = await statOrUndefined(path);
+    if (!info && mode !== 'create') throw new LadingError('NOT_FOUND', `${path}: no CTF there`);
+    if (format === 'directory') return CtfArchive.#openDirectory(path, mode, info !== undefined);
+    if (info && !info.isFile()) {
+      throw new LadingError('INVALID_ARCHIVE', `${path}: not a ${format} file (the extension names the CTF format)`);
+    }
+    if (format === 'tar' && mode === 'readonly') {
+      const files = await TarFiles.open(path, options.signal ? { signal: options.signal } : {});
+      checkTarEntries(path, files);
+      const store = new CtfStore({ location: path, files, writable: false });
+      await store.index();
+      return new CtfArchive(path, format, mode, store, undefined, undefined);
+    }
+    return CtfArchive.#openUnpacked(path, format, mode, info ? stampOf(info) : undefined, options);
+  }
+
+  static async #openDirectory(path: string, mode: CtfAccessMode, exists: boolean): Promise<CtfArchive> {
+    if (exists && !(await stat(path)).isDirectory()) {
+      throw new LadingError(
+        'INVALID_ARCHIVE',
+        `${path}: is a file, not a CTF folder (tar and tgz CTFs are named .tar, .tgz or .tar.gz)`,
+      );
+    }
+    if (!exists) await mkdir(path, { recursive: true });
+    const files = new DirFiles(path);
+    const looksLikeCtf =
+      (await files.stat(ArtifactIndexFileName)) !== undefined ||
+      (await statOrUndefined(join(path, BlobsDirectoryName)))?.isDirectory() === true;
+    if (!looksLikeCtf) {
+      // Creating a CTF in a folder that holds something else would scatter files into it.
+      if (mode !== 'create') notACtf(path);
+      const present = await readdir(path);
+      if (present.length > 0) {
+        throw new LadingError('INVALID_ARCHIVE', `${path}: exists, is not empty and is not a CTF; not writing into it`);
+      }
+    }
+    const store = new CtfStore({ location: path, files, root: path, writable: mode !== 'readonly' });
+    if (mode !== 'readonly') {
+      await sweepStaleTemps(path);
+      await mkdir(join(path, BlobsDirectoryName), { recursive: true });
+      if (mode === 'create') await store.initialise();
+    }
+    await store.index();
+    store.dirty = false;
+    return new CtfArchive(path, 'directory', mode, store, undefined, undefined);
+  }
+
+  static async #openUnpacked(
+    path: string,
+    format: 'tar' | 'tgz',
+    mode: CtfAccessMode,
+    openedAs: FileStamp | undefined,
+    options: OpenCtfOptions,
+  ): Promise<CtfArchive> {
+    const writable = mode !== 'readonly';
+    const parent = options.tempDir ?? (writable ? dirname(path) : tmpdir());
+    await sweepStaleTemps(parent, path);
+    if (writable && parent !== dirname(path)) await sweepStaleTemps(dirname(path), path);
+    const work = tempPathFor(path, parent);
+    try {
+      await mkdir(join(work, BlobsDirectoryName), { recursive: true });
+    } catch (error) {
+      throw new LadingError('IO_ERROR', `${path}: cannot unpack into ${parent}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    try {
+      if (openedAs) {
+        await extractArchiveFile(path, work, {
+          gzip: format === 'tgz',
+          where: path,
+          select: selectCtfEntry,
+          ...(options.maxExtractedBytes !== undefined ? { maxExtractedBytes: options.maxExtractedBytes } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      }
+      const files = new DirFiles(work);
+      const store = new CtfStore({ location: path, files, root: work, writable });
+      if (openedAs) {
+        if (
+          (await files.stat(ArtifactIndexFileName)) === undefined &&
+          (await readdir(join(work, BlobsDirectoryName))).length === 0
+        ) {
+          notACtf(path);
+        }
+      } else {
+        await store.initialise();
+      }
+      await store.index();
+      // A new archive has to be written on close even if nothing is pushed; an existing one only when changed.
+      store.dirty = openedAs === undefined;
+      return new CtfArchive(path, format, mode, store, work, openedAs);
+    } catch (error) {
+      await rm(work, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  get writable(): boolean {
+    return this.#store.writable;
+  }
+
+  /** The names of every repository in the index, sorted. */
+  async repositories(): Promise<string[]> {
+    return repositoryNames(await this.#store.index());
+  }
+
+  /** The Target for one repository; it need not exist yet (pushing creates it). */
+  repository(name: string): CtfRepository {
+    this.#store.assertOpen();
+    checkRepositoryName(name);
+    return new CtfRepository(this.#store, name);
+  }
+
+  /** The archive as the TargetResolver the OCM layer works over (registries offer the same). */
+  resolver(): TargetResolver {
+    return {
+      targetFor: async (repository: string, _o?: Op): Promise<Target> => this.repository(repository),
+      repositories: (_o?: Op) => this.#pages(),
+    };
+  }
+
+  /** Every entry of artifact-index.json, in file order. */
+  async artifacts(): Promise<ArtifactMetadata[]> {
+    return (await this.#store.index()).artifacts?.map((a) => ({ ...a })) ?? [];
+  }
+
+  /** Digests of every blob in the archive, referenced or not (upstream's ListBlobs). */
+  async blobs(): Promise<string[]> {
+    return this.#store.listBlobs();
+  }
+
+  /**
+   * Ends the work with the archive. A tar or tgz opened for writing is written back when it
+   * changed (unless `commit: false`); its unpacked folder is removed either way, also when the
+   * write fails, which then leaves the archive as it was. Writes to a folder CTF are already in
+   * place and cannot be discarded. Calling close again returns the first call's outcome.
+   */
+  close(options: CloseCtfOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options);
+    return this.#closing;
+  }
+
+  async #close(options: CloseCtfOptions): Promise<void> {
+    this.#store.closed = true;
+    const work = this.#workDir;
+    if (!work) return;
+    try {
+      if (this.#store.writable && options.commit !== false && this.#store.dirty) {
+        await this.#checkUnchanged();
+        await writeCtfArchive(work, this.path, this.format as 'tar' | 'tgz', work, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+        });
+      }
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** Refuses to replace an archive that someone else rewrote while we worked on our copy. */
+  async #checkUnchanged(): Promise<void> {
+    const now = await statOrUndefined(this.path);
+    const before = this.#openedAs;
+    const same =
+      before === undefined
+        ? now === undefined
+        : now !== undefined && now.ino === before.ino && now.size === before.size && now.mtimeMs === before.mtimeMs;
+    if (!same) {
+      throw new LadingError(
+        'IO_ERROR',
+        `${this.path}: changed by another process since it was opened; not overwriting it (nothing was written)`,
+      );
+    }
+  }
+
+  async *#pages(): AsyncIterable<string[]> {
+    yield await this.repositories();
+  }
+}
+
+/**
+ * Opens a CTF, runs `work`, and closes it: written back when `work` succeeds, discarded when it
+ * throws (upstream's WorkWithinCTF, without its folder-format caveat for tar and tgz).
+ */
+export async function withCtfArchive<T>(
+  path: string,
+  options: OpenCtfOptions,
+  work: (archive: CtfArchive) => Promise<T>,
+): Promise<T> {
+  const archive = await CtfArchive.open(path, options);
+  let result: T;
+  try {
+    result = await work(archive);
+  } catch (error) {
+    await archive.close({ commit: false }).catch(() => {});
+    throw error;
+  }
+  await archive.close(options.signal ? { signal: options.signal } : {});
+  return result;
+}
+
+/** Repository names follow the OCI grammar (upstream parses them as `ctf.ocm.software/<name>`). */
+function checkRepositoryName(name: string): void {
+  let ok = false;
+  try {
+    const ref = parseReference(`ctf.ocm.software/${name}`);
+    ok = ref.repository === name && ref.reference === '';
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new LadingError('INVALID_REFERENCE', `invalid CTF repository name ${JSON.stringify(name)}`);
+}
+
+/** A tar read in place must hold regular files and folders only, like one we would unpack. */
+function checkTarEntries(path: string, files: TarFiles): void {
+  let ctf = false;
+  for (const entry of files.entries()) {
+    if (entry.type === 'directory') continue;
+    if (entry.type !== 'file') refuseEntryType(path, entry.path, entry.type);
+    if (selectCtfEntry(entry.path) !== undefined) ctf = true;
+  }
+  if (!ctf) notACtf(path);
+}

@@ -1,0 +1,186 @@
+import { goStringify, LadingError, parseDigest } from '../oci/index.js';
+
+/** One entry of `artifact-index.json`: a manifest of a repository, tagged or not. */
+export interface ArtifactMetadata {
+  repository: string;
+  tag?: string;
+  digest?: string;
+  /** Absent in indexes written by OCM v1; such entries are image manifests. */
+  mediaType?: string;
+}
+
+/**
+ * The artifact index as upstream holds it. `artifacts` keeps Go's distinction between a nil
+ * slice (written `null`: a new index) and an empty one (written `[]`: every entry removed), so
+ * that what we write is byte-identical to what upstream writes for the same history.
+ */
+export interface ArtifactIndex {
+  schemaVersion: 1;
+  artifacts: ArtifactMetadata[] | null;
+}
+
+export const ArtifactIndexSchemaVersion = 1;
+
+export function emptyArtifactIndex(): ArtifactIndex {
+  return { schemaVersion: 1, artifacts: null };
+}
+
+const indexFields = ['schemaVersion', 'artifacts'] as const;
+const entryFields = ['repository', 'tag', 'digest', 'mediaType'] as const;
+
+function fail(where: string, what: string): never {
+  throw new LadingError('INVALID_ARCHIVE', `${where}: ${what}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Go's decoder matches JSON keys to struct fields exactly first, then case-insensitively; with
+ * DisallowUnknownFields anything else is an error. We follow it so that every file upstream
+ * accepts, we accept, and every file it refuses, we refuse.
+ */
+function fieldFor<T extends string>(key: string, fields: readonly T[]): T | undefined {
+  const exact = fields.find((f) => f === key);
+  if (exact) return exact;
+  const folded = key.toLowerCase();
+  return fields.find((f) => f.toLowerCase() === folded);
+}
+
+function stringField(value: unknown, where: string, field: string): string {
+  // Go leaves a string field alone for `null`.
+  if (value === null) return '';
+  if (typeof value !== 'string') fail(where, `${field} must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * Parses `artifact-index.json` as upstream's DecodeIndex does: schemaVersion 1 only, no unknown
+ * fields. It also checks what upstream would only trip over later (a malformed digest), so a
+ * damaged index is reported where it is, with the file and the field. An empty file is an empty
+ * index, as upstream reads it.
+ */
+export function parseArtifactIndex(bytes: Uint8Array, where: string): ArtifactIndex {
+  if (bytes.byteLength === 0) return emptyArtifactIndex();
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (error) {
+    fail(where, `not valid JSON (${(error as Error).message})`);
+  }
+  if (value !== null && !isRecord(value)) fail(where, 'must be a JSON object');
+  let schemaVersion: unknown = 0;
+  let rawArtifacts: unknown = null;
+  for (const [key, field] of Object.entries(value ?? {})) {
+    const known = fieldFor(key, indexFields);
+    if (!known) fail(where, `unknown field ${JSON.stringify(key)}`);
+    if (known === 'schemaVersion') schemaVersion = field;
+    else rawArtifacts = field;
+  }
+  if (schemaVersion !== null && (typeof schemaVersion !== 'number' || !Number.isInteger(schemaVersion))) {
+    fail(where, `schemaVersion must be an integer, got ${JSON.stringify(schemaVersion)}`);
+  }
+  if (schemaVersion !== ArtifactIndexSchemaVersion) {
+    fail(
+      where,
+      `unsupported schemaVersion ${JSON.stringify(schemaVersion)}; only ${ArtifactIndexSchemaVersion} is known`,
+    );
+  }
+  if (rawArtifacts === null) return { schemaVersion: 1, artifacts: null };
+  if (!Array.isArray(rawArtifacts)) fail(where, 'artifacts must be an array');
+  const artifacts = rawArtifacts.map((raw, i) => parseEntry(raw, `${where}: artifacts[${i}]`));
+  return { schemaVersion: 1, artifacts };
+}
+
+function parseEntry(raw: unknown, where: string): ArtifactMetadata {
+  if (!isRecord(raw)) fail(where, 'must be an object');
+  const out: Record<(typeof entryFields)[number], string> = { repository: '', tag: '', digest: '', mediaType: '' };
+  for (const [key, value] of Object.entries(raw)) {
+    const known = fieldFor(key, entryFields);
+    if (!known) fail(where, `unknown field ${JSON.stringify(key)}`);
+    out[known] = stringField(value, where, known);
+  }
+  if (out.repository === '') fail(where, 'repository is missing or empty');
+  if (out.digest !== '') {
+    try {
+      parseDigest(out.digest);
+    } catch (error) {
+      fail(where, `digest: ${(error as Error).message}`);
+    }
+  }
+  return compact(out);
+}
+
+/** Go's omitempty: an empty string is the same as no field. */
+function compact(entry: ArtifactMetadata): ArtifactMetadata {
+  const out: ArtifactMetadata = { repository: entry.repository };
+  if (entry.tag) out.tag = entry.tag;
+  if (entry.digest) out.digest = entry.digest;
+  if (entry.mediaType) out.mediaType = entry.mediaType;
+  return out;
+}
+
+/** The exact bytes upstream's json.Marshal gives: compact, Go field order, no trailing newline. */
+export function encodeArtifactIndex(index: ArtifactIndex): Buffer {
+  return Buffer.from(
+    goStringify({
+      schemaVersion: index.schemaVersion,
+      artifacts:
+        index.artifacts === null
+          ? null
+          : index.artifacts.map((a) => ({
+              repository: a.repository,
+              tag: a.tag || undefined,
+              digest: a.digest || undefined,
+              mediaType: a.mediaType || undefined,
+            })),
+    }),
+  );
+}
+
+/**
+ * Upstream's AddArtifact, pass for pass: in one sweep over the repository's entries, an exact
+ * duplicate (same tag and digest) ends the call with no addition; a tag on another digest is
+ * cleared there (the entry stays, untagged); an untagged entry of the same digest takes the tag in
+ * place. Only when no untagged entry took the tag is a new entry appended.
+ */
+export function addArtifact(index: ArtifactIndex, added: ArtifactMetadata): ArtifactIndex {
+  const a = compact(added);
+  const artifacts = (index.artifacts ?? []).map((e) => ({ ...e }));
+  const tag = a.tag ?? '';
+  let filled = false;
+  for (const art of artifacts) {
+    if (art.repository !== a.repository) continue;
+    const artTag = art.tag ?? '';
+    if (artTag === tag && art.digest === a.digest) return { schemaVersion: 1, artifacts };
+    if (tag !== '' && artTag === tag && art.digest !== a.digest) delete art.tag;
+    if (tag !== '' && artTag === '' && art.digest === a.digest) {
+      art.tag = tag;
+      filled = true;
+    }
+  }
+  if (!filled) artifacts.push(a);
+  return { schemaVersion: 1, artifacts };
+}
+
+/** Upstream's RemoveTag: drops the first entry of the repository with that tag, or returns undefined. */
+export function removeTag(index: ArtifactIndex, repository: string, tag: string): ArtifactIndex | undefined {
+  const artifacts = index.artifacts ?? [];
+  const at = artifacts.findIndex((a) => a.repository === repository && (a.tag ?? '') === tag);
+  if (at < 0) return undefined;
+  return { schemaVersion: 1, artifacts: artifacts.filter((_, i) => i !== at) };
+}
+
+/** Drops every entry of a repository for a digest (tagged or not). */
+export function removeDigest(index: ArtifactIndex, repository: string, digest: string): ArtifactIndex {
+  const artifacts = index.artifacts ?? [];
+  const kept = artifacts.filter((a) => !(a.repository === repository && a.digest === digest));
+  if (kept.length === artifacts.length) return index;
+  return { schemaVersion: 1, artifacts: kept };
+}
+
+/** Repository names in the index, sorted, each once. */
+export function repositoryNames(index: ArtifactIndex): string[] {
+  return [...new Set((index.artifacts ?? []).map((a) => a.repository))].sort();
+}

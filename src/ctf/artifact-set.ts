@@ -1,0 +1,217 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import {
+  type Content,
+  type Op,
+  type ReadOnlyTarget,
+  type TagLister,
+  toReadable,
+  verifiedStream,
+} from '../content/index.js';
+import { DirFiles } from '../layout/index.js';
+import {
+  Annotation,
+  checkTagOrDigest,
+  type Descriptor,
+  type Index,
+  isDigestReference,
+  LadingError,
+  MaxManifestBytes,
+  MediaType,
+  parseNode,
+  plainDescriptor,
+} from '../oci/index.js';
+import { extractionLimit, extractTarStream } from './extract.js';
+import { BlobsDirectoryName, blobPath, digestFromBlobFileName } from './format.js';
+import { sweepStaleTemps, tempPathFor } from './temp.js';
+
+/** The local-blob media type OCM v1 gave a resource copied by value: an "artifact set". */
+export const ArtifactSetMediaType = 'application/vnd.oci.image.manifest.v1+tar+gzip';
+
+export const ArtifactSetAnnotation = {
+  /** On a manifest entry: its tags, comma-separated (ref.name holds only the resource version). */
+  Tags: 'software.ocm/tags',
+  /** On the index: the digest of the artifact the set is about. */
+  Main: 'software.ocm/main',
+} as const;
+
+/** OCM v1 wrote `index.json` (its OCI flavour); the OCM spec names `artifact-descriptor.json`. */
+const indexFiles = ['index.json', 'artifact-descriptor.json'] as const;
+
+export interface ReadArtifactSetOptions {
+  /** Names the blob in errors (default "artifact set"). */
+  where?: string;
+  /** Where the set is unpacked (default os.tmpdir()). */
+  tempDir?: string;
+  /** Most bytes the set may expand to (default: extractionLimit of the bytes read so far). */
+  maxExtractedBytes?: number;
+  signal?: AbortSignal;
+}
+
+function selectArtifactSetEntry(path: string): string | undefined {
+  if ((indexFiles as readonly string[]).includes(path) || path === 'oci-layout') return path;
+  const slash = path.indexOf('/');
+  if (path.slice(0, slash) === BlobsDirectoryName && digestFromBlobFileName(path.slice(slash + 1)) !== undefined) {
+    return path;
+  }
+  return undefined;
+}
+
+/**
+ * An OCM v1 artifact set, read-only: an OCI image index plus blobs stored flat as
+ * `blobs/<alg>.<hex>` (not an OCI layout's `blobs/<alg>/<hex>`). Tags come from the
+ * `software.ocm/tags` annotation as well as ref.name; `main` is the manifest the set is about.
+ * The set lives in a private folder until `close()`.
+ */
+export class ArtifactSet implements ReadOnlyTarget, TagLister {
+  readonly index: Index;
+  /** The manifest named by `software.ocm/main`, or the only one. */
+  readonly main: Descriptor | undefined;
+  readonly #files: DirFiles;
+  readonly #where: string;
+  readonly #dir: string;
+  #closed = false;
+
+  constructor(dir: string, index: Index, where: string) {
+    this.#dir = dir;
+    this.#files = new DirFiles(dir);
+    this.#where = where;
+    this.index = index;
+    const mainDigest = index.annotations?.[ArtifactSetAnnotation.Main];
+    this.main = mainDigest
+      ? index.manifests.find((m) => m.digest === mainDigest)
+      : index.manifests.length === 1
+        ? index.manifests[0]
+        : undefined;
+  }
+
+  async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    this.#assertOpen();
+    const path = blobPath(desc.digest);
+    const entry = await this.#files.stat(path);
+    if (!entry) throw new LadingError('NOT_FOUND', `${this.#where}: blob ${desc.digest} not found`);
+    if (entry.size !== desc.size) {
+      throw new LadingError('SIZE_MISMATCH', `${this.#where}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
+    }
+    return verifiedStream(await this.#files.open(path), desc, {
+      where: `${this.#where}: ${path}`,
+      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+    });
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    this.#assertOpen();
+    return (await this.#files.stat(blobPath(desc.digest))) !== undefined;
+  }
+
+  async resolve(reference: string): Promise<Descriptor> {
+    this.#assertOpen();
+    checkTagOrDigest(reference);
+    const byDigest = isDigestReference(reference);
+    const found = this.index.manifests.find((m) => (byDigest ? m.digest === reference : tagsOf(m).includes(reference)));
+    if (found) return plainDescriptor(found);
+    if (byDigest) {
+      const entry = await this.#files.stat(blobPath(reference));
+      if (entry) return { mediaType: MediaType.OctetStream, digest: reference, size: entry.size };
+    }
+    throw new LadingError('NOT_FOUND', `${this.#where}: ${reference} not found`);
+  }
+
+  async *tags(): AsyncIterable<string[]> {
+    yield [...new Set(this.index.manifests.flatMap(tagsOf))].sort();
+  }
+
+  /** Digests of every blob in the set. */
+  async blobs(): Promise<string[]> {
+    this.#assertOpen();
+    const names = await readdir(join(this.#dir, BlobsDirectoryName)).catch(() => [] as string[]);
+    return names
+      .map(digestFromBlobFileName)
+      .filter((d): d is string => d !== undefined)
+      .sort();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new LadingError('INVALID_ARGUMENT', `${this.#where}: the artifact set is closed`);
+  }
+}
+
+function tagsOf(desc: Descriptor): string[] {
+  const out: string[] = [];
+  const name = desc.annotations?.[Annotation.RefName];
+  if (name) out.push(name);
+  for (const t of desc.annotations?.[ArtifactSetAnnotation.Tags]?.split(',') ?? []) {
+    const tag = t.trim();
+    if (tag && !out.includes(tag)) out.push(tag);
+  }
+  return out;
+}
+
+/** Splits the first chunk off a stream to look at it, and gives back a stream of all of it. */
+async function sniff(source: Readable): Promise<{ head: Buffer; stream: Readable }> {
+  const iterator = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const head: Buffer = first.done ? Buffer.alloc(0) : first.value;
+  async function* all(): AsyncGenerator<Buffer> {
+    try {
+      if (!first.done) yield head;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      source.destroy();
+    }
+  }
+  const stream = Readable.from(all(), { objectMode: false });
+  stream.on('close', () => source.destroy());
+  return { head, stream };
+}
+
+/**
+ * Reads an OCM v1 artifact set blob (media type ArtifactSetMediaType, found as a local blob in
+ * CTFs that v1 wrote with resources copied by value) into a read-only Target. gzip is detected by
+ * its magic number, as upstream does; a plain tar is accepted too. The content is unpacked as a
+ * stream with the same checks as a CTF archive (no escaping paths, no links, bounded expansion).
+ */
+export async function readArtifactSet(content: Content, options: ReadArtifactSetOptions = {}): Promise<ArtifactSet> {
+  const where = options.where ?? 'artifact set';
+  const parent = options.tempDir ?? tmpdir();
+  await sweepStaleTemps(parent, 'artifact-set');
+  const dir = tempPathFor(join(parent, 'artifact-set'));
+  await mkdir(dir, { recursive: true });
+  try {
+    const { head, stream } = await sniff(toReadable(content));
+    await extractTarStream(stream, dir, {
+      where,
+      gzip: head[0] === 0x1f && head[1] === 0x8b,
+      select: selectArtifactSetEntry,
+      maxBytes: options.maxExtractedBytes ?? extractionLimit,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const files = new DirFiles(dir);
+    let index: Index | undefined;
+    for (const name of indexFiles) {
+      const bytes = await files.readSmall(name, MaxManifestBytes);
+      if (!bytes) continue;
+      const node = parseNode(bytes, MediaType.ImageIndex, `${where}: ${name}`);
+      if (node.kind === 'index') index = node.index;
+      break;
+    }
+    if (!index) {
+      throw new LadingError('INVALID_ARCHIVE', `${where}: not an artifact set (no ${indexFiles.join(' or ')})`);
+    }
+    return new ArtifactSet(dir, index, where);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,262 @@
+import type { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
+import {
+  type Content,
+  type Deleter,
+  type Op,
+  type PredecessorFinder,
+  type ReferrerLister,
+  readAll,
+  type TagLister,
+  type Target,
+  verifiedCopy,
+} from '../content/index.js';
+import {
+  checkTagOrDigest,
+  type Descriptor,
+  isDigestReference,
+  isManifestMediaType,
+  LadingError,
+  MaxManifestBytes,
+  MediaType,
+  type ParsedNode,
+  parseDigest,
+  parseNode,
+} from '../oci/index.js';
+import { type ArtifactIndex, type ArtifactMetadata, addArtifact, removeDigest, removeTag } from './artifact-index.js';
+import { changeReferrers, encodeReferrersIndex, parseReferrersIndex, referrerOf, referrersTag } from './referrers.js';
+import type { CtfStore } from './store.js';
+
+/**
+ * The manifest media types upstream records in artifact-index.json when pushed. Other content,
+ * the retired OCI artifact manifest included, is a plain blob to a CTF.
+ */
+const indexedMediaTypes: readonly string[] = [
+  MediaType.ImageManifest,
+  MediaType.ImageIndex,
+  MediaType.DockerManifest,
+  MediaType.DockerManifestList,
+];
+
+export function isIndexedMediaType(mediaType: string): boolean {
+  return indexedMediaTypes.includes(mediaType);
+}
+
+function destroyContent(content: Content): void {
+  if (typeof (content as Readable).destroy === 'function') (content as Readable).destroy();
+}
+
+/**
+ * One repository of a CTF (for example `component-descriptors/acme.org/hello`) as a Target, the
+ * way upstream's CTF store presents it to oras: blobs are shared by every repository of the
+ * archive, manifests belong to a repository through their entries in artifact-index.json. A
+ * manifest counts as present here only when this repository has an entry for it, so that a copy
+ * into a second repository records its manifests there too.
+ */
+export class CtfRepository implements Target, TagLister, PredecessorFinder, ReferrerLister, Deleter {
+  readonly name: string;
+  readonly #store: CtfStore;
+
+  constructor(store: CtfStore, name: string) {
+    this.#store = store;
+    this.name = name;
+  }
+
+  get location(): string {
+    return `${this.#store.location}//${this.name}`;
+  }
+
+  async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    return this.#store.openBlob(desc, o);
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    if ((await this.#store.blobSize(desc.digest)) === undefined) return false;
+    if (!isIndexedMediaType(desc.mediaType)) return true;
+    return this.#entries(await this.#store.index()).some((a) => a.digest === desc.digest);
+  }
+
+  async push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+    try {
+      this.#store.assertWritable();
+      parseDigest(expected.digest);
+    } catch (error) {
+      destroyContent(content);
+      throw error;
+    }
+    const stored = (await this.#store.blobSize(expected.digest)) !== undefined;
+    const indexed = isIndexedMediaType(expected.mediaType);
+    if (stored && (!indexed || (await this.exists(expected)))) {
+      destroyContent(content);
+      throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
+    }
+    if (!isManifestMediaType(expected.mediaType)) {
+      await this.#store.writeBlob(expected, content, o);
+      return;
+    }
+    // Manifests are read whole (they are small), verified and checked before they land, so the
+    // CTF never records a manifest that cannot be walked.
+    if (expected.size > MaxManifestBytes) {
+      destroyContent(content);
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${this.location}: manifest ${expected.digest} of ${expected.size} bytes is over the ${MaxManifestBytes}-byte limit`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    await verifiedCopy(content, expected, sink, { where: `${this.location}: ${expected.digest}`, op: o });
+    const bytes = Buffer.concat(chunks);
+    const node = parseNode(bytes, expected.mediaType, `${this.location}: ${expected.digest}`);
+    // A blob already stored (by another repository) has been verified; only the entry is new.
+    if (!stored) await this.#store.writeBlob(expected, bytes, o);
+    if (!indexed) return;
+    await this.#store.update((index) => this.#recordManifest(index, expected, node));
+  }
+
+  async resolve(reference: string): Promise<Descriptor> {
+    this.#store.assertOpen();
+    if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
+    checkTagOrDigest(reference, `${this.name}:${reference}`);
+    const index = await this.#store.index();
+    const entry = this.#entries(index).find((a) => a.tag === reference || a.digest === reference);
+    if (entry?.digest) {
+      const size = await this.#store.blobSize(entry.digest);
+      if (size === undefined) {
+        throw new LadingError(
+          'NOT_FOUND',
+          `${this.location}: ${reference} names ${entry.digest}, which is not in the archive`,
+        );
+      }
+      // OCM v1 wrote no media type; everything it indexed was an image manifest.
+      return { mediaType: entry.mediaType || MediaType.ImageManifest, digest: entry.digest, size };
+    }
+    if (isDigestReference(reference)) {
+      const size = await this.#store.blobSize(reference);
+      if (size !== undefined) return { mediaType: MediaType.OctetStream, digest: reference, size };
+    }
+    const shown = isDigestReference(reference) ? `@${reference}` : `:${reference}`;
+    throw new LadingError('NOT_FOUND', `${this.#store.location}: ${this.name}${shown} not found`);
+  }
+
+  /** Tags `desc` (a digest reference only records an untagged entry), as upstream's Tag. */
+  async tag(desc: Descriptor, reference: string): Promise<void> {
+    this.#store.assertWritable();
+    if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: empty tag`);
+    checkTagOrDigest(reference, `${this.name}:${reference}`);
+    const byDigest = isDigestReference(reference);
+    if (byDigest && reference !== desc.digest) {
+      throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
+    }
+    if ((await this.#store.blobSize(desc.digest)) === undefined) {
+      throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+    }
+    await this.#store.update((index) =>
+      addArtifact(index, {
+        repository: this.name,
+        ...(byDigest ? {} : { tag: reference }),
+        digest: desc.digest,
+        mediaType: desc.mediaType,
+      }),
+    );
+  }
+
+  /** Removes a tag's entry; the manifest and its blobs stay (upstream's Untag). */
+  async untag(reference: string): Promise<void> {
+    this.#store.assertWritable();
+    await this.#store.update((index) => {
+      const next = removeTag(index, this.name, reference);
+      if (!next) throw new LadingError('NOT_FOUND', `${this.location}: tag ${reference} not found`);
+      return next;
+    });
+  }
+
+  /**
+   * Deletes a manifest from this repository (its entries, and its referrer listing), and its blob
+   * once no repository has an entry for it; or deletes a plain blob. As in a registry, deleting a
+   * blob that manifests still use breaks them: that is the caller's decision.
+   */
+  async delete(desc: Descriptor): Promise<void> {
+    this.#store.assertWritable();
+    const size = await this.#store.blobSize(desc.digest);
+    if (size === undefined) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+    let node: ParsedNode | undefined;
+    if (isIndexedMediaType(desc.mediaType) && size <= MaxManifestBytes) {
+      const bytes = await readAll(await this.#store.openBlob({ ...desc, size }), MaxManifestBytes, desc.digest);
+      node = parseNode(bytes, desc.mediaType, `${this.location}: ${desc.digest}`);
+    }
+    const index = await this.#store.update(async (current) => {
+      let next = removeDigest(current, this.name, desc.digest);
+      const link = node && referrerOf({ ...desc, size }, node);
+      if (link) next = await this.#changeReferrers(next, link.subject, { remove: link.referrer });
+      return next;
+    });
+    if (!(index.artifacts ?? []).some((a) => a.digest === desc.digest)) await this.#store.removeBlob(desc.digest);
+  }
+
+  async *tags(o: Op & { last?: string } = {}): AsyncIterable<string[]> {
+    const tags = new Set<string>();
+    for (const a of this.#entries(await this.#store.index())) if (a.tag) tags.add(a.tag);
+    const all = [...tags].sort();
+    yield o.last ? all.filter((t) => t > (o.last as string)) : all;
+  }
+
+  /** This repository's entries of artifact-index.json, in file order. */
+  async artifacts(): Promise<ArtifactMetadata[]> {
+    return this.#entries(await this.#store.index()).map((a) => ({ ...a }));
+  }
+
+  async *referrers(subject: Descriptor, o: Op & { artifactType?: string } = {}): AsyncIterable<Descriptor[]> {
+    const list = await this.#referrersOf(await this.#store.index(), subject.digest);
+    yield o.artifactType ? list.filter((r) => r.artifactType === o.artifactType) : list;
+  }
+
+  /** The referrers of `node`: upstream's CTF answers predecessors from its referrers index. */
+  async predecessors(node: Descriptor): Promise<Descriptor[]> {
+    return this.#referrersOf(await this.#store.index(), node.digest);
+  }
+
+  #entries(index: ArtifactIndex): ArtifactMetadata[] {
+    return (index.artifacts ?? []).filter((a) => a.repository === this.name);
+  }
+
+  async #recordManifest(index: ArtifactIndex, desc: Descriptor, node: ParsedNode): Promise<ArtifactIndex> {
+    let next = addArtifact(index, { repository: this.name, digest: desc.digest, mediaType: desc.mediaType });
+    const link = referrerOf(desc, node);
+    if (link) next = await this.#changeReferrers(next, link.subject, { add: link.referrer });
+    return next;
+  }
+
+  async #referrersOf(index: ArtifactIndex, subject: string): Promise<Descriptor[]> {
+    const tag = referrersTag(subject);
+    const entry = this.#entries(index).find((a) => a.tag === tag);
+    if (!entry?.digest) return [];
+    const size = await this.#store.blobSize(entry.digest);
+    // A dangling entry is an empty list; the next push repairs it, as upstream does.
+    if (size === undefined) return [];
+    const desc: Descriptor = { mediaType: MediaType.ImageIndex, digest: entry.digest, size };
+    const bytes = await readAll(await this.#store.openBlob(desc), MaxManifestBytes, `referrers index ${tag}`);
+    return parseReferrersIndex(bytes, `${this.location}: referrers index ${tag}`);
+  }
+
+  /** Rewrites the subject's referrers index (blob, untagged entry, moved tag) when its list changes. */
+  async #changeReferrers(
+    index: ArtifactIndex,
+    subject: Descriptor,
+    change: { add?: Descriptor; remove?: Descriptor },
+  ): Promise<ArtifactIndex> {
+    const { list, changed } = changeReferrers(await this.#referrersOf(index, subject.digest), change);
+    if (!changed) return index;
+    const tag = referrersTag(subject.digest);
+    if (list.length === 0) return removeTag(index, this.name, tag) ?? index;
+    const { desc, bytes } = encodeReferrersIndex(list);
+    if ((await this.#store.blobSize(desc.digest)) === undefined) await this.#store.writeBlob(desc, bytes);
+    const meta = { repository: this.name, digest: desc.digest, mediaType: desc.mediaType };
+    return addArtifact(addArtifact(index, meta), { ...meta, tag });
+  }
+}

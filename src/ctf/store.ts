@@ -1,0 +1,207 @@
+import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type Content, type Op, verifiedCopy, verifiedStream } from '../content/index.js';
+import { type LayoutFiles, TarFiles, withLock, writeFileAtomic } from '../layout/index.js';
+import { type Descriptor, LadingError } from '../oci/index.js';
+import { type ArtifactIndex, emptyArtifactIndex, encodeArtifactIndex, parseArtifactIndex } from './artifact-index.js';
+import { ArtifactIndexFileName, BlobsDirectoryName, blobPath, digestFromBlobFileName } from './format.js';
+import { tempPathFor } from './temp.js';
+
+/** artifact-index.json lists every manifest of every repository: generous, but bounded. */
+export const MaxArtifactIndexBytes = 64 * 1024 * 1024;
+
+export interface CtfStoreInit {
+  /** The path the user gave: what errors name, whatever folder the files are in. */
+  location: string;
+  files: LayoutFiles;
+  /** The folder holding the CTF files; absent when they are read in place from a tar. */
+  root?: string;
+  writable: boolean;
+}
+
+/**
+ * The shared state of one open CTF: its files, its index and its blobs. Every repository Target
+ * of the archive works through one store. The index is cached and re-read when the file changes
+ * on disk, and every change is made under a lock by re-reading the file, so two processes
+ * writing one CTF folder lose nothing.
+ */
+export class CtfStore {
+  readonly location: string;
+  readonly files: LayoutFiles;
+  readonly root: string | undefined;
+  readonly writable: boolean;
+  /** Set by any write; tells the archive that a tar or tgz has to be written back. */
+  dirty = false;
+  closed = false;
+  #cache: { stamp: string; index: ArtifactIndex } | undefined;
+
+  constructor(init: CtfStoreInit) {
+    this.location = init.location;
+    this.files = init.files;
+    this.root = init.root;
+    this.writable = init.writable;
+  }
+
+  get indexWhere(): string {
+    return `${this.location}: ${ArtifactIndexFileName}`;
+  }
+
+  assertOpen(): void {
+    if (this.closed) throw new LadingError('INVALID_ARGUMENT', `${this.location}: the CTF archive is closed`);
+  }
+
+  assertWritable(): string {
+    this.assertOpen();
+    if (!this.writable || this.root === undefined) {
+      throw new LadingError('UNSUPPORTED', `${this.location}: this CTF is opened read-only`);
+    }
+    return this.root;
+  }
+
+  /** The index as it is on disk now (cached while the file is unchanged). */
+  async index(): Promise<ArtifactIndex> {
+    this.assertOpen();
+    const stamp = await this.#stamp();
+    if (this.#cache?.stamp === stamp) return this.#cache.index;
+    const index = await this.#read();
+    this.#cache = { stamp, index };
+    return index;
+  }
+
+  /**
+   * Applies `change` to the index under the lock, re-reading the file first so that concurrent
+   * writers (other processes included) compose; writes only when `change` returns a new index.
+   */
+  async update(change: (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>): Promise<ArtifactIndex> {
+    const root = this.assertWritable();
+    return withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
+      const current = await this.#read();
+      const next = await change(current);
+      if (next !== current) {
+        await writeFileAtomic(join(root, ArtifactIndexFileName), encodeArtifactIndex(next));
+        this.dirty = true;
+      }
+      this.#cache = { stamp: await this.#stamp(), index: next };
+      return next;
+    });
+  }
+
+  /** Writes an empty index when there is none (a new CTF), so the folder is a CTF from the start. */
+  async initialise(): Promise<void> {
+    const root = this.assertWritable();
+    if ((await this.files.stat(ArtifactIndexFileName)) !== undefined) return;
+    await withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
+      if ((await this.files.stat(ArtifactIndexFileName)) !== undefined) return;
+      await writeFileAtomic(join(root, ArtifactIndexFileName), encodeArtifactIndex(emptyArtifactIndex()));
+      this.dirty = true;
+    });
+  }
+
+  async blobSize(digest: string): Promise<number | undefined> {
+    this.assertOpen();
+    return (await this.files.stat(blobPath(digest)))?.size;
+  }
+
+  /** A stream of the blob that fails unless it delivers exactly `desc`'s size and digest. */
+  async openBlob(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    this.assertOpen();
+    const path = blobPath(desc.digest);
+    const entry = await this.files.stat(path);
+    if (!entry) throw new LadingError('NOT_FOUND', `${this.location}: blob ${desc.digest} not found`);
+    if (entry.size !== desc.size) {
+      throw new LadingError('SIZE_MISMATCH', `${this.location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
+    }
+    return verifiedStream(await this.files.open(path), desc, {
+      where: `${this.location}: ${path}`,
+      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+    });
+  }
+
+  /**
+   * Stores a blob as upstream does (temp file in the CTF, mode 0444, rename), but only once every
+   * byte has been verified: a mismatch leaves nothing behind.
+   */
+  async writeBlob(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+    const root = this.assertWritable();
+    const target = join(root, blobPath(expected.digest));
+    // Temps go to the CTF root, not blobs/: upstream lists every file in blobs/ as a blob.
+    const temp = tempPathFor(target, root);
+    try {
+      // A CTF folder written by another tool may have no blobs/ yet.
+      await mkdir(join(root, BlobsDirectoryName), { recursive: true });
+      const handle = await open(temp, 'wx', 0o644);
+      await verifiedCopy(content, expected, handle.createWriteStream({ highWaterMark: 1024 * 1024 }), {
+        where: `${this.location}: ${expected.digest}`,
+        op: o,
+      });
+      await chmod(temp, 0o444);
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
+      throw new LadingError(
+        'IO_ERROR',
+        `${this.location}: cannot write ${expected.digest}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.dirty = true;
+  }
+
+  async removeBlob(digest: string): Promise<void> {
+    const root = this.assertWritable();
+    await rm(join(root, blobPath(digest)), { force: true });
+    this.dirty = true;
+  }
+
+  /** Digests of every blob, in file-name order (upstream's ListBlobs). */
+  async listBlobs(): Promise<string[]> {
+    this.assertOpen();
+    let names: string[];
+    if (this.files instanceof TarFiles) {
+      names = [];
+      for (const entry of this.files.entries()) {
+        const slash = entry.path.indexOf('/');
+        if (entry.type === 'file' && entry.path.slice(0, slash) === BlobsDirectoryName) {
+          names.push(entry.path.slice(slash + 1));
+        }
+      }
+    } else {
+      const dirents = await readdir(join(this.root ?? this.files.location, BlobsDirectoryName), {
+        withFileTypes: true,
+      }).catch((error) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      });
+      names = dirents.filter((d) => d.isFile()).map((d) => d.name);
+    }
+    return names
+      .map(digestFromBlobFileName)
+      .filter((d): d is string => d !== undefined)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  async #read(): Promise<ArtifactIndex> {
+    const bytes = await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes).catch((error) => {
+      if (error instanceof LadingError && error.code === 'SIZE_EXCEEDS_LIMIT') {
+        throw new LadingError('SIZE_EXCEEDS_LIMIT', `${this.indexWhere}: over the ${MaxArtifactIndexBytes}-byte limit`);
+      }
+      throw error;
+    });
+    // Upstream reads a missing or empty index as an empty one.
+    return bytes ? parseArtifactIndex(bytes, this.indexWhere) : emptyArtifactIndex();
+  }
+
+  async #stamp(): Promise<string> {
+    if (this.root === undefined) return 'in-place';
+    try {
+      const s = await stat(join(this.root, ArtifactIndexFileName));
+      return `${s.ino}:${s.size}:${s.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+}

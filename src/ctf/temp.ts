@@ -1,0 +1,51 @@
+import { readdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { tempPathFor } from '../layout/index.js';
+
+/**
+ * Every temp file or folder lading leaves beside an archive or inside a CTF folder is named by
+ * `tempPathFor`: `.<name>.<pid>.<12 hex>.tmp`, optionally followed by a second `.<12 hex>.tmp`
+ * (writeTar's own temp file). The pid lets a later run tell abandoned temps from live ones.
+ */
+const tempName = /^\..+?\.(\d+)\.[0-9a-f]{12}\.tmp(?:\.[0-9a-f]{12}\.tmp)?$/;
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temps in `dir` left by processes that no longer run (a killed commit, a crash during
+ * extraction). With `forName`, only temps derived from that file name are touched, so that a
+ * shared folder such as os.tmpdir() is swept only for our own leftovers. Best effort: a folder we
+ * cannot list or an entry we cannot remove is left alone.
+ */
+export async function sweepStaleTemps(dir: string, forName?: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const prefix = forName === undefined ? undefined : `.${basename(forName)}.`;
+  const removed: string[] = [];
+  for (const name of names) {
+    if (prefix !== undefined && !name.startsWith(prefix)) continue;
+    const match = tempName.exec(name);
+    if (!match || isAlive(Number(match[1]))) continue;
+    try {
+      await rm(join(dir, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // another sweeper got there first, or we lack permission: harmless either way
+    }
+  }
+  return removed;
+}
+
+export { tempPathFor };

@@ -1,0 +1,309 @@
+// Writing CTFs with lading (folder, .tar, .tgz) and reading them back; what GNU tar sees of
+// them; reproducible bytes; write-back only on change; two processes writing one CTF folder.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { fetchAll, MemoryStore, readAll } from '../src/content/index.js';
+import { copy } from '../src/copy/index.js';
+import { CtfArchive, type CtfFormat, encodeArtifactIndex, withCtfArchive } from '../src/ctf/index.js';
+import { OciLayout } from '../src/layout/index.js';
+import { type Descriptor, isLadingError, MediaType } from '../src/oci/index.js';
+import { pushArtifact, pushImage, pushIndex, tempDir } from './support/fixtures.js';
+
+const repoName = 'component-descriptors/acme.org/hello';
+const extension: Record<CtfFormat, string> = { directory: '', tar: '.tar', tgz: '.tgz' };
+
+async function source() {
+  const mem = new MemoryStore();
+  const image = await pushImage(mem, { 'hello.txt': 'hello\n' });
+  await mem.tag(image.manifest, '1.0.0');
+  const artifact = await pushArtifact(mem, { 'readme.md': '# hello', 'data.bin': new Uint8Array(300_000).fill(7) });
+  const index = await pushIndex(mem, [image.manifest, artifact.manifest]);
+  await mem.tag(index, '2.0.0');
+  return { mem, image, artifact, index };
+}
+
+async function allTags(target: { tags(): AsyncIterable<string[]> }): Promise<string[]> {
+  const out: string[] = [];
+  for await (const page of target.tags()) out.push(...page);
+  return out;
+}
+
+function gnuList(path: string, gzip: boolean): string[] {
+  return execFileSync('tar', ['--utc', gzip ? '-tzvf' : '-tvf', path], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+}
+
+describe('CTF round trip', () => {
+  for (const format of ['directory', 'tar', 'tgz'] as const) {
+    test(`${format}: copy in, close, re-open, read back everything`, async () => {
+      const t = await tempDir();
+      try {
+        const src = await source();
+        const path = join(t.path, `ctf${extension[format]}`);
+        const archive = await CtfArchive.open(path, { mode: 'create' });
+        assert.equal(archive.format, format);
+        const repo = archive.repository(repoName);
+        await copy(src.mem, '1.0.0', repo, '1.0.0');
+        await copy(src.mem, '2.0.0', repo, '2.0.0');
+        await archive.close();
+        if (format !== 'directory') {
+          // nothing but the archive is left beside it
+          assert.deepEqual(await readdir(t.path), [`ctf${extension[format]}`]);
+        }
+
+        const back = await CtfArchive.open(path);
+        try {
+          assert.deepEqual(await back.repositories(), [repoName]);
+          const r = back.repository(repoName);
+          assert.deepEqual(await allTags(r), ['1.0.0', '2.0.0']);
+          assert.equal((await r.resolve('1.0.0')).digest, src.image.manifest.digest);
+          const root = await r.resolve('2.0.0');
+          assert.deepEqual(root, { mediaType: MediaType.ImageIndex, digest: src.index.digest, size: src.index.size });
+          // every blob comes back verified, byte for byte
+          const expected: Descriptor[] = [
+            src.image.manifest,
+            src.image.config,
+            src.image.layer,
+            src.artifact.manifest,
+            ...src.artifact.layers,
+            src.index,
+          ];
+          for (const desc of expected) {
+            const bytes = await readAll(await r.fetch(desc), 1 << 20);
+            assert.deepEqual(bytes, await readAll(await src.mem.fetch(desc), 1 << 20));
+          }
+          assert.equal((await back.blobs()).length, expected.length + 1); // + the artifact's {} config
+          // and the whole graph copies out again, to an OCI layout
+          const layout = await OciLayout.open(join(t.path, 'layout'), { create: true });
+          await copy(r, '2.0.0', layout, 'v2');
+          assert.equal((await layout.resolve('v2')).digest, src.index.digest);
+        } finally {
+          await back.close();
+        }
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+
+  test('artifact-index.json is exactly what upstream writes for the same pushes', async () => {
+    const t = await tempDir();
+    try {
+      const mem = new MemoryStore();
+      const { manifest } = await pushImage(mem);
+      await mem.tag(manifest, '1.0.0');
+      const dir = join(t.path, 'ctf');
+      await withCtfArchive(dir, { mode: 'create' }, (archive) =>
+        copy(mem, '1.0.0', archive.repository(repoName), '1.0.0'),
+      );
+      const expected = encodeArtifactIndex({
+        schemaVersion: 1,
+        artifacts: [
+          { repository: repoName, tag: '1.0.0', digest: manifest.digest, mediaType: MediaType.ImageManifest },
+        ],
+      });
+      assert.deepEqual(await readFile(join(dir, 'artifact-index.json')), expected);
+      assert.equal(
+        expected.toString(),
+        `{"schemaVersion":1,"artifacts":[{"repository":"${repoName}","tag":"1.0.0","digest":"${manifest.digest}","mediaType":"application/vnd.oci.image.manifest.v1+json"}]}`,
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('GNU tar lists artifact-index.json first, then the blobs in order: 0644, mtime 0, no folders', async () => {
+    const t = await tempDir();
+    try {
+      const src = await source();
+      for (const format of ['tar', 'tgz'] as const) {
+        const path = join(t.path, `ctf${extension[format]}`);
+        await withCtfArchive(path, { mode: 'create' }, (a) => copy(src.mem, '2.0.0', a.repository(repoName), '2.0.0'));
+        const lines = gnuList(path, format === 'tgz');
+        assert.match(lines[0] as string, /^-rw-r--r-- 0\/0 +\d+ 1970-01-01 00:00 artifact-index\.json$/);
+        const names = lines.slice(1).map((l) => l.split(/\s+/).at(-1) as string);
+        assert.equal(names.length, 8);
+        assert.deepEqual(names, [...names].sort());
+        for (const line of lines.slice(1)) {
+          assert.match(line, /^-rw-r--r-- 0\/0 +\d+ 1970-01-01 00:00 blobs\/sha256\.[0-9a-f]{64}$/);
+        }
+        // and GNU tar extracts it into a folder CTF that lading reads
+        const out = join(t.path, `extracted-${format}`);
+        execFileSync('mkdir', [out]);
+        execFileSync('tar', [format === 'tgz' ? '-xzf' : '-xf', path, '-C', out]);
+        const archive = await CtfArchive.open(out);
+        assert.equal((await archive.repository(repoName).resolve('2.0.0')).digest, src.index.digest);
+        await archive.close();
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('the same content written twice gives byte-identical .tar and .tgz files', async () => {
+    const t = await tempDir();
+    try {
+      for (const format of ['tar', 'tgz'] as const) {
+        const files: Buffer[] = [];
+        for (const n of [1, 2]) {
+          const mem = new MemoryStore();
+          const { manifest } = await pushImage(mem);
+          await mem.tag(manifest, '1.0.0');
+          const path = join(t.path, `ctf-${n}${extension[format]}`);
+          await withCtfArchive(path, { mode: 'create' }, (a) => copy(mem, '1.0.0', a.repository(repoName), '1.0.0'));
+          files.push(await readFile(path));
+        }
+        assert.ok((files[0] as Buffer).equals(files[1] as Buffer), `${format} files differ`);
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a tar or tgz is written back only when it changed, and not at all on commit: false', async () => {
+    const t = await tempDir();
+    try {
+      const src = await source();
+      for (const format of ['tar', 'tgz'] as const) {
+        const path = join(t.path, `ctf${extension[format]}`);
+        await withCtfArchive(path, { mode: 'create' }, (a) => copy(src.mem, '1.0.0', a.repository(repoName), '1.0.0'));
+        const original = await readFile(path);
+        const before = await stat(path);
+
+        const untouched = await CtfArchive.open(path, { mode: 'readwrite' });
+        await untouched.repository(repoName).resolve('1.0.0');
+        await untouched.close();
+        const after = await stat(path);
+        assert.equal(after.ino, before.ino, 'not rewritten when nothing changed');
+        assert.equal(after.mtimeMs, before.mtimeMs);
+
+        const discarded = await CtfArchive.open(path, { mode: 'readwrite' });
+        await copy(src.mem, '2.0.0', discarded.repository(repoName), '2.0.0');
+        await discarded.close({ commit: false });
+        assert.deepEqual(await readFile(path), original);
+
+        await assert.rejects(
+          withCtfArchive(path, { mode: 'readwrite' }, async (a) => {
+            await copy(src.mem, '2.0.0', a.repository(repoName), '2.0.0');
+            throw new Error('the command failed');
+          }),
+          /the command failed/,
+        );
+        assert.deepEqual(await readFile(path), original);
+
+        await withCtfArchive(path, { mode: 'readwrite' }, (a) =>
+          copy(src.mem, '2.0.0', a.repository(repoName), '2.0.0'),
+        );
+        const changed = await CtfArchive.open(path);
+        assert.deepEqual(await allTags(changed.repository(repoName)), ['1.0.0', '2.0.0']);
+        await changed.close();
+        assert.deepEqual(await readdir(t.path).then((n) => n.filter((x) => x.startsWith('.'))), []);
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a folder CTF keeps working when opened read-write again (create on an existing CTF too)', async () => {
+    const t = await tempDir();
+    try {
+      const src = await source();
+      const dir = join(t.path, 'ctf');
+      await withCtfArchive(dir, { mode: 'create' }, (a) => copy(src.mem, '1.0.0', a.repository(repoName), '1.0.0'));
+      await withCtfArchive(dir, { mode: 'create' }, (a) => copy(src.mem, '2.0.0', a.repository('other/repo'), 'v2'));
+      await withCtfArchive(dir, { mode: 'readwrite' }, async (a) => {
+        const r = a.repository(repoName);
+        await r.tag(await r.resolve('1.0.0'), 'latest');
+      });
+      const archive = await CtfArchive.open(dir);
+      assert.deepEqual(await archive.repositories(), [repoName, 'other/repo'].sort());
+      assert.deepEqual(await allTags(archive.repository(repoName)), ['1.0.0', 'latest']);
+      const manifest = await fetchAll(
+        archive.repository('other/repo'),
+        await archive.repository('other/repo').resolve('v2'),
+      );
+      assert.equal(JSON.parse(manifest.toString()).manifests.length, 2);
+      await archive.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('concurrent writers', () => {
+  test('two processes writing one CTF folder lose nothing', async () => {
+    const t = await tempDir();
+    try {
+      const path = join(t.path, 'shared');
+      await (await CtfArchive.open(path, { mode: 'create' })).close();
+      const script = join(t.path, 'writer.mts');
+      const ctfModule = fileURLToPath(new URL('../src/ctf/index.ts', import.meta.url));
+      const fixtures = fileURLToPath(new URL('./support/fixtures.ts', import.meta.url));
+      await writeFile(
+        script,
+        `import { CtfArchive } from ${JSON.stringify(ctfModule)};
+import { pushArtifact } from ${JSON.stringify(fixtures)};
+const [path, who] = process.argv.slice(2);
+const archive = await CtfArchive.open(path, { mode: 'readwrite' });
+for (let i = 0; i < 15; i++) {
+  const repo = archive.repository(i % 2 === 0 ? 'shared/repo' : 'repo/' + who);
+  const { manifest } = await pushArtifact(repo, { [who + i]: who + ' ' + i });
+  await repo.tag(manifest, who + '-' + i);
+}
+await archive.close();
+`,
+      );
+      const run = (who: string) =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', script, path, who], {
+            stdio: ['ignore', 'inherit', 'inherit'],
+          });
+          child.on('error', reject);
+          child.on('exit', (code) => resolve(code ?? -1));
+        });
+      assert.deepEqual(await Promise.all([run('a'), run('b')]), [0, 0]);
+      const archive = await CtfArchive.open(path);
+      assert.deepEqual(await archive.repositories(), ['repo/a', 'repo/b', 'shared/repo']);
+      let count = 0;
+      for (const name of await archive.repositories()) {
+        const repo = archive.repository(name);
+        for (const tag of await allTags(repo)) {
+          await fetchAll(repo, await repo.resolve(tag));
+          count++;
+        }
+      }
+      assert.equal(count, 30);
+      assert.equal((await archive.artifacts()).length, 30);
+      await archive.close();
+      assert.deepEqual((await readdir(path)).sort(), ['artifact-index.json', 'blobs']);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a tar rewritten by someone else meanwhile is not overwritten', async () => {
+    const t = await tempDir();
+    try {
+      const src = await source();
+      const path = join(t.path, 'ctf.tar');
+      await withCtfArchive(path, { mode: 'create' }, (a) => copy(src.mem, '1.0.0', a.repository(repoName), '1.0.0'));
+      const mine = await CtfArchive.open(path, { mode: 'readwrite' });
+      await withCtfArchive(path, { mode: 'readwrite' }, (a) => copy(src.mem, '2.0.0', a.repository('theirs'), 'v2'));
+      const theirs = await readFile(path);
+      await copy(src.mem, '2.0.0', mine.repository('mine'), 'v2');
+      await assert.rejects(
+        mine.close(),
+        (e) => isLadingError(e, 'IO_ERROR') && /changed by another process/.test(e.message),
+      );
+      assert.deepEqual(await readFile(path), theirs);
+      assert.deepEqual(await readdir(t.path), ['ctf.tar']);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
