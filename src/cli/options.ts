@@ -18,9 +18,9 @@ export function collect(value: string, previous: string[] | undefined): string[]
  * The ORAS remote flags (credentials, TLS, plain HTTP, headers). With a prefix (`from`, `to`) they
  * are the `cp` forms: `--from-username`, with no short names and no stdin variants.
  */
-export function addRemoteOptions(cmd: Command, prefix = ''): Command {
+export function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlags?: boolean } = {}): Command {
   const p = prefix ? `${prefix}-` : '';
-  const short = (s: string) => (prefix ? '' : `${s}, `);
+  const short = (s: string) => (prefix || options.shortFlags === false ? '' : `${s}, `);
   cmd
     .option(`${short('-u')}--${p}username <username>`, 'registry user name')
     .option(`${short('-p')}--${p}password <password>`, 'registry password or identity token')
@@ -35,7 +35,11 @@ export function addRemoteOptions(cmd: Command, prefix = ''): Command {
     cmd
       .option('--password-stdin', 'read the password (or identity token) from stdin')
       .option('--identity-token-stdin', 'read the identity token from stdin')
-      .option('-H, --header <header>', "add a 'Name: value' header to registry requests (repeatable)", collect);
+      .option(
+        `${short('-H')}--header <header>`,
+        "add a 'Name: value' header to registry requests (repeatable)",
+        collect,
+      );
   }
   return cmd;
 }

@@ -3,6 +3,7 @@ import { registerAttach } from './commands/attach.js';
 import { registerCp } from './commands/cp.js';
 import { registerDiscover } from './commands/discover.js';
 import { registerLogin } from './commands/login.js';
+import { registerOcm } from './commands/ocm/index.js';
 import { registerOrasExtras } from './commands/oras-extras.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
@@ -21,7 +22,9 @@ export function buildProgram(io: CliIO): Command {
     .description(
       'Ship software and data as OCI artifacts.\n\n' +
         'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo\n' +
-        '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).',
+        '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
+        'OCM family: add cv, get cv, get resources, download resource, transfer cv\n' +
+        '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).',
     )
     .version(readVersion(), '-V, --version', 'print the version')
     .option('-d, --debug', 'print the cause chain of errors')
@@ -51,6 +54,7 @@ export function buildProgram(io: CliIO): Command {
   registerResolve(program, io);
   registerLogin(program, io);
   registerOrasExtras(program, io);
+  registerOcm(program, io);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride();
     cmd.option('-d, --debug', 'print the cause chain of errors');

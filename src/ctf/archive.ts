@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Op, Target, TargetResolver } from '../content/index.js';
@@ -159,6 +159,7 @@ export class CtfArchive {
       }
     }
     const store = new CtfStore({ location: path, files, root: path, writable: mode !== 'readonly' });
+    if (!exists) store.createdHere = true;
     if (mode !== 'readonly') {
       await sweepStaleTemps(path);
       await mkdir(join(path, BlobsDirectoryName), { recursive: true });
@@ -266,9 +267,17 @@ export class CtfArchive {
   }
 
   async #close(options: CloseCtfOptions): Promise<void> {
-    this.#store.closed = true;
     const work = this.#workDir;
-    if (!work) return;
+    if (!work) {
+      // A folder CTF is written in place; discarding means undoing this session's writes.
+      if (options.commit === false && this.#store.writable) {
+        const restored = await this.#store.rollback();
+        if (restored && this.#store.createdHere) await removeIfEmptyCtf(this.path);
+      }
+      this.#store.closed = true;
+      return;
+    }
+    this.#store.closed = true;
     try {
       if (this.#store.writable && options.commit !== false && this.#store.dirty) {
         await this.#checkUnchanged();
@@ -345,4 +354,16 @@ function checkTarEntries(path: string, files: TarFiles): void {
     if (selectCtfEntry(entry.path) !== undefined) ctf = true;
   }
   if (!ctf) notACtf(path);
+}
+
+/** Removes a folder this session created when the rollback left nothing in it but empty folders. */
+async function removeIfEmptyCtf(path: string): Promise<void> {
+  const entries = await readdir(path).catch(() => [] as string[]);
+  const blobs = await readdir(join(path, BlobsDirectoryName)).catch(() => [] as string[]);
+  const index = await readFile(join(path, ArtifactIndexFileName), 'utf8').catch(() => '');
+  const emptyIndex = index === '' || /"artifacts":(null|\[\])/.test(index);
+  const known = (e: string) => e === BlobsDirectoryName || e === ArtifactIndexFileName || e.endsWith('.lock');
+  if (entries.every(known) && blobs.length === 0 && emptyIndex) {
+    await rm(path, { recursive: true, force: true });
+  }
 }

@@ -34,7 +34,14 @@ export class CtfStore {
   /** Set by any write; tells the archive that a tar or tgz has to be written back. */
   dirty = false;
   closed = false;
+  /** The folder did not exist before this session opened it. */
+  createdHere = false;
   #cache: { stamp: string; index: ArtifactIndex } | undefined;
+  /** Blobs this session created (they did not exist before), so that a discarded session can remove them. */
+  readonly added = new Set<string>();
+  /** The index file before this session's first change (null: there was none), and after its last. */
+  #indexBefore: Buffer | null | undefined;
+  #indexWritten: Buffer | undefined;
 
   constructor(init: CtfStoreInit) {
     this.location = init.location;
@@ -76,10 +83,15 @@ export class CtfStore {
   async update(change: (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>): Promise<ArtifactIndex> {
     const root = this.assertWritable();
     return withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
+      if (this.#indexBefore === undefined) {
+        this.#indexBefore = (await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes)) ?? null;
+      }
       const current = await this.#read();
       const next = await change(current);
       if (next !== current) {
-        await writeFileAtomic(join(root, ArtifactIndexFileName), encodeArtifactIndex(next));
+        const bytes = encodeArtifactIndex(next);
+        await writeFileAtomic(join(root, ArtifactIndexFileName), bytes);
+        this.#indexWritten = Buffer.from(bytes);
         this.dirty = true;
       }
       this.#cache = { stamp: await this.#stamp(), index: next };
@@ -136,7 +148,9 @@ export class CtfStore {
         op: o,
       });
       await chmod(temp, 0o444);
+      const existed = (await this.files.stat(blobPath(expected.digest))) !== undefined;
       await rename(temp, target);
+      if (!existed) this.added.add(expected.digest);
     } catch (error) {
       await rm(temp, { force: true });
       if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
@@ -149,6 +163,30 @@ export class CtfStore {
       );
     }
     this.dirty = true;
+  }
+
+  /**
+   * Undoes this session in a folder CTF: the index goes back to what it was (unless another process
+   * changed it since our last write, in which case our entries stay rather than lose theirs), and
+   * the blobs this session created go too when nothing can refer to them any more.
+   */
+  async rollback(): Promise<boolean> {
+    const root = this.assertWritable();
+    let restored = this.#indexWritten === undefined;
+    await withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
+      if (this.#indexWritten !== undefined) {
+        const now = await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes);
+        if (now?.equals(this.#indexWritten)) {
+          if (this.#indexBefore) await writeFileAtomic(join(root, ArtifactIndexFileName), this.#indexBefore);
+          else await rm(join(root, ArtifactIndexFileName), { force: true });
+          restored = true;
+        }
+      }
+      if (restored) for (const digest of this.added) await rm(join(root, blobPath(digest)), { force: true });
+      this.#cache = undefined;
+    });
+    this.added.clear();
+    return restored;
   }
 
   async removeBlob(digest: string): Promise<void> {

@@ -22,7 +22,11 @@ export type ErrorCode =
   | 'REGISTRY_ERROR'
   | 'NETWORK_ERROR'
   | 'ABORTED'
-  | 'IO_ERROR';
+  | 'IO_ERROR'
+  | 'INVALID_CONSTRUCTOR'
+  | 'INVALID_DESCRIPTOR'
+  | 'DUPLICATE_IDENTITY'
+  | 'UNKNOWN_TYPE';
 
 const brand = Symbol.for('lading.error');
 

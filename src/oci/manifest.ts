@@ -122,7 +122,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Structural check of one descriptor; the field path goes into the error. */
 export function checkDescriptor(value: unknown, where: string): Descriptor {
   if (!isRecord(value)) fail(where, 'descriptor must be an object');
-  if (typeof value.mediaType !== 'string' || !isValidMediaType(value.mediaType)) {
+  // Parameters (`text/plain; charset=utf-8`) are outside the image-spec pattern, but upstream OCM
+  // writes them on layers and registries store them; accept them here, the schema check is stricter.
+  if (typeof value.mediaType !== 'string' || !isValidMediaType(value.mediaType.split(';')[0]?.trim() ?? '')) {
     fail(where, `mediaType ${JSON.stringify(value.mediaType)} is not a valid media type`);
   }
   if (typeof value.digest !== 'string') fail(where, 'digest must be a string');

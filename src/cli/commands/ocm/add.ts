@@ -1,0 +1,92 @@
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { LadingError } from '../../../oci/index.js';
+import type { CliIO } from '../../io.js';
+import { addOcmRemoteOptions, checkFormat, openRepository } from './common.js';
+
+export function registerAdd(program: Command, io: CliIO): void {
+  const add = program.command('add').description('add component versions to an OCM repository');
+  const cmd = add
+    .command('component-version')
+    .aliases(['cv', 'cvs', 'componentversion', 'componentversions', 'component-versions'])
+    .description('build component versions from a component constructor file into a CTF archive or registry')
+    .option('-c, --constructor <file>', 'the component constructor', 'component-constructor.yaml')
+    .option(
+      '-r, --repository <repository>',
+      'target repository: a CTF path, or a registry such as http://localhost:5000/sub',
+      'transport-archive',
+    )
+    .option(
+      '--component-version-conflict-policy <policy>',
+      'when the version exists: abort-and-fail, skip or replace',
+      'abort-and-fail',
+    )
+    .option('--skip-reference-digest-processing', 'do not resolve and pin digests of resources given by access')
+    .option('--concurrency-limit <n>', 'inputs processed in parallel', '4')
+    .option('--working-directory <dir>', "where relative input paths start (default: the constructor file's folder)")
+    .option('-o, --output <format>', 'output format: table, yaml, json, ndjson or tree', 'table');
+  addOcmRemoteOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading add cv                                       # component-constructor.yaml → ./transport-archive
+  lading add cv -c constructor.yaml -r ./ctf.tgz
+  lading add cv -r http://localhost:5000/my-components --component-version-conflict-policy replace`,
+  );
+  cmd.action(async (opts) => {
+    const { readFile } = await import('node:fs/promises');
+    const { parseConstructor } = await import('../../../ocm/constructor/parse.js');
+    const { constructComponentVersions } = await import('../../../ocm/construct.js');
+    const { parseRepository } = await import('../../../ocm/reference.js');
+    const { renderDescriptors } = await import('../../output/ocm-render.js');
+    const format = checkFormat(opts.output);
+    const policy = opts.componentVersionConflictPolicy;
+    if (!['abort-and-fail', 'skip', 'replace'].includes(policy)) {
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `--component-version-conflict-policy must be abort-and-fail, skip or replace, got "${policy}"`,
+      );
+    }
+    const concurrency = Number(opts.concurrencyLimit);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
+    const file: string = opts.constructor;
+    let text: Buffer;
+    try {
+      text = await readFile(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR')
+        throw new LadingError(
+          'INVALID_CONSTRUCTOR',
+          `${file} is a directory but must point to a component constructor file`,
+        );
+      throw new LadingError('NOT_FOUND', `component constructor ${file} not found`, { cause: error });
+    }
+    // Everything that can be checked without touching the repository is checked first.
+    const ctor = parseConstructor(text, { file, env: process.env });
+    for (const w of ctor.warnings) io.stderr.write(`warning: ${w}\n`);
+    const spec = parseRepository(opts.repository);
+    const opened = await openRepository(spec, opts, { write: true });
+    let ok = false;
+    try {
+      const descriptors = await constructComponentVersions(ctor, opened.repository, {
+        workingDirectory: resolve(opts.workingDirectory ?? dirname(file)),
+        conflictPolicy: policy,
+        concurrency,
+        ...(opts.skipReferenceDigestProcessing ? { skipReferenceDigestProcessing: true } : {}),
+      });
+      ok = true;
+      await opened.close({ commit: true });
+      await renderDescriptors(
+        io,
+        format,
+        descriptors.map((descriptor) => ({ descriptor, children: [] })),
+      );
+    } finally {
+      // A failed add leaves a CTF archive exactly as it was.
+      if (!ok) await opened.close({ commit: false }).catch(() => {});
+    }
+  });
+}

@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import type { CliIO } from '../../io.js';
+import { registerAdd } from './add.js';
+import { registerDownload } from './download.js';
+import { registerGet } from './get.js';
+import { registerTransfer } from './transfer.js';
+
+/** The OCM family: component versions in CTF archives and registries. */
+export function registerOcm(program: Command, io: CliIO): void {
+  registerAdd(program, io);
+  registerGet(program, io);
+  registerDownload(program, io);
+  registerTransfer(program, io);
+}

@@ -1,0 +1,102 @@
+import type { ComponentDescriptor, Resource } from '../../ocm/descriptor/model.js';
+import type { CliIO } from '../io.js';
+
+/** A box-drawn table as the OCM CLI prints it. */
+export function renderTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `${cells.map((c, i) => ` ${c.padEnd(widths[i] ?? 0)} `).join('│')}\n`;
+  const rule = `${widths.map((w) => '─'.repeat(w + 2)).join('┼')}\n`;
+  return line(headers) + rule + rows.map(line).join('');
+}
+
+export type OcmFormat = 'table' | 'yaml' | 'json' | 'ndjson' | 'tree';
+
+export interface TreeNode {
+  descriptor: ComponentDescriptor;
+  children: TreeNode[];
+}
+
+async function wire(descs: ComponentDescriptor[]) {
+  const { toWire } = await import('../../ocm/descriptor/wire.js');
+  return descs.map(toWire);
+}
+
+export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: TreeNode[]): Promise<void> {
+  const flat: ComponentDescriptor[] = [];
+  const walk = (n: TreeNode) => {
+    flat.push(n.descriptor);
+    n.children.forEach(walk);
+  };
+  roots.forEach(walk);
+  switch (format) {
+    case 'json':
+      io.stdout.write(`${JSON.stringify(await wire(flat), null, 2)}\n`);
+      return;
+    case 'ndjson':
+      for (const w of await wire(flat)) io.stdout.write(`${JSON.stringify(w)}\n`);
+      return;
+    case 'yaml': {
+      const { goYaml } = await import('../../ocm/descriptor/go-yaml.js');
+      io.stdout.write(goYaml(await wire(flat)));
+      return;
+    }
+    case 'tree': {
+      const rows: string[][] = [];
+      const visit = (n: TreeNode, prefix: string, last: boolean) => {
+        const c = n.descriptor.component;
+        rows.push([
+          `${prefix}${last ? '└─' : '├─'}`,
+          c.name,
+          c.version,
+          c.provider.name,
+          `name=${c.name},version=${c.version}`,
+        ]);
+        for (const [i, child] of n.children.entries())
+          visit(child, `${prefix}${last ? '  ' : '│ '}`, i === n.children.length - 1);
+      };
+      for (const [i, r] of roots.entries()) visit(r, ' ', i === roots.length - 1);
+      const headers = ['NESTING', 'COMPONENT', 'VERSION', 'PROVIDER', 'IDENTITY'];
+      const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+      const fmt = (cells: string[]) =>
+        `${cells
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd()}\n`;
+      io.stdout.write(fmt(headers) + rows.map(fmt).join(''));
+      return;
+    }
+    default:
+      io.stdout.write(
+        renderTable(
+          ['COMPONENT', 'VERSION', 'PROVIDER'],
+          flat.map((d) => [d.component.name, d.component.version, d.component.provider.name]),
+        ),
+      );
+  }
+}
+
+function identityText(r: Resource): string {
+  return [
+    `name=${r.name}`,
+    ...(r.version ? [`version=${r.version}`] : []),
+    ...Object.entries(r.extraIdentity ?? {}).map(([k, v]) => `${k}=${v}`),
+  ].join(',');
+}
+
+export async function renderResources(io: CliIO, format: OcmFormat, descriptor: ComponentDescriptor): Promise<void> {
+  const resources = descriptor.component.resources ?? [];
+  if (format === 'json' || format === 'yaml' || format === 'ndjson') {
+    const { toWire } = await import('../../ocm/descriptor/wire.js');
+    const list = (toWire(descriptor).component as { resources: unknown[] | null }).resources ?? [];
+    if (format === 'json') io.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    else if (format === 'ndjson') for (const r of list) io.stdout.write(`${JSON.stringify(r)}\n`);
+    else io.stdout.write((await import('../../ocm/descriptor/go-yaml.js')).goYaml(list));
+    return;
+  }
+  io.stdout.write(
+    renderTable(
+      ['NAME', 'VERSION', 'TYPE', 'RELATION', 'ACCESS', 'IDENTITY'],
+      resources.map((r) => [r.name, r.version, r.type, r.relation, r.access.type, identityText(r)]),
+    ),
+  );
+}

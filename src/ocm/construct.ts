@@ -1,0 +1,180 @@
+import pLimit from 'p-limit';
+import { LadingError } from '../oci/index.js';
+import { assembleDescriptor, type InputResult } from './constructor/assemble.js';
+import type { ComponentConstructor, ConstructorComponent } from './constructor/model.js';
+import { runElementInput } from './constructor/run-input.js';
+import type { ComponentDescriptor, DigestSpec, TypedSpec } from './descriptor/model.js';
+import type { InputBlob } from './input/types.js';
+import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
+import { isAccessType } from './types.js';
+
+export interface ConstructEvent {
+  component: string;
+  version: string;
+  kind: 'resource' | 'source' | 'component' | 'warning';
+  name?: string;
+  status: 'added' | 'skipped' | 'replaced' | 'unchanged' | 'uploaded' | 'warning';
+  message?: string;
+}
+
+export interface ConstructOptions {
+  /** Relative input paths resolve against this folder (the constructor file's by default). */
+  workingDirectory: string;
+  conflictPolicy?: ConflictPolicy;
+  /** Inputs built and uploaded at once (upstream's `--concurrency-limit`, default 4). */
+  concurrency?: number;
+  /** Do not resolve and pin digests of resources given by access (OCIImage). */
+  skipReferenceDigestProcessing?: boolean;
+  /** Resolves an OCIImage reference to its manifest digest (the digest processor); none skips pinning. */
+  resolveImage?: (imageReference: string) => Promise<{ digest: string; pinned: string }>;
+  /** Computes a referenced component's normalised digest; none leaves reference digests out. */
+  referenceDigest?: (component: string, version: string) => Promise<DigestSpec | undefined>;
+  tempDirectory?: string;
+  signal?: AbortSignal;
+  onEvent?: (event: ConstructEvent) => void;
+}
+
+/** Components referenced inside the constructor come first, so their digests exist when needed. */
+function buildOrder(components: ConstructorComponent[]): ConstructorComponent[] {
+  const byKey = new Map(components.map((c) => [`${c.name}:${c.version}`, c]));
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const out: ConstructorComponent[] = [];
+  const visit = (c: ConstructorComponent) => {
+    const key = `${c.name}:${c.version}`;
+    if (done.has(key)) return;
+    if (visiting.has(key)) {
+      throw new LadingError(
+        'INVALID_CONSTRUCTOR',
+        `${c.location.file}: component references form a cycle through ${key}`,
+      );
+    }
+    visiting.add(key);
+    for (const r of c.componentReferences ?? []) {
+      const dep = byKey.get(`${r.componentName}:${r.version}`);
+      if (dep) visit(dep);
+    }
+    visiting.delete(key);
+    done.add(key);
+    out.push(c);
+  };
+  for (const c of components) visit(c);
+  return out;
+}
+
+/**
+ * Builds every component of a constructor into `repository`: inputs run and land as local blobs
+ * (in parallel, bounded), accesses keep their specification (OCIImage references resolved and
+ * pinned), then the descriptor and the manifest that ties it together are stored and tagged.
+ */
+export async function constructComponentVersions(
+  ctor: ComponentConstructor,
+  repository: ComponentVersionRepository,
+  options: ConstructOptions,
+): Promise<ComponentDescriptor[]> {
+  const results: ComponentDescriptor[] = [];
+  const emit = options.onEvent ?? (() => {});
+  for (const warning of ctor.warnings)
+    emit({ component: '', version: '', kind: 'warning', status: 'warning', message: warning });
+  const limit = pLimit(options.concurrency ?? 4);
+  for (const component of buildOrder(ctor.components)) {
+    const { name, version } = component;
+    const policy = options.conflictPolicy ?? 'abort-and-fail';
+    if (await repository.hasComponentVersion(name, version)) {
+      if (policy === 'abort-and-fail') {
+        throw new LadingError(
+          'ALREADY_EXISTS',
+          `${component.location.file}: component version ${name}:${version} already exists in the repository (use --component-version-conflict-policy skip or replace)`,
+        );
+      }
+      if (policy === 'skip') {
+        emit({ component: name, version, kind: 'component', status: 'skipped' });
+        results.push((await repository.getComponentVersion(name, version)).descriptor);
+        continue;
+      }
+    }
+    const assemble = {
+      resources: new Map<number, InputResult>(),
+      sources: new Map<number, InputResult>(),
+      resourceDigests: new Map<number, DigestSpec>(),
+      referenceDigests: new Map<number, DigestSpec>(),
+    };
+    const upload = async (blob: InputBlob, kind: 'resource' | 'source', elementName: string): Promise<InputResult> => {
+      try {
+        const stored = await repository.addLocalBlob(name, blob, options.signal ? { signal: options.signal } : {});
+        emit({ component: name, version, kind, name: elementName, status: 'uploaded' });
+        return { access: stored.access, blobDigest: stored.access.localReference };
+      } finally {
+        await blob.dispose?.();
+      }
+    };
+    const context = {
+      workingDirectory: options.workingDirectory,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.tempDirectory ? { tempDirectory: options.tempDirectory } : {}),
+    };
+    const tasks: Promise<void>[] = [];
+    (component.resources ?? []).forEach((r, i) => {
+      if (r.input) {
+        tasks.push(
+          limit(
+            async () =>
+              void assemble.resources.set(i, await upload(await runElementInput(r, context), 'resource', r.name)),
+          ),
+        );
+      } else if (
+        r.access &&
+        !options.skipReferenceDigestProcessing &&
+        isAccessType(r.access.type, 'OCIImage/v1') &&
+        options.resolveImage
+      ) {
+        const access = r.access as TypedSpec & { imageReference?: string };
+        tasks.push(
+          limit(async () => {
+            if (typeof access.imageReference !== 'string') return;
+            const { digest, pinned } = await (options.resolveImage as NonNullable<ConstructOptions['resolveImage']>)(
+              access.imageReference,
+            );
+            const spec: DigestSpec = {
+              hashAlgorithm: 'SHA-256',
+              normalisationAlgorithm: 'genericBlobDigest/v1',
+              value: digest.replace(/^sha256:/, ''),
+            };
+            if (r.digest && r.digest.value !== spec.value) {
+              throw new LadingError(
+                'DIGEST_MISMATCH',
+                `${r.location.file}:${r.location.line}: ${r.location.path}.digest: ${r.digest.value} does not match ${access.imageReference} (${spec.value})`,
+              );
+            }
+            access.imageReference = pinned;
+            assemble.resourceDigests.set(i, spec);
+          }),
+        );
+      }
+    });
+    (component.sources ?? []).forEach((s, i) => {
+      if (s.input)
+        tasks.push(
+          limit(
+            async () => void assemble.sources.set(i, await upload(await runElementInput(s, context), 'source', s.name)),
+          ),
+        );
+    });
+    // Settle every task before failing, so no upload is left running behind the error.
+    const settled = await Promise.allSettled(tasks);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const [i, ref] of (component.componentReferences ?? []).entries()) {
+      const digest = await options.referenceDigest?.(ref.componentName, ref.version);
+      if (digest) assemble.referenceDigests.set(i, digest);
+    }
+    const descriptor = assembleDescriptor(component, assemble);
+    const { result } = await repository.addComponentVersion(descriptor, {
+      conflictPolicy: policy,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    emit({ component: name, version, kind: 'component', status: result });
+    results.push(descriptor);
+  }
+  return results;
+}

@@ -1,0 +1,341 @@
+import { type Document, isScalar, LineCounter, parseAllDocuments } from 'yaml';
+import { LadingError } from '../../oci/index.js';
+import { goYamlReadOptions } from '../descriptor/go-yaml-read.js';
+import { canonicalIdentity, formatIdentity, identityOf } from '../descriptor/identity.js';
+import type { DigestSpec, Label, Provider, SourceRef, TypedSpec } from '../descriptor/model.js';
+import { formatPath, type SchemaProblem } from '../descriptor/schema.js';
+import { canonicalInputType } from '../types.js';
+import { envLookup, expandEnv } from './env-expand.js';
+import { lineOf, nodeAt } from './locate.js';
+import type {
+  ComponentConstructor,
+  ConstructorComponent,
+  ConstructorReference,
+  ConstructorResource,
+  ConstructorSource,
+  SourceLocation,
+} from './model.js';
+import { validateConstructorDocument, validateInputSpec } from './schema.js';
+
+export interface ParseConstructorOptions {
+  /** Name used in messages; usually the path given by the user. */
+  file?: string;
+  /**
+   * Variables for `$NAME`/`${NAME}` expansion (upstream expands the whole file with the process
+   * environment before parsing). Pass `false` to leave the text as it is.
+   */
+  env?: Readonly<Record<string, string | undefined>> | false;
+}
+
+type Path = (string | number)[];
+type Obj = Record<string, unknown>;
+
+class Context {
+  readonly file: string;
+  readonly doc: Document;
+  readonly lines: LineCounter;
+  readonly warnings: string[] = [];
+
+  constructor(file: string, doc: Document, lines: LineCounter) {
+    this.file = file;
+    this.doc = doc;
+    this.lines = lines;
+  }
+
+  location(path: Path, key?: string): SourceLocation {
+    return {
+      file: this.file,
+      line: lineOf(this.doc, this.lines, path, key === undefined ? {} : { key }),
+      path: formatPath(path),
+    };
+  }
+
+  where(path: Path, key?: string): string {
+    const loc = this.location(path, key);
+    return `${loc.file}:${loc.line}: ${key === undefined ? loc.path || '(root)' : formatPath([...path, key])}`;
+  }
+
+  fail(
+    path: Path,
+    message: string,
+    code: 'INVALID_CONSTRUCTOR' | 'DUPLICATE_IDENTITY' | 'UNKNOWN_TYPE' = 'INVALID_CONSTRUCTOR',
+  ): never {
+    throw new LadingError(code, `${this.where(path)}: ${message}`);
+  }
+
+  /** One clear line for the first problem (in document order), the others indented below. */
+  failProblems(problems: SchemaProblem[], base: Path = []): never {
+    const lines = problems
+      .map((p) => {
+        const path = [...base, ...p.path];
+        const key = p.keyword === 'additionalProperties' ? /"(.*)"/.exec(p.message)?.[1] : undefined;
+        const loc = this.location(path, key);
+        return { line: loc.line, text: `${this.where(path, key)}: ${p.message}${this.hint(path, p)}` };
+      })
+      .sort((a, b) => a.line - b.line);
+    const [first, ...rest] = lines;
+    const more = rest.slice(0, 9).map((l) => `\n  ${l.text}`);
+    if (rest.length > 9) more.push(`\n  … and ${rest.length - 9} more`);
+    throw new LadingError('INVALID_CONSTRUCTOR', `${first?.text ?? this.file}${more.join('')}`);
+  }
+
+  /** The `version: 1.0` trap: YAML reads it as a number, and the schema wants a string. */
+  hint(path: Path, problem: SchemaProblem): string {
+    if (problem.keyword !== 'type' || !problem.message.includes('string')) return '';
+    const node = nodeAt(this.doc, path);
+    if (!isScalar(node) || typeof node.value === 'string') return '';
+    const source = node.source ?? String(node.value);
+    return ` (the YAML value ${source} is read as a ${node.value === null ? 'null' : typeof node.value}; quote it: "${source}")`;
+  }
+}
+
+/**
+ * Parses a `component-constructor.yaml` as upstream's `ocm add cv` does — environment expansion
+ * first, then YAML (go-yaml v2 scalar rules), then the upstream schema, then the rules upstream
+ * enforces in code — and returns the defaulted model. Every error names the file, the line and
+ * the path (`component-constructor.yaml:14: components[0].resources[2].input.path: must be string`).
+ */
+export function parseConstructor(
+  text: string | Uint8Array,
+  options: ParseConstructorOptions = {},
+): ComponentConstructor {
+  const file = options.file ?? 'component-constructor.yaml';
+  let source =
+    typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
+  if (options.env !== false) source = expandEnv(source, envLookup(options.env ?? process.env));
+
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(source, { ...goYamlReadOptions, lineCounter: lines, prettyErrors: false });
+  if (!Array.isArray(docs)) {
+    throw new LadingError('INVALID_CONSTRUCTOR', `${file}: empty document`);
+  }
+  const doc = docs[0];
+  if (!doc) throw new LadingError('INVALID_CONSTRUCTOR', `${file}: empty document`);
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = yamlError.linePos?.[0].line ?? lines.linePos(yamlError.pos[0]).line;
+    throw new LadingError(
+      'INVALID_CONSTRUCTOR',
+      `${file}:${line}: not valid YAML: ${yamlError.message.split('\n')[0]}`,
+      {
+        cause: yamlError,
+      },
+    );
+  }
+  const ctx = new Context(file, doc, lines);
+  if (docs.length > 1) ctx.warnings.push(`${file}: only the first of ${docs.length} YAML documents is used`);
+  const document = doc.toJS({ maxAliasCount: 100 }) as unknown;
+
+  const multi =
+    document !== null && typeof document === 'object' && !Array.isArray(document) && 'components' in document;
+  const rawComponents: unknown[] = multi ? (((document as Obj).components as unknown[]) ?? []) : [document];
+  const base: Path = multi ? ['components'] : [];
+
+  if (Array.isArray(rawComponents)) {
+    for (const [i, c] of rawComponents.entries()) checkAccessXorInput(ctx, c, multi ? [...base, i] : base);
+  }
+  const problems = validateConstructorDocument(document);
+  if (problems.length > 0) ctx.failProblems(problems);
+  if (multi && rawComponents.length === 0) ctx.fail(['components'], 'must list at least one component');
+
+  const components = rawComponents.map((c, i) => component(ctx, c as Obj, multi ? [...base, i] : base));
+  return { file, components, warnings: ctx.warnings };
+}
+
+/** Upstream's AccessOrInput.Validate, run first: the schema's message for this case is obscure. */
+function checkAccessXorInput(ctx: Context, raw: unknown, path: Path): void {
+  if (raw === null || typeof raw !== 'object') return;
+  for (const kind of ['resources', 'sources'] as const) {
+    const list = (raw as Obj)[kind];
+    if (!Array.isArray(list)) continue;
+    list.forEach((el, i) => {
+      if (el === null || typeof el !== 'object') return;
+      const hasAccess = (el as Obj).access !== undefined && (el as Obj).access !== null;
+      const hasInput = (el as Obj).input !== undefined && (el as Obj).input !== null;
+      if (hasAccess && hasInput)
+        ctx.fail([...path, kind, i], 'only one of access or input may be set, but both are present');
+      if (!hasAccess && !hasInput) ctx.fail([...path, kind, i], 'either access or input must be set');
+    });
+  }
+}
+
+function labels(raw: unknown): Label[] | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  // Upstream's runtime model keeps only name, value and signing.
+  return raw.map((l: Obj) => {
+    const label: Label = { name: l.name as string, value: l.value ?? null };
+    if (l.signing === true) label.signing = true;
+    return label;
+  });
+}
+
+function digest(raw: unknown): DigestSpec | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  const d = raw as Obj;
+  return {
+    hashAlgorithm: d.hashAlgorithm as string,
+    normalisationAlgorithm: d.normalisationAlgorithm as string,
+    value: d.value as string,
+  };
+}
+
+function stringMap(raw: unknown): Record<string, string> | undefined {
+  if (raw === null || raw === undefined || Object.keys(raw as Obj).length === 0) return undefined;
+  return Object.fromEntries(Object.entries(raw as Obj).map(([k, v]) => [k, String(v)]));
+}
+
+function meta(ctx: Context, raw: Obj, path: Path, version: string) {
+  const out: {
+    name: string;
+    version: string;
+    labels?: Label[];
+    extraIdentity?: Record<string, string>;
+    location: SourceLocation;
+  } = {
+    name: raw.name as string,
+    version,
+    location: ctx.location(path),
+  };
+  const l = labels(raw.labels);
+  if (l && l.length > 0) out.labels = l;
+  const extra = stringMap(raw.extraIdentity);
+  if (extra) out.extraIdentity = extra;
+  return out;
+}
+
+function input(ctx: Context, raw: Obj, path: Path): { input: TypedSpec; inputType: string } {
+  const spec = raw.input as TypedSpec;
+  let inputType: string;
+  try {
+    inputType = canonicalInputType(spec.type);
+  } catch (error) {
+    ctx.fail([...path, 'input', 'type'], (error as Error).message, 'UNKNOWN_TYPE');
+  }
+  const problems = validateInputSpec(inputType, spec);
+  const unknown = problems.filter((p) => p.keyword === 'additionalProperties');
+  for (const p of unknown) {
+    ctx.warnings.push(
+      `${ctx.where([...path, 'input'], /"(.*)"/.exec(p.message)?.[1])}: ${p.message} (ignored, as upstream does)`,
+    );
+  }
+  const real = problems.filter((p) => p.keyword !== 'additionalProperties');
+  if (real.length > 0) ctx.failProblems(real, [...path, 'input']);
+  return { input: spec, inputType };
+}
+
+function component(ctx: Context, raw: Obj, path: Path): ConstructorComponent {
+  const version = raw.version as string;
+  const providerRaw = raw.provider as Obj;
+  if (typeof providerRaw.name !== 'string' || providerRaw.name === '')
+    ctx.fail([...path, 'provider'], 'provider name is empty');
+  const provider: Provider = { name: providerRaw.name };
+  if (providerRaw.labels !== undefined && providerRaw.labels !== null)
+    provider.labels = labels(providerRaw.labels) ?? [];
+
+  const out: ConstructorComponent = {
+    name: raw.name as string,
+    version,
+    provider,
+    resources: null,
+    sources: null,
+    componentReferences: null,
+    location: ctx.location(path),
+  };
+  const l = labels(raw.labels);
+  if (l && l.length > 0) out.labels = l;
+  if (typeof raw.creationTime === 'string' && raw.creationTime !== '') out.creationTime = raw.creationTime;
+
+  if (Array.isArray(raw.resources)) {
+    out.resources = raw.resources.map((r: Obj, i) => resource(ctx, r, [...path, 'resources', i], version));
+  }
+  if (Array.isArray(raw.sources)) {
+    out.sources = raw.sources.map((s: Obj, i) => source(ctx, s, [...path, 'sources', i], version));
+  }
+  if (Array.isArray(raw.componentReferences)) {
+    out.componentReferences = raw.componentReferences.map((r: Obj, i) =>
+      reference(ctx, r, [...path, 'componentReferences', i]),
+    );
+  }
+  checkDuplicates(ctx, path, 'resources', out.resources);
+  checkDuplicates(ctx, path, 'sources', out.sources);
+  checkDuplicates(ctx, path, 'componentReferences', out.componentReferences);
+  return out;
+}
+
+function resource(ctx: Context, raw: Obj, path: Path, componentVersion: string): ConstructorResource {
+  const hasInput = raw.input !== undefined && raw.input !== null;
+  // Defaults as upstream's constructor applies them: the component version, and `external` for
+  // content referenced by access (`local` for content embedded from an input).
+  const version = typeof raw.version === 'string' && raw.version !== '' ? raw.version : componentVersion;
+  const out: ConstructorResource = {
+    ...meta(ctx, raw, path, version),
+    type: raw.type as string,
+    relation: (raw.relation as 'local' | 'external' | undefined) ?? (hasInput ? 'local' : 'external'),
+  };
+  if (Array.isArray(raw.srcRefs) && raw.srcRefs.length > 0) {
+    out.srcRefs = raw.srcRefs.map((s: Obj) => {
+      const ref: SourceRef = {};
+      const selector = stringMap(s.identitySelector);
+      if (selector) ref.identitySelector = selector;
+      const sl = labels(s.labels);
+      if (sl && sl.length > 0) ref.labels = sl;
+      return ref;
+    });
+  }
+  const d = digest(raw.digest);
+  if (d) out.digest = d;
+  if (hasInput) Object.assign(out, input(ctx, raw, path));
+  else out.access = raw.access as TypedSpec;
+  const options = raw.options as Obj | undefined;
+  if (options && typeof options === 'object') {
+    const policy = options.ownershipPolicy;
+    if (policy !== undefined && policy !== 'Never' && policy !== 'Always') {
+      ctx.fail([...path, 'options', 'ownershipPolicy'], 'must be "Never" or "Always"');
+    }
+    if (policy === 'Always') out.ownershipPolicy = 'Always';
+  }
+  return out;
+}
+
+function source(ctx: Context, raw: Obj, path: Path, componentVersion: string): ConstructorSource {
+  const hasInput = raw.input !== undefined && raw.input !== null;
+  const given = typeof raw.version === 'string' ? raw.version : '';
+  // Upstream defaults the version of input sources only.
+  const version = given === '' && hasInput ? componentVersion : given;
+  const out: ConstructorSource = { ...meta(ctx, raw, path, version), type: raw.type as string };
+  if (hasInput) Object.assign(out, input(ctx, raw, path));
+  else out.access = raw.access as TypedSpec;
+  return out;
+}
+
+function reference(ctx: Context, raw: Obj, path: Path): ConstructorReference {
+  const out: ConstructorReference = {
+    ...meta(ctx, raw, path, raw.version as string),
+    componentName: raw.componentName as string,
+  };
+  const d = digest(raw.digest);
+  if (d) out.digest = d;
+  return out;
+}
+
+function checkDuplicates(
+  ctx: Context,
+  path: Path,
+  kind: string,
+  elements: readonly { name: string; version: string; extraIdentity?: Record<string, string> }[] | null,
+): void {
+  const seen = new Map<string, number>();
+  elements?.forEach((el, i) => {
+    const key = canonicalIdentity(identityOf(el));
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, i);
+      return;
+    }
+    ctx.fail(
+      [...path, kind, i],
+      `duplicate identity "${formatIdentity(identityOf(el))}": ${kind}[${first}] (line ${lineOf(ctx.doc, ctx.lines, [...path, kind, first])}) has the same identity`,
+      'DUPLICATE_IDENTITY',
+    );
+  });
+}

@@ -1,0 +1,65 @@
+import { LadingError } from '../../oci/index.js';
+import { readTarEntries } from '../input/ustar.js';
+import { parseGoYaml } from './go-yaml-read.js';
+import { DescriptorTarEntryName, descriptorEncoding } from './media-types.js';
+import type { ComponentDescriptor } from './model.js';
+import type { SchemaProblem } from './schema.js';
+import { formatProblems, validateDescriptorDocument } from './validate.js';
+import { fromWire } from './wire.js';
+
+export interface DecodeDescriptorOptions {
+  /**
+   * Upstream only warns when a stored descriptor breaks the schema, and reads it anyway; so do
+   * we, reporting each problem here. With `strict` a problem is an INVALID_DESCRIPTOR error.
+   */
+  onProblem?: (problem: SchemaProblem) => void;
+  strict?: boolean;
+}
+
+/**
+ * Decodes a stored descriptor of any current or legacy media type: `+json`, `+yaml`, the V1 tar
+ * forms (`+yaml+tar`, gardener media types). The provider may be a name or the JSON form.
+ */
+export function decodeDescriptor(
+  bytes: Uint8Array,
+  mediaType: string,
+  where: string,
+  options: DecodeDescriptorOptions = {},
+): ComponentDescriptor {
+  const encoding = descriptorEncoding(mediaType);
+  if (encoding === undefined) {
+    throw new LadingError('INVALID_MEDIA_TYPE', `${where}: "${mediaType}" is not a component descriptor media type`);
+  }
+  let text: string;
+  if (encoding === 'yaml+tar') {
+    const entry = readTarEntries(bytes, where).find((e) => e.name.replace(/^\/+/, '') === DescriptorTarEntryName);
+    if (!entry)
+      throw new LadingError('INVALID_DESCRIPTOR', `${where}: no ${DescriptorTarEntryName} in the descriptor tar`);
+    text = entry.body.toString('utf8');
+  } else {
+    text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  }
+  const document = parseDocumentText(text, encoding === 'json', where);
+  const problems = validateDescriptorDocument(document);
+  if (problems.length > 0) {
+    if (options.strict) {
+      throw new LadingError('INVALID_DESCRIPTOR', `${where}: ${formatProblems(problems).join('; ')}`);
+    }
+    for (const p of problems) options.onProblem?.(p);
+  }
+  return fromWire(document, where);
+}
+
+function parseDocumentText(text: string, json: boolean, where: string): unknown {
+  if (json) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // Upstream reads JSON descriptors with its YAML reader too, which accepts a little more.
+    }
+  }
+  const { value, errors } = parseGoYaml(text);
+  if (errors.length > 0)
+    throw new LadingError('INVALID_DESCRIPTOR', `${where}: not valid ${json ? 'JSON' : 'YAML'}: ${errors[0]}`);
+  return value;
+}

@@ -1,0 +1,181 @@
+/**
+ * The OCM component descriptor, schema v2, as it travels on the wire. Field names are the JSON
+ * names. Where upstream distinguishes "absent" from "empty" on the wire (the four arrays that Go
+ * writes as `null` when absent), the model does too, so that a descriptor read and written again
+ * keeps its bytes.
+ */
+
+/** Any JSON value, kept as parsed. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A typed object (`{type, ...}`): access specifications and repository contexts, kept raw. */
+export interface TypedSpec {
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface LabelMerge {
+  algorithm?: string;
+  config?: unknown;
+}
+
+export interface Label {
+  name: string;
+  value: unknown;
+  /** Whether the label takes part in signing (omitted when false). */
+  signing?: boolean;
+  /** Label schema version `v<N>`; upstream's runtime model drops it on every read. */
+  version?: string;
+  /** Allowed by the schema but absent from upstream's Go type, so never written. */
+  merge?: LabelMerge;
+}
+
+export interface DigestSpec {
+  hashAlgorithm: string;
+  normalisationAlgorithm: string;
+  value: string;
+}
+
+export interface SourceRef {
+  identitySelector?: Record<string, string>;
+  labels?: Label[];
+}
+
+export interface ElementMeta {
+  name: string;
+  /** Always written, even when empty. */
+  version: string;
+  labels?: Label[];
+  extraIdentity?: Record<string, string>;
+}
+
+export type ResourceRelation = 'local' | 'external';
+
+export interface Resource extends ElementMeta {
+  srcRefs?: SourceRef[];
+  type: string;
+  relation: ResourceRelation | (string & {});
+  access: TypedSpec;
+  digest?: DigestSpec;
+}
+
+export interface Source extends ElementMeta {
+  type: string;
+  access: TypedSpec;
+}
+
+export interface ComponentReference extends ElementMeta {
+  componentName: string;
+  /** Go writes an absent reference digest as three empty strings; see `encodeDescriptorJson`. */
+  digest?: DigestSpec;
+}
+
+/**
+ * The provider. The v2 wire form is a string: the bare name, or — with labels — the JSON text
+ * `{"name":…,"labels":[…]}`. The model keeps the parsed form.
+ */
+export interface Provider {
+  name: string;
+  labels?: Label[];
+}
+
+export interface Component {
+  name: string;
+  version: string;
+  labels?: Label[];
+  creationTime?: string;
+  repositoryContexts: TypedSpec[] | null;
+  provider: Provider;
+  resources: Resource[] | null;
+  sources: Source[] | null;
+  componentReferences: ComponentReference[] | null;
+}
+
+export interface SignatureInfo {
+  algorithm: string;
+  value: string;
+  mediaType: string;
+  issuer?: string;
+}
+
+export interface SignatureTimestamp {
+  value?: string;
+  time?: string;
+}
+
+export interface Signature {
+  name: string;
+  digest: DigestSpec;
+  signature: SignatureInfo;
+  /** Allowed by the schema but absent from upstream's Go type, so never written. */
+  timestamp?: SignatureTimestamp;
+}
+
+export interface ResourceDigest {
+  name: string;
+  version: string;
+  extraIdentity?: Record<string, string>;
+  digest?: DigestSpec | null;
+}
+
+export interface NestedDigest {
+  name: string;
+  version: string;
+  digest?: DigestSpec;
+  resourceDigests?: ResourceDigest[];
+}
+
+export interface ComponentDescriptor {
+  meta: { schemaVersion: string };
+  component: Component;
+  signatures?: Signature[];
+  /** Written by V1; upstream v2 keeps it on the wire type but drops it in its runtime model. */
+  nestedDigests?: NestedDigest[];
+}
+
+/** `LocalBlob/v1` access, the access every input-built resource gets. */
+export interface LocalBlobAccess extends TypedSpec {
+  localReference: string;
+  mediaType: string;
+  globalAccess?: TypedSpec;
+  referenceName?: string;
+}
+
+export const SchemaVersionV2 = 'v2';
+
+/** Digest constants of elements excluded from signing. */
+export const NoDigest = 'NO-DIGEST';
+export const ExcludeFromSignature = 'EXCLUDE-FROM-SIGNATURE';
+
+export const HashAlgorithm = { SHA256: 'SHA-256', SHA512: 'SHA-512' } as const;
+export const NormalisationAlgorithm = {
+  GenericBlobDigest: 'genericBlobDigest/v1',
+  OciArtifactDigest: 'ociArtifactDigest/v1',
+  JsonNormalisationV4alpha1: 'jsonNormalisation/v4alpha1',
+} as const;
+
+/** The resource digest upstream records for a blob it stored: SHA-256 over the blob bytes. */
+export function genericBlobDigest(digest: string): DigestSpec {
+  const hex = digest.startsWith('sha256:') ? digest.slice('sha256:'.length) : digest;
+  return {
+    hashAlgorithm: HashAlgorithm.SHA256,
+    normalisationAlgorithm: NormalisationAlgorithm.GenericBlobDigest,
+    value: hex,
+  };
+}
+
+export function localBlobAccess(options: {
+  localReference: string;
+  mediaType: string;
+  referenceName?: string;
+  globalAccess?: TypedSpec;
+}): LocalBlobAccess {
+  const access: LocalBlobAccess = {
+    type: 'LocalBlob/v1',
+    localReference: options.localReference,
+    mediaType: options.mediaType,
+  };
+  if (options.globalAccess) access.globalAccess = options.globalAccess;
+  if (options.referenceName) access.referenceName = options.referenceName;
+  return access;
+}

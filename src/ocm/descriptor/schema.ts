@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+
+/** One schema violation: where (segments of the JSON path) and what. */
+export interface SchemaProblem {
+  /** Path segments from the document root; numbers index arrays. */
+  path: (string | number)[];
+  message: string;
+  /** The ajv keyword, for callers that want to treat some problems differently. */
+  keyword: string;
+}
+
+interface AjvLike {
+  compile(schema: object): ValidateFunction;
+}
+
+let ajv: AjvLike | undefined;
+
+/** One ajv 2020-12 instance for all OCM schemas (strict off: the vendored schemas are loose). */
+function instance(): AjvLike {
+  if (ajv) return ajv;
+  // ajv is CommonJS; loading it lazily keeps start-up fast for commands that never validate.
+  const require = createRequire(import.meta.url);
+  const Ajv2020 = require('ajv/dist/2020') as new (opts: object) => AjvLike;
+  const addFormats = require('ajv-formats') as (a: object) => void;
+  ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  return ajv;
+}
+
+const schemaDir = fileURLToPath(new URL('../../../schemas/ocm/', import.meta.url));
+
+/** Reads a vendored schema from `schemas/ocm/` as a plain object. */
+export function readOcmSchema(file: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(schemaDir + file, 'utf8')) as Record<string, unknown>;
+}
+
+/** Compiles a schema object; the `$id` is dropped so that derived variants can coexist. */
+export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  const { $id: _id, ...rest } = schema;
+  return instance().compile(rest);
+}
+
+/** Parses an ajv instance path (`/a/0/b~1c`) into segments. */
+export function pathSegments(instancePath: string, data: unknown): (string | number)[] {
+  if (instancePath === '') return [];
+  const out: (string | number)[] = [];
+  let node = data;
+  for (const raw of instancePath.slice(1).split('/')) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (Array.isArray(node) && /^\d+$/.test(key)) {
+      out.push(Number(key));
+      node = node[Number(key)];
+    } else {
+      out.push(key);
+      node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+    }
+  }
+  return out;
+}
+
+/** `components[0].resources[2].input.path`; keys that are not identifiers are bracket-quoted. */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+const combinators = new Set(['oneOf', 'anyOf', 'if']);
+
+/**
+ * Turns ajv's raw errors into the problems a person needs. Failing `oneOf`/`anyOf` branches
+ * report every branch's errors; when some branch got past the type check (it has errors deeper
+ * in the data) only those deeper errors are kept, otherwise the type errors merge into one
+ * "must be string or object". Duplicates (the same `$ref` checked from two branches) go.
+ */
+export function problemsOf(errors: readonly ErrorObject[] | null | undefined, data: unknown): SchemaProblem[] {
+  if (!errors) return [];
+  const dropped = new Set<ErrorObject>();
+  const merged: SchemaProblem[] = [];
+  for (const error of errors) {
+    if (!combinators.has(error.keyword)) continue;
+    dropped.add(error);
+    if (error.keyword === 'if') continue;
+    const at = error.instancePath;
+    const branch = errors.filter(
+      (e) =>
+        e !== error && !combinators.has(e.keyword) && (e.instancePath === at || e.instancePath.startsWith(`${at}/`)),
+    );
+    const deeper = branch.filter((e) => e.instancePath !== at);
+    const typeAtRoot = branch.filter((e) => e.instancePath === at && e.keyword === 'type');
+    if (deeper.length > 0) {
+      for (const e of typeAtRoot) dropped.add(e);
+    } else if (typeAtRoot.length > 0 && typeAtRoot.length === branch.length) {
+      for (const e of typeAtRoot) dropped.add(e);
+      const types = [...new Set(typeAtRoot.map((e) => String((e.params as { type?: unknown }).type)))];
+      types.sort((a, b) => (a === 'null' ? 1 : b === 'null' ? -1 : 0));
+      merged.push({ path: pathSegments(at, data), message: `must be ${types.join(' or ')}`, keyword: 'type' });
+    }
+  }
+  const problems: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  const add = (p: SchemaProblem): void => {
+    const key = `${formatPath(p.path)}\0${p.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    problems.push(p);
+  };
+  for (const error of errors) {
+    if (dropped.has(error)) continue;
+    add({ path: pathSegments(error.instancePath, data), message: messageOf(error), keyword: error.keyword });
+  }
+  for (const p of merged) add(p);
+  return problems;
+}
+
+function messageOf(error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return `missing required field "${String(params.missingProperty)}"`;
+    case 'additionalProperties':
+      return `unknown field "${String(params.additionalProperty)}"`;
+    case 'pattern':
+      return `must match pattern ${String(params.pattern)}`;
+    case 'const':
+      return `must be ${JSON.stringify(params.allowedValue)}`;
+    case 'enum':
+      return `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return error.message ?? error.keyword;
+  }
+}

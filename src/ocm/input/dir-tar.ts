@@ -1,0 +1,135 @@
+import { createReadStream } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { compareBytes, LadingError } from '../../oci/index.js';
+import { goPathMatch } from './glob-match.js';
+import { groupName, userName } from './user-names.js';
+import { type TarHeader, tarHeader, tarPadding, tarTrailer } from './ustar.js';
+
+export interface DirTarOptions {
+  preserveDir?: boolean;
+  reproducible?: boolean;
+  includeFiles?: readonly string[];
+  excludeFiles?: readonly string[];
+  signal?: AbortSignal;
+}
+
+/** Upstream strips `./` and `/` from both sides before matching. */
+function normalize(s: string): string {
+  let out = s.replaceAll('\\', '/');
+  if (out.startsWith('./')) out = out.slice(2);
+  if (out.startsWith('/')) out = out.slice(1);
+  return out;
+}
+
+function included(path: string, include: readonly string[], exclude: readonly string[]): boolean {
+  const name = normalize(path);
+  if (exclude.some((p) => goPathMatch(normalize(p), name))) return false;
+  if (include.length === 0) return true;
+  return include.some((p) => goPathMatch(normalize(p), name));
+}
+
+/**
+ * The tar upstream's Dir/v1 input builds, streamed: a walk in Go's fs.WalkDir order (entries of
+ * each directory sorted bytewise, a directory before its contents) rooted at `./` — or at
+ * `<basename>/` with `preserveDir` — with a header for the root and every directory (trailing
+ * `/`), file contents as they are, and an error for symbolic links. Excluded directories are
+ * skipped whole; with `includeFiles` a directory is still walked but only written when it
+ * matches. Headers follow Go's tar.FileInfoHeader (permission and set-id bits, uid/gid, user and
+ * group names, mtime rounded to the second); `reproducible` zeroes times and ids and keeps only the
+ * permission bits (which therefore still depend on the files).
+ */
+export function dirTar(dir: string, options: DirTarOptions = {}): Readable {
+  return Readable.from(entries(dir, options), { objectMode: false, highWaterMark: 1 });
+}
+
+async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buffer> {
+  const include = options.includeFiles ?? [];
+  const exclude = options.excludeFiles ?? [];
+  const base = options.preserveDir ? dirname(dir) : dir;
+  const root = options.preserveDir ? basename(dir) : '.';
+
+  async function* visit(path: string): AsyncGenerator<Buffer> {
+    options.signal?.throwIfAborted();
+    const full = path === '.' ? base : join(base, path);
+    const info = await lstat(full, { bigint: true });
+    if (info.isSymbolicLink()) {
+      throw new LadingError(
+        'UNSUPPORTED',
+        `symlinks are not supported yet: found symlink ${JSON.stringify(path)} in ${base}`,
+      );
+    }
+    if (info.isDirectory()) {
+      if (exclude.length > 0 && !included(path, [], exclude)) return;
+      if (included(path, include, exclude)) {
+        yield tarHeader(header(path.endsWith('/') ? path : `${path}/`, info, 0n, '5', options.reproducible));
+      }
+      const names = (await readdir(full)).sort(compareBytes);
+      for (const name of names) yield* visit(path === '.' ? name : `${path}/${name}`);
+      return;
+    }
+    if (!info.isFile()) {
+      throw new LadingError(
+        'UNSUPPORTED',
+        `${JSON.stringify(path)} in ${base} is neither a regular file nor a directory`,
+      );
+    }
+    if (!included(path, include, exclude)) return;
+    yield tarHeader(header(path, info, info.size, '0', options.reproducible));
+    const size = Number(info.size);
+    let count = 0;
+    if (size > 0) {
+      for await (const chunk of createReadStream(full, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 })) {
+        count += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    }
+    if (count !== size) {
+      throw new LadingError('IO_ERROR', `${full} changed while it was archived: read ${count} of ${size} bytes`);
+    }
+    const pad = tarPadding(size);
+    if (pad.length > 0) yield pad;
+  }
+
+  yield* visit(root);
+  yield tarTrailer;
+}
+
+function header(
+  name: string,
+  info: { mode: bigint; uid: bigint; gid: bigint; mtimeNs: bigint },
+  size: bigint,
+  typeflag: '0' | '5',
+  reproducible: boolean | undefined,
+): TarHeader {
+  if (reproducible) {
+    return {
+      name,
+      mode: Number(info.mode & 0o777n),
+      uid: 0,
+      gid: 0,
+      size: Number(size),
+      mtime: 0,
+      typeflag,
+      uname: '',
+      gname: '',
+    };
+  }
+  const uid = Number(info.uid);
+  const gid = Number(info.gid);
+  // Go's tar writer rounds the modification time to the nearest second (halves up).
+  const ns = info.mtimeNs;
+  const seconds = ns >= 0n ? (ns + 500_000_000n) / 1_000_000_000n : -((-ns + 499_999_999n) / 1_000_000_000n);
+  return {
+    name,
+    mode: Number(info.mode & 0o7777n),
+    uid,
+    gid,
+    size: Number(size),
+    mtime: Number(seconds),
+    typeflag,
+    uname: userName(uid),
+    gname: groupName(gid),
+  };
+}

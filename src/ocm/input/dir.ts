@@ -1,0 +1,57 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { LadingError } from '../../oci/index.js';
+import { type DirTarOptions, dirTar } from './dir-tar.js';
+import { tempOptions } from './file.js';
+import { optionalBoolean, optionalString, optionalStringList, requiredString } from './spec-fields.js';
+import { measureStream, spoolToTempFile } from './spool.js';
+import type { InputBlob, InputContext } from './types.js';
+import { resolveInWorkingDirectory } from './working-dir.js';
+
+/**
+ * `Dir/v1` {path, mediaType?, compress?, preserveDir?, followSymlinks?, excludeFiles?,
+ * includeFiles?, reproducible?}: the directory as a tar (see `dirTar`), `application/x-tar` unless
+ * a media type is given (no `+tar` is added), `+gzip` with `compress`. `followSymlinks` is
+ * accepted and ignored, as upstream does. A path that names a regular file gives that file
+ * (`application/octet-stream` by default), and then patterns are an error.
+ *
+ * Memory stays flat for any size: an uncompressed tar is produced twice — once to measure digest
+ * and size, once more for each `open()` — which costs a second read of the files but no disk
+ * space (the second read is usually served from the page cache). A compressed tar is gzipped
+ * once into a temporary file, since compressing twice would cost more than the disk write.
+ */
+export async function dirInput(spec: Record<string, unknown>, context: InputContext): Promise<InputBlob> {
+  const path = await resolveInWorkingDirectory(requiredString(spec, 'path'), context.workingDirectory);
+  const compress = optionalBoolean(spec, 'compress');
+  const includeFiles = optionalStringList(spec, 'includeFiles');
+  const excludeFiles = optionalStringList(spec, 'excludeFiles');
+  optionalBoolean(spec, 'followSymlinks');
+  const info = await stat(path);
+
+  if (info.isFile()) {
+    if (includeFiles.length > 0 || excludeFiles.length > 0) {
+      throw new LadingError('INVALID_ARGUMENT', 'include/exclude patterns are not supported for single files');
+    }
+    const mediaType = optionalString(spec, 'mediaType') || 'application/octet-stream';
+    const read = () => createReadStream(path, { highWaterMark: 1024 * 1024 });
+    if (compress) return spoolToTempFile(read, { mediaType: `${mediaType}+gzip`, gzip: true, ...tempOptions(context) });
+    const { digest, size } = await measureStream(read(), context.signal);
+    return { mediaType, digest, size, open: read };
+  }
+  if (!info.isDirectory())
+    throw new LadingError('UNSUPPORTED', `path ${JSON.stringify(spec.path)} is neither a file nor a directory`);
+
+  const options: DirTarOptions = {
+    preserveDir: optionalBoolean(spec, 'preserveDir'),
+    reproducible: optionalBoolean(spec, 'reproducible'),
+    includeFiles,
+    excludeFiles,
+  };
+  if (context.signal) options.signal = context.signal;
+  const mediaType = optionalString(spec, 'mediaType') || 'application/x-tar';
+  const produce = () => dirTar(path, options);
+  if (compress)
+    return spoolToTempFile(produce, { mediaType: `${mediaType}+gzip`, gzip: true, ...tempOptions(context) });
+  const { digest, size } = await measureStream(produce(), context.signal);
+  return { mediaType, digest, size, open: produce };
+}

@@ -1,0 +1,146 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { compareBytes, LadingError } from '../../oci/index.js';
+import { parseGoYaml } from '../descriptor/go-yaml-read.js';
+import { goPathMatch } from './glob-match.js';
+import { readTarEntries, tarHeader, tarPadding, tarTrailer } from './ustar.js';
+
+/** Charts are held in memory while packed; helm itself refuses charts much larger than this. */
+export const MaxChartBytes = 64 * 1024 * 1024;
+
+export interface PackagedChart {
+  name: string;
+  version: string;
+  /** The chart archive (`<name>-<version>.tgz` content). */
+  archive: Buffer;
+  /** The provenance file next to a packaged chart, when there is one. */
+  provenance?: Buffer;
+}
+
+function chartMetadata(text: string, where: string): { name: string; version: string } {
+  const { value, errors } = parseGoYaml(text);
+  if (errors.length > 0)
+    throw new LadingError('INVALID_ARGUMENT', `${where}: Chart.yaml is not valid YAML: ${errors[0]}`);
+  const meta = (value ?? {}) as Record<string, unknown>;
+  const name = meta.name;
+  const version = meta.version;
+  if (typeof name !== 'string' || name === '')
+    throw new LadingError('INVALID_ARGUMENT', `${where}: Chart.yaml: chart name is required`);
+  if (typeof version !== 'string' || version === '') {
+    throw new LadingError('INVALID_ARGUMENT', `${where}: Chart.yaml: chart version is required (and must be a string)`);
+  }
+  return { name, version };
+}
+
+/** Reads name and version from a packaged chart (`<name>/Chart.yaml` in a .tgz). */
+export async function readPackagedChart(path: string): Promise<PackagedChart> {
+  const info = await stat(path);
+  if (info.size > MaxChartBytes)
+    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${path}: chart archive exceeds ${MaxChartBytes} bytes`);
+  const archive = await readFile(path);
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(archive, { maxOutputLength: 4 * MaxChartBytes });
+  } catch (error) {
+    throw new LadingError('INVALID_ARCHIVE', `${path}: not a gzip-compressed chart archive`, { cause: error });
+  }
+  const entry = readTarEntries(tar, path).find((e) => /^[^/]+\/Chart\.yaml$/.test(e.name));
+  if (!entry) throw new LadingError('INVALID_ARGUMENT', `${path}: no <chart>/Chart.yaml in the chart archive`);
+  const chart: PackagedChart = { ...chartMetadata(entry.body.toString('utf8'), path), archive };
+  const provenance = await readFile(`${path}.prov`).catch(() => undefined);
+  if (provenance) chart.provenance = provenance;
+  return chart;
+}
+
+interface IgnoreRule {
+  pattern: string;
+  negate: boolean;
+  dirOnly: boolean;
+}
+
+function ignoreRules(text: string): IgnoreRule[] {
+  const rules: IgnoreRule[] = [];
+  for (const raw of text.split('\n')) {
+    let line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const negate = line.startsWith('!');
+    if (negate) line = line.slice(1);
+    const dirOnly = line.endsWith('/');
+    if (dirOnly) line = line.slice(0, -1);
+    rules.push({ pattern: line.replace(/^\//, ''), negate, dirOnly });
+  }
+  return rules;
+}
+
+function ignored(rules: readonly IgnoreRule[], path: string, isDir: boolean): boolean {
+  let result = false;
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  for (const rule of rules) {
+    if (rule.dirOnly && !isDir) continue;
+    const target = rule.pattern.includes('/') ? path : base;
+    if (goPathMatch(rule.pattern, target)) result = !rule.negate;
+  }
+  return result;
+}
+
+/** Helm's package order: Chart.yaml, Chart.lock, values.yaml, values.schema.json, templates, the rest. */
+function rank(path: string): number {
+  const order = ['Chart.yaml', 'Chart.lock', 'values.yaml', 'values.schema.json'];
+  const i = order.indexOf(path);
+  if (i >= 0) return i;
+  return path.startsWith('templates/') ? order.length : order.length + 1;
+}
+
+/**
+ * Packages a chart directory as `helm package` lays it out: every file under `<name>/`, no
+ * directory entries, `.helmignore` honoured (plus helm's rule that hidden files in `templates/`
+ * are ignored), mode 0644. Unlike helm, entries get mtime 0 and the original Chart.yaml bytes, so
+ * that packaging the same directory twice gives the same archive.
+ */
+export async function packageChartDirectory(dir: string): Promise<PackagedChart> {
+  const meta = chartMetadata(
+    await readFile(join(dir, 'Chart.yaml'), 'utf8').catch(() => {
+      throw new LadingError('NOT_FOUND', `${dir}: no Chart.yaml (not a helm chart directory)`);
+    }),
+    dir,
+  );
+  const rules = ignoreRules(await readFile(join(dir, '.helmignore'), 'utf8').catch(() => ''));
+  rules.push({ pattern: 'templates/.?*', negate: false, dirOnly: false });
+  const files: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort(compareBytes);
+    for (const name of names) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const info = await stat(join(dir, path));
+      if (ignored(rules, path, info.isDirectory())) continue;
+      if (info.isDirectory()) await walk(path);
+      else if (info.isFile()) files.push(path);
+    }
+  };
+  await walk('');
+  files.sort((a, b) => rank(a) - rank(b) || compareBytes(a, b));
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (const file of files) {
+    const body = await readFile(join(dir, file));
+    total += body.length;
+    if (total > MaxChartBytes)
+      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${dir}: chart exceeds ${MaxChartBytes} bytes`);
+    parts.push(
+      tarHeader({
+        name: `${meta.name}/${file}`,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: body.length,
+        mtime: 0,
+        typeflag: '0',
+      }),
+      body,
+      tarPadding(body.length),
+    );
+  }
+  parts.push(tarTrailer);
+  return { ...meta, archive: gzipSync(Buffer.concat(parts)) };
+}

@@ -1,0 +1,27 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The content an input method produced. It can be opened more than once (each call streams the
+ * same bytes from the start), so a caller can measure it, upload it and retry without holding it
+ * in memory. The built-in methods always fill in `size` and `digest`.
+ */
+export interface InputBlob {
+  mediaType: string;
+  size?: number;
+  /** `sha256:<hex>` of the bytes `open()` yields. */
+  digest?: string;
+  open(): Readable | Promise<Readable>;
+  /** Removes temporary files behind the blob; safe to call more than once. */
+  dispose?(): Promise<void>;
+}
+
+export interface InputContext {
+  /** Relative input paths resolve against this directory and may not leave it. */
+  workingDirectory: string;
+  signal?: AbortSignal;
+  /** Where blobs that must be spooled (compressed content) are written; the OS default if unset. */
+  tempDirectory?: string;
+}
+
+/** An input method: turns an input specification into a blob. */
+export type InputMethod = (spec: Record<string, unknown>, context: InputContext) => Promise<InputBlob>;

@@ -1,0 +1,284 @@
+import { LadingError } from '../../oci/index.js';
+
+/**
+ * Tar headers laid out byte for byte as Go's archive/tar Writer writes them when no format is
+ * requested (upstream builds every tar that way): USTAR whenever the fields fit, PAX otherwise.
+ * Go's USTAR bytes: numeric fields are octal, zero-padded and NUL-terminated (devmajor/devminor
+ * included), the checksum is six octal digits, NUL, space; long ASCII names are split into
+ * prefix/name; there is no GNU form and no padding of the archive to 10 KiB.
+ */
+
+export interface TarHeader {
+  name: string;
+  /** Permission and setuid/setgid/sticky bits; file-type bits are not part of Go's mode. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Seconds since the epoch (Go rounds to whole seconds before writing). */
+  mtime: number;
+  typeflag: '0' | '5' | '2' | '1';
+  linkname?: string;
+  uname?: string;
+  gname?: string;
+}
+
+const block = 512;
+const nameSize = 100;
+const prefixSize = 155;
+
+/** The end of an archive: Go writes exactly two zero blocks. */
+export const tarTrailer: Buffer = Buffer.alloc(2 * block);
+
+/** Zero bytes that pad an entry body of `size` bytes to a whole block. */
+export function tarPadding(size: number): Buffer {
+  const rest = size % block;
+  return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(block - rest);
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function toAscii(s: string): string {
+  return [...s].filter((c) => (c.codePointAt(0) as number) <= 0x7f).join('');
+}
+
+function fitsOctal(width: number, value: number): boolean {
+  const bits = (width - 1) * 3;
+  return value >= 0 && (width >= 22 || value < 2 ** bits);
+}
+
+/** Go's splitUSTARPath: a split at a `/` with name ≤ 100 and prefix ≤ 155 bytes. */
+function splitUstarPath(name: string): [string, string] | undefined {
+  let length = name.length;
+  if (length <= nameSize || !isAscii(name)) return undefined;
+  if (length > prefixSize + 1) length = prefixSize + 1;
+  else if (name[length - 1] === '/') length--;
+  const i = name.lastIndexOf('/', length - 1);
+  const nlen = name.length - i - 1;
+  if (i <= 0 || nlen > nameSize || nlen === 0 || i > prefixSize) return undefined;
+  return [name.slice(0, i), name.slice(i + 1)];
+}
+
+function putString(buf: Buffer, offset: number, width: number, s: string): void {
+  const bytes = Buffer.from(s, 'utf8');
+  bytes.copy(buf, offset, 0, Math.min(bytes.length, width));
+  // Go keeps readers from mistaking a truncated regular-file name ending in `/` for a directory.
+  if (bytes.length > width && buf[offset + width - 1] === 0x2f) {
+    let n = width;
+    while (n > 0 && buf[offset + n - 1] === 0x2f) n--;
+    buf[offset + n] = 0;
+  }
+}
+
+function putOctal(buf: Buffer, offset: number, width: number, value: number): void {
+  const v = fitsOctal(width, value) ? value : 0;
+  putString(buf, offset, width, v.toString(8).padStart(width - 1, '0'));
+}
+
+function checksum(buf: Buffer): void {
+  buf.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < block; i++) sum += buf[i] as number;
+  putString(buf, 148, 7, sum.toString(8).padStart(6, '0'));
+  buf[154] = 0;
+  buf[155] = 0x20;
+}
+
+function setUstarMagic(buf: Buffer): void {
+  buf.write('ustar\0', 257, 'latin1');
+  buf.write('00', 263, 'latin1');
+}
+
+function mainHeader(h: TarHeader, name: string, prefix: string, ascii: (s: string) => string): Buffer {
+  const buf = Buffer.alloc(block);
+  putString(buf, 0, 100, ascii(name));
+  putOctal(buf, 100, 8, h.mode);
+  putOctal(buf, 108, 8, h.uid);
+  putOctal(buf, 116, 8, h.gid);
+  putOctal(buf, 124, 12, h.size);
+  putOctal(buf, 136, 12, h.mtime);
+  buf.write(h.typeflag, 156, 'latin1');
+  putString(buf, 157, 100, ascii(h.linkname ?? ''));
+  putString(buf, 265, 32, ascii(h.uname ?? ''));
+  putString(buf, 297, 32, ascii(h.gname ?? ''));
+  putOctal(buf, 329, 8, 0);
+  putOctal(buf, 337, 8, 0);
+  putString(buf, 345, 155, prefix);
+  setUstarMagic(buf);
+  checksum(buf);
+  return buf;
+}
+
+/** Go's formatPAXRecord: `<len> <key>=<value>\n` where len counts itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let size = Buffer.byteLength(body);
+  size += String(size).length;
+  let record = `${size}${body}`;
+  if (Buffer.byteLength(record) !== size) record = `${Buffer.byteLength(record)}${body}`;
+  return record;
+}
+
+/**
+ * The header block(s) Go writes for `h`. With a PAX extension the result is the `x` header, its
+ * records padded to a block, and the main header.
+ */
+export function tarHeader(h: TarHeader): Buffer {
+  if (h.name.includes('\0'))
+    throw new LadingError('INVALID_ARGUMENT', `tar entry name contains NUL: ${JSON.stringify(h.name)}`);
+  const pax = new Map<string, string>();
+  let ustar = true;
+  const checkString = (s: string, width: number, key: string | undefined, splittable: boolean): void => {
+    if (!isAscii(s) || Buffer.byteLength(s) > width) {
+      if (!splittable || !splitUstarPath(s)) ustar = false;
+      if (key === undefined)
+        throw new LadingError('INVALID_ARGUMENT', `tar header field too long: ${JSON.stringify(s)}`);
+      pax.set(key, s);
+    }
+  };
+  const checkNumber = (n: number, width: number, key: string | undefined): void => {
+    if (!fitsOctal(width, n)) {
+      ustar = false;
+      if (key === undefined) throw new LadingError('INVALID_ARGUMENT', `tar header value ${n} does not fit`);
+      pax.set(key, String(n));
+    }
+  };
+  checkString(h.name, nameSize, 'path', true);
+  checkString(h.linkname ?? '', nameSize, 'linkpath', false);
+  checkString(h.uname ?? '', 32, 'uname', false);
+  checkString(h.gname ?? '', 32, 'gname', false);
+  checkNumber(h.mode, 8, undefined);
+  checkNumber(h.uid, 8, 'uid');
+  checkNumber(h.gid, 8, 'gid');
+  checkNumber(h.size, 12, 'size');
+  checkNumber(h.mtime, 12, 'mtime');
+
+  if (ustar) {
+    const split = splitUstarPath(h.name);
+    return mainHeader(h, split ? split[1] : h.name, split ? split[0] : '', (s) => s);
+  }
+
+  const records = [...pax.keys()]
+    .sort()
+    .map((k) => paxRecord(k, pax.get(k) as string))
+    .join('');
+  const data = Buffer.from(records, 'utf8');
+  // Go's path.Split: everything up to and including the last `/` is the directory.
+  const slash = h.name.lastIndexOf('/');
+  const dir = slash < 0 ? '' : h.name.slice(0, slash + 1);
+  const file = h.name.slice(slash + 1);
+  let xname = toAscii(pathJoin(dir, 'PaxHeaders.0', file));
+  if (xname.length > nameSize) xname = xname.slice(0, nameSize);
+  xname = xname.replace(/\/+$/, '');
+  const x = Buffer.alloc(block);
+  putString(x, 0, 100, xname);
+  putOctal(x, 100, 8, 0);
+  putOctal(x, 108, 8, 0);
+  putOctal(x, 116, 8, 0);
+  putOctal(x, 124, 12, data.length);
+  putOctal(x, 136, 12, 0);
+  x.write('x', 156, 'latin1');
+  setUstarMagic(x);
+  checksum(x);
+  return Buffer.concat([x, data, tarPadding(data.length), mainHeader(h, h.name, '', toAscii)]);
+}
+
+/** Go's path.Join for the three parts used above (clean, no empty elements). */
+function pathJoin(...parts: string[]): string {
+  const segments: string[] = [];
+  for (const seg of parts.join('/').split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..' && segments.length > 0 && segments[segments.length - 1] !== '..') segments.pop();
+    else segments.push(seg);
+  }
+  return segments.join('/');
+}
+
+export interface TarMemoryEntry {
+  name: string;
+  typeflag: string;
+  body: Buffer;
+}
+
+function readString(buf: Buffer, offset: number, width: number): string {
+  const slice = buf.subarray(offset, offset + width);
+  const nul = slice.indexOf(0);
+  return slice.subarray(0, nul < 0 ? width : nul).toString('utf8');
+}
+
+function readNumber(buf: Buffer, offset: number, width: number): number {
+  if (((buf[offset] as number) & 0x80) !== 0) {
+    let n = 0;
+    for (let i = 1; i < width; i++) n = n * 256 + (buf[offset + i] as number);
+    return n;
+  }
+  const text = readString(buf, offset, width).trim();
+  return text === '' ? 0 : Number.parseInt(text, 8);
+}
+
+/**
+ * The regular-file entries of a small tar held in memory (USTAR, PAX `path`/`size`, GNU long
+ * names). Meant for descriptor archives; anything malformed is INVALID_ARCHIVE.
+ */
+export function readTarEntries(bytes: Uint8Array, where: string): TarMemoryEntry[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const entries: TarMemoryEntry[] = [];
+  let offset = 0;
+  let longName: string | undefined;
+  let paxPath: string | undefined;
+  let paxSize: number | undefined;
+  while (offset + block <= buf.length) {
+    const header = buf.subarray(offset, offset + block);
+    if (header.every((b) => b === 0)) break;
+    let sum = 0;
+    for (let i = 0; i < block; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
+    if (readNumber(header, 148, 8) !== sum)
+      throw new LadingError('INVALID_ARCHIVE', `${where}: tar header checksum mismatch at offset ${offset}`);
+    const typeflag = String.fromCharCode(header[156] as number) || '0';
+    const size = paxSize ?? readNumber(header, 124, 12);
+    const start = offset + block;
+    if (start + size > buf.length)
+      throw new LadingError('INVALID_ARCHIVE', `${where}: tar entry at offset ${offset} is truncated`);
+    const body = buf.subarray(start, start + size);
+    offset = start + Math.ceil(size / block) * block;
+    if (typeflag === 'x') {
+      for (const [key, value] of parsePax(body.toString('utf8'))) {
+        if (key === 'path') paxPath = value;
+        if (key === 'size') paxSize = Number(value);
+      }
+      continue;
+    }
+    if (typeflag === 'L') {
+      longName = body.toString('utf8').replace(/\0+$/, '');
+      continue;
+    }
+    if (typeflag === 'g') continue;
+    const magic = header.subarray(257, 263).toString('latin1');
+    const prefix = magic.startsWith('ustar') ? readString(header, 345, 155) : '';
+    const plain = readString(header, 0, 100);
+    const name = paxPath ?? longName ?? (prefix ? `${prefix}/${plain}` : plain);
+    entries.push({ name, typeflag: typeflag === '\0' ? '0' : typeflag, body });
+    longName = undefined;
+    paxPath = undefined;
+    paxSize = undefined;
+  }
+  return entries;
+}
+
+function parsePax(text: string): [string, string][] {
+  const out: [string, string][] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const space = rest.indexOf(' ');
+    const length = Number(rest.slice(0, space));
+    if (!(space > 0 && length > 0)) break;
+    const record = Buffer.from(rest, 'utf8').subarray(0, length).toString('utf8');
+    const eq = record.indexOf('=');
+    if (eq > space) out.push([record.slice(space + 1, eq), record.slice(eq + 1, -1)]);
+    rest = Buffer.from(rest, 'utf8').subarray(length).toString('utf8');
+  }
+  return out;
+}

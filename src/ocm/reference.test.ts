@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ocmVectors } from '../../test/support/vectors.js';
+import { isLadingError } from '../oci/index.js';
+import { parseComponentReference, parseRepository } from './reference.js';
+
+interface Case {
+  input: string;
+  expected: Record<string, string> | null;
+  ignoreSemverValidation: boolean;
+  expectError: boolean;
+}
+
+describe('component references', () => {
+  const file = JSON.parse(readFileSync(join(ocmVectors, 'extracted/compref-parse-cases.json'), 'utf8')) as {
+    cases: Case[];
+  };
+
+  test('all 23 upstream table cases', () => {
+    assert.equal(file.cases.length, 23);
+    for (const c of file.cases) {
+      const parse = () => parseComponentReference(c.input, { ignoreSemverValidation: c.ignoreSemverValidation });
+      if (c.expectError) {
+        assert.throws(parse, (e) => isLadingError(e, 'INVALID_REFERENCE'), c.input);
+        continue;
+      }
+      const ref = parse();
+      const e = c.expected as Record<string, string>;
+      const got: Record<string, string> = {
+        Type: ref.repository.type,
+        Component: ref.component,
+        repositoryKind: ref.repository.kind,
+      };
+      if (ref.version) got.Version = ref.version;
+      if (ref.digest) got.Digest = ref.digest;
+      if (ref.prefix) got.Prefix = ref.prefix;
+      if (ref.repository.kind === 'OCIRepository') {
+        got.BaseUrl = ref.repository.baseUrl;
+        if (ref.repository.subPath) got.SubPath = ref.repository.subPath;
+      } else {
+        got.FilePath = ref.repository.filePath;
+      }
+      assert.deepEqual(got, e, c.input);
+    }
+  });
+
+  test('repository locations: archives, registries, plain HTTP', () => {
+    assert.deepEqual(parseRepository('transport-archive'), {
+      kind: 'CommonTransportFormat',
+      type: 'CommonTransportFormat/v1',
+      filePath: 'transport-archive',
+    });
+    assert.deepEqual(parseRepository('ctf.tgz'), {
+      kind: 'CommonTransportFormat',
+      type: 'CommonTransportFormat/v1',
+      filePath: 'ctf.tgz',
+    });
+    assert.deepEqual(parseRepository('http://127.0.0.1:5000/sub/path'), {
+      kind: 'OCIRepository',
+      type: 'OCIRepository/v1',
+      baseUrl: 'http://127.0.0.1:5000',
+      subPath: 'sub/path',
+    });
+    assert.deepEqual(parseRepository('ghcr.io/acme'), {
+      kind: 'OCIRepository',
+      type: 'OCIRepository/v1',
+      baseUrl: 'ghcr.io',
+      subPath: 'acme',
+    });
+    assert.throws(
+      () => parseRepository('nope::x'),
+      (e) => isLadingError(e, 'UNKNOWN_TYPE'),
+    );
+  });
+});

@@ -1,0 +1,3 @@
+export * from './mapping.js';
+export * from './repository.js';
+export * from './resolvers.js';

@@ -1,0 +1,548 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { fetchAll, hasPushReference, hasTags, type Op, type Target, type TargetResolver } from '../../content/index.js';
+import { copyGraph } from '../../copy/index.js';
+import { OciLayout, type TarWriteEntry, writeTar } from '../../layout/index.js';
+import {
+  Annotation,
+  createDigester,
+  type Descriptor,
+  digestBytes,
+  encodeIndex,
+  encodeManifest,
+  isLadingError,
+  LadingError,
+  MediaType,
+  nodeSuccessors,
+  parseNode,
+} from '../../oci/index.js';
+import { decodeDescriptor } from '../descriptor/decode.js';
+import { encodeDescriptor } from '../descriptor/encode.js';
+import { type Identity, identityOf } from '../descriptor/identity.js';
+import { DescriptorMediaType } from '../descriptor/media-types.js';
+import {
+  type ComponentDescriptor,
+  type DigestSpec,
+  genericBlobDigest,
+  type LocalBlobAccess,
+  localBlobAccess,
+} from '../descriptor/model.js';
+import { versionToTag } from '../descriptor/version-tag.js';
+import { isAccessType } from '../types.js';
+import {
+  artifactAnnotation,
+  componentRepository,
+  encodeComponentConfig,
+  isComponentConfigType,
+  isOciLayoutBlob,
+  isOciManifestType,
+  OcmAnnotation,
+  OcmMediaType,
+  platformFromIdentity,
+  versionAnnotations,
+} from './mapping.js';
+
+/** Content for a local blob: streamed, re-openable; digest and size when the producer knows them. */
+export interface LocalBlob {
+  mediaType: string;
+  digest?: string;
+  size?: number;
+  open(): Readable | Promise<Readable>;
+}
+
+export type ConflictPolicy = 'abort-and-fail' | 'skip' | 'replace';
+
+export interface ComponentRepositoryOptions {
+  /** Written into `software.ocm.creator`. */
+  creator?: string;
+  /** Media type of the stored descriptor (upstream's default: JSON). */
+  descriptorMediaType?: string;
+  /** Scratch folder for staging blobs of unknown digest and OCI layouts. */
+  tempDir?: string;
+}
+
+export interface StoredVersion {
+  descriptor: ComponentDescriptor;
+  /** The manifest or index the version tag points at. */
+  root: Descriptor;
+  /** The descriptor manifest (the first entry of the index in the index form). */
+  manifest: Descriptor;
+  /** Layers of the descriptor manifest, by digest: where local blobs of this version live. */
+  layers: Map<string, Descriptor>;
+}
+
+/** Counts and hashes a stream passing through. */
+class Meter extends Transform {
+  readonly hash = createDigester('sha256');
+  size = 0;
+  override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback) {
+    this.size += chunk.length;
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+}
+
+function isLocalBlob(access: { type: string }): access is LocalBlobAccess {
+  return isAccessType(access.type, 'LocalBlob/v1');
+}
+
+/**
+ * Component versions in any OCI store, written once over a TargetResolver so that a CTF archive
+ * and a registry behave the same. The layout follows upstream OCM v2: repository
+ * `component-descriptors/<name>`, tag = version (`+` → `.build-`), a manifest whose config points
+ * at the descriptor layer and whose other layers are the local blobs; with OCI-native artifacts
+ * among the local blobs, an index whose first entry is that manifest.
+ */
+export class ComponentVersionRepository {
+  readonly resolver: TargetResolver;
+  readonly options: ComponentRepositoryOptions;
+  /** Local blobs added in this session, by component and digest: their size and media type. */
+  readonly #pending = new Map<string, Map<string, Descriptor>>();
+
+  constructor(resolver: TargetResolver, options: ComponentRepositoryOptions = {}) {
+    this.resolver = resolver;
+    this.options = options;
+  }
+
+  target(component: string, o?: Op): Promise<Target> {
+    return this.resolver.targetFor(componentRepository(component), o);
+  }
+
+  #remember(component: string, desc: Descriptor): void {
+    let map = this.#pending.get(component);
+    if (!map) {
+      map = new Map();
+      this.#pending.set(component, map);
+    }
+    map.set(desc.digest, desc);
+  }
+
+  /**
+   * Stores a local blob for `component` and returns the access and digest to record in the
+   * descriptor. An OCI image layout (`…oci.layout.v1+tar[+gzip]`) is unpacked instead: its graph
+   * lands as native OCI manifests, and the access names the top manifest.
+   */
+  async addLocalBlob(
+    component: string,
+    blob: LocalBlob,
+    options: { referenceName?: string; signal?: AbortSignal } = {},
+  ): Promise<{ access: LocalBlobAccess; digest: DigestSpec }> {
+    const target = await this.target(component);
+    const o: Op = options.signal ? { signal: options.signal } : {};
+    if (isOciLayoutBlob(blob.mediaType)) return this.#addLayout(component, target, blob, options);
+    let desc: Descriptor;
+    if (blob.digest !== undefined && blob.size !== undefined) {
+      desc = { mediaType: blob.mediaType || MediaType.OctetStream, digest: blob.digest, size: blob.size };
+      if (!(await target.exists(desc, o))) await target.push(desc, await blob.open(), o);
+    } else {
+      desc = await this.#stageAndPush(target, blob, o);
+    }
+    this.#remember(component, desc);
+    return {
+      access: localBlobAccess({
+        localReference: desc.digest,
+        mediaType: blob.mediaType,
+        ...(options.referenceName ? { referenceName: options.referenceName } : {}),
+      }),
+      digest: genericBlobDigest(desc.digest),
+    };
+  }
+
+  /** A blob of unknown digest goes to a temp file first (hashing as it is written), then up. */
+  async #stageAndPush(target: Target, blob: LocalBlob, o: Op): Promise<Descriptor> {
+    const dir = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'lading-blob-'));
+    try {
+      const file = join(dir, 'blob');
+      const meter = new Meter();
+      await pipeline(await blob.open(), meter, createWriteStream(file, { flags: 'wx' }));
+      const desc: Descriptor = {
+        mediaType: blob.mediaType || MediaType.OctetStream,
+        digest: `sha256:${meter.hash.digest('hex')}`,
+        size: meter.size,
+      };
+      if (!(await target.exists(desc, o)))
+        await target.push(desc, createReadStream(file, { highWaterMark: 1 << 20 }), o);
+      return desc;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async #addLayout(
+    component: string,
+    target: Target,
+    blob: LocalBlob,
+    options: { referenceName?: string; signal?: AbortSignal },
+  ): Promise<{ access: LocalBlobAccess; digest: DigestSpec }> {
+    const dir = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'lading-layout-'));
+    try {
+      // Random access needs a plain tar on disk; gzip is recognised by its magic, as upstream does.
+      const file = join(dir, 'layout.tar');
+      const source = await blob.open();
+      const first = await peek(source, 2);
+      const gz = first.length === 2 && first[0] === 0x1f && first[1] === 0x8b;
+      if (gz) await pipeline(source, createGunzip(), createWriteStream(file, { flags: 'wx' }));
+      else await pipeline(source, createWriteStream(file, { flags: 'wx' }));
+      const layout = await OciLayout.open(file);
+      const top = await topLevelDescriptor(layout, file);
+      await copyGraph(layout, target, top, {
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const desc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size };
+      this.#remember(component, desc);
+      return {
+        access: localBlobAccess({
+          localReference: top.digest,
+          mediaType: top.mediaType,
+          ...(options.referenceName ? { referenceName: options.referenceName } : {}),
+        }),
+        digest: genericBlobDigest(top.digest),
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Stores the descriptor and the manifest (or index) that ties the version together, then tags it. */
+  async addComponentVersion(
+    descriptor: ComponentDescriptor,
+    options: { conflictPolicy?: ConflictPolicy; blobs?: readonly Descriptor[]; signal?: AbortSignal } = {},
+  ): Promise<{ result: 'added' | 'skipped' | 'replaced' | 'unchanged'; root: Descriptor }> {
+    const { name, version } = descriptor.component;
+    const target = await this.target(name);
+    const o: Op = options.signal ? { signal: options.signal } : {};
+    const tag = versionToTag(version);
+    const existing = await target.resolve(tag, o).catch((error) => {
+      if (isLadingError(error, 'NOT_FOUND')) return undefined;
+      throw error;
+    });
+    const policy = options.conflictPolicy ?? 'abort-and-fail';
+    if (existing && policy === 'abort-and-fail') {
+      throw new LadingError(
+        'ALREADY_EXISTS',
+        `component version ${name}:${version} already exists (use --component-version-conflict-policy skip or replace)`,
+      );
+    }
+    if (existing && policy === 'skip') return { result: 'skipped', root: existing };
+
+    const known = new Map(this.#pending.get(name) ?? []);
+    for (const b of options.blobs ?? []) known.set(b.digest, b);
+    const layers: Descriptor[] = [];
+    const manifests: Descriptor[] = [];
+    const elements: {
+      access: LocalBlobAccess;
+      identity: Identity;
+      kind: 'resource' | 'source';
+      extra?: Record<string, string>;
+    }[] = [];
+    for (const r of descriptor.component.resources ?? []) {
+      if (isLocalBlob(r.access))
+        elements.push({
+          access: r.access,
+          identity: identityOf(r),
+          kind: 'resource',
+          ...(r.extraIdentity ? { extra: r.extraIdentity } : {}),
+        });
+    }
+    for (const s of descriptor.component.sources ?? []) {
+      if (isLocalBlob(s.access))
+        elements.push({
+          access: s.access,
+          identity: identityOf(s),
+          kind: 'source',
+          ...(s.extraIdentity ? { extra: s.extraIdentity } : {}),
+        });
+    }
+    for (const e of elements) {
+      const digest = e.access.localReference;
+      const platform = platformFromIdentity(e.extra);
+      const annotations = { [OcmAnnotation.Artifact]: artifactAnnotation(e.identity, e.kind) };
+      if (isOciManifestType(e.access.mediaType)) {
+        const top = known.get(digest) ?? (await target.resolve(digest, o));
+        manifests.push({
+          mediaType: top.mediaType,
+          digest,
+          size: top.size,
+          annotations,
+          ...(platform ? { platform } : {}),
+        });
+        continue;
+      }
+      const blob = known.get(digest);
+      if (!blob) {
+        throw new LadingError(
+          'NOT_FOUND',
+          `${name}:${version}: local blob ${digest} of ${e.kind} ${JSON.stringify(e.identity)} was not added to this repository`,
+        );
+      }
+      layers.push({
+        mediaType: e.access.mediaType || MediaType.OctetStream,
+        digest,
+        size: blob.size,
+        annotations,
+        ...(platform ? { platform } : {}),
+      });
+    }
+
+    const descriptorMediaType = this.options.descriptorMediaType ?? DescriptorMediaType.Json;
+    const descriptorBytes = encodeDescriptor(descriptor, descriptorMediaType);
+    const descriptorLayer = await pushBytes(target, descriptorBytes, descriptorMediaType, o);
+    const config = await pushBytes(target, encodeComponentConfig(descriptorLayer), OcmMediaType.ComponentConfig, o);
+    const annotations = versionAnnotations(
+      name,
+      version,
+      this.options.creator ? { creator: this.options.creator } : {},
+    );
+    const manifestBytes = encodeManifest({
+      schemaVersion: 2,
+      mediaType: MediaType.ImageManifest,
+      artifactType: OcmMediaType.ArtifactType,
+      config,
+      layers: [descriptorLayer, ...layers],
+      annotations,
+    });
+    const manifest = await pushBytes(target, manifestBytes, MediaType.ImageManifest, o);
+    let root: Descriptor = manifest;
+    let rootBytes: Uint8Array = manifestBytes;
+    if (manifests.length > 0) {
+      rootBytes = Buffer.from(
+        encodeIndex({
+          schemaVersion: 2,
+          mediaType: MediaType.ImageIndex,
+          manifests: [{ ...manifest, artifactType: OcmMediaType.ArtifactType, annotations }, ...manifests],
+          annotations: versionAnnotations(name, version, {
+            ...(this.options.creator ? { creator: this.options.creator } : {}),
+            index: true,
+          }),
+        }),
+      );
+      root = { mediaType: MediaType.ImageIndex, digest: digestBytes(rootBytes), size: rootBytes.length };
+    }
+    if (existing && existing.digest === root.digest) return { result: 'unchanged', root };
+    // The tag goes last: a reader never sees a version whose content is incomplete.
+    if (hasPushReference(target)) {
+      await target.pushReference(root, rootBytes, tag, o);
+    } else {
+      if (!(await target.exists(root, o))) await target.push(root, rootBytes, o);
+      await target.tag(root, tag, o);
+    }
+    return { result: existing ? 'replaced' : 'added', root };
+  }
+
+  async hasComponentVersion(name: string, version: string, o: Op = {}): Promise<boolean> {
+    const target = await this.target(name, o);
+    try {
+      await target.resolve(versionToTag(version), o);
+      return true;
+    } catch (error) {
+      if (isLadingError(error, 'NOT_FOUND')) return false;
+      throw error;
+    }
+  }
+
+  /** Reads a version: tag → manifest (or index → its first manifest) → config → descriptor layer. */
+  async getComponentVersion(name: string, version: string, o: Op = {}): Promise<StoredVersion> {
+    const target = await this.target(name, o);
+    const ref = `${componentRepository(name)}:${version}`;
+    let root: Descriptor;
+    try {
+      root = await target.resolve(versionToTag(version), o);
+    } catch (error) {
+      if (isLadingError(error, 'NOT_FOUND')) {
+        throw new LadingError('NOT_FOUND', `component version ${name}:${version} not found`, { cause: error });
+      }
+      throw error;
+    }
+    let manifestDesc = root;
+    if (root.mediaType === MediaType.ImageIndex) {
+      const index = parseNode(await fetchAll(target, root, o), root.mediaType, ref);
+      const first = index.kind === 'index' ? index.index.manifests[0] : undefined;
+      if (!first || first.mediaType !== MediaType.ImageManifest) {
+        throw new LadingError(
+          'INVALID_MANIFEST',
+          `${ref}: the first entry of the index is not the descriptor manifest`,
+        );
+      }
+      manifestDesc = first;
+    }
+    const node = parseNode(await fetchAll(target, manifestDesc, o), manifestDesc.mediaType, ref);
+    if (node.kind !== 'manifest') throw new LadingError('INVALID_MANIFEST', `${ref}: not an OCI image manifest`);
+    const manifest = node.manifest;
+    if (!isComponentConfigType(manifest.config.mediaType)) {
+      throw new LadingError(
+        'INVALID_MANIFEST',
+        `${ref}: config ${manifest.config.mediaType} is not an OCM component config`,
+      );
+    }
+    const config = JSON.parse((await fetchAll(target, manifest.config, o)).toString('utf8')) as {
+      componentDescriptorLayer?: Descriptor;
+    };
+    const layerDesc = config.componentDescriptorLayer ?? manifest.layers[0];
+    if (!layerDesc) throw new LadingError('INVALID_MANIFEST', `${ref}: no component descriptor layer`);
+    const bytes = await fetchAll(target, layerDesc, { ...o, limit: 64 * 1024 * 1024 });
+    const descriptor = decodeDescriptor(bytes, layerDesc.mediaType, `${ref} (${layerDesc.digest})`);
+    return {
+      descriptor,
+      root,
+      manifest: manifestDesc,
+      layers: new Map(manifest.layers.slice(1).map((l) => [l.digest, l])),
+    };
+  }
+
+  /** The versions of a component, from the version annotation of each tagged manifest. */
+  async listComponentVersions(name: string, o: Op = {}): Promise<string[]> {
+    const target = await this.target(name, o);
+    if (!hasTags(target)) throw new LadingError('UNSUPPORTED', `${componentRepository(name)}: cannot list tags`);
+    const tags: string[] = [];
+    try {
+      for await (const page of target.tags(o)) tags.push(...page);
+    } catch (error) {
+      if (isLadingError(error, 'NOT_FOUND')) return [];
+      throw error;
+    }
+    const versions = new Set<string>();
+    for (const tag of tags) {
+      if (/^sha(256|512)-[0-9a-f]+$/.test(tag)) continue; // referrers fallback indexes
+      const root = await target.resolve(tag, o);
+      if (root.mediaType !== MediaType.ImageManifest && root.mediaType !== MediaType.ImageIndex) continue;
+      const node = parseNode(await fetchAll(target, root, o), root.mediaType, tag);
+      const annotations =
+        node.kind === 'manifest'
+          ? node.manifest.annotations
+          : node.kind === 'index'
+            ? node.index.annotations
+            : undefined;
+      const value = annotations?.[OcmAnnotation.ComponentVersion];
+      if (!value?.startsWith(`${name}:`)) continue;
+      versions.add(value.slice(name.length + 1));
+    }
+    return [...versions];
+  }
+
+  /**
+   * Opens a local blob of a stored version. An OCI artifact stored natively comes out as an OCI
+   * image layout tar (tagged with `layoutTag`), which any OCI tool reads.
+   */
+  async writeLocalBlob(
+    stored: StoredVersion,
+    access: LocalBlobAccess,
+    out: string,
+    options: { layoutTag?: string; signal?: AbortSignal } = {},
+  ): Promise<{ mediaType: string; size?: number }> {
+    const name = stored.descriptor.component.name;
+    const target = await this.target(name);
+    const o: Op = options.signal ? { signal: options.signal } : {};
+    if (isOciManifestType(access.mediaType)) {
+      const top = await target.resolve(access.localReference, o);
+      await writeLayoutTar(target, top, out, options.layoutTag, o);
+      return { mediaType: OcmMediaType.OciLayoutTar };
+    }
+    const layer = stored.layers.get(access.localReference);
+    if (!layer) {
+      throw new LadingError(
+        'NOT_FOUND',
+        `${name}:${stored.descriptor.component.version}: local blob ${access.localReference} is not in the version's manifest`,
+      );
+    }
+    const stream = await target.fetch(layer, o);
+    const tmp = `${out}.${process.pid}.tmp`;
+    try {
+      await pipeline(stream, createWriteStream(tmp, { flags: 'wx' }));
+      await rename(tmp, out);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+    return { mediaType: access.mediaType, size: layer.size };
+  }
+}
+
+async function pushBytes(target: Target, bytes: Uint8Array, mediaType: string, o: Op): Promise<Descriptor> {
+  const desc: Descriptor = { mediaType, digest: digestBytes(bytes), size: bytes.byteLength };
+  if (!(await target.exists(desc, o))) await target.push(desc, bytes, o);
+  return desc;
+}
+
+/** Reads the first bytes of a stream and puts them back. */
+async function peek(stream: Readable, n: number): Promise<Buffer> {
+  for (;;) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk) {
+      stream.unshift(chunk);
+      return chunk.subarray(0, n);
+    }
+    if (stream.readableEnded) return Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        stream.off('readable', done);
+        stream.off('end', done);
+        stream.off('error', fail);
+        resolve();
+      };
+      const fail = (e: Error) => {
+        stream.off('readable', done);
+        stream.off('end', done);
+        reject(e);
+      };
+      stream.once('readable', done);
+      stream.once('end', done);
+      stream.once('error', fail);
+    });
+  }
+}
+
+/** Upstream's choice of the artifact in a layout: the only index.json entry, or the only tagged one. */
+async function topLevelDescriptor(layout: OciLayout, where: string): Promise<Descriptor> {
+  const manifests = layout.manifests();
+  const tags: string[] = [];
+  for await (const page of layout.tags()) tags.push(...page);
+  if (manifests.length === 1) return manifests[0] as Descriptor;
+  if (tags.length === 1) return layout.resolve(tags[0] as string);
+  throw new LadingError(
+    'INVALID_ARCHIVE',
+    `${where}: the OCI layout must name exactly one artifact (one index.json entry, or one tagged entry); it has ${manifests.length} entries and ${tags.length} tags`,
+  );
+}
+
+/** Writes the graph under `top` as an OCI image layout tar, streaming every blob from `target`. */
+export async function writeLayoutTar(
+  target: Target,
+  top: Descriptor,
+  out: string,
+  tag: string | undefined,
+  o: Op = {},
+): Promise<void> {
+  const nodes = new Map<string, Descriptor>();
+  const queue = [top];
+  while (queue.length > 0) {
+    const node = queue.shift() as Descriptor;
+    if (nodes.has(node.digest)) continue;
+    nodes.set(node.digest, node);
+    if (isOciManifestType(node.mediaType)) {
+      const parsed = parseNode(await fetchAll(target, node, o), node.mediaType, node.digest);
+      queue.push(...nodeSuccessors(parsed));
+    }
+  }
+  const entry = {
+    mediaType: top.mediaType,
+    digest: top.digest,
+    size: top.size,
+    ...(tag ? { annotations: { [Annotation.RefName]: tag } } : {}),
+  };
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [entry] }));
+  const layoutFile = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
+  const { Readable } = await import('node:stream');
+  const entries: TarWriteEntry[] = [
+    { path: 'oci-layout', size: layoutFile.length, open: () => Readable.from([layoutFile]) },
+    { path: 'index.json', size: index.length, open: () => Readable.from([index]) },
+    ...[...nodes.values()]
+      .sort((a, b) => (a.digest < b.digest ? -1 : 1))
+      .map((d) => ({ path: `blobs/${d.digest.replace(':', '/')}`, size: d.size, open: () => target.fetch(d, o) })),
+  ];
+  await writeTar(out, entries, o.signal ? { signal: o.signal } : {});
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { CtfArchive } from '../src/ctf/index.js';
+import { OciLayout, writeDirectoryAsTar } from '../src/layout/index.js';
+import { digestBytes, isLadingError, MediaType } from '../src/oci/index.js';
+import type { ComponentDescriptor } from '../src/ocm/descriptor/model.js';
+import { ComponentVersionRepository, OcmMediaType, registryResolver } from '../src/ocm/repository/index.js';
+import { Registry } from '../src/registry/index.js';
+import { pushImage, tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
+
+const run = promisify(execFile);
+const peers = loadPeers();
+
+function descriptor(name: string, version: string): ComponentDescriptor {
+  return {
+    meta: { schemaVersion: 'v2' },
+    component: {
+      name,
+      version,
+      provider: { name: 'acme.org' },
+      repositoryContexts: null,
+      resources: [],
+      sources: null,
+      componentReferences: null,
+    },
+  };
+}
+
+async function buildVersion(repo: ComponentVersionRepository, name: string, version: string, layoutTar: string) {
+  const desc = descriptor(name, version);
+  const text = Buffer.from('hello from a local blob\n');
+  const local = await repo.addLocalBlob(name, { mediaType: 'text/plain', open: () => Readable.from([text]) });
+  const image = await repo.addLocalBlob(
+    name,
+    {
+      mediaType: OcmMediaType.OciLayoutTar,
+      open: async () => (await import('node:fs')).createReadStream(layoutTar),
+    },
+    { referenceName: 'acme.org/image:1.0.0' },
+  );
+  desc.component.resources = [
+    { name: 'text', version, type: 'plainText', relation: 'local', access: local.access, digest: local.digest },
+    { name: 'image', version, type: 'ociImage', relation: 'local', access: image.access, digest: image.digest },
+  ];
+  const result = await repo.addComponentVersion(desc);
+  return { desc, result, text, image };
+}
+
+async function imageLayoutTar(dir: string) {
+  const layoutDir = join(dir, 'image-layout');
+  const layout = await OciLayout.open(layoutDir, { create: true });
+  const image = await pushImage(layout, { 'app.txt': 'the app\n' });
+  await layout.tag(image.manifest, '1.0.0');
+  await writeDirectoryAsTar(layoutDir, join(dir, 'image.tar'));
+  return { tar: join(dir, 'image.tar'), image };
+}
+
+describe('component versions in an OCI store', () => {
+  test('CTF: add with a local blob and an embedded OCI layout, read back, list, download', async () => {
+    const t = await tempDir();
+    try {
+      const { tar, image } = await imageLayoutTar(t.path);
+      const archivePath = join(t.path, 'transport-archive');
+      const archive = await CtfArchive.open(archivePath, { mode: 'create' });
+      const repo = new ComponentVersionRepository(archive.resolver());
+      const { result, text } = await buildVersion(repo, 'acme.org/hello', '1.0.0+build.7', tar);
+      assert.equal(result.result, 'added');
+      assert.equal(result.root.mediaType, MediaType.ImageIndex, 'a native OCI artifact makes it the index form');
+      const again = await repo.getComponentVersion('acme.org/hello', '1.0.0+build.7');
+      assert.equal(again.descriptor.component.version, '1.0.0+build.7');
+      const resources = again.descriptor.component.resources ?? [];
+      assert.equal(resources[1]?.access.localReference, image.manifest.digest);
+      assert.equal(resources[1]?.access.mediaType, MediaType.ImageManifest);
+      assert.deepEqual(await repo.listComponentVersions('acme.org/hello'), ['1.0.0+build.7']);
+      const index = JSON.parse(await readFile(join(archivePath, 'artifact-index.json'), 'utf8'));
+      assert.ok(
+        index.artifacts.some(
+          (a: { repository: string; tag?: string }) =>
+            a.repository === 'component-descriptors/acme.org/hello' && a.tag === '1.0.0.build-build.7',
+        ),
+      );
+      const out = join(t.path, 'text.out');
+      await repo.writeLocalBlob(again, resources[0]?.access as never, out);
+      assert.ok((await readFile(out)).equals(text));
+      const layoutOut = join(t.path, 'image.out.tar');
+      await repo.writeLocalBlob(again, resources[1]?.access as never, layoutOut, { layoutTag: '1.0.0' });
+      const inspect = JSON.parse((await run('skopeo', ['inspect', `oci-archive:${layoutOut}:1.0.0`])).stdout);
+      assert.equal(inspect.Digest, image.manifest.digest);
+      await assert.rejects(
+        () => buildVersion(repo, 'acme.org/hello', '1.0.0+build.7', tar),
+        (e) => isLadingError(e, 'ALREADY_EXISTS'),
+      );
+      await archive.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('registry: the same mapping, and the embedded image is natively pullable with skopeo', async () => {
+    const t = await tempDir();
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    try {
+      const { tar, image } = await imageLayoutTar(t.path);
+      const repo = new ComponentVersionRepository(registryResolver(registry, { subPath: 'ocm-test', write: true }));
+      const name = `acme.org/reg${process.pid}`;
+      await buildVersion(repo, name, '2.0.0', tar);
+      const stored = await repo.getComponentVersion(name, '2.0.0');
+      assert.equal(stored.descriptor.component.name, name);
+      assert.deepEqual(await repo.listComponentVersions(name), ['2.0.0']);
+      const ref = `${peers.plain.host}/ocm-test/component-descriptors/${name}@${image.manifest.digest}`;
+      const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+        encoding: 'buffer',
+      });
+      assert.equal(digestBytes(raw.stdout as Buffer), image.manifest.digest);
+      await mkdir(join(t.path, 'pulled'));
+      await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(t.path, 'pulled')}:v1`]);
+      await run('umoci', ['raw', 'unpack', '--image', `${join(t.path, 'pulled')}:v1`, join(t.path, 'rootfs')]);
+      assert.equal(await readFile(join(t.path, 'rootfs', 'app.txt'), 'utf8'), 'the app\n');
+    } finally {
+      await registry.close();
+      await t.cleanup();
+    }
+  });
+
+  test('reads the component version written by upstream OCM v1 (compatibility vector 01)', async () => {
+    const { ocmVectors } = await import('./support/vectors.js');
+    for (const form of ['transport-archive', 'transport-archive.tar', 'transport-archive.tar.gz']) {
+      const archive = await CtfArchive.open(join(ocmVectors, 'bindings/go/ctf/testdata/compatibility/01', form), {
+        mode: 'readonly',
+      });
+      try {
+        const repo = new ComponentVersionRepository(archive.resolver());
+        const stored = await repo.getComponentVersion('github.com/acme.org/helloworld', '1.0.0');
+        const resource = stored.descriptor.component.resources?.[0];
+        assert.equal(resource?.name, 'resource');
+        const out = join((await tempDir()).path, 'r');
+        await repo.writeLocalBlob(stored, resource?.access as never, out);
+        assert.equal(await readFile(out, 'utf8'), 'test');
+        assert.deepEqual(await repo.listComponentVersions('github.com/acme.org/helloworld'), ['1.0.0']);
+      } finally {
+        await archive.close();
+      }
+    }
+  });
+});
