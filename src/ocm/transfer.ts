@@ -67,9 +67,11 @@ export interface TransferResult {
 
 /** `repo:tag` of an image reference without its registry: how OCM names an image copied by value. */
 export function referenceNameOf(imageReference: string): string {
-  const ref = parseReference(imageReference.replace(/^https?:\/\//, ''));
-  const tag = ref.reference && !ref.reference.includes(':') ? `:${ref.reference}` : '';
-  return `${ref.repository}${tag}`;
+  // The tag is kept even when a digest pins the reference (`repo:tag@sha256:…` → `repo:tag`).
+  const bare = imageReference.replace(/^https?:\/\//, '');
+  const withoutDigest = bare.includes('@') ? bare.slice(0, bare.indexOf('@')) : bare;
+  parseReference(withoutDigest);
+  return withoutDigest.slice(withoutDigest.indexOf('/') + 1);
 }
 
 function planElement(

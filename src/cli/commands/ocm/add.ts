@@ -76,6 +76,24 @@ Examples:
         conflictPolicy: policy,
         concurrency,
         ...(opts.skipReferenceDigestProcessing ? { skipReferenceDigestProcessing: true } : {}),
+        resolveImage: async (imageReference: string) => {
+          const { parseReference } = await import('../../../oci/index.js');
+          const { registryFor } = await import('../../targets.js');
+          const plain = imageReference.startsWith('http://');
+          const bare = imageReference.replace(/^https?:\/\//, '');
+          const parsed = parseReference(bare);
+          if (!parsed.reference)
+            throw new LadingError('INVALID_REFERENCE', `${imageReference}: no tag or digest to resolve`);
+          const repo = registryFor(parsed.registry, plain ? { ...opts, plainHttp: true } : opts).repository(
+            parsed.repository,
+          );
+          const desc = await repo.resolve(parsed.reference);
+          // Pinned as upstream does: the tag stays for readers, the digest makes it immutable.
+          const withoutDigest = imageReference.includes('@')
+            ? imageReference.slice(0, imageReference.lastIndexOf('@'))
+            : imageReference;
+          return { digest: desc.digest, pinned: `${withoutDigest}@${desc.digest}` };
+        },
       });
       ok = true;
       await opened.close({ commit: true });

@@ -1,0 +1,364 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { OciLayout } from '../src/layout/index.js';
+import { digestBytes } from '../src/oci/index.js';
+import { assertOneLineError, lading, ladingOk } from './support/cli.js';
+import { pushImage, tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
+import { ocmVectors } from './support/vectors.js';
+
+const run = promisify(execFile);
+const peers = loadPeers();
+const reg = peers.plain.host;
+let n = 0;
+/** A fresh sub path of the plain registry per test. */
+const registryRepo = (name: string) => `http://${reg}/ocm-seeds/${name}-${process.pid}-${++n}`;
+
+async function withDir(fn: (dir: string) => Promise<void>) {
+  const t = await tempDir();
+  try {
+    await fn(t.path);
+  } finally {
+    await t.cleanup();
+  }
+}
+
+async function getDescriptor(ref: string, cwd?: string) {
+  const r = await ladingOk(['get', 'cv', ref, '-o', 'json'], cwd ? { cwd } : {});
+  return JSON.parse(r.stdout)[0];
+}
+
+/** Pulls a manifest natively (no OCM) with skopeo and unpacks it with umoci: the point of seed 000. */
+async function pullNatively(dir: string, repository: string, digest: string, file: string): Promise<string> {
+  const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${repository}@${digest}`], {
+    encoding: 'buffer',
+  });
+  assert.equal(digestBytes(raw.stdout as Buffer), digest);
+  const layout = join(dir, `native-${++n}`);
+  await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${repository}@${digest}`, `oci:${layout}:v1`]);
+  const rootfs = join(dir, `rootfs-${n}`);
+  await run('umoci', ['raw', 'unpack', '--image', `${layout}:v1`, rootfs]);
+  return readFile(join(rootfs, file), 'utf8');
+}
+
+async function writeImageLayout(dir: string, name: string, content: string) {
+  const layoutDir = join(dir, name);
+  const layout = await OciLayout.open(layoutDir, { create: true });
+  const image = await pushImage(layout, { 'app.txt': content });
+  await layout.tag(image.manifest, '1.0.0');
+  return { layoutDir, image };
+}
+
+describe('upstream vector: ocm add cv with a file input', () => {
+  test('get cv -o yaml prints exactly what upstream asserts; the stored blobs have the upstream digests', () =>
+    withDir(async (dir) => {
+      const vec = join(ocmVectors, 'extracted/cli-add-cv-file-input-examples-01');
+      await copyFile(join(vec, 'component-constructor.yaml'), join(dir, 'component-constructor.yaml'));
+      await writeFile(join(dir, 'test-file.txt'), 'foobar');
+      const add = await ladingOk(['add', 'cv'], { cwd: dir });
+      assert.equal(
+        add.stdout,
+        ' COMPONENT                │ VERSION │ PROVIDER     \n──────────────────────────┼─────────┼──────────────\n ocm.software/examples-01 │ 1.0.0   │ ocm.software \n',
+      );
+      const yaml = await ladingOk(['get', 'cv', './transport-archive//ocm.software/examples-01:1.0.0', '-o', 'yaml'], {
+        cwd: dir,
+      });
+      assert.equal(yaml.stdout, (await readFile(join(vec, 'get-cv-output.yaml'), 'utf8')).trimEnd() + '\n');
+      const blobs = await readdir(join(dir, 'transport-archive', 'blobs'));
+      // Descriptor and config digests derived from upstream's code (vectors/ocm/INDEX.md §8).
+      assert.ok(
+        blobs.some((b) => b.startsWith('sha256.f91fd3ee')),
+        blobs.join(' '),
+      );
+      assert.ok(
+        blobs.some((b) => b.startsWith('sha256.898c414c')),
+        blobs.join(' '),
+      );
+      const tree = await ladingOk(['get', 'cv', './transport-archive//ocm.software/examples-01', '-o', 'tree'], {
+        cwd: dir,
+      });
+      assert.match(tree.stdout, /^NESTING\s+COMPONENT\s+VERSION\s+PROVIDER\s+IDENTITY$/m);
+      assert.match(
+        tree.stdout,
+        /└─\s+ocm\.software\/examples-01\s+1\.0\.0\s+ocm\.software\s+name=ocm\.software\/examples-01,version=1\.0\.0/,
+      );
+      const dl = await ladingOk(
+        [
+          'download',
+          'resource',
+          './transport-archive//ocm.software/examples-01:1.0.0',
+          '--identity',
+          'name=my-file',
+          '--output',
+          'out.txt',
+        ],
+        { cwd: dir },
+      );
+      assert.match(dl.stdout, /Downloaded name=my-file/);
+      assert.equal(await readFile(join(dir, 'out.txt'), 'utf8'), 'foobar');
+    }));
+
+  test('conflict policies, and bad constructors that leave the archive as it was', () =>
+    withDir(async (dir) => {
+      const vec = join(ocmVectors, 'extracted/cli-add-cv-file-input-examples-01');
+      await copyFile(join(vec, 'component-constructor.yaml'), join(dir, 'component-constructor.yaml'));
+      await writeFile(join(dir, 'test-file.txt'), 'foobar');
+      await ladingOk(['add', 'cv'], { cwd: dir });
+      const snapshot = async () => ({
+        index: await readFile(join(dir, 'transport-archive', 'artifact-index.json'), 'utf8'),
+        blobs: (await readdir(join(dir, 'transport-archive', 'blobs'))).sort(),
+      });
+      const before = await snapshot();
+      assertOneLineError(await lading(['add', 'cv'], { cwd: dir }), /already exists/);
+      await ladingOk(['add', 'cv', '--component-version-conflict-policy', 'skip'], { cwd: dir });
+      assert.deepEqual(await snapshot(), before);
+      await writeFile(join(dir, 'test-file.txt'), 'changed');
+      await ladingOk(['add', 'cv', '--component-version-conflict-policy', 'replace'], { cwd: dir });
+      assert.notDeepEqual((await snapshot()).index, before.index);
+      const after = await snapshot();
+      const bad: [string, string, RegExp][] = [
+        [
+          'missing file',
+          'name: acme.org/bad\nversion: 1.0.0\nprovider:\n  name: acme\nresources:\n  - name: res\n    type: blob\n    input:\n      type: file/v1\n      path: ./nope.txt\n',
+          /nope\.txt/,
+        ],
+        [
+          'unknown input type',
+          'name: acme.org/bad\nversion: 1.0.0\nprovider:\n  name: acme\nresources:\n  - name: res\n    type: blob\n    input:\n      type: teleport/v1\n',
+          /teleport/,
+        ],
+        ['version as a number', 'name: acme.org/bad\nversion: 1.0\nprovider:\n  name: acme\n', /:2: .*version/],
+        [
+          'duplicate identity',
+          'name: acme.org/bad\nversion: 1.0.0\nprovider:\n  name: acme\nresources:\n  - name: res\n    type: blob\n    input: {type: utf8/v1, text: a}\n  - name: res\n    type: blob\n    input: {type: utf8/v1, text: b}\n',
+          /duplicate|identity/i,
+        ],
+      ];
+      for (const [what, text, pattern] of bad) {
+        await writeFile(join(dir, 'bad.yaml'), text);
+        assertOneLineError(await lading(['add', 'cv', '-c', 'bad.yaml'], { cwd: dir }), pattern);
+        assert.deepEqual(await snapshot(), after, `${what}: the archive changed`);
+        // A new archive is not even created.
+        assertOneLineError(await lading(['add', 'cv', '-c', 'bad.yaml', '-r', 'fresh-archive'], { cwd: dir }), pattern);
+        await assert.rejects(() => readdir(join(dir, 'fresh-archive')), `${what}: a new archive was left behind`);
+      }
+    }));
+});
+
+describe('seed 000: working with OCI (native access after transfer)', () => {
+  test('use case 1: an OCI layout made with lading push, embedded by dir/v1, transferred, pulled natively', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'app.txt'), 'embedded app\n');
+      // An image layout (umoci-readable) instead of a bare artifact, so umoci can unpack it at the end.
+      const { image } = await writeImageLayout(dir, 'demo-layout', 'embedded app\n');
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `components:
+  - name: github.com/acme.org/native-oci-demo
+    version: 1.0.0
+    provider:
+      name: acme.org
+    resources:
+      - name: demo-image
+        type: ociImage
+        input:
+          type: dir/v1
+          path: ./demo-layout
+          mediaType: application/vnd.ocm.software.oci.layout.v1+tar
+`,
+      );
+      await ladingOk(['add', 'cv'], { cwd: dir });
+      const local = await getDescriptor('./transport-archive//github.com/acme.org/native-oci-demo:1.0.0', dir);
+      const access = local.component.resources[0].access;
+      assert.equal(access.type, 'LocalBlob/v1');
+      assert.equal(access.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+      assert.equal(access.localReference, image.manifest.digest);
+      const target = registryRepo('uc1');
+      const t1 = await ladingOk(
+        [
+          'transfer',
+          'cv',
+          '--copy-resources',
+          './transport-archive//github.com/acme.org/native-oci-demo:1.0.0',
+          target,
+        ],
+        { cwd: dir },
+      );
+      assert.match(t1.stdout, /^Transferred github\.com\/acme\.org\/native-oci-demo:1\.0\.0/m);
+      const t2 = await ladingOk(
+        [
+          'transfer',
+          'cv',
+          '--copy-resources',
+          './transport-archive//github.com/acme.org/native-oci-demo:1.0.0',
+          target,
+        ],
+        { cwd: dir },
+      );
+      assert.match(t2.stdout, /^Unchanged/m, 'a second identical transfer uploads nothing and says so');
+      assert.doesNotMatch(t2.stdout, /^Copied/m);
+      const remote = await getDescriptor(`${target}//github.com/acme.org/native-oci-demo:1.0.0`);
+      assert.deepEqual(remote.component.resources[0].access, access);
+      const repository = `${target.slice('http://'.length)}/component-descriptors/github.com/acme.org/native-oci-demo`;
+      assert.equal(await pullNatively(dir, repository, access.localReference, 'app.txt'), 'embedded app\n');
+      const pulled = await ladingOk([
+        'pull',
+        '--plain-http',
+        `${repository}@${access.localReference}`,
+        '-o',
+        join(dir, 'oras-pull'),
+      ]);
+      assert.match(pulled.stdout, /^Pulled \[registry\]/m);
+    }));
+
+  test('use case 2: an external image, pinned by add cv, copied by value with --copy-resources', () =>
+    withDir(async (dir) => {
+      const { layoutDir, image } = await writeImageLayout(dir, 'upstream-image', 'external app\n');
+      const source = `${reg}/external/transfer-demo-${process.pid}`;
+      await run('skopeo', [
+        'copy',
+        '--preserve-digests',
+        '--dest-tls-verify=false',
+        `oci:${layoutDir}:1.0.0`,
+        `docker://${source}:1.0.0`,
+      ]);
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `name: github.com/acme.org/transfer-demo
+version: 1.0.0
+provider:
+  name: acme.org
+resources:
+  - name: image
+    type: ociImage
+    version: 1.0.0
+    access:
+      type: ociArtifact
+      imageReference: http://${source}:1.0.0
+`,
+      );
+      await ladingOk(['add', 'cv'], { cwd: dir });
+      const local = await getDescriptor('./transport-archive//github.com/acme.org/transfer-demo:1.0.0', dir);
+      const before = local.component.resources[0];
+      assert.equal(before.relation, 'external');
+      assert.equal(
+        before.access.imageReference,
+        `http://${source}:1.0.0@${image.manifest.digest}`,
+        'pinned to the digest',
+      );
+      assert.equal(before.digest.value, image.manifest.digest.slice(7));
+      const target = registryRepo('uc2');
+      await ladingOk(
+        ['transfer', 'cv', '--copy-resources', './transport-archive//github.com/acme.org/transfer-demo:1.0.0', target],
+        { cwd: dir },
+      );
+      const after = (await getDescriptor(`${target}//github.com/acme.org/transfer-demo:1.0.0`)).component.resources[0];
+      assert.equal(after.access.type, 'LocalBlob/v1');
+      assert.equal(after.access.localReference, image.manifest.digest);
+      assert.equal(after.access.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+      assert.equal(after.access.referenceName, `external/transfer-demo-${process.pid}:1.0.0`);
+      assert.equal(after.relation, 'external', 'relation is kept');
+      assert.deepEqual(after.digest, before.digest, 'the digest is kept');
+      const repository = `${target.slice('http://'.length)}/component-descriptors/github.com/acme.org/transfer-demo`;
+      assert.equal(await pullNatively(dir, repository, image.manifest.digest, 'app.txt'), 'external app\n');
+      // Without --copy-resources only local blobs move: the access still points at the source.
+      const plain = registryRepo('uc2-ref');
+      await ladingOk(['transfer', 'cv', './transport-archive//github.com/acme.org/transfer-demo:1.0.0', plain], {
+        cwd: dir,
+      });
+      const kept = (await getDescriptor(`${plain}//github.com/acme.org/transfer-demo:1.0.0`)).component.resources[0];
+      assert.equal(kept.access.type, 'ociArtifact');
+      // With --upload-as ociArtifact the image becomes a standalone artifact in the target registry.
+      const standalone = registryRepo('uc2-artifact');
+      await ladingOk(
+        [
+          'transfer',
+          'cv',
+          '--copy-resources',
+          '--upload-as',
+          'ociArtifact',
+          './transport-archive//github.com/acme.org/transfer-demo:1.0.0',
+          standalone,
+        ],
+        { cwd: dir },
+      );
+      const art = (await getDescriptor(`${standalone}//github.com/acme.org/transfer-demo:1.0.0`)).component
+        .resources[0];
+      assert.equal(art.access.type, 'OCIImage/v1');
+      const expectedRef = `${standalone.slice('http://'.length)}/external/transfer-demo-${process.pid}:1.0.0`;
+      assert.equal(art.access.imageReference, expectedRef);
+      const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${expectedRef}`], {
+        encoding: 'buffer',
+      });
+      assert.equal(digestBytes(raw.stdout as Buffer), image.manifest.digest);
+    }));
+
+  test('use case 3: an artifact fetched from a registry into a layout, embedded, transferred between registries', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'model.bin'), Buffer.alloc(50_000, 5));
+      const remote = `${reg}/fetched/oci-demo-${process.pid}:1.0.0`;
+      await ladingOk(['push', '--plain-http', remote, 'model.bin'], { cwd: dir });
+      await ladingOk(['cp', '--from-plain-http', remote, '--to-oci-layout', './fetched:1.0.0'], { cwd: dir });
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `name: github.com/acme.org/fetched-oci-demo
+version: 1.0.0
+provider:
+  name: acme.org
+resources:
+  - name: model
+    type: ociArtifact
+    input:
+      type: dir/v1
+      path: ./fetched
+      mediaType: application/vnd.ocm.software.oci.layout.v1+tar
+`,
+      );
+      const first = registryRepo('uc3-a');
+      await ladingOk(['add', 'cv', '-r', first], { cwd: dir });
+      const second = registryRepo('uc3-b');
+      await ladingOk(['transfer', 'cv', `${first}//github.com/acme.org/fetched-oci-demo:1.0.0`, second]);
+      const res = (await getDescriptor(`${second}//github.com/acme.org/fetched-oci-demo:1.0.0`)).component.resources[0];
+      const repository = `${second.slice('http://'.length)}/component-descriptors/github.com/acme.org/fetched-oci-demo`;
+      await ladingOk(['pull', '--plain-http', `${repository}@${res.access.localReference}`, '-o', join(dir, 'out')]);
+      assert.ok((await readFile(join(dir, 'out', 'model.bin'))).equals(Buffer.alloc(50_000, 5)));
+      // And back into a CTF archive as a tgz, readable offline.
+      await ladingOk([
+        'transfer',
+        'cv',
+        `${second}//github.com/acme.org/fetched-oci-demo:1.0.0`,
+        join(dir, 'offline.tgz'),
+      ]);
+      const offline = await getDescriptor(`${join(dir, 'offline.tgz')}//github.com/acme.org/fetched-oci-demo:1.0.0`);
+      assert.equal(offline.component.resources[0].access.localReference, res.access.localReference);
+      await ladingOk([
+        'download',
+        'resource',
+        `${join(dir, 'offline.tgz')}//github.com/acme.org/fetched-oci-demo:1.0.0`,
+        '--identity',
+        'name=model',
+        '--output',
+        join(dir, 'model.tar'),
+      ]);
+      const inspect = JSON.parse(
+        (await run('skopeo', ['inspect', '--raw', `oci-archive:${join(dir, 'model.tar')}`])).stdout,
+      );
+      assert.equal(inspect.layers[0].annotations['org.opencontainers.image.title'], 'model.bin');
+      await mkdir(join(dir, 'dry'));
+      const dry = await ladingOk([
+        'transfer',
+        'cv',
+        '--dry-run',
+        '-o',
+        'json',
+        `${second}//github.com/acme.org/fetched-oci-demo:1.0.0`,
+        join(dir, 'dry', 'never.tgz'),
+      ]);
+      assert.equal(JSON.parse(dry.stdout)[0].elements[0].action, 'copy-local');
+      await assert.rejects(() => readFile(join(dir, 'dry', 'never.tgz')), 'a dry run writes nothing');
+    }));
+});
