@@ -67,7 +67,7 @@ describe('upstream vector: ocm add cv with a file input', () => {
       const yaml = await ladingOk(['get', 'cv', './transport-archive//ocm.software/examples-01:1.0.0', '-o', 'yaml'], {
         cwd: dir,
       });
-      assert.equal(yaml.stdout, (await readFile(join(vec, 'get-cv-output.yaml'), 'utf8')).trimEnd() + '\n');
+      assert.equal(yaml.stdout, `${(await readFile(join(vec, 'get-cv-output.yaml'), 'utf8')).trimEnd()}\n`);
       const blobs = await readdir(join(dir, 'transport-archive', 'blobs'));
       // Descriptor and config digests derived from upstream's code (vectors/ocm/INDEX.md §8).
       assert.ok(
