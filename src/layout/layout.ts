@@ -165,7 +165,12 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
   async resolve(reference: string): Promise<Descriptor> {
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
     const tagged = this.#state.tags.get(reference);
-    if (tagged) return tagged;
+    if (tagged) {
+      // The ref.name annotation says where the descriptor sits in index.json, not what it is (as oras-go).
+      const { [Annotation.RefName]: _name, ...annotations } = tagged.annotations ?? {};
+      const { annotations: _all, ...rest } = tagged;
+      return Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest;
+    }
     if (isDigestReference(reference)) {
       parseDigest(reference);
       const manifest = this.#state.manifests.get(reference);

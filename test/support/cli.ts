@@ -45,5 +45,5 @@ export function assertOneLineError(r: CliResult, pattern: RegExp): void {
   assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
   assert.match(lines[0] as string, /^Error: /);
   assert.match(lines[0] as string, pattern);
-  assert.doesNotMatch(r.stderr, /\s+at /, 'no stack trace');
+  assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
 }

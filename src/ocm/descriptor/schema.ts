@@ -25,7 +25,7 @@ function instance(): AjvLike {
   const require = createRequire(import.meta.url);
   const Ajv2020 = require('ajv/dist/2020') as new (opts: object) => AjvLike;
   const addFormats = require('ajv-formats') as (a: object) => void;
-  ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv = new Ajv2020({ strict: false, allErrors: true, logger: false });
   addFormats(ajv);
   return ajv;
 }

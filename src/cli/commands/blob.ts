@@ -1,0 +1,295 @@
+import type { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import type { Descriptor } from '../../oci/index.js';
+import type { CliIO } from '../io.js';
+import { addNoTtyOption, addTargetOptions } from '../options.js';
+import type { OpenedTarget, TargetFlags } from '../targets.js';
+
+interface BlobFetchFlags extends TargetFlags {
+  output?: string;
+  descriptor?: boolean;
+  pretty?: boolean;
+  tty?: boolean;
+}
+
+interface BlobPushFlags extends TargetFlags {
+  size?: string;
+  mediaType: string;
+  descriptor?: boolean;
+  pretty?: boolean;
+}
+
+interface BlobDeleteFlags extends TargetFlags {
+  force?: boolean;
+  descriptor?: boolean;
+  pretty?: boolean;
+}
+
+/** The digest a blob command needs: `<name>@<digest>`, nothing else. */
+async function blobDigest(opened: OpenedTarget, raw: string): Promise<string> {
+  const { isDigestReference, LadingError } = await import('../../oci/index.js');
+  if (!opened.reference || !isDigestReference(opened.reference)) {
+    throw new LadingError('INVALID_REFERENCE', `"${raw}": a blob is named by its digest: <name>@<digest>`);
+  }
+  return opened.reference;
+}
+
+/**
+ * A blob's descriptor from its digest. A registry is asked with HEAD on the blob (the
+ * Repository's resolve speaks to the manifest endpoint); a layout looks in its blobs folder.
+ */
+async function resolveBlob(opened: OpenedTarget, digest: string): Promise<Descriptor> {
+  const { LadingError, MediaType } = await import('../../oci/index.js');
+  const repo = opened.repository;
+  if (!repo) return opened.target.resolve(digest);
+  const { RegistryResponseError, repositoryScope } = await import('../../registry/index.js');
+  const url = repo.registry.url(`${repo.name}/blobs/${digest}`);
+  const reply = await repo.registry.send({ method: 'HEAD', url, scopes: [repositoryScope(repo.name, ['pull'])] });
+  await reply.body.dump().catch(() => {});
+  if (reply.status !== 200) {
+    throw new RegistryResponseError({
+      method: 'HEAD',
+      url: reply.url,
+      status: reply.status,
+      ...(reply.status === 404 ? { text: `blob ${digest} not found in ${repo}` } : {}),
+    });
+  }
+  const one = (name: string) => {
+    const v = reply.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const size = Number(one('content-length'));
+  if (one('content-length') === undefined || !Number.isSafeInteger(size) || size < 0) {
+    throw new LadingError('REGISTRY_ERROR', `HEAD ${repo}@${digest}: no usable Content-Length`);
+  }
+  const answered = one('docker-content-digest');
+  if (answered && answered !== digest) {
+    throw new LadingError('DIGEST_MISMATCH', `${repo}: registry resolved ${digest} to ${answered}`);
+  }
+  return { mediaType: MediaType.OctetStream, digest, size };
+}
+
+async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise<void> {
+  const { LadingError } = await import('../../oci/index.js');
+  if (flags.output === undefined && !flags.descriptor) {
+    throw new LadingError('INVALID_ARGUMENT', 'either `--output` or `--descriptor` must be provided');
+  }
+  if (flags.output === '-' && flags.descriptor) {
+    throw new LadingError('INVALID_ARGUMENT', '`--output -` cannot be used with `--descriptor` at the same time');
+  }
+  const { openTarget, closeRegistries } = await import('../targets.js');
+  const shared = await import('./manifest-shared.js');
+  const opened = await openTarget(raw, flags);
+  try {
+    const desc = await resolveBlob(opened, await blobDigest(opened, raw));
+    if (flags.output === '-') {
+      await shared.writeStdout(io, await opened.target.fetch(desc));
+    } else if (flags.output !== undefined) {
+      const tty = io.isTTY && flags.tty !== false && !io.debug;
+      const { TransferDisplay, PullVerbs } = await import('../output/transfer.js');
+      const display = tty ? new TransferDisplay(io, PullVerbs, { tty: true }) : undefined;
+      try {
+        display?.preCopy(desc);
+        const stream = await opened.target.fetch(desc, display ? { onBytes: (n) => display.onProgress(desc, n) } : {});
+        await shared.writeOutputStream(flags.output, stream);
+        display?.postCopy(desc);
+      } finally {
+        display?.stop();
+      }
+    }
+    if (flags.descriptor) shared.printDescriptor(io, desc, Boolean(flags.pretty));
+  } finally {
+    await closeRegistries();
+  }
+}
+
+async function blobPush(io: CliIO, raw: string, file: string, flags: BlobPushFlags): Promise<void> {
+  const { createReadStream } = await import('node:fs');
+  const { stat } = await import('node:fs/promises');
+  const { pipeline } = await import('node:stream/promises');
+  const { createDigester, isDigestReference, LadingError, parseDigest } = await import('../../oci/index.js');
+  const { openTarget, closeRegistries } = await import('../targets.js');
+  const shared = await import('./manifest-shared.js');
+  let size = -1;
+  if (flags.size !== undefined) {
+    size = Number(flags.size);
+    if (!Number.isSafeInteger(size) || size < -1) {
+      throw new LadingError('INVALID_ARGUMENT', `--size must be a whole number of bytes, got "${flags.size}"`);
+    }
+  }
+  if (file === '') throw new LadingError('INVALID_ARGUMENT', 'missing file name');
+  if (file === '-') {
+    shared.checkStdinConflict(flags);
+    if (size < 0) throw new LadingError('INVALID_ARGUMENT', '`--size` must be provided if the blob is read from stdin');
+  }
+  const opened = await openTarget(raw, flags, { write: true });
+  try {
+    let digest = '';
+    if (opened.reference) {
+      if (!isDigestReference(opened.reference)) {
+        throw new LadingError('INVALID_REFERENCE', `"${raw}": a blob is named by its digest, not a tag`);
+      }
+      digest = opened.reference;
+      parseDigest(digest);
+    }
+    let desc: Descriptor;
+    let open: (offset: number) => Readable;
+    if (file === '-') {
+      if (!digest) {
+        throw new LadingError(
+          'INVALID_ARGUMENT',
+          'the digest must be given (<name>@<digest>) when the blob is read from stdin',
+        );
+      }
+      desc = { mediaType: flags.mediaType, digest, size };
+      open = () => process.stdin;
+    } else {
+      let actual: number;
+      try {
+        actual = (await stat(file)).size;
+      } catch (error) {
+        throw new LadingError('IO_ERROR', `failed to open ${file}: ${(error as Error).message}`, { cause: error });
+      }
+      if (size >= 0 && size !== actual) {
+        throw new LadingError('SIZE_MISMATCH', `input size ${size} does not match the actual content size ${actual}`);
+      }
+      if (!digest) {
+        const hash = createDigester('sha256');
+        await pipeline(createReadStream(file), async (source: AsyncIterable<Buffer>) => {
+          for await (const chunk of source) hash.update(chunk);
+        });
+        digest = `sha256:${hash.digest('hex')}`;
+      }
+      desc = { mediaType: flags.mediaType, digest, size: actual };
+      open = (offset) => createReadStream(file, { start: offset });
+    }
+    const verbose = !flags.descriptor;
+    if (await opened.target.exists(desc)) {
+      if (verbose) shared.statusLine(io, shared.Prompt.Exists, desc);
+    } else {
+      if (verbose) shared.statusLine(io, shared.Prompt.Uploading, desc);
+      // A file can be re-read from any offset, so a broken upload resumes instead of failing.
+      if (opened.repository && file !== '-') {
+        await opened.repository.push(desc, open(0), { reopen: async (offset: number) => open(offset) });
+      } else {
+        await opened.target.push(desc, open(0));
+      }
+      if (verbose) shared.statusLine(io, shared.Prompt.Uploaded, desc);
+    }
+    if (!verbose) {
+      shared.printDescriptor(io, desc, Boolean(flags.pretty));
+      return;
+    }
+    const name = opened.reference ? raw.slice(0, raw.lastIndexOf('@')) : raw;
+    io.stdout.write(`Pushed [${opened.kind}] ${name}@${desc.digest}\nDigest: ${desc.digest}\n`);
+  } finally {
+    await closeRegistries();
+  }
+}
+
+async function blobDelete(io: CliIO, raw: string, flags: BlobDeleteFlags): Promise<void> {
+  const { LadingError } = await import('../../oci/index.js');
+  const { hasDelete } = await import('../../content/index.js');
+  if (flags.descriptor && !flags.force) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      'must apply --force to confirm the deletion if the descriptor is outputted',
+    );
+  }
+  const { openTarget, closeRegistries } = await import('../targets.js');
+  const shared = await import('./manifest-shared.js');
+  const opened = await openTarget(raw, flags, { write: true });
+  try {
+    const digest = await blobDigest(opened, raw);
+    const target = opened.target;
+    if (!hasDelete(target)) throw new LadingError('UNSUPPORTED', `${opened.display}: deleting is not supported`);
+    let desc: Descriptor;
+    try {
+      desc = await resolveBlob(opened, digest);
+    } catch (error) {
+      if (!shared.isNotFound(error)) throw error;
+      if (flags.force && !flags.descriptor) {
+        io.stdout.write(`Missing ${raw}\n`);
+        return;
+      }
+      throw new LadingError('NOT_FOUND', `${raw}: the specified blob does not exist`, { cause: error });
+    }
+    if (!flags.force && !(await shared.confirm(io, `Are you sure you want to delete the blob "${desc.digest}"?`))) {
+      return;
+    }
+    try {
+      await target.delete(desc);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new LadingError(
+        error instanceof LadingError ? error.code : 'REGISTRY_ERROR',
+        `failed to delete ${raw}: ${message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (flags.descriptor) shared.printDescriptor(io, desc, Boolean(flags.pretty));
+    else io.stdout.write(`Deleted [${opened.kind}] ${raw}\n`);
+  } finally {
+    await closeRegistries();
+  }
+}
+
+/** `blob fetch|push|delete`, flag for flag as `oras blob`. */
+export function registerBlob(program: Command, io: CliIO): void {
+  const group = program.command('blob').description('fetch, push and delete single blobs');
+
+  const fetch = group
+    .command('fetch')
+    .alias('get')
+    .description('download one blob by digest (verified before it is kept)')
+    .argument('<name>', 'the blob: <registry>/<repository>@<digest>')
+    .option('-o, --output <file>', 'write the blob to this file; - for stdout')
+    .option('--descriptor', 'print the descriptor of the blob')
+    .option('--pretty', 'indent JSON printed to stdout');
+  addTargetOptions(fetch);
+  addNoTtyOption(fetch);
+  fetch.addHelpText(
+    'after',
+    `
+Examples:
+  lading blob fetch --output blob.tar.gz localhost:5000/hello@sha256:<digest>
+  lading blob -o - fetch localhost:5000/hello@sha256:<digest>
+  lading blob fetch --descriptor localhost:5000/hello@sha256:<digest>
+  lading blob fetch --oci-layout --output - layout.tar@sha256:<digest>`,
+  );
+  fetch.action((name: string, opts) => blobFetch(io, name, opts));
+
+  const push = group
+    .command('push')
+    .description('upload one blob from a file or stdin')
+    .argument('<name>', 'destination: <registry>/<repository>[@<digest>]')
+    .argument('<file>', 'the content; - for stdin (then --size and @<digest> are needed)')
+    .option('--size <bytes>', 'size of the blob (required for stdin)')
+    .option('--media-type <type>', 'media type of the descriptor printed', 'application/vnd.oci.image.layer.v1.tar')
+    .option('--descriptor', 'print the descriptor of the blob instead of the status')
+    .option('--pretty', 'indent JSON printed to stdout');
+  addTargetOptions(push);
+  addNoTtyOption(push);
+  push.addHelpText(
+    'after',
+    `
+Examples:
+  lading blob push localhost:5000/hello hi.txt
+  lading blob push --size 12 localhost:5000/hello@sha256:<digest> - < hi.txt
+  lading blob push --descriptor --oci-layout layout-dir hi.txt`,
+  );
+  push.action((name: string, file: string, opts) => blobPush(io, name, file, opts));
+
+  const del = group
+    .command('delete')
+    .aliases(['remove', 'rm'])
+    .description('delete one blob by digest')
+    .argument('<name>', 'the blob: <registry>/<repository>@<digest>')
+    .option('-f, --force', 'do not ask for confirmation; a missing blob is not an error')
+    .option('--descriptor', 'print the descriptor of the deleted blob (needs --force)')
+    .option('--pretty', 'indent JSON printed to stdout');
+  addTargetOptions(del);
+  del.action((name: string, opts) => blobDelete(io, name, opts));
+}

@@ -1,0 +1,150 @@
+import { fetchAll } from '../../content/index.js';
+import {
+  type Descriptor,
+  goStringify,
+  LadingError,
+  MediaType,
+  parseJson,
+  parseNode,
+  parsePlatform,
+} from '../../oci/index.js';
+import type { CliIO } from '../io.js';
+import { closeRegistries, openTarget, requireReference, type TargetFlags } from '../targets.js';
+import {
+  exclusive,
+  fetchManifestBytes,
+  goValue,
+  indentJson,
+  jsonOutput,
+  printDescriptor,
+  visibleDescriptor,
+  writeOutputFile,
+  writeOutputStream,
+  writeStdout,
+} from './manifest-shared.js';
+
+export interface ManifestFetchFlags extends TargetFlags {
+  output?: string;
+  mediaType?: string[];
+  platform?: string;
+  descriptor?: boolean;
+  pretty?: boolean;
+  format?: string;
+}
+
+/** ORAS's `--format json` model of a fetched manifest: the descriptor model plus the parsed content. */
+function fetchedJson(base: string, desc: Descriptor, bytes: Uint8Array): string {
+  let content: unknown = null;
+  try {
+    content = goValue(parseJson(bytes, desc.digest));
+  } catch {
+    // Not JSON: ORAS shows `null` rather than failing after the fetch.
+  }
+  const shown = visibleDescriptor(desc);
+  const model = {
+    reference: `${base}@${desc.digest}`,
+    mediaType: shown.mediaType,
+    digest: shown.digest,
+    size: shown.size,
+    annotations:
+      shown.annotations && Object.keys(shown.annotations).length > 0 ? goValue(shown.annotations) : undefined,
+    artifactType: shown.artifactType || undefined,
+    content,
+  };
+  return indentJson(goStringify(model), 'manifest');
+}
+
+export async function manifestFetch(
+  io: CliIO,
+  raw: string,
+  flags: ManifestFetchFlags,
+  options: { formatGiven: boolean },
+): Promise<void> {
+  const json = flags.format === 'json';
+  if (flags.output === '-' && json) {
+    throw new LadingError('INVALID_ARGUMENT', '`--output -` cannot be used with `--format json` at the same time');
+  }
+  if (flags.output === '-' && flags.descriptor) {
+    throw new LadingError('INVALID_ARGUMENT', '`--descriptor` cannot be used with `--output -` at the same time');
+  }
+  exclusive({ '--format': options.formatGiven, '--pretty': Boolean(flags.pretty) });
+  exclusive({ '--format': options.formatGiven, '--descriptor': Boolean(flags.descriptor) });
+  const accept = (flags.mediaType ?? []).flatMap((t) => t.split(',')).filter((t) => t !== '');
+  const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
+  const opened = await openTarget(raw, flags);
+  try {
+    if (accept.length > 0 && !opened.repository) {
+      throw new LadingError('INVALID_ARGUMENT', '`--media-type` cannot be used with `--oci-layout` at the same time');
+    }
+    const reference = await requireReference(opened, raw);
+    const fetchOptions = { ...(accept.length > 0 ? { accept } : {}), ...(platform ? { platform } : {}) };
+    if (flags.descriptor && !flags.output) {
+      // Only the descriptor is wanted: a HEAD is enough unless a platform or Accept list changes the answer.
+      const desc =
+        platform || accept.length > 0
+          ? (await fetchManifestBytes(opened, reference, fetchOptions)).desc
+          : await opened.target.resolve(reference);
+      printDescriptor(io, desc, Boolean(flags.pretty));
+      return;
+    }
+    const { desc, bytes } = await fetchManifestBytes(opened, reference, fetchOptions);
+    const toFile = flags.output !== undefined && flags.output !== '-';
+    if (toFile) await writeOutputFile(flags.output as string, bytes);
+    if (json) {
+      io.stdout.write(fetchedJson(opened.base, desc, bytes));
+      return;
+    }
+    if (!toFile) io.stdout.write(jsonOutput(bytes, Boolean(flags.pretty), raw));
+    if (flags.descriptor) printDescriptor(io, desc, Boolean(flags.pretty));
+  } finally {
+    await closeRegistries();
+  }
+}
+
+export interface ManifestFetchConfigFlags extends TargetFlags {
+  output?: string;
+  platform?: string;
+  descriptor?: boolean;
+  pretty?: boolean;
+}
+
+function isImageManifest(desc: Descriptor): boolean {
+  return desc.mediaType === MediaType.ImageManifest || desc.mediaType === MediaType.DockerManifest;
+}
+
+export async function manifestFetchConfig(io: CliIO, raw: string, flags: ManifestFetchConfigFlags): Promise<void> {
+  if (flags.output === '-' && flags.descriptor) {
+    throw new LadingError('INVALID_ARGUMENT', '`--output -` cannot be used with `--descriptor` at the same time');
+  }
+  const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
+  const opened = await openTarget(raw, flags);
+  try {
+    const reference = await requireReference(opened, raw);
+    const { desc, bytes } = await fetchManifestBytes(opened, reference, platform ? { platform } : {});
+    if (!isImageManifest(desc)) {
+      const hint =
+        desc.mediaType === MediaType.ImageIndex || desc.mediaType === MediaType.DockerManifestList
+          ? '; pick one of its manifests with --platform'
+          : '';
+      throw new LadingError(
+        'UNSUPPORTED',
+        `"${desc.digest}" is not an image manifest and does not have a config (it is ${desc.mediaType}${hint})`,
+      );
+    }
+    const node = parseNode(bytes, desc.mediaType, `${raw} (${desc.digest})`);
+    if (node.kind !== 'manifest') throw new LadingError('INVALID_MANIFEST', `${desc.digest}: not an image manifest`);
+    const config = node.manifest.config;
+    if (!flags.descriptor || flags.output) {
+      if (flags.output && flags.output !== '-') {
+        await writeOutputStream(flags.output, await opened.target.fetch(config));
+      } else if (flags.pretty) {
+        io.stdout.write(indentJson(await fetchAll(opened.target, config), `config ${config.digest}`));
+      } else {
+        await writeStdout(io, await opened.target.fetch(config));
+      }
+    }
+    if (flags.descriptor) printDescriptor(io, config, Boolean(flags.pretty));
+  } finally {
+    await closeRegistries();
+  }
+}

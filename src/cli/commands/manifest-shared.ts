@@ -1,0 +1,366 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fetchAll } from '../../content/index.js';
+import { tempPathFor, writeFileAtomic } from '../../layout/index.js';
+import {
+  Annotation,
+  type Descriptor,
+  digestBytes,
+  goDescriptor,
+  goStringify,
+  isDigestReference,
+  isLadingError,
+  LadingError,
+  MaxManifestBytes,
+  MediaType,
+  type Platform,
+  parseDigest,
+  parseJson,
+} from '../../oci/index.js';
+import { parseErrorBody, RegistryResponseError, type Repository, repositoryScope } from '../../registry/index.js';
+import type { CliIO } from '../io.js';
+import type { OpenedTarget } from '../targets.js';
+
+/** ORAS status prompts, padded as ORAS pads them so columns line up. */
+export const Prompt = {
+  Uploading: 'Uploading',
+  Uploaded: 'Uploaded ',
+  Exists: 'Exists   ',
+  Fetching: 'Fetching ',
+  Fetched: 'Fetched  ',
+  Added: 'Added    ',
+  Merged: 'Merged   ',
+  Removed: 'Removed  ',
+  Packed: 'Packed   ',
+  Pushed: 'Pushed   ',
+  Updated: 'Updated  ',
+} as const;
+
+export function shortDigest(desc: Descriptor): string {
+  const i = desc.digest.indexOf(':');
+  return desc.digest.slice(i + 1, i + 13);
+}
+
+/** `Uploading 1a2b3c4d5e6f application/vnd…` as ORAS prints transfer states. */
+export function statusLine(io: CliIO, prompt: string, desc: Descriptor): void {
+  io.stdout.write(`${prompt} ${shortDigest(desc)} ${desc.annotations?.[Annotation.Title] ?? desc.mediaType}\n`);
+}
+
+/**
+ * Go's `json.Indent` with two spaces, plus a newline, which is what ORAS's `--pretty` does: key
+ * order, number spelling and string escapes stay as they were; only whitespace changes.
+ */
+export function indentJson(bytes: Uint8Array | string, where: string): string {
+  const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8');
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new LadingError('INVALID_ARGUMENT', `${where}: failed to prettify: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let out = '';
+  let depth = 0;
+  // An opened container defers its newline, so that `{}` and `[]` stay on one line as in Go.
+  let pending = false;
+  const newline = () => `\n${'  '.repeat(depth)}`;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue;
+    if (c === '}' || c === ']') {
+      depth--;
+      out += pending ? c : `${newline()}${c}`;
+      pending = false;
+      continue;
+    }
+    if (pending) {
+      out += newline();
+      pending = false;
+    }
+    if (c === '{' || c === '[') {
+      out += c;
+      depth++;
+      pending = true;
+    } else if (c === ',') {
+      out += `,${newline()}`;
+    } else if (c === ':') {
+      out += ': ';
+    } else if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j;
+    } else {
+      out += c;
+    }
+  }
+  return `${out}\n`;
+}
+
+/** JSON written as ORAS writes it: raw bytes, or indented with `--pretty`. */
+export function jsonOutput(bytes: Uint8Array, pretty: boolean, where: string): Uint8Array | string {
+  return pretty ? indentJson(bytes, where) : bytes;
+}
+
+/** A descriptor without the layout's own `ref.name` annotation, which ORAS never shows. */
+export function visibleDescriptor(desc: Descriptor): Descriptor {
+  if (!desc.annotations || !(Annotation.RefName in desc.annotations)) return desc;
+  const { [Annotation.RefName]: _, ...rest } = desc.annotations;
+  const out: Descriptor = { ...desc };
+  if (Object.keys(rest).length > 0) out.annotations = rest;
+  else delete out.annotations;
+  return out;
+}
+
+/** `json.Marshal(ocispec.Descriptor)`: Go field order, sorted annotations, HTML escaping. */
+export function descriptorBytes(desc: Descriptor): Uint8Array {
+  return Buffer.from(goStringify(goDescriptor(visibleDescriptor(desc))));
+}
+
+export function printDescriptor(io: CliIO, desc: Descriptor, pretty: boolean): void {
+  io.stdout.write(jsonOutput(descriptorBytes(desc), Boolean(pretty), 'descriptor'));
+}
+
+/** A parsed JSON value as Go's `map[string]any` re-encodes it: object keys sorted. */
+export function goValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(goValue);
+  if (value && typeof value === 'object') {
+    return new Map(Object.entries(value).map(([k, v]) => [k, goValue(v)]));
+  }
+  return value;
+}
+
+/** Writes a whole file atomically (temp file, then rename), with the usual umask-governed mode. */
+export async function writeOutputFile(path: string, data: Uint8Array | string): Promise<void> {
+  await writeFileAtomic(path, typeof data === 'string' ? Buffer.from(data) : data, 0o666);
+}
+
+/**
+ * Streams verified content into `path` through a temp file beside it; the rename happens only
+ * after the stream ended without a digest or size error, so a bad download leaves no file.
+ */
+export async function writeOutputStream(path: string, stream: Readable): Promise<void> {
+  const temp = tempPathFor(path);
+  try {
+    await pipeline(stream, createWriteStream(temp, { flags: 'wx', mode: 0o666 }));
+    await rename(temp, path);
+  } catch (error) {
+    stream.destroy();
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Copies a stream to stdout without ending it; the verifying stream throws at its end on a mismatch. */
+export async function writeStdout(io: CliIO, stream: Readable): Promise<void> {
+  for await (const chunk of stream) {
+    if (!io.stdout.write(chunk as Buffer)) await once(io.stdout, 'drain');
+  }
+}
+
+/** One line from stdin ('' at end of input). */
+async function readLine(): Promise<string> {
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  try {
+    return await new Promise<string>((resolve) => {
+      rl.once('line', resolve);
+      rl.once('close', () => resolve(''));
+    });
+  } finally {
+    rl.close();
+    process.stdin.pause();
+  }
+}
+
+/** The ORAS confirmation: `<prompt> [y/N] ` on stdout, `y` or `yes` on stdin goes ahead. */
+export async function confirm(io: CliIO, prompt: string): Promise<boolean> {
+  io.stdout.write(`${prompt} [y/N] `);
+  const answer = (await readLine()).trim().toLowerCase();
+  if (answer === 'y' || answer === 'yes') return true;
+  io.stdout.write('Operation cancelled.\n');
+  return false;
+}
+
+/** Reads a file, or stdin for `-`, refusing more than `limit` bytes. */
+export async function readInput(file: string, limit: number): Promise<Buffer> {
+  if (file === '') throw new LadingError('INVALID_ARGUMENT', 'missing file name');
+  let bytes: Buffer;
+  try {
+    if (file === '-') {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of process.stdin) {
+        total += (chunk as Buffer).length;
+        if (total > limit) throw new LadingError('SIZE_EXCEEDS_LIMIT', `stdin: more than ${limit} bytes`);
+        chunks.push(chunk as Buffer);
+      }
+      bytes = Buffer.concat(chunks, total);
+    } else {
+      bytes = await readFile(file);
+    }
+  } catch (error) {
+    if (isLadingError(error)) throw error;
+    throw new LadingError('IO_ERROR', `failed to read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  if (bytes.length > limit) {
+    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${file}: ${bytes.length} bytes exceeds the ${limit}-byte limit`);
+  }
+  return bytes;
+}
+
+/** Content read from stdin and a credential read from stdin cannot share it. */
+export function checkStdinConflict(flags: { passwordStdin?: boolean; identityTokenStdin?: boolean }): void {
+  if (flags.passwordStdin || flags.identityTokenStdin) {
+    const flag = flags.passwordStdin ? '--password-stdin' : '--identity-token-stdin';
+    throw new LadingError('INVALID_ARGUMENT', `\`-\` (content from stdin) and \`${flag}\` cannot be used together`);
+  }
+}
+
+/** Fails when two flags that exclude each other were both given. */
+export function exclusive(flags: Record<string, boolean>): void {
+  const given = Object.entries(flags)
+    .filter(([, on]) => on)
+    .map(([name]) => name);
+  if (given.length >= 2)
+    throw new LadingError('INVALID_ARGUMENT', `${given.join(', ')} cannot be used at the same time`);
+}
+
+function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * GETs a manifest with the caller's own Accept list (`manifest fetch --media-type`), checking the
+ * bytes against the digest the reference or the registry names.
+ */
+async function fetchWithAccept(
+  repo: Repository,
+  reference: string,
+  accept: string[],
+): Promise<{ desc: Descriptor; bytes: Buffer }> {
+  const url = repo.registry.url(`${repo.name}/manifests/${reference}`);
+  const reply = await repo.registry.send({
+    method: 'GET',
+    url,
+    headers: { accept: accept.join(', ') },
+    scopes: [repositoryScope(repo.name, ['pull'])],
+  });
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of reply.body) {
+    total += (chunk as Buffer).length;
+    if (total > MaxManifestBytes) {
+      reply.body.destroy();
+      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${repo}:${reference}: manifest exceeds ${MaxManifestBytes} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const bytes = Buffer.concat(chunks, total);
+  if (reply.status !== 200) {
+    throw new RegistryResponseError({
+      method: 'GET',
+      url: reply.url,
+      status: reply.status,
+      errors: parseErrorBody(bytes.subarray(0, 8192)),
+      ...(reply.status === 404 ? { text: `manifest ${reference} not found in ${repo}` } : {}),
+    });
+  }
+  const algorithm = isDigestReference(reference) ? parseDigest(reference).algorithm : 'sha256';
+  const digest = digestBytes(bytes, algorithm);
+  const claimed = isDigestReference(reference) ? reference : headerOf(reply.headers, 'docker-content-digest');
+  if (claimed && claimed !== digest) {
+    throw new LadingError(
+      'DIGEST_MISMATCH',
+      `${repo}:${reference}: manifest content digest ${digest} is not ${claimed}`,
+    );
+  }
+  let mediaType = headerOf(reply.headers, 'content-type')?.split(';')[0]?.trim();
+  if (!mediaType) {
+    const declared = (parseJson(bytes, `${repo}:${reference}`) as { mediaType?: unknown } | null)?.mediaType;
+    mediaType = typeof declared === 'string' ? declared : MediaType.ImageManifest;
+  }
+  return { desc: { mediaType, digest, size: bytes.length }, bytes };
+}
+
+/**
+ * A manifest's descriptor and exact bytes by tag or digest: one GET from a registry, resolve and
+ * read from a layout. With a platform, the matching child of an index (or the manifest itself
+ * when its config says it is built for that platform).
+ */
+export async function fetchManifestBytes(
+  opened: OpenedTarget,
+  reference: string,
+  options: { accept?: string[]; platform?: Platform } = {},
+): Promise<{ desc: Descriptor; bytes: Buffer }> {
+  let result: { desc: Descriptor; bytes: Buffer };
+  if (opened.repository && options.accept?.length) {
+    result = await fetchWithAccept(opened.repository, reference, options.accept);
+  } else if (opened.repository) {
+    const { descriptor, bytes } = await opened.repository.fetchManifest(reference);
+    result = { desc: descriptor, bytes };
+  } else {
+    const desc = await opened.target.resolve(reference);
+    result = { desc, bytes: await fetchAll(opened.target, desc) };
+  }
+  if (!options.platform) return result;
+  const { selectPlatform } = await import('../../copy/index.js');
+  const chosen = await selectPlatform(opened.target, result.desc, options.platform);
+  if (chosen.digest === result.desc.digest) return { desc: chosen, bytes: result.bytes };
+  return { desc: chosen, bytes: await fetchAll(opened.target, chosen) };
+}
+
+/**
+ * Stores a manifest and points `reference` at it: a registry PUT by tag (or by digest), or a
+ * layout blob recorded in index.json and tagged.
+ */
+export async function storeManifest(
+  opened: OpenedTarget,
+  desc: Descriptor,
+  bytes: Uint8Array,
+  reference: string,
+): Promise<void> {
+  const tag = reference && !isDigestReference(reference) ? reference : '';
+  if (opened.repository) {
+    if (tag) await opened.repository.pushReference(desc, bytes, tag);
+    else await opened.repository.push(desc, bytes);
+    return;
+  }
+  if (!(await opened.target.exists(desc))) await opened.target.push(desc, bytes);
+  // Tagging by digest makes sure a manifest that was already there as a plain blob is recorded.
+  await opened.target.tag(desc, tag || desc.digest);
+}
+
+/** Applies extra tags with at most `concurrency` at a time, reporting each one. */
+export async function tagAll(
+  opened: OpenedTarget,
+  desc: Descriptor,
+  bytes: Uint8Array,
+  tags: string[],
+  concurrency: number,
+  onTagged?: (tag: string) => void,
+): Promise<void> {
+  const queue = [...tags];
+  const worker = async () => {
+    for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
+      await storeManifest(opened, desc, bytes, t);
+      onTagged?.(t);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tags.length) }, worker));
+}
+
+/** True for a NOT_FOUND from any backend: a registry 404, a missing layout entry. */
+export function isNotFound(error: unknown): boolean {
+  return isLadingError(error, 'NOT_FOUND');
+}
+
+/** `[registry] <ref>` with only the first of `a,b,c` tags, as ORAS shows a target. */
+export function displayReference(opened: OpenedTarget, raw: string): string {
+  const first = opened.extraTags.length > 0 ? raw.slice(0, raw.length - opened.extraTags.join(',').length - 1) : raw;
+  return `[${opened.kind}] ${first}`;
+}
