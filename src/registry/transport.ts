@@ -189,14 +189,20 @@ export class Transport {
     const toRegistry = req.url.origin === this.origin;
     if (!toRegistry || !auth || req.authorization !== undefined) return this.exchange(req, req.authorization);
     const scopes = req.scopes ?? [];
-    const sent = await auth.authorization(host, scopes, req.signal);
-    const reply = await this.exchange(req, sent);
-    if (reply.status !== 401 || reply.url.origin !== this.origin) return reply;
-    const next = await auth.onChallenge(host, header(reply.headers, 'www-authenticate'), scopes, sent, req.signal);
-    if (next === undefined || next === sent) return reply;
-    if (!isReplayable(req.body)) return reply;
-    await reply.body.dump().catch(() => {});
-    return this.exchange(req, next);
+    let sent = await auth.authorization(host, scopes, req.signal);
+    let reply = await this.exchange(req, sent);
+    // Two rounds: a token can be stale as soon as it is issued (clock skew between the token
+    // server and the registry), and a second fresh one usually is not.
+    for (let round = 0; round < 2; round++) {
+      if (reply.status !== 401 || reply.url.origin !== this.origin) return reply;
+      const next = await auth.onChallenge(host, header(reply.headers, 'www-authenticate'), scopes, sent, req.signal);
+      if (next === undefined || next === sent) return reply;
+      if (!isReplayable(req.body)) return reply;
+      await reply.body.dump().catch(() => {});
+      sent = next;
+      reply = await this.exchange(req, next);
+    }
+    return reply;
   }
 
   /** One request plus its redirects, without retries; credentials only reach the registry origin. */

@@ -67,18 +67,34 @@ function authenticate(header) {
   return checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1));
 }
 
+// Two extra users with the same password, for the cases a real registry cannot stage on its own:
+// `reader` only ever gets pull (a push meets insufficient_scope), and `expiring` gets an already
+// expired token the first time it asks for a scope set (the registry answers invalid_token).
+const specialUsers = new Set(['reader', 'expiring']);
+const expiredOnce = new Set();
+
 function checkPassword(user, password) {
-  return user === config.username && password === config.password ? user : null;
+  return (user === config.username || specialUsers.has(user)) && password === config.password ? user : null;
 }
 
 function grant(scopes, user) {
+  const pullOnly = !user || user === 'reader';
   return scopes
-    .map((s) => ({ ...s, actions: user ? s.actions : s.actions.filter((a) => a === 'pull') }))
+    .map((s) => ({ ...s, actions: pullOnly ? s.actions.filter((a) => a === 'pull') : s.actions }))
     .filter((s) => s.actions.length > 0);
 }
 
-function issue(user, service, access) {
-  const now = Math.floor(Date.now() / 1000);
+function expiredFirst(user, scopes) {
+  if (user !== 'expiring') return false;
+  const key = [...scopes].sort().join(' ');
+  if (expiredOnce.has(key)) return false;
+  expiredOnce.add(key);
+  return true;
+}
+
+function issue(user, service, access, expired = false) {
+  // Past the registry's 60 s leeway when expired.
+  const now = Math.floor(Date.now() / 1000) - (expired ? expiresIn + 600 : 0);
   const header = { typ: 'JWT', alg: 'RS256', x5c };
   const claims = {
     iss: config.issuer,
@@ -135,8 +151,9 @@ const server = http.createServer(async (req, res) => {
         return;
       }
       const service = url.searchParams.get('service') ?? '';
-      const { token, issuedAt } = issue(user, service, grant(parseScopes(scopes), user));
-      log({ method: 'GET', status: 200, user, scopes });
+      const expired = expiredFirst(user, scopes);
+      const { token, issuedAt } = issue(user, service, grant(parseScopes(scopes), user), expired);
+      log({ method: 'GET', status: 200, user, scopes, ...(expired ? { expired } : {}) });
       send(res, 200, { token, access_token: token, expires_in: expiresIn, issued_at: issuedAt });
       return;
     }
