@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isLadingError, MediaType } from '../src/oci/index.js';
+import { isLadingError } from '../src/oci/index.js';
 import { Registry } from '../src/registry/index.js';
 import { pushArtifact } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -43,7 +43,6 @@ describe('token auth against the real registry: renewal and scopes', () => {
         () => repo.resolve('v1'),
         (e) => isLadingError(e) && e.code !== 'NETWORK_ERROR',
       );
-      assert.equal(MediaType.ImageManifest.length > 0, true);
     } finally {
       await registry.close();
     }
