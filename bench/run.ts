@@ -123,31 +123,36 @@ async function main() {
   const host = peers.plain.host;
   const skopeoCache = '/var/lib/containers/cache/blob-info-cache-v1.boltdb';
   try {
-    console.log('preparing data: 1 GiB blob, and 200 × 5 MiB blobs ...');
     const big = join(work, 'big');
     const many = join(work, 'many');
-    await makeLayout(big, [{ size: 1024 * MiB, seed: 1 }]);
-    await makeLayout(
-      many,
-      Array.from({ length: 200 }, (_, i) => ({ size: 5 * MiB, seed: 1000 + i })),
-    );
-    // Seed the registry with one copy of each, for the pull cases.
-    await measure(process.execPath, [
-      cli,
-      'cp',
-      '--to-plain-http',
-      '--from-oci-layout',
-      `${big}:v1`,
-      `${host}/bench/big:v1`,
-    ]);
-    await measure(process.execPath, [
-      cli,
-      'cp',
-      '--to-plain-http',
-      '--from-oci-layout',
-      `${many}:v1`,
-      `${host}/bench/many:v1`,
-    ]);
+    const wants = (prefixes: string[]) =>
+      filters.length === 0 || filters.some((f) => prefixes.some((p) => p.includes(f) || f.includes(p)));
+    if (wants(['push-big', 'pull-big', 'push-200x5MiB', 'pull-200x5MiB'])) {
+      console.log('preparing data: 1 GiB blob, and 200 × 5 MiB blobs ...');
+      await makeLayout(big, [{ size: 1024 * MiB, seed: 1 }]);
+      await makeLayout(
+        many,
+        Array.from({ length: 200 }, (_, i) => ({ size: 5 * MiB, seed: 1000 + i })),
+      );
+      // Seed the registry with one copy of each, for the pull cases.
+      await measure(process.execPath, [
+        cli,
+        'cp',
+        '--to-plain-http',
+        '--from-oci-layout',
+        `${big}:v1`,
+        `${host}/bench/big:v1`,
+      ]);
+      await measure(process.execPath, [
+        cli,
+        'cp',
+        '--to-plain-http',
+        '--from-oci-layout',
+        `${many}:v1`,
+        `${host}/bench/many:v1`,
+      ]);
+    }
+    const component = await prepareComponent(work, host, wants(['add-cv', 'transfer']));
     const fresh = (name: string) => join(work, `out-${name}-${randomBytes(4).toString('hex')}`);
     const cases: Case[] = [
       {
@@ -226,6 +231,7 @@ async function main() {
           ],
         ],
       },
+      ...(component ? componentCases(component, host) : []),
     ];
     const rows: string[] = [];
     let counter = 0;
@@ -268,7 +274,7 @@ async function main() {
       `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${skopeoVersion}; Debian docker-registry on 127.0.0.1 (plain HTTP).`,
       `Medians of ${runs} runs, tools alternating; lading = \`lading cp\` (default concurrency 3), skopeo = \`skopeo copy --preserve-digests\` with its blob-info cache removed before each run. Peak RSS is the largest of the runs; CPU = user + sys of the client.`,
       '',
-      '| case | lading time | lading MB/s | lading peak RSS | lading CPU | skopeo time | skopeo MB/s | skopeo peak RSS | skopeo CPU | lading speed-up |',
+      '| case | lading time | lading MB/s | lading peak RSS | lading CPU | reference time | reference MB/s | reference peak RSS | reference CPU | lading speed-up |',
       '|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
@@ -284,6 +290,107 @@ async function main() {
     await stopPeers(peers);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+interface ComponentBench {
+  dir: string;
+  ctf: string;
+  name: string;
+  /** The same component version as an OCI layout (index form), for skopeo. */
+  layout: string;
+  bytes: number;
+}
+
+/** A component with one 1 GiB image (an embedded OCI layout) and 100 small resources. */
+async function prepareComponent(work: string, host: string, wanted: boolean): Promise<ComponentBench | undefined> {
+  if (!wanted) return undefined;
+  console.log('preparing data: a component with a 1 GiB image and 100 small resources ...');
+  const dir = join(work, 'component');
+  await mkdir(join(dir, 'small'), { recursive: true });
+  await makeLayout(join(dir, 'image-layout'), [{ size: 1024 * MiB, seed: 7 }]);
+  const resources: string[] = [
+    '  - name: image\n    type: ociImage\n    input:\n      type: dir/v1\n      path: ./image-layout\n      mediaType: application/vnd.ocm.software.oci.layout.v1+tar\n',
+  ];
+  for (let i = 0; i < 100; i++) {
+    await writeFile(join(dir, 'small', `r${i}.bin`), randomBytes(16 * 1024));
+    resources.push(
+      `  - name: small-${i}\n    type: blob\n    input:\n      type: file/v1\n      path: ./small/r${i}.bin\n`,
+    );
+  }
+  const name = 'bench.example.com/component';
+  await writeFile(
+    join(dir, 'component-constructor.yaml'),
+    `name: ${name}\nversion: 1.0.0\nprovider:\n  name: bench\nresources:\n${resources.join('')}`,
+  );
+  const ctf = join(dir, 'ctf');
+  await measure(process.execPath, [cli, 'add', 'cv', '-c', join(dir, 'component-constructor.yaml'), '-r', ctf]);
+  await measure(process.execPath, [cli, 'transfer', 'cv', `${ctf}//${name}:1.0.0`, `http://${host}/seed`]);
+  const layout = join(dir, 'skopeo-layout');
+  await measure(process.execPath, [
+    cli,
+    'cp',
+    '--from-plain-http',
+    `${host}/seed/component-descriptors/${name}:1.0.0`,
+    '--to-oci-layout',
+    `${layout}:1.0.0`,
+  ]);
+  return { dir, ctf, name, layout, bytes: 1024 * MiB + 100 * 16 * 1024 };
+}
+
+function componentCases(c: ComponentBench, host: string): Case[] {
+  return [
+    {
+      name: 'add-cv-1GiB-dir',
+      bytes: 1024 * MiB,
+      lading: (r) => [
+        process.execPath,
+        [cli, 'add', 'cv', '-c', join(c.dir, 'component-constructor.yaml'), '-r', join(c.dir, `ctf-${r}`)],
+      ],
+      // The floor for the same work: read the folder once as a tar and hash it.
+      skopeo: () => ['bash', ['-c', `tar -C ${c.dir} -cf - image-layout small | openssl sha256 > /dev/null`]],
+    },
+    {
+      name: 'transfer-ctf-to-registry',
+      bytes: c.bytes,
+      lading: (r) => [
+        process.execPath,
+        [cli, 'transfer', 'cv', `${c.ctf}//${c.name}:1.0.0`, `http://${host}/lading-${r}`],
+      ],
+      skopeo: (r) => [
+        'skopeo',
+        [
+          'copy',
+          '-q',
+          '--all',
+          '--preserve-digests',
+          '--dest-tls-verify=false',
+          `oci:${c.layout}:1.0.0`,
+          `docker://${host}/skopeo-${r}/component-descriptors/${c.name}:1.0.0`,
+        ],
+      ],
+    },
+    {
+      name: 'transfer-registry-to-registry',
+      bytes: c.bytes,
+      lading: (r) => [
+        process.execPath,
+        [cli, 'transfer', 'cv', `http://${host}/seed//${c.name}:1.0.0`, `http://${host}/lading-rr-${r}`],
+      ],
+      skopeo: (r) => [
+        'skopeo',
+        [
+          'copy',
+          '-q',
+          '--all',
+          '--preserve-digests',
+          '--src-tls-verify=false',
+          '--dest-tls-verify=false',
+          `docker://${host}/seed/component-descriptors/${c.name}:1.0.0`,
+          `docker://${host}/skopeo-rr-${r}/component-descriptors/${c.name}:1.0.0`,
+        ],
+      ],
+    },
+  ];
 }
 
 await mkdir(join(root, 'bench'), { recursive: true });
