@@ -104,4 +104,30 @@ describe('lading command line', () => {
       await t.cleanup();
     }
   });
+  test('push --artifact-platform stores the platform as config, byte-identical to oras (vector e94c0ba8…)', async () => {
+    const t = await tempDir();
+    try {
+      await writeFile(join(t.path, 'arm64'), 'binary for arm64');
+      const push = await lading(['push', '--oci-layout', './l:v1', '--artifact-platform', 'darwin/arm64', 'arm64'], {
+        cwd: t.path,
+      });
+      assert.equal(push.code, 0, push.stderr);
+      const layout = await OciLayout.open(join(t.path, 'l'));
+      const { fetchAll } = await import('../src/content/index.js');
+      const manifest = JSON.parse((await fetchAll(layout, await layout.resolve('v1'))).toString());
+      assert.equal(manifest.config.digest, 'sha256:e94c0ba80a1157ffab5b5c6656fffc089c6446c7ed0604f3382910d1ef7dd40d');
+      assert.equal(manifest.config.size, 38);
+      const pull = await lading(['pull', '--oci-layout', './l:v1', '--platform', 'darwin/arm64', '-o', 'out'], {
+        cwd: t.path,
+      });
+      assert.equal(pull.code, 0, pull.stderr);
+      assert.equal(await readFile(join(t.path, 'out', 'arm64'), 'utf8'), 'binary for arm64');
+      const wrong = await lading(['pull', '--oci-layout', './l:v1', '--platform', 'linux/amd64', '-o', 'out2'], {
+        cwd: t.path,
+      });
+      assertOneLineError(wrong, /built for darwin\/arm64, not linux\/amd64/);
+    } finally {
+      await t.cleanup();
+    }
+  });
 });

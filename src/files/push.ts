@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { MemoryStore, type ReadOnlyTarget, type Target } from '../content/index.js';
 import { type CopyGraphOptions, copy, type PackOptions, packManifest } from '../copy/index.js';
-import { Annotation, type Descriptor, EmptyJsonDescriptor, LadingError } from '../oci/index.js';
+import { Annotation, type Descriptor, digestBytes, EmptyJsonDescriptor, LadingError } from '../oci/index.js';
 import { type PreparedFile, prepareFile, titleFor, withTempDir } from './prepare.js';
 
 export interface FileSpec {
@@ -12,6 +12,8 @@ export interface FileSpec {
 export interface PushFilesOptions extends Omit<PackOptions, 'config'>, Omit<CopyGraphOptions, 'findSuccessors'> {
   /** A config file and its media type (default `application/vnd.unknown.config.v1+json`). */
   config?: FileSpec;
+  /** A config given as bytes (e.g. the platform config of `--artifact-platform`). */
+  configData?: { bytes: Uint8Array; mediaType: string };
   /** Annotations per file argument (as written on the command line) and for `$config`. */
   fileAnnotations?: Record<string, Record<string, string>>;
   /** Tag(s) for the manifest at the destination; none pushes it by digest only. */
@@ -78,6 +80,12 @@ export async function pushFiles(dst: Target, files: FileSpec[], options: PushFil
       const configAnnotations = options.fileAnnotations?.$config;
       if (configAnnotations && Object.keys(configAnnotations).length > 0) config.annotations = configAnnotations;
       source.files.set(config.digest, prepared);
+    } else if (options.configData) {
+      const bytes = options.configData.bytes;
+      config = { mediaType: options.configData.mediaType, digest: digestBytes(bytes), size: bytes.byteLength };
+      const configAnnotations = options.fileAnnotations?.$config;
+      if (configAnnotations && Object.keys(configAnnotations).length > 0) config.annotations = configAnnotations;
+      if (!(await source.memory.exists(config))) await source.memory.push(config, bytes);
     } else if (options.fileAnnotations?.$config && options.imageSpec !== 'v1.0') {
       // ORAS attaches `$config` annotations to the empty config descriptor.
       config = { ...EmptyJsonDescriptor, annotations: options.fileAnnotations.$config };

@@ -68,6 +68,10 @@ export function registerPush(program: Command, io: CliIO): void {
       '--reproducible',
       'fixed times and owners in directory tars and the created annotation (honours SOURCE_DATE_EPOCH)',
     )
+    .option(
+      '--artifact-platform <platform>',
+      'the platform of the artifact, stored as its config: os[/arch[/variant]][:os_version]',
+    )
     .option('--concurrency <n>', 'blobs pushed in parallel', '5');
   addTargetOptions(cmd);
   addFormatOption(cmd, ['text', 'json']);
@@ -99,6 +103,22 @@ Examples:
       imageSpec = 'v1.0'; // as ORAS: a config without an artifact type means an image-spec 1.0 manifest
     }
     const fileAnnotations = opts.annotationFile ? await readAnnotationFile(opts.annotationFile) : {};
+    let configData: { bytes: Uint8Array; mediaType: string } | undefined;
+    if (opts.artifactPlatform) {
+      if (opts.config)
+        throw new LadingError('INVALID_ARGUMENT', '--artifact-platform and --config cannot be used together');
+      const { parsePlatform, goStringify, MediaType } = await import('../../oci/index.js');
+      const p = parsePlatform(opts.artifactPlatform);
+      // Go's ocispec.Platform field order, as oras writes it.
+      const json = goStringify({
+        architecture: p.architecture,
+        os: p.os,
+        'os.version': p['os.version'],
+        'os.features': p['os.features'],
+        variant: p.variant,
+      });
+      configData = { bytes: Buffer.from(json), mediaType: MediaType.ImageConfig };
+    }
     const epoch = opts.reproducible ? (sourceDateEpoch() ?? 0) : undefined;
     const annotations = parseAnnotations(opts.annotation);
     if (
@@ -122,6 +142,7 @@ Examples:
           ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
           ...(imageSpec ? { imageSpec } : {}),
           ...(opts.config ? { config: parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') } : {}),
+          ...(configData ? { configData } : {}),
           ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
           ...(epoch !== undefined ? { reproducible: true, sourceDateEpoch: epoch } : {}),
           ...display.hooks(),
