@@ -28,7 +28,7 @@ export function humanBytes(n: number): string {
     v /= 1000;
     u++;
   }
-  return `${u === 0 ? v : v.toFixed(2)} ${units[u]}`;
+  return `${u === 0 ? Math.round(v) : v.toFixed(2)} ${units[u]}`;
 }
 
 interface Bar {
@@ -50,6 +50,7 @@ export class TransferDisplay {
   readonly #bars = new Map<string, Bar>();
   #timer: NodeJS.Timeout | undefined;
   #drawn = 0;
+  #stopped = false;
 
   constructor(io: CliIO, verbs: Verbs, options: { tty?: boolean } = {}) {
     this.#io = io;
@@ -91,6 +92,7 @@ export class TransferDisplay {
   }
 
   #schedule(): void {
+    if (this.#stopped) return;
     this.#timer ??= setInterval(() => this.#draw(), 150);
     this.#timer.unref();
   }
@@ -109,15 +111,27 @@ export class TransferDisplay {
     const out = this.#io.stderr;
     if (this.#drawn > 0) out.write(`\x1b[${this.#drawn}A\x1b[J`);
     let text = '';
-    for (const bar of this.#bars.values()) text += this.#line(bar);
+    let done = 0;
+    let total = 0;
+    let finished = 0;
+    for (const bar of this.#bars.values()) {
+      text += this.#line(bar);
+      done += Math.min(bar.bytes, bar.desc.size);
+      total += bar.desc.size;
+      if (bar.finished) finished++;
+    }
+    // One line for the whole transfer under the per-blob bars.
+    text += ` Total       ${finished}/${this.#bars.size} blobs, ${humanBytes(done)}/${humanBytes(total)}\n`;
     out.write(text);
-    this.#drawn = this.#bars.size * 2;
+    this.#drawn = this.#bars.size * 2 + 1;
   }
 
   /** Draws the final state once; call before printing the summary. */
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    if (this.#stopped) return;
+    this.#stopped = true;
     if (this.#tty && this.#bars.size > 0) this.#draw();
   }
 
