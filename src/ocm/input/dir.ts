@@ -52,6 +52,19 @@ export async function dirInput(spec: Record<string, unknown>, context: InputCont
   const produce = () => dirTar(path, options);
   if (compress)
     return spoolToTempFile(produce, { mediaType: `${mediaType}+gzip`, gzip: true, ...tempOptions(context) });
+  const plainTree = !options.preserveDir && includeFiles.length === 0 && excludeFiles.length === 0;
+  if (plainTree && isOciLayoutMediaType(mediaType)) {
+    // An OCI image layout is unpacked by whoever stores it; measuring its tar would read every
+    // file once more for a digest nobody uses.
+    return { mediaType, open: produce, directory: path };
+  }
   const { digest, size } = await measureStream(produce(), context.signal);
-  return { mediaType, digest, size, open: produce };
+  return { mediaType, digest, size, open: produce, ...(plainTree ? { directory: path } : {}) };
+}
+
+function isOciLayoutMediaType(mediaType: string): boolean {
+  return (
+    mediaType === 'application/vnd.ocm.software.oci.layout.v1+tar' ||
+    mediaType === 'application/vnd.ocm.software.oci.layout.v1+tar+gzip'
+  );
 }

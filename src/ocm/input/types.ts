@@ -11,6 +11,11 @@ export interface InputBlob {
   /** `sha256:<hex>` of the bytes `open()` yields. */
   digest?: string;
   open(): Readable | Promise<Readable>;
+  /**
+   * The folder these bytes are a plain tar of, when they are exactly that: a consumer that can
+   * use the files directly (an OCI image layout) reads them once instead of through the tar.
+   */
+  directory?: string;
   /** Removes temporary files behind the blob; safe to call more than once. */
   dispose?(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { copyGraph } from '../../copy/index.js';
 import { OciLayout, type TarWriteEntry, writeTar } from '../../layout/index.js';
 import {
   Annotation,
+  checkDescriptor,
   createDigester,
   type Descriptor,
   digestBytes,
@@ -19,6 +20,7 @@ import {
   LadingError,
   MediaType,
   nodeSuccessors,
+  parseJson,
   parseNode,
 } from '../../oci/index.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
@@ -53,6 +55,8 @@ export interface LocalBlob {
   digest?: string;
   size?: number;
   open(): Readable | Promise<Readable>;
+  /** The folder the bytes are a plain tar of, if so: an OCI layout there is read directly. */
+  directory?: string;
 }
 
 export type ConflictPolicy = 'abort-and-fail' | 'skip' | 'replace';
@@ -179,6 +183,10 @@ export class ComponentVersionRepository {
     blob: LocalBlob,
     options: { referenceName?: string; signal?: AbortSignal },
   ): Promise<{ access: LocalBlobAccess; digest: DigestSpec }> {
+    if (blob.directory) {
+      const layout = await OciLayout.open(blob.directory);
+      return this.#storeLayout(component, target, layout, blob.directory, options);
+    }
     const dir = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'lading-layout-'));
     try {
       // Random access needs a plain tar on disk; gzip is recognised by its magic, as upstream does.
@@ -188,24 +196,31 @@ export class ComponentVersionRepository {
       const gz = first.length === 2 && first[0] === 0x1f && first[1] === 0x8b;
       if (gz) await pipeline(source, createGunzip(), createWriteStream(file, { flags: 'wx' }));
       else await pipeline(source, createWriteStream(file, { flags: 'wx' }));
-      const layout = await OciLayout.open(file);
-      const top = await topLevelDescriptor(layout, file);
-      await copyGraph(layout, target, top, {
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      const desc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size };
-      this.#remember(component, desc);
-      return {
-        access: localBlobAccess({
-          localReference: top.digest,
-          mediaType: top.mediaType,
-          ...(options.referenceName ? { referenceName: options.referenceName } : {}),
-        }),
-        digest: genericBlobDigest(top.digest),
-      };
+      return await this.#storeLayout(component, target, await OciLayout.open(file), file, options);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  async #storeLayout(
+    component: string,
+    target: Target,
+    layout: OciLayout,
+    where: string,
+    options: { referenceName?: string; signal?: AbortSignal },
+  ): Promise<{ access: LocalBlobAccess; digest: DigestSpec }> {
+    const top = await topLevelDescriptor(layout, where);
+    await copyGraph(layout, target, top, { ...(options.signal ? { signal: options.signal } : {}) });
+    const desc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size };
+    this.#remember(component, desc);
+    return {
+      access: localBlobAccess({
+        localReference: top.digest,
+        mediaType: top.mediaType,
+        ...(options.referenceName ? { referenceName: options.referenceName } : {}),
+      }),
+      digest: genericBlobDigest(top.digest),
+    };
   }
 
   /** Stores the descriptor and the manifest (or index) that ties the version together, then tags it. */
@@ -379,10 +394,16 @@ export class ComponentVersionRepository {
         `${ref}: config ${manifest.config.mediaType} is not an OCM component config`,
       );
     }
-    const config = JSON.parse((await fetchAll(target, manifest.config, o)).toString('utf8')) as {
-      componentDescriptorLayer?: Descriptor;
-    };
-    const layerDesc = config.componentDescriptorLayer ?? manifest.layers[0];
+    // The config and the layer it names are checked like any manifest content: never trusted.
+    const config = parseJson(await fetchAll(target, manifest.config, o), `${ref}: config`);
+    const named =
+      typeof config === 'object' && config !== null && !Array.isArray(config)
+        ? (config as { componentDescriptorLayer?: unknown }).componentDescriptorLayer
+        : undefined;
+    const layerDesc =
+      named === undefined || named === null
+        ? manifest.layers[0]
+        : checkDescriptor(named, `${ref}: config componentDescriptorLayer`);
     if (!layerDesc) throw new LadingError('INVALID_MANIFEST', `${ref}: no component descriptor layer`);
     const bytes = await fetchAll(target, layerDesc, { ...o, limit: 64 * 1024 * 1024 });
     const descriptor = decodeDescriptor(bytes, layerDesc.mediaType, `${ref} (${layerDesc.digest})`);
