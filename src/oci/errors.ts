@@ -26,7 +26,10 @@ export type ErrorCode =
   | 'INVALID_CONSTRUCTOR'
   | 'INVALID_DESCRIPTOR'
   | 'DUPLICATE_IDENTITY'
-  | 'UNKNOWN_TYPE';
+  | 'UNKNOWN_TYPE'
+  | 'SIGNATURE_INVALID'
+  | 'SIGNATURE_EXISTS'
+  | 'INVALID_KEY';
 
 const brand = Symbol.for('lading.error');
 

@@ -74,6 +74,7 @@ export * from './open.js';
 export * from './reference.js';
 export * from './repository/index.js';
 export * from './semver.js';
+export * from './signing/index.js';
 export * from './transfer.js';
 // Type names
 export {

@@ -3,6 +3,7 @@ import type { CliIO } from '../../io.js';
 import { registerAdd } from './add.js';
 import { registerDownload } from './download.js';
 import { registerGet } from './get.js';
+import { registerHash, registerSign, registerVerify } from './sign.js';
 import { registerTransfer } from './transfer.js';
 
 /** The OCM family: component versions in CTF archives and registries. */
@@ -11,4 +12,7 @@ export function registerOcm(program: Command, io: CliIO): void {
   registerGet(program, io);
   registerDownload(program, io);
   registerTransfer(program, io);
+  registerSign(program, io);
+  registerVerify(program, io);
+  registerHash(program, io);
 }

@@ -1,0 +1,296 @@
+import type { Command } from 'commander';
+import { LadingError } from '../../../oci/index.js';
+import type { Signature } from '../../../ocm/descriptor/model.js';
+import type { OpenedRepository } from '../../../ocm/open.js';
+import type { ComponentVersionReference, RepositorySpec } from '../../../ocm/reference.js';
+import type { CliIO } from '../../io.js';
+import type { TargetFlags } from '../../targets.js';
+import { addOcmRemoteOptions, openRepository } from './common.js';
+
+const ComponentVersionAliases = ['cv', 'cvs', 'componentversion', 'componentversions', 'component-versions'];
+
+/** The key flags of sign and verify, with the signature and algorithm they are for. */
+export interface SigningKeyOptions {
+  privateKey?: string;
+  certificate?: string;
+  publicKey?: string;
+  rootCertificate?: string;
+  /** The signature name (sign: the one being made; verify: the one asked for, or undefined for all). */
+  signature?: string;
+  algorithm?: string;
+}
+
+/** Key material for one signature, as PEM bytes. */
+export interface ResolvedSigningKeys {
+  privateKey?: Buffer;
+  certificateChain?: Buffer;
+  publicKey?: Buffer;
+  rootCertificates?: Buffer;
+}
+
+async function readKeyFile(file: string, flag: string): Promise<Buffer> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new LadingError(
+      code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR',
+      `${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The one place sign and verify get keys from. Today: the files named by the flags. This is where
+ * `.ocmconfig` RSA credentials plug in: upstream looks up the consumer identity
+ * `{type: RSA/v1alpha1, algorithm: <algorithm>, signature: <signature name>}` and reads
+ * `privateKeyPEM[File]` / `publicKeyPEM[File]` (RSACredentials/v1, or Credentials/v1 properties)
+ * from it; flags should keep winning over configuration.
+ */
+export async function resolveSigningKey(opts: SigningKeyOptions): Promise<ResolvedSigningKeys> {
+  const keys: ResolvedSigningKeys = {};
+  if (opts.privateKey) keys.privateKey = await readKeyFile(opts.privateKey, '--private-key');
+  if (opts.certificate) keys.certificateChain = await readKeyFile(opts.certificate, '--certificate');
+  if (opts.publicKey) keys.publicKey = await readKeyFile(opts.publicKey, '--public-key');
+  if (opts.rootCertificate) keys.rootCertificates = await readKeyFile(opts.rootCertificate, '--root-certificate');
+  return keys;
+}
+
+function requireVersion(raw: string, ref: ComponentVersionReference): string {
+  if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${raw}: a version is required`);
+  return ref.version;
+}
+
+/** Signing writes into an existing CTF (never creates one) or a registry. */
+async function openForWriting(spec: RepositorySpec, flags: TargetFlags): Promise<OpenedRepository> {
+  if (spec.kind !== 'CommonTransportFormat') return openRepository(spec, flags, { write: true });
+  const { CtfArchive } = await import('../../../ctf/index.js');
+  const { ComponentVersionRepository } = await import('../../../ocm/repository/repository.js');
+  const archive = await CtfArchive.open(spec.filePath, { mode: 'readwrite' });
+  return {
+    repository: new ComponentVersionRepository(archive.resolver()),
+    display: spec.filePath,
+    close: (o = {}) => archive.close({ commit: o.commit ?? true }),
+  };
+}
+
+/** The v2 wire form of a signature, in Go's field order. */
+function signatureWire(s: Signature): Record<string, unknown> {
+  const info: Record<string, unknown> = {
+    algorithm: s.signature.algorithm,
+    value: s.signature.value,
+    mediaType: s.signature.mediaType,
+  };
+  if (s.signature.issuer) info.issuer = s.signature.issuer;
+  return {
+    name: s.name,
+    digest: {
+      hashAlgorithm: s.digest.hashAlgorithm,
+      normalisationAlgorithm: s.digest.normalisationAlgorithm,
+      value: s.digest.value,
+    },
+    signature: info,
+  };
+}
+
+function checkChoice(flag: string, value: string, allowed: readonly string[]): string {
+  if (!allowed.includes(value)) {
+    throw new LadingError('INVALID_ARGUMENT', `${flag} must be ${allowed.join(', ')}; got "${value}"`);
+  }
+  return value;
+}
+
+export function registerSign(program: Command, io: CliIO): void {
+  const sign = program.command('sign').description('sign component versions');
+  const cmd = sign
+    .command('component-version')
+    .aliases(ComponentVersionAliases)
+    .description('sign a component version: its normalised descriptor digest, with an RSA key')
+    .argument('<reference>', '<repository>//<component>:<version>')
+    .option('--signature <name>', 'name of the signature to create', 'default')
+    .option('--hash <algorithm>', 'hash of the normalised descriptor: SHA-256 or SHA-512', 'SHA-256')
+    .option('--normalisation <algorithm>', 'normalisation algorithm', 'jsonNormalisation/v4alpha1')
+    .option('--algorithm <algorithm>', 'RSASSA-PSS or RSASSA-PKCS1-V1_5', 'RSASSA-PSS')
+    .option('--private-key <file>', 'RSA private key, PEM (PKCS#1 or PKCS#8)')
+    .option('--certificate <file>', 'certificate chain of the key, PEM, leaf first (for --encoding pem)')
+    .option('--encoding <encoding>', 'plain (hex) or pem (signature and certificate chain); pem with --certificate')
+    .option('--force', 'replace a signature of the same name')
+    .option('--dry-run', 'compute and print the signature, store nothing')
+    .option('-o, --output <format>', 'how to print the signature: yaml or json', 'yaml');
+  addOcmRemoteOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading sign cv ./transport-archive//acme.org/hello:1.0.0 --private-key key.pem
+  lading sign cv http://localhost:5000//acme.org/hello:1.0.0 --private-key key.pem --signature release --force
+  lading sign cv ./ctf//acme.org/hello:1.0.0 --private-key key.pem --certificate chain.pem --encoding pem`,
+  );
+  cmd.action(async (reference: string, opts) => {
+    const { parseComponentReference } = await import('../../../ocm/reference.js');
+    const { signComponentVersion } = await import('../../../ocm/signing/index.js');
+    const format = checkChoice('-o/--output', opts.output, ['yaml', 'json']);
+    const encoding = checkChoice('--encoding', opts.encoding ?? (opts.certificate ? 'pem' : 'plain'), [
+      'plain',
+      'pem',
+    ]) as 'plain' | 'pem';
+    const ref = parseComponentReference(reference);
+    const version = requireVersion(reference, ref);
+    const keys = await resolveSigningKey(opts);
+    if (!keys.privateKey) throw new LadingError('INVALID_ARGUMENT', 'signing needs a private key (--private-key)');
+    if (encoding === 'pem' && !keys.certificateChain) {
+      throw new LadingError('INVALID_ARGUMENT', '--encoding pem needs the certificate chain (--certificate)');
+    }
+    if (encoding === 'plain' && keys.certificateChain) {
+      throw new LadingError('INVALID_ARGUMENT', '--certificate is carried only by --encoding pem signatures');
+    }
+    const opened = opts.dryRun
+      ? await openRepository(ref.repository, opts)
+      : await openForWriting(ref.repository, opts);
+    let ok = false;
+    try {
+      const result = await signComponentVersion(opened.repository, ref.component, version, {
+        signatureName: opts.signature,
+        hash: opts.hash,
+        normalisation: opts.normalisation,
+        algorithm: opts.algorithm,
+        privateKey: keys.privateKey,
+        encoding,
+        ...(keys.certificateChain ? { certificateChain: keys.certificateChain } : {}),
+        ...(opts.force ? { force: true } : {}),
+        ...(opts.dryRun ? { dryRun: true } : {}),
+        onWarning: (w) => io.stderr.write(`warning: ${w}\n`),
+      });
+      ok = true;
+      await opened.close({ commit: !opts.dryRun });
+      const wire = signatureWire(result.signature);
+      if (format === 'json') {
+        io.stdout.write(`${JSON.stringify(wire, null, 2)}\n`);
+      } else {
+        const { goYaml } = await import('../../../ocm/descriptor/go-yaml.js');
+        io.stdout.write(goYaml(wire));
+      }
+      const what = `${ref.component}:${version}`;
+      io.stderr.write(
+        opts.dryRun
+          ? `Computed signature "${result.signature.name}" of ${what} (dry run: nothing stored)\n`
+          : `${result.replaced ? 'Replaced' : 'Added'} signature "${result.signature.name}" of ${what} in ${opened.display}\n`,
+      );
+    } finally {
+      if (!ok) await opened.close({ commit: false }).catch(() => {});
+    }
+  });
+}
+
+export function registerVerify(program: Command, io: CliIO): void {
+  const verify = program.command('verify').description('verify signatures of component versions');
+  const cmd = verify
+    .command('component-version')
+    .aliases(ComponentVersionAliases)
+    .description('verify the signatures of a component version (and with --verify-digests its local resources)')
+    .argument('<reference>', '<repository>//<component>:<version>')
+    .option('--signature <name>', 'verify only this signature (default: all)')
+    .option('--public-key <file>', 'RSA public key for plain signatures: PEM, PKIX, PKCS#1 or a certificate')
+    .option('--root-certificate <file>', 'trusted root certificate(s) for PEM signatures (default: system roots)')
+    .option('--issuer <dn>', 'PEM signatures: the signing certificate must have this subject, e.g. "CN=acme,O=Acme"')
+    .option('--verify-digests', "also recompute every local resource's digest from its stored content");
+  addOcmRemoteOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading verify cv ./transport-archive//acme.org/hello:1.0.0 --public-key pub.pem
+  lading verify cv http://localhost:5000//acme.org/hello:1.0.0 --public-key pub.pem --signature release --verify-digests
+  lading verify cv ./ctf//acme.org/hello:1.0.0 --root-certificate root-ca.pem --issuer "CN=release signer"`,
+  );
+  cmd.action(async (reference: string, opts) => {
+    const { parseComponentReference } = await import('../../../ocm/reference.js');
+    const { verifyComponentVersion } = await import('../../../ocm/signing/index.js');
+    const ref = parseComponentReference(reference);
+    const version = requireVersion(reference, ref);
+    // Bad key files are reported before the repository is opened.
+    await resolveSigningKey(opts);
+    const opened = await openRepository(ref.repository, opts);
+    try {
+      const result = await verifyComponentVersion(opened.repository, ref.component, version, {
+        ...(opts.signature !== undefined ? { signatureName: opts.signature } : {}),
+        ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+        ...(opts.verifyDigests ? { verifyDigests: true } : {}),
+        // Keys are resolved per signature, by its name and algorithm.
+        keysFor: async (s) => {
+          const keys = await resolveSigningKey({ ...opts, signature: s.name, algorithm: s.signature.algorithm });
+          return {
+            ...(keys.publicKey ? { publicKey: keys.publicKey } : {}),
+            ...(keys.rootCertificates ? { rootCertificates: keys.rootCertificates } : {}),
+          };
+        },
+      });
+      const what = `${ref.component}:${version}`;
+      for (const s of result.signatures) {
+        io.stdout.write(
+          `Verified signature "${s.name}" of ${what} (${s.signature.algorithm}, ${s.digest.hashAlgorithm} ${s.digest.value})\n`,
+        );
+      }
+      if (result.resources) {
+        const verified = result.resources.filter((r) => r.status === 'verified').length;
+        io.stdout.write(`Verified the content digest of ${verified} local resource${verified === 1 ? '' : 's'}\n`);
+        for (const r of result.resources) {
+          if (r.status === 'skipped') io.stdout.write(`  skipped ${r.identity}: ${r.reason}\n`);
+        }
+      }
+    } finally {
+      await opened.close();
+    }
+  });
+}
+
+export function registerHash(program: Command, io: CliIO): void {
+  const hash = program.command('hash').description('compute digests of component versions');
+  const cmd = hash
+    .command('component-version')
+    .aliases(ComponentVersionAliases)
+    .description('print the normalised descriptor digest a signature of the component version would carry')
+    .argument('<reference>', '<repository>//<component>:<version>')
+    .option('--hash <algorithm>', 'SHA-256 or SHA-512', 'SHA-256')
+    .option('--normalisation <algorithm>', 'normalisation algorithm', 'jsonNormalisation/v4alpha1')
+    .option('-o, --output <format>', 'text (the digest), norm (the normalised bytes), json or yaml', 'text');
+  addOcmRemoteOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading hash cv ./transport-archive//acme.org/hello:1.0.0
+  lading hash cv ./transport-archive//acme.org/hello:1.0.0 -o norm | sha256sum`,
+  );
+  cmd.action(async (reference: string, opts) => {
+    const { parseComponentReference } = await import('../../../ocm/reference.js');
+    const { hashComponentVersion } = await import('../../../ocm/signing/index.js');
+    const format = checkChoice('-o/--output', opts.output, ['text', 'norm', 'json', 'yaml']);
+    const ref = parseComponentReference(reference);
+    const version = requireVersion(reference, ref);
+    const opened = await openRepository(ref.repository, opts);
+    try {
+      const result = await hashComponentVersion(opened.repository, ref.component, version, {
+        hash: opts.hash,
+        normalisation: opts.normalisation,
+      });
+      const { hashAlgorithm, normalisationAlgorithm, value } = result.digest;
+      const spec = { hashAlgorithm, normalisationAlgorithm, value };
+      if (format === 'norm') {
+        // The exact bytes that were hashed: no newline, so `| sha256sum` reproduces the digest.
+        io.stdout.write(result.normalised);
+      } else if (format === 'json') {
+        io.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
+      } else if (format === 'yaml') {
+        const { goYaml } = await import('../../../ocm/descriptor/go-yaml.js');
+        io.stdout.write(goYaml(spec));
+      } else {
+        io.stdout.write(`${value}\n`);
+      }
+    } finally {
+      await opened.close();
+    }
+  });
+}

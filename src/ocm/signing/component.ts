@@ -1,0 +1,244 @@
+import { createHash } from 'node:crypto';
+import type { Op } from '../../content/index.js';
+import { type Descriptor, LadingError } from '../../oci/index.js';
+import { decodeDescriptor } from '../descriptor/decode.js';
+import { encodeDescriptor } from '../descriptor/encode.js';
+import { DescriptorMediaType } from '../descriptor/media-types.js';
+import type { ComponentDescriptor, DigestSpec, Signature } from '../descriptor/model.js';
+import type { ComponentVersionRepository } from '../repository/repository.js';
+import {
+  DefaultHashAlgorithm,
+  type DescriptorDigestOptions,
+  digestDescriptor,
+  digestValueBytes,
+  parseHashAlgorithm,
+} from './digest.js';
+import { type KeyInput, loadCertificates, loadPublicKey } from './keys.js';
+import { DefaultNormalisation, normalise, resolveNormalisation } from './normalise.js';
+import { digestProblems, type ResourceDigestCheck, verifyResourceDigests } from './resource-digests.js';
+import {
+  type CertificatesInput,
+  createSigner,
+  type SignatureEncoding,
+  type VerifySignatureOptions,
+  verifySignature,
+} from './signature.js';
+
+export const DefaultSignatureName = 'default';
+
+export interface SignComponentVersionOptions extends DescriptorDigestOptions {
+  /** Default `default`. */
+  signatureName?: string;
+  /** RSASSA-PSS (default) or RSASSA-PKCS1-V1_5. */
+  algorithm?: string;
+  privateKey: KeyInput;
+  /** `plain` (default) or `pem` (with `certificateChain`). */
+  encoding?: SignatureEncoding;
+  certificateChain?: CertificatesInput;
+  /** Replace a signature of the same name instead of failing. */
+  force?: boolean;
+  /** Compute the signature, store nothing. */
+  dryRun?: boolean;
+  /** Things upstream only warns about (a reference without digest, a digest on a resource without access). */
+  onWarning?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface SignResult {
+  signature: Signature;
+  /** The descriptor with the signature in place (stored unless dryRun). */
+  descriptor: ComponentDescriptor;
+  /** A signature of the same name was replaced. */
+  replaced: boolean;
+  /** The new manifest or index the version tag points at; absent for a dry run. */
+  root?: Descriptor;
+}
+
+function where(name: string, version: string): string {
+  return `${name}:${version}`;
+}
+
+/**
+ * Signs a component version: normalises and hashes its descriptor, signs the digest, puts the
+ * signature in the descriptor (replacing one of the same name only with `force`) and stores the
+ * version again. The version's tag moves only after everything else is pushed, so a reader sees
+ * either the old version or the signed one. Resource digests are not recomputed (as upstream): every
+ * resource with an access must already carry one (`NO-DIGEST` counts), otherwise signing fails.
+ */
+export async function signComponentVersion(
+  repo: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: SignComponentVersionOptions,
+): Promise<SignResult> {
+  const o: Op = options.signal ? { signal: options.signal } : {};
+  const signatureName = options.signatureName || DefaultSignatureName;
+  // Everything that can be wrong without the repository is found before it is touched.
+  const sign = createSigner({
+    privateKey: options.privateKey,
+    ...(options.algorithm !== undefined ? { algorithm: options.algorithm } : {}),
+    ...(options.encoding !== undefined ? { encoding: options.encoding } : {}),
+    ...(options.certificateChain !== undefined ? { certificateChain: options.certificateChain } : {}),
+  });
+  parseHashAlgorithm(options.hash ?? DefaultHashAlgorithm);
+  resolveNormalisation(options.normalisation ?? DefaultNormalisation);
+  const stored = await repo.getComponentVersion(name, version, o);
+  const descriptor = stored.descriptor;
+  const existing = (descriptor.signatures ?? []).findIndex((s) => s.name === signatureName);
+  if (existing >= 0 && !options.force) {
+    throw new LadingError(
+      'SIGNATURE_EXISTS',
+      `signature "${signatureName}" already exists on ${where(name, version)} (use --force to replace it)`,
+    );
+  }
+  const problems = digestProblems(descriptor);
+  if (problems.errors.length > 0) {
+    throw new LadingError(
+      'INVALID_DESCRIPTOR',
+      `${where(name, version)} cannot be signed: ${problems.errors.join('; ')} (a signature covers resources only through their digests; add them, or mark a resource NO-DIGEST)`,
+    );
+  }
+  for (const w of problems.warnings) options.onWarning?.(`${where(name, version)}: ${w}`);
+
+  const { digest } = digestDescriptor(descriptor, {
+    ...(options.hash !== undefined ? { hash: options.hash } : {}),
+    ...(options.normalisation !== undefined ? { normalisation: options.normalisation } : {}),
+  });
+  const info = sign(digest);
+  const signature: Signature = { name: signatureName, digest, signature: info };
+  const next: ComponentDescriptor = structuredClone(descriptor);
+  const signatures = [...(next.signatures ?? [])];
+  // Upstream's --force keeps the old digest spec beside the new signature; both are replaced here.
+  if (existing >= 0) signatures[existing] = signature;
+  else signatures.push(signature);
+  next.signatures = signatures;
+
+  // The signature must survive the trip through the stored encoding: decode what would be stored
+  // and check that it still normalises to the signed digest.
+  const mediaType = repo.options.descriptorMediaType ?? DescriptorMediaType.Json;
+  const roundTrip = decodeDescriptor(encodeDescriptor(next, mediaType), mediaType, where(name, version));
+  if (digestOf(roundTrip, digest) !== digest.value) {
+    throw new LadingError(
+      'INVALID_DESCRIPTOR',
+      `${where(name, version)}: the descriptor does not keep its digest through ${mediaType}; not signed`,
+    );
+  }
+
+  const result: SignResult = { signature, descriptor: next, replaced: existing >= 0 };
+  if (options.dryRun) return result;
+  const written = await repo.addComponentVersion(next, {
+    conflictPolicy: 'replace',
+    blobs: [...stored.layers.values()],
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  result.root = written.root;
+  return result;
+}
+
+function digestOf(descriptor: ComponentDescriptor, spec: DigestSpec): string {
+  const hash = parseHashAlgorithm(spec.hashAlgorithm);
+  return createHash(hash.node)
+    .update(normalise(descriptor, resolveNormalisation(spec.normalisationAlgorithm)))
+    .digest('hex');
+}
+
+/**
+ * Recomputes a descriptor's digest the way a signature says it was made (`jsonNormalisation/v3`
+ * read as v4alpha1) and compares it with the signature's; DIGEST_MISMATCH when they differ.
+ */
+export function verifyDescriptorDigest(descriptor: ComponentDescriptor, signature: Signature): void {
+  const expected = digestValueBytes(signature.digest, `signature "${signature.name}"`).toString('hex');
+  const actual = digestOf(descriptor, signature.digest);
+  if (actual !== expected) {
+    throw new LadingError(
+      'DIGEST_MISMATCH',
+      `signature "${signature.name}": descriptor digest mismatch: ${descriptor.component.name}:${descriptor.component.version} now hashes to ${actual} (${signature.digest.hashAlgorithm}, ${signature.digest.normalisationAlgorithm}), the signature was made over ${expected}`,
+    );
+  }
+}
+
+export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
+  /** Only this signature (default: every signature). */
+  signatureName?: string;
+  /** Also recompute every local-blob resource's digest from its stored content. */
+  verifyDigests?: boolean;
+  /**
+   * Key material for one signature (e.g. looked up by its name in a configuration); what it
+   * returns overrides publicKey, rootCertificates and issuer for that signature.
+   */
+  keysFor?: (signature: Signature) => VerifySignatureOptions | undefined | Promise<VerifySignatureOptions | undefined>;
+  signal?: AbortSignal;
+}
+
+export interface VerifyResult {
+  descriptor: ComponentDescriptor;
+  /** The signatures that verified. */
+  signatures: Signature[];
+  /** With verifyDigests: what happened to each resource. */
+  resources?: ResourceDigestCheck[];
+}
+
+/**
+ * Verifies a component version: for each selected signature, the descriptor digest is recomputed
+ * and compared with the signature's, then the signature is checked; with `verifyDigests` the
+ * local resources' content digests are recomputed too. The first failure throws one LadingError
+ * naming the check: NOT_FOUND (no such signature), DIGEST_MISMATCH (descriptor digest, or a
+ * resource's content), SIGNATURE_INVALID (bad signature or certificate chain).
+ */
+export async function verifyComponentVersion(
+  repo: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: VerifyComponentVersionOptions = {},
+): Promise<VerifyResult> {
+  const o: Op = options.signal ? { signal: options.signal } : {};
+  if (options.publicKey !== undefined) loadPublicKey(options.publicKey);
+  if (options.rootCertificates !== undefined && !Array.isArray(options.rootCertificates)) {
+    loadCertificates(options.rootCertificates as string | Uint8Array, 'root certificates');
+  }
+  const stored = await repo.getComponentVersion(name, version, o);
+  const descriptor = stored.descriptor;
+  const all = descriptor.signatures ?? [];
+  let selected: Signature[];
+  if (options.signatureName !== undefined) {
+    selected = all.filter((s) => s.name === options.signatureName);
+    if (selected.length === 0) {
+      throw new LadingError(
+        'NOT_FOUND',
+        `no signature "${options.signatureName}" on ${where(name, version)} (${all.length > 0 ? `it has ${all.map((s) => `"${s.name}"`).join(', ')}` : 'it has none'})`,
+      );
+    }
+  } else {
+    selected = all;
+    if (selected.length === 0) throw new LadingError('NOT_FOUND', `${where(name, version)} has no signatures`);
+  }
+  for (const signature of selected) {
+    verifyDescriptorDigest(descriptor, signature);
+    const own = options.keysFor ? await options.keysFor(signature) : undefined;
+    verifySignature(signature, own ? { ...options, ...own } : options);
+  }
+  const result: VerifyResult = { descriptor, signatures: selected };
+  if (options.verifyDigests) {
+    result.resources = await verifyResourceDigests(repo, stored, options.signal ? { signal: options.signal } : {});
+  }
+  return result;
+}
+
+export interface HashResult {
+  digest: DigestSpec;
+  normalised: Buffer;
+  descriptor: ComponentDescriptor;
+}
+
+/** The digest (and normalised bytes) a signature of the stored component version would carry. */
+export async function hashComponentVersion(
+  repo: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: DescriptorDigestOptions & { signal?: AbortSignal } = {},
+): Promise<HashResult> {
+  const o: Op = options.signal ? { signal: options.signal } : {};
+  const { descriptor } = await repo.getComponentVersion(name, version, o);
+  const { digest, normalised } = digestDescriptor(descriptor, options);
+  return { digest, normalised, descriptor };
+}
