@@ -149,6 +149,40 @@ describe('upstream vector: ocm add cv with a file input', () => {
     }));
 });
 
+describe('component references', () => {
+  test('a reference is pinned by the upstream normalised digest, and get cv --recursive follows it', () =>
+    withDir(async (dir) => {
+      await copyFile(
+        join(ocmVectors, 'extracted/cli-add-cv-reference-digest/referenced-constructor.yaml'),
+        join(dir, 'referenced.yaml'),
+      );
+      await writeFile(
+        join(dir, 'root.yaml'),
+        'name: ocm.software/root\nversion: 1.0.0\nprovider:\n  name: ocm.software\ncomponentReferences:\n  - name: ref\n    componentName: ocm.software/referenced\n    version: 1.0.0\n',
+      );
+      await ladingOk(['add', 'cv', '-c', 'referenced.yaml'], { cwd: dir });
+      await ladingOk(['add', 'cv', '-c', 'root.yaml'], { cwd: dir });
+      const root = await getDescriptor('./transport-archive//ocm.software/root:1.0.0', dir);
+      // Upstream asserts this digest (cli/cmd/cmd_test.go Test_Add_Component_Version_With_Reference_Digest).
+      assert.deepEqual(root.component.componentReferences[0].digest, {
+        hashAlgorithm: 'SHA-256',
+        normalisationAlgorithm: 'jsonNormalisation/v4alpha1',
+        value: 'faacbf3c44a80bcf590dcd7cce4c0813047d35f379b0dc5cc497327d451be025',
+      });
+      const tree = await ladingOk(
+        ['get', 'cv', './transport-archive//ocm.software/root:1.0.0', '--recursive', '-o', 'tree'],
+        { cwd: dir },
+      );
+      assert.match(tree.stdout, /ocm\.software\/root/);
+      assert.match(tree.stdout, /ocm\.software\/referenced/);
+      assertOneLineError(
+        await lading(['add', 'cv', '-c', 'root.yaml', '-r', 'elsewhere'], { cwd: dir }),
+        /neither in the constructor nor in elsewhere/,
+      );
+      await assert.rejects(() => readdir(join(dir, 'elsewhere')));
+    }));
+});
+
 describe('seed 000: working with OCI (native access after transfer)', () => {
   test('use case 1: an OCI layout made with lading push, embedded by dir/v1, transferred, pulled natively', () =>
     withDir(async (dir) => {

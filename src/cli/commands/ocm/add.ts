@@ -76,6 +76,21 @@ Examples:
         conflictPolicy: policy,
         concurrency,
         ...(opts.skipReferenceDigestProcessing ? { skipReferenceDigestProcessing: true } : {}),
+        // A referenced version (built earlier in this run, or already in the repository) is
+        // pinned by its normalised digest, as upstream does.
+        referenceDigest: async (component: string, version: string) => {
+          const { digestDescriptor } = await import('../../../ocm/signing/index.js');
+          const stored = await opened.repository.getComponentVersion(component, version).catch((error: unknown) => {
+            if (error instanceof LadingError && error.code === 'NOT_FOUND') {
+              throw new LadingError(
+                'NOT_FOUND',
+                `${file}: referenced component version ${component}:${version} is neither in the constructor nor in ${opened.display}`,
+              );
+            }
+            throw error;
+          });
+          return digestDescriptor(stored.descriptor).digest;
+        },
         resolveImage: async (imageReference: string) => {
           const { parseReference } = await import('../../../oci/index.js');
           const { registryFor } = await import('../../targets.js');
