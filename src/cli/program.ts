@@ -23,7 +23,7 @@ export function buildProgram(io: CliIO): Command {
       'Ship software and data as OCI artifacts.\n\n' +
         'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo\n' +
         '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
-        'OCM family: add cv, get cv, get resources, download resource, transfer cv\n' +
+        'OCM family: add cv, get cv, get resources, download resource, transfer cv, sign cv, verify cv, hash cv\n' +
         '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).',
     )
     .version(readVersion(), '-V, --version', 'print the version')
