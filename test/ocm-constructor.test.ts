@@ -171,7 +171,7 @@ describe('seed "Input and Access Types" examples', () => {
     );
   });
 
-  it('Helm/v1 local chart with repository; remote charts parse but are not supported yet', async () => {
+  it('Helm/v1 local chart with repository; the seed remote charts parse to an http and an oci location', async () => {
     const dir = join(work, 'helm-seed');
     mkdirSync(join(dir, 'charts/myapp/templates'), { recursive: true });
     writeFileSync(join(dir, 'charts/myapp/Chart.yaml'), 'apiVersion: v2\nname: myapp\nversion: 1.0.0\n');
@@ -186,14 +186,11 @@ describe('seed "Input and Access Types" examples', () => {
     assert.ok(local && http && oci);
     const blob = await runElementInput(local, { workingDirectory: dir });
     assert.equal(blob.mediaType, 'application/vnd.ocm.software.oci.layout.v1+tar+gzip');
-    for (const remote of [http, oci]) {
-      await assert.rejects(
-        runElementInput(remote, { workingDirectory: dir }),
-        (e) =>
-          isLadingError(e, 'UNSUPPORTED') &&
-          /^component-constructor\.yaml:\d+: resources\[\d\]\.input: helmRepository/.test((e as Error).message),
-      );
-    }
+    // Downloading them needs the internet; the download itself is tested against local servers
+    // in test/ocm-helm.test.ts.
+    const { parseHelmRepository } = await import('../src/ocm/input/helm-remote.js');
+    assert.equal(parseHelmRepository(String(http.input?.helmRepository)).kind, 'url');
+    assert.equal(parseHelmRepository(String(oci.input?.helmRepository)).kind, 'oci');
   });
 
   it('UTF8/v1 json', async () => {

@@ -1,5 +1,7 @@
 // Component descriptor model and codecs
 
+// OCM configuration (.ocmconfig): discovery, credentials, signing keys
+export * from './config/index.js';
 // Repositories, construction, references
 export * from './construct.js';
 export { type AssembleOptions, assembleDescriptor, type InputResult } from './constructor/assemble.js';
@@ -57,11 +59,38 @@ export {
 } from './descriptor/validate.js';
 export { isTaggableVersion, tagToVersion, versionToTag } from './descriptor/version-tag.js';
 export { fromWire, toWire } from './descriptor/wire.js';
+// Helm charts: remote Helm/v1 inputs and the Helm/v1 access
+export {
+  fetchHelmAccessChart,
+  type HelmAccess,
+  type HelmAccessArtifact,
+  helmAccessArtifact,
+  helmAccessDigest,
+  helmAccessLocation,
+  helmChartArtifact,
+  verifyHelmDigest,
+} from './helm-access.js';
 export { dirInput } from './input/dir.js';
 export { type DirTarOptions, dirTar } from './input/dir-tar.js';
 export { fileInput } from './input/file.js';
 export { goPathMatch } from './input/glob-match.js';
-export { HelmMediaType, helmInput } from './input/helm.js';
+export { createHelmInput, type HelmInputOptions, HelmMediaType, helmArtifactBlobs, helmInput } from './input/helm.js';
+export {
+  MaxChartBytes,
+  type PackagedChart,
+  packageChartDirectory,
+  parsePackagedChart,
+  readPackagedChart,
+} from './input/helm-chart.js';
+export {
+  type ChartLocation,
+  fetchRemoteChart,
+  type HelmFetchOptions,
+  parseHelmRepository,
+  type RemoteChart,
+  resolveChartDigest,
+  versionToOciTag,
+} from './input/helm-remote.js';
 export { OciLayoutTarGzipMediaType, OciLayoutTarMediaType } from './input/oci-layout-tar.js';
 export { builtinInputMethods, runInput } from './input/registry.js';
 export { sniffMediaType } from './input/sniff.js';

@@ -5,6 +5,8 @@ import { type Descriptor, LadingError, parseReference } from '../oci/index.js';
 import { identityOf } from './descriptor/identity.js';
 import type { ComponentDescriptor, LocalBlobAccess, Resource, Source, TypedSpec } from './descriptor/model.js';
 import { localBlobAccess } from './descriptor/model.js';
+import { helmAccessArtifact } from './helm-access.js';
+import type { HelmFetchOptions } from './input/helm-remote.js';
 import { isOciManifestType } from './repository/mapping.js';
 import type { ComponentVersionRepository } from './repository/repository.js';
 import { AccessType, isAccessType } from './types.js';
@@ -17,7 +19,7 @@ export type ArtifactDestination = (
   referenceName: string,
 ) => Promise<{ target: Target; reference: string; imageReference: string }>;
 
-export type TransferAction = 'copy-local' | 'copy-image' | 'keep';
+export type TransferAction = 'copy-local' | 'copy-image' | 'copy-helm' | 'keep';
 
 export interface PlannedElement {
   kind: 'resource' | 'source';
@@ -54,6 +56,8 @@ export interface TransferOptions {
   /** Blob transfers in flight at once. */
   concurrency?: number;
   imageSource?: ImageSource;
+  /** How charts of `Helm/v1` accesses are downloaded with `copyResources` (TLS, oci registry options, credentials). */
+  helm?: Omit<HelmFetchOptions, 'signal'>;
   artifactDestination?: ArtifactDestination;
   signal?: AbortSignal;
   onEvent?: (event: TransferEvent) => void;
@@ -83,6 +87,7 @@ function planElement(
   let action: TransferAction = 'keep';
   if (isAccessType(access.type, AccessType.LocalBlob)) action = 'copy-local';
   else if (options.copyResources && isAccessType(access.type, AccessType.OCIImage)) action = 'copy-image';
+  else if (options.copyResources && isAccessType(access.type, AccessType.Helm)) action = 'copy-helm';
   return {
     kind,
     name: element.name,
@@ -213,6 +218,32 @@ export async function transferComponentVersion(
             await copyGraph(image.target, dstTarget, top, copyOptions(element.name));
             blobs.push({ mediaType: top.mediaType, digest: top.digest, size: top.size });
             element.access = localBlobAccess({ localReference: top.digest, mediaType: top.mediaType, referenceName });
+          }
+          if (plan.action === 'copy-helm') {
+            // The chart becomes a Helm OCI artifact stored like an image copied by value.
+            const helm = await helmAccessArtifact(element.access, {
+              ...options.helm,
+              ...(options.signal ? { signal: options.signal } : {}),
+              digest: 'digest' in element ? element.digest : undefined,
+              where: `${key}: resource ${element.name}`,
+            });
+            if (plan.uploadAs === 'ociArtifact' && options.artifactDestination) {
+              element.access = await uploadArtifact(
+                helm.target,
+                helm.manifest,
+                helm.referenceName,
+                options.artifactDestination,
+                copyOptions(element.name),
+              );
+              return;
+            }
+            await copyGraph(helm.target, dstTarget, helm.manifest, copyOptions(element.name));
+            blobs.push(helm.manifest);
+            element.access = localBlobAccess({
+              localReference: helm.manifest.digest,
+              mediaType: helm.manifest.mediaType,
+              referenceName: helm.referenceName,
+            });
           }
         }),
       ),

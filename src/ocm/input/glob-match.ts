@@ -82,5 +82,6 @@ function classChar(chars: string[], at: number, pattern: string): { char: string
 }
 
 function escapeRegex(c: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(c) ? `\\${c}` : c;
+  // Outside a character class `-` needs no escape, and under the `u` flag escaping it is an error.
+  return /[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c;
 }

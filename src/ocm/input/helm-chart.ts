@@ -33,21 +33,30 @@ function chartMetadata(text: string, where: string): { name: string; version: st
   return { name, version };
 }
 
-/** Reads name and version from a packaged chart (`<name>/Chart.yaml` in a .tgz). */
-export async function readPackagedChart(path: string): Promise<PackagedChart> {
-  const info = await stat(path);
-  if (info.size > MaxChartBytes)
-    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${path}: chart archive exceeds ${MaxChartBytes} bytes`);
-  const archive = await readFile(path);
+/**
+ * Name and version of a packaged chart (`<name>/Chart.yaml` in a .tgz); `where` names it in errors.
+ * The archive must be gzip (checked before anything else is believed).
+ */
+export function parsePackagedChart(archive: Buffer, where: string): PackagedChart {
+  if (archive.length > MaxChartBytes)
+    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: chart archive exceeds ${MaxChartBytes} bytes`);
   let tar: Buffer;
   try {
     tar = gunzipSync(archive, { maxOutputLength: 4 * MaxChartBytes });
   } catch (error) {
-    throw new LadingError('INVALID_ARCHIVE', `${path}: not a gzip-compressed chart archive`, { cause: error });
+    throw new LadingError('INVALID_ARCHIVE', `${where}: not a gzip-compressed chart archive`, { cause: error });
   }
-  const entry = readTarEntries(tar, path).find((e) => /^[^/]+\/Chart\.yaml$/.test(e.name));
-  if (!entry) throw new LadingError('INVALID_ARGUMENT', `${path}: no <chart>/Chart.yaml in the chart archive`);
-  const chart: PackagedChart = { ...chartMetadata(entry.body.toString('utf8'), path), archive };
+  const entry = readTarEntries(tar, where).find((e) => /^[^/]+\/Chart\.yaml$/.test(e.name));
+  if (!entry) throw new LadingError('INVALID_ARGUMENT', `${where}: no <chart>/Chart.yaml in the chart archive`);
+  return { ...chartMetadata(entry.body.toString('utf8'), where), archive };
+}
+
+/** Reads name and version from a packaged chart file, with its `.prov` next to it, if present. */
+export async function readPackagedChart(path: string): Promise<PackagedChart> {
+  const info = await stat(path);
+  if (info.size > MaxChartBytes)
+    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${path}: chart archive exceeds ${MaxChartBytes} bytes`);
+  const chart = parsePackagedChart(await readFile(path), path);
   const provenance = await readFile(`${path}.prov`).catch(() => undefined);
   if (provenance) chart.provenance = provenance;
   return chart;

@@ -330,16 +330,17 @@ describe('Helm/v1 (local charts)', () => {
     assert.equal(manifest.layers[0].digest, sha256(readFileSync(new URL('provenance/mychart-0.1.0.tgz', testdata))));
   });
 
-  it('rejects a bad chart, a repository tag that is not the chart version, and remote charts (for now)', async () => {
+  it('rejects a bad chart, a repository tag that is not the chart version, and a helmRepository of an unknown scheme', async () => {
     const ctx = { workingDirectory: testdata.pathname };
     await assert.rejects(helmInput({ type: 'helm', path: 'badchart' }, ctx), /chart version is required/);
     await assert.rejects(
       helmInput({ type: 'helm', path: 'mychart', repository: 'charts/mychart:9.9.9' }, ctx),
       /must equal the chart version/,
     );
+    // Remote charts (http(s) and oci://) are downloaded: see test/ocm-helm.test.ts, against local servers.
     await assert.rejects(
-      helmInput({ type: 'helm', helmRepository: 'oci://ghcr.io/stefanprodan/charts/podinfo:6.9.1' }, ctx),
-      (e) => isLadingError(e, 'UNSUPPORTED'),
+      helmInput({ type: 'helm', helmRepository: 'ftp://example.com/charts/c-1.0.0.tgz' }, ctx),
+      (e) => isLadingError(e, 'INVALID_ARGUMENT'),
     );
   });
 });
@@ -383,6 +384,10 @@ describe('Go filepath.Match', () => {
     ['\\*', '*', true],
     ['\\*', 'a', false],
     ['a[\\]]b', 'a]b', true],
+    // A `-` outside a class is a plain character (file names are full of them).
+    ['my-file.txt', 'my-file.txt', true],
+    ['charts/*-chart', 'charts/my-chart', true],
+    ['a-b', 'a_b', false],
   ];
   for (const [pattern, name, want] of table) {
     it(`${pattern} ~ ${name} = ${want}`, () => assert.equal(goPathMatch(pattern, name), want));

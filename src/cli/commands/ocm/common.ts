@@ -1,18 +1,30 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
+import type { OcmConfig } from '../../../ocm/config/index.js';
 import type { OpenedRepository } from '../../../ocm/open.js';
 import type { RepositorySpec } from '../../../ocm/reference.js';
-import { addRemoteOptions } from '../../options.js';
+import type { CredentialProvider, RegistryOptions } from '../../../registry/index.js';
+import { addRemoteOptions, collect } from '../../options.js';
 import type { TargetFlags } from '../../targets.js';
 
 export const OcmFormats = ['table', 'yaml', 'json', 'ndjson', 'tree'] as const;
 
+/** The registry flags of OCM commands plus `--config` (OCM configuration files). */
+export interface OcmRemoteFlags extends TargetFlags {
+  config?: string[];
+}
+
 /**
  * Registry flags for OCM commands: plain HTTP, TLS, credentials and docker config files, as the
- * ORAS family has them but without short names (OCM's own short flags mean other things).
+ * ORAS family has them but without short names (OCM's own short flags mean other things), and
+ * `--config` for OCM configuration files.
  */
 export function addOcmRemoteOptions(cmd: Command): Command {
-  return addRemoteOptions(cmd, '', { shortFlags: false });
+  return addRemoteOptions(cmd, '', { shortFlags: false }).option(
+    '--config <file>',
+    'an OCM configuration file (repeatable); replaces the discovery of $OCM_CONFIG, ~/.config/ocm/config, ~/.ocmconfig, ./.ocmconfig, …',
+    collect,
+  );
 }
 
 export function checkFormat(value: string): (typeof OcmFormats)[number] {
@@ -22,20 +34,87 @@ export function checkFormat(value: string): (typeof OcmFormats)[number] {
   return value as (typeof OcmFormats)[number];
 }
 
-/** Opens an OCM repository with the command's registry flags. */
+const configs = new Map<string, Promise<OcmConfig>>();
+
+/** The OCM configuration of this command: `--config` files, else the discovered ones (loaded once). */
+export function ocmConfigFor(flags: OcmRemoteFlags): Promise<OcmConfig> {
+  const files = flags.config ?? [];
+  // What discovery depends on is part of the key, so a process running several commands stays right.
+  const env = process.env;
+  const key = JSON.stringify([files, process.cwd(), env.OCM_CONFIG, env.XDG_CONFIG_HOME, env.HOME]);
+  let config = configs.get(key);
+  if (!config) {
+    config = (async () => {
+      const { loadOcmConfig } = await import('../../../ocm/config/index.js');
+      const loaded = await loadOcmConfig({ files });
+      for (const w of loaded.warnings) process.stderr.write(`warning: ${w.split('\n')[0]}\n`);
+      return loaded.config;
+    })();
+    configs.set(key, config);
+  }
+  return config;
+}
+
+function hasExplicitCredentials(flags: TargetFlags): boolean {
+  return (
+    flags.username !== undefined ||
+    flags.password !== undefined ||
+    flags.identityToken !== undefined ||
+    Boolean(flags.passwordStdin) ||
+    Boolean(flags.identityTokenStdin)
+  );
+}
+
+/**
+ * A registry-options factory for OCM commands: the command's registry flags, with credentials from
+ * --username/--password (or identity token) flags if given, else from the OCM configuration
+ * (`OCIRegistry` consumers matching host, port, scheme and sub path; `DockerConfig/v1`
+ * repositories), else from the docker config (--registry-config or the default). Each source
+ * answers only for the host it names. Also usable for registries other than the repository's
+ * (OCI images, oci:// charts): pass their scheme and path.
+ */
+export async function ocmRegistryOptions(
+  flags: OcmRemoteFlags,
+  where: { scheme?: string | undefined; subPath?: string | undefined } = {},
+): Promise<(host: string) => RegistryOptions> {
+  const { registryOptions } = await import('../../targets.js');
+  const config = await ocmConfigFor(flags);
+  let fromConfig: CredentialProvider | undefined;
+  if ((config.consumers.length > 0 || config.repositories.length > 0) && !hasExplicitCredentials(flags)) {
+    const { credentialProviderFromConfig } = await import('../../../ocm/config/index.js');
+    fromConfig = credentialProviderFromConfig(config, where);
+  }
+  const { isEmptyCredential } = await import('../../../registry/index.js');
+  return (host) => {
+    const o = registryOptions(flags, host);
+    if (fromConfig) {
+      const ocm = fromConfig;
+      const fallback = o.credentials;
+      o.credentials = async (h) => {
+        const cred = await ocm(h);
+        if (!isEmptyCredential(cred)) return cred;
+        return fallback?.(h);
+      };
+    }
+    return o;
+  };
+}
+
+/** Opens an OCM repository with the command's registry flags and credentials (see ocmRegistryOptions). */
 export async function openRepository(
   spec: RepositorySpec,
-  flags: TargetFlags,
+  flags: OcmRemoteFlags,
   options: { write?: boolean } = {},
 ): Promise<OpenedRepository> {
   const { openComponentRepository } = await import('../../../ocm/open.js');
-  const { registryOptions } = await import('../../targets.js');
+  if (spec.kind !== 'OCIRepository') {
+    // An explicit --config is read (and must be valid) whatever the repository.
+    if (flags.config?.length) await ocmConfigFor(flags);
+    return openComponentRepository(spec, options.write ? { write: true } : {});
+  }
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(spec.baseUrl)?.[1];
   return openComponentRepository(spec, {
     ...(options.write ? { write: true } : {}),
-    registryOptions: (host) => {
-      const o = registryOptions(flags, host);
-      // `http://` in the repository URL already chose plain HTTP; flags may still say so.
-      return o;
-    },
+    registryOptions: await ocmRegistryOptions(flags, { scheme, subPath: spec.subPath }),
   });
 }

@@ -1,0 +1,109 @@
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { LadingError } from '../../oci/index.js';
+import { emptyOcmConfig, type OcmConfig } from './model.js';
+import { mergeOcmConfigs, parseOcmConfig } from './parse.js';
+
+export interface ConfigDiscoveryOptions {
+  /** Default `process.env` (`OCM_CONFIG`, `XDG_CONFIG_HOME`). */
+  env?: NodeJS.ProcessEnv;
+  /** Default `process.cwd()`. */
+  cwd?: string;
+  /** Default `os.homedir()`. */
+  home?: string;
+  /** Whether a path names something; default: stat succeeds. */
+  exists?: (path: string) => boolean;
+}
+
+function statExists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The OCM configuration files that exist, in upstream's order (later ones win when merged):
+ * 1. `$OCM_CONFIG`;
+ * 2. `$XDG_CONFIG_HOME/ocm/config`, `$XDG_CONFIG_HOME/.ocmconfig` (when XDG_CONFIG_HOME is set),
+ *    then the same under the default XDG home `$HOME/.config`, then `$HOME/.ocm/config`, `$HOME/.ocmconfig`;
+ * 3. `$PWD/.ocm/config`, `$PWD/.ocmconfig`.
+ * Upstream also looks next to its executable; for lading that folder is node's, so it is skipped.
+ * A path found twice (XDG_CONFIG_HOME = ~/.config) is listed once.
+ */
+export function ocmConfigPaths(options: ConfigDiscoveryOptions = {}): string[] {
+  const env = options.env ?? process.env;
+  const exists = options.exists ?? statExists;
+  const home = options.home ?? homedir();
+  const cwd = options.cwd ?? process.cwd();
+  const candidates: string[] = [];
+  const fromEnv = env.OCM_CONFIG;
+  if (fromEnv) candidates.push(isAbsolute(fromEnv) ? normalize(fromEnv) : resolve(cwd, fromEnv));
+  const xdg = env.XDG_CONFIG_HOME;
+  if (xdg) candidates.push(join(xdg, 'ocm', 'config'), join(xdg, '.ocmconfig'));
+  if (home) {
+    candidates.push(join(home, '.config', 'ocm', 'config'), join(home, '.config', '.ocmconfig'));
+    candidates.push(join(home, '.ocm', 'config'), join(home, '.ocmconfig'));
+  }
+  candidates.push(join(cwd, '.ocm', 'config'), join(cwd, '.ocmconfig'));
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const path of candidates) {
+    const key = resolve(cwd, path);
+    if (seen.has(key) || !exists(path)) continue;
+    seen.add(key);
+    out.push(path);
+  }
+  return out;
+}
+
+export interface LoadOcmConfigOptions extends ConfigDiscoveryOptions {
+  /** Explicit files (`--config`, repeatable): they replace discovery, and each must load. */
+  files?: readonly string[];
+}
+
+export interface LoadedOcmConfig {
+  config: OcmConfig;
+  /** Discovered files that could not be read or parsed, and were skipped (as upstream does). */
+  warnings: string[];
+}
+
+async function loadFile(path: string): Promise<OcmConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LadingError('NOT_FOUND', `OCM config file ${path} not found`, { cause: error });
+    if (code === 'EISDIR') throw new LadingError('INVALID_ARGUMENT', `OCM config ${path} is a directory, not a file`);
+    throw new LadingError('IO_ERROR', `cannot read OCM config ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseOcmConfig(text, { source: path });
+}
+
+/**
+ * Loads the OCM configuration: the explicit `files` if given (every one must load), else every
+ * discovered file (one that fails to load is skipped with a warning, as upstream logs and skips
+ * it). All are merged in order. No file at all is an empty configuration.
+ */
+export async function loadOcmConfig(options: LoadOcmConfigOptions = {}): Promise<LoadedOcmConfig> {
+  if (options.files && options.files.length > 0) {
+    const configs: OcmConfig[] = [];
+    for (const file of options.files) configs.push(await loadFile(file));
+    return { config: mergeOcmConfigs(...configs), warnings: [] };
+  }
+  const warnings: string[] = [];
+  const configs: OcmConfig[] = [];
+  for (const path of ocmConfigPaths(options)) {
+    try {
+      configs.push(await loadFile(path));
+    } catch (error) {
+      warnings.push(`OCM config ${path} skipped: ${(error as Error).message}`);
+    }
+  }
+  return { config: configs.length > 0 ? mergeOcmConfigs(...configs) : emptyOcmConfig(), warnings };
+}
