@@ -183,6 +183,37 @@ describe('component references', () => {
     }));
 });
 
+describe('shared content in one component version', () => {
+  test('the same image embedded twice moves once, even with parallel copies', () =>
+    withDir(async (dir) => {
+      // Two folders holding the same image (the fixture is deterministic).
+      const a = await writeImageLayout(dir, 'layout-a', 'shared app\n');
+      const b = await writeImageLayout(dir, 'layout-b', 'shared app\n');
+      assert.equal(a.image.manifest.digest, b.image.manifest.digest);
+      const res = (n: string, p: string) =>
+        `  - name: ${n}\n    type: ociImage\n    input:\n      type: dir/v1\n      path: ./${p}\n      mediaType: application/vnd.ocm.software.oci.layout.v1+tar\n`;
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `name: acme.org/shared\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n${res('one', 'layout-a')}${res('two', 'layout-b')}`,
+      );
+      await ladingOk(['add', 'cv'], { cwd: dir });
+      const target = registryRepo('shared');
+      const t = await ladingOk(
+        ['transfer', 'cv', '--concurrency', '4', './transport-archive//acme.org/shared:1.0.0', target],
+        { cwd: dir },
+      );
+      const copiedLayers = (
+        t.stdout.match(/^Copied\s+[0-9a-f]{12} application\/vnd\.oci\.image\.layer\.v1\.tar\+gzip$/gm) ?? []
+      ).length;
+      assert.equal(copiedLayers, 1, t.stdout);
+      const stored = await getDescriptor(`${target}//acme.org/shared:1.0.0`);
+      assert.equal(
+        stored.component.resources[0].access.localReference,
+        stored.component.resources[1].access.localReference,
+      );
+    }));
+});
+
 describe('seed 000: working with OCI (native access after transfer)', () => {
   test('use case 1: an OCI layout made with lading push, embedded by dir/v1, transferred, pulled natively', () =>
     withDir(async (dir) => {

@@ -31,6 +31,11 @@ export interface CopyGraphOptions {
   onMounted?: (desc: Descriptor, fromRepository: string) => void | Promise<void>;
   /** Bytes moved for one descriptor, called as chunks flow. */
   onProgress?: (desc: Descriptor, bytes: number) => void;
+  /**
+   * Shares "this node is being copied" between several copies into the same destination, so that
+   * content two graphs have in common moves once even when the copies run at the same time.
+   */
+  tracker?: Map<string, Promise<void>>;
 }
 
 export interface CopyOptions extends CopyGraphOptions {
@@ -59,7 +64,7 @@ export class GraphCopier {
   readonly #dst: Storage;
   readonly #opts: CopyGraphOptions;
   readonly #limit: ReturnType<typeof pLimit>;
-  readonly #tracker = new Map<string, Promise<void>>();
+  readonly #tracker: Map<string, Promise<void>>;
   readonly #abort = new AbortController();
   readonly #signal: AbortSignal;
 
@@ -72,6 +77,7 @@ export class GraphCopier {
       throw new LadingError('INVALID_ARGUMENT', `concurrency must be a positive integer, got ${concurrency}`);
     }
     this.#limit = pLimit(concurrency);
+    this.#tracker = opts.tracker ?? new Map();
     this.#signal = opts.signal ? AbortSignal.any([opts.signal, this.#abort.signal]) : this.#abort.signal;
   }
 

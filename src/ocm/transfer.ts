@@ -147,7 +147,11 @@ export async function transferComponentVersion(
     const srcTarget = await src.target(component);
     const dstTarget = await dst.target(component);
     const blobs: Descriptor[] = [];
-    const copyOptions = (element: string): CopyGraphOptions => ({
+    // Resources of one version often share content (the same image twice, images with common
+    // layers): one tracker per target repository moves each blob once.
+    const tracker = new Map<string, Promise<void>>();
+    const copyOptions = (element: string, into: 'component' | 'elsewhere' = 'component'): CopyGraphOptions => ({
+      ...(into === 'component' ? { tracker } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       preCopy: (desc) => emit({ component, version: ver, element, status: 'copying', desc }),
@@ -186,7 +190,7 @@ export async function transferComponentVersion(
                 node,
                 access.referenceName,
                 options.artifactDestination,
-                copyOptions(element.name),
+                copyOptions(element.name, 'elsewhere'),
               );
               return;
             }
@@ -211,7 +215,7 @@ export async function transferComponentVersion(
                 top,
                 referenceName,
                 options.artifactDestination,
-                copyOptions(element.name),
+                copyOptions(element.name, 'elsewhere'),
               );
               return;
             }
@@ -233,7 +237,7 @@ export async function transferComponentVersion(
                 helm.manifest,
                 helm.referenceName,
                 options.artifactDestination,
-                copyOptions(element.name),
+                copyOptions(element.name, 'elsewhere'),
               );
               return;
             }
