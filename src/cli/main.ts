@@ -9,6 +9,18 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// The first Ctrl-C (or SIGTERM) asks the command to stop and clean up; a second one, or a command
+// that has not finished cleaning up 10 s later, ends the process at once.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    const code = 128 + (signal === 'SIGINT' ? 2 : 15);
+    if (process.exitCode === code) process.exit(code);
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 10_000).unref();
+    void import('./interrupt.js').then(({ interrupt }) => interrupt(signal));
+  });
+}
+
 // `--version` answers before any command module loads: start-up time is part of the interface.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {

@@ -9,6 +9,7 @@ import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerResolve, registerTag } from './commands/tag-resolve.js';
 import { setTraceSink } from './debug.js';
+import { interruptedBy, interruptSignal } from './interrupt.js';
 import { type CliIO, ExitCode, processIO, reportError } from './io.js';
 import { readVersion } from './version.js';
 
@@ -119,6 +120,12 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
         return ExitCode.Ok;
       }
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const signal = interruptedBy();
+    if (signal && interruptSignal().aborted) {
+      // Whatever failed after the interrupt failed because of it.
+      io.stderr.write('Error: interrupted\n');
+      return 128 + (signal === 'SIGINT' ? 2 : 15);
     }
     return reportError(io, error);
   }

@@ -6,6 +6,7 @@ import {
   LadingError,
   MediaType,
   type Platform,
+  parseJson,
   parseNode,
   platformMatches,
 } from '../oci/index.js';
@@ -28,7 +29,8 @@ export async function selectPlatform(src: ReadOnlyStorage, root: Descriptor, pla
   if (config.mediaType !== MediaType.ImageConfig && config.mediaType !== MediaType.DockerConfig) {
     throw new LadingError('UNSUPPORTED', `${root.digest}: config ${config.mediaType} carries no platform`);
   }
-  const parsed = JSON.parse((await fetchAll(src, config)).toString('utf8')) as Partial<Platform>;
+  const value = parseJson(await fetchAll(src, config), `${root.digest}: config ${config.digest}`);
+  const parsed = (typeof value === 'object' && value !== null ? value : {}) as Partial<Platform>;
   const actual: Platform = { os: String(parsed.os ?? ''), architecture: String(parsed.architecture ?? '') };
   if (parsed.variant) actual.variant = parsed.variant;
   if (parsed['os.version']) actual['os.version'] = parsed['os.version'];

@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Op, Target, TargetResolver } from '../content/index.js';
-import { DirFiles, TarFiles } from '../layout/index.js';
+import { DirFiles, removeStaleLock, TarFiles, withLock } from '../layout/index.js';
 import { LadingError, parseReference } from '../oci/index.js';
 import { type ArchiveEntryInfo, writeCtfArchive } from './archive-writer.js';
 import { type ArtifactMetadata, repositoryNames } from './artifact-index.js';
@@ -181,6 +181,7 @@ export class CtfArchive {
     const parent = options.tempDir ?? (writable ? dirname(path) : tmpdir());
     await sweepStaleTemps(parent, path);
     if (writable && parent !== dirname(path)) await sweepStaleTemps(dirname(path), path);
+    if (writable) await removeStaleLock(commitLockPath(path));
     const work = tempPathFor(path, parent);
     try {
       await mkdir(join(work, BlobsDirectoryName), { recursive: true });
@@ -280,10 +281,14 @@ export class CtfArchive {
     this.#store.closed = true;
     try {
       if (this.#store.writable && options.commit !== false && this.#store.dirty) {
-        await this.#checkUnchanged();
-        await writeCtfArchive(work, this.path, this.format as 'tar' | 'tgz', work, {
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+        // The check and the replacement happen under one lock: two writers that both found the
+        // archive unchanged would otherwise both replace it, and the first one's work would be lost.
+        await withLock(commitLockPath(this.path), async () => {
+          await this.#checkUnchanged();
+          await writeCtfArchive(work, this.path, this.format as 'tar' | 'tgz', work, {
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+          });
         });
       }
     } finally {
@@ -331,6 +336,11 @@ export async function withCtfArchive<T>(
   }
   await archive.close(options.signal ? { signal: options.signal } : {});
   return result;
+}
+
+/** Serialises the commits of writers of one tar or tgz (see #close). */
+function commitLockPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.lock`);
 }
 
 /** Repository names follow the OCI grammar (upstream parses them as `ctf.ocm.software/<name>`). */

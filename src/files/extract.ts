@@ -62,6 +62,9 @@ export async function extractTarGz(source: Readable, options: ExtractOptions): P
       else next();
     };
     const where = `tar entry "${header.name}"`;
+    // The entry can fail (a truncated archive) before the work below reaches its pipeline; the
+    // failure reaches the caller through the extractor, so an early one must not go unhandled.
+    stream.on('error', () => {});
     (async () => {
       const target = resolve(base, header.name);
       if (!inside(root, target)) throw new LadingError('PATH_TRAVERSAL', `${where}: would be written outside ${root}`);
@@ -120,7 +123,11 @@ export async function extractTarGz(source: Readable, options: ExtractOptions): P
       if (header.mtime && header.type !== 'symlink') await utimes(target, header.mtime, header.mtime).catch(() => {});
     })().then(() => done(), done);
   });
-  await pipeline(source, createGunzip(), hasher, extractor, options.signal ? { signal: options.signal } : {});
+  try {
+    await pipeline(source, createGunzip(), hasher, extractor, options.signal ? { signal: options.signal } : {});
+  } catch (error) {
+    throw describeFailure(error, root);
+  }
   if (options.expectedTarDigest) {
     const got = `sha256:${hasher.hash.digest('hex')}`;
     if (got !== options.expectedTarDigest) {
@@ -130,6 +137,20 @@ export async function extractTarGz(source: Readable, options: ExtractOptions): P
       );
     }
   }
+}
+
+/** zlib and tar-stream fail with plain errors; the caller gets a stable code naming the archive. */
+function describeFailure(error: unknown, root: string): unknown {
+  if (error instanceof LadingError || (error as Error).name === 'AbortError') return error;
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const message = (error as Error).message;
+  if (code.startsWith('Z_') || code === 'ERR_ZLIB_INITIALIZATION_FAILED') {
+    return new LadingError('INVALID_ARCHIVE', `${root}: not a valid gzip stream (${message})`, { cause: error });
+  }
+  if (/^E[A-Z]+$/.test(code)) {
+    return new LadingError('IO_ERROR', `${root}: cannot extract: ${message}`, { cause: error });
+  }
+  return new LadingError('INVALID_ARCHIVE', `${root}: not a valid tar archive (${message})`, { cause: error });
 }
 
 export function extractFile(file: string, options: ExtractOptions): Promise<void> {

@@ -104,6 +104,11 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeou
   }
 }
 
+/** Removes a lock file left by a process that no longer runs (or one older than two minutes). */
+export async function removeStaleLock(lockPath: string): Promise<void> {
+  if (await isStale(lockPath)) await unlink(lockPath).catch(() => {});
+}
+
 async function isStale(lockPath: string): Promise<boolean> {
   try {
     const [text, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);

@@ -23,6 +23,7 @@ import {
   MaxManifestBytes,
   MediaType,
   parseDigest,
+  parseJson,
   parseNode,
 } from '../oci/index.js';
 import { repositoryScope } from './auth/scope.js';
@@ -151,7 +152,9 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     }
     let type = mediaType;
     if (!type) {
-      const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+      const value = parseJson(bytes, `${this}:${reference}`);
+      const declared =
+        typeof value === 'object' && value !== null ? (value as { mediaType?: unknown }).mediaType : undefined;
       type = typeof declared === 'string' ? declared : MediaType.ImageManifest;
     }
     return { descriptor: { mediaType: type, digest, size: bytes.length }, bytes };

@@ -59,7 +59,9 @@ Examples:
         src.repository && dst.repository && src.repository.registry.host === dst.repository.registry.host
           ? src.repository.name
           : undefined;
+      const { interruptSignal } = await import('../interrupt.js');
       const root = await copy(src.target, srcRef, dst.target, dstRef || srcRef, {
+        signal: interruptSignal(),
         concurrency: parseConcurrency(opts.concurrency),
         ...(opts.recursive ? { includeReferrers: true } : {}),
         ...(platform ? { mapRoot: (s, r) => selectPlatform(s, r, platform) } : {}),

@@ -40,8 +40,10 @@ Examples:
       const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
       let config: { path: string; mediaType?: string } | undefined;
       if (opts.config) config = parseFileRef(opts.config);
+      const { interruptSignal } = await import('../interrupt.js');
       const result = await pullFiles(opened.target, reference, {
         output: opts.output,
+        signal: interruptSignal(),
         concurrency: parseConcurrency(opts.concurrency),
         ...(opts.keepOldFiles ? { keepOldFiles: true } : {}),
         ...(opts.allowPathTraversal ? { allowPathTraversal: true } : {}),

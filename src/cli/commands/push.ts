@@ -135,6 +135,7 @@ Examples:
         opened.target,
         files.map((f) => parseFileRef(f)),
         {
+          signal: (await import('../interrupt.js')).interruptSignal(),
           concurrency: parseConcurrency(opts.concurrency),
           tags: [opened.reference, ...opened.extraTags].filter(Boolean),
           fileAnnotations,

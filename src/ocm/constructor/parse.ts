@@ -124,7 +124,15 @@ export function parseConstructor(
   }
   const ctx = new Context(file, doc, lines);
   if (docs.length > 1) ctx.warnings.push(`${file}: only the first of ${docs.length} YAML documents is used`);
-  const document = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let document: unknown;
+  try {
+    document = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias bomb (too many alias expansions) or a document too deep to convert.
+    throw new LadingError('INVALID_CONSTRUCTOR', `${file}: not valid YAML: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 
   const multi =
     document !== null && typeof document === 'object' && !Array.isArray(document) && 'components' in document;

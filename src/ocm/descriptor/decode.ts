@@ -40,6 +40,7 @@ export function decodeDescriptor(
     text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   }
   const document = parseDocumentText(text, encoding === 'json', where);
+  checkDepth(document, where);
   const problems = validateDescriptorDocument(document);
   if (problems.length > 0) {
     if (options.strict) {
@@ -48,6 +49,25 @@ export function decodeDescriptor(
     for (const p of problems) options.onProblem?.(p);
   }
   return fromWire(document, where);
+}
+
+/**
+ * Deepest nesting accepted. Real descriptors are a dozen levels deep; the encoders, normalisation
+ * and output formats recurse, so a hostile document nested thousands deep would overflow the stack
+ * later, far from the input that caused it.
+ */
+export const MaxDescriptorDepth = 1000;
+
+function checkDepth(document: unknown, where: string): void {
+  const pending: [unknown, number][] = [[document, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, depth] = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MaxDescriptorDepth) {
+      throw new LadingError('INVALID_DESCRIPTOR', `${where}: nested deeper than ${MaxDescriptorDepth} levels`);
+    }
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
 }
 
 function parseDocumentText(text: string, json: boolean, where: string): unknown {

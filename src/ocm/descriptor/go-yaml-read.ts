@@ -8,16 +8,29 @@ import { type DocumentOptions, type ParseOptions, parseDocument, type SchemaOpti
 export const goYamlReadOptions: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.1',
   customTags: (tags) =>
-    tags.filter((tag) => {
-      const name = typeof tag === 'string' ? tag : tag.tag;
-      const format = typeof tag === 'string' ? undefined : tag.format;
-      return format !== 'TIME' && !name.endsWith(':timestamp');
-    }),
+    tags
+      .filter((tag) => {
+        const name = typeof tag === 'string' ? tag : tag.tag;
+        const format = typeof tag === 'string' ? undefined : tag.format;
+        return format !== 'TIME' && !name.endsWith(':timestamp');
+      })
+      .map((tag) => {
+        if (typeof tag === 'string' || tag.tag !== 'tag:yaml.org,2002:float' || !tag.test) return tag;
+        if (tag.test.source.includes('inf')) return tag; // .inf and .nan read the same in both
+        // go-yaml v2 wants a digit in the mantissa: `e5`, `-e0` and `.` are strings there, NaN here.
+        return { ...tag, test: new RegExp(`^(?=[-+]?\\.?[0-9])${tag.test.source.replace(/^\^/, '')}`) };
+      }),
 };
 
 /** Parses one YAML document into plain JSON values with go-yaml v2 scalar rules. */
 export function parseGoYaml(text: string): { value: unknown; errors: string[] } {
   const doc = parseDocument(text, goYamlReadOptions);
   const errors = doc.errors.map((e) => e.message);
-  return { value: errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: 100 }), errors };
+  if (errors.length > 0) return { value: undefined, errors };
+  try {
+    return { value: doc.toJS({ maxAliasCount: 100 }), errors };
+  } catch (error) {
+    // An alias bomb (too many alias expansions) or a document too deep to convert.
+    return { value: undefined, errors: [(error as Error).message] };
+  }
 }

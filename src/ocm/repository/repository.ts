@@ -396,10 +396,10 @@ export class ComponentVersionRepository {
     }
     // The config and the layer it names are checked like any manifest content: never trusted.
     const config = parseJson(await fetchAll(target, manifest.config, o), `${ref}: config`);
-    const named =
-      typeof config === 'object' && config !== null && !Array.isArray(config)
-        ? (config as { componentDescriptorLayer?: unknown }).componentDescriptorLayer
-        : undefined;
+    if (config !== null && (typeof config !== 'object' || Array.isArray(config))) {
+      throw new LadingError('INVALID_MANIFEST', `${ref}: config: must be a JSON object`);
+    }
+    const named = (config as { componentDescriptorLayer?: unknown } | null)?.componentDescriptorLayer;
     const layerDesc =
       named === undefined || named === null
         ? manifest.layers[0]

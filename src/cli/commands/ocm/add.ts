@@ -75,6 +75,7 @@ Examples:
         workingDirectory: resolve(opts.workingDirectory ?? dirname(file)),
         conflictPolicy: policy,
         concurrency,
+        signal: (await import('../../interrupt.js')).interruptSignal(),
         ...(opts.skipReferenceDigestProcessing ? { skipReferenceDigestProcessing: true } : {}),
         // A referenced version (built earlier in this run, or already in the repository) is
         // pinned by its normalised digest, as upstream does.

@@ -80,6 +80,7 @@ Examples:
       const dummy = opts.dryRun ? source.repository : (target?.repository ?? source.repository);
       const result = await transferComponentVersion(source.repository, dummy, ref.component, ref.version, {
         concurrency: parseConcurrency(opts.concurrency),
+        signal: (await import('../../interrupt.js')).interruptSignal(),
         uploadAs: opts.uploadAs,
         imageSource,
         ...(artifactDestination ? { artifactDestination } : {}),
