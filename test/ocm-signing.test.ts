@@ -273,6 +273,39 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       );
     }));
 
+  test('keys from the OCM configuration: an RSA consumer for the signature name signs and verifies', () =>
+    withDir(async (dir) => {
+      const ref = await addComponent(dir);
+      const config = join(dir, 'ocmconfig.yaml');
+      await writeFile(
+        config,
+        [
+          'type: generic.config.ocm.software/v1',
+          'configurations:',
+          '  - type: credentials.config.ocm.software',
+          '    consumers:',
+          '      - identity:',
+          '          type: RSA/v1alpha1',
+          '          algorithm: RSASSA-PSS',
+          '          signature: release',
+          '        credentials:',
+          '          - type: Credentials/v1',
+          '            properties:',
+          `              privateKeyPEMFile: ${k('pkcs8.pem')}`,
+          `              publicKeyPEMFile: ${k('pkcs8.pub.pem')}`,
+          '',
+        ].join('\n'),
+      );
+      await ladingOk(['sign', 'cv', ref, '--signature', 'release', '--config', config], { cwd: dir });
+      const ok = await ladingOk(['verify', 'cv', ref, '--signature', 'release', '--config', config], { cwd: dir });
+      assert.match(ok.stdout, /^Verified signature "release"/);
+      // Another signature name has no configured key.
+      assertOneLineError(
+        await lading(['sign', 'cv', ref, '--signature', 'other', '--config', config], { cwd: dir }),
+        /needs a private key/,
+      );
+    }));
+
   test('tampering is detected: descriptor edits, wrong keys, modified local blobs, missing signatures', () =>
     withDir(async (dir) => {
       const ref = await addComponent(dir);
@@ -432,7 +465,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
         /cannot be signed: resource name=image,version=1\.0\.0 has no digest/,
       );
       assert.deepEqual(await snapshot(ctf), before);
-      assertOneLineError(await lading(['sign', 'cv', ref], { cwd: dir }), /needs a private key \(--private-key\)/);
+      assertOneLineError(await lading(['sign', 'cv', ref], { cwd: dir }), /needs a private key/);
       assertOneLineError(
         await lading(['sign', 'cv', ref, '--private-key', join(dir, 'missing.pem')], { cwd: dir }),
         /--private-key .*missing\.pem: no such file/,

@@ -4,7 +4,7 @@ import { assembleDescriptor, type InputResult } from './constructor/assemble.js'
 import type { ComponentConstructor, ConstructorComponent } from './constructor/model.js';
 import { runElementInput } from './constructor/run-input.js';
 import type { ComponentDescriptor, DigestSpec, TypedSpec } from './descriptor/model.js';
-import type { InputBlob } from './input/types.js';
+import type { InputBlob, InputMethod } from './input/types.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
 import { isAccessType } from './types.js';
 
@@ -30,6 +30,8 @@ export interface ConstructOptions {
   /** Computes a referenced component's normalised digest; none leaves reference digests out. */
   referenceDigest?: (component: string, version: string) => Promise<DigestSpec | undefined>;
   tempDirectory?: string;
+  /** Input methods by canonical type, replacing the built-in ones (e.g. Helm with credentials). */
+  inputMethods?: ReadonlyMap<string, InputMethod>;
   signal?: AbortSignal;
   onEvent?: (event: ConstructEvent) => void;
 }
@@ -113,13 +115,17 @@ export async function constructComponentVersions(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.tempDirectory ? { tempDirectory: options.tempDirectory } : {}),
     };
+    const methods = options.inputMethods ? { methods: options.inputMethods } : {};
     const tasks: Promise<void>[] = [];
     (component.resources ?? []).forEach((r, i) => {
       if (r.input) {
         tasks.push(
           limit(
             async () =>
-              void assemble.resources.set(i, await upload(await runElementInput(r, context), 'resource', r.name)),
+              void assemble.resources.set(
+                i,
+                await upload(await runElementInput(r, context, methods), 'resource', r.name),
+              ),
           ),
         );
       } else if (
@@ -156,7 +162,8 @@ export async function constructComponentVersions(
       if (s.input)
         tasks.push(
           limit(
-            async () => void assemble.sources.set(i, await upload(await runElementInput(s, context), 'source', s.name)),
+            async () =>
+              void assemble.sources.set(i, await upload(await runElementInput(s, context, methods), 'source', s.name)),
           ),
         );
     });

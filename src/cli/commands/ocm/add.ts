@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
-import { addOcmRemoteOptions, checkFormat, openRepository } from './common.js';
+import { addOcmRemoteOptions, checkFormat, ocmConfigFor, openRepository, otherRegistries } from './common.js';
 
 export function registerAdd(program: Command, io: CliIO): void {
   const add = program.command('add').description('add component versions to an OCM repository');
@@ -69,6 +69,7 @@ Examples:
     for (const w of ctor.warnings) io.stderr.write(`warning: ${w}\n`);
     const spec = parseRepository(opts.repository);
     const opened = await openRepository(spec, opts, { write: true });
+    const others = await otherRegistries(opts);
     let ok = false;
     try {
       const descriptors = await constructComponentVersions(ctor, opened.repository, {
@@ -94,15 +95,12 @@ Examples:
         },
         resolveImage: async (imageReference: string) => {
           const { parseReference } = await import('../../../oci/index.js');
-          const { registryFor } = await import('../../targets.js');
           const plain = imageReference.startsWith('http://');
           const bare = imageReference.replace(/^https?:\/\//, '');
           const parsed = parseReference(bare);
           if (!parsed.reference)
             throw new LadingError('INVALID_REFERENCE', `${imageReference}: no tag or digest to resolve`);
-          const repo = registryFor(parsed.registry, plain ? { ...opts, plainHttp: true } : opts).repository(
-            parsed.repository,
-          );
+          const repo = others.registry(parsed.registry, { plainHttp: plain }).repository(parsed.repository);
           const desc = await repo.resolve(parsed.reference);
           // Pinned as upstream does: the tag stays for readers, the digest makes it immutable.
           const withoutDigest = imageReference.includes('@')
@@ -110,6 +108,7 @@ Examples:
             : imageReference;
           return { digest: desc.digest, pinned: `${withoutDigest}@${desc.digest}` };
         },
+        inputMethods: await helmAwareInputs(opts, others),
       });
       ok = true;
       await opened.close({ commit: true });
@@ -123,4 +122,24 @@ Examples:
       if (!ok) await opened.close({ commit: false }).catch(() => {});
     }
   });
+}
+
+/** The built-in inputs, with Helm charts fetched through the command's TLS and credentials. */
+async function helmAwareInputs(
+  opts: Parameters<typeof ocmConfigFor>[0] & { plainHttp?: boolean },
+  others: Awaited<ReturnType<typeof otherRegistries>>,
+) {
+  const { builtinInputMethods } = await import('../../../ocm/input/registry.js');
+  const { createHelmInput } = await import('../../../ocm/input/helm.js');
+  const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
+  const { InputType } = await import('../../../ocm/types.js');
+  const methods = new Map(builtinInputMethods);
+  methods.set(
+    InputType.Helm,
+    createHelmInput({
+      registryOptions: (host) => ({ ...others.optionsFor(host), ...(opts.plainHttp ? { plainHttp: true } : {}) }),
+      httpCredentials: helmCredentialsFromConfig(await ocmConfigFor(opts)),
+    }),
+  );
+  return methods;
 }

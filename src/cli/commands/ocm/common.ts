@@ -118,3 +118,32 @@ export async function openRepository(
     registryOptions: await ocmRegistryOptions(flags, { scheme, subPath: spec.subPath }),
   });
 }
+
+/**
+ * Registries other than the repository's (OCI images, oci:// charts, --upload-as targets), with
+ * the same credentials chain as the repository; `http://` in a reference, or --plain-http, means
+ * plain HTTP. One Registry per host and scheme for the command; close them with `close()`.
+ */
+export async function otherRegistries(flags: OcmRemoteFlags) {
+  const { Registry } = await import('../../../registry/index.js');
+  const optionsFor = await ocmRegistryOptions(flags);
+  const open = new Map<string, InstanceType<typeof Registry>>();
+  return {
+    registry(host: string, options: { plainHttp?: boolean } = {}) {
+      const plain = Boolean(options.plainHttp || flags.plainHttp);
+      const key = `${plain ? 'http' : 'https'}://${host}`;
+      let registry = open.get(key);
+      if (!registry) {
+        registry = new Registry(host, { ...optionsFor(host), ...(plain ? { plainHttp: true } : {}) });
+        open.set(key, registry);
+      }
+      return registry;
+    },
+    /** Options for a registry met by a library call (e.g. a chart's oci:// registry). */
+    optionsFor,
+    async close() {
+      await Promise.all([...open.values()].map((r) => r.close()));
+      open.clear();
+    },
+  };
+}

@@ -49,12 +49,24 @@ async function readKeyFile(file: string, flag: string): Promise<Buffer> {
  * `privateKeyPEM[File]` / `publicKeyPEM[File]` (RSACredentials/v1, or Credentials/v1 properties)
  * from it; flags should keep winning over configuration.
  */
-export async function resolveSigningKey(opts: SigningKeyOptions): Promise<ResolvedSigningKeys> {
+export async function resolveSigningKey(opts: SigningKeyOptions & { config?: string[] }): Promise<ResolvedSigningKeys> {
   const keys: ResolvedSigningKeys = {};
   if (opts.privateKey) keys.privateKey = await readKeyFile(opts.privateKey, '--private-key');
   if (opts.certificate) keys.certificateChain = await readKeyFile(opts.certificate, '--certificate');
   if (opts.publicKey) keys.publicKey = await readKeyFile(opts.publicKey, '--public-key');
   if (opts.rootCertificate) keys.rootCertificates = await readKeyFile(opts.rootCertificate, '--root-certificate');
+  if (!keys.privateKey || !keys.publicKey) {
+    // Flags win; what they leave open comes from the OCM configuration's RSA consumer.
+    const { ocmConfigFor } = await import('./common.js');
+    const { signingKeyFromConfig } = await import('../../../ocm/config/index.js');
+    const configured = await signingKeyFromConfig(await ocmConfigFor(opts), opts.signature ?? 'default', {
+      ...(opts.algorithm ? { algorithm: opts.algorithm } : {}),
+    });
+    if (!keys.privateKey && configured?.privateKeyPem) keys.privateKey = Buffer.from(configured.privateKeyPem);
+    if (!keys.publicKey && !keys.rootCertificates && configured?.publicKeyPem) {
+      keys.publicKey = Buffer.from(configured.publicKeyPem);
+    }
+  }
   return keys;
 }
 
@@ -139,7 +151,11 @@ Examples:
     const ref = parseComponentReference(reference);
     const version = requireVersion(reference, ref);
     const keys = await resolveSigningKey(opts);
-    if (!keys.privateKey) throw new LadingError('INVALID_ARGUMENT', 'signing needs a private key (--private-key)');
+    if (!keys.privateKey)
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        'signing needs a private key: --private-key, or an RSA consumer in the OCM configuration',
+      );
     if (encoding === 'pem' && !keys.certificateChain) {
       throw new LadingError('INVALID_ARGUMENT', '--encoding pem needs the certificate chain (--certificate)');
     }

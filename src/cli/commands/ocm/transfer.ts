@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
 import { parseConcurrency } from '../../options.js';
-import { addOcmRemoteOptions, openRepository } from './common.js';
+import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries } from './common.js';
 
 export function registerTransfer(program: Command, io: CliIO): void {
   const transfer = program.command('transfer').description('transfer component versions between OCM repositories');
@@ -38,7 +38,6 @@ Examples:
     const { parseComponentReference, parseRepository } = await import('../../../ocm/reference.js');
     const { transferComponentVersion } = await import('../../../ocm/transfer.js');
     const { parseReference } = await import('../../../oci/index.js');
-    const { registryFor, closeRegistries } = await import('../../targets.js');
     const { TransferDisplay, CopyVerbs } = await import('../../output/transfer.js');
     if (opts.uploadAs !== 'localBlob' && opts.uploadAs !== 'ociArtifact') {
       throw new LadingError('INVALID_ARGUMENT', `--upload-as must be localBlob or ociArtifact, got "${opts.uploadAs}"`);
@@ -52,12 +51,21 @@ Examples:
     const source = await openRepository(ref.repository, opts);
     const target = opts.dryRun ? undefined : await openRepository(targetSpec, opts, { write: true });
     const display = new TransferDisplay(io, CopyVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    const others = await otherRegistries(opts);
     let ok = false;
     try {
+      const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
+      const helm = {
+        registryOptions: (host: string) => ({
+          ...others.optionsFor(host),
+          ...(opts.plainHttp ? { plainHttp: true } : {}),
+        }),
+        httpCredentials: helmCredentialsFromConfig(await ocmConfigFor(opts)),
+      };
       const imageSource = async (imageReference: string) => {
         const plain = imageReference.startsWith('http://');
         const parsed = parseReference(imageReference.replace(/^https?:\/\//, ''));
-        const registry = registryFor(parsed.registry, plain ? { ...opts, plainHttp: true } : opts);
+        const registry = others.registry(parsed.registry, { plainHttp: plain });
         return { target: registry.repository(parsed.repository), reference: parsed.reference };
       };
       const artifactDestination =
@@ -69,7 +77,7 @@ Examples:
               const repo = colon > referenceName.lastIndexOf('/') ? referenceName.slice(0, colon) : referenceName;
               const tag = colon > referenceName.lastIndexOf('/') ? referenceName.slice(colon + 1) : '';
               const fullRepo = targetSpec.subPath ? `${targetSpec.subPath}/${repo}` : repo;
-              const registry = registryFor(host, plain ? { ...opts, plainHttp: true } : opts);
+              const registry = others.registry(host, { plainHttp: plain });
               return {
                 target: registry.repository(fullRepo, { push: true }),
                 reference: tag,
@@ -83,6 +91,7 @@ Examples:
         signal: (await import('../../interrupt.js')).interruptSignal(),
         uploadAs: opts.uploadAs,
         imageSource,
+        helm,
         ...(artifactDestination ? { artifactDestination } : {}),
         ...(opts.copyResources ? { copyResources: true } : {}),
         ...(opts.recursive ? { recursive: true } : {}),
@@ -110,7 +119,7 @@ Examples:
       display.stop();
       await target?.close({ commit: ok });
       await source.close();
-      await closeRegistries();
+      await others.close();
     }
   });
 }
