@@ -1,3 +1,4 @@
+import { goPathMatch } from '../input/glob-match.js';
 import type { ConsumerIdentity } from './model.js';
 
 export const ConsumerType = {
@@ -21,68 +22,17 @@ export function canonicalConsumerType(type: string): string {
   return typeAliases[type] ?? type;
 }
 
-const patterns = new Map<string, RegExp | null>();
-
-/** A Go path.Match pattern as a RegExp; null for a malformed pattern (Go's ErrBadPattern). */
-function compilePathPattern(pattern: string): RegExp | null {
-  const chars = [...pattern];
-  let out = '^';
-  const literal = (c: string) => c.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
-  const classLiteral = (c: string) => (/[\\\]^-]/.test(c) ? `\\${c}` : c);
-  for (let i = 0; i < chars.length; i++) {
-    const c = chars[i] as string;
-    if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '\\') {
-      const next = chars[++i];
-      if (next === undefined) return null;
-      out += literal(next);
-    } else if (c === '[') {
-      let j = i + 1;
-      let negated = false;
-      if (chars[j] === '^') {
-        negated = true;
-        j++;
-      }
-      let cls = '';
-      const one = (): string | null => {
-        let ch = chars[j];
-        if (ch === undefined || ch === '-' || ch === ']') return null;
-        if (ch === '\\') ch = chars[++j];
-        if (ch === undefined) return null;
-        j++;
-        return ch;
-      };
-      for (let first = true; ; first = false) {
-        if (chars[j] === ']' && !first) break;
-        const lo = one();
-        if (lo === null) return null;
-        let part = classLiteral(lo);
-        if (chars[j] === '-') {
-          j++;
-          const hi = one();
-          if (hi === null || (hi.codePointAt(0) as number) < (lo.codePointAt(0) as number)) return null;
-          part += `-${classLiteral(hi)}`;
-        }
-        cls += part;
-      }
-      out += negated ? `[^${cls}]` : `[${cls}]`;
-      i = j;
-    } else {
-      out += literal(c);
-    }
-  }
-  return new RegExp(`${out}$`, 'u');
-}
-
-/** Go's path.Match: `*` and `?` stay within a segment, `[...]` classes, `\\x` escapes; a bad pattern matches nothing. */
+/**
+ * Go's path.Match (the same matcher as the Dir input's filters): `*` and `?` stay within a
+ * segment, `[...]` classes, `\\x` escapes. A malformed pattern matches nothing here, as a consumer
+ * with a broken path must not match every path.
+ */
 export function pathMatch(pattern: string, name: string): boolean {
-  let regex = patterns.get(pattern);
-  if (regex === undefined) {
-    regex = compilePathPattern(pattern);
-    patterns.set(pattern, regex);
+  try {
+    return goPathMatch(pattern, name);
+  } catch {
+    return false;
   }
-  return regex ? regex.test(name) : false;
 }
 
 function normalizeScheme(scheme: string | undefined): string {
