@@ -9,7 +9,7 @@ import type { Storage } from '../src/content/index.js';
 import { OciLayout, writeDirectoryAsTar } from '../src/layout/index.js';
 import { digestBytes, EmptyJsonDescriptor, encodeManifest, MediaType } from '../src/oci/index.js';
 import { type CliResult, lading, ladingOk } from './support/cli.js';
-import { pushArtifact, pushBytes, pushImage, pushIndex, tempDir } from './support/fixtures.js';
+import { pushArtifact, pushBytes, pushImage, pushIndex, withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
 const run = promisify(execFile);
@@ -20,15 +20,6 @@ let counter = 0;
 /** A fresh repository per test, all under one namespace that `repo ls` can filter on. */
 const repo = (name: string) => `${reg}/${namespace}/${name}-${++counter}`;
 const sha256 = (text: string | Buffer) => digestBytes(Buffer.isBuffer(text) ? text : Buffer.from(text));
-
-async function withDir(fn: (dir: string) => Promise<void>) {
-  const t = await tempDir();
-  try {
-    await fn(t.path);
-  } finally {
-    await t.cleanup();
-  }
-}
 
 async function skopeoRaw(ref: string): Promise<Buffer> {
   const r = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {

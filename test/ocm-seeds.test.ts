@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { OciLayout } from '../src/layout/index.js';
 import { digestBytes } from '../src/oci/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
-import { pushImage, tempDir } from './support/fixtures.js';
+import { pushImage, withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 import { ocmVectors } from './support/vectors.js';
 
@@ -17,15 +17,6 @@ const reg = peers.plain.host;
 let n = 0;
 /** A fresh sub path of the plain registry per test. */
 const registryRepo = (name: string) => `http://${reg}/ocm-seeds/${name}-${process.pid}-${++n}`;
-
-async function withDir(fn: (dir: string) => Promise<void>) {
-  const t = await tempDir();
-  try {
-    await fn(t.path);
-  } finally {
-    await t.cleanup();
-  }
-}
 
 async function getDescriptor(ref: string, cwd?: string) {
   const r = await ladingOk(['get', 'cv', ref, '-o', 'json'], cwd ? { cwd } : {});

@@ -12,7 +12,7 @@ import { isLadingError, MediaType } from '../src/oci/index.js';
 import { ComponentVersionRepository, OcmMediaType } from '../src/ocm/repository/index.js';
 import { hashComponentVersion, signComponentVersion, verifyComponentVersion } from '../src/ocm/signing/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
-import { pushImage, tempDir } from './support/fixtures.js';
+import { pushImage, tempDir, withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 import { ocmVectors } from './support/vectors.js';
 
@@ -126,15 +126,6 @@ before(async () => {
 after(async () => {
   await keysCleanup?.();
 });
-
-async function withDir(fn: (dir: string) => Promise<void>) {
-  const t = await tempDir();
-  try {
-    await fn(t.path);
-  } finally {
-    await t.cleanup();
-  }
-}
 
 /** Builds acme.org/signed:1.0.0 with `lading add cv` into `repository` (a CTF path or registry). */
 async function addComponent(dir: string, repository = './transport-archive') {

@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
-import { tempDir } from './support/fixtures.js';
+import { withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
 const peers = loadPeers();
@@ -13,15 +13,6 @@ function assertNoSecrets(results: CliResult[], secrets: string[]) {
     const all = r.stdout + r.stderr;
     for (const s of secrets) assert.ok(!all.includes(s), `a secret leaked into the output:\n${all}`);
     assert.doesNotMatch(all, /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/, 'a bearer token leaked into the output');
-  }
-}
-
-async function withDir(fn: (dir: string) => Promise<void>) {
-  const t = await tempDir();
-  try {
-    await fn(t.path);
-  } finally {
-    await t.cleanup();
   }
 }
 

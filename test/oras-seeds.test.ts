@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { OciLayout, writeDirectoryAsTar } from '../src/layout/index.js';
 import { digestBytes } from '../src/oci/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
-import { pushImage, tempDir } from './support/fixtures.js';
+import { pushImage, withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
 const run = promisify(execFile);
@@ -16,15 +16,6 @@ const reg = peers.plain.host;
 let counter = 0;
 /** A fresh repository per test, so tests do not see each other's tags. */
 const repo = (name: string) => `${reg}/seeds/${name}-${process.pid}-${++counter}`;
-
-async function withDir(fn: (dir: string) => Promise<void>) {
-  const t = await tempDir();
-  try {
-    await fn(t.path);
-  } finally {
-    await t.cleanup();
-  }
-}
 
 /** The workflows of the seed documents, run as written with `oras` replaced by `lading`. */
 describe('seed 003: working with OCI artifacts using ORAS', () => {

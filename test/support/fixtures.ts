@@ -19,6 +19,16 @@ export async function tempDir(prefix = 'lading-test-'): Promise<{ path: string; 
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** Runs `fn` in a fresh temp folder that is removed afterwards, whatever happens. */
+export async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const t = await tempDir();
+  try {
+    await fn(t.path);
+  } finally {
+    await t.cleanup();
+  }
+}
+
 export function blobDescriptor(bytes: Uint8Array, mediaType: string, annotations?: Record<string, string>): Descriptor {
   return { mediaType, digest: digestBytes(bytes), size: bytes.byteLength, ...(annotations ? { annotations } : {}) };
 }
