@@ -174,6 +174,53 @@ describe('component references', () => {
     }));
 });
 
+describe('transfer of a component tree', () => {
+  test('-r brings the referenced versions along; creationTime and the normalised digest survive', () =>
+    withDir(async (dir) => {
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `components:
+  - name: acme.org/child
+    version: 2.0.0
+    creationTime: "2026-01-02T03:04:05Z"
+    provider:
+      name: acme.org
+    resources:
+      - name: notes
+        type: blob
+        input:
+          type: utf8/v1
+          text: child notes
+  - name: acme.org/parent
+    version: 1.0.0
+    provider:
+      name: acme.org
+    componentReferences:
+      - name: child
+        componentName: acme.org/child
+        version: 2.0.0
+`,
+      );
+      await ladingOk(['add', 'cv'], { cwd: dir });
+      const before = (await ladingOk(['hash', 'cv', './transport-archive//acme.org/child:2.0.0'], { cwd: dir })).stdout;
+      const target = registryRepo('tree');
+      const flat = await ladingOk(['transfer', 'cv', './transport-archive//acme.org/parent:1.0.0', target], {
+        cwd: dir,
+      });
+      assert.doesNotMatch(flat.stdout, /acme\.org\/child/);
+      assertOneLineError(await lading(['get', 'cv', `${target}//acme.org/child:2.0.0`]), /not found/);
+      const deep = await ladingOk(['transfer', 'cv', '-r', './transport-archive//acme.org/parent:1.0.0', target], {
+        cwd: dir,
+      });
+      assert.match(deep.stdout, /^Transferred acme\.org\/child:2\.0\.0/m);
+      const child = await getDescriptor(`${target}//acme.org/child:2.0.0`);
+      assert.equal(child.component.creationTime, '2026-01-02T03:04:05Z');
+      assert.equal((await ladingOk(['hash', 'cv', `${target}//acme.org/child:2.0.0`])).stdout, before);
+      const tree = await ladingOk(['get', 'cv', `${target}//acme.org/parent:1.0.0`, '--recursive', '-o', 'tree']);
+      assert.match(tree.stdout, /acme\.org\/child\s+2\.0\.0/);
+    }));
+});
+
 describe('shared content in one component version', () => {
   test('the same image embedded twice moves once, even with parallel copies', () =>
     withDir(async (dir) => {
