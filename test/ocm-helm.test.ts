@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -426,6 +426,24 @@ describe('Helm/v1 input and access with oci:// charts on the real registry', () 
 `,
     );
     await ladingOk(['add', 'cv', '-c', `oci-access-${n}.yaml`, '-r', dir], { cwd: work.path });
+    // download resource fetches the chart through its Helm/v1 access.
+    const chartFile = join(work.path, `downloaded-${n}.tgz`);
+    const dl = await ladingOk(
+      [
+        'download',
+        'resource',
+        `${dir}//acme.org/helm/oci:1.0.0`,
+        '--identity',
+        'name=chart',
+        '--output',
+        chartFile,
+        '--plain-http',
+      ],
+      { cwd: work.path },
+    );
+    assert.match(dl.stdout, /chart mychart:0\.1\.0/);
+    const listing = execFileSync('tar', ['-tzf', chartFile], { encoding: 'utf8' });
+    assert.match(listing, /^mychart\/Chart\.yaml$/m);
     const ctf = (filePath: string) => ({
       kind: 'CommonTransportFormat' as const,
       type: 'CommonTransportFormat/v1',

@@ -221,6 +221,49 @@ describe('transfer of a component tree', () => {
     }));
 });
 
+describe('download resource through its access', () => {
+  test('an OCIImageLayer/v1 resource is fetched from its registry by digest, verified', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'layer.bin'), Buffer.alloc(40_000, 7));
+      const remote = `${reg}/layers/src-${process.pid}:v1`;
+      await ladingOk(['push', '--plain-http', remote, 'layer.bin'], { cwd: dir });
+      const manifest = JSON.parse((await ladingOk(['manifest', 'fetch', '--plain-http', remote])).stdout);
+      const layer = manifest.layers[0];
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `name: acme.org/layer
+version: 1.0.0
+provider:
+  name: acme.org
+resources:
+  - name: layer
+    type: blob
+    version: 1.0.0
+    access:
+      type: ociBlob
+      ref: http://${reg}/layers/src-${process.pid}
+      mediaType: ${layer.mediaType}
+      digest: ${layer.digest}
+      size: ${layer.size}
+`,
+      );
+      await ladingOk(['add', 'cv'], { cwd: dir });
+      await ladingOk(
+        [
+          'download',
+          'resource',
+          './transport-archive//acme.org/layer:1.0.0',
+          '--identity',
+          'name=layer',
+          '--output',
+          'got.bin',
+        ],
+        { cwd: dir },
+      );
+      assert.ok((await readFile(join(dir, 'got.bin'))).equals(Buffer.alloc(40_000, 7)));
+    }));
+});
+
 describe('shared content in one component version', () => {
   test('the same image embedded twice moves once, even with parallel copies', () =>
     withDir(async (dir) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
-import { addOcmRemoteOptions, openRepository } from './common.js';
+import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries } from './common.js';
 
 export function registerDownload(program: Command, io: CliIO): void {
   const download = program.command('download').description('download resources of component versions');
@@ -33,6 +33,7 @@ Examples:
     if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${reference}: a version is required`);
     const requested = parseIdentity(opts.identity);
     const opened = await openRepository(ref.repository, opts);
+    const others = await otherRegistries(opts);
     try {
       const stored = await opened.repository.getComponentVersion(ref.component, ref.version);
       const resource = selectByIdentity(stored.descriptor.component.resources ?? [], requested);
@@ -49,18 +50,48 @@ Examples:
       }
       if (isAccessType(resource.access.type, 'OCIImage/v1')) {
         const { parseReference } = await import('../../../oci/index.js');
-        const { registryFor } = await import('../../targets.js');
         const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
         const imageRef = String((resource.access as { imageReference?: unknown }).imageReference ?? '');
-        const plain = imageRef.startsWith('http://');
         const parsed = parseReference(imageRef.replace(/^https?:\/\//, ''));
-        const repo = registryFor(parsed.registry, plain ? { ...opts, plainHttp: true } : opts).repository(
-          parsed.repository,
-        );
+        const repo = others
+          .registry(parsed.registry, { plainHttp: imageRef.startsWith('http://') })
+          .repository(parsed.repository);
         const top = await repo.resolve(parsed.reference);
         await writeLayoutTar(repo, top, out, resource.version || ref.version);
         io.stdout.write(
           `Downloaded ${formatIdentity(identityOf(resource))} (OCI image layout of ${imageRef}) to ${out}\n`,
+        );
+        return;
+      }
+      if (isAccessType(resource.access.type, 'OCIImageLayer/v1')) {
+        // One blob of an image: fetched by digest from the repository `ref` names, verified as it streams.
+        const { parseReference } = await import('../../../oci/index.js');
+        const access = resource.access as { ref?: unknown; mediaType?: unknown; digest?: unknown; size?: unknown };
+        const imageRef = String(access.ref ?? '');
+        const parsed = parseReference(imageRef.replace(/^https?:\/\//, ''));
+        const repo = others
+          .registry(parsed.registry, { plainHttp: imageRef.startsWith('http://') })
+          .repository(parsed.repository);
+        const desc = {
+          mediaType: String(access.mediaType || 'application/octet-stream'),
+          digest: String(access.digest ?? ''),
+          size: Number(access.size),
+        };
+        await writeStream(await repo.fetch(desc), out);
+        io.stdout.write(`Downloaded ${formatIdentity(identityOf(resource))} (${desc.mediaType}) to ${out}\n`);
+        return;
+      }
+      if (isAccessType(resource.access.type, 'Helm/v1')) {
+        const { fetchHelmAccessChart } = await import('../../../ocm/helm-access.js');
+        const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
+        const chart = await fetchHelmAccessChart(resource.access, {
+          registryOptions: (host) => ({ ...others.optionsFor(host), ...(opts.plainHttp ? { plainHttp: true } : {}) }),
+          httpCredentials: helmCredentialsFromConfig(await ocmConfigFor(opts)),
+        });
+        const { Readable } = await import('node:stream');
+        await writeStream(Readable.from([chart.archive]), out);
+        io.stdout.write(
+          `Downloaded ${formatIdentity(identityOf(resource))} (chart ${chart.name}:${chart.version}) to ${out}\n`,
         );
         return;
       }
@@ -70,8 +101,22 @@ Examples:
       );
     } finally {
       await opened.close();
-      const { closeRegistries } = await import('../../targets.js');
-      await closeRegistries();
+      await others.close();
     }
   });
+}
+
+/** Writes a (verified) stream to `out` through a temp file, so a failed download leaves no file. */
+async function writeStream(stream: import('node:stream').Readable, out: string): Promise<void> {
+  const { createWriteStream } = await import('node:fs');
+  const { rename, rm } = await import('node:fs/promises');
+  const { pipeline } = await import('node:stream/promises');
+  const temp = `${out}.${process.pid}.tmp`;
+  try {
+    await pipeline(stream, createWriteStream(temp, { flags: 'wx' }));
+    await rename(temp, out);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
