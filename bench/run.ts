@@ -272,7 +272,7 @@ async function main() {
       `## ${new Date().toISOString().slice(0, 10)}: push and pull against a local docker-registry`,
       '',
       `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${skopeoVersion}; Debian docker-registry on 127.0.0.1 (plain HTTP).`,
-      `Medians of ${runs} runs, tools alternating; lading = \`lading cp\` (default concurrency 3), skopeo = \`skopeo copy --preserve-digests\` with its blob-info cache removed before each run. Peak RSS is the largest of the runs; CPU = user + sys of the client.`,
+      `Medians of ${runs} runs, tools alternating. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv the floor \`tar -c <folder> | openssl sha256\`. Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
       '',
       '| case | lading time | lading MB/s | lading peak RSS | lading CPU | reference time | reference MB/s | reference peak RSS | reference CPU | lading speed-up |',
       '|---|---|---|---|---|---|---|---|---|---|',
