@@ -8,12 +8,13 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
+import { orasVectors } from '../../test/support/vectors.js';
 import { isLadingError } from '../oci/index.js';
 import { TarFiles } from './tar-files.js';
 import { cleanArchivePath, indexTar } from './tar-index.js';
 import { type TarWriteEntry, writeDirectoryAsTar, writeTar } from './tar-writer.js';
 
-const vectors = '/work/shared/reference/vectors/oras/oras-project/oras-go';
+const vectors = join(orasVectors, 'oras-project/oras-go');
 const helloWorld = join(vectors, 'content/oci/testdata/hello-world.tar');
 const helloWorldPrefixed = join(vectors, 'content/oci/testdata/hello-world-prefixed-path.tar');
 const tarfsPrefixed = join(vectors, 'internal/fs/tarfs/testdata/prefixed_path.tar');
