@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { type Content, type Op, toReadable, VerifyStream } from '../content/index.js';
+import { type Content, type Op, toReadable, VerifyStream, verifiesItself } from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { networkError } from './errors.js';
 import { discard, replyError } from './reply.js';
@@ -125,7 +125,10 @@ class UploadStatusError extends Error {
 }
 
 function verified(source: Readable, desc: Descriptor, o: Op): { stream: VerifyStream; failure: () => unknown } {
-  const stream = new VerifyStream(desc, o.onBytes ? { onBytes: o.onBytes } : {});
+  const stream = new VerifyStream(desc, {
+    ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+    trusted: verifiesItself(source, desc),
+  });
   let failure: unknown;
   stream.on('error', (e) => {
     failure ??= e;
