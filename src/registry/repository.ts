@@ -133,11 +133,18 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     return (await this.fetchManifest(reference, o)).descriptor;
   }
 
-  /** GETs a manifest by tag or digest with its bytes; the digest is checked against the bytes. */
-  async fetchManifest(reference: string, o: Op = {}): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
+  /**
+   * GETs a manifest by tag or digest with its bytes; the digest is checked against the bytes.
+   * `accept` replaces the default Accept list (`manifest fetch --media-type`).
+   */
+  async fetchManifest(
+    reference: string,
+    o: Op & { accept?: readonly string[] } = {},
+  ): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
     checkTagOrDigest(reference, `${this}:${reference}`);
     const url = this.#url(`manifests/${reference}`);
-    const reply = await this.#send({ method: 'GET', url, headers: { accept: ManifestAccept } }, o);
+    const accept = o.accept?.length ? o.accept.join(', ') : ManifestAccept;
+    const reply = await this.#send({ method: 'GET', url, headers: { accept } }, o);
     if (reply.status !== 200) throw await replyError(reply, 'GET', `manifest ${reference} not found in ${this}`);
     const mediaType = mediaTypeOf(reply);
     const bytes = await readBody(reply, MaxManifestBytes, `${this}:${reference}`);
@@ -230,6 +237,25 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     } finally {
       body.destroy();
     }
+  }
+
+  /** A blob's descriptor from its digest (HEAD on the blob; `resolve` speaks to the manifest endpoint). */
+  async resolveBlob(digest: string, o: Op = {}): Promise<Descriptor> {
+    checkTagOrDigest(digest, `${this}@${digest}`);
+    const url = this.#url(`blobs/${digest}`);
+    const reply = await this.#send({ method: 'HEAD', url }, o);
+    if (reply.status !== 200) throw await replyError(reply, 'HEAD', `blob ${digest} not found in ${this}`);
+    await discard(reply);
+    const length = header(reply.headers, 'content-length');
+    const size = Number(length);
+    if (length === undefined || !Number.isSafeInteger(size) || size < 0) {
+      throw new LadingError('REGISTRY_ERROR', `HEAD ${this}@${digest}: no usable Content-Length`);
+    }
+    const answered = header(reply.headers, 'docker-content-digest');
+    if (answered && answered !== digest) {
+      throw new LadingError('DIGEST_MISMATCH', `${this}: registry resolved ${digest} to ${answered}`);
+    }
+    return { mediaType: MediaType.OctetStream, digest, size };
   }
 
   async exists(desc: Descriptor, o: Op = {}): Promise<boolean> {

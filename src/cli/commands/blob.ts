@@ -34,39 +34,9 @@ async function blobDigest(opened: OpenedTarget, raw: string): Promise<string> {
   return opened.reference;
 }
 
-/**
- * A blob's descriptor from its digest. A registry is asked with HEAD on the blob (the
- * Repository's resolve speaks to the manifest endpoint); a layout looks in its blobs folder.
- */
-async function resolveBlob(opened: OpenedTarget, digest: string): Promise<Descriptor> {
-  const { LadingError, MediaType } = await import('../../oci/index.js');
-  const repo = opened.repository;
-  if (!repo) return opened.target.resolve(digest);
-  const { RegistryResponseError, repositoryScope } = await import('../../registry/index.js');
-  const url = repo.registry.url(`${repo.name}/blobs/${digest}`);
-  const reply = await repo.registry.send({ method: 'HEAD', url, scopes: [repositoryScope(repo.name, ['pull'])] });
-  await reply.body.dump().catch(() => {});
-  if (reply.status !== 200) {
-    throw new RegistryResponseError({
-      method: 'HEAD',
-      url: reply.url,
-      status: reply.status,
-      ...(reply.status === 404 ? { text: `blob ${digest} not found in ${repo}` } : {}),
-    });
-  }
-  const one = (name: string) => {
-    const v = reply.headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const size = Number(one('content-length'));
-  if (one('content-length') === undefined || !Number.isSafeInteger(size) || size < 0) {
-    throw new LadingError('REGISTRY_ERROR', `HEAD ${repo}@${digest}: no usable Content-Length`);
-  }
-  const answered = one('docker-content-digest');
-  if (answered && answered !== digest) {
-    throw new LadingError('DIGEST_MISMATCH', `${repo}: registry resolved ${digest} to ${answered}`);
-  }
-  return { mediaType: MediaType.OctetStream, digest, size };
+/** A blob's descriptor from its digest: HEAD on a registry, the blobs folder of a layout. */
+function resolveBlob(opened: OpenedTarget, digest: string): Promise<Descriptor> {
+  return opened.repository ? opened.repository.resolveBlob(digest) : opened.target.resolve(digest);
 }
 
 async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise<void> {

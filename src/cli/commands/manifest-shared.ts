@@ -9,19 +9,13 @@ import { tempPathFor, writeFileAtomic } from '../../layout/index.js';
 import {
   Annotation,
   type Descriptor,
-  digestBytes,
   goDescriptor,
   goStringify,
   isDigestReference,
   isLadingError,
   LadingError,
-  MaxManifestBytes,
-  MediaType,
   type Platform,
-  parseDigest,
-  parseJson,
 } from '../../oci/index.js';
-import { parseErrorBody, RegistryResponseError, type Repository, repositoryScope } from '../../registry/index.js';
 import type { CliIO } from '../io.js';
 import type { OpenedTarget } from '../targets.js';
 
@@ -229,64 +223,6 @@ export function exclusive(flags: Record<string, boolean>): void {
     throw new LadingError('INVALID_ARGUMENT', `${given.join(', ')} cannot be used at the same time`);
 }
 
-function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * GETs a manifest with the caller's own Accept list (`manifest fetch --media-type`), checking the
- * bytes against the digest the reference or the registry names.
- */
-async function fetchWithAccept(
-  repo: Repository,
-  reference: string,
-  accept: string[],
-): Promise<{ desc: Descriptor; bytes: Buffer }> {
-  const url = repo.registry.url(`${repo.name}/manifests/${reference}`);
-  const reply = await repo.registry.send({
-    method: 'GET',
-    url,
-    headers: { accept: accept.join(', ') },
-    scopes: [repositoryScope(repo.name, ['pull'])],
-  });
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of reply.body) {
-    total += (chunk as Buffer).length;
-    if (total > MaxManifestBytes) {
-      reply.body.destroy();
-      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${repo}:${reference}: manifest exceeds ${MaxManifestBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  const bytes = Buffer.concat(chunks, total);
-  if (reply.status !== 200) {
-    throw new RegistryResponseError({
-      method: 'GET',
-      url: reply.url,
-      status: reply.status,
-      errors: parseErrorBody(bytes.subarray(0, 8192)),
-      ...(reply.status === 404 ? { text: `manifest ${reference} not found in ${repo}` } : {}),
-    });
-  }
-  const algorithm = isDigestReference(reference) ? parseDigest(reference).algorithm : 'sha256';
-  const digest = digestBytes(bytes, algorithm);
-  const claimed = isDigestReference(reference) ? reference : headerOf(reply.headers, 'docker-content-digest');
-  if (claimed && claimed !== digest) {
-    throw new LadingError(
-      'DIGEST_MISMATCH',
-      `${repo}:${reference}: manifest content digest ${digest} is not ${claimed}`,
-    );
-  }
-  let mediaType = headerOf(reply.headers, 'content-type')?.split(';')[0]?.trim();
-  if (!mediaType) {
-    const declared = (parseJson(bytes, `${repo}:${reference}`) as { mediaType?: unknown } | null)?.mediaType;
-    mediaType = typeof declared === 'string' ? declared : MediaType.ImageManifest;
-  }
-  return { desc: { mediaType, digest, size: bytes.length }, bytes };
-}
-
 /**
  * A manifest's descriptor and exact bytes by tag or digest: one GET from a registry, resolve and
  * read from a layout. With a platform, the matching child of an index (or the manifest itself
@@ -299,7 +235,8 @@ export async function fetchManifestBytes(
 ): Promise<{ desc: Descriptor; bytes: Buffer }> {
   let result: { desc: Descriptor; bytes: Buffer };
   if (opened.repository && options.accept?.length) {
-    result = await fetchWithAccept(opened.repository, reference, options.accept);
+    const fetched = await opened.repository.fetchManifest(reference, { accept: options.accept });
+    result = { desc: fetched.descriptor, bytes: fetched.bytes };
   } else if (opened.repository) {
     const { descriptor, bytes } = await opened.repository.fetchManifest(reference);
     result = { desc: descriptor, bytes };
