@@ -467,7 +467,10 @@ resources:
       const first = registryRepo('uc3-a');
       await ladingOk(['add', 'cv', '-r', first], { cwd: dir });
       const second = registryRepo('uc3-b');
-      await ladingOk(['transfer', 'cv', `${first}//github.com/acme.org/fetched-oci-demo:1.0.0`, second]);
+      const moved = await ladingOk(['transfer', 'cv', `${first}//github.com/acme.org/fetched-oci-demo:1.0.0`, second]);
+      // Both repositories are on one registry: the blobs are mounted there, not downloaded and re-sent.
+      assert.match(moved.stdout, /^Mounted [0-9a-f]{12} /m);
+      assert.doesNotMatch(moved.stdout, /^Copied +[0-9a-f]{12} model\.bin/m);
       const res = (await getDescriptor(`${second}//github.com/acme.org/fetched-oci-demo:1.0.0`)).component.resources[0];
       const repository = `${second.slice('http://'.length)}/component-descriptors/github.com/acme.org/fetched-oci-demo`;
       await ladingOk(['pull', '--plain-http', `${repository}@${res.access.localReference}`, '-o', join(dir, 'out')]);

@@ -134,6 +134,43 @@ describe('plain registry: content', () => {
     assert.equal(await target.mount(absent, source.name), false);
   });
 
+  test('a copy between two repositories of one registry mounts the blobs; from another registry it uploads them', async () => {
+    const source = plain.repository(repoName('mount-copy-src'));
+    const image = await pushImage(source, { 'a.txt': 'mounted, not re-sent\n' });
+    const blobs = [image.config.digest, image.layer.digest].sort();
+
+    const sibling = plain.repository(repoName('mount-copy-dst'));
+    const mounted: string[] = [];
+    const uploaded: string[] = [];
+    await copy(source, image.manifest.digest, sibling, 'v1', {
+      onMounted: (d) => {
+        mounted.push(d.digest);
+      },
+      postCopy: (d) => {
+        uploaded.push(d.digest);
+      },
+    });
+    assert.deepEqual(mounted.sort(), blobs);
+    assert.deepEqual(uploaded, [image.manifest.digest], 'only the manifest travels');
+    assert.equal(digestBytes(await fetchAll(sibling, image.layer)), image.layer.digest);
+
+    // Another registry (another origin) cannot mount from it: every blob is uploaded.
+    const other = open(peers.tls.host, {
+      caFile: peers.tls.caFile,
+      credentials: async () => ({ username: peers.tls.username, password: peers.tls.password }),
+    }).repository(repoName('mount-copy-far'));
+    const far: string[] = [];
+    await copy(source, image.manifest.digest, other, 'v1', {
+      onMounted: (d) => {
+        far.push(`mounted ${d.digest}`);
+      },
+      postCopy: (d) => {
+        far.push(d.digest);
+      },
+    });
+    assert.deepEqual(far.sort(), [...blobs, image.manifest.digest].sort());
+  });
+
   test('catalog pages follow Link with n', async () => {
     const paged = open(peers.plain.host, { plainHttp: true, pageSize: 1 });
     const pages: string[][] = [];

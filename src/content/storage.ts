@@ -56,6 +56,11 @@ export interface Deleter {
 export interface Mounter {
   /** Makes a blob of `fromRepository` (same registry) available here without moving its bytes. */
   mount(desc: Descriptor, fromRepository: string, o?: Op): Promise<boolean>;
+  /**
+   * The repository to mount from when copying out of `source`: its name when it is another
+   * repository of this same registry, otherwise undefined (bytes have to travel).
+   */
+  mountSourceFor?(source: object): string | undefined;
 }
 
 export interface ReferrerLister {

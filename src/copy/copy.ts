@@ -23,7 +23,10 @@ export interface CopyGraphOptions {
   force?: boolean;
   /** Replaces the default successor lookup (e.g. to pull only titled layers). */
   findSuccessors?: (desc: Descriptor, bytes: Buffer | undefined) => Descriptor[] | Promise<Descriptor[]>;
-  /** Repositories on the destination's registry that may already hold a blob, to mount from. */
+  /**
+   * Repositories on the destination's registry that may already hold a blob, to mount from. By
+   * default, the source itself when it is another repository of the destination's registry.
+   */
   mountFrom?: (desc: Descriptor) => readonly string[];
   preCopy?: (desc: Descriptor) => void | Promise<void>;
   postCopy?: (desc: Descriptor) => void | Promise<void>;
@@ -67,11 +70,14 @@ export class GraphCopier {
   readonly #tracker: Map<string, Promise<void>>;
   readonly #abort = new AbortController();
   readonly #signal: AbortSignal;
+  readonly #mountFrom: ((desc: Descriptor) => readonly string[]) | undefined;
 
   constructor(src: ReadOnlyStorage, dst: Storage, opts: CopyGraphOptions = {}) {
     this.#src = src;
     this.#dst = dst;
     this.#opts = opts;
+    const sibling = hasMount(dst) ? dst.mountSourceFor?.(src) : undefined;
+    this.#mountFrom = opts.mountFrom ?? (sibling ? () => [sibling] : undefined);
     const concurrency = opts.concurrency ?? 3;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new LadingError('INVALID_ARGUMENT', `concurrency must be a positive integer, got ${concurrency}`);
@@ -134,8 +140,8 @@ export class GraphCopier {
     this.#signal.throwIfAborted();
     const onProgress = this.#opts.onProgress;
     const o: Op = { signal: this.#signal, ...(onProgress ? { onBytes: (n: number) => onProgress(desc, n) } : {}) };
-    if (!bytes && this.#opts.mountFrom && hasMount(this.#dst)) {
-      for (const from of this.#opts.mountFrom(desc)) {
+    if (!bytes && this.#mountFrom && hasMount(this.#dst)) {
+      for (const from of this.#mountFrom(desc)) {
         if (await this.#dst.mount(desc, from, o)) {
           await this.#opts.onMounted?.(desc, from);
           return;

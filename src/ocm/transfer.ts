@@ -157,6 +157,7 @@ export async function transferComponentVersion(
       preCopy: (desc) => emit({ component, version: ver, element, status: 'copying', desc }),
       postCopy: (desc) => emit({ component, version: ver, element, status: 'copied', desc }),
       onCopySkipped: (desc) => emit({ component, version: ver, element, status: 'exists', desc }),
+      onMounted: (desc) => emit({ component, version: ver, element, status: 'mounted', desc }),
     });
     const next: ComponentDescriptor = structuredClone(descriptor);
     const elements: (Resource | Source)[] = [...(next.component.resources ?? []), ...(next.component.sources ?? [])];

@@ -506,6 +506,11 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     }
   }
 
+  mountSourceFor(source: object): string | undefined {
+    if (!(source instanceof Repository) || source.name === this.name) return undefined;
+    return source.registry.baseUrl.origin === this.registry.baseUrl.origin ? source.name : undefined;
+  }
+
   async mount(desc: Descriptor, fromRepository: string, o: Op = {}): Promise<boolean> {
     parseDigest(desc.digest);
     if (!NameGrammar.test(fromRepository)) {

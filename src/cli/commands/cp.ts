@@ -54,18 +54,12 @@ Examples:
       const srcRef = await requireReference(src, from);
       const dstRef = dst.reference || (srcRef.includes(':') ? '' : srcRef);
       const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
-      // Within one registry, blobs are mounted from the source repository instead of re-sent.
-      const sameRegistry =
-        src.repository && dst.repository && src.repository.registry.host === dst.repository.registry.host
-          ? src.repository.name
-          : undefined;
       const { interruptSignal } = await import('../interrupt.js');
       const root = await copy(src.target, srcRef, dst.target, dstRef || srcRef, {
         signal: interruptSignal(),
         concurrency: parseConcurrency(opts.concurrency),
         ...(opts.recursive ? { includeReferrers: true } : {}),
         ...(platform ? { mapRoot: (s, r) => selectPlatform(s, r, platform) } : {}),
-        ...(sameRegistry && sameRegistry !== dst.repository?.name ? { mountFrom: () => [sameRegistry] } : {}),
         ...display.hooks(),
       });
       for (const tag of dst.extraTags) await dst.target.tag(root, tag);

@@ -101,6 +101,7 @@ Examples:
           if (e.status === 'copying' && e.desc) display.preCopy(e.desc);
           else if (e.status === 'copied' && e.desc) display.postCopy(e.desc);
           else if (e.status === 'exists' && e.desc) display.onCopySkipped(e.desc);
+          else if (e.status === 'mounted' && e.desc) display.onMounted(e.desc);
           else if (!e.desc) {
             display.stop();
             const verb = e.status === 'unchanged' ? 'Unchanged (already in the target)' : 'Transferred';
