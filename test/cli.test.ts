@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
 import { assertOneLineError, lading } from './support/cli.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
 
 describe('lading command line', () => {
   test('--version and --help', async () => {
@@ -49,6 +50,43 @@ describe('lading command line', () => {
       ]);
       assert.equal(again.code, 0);
       assert.match(again.stdout, /^Exists {2}[0-9a-f]{12} application\/vnd\.oci\.image\.manifest\.v1\+json$/m);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('cp with a high --concurrency from a registry prints no warnings on stderr', async () => {
+    const t = await tempDir();
+    try {
+      const files: Record<string, Buffer> = {};
+      for (let i = 0; i < 24; i++) files[`f${i}.bin`] = Buffer.alloc(2 * 1024 * 1024, i);
+      const src = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const { manifest } = await pushArtifact(src, files);
+      await src.tag(manifest, 'v1');
+      const remote = `${loadPeers().plain.host}/lading/cli-concurrency-${process.pid}:v1`;
+      const up = await lading([
+        'cp',
+        '--concurrency',
+        '12',
+        '--to-plain-http',
+        '--from-oci-layout',
+        `${join(t.path, 'src')}:v1`,
+        remote,
+      ]);
+      assert.equal(up.code, 0, up.stderr);
+      assert.equal(up.stderr, '');
+      const down = await lading([
+        'cp',
+        '--concurrency',
+        '12',
+        '--from-plain-http',
+        remote,
+        '--to-oci-layout',
+        `${join(t.path, 'dst')}:v1`,
+      ]);
+      assert.equal(down.code, 0, down.stderr);
+      assert.equal(down.stderr, '');
+      assert.equal((await (await OciLayout.open(join(t.path, 'dst'))).resolve('v1')).digest, manifest.digest);
     } finally {
       await t.cleanup();
     }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import {
   fetchAll,
@@ -85,6 +86,9 @@ export class GraphCopier {
     this.#limit = pLimit(concurrency);
     this.#tracker = opts.tracker ?? new Map();
     this.#signal = opts.signal ? AbortSignal.any([opts.signal, this.#abort.signal]) : this.#abort.signal;
+    // Every transfer in flight listens for the abort (its request, its pipeline): more than
+    // Node's default warning threshold of 10 once concurrency passes 4, and none of it a leak.
+    setMaxListeners(10 + 4 * concurrency, this.#signal);
   }
 
   /** Copies everything under `root`, and `root` itself unless `skipRoot` (pushed by the caller). */
