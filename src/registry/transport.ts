@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { LadingError } from '../oci/index.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { networkError } from './errors.js';
@@ -106,6 +106,12 @@ async function openBody(body: RequestBody | undefined): Promise<Buffer | Readabl
   return body.open();
 }
 
+interface HttpClient {
+  registry: Agent;
+  foreign: Agent;
+  request: typeof import('undici').request;
+}
+
 /**
  * The HTTP layer of one registry: an undici Agent per trust domain, manual redirects that strip
  * credentials when the origin changes, authorisation through the Authorizer, and retries of
@@ -115,8 +121,9 @@ export class Transport {
   readonly origin: string;
   readonly #userAgent: string;
   readonly #extraHeaders: Record<string, string>;
-  readonly #registryAgent: Agent;
-  readonly #foreignAgent: Agent;
+  readonly #agentOptions: { registry: Agent.Options; foreign: Agent.Options };
+  /** Made on the first request: loading undici costs start-up time that offline commands skip. */
+  #http: Promise<HttpClient> | undefined;
   readonly #retry: RetryPolicy;
   readonly #trace: ((line: string) => void) | undefined;
   #authorizer: Authorizer | undefined;
@@ -137,17 +144,28 @@ export class Transport {
     const tls = options.tls ?? {};
     const extraCa = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];
     const ca = extraCa.length > 0 ? [...rootCertificates, ...extraCa] : undefined;
-    this.#registryAgent = new Agent({
-      ...base,
-      connect: {
-        ...(ca ? { ca } : {}),
-        ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-        ...(tls.key !== undefined ? { key: tls.key } : {}),
-        rejectUnauthorized: !tls.insecure,
+    this.#agentOptions = {
+      registry: {
+        ...base,
+        connect: {
+          ...(ca ? { ca } : {}),
+          ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+          ...(tls.key !== undefined ? { key: tls.key } : {}),
+          rejectUnauthorized: !tls.insecure,
+        },
       },
-    });
-    // Redirect targets (object stores, CDNs) and token realms on other hosts: verified TLS, no client cert.
-    this.#foreignAgent = new Agent({ ...base, connect: { ...(ca ? { ca } : {}) } });
+      // Redirect targets (object stores, CDNs) and token realms on other hosts: verified TLS, no client cert.
+      foreign: { ...base, connect: { ...(ca ? { ca } : {}) } },
+    };
+  }
+
+  #client(): Promise<HttpClient> {
+    this.#http ??= import('undici').then(({ Agent, request }) => ({
+      registry: new Agent(this.#agentOptions.registry),
+      foreign: new Agent(this.#agentOptions.foreign),
+      request,
+    }));
+    return this.#http;
   }
 
   setAuthorizer(authorizer: Authorizer): void {
@@ -155,7 +173,9 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#registryAgent.close(), this.#foreignAgent.close()]);
+    if (!this.#http) return;
+    const { registry, foreign } = await this.#http;
+    await Promise.all([registry.close(), foreign.close()]);
   }
 
   /** Sends with authorisation and retries; the caller must consume or dump the reply body. */
@@ -221,14 +241,15 @@ export class Transport {
       };
       if (trusted && authorization) headers.authorization = authorization;
       if (body === undefined) delete headers['content-length'];
+      const http = await this.#client();
       const payload = await openBody(body);
       let response: Dispatcher.ResponseData;
       try {
-        response = await request(url, {
+        response = await http.request(url, {
           method: method as Dispatcher.HttpMethod,
           headers,
           body: payload ?? null,
-          dispatcher: url.origin === this.origin ? this.#registryAgent : this.#foreignAgent,
+          dispatcher: url.origin === this.origin ? http.registry : http.foreign,
           ...(req.signal ? { signal: req.signal } : {}),
         });
       } catch (error) {

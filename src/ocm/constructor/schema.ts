@@ -1,10 +1,7 @@
-import type { ValidateFunction } from 'ajv';
-import { compileSchema, problemsOf, readOcmSchema, type SchemaProblem } from '../descriptor/schema.js';
+import { defineSchema, problemsOf, readOcmSchema, type SchemaProblem } from '../descriptor/schema.js';
 import { InputType } from '../types.js';
 
 type Schema = Record<string, unknown>;
-
-let validators: { single: ValidateFunction; multi: ValidateFunction } | undefined;
 
 /**
  * Upstream's constructor schema has two `oneOf`s whose failures make poor messages: the top level
@@ -14,8 +11,7 @@ let validators: { single: ValidateFunction; multi: ValidateFunction } | undefine
  * form and the element `oneOf`s become `if input then <input branch> else <access branch>`. For
  * a document that passes the code rule, this accepts exactly what the original schema accepts.
  */
-function load(): { single: ValidateFunction; multi: ValidateFunction } {
-  if (validators) return validators;
+function derived(form: 'single' | 'multi'): Schema {
   const original = readOcmSchema('component-constructor-v1.schema.json');
   const defs = structuredClone(original.$defs) as Record<string, Schema>;
   for (const name of ['resourceDefinition', 'sourceDefinition']) {
@@ -28,30 +24,33 @@ function load(): { single: ValidateFunction; multi: ValidateFunction } {
   }
   const [multiBranch] = original.oneOf as Schema[];
   const base = { $schema: original.$schema, $defs: defs };
-  validators = {
-    single: compileSchema({ ...base, $ref: '#/$defs/component' }),
-    multi: compileSchema({ ...base, ...(multiBranch as Schema) }),
-  };
-  return validators;
+  return form === 'single' ? { ...base, $ref: '#/$defs/component' } : { ...base, ...(multiBranch as Schema) };
 }
+
+const singleValidator = defineSchema('component-constructor-v1-single', () => derived('single'));
+const multiValidator = defineSchema('component-constructor-v1-multi', () => derived('multi'));
 
 /** Schema problems of a whole constructor document (after environment expansion and parsing). */
 export function validateConstructorDocument(document: unknown): SchemaProblem[] {
-  const { single, multi } = load();
   const isMulti = document !== null && typeof document === 'object' && 'components' in document;
-  const validate = isMulti ? multi : single;
+  const validate = isMulti ? multiValidator() : singleValidator();
   return validate(document) ? [] : problemsOf(validate.errors, document);
 }
 
 const inputSchemaFiles: Record<string, string> = {
-  [InputType.Dir]: 'input/Dir.schema.json',
-  [InputType.File]: 'input/File.schema.json',
-  [InputType.UTF8]: 'input/UTF8.schema.json',
-  [InputType.Helm]: 'input/Helm.schema.json',
-  [InputType.Wget]: 'input/Wget.schema.json',
+  [InputType.Dir]: 'Dir',
+  [InputType.File]: 'File',
+  [InputType.UTF8]: 'UTF8',
+  [InputType.Helm]: 'Helm',
+  [InputType.Wget]: 'Wget',
 };
 
-const inputValidators = new Map<string, ValidateFunction>();
+const inputValidators = new Map(
+  Object.entries(inputSchemaFiles).map(([type, file]) => [
+    type,
+    defineSchema(`input-${file}`, () => readOcmSchema(`input/${file}.schema.json`)),
+  ]),
+);
 
 /**
  * Problems of one input specification against its type's generated schema. Unknown fields come
@@ -59,12 +58,7 @@ const inputValidators = new Map<string, ValidateFunction>();
  * JSON fields), so callers treat those as warnings.
  */
 export function validateInputSpec(canonicalType: string, spec: unknown): SchemaProblem[] {
-  const file = inputSchemaFiles[canonicalType];
-  if (file === undefined) return [];
-  let validate = inputValidators.get(canonicalType);
-  if (!validate) {
-    validate = compileSchema(readOcmSchema(file));
-    inputValidators.set(canonicalType, validate);
-  }
+  const validate = inputValidators.get(canonicalType)?.();
+  if (validate === undefined) return [];
   return validate(spec) ? [] : problemsOf(validate.errors, spec);
 }

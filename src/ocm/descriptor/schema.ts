@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -16,31 +17,95 @@ interface AjvLike {
   compile(schema: object): ValidateFunction;
 }
 
+type Schema = Record<string, unknown>;
+
+const require = createRequire(import.meta.url);
 let ajv: AjvLike | undefined;
 
-/** One ajv 2020-12 instance for all OCM schemas (strict off: the vendored schemas are loose). */
-function instance(): AjvLike {
-  if (ajv) return ajv;
+/** An ajv 2020-12 instance for OCM schemas (strict off: the vendored schemas are loose). */
+function newInstance(): AjvLike {
   // ajv is CommonJS; loading it lazily keeps start-up fast for commands that never validate.
-  const require = createRequire(import.meta.url);
   const Ajv2020 = require('ajv/dist/2020') as new (opts: object) => AjvLike;
   const addFormats = require('ajv-formats') as (a: object) => void;
-  ajv = new Ajv2020({ strict: false, allErrors: true, logger: false });
-  addFormats(ajv);
+  const a = new Ajv2020({ strict: false, allErrors: true, logger: false, code: { source: true } });
+  addFormats(a);
+  return a;
+}
+
+/** The one instance shared by every schema compiled at run time. */
+function instance(): AjvLike {
+  ajv ??= newInstance();
   return ajv;
 }
 
 const schemaDir = fileURLToPath(new URL('../../../schemas/ocm/', import.meta.url));
+/** Validators generated ahead of time by `npm run compile-schemas` (scripts/compile-schemas.ts). */
+export const compiledSchemaDir = fileURLToPath(new URL('../../../schemas/compiled/', import.meta.url));
 
 /** Reads a vendored schema from `schemas/ocm/` as a plain object. */
-export function readOcmSchema(file: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(schemaDir + file, 'utf8')) as Record<string, unknown>;
+export function readOcmSchema(file: string): Schema {
+  return JSON.parse(readFileSync(schemaDir + file, 'utf8')) as Schema;
 }
 
-/** Compiles a schema object; the `$id` is dropped so that derived variants can coexist. */
-export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+/** The schema as compiled: the `$id` is dropped so that derived variants can coexist. */
+function withoutId(schema: Schema): Schema {
   const { $id: _id, ...rest } = schema;
-  return instance().compile(rest);
+  return rest;
+}
+
+/**
+ * What a precompiled validator must have been made from to be used: the exact schema and the
+ * ajv release whose runtime its code calls. Anything else and the schema is compiled afresh.
+ */
+export function schemaKey(schema: Schema): string {
+  const { version } = require('ajv/package.json') as { version: string };
+  return createHash('sha256')
+    .update(`ajv ${version}\n${JSON.stringify(withoutId(schema))}`)
+    .digest('hex');
+}
+
+/** Compiles a schema object with the shared ajv instance. */
+export function compileSchema(schema: Schema): ValidateFunction {
+  return instance().compile(withoutId(schema));
+}
+
+/**
+ * Standalone CommonJS source of a compiled validator (for scripts/compile-schemas.ts), from a
+ * fresh ajv instance so that the same schema always gives the same text.
+ */
+export function standaloneSource(schema: Schema): string {
+  const standalone = require('ajv/dist/standalone').default as (a: AjvLike, v: ValidateFunction) => string;
+  const a = newInstance();
+  return standalone(a, a.compile(withoutId(schema)));
+}
+
+const defined = new Map<string, () => Schema>();
+
+/** Every named schema defined so far, with the function that builds it. */
+export function definedSchemas(): ReadonlyMap<string, () => Schema> {
+  return defined;
+}
+
+/**
+ * Declares a named schema and returns a getter for its validator. Compiling the OCM schemas takes
+ * ajv about 100 ms each, so the getter loads `schemas/compiled/<name>.cjs` when that file was
+ * generated from this very schema (see `schemaKey`), and compiles only otherwise.
+ */
+export function defineSchema(name: string, build: () => Schema): () => ValidateFunction {
+  defined.set(name, build);
+  let validator: ValidateFunction | undefined;
+  return () => {
+    if (validator) return validator;
+    const schema = build();
+    try {
+      const compiled = require(`${compiledSchemaDir}${name}.cjs`) as ValidateFunction & { key?: string };
+      if (compiled.key === schemaKey(schema)) validator = compiled;
+    } catch {
+      // not generated: compile below
+    }
+    validator ??= compileSchema(schema);
+    return validator;
+  };
 }
 
 /** Parses an ajv instance path (`/a/0/b~1c`) into segments. */

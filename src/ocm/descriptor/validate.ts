@@ -1,18 +1,19 @@
-import type { ValidateFunction } from 'ajv';
 import { LadingError } from '../../oci/index.js';
 import { assertUniqueIdentities } from './identity.js';
 import type { ComponentDescriptor } from './model.js';
-import { compileSchema, formatPath, problemsOf, readOcmSchema, type SchemaProblem } from './schema.js';
+import { defineSchema, formatPath, problemsOf, readOcmSchema, type SchemaProblem } from './schema.js';
 import { toWire } from './wire.js';
 
-let validator: ValidateFunction | undefined;
+const descriptorValidator = defineSchema('component-descriptor-v2', () =>
+  readOcmSchema('component-descriptor-v2.schema.json'),
+);
 
 /**
  * Checks a parsed descriptor document (the wire form: provider a string, `null` arrays) against
  * upstream's component descriptor v2 schema (draft 2020-12).
  */
 export function validateDescriptorDocument(document: unknown): SchemaProblem[] {
-  validator ??= compileSchema(readOcmSchema('component-descriptor-v2.schema.json'));
+  const validator = descriptorValidator();
   return validator(document) ? [] : problemsOf(validator.errors, document);
 }
 

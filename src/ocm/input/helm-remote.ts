@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { fetchAll } from '../../content/index.js';
 import { type Descriptor, LadingError, parseNode, parseReference } from '../../oci/index.js';
@@ -145,19 +145,27 @@ async function authorizationFor(repository: URL, options: HelmFetchOptions): Pro
 
 /** GETs over undici with verified TLS, manual redirects, and credentials for one origin only. */
 class HttpClient {
-  readonly #agent: Agent;
   readonly #options: HelmFetchOptions;
+  /** undici loads with the first request: constructors that never fetch pay nothing. */
+  #undici: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
 
   constructor(options: HelmFetchOptions) {
     this.#options = options;
-    const extra = caList(options.ca);
-    this.#agent = new Agent({
-      keepAliveTimeout: 10_000,
-      connectTimeout: 30_000,
-      headersTimeout: 300_000,
-      bodyTimeout: 300_000,
-      ...(extra.length > 0 ? { connect: { ca: [...rootCertificates, ...extra] } } : {}),
+  }
+
+  #client(): Promise<{ agent: Agent; request: typeof import('undici').request }> {
+    this.#undici ??= import('undici').then(({ Agent, request }) => {
+      const extra = caList(this.#options.ca);
+      const agent = new Agent({
+        keepAliveTimeout: 10_000,
+        connectTimeout: 30_000,
+        headersTimeout: 300_000,
+        bodyTimeout: 300_000,
+        ...(extra.length > 0 ? { connect: { ca: [...rootCertificates, ...extra] } } : {}),
+      });
+      return { agent, request };
     });
+    return this.#undici;
   }
 
   /**
@@ -168,6 +176,7 @@ class HttpClient {
     url: URL,
     options: { limit: number; optional?: boolean; auth?: Authorization | undefined },
   ): Promise<{ body: Buffer; url: URL } | undefined> {
+    const { agent, request } = await this.#client();
     let current = url;
     for (let hop = 0; hop <= 10; hop++) {
       const headers: Record<string, string> = { 'user-agent': this.#options.userAgent ?? 'lading' };
@@ -177,7 +186,7 @@ class HttpClient {
         reply = await request(current, {
           method: 'GET',
           headers,
-          dispatcher: this.#agent,
+          dispatcher: agent,
           ...(this.#options.signal ? { signal: this.#options.signal } : {}),
         });
       } catch (error) {
@@ -241,8 +250,8 @@ class HttpClient {
     throw new LadingError('NETWORK_ERROR', `GET ${redactUrl(url)}: more than 10 redirects`);
   }
 
-  close(): Promise<void> {
-    return this.#agent.close();
+  async close(): Promise<void> {
+    if (this.#undici) await (await this.#undici).agent.close();
   }
 }
 
