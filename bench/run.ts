@@ -53,7 +53,7 @@ async function blobFrom(open: () => Readable, mediaType: string): Promise<Descri
   return { mediaType, digest: `sha256:${hash.digest('hex')}`, size };
 }
 
-async function makeLayout(dir: string, blobs: { size: number; seed: number }[]): Promise<void> {
+async function makeLayout(dir: string, blobs: { size: number; seed: number }[]): Promise<Descriptor[]> {
   const layout = await OciLayout.open(dir, { create: true });
   const layers: Descriptor[] = [];
   for (const b of blobs) {
@@ -67,6 +67,7 @@ async function makeLayout(dir: string, blobs: { size: number; seed: number }[]):
     created: new Date(0),
   });
   await layout.tag(manifest, 'v1');
+  return layers;
 }
 
 interface Sample {
@@ -106,12 +107,68 @@ interface Case {
   bytes: number;
   lading: (run: number) => [string, string[]];
   skopeo: (run: number) => [string, string[]];
-  before?: () => Promise<void>;
+  /** Where the case sits on the throughput plot. */
+  plot?: { panel: 'size' | 'count'; x: number; direction: 'push' | 'pull' };
+}
+
+interface Result {
+  c: Case;
+  samples: Record<'lading' | 'skopeo', Sample[]>;
+}
+
+const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
+
+/** A layout (tag v1) pushed to a fresh repository, by both tools. */
+function pushCase(name: string, host: string, layout: string, bytes: number, plot?: Case['plot']): Case {
+  return {
+    name,
+    bytes,
+    ...(plot ? { plot } : {}),
+    lading: (r) => [
+      process.execPath,
+      [cli, 'cp', '--to-plain-http', '--from-oci-layout', `${layout}:v1`, `${host}/bench/${name.toLowerCase()}-lading-${r}:v1`],
+    ],
+    skopeo: (r) => [
+      'skopeo',
+      [
+        'copy',
+        '-q',
+        '--preserve-digests',
+        '--dest-tls-verify=false',
+        `oci:${layout}:v1`,
+        `docker://${host}/bench/${name.toLowerCase()}-skopeo-${r}:v1`,
+      ],
+    ],
+  };
+}
+
+/** A repository pulled into a fresh layout under `out`, by both tools. */
+function pullCase(name: string, source: string, out: string, bytes: number, plot?: Case['plot']): Case {
+  return {
+    name,
+    bytes,
+    ...(plot ? { plot } : {}),
+    lading: (r) => [
+      process.execPath,
+      [cli, 'cp', '--from-plain-http', source, '--to-oci-layout', `${join(out, `lading-${r}`)}:v1`],
+    ],
+    skopeo: (r) => [
+      'skopeo',
+      [
+        'copy',
+        '-q',
+        '--preserve-digests',
+        '--src-tls-verify=false',
+        `docker://${source}`,
+        `oci:${join(out, `skopeo-${r}`)}:v1`,
+      ],
+    ],
+  };
 }
 
 async function main() {
   const args = process.argv.slice(2);
-  let runs = 3;
+  let runs = 5;
   const filters: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--runs') runs = Number(args[++i]);
@@ -119,121 +176,70 @@ async function main() {
   }
   await ensurePackages();
   const work = await mkdtemp(join(os.tmpdir(), 'lading-bench-'));
+  // Outputs of one measured run go here and are removed before the next: every run (either tool)
+  // writes into memory the kernel just freed, instead of some runs paying for fresh pages.
+  const out = join(work, 'out');
   const peers = await startPeers({ dir: join(work, 'peers') });
+  // A second registry, for a transfer that has to move every byte (no mount across registries).
+  const farPeers = await startPeers({ dir: join(work, 'peers-far') });
   const host = peers.plain.host;
+  const far = farPeers.plain.host;
   const skopeoCache = '/var/lib/containers/cache/blob-info-cache-v1.boltdb';
   try {
-    const big = join(work, 'big');
-    const many = join(work, 'many');
-    const wants = (prefixes: string[]) =>
-      filters.length === 0 || filters.some((f) => prefixes.some((p) => p.includes(f) || f.includes(p)));
-    if (wants(['push-big', 'pull-big', 'push-200x5MiB', 'pull-200x5MiB'])) {
-      console.log('preparing data: 1 GiB blob, and 200 × 5 MiB blobs ...');
-      await makeLayout(big, [{ size: 1024 * MiB, seed: 1 }]);
-      await makeLayout(
-        many,
-        Array.from({ length: 200 }, (_, i) => ({ size: 5 * MiB, seed: 1000 + i })),
-      );
-      // Seed the registry with one copy of each, for the pull cases.
-      await measure(process.execPath, [
-        cli,
-        'cp',
-        '--to-plain-http',
-        '--from-oci-layout',
-        `${big}:v1`,
-        `${host}/bench/big:v1`,
-      ]);
-      await measure(process.execPath, [
-        cli,
-        'cp',
-        '--to-plain-http',
-        '--from-oci-layout',
-        `${many}:v1`,
-        `${host}/bench/many:v1`,
-      ]);
+    const wants = (names: string[]) =>
+      filters.length === 0 || filters.some((f) => names.some((n) => n.includes(f) || f.includes(n)));
+    const cases: Case[] = [];
+    let bigBlob: { file: string; digest: string } | undefined;
+    const sizes = [4, 64, 256, 1024];
+    const counts = [10, 50, 200];
+    const blobCases = [
+      ...sizes.flatMap((m) => [`push-${m}MiB`, `pull-${m}MiB`]),
+      ...counts.flatMap((n) => [`push-${n}x5MiB`, `pull-${n}x5MiB`]),
+    ];
+    if (wants(blobCases)) {
+      console.log('preparing data: single blobs of 4 MiB to 1 GiB, and 10 to 200 blobs of 5 MiB ...');
+      for (const m of sizes) {
+        if (!wants([`push-${m}MiB`, `pull-${m}MiB`])) continue;
+        const dir = join(work, `size-${m}`);
+        const [layer] = await makeLayout(dir, [{ size: m * MiB, seed: m }]);
+        if (m === 1024 && layer)
+          bigBlob = { file: join(dir, 'blobs', 'sha256', layer.digest.slice(7)), digest: layer.digest };
+        await measure(process.execPath, [
+          cli,
+          'cp',
+          '--to-plain-http',
+          '--from-oci-layout',
+          `${dir}:v1`,
+          `${host}/bench/size-${m}:v1`,
+        ]);
+        const plot = (direction: 'push' | 'pull') => ({ panel: 'size' as const, x: m, direction });
+        cases.push(pushCase(`push-${m}MiB`, host, dir, m * MiB, plot('push')));
+        cases.push(pullCase(`pull-${m}MiB`, `${host}/bench/size-${m}:v1`, out, m * MiB, plot('pull')));
+      }
+      for (const n of counts) {
+        if (!wants([`push-${n}x5MiB`, `pull-${n}x5MiB`])) continue;
+        const dir = join(work, `count-${n}`);
+        await makeLayout(
+          dir,
+          Array.from({ length: n }, (_, i) => ({ size: 5 * MiB, seed: 1000 + i })),
+        );
+        await measure(process.execPath, [
+          cli,
+          'cp',
+          '--to-plain-http',
+          '--from-oci-layout',
+          `${dir}:v1`,
+          `${host}/bench/count-${n}:v1`,
+        ]);
+        const plot = (direction: 'push' | 'pull') => ({ panel: 'count' as const, x: n, direction });
+        cases.push(pushCase(`push-${n}x5MiB`, host, dir, n * 5 * MiB, plot('push')));
+        cases.push(pullCase(`pull-${n}x5MiB`, `${host}/bench/count-${n}:v1`, out, n * 5 * MiB, plot('pull')));
+      }
     }
     const component = await prepareComponent(work, host, wants(['add-cv', 'transfer']));
-    const fresh = (name: string) => join(work, `out-${name}-${randomBytes(4).toString('hex')}`);
-    const cases: Case[] = [
-      {
-        name: 'push-big',
-        bytes: 1024 * MiB,
-        lading: (r) => [
-          process.execPath,
-          [cli, 'cp', '--to-plain-http', '--from-oci-layout', `${big}:v1`, `${host}/bench/push-big-lading-${r}:v1`],
-        ],
-        skopeo: (r) => [
-          'skopeo',
-          [
-            'copy',
-            '-q',
-            '--preserve-digests',
-            '--dest-tls-verify=false',
-            `oci:${big}:v1`,
-            `docker://${host}/bench/push-big-skopeo-${r}:v1`,
-          ],
-        ],
-      },
-      {
-        name: 'pull-big',
-        bytes: 1024 * MiB,
-        lading: () => [
-          process.execPath,
-          [cli, 'cp', '--from-plain-http', `${host}/bench/big:v1`, '--to-oci-layout', `${fresh('big')}:v1`],
-        ],
-        skopeo: () => [
-          'skopeo',
-          [
-            'copy',
-            '-q',
-            '--preserve-digests',
-            '--src-tls-verify=false',
-            `docker://${host}/bench/big:v1`,
-            `oci:${fresh('big')}:v1`,
-          ],
-        ],
-      },
-      {
-        name: 'push-200x5MiB',
-        bytes: 200 * 5 * MiB,
-        lading: (r) => [
-          process.execPath,
-          [cli, 'cp', '--to-plain-http', '--from-oci-layout', `${many}:v1`, `${host}/bench/push-many-lading-${r}:v1`],
-        ],
-        skopeo: (r) => [
-          'skopeo',
-          [
-            'copy',
-            '-q',
-            '--preserve-digests',
-            '--dest-tls-verify=false',
-            `oci:${many}:v1`,
-            `docker://${host}/bench/push-many-skopeo-${r}:v1`,
-          ],
-        ],
-      },
-      {
-        name: 'pull-200x5MiB',
-        bytes: 200 * 5 * MiB,
-        lading: () => [
-          process.execPath,
-          [cli, 'cp', '--from-plain-http', `${host}/bench/many:v1`, '--to-oci-layout', `${fresh('many')}:v1`],
-        ],
-        skopeo: () => [
-          'skopeo',
-          [
-            'copy',
-            '-q',
-            '--preserve-digests',
-            '--src-tls-verify=false',
-            `docker://${host}/bench/many:v1`,
-            `oci:${fresh('many')}:v1`,
-          ],
-        ],
-      },
-      ...(component ? componentCases(component, host) : []),
-    ];
-    const rows: string[] = [];
+    if (component) cases.push(...componentCases(component, host, far, out));
+
+    const results: Result[] = [];
     let counter = 0;
     for (const c of cases) {
       if (filters.length > 0 && !filters.some((f) => c.name.includes(f))) continue;
@@ -243,53 +249,178 @@ async function main() {
         const order: ('lading' | 'skopeo')[] = r % 2 === 0 ? ['lading', 'skopeo'] : ['skopeo', 'lading'];
         for (const tool of order) {
           await rm(skopeoCache, { force: true });
+          await rm(out, { recursive: true, force: true });
+          await mkdir(out, { recursive: true });
           const [cmd, a] = c[tool](++counter);
           const s = await measure(cmd, a);
           samples[tool].push(s);
           console.log(
-            `${c.name} ${tool} run ${r + 1}: ${s.seconds.toFixed(2)} s, ${(c.bytes / 1e6 / s.seconds).toFixed(0)} MB/s, peak RSS ${s.rssMB.toFixed(0)} MB`,
+            `${c.name} ${tool} run ${r + 1}: ${s.seconds.toFixed(2)} s, ${mbps(c.bytes, s.seconds).toFixed(0)} MB/s, peak RSS ${s.rssMB.toFixed(0)} MB`,
           );
         }
       }
-      const l = median(samples.lading.map((s) => s.seconds));
-      const k = median(samples.skopeo.map((s) => s.seconds));
-      const fmt = (tool: 'lading' | 'skopeo', secs: number) => {
-        const ss = samples[tool];
-        return `${secs.toFixed(2)} s | ${(c.bytes / 1e6 / secs).toFixed(0)} MB/s | ${Math.max(...ss.map((s) => s.rssMB)).toFixed(0)} MB | ${median(ss.map((s) => s.userS + s.sysS)).toFixed(2)} s`;
-      };
-      rows.push(`| ${c.name} | ${fmt('lading', l)} | ${fmt('skopeo', k)} | ${(k / l).toFixed(2)}× |`);
-      await rm(join(work, 'out-'), { force: true, recursive: true }).catch(() => {});
+      await rm(out, { recursive: true, force: true });
+      results.push({ c, samples });
     }
-    const skopeoVersion = await new Promise<string>((resolve) => {
-      const p = spawn('skopeo', ['--version']);
-      let out = '';
-      p.stdout.on('data', (d) => {
-        out += d;
-      });
-      p.on('exit', () => resolve(out.trim()));
-    });
-    const report = [
-      `## ${new Date().toISOString().slice(0, 10)}: push and pull against a local docker-registry`,
-      '',
-      `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${skopeoVersion}; Debian docker-registry on 127.0.0.1 (plain HTTP).`,
-      `Medians of ${runs} runs, tools alternating. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv the floor \`tar -c <folder> | openssl sha256\`. Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
-      '',
-      '| case | lading time | lading MB/s | lading peak RSS | lading CPU | reference time | reference MB/s | reference peak RSS | reference CPU | lading speed-up |',
-      '|---|---|---|---|---|---|---|---|---|---|',
-      ...rows,
-      '',
-    ].join('\n');
-    const file = join(root, 'BENCHMARKS.md');
-    const previous = await readFile(file, 'utf8').catch(
-      () => '# Benchmarks\n\nProduced by `npm run bench` (bench/run.ts). Newest first.\n\n',
-    );
-    const [head, ...rest] = previous.split(/\n(?=## )/);
-    await writeFile(file, [head?.trimEnd(), '', report, ...rest].join('\n'));
-    console.log(report);
+    const ceiling = bigBlob && wants(['push-1024MiB']) ? await uploadCeiling(host, bigBlob, runs) : undefined;
+    await report(results, runs, ceiling);
   } finally {
     await stopPeers(peers);
+    await stopPeers(farPeers);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The registry's own upload ceiling: curl sending the 1 GiB blob in one monolithic PUT (POST for a
+ * session, then PUT with the body), no client-side hashing at all. Nothing can push faster.
+ */
+async function uploadCeiling(
+  host: string,
+  blob: { file: string; digest: string },
+  runs: number,
+): Promise<{ seconds: number } | { missing: string }> {
+  const curl = await measure('curl', ['--version']).catch(() => undefined);
+  if (!curl) return { missing: 'curl is not installed' };
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const repo = `bench/ceiling-${r}`;
+    const script = [
+      `loc=$(curl -sf -X POST -D - -o /dev/null http://${host}/v2/${repo}/blobs/uploads/ | tr -d '\\r' | awk 'tolower($1)=="location:" {print $2}')`,
+      `curl -sf -H 'Expect:' -X PUT -H 'Content-Type: application/octet-stream' -T ${blob.file} "$loc&digest=${blob.digest}" -o /dev/null`,
+    ].join(' && ');
+    const s = await measure('bash', ['-c', script]);
+    times.push(s.seconds);
+    console.log(
+      `upload ceiling (curl) run ${r + 1}: ${s.seconds.toFixed(2)} s, ${mbps(1024 * MiB, s.seconds).toFixed(0)} MB/s`,
+    );
+  }
+  return { seconds: median(times) };
+}
+
+async function report(results: Result[], runs: number, ceiling: { seconds: number } | { missing: string } | undefined) {
+  const rows = results.map(({ c, samples }) => {
+    const fmt = (tool: 'lading' | 'skopeo') => {
+      const ss = samples[tool];
+      const secs = median(ss.map((s) => s.seconds));
+      return `${secs.toFixed(2)} s | ${mbps(c.bytes, secs).toFixed(0)} MB/s | ${Math.max(...ss.map((s) => s.rssMB)).toFixed(0)} MB | ${median(ss.map((s) => s.userS + s.sysS)).toFixed(2)} s`;
+    };
+    const l = median(samples.lading.map((s) => s.seconds));
+    const k = median(samples.skopeo.map((s) => s.seconds));
+    return `| ${c.name} | ${fmt('lading')} | ${fmt('skopeo')} | ${(k / l).toFixed(2)}× |`;
+  });
+  const skopeoVersion = await new Promise<string>((resolve) => {
+    const p = spawn('skopeo', ['--version']);
+    let text = '';
+    p.stdout.on('data', (d) => {
+      text += d;
+    });
+    p.on('exit', () => resolve(text.trim()));
+  });
+  const lines: string[] = [];
+  if (ceiling && 'missing' in ceiling) lines.push(`Registry upload ceiling not measured: ${ceiling.missing}.`, '');
+  else if (ceiling) {
+    const push = results.find((r) => r.c.name === 'push-1024MiB');
+    const share = push ? ceiling.seconds / median(push.samples.lading.map((s) => s.seconds)) : undefined;
+    lines.push(
+      `Registry upload ceiling (curl, one monolithic PUT of the 1 GiB blob, median of ${runs}): ${ceiling.seconds.toFixed(2)} s, ${mbps(1024 * MiB, ceiling.seconds).toFixed(0)} MB/s${share ? `; lading's push-1024MiB runs at ${(share * 100).toFixed(0)}% of it` : ''}.`,
+      '',
+    );
+  }
+  const plotted = results.filter((r) => r.c.plot);
+  const svg = plotted.length > 0 ? plotThroughput(plotted) : undefined;
+  if (svg) {
+    await writeFile(join(root, 'bench', 'throughput.svg'), svg);
+    lines.push('![throughput of lading and skopeo against blob size and count](bench/throughput.svg)', '');
+  }
+  const section = [
+    `## ${new Date().toISOString().slice(0, 10)}: lading beside skopeo against a local docker-registry`,
+    '',
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${skopeoVersion}; Debian docker-registry on 127.0.0.1 (plain HTTP).`,
+    `Medians of ${runs} runs, tools alternating, each run's output removed before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv the floor \`tar -c <folder> | openssl sha256\`. Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
+    '',
+    '| case | lading time | lading MB/s | lading peak RSS | lading CPU | reference time | reference MB/s | reference peak RSS | reference CPU | lading speed-up |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...lines,
+  ].join('\n');
+  const file = join(root, 'BENCHMARKS.md');
+  const previous = await readFile(file, 'utf8').catch(
+    () => '# Benchmarks\n\nProduced by `npm run bench` (bench/run.ts). Newest first.\n\n',
+  );
+  const [head, ...rest] = previous.split(/\n(?=## )/);
+  await writeFile(file, [head?.trimEnd(), '', section, ...rest].join('\n'));
+  console.log(section);
+}
+
+/** Two panels (one blob of growing size; a growing number of 5 MiB blobs), MB/s per tool and direction. */
+function plotThroughput(results: Result[]): string {
+  const W = 460;
+  const H = 300;
+  const pad = { l: 56, r: 16, t: 36, b: 44 };
+  const series = [
+    { tool: 'lading' as const, direction: 'push' as const, color: '#1f6feb', dash: '' },
+    { tool: 'lading' as const, direction: 'pull' as const, color: '#2da44e', dash: '' },
+    { tool: 'skopeo' as const, direction: 'push' as const, color: '#1f6feb', dash: '6 4' },
+    { tool: 'skopeo' as const, direction: 'pull' as const, color: '#2da44e', dash: '6 4' },
+  ];
+  const value = (r: Result, tool: 'lading' | 'skopeo') =>
+    mbps(r.c.bytes, median(r.samples[tool].map((s) => s.seconds)));
+  const top = Math.max(100, ...results.flatMap((r) => [value(r, 'lading'), value(r, 'skopeo')]));
+  const yMax = Math.ceil(top / 100) * 100;
+  const panel = (kind: 'size' | 'count', title: string, xLabel: string, dx: number) => {
+    const rs = results.filter((r) => r.c.plot?.panel === kind);
+    const xs = [...new Set(rs.map((r) => r.c.plot?.x as number))].sort((a, b) => a - b);
+    if (xs.length === 0) return '';
+    const px = (x: number) =>
+      dx + pad.l + (xs.length === 1 ? 0 : (xs.indexOf(x) / (xs.length - 1)) * (W - pad.l - pad.r));
+    const py = (v: number) => pad.t + (1 - v / yMax) * (H - pad.t - pad.b);
+    const parts: string[] = [
+      `<text x="${dx + W / 2}" y="20" text-anchor="middle" font-weight="bold">${title}</text>`,
+      `<text x="${dx + W / 2}" y="${H - 8}" text-anchor="middle">${xLabel}</text>`,
+    ];
+    for (let v = 0; v <= yMax; v += yMax / 5) {
+      parts.push(
+        `<line x1="${dx + pad.l}" x2="${dx + W - pad.r}" y1="${py(v)}" y2="${py(v)}" stroke="#ddd"/>`,
+        `<text x="${dx + pad.l - 6}" y="${py(v) + 4}" text-anchor="end">${v.toFixed(0)}</text>`,
+      );
+    }
+    for (const x of xs) {
+      parts.push(`<text x="${px(x)}" y="${H - pad.b + 16}" text-anchor="middle">${x}</text>`);
+    }
+    for (const s of series) {
+      const pts = rs
+        .filter((r) => r.c.plot?.direction === s.direction)
+        .sort((a, b) => (a.c.plot?.x as number) - (b.c.plot?.x as number))
+        .map((r) => `${px(r.c.plot?.x as number).toFixed(1)},${py(value(r, s.tool)).toFixed(1)}`);
+      if (pts.length === 0) continue;
+      parts.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${pts.join(' ')}"/>`,
+        ...pts.map((p) => {
+          const [x, y] = p.split(',');
+          return `<circle cx="${x}" cy="${y}" r="3" fill="${s.color}"/>`;
+        }),
+      );
+    }
+    return parts.join('\n');
+  };
+  const legend = series
+    .map((s, i) => {
+      const x = 70 + i * 200;
+      return `<line x1="${x}" x2="${x + 30}" y1="${H + 18}" y2="${H + 18}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/><text x="${x + 36}" y="${H + 22}">${s.tool} ${s.direction}</text>`;
+    })
+    .join('\n');
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 36}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">MB/s</text>`,
+    panel('size', 'One blob', 'blob size (MiB)', 0),
+    panel('count', 'Many 5 MiB blobs', 'number of blobs', W),
+    legend,
+    '</svg>',
+    '',
+  ].join('\n');
 }
 
 interface ComponentBench {
@@ -349,14 +480,24 @@ async function prepareComponent(work: string, host: string, wanted: boolean): Pr
   return { dir, ctf, name, layout, children, bytes: 1024 * MiB + 100 * 16 * 1024 };
 }
 
-function componentCases(c: ComponentBench, host: string): Case[] {
+function componentCases(c: ComponentBench, host: string, far: string, out: string): Case[] {
+  /** skopeo copying the component's two manifests (and so every blob) from `from` to `to`. */
+  const skopeoParts = (from: (d: string, i: number) => string, to: string, flags: string) =>
+    c.children
+      .map(
+        (d, i) =>
+          `skopeo copy -q --preserve-digests ${flags} ${from(d, i)} docker://${to}/component-descriptors/${c.name}:part${i}`,
+      )
+      .join(' && ');
+  const fromSeed = (d: string) => `docker://${host}/seed/component-descriptors/${c.name}@${d}`;
+  const registryFlags = '--src-tls-verify=false --dest-tls-verify=false';
   return [
     {
       name: 'add-cv-1GiB-dir',
       bytes: 1024 * MiB,
       lading: (r) => [
         process.execPath,
-        [cli, 'add', 'cv', '-c', join(c.dir, 'component-constructor.yaml'), '-r', join(c.dir, `ctf-${r}`)],
+        [cli, 'add', 'cv', '-c', join(c.dir, 'component-constructor.yaml'), '-r', join(out, `ctf-${r}`)],
       ],
       // The floor for the same work: read the folder once as a tar and hash it.
       skopeo: () => ['bash', ['-c', `tar -C ${c.dir} -cf - image-layout small | openssl sha256 > /dev/null`]],
@@ -370,36 +511,29 @@ function componentCases(c: ComponentBench, host: string): Case[] {
       ],
       skopeo: (r) => [
         'bash',
-        [
-          '-c',
-          c.children
-            .map(
-              (_, i) =>
-                `skopeo copy -q --preserve-digests --dest-tls-verify=false oci:${c.layout}:part${i} docker://${host}/skopeo-${r}/component-descriptors/${c.name}:part${i}`,
-            )
-            .join(' && '),
-        ],
+        ['-c', skopeoParts((_, i) => `oci:${c.layout}:part${i}`, `${host}/skopeo-${r}`, '--dest-tls-verify=false')],
       ],
     },
     {
-      name: 'transfer-registry-to-registry',
+      // Same registry: lading mounts every blob from the source repository; skopeo (cache removed)
+      // downloads and uploads them.
+      name: 'transfer-registry-to-registry-same-host',
       bytes: c.bytes,
       lading: (r) => [
         process.execPath,
         [cli, 'transfer', 'cv', `http://${host}/seed//${c.name}:1.0.0`, `http://${host}/lading-rr-${r}`],
       ],
-      skopeo: (r) => [
-        'bash',
-        [
-          '-c',
-          c.children
-            .map(
-              (d, i) =>
-                `skopeo copy -q --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://${host}/seed/component-descriptors/${c.name}@${d} docker://${host}/skopeo-rr-${r}/component-descriptors/${c.name}:part${i}`,
-            )
-            .join(' && '),
-        ],
+      skopeo: (r) => ['bash', ['-c', skopeoParts(fromSeed, `${host}/skopeo-rr-${r}`, registryFlags)]],
+    },
+    {
+      // Another registry: every byte travels, for both tools.
+      name: 'transfer-registry-to-other-registry',
+      bytes: c.bytes,
+      lading: (r) => [
+        process.execPath,
+        [cli, 'transfer', 'cv', `http://${host}/seed//${c.name}:1.0.0`, `http://${far}/lading-far-${r}`],
       ],
+      skopeo: (r) => ['bash', ['-c', skopeoParts(fromSeed, `${far}/skopeo-far-${r}`, registryFlags)]],
     },
   ];
 }
