@@ -200,8 +200,8 @@ describe('a full authenticated session prints no secret', () => {
         'name: acme.org/sec\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input:\n      type: utf8/v1\n      text: hi\n',
       );
       const ocm = ['-d', '--registry-config', config];
-      await run(['add', 'cv', ...ocm, '-c', 'c.yaml', '-r', `http://${host}/sec-ocm`, '-o', 'json']);
-      await run(['get', 'cv', ...ocm, '-o', 'json', `http://${host}/sec-ocm//acme.org/sec:1.0.0`]);
+      await run(['add', 'cv', ...ocm, '-c', 'c.yaml', '-r', `http://${host}/sec-ocm-${process.pid}`, '-o', 'json']);
+      await run(['get', 'cv', ...ocm, '-o', 'json', `http://${host}/sec-ocm-${process.pid}//acme.org/sec:1.0.0`]);
       assertNothingLeaked(results, [password, Buffer.from(`${username}:${password}`).toString('base64')]);
     } finally {
       await t.cleanup();

@@ -104,15 +104,12 @@ const networkReasons: Record<string, string> = {
   EAI_AGAIN: 'host name lookup failed',
   ETIMEDOUT: 'timed out',
   EPIPE: 'connection closed while sending',
-  UND_ERR_SOCKET: 'connection closed',
-  UND_ERR_CLOSED: 'connection closed',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
-  UND_ERR_BODY_TIMEOUT: 'timed out waiting for the response body',
-  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'request body length did not match Content-Length',
+  CONNECT_TIMEOUT: 'connect timed out',
+  HEADERS_TIMEOUT: 'timed out waiting for response headers',
+  BODY_TIMEOUT: 'timed out waiting for the response body',
 };
 
-/** The Node/undici error code of `error` or of something in its cause chain. */
+/** The Node error code of `error` or of something in its cause chain. */
 export function errorCodeOf(error: unknown): string | undefined {
   let e: unknown = error;
   for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {

@@ -1,6 +1,7 @@
 export * from './auth/index.js';
 export * from './credentials/index.js';
 export * from './errors.js';
+export { HttpClient, type HttpClientOptions, type RawResponse, type ResponseBody } from './http.js';
 export * from './redact.js';
 export type { ReferrersState } from './referrers.js';
 export * from './registry.js';

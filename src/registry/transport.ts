@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import type { Agent, Dispatcher } from 'undici';
 import { LadingError } from '../oci/index.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { networkError } from './errors.js';
+import { HttpClient, type HttpClientOptions, type RawResponse, type ResponseBody } from './http.js';
 import { redactUrl } from './redact.js';
 import { backoffMs, isRetryableStatus, isTransientError, parseRetryAfter, type RetryPolicy, wait } from './retry.js';
 
@@ -31,7 +31,7 @@ export interface HttpRequest {
   authorization?: string;
 }
 
-export type ResponseBody = Dispatcher.ResponseData['body'];
+export type { ResponseBody };
 
 export interface HttpReply {
   status: number;
@@ -106,14 +106,8 @@ async function openBody(body: RequestBody | undefined): Promise<Buffer | Readabl
   return body.open();
 }
 
-interface HttpClient {
-  registry: Agent;
-  foreign: Agent;
-  request: typeof import('undici').request;
-}
-
 /**
- * The HTTP layer of one registry: an undici Agent per trust domain, manual redirects that strip
+ * The HTTP layer of one registry: a keep-alive client per trust domain, manual redirects that strip
  * credentials when the origin changes, authorisation through the Authorizer, and retries of
  * idempotent requests whose body can be sent again.
  */
@@ -121,9 +115,8 @@ export class Transport {
   readonly origin: string;
   readonly #userAgent: string;
   readonly #extraHeaders: Record<string, string>;
-  readonly #agentOptions: { registry: Agent.Options; foreign: Agent.Options };
-  /** Made on the first request: loading undici costs start-up time that offline commands skip. */
-  #http: Promise<HttpClient> | undefined;
+  readonly #registryClient: HttpClient;
+  readonly #foreignClient: HttpClient;
   readonly #retry: RetryPolicy;
   readonly #trace: ((line: string) => void) | undefined;
   #authorizer: Authorizer | undefined;
@@ -135,37 +128,24 @@ export class Transport {
     this.#retry = options.retry;
     this.#trace = options.trace;
     const t = options.timeouts ?? {};
-    const base = {
-      keepAliveTimeout: 30_000,
-      connectTimeout: t.connectMs ?? 30_000,
-      headersTimeout: t.headersMs ?? 300_000,
-      bodyTimeout: t.bodyMs ?? 300_000,
+    const base: HttpClientOptions = {
+      keepAliveMs: 30_000,
+      connectTimeoutMs: t.connectMs ?? 30_000,
+      headersTimeoutMs: t.headersMs ?? 300_000,
+      bodyTimeoutMs: t.bodyMs ?? 300_000,
     };
     const tls = options.tls ?? {};
     const extraCa = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];
     const ca = extraCa.length > 0 ? [...rootCertificates, ...extraCa] : undefined;
-    this.#agentOptions = {
-      registry: {
-        ...base,
-        connect: {
-          ...(ca ? { ca } : {}),
-          ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-          ...(tls.key !== undefined ? { key: tls.key } : {}),
-          rejectUnauthorized: !tls.insecure,
-        },
-      },
-      // Redirect targets (object stores, CDNs) and token realms on other hosts: verified TLS, no client cert.
-      foreign: { ...base, connect: { ...(ca ? { ca } : {}) } },
-    };
-  }
-
-  #client(): Promise<HttpClient> {
-    this.#http ??= import('undici').then(({ Agent, request }) => ({
-      registry: new Agent(this.#agentOptions.registry),
-      foreign: new Agent(this.#agentOptions.foreign),
-      request,
-    }));
-    return this.#http;
+    this.#registryClient = new HttpClient({
+      ...base,
+      ca,
+      cert: tls.cert,
+      key: tls.key,
+      rejectUnauthorized: !tls.insecure,
+    });
+    // Redirect targets (object stores, CDNs) and token realms on other hosts: verified TLS, no client cert.
+    this.#foreignClient = new HttpClient({ ...base, ca });
   }
 
   setAuthorizer(authorizer: Authorizer): void {
@@ -173,9 +153,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    if (!this.#http) return;
-    const { registry, foreign } = await this.#http;
-    await Promise.all([registry.close(), foreign.close()]);
+    await Promise.all([this.#registryClient.close(), this.#foreignClient.close()]);
   }
 
   /** Sends with authorisation and retries; the caller must consume or dump the reply body. */
@@ -241,15 +219,14 @@ export class Transport {
       };
       if (trusted && authorization) headers.authorization = authorization;
       if (body === undefined) delete headers['content-length'];
-      const http = await this.#client();
       const payload = await openBody(body);
-      let response: Dispatcher.ResponseData;
+      const client = url.origin === this.origin ? this.#registryClient : this.#foreignClient;
+      let response: RawResponse;
       try {
-        response = await http.request(url, {
-          method: method as Dispatcher.HttpMethod,
+        response = await client.request(url, {
+          method,
           headers,
           body: payload ?? null,
-          dispatcher: url.origin === this.origin ? http.registry : http.foreign,
           ...(req.signal ? { signal: req.signal } : {}),
         });
       } catch (error) {
@@ -258,16 +235,9 @@ export class Transport {
       }
       if (this.#trace) {
         this.#trace(`> ${method} ${redactUrl(url)} [${traceHeaders(headers)}]`);
-        this.#trace(
-          `< ${response.statusCode} ${redactUrl(url)} [${traceHeaders(response.headers as Record<string, string>)}]`,
-        );
+        this.#trace(`< ${response.status} ${redactUrl(url)} [${traceHeaders(response.headers)}]`);
       }
-      const reply: HttpReply = {
-        status: response.statusCode,
-        headers: response.headers as HttpReply['headers'],
-        body: response.body,
-        url,
-      };
+      const reply: HttpReply = { status: response.status, headers: response.headers, body: response.body, url };
       const location = header(reply.headers, 'location');
       if (!follow || !redirectStatuses.has(reply.status) || !location) return reply;
       if (hop >= MaxRedirects) {

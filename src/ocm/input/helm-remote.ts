@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import type { Agent } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { fetchAll } from '../../content/index.js';
 import { type Descriptor, LadingError, parseNode, parseReference } from '../../oci/index.js';
-import { networkError, Registry, type RegistryOptions, redactUrl } from '../../registry/index.js';
+import { HttpClient as Http, networkError, Registry, type RegistryOptions, redactUrl } from '../../registry/index.js';
 import { sortVersionsDescending } from '../semver.js';
 import { MaxChartBytes, type PackagedChart, parsePackagedChart } from './helm-chart.js';
 
@@ -143,29 +142,21 @@ async function authorizationFor(repository: URL, options: HelmFetchOptions): Pro
   };
 }
 
-/** GETs over undici with verified TLS, manual redirects, and credentials for one origin only. */
+/** GETs with verified TLS, manual redirects, and credentials for one origin only. */
 class HttpClient {
   readonly #options: HelmFetchOptions;
-  /** undici loads with the first request: constructors that never fetch pay nothing. */
-  #undici: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
+  readonly #http: Http;
 
   constructor(options: HelmFetchOptions) {
     this.#options = options;
-  }
-
-  #client(): Promise<{ agent: Agent; request: typeof import('undici').request }> {
-    this.#undici ??= import('undici').then(({ Agent, request }) => {
-      const extra = caList(this.#options.ca);
-      const agent = new Agent({
-        keepAliveTimeout: 10_000,
-        connectTimeout: 30_000,
-        headersTimeout: 300_000,
-        bodyTimeout: 300_000,
-        ...(extra.length > 0 ? { connect: { ca: [...rootCertificates, ...extra] } } : {}),
-      });
-      return { agent, request };
+    const extra = caList(options.ca);
+    this.#http = new Http({
+      keepAliveMs: 10_000,
+      connectTimeoutMs: 30_000,
+      headersTimeoutMs: 300_000,
+      bodyTimeoutMs: 300_000,
+      ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {}),
     });
-    return this.#undici;
   }
 
   /**
@@ -176,23 +167,17 @@ class HttpClient {
     url: URL,
     options: { limit: number; optional?: boolean; auth?: Authorization | undefined },
   ): Promise<{ body: Buffer; url: URL } | undefined> {
-    const { agent, request } = await this.#client();
     let current = url;
     for (let hop = 0; hop <= 10; hop++) {
       const headers: Record<string, string> = { 'user-agent': this.#options.userAgent ?? 'lading' };
       if (options.auth && current.origin === options.auth.origin) headers.authorization = options.auth.header;
-      let reply: Awaited<ReturnType<typeof request>>;
+      let reply: Awaited<ReturnType<Http['request']>>;
       try {
-        reply = await request(current, {
-          method: 'GET',
-          headers,
-          dispatcher: agent,
-          ...(this.#options.signal ? { signal: this.#options.signal } : {}),
-        });
+        reply = await this.#http.request(current, { method: 'GET', headers, signal: this.#options.signal });
       } catch (error) {
         throw networkError('GET', current, error);
       }
-      const { statusCode } = reply;
+      const statusCode = reply.status;
       if (redirectStatuses.has(statusCode)) {
         await reply.body.dump();
         const location = reply.headers.location;
@@ -250,8 +235,8 @@ class HttpClient {
     throw new LadingError('NETWORK_ERROR', `GET ${redactUrl(url)}: more than 10 redirects`);
   }
 
-  async close(): Promise<void> {
-    if (this.#undici) await (await this.#undici).agent.close();
+  close(): Promise<void> {
+    return this.#http.close();
   }
 }
 

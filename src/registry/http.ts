@@ -1,0 +1,203 @@
+import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+
+/**
+ * A response body: the stream of bytes, plus `dump()` to read and drop what is left (so the
+ * connection can serve the next request) — a large remainder closes the connection instead.
+ */
+export interface ResponseBody extends Readable {
+  dump(): Promise<void>;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ResponseBody;
+}
+
+export interface HttpClientOptions {
+  /** CA certificates to trust (PEM); the system roots when absent. */
+  ca?: (string | Buffer)[] | undefined;
+  /** Client certificate and key (PEM) for mutual TLS. */
+  cert?: string | Buffer | undefined;
+  key?: string | Buffer | undefined;
+  /** false skips certificate verification. */
+  rejectUnauthorized?: boolean;
+  connectTimeoutMs: number;
+  /** From the end of the request body until the response headers. */
+  headersTimeoutMs: number;
+  /** Longest silence while the response body streams. */
+  bodyTimeoutMs: number;
+  /** How long an idle connection is kept for the next request. */
+  keepAliveMs: number;
+}
+
+export interface HttpRequestInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: Buffer | Readable | null | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What is read and dropped of a body nobody wants before the connection is closed instead. */
+const MaxDumpBytes = 256 * 1024;
+
+/** A network failure with the code the retry policy and the error messages know. */
+function timeoutError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+function withDump(res: IncomingMessage): ResponseBody {
+  const body = res as IncomingMessage & { dump(): Promise<void> };
+  body.dump = () =>
+    new Promise<void>((resolve) => {
+      if (res.readableEnded || res.destroyed) {
+        resolve();
+        return;
+      }
+      let seen = 0;
+      res.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > MaxDumpBytes) res.destroy();
+      });
+      res.once('end', resolve);
+      res.once('close', resolve);
+      res.once('error', () => resolve());
+      res.resume();
+    });
+  return body;
+}
+
+/**
+ * HTTP/1.1 over Node's own http and https modules (part of Node's start-up snapshot: nothing to
+ * load), with keep-alive connections per scheme, and the connect, headers and body timeouts a
+ * registry client needs.
+ */
+export class HttpClient {
+  readonly #options: HttpClientOptions;
+  readonly #agents = new Map<string, Promise<HttpAgent | HttpsAgent>>();
+  /** Every connection opened and not yet closed, whether the agent still tracks it or not. */
+  readonly #sockets = new Set<Socket>();
+  #closed = false;
+
+  constructor(options: HttpClientOptions) {
+    this.#options = options;
+  }
+
+  #agent(protocol: string): Promise<HttpAgent | HttpsAgent> {
+    let agent = this.#agents.get(protocol);
+    if (!agent) {
+      const o = this.#options;
+      const common = { keepAlive: true, timeout: o.keepAliveMs, scheduling: 'lifo' as const };
+      agent =
+        protocol === 'https:'
+          ? import('node:https').then(
+              (https) =>
+                new https.Agent({
+                  ...common,
+                  ...(o.ca ? { ca: o.ca } : {}),
+                  ...(o.cert !== undefined ? { cert: o.cert } : {}),
+                  ...(o.key !== undefined ? { key: o.key } : {}),
+                  rejectUnauthorized: o.rejectUnauthorized ?? true,
+                }),
+            )
+          : import('node:http').then((http) => new http.Agent(common));
+      this.#agents.set(protocol, agent);
+    }
+    return agent;
+  }
+
+  async request(url: URL, init: HttpRequestInit): Promise<RawResponse> {
+    if (this.#closed) throw Object.assign(new Error('HTTP client is closed'), { code: 'CLIENT_CLOSED' });
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`unsupported protocol ${url.protocol}`);
+    }
+    const agent = await this.#agent(url.protocol);
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const o = this.#options;
+    return new Promise<RawResponse>((resolve, reject) => {
+      const options: RequestOptions = {
+        method: init.method,
+        headers: init.headers,
+        agent,
+        ...(init.signal ? { signal: init.signal } : {}),
+      };
+      const req = request(url, options);
+      let settled = false;
+      let headersTimer: NodeJS.Timeout | undefined;
+      const fail = (error: Error) => {
+        clearTimeout(headersTimer);
+        if (!settled) {
+          settled = true;
+          reject(error);
+        }
+      };
+      req.on('error', fail);
+      req.on('socket', (socket) => {
+        if (!this.#sockets.has(socket)) {
+          this.#sockets.add(socket);
+          socket.once('close', () => this.#sockets.delete(socket));
+        }
+        if (this.#closed) socket.destroy();
+        if (!socket.connecting) return;
+        const timer = setTimeout(
+          () => req.destroy(timeoutError('CONNECT_TIMEOUT', `connect timed out after ${o.connectTimeoutMs} ms`)),
+          o.connectTimeoutMs,
+        );
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      req.on('finish', () => {
+        if (settled) return;
+        headersTimer = setTimeout(
+          () => req.destroy(timeoutError('HEADERS_TIMEOUT', `no response headers after ${o.headersTimeoutMs} ms`)),
+          o.headersTimeoutMs,
+        );
+      });
+      req.on('response', (res) => {
+        clearTimeout(headersTimer);
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        settled = true;
+        // From here on a failure of the request (a reset while the rest of a body was being sent)
+        // is a failure of the response stream.
+        req.off('error', fail);
+        req.on('error', (error) => res.destroy(error));
+        res.setTimeout(o.bodyTimeoutMs, () =>
+          res.destroy(timeoutError('BODY_TIMEOUT', `response body silent for ${o.bodyTimeoutMs} ms`)),
+        );
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: withDump(res) });
+      });
+      const body = init.body;
+      if (body === undefined || body === null) {
+        req.end();
+      } else if (Buffer.isBuffer(body)) {
+        req.end(body);
+      } else if (body.errored || body.destroyed) {
+        // A body that failed before the request went out (a verifier that already saw the end).
+        req.destroy(body.errored ?? new Error('request body stream was closed before it was sent'));
+      } else {
+        body.on('error', (error) => req.destroy(error));
+        body.on('close', () => {
+          if (!body.readableEnded) req.destroy(body.errored ?? new Error('request body stream closed before its end'));
+        });
+        req.on('close', () => {
+          if (!body.readableEnded) body.destroy();
+        });
+        body.pipe(req);
+      }
+    });
+  }
+
+  /** Closes every connection, idle or busy; later requests fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const agent of this.#agents.values()) (await agent).destroy();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+  }
+}
