@@ -126,7 +126,14 @@ function pushCase(name: string, host: string, layout: string, bytes: number, plo
     ...(plot ? { plot } : {}),
     lading: (r) => [
       process.execPath,
-      [cli, 'cp', '--to-plain-http', '--from-oci-layout', `${layout}:v1`, `${host}/bench/${name.toLowerCase()}-lading-${r}:v1`],
+      [
+        cli,
+        'cp',
+        '--to-plain-http',
+        '--from-oci-layout',
+        `${layout}:v1`,
+        `${host}/bench/${name.toLowerCase()}-lading-${r}:v1`,
+      ],
     ],
     skopeo: (r) => [
       'skopeo',
