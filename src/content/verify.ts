@@ -139,46 +139,178 @@ export async function fetchAll(fetcher: Fetcher, desc: Descriptor, o: Op & { lim
 }
 
 /**
+ * Where a source that broke off can continue: a fresh stream of the content from `offset`, or a
+ * throw (the error to report) when it cannot.
+ */
+export type ResumeSource = (offset: number, error: unknown) => Promise<Readable>;
+
+/**
+ * Reads `source` only as fast as its consumer does, hashing and counting each chunk on the way
+ * (one stream, no intermediate iterators: this is the hot path of every transfer), and fails
+ * before its end on a wrong size or digest.
+ */
+class VerifiedReadable extends Readable {
+  readonly #expected: Descriptor;
+  readonly #algorithm: ReturnType<typeof parseDigest>['algorithm'];
+  readonly #where: string;
+  readonly #onBytes: ((n: number) => void) | undefined;
+  readonly #resume: ResumeSource | undefined;
+  #hash: ReturnType<typeof createDigester> | undefined;
+  #source: Readable;
+  #seen = 0;
+  #listening = false;
+  /** An error the source raised before anyone read: reported on the first read. */
+  #early: unknown;
+  #resuming = false;
+  /** The consumer asked for more (_read) and has not been given enough yet. */
+  #wanted = false;
+  readonly #onReadable = () => this.#pump();
+  readonly #onEnd = () => this.#finish();
+  readonly #onError = (error: unknown) => this.#failed(error);
+  readonly #onEarlyError = (error: unknown) => {
+    this.#early ??= error;
+  };
+
+  constructor(
+    source: Readable,
+    expected: Descriptor,
+    options: { where?: string; onBytes?: (n: number) => void; resume?: ResumeSource },
+  ) {
+    super({ highWaterMark: 256 * 1024 });
+    this.#source = source;
+    this.#expected = expected;
+    this.#algorithm = parseDigest(expected.digest).algorithm;
+    this.#where = options.where ?? expected.digest;
+    this.#onBytes = options.onBytes;
+    this.#resume = options.resume;
+    source.on('error', this.#onEarlyError);
+  }
+
+  #listen(source: Readable): void {
+    source.off('error', this.#onEarlyError);
+    source.on('readable', this.#onReadable);
+    source.on('end', this.#onEnd);
+    source.on('error', this.#onError);
+  }
+
+  #unlisten(source: Readable): void {
+    source.off('readable', this.#onReadable);
+    source.off('end', this.#onEnd);
+    source.off('error', this.#onError);
+    // A late error from a source we let go of must not go unhandled.
+    source.on('error', () => {});
+  }
+
+  override _read(): void {
+    if (!this.#listening) {
+      this.#listening = true;
+      this.#hash = createDigester(this.#algorithm);
+      if (this.#early !== undefined) {
+        this.#source.off('error', this.#onEarlyError);
+        this.#failed(this.#early);
+        return;
+      }
+      this.#listen(this.#source);
+    }
+    this.#wanted = true;
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (!this.#wanted || this.#resuming || this.destroyed) return;
+    const size = this.#expected.size;
+    for (;;) {
+      const chunk = this.#source.read() as Buffer | null;
+      if (chunk === null) return;
+      this.#seen += chunk.length;
+      if (this.#seen > size) {
+        this.destroy(
+          new LadingError('SIZE_MISMATCH', `${this.#where}: content is longer than the expected ${size} bytes`),
+        );
+        return;
+      }
+      this.#hash?.update(chunk);
+      this.#onBytes?.(chunk.length);
+      if (!this.push(chunk)) {
+        this.#wanted = false;
+        return;
+      }
+    }
+  }
+
+  #finish(): void {
+    if (this.destroyed) return;
+    if (this.#seen !== this.#expected.size) {
+      this.destroy(
+        new LadingError('SIZE_MISMATCH', `${this.#where}: got ${this.#seen} bytes, expected ${this.#expected.size}`),
+      );
+      return;
+    }
+    const got = `${this.#algorithm}:${this.#hash?.digest('hex')}`;
+    if (got !== this.#expected.digest) {
+      this.destroy(
+        new LadingError(
+          'DIGEST_MISMATCH',
+          `${this.#where}: content digest ${got} does not match ${this.#expected.digest}`,
+        ),
+      );
+      return;
+    }
+    this.push(null);
+  }
+
+  #failed(error: unknown): void {
+    if (this.destroyed || this.#resuming) return;
+    const resume = this.#resume;
+    if (!resume) {
+      this.destroy(error as Error);
+      return;
+    }
+    this.#resuming = true;
+    const broken = this.#source;
+    this.#unlisten(broken);
+    broken.destroy();
+    resume(this.#seen, error).then(
+      (next) => {
+        this.#resuming = false;
+        if (this.destroyed) {
+          next.destroy();
+          return;
+        }
+        this.#source = next;
+        this.#listen(next);
+        this.#pump();
+      },
+      (failure: unknown) => {
+        this.#resuming = false;
+        this.destroy(failure as Error);
+      },
+    );
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    const source = this.#source;
+    if (this.#listening) this.#unlisten(source);
+    else source.off('error', this.#onEarlyError);
+    source.on('error', () => {});
+    source.destroy();
+    done(error);
+  }
+}
+
+/**
  * Wraps a source so that reading it yields verified bytes: the digest and size are checked as the
  * consumer reads, and the last read fails on a mismatch. Nothing flows until the consumer reads,
  * so a fetch that is never consumed cannot raise an unhandled error; destroying the result closes
- * the source.
+ * the source. With `resume`, a source that breaks off is replaced by the one `resume` opens at
+ * the offset reached, and the hash goes on.
  */
 export function verifiedStream(
   source: Readable,
   expected: Descriptor,
-  options: { where?: string; onBytes?: (n: number) => void } = {},
+  options: { where?: string; onBytes?: (n: number) => void; resume?: ResumeSource } = {},
 ): Readable {
-  const where = options.where ?? expected.digest;
-  const { algorithm } = parseDigest(expected.digest);
-  async function* verify(): AsyncGenerator<Buffer> {
-    const hash = createDigester(algorithm);
-    let seen = 0;
-    try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        seen += chunk.length;
-        if (seen > expected.size) {
-          throw new LadingError(
-            'SIZE_MISMATCH',
-            `${where}: content is longer than the expected ${expected.size} bytes`,
-          );
-        }
-        hash.update(chunk);
-        options.onBytes?.(chunk.length);
-        yield chunk;
-      }
-    } finally {
-      source.destroy();
-    }
-    if (seen !== expected.size) {
-      throw new LadingError('SIZE_MISMATCH', `${where}: got ${seen} bytes, expected ${expected.size}`);
-    }
-    const got = `${algorithm}:${hash.digest('hex')}`;
-    if (got !== expected.digest) {
-      throw new LadingError('DIGEST_MISMATCH', `${where}: content digest ${got} does not match ${expected.digest}`);
-    }
-  }
-  const out = Readable.from(verify(), { objectMode: false, highWaterMark: 1 });
+  const out = new VerifiedReadable(source, expected, options);
   selfVerifying.set(out, expected.digest);
   return out;
 }

@@ -7,6 +7,7 @@ import {
   type Op,
   type ReferencePusher,
   type ReferrerLister,
+  type ResumeSource,
   readAll,
   type TagLister,
   type Target,
@@ -41,7 +42,7 @@ import {
 import type { Registry } from './registry.js';
 import { discard, mediaTypeOf, readBody, replyError } from './reply.js';
 import { isTransientError } from './retry.js';
-import { type HttpReply, type HttpRequest, header, type ResponseBody } from './transport.js';
+import { type HttpReply, type HttpRequest, header } from './transport.js';
 import { type PushOptions, uploadBlob } from './upload.js';
 
 /** Every manifest type we read, as oras-go asks for them. */
@@ -186,10 +187,8 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     const reply = await this.#send({ method: 'GET', url, headers }, o);
     if (reply.status !== 200) throw await replyError(reply, 'GET', `${desc.digest} not found in ${this}`);
     this.#checkHeaders(reply, desc, where);
-    const body = manifest
-      ? reply.body
-      : Readable.from(this.#resumable(reply, url, desc, o), { objectMode: false, highWaterMark: 1 });
-    return verifiedStream(body, desc, { where, ...onBytes });
+    if (manifest) return verifiedStream(reply.body, desc, { where, ...onBytes });
+    return verifiedStream(reply.body, desc, { where, ...onBytes, resume: this.#resumer(url, desc, o) });
   }
 
   #checkHeaders(reply: HttpReply, desc: Descriptor, where: string): void {
@@ -205,38 +204,23 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     }
   }
 
-  /** A blob body that picks up where it broke off with a Range request, so a reset costs no restart. */
-  async *#resumable(first: HttpReply, url: URL, desc: Descriptor, o: Op): AsyncGenerator<Buffer> {
-    let body: ResponseBody = first.body;
-    let offset = 0;
+  /** Picks a blob body up where it broke off with a Range request, so a reset costs no restart. */
+  #resumer(url: URL, desc: Descriptor, o: Op): ResumeSource {
     let resumes = 0;
-    try {
-      for (;;) {
-        try {
-          for await (const chunk of body as AsyncIterable<Buffer>) {
-            offset += chunk.length;
-            yield chunk;
-          }
-          return;
-        } catch (error) {
-          if (o.signal?.aborted) throw o.signal.reason;
-          if (!isTransientError(error) || resumes >= MaxResumes || offset >= desc.size) {
-            throw networkError('GET', url, error);
-          }
-          resumes++;
-          body.destroy();
-          const reply = await this.#send({ method: 'GET', url, headers: { range: `bytes=${offset}-` } }, o);
-          const range = header(reply.headers, 'content-range') ?? '';
-          if (reply.status !== 206 || !range.startsWith(`bytes ${offset}-`)) {
-            await discard(reply);
-            throw networkError('GET', url, error);
-          }
-          body = reply.body;
-        }
+    return async (offset, error) => {
+      if (o.signal?.aborted) throw o.signal.reason;
+      if (!isTransientError(error) || resumes >= MaxResumes || offset >= desc.size) {
+        throw networkError('GET', url, error);
       }
-    } finally {
-      body.destroy();
-    }
+      resumes++;
+      const reply = await this.#send({ method: 'GET', url, headers: { range: `bytes=${offset}-` } }, o);
+      const range = header(reply.headers, 'content-range') ?? '';
+      if (reply.status !== 206 || !range.startsWith(`bytes ${offset}-`)) {
+        await discard(reply);
+        throw networkError('GET', url, error);
+      }
+      return reply.body;
+    };
   }
 
   /** A blob's descriptor from its digest (HEAD on the blob; `resolve` speaks to the manifest endpoint). */
