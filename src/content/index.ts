@@ -1,3 +1,4 @@
+export * from './file-origin.js';
 export * from './graph.js';
 export * from './memory.js';
 export * from './referrers.js';

@@ -159,7 +159,8 @@ export class GraphCopier {
       } else if (desc.data !== undefined) {
         await this.#dst.push(desc, Buffer.from(desc.data, 'base64'), o);
       } else {
-        const stream = await this.#src.fetch(desc, o);
+        // The destination counts the bytes as it takes them; the source must not count them again.
+        const stream = await this.#src.fetch(desc, { signal: this.#signal });
         await this.#dst.push(desc, stream, o);
       }
     } catch (error) {

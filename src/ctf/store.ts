@@ -1,8 +1,8 @@
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Content, type Op, verifiedCopy, verifiedStream } from '../content/index.js';
-import { type LayoutFiles, TarFiles, withLock, writeFileAtomic } from '../layout/index.js';
+import { type Content, markFileOrigin, type Op, verifiedStream } from '../content/index.js';
+import { type LayoutFiles, TarFiles, withLock, writeFileAtomic, writeVerified } from '../layout/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { type ArtifactIndex, emptyArtifactIndex, encodeArtifactIndex, parseArtifactIndex } from './artifact-index.js';
 import { ArtifactIndexFileName, BlobsDirectoryName, blobPath, digestFromBlobFileName } from './format.js';
@@ -124,10 +124,12 @@ export class CtfStore {
     if (entry.size !== desc.size) {
       throw new LadingError('SIZE_MISMATCH', `${this.location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
     }
-    return verifiedStream(await this.files.open(path), desc, {
+    const stream = verifiedStream(await this.files.open(path), desc, {
       where: `${this.location}: ${path}`,
       ...(o.onBytes ? { onBytes: o.onBytes } : {}),
     });
+    const local = this.files.localPath?.(path);
+    return local ? markFileOrigin(stream, local) : stream;
   }
 
   /**
@@ -143,10 +145,7 @@ export class CtfStore {
       // A CTF folder written by another tool may have no blobs/ yet.
       await mkdir(join(root, BlobsDirectoryName), { recursive: true });
       const handle = await open(temp, 'wx', 0o644);
-      await verifiedCopy(content, expected, handle.createWriteStream({ highWaterMark: 1024 * 1024 }), {
-        where: `${this.location}: ${expected.digest}`,
-        op: o,
-      });
+      await writeVerified(handle, content, expected, { where: `${this.location}: ${expected.digest}`, op: o });
       await chmod(temp, 0o444);
       const existed = (await this.files.stat(blobPath(expected.digest))) !== undefined;
       await rename(temp, target);

@@ -12,6 +12,10 @@ export class DirFiles implements LayoutFiles {
     this.location = root;
   }
 
+  localPath(path: string): string {
+    return join(this.location, path);
+  }
+
   async stat(path: string): Promise<FileEntry | undefined> {
     try {
       const s = await stat(join(this.location, path));

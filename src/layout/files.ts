@@ -20,5 +20,7 @@ export interface LayoutFiles {
   open(path: string): Promise<Readable>;
   /** Reads a small file whole (index.json, oci-layout); refuses more than `limit` bytes. */
   readSmall(path: string, limit: number): Promise<Buffer | undefined>;
+  /** The file's own path on disk, when it is a file of its own (not an entry in a tar). */
+  localPath?(path: string): string;
   close?(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import {
   type Content,
   type Deleter,
   fetchAll,
+  markFileOrigin,
   type Op,
   type PredecessorFinder,
   PredecessorIndex,
@@ -14,7 +15,6 @@ import {
   type Target,
   toReadable,
   VerifyStream,
-  verifiedCopy,
   verifiedStream,
 } from '../content/index.js';
 import {
@@ -29,7 +29,7 @@ import {
   parseDigest,
   plainDescriptor,
 } from '../oci/index.js';
-import { stageFile, withLock, writeFileAtomic } from './atomic.js';
+import { stageFile, withLock, writeFileAtomic, writeVerified } from './atomic.js';
 import { DirFiles } from './dir-files.js';
 import type { LayoutFiles } from './files.js';
 import { TarFiles } from './tar-files.js';
@@ -112,10 +112,12 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     if (entry.size !== desc.size) {
       throw new LadingError('SIZE_MISMATCH', `${this.location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
     }
-    return verifiedStream(await this.files.open(path), desc, {
+    const stream = verifiedStream(await this.files.open(path), desc, {
       where: `${this.location}: ${path}`,
       ...(o.onBytes ? { onBytes: o.onBytes } : {}),
     });
+    const local = this.files.localPath?.(path);
+    return local ? markFileOrigin(stream, local) : stream;
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
@@ -147,7 +149,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     } else {
       const staged = await stageFile(target, join(this.location, 'ingest'));
       try {
-        await verifiedCopy(content, expected, staged.stream, { where: `${this.location}: ${expected.digest}`, op: o });
+        await writeVerified(staged.handle, content, expected, { where: `${this.location}: ${expected.digest}`, op: o });
       } catch (error) {
         await staged.abort();
         throw error;
