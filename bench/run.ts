@@ -205,42 +205,30 @@ async function main() {
     ];
     if (wants(blobCases)) {
       console.log('preparing data: single blobs of 4 MiB to 1 GiB, and 10 to 200 blobs of 5 MiB ...');
-      for (const m of sizes) {
-        if (!wants([`push-${m}MiB`, `pull-${m}MiB`])) continue;
-        const dir = join(work, `size-${m}`);
-        const [layer] = await makeLayout(dir, [{ size: m * MiB, seed: m }]);
-        if (m === 1024 && layer)
+      // One layout per point of the plot, seeded into the registry for the pull cases.
+      const points = [
+        ...sizes.map((m) => ({ label: `${m}MiB`, panel: 'size' as const, x: m, blobs: [{ size: m * MiB, seed: m }] })),
+        ...counts.map((n) => ({
+          label: `${n}x5MiB`,
+          panel: 'count' as const,
+          x: n,
+          blobs: Array.from({ length: n }, (_, i) => ({ size: 5 * MiB, seed: 1000 + i })),
+        })),
+      ];
+      for (const p of points) {
+        if (!wants([`push-${p.label}`, `pull-${p.label}`])) continue;
+        const dir = join(work, `${p.panel}-${p.x}`);
+        const layers = await makeLayout(dir, p.blobs);
+        const [layer] = layers;
+        if (p.label === '1024MiB' && layer) {
           bigBlob = { file: join(dir, 'blobs', 'sha256', layer.digest.slice(7)), digest: layer.digest };
-        await measure(process.execPath, [
-          cli,
-          'cp',
-          '--to-plain-http',
-          '--from-oci-layout',
-          `${dir}:v1`,
-          `${host}/bench/size-${m}:v1`,
-        ]);
-        const plot = (direction: 'push' | 'pull') => ({ panel: 'size' as const, x: m, direction });
-        cases.push(pushCase(`push-${m}MiB`, host, dir, m * MiB, plot('push')));
-        cases.push(pullCase(`pull-${m}MiB`, `${host}/bench/size-${m}:v1`, out, m * MiB, plot('pull')));
-      }
-      for (const n of counts) {
-        if (!wants([`push-${n}x5MiB`, `pull-${n}x5MiB`])) continue;
-        const dir = join(work, `count-${n}`);
-        await makeLayout(
-          dir,
-          Array.from({ length: n }, (_, i) => ({ size: 5 * MiB, seed: 1000 + i })),
-        );
-        await measure(process.execPath, [
-          cli,
-          'cp',
-          '--to-plain-http',
-          '--from-oci-layout',
-          `${dir}:v1`,
-          `${host}/bench/count-${n}:v1`,
-        ]);
-        const plot = (direction: 'push' | 'pull') => ({ panel: 'count' as const, x: n, direction });
-        cases.push(pushCase(`push-${n}x5MiB`, host, dir, n * 5 * MiB, plot('push')));
-        cases.push(pullCase(`pull-${n}x5MiB`, `${host}/bench/count-${n}:v1`, out, n * 5 * MiB, plot('pull')));
+        }
+        const seeded = `${host}/bench/${p.panel}-${p.x}:v1`;
+        await measure(process.execPath, [cli, 'cp', '--to-plain-http', '--from-oci-layout', `${dir}:v1`, seeded]);
+        const bytes = p.blobs.reduce((sum, b) => sum + b.size, 0);
+        const plot = (direction: 'push' | 'pull') => ({ panel: p.panel, x: p.x, direction });
+        cases.push(pushCase(`push-${p.label}`, host, dir, bytes, plot('push')));
+        cases.push(pullCase(`pull-${p.label}`, seeded, out, bytes, plot('pull')));
       }
     }
     const component = await prepareComponent(work, host, wants(['add-cv', 'transfer']));
@@ -421,6 +409,7 @@ function plotThroughput(results: Result[]): string {
     .join('\n');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 36}" font-family="sans-serif" font-size="12">`,
+    '<title>Throughput of lading and skopeo against blob size and blob count</title>',
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">MB/s</text>`,
     panel('size', 'One blob', 'blob size (MiB)', 0),
