@@ -18,7 +18,7 @@ import { createDigester, type Descriptor } from '../src/oci/index.js';
 import { ensurePackages, startPeers, stopPeers } from '../test/support/peers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'dist', 'cli', 'main.js');
+const cli = join(root, 'dist', 'bin', 'main.js');
 const MiB = 1024 * 1024;
 
 /** Incompressible bytes, fast: AES-CTR keystream from a seed, in reused 1 MiB chunks. */

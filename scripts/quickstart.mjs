@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'dist', 'cli', 'main.js');
+const cli = join(root, 'dist', 'bin', 'main.js');
 if (!existsSync(cli)) {
   console.error('lading is not built yet: run `npm ci` (or `npm run build`) first.');
   process.exit(1);

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 
 // A reader that stops early (`lading ... | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -24,8 +23,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // `--version` answers before any command module loads: start-up time is part of the interface.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  process.stdout.write(`${pkg.version}\n`);
+  const { ladingPackage } = await import('../oci/package-root.js');
+  process.stdout.write(`${ladingPackage().version}\n`);
 } else {
   const { run } = await import('./program.js');
   process.exitCode = await run(process.argv);

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { ladingPackage } from '../oci/package-root.js';
 
 export function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return ladingPackage().version;
 }

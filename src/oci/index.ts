@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './go-json.js';
 export * from './manifest.js';
 export * from './media-type.js';
+export * from './package-root.js';
 export * from './platform.js';
 export * from './reference.js';
 export * from './schema.js';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
 import { LadingError } from './errors.js';
 import { MediaType } from './media-type.js';
+import { packagePath } from './package-root.js';
 
 /** Schema files by the media type they validate (image-spec's own table). */
 const schemaFiles: Record<string, string> = {
@@ -55,7 +55,7 @@ function load(): Map<string, ValidateFunction> {
   // The library never prints: ajv's console warnings (unknown formats) are switched off.
   const ajv = new Ajv04({ allErrors: false, strict: false, logger: false });
   addFormats(ajv, ['uri']);
-  const dir = fileURLToPath(new URL('../../schemas/oci/', import.meta.url));
+  const dir = packagePath('schemas', 'oci', '/');
   for (const file of allFiles) {
     const schema = stripIds(JSON.parse(readFileSync(dir + file, 'utf8'))) as Record<string, unknown>;
     schema.id = base + file;

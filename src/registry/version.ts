@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { ladingPackage } from '../oci/index.js';
 
-/** `lading/<version>`, read once from package.json (two levels up from both src/ and dist/). */
+/** `lading/<version>`, read once from lading's package.json. */
 export const defaultUserAgent: string = (() => {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return `lading/${pkg.version ?? 'unknown'}`;
+    return `lading/${ladingPackage().version}`;
   } catch {
     return 'lading';
   }

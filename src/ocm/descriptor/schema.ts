@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { packagePath } from '../../oci/index.js';
 
 /** One schema violation: where (segments of the JSON path) and what. */
 export interface SchemaProblem {
@@ -38,9 +38,9 @@ function instance(): AjvLike {
   return ajv;
 }
 
-const schemaDir = fileURLToPath(new URL('../../../schemas/ocm/', import.meta.url));
+const schemaDir = packagePath('schemas', 'ocm', '/');
 /** Validators generated ahead of time by `npm run compile-schemas` (scripts/compile-schemas.ts). */
-export const compiledSchemaDir = fileURLToPath(new URL('../../../schemas/compiled/', import.meta.url));
+export const compiledSchemaDir = packagePath('schemas', 'compiled', '/');
 
 /** Reads a vendored schema from `schemas/ocm/` as a plain object. */
 export function readOcmSchema(file: string): Schema {

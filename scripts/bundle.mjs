@@ -1,0 +1,33 @@
+// Bundles the command line into dist/bin/ (part of `npm run build`): one module graph in a few
+// files starts ~40 ms faster than the ~150 modules tsc emits, which every lading command pays.
+// The library (dist/index.js) stays tsc's output. Usage: node scripts/bundle.mjs [outdir]
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Writes `<outdir>/main.js` (executable) and its chunks from src/cli/main.ts. */
+export async function bundleCli(outdir) {
+  await build({
+    entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
+    banner: {
+      js: "import { createRequire as __ladingCreateRequire } from 'node:module'; const require = __ladingCreateRequire(import.meta.url);",
+    },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  await chmod(join(outdir, 'main.js'), 0o755);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await bundleCli(process.argv[2] ?? join(root, 'dist', 'bin'));
+}
