@@ -258,7 +258,8 @@ async function main() {
       results.push({ c, samples });
     }
     const ceiling = bigBlob && wants(['push-1024MiB']) ? await uploadCeiling(host, bigBlob, runs) : undefined;
-    await report(results, runs, ceiling);
+    // Only a full run redraws the plot: a subset would replace it with a few points.
+    await report(results, runs, ceiling, filters.length === 0);
   } finally {
     await stopPeers(peers);
     await stopPeers(farPeers);
@@ -294,7 +295,12 @@ async function uploadCeiling(
   return { seconds: median(times) };
 }
 
-async function report(results: Result[], runs: number, ceiling: { seconds: number } | { missing: string } | undefined) {
+async function report(
+  results: Result[],
+  runs: number,
+  ceiling: { seconds: number } | { missing: string } | undefined,
+  drawPlot: boolean,
+) {
   const rows = results.map(({ c, samples }) => {
     const fmt = (tool: 'lading' | 'skopeo') => {
       const ss = samples[tool];
@@ -324,7 +330,7 @@ async function report(results: Result[], runs: number, ceiling: { seconds: numbe
     );
   }
   const plotted = results.filter((r) => r.c.plot);
-  const svg = plotted.length > 0 ? plotThroughput(plotted) : undefined;
+  const svg = drawPlot && plotted.length > 0 ? plotThroughput(plotted) : undefined;
   if (svg) {
     await writeFile(join(root, 'bench', 'throughput.svg'), svg);
     lines.push('![throughput of lading and skopeo against blob size and count](bench/throughput.svg)', '');
