@@ -171,6 +171,26 @@ describe('plain registry: content', () => {
     assert.deepEqual(far.sort(), [...blobs, image.manifest.digest].sort());
   });
 
+  test('progress of a copy into and out of the registry counts every byte once', async () => {
+    const t = await tempDir();
+    try {
+      const layout = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const image = await pushImage(layout, { 'p.bin': 'x'.repeat(700_000) });
+      const repo = plain.repository(repoName('progress'));
+      const up = new Map<string, number>();
+      await copy(layout, image.manifest.digest, repo, 'v1', {
+        onProgress: (d, n) => up.set(d.digest, (up.get(d.digest) ?? 0) + n),
+      });
+      assert.equal(up.get(image.layer.digest), image.layer.size);
+      const down = new Map<string, number>();
+      const back = await OciLayout.open(join(t.path, 'back'), { create: true });
+      await copy(repo, 'v1', back, 'v1', { onProgress: (d, n) => down.set(d.digest, (down.get(d.digest) ?? 0) + n) });
+      assert.equal(down.get(image.layer.digest), image.layer.size);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('catalog pages follow Link with n', async () => {
     const paged = open(peers.plain.host, { plainHttp: true, pageSize: 1 });
     const pages: string[][] = [];

@@ -11,23 +11,15 @@ import type { Content, Fetcher, Op } from './storage.js';
  */
 export class VerifyStream extends Transform {
   readonly #expected: Descriptor;
-  readonly #hash;
+  readonly #hash: ReturnType<typeof createDigester>;
   readonly #where: string;
   readonly #onBytes: ((n: number) => void) | undefined;
   #seen = 0;
 
-  /**
-   * With `trusted` the source is a stream that verifies this very digest itself (see
-   * `verifiedStream`) and fails before it ends on a mismatch: hashing again would only cost CPU,
-   * so only the size is counted.
-   */
-  constructor(
-    expected: Descriptor,
-    options: { where?: string; onBytes?: (n: number) => void; trusted?: boolean } = {},
-  ) {
+  constructor(expected: Descriptor, options: { where?: string; onBytes?: (n: number) => void } = {}) {
     super();
     this.#expected = expected;
-    this.#hash = options.trusted ? undefined : createDigester(parseDigest(expected.digest).algorithm);
+    this.#hash = createDigester(parseDigest(expected.digest).algorithm);
     this.#where = options.where ?? expected.digest;
     this.#onBytes = options.onBytes;
   }
@@ -43,7 +35,7 @@ export class VerifyStream extends Transform {
       );
       return;
     }
-    this.#hash?.update(chunk);
+    this.#hash.update(chunk);
     this.#onBytes?.(chunk.length);
     done(null, chunk);
   }
@@ -53,10 +45,6 @@ export class VerifyStream extends Transform {
       done(
         new LadingError('SIZE_MISMATCH', `${this.#where}: got ${this.#seen} bytes, expected ${this.#expected.size}`),
       );
-      return;
-    }
-    if (!this.#hash) {
-      done();
       return;
     }
     const got = `${parseDigest(this.#expected.digest).algorithm}:${this.#hash.digest('hex')}`;
@@ -73,13 +61,11 @@ export class VerifyStream extends Transform {
   }
 }
 
-/** Streams made by `verifiedStream`, with the digest each one checks. */
-const selfVerifying = new WeakMap<object, string>();
-
 /** True when `content` is a stream that itself fails unless it delivers exactly `expected`'s digest. */
 export function verifiesItself(content: Content, expected: Descriptor): boolean {
-  return typeof content === 'object' && content !== null && selfVerifying.get(content) === expected.digest;
+  return content instanceof VerifiedReadable && content.digest === expected.digest;
 }
+
 
 export function toReadable(content: Content): Readable {
   if (content instanceof Readable) return content;
@@ -88,19 +74,30 @@ export function toReadable(content: Content): Readable {
   return Readable.from(content, { objectMode: false });
 }
 
-/** Pipes content through verification into `sink`; rejects (and destroys the sink) on any mismatch. */
+/**
+ * Moves `content` into `sink`, failing (and destroying the sink) unless it is exactly `expected`.
+ * A stream that verifies itself for this digest is not hashed again: the bytes go straight
+ * through, counted for `onBytes` by the stream itself.
+ */
 export async function verifiedCopy(
   content: Content,
   expected: Descriptor,
   sink: Writable,
   options: { where?: string; op?: Op } = {},
 ): Promise<void> {
+  const signal = options.op?.signal ? { signal: options.op.signal } : {};
+  const onBytes = options.op?.onBytes;
+  if (verifiesItself(content, expected)) {
+    const stream = content as Readable;
+    if (onBytes) observeBytes(stream, onBytes);
+    await pipeline(stream, sink, signal);
+    return;
+  }
   const verifier = new VerifyStream(expected, {
     ...(options.where !== undefined ? { where: options.where } : {}),
-    ...(options.op?.onBytes ? { onBytes: options.op.onBytes } : {}),
-    trusted: verifiesItself(content, expected),
+    ...(onBytes ? { onBytes } : {}),
   });
-  await pipeline(toReadable(content), verifier, sink, options.op?.signal ? { signal: options.op.signal } : {});
+  await pipeline(toReadable(content), verifier, sink, signal);
 }
 
 /** Reads a whole (small) verified blob into memory; manifests and configs only. */
@@ -153,7 +150,7 @@ class VerifiedReadable extends Readable {
   readonly #expected: Descriptor;
   readonly #algorithm: ReturnType<typeof parseDigest>['algorithm'];
   readonly #where: string;
-  readonly #onBytes: ((n: number) => void) | undefined;
+  readonly #onBytes: ((n: number) => void)[] = [];
   readonly #resume: ResumeSource | undefined;
   #hash: ReturnType<typeof createDigester> | undefined;
   #source: Readable;
@@ -181,9 +178,19 @@ class VerifiedReadable extends Readable {
     this.#expected = expected;
     this.#algorithm = parseDigest(expected.digest).algorithm;
     this.#where = options.where ?? expected.digest;
-    this.#onBytes = options.onBytes;
+    if (options.onBytes) this.#onBytes.push(options.onBytes);
     this.#resume = options.resume;
     source.on('error', this.#onEarlyError);
+  }
+
+  /** The digest this stream checks. */
+  get digest(): string {
+    return this.#expected.digest;
+  }
+
+  /** Also reports each chunk's size to `onBytes` (for a consumer that counts progress). */
+  observe(onBytes: (n: number) => void): void {
+    this.#onBytes.push(onBytes);
   }
 
   #listen(source: Readable): void {
@@ -230,7 +237,7 @@ class VerifiedReadable extends Readable {
         return;
       }
       this.#hash?.update(chunk);
-      this.#onBytes?.(chunk.length);
+      for (const report of this.#onBytes) report(chunk.length);
       if (!this.push(chunk)) {
         this.#wanted = false;
         return;
@@ -310,7 +317,11 @@ export function verifiedStream(
   expected: Descriptor,
   options: { where?: string; onBytes?: (n: number) => void; resume?: ResumeSource } = {},
 ): Readable {
-  const out = new VerifiedReadable(source, expected, options);
-  selfVerifying.set(out, expected.digest);
-  return out;
+  return new VerifiedReadable(source, expected, options);
+}
+
+/** Has a stream made by `verifiedStream` report each chunk's size to `onBytes` as well. */
+export function observeBytes(stream: Readable, onBytes: (n: number) => void): void {
+  if (!(stream instanceof VerifiedReadable)) throw new TypeError('observeBytes needs a stream made by verifiedStream');
+  stream.observe(onBytes);
 }

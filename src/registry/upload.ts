@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { type Content, type Op, toReadable, VerifyStream, verifiesItself } from '../content/index.js';
+import { type Content, type Op, observeBytes, toReadable, VerifyStream, verifiesItself } from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { networkError } from './errors.js';
 import { discard, replyError } from './reply.js';
@@ -124,12 +124,21 @@ class UploadStatusError extends Error {
   }
 }
 
-function verified(source: Readable, desc: Descriptor, o: Op): { stream: VerifyStream; failure: () => unknown } {
-  const stream = new VerifyStream(desc, {
-    ...(o.onBytes ? { onBytes: o.onBytes } : {}),
-    trusted: verifiesItself(source, desc),
-  });
+/**
+ * The stream to send: `source` itself when it verifies this digest on its own (counted for
+ * progress by it), otherwise `source` through a verifier. `failure()` is what went wrong on the
+ * way, which explains a broken request better than the request's own error.
+ */
+function verified(source: Readable, desc: Descriptor, o: Op): { stream: Readable; failure: () => unknown } {
   let failure: unknown;
+  if (verifiesItself(source, desc)) {
+    if (o.onBytes) observeBytes(source, o.onBytes);
+    source.on('error', (e) => {
+      failure ??= e;
+    });
+    return { stream: source, failure: () => failure };
+  }
+  const stream = new VerifyStream(desc, o.onBytes ? { onBytes: o.onBytes } : {});
   stream.on('error', (e) => {
     failure ??= e;
   });
