@@ -66,7 +66,6 @@ export function verifiesItself(content: Content, expected: Descriptor): boolean 
   return content instanceof VerifiedReadable && content.digest === expected.digest;
 }
 
-
 export function toReadable(content: Content): Readable {
   if (content instanceof Readable) return content;
   if (content instanceof Uint8Array)
