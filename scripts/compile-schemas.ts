@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compiledFiles } from '../src/ocm/descriptor/compiled.js';
+import { compiledFiles } from '../src/ocm/compiled-schemas.js';
 import { compiledSchemaDir } from '../src/ocm/descriptor/schema.js';
 
 await mkdir(compiledSchemaDir, { recursive: true });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
-import { compiledFiles } from './compiled.js';
-import { compiledSchemaDir, defineSchema, readOcmSchema } from './schema.js';
+import { compiledFiles } from './compiled-schemas.js';
+import { compiledSchemaDir, defineSchema, readOcmSchema } from './descriptor/schema.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,6 +1,6 @@
-import '../constructor/schema.js';
-import './validate.js';
-import { definedSchemas, schemaKey, standaloneSource } from './schema.js';
+import './constructor/schema.js';
+import './descriptor/validate.js';
+import { definedSchemas, schemaKey, standaloneSource } from './descriptor/schema.js';
 
 /**
  * The generated file of every schema declared with `defineSchema`, by file name: ajv's
