@@ -1,4 +1,4 @@
-import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
+import type { ClientRequest, Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -49,6 +49,11 @@ function timeoutError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+interface Scheme {
+  agent: HttpAgent | HttpsAgent;
+  request: (url: URL, options: RequestOptions) => ClientRequest;
+}
+
 function withDump(res: IncomingMessage): ResponseBody {
   const body = res as IncomingMessage & { dump(): Promise<void> };
   body.dump = () =>
@@ -77,7 +82,8 @@ function withDump(res: IncomingMessage): ResponseBody {
  */
 export class HttpClient {
   readonly #options: HttpClientOptions;
-  readonly #agents = new Map<string, Promise<HttpAgent | HttpsAgent>>();
+  /** Per scheme: the keep-alive agent and the module's request function, loaded on first use. */
+  readonly #schemes = new Map<string, Promise<Scheme>>();
   /** Every connection opened and not yet closed, whether the agent still tracks it or not. */
   readonly #sockets = new Set<Socket>();
   #closed = false;
@@ -86,27 +92,27 @@ export class HttpClient {
     this.#options = options;
   }
 
-  #agent(protocol: string): Promise<HttpAgent | HttpsAgent> {
-    let agent = this.#agents.get(protocol);
-    if (!agent) {
+  #scheme(protocol: string): Promise<Scheme> {
+    let scheme = this.#schemes.get(protocol);
+    if (!scheme) {
       const o = this.#options;
       const common = { keepAlive: true, timeout: o.keepAliveMs, scheduling: 'lifo' as const };
-      agent =
+      scheme =
         protocol === 'https:'
-          ? import('node:https').then(
-              (https) =>
-                new https.Agent({
-                  ...common,
-                  ...(o.ca ? { ca: o.ca } : {}),
-                  ...(o.cert !== undefined ? { cert: o.cert } : {}),
-                  ...(o.key !== undefined ? { key: o.key } : {}),
-                  rejectUnauthorized: o.rejectUnauthorized ?? true,
-                }),
-            )
-          : import('node:http').then((http) => new http.Agent(common));
-      this.#agents.set(protocol, agent);
+          ? import('node:https').then((https) => ({
+              request: https.request,
+              agent: new https.Agent({
+                ...common,
+                ...(o.ca ? { ca: o.ca } : {}),
+                ...(o.cert !== undefined ? { cert: o.cert } : {}),
+                ...(o.key !== undefined ? { key: o.key } : {}),
+                rejectUnauthorized: o.rejectUnauthorized ?? true,
+              }),
+            }))
+          : import('node:http').then((http) => ({ request: http.request, agent: new http.Agent(common) }));
+      this.#schemes.set(protocol, scheme);
     }
-    return agent;
+    return scheme;
   }
 
   async request(url: URL, init: HttpRequestInit): Promise<RawResponse> {
@@ -114,8 +120,7 @@ export class HttpClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError(`unsupported protocol ${url.protocol}`);
     }
-    const agent = await this.#agent(url.protocol);
-    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const { agent, request } = await this.#scheme(url.protocol);
     const o = this.#options;
     return new Promise<RawResponse>((resolve, reject) => {
       const options: RequestOptions = {
@@ -196,7 +201,7 @@ export class HttpClient {
   /** Closes every connection, idle or busy; later requests fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const agent of this.#agents.values()) (await agent).destroy();
+    for (const scheme of this.#schemes.values()) (await scheme).agent.destroy();
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
   }
