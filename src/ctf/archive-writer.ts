@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { fileReadBytes } from '../content/index.js';
 import { type TarWriteEntry, writeTar } from '../layout/index.js';
 import { LadingError } from '../oci/index.js';
 import { emptyArtifactIndex, encodeArtifactIndex } from './artifact-index.js';
@@ -55,7 +56,7 @@ async function ctfEntries(dir: string, options: WriteCtfArchiveOptions): Promise
     entries.push({
       path: `${BlobsDirectoryName}/${name}`,
       size,
-      open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }),
+      open: () => createReadStream(path, { highWaterMark: fileReadBytes(size) }),
     });
   }
   const onEntry = options.onEntry;

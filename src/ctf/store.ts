@@ -124,7 +124,7 @@ export class CtfStore {
     if (entry.size !== desc.size) {
       throw new LadingError('SIZE_MISMATCH', `${this.location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
     }
-    const stream = verifiedStream(await this.files.open(path), desc, {
+    const stream = verifiedStream(await this.files.open(path, desc.size), desc, {
       where: `${this.location}: ${path}`,
       ...(o.onBytes ? { onBytes: o.onBytes } : {}),
     });

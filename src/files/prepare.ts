@@ -6,6 +6,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
+import { fileReadBytes } from '../content/index.js';
 import { Annotation, createDigester, type Descriptor, LadingError, MediaType } from '../oci/index.js';
 
 /** A file or directory named on the command line, ready to be pushed as one layer. */
@@ -70,7 +71,7 @@ export async function prepareFile(path: string, options: PrepareOptions): Promis
   if (info.isDirectory()) return prepareDirectory(path, title, options);
   if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `${path}: not a regular file or directory`);
   const measure = new Measure();
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), measure, async (source) => {
+  await pipeline(createReadStream(path, { highWaterMark: fileReadBytes(info.size) }), measure, async (source) => {
     for await (const _ of source) {
       // hashing only
     }
@@ -82,7 +83,7 @@ export async function prepareFile(path: string, options: PrepareOptions): Promis
     size: measure.size,
     annotations: { ...(options.annotations ?? {}), [Annotation.Title]: title },
   };
-  return { desc, open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) };
+  return { desc, open: () => createReadStream(path, { highWaterMark: fileReadBytes(info.size) }) };
 }
 
 /** Lexical walk, like Go's filepath.Walk: directories before their contents. */
@@ -132,7 +133,7 @@ async function prepareDirectory(dir: string, title: string, options: PrepareOpti
         await entry(pack, { ...common, type: 'symlink', linkname: await readlink(full) });
       } else if (info.isFile()) {
         // Hard links are stored as regular files, as ORAS does.
-        const body = info.size > 0 ? createReadStream(full, { highWaterMark: 1024 * 1024 }) : undefined;
+        const body = info.size > 0 ? createReadStream(full, { highWaterMark: fileReadBytes(info.size) }) : undefined;
         await entry(pack, { ...common, type: 'file', size: info.size }, body);
       }
     }

@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Content, fileOriginOf, type Op, verifiedCopy, verifiesItself } from '../content/index.js';
+import {
+  type Content,
+  fileOriginOf,
+  fileReadBytes,
+  MaxFileReadBytes,
+  type Op,
+  verifiedCopy,
+  verifiesItself,
+} from '../content/index.js';
 import { createDigester, type Descriptor, LadingError, parseDigest } from '../oci/index.js';
 
 /** A unique temp name next to `target`, so that the final rename stays on one file system. */
@@ -58,13 +66,14 @@ export async function stageFile(target: string, tempDir: string): Promise<Staged
   };
 }
 
-const CopyBufferBytes = 1024 * 1024;
+/** Buffers in flight while copying a file: one being read, one being hashed, two being written. */
+const CopyBuffers = 4;
 
 /**
  * Writes a blob into `handle` (a new, empty file), verifying every byte against `expected`, and
  * closes it. A self-verifying stream of a local file is not taken chunk by chunk: the file is
- * read, hashed and written here with two reused buffers, the next read overlapping the last
- * write (no allocation per chunk, no stream machinery: what `add cv` of a big folder spends its
+ * read, hashed and written here with a few reused buffers, reading ahead and writing behind the
+ * hash (no allocation per chunk, no stream machinery: what `add cv` of a big folder spends its
  * time on). Anything else streams through `verifiedCopy`.
  */
 export async function writeVerified(
@@ -75,7 +84,7 @@ export async function writeVerified(
 ): Promise<void> {
   const origin = fileOriginOf(content);
   if (origin === undefined || !verifiesItself(content, expected)) {
-    await verifiedCopy(content, expected, handle.createWriteStream({ highWaterMark: CopyBufferBytes }), options);
+    await verifiedCopy(content, expected, handle.createWriteStream({ highWaterMark: MaxFileReadBytes }), options);
     return;
   }
   (content as Readable).destroy();
@@ -86,6 +95,17 @@ export async function writeVerified(
   }
 }
 
+/** A promise whose rejection is reported where it is awaited, not as unhandled in between. */
+function pending<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * The copy runs as a pipeline over `CopyBuffers` buffers: while chunk n is hashed on this thread,
+ * chunk n + 1 is being read and chunk n - 1 written by the I/O threads. A buffer is read into
+ * again only once the write of the chunk it held is done.
+ */
 async function copyFileVerified(
   from: string,
   to: FileHandle,
@@ -98,29 +118,33 @@ async function copyFileVerified(
   const signal = options.op?.signal;
   const onBytes = options.op?.onBytes;
   const source = await open(from, 'r');
-  const buffers = [Buffer.allocUnsafeSlow(CopyBufferBytes), Buffer.allocUnsafeSlow(CopyBufferBytes)];
+  const bufferBytes = fileReadBytes(expected.size);
+  const buffers = Array.from({ length: CopyBuffers }, () => Buffer.allocUnsafeSlow(bufferBytes));
+  const writes: (Promise<void> | undefined)[] = new Array(CopyBuffers);
+  const readInto = async (slot: number, at: number) => {
+    await writes[slot];
+    return source.read(buffers[slot] as Buffer, 0, bufferBytes, at);
+  };
   let position = 0;
-  let writing: Promise<void> | undefined;
+  let reading = pending(readInto(0, 0));
   try {
     for (let turn = 0; ; turn++) {
       signal?.throwIfAborted();
-      const buffer = buffers[turn % 2] as Buffer;
-      const { bytesRead } = await source.read(buffer, 0, buffer.length, position);
+      const { bytesRead, buffer } = await reading;
       if (bytesRead === 0) break;
       if (position + bytesRead > expected.size) {
         throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${expected.size} bytes`);
       }
       const chunk = buffer.subarray(0, bytesRead);
+      reading = pending(readInto((turn + 1) % CopyBuffers, position + bytesRead));
       hash.update(chunk);
-      // The other buffer's write must be done before the next read reuses it.
-      await writing;
-      writing = writeAll(to, chunk, position);
+      writes[turn % CopyBuffers] = pending(writeAll(to, chunk, position));
       position += bytesRead;
       onBytes?.(bytesRead);
     }
-    await writing;
+    await Promise.all(writes);
   } finally {
-    await writing?.catch(() => {});
+    await Promise.allSettled([reading, ...writes]);
     await source.close();
   }
   if (position !== expected.size) {

@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { fileReadBytes } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
 import type { FileEntry, LayoutFiles } from './files.js';
 
@@ -30,7 +31,7 @@ export class DirFiles implements LayoutFiles {
     }
   }
 
-  async open(path: string): Promise<Readable> {
+  async open(path: string, size?: number): Promise<Readable> {
     const full = join(this.location, path);
     // Open first so a missing file is reported now, not as a late stream error.
     let handle: import('node:fs/promises').FileHandle;
@@ -44,7 +45,7 @@ export class DirFiles implements LayoutFiles {
         cause: error,
       });
     }
-    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
+    return handle.createReadStream({ highWaterMark: fileReadBytes(size) });
   }
 
   async readSmall(path: string, limit: number): Promise<Buffer | undefined> {

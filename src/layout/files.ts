@@ -16,8 +16,11 @@ export interface LayoutFiles {
   readonly location: string;
   /** The entry at `path`, or undefined when there is no regular file there. */
   stat(path: string): Promise<FileEntry | undefined>;
-  /** A stream of the whole file; rejects with NOT_FOUND when absent. */
-  open(path: string): Promise<Readable>;
+  /**
+   * A stream of the whole file; rejects with NOT_FOUND when absent. `size`, when the caller knows
+   * it, sizes the reads (see `fileReadBytes`).
+   */
+  open(path: string, size?: number): Promise<Readable>;
   /** Reads a small file whole (index.json, oci-layout); refuses more than `limit` bytes. */
   readSmall(path: string, limit: number): Promise<Buffer | undefined>;
   /** The file's own path on disk, when it is a file of its own (not an entry in a tar). */

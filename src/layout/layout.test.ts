@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -288,6 +289,35 @@ describe('bad layouts are refused with the file and the field', () => {
         await t.cleanup();
       }
     });
+  });
+
+  test('a blob of many read buffers copies file to file byte for byte; one changed byte in its middle stores nothing', async () => {
+    const t = await tempDir();
+    try {
+      // 5.5 MiB: six reads of the file-to-file copy, several in flight at once, the last one short.
+      const bytes = randomBytes(5.5 * 1024 * 1024);
+      const from = await OciLayout.open(join(t.path, 'from'), { create: true });
+      const desc = await pushBytes(from, bytes, MediaType.ImageLayer);
+      const good = await OciLayout.open(join(t.path, 'good'), { create: true });
+      let counted = 0;
+      await good.push(desc, await from.fetch(desc), { onBytes: (n) => (counted += n) });
+      assert.ok((await readFile(join(t.path, 'good', blobPath(desc.digest)))).equals(bytes));
+      assert.equal(counted, bytes.length);
+
+      const stored = join(t.path, 'from', blobPath(desc.digest));
+      const changed = Buffer.from(bytes);
+      changed[3 * 1024 * 1024 + 17] ^= 1;
+      await writeFile(stored, changed);
+      const bad = await OciLayout.open(join(t.path, 'bad'), { create: true });
+      await assert.rejects(
+        async () => bad.push(desc, await from.fetch(desc)),
+        (e) => isLadingError(e, 'DIGEST_MISMATCH') && (e as Error).message.includes(desc.digest),
+      );
+      assert.equal(await bad.exists(desc), false);
+      assert.deepEqual(await readdir(join(t.path, 'bad', 'ingest')).catch(() => []), [], 'no temp file left behind');
+    } finally {
+      await t.cleanup();
+    }
   });
 
   test('pushing content that does not match its descriptor stores nothing', async () => {

@@ -4,6 +4,7 @@ import { type FileHandle, lstat, open, readdir, rename, rm, stat } from 'node:fs
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import tarStream from 'tar-stream';
+import { fileReadBytes } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
 import { cleanArchivePath } from './tar-index.js';
 
@@ -194,7 +195,8 @@ export async function writeDirectoryAsTar(
     files.map((file) => ({
       path: file.path,
       size: file.size,
-      open: async () => (await open(join(root, file.path), noFollow)).createReadStream({ highWaterMark: 1024 * 1024 }),
+      open: async () =>
+        (await open(join(root, file.path), noFollow)).createReadStream({ highWaterMark: fileReadBytes(file.size) }),
     })),
     options,
   );

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { fileReadBytes } from '../../content/index.js';
 import { LadingError } from '../../oci/index.js';
 import { type DirTarOptions, dirTar } from './dir-tar.js';
 import { tempOptions } from './file.js';
@@ -33,7 +34,7 @@ export async function dirInput(spec: Record<string, unknown>, context: InputCont
       throw new LadingError('INVALID_ARGUMENT', 'include/exclude patterns are not supported for single files');
     }
     const mediaType = optionalString(spec, 'mediaType') || 'application/octet-stream';
-    const read = () => createReadStream(path, { highWaterMark: 1024 * 1024 });
+    const read = () => createReadStream(path, { highWaterMark: fileReadBytes(info.size) });
     if (compress) return spoolToTempFile(read, { mediaType: `${mediaType}+gzip`, gzip: true, ...tempOptions(context) });
     const { digest, size } = await measureStream(read(), context.signal);
     return { mediaType, digest, size, open: read };

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { fileReadBytes } from '../../content/index.js';
 import { LadingError } from '../../oci/index.js';
 import { SniffLength, sniffMediaType } from './sniff.js';
 import { optionalBoolean, optionalString, requiredString } from './spec-fields.js';
@@ -19,7 +20,7 @@ export async function fileInput(spec: Record<string, unknown>, context: InputCon
     throw new LadingError('INVALID_ARGUMENT', `path ${JSON.stringify(spec.path)} is not a regular file`);
   let mediaType = optionalString(spec, 'mediaType') ?? '';
   if (mediaType === '') mediaType = await sniffFile(path, info.size);
-  const read = () => createReadStream(path, { highWaterMark: 1024 * 1024 });
+  const read = () => createReadStream(path, { highWaterMark: fileReadBytes(info.size) });
   if (optionalBoolean(spec, 'compress')) {
     return spoolToTempFile(read, { mediaType: `${mediaType}+gzip`, gzip: true, ...tempOptions(context) });
   }

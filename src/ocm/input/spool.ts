@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { fileReadBytes } from '../../content/index.js';
 import type { InputBlob } from './types.js';
 
 /** Counts and hashes what flows through. */
@@ -68,7 +69,7 @@ export async function spoolToTempFile(
       mediaType: options.mediaType,
       size: measure.size,
       digest: measure.digest,
-      open: () => createReadStream(file, { highWaterMark: 1024 * 1024 }),
+      open: () => createReadStream(file, { highWaterMark: fileReadBytes(measure.size) }),
       dispose,
     };
   } catch (error) {
