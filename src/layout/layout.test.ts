@@ -306,7 +306,8 @@ describe('bad layouts are refused with the file and the field', () => {
 
       const stored = join(t.path, 'from', blobPath(desc.digest));
       const changed = Buffer.from(bytes);
-      changed[3 * 1024 * 1024 + 17] ^= 1;
+      const at = 3 * 1024 * 1024 + 17;
+      changed.writeUInt8(changed.readUInt8(at) ^ 1, at);
       await writeFile(stored, changed);
       const bad = await OciLayout.open(join(t.path, 'bad'), { create: true });
       await assert.rejects(
