@@ -1,7 +1,7 @@
 // Bundles the command line into dist/bin/ (part of `npm run build`): one module graph in a few
 // files starts ~40 ms faster than the ~150 modules tsc emits, which every lading command pays.
 // The library (dist/index.js) stays tsc's output. Usage: node scripts/bundle.mjs [outdir]
-import { chmod } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -10,6 +10,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Writes `<outdir>/main.js` (executable) and its chunks from src/cli/main.ts. */
 export async function bundleCli(outdir) {
+  // Chunk names carry content hashes: without this, every build would leave the last one's behind.
+  await rm(outdir, { recursive: true, force: true });
   await build({
     entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
     outdir,
