@@ -77,8 +77,14 @@ describe('seed 003: working with OCI artifacts using ORAS', () => {
       );
       await writeFile(join(dir, 'cake.txt'), 'cake');
       const ann = `${repo('hello-artifact')}:ann`;
-      await ladingOk(['push', '--plain-http', '--annotation-file', 'annotation.json', ann], { cwd: dir });
+      const pushed = await ladingOk(['push', '--plain-http', '--annotation-file', 'annotation.json', ann], {
+        cwd: dir,
+      });
+      assert.match(pushed.stdout, /^ArtifactType: application\/vnd\.unknown\.artifact\.v1$/m);
       const m = JSON.parse((await ladingOk(['manifest', 'fetch', '--plain-http', ann])).stdout);
+      // As in the seed: the empty config carries the `$config` annotations, and the type is ORAS's default.
+      assert.equal(m.artifactType, 'application/vnd.unknown.artifact.v1');
+      assert.equal(m.config.mediaType, 'application/vnd.oci.empty.v1+json');
       assert.deepEqual(m.config.annotations, { hello: 'world' });
       assert.equal(m.annotations.foo, 'bar');
       assert.equal(m.layers[0].mediaType, 'application/vnd.oci.empty.v1+json', 'no files: the empty layer');

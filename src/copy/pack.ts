@@ -36,7 +36,10 @@ export async function packManifest(
   options: PackOptions = {},
 ): Promise<Descriptor> {
   if (options.imageSpec === 'v1.0') return packManifestV10(store, layers, options);
-  const artifactType = options.artifactType ?? (options.config ? undefined : MediaType.UnknownArtifact);
+  // image-spec 1.1: a manifest whose config is the empty JSON must say its type (ORAS's default
+  // type also covers an empty config that carries `$config` annotations).
+  const emptyConfig = options.config === undefined || options.config.mediaType === MediaType.Empty;
+  const artifactType = options.artifactType ?? (emptyConfig ? MediaType.UnknownArtifact : undefined);
   if (artifactType !== undefined && !isValidMediaType(artifactType)) {
     throw new LadingError('INVALID_MEDIA_TYPE', `invalid artifact type "${artifactType}"`);
   }

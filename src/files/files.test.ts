@@ -127,6 +127,7 @@ describe('push of files and directories (ORAS semantics)', () => {
       const m = await manifestOf(layout, 'a');
       assert.equal(m.annotations.hello, 'world');
       assert.deepEqual(m.config.annotations, { cfg: 'yes' });
+      assert.equal(m.artifactType, 'application/vnd.unknown.artifact.v1', 'an empty config needs a type');
       assert.deepEqual(m.layers[0].annotations, { extra: '1', [Annotation.Title]: 'baz' });
     }));
 
