@@ -274,6 +274,19 @@ describe('TLS + basic auth registry', () => {
     await insecure.ping();
   });
 
+  test('HTTPS to a plain-HTTP registry is a NETWORK_ERROR that says the server answered without TLS', async () => {
+    const https = open(peers.plain.host, { retry: { maxRetries: 0 } });
+    await assert.rejects(https.ping(), (error: Error) => {
+      assert.equal(codeOf(error), 'NETWORK_ERROR');
+      assert.match(
+        error.message,
+        /127\.0\.0\.1:\d+ answered without TLS: a plain-HTTP registry\? \(use plain HTTP for it, e\.g\. --plain-http\)/,
+      );
+      assert.doesNotMatch(error.message, /ssl3_get_record|deps\/openssl/);
+      return true;
+    });
+  });
+
   test('a wrong password is UNAUTHORIZED and the password never shows in the error', async () => {
     const wrongPassword = 'definitely-wrong-password';
     const tls = open(peers.tls.host, {

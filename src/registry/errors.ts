@@ -123,6 +123,16 @@ export function errorCodeOf(error: unknown): string | undefined {
 
 const tlsCodes = /CERT|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS/;
 
+function messageChain(error: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    parts.push(String((e as { message?: unknown }).message ?? ''));
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(' ');
+}
+
 /** Wraps a transport failure as NETWORK_ERROR naming the request and what failed. */
 export function networkError(method: string, url: string | URL, error: unknown): LadingError {
   if (error instanceof LadingError) return error;
@@ -135,7 +145,10 @@ export function networkError(method: string, url: string | URL, error: unknown):
     }
   })();
   let reason: string;
-  if (code && tlsCodes.test(code)) {
+  if (code === 'EPROTO' && /wrong version number/i.test(messageChain(error))) {
+    // OpenSSL read an HTTP answer where a TLS record should be.
+    reason = `${host} answered without TLS: a plain-HTTP registry? (use plain HTTP for it, e.g. --plain-http)`;
+  } else if (code && tlsCodes.test(code)) {
     reason = `TLS verification of ${host} failed (${code}); trust its CA or allow this host as insecure`;
   } else if (code && code in networkReasons) {
     reason = `${networkReasons[code]} (${host}, ${code})`;
