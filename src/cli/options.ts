@@ -26,7 +26,7 @@ export function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlag
     .option(`${short('-p')}--${p}password <password>`, 'registry password or identity token')
     .option(`--${p}identity-token <token>`, 'registry identity (refresh) token')
     .option(`--${p}insecure`, 'allow connections to registries whose TLS certificate cannot be verified')
-    .option(`--${p}plain-http`, 'use plain HTTP instead of HTTPS (the default for localhost)')
+    .option(`--${p}plain-http`, 'use plain HTTP instead of HTTPS (the default for the host name localhost only)')
     .option(`--${p}ca-file <file>`, 'server certificate authority file for the remote registry')
     .option(`--${p}cert-file <file>`, 'client certificate file for mutual TLS (with --key-file)')
     .option(`--${p}key-file <file>`, 'client private key file for mutual TLS (with --cert-file)')
@@ -44,12 +44,18 @@ export function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlag
   return cmd;
 }
 
+const layoutRole: Record<string, string> = { from: 'the source', to: 'the destination' };
+const layoutForm: Record<string, string> = {
+  '': '<path>[:<tag>|@<digest>] (a directory, or a tar file to read)',
+  to: '<path>[:<tag>[,<tag>...]] (a directory)',
+};
+
 export function addTargetOptions(cmd: Command, prefix = ''): Command {
   const p = prefix ? `${prefix}-` : '';
   cmd
     .option(
       `--${p}oci-layout`,
-      'the target is an OCI image layout: <path>[:<tag>|@<digest>] (a directory, or a tar file to read)',
+      `${layoutRole[prefix] ?? 'the target'} is an OCI image layout: ${layoutForm[prefix] ?? layoutForm['']}`,
     )
     .option(`--${p}oci-layout-path <path>`, 'the OCI image layout to use; the argument is then a reference inside it');
   return addRemoteOptions(cmd, prefix);

@@ -46,7 +46,7 @@ export interface TransferEvent {
 }
 
 export interface TransferOptions {
-  /** Copy every resource by value (OCI images become local blobs), not only local blobs. */
+  /** Also copy `OCIImage/v1` and `Helm/v1` resources by value (they become local blobs), not only local blobs. */
   copyResources?: boolean;
   uploadAs?: 'localBlob' | 'ociArtifact';
   /** Follow component references, transferring each referenced version first. */

@@ -10,11 +10,14 @@ export function registerTransfer(program: Command, io: CliIO): void {
     .command('component-version')
     .aliases(['cv', 'cvs', 'componentversion', 'componentversions', 'component-versions'])
     .description(
-      'copy a component version, with its local blobs (and with --copy-resources every OCI image), to another repository',
+      'copy a component version, with its local blobs (and with --copy-resources its OCI images and Helm charts), to another repository',
     )
     .argument('<reference>', 'source: <repository>//<component>:<version>')
     .argument('<target>', 'target repository: a CTF path, or a registry such as http://localhost:5000/sub')
-    .option('--copy-resources', 'copy every resource by value: OCI images become local blobs of the component version')
+    .option(
+      '--copy-resources',
+      'also copy OCIImage/v1 and Helm/v1 resources by value: they become local blobs of the component version (local blobs always travel; other access types keep their access, as upstream)',
+    )
     .option(
       '-u, --upload-as <type>',
       "how OCI artifacts land in a registry: localBlob (in the version's index) or ociArtifact (standalone)",
