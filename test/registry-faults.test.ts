@@ -112,6 +112,31 @@ describe('retries', () => {
     assert.equal(count('GET', /manifests\/v1/), 6, 'one try and five retries');
   });
 
+  test('a registry that accepts the connection and stays silent is given up on after a second try; the trace shows the request first, -H values masked', async () => {
+    const trace: string[] = [];
+    await registry.close();
+    registry = client({
+      timeouts: { replyMs: 100 },
+      headers: { 'X-Api-Key': 'KEYSECRET-456' },
+      trace: (line) => trace.push(line),
+    });
+    server.intercept((req) => req.url?.includes('/manifests/') === true); // taken, never answered
+    await assert.rejects(registry.repository('faults/silent').resolve('v1'), (error: Error) => {
+      assert.equal(codeOf(error), 'NETWORK_ERROR');
+      assert.match(error.message, /timed out waiting for response headers/);
+      return true;
+    });
+    assert.equal(count('HEAD', /\/manifests\/v1$/), 2, 'one retry after a silence, not five');
+    assert.ok(
+      trace.some((line) => /^> HEAD .*x-api-key: \*{5}/i.test(line)),
+      'the request is traced before any answer',
+    );
+    assert.ok(
+      trace.every((line) => !line.includes('KEYSECRET')),
+      'the header value never shows',
+    );
+  });
+
   test('a connection dropped before the answer is retried', async () => {
     const data = randomBytes(10);
     server.putBlob(data);

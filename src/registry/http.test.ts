@@ -84,6 +84,25 @@ describe('HttpClient', () => {
     }
   });
 
+  test('a request without a streamed body waits replyTimeoutMs for headers; an upload waits headersTimeoutMs', async () => {
+    const s = await serve((req) => {
+      req.resume(); // reads what is sent, never answers
+    });
+    const http = client({ replyTimeoutMs: 100, headersTimeoutMs: 300 });
+    try {
+      await assert.rejects(
+        http.request(s.url('/head'), { method: 'HEAD', headers: {} }),
+        (e: NodeJS.ErrnoException) => e.code === 'HEADERS_TIMEOUT' && /after 100 ms/.test(e.message),
+      );
+      await assert.rejects(
+        http.request(s.url('/put'), { method: 'PUT', headers: {}, body: Readable.from([Buffer.from('upload')]) }),
+        (e: NodeJS.ErrnoException) => e.code === 'HEADERS_TIMEOUT' && /after 300 ms/.test(e.message),
+      );
+    } finally {
+      await http.close();
+    }
+  });
+
   test('an answer that comes before the request body is sent is returned, and the upload stops', async () => {
     const s = await serve((_req, res) => {
       res.writeHead(401, { connection: 'close' });

@@ -1,7 +1,7 @@
 import type { ClientRequest, Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 /**
  * A response body: the stream of bytes, plus `dump()` to read and drop what is left (so the
@@ -26,8 +26,14 @@ export interface HttpClientOptions {
   /** false skips certificate verification. */
   rejectUnauthorized?: boolean;
   connectTimeoutMs: number;
-  /** From the end of the request body until the response headers. */
+  /** From the end of a streamed request body (an upload) until the response headers. */
   headersTimeoutMs: number;
+  /**
+   * Until the response headers of a request without a streamed body (HEAD, GET, a manifest PUT):
+   * those need no long server-side work, so a silent server is given up on sooner. Default:
+   * `headersTimeoutMs`.
+   */
+  replyTimeoutMs?: number;
   /** Longest silence while the response body streams. */
   bodyTimeoutMs: number;
   /** How long an idle connection is kept for the next request. */
@@ -154,11 +160,12 @@ export class HttpClient {
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       });
+      const waitMs = init.body instanceof Readable ? o.headersTimeoutMs : (o.replyTimeoutMs ?? o.headersTimeoutMs);
       req.on('finish', () => {
         if (settled) return;
         headersTimer = setTimeout(
-          () => req.destroy(timeoutError('HEADERS_TIMEOUT', `no response headers after ${o.headersTimeoutMs} ms`)),
-          o.headersTimeoutMs,
+          () => req.destroy(timeoutError('HEADERS_TIMEOUT', `no response headers after ${waitMs} ms`)),
+          waitMs,
         );
       });
       req.on('response', (res) => {

@@ -36,6 +36,14 @@ const transientCodes = new Set([
   'BODY_TIMEOUT',
 ]);
 
+const timeoutCodes = new Set(['ETIMEDOUT', 'CONNECT_TIMEOUT', 'HEADERS_TIMEOUT', 'BODY_TIMEOUT']);
+
+/** A server or network that stayed silent (as opposed to one that refused or reset). */
+export function isTimeout(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  return code !== undefined && timeoutCodes.has(code);
+}
+
 /** Connection resets and timeouts: the request may not have reached the server, so try again. */
 export function isTransientError(error: unknown): boolean {
   const code = errorCodeOf(error);

@@ -5,7 +5,15 @@ import type { Authorizer } from './auth/authorizer.js';
 import { networkError } from './errors.js';
 import { HttpClient, type HttpClientOptions, type RawResponse, type ResponseBody } from './http.js';
 import { redactUrl } from './redact.js';
-import { backoffMs, isRetryableStatus, isTransientError, parseRetryAfter, type RetryPolicy, wait } from './retry.js';
+import {
+  backoffMs,
+  isRetryableStatus,
+  isTimeout,
+  isTransientError,
+  parseRetryAfter,
+  type RetryPolicy,
+  wait,
+} from './retry.js';
 
 /** A body that can be produced again, so the request can be retried or re-authorised. */
 export interface BodySource {
@@ -53,8 +61,10 @@ export interface TlsOptions {
 
 export interface Timeouts {
   connectMs?: number;
-  /** Until response headers arrive. */
+  /** Until response headers arrive after an upload (a streamed body). */
   headersMs?: number;
+  /** Until response headers arrive for any other request. */
+  replyMs?: number;
   /** Longest silence while a body streams. */
   bodyMs?: number;
 }
@@ -75,10 +85,17 @@ export interface TransportOptions {
 /** Header values that must never reach a log, whatever asks for the trace. */
 const secretHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
-function traceHeaders(headers: Record<string, string | string[] | undefined>): string {
+/**
+ * Headers for the debug trace, with the values of credential headers and of every header the user
+ * added (`-H`: API keys and the like) masked.
+ */
+function traceHeaders(headers: Record<string, string | string[] | undefined>, masked: Set<string>): string {
   return Object.entries(headers)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}: ${secretHeaders.has(k.toLowerCase()) ? '*****' : Array.isArray(v) ? v.join(', ') : v}`)
+    .map(([k, v]) => {
+      const name = k.toLowerCase();
+      return `${k}: ${secretHeaders.has(name) || masked.has(name) ? '*****' : Array.isArray(v) ? v.join(', ') : v}`;
+    })
     .join('; ');
 }
 
@@ -115,6 +132,7 @@ export class Transport {
   readonly origin: string;
   readonly #userAgent: string;
   readonly #extraHeaders: Record<string, string>;
+  readonly #maskedHeaders: Set<string>;
   readonly #registryClient: HttpClient;
   readonly #foreignClient: HttpClient;
   readonly #retry: RetryPolicy;
@@ -125,6 +143,7 @@ export class Transport {
     this.origin = options.origin;
     this.#userAgent = options.userAgent;
     this.#extraHeaders = options.headers ?? {};
+    this.#maskedHeaders = new Set(Object.keys(this.#extraHeaders).map((k) => k.toLowerCase()));
     this.#retry = options.retry;
     this.#trace = options.trace;
     const t = options.timeouts ?? {};
@@ -132,6 +151,7 @@ export class Transport {
       keepAliveMs: 30_000,
       connectTimeoutMs: t.connectMs ?? 30_000,
       headersTimeoutMs: t.headersMs ?? 300_000,
+      replyTimeoutMs: t.replyMs ?? 30_000,
       bodyTimeoutMs: t.bodyMs ?? 300_000,
     };
     const tls = options.tls ?? {};
@@ -148,6 +168,10 @@ export class Transport {
     this.#foreignClient = new HttpClient({ ...base, ca });
   }
 
+  #traceHeaders(headers: Record<string, string | string[] | undefined>): string {
+    return traceHeaders(headers, this.#maskedHeaders);
+  }
+
   setAuthorizer(authorizer: Authorizer): void {
     this.#authorizer = authorizer;
   }
@@ -159,13 +183,16 @@ export class Transport {
   /** Sends with authorisation and retries; the caller must consume or dump the reply body. */
   async send(req: HttpRequest): Promise<HttpReply> {
     const replayable = isReplayable(req.body) && !req.noRetry;
+    let timeouts = 0;
     for (let attempt = 0; ; attempt++) {
       let reply: HttpReply;
       try {
         reply = await this.#authorised(req);
       } catch (error) {
         if (req.signal?.aborted) throw req.signal.reason;
-        if (replayable && attempt < this.#retry.maxRetries && isTransientError(error)) {
+        // A server that stays silent twice in a row is not waited for a third time.
+        const givenUp = isTimeout(error) && ++timeouts > 1;
+        if (replayable && !givenUp && attempt < this.#retry.maxRetries && isTransientError(error)) {
           await wait(backoffMs(this.#retry, attempt), req.signal);
           continue;
         }
@@ -221,6 +248,7 @@ export class Transport {
       if (body === undefined) delete headers['content-length'];
       const payload = await openBody(body);
       const client = url.origin === this.origin ? this.#registryClient : this.#foreignClient;
+      this.#trace?.(`> ${method} ${redactUrl(url)} [${this.#traceHeaders(headers)}]`);
       let response: RawResponse;
       try {
         response = await client.request(url, {
@@ -233,10 +261,7 @@ export class Transport {
         if (payload instanceof Readable) payload.destroy();
         throw error;
       }
-      if (this.#trace) {
-        this.#trace(`> ${method} ${redactUrl(url)} [${traceHeaders(headers)}]`);
-        this.#trace(`< ${response.status} ${redactUrl(url)} [${traceHeaders(response.headers)}]`);
-      }
+      this.#trace?.(`< ${response.status} ${redactUrl(url)} [${this.#traceHeaders(response.headers)}]`);
       const reply: HttpReply = { status: response.status, headers: response.headers, body: response.body, url };
       const location = header(reply.headers, 'location');
       if (!follow || !redirectStatuses.has(reply.status) || !location) return reply;
