@@ -142,6 +142,33 @@ describe('lading command line', () => {
       await t.cleanup();
     }
   });
+  test('a password written into a registry or repository URL is refused and never repeated', async () => {
+    const t = await tempDir();
+    try {
+      await writeFile(
+        join(t.path, 'component-constructor.yaml'),
+        'name: acme.org/x\nversion: 1.0.0\nprovider:\n  name: acme\n',
+      );
+      const constructor = join(t.path, 'component-constructor.yaml');
+      const cases: [string[], RegExp][] = [
+        [
+          ['add', 'cv', '-c', constructor, '-r', 'http://testuser:URLSECRET@127.0.0.1:9/ocm'],
+          /credentials do not belong/,
+        ],
+        [['get', 'cv', 'https://testuser:URLSECRET@127.0.0.1:9/ocm//acme.org/x:1.0.0'], /credentials do not belong/],
+        // ORAS references take no scheme: refused as such, and the message masks what it quotes.
+        [['repo', 'ls', 'http://testuser:URLSECRET@127.0.0.1:9'], /"http:\/\/\*\*\*@127\.0\.0\.1:9"/],
+      ];
+      for (const [args, pattern] of cases) {
+        const r = await lading(args);
+        assertOneLineError(r, pattern);
+        assert.doesNotMatch(r.stderr + r.stdout, /URLSECRET/);
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('push --artifact-platform stores the platform as config, byte-identical to oras (vector e94c0ba8…)', async () => {
     const t = await tempDir();
     try {

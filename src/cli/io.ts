@@ -1,4 +1,5 @@
 import { isLadingError } from '../oci/index.js';
+import { redactUserinfo } from '../registry/redact.js';
 
 export interface CliIO {
   stdout: NodeJS.WritableStream;
@@ -17,12 +18,13 @@ export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
 
 /** One line on stderr; the cause chain only with --debug. No stack traces for user errors. */
 export function reportError(io: CliIO, error: unknown): number {
-  const message = error instanceof Error ? error.message : String(error);
+  // Whatever a message quotes back (a URL the user typed, a server's answer), no password in it shows.
+  const message = redactUserinfo(error instanceof Error ? error.message : String(error));
   io.stderr.write(`Error: ${message.split('\n')[0]}\n`);
   if (io.debug) {
     let cause = error instanceof Error ? error.cause : undefined;
     while (cause) {
-      io.stderr.write(`  caused by: ${cause instanceof Error ? cause.message : String(cause)}\n`);
+      io.stderr.write(`  caused by: ${redactUserinfo(cause instanceof Error ? cause.message : String(cause))}\n`);
       cause = cause instanceof Error ? cause.cause : undefined;
     }
     if (!isLadingError(error) && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);

@@ -74,4 +74,18 @@ describe('component references', () => {
       (e) => isLadingError(e, 'UNKNOWN_TYPE'),
     );
   });
+
+  test('credentials in a repository URL are refused, and the error does not repeat them', () => {
+    for (const parse of [
+      () => parseRepository('http://testuser:URLSECRET@127.0.0.1:5000/ocm'),
+      () => parseComponentReference('https://testuser:URLSECRET@127.0.0.1:5443/ocm//acme.org/hello:1.0.0'),
+    ]) {
+      assert.throws(parse, (e) => {
+        assert.ok(isLadingError(e, 'INVALID_REFERENCE'));
+        assert.match((e as Error).message, /credentials do not belong in the repository URL/);
+        assert.doesNotMatch((e as Error).message, /URLSECRET|testuser/);
+        return true;
+      });
+    }
+  });
 });

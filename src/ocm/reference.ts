@@ -1,4 +1,5 @@
 import { LadingError } from '../oci/index.js';
+import { hasUserinfo, redactUserinfo } from '../registry/redact.js';
 import { canonicalRepositoryType, RepositoryType } from './types.js';
 
 /** Where component versions live: a CTF archive on disk or an OCI registry (with an optional sub path). */
@@ -31,7 +32,14 @@ export function isComponentName(name: string): boolean {
 }
 
 function invalid(raw: string, why: string): never {
-  throw new LadingError('INVALID_REFERENCE', `invalid component reference "${raw}": ${why}`);
+  throw new LadingError('INVALID_REFERENCE', `invalid component reference "${redactUserinfo(raw)}": ${why}`);
+}
+
+/** Credentials in a repository URL would end up in logs and shell history; upstream refuses them too. */
+function refuseUserinfo(raw: string, location: string): void {
+  if (hasUserinfo(location)) {
+    invalid(raw, 'credentials do not belong in the repository URL; use lading login or an OCM configuration');
+  }
 }
 
 const windowsAbsolute = /^[A-Za-z]:[\\/]/;
@@ -68,6 +76,7 @@ export function parseRepository(raw: string): RepositorySpec {
   }
   if (windowsAbsolute.test(location)) location = location.replaceAll('\\', '/');
   if (location === '') invalid(raw, 'empty repository');
+  refuseUserinfo(raw, location);
   const kind = type
     ? canonicalRepositoryType(type, { path: 'repository type' }) === RepositoryType.OCIRepository
       ? 'OCIRepository'
@@ -100,6 +109,7 @@ export function parseComponentReference(
     text = text.slice(sep + 2);
   }
   if (windowsAbsolute.test(text)) text = text.replaceAll('\\', '/');
+  refuseUserinfo(raw, text);
   let digest: string | undefined;
   const at = text.lastIndexOf('@');
   if (at >= 0) {

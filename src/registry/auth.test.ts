@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { cleanScopes, parseWwwAuthenticate, pickChallenge, validateRealm } from './auth/index.js';
 import { parseErrorBody, RegistryResponseError } from './errors.js';
 import { nextPageUrl } from './link.js';
-import { redactUrl } from './redact.js';
+import { hasUserinfo, redactUrl, redactUserinfo } from './redact.js';
 import { backoffMs, defaultRetryPolicy, parseRetryAfter } from './retry.js';
 
 describe('WWW-Authenticate parsing', () => {
@@ -122,6 +122,15 @@ describe('errors and redaction', () => {
       'http://h/v2/x/blobs/uploads/u?_state=REDACTED&digest=sha256%3A1',
     );
     assert.equal(redactUrl('::'), '<invalid url>');
+  });
+
+  test('user names and passwords of URLs inside a text are masked', () => {
+    assert.equal(
+      redactUserinfo('invalid "http://testuser:URLSECRET@127.0.0.1:5000/ocm" and https://tok@h/x, not repo@sha256:ab'),
+      'invalid "http://***@127.0.0.1:5000/ocm" and https://***@h/x, not repo@sha256:ab',
+    );
+    assert.equal(hasUserinfo('https://u:p@h/x'), true);
+    assert.equal(hasUserinfo('h/x@sha256:ab'), false);
   });
 });
 

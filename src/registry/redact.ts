@@ -2,6 +2,19 @@
 const secretParams =
   /^(?:_state|x-amz-.*|x-goog-.*|sig|signature|token|access_token|refresh_token|policy|key-pair-id|se|sp|sv|sr|skoid|sktid|code)$/i;
 
+/** `user:password@` (or `token@`) after a URL scheme, anywhere in a text. */
+const urlUserinfo = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/@]+@/g;
+
+/** `text` with the user name and password of every URL in it masked (`https://***@host/...`). */
+export function redactUserinfo(text: string): string {
+  return text.replace(urlUserinfo, '$1***@');
+}
+
+/** Whether `text` starts with a URL that carries a user name or password. */
+export function hasUserinfo(text: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/@]+@/.test(text);
+}
+
 /**
  * A URL fit for error messages and logs: no userinfo, and the values of signing or token query
  * parameters masked, so a presigned object-store URL in an error cannot be replayed by a reader.

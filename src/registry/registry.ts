@@ -5,6 +5,7 @@ import { Authorizer } from './auth/authorizer.js';
 import type { CredentialProvider } from './auth/credential.js';
 import { catalogScope } from './auth/scope.js';
 import { pages } from './link.js';
+import { hasUserinfo, redactUserinfo } from './redact.js';
 import { replyError } from './reply.js';
 import { Repository, type RepositoryOptions } from './repository.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
@@ -55,6 +56,12 @@ function readPem(file: string, what: string): Buffer {
 function parseHost(raw: string): { host: string; scheme?: 'http' | 'https' } {
   const match = /^(https?):\/\/(.*?)\/*$/i.exec(raw);
   const host = match ? (match[2] ?? '') : raw;
+  if (hasUserinfo(raw)) {
+    throw new LadingError(
+      'INVALID_REFERENCE',
+      `invalid registry host "${redactUserinfo(raw)}": credentials do not belong in the address; use lading login or --username/--password`,
+    );
+  }
   if (!host || /[/\s@?#]/.test(host)) throw new LadingError('INVALID_REFERENCE', `invalid registry host "${raw}"`);
   return match ? { host, scheme: (match[1] ?? '').toLowerCase() as 'http' | 'https' } : { host };
 }
