@@ -146,15 +146,12 @@ describe('lading command line', () => {
     const t = await tempDir();
     try {
       await writeFile(
-        join(t.path, 'component-constructor.yaml'),
+        join(t.path, 'component-ctorFile.yaml'),
         'name: acme.org/x\nversion: 1.0.0\nprovider:\n  name: acme\n',
       );
-      const constructor = join(t.path, 'component-constructor.yaml');
+      const ctorFile = join(t.path, 'component-ctorFile.yaml');
       const cases: [string[], RegExp][] = [
-        [
-          ['add', 'cv', '-c', constructor, '-r', 'http://testuser:URLSECRET@127.0.0.1:9/ocm'],
-          /credentials do not belong/,
-        ],
+        [['add', 'cv', '-c', ctorFile, '-r', 'http://testuser:URLSECRET@127.0.0.1:9/ocm'], /credentials do not belong/],
         [['get', 'cv', 'https://testuser:URLSECRET@127.0.0.1:9/ocm//acme.org/x:1.0.0'], /credentials do not belong/],
         // ORAS references take no scheme: refused as such, and the message masks what it quotes.
         [['repo', 'ls', 'http://testuser:URLSECRET@127.0.0.1:9'], /"http:\/\/\*\*\*@127\.0\.0\.1:9"/],
