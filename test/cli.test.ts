@@ -146,10 +146,10 @@ describe('lading command line', () => {
     const t = await tempDir();
     try {
       await writeFile(
-        join(t.path, 'component-ctorFile.yaml'),
+        join(t.path, 'component-constructor.yaml'),
         'name: acme.org/x\nversion: 1.0.0\nprovider:\n  name: acme\n',
       );
-      const ctorFile = join(t.path, 'component-ctorFile.yaml');
+      const ctorFile = join(t.path, 'component-constructor.yaml');
       const cases: [string[], RegExp][] = [
         [['add', 'cv', '-c', ctorFile, '-r', 'http://testuser:URLSECRET@127.0.0.1:9/ocm'], /credentials do not belong/],
         [['get', 'cv', 'https://testuser:URLSECRET@127.0.0.1:9/ocm//acme.org/x:1.0.0'], /credentials do not belong/],
