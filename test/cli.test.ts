@@ -142,6 +142,29 @@ describe('lading command line', () => {
       await t.cleanup();
     }
   });
+  test('an output file that cannot be written is refused before anything is pushed', async () => {
+    const t = await tempDir();
+    try {
+      await writeFile(join(t.path, 'a.txt'), 'a');
+      const layout = join(t.path, 'layout');
+      const r = await lading(
+        [
+          'push',
+          '--oci-layout',
+          `${layout}:v1`,
+          'a.txt',
+          '--export-manifest',
+          join(t.path, 'no-such-folder', 'm.json'),
+        ],
+        { cwd: t.path },
+      );
+      assertOneLineError(r, /--export-manifest .*no-such-folder.*does not exist or is not writable/);
+      assert.deepEqual(await readdir(t.path), ['a.txt'], 'no layout was written');
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a password written into a registry or repository URL is refused and never repeated', async () => {
     const t = await tempDir();
     try {

@@ -53,6 +53,8 @@ Examples:
     if (files.length === 0 && Object.keys(annotations).length === 0 && !fileAnnotations.$manifest) {
       throw new LadingError('INVALID_ARGUMENT', 'nothing to attach: give at least one file or --annotation');
     }
+    const { checkOutputFile, writeOutputFile } = await import('../output-file.js');
+    if (opts.exportManifest) await checkOutputFile(opts.exportManifest, '--export-manifest');
     const opened = await openTarget(name, opts, { write: true });
     const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
     try {
@@ -74,7 +76,7 @@ Examples:
       display.stop();
       if (opts.exportManifest) {
         const { fetchAll } = await import('../../content/index.js');
-        await writeFile(opts.exportManifest, await fetchAll(opened.target, manifest));
+        await writeOutputFile(opts.exportManifest, await fetchAll(opened.target, manifest), '--export-manifest');
       }
       if (opts.format === 'json') {
         printJson(io.stdout, descriptorJson(`${opened.base}@${manifest.digest}`, manifest));

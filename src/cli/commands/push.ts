@@ -128,6 +128,8 @@ Examples:
     ) {
       annotations['org.opencontainers.image.created'] = new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
+    const { checkOutputFile, writeOutputFile } = await import('../output-file.js');
+    if (opts.exportManifest) await checkOutputFile(opts.exportManifest, '--export-manifest');
     const opened = await openTarget(name, opts, { write: true });
     const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
     try {
@@ -152,7 +154,7 @@ Examples:
       display.stop();
       if (opts.exportManifest) {
         const { fetchAll } = await import('../../content/index.js');
-        await writeFile(opts.exportManifest, await fetchAll(opened.target, manifest));
+        await writeOutputFile(opts.exportManifest, await fetchAll(opened.target, manifest), '--export-manifest');
       }
       const tags = [opened.reference, ...opened.extraTags].filter(Boolean);
       if (opts.format === 'json') {

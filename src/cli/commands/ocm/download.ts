@@ -41,6 +41,7 @@ Examples:
         throw new LadingError('NOT_FOUND', `${ref.component}:${ref.version} has no resource matching ${opts.identity}`);
       }
       const out: string = opts.output ?? resource.name;
+      await (await import('../../output-file.js')).checkOutputFile(out, '--output');
       if (isAccessType(resource.access.type, 'LocalBlob/v1')) {
         const written = await opened.repository.writeLocalBlob(stored, resource.access as never, out, {
           layoutTag: resource.version || ref.version,
