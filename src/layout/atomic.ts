@@ -133,7 +133,10 @@ async function copyFileVerified(
       const { bytesRead, buffer } = await reading;
       if (bytesRead === 0) break;
       if (position + bytesRead > expected.size) {
-        throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${expected.size} bytes`);
+        throw new LadingError(
+          'SIZE_MISMATCH',
+          `${from}: content is longer than the expected ${expected.size} bytes (copying into ${where})`,
+        );
       }
       const chunk = buffer.subarray(0, bytesRead);
       reading = pending(readInto((turn + 1) % CopyBuffers, position + bytesRead));
@@ -147,12 +150,19 @@ async function copyFileVerified(
     await Promise.allSettled([reading, ...writes]);
     await source.close();
   }
+  // The bytes came from `from`: a mismatch is that file's fault, not the destination's.
   if (position !== expected.size) {
-    throw new LadingError('SIZE_MISMATCH', `${where}: got ${position} bytes, expected ${expected.size}`);
+    throw new LadingError(
+      'SIZE_MISMATCH',
+      `${from}: got ${position} bytes, expected ${expected.size} (copying into ${where})`,
+    );
   }
   const got = `${algorithm}:${hash.digest('hex')}`;
   if (got !== expected.digest) {
-    throw new LadingError('DIGEST_MISMATCH', `${where}: content digest ${got} does not match ${expected.digest}`);
+    throw new LadingError(
+      'DIGEST_MISMATCH',
+      `${from}: content digest ${got} does not match ${expected.digest} (copying into ${where})`,
+    );
   }
 }
 

@@ -312,7 +312,10 @@ describe('bad layouts are refused with the file and the field', () => {
       const bad = await OciLayout.open(join(t.path, 'bad'), { create: true });
       await assert.rejects(
         async () => bad.push(desc, await from.fetch(desc)),
-        (e) => isLadingError(e, 'DIGEST_MISMATCH') && (e as Error).message.includes(desc.digest),
+        (e) =>
+          isLadingError(e, 'DIGEST_MISMATCH') &&
+          (e as Error).message.startsWith(`${stored}: `) &&
+          (e as Error).message.includes(desc.digest),
       );
       assert.equal(await bad.exists(desc), false);
       assert.deepEqual(await readdir(join(t.path, 'bad', 'ingest')).catch(() => []), [], 'no temp file left behind');
