@@ -219,6 +219,97 @@ describe('pull safety', () => {
       assert.equal(await readFile(join(dir, 'out', 'f.txt'), 'utf8'), 'new');
     }));
 
+  /** Every file under `dir` with its content (symlinks as `-> target`), to compare a folder before and after. */
+  async function snapshot(dir: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    const { readdir, lstat: lst } = await import('node:fs/promises');
+    for (const name of await readdir(dir, { recursive: true })) {
+      const path = join(dir, name);
+      const info = await lst(path);
+      if (info.isSymbolicLink()) out[name] = `-> ${await readlink(path)}`;
+      else if (info.isFile()) out[name] = await readFile(path, 'utf8');
+      else out[name] = '<dir>';
+    }
+    return out;
+  }
+
+  test('a pull that fails half-way leaves the output folder as it was, and a new one is not left behind', () =>
+    inDir(async (dir) => {
+      // Two layers: a file that would replace the user's, then a folder whose tar has a hostile symlink.
+      const mem = new MemoryStore();
+      const { packManifest } = await import('../copy/index.js');
+      const good = await pushBytes(mem, Buffer.from('pulled'), MediaType.ImageLayer, {
+        [Annotation.Title]: 'mine.txt',
+      });
+      const { tar, gz } = await tarGz([
+        { name: 'dir/ok.txt', body: 'pwned' },
+        { name: 'dir/lnk', type: 'symlink', linkname: '/tmp' },
+      ]);
+      const bad = await pushBytes(mem, gz, MediaType.ImageLayerGzip, {
+        [Annotation.Title]: 'dir',
+        [Annotation.OrasContentUnpack]: 'true',
+        [Annotation.OrasContentDigest]: digestBytes(tar),
+      });
+      await mem.tag(await packManifest(mem, [good, bad]), 'v1');
+
+      const out = join(dir, 'out');
+      await mkdir(join(out, 'dir'), { recursive: true });
+      await writeFile(join(out, 'mine.txt'), 'MINE');
+      await writeFile(join(out, 'dir', 'ok.txt'), 'MY PRECIOUS');
+      const before = await snapshot(out);
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: out, concurrency: 1 }),
+        (e) => isLadingError(e, 'PATH_TRAVERSAL'),
+      );
+      assert.deepEqual(await snapshot(out), before, 'nothing changed, no staging folder left');
+
+      await assert.rejects(() => pullFiles(mem, 'v1', { output: join(dir, 'new', 'out') }));
+      await assert.rejects(() => stat(join(dir, 'new')), 'the folder made for the pull is gone');
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: join(out, 'mine.txt') }),
+        (e) => isLadingError(e, 'INVALID_ARGUMENT') && /mine\.txt: not a folder/.test((e as Error).message),
+      );
+    }));
+
+  test('a pulled folder merges into an existing one; a file where a folder is stops the pull before any write', () =>
+    inDir(async (dir) => {
+      const { tar, gz } = await tarGz([
+        { name: 'dir/a.txt', body: 'new a' },
+        { name: 'dir/sub/b.txt', body: 'new b' },
+      ]);
+      const mem = await storeWithLayer(
+        'dir',
+        gz,
+        { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) },
+        MediaType.ImageLayerGzip,
+      );
+      const out = join(dir, 'out');
+      await mkdir(join(out, 'dir', 'sub'), { recursive: true });
+      await writeFile(join(out, 'dir', 'a.txt'), 'old a');
+      await writeFile(join(out, 'dir', 'keep.txt'), 'kept');
+      await pullFiles(mem, 'v1', { output: out });
+      assert.deepEqual(await snapshot(out), {
+        dir: '<dir>',
+        'dir/a.txt': 'new a',
+        'dir/keep.txt': 'kept',
+        'dir/sub': '<dir>',
+        'dir/sub/b.txt': 'new b',
+      });
+
+      const blocked = join(dir, 'blocked');
+      await mkdir(join(blocked, 'dir'), { recursive: true });
+      await writeFile(join(blocked, 'dir', 'a.txt'), 'old a');
+      await mkdir(join(blocked, 'dir', 'sub', 'b.txt'), { recursive: true }); // a folder where a file goes
+      const before = await snapshot(blocked);
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: blocked }),
+        (e) =>
+          isLadingError(e, 'ALREADY_EXISTS') &&
+          /b\.txt: a folder is already there; nothing was written/.test((e as Error).message),
+      );
+      assert.deepEqual(await snapshot(blocked), before);
+    }));
+
   async function tarGz(
     entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; body?: string }[],
   ) {

@@ -1,5 +1,5 @@
-import { copyFile, lstat, mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { copyFile, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Content, Op, ReadOnlyStorage, ReadOnlyTarget, Storage } from '../content/index.js';
 import { toReadable, verifiedCopy } from '../content/index.js';
@@ -16,6 +16,7 @@ import {
 } from '../oci/index.js';
 import { extractFile } from './extract.js';
 import { safeJoin } from './safe-path.js';
+import { commitStaged, type StagedEntry } from './staging.js';
 
 export interface PullFilesOptions {
   output: string;
@@ -54,13 +55,33 @@ function titleOf(desc: Descriptor): string | undefined {
   return desc.annotations?.[Annotation.Title];
 }
 
-/** A write-only store that turns titled blobs into files in the output folder. */
+/**
+ * A write-only store that turns titled blobs into files. Files for the output folder are written
+ * into `staging` (a folder inside it) and listed in `staged`, to be moved into place once the whole
+ * pull succeeded; a file for elsewhere (`-T`) is written in place.
+ */
 class FileSink implements Storage {
   readonly files: PulledFile[] = [];
-  readonly written = new Map<string, string>(); // digest → first path written
+  readonly written = new Map<string, string>(); // digest → first path written (staged or final)
+  readonly staged: StagedEntry[] = [];
   readonly options: PullFilesOptions;
-  constructor(options: PullFilesOptions) {
+  readonly staging: string;
+  #count = 0;
+  constructor(options: PullFilesOptions, staging: string) {
     this.options = options;
+    this.staging = staging;
+  }
+
+  /** Where the bytes for `target` are written first, and the folder tar entries resolve from. */
+  stage(target: string): { path: string; base: string } {
+    const rel = relative(resolve(this.options.output), target);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      return { path: target, base: this.options.output };
+    }
+    const base = join(this.staging, String(this.#count++));
+    const path = join(base, rel);
+    this.staged.push({ staged: path, target });
+    return { path, base };
   }
   async fetch(desc: Descriptor): Promise<Readable> {
     throw new LadingError('UNSUPPORTED', `${desc.digest}: the output folder cannot be read back`);
@@ -75,10 +96,11 @@ class FileSink implements Storage {
       return;
     }
     const target = await this.target(title);
-    await mkdir(dirname(target), { recursive: true });
+    const at = this.stage(target);
+    await mkdir(dirname(at.path), { recursive: true });
     const unpack = desc.annotations?.[Annotation.OrasContentUnpack] === 'true';
-    // Downloads go to a temp file beside the target and move into place only once verified.
-    const temp = tempPathFor(target);
+    // Downloads go to a temp file beside where they are staged and move there once verified.
+    const temp = tempPathFor(at.path);
     try {
       const { createWriteStream } = await import('node:fs');
       await verifiedCopy(content, desc, createWriteStream(temp, { flags: 'wx' }), {
@@ -88,20 +110,20 @@ class FileSink implements Storage {
       if (unpack) {
         const tarDigest = desc.annotations?.[Annotation.OrasContentDigest];
         await extractFile(temp, {
-          root: target,
-          base: this.options.output,
+          root: at.path,
+          base: at.base,
           ...(tarDigest ? { expectedTarDigest: tarDigest } : {}),
           ...(this.options.signal ? { signal: this.options.signal } : {}),
         });
         await rm(temp, { force: true });
       } else {
-        await rename(temp, target);
+        await rename(temp, at.path);
       }
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
     }
-    this.written.set(desc.digest, target);
+    this.written.set(desc.digest, at.path);
     this.files.push({ path: unpack ? `${target}/` : target, desc });
     this.options.onFile?.(target, desc);
   }
@@ -122,6 +144,8 @@ class FileSink implements Storage {
 /**
  * `oras pull`: resolves `reference`, walks its graph, and writes every layer that has a title into
  * the output folder (directories unpacked), verifying each file before it takes its final name.
+ * Nothing in the output folder changes unless the whole pull succeeds: files are staged in a
+ * hidden folder inside it and moved into place at the end.
  */
 export async function pullFiles(
   src: ReadOnlyTarget,
@@ -130,8 +154,34 @@ export async function pullFiles(
 ): Promise<PullResult> {
   let root = await src.resolve(reference, options.signal ? { signal: options.signal } : {});
   if (options.mapRoot) root = await options.mapRoot(src, root);
-  await mkdir(options.output, { recursive: true });
-  const sink = new FileSink(options);
+  const created = await mkdir(options.output, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST' || error.code === 'ENOTDIR') {
+      throw new LadingError('INVALID_ARGUMENT', `${options.output}: not a folder (the output of a pull is a folder)`);
+    }
+    throw new LadingError('IO_ERROR', `${options.output}: cannot create the output folder: ${error.message}`, {
+      cause: error,
+    });
+  });
+  const staging = await mkdtemp(join(options.output, '.lading-pull-'));
+  try {
+    const result = await pullStaged(src, root, options, staging);
+    return result;
+  } catch (error) {
+    // The folder was made for this pull and holds nothing else: leave no trace of it.
+    if (created) await rm(created, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function pullStaged(
+  src: ReadOnlyTarget,
+  root: Descriptor,
+  options: PullFilesOptions,
+  staging: string,
+): Promise<PullResult> {
+  const sink = new FileSink(options, staging);
   const skipped: Descriptor[] = [];
   const titles = new Map<string, Descriptor>(); // title → layer
   const duplicates: Descriptor[] = []; // same bytes under a second title
@@ -190,10 +240,12 @@ export async function pullFiles(
     const title = titleOf(desc) as string;
     if (!from || sink.files.some((f) => titleOf(f.desc) === title)) continue;
     const target = await sink.target(title);
-    await mkdir(dirname(target), { recursive: true });
-    await copyFile(from, target);
+    const at = sink.stage(target);
+    await mkdir(dirname(at.path), { recursive: true });
+    await copyFile(from, at.path);
     sink.files.push({ path: target, desc });
     options.onFile?.(target, desc);
   }
+  await commitStaged(sink.staged, { keepOldFiles: Boolean(options.keepOldFiles) });
   return { root, files: sink.files, skipped };
 }
