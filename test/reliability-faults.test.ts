@@ -166,6 +166,35 @@ describe('the registry stops in the middle of a transfer', () => {
 });
 
 describe('Ctrl-C', () => {
+  test('transfer into a tgz, stopped while the archive is written back: the archive as it was, nothing left beside it', async () => {
+    const t = await tempDir();
+    try {
+      const dir = t.path;
+      await writeFile(join(dir, 'big.bin'), randomBytes(96 * 1024 * 1024));
+      await writeFile(
+        join(dir, 'big.yaml'),
+        'name: acme.org/big\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: data\n    type: blob\n    input:\n      type: file/v1\n      path: ./big.bin\n',
+      );
+      await writeFile(
+        join(dir, 'small.yaml'),
+        'name: acme.org/small\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input:\n      type: utf8/v1\n      text: hi\n',
+      );
+      await ok(['add', 'cv', '-c', 'big.yaml', '-r', 'src'], dir);
+      await ok(['add', 'cv', '-c', 'small.yaml', '-r', join('out', 'dst.tgz')], dir);
+      const before = await readFile(join(dir, 'out', 'dst.tgz'));
+      // "Transferred" is printed when the component is in the unpacked copy; the tgz is written after.
+      await interruptAfter(['transfer', 'cv', 'src//acme.org/big:1.0.0', join('out', 'dst.tgz')], dir, (s) =>
+        /^Transferred/m.test(s),
+      );
+      assert.ok((await readFile(join(dir, 'out', 'dst.tgz'))).equals(before), 'the archive is unchanged');
+      assert.deepEqual(await readdir(join(dir, 'out')), ['dst.tgz'], 'no temp files, no lock');
+      await ok(['transfer', 'cv', 'src//acme.org/big:1.0.0', join('out', 'dst.tgz')], dir);
+      await ok(['get', 'cv', `${join('out', 'dst.tgz')}//acme.org/big:1.0.0`], dir);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('add cv with a big dir input: the CTF stays as it was, the rerun completes', async () => {
     const t = await tempDir();
     try {

@@ -8,8 +8,11 @@ export interface OpenedRepository {
   repository: ComponentVersionRepository;
   /** `ctf ./transport-archive` or `oci http://127.0.0.1:5000/sub`, for messages. */
   display: string;
-  /** Commits a CTF written in tar/tgz form (or discards it with `commit: false`) and closes connections. */
-  close(options?: { commit?: boolean }): Promise<void>;
+  /**
+   * Commits a CTF written in tar/tgz form (or discards it with `commit: false`) and closes
+   * connections. An aborted `signal` stops the write-back and leaves the archive as it was.
+   */
+  close(options?: { commit?: boolean; signal?: AbortSignal }): Promise<void>;
 }
 
 export interface OpenRepositoryOptions extends ComponentRepositoryOptions {
@@ -29,7 +32,7 @@ export async function openComponentRepository(
     return {
       repository: new ComponentVersionRepository(archive.resolver(), options),
       display: spec.filePath,
-      close: (o = {}) => archive.close({ commit: o.commit ?? true }),
+      close: (o = {}) => archive.close({ commit: o.commit ?? true, ...(o.signal ? { signal: o.signal } : {}) }),
     };
   }
   const host = spec.baseUrl.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');

@@ -111,7 +111,8 @@ Examples:
         inputMethods: await helmAwareInputs(opts, others),
       });
       ok = true;
-      await opened.close({ commit: true });
+      // Ctrl-C while a tar or tgz is written back stops the write and leaves the archive as it was.
+      await opened.close({ commit: true, signal: (await import('../../interrupt.js')).interruptSignal() });
       await renderDescriptors(
         io,
         format,

@@ -84,7 +84,7 @@ async function openForWriting(spec: RepositorySpec, flags: TargetFlags): Promise
   return {
     repository: new ComponentVersionRepository(archive.resolver()),
     display: spec.filePath,
-    close: (o = {}) => archive.close({ commit: o.commit ?? true }),
+    close: (o = {}) => archive.close({ commit: o.commit ?? true, ...(o.signal ? { signal: o.signal } : {}) }),
   };
 }
 
@@ -180,7 +180,7 @@ Examples:
         onWarning: (w) => io.stderr.write(`warning: ${w}\n`),
       });
       ok = true;
-      await opened.close({ commit: !opts.dryRun });
+      await opened.close({ commit: !opts.dryRun, signal: (await import('../../interrupt.js')).interruptSignal() });
       const wire = signatureWire(result.signature);
       if (format === 'json') {
         io.stdout.write(`${JSON.stringify(wire, null, 2)}\n`);

@@ -121,7 +121,8 @@ Examples:
       ok = true;
     } finally {
       display.stop();
-      await target?.close({ commit: ok });
+      // Ctrl-C while a tar or tgz is written back stops the write and leaves the archive as it was.
+      await target?.close({ commit: ok, signal: (await import('../../interrupt.js')).interruptSignal() });
       await source.close();
       await others.close();
     }
