@@ -272,6 +272,12 @@ describe('TLS + basic auth registry', () => {
     });
     const insecure = open(peers.tls.host, { insecure: true, credentials: creds });
     await insecure.ping();
+    const notPem = new URL('../package.json', import.meta.url).pathname;
+    assert.throws(
+      () => open(peers.tls.host, { caFile: notPem }),
+      (error: Error) =>
+        codeOf(error) === 'INVALID_ARGUMENT' && /CA file .*package\.json: not a PEM file/.test(error.message),
+    );
   });
 
   test('HTTPS to a plain-HTTP registry is a NETWORK_ERROR that says the server answered without TLS', async () => {

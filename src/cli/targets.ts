@@ -56,9 +56,11 @@ export interface OpenedTarget {
 }
 
 /** Reads a secret from stdin (one value; a trailing newline and carriage return are dropped). */
-export function readStdinSecret(): string {
+export function readStdinSecret(flag = '--password-stdin'): string {
   const text = readFileSync(0, 'utf8');
-  return text.replace(/\n$/, '').replace(/\r$/, '');
+  const secret = text.replace(/\n$/, '').replace(/\r$/, '');
+  if (secret === '') throw new LadingError('INVALID_ARGUMENT', `${flag}: nothing was read from standard input`);
+  return secret;
 }
 
 /** Picks `--from-x` (or `--to-x`) flags out of a command's options as plain target flags. */
@@ -77,7 +79,7 @@ function credentialFrom(flags: TargetFlags, host: string): CredentialProvider {
   let password = flags.password;
   let identityToken = flags.identityToken;
   if (flags.passwordStdin) password = readStdinSecret();
-  if (flags.identityTokenStdin) identityToken = readStdinSecret();
+  if (flags.identityTokenStdin) identityToken = readStdinSecret('--identity-token-stdin');
   if (flags.username && identityToken)
     throw new LadingError('INVALID_ARGUMENT', '--username and --identity-token cannot be used together');
   if (password !== undefined && identityToken !== undefined) {

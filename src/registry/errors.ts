@@ -78,7 +78,14 @@ export class RegistryResponseError extends LadingError {
     const url = redactUrl(init.url);
     const errors = init.errors ?? [];
     const statusText = STATUS_CODES[init.status] ?? 'Unknown Status';
-    const why = errors.length > 0 ? describe(errors) : init.text?.trim().slice(0, 200);
+    // A HEAD carries no body to explain a 401: say what it means.
+    const why =
+      errors.length > 0
+        ? describe(errors)
+        : init.text?.trim().slice(0, 200) ||
+          (init.status === 401
+            ? 'credentials missing or rejected (log in with lading login, or pass --username and --password)'
+            : undefined);
     super(
       init.code ?? codeFor(init.status, errors),
       `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}`,
@@ -149,7 +156,7 @@ export function networkError(method: string, url: string | URL, error: unknown):
     // OpenSSL read an HTTP answer where a TLS record should be.
     reason = `${host} answered without TLS: a plain-HTTP registry? (use plain HTTP for it, e.g. --plain-http)`;
   } else if (code && tlsCodes.test(code)) {
-    reason = `TLS verification of ${host} failed (${code}); trust its CA or allow this host as insecure`;
+    reason = `TLS verification of ${host} failed (${code}); trust its CA (--ca-file) or skip verification for it (--insecure)`;
   } else if (code && code in networkReasons) {
     reason = `${networkReasons[code]} (${host}, ${code})`;
   } else {

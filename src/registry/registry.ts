@@ -45,11 +45,17 @@ export interface RegistryOptions {
 }
 
 function readPem(file: string, what: string): Buffer {
+  let pem: Buffer;
   try {
-    return readFileSync(file);
+    pem = readFileSync(file);
   } catch (error) {
     throw new LadingError('IO_ERROR', `cannot read ${what} ${file}: ${(error as Error).message}`, { cause: error });
   }
+  // Node would take anything and fail later with a TLS error that does not name the file.
+  if (!pem.includes('-----BEGIN ')) {
+    throw new LadingError('INVALID_ARGUMENT', `${what} ${file}: not a PEM file (no "-----BEGIN" block)`);
+  }
+  return pem;
 }
 
 /** Splits `[scheme://]host[:port]`; a scheme given in the host decides plain HTTP unless options say otherwise. */

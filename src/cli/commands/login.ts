@@ -46,7 +46,7 @@ Examples:
     let password: string | undefined = opts.password;
     let identityToken: string | undefined = opts.identityToken;
     if (opts.passwordStdin) password = readStdinSecret();
-    if (opts.identityTokenStdin) identityToken = readStdinSecret();
+    if (opts.identityTokenStdin) identityToken = readStdinSecret('--identity-token-stdin');
     if (opts.password || opts.identityToken)
       io.stderr.write('WARNING! Using a secret on the command line is insecure. Use --password-stdin.\n');
     if (identityToken === undefined && (username === undefined || password === undefined)) {
