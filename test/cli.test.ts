@@ -184,6 +184,10 @@ describe('lading command line', () => {
         assertOneLineError(r, pattern);
         assert.doesNotMatch(r.stderr + r.stdout, /URLSECRET/);
       }
+      assertOneLineError(
+        await lading(['login', '-u', 'testuser', '--password-stdin', '127.0.0.1:9'], { input: '' }),
+        /--password-stdin: nothing was read from standard input/,
+      );
     } finally {
       await t.cleanup();
     }
