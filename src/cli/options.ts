@@ -28,8 +28,8 @@ export function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlag
     .option(`--${p}insecure`, 'allow connections to registries whose TLS certificate cannot be verified')
     .option(`--${p}plain-http`, 'use plain HTTP instead of HTTPS (the default for the host name localhost only)')
     .option(`--${p}ca-file <file>`, 'server certificate authority file for the remote registry')
-    .option(`--${p}cert-file <file>`, 'client certificate file for mutual TLS (with --key-file)')
-    .option(`--${p}key-file <file>`, 'client private key file for mutual TLS (with --cert-file)')
+    .option(`--${p}cert-file <file>`, `client certificate file for mutual TLS (with --${p}key-file)`)
+    .option(`--${p}key-file <file>`, `client private key file for mutual TLS (with --${p}cert-file)`)
     .option(`--${p}registry-config <path>`, 'path of a docker-style auth config file (repeatable)', collect);
   if (!prefix) {
     cmd
