@@ -160,6 +160,11 @@ describe('lading command line', () => {
       );
       assertOneLineError(r, /--export-manifest .*no-such-folder.*does not exist or is not writable/);
       assert.deepEqual(await readdir(t.path), ['a.txt'], 'no layout was written');
+      assertOneLineError(
+        await lading(['push', '--oci-layout', `${layout}:v1`, 'a.txt:not a type'], { cwd: t.path }),
+        /"a\.txt:not a type": invalid media type "not a type"/,
+      );
+      assert.deepEqual(await readdir(t.path), ['a.txt'], 'no layout was written');
     } finally {
       await t.cleanup();
     }

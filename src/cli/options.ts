@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { LadingError } from '../oci/index.js';
+import { isValidMediaType, LadingError } from '../oci/index.js';
 
 export function parseConcurrency(value: string): number {
   const n = Number(value);
@@ -88,6 +88,8 @@ export function parseFileRef(raw: string, defaultType?: string): { path: string;
   const type = raw.slice(i + 1);
   if (!path) throw new LadingError('INVALID_ARGUMENT', `"${raw}": missing file path`);
   const mediaType = type || defaultType;
+  if (type && !isValidMediaType(type))
+    throw new LadingError('INVALID_ARGUMENT', `"${raw}": invalid media type "${type}"`);
   return { path, ...(mediaType ? { mediaType } : {}) };
 }
 
