@@ -55,24 +55,22 @@ Examples:
     }
     const { checkOutputFile, writeOutputFile } = await import('../output-file.js');
     if (opts.exportManifest) await checkOutputFile(opts.exportManifest, '--export-manifest');
+    // Arguments are checked before the target is opened (opening a new layout creates it).
+    const fileRefs = files.map((f) => parseFileRef(f));
     const opened = await openTarget(name, opts, { write: true });
     const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
     try {
       let subject = await opened.target.resolve(await requireReference(opened, name));
       if (opts.platform) subject = await selectPlatform(opened.target, subject, parsePlatform(opts.platform));
-      const manifest = await pushFiles(
-        opened.target,
-        files.map((f) => parseFileRef(f)),
-        {
-          subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-          artifactType: opts.artifactType,
-          annotations,
-          fileAnnotations,
-          concurrency: parseConcurrency(opts.concurrency),
-          ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
-          ...display.hooks(),
-        },
-      );
+      const manifest = await pushFiles(opened.target, fileRefs, {
+        subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+        artifactType: opts.artifactType,
+        annotations,
+        fileAnnotations,
+        concurrency: parseConcurrency(opts.concurrency),
+        ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
+        ...display.hooks(),
+      });
       display.stop();
       if (opts.exportManifest) {
         const { fetchAll } = await import('../../content/index.js');

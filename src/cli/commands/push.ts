@@ -130,27 +130,25 @@ Examples:
     }
     const { checkOutputFile, writeOutputFile } = await import('../output-file.js');
     if (opts.exportManifest) await checkOutputFile(opts.exportManifest, '--export-manifest');
+    // Arguments are checked before the target is opened (opening a new layout creates it).
+    const fileRefs = files.map((f) => parseFileRef(f));
     const opened = await openTarget(name, opts, { write: true });
     const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
     try {
-      const manifest = await pushFiles(
-        opened.target,
-        files.map((f) => parseFileRef(f)),
-        {
-          signal: (await import('../interrupt.js')).interruptSignal(),
-          concurrency: parseConcurrency(opts.concurrency),
-          tags: [opened.reference, ...opened.extraTags].filter(Boolean),
-          fileAnnotations,
-          annotations,
-          ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
-          ...(imageSpec ? { imageSpec } : {}),
-          ...(opts.config ? { config: parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') } : {}),
-          ...(configData ? { configData } : {}),
-          ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
-          ...(epoch !== undefined ? { reproducible: true, sourceDateEpoch: epoch } : {}),
-          ...display.hooks(),
-        },
-      );
+      const manifest = await pushFiles(opened.target, fileRefs, {
+        signal: (await import('../interrupt.js')).interruptSignal(),
+        concurrency: parseConcurrency(opts.concurrency),
+        tags: [opened.reference, ...opened.extraTags].filter(Boolean),
+        fileAnnotations,
+        annotations,
+        ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
+        ...(imageSpec ? { imageSpec } : {}),
+        ...(opts.config ? { config: parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') } : {}),
+        ...(configData ? { configData } : {}),
+        ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
+        ...(epoch !== undefined ? { reproducible: true, sourceDateEpoch: epoch } : {}),
+        ...display.hooks(),
+      });
       display.stop();
       if (opts.exportManifest) {
         const { fetchAll } = await import('../../content/index.js');
