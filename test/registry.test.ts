@@ -79,7 +79,7 @@ describe('plain registry: content', () => {
     });
     await assert.rejects(repo.fetchManifest('nope'), (error: Error) => {
       assert.equal(codeOf(error), 'NOT_FOUND');
-      assert.match(error.message, /^GET http:\/\/.*: 404 Not Found: manifest unknown: manifest unknown$/);
+      assert.match(error.message, /^GET http:\/\/.*: 404 Not Found: manifest unknown: manifest unknown \(Tag: nope\)$/);
       return true;
     });
   });

@@ -108,6 +108,19 @@ describe('errors and redaction', () => {
       'NOT_FOUND',
     );
     assert.equal(new RegistryResponseError({ method: 'GET', url: 'http://h/', status: 500 }).code, 'REGISTRY_ERROR');
+    // Distribution names the missing blob in `detail`: the one line says which.
+    const named = parseErrorBody(
+      '{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:abc"}]}',
+    );
+    assert.equal(
+      new RegistryResponseError({ method: 'PUT', url: 'http://h/', status: 400, errors: named }).message,
+      'PUT http://h/: 400 Bad Request: manifest blob unknown: blob unknown to registry (sha256:abc)',
+    );
+    const nested = parseErrorBody('{"errors":[{"code":"DENIED","message":"no","detail":[{"Type":"repository"}]}]}');
+    assert.match(
+      new RegistryResponseError({ method: 'GET', url: 'http://h/', status: 403, errors: nested }).message,
+      /: denied: no$/,
+    );
     assert.deepEqual(parseErrorBody('404 page not found'), []);
     assert.deepEqual(parseErrorBody('{"errors":"nope"}'), []);
   });

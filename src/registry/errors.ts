@@ -49,9 +49,30 @@ function describe(errors: readonly RegistryErrorDetail[]): string {
   return errors
     .map((e) => {
       const code = e.code.toLowerCase().replaceAll('_', ' ');
-      return e.message ? `${code}: ${e.message}` : code;
+      const detail = describeDetail(e.detail);
+      return `${e.message ? `${code}: ${e.message}` : code}${detail ? ` (${detail})` : ''}`;
     })
     .join('; ');
+}
+
+/**
+ * A registry's `detail` when it is short and plain: which blob is unknown (distribution sends its
+ * digest), which name or tag. Anything longer or nested is left out of the one-line message.
+ */
+function describeDetail(detail: unknown): string | undefined {
+  let text: string | undefined;
+  if (typeof detail === 'string' || typeof detail === 'number') text = String(detail);
+  else if (typeof detail === 'object' && detail !== null && !Array.isArray(detail)) {
+    const entries = Object.entries(detail);
+    if (
+      entries.length > 0 &&
+      entries.length <= 3 &&
+      entries.every(([, v]) => ['string', 'number'].includes(typeof v))
+    ) {
+      text = entries.map(([k, v]) => `${k}: ${v}`).join(', ');
+    }
+  }
+  return text && text.length <= 120 ? text.replace(/\s+/g, ' ') : undefined;
 }
 
 export interface RegistryResponseErrorInit {
