@@ -352,10 +352,16 @@ describe('bad constructors: one clear error with file:line and path', () => {
       /^component-constructor\.yaml:5: resources\[0\]: only one of access or input may be set, but both are present$/,
     ],
     [
+      'a version that is not semver',
+      'name: acme.org/x\nversion: one.two\nprovider: {name: acme}\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:2: version: must be a semantic version such as 1\.0\.0 or v1\.2\.3-rc\.1$/,
+    ],
+    [
       'bad component name',
       'name: Acme/X\nversion: 1.0.0\nprovider: {name: acme}\n',
       'INVALID_CONSTRUCTOR',
-      /^component-constructor\.yaml:1: name: must match pattern \^\[a-z\]/,
+      /^component-constructor\.yaml:1: name: must be a lower-case component name: a DNS domain and a path, such as acme\.org\/my-component$/,
     ],
     [
       'version as a number',

@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import { LadingError } from '../../oci/index.js';
-import { goYamlReadOptions } from '../descriptor/go-yaml-read.js';
+import { goYamlReadOptions, yamlErrorText } from '../descriptor/go-yaml-read.js';
 import { canonicalConsumerType } from './identity.js';
 import {
   type ConfigEntry,
@@ -164,7 +164,7 @@ export function parseOcmConfig(text: string, options: { source?: string } = {}):
     const line = error.linePos?.[0].line;
     throw new LadingError(
       'INVALID_ARGUMENT',
-      `${source}${line ? `:${line}` : ''}: not valid YAML: ${error.message.split('\n')[0]}`,
+      `${source}${line ? `:${line}` : ''}: not valid YAML: ${yamlErrorText(error)}`,
     );
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });

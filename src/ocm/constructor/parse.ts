@@ -1,6 +1,6 @@
 import { type Document, isScalar, LineCounter, parseAllDocuments } from 'yaml';
 import { LadingError } from '../../oci/index.js';
-import { goYamlReadOptions } from '../descriptor/go-yaml-read.js';
+import { goYamlReadOptions, yamlErrorText } from '../descriptor/go-yaml-read.js';
 import { canonicalIdentity, formatIdentity, identityOf } from '../descriptor/identity.js';
 import type { DigestSpec, Label, Provider, SourceRef, TypedSpec } from '../descriptor/model.js';
 import { formatPath, type SchemaProblem } from '../descriptor/schema.js';
@@ -114,13 +114,9 @@ export function parseConstructor(
   const yamlError = doc.errors[0];
   if (yamlError) {
     const line = yamlError.linePos?.[0].line ?? lines.linePos(yamlError.pos[0]).line;
-    throw new LadingError(
-      'INVALID_CONSTRUCTOR',
-      `${file}:${line}: not valid YAML: ${yamlError.message.split('\n')[0]}`,
-      {
-        cause: yamlError,
-      },
-    );
+    throw new LadingError('INVALID_CONSTRUCTOR', `${file}:${line}: not valid YAML: ${yamlErrorText(yamlError)}`, {
+      cause: yamlError,
+    });
   }
   const ctx = new Context(file, doc, lines);
   if (docs.length > 1) ctx.warnings.push(`${file}: only the first of ${docs.length} YAML documents is used`);

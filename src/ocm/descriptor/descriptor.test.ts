@@ -234,7 +234,7 @@ describe('descriptor validation', () => {
     assert.equal(desc.component.name, 'Not A Name');
     const lines = formatProblems(problems);
     assert.ok(
-      lines.some((l) => l.startsWith('component.name: must match pattern')),
+      lines.some((l) => l.startsWith('component.name: must be a lower-case component name')),
       lines.join('\n'),
     );
     assert.ok(lines.includes('component.resources[0].name: must NOT have fewer than 2 characters'), lines.join('\n'));
@@ -246,7 +246,7 @@ describe('descriptor validation', () => {
       () => decodeDescriptor(bad, DescriptorMediaType.Json, 'blob', { strict: true }),
       (e) =>
         isLadingError(e, 'INVALID_DESCRIPTOR') &&
-        /blob: component\.name: must match pattern/.test((e as Error).message),
+        /blob: component\.name: must be a lower-case component name/.test((e as Error).message),
     );
   });
 

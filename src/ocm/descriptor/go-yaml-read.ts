@@ -34,3 +34,14 @@ export function parseGoYaml(text: string): { value: unknown; errors: string[] } 
     return { value: undefined, errors: [(error as Error).message] };
   }
 }
+
+/**
+ * The first line of a YAML parse error, for a message that already names the line: the parser's
+ * own "at line L, column C:" tail (followed by a code excerpt) becomes "(column C)".
+ */
+export function yamlErrorText(error: { message: string; linePos?: [{ col: number }, ...unknown[]] }): string {
+  const first = error.message.split('\n')[0] ?? '';
+  const column = error.linePos?.[0].col;
+  const text = first.replace(/\s*at line \d+, column \d+:?\s*$/, '');
+  return column === undefined ? text : `${text} (column ${column})`;
+}

@@ -185,6 +185,17 @@ export function problemsOf(errors: readonly ErrorObject[] | null | undefined, da
   return problems;
 }
 
+/** What the schemas' long patterns ask for, in words; the pattern itself for any other. */
+function patternMessage(pattern: string): string {
+  if (pattern.startsWith('^[v]?(0|[1-9]\\d*)')) {
+    return 'must be a semantic version such as 1.0.0 or v1.2.3-rc.1';
+  }
+  if (pattern.startsWith('^[a-z][-a-z0-9]*([.][a-z][-a-z0-9]*)*[.][a-z]{2,}(/')) {
+    return 'must be a lower-case component name: a DNS domain and a path, such as acme.org/my-component';
+  }
+  return `must match pattern ${pattern}`;
+}
+
 function messageOf(error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
@@ -193,7 +204,7 @@ function messageOf(error: ErrorObject): string {
     case 'additionalProperties':
       return `unknown field "${String(params.additionalProperty)}"`;
     case 'pattern':
-      return `must match pattern ${String(params.pattern)}`;
+      return patternMessage(String(params.pattern));
     case 'const':
       return `must be ${JSON.stringify(params.allowedValue)}`;
     case 'enum':
