@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, rename } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LadingError } from '../oci/index.js';
 
@@ -38,7 +38,14 @@ async function merge(staged: string, target: string): Promise<void> {
     for (const name of await readdir(staged)) await merge(join(staged, name), join(target, name));
     return;
   }
-  await rename(staged, target); // a file replaces a file (or a symlink) in one step
+  try {
+    await rename(staged, target); // a file replaces a file (or a symlink) in one step
+  } catch (error) {
+    // A folder of the output that is another file system's mount point: copy across.
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await cp(staged, target, { recursive: true, force: true, verbatimSymlinks: true });
+    await rm(staged, { recursive: true, force: true });
+  }
 }
 
 /**
