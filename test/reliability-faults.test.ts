@@ -165,6 +165,10 @@ describe('the registry stops in the middle of a transfer', () => {
   });
 });
 
+/** A component with one tiny resource: something already in a CTF before the interrupted run. */
+const smallConstructor =
+  'name: acme.org/small\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input:\n      type: utf8/v1\n      text: hi\n';
+
 describe('Ctrl-C', () => {
   test('transfer into a tgz, stopped while the archive is written back: the archive as it was, nothing left beside it', async () => {
     const t = await tempDir();
@@ -175,10 +179,7 @@ describe('Ctrl-C', () => {
         join(dir, 'big.yaml'),
         'name: acme.org/big\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: data\n    type: blob\n    input:\n      type: file/v1\n      path: ./big.bin\n',
       );
-      await writeFile(
-        join(dir, 'small.yaml'),
-        'name: acme.org/small\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input:\n      type: utf8/v1\n      text: hi\n',
-      );
+      await writeFile(join(dir, 'small.yaml'), smallConstructor);
       await ok(['add', 'cv', '-c', 'big.yaml', '-r', 'src'], dir);
       await ok(['add', 'cv', '-c', 'small.yaml', '-r', join('out', 'dst.tgz')], dir);
       const before = await readFile(join(dir, 'out', 'dst.tgz'));
@@ -201,10 +202,7 @@ describe('Ctrl-C', () => {
       const dir = t.path;
       await mkdir(join(dir, 'data'));
       for (let i = 0; i < 48; i++) await writeFile(join(dir, 'data', `f${i}.bin`), randomBytes(2 * 1024 * 1024));
-      await writeFile(
-        join(dir, 'small.yaml'),
-        'name: acme.org/small\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input:\n      type: utf8/v1\n      text: hi\n',
-      );
+      await writeFile(join(dir, 'small.yaml'), smallConstructor);
       await writeFile(
         join(dir, 'big.yaml'),
         'name: acme.org/big\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: data\n    type: directoryTree\n    input:\n      type: dir/v1\n      path: ./data\n      compress: true\n',
@@ -274,10 +272,7 @@ describe('Ctrl-C', () => {
         join(dir, 'big.yaml'),
         `name: acme.org/big\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n${resources}`,
       );
-      await writeFile(
-        join(dir, 'small.yaml'),
-        'name: acme.org/small\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input:\n      type: utf8/v1\n      text: hi\n',
-      );
+      await writeFile(join(dir, 'small.yaml'), smallConstructor);
       await ok(['add', 'cv', '-c', 'big.yaml', '-r', 'source'], dir);
       for (const target of ['target', 'target.tgz']) {
         await ok(['add', 'cv', '-c', 'small.yaml', '-r', target], dir);
