@@ -164,8 +164,7 @@ export async function pullFiles(
   });
   const staging = await mkdtemp(join(options.output, '.lading-pull-'));
   try {
-    const result = await pullStaged(src, root, options, staging);
-    return result;
+    return await pullStaged(src, root, options, staging);
   } catch (error) {
     // The folder was made for this pull and holds nothing else: leave no trace of it.
     if (created) await rm(created, { recursive: true, force: true });
