@@ -142,8 +142,15 @@ describe('errors and redaction', () => {
       redactUserinfo('invalid "http://testuser:URLSECRET@127.0.0.1:5000/ocm" and https://tok@h/x, not repo@sha256:ab'),
       'invalid "http://***@127.0.0.1:5000/ocm" and https://***@h/x, not repo@sha256:ab',
     );
+    assert.equal(redactUserinfo('"https://u:SE@CRET@h/x//a.org/c:1.0.0"'), '"https://***@h/x//a.org/c:1.0.0"');
+    assert.equal(
+      redactUserinfo('invalid registry host "u:SECRET@127.0.0.1:5000", not repo:v1@sha256:0123ab'),
+      'invalid registry host "***@127.0.0.1:5000", not repo:v1@sha256:0123ab',
+    );
     assert.equal(hasUserinfo('https://u:p@h/x'), true);
+    assert.equal(hasUserinfo('u:SECRET@127.0.0.1:5000/x'), true);
     assert.equal(hasUserinfo('h/x@sha256:ab'), false);
+    assert.equal(hasUserinfo('h/x:v1@sha256:ab'), false);
   });
 });
 

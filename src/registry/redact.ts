@@ -2,17 +2,25 @@
 const secretParams =
   /^(?:_state|x-amz-.*|x-goog-.*|sig|signature|token|access_token|refresh_token|policy|key-pair-id|se|sp|sv|sr|skoid|sktid|code)$/i;
 
-/** `user:password@` (or `token@`) after a URL scheme, anywhere in a text. */
-const urlUserinfo = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/@]+@/g;
+/**
+ * `user:password@` (or `token@`) after a URL scheme, anywhere in a text. The user information runs
+ * to the last `@` before the path, so a password holding a raw `@` is masked whole.
+ */
+const urlUserinfo = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/"']*@/g;
+/** `user:password@host` without a scheme, as someone may type a registry. */
+const bareUserinfo = /(^|[\s"'(])[^\s"'/@():]+:[^\s"'/]*@(?=[A-Za-z0-9.-]+(?::\d+)?(?:[/\s"')]|$))/g;
 
 /** `text` with the user name and password of every URL in it masked (`https://***@host/...`). */
 export function redactUserinfo(text: string): string {
-  return text.replace(urlUserinfo, '$1***@');
+  return text.replace(urlUserinfo, '$1***@').replace(bareUserinfo, '$1***@');
 }
 
-/** Whether `text` starts with a URL that carries a user name or password. */
+/** Whether `text` starts with an address that carries a user name or password. */
 export function hasUserinfo(text: string): boolean {
-  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/@]+@/.test(text);
+  return (
+    /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/]*@/.test(text) ||
+    /^[^\s/@():]+:[^\s/]*@[A-Za-z0-9.-]+(?::\d+)?(?:\/|$)/.test(text)
+  );
 }
 
 /**
