@@ -310,6 +310,47 @@ describe('pull safety', () => {
       assert.deepEqual(await snapshot(blocked), before);
     }));
 
+  test("a pull follows the user's link to a folder of the output, never one that leaves it, and refuses an artifact at odds with itself", () =>
+    inDir(async (dir) => {
+      const out = join(dir, 'out');
+      await mkdir(join(out, 'real'), { recursive: true });
+      await symlink(join(out, 'real'), join(out, 'd'));
+      await pullFiles(await storeWithLayer('d/x.txt', Buffer.from('x')), 'v1', { output: out });
+      assert.equal(await readFile(join(out, 'real', 'x.txt'), 'utf8'), 'x');
+
+      // Inside a pulled folder, an existing link to elsewhere is not written through.
+      await mkdir(join(dir, 'elsewhere'));
+      await mkdir(join(out, 'dir'));
+      await symlink(join(dir, 'elsewhere'), join(out, 'dir', 'sub'));
+      const { tar, gz } = await tarGz([{ name: 'dir/sub/p.txt', body: 'p' }]);
+      const folder = await storeWithLayer(
+        'dir',
+        gz,
+        { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) },
+        MediaType.ImageLayerGzip,
+      );
+      await assert.rejects(
+        () => pullFiles(folder, 'v1', { output: out }),
+        (e) =>
+          isLadingError(e, 'PATH_TRAVERSAL') &&
+          /sub: a symlink that leaves the output folder/.test((e as Error).message),
+      );
+      await assert.rejects(() => stat(join(dir, 'elsewhere', 'p.txt')));
+
+      const mem = new MemoryStore();
+      const { packManifest } = await import('../copy/index.js');
+      const z = await pushBytes(mem, Buffer.from('z'), MediaType.ImageLayer, { [Annotation.Title]: 'z' });
+      const zy = await pushBytes(mem, Buffer.from('zy'), MediaType.ImageLayer, { [Annotation.Title]: 'z/y' });
+      await mem.tag(await packManifest(mem, [z, zy]), 'v1');
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: join(dir, 'out2') }),
+        (e) =>
+          isLadingError(e, 'ALREADY_EXISTS') &&
+          /z: a file of the artifact, and the folder of .*z\/y/.test((e as Error).message),
+      );
+      await assert.rejects(() => stat(join(dir, 'out2')), 'nothing written, the new folder removed');
+    }));
+
   async function tarGz(
     entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; body?: string }[],
   ) {

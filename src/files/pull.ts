@@ -57,28 +57,43 @@ function titleOf(desc: Descriptor): string | undefined {
 
 /**
  * A write-only store that turns titled blobs into files. Files for the output folder are written
- * into `staging` (a folder inside it) and listed in `staged`, to be moved into place once the whole
- * pull succeeded; a file for elsewhere (`-T`) is written in place.
+ * into a staging folder inside it and listed in `staged`, to be moved into place once the whole
+ * pull succeeded. A file for elsewhere (`-T`), or any file when the output folder itself cannot
+ * hold the staging folder (only a subfolder is writable), is written in place, as before staging.
  */
 class FileSink implements Storage {
   readonly files: PulledFile[] = [];
   readonly written = new Map<string, string>(); // digest → first path written (staged or final)
   readonly staged: StagedEntry[] = [];
   readonly options: PullFilesOptions;
-  readonly staging: string;
+  #staging: Promise<string | undefined> | undefined;
   #count = 0;
-  constructor(options: PullFilesOptions, staging: string) {
+  constructor(options: PullFilesOptions) {
     this.options = options;
-    this.staging = staging;
+  }
+
+  /** The staging folder, made on first use; undefined when the output folder refuses it. */
+  #stagingFolder(): Promise<string | undefined> {
+    this.#staging ??= mkdtemp(join(this.options.output, '.lading-pull-')).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') return undefined;
+      throw error;
+    });
+    return this.#staging;
+  }
+
+  async removeStaging(): Promise<void> {
+    const staging = await this.#staging?.catch(() => undefined);
+    if (staging) await rm(staging, { recursive: true, force: true });
   }
 
   /** Where the bytes for `target` are written first, and the folder tar entries resolve from. */
-  stage(target: string): { path: string; base: string } {
+  async stage(target: string): Promise<{ path: string; base: string }> {
     const rel = relative(resolve(this.options.output), target);
-    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      return { path: target, base: this.options.output };
-    }
-    const base = join(this.staging, String(this.#count++));
+    const direct = { path: target, base: this.options.output };
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return direct;
+    const staging = await this.#stagingFolder();
+    if (staging === undefined) return direct;
+    const base = join(staging, String(this.#count++));
     const path = join(base, rel);
     this.staged.push({ staged: path, target });
     return { path, base };
@@ -96,7 +111,7 @@ class FileSink implements Storage {
       return;
     }
     const target = await this.target(title);
-    const at = this.stage(target);
+    const at = await this.stage(target);
     await mkdir(dirname(at.path), { recursive: true });
     const unpack = desc.annotations?.[Annotation.OrasContentUnpack] === 'true';
     // Downloads go to a temp file beside where they are staged and move there once verified.
@@ -162,15 +177,15 @@ export async function pullFiles(
       cause: error,
     });
   });
-  const staging = await mkdtemp(join(options.output, '.lading-pull-'));
+  const sink = new FileSink(options);
   try {
-    return await pullStaged(src, root, options, staging);
+    return await pullStaged(src, root, options, sink);
   } catch (error) {
     // The folder was made for this pull and holds nothing else: leave no trace of it.
     if (created) await rm(created, { recursive: true, force: true });
     throw error;
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await sink.removeStaging();
   }
 }
 
@@ -178,9 +193,8 @@ async function pullStaged(
   src: ReadOnlyTarget,
   root: Descriptor,
   options: PullFilesOptions,
-  staging: string,
+  sink: FileSink,
 ): Promise<PullResult> {
-  const sink = new FileSink(options, staging);
   const skipped: Descriptor[] = [];
   const titles = new Map<string, Descriptor>(); // title → layer
   const duplicates: Descriptor[] = []; // same bytes under a second title
@@ -239,12 +253,12 @@ async function pullStaged(
     const title = titleOf(desc) as string;
     if (!from || sink.files.some((f) => titleOf(f.desc) === title)) continue;
     const target = await sink.target(title);
-    const at = sink.stage(target);
+    const at = await sink.stage(target);
     await mkdir(dirname(at.path), { recursive: true });
     await copyFile(from, at.path);
     sink.files.push({ path: target, desc });
     options.onFile?.(target, desc);
   }
-  await commitStaged(sink.staged, { keepOldFiles: Boolean(options.keepOldFiles) });
+  await commitStaged(sink.staged, options.output, { keepOldFiles: Boolean(options.keepOldFiles) });
   return { root, files: sink.files, skipped };
 }

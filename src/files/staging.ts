@@ -1,5 +1,5 @@
-import { cp, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { cp, lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { LadingError } from '../oci/index.js';
 
 /** A file or unpacked folder written into the staging area, and where it goes once all is done. */
@@ -8,34 +8,81 @@ export interface StagedEntry {
   target: string;
 }
 
-type Kind = 'dir' | 'other' | undefined;
+/** What is at a path: a folder (or a link to a folder inside the output), anything else, nothing, or a link leaving the output. */
+type Kind = 'dir' | 'other' | 'escapes' | undefined;
 
-async function kindOf(path: string): Promise<Kind> {
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+async function kindOf(path: string, realRoot?: string): Promise<Kind> {
   const info = await lstat(path).catch(() => undefined);
   if (!info) return undefined;
-  return info.isDirectory() ? 'dir' : 'other';
+  if (info.isDirectory()) return 'dir';
+  if (info.isSymbolicLink() && realRoot !== undefined) {
+    // The user's own link to a folder of the output is followed, as a direct write would; one
+    // that leaves the output is never written through.
+    const real = await realpath(path).catch(() => undefined);
+    if (real === undefined) return 'other';
+    if (!inside(realRoot, real)) return (await stat(real).catch(() => undefined))?.isDirectory() ? 'escapes' : 'other';
+    return (await stat(real)).isDirectory() ? 'dir' : 'other';
+  }
+  return 'other';
+}
+
+interface Problem {
+  code: 'ALREADY_EXISTS' | 'PATH_TRAVERSAL';
+  text: string;
 }
 
 /**
  * What merging `staged` into `target` would run into: a file where a folder is, a folder where a
- * file (or a symlink) is, or, with `keepOldFiles`, any file already there. Reads only.
+ * file is, a link that leaves the output, or, with `keepOldFiles`, any file already there. Reads only.
  */
-async function conflicts(staged: string, target: string, keepOldFiles: boolean, out: string[]): Promise<void> {
-  const [from, to] = await Promise.all([kindOf(staged), kindOf(target)]);
+async function conflicts(staged: string, target: string, o: CommitOptions, out: Problem[]): Promise<void> {
+  const [from, to] = await Promise.all([kindOf(staged), kindOf(target, o.realRoot)]);
   if (to === undefined) return;
-  if (from === 'dir' && to === 'dir') {
-    for (const name of await readdir(staged))
-      await conflicts(join(staged, name), join(target, name), keepOldFiles, out);
+  if (to === 'escapes') {
+    out.push({ code: 'PATH_TRAVERSAL', text: `${target}: a symlink that leaves the output folder` });
     return;
   }
-  if (from === 'dir' || to === 'dir') out.push(`${target}: a ${to === 'dir' ? 'folder' : 'file'} is already there`);
-  else if (keepOldFiles) out.push(`${target}: file already exists, overwrite disallowed (--keep-old-files)`);
+  if (from === 'dir' && to === 'dir') {
+    for (const name of await readdir(staged)) await conflicts(join(staged, name), join(target, name), o, out);
+    return;
+  }
+  if (from === 'dir' || to === 'dir') {
+    out.push({ code: 'ALREADY_EXISTS', text: `${target}: a ${to === 'dir' ? 'folder' : 'file'} is already there` });
+  } else if (o.keepOldFiles) {
+    out.push({
+      code: 'ALREADY_EXISTS',
+      text: `${target}: file already exists, overwrite disallowed (--keep-old-files)`,
+    });
+  }
 }
 
-async function merge(staged: string, target: string): Promise<void> {
-  const [from, to] = await Promise.all([kindOf(staged), kindOf(target)]);
+/** Two entries of one artifact for one path, or a file that another entry needs as a folder. */
+async function collisions(entries: StagedEntry[], out: Problem[]): Promise<void> {
+  const sorted = [...entries].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1] as StagedEntry, sorted[i] as StagedEntry];
+    if (a.target === b.target) out.push({ code: 'ALREADY_EXISTS', text: `${a.target}: named twice in the artifact` });
+  }
+  for (const a of entries) {
+    if ((await kindOf(a.staged)) === 'dir') continue;
+    const under = entries.find((b) => b.target.startsWith(`${a.target}${sep}`));
+    if (under)
+      out.push({
+        code: 'ALREADY_EXISTS',
+        text: `${a.target}: a file of the artifact, and the folder of ${under.target}`,
+      });
+  }
+}
+
+async function merge(staged: string, target: string, realRoot: string): Promise<void> {
+  const [from, to] = await Promise.all([kindOf(staged), kindOf(target, realRoot)]);
   if (from === 'dir' && to === 'dir') {
-    for (const name of await readdir(staged)) await merge(join(staged, name), join(target, name));
+    for (const name of await readdir(staged)) await merge(join(staged, name), join(target, name), realRoot);
     return;
   }
   try {
@@ -48,20 +95,33 @@ async function merge(staged: string, target: string): Promise<void> {
   }
 }
 
+interface CommitOptions {
+  keepOldFiles?: boolean;
+  /** The output folder with its links resolved. */
+  realRoot: string;
+}
+
 /**
- * Moves everything a pull staged into its final place, but only after checking that none of it
- * collides with what is there: a pull that fails, before or here, leaves the output folder as it
- * was. Folders merge into existing folders; files replace files.
+ * Moves everything a pull staged into its final place under `root`, but only after checking that
+ * none of it collides with what is there or with itself: a pull that fails, before or here, leaves
+ * the output folder as it was. Folders merge into existing folders; files replace files.
  */
-export async function commitStaged(entries: StagedEntry[], options: { keepOldFiles?: boolean } = {}): Promise<void> {
-  const problems: string[] = [];
-  for (const e of entries) await conflicts(e.staged, e.target, Boolean(options.keepOldFiles), problems);
-  if (problems.length > 0) {
+export async function commitStaged(
+  entries: StagedEntry[],
+  root: string,
+  options: { keepOldFiles?: boolean } = {},
+): Promise<void> {
+  const o: CommitOptions = { ...options, realRoot: await realpath(root) };
+  const problems: Problem[] = [];
+  await collisions(entries, problems);
+  for (const e of entries) await conflicts(e.staged, e.target, o, problems);
+  const [first] = problems;
+  if (first) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-    throw new LadingError('ALREADY_EXISTS', `${problems[0]}${more}; nothing was written`);
+    throw new LadingError(first.code, `${first.text}${more}; nothing was written`);
   }
   for (const e of entries) {
     await mkdir(dirname(e.target), { recursive: true });
-    await merge(e.staged, e.target);
+    await merge(e.staged, e.target, o.realRoot);
   }
 }
