@@ -9,11 +9,19 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 // The first Ctrl-C (or SIGTERM) asks the command to stop and clean up; a second one, or a command
-// that has not finished cleaning up 10 s later, ends the process at once.
+// that has not finished cleaning up 10 s later, ends the process at once. A repeat within half a
+// second is the same request: `timeout -s INT` and some process managers deliver a signal both to
+// the process and to its group, and that must not skip the clean-up.
+let firstSignalAt: number | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     const code = 128 + (signal === 'SIGINT' ? 2 : 15);
-    if (process.exitCode === code) process.exit(code);
+    const now = Date.now();
+    if (firstSignalAt !== undefined) {
+      if (now - firstSignalAt < 500) return;
+      process.exit(code);
+    }
+    firstSignalAt = now;
     process.exitCode = code;
     setTimeout(() => process.exit(code), 10_000).unref();
     void import('./interrupt.js').then(({ interrupt }) => interrupt(signal));
