@@ -164,6 +164,10 @@ describe('lading command line', () => {
         await lading(['push', '--oci-layout', `${layout}:v1`, 'a.txt:not a type'], { cwd: t.path }),
         /"a\.txt:not a type": invalid media type "not a type"/,
       );
+      assertOneLineError(
+        await lading(['push', '--oci-layout', `${layout}:v1`, '--config', 'a.txt:bad type', 'a.txt'], { cwd: t.path }),
+        /"a\.txt:bad type": invalid media type "bad type"/,
+      );
       assert.deepEqual(await readdir(t.path), ['a.txt'], 'no layout was written');
     } finally {
       await t.cleanup();

@@ -132,6 +132,7 @@ Examples:
     if (opts.exportManifest) await checkOutputFile(opts.exportManifest, '--export-manifest');
     // Arguments are checked before the target is opened (opening a new layout creates it).
     const fileRefs = files.map((f) => parseFileRef(f));
+    const configRef = opts.config ? parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') : undefined;
     const opened = await openTarget(name, opts, { write: true });
     const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
     try {
@@ -143,7 +144,7 @@ Examples:
         annotations,
         ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
         ...(imageSpec ? { imageSpec } : {}),
-        ...(opts.config ? { config: parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') } : {}),
+        ...(configRef ? { config: configRef } : {}),
         ...(configData ? { configData } : {}),
         ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
         ...(epoch !== undefined ? { reproducible: true, sourceDateEpoch: epoch } : {}),
