@@ -97,7 +97,12 @@ async function interruptAfter(
     }
   }
   const r = await p.done;
-  assert.equal(r.code, 130, `expected exit 130 after SIGINT, got ${r.code}:\n${r.stderr}\n${r.stdout}`);
+  // The command has cleaned up once it says so. A second signal that lands after that, while Node
+  // is already exiting (its handlers gone), ends the process by the signal itself: also fine.
+  const diedOfSecond = options.twice === true && r.signal === 'SIGINT';
+  if (!diedOfSecond) {
+    assert.equal(r.code, 130, `expected exit 130 after SIGINT, got ${r.code}:\n${r.stderr}\n${r.stdout}`);
+  }
   assert.equal(r.stderr.trimEnd(), 'Error: interrupted');
   return r;
 }
