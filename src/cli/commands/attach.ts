@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';

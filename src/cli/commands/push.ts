@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
