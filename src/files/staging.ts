@@ -63,19 +63,22 @@ async function conflicts(staged: string, target: string, o: CommitOptions, out: 
 
 /** Two entries of one artifact for one path, or a file that another entry needs as a folder. */
 async function collisions(entries: StagedEntry[], out: Problem[]): Promise<void> {
-  const sorted = [...entries].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
-  for (let i = 1; i < sorted.length; i++) {
-    const [a, b] = [sorted[i - 1] as StagedEntry, sorted[i] as StagedEntry];
-    if (a.target === b.target) out.push({ code: 'ALREADY_EXISTS', text: `${a.target}: named twice in the artifact` });
+  const files = new Set<string>();
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.target)) out.push({ code: 'ALREADY_EXISTS', text: `${e.target}: named twice in the artifact` });
+    seen.add(e.target);
+    if ((await kindOf(e.staged)) !== 'dir') files.add(e.target);
   }
-  for (const a of entries) {
-    if ((await kindOf(a.staged)) === 'dir') continue;
-    const under = entries.find((b) => b.target.startsWith(`${a.target}${sep}`));
-    if (under)
-      out.push({
-        code: 'ALREADY_EXISTS',
-        text: `${a.target}: a file of the artifact, and the folder of ${under.target}`,
-      });
+  // A file entry that is a parent folder of another entry: walk each entry's parents (linear in
+  // entries × depth, for artifacts of thousands of files).
+  for (const e of entries) {
+    for (let parent = dirname(e.target); parent !== dirname(parent); parent = dirname(parent)) {
+      if (files.has(parent)) {
+        out.push({ code: 'ALREADY_EXISTS', text: `${parent}: a file of the artifact, and the folder of ${e.target}` });
+        break;
+      }
+    }
   }
 }
 

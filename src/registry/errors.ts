@@ -139,26 +139,27 @@ const networkReasons: Record<string, string> = {
 
 /** The Node error code of `error` or of something in its cause chain. */
 export function errorCodeOf(error: unknown): string | undefined {
-  let e: unknown = error;
-  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+  for (const e of causeChain(error)) {
     const code = (e as { code?: unknown }).code;
     // Our own codes (NETWORK_ERROR...) wrap the transport's; look beneath them.
     if (typeof code === 'string' && !(e instanceof LadingError)) return code;
-    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** `error` and its causes, at most five deep. */
+function* causeChain(error: unknown): Generator<object> {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    yield e;
+    e = (e as { cause?: unknown }).cause;
+  }
 }
 
 const tlsCodes = /CERT|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS/;
 
 function messageChain(error: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = error;
-  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
-    parts.push(String((e as { message?: unknown }).message ?? ''));
-    e = (e as { cause?: unknown }).cause;
-  }
-  return parts.join(' ');
+  return [...causeChain(error)].map((e) => String((e as { message?: unknown }).message ?? '')).join(' ');
 }
 
 /** Wraps a transport failure as NETWORK_ERROR naming the request and what failed. */
