@@ -1,33 +1,61 @@
-import { isLadingError } from '../oci/index.js';
+import { isLadingError, LadingError } from '../oci/index.js';
 import { redactUserinfo } from '../registry/redact.js';
+import { CliStream } from './output/cli-stream.js';
+import { safeText } from './output/safe-text.js';
+
+export type { CliStream } from './output/cli-stream.js';
 
 export interface CliIO {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
+  stdout: CliStream;
+  stderr: CliStream;
   /** Progress bars only make sense on a terminal. */
   isTTY: boolean;
   debug: boolean;
 }
 
 export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stderr.isTTY), debug: false };
+  return {
+    stdout: new CliStream(process.stdout),
+    stderr: new CliStream(process.stderr),
+    isTTY: Boolean(process.stderr.isTTY),
+    debug: false,
+  };
 }
 
 /** Exit codes: 1 for any failure, as ORAS; 2 for a command line that does not parse. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
 
-/** One line on stderr; the cause chain only with --debug. No stack traces for user errors. */
+/**
+ * One line on stderr; the cause chain only with --debug. No stack traces for user errors. A
+ * message may quote a server or an artifact, so what is printed of it is escaped (`safeText`):
+ * the first line only, and none of it can drive the terminal or start a line of its own.
+ */
 export function reportError(io: CliIO, error: unknown): number {
   // Whatever a message quotes back (a URL the user typed, a server's answer), no password in it shows.
   const message = redactUserinfo(error instanceof Error ? error.message : String(error));
-  io.stderr.write(`Error: ${message.split('\n')[0]}\n`);
+  io.stderr.write(`Error: ${safeText(message.split('\n')[0])}\n`);
   if (io.debug) {
     let cause = error instanceof Error ? error.cause : undefined;
     while (cause) {
-      io.stderr.write(`  caused by: ${redactUserinfo(cause instanceof Error ? cause.message : String(cause))}\n`);
+      io.stderr.write(
+        `  caused by: ${safeText(redactUserinfo(cause instanceof Error ? cause.message : String(cause)))}\n`,
+      );
       cause = cause instanceof Error ? cause.cause : undefined;
     }
     if (!isLadingError(error) && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   }
   return ExitCode.Failure;
+}
+
+/**
+ * A command that succeeded but whose output could not be written (a full disk under `> file`)
+ * did not succeed. A reader that went away (`| head -1`) is not such a failure.
+ */
+export function reportLostOutput(io: CliIO, code: number): number {
+  const failure = io.stdout.failure ?? io.stderr.failure;
+  if (code !== ExitCode.Ok || !failure) return code;
+  return reportError(
+    io,
+    new LadingError('IO_ERROR', `writing the output failed: ${failure.message}`, { cause: failure }),
+  );
 }

@@ -1,13 +1,5 @@
 #!/usr/bin/env node
 
-// A reader that stops early (`lading ... | head`) is not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
-}
-
 // The first Ctrl-C (or SIGTERM) asks the command to stop and clean up; a second one, or a command
 // that has not finished cleaning up 10 s later, ends the process at once. A repeat within half a
 // second is the same request: `timeout -s INT` and some process managers deliver a signal both to
@@ -32,8 +24,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { ladingPackage } = await import('../oci/package-root.js');
-  process.stdout.write(`${ladingPackage().version}\n`);
+  const { CliStream } = await import('./output/cli-stream.js');
+  new CliStream(process.stdout).write(`${ladingPackage().version}\n`);
 } else {
+  // A reader that stops early (`lading push … | head -1`) silences the output, not the work: the
+  // command finishes and exits by its result (see CliStream).
   const { run } = await import('./program.js');
-  process.exitCode = await run(process.argv);
+  const { processIO, reportLostOutput } = await import('./io.js');
+  const io = processIO();
+  const code = await run(process.argv, { io });
+  process.exitCode = reportLostOutput(io, code);
 }

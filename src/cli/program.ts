@@ -11,6 +11,7 @@ import { registerResolve, registerTag } from './commands/tag-resolve.js';
 import { setTraceSink } from './debug.js';
 import { interruptedBy, interruptSignal } from './interrupt.js';
 import { type CliIO, ExitCode, processIO, reportError } from './io.js';
+import { safeText } from './output/safe-text.js';
 import { readVersion } from './version.js';
 
 export interface RunOptions {
@@ -39,7 +40,7 @@ export function buildProgram(io: CliIO): Command {
     .exitOverride();
   program.hook('preAction', (_cmd, action) => {
     io.debug = Boolean(action.optsWithGlobals().debug);
-    setTraceSink(io.debug ? (line) => io.stderr.write(`[debug] ${line}\n`) : undefined);
+    setTraceSink(io.debug ? (line) => io.stderr.write(`[debug] ${safeText(line)}\n`) : undefined);
   });
 
   program

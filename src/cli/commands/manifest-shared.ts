@@ -1,11 +1,7 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fetchAll } from '../../content/index.js';
-import { tempPathFor, writeFileAtomic } from '../../layout/index.js';
 import {
   Annotation,
   type Descriptor,
@@ -17,6 +13,7 @@ import {
   type Platform,
 } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
+import { escapeInvisible, safeText } from '../output/safe-text.js';
 import type { OpenedTarget } from '../targets.js';
 
 /** ORAS status prompts, padded as ORAS pads them so columns line up. */
@@ -41,7 +38,9 @@ export function shortDigest(desc: Descriptor): string {
 
 /** `Uploading 1a2b3c4d5e6f application/vnd…` as ORAS prints transfer states. */
 export function statusLine(io: CliIO, prompt: string, desc: Descriptor): void {
-  io.stdout.write(`${prompt} ${shortDigest(desc)} ${desc.annotations?.[Annotation.Title] ?? desc.mediaType}\n`);
+  io.stdout.write(
+    `${prompt} ${safeText(shortDigest(desc))} ${safeText(desc.annotations?.[Annotation.Title] ?? desc.mediaType)}\n`,
+  );
 }
 
 /**
@@ -86,7 +85,8 @@ export function indentJson(bytes: Uint8Array | string, where: string): string {
     } else if (c === '"') {
       let j = i + 1;
       while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
+      // A bidi override inside a string would reorder the terminal's line: the same string, escaped.
+      out += escapeInvisible(text.slice(i, j + 1));
       i = j;
     } else {
       out += c;
@@ -128,32 +128,25 @@ export function goValue(value: unknown): unknown {
   return value;
 }
 
-/** Writes a whole file atomically (temp file, then rename), with the usual umask-governed mode. */
-export async function writeOutputFile(path: string, data: Uint8Array | string): Promise<void> {
-  await writeFileAtomic(path, typeof data === 'string' ? Buffer.from(data) : data, 0o666);
+/** Writes a whole output file: atomically for a regular file, in place for /dev/stdout or a fifo. */
+export async function writeOutputFile(path: string, data: Uint8Array | string, option = '--output'): Promise<void> {
+  await (await import('../output-file.js')).writeOutputFile(path, data, option);
 }
 
 /**
- * Streams verified content into `path` through a temp file beside it; the rename happens only
- * after the stream ended without a digest or size error, so a bad download leaves no file.
+ * Streams verified content into `path`: for a regular file through a temp file beside it, renamed
+ * only after the stream ended without a digest or size error, so a bad download leaves no file.
  */
-export async function writeOutputStream(path: string, stream: Readable): Promise<void> {
-  const temp = tempPathFor(path);
-  try {
-    await pipeline(stream, createWriteStream(temp, { flags: 'wx', mode: 0o666 }));
-    await rename(temp, path);
-  } catch (error) {
-    stream.destroy();
-    await rm(temp, { force: true });
-    throw error;
-  }
+export async function writeOutputStream(path: string, stream: Readable, option = '--output'): Promise<void> {
+  await (await import('../output-file.js')).writeOutputStream(stream, path, option);
 }
 
-/** Copies a stream to stdout without ending it; the verifying stream throws at its end on a mismatch. */
+/**
+ * Copies a stream to stdout without ending it; the verifying stream throws at its end on a
+ * mismatch. A reader that went away (`| head -c 100`) ends the copy quietly.
+ */
 export async function writeStdout(io: CliIO, stream: Readable): Promise<void> {
-  for await (const chunk of stream) {
-    if (!io.stdout.write(chunk as Buffer)) await once(io.stdout, 'drain');
-  }
+  await (await import('../output-file.js')).copyToStream(stream, io.stdout);
 }
 
 /** One line from stdin ('' at end of input). */

@@ -1,4 +1,5 @@
 import type { Descriptor } from '../../oci/index.js';
+import { jsonText } from './safe-text.js';
 
 /** ORAS's descriptor model for JSON output: `reference` first, then the descriptor fields it keeps. */
 export function descriptorJson(reference: string, desc: Descriptor): Record<string, unknown> {
@@ -9,5 +10,5 @@ export function descriptorJson(reference: string, desc: Descriptor): Record<stri
 }
 
 export function printJson(stream: NodeJS.WritableStream, value: unknown, pretty = false): void {
-  stream.write(`${pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`);
+  stream.write(`${jsonText(value, pretty ? 2 : undefined)}\n`);
 }

@@ -1,8 +1,10 @@
 import type { ComponentDescriptor, Resource } from '../../ocm/descriptor/model.js';
 import type { CliIO } from '../io.js';
+import { jsonText, safeText } from './safe-text.js';
 
-/** A box-drawn table as the OCM CLI prints it. */
-export function renderTable(headers: string[], rows: string[][]): string {
+/** A box-drawn table as the OCM CLI prints it. Cells are data (names from descriptors): escaped. */
+export function renderTable(headers: string[], dataRows: string[][]): string {
+  const rows = dataRows.map((r) => r.map(safeText));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `${cells.map((c, i) => ` ${c.padEnd(widths[i] ?? 0)} `).join('│')}\n`;
   const rule = `${widths.map((w) => '─'.repeat(w + 2)).join('┼')}\n`;
@@ -30,10 +32,10 @@ export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: Tre
   roots.forEach(walk);
   switch (format) {
     case 'json':
-      io.stdout.write(`${JSON.stringify(await wire(flat), null, 2)}\n`);
+      io.stdout.write(`${jsonText(await wire(flat), 2)}\n`);
       return;
     case 'ndjson':
-      for (const w of await wire(flat)) io.stdout.write(`${JSON.stringify(w)}\n`);
+      for (const w of await wire(flat)) io.stdout.write(`${jsonText(w)}\n`);
       return;
     case 'yaml': {
       const { goYaml } = await import('../../ocm/descriptor/go-yaml.js');
@@ -44,12 +46,13 @@ export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: Tre
       const rows: string[][] = [];
       const visit = (n: TreeNode, prefix: string, last: boolean) => {
         const c = n.descriptor.component;
+        const [name, version, provider] = [c.name, c.version, c.provider.name].map(safeText);
         rows.push([
           `${prefix}${last ? '└─' : '├─'}`,
-          c.name,
-          c.version,
-          c.provider.name,
-          `name=${c.name},version=${c.version}`,
+          name ?? '',
+          version ?? '',
+          provider ?? '',
+          `name=${name},version=${version}`,
         ]);
         for (const [i, child] of n.children.entries())
           visit(child, `${prefix}${last ? '  ' : '│ '}`, i === n.children.length - 1);
@@ -88,8 +91,8 @@ export async function renderResources(io: CliIO, format: OcmFormat, descriptor: 
   if (format === 'json' || format === 'yaml' || format === 'ndjson') {
     const { toWire } = await import('../../ocm/descriptor/wire.js');
     const list = (toWire(descriptor).component as { resources: unknown[] | null }).resources ?? [];
-    if (format === 'json') io.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-    else if (format === 'ndjson') for (const r of list) io.stdout.write(`${JSON.stringify(r)}\n`);
+    if (format === 'json') io.stdout.write(`${jsonText(list, 2)}\n`);
+    else if (format === 'ndjson') for (const r of list) io.stdout.write(`${jsonText(r)}\n`);
     else io.stdout.write((await import('../../ocm/descriptor/go-yaml.js')).goYaml(list));
     return;
   }

@@ -1,5 +1,6 @@
 import { Annotation, type Descriptor } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
+import { safeText } from './safe-text.js';
 
 export interface Verbs {
   start: string;
@@ -11,13 +12,14 @@ export const PushVerbs: Verbs = { start: 'Uploading', done: 'Uploaded ', exists:
 export const PullVerbs: Verbs = { start: 'Downloading', done: 'Downloaded ', exists: 'Skipped    ' };
 export const CopyVerbs: Verbs = { start: 'Copying', done: 'Copied ', exists: 'Exists ' };
 
+/** A title or media type comes from the artifact: shown escaped, never as terminal input. */
 function nameOf(desc: Descriptor): string {
-  return desc.annotations?.[Annotation.Title] ?? desc.mediaType;
+  return safeText(desc.annotations?.[Annotation.Title] ?? desc.mediaType);
 }
 
 function shortDigest(desc: Descriptor): string {
   const i = desc.digest.indexOf(':');
-  return desc.digest.slice(i + 1, i + 13);
+  return safeText(desc.digest.slice(i + 1, i + 13));
 }
 
 export function humanBytes(n: number): string {
@@ -104,12 +106,13 @@ export class TransferDisplay {
     const seconds = ((bar.finished ?? Date.now()) - bar.started) / 1000;
     const speed = seconds > 0 ? `${humanBytes(bar.bytes / seconds)}/s` : '';
     const name = nameOf(bar.desc).slice(0, 40).padEnd(40);
-    return ` ${bar.status.padEnd(11)} ${name} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${humanBytes(bar.bytes)}/${humanBytes(bar.desc.size)} ${(ratio * 100).toFixed(2)}% ${speed}\n  └─ ${bar.desc.digest}\n`;
+    return ` ${bar.status.padEnd(11)} ${name} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${humanBytes(bar.bytes)}/${humanBytes(bar.desc.size)} ${(ratio * 100).toFixed(2)}% ${speed}\n  └─ ${safeText(bar.desc.digest)}\n`;
   }
 
   #draw(): void {
     const out = this.#io.stderr;
-    if (this.#drawn > 0) out.write(`\x1b[${this.#drawn}A\x1b[J`);
+    // Our own cursor moves: the only escape sequences that reach the terminal unescaped.
+    if (this.#drawn > 0) out.writeControl(`\x1b[${this.#drawn}A\x1b[J`);
     let text = '';
     let done = 0;
     let total = 0;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, lstat, mkdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { LadingError } from '../../oci/index.js';
 import type { Credential } from '../auth/credential.js';
 
@@ -31,6 +31,30 @@ function decodeAuth(auth: string, where: string): { username: string; password: 
   const colon = text.indexOf(':');
   if (colon < 0) throw invalid();
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** Links followed at most, as the kernel's own limit. */
+const MaxLinks = 40;
+
+/**
+ * The file `path` names after following its links, also a link that points at a file not there
+ * yet (written then); refuses a folder, a device, a fifo or a socket.
+ */
+async function linkTarget(path: string): Promise<string> {
+  let current = resolve(path);
+  for (let hops = 0; hops <= MaxLinks; hops++) {
+    let info: Awaited<ReturnType<typeof lstat>> | undefined;
+    try {
+      info = await lstat(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return current;
+      throw new LadingError('IO_ERROR', `cannot write ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    if (info.isFile()) return current;
+    if (!info.isSymbolicLink()) throw new LadingError('IO_ERROR', `cannot write ${path}: not a regular file`);
+    current = resolve(dirname(current), await readlink(current));
+  }
+  throw new LadingError('IO_ERROR', `cannot write ${path}: more than ${MaxLinks} links to follow`);
 }
 
 /**
@@ -130,15 +154,21 @@ export class DockerConfig {
     return keys.length > 0;
   }
 
-  /** Writes the file atomically (temp file + rename), readable by the owner only. */
+  /**
+   * Writes the file atomically (temp file + rename), readable by the owner only. A config that is
+   * a symlink (`~/.docker/config.json -> dotfiles/docker.json`) stays one: the file it points at
+   * is replaced, beside itself, as docker does. Anything but a regular file there is refused: a
+   * rename would replace the device or fifo itself.
+   */
   async save(): Promise<void> {
-    const dir = dirname(this.path);
+    const target = await linkTarget(this.path);
+    const dir = dirname(target);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const temp = join(dir, `.${randomBytes(6).toString('hex')}.config.json.tmp`);
     try {
-      await writeFile(temp, `${JSON.stringify(this.#content, null, '\t')}\n`, { mode: 0o600 });
+      await writeFile(temp, `${JSON.stringify(this.#content, null, '\t')}\n`, { mode: 0o600, flag: 'wx' });
       await chmod(temp, 0o600);
-      await rename(temp, this.path);
+      await rename(temp, target);
     } catch (error) {
       await rm(temp, { force: true });
       throw new LadingError('IO_ERROR', `cannot write ${this.path}: ${(error as Error).message}`, { cause: error });

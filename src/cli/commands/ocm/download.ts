@@ -107,17 +107,10 @@ Examples:
   });
 }
 
-/** Writes a (verified) stream to `out` through a temp file, so a failed download leaves no file. */
+/**
+ * Writes a (verified) stream to `out`: a regular file through a temp file renamed over it, so a
+ * failed download leaves no file; `/dev/stdout`, a fifo or a device in place.
+ */
 async function writeStream(stream: import('node:stream').Readable, out: string): Promise<void> {
-  const { createWriteStream } = await import('node:fs');
-  const { rename, rm } = await import('node:fs/promises');
-  const { pipeline } = await import('node:stream/promises');
-  const temp = `${out}.${process.pid}.tmp`;
-  try {
-    await pipeline(stream, createWriteStream(temp, { flags: 'wx' }));
-    await rename(temp, out);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await (await import('../../output-file.js')).writeOutputStream(stream, out, '--output');
 }
