@@ -1,10 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tarStream from 'tar-stream';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { ContainedTree, describeTarFailure, extractTar } from '../archive/index.js';
 import { cleanArchivePath, type TarEntry, TarFiles } from '../layout/index.js';
 import { LadingError } from '../oci/index.js';
 
@@ -53,7 +50,8 @@ export function refuseEntryType(where: string, path: string, type: string): neve
 /**
  * Extracts an uncompressed tar file: the header index is built (and checked: no escaping paths,
  * no duplicates) before any byte is written, then the selected regular files are copied out as
- * streams.
+ * streams, through the one safe extractor's writer (nothing lands outside `into`, nothing is
+ * written twice).
  */
 export async function extractTarFile(file: string, into: string, options: ExtractOptions): Promise<void> {
   const tar = await TarFiles.open(file, options.signal ? { signal: options.signal } : {});
@@ -63,10 +61,21 @@ export async function extractTarFile(file: string, into: string, options: Extrac
     if (entry.type !== 'file') refuseEntryType(options.where, entry.path, entry.type);
     if (options.select(entry.path) !== undefined) selected.push(entry);
   }
-  for (const entry of selected) {
-    options.signal?.throwIfAborted();
-    const dest = options.select(entry.path) as string;
-    await writeOut(await tar.open(entry.path), join(into, dest), options.signal);
+  const tree = await ContainedTree.open(into, { existing: 'refuse', escapeCode: 'INVALID_ARCHIVE' });
+  try {
+    for (const entry of selected) {
+      options.signal?.throwIfAborted();
+      const dest = options.select(entry.path) as string;
+      await tree.file(
+        dest,
+        await tar.open(entry.path),
+        `${options.where}: tar archive entry ${JSON.stringify(entry.path)}`,
+      );
+    }
+  } catch (error) {
+    throw describeTarFailure(error, options.where);
+  } finally {
+    await tree.close();
   }
 }
 
@@ -74,32 +83,26 @@ export async function extractTarFile(file: string, into: string, options: Extrac
  * Extracts a tar stream, gunzipping it first when `gzip` is set. Every decompressed byte counts
  * against `maxBytes` (headers and padding too: they cost time even if not disk), and the
  * extraction stops with SIZE_EXCEEDS_LIMIT as soon as it is passed. Nothing is trusted: paths
- * are cleaned, escapes, links, devices and duplicates are refused.
+ * are cleaned, escapes, links, devices and duplicates are refused, and the one safe extractor
+ * writes what is kept.
  */
 export async function extractTarStream(
   source: Readable,
   into: string,
   options: ExtractOptions & { gzip: boolean; maxBytes: number | ((compressedSoFar: number) => number) },
 ): Promise<void> {
-  const { where, signal } = options;
-  const extract = tarStream.extract();
-  const counter = new ByteBudget(where, options.maxBytes);
-  const compressedCounter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      counter.compressed += chunk.length;
-      done(null, chunk);
-    },
-  });
-  const opts = signal ? { signal } : {};
-  const feeding = options.gzip
-    ? pipeline(source, compressedCounter, createGunzip(), counter, extract, opts)
-    : pipeline(source, compressedCounter, counter, extract, opts);
-  feeding.catch(() => {}); // awaited below; the iterator reports the same failure first
+  const { where } = options;
   const seen = new Set<string>();
-  try {
-    for await (const entry of extract) {
-      signal?.throwIfAborted();
-      const header = entry.header;
+  await extractTar(source, {
+    into,
+    where,
+    gzip: options.gzip,
+    maxBytes: options.maxBytes,
+    ...(options.signal ? { signal: options.signal } : {}),
+    existing: 'refuse',
+    escapeCode: 'INVALID_ARCHIVE',
+    keepAttributes: false,
+    place(header) {
       const cleaned = cleanArchivePath(header.name);
       if ('refused' in cleaned) invalid(where, `tar archive entry ${JSON.stringify(header.name)} ${cleaned.refused}`);
       const path = cleaned.path;
@@ -107,28 +110,15 @@ export async function extractTarStream(
       const sparse = Object.keys((header as { pax?: Record<string, string> }).pax ?? {}).some((k) =>
         k.startsWith('GNU.sparse.'),
       );
-      if (type === 'directory') {
-        await drain(entry);
-        continue;
-      }
-      if ((type !== 'file' && type !== 'contiguous-file') || sparse) {
-        entry.resume();
+      if (type === 'directory') return undefined; // folders are made as the files in them need them
+      if ((type !== 'file' && type !== 'contiguous-file') || sparse)
         refuseEntryType(where, header.name, sparse ? 'sparse' : type);
-      }
       if (path === '.') invalid(where, `tar archive entry ${JSON.stringify(header.name)} has an empty path`);
       if (seen.has(path)) invalid(where, `tar archive has a duplicate entry ${JSON.stringify(header.name)}`);
       seen.add(path);
-      const dest = options.select(path);
-      if (dest === undefined) await drain(entry);
-      else await writeOut(entry as AsyncIterable<Buffer>, join(into, dest), signal);
-    }
-    await feeding;
-  } catch (error) {
-    source.destroy();
-    extract.destroy();
-    await feeding.catch(() => {});
-    throw describe(error, where, counter.failure);
-  }
+      return options.select(path);
+    },
+  });
 }
 
 /** Extracts a tar or tgz file, applying the expansion bound derived from its size to tgz. */
@@ -144,65 +134,4 @@ export async function extractArchiveFile(
   const size = (await stat(file)).size;
   const maxBytes = options.maxExtractedBytes ?? extractionLimit(size);
   await extractTarStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), into, { ...options, maxBytes });
-}
-
-class ByteBudget extends Transform {
-  compressed = 0;
-  failure: LadingError | undefined;
-  readonly #where: string;
-  readonly #max: number | ((compressed: number) => number);
-  #seen = 0;
-
-  constructor(where: string, max: number | ((compressed: number) => number)) {
-    super();
-    this.#where = where;
-    this.#max = max;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.#seen += chunk.length;
-    const max = typeof this.#max === 'number' ? this.#max : this.#max(this.compressed);
-    if (this.#seen > max) {
-      this.failure = new LadingError(
-        'SIZE_EXCEEDS_LIMIT',
-        `${this.#where}: expands to more than ${max} bytes; refusing it as a possible gzip bomb (raise the extraction limit if the archive is trusted)`,
-      );
-      done(this.failure);
-      return;
-    }
-    done(null, chunk);
-  }
-}
-
-async function drain(entry: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of entry) {
-    // skipped content still has to pass through the byte budget
-  }
-}
-
-async function writeOut(source: AsyncIterable<Buffer>, dest: string, signal: AbortSignal | undefined): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true });
-  // Exclusive create: a path already written (a case-folded duplicate, say) is never overwritten.
-  const handle = await open(dest, 'wx', 0o644);
-  await pipeline(source, handle.createWriteStream({ highWaterMark: 1024 * 1024 }), signal ? { signal } : {});
-}
-
-function describe(error: unknown, where: string, budget: LadingError | undefined): unknown {
-  if (budget) return budget;
-  if (error instanceof LadingError || (error as Error).name === 'AbortError') return error;
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  if (code.startsWith('Z_') || code === 'ERR_ZLIB_INITIALIZATION_FAILED') {
-    return new LadingError('INVALID_ARCHIVE', `${where}: not a valid gzip stream (${(error as Error).message})`, {
-      cause: error,
-    });
-  }
-  if (code === 'EEXIST') {
-    return new LadingError('INVALID_ARCHIVE', `${where}: tar archive has two entries for one file`, { cause: error });
-  }
-  if (code.startsWith('E')) {
-    return new LadingError('IO_ERROR', `${where}: cannot extract: ${(error as Error).message}`, { cause: error });
-  }
-  return new LadingError('INVALID_ARCHIVE', `${where}: not a valid tar archive (${(error as Error).message})`, {
-    cause: error,
-  });
 }

@@ -1,10 +1,11 @@
-import { copyFile, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { RealDir, shortTempName } from '../archive/index.js';
 import type { Content, Op, ReadOnlyStorage, ReadOnlyTarget, Storage } from '../content/index.js';
 import { toReadable, verifiedCopy } from '../content/index.js';
 import { GraphCopier } from '../copy/index.js';
-import { tempPathFor } from '../layout/index.js';
 import {
   Annotation,
   type Descriptor,
@@ -15,7 +16,8 @@ import {
   parseNode,
 } from '../oci/index.js';
 import { extractFile } from './extract.js';
-import { safeJoin } from './safe-path.js';
+import { type OutputFolder, openOutputFolder } from './output-folder.js';
+import { checkTitle, safeJoin } from './safe-path.js';
 import { commitStaged, type StagedEntry } from './staging.js';
 
 export interface PullFilesOptions {
@@ -55,6 +57,20 @@ function titleOf(desc: Descriptor): string | undefined {
   return desc.annotations?.[Annotation.Title];
 }
 
+/** Where a pulled file is written first: in the staging folder, in place inside the output, or in place outside it (`-T`). */
+interface Placement {
+  path: string;
+  /** The folder tar entries resolve from. */
+  base: string;
+  mode: 'staged' | 'inside' | 'outside';
+}
+
+/** A folder that a temp file is written in and renamed out of. */
+interface Folder {
+  at(name: string): string;
+  close(): Promise<void>;
+}
+
 /**
  * A write-only store that turns titled blobs into files. Files for the output folder are written
  * into a staging folder inside it and listed in `staged`, to be moved into place once the whole
@@ -66,6 +82,8 @@ class FileSink implements Storage {
   readonly written = new Map<string, string>(); // digest → first path written (staged or final)
   readonly staged: StagedEntry[] = [];
   readonly options: PullFilesOptions;
+  /** Links that folders unpacked in place made (real paths): never written through by a later layer. */
+  readonly #madeInPlace = new Set<string>();
   #staging: Promise<string | undefined> | undefined;
   #count = 0;
   constructor(options: PullFilesOptions) {
@@ -87,17 +105,45 @@ class FileSink implements Storage {
   }
 
   /** Where the bytes for `target` are written first, and the folder tar entries resolve from. */
-  async stage(target: string): Promise<{ path: string; base: string }> {
+  async stage(target: string): Promise<Placement> {
     const rel = relative(resolve(this.options.output), target);
-    const direct = { path: target, base: this.options.output };
-    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return direct;
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+      return { path: target, base: this.options.output, mode: 'outside' };
     const staging = await this.#stagingFolder();
-    if (staging === undefined) return direct;
+    if (staging === undefined) return { path: target, base: this.options.output, mode: 'inside' };
     const base = join(staging, String(this.#count++));
     const path = join(base, rel);
     this.staged.push({ staged: path, target });
-    return { path, base };
+    return { path, base, mode: 'staged' };
   }
+
+  /** An output folder for writes in place: links that leave it, and links this pull made, are never followed. */
+  async #output(): Promise<{ out: OutputFolder; top: RealDir }> {
+    const root = resolve(this.options.output);
+    const top = await RealDir.open(root);
+    return { out: { root, realRoot: await top.realPath(), made: this.#madeInPlace }, top };
+  }
+
+  /** Opens the folder `path` (made where missing) for a write at `at`. */
+  async #folder(at: Placement, path: string): Promise<RealDir | Folder> {
+    if (at.mode !== 'inside') {
+      // The staging folder is private (0700, made by this pull); outside the output the user
+      // asked for the path as given (-T).
+      await mkdir(path, { recursive: true });
+      return { at: (name) => join(path, name), close: async () => {} };
+    }
+    const { out, top } = await this.#output();
+    try {
+      const parts = relative(out.root, path).split(sep).filter(Boolean);
+      const dir = await openOutputFolder(out, top, parts, { create: true, where: path });
+      if (dir && dir !== top) await top.close();
+      return dir as RealDir;
+    } catch (error) {
+      await top.close();
+      throw error;
+    }
+  }
+
   async fetch(desc: Descriptor): Promise<Readable> {
     throw new LadingError('UNSUPPORTED', `${desc.digest}: the output folder cannot be read back`);
   }
@@ -112,40 +158,52 @@ class FileSink implements Storage {
     }
     const target = await this.target(title);
     const at = await this.stage(target);
-    await mkdir(dirname(at.path), { recursive: true });
     const unpack = desc.annotations?.[Annotation.OrasContentUnpack] === 'true';
-    // Downloads go to a temp file beside where they are staged and move there once verified.
-    const temp = tempPathFor(at.path);
+    // Downloads go to a temp file (short, fixed-length name: the final name may be 255 bytes)
+    // beside where they are staged, and move there once verified.
+    const folder = await this.#folder(at, dirname(at.path));
+    const temp = folder.at(shortTempName());
     try {
-      const { createWriteStream } = await import('node:fs');
-      await verifiedCopy(content, desc, createWriteStream(temp, { flags: 'wx' }), {
+      const handle = await open(temp, NewFileFlags, 0o600);
+      await verifiedCopy(content, desc, handle.createWriteStream(), {
         where: `${desc.digest} (${title})`,
         ...(o ? { op: o } : {}),
       });
-      if (unpack) {
-        const tarDigest = desc.annotations?.[Annotation.OrasContentDigest];
-        await extractFile(temp, {
-          root: at.path,
-          base: at.base,
-          ...(tarDigest ? { expectedTarDigest: tarDigest } : {}),
-          ...(this.options.signal ? { signal: this.options.signal } : {}),
-        });
-        await rm(temp, { force: true });
-      } else {
-        await rename(temp, at.path);
-      }
-    } catch (error) {
+      if (unpack) await this.#unpack(desc, temp, at);
+      else await rename(temp, folder.at(basename(at.path)));
+    } finally {
       await rm(temp, { force: true });
-      throw error;
+      await folder.close();
     }
     this.written.set(desc.digest, at.path);
     this.files.push({ path: unpack ? `${target}/` : target, desc });
     this.options.onFile?.(target, desc);
   }
-  async target(title: string): Promise<string> {
-    const target = await safeJoin(this.options.output, title, {
-      allowTraversal: Boolean(this.options.allowPathTraversal),
+
+  /** Unpacks a directory layer from its verified download into `at.path`. */
+  async #unpack(desc: Descriptor, temp: string, at: Placement): Promise<void> {
+    const tarDigest = desc.annotations?.[Annotation.OrasContentDigest];
+    const rootDir = at.mode === 'inside' ? await this.#folder(at, at.path) : undefined;
+    const realRoot = rootDir && (await (rootDir as RealDir).realPath());
+    const { links } = await extractFile(temp, {
+      root: at.path,
+      base: at.base,
+      ...(rootDir ? { rootDir: rootDir as RealDir } : {}),
+      ...(tarDigest ? { expectedTarDigest: tarDigest } : {}),
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
     });
+    if (at.mode === 'staged') {
+      const entry = this.staged.find((e) => e.staged === at.path);
+      if (entry) entry.links = links;
+    } else if (realRoot !== undefined) {
+      for (const link of links) this.#madeInPlace.add(join(realRoot, relative(at.path, link)));
+    }
+  }
+
+  async target(title: string): Promise<string> {
+    const allowTraversal = Boolean(this.options.allowPathTraversal);
+    checkTitle(this.options.output, title, { allowTraversal });
+    const target = await safeJoin(this.options.output, title, { allowTraversal });
     if (this.options.keepOldFiles && (await lstat(target).catch(() => undefined))) {
       throw new LadingError(
         'ALREADY_EXISTS',
@@ -154,7 +212,23 @@ class FileSink implements Storage {
     }
     return target;
   }
+
+  /** Writes a copy of `from` (a file this pull wrote) at `at`: the same bytes under a second title. */
+  async copyTo(from: string, at: Placement): Promise<void> {
+    const folder = await this.#folder(at, dirname(at.path));
+    const temp = folder.at(shortTempName());
+    try {
+      await copyFile(from, temp, constants.COPYFILE_EXCL);
+      await rename(temp, folder.at(basename(at.path)));
+    } finally {
+      await rm(temp, { force: true });
+      await folder.close();
+    }
+  }
 }
+
+/** A new file, never an existing one and never through a link. */
+const NewFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * `oras pull`: resolves `reference`, walks its graph, and writes every layer that has a title into
@@ -216,8 +290,12 @@ async function pullStaged(
         continue;
       }
       if (child === config) {
+        // The user's own path, written plainly (`./config.json` is `config.json`).
         if (options.configPath)
-          out.push({ ...child, annotations: { ...(child.annotations ?? {}), [Annotation.Title]: options.configPath } });
+          out.push({
+            ...child,
+            annotations: { ...(child.annotations ?? {}), [Annotation.Title]: normalize(options.configPath) },
+          });
         continue;
       }
       const title = titleOf(child);
@@ -253,9 +331,7 @@ async function pullStaged(
     const title = titleOf(desc) as string;
     if (!from || sink.files.some((f) => titleOf(f.desc) === title)) continue;
     const target = await sink.target(title);
-    const at = await sink.stage(target);
-    await mkdir(dirname(at.path), { recursive: true });
-    await copyFile(from, at.path);
+    await sink.copyTo(from, await sink.stage(target));
     sink.files.push({ path: target, desc });
     options.onFile?.(target, desc);
   }

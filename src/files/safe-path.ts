@@ -8,6 +8,25 @@ function escapes(root: string, target: string): boolean {
 }
 
 /**
+ * Refuses layer titles that a pull cannot write as a file or folder of its own: one that names
+ * the output folder itself (`.`, `./`, `sub/..`: written in place of the output, such a layer
+ * skipped the staging and replaced what was there), and, unless traversal is allowed, any with a
+ * `.` or `..` component (a title names a path inside the output plainly, or not at all).
+ */
+export function checkTitle(output: string, title: string, options: { allowTraversal?: boolean } = {}): void {
+  const parts = title.split('/').filter((p) => p !== '');
+  if (parts.length === 0 || resolve(output, title) === resolve(output)) {
+    throw new LadingError('PATH_TRAVERSAL', `layer title ${JSON.stringify(title)} names the output folder itself`);
+  }
+  if (!options.allowTraversal && parts.some((p) => p === '.' || p === '..')) {
+    throw new LadingError(
+      'PATH_TRAVERSAL',
+      `layer title ${JSON.stringify(title)} has a "." or ".." component; a title names a path inside the output folder`,
+    );
+  }
+}
+
+/**
  * Resolves a path named by an artifact (a layer title, a tar entry) inside `root`, refusing any
  * that leaves it: `..`, absolute paths, and symlinks already on disk that point outside. With
  * `allowTraversal` the caller has explicitly opted out (ORAS `-T`).

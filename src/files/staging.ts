@@ -1,20 +1,19 @@
-import { cp, lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { cp, lstat, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { RealDir } from '../archive/index.js';
 import { LadingError } from '../oci/index.js';
+import { inside, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
 
 /** A file or unpacked folder written into the staging area, and where it goes once all is done. */
 export interface StagedEntry {
   staged: string;
   target: string;
+  /** The symlinks the unpacked folder holds (staged paths): links the artifact itself makes. */
+  links?: string[];
 }
 
 /** What is at a path: a folder (or a link to a folder inside the output), anything else, nothing, or a link leaving the output. */
 type Kind = 'dir' | 'other' | 'escapes' | undefined;
-
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
 
 async function kindOf(path: string, realRoot?: string): Promise<Kind> {
   const info = await lstat(path).catch(() => undefined);
@@ -34,6 +33,12 @@ async function kindOf(path: string, realRoot?: string): Promise<Kind> {
 interface Problem {
   code: 'ALREADY_EXISTS' | 'PATH_TRAVERSAL';
   text: string;
+}
+
+interface CommitOptions {
+  keepOldFiles?: boolean;
+  /** The output folder with its links resolved. */
+  realRoot: string;
 }
 
 /**
@@ -82,49 +87,117 @@ async function collisions(entries: StagedEntry[], out: Problem[]): Promise<void>
   }
 }
 
-async function merge(staged: string, target: string, realRoot: string): Promise<void> {
-  const [from, to] = await Promise.all([kindOf(staged), kindOf(target, realRoot)]);
-  if (from === 'dir' && to === 'dir') {
-    for (const name of await readdir(staged)) await merge(join(staged, name), join(target, name), realRoot);
-    return;
+/**
+ * The links that unpacked folders of the artifact will put into the output, by where they will
+ * really be (the output's own links followed), each with the staged link that holds its target.
+ */
+async function plannedLinks(entries: StagedEntry[], out: OutputFolder): Promise<Map<string, string>> {
+  const made = new Map<string, string>();
+  for (const e of entries) {
+    for (const link of e.links ?? []) {
+      made.set(await physicalPath(out, join(e.target, relative(e.staged, link))), link);
+    }
+  }
+  return made;
+}
+
+/**
+ * Links that the artifact makes must neither carry another part of the same pull (layer A unpacks
+ * `d/` holding the link `d/x`, layer B is titled `d/x/evil`: B would be written wherever `d/x`
+ * points) nor lead out of the output once merged with what is already there.
+ */
+async function linkProblems(entries: StagedEntry[], out: OutputFolder, made: Map<string, string>, problems: Problem[]) {
+  for (const e of entries) {
+    const final = await physicalPath(out, e.target);
+    for (let at = final; at !== out.realRoot && at !== dirname(at); at = dirname(at)) {
+      const link = made.get(at);
+      if (link === undefined || (at === final && inside(e.staged, link))) continue;
+      problems.push({
+        code: 'PATH_TRAVERSAL',
+        text: `${e.target}: would be written through ${at}, a link that the artifact itself makes`,
+      });
+      break;
+    }
+  }
+  for (const [at, link] of made) {
+    const leads = await resolveMade(dirname(at), await readlink(link), made);
+    if (!inside(out.realRoot, leads)) {
+      problems.push({
+        code: 'PATH_TRAVERSAL',
+        text: `${at}: a symlink of the artifact that would lead out of the output folder (to ${leads})`,
+      });
+    }
+  }
+}
+
+/**
+ * Moves a staged file, link or folder into the open folder `into` under `name`: a folder merges
+ * into a folder there (or a link of the user's to a folder of the output), anything else replaces
+ * a file or link there in one rename, never writing through it.
+ */
+async function merge(staged: string, into: RealDir, name: string, out: OutputFolder): Promise<void> {
+  const from = await lstat(staged);
+  if (from.isDirectory()) {
+    const sub = await openOutputFolder(out, into, [name], { create: false, where: staged });
+    if (sub) {
+      try {
+        for (const child of await readdir(staged)) await merge(join(staged, child), sub, child, out);
+      } finally {
+        await sub.close();
+      }
+      return;
+    }
+  } else if ((await into.lstat(name))?.isDirectory()) {
+    throw new LadingError('ALREADY_EXISTS', `${join(into.path, name)}: a folder is already there`);
   }
   try {
-    await rename(staged, target); // a file replaces a file (or a symlink) in one step
+    await rename(staged, into.at(name));
   } catch (error) {
     // A folder of the output that is another file system's mount point: copy across.
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await cp(staged, target, { recursive: true, force: true, verbatimSymlinks: true });
+    await cp(staged, into.at(name), { recursive: true, force: true, verbatimSymlinks: true });
     await rm(staged, { recursive: true, force: true });
   }
 }
 
-interface CommitOptions {
-  keepOldFiles?: boolean;
-  /** The output folder with its links resolved. */
-  realRoot: string;
-}
-
 /**
  * Moves everything a pull staged into its final place under `root`, but only after checking that
- * none of it collides with what is there or with itself: a pull that fails, before or here, leaves
- * the output folder as it was. Folders merge into existing folders; files replace files.
+ * none of it collides with what is there or with itself, and that no part of it would be written
+ * through, or left as, a link leading out: a pull that fails, before or here, leaves the output
+ * folder as it was. Folders merge into existing folders; files replace files. Every folder on the
+ * way is opened without following links the pull made (see openOutputFolder), so a link that
+ * appears after the checks still cannot redirect a write.
  */
 export async function commitStaged(
   entries: StagedEntry[],
   root: string,
   options: { keepOldFiles?: boolean } = {},
 ): Promise<void> {
-  const o: CommitOptions = { ...options, realRoot: await realpath(root) };
+  const realRoot = await realpath(root);
+  const o: CommitOptions = { ...options, realRoot };
   const problems: Problem[] = [];
   await collisions(entries, problems);
+  const made = await plannedLinks(entries, { root, realRoot, made: new Set() });
+  const out: OutputFolder = { root, realRoot, made: new Set(made.keys()) };
+  await linkProblems(entries, out, made, problems);
   for (const e of entries) await conflicts(e.staged, e.target, o, problems);
   const [first] = problems;
   if (first) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
     throw new LadingError(first.code, `${first.text}${more}; nothing was written`);
   }
-  for (const e of entries) {
-    await mkdir(dirname(e.target), { recursive: true });
-    await merge(e.staged, e.target, o.realRoot);
+  const top = await RealDir.open(root);
+  try {
+    for (const e of entries) {
+      const parts = relative(root, e.target).split(sep).filter(Boolean);
+      const into = await openOutputFolder(out, top, parts.slice(0, -1), { create: true, where: e.target });
+      try {
+        await merge(e.staged, into as RealDir, basename(e.target), out);
+      } finally {
+        if (into !== top) await into?.close();
+      }
+    }
+  } finally {
+    await top.close();
   }
 }

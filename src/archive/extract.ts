@@ -1,0 +1,69 @@
+import type { Readable } from 'node:stream';
+import { LadingError } from '../oci/index.js';
+import { ContainedTree, type ContainedTreeOptions } from './contained-tree.js';
+import type { RealDir } from './real-dir.js';
+import { drain, type ReadTarOptions, readTar, type TarHeader } from './tar-reader.js';
+
+export interface ExtractTarOptions extends ReadTarOptions, ContainedTreeOptions {
+  /** The folder the entries are unpacked into: an existing folder, or one already open (the extraction closes it). */
+  into: string | RealDir;
+  /**
+   * Where an entry goes, relative to `into` (clean, `/`-separated; `''` is `into` itself), or
+   * undefined to skip it. It vets the entry (its name, its type) and throws to refuse the archive.
+   */
+  place(header: TarHeader, where: string): string | undefined;
+  /** Where the file that a hard link names was placed; without it hard links are refused. */
+  placeLinkTarget?(linkname: string, where: string): string;
+  /** Keep the entries' permission bits and modification times; otherwise files are 0644 and times are now. */
+  keepAttributes: boolean;
+}
+
+export interface ExtractResult {
+  /** sha256 of the uncompressed tar. */
+  tarDigest: string;
+  /** The symlinks made, relative to `into`. */
+  links: string[];
+}
+
+/**
+ * The one tar extractor: reads a tar or tar+gzip stream (bounded, hashed, abortable) and writes
+ * what `place` keeps into `into` through a ContainedTree, so that nothing lands outside `into`
+ * on the real file system. Devices, fifos and other special entries are never created.
+ */
+export async function extractTar(source: Readable, options: ExtractTarOptions): Promise<ExtractResult> {
+  const tree = await ContainedTree.open(options.into, options);
+  try {
+    const { tarDigest } = await readTar(source, options, async (header, body) => {
+      const where = `tar entry ${JSON.stringify(header.name)}`;
+      const rel = options.place(header, where);
+      if (rel === undefined) return drain(body);
+      const attributes: { mode?: number; mtime?: Date } = options.keepAttributes
+        ? { mode: (header.mode ?? 0o644) & 0o777, ...(header.mtime ? { mtime: header.mtime } : {}) }
+        : {};
+      switch (header.type) {
+        case 'directory':
+          await tree.directory(rel, where, attributes);
+          return drain(body);
+        case 'file':
+        case 'contiguous-file':
+          return tree.file(rel, body, where, attributes);
+        case 'symlink':
+          await tree.symlink(rel, header.linkname ?? '', where, attributes.mtime ? { mtime: attributes.mtime } : {});
+          return drain(body);
+        case 'link': {
+          if (!options.placeLinkTarget)
+            throw new LadingError(options.escapeCode, `${where}: hard links are not allowed in ${tree.root}`);
+          await tree.hardlink(rel, options.placeLinkTarget(header.linkname ?? '', where), where);
+          return drain(body);
+        }
+        default:
+          return drain(body); // devices, fifos: never created from an archive
+      }
+    });
+    await tree.finish();
+    return { tarDigest, links: tree.links };
+  } catch (error) {
+    await tree.close();
+    throw error;
+  }
+}

@@ -1,0 +1,102 @@
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, lstat, open, readlink, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
+
+/**
+ * Whether `/proc/self/fd/<n>/<name>` names `<name>` inside the very directory that descriptor n
+ * holds open. On Linux it does: the kernel follows the descriptor, not a path, so a folder renamed
+ * or swapped for a link after it was opened cannot redirect what is created in it. That gives
+ * Node (which has no openat) the same guarantee. Elsewhere the folder's path is used, and the
+ * checks made when it was opened hold only until someone else changes the tree.
+ */
+let pinnedByFd: boolean | undefined;
+
+async function fdPathsWork(handle: FileHandle): Promise<boolean> {
+  if (pinnedByFd === undefined) {
+    try {
+      const [held, viaProc] = await Promise.all([handle.stat(), stat(`/proc/self/fd/${handle.fd}`)]);
+      pinnedByFd = held.dev === viaProc.dev && held.ino === viaProc.ino;
+    } catch {
+      pinnedByFd = false;
+    }
+  }
+  return pinnedByFd;
+}
+
+/** What is at a name inside a folder when it is opened as a folder without following a link. */
+export type Child = { dir: RealDir } | { missing: true } | { other: Stats };
+
+/**
+ * A folder held open, and names inside it that resolve from that folder itself (see above): the
+ * building block for writing into a tree without ever following a link that was not vetted.
+ */
+export class RealDir {
+  /** The folder's path as it was reached; for messages (and the fallback where fds cannot pin). */
+  readonly path: string;
+  readonly #handle: FileHandle;
+  readonly #pinned: boolean;
+
+  private constructor(path: string, handle: FileHandle, pinned: boolean) {
+    this.path = path;
+    this.#handle = handle;
+    this.#pinned = pinned;
+  }
+
+  /** Opens `path` as a folder; with `follow: false` a final component that is a link is refused (ENOTDIR/ELOOP). */
+  static async open(path: string, options: { follow?: boolean } = {}): Promise<RealDir> {
+    const flags = O_RDONLY | O_DIRECTORY | (options.follow === false ? O_NOFOLLOW : 0);
+    const handle = await open(path, flags);
+    try {
+      return new RealDir(path, handle, await fdPathsWork(handle));
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** A path for `name` inside this folder, for the fs calls that take paths (mkdir, rename, symlink, link, lutimes). */
+  at(name: string): string {
+    return this.#pinned ? `/proc/self/fd/${this.#handle.fd}/${name}` : join(this.path, name);
+  }
+
+  async lstat(name: string): Promise<Stats | undefined> {
+    return lstat(this.at(name)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+  }
+
+  /**
+   * Opens the folder `name` inside this one. A link there is not followed unless `follow` is
+   * set; what is there instead (a link, a file) is returned for the caller to judge.
+   */
+  async child(name: string, options: { follow?: boolean } = {}): Promise<Child> {
+    try {
+      const flags = O_RDONLY | O_DIRECTORY | (options.follow ? 0 : O_NOFOLLOW);
+      const handle = await open(this.at(name), flags);
+      return { dir: new RealDir(join(this.path, name), handle, this.#pinned) };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { missing: true };
+      if (code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
+      const info = await this.lstat(name);
+      return info ? { other: info } : { missing: true };
+    }
+  }
+
+  /** Where this folder really is now (the descriptor's own path on Linux, not the path it was opened by). */
+  async realPath(): Promise<string> {
+    if (this.#pinned) return readlink(`/proc/self/fd/${this.#handle.fd}`);
+    return realpath(this.path);
+  }
+
+  async setTimes(mtime: Date): Promise<void> {
+    await this.#handle.utimes(mtime, mtime);
+  }
+
+  async close(): Promise<void> {
+    await this.#handle.close().catch(() => {});
+  }
+}

@@ -1,0 +1,117 @@
+import type { Readable } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tarStream, { type Header } from 'tar-stream';
+import { createDigester, LadingError } from '../oci/index.js';
+
+export type TarHeader = Header;
+/** An entry's body: read it to its end (or drain it) before the next entry comes. */
+export type TarBody = AsyncIterable<Buffer>;
+
+export interface ReadTarOptions {
+  /** Names the archive in errors. */
+  where: string;
+  gzip: boolean;
+  /**
+   * Bound on the uncompressed bytes (headers and padding count: they cost time if not disk), or
+   * a bound computed from the compressed bytes read so far. Passing it fails with SIZE_EXCEEDS_LIMIT.
+   */
+  maxBytes?: number | ((compressedSoFar: number) => number);
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads a tar (or tar+gzip) stream entry by entry; `onEntry` must consume each entry's body
+ * (write it or drain it) before the next one is read. Returns the sha256 of the uncompressed tar,
+ * which covers every byte of it, trailing blocks included.
+ */
+export async function readTar(
+  source: Readable,
+  options: ReadTarOptions,
+  onEntry: (header: TarHeader, body: TarBody) => Promise<void>,
+): Promise<{ tarDigest: string }> {
+  const { where, signal } = options;
+  const extract = tarStream.extract();
+  const budget = new Budget(where, options.maxBytes ?? Number.POSITIVE_INFINITY);
+  const compressed = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      budget.compressed += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const opts = signal ? { signal } : {};
+  const feeding = options.gzip
+    ? pipeline(source, compressed, createGunzip(), budget, extract, opts)
+    : pipeline(source, compressed, budget, extract, opts);
+  feeding.catch(() => {}); // awaited below; the iterator reports the same failure first
+  try {
+    for await (const entry of extract) {
+      signal?.throwIfAborted();
+      // A truncated archive fails the entry before onEntry reads it; that failure reaches the
+      // caller through the iterator, so it must not go unhandled here.
+      entry.on('error', () => {});
+      await onEntry(entry.header, entry as unknown as TarBody);
+    }
+    await feeding;
+  } catch (error) {
+    source.destroy();
+    extract.destroy();
+    await feeding.catch(() => {});
+    throw describeTarFailure(error, where, budget.failure);
+  }
+  return { tarDigest: `sha256:${budget.hash.digest('hex')}` };
+}
+
+/** Reads an entry's body to its end without keeping it (skipped content still counts against the bound). */
+export async function drain(body: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of body) {
+    // nothing kept
+  }
+}
+
+/** Counts, hashes and bounds the uncompressed bytes. */
+class Budget extends Transform {
+  compressed = 0;
+  failure: LadingError | undefined;
+  readonly hash = createDigester('sha256');
+  readonly #where: string;
+  readonly #max: number | ((compressed: number) => number);
+  #seen = 0;
+
+  constructor(where: string, max: number | ((compressed: number) => number)) {
+    super();
+    this.#where = where;
+    this.#max = max;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.#seen += chunk.length;
+    const max = typeof this.#max === 'number' ? this.#max : this.#max(this.compressed);
+    if (this.#seen > max) {
+      this.failure = new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${this.#where}: expands to more than ${max} bytes; refusing it as a possible gzip bomb (raise the extraction limit if the archive is trusted)`,
+      );
+      done(this.failure);
+      return;
+    }
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+}
+
+/** zlib, tar-stream and the file system fail with plain errors; the caller gets a stable code naming the archive. */
+export function describeTarFailure(error: unknown, where: string, budget?: LadingError): unknown {
+  if (budget) return budget;
+  if (error instanceof LadingError || (error as Error).name === 'AbortError') return error;
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const message = (error as Error).message;
+  if (code.startsWith('Z_') || code === 'ERR_ZLIB_INITIALIZATION_FAILED') {
+    return new LadingError('INVALID_ARCHIVE', `${where}: not a valid gzip stream (${message})`, { cause: error });
+  }
+  if (/^E[A-Z]+$/.test(code)) {
+    return new LadingError('IO_ERROR', `${where}: cannot extract: ${message}`, { cause: error });
+  }
+  return new LadingError('INVALID_ARCHIVE', `${where}: not a valid tar archive (${message})`, { cause: error });
+}
