@@ -4,6 +4,7 @@ import { type Descriptor, LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addDistributionSpecOption, addFormatOption, addTargetOptions } from '../options.js';
 import { descriptorJson, printJson } from '../output/json.js';
+import { safeText } from '../output/safe-text.js';
 
 interface Node {
   desc: Descriptor;
@@ -35,8 +36,8 @@ function renderTree(io: CliIO, nodes: Node[], prefix: string): void {
     const last = i === nodes.length - 1;
     const branch = last ? '└── ' : '├── ';
     const inner = prefix + (last ? '    ' : '│   ');
-    io.stdout.write(`${prefix}${branch}${node.desc.artifactType ?? '<unknown>'}\n`);
-    io.stdout.write(`${inner}└── ${node.desc.digest}\n`);
+    io.stdout.write(`${prefix}${branch}${safeText(node.desc.artifactType ?? '<unknown>')}\n`);
+    io.stdout.write(`${inner}└── ${safeText(node.desc.digest)}\n`);
     const below = `${inner}    `;
     const annotations = Object.entries(node.desc.annotations ?? {});
     const children: (() => void)[] = [];
@@ -46,7 +47,9 @@ function renderTree(io: CliIO, nodes: Node[], prefix: string): void {
         io.stdout.write(`${below}${lastChild ? '└── ' : '├── '}[annotations]\n`);
         const annPrefix = below + (lastChild ? '    ' : '│   ');
         annotations.forEach(([k, v], j) => {
-          io.stdout.write(`${annPrefix}${j === annotations.length - 1 ? '└── ' : '├── '}${k}: ${v}\n`);
+          io.stdout.write(
+            `${annPrefix}${j === annotations.length - 1 ? '└── ' : '├── '}${safeText(k)}: ${safeText(v)}\n`,
+          );
         });
       });
     }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { addFormatOption, addRemoteOptions, addTargetOptions } from '../options.js';
+import { safeText } from '../output/safe-text.js';
 import type { TargetFlags } from '../targets.js';
 
 interface RepoListFlags extends TargetFlags {
@@ -62,7 +63,7 @@ async function repoList(io: CliIO, raw: string, flags: RepoListFlags): Promise<v
         if (namespace && !name.startsWith(namespace)) continue;
         if (json) found.push(name);
         // Text shows names below the namespace only, which reads better.
-        else io.stdout.write(`${name.slice(namespace.length)}\n`);
+        else io.stdout.write(`${safeText(name.slice(namespace.length))}\n`);
       }
     }
   } catch (error) {
@@ -128,7 +129,7 @@ async function repoTags(io: CliIO, raw: string, flags: RepoTagsFlags): Promise<v
     }
     tags.sort(compareBytes);
     if (flags.format === 'json') await printModel(io, { tags });
-    else for (const tag of tags) io.stdout.write(`${tag}\n`);
+    else for (const tag of tags) io.stdout.write(`${safeText(tag)}\n`);
   } finally {
     await closeRegistries();
   }

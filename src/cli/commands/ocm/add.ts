@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
+import { safeText } from '../../output/safe-text.js';
 import { addOcmRemoteOptions, checkFormat, ocmConfigFor, openRepository, otherRegistries } from './common.js';
 
 export function registerAdd(program: Command, io: CliIO): void {
@@ -66,7 +67,7 @@ Examples:
     }
     // Everything that can be checked without touching the repository is checked first.
     const ctor = parseConstructor(text, { file, env: process.env });
-    for (const w of ctor.warnings) io.stderr.write(`warning: ${w}\n`);
+    for (const w of ctor.warnings) io.stderr.write(`warning: ${safeText(w)}\n`);
     const spec = parseRepository(opts.repository);
     const opened = await openRepository(spec, opts, { write: true });
     const others = await otherRegistries(opts);

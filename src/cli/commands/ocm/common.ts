@@ -5,6 +5,7 @@ import type { OpenedRepository } from '../../../ocm/open.js';
 import type { RepositorySpec } from '../../../ocm/reference.js';
 import type { CredentialProvider, RegistryOptions } from '../../../registry/index.js';
 import { addRemoteOptions, collect } from '../../options.js';
+import { safeText } from '../../output/safe-text.js';
 import type { TargetFlags } from '../../targets.js';
 
 export const OcmFormats = ['table', 'yaml', 'json', 'ndjson', 'tree'] as const;
@@ -47,7 +48,7 @@ export function ocmConfigFor(flags: OcmRemoteFlags): Promise<OcmConfig> {
     config = (async () => {
       const { loadOcmConfig } = await import('../../../ocm/config/index.js');
       const loaded = await loadOcmConfig({ files });
-      for (const w of loaded.warnings) process.stderr.write(`warning: ${w.split('\n')[0]}\n`);
+      for (const w of loaded.warnings) process.stderr.write(`warning: ${safeText(w.split('\n')[0])}\n`);
       return loaded.config;
     })();
     configs.set(key, config);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
+import { safeText } from '../../output/safe-text.js';
 import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries } from './common.js';
 
 export function registerDownload(program: Command, io: CliIO): void {
@@ -46,7 +47,9 @@ Examples:
         const written = await opened.repository.writeLocalBlob(stored, resource.access as never, out, {
           layoutTag: resource.version || ref.version,
         });
-        io.stdout.write(`Downloaded ${formatIdentity(identityOf(resource))} (${written.mediaType}) to ${out}\n`);
+        io.stdout.write(
+          `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${written.mediaType}) to ${out}\n`,
+        );
         return;
       }
       if (isAccessType(resource.access.type, 'OCIImage/v1')) {
@@ -60,7 +63,7 @@ Examples:
         const top = await repo.resolve(parsed.reference);
         await writeLayoutTar(repo, top, out, resource.version || ref.version);
         io.stdout.write(
-          `Downloaded ${formatIdentity(identityOf(resource))} (OCI image layout of ${imageRef}) to ${out}\n`,
+          `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (OCI image layout of ${safeText(imageRef)}) to ${out}\n`,
         );
         return;
       }
@@ -79,7 +82,9 @@ Examples:
           size: Number(access.size),
         };
         await writeStream(await repo.fetch(desc), out);
-        io.stdout.write(`Downloaded ${formatIdentity(identityOf(resource))} (${desc.mediaType}) to ${out}\n`);
+        io.stdout.write(
+          `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${safeText(desc.mediaType)}) to ${out}\n`,
+        );
         return;
       }
       if (isAccessType(resource.access.type, 'Helm/v1')) {
@@ -92,7 +97,7 @@ Examples:
         const { Readable } = await import('node:stream');
         await writeStream(Readable.from([chart.archive]), out);
         io.stdout.write(
-          `Downloaded ${formatIdentity(identityOf(resource))} (chart ${chart.name}:${chart.version}) to ${out}\n`,
+          `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (chart ${safeText(`${chart.name}:${chart.version}`)}) to ${out}\n`,
         );
         return;
       }

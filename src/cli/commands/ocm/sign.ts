@@ -4,6 +4,7 @@ import type { Signature } from '../../../ocm/descriptor/model.js';
 import type { OpenedRepository } from '../../../ocm/open.js';
 import type { ComponentVersionReference, RepositorySpec } from '../../../ocm/reference.js';
 import type { CliIO } from '../../io.js';
+import { safeText } from '../../output/safe-text.js';
 import type { TargetFlags } from '../../targets.js';
 import { addOcmRemoteOptions, openRepository } from './common.js';
 
@@ -177,7 +178,7 @@ Examples:
         ...(keys.certificateChain ? { certificateChain: keys.certificateChain } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(opts.dryRun ? { dryRun: true } : {}),
-        onWarning: (w) => io.stderr.write(`warning: ${w}\n`),
+        onWarning: (w) => io.stderr.write(`warning: ${safeText(w)}\n`),
       });
       ok = true;
       await opened.close({ commit: !opts.dryRun, signal: (await import('../../interrupt.js')).interruptSignal() });
@@ -246,14 +247,14 @@ Examples:
       const what = `${ref.component}:${version}`;
       for (const s of result.signatures) {
         io.stdout.write(
-          `Verified signature "${s.name}" of ${what} (${s.signature.algorithm}, ${s.digest.hashAlgorithm} ${s.digest.value})\n`,
+          `Verified signature "${safeText(s.name)}" of ${safeText(what)} (${safeText(s.signature.algorithm)}, ${safeText(s.digest.hashAlgorithm)} ${safeText(s.digest.value)})\n`,
         );
       }
       if (result.resources) {
         const verified = result.resources.filter((r) => r.status === 'verified').length;
         io.stdout.write(`Verified the content digest of ${verified} local resource${verified === 1 ? '' : 's'}\n`);
         for (const r of result.resources) {
-          if (r.status === 'skipped') io.stdout.write(`  skipped ${r.identity}: ${r.reason}\n`);
+          if (r.status === 'skipped') io.stdout.write(`  skipped ${safeText(r.identity)}: ${safeText(r.reason)}\n`);
         }
       }
     } finally {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
 import { parseConcurrency } from '../../options.js';
+import { safeText } from '../../output/safe-text.js';
 import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries } from './common.js';
 
 export function registerTransfer(program: Command, io: CliIO): void {
@@ -108,7 +109,7 @@ Examples:
           else if (!e.desc) {
             display.stop();
             const verb = e.status === 'unchanged' ? 'Unchanged (already in the target)' : 'Transferred';
-            io.stdout.write(`${verb} ${e.component}:${e.version} => ${target?.display ?? targetArg}\n`);
+            io.stdout.write(`${verb} ${safeText(`${e.component}:${e.version}`)} => ${target?.display ?? targetArg}\n`);
           }
         },
       });
