@@ -154,6 +154,34 @@ describe('text from artifacts and servers is printed escaped', () => {
     }
   });
 
+  test('raw bytes from a registry are exact into a pipe and escaped into a terminal', async () => {
+    const server = await FaultServer.start();
+    try {
+      // Not JSON at all (raw controls in a string): served with a content type, nothing parses it.
+      const bytes = Buffer.from(
+        '{"schemaVersion":2,"x":"\u001b]52;c;ZWNobyBoaQ==\u0007\u001b[2J\u00c2\u009b"}\n',
+        'latin1',
+      );
+      server.putManifest('evil/raw', 'application/vnd.oci.image.manifest.v1+json', bytes, 'v1');
+      const args = ['manifest', 'fetch', '--plain-http', `${server.host}/evil/raw:v1`];
+      const piped = await spawnCli(args).done;
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.deepEqual(piped.stdout, bytes, 'into a pipe: the exact bytes');
+      // `script` (util-linux) runs the command on a pseudo-terminal, as a user at a shell would.
+      const command = [process.execPath, '--import', tsx, main, ...args].map((a) => `'${a}'`).join(' ');
+      const tty = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { encoding: 'buffer' });
+      const shown = (tty.stdout as Buffer).toString('latin1');
+      assert.ok(
+        !shown.includes('\u001b') && !shown.includes('\u0007'),
+        `raw escapes reached the terminal: ${JSON.stringify(shown)}`,
+      );
+      assert.ok(!shown.includes('\u00c2\u009b'), 'a UTF-8 C1 control reached the terminal');
+      assert.match(shown, /\\u001b\]52;c;ZWNobyBoaQ==\\u0007\\u001b\[2J\\u009b/);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('OCM tables escape names from descriptors; JSON keeps them exact', async () => {
     await withDir(async (dir) => {
       const provider = 'acme\u001b[2J\nCOMPONENT fake\u009b';

@@ -6,7 +6,10 @@ import { terminalText } from './safe-text.js';
  *
  * - Text (a string) passes through `terminalText`, so that no control character from data
  *   reaches the terminal even where a call site forgot `safeText`. Bytes (a blob asked for with
- *   `-o -`, a manifest's exact bytes) pass as they are: they are the product, not our text.
+ *   `-o -`, a manifest's exact bytes) pass as they are into a pipe or a file: they are the
+ *   product. Into a terminal they are a display, and a hostile registry's "manifest" or blob
+ *   would drive it (set the clipboard with OSC 52, rewrite the screen): there their control
+ *   characters are escaped too (`escapeBytes`).
  * - A reader that went away (`lading push … | head -1`: EPIPE) silences the stream and nothing
  *   else: the command goes on with its work and exits by its result. Before, the process exited 0
  *   on the first EPIPE, in the middle of a push, having pushed nothing.
@@ -15,12 +18,16 @@ import { terminalText } from './safe-text.js';
  */
 export class CliStream extends EventEmitter implements NodeJS.WritableStream {
   readonly #target: NodeJS.WritableStream;
+  readonly #tty: boolean;
   #gone = false;
   #failure: Error | undefined;
+  /** A UTF-8 lead byte 0xC2 that ended the last chunk: with the next byte it may be a C1 control. */
+  #heldLead = false;
 
   constructor(target: NodeJS.WritableStream) {
     super();
     this.#target = target;
+    this.#tty = Boolean((target as { isTTY?: boolean }).isTTY);
     // A second wrapper over a stream whose reader already left starts silenced.
     if ((target as { destroyed?: boolean }).destroyed) this.#gone = true;
     target.on('drain', () => this.emit('drain'));
@@ -57,8 +64,41 @@ export class CliStream extends EventEmitter implements NodeJS.WritableStream {
     cb?: (err?: Error | null) => void,
   ): boolean {
     const callback = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
-    const data = typeof chunk === 'string' ? terminalText(chunk) : chunk;
+    const data = typeof chunk === 'string' ? terminalText(chunk) : this.#tty ? this.#escapeBytes(chunk) : chunk;
     return this.#send(data, callback);
+  }
+
+  /**
+   * Bytes for a terminal with C0 controls (but newline and tab), DEL and UTF-8 encoded C1 controls
+   * escaped as `terminalText` escapes them. Works on bytes, so that a chunk boundary inside a
+   * multi-byte character changes nothing; only 0xC2 (the lead byte of C1) is held over.
+   */
+  #escapeBytes(chunk: Uint8Array): Buffer {
+    const out: number[] = [];
+    const escaped = (code: number) => {
+      for (const c of code === 0x0d ? '\\r' : `\\u${code.toString(16).padStart(4, '0')}`) out.push(c.charCodeAt(0));
+    };
+    let lead = this.#heldLead;
+    this.#heldLead = false;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i] as number;
+      if (lead) {
+        lead = false;
+        if (b >= 0x80 && b <= 0x9f) {
+          escaped(b);
+          continue;
+        }
+        out.push(0xc2);
+      }
+      if (b === 0xc2) {
+        if (i === chunk.length - 1) this.#heldLead = true;
+        else lead = true;
+        continue;
+      }
+      if ((b < 0x20 && b !== 0x0a && b !== 0x09) || b === 0x7f) escaped(b);
+      else out.push(b);
+    }
+    return Buffer.from(out);
   }
 
   /** Our own terminal control sequences (the progress display's cursor moves), unescaped. */
