@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, chmod, type FileHandle, lstat, open, readlink, realpath, rename, rm } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, chmod, type FileHandle, lstat, mkdtemp, open, readlink, realpath, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -184,4 +185,39 @@ export async function writeOutputStream(stream: Readable, path: string, option: 
 /** Writes a whole output file (small: a manifest), as `writeOutputStream` does. */
 export async function writeOutputFile(path: string, data: Uint8Array | string, option: string): Promise<void> {
   await writeOutputStream(Readable.from([typeof data === 'string' ? Buffer.from(data) : data]), path, option);
+}
+
+/**
+ * For a writer that only knows how to write a path, atomically by its own temp file and rename
+ * (the library's OCI layout tar). A regular file, or a link to one, is handed over as the file's
+ * real path, so the link stays and the rename lands beside the target. `/dev/stdout`, a fifo or a
+ * device gets the writer's file from a private temp folder, copied in once it is complete: the
+ * writer's rename would otherwise replace the device node or link itself.
+ */
+export async function writeOutputVia(
+  path: string,
+  option: string,
+  write: (path: string) => Promise<void>,
+): Promise<void> {
+  const target = await outputTarget(path, option);
+  if (target.kind === 'file') {
+    await write(target.path);
+    return;
+  }
+  const folder = await mkdtemp(join(tmpdir(), 'lading-out-'));
+  try {
+    const staged = join(folder, 'out');
+    await write(staged);
+    const stream = createReadStream(staged);
+    try {
+      if (target.kind === 'fd') await writeDescriptor(stream, target.fd);
+      else await writeInPlace(stream, target.path);
+    } catch (error) {
+      stream.destroy();
+      if (isLadingError(error)) throw error;
+      throw fail(option, path, (error as Error).message, error);
+    }
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
