@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -266,6 +266,28 @@ describe('a reader that goes away silences the output, not the work', () => {
     } finally {
       await server.close();
     }
+  });
+  test('stdout on a full disk (/dev/full) is one Error line and exit 1, not a crash or a success', async () => {
+    await withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'a');
+      await ladingOk(['push', '--oci-layout', 'lay:v1', 'a.txt'], { cwd: dir });
+      const full = await open('/dev/full', 'w');
+      try {
+        const child = spawn(process.execPath, ['--import', tsx, main, 'resolve', '--oci-layout', 'lay:v1'], {
+          cwd: dir,
+          stdio: ['ignore', full.fd, 'pipe'],
+        });
+        let stderr = '';
+        child.stderr?.on('data', (c) => {
+          stderr += c;
+        });
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        assert.equal(code, 1, stderr);
+        assert.equal(stderr, 'Error: writing the output failed: ENOSPC: no space left on device, write\n');
+      } finally {
+        await full.close();
+      }
+    });
   });
 });
 

@@ -42,7 +42,10 @@ export function reportError(io: CliIO, error: unknown): number {
       );
       cause = cause instanceof Error ? cause.cause : undefined;
     }
-    if (!isLadingError(error) && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    if (!isLadingError(error) && error instanceof Error && error.stack) {
+      // The stack starts with the message, which may quote data: that part escaped too.
+      io.stderr.write(`${error.stack.replace(error.message, () => safeText(error.message))}\n`);
+    }
   }
   return ExitCode.Failure;
 }

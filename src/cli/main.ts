@@ -33,5 +33,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { processIO, reportLostOutput } = await import('./io.js');
   const io = processIO();
   const code = await run(process.argv, { io });
+  // A failed write to stdout reports its error on a later tick: let it arrive before deciding.
+  await new Promise((resolve) => setImmediate(resolve));
   process.exitCode = reportLostOutput(io, code);
 }
