@@ -121,6 +121,23 @@ describe('text from artifacts and servers is printed escaped', () => {
       };
       assert.equal(manifest.layers[0]?.annotations['org.opencontainers.image.title'], hostile);
       assert.equal(manifest.annotations.note, 'x\u001b[31mred\nDigest: forged');
+      // A referrer's annotations, shown by discover's tree.
+      await ladingOk(
+        [
+          'attach',
+          '--plain-http',
+          '--artifact-type',
+          'application/vnd.test.note',
+          ref,
+          '--annotation',
+          `note=${hostile}`,
+        ],
+        { cwd: dir },
+      );
+      const tree = await ladingOk(['discover', '--plain-http', ref], { cwd: dir });
+      assertClean(tree.stdout, 'discover');
+      assert.doesNotMatch(tree.stdout, /^Pulled fake/m);
+      assert.match(tree.stdout, /note: ev\\u001b\]0;pwned/);
       const json = await ladingOk(['push', '--plain-http', '--format', 'json', `${repo('json')}:v1`, hostile], {
         cwd: dir,
       });
