@@ -271,7 +271,8 @@ describe('a reader that goes away silences the output, not the work', () => {
           cwd: dir,
           closeStdout: true,
         });
-        readerGone = run.closed;
+        // (Bounded: should the first line ever come after the first upload, the test fails instead of hanging.)
+        readerGone = Promise.race([run.closed, new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref())]);
         const r = await run.done;
         assert.equal(r.code, 1, `exit code, stderr:\n${r.stderr}`);
         assert.match(r.stderr, /^Error: .*refused by the test/m);
