@@ -3,6 +3,7 @@ import { readTarEntries } from '../input/ustar.js';
 import { parseGoYaml } from './go-yaml-read.js';
 import { DescriptorTarEntryName, descriptorEncoding } from './media-types.js';
 import type { ComponentDescriptor } from './model.js';
+import { assertDescriptorNames } from './names.js';
 import type { SchemaProblem } from './schema.js';
 import { formatProblems, validateDescriptorDocument } from './validate.js';
 import { fromWire } from './wire.js';
@@ -11,6 +12,7 @@ export interface DecodeDescriptorOptions {
   /**
    * Upstream only warns when a stored descriptor breaks the schema, and reads it anyway; so do
    * we, reporting each problem here. With `strict` a problem is an INVALID_DESCRIPTOR error.
+   * The names that identify the component and its elements are always enforced (names.ts).
    */
   onProblem?: (problem: SchemaProblem) => void;
   strict?: boolean;
@@ -48,7 +50,9 @@ export function decodeDescriptor(
     }
     for (const p of problems) options.onProblem?.(p);
   }
-  return fromWire(document, where);
+  const descriptor = fromWire(document, where);
+  assertDescriptorNames(descriptor, where);
+  return descriptor;
 }
 
 /**
