@@ -13,9 +13,20 @@ function pemText(value: string | Uint8Array): string {
   return typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
 }
 
-function requireRsa(key: KeyObject, what: string): KeyObject {
+/** Below this, RSA keys can be factored with public effort; NIST disallowed them after 2013. */
+export const MinRsaKeyBits = 2048;
+
+/** INVALID_KEY unless `key` is an RSA key of at least MinRsaKeyBits bits. */
+export function requireRsa(key: KeyObject, what: string): KeyObject {
   if (key.asymmetricKeyType !== 'rsa') {
     throw new LadingError('INVALID_KEY', `${what} is not an RSA key (key type ${key.asymmetricKeyType ?? 'unknown'})`);
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MinRsaKeyBits) {
+    throw new LadingError(
+      'INVALID_KEY',
+      `${what} is a ${bits}-bit RSA key: keys under ${MinRsaKeyBits} bits are refused for signing and verification`,
+    );
   }
   return key;
 }

@@ -8,6 +8,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { LadingError } from '../../oci/index.js';
+import { requireRsa } from './keys.js';
 
 /**
  * RSA signatures over an already computed digest, as upstream's Go code makes them
@@ -42,12 +43,10 @@ export function parseRsaAlgorithm(name: string): RsaAlgorithmName {
   );
 }
 
+/** The modulus size of an RSA key strong enough to use (keys.ts says what that is). */
 function modulusBits(key: KeyObject): number {
-  const bits = key.asymmetricKeyDetails?.modulusLength;
-  if (key.asymmetricKeyType !== 'rsa' || !bits) {
-    throw new LadingError('INVALID_KEY', `not an RSA key (key type ${key.asymmetricKeyType ?? 'unknown'})`);
-  }
-  return bits;
+  requireRsa(key, key.type === 'private' ? 'the private key' : 'the public key');
+  return key.asymmetricKeyDetails?.modulusLength as number;
 }
 
 function checkDigest(hash: RsaHash, digest: Uint8Array): void {

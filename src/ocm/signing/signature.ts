@@ -1,9 +1,9 @@
-import { X509Certificate } from 'node:crypto';
+import { type KeyObject, X509Certificate } from 'node:crypto';
 import { LadingError } from '../../oci/index.js';
 import type { DigestSpec, Signature, SignatureInfo } from '../descriptor/model.js';
 import { sameDistinguishedName, verifyCertificateChain } from './certificates.js';
 import { digestValueBytes, parseHashAlgorithm } from './digest.js';
-import { type KeyInput, loadCertificates, loadPrivateKey, loadPublicKey } from './keys.js';
+import { type KeyInput, loadCertificates, loadPrivateKey, loadPublicKey, requireRsa } from './keys.js';
 import { decodePem, encodePem } from './pem.js';
 import { parseRsaAlgorithm, RsaAlgorithm, type RsaAlgorithmName, signRsaDigest, verifyRsaDigest } from './rsa.js';
 
@@ -109,6 +109,10 @@ function bad(signature: Signature, why: string): never {
   throw new LadingError('SIGNATURE_INVALID', `signature "${signature.name}": ${why}`);
 }
 
+function issuerMismatch(declared: string, certificate: X509Certificate): string {
+  return `issuer mismatch: the signature names ${JSON.stringify(declared)}, its certificate is "${certificate.subject.replace(/\n/g, ', ')}"`;
+}
+
 function algorithmFromMediaType(mediaType: string): RsaAlgorithmName | undefined {
   if (mediaType === SignatureMediaType.RsaPss) return RsaAlgorithm.PSS;
   if (mediaType === SignatureMediaType.RsaPkcs1v15) return RsaAlgorithm.PKCS1v15;
@@ -127,13 +131,27 @@ export function verifySignature(signature: Signature, options: VerifySignatureOp
   const info = signature.signature;
   const plain = algorithmFromMediaType(info.mediaType);
   if (plain) {
+    // The media type decides how the value is checked; a declared algorithm that says otherwise
+    // (or anything else, such as "none") is a label that lies about what was verified.
+    if (info.algorithm !== plain) {
+      bad(
+        signature,
+        `algorithm ${JSON.stringify(info.algorithm)} does not match the media type ${info.mediaType} (${plain})`,
+      );
+    }
+    if (options.issuer !== undefined) {
+      bad(signature, 'an issuer was asked for, but a plain signature carries no certificate to check it against');
+    }
     if (options.publicKey === undefined) {
       throw new LadingError(
         'INVALID_ARGUMENT',
         `signature "${signature.name}" is a plain ${plain} signature: verifying it needs a public key`,
       );
     }
-    const { key } = loadPublicKey(options.publicKey);
+    const { key, certificate } = loadPublicKey(options.publicKey);
+    if (info.issuer && certificate && !sameDistinguishedName(info.issuer, certificate.subject)) {
+      bad(signature, issuerMismatch(info.issuer, certificate));
+    }
     if (!/^[0-9a-fA-F]*$/.test(info.value) || info.value.length % 2 !== 0) bad(signature, 'the value is not hex');
     if (!verifyRsaDigest(plain, key, hash.node, digest, Buffer.from(info.value, 'hex'))) {
       bad(signature, `bad signature: the ${plain} signature does not verify with the given public key`);
@@ -149,9 +167,13 @@ export function verifySignature(signature: Signature, options: VerifySignatureOp
   const blocks = decodePem(info.value);
   const first = blocks[0];
   if (!first || first.type !== SignaturePemType) bad(signature, 'the PEM value does not start with a SIGNATURE block');
+  // The algorithm the PEM block names is the one verified; the declared one must be that one.
   const algorithmName = first.headers[SignaturePemAlgorithmHeader] ?? info.algorithm;
-  if (info.algorithm && first.headers[SignaturePemAlgorithmHeader] && info.algorithm !== algorithmName) {
-    bad(signature, `algorithm mismatch: declared "${info.algorithm}", PEM "${algorithmName}"`);
+  if (info.algorithm !== algorithmName) {
+    bad(
+      signature,
+      `algorithm mismatch: declared ${JSON.stringify(info.algorithm)}, PEM ${JSON.stringify(algorithmName)}`,
+    );
   }
   const algorithm = parseRsaAlgorithm(algorithmName);
   const chain: X509Certificate[] = [];
@@ -167,9 +189,13 @@ export function verifySignature(signature: Signature, options: VerifySignatureOp
   if (!leaf) bad(signature, 'the PEM signature carries no certificate chain');
   const roots =
     options.rootCertificates !== undefined ? certificates(options.rootCertificates, 'root certificates') : [];
+  // A certificate given as the public key is a trust anchor; a bare public key pins the signer:
+  // a PEM signature must then be made with that very key, whatever roots its chain reaches.
+  let pinned: KeyObject | undefined;
   if (options.publicKey !== undefined) {
     const fromKey = loadPublicKey(options.publicKey);
     if (fromKey.certificate) roots.push(fromKey.certificate);
+    else pinned = fromKey.key;
   }
   try {
     verifyCertificateChain(leaf, chain.slice(1), { roots, ...(options.now ? { now: options.now } : {}) });
@@ -183,8 +209,14 @@ export function verifySignature(signature: Signature, options: VerifySignatureOp
       `issuer mismatch: the signing certificate is "${leaf.subject.replace(/\n/g, ', ')}", expected "${options.issuer}"`,
     );
   }
+  if (info.issuer && !sameDistinguishedName(info.issuer, leaf.subject))
+    bad(signature, issuerMismatch(info.issuer, leaf));
   const key = leaf.publicKey;
   if (key.asymmetricKeyType !== 'rsa') bad(signature, 'the signing certificate has no RSA key');
+  requireRsa(key, `signature "${signature.name}": the signing certificate's key`);
+  if (pinned && !pinned.equals(key)) {
+    bad(signature, 'the signing certificate is not for the given public key');
+  }
   if (!verifyRsaDigest(algorithm, key, hash.node, digest, first.bytes)) {
     bad(signature, `bad signature: the ${algorithm} signature does not verify with the signing certificate's key`);
   }
