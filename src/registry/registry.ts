@@ -4,7 +4,7 @@ import { LadingError } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
 import type { CredentialProvider } from './auth/credential.js';
 import { catalogScope } from './auth/scope.js';
-import { pages } from './link.js';
+import { type PageLimits, pages } from './link.js';
 import { hasUserinfo, redactUserinfo } from './redact.js';
 import { replyError } from './reply.js';
 import { Repository, type RepositoryOptions } from './repository.js';
@@ -40,6 +40,8 @@ export interface RegistryOptions {
   chunkSize?: number;
   /** `n` for tag and catalog pages; the registry's default when unset. */
   pageSize?: number;
+  /** Bounds of one paginated listing (tags, catalog, referrers); see `defaultPageLimits`. */
+  pageLimits?: Partial<PageLimits>;
   /** One line per HTTP request and response, with credentials removed (the CLI's `--debug`). */
   trace?: (line: string) => void;
 }
@@ -147,7 +149,11 @@ export class Registry {
     const first = this.url('_catalog');
     if (this.options.pageSize !== undefined) first.searchParams.set('n', String(this.options.pageSize));
     if (o.last) first.searchParams.set('last', o.last);
-    yield* pages(this, first, 'repositories', [catalogScope], o);
+    yield* pages(this, first, 'repositories', [catalogScope], {
+      ...o,
+      what: `repositories of ${this.host}`,
+      limits: this.options.pageLimits,
+    });
   }
 
   /** Releases pooled connections. */

@@ -1,12 +1,13 @@
 import { LadingError } from '../oci/index.js';
 import { MaxErrorBodyBytes, parseErrorBody, RegistryResponseError } from './errors.js';
+import { contentLength } from './headers.js';
 import type { HttpReply } from './transport.js';
 import { header } from './transport.js';
 
 /** Reads a reply body up to `limit` bytes; more is an error (the body is then discarded). */
 export async function readBody(reply: HttpReply, limit: number, where: string): Promise<Buffer> {
-  const declared = Number(header(reply.headers, 'content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
+  const declared = contentLength(reply);
+  if (declared !== undefined && declared > limit) {
     reply.body.destroy();
     throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: ${declared} bytes exceeds the ${limit}-byte limit`);
   }
@@ -62,9 +63,4 @@ function plainText(reply: HttpReply, body: Buffer): string | undefined {
 
 export async function discard(reply: HttpReply): Promise<void> {
   await reply.body.dump().catch(() => {});
-}
-
-/** `type/subtype` without parameters. */
-export function mediaTypeOf(reply: HttpReply): string | undefined {
-  return header(reply.headers, 'content-type')?.split(';')[0]?.trim() || undefined;
 }

@@ -20,6 +20,7 @@ import {
   digestBytes,
   isDigestReference,
   isManifestMediaType,
+  isValidMediaType,
   LadingError,
   MaxManifestBytes,
   MediaType,
@@ -29,7 +30,8 @@ import {
 } from '../oci/index.js';
 import { repositoryScope } from './auth/scope.js';
 import { networkError } from './errors.js';
-import { nextPageUrl, pages } from './link.js';
+import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.js';
+import { PageWalk, pages } from './link.js';
 import {
   encodeReferrersIndex,
   filterApplied,
@@ -40,7 +42,7 @@ import {
   sameEntry,
 } from './referrers.js';
 import type { Registry } from './registry.js';
-import { discard, mediaTypeOf, readBody, replyError } from './reply.js';
+import { discard, readBody, replyError } from './reply.js';
 import { isTransientError } from './retry.js';
 import { type HttpReply, type HttpRequest, header } from './transport.js';
 import { type PushOptions, uploadBlob } from './upload.js';
@@ -120,17 +122,15 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     if (reply.status !== 200) throw await replyError(reply, 'HEAD', `manifest ${reference} not found in ${this}`);
     await discard(reply);
     const mediaType = mediaTypeOf(reply);
-    const size = Number(header(reply.headers, 'content-length'));
-    let digest = header(reply.headers, 'docker-content-digest');
+    const size = contentLength(reply);
+    let digest = digestHeader(reply, 'Docker-Content-Digest', `HEAD ${this}:${reference}`);
     if (isDigestReference(reference)) {
       if (digest && digest !== reference) {
         throw new LadingError('DIGEST_MISMATCH', `${this}: registry resolved ${reference} to ${digest}`);
       }
       digest = reference;
     }
-    if (mediaType && digest && Number.isSafeInteger(size) && header(reply.headers, 'content-length') !== undefined) {
-      return { mediaType, digest, size };
-    }
+    if (mediaType && digest && size !== undefined) return { mediaType, digest, size };
     return (await this.fetchManifest(reference, o)).descriptor;
   }
 
@@ -151,7 +151,9 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     const bytes = await readBody(reply, MaxManifestBytes, `${this}:${reference}`);
     const algorithm = isDigestReference(reference) ? parseDigest(reference).algorithm : 'sha256';
     const digest = digestBytes(bytes, algorithm);
-    const claimed = isDigestReference(reference) ? reference : header(reply.headers, 'docker-content-digest');
+    const claimed = isDigestReference(reference)
+      ? reference
+      : digestHeader(reply, 'Docker-Content-Digest', `GET ${this}:${reference}`);
     if (claimed && claimed !== digest) {
       throw new LadingError(
         'DIGEST_MISMATCH',
@@ -163,7 +165,10 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
       const value = parseJson(bytes, `${this}:${reference}`);
       const declared =
         typeof value === 'object' && value !== null ? (value as { mediaType?: unknown }).mediaType : undefined;
-      type = typeof declared === 'string' ? declared : MediaType.ImageManifest;
+      if (declared !== undefined && (typeof declared !== 'string' || !isValidMediaType(declared))) {
+        throw new LadingError('INVALID_MANIFEST', `${this}:${reference}: the manifest's mediaType is not a media type`);
+      }
+      type = declared ?? MediaType.ImageManifest;
     }
     return { descriptor: { mediaType: type, digest, size: bytes.length }, bytes };
   }
@@ -192,13 +197,21 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
   }
 
   #checkHeaders(reply: HttpReply, desc: Descriptor, where: string): void {
-    const length = header(reply.headers, 'content-length');
-    if (length !== undefined && Number(length) !== desc.size) {
+    const length = contentLength(reply);
+    if (length !== undefined && length !== desc.size) {
       reply.body.destroy();
       throw new LadingError('SIZE_MISMATCH', `${where}: registry announces ${length} bytes, expected ${desc.size}`);
     }
-    const digest = header(reply.headers, 'docker-content-digest');
-    if (reply.url.origin === this.registry.baseUrl.origin && digest && digest !== desc.digest) {
+    // Another origin (a CDN a blob was redirected to) may label its answers its own way.
+    if (reply.url.origin !== this.registry.baseUrl.origin) return;
+    let digest: string | undefined;
+    try {
+      digest = digestHeader(reply, 'Docker-Content-Digest', `GET ${where}`);
+    } catch (error) {
+      reply.body.destroy();
+      throw error;
+    }
+    if (digest && digest !== desc.digest) {
       reply.body.destroy();
       throw new LadingError('DIGEST_MISMATCH', `${where}: registry answered with ${digest}`);
     }
@@ -230,12 +243,11 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     const reply = await this.#send({ method: 'HEAD', url }, o);
     if (reply.status !== 200) throw await replyError(reply, 'HEAD', `blob ${digest} not found in ${this}`);
     await discard(reply);
-    const length = header(reply.headers, 'content-length');
-    const size = Number(length);
-    if (length === undefined || !Number.isSafeInteger(size) || size < 0) {
+    const size = contentLength(reply);
+    if (size === undefined) {
       throw new LadingError('REGISTRY_ERROR', `HEAD ${this}@${digest}: no usable Content-Length`);
     }
-    const answered = header(reply.headers, 'docker-content-digest');
+    const answered = digestHeader(reply, 'Docker-Content-Digest', `HEAD ${this}@${digest}`);
     if (answered && answered !== digest) {
       throw new LadingError('DIGEST_MISMATCH', `${this}: registry resolved ${digest} to ${answered}`);
     }
@@ -248,9 +260,21 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     const headers = kind === 'manifests' ? { accept: `${desc.mediaType}, ${ManifestAccept}` } : {};
     const reply = await this.#send({ method: 'HEAD', url, headers }, o);
     await discard(reply);
-    if (reply.status === 200) return true;
+    if (reply.status === 200) return this.#answersFor(reply, desc);
     if (reply.status === 404) return false;
     throw await replyError(reply, 'HEAD');
+  }
+
+  /**
+   * Whether a HEAD's 200 describes `desc`: a registry that announces another size or digest does
+   * not hold our content (or lies about it), and a copy that believed it would skip an upload.
+   */
+  #answersFor(reply: HttpReply, desc: Descriptor): boolean {
+    const length = contentLength(reply);
+    if (length !== undefined && length !== desc.size) return false;
+    if (reply.url.origin !== this.registry.baseUrl.origin) return true;
+    const digest = header(reply.headers, 'docker-content-digest')?.trim();
+    return digest === undefined || digest === desc.digest;
   }
 
   // --- push / tag -------------------------------------------------------------------------------
@@ -329,18 +353,21 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     );
     if (reply.status !== 201 && reply.status !== 200) throw await replyError(reply, 'PUT');
     await discard(reply);
-    const stored = header(reply.headers, 'docker-content-digest');
+    const stored = digestHeader(reply, 'Docker-Content-Digest', `PUT ${where}`);
     if (stored && stored !== desc.digest) {
       throw new LadingError('DIGEST_MISMATCH', `${where}: registry stored the manifest as ${stored}`);
     }
     o.onBytes?.(bytes.length);
-    if (header(reply.headers, 'oci-subject')) {
+    const announced = digestHeader(reply, 'OCI-Subject', `PUT ${where}`);
+    if (announced === undefined && (!how.index || this.#referrers === 'supported')) return;
+    const { subject, entry } = referrerOf(desc, bytes);
+    // OCI-Subject says the registry indexed the referrer itself; believed only for the subject
+    // this manifest really names, else the tag-schema index is kept as for any other registry.
+    if (announced !== undefined && announced === subject?.digest) {
       this.#referrers = 'supported';
       return;
     }
-    if (!how.index || this.#referrers === 'supported') return;
-    const { subject, entry } = referrerOf(desc, bytes);
-    if (!subject) return;
+    if (!how.index || this.#referrers === 'supported' || !subject) return;
     this.#referrers = 'unsupported';
     await this.#updateFallbackIndex(subject, { add: entry }, o);
   }
@@ -359,17 +386,24 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
       const first = await this.#send({ method: 'GET', url, headers: { accept: MediaType.ImageIndex } }, o);
       if (first.status === 200 && mediaTypeOf(first) === MediaType.ImageIndex) {
         this.#referrers = 'supported';
-        let reply: HttpReply | undefined = first;
-        while (reply) {
-          const next = nextPageUrl(header(reply.headers, 'link'), reply.url);
-          const { manifests, applied } = await this.#readReferrersPage(reply);
+        const walk = new PageWalk(`referrers of ${this}@${subject.digest}`, url, this.registry.options.pageLimits);
+        let reply = first;
+        for (;;) {
+          let next: URL | undefined;
+          try {
+            next = walk.next(reply);
+          } catch (error) {
+            reply.body.destroy();
+            throw error;
+          }
+          const { manifests, applied } = await this.#readReferrersPage(reply, walk);
           yield applied ? manifests : filterByArtifactType(manifests, o.artifactType);
-          reply = next
-            ? await this.#send({ method: 'GET', url: next, headers: { accept: MediaType.ImageIndex } }, o)
-            : undefined;
-          if (reply && reply.status !== 200) throw await replyError(reply, 'GET');
+          if (!next) return;
+          o.signal?.throwIfAborted();
+          walk.admit(next);
+          reply = await this.#send({ method: 'GET', url: next, headers: { accept: MediaType.ImageIndex } }, o);
+          if (reply.status !== 200) throw await replyError(reply, 'GET');
         }
-        return;
       }
       await this.#noReferrersApi(first);
     }
@@ -389,8 +423,8 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     this.#referrers = 'unsupported';
   }
 
-  async #readReferrersPage(reply: HttpReply): Promise<{ manifests: Descriptor[]; applied: boolean }> {
-    const bytes = await readBody(reply, MaxManifestBytes, `${this} referrers`);
+  async #readReferrersPage(reply: HttpReply, walk: PageWalk): Promise<{ manifests: Descriptor[]; applied: boolean }> {
+    const bytes = await walk.read(reply);
     const node = parseNode(bytes, MediaType.ImageIndex, `${this} referrers`);
     if (node.kind !== 'index') return { manifests: [], applied: false };
     return {
@@ -466,7 +500,11 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     const n = this.registry.options.pageSize;
     if (n !== undefined) first.searchParams.set('n', String(n));
     if (o.last) first.searchParams.set('last', o.last);
-    yield* pages(this.registry, first, 'tags', this.#scopes(), o);
+    yield* pages(this.registry, first, 'tags', this.#scopes(), {
+      ...o,
+      what: `tags of ${this}`,
+      limits: this.registry.options.pageLimits,
+    });
   }
 
   async delete(desc: Descriptor, o: Op = {}): Promise<void> {
@@ -506,7 +544,7 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     const reply = await this.#send({ method: 'POST', url, scopes, headers: { 'content-length': '0' } }, o);
     if (reply.status === 201) {
       await discard(reply);
-      const digest = header(reply.headers, 'docker-content-digest');
+      const digest = digestHeader(reply, 'Docker-Content-Digest', `POST ${this} (mount)`);
       if (digest && digest !== desc.digest) {
         throw new LadingError('DIGEST_MISMATCH', `${this}: mount of ${desc.digest} produced ${digest}`);
       }
@@ -515,9 +553,14 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     if (reply.status === 202) {
       // The registry opened an upload instead; close it so the copier's own upload starts clean.
       await discard(reply);
-      const location = header(reply.headers, 'location');
-      if (location) {
-        const cancel = new URL(location, reply.url);
+      const cancel = (() => {
+        try {
+          return locationOf(reply, 'POST');
+        } catch {
+          return undefined; // an upload we cannot name is left to expire
+        }
+      })();
+      if (cancel) {
         if (cancel.origin === this.registry.baseUrl.origin) {
           await this.#send({ method: 'DELETE', url: cancel, scopes }, o)
             .then(discard)

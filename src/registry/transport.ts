@@ -3,6 +3,7 @@ import { rootCertificates } from 'node:tls';
 import { LadingError } from '../oci/index.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { networkError } from './errors.js';
+import { locationOf } from './headers.js';
 import { HttpClient, type HttpClientOptions, type RawResponse, type ResponseBody } from './http.js';
 import { redactUrl } from './redact.js';
 import {
@@ -263,14 +264,29 @@ export class Transport {
       }
       this.#trace?.(`< ${response.status} ${redactUrl(url)} [${this.#traceHeaders(response.headers)}]`);
       const reply: HttpReply = { status: response.status, headers: response.headers, body: response.body, url };
-      const location = header(reply.headers, 'location');
-      if (!follow || !redirectStatuses.has(reply.status) || !location) return reply;
+      if (!follow || !redirectStatuses.has(reply.status)) return reply;
+      let next: URL | undefined;
+      try {
+        next = locationOf(reply, method);
+      } catch (error) {
+        await reply.body.dump().catch(() => {});
+        throw error;
+      }
+      if (!next) return reply;
       if (hop >= MaxRedirects) {
         await reply.body.dump().catch(() => {});
         throw new LadingError('REGISTRY_ERROR', `${req.method} ${url.origin}: more than ${MaxRedirects} redirects`);
       }
-      const next = new URL(location, url);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') return reply;
+      // An answer fetched over plain HTTP could be anyone's: a tag resolved there, or a digest
+      // header read there, would no longer be the registry's word.
+      if (url.protocol === 'https:' && next.protocol === 'http:') {
+        await reply.body.dump().catch(() => {});
+        throw new LadingError(
+          'REGISTRY_ERROR',
+          `${method} ${redactUrl(url)}: redirect to plain HTTP (${next.origin}) refused`,
+        );
+      }
       if (reply.status === 303 || ((reply.status === 301 || reply.status === 302) && method === 'POST')) {
         method = method === 'HEAD' ? 'HEAD' : 'GET';
         body = undefined;

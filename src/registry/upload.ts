@@ -2,9 +2,14 @@ import type { Readable } from 'node:stream';
 import { type Content, type Op, observeBytes, toReadable, VerifyStream, verifiesItself } from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { networkError } from './errors.js';
+import { digestHeader, quoteHeader } from './headers.js';
+import { redactUrl } from './redact.js';
 import { discard, replyError } from './reply.js';
 import { isRetryableStatus, isTransientError } from './retry.js';
 import { type HttpReply, type HttpRequest, header } from './transport.js';
+
+/** The largest chunk a registry's `OCI-Chunk-Min-Length` may make us buffer. */
+const MaxRegistryChunkBytes = 64 * 1024 * 1024;
 
 /** Options of a blob push beyond Op. */
 export interface PushOptions extends Op {
@@ -32,7 +37,15 @@ export interface UploadContext {
 export function uploadLocation(value: string | undefined, request: URL, base: URL): URL {
   if (!value)
     throw new LadingError('REGISTRY_ERROR', `POST ${request.origin}${request.pathname}: 202 without Location`);
-  const url = new URL(value, request);
+  let url: URL;
+  try {
+    url = new URL(value, request);
+  } catch {
+    throw new LadingError(
+      'REGISTRY_ERROR',
+      `upload to ${base.host}: the Location header ${quoteHeader(value)} is not a URL`,
+    );
+  }
   if (url.host !== base.host || (base.protocol === 'https:' && url.protocol !== 'https:')) {
     throw new LadingError(
       'REGISTRY_ERROR',
@@ -67,7 +80,7 @@ async function startUpload(ctx: UploadContext, repoPath: URL, o: Op): Promise<{ 
 }
 
 function checkCommitted(reply: HttpReply, desc: Descriptor): void {
-  const digest = header(reply.headers, 'docker-content-digest');
+  const digest = digestHeader(reply, 'Docker-Content-Digest', `PUT ${redactUrl(reply.url)}`);
   if (digest && digest !== desc.digest) {
     throw new LadingError('DIGEST_MISMATCH', `registry stored ${desc.digest} as ${digest}`);
   }
@@ -97,7 +110,9 @@ export async function uploadBlob(
     first = false;
     try {
       const { location, minChunk } = await startUpload(ctx, uploadsUrl, o);
-      if (ctx.chunkSize !== undefined) {
+      // A registry's minimum chunk is a buffer we would hold whole: past our own bound, one
+      // streamed PUT serves the same registry without it.
+      if (ctx.chunkSize !== undefined && minChunk <= Math.max(ctx.chunkSize, MaxRegistryChunkBytes)) {
         await chunked(ctx, location, desc, source, Math.max(ctx.chunkSize, minChunk), o);
       } else {
         await monolithic(ctx, location, desc, source, o);

@@ -11,21 +11,51 @@ interface Node {
   referrers: Node[];
 }
 
-async function discoverTree(
-  store: ReadOnlyStorage,
-  subject: Descriptor,
-  options: { artifactType?: string; depth: number },
-  level = 1,
-  seen = new Set<string>(),
-): Promise<Node[]> {
+/**
+ * How deep and how wide a referrer tree is walked. A registry can serve a chain without end (each
+ * referrer referred to by a new one) or a cycle; every node costs a listing request, and the tree
+ * is printed recursively, so both are bounded: generous for signatures of signatures, far below
+ * what would exhaust the stack or the registry.
+ */
+const MaxDepth = 64;
+const MaxNodes = 10_000;
+
+interface Walk {
+  store: ReadOnlyStorage;
+  /** Levels to show; 0 for all (up to MaxDepth). */
+  depth: number;
+  artifactType?: string;
+  signal: AbortSignal;
+  /** `host/repo@digest` of the subject, for messages. */
+  where: string;
+  seen: Set<string>;
+}
+
+async function discoverTree(walk: Walk, subject: Descriptor, level = 1): Promise<Node[]> {
   const { listReferrers } = await import('../../content/index.js');
-  seen.add(subject.digest);
-  const found = await listReferrers(store, subject, options.artifactType ? { artifactType: options.artifactType } : {});
+  walk.seen.add(subject.digest);
+  const found = await listReferrers(walk.store, subject, {
+    signal: walk.signal,
+    ...(walk.artifactType ? { artifactType: walk.artifactType } : {}),
+  });
+  const wanted = walk.depth === 0 ? Number.POSITIVE_INFINITY : walk.depth;
   const out: Node[] = [];
   for (const desc of found) {
-    if (seen.has(desc.digest)) continue; // a referrer cycle: show each node once
-    const below =
-      options.depth === 0 || level < options.depth ? await discoverTree(store, desc, options, level + 1, seen) : [];
+    if (walk.seen.has(desc.digest)) continue; // a referrer cycle, or a node shared by two: show each once
+    if (level > MaxDepth) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `referrers of ${walk.where} nest deeper than ${MaxDepth} levels (${desc.digest} at level ${level}); show fewer with --depth`,
+      );
+    }
+    if (walk.seen.size > MaxNodes) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `referrers of ${walk.where} number more than ${MaxNodes}; show fewer with --depth or --artifact-type`,
+      );
+    }
+    walk.seen.add(desc.digest);
+    const below = level < wanted ? await discoverTree(walk, desc, level + 1) : [];
     out.push({ desc, referrers: below });
   }
   return out;
@@ -88,12 +118,20 @@ export function registerDiscover(program: Command, io: CliIO): void {
     }
     const opened = await openTarget(name, opts);
     try {
-      let subject = await opened.target.resolve(await requireReference(opened, name));
+      const signal = (await import('../interrupt.js')).interruptSignal();
+      let subject = await opened.target.resolve(await requireReference(opened, name), { signal });
       if (opts.platform) subject = await selectPlatform(opened.target, subject, parsePlatform(opts.platform));
-      const tree = await discoverTree(opened.target, subject, {
-        depth,
-        ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
-      });
+      const tree = await discoverTree(
+        {
+          store: opened.target,
+          depth,
+          signal,
+          where: `${opened.base}@${subject.digest}`,
+          seen: new Set(),
+          ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
+        },
+        subject,
+      );
       if (opts.format === 'json') {
         printJson(io.stdout, toJson(opened.base, { desc: subject, referrers: tree }));
         return;

@@ -43,6 +43,9 @@ export function statusLine(io: CliIO, prompt: string, desc: Descriptor): void {
   );
 }
 
+/** The longest indented JSON printed (16 times the largest manifest). */
+const MaxIndentedChars = 64 * 1024 * 1024;
+
 /**
  * Go's `json.Indent` with two spaces, plus a newline, which is what ORAS's `--pretty` does: key
  * order, number spelling and string escapes stay as they were; only whitespace changes.
@@ -60,7 +63,16 @@ export function indentJson(bytes: Uint8Array | string, where: string): string {
   let depth = 0;
   // An opened container defers its newline, so that `{}` and `[]` stay on one line as in Go.
   let pending = false;
-  const newline = () => `\n${'  '.repeat(depth)}`;
+  const newline = () => {
+    // Indentation grows with depth: a 4 MiB document nested a million deep would be terabytes.
+    if (out.length > MaxIndentedChars) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${where}: indented, the document would exceed ${MaxIndentedChars} characters (nested too deeply); not printed`,
+      );
+    }
+    return `\n${'  '.repeat(depth)}`;
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string;
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue;

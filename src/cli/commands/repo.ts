@@ -57,7 +57,8 @@ async function repoList(io: CliIO, raw: string, flags: RepoListFlags): Promise<v
   const json = flags.format === 'json';
   const found: string[] = [];
   try {
-    for await (const page of registry.repositories(flags.last ? { last: flags.last } : {})) {
+    const signal = (await import('../interrupt.js')).interruptSignal();
+    for await (const page of registry.repositories({ signal, ...(flags.last ? { last: flags.last } : {}) })) {
       for (const name of page) {
         if (flags.last && compareBytes(name, flags.last) <= 0) continue;
         if (namespace && !name.startsWith(namespace)) continue;
@@ -105,16 +106,19 @@ async function repoTags(io: CliIO, raw: string, flags: RepoTagsFlags): Promise<v
     }
   }
   const opened = await openTarget(argument, flags);
+  const signal = (await import('../interrupt.js')).interruptSignal();
   try {
     const target = opened.target;
     if (!hasTags(target)) throw new LadingError('UNSUPPORTED', `${opened.display}: listing tags is not supported`);
     let wanted = '';
     if (!prefix && opened.reference) {
-      wanted = isDigestReference(opened.reference) ? opened.reference : (await target.resolve(opened.reference)).digest;
+      wanted = isDigestReference(opened.reference)
+        ? opened.reference
+        : (await target.resolve(opened.reference, { signal })).digest;
       io.stderr.write(`[Experimental] querying tags associated to ${wanted}, it may take a while...\n`);
     }
     const tags: string[] = [];
-    for await (const page of target.tags(flags.last ? { last: flags.last } : {})) {
+    for await (const page of target.tags({ signal, ...(flags.last ? { last: flags.last } : {}) })) {
       for (const listed of page) {
         if (flags.last && compareBytes(listed, flags.last) <= 0) continue;
         let tag = listed;
@@ -123,7 +127,7 @@ async function repoTags(io: CliIO, raw: string, flags: RepoTagsFlags): Promise<v
           tag = tag.slice(prefix.length);
         }
         if (flags.excludeDigestTags && (await isDigestTag(tag))) continue;
-        if (wanted && tag !== opened.reference && (await target.resolve(tag)).digest !== wanted) continue;
+        if (wanted && tag !== opened.reference && (await target.resolve(tag, { signal })).digest !== wanted) continue;
         tags.push(tag);
       }
     }
