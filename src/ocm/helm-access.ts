@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MemoryStore, type ReadOnlyTarget } from '../content/index.js';
 import { type Descriptor, encodeManifest, LadingError, MediaType } from '../oci/index.js';
+import { contentClaim } from './content-digest.js';
 import type { DigestSpec, TypedSpec } from './descriptor/model.js';
 import { helmArtifactBlobs } from './input/helm.js';
 import type { PackagedChart } from './input/helm-chart.js';
@@ -123,21 +124,23 @@ export async function helmChartArtifact(chart: PackagedChart): Promise<{ target:
 
 /**
  * Checks a resource digest recorded for a Helm/v1 access against the downloaded chart. Upstream
- * records the chart's index.yaml digest (http repositories) or the source manifest digest (oci);
- * the chart archive's own sha256 is accepted as well. Digests of other algorithms, or marked as
- * excluded from signatures, are not checked.
+ * records the chart's index.yaml digest (http repositories; the archive was checked against it on
+ * download) or the source manifest digest (oci); the chart archive's own hash is accepted as well.
+ * No digest, or NO-DIGEST, makes no claim; a digest that cannot be checked (another normalisation,
+ * an unknown hash) is an error, like a mismatch: an unverifiable chart is not delivered.
  */
 export function verifyHelmDigest(digest: DigestSpec | undefined, chart: RemoteChart, where: string): void {
-  if (!digest || !/^sha-?256$/i.test(digest.hashAlgorithm) || digest.normalisationAlgorithm !== 'genericBlobDigest/v1')
-    return;
-  const expected = digest.value.toLowerCase();
-  const candidates = new Set<string>([createHash('sha256').update(chart.archive).digest('hex')]);
-  if (chart.indexDigest) candidates.add(chart.indexDigest);
-  if (chart.manifest) candidates.add(chart.manifest.digest.replace(/^sha256:/, ''));
-  if (!candidates.has(expected)) {
+  const claim = contentClaim(digest, 'blob', where);
+  if (!claim) return;
+  const candidates = new Set<string>([createHash(claim.hash.node).update(chart.archive).digest('hex')]);
+  if (claim.hash.node === 'sha256') {
+    if (chart.indexDigest) candidates.add(chart.indexDigest);
+    if (chart.manifest?.digest.startsWith('sha256:')) candidates.add(chart.manifest.digest.slice('sha256:'.length));
+  }
+  if (!candidates.has(claim.value)) {
     throw new LadingError(
       'DIGEST_MISMATCH',
-      `${where}: the chart from ${chart.source} does not match the resource digest ${digest.value}`,
+      `${where}: the chart from ${chart.source} does not match the resource digest ${claim.value}`,
     );
   }
 }

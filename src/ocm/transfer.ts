@@ -1,14 +1,17 @@
 import pLimit from 'p-limit';
-import type { ReadOnlyTarget, Target } from '../content/index.js';
+import type { Op, ReadOnlyTarget, Target } from '../content/index.js';
 import { type CopyGraphOptions, copyGraph } from '../copy/index.js';
 import { type Descriptor, LadingError, parseReference } from '../oci/index.js';
+import { accessReference, type PlainHttpPolicy } from './access-transport.js';
+import { verifyResourceContent } from './content-digest.js';
 import { identityOf } from './descriptor/identity.js';
 import type { ComponentDescriptor, LocalBlobAccess, Resource, Source, TypedSpec } from './descriptor/model.js';
 import { localBlobAccess } from './descriptor/model.js';
 import { helmAccessArtifact } from './helm-access.js';
 import type { HelmFetchOptions } from './input/helm-remote.js';
 import { isOciManifestType } from './repository/mapping.js';
-import type { ComponentVersionRepository } from './repository/repository.js';
+import type { ComponentVersionRepository, StoredVersion } from './repository/repository.js';
+import { verifyReferenceDigest } from './signing/reference-digest.js';
 import { AccessType, isAccessType } from './types.js';
 
 /** Where an `OCIImage/v1` reference can be read from (the caller brings credentials and TLS). */
@@ -58,6 +61,11 @@ export interface TransferOptions {
   imageSource?: ImageSource;
   /** How charts of `Helm/v1` accesses are downloaded with `copyResources` (TLS, oci registry options, credentials). */
   helm?: Omit<HelmFetchOptions, 'signal'>;
+  /**
+   * Hosts an `http://` image reference may be read from over plain HTTP (default: loopback only);
+   * any other `http://` reference is refused.
+   */
+  allowPlainHttp?: PlainHttpPolicy;
   artifactDestination?: ArtifactDestination;
   signal?: AbortSignal;
   onEvent?: (event: TransferEvent) => void;
@@ -98,12 +106,35 @@ function planElement(
   };
 }
 
+/** Where one element's content comes from, found and checked before anything is written. */
+interface PreparedElement {
+  from: ReadOnlyTarget;
+  node: Descriptor;
+  /** The access the element gets in the target when its content becomes a local blob. */
+  localAccess?: LocalBlobAccess;
+  /** With `uploadAs: ociArtifact`: the name of the standalone copy; absent when it stays local. */
+  standalone?: string;
+}
+
+interface ReadVersion {
+  component: string;
+  version: string;
+  stored: StoredVersion;
+  planned: PlannedComponent;
+  prepared: (PreparedElement | undefined)[];
+}
+
 /**
  * Moves a component version (and, recursively, what it references) between two OCM repositories.
  * Local blobs always travel; with `copyResources` OCI images referenced by `OCIImage/v1` are copied
  * by value and become local blobs (or, with `uploadAs: ociArtifact`, standalone artifacts in the
  * target). Everything streams, what the target has is skipped, and the version's manifest lands
  * last. The descriptor keeps creationTime and signatures, so its normalised digest does not change.
+ *
+ * Every version is read and checked before the first write: that the descriptor is of the version
+ * asked for (the repository checks), that a referenced version has the digest its reference
+ * records, and that each resource's content matches its digest. A version that fails any check
+ * leaves the target as it was.
  */
 export async function transferComponentVersion(
   src: ComponentVersionRepository,
@@ -113,18 +144,26 @@ export async function transferComponentVersion(
   options: TransferOptions = {},
 ): Promise<TransferResult> {
   const result: TransferResult = { plan: [], descriptors: [] };
-  const done = new Set<string>();
+  /** Every version read so far, so that a cycle of references ends (and is checked) like upstream's walk. */
+  const seen = new Map<string, ComponentDescriptor>();
   const limit = pLimit(options.concurrency ?? 3);
   const emit = options.onEvent ?? (() => {});
+  const o: Op = options.signal ? { signal: options.signal } : {};
+  /** Children before parents, each once. */
+  const order: ReadVersion[] = [];
 
-  const visit = async (component: string, ver: string): Promise<void> => {
+  const read = async (component: string, ver: string): Promise<ComponentDescriptor> => {
     const key = `${component}:${ver}`;
-    if (done.has(key)) return;
-    done.add(key);
-    const stored = await src.getComponentVersion(component, ver, options.signal ? { signal: options.signal } : {});
+    const known = seen.get(key);
+    if (known) return known;
+    const stored = await src.getComponentVersion(component, ver, o);
     const descriptor = stored.descriptor;
+    seen.set(key, descriptor);
     if (options.recursive) {
-      for (const ref of descriptor.component.componentReferences ?? []) await visit(ref.componentName, ref.version);
+      for (const ref of descriptor.component.componentReferences ?? []) {
+        const child = await read(ref.componentName, ref.version);
+        verifyReferenceDigest(ref, child, key);
+      }
     }
     const resources = descriptor.component.resources ?? [];
     const sources = descriptor.component.sources ?? [];
@@ -139,12 +178,26 @@ export async function transferComponentVersion(
         })),
       ],
     };
-    result.plan.push(planned);
+    const elements: (Resource | Source)[] = [...resources, ...sources];
+    const prepared = options.dryRun
+      ? []
+      : await Promise.all(
+          elements.map((element, i) =>
+            limit(() => prepare(src, stored, element, planned.elements[i] as PlannedElement, key, options)),
+          ),
+        );
+    order.push({ component, version: ver, stored, planned, prepared });
+    return descriptor;
+  };
+
+  await read(name, version);
+  for (const v of order) {
+    result.plan.push(v.planned);
     if (options.dryRun) {
-      result.descriptors.push(descriptor);
-      return;
+      result.descriptors.push(v.stored.descriptor);
+      continue;
     }
-    const srcTarget = await src.target(component);
+    const { component, version: ver } = v;
     const dstTarget = await dst.target(component);
     const blobs: Descriptor[] = [];
     // Resources of one version often share content (the same image twice, images with common
@@ -159,97 +212,26 @@ export async function transferComponentVersion(
       onCopySkipped: (desc) => emit({ component, version: ver, element, status: 'exists', desc }),
       onMounted: (desc) => emit({ component, version: ver, element, status: 'mounted', desc }),
     });
-    const next: ComponentDescriptor = structuredClone(descriptor);
+    const next: ComponentDescriptor = structuredClone(v.stored.descriptor);
     const elements: (Resource | Source)[] = [...(next.component.resources ?? []), ...(next.component.sources ?? [])];
     await Promise.all(
       elements.map((element, i) =>
         limit(async () => {
-          const plan = planned.elements[i] as PlannedElement;
-          if (plan.action === 'copy-local') {
-            const access = element.access as LocalBlobAccess;
-            let node: Descriptor;
-            if (isOciManifestType(access.mediaType)) {
-              node = await srcTarget.resolve(access.localReference);
-            } else {
-              const layer = stored.layers.get(access.localReference);
-              if (!layer) {
-                throw new LadingError(
-                  'NOT_FOUND',
-                  `${key}: local blob ${access.localReference} of ${element.name} is not in the source`,
-                );
-              }
-              node = layer;
-            }
-            if (
-              plan.uploadAs === 'ociArtifact' &&
-              isOciManifestType(node.mediaType) &&
-              access.referenceName &&
-              options.artifactDestination
-            ) {
-              element.access = await uploadArtifact(
-                srcTarget,
-                node,
-                access.referenceName,
-                options.artifactDestination,
-                copyOptions(element.name, 'elsewhere'),
-              );
-              return;
-            }
-            await copyGraph(srcTarget, dstTarget, node, copyOptions(element.name));
-            blobs.push(node);
+          const from = v.prepared[i];
+          if (!from) return;
+          if (from.standalone !== undefined && options.artifactDestination) {
+            element.access = await uploadArtifact(
+              from.from,
+              from.node,
+              from.standalone,
+              options.artifactDestination,
+              copyOptions(element.name, 'elsewhere'),
+            );
             return;
           }
-          if (plan.action === 'copy-image') {
-            if (!options.imageSource)
-              throw new LadingError('UNSUPPORTED', `${key}: no way to read OCI images configured`);
-            const imageReference = String(
-              (element.access as TypedSpec & { imageReference?: unknown }).imageReference ?? '',
-            );
-            if (!imageReference)
-              throw new LadingError('INVALID_DESCRIPTOR', `${key}: resource ${element.name} has no imageReference`);
-            const image = await options.imageSource(imageReference);
-            const top = await image.target.resolve(image.reference);
-            const referenceName = referenceNameOf(imageReference);
-            if (plan.uploadAs === 'ociArtifact' && options.artifactDestination) {
-              element.access = await uploadArtifact(
-                image.target,
-                top,
-                referenceName,
-                options.artifactDestination,
-                copyOptions(element.name, 'elsewhere'),
-              );
-              return;
-            }
-            await copyGraph(image.target, dstTarget, top, copyOptions(element.name));
-            blobs.push({ mediaType: top.mediaType, digest: top.digest, size: top.size });
-            element.access = localBlobAccess({ localReference: top.digest, mediaType: top.mediaType, referenceName });
-          }
-          if (plan.action === 'copy-helm') {
-            // The chart becomes a Helm OCI artifact stored like an image copied by value.
-            const helm = await helmAccessArtifact(element.access, {
-              ...options.helm,
-              ...(options.signal ? { signal: options.signal } : {}),
-              digest: 'digest' in element ? element.digest : undefined,
-              where: `${key}: resource ${element.name}`,
-            });
-            if (plan.uploadAs === 'ociArtifact' && options.artifactDestination) {
-              element.access = await uploadArtifact(
-                helm.target,
-                helm.manifest,
-                helm.referenceName,
-                options.artifactDestination,
-                copyOptions(element.name, 'elsewhere'),
-              );
-              return;
-            }
-            await copyGraph(helm.target, dstTarget, helm.manifest, copyOptions(element.name));
-            blobs.push(helm.manifest);
-            element.access = localBlobAccess({
-              localReference: helm.manifest.digest,
-              mediaType: helm.manifest.mediaType,
-              referenceName: helm.referenceName,
-            });
-          }
+          await copyGraph(from.from, dstTarget, from.node, copyOptions(element.name));
+          blobs.push({ mediaType: from.node.mediaType, digest: from.node.digest, size: from.node.size });
+          if (from.localAccess) element.access = from.localAccess;
         }),
       ),
     );
@@ -260,10 +242,73 @@ export async function transferComponentVersion(
     });
     emit({ component, version: ver, status: outcome === 'skipped' ? 'unchanged' : outcome });
     result.descriptors.push(next);
-  };
-
-  await visit(name, version);
+  }
   return result;
+}
+
+/** Finds one element's content and checks it against the element's digest; nothing is written. */
+async function prepare(
+  src: ComponentVersionRepository,
+  stored: StoredVersion,
+  element: Resource | Source,
+  plan: PlannedElement,
+  key: string,
+  options: TransferOptions,
+): Promise<PreparedElement | undefined> {
+  const o: Op = options.signal ? { signal: options.signal } : {};
+  const standalone = plan.uploadAs === 'ociArtifact' && options.artifactDestination !== undefined;
+  if (plan.action === 'copy-local') {
+    const access = element.access as LocalBlobAccess;
+    // Checked against the digests of the resources that point at it.
+    const { target, desc } = await src.localContent(stored, access, o);
+    const local = !(standalone && isOciManifestType(desc.mediaType) && access.referenceName);
+    return { from: target, node: desc, ...(local ? {} : { standalone: access.referenceName as string }) };
+  }
+  if (plan.action === 'copy-image') {
+    if (!options.imageSource) throw new LadingError('UNSUPPORTED', `${key}: no way to read OCI images configured`);
+    const imageReference = String((element.access as TypedSpec & { imageReference?: unknown }).imageReference ?? '');
+    if (!imageReference)
+      throw new LadingError('INVALID_DESCRIPTOR', `${key}: resource ${element.name} has no imageReference`);
+    // The descriptor does not get to choose plain HTTP for the user.
+    accessReference(imageReference, {
+      allowPlainHttp: options.allowPlainHttp,
+      where: `${key}: resource ${element.name}`,
+    });
+    const image = await options.imageSource(imageReference);
+    const top = await image.target.resolve(image.reference, o);
+    await verifyResourceContent(element, top, 'artifact', image.target, { ...o, where: key });
+    const referenceName = referenceNameOf(imageReference);
+    return {
+      from: image.target,
+      node: top,
+      ...(standalone
+        ? { standalone: referenceName }
+        : { localAccess: localBlobAccess({ localReference: top.digest, mediaType: top.mediaType, referenceName }) }),
+    };
+  }
+  if (plan.action === 'copy-helm') {
+    // The chart becomes a Helm OCI artifact stored like an image copied by value.
+    const helm = await helmAccessArtifact(element.access, {
+      ...options.helm,
+      ...o,
+      digest: 'digest' in element ? element.digest : undefined,
+      where: `${key}: resource ${element.name}`,
+    });
+    return {
+      from: helm.target,
+      node: helm.manifest,
+      ...(standalone
+        ? { standalone: helm.referenceName }
+        : {
+            localAccess: localBlobAccess({
+              localReference: helm.manifest.digest,
+              mediaType: helm.manifest.mediaType,
+              referenceName: helm.referenceName,
+            }),
+          }),
+    };
+  }
+  return undefined;
 }
 
 async function uploadArtifact(

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { fetchAll } from '../../content/index.js';
 import { type Descriptor, LadingError, parseNode, parseReference } from '../../oci/index.js';
 import { HttpClient as Http, networkError, Registry, type RegistryOptions, redactUrl } from '../../registry/index.js';
+import { isLoopbackHost, type PlainHttpPolicy, refusePlainHttp } from '../access-transport.js';
 import { sortVersionsDescending } from '../semver.js';
 import { MaxChartBytes, type PackagedChart, parsePackagedChart } from './helm-chart.js';
 
@@ -33,6 +34,12 @@ export interface HelmFetchOptions {
    * elsewhere, never to a chart URL that the index points at on another host.
    */
   httpCredentials?: (repository: URL) => Promise<{ username: string; password: string } | undefined>;
+  /**
+   * Hosts that an `http://` repository or chart URL may be fetched from (default: loopback only).
+   * Anything else over plain HTTP is refused, and so is a redirect from https to http. Credentials
+   * go over plain HTTP only to loopback hosts: elsewhere an allowed plain-HTTP request is anonymous.
+   */
+  allowPlainHttp?: PlainHttpPolicy;
   /** Also fetch `<chart url>.prov` (a missing one is not an error). Default true. */
   provenance?: boolean;
   userAgent?: string;
@@ -169,8 +176,11 @@ class HttpClient {
   ): Promise<{ body: Buffer; url: URL } | undefined> {
     let current = url;
     for (let hop = 0; hop <= 10; hop++) {
+      this.#checkTransport(url, current);
       const headers: Record<string, string> = { 'user-agent': this.#options.userAgent ?? 'lading' };
-      if (options.auth && current.origin === options.auth.origin) headers.authorization = options.auth.header;
+      if (options.auth && current.origin === options.auth.origin && sendsCredentials(current)) {
+        headers.authorization = options.auth.header;
+      }
       let reply: Awaited<ReturnType<Http['request']>>;
       try {
         reply = await this.#http.request(current, { method: 'GET', headers, signal: this.#options.signal });
@@ -235,9 +245,31 @@ class HttpClient {
     throw new LadingError('NETWORK_ERROR', `GET ${redactUrl(url)}: more than 10 redirects`);
   }
 
+  /** Plain HTTP only where allowed, and never as a step down from https. */
+  #checkTransport(first: URL, current: URL): void {
+    if (current.protocol !== 'http:') return;
+    if (first.protocol === 'https:') {
+      throw new LadingError(
+        'DENIED',
+        `GET ${redactUrl(first)}: redirected from https to plain HTTP (${redactUrl(current)}): refused`,
+      );
+    }
+    refusePlainHttp({
+      host: current.host,
+      policy: this.#options.allowPlainHttp,
+      where: 'helm repository',
+      what: redactUrl(current),
+    });
+  }
+
   close(): Promise<void> {
     return this.#http.close();
   }
+}
+
+/** Credentials travel encrypted, or to this machine: never in clear over a network. */
+function sendsCredentials(url: URL): boolean {
+  return url.protocol === 'https:' || isLoopbackHost(url.host);
 }
 
 /** index.yaml can be large (public repositories list thousands of versions); a chart is smaller. */

@@ -23,6 +23,7 @@ import {
   parseJson,
   parseNode,
 } from '../../oci/index.js';
+import { verifyResourceContent } from '../content-digest.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { type Identity, identityOf } from '../descriptor/identity.js';
@@ -406,7 +407,25 @@ export class ComponentVersionRepository {
         : checkDescriptor(named, `${ref}: config componentDescriptorLayer`);
     if (!layerDesc) throw new LadingError('INVALID_MANIFEST', `${ref}: no component descriptor layer`);
     const bytes = await fetchAll(target, layerDesc, { ...o, limit: 64 * 1024 * 1024 });
+    // The descriptor must be part of the manifest: a config naming another blob of the repository
+    // would make lading read one descriptor while OCI tools copy and pin another.
+    if (!manifest.layers.some((l) => l.digest === layerDesc.digest)) {
+      throw new LadingError(
+        'INVALID_MANIFEST',
+        `${ref}: the config names the descriptor layer ${layerDesc.digest}, which is not a layer of the manifest`,
+      );
+    }
     const descriptor = decodeDescriptor(bytes, layerDesc.mediaType, `${ref} (${layerDesc.digest})`);
+    // Tags and indexes are the repository's word, the descriptor is what signatures cover: a
+    // version stored under another name or version would be served, transferred and verified as
+    // what the reference says, so the two must agree (names are pattern-checked by now).
+    const found = descriptor.component;
+    if (found.name !== name || found.version !== version) {
+      throw new LadingError(
+        'INVALID_DESCRIPTOR',
+        `component version ${name}:${version}: the descriptor stored under it is of ${found.name}:${found.version}`,
+      );
+    }
     return {
       descriptor,
       root,
@@ -446,8 +465,47 @@ export class ComponentVersionRepository {
   }
 
   /**
-   * Opens a local blob of a stored version. An OCI artifact stored natively comes out as an OCI
-   * image layout tar (tagged with `layoutTag`), which any OCI tool reads.
+   * What a local reference of a stored version names: the blob (a layer of the version's
+   * manifest) or the top manifest of an OCI artifact stored natively. Before anything reads it,
+   * it is checked against the digest of every resource that points at it: the access is not
+   * covered by signatures, the digest is, so a local reference swapped for other content is
+   * caught here (DIGEST_MISMATCH), not delivered.
+   */
+  async localContent(
+    stored: StoredVersion,
+    access: LocalBlobAccess,
+    o: Op = {},
+  ): Promise<{ target: Target; desc: Descriptor; artifact: boolean }> {
+    const { name, version } = stored.descriptor.component;
+    const target = await this.target(name, o);
+    const artifact = isOciManifestType(access.mediaType);
+    let desc: Descriptor;
+    if (artifact) {
+      desc = await target.resolve(access.localReference, o);
+    } else {
+      const layer = stored.layers.get(access.localReference);
+      if (!layer) {
+        throw new LadingError(
+          'NOT_FOUND',
+          `${name}:${version}: local blob ${access.localReference} is not in the version's manifest`,
+        );
+      }
+      desc = layer;
+    }
+    for (const r of stored.descriptor.component.resources ?? []) {
+      if (!isLocalBlob(r.access) || r.access.localReference !== access.localReference) continue;
+      await verifyResourceContent(r, desc, artifact ? 'artifact' : 'blob', target, {
+        ...o,
+        where: `${name}:${version}`,
+      });
+    }
+    return { target, desc, artifact };
+  }
+
+  /**
+   * Writes a local blob of a stored version to `out`, checked as localContent says. An OCI
+   * artifact stored natively comes out as an OCI image layout tar (tagged with `layoutTag`),
+   * which any OCI tool reads.
    */
   async writeLocalBlob(
     stored: StoredVersion,
@@ -455,22 +513,13 @@ export class ComponentVersionRepository {
     out: string,
     options: { layoutTag?: string; signal?: AbortSignal } = {},
   ): Promise<{ mediaType: string; size?: number }> {
-    const name = stored.descriptor.component.name;
-    const target = await this.target(name);
     const o: Op = options.signal ? { signal: options.signal } : {};
-    if (isOciManifestType(access.mediaType)) {
-      const top = await target.resolve(access.localReference, o);
-      await writeLayoutTar(target, top, out, options.layoutTag, o);
+    const { target, desc, artifact } = await this.localContent(stored, access, o);
+    if (artifact) {
+      await writeLayoutTar(target, desc, out, options.layoutTag, o);
       return { mediaType: OcmMediaType.OciLayoutTar };
     }
-    const layer = stored.layers.get(access.localReference);
-    if (!layer) {
-      throw new LadingError(
-        'NOT_FOUND',
-        `${name}:${stored.descriptor.component.version}: local blob ${access.localReference} is not in the version's manifest`,
-      );
-    }
-    const stream = await target.fetch(layer, o);
+    const stream = await target.fetch(desc, o);
     const tmp = `${out}.${process.pid}.tmp`;
     try {
       await pipeline(stream, createWriteStream(tmp, { flags: 'wx' }));
@@ -479,7 +528,7 @@ export class ComponentVersionRepository {
       await rm(tmp, { force: true });
       throw error;
     }
-    return { mediaType: access.mediaType, size: layer.size };
+    return { mediaType: access.mediaType, size: desc.size };
   }
 }
 

@@ -141,6 +141,9 @@ async function helmAwareInputs(
     createHelmInput({
       registryOptions: (host) => ({ ...others.optionsFor(host), ...(opts.plainHttp ? { plainHttp: true } : {}) }),
       httpCredentials: helmCredentialsFromConfig(await ocmConfigFor(opts)),
+      // A constructor is the user's own instruction: an http:// chart repository there is their
+      // choice (credentials still never go over plain HTTP beyond this machine).
+      allowPlainHttp: () => true,
     }),
   );
   return methods;

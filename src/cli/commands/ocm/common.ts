@@ -121,6 +121,26 @@ export async function openRepository(
 }
 
 /**
+ * Which hosts an access read from a descriptor may be reached over plain HTTP: every host with
+ * --plain-http, the hosts the user named with http:// on this command line (the repositories it
+ * reads and writes), and loopback. Any other `http://` in a descriptor is refused.
+ */
+export async function plainHttpPolicy(
+  flags: OcmRemoteFlags,
+  named: readonly RepositorySpec[],
+): Promise<(host: string) => boolean> {
+  const { isLoopbackHost } = await import('../../../ocm/access-transport.js');
+  const chosen = new Set(
+    named.flatMap((spec) =>
+      spec.kind === 'OCIRepository' && /^http:\/\//i.test(spec.baseUrl)
+        ? [spec.baseUrl.slice('http://'.length).toLowerCase()]
+        : [],
+    ),
+  );
+  return (host) => Boolean(flags.plainHttp) || chosen.has(host.toLowerCase()) || isLoopbackHost(host);
+}
+
+/**
  * Registries other than the repository's (OCI images, oci:// charts, --upload-as targets), with
  * the same credentials chain as the repository; `http://` in a reference, or --plain-http, means
  * plain HTTP. One Registry per host and scheme for the command; close them with `close()`.

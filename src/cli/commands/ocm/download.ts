@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
+import type { LocalBlobAccess } from '../../../ocm/descriptor/model.js';
+import { isElementName } from '../../../ocm/descriptor/names.js';
 import type { CliIO } from '../../io.js';
 import { safeText } from '../../output/safe-text.js';
-import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries } from './common.js';
+import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries, plainHttpPolicy } from './common.js';
 
 export function registerDownload(program: Command, io: CliIO): void {
   const download = program.command('download').description('download resources of component versions');
@@ -41,27 +43,39 @@ Examples:
       if (!resource) {
         throw new LadingError('NOT_FOUND', `${ref.component}:${ref.version} has no resource matching ${opts.identity}`);
       }
-      const out: string = opts.output ?? resource.name;
+      const out: string = opts.output ?? defaultOutput(resource.name);
       await (await import('../../output-file.js')).checkOutputFile(out, '--output');
+      const { verifyResourceContent } = await import('../../../ocm/content-digest.js');
+      const { accessReference } = await import('../../../ocm/access-transport.js');
+      const where = `${ref.component}:${ref.version}`;
+      // An access is data from the descriptor: it does not choose plain HTTP for the user.
+      const allowPlainHttp = await plainHttpPolicy(opts, [ref.repository]);
+      const layoutTag = resource.version || ref.version;
       if (isAccessType(resource.access.type, 'LocalBlob/v1')) {
-        const written = await opened.repository.writeLocalBlob(stored, resource.access as never, out, {
-          layoutTag: resource.version || ref.version,
-        });
-        io.stdout.write(
-          `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${written.mediaType}) to ${out}\n`,
-        );
+        // Checked against the resource digest before a byte is written.
+        const local = await opened.repository.localContent(stored, resource.access as LocalBlobAccess);
+        if (local.artifact) {
+          const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
+          await writeLayoutTar(local.target, local.desc, out, layoutTag);
+        } else {
+          await writeStream(await local.target.fetch(local.desc), out);
+        }
+        const mediaType = local.artifact
+          ? 'application/vnd.ocm.software.oci.layout.v1+tar'
+          : (resource.access as LocalBlobAccess).mediaType;
+        io.stdout.write(`Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${mediaType}) to ${out}\n`);
         return;
       }
       if (isAccessType(resource.access.type, 'OCIImage/v1')) {
         const { parseReference } = await import('../../../oci/index.js');
         const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
         const imageRef = String((resource.access as { imageReference?: unknown }).imageReference ?? '');
-        const parsed = parseReference(imageRef.replace(/^https?:\/\//, ''));
-        const repo = others
-          .registry(parsed.registry, { plainHttp: imageRef.startsWith('http://') })
-          .repository(parsed.repository);
+        const image = accessReference(imageRef, { allowPlainHttp, where: `${where}: resource ${resource.name}` });
+        const parsed = parseReference(image.reference);
+        const repo = others.registry(parsed.registry, { plainHttp: image.plainHttp }).repository(parsed.repository);
         const top = await repo.resolve(parsed.reference);
-        await writeLayoutTar(repo, top, out, resource.version || ref.version);
+        await verifyResourceContent(resource, top, 'artifact', repo, { where });
+        await writeLayoutTar(repo, top, out, layoutTag);
         io.stdout.write(
           `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (OCI image layout of ${safeText(imageRef)}) to ${out}\n`,
         );
@@ -72,15 +86,15 @@ Examples:
         const { parseReference } = await import('../../../oci/index.js');
         const access = resource.access as { ref?: unknown; mediaType?: unknown; digest?: unknown; size?: unknown };
         const imageRef = String(access.ref ?? '');
-        const parsed = parseReference(imageRef.replace(/^https?:\/\//, ''));
-        const repo = others
-          .registry(parsed.registry, { plainHttp: imageRef.startsWith('http://') })
-          .repository(parsed.repository);
+        const image = accessReference(imageRef, { allowPlainHttp, where: `${where}: resource ${resource.name}` });
+        const parsed = parseReference(image.reference);
+        const repo = others.registry(parsed.registry, { plainHttp: image.plainHttp }).repository(parsed.repository);
         const desc = {
           mediaType: String(access.mediaType || 'application/octet-stream'),
           digest: String(access.digest ?? ''),
           size: Number(access.size),
         };
+        await verifyResourceContent(resource, desc, 'blob', repo, { where });
         await writeStream(await repo.fetch(desc), out);
         io.stdout.write(
           `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${safeText(desc.mediaType)}) to ${out}\n`,
@@ -88,12 +102,14 @@ Examples:
         return;
       }
       if (isAccessType(resource.access.type, 'Helm/v1')) {
-        const { fetchHelmAccessChart } = await import('../../../ocm/helm-access.js');
+        const { fetchHelmAccessChart, verifyHelmDigest } = await import('../../../ocm/helm-access.js');
         const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
         const chart = await fetchHelmAccessChart(resource.access, {
           registryOptions: (host) => ({ ...others.optionsFor(host), ...(opts.plainHttp ? { plainHttp: true } : {}) }),
           httpCredentials: helmCredentialsFromConfig(await ocmConfigFor(opts)),
+          allowPlainHttp,
         });
+        verifyHelmDigest(resource.digest, chart, `${where}: resource ${resource.name}`);
         const { Readable } = await import('node:stream');
         await writeStream(Readable.from([chart.archive]), out);
         io.stdout.write(
@@ -110,6 +126,21 @@ Examples:
       await others.close();
     }
   });
+}
+
+/**
+ * The output file when none is given: the resource name, in the current folder. Names from a
+ * descriptor are data, never paths: the repository enforces the schema's name pattern on every read,
+ * and anything that is not one plain file name is refused here as well.
+ */
+function defaultOutput(name: string): string {
+  if (!isElementName(name)) {
+    throw new LadingError(
+      'INVALID_DESCRIPTOR',
+      `resource name ${JSON.stringify(name)} is not a plain file name; choose the file with --output`,
+    );
+  }
+  return name;
 }
 
 /**

@@ -17,9 +17,13 @@ async function withChildren(
   seen.add(key);
   const children: TreeNode[] = [];
   if (depth !== 0) {
+    const { verifyReferenceDigest } = await import('../../../ocm/signing/reference-digest.js');
     for (const ref of descriptor.component.componentReferences ?? []) {
       if (seen.has(`${ref.componentName}:${ref.version}`)) continue;
-      children.push(await withChildren(repo, ref.componentName, ref.version, depth - 1, seen));
+      const child = await withChildren(repo, ref.componentName, ref.version, depth - 1, seen);
+      // A reference that pins a digest is shown only with the version it pins.
+      verifyReferenceDigest(ref, child.descriptor, key);
+      children.push(child);
     }
   }
   return { descriptor, children };

@@ -3,7 +3,7 @@ import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
 import { parseConcurrency } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
-import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries } from './common.js';
+import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries, plainHttpPolicy } from './common.js';
 
 export function registerTransfer(program: Command, io: CliIO): void {
   const transfer = program.command('transfer').description('transfer component versions between OCM repositories');
@@ -59,7 +59,9 @@ Examples:
     let ok = false;
     try {
       const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
+      const allowPlainHttp = await plainHttpPolicy(opts, [ref.repository, targetSpec]);
       const helm = {
+        allowPlainHttp,
         registryOptions: (host: string) => ({
           ...others.optionsFor(host),
           ...(opts.plainHttp ? { plainHttp: true } : {}),
@@ -96,6 +98,7 @@ Examples:
         uploadAs: opts.uploadAs,
         imageSource,
         helm,
+        allowPlainHttp,
         ...(artifactDestination ? { artifactDestination } : {}),
         ...(opts.copyResources ? { copyResources: true } : {}),
         ...(opts.recursive ? { recursive: true } : {}),
