@@ -14,11 +14,11 @@ import { promisify } from 'node:util';
 import { copyGraph } from '../src/copy/index.js';
 import { CtfArchive } from '../src/ctf/index.js';
 import { isLadingError } from '../src/oci/index.js';
-import type { ComponentDescriptor } from '../src/ocm/descriptor/model.js';
+import type { ComponentDescriptor, Signature } from '../src/ocm/descriptor/model.js';
 import { versionToTag } from '../src/ocm/descriptor/version-tag.js';
 import { fetchRemoteChart } from '../src/ocm/input/helm-remote.js';
 import { ComponentVersionRepository, type StoredVersion } from '../src/ocm/repository/index.js';
-import { digestDescriptor } from '../src/ocm/signing/index.js';
+import { createSigner, digestDescriptor, encodePem, verifySignature } from '../src/ocm/signing/index.js';
 import { Registry } from '../src/registry/index.js';
 import { snapshot } from './reliability-support.js';
 import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
@@ -358,6 +358,108 @@ describe('signatures: what is declared is what was verified', () => {
     );
     assertOneLineError(verify, /1024-bit RSA key: keys under 2048 bits are refused/);
     assertNoVerified(verify);
+  });
+});
+
+describe('signatures: a PEM signature is bound to what it declares', () => {
+  const codeSigning = 'basicConstraints=CA:FALSE\nextendedKeyUsage=codeSigning\n';
+  let rootPem: Buffer;
+  /** A leaf certificate for `name.key`, issued by the test root. */
+  const leaf = async (name: string, bits: number) => {
+    await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${bits}`, '-out', `${name}.key`]);
+    await writeFile(join(root, `${name}.ext`), codeSigning);
+    await openssl(['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=release signer']);
+    await openssl(
+      ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      ]),
+    );
+    return { key: await readFile(join(root, `${name}.key`)), cert: await readFile(join(root, `${name}.pem`)) };
+  };
+  const digest = {
+    hashAlgorithm: 'SHA-256',
+    normalisationAlgorithm: 'jsonNormalisation/v4alpha1',
+    value: createHash('sha256').update('a descriptor').digest('hex'),
+  };
+
+  before(async () => {
+    await writeFile(
+      join(root, 'ca.cnf'),
+      '[req]\ndistinguished_name=dn\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n',
+    );
+    await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'ca.key']);
+    await openssl(
+      [
+        'req',
+        '-new',
+        '-x509',
+        '-key',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=Identity Test Root',
+      ].concat(['-config', 'ca.cnf', '-extensions', 'v3']),
+    );
+    rootPem = await readFile(join(root, 'ca.pem'));
+  });
+
+  const invalid = (pattern: RegExp) => (e: unknown) =>
+    (isLadingError(e, 'SIGNATURE_INVALID') || isLadingError(e, 'INVALID_KEY')) && pattern.test((e as Error).message);
+
+  test('what a PEM signature claims (algorithm, issuer) must be what its block and certificate are', async () => {
+    const signer = await leaf('pem-leaf', 2048);
+    const sign = createSigner({ privateKey: signer.key, encoding: 'pem', certificateChain: signer.cert });
+    const good: Signature = { name: 'default', digest, signature: sign(digest) };
+    verifySignature(good, { rootCertificates: rootPem });
+    const unlabelled = structuredClone(good);
+    unlabelled.signature.algorithm = '';
+    assert.throws(() => verifySignature(unlabelled, { rootCertificates: rootPem }), invalid(/algorithm mismatch/));
+    const claimed = structuredClone(good);
+    claimed.signature.issuer = 'CN=Trusted Vendor';
+    assert.throws(() => verifySignature(claimed, { rootCertificates: rootPem }), invalid(/issuer mismatch/));
+    // A bare public key is the signer the user trusts: another key's chain does not stand in for it.
+    const publicKey = await readFile(join(root, 'pub.pem'));
+    assert.throws(
+      () => verifySignature(good, { rootCertificates: rootPem, publicKey }),
+      invalid(/not for the given public key/),
+    );
+  });
+
+  test('a PEM signature by a 1024-bit certificate key is refused', async () => {
+    const signer = await leaf('small-leaf', 1024);
+    const key = createPrivateKey(signer.key);
+    const raw = privateEncrypt(
+      { key, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'), Buffer.from(digest.value, 'hex')]),
+    );
+    const value =
+      encodePem({ type: 'SIGNATURE', headers: { 'Signature Algorithm': 'RSASSA-PKCS1-V1_5' }, bytes: raw }) +
+      signer.cert.toString();
+    const signature: Signature = {
+      name: 'default',
+      digest,
+      signature: { algorithm: 'RSASSA-PKCS1-V1_5', value, mediaType: 'application/x-pem-file' },
+    };
+    assert.throws(() => verifySignature(signature, { rootCertificates: rootPem }), invalid(/1024-bit RSA key/));
+  });
+
+  test('an issuer asked of a plain signature is refused, not ignored', async () => {
+    const sign = createSigner({ privateKey: await readFile(join(root, 'key.pem')) });
+    const signature: Signature = { name: 'default', digest, signature: sign(digest) };
+    const publicKey = await readFile(join(root, 'pub.pem'));
+    verifySignature(signature, { publicKey });
+    assert.throws(
+      () => verifySignature(signature, { publicKey, issuer: 'CN=release signer' }),
+      invalid(/plain signature carries no certificate/),
+    );
   });
 });
 
