@@ -343,6 +343,22 @@ describe('documents from the registry are bounded', () => {
     assert.ok(r.maxRss < MaxRss, `peak RSS ${r.maxRss}`);
   });
 
+  test('Ctrl-C while a registry holds a manifest fetch silent: the command stops at once (CLI)', async () => {
+    await start();
+    server.on('GET', /^\/v2\/silent\/manifests\/v1$/, () => new Promise<void>(() => {}));
+    let pid = -1;
+    const running = cli(['manifest', 'fetch', '--plain-http', `${server.host}/silent:v1`], {
+      onStart: (p) => {
+        pid = p;
+      },
+    });
+    while (server.count('GET', /manifests/) < 1) await sleep(10);
+    process.kill(pid, 'SIGINT');
+    const r = await running;
+    assert.equal(r.code, 130, r.stderr);
+    assert.equal(r.stderr.trim(), 'Error: interrupted');
+  });
+
   test('endless bodies: a manifest, a tags page and a token answer are cut at their limits (held before)', async () => {
     await start();
     server.on('GET', /^\/v2\/big\/manifests\/v1$/, ({ res, server: s }) =>
@@ -371,6 +387,104 @@ describe('documents from the registry are bounded', () => {
       assert.match((e as Error).message, /token response .* exceeds 131072 bytes/);
       return true;
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('graphs a registry can precompute without end are bounded', () => {
+  const emptyConfig = Buffer.from('{}');
+
+  /** Serves `docs` by digest (and `tag` for the first), plus the empty config blob. */
+  function serveDocs(repo: string, docs: { type: string; bytes: Buffer }[], tag: string) {
+    const byDigest = new Map(docs.map((d) => [sha256(d.bytes), d]));
+    const root = docs[0];
+    server.on('*', new RegExp(`^/v2/${repo}/manifests/([^/]+)$`), ({ res, match }) => {
+      const doc = match[1] === tag ? root : byDigest.get(match[1] ?? '');
+      if (!doc) return json(res, 404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'unknown' }] });
+      json(res, 200, doc.bytes, { 'content-type': doc.type, 'docker-content-digest': sha256(doc.bytes) });
+    });
+    server.on('*', new RegExp(`^/v2/${repo}/blobs/${sha256(emptyConfig)}$`), ({ res }) =>
+      json(res, 200, emptyConfig, {
+        'content-type': 'application/octet-stream',
+        'docker-content-digest': sha256(emptyConfig),
+      }),
+    );
+  }
+
+  function imageManifest(extra: object = {}): Buffer {
+    return Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: manifestType,
+        config: { mediaType: MediaType.Empty, digest: sha256(emptyConfig), size: 2 },
+        layers: [],
+        ...extra,
+      }),
+    );
+  }
+
+  const descOf = (type: string, bytes: Buffer) => ({ mediaType: type, digest: sha256(bytes), size: bytes.length });
+
+  test('cp of an index nested 80 deep stops at the depth bound; the destination gets no tag (CLI)', async () => {
+    await start();
+    const docs: { type: string; bytes: Buffer }[] = [{ type: manifestType, bytes: imageManifest() }];
+    for (let k = 0; k < 80; k++) {
+      const child = docs[0] as { type: string; bytes: Buffer };
+      const index = indexBody([descOf(child.type, child.bytes)]);
+      docs.unshift({ type: MediaType.ImageIndex, bytes: index });
+    }
+    serveDocs('nest', docs, 'v1');
+    const dir = await tempDir('bounds-cp-');
+    try {
+      const r = await cli([
+        'cp',
+        '--from-plain-http',
+        `${server.host}/nest:v1`,
+        '--to-oci-layout',
+        `${dir.path}/out:v1`,
+      ]);
+      assertCliError(r, /manifests above sha256:[0-9a-f]{64} nest deeper than 64 levels; not copied/);
+      assert.ok(server.count('GET', /manifests/) <= 66, `${server.count('GET', /manifests/)} manifests fetched`);
+      const index = await readFile(join(dir.path, 'out', 'index.json'), 'utf8').catch(() => '{"manifests":[]}');
+      assert.doesNotMatch(index, /"v1"/, 'nothing was tagged');
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  test('cp -r of a referrer chain 80 deep stops at the depth bound (CLI)', async () => {
+    await start();
+    const subjectBytes = imageManifest();
+    const docs: { type: string; bytes: Buffer }[] = [{ type: manifestType, bytes: subjectBytes }];
+    const referrerOf = new Map<string, object>();
+    let below = descOf(manifestType, subjectBytes);
+    for (let k = 1; k <= 80; k++) {
+      const bytes = imageManifest({ artifactType: 'application/x-chain', subject: below, annotations: { k: `${k}` } });
+      docs.push({ type: manifestType, bytes });
+      referrerOf.set(below.digest, { ...descOf(manifestType, bytes), artifactType: 'application/x-chain' });
+      below = descOf(manifestType, bytes);
+    }
+    serveDocs('rchain', docs, 'v1');
+    server.on('GET', /^\/v2\/rchain\/referrers\/(sha256:[0-9a-f]{64})$/, ({ res, match }) => {
+      const entry = referrerOf.get(match[1] ?? '');
+      json(res, 200, indexBody(entry ? [entry] : []), { 'content-type': MediaType.ImageIndex });
+    });
+    const dir = await tempDir('bounds-cpr-');
+    try {
+      const r = await cli([
+        'cp',
+        '-r',
+        '--from-plain-http',
+        `${server.host}/rchain:v1`,
+        '--to-oci-layout',
+        `${dir.path}/out:v1`,
+      ]);
+      assertCliError(r, /referrers of sha256:[0-9a-f]{64} nest deeper than 64 levels; not copied/);
+      assert.ok(server.count('GET', /referrers/) <= 65, `${server.count('GET', /referrers/)} listings`);
+    } finally {
+      await dir.cleanup();
+    }
   });
 });
 

@@ -49,6 +49,20 @@ export interface CopyOptions extends CopyGraphOptions {
   includeReferrers?: boolean;
 }
 
+/**
+ * How deep a graph, or a chain of referrers, is followed. Real graphs are a few levels (index →
+ * manifest → blob, an index of indexes at most). Content addressing rules out cycles, not depth:
+ * a hostile source can precompute a chain of manifests a million deep, and every level holds its
+ * bytes (up to 4 MiB) while its children copy.
+ */
+const MaxGraphDepth = 64;
+/** Referrers one recursive copy takes, over all levels (each costs a listing and a copy). */
+const MaxReferrers = 10_000;
+
+function tooDeep(what: string): LadingError {
+  return new LadingError('SIZE_EXCEEDS_LIMIT', `${what} nest deeper than ${MaxGraphDepth} levels; not copied`);
+}
+
 /** Layers that must not be redistributed are never copied, as oras-go and the image-spec ask. */
 function isForeign(desc: Descriptor): boolean {
   return (
@@ -108,10 +122,11 @@ export class GraphCopier {
     );
   }
 
-  #node(desc: Descriptor, knownBytes?: Buffer): Promise<void> {
+  #node(desc: Descriptor, knownBytes?: Buffer, depth = 0): Promise<void> {
     let pending = this.#tracker.get(desc.digest);
     if (!pending) {
-      pending = this.#copyNode(desc, knownBytes);
+      if (depth > MaxGraphDepth) return Promise.reject(tooDeep(`manifests above ${desc.digest}`));
+      pending = this.#copyNode(desc, knownBytes, depth);
       // Sibling failures surface through Promise.all; avoid an unhandled rejection here.
       pending.catch(() => {});
       this.#tracker.set(desc.digest, pending);
@@ -119,7 +134,7 @@ export class GraphCopier {
     return pending;
   }
 
-  async #copyNode(desc: Descriptor, knownBytes?: Buffer): Promise<void> {
+  async #copyNode(desc: Descriptor, knownBytes: Buffer | undefined, depth: number): Promise<void> {
     this.#signal.throwIfAborted();
     const manifest = isManifestMediaType(desc.mediaType);
     const o: Op = { signal: this.#signal };
@@ -136,7 +151,7 @@ export class GraphCopier {
       : bytes
         ? successorsOf(desc, bytes)
         : [];
-    await Promise.all(children.filter((c) => !isForeign(c)).map((child) => this.#node(child)));
+    await Promise.all(children.filter((c) => !isForeign(c)).map((child) => this.#node(child, undefined, depth + 1)));
     await this.#limit(() => this.#transfer(desc, bytes));
   }
 
@@ -216,15 +231,22 @@ export async function copy(
 
 async function copyReferrers(src: ReadOnlyStorage, copier: GraphCopier, root: Descriptor, opts: CopyOptions) {
   const seen = new Set<string>([root.digest]);
-  const queue = [root];
+  const queue: [Descriptor, number][] = [[root, 0]];
   while (queue.length > 0) {
-    const subject = queue.shift() as Descriptor;
+    const [subject, depth] = queue.shift() as [Descriptor, number];
     const referrers = await listReferrers(src, subject, opts.signal ? { signal: opts.signal } : {});
     for (const r of referrers) {
       if (seen.has(r.digest)) continue;
+      if (depth >= MaxGraphDepth) throw tooDeep(`referrers of ${root.digest}`);
+      if (seen.size > MaxReferrers) {
+        throw new LadingError(
+          'SIZE_EXCEEDS_LIMIT',
+          `more than ${MaxReferrers} referrers of ${root.digest}; not copied`,
+        );
+      }
       seen.add(r.digest);
       await copier.copy(r);
-      queue.push(r);
+      queue.push([r, depth + 1]);
     }
   }
 }

@@ -77,13 +77,14 @@ export async function manifestFetch(
       throw new LadingError('INVALID_ARGUMENT', '`--media-type` cannot be used with `--oci-layout` at the same time');
     }
     const reference = await requireReference(opened, raw);
-    const fetchOptions = { ...(accept.length > 0 ? { accept } : {}), ...(platform ? { platform } : {}) };
+    const signal = (await import('../interrupt.js')).interruptSignal();
+    const fetchOptions = { signal, ...(accept.length > 0 ? { accept } : {}), ...(platform ? { platform } : {}) };
     if (flags.descriptor && !flags.output) {
       // Only the descriptor is wanted: a HEAD is enough unless a platform or Accept list changes the answer.
       const desc =
         platform || accept.length > 0
           ? (await fetchManifestBytes(opened, reference, fetchOptions)).desc
-          : await opened.target.resolve(reference);
+          : await opened.target.resolve(reference, { signal });
       printDescriptor(io, desc, Boolean(flags.pretty));
       return;
     }

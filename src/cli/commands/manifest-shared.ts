@@ -236,24 +236,25 @@ export function exclusive(flags: Record<string, boolean>): void {
 export async function fetchManifestBytes(
   opened: OpenedTarget,
   reference: string,
-  options: { accept?: string[]; platform?: Platform } = {},
+  options: { accept?: string[]; platform?: Platform; signal?: AbortSignal } = {},
 ): Promise<{ desc: Descriptor; bytes: Buffer }> {
   let result: { desc: Descriptor; bytes: Buffer };
+  const o = options.signal ? { signal: options.signal } : {};
   if (opened.repository && options.accept?.length) {
-    const fetched = await opened.repository.fetchManifest(reference, { accept: options.accept });
+    const fetched = await opened.repository.fetchManifest(reference, { ...o, accept: options.accept });
     result = { desc: fetched.descriptor, bytes: fetched.bytes };
   } else if (opened.repository) {
-    const { descriptor, bytes } = await opened.repository.fetchManifest(reference);
+    const { descriptor, bytes } = await opened.repository.fetchManifest(reference, o);
     result = { desc: descriptor, bytes };
   } else {
-    const desc = await opened.target.resolve(reference);
-    result = { desc, bytes: await fetchAll(opened.target, desc) };
+    const desc = await opened.target.resolve(reference, o);
+    result = { desc, bytes: await fetchAll(opened.target, desc, o) };
   }
   if (!options.platform) return result;
   const { selectPlatform } = await import('../../copy/index.js');
   const chosen = await selectPlatform(opened.target, result.desc, options.platform);
   if (chosen.digest === result.desc.digest) return { desc: chosen, bytes: result.bytes };
-  return { desc: chosen, bytes: await fetchAll(opened.target, chosen) };
+  return { desc: chosen, bytes: await fetchAll(opened.target, chosen, o) };
 }
 
 /**
