@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fetchAll } from '../src/content/index.js';
+import { fetchAll, listReferrers } from '../src/content/index.js';
 import { type Descriptor, digestBytes, isLadingError, MediaType } from '../src/oci/index.js';
 import { Registry, type RegistryOptions } from '../src/registry/index.js';
 import { type CliRun, startCli } from './reliability-support.js';
@@ -600,6 +600,65 @@ describe('response headers are validated before they are used or printed', () =>
       client().repository('bad').push({ mediaType: manifestType, digest, size: bytes.length }, bytes),
       (e: unknown) => codeOf(e) === 'REGISTRY_ERROR' && /OCI-Subject header "sha256:short"/.test((e as Error).message),
     );
+  });
+
+  test('OCI-Filters-Applied is not taken on trust: other artifact types stay out of the list (library and CLI)', async () => {
+    await start();
+    const subject = serveManifest('filter', 'v1', manifestBytes());
+    const sig = { mediaType: manifestType, digest: fakeDigest('sig'), size: 10, artifactType: 'application/x-sig' };
+    const sbom = { mediaType: manifestType, digest: fakeDigest('sbom'), size: 10, artifactType: 'application/x-sbom' };
+    server.on('GET', /^\/v2\/filter\/referrers\/(sha256:[0-9a-f]{64})$/, ({ res, match }) =>
+      json(res, 200, indexBody(match[1] === subject ? [sig, sbom] : []), {
+        'content-type': MediaType.ImageIndex,
+        'oci-filters-applied': 'artifactType',
+      }),
+    );
+    const desc: Descriptor = { mediaType: manifestType, digest: subject, size: manifestBytes().length };
+    const listed = await listReferrers(client().repository('filter'), desc, { artifactType: 'application/x-sig' });
+    assert.deepEqual(
+      listed.map((d) => d.digest),
+      [sig.digest],
+    );
+    const r = await cli([
+      'discover',
+      '--plain-http',
+      '--artifact-type',
+      'application/x-sig',
+      '--format',
+      'json',
+      `${server.host}/filter:v1`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const tree = JSON.parse(r.stdout) as { referrers: { digest: string }[] };
+    assert.deepEqual(
+      tree.referrers.map((d) => d.digest),
+      [sig.digest],
+    );
+  });
+
+  test('an error body cannot end the error line: line breaks, escapes and bidi controls become spaces', async () => {
+    await start();
+    const message = 'manifest gone\n\u001b[32mVerified: all good\u001b[0m\r\u202eevil\u2028more';
+    server.on('*', /^\/v2\/err\/manifests\/v1$/, ({ res }) =>
+      json(res, 404, { errors: [{ code: 'MANIFEST_UNKNOWN\nFORGED', message, detail: 'x\u001b]52;c;AAAA\u0007' }] }),
+    );
+    server.on('*', /^\/v2\/text\/manifests\/v1$/, ({ res }) =>
+      json(res, 500, 'boom\u001b[2K\rVerified\n', { 'content-type': 'text/plain' }),
+    );
+    for (const repo of ['err', 'text']) {
+      await assert.rejects(
+        client({ retry: { maxRetries: 0 } })
+          .repository(repo)
+          .fetchManifest('v1'),
+        (e: unknown) => {
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them
+          assert.doesNotMatch((e as Error).message, /[\u0000-\u001f\u007f-\u009f\u2028\u202e]/);
+          return true;
+        },
+      );
+    }
+    const r = await cli(['manifest', 'fetch', '--plain-http', `${server.host}/err:v1`]);
+    assertCliError(r, /404 Not Found: manifest unknown forged: manifest gone \[32mVerified: all good \[0m evil more/);
   });
 
   test('Location headers that are not URLs fail with a registry error, not a TypeError', async () => {

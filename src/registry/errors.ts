@@ -45,6 +45,16 @@ function codeFor(status: number, errors: readonly RegistryErrorDetail[]): ErrorC
   return 'REGISTRY_ERROR';
 }
 
+/**
+ * Registry text (error codes, messages, details, a plain-text body) fit for a one-line message:
+ * control characters, line breaks (Unicode ones too) and bidi overrides become one space, so a
+ * registry cannot end our line and forge the next one, or drive the terminal.
+ */
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ');
+}
+
 function describe(errors: readonly RegistryErrorDetail[]): string {
   return errors
     .map((e) => {
@@ -102,8 +112,10 @@ export class RegistryResponseError extends LadingError {
     // A HEAD carries no body to explain a 401: say what it means.
     const why =
       errors.length > 0
-        ? describe(errors)
-        : init.text?.trim().slice(0, 200) ||
+        ? oneLine(describe(errors))
+        : oneLine(init.text ?? '')
+            .trim()
+            .slice(0, 200) ||
           (init.status === 401
             ? 'credentials missing or rejected (log in with lading login, or pass --username and --password)'
             : undefined);

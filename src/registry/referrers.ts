@@ -36,14 +36,3 @@ export function encodeReferrersIndex(manifests: Descriptor[]): Uint8Array {
   const index: Index = { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests };
   return encodeIndex(index);
 }
-
-/** Whether a referrers response already applied the artifactType filter server-side. */
-export function filterApplied(headerValue: string | undefined, index: Index): boolean {
-  const lists = [headerValue ?? '', index.annotations?.['org.opencontainers.referrers.filtersApplied'] ?? ''];
-  return lists.some((l) =>
-    l
-      .split(',')
-      .map((s) => s.trim())
-      .includes('artifactType'),
-  );
-}

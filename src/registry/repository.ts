@@ -34,7 +34,6 @@ import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.
 import { PageWalk, pages } from './link.js';
 import {
   encodeReferrersIndex,
-  filterApplied,
   filterByArtifactType,
   type ReferrersState,
   referrerOf,
@@ -396,8 +395,9 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
             reply.body.destroy();
             throw error;
           }
-          const { manifests, applied } = await this.#readReferrersPage(reply, walk);
-          yield applied ? manifests : filterByArtifactType(manifests, o.artifactType);
+          // Filtered here even where the registry says it filtered (OCI-Filters-Applied): the
+          // header is its word, the artifact types in the list are what we show.
+          yield filterByArtifactType(await this.#readReferrersPage(reply, walk), o.artifactType);
           if (!next) return;
           o.signal?.throwIfAborted();
           walk.admit(next);
@@ -423,14 +423,10 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     this.#referrers = 'unsupported';
   }
 
-  async #readReferrersPage(reply: HttpReply, walk: PageWalk): Promise<{ manifests: Descriptor[]; applied: boolean }> {
+  async #readReferrersPage(reply: HttpReply, walk: PageWalk): Promise<Descriptor[]> {
     const bytes = await walk.read(reply);
     const node = parseNode(bytes, MediaType.ImageIndex, `${this} referrers`);
-    if (node.kind !== 'index') return { manifests: [], applied: false };
-    return {
-      manifests: node.index.manifests,
-      applied: filterApplied(header(reply.headers, 'oci-filters-applied'), node.index),
-    };
+    return node.kind === 'index' ? node.index.manifests : [];
   }
 
   /** The tag-schema index of a subject; a missing or bogus one (some registries resolve the tag as the digest) is empty. */
