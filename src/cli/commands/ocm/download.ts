@@ -56,7 +56,9 @@ Examples:
         const local = await opened.repository.localContent(stored, resource.access as LocalBlobAccess);
         if (local.artifact) {
           const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
-          await writeLayoutTar(local.target, local.desc, out, layoutTag);
+          // A tar writer renames its temp file over the path: /dev/stdout or a fifo gets a copy instead.
+          const { writeOutputVia } = await import('../../output-file.js');
+          await writeOutputVia(out, '--output', (path) => writeLayoutTar(local.target, local.desc, path, layoutTag));
         } else {
           await writeStream(await local.target.fetch(local.desc), out);
         }
@@ -75,7 +77,8 @@ Examples:
         const repo = others.registry(parsed.registry, { plainHttp: image.plainHttp }).repository(parsed.repository);
         const top = await repo.resolve(parsed.reference);
         await verifyResourceContent(resource, top, 'artifact', repo, { where });
-        await writeLayoutTar(repo, top, out, layoutTag);
+        const { writeOutputVia } = await import('../../output-file.js');
+        await writeOutputVia(out, '--output', (path) => writeLayoutTar(repo, top, path, layoutTag));
         io.stdout.write(
           `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (OCI image layout of ${safeText(imageRef)}) to ${out}\n`,
         );
