@@ -110,7 +110,7 @@ export class ContainedTree {
     if ('refused' in checked) this.#escape(where, `symlink ${checked.refused}`);
     await this.#refusePlantedLinks(checked.rel, target, where);
     const [dir, name] = await this.#parent(rel, where);
-    await this.#checkExisting(dir, name, rel, where);
+    await this.#checkExisting(dir, name, rel, where, true);
     // Made under a temp name and renamed: an existing file or link at the name is replaced in one step.
     const temp = shortTempName();
     this.#links.add(rel);
@@ -225,10 +225,14 @@ export class ContainedTree {
     }
   }
 
-  async #checkExisting(dir: RealDir, name: string, rel: string, where: Where): Promise<void> {
+  async #checkExisting(dir: RealDir, name: string, rel: string, where: Where, link = false): Promise<void> {
     const info = await dir.lstat(name);
     if (!info) return;
-    if (info.isDirectory()) invalid(where, `would replace the folder "${rel}"`);
+    if (info.isDirectory()) {
+      // A folder swapped for a link is how later entries would be sent elsewhere.
+      if (link) this.#escape(where, `would replace the folder "${rel}" with a symlink`);
+      invalid(where, `would replace the folder "${rel}"`);
+    }
     if (this.#options.existing === 'refuse') invalid(where, `names "${rel}" a second time`);
   }
 

@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { tempPathFor } from '../layout/index.js';
+import { tempPathFor, tempStem } from '../layout/index.js';
 
 /**
  * Every temp file or folder lading leaves beside an archive or inside a CTF folder is named by
@@ -32,7 +32,7 @@ export async function sweepStaleTemps(dir: string, forName?: string): Promise<st
   } catch {
     return [];
   }
-  const prefix = forName === undefined ? undefined : `.${basename(forName)}.`;
+  const prefix = forName === undefined ? undefined : `.${tempStem(basename(forName))}.`;
   const removed: string[] = [];
   for (const name of names) {
     if (prefix !== undefined && !name.startsWith(prefix)) continue;

@@ -150,7 +150,25 @@ class FileSink implements Storage {
   async exists(): Promise<boolean> {
     return false; // every titled file is written fresh, as ORAS does
   }
+  /** Pushes still running: a failed copy rejects at its first error, while siblings may still be writing. */
+  readonly #inFlight = new Set<Promise<void>>();
+
+  /** Waits until no push is writing any more (they stop soon: the copy aborted their signal). */
+  async settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
   async push(desc: Descriptor, content: Content, o?: Op): Promise<void> {
+    const work = this.#push(desc, content, o);
+    this.#inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.#inFlight.delete(work);
+    }
+  }
+
+  async #push(desc: Descriptor, content: Content, o?: Op): Promise<void> {
     const title = titleOf(desc);
     if (!title) {
       toReadable(content).resume();
@@ -169,7 +187,7 @@ class FileSink implements Storage {
         where: `${desc.digest} (${title})`,
         ...(o ? { op: o } : {}),
       });
-      if (unpack) await this.#unpack(desc, temp, at);
+      if (unpack) await this.#unpack(desc, temp, at, o?.signal ?? this.options.signal);
       else await rename(temp, folder.at(basename(at.path)));
     } finally {
       await rm(temp, { force: true });
@@ -181,7 +199,7 @@ class FileSink implements Storage {
   }
 
   /** Unpacks a directory layer from its verified download into `at.path`. */
-  async #unpack(desc: Descriptor, temp: string, at: Placement): Promise<void> {
+  async #unpack(desc: Descriptor, temp: string, at: Placement, signal: AbortSignal | undefined): Promise<void> {
     const tarDigest = desc.annotations?.[Annotation.OrasContentDigest];
     const rootDir = at.mode === 'inside' ? await this.#folder(at, at.path) : undefined;
     const realRoot = rootDir && (await (rootDir as RealDir).realPath());
@@ -190,7 +208,7 @@ class FileSink implements Storage {
       base: at.base,
       ...(rootDir ? { rootDir: rootDir as RealDir } : {}),
       ...(tarDigest ? { expectedTarDigest: tarDigest } : {}),
-      ...(this.options.signal ? { signal: this.options.signal } : {}),
+      ...(signal ? { signal } : {}),
     });
     if (at.mode === 'staged') {
       const entry = this.staged.find((e) => e.staged === at.path);
@@ -255,10 +273,12 @@ export async function pullFiles(
   try {
     return await pullStaged(src, root, options, sink);
   } catch (error) {
+    await sink.settle();
     // The folder was made for this pull and holds nothing else: leave no trace of it.
     if (created) await rm(created, { recursive: true, force: true });
     throw error;
   } finally {
+    await sink.settle();
     await sink.removeStaging();
   }
 }
@@ -300,6 +320,8 @@ async function pullStaged(
       }
       const title = titleOf(child);
       if (title) {
+        // Refused while the manifest is read, before any layer is fetched or written.
+        checkTitle(options.output, title, { allowTraversal: Boolean(options.allowPathTraversal) });
         const seen = titles.get(title);
         if (seen && seen.digest !== child.digest)
           throw new LadingError('INVALID_MANIFEST', `duplicate name "${title}" in ${desc.digest}`);

@@ -13,9 +13,27 @@ import {
 } from '../content/index.js';
 import { createDigester, type Descriptor, LadingError, parseDigest } from '../oci/index.js';
 
+/**
+ * The part of a file name that its temp names repeat: the name itself, cut to 200 bytes (at a
+ * character boundary) so that the temp name, and a temp of that temp, stay under NAME_MAX (255
+ * bytes) however long the final name is.
+ */
+export function tempStem(name: string): string {
+  if (Buffer.byteLength(name) <= TempStemBytes) return name;
+  let stem = '';
+  let bytes = 0;
+  for (const char of name) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > TempStemBytes) break;
+    stem += char;
+  }
+  return stem;
+}
+const TempStemBytes = 200;
+
 /** A unique temp name next to `target`, so that the final rename stays on one file system. */
 export function tempPathFor(target: string, dir = dirname(target)): string {
-  return join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dir, `.${tempStem(basename(target))}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** Writes a whole small file atomically: temp file (exclusive create), fsync, rename. */

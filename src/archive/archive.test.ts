@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { isLadingError } from '../oci/index.js';
+import { ContainedTree, containedLinkTarget, extractTar, RealDir } from './index.js';
+
+async function inDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'lading-archive-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A folder beside the tree root that nothing may touch, dated 2001. */
+async function sentinel(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, 'outside');
+  await mkdir(path);
+  await writeFile(join(path, 'keep.txt'), 'keep');
+  const old = new Date('2001-01-01T00:00:00Z');
+  await utimes(join(path, 'keep.txt'), old, old);
+  await utimes(path, old, old);
+  const print = async () => {
+    const [d, f] = await Promise.all([stat(path), stat(join(path, 'keep.txt'))]);
+    return {
+      names: await readdir(path),
+      d: d.mtimeMs,
+      f: f.mtimeMs,
+      body: await readFile(join(path, 'keep.txt'), 'utf8'),
+    };
+  };
+  const before = await print();
+  return async () => assert.deepEqual(await print(), before, 'the folder outside the root changed');
+}
+
+const pull = { existing: 'replace', escapeCode: 'PATH_TRAVERSAL' } as const;
+const body = (text: string) => Readable.from([Buffer.from(text)]);
+
+describe('containedLinkTarget', () => {
+  const cases: [string, string, string | RegExp][] = [
+    ['a/l', 'b', 'a/b'],
+    ['a/l', '../b/c', 'b/c'],
+    ['a/l', '.', 'a'],
+    ['a/l', './b//c/', 'a/b/c'],
+    ['l', '.', ''],
+    ['a/b/l', '../../x', 'x'],
+    ['l', '..', /outside the folder/],
+    ['a/l', '../../x', /outside the folder/],
+    ['a/l', '/etc/passwd', /absolute path/],
+    ['a/s', 's/..', /after a named folder/],
+    ['a/l', 'b/../c', /after a named folder/],
+    ['a/l', '../b/../../x', /after a named folder/],
+    ['a/l', '', /empty target/],
+    ['a/l', 'x\0y', /NUL/],
+  ];
+  for (const [at, target, expected] of cases) {
+    test(`${at} -> ${JSON.stringify(target)}`, () => {
+      const got = containedLinkTarget(at, target);
+      if (typeof expected === 'string') assert.deepEqual(got, { rel: expected });
+      else assert.ok('refused' in got && expected.test(got.refused), JSON.stringify(got));
+    });
+  }
+});
+
+describe('ContainedTree', () => {
+  test('files, folders and links inside; folder times are set at the end; names of 255 bytes', () =>
+    inDir(async (dir) => {
+      const root = join(dir, 'root');
+      await mkdir(root);
+      const tree = await ContainedTree.open(root, pull);
+      const when = new Date('2005-05-05T00:00:00Z');
+      await tree.directory('a', 'a', { mode: 0o755, mtime: when });
+      await tree.file('a/f.txt', body('F'), 'f', { mode: 0o640, mtime: when });
+      await tree.file(`a/${'n'.repeat(255)}`, body('long'), 'long');
+      await tree.symlink('a/l', 'f.txt', 'l');
+      await tree.hardlink('a/h', 'a/f.txt', 'h');
+      await tree.finish();
+      assert.equal((await stat(join(root, 'a'))).mtime.getTime(), when.getTime(), 'set after the files went in');
+      assert.equal((await stat(join(root, 'a', 'f.txt'))).mode & 0o777, 0o640);
+      assert.equal(await readFile(join(root, 'a', 'l'), 'utf8'), 'F');
+      assert.equal((await stat(join(root, 'a', 'h'))).ino, (await stat(join(root, 'a', 'f.txt'))).ino);
+      assert.equal(await readFile(join(root, 'a', 'n'.repeat(255)), 'utf8'), 'long');
+      assert.deepEqual(tree.links, ['a/l']);
+      assert.deepEqual(
+        (await readdir(join(root, 'a'))).filter((n) => n.endsWith('.tmp')),
+        [],
+        'no temp left',
+      );
+    }));
+
+  test('never writes through a link it made, nor through one that was there before', () =>
+    inDir(async (dir) => {
+      const unchanged = await sentinel(dir);
+      const root = join(dir, 'root');
+      await mkdir(join(root, 'sub'), { recursive: true });
+      await symlink(join(dir, 'outside'), join(root, 'planted'));
+      const tree = await ContainedTree.open(root, pull);
+      await tree.symlink('l', 'sub', 'l');
+      for (const [rel, why] of [
+        ['l/x.txt', /passes through the symlink "l"/],
+        ['planted/keep.txt', /passes through the symlink "planted"/],
+        ['planted/new.txt', /passes through the symlink "planted"/],
+      ] as const) {
+        await assert.rejects(
+          tree.file(rel, body('x'), rel),
+          (e) => isLadingError(e, 'PATH_TRAVERSAL') && why.test(e.message),
+        );
+      }
+      await assert.rejects(tree.directory('planted', 'dir'), (e) => isLadingError(e, 'PATH_TRAVERSAL'));
+      await assert.rejects(
+        tree.symlink('p', 'planted/keep.txt', 'p'),
+        (e) => isLadingError(e, 'PATH_TRAVERSAL') && /a link that was already there/.test(e.message),
+      );
+      // A link the tree made may be passed by a link target: it leads inside by construction.
+      await tree.symlink('ok', 'l/x.txt', 'ok');
+      await tree.close();
+      await unchanged();
+    }));
+
+  test('an existing file or link at a name is replaced, never followed; a folder is never replaced', () =>
+    inDir(async (dir) => {
+      const unchanged = await sentinel(dir);
+      const root = join(dir, 'root');
+      await mkdir(join(root, 'folder'), { recursive: true });
+      await symlink(join(dir, 'outside', 'keep.txt'), join(root, 'target'));
+      const tree = await ContainedTree.open(root, pull);
+      await tree.file('target', body('mine'), 'target', { mtime: new Date('2010-01-01T00:00:00Z') });
+      assert.equal(await readFile(join(root, 'target'), 'utf8'), 'mine');
+      assert.ok((await lstat(join(root, 'target'))).isFile());
+      await assert.rejects(tree.symlink('folder', '.', 'folder'), (e) => isLadingError(e, 'PATH_TRAVERSAL'));
+      await assert.rejects(tree.file('folder', body('x'), 'folder'), (e) => isLadingError(e, 'INVALID_ARCHIVE'));
+      await tree.symlink('target', 'folder', 'target again');
+      assert.equal(await readlink(join(root, 'target')), 'folder');
+      await tree.close();
+      await unchanged();
+    }));
+
+  test('hard links only to regular files the tree made', () =>
+    inDir(async (dir) => {
+      const unchanged = await sentinel(dir);
+      const root = join(dir, 'root');
+      await mkdir(root);
+      await writeFile(join(root, 'preexisting'), 'p');
+      const tree = await ContainedTree.open(root, pull);
+      await tree.file('f', body('f'), 'f');
+      await tree.symlink('l', 'f', 'l');
+      for (const to of ['l', 'preexisting', 'missing', '']) {
+        await assert.rejects(tree.hardlink('h', to, 'h'), (e) => isLadingError(e, 'PATH_TRAVERSAL'), to);
+      }
+      await tree.close();
+      assert.deepEqual((await readdir(root)).sort(), ['f', 'l', 'preexisting']);
+      await unchanged();
+    }));
+
+  test("with existing: 'refuse' a name is written once", () =>
+    inDir(async (dir) => {
+      const tree = await ContainedTree.open(dir, { existing: 'refuse', escapeCode: 'INVALID_ARCHIVE' });
+      await tree.file('a/b', body('first'), 'b');
+      await assert.rejects(tree.file('a/b', body('second'), 'b'), (e) => isLadingError(e, 'INVALID_ARCHIVE'));
+      await tree.close();
+      assert.equal(await readFile(join(dir, 'a', 'b'), 'utf8'), 'first');
+    }));
+});
+
+describe('RealDir', () => {
+  test('a folder swapped for a link after it was opened still receives what is created in it', () =>
+    inDir(async (dir) => {
+      const unchanged = await sentinel(dir);
+      await mkdir(join(dir, 'd'));
+      const d = await RealDir.open(join(dir, 'd'));
+      try {
+        await rename(join(dir, 'd'), join(dir, 'moved'));
+        await symlink(join(dir, 'outside'), join(dir, 'd'));
+        await writeFile(d.at('x.txt'), 'x');
+        assert.equal(await d.realPath(), join(dir, 'moved'));
+      } finally {
+        await d.close();
+      }
+      assert.deepEqual(await readdir(join(dir, 'moved')), ['x.txt']);
+      await unchanged();
+    }));
+});
+
+describe('extractTar', () => {
+  async function tarOf(
+    entries: {
+      name: string;
+      type?: 'file' | 'symlink' | 'fifo' | 'character-device';
+      linkname?: string;
+      body?: string;
+    }[],
+  ) {
+    const p = pack();
+    const chunks: Buffer[] = [];
+    p.on('data', (c) => {
+      chunks.push(c as Buffer);
+    });
+    const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
+    for (const e of entries)
+      p.entry({ name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}) }, e.body ?? '');
+    p.finalize();
+    await done;
+    return Buffer.concat(chunks);
+  }
+  const options = (into: string) => ({
+    into,
+    where: 'test.tgz',
+    gzip: true,
+    ...pull,
+    keepAttributes: true,
+    place: (header: { name: string }) => header.name,
+  });
+
+  test('writes what it keeps, skips devices and fifos, returns the tar digest and the links', () =>
+    inDir(async (dir) => {
+      const tar = await tarOf([
+        { name: 'a.txt', body: 'A' },
+        { name: 'fifo', type: 'fifo' },
+        { name: 'null', type: 'character-device' },
+        { name: 'l', type: 'symlink', linkname: 'a.txt' },
+      ]);
+      const r = await extractTar(Readable.from([gzipSync(tar)]), options(dir));
+      assert.equal(r.tarDigest, `sha256:${createHash('sha256').update(tar).digest('hex')}`);
+      assert.deepEqual(r.links, ['l']);
+      assert.deepEqual((await readdir(dir)).sort(), ['a.txt', 'l']);
+    }));
+
+  test('a link chain that climbs through links is refused at its first step', () =>
+    inDir(async (dir) => {
+      await mkdir(join(dir, 'root'));
+      const tar = await tarOf([
+        { name: 's', type: 'symlink', linkname: '.' },
+        { name: 't', type: 'symlink', linkname: 's/..' },
+      ]);
+      await assert.rejects(
+        extractTar(Readable.from([gzipSync(tar)]), options(join(dir, 'root'))),
+        (e) => isLadingError(e, 'PATH_TRAVERSAL') && /tar entry "t": symlink climbs/.test(e.message),
+      );
+    }));
+
+  test('the bound on unpacked bytes holds', () =>
+    inDir(async (dir) => {
+      const tar = await tarOf([{ name: 'big', body: 'x'.repeat(100_000) }]);
+      await assert.rejects(extractTar(Readable.from([gzipSync(tar)]), { ...options(dir), maxBytes: 10_000 }), (e) =>
+        isLadingError(e, 'SIZE_EXCEEDS_LIMIT'),
+      );
+    }));
+});
