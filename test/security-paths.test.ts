@@ -294,6 +294,7 @@ describe('hostile directory layers (real registry)', () => {
       await unchanged();
       await assert.rejects(lstat(s.out), 'the output folder made for the pull is gone');
       assertOneLineError(r, /tar entry "d\/t": symlink climbs with "\.\." after a named folder/);
+      assert.doesNotMatch(r.stderr, /allow-path-traversal/, 'no hint at an option that would not permit it');
     } finally {
       await s.cleanup();
     }
@@ -429,6 +430,16 @@ describe('hostile directory layers (real registry)', () => {
         assert.deepEqual(await fingerprint(s.out), output, `${title}: the output is as it was`);
         assertOneLineError(r, /layer title ".*" names the output folder itself/);
       }
+      // A "." or ".." inside the output is refused too, before anything is written; -T permits it.
+      const dotted = await inRegistry('dot-component', [{ title: 'a/./mine.txt', file: 'x' }]);
+      const r = await pull(['--plain-http', dotted], s.out);
+      assert.deepEqual(await fingerprint(s.out), output);
+      assertOneLineError(
+        r,
+        /layer title "a\/\.\/mine\.txt" has a "\." or "\.\." component.*\(use --allow-path-traversal/,
+      );
+      assert.equal((await pull(['--plain-http', dotted], s.out, ['-T'])).code, 0);
+      assert.equal(await readFile(join(s.out, 'a', 'mine.txt'), 'utf8'), 'x');
       await unchanged();
     } finally {
       await s.cleanup();

@@ -56,20 +56,3 @@ export function containedLinkTarget(linkRel: string, target: string): LinkCheck 
   if (up > at.length) return { refused: `points to "${target}", outside the folder it is unpacked in` };
   return { rel: [...at.slice(0, at.length - up), ...named].join('/') };
 }
-
-/** A tar entry name as a clean path relative to the extraction base (`''` for the base itself), or why it is refused. */
-export function cleanEntryName(name: string): { rel: string } | { refused: string } {
-  if (name.includes('\0')) return { refused: 'contains a NUL byte' };
-  if (name.startsWith('/')) return { refused: 'is an absolute path' };
-  const parts: string[] = [];
-  for (const part of name.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (parts.length === 0) return { refused: 'leaves the folder it is unpacked in' };
-      parts.pop();
-      continue;
-    }
-    parts.push(part);
-  }
-  return { rel: parts.join('/') };
-}

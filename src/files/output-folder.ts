@@ -8,11 +8,19 @@ export function inside(root: string, path: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
-/** A pull's output folder: its real path, and the links the pull itself makes there (real paths of the links). */
+/**
+ * A pull's output folder: its real path, and the links the pull itself makes there, by real path
+ * and by inode (`dev:ino`, which a case-folding or normalising file system cannot alias).
+ */
 export interface OutputFolder {
   root: string;
   realRoot: string;
   made: Set<string>;
+  madeInodes: Set<string>;
+}
+
+export function inodeKey(info: { dev: number; ino: number }): string {
+  return `${info.dev}:${info.ino}`;
 }
 
 /**
@@ -46,7 +54,7 @@ export async function openOutputFolder(
       }
       if ('other' in child && child.other.isSymbolicLink()) {
         const link = join(await dir.realPath(), part);
-        if (out.made.has(link))
+        if (out.made.has(link) || out.madeInodes.has(inodeKey(child.other)))
           throw new LadingError('PATH_TRAVERSAL', `${o.where}: passes through ${link}, a link that this pull made`);
         child = await dir.child(part, { follow: true });
         if ('dir' in child && !inside(out.realRoot, await child.dir.realPath())) {

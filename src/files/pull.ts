@@ -16,7 +16,7 @@ import {
   parseNode,
 } from '../oci/index.js';
 import { extractFile } from './extract.js';
-import { type OutputFolder, openOutputFolder } from './output-folder.js';
+import { inodeKey, type OutputFolder, openOutputFolder } from './output-folder.js';
 import { checkTitle, safeJoin } from './safe-path.js';
 import { commitStaged, type StagedEntry } from './staging.js';
 
@@ -84,6 +84,7 @@ class FileSink implements Storage {
   readonly options: PullFilesOptions;
   /** Links that folders unpacked in place made (real paths): never written through by a later layer. */
   readonly #madeInPlace = new Set<string>();
+  readonly #madeInPlaceInodes = new Set<string>();
   #staging: Promise<string | undefined> | undefined;
   #count = 0;
   constructor(options: PullFilesOptions) {
@@ -121,7 +122,8 @@ class FileSink implements Storage {
   async #output(): Promise<{ out: OutputFolder; top: RealDir }> {
     const root = resolve(this.options.output);
     const top = await RealDir.open(root);
-    return { out: { root, realRoot: await top.realPath(), made: this.#madeInPlace }, top };
+    const realRoot = await top.realPath();
+    return { out: { root, realRoot, made: this.#madeInPlace, madeInodes: this.#madeInPlaceInodes }, top };
   }
 
   /** Opens the folder `path` (made where missing) for a write at `at`. */
@@ -214,7 +216,12 @@ class FileSink implements Storage {
       const entry = this.staged.find((e) => e.staged === at.path);
       if (entry) entry.links = links;
     } else if (realRoot !== undefined) {
-      for (const link of links) this.#madeInPlace.add(join(realRoot, relative(at.path, link)));
+      for (const link of links) {
+        const real = join(realRoot, relative(at.path, link));
+        this.#madeInPlace.add(real);
+        const info = await lstat(real).catch(() => undefined);
+        if (info) this.#madeInPlaceInodes.add(inodeKey(info));
+      }
     }
   }
 

@@ -18,7 +18,10 @@ export function checkTitle(output: string, title: string, options: { allowTraver
   if (parts.length === 0 || resolve(output, title) === resolve(output)) {
     throw new LadingError('PATH_TRAVERSAL', `layer title ${JSON.stringify(title)} names the output folder itself`);
   }
-  if (!options.allowTraversal && parts.some((p) => p === '.' || p === '..')) {
+  if (options.allowTraversal) return;
+  // One that leaves the output gets the message that says so (from safeJoin, which follows).
+  if (escapes(resolve(output), resolve(output, title))) return;
+  if (parts.some((p) => p === '.' || p === '..')) {
     throw new LadingError(
       'PATH_TRAVERSAL',
       `layer title ${JSON.stringify(title)} has a "." or ".." component; a title names a path inside the output folder`,

@@ -2,7 +2,7 @@ import { cp, lstat, readdir, readlink, realpath, rename, rm, stat } from 'node:f
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { RealDir } from '../archive/index.js';
 import { LadingError } from '../oci/index.js';
-import { inside, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
+import { inodeKey, inside, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
 
 /** A file or unpacked folder written into the staging area, and where it goes once all is done. */
 export interface StagedEntry {
@@ -177,8 +177,11 @@ export async function commitStaged(
   const o: CommitOptions = { ...options, realRoot };
   const problems: Problem[] = [];
   await collisions(entries, problems);
-  const made = await plannedLinks(entries, { root, realRoot, made: new Set() });
-  const out: OutputFolder = { root, realRoot, made: new Set(made.keys()) };
+  const made = await plannedLinks(entries, { root, realRoot, made: new Set(), madeInodes: new Set() });
+  // A rename keeps the inode: the staged links are known by it once they are in the output.
+  const madeInodes = new Set<string>();
+  for (const link of made.values()) madeInodes.add(inodeKey(await lstat(link)));
+  const out: OutputFolder = { root, realRoot, made: new Set(made.keys()), madeInodes };
   await linkProblems(entries, out, made, problems);
   for (const e of entries) await conflicts(e.staged, e.target, o, problems);
   const [first] = problems;

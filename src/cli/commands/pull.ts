@@ -76,9 +76,11 @@ Examples:
       }
       io.stdout.write(`Pulled ${opened.display}\nDigest: ${result.root.digest}\n`);
     } catch (error) {
+      // Only where a title leads is what -T permits; links and entries of an archive never leave the output.
       if (
         error instanceof LadingError &&
         error.code === 'PATH_TRAVERSAL' &&
+        /^(layer title .* has a "\." or "\.\." component|path traversal disallowed)/.test(error.message) &&
         !/allow-path-traversal/.test(error.message)
       ) {
         throw new LadingError('PATH_TRAVERSAL', `${error.message} (use --allow-path-traversal to permit it)`, {
