@@ -226,10 +226,14 @@ async function assertNoLinkLeaves(out: string): Promise<void> {
 }
 
 /** The folder outside the output (sentinel, the test folder itself) is exactly as it was. */
-async function outsideChecker(s: Awaited<ReturnType<typeof scene>>): Promise<() => Promise<void>> {
-  const before = await fingerprint(s.path, ['out', 'input']);
+async function outsideChecker(
+  s: Awaited<ReturnType<typeof scene>>,
+  alsoInside: string[] = [],
+): Promise<() => Promise<void>> {
+  const inside = ['out', 'input', ...alsoInside];
+  const before = await fingerprint(s.path, inside);
   return async () => {
-    assert.deepEqual(await fingerprint(s.path, ['out', 'input']), before, 'something outside the output changed');
+    assert.deepEqual(await fingerprint(s.path, inside), before, 'something outside the output changed');
     await assertNoLinkLeaves(s.out);
   };
 }
@@ -462,6 +466,7 @@ describe('hostile directory layers (real registry)', () => {
       const r = await pull(['--plain-http', ref], s.out);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await readFile(join(s.out, long), 'utf8'), 'long');
+      assert.equal((await lstat(join(s.out, long))).mode & 0o777, 0o666 & ~process.umask(), 'the usual mode');
       assert.equal(await readFile(join(s.out, mid), 'utf8'), 'mid');
       assert.equal(await readFile(join(s.out, wide), 'utf8'), 'wide');
       assert.equal(await readFile(join(s.out, 'd', long), 'utf8'), 'inner');
@@ -669,6 +674,33 @@ describe('races', () => {
       // Whatever was merged went into the folder itself, wherever it was moved to inside the output.
       const merged = (await readdir(`${d}.real`)).filter((n) => n !== 'old.txt');
       for (const name of merged) assert.match(await readFile(join(`${d}.real`, name), 'utf8'), /^f\d+$/);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  test('an output folder swapped for a link to outside before the commit receives nothing there', async () => {
+    const s = await scene();
+    try {
+      const layout = await OciLayout.open(join(s.input, 'swap-output'), { create: true });
+      await artifactIn(layout, [{ title: 'sub/f.txt', file: 'f' }]);
+      await mkdir(s.out);
+      const unchanged = await outsideChecker(s, ['out.real']);
+      // Once the file is staged, the output is moved aside and a link to the sentinel takes its name.
+      const swap = () => {
+        renameSync(s.out, `${s.out}.real`);
+        symlinkSync(s.sentinel, s.out);
+      };
+      const error = await pullFiles(layout, 'v1', { output: s.out, onFile: swap }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      unlinkSync(s.out);
+      await unchanged();
+      assert.ok(
+        isLadingError(error, 'PATH_TRAVERSAL') && /no longer .*out, where the pull began/.test(error.message),
+        String(error),
+      );
     } finally {
       await s.cleanup();
     }

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RealDir, shortTempName } from '../archive/index.js';
@@ -184,7 +184,8 @@ class FileSink implements Storage {
     const folder = await this.#folder(at, dirname(at.path));
     const temp = folder.at(shortTempName());
     try {
-      const handle = await open(temp, NewFileFlags, 0o600);
+      // A pulled file gets the usual mode (0666 less the umask, as any new file); a tar to unpack is private.
+      const handle = await open(temp, NewFileFlags, unpack ? 0o600 : 0o666);
       await verifiedCopy(content, desc, handle.createWriteStream(), {
         where: `${desc.digest} (${title})`,
         ...(o ? { op: o } : {}),
@@ -277,8 +278,10 @@ export async function pullFiles(
     });
   });
   const sink = new FileSink(options);
+  // Where the output really is when the pull begins: the commit writes there or nowhere.
+  const realOutput = await realpath(options.output);
   try {
-    return await pullStaged(src, root, options, sink);
+    return await pullStaged(src, root, { ...options, realOutput }, sink);
   } catch (error) {
     await sink.settle();
     // The folder was made for this pull and holds nothing else: leave no trace of it.
@@ -293,7 +296,7 @@ export async function pullFiles(
 async function pullStaged(
   src: ReadOnlyTarget,
   root: Descriptor,
-  options: PullFilesOptions,
+  options: PullFilesOptions & { realOutput: string },
   sink: FileSink,
 ): Promise<PullResult> {
   const skipped: Descriptor[] = [];
@@ -364,6 +367,9 @@ async function pullStaged(
     sink.files.push({ path: target, desc });
     options.onFile?.(target, desc);
   }
-  await commitStaged(sink.staged, options.output, { keepOldFiles: Boolean(options.keepOldFiles) });
+  await commitStaged(sink.staged, options.output, {
+    keepOldFiles: Boolean(options.keepOldFiles),
+    realRoot: options.realOutput,
+  });
   return { root, files: sink.files, skipped };
 }

@@ -1,6 +1,6 @@
 import { cp, lstat, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { RealDir } from '../archive/index.js';
+import { RealDir, shortTempName } from '../archive/index.js';
 import { LadingError } from '../oci/index.js';
 import { inodeKey, inside, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
 
@@ -153,9 +153,18 @@ async function merge(staged: string, into: RealDir, name: string, out: OutputFol
   try {
     await rename(staged, into.at(name));
   } catch (error) {
-    // A folder of the output that is another file system's mount point: copy across.
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await cp(staged, into.at(name), { recursive: true, force: true, verbatimSymlinks: true });
+    // A folder of the output that is another file system's mount point: copy across to a new
+    // temp name there (a copy onto the final name would write through a link already there),
+    // then rename it into place on that file system.
+    const temp = into.at(shortTempName());
+    try {
+      await cp(staged, temp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true });
+      await rename(temp, into.at(name));
+    } catch (copyError) {
+      await rm(temp, { recursive: true, force: true });
+      throw copyError;
+    }
     await rm(staged, { recursive: true, force: true });
   }
 }
@@ -171,9 +180,15 @@ async function merge(staged: string, into: RealDir, name: string, out: OutputFol
 export async function commitStaged(
   entries: StagedEntry[],
   root: string,
-  options: { keepOldFiles?: boolean } = {},
+  options: { keepOldFiles?: boolean; realRoot?: string } = {},
 ): Promise<void> {
   const realRoot = await realpath(root);
+  if (options.realRoot !== undefined && realRoot !== options.realRoot) {
+    throw new LadingError(
+      'PATH_TRAVERSAL',
+      `${root}: the output folder is now ${realRoot}, no longer ${options.realRoot}, where the pull began; nothing was written`,
+    );
+  }
   const o: CommitOptions = { ...options, realRoot };
   const problems: Problem[] = [];
   await collisions(entries, problems);
@@ -191,6 +206,9 @@ export async function commitStaged(
   }
   const top = await RealDir.open(root);
   try {
+    // Held open from here on: the output cannot be swapped between the checks and the writes.
+    if ((await top.realPath()) !== realRoot)
+      throw new LadingError('PATH_TRAVERSAL', `${root}: moved during the commit`);
     for (const e of entries) {
       const parts = relative(root, e.target).split(sep).filter(Boolean);
       const into = await openOutputFolder(out, top, parts.slice(0, -1), { create: true, where: e.target });
