@@ -31,6 +31,12 @@ export type Where = string;
  * at the end, so that later entries do not undo them.
  *
  * Paths given to it are clean, `/`-separated and relative to the root (`''` is the root).
+ *
+ * Names are bytes on Linux file systems. Where the file system folds case or normalises Unicode
+ * (macOS, Windows), two spellings can name one file: every check here still looks at what is on
+ * disk (lstat, open without following), and the name sets that recognise this tree's own links
+ * and files only ever make it refuse more (a link reached under another spelling is not known
+ * as made here, so it is not passed).
  */
 export class ContainedTree {
   readonly root: string;
