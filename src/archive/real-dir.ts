@@ -1,6 +1,7 @@
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, lstat, open, readlink, realpath, stat } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, readlink, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type ErrorCode, LadingError } from '../oci/index.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
 
@@ -98,5 +99,63 @@ export class RealDir {
 
   async close(): Promise<void> {
     await this.#handle.close().catch(() => {});
+  }
+}
+
+/**
+ * Opens the folder `parts` below a store's root (an OCI layout, a CTF folder) one component at a
+ * time without following a link, making missing folders unless `create` is false (then a missing
+ * one gives undefined). The root itself is the user's to name and may be a link; the store's own
+ * folders (`blobs/`, `blobs/sha256/`, `ingest/`) never are: a link planted there (a layout or CTF
+ * checked out of git, unpacked by tar, or shared) would send every blob written, and every blob
+ * removed, into the folder it names (a digest-named file in /etc/cron.d is a cron job). Writes
+ * then go through the folder held open (see `at`), so a swap after this check does not redirect
+ * them either. The caller closes the folder.
+ */
+export async function openStoreFolder(
+  root: string,
+  parts: readonly string[],
+  o: { where: string; code?: ErrorCode; create?: true },
+): Promise<RealDir>;
+export async function openStoreFolder(
+  root: string,
+  parts: readonly string[],
+  o: { where: string; code?: ErrorCode; create: false },
+): Promise<RealDir | undefined>;
+export async function openStoreFolder(
+  root: string,
+  parts: readonly string[],
+  o: { where: string; code?: ErrorCode; create?: boolean },
+): Promise<RealDir | undefined> {
+  let dir = await RealDir.open(root);
+  let sofar = '';
+  try {
+    for (const part of parts) {
+      sofar = sofar ? `${sofar}/${part}` : part;
+      let child = await dir.child(part);
+      if ('missing' in child) {
+        if (o.create === false) {
+          await dir.close();
+          return undefined;
+        }
+        await mkdir(dir.at(part), 0o755).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+        });
+        child = await dir.child(part);
+      }
+      if (!('dir' in child)) {
+        const what = 'other' in child && child.other.isSymbolicLink() ? 'a symlink' : 'not a folder';
+        throw new LadingError(
+          o.code ?? 'PATH_TRAVERSAL',
+          `${o.where}: ${join(root, sofar)} is ${what}; refusing to write through it`,
+        );
+      }
+      await dir.close();
+      dir = child.dir;
+    }
+    return dir;
+  } catch (error) {
+    await dir.close();
+    throw error;
   }
 }

@@ -1,11 +1,12 @@
-import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { openStoreFolder, type RealDir } from '../archive/index.js';
 import { type Content, markFileOrigin, type Op, verifiedStream } from '../content/index.js';
 import { type LayoutFiles, TarFiles, withLock, writeFileAtomic, writeVerified } from '../layout/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { type ArtifactIndex, emptyArtifactIndex, encodeArtifactIndex, parseArtifactIndex } from './artifact-index.js';
-import { ArtifactIndexFileName, BlobsDirectoryName, blobPath, digestFromBlobFileName } from './format.js';
+import { ArtifactIndexFileName, BlobsDirectoryName, blobFileName, blobPath, digestFromBlobFileName } from './format.js';
 import { tempPathFor } from './temp.js';
 
 /** artifact-index.json lists every manifest of every repository: generous, but bounded. */
@@ -142,13 +143,12 @@ export class CtfStore {
     // Temps go to the CTF root, not blobs/: upstream lists every file in blobs/ as a blob.
     const temp = tempPathFor(target, root);
     try {
-      // A CTF folder written by another tool may have no blobs/ yet.
-      await mkdir(join(root, BlobsDirectoryName), { recursive: true });
       const handle = await open(temp, 'wx', 0o644);
       await writeVerified(handle, content, expected, { where: `${this.location}: ${expected.digest}`, op: o });
       await chmod(temp, 0o444);
       const existed = (await this.files.stat(blobPath(expected.digest))) !== undefined;
-      await rename(temp, target);
+      // A CTF folder written by another tool may have no blobs/ yet; a link there is never followed.
+      await this.#inBlobs(root, true, (blobs) => rename(temp, blobs.at(blobFileName(expected.digest))));
       if (!existed) this.added.add(expected.digest);
     } catch (error) {
       await rm(temp, { force: true });
@@ -181,7 +181,11 @@ export class CtfStore {
           restored = true;
         }
       }
-      if (restored) for (const digest of this.added) await rm(join(root, blobPath(digest)), { force: true });
+      if (restored && this.added.size > 0) {
+        await this.#inBlobs(root, false, async (blobs) => {
+          for (const digest of this.added) await rm(blobs.at(blobFileName(digest)), { force: true });
+        });
+      }
       this.#cache = undefined;
     });
     this.added.clear();
@@ -190,8 +194,22 @@ export class CtfStore {
 
   async removeBlob(digest: string): Promise<void> {
     const root = this.assertWritable();
-    await rm(join(root, blobPath(digest)), { force: true });
+    await this.#inBlobs(root, false, (blobs) => rm(blobs.at(blobFileName(digest)), { force: true }));
     this.dirty = true;
+  }
+
+  /** Runs `fn` on the blobs folder held open (made when `create`; skipped when missing otherwise). */
+  async #inBlobs(root: string, create: boolean, fn: (blobs: RealDir) => Promise<void>): Promise<void> {
+    const where = { where: this.location, code: 'INVALID_ARCHIVE' } as const;
+    const blobs = create
+      ? await openStoreFolder(root, [BlobsDirectoryName], where)
+      : await openStoreFolder(root, [BlobsDirectoryName], { ...where, create: false });
+    if (!blobs) return;
+    try {
+      await fn(blobs);
+    } finally {
+      await blobs.close();
+    }
   }
 
   /** Digests of every blob, in file-name order (upstream's ListBlobs). */

@@ -1,6 +1,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { openStoreFolder } from '../archive/index.js';
 import {
   type Content,
   type Deleter,
@@ -126,12 +127,12 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
 
   async push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
     this.#assertWritable();
-    const path = blobPath(expected.digest);
     if (await this.exists(expected)) {
-      if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
+      discard(content);
       throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
     }
-    const target = join(this.location, path);
+    const { algorithm, hex } = parseDigest(expected.digest);
+    const where = { where: this.location, code: 'INVALID_LAYOUT' } as const;
     let manifestBytes: Buffer | undefined;
     if (isManifestMediaType(expected.mediaType)) {
       // Manifests are small and checked before they land: a layout never records a broken one.
@@ -144,17 +145,38 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
       manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
       successorsOf(expected, manifestBytes);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFileAtomic(target, manifestBytes);
-    } else {
-      const staged = await stageFile(target, join(this.location, 'ingest'));
+      const blobs = await openStoreFolder(this.location, ['blobs', algorithm], where);
       try {
-        await writeVerified(staged.handle, content, expected, { where: `${this.location}: ${expected.digest}`, op: o });
-      } catch (error) {
-        await staged.abort();
-        throw error;
+        await writeFileAtomic(blobs.at(hex), manifestBytes);
+      } finally {
+        await blobs.close();
       }
-      await staged.commit();
+    } else {
+      // Both folders held open, never reached through a link: see openStoreFolder.
+      const ingest = await openStoreFolder(this.location, ['ingest'], where).catch((error) => {
+        discard(content);
+        throw error;
+      });
+      const blobs = await openStoreFolder(this.location, ['blobs', algorithm], where).catch(async (error) => {
+        discard(content);
+        await ingest.close();
+        throw error;
+      });
+      try {
+        const staged = await stageFile(blobs.at(hex), ingest.at('.'));
+        try {
+          await writeVerified(staged.handle, content, expected, {
+            where: `${this.location}: ${expected.digest}`,
+            op: o,
+          });
+        } catch (error) {
+          await staged.abort();
+          throw error;
+        }
+        await staged.commit();
+      } finally {
+        await Promise.all([ingest.close(), blobs.close()]);
+      }
     }
     if (manifestBytes) {
       await this.#update((state) => {
@@ -219,7 +241,19 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       state.manifests.delete(desc.digest);
       for (const [ref, d] of state.tags) if (d.digest === desc.digest) state.tags.delete(ref);
     });
-    await rm(join(this.location, blobPath(desc.digest)), { force: true });
+    const { algorithm, hex } = parseDigest(desc.digest);
+    const blobs = await openStoreFolder(this.location, ['blobs', algorithm], {
+      where: this.location,
+      code: 'INVALID_LAYOUT',
+      create: false,
+    });
+    if (blobs) {
+      try {
+        await rm(blobs.at(hex), { force: true });
+      } finally {
+        await blobs.close();
+      }
+    }
     this.#graph = undefined;
   }
 
@@ -267,6 +301,10 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       this.#state = state;
     });
   }
+}
+
+function discard(content: Content): void {
+  if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
 }
 
 function optional(desc: Descriptor): Partial<Descriptor> {
