@@ -8,6 +8,8 @@ import { describe, test } from 'node:test';
 import { CtfArchive } from '../src/ctf/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { digestBytes, isLadingError } from '../src/oci/index.js';
+import { type ComponentDescriptor, decodeDescriptor } from '../src/ocm/index.js';
+import { normalise } from '../src/ocm/signing/index.js';
 import { assertOneLineError, lading } from './support/cli.js';
 import { withDir } from './support/fixtures.js';
 
@@ -82,4 +84,44 @@ describe('writes into an existing OCI layout or CTF folder never follow a link p
       await assert.rejects(store.delete(cronBlob), (e) => isLadingError(e) && e.code === 'INVALID_LAYOUT');
       assert.deepEqual(await readdir(outside), [cronBlob.digest.slice('sha256:'.length)]);
     }));
+});
+
+describe('a signature covers what the descriptor says, `__proto__` keys included', () => {
+  const jsonType = 'application/vnd.ocm.software.component-descriptor.v2+json';
+  const yamlType = 'application/vnd.ocm.software.component-descriptor.v2+yaml';
+  function descriptorJson(labelValue: string, extraIdentity: string): string {
+    return `{"meta":{"schemaVersion":"v2"},"component":{"name":"acme.org/app","version":"1.0.0","provider":"acme","repositoryContexts":[],"labels":[{"name":"trust","value":${labelValue},"signing":true}],"resources":[{"name":"data","version":"1.0.0","type":"blob","relation":"external","extraIdentity":${extraIdentity},"access":{"type":"none"}}],"sources":[],"componentReferences":[]}}`;
+  }
+
+  for (const [what, text, type] of [
+    ['a signed label value (JSON)', descriptorJson('{"level":"high","__proto__":{"level":"low"}}', '{}'), jsonType],
+    ['extraIdentity (JSON)', descriptorJson('{"level":"high"}', '{"arch":"amd64","__proto__":"x"}'), jsonType],
+    [
+      'a signed label value (YAML)',
+      'meta: {schemaVersion: v2}\ncomponent:\n  name: acme.org/app\n  version: 1.0.0\n  provider: acme\n  repositoryContexts: []\n  resources: []\n  sources: []\n  componentReferences: []\n  labels:\n  - name: trust\n    signing: true\n    value: {level: high, __proto__: {level: low}}\n',
+      yamlType,
+    ],
+  ] as const) {
+    test(`a stored descriptor with a "__proto__" key in ${what} is refused, not read without it`, () => {
+      // Before: the key vanished from the model, so the normalised form (what is signed) was that of
+      // the descriptor without it, and a signature made before the key was added still verified.
+      assert.throws(
+        () => decodeDescriptor(Buffer.from(text), type, 'stored'),
+        (e) => isLadingError(e) && e.code === 'INVALID_DESCRIPTOR' && /__proto__/.test(e.message),
+      );
+    });
+  }
+
+  test('the normalised form keeps a "__proto__" member of a label value (its digest differs)', () => {
+    const plain = decodeDescriptor(Buffer.from(descriptorJson('{"level":"high"}', '{}')), jsonType, 'plain');
+    const value = JSON.parse('{"level":"high","__proto__":{"level":"low"}}') as unknown;
+    const label = plain.component.labels?.[0];
+    assert.ok(label);
+    const changed: ComponentDescriptor = {
+      ...plain,
+      component: { ...plain.component, labels: [{ ...label, value }] },
+    };
+    assert.notEqual(normalise(changed).toString(), normalise(plain).toString());
+    assert.match(normalise(changed).toString(), /"__proto__":\{"level":"low"\}/);
+  });
 });

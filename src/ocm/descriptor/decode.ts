@@ -70,6 +70,12 @@ function checkDepth(document: unknown, where: string): void {
     if (depth > MaxDescriptorDepth) {
       throw new LadingError('INVALID_DESCRIPTOR', `${where}: nested deeper than ${MaxDescriptorDepth} levels`);
     }
+    // Both parsers keep a `__proto__` key as data, but every object built from it by assignment
+    // drops it: the model and the normalised form would not hold what the document says, and a
+    // signature over the document without it would verify a document with it.
+    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
+      throw new LadingError('INVALID_DESCRIPTOR', `${where}: a key named "__proto__" is not accepted`);
+    }
     for (const child of Object.values(value)) pending.push([child, depth + 1]);
   }
 }

@@ -158,12 +158,13 @@ function reference(r: ComponentReference): Json {
 function dropNullMembers(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropNullMembers);
   if (value !== null && typeof value === 'object') {
-    const out: Json = {};
-    for (const [k, v] of Object.entries(value as Json)) {
-      if (v === null || v === undefined) continue;
-      out[k] = dropNullMembers(v);
-    }
-    return out;
+    // fromEntries defines its keys: a `__proto__` member (a label value, a provider's JSON) stays
+    // data that the digest covers, where an assignment would have dropped it unsigned.
+    return Object.fromEntries(
+      Object.entries(value as Json)
+        .filter(([, v]) => v !== null && v !== undefined)
+        .map(([k, v]) => [k, dropNullMembers(v)]),
+    );
   }
   return value;
 }
