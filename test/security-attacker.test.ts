@@ -2,15 +2,18 @@
 // cover. Each test checks what ended up outside the output (a sentinel folder), or what was
 // accepted or printed, not only the exit code.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { CtfArchive } from '../src/ctf/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { digestBytes, isLadingError } from '../src/oci/index.js';
 import { type ComponentDescriptor, decodeDescriptor } from '../src/ocm/index.js';
+import { ComponentVersionRepository } from '../src/ocm/repository/index.js';
 import { normalise } from '../src/ocm/signing/index.js';
-import { assertOneLineError, lading } from './support/cli.js';
+import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { withDir } from './support/fixtures.js';
 
 const cronLine = Buffer.from('* * * * * root touch /tmp/pwned\n');
@@ -124,4 +127,68 @@ describe('a signature covers what the descriptor says, `__proto__` keys included
     assert.notEqual(normalise(changed).toString(), normalise(plain).toString());
     assert.match(normalise(changed).toString(), /"__proto__":\{"level":"low"\}/);
   });
+});
+
+describe('verify cv: a signature vouches for the content of every resource it lets be downloaded', () => {
+  test('a signed resource without access, given an access to other bytes (and no digest), does not verify', () =>
+    withDir(async (dir) => {
+      await promisify(execFile)(
+        'openssl',
+        ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'key.pem'],
+        { cwd: dir },
+      );
+      await promisify(execFile)('openssl', ['pkey', '-in', 'key.pem', '-pubout', '-out', 'pub.pem'], { cwd: dir });
+      await writeFile(
+        join(dir, 'c.yaml'),
+        `components:
+  - name: acme.org/app
+    version: 1.0.0
+    provider:
+      name: acme.org
+    resources:
+      - name: tool
+        version: 1.0.0
+        type: executable
+        relation: external
+        access:
+          type: none
+`,
+      );
+      const ctf = join(dir, 'ctf');
+      await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', ctf], { cwd: dir });
+      const ref = `${ctf}//acme.org/app:1.0.0`;
+      await ladingOk(['sign', 'cv', ref, '--private-key', 'key.pem'], { cwd: dir });
+      // The attacker, with write access to the archive, gives the resource an access to their bytes.
+      const evil = Buffer.from('#!/bin/sh\necho pwned\n');
+      const blob = { mediaType: 'application/octet-stream', digest: digestBytes(evil), size: evil.length };
+      const archive = await CtfArchive.open(ctf, { mode: 'readwrite' });
+      try {
+        const repo = new ComponentVersionRepository(archive.resolver());
+        const stored = await repo.getComponentVersion('acme.org/app', '1.0.0');
+        await (await repo.target('acme.org/app')).push(blob, evil);
+        const next = structuredClone(stored.descriptor);
+        const tool = next.component.resources?.[0];
+        assert.ok(tool);
+        tool.access = { type: 'localBlob/v1', localReference: blob.digest, mediaType: blob.mediaType };
+        await repo.addComponentVersion(next, { conflictPolicy: 'replace', blobs: [...stored.layers.values(), blob] });
+        await archive.close({ commit: true });
+      } catch (error) {
+        await archive.close({ commit: false });
+        throw error;
+      }
+      // The access is not signed (by design) and the resource had no digest: the normalised form is
+      // unchanged. Before, verify printed "Verified" and the download delivered the attacker's bytes.
+      const r = await lading(['verify', 'cv', ref, '--public-key', 'pub.pem'], { cwd: dir });
+      assertOneLineError(r, /resource name=tool.*has no digest/);
+      assert.doesNotMatch(r.stdout, /Verified/);
+      const download = await lading(['download', 'resource', ref, '--identity', 'name=tool', '--output', 'tool'], {
+        cwd: dir,
+      });
+      assert.equal(download.code, 0, download.stderr);
+      assert.equal(
+        await readFile(join(dir, 'tool'), 'utf8'),
+        evil.toString(),
+        'still downloadable: verify is the gate',
+      );
+    }));
 });

@@ -217,6 +217,16 @@ export async function verifyComponentVersion(
     const own = options.keysFor ? await options.keysFor(signature) : undefined;
     verifySignature(signature, own ? { ...options, ...own } : options);
   }
+  // Accesses are not signed, digests are: a resource with an access and no digest could be
+  // pointed at any bytes after signing (one signed without access, given one later, normalises
+  // the same). Signing refuses such a resource; a verification cannot vouch for it either.
+  const [unsigned] = digestProblems(descriptor).errors;
+  if (unsigned !== undefined) {
+    throw new LadingError(
+      'SIGNATURE_INVALID',
+      `${where(name, version)}: ${unsigned}, so no signature covers its content`,
+    );
+  }
   const result: VerifyResult = { descriptor, signatures: selected };
   if (options.verifyDigests) {
     result.resources = await verifyResourceDigests(repo, stored, options.signal ? { signal: options.signal } : {});
