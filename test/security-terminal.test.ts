@@ -161,7 +161,9 @@ describe('text from artifacts and servers is printed escaped', () => {
       assertClean(r.stderr, 'the error line');
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1, `one line, got:\n${r.stderr}`);
-      assert.match(lines[0] as string, /^Error: .*denied\\u001b\]0;owned\\u0007\\u001b\[1A/);
+      // The registry client already makes a server's text one line (its controls become spaces),
+      // for library users who print it; what is left of the text still shows.
+      assert.match(lines[0] as string, /^Error: .*denied.*owned.*Error: nothing happened/);
       const debug = await lading(['manifest', 'fetch', '-d', '--plain-http', ref]);
       assert.equal(debug.code, 1);
       assertClean(debug.stderr, 'the --debug output');
