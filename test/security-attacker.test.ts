@@ -7,11 +7,16 @@ import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { fetchAll } from '../src/content/index.js';
 import { CtfArchive } from '../src/ctf/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { digestBytes, isLadingError } from '../src/oci/index.js';
+import { encodeDescriptor } from '../src/ocm/descriptor/encode.js';
+import { DescriptorMediaType } from '../src/ocm/descriptor/media-types.js';
+import { versionToTag } from '../src/ocm/descriptor/version-tag.js';
 import { type ComponentDescriptor, decodeDescriptor } from '../src/ocm/index.js';
 import { ComponentVersionRepository } from '../src/ocm/repository/index.js';
+import { encodeComponentConfig, OcmMediaType } from '../src/ocm/repository/mapping.js';
 import { normalise } from '../src/ocm/signing/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { withDir } from './support/fixtures.js';
@@ -190,5 +195,77 @@ describe('verify cv: a signature vouches for the content of every resource it le
         evil.toString(),
         'still downloadable: verify is the gate',
       );
+    }));
+});
+
+/** Replaces the descriptor layer (and the config naming it) of name:1.0.0, leaving every other layer as it is. */
+async function rewriteDescriptorLayer(
+  ctf: string,
+  name: string,
+  mutate: (descriptor: ComponentDescriptor) => void,
+): Promise<void> {
+  const archive = await CtfArchive.open(ctf, { mode: 'readwrite' });
+  try {
+    const repo = new ComponentVersionRepository(archive.resolver());
+    const stored = await repo.getComponentVersion(name, '1.0.0');
+    const next = structuredClone(stored.descriptor);
+    mutate(next);
+    const target = await repo.target(name);
+    const push = async (bytes: Uint8Array, mediaType: string) => {
+      const desc = { mediaType, digest: digestBytes(bytes), size: bytes.byteLength };
+      if (!(await target.exists(desc))) await target.push(desc, bytes);
+      return desc;
+    };
+    const root = await target.resolve(versionToTag('1.0.0'));
+    const manifest = JSON.parse((await fetchAll(target, root)).toString('utf8')) as {
+      config: unknown;
+      layers: unknown[];
+    };
+    const layer = await push(encodeDescriptor(next, DescriptorMediaType.Json), DescriptorMediaType.Json);
+    manifest.layers[0] = layer;
+    manifest.config = await push(encodeComponentConfig(layer), OcmMediaType.ComponentConfig);
+    const top = await push(Buffer.from(JSON.stringify(manifest)), root.mediaType);
+    await target.tag(top, versionToTag('1.0.0'));
+    await archive.close({ commit: true });
+  } catch (error) {
+    await archive.close({ commit: false });
+    throw error;
+  }
+}
+
+describe('what reaches the terminal', () => {
+  test('download resource: a local blob access media type cannot forge an output line', () =>
+    withDir(async (dir) => {
+      await writeFile(
+        join(dir, 'c.yaml'),
+        `components:
+  - name: acme.org/app
+    version: 1.0.0
+    provider:
+      name: acme.org
+    resources:
+      - name: data
+        version: 1.0.0
+        type: blob
+        input:
+          type: utf8/v1
+          text: genuine
+`,
+      );
+      const ctf = join(dir, 'ctf');
+      await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', ctf], { cwd: dir });
+      // Only the descriptor layer is rewritten: the manifest's layer keeps its valid media type.
+      await rewriteDescriptorLayer(ctf, 'acme.org/app', (next) => {
+        const data = next.component.resources?.[0];
+        assert.ok(data);
+        (data.access as { mediaType?: string }).mediaType =
+          'text/plain\nVerified signature "default" of acme.org/app:1.0.0\u202e';
+      });
+      const r = await ladingOk(['download', 'resource', `${ctf}//acme.org/app:1.0.0`, '--identity', 'name=data'], {
+        cwd: dir,
+      });
+      assert.equal(await readFile(join(dir, 'data'), 'utf8'), 'genuine');
+      assert.equal(r.stdout.trimEnd().split('\n').length, 1, `one line: ${r.stdout}`);
+      assert.match(r.stdout, /text\/plain\\nVerified .*\\u202e\) to data/);
     }));
 });

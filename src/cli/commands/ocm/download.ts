@@ -65,7 +65,9 @@ Examples:
         const mediaType = local.artifact
           ? 'application/vnd.ocm.software.oci.layout.v1+tar'
           : (resource.access as LocalBlobAccess).mediaType;
-        io.stdout.write(`Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${mediaType}) to ${out}\n`);
+        io.stdout.write(
+          `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${safeText(mediaType)}) to ${out}\n`,
+        );
         return;
       }
       if (isAccessType(resource.access.type, 'OCIImage/v1')) {
