@@ -20,6 +20,7 @@ import { encodeComponentConfig, OcmMediaType } from '../src/ocm/repository/mappi
 import { normalise } from '../src/ocm/signing/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { withDir } from './support/fixtures.js';
+import { endless, HostileRegistry } from './support/hostile-registry.js';
 
 const cronLine = Buffer.from('* * * * * root touch /tmp/pwned\n');
 const cronBlob = { mediaType: 'application/octet-stream', digest: digestBytes(cronLine), size: cronLine.length };
@@ -268,4 +269,62 @@ describe('what reaches the terminal', () => {
       assert.equal(r.stdout.trimEnd().split('\n').length, 1, `one line: ${r.stdout}`);
       assert.match(r.stdout, /text\/plain\\nVerified .*\\u202e\) to data/);
     }));
+});
+
+describe('bounded: sizes from a descriptor', () => {
+  for (const [what, size] of [
+    ['no size', undefined],
+    ['a size that is not a number', 'lots'],
+    ['a negative size', -1],
+    ['a fractional size', 1.5],
+  ] as const) {
+    test(`download resource: an OCI layer access with ${what} is refused before the registry streams a byte`, () =>
+      withDir(async (dir) => {
+        const server = await HostileRegistry.start();
+        try {
+          server.on('GET', /\/blobs\//, ({ res, server: s }) =>
+            endless(res, s, { 'content-type': 'application/octet-stream' }, { limit: 32 * 1024 * 1024 }),
+          );
+          await writeFile(
+            join(dir, 'c.yaml'),
+            `components:
+  - name: acme.org/app
+    version: 1.0.0
+    provider:
+      name: acme.org
+    resources:
+      - name: layer
+        version: 1.0.0
+        type: blob
+        relation: external
+        access:
+          type: none
+`,
+          );
+          const ctf = join(dir, 'ctf');
+          await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', ctf], { cwd: dir });
+          await rewriteDescriptorLayer(ctf, 'acme.org/app', (next) => {
+            const layer = next.component.resources?.[0];
+            assert.ok(layer);
+            layer.access = {
+              type: 'ociBlob/v1',
+              ref: `http://${server.host}/evil/repo`,
+              mediaType: 'application/octet-stream',
+              digest: digestBytes(Buffer.from('whatever')),
+              ...(size === undefined ? {} : { size }),
+            };
+          });
+          const r = await lading(['download', 'resource', `${ctf}//acme.org/app:1.0.0`, '--identity', 'name=layer'], {
+            cwd: dir,
+          });
+          // Before: the endless body was read to its end (32 MiB here, the disk in real life), as
+          // `seen > NaN` never holds, and only then refused.
+          assertOneLineError(r, /size/);
+          assert.equal(server.count('GET', /\/blobs\//), 0, 'the blob was never asked for');
+          assert.deepEqual((await readdir(dir)).sort(), ['c.yaml', 'ctf']);
+        } finally {
+          await server.close();
+        }
+      }));
+  }
 });

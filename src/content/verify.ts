@@ -9,6 +9,20 @@ import type { Content, Fetcher, Op } from './storage.js';
  * content is longer or shorter than `expected.size` or hashes to another digest. The error comes
  * before the stream ends, so a consumer that commits on 'finish' never commits bad bytes.
  */
+/**
+ * The size a verified read is bounded by must be a byte count: a size from hostile data that is
+ * NaN, negative or fractional would bound nothing (`seen > NaN` never holds) and let a server
+ * stream until the disk is full before the digest check refused it.
+ */
+export function checkExpectedSize(expected: Descriptor, where: string = expected.digest): void {
+  if (!Number.isSafeInteger(expected.size) || expected.size < 0) {
+    throw new LadingError(
+      'SIZE_MISMATCH',
+      `${where}: size ${String(expected.size)} is not a byte count; nothing is read`,
+    );
+  }
+}
+
 export class VerifyStream extends Transform {
   readonly #expected: Descriptor;
   readonly #hash: ReturnType<typeof createDigester>;
@@ -21,6 +35,7 @@ export class VerifyStream extends Transform {
     this.#expected = expected;
     this.#hash = createDigester(parseDigest(expected.digest).algorithm);
     this.#where = options.where ?? expected.digest;
+    checkExpectedSize(expected, this.#where);
     this.#onBytes = options.onBytes;
   }
 
@@ -177,6 +192,7 @@ class VerifiedReadable extends Readable {
     this.#expected = expected;
     this.#algorithm = parseDigest(expected.digest).algorithm;
     this.#where = options.where ?? expected.digest;
+    checkExpectedSize(expected, this.#where);
     if (options.onBytes) this.#onBytes.push(options.onBytes);
     this.#resume = options.resume;
     source.on('error', this.#onEarlyError);

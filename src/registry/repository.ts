@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import {
   type Content,
+  checkExpectedSize,
   type Deleter,
   fetchAll,
   type Mounter,
@@ -179,6 +180,7 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
       return verifiedStream(Readable.from([Buffer.from(desc.data, 'base64')]), desc, { where, ...onBytes });
     }
     parseDigest(desc.digest);
+    checkExpectedSize(desc, where);
     const manifest = isManifestMediaType(desc.mediaType);
     if (manifest && desc.size > MaxManifestBytes) {
       throw new LadingError(
