@@ -147,6 +147,28 @@ describe('graph copy', () => {
     assert.equal(await dst.exists(sbomOfSig.manifest), true);
   });
 
+  test('-r copies only referrers whose own subject is the image: a listing that names the referrer of another image is not believed', async () => {
+    // The source's referrers listing (as a registry's referrers API answers) claims every
+    // manifest that has a subject for the image.
+    const claimed: Descriptor[] = [];
+    class Lying extends MemoryStore {
+      async *referrers(): AsyncIterable<Descriptor[]> {
+        yield claimed;
+      }
+    }
+    const src = new Lying();
+    const { manifest } = await pushArtifact(src, { 'app.bin': 'application' });
+    await src.tag(manifest, 'v1');
+    const other = await pushArtifact(src, { 'other.bin': 'another image' });
+    const real = await pushArtifact(src, { 'sig.json': '{"sig":1}' }, { subject: manifest });
+    const foreign = await pushArtifact(src, { 'sig.json': '{"sig":2}' }, { subject: other.manifest });
+    claimed.push(real.manifest, foreign.manifest);
+    const dst = new MemoryStore();
+    await copy(src, 'v1', dst, 'v1', { includeReferrers: true });
+    assert.equal(await dst.exists(real.manifest), true);
+    assert.equal(await dst.exists(foreign.manifest), false, "another image's referrer was copied as this one's");
+  });
+
   test('progress hooks report every byte exactly once, whatever the stores', async () => {
     const t = await tempDir();
     try {

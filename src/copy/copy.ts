@@ -12,7 +12,14 @@ import {
   successorsOf,
   type Target,
 } from '../content/index.js';
-import { type Descriptor, isManifestMediaType, LadingError, MaxManifestBytes, MediaType } from '../oci/index.js';
+import {
+  type Descriptor,
+  isManifestMediaType,
+  LadingError,
+  MaxManifestBytes,
+  MediaType,
+  parseNode,
+} from '../oci/index.js';
 
 export interface CopyGraphOptions {
   /** Blob transfers in flight at once (ORAS's default for cp and pull is 3). */
@@ -245,8 +252,18 @@ async function copyReferrers(src: ReadOnlyStorage, copier: GraphCopier, root: De
         );
       }
       seen.add(r.digest);
-      await copier.copy(r);
+      // A registry's referrers list is its claim: only a manifest whose own subject is this one
+      // is copied as its referrer (the bytes are fetched once and handed to the copy).
+      const bytes = isManifestMediaType(r.mediaType) ? await copier.manifestBytes(r) : undefined;
+      if (!bytes || subjectDigestOf(bytes, r) !== subject.digest) continue;
+      await copier.copy(r, bytes);
       queue.push([r, depth + 1]);
     }
   }
+}
+
+function subjectDigestOf(bytes: Buffer, desc: Descriptor): string | undefined {
+  const node = parseNode(bytes, desc.mediaType, desc.digest);
+  const value = node.kind === 'manifest' ? node.manifest : node.kind === 'index' ? node.index : node.artifact;
+  return value.subject?.digest;
 }
