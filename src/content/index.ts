@@ -1,5 +1,6 @@
 export * from './file-origin.js';
 export * from './graph.js';
+export * from './hash.js';
 export * from './memory.js';
 export * from './read-size.js';
 export * from './referrers.js';

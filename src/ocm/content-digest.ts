@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { Fetcher, Op } from '../content/index.js';
+import { type Fetcher, hashContent, type Op } from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { formatIdentity, identityOf } from './descriptor/identity.js';
 import { type DigestSpec, NoDigest, NormalisationAlgorithm, type Resource } from './descriptor/model.js';
@@ -60,18 +57,6 @@ export function contentClaim(d: DigestSpec | undefined, shape: ContentShape, whe
   return { hash, normalisation: d.normalisationAlgorithm, value: d.value.toLowerCase() };
 }
 
-class HashSink extends Writable {
-  readonly hash;
-  constructor(algorithm: string) {
-    super();
-    this.hash = createHash(algorithm);
-  }
-  override _write(chunk: Buffer, _e: BufferEncoding, done: (error?: Error | null) => void): void {
-    this.hash.update(chunk);
-    done();
-  }
-}
-
 /**
  * The hex digest of `desc`'s content under `hash`. When the descriptor's own digest uses that hash
  * it is the answer: whatever reads the content is verified against it as it streams. Otherwise the
@@ -80,9 +65,7 @@ class HashSink extends Writable {
 async function contentHex(desc: Descriptor, hash: HashAlgorithmInfo, source: Fetcher, o: Op): Promise<string> {
   const colon = desc.digest.indexOf(':');
   if (desc.digest.slice(0, colon) === hash.node) return desc.digest.slice(colon + 1).toLowerCase();
-  const sink = new HashSink(hash.node);
-  await pipeline(await source.fetch(desc, o), sink);
-  return sink.hash.digest('hex');
+  return hashContent(source, desc, hash.node, o);
 }
 
 /**

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import { fetchAll, type Op, type Target } from '../../content/index.js';
+import { fetchAll, hashContent, type Op, type Target } from '../../content/index.js';
 import { type Descriptor, isLadingError, LadingError, nodeSuccessors, parseNode } from '../../oci/index.js';
 import { formatIdentity, identityOf } from '../descriptor/identity.js';
 import {
@@ -59,18 +57,6 @@ export function digestProblems(descriptor: ComponentDescriptor): { errors: strin
   return { errors, warnings };
 }
 
-class HashSink extends Writable {
-  readonly hash;
-  constructor(algorithm: string) {
-    super();
-    this.hash = createHash(algorithm);
-  }
-  override _write(chunk: Buffer, _e: BufferEncoding, done: (error?: Error | null) => void): void {
-    this.hash.update(chunk);
-    done();
-  }
-}
-
 function mismatch(r: Resource, why: string, cause?: unknown): LadingError {
   return new LadingError(
     'DIGEST_MISMATCH',
@@ -82,12 +68,6 @@ function mismatch(r: Resource, why: string, cause?: unknown): LadingError {
 /** Store-side verification failures are the same finding: the content is not what was recorded. */
 function contentError(error: unknown): boolean {
   return isLadingError(error, 'DIGEST_MISMATCH') || isLadingError(error, 'SIZE_MISMATCH');
-}
-
-async function hashStream(target: Target, desc: Descriptor, algorithm: string, o: Op): Promise<string> {
-  const sink = new HashSink(algorithm);
-  await pipeline(await target.fetch(desc, o), sink);
-  return sink.hash.digest('hex');
 }
 
 /** Streams every blob below an OCI manifest or index through verification. */
@@ -103,7 +83,7 @@ async function verifyGraph(target: Target, top: Descriptor, bytes: Buffer, o: Op
         queue.push({ desc: child, bytes: await fetchAll(target, child, o) });
       } else {
         const algorithm = child.digest.slice(0, child.digest.indexOf(':'));
-        const hex = await hashStream(target, child, algorithm, o);
+        const hex = await hashContent(target, child, algorithm, o);
         if (`${algorithm}:${hex}` !== child.digest) {
           throw new LadingError('DIGEST_MISMATCH', `blob ${child.digest} has the content digest ${algorithm}:${hex}`);
         }
@@ -151,7 +131,7 @@ async function checkResource(target: Target, stored: StoredVersion, r: Resource,
           `resource ${identity}: local blob ${access.localReference} is not in the version's manifest`,
         );
       }
-      actual = await hashStream(target, layer, hash.node, o);
+      actual = await hashContent(target, layer, hash.node, o);
     }
   } catch (error) {
     if (contentError(error)) throw mismatch(r, (error as Error).message, error);
