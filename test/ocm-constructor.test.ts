@@ -21,7 +21,7 @@ import {
   runElementInput,
 } from '../src/ocm/index.js';
 
-const vectors = new URL('../../shared/reference/vectors/ocm/', import.meta.url);
+const vectors = new URL('./fixtures/upstream/ocm/', import.meta.url);
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 let work: string;

@@ -1,7 +1,6 @@
 // Real third-party OCI peers for the integration tests: three CNCF distribution registries
 // (plain HTTP, TLS + htpasswd, token auth) and the token server the third one trusts.
 // Plain JS so scripts/test.mjs can load it without tsx; types live in peers.d.mts.
-// See shared/reference/test-peers.md (beside the project) for how these peers behave and why they are set up so.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

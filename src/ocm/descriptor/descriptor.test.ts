@@ -23,7 +23,7 @@ import { sortedJson } from './sorted-json.js';
 import { assertValidDescriptor, formatProblems, validateDescriptor, validateDescriptorDocument } from './validate.js';
 import { isTaggableVersion, tagToVersion, versionToTag } from './version-tag.js';
 
-const vectors = new URL('../../../../shared/reference/vectors/ocm/', import.meta.url);
+const vectors = new URL('../../../test/fixtures/upstream/ocm/', import.meta.url);
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function minimal(): ComponentDescriptor {

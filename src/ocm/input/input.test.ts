@@ -217,7 +217,7 @@ describe('File/v1', () => {
 
   it('embeds an OCI image layout tar under the layout media type (seed example)', async () => {
     const layout = new URL(
-      '../../../../shared/reference/vectors/ocm/bindings/go/oci/transformer/testdata/oci-layout.tar.gz',
+      '../../../test/fixtures/upstream/ocm/bindings/go/oci/transformer/testdata/oci-layout.tar.gz',
       import.meta.url,
     );
     writeFileSync(join(work, 'oci-artifact.tar.gz'), readFileSync(layout));
@@ -280,7 +280,7 @@ describe('UTF8/v1', () => {
 });
 
 describe('Helm/v1 (local charts)', () => {
-  const testdata = new URL('../../../../shared/reference/vectors/ocm/bindings/go/helm/testdata/', import.meta.url);
+  const testdata = new URL('../../../test/fixtures/upstream/ocm/bindings/go/helm/testdata/', import.meta.url);
 
   async function layout(blob: InputBlob): Promise<Map<string, Buffer>> {
     const entries = readTarEntries(gunzipSync(await content(blob)), 'layout');

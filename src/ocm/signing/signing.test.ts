@@ -17,7 +17,7 @@ import { digestProblems } from './resource-digests.js';
 import { signRsaDigest, verifyRsaDigest } from './rsa.js';
 import { SignatureMediaType, signDigest, verifySignature } from './signature.js';
 
-const vectors = new URL('../../../../shared/reference/vectors/ocm/', import.meta.url);
+const vectors = new URL('../../../test/fixtures/upstream/ocm/', import.meta.url);
 const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
 function readVector(dir: string): { input: ComponentDescriptor; expected: Buffer } {
