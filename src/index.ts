@@ -1,3 +1,4 @@
+export * from './archive/index.js';
 export * from './content/index.js';
 export * from './copy/index.js';
 export * from './ctf/index.js';

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { writeDirectoryAsTar } from '../src/archive/index.js';
 import { fetchAll, MemoryStore } from '../src/content/index.js';
 import { copy } from '../src/copy/index.js';
-import { OciLayout, writeDirectoryAsTar } from '../src/layout/index.js';
+import { OciLayout } from '../src/layout/index.js';
 import { MediaType } from '../src/oci/index.js';
 import { pushArtifact, pushImage, tempDir } from './support/fixtures.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { TarFiles } from '../src/layout/index.js';
+import { TarFiles } from '../src/archive/index.js';
 import {
   type Descriptor,
   encodeIndex,

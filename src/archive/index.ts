@@ -1,6 +1,15 @@
+export * from './atomic.js';
 export * from './contained-tree.js';
+export * from './dir-files.js';
 export * from './extract.js';
+export type * from './files.js';
 export * from './link-target.js';
+export * from './lock.js';
 export * from './real-dir.js';
+export * from './stale-temps.js';
+export * from './tar-files.js';
+export * from './tar-index.js';
 export * from './tar-reader.js';
+export * from './tar-writer.js';
 export * from './temp-name.js';
+export * from './write-verified.js';

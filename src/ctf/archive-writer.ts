@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { type TarWriteEntry, tempPathFor, writeTar } from '../archive/index.js';
 import { fileReadBytes } from '../content/index.js';
-import { type TarWriteEntry, writeTar } from '../layout/index.js';
 import { LadingError } from '../oci/index.js';
 import { emptyArtifactIndex, encodeArtifactIndex } from './artifact-index.js';
 import { ArtifactIndexFileName, BlobsDirectoryName, digestFromBlobFileName } from './format.js';
-import { tempPathFor } from './temp.js';
 
 export interface ArchiveEntryInfo {
   path: string;

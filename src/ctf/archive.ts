@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { DirFiles, removeStaleLock, sweepStaleTemps, TarFiles, tempPathFor, withLock } from '../archive/index.js';
 import type { Op, Target, TargetResolver } from '../content/index.js';
-import { DirFiles, removeStaleLock, TarFiles, withLock } from '../layout/index.js';
 import { LadingError, parseReference } from '../oci/index.js';
 import { type ArchiveEntryInfo, writeCtfArchive } from './archive-writer.js';
 import { type ArtifactMetadata, repositoryNames } from './artifact-index.js';
@@ -16,7 +16,6 @@ import {
 } from './format.js';
 import { CtfRepository } from './repository.js';
 import { CtfStore } from './store.js';
-import { sweepStaleTemps, tempPathFor } from './temp.js';
 
 /** upstream's access modes; `create` is read-write and makes the CTF when it is missing. */
 export type CtfAccessMode = 'readonly' | 'readwrite' | 'create';

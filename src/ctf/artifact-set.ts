@@ -2,6 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { DirFiles, sweepStaleTemps, tempPathFor } from '../archive/index.js';
 import {
   type Content,
   type Op,
@@ -10,7 +11,6 @@ import {
   toReadable,
   verifiedStream,
 } from '../content/index.js';
-import { DirFiles } from '../layout/index.js';
 import {
   Annotation,
   checkTagOrDigest,
@@ -25,7 +25,6 @@ import {
 } from '../oci/index.js';
 import { extractionLimit, extractTarStream } from './extract.js';
 import { BlobsDirectoryName, blobPath, digestFromBlobFileName } from './format.js';
-import { sweepStaleTemps, tempPathFor } from './temp.js';
 
 /** The local-blob media type OCM v1 gave a resource copied by value: an "artifact set". */
 export const ArtifactSetMediaType = 'application/vnd.oci.image.manifest.v1+tar+gzip';

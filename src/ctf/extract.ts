@@ -1,8 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { ContainedTree, describeTarFailure, extractTar } from '../archive/index.js';
-import { cleanArchivePath, type TarEntry, TarFiles } from '../layout/index.js';
+import {
+  ContainedTree,
+  cleanArchivePath,
+  describeTarFailure,
+  extractTar,
+  type TarEntry,
+  TarFiles,
+} from '../archive/index.js';
 import { LadingError } from '../oci/index.js';
 
 /**

@@ -1,13 +1,20 @@
 import { chmod, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { openStoreFolder, type RealDir } from '../archive/index.js';
+import {
+  openStoreFolder,
+  type RealDir,
+  type StoreFiles,
+  TarFiles,
+  tempPathFor,
+  withLock,
+  writeFileAtomic,
+  writeVerified,
+} from '../archive/index.js';
 import { type Content, markFileOrigin, type Op, verifiedStream } from '../content/index.js';
-import { type LayoutFiles, TarFiles, withLock, writeFileAtomic, writeVerified } from '../layout/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { type ArtifactIndex, emptyArtifactIndex, encodeArtifactIndex, parseArtifactIndex } from './artifact-index.js';
 import { ArtifactIndexFileName, BlobsDirectoryName, blobFileName, blobPath, digestFromBlobFileName } from './format.js';
-import { tempPathFor } from './temp.js';
 
 /** artifact-index.json lists every manifest of every repository: generous, but bounded. */
 export const MaxArtifactIndexBytes = 64 * 1024 * 1024;
@@ -15,7 +22,7 @@ export const MaxArtifactIndexBytes = 64 * 1024 * 1024;
 export interface CtfStoreInit {
   /** The path the user gave: what errors name, whatever folder the files are in. */
   location: string;
-  files: LayoutFiles;
+  files: StoreFiles;
   /** The folder holding the CTF files; absent when they are read in place from a tar. */
   root?: string;
   writable: boolean;
@@ -29,7 +36,7 @@ export interface CtfStoreInit {
  */
 export class CtfStore {
   readonly location: string;
-  readonly files: LayoutFiles;
+  readonly files: StoreFiles;
   readonly root: string | undefined;
   readonly writable: boolean;
   /** Set by any write; tells the archive that a tar or tgz has to be written back. */

@@ -7,11 +7,11 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pushArtifact, pushBytes, pushImage, tempDir } from '../../test/support/fixtures.js';
 import { orasVectors, zotLayouts } from '../../test/support/vectors.js';
+import { writeDirectoryAsTar } from '../archive/index.js';
 import { fetchAll, listReferrers, MemoryStore, readAll } from '../content/index.js';
 import { copy } from '../copy/index.js';
 import { digestBytes, isLadingError, MediaType } from '../oci/index.js';
 import { blobPath, OciLayout } from './layout.js';
-import { writeDirectoryAsTar } from './tar-writer.js';
 
 describe('reading upstream layouts', () => {
   test('oras e2e artifacts layout: tags, content, referrers', async () => {

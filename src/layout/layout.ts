@@ -1,7 +1,16 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { openStoreFolder } from '../archive/index.js';
+import {
+  DirFiles,
+  openStoreFolder,
+  type StoreFiles,
+  stageFile,
+  TarFiles,
+  withLock,
+  writeFileAtomic,
+  writeVerified,
+} from '../archive/index.js';
 import {
   type Content,
   type Deleter,
@@ -30,10 +39,6 @@ import {
   parseDigest,
   plainDescriptor,
 } from '../oci/index.js';
-import { stageFile, withLock, writeFileAtomic, writeVerified } from './atomic.js';
-import { DirFiles } from './dir-files.js';
-import type { LayoutFiles } from './files.js';
-import { TarFiles } from './tar-files.js';
 
 const LayoutVersion = '1.0.0';
 /** index.json lists every manifest; generous, but bounded so a hostile file cannot exhaust memory. */
@@ -63,12 +68,12 @@ export function blobPath(digest: string): string {
  * re-reading it, so concurrent writers (threads or processes) never lose each other's entries.
  */
 export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter {
-  readonly files: LayoutFiles;
+  readonly files: StoreFiles;
   readonly writable: boolean;
   #state: IndexState;
   #graph: Promise<PredecessorIndex> | undefined;
 
-  private constructor(files: LayoutFiles, writable: boolean, state: IndexState) {
+  private constructor(files: StoreFiles, writable: boolean, state: IndexState) {
     this.files = files;
     this.writable = writable;
     this.#state = state;
@@ -330,7 +335,7 @@ async function initialise(files: DirFiles): Promise<void> {
 }
 
 /** Reads and checks oci-layout and index.json; every problem names the file and the field. */
-async function readState(files: LayoutFiles): Promise<IndexState> {
+async function readState(files: StoreFiles): Promise<IndexState> {
   const where = files.location;
   const layoutBytes = await files.readSmall('oci-layout', 64 * 1024);
   if (!layoutBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no oci-layout file)`);

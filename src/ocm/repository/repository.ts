@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { type TarWriteEntry, writeTar } from '../../archive/index.js';
 import { fetchAll, hasPushReference, hasTags, type Op, type Target, type TargetResolver } from '../../content/index.js';
 import { copyGraph } from '../../copy/index.js';
-import { OciLayout, type TarWriteEntry, writeTar } from '../../layout/index.js';
+import { OciLayout } from '../../layout/index.js';
 import {
   Annotation,
   checkDescriptor,

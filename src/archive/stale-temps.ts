@@ -1,6 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { tempPathFor, tempStem } from '../layout/index.js';
+import { tempStem } from './atomic.js';
+import { isAlive } from './process-alive.js';
 
 /**
  * Every temp file or folder lading leaves beside an archive or inside a CTF folder is named by
@@ -8,16 +9,6 @@ import { tempPathFor, tempStem } from '../layout/index.js';
  * (writeTar's own temp file). The pid lets a later run tell abandoned temps from live ones.
  */
 const tempName = /^\..+?\.(\d+)\.[0-9a-f]{12}\.tmp(?:\.[0-9a-f]{12}\.tmp)?$/;
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes temps in `dir` left by processes that no longer run (a killed commit, a crash during
@@ -47,5 +38,3 @@ export async function sweepStaleTemps(dir: string, forName?: string): Promise<st
   }
   return removed;
 }
-
-export { tempPathFor };

@@ -1,17 +1,17 @@
 import type { Readable } from 'node:stream';
 
-/** What an entry in a layout is; only regular files can be read. */
+/** A regular file of a store; only regular files can be read. */
 export interface FileEntry {
-  /** Clean, relative, `/`-separated path inside the layout (no `./`, no `..`). */
+  /** Clean, relative, `/`-separated path inside the store (no `./`, no `..`). */
   path: string;
   size: number;
 }
 
 /**
- * Read access to the files of an OCI image layout, whether they sit in a directory or in a tar
- * archive. The layout logic (index.json, blobs, tags) is written once over this.
+ * Read access to the files of a store (an OCI image layout, a CTF), whether they sit in a
+ * directory or in a tar archive: the store's logic (its index, blobs, tags) is written once over this.
  */
-export interface LayoutFiles {
+export interface StoreFiles {
   /** Human-readable location for error messages (the directory or tar path). */
   readonly location: string;
   /** The entry at `path`, or undefined when there is no regular file there. */

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileReadBytes } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
-import type { FileEntry, LayoutFiles } from './files.js';
+import type { FileEntry, StoreFiles } from './files.js';
 
-/** LayoutFiles over a directory. Paths come from our own code (validated digests), never raw input. */
-export class DirFiles implements LayoutFiles {
+/** StoreFiles over a directory. Paths come from our own code (validated digests), never raw input. */
+export class DirFiles implements StoreFiles {
   readonly location: string;
 
   constructor(root: string) {

@@ -2,15 +2,15 @@ import { createReadStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { LadingError } from '../oci/index.js';
-import type { FileEntry, LayoutFiles } from './files.js';
+import type { FileEntry, StoreFiles } from './files.js';
 import { cleanArchivePath, indexTar, type TarEntry } from './tar-index.js';
 
 /**
- * LayoutFiles over an uncompressed tar archive, read in place: the headers are indexed once and
+ * StoreFiles over an uncompressed tar archive, read in place: the headers are indexed once and
  * each file is served as a byte range of the archive. Links are never followed, so a crafted
- * archive cannot point a layout path at another entry or outside the archive.
+ * archive cannot point a store path at another entry or outside the archive.
  */
-export class TarFiles implements LayoutFiles {
+export class TarFiles implements StoreFiles {
   readonly location: string;
   readonly #entries: ReadonlyMap<string, TarEntry>;
 

@@ -1,0 +1,56 @@
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { LadingError } from '../oci/index.js';
+import { isAlive } from './process-alive.js';
+
+const lockPollMs = 10;
+const lockStaleMs = 120_000;
+
+/**
+ * Runs `fn` holding an exclusive lock file. Two processes updating one index.json serialise here;
+ * a lock left by a dead process (or older than two minutes) is broken.
+ */
+export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      const handle = await open(lockPath, 'wx', 0o644);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (await isStale(lockPath)) {
+        await unlink(lockPath).catch(() => {});
+        continue;
+      }
+      if (Date.now() - started > timeoutMs) {
+        throw new LadingError(
+          'IO_ERROR',
+          `timed out waiting for lock ${lockPath}; remove it if no lading process is running`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, lockPollMs + Math.random() * lockPollMs));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lockPath).catch(() => {});
+  }
+}
+
+/** Removes a lock file left by a process that no longer runs (or one older than two minutes). */
+export async function removeStaleLock(lockPath: string): Promise<void> {
+  if (await isStale(lockPath)) await unlink(lockPath).catch(() => {});
+}
+
+async function isStale(lockPath: string): Promise<boolean> {
+  try {
+    const [text, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
+    const pid = Number.parseInt(text, 10);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) return true;
+    return Date.now() - info.mtimeMs > lockStaleMs;
+  } catch {
+    return false; // vanished or half-written: try again
+  }
+}
