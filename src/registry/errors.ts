@@ -38,7 +38,8 @@ export function parseErrorBody(body: Uint8Array | string): RegistryErrorDetail[]
   return out;
 }
 
-function codeFor(status: number, errors: readonly RegistryErrorDetail[]): ErrorCode {
+/** The error code of an unexpected HTTP status (and of the spec errors in its body, if any). */
+export function statusErrorCode(status: number, errors: readonly RegistryErrorDetail[] = []): ErrorCode {
   if (status === 401) return 'UNAUTHORIZED';
   if (status === 403) return 'DENIED';
   if (status === 404 || errors.some((e) => e.code.endsWith('_UNKNOWN'))) return 'NOT_FOUND';
@@ -120,7 +121,7 @@ export class RegistryResponseError extends LadingError {
             ? 'credentials missing or rejected (log in with lading login, or pass --username and --password)'
             : undefined);
     super(
-      init.code ?? codeFor(init.status, errors),
+      init.code ?? statusErrorCode(init.status, errors),
       `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}`,
       init.cause === undefined ? undefined : { cause: init.cause },
     );

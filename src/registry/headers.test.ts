@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { isLadingError } from '../oci/index.js';
 import { contentLength, digestHeader, locationOf, mediaTypeOf, quoteHeader } from './headers.js';
 import { nextPageUrl, PageWalk } from './link.js';
-import type { HttpReply } from './transport.js';
+import type { HttpReply } from './message.js';
 
 function reply(
   headers: Record<string, string | string[]>,
@@ -13,7 +13,7 @@ function reply(
   content: Buffer[] = [],
 ): HttpReply {
   const body = Object.assign(Readable.from(content), { dump: async () => {} });
-  return { status: 200, headers, body, url: new URL(url) };
+  return { method: 'GET', status: 200, headers, body, url: new URL(url) };
 }
 
 const digest = `sha256:${'a'.repeat(64)}`;

@@ -1,6 +1,6 @@
 import { isValidDigest, isValidMediaType, LadingError } from '../oci/index.js';
+import { type HttpReply, header } from './message.js';
 import { redactUrl } from './redact.js';
-import { type HttpReply, header } from './transport.js';
 
 /*
  * Response headers are the registry's word, not data we computed: each value we act on or print

@@ -1,11 +1,14 @@
 export * from './auth/index.js';
 export * from './credentials/index.js';
+export * from './endpoint.js';
 export * from './errors.js';
 export { HttpClient, type HttpClientOptions, type RawResponse, type ResponseBody } from './http.js';
+export type { BodySource, HttpReply, HttpRequest, Sender } from './message.js';
 export * from './redact.js';
 export type { ReferrersState } from './referrers.js';
 export * from './registry.js';
+export { discard, readBody } from './reply.js';
 export * from './repository.js';
 export * from './retry.js';
-export type { BodySource, HttpReply, HttpRequest, Timeouts, TlsOptions } from './transport.js';
+export { type Timeouts, type TlsOptions, Transport, type TransportOptions } from './transport.js';
 export type { PushOptions } from './upload.js';

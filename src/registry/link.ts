@@ -1,8 +1,8 @@
 import type { Op } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
+import { type HttpReply, type HttpRequest, header } from './message.js';
 import { redactUrl } from './redact.js';
 import { readBody, replyError } from './reply.js';
-import { type HttpReply, type HttpRequest, header } from './transport.js';
 
 /** Largest tag or catalog page we decode. */
 const MaxPageBytes = 4 * 1024 * 1024;

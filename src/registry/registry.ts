@@ -2,49 +2,15 @@ import { readFileSync } from 'node:fs';
 import type { Op } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
-import type { CredentialProvider } from './auth/credential.js';
 import { catalogScope } from './auth/scope.js';
-import { type PageLimits, pages } from './link.js';
+import type { RegistryEndpoint, RegistryOptions } from './endpoint.js';
+import { pages } from './link.js';
+import type { HttpReply, HttpRequest, Sender } from './message.js';
 import { hasUserinfo, redactUserinfo } from './redact.js';
 import { replyError } from './reply.js';
 import { Repository, type RepositoryOptions } from './repository.js';
-import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
-import { type HttpReply, type HttpRequest, type Timeouts, Transport } from './transport.js';
-import { defaultUserAgent } from './version.js';
-
-export interface RegistryOptions {
-  /** Speak HTTP instead of HTTPS. Default: only for `localhost`, as ORAS does. */
-  plainHttp?: boolean;
-  /** Skip TLS certificate verification for this registry. */
-  insecure?: boolean;
-  /** Extra CA certificates (PEM), trusted on top of the system roots. */
-  ca?: string | Buffer | Array<string | Buffer>;
-  caFile?: string;
-  /** Client certificate and key (PEM) for mutual TLS. */
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  certFile?: string;
-  keyFile?: string;
-  credentials?: CredentialProvider;
-  /** Default `lading/<version>`. */
-  userAgent?: string;
-  /** Extra request headers, sent to the registry origin only. */
-  headers?: Record<string, string>;
-  retry?: Partial<RetryPolicy>;
-  timeouts?: Timeouts;
-  /** Get tokens with the OAuth2 password grant (POST) instead of a GET with Basic auth. */
-  forceOAuth2?: boolean;
-  /** OAuth2 `client_id` (default `lading`). */
-  clientId?: string;
-  /** Upload blobs in PATCH chunks of this many bytes instead of one streamed PUT. */
-  chunkSize?: number;
-  /** `n` for tag and catalog pages; the registry's default when unset. */
-  pageSize?: number;
-  /** Bounds of one paginated listing (tags, catalog, referrers); see `defaultPageLimits`. */
-  pageLimits?: Partial<PageLimits>;
-  /** One line per HTTP request and response, with credentials removed (the CLI's `--debug`). */
-  trace?: (line: string) => void;
-}
+import { defaultRetryPolicy } from './retry.js';
+import { Transport } from './transport.js';
 
 function readPem(file: string, what: string): Buffer {
   let pem: Buffer;
@@ -76,15 +42,15 @@ function parseHost(raw: string): { host: string; scheme?: 'http' | 'https' } {
 
 /**
  * A distribution-spec registry: one connection pool, one authorizer (token cache), one retry
- * policy, shared by all its repositories.
+ * policy, shared by all its repositories. Requests go through the authorizer, which wraps the
+ * transport (pool, redirects, retries) and fetches its tokens from it.
  */
-export class Registry {
-  /** `host[:port]` as used in references. */
+export class Registry implements RegistryEndpoint {
   readonly host: string;
-  /** `scheme://host[:port]`. */
   readonly baseUrl: URL;
   readonly options: Readonly<RegistryOptions>;
   readonly #transport: Transport;
+  readonly #sender: Sender;
 
   constructor(host: string, options: RegistryOptions = {}) {
     const parsed = parseHost(host);
@@ -101,7 +67,7 @@ export class Registry {
     const key = options.key ?? (options.keyFile ? readPem(options.keyFile, 'client key') : undefined);
     this.#transport = new Transport({
       origin: this.baseUrl.origin,
-      userAgent: options.userAgent ?? defaultUserAgent,
+      userAgent: options.userAgent,
       ...(options.headers ? { headers: options.headers } : {}),
       tls: {
         ...(options.insecure ? { insecure: true } : {}),
@@ -113,15 +79,13 @@ export class Registry {
       retry: { ...defaultRetryPolicy, ...options.retry },
       ...(options.trace ? { trace: options.trace } : {}),
     });
-    this.#transport.setAuthorizer(
-      new Authorizer({
-        registry: this.baseUrl,
-        credentials: options.credentials,
-        send: (req) => this.#transport.send(req),
-        ...(options.clientId ? { clientId: options.clientId } : {}),
-        ...(options.forceOAuth2 ? { forceOAuth2: true } : {}),
-      }),
-    );
+    this.#sender = new Authorizer({
+      registry: this.baseUrl,
+      credentials: options.credentials,
+      inner: this.#transport,
+      ...(options.clientId ? { clientId: options.clientId } : {}),
+      ...(options.forceOAuth2 ? { forceOAuth2: true } : {}),
+    });
   }
 
   repository(name: string, options: RepositoryOptions = {}): Repository {
@@ -130,7 +94,7 @@ export class Registry {
 
   /** Sends a request to this registry (authorised, retried). The caller consumes the body. */
   send(req: HttpRequest): Promise<HttpReply> {
-    return this.#transport.send(req);
+    return this.#sender.send(req);
   }
 
   url(path: string): URL {

@@ -1,10 +1,13 @@
 import { LadingError } from '../oci/index.js';
-import { MaxErrorBodyBytes, parseErrorBody, RegistryResponseError } from './errors.js';
+import { MaxErrorBodyBytes, networkError, parseErrorBody, RegistryResponseError } from './errors.js';
 import { contentLength } from './headers.js';
-import type { HttpReply } from './transport.js';
-import { header } from './transport.js';
+import { type HttpReply, header } from './message.js';
 
-/** Reads a reply body up to `limit` bytes; more is an error (the body is then discarded). */
+/**
+ * Reads a reply body up to `limit` bytes: the one capped reader of every body held in memory
+ * (manifests, pages, tokens, chart repositories). More is SIZE_EXCEEDS_LIMIT, announced or sent
+ * (the body is then discarded); a connection lost on the way is a NETWORK_ERROR naming the request.
+ */
 export async function readBody(reply: HttpReply, limit: number, where: string): Promise<Buffer> {
   const declared = contentLength(reply);
   if (declared !== undefined && declared > limit) {
@@ -13,13 +16,18 @@ export async function readBody(reply: HttpReply, limit: number, where: string): 
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of reply.body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      reply.body.destroy();
-      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: more than the ${limit}-byte limit`);
+  try {
+    for await (const chunk of reply.body) {
+      total += (chunk as Buffer).length;
+      if (total > limit) {
+        reply.body.destroy();
+        throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: the body exceeds ${limit} bytes`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw error;
+    throw networkError(reply.method, reply.url, error);
   }
   return Buffer.concat(chunks, total);
 }

@@ -30,9 +30,11 @@ import {
   parseNode,
 } from '../oci/index.js';
 import { repositoryScope } from './auth/scope.js';
+import type { RegistryEndpoint } from './endpoint.js';
 import { networkError } from './errors.js';
 import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.js';
 import { PageWalk, pages } from './link.js';
+import { type HttpReply, type HttpRequest, header } from './message.js';
 import {
   encodeReferrersIndex,
   filterByArtifactType,
@@ -41,10 +43,8 @@ import {
   referrersTag,
   sameEntry,
 } from './referrers.js';
-import type { Registry } from './registry.js';
 import { discard, readBody, replyError } from './reply.js';
 import { isTransientError } from './retry.js';
-import { type HttpReply, type HttpRequest, header } from './transport.js';
 import { type PushOptions, uploadBlob } from './upload.js';
 
 /** Every manifest type we read, as oras-go asks for them. */
@@ -70,13 +70,13 @@ export interface RepositoryOptions {
 
 /** One repository of a registry as a Target with every optional capability. */
 export class Repository implements Target, TagLister, Deleter, Mounter, ReferrerLister, ReferencePusher {
-  readonly registry: Registry;
+  readonly registry: RegistryEndpoint;
   readonly name: string;
   #push: boolean;
   #referrers: ReferrersState;
   readonly #indexLocks = new Map<string, Promise<void>>();
 
-  constructor(registry: Registry, name: string, options: RepositoryOptions = {}) {
+  constructor(registry: RegistryEndpoint, name: string, options: RepositoryOptions = {}) {
     if (!NameGrammar.test(name)) throw new LadingError('INVALID_REFERENCE', `invalid repository name "${name}"`);
     this.registry = registry;
     this.name = name;

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { LadingError } from '../oci/index.js';
-import type { Authorizer } from './auth/authorizer.js';
 import { networkError } from './errors.js';
 import { locationOf } from './headers.js';
-import { HttpClient, type HttpClientOptions, type RawResponse, type ResponseBody } from './http.js';
+import { HttpClient, type HttpClientOptions, type RawResponse } from './http.js';
+import { type HttpReply, type HttpRequest, header, isReplayable, type RequestBody, type Sender } from './message.js';
 import { redactUrl } from './redact.js';
 import {
   backoffMs,
@@ -15,47 +15,14 @@ import {
   type RetryPolicy,
   wait,
 } from './retry.js';
-
-/** A body that can be produced again, so the request can be retried or re-authorised. */
-export interface BodySource {
-  open(): Readable | Promise<Readable>;
-}
-
-export type RequestBody = Uint8Array | Readable | BodySource;
-
-export interface HttpRequest {
-  method: string;
-  url: URL;
-  /** Headers safe for any origin (Accept, Content-Type, Content-Length, Range). */
-  headers?: Record<string, string>;
-  body?: RequestBody;
-  signal?: AbortSignal | undefined;
-  /** Token scopes this request needs at the registry. */
-  scopes?: readonly string[];
-  /** Follow 3xx manually (GET/HEAD by default). */
-  followRedirects?: boolean;
-  /** Never retry this request here (its caller has a better recovery, e.g. resuming an upload). */
-  noRetry?: boolean;
-  /** Credentials for this one request (token fetches); bypasses the authorizer. */
-  authorization?: string;
-}
-
-export type { ResponseBody };
-
-export interface HttpReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: ResponseBody;
-  /** Where the final answer came from, after redirects. */
-  url: URL;
-}
+import { defaultUserAgent } from './version.js';
 
 export interface TlsOptions {
-  /** Skip certificate verification for the registry host (never for other origins). */
+  /** Skip certificate verification for the transport's `origin` (never for other origins). */
   insecure?: boolean;
   /** Extra trusted CA certificates (PEM), added to the system roots. */
   ca?: string | Buffer | Array<string | Buffer>;
-  /** Client certificate and key (PEM) for mutual TLS; presented to the registry only. */
+  /** Client certificate and key (PEM) for mutual TLS; presented to the transport's `origin` only. */
   cert?: string | Buffer;
   key?: string | Buffer;
 }
@@ -71,16 +38,26 @@ export interface Timeouts {
 }
 
 export interface TransportOptions {
-  /** `scheme://host[:port]` of the registry: the only origin that sees credentials. */
-  origin: string;
-  userAgent: string;
-  /** Extra headers for the registry origin only. */
+  /**
+   * `scheme://host[:port]` of the server this transport is for (the registry): the only origin
+   * that gets the extra headers and the TLS options beyond the CAs. Without it every origin is
+   * treated alike.
+   */
+  origin?: string;
+  /** Default `lading/<version>`. */
+  userAgent?: string | undefined;
+  /** Extra headers for `origin` only. */
   headers?: Record<string, string>;
   tls?: TlsOptions;
   timeouts?: Timeouts;
   retry: RetryPolicy;
   /** Receives one line per request and response, secrets already removed (for `--debug`). */
   trace?: (line: string) => void;
+  /**
+   * Called with the URL of every request before it is sent, redirect hops included; throws to
+   * refuse it (the plain-HTTP policy of a caller whose URLs come from data).
+   */
+  checkUrl?: (url: URL) => void;
 }
 
 /** Header values that must never reach a log, whatever asks for the trace. */
@@ -103,15 +80,6 @@ function traceHeaders(headers: Record<string, string | string[] | undefined>, ma
 const MaxRedirects = 10;
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 
-export function header(headers: HttpReply['headers'], name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-export function isReplayable(body: RequestBody | undefined): boolean {
-  return body === undefined || body instanceof Uint8Array || !(body instanceof Readable);
-}
-
 async function openBody(body: RequestBody | undefined): Promise<Buffer | Readable | undefined> {
   if (body === undefined) return undefined;
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
@@ -125,28 +93,30 @@ async function openBody(body: RequestBody | undefined): Promise<Buffer | Readabl
 }
 
 /**
- * The HTTP layer of one registry: a keep-alive client per trust domain, manual redirects that strip
- * credentials when the origin changes, authorisation through the Authorizer, and retries of
- * idempotent requests whose body can be sent again.
+ * The HTTP client of the registry layer, for a registry or any other server: a keep-alive client
+ * per trust domain, manual redirects that drop credentials when the origin changes and never step
+ * down from HTTPS to plain HTTP, and retries of idempotent requests whose body can be sent again.
+ * It sends what it is given: authorisation is the job of the layer above (the Authorizer).
  */
-export class Transport {
-  readonly origin: string;
+export class Transport implements Sender {
+  readonly #origin: string | undefined;
   readonly #userAgent: string;
   readonly #extraHeaders: Record<string, string>;
   readonly #maskedHeaders: Set<string>;
-  readonly #registryClient: HttpClient;
+  readonly #originClient: HttpClient;
   readonly #foreignClient: HttpClient;
   readonly #retry: RetryPolicy;
   readonly #trace: ((line: string) => void) | undefined;
-  #authorizer: Authorizer | undefined;
+  readonly #checkUrl: ((url: URL) => void) | undefined;
 
   constructor(options: TransportOptions) {
-    this.origin = options.origin;
-    this.#userAgent = options.userAgent;
+    this.#origin = options.origin;
+    this.#userAgent = options.userAgent ?? defaultUserAgent;
     this.#extraHeaders = options.headers ?? {};
     this.#maskedHeaders = new Set(Object.keys(this.#extraHeaders).map((k) => k.toLowerCase()));
     this.#retry = options.retry;
     this.#trace = options.trace;
+    this.#checkUrl = options.checkUrl;
     const t = options.timeouts ?? {};
     const base: HttpClientOptions = {
       keepAliveMs: 30_000,
@@ -158,7 +128,7 @@ export class Transport {
     const tls = options.tls ?? {};
     const extraCa = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];
     const ca = extraCa.length > 0 ? [...rootCertificates, ...extraCa] : undefined;
-    this.#registryClient = new HttpClient({
+    this.#originClient = new HttpClient({
       ...base,
       ca,
       cert: tls.cert,
@@ -173,22 +143,18 @@ export class Transport {
     return traceHeaders(headers, this.#maskedHeaders);
   }
 
-  setAuthorizer(authorizer: Authorizer): void {
-    this.#authorizer = authorizer;
-  }
-
   async close(): Promise<void> {
-    await Promise.all([this.#registryClient.close(), this.#foreignClient.close()]);
+    await Promise.all([this.#originClient.close(), this.#foreignClient.close()]);
   }
 
-  /** Sends with authorisation and retries; the caller must consume or dump the reply body. */
+  /** Sends with retries; the caller must consume or dump the reply body. */
   async send(req: HttpRequest): Promise<HttpReply> {
     const replayable = isReplayable(req.body) && !req.noRetry;
     let timeouts = 0;
     for (let attempt = 0; ; attempt++) {
       let reply: HttpReply;
       try {
-        reply = await this.#authorised(req);
+        reply = await this.#exchange(req);
       } catch (error) {
         if (req.signal?.aborted) throw req.signal.reason;
         // A server that stays silent twice in a row is not waited for a third time.
@@ -209,46 +175,24 @@ export class Transport {
     }
   }
 
-  async #authorised(req: HttpRequest): Promise<HttpReply> {
-    const auth = this.#authorizer;
-    const host = req.url.host;
-    const toRegistry = req.url.origin === this.origin;
-    if (!toRegistry || !auth || req.authorization !== undefined) return this.exchange(req, req.authorization);
-    const scopes = req.scopes ?? [];
-    let sent = await auth.authorization(host, scopes, req.signal);
-    let reply = await this.exchange(req, sent);
-    // Two rounds: a token can be stale as soon as it is issued (clock skew between the token
-    // server and the registry), and a second fresh one usually is not.
-    for (let round = 0; round < 2; round++) {
-      if (reply.status !== 401 || reply.url.origin !== this.origin) return reply;
-      const next = await auth.onChallenge(host, header(reply.headers, 'www-authenticate'), scopes, sent, req.signal);
-      if (next === undefined || next === sent) return reply;
-      if (!isReplayable(req.body)) return reply;
-      await reply.body.dump().catch(() => {});
-      sent = next;
-      reply = await this.exchange(req, next);
-    }
-    return reply;
-  }
-
-  /** One request plus its redirects, without retries; credentials only reach the registry origin. */
-  async exchange(req: HttpRequest, authorization?: string): Promise<HttpReply> {
+  /** One request plus its redirects, without retries; its authorization only reaches its own origin. */
+  async #exchange(req: HttpRequest): Promise<HttpReply> {
     let url = req.url;
     let method = req.method;
     let body = req.body;
-    const credentialOrigin = req.authorization !== undefined ? req.url.origin : this.origin;
     const follow = req.followRedirects ?? (method === 'GET' || method === 'HEAD');
     for (let hop = 0; ; hop++) {
-      const trusted = url.origin === credentialOrigin;
+      this.#checkUrl?.(url);
+      const ours = url.origin === this.#origin;
       const headers: Record<string, string> = {
         'user-agent': this.#userAgent,
-        ...(url.origin === this.origin ? this.#extraHeaders : {}),
+        ...(ours ? this.#extraHeaders : {}),
         ...req.headers,
       };
-      if (trusted && authorization) headers.authorization = authorization;
+      if (req.authorization && url.origin === req.url.origin) headers.authorization = req.authorization;
       if (body === undefined) delete headers['content-length'];
       const payload = await openBody(body);
-      const client = url.origin === this.origin ? this.#registryClient : this.#foreignClient;
+      const client = ours ? this.#originClient : this.#foreignClient;
       this.#trace?.(`> ${method} ${redactUrl(url)} [${this.#traceHeaders(headers)}]`);
       let response: RawResponse;
       try {
@@ -263,7 +207,13 @@ export class Transport {
         throw error;
       }
       this.#trace?.(`< ${response.status} ${redactUrl(url)} [${this.#traceHeaders(response.headers)}]`);
-      const reply: HttpReply = { status: response.status, headers: response.headers, body: response.body, url };
+      const reply: HttpReply = {
+        method,
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
+        url,
+      };
       if (!follow || !redirectStatuses.has(reply.status)) return reply;
       let next: URL | undefined;
       try {

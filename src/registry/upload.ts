@@ -3,10 +3,10 @@ import { type Content, type Op, observeBytes, toReadable, VerifyStream, verifies
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { networkError } from './errors.js';
 import { digestHeader, quoteHeader } from './headers.js';
+import { type HttpReply, type HttpRequest, header } from './message.js';
 import { redactUrl } from './redact.js';
 import { discard, replyError } from './reply.js';
 import { isRetryableStatus, isTransientError } from './retry.js';
-import { type HttpReply, type HttpRequest, header } from './transport.js';
 
 /** The largest chunk a registry's `OCI-Chunk-Min-Length` may make us buffer. */
 const MaxRegistryChunkBytes = 64 * 1024 * 1024;

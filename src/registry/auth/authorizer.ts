@@ -1,6 +1,7 @@
 import { LadingError } from '../../oci/index.js';
 import { parseErrorBody, RegistryResponseError } from '../errors.js';
-import type { HttpReply, HttpRequest } from '../transport.js';
+import { type HttpReply, type HttpRequest, header, isReplayable, type Sender } from '../message.js';
+import { readBody } from '../reply.js';
 import { parseWwwAuthenticate, pickChallenge } from './challenge.js';
 import type { Credential, CredentialProvider } from './credential.js';
 import { validateRealm } from './realm.js';
@@ -12,11 +13,11 @@ const MaxTokenResponseBytes = 128 * 1024;
 const DefaultTokenLifetimeS = 60;
 
 export interface AuthorizerOptions {
-  /** The registry base URL (`scheme://host[:port]`). */
+  /** The registry base URL (`scheme://host[:port]`): requests elsewhere pass through untouched. */
   registry: URL;
   credentials?: CredentialProvider | undefined;
-  /** Sends one request (with retries) exactly as given, never through this authorizer. */
-  send: (req: HttpRequest) => Promise<HttpReply>;
+  /** What sends the requests, the registry's and the token requests: the transport below. */
+  inner: Sender;
   /** OAuth2 `client_id`. */
   clientId?: string;
   /** Use the OAuth2 password grant (POST) even without an identity token. */
@@ -30,30 +31,18 @@ interface CachedToken {
   expiresAt: number;
 }
 
-async function readCapped(reply: HttpReply, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of reply.body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      reply.body.destroy();
-      throw new LadingError('REGISTRY_ERROR', `token response from ${reply.url.origin} exceeds ${limit} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
 /**
- * The authentication state of one registry client: which scheme each host asked for, the Basic
- * header once built, and bearer tokens cached per (host, scope set) until they expire. Tokens are
- * fetched once even when many requests need them at the same moment.
+ * The authorising layer of one registry client, wrapped around the transport that sends: it adds
+ * the Authorization a request to the registry needs and answers the registry's challenges, with
+ * what it keeps for that: which scheme each host asked for, the Basic header once built, and bearer
+ * tokens cached per (host, scope set) until they expire. Tokens are fetched once even when many
+ * requests need them at the same moment, from the transport below (never through this layer).
  */
-export class Authorizer {
+export class Authorizer implements Sender {
   readonly #o: AuthorizerOptions;
   readonly #credentials = new Map<string, Promise<Credential | undefined>>();
   readonly #schemes = new Map<string, HostScheme>();
@@ -64,8 +53,31 @@ export class Authorizer {
     this.#o = options;
   }
 
+  /** Sends `req` with the registry's authorization, answering a 401 challenge when it can. */
+  async send(req: HttpRequest): Promise<HttpReply> {
+    const inner = this.#o.inner;
+    // Another origin (a blob store a registry redirected to) gets no credentials of the registry's.
+    if (req.url.origin !== this.#o.registry.origin) return inner.send(req);
+    const host = req.url.host;
+    const scopes = req.scopes ?? [];
+    let sent = await this.#authorization(host, scopes, req.signal);
+    let reply = await inner.send({ ...req, authorization: sent });
+    // Two rounds: a token can be stale as soon as it is issued (clock skew between the token
+    // server and the registry), and a second fresh one usually is not.
+    for (let round = 0; round < 2; round++) {
+      if (reply.status !== 401 || reply.url.origin !== this.#o.registry.origin) return reply;
+      const next = await this.#onChallenge(host, header(reply.headers, 'www-authenticate'), scopes, sent, req.signal);
+      if (next === undefined || next === sent) return reply;
+      if (!isReplayable(req.body)) return reply;
+      await reply.body.dump().catch(() => {});
+      sent = next;
+      reply = await inner.send({ ...req, authorization: next });
+    }
+    return reply;
+  }
+
   /** The header to send up front, when an earlier challenge told us how this host authenticates. */
-  async authorization(host: string, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
+  async #authorization(host: string, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
     const scheme = this.#schemes.get(host);
     if (!scheme) return undefined;
     if (scheme.kind === 'basic') return this.#basic.get(host);
@@ -77,7 +89,7 @@ export class Authorizer {
    * Answers a 401: returns a header worth one more attempt, or undefined when nothing better than
    * what was `sent` can be offered (the caller then reports the 401).
    */
-  async onChallenge(
+  async #onChallenge(
     host: string,
     wwwAuthenticate: string | undefined,
     scopes: readonly string[],
@@ -182,7 +194,6 @@ export class Authorizer {
         url: scheme.realm,
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) },
         body,
-        authorization: '',
         followRedirects: false,
       };
     } else {
@@ -193,13 +204,13 @@ export class Authorizer {
         method: 'GET',
         url,
         headers: { accept: 'application/json' },
-        authorization: cred.username && cred.password ? basicHeader(cred.username, cred.password) : '',
+        ...(cred.username && cred.password ? { authorization: basicHeader(cred.username, cred.password) } : {}),
       };
     }
     if (signal) req.signal = signal;
     const started = Date.now();
-    const reply = await this.#o.send(req);
-    const bytes = await readCapped(reply, MaxTokenResponseBytes);
+    const reply = await this.#o.inner.send(req);
+    const bytes = await readBody(reply, MaxTokenResponseBytes, `token response from ${scheme.realm.origin}`);
     if (reply.status !== 200) {
       throw new RegistryResponseError({
         method: req.method,

@@ -1,0 +1,54 @@
+import type { CredentialProvider } from './auth/credential.js';
+import type { PageLimits } from './link.js';
+import type { Sender } from './message.js';
+import type { RetryPolicy } from './retry.js';
+import type { Timeouts } from './transport.js';
+
+export interface RegistryOptions {
+  /** Speak HTTP instead of HTTPS. Default: only for `localhost`, as ORAS does. */
+  plainHttp?: boolean;
+  /** Skip TLS certificate verification for this registry. */
+  insecure?: boolean;
+  /** Extra CA certificates (PEM), trusted on top of the system roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  caFile?: string;
+  /** Client certificate and key (PEM) for mutual TLS. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  certFile?: string;
+  keyFile?: string;
+  credentials?: CredentialProvider;
+  /** Default `lading/<version>`. */
+  userAgent?: string;
+  /** Extra request headers, sent to the registry origin only. */
+  headers?: Record<string, string>;
+  retry?: Partial<RetryPolicy>;
+  timeouts?: Timeouts;
+  /** Get tokens with the OAuth2 password grant (POST) instead of a GET with Basic auth. */
+  forceOAuth2?: boolean;
+  /** OAuth2 `client_id` (default `lading`). */
+  clientId?: string;
+  /** Upload blobs in PATCH chunks of this many bytes instead of one streamed PUT. */
+  chunkSize?: number;
+  /** `n` for tag and catalog pages; the registry's default when unset. */
+  pageSize?: number;
+  /** Bounds of one paginated listing (tags, catalog, referrers); see `defaultPageLimits`. */
+  pageLimits?: Partial<PageLimits>;
+  /** One line per HTTP request and response, with credentials removed (the CLI's `--debug`). */
+  trace?: (line: string) => void;
+}
+
+/**
+ * What a repository sees of its registry: where it is, how it was configured, and the one sender
+ * (authorised, retried) that all its repositories share. `Registry` is the implementation; the
+ * interface keeps a repository from depending on the class that makes it.
+ */
+export interface RegistryEndpoint extends Sender {
+  /** `host[:port]` as used in references. */
+  readonly host: string;
+  /** `scheme://host[:port]`. */
+  readonly baseUrl: URL;
+  readonly options: Readonly<RegistryOptions>;
+  /** `/v2/<path>` on this registry. */
+  url(path: string): URL;
+}

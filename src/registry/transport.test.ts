@@ -1,0 +1,146 @@
+// The layers of the HTTP client against in-process servers: the transport (redirects, credentials
+// to their origin only, the URL check), the authorizer wrapped around it, and the capped reader.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, test } from 'node:test';
+import { isLadingError, LadingError } from '../oci/index.js';
+import { Authorizer } from './auth/authorizer.js';
+import type { HttpReply, HttpRequest, Sender } from './message.js';
+import { readBody } from './reply.js';
+import { noRetry } from './retry.js';
+import { Transport } from './transport.js';
+
+const servers: Server[] = [];
+after(() => {
+  for (const s of servers) s.close();
+});
+
+interface Seen {
+  url: string;
+  authorization: string | undefined;
+}
+
+/** A server on its own origin that records each request, then lets `handler` answer. */
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
+    handler(req, res);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: (path = '/') => new URL(`http://127.0.0.1:${port}${path}`), seen };
+}
+
+describe('Transport', () => {
+  test('an authorization goes to the origin of the request only, not after a redirect elsewhere', async () => {
+    const far = await serve((_req, res) => res.end('far'));
+    const near = await serve((req, res) => {
+      if (req.url === '/away') res.writeHead(302, { location: far.url('/blob').href }).end();
+      else if (req.url === '/here') res.writeHead(307, { location: '/final' }).end();
+      else res.end('near');
+    });
+    const transport = new Transport({ retry: noRetry });
+    try {
+      for (const path of ['/away', '/here']) {
+        const reply = await transport.send({ method: 'GET', url: near.url(path), authorization: 'Basic c2VjcmV0' });
+        await readBody(reply, 1024, path);
+      }
+      assert.deepEqual(near.seen, [
+        { url: '/away', authorization: 'Basic c2VjcmV0' },
+        { url: '/here', authorization: 'Basic c2VjcmV0' },
+        { url: '/final', authorization: 'Basic c2VjcmV0' },
+      ]);
+      assert.deepEqual(far.seen, [{ url: '/blob', authorization: undefined }]);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('checkUrl sees every hop before it is asked, and its refusal ends the request', async () => {
+    const checked: string[] = [];
+    const refused = await serve((_req, res) => res.end('never'));
+    const s = await serve((_req, res) => res.writeHead(302, { location: refused.url('/x').href }).end());
+    const transport = new Transport({
+      retry: noRetry,
+      checkUrl: (url) => {
+        checked.push(url.href);
+        if (url.origin === refused.url().origin) throw new LadingError('DENIED', `not ${url.origin}`);
+      },
+    });
+    try {
+      await assert.rejects(transport.send({ method: 'GET', url: s.url('/start') }), (e: unknown) =>
+        isLadingError(e, 'DENIED'),
+      );
+      assert.deepEqual(checked, [s.url('/start').href, refused.url('/x').href]);
+      assert.equal(refused.seen.length, 0, 'the refused origin was not asked');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('readBody: a body cut off is a NETWORK_ERROR naming the request; too long is SIZE_EXCEEDS_LIMIT', async () => {
+    const s = await serve((req, res) => {
+      if (req.url === '/cut') {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('12345', () => res.destroy());
+      } else res.end('x'.repeat(100));
+    });
+    const transport = new Transport({ retry: noRetry });
+    try {
+      const cut = await transport.send({ method: 'GET', url: s.url('/cut') });
+      await assert.rejects(
+        readBody(cut, 1024, 'cut'),
+        (e: unknown) => isLadingError(e, 'NETWORK_ERROR') && /^GET http:\/\/127\.0\.0\.1:\d+\/cut: /.test(e.message),
+      );
+      const long = await transport.send({ method: 'GET', url: s.url('/long') });
+      await assert.rejects(
+        readBody(long, 10, 'long'),
+        (e: unknown) => isLadingError(e, 'SIZE_EXCEEDS_LIMIT') && /^long: 100 bytes exceeds/.test(e.message),
+      );
+    } finally {
+      await transport.close();
+    }
+  });
+});
+
+describe('Authorizer', () => {
+  test('wraps the transport: a challenge is answered with a token fetched from the inner sender', async () => {
+    const registry = await serve((req, res) => {
+      if (req.headers.authorization === 'Bearer t0k3n') res.end('ok');
+      else
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.url('/token').href}",service="reg"` }).end();
+    });
+    const tokens = await serve((_req, res) => res.end(JSON.stringify({ token: 't0k3n' })));
+    const transport = new Transport({ retry: noRetry });
+    const sent: HttpRequest[] = [];
+    const inner: Sender = {
+      send: (req): Promise<HttpReply> => {
+        sent.push(req);
+        return transport.send(req);
+      },
+    };
+    const auth = new Authorizer({
+      registry: registry.url(),
+      inner,
+      credentials: async () => ({ username: 'u', password: 'p' }),
+    });
+    try {
+      const url = registry.url('/v2/r/manifests/v1');
+      const reply = await auth.send({ method: 'GET', url, scopes: ['repository:r:pull'] });
+      assert.equal(await readBody(reply, 1024, 'reply').then(String), 'ok');
+      assert.deepEqual(
+        sent.map((r) => `${new URL(r.url).pathname} ${r.authorization ?? '-'}`),
+        ['/v2/r/manifests/v1 -', '/token Basic dTpw', '/v2/r/manifests/v1 Bearer t0k3n'],
+      );
+      // The token is cached: the next request carries it from the start.
+      await readBody(await auth.send({ method: 'GET', url, scopes: ['repository:r:pull'] }), 1024, 'again');
+      assert.equal(tokens.seen.length, 1);
+      assert.equal(registry.seen.at(-1)?.authorization, 'Bearer t0k3n');
+    } finally {
+      await transport.close();
+    }
+  });
+});
