@@ -1,9 +1,17 @@
 import { createHash } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { fetchAll } from '../../content/index.js';
 import { type Descriptor, LadingError, parseNode, parseReference } from '../../oci/index.js';
-import { HttpClient as Http, networkError, Registry, type RegistryOptions, redactUrl } from '../../registry/index.js';
+import {
+  defaultRetryPolicy,
+  discard,
+  Registry,
+  type RegistryOptions,
+  readBody,
+  redactUrl,
+  statusErrorCode,
+  Transport,
+} from '../../registry/index.js';
 import { isLoopbackHost, type PlainHttpPolicy, refusePlainHttp } from '../access-transport.js';
 import { sortVersionsDescending } from '../semver.js';
 import { MaxChartBytes, type PackagedChart, parsePackagedChart } from './helm-chart.js';
@@ -132,8 +140,6 @@ function caList(ca: HelmFetchOptions['ca']): Array<string | Buffer> {
   return ca === undefined ? [] : Array.isArray(ca) ? ca : [ca];
 }
 
-const redirectStatuses = new Set([301, 302, 303, 307, 308]);
-
 interface Authorization {
   origin: string;
   header: string;
@@ -149,20 +155,31 @@ async function authorizationFor(repository: URL, options: HelmFetchOptions): Pro
   };
 }
 
-/** GETs with verified TLS, manual redirects, and credentials for one origin only. */
-class HttpClient {
-  readonly #options: HelmFetchOptions;
-  readonly #http: Http;
+/**
+ * GETs from chart repositories with the registry layer's transport: its TLS (verified, the extra
+ * CAs trusted), its redirects (never from https to plain HTTP, credentials never to another
+ * origin) and its retries; plain HTTP only to the hosts the policy allows.
+ */
+class ChartRepositoryClient {
+  readonly #transport: Transport;
+  readonly #signal: AbortSignal | undefined;
 
   constructor(options: HelmFetchOptions) {
-    this.#options = options;
-    const extra = caList(options.ca);
-    this.#http = new Http({
-      keepAliveMs: 10_000,
-      connectTimeoutMs: 30_000,
-      headersTimeoutMs: 300_000,
-      bodyTimeoutMs: 300_000,
-      ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {}),
+    const ca = caList(options.ca);
+    this.#signal = options.signal;
+    this.#transport = new Transport({
+      userAgent: options.userAgent,
+      ...(ca.length > 0 ? { tls: { ca } } : {}),
+      retry: defaultRetryPolicy,
+      checkUrl: (url) => {
+        if (url.protocol !== 'http:') return;
+        refusePlainHttp({
+          host: url.host,
+          policy: options.allowPlainHttp,
+          where: 'helm repository',
+          what: redactUrl(url),
+        });
+      },
     });
   }
 
@@ -174,96 +191,27 @@ class HttpClient {
     url: URL,
     options: { limit: number; optional?: boolean; auth?: Authorization | undefined },
   ): Promise<{ body: Buffer; url: URL } | undefined> {
-    let current = url;
-    for (let hop = 0; hop <= 10; hop++) {
-      this.#checkTransport(url, current);
-      const headers: Record<string, string> = { 'user-agent': this.#options.userAgent ?? 'lading' };
-      if (options.auth && current.origin === options.auth.origin && sendsCredentials(current)) {
-        headers.authorization = options.auth.header;
-      }
-      let reply: Awaited<ReturnType<Http['request']>>;
-      try {
-        reply = await this.#http.request(current, { method: 'GET', headers, signal: this.#options.signal });
-      } catch (error) {
-        throw networkError('GET', current, error);
-      }
-      const statusCode = reply.status;
-      if (redirectStatuses.has(statusCode)) {
-        await reply.body.dump();
-        const location = reply.headers.location;
-        const next = Array.isArray(location) ? location[0] : location;
-        if (!next) throw new LadingError('NETWORK_ERROR', `GET ${redactUrl(current)}: redirect without a location`);
-        current = new URL(next, current);
-        if (current.protocol !== 'http:' && current.protocol !== 'https:') {
-          throw new LadingError('NETWORK_ERROR', `GET ${redactUrl(url)}: redirect to a ${current.protocol} URL`);
-        }
-        continue;
-      }
-      if (statusCode === 404 && options.optional) {
-        await reply.body.dump();
-        return undefined;
-      }
-      if (statusCode !== 200) {
-        await reply.body.dump();
-        const code =
-          statusCode === 404
-            ? 'NOT_FOUND'
-            : statusCode === 401
-              ? 'UNAUTHORIZED'
-              : statusCode === 403
-                ? 'DENIED'
-                : 'NETWORK_ERROR';
-        throw new LadingError(code, `GET ${redactUrl(current)}: ${statusCode}`);
-      }
-      const length = Number(reply.headers['content-length'] ?? Number.NaN);
-      if (length > options.limit) {
-        await reply.body.dump();
-        throw new LadingError(
-          'SIZE_EXCEEDS_LIMIT',
-          `GET ${redactUrl(current)}: ${length} bytes exceeds the ${options.limit}-byte limit`,
-        );
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      try {
-        for await (const chunk of reply.body) {
-          total += (chunk as Buffer).length;
-          if (total > options.limit) {
-            reply.body.destroy();
-            throw new LadingError(
-              'SIZE_EXCEEDS_LIMIT',
-              `GET ${redactUrl(current)}: content exceeds the ${options.limit}-byte limit`,
-            );
-          }
-          chunks.push(chunk as Buffer);
-        }
-      } catch (error) {
-        throw error instanceof LadingError ? error : networkError('GET', current, error);
-      }
-      return { body: Buffer.concat(chunks, total), url: current };
-    }
-    throw new LadingError('NETWORK_ERROR', `GET ${redactUrl(url)}: more than 10 redirects`);
-  }
-
-  /** Plain HTTP only where allowed, and never as a step down from https. */
-  #checkTransport(first: URL, current: URL): void {
-    if (current.protocol !== 'http:') return;
-    if (first.protocol === 'https:') {
-      throw new LadingError(
-        'DENIED',
-        `GET ${redactUrl(first)}: redirected from https to plain HTTP (${redactUrl(current)}): refused`,
-      );
-    }
-    refusePlainHttp({
-      host: current.host,
-      policy: this.#options.allowPlainHttp,
-      where: 'helm repository',
-      what: redactUrl(current),
+    const { auth } = options;
+    const reply = await this.#transport.send({
+      method: 'GET',
+      url,
+      signal: this.#signal,
+      ...(auth && url.origin === auth.origin && sendsCredentials(url) ? { authorization: auth.header } : {}),
     });
+    if (reply.status === 404 && options.optional) {
+      await discard(reply);
+      return undefined;
+    }
+    const where = `GET ${redactUrl(reply.url)}`;
+    if (reply.status !== 200) {
+      await discard(reply);
+      throw new LadingError(statusErrorCode(reply.status), `${where}: ${reply.status}`);
+    }
+    return { body: await readBody(reply, options.limit, where), url: reply.url };
   }
 
   close(): Promise<void> {
-    return this.#http.close();
+    return this.#transport.close();
   }
 }
 
@@ -304,7 +252,7 @@ function indexEntries(text: string, where: string, name: string): IndexEntry[] {
 
 /** Resolves a chart in a classic helm repository: its archive URL and index digest. */
 async function resolveInIndex(
-  client: HttpClient,
+  client: ChartRepositoryClient,
   location: Extract<ChartLocation, { kind: 'index' }>,
   auth: Authorization | undefined,
 ): Promise<{ url: URL; version: string; digest?: string }> {
@@ -341,7 +289,7 @@ async function resolveInIndex(
 }
 
 async function fetchHttpChart(location: Exclude<ChartLocation, { kind: 'oci' }>, options: HelmFetchOptions) {
-  const client = new HttpClient(options);
+  const client = new ChartRepositoryClient(options);
   try {
     let url: URL;
     let indexDigest: string | undefined;
@@ -393,16 +341,21 @@ async function fetchHttpChart(location: Exclude<ChartLocation, { kind: 'oci' }>,
   }
 }
 
+/** The registry of an `oci://` chart, with its options for that host and the extra CAs. */
+function chartRegistry(location: Extract<ChartLocation, { kind: 'oci' }>, options: HelmFetchOptions): Registry {
+  const base = options.registryOptions?.(location.registry) ?? {};
+  const extra = caList(options.ca);
+  return new Registry(location.registry, {
+    ...base,
+    ...(extra.length > 0 ? { ca: [...caList(base.ca), ...extra] } : {}),
+  });
+}
+
 async function fetchOciChart(
   location: Extract<ChartLocation, { kind: 'oci' }>,
   options: HelmFetchOptions,
 ): Promise<RemoteChart> {
-  const base = options.registryOptions?.(location.registry) ?? {};
-  const extra = caList(options.ca);
-  const registry = new Registry(location.registry, {
-    ...base,
-    ...(extra.length > 0 ? { ca: [...caList(base.ca), ...extra] } : {}),
-  });
+  const registry = chartRegistry(location, options);
   const source = `oci://${location.registry}/${location.repository}${location.reference.includes(':') ? '@' : ':'}${location.reference}`;
   const o = options.signal ? { signal: options.signal } : {};
   try {
@@ -451,12 +404,7 @@ export async function fetchRemoteChart(location: ChartLocation, options: HelmFet
  */
 export async function resolveChartDigest(location: ChartLocation, options: HelmFetchOptions = {}): Promise<string> {
   if (location.kind === 'oci') {
-    const base = options.registryOptions?.(location.registry) ?? {};
-    const extra = caList(options.ca);
-    const registry = new Registry(location.registry, {
-      ...base,
-      ...(extra.length > 0 ? { ca: [...caList(base.ca), ...extra] } : {}),
-    });
+    const registry = chartRegistry(location, options);
     try {
       const desc = await registry
         .repository(location.repository)
@@ -469,7 +417,7 @@ export async function resolveChartDigest(location: ChartLocation, options: HelmF
   if (location.kind === 'url') {
     throw new LadingError('UNSUPPORTED', `${redactUrl(location.url)}: a chart URL has no index to take a digest from`);
   }
-  const client = new HttpClient(options);
+  const client = new ChartRepositoryClient(options);
   try {
     const resolved = await resolveInIndex(client, location, await authorizationFor(location.repository, options));
     if (!resolved.digest) {
