@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { readTarBytes } from '../src/archive/index.js';
 import { readAll } from '../src/content/index.js';
 import { encodeManifest, isLadingError, MediaType } from '../src/oci/index.js';
 import {
@@ -22,7 +23,6 @@ import {
   parseOcmConfig,
   transferComponentVersion,
 } from '../src/ocm/index.js';
-import { readTarEntries } from '../src/ocm/input/ustar.js';
 import { Registry } from '../src/registry/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { pushBytes, tempDir } from './support/fixtures.js';
@@ -98,7 +98,7 @@ function index(entries: { name: string; version: string; url: string; digest: st
 async function unpackLayout(blob: InputBlob) {
   assert.equal(blob.mediaType, 'application/vnd.ocm.software.oci.layout.v1+tar+gzip');
   const tar = gunzipSync(await readAll(await blob.open(), 1 << 28));
-  const files = new Map(readTarEntries(tar, 'layout').map((e) => [e.name, e.body]));
+  const files = new Map(readTarBytes(tar, 'layout').map((e) => [e.name, e.body]));
   const idx = JSON.parse(String(files.get('index.json')));
   const top = idx.manifests[0];
   const manifest = JSON.parse(String(files.get(`blobs/sha256/${top.digest.slice(7)}`)));

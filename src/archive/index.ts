@@ -1,5 +1,6 @@
 export * from './atomic.js';
 export * from './contained-tree.js';
+export * from './dir-as-tar.js';
 export * from './dir-files.js';
 export * from './extract.js';
 export type * from './files.js';
@@ -7,7 +8,9 @@ export * from './link-target.js';
 export * from './lock.js';
 export * from './real-dir.js';
 export * from './stale-temps.js';
+export * from './tar-bytes.js';
 export * from './tar-files.js';
+export * from './tar-header.js';
 export * from './tar-index.js';
 export * from './tar-reader.js';
 export * from './tar-writer.js';

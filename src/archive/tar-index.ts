@@ -1,5 +1,18 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { LadingError } from '../oci/index.js';
+import {
+  checksumOk,
+  cString,
+  gnuLongText,
+  hasUstarMagic,
+  headerName,
+  isZeroBlock,
+  type PaxOverrides,
+  paddedSize,
+  parseNumber,
+  parsePax,
+  TarBlock,
+} from './tar-fields.js';
 
 /** What a tar entry is. Only `file` entries can be read; the rest are recorded for completeness. */
 export type TarEntryType =
@@ -37,7 +50,6 @@ export const MaxTarEntries = 1_000_000;
 /** Cap on one PAX or GNU long-name record: they are read whole, and real ones are tiny. */
 export const MaxTarMetaBytes = 1024 * 1024;
 
-const block = 512;
 // Header reads go through a window so that archives of many small files do not cost a syscall per header.
 const windowBytes = 64 * 1024;
 
@@ -90,14 +102,6 @@ export async function indexTar(file: string, options: { signal?: AbortSignal } =
   }
 }
 
-/** Overrides carried from PAX `x` and GNU `L`/`K` records to the entry that follows them. */
-interface Pending {
-  path?: string;
-  linkpath?: string;
-  size?: number;
-  sparse?: boolean;
-}
-
 class Scanner {
   readonly #file: string;
   readonly #handle: FileHandle;
@@ -117,7 +121,7 @@ class Scanner {
   async scan(): Promise<Map<string, TarEntry>> {
     await this.#checkStart();
     const entries = new Map<string, TarEntry>();
-    let pending: Pending = {};
+    let pending: PaxOverrides = {};
     let hasPending = false;
     let count = 0;
     let offset = 0;
@@ -127,13 +131,13 @@ class Scanner {
         if (hasPending) this.#fail(`ends after an extended header at offset ${offset} without its entry`);
         break; // no end-of-archive blocks: tolerated, like GNU tar and Go
       }
-      if (this.#size - offset < block) this.#fail(`is truncated: partial header at offset ${offset}`);
+      if (this.#size - offset < TarBlock) this.#fail(`is truncated: partial header at offset ${offset}`);
       const header = await this.#readBlock(offset);
-      if (isZero(header)) {
+      if (isZeroBlock(header)) {
         if (hasPending) this.#fail(`has an extended header at offset ${offset} without its entry`);
-        const next = offset + block;
+        const next = offset + TarBlock;
         // A lone zero block followed by more headers would hide entries that other readers see.
-        if (this.#size - next >= block && !isZero(await this.#readBlock(next))) {
+        if (this.#size - next >= TarBlock && !isZeroBlock(await this.#readBlock(next))) {
           this.#fail(`has a lone zero block at offset ${offset} followed by more data`);
         }
         break;
@@ -141,7 +145,7 @@ class Scanner {
       this.#checkHeader(header, offset);
       const typeflag = header[156] ?? 0;
       const rawSize = this.#number(header, 124, 12, offset, 'size');
-      const dataOffset = offset + block;
+      const dataOffset = offset + TarBlock;
 
       if (
         typeflag === 0x78 /* x */ ||
@@ -156,23 +160,23 @@ class Scanner {
         } else if (typeflag === 0x67) {
           this.#parsePax(body, {}, offset); // global records only need to be well-formed
         } else {
-          const text = this.#gnuLongText(body, offset);
+          const text = gnuLongText(body, () => this.#fail(`has a GNU long name with a NUL byte at offset ${offset}`));
           if (typeflag === 0x4c) pending.path = text;
           else pending.linkpath = text;
           hasPending = true;
         }
-        offset = dataOffset + padded(rawSize);
+        offset = dataOffset + paddedSize(rawSize);
         continue;
       }
       if (typeflag === 0x56 /* V: volume label, not an entry */) {
-        offset = dataOffset + padded(rawSize);
+        offset = dataOffset + paddedSize(rawSize);
         continue;
       }
 
       count++;
       if (count > MaxTarEntries) this.#fail(`has more than ${MaxTarEntries} entries`);
 
-      const name = pending.path ?? this.#headerName(header);
+      const name = pending.path ?? headerName(header);
       const linkname = pending.linkpath ?? cString(header, 157, 100);
       const size = pending.size ?? rawSize;
       let type = entryType(typeflag, pending.sparse === true);
@@ -205,7 +209,7 @@ class Scanner {
       }
       pending = {};
       hasPending = false;
-      offset = dataOffset + padded(dataSize);
+      offset = dataOffset + paddedSize(dataSize);
     }
     return entries;
   }
@@ -219,29 +223,19 @@ class Scanner {
         `is ${compression}-compressed; compressed layouts are not supported for random access (decompress it first)`,
       );
     }
-    if (this.#size < block) this.#fail('does not look like a tar archive (shorter than one header)');
+    if (this.#size < TarBlock) this.#fail('does not look like a tar archive (shorter than one header)');
     const first = await this.#readBlock(0);
-    if (!isZero(first) && (!hasMagic(first) || !checksumOk(first))) {
+    if (!isZeroBlock(first) && (!hasUstarMagic(first) || !checksumOk(first))) {
       this.#fail('does not look like a tar archive (no ustar header at the start)');
     }
   }
 
   #checkHeader(header: Buffer, offset: number): void {
-    if (!hasMagic(header)) this.#fail(`has no ustar header at offset ${offset}`);
+    if (!hasUstarMagic(header)) this.#fail(`has no ustar header at offset ${offset}`);
     if (!checksumOk(header)) {
       const name = cString(header, 0, 100);
       this.#fail(`has a bad header checksum at offset ${offset} (entry ${JSON.stringify(name)})`);
     }
-  }
-
-  #headerName(header: Buffer): string {
-    const name = cString(header, 0, 100);
-    // Only POSIX ustar has a prefix field; GNU keeps other data there.
-    if (header[262] === 0) {
-      const prefix = cString(header, 345, 155);
-      if (prefix !== '') return `${prefix}/${name}`;
-    }
-    return name;
   }
 
   #number(header: Buffer, start: number, length: number, offset: number, field: string): number {
@@ -260,47 +254,24 @@ class Scanner {
     return this.#read(dataOffset, size);
   }
 
-  #parsePax(body: Buffer, into: Pending, offset: number): void {
-    let pos = 0;
-    while (pos < body.length) {
-      if (body[pos] === 0) {
-        // Some writers pad the record block with NULs; anything else after them is malformed.
-        if (!isZero(body.subarray(pos))) break;
-        return;
-      }
-      const space = body.indexOf(0x20, pos);
-      const lengthText = space > pos ? body.toString('latin1', pos, space) : '';
-      const length = /^[0-9]{1,7}$/.test(lengthText) ? Number(lengthText) : 0;
-      const end = pos + length;
-      if (length === 0 || end > body.length || end <= space + 1 || body[end - 1] !== 0x0a) break;
-      const record = body.subarray(space + 1, end - 1);
-      const equals = record.indexOf(0x3d);
-      if (equals <= 0) break;
-      const key = record.toString('utf8', 0, equals);
-      const value = record.toString('utf8', equals + 1);
-      applyPax(key, value, into, (why) => this.#fail(`has a PAX record at offset ${offset} with ${why}`));
-      pos = end;
-    }
-    if (pos < body.length) this.#fail(`has a malformed PAX record at offset ${offset}`);
-  }
-
-  #gnuLongText(body: Buffer, offset: number): string {
-    let end = body.length;
-    while (end > 0 && body[end - 1] === 0) end--;
-    if (body.subarray(0, end).includes(0)) this.#fail(`has a GNU long name with a NUL byte at offset ${offset}`);
-    return body.toString('utf8', 0, end);
+  #parsePax(body: Buffer, into: PaxOverrides, offset: number): void {
+    parsePax(body, into, (why) =>
+      this.#fail(
+        why ? `has a PAX record at offset ${offset} with ${why}` : `has a malformed PAX record at offset ${offset}`,
+      ),
+    );
   }
 
   async #readBlock(offset: number): Promise<Buffer> {
-    const inWindow = offset >= this.#windowStart && offset + block <= this.#windowStart + this.#windowLength;
+    const inWindow = offset >= this.#windowStart && offset + TarBlock <= this.#windowStart + this.#windowLength;
     if (!inWindow) {
       const { bytesRead } = await this.#handle.read(this.#window, 0, windowBytes, offset);
       this.#windowStart = offset;
       this.#windowLength = bytesRead;
-      if (bytesRead < block) this.#fail(`is truncated: changed while being read (offset ${offset})`);
+      if (bytesRead < TarBlock) this.#fail(`is truncated: changed while being read (offset ${offset})`);
     }
     const start = offset - this.#windowStart;
-    return this.#window.subarray(start, start + block);
+    return this.#window.subarray(start, start + TarBlock);
   }
 
   async #read(offset: number, length: number): Promise<Buffer> {
@@ -344,89 +315,6 @@ function entryType(typeflag: number, sparse: boolean): TarEntryType {
     default:
       return 'other';
   }
-}
-
-function applyPax(key: string, value: string, into: Pending, fail: (why: string) => never): void {
-  // An empty value deletes the override, which falls back to the header field.
-  switch (key) {
-    case 'path':
-      if (value.includes('\0')) fail('a NUL byte in the path');
-      if (value === '') delete into.path;
-      else into.path = value;
-      return;
-    case 'linkpath':
-      if (value.includes('\0')) fail('a NUL byte in the link path');
-      if (value === '') delete into.linkpath;
-      else into.linkpath = value;
-      return;
-    case 'size':
-      if (value === '') {
-        delete into.size;
-        return;
-      }
-      if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) fail(`an invalid size ${value}`);
-      into.size = Number(value);
-      return;
-    default:
-      // Sparse files store a map before the data: the bytes on disk are not the file.
-      if (key.startsWith('GNU.sparse.')) into.sparse = true;
-  }
-}
-
-function padded(size: number): number {
-  return Math.ceil(size / block) * block;
-}
-
-function isZero(buffer: Buffer): boolean {
-  for (const byte of buffer) if (byte !== 0) return false;
-  return true;
-}
-
-function hasMagic(header: Buffer): boolean {
-  return header.toString('latin1', 257, 262) === 'ustar';
-}
-
-function checksumOk(header: Buffer): boolean {
-  const stored = parseOctal(header.subarray(148, 156));
-  if (stored === undefined) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < block; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
-    unsigned += byte;
-    signed += byte >= 0x80 ? byte - 0x100 : byte;
-  }
-  // Some historic writers summed signed chars; both are accepted by GNU tar and Go.
-  return stored === unsigned || stored === signed;
-}
-
-function cString(header: Buffer, start: number, length: number): string {
-  const field = header.subarray(start, start + length);
-  const nul = field.indexOf(0);
-  return field.toString('utf8', 0, nul === -1 ? field.length : nul);
-}
-
-/** Octal (NUL/space padded) or GNU base-256 for values over 8 GiB. */
-function parseNumber(field: Buffer): number | undefined {
-  const first = field[0] ?? 0;
-  if (first & 0x80) {
-    if (first === 0xff) return undefined; // negative
-    let value = first & 0x7f;
-    for (let i = 1; i < field.length; i++) {
-      value = value * 256 + (field[i] ?? 0);
-      if (value > Number.MAX_SAFE_INTEGER) return undefined;
-    }
-    return value;
-  }
-  return parseOctal(field);
-}
-
-function parseOctal(field: Buffer): number | undefined {
-  const text = field.toString('latin1').replace(/^[ \0]+|[ \0]+$/g, '');
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) return undefined;
-  const value = Number.parseInt(text, 8);
-  return Number.isSafeInteger(value) ? value : undefined;
 }
 
 function sniffCompression(head: Buffer): string | undefined {

@@ -1,12 +1,148 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { type FileHandle, lstat, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { addAbortSignal, type Readable } from 'node:stream';
-import tarStream from 'tar-stream';
-import { fileReadBytes } from '../content/index.js';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { addAbortSignal, Readable } from 'node:stream';
 import { LadingError } from '../oci/index.js';
+import { encodeTarHeader, type TarWriteHeader, tarPadding, tarTrailer } from './tar-header.js';
 import { cleanArchivePath } from './tar-index.js';
+
+/**
+ * The one tar writer. Every tar lading makes (CTF archives, OCI layout tars, ORAS directory
+ * layers, OCM inputs and descriptors) is laid out by Go's archive/tar rules (see tar-header.ts),
+ * so what upstream tests hold byte for byte and what is merely read back come from the same code.
+ */
+
+export type TarWriteBody = AsyncIterable<Uint8Array | string>;
+
+export interface TarEntryOptions {
+  /** Names the entry in errors. */
+  where: string;
+  signal?: AbortSignal;
+  /** The error for a body that is not `header.size` bytes long (`got` so far); SIZE_MISMATCH by default. */
+  sizeError?: (got: number, expected: number) => Error;
+}
+
+/**
+ * The bytes of one entry: its header, its body (a regular file's, streamed and held to exactly
+ * `header.size` bytes), and the padding to a whole block. A tar is its entries, then `tarTrailer`.
+ */
+export async function* tarEntry(
+  header: TarWriteHeader,
+  body: TarWriteBody | undefined,
+  options: TarEntryOptions,
+): AsyncGenerator<Buffer> {
+  const { where, signal } = options;
+  const sizeError =
+    options.sizeError ??
+    ((got: number, expected: number) =>
+      new LadingError(
+        'SIZE_MISMATCH',
+        got > expected
+          ? `${where} is longer than ${expected} bytes`
+          : `${where} gave ${got} bytes, expected ${expected}`,
+      ));
+  signal?.throwIfAborted();
+  yield encodeTarHeader(header);
+  let count = 0;
+  if (body) {
+    // A stream that stalls still answers an abort.
+    if (signal && body instanceof Readable) addAbortSignal(signal, body);
+    for await (const chunk of body) {
+      const bytes =
+        typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      count += bytes.length;
+      if (count > header.size) throw sizeError(count, header.size);
+      yield bytes;
+    }
+  }
+  if (count !== header.size) throw sizeError(count, header.size);
+  const padding = tarPadding(count);
+  if (padding.length > 0) yield padding;
+}
+
+/** A whole tar of small entries held in memory (descriptors, charts, generated layouts). */
+export function tarBytes(entries: readonly { header: TarWriteHeader; body?: Buffer }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const { header, body } of entries) {
+    const size = body?.length ?? 0;
+    if (size !== header.size) {
+      throw new LadingError('SIZE_MISMATCH', `tar entry ${header.name}: ${size} bytes, the header says ${header.size}`);
+    }
+    parts.push(encodeTarHeader(header));
+    if (body) parts.push(body, tarPadding(size));
+  }
+  parts.push(tarTrailer);
+  return Buffer.concat(parts);
+}
+
+/**
+ * A tar file being written: entries are appended one at a time (callers that append at once
+ * queue), and the file replaces `out` only when `finish()` completes it; `abort()`, or any
+ * failure, leaves `out` as it was and no temp file behind.
+ */
+export class TarFileWriter {
+  readonly out: string;
+  readonly #temp: string;
+  readonly #handle: FileHandle;
+  #queue: Promise<void> = Promise.resolve();
+  #failed: unknown;
+  #closed = false;
+
+  private constructor(out: string, temp: string, handle: FileHandle) {
+    this.out = out;
+    this.#temp = temp;
+    this.#handle = handle;
+  }
+
+  static async create(out: string): Promise<TarFileWriter> {
+    const temp = `${out}.${randomBytes(6).toString('hex')}.tmp`;
+    return new TarFileWriter(out, temp, await open(temp, 'wx', 0o644));
+  }
+
+  /** Appends one entry once those before it are written; a failure spoils the whole file. */
+  append(header: TarWriteHeader, body: TarWriteBody | undefined, options: TarEntryOptions): Promise<void> {
+    const turn = this.#queue.then(async () => {
+      if (this.#failed !== undefined) throw this.#failed;
+      try {
+        for await (const chunk of tarEntry(header, body, options)) await this.#write(chunk);
+      } catch (error) {
+        this.#failed = error;
+        throw error;
+      }
+    });
+    this.#queue = turn.catch(() => {});
+    return turn;
+  }
+
+  /** Ends the archive and puts it at `out`. */
+  async finish(): Promise<void> {
+    await this.#queue;
+    if (this.#failed !== undefined) throw this.#failed;
+    try {
+      await this.#write(tarTrailer);
+      await this.#handle.sync();
+      this.#closed = true;
+      await this.#handle.close();
+      await rename(this.#temp, this.out);
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.#queue;
+    if (!this.#closed) {
+      this.#closed = true;
+      await this.#handle.close().catch(() => {});
+    }
+    await rm(this.#temp, { force: true }).catch(() => {});
+  }
+
+  async #write(chunk: Buffer): Promise<void> {
+    let done = 0;
+    while (done < chunk.length) done += (await this.#handle.write(chunk, done, chunk.length - done)).bytesWritten;
+  }
+}
 
 export interface TarWriteEntry {
   /** Clean, relative, `/`-separated path. */
@@ -16,14 +152,10 @@ export interface TarWriteEntry {
   open: () => Promise<Readable> | Readable;
 }
 
-type Sink = ReturnType<tarStream.Pack['entry']>;
-
-// Fixed metadata so that the same entries always give the same bytes.
-const fixedHeader = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', mode: 0o644, type: 'file' } as const;
-
 /**
- * Writes `entries`, in the order given, as an uncompressed tar with reproducible headers. Bodies
- * are streamed. `out` is replaced atomically and only when every entry delivered exactly its size.
+ * Writes `entries`, in the order given, as an uncompressed tar of regular files with fixed
+ * metadata (mode 0644, owner 0, time 0: the same entries always give the same bytes). Bodies are
+ * streamed. `out` is replaced atomically and only when every entry delivered exactly its size.
  */
 export async function writeTar(
   out: string,
@@ -31,38 +163,26 @@ export async function writeTar(
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
   const signal = options.signal;
-  signal?.throwIfAborted();
-  const temp = `${out}.${randomBytes(6).toString('hex')}.tmp`;
-  let handle: FileHandle | undefined;
+  let writer: TarFileWriter | undefined;
   try {
-    handle = await open(temp, 'wx', 0o644);
-    const pack = tarStream.pack();
-    pack.on('error', noop); // failures surface through drain() and the entry callbacks
-    const failure: { error?: unknown } = {};
-    const drained = drain(pack, handle, failure);
-    drained.catch(noop); // awaited below; this only keeps an early failure from being "unhandled"
-    try {
-      const seen = new Set<string>();
-      for await (const entry of entries) {
-        signal?.throwIfAborted();
-        await writeEntry(pack, entry, seen, out, signal);
+    signal?.throwIfAborted();
+    writer = await TarFileWriter.create(out);
+    const seen = new Set<string>();
+    for await (const entry of entries) {
+      checkEntry(entry, seen, out);
+      const body = await entry.open();
+      try {
+        await writer.append(fileHeader(entry.path, entry.size), body, {
+          where: `${out}: tar entry ${entry.path}`,
+          ...(signal ? { signal } : {}),
+        });
+      } finally {
+        body.destroy();
       }
-      pack.finalize();
-    } catch (error) {
-      pack.destroy(error as Error);
-      await drained.catch(noop);
-      // When the file write failed first, the producer only saw a destroyed stream: report the cause.
-      throw failure.error ?? error;
     }
-    await drained;
-    await handle.sync();
-    const closing = handle;
-    handle = undefined;
-    await closing.close();
-    await rename(temp, out);
+    await writer.finish();
   } catch (error) {
-    await handle?.close().catch(() => {});
-    await rm(temp, { force: true }).catch(() => {});
+    await writer?.abort();
     if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
     throw new LadingError('IO_ERROR', `${out}: cannot write tar archive: ${(error as Error).message}`, {
       cause: error,
@@ -70,30 +190,12 @@ export async function writeTar(
   }
 }
 
-async function drain(pack: tarStream.Pack, handle: FileHandle, failure: { error?: unknown }): Promise<void> {
-  try {
-    for await (const chunk of pack as AsyncIterable<Buffer>) {
-      let done = 0;
-      while (done < chunk.length) {
-        const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
-        done += bytesWritten;
-      }
-    }
-  } catch (error) {
-    failure.error ??= error;
-    // The producer may be waiting for the pack to drain; destroying it wakes the producer.
-    pack.destroy(error as Error);
-    throw error;
-  }
+/** The header of a regular file with writeTar's fixed metadata. */
+export function fileHeader(path: string, size: number): TarWriteHeader {
+  return { name: path, mode: 0o644, uid: 0, gid: 0, size, mtime: 0, typeflag: '0' };
 }
 
-async function writeEntry(
-  pack: tarStream.Pack,
-  entry: TarWriteEntry,
-  seen: Set<string>,
-  out: string,
-  signal: AbortSignal | undefined,
-): Promise<void> {
+function checkEntry(entry: TarWriteEntry, seen: Set<string>, out: string): void {
   const cleaned = cleanArchivePath(entry.path);
   if ('refused' in cleaned) {
     const code = cleaned.refused.includes('NUL') ? 'INVALID_ARGUMENT' : 'PATH_TRAVERSAL';
@@ -109,125 +211,4 @@ async function writeEntry(
   if (!Number.isSafeInteger(entry.size) || entry.size < 0) {
     throw new LadingError('INVALID_ARGUMENT', `${out}: tar entry ${entry.path} has an invalid size ${entry.size}`);
   }
-
-  let settle: (error?: Error | null) => void = noop;
-  const written = new Promise<void>((resolve, reject) => {
-    settle = (error) => (error ? reject(error) : resolve());
-  });
-  written.catch(noop); // awaited below, unless the body fails first
-  const sink = pack.entry({ ...fixedHeader, name: entry.path, size: entry.size }, (error) => settle(error));
-  sink.on('error', noop); // the entry callback reports it
-  let body: Readable | undefined;
-  let count = 0;
-  try {
-    body = await entry.open();
-    if (signal) addAbortSignal(signal, body);
-    for await (const chunk of body as AsyncIterable<Buffer | string>) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      count += bytes.length;
-      if (count > entry.size) {
-        throw new LadingError('SIZE_MISMATCH', `${out}: tar entry ${entry.path} is longer than ${entry.size} bytes`);
-      }
-      if (!sink.write(bytes)) await waitForDrain(sink);
-    }
-    if (count !== entry.size) {
-      throw new LadingError(
-        'SIZE_MISMATCH',
-        `${out}: tar entry ${entry.path} gave ${count} bytes, expected ${entry.size}`,
-      );
-    }
-    sink.end(undefined);
-    await written;
-  } catch (error) {
-    body?.destroy();
-    sink.destroy(error as Error);
-    throw error;
-  }
 }
-
-function waitForDrain(sink: Sink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (sink.destroying) {
-      reject(new Error('tar entry closed before its body was written'));
-      return;
-    }
-    const onDrain = (): void => {
-      sink.off('close', onClose);
-      resolve();
-    };
-    const onClose = (): void => {
-      sink.off('drain', onDrain);
-      reject(new Error('tar entry closed before its body was written'));
-    };
-    sink.once('drain', onDrain);
-    sink.once('close', onClose);
-  });
-}
-
-/**
- * Writes a directory tree (for example an OCI layout directory) as a tar with `writeTar`: regular
- * files only, sorted by path. Symbolic links and special files are refused rather than skipped,
- * so that the archive never silently differs from the directory.
- */
-export async function writeDirectoryAsTar(
-  dir: string,
-  out: string,
-  options: { signal?: AbortSignal } = {},
-): Promise<void> {
-  const root = resolve(dir);
-  let info: Awaited<ReturnType<typeof stat>>;
-  try {
-    info = await stat(root);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR';
-    throw new LadingError(code, `${dir}: cannot read directory: ${(error as Error).message}`, { cause: error });
-  }
-  if (!info.isDirectory()) throw new LadingError('INVALID_ARGUMENT', `${dir}: not a directory`);
-  // The walk would otherwise pick up the archive itself (or a previous run's).
-  const rel = relative(root, resolve(out));
-  if (!(rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))) {
-    throw new LadingError('INVALID_ARGUMENT', `${out}: the tar cannot be written inside the directory it archives`);
-  }
-  const files = await listFiles(root, options.signal);
-  const noFollow = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
-  await writeTar(
-    out,
-    files.map((file) => ({
-      path: file.path,
-      size: file.size,
-      open: async () =>
-        (await open(join(root, file.path), noFollow)).createReadStream({ highWaterMark: fileReadBytes(file.size) }),
-    })),
-    options,
-  );
-}
-
-async function listFiles(root: string, signal: AbortSignal | undefined): Promise<{ path: string; size: number }[]> {
-  const files: { path: string; size: number }[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    signal?.throwIfAborted();
-    const dirents = await readdir(rel === '' ? root : join(root, rel), { withFileTypes: true });
-    for (const dirent of dirents) {
-      const path = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
-      if (dirent.isDirectory()) {
-        await walk(path);
-      } else if (dirent.isFile()) {
-        files.push({ path, size: (await lstat(join(root, path))).size });
-      } else {
-        const what = dirent.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
-        throw new LadingError('UNSUPPORTED', `${join(root, path)} is ${what}; only regular files can be archived`);
-      }
-    }
-  };
-  try {
-    await walk('');
-  } catch (error) {
-    if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
-    throw new LadingError('IO_ERROR', `${root}: cannot list directory: ${(error as Error).message}`, { cause: error });
-  }
-  // Plain code-unit order: deterministic, independent of locale.
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return files;
-}
-
-function noop(): void {}

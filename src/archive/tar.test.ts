@@ -10,9 +10,10 @@ import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { orasVectors } from '../../test/support/vectors.js';
 import { isLadingError } from '../oci/index.js';
+import { writeDirectoryAsTar } from './dir-as-tar.js';
 import { TarFiles } from './tar-files.js';
 import { cleanArchivePath, indexTar } from './tar-index.js';
-import { type TarWriteEntry, writeDirectoryAsTar, writeTar } from './tar-writer.js';
+import { type TarWriteEntry, writeTar } from './tar-writer.js';
 
 const vectors = join(orasVectors, 'oras-project/oras-go');
 const helloWorld = join(vectors, 'content/oci/testdata/hello-world.tar');

@@ -2,10 +2,10 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, normalize, sep } from 'node:path';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { pack as tarPack } from 'tar-stream';
+import { tarEntry, tarTrailer } from '../archive/index.js';
 import { fileReadBytes } from '../content/index.js';
 import { Annotation, createDigester, type Descriptor, LadingError, MediaType } from '../oci/index.js';
 
@@ -109,44 +109,18 @@ async function prepareDirectory(dir: string, title: string, options: PrepareOpti
     options.tempDir,
     `dir-${basename(dir)}-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`,
   );
-  const pack = tarPack();
   const tarMeasure = new Measure();
   const gzMeasure = new Measure();
   const { createWriteStream } = await import('node:fs');
-  const epoch = new Date((options.sourceDateEpoch ?? 0) * 1000);
-  const feed = (async () => {
-    for await (const { rel, full, info } of walk(dir)) {
-      const name = rel ? `${title}/${rel}` : title;
-      const common = {
-        name,
-        mode: info.mode & 0o7777,
-        mtime: options.reproducible ? epoch : new Date(Math.floor(info.mtimeMs / 1000) * 1000),
-        uid: options.reproducible ? 0 : info.uid,
-        gid: options.reproducible ? 0 : info.gid,
-        uname: '',
-        gname: '',
-      };
-      if (options.reproducible) common.mode &= 0o777;
-      if (info.isDirectory()) {
-        await entry(pack, { ...common, type: 'directory' });
-      } else if (info.isSymbolicLink()) {
-        await entry(pack, { ...common, type: 'symlink', linkname: await readlink(full) });
-      } else if (info.isFile()) {
-        // Hard links are stored as regular files, as ORAS does.
-        const body = info.size > 0 ? createReadStream(full, { highWaterMark: fileReadBytes(info.size) }) : undefined;
-        await entry(pack, { ...common, type: 'file', size: info.size }, body);
-      }
-    }
-    pack.finalize();
-  })();
-  feed.catch((error) => pack.destroy(error));
   try {
-    await Promise.all([
-      feed,
-      pipeline(pack, tarMeasure, createGzip(), gzMeasure, createWriteStream(staged, { flags: 'wx' }), {
-        ...(options.signal ? { signal: options.signal } : {}),
-      }),
-    ]);
+    await pipeline(
+      Readable.from(directoryTar(dir, title, options)),
+      tarMeasure,
+      createGzip(),
+      gzMeasure,
+      createWriteStream(staged, { flags: 'wx' }),
+      { ...(options.signal ? { signal: options.signal } : {}) },
+    );
   } catch (error) {
     await rm(staged, { force: true });
     throw error;
@@ -165,24 +139,33 @@ async function prepareDirectory(dir: string, title: string, options: PrepareOpti
   return { desc, open: () => createReadStream(staged, { highWaterMark: 1024 * 1024 }) };
 }
 
-function entry(
-  pack: ReturnType<typeof tarPack>,
-  header: Parameters<ReturnType<typeof tarPack>['entry']>[0],
-  body?: Readable,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!body) {
-      // An empty body (not a missing one) lets tar-stream close the entry by itself.
-      pack.entry(header, Buffer.alloc(0), (error) => (error ? reject(error) : resolve()));
-      return;
+/** The tar of `dir`, its entries named under `title`. */
+async function* directoryTar(dir: string, title: string, options: PrepareOptions): AsyncGenerator<Buffer> {
+  const epoch = options.sourceDateEpoch ?? 0;
+  for await (const { rel, full, info } of walk(dir)) {
+    const common = {
+      name: rel ? `${title}/${rel}` : title,
+      mode: info.mode & (options.reproducible ? 0o777 : 0o7777),
+      mtime: options.reproducible ? epoch : Math.floor(info.mtimeMs / 1000),
+      uid: options.reproducible ? 0 : info.uid,
+      gid: options.reproducible ? 0 : info.gid,
+    };
+    if (info.isDirectory()) {
+      yield* tarEntry({ ...common, size: 0, typeflag: '5' }, undefined, { where: full });
+    } else if (info.isSymbolicLink()) {
+      yield* tarEntry({ ...common, size: 0, typeflag: '2', linkname: await readlink(full) }, undefined, {
+        where: full,
+      });
+    } else if (info.isFile()) {
+      // Hard links are stored as regular files, as ORAS does.
+      const body = info.size > 0 ? createReadStream(full, { highWaterMark: fileReadBytes(info.size) }) : undefined;
+      yield* tarEntry({ ...common, size: info.size, typeflag: '0' }, body, {
+        where: full,
+        sizeError: () => new LadingError('IO_ERROR', `${full}: changed while it was read`),
+      });
     }
-    const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
-    body.on('error', (e) => {
-      sink.destroy(e);
-      reject(e);
-    });
-    body.pipe(sink);
-  });
+  }
+  yield tarTrailer;
 }
 
 /** A scratch folder for staged directory tars, removed when the push ends. */

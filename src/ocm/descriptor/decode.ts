@@ -1,5 +1,5 @@
+import { readTarBytes } from '../../archive/index.js';
 import { LadingError } from '../../oci/index.js';
-import { readTarEntries } from '../input/ustar.js';
 import { parseGoYaml } from './go-yaml-read.js';
 import { DescriptorTarEntryName, descriptorEncoding } from './media-types.js';
 import type { ComponentDescriptor } from './model.js';
@@ -34,7 +34,7 @@ export function decodeDescriptor(
   }
   let text: string;
   if (encoding === 'yaml+tar') {
-    const entry = readTarEntries(bytes, where).find((e) => e.name.replace(/^\/+/, '') === DescriptorTarEntryName);
+    const entry = readTarBytes(bytes, where).find((e) => e.name.replace(/^\/+/, '') === DescriptorTarEntryName);
     if (!entry)
       throw new LadingError('INVALID_DESCRIPTOR', `${where}: no ${DescriptorTarEntryName} in the descriptor tar`);
     text = entry.body.toString('utf8');

@@ -1,5 +1,5 @@
+import { tarBytes } from '../../archive/index.js';
 import { LadingError } from '../../oci/index.js';
-import { tarHeader, tarPadding, tarTrailer } from '../input/ustar.js';
 import { goYaml } from './go-yaml.js';
 import { DescriptorMediaType, DescriptorTarEntryName, descriptorEncoding } from './media-types.js';
 import type { ComponentDescriptor } from './model.js';
@@ -25,7 +25,7 @@ const tarEntryTime = Date.UTC(2022, 0, 1) / 1000;
 /** The legacy `+yaml+tar` form: one USTAR entry `component-descriptor.yaml`, mode 0. */
 export function encodeDescriptorTar(desc: ComponentDescriptor): Uint8Array {
   const yaml = Buffer.from(encodeDescriptorYaml(desc));
-  const header = tarHeader({
+  const header = {
     name: DescriptorTarEntryName,
     mode: 0,
     uid: 0,
@@ -33,8 +33,8 @@ export function encodeDescriptorTar(desc: ComponentDescriptor): Uint8Array {
     size: yaml.length,
     mtime: tarEntryTime,
     typeflag: '0',
-  });
-  return Buffer.concat([header, yaml, tarPadding(yaml.length), tarTrailer]);
+  } as const;
+  return tarBytes([{ header, body: yaml }]);
 }
 
 /** Encodes for any descriptor media type (current or legacy). */

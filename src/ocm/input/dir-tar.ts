@@ -2,10 +2,10 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { type TarWriteHeader, tarEntry, tarTrailer } from '../../archive/index.js';
 import { compareBytes, LadingError } from '../../oci/index.js';
 import { goPathMatch } from './glob-match.js';
 import { groupName, userName } from './user-names.js';
-import { type TarHeader, tarHeader, tarPadding, tarTrailer } from './ustar.js';
 
 export interface DirTarOptions {
   preserveDir?: boolean;
@@ -63,7 +63,8 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
     if (info.isDirectory()) {
       if (exclude.length > 0 && !included(path, [], exclude)) return;
       if (included(path, include, exclude)) {
-        yield tarHeader(header(path.endsWith('/') ? path : `${path}/`, info, 0n, '5', options.reproducible));
+        const name = path.endsWith('/') ? path : `${path}/`;
+        yield* tarEntry(header(name, info, 0n, '5', options.reproducible), undefined, { where: full });
       }
       const names = (await readdir(full)).sort(compareBytes);
       for (const name of names) yield* visit(path === '.' ? name : `${path}/${name}`);
@@ -76,20 +77,14 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
       );
     }
     if (!included(path, include, exclude)) return;
-    yield tarHeader(header(path, info, info.size, '0', options.reproducible));
     const size = Number(info.size);
-    let count = 0;
-    if (size > 0) {
-      for await (const chunk of createReadStream(full, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 })) {
-        count += (chunk as Buffer).length;
-        yield chunk as Buffer;
-      }
-    }
-    if (count !== size) {
-      throw new LadingError('IO_ERROR', `${full} changed while it was archived: read ${count} of ${size} bytes`);
-    }
-    const pad = tarPadding(size);
-    if (pad.length > 0) yield pad;
+    // Read no further than the size the header states: a file that grows meanwhile is cut there.
+    const body = size > 0 ? createReadStream(full, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 }) : undefined;
+    yield* tarEntry(header(path, info, info.size, '0', options.reproducible), body, {
+      where: full,
+      sizeError: (got) =>
+        new LadingError('IO_ERROR', `${full} changed while it was archived: read ${got} of ${size} bytes`),
+    });
   }
 
   yield* visit(root);
@@ -102,7 +97,7 @@ function header(
   size: bigint,
   typeflag: '0' | '5',
   reproducible: boolean | undefined,
-): TarHeader {
+): TarWriteHeader {
   if (reproducible) {
     return {
       name,

@@ -1,10 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { fileHeader, readTarBytes, type TarWriteHeader, tarBytes } from '../../archive/index.js';
 import { compareBytes, LadingError } from '../../oci/index.js';
 import { parseGoYaml } from '../descriptor/go-yaml-read.js';
 import { goPathMatch } from './glob-match.js';
-import { readTarEntries, tarHeader, tarPadding, tarTrailer } from './ustar.js';
 
 /** Charts are held in memory while packed; helm itself refuses charts much larger than this. */
 export const MaxChartBytes = 64 * 1024 * 1024;
@@ -46,7 +46,7 @@ export function parsePackagedChart(archive: Buffer, where: string): PackagedChar
   } catch (error) {
     throw new LadingError('INVALID_ARCHIVE', `${where}: not a gzip-compressed chart archive`, { cause: error });
   }
-  const entry = readTarEntries(tar, where).find((e) => /^[^/]+\/Chart\.yaml$/.test(e.name));
+  const entry = readTarBytes(tar, where).find((e) => /^[^/]+\/Chart\.yaml$/.test(e.name));
   if (!entry) throw new LadingError('INVALID_ARGUMENT', `${where}: no <chart>/Chart.yaml in the chart archive`);
   return { ...chartMetadata(entry.body.toString('utf8'), where), archive };
 }
@@ -129,27 +129,14 @@ export async function packageChartDirectory(dir: string): Promise<PackagedChart>
   };
   await walk('');
   files.sort((a, b) => rank(a) - rank(b) || compareBytes(a, b));
-  const parts: Buffer[] = [];
+  const entries: { header: TarWriteHeader; body: Buffer }[] = [];
   let total = 0;
   for (const file of files) {
     const body = await readFile(join(dir, file));
     total += body.length;
     if (total > MaxChartBytes)
       throw new LadingError('SIZE_EXCEEDS_LIMIT', `${dir}: chart exceeds ${MaxChartBytes} bytes`);
-    parts.push(
-      tarHeader({
-        name: `${meta.name}/${file}`,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        size: body.length,
-        mtime: 0,
-        typeflag: '0',
-      }),
-      body,
-      tarPadding(body.length),
-    );
+    entries.push({ header: fileHeader(`${meta.name}/${file}`, body.length), body });
   }
-  parts.push(tarTrailer);
-  return { ...meta, archive: gzipSync(Buffer.concat(parts)) };
+  return { ...meta, archive: gzipSync(tarBytes(entries)) };
 }

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { encodeTarHeader, readTarBytes } from '../../archive/index.js';
 import { readAll } from '../../content/index.js';
 import { isLadingError } from '../../oci/index.js';
 import { dirInput } from './dir.js';
@@ -24,7 +25,6 @@ import { helmInput } from './helm.js';
 import { runInput } from './registry.js';
 import { sniffMediaType } from './sniff.js';
 import type { InputBlob } from './types.js';
-import { readTarEntries, tarHeader } from './ustar.js';
 import { utf8Input } from './utf8.js';
 
 const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -132,7 +132,7 @@ describe('Dir/v1', () => {
     utimesSync(join(work, 'tree/a.txt'), 1_700_000_000.6, 1_700_000_000.6);
     chmodSync(join(work, 'tree/a.txt'), 0o4755);
     const bytes = await content(await dirInput({ type: 'Dir/v1', path: 'tree' }, { workingDirectory: work }));
-    const entry = readTarEntries(bytes, 't').find((e) => e.name === 'a.txt');
+    const entry = readTarBytes(bytes, 't').find((e) => e.name === 'a.txt');
     assert.ok(entry);
     const offset = bytes.indexOf(Buffer.from('a.txt\0'));
     assert.equal(bytes.subarray(offset + 100, offset + 108).toString(), '0004755\0');
@@ -283,7 +283,7 @@ describe('Helm/v1 (local charts)', () => {
   const testdata = new URL('../../../test/fixtures/upstream/ocm/bindings/go/helm/testdata/', import.meta.url);
 
   async function layout(blob: InputBlob): Promise<Map<string, Buffer>> {
-    const entries = readTarEntries(gunzipSync(await content(blob)), 'layout');
+    const entries = readTarBytes(gunzipSync(await content(blob)), 'layout');
     return new Map(entries.map((e) => [e.name, e.body]));
   }
 
@@ -303,7 +303,7 @@ describe('Helm/v1 (local charts)', () => {
       '{"name":"mychart","version":"0.1.0"}',
     );
     assert.equal(manifest.layers[0].mediaType, 'application/vnd.cncf.helm.chart.content.v1.tar+gzip');
-    const chart = readTarEntries(
+    const chart = readTarBytes(
       gunzipSync(files.get(`blobs/sha256/${manifest.layers[0].digest.slice(7)}`) as Buffer),
       'chart',
     );
@@ -405,7 +405,7 @@ describe('Go filepath.Match', () => {
 
 describe('media type sniffing (gabriel-vasile/mimetype results)', () => {
   const tarHead = Buffer.concat([
-    tarHeader({ name: 'f', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: '0' }),
+    encodeTarHeader({ name: 'f', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: '0' }),
   ]);
   const table: [string, Buffer, string][] = [
     ['text', Buffer.from('foobar'), 'text/plain; charset=utf-8'],
@@ -431,39 +431,4 @@ describe('media type sniffing (gabriel-vasile/mimetype results)', () => {
   for (const [name, bytes, want] of table) {
     it(`${name} → ${want}`, () => assert.equal(sniffMediaType(bytes), want));
   }
-});
-
-describe('Go tar headers', () => {
-  it('writes USTAR fields as Go does and switches to PAX for non-ASCII and overlong names', () => {
-    const h = tarHeader({
-      name: 'component-descriptor.yaml',
-      mode: 0,
-      uid: 0,
-      gid: 0,
-      size: 6,
-      mtime: 1640995200,
-      typeflag: '0',
-    });
-    assert.equal(h.length, 512);
-    assert.equal(h.subarray(100, 108).toString('latin1'), '0000000\0');
-    assert.equal(h.subarray(124, 136).toString('latin1'), '00000000006\0');
-    assert.equal(h.subarray(257, 265).toString('latin1'), 'ustar\x0000');
-    assert.equal(h.subarray(329, 345).toString('latin1'), '0000000\x000000000\0');
-    assert.match(h.subarray(148, 156).toString('latin1'), /^[0-7]{6}\0 $/);
-    const pax = tarHeader({ name: 'ünï/f', mode: 0o644, uid: 0, gid: 0, size: 1, mtime: 0, typeflag: '0' });
-    assert.equal(pax.length, 1536);
-    assert.equal(pax.subarray(0, 100).toString('latin1').replace(/\0+$/, ''), 'n/PaxHeaders.0/f');
-    assert.equal(pax.subarray(512, 512 + 16).toString('utf8'), '16 path=ünï/f\n');
-    const split = tarHeader({
-      name: `${'d'.repeat(120)}/file`,
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      size: 0,
-      mtime: 0,
-      typeflag: '0',
-    });
-    assert.equal(split.length, 512, 'a splittable long name stays USTAR');
-    assert.equal(split.subarray(345, 465).toString('latin1'), 'd'.repeat(120));
-  });
 });

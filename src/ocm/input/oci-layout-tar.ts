@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { fileHeader, tarBytes } from '../../archive/index.js';
 import { type Descriptor, encodeIndex, encodeManifest, MediaType } from '../../oci/index.js';
-import { tarHeader, tarPadding, tarTrailer } from './ustar.js';
 
 export const OciLayoutTarMediaType = 'application/vnd.ocm.software.oci.layout.v1+tar';
 export const OciLayoutTarGzipMediaType = 'application/vnd.ocm.software.oci.layout.v1+tar+gzip';
@@ -62,14 +62,6 @@ export function ociLayoutTarGzip(options: {
     files.push([`blobs/sha256/${hex}`, blob.bytes]);
   }
   files.push(['index.json', index]);
-  const parts: Buffer[] = [];
-  for (const [name, body] of files) {
-    parts.push(
-      tarHeader({ name, mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: 0, typeflag: '0' }),
-      body,
-      tarPadding(body.length),
-    );
-  }
-  parts.push(tarTrailer);
-  return { bytes: gzipSync(Buffer.concat(parts)), manifest };
+  const tar = tarBytes(files.map(([name, body]) => ({ header: fileHeader(name, body.length), body })));
+  return { bytes: gzipSync(tar), manifest };
 }

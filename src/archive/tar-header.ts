@@ -1,14 +1,16 @@
-import { LadingError } from '../../oci/index.js';
+import { LadingError } from '../oci/index.js';
 
 /**
  * Tar headers laid out byte for byte as Go's archive/tar Writer writes them when no format is
- * requested (upstream builds every tar that way): USTAR whenever the fields fit, PAX otherwise.
+ * requested (oras-go and OCM build every tar that way, and tests hold lading's tars to upstream's
+ * bytes): USTAR whenever the fields fit, PAX otherwise.
  * Go's USTAR bytes: numeric fields are octal, zero-padded and NUL-terminated (devmajor/devminor
  * included), the checksum is six octal digits, NUL, space; long ASCII names are split into
  * prefix/name; there is no GNU form and no padding of the archive to 10 KiB.
  */
 
-export interface TarHeader {
+/** What a tar entry's header says, in Go's terms. */
+export interface TarWriteHeader {
   name: string;
   /** Permission and setuid/setgid/sticky bits; file-type bits are not part of Go's mode. */
   mode: number;
@@ -92,7 +94,7 @@ function setUstarMagic(buf: Buffer): void {
   buf.write('00', 263, 'latin1');
 }
 
-function mainHeader(h: TarHeader, name: string, prefix: string, ascii: (s: string) => string): Buffer {
+function mainHeader(h: TarWriteHeader, name: string, prefix: string, ascii: (s: string) => string): Buffer {
   const buf = Buffer.alloc(block);
   putString(buf, 0, 100, ascii(name));
   putOctal(buf, 100, 8, h.mode);
@@ -126,7 +128,7 @@ function paxRecord(key: string, value: string): string {
  * The header block(s) Go writes for `h`. With a PAX extension the result is the `x` header, its
  * records padded to a block, and the main header.
  */
-export function tarHeader(h: TarHeader): Buffer {
+export function encodeTarHeader(h: TarWriteHeader): Buffer {
   if (h.name.includes('\0'))
     throw new LadingError('INVALID_ARGUMENT', `tar entry name contains NUL: ${JSON.stringify(h.name)}`);
   const pax = new Map<string, string>();
@@ -195,90 +197,4 @@ function pathJoin(...parts: string[]): string {
     else segments.push(seg);
   }
   return segments.join('/');
-}
-
-export interface TarMemoryEntry {
-  name: string;
-  typeflag: string;
-  body: Buffer;
-}
-
-function readString(buf: Buffer, offset: number, width: number): string {
-  const slice = buf.subarray(offset, offset + width);
-  const nul = slice.indexOf(0);
-  return slice.subarray(0, nul < 0 ? width : nul).toString('utf8');
-}
-
-function readNumber(buf: Buffer, offset: number, width: number): number {
-  if (((buf[offset] as number) & 0x80) !== 0) {
-    let n = 0;
-    for (let i = 1; i < width; i++) n = n * 256 + (buf[offset + i] as number);
-    return n;
-  }
-  const text = readString(buf, offset, width).trim();
-  return text === '' ? 0 : Number.parseInt(text, 8);
-}
-
-/**
- * The regular-file entries of a small tar held in memory (USTAR, PAX `path`/`size`, GNU long
- * names). Meant for descriptor archives; anything malformed is INVALID_ARCHIVE.
- */
-export function readTarEntries(bytes: Uint8Array, where: string): TarMemoryEntry[] {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const entries: TarMemoryEntry[] = [];
-  let offset = 0;
-  let longName: string | undefined;
-  let paxPath: string | undefined;
-  let paxSize: number | undefined;
-  while (offset + block <= buf.length) {
-    const header = buf.subarray(offset, offset + block);
-    if (header.every((b) => b === 0)) break;
-    let sum = 0;
-    for (let i = 0; i < block; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
-    if (readNumber(header, 148, 8) !== sum)
-      throw new LadingError('INVALID_ARCHIVE', `${where}: tar header checksum mismatch at offset ${offset}`);
-    const typeflag = String.fromCharCode(header[156] as number) || '0';
-    const size = paxSize ?? readNumber(header, 124, 12);
-    const start = offset + block;
-    if (start + size > buf.length)
-      throw new LadingError('INVALID_ARCHIVE', `${where}: tar entry at offset ${offset} is truncated`);
-    const body = buf.subarray(start, start + size);
-    offset = start + Math.ceil(size / block) * block;
-    if (typeflag === 'x') {
-      for (const [key, value] of parsePax(body.toString('utf8'))) {
-        if (key === 'path') paxPath = value;
-        if (key === 'size') paxSize = Number(value);
-      }
-      continue;
-    }
-    if (typeflag === 'L') {
-      longName = body.toString('utf8').replace(/\0+$/, '');
-      continue;
-    }
-    if (typeflag === 'g') continue;
-    const magic = header.subarray(257, 263).toString('latin1');
-    const prefix = magic.startsWith('ustar') ? readString(header, 345, 155) : '';
-    const plain = readString(header, 0, 100);
-    const name = paxPath ?? longName ?? (prefix ? `${prefix}/${plain}` : plain);
-    entries.push({ name, typeflag: typeflag === '\0' ? '0' : typeflag, body });
-    longName = undefined;
-    paxPath = undefined;
-    paxSize = undefined;
-  }
-  return entries;
-}
-
-function parsePax(text: string): [string, string][] {
-  const out: [string, string][] = [];
-  let rest = text;
-  while (rest.length > 0) {
-    const space = rest.indexOf(' ');
-    const length = Number(rest.slice(0, space));
-    if (!(space > 0 && length > 0)) break;
-    const record = Buffer.from(rest, 'utf8').subarray(0, length).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq > space) out.push([record.slice(space + 1, eq), record.slice(eq + 1, -1)]);
-    rest = Buffer.from(rest, 'utf8').subarray(length).toString('utf8');
-  }
-  return out;
 }
