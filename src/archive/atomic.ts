@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -44,31 +44,4 @@ export async function writeFileAtomic(target: string, data: Uint8Array, mode = 0
     await rm(temp, { force: true });
     throw error;
   }
-}
-
-/**
- * A temp file that becomes `target` only on `commit()`; `abort()` removes it. Its content must
- * have been written whole (all bytes verified, see `writeVerified`) before commit.
- */
-export interface StagedFile {
-  handle: FileHandle;
-  commit(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-export async function stageFile(target: string, tempDir: string): Promise<StagedFile> {
-  await mkdir(tempDir, { recursive: true });
-  const temp = tempPathFor(target, tempDir);
-  const handle = await open(temp, 'wx', 0o644);
-  return {
-    handle,
-    async commit() {
-      await mkdir(dirname(target), { recursive: true });
-      await rename(temp, target);
-    },
-    async abort() {
-      await handle.close().catch(() => {});
-      await rm(temp, { force: true });
-    },
-  };
 }

@@ -1,4 +1,5 @@
 export * from './atomic.js';
+export * from './blob-folder.js';
 export * from './contained-tree.js';
 export * from './dir-as-tar.js';
 export * from './dir-files.js';

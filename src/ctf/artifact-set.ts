@@ -2,15 +2,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { DirFiles, sweepStaleTemps, tempPathFor } from '../archive/index.js';
-import {
-  type Content,
-  type Op,
-  type ReadOnlyTarget,
-  type TagLister,
-  toReadable,
-  verifiedStream,
-} from '../content/index.js';
+import { BlobFolder, DirFiles, sweepStaleTemps, tempPathFor } from '../archive/index.js';
+import { type Content, type Op, type ReadOnlyTarget, type TagLister, toReadable } from '../content/index.js';
 import {
   Annotation,
   checkTagOrDigest,
@@ -24,7 +17,7 @@ import {
   plainDescriptor,
 } from '../oci/index.js';
 import { extractionLimit, extractTarStream } from './extract.js';
-import { BlobsDirectoryName, blobPath, digestFromBlobFileName } from './format.js';
+import { BlobsDirectoryName, blobPlace, digestFromBlobFileName } from './format.js';
 
 /** The local-blob media type OCM v1 gave a resource copied by value: an "artifact set". */
 export const ArtifactSetMediaType = 'application/vnd.oci.image.manifest.v1+tar+gzip';
@@ -68,14 +61,19 @@ export class ArtifactSet implements ReadOnlyTarget, TagLister {
   readonly index: Index;
   /** The manifest named by `software.ocm/main`, or the only one. */
   readonly main: Descriptor | undefined;
-  readonly #files: DirFiles;
+  readonly #blobs: BlobFolder;
   readonly #where: string;
   readonly #dir: string;
   #closed = false;
 
   constructor(dir: string, index: Index, where: string) {
     this.#dir = dir;
-    this.#files = new DirFiles(dir);
+    this.#blobs = new BlobFolder({
+      location: where,
+      files: new DirFiles(dir),
+      place: blobPlace,
+      missing: (digest) => `blob ${digest}`,
+    });
     this.#where = where;
     this.index = index;
     const mainDigest = index.annotations?.[ArtifactSetAnnotation.Main];
@@ -88,21 +86,12 @@ export class ArtifactSet implements ReadOnlyTarget, TagLister {
 
   async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
     this.#assertOpen();
-    const path = blobPath(desc.digest);
-    const entry = await this.#files.stat(path);
-    if (!entry) throw new LadingError('NOT_FOUND', `${this.#where}: blob ${desc.digest} not found`);
-    if (entry.size !== desc.size) {
-      throw new LadingError('SIZE_MISMATCH', `${this.#where}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
-    }
-    return verifiedStream(await this.#files.open(path), desc, {
-      where: `${this.#where}: ${path}`,
-      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
-    });
+    return this.#blobs.open(desc, o);
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
     this.#assertOpen();
-    return (await this.#files.stat(blobPath(desc.digest))) !== undefined;
+    return (await this.#blobs.size(desc.digest)) !== undefined;
   }
 
   async resolve(reference: string): Promise<Descriptor> {
@@ -112,8 +101,8 @@ export class ArtifactSet implements ReadOnlyTarget, TagLister {
     const found = this.index.manifests.find((m) => (byDigest ? m.digest === reference : tagsOf(m).includes(reference)));
     if (found) return plainDescriptor(found);
     if (byDigest) {
-      const entry = await this.#files.stat(blobPath(reference));
-      if (entry) return { mediaType: MediaType.OctetStream, digest: reference, size: entry.size };
+      const size = await this.#blobs.size(reference);
+      if (size !== undefined) return { mediaType: MediaType.OctetStream, digest: reference, size };
     }
     throw new LadingError('NOT_FOUND', `${this.#where}: ${reference} not found`);
   }

@@ -1,3 +1,4 @@
+import type { BlobPlace } from '../archive/index.js';
 import { parseDigest } from '../oci/index.js';
 
 /** How a CTF is stored. The three forms hold the same content and convert without loss. */
@@ -36,6 +37,6 @@ export function digestFromBlobFileName(name: string): string | undefined {
   }
 }
 
-export function blobPath(digest: string): string {
-  return `${BlobsDirectoryName}/${blobFileName(digest)}`;
+export function blobPlace(digest: string): BlobPlace {
+  return { folder: [BlobsDirectoryName], name: blobFileName(digest) };
 }

@@ -1,20 +1,11 @@
-import { chmod, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  openStoreFolder,
-  type RealDir,
-  type StoreFiles,
-  TarFiles,
-  tempPathFor,
-  withLock,
-  writeFileAtomic,
-  writeVerified,
-} from '../archive/index.js';
-import { type Content, markFileOrigin, type Op, verifiedStream } from '../content/index.js';
+import { BlobFolder, type StoreFiles, TarFiles, withLock, writeFileAtomic } from '../archive/index.js';
+import type { Content, Op } from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { type ArtifactIndex, emptyArtifactIndex, encodeArtifactIndex, parseArtifactIndex } from './artifact-index.js';
-import { ArtifactIndexFileName, BlobsDirectoryName, blobFileName, blobPath, digestFromBlobFileName } from './format.js';
+import { ArtifactIndexFileName, BlobsDirectoryName, blobPlace, digestFromBlobFileName } from './format.js';
 
 /** artifact-index.json lists every manifest of every repository: generous, but bounded. */
 export const MaxArtifactIndexBytes = 64 * 1024 * 1024;
@@ -39,6 +30,7 @@ export class CtfStore {
   readonly files: StoreFiles;
   readonly root: string | undefined;
   readonly writable: boolean;
+  readonly #blobs: BlobFolder;
   /** Set by any write; tells the archive that a tar or tgz has to be written back. */
   dirty = false;
   closed = false;
@@ -56,6 +48,16 @@ export class CtfStore {
     this.files = init.files;
     this.root = init.root;
     this.writable = init.writable;
+    this.#blobs = new BlobFolder({
+      location: init.location,
+      files: init.files,
+      place: blobPlace,
+      missing: (digest) => `blob ${digest}`,
+      // Temps go to the CTF root, not blobs/, where upstream takes every file for a blob.
+      ...(init.root !== undefined
+        ? { writes: { root: init.root, staging: [], mode: 0o444, code: 'INVALID_ARCHIVE' } }
+        : {}),
+    });
   }
 
   get indexWhere(): string {
@@ -120,54 +122,22 @@ export class CtfStore {
 
   async blobSize(digest: string): Promise<number | undefined> {
     this.assertOpen();
-    return (await this.files.stat(blobPath(digest)))?.size;
+    return this.#blobs.size(digest);
   }
 
   /** A stream of the blob that fails unless it delivers exactly `desc`'s size and digest. */
   async openBlob(desc: Descriptor, o: Op = {}): Promise<Readable> {
     this.assertOpen();
-    const path = blobPath(desc.digest);
-    const entry = await this.files.stat(path);
-    if (!entry) throw new LadingError('NOT_FOUND', `${this.location}: blob ${desc.digest} not found`);
-    if (entry.size !== desc.size) {
-      throw new LadingError('SIZE_MISMATCH', `${this.location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
-    }
-    const stream = verifiedStream(await this.files.open(path, desc.size), desc, {
-      where: `${this.location}: ${path}`,
-      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
-    });
-    const local = this.files.localPath?.(path);
-    return local ? markFileOrigin(stream, local) : stream;
+    return this.#blobs.open(desc, o);
   }
 
   /**
-   * Stores a blob as upstream does (temp file in the CTF, mode 0444, rename), but only once every
-   * byte has been verified: a mismatch leaves nothing behind.
+   * Stores a blob as upstream does (a temp file in the CTF root, mode 0444, a rename), but only
+   * once every byte has been verified: a mismatch leaves nothing behind.
    */
   async writeBlob(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
-    const root = this.assertWritable();
-    const target = join(root, blobPath(expected.digest));
-    // Temps go to the CTF root, not blobs/: upstream lists every file in blobs/ as a blob.
-    const temp = tempPathFor(target, root);
-    try {
-      const handle = await open(temp, 'wx', 0o644);
-      await writeVerified(handle, content, expected, { where: `${this.location}: ${expected.digest}`, op: o });
-      await chmod(temp, 0o444);
-      const existed = (await this.files.stat(blobPath(expected.digest))) !== undefined;
-      // A CTF folder written by another tool may have no blobs/ yet; a link there is never followed.
-      await this.#inBlobs(root, true, (blobs) => rename(temp, blobs.at(blobFileName(expected.digest))));
-      if (!existed) this.added.add(expected.digest);
-    } catch (error) {
-      await rm(temp, { force: true });
-      if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
-      throw new LadingError(
-        'IO_ERROR',
-        `${this.location}: cannot write ${expected.digest}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    }
+    this.assertWritable();
+    if (await this.#blobs.write(expected, content, o)) this.added.add(expected.digest);
     this.dirty = true;
   }
 
@@ -188,11 +158,7 @@ export class CtfStore {
           restored = true;
         }
       }
-      if (restored && this.added.size > 0) {
-        await this.#inBlobs(root, false, async (blobs) => {
-          for (const digest of this.added) await rm(blobs.at(blobFileName(digest)), { force: true });
-        });
-      }
+      if (restored) await this.#blobs.remove(this.added);
       this.#cache = undefined;
     });
     this.added.clear();
@@ -200,23 +166,9 @@ export class CtfStore {
   }
 
   async removeBlob(digest: string): Promise<void> {
-    const root = this.assertWritable();
-    await this.#inBlobs(root, false, (blobs) => rm(blobs.at(blobFileName(digest)), { force: true }));
+    this.assertWritable();
+    await this.#blobs.remove([digest]);
     this.dirty = true;
-  }
-
-  /** Runs `fn` on the blobs folder held open (made when `create`; skipped when missing otherwise). */
-  async #inBlobs(root: string, create: boolean, fn: (blobs: RealDir) => Promise<void>): Promise<void> {
-    const where = { where: this.location, code: 'INVALID_ARCHIVE' } as const;
-    const blobs = create
-      ? await openStoreFolder(root, [BlobsDirectoryName], where)
-      : await openStoreFolder(root, [BlobsDirectoryName], { ...where, create: false });
-    if (!blobs) return;
-    try {
-      await fn(blobs);
-    } finally {
-      await blobs.close();
-    }
   }
 
   /** Digests of every blob, in file-name order (upstream's ListBlobs). */

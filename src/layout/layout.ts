@@ -1,21 +1,19 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
+  BlobFolder,
+  type BlobPlace,
   DirFiles,
-  openStoreFolder,
   type StoreFiles,
-  stageFile,
   TarFiles,
   withLock,
   writeFileAtomic,
-  writeVerified,
 } from '../archive/index.js';
 import {
   type Content,
   type Deleter,
   fetchAll,
-  markFileOrigin,
   type Op,
   type PredecessorFinder,
   PredecessorIndex,
@@ -25,7 +23,6 @@ import {
   type Target,
   toReadable,
   VerifyStream,
-  verifiedStream,
 } from '../content/index.js';
 import {
   Annotation,
@@ -56,9 +53,14 @@ interface IndexState {
   manifests: Map<string, Descriptor>;
 }
 
-export function blobPath(digest: string): string {
+function blobPlace(digest: string): BlobPlace {
   const { algorithm, hex } = parseDigest(digest);
-  return `blobs/${algorithm}/${hex}`;
+  return { folder: ['blobs', algorithm], name: hex };
+}
+
+export function blobPath(digest: string): string {
+  const { folder, name } = blobPlace(digest);
+  return [...folder, name].join('/');
 }
 
 /**
@@ -70,6 +72,7 @@ export function blobPath(digest: string): string {
 export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter {
   readonly files: StoreFiles;
   readonly writable: boolean;
+  readonly #blobs: BlobFolder;
   #state: IndexState;
   #graph: Promise<PredecessorIndex> | undefined;
 
@@ -77,6 +80,15 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     this.files = files;
     this.writable = writable;
     this.#state = state;
+    this.#blobs = new BlobFolder({
+      location: files.location,
+      files,
+      place: blobPlace,
+      missing: (digest) => digest,
+      ...(writable
+        ? { writes: { root: files.location, staging: ['ingest'], mode: 0o644, code: 'INVALID_LAYOUT' } }
+        : {}),
+    });
   }
 
   get location(): string {
@@ -112,22 +124,11 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
   }
 
   async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
-    const path = blobPath(desc.digest);
-    const entry = await this.files.stat(path);
-    if (!entry) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
-    if (entry.size !== desc.size) {
-      throw new LadingError('SIZE_MISMATCH', `${this.location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
-    }
-    const stream = verifiedStream(await this.files.open(path, desc.size), desc, {
-      where: `${this.location}: ${path}`,
-      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
-    });
-    const local = this.files.localPath?.(path);
-    return local ? markFileOrigin(stream, local) : stream;
+    return this.#blobs.open(desc, o);
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
-    return (await this.files.stat(blobPath(desc.digest))) !== undefined;
+    return (await this.#blobs.size(desc.digest)) !== undefined;
   }
 
   async push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
@@ -136,9 +137,6 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       discard(content);
       throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
     }
-    const { algorithm, hex } = parseDigest(expected.digest);
-    const where = { where: this.location, code: 'INVALID_LAYOUT' } as const;
-    let manifestBytes: Buffer | undefined;
     if (isManifestMediaType(expected.mediaType)) {
       // Manifests are small and checked before they land: a layout never records a broken one.
       if (expected.size > MaxManifestBytes) {
@@ -148,46 +146,15 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
         );
       }
       const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
-      manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
+      const manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
       successorsOf(expected, manifestBytes);
-      const blobs = await openStoreFolder(this.location, ['blobs', algorithm], where);
-      try {
-        await writeFileAtomic(blobs.at(hex), manifestBytes);
-      } finally {
-        await blobs.close();
-      }
-    } else {
-      // Both folders held open, never reached through a link: see openStoreFolder.
-      const ingest = await openStoreFolder(this.location, ['ingest'], where).catch((error) => {
-        discard(content);
-        throw error;
-      });
-      const blobs = await openStoreFolder(this.location, ['blobs', algorithm], where).catch(async (error) => {
-        discard(content);
-        await ingest.close();
-        throw error;
-      });
-      try {
-        const staged = await stageFile(blobs.at(hex), ingest.at('.'));
-        try {
-          await writeVerified(staged.handle, content, expected, {
-            where: `${this.location}: ${expected.digest}`,
-            op: o,
-          });
-        } catch (error) {
-          await staged.abort();
-          throw error;
-        }
-        await staged.commit();
-      } finally {
-        await Promise.all([ingest.close(), blobs.close()]);
-      }
-    }
-    if (manifestBytes) {
+      await this.#blobs.writeSmall(expected.digest, manifestBytes);
       await this.#update((state) => {
         if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
       });
       this.#graph = undefined;
+    } else {
+      await this.#blobs.write(expected, content, o);
     }
   }
 
@@ -204,8 +171,8 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       parseDigest(reference);
       const manifest = this.#state.manifests.get(reference);
       if (manifest) return manifest;
-      const entry = await this.files.stat(blobPath(reference));
-      if (entry) return { mediaType: MediaType.OctetStream, digest: reference, size: entry.size };
+      const size = await this.#blobs.size(reference);
+      if (size !== undefined) return { mediaType: MediaType.OctetStream, digest: reference, size };
     }
     throw new LadingError('NOT_FOUND', `${this.location}: ${reference} not found`);
   }
@@ -246,19 +213,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       state.manifests.delete(desc.digest);
       for (const [ref, d] of state.tags) if (d.digest === desc.digest) state.tags.delete(ref);
     });
-    const { algorithm, hex } = parseDigest(desc.digest);
-    const blobs = await openStoreFolder(this.location, ['blobs', algorithm], {
-      where: this.location,
-      code: 'INVALID_LAYOUT',
-      create: false,
-    });
-    if (blobs) {
-      try {
-        await rm(blobs.at(hex), { force: true });
-      } finally {
-        await blobs.close();
-      }
-    }
+    await this.#blobs.remove([desc.digest]);
     this.#graph = undefined;
   }
 

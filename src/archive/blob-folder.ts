@@ -1,0 +1,158 @@
+import { chmod, type FileHandle, open, rename, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { type Content, markFileOrigin, type Op, verifiedStream } from '../content/index.js';
+import { type Descriptor, type ErrorCode, LadingError } from '../oci/index.js';
+import { tempPathFor, writeFileAtomic } from './atomic.js';
+import type { StoreFiles } from './files.js';
+import { openStoreFolder, type RealDir } from './real-dir.js';
+import { writeVerified } from './write-verified.js';
+
+/** Where a store keeps a blob: a folder below its root and a file name there, both from the digest. */
+export interface BlobPlace {
+  folder: readonly string[];
+  name: string;
+}
+
+export interface BlobFolderOptions {
+  /** The store as the user named it: errors name it. */
+  location: string;
+  /** How the store is read (a directory, or a tar read in place). */
+  files: StoreFiles;
+  place(digest: string): BlobPlace;
+  /** How a missing blob is named in NOT_FOUND errors (`sha256:…`, `blob sha256:…`). */
+  missing(digest: string): string;
+  /** Where and how blobs are written; absent for a store that is only read. */
+  writes?: BlobWrites;
+}
+
+export interface BlobWrites {
+  /** The folder the store's files are written in. */
+  root: string;
+  /** The folder below the root where blobs are written before they are renamed into place. */
+  staging: readonly string[];
+  /** The mode of a stored blob. */
+  mode: number;
+  /** The code for a store folder that is a link or not a folder. */
+  code: ErrorCode;
+}
+
+/**
+ * The digest-named files of a store (an OCI layout's `blobs/<alg>/<hex>`, a CTF's
+ * `blobs/<alg>.<hex>`): every read is verified against the descriptor, every write is staged,
+ * verified whole and then renamed into place, and the store's own folders are opened one by one
+ * without following a link (see openStoreFolder), so nothing planted there redirects a write or
+ * a removal.
+ */
+export class BlobFolder {
+  readonly #o: BlobFolderOptions;
+
+  constructor(options: BlobFolderOptions) {
+    this.#o = options;
+  }
+
+  /** The blob's path relative to the store. */
+  path(digest: string): string {
+    const { folder, name } = this.#o.place(digest);
+    return [...folder, name].join('/');
+  }
+
+  /** The size of the stored file, or undefined when there is none. */
+  async size(digest: string): Promise<number | undefined> {
+    return (await this.#o.files.stat(this.path(digest)))?.size;
+  }
+
+  /** A stream of the blob that fails unless it delivers exactly `desc`'s size and digest. */
+  async open(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    const { location, files } = this.#o;
+    const path = this.path(desc.digest);
+    const entry = await files.stat(path);
+    if (!entry) throw new LadingError('NOT_FOUND', `${location}: ${this.#o.missing(desc.digest)} not found`);
+    if (entry.size !== desc.size) {
+      throw new LadingError('SIZE_MISMATCH', `${location}: ${path} is ${entry.size} bytes, expected ${desc.size}`);
+    }
+    const stream = verifiedStream(await files.open(path, desc.size), desc, {
+      where: `${location}: ${path}`,
+      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+    });
+    const local = files.localPath?.(path);
+    return local ? markFileOrigin(stream, local) : stream;
+  }
+
+  /**
+   * Stores a blob once every byte of it has been verified; a mismatch or a failure leaves
+   * nothing behind. Returns whether the blob is new (was not there before).
+   */
+  async write(expected: Descriptor, content: Content, o: Op = {}): Promise<boolean> {
+    const { location } = this.#o;
+    const { folder, name } = this.#o.place(expected.digest);
+    try {
+      const { staging: stagingFolder, mode } = this.#writes();
+      // Both folders are held open from the first byte to the rename: a swap meanwhile redirects nothing.
+      return await this.#in(stagingFolder, async (staging) =>
+        this.#in(folder, async (blobs) => {
+          const temp = tempPathFor(name, staging.at('.'));
+          let handle: FileHandle | undefined;
+          try {
+            handle = await open(temp, 'wx', 0o644);
+            await writeVerified(handle, content, expected, { where: `${location}: ${expected.digest}`, op: o });
+            if (mode !== 0o644) await chmod(temp, mode);
+            const existed = (await this.size(expected.digest)) !== undefined;
+            await rename(temp, blobs.at(name));
+            return !existed;
+          } catch (error) {
+            await handle?.close().catch(() => {});
+            await rm(temp, { force: true });
+            throw error;
+          }
+        }),
+      );
+    } catch (error) {
+      discard(content);
+      if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
+      throw new LadingError('IO_ERROR', `${location}: cannot write ${expected.digest}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Stores a small blob already verified in memory (a manifest), atomically. */
+  async writeSmall(digest: string, bytes: Uint8Array): Promise<void> {
+    const { folder, name } = this.#o.place(digest);
+    await this.#in(folder, (blobs) => writeFileAtomic(blobs.at(name), bytes));
+  }
+
+  /** Removes blobs; one that is not there is no error. */
+  async remove(digests: Iterable<string>): Promise<void> {
+    for (const digest of digests) {
+      const { folder, name } = this.#o.place(digest);
+      const { root, code } = this.#writes();
+      const blobs = await openStoreFolder(root, folder, { where: this.#o.location, code, create: false });
+      if (!blobs) continue;
+      try {
+        await rm(blobs.at(name), { force: true });
+      } finally {
+        await blobs.close();
+      }
+    }
+  }
+
+  /** Runs `fn` on a store folder held open, made when missing. */
+  async #in<T>(parts: readonly string[], fn: (dir: RealDir) => Promise<T>): Promise<T> {
+    const { root, code } = this.#writes();
+    const dir = await openStoreFolder(root, parts, { where: this.#o.location, code });
+    try {
+      return await fn(dir);
+    } finally {
+      await dir.close();
+    }
+  }
+
+  #writes(): BlobWrites {
+    if (!this.#o.writes) throw new LadingError('UNSUPPORTED', `${this.#o.location}: opened read-only`);
+    return this.#o.writes;
+  }
+}
+
+function discard(content: Content): void {
+  if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
+}
