@@ -1,3 +1,4 @@
+export * from './check-sink.js';
 export * from './file-origin.js';
 export * from './graph.js';
 export * from './hash.js';

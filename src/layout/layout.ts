@@ -25,8 +25,6 @@ import {
   VerifyStream,
 } from '../content/index.js';
 import {
-  Annotation,
-  checkDescriptor,
   type Descriptor,
   isDigestReference,
   isManifestMediaType,
@@ -36,21 +34,18 @@ import {
   parseDigest,
   plainDescriptor,
 } from '../oci/index.js';
-
-const LayoutVersion = '1.0.0';
-/** index.json lists every manifest; generous, but bounded so a hostile file cannot exhaust memory. */
-const MaxIndexBytes = 64 * 1024 * 1024;
+import {
+  encodeIndexJson,
+  type IndexState,
+  layoutFileBytes,
+  readState,
+  recordTag,
+  resolveIndexed,
+} from './index-json.js';
 
 export interface OpenLayoutOptions {
   /** Create the layout when it does not exist yet (write commands). Only directories can be written. */
   create?: boolean;
-}
-
-interface IndexState {
-  /** Tagged entries: ref.name → descriptor (annotations included, ref.name among them). */
-  tags: Map<string, Descriptor>;
-  /** Every manifest recorded, by digest. */
-  manifests: Map<string, Descriptor>;
 }
 
 function blobPlace(digest: string): BlobPlace {
@@ -160,17 +155,9 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
 
   async resolve(reference: string): Promise<Descriptor> {
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
-    const tagged = this.#state.tags.get(reference);
-    if (tagged) {
-      // The ref.name annotation says where the descriptor sits in index.json, not what it is (as oras-go).
-      const { [Annotation.RefName]: _name, ...annotations } = tagged.annotations ?? {};
-      const { annotations: _all, ...rest } = tagged;
-      return Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest;
-    }
+    const indexed = resolveIndexed(this.#state, reference);
+    if (indexed) return indexed;
     if (isDigestReference(reference)) {
-      parseDigest(reference);
-      const manifest = this.#state.manifests.get(reference);
-      if (manifest) return manifest;
       const size = await this.#blobs.size(reference);
       if (size !== undefined) return { mediaType: MediaType.OctetStream, digest: reference, size };
     }
@@ -187,14 +174,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       }
     }
     if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
-    await this.#update((state) => {
-      if (isManifestMediaType(desc.mediaType) && !state.manifests.has(desc.digest)) {
-        state.manifests.set(desc.digest, plainDescriptor(desc));
-      }
-      if (isDigestReference(reference)) return;
-      const annotations = { ...(desc.annotations ?? {}), [Annotation.RefName]: reference };
-      state.tags.set(reference, { ...plainDescriptor(desc), ...optional(desc), annotations });
-    });
+    await this.#update((state) => recordTag(state, desc, reference));
   }
 
   async untag(reference: string): Promise<void> {
@@ -267,19 +247,10 @@ function discard(content: Content): void {
   if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
 }
 
-function optional(desc: Descriptor): Partial<Descriptor> {
-  const out: Partial<Descriptor> = {};
-  if (desc.artifactType) out.artifactType = desc.artifactType;
-  if (desc.platform) out.platform = desc.platform;
-  if (desc.urls) out.urls = desc.urls;
-  return out;
-}
-
 async function initialise(files: DirFiles): Promise<void> {
   const root = files.location;
   const layoutFile = await files.readSmall('oci-layout', 64 * 1024);
-  if (!layoutFile)
-    await writeFileAtomic(join(root, 'oci-layout'), Buffer.from(`{"imageLayoutVersion":"${LayoutVersion}"}`));
+  if (!layoutFile) await writeFileAtomic(join(root, 'oci-layout'), layoutFileBytes());
   await mkdir(join(root, 'blobs'), { recursive: true });
   if (!(await files.stat('index.json'))) {
     await withLock(join(root, 'index.json.lock'), async () => {
@@ -287,84 +258,4 @@ async function initialise(files: DirFiles): Promise<void> {
       await writeFileAtomic(join(root, 'index.json'), encodeIndexJson({ tags: new Map(), manifests: new Map() }));
     });
   }
-}
-
-/** Reads and checks oci-layout and index.json; every problem names the file and the field. */
-async function readState(files: StoreFiles): Promise<IndexState> {
-  const where = files.location;
-  const layoutBytes = await files.readSmall('oci-layout', 64 * 1024);
-  if (!layoutBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no oci-layout file)`);
-  let layout: unknown;
-  try {
-    layout = JSON.parse(layoutBytes.toString('utf8'));
-  } catch {
-    throw new LadingError('INVALID_LAYOUT', `${where}/oci-layout: not valid JSON`);
-  }
-  const version = (layout as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
-  if (version !== LayoutVersion) {
-    throw new LadingError(
-      'INVALID_LAYOUT',
-      `${where}/oci-layout: unsupported imageLayoutVersion ${JSON.stringify(version)}`,
-    );
-  }
-  const indexBytes = await files.readSmall('index.json', MaxIndexBytes);
-  if (!indexBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no index.json)`);
-  let index: unknown;
-  try {
-    index = JSON.parse(indexBytes.toString('utf8'));
-  } catch (error) {
-    throw new LadingError('INVALID_LAYOUT', `${where}/index.json: not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof index !== 'object' || index === null || Array.isArray(index)) {
-    throw new LadingError('INVALID_LAYOUT', `${where}/index.json: must be a JSON object`);
-  }
-  const record = index as Record<string, unknown>;
-  if (record.schemaVersion !== 2) {
-    throw new LadingError(
-      'INVALID_LAYOUT',
-      `${where}/index.json: schemaVersion must be 2, got ${JSON.stringify(record.schemaVersion)}`,
-    );
-  }
-  const entries = record.manifests ?? [];
-  if (!Array.isArray(entries))
-    throw new LadingError('INVALID_LAYOUT', `${where}/index.json: manifests must be an array`);
-  const state: IndexState = { tags: new Map(), manifests: new Map() };
-  entries.forEach((entry, i) => {
-    let desc: Descriptor;
-    try {
-      desc = checkDescriptor(entry, `${where}/index.json: manifests[${i}]`);
-    } catch (error) {
-      throw new LadingError('INVALID_LAYOUT', (error as Error).message);
-    }
-    const name = desc.annotations?.[Annotation.RefName];
-    if (name) state.tags.set(name, desc);
-    if (isManifestMediaType(desc.mediaType) && !state.manifests.has(desc.digest)) {
-      state.manifests.set(desc.digest, plainDescriptor(desc));
-    }
-  });
-  return state;
-}
-
-/** Tagged entries first, then manifests no tag names, as oras-go lays index.json out. */
-function encodeIndexJson(state: IndexState): Buffer {
-  const tagged = new Set<string>();
-  const manifests: Descriptor[] = [];
-  for (const desc of state.tags.values()) {
-    manifests.push(desc);
-    tagged.add(desc.digest);
-  }
-  for (const desc of state.manifests.values()) if (!tagged.has(desc.digest)) manifests.push(desc);
-  return Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: manifests.map(orderedDescriptor) }),
-  );
-}
-
-function orderedDescriptor(desc: Descriptor): Descriptor {
-  return {
-    mediaType: desc.mediaType,
-    digest: desc.digest,
-    size: desc.size,
-    ...optional(desc),
-    ...(desc.annotations ? { annotations: desc.annotations } : {}),
-  };
 }

@@ -5,12 +5,10 @@ import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { type TarWriteEntry, writeTar } from '../../archive/index.js';
 import { fetchAll, hasPushReference, hasTags, type Op, type Target, type TargetResolver } from '../../content/index.js';
 import { copyGraph } from '../../copy/index.js';
-import { OciLayout } from '../../layout/index.js';
+import { LayoutTarWriter, OciLayout } from '../../layout/index.js';
 import {
-  Annotation,
   checkDescriptor,
   createDigester,
   type Descriptor,
@@ -20,9 +18,9 @@ import {
   isLadingError,
   LadingError,
   MediaType,
-  nodeSuccessors,
   parseJson,
   parseNode,
+  plainDescriptor,
 } from '../../oci/index.js';
 import { verifyResourceContent } from '../content-digest.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
@@ -580,7 +578,10 @@ async function topLevelDescriptor(layout: OciLayout, where: string): Promise<Des
   );
 }
 
-/** Writes the graph under `top` as an OCI image layout tar, streaming every blob from `target`. */
+/**
+ * Writes the graph under `top` as an OCI image layout tar, streaming every blob from `target`: a
+ * graph copy into the layout tar writer, which lists `top` (tagged `tag`, if given) in index.json.
+ */
 export async function writeLayoutTar(
   target: Target,
   top: Descriptor,
@@ -588,32 +589,13 @@ export async function writeLayoutTar(
   tag: string | undefined,
   o: Op = {},
 ): Promise<void> {
-  const nodes = new Map<string, Descriptor>();
-  const queue = [top];
-  while (queue.length > 0) {
-    const node = queue.shift() as Descriptor;
-    if (nodes.has(node.digest)) continue;
-    nodes.set(node.digest, node);
-    if (isOciManifestType(node.mediaType)) {
-      const parsed = parseNode(await fetchAll(target, node, o), node.mediaType, node.digest);
-      queue.push(...nodeSuccessors(parsed));
-    }
+  const tar = await LayoutTarWriter.create(out);
+  try {
+    await copyGraph(target, tar, top, { concurrency: 1, ...(o.signal ? { signal: o.signal } : {}) });
+    await tar.tag(plainDescriptor(top), tag ?? top.digest);
+    await tar.finish();
+  } catch (error) {
+    await tar.abort();
+    throw error;
   }
-  const entry = {
-    mediaType: top.mediaType,
-    digest: top.digest,
-    size: top.size,
-    ...(tag ? { annotations: { [Annotation.RefName]: tag } } : {}),
-  };
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [entry] }));
-  const layoutFile = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
-  const { Readable } = await import('node:stream');
-  const entries: TarWriteEntry[] = [
-    { path: 'oci-layout', size: layoutFile.length, open: () => Readable.from([layoutFile]) },
-    { path: 'index.json', size: index.length, open: () => Readable.from([index]) },
-    ...[...nodes.values()]
-      .sort((a, b) => (a.digest < b.digest ? -1 : 1))
-      .map((d) => ({ path: `blobs/${d.digest.replace(':', '/')}`, size: d.size, open: () => target.fetch(d, o) })),
-  ];
-  await writeTar(out, entries, o.signal ? { signal: o.signal } : {});
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { fetchAll, hashContent, type Op, type Target } from '../../content/index.js';
-import { type Descriptor, isLadingError, LadingError, nodeSuccessors, parseNode } from '../../oci/index.js';
+import { CheckingSink, fetchAll, hashContent, type Op, type Target } from '../../content/index.js';
+import { GraphCopier } from '../../copy/index.js';
+import { isLadingError, LadingError } from '../../oci/index.js';
 import { formatIdentity, identityOf } from '../descriptor/identity.js';
 import {
   type ComponentDescriptor,
@@ -70,29 +71,13 @@ function contentError(error: unknown): boolean {
   return isLadingError(error, 'DIGEST_MISMATCH') || isLadingError(error, 'SIZE_MISMATCH');
 }
 
-/** Streams every blob below an OCI manifest or index through verification. */
-async function verifyGraph(target: Target, top: Descriptor, bytes: Buffer, o: Op): Promise<void> {
-  const seen = new Set<string>([top.digest]);
-  const queue: { desc: Descriptor; bytes: Buffer }[] = [{ desc: top, bytes }];
-  while (queue.length > 0) {
-    const { desc, bytes: nodeBytes } = queue.shift() as { desc: Descriptor; bytes: Buffer };
-    for (const child of nodeSuccessors(parseNode(nodeBytes, desc.mediaType, desc.digest))) {
-      if (seen.has(child.digest)) continue;
-      seen.add(child.digest);
-      if (isOciManifestType(child.mediaType)) {
-        queue.push({ desc: child, bytes: await fetchAll(target, child, o) });
-      } else {
-        const algorithm = child.digest.slice(0, child.digest.indexOf(':'));
-        const hex = await hashContent(target, child, algorithm, o);
-        if (`${algorithm}:${hex}` !== child.digest) {
-          throw new LadingError('DIGEST_MISMATCH', `blob ${child.digest} has the content digest ${algorithm}:${hex}`);
-        }
-      }
-    }
-  }
-}
-
-async function checkResource(target: Target, stored: StoredVersion, r: Resource, o: Op): Promise<ResourceDigestCheck> {
+async function checkResource(
+  target: Target,
+  stored: StoredVersion,
+  r: Resource,
+  checked: CheckingSink,
+  o: Op,
+): Promise<ResourceDigestCheck> {
   const identity = describe(r);
   if (!isAccessType(r.access.type, 'LocalBlob/v1')) {
     return { identity, status: 'skipped', reason: `access ${r.access.type} is not a local blob` };
@@ -122,7 +107,9 @@ async function checkResource(target: Target, stored: StoredVersion, r: Resource,
       const top = await target.resolve(access.localReference, o);
       const bytes = await fetchAll(target, top, o);
       actual = createHash(hash.node).update(bytes).digest('hex');
-      if (actual === d.value) await verifyGraph(target, top, bytes, o);
+      // Every blob below is read through verification by a graph copy into a sink that keeps nothing.
+      if (actual === d.value)
+        await new GraphCopier(target, checked, o.signal ? { signal: o.signal } : {}).copy(top, bytes);
     } else {
       const layer = stored.layers.get(access.localReference);
       if (!layer) {
@@ -156,8 +143,9 @@ export async function verifyResourceDigests(
   const o: Op = options.signal ? { signal: options.signal } : {};
   const target = await repo.target(stored.descriptor.component.name, o);
   const limit = pLimit(options.concurrency ?? 4);
+  const checked = new CheckingSink();
   const settled = await Promise.allSettled(
-    (stored.descriptor.component.resources ?? []).map((r) => limit(() => checkResource(target, stored, r, o))),
+    (stored.descriptor.component.resources ?? []).map((r) => limit(() => checkResource(target, stored, r, checked, o))),
   );
   // The first failure in resource order, whichever finished first: the same run reports the same error.
   const failed = settled.find((s) => s.status === 'rejected');

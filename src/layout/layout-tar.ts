@@ -1,0 +1,99 @@
+import { Readable } from 'node:stream';
+import { fileHeader, TarFileWriter } from '../archive/index.js';
+import { type Content, type Op, type Target, toReadable, verifiedStream } from '../content/index.js';
+import { type Descriptor, LadingError } from '../oci/index.js';
+import { encodeIndexJson, type IndexState, layoutFileBytes, recordTag, resolveIndexed } from './index-json.js';
+import { blobPath } from './layout.js';
+
+/**
+ * An OCI image layout written straight into a tar file, as the destination of a graph copy:
+ * `oci-layout` first, then every blob as it is pushed (streamed and verified on the way in),
+ * and on `finish()` an index.json that lists what was tagged (only that: a layout tar names its
+ * artifacts, not every manifest below them). The file replaces `out` only when finished; until
+ * then, and after `abort()` or a failure, `out` is as it was.
+ *
+ * Entries are written in the order pushed: copy into it with a concurrency of 1, so that no
+ * source stream waits open for its turn and the same graph always gives the same tar.
+ */
+export class LayoutTarWriter implements Target {
+  readonly out: string;
+  readonly #tar: TarFileWriter;
+  readonly #written = new Map<string, Descriptor>();
+  readonly #state: IndexState = { tags: new Map(), manifests: new Map() };
+
+  private constructor(out: string, tar: TarFileWriter) {
+    this.out = out;
+    this.#tar = tar;
+  }
+
+  static async create(out: string): Promise<LayoutTarWriter> {
+    const tar = await TarFileWriter.create(out).catch((error) => {
+      throw ioError(out, error);
+    });
+    const writer = new LayoutTarWriter(out, tar);
+    await writer.#append('oci-layout', layoutFileBytes());
+    return writer;
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    return this.#written.has(desc.digest);
+  }
+
+  async push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+    if (this.#written.has(expected.digest)) {
+      throw new LadingError('ALREADY_EXISTS', `${this.out}: ${expected.digest} already exists`);
+    }
+    const path = blobPath(expected.digest);
+    const where = `${this.out}: ${path}`;
+    const body = verifiedStream(toReadable(content), expected, { where, ...(o.onBytes ? { onBytes: o.onBytes } : {}) });
+    await this.#append(path, body, { size: expected.size, ...(o.signal ? { signal: o.signal } : {}) });
+    this.#written.set(expected.digest, expected);
+  }
+
+  async fetch(desc: Descriptor): Promise<never> {
+    throw new LadingError('UNSUPPORTED', `${this.out}: a layout tar being written cannot be read (${desc.digest})`);
+  }
+
+  async resolve(reference: string): Promise<Descriptor> {
+    const found = resolveIndexed(this.#state, reference) ?? this.#written.get(reference);
+    if (!found) throw new LadingError('NOT_FOUND', `${this.out}: ${reference} not found`);
+    return found;
+  }
+
+  /** Lists `desc` in index.json under `reference` (a digest reference lists it without a name). */
+  async tag(desc: Descriptor, reference: string): Promise<void> {
+    if (!this.#written.has(desc.digest)) throw new LadingError('NOT_FOUND', `${this.out}: ${desc.digest} not found`);
+    recordTag(this.#state, desc, reference);
+  }
+
+  /** Writes index.json and puts the tar at `out`. */
+  async finish(): Promise<void> {
+    await this.#append('index.json', encodeIndexJson(this.#state));
+    await this.#tar.finish().catch((error) => {
+      throw ioError(this.out, error);
+    });
+  }
+
+  async abort(): Promise<void> {
+    await this.#tar.abort();
+  }
+
+  async #append(path: string, body: Buffer | Readable, o: { size?: number; signal?: AbortSignal } = {}) {
+    const size = o.size ?? (body as Buffer).length;
+    const content = body instanceof Readable ? body : Readable.from([body]);
+    await this.#tar
+      .append(fileHeader(path, size), content, {
+        where: `${this.out}: tar entry ${path}`,
+        ...(o.signal ? { signal: o.signal } : {}),
+      })
+      .catch((error) => {
+        throw ioError(this.out, error);
+      });
+  }
+}
+
+/** File system failures name the tar; lading's own errors (a digest mismatch, an abort) pass as they are. */
+function ioError(out: string, error: unknown): unknown {
+  if (error instanceof LadingError || (error as Error).name === 'AbortError') return error;
+  return new LadingError('IO_ERROR', `${out}: cannot write tar archive: ${(error as Error).message}`, { cause: error });
+}
