@@ -1,6 +1,14 @@
 import { Readable } from 'node:stream';
 import { fileHeader, TarFileWriter } from '../archive/index.js';
-import { type Content, type Op, type Target, toReadable, verifiedStream } from '../content/index.js';
+import {
+  type Content,
+  type Op,
+  observeBytes,
+  type Target,
+  toReadable,
+  verifiedStream,
+  verifiesItself,
+} from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { encodeIndexJson, type IndexState, layoutFileBytes, recordTag, resolveIndexed } from './index-json.js';
 import { blobPath } from './layout.js';
@@ -45,8 +53,10 @@ export class LayoutTarWriter implements Target {
     }
     const path = blobPath(expected.digest);
     const where = `${this.out}: ${path}`;
-    const body = verifiedStream(toReadable(content), expected, { where, ...(o.onBytes ? { onBytes: o.onBytes } : {}) });
-    await this.#append(path, body, { size: expected.size, ...(o.signal ? { signal: o.signal } : {}) });
+    await this.#append(path, verifiedBody(content, expected, { where, ...(o.onBytes ? { onBytes: o.onBytes } : {}) }), {
+      size: expected.size,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
     this.#written.set(expected.digest, expected);
   }
 
@@ -90,6 +100,18 @@ export class LayoutTarWriter implements Target {
         throw ioError(this.out, error);
       });
   }
+}
+
+/** `content` as a stream that fails unless it is exactly `expected`; one that checks itself is not hashed twice. */
+function verifiedBody(
+  content: Content,
+  expected: Descriptor,
+  o: { where: string; onBytes?: (n: number) => void },
+): Readable {
+  if (!verifiesItself(content, expected)) return verifiedStream(toReadable(content), expected, o);
+  const stream = content as Readable;
+  if (o.onBytes) observeBytes(stream, o.onBytes);
+  return stream;
 }
 
 /** File system failures name the tar; lading's own errors (a digest mismatch, an abort) pass as they are. */
