@@ -14,11 +14,17 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+/** `--registry-config`, the one remote flag `logout` has too. */
+export function addRegistryConfigOption(cmd: Command, prefix = ''): Command {
+  const p = prefix ? `${prefix}-` : '';
+  return cmd.option(`--${p}registry-config <path>`, 'path of a docker-style auth config file (repeatable)', collect);
+}
+
 /**
- * The ORAS remote flags (credentials, TLS, plain HTTP, headers). With a prefix (`from`, `to`) they
+ * The registry flags (credentials, TLS, plain HTTP, headers). With a prefix (`from`, `to`) they
  * are the `cp` forms: `--from-username`, with no short names and no stdin variants.
  */
-export function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlags?: boolean } = {}): Command {
+function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlags?: boolean } = {}): Command {
   const p = prefix ? `${prefix}-` : '';
   const short = (s: string) => (prefix || options.shortFlags === false ? '' : `${s}, `);
   cmd
@@ -29,8 +35,8 @@ export function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlag
     .option(`--${p}plain-http`, 'use plain HTTP instead of HTTPS (the default for the host name localhost only)')
     .option(`--${p}ca-file <file>`, 'server certificate authority file for the remote registry')
     .option(`--${p}cert-file <file>`, `client certificate file for mutual TLS (with --${p}key-file)`)
-    .option(`--${p}key-file <file>`, `client private key file for mutual TLS (with --${p}cert-file)`)
-    .option(`--${p}registry-config <path>`, 'path of a docker-style auth config file (repeatable)', collect);
+    .option(`--${p}key-file <file>`, `client private key file for mutual TLS (with --${p}cert-file)`);
+  addRegistryConfigOption(cmd, prefix);
   if (!prefix) {
     cmd
       .option('--password-stdin', 'read the password (or identity token) from stdin')
@@ -50,7 +56,7 @@ const layoutForm: Record<string, string> = {
   to: '<path>[:<tag>[,<tag>...]] (a directory)',
 };
 
-export function addTargetOptions(cmd: Command, prefix = ''): Command {
+function addTargetOptions(cmd: Command, prefix = ''): Command {
   const p = prefix ? `${prefix}-` : '';
   cmd
     .option(
@@ -61,7 +67,7 @@ export function addTargetOptions(cmd: Command, prefix = ''): Command {
   return addRemoteOptions(cmd, prefix);
 }
 
-export function addDistributionSpecOption(cmd: Command, prefix = ''): Command {
+function addDistributionSpecOption(cmd: Command, prefix = ''): Command {
   const p = prefix ? `${prefix}-` : '';
   return cmd.addOption(
     new Option(`--${p}distribution-spec <spec>`, 'referrers support of the registry, instead of detecting it').choices([
@@ -71,11 +77,68 @@ export function addDistributionSpecOption(cmd: Command, prefix = ''): Command {
   );
 }
 
-export function addFormatOption(cmd: Command, choices: string[], defaultValue = 'text'): Command {
-  return cmd.addOption(new Option('--format <format>', 'output format').choices(choices).default(defaultValue));
+/** `--concurrency <n>`: `what` runs `n` at a time (read with parseConcurrency). */
+export function addConcurrencyOption(cmd: Command, what: string, defaultValue: number): Command {
+  return cmd.option('--concurrency <n>', `${what} in parallel`, String(defaultValue));
 }
 
-export function addNoTtyOption(cmd: Command): Command {
+/** The flags a command of a family adds after its own. */
+export interface FamilyOptions {
+  /** `--concurrency`: what runs in parallel (`blobs pushed`), and how many by default. */
+  concurrency?: { what: string; default: number };
+  /** `--no-tty`: the command shows progress bars on a terminal. */
+  progress?: boolean;
+}
+
+/** What an ORAS-family command names. */
+export interface OrasOptions extends FamilyOptions {
+  /**
+   * `target` (default): a registry repository or, with `--oci-layout`, a layout; `ends`: a source
+   * and a destination (`--from-…`, `--to-…`, as `cp`); `registry`: a registry, never a layout.
+   */
+  names?: 'target' | 'ends' | 'registry';
+  /** `--distribution-spec` (per end with `ends`). */
+  distributionSpec?: boolean;
+  /** `--format` with these choices; the first is the default. */
+  format?: readonly [string, ...string[]];
+}
+
+/**
+ * The ORAS family's flags, in the order `--help` lists them: concurrency, the target flags (layout,
+ * credentials, TLS, plain HTTP, headers), distribution spec, format, progress.
+ */
+export function addOrasOptions(cmd: Command, options: OrasOptions = {}): Command {
+  if (options.concurrency) addConcurrencyOption(cmd, options.concurrency.what, options.concurrency.default);
+  const prefixes = options.names === 'ends' ? ['from', 'to'] : [''];
+  for (const prefix of prefixes) {
+    if (options.names === 'registry') addRemoteOptions(cmd);
+    else addTargetOptions(cmd, prefix);
+  }
+  if (options.distributionSpec) for (const prefix of prefixes) addDistributionSpecOption(cmd, prefix);
+  if (options.format) {
+    const [first] = options.format;
+    cmd.addOption(new Option('--format <format>', 'output format').choices(options.format).default(first));
+  }
+  if (options.progress) addNoTtyOption(cmd);
+  return cmd;
+}
+
+/**
+ * The OCM family's flags, in the order `--help` lists them: concurrency, progress, the registry
+ * flags as the ORAS family has them but without short names (OCM's own short flags mean other
+ * things), and `--config` for OCM configuration files.
+ */
+export function addOcmOptions(cmd: Command, options: FamilyOptions = {}): Command {
+  if (options.concurrency) addConcurrencyOption(cmd, options.concurrency.what, options.concurrency.default);
+  if (options.progress) addNoTtyOption(cmd);
+  return addRemoteOptions(cmd, '', { shortFlags: false }).option(
+    '--config <file>',
+    'an OCM configuration file (repeatable); replaces the discovery of $OCM_CONFIG, ~/.config/ocm/config, ~/.ocmconfig, ./.ocmconfig, …',
+    collect,
+  );
+}
+
+function addNoTtyOption(cmd: Command): Command {
   return cmd.option('--no-tty', 'print one line per event instead of progress bars');
 }
 

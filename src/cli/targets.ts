@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { ReadOnlyTarget, Target } from '../content/index.js';
+import type { Target } from '../content/index.js';
+import { soleReference } from '../copy/index.js';
 import { OciLayout } from '../layout/index.js';
-import {
-  checkTagOrDigest,
-  type Descriptor,
-  isManifestMediaType,
-  LadingError,
-  parseLayoutReference,
-  parseReference,
-} from '../oci/index.js';
+import { checkTagOrDigest, LadingError, parseLayoutReference, parseReference } from '../oci/index.js';
 import {
   type Credential,
   type CredentialProvider,
@@ -16,7 +10,6 @@ import {
   defaultConfigPath,
   Registry,
   type RegistryOptions,
-  type Repository,
 } from '../registry/index.js';
 import { traceSink } from './debug.js';
 import { readVersion } from './version.js';
@@ -51,8 +44,6 @@ export interface OpenedTarget {
   display: string;
   /** `host/repo` or the layout path, to which `@digest` is appended in JSON output. */
   base: string;
-  repository?: Repository;
-  layout?: OciLayout;
 }
 
 /** Reads a secret from stdin (one value; a trailing newline and carriage return are dropped). */
@@ -190,7 +181,6 @@ export async function openTarget(
       extraTags,
       display: `[oci-layout] ${raw}`,
       base: path,
-      layout,
     };
   }
   // `a,b` extra tags come after the first reference.
@@ -212,25 +202,12 @@ export async function openTarget(
     extraTags,
     display: `[registry] ${raw}`,
     base: `${ref.registry}/${ref.repository}`,
-    repository,
   };
 }
 
-/** The reference to resolve; for a layout without one, its only manifest (as a single-image tar usually has). */
+/** The reference to resolve; without one, what a store that lists its manifests holds alone (a single-image layout tar). */
 export async function requireReference(opened: OpenedTarget, raw: string): Promise<string> {
-  if (opened.reference) return opened.reference;
-  if (opened.layout) {
-    const manifests = opened.layout.manifests();
-    const tags: string[] = [];
-    for await (const page of opened.layout.tags()) tags.push(...page);
-    if (tags.length === 1) return tags[0] as string;
-    if (tags.length === 0 && manifests.length === 1) return (manifests[0] as Descriptor).digest;
-  }
+  const reference = opened.reference || (await soleReference(opened.target));
+  if (reference) return reference;
   throw new LadingError('INVALID_REFERENCE', `"${raw}": no tag or digest given`);
 }
-
-export function isManifest(desc: Descriptor): boolean {
-  return isManifestMediaType(desc.mediaType);
-}
-
-export type { ReadOnlyTarget };

@@ -15,9 +15,18 @@ export interface Fetcher {
   fetch(desc: Descriptor, o?: Op): Promise<Readable>;
 }
 
+/** Options of a push beyond Op. */
+export interface PushOp extends Op {
+  /**
+   * Opens the content again from a byte offset: a store that can resume a broken upload (a
+   * registry) does so instead of failing. Content that cannot be read twice (stdin) has none.
+   */
+  reopen?: (offset: number) => Promise<Readable>;
+}
+
 export interface Pusher {
   /** Stores content, verifying its size and digest while it streams; a mismatch stores nothing. */
-  push(expected: Descriptor, content: Content, o?: Op): Promise<void>;
+  push(expected: Descriptor, content: Content, o?: PushOp): Promise<void>;
 }
 
 export interface ReadOnlyStorage extends Fetcher {
@@ -98,4 +107,40 @@ export interface ReferencePusher {
 
 export function hasPushReference(t: object): t is ReferencePusher {
   return typeof (t as Partial<ReferencePusher>).pushReference === 'function';
+}
+
+/**
+ * Resolves a reference and reads the manifest in one request (a registry's GET by tag), as oras-go's
+ * registry.ReferenceFetcher; `accept` replaces the manifest types asked for.
+ */
+export interface ReferenceFetcher {
+  fetchManifest(
+    reference: string,
+    o?: Op & { accept?: readonly string[] },
+  ): Promise<{ descriptor: Descriptor; bytes: Buffer }>;
+}
+
+export function hasReferenceFetcher(t: object): t is ReferenceFetcher {
+  return typeof (t as Partial<ReferenceFetcher>).fetchManifest === 'function';
+}
+
+/**
+ * Describes a blob by its digest. A registry answers blobs and manifests at different endpoints,
+ * so its `resolve` cannot describe a blob; a store that keeps both in one place resolves either.
+ */
+export interface BlobResolver {
+  resolveBlob(digest: string, o?: Op): Promise<Descriptor>;
+}
+
+export function hasBlobResolver(t: object): t is BlobResolver {
+  return typeof (t as Partial<BlobResolver>).resolveBlob === 'function';
+}
+
+/** Every manifest the store records, tagged or not (an OCI layout's index.json). */
+export interface ManifestLister {
+  manifests(): Descriptor[];
+}
+
+export function hasManifestList(t: object): t is ManifestLister {
+  return typeof (t as Partial<ManifestLister>).manifests === 'function';
 }

@@ -20,6 +20,8 @@ import {
   MediaType,
   parseNode,
 } from '../oci/index.js';
+import { MaxGraphDepth, MaxReferrers } from './limits.js';
+import { type ResolveOptions, resolveRoot } from './resolve.js';
 
 export interface CopyGraphOptions {
   /** Blob transfers in flight at once (ORAS's default for cp and pull is 3). */
@@ -49,22 +51,10 @@ export interface CopyGraphOptions {
   tracker?: Map<string, Promise<void>>;
 }
 
-export interface CopyOptions extends CopyGraphOptions {
-  /** Picks another root once the source reference is resolved (e.g. one platform of an index). */
-  mapRoot?: (src: ReadOnlyStorage, root: Descriptor) => Promise<Descriptor>;
+export interface CopyOptions extends CopyGraphOptions, ResolveOptions {
   /** Also copy the referrers of the root, recursively (`oras cp -r`). */
   includeReferrers?: boolean;
 }
-
-/**
- * How deep a graph, or a chain of referrers, is followed. Real graphs are a few levels (index →
- * manifest → blob, an index of indexes at most). Content addressing rules out cycles, not depth:
- * a hostile source can precompute a chain of manifests a million deep, and every level holds its
- * bytes (up to 4 MiB) while its children copy.
- */
-const MaxGraphDepth = 64;
-/** Referrers one recursive copy takes, over all levels (each costs a listing and a copy). */
-const MaxReferrers = 10_000;
 
 function tooDeep(what: string): LadingError {
   return new LadingError('SIZE_EXCEEDS_LIMIT', `${what} nest deeper than ${MaxGraphDepth} levels; not copied`);
@@ -216,8 +206,7 @@ export async function copy(
   dstRef: string = srcRef,
   opts: CopyOptions = {},
 ): Promise<Descriptor> {
-  let root = await src.resolve(srcRef, opts.signal ? { signal: opts.signal } : {});
-  if (opts.mapRoot) root = await opts.mapRoot(src, root);
+  const root = await resolveRoot(src, srcRef, opts);
   const copier = new GraphCopier(src, dst, opts);
   const tagWith = dstRef && !dstRef.includes(':') ? dstRef : '';
   if (tagWith && hasPushReference(dst) && isManifestMediaType(root.mediaType)) {

@@ -1,4 +1,4 @@
-import type { Storage } from '../content/index.js';
+import { fetchAll, type Op, type ReadOnlyStorage, type Storage } from '../content/index.js';
 import {
   Annotation,
   type Descriptor,
@@ -9,8 +9,12 @@ import {
   isValidMediaType,
   LadingError,
   type Manifest,
+  MaxManifestBytes,
   MediaType,
+  parseNode,
+  plainDescriptor,
 } from '../oci/index.js';
+import { configPlatform } from './platform.js';
 
 export interface PackOptions {
   /** image-spec 1.1 (default: artifactType, empty config with data) or 1.0 (config media type as the type). */
@@ -106,4 +110,38 @@ async function storeManifest(
   };
   if (!(await store.exists(desc))) await store.push(desc, bytes);
   return desc;
+}
+
+/**
+ * The entry of an image index for a manifest whose bytes the caller has read (`oras manifest index
+ * create`): its plain descriptor, with the platform its image config declares and its artifact type.
+ */
+export async function indexEntry(
+  src: ReadOnlyStorage,
+  desc: Descriptor,
+  bytes: Uint8Array,
+  o: Op & { where?: string } = {},
+): Promise<Descriptor> {
+  const where = o.where ?? desc.digest;
+  const entry = plainDescriptor(desc);
+  const node = parseNode(bytes, desc.mediaType, where);
+  if (
+    node.kind === 'manifest' &&
+    (desc.mediaType === MediaType.ImageManifest || desc.mediaType === MediaType.DockerManifest)
+  ) {
+    const config = node.manifest.config;
+    if (config.size > MaxManifestBytes) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${where}: config of ${config.size} bytes exceeds ${MaxManifestBytes}`,
+      );
+    }
+    const platform = configPlatform(await fetchAll(src, config, o.signal ? { signal: o.signal } : {}));
+    // A config that cannot be read as a platform, or names none, leaves the entry without one (as oras).
+    if (platform && (platform.os || platform.architecture)) entry.platform = platform;
+    if (node.manifest.artifactType) entry.artifactType = node.manifest.artifactType;
+  } else if (node.kind === 'index' && node.index.artifactType) {
+    entry.artifactType = node.index.artifactType;
+  }
+  return entry;
 }

@@ -1,3 +1,4 @@
+export * from './annotation-file.js';
 export * from './extract.js';
 export * from './prepare.js';
 export * from './pull.js';

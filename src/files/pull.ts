@@ -3,9 +3,9 @@ import { copyFile, lstat, mkdir, mkdtemp, open, realpath, rename, rm } from 'nod
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RealDir, shortTempName } from '../archive/index.js';
-import type { Content, Op, ReadOnlyStorage, ReadOnlyTarget, Storage } from '../content/index.js';
+import type { Content, Op, ReadOnlyTarget, Storage } from '../content/index.js';
 import { toReadable, verifiedCopy } from '../content/index.js';
-import { GraphCopier } from '../copy/index.js';
+import { GraphCopier, type ResolveOptions, resolveRoot } from '../copy/index.js';
 import {
   Annotation,
   type Descriptor,
@@ -20,7 +20,7 @@ import { inodeKey, type OutputFolder, openOutputFolder } from './output-folder.j
 import { checkTitle, safeJoin } from './safe-path.js';
 import { commitStaged, type StagedEntry } from './staging.js';
 
-export interface PullFilesOptions {
+export interface PullFilesOptions extends ResolveOptions {
   output: string;
   /** Refuse to overwrite existing files (ORAS `-k`). */
   keepOldFiles?: boolean;
@@ -31,8 +31,6 @@ export interface PullFilesOptions {
   /** Also save the config under this file name. */
   configPath?: string;
   concurrency?: number;
-  signal?: AbortSignal;
-  mapRoot?: (src: ReadOnlyStorage, root: Descriptor) => Promise<Descriptor>;
   onFile?: (path: string, desc: Descriptor) => void;
   onSkipped?: (desc: Descriptor) => void;
   preCopy?: (desc: Descriptor) => void;
@@ -267,8 +265,7 @@ export async function pullFiles(
   reference: string,
   options: PullFilesOptions,
 ): Promise<PullResult> {
-  let root = await src.resolve(reference, options.signal ? { signal: options.signal } : {});
-  if (options.mapRoot) root = await options.mapRoot(src, root);
+  const root = await resolveRoot(src, reference, options);
   const created = await mkdir(options.output, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST' || error.code === 'ENOTDIR') {
       throw new LadingError('INVALID_ARGUMENT', `${options.output}: not a folder (the output of a pull is a folder)`);

@@ -1,7 +1,15 @@
 import type { Readable } from 'node:stream';
 import { MemoryStore, type ReadOnlyTarget, type Target } from '../content/index.js';
-import { type CopyGraphOptions, copy, type PackOptions, packManifest } from '../copy/index.js';
-import { Annotation, type Descriptor, digestBytes, EmptyJsonDescriptor, LadingError } from '../oci/index.js';
+import { type CopyGraphOptions, copy, type PackOptions, packManifest, platformConfig } from '../copy/index.js';
+import {
+  Annotation,
+  type Descriptor,
+  digestBytes,
+  EmptyJsonDescriptor,
+  LadingError,
+  MediaType,
+  type Platform,
+} from '../oci/index.js';
 import { type PreparedFile, prepareFile, titleFor, withTempDir } from './prepare.js';
 
 export interface FileSpec {
@@ -12,8 +20,8 @@ export interface FileSpec {
 export interface PushFilesOptions extends Omit<PackOptions, 'config'>, Omit<CopyGraphOptions, 'findSuccessors'> {
   /** A config file and its media type (default `application/vnd.unknown.config.v1+json`). */
   config?: FileSpec;
-  /** A config given as bytes (e.g. the platform config of `--artifact-platform`). */
-  configData?: { bytes: Uint8Array; mediaType: string };
+  /** The platform of the artifact, stored as an image config that declares it (`oras push --artifact-platform`); not with `config`. */
+  artifactPlatform?: Platform;
   /** Annotations per file argument (as written on the command line) and for `$config`. */
   fileAnnotations?: Record<string, Record<string, string>>;
   /** Tag(s) for the manifest at the destination; none pushes it by digest only. */
@@ -45,6 +53,9 @@ class PushSource implements ReadOnlyTarget {
  * image manifest, and the graph is copied to `dst`: blobs first, the manifest last, then tags.
  */
 export async function pushFiles(dst: Target, files: FileSpec[], options: PushFilesOptions = {}): Promise<Descriptor> {
+  if (options.config && options.artifactPlatform) {
+    throw new LadingError('INVALID_ARGUMENT', 'a config file and an artifact platform cannot be used together');
+  }
   return withTempDir(async (tempDir) => {
     const source = new PushSource();
     const layers: Descriptor[] = [];
@@ -80,9 +91,9 @@ export async function pushFiles(dst: Target, files: FileSpec[], options: PushFil
       const configAnnotations = options.fileAnnotations?.$config;
       if (configAnnotations && Object.keys(configAnnotations).length > 0) config.annotations = configAnnotations;
       source.files.set(config.digest, prepared);
-    } else if (options.configData) {
-      const bytes = options.configData.bytes;
-      config = { mediaType: options.configData.mediaType, digest: digestBytes(bytes), size: bytes.byteLength };
+    } else if (options.artifactPlatform) {
+      const bytes = platformConfig(options.artifactPlatform);
+      config = { mediaType: MediaType.ImageConfig, digest: digestBytes(bytes), size: bytes.byteLength };
       const configAnnotations = options.fileAnnotations?.$config;
       if (configAnnotations && Object.keys(configAnnotations).length > 0) config.annotations = configAnnotations;
       if (!(await source.memory.exists(config))) await source.memory.push(config, bytes);
@@ -95,7 +106,9 @@ export async function pushFiles(dst: Target, files: FileSpec[], options: PushFil
     if (options.artifactType) pack.artifactType = options.artifactType;
     if (config) pack.config = config;
     if (options.subject) pack.subject = options.subject;
+    // A reproducible artifact was created at the source date, not now.
     if (options.created) pack.created = options.created;
+    else if (options.reproducible) pack.created = new Date((options.sourceDateEpoch ?? 0) * 1000);
     const annotations = { ...(options.fileAnnotations?.$manifest ?? {}), ...(options.annotations ?? {}) };
     if (Object.keys(annotations).length > 0) pack.annotations = annotations;
     const manifest = await packManifest(source.memory, layers, pack);

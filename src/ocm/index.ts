@@ -1,8 +1,9 @@
 // Component descriptor model and codecs
 
+// Repositories, construction, references
+export * from './component-tree.js';
 // OCM configuration (.ocmconfig): discovery, credentials, signing keys
 export * from './config/index.js';
-// Repositories, construction, references
 export * from './construct.js';
 export { type AssembleOptions, assembleDescriptor, type InputResult } from './constructor/assemble.js';
 export { envLookup, expandEnv } from './constructor/env-expand.js';
@@ -70,6 +71,7 @@ export {
   helmChartArtifact,
   verifyHelmDigest,
 } from './helm-access.js';
+export * from './image-access.js';
 export { dirInput } from './input/dir.js';
 export { type DirTarOptions, dirTar } from './input/dir-tar.js';
 export { fileInput } from './input/file.js';
@@ -101,9 +103,12 @@ export { utf8Input } from './input/utf8.js';
 export { resolveInWorkingDirectory } from './input/working-dir.js';
 export * from './open.js';
 export * from './reference.js';
+export * from './registry-pool.js';
 export * from './repository/index.js';
+export * from './resource-content.js';
 export * from './semver.js';
 export * from './signing/index.js';
+export * from './stored-reference-digest.js';
 export * from './transfer.js';
 // Type names
 export {

@@ -16,8 +16,8 @@ export interface OpenedRepository {
 }
 
 export interface OpenRepositoryOptions extends ComponentRepositoryOptions {
-  /** Open for writing: a missing CTF archive is created. */
-  write?: boolean;
+  /** Open for writing: a missing CTF archive is created, unless `'existing'` (signing never creates one). */
+  write?: boolean | 'existing';
   /** Options for registries (credentials, TLS, plain HTTP); the host is passed for per-host choices. */
   registryOptions?: (host: string) => RegistryOptions;
 }
@@ -28,7 +28,8 @@ export async function openComponentRepository(
   options: OpenRepositoryOptions = {},
 ): Promise<OpenedRepository> {
   if (spec.kind === 'CommonTransportFormat') {
-    const archive = await CtfArchive.open(spec.filePath, { mode: options.write ? 'create' : 'readonly' });
+    const mode = options.write === 'existing' ? 'readwrite' : options.write ? 'create' : 'readonly';
+    const archive = await CtfArchive.open(spec.filePath, { mode });
     return {
       repository: new ComponentVersionRepository(archive.resolver(), options),
       display: spec.filePath,

@@ -1,18 +1,8 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
-import {
-  addDistributionSpecOption,
-  addFormatOption,
-  addNoTtyOption,
-  addTargetOptions,
-  collect,
-  parseAnnotations,
-  parseConcurrency,
-  parseFileRef,
-} from '../options.js';
+import { addOrasOptions, collect, parseAnnotations, parseConcurrency, parseFileRef } from '../options.js';
 import { descriptorJson, printJson } from '../output/json.js';
-import { readAnnotationFile } from './push.js';
 
 export function registerAttach(program: Command, io: CliIO): void {
   const cmd = program
@@ -25,12 +15,13 @@ export function registerAttach(program: Command, io: CliIO): void {
     .option('--annotation-file <file>', 'annotations from a JSON file')
     .option('--export-manifest <file>', 'also write the attached manifest to this file')
     .option('--platform <platform>', 'attach to the manifest for this platform inside an index')
-    .option('--disable-path-validation', 'allow absolute file paths')
-    .option('--concurrency <n>', 'blobs pushed in parallel', '5');
-  addTargetOptions(cmd);
-  addDistributionSpecOption(cmd);
-  addFormatOption(cmd, ['text', 'json']);
-  addNoTtyOption(cmd);
+    .option('--disable-path-validation', 'allow absolute file paths');
+  addOrasOptions(cmd, {
+    concurrency: { what: 'blobs pushed', default: 5 },
+    distributionSpec: true,
+    format: ['text', 'json'],
+    progress: true,
+  });
   cmd.addHelpText(
     'after',
     `
@@ -39,8 +30,8 @@ Examples:
   lading attach --artifact-type application/vnd.example.review -a reviewed=yes localhost:5000/hello:v1`,
   );
   cmd.action(async (name: string, files: string[], opts) => {
-    const { pushFiles } = await import('../../files/index.js');
-    const { selectPlatform } = await import('../../copy/index.js');
+    const { pushFiles, readAnnotationFile } = await import('../../files/index.js');
+    const { resolveRoot } = await import('../../copy/index.js');
     const { parsePlatform } = await import('../../oci/index.js');
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
     const { TransferDisplay, PushVerbs } = await import('../output/transfer.js');
@@ -57,10 +48,11 @@ Examples:
     // Arguments are checked before the target is opened (opening a new layout creates it).
     const fileRefs = files.map((f) => parseFileRef(f));
     const opened = await openTarget(name, opts, { write: true });
-    const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    const display = new TransferDisplay(io, PushVerbs, { tty: opts.tty });
     try {
-      let subject = await opened.target.resolve(await requireReference(opened, name));
-      if (opts.platform) subject = await selectPlatform(opened.target, subject, parsePlatform(opts.platform));
+      const subject = await resolveRoot(opened.target, await requireReference(opened, name), {
+        ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
+      });
       const manifest = await pushFiles(opened.target, fileRefs, {
         subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
         artifactType: opts.artifactType,

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Descriptor } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
-import { addNoTtyOption, addTargetOptions } from '../options.js';
+import { addOrasOptions } from '../options.js';
 import type { OpenedTarget, TargetFlags } from '../targets.js';
 
 interface BlobFetchFlags extends TargetFlags {
@@ -34,9 +34,10 @@ async function blobDigest(opened: OpenedTarget, raw: string): Promise<string> {
   return opened.reference;
 }
 
-/** A blob's descriptor from its digest: HEAD on a registry, the blobs folder of a layout. */
-function resolveBlob(opened: OpenedTarget, digest: string): Promise<Descriptor> {
-  return opened.repository ? opened.repository.resolveBlob(digest) : opened.target.resolve(digest);
+/** A blob's descriptor from its digest: HEAD on a registry's blob, the blobs folder of a layout. */
+async function resolveBlob(opened: OpenedTarget, digest: string): Promise<Descriptor> {
+  const { hasBlobResolver } = await import('../../content/index.js');
+  return hasBlobResolver(opened.target) ? opened.target.resolveBlob(digest) : opened.target.resolve(digest);
 }
 
 async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise<void> {
@@ -55,9 +56,10 @@ async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise
     if (flags.output === '-') {
       await shared.writeStdout(io, await opened.target.fetch(desc));
     } else if (flags.output !== undefined) {
+      // Bars only: the status lines of other commands are not part of `blob fetch`'s output.
       const tty = io.isTTY && flags.tty !== false && !io.debug;
       const { TransferDisplay, PullVerbs } = await import('../output/transfer.js');
-      const display = tty ? new TransferDisplay(io, PullVerbs, { tty: true }) : undefined;
+      const display = tty ? new TransferDisplay(io, PullVerbs) : undefined;
       try {
         display?.preCopy(desc);
         const stream = await opened.target.fetch(desc, display ? { onBytes: (n) => display.onProgress(desc, n) } : {});
@@ -139,11 +141,7 @@ async function blobPush(io: CliIO, raw: string, file: string, flags: BlobPushFla
     } else {
       if (verbose) shared.statusLine(io, shared.Prompt.Uploading, desc);
       // A file can be re-read from any offset, so a broken upload resumes instead of failing.
-      if (opened.repository && file !== '-') {
-        await opened.repository.push(desc, open(0), { reopen: async (offset: number) => open(offset) });
-      } else {
-        await opened.target.push(desc, open(0));
-      }
+      await opened.target.push(desc, open(0), file === '-' ? {} : { reopen: async (offset) => open(offset) });
       if (verbose) shared.statusLine(io, shared.Prompt.Uploaded, desc);
     }
     if (!verbose) {
@@ -218,8 +216,7 @@ export function registerBlob(program: Command, io: CliIO): void {
     .option('-o, --output <file>', 'write the blob to this file; - for stdout')
     .option('--descriptor', 'print the descriptor of the blob')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(fetch);
-  addNoTtyOption(fetch);
+  addOrasOptions(fetch, { progress: true });
   fetch.addHelpText(
     'after',
     `
@@ -240,8 +237,7 @@ Examples:
     .option('--media-type <type>', 'media type of the descriptor printed', 'application/vnd.oci.image.layer.v1.tar')
     .option('--descriptor', 'print the descriptor of the blob instead of the status')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(push);
-  addNoTtyOption(push);
+  addOrasOptions(push, { progress: true });
   push.addHelpText(
     'after',
     `
@@ -260,6 +256,6 @@ Examples:
     .option('-f, --force', 'do not ask for confirmation; a missing blob is not an error')
     .option('--descriptor', 'print the descriptor of the deleted blob (needs --force)')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(del);
+  addOrasOptions(del);
   del.action((name: string, opts) => blobDelete(io, name, opts));
 }

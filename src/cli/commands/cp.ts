@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
-import { addDistributionSpecOption, addNoTtyOption, addTargetOptions, parseConcurrency } from '../options.js';
+import { addOrasOptions, parseConcurrency } from '../options.js';
 
 export function registerCp(program: Command, io: CliIO): void {
   const cmd = program
@@ -18,13 +18,13 @@ export function registerCp(program: Command, io: CliIO): void {
     .option('--from <source>', 'the source, as an option instead of the first argument')
     .option('--to <destination>', 'the destination, as an option instead of the second argument')
     .option('-r, --recursive', 'also copy the artifacts that refer to the source (signatures, SBOMs), recursively')
-    .option('--platform <platform>', 'copy only the manifest for this platform: os[/arch[/variant]][:os_version]')
-    .option('--concurrency <n>', 'blobs copied in parallel', '3');
-  addTargetOptions(cmd, 'from');
-  addTargetOptions(cmd, 'to');
-  addDistributionSpecOption(cmd, 'from');
-  addDistributionSpecOption(cmd, 'to');
-  addNoTtyOption(cmd);
+    .option('--platform <platform>', 'copy only the manifest for this platform: os[/arch[/variant]][:os_version]');
+  addOrasOptions(cmd, {
+    concurrency: { what: 'blobs copied', default: 3 },
+    names: 'ends',
+    distributionSpec: true,
+    progress: true,
+  });
   cmd.addHelpText(
     'after',
     `
@@ -43,11 +43,11 @@ Examples:
       const { LadingError } = await import('../../oci/index.js');
       throw new LadingError('INVALID_ARGUMENT', 'cp needs a source and a destination: lading cp <from> <to>');
     }
-    const { copy, selectPlatform } = await import('../../copy/index.js');
+    const { copy } = await import('../../copy/index.js');
     const { parsePlatform } = await import('../../oci/index.js');
     const { openTarget, closeRegistries, requireReference, prefixedFlags } = await import('../targets.js');
     const { TransferDisplay, CopyVerbs } = await import('../output/transfer.js');
-    const display = new TransferDisplay(io, CopyVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    const display = new TransferDisplay(io, CopyVerbs, { tty: opts.tty });
     try {
       const src = await openTarget(from, prefixedFlags(opts, 'from'));
       const dst = await openTarget(to, prefixedFlags(opts, 'to'), { write: true });
@@ -59,7 +59,7 @@ Examples:
         signal: interruptSignal(),
         concurrency: parseConcurrency(opts.concurrency),
         ...(opts.recursive ? { includeReferrers: true } : {}),
-        ...(platform ? { mapRoot: (s, r) => selectPlatform(s, r, platform) } : {}),
+        ...(platform ? { platform } : {}),
         ...display.hooks(),
       });
       for (const tag of dst.extraTags) await dst.target.tag(root, tag);

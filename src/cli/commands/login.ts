@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
-import { addRemoteOptions, collect } from '../options.js';
+import { addOrasOptions, addRegistryConfigOption } from '../options.js';
 
 /** Asks on the terminal; the password is not echoed. */
 async function prompt(question: string, hidden: boolean): Promise<string> {
@@ -30,7 +30,7 @@ export function registerLogin(program: Command, io: CliIO): void {
     .command('login')
     .description('log in to a registry and store the credentials (docker config.json or a credential helper)')
     .argument('<registry>', 'registry host, e.g. localhost:5000');
-  addRemoteOptions(cmd);
+  addOrasOptions(cmd, { names: 'registry' });
   cmd.addHelpText(
     'after',
     `
@@ -78,15 +78,15 @@ Examples:
     io.stdout.write('Login Succeeded\n');
   });
 
-  program
+  const logout = program
     .command('logout')
     .description('remove the stored credentials of a registry')
-    .argument('<registry>', 'registry host')
-    .option('--registry-config <path>', 'path of a docker-style auth config file (repeatable)', collect)
-    .action(async (registryArg: string, opts) => {
-      const { DockerCredentialStore, defaultConfigPath } = await import('../../registry/index.js');
-      const paths: string[] = opts.registryConfig?.length ? opts.registryConfig : [defaultConfigPath()];
-      await new DockerCredentialStore(paths).logout(hostOf(registryArg));
-      io.stdout.write(`Removed login credentials for ${hostOf(registryArg)}\n`);
-    });
+    .argument('<registry>', 'registry host');
+  addRegistryConfigOption(logout);
+  logout.action(async (registryArg: string, opts) => {
+    const { DockerCredentialStore, defaultConfigPath } = await import('../../registry/index.js');
+    const paths: string[] = opts.registryConfig?.length ? opts.registryConfig : [defaultConfigPath()];
+    await new DockerCredentialStore(paths).logout(hostOf(registryArg));
+    io.stdout.write(`Removed login credentials for ${hostOf(registryArg)}\n`);
+  });
 }

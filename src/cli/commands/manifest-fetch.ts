@@ -1,4 +1,5 @@
-import { fetchAll } from '../../content/index.js';
+import { fetchAll, hasReferenceFetcher } from '../../content/index.js';
+import { fetchReference } from '../../copy/index.js';
 import {
   type Descriptor,
   goStringify,
@@ -12,7 +13,6 @@ import type { CliIO } from '../io.js';
 import { closeRegistries, openTarget, requireReference, type TargetFlags } from '../targets.js';
 import {
   exclusive,
-  fetchManifestBytes,
   goValue,
   indentJson,
   jsonOutput,
@@ -73,7 +73,7 @@ export async function manifestFetch(
   const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
   const opened = await openTarget(raw, flags);
   try {
-    if (accept.length > 0 && !opened.repository) {
+    if (accept.length > 0 && !hasReferenceFetcher(opened.target)) {
       throw new LadingError('INVALID_ARGUMENT', '`--media-type` cannot be used with `--oci-layout` at the same time');
     }
     const reference = await requireReference(opened, raw);
@@ -83,12 +83,12 @@ export async function manifestFetch(
       // Only the descriptor is wanted: a HEAD is enough unless a platform or Accept list changes the answer.
       const desc =
         platform || accept.length > 0
-          ? (await fetchManifestBytes(opened, reference, fetchOptions)).desc
+          ? (await fetchReference(opened.target, reference, fetchOptions)).desc
           : await opened.target.resolve(reference, { signal });
       printDescriptor(io, desc, Boolean(flags.pretty));
       return;
     }
-    const { desc, bytes } = await fetchManifestBytes(opened, reference, fetchOptions);
+    const { desc, bytes } = await fetchReference(opened.target, reference, fetchOptions);
     const toFile = flags.output !== undefined && flags.output !== '-';
     if (toFile) await writeOutputFile(flags.output as string, bytes);
     if (json) {
@@ -121,7 +121,7 @@ export async function manifestFetchConfig(io: CliIO, raw: string, flags: Manifes
   const opened = await openTarget(raw, flags);
   try {
     const reference = await requireReference(opened, raw);
-    const { desc, bytes } = await fetchManifestBytes(opened, reference, platform ? { platform } : {});
+    const { desc, bytes } = await fetchReference(opened.target, reference, platform ? { platform } : {});
     if (!isImageManifest(desc)) {
       const hint =
         desc.mediaType === MediaType.ImageIndex || desc.mediaType === MediaType.DockerManifestList

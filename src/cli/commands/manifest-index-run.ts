@@ -1,4 +1,4 @@
-import { fetchAll } from '../../content/index.js';
+import { fetchReference, indexEntry, tagAll, tagBytes } from '../../copy/index.js';
 import {
   checkTagOrDigest,
   type Descriptor,
@@ -11,27 +11,13 @@ import {
   isValidDigest,
   isValidMediaType,
   LadingError,
-  MaxManifestBytes,
   MediaType,
-  type Platform,
   parseNode,
-  plainDescriptor,
 } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { parseAnnotations } from '../options.js';
 import { closeRegistries, type OpenedTarget, openTarget, type TargetFlags } from '../targets.js';
-import {
-  fetchManifestBytes,
-  jsonOutput,
-  Prompt,
-  shortDigest,
-  storeManifest,
-  tagAll,
-  writeOutputFile,
-} from './manifest-shared.js';
-
-/** Index tags are applied as ORAS's TagBytesN does by default. */
-const TagConcurrency = 5;
+import { jsonOutput, Prompt, shortDigest, writeOutputFile } from './manifest-shared.js';
 
 function checkArtifactType(type: string | undefined): void {
   if (type && !isValidMediaType(type)) {
@@ -52,69 +38,6 @@ function wrapNotFound(error: unknown, what: string): never {
   throw error;
 }
 
-/**
- * The platform an image config declares, as oras-go reads it: a config that is not JSON, or names
- * neither os nor architecture, declares none.
- */
-function platformOf(bytes: Uint8Array): Platform | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const v = value as Record<string, unknown>;
-  const str = (x: unknown) => (typeof x === 'string' ? x : x === undefined || x === null ? '' : undefined);
-  const list = (x: unknown) =>
-    Array.isArray(x) && x.every((e) => typeof e === 'string') ? (x as string[]) : x == null ? [] : undefined;
-  const architecture = str(v.architecture);
-  const os = str(v.os);
-  const variant = str(v.variant);
-  const osVersion = str(v['os.version']);
-  const osFeatures = list(v['os.features']);
-  // A field of the wrong type makes Go's Unmarshal fail, and oras then ignores the config.
-  if (
-    architecture === undefined ||
-    os === undefined ||
-    variant === undefined ||
-    osVersion === undefined ||
-    osFeatures === undefined
-  ) {
-    return undefined;
-  }
-  if (!architecture && !os) return undefined;
-  const platform: Platform = { architecture, os };
-  if (osVersion) platform['os.version'] = osVersion;
-  if (osFeatures.length > 0) platform['os.features'] = osFeatures;
-  if (variant) platform.variant = variant;
-  return platform;
-}
-
-/** The index entry for a manifest: its plain descriptor, with platform and artifact type filled in. */
-async function entryFor(opened: OpenedTarget, desc: Descriptor, bytes: Uint8Array, where: string): Promise<Descriptor> {
-  const entry = plainDescriptor(desc);
-  const node = parseNode(bytes, desc.mediaType, where);
-  if (
-    node.kind === 'manifest' &&
-    (desc.mediaType === MediaType.ImageManifest || desc.mediaType === MediaType.DockerManifest)
-  ) {
-    const config = node.manifest.config;
-    if (config.size > MaxManifestBytes) {
-      throw new LadingError(
-        'SIZE_EXCEEDS_LIMIT',
-        `${where}: config of ${config.size} bytes exceeds ${MaxManifestBytes}`,
-      );
-    }
-    const platform = platformOf(await fetchAll(opened.target, config));
-    if (platform) entry.platform = platform;
-    if (node.manifest.artifactType) entry.artifactType = node.manifest.artifactType;
-  } else if (node.kind === 'index' && node.index.artifactType) {
-    entry.artifactType = node.index.artifactType;
-  }
-  return entry;
-}
-
 /** `Fetched  sha256:… tag` for a tag, `Fetched  sha256:…` for a digest, as ORAS prints them. */
 function named(ref: string, desc: Descriptor): string {
   return isDigestReference(ref) ? ref : `${desc.digest} ${ref}`;
@@ -127,10 +50,10 @@ async function fetchManifestEntry(
 ): Promise<{ entry: Descriptor; desc: Descriptor }> {
   checkTagOrDigest(ref);
   status(Prompt.Fetching, ref);
-  const { desc, bytes } = await fetchManifestBytes(opened, ref).catch((e) => wrapNotFound(e, `manifest ${ref}`));
+  const { desc, bytes } = await fetchReference(opened.target, ref).catch((e) => wrapNotFound(e, `manifest ${ref}`));
   if (!isManifestMediaType(desc.mediaType)) throw new LadingError('UNSUPPORTED', `${ref} is not a manifest`);
   status(Prompt.Fetched, named(ref, desc));
-  return { entry: await entryFor(opened, desc, bytes, ref), desc };
+  return { entry: await indexEntry(opened.target, desc, bytes, { where: ref }), desc };
 }
 
 async function fetchIndex(
@@ -140,7 +63,7 @@ async function fetchIndex(
 ): Promise<{ index: Index; desc: Descriptor }> {
   checkTagOrDigest(ref);
   status(Prompt.Fetching, ref);
-  const { desc, bytes } = await fetchManifestBytes(opened, ref).catch((e) => wrapNotFound(e, `index ${ref}`));
+  const { desc, bytes } = await fetchReference(opened.target, ref).catch((e) => wrapNotFound(e, `index ${ref}`));
   if (!isIndexMediaType(desc.mediaType)) throw new LadingError('UNSUPPORTED', `${ref} is not an index`);
   status(Prompt.Fetched, named(ref, desc));
   const node = parseNode(bytes, desc.mediaType, ref);
@@ -164,9 +87,10 @@ async function deliver(
   if (options.output) {
     await writeOutputFile(options.output, bytes);
   } else {
-    await storeManifest(opened, desc, bytes, options.reference);
+    await tagBytes(opened.target, desc, bytes, options.reference);
     status(Prompt.Pushed, options.pushedAs);
-    await tagAll(opened, desc, bytes, options.tags, TagConcurrency, (t) => status('Tagged', t));
+    // At oras-go's default concurrency for TagBytesN, as ORAS applies index tags.
+    await tagAll(opened.target, desc, options.tags, { bytes, onTagged: (t) => status('Tagged', t) });
   }
   io.stdout.write(`Digest: ${desc.digest}\n`);
 }

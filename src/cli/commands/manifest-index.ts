@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
-import { addTargetOptions, collect } from '../options.js';
+import { addOrasOptions, collect } from '../options.js';
 
 /** `manifest index create|update`: build an image index from manifests of one repository. */
 export function registerManifestIndex(manifest: Command, io: CliIO): void {
@@ -16,7 +16,7 @@ export function registerManifestIndex(manifest: Command, io: CliIO): void {
     .option('-a, --annotation <key=value>', 'an index annotation (repeatable)', collect)
     .option('-o, --output <file>', 'write the index to this file (- for stdout) instead of pushing it')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(create);
+  addOrasOptions(create);
   create.addHelpText(
     'after',
     `
@@ -42,7 +42,7 @@ Examples:
     .option('--artifact-type <type>', 'new artifact type of the index ("" removes it)')
     .option('-o, --output <file>', 'write the index to this file (- for stdout) instead of pushing it')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(update);
+  addOrasOptions(update);
   update.addHelpText(
     'after',
     `

@@ -1,4 +1,5 @@
 import { hasDelete } from '../../content/index.js';
+import { tagAll, tagBytes } from '../../copy/index.js';
 import {
   assertOciSchema,
   type Descriptor,
@@ -23,8 +24,6 @@ import {
   printDescriptor,
   readInput,
   statusLine,
-  storeManifest,
-  tagAll,
 } from './manifest-shared.js';
 
 export interface ManifestPushFlags extends TargetFlags {
@@ -83,16 +82,20 @@ export async function manifestPush(io: CliIO, raw: string, file: string, flags: 
       if (verbose) statusLine(io, Prompt.Exists, desc);
     } else {
       if (verbose) statusLine(io, Prompt.Uploading, desc);
-      await storeManifest(opened, desc, bytes, reference);
+      await tagBytes(opened.target, desc, bytes, reference);
       if (verbose) statusLine(io, Prompt.Uploaded, desc);
     }
     if (!verbose) {
-      await tagAll(opened, desc, bytes, opened.extraTags, concurrency);
+      await tagAll(opened.target, desc, opened.extraTags, { bytes, concurrency });
       printDescriptor(io, desc, Boolean(flags.pretty));
       return;
     }
     io.stdout.write(`Pushed ${displayReference(opened, raw)}\n`);
-    await tagAll(opened, desc, bytes, opened.extraTags, concurrency, (t) => io.stdout.write(`Tagged ${t}\n`));
+    await tagAll(opened.target, desc, opened.extraTags, {
+      bytes,
+      concurrency,
+      onTagged: (t) => io.stdout.write(`Tagged ${t}\n`),
+    });
     io.stdout.write(`Digest: ${desc.digest}\n`);
   } finally {
     await closeRegistries();

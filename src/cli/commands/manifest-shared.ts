@@ -1,17 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { fetchAll } from '../../content/index.js';
-import {
-  Annotation,
-  type Descriptor,
-  goDescriptor,
-  goStringify,
-  isDigestReference,
-  isLadingError,
-  LadingError,
-  type Platform,
-} from '../../oci/index.js';
+import { Annotation, type Descriptor, goDescriptor, goStringify, isLadingError, LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { escapeInvisible, safeText } from '../output/safe-text.js';
 import type { OpenedTarget } from '../targets.js';
@@ -226,75 +216,6 @@ export function exclusive(flags: Record<string, boolean>): void {
     .map(([name]) => name);
   if (given.length >= 2)
     throw new LadingError('INVALID_ARGUMENT', `${given.join(', ')} cannot be used at the same time`);
-}
-
-/**
- * A manifest's descriptor and exact bytes by tag or digest: one GET from a registry, resolve and
- * read from a layout. With a platform, the matching child of an index (or the manifest itself
- * when its config says it is built for that platform).
- */
-export async function fetchManifestBytes(
-  opened: OpenedTarget,
-  reference: string,
-  options: { accept?: string[]; platform?: Platform; signal?: AbortSignal } = {},
-): Promise<{ desc: Descriptor; bytes: Buffer }> {
-  let result: { desc: Descriptor; bytes: Buffer };
-  const o = options.signal ? { signal: options.signal } : {};
-  if (opened.repository && options.accept?.length) {
-    const fetched = await opened.repository.fetchManifest(reference, { ...o, accept: options.accept });
-    result = { desc: fetched.descriptor, bytes: fetched.bytes };
-  } else if (opened.repository) {
-    const { descriptor, bytes } = await opened.repository.fetchManifest(reference, o);
-    result = { desc: descriptor, bytes };
-  } else {
-    const desc = await opened.target.resolve(reference, o);
-    result = { desc, bytes: await fetchAll(opened.target, desc, o) };
-  }
-  if (!options.platform) return result;
-  const { selectPlatform } = await import('../../copy/index.js');
-  const chosen = await selectPlatform(opened.target, result.desc, options.platform);
-  if (chosen.digest === result.desc.digest) return { desc: chosen, bytes: result.bytes };
-  return { desc: chosen, bytes: await fetchAll(opened.target, chosen, o) };
-}
-
-/**
- * Stores a manifest and points `reference` at it: a registry PUT by tag (or by digest), or a
- * layout blob recorded in index.json and tagged.
- */
-export async function storeManifest(
-  opened: OpenedTarget,
-  desc: Descriptor,
-  bytes: Uint8Array,
-  reference: string,
-): Promise<void> {
-  const tag = reference && !isDigestReference(reference) ? reference : '';
-  if (opened.repository) {
-    if (tag) await opened.repository.pushReference(desc, bytes, tag);
-    else await opened.repository.push(desc, bytes);
-    return;
-  }
-  if (!(await opened.target.exists(desc))) await opened.target.push(desc, bytes);
-  // Tagging by digest makes sure a manifest that was already there as a plain blob is recorded.
-  await opened.target.tag(desc, tag || desc.digest);
-}
-
-/** Applies extra tags with at most `concurrency` at a time, reporting each one. */
-export async function tagAll(
-  opened: OpenedTarget,
-  desc: Descriptor,
-  bytes: Uint8Array,
-  tags: string[],
-  concurrency: number,
-  onTagged?: (tag: string) => void,
-): Promise<void> {
-  const queue = [...tags];
-  const worker = async () => {
-    for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
-      await storeManifest(opened, desc, bytes, t);
-      onTagged?.(t);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, tags.length) }, worker));
 }
 
 /** True for a NOT_FOUND from any backend: a registry 404, a missing layout entry. */

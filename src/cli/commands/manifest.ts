@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
-import { addDistributionSpecOption, addFormatOption, addTargetOptions, collect } from '../options.js';
+import { addConcurrencyOption, addOrasOptions, collect } from '../options.js';
 import { registerManifestIndex } from './manifest-index.js';
 
 /** `manifest fetch|fetch-config|push|delete|index`, flag for flag as `oras manifest`. */
@@ -29,8 +29,7 @@ Examples:
     .option('--platform <platform>', 'the manifest for this platform inside an index: os[/arch[/variant]][:os_version]')
     .option('--descriptor', 'print the descriptor of the manifest instead')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(fetch);
-  addFormatOption(fetch, ['text', 'json']);
+  addOrasOptions(fetch, { format: ['text', 'json'] });
   fetch.addHelpText(
     'after',
     `
@@ -55,7 +54,7 @@ Examples:
     .option('--platform <platform>', 'the manifest for this platform inside an index: os[/arch[/variant]][:os_version]')
     .option('--descriptor', 'print the descriptor of the config instead')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(config);
+  addOrasOptions(config);
   config.action(async (name: string, opts) => {
     const { manifestFetchConfig } = await import('./manifest-fetch.js');
     await manifestFetchConfig(io, name, opts);
@@ -66,12 +65,11 @@ Examples:
     .description('push a manifest from a file (or stdin) as it is')
     .argument('<name>', 'destination: <registry>/<repository>[:<tag>[,<tag>...]|@<digest>]')
     .argument('<file>', 'the manifest JSON; - for stdin')
-    .option('--media-type <type>', 'media type of the manifest (default: its "mediaType" field)')
-    .option('--concurrency <n>', 'tags applied in parallel', '5')
+    .option('--media-type <type>', 'media type of the manifest (default: its "mediaType" field)');
+  addConcurrencyOption(push, 'tags applied', 5)
     .option('--descriptor', 'print the descriptor of the manifest instead of the status')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(push);
-  addDistributionSpecOption(push);
+  addOrasOptions(push, { distributionSpec: true });
   push.addHelpText(
     'after',
     `
@@ -93,8 +91,7 @@ Examples:
     .option('-f, --force', 'do not ask for confirmation; a missing manifest is not an error')
     .option('--descriptor', 'print the descriptor of the deleted manifest (needs --force)')
     .option('--pretty', 'indent JSON printed to stdout');
-  addTargetOptions(del);
-  addDistributionSpecOption(del);
+  addOrasOptions(del, { distributionSpec: true });
   del.action(async (name: string, opts) => {
     const { manifestDelete } = await import('./manifest-push.js');
     await manifestDelete(io, name, opts);

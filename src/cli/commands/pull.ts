@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
-import { addFormatOption, addNoTtyOption, addTargetOptions, parseConcurrency, parseFileRef } from '../options.js';
+import { addOrasOptions, parseConcurrency, parseFileRef } from '../options.js';
 import { descriptorJson, printJson } from '../output/json.js';
 
 export function registerPull(program: Command, io: CliIO): void {
@@ -14,11 +14,8 @@ export function registerPull(program: Command, io: CliIO): void {
     .option('-T, --allow-path-traversal', 'allow file names that point outside the output folder')
     .option('--include-subject', 'also pull the subject of the manifest, recursively')
     .option('--config <file>', 'also save the config as this file: <file>[:<type>]')
-    .option('--platform <platform>', 'pull the manifest for this platform: os[/arch[/variant]][:os_version]')
-    .option('--concurrency <n>', 'blobs pulled in parallel', '3');
-  addTargetOptions(cmd);
-  addFormatOption(cmd, ['text', 'json']);
-  addNoTtyOption(cmd);
+    .option('--platform <platform>', 'pull the manifest for this platform: os[/arch[/variant]][:os_version]');
+  addOrasOptions(cmd, { concurrency: { what: 'blobs pulled', default: 3 }, format: ['text', 'json'], progress: true });
   cmd.addHelpText(
     'after',
     `
@@ -29,12 +26,11 @@ Examples:
   );
   cmd.action(async (name: string, opts) => {
     const { pullFiles } = await import('../../files/index.js');
-    const { selectPlatform } = await import('../../copy/index.js');
     const { parsePlatform } = await import('../../oci/index.js');
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
     const { TransferDisplay, PullVerbs } = await import('../output/transfer.js');
     const opened = await openTarget(name, opts);
-    const display = new TransferDisplay(io, PullVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    const display = new TransferDisplay(io, PullVerbs, { tty: opts.tty });
     try {
       const reference = await requireReference(opened, name);
       const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
@@ -49,7 +45,7 @@ Examples:
         ...(opts.allowPathTraversal ? { allowPathTraversal: true } : {}),
         ...(opts.includeSubject ? { includeSubject: true } : {}),
         ...(config ? { configPath: config.path } : {}),
-        ...(platform ? { mapRoot: (src, root) => selectPlatform(src, root, platform) } : {}),
+        ...(platform ? { platform } : {}),
         preCopy: display.preCopy,
         postCopy: display.postCopy,
         onProgress: display.onProgress,

@@ -1,43 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
-import {
-  addFormatOption,
-  addNoTtyOption,
-  addTargetOptions,
-  collect,
-  parseAnnotations,
-  parseConcurrency,
-  parseFileRef,
-} from '../options.js';
+import { addOrasOptions, collect, parseAnnotations, parseConcurrency, parseFileRef } from '../options.js';
 import { descriptorJson, printJson } from '../output/json.js';
-
-export async function readAnnotationFile(path: string): Promise<Record<string, Record<string, string>>> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new LadingError('INVALID_ARGUMENT', `annotation file ${path}: ${(error as Error).message}`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new LadingError('INVALID_ARGUMENT', `annotation file ${path}: must be a JSON object of objects`);
-  }
-  for (const [key, inner] of Object.entries(value)) {
-    if (
-      !inner ||
-      typeof inner !== 'object' ||
-      Array.isArray(inner) ||
-      !Object.values(inner).every((v) => typeof v === 'string')
-    ) {
-      throw new LadingError(
-        'INVALID_ARGUMENT',
-        `annotation file ${path}: "${key}" must map annotation names to strings`,
-      );
-    }
-  }
-  return value as Record<string, Record<string, string>>;
-}
 
 export function sourceDateEpoch(): number | undefined {
   const raw = process.env.SOURCE_DATE_EPOCH;
@@ -71,11 +36,8 @@ export function registerPush(program: Command, io: CliIO): void {
     .option(
       '--artifact-platform <platform>',
       'the platform of the artifact, stored as its config: os[/arch[/variant]][:os_version]',
-    )
-    .option('--concurrency <n>', 'blobs pushed in parallel', '5');
-  addTargetOptions(cmd);
-  addFormatOption(cmd, ['text', 'json']);
-  addNoTtyOption(cmd);
+    );
+  addOrasOptions(cmd, { concurrency: { what: 'blobs pushed', default: 5 }, format: ['text', 'json'], progress: true });
   cmd.addHelpText(
     'after',
     `
@@ -87,7 +49,7 @@ Examples:
   lading push --oci-layout ./layout:v1 artifact.txt`,
   );
   cmd.action(async (name: string, files: string[], opts) => {
-    const { pushFiles } = await import('../../files/index.js');
+    const { pushFiles, readAnnotationFile } = await import('../../files/index.js');
     const { openTarget, closeRegistries } = await import('../targets.js');
     const { TransferDisplay, PushVerbs } = await import('../output/transfer.js');
     if (opts.annotation && opts.annotationFile) {
@@ -103,38 +65,20 @@ Examples:
       imageSpec = 'v1.0'; // as ORAS: a config without an artifact type means an image-spec 1.0 manifest
     }
     const fileAnnotations = opts.annotationFile ? await readAnnotationFile(opts.annotationFile) : {};
-    let configData: { bytes: Uint8Array; mediaType: string } | undefined;
-    if (opts.artifactPlatform) {
-      if (opts.config)
-        throw new LadingError('INVALID_ARGUMENT', '--artifact-platform and --config cannot be used together');
-      const { parsePlatform, goStringify, MediaType } = await import('../../oci/index.js');
-      const p = parsePlatform(opts.artifactPlatform);
-      // Go's ocispec.Platform field order, as oras writes it.
-      const json = goStringify({
-        architecture: p.architecture,
-        os: p.os,
-        'os.version': p['os.version'],
-        'os.features': p['os.features'],
-        variant: p.variant,
-      });
-      configData = { bytes: Buffer.from(json), mediaType: MediaType.ImageConfig };
+    if (opts.artifactPlatform && opts.config) {
+      throw new LadingError('INVALID_ARGUMENT', '--artifact-platform and --config cannot be used together');
     }
+    const { parsePlatform } = await import('../../oci/index.js');
+    const artifactPlatform = opts.artifactPlatform ? parsePlatform(opts.artifactPlatform) : undefined;
     const epoch = opts.reproducible ? (sourceDateEpoch() ?? 0) : undefined;
     const annotations = parseAnnotations(opts.annotation);
-    if (
-      epoch !== undefined &&
-      !annotations['org.opencontainers.image.created'] &&
-      !fileAnnotations.$manifest?.['org.opencontainers.image.created']
-    ) {
-      annotations['org.opencontainers.image.created'] = new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    }
     const { checkOutputFile, writeOutputFile } = await import('../output-file.js');
     if (opts.exportManifest) await checkOutputFile(opts.exportManifest, '--export-manifest');
     // Arguments are checked before the target is opened (opening a new layout creates it).
     const fileRefs = files.map((f) => parseFileRef(f));
     const configRef = opts.config ? parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') : undefined;
     const opened = await openTarget(name, opts, { write: true });
-    const display = new TransferDisplay(io, PushVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
+    const display = new TransferDisplay(io, PushVerbs, { tty: opts.tty });
     try {
       const manifest = await pushFiles(opened.target, fileRefs, {
         signal: (await import('../interrupt.js')).interruptSignal(),
@@ -145,7 +89,7 @@ Examples:
         ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
         ...(imageSpec ? { imageSpec } : {}),
         ...(configRef ? { config: configRef } : {}),
-        ...(configData ? { configData } : {}),
+        ...(artifactPlatform ? { artifactPlatform } : {}),
         ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
         ...(epoch !== undefined ? { reproducible: true, sourceDateEpoch: epoch } : {}),
         ...display.hooks(),

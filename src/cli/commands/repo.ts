@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
-import { addFormatOption, addRemoteOptions, addTargetOptions } from '../options.js';
+import { addOrasOptions } from '../options.js';
 import { safeText } from '../output/safe-text.js';
 import type { TargetFlags } from '../targets.js';
 
@@ -149,8 +149,7 @@ export function registerRepo(program: Command, io: CliIO): void {
     .description('list the repositories of a registry')
     .argument('<registry>', 'the registry, optionally with a namespace: <registry>[/<namespace>]')
     .option('--last <repository>', 'start after this repository');
-  addRemoteOptions(ls);
-  addFormatOption(ls, ['text', 'json']);
+  addOrasOptions(ls, { names: 'registry', format: ['text', 'json'] });
   ls.addHelpText(
     'after',
     `
@@ -168,8 +167,7 @@ Examples:
     .argument('<name>', 'the repository: <registry>/<repository>[:<tag>|@<digest>] (or a layout with --oci-layout)')
     .option('--last <tag>', 'start after this tag')
     .option('--exclude-digest-tags', "hide tags that read as digests, such as 'sha256-<hex>'");
-  addTargetOptions(tags);
-  addFormatOption(tags, ['text', 'json']);
+  addOrasOptions(tags, { format: ['text', 'json'] });
   tags.addHelpText(
     'after',
     `

@@ -1,18 +1,18 @@
 import type { Command } from 'commander';
 import { checkTagOrDigest, LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
-import { addTargetOptions, parseConcurrency } from '../options.js';
+import { addOrasOptions, parseConcurrency } from '../options.js';
 
 export function registerTag(program: Command, io: CliIO): void {
   const cmd = program
     .command('tag')
     .description('give an existing artifact one or more new tags')
     .argument('<name>', 'the artifact: <registry>/<repository>{:<tag>|@<digest>}')
-    .argument('<tags...>', 'new tags')
-    .option('--concurrency <n>', 'tags applied in parallel', '5');
-  addTargetOptions(cmd);
+    .argument('<tags...>', 'new tags');
+  addOrasOptions(cmd, { concurrency: { what: 'tags applied', default: 5 } });
   cmd.action(async (name: string, tags: string[], opts) => {
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
+    const { tagAll } = await import('../../copy/index.js');
     if (tags.length === 1 && (tags[0] === 'list' || tags[0] === 'ls')) {
       throw new LadingError('INVALID_ARGUMENT', 'to list tags, use "lading repo tags <name>"');
     }
@@ -21,14 +21,10 @@ export function registerTag(program: Command, io: CliIO): void {
     const opened = await openTarget(name, opts, { write: true });
     try {
       const desc = await opened.target.resolve(await requireReference(opened, name));
-      const queue = [...tags];
-      const worker = async () => {
-        for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
-          await opened.target.tag(desc, t);
-          io.stdout.write(`Tagged ${t}\n`);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(limit, tags.length) }, worker));
+      await tagAll(opened.target, desc, tags, {
+        concurrency: limit,
+        onTagged: (t) => io.stdout.write(`Tagged ${t}\n`),
+      });
     } finally {
       await closeRegistries();
     }
@@ -43,15 +39,16 @@ export function registerResolve(program: Command, io: CliIO): void {
     .argument('<name>', 'the artifact: <registry>/<repository>{:<tag>|@<digest>}')
     .option('-l, --full-reference', 'print the full reference <repository>@<digest>')
     .option('--platform <platform>', 'resolve the manifest for this platform inside an index');
-  addTargetOptions(cmd);
+  addOrasOptions(cmd);
   cmd.action(async (name: string, opts) => {
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
-    const { selectPlatform } = await import('../../copy/index.js');
+    const { resolveRoot } = await import('../../copy/index.js');
     const { parsePlatform } = await import('../../oci/index.js');
     const opened = await openTarget(name, opts);
     try {
-      let desc = await opened.target.resolve(await requireReference(opened, name));
-      if (opts.platform) desc = await selectPlatform(opened.target, desc, parsePlatform(opts.platform));
+      const desc = await resolveRoot(opened.target, await requireReference(opened, name), {
+        ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
+      });
       io.stdout.write(opts.fullReference ? `${opened.base}@${desc.digest}\n` : `${desc.digest}\n`);
     } finally {
       await closeRegistries();

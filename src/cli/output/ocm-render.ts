@@ -1,3 +1,4 @@
+import type { ComponentTree } from '../../ocm/component-tree.js';
 import type { ComponentDescriptor, Resource } from '../../ocm/descriptor/model.js';
 import type { CliIO } from '../io.js';
 import { jsonText, safeText } from './safe-text.js';
@@ -13,19 +14,14 @@ export function renderTable(headers: string[], dataRows: string[][]): string {
 
 export type OcmFormat = 'table' | 'yaml' | 'json' | 'ndjson' | 'tree';
 
-export interface TreeNode {
-  descriptor: ComponentDescriptor;
-  children: TreeNode[];
-}
-
 async function wire(descs: ComponentDescriptor[]) {
   const { toWire } = await import('../../ocm/descriptor/wire.js');
   return descs.map(toWire);
 }
 
-export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: TreeNode[]): Promise<void> {
+export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: ComponentTree[]): Promise<void> {
   const flat: ComponentDescriptor[] = [];
-  const walk = (n: TreeNode) => {
+  const walk = (n: ComponentTree) => {
     flat.push(n.descriptor);
     n.children.forEach(walk);
   };
@@ -44,7 +40,7 @@ export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: Tre
     }
     case 'tree': {
       const rows: string[][] = [];
-      const visit = (n: TreeNode, prefix: string, last: boolean) => {
+      const visit = (n: ComponentTree, prefix: string, last: boolean) => {
         const c = n.descriptor.component;
         const [name, version, provider] = [c.name, c.version, c.provider.name].map(safeText);
         rows.push([

@@ -54,10 +54,11 @@ export class TransferDisplay {
   #drawn = 0;
   #stopped = false;
 
+  /** Bars on a terminal unless `tty` is false (`--no-tty`) or `--debug` interleaves its lines. */
   constructor(io: CliIO, verbs: Verbs, options: { tty?: boolean } = {}) {
     this.#io = io;
     this.#verbs = verbs;
-    this.#tty = options.tty ?? (io.isTTY && !io.debug);
+    this.#tty = options.tty !== false && io.isTTY && !io.debug;
   }
 
   readonly preCopy = (desc: Descriptor): void => {

@@ -107,7 +107,8 @@ function referenceToWire(r: ComponentReference): Record<string, unknown> {
   return out;
 }
 
-function signatureToWire(s: Signature): Record<string, unknown> {
+/** A signature in its v2 wire form, in Go's field order (as `sign cv` prints it). */
+export function signatureToWire(s: Signature): Record<string, unknown> {
   const info: Record<string, unknown> = {
     algorithm: s.signature.algorithm,
     value: s.signature.value,

@@ -2,14 +2,15 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
+import { addOcmOptions } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
-import { addOcmRemoteOptions, checkFormat, ocmConfigFor, openRepository, otherRegistries } from './common.js';
+import { type AccessOptions, accessOptions, ComponentVersionAliases, checkFormat, openRepository } from './common.js';
 
 export function registerAdd(program: Command, io: CliIO): void {
   const add = program.command('add').description('add component versions to an OCM repository');
   const cmd = add
     .command('component-version')
-    .aliases(['cv', 'cvs', 'componentversion', 'componentversions', 'component-versions'])
+    .aliases(ComponentVersionAliases)
     .description('build component versions from a component constructor file into a CTF archive or registry')
     .option('-c, --constructor <file>', 'the component constructor', 'component-constructor.yaml')
     .option(
@@ -26,7 +27,7 @@ export function registerAdd(program: Command, io: CliIO): void {
     .option('--concurrency-limit <n>', 'inputs processed in parallel', '4')
     .option('--working-directory <dir>', "where relative input paths start (default: the constructor file's folder)")
     .option('-o, --output <format>', 'output format: table, yaml, json, ndjson or tree', 'table');
-  addOcmRemoteOptions(cmd);
+  addOcmOptions(cmd);
   cmd.addHelpText(
     'after',
     `
@@ -41,6 +42,8 @@ Examples:
     const { constructComponentVersions } = await import('../../../ocm/construct.js');
     const { parseRepository } = await import('../../../ocm/reference.js');
     const { renderDescriptors } = await import('../../output/ocm-render.js');
+    const { storedReferenceDigest } = await import('../../../ocm/stored-reference-digest.js');
+    const { registryImagePinner } = await import('../../../ocm/image-access.js');
     const format = checkFormat(opts.output);
     const policy = opts.componentVersionConflictPolicy;
     if (!['abort-and-fail', 'skip', 'replace'].includes(policy)) {
@@ -70,7 +73,9 @@ Examples:
     for (const w of ctor.warnings) io.stderr.write(`warning: ${safeText(w)}\n`);
     const spec = parseRepository(opts.repository);
     const opened = await openRepository(spec, opts, { write: true });
-    const others = await otherRegistries(opts);
+    // A constructor is the user's own instruction: an http:// chart repository or image there is
+    // their choice (credentials still never go over plain HTTP beyond this machine).
+    const access = await accessOptions(opts, () => true);
     let ok = false;
     try {
       const descriptors = await constructComponentVersions(ctor, opened.repository, {
@@ -81,35 +86,9 @@ Examples:
         ...(opts.skipReferenceDigestProcessing ? { skipReferenceDigestProcessing: true } : {}),
         // A referenced version (built earlier in this run, or already in the repository) is
         // pinned by its normalised digest, as upstream does.
-        referenceDigest: async (component: string, version: string) => {
-          const { digestDescriptor } = await import('../../../ocm/signing/index.js');
-          const stored = await opened.repository.getComponentVersion(component, version).catch((error: unknown) => {
-            if (error instanceof LadingError && error.code === 'NOT_FOUND') {
-              throw new LadingError(
-                'NOT_FOUND',
-                `${file}: referenced component version ${component}:${version} is neither in the constructor nor in ${opened.display}`,
-              );
-            }
-            throw error;
-          });
-          return digestDescriptor(stored.descriptor).digest;
-        },
-        resolveImage: async (imageReference: string) => {
-          const { parseReference } = await import('../../../oci/index.js');
-          const plain = imageReference.startsWith('http://');
-          const bare = imageReference.replace(/^https?:\/\//, '');
-          const parsed = parseReference(bare);
-          if (!parsed.reference)
-            throw new LadingError('INVALID_REFERENCE', `${imageReference}: no tag or digest to resolve`);
-          const repo = others.registry(parsed.registry, { plainHttp: plain }).repository(parsed.repository);
-          const desc = await repo.resolve(parsed.reference);
-          // Pinned as upstream does: the tag stays for readers, the digest makes it immutable.
-          const withoutDigest = imageReference.includes('@')
-            ? imageReference.slice(0, imageReference.lastIndexOf('@'))
-            : imageReference;
-          return { digest: desc.digest, pinned: `${withoutDigest}@${desc.digest}` };
-        },
-        inputMethods: await helmAwareInputs(opts, others),
+        referenceDigest: storedReferenceDigest(opened.repository, { file, repositoryName: opened.display }),
+        resolveImage: registryImagePinner(access.registries),
+        inputMethods: await helmAwareInputs(access),
       });
       ok = true;
       // Ctrl-C while a tar or tgz is written back stops the write and leaves the archive as it was.
@@ -122,29 +101,15 @@ Examples:
     } finally {
       // A failed add leaves a CTF archive exactly as it was.
       if (!ok) await opened.close({ commit: false }).catch(() => {});
+      await access.registries.close();
     }
   });
 }
 
 /** The built-in inputs, with Helm charts fetched through the command's TLS and credentials. */
-async function helmAwareInputs(
-  opts: Parameters<typeof ocmConfigFor>[0] & { plainHttp?: boolean },
-  others: Awaited<ReturnType<typeof otherRegistries>>,
-) {
+async function helmAwareInputs(access: AccessOptions) {
   const { builtinInputMethods } = await import('../../../ocm/input/registry.js');
   const { createHelmInput } = await import('../../../ocm/input/helm.js');
-  const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
   const { InputType } = await import('../../../ocm/types.js');
-  const methods = new Map(builtinInputMethods);
-  methods.set(
-    InputType.Helm,
-    createHelmInput({
-      registryOptions: (host) => ({ ...others.optionsFor(host), ...(opts.plainHttp ? { plainHttp: true } : {}) }),
-      httpCredentials: helmCredentialsFromConfig(await ocmConfigFor(opts)),
-      // A constructor is the user's own instruction: an http:// chart repository there is their
-      // choice (credentials still never go over plain HTTP beyond this machine).
-      allowPlainHttp: () => true,
-    }),
-  );
-  return methods;
+  return new Map(builtinInputMethods).set(InputType.Helm, createHelmInput(access.helm));
 }

@@ -1,31 +1,22 @@
-import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
+import type { PlainHttpPolicy } from '../../../ocm/access-transport.js';
 import type { OcmConfig } from '../../../ocm/config/index.js';
+import type { HelmFetchOptions } from '../../../ocm/input/helm-remote.js';
 import type { OpenedRepository } from '../../../ocm/open.js';
 import type { RepositorySpec } from '../../../ocm/reference.js';
+import type { RegistryPool } from '../../../ocm/registry-pool.js';
 import type { CredentialProvider, RegistryOptions } from '../../../registry/index.js';
-import { addRemoteOptions, collect } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
 import type { TargetFlags } from '../../targets.js';
 
 export const OcmFormats = ['table', 'yaml', 'json', 'ndjson', 'tree'] as const;
 
+/** The names the component-version commands answer to, as upstream's. */
+export const ComponentVersionAliases = ['cv', 'cvs', 'componentversion', 'componentversions', 'component-versions'];
+
 /** The registry flags of OCM commands plus `--config` (OCM configuration files). */
 export interface OcmRemoteFlags extends TargetFlags {
   config?: string[];
-}
-
-/**
- * Registry flags for OCM commands: plain HTTP, TLS, credentials and docker config files, as the
- * ORAS family has them but without short names (OCM's own short flags mean other things), and
- * `--config` for OCM configuration files.
- */
-export function addOcmRemoteOptions(cmd: Command): Command {
-  return addRemoteOptions(cmd, '', { shortFlags: false }).option(
-    '--config <file>',
-    'an OCM configuration file (repeatable); replaces the discovery of $OCM_CONFIG, ~/.config/ocm/config, ~/.ocmconfig, ./.ocmconfig, …',
-    collect,
-  );
 }
 
 export function checkFormat(value: string): (typeof OcmFormats)[number] {
@@ -105,17 +96,18 @@ export async function ocmRegistryOptions(
 export async function openRepository(
   spec: RepositorySpec,
   flags: OcmRemoteFlags,
-  options: { write?: boolean } = {},
+  options: { write?: boolean | 'existing' } = {},
 ): Promise<OpenedRepository> {
   const { openComponentRepository } = await import('../../../ocm/open.js');
+  const write = options.write ? { write: options.write } : {};
   if (spec.kind !== 'OCIRepository') {
     // An explicit --config is read (and must be valid) whatever the repository.
     if (flags.config?.length) await ocmConfigFor(flags);
-    return openComponentRepository(spec, options.write ? { write: true } : {});
+    return openComponentRepository(spec, write);
   }
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(spec.baseUrl)?.[1];
   return openComponentRepository(spec, {
-    ...(options.write ? { write: true } : {}),
+    ...write,
     registryOptions: await ocmRegistryOptions(flags, { scheme, subPath: spec.subPath }),
   });
 }
@@ -140,31 +132,31 @@ export async function plainHttpPolicy(
   return (host) => Boolean(flags.plainHttp) || chosen.has(host.toLowerCase()) || isLoopbackHost(host);
 }
 
+/** How a command reaches what accesses name, built from its flags (see accessOptions). */
+export interface AccessOptions {
+  /** Registries other than the repository's: OCI images, `oci://` charts, `--upload-as` targets. Close when done. */
+  registries: RegistryPool;
+  /** Helm chart repositories and `oci://` charts. */
+  helm: Omit<HelmFetchOptions, 'signal'>;
+  allowPlainHttp: PlainHttpPolicy;
+}
+
 /**
- * Registries other than the repository's (OCI images, oci:// charts, --upload-as targets), with
- * the same credentials chain as the repository; `http://` in a reference, or --plain-http, means
- * plain HTTP. One Registry per host and scheme for the command; close them with `close()`.
+ * Registries and Helm repositories beyond the command's repository, with the same credentials
+ * chain as the repository (and for http(s) chart repositories the OCM configuration's); `http://`
+ * in a reference where `allowPlainHttp` permits, or --plain-http, means plain HTTP.
  */
-export async function otherRegistries(flags: OcmRemoteFlags) {
-  const { Registry } = await import('../../../registry/index.js');
-  const optionsFor = await ocmRegistryOptions(flags);
-  const open = new Map<string, InstanceType<typeof Registry>>();
-  return {
-    registry(host: string, options: { plainHttp?: boolean } = {}) {
-      const plain = Boolean(options.plainHttp || flags.plainHttp);
-      const key = `${plain ? 'http' : 'https'}://${host}`;
-      let registry = open.get(key);
-      if (!registry) {
-        registry = new Registry(host, { ...optionsFor(host), ...(plain ? { plainHttp: true } : {}) });
-        open.set(key, registry);
-      }
-      return registry;
-    },
-    /** Options for a registry met by a library call (e.g. a chart's oci:// registry). */
-    optionsFor,
-    async close() {
-      await Promise.all([...open.values()].map((r) => r.close()));
-      open.clear();
-    },
+export async function accessOptions(flags: OcmRemoteFlags, allowPlainHttp: PlainHttpPolicy): Promise<AccessOptions> {
+  const { RegistryPool } = await import('../../../ocm/registry-pool.js');
+  const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
+  const registries = new RegistryPool({
+    registryOptions: await ocmRegistryOptions(flags),
+    ...(flags.plainHttp ? { plainHttp: true } : {}),
+  });
+  const helm = {
+    registryOptions: (host: string) => registries.optionsFor(host),
+    httpCredentials: helmCredentialsFromConfig(await ocmConfigFor(flags)),
+    allowPlainHttp,
   };
+  return { registries, helm, allowPlainHttp };
 }

@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
-import type { Signature } from '../../../ocm/descriptor/model.js';
-import type { OpenedRepository } from '../../../ocm/open.js';
-import type { ComponentVersionReference, RepositorySpec } from '../../../ocm/reference.js';
+import type { ComponentVersionReference } from '../../../ocm/reference.js';
 import type { CliIO } from '../../io.js';
+import { addOcmOptions } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
-import type { TargetFlags } from '../../targets.js';
-import { addOcmRemoteOptions, openRepository } from './common.js';
-
-const ComponentVersionAliases = ['cv', 'cvs', 'componentversion', 'componentversions', 'component-versions'];
+import { ComponentVersionAliases, openRepository } from './common.js';
 
 /** The key flags of sign and verify, with the signature and algorithm they are for. */
 export interface SigningKeyOptions {
@@ -76,38 +72,6 @@ function requireVersion(raw: string, ref: ComponentVersionReference): string {
   return ref.version;
 }
 
-/** Signing writes into an existing CTF (never creates one) or a registry. */
-async function openForWriting(spec: RepositorySpec, flags: TargetFlags): Promise<OpenedRepository> {
-  if (spec.kind !== 'CommonTransportFormat') return openRepository(spec, flags, { write: true });
-  const { CtfArchive } = await import('../../../ctf/index.js');
-  const { ComponentVersionRepository } = await import('../../../ocm/repository/repository.js');
-  const archive = await CtfArchive.open(spec.filePath, { mode: 'readwrite' });
-  return {
-    repository: new ComponentVersionRepository(archive.resolver()),
-    display: spec.filePath,
-    close: (o = {}) => archive.close({ commit: o.commit ?? true, ...(o.signal ? { signal: o.signal } : {}) }),
-  };
-}
-
-/** The v2 wire form of a signature, in Go's field order. */
-function signatureWire(s: Signature): Record<string, unknown> {
-  const info: Record<string, unknown> = {
-    algorithm: s.signature.algorithm,
-    value: s.signature.value,
-    mediaType: s.signature.mediaType,
-  };
-  if (s.signature.issuer) info.issuer = s.signature.issuer;
-  return {
-    name: s.name,
-    digest: {
-      hashAlgorithm: s.digest.hashAlgorithm,
-      normalisationAlgorithm: s.digest.normalisationAlgorithm,
-      value: s.digest.value,
-    },
-    signature: info,
-  };
-}
-
 function checkChoice(flag: string, value: string, allowed: readonly string[]): string {
   if (!allowed.includes(value)) {
     throw new LadingError('INVALID_ARGUMENT', `${flag} must be ${allowed.join(', ')}; got "${value}"`);
@@ -132,7 +96,7 @@ export function registerSign(program: Command, io: CliIO): void {
     .option('--force', 'replace a signature of the same name')
     .option('--dry-run', 'compute and print the signature, store nothing')
     .option('-o, --output <format>', 'how to print the signature: yaml or json', 'yaml');
-  addOcmRemoteOptions(cmd);
+  addOcmOptions(cmd);
   cmd.addHelpText(
     'after',
     `
@@ -163,9 +127,8 @@ Examples:
     if (encoding === 'plain' && keys.certificateChain) {
       throw new LadingError('INVALID_ARGUMENT', '--certificate is carried only by --encoding pem signatures');
     }
-    const opened = opts.dryRun
-      ? await openRepository(ref.repository, opts)
-      : await openForWriting(ref.repository, opts);
+    // Signing writes into an existing CTF (never creates one) or a registry.
+    const opened = await openRepository(ref.repository, opts, opts.dryRun ? {} : { write: 'existing' });
     let ok = false;
     try {
       const result = await signComponentVersion(opened.repository, ref.component, version, {
@@ -182,7 +145,8 @@ Examples:
       });
       ok = true;
       await opened.close({ commit: !opts.dryRun, signal: (await import('../../interrupt.js')).interruptSignal() });
-      const wire = signatureWire(result.signature);
+      const { signatureToWire } = await import('../../../ocm/descriptor/wire.js');
+      const wire = signatureToWire(result.signature);
       if (format === 'json') {
         io.stdout.write(`${JSON.stringify(wire, null, 2)}\n`);
       } else {
@@ -213,7 +177,7 @@ export function registerVerify(program: Command, io: CliIO): void {
     .option('--root-certificate <file>', 'trusted root certificate(s) for PEM signatures (default: system roots)')
     .option('--issuer <dn>', 'PEM signatures: the signing certificate must have this subject, e.g. "CN=acme,O=Acme"')
     .option('--verify-digests', "also recompute every local resource's digest from its stored content");
-  addOcmRemoteOptions(cmd);
+  addOcmOptions(cmd);
   cmd.addHelpText(
     'after',
     `
@@ -273,7 +237,7 @@ export function registerHash(program: Command, io: CliIO): void {
     .option('--hash <algorithm>', 'SHA-256 or SHA-512', 'SHA-256')
     .option('--normalisation <algorithm>', 'normalisation algorithm', 'jsonNormalisation/v4alpha1')
     .option('-o, --output <format>', 'text (the digest), norm (the normalised bytes), json or yaml', 'text');
-  addOcmRemoteOptions(cmd);
+  addOcmOptions(cmd);
   cmd.addHelpText(
     'after',
     `

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
-import { parseConcurrency } from '../../options.js';
+import { addOcmOptions, parseConcurrency } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
-import { addOcmRemoteOptions, ocmConfigFor, openRepository, otherRegistries, plainHttpPolicy } from './common.js';
+import { accessOptions, ComponentVersionAliases, openRepository, plainHttpPolicy } from './common.js';
 
 export function registerTransfer(program: Command, io: CliIO): void {
   const transfer = program.command('transfer').description('transfer component versions between OCM repositories');
   const cmd = transfer
     .command('component-version')
-    .aliases(['cv', 'cvs', 'componentversion', 'componentversions', 'component-versions'])
+    .aliases(ComponentVersionAliases)
     .description(
       'copy a component version, with its local blobs (and with --copy-resources its OCI images and Helm charts), to another repository',
     )
@@ -26,10 +26,8 @@ export function registerTransfer(program: Command, io: CliIO): void {
     )
     .option('-r, --recursive', 'also transfer the referenced component versions')
     .option('--dry-run', 'print what would be transferred and write nothing')
-    .option('-o, --output <format>', 'format of the --dry-run plan: yaml, json or ndjson', 'yaml')
-    .option('--concurrency <n>', 'blobs transferred in parallel', '3')
-    .option('--no-tty', 'print one line per event instead of progress bars');
-  addOcmRemoteOptions(cmd);
+    .option('-o, --output <format>', 'format of the --dry-run plan: yaml, json or ndjson', 'yaml');
+  addOcmOptions(cmd, { concurrency: { what: 'blobs transferred', default: 3 }, progress: true });
   cmd.addHelpText(
     'after',
     `
@@ -41,7 +39,7 @@ Examples:
   cmd.action(async (reference: string, targetArg: string, opts) => {
     const { parseComponentReference, parseRepository } = await import('../../../ocm/reference.js');
     const { transferComponentVersion } = await import('../../../ocm/transfer.js');
-    const { parseReference } = await import('../../../oci/index.js');
+    const { registryArtifactDestination, registryImageSource } = await import('../../../ocm/image-access.js');
     const { TransferDisplay, CopyVerbs } = await import('../../output/transfer.js');
     if (opts.uploadAs !== 'localBlob' && opts.uploadAs !== 'ociArtifact') {
       throw new LadingError('INVALID_ARGUMENT', `--upload-as must be localBlob or ociArtifact, got "${opts.uploadAs}"`);
@@ -54,49 +52,18 @@ Examples:
     const targetSpec = parseRepository(targetArg);
     const source = await openRepository(ref.repository, opts);
     const target = opts.dryRun ? undefined : await openRepository(targetSpec, opts, { write: true });
-    const display = new TransferDisplay(io, CopyVerbs, { tty: io.isTTY && opts.tty !== false && !io.debug });
-    const others = await otherRegistries(opts);
+    const display = new TransferDisplay(io, CopyVerbs, { tty: opts.tty });
+    const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository, targetSpec]));
     let ok = false;
     try {
-      const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
-      const allowPlainHttp = await plainHttpPolicy(opts, [ref.repository, targetSpec]);
-      const helm = {
-        allowPlainHttp,
-        registryOptions: (host: string) => ({
-          ...others.optionsFor(host),
-          ...(opts.plainHttp ? { plainHttp: true } : {}),
-        }),
-        httpCredentials: helmCredentialsFromConfig(await ocmConfigFor(opts)),
-      };
-      const imageSource = async (imageReference: string) => {
-        const plain = imageReference.startsWith('http://');
-        const parsed = parseReference(imageReference.replace(/^https?:\/\//, ''));
-        const registry = others.registry(parsed.registry, { plainHttp: plain });
-        return { target: registry.repository(parsed.repository), reference: parsed.reference };
-      };
-      const artifactDestination =
-        targetSpec.kind === 'OCIRepository'
-          ? async (referenceName: string) => {
-              const plain = targetSpec.baseUrl.startsWith('http://');
-              const host = targetSpec.baseUrl.replace(/^https?:\/\//, '');
-              const colon = referenceName.lastIndexOf(':');
-              const repo = colon > referenceName.lastIndexOf('/') ? referenceName.slice(0, colon) : referenceName;
-              const tag = colon > referenceName.lastIndexOf('/') ? referenceName.slice(colon + 1) : '';
-              const fullRepo = targetSpec.subPath ? `${targetSpec.subPath}/${repo}` : repo;
-              const registry = others.registry(host, { plainHttp: plain });
-              return {
-                target: registry.repository(fullRepo, { push: true }),
-                reference: tag,
-                imageReference: `${host}/${fullRepo}${tag ? `:${tag}` : ''}`,
-              };
-            }
-          : undefined;
+      const { registries, helm, allowPlainHttp } = access;
+      const artifactDestination = registryArtifactDestination(targetSpec, registries);
       const dummy = opts.dryRun ? source.repository : (target?.repository ?? source.repository);
       const result = await transferComponentVersion(source.repository, dummy, ref.component, ref.version, {
         concurrency: parseConcurrency(opts.concurrency),
         signal: (await import('../../interrupt.js')).interruptSignal(),
         uploadAs: opts.uploadAs,
-        imageSource,
+        imageSource: registryImageSource(registries, { allowPlainHttp }),
         helm,
         allowPlainHttp,
         ...(artifactDestination ? { artifactDestination } : {}),
@@ -128,7 +95,7 @@ Examples:
       // Ctrl-C while a tar or tgz is written back stops the write and leaves the archive as it was.
       await target?.close({ commit: ok, signal: (await import('../../interrupt.js')).interruptSignal() });
       await source.close();
-      await others.close();
+      await access.registries.close();
     }
   });
 }

@@ -1,0 +1,60 @@
+import { isDigestReference, LadingError } from '../oci/index.js';
+import type { PlainHttpPolicy } from './access-transport.js';
+import type { RepositorySpec } from './reference.js';
+import type { RegistryPool } from './registry-pool.js';
+import type { ArtifactDestination, ImageSource } from './transfer.js';
+
+/** `OCIImage/v1` references read from their registries; `http://` only where the policy allows it. */
+export function registryImageSource(
+  registries: RegistryPool,
+  o: { allowPlainHttp?: PlainHttpPolicy | undefined } = {},
+): ImageSource {
+  return async (imageReference) =>
+    registries.repository(imageReference, { allowPlainHttp: o.allowPlainHttp, where: imageReference });
+}
+
+/**
+ * Where `uploadAs: ociArtifact` puts standalone copies: `<repository>/<referenceName>` in the target
+ * registry (below its sub path). None for a CTF archive, which keeps artifacts as local blobs.
+ */
+export function registryArtifactDestination(
+  target: RepositorySpec,
+  registries: RegistryPool,
+): ArtifactDestination | undefined {
+  if (target.kind !== 'OCIRepository') return undefined;
+  return async (referenceName) => {
+    const path = target.subPath ? `${target.subPath}/${referenceName}` : referenceName;
+    // The target repository is the user's own choice, `http://` included.
+    const { target: repository, reference } = registries.repository(`${target.baseUrl}/${path}`, {
+      allowPlainHttp: () => true,
+      where: target.baseUrl,
+      push: true,
+    });
+    const tag = isDigestReference(reference) ? '' : reference;
+    return {
+      target: repository,
+      reference: tag,
+      imageReference: `${repository.registry.host}/${repository.name}${tag ? `:${tag}` : ''}`,
+    };
+  };
+}
+
+/**
+ * Resolves an `OCIImage/v1` reference of a constructor to its manifest digest and pins it as
+ * upstream does: the tag stays for readers, the digest makes it immutable. A constructor is the
+ * user's own instruction, so its `http://` needs no permission.
+ */
+export function registryImagePinner(
+  registries: RegistryPool,
+): (imageReference: string) => Promise<{ digest: string; pinned: string }> {
+  return async (imageReference) => {
+    const image = registries.repository(imageReference, { allowPlainHttp: () => true, where: imageReference });
+    if (!image.reference) {
+      throw new LadingError('INVALID_REFERENCE', `${imageReference}: no tag or digest to resolve`);
+    }
+    const desc = await image.target.resolve(image.reference);
+    const at = imageReference.lastIndexOf('@');
+    const withoutDigest = at >= 0 ? imageReference.slice(0, at) : imageReference;
+    return { digest: desc.digest, pinned: `${withoutDigest}@${desc.digest}` };
+  };
+}

@@ -1,0 +1,62 @@
+import { parseReference } from '../oci/index.js';
+import { Registry, type RegistryOptions, type Repository } from '../registry/index.js';
+import { accessReference, type PlainHttpPolicy } from './access-transport.js';
+
+export interface RegistryPoolOptions {
+  /** Options (credentials, TLS) for a registry, per host. */
+  registryOptions: (host: string) => RegistryOptions;
+  /** Plain HTTP to every registry (the user's `--plain-http`). */
+  plainHttp?: boolean;
+}
+
+/**
+ * The registries a command reaches besides its repository's: those that OCI image accesses,
+ * `oci://` charts and standalone artifact copies name. One Registry (connection pool, token cache)
+ * per scheme and host, all with the same options; `close()` ends them.
+ */
+export class RegistryPool {
+  readonly #options: RegistryPoolOptions;
+  readonly #open = new Map<string, Registry>();
+
+  constructor(options: RegistryPoolOptions) {
+    this.#options = options;
+  }
+
+  /** Options for a registry that a library call opens itself (a chart's `oci://` registry). */
+  optionsFor(host: string): RegistryOptions {
+    return { ...this.#options.registryOptions(host), ...(this.#options.plainHttp ? { plainHttp: true } : {}) };
+  }
+
+  registry(host: string, o: { plainHttp?: boolean } = {}): Registry {
+    const plain = Boolean(o.plainHttp || this.#options.plainHttp);
+    const key = `${plain ? 'http' : 'https'}://${host}`;
+    let registry = this.#open.get(key);
+    if (!registry) {
+      registry = new Registry(host, { ...this.#options.registryOptions(host), ...(plain ? { plainHttp: true } : {}) });
+      this.#open.set(key, registry);
+    }
+    return registry;
+  }
+
+  /**
+   * The repository a registry reference of an access names (`[http[s]://]host/repo[:tag|@digest]`),
+   * and its tag or digest. `http://` is refused unless the policy allows plain HTTP to the host.
+   */
+  repository(
+    raw: string,
+    o: { allowPlainHttp?: PlainHttpPolicy | undefined; where: string; push?: boolean },
+  ): { target: Repository; reference: string } {
+    const access = accessReference(raw, { allowPlainHttp: o.allowPlainHttp, where: o.where });
+    const parsed = parseReference(access.reference);
+    const registry = this.registry(parsed.registry, { plainHttp: access.plainHttp });
+    return {
+      target: registry.repository(parsed.repository, o.push ? { push: true } : {}),
+      reference: parsed.reference,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#open.values()].map((r) => r.close()));
+    this.#open.clear();
+  }
+}
