@@ -1,6 +1,7 @@
 import type { CredentialProvider } from './auth/credential.js';
 import type { PageLimits } from './link.js';
 import type { Sender } from './message.js';
+import type { ProxyConfig } from './proxy.js';
 import type { RetryPolicy } from './retry.js';
 import type { Timeouts } from './transport.js';
 
@@ -36,6 +37,11 @@ export interface RegistryOptions {
   pageLimits?: Partial<PageLimits>;
   /** One line per HTTP request and response, with credentials removed (the CLI's `--debug`). */
   trace?: (line: string) => void;
+  /**
+   * HTTP proxies for this registry and the servers it sends to (token realms, redirects); `false`
+   * for none. Default: the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`), as Go tools read it.
+   */
+  proxy?: ProxyConfig | false;
 }
 
 /**

@@ -197,5 +197,14 @@ export function networkError(method: string, url: string | URL, error: unknown):
   } else {
     reason = `${(error as Error)?.message ?? String(error)} (${host}${code ? `, ${code}` : ''})`;
   }
+  const marked = [...causeChain(error)].find((e) => typeof (e as { proxy?: unknown }).proxy === 'string') as
+    | { proxy: string; proxyUnreachable?: boolean }
+    | undefined;
+  if (marked?.proxyUnreachable) {
+    const what = code && code in networkReasons ? `${networkReasons[code]}, ${code}` : (error as Error)?.message;
+    reason = `cannot reach proxy ${marked.proxy} (${what})`;
+  } else if (marked) {
+    reason += ` through proxy ${marked.proxy}`;
+  }
   return new LadingError('NETWORK_ERROR', `${method} ${redactUrl(url)}: ${reason}`, { cause: error });
 }

@@ -2,6 +2,7 @@ import type { ClientRequest, Agent as HttpAgent, IncomingMessage, RequestOptions
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import type { ProxySelector } from './proxy.js';
 
 /**
  * A response body: the stream of bytes, plus `dump()` to read and drop what is left (so the
@@ -38,6 +39,8 @@ export interface HttpClientOptions {
   bodyTimeoutMs: number;
   /** How long an idle connection is kept for the next request. */
   keepAliveMs: number;
+  /** The HTTP proxy each request goes through (none when absent or when it answers undefined). */
+  proxy?: ProxySelector | undefined;
 }
 
 export interface HttpRequestInit {
@@ -58,6 +61,11 @@ function timeoutError(code: string, message: string): Error {
 interface Scheme {
   agent: HttpAgent | HttpsAgent;
   request: (url: URL, options: RequestOptions) => ClientRequest;
+  /**
+   * Plain HTTP through a proxy: the request goes to this URL (the proxy's) with the target's URL
+   * as its path (absolute form) and `proxyAuthorization`, if any.
+   */
+  viaProxy?: { url: URL; authorization: string | undefined };
 }
 
 function withDump(res: IncomingMessage): ResponseBody {
@@ -121,25 +129,79 @@ export class HttpClient {
     return scheme;
   }
 
+  /**
+   * The agent for requests through `proxy`: TLS inside a CONNECT tunnel for `https://`, requests in
+   * absolute form sent to the proxy for `http://` (as Go's transport does). Loaded on first use.
+   */
+  #proxied(protocol: string, proxy: URL): Promise<Scheme> {
+    const key = `${protocol} ${proxy.href}`;
+    let scheme = this.#schemes.get(key);
+    if (!scheme) {
+      const o = this.#options;
+      const common = { keepAlive: true, timeout: o.keepAliveMs, scheduling: 'lifo' as const };
+      scheme = Promise.all([import('./proxy-tunnel.js'), import('node:http'), import('node:https')]).then(
+        ([tunnel, http, https]) =>
+          protocol === 'https:'
+            ? {
+                request: https.request,
+                agent: new tunnel.TunnelingAgent(
+                  proxy,
+                  {
+                    ...common,
+                    ...(o.ca ? { ca: o.ca } : {}),
+                    ...(o.cert !== undefined ? { cert: o.cert } : {}),
+                    ...(o.key !== undefined ? { key: o.key } : {}),
+                    rejectUnauthorized: o.rejectUnauthorized ?? true,
+                  },
+                  { timeoutMs: o.connectTimeoutMs, ca: o.ca },
+                ),
+              }
+            : {
+                request: proxy.protocol === 'https:' ? https.request : http.request,
+                agent: tunnel.proxyHttpAgent(proxy),
+                viaProxy: { url: proxy, authorization: tunnel.proxyAuthorization(proxy) },
+              },
+      );
+      this.#schemes.set(key, scheme);
+    }
+    return scheme;
+  }
+
   async request(url: URL, init: HttpRequestInit): Promise<RawResponse> {
     if (this.#closed) throw Object.assign(new Error('HTTP client is closed'), { code: 'CLIENT_CLOSED' });
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError(`unsupported protocol ${url.protocol}`);
     }
-    const { agent, request } = await this.#scheme(url.protocol);
     const o = this.#options;
+    const proxy = o.proxy?.(url);
+    const { agent, request, viaProxy } = proxy
+      ? await this.#proxied(url.protocol, proxy)
+      : await this.#scheme(url.protocol);
     return new Promise<RawResponse>((resolve, reject) => {
       const options: RequestOptions = {
         method: init.method,
-        headers: init.headers,
+        headers: viaProxy
+          ? {
+              ...init.headers,
+              host: url.host,
+              ...(viaProxy.authorization ? { 'proxy-authorization': viaProxy.authorization } : {}),
+            }
+          : init.headers,
         agent,
+        ...(viaProxy ? { path: url.href } : {}),
         ...(init.signal ? { signal: init.signal } : {}),
       };
-      const req = request(url, options);
+      const req = request(viaProxy ? viaProxy.url : url, options);
       let settled = false;
+      // Whether a connection to the proxy (absolute form) was made; a tunnel records its own.
+      let reachedProxy = !viaProxy;
       let headersTimer: NodeJS.Timeout | undefined;
       const fail = (error: Error) => {
         clearTimeout(headersTimer);
+        // A failure on the way through a proxy says so (its message names the proxy, not its credentials).
+        if (proxy && !(error as { proxy?: string }).proxy) {
+          Object.assign(error, { proxy: `${proxy.protocol}//${proxy.host}`, proxyUnreachable: !reachedProxy });
+        }
         if (!settled) {
           settled = true;
           reject(error);
@@ -152,7 +214,13 @@ export class HttpClient {
           socket.once('close', () => this.#sockets.delete(socket));
         }
         if (this.#closed) socket.destroy();
-        if (!socket.connecting) return;
+        if (!socket.connecting) {
+          reachedProxy = true;
+          return;
+        }
+        socket.once('connect', () => {
+          reachedProxy = true;
+        });
         const timer = setTimeout(
           () => req.destroy(timeoutError('CONNECT_TIMEOUT', `connect timed out after ${o.connectTimeoutMs} ms`)),
           o.connectTimeoutMs,
@@ -172,6 +240,12 @@ export class HttpClient {
         clearTimeout(headersTimer);
         if (settled) {
           res.destroy();
+          return;
+        }
+        if (viaProxy && res.statusCode === 407) {
+          // The proxy's own refusal, not the registry's answer.
+          res.destroy();
+          fail(Object.assign(new Error('proxy authentication required (407)'), { code: 'EPROXY' }));
           return;
         }
         settled = true;

@@ -5,6 +5,7 @@ import { networkError } from './errors.js';
 import { locationOf } from './headers.js';
 import { HttpClient, type HttpClientOptions, type RawResponse } from './http.js';
 import { type HttpReply, type HttpRequest, header, isReplayable, type RequestBody, type Sender } from './message.js';
+import { type ProxyConfig, proxyConfigFromEnv, proxySelector } from './proxy.js';
 import { redactUrl } from './redact.js';
 import {
   backoffMs,
@@ -58,6 +59,8 @@ export interface TransportOptions {
    * refuse it (the plain-HTTP policy of a caller whose URLs come from data).
    */
   checkUrl?: (url: URL) => void;
+  /** HTTP proxies; `false` for none. Default: the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`). */
+  proxy?: ProxyConfig | false | undefined;
 }
 
 /** Header values that must never reach a log, whatever asks for the trace. */
@@ -118,7 +121,9 @@ export class Transport implements Sender {
     this.#trace = options.trace;
     this.#checkUrl = options.checkUrl;
     const t = options.timeouts ?? {};
+    const proxy = options.proxy === false ? undefined : proxySelector(options.proxy ?? proxyConfigFromEnv());
     const base: HttpClientOptions = {
+      proxy,
       keepAliveMs: 30_000,
       connectTimeoutMs: t.connectMs ?? 30_000,
       headersTimeoutMs: t.headersMs ?? 300_000,

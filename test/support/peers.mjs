@@ -14,8 +14,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REGISTRY_NAMES = Object.freeze(['plain', 'tls', 'token']);
 
-const REQUIRED_BINARIES = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl'];
-const APT_PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils', 'openssl'];
+const REQUIRED_BINARIES = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl', 'tinyproxy'];
+const APT_PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils', 'openssl', 'tinyproxy'];
 const PACKAGE_SERVICE_PIDFILE = '/var/run/docker-registry.pid';
 const PACKAGE_SERVICE_INIT = '/etc/init.d/docker-registry';
 

@@ -1,0 +1,167 @@
+import { Agent as HttpAgent, type RequestOptions } from 'node:http';
+import { type AgentOptions, Agent as HttpsAgent } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type ConnectionOptions, rootCertificates, connect as tlsConnect } from 'node:tls';
+import { redactProxy } from './proxy.js';
+
+/** The longest answer to CONNECT read before the proxy is given up on. */
+const MaxConnectReply = 64 * 1024;
+
+/** Marks a failure that happened at or through `proxy`, so the message can say so. */
+export function viaProxy<E extends Error>(error: E, proxy: URL): E {
+  if (!(error as { proxy?: string }).proxy) Object.assign(error, { proxy: redactProxy(proxy) });
+  return error;
+}
+
+/** `Proxy-Authorization` for a proxy URL with user information. */
+export function proxyAuthorization(proxy: URL): string | undefined {
+  if (!proxy.username && !proxy.password) return undefined;
+  const user = decodeURIComponent(proxy.username);
+  const pass = decodeURIComponent(proxy.password);
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+}
+
+/** A connection to the proxy itself: TCP, or TLS verified against the system roots for `https://`. */
+function connectProxy(proxy: URL, ca: ConnectionOptions['ca']): Socket {
+  const port = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
+  const host = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (proxy.protocol === 'https:') {
+    return tlsConnect({ host, port, servername: host, ca: ca ?? [...rootCertificates], rejectUnauthorized: true });
+  }
+  return netConnect({ host, port });
+}
+
+export interface TunnelOptions {
+  /** Until the proxy has answered CONNECT. */
+  timeoutMs: number;
+  /** CAs to verify an `https://` proxy with (the system roots when absent). */
+  ca?: ConnectionOptions['ca'];
+}
+
+/**
+ * A TCP tunnel to `host:port` through `proxy` (HTTP CONNECT, RFC 9110 §9.3.6): resolves with the
+ * socket once the proxy answered 2xx; what the proxy sent after its answer is put back.
+ */
+export function tunnel(proxy: URL, host: string, port: number, o: TunnelOptions): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = connectProxy(proxy, o.ca);
+    const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    let reply = Buffer.alloc(0);
+    let done = false;
+    let reached = false;
+    socket.once(proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      reached = true;
+    });
+    const finish = (error?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', finish);
+      socket.off('close', onClose);
+      if (error) {
+        socket.destroy();
+        if (!reached) Object.assign(error, { proxyUnreachable: true });
+        reject(viaProxy(error, proxy));
+      } else {
+        resolve(socket);
+      }
+    };
+    const timer = setTimeout(
+      () =>
+        finish(
+          Object.assign(new Error(`no answer to CONNECT ${authority} after ${o.timeoutMs} ms`), {
+            code: 'CONNECT_TIMEOUT',
+          }),
+        ),
+      o.timeoutMs,
+    );
+    const onClose = () =>
+      finish(Object.assign(new Error(`closed before answering CONNECT ${authority}`), { code: 'ECONNRESET' }));
+    const onData = (chunk: Buffer) => {
+      reply = Buffer.concat([reply, chunk]);
+      const end = reply.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (reply.length > MaxConnectReply) {
+          finish(Object.assign(new Error(`answer to CONNECT ${authority} too long`), { code: 'EPROXY' }));
+        }
+        return;
+      }
+      const statusLine = reply.subarray(0, reply.indexOf('\r\n')).toString('latin1');
+      const status = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
+      if (!status) {
+        finish(Object.assign(new Error(`answered CONNECT ${authority} with no HTTP status`), { code: 'EPROXY' }));
+        return;
+      }
+      const code = Number(status[1]);
+      if (code < 200 || code > 299) {
+        const text = (status[2] ?? '').replace(/[^\x20-\x7e]/g, ' ').slice(0, 200);
+        finish(Object.assign(new Error(`refused CONNECT ${authority}: ${code} ${text}`.trim()), { code: 'EPROXY' }));
+        return;
+      }
+      const rest = reply.subarray(end + 4);
+      finish();
+      if (rest.length > 0) socket.unshift(rest);
+    };
+    socket.on('data', onData);
+    socket.once('error', finish);
+    socket.once('close', onClose);
+    const auth = proxyAuthorization(proxy);
+    const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
+    if (auth) lines.push(`Proxy-Authorization: ${auth}`);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  });
+}
+
+interface AgentConnectOptions {
+  host?: string | null;
+  hostname?: string | null;
+  port?: number | string | null;
+  servername?: string;
+}
+
+/**
+ * An https Agent whose connections are TLS sessions inside CONNECT tunnels through `proxy`:
+ * keep-alive, pooling and TLS verification stay the Agent's; only the socket below differs.
+ */
+export class TunnelingAgent extends HttpsAgent {
+  readonly #proxy: URL;
+  readonly #tunnel: TunnelOptions;
+
+  constructor(proxy: URL, agent: AgentOptions, tunnelOptions: TunnelOptions) {
+    super(agent);
+    this.#proxy = proxy;
+    this.#tunnel = tunnelOptions;
+  }
+
+  // Node's Agent calls createConnection(options, callback) and waits for the callback when it
+  // returns nothing.
+  override createConnection(
+    requestOptions: RequestOptions,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const options = requestOptions as AgentConnectOptions & ConnectionOptions;
+    const host = String(options.host ?? options.hostname ?? 'localhost').replace(/^\[(.*)\]$/, '$1');
+    const port = Number(options.port ?? 443);
+    tunnel(this.#proxy, host, port, this.#tunnel).then(
+      (socket) => {
+        const secure = tlsConnect({ ...options, socket, host, port, servername: options.servername ?? host });
+        callback?.(null, secure);
+      },
+      (error: Error) => callback?.(error, undefined as unknown as Duplex),
+    );
+    return undefined;
+  }
+}
+
+/**
+ * The agent for plain-HTTP requests sent to the proxy in absolute form. A new connection per
+ * request: proxies such as tinyproxy close theirs after each answer without saying so, and a
+ * request written to that connection before its close is seen fails with nothing to retry.
+ */
+export function proxyHttpAgent(proxy: URL): HttpAgent | HttpsAgent {
+  return proxy.protocol === 'https:'
+    ? new HttpsAgent({ keepAlive: false, rejectUnauthorized: true })
+    : new HttpAgent({ keepAlive: false });
+}
