@@ -79,7 +79,7 @@ describe('graph copy', () => {
     await copy(src, 'multi', inner, 'multi');
     const dst = new Instrumented(inner);
     const skipped: string[] = [];
-    await copy(src, 'multi', dst, 'again', { onCopySkipped: (d) => void skipped.push(d.digest) });
+    await copy(src, 'multi', dst, 'again', { onSkipped: (d) => void skipped.push(d.digest) });
     assert.deepEqual(dst.pushes, []);
     assert.equal(skipped.length, 1, 'the root is present, so nothing below it is even looked at');
   });
