@@ -105,7 +105,7 @@ describe('plain registry: content', () => {
     const desc = blobDescriptor(data, MediaType.ImageLayer);
     let reported = 0;
     await repo.push(desc, Readable.from([data.subarray(0, 1000), data.subarray(1000)]), {
-      onBytes: (n) => {
+      onProgress: (n) => {
         reported += n;
       },
     });

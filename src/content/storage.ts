@@ -1,11 +1,15 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/index.js';
 
-/** Per-call options: cancellation, and room for progress reporting. */
+/** Per-call options: cancellation and progress. */
 export interface Op {
+  /**
+   * Stops the call: it then rejects with a `LadingError` of code `ABORTED` whose `cause` is the
+   * signal's reason (a stream it returned ends with that error).
+   */
   signal?: AbortSignal;
   /** Called with the byte count each time a chunk of the content has moved. */
-  onBytes?: (bytes: number) => void;
+  onProgress?: (bytes: number) => void;
 }
 
 export type Content = Readable | Uint8Array | AsyncIterable<Uint8Array>;

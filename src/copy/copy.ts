@@ -155,7 +155,7 @@ export class GraphCopier {
   async #transfer(desc: Descriptor, bytes: Buffer | undefined): Promise<void> {
     this.#signal.throwIfAborted();
     const onProgress = this.#opts.onProgress;
-    const o: Op = { signal: this.#signal, ...(onProgress ? { onBytes: (n: number) => onProgress(desc, n) } : {}) };
+    const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress: (n: number) => onProgress(desc, n) } : {}) };
     if (!bytes && this.#mountFrom && hasMount(this.#dst)) {
       for (const from of this.#mountFrom(desc)) {
         if (await this.#dst.mount(desc, from, o)) {

@@ -53,10 +53,14 @@ export class LayoutTarWriter implements Target {
     }
     const path = blobPath(expected.digest);
     const where = `${this.out}: ${path}`;
-    await this.#append(path, verifiedBody(content, expected, { where, ...(o.onBytes ? { onBytes: o.onBytes } : {}) }), {
-      size: expected.size,
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
+    await this.#append(
+      path,
+      verifiedBody(content, expected, { where, ...(o.onProgress ? { onBytes: o.onProgress } : {}) }),
+      {
+        size: expected.size,
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+    );
     this.#written.set(expected.digest, expected);
   }
 

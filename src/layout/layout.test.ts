@@ -300,7 +300,7 @@ describe('bad layouts are refused with the file and the field', () => {
       const desc = await pushBytes(from, bytes, MediaType.ImageLayer);
       const good = await OciLayout.open(join(t.path, 'good'), { create: true });
       let counted = 0;
-      await good.push(desc, await from.fetch(desc), { onBytes: (n) => (counted += n) });
+      await good.push(desc, await from.fetch(desc), { onProgress: (n) => (counted += n) });
       assert.ok((await readFile(join(t.path, 'good', blobPath(desc.digest)))).equals(bytes));
       assert.equal(counted, bytes.length);
 
