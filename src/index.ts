@@ -21,6 +21,7 @@ export type {
   Fetcher,
   ManifestLister,
   Mounter,
+  OpenMode,
   PredecessorFinder,
   Pusher,
   PushOp,

@@ -55,7 +55,7 @@ async function buildVersion(repo: ComponentVersionRepository, name: string, vers
 
 async function imageLayoutTar(dir: string) {
   const layoutDir = join(dir, 'image-layout');
-  const layout = await OciLayout.open(layoutDir, { create: true });
+  const layout = await OciLayout.open(layoutDir, { mode: 'create' });
   const image = await pushImage(layout, { 'app.txt': 'the app\n' });
   await layout.tag(image.manifest, '1.0.0');
   await writeDirectoryAsTar(layoutDir, join(dir, 'image.tar'));

@@ -52,7 +52,7 @@ const consumerBody = `
 
   const repository = new registry.Registry(process.env.REGISTRY, { plainHttp: true }).repository(process.env.REPO);
   await root.copy(store, 'v1', repository, 'v1');
-  const oci = await layout.OciLayout.open(path.join(dir, 'layout'), { create: true });
+  const oci = await layout.OciLayout.open(path.join(dir, 'layout'), { mode: 'create' });
   const copied = await root.copy(repository, 'v1', oci, 'v1');
   if (copied.digest !== manifest.digest) throw new Error('the layout holds another manifest');
 

@@ -12,6 +12,16 @@ export interface Op {
   onProgress?: (bytes: number) => void;
 }
 
+/**
+ * How a store is opened, the same for every store that lives in files: `readonly` (the default)
+ * reads an existing one; `readwrite` writes into an existing one (it must exist); `create` writes,
+ * creating it when it does not exist yet.
+ */
+export type OpenMode = 'readonly' | 'readwrite' | 'create';
+
+/** The modes of {@link OpenMode}, to check a mode that came from outside the type system. */
+export const OpenModes: readonly OpenMode[] = ['readonly', 'readwrite', 'create'];
+
 export type Content = Readable | Uint8Array | AsyncIterable<Uint8Array>;
 
 export interface Fetcher {
