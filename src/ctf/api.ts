@@ -8,7 +8,6 @@
 
 export {
   type CloseCtfOptions,
-  type CtfAccessMode,
   CtfArchive,
   type OpenCtfOptions,
   withCtfArchive,
