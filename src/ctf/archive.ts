@@ -265,6 +265,11 @@ export class CtfArchive {
     return this.#closing;
   }
 
+  /** {@link CtfArchive.close} with its defaults (changes are written back), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async #close(options: CloseCtfOptions): Promise<void> {
     const work = this.#workDir;
     if (!work) {

@@ -120,8 +120,13 @@ export class Registry implements RegistryEndpoint {
     });
   }
 
-  /** Releases pooled connections. */
+  /** Releases pooled connections. The registry's repositories must not be used afterwards. */
   close(): Promise<void> {
     return this.#transport.close();
+  }
+
+  /** {@link Registry.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -1,0 +1,71 @@
+// The library's lifecycle rules, across its stores: what holds resources closes with `close()` and
+// with `Symbol.asyncDispose`.
+import assert from 'node:assert/strict';
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CtfArchive } from '../src/ctf/api.js';
+import { copy, MemoryStore } from '../src/index.js';
+import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
+import { Registry } from '../src/registry/api.js';
+import { pushArtifact, tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
+
+const peers = loadPeers();
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+describe('close and Symbol.asyncDispose', () => {
+  test('a CTF tar disposed is written back, as close() does', async () => {
+    const t = await tempDir();
+    try {
+      const src = new MemoryStore();
+      const { manifest: root } = await pushArtifact(src, { 'a.txt': 'hello' });
+      await src.tag(root, 'v1');
+      const path = join(t.path, 'archive.tar');
+      const archive = await CtfArchive.open(path, { mode: 'create' });
+      await copy(src, 'v1', archive.repository('acme/demo'), 'v1');
+      await archive[Symbol.asyncDispose]();
+      const back = await CtfArchive.open(path);
+      assert.equal((await back.repository('acme/demo').resolve('v1')).digest, root.digest);
+      await back[Symbol.asyncDispose]();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a layout tar writer disposed before finish leaves nothing; close() finishes it', async () => {
+    const t = await tempDir();
+    try {
+      const src = new MemoryStore();
+      const { manifest: root } = await pushArtifact(src, { 'a.txt': 'hello' });
+      await src.tag(root, 'v1');
+      const dropped = join(t.path, 'dropped.tar');
+      const writer = await LayoutTarWriter.create(dropped);
+      await copy(src, 'v1', writer, 'v1', { concurrency: 1 });
+      await writer[Symbol.asyncDispose]();
+      assert.equal(await exists(dropped), false);
+      assert.deepEqual(await readdir(t.path), []);
+
+      const kept = join(t.path, 'kept.tar');
+      const second = await LayoutTarWriter.create(kept);
+      await copy(src, 'v1', second, 'v1', { concurrency: 1 });
+      await second.close();
+      await second[Symbol.asyncDispose](); // after close: nothing more happens
+      assert.equal((await (await OciLayout.open(kept)).resolve('v1')).digest, root.digest);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a registry disposed releases its connections and can be disposed twice', async () => {
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    await registry.ping();
+    await registry[Symbol.asyncDispose]();
+    await registry[Symbol.asyncDispose]();
+  });
+});
