@@ -1,11 +1,12 @@
-// The library's lifecycle rules, across its stores: what holds resources closes with `close()` and
-// with `Symbol.asyncDispose`.
+// The conventions the library keeps across its stores: what holds resources closes with `close()`
+// and with `Symbol.asyncDispose`; a registry and repository come from one reference; cancellation
+// rejects one way.
 import assert from 'node:assert/strict';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CtfArchive } from '../src/ctf/api.js';
-import { copy, MemoryStore } from '../src/index.js';
+import { copy, isLadingError, MemoryStore } from '../src/index.js';
 import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
 import { Registry } from '../src/registry/api.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
@@ -67,5 +68,32 @@ describe('close and Symbol.asyncDispose', () => {
     await registry.ping();
     await registry[Symbol.asyncDispose]();
     await registry[Symbol.asyncDispose]();
+  });
+});
+
+describe('Registry.fromReference', () => {
+  test('host/repository[:tag], with or without a scheme, pushes and reads back', async () => {
+    const src = new MemoryStore();
+    const { manifest } = await pushArtifact(src, { 'a.txt': 'from a reference' });
+    await src.tag(manifest, 'v1');
+    const name = `from-reference/r${process.pid}`;
+    const target = Registry.fromReference(`${peers.plain.host}/${name}:v1`, { plainHttp: true, push: true });
+    assert.equal(target.reference, 'v1');
+    assert.equal(target.repository.name, name);
+    assert.equal(target.registry.host, peers.plain.host);
+    await copy(src, 'v1', target.repository, target.reference);
+    await target[Symbol.asyncDispose]();
+
+    const viaScheme = Registry.fromReference(`${peers.plain.url}/${name}@${manifest.digest}`);
+    assert.equal(viaScheme.registry.baseUrl.protocol, 'http:');
+    assert.equal(viaScheme.reference, manifest.digest);
+    assert.equal((await viaScheme.repository.resolve(viaScheme.reference)).digest, manifest.digest);
+    await viaScheme.close();
+
+    assert.equal(Registry.fromReference('ghcr.io/acme/app').registry.baseUrl.protocol, 'https:');
+    assert.throws(
+      () => Registry.fromReference('no-repository'),
+      (e) => isLadingError(e, 'INVALID_REFERENCE'),
+    );
   });
 });
