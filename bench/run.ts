@@ -54,7 +54,7 @@ async function blobFrom(open: () => Readable, mediaType: string): Promise<Descri
 }
 
 async function makeLayout(dir: string, blobs: { size: number; seed: number }[]): Promise<Descriptor[]> {
-  const layout = await OciLayout.open(dir, { create: true });
+  const layout = await OciLayout.open(dir, { mode: 'create' });
   const layers: Descriptor[] = [];
   for (const b of blobs) {
     const open = pseudoRandom(b.size, b.seed);
@@ -478,7 +478,7 @@ async function prepareComponent(work: string, host: string, wanted: boolean): Pr
     manifests: Descriptor[];
   };
   const children = index.manifests.map((m) => m.digest);
-  const tagged = await OciLayout.open(layout, { create: true });
+  const tagged = await OciLayout.open(layout, { mode: 'create' });
   for (const [i, d] of children.entries()) await tagged.tag(await tagged.resolve(d), `part${i}`);
   return { dir, ctf, name, layout, children, bytes: 1024 * MiB + 100 * 16 * 1024 };
 }

@@ -130,7 +130,7 @@ describe('manifest fetch and fetch-config', () => {
   test('fetch-config of an image copied in by skopeo; blob fetch with the flag before the subcommand', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'img');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const image = await pushImage(layout, { 'etc/os-release': 'NAME="lading"\n' });
       await layout.tag(image.manifest, 'v1');
       const ref = `${repo('image')}:v1`;
@@ -392,7 +392,7 @@ describe('manifest index create and update', () => {
   test('an index of two platform images resolves per platform; update removes and adds', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'images');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const amd64 = await pushPlatformImage(layout, 'amd64');
       const arm64 = await pushPlatformImage(layout, 'arm64');
       const riscv = await pushPlatformImage(layout, 'riscv64');
@@ -489,7 +489,7 @@ describe('manifest index create and update', () => {
   test('in an OCI layout, with -o to a file', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'layout');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const amd64 = await pushPlatformImage(layout, 'amd64');
       const arm64 = await pushPlatformImage(layout, 'arm64');
       await layout.tag(amd64, 'amd64');
@@ -558,7 +558,7 @@ describe('repo ls and repo tags', () => {
   test('tags of an OCI layout directory and tar', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'layout');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const { manifest } = await pushArtifact(layout, { 'a.txt': 'A' });
       for (const tag of ['v2', 'v1', 'latest']) await layout.tag(manifest, tag);
       const other = await pushArtifact(layout, { 'b.txt': 'B' });
@@ -577,7 +577,7 @@ describe('OCI layouts', () => {
   test('manifest and blob commands read a tar layout and write a layout directory', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'layout');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const image = await pushImage(layout);
       await layout.tag(image.manifest, 'v1');
       const tar = join(dir, 'layout.tar');

@@ -24,7 +24,7 @@ describe('lading command line', () => {
   test('cp copies between a layout tar and a layout directory with several tags', async () => {
     const t = await tempDir();
     try {
-      const src = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const src = await OciLayout.open(join(t.path, 'src'), { mode: 'create' });
       const { manifest } = await pushArtifact(src, { 'a.txt': 'A', 'b.txt': 'B' });
       await src.tag(manifest, 'v1');
       const r = await lading([
@@ -60,7 +60,7 @@ describe('lading command line', () => {
     try {
       const files: Record<string, Buffer> = {};
       for (let i = 0; i < 24; i++) files[`f${i}.bin`] = Buffer.alloc(2 * 1024 * 1024, i);
-      const src = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const src = await OciLayout.open(join(t.path, 'src'), { mode: 'create' });
       const { manifest } = await pushArtifact(src, files);
       await src.tag(manifest, 'v1');
       const remote = `${loadPeers().plain.host}/lading/cli-concurrency-${process.pid}:v1`;
@@ -95,12 +95,12 @@ describe('lading command line', () => {
   test('bad input ends in one clear line, a non-zero exit, and the destination as it was', async () => {
     const t = await tempDir();
     try {
-      const src = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const src = await OciLayout.open(join(t.path, 'src'), { mode: 'create' });
       const { manifest } = await pushArtifact(src, { 'a.txt': 'A' });
       await src.tag(manifest, 'v1');
       await src.tag(manifest, 'v2'); // two tags: a reference-less source is ambiguous
       const dstDir = join(t.path, 'dst');
-      await OciLayout.open(dstDir, { create: true });
+      await OciLayout.open(dstDir, { mode: 'create' });
       const before = await readFile(join(dstDir, 'index.json'));
 
       assertOneLineError(

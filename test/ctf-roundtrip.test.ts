@@ -79,7 +79,7 @@ describe('CTF round trip', () => {
           }
           assert.equal((await back.blobs()).length, expected.length + 1); // + the artifact's {} config
           // and the whole graph copies out again, to an OCI layout
-          const layout = await OciLayout.open(join(t.path, 'layout'), { create: true });
+          const layout = await OciLayout.open(join(t.path, 'layout'), { mode: 'create' });
           await copy(r, '2.0.0', layout, 'v2');
           assert.equal((await layout.resolve('v2')).digest, src.index.digest);
         } finally {

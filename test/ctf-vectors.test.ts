@@ -202,7 +202,7 @@ describe('OCM v1 compatibility vector 02', () => {
         const chart = await readAll(await set.fetch(manifest.layers[0] as Descriptor), 1 << 20);
         assert.equal(chart.length, 14867);
         // the conversion upstream offers: into a standard OCI layout, and into a CTF repository
-        const layout = await OciLayout.open(join(t.path, 'layout'), { create: true });
+        const layout = await OciLayout.open(join(t.path, 'layout'), { mode: 'create' });
         await copy(set, '6.7.1', layout, '6.7.1');
         assert.equal((await layout.resolve('6.7.1')).digest, root.digest);
         const ctf = await CtfArchive.open(join(t.path, 'ctf.tgz'), { mode: 'create' });

@@ -30,7 +30,7 @@ describe('OCI layout interop with umoci and skopeo', () => {
       const root = await layout.resolve('v1');
       const manifest = JSON.parse((await fetchAll(layout, root)).toString());
       assert.equal(manifest.layers.length, 1);
-      const out = await OciLayout.open(join(t.path, 'copy'), { create: true });
+      const out = await OciLayout.open(join(t.path, 'copy'), { mode: 'create' });
       await copy(layout, 'v1', out, 'v1');
       const layerBytes = await fetchAll(out, manifest.layers[0], { limit: 64 * 1024 * 1024 });
       assert.ok(gunzipSync(layerBytes).includes(Buffer.from('made by umoci')));
@@ -45,7 +45,7 @@ describe('OCI layout interop with umoci and skopeo', () => {
   test('a layout written by skopeo is read by lading with the same digests', async () => {
     const t = await tempDir();
     try {
-      const src = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const src = await OciLayout.open(join(t.path, 'src'), { mode: 'create' });
       const { manifest } = await pushImage(src, { 'a.txt': 'from lading\n' });
       await src.tag(manifest, 'v1');
       await run('skopeo', [
@@ -67,7 +67,7 @@ describe('OCI layout interop with umoci and skopeo', () => {
     const t = await tempDir();
     try {
       const dir = join(t.path, 'lading');
-      const layout = await OciLayout.open(dir, { create: true });
+      const layout = await OciLayout.open(dir, { mode: 'create' });
       const { manifest } = await pushImage(layout, { 'hello.txt': 'hello from lading\n' });
       await layout.tag(manifest, 'v1');
       const ls = await run('umoci', ['ls', '--layout', dir]);
@@ -90,7 +90,7 @@ describe('OCI layout interop with umoci and skopeo', () => {
       const { manifest } = await pushArtifact(mem, { 'model.bin': Buffer.alloc(4096, 3), 'README.md': '# model\n' });
       await mem.tag(manifest, 'art');
       const dir = join(t.path, 'art');
-      const layout = await OciLayout.open(dir, { create: true });
+      const layout = await OciLayout.open(dir, { mode: 'create' });
       await copy(mem, 'art', layout, 'art');
       const raw = (await run('skopeo', ['inspect', '--raw', `oci:${dir}:art`], { encoding: 'buffer' }))
         .stdout as Buffer;

@@ -43,7 +43,7 @@ async function construct(
   const resources = new Map<number, InputResult>();
   for (const [i, r] of (component.resources ?? []).entries()) {
     if (!r.input) continue;
-    const blob = await runElementInput(r, { workingDirectory, tempDirectory: work });
+    const blob = await runElementInput(r, { workingDirectory, tempDir: work });
     const bytes = await bytesOf(blob);
     blobs.set(r.name, bytes);
     resources.set(i, {
@@ -142,7 +142,7 @@ describe('seed "Input and Access Types" examples', () => {
     );
     const r = ctor.components[0]?.resources?.[0];
     assert.ok(r);
-    const blob = await runElementInput(r, { workingDirectory: dir, tempDirectory: work });
+    const blob = await runElementInput(r, { workingDirectory: dir, tempDir: work });
     assert.equal(blob.mediaType, 'application/x-tar+gzip');
     const tar = gunzipSync(await bytesOf(blob));
     assert.equal(tar.subarray(0, 3).toString(), './\0');

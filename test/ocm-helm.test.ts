@@ -450,11 +450,11 @@ describe('Helm/v1 input and access with oci:// charts on the real registry', () 
       filePath,
     });
     const src = await openComponentRepository(ctf(dir));
-    const dst = await openComponentRepository(ctf(`${dir}-target`), { write: true });
+    const dst = await openComponentRepository(ctf(`${dir}-target`), { mode: 'create' });
     const sub = `ocm-helm-oci-${process.pid}-${n}`;
     const oci = await openComponentRepository(
       { kind: 'OCIRepository', type: 'OCIRepository/v1', baseUrl: `http://${plain}`, subPath: sub },
-      { write: true, registryOptions: () => ({ plainHttp: true }) },
+      { mode: 'create', registryOptions: () => ({ plainHttp: true }) },
     );
     try {
       const local = await transferComponentVersion(src.repository, dst.repository, 'acme.org/helm/oci', '1.0.0', {

@@ -10,6 +10,7 @@ import { CtfArchive } from '../src/ctf/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { digestBytes, isLadingError, MediaType } from '../src/oci/index.js';
 import type { ComponentDescriptor } from '../src/ocm/descriptor/model.js';
+import { openComponentRepository } from '../src/ocm/open.js';
 import { ComponentVersionRepository, OcmMediaType, registryResolver } from '../src/ocm/repository/index.js';
 import { Registry } from '../src/registry/index.js';
 import { pushImage, tempDir } from './support/fixtures.js';
@@ -55,7 +56,7 @@ async function buildVersion(repo: ComponentVersionRepository, name: string, vers
 
 async function imageLayoutTar(dir: string) {
   const layoutDir = join(dir, 'image-layout');
-  const layout = await OciLayout.open(layoutDir, { create: true });
+  const layout = await OciLayout.open(layoutDir, { mode: 'create' });
   const image = await pushImage(layout, { 'app.txt': 'the app\n' });
   await layout.tag(image.manifest, '1.0.0');
   await writeDirectoryAsTar(layoutDir, join(dir, 'image.tar'));
@@ -125,6 +126,39 @@ describe('component versions in an OCI store', () => {
       assert.equal(await readFile(join(t.path, 'rootfs', 'app.txt'), 'utf8'), 'the app\n');
     } finally {
       await registry.close();
+      await t.cleanup();
+    }
+  });
+
+  test('openComponentRepository: one mode option for CTF archives and registries, disposable', async () => {
+    const t = await tempDir();
+    try {
+      const archive = join(t.path, 'modes.tgz');
+      await assert.rejects(openComponentRepository(archive, { mode: 'readwrite' }), (e) =>
+        isLadingError(e, 'NOT_FOUND'),
+      );
+      await assert.rejects(openComponentRepository(archive), (e) => isLadingError(e, 'NOT_FOUND'));
+      const created = await openComponentRepository(archive, { mode: 'create' });
+      await created.repository.addComponentVersion(descriptor('acme.org/modes', '1.0.0'));
+      await created[Symbol.asyncDispose](); // writes the tgz back
+      const again = await openComponentRepository(archive, { mode: 'readwrite' });
+      await again.repository.addComponentVersion(descriptor('acme.org/modes', '1.1.0'));
+      await again.close();
+      const read = await openComponentRepository({
+        kind: 'CommonTransportFormat',
+        type: 'CommonTransportFormat/v1',
+        filePath: archive,
+      });
+      assert.deepEqual((await read.repository.listComponentVersions('acme.org/modes')).sort(), ['1.0.0', '1.1.0']);
+      await read[Symbol.asyncDispose]();
+
+      const registry = await openComponentRepository(`${peers.plain.url}/modes-${process.pid}`, { mode: 'readwrite' });
+      await registry.repository.addComponentVersion(descriptor('acme.org/modes', '2.0.0'));
+      await registry[Symbol.asyncDispose]();
+      const back = await openComponentRepository(`${peers.plain.url}/modes-${process.pid}`);
+      assert.deepEqual(await back.repository.listComponentVersions('acme.org/modes'), ['2.0.0']);
+      await back.close();
+    } finally {
       await t.cleanup();
     }
   });

@@ -38,7 +38,7 @@ async function pullNatively(dir: string, repository: string, digest: string, fil
 
 async function writeImageLayout(dir: string, name: string, content: string) {
   const layoutDir = join(dir, name);
-  const layout = await OciLayout.open(layoutDir, { create: true });
+  const layout = await OciLayout.open(layoutDir, { mode: 'create' });
   const image = await pushImage(layout, { 'app.txt': content });
   await layout.tag(image.manifest, '1.0.0');
   return { layoutDir, image };

@@ -357,7 +357,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
   test('an OCI image stored natively as a local blob: its manifest digest, and every blob below it, are checked', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'layout');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const image = await pushImage(layout, { 'app.txt': 'the app\n' });
       await layout.tag(image.manifest, '1.0.0');
       await writeDirectoryAsTar(layoutDir, join(dir, 'image.tar'));

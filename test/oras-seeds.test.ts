@@ -100,7 +100,7 @@ describe('seed 003: working with OCI artifacts using ORAS', () => {
   test('cp of an image layout tar without a tag, fetch-config, blob fetch with the flag before the subcommand, discover', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'hello-world');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const image = await pushImage(layout, { 'etc/os-release': 'NAME="lading test"\n' });
       await layout.tag(image.manifest, 'v4');
       await writeDirectoryAsTar(layoutDir, join(dir, 'hello-world.tar'));
@@ -147,7 +147,7 @@ describe('seed 002: distributing OCI layouts', () => {
   test('cp from a layout tar to the registry, pull back, and pull from the layout itself', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'layout');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const image = await pushImage(layout);
       await layout.tag(image.manifest, 'v1');
       await writeDirectoryAsTar(layoutDir, join(dir, 'hello-world.tar'));
@@ -227,7 +227,7 @@ describe('registry errors on the command line', () => {
       });
       assert.equal(digestBytes(raw.stdout as Buffer), digest);
       const layoutDir = join(dir, 'img');
-      const layout = await OciLayout.open(layoutDir, { create: true });
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
       const image = await pushImage(layout);
       await layout.tag(image.manifest, 'v1');
       const other = `${repo('from-skopeo')}:v1`;

@@ -105,7 +105,7 @@ describe('plain registry: content', () => {
     const desc = blobDescriptor(data, MediaType.ImageLayer);
     let reported = 0;
     await repo.push(desc, Readable.from([data.subarray(0, 1000), data.subarray(1000)]), {
-      onBytes: (n) => {
+      onProgress: (n) => {
         reported += n;
       },
     });
@@ -174,7 +174,7 @@ describe('plain registry: content', () => {
   test('progress of a copy into and out of the registry counts every byte once', async () => {
     const t = await tempDir();
     try {
-      const layout = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const layout = await OciLayout.open(join(t.path, 'src'), { mode: 'create' });
       const image = await pushImage(layout, { 'p.bin': 'x'.repeat(700_000) });
       const repo = plain.repository(repoName('progress'));
       const up = new Map<string, number>();
@@ -183,7 +183,7 @@ describe('plain registry: content', () => {
       });
       assert.equal(up.get(image.layer.digest), image.layer.size);
       const down = new Map<string, number>();
-      const back = await OciLayout.open(join(t.path, 'back'), { create: true });
+      const back = await OciLayout.open(join(t.path, 'back'), { mode: 'create' });
       await copy(repo, 'v1', back, 'v1', { onProgress: (d, n) => down.set(d.digest, (down.get(d.digest) ?? 0) + n) });
       assert.equal(down.get(image.layer.digest), image.layer.size);
     } finally {
@@ -378,7 +378,7 @@ describe('interop with skopeo', () => {
   test('lading reads byte-for-byte what skopeo copied from an OCI layout', async () => {
     const t = await tempDir();
     try {
-      const layout = await OciLayout.open(join(t.path, 'layout'), { create: true });
+      const layout = await OciLayout.open(join(t.path, 'layout'), { mode: 'create' });
       const { manifest, layer, config } = await pushImage(layout, { 'from-skopeo.txt': 'via skopeo\n' });
       await layout.tag(manifest, 'v1');
       const name = repoName('skopeo-write');
@@ -404,7 +404,7 @@ describe('copy() between an OCI layout and a registry', () => {
   test('layout → registry → layout keeps every byte, referrers included', async () => {
     const t = await tempDir();
     try {
-      const src = await OciLayout.open(join(t.path, 'src'), { create: true });
+      const src = await OciLayout.open(join(t.path, 'src'), { mode: 'create' });
       const { manifest } = await pushImage(src, { 'c.txt': 'copied\n' });
       await src.tag(manifest, 'v1');
       const sig = await pushArtifact(
@@ -422,7 +422,7 @@ describe('copy() between an OCI layout and a registry', () => {
         [sig.manifest.digest],
       );
 
-      const back = await OciLayout.open(join(t.path, 'back'), { create: true });
+      const back = await OciLayout.open(join(t.path, 'back'), { mode: 'create' });
       await copy(plain.repository(repo.name), 'v1', back, 'v1', { includeReferrers: true });
       assert.equal((await back.resolve('v1')).digest, manifest.digest);
       assert.deepEqual(await fetchAll(back, manifest), await fetchAll(src, manifest));

@@ -363,7 +363,7 @@ async function pushBlob(target: OciLayout, bytes: Uint8Array, mediaType: string,
 
 /** A layout whose `v1` is an artifact with one layer. */
 async function layoutWithLayer(path: string, layer: Buffer, mediaType: string, annotations: Record<string, string>) {
-  const layout = await OciLayout.open(path, { create: true });
+  const layout = await OciLayout.open(path, { mode: 'create' });
   await pushBlob(layout, EmptyJsonBytes, MediaType.Empty);
   const layerDesc = await pushBlob(layout, layer, mediaType, annotations);
   const manifest = Buffer.from(
@@ -475,7 +475,7 @@ async function prepare(kind: Kind, name: string, c: BadCase, dir: string, abs: s
   switch (kind) {
     case 'references': {
       const layout = join(dir, 'layout');
-      if (c.via === 'layout') await OciLayout.open(layout, { create: true });
+      if (c.via === 'layout') await OciLayout.open(layout, { mode: 'create' });
       const input = (c.input ?? '').replaceAll('{layout}', layout);
       if (c.via === 'oci') return { lib: async () => parseReference(input), cli: ['resolve', input], writable: [] };
       if (c.via === 'layout') {
@@ -495,7 +495,7 @@ async function prepare(kind: Kind, name: string, c: BadCase, dir: string, abs: s
       const bytes = await caseBytes(kind, name, c);
       const file = join(dir, 'manifest.json');
       await writeFile(file, bytes);
-      await OciLayout.open(join(dir, 'layout'), { create: true });
+      await OciLayout.open(join(dir, 'layout'), { mode: 'create' });
       const mediaType = c.mediaType ?? MediaType.ImageManifest;
       return {
         lib: async () =>

@@ -46,7 +46,7 @@ describe('writes into an existing OCI layout or CTF folder never follow a link p
     test(`an OCI layout whose ${link} is a link: a pushed blob is refused, nothing lands outside`, () =>
       withDir(async (dir) => {
         const { layout, outside } = await plantedLayout(dir, link);
-        const store = await OciLayout.open(layout, { create: true });
+        const store = await OciLayout.open(layout, { mode: 'create' });
         await assert.rejects(
           store.push(cronBlob, cronLine),
           (e) => isLadingError(e) && e.code === 'INVALID_LAYOUT' && /is a symlink/.test(e.message),
@@ -89,7 +89,7 @@ describe('writes into an existing OCI layout or CTF folder never follow a link p
       const { layout, outside } = await plantedLayout(dir, 'blobs/sha256');
       const victim = join(outside, cronBlob.digest.slice('sha256:'.length));
       await writeFile(victim, cronLine);
-      const store = await OciLayout.open(layout, { create: true });
+      const store = await OciLayout.open(layout, { mode: 'create' });
       await assert.rejects(store.delete(cronBlob), (e) => isLadingError(e) && e.code === 'INVALID_LAYOUT');
       assert.deepEqual(await readdir(outside), [cronBlob.digest.slice('sha256:'.length)]);
     }));

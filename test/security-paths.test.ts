@@ -108,7 +108,7 @@ async function inRegistry(what: string, layers: Layer[]): Promise<string> {
 /** Writes the artifact as an OCI layout tar file (a layout folder, packed); returns the tar's path. */
 async function inLayoutTar(folder: string, layers: Layer[]): Promise<string> {
   const dir = join(folder, 'layout');
-  await artifactIn(await OciLayout.open(dir, { create: true }), layers);
+  await artifactIn(await OciLayout.open(dir, { mode: 'create' }), layers);
   const p = pack();
   const chunks: Buffer[] = [];
   p.on('data', (c) => {
@@ -528,7 +528,7 @@ describe('staged commit (library)', () => {
       await mkdir(join(s.out, 'real'), { recursive: true });
       const { symlink } = await import('node:fs/promises');
       await symlink('real', join(s.out, 'mine'));
-      const layout = await OciLayout.open(join(s.input, 'ok'), { create: true });
+      const layout = await OciLayout.open(join(s.input, 'ok'), { mode: 'create' });
       await artifactIn(layout, [
         { title: 'mine/a.txt', file: 'through the user link' },
         {
@@ -545,7 +545,7 @@ describe('staged commit (library)', () => {
       assert.equal(await readFile(join(s.out, 'd', 'l', 'b.txt'), 'utf8'), 'b');
       await unchanged();
 
-      const planted = await OciLayout.open(join(s.input, 'planted'), { create: true });
+      const planted = await OciLayout.open(join(s.input, 'planted'), { mode: 'create' });
       await artifactIn(planted, [
         {
           title: 'e',
@@ -576,7 +576,7 @@ describe('staged commit (library)', () => {
       const { symlink } = await import('node:fs/promises');
       await symlink(s.sentinel, join(s.out, 'd', 'outside'));
       // ...and an artifact link that is harmless on its own but leads through it once merged.
-      const layout = await OciLayout.open(join(s.input, 'l'), { create: true });
+      const layout = await OciLayout.open(join(s.input, 'l'), { mode: 'create' });
       await artifactIn(layout, [{ title: 'd', dir: [{ name: 'd/p', type: 'symlink', linkname: 'outside/keep.txt' }] }]);
       const output = await fingerprint(s.out);
       const outside = await fingerprint(s.path, ['out', 'input']);
@@ -646,7 +646,7 @@ describe('races', () => {
       await writeFile(join(d, 'old.txt'), 'old');
       const files: Entry[] = [];
       for (let i = 0; i < 200; i++) files.push({ name: `d/f${i}.txt`, body: `f${i}` });
-      const layout = await OciLayout.open(join(s.input, 'race'), { create: true });
+      const layout = await OciLayout.open(join(s.input, 'race'), { mode: 'create' });
       await artifactIn(layout, [{ title: 'd', dir: files }]);
       const unchanged = await outsideChecker(s);
       let swapped = false;
@@ -682,7 +682,7 @@ describe('races', () => {
   test('an output folder swapped for a link to outside before the commit receives nothing there', async () => {
     const s = await scene();
     try {
-      const layout = await OciLayout.open(join(s.input, 'swap-output'), { create: true });
+      const layout = await OciLayout.open(join(s.input, 'swap-output'), { mode: 'create' });
       await artifactIn(layout, [{ title: 'sub/f.txt', file: 'f' }]);
       await mkdir(s.out);
       const unchanged = await outsideChecker(s, ['out.real']);

@@ -72,7 +72,7 @@ export class BlobFolder {
     }
     const stream = verifiedStream(await files.open(path, desc.size), desc, {
       where: `${location}: ${path}`,
-      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+      ...(o.onProgress ? { onBytes: o.onProgress } : {}),
     });
     const local = files.localPath?.(path);
     return local ? markFileOrigin(stream, local) : stream;

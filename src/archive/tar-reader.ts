@@ -2,10 +2,28 @@ import type { Readable } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tarStream, { type Header } from 'tar-stream';
+import tarStream from 'tar-stream';
 import { createDigester, LadingError } from '../oci/index.js';
 
-export type TarHeader = Header;
+/**
+ * A tar entry's header as the reader gives it (tar-stream's fields, declared here so that
+ * lading's type declarations do not depend on tar-stream's).
+ */
+export interface TarHeader {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: Date;
+  type: 'file' | 'link' | 'symlink' | 'directory' | 'block-device' | 'character-device' | 'fifo' | 'contiguous-file';
+  linkname: string;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  devmajor: number;
+  devminor: number;
+  pax?: unknown;
+}
 /** An entry's body: read it to its end (or drain it) before the next entry comes. */
 export type TarBody = AsyncIterable<Buffer>;
 

@@ -62,7 +62,7 @@ async function copyFileVerified(
   const { algorithm } = parseDigest(expected.digest);
   const hash = createDigester(algorithm);
   const signal = options.op?.signal;
-  const onBytes = options.op?.onBytes;
+  const onBytes = options.op?.onProgress;
   const source = await open(from, 'r');
   const bufferBytes = fileReadBytes(expected.size);
   const buffers = Array.from({ length: CopyBuffers }, () => Buffer.allocUnsafeSlow(bufferBytes));

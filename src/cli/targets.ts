@@ -171,7 +171,7 @@ export async function openTarget(
       ? { path: flags.ociLayoutPath, reference: raw }
       : parseLayoutReference(raw);
     const [first = '', ...extraTags] = reference.split(',');
-    const layout = await OciLayout.open(path, { create: Boolean(options.write) });
+    const layout = await OciLayout.open(path, { mode: options.write ? 'create' : 'readonly' });
     if (first) checkTagOrDigest(first, raw);
     for (const t of extraTags) checkTagOrDigest(t, raw);
     return {

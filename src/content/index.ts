@@ -1,4 +1,5 @@
 export * from './check-sink.js';
+export * from './describe.js';
 export * from './file-origin.js';
 export * from './graph.js';
 export * from './hash.js';

@@ -1,12 +1,26 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/index.js';
 
-/** Per-call options: cancellation, and room for progress reporting. */
+/** Per-call options: cancellation and progress. */
 export interface Op {
+  /**
+   * Stops the call: it then rejects with a `LadingError` of code `ABORTED` whose `cause` is the
+   * signal's reason (a stream it returned ends with that error).
+   */
   signal?: AbortSignal;
   /** Called with the byte count each time a chunk of the content has moved. */
-  onBytes?: (bytes: number) => void;
+  onProgress?: (bytes: number) => void;
 }
+
+/**
+ * How a store is opened, the same for every store that lives in files: `readonly` (the default)
+ * reads an existing one; `readwrite` writes into an existing one (it must exist); `create` writes,
+ * creating it when it does not exist yet.
+ */
+export type OpenMode = 'readonly' | 'readwrite' | 'create';
+
+/** The modes of {@link OpenMode}, to check a mode that came from outside the type system. */
+export const OpenModes: readonly OpenMode[] = ['readonly', 'readwrite', 'create'];
 
 export type Content = Readable | Uint8Array | AsyncIterable<Uint8Array>;
 

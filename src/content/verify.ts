@@ -100,7 +100,7 @@ export async function verifiedCopy(
   options: { where?: string; op?: Op } = {},
 ): Promise<void> {
   const signal = options.op?.signal ? { signal: options.op.signal } : {};
-  const onBytes = options.op?.onBytes;
+  const onBytes = options.op?.onProgress;
   if (verifiesItself(content, expected)) {
     const stream = content as Readable;
     if (onBytes) observeBytes(stream, onBytes);

@@ -79,7 +79,7 @@ describe('graph copy', () => {
     await copy(src, 'multi', inner, 'multi');
     const dst = new Instrumented(inner);
     const skipped: string[] = [];
-    await copy(src, 'multi', dst, 'again', { onCopySkipped: (d) => void skipped.push(d.digest) });
+    await copy(src, 'multi', dst, 'again', { onSkipped: (d) => void skipped.push(d.digest) });
     assert.deepEqual(dst.pushes, []);
     assert.equal(skipped.length, 1, 'the root is present, so nothing below it is even looked at');
   });
@@ -102,7 +102,7 @@ describe('graph copy', () => {
     await src.tag(manifest, 'v1');
     const t = await tempDir();
     try {
-      const layout = await OciLayout.open(join(t.path, 'dst'), { create: true });
+      const layout = await OciLayout.open(join(t.path, 'dst'), { mode: 'create' });
       const dst = new Instrumented(layout, (_d, n) => n === 2);
       await assert.rejects(
         () => copy(src, 'v1', dst, 'v1', { concurrency: 1 }),
@@ -175,11 +175,11 @@ describe('graph copy', () => {
       const memory = new MemoryStore();
       const big = Buffer.alloc(300_000, 1);
       const { manifest, layers } = await pushArtifact(memory, { big });
-      const layout = await OciLayout.open(join(t.path, 'a'), { create: true });
+      const layout = await OciLayout.open(join(t.path, 'a'), { mode: 'create' });
       const pairs: [Target, Target][] = [
         [memory, new MemoryStore()],
         [memory, layout],
-        [layout, await OciLayout.open(join(t.path, 'b'), { create: true })],
+        [layout, await OciLayout.open(join(t.path, 'b'), { mode: 'create' })],
       ];
       for (const [src, dst] of pairs) {
         const bytes = new Map<string, number>();

@@ -40,7 +40,7 @@ export interface CopyGraphOptions {
   mountFrom?: (desc: Descriptor) => readonly string[];
   preCopy?: (desc: Descriptor) => void | Promise<void>;
   postCopy?: (desc: Descriptor) => void | Promise<void>;
-  onCopySkipped?: (desc: Descriptor) => void | Promise<void>;
+  onSkipped?: (desc: Descriptor) => void | Promise<void>;
   onMounted?: (desc: Descriptor, fromRepository: string) => void | Promise<void>;
   /** Bytes moved for one descriptor, called as chunks flow. */
   onProgress?: (desc: Descriptor, bytes: number) => void;
@@ -138,7 +138,7 @@ export class GraphCopier {
     if (!(manifest && this.#opts.force)) {
       const present = await this.#limit(() => this.#dst.exists(desc, o));
       if (present) {
-        await this.#opts.onCopySkipped?.(desc);
+        await this.#opts.onSkipped?.(desc);
         return;
       }
     }
@@ -155,7 +155,7 @@ export class GraphCopier {
   async #transfer(desc: Descriptor, bytes: Buffer | undefined): Promise<void> {
     this.#signal.throwIfAborted();
     const onProgress = this.#opts.onProgress;
-    const o: Op = { signal: this.#signal, ...(onProgress ? { onBytes: (n: number) => onProgress(desc, n) } : {}) };
+    const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress: (n: number) => onProgress(desc, n) } : {}) };
     if (!bytes && this.#mountFrom && hasMount(this.#dst)) {
       for (const from of this.#mountFrom(desc)) {
         if (await this.#dst.mount(desc, from, o)) {

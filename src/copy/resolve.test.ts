@@ -72,7 +72,7 @@ describe('resolving a root', () => {
 
   test('without a reference, a layout means its only tag or only manifest; other stores nothing', async () => {
     await withDir(async (dir) => {
-      const layout = await OciLayout.open(dir, { create: true });
+      const layout = await OciLayout.open(dir, { mode: 'create' });
       const image = await pushImage(layout);
       assert.equal(await soleReference(layout), image.manifest.digest);
       await layout.tag(image.manifest, 'v1');
@@ -91,7 +91,7 @@ describe('tagging', () => {
     await withDir(async (dir) => {
       const source = new MemoryStore();
       const image = await pushImage(source);
-      const layout = await OciLayout.open(dir, { create: true });
+      const layout = await OciLayout.open(dir, { mode: 'create' });
       for (const blob of [image.config, image.layer]) await layout.push(blob, await fetchAll(source, blob));
       const bytes = await fetchAll(source, image.manifest);
       await tagBytes(layout, image.manifest, bytes, 'v1');

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { DirFiles, removeStaleLock, sweepStaleTemps, TarFiles, tempPathFor, withLock } from '../archive/index.js';
-import type { Op, Target, TargetResolver } from '../content/index.js';
+import { type Op, type OpenMode, OpenModes, type Target, type TargetResolver } from '../content/index.js';
 import { LadingError, parseReference } from '../oci/index.js';
 import { type ArchiveEntryInfo, writeCtfArchive } from './archive-writer.js';
 import { type ArtifactMetadata, repositoryNames } from './artifact-index.js';
@@ -17,12 +17,13 @@ import {
 import { CtfRepository } from './repository.js';
 import { CtfStore } from './store.js';
 
-/** upstream's access modes; `create` is read-write and makes the CTF when it is missing. */
-export type CtfAccessMode = 'readonly' | 'readwrite' | 'create';
-
+/** Options of {@link CtfArchive.open}. */
 export interface OpenCtfOptions {
-  /** Default `readonly`. */
-  mode?: CtfAccessMode;
+  /**
+   * `readonly` (default), `readwrite` (an existing archive) or `create` (read-write, made when
+   * missing): upstream's access modes, the {@link OpenMode} of every file store.
+   */
+  mode?: OpenMode;
   /**
    * Where a tar or tgz is unpacked. Default: beside the archive when it is opened for writing
    * (the same file system as the archive, never a small tmpfs), os.tmpdir() when read-only.
@@ -43,8 +44,6 @@ export interface CloseCtfOptions {
   /** Called before each entry of a tar or tgz being written back; a throw aborts the commit. */
   onEntry?: (entry: ArchiveEntryInfo) => void | Promise<void>;
 }
-
-const modes: readonly CtfAccessMode[] = ['readonly', 'readwrite', 'create'];
 
 interface FileStamp {
   ino: number;
@@ -90,7 +89,7 @@ function notACtf(path: string): never {
 export class CtfArchive {
   readonly path: string;
   readonly format: CtfFormat;
-  readonly mode: CtfAccessMode;
+  readonly mode: OpenMode;
   readonly #store: CtfStore;
   readonly #workDir: string | undefined;
   readonly #openedAs: FileStamp | undefined;
@@ -99,7 +98,7 @@ export class CtfArchive {
   private constructor(
     path: string,
     format: CtfFormat,
-    mode: CtfAccessMode,
+    mode: OpenMode,
     store: CtfStore,
     workDir: string | undefined,
     openedAs: FileStamp | undefined,
@@ -114,10 +113,10 @@ export class CtfArchive {
 
   static async open(path: string, options: OpenCtfOptions = {}): Promise<CtfArchive> {
     const mode = options.mode ?? 'readonly';
-    if (!modes.includes(mode)) {
+    if (!OpenModes.includes(mode)) {
       throw new LadingError(
         'INVALID_ARGUMENT',
-        `unknown CTF access mode ${JSON.stringify(mode)}; use ${modes.join(', ')}`,
+        `unknown CTF open mode ${JSON.stringify(mode)}; use ${OpenModes.join(', ')}`,
       );
     }
     const format = ctfFormatFromPath(path);
@@ -137,7 +136,7 @@ export class CtfArchive {
     return CtfArchive.#openUnpacked(path, format, mode, info ? stampOf(info) : undefined, options);
   }
 
-  static async #openDirectory(path: string, mode: CtfAccessMode, exists: boolean): Promise<CtfArchive> {
+  static async #openDirectory(path: string, mode: OpenMode, exists: boolean): Promise<CtfArchive> {
     if (exists && !(await stat(path)).isDirectory()) {
       throw new LadingError(
         'INVALID_ARCHIVE',
@@ -172,7 +171,7 @@ export class CtfArchive {
   static async #openUnpacked(
     path: string,
     format: 'tar' | 'tgz',
-    mode: CtfAccessMode,
+    mode: OpenMode,
     openedAs: FileStamp | undefined,
     options: OpenCtfOptions,
   ): Promise<CtfArchive> {
@@ -264,6 +263,11 @@ export class CtfArchive {
   close(options: CloseCtfOptions = {}): Promise<void> {
     this.#closing ??= this.#close(options);
     return this.#closing;
+  }
+
+  /** {@link CtfArchive.close} with its defaults (changes are written back), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #close(options: CloseCtfOptions): Promise<void> {

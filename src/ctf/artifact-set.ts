@@ -121,9 +121,15 @@ export class ArtifactSet implements ReadOnlyTarget, TagLister {
       .sort();
   }
 
+  /** Removes the private folder the set was unpacked into; the set cannot be read afterwards. */
   async close(): Promise<void> {
     this.#closed = true;
     await rm(this.#dir, { recursive: true, force: true });
+  }
+
+  /** {@link ArtifactSet.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #assertOpen(): void {

@@ -37,7 +37,7 @@ describe('push of files and directories (ORAS semantics)', () => {
       await writeFile('hello.txt', 'hello\n');
       await mkdir('sub');
       await writeFile('sub/data.json', '{"a":1}');
-      const layout = await OciLayout.open(join(dir, 'out'), { create: true });
+      const layout = await OciLayout.open(join(dir, 'out'), { mode: 'create' });
       const desc = await pushFiles(
         layout,
         [{ path: 'hello.txt' }, { path: 'sub/data.json', mediaType: 'application/json' }],
@@ -70,7 +70,7 @@ describe('push of files and directories (ORAS semantics)', () => {
       await writeFile('tree/nested/b.txt', 'B');
       await writeFile('tree/empty', '');
       await symlink('a.txt', 'tree/link-to-a');
-      const layout = await OciLayout.open(join(dir, 'out'), { create: true });
+      const layout = await OciLayout.open(join(dir, 'out'), { mode: 'create' });
       await pushFiles(layout, [{ path: 'tree' }], { tags: ['dir'] });
       const m = await manifestOf(layout, 'dir');
       const layer = m.layers[0];
@@ -102,7 +102,7 @@ describe('push of files and directories (ORAS semantics)', () => {
     inDir(async (dir) => {
       await mkdir('tree');
       await writeFile('tree/x', 'x');
-      const layout = await OciLayout.open(join(dir, 'out'), { create: true });
+      const layout = await OciLayout.open(join(dir, 'out'), { mode: 'create' });
       const opts = { reproducible: true, annotations: { [Annotation.Created]: '2020-01-01T00:00:00Z' } };
       const a = await pushFiles(layout, [{ path: 'tree' }], opts);
       await utimes('tree/x', new Date(2001, 1, 1), new Date(2001, 1, 1));
@@ -115,7 +115,7 @@ describe('push of files and directories (ORAS semantics)', () => {
   test('annotation file: $manifest, $config and per-file keys, and a title rename', () =>
     inDir(async (dir) => {
       await writeFile('bar', 'bar');
-      const layout = await OciLayout.open(join(dir, 'out'), { create: true });
+      const layout = await OciLayout.open(join(dir, 'out'), { mode: 'create' });
       await pushFiles(layout, [{ path: 'bar' }], {
         tags: ['a'],
         fileAnnotations: {

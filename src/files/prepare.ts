@@ -22,7 +22,7 @@ export interface PrepareOptions {
   title?: string;
   annotations?: Record<string, string>;
   /** Allow absolute paths as titles (ORAS `--disable-path-validation`). */
-  allowAbsolute?: boolean;
+  allowAbsolutePaths?: boolean;
   /** Directory tars with fixed times and owners, so the same tree gives the same digest. */
   reproducible?: boolean;
   /** Modification time (seconds) written into reproducible tars; SOURCE_DATE_EPOCH or 0. */
@@ -50,8 +50,8 @@ class Measure extends Transform {
   }
 }
 
-export function titleFor(path: string, allowAbsolute = false): string {
-  if (isAbsolute(path) && !allowAbsolute) {
+export function titleFor(path: string, allowAbsolutePaths = false): string {
+  if (isAbsolute(path) && !allowAbsolutePaths) {
     throw new LadingError(
       'INVALID_ARGUMENT',
       `absolute file path "${path}" would be pulled outside the output folder; use a relative path or --disable-path-validation`,
@@ -67,7 +67,7 @@ export async function prepareFile(path: string, options: PrepareOptions): Promis
   } catch (error) {
     throw new LadingError('NOT_FOUND', `${path}: no such file or directory`, { cause: error });
   }
-  const title = options.title ?? titleFor(path, options.allowAbsolute);
+  const title = options.title ?? titleFor(path, options.allowAbsolutePaths);
   if (info.isDirectory()) return prepareDirectory(path, title, options);
   if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `${path}: not a regular file or directory`);
   const measure = new Measure();

@@ -71,7 +71,7 @@ export async function pushFiles(dst: Target, files: FileSpec[], options: PushFil
         title,
         annotations: extra,
         ...(spec.mediaType ? { mediaType: spec.mediaType } : {}),
-        ...(options.allowAbsolutePaths ? { allowAbsolute: true } : {}),
+        ...(options.allowAbsolutePaths ? { allowAbsolutePaths: true } : {}),
         ...(options.reproducible ? { reproducible: true } : {}),
         ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
         ...(options.signal ? { signal: options.signal } : {}),

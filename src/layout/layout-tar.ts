@@ -28,6 +28,7 @@ export class LayoutTarWriter implements Target {
   readonly #tar: TarFileWriter;
   readonly #written = new Map<string, Descriptor>();
   readonly #state: IndexState = { tags: new Map(), manifests: new Map() };
+  #ended = false;
 
   private constructor(out: string, tar: TarFileWriter) {
     this.out = out;
@@ -53,10 +54,14 @@ export class LayoutTarWriter implements Target {
     }
     const path = blobPath(expected.digest);
     const where = `${this.out}: ${path}`;
-    await this.#append(path, verifiedBody(content, expected, { where, ...(o.onBytes ? { onBytes: o.onBytes } : {}) }), {
-      size: expected.size,
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
+    await this.#append(
+      path,
+      verifiedBody(content, expected, { where, ...(o.onProgress ? { onBytes: o.onProgress } : {}) }),
+      {
+        size: expected.size,
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+    );
     this.#written.set(expected.digest, expected);
   }
 
@@ -78,14 +83,31 @@ export class LayoutTarWriter implements Target {
 
   /** Writes index.json and puts the tar at `out`. */
   async finish(): Promise<void> {
+    this.#ended = true;
     await this.#append('index.json', encodeIndexJson(this.#state));
     await this.#tar.finish().catch((error) => {
       throw ioError(this.out, error);
     });
   }
 
+  /** Drops what was written: `out` stays as it was. */
   async abort(): Promise<void> {
+    this.#ended = true;
     await this.#tar.abort();
+  }
+
+  /** {@link LayoutTarWriter.finish} (default) or, with `commit: false`, {@link LayoutTarWriter.abort}. */
+  async close(options: { commit?: boolean } = {}): Promise<void> {
+    if (options.commit === false) await this.abort();
+    else await this.finish();
+  }
+
+  /**
+   * For `await using`: aborts unless {@link LayoutTarWriter.finish} or `close()` ran, so a scope
+   * left by an error never puts a partial tar at `out`.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#ended) await this.abort();
   }
 
   async #append(path: string, body: Buffer | Readable, o: { size?: number; signal?: AbortSignal } = {}) {

@@ -53,7 +53,7 @@ describe('reading upstream layouts', () => {
     assert.equal(ra.mediaType, MediaType.DockerManifestList);
     const target = await tempDir();
     try {
-      const out = await OciLayout.open(join(target.path, 'copy'), { create: true });
+      const out = await OciLayout.open(join(target.path, 'copy'), { mode: 'create' });
       // The list names several platforms; the tar holds only one of their manifests.
       const list = JSON.parse((await fetchAll(b, ra)).toString());
       const present = [];
@@ -87,7 +87,7 @@ describe('writing layouts', () => {
       const { manifest } = await pushArtifact(mem, { 'a.txt': 'alpha', 'b.txt': 'beta' });
       await mem.tag(manifest, 'v1');
       const path = join(t.path, 'out');
-      const layout = await OciLayout.open(path, { create: true });
+      const layout = await OciLayout.open(path, { mode: 'create' });
       await copy(mem, 'v1', layout, 'v1');
       await layout.tag(manifest, 'latest');
       const index = JSON.parse(await readFile(join(path, 'index.json'), 'utf8'));
@@ -115,7 +115,7 @@ describe('writing layouts', () => {
   test('concurrent pushes of the same blob in one process are safe', async () => {
     const t = await tempDir();
     try {
-      const layout = await OciLayout.open(t.path, { create: true });
+      const layout = await OciLayout.open(t.path, { mode: 'create' });
       const bytes = Buffer.alloc(3 * 1024 * 1024, 7);
       const desc = { mediaType: 'application/octet-stream', digest: digestBytes(bytes), size: bytes.length };
       const results = await Promise.allSettled(Array.from({ length: 8 }, () => layout.push(desc, bytes)));
@@ -131,7 +131,7 @@ describe('writing layouts', () => {
     const t = await tempDir();
     try {
       const path = join(t.path, 'shared');
-      await OciLayout.open(path, { create: true });
+      await OciLayout.open(path, { mode: 'create' });
       const script = join(t.path, 'writer.mts');
       const layoutModule = fileURLToPath(new URL('./layout.ts', import.meta.url));
       const fixtures = fileURLToPath(new URL('../../test/support/fixtures.ts', import.meta.url));
@@ -140,7 +140,7 @@ describe('writing layouts', () => {
         `import { OciLayout } from ${JSON.stringify(layoutModule)};
 import { pushArtifact } from ${JSON.stringify(fixtures)};
 const [path, who] = process.argv.slice(2);
-const layout = await OciLayout.open(path, { create: true });
+const layout = await OciLayout.open(path, { mode: 'create' });
 for (let i = 0; i < 15; i++) {
   const { manifest } = await pushArtifact(layout, { [who + i]: who + ' ' + i });
   await layout.tag(manifest, who + '-' + i);
@@ -171,13 +171,13 @@ for (let i = 0; i < 15; i++) {
     const t = await tempDir();
     try {
       const dir = join(t.path, 'dir');
-      const layout = await OciLayout.open(dir, { create: true });
+      const layout = await OciLayout.open(dir, { mode: 'create' });
       const { manifest } = await pushImage(layout);
       await layout.tag(manifest, 'v1');
       await writeDirectoryAsTar(dir, join(t.path, 'image.tar'));
       const tarLayout = await OciLayout.open(join(t.path, 'image.tar'));
       assert.equal((await tarLayout.resolve('v1')).digest, manifest.digest);
-      const back = await OciLayout.open(join(t.path, 'back'), { create: true });
+      const back = await OciLayout.open(join(t.path, 'back'), { mode: 'create' });
       await copy(tarLayout, 'v1', back, 'v1');
       assert.equal((await back.resolve('v1')).digest, manifest.digest);
     } finally {
@@ -191,7 +191,7 @@ describe('bad layouts are refused with the file and the field', () => {
     const t = await tempDir();
     try {
       const dir = join(t.path, 'l');
-      const layout = await OciLayout.open(dir, { create: true });
+      const layout = await OciLayout.open(dir, { mode: 'create' });
       const { manifest } = await pushArtifact(layout, { 'f.txt': 'content' });
       await layout.tag(manifest, 'v1');
       await fn(dir);
@@ -242,6 +242,33 @@ describe('bad layouts are refused with the file and the field', () => {
     });
   }
 
+  test('open modes: readonly reads, readwrite writes an existing layout, create makes one', async () => {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'modes');
+      await assert.rejects(
+        () => OciLayout.open(dir, { mode: 'readwrite' }),
+        (e) => isLadingError(e, 'NOT_FOUND'),
+      );
+      const created = await OciLayout.open(dir, { mode: 'create' });
+      assert.equal(created.writable, true);
+      await pushBytes(created, Buffer.from('one'), 'text/plain');
+      const readonly = await OciLayout.open(dir);
+      assert.equal(readonly.writable, false);
+      await assert.rejects(() => pushBytes(readonly, Buffer.from('two'), 'text/plain'));
+      const readwrite = await OciLayout.open(dir, { mode: 'readwrite' });
+      assert.equal(readwrite.writable, true);
+      const desc = await pushBytes(readwrite, Buffer.from('two'), 'text/plain');
+      assert.equal(await readonly.exists(desc), true);
+      await assert.rejects(
+        () => OciLayout.open(dir, { mode: 'write' as never }),
+        (e) => isLadingError(e, 'INVALID_ARGUMENT'),
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a missing directory is NOT_FOUND; a missing blob is NOT_FOUND naming the layout', async () => {
     await assert.rejects(
       () => OciLayout.open('/nonexistent/lading'),
@@ -272,7 +299,7 @@ describe('bad layouts are refused with the file and the field', () => {
       );
       const t = await tempDir();
       try {
-        const out = await OciLayout.open(join(t.path, 'o'), { create: true });
+        const out = await OciLayout.open(join(t.path, 'o'), { mode: 'create' });
         await assert.rejects(
           () => copy(layout, 'v1', out, 'v1'),
           (e) => isLadingError(e, 'DIGEST_MISMATCH'),
@@ -296,11 +323,11 @@ describe('bad layouts are refused with the file and the field', () => {
     try {
       // 5.5 MiB: six reads of the file-to-file copy, several in flight at once, the last one short.
       const bytes = randomBytes(5.5 * 1024 * 1024);
-      const from = await OciLayout.open(join(t.path, 'from'), { create: true });
+      const from = await OciLayout.open(join(t.path, 'from'), { mode: 'create' });
       const desc = await pushBytes(from, bytes, MediaType.ImageLayer);
-      const good = await OciLayout.open(join(t.path, 'good'), { create: true });
+      const good = await OciLayout.open(join(t.path, 'good'), { mode: 'create' });
       let counted = 0;
-      await good.push(desc, await from.fetch(desc), { onBytes: (n) => (counted += n) });
+      await good.push(desc, await from.fetch(desc), { onProgress: (n) => (counted += n) });
       assert.ok((await readFile(join(t.path, 'good', blobPath(desc.digest)))).equals(bytes));
       assert.equal(counted, bytes.length);
 
@@ -309,7 +336,7 @@ describe('bad layouts are refused with the file and the field', () => {
       const at = 3 * 1024 * 1024 + 17;
       changed.writeUInt8(changed.readUInt8(at) ^ 1, at);
       await writeFile(stored, changed);
-      const bad = await OciLayout.open(join(t.path, 'bad'), { create: true });
+      const bad = await OciLayout.open(join(t.path, 'bad'), { mode: 'create' });
       await assert.rejects(
         async () => bad.push(desc, await from.fetch(desc)),
         (e) =>
@@ -326,7 +353,7 @@ describe('bad layouts are refused with the file and the field', () => {
 
   test('pushing content that does not match its descriptor stores nothing', async () => {
     await withLayout(async (dir) => {
-      const layout = await OciLayout.open(dir, { create: true });
+      const layout = await OciLayout.open(dir, { mode: 'create' });
       const good = Buffer.from('good bytes');
       const desc = { mediaType: 'text/plain', digest: digestBytes(good), size: good.length };
       await assert.rejects(

@@ -15,6 +15,8 @@ import {
   type Deleter,
   fetchAll,
   type Op,
+  type OpenMode,
+  OpenModes,
   type PredecessorFinder,
   PredecessorIndex,
   readAll,
@@ -43,9 +45,14 @@ import {
   resolveIndexed,
 } from './index-json.js';
 
+/** Options of {@link OciLayout.open}. */
 export interface OpenLayoutOptions {
-  /** Create the layout when it does not exist yet (write commands). Only directories can be written. */
-  create?: boolean;
+  /**
+   * `readonly` (default): an existing layout, a directory or a tar file. `readwrite`: an existing
+   * layout directory, written into. `create`: a layout directory, created when it does not exist.
+   * Only directories can be written.
+   */
+  mode?: OpenMode;
 }
 
 function blobPlace(digest: string): BlobPlace {
@@ -92,6 +99,13 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
 
   /** Opens a layout directory or tar file. With `create`, a missing directory becomes a new layout. */
   static async open(path: string, options: OpenLayoutOptions = {}): Promise<OciLayout> {
+    const mode = options.mode ?? 'readonly';
+    if (!OpenModes.includes(mode)) {
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `unknown OCI layout open mode ${JSON.stringify(mode)}; use ${OpenModes.join(', ')}`,
+      );
+    }
     let kind: 'dir' | 'file' | 'missing' = 'missing';
     try {
       const info = await stat(path);
@@ -100,7 +114,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     if (kind === 'file') {
-      if (options.create) {
+      if (mode !== 'readonly') {
         throw new LadingError(
           'UNSUPPORTED',
           `${path}: writing into a tar OCI layout is not supported; use a directory`,
@@ -110,12 +124,13 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       return new OciLayout(files, false, await readState(files));
     }
     if (kind === 'missing') {
-      if (!options.create) throw new LadingError('NOT_FOUND', `${path}: no OCI layout (directory or tar file) there`);
+      if (mode !== 'create') throw new LadingError('NOT_FOUND', `${path}: no OCI layout (directory or tar file) there`);
       await mkdir(join(path, 'blobs'), { recursive: true });
     }
     const files = new DirFiles(path);
-    if (options.create) await initialise(files);
-    return new OciLayout(files, options.create === true, await readState(files));
+    const writable = mode !== 'readonly';
+    if (writable) await initialise(files);
+    return new OciLayout(files, writable, await readState(files));
   }
 
   async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {

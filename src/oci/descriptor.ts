@@ -30,7 +30,8 @@ export const EmptyJsonDescriptor: Descriptor = Object.freeze({
   data: 'e30=',
 });
 
-export const EmptyJsonBytes = new Uint8Array([0x7b, 0x7d]);
+/** The bytes of `{}`, the content of {@link EmptyJsonDescriptor}. */
+export const EmptyJsonBytes: Uint8Array = new Uint8Array([0x7b, 0x7d]);
 
 /** The fields that identify content: two descriptors with these equal name the same bytes. */
 export function sameContent(a: Descriptor, b: Descriptor): boolean {

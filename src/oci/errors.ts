@@ -52,3 +52,29 @@ export class LadingError extends Error {
 export function isLadingError(value: unknown, code?: ErrorCode): value is LadingError {
   return value instanceof LadingError && (code === undefined || value.code === code);
 }
+
+/**
+ * The error every cancelled call rejects with: a {@link LadingError} of code `ABORTED` whose
+ * `cause` is the signal's reason, whether the signal was aborted before the call or during it.
+ */
+export function abortError(signal: AbortSignal, what?: string): LadingError {
+  const reason: unknown = signal.reason;
+  const detail = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
+  const message = `${what ? `${what}: ` : ''}aborted${detail && detail !== 'aborted' ? ` (${detail})` : ''}`;
+  return new LadingError('ABORTED', message, { cause: reason });
+}
+
+/** Throws {@link abortError} when `signal` is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
+  if (signal?.aborted) throw abortError(signal, what);
+}
+
+/**
+ * `error` as the caller of a cancellable call must see it: when `signal` was aborted, the
+ * `ABORTED` error (whatever Node or a store threw on the way out); otherwise `error` itself.
+ */
+export function asAbortError(error: unknown, signal: AbortSignal | undefined, what?: string): unknown {
+  if (!signal?.aborted) return error;
+  if (isLadingError(error, 'ABORTED') && error.cause === signal.reason) return error;
+  return abortError(signal, what);
+}

@@ -29,7 +29,7 @@ export interface ConstructOptions {
   resolveImage?: (imageReference: string) => Promise<{ digest: string; pinned: string }>;
   /** Computes a referenced component's normalised digest; none leaves reference digests out. */
   referenceDigest?: (component: string, version: string) => Promise<DigestSpec | undefined>;
-  tempDirectory?: string;
+  tempDir?: string;
   /** Input methods by canonical type, replacing the built-in ones (e.g. Helm with credentials). */
   inputMethods?: ReadonlyMap<string, InputMethod>;
   signal?: AbortSignal;
@@ -113,7 +113,7 @@ export async function constructComponentVersions(
     const context = {
       workingDirectory: options.workingDirectory,
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.tempDirectory ? { tempDirectory: options.tempDirectory } : {}),
+      ...(options.tempDir ? { tempDir: options.tempDir } : {}),
     };
     const methods = options.inputMethods ? { methods: options.inputMethods } : {};
     const tasks: Promise<void>[] = [];

@@ -1,10 +1,12 @@
+import type { OpenMode } from '../content/index.js';
 import { CtfArchive } from '../ctf/index.js';
 import { Registry, type RegistryOptions } from '../registry/index.js';
-import type { RepositorySpec } from './reference.js';
+import { parseRepository, type RepositorySpec } from './reference.js';
 import { type ComponentRepositoryOptions, ComponentVersionRepository } from './repository/repository.js';
 import { registryResolver } from './repository/resolvers.js';
 
-export interface OpenedRepository {
+/** A component repository opened by {@link openComponentRepository}; close it when done. */
+export interface OpenedRepository extends AsyncDisposable {
   repository: ComponentVersionRepository;
   /** `ctf ./transport-archive` or `oci http://127.0.0.1:5000/sub`, for messages. */
   display: string;
@@ -13,27 +15,41 @@ export interface OpenedRepository {
    * connections. An aborted `signal` stops the write-back and leaves the archive as it was.
    */
   close(options?: { commit?: boolean; signal?: AbortSignal }): Promise<void>;
+  /** `close()` with its defaults (a changed CTF tar or tgz is written back), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** Options of {@link openComponentRepository}. */
 export interface OpenRepositoryOptions extends ComponentRepositoryOptions {
-  /** Open for writing: a missing CTF archive is created, unless `'existing'` (signing never creates one). */
-  write?: boolean | 'existing';
+  /**
+   * `readonly` (default); `readwrite`: write into an existing CTF archive (or a registry);
+   * `create`: write, creating a missing CTF archive. The {@link OpenMode} of every file store.
+   */
+  mode?: OpenMode;
   /** Options for registries (credentials, TLS, plain HTTP); the host is passed for per-host choices. */
   registryOptions?: (host: string) => RegistryOptions;
 }
 
-/** Opens the repository a spec names, as a ComponentVersionRepository over its targets. */
+/**
+ * Opens the component repository `location` names, a CTF archive or an OCI registry (a string as
+ * {@link parseRepository} reads it: `./archive.tgz`, `http://127.0.0.1:5000/sub`, `ghcr.io/acme`),
+ * as a {@link ComponentVersionRepository} over its targets.
+ */
 export async function openComponentRepository(
-  spec: RepositorySpec,
+  location: RepositorySpec | string,
   options: OpenRepositoryOptions = {},
 ): Promise<OpenedRepository> {
+  const spec = typeof location === 'string' ? parseRepository(location) : location;
+  const mode = options.mode ?? 'readonly';
   if (spec.kind === 'CommonTransportFormat') {
-    const mode = options.write === 'existing' ? 'readwrite' : options.write ? 'create' : 'readonly';
     const archive = await CtfArchive.open(spec.filePath, { mode });
+    const close = (o: { commit?: boolean; signal?: AbortSignal } = {}) =>
+      archive.close({ commit: o.commit ?? true, ...(o.signal ? { signal: o.signal } : {}) });
     return {
       repository: new ComponentVersionRepository(archive.resolver(), options),
       display: spec.filePath,
-      close: (o = {}) => archive.close({ commit: o.commit ?? true, ...(o.signal ? { signal: o.signal } : {}) }),
+      close,
+      [Symbol.asyncDispose]: () => close(),
     };
   }
   const host = spec.baseUrl.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
@@ -42,11 +58,12 @@ export async function openComponentRepository(
     repository: new ComponentVersionRepository(
       registryResolver(registry, {
         ...(spec.subPath ? { subPath: spec.subPath } : {}),
-        ...(options.write ? { write: true } : {}),
+        ...(mode !== 'readonly' ? { write: true } : {}),
       }),
       options,
     ),
     display: `${spec.baseUrl}${spec.subPath ? `/${spec.subPath}` : ''}`,
     close: () => registry.close(),
+    [Symbol.asyncDispose]: () => registry.close(),
   };
 }

@@ -59,4 +59,9 @@ export class RegistryPool {
     await Promise.all([...this.#open.values()].map((r) => r.close()));
     this.#open.clear();
   }
+
+  /** {@link RegistryPool.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }

@@ -209,7 +209,7 @@ export async function transferComponentVersion(
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       preCopy: (desc) => emit({ component, version: ver, element, status: 'copying', desc }),
       postCopy: (desc) => emit({ component, version: ver, element, status: 'copied', desc }),
-      onCopySkipped: (desc) => emit({ component, version: ver, element, status: 'exists', desc }),
+      onSkipped: (desc) => emit({ component, version: ver, element, status: 'exists', desc }),
       onMounted: (desc) => emit({ component, version: ver, element, status: 'mounted', desc }),
     });
     const next: ComponentDescriptor = structuredClone(v.stored.descriptor);

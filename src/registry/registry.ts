@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Op } from '../content/index.js';
-import { LadingError } from '../oci/index.js';
+import { LadingError, parseReference } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
 import { catalogScope } from './auth/scope.js';
 import type { RegistryEndpoint, RegistryOptions } from './endpoint.js';
@@ -38,6 +38,16 @@ function parseHost(raw: string): { host: string; scheme?: 'http' | 'https' } {
   }
   if (!host || /[/\s@?#]/.test(host)) throw new LadingError('INVALID_REFERENCE', `invalid registry host "${raw}"`);
   return match ? { host, scheme: (match[1] ?? '').toLowerCase() as 'http' | 'https' } : { host };
+}
+
+/** What {@link Registry.fromReference} gives: a registry, one of its repositories, and the tag or digest named. */
+export interface RegistryReference extends AsyncDisposable {
+  registry: Registry;
+  repository: Repository;
+  /** The tag or digest after the repository, `''` when none was given. */
+  reference: string;
+  /** {@link Registry.close} of `registry`. */
+  close(): Promise<void>;
 }
 
 /**
@@ -89,6 +99,26 @@ export class Registry implements RegistryEndpoint {
     });
   }
 
+  /**
+   * The registry and repository a reference names, `[http[s]://]host[:port]/repository[:tag|@digest]`
+   * (`localhost:5000/hello:v1`, `ghcr.io/acme/app@sha256:…`). A scheme decides plain HTTP unless
+   * `options.plainHttp` does; without either, only `localhost` speaks plain HTTP. Close the registry
+   * (or the returned object) when done.
+   */
+  static fromReference(reference: string, options: RegistryOptions & RepositoryOptions = {}): RegistryReference {
+    const scheme = /^(https?):\/\//i.exec(reference)?.[1];
+    const parsed = parseReference(scheme ? reference.slice(scheme.length + 3) : reference);
+    const { push, referrers, ...registryOptions } = options;
+    const registry = new Registry(scheme ? `${scheme}://${parsed.registry}` : parsed.registry, registryOptions);
+    const repository = registry.repository(parsed.repository, {
+      ...(push !== undefined ? { push } : {}),
+      ...(referrers !== undefined ? { referrers } : {}),
+    });
+    const close = () => registry.close();
+    return { registry, repository, reference: parsed.reference, close, [Symbol.asyncDispose]: close };
+  }
+
+  /** One repository of this registry, a `Target`; it shares the registry's connections and tokens. */
   repository(name: string, options: RepositoryOptions = {}): Repository {
     return new Repository(this, name, options);
   }
@@ -121,8 +151,13 @@ export class Registry implements RegistryEndpoint {
     });
   }
 
-  /** Releases pooled connections. */
+  /** Releases pooled connections. The registry's repositories must not be used afterwards. */
   close(): Promise<void> {
     return this.#transport.close();
+  }
+
+  /** {@link Registry.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -175,7 +175,7 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
 
   async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
     const where = `${this}@${desc.digest}`;
-    const onBytes = o.onBytes ? { onBytes: o.onBytes } : {};
+    const onBytes = o.onProgress ? { onBytes: o.onProgress } : {};
     if (desc.data !== undefined) {
       return verifiedStream(Readable.from([Buffer.from(desc.data, 'base64')]), desc, { where, ...onBytes });
     }
@@ -358,7 +358,7 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     if (stored && stored !== desc.digest) {
       throw new LadingError('DIGEST_MISMATCH', `${where}: registry stored the manifest as ${stored}`);
     }
-    o.onBytes?.(bytes.length);
+    o.onProgress?.(bytes.length);
     const announced = digestHeader(reply, 'OCI-Subject', `PUT ${where}`);
     if (announced === undefined && (!how.index || this.#referrers === 'supported')) return;
     const { subject, entry } = referrerOf(desc, bytes);

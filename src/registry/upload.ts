@@ -147,13 +147,13 @@ class UploadStatusError extends Error {
 function verified(source: Readable, desc: Descriptor, o: Op): { stream: Readable; failure: () => unknown } {
   let failure: unknown;
   if (verifiesItself(source, desc)) {
-    if (o.onBytes) observeBytes(source, o.onBytes);
+    if (o.onProgress) observeBytes(source, o.onProgress);
     source.on('error', (e) => {
       failure ??= e;
     });
     return { stream: source, failure: () => failure };
   }
-  const stream = new VerifyStream(desc, o.onBytes ? { onBytes: o.onBytes } : {});
+  const stream = new VerifyStream(desc, o.onProgress ? { onBytes: o.onProgress } : {});
   stream.on('error', (e) => {
     failure ??= e;
   });

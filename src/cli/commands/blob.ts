@@ -62,7 +62,10 @@ async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise
       const display = tty ? new TransferDisplay(io, PullVerbs) : undefined;
       try {
         display?.preCopy(desc);
-        const stream = await opened.target.fetch(desc, display ? { onBytes: (n) => display.onProgress(desc, n) } : {});
+        const stream = await opened.target.fetch(
+          desc,
+          display ? { onProgress: (n) => display.onProgress(desc, n) } : {},
+        );
         await shared.writeOutputStream(flags.output, stream);
         display?.postCopy(desc);
       } finally {

@@ -143,7 +143,7 @@ export class TransferDisplay {
     return {
       preCopy: this.preCopy,
       postCopy: this.postCopy,
-      onCopySkipped: this.onCopySkipped,
+      onSkipped: this.onCopySkipped,
       onMounted: this.onMounted,
       onProgress: this.onProgress,
     };

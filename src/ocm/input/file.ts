@@ -39,9 +39,9 @@ async function sniffFile(path: string, size: number): Promise<string> {
   }
 }
 
-export function tempOptions(context: InputContext): { tempDirectory?: string; signal?: AbortSignal } {
-  const out: { tempDirectory?: string; signal?: AbortSignal } = {};
-  if (context.tempDirectory) out.tempDirectory = context.tempDirectory;
+export function tempOptions(context: InputContext): { tempDir?: string; signal?: AbortSignal } {
+  const out: { tempDir?: string; signal?: AbortSignal } = {};
+  if (context.tempDir) out.tempDir = context.tempDir;
   if (context.signal) out.signal = context.signal;
   return out;
 }

@@ -143,7 +143,7 @@ describe('Dir/v1', () => {
     makeTree(join(work, 'tree'));
     const blob = await dirInput(
       { type: 'Dir/v1', path: 'tree', compress: true, reproducible: true, mediaType: 'application/x-custom' },
-      { workingDirectory: work, tempDirectory: work },
+      { workingDirectory: work, tempDir: work },
     );
     assert.equal(blob.mediaType, 'application/x-custom+gzip');
     const tar = gunzipSync(await content(blob));

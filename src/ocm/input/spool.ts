@@ -53,9 +53,9 @@ export function gzipStream(): Transform {
  */
 export async function spoolToTempFile(
   produce: () => Readable | Promise<Readable>,
-  options: { mediaType: string; gzip?: boolean; tempDirectory?: string; signal?: AbortSignal },
+  options: { mediaType: string; gzip?: boolean; tempDir?: string; signal?: AbortSignal },
 ): Promise<InputBlob> {
-  const dir = await mkdtemp(join(options.tempDirectory ?? tmpdir(), 'lading-input-'));
+  const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'lading-input-'));
   const file = join(dir, `blob-${randomBytes(4).toString('hex')}`);
   const dispose = async (): Promise<void> => {
     await rm(dir, { recursive: true, force: true });

@@ -25,7 +25,7 @@ export interface InputContext {
   workingDirectory: string;
   signal?: AbortSignal;
   /** Where blobs that must be spooled (compressed content) are written; the OS default if unset. */
-  tempDirectory?: string;
+  tempDir?: string;
 }
 
 /** An input method: turns an input specification into a blob. */

@@ -99,7 +99,9 @@ export async function openRepository(
   options: { write?: boolean | 'existing' } = {},
 ): Promise<OpenedRepository> {
   const { openComponentRepository } = await import('../../../ocm/open.js');
-  const write = options.write ? { write: options.write } : {};
+  const write = options.write
+    ? { mode: options.write === 'existing' ? ('readwrite' as const) : ('create' as const) }
+    : {};
   if (spec.kind !== 'OCIRepository') {
     // An explicit --config is read (and must be valid) whatever the repository.
     if (flags.config?.length) await ocmConfigFor(flags);

@@ -1,0 +1,102 @@
+/**
+ * `lading/ocm`: the Open Component Model (OCM v2). Component descriptors (model, Go-exact YAML and
+ * JSON codecs, schema validation, identities), building component versions from a
+ * `component-constructor.yaml`, component repositories over CTF archives and OCI registries
+ * ({@link openComponentRepository}), transfer with or without resources, signing and verification,
+ * and the `.ocmconfig` file (credentials and signing keys).
+ *
+ * @packageDocumentation
+ */
+export { type ComponentTree, componentVersionTree, findComponentVersions } from './component-tree.js';
+export {
+  type ConfigDiscoveryOptions,
+  credentialProviderFromConfig,
+  type LoadedOcmConfig,
+  type LoadOcmConfigOptions,
+  loadOcmConfig,
+  type OcmConfig,
+  parseOcmConfig,
+  type SigningKey,
+  type SigningSettings,
+  signingConfigFromConfig,
+  signingKeyFromConfig,
+} from './config/index.js';
+export { type ConstructEvent, type ConstructOptions, constructComponentVersions } from './construct.js';
+export type {
+  ComponentConstructor,
+  ConstructorComponent,
+  ConstructorReference,
+  ConstructorResource,
+  ConstructorSource,
+  InputSpec,
+} from './constructor/model.js';
+export { type ParseConstructorOptions, parseConstructor } from './constructor/parse.js';
+export { type DecodeDescriptorOptions, decodeDescriptor } from './descriptor/decode.js';
+export { encodeDescriptorJson, encodeDescriptorYaml } from './descriptor/encode.js';
+export {
+  formatIdentity,
+  type Identity,
+  identityOf,
+  matchesIdentity,
+  parseIdentity,
+  selectByIdentity,
+} from './descriptor/identity.js';
+export type {
+  Component,
+  ComponentDescriptor,
+  ComponentReference,
+  DigestSpec,
+  ElementMeta,
+  JsonValue,
+  Label,
+  LocalBlobAccess,
+  Provider,
+  Resource,
+  ResourceRelation,
+  Signature,
+  SignatureInfo,
+  Source,
+  SourceRef,
+  TypedSpec,
+} from './descriptor/model.js';
+export { validateDescriptor } from './descriptor/validate.js';
+export { builtinInputMethods } from './input/registry.js';
+export type { InputBlob, InputContext, InputMethod } from './input/types.js';
+export { type OpenedRepository, type OpenRepositoryOptions, openComponentRepository } from './open.js';
+export {
+  type ComponentVersionReference,
+  parseComponentReference,
+  parseRepository,
+  type RepositorySpec,
+} from './reference.js';
+export {
+  type ComponentRepositoryOptions,
+  ComponentVersionRepository,
+  type ConflictPolicy,
+  type LocalBlob,
+  registryResolver,
+  type StoredVersion,
+} from './repository/index.js';
+export { type ResourceContent, type ResourceContentOptions, resourceContent } from './resource-content.js';
+export {
+  DefaultSignatureName,
+  type HashResult,
+  hashComponentVersion,
+  type KeyInput,
+  loadCertificates,
+  loadPrivateKey,
+  loadPublicKey,
+  type SignComponentVersionOptions,
+  type SignResult,
+  signComponentVersion,
+  type VerifyComponentVersionOptions,
+  type VerifyResult,
+  verifyComponentVersion,
+} from './signing/index.js';
+export {
+  type TransferEvent,
+  type TransferOptions,
+  type TransferResult,
+  transferComponentVersion,
+} from './transfer.js';
+export { AccessType, InputType } from './types.js';

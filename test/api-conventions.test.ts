@@ -1,0 +1,99 @@
+// The conventions the library keeps across its stores: what holds resources closes with `close()`
+// and with `Symbol.asyncDispose`; a registry and repository come from one reference; cancellation
+// rejects one way.
+import assert from 'node:assert/strict';
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CtfArchive } from '../src/ctf/api.js';
+import { copy, isLadingError, MemoryStore } from '../src/index.js';
+import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
+import { Registry } from '../src/registry/api.js';
+import { pushArtifact, tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
+
+const peers = loadPeers();
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+describe('close and Symbol.asyncDispose', () => {
+  test('a CTF tar disposed is written back, as close() does', async () => {
+    const t = await tempDir();
+    try {
+      const src = new MemoryStore();
+      const { manifest: root } = await pushArtifact(src, { 'a.txt': 'hello' });
+      await src.tag(root, 'v1');
+      const path = join(t.path, 'archive.tar');
+      const archive = await CtfArchive.open(path, { mode: 'create' });
+      await copy(src, 'v1', archive.repository('acme/demo'), 'v1');
+      await archive[Symbol.asyncDispose]();
+      const back = await CtfArchive.open(path);
+      assert.equal((await back.repository('acme/demo').resolve('v1')).digest, root.digest);
+      await back[Symbol.asyncDispose]();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a layout tar writer disposed before finish leaves nothing; close() finishes it', async () => {
+    const t = await tempDir();
+    try {
+      const src = new MemoryStore();
+      const { manifest: root } = await pushArtifact(src, { 'a.txt': 'hello' });
+      await src.tag(root, 'v1');
+      const dropped = join(t.path, 'dropped.tar');
+      const writer = await LayoutTarWriter.create(dropped);
+      await copy(src, 'v1', writer, 'v1', { concurrency: 1 });
+      await writer[Symbol.asyncDispose]();
+      assert.equal(await exists(dropped), false);
+      assert.deepEqual(await readdir(t.path), []);
+
+      const kept = join(t.path, 'kept.tar');
+      const second = await LayoutTarWriter.create(kept);
+      await copy(src, 'v1', second, 'v1', { concurrency: 1 });
+      await second.close();
+      await second[Symbol.asyncDispose](); // after close: nothing more happens
+      assert.equal((await (await OciLayout.open(kept)).resolve('v1')).digest, root.digest);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a registry disposed releases its connections and can be disposed twice', async () => {
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    await registry.ping();
+    await registry[Symbol.asyncDispose]();
+    await registry[Symbol.asyncDispose]();
+  });
+});
+
+describe('Registry.fromReference', () => {
+  test('host/repository[:tag], with or without a scheme, pushes and reads back', async () => {
+    const src = new MemoryStore();
+    const { manifest } = await pushArtifact(src, { 'a.txt': 'from a reference' });
+    await src.tag(manifest, 'v1');
+    const name = `from-reference/r${process.pid}`;
+    const target = Registry.fromReference(`${peers.plain.host}/${name}:v1`, { plainHttp: true, push: true });
+    assert.equal(target.reference, 'v1');
+    assert.equal(target.repository.name, name);
+    assert.equal(target.registry.host, peers.plain.host);
+    await copy(src, 'v1', target.repository, target.reference);
+    await target[Symbol.asyncDispose]();
+
+    const viaScheme = Registry.fromReference(`${peers.plain.url}/${name}@${manifest.digest}`);
+    assert.equal(viaScheme.registry.baseUrl.protocol, 'http:');
+    assert.equal(viaScheme.reference, manifest.digest);
+    assert.equal((await viaScheme.repository.resolve(viaScheme.reference)).digest, manifest.digest);
+    await viaScheme.close();
+
+    assert.equal(Registry.fromReference('ghcr.io/acme/app').registry.baseUrl.protocol, 'https:');
+    assert.throws(
+      () => Registry.fromReference('no-repository'),
+      (e) => isLadingError(e, 'INVALID_REFERENCE'),
+    );
+  });
+});

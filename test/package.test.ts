@@ -1,0 +1,308 @@
+// The package as npm ships it: `npm pack`, installed by hand into a fresh project (no network: the
+// tarball is unpacked into node_modules and lading's production dependencies are linked from this
+// checkout), then an ESM and a CommonJS consumer that each use every entry against a real
+// registry, and the type declarations compiled with `skipLibCheck: false` by this TypeScript and,
+// when the npm cache holds it, by TypeScript 5.0.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const host = loadPeers().plain.host;
+/** The oldest TypeScript the declarations must compile with (from the npm cache only). */
+const OLDEST_TYPESCRIPT = '5.0.4';
+
+let work: Awaited<ReturnType<typeof tempDir>>;
+let project: string;
+let packed: string[];
+
+async function npm(args: string[], cwd: string): Promise<string> {
+  const { stdout } = await run('npm', args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+async function untar(tgz: string, into: string): Promise<void> {
+  await mkdir(into, { recursive: true });
+  await run('tar', ['xzf', tgz, '-C', into, '--strip-components=1']);
+}
+
+/** The same work in both module systems; `m` holds every entry of the package. */
+const consumerBody = `
+  const { root, registry, layout, ctf, files, ocm } = m;
+  const { mkdtemp, readFile, writeFile } = fsp;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lading-consumer-'));
+  const bytes = Buffer.from('hello from a consumer of the package');
+  const layer = {
+    mediaType: 'text/plain',
+    digest: root.digestBytes(bytes),
+    size: bytes.length,
+    annotations: { 'org.opencontainers.image.title': 'hello.txt' },
+  };
+  const store = new root.MemoryStore();
+  await store.push(layer, bytes);
+  const manifest = await root.packManifest(store, [layer], { artifactType: 'application/vnd.example.consumer' });
+  await store.tag(manifest, 'v1');
+
+  const repository = new registry.Registry(process.env.REGISTRY, { plainHttp: true }).repository(process.env.REPO);
+  await root.copy(store, 'v1', repository, 'v1');
+  const oci = await layout.OciLayout.open(path.join(dir, 'layout'), { mode: 'create' });
+  const copied = await root.copy(repository, 'v1', oci, 'v1');
+  if (copied.digest !== manifest.digest) throw new Error('the layout holds another manifest');
+
+  const archive = await ctf.CtfArchive.open(path.join(dir, 'ctf'), { mode: 'create' });
+  await root.copy(oci, 'v1', archive.repository('consumer/hello'), 'v1');
+  await archive.close();
+
+  await writeFile(path.join(dir, 'note.txt'), 'a note');
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    await files.pushFiles(oci, [{ path: 'note.txt', mediaType: 'text/plain' }], { tags: ['files'] });
+  } finally {
+    process.chdir(cwd);
+  }
+  const pulled = await files.pullFiles(oci, 'files', { output: path.join(dir, 'out') });
+  if ((await readFile(path.join(dir, 'out', 'note.txt'), 'utf8')) !== 'a note') throw new Error('pull lost the note');
+
+  const opened = await ocm.openComponentRepository(ocm.parseRepository(path.join(dir, 'ctf')));
+  const versions = await opened.repository.listComponentVersions('example.com/none');
+  await opened.close();
+
+  let missing;
+  try {
+    await layout.OciLayout.open(path.join(dir, 'nothing-here'));
+  } catch (error) {
+    missing = error;
+  }
+  if (!(missing instanceof root.LadingError) || missing.code !== 'NOT_FOUND') throw new Error('not a LadingError: ' + missing);
+  await fsp.rm(dir, { recursive: true, force: true });
+  console.log(JSON.stringify({ digest: copied.digest, files: pulled.files.length, versions }));
+`;
+
+const esmConsumer = `import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as rootEntry from 'lading';
+import * as registry from 'lading/registry';
+import * as layout from 'lading/layout';
+import * as ctf from 'lading/ctf';
+import * as files from 'lading/files';
+import * as ocm from 'lading/ocm';
+const m = { root: rootEntry, registry, layout, ctf, files, ocm };
+{
+${consumerBody}
+}
+`;
+
+const cjsConsumer = `const fsp = require('node:fs/promises');
+const os = require('node:os');
+const path = require('node:path');
+const m = {
+  root: require('lading'),
+  registry: require('lading/registry'),
+  layout: require('lading/layout'),
+  ctf: require('lading/ctf'),
+  files: require('lading/files'),
+  ocm: require('lading/ocm'),
+};
+(async () => {
+${consumerBody}
+})().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+/** A strict TypeScript consumer of every entry (types and values). */
+const typedConsumer = `import { copy, type Descriptor, digestBytes, isLadingError, LadingError, MemoryStore, type Target } from 'lading';
+import { CtfArchive, type OpenCtfOptions } from 'lading/ctf';
+import { type PushFilesOptions, pullFiles, pushFiles } from 'lading/files';
+import { OciLayout } from 'lading/layout';
+import { type ComponentDescriptor, openComponentRepository, parseRepository, type Resource } from 'lading/ocm';
+import { Registry, type RegistryOptions } from 'lading/registry';
+
+const target: Target = new MemoryStore();
+const options: RegistryOptions = { plainHttp: true };
+const ctfOptions: OpenCtfOptions = { mode: 'readonly' };
+const pushOptions: PushFilesOptions = { tags: ['v1'] };
+export async function names(d: ComponentDescriptor): Promise<string[]> {
+  const resources: Resource[] = d.component.resources ?? [];
+  return resources.map((r) => r.name);
+}
+export const used = [target, options, ctfOptions, pushOptions, copy, digestBytes, isLadingError, LadingError, CtfArchive,
+  pullFiles, pushFiles, OciLayout, openComponentRepository, parseRepository, Registry];
+export type D = Descriptor;
+`;
+
+async function tsc(typescript: string, cwd: string): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run(process.execPath, [join(typescript, 'bin', 'tsc'), '-p', '.'], {
+      cwd,
+      encoding: 'utf8',
+    });
+    return { code: 0, out: stdout };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+describe('the npm package', { timeout: 600_000 }, () => {
+  before(async () => {
+    work = await tempDir('lading-pack-');
+    // `npm pack` runs prepack (the build) as a release does.
+    const json = JSON.parse(await npm(['pack', '--json', '--pack-destination', work.path], root)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
+    const info = json[0];
+    assert.ok(info);
+    packed = info.files.map((f) => f.path);
+    project = join(work.path, 'consumer');
+    await mkdir(project);
+    await writeFile(join(project, 'package.json'), '{ "name": "consumer", "version": "1.0.0", "private": true }\n');
+    await untar(join(work.path, info.filename), join(project, 'node_modules', 'lading'));
+    // lading's production dependencies (the closure `npm ls` names), as an install would add them.
+    const deps = (await npm(['ls', '--omit=dev', '--all', '--parseable'], root))
+      .split('\n')
+      .filter((line) => line.startsWith(join(root, 'node_modules')));
+    for (const dep of deps) {
+      const name = dep.slice(join(root, 'node_modules').length + 1);
+      if (name.includes('node_modules')) continue; // nested: reached through its parent's link
+      await mkdir(dirname(join(project, 'node_modules', name)), { recursive: true });
+      await symlink(dep, join(project, 'node_modules', name));
+    }
+    await mkdir(join(project, 'node_modules', '@types'));
+    await symlink(join(root, 'node_modules', '@types', 'node'), join(project, 'node_modules', '@types', 'node'));
+  });
+  after(async () => {
+    await work?.cleanup();
+  });
+
+  test('ships the library, the bundled command line, schemas and LICENSE; no dist/cli, maps or sources', async () => {
+    assert.ok(packed.includes('LICENSE'));
+    assert.ok(packed.includes('dist/index.js') && packed.includes('dist/index.d.ts'));
+    assert.ok(packed.includes('dist/bin/main.js'));
+    assert.ok(packed.some((p) => p.startsWith('schemas/compiled/')));
+    assert.deepEqual(
+      packed.filter(
+        (p) => p.startsWith('dist/cli/') || p.endsWith('.map') || p.startsWith('src/') || p.includes('.test.'),
+      ),
+      [],
+    );
+    const pkg = JSON.parse(await readFile(join(project, 'node_modules', 'lading', 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      repository?: unknown;
+      homepage?: string;
+      bugs?: unknown;
+    };
+    // Installing the tarball runs no build: no install-time script.
+    for (const script of ['prepare', 'preinstall', 'install', 'postinstall'])
+      assert.equal(pkg.scripts[script], undefined);
+    assert.ok(pkg.repository && pkg.homepage && pkg.bugs);
+    for (const [entry, { types, default: js }] of Object.entries(
+      (
+        JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+          exports: Record<string, { types: string; default: string }>;
+        }
+      ).exports,
+    )) {
+      if (entry === './package.json') continue;
+      assert.ok(packed.includes(types.slice(2)) && packed.includes(js.slice(2)), entry);
+    }
+  });
+
+  for (const [kind, file, source] of [
+    ['an ESM', 'consumer.mjs', esmConsumer],
+    ['a CommonJS (require of ESM)', 'consumer.cjs', cjsConsumer],
+  ] as const) {
+    test(`${kind} consumer uses every entry`, async () => {
+      await writeFile(join(project, file), source);
+      const { stdout, stderr } = await run(process.execPath, [file], {
+        cwd: project,
+        encoding: 'utf8',
+        env: { ...process.env, REGISTRY: host, REPO: `package/${file.replace('.', '-')}-${process.pid}` },
+      });
+      const result = JSON.parse(stdout) as { digest: string; files: number; versions: string[] };
+      assert.match(result.digest, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(result.files, 1);
+      assert.deepEqual(result.versions, []);
+      assert.doesNotMatch(stderr, /Warning/);
+    });
+  }
+
+  test('the declarations compile with skipLibCheck false (this TypeScript, ESM and CommonJS)', async () => {
+    const dir = join(project, 'typed-current');
+    await mkdir(dir);
+    await writeFile(join(dir, 'consumer.mts'), typedConsumer);
+    await writeFile(
+      join(dir, 'consumer.cts'),
+      typedConsumer.replace(/^export type D.*$/m, '').replace(/\bexport async function/, 'export async function'),
+    );
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        include: ['*.mts', '*.cts'],
+      }),
+    );
+    const r = await tsc(join(root, 'node_modules', 'typescript'), dir);
+    assert.equal(r.code, 0, r.out);
+  });
+
+  test(`the declarations compile with skipLibCheck false under TypeScript ${OLDEST_TYPESCRIPT}`, async (t) => {
+    // Only from the npm cache (CI fills it: .ci/run); no network here.
+    let tgz: string;
+    try {
+      const out = await npm(
+        ['pack', '--offline', '--json', '--pack-destination', work.path, `typescript@${OLDEST_TYPESCRIPT}`],
+        work.path,
+      );
+      tgz = join(work.path, (JSON.parse(out) as { filename: string }[])[0]?.filename ?? '');
+    } catch {
+      if (process.env.LADING_REQUIRE_OLDEST_TYPESCRIPT)
+        throw new Error(`typescript@${OLDEST_TYPESCRIPT} is not in the npm cache`);
+      t.skip(`typescript@${OLDEST_TYPESCRIPT} is not in the npm cache (npm cache add typescript@${OLDEST_TYPESCRIPT})`);
+      return;
+    }
+    const typescript = join(work.path, 'typescript-oldest');
+    await untar(tgz, typescript);
+    const dir = join(project, 'typed-oldest');
+    await mkdir(dir);
+    await writeFile(join(dir, 'consumer.mts'), typedConsumer);
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        include: ['*.mts'],
+      }),
+    );
+    const r = await tsc(typescript, dir);
+    assert.equal(r.code, 0, r.out);
+  });
+});
