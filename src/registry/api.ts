@@ -9,6 +9,7 @@ export { type Credential, type CredentialProvider, staticCredential } from './au
 export { CredentialHelper, DockerConfig, DockerCredentialStore, defaultConfigPath } from './credentials/index.js';
 export type { RegistryOptions } from './endpoint.js';
 export { type RegistryErrorDetail, RegistryResponseError } from './errors.js';
+export type { ProxyConfig } from './proxy.js';
 export { Registry, type RegistryReference } from './registry.js';
 export { Repository, type RepositoryOptions } from './repository.js';
 export { defaultRetryPolicy, noRetry, type RetryPolicy } from './retry.js';
