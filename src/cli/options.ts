@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { isValidMediaType, LadingError } from '../oci/index.js';
+import { addFormatOptions } from './output/format.js';
 
 export function parseConcurrency(value: string): number {
   const n = Number(value);
@@ -115,10 +116,7 @@ export function addOrasOptions(cmd: Command, options: OrasOptions = {}): Command
     else addTargetOptions(cmd, prefix);
   }
   if (options.distributionSpec) for (const prefix of prefixes) addDistributionSpecOption(cmd, prefix);
-  if (options.format) {
-    const [first] = options.format;
-    cmd.addOption(new Option('--format <format>', 'output format').choices(options.format).default(first));
-  }
+  if (options.format) addFormatOptions(cmd, options.format);
   if (options.progress) addNoTtyOption(cmd);
   return cmd;
 }
