@@ -269,3 +269,83 @@ describe('machine-readable output (ORAS --format json / go-template)', () => {
     assertOneLineError(await lading(['version', '--format', 'xml']), /invalid format type: "xml"/);
   });
 });
+
+describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, deprecated -v', () => {
+  /** Registry log lines (docker-registry's access log) that mention `text`. */
+  async function logLines(text: string): Promise<string[]> {
+    const { readFile } = await import('node:fs/promises');
+    return (await readFile(peers.plain.log, 'utf8')).split('\n').filter((l) => l.includes(text));
+  }
+
+  test('-H reaches the registry on push; cp sends --from-header to the source, --to-header to the destination', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'headers\n');
+      const tag = `${process.pid}-${Date.now()}`;
+      const src = `${repo('hdr-src')}:v1`;
+      await ladingOk(['push', '--plain-http', '-H', `User-Agent: parity-push-${tag}`, src, 'a.txt'], { cwd: dir });
+      const pushLines = await logLines(`parity-push-${tag}`);
+      assert.ok(
+        pushLines.some((l) => /PUT/.test(l) && l.includes('/manifests/v1')),
+        pushLines.join('\n'),
+      );
+      const dst = `${repo('hdr-dst')}:v1`;
+      const cp = await ladingOk([
+        'cp',
+        '--from-plain-http',
+        '--to-plain-http',
+        '--from-header',
+        `User-Agent: parity-from-${tag}`,
+        '--to-header',
+        `User-Agent: parity-to-${tag}`,
+        src,
+        dst,
+      ]);
+      assert.match(cp.stdout, /^Copied \[registry\] /m);
+      const srcPath = src.slice(src.indexOf('/') + 1, -3);
+      const dstPath = dst.slice(dst.indexOf('/') + 1, -3);
+      const from = await logLines(`parity-from-${tag}`);
+      const to = await logLines(`parity-to-${tag}`);
+      assert.ok(from.length > 0 && from.every((l) => l.includes(srcPath) || !l.includes(dstPath)), from.join('\n'));
+      assert.ok(
+        to.some((l) => l.includes(dstPath) && /PUT/.test(l)),
+        to.join('\n'),
+      );
+      assert.ok(
+        to.every((l) => !l.includes(srcPath) || l.includes('mount')),
+        to.join('\n'),
+      );
+    }));
+
+  test('--resolve sends a made-up host name to the real registry; bad --resolve values are refused', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'resolve\n');
+      const port = peers.plain.host.split(':')[1] as string;
+      const name = `parity-${process.pid}.invalid`;
+      const path = `parity/resolve-${process.pid}-${++counter}`;
+      const pushed = await ladingOk(
+        ['push', '--plain-http', '--resolve', `${name}:5000:127.0.0.1:${port}`, `${name}:5000/${path}:v1`, 'a.txt'],
+        { cwd: dir },
+      );
+      const digest = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(pushed.stdout)?.[1];
+      // What went to the made-up name is in the real registry.
+      const real = await ladingOk(['resolve', '--plain-http', `${peers.plain.host}/${path}:v1`]);
+      assert.equal(real.stdout.trim(), digest);
+      // Without --resolve the made-up name does not resolve.
+      const unresolved = await lading(['resolve', '--plain-http', `${name}:5000/${path}:v1`]);
+      assert.notEqual(unresolved.code, 0);
+      for (const [bad, why] of [
+        ['x:5000', /expecting host:port:address\[:address_port\]/],
+        ['x:port:127.0.0.1', /expecting a host port/],
+        ['x:5000:not-an-ip', /invalid IP address/],
+        ['x:5000:127.0.0.1:99999', /expecting an address port/],
+      ] as const) {
+        assertOneLineError(await lading(['resolve', '--plain-http', '--resolve', bad, `${name}:5000/${path}:v1`]), why);
+      }
+    }));
+
+  test('-v/--verbose is accepted with a deprecation warning', async () => {
+    const r = await lading(['resolve', '--plain-http', '-v', `${reg}/parity/none-${process.pid}:v1`]);
+    assert.match(r.stderr, /^Flag --verbose has been deprecated, and will be removed in a future release\.$/m);
+    assert.doesNotMatch(r.stderr, /unknown option/);
+  });
+});

@@ -36,6 +36,11 @@ export interface RegistryOptions {
   pageLimits?: Partial<PageLimits>;
   /** One line per HTTP request and response, with credentials removed (the CLI's `--debug`). */
   trace?: (line: string) => void;
+  /**
+   * Fixed addresses, as ORAS's `--resolve host:port:address[:address_port]`: `host:port` → the IP
+   * address and port connected to instead, for every request this registry's client sends.
+   */
+  resolve?: Record<string, { address: string; port: number }>;
 }
 
 /**

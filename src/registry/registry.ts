@@ -78,6 +78,7 @@ export class Registry implements RegistryEndpoint {
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       retry: { ...defaultRetryPolicy, ...options.retry },
       ...(options.trace ? { trace: options.trace } : {}),
+      ...(options.resolve ? { resolve: options.resolve } : {}),
     });
     this.#sender = new Authorizer({
       registry: this.baseUrl,

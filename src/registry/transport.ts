@@ -58,6 +58,8 @@ export interface TransportOptions {
    * refuse it (the plain-HTTP policy of a caller whose URLs come from data).
    */
   checkUrl?: (url: URL) => void;
+  /** `host:port` → the address and port to connect to instead (see HttpClientOptions.resolve). */
+  resolve?: HttpClientOptions['resolve'];
 }
 
 /** Header values that must never reach a log, whatever asks for the trace. */
@@ -124,6 +126,7 @@ export class Transport implements Sender {
       headersTimeoutMs: t.headersMs ?? 300_000,
       replyTimeoutMs: t.replyMs ?? 30_000,
       bodyTimeoutMs: t.bodyMs ?? 300_000,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
     };
     const tls = options.tls ?? {};
     const extraCa = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];

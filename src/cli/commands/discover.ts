@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { ReferrerNode } from '../../copy/index.js';
 import { type Descriptor, LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
@@ -72,13 +72,10 @@ export function registerDiscover(program: Command, io: CliIO): void {
     .option('--platform <platform>', 'discover the manifest for this platform inside an index');
   cmd
     .option('-o, --output <format>', '[Deprecated] format in which to display referrers (table, json, or tree)')
-    .addOption(new Option('-v, --verbose', '[Deprecated] display full metadata of referrers').hideHelp())
     .option('--no-tty', 'disable colors (lading prints none)');
   // Before the format is parsed: the deprecated -o stands for --format.
   cmd.hook('preAction', (_program, action) => {
     const output = action.getOptionValue('output') as string | undefined;
-    if (action.getOptionValue('verbose') !== undefined)
-      io.stderr.write('Flag --verbose has been deprecated, and will be removed in a future release.\n');
     if (output === undefined) return;
     if (action.getOptionValueSource('format') === 'cli')
       throw new LadingError('INVALID_ARGUMENT', '--format and --output cannot be used together');
