@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Target } from '../content/index.js';
 import { soleReference } from '../copy/index.js';
 import { OciLayout } from '../layout/index.js';
