@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { isValidMediaType, LadingError } from '../oci/index.js';
+import { addFormatOptions } from './output/format.js';
 
 export function parseConcurrency(value: string): number {
   const n = Number(value);
@@ -40,13 +41,20 @@ function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlags?: boo
   if (!prefix) {
     cmd
       .option('--password-stdin', 'read the password (or identity token) from stdin')
-      .option('--identity-token-stdin', 'read the identity token from stdin')
-      .option(
-        `${short('-H')}--header <header>`,
-        "add a 'Name: value' header to registry requests (repeatable)",
-        collect,
-      );
+      .option('--identity-token-stdin', 'read the identity token from stdin');
   }
+  const which = prefix ? `${layoutRole[prefix]} ` : '';
+  cmd
+    .option(
+      `${short('-H')}--${p}header <header>`,
+      `add a 'Name: value' header to requests to ${which || 'the '}registry (repeatable)`,
+      collect,
+    )
+    .option(
+      `--${p}resolve <host:port:address[:port]>`,
+      `connect to this address instead of what DNS says for ${which || 'the '}registry host (repeatable)`,
+      collect,
+    );
   return cmd;
 }
 
@@ -115,11 +123,18 @@ export function addOrasOptions(cmd: Command, options: OrasOptions = {}): Command
     else addTargetOptions(cmd, prefix);
   }
   if (options.distributionSpec) for (const prefix of prefixes) addDistributionSpecOption(cmd, prefix);
-  if (options.format) {
-    const [first] = options.format;
-    cmd.addOption(new Option('--format <format>', 'output format').choices(options.format).default(first));
-  }
+  if (options.format) addFormatOptions(cmd, options.format);
   if (options.progress) addNoTtyOption(cmd);
+  return addDeprecatedVerbose(cmd);
+}
+
+/** ORAS's deprecated `-v, --verbose`: accepted, hidden, and a warning on stderr as cobra prints it. */
+function addDeprecatedVerbose(cmd: Command): Command {
+  cmd.addOption(new Option('-v, --verbose', '[Deprecated] verbose output').hideHelp());
+  cmd.hook('preAction', (_program, action) => {
+    if (action.getOptionValue('verbose') !== undefined)
+      process.stderr.write('Flag --verbose has been deprecated, and will be removed in a future release.\n');
+  });
   return cmd;
 }
 

@@ -46,7 +46,10 @@ export function buildProgram(io: CliIO): Command {
   program
     .command('version')
     .description('print the version of lading and its runtime')
-    .action(async () => (await import('./commands/version.js')).versionCommand(io));
+    .option('-f, --format <format>', 'text (default), json, or legacyjson (the shape of `ocm version`)', 'text')
+    .action(async (opts: { format: string }) =>
+      (await import('./commands/version.js')).versionCommand(io, opts.format),
+    );
   registerPush(program, io);
   registerPull(program, io);
   registerCp(program, io);

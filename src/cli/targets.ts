@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Target } from '../content/index.js';
 import { soleReference } from '../copy/index.js';
 import { OciLayout } from '../layout/index.js';
@@ -30,6 +31,7 @@ export interface TargetFlags {
   keyFile?: string;
   registryConfig?: string[];
   header?: string[];
+  resolve?: string[];
   distributionSpec?: string;
 }
 
@@ -99,6 +101,33 @@ function parseHeaders(list: string[] | undefined): Record<string, string> {
   return out;
 }
 
+/** `--resolve host:port:address[:address_port]` (repeatable), checked as ORAS checks it. */
+export function parseResolve(list: string[]): Record<string, { address: string; port: number }> {
+  const out: Record<string, { address: string; port: number }> = {};
+  const port = (text: string, raw: string, what: string) => {
+    if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
+      throw new LadingError('INVALID_ARGUMENT', `failed to parse resolve flag "${raw}": expecting ${what}`);
+    return Number(text);
+  };
+  for (const raw of list) {
+    const parts = raw.split(':');
+    // host:port:address[:port]; an IPv6 address has colons of its own, so it is written in brackets.
+    const m = /^([^:]+):([^:]*):(\[[^\]]+\]|[^:]+)(?::([^:]*))?$/.exec(raw);
+    if (!m || parts.length < 3)
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `failed to parse resolve flag "${raw}": expecting host:port:address[:address_port]`,
+      );
+    const hostPort = port(m[2] as string, raw, 'a host port');
+    const address = (m[3] as string).replace(/^\[(.*)\]$/, '$1');
+    if (isIP(address) === 0)
+      throw new LadingError('INVALID_ARGUMENT', `failed to parse resolve flag "${raw}": invalid IP address`);
+    const addressPort = m[4] !== undefined ? port(m[4], raw, 'an address port') : hostPort;
+    out[`${m[1]}:${hostPort}`] = { address, port: addressPort };
+  }
+  return out;
+}
+
 export function registryOptions(flags: TargetFlags, host: string): RegistryOptions {
   if (Boolean(flags.certFile) !== Boolean(flags.keyFile)) {
     throw new LadingError('INVALID_ARGUMENT', '--cert-file and --key-file must be used together');
@@ -116,6 +145,7 @@ export function registryOptions(flags: TargetFlags, host: string): RegistryOptio
   if (flags.keyFile) options.keyFile = flags.keyFile;
   const headers = parseHeaders(flags.header);
   if (Object.keys(headers).length > 0) options.headers = headers;
+  if (flags.resolve?.length) options.resolve = parseResolve(flags.resolve);
   return options;
 }
 

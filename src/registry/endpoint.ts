@@ -42,6 +42,11 @@ export interface RegistryOptions {
    * for none. Default: the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`), as Go tools read it.
    */
   proxy?: ProxyConfig | false;
+  /**
+   * Fixed addresses, as ORAS's `--resolve host:port:address[:address_port]`: `host:port` → the IP
+   * address and port connected to instead, for every request this registry's client sends.
+   */
+  resolve?: Record<string, { address: string; port: number }>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ClientRequest, Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ProxySelector } from './proxy.js';
 
@@ -41,6 +41,12 @@ export interface HttpClientOptions {
   keepAliveMs: number;
   /** The HTTP proxy each request goes through (none when absent or when it answers undefined). */
   proxy?: ProxySelector | undefined;
+  /**
+   * Fixed addresses for host names, as curl's and ORAS's `--resolve`: `host:port` → the IP address
+   * and port to connect to instead. TLS still verifies the certificate for the host name, and the
+   * Host header still names it.
+   */
+  resolve?: Readonly<Record<string, { address: string; port: number }>> | undefined;
 }
 
 export interface HttpRequestInit {
@@ -87,6 +93,28 @@ function withDump(res: IncomingMessage): ResponseBody {
       res.resume();
     });
   return body;
+}
+
+/** Where `--resolve` sends a request instead: the address, port, TLS server name and Host header. */
+function resolvedAddress(
+  url: URL,
+  resolve: HttpClientOptions['resolve'],
+  headers: Record<string, string>,
+): Partial<RequestOptions> & { servername?: string } {
+  if (!resolve) return {};
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const to = resolve[`${hostname}:${port}`];
+  if (!to) return {};
+  const hasHost = Object.keys(headers).some((k) => k.toLowerCase() === 'host');
+  return {
+    host: to.address,
+    hostname: to.address,
+    port: to.port,
+    headers: hasHost ? headers : { ...headers, Host: url.host },
+    // The certificate is checked against the name asked for (an IP is not a server name).
+    ...(url.protocol === 'https:' && isIP(hostname) === 0 ? { servername: hostname } : {}),
+  };
 }
 
 /**
@@ -190,6 +218,8 @@ export class HttpClient {
         agent,
         ...(viaProxy ? { path: url.href } : {}),
         ...(init.signal ? { signal: init.signal } : {}),
+        // A proxy connects to the host by its name; --resolve is for direct connections.
+        ...(proxy ? {} : resolvedAddress(url, o.resolve, init.headers)),
       };
       const req = request(viaProxy ? viaProxy.url : url, options);
       let settled = false;

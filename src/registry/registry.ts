@@ -89,6 +89,7 @@ export class Registry implements RegistryEndpoint {
       retry: { ...defaultRetryPolicy, ...options.retry },
       ...(options.trace ? { trace: options.trace } : {}),
       ...(options.proxy !== undefined ? { proxy: options.proxy } : {}),
+      ...(options.resolve ? { resolve: options.resolve } : {}),
     });
     this.#sender = new Authorizer({
       registry: this.baseUrl,

@@ -61,6 +61,8 @@ export interface TransportOptions {
   checkUrl?: (url: URL) => void;
   /** HTTP proxies; `false` for none. Default: the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`). */
   proxy?: ProxyConfig | false | undefined;
+  /** `host:port` → the address and port to connect to instead (see HttpClientOptions.resolve). */
+  resolve?: HttpClientOptions['resolve'];
 }
 
 /** Header values that must never reach a log, whatever asks for the trace. */
@@ -129,6 +131,7 @@ export class Transport implements Sender {
       headersTimeoutMs: t.headersMs ?? 300_000,
       replyTimeoutMs: t.replyMs ?? 30_000,
       bodyTimeoutMs: t.bodyMs ?? 300_000,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
     };
     const tls = options.tls ?? {};
     const extraCa = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];

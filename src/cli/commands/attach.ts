@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions, collect, parseAnnotations, parseConcurrency, parseFileRef } from '../options.js';
-import { descriptorJson, printJson } from '../output/json.js';
+import { descriptorModel, isModelFormat, printModel } from '../output/format.js';
 
 export function registerAttach(program: Command, io: CliIO): void {
   const cmd = program
@@ -19,7 +19,7 @@ export function registerAttach(program: Command, io: CliIO): void {
   addOrasOptions(cmd, {
     concurrency: { what: 'blobs pushed', default: 5 },
     distributionSpec: true,
-    format: ['text', 'json'],
+    format: ['text', 'json', 'go-template'],
     progress: true,
   });
   cmd.addHelpText(
@@ -48,7 +48,7 @@ Examples:
     // Arguments are checked before the target is opened (opening a new layout creates it).
     const fileRefs = files.map((f) => parseFileRef(f));
     const opened = await openTarget(name, opts, { write: true });
-    const display = new TransferDisplay(io, PushVerbs, { tty: opts.tty });
+    const display = new TransferDisplay(io, PushVerbs, { tty: opts.tty, format: opts.format });
     try {
       const subject = await resolveRoot(opened.target, await requireReference(opened, name), {
         ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
@@ -67,10 +67,14 @@ Examples:
         const { fetchAll } = await import('../../content/index.js');
         await writeOutputFile(opts.exportManifest, await fetchAll(opened.target, manifest), '--export-manifest');
       }
-      if (opts.format === 'json') {
-        printJson(io.stdout, descriptorJson(`${opened.base}@${manifest.digest}`, manifest));
+      if (isModelFormat(opts.format)) {
+        await printModel(io, opts, descriptorModel(`${opened.base}@${manifest.digest}`, manifest));
       } else {
-        io.stdout.write(`Attached to ${opened.display}\nDigest: ${manifest.digest}\n`);
+        // The subject by digest, as ORAS shows it, unless it was named by that digest already.
+        const shown = name.endsWith(subject.digest)
+          ? opened.display
+          : `[${opened.kind}] ${opened.base}@${subject.digest}`;
+        io.stdout.write(`Attached to ${shown}\nDigest: ${manifest.digest}\n`);
       }
     } finally {
       display.stop();

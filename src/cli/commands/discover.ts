@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { ReferrerNode } from '../../copy/index.js';
-import { LadingError } from '../../oci/index.js';
+import { type Descriptor, LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions } from '../options.js';
-import { descriptorJson, printJson } from '../output/json.js';
+import { descriptorModel, descriptorText, GoMap, printModel } from '../output/format.js';
 import { safeText } from '../output/safe-text.js';
 
 function renderTree(io: CliIO, nodes: ReferrerNode[], prefix: string): void {
@@ -33,11 +33,33 @@ function renderTree(io: CliIO, nodes: ReferrerNode[], prefix: string): void {
   });
 }
 
-function toJson(base: string, node: ReferrerNode): Record<string, unknown> {
+function toModel(base: string, node: ReferrerNode): Record<string, unknown> {
   return {
-    ...descriptorJson(`${base}@${node.desc.digest}`, node.desc),
-    referrers: node.referrers.map((n) => toJson(base, n)),
+    ...descriptorModel(`${base}@${node.desc.digest}`, node.desc),
+    referrers: node.referrers.map((n) => toModel(base, n)),
   };
+}
+
+/** ORAS's deprecated table: the direct referrers, one row each, with the descriptor under it. */
+function renderTable(io: CliIO, raw: string, subject: Descriptor, referrers: ReferrerNode[]): void {
+  const n = referrers.length;
+  io.stdout.write(`Discovered ${n} ${n === 1 ? 'artifact' : 'artifacts'} referencing ${safeText(raw)}\n`);
+  io.stdout.write(`Digest: ${safeText(subject.digest)}\n`);
+  if (n === 0) return;
+  io.stdout.write('\n');
+  const title = 'Artifact Type';
+  const width = Math.max(title.length, ...referrers.map((r) => (r.desc.artifactType ?? '').length));
+  const row = (key: string, value: string) => `${key} ${' '.repeat(width - key.length + 1)} ${value}\n`;
+  io.stdout.write(row(title, 'Digest'));
+  for (const r of referrers) {
+    io.stdout.write(row(safeText(r.desc.artifactType ?? ''), safeText(r.desc.digest)));
+    // ocispec.Descriptor as Go encodes it, indented.
+    const d = r.desc;
+    const desc: Record<string, unknown> = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+    if (d.annotations && Object.keys(d.annotations).length > 0) desc.annotations = new GoMap(d.annotations);
+    if (d.artifactType) desc.artifactType = d.artifactType;
+    io.stdout.write(descriptorText(desc));
+  }
 }
 
 export function registerDiscover(program: Command, io: CliIO): void {
@@ -48,7 +70,21 @@ export function registerDiscover(program: Command, io: CliIO): void {
     .option('--artifact-type <type>', 'show only referrers of this artifact type')
     .option('--depth <n>', 'levels of referrers to show (default: all)')
     .option('--platform <platform>', 'discover the manifest for this platform inside an index');
-  addOrasOptions(cmd, { distributionSpec: true, format: ['tree', 'json'] });
+  cmd
+    .option('-o, --output <format>', '[Deprecated] format in which to display referrers (table, json, or tree)')
+    .option('--no-tty', 'disable colors (lading prints none)');
+  // Before the format is parsed: the deprecated -o stands for --format.
+  cmd.hook('preAction', (_program, action) => {
+    const output = action.getOptionValue('output') as string | undefined;
+    if (output === undefined) return;
+    if (action.getOptionValueSource('format') === 'cli')
+      throw new LadingError('INVALID_ARGUMENT', '--format and --output cannot be used together');
+    if (!['tree', 'table', 'json'].includes(output))
+      throw new LadingError('INVALID_ARGUMENT', 'output type can only be tree, table or json');
+    io.stderr.write(`[DEPRECATED] --output is deprecated, try \`--format ${safeText(output)}\` instead\n`);
+    action.setOptionValueWithSource('format', output, 'cli');
+  });
+  addOrasOptions(cmd, { distributionSpec: true, format: ['tree', 'table', 'json', 'go-template'] });
   cmd.action(async (name: string, opts) => {
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
     const { referrerTree, resolveRoot } = await import('../../copy/index.js');
@@ -58,6 +94,10 @@ export function registerDiscover(program: Command, io: CliIO): void {
       depth = Number(opts.depth);
       if (!Number.isInteger(depth) || depth < 1)
         throw new LadingError('INVALID_ARGUMENT', '--depth must be a whole number of at least 1');
+    }
+    if (opts.format === 'table') {
+      io.stderr.write('Format "table" is deprecated and will be removed in a future release.\n');
+      depth = 1; // the table shows direct referrers only
     }
     const opened = await openTarget(name, opts);
     try {
@@ -73,8 +113,12 @@ export function registerDiscover(program: Command, io: CliIO): void {
         ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
         advice: (bound) => `show fewer with ${bound === 'depth' ? '--depth' : '--depth or --artifact-type'}`,
       });
-      if (opts.format === 'json') {
-        printJson(io.stdout, toJson(opened.base, { desc: subject, referrers: tree }));
+      if (opts.format === 'json' || opts.format === 'go-template') {
+        await printModel(io, opts, toModel(opened.base, { desc: subject, referrers: tree }));
+        return;
+      }
+      if (opts.format === 'table') {
+        renderTable(io, name, subject, tree);
         return;
       }
       io.stdout.write(`${opened.base}@${subject.digest}\n`);

@@ -1,14 +1,6 @@
 import { fetchAll, hasReferenceFetcher } from '../../content/index.js';
 import { fetchReference } from '../../copy/index.js';
-import {
-  type Descriptor,
-  goStringify,
-  LadingError,
-  MediaType,
-  parseJson,
-  parseNode,
-  parsePlatform,
-} from '../../oci/index.js';
+import { type Descriptor, LadingError, MediaType, parseJson, parseNode, parsePlatform } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { closeRegistries, openTarget, requireReference, type TargetFlags } from '../targets.js';
 import {
@@ -33,7 +25,7 @@ export interface ManifestFetchFlags extends TargetFlags {
 }
 
 /** ORAS's `--format json` model of a fetched manifest: the descriptor model plus the parsed content. */
-function fetchedJson(base: string, desc: Descriptor, bytes: Uint8Array): string {
+function fetchedModel(base: string, desc: Descriptor, bytes: Uint8Array): object {
   let content: unknown = null;
   try {
     content = goValue(parseJson(bytes, desc.digest));
@@ -51,7 +43,7 @@ function fetchedJson(base: string, desc: Descriptor, bytes: Uint8Array): string 
     artifactType: shown.artifactType || undefined,
     content,
   };
-  return indentJson(goStringify(model), 'manifest');
+  return model;
 }
 
 export async function manifestFetch(
@@ -60,9 +52,12 @@ export async function manifestFetch(
   flags: ManifestFetchFlags,
   options: { formatGiven: boolean },
 ): Promise<void> {
-  const json = flags.format === 'json';
+  const json = flags.format === 'json' || flags.format === 'go-template';
   if (flags.output === '-' && json) {
-    throw new LadingError('INVALID_ARGUMENT', '`--output -` cannot be used with `--format json` at the same time');
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `\`--output -\` cannot be used with \`--format ${flags.format}\` at the same time`,
+    );
   }
   if (flags.output === '-' && flags.descriptor) {
     throw new LadingError('INVALID_ARGUMENT', '`--descriptor` cannot be used with `--output -` at the same time');
@@ -92,7 +87,8 @@ export async function manifestFetch(
     const toFile = flags.output !== undefined && flags.output !== '-';
     if (toFile) await writeOutputFile(flags.output as string, bytes);
     if (json) {
-      io.stdout.write(fetchedJson(opened.base, desc, bytes));
+      const { printModel } = await import('../output/format.js');
+      await printModel(io, flags, fetchedModel(opened.base, desc, bytes));
       return;
     }
     if (!toFile) io.stdout.write(jsonOutput(bytes, Boolean(flags.pretty), raw));

@@ -29,7 +29,7 @@ Examples:
     .option('--platform <platform>', 'the manifest for this platform inside an index: os[/arch[/variant]][:os_version]')
     .option('--descriptor', 'print the descriptor of the manifest instead')
     .option('--pretty', 'indent JSON printed to stdout');
-  addOrasOptions(fetch, { format: ['text', 'json'] });
+  addOrasOptions(fetch, { format: ['text', 'json', 'go-template'] });
   fetch.addHelpText(
     'after',
     `

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions, parseConcurrency, parseFileRef } from '../options.js';
-import { descriptorJson, printJson } from '../output/json.js';
+import { descriptorModel, isModelFormat, printModel } from '../output/format.js';
+import { safeText } from '../output/safe-text.js';
 
 export function registerPull(program: Command, io: CliIO): void {
   const cmd = program
@@ -15,7 +16,11 @@ export function registerPull(program: Command, io: CliIO): void {
     .option('--include-subject', 'also pull the subject of the manifest, recursively')
     .option('--config <file>', 'also save the config as this file: <file>[:<type>]')
     .option('--platform <platform>', 'pull the manifest for this platform: os[/arch[/variant]][:os_version]');
-  addOrasOptions(cmd, { concurrency: { what: 'blobs pulled', default: 3 }, format: ['text', 'json'], progress: true });
+  addOrasOptions(cmd, {
+    concurrency: { what: 'blobs pulled', default: 3 },
+    format: ['text', 'json', 'go-template'],
+    progress: true,
+  });
   cmd.addHelpText(
     'after',
     `
@@ -30,7 +35,7 @@ Examples:
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
     const { TransferDisplay, PullVerbs } = await import('../output/transfer.js');
     const opened = await openTarget(name, opts);
-    const display = new TransferDisplay(io, PullVerbs, { tty: opts.tty });
+    const display = new TransferDisplay(io, PullVerbs, { tty: opts.tty, format: opts.format });
     try {
       const reference = await requireReference(opened, name);
       const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
@@ -52,23 +57,27 @@ Examples:
         onSkipped: (d) => display.onCopySkipped(d),
       });
       display.stop();
-      if (opts.format === 'json') {
-        printJson(io.stdout, {
+      if (isModelFormat(opts.format)) {
+        await printModel(io, opts, {
           reference: `${opened.base}@${result.root.digest}`,
-          files: result.files.map((f) => ({
-            path: f.path,
-            ...descriptorJson(`${opened.base}@${f.desc.digest}`, f.desc),
-          })),
+          files:
+            result.files.length > 0
+              ? result.files.map((f) => ({
+                  path: f.path,
+                  ...descriptorModel(`${opened.base}@${f.desc.digest}`, f.desc),
+                }))
+              : null,
         });
         return;
       }
-      if (result.files.length === 0) {
-        io.stdout.write('Downloaded empty artifact\n');
-      } else if (result.skipped.length > 0) {
+      if (result.skipped.length > 0) {
+        // As ORAS 1.3 says it; the Pulled and Digest lines follow all the same (seed 002 shows them).
         io.stdout.write(
           'Skipped pulling layers without file name in "org.opencontainers.image.title"\n' +
-            "Use 'lading cp' to copy every layer (for example into an OCI layout with --to-oci-layout)\n",
+            `Use 'lading copy ${safeText(name)} --to-oci-layout <layout-dir>' to pull all layers.\n`,
         );
+      } else if (result.files.length === 0) {
+        io.stdout.write('Downloaded empty artifact\n');
       }
       io.stdout.write(`Pulled ${opened.display}\nDigest: ${result.root.digest}\n`);
     } catch (error) {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions, collect, parseAnnotations, parseConcurrency, parseFileRef } from '../options.js';
-import { descriptorJson, printJson } from '../output/json.js';
+import { descriptorModel, isModelFormat, printModel } from '../output/format.js';
 
 export function sourceDateEpoch(): number | undefined {
   const raw = process.env.SOURCE_DATE_EPOCH;
@@ -37,7 +37,11 @@ export function registerPush(program: Command, io: CliIO): void {
       '--artifact-platform <platform>',
       'the platform of the artifact, stored as its config: os[/arch[/variant]][:os_version]',
     );
-  addOrasOptions(cmd, { concurrency: { what: 'blobs pushed', default: 5 }, format: ['text', 'json'], progress: true });
+  addOrasOptions(cmd, {
+    concurrency: { what: 'blobs pushed', default: 5 },
+    format: ['text', 'json', 'go-template'],
+    progress: true,
+  });
   cmd.addHelpText(
     'after',
     `
@@ -78,7 +82,7 @@ Examples:
     const fileRefs = files.map((f) => parseFileRef(f));
     const configRef = opts.config ? parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') : undefined;
     const opened = await openTarget(name, opts, { write: true });
-    const display = new TransferDisplay(io, PushVerbs, { tty: opts.tty });
+    const display = new TransferDisplay(io, PushVerbs, { tty: opts.tty, format: opts.format });
     try {
       const manifest = await pushFiles(opened.target, fileRefs, {
         signal: (await import('../interrupt.js')).interruptSignal(),
@@ -100,10 +104,10 @@ Examples:
         await writeOutputFile(opts.exportManifest, await fetchAll(opened.target, manifest), '--export-manifest');
       }
       const tags = [opened.reference, ...opened.extraTags].filter(Boolean);
-      if (opts.format === 'json') {
-        printJson(io.stdout, {
-          ...descriptorJson(`${opened.base}@${manifest.digest}`, manifest),
-          referenceAsTags: tags.map((t) => `${opened.base}:${t}`),
+      if (isModelFormat(opts.format)) {
+        await printModel(io, opts, {
+          ...descriptorModel(`${opened.base}@${manifest.digest}`, manifest),
+          referenceAsTags: tags.length > 0 ? tags.map((t) => `${opened.base}:${t}`) : null,
         });
       } else {
         io.stdout.write(`Pushed ${opened.display}\n`);

@@ -15,11 +15,9 @@ interface RepoTagsFlags extends TargetFlags {
   format: string;
 }
 
-/** Go's `json.NewEncoder` with a two-space indent, as ORAS prints its JSON models. */
-async function printModel(io: CliIO, model: object): Promise<void> {
-  const { goStringify } = await import('../../oci/index.js');
-  const { indentJson } = await import('./manifest-shared.js');
-  io.stdout.write(indentJson(goStringify(model), 'output'));
+/** Go's `json.NewEncoder` with a two-space indent, or the --format go-template template. */
+async function printModel(io: CliIO, flags: { format: string; template?: string }, model: object): Promise<void> {
+  await (await import('../output/format.js')).printModel(io, flags, model);
 }
 
 /** `<registry>[/<namespace>]`: the namespace filters repository names by prefix, as ORAS does. */
@@ -54,7 +52,7 @@ async function repoList(io: CliIO, raw: string, flags: RepoListFlags): Promise<v
   const { registryFor, closeRegistries } = await import('../targets.js');
   const { host, namespace } = await parseRegistryArgument(raw);
   const registry = registryFor(host, flags);
-  const json = flags.format === 'json';
+  const json = flags.format === 'json' || flags.format === 'go-template';
   const found: string[] = [];
   try {
     const signal = (await import('../interrupt.js')).interruptSignal();
@@ -78,7 +76,7 @@ async function repoList(io: CliIO, raw: string, flags: RepoListFlags): Promise<v
   } finally {
     await closeRegistries();
   }
-  if (json) await printModel(io, { registry: host, repositories: found });
+  if (json) await printModel(io, flags, { registry: host, repositories: found });
 }
 
 /** A tag like `sha256-<hex>` (the referrers tag schema, cosign's signatures) reads as a digest. */
@@ -132,7 +130,7 @@ async function repoTags(io: CliIO, raw: string, flags: RepoTagsFlags): Promise<v
       }
     }
     tags.sort(compareBytes);
-    if (flags.format === 'json') await printModel(io, { tags });
+    if (flags.format === 'json' || flags.format === 'go-template') await printModel(io, flags, { tags });
     else for (const tag of tags) io.stdout.write(`${safeText(tag)}\n`);
   } finally {
     await closeRegistries();
@@ -149,7 +147,7 @@ export function registerRepo(program: Command, io: CliIO): void {
     .description('list the repositories of a registry')
     .argument('<registry>', 'the registry, optionally with a namespace: <registry>[/<namespace>]')
     .option('--last <repository>', 'start after this repository');
-  addOrasOptions(ls, { names: 'registry', format: ['text', 'json'] });
+  addOrasOptions(ls, { names: 'registry', format: ['text', 'json', 'go-template'] });
   ls.addHelpText(
     'after',
     `
@@ -167,7 +165,7 @@ Examples:
     .argument('<name>', 'the repository: <registry>/<repository>[:<tag>|@<digest>] (or a layout with --oci-layout)')
     .option('--last <tag>', 'start after this tag')
     .option('--exclude-digest-tags', "hide tags that read as digests, such as 'sha256-<hex>'");
-  addOrasOptions(tags, { format: ['text', 'json'] });
+  addOrasOptions(tags, { format: ['text', 'json', 'go-template'] });
   tags.addHelpText(
     'after',
     `

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { checkTagOrDigest, LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions, parseConcurrency } from '../options.js';
+import { safeText } from '../output/safe-text.js';
 
 export function registerTag(program: Command, io: CliIO): void {
   const cmd = program
@@ -21,9 +22,10 @@ export function registerTag(program: Command, io: CliIO): void {
     const opened = await openTarget(name, opts, { write: true });
     try {
       const desc = await opened.target.resolve(await requireReference(opened, name));
+      io.stdout.write(`Tagging [${opened.kind}] ${safeText(opened.base)}@${desc.digest}\n`);
       await tagAll(opened.target, desc, tags, {
         concurrency: limit,
-        onTagged: (t) => io.stdout.write(`Tagged ${t}\n`),
+        onTagged: (t) => io.stdout.write(`Tagged ${safeText(t)}\n`),
       });
     } finally {
       await closeRegistries();

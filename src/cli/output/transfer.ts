@@ -49,21 +49,27 @@ export class TransferDisplay {
   readonly #io: CliIO;
   readonly #verbs: Verbs;
   readonly #tty: boolean;
+  readonly #quiet: boolean;
   readonly #bars = new Map<string, Bar>();
   #timer: NodeJS.Timeout | undefined;
   #drawn = 0;
   #stopped = false;
 
-  /** Bars on a terminal unless `tty` is false (`--no-tty`) or `--debug` interleaves its lines. */
-  constructor(io: CliIO, verbs: Verbs, options: { tty?: boolean } = {}) {
+  /**
+   * Bars on a terminal unless `tty` is false (`--no-tty`) or `--debug` interleaves its lines.
+   * `format`: with `json` or `go-template` stdout holds the model only, so the status lines are
+   * dropped (bars on a terminal still show, on stderr), as ORAS does.
+   */
+  constructor(io: CliIO, verbs: Verbs, options: { tty?: boolean; format?: string } = {}) {
     this.#io = io;
     this.#verbs = verbs;
     this.#tty = options.tty !== false && io.isTTY && !io.debug;
+    this.#quiet = options.format !== undefined && options.format !== 'text';
   }
 
   readonly preCopy = (desc: Descriptor): void => {
     if (!this.#tty) {
-      this.#io.stdout.write(`${this.#verbs.start} ${shortDigest(desc)} ${nameOf(desc)}\n`);
+      if (!this.#quiet) this.#io.stdout.write(`${this.#verbs.start} ${shortDigest(desc)} ${nameOf(desc)}\n`);
       return;
     }
     this.#bars.set(desc.digest, { desc, status: this.#verbs.start, bytes: 0, started: Date.now() });
@@ -83,7 +89,7 @@ export class TransferDisplay {
 
   #finish(desc: Descriptor, status: string): void {
     if (!this.#tty) {
-      this.#io.stdout.write(`${status} ${shortDigest(desc)} ${nameOf(desc)}\n`);
+      if (!this.#quiet) this.#io.stdout.write(`${status} ${shortDigest(desc)} ${nameOf(desc)}\n`);
       return;
     }
     const bar = this.#bars.get(desc.digest) ?? { desc, status, bytes: 0, started: Date.now() };

@@ -1,0 +1,351 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { OciLayout } from '../src/layout/index.js';
+import { assertOneLineError, lading, ladingOk } from './support/cli.js';
+import { pushImage, withDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
+
+const peers = loadPeers();
+const reg = peers.plain.host;
+let counter = 0;
+const repo = (name: string) => `${reg}/parity/${name}-${process.pid}-${++counter}`;
+
+/** Pushes one small file to a fresh repository; returns its reference and manifest digest. */
+async function pushed(dir: string, name: string): Promise<{ ref: string; digest: string }> {
+  await writeFile(join(dir, 'a.txt'), 'parity\n');
+  const ref = `${repo(name)}:v1`;
+  const r = await ladingOk(['push', '--plain-http', ref, 'a.txt'], { cwd: dir });
+  const digest = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+  assert.ok(digest);
+  return { ref, digest };
+}
+
+describe('machine-readable output (ORAS --format json / go-template)', () => {
+  test('push --format json: stdout is the JSON model only, indented as ORAS; status lines are gone', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'a\n');
+      await writeFile(join(dir, 'b.txt'), 'b\n');
+      const ref = `${repo('json')}:v1,v2`;
+      const r = await ladingOk(['push', '--plain-http', '--format', 'json', ref, 'a.txt', 'b.txt'], { cwd: dir });
+      const model = JSON.parse(r.stdout); // the whole of stdout, nothing else
+      assert.doesNotMatch(r.stdout, /Uploading|Uploaded|Exists/);
+      assert.match(r.stdout, /^\{\n {2}"reference": "/);
+      assert.equal(model.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+      assert.match(model.reference, /^127\.0\.0\.1:\d+\/parity\/json-\d+-\d+@sha256:[0-9a-f]{64}$/);
+      assert.equal(model.reference.split('@')[1], model.digest);
+      assert.deepEqual(
+        model.referenceAsTags,
+        ['v1', 'v2'].map((t) => `${ref.split(':v1')[0]}:${t}`),
+      );
+      // The digest it names is what the registry serves.
+      const resolved = await ladingOk(['resolve', '--plain-http', ref.split(',')[0] as string]);
+      assert.equal(resolved.stdout.trim(), model.digest);
+      // Keys in the order ORAS writes them.
+      assert.deepEqual(Object.keys(model), [
+        'reference',
+        'mediaType',
+        'digest',
+        'size',
+        'annotations',
+        'artifactType',
+        'referenceAsTags',
+      ]);
+    }));
+
+  test('push and pull --format go-template, both spellings; pull --format json lists absolute paths', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'hello\n');
+      await mkdir(join(dir, 'docs'));
+      await writeFile(join(dir, 'docs/readme.md'), 'docs\n');
+      const ref = `${repo('tpl')}:v1`;
+      const p1 = await ladingOk(['push', '--plain-http', '--format', 'go-template={{.digest}}', ref, 'a.txt', 'docs'], {
+        cwd: dir,
+      });
+      const digest = p1.stdout;
+      assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+      const p2 = await ladingOk(
+        [
+          'push',
+          '--plain-http',
+          '--format',
+          'go-template',
+          '--template',
+          '{{.digest}}|{{range .referenceAsTags}}{{.}}{{"\\n"}}{{end}}',
+          ref,
+          'a.txt',
+          'docs',
+        ],
+        { cwd: dir },
+      );
+      const [digest2, tags] = p2.stdout.split('|');
+      assert.equal(tags, `${ref}\n`);
+      const out = join(dir, 'out');
+      const pulled = await ladingOk([
+        'pull',
+        '--plain-http',
+        '-o',
+        out,
+        '--format',
+        'go-template',
+        '--template',
+        '{{range .files}}{{.path}} {{.size}}{{"\\n"}}{{end}}',
+        ref,
+      ]);
+      const lines = pulled.stdout.trim().split('\n').sort();
+      assert.equal(lines.length, 2);
+      assert.equal(lines[0], `${join(out, 'a.txt')} 6`);
+      assert.match(lines[1] as string, new RegExp(`^${join(out, 'docs').replace(/[.]/g, '\\.')}/ \\d+$`));
+      const json = await ladingOk(['pull', '--plain-http', '-o', join(dir, 'out2'), '--format', 'json', ref]);
+      const model = JSON.parse(json.stdout);
+      assert.equal(model.reference.split('@')[1], digest2);
+      assert.deepEqual(model.files.map((f: { path: string }) => f.path).sort(), [
+        join(dir, 'out2', 'a.txt'),
+        `${join(dir, 'out2', 'docs')}/`,
+      ]);
+      assert.doesNotMatch(json.stdout, /Downloading|Downloaded/);
+    }));
+
+  test('--format and --template mistakes are one-line errors before any work', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'x\n');
+      const ref = `${repo('bad')}:v1`;
+      assertOneLineError(
+        await lading(['push', '--plain-http', '--template', '{{.digest}}', ref, 'a.txt'], { cwd: dir }),
+        /--template must be used with --format go-template/,
+      );
+      assertOneLineError(
+        await lading(['push', '--plain-http', '--format', 'go-template', ref, 'a.txt'], { cwd: dir }),
+        /no template given/,
+      );
+      assertOneLineError(
+        await lading(['push', '--plain-http', '--format', 'yaml', ref, 'a.txt'], { cwd: dir }),
+        /invalid format type: "yaml" \(supported types: text, json, go-template\)/,
+      );
+      assertOneLineError(
+        await lading(['push', '--plain-http', '--format', 'go-template={{range .files}}', ref, 'a.txt'], { cwd: dir }),
+        /^Error: template: format output:1: unexpected EOF/,
+      );
+      // Nothing was pushed by any of them.
+      assertOneLineError(await lading(['resolve', '--plain-http', ref]), /not found|unknown/i);
+    }));
+
+  test('attach names the subject by digest; attach --format json; tag prints Tagging; discover table, -o, go-template', () =>
+    withDir(async (dir) => {
+      const { ref, digest } = await pushed(dir, 'attach');
+      const base = ref.slice(0, -':v1'.length);
+      await writeFile(join(dir, 'sbom.json'), '{}');
+      const a = await ladingOk(
+        ['attach', '--plain-http', '--artifact-type', 'application/vnd.example.sbom', ref, 'sbom.json'],
+        {
+          cwd: dir,
+        },
+      );
+      assert.match(a.stdout, new RegExp(`^Attached to \\[registry\\] ${base.replace(/[.]/g, '\\.')}@${digest}$`, 'm'));
+      const aj = await ladingOk(
+        [
+          'attach',
+          '--plain-http',
+          '--format',
+          'json',
+          '--artifact-type',
+          'application/vnd.example.sig',
+          '-a',
+          'k=v',
+          ref,
+        ],
+        { cwd: dir },
+      );
+      const attached = JSON.parse(aj.stdout);
+      assert.equal(attached.artifactType, 'application/vnd.example.sig');
+      assert.deepEqual(attached.annotations.k, 'v');
+      assert.equal(attached.referenceAsTags, undefined);
+
+      const t = await ladingOk(['tag', '--plain-http', ref, 'v2', 'v3']);
+      const lines = t.stdout.trim().split('\n');
+      assert.equal(lines[0], `Tagging [registry] ${base}@${digest}`);
+      assert.deepEqual(lines.slice(1).sort(), ['Tagged v2', 'Tagged v3']);
+
+      const table = await ladingOk(['discover', '--plain-http', '--format', 'table', ref]);
+      assert.match(table.stderr, /Format "table" is deprecated/);
+      assert.match(
+        table.stdout,
+        new RegExp(
+          `^Discovered 2 artifacts referencing ${ref.replace(/[.]/g, '\\.')}\nDigest: ${digest}\n\nArtifact Type {18}Digest\n`,
+        ),
+      );
+      assert.match(table.stdout, /^application\/vnd\.example\.sbom {3}sha256:[0-9a-f]{64}$/m);
+      assert.match(table.stdout, /^ {2}"artifactType": "application\/vnd\.example\.sig"$/m);
+
+      const old = await ladingOk(['discover', '--plain-http', '-o', 'json', ref]);
+      assert.match(old.stderr, /\[DEPRECATED\] --output is deprecated, try `--format json` instead/);
+      const tree = JSON.parse(old.stdout);
+      assert.equal(tree.digest, digest);
+      assert.equal(tree.referrers.length, 2);
+      assertOneLineError(
+        await lading(['discover', '--plain-http', '-o', 'json', '--format', 'tree', ref]),
+        /cannot be used together/,
+      );
+
+      const tpl = await ladingOk([
+        'discover',
+        '--plain-http',
+        '--no-tty',
+        '--format',
+        'go-template={{range .referrers}}{{.artifactType}}{{"\\n"}}{{end}}',
+        ref,
+      ]);
+      assert.deepEqual(tpl.stdout.trim().split('\n').sort(), [
+        'application/vnd.example.sbom',
+        'application/vnd.example.sig',
+      ]);
+    }));
+
+  test('pull of an image whose layers have no titles says it skipped them', () =>
+    withDir(async (dir) => {
+      const layout = await OciLayout.open(join(dir, 'layout'), { mode: 'create' });
+      const image = await pushImage(layout);
+      await layout.tag(image.manifest, 'v1');
+      const ref = `${repo('image')}:v1`;
+      await ladingOk(['cp', '--to-plain-http', '--from-oci-layout', `${join(dir, 'layout')}:v1`, ref]);
+      const r = await ladingOk(['pull', '--plain-http', '-o', join(dir, 'out'), ref]);
+      assert.match(r.stdout, /^Skipped pulling layers without file name in "org\.opencontainers\.image\.title"$/m);
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^Use 'lading copy ${ref.replace(/[.]/g, '\\.')} --to-oci-layout <layout-dir>' to pull all layers\\.$`,
+          'm',
+        ),
+      );
+      assert.doesNotMatch(r.stdout, /Downloaded empty artifact/);
+      const json = JSON.parse(
+        (await ladingOk(['pull', '--plain-http', '-o', join(dir, 'out'), '--format', 'json', ref])).stdout,
+      );
+      assert.equal(json.files, null);
+    }));
+
+  test('manifest fetch and repo tags/ls with --format go-template', () =>
+    withDir(async (dir) => {
+      const { ref, digest } = await pushed(dir, 'mf');
+      const m = await ladingOk([
+        'manifest',
+        'fetch',
+        '--plain-http',
+        '--format',
+        'go-template={{.digest}} {{(index .content.layers 0).annotations}}',
+        ref,
+      ]);
+      assert.equal(m.stdout, `${digest} map[org.opencontainers.image.title:a.txt]`);
+      assertOneLineError(
+        await lading(['manifest', 'fetch', '--plain-http', '--format', 'go-template={{.digest}}', '-o', '-', ref]),
+        /`--output -` cannot be used with `--format go-template`/,
+      );
+      const tags = await ladingOk([
+        'repo',
+        'tags',
+        '--plain-http',
+        '--format',
+        'go-template={{join "," .tags}}',
+        ref.slice(0, -3),
+      ]);
+      assert.equal(tags.stdout, 'v1');
+      const json = await ladingOk(['repo', 'tags', '--plain-http', '--format', 'json', ref.slice(0, -3)]);
+      assert.equal(json.stdout, '{\n  "tags": [\n    "v1"\n  ]\n}\n');
+    }));
+
+  test('version --format json and legacyjson', async () => {
+    const pkg = JSON.parse(
+      await (await import('node:fs/promises')).readFile(new URL('../package.json', import.meta.url), 'utf8'),
+    );
+    const j = JSON.parse((await ladingOk(['version', '--format', 'json'])).stdout);
+    assert.equal(j.version, pkg.version);
+    assert.equal(j.nodeVersion, process.version);
+    const legacy = await ladingOk(['version', '-f', 'legacyjson']);
+    assert.equal(legacy.stdout.split('\n').length, 2, 'one line');
+    const l = JSON.parse(legacy.stdout);
+    assert.equal(`${l.major}.${l.minor}.${l.patch}`, pkg.version.replace(/[-+].*$/, ''));
+    assert.equal(l.gitVersion, pkg.version);
+    assertOneLineError(await lading(['version', '--format', 'xml']), /invalid format type: "xml"/);
+  });
+});
+
+describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, deprecated -v', () => {
+  /** Registry log lines (docker-registry's access log) that mention `text`. */
+  async function logLines(text: string): Promise<string[]> {
+    const { readFile } = await import('node:fs/promises');
+    return (await readFile(peers.plain.log, 'utf8')).split('\n').filter((l) => l.includes(text));
+  }
+
+  test('-H reaches the registry on push; cp sends --from-header to the source, --to-header to the destination', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'headers\n');
+      const tag = `${process.pid}-${Date.now()}`;
+      const src = `${repo('hdr-src')}:v1`;
+      await ladingOk(['push', '--plain-http', '-H', `User-Agent: parity-push-${tag}`, src, 'a.txt'], { cwd: dir });
+      const pushLines = await logLines(`parity-push-${tag}`);
+      assert.ok(
+        pushLines.some((l) => /PUT/.test(l) && l.includes('/manifests/v1')),
+        pushLines.join('\n'),
+      );
+      const dst = `${repo('hdr-dst')}:v1`;
+      const cp = await ladingOk([
+        'cp',
+        '--from-plain-http',
+        '--to-plain-http',
+        '--from-header',
+        `User-Agent: parity-from-${tag}`,
+        '--to-header',
+        `User-Agent: parity-to-${tag}`,
+        src,
+        dst,
+      ]);
+      assert.match(cp.stdout, /^Copied \[registry\] /m);
+      const srcPath = src.slice(src.indexOf('/') + 1, -3);
+      const dstPath = dst.slice(dst.indexOf('/') + 1, -3);
+      const from = await logLines(`parity-from-${tag}`);
+      const to = await logLines(`parity-to-${tag}`);
+      assert.ok(from.length > 0 && from.every((l) => l.includes(srcPath) || !l.includes(dstPath)), from.join('\n'));
+      assert.ok(
+        to.some((l) => l.includes(dstPath) && /PUT/.test(l)),
+        to.join('\n'),
+      );
+      assert.ok(
+        to.every((l) => !l.includes(srcPath) || l.includes('mount')),
+        to.join('\n'),
+      );
+    }));
+
+  test('--resolve sends a made-up host name to the real registry; bad --resolve values are refused', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'resolve\n');
+      const port = peers.plain.host.split(':')[1] as string;
+      const name = `parity-${process.pid}.invalid`;
+      const path = `parity/resolve-${process.pid}-${++counter}`;
+      const pushed = await ladingOk(
+        ['push', '--plain-http', '--resolve', `${name}:5000:127.0.0.1:${port}`, `${name}:5000/${path}:v1`, 'a.txt'],
+        { cwd: dir },
+      );
+      const digest = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(pushed.stdout)?.[1];
+      // What went to the made-up name is in the real registry.
+      const real = await ladingOk(['resolve', '--plain-http', `${peers.plain.host}/${path}:v1`]);
+      assert.equal(real.stdout.trim(), digest);
+      // Without --resolve the made-up name does not resolve.
+      const unresolved = await lading(['resolve', '--plain-http', `${name}:5000/${path}:v1`]);
+      assert.notEqual(unresolved.code, 0);
+      for (const [bad, why] of [
+        ['x:5000', /expecting host:port:address\[:address_port\]/],
+        ['x:port:127.0.0.1', /expecting a host port/],
+        ['x:5000:not-an-ip', /invalid IP address/],
+        ['x:5000:127.0.0.1:99999', /expecting an address port/],
+      ] as const) {
+        assertOneLineError(await lading(['resolve', '--plain-http', '--resolve', bad, `${name}:5000/${path}:v1`]), why);
+      }
+    }));
+
+  test('-v/--verbose is accepted with a deprecation warning', async () => {
+    const r = await lading(['resolve', '--plain-http', '-v', `${reg}/parity/none-${process.pid}:v1`]);
+    assert.match(r.stderr, /^Flag --verbose has been deprecated, and will be removed in a future release\.$/m);
+    assert.doesNotMatch(r.stderr, /unknown option/);
+  });
+});
