@@ -4,9 +4,18 @@
 import assert from 'node:assert/strict';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { CtfArchive } from '../src/ctf/api.js';
-import { copy, isLadingError, MemoryStore } from '../src/index.js';
+import {
+  copy,
+  type Descriptor,
+  digestBytes,
+  isLadingError,
+  MemoryStore,
+  type ReadOnlyTarget,
+  type Target,
+} from '../src/index.js';
 import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
 import { Registry } from '../src/registry/api.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
@@ -96,4 +105,93 @@ describe('Registry.fromReference', () => {
       (e) => isLadingError(e, 'INVALID_REFERENCE'),
     );
   });
+});
+
+/** Content that sends one chunk, then waits until it is destroyed (an abort during the push). */
+function stalling(first: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(first);
+      }
+    },
+  });
+}
+
+type Store = { name: string; open: (dir: string) => Promise<Target>; close?: () => Promise<void> };
+
+const stores: Store[] = [
+  { name: 'MemoryStore', open: async () => new MemoryStore() },
+  { name: 'OciLayout', open: (dir) => OciLayout.open(join(dir, 'layout'), { mode: 'create' }) },
+  {
+    name: 'CtfRepository (directory)',
+    open: async (dir) => (await CtfArchive.open(join(dir, 'ctf'), { mode: 'create' })).repository('acme/abort'),
+  },
+  {
+    name: 'CtfRepository (tgz)',
+    open: async (dir) => (await CtfArchive.open(join(dir, 'ctf.tgz'), { mode: 'create' })).repository('acme/abort'),
+  },
+  {
+    name: 'Repository (registry)',
+    open: async () =>
+      new Registry(peers.plain.host, { plainHttp: true }).repository(
+        `abort/r${process.pid}-${Math.random().toString(36).slice(2)}`,
+      ),
+  },
+];
+
+function isAbortOf(reason: unknown) {
+  return (e: unknown) => {
+    assert.ok(isLadingError(e, 'ABORTED'), `not an ABORTED LadingError: ${String(e)} (${(e as Error)?.name})`);
+    assert.equal(e.cause, reason);
+    return true;
+  };
+}
+
+describe('cancellation rejects with ABORTED, the reason as cause', () => {
+  for (const store of stores) {
+    test(`${store.name}: push, fetch and copy, aborted before and during the call`, async () => {
+      const t = await tempDir();
+      try {
+        const target = await store.open(t.path);
+        const bytes = Buffer.alloc(256 * 1024, 7);
+        const desc = { mediaType: 'application/octet-stream', digest: digestBytes(bytes), size: bytes.length };
+
+        const before = new AbortController();
+        const reason = new Error('stopped by the test');
+        before.abort(reason);
+        await assert.rejects(target.push(desc, bytes, { signal: before.signal }), isAbortOf(reason));
+        assert.equal(await target.exists(desc), false);
+
+        const during = new AbortController();
+        const content = stalling(bytes.subarray(0, 1024));
+        const pushing = target.push(desc, content, { signal: during.signal });
+        setTimeout(() => during.abort(reason), 50);
+        await assert.rejects(pushing, isAbortOf(reason));
+        assert.equal(await target.exists(desc), false);
+
+        await target.push(desc, bytes);
+        await assert.rejects(target.fetch(desc, { signal: before.signal }), isAbortOf(reason));
+
+        const src = new MemoryStore();
+        const { manifest } = await pushArtifact(src, { 'a.txt': 'abort me' });
+        await src.tag(manifest, 'v1');
+        await assert.rejects(copy(src, 'v1', target, 'v1', { signal: before.signal }), isAbortOf(reason));
+        const slow = new AbortController();
+        const slowSource: ReadOnlyTarget = {
+          fetch: async (d: Descriptor) =>
+            d.mediaType === manifest.mediaType ? src.fetch(d) : stalling(Buffer.from('ab')),
+          exists: (d: Descriptor) => src.exists(d),
+          resolve: (reference: string) => src.resolve(reference),
+        };
+        const copying = copy(slowSource, 'v1', target, 'v2', { signal: slow.signal });
+        setTimeout(() => slow.abort(reason), 50);
+        await assert.rejects(copying, isAbortOf(reason));
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
 });

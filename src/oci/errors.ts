@@ -78,3 +78,17 @@ export function asAbortError(error: unknown, signal: AbortSignal | undefined, wh
   if (isLadingError(error, 'ABORTED') && error.cause === signal.reason) return error;
   return abortError(signal, what);
 }
+
+/**
+ * Runs a cancellable call: rejects with {@link abortError} when `signal` is aborted before it
+ * starts, and turns whatever it rejects with once `signal` is aborted (Node's `AbortError`, the
+ * reason itself, a broken stream) into that same error.
+ */
+export async function cancellable<T>(signal: AbortSignal | undefined, fn: () => Promise<T>, what?: string): Promise<T> {
+  throwIfAborted(signal, what);
+  try {
+    return await fn();
+  } catch (error) {
+    throw asAbortError(error, signal, what);
+  }
+}
