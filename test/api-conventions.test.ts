@@ -1,22 +1,27 @@
 // The conventions the library keeps across its stores: what holds resources closes with `close()`
 // and with `Symbol.asyncDispose`; a registry and repository come from one reference; cancellation
-// rejects one way.
+// rejects one way; library errors name library options, never command-line flags.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cliMessage } from '../src/cli/io.js';
 import { CtfArchive } from '../src/ctf/api.js';
 import {
   copy,
   type Descriptor,
   digestBytes,
   isLadingError,
+  LadingError,
   MemoryStore,
   type ReadOnlyTarget,
   type Target,
 } from '../src/index.js';
 import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
+import { type ComponentDescriptor, openComponentRepository } from '../src/ocm/api.js';
 import { Registry } from '../src/registry/api.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -194,4 +199,64 @@ describe('cancellation rejects with ABORTED, the reason as cause', () => {
       }
     });
   }
+});
+
+describe('library errors speak the library, the CLI adds its flags', () => {
+  test('no message outside src/cli names a command-line flag or command', () => {
+    const src = fileURLToPath(new URL('../src', import.meta.url));
+    const wrong: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (!['cli'].includes(entry.name) || dir !== src) walk(path);
+        } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+          readFileSync(path, 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              if (/^\s*(\/\/|\*|\/\*\*)/.test(line)) return; // comments may say what the CLI does
+              if (/['"`][^'"`]*(?:(?:^|[\s(])--[a-z][a-z-]+|lading (?:login|logout))/.test(line))
+                wrong.push(`${path.slice(src.length + 1)}:${i + 1}: ${line.trim()}`);
+            });
+        }
+      }
+    };
+    walk(src);
+    assert.deepEqual(wrong, []);
+  });
+
+  test('a conflict names the library option; the command line says its flag instead', async () => {
+    const t = await tempDir();
+    try {
+      const opened = await openComponentRepository(join(t.path, 'ctf'), { mode: 'create' });
+      const descriptor: ComponentDescriptor = {
+        meta: { schemaVersion: 'v2' },
+        component: {
+          name: 'acme.org/hints',
+          version: '1.0.0',
+          provider: { name: 'acme.org' },
+          repositoryContexts: [],
+          resources: [],
+          sources: [],
+          componentReferences: [],
+        },
+      };
+      await opened.repository.addComponentVersion(descriptor);
+      const error = await opened.repository.addComponentVersion(descriptor).then(
+        () => assert.fail('a second add must conflict'),
+        (e: unknown) => e,
+      );
+      await opened.close();
+      assert.ok(isLadingError(error, 'ALREADY_EXISTS'));
+      assert.equal(error.hint?.key, 'conflictPolicy');
+      assert.match(error.message, /already exists \(conflictPolicy 'skip' or 'replace' allows it\)$/);
+      assert.doesNotMatch(error.message, /--/);
+      assert.match(cliMessage(error), /already exists \(use --component-version-conflict-policy skip or replace\)$/);
+      // Wrapped, the hint of the cause is still put in the command line's words.
+      const wrapped = new LadingError('ALREADY_EXISTS', `transfer failed: ${error.message}`, { cause: error });
+      assert.match(cliMessage(wrapped), /^transfer failed: .*\(use --component-version-conflict-policy/);
+    } finally {
+      await t.cleanup();
+    }
+  });
 });
