@@ -1,13 +1,27 @@
 // The conventions the library keeps across its stores: what holds resources closes with `close()`
 // and with `Symbol.asyncDispose`; a registry and repository come from one reference; cancellation
-// rejects one way.
+// rejects one way; library errors name library options, never command-line flags.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cliMessage } from '../src/cli/io.js';
 import { CtfArchive } from '../src/ctf/api.js';
-import { copy, isLadingError, MemoryStore } from '../src/index.js';
+import {
+  copy,
+  type Descriptor,
+  digestBytes,
+  isLadingError,
+  LadingError,
+  MemoryStore,
+  type ReadOnlyTarget,
+  type Target,
+} from '../src/index.js';
 import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
+import { type ComponentDescriptor, openComponentRepository } from '../src/ocm/api.js';
 import { Registry } from '../src/registry/api.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -95,5 +109,154 @@ describe('Registry.fromReference', () => {
       () => Registry.fromReference('no-repository'),
       (e) => isLadingError(e, 'INVALID_REFERENCE'),
     );
+  });
+});
+
+/** Content that sends one chunk, then waits until it is destroyed (an abort during the push). */
+function stalling(first: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(first);
+      }
+    },
+  });
+}
+
+type Store = { name: string; open: (dir: string) => Promise<Target>; close?: () => Promise<void> };
+
+const stores: Store[] = [
+  { name: 'MemoryStore', open: async () => new MemoryStore() },
+  { name: 'OciLayout', open: (dir) => OciLayout.open(join(dir, 'layout'), { mode: 'create' }) },
+  {
+    name: 'CtfRepository (directory)',
+    open: async (dir) => (await CtfArchive.open(join(dir, 'ctf'), { mode: 'create' })).repository('acme/abort'),
+  },
+  {
+    name: 'CtfRepository (tgz)',
+    open: async (dir) => (await CtfArchive.open(join(dir, 'ctf.tgz'), { mode: 'create' })).repository('acme/abort'),
+  },
+  {
+    name: 'Repository (registry)',
+    open: async () =>
+      new Registry(peers.plain.host, { plainHttp: true }).repository(
+        `abort/r${process.pid}-${Math.random().toString(36).slice(2)}`,
+      ),
+  },
+];
+
+function isAbortOf(reason: unknown) {
+  return (e: unknown) => {
+    assert.ok(isLadingError(e, 'ABORTED'), `not an ABORTED LadingError: ${String(e)} (${(e as Error)?.name})`);
+    assert.equal(e.cause, reason);
+    return true;
+  };
+}
+
+describe('cancellation rejects with ABORTED, the reason as cause', () => {
+  for (const store of stores) {
+    test(`${store.name}: push, fetch and copy, aborted before and during the call`, async () => {
+      const t = await tempDir();
+      try {
+        const target = await store.open(t.path);
+        const bytes = Buffer.alloc(256 * 1024, 7);
+        const desc = { mediaType: 'application/octet-stream', digest: digestBytes(bytes), size: bytes.length };
+
+        const before = new AbortController();
+        const reason = new Error('stopped by the test');
+        before.abort(reason);
+        await assert.rejects(target.push(desc, bytes, { signal: before.signal }), isAbortOf(reason));
+        assert.equal(await target.exists(desc), false);
+
+        const during = new AbortController();
+        const content = stalling(bytes.subarray(0, 1024));
+        const pushing = target.push(desc, content, { signal: during.signal });
+        setTimeout(() => during.abort(reason), 50);
+        await assert.rejects(pushing, isAbortOf(reason));
+        assert.equal(await target.exists(desc), false);
+
+        await target.push(desc, bytes);
+        await assert.rejects(target.fetch(desc, { signal: before.signal }), isAbortOf(reason));
+
+        const src = new MemoryStore();
+        const { manifest } = await pushArtifact(src, { 'a.txt': 'abort me' });
+        await src.tag(manifest, 'v1');
+        await assert.rejects(copy(src, 'v1', target, 'v1', { signal: before.signal }), isAbortOf(reason));
+        const slow = new AbortController();
+        const slowSource: ReadOnlyTarget = {
+          fetch: async (d: Descriptor) =>
+            d.mediaType === manifest.mediaType ? src.fetch(d) : stalling(Buffer.from('ab')),
+          exists: (d: Descriptor) => src.exists(d),
+          resolve: (reference: string) => src.resolve(reference),
+        };
+        const copying = copy(slowSource, 'v1', target, 'v2', { signal: slow.signal });
+        setTimeout(() => slow.abort(reason), 50);
+        await assert.rejects(copying, isAbortOf(reason));
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+});
+
+describe('library errors speak the library, the CLI adds its flags', () => {
+  test('no message outside src/cli names a command-line flag or command', () => {
+    const src = fileURLToPath(new URL('../src', import.meta.url));
+    const wrong: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (!['cli'].includes(entry.name) || dir !== src) walk(path);
+        } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+          readFileSync(path, 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              if (/^\s*(\/\/|\*|\/\*\*)/.test(line)) return; // comments may say what the CLI does
+              if (/['"`][^'"`]*(?:(?:^|[\s(])--[a-z][a-z-]+|lading (?:login|logout))/.test(line))
+                wrong.push(`${path.slice(src.length + 1)}:${i + 1}: ${line.trim()}`);
+            });
+        }
+      }
+    };
+    walk(src);
+    assert.deepEqual(wrong, []);
+  });
+
+  test('a conflict names the library option; the command line says its flag instead', async () => {
+    const t = await tempDir();
+    try {
+      const opened = await openComponentRepository(join(t.path, 'ctf'), { mode: 'create' });
+      const descriptor: ComponentDescriptor = {
+        meta: { schemaVersion: 'v2' },
+        component: {
+          name: 'acme.org/hints',
+          version: '1.0.0',
+          provider: { name: 'acme.org' },
+          repositoryContexts: [],
+          resources: [],
+          sources: [],
+          componentReferences: [],
+        },
+      };
+      await opened.repository.addComponentVersion(descriptor);
+      const error = await opened.repository.addComponentVersion(descriptor).then(
+        () => assert.fail('a second add must conflict'),
+        (e: unknown) => e,
+      );
+      await opened.close();
+      assert.ok(isLadingError(error, 'ALREADY_EXISTS'));
+      assert.equal(error.hint?.key, 'conflictPolicy');
+      assert.match(error.message, /already exists \(conflictPolicy 'skip' or 'replace' allows it\)$/);
+      assert.doesNotMatch(error.message, /--/);
+      assert.match(cliMessage(error), /already exists \(use --component-version-conflict-policy skip or replace\)$/);
+      // Wrapped, the hint of the cause is still put in the command line's words.
+      const wrapped = new LadingError('ALREADY_EXISTS', `transfer failed: ${error.message}`, { cause: error });
+      assert.match(cliMessage(wrapped), /^transfer failed: .*\(use --component-version-conflict-policy/);
+    } finally {
+      await t.cleanup();
+    }
   });
 });

@@ -26,13 +26,39 @@ export function processIO(): CliIO {
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
 
 /**
+ * The command line's words for what the library hints (LadingError.hint, keyed by the library's
+ * option): the flags that change the outcome. The library's messages never name a flag.
+ */
+const flagHints: Record<string, string> = {
+  keepOldFiles: '--keep-old-files',
+  allowAbsolutePaths: 'use a relative path or --disable-path-validation',
+  force: 'use --force to replace it',
+  conflictPolicy: 'use --component-version-conflict-policy skip or replace',
+  credentials: 'log in with lading login, or pass --username and --password',
+  ocmCredentials: 'use lading login or an OCM configuration',
+  plainHttp: 'use plain HTTP for it, e.g. --plain-http',
+  tls: 'trust its CA (--ca-file) or skip verification for it (--insecure)',
+};
+
+/** An error's message as the command line says it: each library hint (its own or a cause's) in flags. */
+export function cliMessage(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
+    const hint = isLadingError(e) ? e.hint : undefined;
+    const flags = hint ? flagHints[hint.key] : undefined;
+    if (hint && flags) message = message.replace(`(${hint.text})`, () => `(${flags})`);
+  }
+  return message;
+}
+
+/**
  * One line on stderr; the cause chain only with --debug. No stack traces for user errors. A
  * message may quote a server or an artifact, so what is printed of it is escaped (`safeText`):
  * the first line only, and none of it can drive the terminal or start a line of its own.
  */
 export function reportError(io: CliIO, error: unknown): number {
   // Whatever a message quotes back (a URL the user typed, a server's answer), no password in it shows.
-  const message = redactUserinfo(error instanceof Error ? error.message : String(error));
+  const message = redactUserinfo(cliMessage(error));
   io.stderr.write(`Error: ${safeText(message.split('\n')[0])}\n`);
   if (io.debug) {
     let cause = error instanceof Error ? error.cause : undefined;

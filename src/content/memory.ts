@@ -1,6 +1,14 @@
 import type { Readable } from 'node:stream';
 import { Readable as NodeReadable, Writable } from 'node:stream';
-import { type Descriptor, isDigestReference, isManifestMediaType, LadingError, plainDescriptor } from '../oci/index.js';
+import {
+  type Descriptor,
+  isDigestReference,
+  isManifestMediaType,
+  LadingError,
+  plainDescriptor,
+  throwIfAborted,
+} from '../oci/index.js';
+import { cancellablePush } from './cancel.js';
 import { PredecessorIndex, successorsOf } from './graph.js';
 import type { Content, Op, PredecessorFinder, TagLister, Target } from './storage.js';
 import { verifiedCopy } from './verify.js';
@@ -12,7 +20,8 @@ export class MemoryStore implements Target, PredecessorFinder, TagLister {
   readonly #tags = new Map<string, Descriptor>();
   readonly #graph = new PredecessorIndex();
 
-  async fetch(desc: Descriptor): Promise<Readable> {
+  async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    throwIfAborted(o.signal);
     const bytes = this.#blobs.get(desc.digest);
     if (!bytes) throw new LadingError('NOT_FOUND', `${desc.digest}: not found in memory store`);
     return NodeReadable.from([bytes]);
@@ -22,7 +31,11 @@ export class MemoryStore implements Target, PredecessorFinder, TagLister {
     return this.#blobs.has(desc.digest);
   }
 
-  async push(expected: Descriptor, content: Content, o?: Op): Promise<void> {
+  push(expected: Descriptor, content: Content, o?: Op): Promise<void> {
+    return cancellablePush(content, o, () => this.#push(expected, content, o));
+  }
+
+  async #push(expected: Descriptor, content: Content, o?: Op): Promise<void> {
     if (this.#blobs.has(expected.digest)) {
       throw new LadingError('ALREADY_EXISTS', `${expected.digest}: already exists`);
     }

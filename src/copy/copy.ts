@@ -13,6 +13,7 @@ import {
   type Target,
 } from '../content/index.js';
 import {
+  cancellable,
   type Descriptor,
   isManifestMediaType,
   LadingError,
@@ -192,7 +193,7 @@ export async function copyGraph(
   root: Descriptor,
   opts: CopyGraphOptions = {},
 ): Promise<void> {
-  await new GraphCopier(src, dst, opts).copy(root);
+  await cancellable(opts.signal, () => new GraphCopier(src, dst, opts).copy(root));
 }
 
 /**
@@ -205,6 +206,16 @@ export async function copy(
   dst: Target,
   dstRef: string = srcRef,
   opts: CopyOptions = {},
+): Promise<Descriptor> {
+  return cancellable(opts.signal, () => copyReference(src, srcRef, dst, dstRef, opts));
+}
+
+async function copyReference(
+  src: ReadOnlyTarget,
+  srcRef: string,
+  dst: Target,
+  dstRef: string,
+  opts: CopyOptions,
 ): Promise<Descriptor> {
   const root = await resolveRoot(src, srcRef, opts);
   const copier = new GraphCopier(src, dst, opts);

@@ -2,7 +2,9 @@ import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import {
   type Content,
+  cancellablePush,
   type Deleter,
+  destroyContent,
   type Op,
   type PredecessorFinder,
   type ReferrerLister,
@@ -12,6 +14,7 @@ import {
   verifiedCopy,
 } from '../content/index.js';
 import {
+  cancellable,
   checkTagOrDigest,
   type Descriptor,
   isDigestReference,
@@ -42,10 +45,6 @@ export function isIndexedMediaType(mediaType: string): boolean {
   return indexedMediaTypes.includes(mediaType);
 }
 
-function destroyContent(content: Content): void {
-  if (typeof (content as Readable).destroy === 'function') (content as Readable).destroy();
-}
-
 /**
  * One repository of a CTF (for example `component-descriptors/acme.org/hello`) as a Target, the
  * way upstream's CTF store presents it to oras: blobs are shared by every repository of the
@@ -66,8 +65,8 @@ export class CtfRepository implements Target, TagLister, PredecessorFinder, Refe
     return `${this.#store.location}//${this.name}`;
   }
 
-  async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
-    return this.#store.openBlob(desc, o);
+  fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    return cancellable(o.signal, () => this.#store.openBlob(desc, o));
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
@@ -76,7 +75,11 @@ export class CtfRepository implements Target, TagLister, PredecessorFinder, Refe
     return this.#entries(await this.#store.index()).some((a) => a.digest === desc.digest);
   }
 
-  async push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+  push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+    return cancellablePush(content, o, () => this.#push(expected, content, o));
+  }
+
+  async #push(expected: Descriptor, content: Content, o: Op): Promise<void> {
     try {
       this.#store.assertWritable();
       parseDigest(expected.digest);

@@ -54,7 +54,8 @@ export function titleFor(path: string, allowAbsolutePaths = false): string {
   if (isAbsolute(path) && !allowAbsolutePaths) {
     throw new LadingError(
       'INVALID_ARGUMENT',
-      `absolute file path "${path}" would be pulled outside the output folder; use a relative path or --disable-path-validation`,
+      `absolute file path "${path}" would be pulled outside the output folder`,
+      { hint: { key: 'allowAbsolutePaths', text: 'use a relative path or allowAbsolutePaths' } },
     );
   }
   return normalize(path).split(sep).join('/').replace(/\/$/, '');

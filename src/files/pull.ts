@@ -229,10 +229,9 @@ class FileSink implements Storage {
     checkTitle(this.options.output, title, { allowTraversal });
     const target = await safeJoin(this.options.output, title, { allowTraversal });
     if (this.options.keepOldFiles && (await lstat(target).catch(() => undefined))) {
-      throw new LadingError(
-        'ALREADY_EXISTS',
-        `${target}: file already exists, overwrite disallowed (--keep-old-files)`,
-      );
+      throw new LadingError('ALREADY_EXISTS', `${target}: file already exists, overwrite disallowed`, {
+        hint: { key: 'keepOldFiles', text: 'keepOldFiles is set' },
+      });
     }
     return target;
   }

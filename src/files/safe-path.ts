@@ -45,10 +45,7 @@ export async function safeJoin(
   const target = isAbsolute(name) ? resolve(name) : resolve(base, name);
   if (options.allowTraversal) return target;
   if (escapes(base, target)) {
-    throw new LadingError(
-      'PATH_TRAVERSAL',
-      `path traversal disallowed: "${name}" would be written outside ${root} (use --allow-path-traversal to permit it)`,
-    );
+    throw new LadingError('PATH_TRAVERSAL', `path traversal disallowed: "${name}" would be written outside ${root}`);
   }
   // A symlink already in the tree could redirect the write; walk the existing parents.
   const realBase = await realpath(base).catch(() => base);

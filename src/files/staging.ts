@@ -1,7 +1,7 @@
 import { cp, lstat, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { RealDir, shortTempName } from '../archive/index.js';
-import { LadingError } from '../oci/index.js';
+import { type ErrorHint, LadingError } from '../oci/index.js';
 import { inodeKey, inside, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
 
 /** A file or unpacked folder written into the staging area, and where it goes once all is done. */
@@ -33,6 +33,7 @@ async function kindOf(path: string, realRoot?: string): Promise<Kind> {
 interface Problem {
   code: 'ALREADY_EXISTS' | 'PATH_TRAVERSAL';
   text: string;
+  hint?: ErrorHint;
 }
 
 interface CommitOptions {
@@ -61,7 +62,8 @@ async function conflicts(staged: string, target: string, o: CommitOptions, out: 
   } else if (o.keepOldFiles) {
     out.push({
       code: 'ALREADY_EXISTS',
-      text: `${target}: file already exists, overwrite disallowed (--keep-old-files)`,
+      text: `${target}: file already exists, overwrite disallowed`,
+      hint: { key: 'keepOldFiles', text: 'keepOldFiles is set' },
     });
   }
 }
@@ -202,7 +204,11 @@ export async function commitStaged(
   const [first] = problems;
   if (first) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-    throw new LadingError(first.code, `${first.text}${more}; nothing was written`);
+    throw new LadingError(
+      first.code,
+      `${first.text}${more}; nothing was written`,
+      first.hint ? { hint: first.hint } : {},
+    );
   }
   const top = await RealDir.open(root);
   try {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { fileHeader, TarFileWriter } from '../archive/index.js';
 import {
   type Content,
+  cancellablePush,
   type Op,
   observeBytes,
   type Target,
@@ -48,7 +49,11 @@ export class LayoutTarWriter implements Target {
     return this.#written.has(desc.digest);
   }
 
-  async push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+  push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+    return cancellablePush(content, o, () => this.#push(expected, content, o));
+  }
+
+  async #push(expected: Descriptor, content: Content, o: Op): Promise<void> {
     if (this.#written.has(expected.digest)) {
       throw new LadingError('ALREADY_EXISTS', `${this.out}: ${expected.digest} already exists`);
     }

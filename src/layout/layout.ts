@@ -12,6 +12,7 @@ import {
 } from '../archive/index.js';
 import {
   type Content,
+  cancellablePush,
   type Deleter,
   fetchAll,
   type Op,
@@ -27,6 +28,7 @@ import {
   VerifyStream,
 } from '../content/index.js';
 import {
+  cancellable,
   type Descriptor,
   isDigestReference,
   isManifestMediaType,
@@ -133,15 +135,19 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     return new OciLayout(files, writable, await readState(files));
   }
 
-  async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
-    return this.#blobs.open(desc, o);
+  fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    return cancellable(o.signal, () => this.#blobs.open(desc, o));
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
     return (await this.#blobs.size(desc.digest)) !== undefined;
   }
 
-  async push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+  push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+    return cancellablePush(content, o, () => this.#push(expected, content, o));
+  }
+
+  async #push(expected: Descriptor, content: Content, o: Op): Promise<void> {
     this.#assertWritable();
     if (await this.exists(expected)) {
       discard(content);

@@ -33,13 +33,42 @@ export type ErrorCode =
 
 const brand = Symbol.for('lading.error');
 
+/**
+ * What would change an error's outcome, in the library's terms: `key` names it for programs (an
+ * option such as `keepOldFiles`, `conflictPolicy`, `plainHttp`), `text` says it for people and ends
+ * the message in parentheses. A command line replaces `text` with its own words (its flags).
+ */
+export interface ErrorHint {
+  key: string;
+  text: string;
+}
+
+/** Options of the {@link LadingError} constructor. */
+export interface LadingErrorOptions {
+  cause?: unknown;
+  /** Appended to the message as ` (text)` and kept as {@link LadingError.hint}. */
+  hint?: ErrorHint;
+}
+
+/**
+ * The one error type of the library: every failure rejects or throws a `LadingError` whose `code`
+ * is stable (branch on it, never on the message) and whose message is one line naming what failed
+ * and where. `cause` holds the underlying error when there is one.
+ */
 export class LadingError extends Error {
+  /** The stable kind of failure. */
   readonly code: ErrorCode;
+  /** What would change the outcome, when the library knows (see {@link ErrorHint}). */
+  readonly hint: ErrorHint | undefined;
   readonly [brand] = true;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: LadingErrorOptions) {
+    super(
+      options?.hint ? `${message} (${options.hint.text})` : message,
+      options && 'cause' in options ? { cause: options.cause } : undefined,
+    );
     this.code = code;
+    this.hint = options?.hint;
     this.name = 'LadingError';
   }
 
@@ -77,4 +106,18 @@ export function asAbortError(error: unknown, signal: AbortSignal | undefined, wh
   if (!signal?.aborted) return error;
   if (isLadingError(error, 'ABORTED') && error.cause === signal.reason) return error;
   return abortError(signal, what);
+}
+
+/**
+ * Runs a cancellable call: rejects with {@link abortError} when `signal` is aborted before it
+ * starts, and turns whatever it rejects with once `signal` is aborted (Node's `AbortError`, the
+ * reason itself, a broken stream) into that same error.
+ */
+export async function cancellable<T>(signal: AbortSignal | undefined, fn: () => Promise<T>, what?: string): Promise<T> {
+  throwIfAborted(signal, what);
+  try {
+    return await fn();
+  } catch (error) {
+    throw asAbortError(error, signal, what);
+  }
 }

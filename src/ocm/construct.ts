@@ -86,7 +86,8 @@ export async function constructComponentVersions(
       if (policy === 'abort-and-fail') {
         throw new LadingError(
           'ALREADY_EXISTS',
-          `${component.location.file}: component version ${name}:${version} already exists in the repository (use --component-version-conflict-policy skip or replace)`,
+          `${component.location.file}: component version ${name}:${version} already exists in the repository`,
+          { hint: { key: 'conflictPolicy', text: "conflictPolicy 'skip' or 'replace' allows it" } },
         );
       }
       if (policy === 'skip') {

@@ -1,4 +1,4 @@
-import { LadingError } from '../oci/index.js';
+import { type ErrorHint, LadingError } from '../oci/index.js';
 import { hasUserinfo, redactUserinfo } from '../registry/redact.js';
 import { canonicalRepositoryType, RepositoryType } from './types.js';
 
@@ -31,14 +31,21 @@ export function isComponentName(name: string): boolean {
   return componentPattern.test(name) && name.length <= 255;
 }
 
-function invalid(raw: string, why: string): never {
-  throw new LadingError('INVALID_REFERENCE', `invalid component reference "${redactUserinfo(raw)}": ${why}`);
+function invalid(raw: string, why: string, hint?: ErrorHint): never {
+  throw new LadingError(
+    'INVALID_REFERENCE',
+    `invalid component reference "${redactUserinfo(raw)}": ${why}`,
+    hint ? { hint } : {},
+  );
 }
 
 /** Credentials in a repository URL would end up in logs and shell history; upstream refuses them too. */
 function refuseUserinfo(raw: string, location: string): void {
   if (hasUserinfo(location)) {
-    invalid(raw, 'credentials do not belong in the repository URL; use lading login or an OCM configuration');
+    invalid(raw, 'credentials do not belong in the repository URL', {
+      key: 'ocmCredentials',
+      text: 'give them in an OCM configuration',
+    });
   }
 }
 

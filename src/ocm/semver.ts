@@ -90,6 +90,6 @@ export function matchesConstraint(version: string, constraint: string): boolean 
       .replace(/(>=|<=|>|<|=|~|\^)\s+/g, '$1')
       .split(/[\s,]+/)
       .filter(Boolean);
-    return tokens.every((t) => comparator(t, '--semver-constraint')(v));
+    return tokens.every((t) => comparator(t, `constraint ${JSON.stringify(constraint)}`)(v));
   });
 }

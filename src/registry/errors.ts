@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { type ErrorCode, LadingError } from '../oci/index.js';
+import { type ErrorCode, type ErrorHint, LadingError } from '../oci/index.js';
 import { redactUrl } from './redact.js';
 
 /** One entry of a distribution-spec error body `{"errors":[{code,message,detail}]}`. */
@@ -111,19 +111,23 @@ export class RegistryResponseError extends LadingError {
     const errors = init.errors ?? [];
     const statusText = STATUS_CODES[init.status] ?? 'Unknown Status';
     // A HEAD carries no body to explain a 401: say what it means.
-    const why =
+    const said =
       errors.length > 0
         ? oneLine(describe(errors))
         : oneLine(init.text ?? '')
             .trim()
-            .slice(0, 200) ||
-          (init.status === 401
-            ? 'credentials missing or rejected (log in with lading login, or pass --username and --password)'
-            : undefined);
+            .slice(0, 200);
+    const unexplained401 = !said && init.status === 401;
+    const why = said || (unexplained401 ? 'credentials missing or rejected' : undefined);
     super(
       init.code ?? statusErrorCode(init.status, errors),
       `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}`,
-      init.cause === undefined ? undefined : { cause: init.cause },
+      {
+        ...(init.cause === undefined ? {} : { cause: init.cause }),
+        ...(unexplained401
+          ? { hint: { key: 'credentials', text: 'give credentials with the credentials option' } }
+          : {}),
+      },
     );
     this.name = 'RegistryResponseError';
     this.method = init.method;
@@ -187,11 +191,14 @@ export function networkError(method: string, url: string | URL, error: unknown):
     }
   })();
   let reason: string;
+  let hint: ErrorHint | undefined;
   if (code === 'EPROTO' && /wrong version number/i.test(messageChain(error))) {
     // OpenSSL read an HTTP answer where a TLS record should be.
-    reason = `${host} answered without TLS: a plain-HTTP registry? (use plain HTTP for it, e.g. --plain-http)`;
+    reason = `${host} answered without TLS: a plain-HTTP registry?`;
+    hint = { key: 'plainHttp', text: 'plainHttp speaks plain HTTP to it' };
   } else if (code && tlsCodes.test(code)) {
-    reason = `TLS verification of ${host} failed (${code}); trust its CA (--ca-file) or skip verification for it (--insecure)`;
+    reason = `TLS verification of ${host} failed (${code})`;
+    hint = { key: 'tls', text: 'trust its CA with ca or caFile, or skip verification for it with insecure' };
   } else if (code && code in networkReasons) {
     reason = `${networkReasons[code]} (${host}, ${code})`;
   } else {
@@ -206,5 +213,8 @@ export function networkError(method: string, url: string | URL, error: unknown):
   } else if (marked) {
     reason += ` through proxy ${marked.proxy}`;
   }
-  return new LadingError('NETWORK_ERROR', `${method} ${redactUrl(url)}: ${reason}`, { cause: error });
+  return new LadingError('NETWORK_ERROR', `${method} ${redactUrl(url)}: ${reason}`, {
+    cause: error,
+    ...(hint ? { hint } : {}),
+  });
 }

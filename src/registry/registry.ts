@@ -33,7 +33,8 @@ function parseHost(raw: string): { host: string; scheme?: 'http' | 'https' } {
   if (hasUserinfo(raw)) {
     throw new LadingError(
       'INVALID_REFERENCE',
-      `invalid registry host "${redactUserinfo(raw)}": credentials do not belong in the address; use lading login or --username/--password`,
+      `invalid registry host "${redactUserinfo(raw)}": credentials do not belong in the address`,
+      { hint: { key: 'credentials', text: 'pass them as the credentials option' } },
     );
   }
   if (!host || /[/\s@?#]/.test(host)) throw new LadingError('INVALID_REFERENCE', `invalid registry host "${raw}"`);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import {
   type Content,
+  cancellablePush,
   checkExpectedSize,
   type Deleter,
   fetchAll,
@@ -16,6 +17,7 @@ import {
   verifiedStream,
 } from '../content/index.js';
 import {
+  cancellable,
   checkTagOrDigest,
   type Descriptor,
   digestBytes,
@@ -173,7 +175,11 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     return { descriptor: { mediaType: type, digest, size: bytes.length }, bytes };
   }
 
-  async fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+  fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    return cancellable(o.signal, () => this.#fetch(desc, o));
+  }
+
+  async #fetch(desc: Descriptor, o: Op): Promise<Readable> {
     const where = `${this}@${desc.digest}`;
     const onBytes = o.onProgress ? { onBytes: o.onProgress } : {};
     if (desc.data !== undefined) {
@@ -280,7 +286,11 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
 
   // --- push / tag -------------------------------------------------------------------------------
 
-  async push(expected: Descriptor, content: Content, o: PushOptions = {}): Promise<void> {
+  push(expected: Descriptor, content: Content, o: PushOptions = {}): Promise<void> {
+    return cancellablePush(content, o, () => this.#pushContent(expected, content, o));
+  }
+
+  async #pushContent(expected: Descriptor, content: Content, o: PushOptions): Promise<void> {
     if (isManifestMediaType(expected.mediaType)) {
       await this.#pushManifest(expected, content, expected.digest, { index: true }, o);
       return;
@@ -301,7 +311,11 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     );
   }
 
-  async pushReference(expected: Descriptor, content: Content, reference: string, o: Op = {}): Promise<void> {
+  pushReference(expected: Descriptor, content: Content, reference: string, o: Op = {}): Promise<void> {
+    return cancellablePush(content, o, () => this.#pushReference(expected, content, reference, o));
+  }
+
+  async #pushReference(expected: Descriptor, content: Content, reference: string, o: Op): Promise<void> {
     checkTagOrDigest(reference, `${this}:${reference}`);
     if (!isManifestMediaType(expected.mediaType)) {
       throw new LadingError('INVALID_ARGUMENT', `${this}:${reference}: ${expected.mediaType} is not a manifest type`);
@@ -505,7 +519,11 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     });
   }
 
-  async delete(desc: Descriptor, o: Op = {}): Promise<void> {
+  delete(desc: Descriptor, o: Op = {}): Promise<void> {
+    return cancellable(o.signal, () => this.#delete(desc, o));
+  }
+
+  async #delete(desc: Descriptor, o: Op): Promise<void> {
     parseDigest(desc.digest);
     const manifest = isManifestMediaType(desc.mediaType);
     let subject: Descriptor | undefined;
@@ -531,7 +549,11 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     return source.registry.baseUrl.origin === this.registry.baseUrl.origin ? source.name : undefined;
   }
 
-  async mount(desc: Descriptor, fromRepository: string, o: Op = {}): Promise<boolean> {
+  mount(desc: Descriptor, fromRepository: string, o: Op = {}): Promise<boolean> {
+    return cancellable(o.signal, () => this.#mount(desc, fromRepository, o));
+  }
+
+  async #mount(desc: Descriptor, fromRepository: string, o: Op): Promise<boolean> {
     parseDigest(desc.digest);
     if (!NameGrammar.test(fromRepository)) {
       throw new LadingError('INVALID_REFERENCE', `invalid repository name "${fromRepository}"`);

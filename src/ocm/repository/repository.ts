@@ -238,10 +238,9 @@ export class ComponentVersionRepository {
     });
     const policy = options.conflictPolicy ?? 'abort-and-fail';
     if (existing && policy === 'abort-and-fail') {
-      throw new LadingError(
-        'ALREADY_EXISTS',
-        `component version ${name}:${version} already exists (use --component-version-conflict-policy skip or replace)`,
-      );
+      throw new LadingError('ALREADY_EXISTS', `component version ${name}:${version} already exists`, {
+        hint: { key: 'conflictPolicy', text: "conflictPolicy 'skip' or 'replace' allows it" },
+      });
     }
     if (existing && policy === 'skip') return { result: 'skipped', root: existing };
 

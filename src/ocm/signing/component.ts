@@ -88,7 +88,8 @@ export async function signComponentVersion(
   if (existing >= 0 && !options.force) {
     throw new LadingError(
       'SIGNATURE_EXISTS',
-      `signature "${signatureName}" already exists on ${where(name, version)} (use --force to replace it)`,
+      `signature "${signatureName}" already exists on ${where(name, version)}`,
+      { hint: { key: 'force', text: 'force replaces it' } },
     );
   }
   const problems = digestProblems(descriptor);
