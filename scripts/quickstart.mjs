@@ -209,9 +209,10 @@ try {
   }
 } finally {
   server.kill('SIGTERM');
-  const code = await stopped;
-  if (code !== 0) throw new Error(`lading serve exited with ${code} on SIGTERM`);
+  await stopped;
 }
+const exitCode = await stopped;
+if (exitCode !== 0) throw new Error(`lading serve exited with ${exitCode} on SIGTERM`);
 console.log('\nDone: every byte made it through the CTF archive, the registry (lading serve) and back.');
 console.log(`Keep a registry running for the seeds' commands: lading serve --root ~/.lading/registry`);
 console.log(`Next: lading get cv ${ref} -o yaml`);
