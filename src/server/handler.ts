@@ -153,8 +153,9 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     // A tag that cannot exist is not there (404), as the spec's pull workflow expects.
     if (!isDigestReference(ref) && !isValidTag(ref)) return undefined;
     checkReference(ref);
+    // An unknown repository holds no manifest: MANIFEST_UNKNOWN, as distribution answers.
     const state = await o.store.state(name);
-    if (!state) throw new RegistryReply(404, 'NAME_UNKNOWN', `repository ${name} not found`);
+    if (!state) return undefined;
     return isDigestReference(ref) ? state.manifests.get(ref) : state.tags.get(ref);
   }
 

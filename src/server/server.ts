@@ -80,7 +80,16 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     automaticMount: o.automaticMount,
     signal: stopping.signal,
   });
+  let closingNow = false;
+  const active = new Set<ServerResponse>();
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (closingNow) {
+      // Stopping: a request that arrives on a kept-alive connection meets a closed server, as a new one would.
+      req.socket.destroy();
+      return;
+    }
+    active.add(res);
+    res.once('close', () => active.delete(res));
     const started = Date.now();
     // Counting through a 'data' listener would start the body flowing before the handler reads it.
     const socketBefore = req.socket.bytesRead;
@@ -145,6 +154,9 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     root: o.root,
     close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
+        closingNow = true;
+        // Requests in flight finish, and their connections close after them.
+        for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
         server.close(() => resolve());
         server.closeIdleConnections();
         const timer = setTimeout(() => {
