@@ -283,6 +283,59 @@ describe('lading serve', () => {
   });
 });
 
+describe('lading serve gc', () => {
+  test('removes blobs no manifest reaches, stale uploads and pool files; keeps what tags and manifests reach', async () => {
+    const work = await tempDir('lading-serve-gc-');
+    const root = join(work.path, 'root');
+    try {
+      const served = await startServe(['--root', root]);
+      let kept: string;
+      let orphan: string;
+      let config: Buffer;
+      try {
+        const layer = randomBytes(50_000);
+        kept = await pushBlob(served.url, 'gc/repo', layer);
+        config = Buffer.from('{"gc":true}');
+        const configDigest = await pushBlob(served.url, 'gc/repo', config);
+        const put = await putManifest(
+          served.url,
+          'gc/repo',
+          'v1',
+          imageManifest({ digest: configDigest, size: config.length }, [{ digest: kept, size: layer.length }]),
+        );
+        assert.equal(put.status, 201);
+        orphan = await pushBlob(served.url, 'gc/repo', randomBytes(30_000));
+        const open = await send(`${served.url}/v2/gc/repo/blobs/uploads/`, { method: 'POST' });
+        assert.equal(open.status, 202);
+      } finally {
+        await served.stop();
+      }
+      const blob = (d: string) => join(root, 'gc', 'repo', 'blobs', 'sha256', d.slice(7));
+      const dry = await ladingOk(['serve', 'gc', '--root', root, '--grace', '0', '--dry-run']);
+      assert.match(dry.stdout, /^would remove 1 blob\(s\) \(30000 bytes\) from 1 repositories, 1 stale upload\(s\)/);
+      await stat(blob(orphan));
+      const done = await ladingOk(['serve', 'gc', '--root', root, '--grace', '0']);
+      assert.match(
+        done.stdout,
+        /^removed 1 blob\(s\) \(30000 bytes\) from 1 repositories, 1 stale upload\(s\), 1 unlinked pool file\(s\)/,
+      );
+      await assert.rejects(stat(blob(orphan)));
+      await assert.rejects(stat(join(root, '_lading', 'blobs', 'sha256', orphan.slice(7))));
+      await stat(blob(kept));
+      assert.deepEqual(
+        (await readdir(join(root, '_lading', 'uploads'))).filter((n) => !n.startsWith('.')),
+        [],
+      );
+      await checkStore(root);
+      // With the default grace (1 h) nothing that just changed goes.
+      const again = await ladingOk(['serve', 'gc', '--root', root]);
+      assert.match(again.stdout, /^removed 0 blob/);
+    } finally {
+      await work.cleanup();
+    }
+  });
+});
+
 describe('lading serve: crash safety', () => {
   test('kill -9 in the middle of pushes leaves only verified blobs and complete manifests', async () => {
     const work = await tempDir('lading-serve-crash-');

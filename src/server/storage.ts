@@ -387,7 +387,10 @@ export class RegistryStore {
     const pool = await this.internal(['blobs']);
     try {
       await forEachBlob(pool, true, async ({ hex, info, folder }) => {
-        if (info.nlink > 1 || info.ctimeMs > cutoff) return;
+        // A commit holds a second link (the upload or the staged manifest) until the repository has its
+        // own, so a pool file with one link is an orphan; the grace (on its write time, which a link
+        // or unlink does not change) only spares very new files.
+        if (info.nlink > 1 || info.mtimeMs > cutoff) return;
         report.pool++;
         if (!o.dryRun) await rm(folder.at(hex), { force: true });
       });

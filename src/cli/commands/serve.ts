@@ -83,7 +83,12 @@ export function registerServe(program: Command, io: CliIO): void {
       3_600_000,
     )
     .option('--dry-run', 'only report what would be removed')
-    .action(async (flags: GcFlags) => gcCommand(io, flags));
+    .action(async (flags: GcFlags, cmd: Command) => {
+      // `serve` has a --root too: commander gives the flag to whichever command it meets first.
+      const parent = cmd.parent?.opts<ServeFlags>();
+      const root = cmd.getOptionValueSource('root') === 'cli' || !parent ? flags.root : parent.root;
+      return gcCommand(io, { ...flags, root });
+    });
 }
 
 async function serveCommand(io: CliIO, flags: ServeFlags): Promise<void> {
