@@ -411,7 +411,12 @@ describe('content corrupted at rest', () => {
       // registry
       const ref = `${host}/reliability/corrupt-${process.pid}:v1`;
       await ok(['push', '--plain-http', ref, 'data.bin'], dir);
-      await flip(join(peers.plain.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data'));
+      // Where each registry keeps the blob: distribution's own tree, or lading serve's OCI layout per repository.
+      await flip(
+        peers.plain.kind === 'lading-serve'
+          ? join(peers.plain.dataDir, `reliability/corrupt-${process.pid}`, 'blobs/sha256', hex)
+          : join(peers.plain.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data'),
+      );
       const pulled = await runCli(['pull', '--plain-http', ref, '-o', 'out'], { cwd: dir });
       assertOneLine(pulled, /digest/i);
       assert.deepEqual(await readdir(join(dir, 'out')).catch(() => []), [], 'no file written as good');

@@ -7,6 +7,7 @@ import { registerOcm } from './commands/ocm/index.js';
 import { registerOrasExtras } from './commands/oras-extras.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
+import { registerServe } from './commands/serve.js';
 import { registerResolve, registerTag } from './commands/tag-resolve.js';
 import { setTraceSink } from './debug.js';
 import { interruptedBy, interruptSignal } from './interrupt.js';
@@ -26,7 +27,8 @@ export function buildProgram(io: CliIO): Command {
         'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo\n' +
         '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
         'OCM family: add cv, get cv, get resources, download resource, transfer cv, sign cv, verify cv, hash cv\n' +
-        '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).',
+        '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).\n\n' +
+        'serve: a local OCI registry (each repository an OCI layout under --root); serve gc cleans it up.',
     )
     .version(readVersion(), '-V, --version', 'print the version')
     .option('-d, --debug', 'print the cause chain of errors')
@@ -60,6 +62,7 @@ export function buildProgram(io: CliIO): Command {
   registerLogin(program, io);
   registerOrasExtras(program, io);
   registerOcm(program, io);
+  registerServe(program, io);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride();
     cmd.option('-d, --debug', 'print the cause chain of errors');

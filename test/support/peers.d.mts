@@ -4,14 +4,19 @@ export type RegistryName = 'plain' | 'tls' | 'token';
 
 export declare const REGISTRY_NAMES: readonly RegistryName[];
 
-/** One `docker-registry serve` instance. `pid` is null while stopped (see stopRegistry). */
+/**
+ * One `docker-registry serve` instance, or with LADING_TEST_REGISTRY=serve (plain and tls only)
+ * one `lading serve`. `pid` is null while stopped (see stopRegistry).
+ */
 export interface RegistryPeer {
+  /** Which registry runs: the tests that depend on one's behaviour ask. */
+  kind: 'docker-registry' | 'lading-serve';
   /** `127.0.0.1:<port>`, as used in image references. */
   host: string;
   /** `http://127.0.0.1:<port>` or `https://127.0.0.1:<port>`. */
   url: string;
   pid: number | null;
-  /** The registry's own config file (YAML). */
+  /** docker-registry's config file (YAML; written but unused by lading serve). */
   config: string;
   /** The storage root of this registry. */
   dataDir: string;

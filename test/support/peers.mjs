@@ -14,6 +14,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REGISTRY_NAMES = Object.freeze(['plain', 'tls', 'token']);
 
+// LADING_TEST_REGISTRY=serve: the plain and TLS peers are `lading serve` (from this checkout's
+// source) instead of Debian's docker-registry; the token peer stays docker-registry, since
+// lading serve has no token auth. Anything else (or unset): docker-registry for all three.
+const SERVE = process.env.LADING_TEST_REGISTRY === 'serve';
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const serves = (name) => SERVE && name !== 'token';
+
 const REQUIRED_BINARIES = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl', 'tinyproxy'];
 const APT_PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils', 'openssl', 'tinyproxy'];
 const PACKAGE_SERVICE_PIDFILE = '/var/run/docker-registry.pid';
@@ -128,6 +135,7 @@ export async function startPeers(options = {}) {
   await fsp.copyFile(path.join(tlsDir, 'ca.crt'), path.join(certDir, 'ca.crt'));
 
   const registry = (name, scheme, port) => ({
+    kind: serves(name) ? 'lading-serve' : 'docker-registry',
     host: `${HOST}:${port}`,
     url: `${scheme}://${HOST}:${port}`,
     pid: null,
@@ -292,7 +300,17 @@ async function startTokenServer(info) {
 async function startRegistry(info, name) {
   const peer = info[name];
   await refuseBusyPort(peer.url);
-  peer.pid = spawnLogged('docker-registry', ['serve', peer.config], peer.log);
+  if (serves(name)) {
+    const args = [...serveArgs(info, name), '--root', peer.dataDir, '--addr', peer.host, '--log-level', 'warn'];
+    peer.pid = spawnLogged(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve', ...args],
+      peer.log,
+      REPO_ROOT,
+    );
+  } else {
+    peer.pid = spawnLogged('docker-registry', ['serve', peer.config], peer.log);
+  }
   refreshPids(info);
   // 401 is "up" for the registries with auth.
   await waitReady(`${peer.url}/v2/`, {
@@ -301,6 +319,20 @@ async function startRegistry(info, name) {
     ok: [200, 401],
     ...(name === 'tls' ? { ca: await fsp.readFile(info.tls.caFile) } : {}),
   });
+}
+
+/** `lading serve`'s options for the TLS peer (certificate and htpasswd as docker-registry's config has them). */
+function serveArgs(info, name) {
+  if (name !== 'tls') return [];
+  const tlsDir = path.join(info.dir, 'tls');
+  return [
+    '--tls-cert',
+    path.join(tlsDir, 'registry.crt'),
+    '--tls-key',
+    path.join(tlsDir, 'registry.key'),
+    '--htpasswd',
+    path.join(info.dir, 'auth', 'htpasswd'),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -445,11 +477,11 @@ export function loadPeers() {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function spawnLogged(command, args, logFile) {
+function spawnLogged(command, args, logFile, cwd) {
   const fd = fs.openSync(logFile, 'a');
   let child;
   try {
-    child = spawn(command, args, { stdio: ['ignore', fd, fd], detached: false });
+    child = spawn(command, args, { stdio: ['ignore', fd, fd], detached: false, ...(cwd ? { cwd } : {}) });
   } finally {
     fs.closeSync(fd);
   }
@@ -480,11 +512,13 @@ function isAlive(pid) {
   }
 }
 
-// Every process we start names a file under `<dir>/conf/` on its command line; checking that
-// keeps a stale pid (reused by an unrelated process) from being killed.
+// Every process we start names a file under `<dir>/conf/` (lading serve: its root under
+// `<dir>/data/`) on its command line; checking that keeps a stale pid (reused by an unrelated
+// process) from being killed.
 function isOurs(pid, dir) {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.join(dir, 'conf') + path.sep);
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return [path.join(dir, 'conf') + path.sep, path.join(dir, 'data') + path.sep].some((p) => cmdline.includes(p));
   } catch (error) {
     return error.code !== 'ENOENT';
   }

@@ -1,0 +1,143 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { CliIO } from '../io.js';
+import { safeText } from '../output/safe-text.js';
+
+interface ServeFlags {
+  addr: string;
+  root: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  htpasswd?: string;
+  readOnly?: boolean;
+  maxManifestSize: number;
+  maxUploadSize?: number;
+  automaticMount: boolean;
+  logLevel: string;
+  logFormat: string;
+}
+
+interface GcFlags {
+  root: string;
+  grace: number;
+  dryRun?: boolean;
+}
+
+const defaultRoot = join(homedir(), '.lading', 'registry');
+const levels = ['error', 'warn', 'info', 'debug'];
+
+/** `4MiB`, `1G`, `512k`, `1000`: a byte count. */
+function parseSize(value: string): number {
+  const m = /^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a size such as 4MiB or 1GiB');
+  const unit = (m[2] as string).toLowerCase().charAt(0);
+  const scale = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit] as number;
+  const bytes = Number(m[1]) * scale;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new InvalidArgumentError('expected a positive size');
+  return bytes;
+}
+
+/** `90s`, `10m`, `24h`, `0`: milliseconds. */
+function parseDuration(value: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 30m or 24h');
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's'] as number;
+  return Number(m[1]) * scale;
+}
+
+function choice(allowed: string[]) {
+  return (value: string) => {
+    if (!allowed.includes(value)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}`);
+    return value;
+  };
+}
+
+export function registerServe(program: Command, io: CliIO): void {
+  const serve = program
+    .command('serve')
+    .description(
+      'run an OCI registry (distribution-spec v1.1.1) in the foreground, each repository an OCI layout under --root.\n' +
+        'A single-node registry for development, CI, demos and air-gapped hand-over.',
+    )
+    .option('--addr <host:port>', 'address to listen on (port 0: a free one)', '127.0.0.1:5000')
+    .option('--root <dir>', 'where the repositories are kept', defaultRoot)
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option('--htpasswd <file>', 'require basic auth from this htpasswd file (bcrypt entries, htpasswd -B)')
+    .option('--read-only', 'refuse every push and delete')
+    .option('--max-manifest-size <size>', 'largest manifest accepted', parseSize, 4 * 1024 * 1024)
+    .option('--max-upload-size <size>', 'largest blob upload accepted (default: no limit)', parseSize)
+    .option('--no-automatic-mount', 'do not mount blobs from other repositories when a mount names no "from"')
+    .option('--log-level <level>', `${levels.join(', ')}: info logs one line per request`, choice(levels), 'info')
+    .option('--log-format <format>', 'text or json', choice(['text', 'json']), 'text')
+    .action(async (flags: ServeFlags) => serveCommand(io, flags));
+  serve
+    .command('gc')
+    .description('remove what no tag or manifest reaches: unreferenced blobs, stale uploads, unlinked pool files')
+    .option('--root <dir>', 'the registry root', defaultRoot)
+    .option(
+      '--grace <duration>',
+      'keep what changed more recently than this (in-flight pushes)',
+      parseDuration,
+      3_600_000,
+    )
+    .option('--dry-run', 'only report what would be removed')
+    .action(async (flags: GcFlags, cmd: Command) => {
+      // `serve` has a --root too: commander gives the flag to whichever command it meets first.
+      const parent = cmd.parent?.opts<ServeFlags>();
+      const root = cmd.getOptionValueSource('root') === 'cli' || !parent ? flags.root : parent.root;
+      return gcCommand(io, { ...flags, root });
+    });
+}
+
+async function serveCommand(io: CliIO, flags: ServeFlags): Promise<void> {
+  const { startRegistry } = await import('../../server/index.js');
+  const { interruptSignal } = await import('../interrupt.js');
+  const json = flags.logFormat === 'json';
+  const level = levels.indexOf(flags.logLevel);
+  const line = (fields: Record<string, unknown>, text: string) =>
+    io.stderr.write(json ? `${JSON.stringify(fields)}\n` : `${safeText(text)}\n`);
+  const registry = await startRegistry({
+    root: flags.root,
+    addr: flags.addr,
+    ...(flags.tlsCert ? { tlsCert: flags.tlsCert } : {}),
+    ...(flags.tlsKey ? { tlsKey: flags.tlsKey } : {}),
+    ...(flags.htpasswd ? { htpasswd: flags.htpasswd } : {}),
+    readOnly: Boolean(flags.readOnly),
+    maxManifestBytes: flags.maxManifestSize,
+    ...(flags.maxUploadSize ? { maxUploadBytes: flags.maxUploadSize } : {}),
+    automaticMount: flags.automaticMount,
+    onRequest: (e) => {
+      const want = e.status >= 500 || e.aborted ? 0 : e.status >= 400 ? 1 : 2;
+      if (want > level) return;
+      line(
+        { level: e.status >= 500 ? 'error' : e.status >= 400 ? 'warn' : 'info', msg: 'request', ...e },
+        `${e.time} ${e.remote} "${e.method} ${e.path}" ${e.status} in=${e.bytesIn} out=${e.bytesOut} ${e.ms}ms${e.aborted ? ' aborted' : ''}`,
+      );
+    },
+  });
+  // The readiness line: scripts wait for it (the port is the real one, also with --addr :0).
+  const ready = { level: 'info', msg: 'ready', url: registry.url, root: flags.root, readOnly: Boolean(flags.readOnly) };
+  io.stdout.write(
+    json ? `${JSON.stringify(ready)}\n` : `lading serve: ready on ${registry.url} (root ${safeText(flags.root)})\n`,
+  );
+  const signal = interruptSignal();
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  line({ level: 'info', msg: 'stopping' }, 'lading serve: stopping (requests in flight get 8 s to finish)');
+  await registry.close(8_000);
+  line({ level: 'info', msg: 'stopped' }, 'lading serve: stopped');
+}
+
+async function gcCommand(io: CliIO, flags: GcFlags): Promise<void> {
+  const { collectGarbage } = await import('../../server/index.js');
+  const report = await collectGarbage(flags.root, { graceMs: flags.grace, ...(flags.dryRun ? { dryRun: true } : {}) });
+  const verb = flags.dryRun ? 'would remove' : 'removed';
+  io.stdout.write(
+    `${verb} ${report.blobs} blob(s) (${report.bytes} bytes) from ${report.repositories} repositories, ` +
+      `${report.uploads} stale upload(s), ${report.pool} unlinked pool file(s)\n`,
+  );
+}

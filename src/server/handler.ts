@@ -1,0 +1,614 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import {
+  type Descriptor,
+  isDigestReference,
+  isLadingError,
+  isManifestMediaType,
+  isValidTag,
+  LadingError,
+  MaxManifestBytes,
+  MediaType,
+  parseDigest,
+  parseNode,
+} from '../oci/index.js';
+import type { Htpasswd } from './htpasswd.js';
+import { repositoryParts } from './names.js';
+import type { RegistryStore } from './storage.js';
+import { RangeMismatch, type Uploads } from './uploads.js';
+
+/** distribution-spec's error codes. */
+export type SpecCode =
+  | 'BLOB_UNKNOWN'
+  | 'BLOB_UPLOAD_INVALID'
+  | 'BLOB_UPLOAD_UNKNOWN'
+  | 'DIGEST_INVALID'
+  | 'MANIFEST_BLOB_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'SIZE_INVALID'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'UNSUPPORTED';
+
+/** An answer with a spec error body; thrown inside a request and turned into the response. */
+export class RegistryReply extends LadingError {
+  readonly status: number;
+  readonly specCode: SpecCode;
+  readonly headers: Record<string, string>;
+  constructor(status: number, specCode: SpecCode, message: string, headers: Record<string, string> = {}) {
+    super(status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHORIZED' : 'INVALID_ARGUMENT', message);
+    this.status = status;
+    this.specCode = specCode;
+    this.headers = headers;
+  }
+}
+
+export interface HandlerOptions {
+  store: RegistryStore;
+  uploads: Uploads;
+  htpasswd?: Htpasswd | undefined;
+  readOnly?: boolean | undefined;
+  maxManifestBytes?: number | undefined;
+  /** Mount a blob named without `from` from any repository of this registry (default true). */
+  automaticMount?: boolean | undefined;
+  /** Aborted when the server shuts down: bodies still streaming are cut off. */
+  signal?: AbortSignal | undefined;
+}
+
+const ApiVersion = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+
+/** Serves distribution-spec v1.1.1 from a RegistryStore. */
+export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const maxManifest = o.maxManifestBytes ?? MaxManifestBytes;
+  return async (req, res) => {
+    try {
+      await route(req, res);
+    } catch (error) {
+      try {
+        sendError(res, req, error);
+      } catch {
+        res.destroy();
+      }
+    }
+  };
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://registry.invalid');
+    const path = url.pathname;
+    if (!path.startsWith('/v2')) throw new RegistryReply(404, 'NAME_UNKNOWN', `${path}: not a registry API path`);
+    await authorize(req);
+    if (path === '/v2/' || path === '/v2') return reply(res, req, 200, {}, Buffer.from('{}'), 'application/json');
+    const rest = path.slice('/v2/'.length);
+    const writes = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method);
+    if (writes && o.readOnly) throw new RegistryReply(405, 'UNSUPPORTED', 'this registry is read-only');
+    if (rest === '_catalog') return only(method, ['GET', 'HEAD'], () => catalog(req, res, url));
+    let m: RegExpExecArray | null;
+    if ((m = /^(.+)\/manifests\/([^/]+)$/.exec(rest))) {
+      const [name, ref] = [checkName(m[1] as string), m[2] as string];
+      if (method === 'GET' || method === 'HEAD') return getManifest(req, res, name, ref);
+      if (method === 'PUT') return putManifest(req, res, name, ref);
+      if (method === 'DELETE') return deleteManifest(res, req, name, ref);
+      return notAllowed(method);
+    }
+    if ((m = /^(.+)\/blobs\/uploads\/?$/.exec(rest))) {
+      const name = checkName(m[1] as string);
+      return only(method, ['POST'], () => startUpload(req, res, name, url));
+    }
+    if ((m = /^(.+)\/blobs\/uploads\/([^/]+)$/.exec(rest))) {
+      const [name, id] = [checkName(m[1] as string), m[2] as string];
+      if (method === 'GET' || method === 'HEAD') return uploadStatus(req, res, name, id);
+      if (method === 'PATCH') return patchUpload(req, res, name, id);
+      if (method === 'PUT') return putUpload(req, res, name, id, url);
+      if (method === 'DELETE') return cancelUpload(req, res, name, id);
+      return notAllowed(method);
+    }
+    if ((m = /^(.+)\/blobs\/([^/]+)$/.exec(rest))) {
+      const [name, digest] = [checkName(m[1] as string), checkDigest(m[2] as string)];
+      if (method === 'GET' || method === 'HEAD') return getBlob(req, res, name, digest);
+      if (method === 'DELETE') return deleteBlob(req, res, name, digest);
+      return notAllowed(method);
+    }
+    if ((m = /^(.+)\/tags\/list$/.exec(rest))) {
+      const name = checkName(m[1] as string);
+      return only(method, ['GET', 'HEAD'], () => tags(req, res, name, url));
+    }
+    if ((m = /^(.+)\/referrers\/([^/]+)$/.exec(rest))) {
+      const [name, digest] = [checkName(m[1] as string), checkDigest(m[2] as string)];
+      return only(method, ['GET', 'HEAD'], () => referrers(req, res, name, digest, url));
+    }
+    throw new RegistryReply(404, 'NAME_UNKNOWN', `${path}: not a registry API path`);
+  }
+
+  async function authorize(req: IncomingMessage): Promise<void> {
+    if (!o.htpasswd) return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (m) {
+      const text = Buffer.from(m[1] as string, 'base64').toString('utf8');
+      const colon = text.indexOf(':');
+      if (colon > 0 && (await o.htpasswd.check(text.slice(0, colon), text.slice(colon + 1)))) return;
+    }
+    throw new RegistryReply(401, 'UNAUTHORIZED', 'authentication required', {
+      'WWW-Authenticate': 'Basic realm="lading", charset="UTF-8"',
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Manifests
+
+  async function getManifest(req: IncomingMessage, res: ServerResponse, name: string, ref: string): Promise<void> {
+    const desc = await resolve(name, ref);
+    if (!desc) throw new RegistryReply(404, 'MANIFEST_UNKNOWN', `${name}: manifest ${ref} not found`);
+    const bytes = await o.store.readSmall(name, desc.digest, Math.max(maxManifest, desc.size));
+    if (!bytes) throw new RegistryReply(404, 'MANIFEST_UNKNOWN', `${name}: manifest ${ref} not found`);
+    reply(res, req, 200, { 'Docker-Content-Digest': desc.digest }, bytes, desc.mediaType);
+  }
+
+  async function resolve(name: string, ref: string): Promise<Descriptor | undefined> {
+    // A tag that cannot exist is not there (404), as the spec's pull workflow expects.
+    if (!isDigestReference(ref) && !isValidTag(ref)) return undefined;
+    checkReference(ref);
+    // An unknown repository holds no manifest: MANIFEST_UNKNOWN, as distribution answers.
+    const state = await o.store.state(name);
+    if (!state) return undefined;
+    return isDigestReference(ref) ? state.manifests.get(ref) : state.tags.get(ref);
+  }
+
+  async function putManifest(req: IncomingMessage, res: ServerResponse, name: string, ref: string): Promise<void> {
+    checkReference(ref);
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (declared > maxManifest) {
+      req.resume();
+      throw new RegistryReply(
+        413,
+        'SIZE_INVALID',
+        `manifest of ${declared} bytes is over the ${maxManifest}-byte limit`,
+      );
+    }
+    const bytes = await readBody(req, maxManifest);
+    let mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    let value: { mediaType?: unknown } = {};
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new RegistryReply(400, 'MANIFEST_INVALID', 'the manifest is not valid JSON');
+    }
+    if (!mediaType && typeof value?.mediaType === 'string') mediaType = value.mediaType;
+    if (!isManifestMediaType(mediaType)) {
+      throw new RegistryReply(400, 'MANIFEST_INVALID', `unsupported manifest media type "${clip(mediaType)}"`);
+    }
+    const algorithm = isDigestReference(ref) ? parseDigest(ref).algorithm : 'sha256';
+    const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+    if (isDigestReference(ref) && ref !== digest) {
+      throw new RegistryReply(400, 'DIGEST_INVALID', `the manifest's digest is ${digest}, not ${ref}`);
+    }
+    let node: ReturnType<typeof parseNode>;
+    try {
+      node = parseNode(bytes, mediaType, `manifest ${digest}`);
+    } catch (error) {
+      throw new RegistryReply(400, 'MANIFEST_INVALID', (error as Error).message);
+    }
+    const named: Descriptor[] =
+      node.kind === 'manifest'
+        ? [node.manifest.config, ...node.manifest.layers.filter((l) => !l.urls?.length)]
+        : node.kind === 'index'
+          ? node.index.manifests
+          : (node.artifact.blobs ?? []);
+    const subject =
+      node.kind === 'manifest'
+        ? node.manifest.subject
+        : node.kind === 'index'
+          ? node.index.subject
+          : node.artifact.subject;
+    const artifactType = (value as { artifactType?: unknown }).artifactType;
+    const desc: Descriptor = {
+      mediaType,
+      digest,
+      size: bytes.length,
+      ...(typeof artifactType === 'string' ? { artifactType } : {}),
+    };
+    await o.store.locked(name, async (dir) => {
+      // Checked under the lock that a blob delete also takes: a recorded manifest never names a missing blob.
+      for (const child of named) {
+        if ((await o.store.blobSize(name, child.digest)) === undefined) {
+          throw new RegistryReply(
+            400,
+            'MANIFEST_BLOB_UNKNOWN',
+            `${name}: blob ${child.digest} is not in the repository`,
+          );
+        }
+      }
+      await o.store.putManifestBlob(name, digest, bytes);
+      const state = await o.store.stateIn(dir, name);
+      o.store.recordManifest(state, desc, isDigestReference(ref) ? undefined : ref);
+      await o.store.writeState(dir, state);
+    });
+    const headers: Record<string, string> = {
+      Location: `/v2/${name}/manifests/${digest}`,
+      'Docker-Content-Digest': digest,
+    };
+    if (subject) headers['OCI-Subject'] = subject.digest;
+    reply(res, req, 201, headers);
+  }
+
+  async function deleteManifest(res: ServerResponse, req: IncomingMessage, name: string, ref: string): Promise<void> {
+    checkReference(ref);
+    if (!(await o.store.exists(name))) throw new RegistryReply(404, 'NAME_UNKNOWN', `repository ${name} not found`);
+    const found = await o.store.locked(name, async (dir) => {
+      const state = await o.store.stateIn(dir, name);
+      if (!isDigestReference(ref)) {
+        if (!state.tags.delete(ref)) return false;
+        await o.store.writeState(dir, state);
+        return true;
+      }
+      if (!state.manifests.delete(ref)) return false;
+      for (const [tag, d] of state.tags) if (d.digest === ref) state.tags.delete(tag);
+      await o.store.writeState(dir, state);
+      await o.store.removeBlob(dir, ref);
+      return true;
+    });
+    if (!found) throw new RegistryReply(404, 'MANIFEST_UNKNOWN', `${name}: manifest ${ref} not found`);
+    reply(res, req, 202, {});
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Blobs
+
+  async function getBlob(req: IncomingMessage, res: ServerResponse, name: string, digest: string): Promise<void> {
+    const blob = await o.store.openBlob(name, digest);
+    if (!blob) {
+      req.resume();
+      throw new RegistryReply(404, 'BLOB_UNKNOWN', `${name}: blob ${digest} not found`);
+    }
+    let start = 0;
+    let end = blob.size - 1;
+    let status = 200;
+    const headers: Record<string, string> = {
+      'Docker-Content-Digest': digest,
+      'Accept-Ranges': 'bytes',
+      'Content-Type': 'application/octet-stream',
+    };
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range && (range[1] || range[2]) && blob.size > 0) {
+      if (range[1]) {
+        start = Number(range[1]);
+        if (range[2]) end = Math.min(Number(range[2]), blob.size - 1);
+      } else {
+        start = Math.max(0, blob.size - Number(range[2]));
+      }
+      if (start > end || start >= blob.size) {
+        await blob.handle.close();
+        res.writeHead(416, { ...ApiVersion, 'Content-Range': `bytes */${blob.size}`, 'Content-Length': '0' }).end();
+        return;
+      }
+      status = 206;
+      headers['Content-Range'] = `bytes ${start}-${end}/${blob.size}`;
+    }
+    headers['Content-Length'] = String(end - start + 1);
+    for (const [k, v] of Object.entries({ ...ApiVersion, ...headers })) res.setHeader(k, v);
+    res.writeHead(status);
+    if (req.method === 'HEAD' || blob.size === 0) {
+      await blob.handle.close();
+      res.end();
+      return;
+    }
+    try {
+      await pipeline(blob.handle.createReadStream({ start, end, highWaterMark: 1024 * 1024 }), res);
+    } catch {
+      // The client went away: nothing to answer.
+      res.destroy();
+    }
+  }
+
+  async function deleteBlob(req: IncomingMessage, res: ServerResponse, name: string, digest: string): Promise<void> {
+    if (!(await o.store.exists(name)))
+      throw new RegistryReply(404, 'BLOB_UNKNOWN', `${name}: blob ${digest} not found`);
+    const removed = await o.store.locked(name, async (dir) => {
+      const state = await o.store.stateIn(dir, name);
+      if (state.manifests.has(digest)) {
+        throw new RegistryReply(405, 'UNSUPPORTED', `${name}: ${digest} is a manifest; delete it as one`);
+      }
+      return o.store.removeBlob(dir, digest);
+    });
+    if (!removed) throw new RegistryReply(404, 'BLOB_UNKNOWN', `${name}: blob ${digest} not found`);
+    reply(res, req, 202, {});
+  }
+
+  async function startUpload(req: IncomingMessage, res: ServerResponse, name: string, url: URL): Promise<void> {
+    const mount = url.searchParams.get('mount');
+    const from = url.searchParams.get('from');
+    if (mount !== null) {
+      const digest = checkDigest(mount);
+      const source = from === null || from === '' ? undefined : from;
+      if (source !== undefined || o.automaticMount !== false) {
+        if (await o.store.mount(name, digest, source)) {
+          req.resume();
+          return reply(res, req, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
+        }
+      }
+    }
+    const digestParam = url.searchParams.get('digest');
+    const digest = digestParam === null ? undefined : checkDigest(digestParam);
+    const { id } = await o.uploads.start(name);
+    if (digest !== undefined) {
+      await o.uploads.append(name, id, req, bodyOptions(req));
+      return finishUpload(req, res, name, id, digest);
+    }
+    req.resume();
+    reply(res, req, 202, uploadHeaders(name, id, 0));
+  }
+
+  async function uploadStatus(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> {
+    const size = await o.uploads.status(name, id);
+    if (size === undefined) throw unknownUpload(name, id);
+    reply(res, req, 204, uploadHeaders(name, id, size));
+  }
+
+  async function patchUpload(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> {
+    const start = contentRangeStart(req);
+    const size = await o.uploads.append(name, id, req, {
+      ...bodyOptions(req),
+      ...(start === undefined ? {} : { start }),
+    });
+    if (size === undefined) throw unknownUpload(name, id);
+    reply(res, req, 202, uploadHeaders(name, id, size));
+  }
+
+  async function putUpload(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    id: string,
+    url: URL,
+  ): Promise<void> {
+    const raw = url.searchParams.get('digest');
+    if (raw === null) {
+      req.resume();
+      throw new RegistryReply(400, 'DIGEST_INVALID', 'the digest query parameter is missing');
+    }
+    const digest = checkDigest(raw);
+    const start = contentRangeStart(req);
+    const size = await o.uploads.append(name, id, req, {
+      ...bodyOptions(req),
+      ...(start === undefined ? {} : { start }),
+    });
+    if (size === undefined) throw unknownUpload(name, id);
+    return finishUpload(req, res, name, id, digest);
+  }
+
+  async function finishUpload(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    id: string,
+    digest: string,
+  ): Promise<void> {
+    let done: { size: number } | undefined;
+    try {
+      done = await o.uploads.finish(name, id, digest);
+    } catch (error) {
+      if (isLadingError(error, 'DIGEST_MISMATCH')) throw new RegistryReply(400, 'DIGEST_INVALID', error.message);
+      throw error;
+    }
+    if (!done) throw unknownUpload(name, id);
+    reply(res, req, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
+  }
+
+  async function cancelUpload(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> {
+    req.resume();
+    if (!(await o.uploads.cancel(name, id))) throw unknownUpload(name, id);
+    reply(res, req, 204, {});
+  }
+
+  function bodyOptions(req: IncomingMessage): { length?: number; signal?: AbortSignal } {
+    const length = req.headers['content-length'];
+    return {
+      ...(length !== undefined && /^\d+$/.test(length) ? { length: Number(length) } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Listings
+
+  async function tags(req: IncomingMessage, res: ServerResponse, name: string, url: URL): Promise<void> {
+    const state = await o.store.state(name);
+    if (!state) throw new RegistryReply(404, 'NAME_UNKNOWN', `repository ${name} not found`);
+    const all = [...state.tags.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const { page, next } = paginate(all, url);
+    const headers: Record<string, string> = {};
+    if (next !== undefined)
+      headers.Link = `</v2/${name}/tags/list?n=${page.length}&last=${encodeURIComponent(next)}>; rel="next"`;
+    reply(res, req, 200, headers, Buffer.from(JSON.stringify({ name, tags: page })), 'application/json');
+  }
+
+  async function catalog(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const { page, next } = paginate(await o.store.catalog(), url);
+    const headers: Record<string, string> = {};
+    if (next !== undefined)
+      headers.Link = `</v2/_catalog?n=${page.length}&last=${encodeURIComponent(next)}>; rel="next"`;
+    reply(res, req, 200, headers, Buffer.from(JSON.stringify({ repositories: page })), 'application/json');
+  }
+
+  async function referrers(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    digest: string,
+    url: URL,
+  ): Promise<void> {
+    let list = await o.store.referrers(name, digest);
+    const headers: Record<string, string> = {};
+    const artifactType = url.searchParams.get('artifactType');
+    if (artifactType !== null) {
+      list = list.filter((d) => d.artifactType === artifactType);
+      headers['OCI-Filters-Applied'] = 'artifactType';
+    }
+    const body = { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: list };
+    reply(res, req, 200, headers, Buffer.from(JSON.stringify(body)), MediaType.ImageIndex);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function only(method: string, allowed: string[], fn: () => Promise<void>): Promise<void> {
+  if (!allowed.includes(method)) notAllowed(method);
+  return fn();
+}
+
+function notAllowed(method: string): never {
+  throw new RegistryReply(405, 'UNSUPPORTED', `${method} is not supported here`);
+}
+
+function checkName(name: string): string {
+  try {
+    repositoryParts(name);
+  } catch (error) {
+    throw new RegistryReply(400, 'NAME_INVALID', (error as Error).message);
+  }
+  return name;
+}
+
+function checkDigest(raw: string): string {
+  try {
+    parseDigest(raw);
+  } catch (error) {
+    throw new RegistryReply(400, 'DIGEST_INVALID', (error as Error).message);
+  }
+  return raw;
+}
+
+function checkReference(ref: string): void {
+  if (isDigestReference(ref)) checkDigest(ref);
+  else if (!isValidTag(ref)) throw new RegistryReply(400, 'MANIFEST_INVALID', `invalid tag "${clip(ref)}"`);
+}
+
+function unknownUpload(name: string, id: string): RegistryReply {
+  return new RegistryReply(404, 'BLOB_UPLOAD_UNKNOWN', `${name}: upload ${clip(id)} not found`);
+}
+
+function uploadHeaders(name: string, id: string, size: number): Record<string, string> {
+  return {
+    Location: `/v2/${name}/blobs/uploads/${id}`,
+    Range: `0-${Math.max(size - 1, 0)}`,
+    'Docker-Upload-UUID': id,
+  };
+}
+
+/** The first byte of a chunk's `Content-Range` (`<start>-<end>`, also with a `bytes` prefix). */
+function contentRangeStart(req: IncomingMessage): number | undefined {
+  const header = req.headers['content-range'];
+  if (header === undefined) return undefined;
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
+  if (!m) {
+    req.resume();
+    throw new RegistryReply(416, 'BLOB_UPLOAD_INVALID', `invalid Content-Range "${clip(header)}"`);
+  }
+  return Number(m[1]);
+}
+
+function paginate(all: string[], url: URL): { page: string[]; next: string | undefined } {
+  const last = url.searchParams.get('last');
+  let list = last ? all.filter((t) => t > last) : all;
+  const nRaw = url.searchParams.get('n');
+  if (nRaw !== null) {
+    if (!/^\d+$/.test(nRaw)) throw new RegistryReply(400, 'UNSUPPORTED', `invalid n "${clip(nRaw)}"`);
+    const n = Number(nRaw);
+    if (n < list.length) {
+      list = list.slice(0, n);
+      return { page: list, next: n > 0 ? list[list.length - 1] : undefined };
+    }
+  }
+  return { page: list, next: undefined };
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      req.destroy();
+      throw new RegistryReply(413, 'SIZE_INVALID', `the manifest is over the ${limit}-byte limit`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function reply(
+  res: ServerResponse,
+  req: IncomingMessage,
+  status: number,
+  headers: Record<string, string>,
+  body?: Buffer,
+  contentType?: string,
+): void {
+  const all: Record<string, string> = { ...ApiVersion, ...headers };
+  if (contentType) all['Content-Type'] = contentType;
+  all['Content-Length'] = String(body?.length ?? 0);
+  for (const [k, v] of Object.entries(all)) res.setHeader(k, v);
+  res.writeHead(status);
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): void {
+  let answer: RegistryReply;
+  // LadingError's instanceof accepts every LadingError (copies of the package): tell them by their fields.
+  if (isReply(error)) answer = error;
+  else if (isLadingError(error) && 'size' in error && error.name === RangeMismatch.name) {
+    answer = new RegistryReply(416, 'BLOB_UPLOAD_INVALID', error.message, {
+      Range: `0-${Math.max((error as RangeMismatch).size - 1, 0)}`,
+    });
+  } else if (isLadingError(error, 'SIZE_EXCEEDS_LIMIT')) answer = new RegistryReply(413, 'SIZE_INVALID', error.message);
+  else if (isLadingError(error, 'SIZE_MISMATCH')) answer = new RegistryReply(400, 'BLOB_UPLOAD_INVALID', error.message);
+  else if (isLadingError(error, 'INVALID_DIGEST')) answer = new RegistryReply(400, 'DIGEST_INVALID', error.message);
+  else if (isLadingError(error, 'INVALID_REFERENCE')) answer = new RegistryReply(400, 'NAME_INVALID', error.message);
+  else if (isLadingError(error, 'PATH_TRAVERSAL'))
+    answer = new RegistryReply(400, 'NAME_INVALID', 'the repository is not stored as a plain folder');
+  else {
+    const message = error instanceof Error ? error.message : String(error);
+    if (res.headersSent || req.destroyed) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'internal error', detail: clip(message) }] });
+    res.writeHead(500, {
+      ...ApiVersion,
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ errors: [{ code: answer.specCode, message: answer.message, detail: {} }] });
+  if (!req.complete) {
+    // Stop reading a body nobody will use, and do not keep the connection for it.
+    res.setHeader('Connection', 'close');
+  }
+  const headers = { ...ApiVersion, ...answer.headers, 'Content-Type': 'application/json' };
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.writeHead(answer.status);
+  res.end(req.method === 'HEAD' ? undefined : body);
+  if (!req.complete) req.resume();
+}
+
+function isReply(error: unknown): error is RegistryReply {
+  return isLadingError(error) && 'specCode' in error && 'status' in error;
+}
+
+function clip(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import bcrypt from 'bcryptjs';
+import { LadingError } from '../oci/index.js';
+
+/** Basic-auth users from an htpasswd file whose entries are bcrypt hashes (`htpasswd -B`). */
+export class Htpasswd {
+  readonly #users: Map<string, string>;
+  /**
+   * The hash of the password last checked good, by user: bcrypt costs tens of milliseconds a check
+   * and clients send basic auth on every request.
+   */
+  readonly #verified = new Map<string, string>();
+
+  private constructor(users: Map<string, string>) {
+    this.#users = users;
+  }
+
+  static parse(text: string, where: string): Htpasswd {
+    const users = new Map<string, string>();
+    text.split(/\r?\n/).forEach((line, i) => {
+      if (line.trim() === '' || line.startsWith('#')) return;
+      const colon = line.indexOf(':');
+      const user = line.slice(0, colon);
+      const hash = line.slice(colon + 1).trim();
+      if (colon <= 0 || !/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) {
+        throw new LadingError(
+          'INVALID_ARGUMENT',
+          `${where}:${i + 1}: not a bcrypt entry (user:$2y$…); create entries with htpasswd -B`,
+        );
+      }
+      users.set(user, hash);
+    });
+    if (users.size === 0) throw new LadingError('INVALID_ARGUMENT', `${where}: no users`);
+    return new Htpasswd(users);
+  }
+
+  static async load(path: string): Promise<Htpasswd> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new LadingError('IO_ERROR', `${path}: cannot read the htpasswd file: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return Htpasswd.parse(text, path);
+  }
+
+  /** Whether `user` and `password` match an entry. */
+  async check(user: string, password: string): Promise<boolean> {
+    const hash = this.#users.get(user);
+    if (hash === undefined) return false;
+    const memo = createHash('sha256').update(`${hash}\0${password}`).digest('hex');
+    if (this.#verified.get(user) === memo) return true;
+    // bcryptjs reads $2y$ (Apache's prefix) as $2b$: the algorithms are the same.
+    const ok = await bcrypt.compare(password, hash);
+    if (ok) this.#verified.set(user, memo);
+    return ok;
+  }
+}

@@ -1,0 +1,188 @@
+import { readFile } from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { LadingError } from '../oci/index.js';
+import { registryHandler } from './handler.js';
+import { Htpasswd } from './htpasswd.js';
+import { RegistryStore } from './storage.js';
+import { Uploads } from './uploads.js';
+
+export interface ServeOptions {
+  /** Where the repositories live (each an OCI image layout). */
+  root: string;
+  /** `host:port`; port 0 picks a free one. Default 127.0.0.1:5000. */
+  addr?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** An htpasswd file of bcrypt entries: every request then needs basic auth. */
+  htpasswd?: string;
+  readOnly?: boolean;
+  maxManifestBytes?: number;
+  maxUploadBytes?: number;
+  /** Mount blobs named without `from` from any repository (default true). */
+  automaticMount?: boolean;
+  /** Called once per request when its response is done (or the client went away). */
+  onRequest?: (entry: RequestLog) => void;
+}
+
+export interface RequestLog {
+  time: string;
+  remote: string;
+  method: string;
+  path: string;
+  status: number;
+  /** Bytes read from the connection during the request (body, after its headers) and of the response body. */
+  bytesIn: number;
+  bytesOut: number;
+  ms: number;
+  /** The response was not completed (the client went away, or the server stopped). */
+  aborted: boolean;
+}
+
+export interface RunningRegistry {
+  /** `http(s)://host:port`. */
+  url: string;
+  host: string;
+  port: number;
+  root: string;
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `graceMs`, then cuts
+   * the rest off (an upload chunk cut off is truncated to what was acknowledged before it).
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Parses `host:port` (`[::1]:5000`, `:5000` for all interfaces). */
+export function parseAddr(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new LadingError('INVALID_ARGUMENT', `--addr "${addr}": expected host:port`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** Starts the registry; resolves once it accepts connections. */
+export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
+  const { host, port } = parseAddr(o.addr ?? '127.0.0.1:5000');
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
+    throw new LadingError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
+  }
+  const store = await RegistryStore.open(o.root);
+  const uploads = new Uploads(store, o.maxUploadBytes ? { maxUploadBytes: o.maxUploadBytes } : {});
+  const htpasswd = o.htpasswd ? await Htpasswd.load(o.htpasswd) : undefined;
+  const stopping = new AbortController();
+  const handler = registryHandler({
+    store,
+    uploads,
+    htpasswd,
+    readOnly: o.readOnly,
+    maxManifestBytes: o.maxManifestBytes,
+    automaticMount: o.automaticMount,
+    signal: stopping.signal,
+  });
+  let closingNow = false;
+  const active = new Set<ServerResponse>();
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (closingNow) {
+      // Stopping: a request that arrives on a kept-alive connection meets a closed server, as a new one would.
+      req.socket.destroy();
+      return;
+    }
+    active.add(res);
+    res.once('close', () => active.delete(res));
+    const started = Date.now();
+    // Counting through a 'data' listener would start the body flowing before the handler reads it.
+    const socketBefore = req.socket.bytesRead;
+    let logged = false;
+    const log = (aborted: boolean) => {
+      if (logged) return;
+      logged = true;
+      o.onRequest?.({
+        time: new Date(started).toISOString(),
+        remote: req.socket.remoteAddress ?? '',
+        method: req.method ?? '',
+        path: (req.url ?? '').split('?')[0] ?? '',
+        status: res.statusCode,
+        bytesIn: Math.max(0, req.socket.bytesRead - socketBefore),
+        bytesOut: Number(res.getHeader('content-length') ?? 0),
+        ms: Date.now() - started,
+        aborted,
+      });
+    };
+    res.once('finish', () => log(false));
+    res.once('close', () => log(!res.writableFinished));
+    void handler(req, res);
+  };
+  let server: http.Server;
+  if (o.tlsCert && o.tlsKey) {
+    const [cert, key] = await Promise.all([readTls(o.tlsCert, 'certificate'), readTls(o.tlsKey, 'key')]);
+    try {
+      server = https.createServer({ cert, key }, listener);
+    } catch (error) {
+      throw new LadingError('INVALID_ARGUMENT', `TLS: ${(error as Error).message}`, { cause: error });
+    }
+  } else {
+    server = http.createServer(listener);
+  }
+  // Big blobs take long: no request timeout, but an idle connection does not live for ever.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 30_000;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new LadingError(
+          error.code === 'EADDRINUSE' ? 'ALREADY_EXISTS' : 'NETWORK_ERROR',
+          `cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`,
+          { cause: error },
+        ),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${o.tlsCert ? 'https' : 'http'}://${shownHost}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    root: o.root,
+    close(graceMs = 10_000) {
+      closing ??= new Promise<void>((resolve) => {
+        closingNow = true;
+        // Requests in flight finish, and their connections close after them.
+        for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          stopping.abort(new LadingError('ABORTED', 'the registry is shutting down'));
+          for (const socket of sockets) socket.destroy();
+        }, graceMs);
+        timer.unref();
+        server.once('close', () => clearTimeout(timer));
+      });
+      return closing;
+    },
+  };
+}
+
+async function readTls(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new LadingError('IO_ERROR', `${path}: cannot read the TLS ${what}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Runs garbage collection on a registry root (see RegistryStore.gc). */
+export async function collectGarbage(root: string, o: { graceMs: number; dryRun?: boolean }) {
+  const store = await RegistryStore.open(root);
+  return store.gc(o);
+}

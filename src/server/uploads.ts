@@ -1,0 +1,245 @@
+import { createHash, type Hash, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
+import { type Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { writeFileAtomic } from '../archive/index.js';
+import { LadingError, parseDigest } from '../oci/index.js';
+import type { RegistryStore } from './storage.js';
+
+const { O_RDONLY, O_NOFOLLOW } = constants;
+const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A chunk that does not start where the upload ends (the client must ask for the status and resume). */
+export class RangeMismatch extends LadingError {
+  readonly size: number;
+  constructor(id: string, start: number, size: number) {
+    super('INVALID_ARGUMENT', `upload ${id}: chunk starts at ${start}, the upload holds ${size} bytes`);
+    this.size = size;
+    this.name = 'RangeMismatch';
+  }
+}
+
+interface Session {
+  id: string;
+  repository: string;
+  /** Bytes received and kept. */
+  size: number;
+  /** sha256 over those bytes, kept while the chunks arrive; absent after a restart (hashed again at the end). */
+  hash: Hash | undefined;
+  /** Operations on one upload run one at a time. */
+  queue: Promise<unknown>;
+}
+
+/**
+ * Blob uploads in progress: each one a file in `<root>/_lading/uploads/` (with a `.json` naming its
+ * repository), appended to chunk by chunk with the running hash kept in memory. A chunk that
+ * fails is cut off again, so the file holds exactly the bytes acknowledged. An upload survives a
+ * restart (the hash is then computed again from the file); a blob is committed only when the
+ * bytes hash to the digest the client names.
+ */
+export class Uploads {
+  readonly #store: RegistryStore;
+  readonly #sessions = new Map<string, Session>();
+  readonly #maxBytes: number;
+
+  constructor(store: RegistryStore, o: { maxUploadBytes?: number } = {}) {
+    this.#store = store;
+    this.#maxBytes = o.maxUploadBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  async start(repository: string): Promise<{ id: string; size: number }> {
+    const id = randomUUID();
+    const dir = await this.#store.internal(['uploads']);
+    try {
+      await writeFileAtomic(dir.at(`${id}.json`), Buffer.from(JSON.stringify({ repository, started: Date.now() })));
+      const handle = await open(dir.at(id), 'wx', 0o644);
+      await handle.close();
+    } finally {
+      await dir.close();
+    }
+    this.#sessions.set(id, { id, repository, size: 0, hash: createHash('sha256'), queue: Promise.resolve() });
+    return { id, size: 0 };
+  }
+
+  /** The upload's current size, or undefined when `id` is not an upload of `repository`. */
+  async status(repository: string, id: string): Promise<number | undefined> {
+    const session = await this.#find(repository, id);
+    if (!session) return undefined;
+    return this.#serial(session, async () => session.size);
+  }
+
+  /**
+   * Appends `body` to the upload. With `start`, the chunk must begin exactly where the upload
+   * ends (RangeMismatch otherwise). Returns the new size, or undefined for an unknown upload.
+   */
+  async append(
+    repository: string,
+    id: string,
+    body: Readable,
+    o: { start?: number; length?: number; signal?: AbortSignal } = {},
+  ): Promise<number | undefined> {
+    const session = await this.#find(repository, id);
+    if (!session) return undefined;
+    return this.#serial(session, async () => {
+      if (o.start !== undefined && o.start !== session.size) throw new RangeMismatch(id, o.start, session.size);
+      await this.#appendNow(session, body, o);
+      return session.size;
+    });
+  }
+
+  async #appendNow(session: Session, body: Readable, o: { length?: number; signal?: AbortSignal }): Promise<void> {
+    const before = session.size;
+    if (o.length !== undefined && before + o.length > this.#maxBytes) throw this.#tooLarge(session.id);
+    const hash = session.hash?.copy();
+    let received = 0;
+    const max = this.#maxBytes;
+    const tooLarge = () => this.#tooLarge(session.id);
+    const dir = await this.#store.internal(['uploads']);
+    try {
+      const handle = await open(dir.at(session.id), constants.O_WRONLY | O_NOFOLLOW);
+      try {
+        // Each chunk is counted, hashed and written at its place before the next is taken: memory stays flat.
+        const sink = new Writable({
+          highWaterMark: 1024 * 1024,
+          write(chunk: Buffer, _encoding, done) {
+            if (before + received + chunk.length > max) return done(tooLarge());
+            hash?.update(chunk);
+            writeAll(handle, chunk, before + received).then(() => {
+              received += chunk.length;
+              done();
+            }, done);
+          },
+        });
+        await pipeline(body, sink, { ...(o.signal ? { signal: o.signal } : {}) });
+        if (o.length !== undefined && received !== o.length) {
+          throw new LadingError(
+            'SIZE_MISMATCH',
+            `upload ${session.id}: the chunk was ${received} bytes, Content-Length said ${o.length}`,
+          );
+        }
+      } catch (error) {
+        // Only acknowledged bytes stay: the next chunk starts where the last good one ended.
+        await handle.truncate(before).catch(() => {});
+        throw error;
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await dir.close();
+    }
+    session.size = before + received;
+    session.hash = hash;
+  }
+
+  /**
+   * Ends the upload: the bytes must hash to `digest`; they become the blob of the upload's
+   * repository and the upload is gone. On a mismatch the upload is discarded too.
+   */
+  async finish(repository: string, id: string, digest: string): Promise<{ size: number } | undefined> {
+    const session = await this.#find(repository, id);
+    if (!session) return undefined;
+    return this.#serial(session, async () => {
+      const { algorithm } = parseDigest(digest);
+      let got: string;
+      if (algorithm === 'sha256' && session.hash) got = `sha256:${session.hash.copy().digest('hex')}`;
+      else got = await this.#hashFile(session, algorithm);
+      if (got !== digest) {
+        await this.#discard(session);
+        throw new LadingError('DIGEST_MISMATCH', `upload ${id}: content digest ${got} does not match ${digest}`);
+      }
+      const dir = await this.#store.internal(['uploads']);
+      try {
+        await this.#store.commit(repository, digest, dir, session.id);
+      } finally {
+        await dir.close();
+      }
+      await this.#discard(session);
+      return { size: session.size };
+    });
+  }
+
+  /** Cancels an upload; false when there is none. */
+  async cancel(repository: string, id: string): Promise<boolean> {
+    const session = await this.#find(repository, id);
+    if (!session) return false;
+    await this.#serial(session, () => this.#discard(session));
+    return true;
+  }
+
+  async #hashFile(session: Session, algorithm: string): Promise<string> {
+    const dir = await this.#store.internal(['uploads']);
+    try {
+      const hash = createHash(algorithm);
+      if (session.size === 0) return `${algorithm}:${hash.digest('hex')}`;
+      const handle = await open(dir.at(session.id), O_RDONLY | O_NOFOLLOW);
+      try {
+        for await (const chunk of handle.createReadStream({ start: 0, end: session.size - 1, autoClose: false })) {
+          hash.update(chunk as Buffer);
+        }
+      } finally {
+        await handle.close();
+      }
+      return `${algorithm}:${hash.digest('hex')}`;
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async #discard(session: Session): Promise<void> {
+    this.#sessions.delete(session.id);
+    const dir = await this.#store.internal(['uploads']);
+    try {
+      await rm(dir.at(session.id), { force: true });
+      await rm(dir.at(`${session.id}.json`), { force: true });
+    } finally {
+      await dir.close();
+    }
+  }
+
+  /** The session of `id` in `repository`: from memory, or after a restart from its files. */
+  async #find(repository: string, id: string): Promise<Session | undefined> {
+    if (!idPattern.test(id)) return undefined;
+    const known = this.#sessions.get(id);
+    if (known) return known.repository === repository ? known : undefined;
+    const dir = await this.#store.internal(['uploads']);
+    try {
+      let meta: { repository?: unknown };
+      try {
+        meta = JSON.parse(await readFile(dir.at(`${id}.json`), 'utf8'));
+      } catch {
+        return undefined;
+      }
+      if (meta.repository !== repository) return undefined;
+      const info = await dir.lstat(id);
+      if (!info?.isFile()) return undefined;
+      // Another request may have found it meanwhile.
+      const again = this.#sessions.get(id);
+      if (again) return again;
+      const session: Session = { id, repository, size: info.size, hash: undefined, queue: Promise.resolve() };
+      this.#sessions.set(id, session);
+      return session;
+    } finally {
+      await dir.close();
+    }
+  }
+
+  #serial<T>(session: Session, fn: () => Promise<T>): Promise<T> {
+    const run = session.queue.catch(() => {}).then(fn);
+    session.queue = run.catch(() => {});
+    return run;
+  }
+
+  #tooLarge(id: string): LadingError {
+    return new LadingError('SIZE_EXCEEDS_LIMIT', `upload ${id}: over the ${this.#maxBytes}-byte upload limit`);
+  }
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
+    done += bytesWritten;
+  }
+}

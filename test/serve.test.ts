@@ -1,0 +1,559 @@
+// `lading serve` on its own: independent clients (skopeo, umoci, curl-style raw HTTP, lading's
+// CLI), crash safety under kill -9, concurrent pushes, hostile repository names and planted links,
+// TLS with htpasswd (bcrypt) auth, read-only mode, SIGTERM shutdown and the readiness line.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { Registry } from '../src/registry/index.js';
+import { ladingOk } from './support/cli.js';
+import { pushImage, tempDir } from './support/fixtures.js';
+import { type Served, startServe } from './support/serve.js';
+
+const run = promisify(execFile);
+const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function send(
+  url: string,
+  o: { method?: string; body?: Buffer; headers?: Record<string, string>; ca?: Buffer } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const mod = url.startsWith('https:') ? https : http;
+    // Node sends a DELETE body without a length unless told: say it, as curl does.
+    const headers = { ...(o.body ? { 'content-length': String(o.body.length) } : {}), ...(o.headers ?? {}) };
+    const req = mod.request(
+      url,
+      { method: o.method ?? 'GET', headers, agent: false, ...(o.ca ? { ca: o.ca } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+/** POST + PUT of one blob, as curl would do it. */
+async function pushBlob(url: string, name: string, bytes: Buffer): Promise<string> {
+  const started = await send(`${url}/v2/${name}/blobs/uploads/`, { method: 'POST' });
+  assert.equal(started.status, 202, started.body.toString());
+  const location = started.headers.location as string;
+  const digest = sha256(bytes);
+  const done = await send(`${url}${location}?digest=${digest}`, {
+    method: 'PUT',
+    body: bytes,
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
+  });
+  assert.equal(done.status, 201, done.body.toString());
+  return digest;
+}
+
+async function putManifest(url: string, name: string, ref: string, manifest: object): Promise<Answer> {
+  const body = Buffer.from(JSON.stringify(manifest));
+  return send(`${url}/v2/${name}/manifests/${ref}`, {
+    method: 'PUT',
+    body,
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
+}
+
+function imageManifest(config: { digest: string; size: number }, layers: { digest: string; size: number }[]) {
+  return {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...l })),
+  };
+}
+
+/** Every blob file under the root hashes to its name; every recorded manifest's blobs exist. */
+async function checkStore(root: string): Promise<{ blobs: number; manifests: number }> {
+  let blobs = 0;
+  let manifests = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name === 'uploads' || e.name === 'ingest') continue;
+        await walk(path);
+      } else if (e.isFile() && /\/blobs\/sha256$/.test(dir) && !e.name.startsWith('.')) {
+        const got = sha256(await readFile(path));
+        assert.equal(got, `sha256:${e.name}`, `${path} does not hash to its name`);
+        blobs++;
+      } else if (e.isFile() && e.name === 'index.json') {
+        const index = JSON.parse(await readFile(path, 'utf8')) as { manifests: { digest: string }[] };
+        for (const m of index.manifests) {
+          const file = join(dir, 'blobs', 'sha256', m.digest.slice(7));
+          const manifest = JSON.parse(await readFile(file, 'utf8')) as {
+            config?: { digest: string };
+            layers?: { digest: string }[];
+          };
+          for (const d of [manifest.config, ...(manifest.layers ?? [])]) {
+            if (d) await stat(join(dir, 'blobs', 'sha256', d.digest.slice(7)));
+          }
+          manifests++;
+        }
+      }
+    }
+  };
+  await walk(root);
+  return { blobs, manifests };
+}
+
+describe('lading serve', () => {
+  let work: { path: string; cleanup: () => Promise<void> };
+  let served: Served;
+  let root: string;
+  before(async () => {
+    work = await tempDir('lading-serve-');
+    root = join(work.path, 'root');
+    served = await startServe(['--root', root]);
+  });
+  after(async () => {
+    await served?.stop();
+    await work.cleanup();
+  });
+
+  test('prints one readiness line naming the real port, then a log line per request', async () => {
+    assert.match(served.ready, /^lading serve: ready on http:\/\/127\.0\.0\.1:\d+ \(root .*root\)$/);
+    assert.notEqual(served.url, 'http://127.0.0.1:0');
+    const base = await send(`${served.url}/v2/`);
+    assert.equal(base.status, 200);
+    assert.equal(base.headers['docker-distribution-api-version'], 'registry/2.0');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.match(served.stderr(), /127\.0\.0\.1 "GET \/v2\/" 200 /);
+  });
+
+  test('skopeo copies an image in and out; umoci unpacks what skopeo pulled', async () => {
+    const layoutDir = join(work.path, 'src-layout');
+    await run('umoci', ['init', '--layout', layoutDir]);
+    await run('umoci', ['new', '--image', `${layoutDir}:v1`]);
+    const bundle0 = join(work.path, 'bundle0');
+    await run('umoci', ['unpack', '--rootless', '--image', `${layoutDir}:v1`, bundle0]);
+    await mkdir(join(bundle0, 'rootfs', 'etc'), { recursive: true });
+    const payload = randomBytes(300_000).toString('base64');
+    await writeFile(join(bundle0, 'rootfs', 'etc', 'payload.txt'), payload);
+    await run('umoci', ['repack', '--image', `${layoutDir}:v1`, bundle0]);
+    await run('skopeo', [
+      'copy',
+      '--dest-tls-verify=false',
+      `oci:${layoutDir}:v1`,
+      `docker://${served.host}/skopeo/img:v1`,
+    ]);
+    const back = join(work.path, 'back-layout');
+    await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${served.host}/skopeo/img:v1`, `oci:${back}:v1`]);
+    const bundle = join(work.path, 'bundle');
+    await run('umoci', ['unpack', '--rootless', '--image', `${back}:v1`, bundle]);
+    assert.equal(await readFile(join(bundle, 'rootfs', 'etc', 'payload.txt'), 'utf8'), payload);
+    // The repository itself is an OCI layout umoci reads in place.
+    const inPlace = join(work.path, 'bundle-in-place');
+    await run('umoci', ['unpack', '--rootless', '--image', `${join(root, 'skopeo', 'img')}:v1`, inPlace]);
+    assert.equal(await readFile(join(inPlace, 'rootfs', 'etc', 'payload.txt'), 'utf8'), payload);
+  });
+
+  test('lading push, attach and discover go through the referrers API', async () => {
+    const files = join(work.path, 'files');
+    await mkdir(files, { recursive: true });
+    await writeFile(join(files, 'a.txt'), 'artifact\n');
+    await writeFile(join(files, 'sig.txt'), 'signature\n');
+    const ref = `${served.host}/oras/hello:v1`;
+    await ladingOk(['push', '--plain-http', ref, 'a.txt'], { cwd: files });
+    await ladingOk(['attach', '--plain-http', '--artifact-type', 'application/vnd.test.sig', ref, 'sig.txt'], {
+      cwd: files,
+    });
+    const found = await ladingOk(['discover', '--plain-http', '--format', 'json', ref]);
+    const tree = JSON.parse(found.stdout) as { referrers?: { artifactType: string }[]; manifests?: unknown[] };
+    const list = (tree.referrers ?? tree.manifests ?? []) as { artifactType: string }[];
+    assert.deepEqual(
+      list.map((r) => r.artifactType),
+      ['application/vnd.test.sig'],
+    );
+    // No tag-schema index was written: the registry answered with OCI-Subject.
+    const tags = JSON.parse((await send(`${served.url}/v2/oras/hello/tags/list`)).body.toString());
+    assert.deepEqual(tags.tags, ['v1']);
+    const pulled = join(work.path, 'pulled');
+    await ladingOk(['pull', '--plain-http', ref, '-o', pulled]);
+    assert.equal(await readFile(join(pulled, 'a.txt'), 'utf8'), 'artifact\n');
+  });
+
+  test('concurrent pushes of the same blob and the same tag are safe', async () => {
+    const bytes = randomBytes(2 * 1024 * 1024);
+    const digests = await Promise.all(Array.from({ length: 8 }, () => pushBlob(served.url, 'race/one', bytes)));
+    assert.equal(new Set(digests).size, 1);
+    const config = Buffer.from('{}');
+    const configDigest = await pushBlob(served.url, 'race/one', config);
+    const layerDescs = [{ digest: digests[0] as string, size: bytes.length }];
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        putManifest(served.url, 'race/one', 'latest', {
+          ...imageManifest({ digest: configDigest, size: config.length }, layerDescs),
+          annotations: { n: String(i) },
+        }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(8).fill(201),
+    );
+    const index = JSON.parse(await readFile(join(root, 'race', 'one', 'index.json'), 'utf8')) as {
+      manifests: { digest: string; annotations?: Record<string, string> }[];
+    };
+    const tagged = index.manifests.filter((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'latest');
+    assert.equal(tagged.length, 1, 'one entry per tag');
+    assert.equal(index.manifests.length, 8, 'every manifest recorded once');
+    const latest = await send(`${served.url}/v2/race/one/manifests/latest`);
+    assert.equal(latest.headers['docker-content-digest'], tagged[0]?.digest);
+    await checkStore(root);
+  });
+
+  test('blobs are shared between repositories as hard links', async () => {
+    const bytes = randomBytes(100_000);
+    const digest = await pushBlob(served.url, 'share/a', bytes);
+    const mounted = await send(`${served.url}/v2/share/b/blobs/uploads/?mount=${digest}&from=share/a`, {
+      method: 'POST',
+    });
+    assert.equal(mounted.status, 201);
+    const a = await stat(join(root, 'share', 'a', 'blobs', 'sha256', digest.slice(7)));
+    const b = await stat(join(root, 'share', 'b', 'blobs', 'sha256', digest.slice(7)));
+    assert.equal(a.ino, b.ino);
+    assert.ok(a.nlink >= 3, 'pool + two repositories');
+  });
+
+  test('a manifest naming a missing blob is refused', async () => {
+    const missing = sha256(Buffer.from('never pushed'));
+    const answer = await putManifest(served.url, 'strict/repo', 'v1', imageManifest({ digest: missing, size: 12 }, []));
+    assert.equal(answer.status, 400);
+    assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+  });
+
+  test('hostile repository names never reach outside the root', async () => {
+    const outside = join(work.path, 'outside');
+    await mkdir(outside, { recursive: true });
+    for (const name of [
+      '..',
+      '../x',
+      'a/../../x',
+      '%2e%2e/x',
+      'a/%2F/b',
+      'A',
+      'a//b',
+      '.hidden',
+      'a/blobs',
+      'x/index.json',
+    ]) {
+      const answer = await send(`${served.url}/v2/${name}/blobs/uploads/`, { method: 'POST' });
+      assert.ok([400, 404].includes(answer.status), `${name}: ${answer.status}`);
+    }
+    // Links planted under the root are not followed: neither a repository folder nor a blobs folder.
+    await symlink(outside, join(root, 'planted'));
+    await mkdir(join(root, 'half'), { recursive: true });
+    await symlink(outside, join(root, 'half', 'blobs'));
+    for (const name of ['planted', 'planted/deeper', 'half']) {
+      const started = await send(`${served.url}/v2/${name}/blobs/uploads/`, { method: 'POST' });
+      if (started.status === 202) {
+        const bytes = Buffer.from('must not land outside');
+        const put = await send(`${served.url}${started.headers.location}?digest=${sha256(bytes)}`, {
+          method: 'PUT',
+          body: bytes,
+        });
+        assert.equal(put.status, 400, `${name}: ${put.body}`);
+      } else {
+        assert.equal(started.status, 400, `${name}: ${started.body}`);
+      }
+    }
+    assert.deepEqual(await readdir(outside), []);
+    const catalog = JSON.parse((await send(`${served.url}/v2/_catalog`)).body.toString()) as { repositories: string[] };
+    assert.ok(!catalog.repositories.some((r) => r.startsWith('planted')));
+  });
+});
+
+describe('lading serve gc', () => {
+  test('removes blobs no manifest reaches, stale uploads and pool files; keeps what tags and manifests reach', async () => {
+    const work = await tempDir('lading-serve-gc-');
+    const root = join(work.path, 'root');
+    try {
+      const served = await startServe(['--root', root]);
+      let kept: string;
+      let orphan: string;
+      let config: Buffer;
+      try {
+        const layer = randomBytes(50_000);
+        kept = await pushBlob(served.url, 'gc/repo', layer);
+        config = Buffer.from('{"gc":true}');
+        const configDigest = await pushBlob(served.url, 'gc/repo', config);
+        const put = await putManifest(
+          served.url,
+          'gc/repo',
+          'v1',
+          imageManifest({ digest: configDigest, size: config.length }, [{ digest: kept, size: layer.length }]),
+        );
+        assert.equal(put.status, 201);
+        orphan = await pushBlob(served.url, 'gc/repo', randomBytes(30_000));
+        const open = await send(`${served.url}/v2/gc/repo/blobs/uploads/`, { method: 'POST' });
+        assert.equal(open.status, 202);
+      } finally {
+        await served.stop();
+      }
+      const blob = (d: string) => join(root, 'gc', 'repo', 'blobs', 'sha256', d.slice(7));
+      const dry = await ladingOk(['serve', 'gc', '--root', root, '--grace', '0', '--dry-run']);
+      assert.match(dry.stdout, /^would remove 1 blob\(s\) \(30000 bytes\) from 1 repositories, 1 stale upload\(s\)/);
+      await stat(blob(orphan));
+      const done = await ladingOk(['serve', 'gc', '--root', root, '--grace', '0']);
+      assert.match(
+        done.stdout,
+        /^removed 1 blob\(s\) \(30000 bytes\) from 1 repositories, 1 stale upload\(s\), 1 unlinked pool file\(s\)/,
+      );
+      await assert.rejects(stat(blob(orphan)));
+      await assert.rejects(stat(join(root, '_lading', 'blobs', 'sha256', orphan.slice(7))));
+      await stat(blob(kept));
+      assert.deepEqual(
+        (await readdir(join(root, '_lading', 'uploads'))).filter((n) => !n.startsWith('.')),
+        [],
+      );
+      await checkStore(root);
+      // With the default grace (1 h) nothing that just changed goes.
+      const again = await ladingOk(['serve', 'gc', '--root', root]);
+      assert.match(again.stdout, /^removed 0 blob/);
+    } finally {
+      await work.cleanup();
+    }
+  });
+});
+
+describe('lading serve: crash safety', () => {
+  test('kill -9 in the middle of pushes leaves only verified blobs and complete manifests', async () => {
+    const work = await tempDir('lading-serve-crash-');
+    const root = join(work.path, 'root');
+    try {
+      for (let round = 0; round < 3; round++) {
+        const served = await startServe(['--root', root, '--log-level', 'error']);
+        const registry = new Registry(served.host, { plainHttp: true, retry: { maxRetries: 0 } });
+        const pushes = Array.from({ length: 6 }, async (_, i) => {
+          const repo = registry.repository(`crash/r${i % 3}`);
+          const big = randomBytes(8 * 1024 * 1024);
+          await pushImage(repo, { [`f${i}.bin`]: big.toString('base64') });
+        });
+        const settled = Promise.allSettled(pushes);
+        // Kill while an upload is half written (bytes in an upload file), a little later each round.
+        const uploads = join(root, '_lading', 'uploads');
+        const midUpload = async () => {
+          for (const name of await readdir(uploads).catch(() => [] as string[])) {
+            if (!name.endsWith('.json') && ((await stat(join(uploads, name)).catch(() => undefined))?.size ?? 0) > 0)
+              return true;
+          }
+          return false;
+        };
+        const until = Date.now() + 20_000;
+        while (!(await midUpload())) {
+          assert.ok(Date.now() < until, 'no upload got under way');
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        await new Promise((r) => setTimeout(r, round * 40));
+        served.child.kill('SIGKILL');
+        await served.exited;
+        await settled;
+        await registry.close();
+        await checkStore(root);
+      }
+      // A server on the same root serves what survived, and a rerun of the pushes completes.
+      const served = await startServe(['--root', root, '--log-level', 'error']);
+      const registry = new Registry(served.host, { plainHttp: true });
+      try {
+        const { manifest } = await pushImage(registry.repository('crash/r0'), { 'after.txt': 'after the crashes\n' });
+        const got = await send(`${served.url}/v2/crash/r0/manifests/${manifest.digest}`, { method: 'HEAD' });
+        assert.equal(got.status, 200);
+        const { manifests } = await checkStore(root);
+        assert.ok(manifests >= 1);
+      } finally {
+        await registry.close();
+        await served.stop();
+      }
+    } finally {
+      await work.cleanup();
+    }
+  });
+});
+
+describe('lading serve: access', () => {
+  let work: { path: string; cleanup: () => Promise<void> };
+  before(async () => {
+    work = await tempDir('lading-serve-access-');
+  });
+  after(async () => work.cleanup());
+
+  test('TLS with htpasswd (bcrypt) basic auth', async () => {
+    const dir = work.path;
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '2',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    const { stdout } = await run('htpasswd', ['-Bbn', 'alice', 's3cret']);
+    assert.match(stdout, /^alice:\$2y\$/);
+    await writeFile(join(dir, 'htpasswd'), stdout);
+    const served = await startServe([
+      '--root',
+      join(dir, 'root'),
+      '--tls-cert',
+      join(dir, 'cert.pem'),
+      '--tls-key',
+      join(dir, 'key.pem'),
+      '--htpasswd',
+      join(dir, 'htpasswd'),
+    ]);
+    try {
+      assert.match(served.url, /^https:/);
+      const ca = await readFile(join(dir, 'cert.pem'));
+      const anonymous = await send(`${served.url}/v2/`, { ca });
+      assert.equal(anonymous.status, 401);
+      assert.match(String(anonymous.headers['www-authenticate']), /^Basic realm="lading"/);
+      const basic = (u: string, p: string) => ({
+        authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`,
+      });
+      assert.equal((await send(`${served.url}/v2/`, { ca, headers: basic('alice', 'wrong') })).status, 401);
+      assert.equal((await send(`${served.url}/v2/`, { ca, headers: basic('bob', 's3cret') })).status, 401);
+      assert.equal((await send(`${served.url}/v2/`, { ca, headers: basic('alice', 's3cret') })).status, 200);
+      const registry = new Registry(served.host, {
+        caFile: join(dir, 'cert.pem'),
+        credentials: async () => ({ username: 'alice', password: 's3cret' }),
+      });
+      try {
+        const { manifest } = await pushImage(registry.repository('tls/img'));
+        assert.deepEqual(await registry.repository('tls/img').resolve(manifest.digest), manifest);
+      } finally {
+        await registry.close();
+      }
+    } finally {
+      await served.stop();
+    }
+  });
+
+  test('read-only mode serves pulls and refuses every write', async () => {
+    const root = join(work.path, 'ro-root');
+    const writer = await startServe(['--root', root]);
+    const digest = await pushBlob(writer.url, 'ro/repo', Buffer.from('kept\n'));
+    await writer.stop();
+    const served = await startServe(['--root', root, '--read-only']);
+    try {
+      const got = await send(`${served.url}/v2/ro/repo/blobs/${digest}`);
+      assert.equal(got.status, 200);
+      assert.equal(got.body.toString(), 'kept\n');
+      for (const [method, path] of [
+        ['POST', '/v2/ro/repo/blobs/uploads/'],
+        ['DELETE', `/v2/ro/repo/blobs/${digest}`],
+        ['PUT', '/v2/ro/repo/manifests/v1'],
+      ] as const) {
+        const answer = await send(`${served.url}${path}`, { method, body: Buffer.from('{}') });
+        assert.equal(answer.status, 405, `${method} ${path}`);
+        assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'UNSUPPORTED');
+      }
+      assert.match(served.ready, /ready on http/);
+    } finally {
+      await served.stop();
+    }
+  });
+
+  test('upload and manifest size limits', async () => {
+    const served = await startServe([
+      '--root',
+      join(work.path, 'limit-root'),
+      '--max-upload-size',
+      '1KiB',
+      '--max-manifest-size',
+      '512',
+    ]);
+    try {
+      const started = await send(`${served.url}/v2/lim/repo/blobs/uploads/`, { method: 'POST' });
+      const big = randomBytes(4096);
+      const put = await send(`${served.url}${started.headers.location}?digest=${sha256(big)}`, {
+        method: 'PUT',
+        body: big,
+      });
+      assert.equal(put.status, 413);
+      const manifest = await send(`${served.url}/v2/lim/repo/manifests/v1`, {
+        method: 'PUT',
+        body: Buffer.alloc(1000, 32),
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      });
+      assert.equal(manifest.status, 413);
+    } finally {
+      await served.stop();
+    }
+  });
+
+  test('SIGTERM stops it cleanly (exit 0) and an upload cut off keeps only acknowledged bytes; JSON logs', async () => {
+    const root = join(work.path, 'term-root');
+    const served = await startServe(['--root', root, '--log-format', 'json']);
+    const ready = JSON.parse(served.ready) as { msg: string; url: string };
+    assert.equal(ready.msg, 'ready');
+    assert.equal(ready.url, served.url);
+    const started = await send(`${served.url}/v2/term/repo/blobs/uploads/`, { method: 'POST' });
+    const chunk = randomBytes(1000);
+    const patched = await send(`${served.url}${started.headers.location}`, {
+      method: 'PATCH',
+      body: chunk,
+      headers: { 'content-range': '0-999', 'content-length': '1000' },
+    });
+    assert.equal(patched.status, 202);
+    assert.equal(patched.headers.range, '0-999');
+    const code = await served.stop('SIGTERM');
+    assert.equal(code, 0, served.stderr());
+    const lines = served
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
+    assert.deepEqual(
+      lines.slice(-2).map((l) => l.msg),
+      ['stopping', 'stopped'],
+    );
+    // Restarted, the upload resumes where it was acknowledged.
+    const again = await startServe(['--root', root]);
+    try {
+      const status = await send(`${again.url}${started.headers.location}`);
+      assert.equal(status.status, 204);
+      assert.equal(status.headers.range, '0-999');
+      const rest = randomBytes(500);
+      const all = Buffer.concat([chunk, rest]);
+      const done = await send(`${again.url}${started.headers.location}?digest=${sha256(all)}`, {
+        method: 'PUT',
+        body: rest,
+        headers: { 'content-range': '1000-1499' },
+      });
+      assert.equal(done.status, 201, done.body.toString());
+      const blob = await send(`${again.url}/v2/term/repo/blobs/${sha256(all)}`);
+      assert.ok(blob.body.equals(all));
+    } finally {
+      await again.stop();
+    }
+  });
+});
