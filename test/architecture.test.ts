@@ -19,7 +19,7 @@ const mayImport: Record<string, string[]> = {
   ctf: ['archive', 'copy', 'content', 'oci'],
   files: ['archive', 'copy', 'content', 'oci'],
   ocm: ['layout', 'registry', 'ctf', 'files', 'archive', 'copy', 'content', 'oci'],
-  cli: ['ocm', 'layout', 'registry', 'ctf', 'files', 'archive', 'copy', 'content', 'oci'],
+  cli: ['server', 'ocm', 'layout', 'registry', 'ctf', 'files', 'archive', 'copy', 'content', 'oci'],
   server: ['ocm', 'layout', 'registry', 'ctf', 'files', 'archive', 'copy', 'content', 'oci'],
   // The library's front door exports the library, never the command line.
   'index.ts': ['ocm', 'layout', 'registry', 'ctf', 'files', 'archive', 'copy', 'content', 'oci'],

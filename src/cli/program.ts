@@ -8,6 +8,7 @@ import { registerOrasExtras } from './commands/oras-extras.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerResolve, registerTag } from './commands/tag-resolve.js';
+import { registerUi } from './commands/ui.js';
 import { setTraceSink } from './debug.js';
 import { interruptedBy, interruptSignal } from './interrupt.js';
 import { type CliIO, ExitCode, processIO, reportError } from './io.js';
@@ -57,6 +58,7 @@ export function buildProgram(io: CliIO): Command {
   registerLogin(program, io);
   registerOrasExtras(program, io);
   registerOcm(program, io);
+  registerUi(program, io);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride();
     cmd.option('-d, --debug', 'print the cause chain of errors');
