@@ -14,8 +14,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REGISTRY_NAMES = Object.freeze(['plain', 'tls', 'token']);
 
-const REQUIRED_BINARIES = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl'];
-const APT_PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils', 'openssl'];
+// chromium: the browser view's tests (test/ui-browser.test.ts) drive it headless through puppeteer-core.
+const REQUIRED_BINARIES = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl', 'chromium'];
+const APT_PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils', 'openssl', 'chromium'];
 const PACKAGE_SERVICE_PIDFILE = '/var/run/docker-registry.pid';
 const PACKAGE_SERVICE_INIT = '/etc/init.d/docker-registry';
 

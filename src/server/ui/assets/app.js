@@ -389,7 +389,11 @@ function labelsOf(labels) {
   return table(
     'Labels',
     ['Name', 'Value', 'Signed'],
-    labels.map((l) => [l.name, h('code', null, JSON.stringify(l.value)), l.signing ? 'yes' : 'no']),
+    labels.map((l) => [
+      l.name,
+      h('code', null, typeof l.value === 'string' ? l.value : JSON.stringify(l.value)),
+      l.signing ? 'yes' : 'no',
+    ]),
   );
 }
 
@@ -715,13 +719,17 @@ async function render(focus) {
   if (mine !== generation) return; // a later navigation won
   main.replaceChildren(...[result.nodes].flat(Infinity).filter(Boolean));
   main.removeAttribute('aria-busy');
+  main.dataset.rendered = String(mine);
   document.title = `${visible(result.title)} · lading`;
   for (const a of document.querySelectorAll('nav[aria-label="Sections"] a')) {
     const target = new URL(a.href);
     if (target.pathname === location.pathname) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  if (focus) main.focus();
+  if (focus) {
+    window.scrollTo(0, 0);
+    main.focus({ preventScroll: true });
+  }
 }
 
 function navigate(url) {

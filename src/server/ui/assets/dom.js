@@ -92,7 +92,7 @@ export function table(caption, headers, rows) {
     h(
       'table',
       null,
-      h('caption', null, caption),
+      h('caption', { class: 'visually-hidden' }, caption),
       h(
         'thead',
         null,
