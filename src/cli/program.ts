@@ -27,7 +27,8 @@ export function buildProgram(io: CliIO): Command {
         'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo\n' +
         '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
         'OCM family: add cv, get cv, get resources, download resource, transfer cv, sign cv, verify cv, hash cv\n' +
-        '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).',
+        '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).\n\n' +
+        'Browser view: ui (a read-only view of a CTF archive, an OCI layout or a registry on 127.0.0.1).',
     )
     .version(readVersion(), '-V, --version', 'print the version')
     .option('-d, --debug', 'print the cause chain of errors')
