@@ -82,7 +82,9 @@ describe('the browser view', {
   const repoName = 'acme/app';
   const layerText = 'layer one: the bytes a download must give back\n';
   let indexDigest = '';
-  const downloads = () => join(work.path, 'downloads');
+  // Each page saves its downloads into a folder of its own.
+  let pages = 0;
+  const downloadDirs = new Map<Page, string>();
 
   before(async () => {
     work = await tempDir('lading-ui-');
@@ -154,6 +156,10 @@ describe('the browser view', {
       keys: () => ({ publicKey }),
       version: 'test',
     });
+    // The signed component versions, transferred into the same part of the registry.
+    await ladingOk(['transfer', 'cv', '-r', './ctf//acme.org/app:1.0.0', `${peers.plain.url}/${subPath}`], {
+      cwd: dir,
+    });
     const tools = registry.repository(`${subPath}/acme/tools`, { push: true });
     const tool = await pushArtifact(tools, { 'tool.sh': 'echo hi\n' }, { artifactType: 'application/vnd.acme.tool' });
     await tools.tag(tool.manifest, '2.1.0');
@@ -177,7 +183,7 @@ describe('the browser view', {
     await work?.cleanup();
   });
 
-  /** A page that records CSP violations and script errors, and saves downloads into `downloads()`. */
+  /** A page that records CSP violations and script errors, and saves downloads into a folder of its own. */
   async function newPage(width = 1280, height = 800): Promise<{ page: Page; problems: string[] }> {
     const page = await browser.newPage();
     await page.setViewport({ width, height });
@@ -187,7 +193,9 @@ describe('the browser view', {
     });
     page.on('pageerror', (e) => problems.push(String(e)));
     const cdp = await page.createCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads() });
+    const downloadPath = join(work.path, `downloads-${++pages}`);
+    downloadDirs.set(page, downloadPath);
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath });
     return { page, problems };
   }
 
@@ -217,14 +225,15 @@ describe('the browser view', {
 
   const mainText = (page: Page) => page.evaluate("document.querySelector('main').innerText") as Promise<string>;
 
-  async function downloaded(name: string): Promise<Buffer> {
-    const file = join(downloads(), name);
+  async function downloaded(page: Page, name: string): Promise<Buffer> {
+    const dir = downloadDirs.get(page) as string;
+    const file = join(dir, name);
     for (let i = 0; i < 100; i++) {
-      const names = await readdir(downloads()).catch(() => [] as string[]);
+      const names = await readdir(dir).catch(() => [] as string[]);
       if (names.includes(name) && !names.some((n) => n.endsWith('.crdownload'))) return readFile(file);
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`no download ${name} in ${downloads()}`);
+    throw new Error(`no download ${name} in ${dir}`);
   }
 
   test('a CTF: component version, resources, references, signatures (verified), descriptor; hostile text stays text', async () => {
@@ -269,7 +278,7 @@ describe('the browser view', {
 
     // The resource downloads with its bytes.
     await page.click('a.download');
-    assert.equal((await downloaded('data')).toString(), 'hello data\n');
+    assert.equal((await downloaded(page, 'data')).toString(), 'hello data\n');
 
     // The reference leads to the other component version.
     await clickLink(page, 'acme.org/lib:0.9.0');
@@ -285,7 +294,7 @@ describe('the browser view', {
   test('a registry: an index, its platform manifests and layers, a referrer; a layer downloads; deep links', async () => {
     const { page, problems } = await newPage();
     await loaded(page, regServer.url);
-    assert.match(await mainText(page), /acme\/app\s+acme\/tools/);
+    assert.match(await mainText(page), /acme\/app\s+acme\/tools\s+OCM components\s+acme\.org\/app\s+acme\.org\/lib/);
     await shot(page, 'ui-repositories');
     await clickLink(page, repoName);
     await clickLink(page, 'v1');
@@ -306,7 +315,7 @@ describe('the browser view', {
     // Download a layer: the bytes that were pushed.
     const layerLink = await page.waitForSelector('::-p-xpath(//a[contains(., "one-amd64.txt")])');
     await layerLink?.click();
-    assert.equal((await downloaded('one-amd64.txt')).toString(), layerText);
+    assert.equal((await downloaded(page, 'one-amd64.txt')).toString(), layerText);
 
     // Open the referrer: its own page says what it refers to.
     const referrer = await page.waitForSelector(
@@ -317,11 +326,21 @@ describe('the browser view', {
     assert.match(text, /Artifact type\s+application\/spdx\+json/);
     assert.ok(text.includes(indexDigest), 'the subject is the index');
     assert.match(text, /\[layer\] sbom\.json/);
+    const referrerHref = await (page.evaluate('location.href') as Promise<string>);
 
-    // A deep link to a platform manifest, pasted into a fresh page.
-    const manifestHref = await (page.evaluate('location.href') as Promise<string>);
+    // The component versions in the registry: the same view as from the CTF, the reference followed.
+    await loaded(page, regServer.url);
+    await clickLink(page, 'acme.org/app');
+    await clickLink(page, '1.0.0');
+    assert.match(await mainText(page), /Signatures \(1\)[\s\S]*default\s+RSASSA-PSS/);
+    await page.click('a.download');
+    assert.equal((await downloaded(page, 'data')).toString(), 'hello data\n');
+    await clickLink(page, 'acme.org/lib:0.9.0');
+    assert.match(await mainText(page), /Component version acme\.org\/lib:0\.9\.0/);
+
+    // A deep link to the referrer, pasted into a fresh page.
     const { page: fresh } = await newPage();
-    await loaded(fresh, manifestHref);
+    await loaded(fresh, referrerHref);
     assert.match(await mainText(fresh), /Artifact type\s+application\/spdx\+json/);
     await fresh.close();
     assert.deepEqual(problems, []);

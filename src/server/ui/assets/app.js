@@ -143,23 +143,35 @@ function downloadLink(repository, desc, name) {
 // Views
 
 async function home() {
-  const heading = h('h1', null, 'Repositories');
-  const tbody = h('ul', { class: 'names', 'aria-label': 'Repositories' });
-  const page = await api('repositories', { n: 100 });
-  const add = (items) =>
+  const [repos, comps] = await Promise.all([
+    api('repositories', { n: 100 }),
+    api('components', { n: 100 }).catch(() => ({ items: [] })),
+  ]);
+  const repoList = h('ul', { class: 'names', 'aria-labelledby': 'repositories-h' });
+  const addRepos = (items) =>
     append(
-      tbody,
+      repoList,
       items.map((name) => h('li', null, link('repository', { name }, name))),
     );
-  add(page.items);
-  const nodes = [heading];
-  if (page.items.length === 0) nodes.push(h('p', null, 'No repositories (other than component versions).'));
-  nodes.push(
-    tbody,
-    moreButton((last) => api('repositories', { n: 100, last }), page.next, add),
-  );
-  nodes.push(h('p', null, 'Component versions: ', link('components', {}, 'browse components'), '.'));
-  return { title: 'Repositories', nodes };
+  addRepos(repos.items);
+  const compList = h('ul', { class: 'names', 'aria-labelledby': 'components-h' });
+  const addComps = (items) =>
+    append(
+      compList,
+      items.map((name) => h('li', null, link('component', { name }, name))),
+    );
+  addComps(comps.items);
+  return {
+    title: 'Repositories',
+    nodes: [
+      h('h1', { id: 'repositories-h' }, 'Repositories'),
+      repos.items.length === 0 ? h('p', null, 'No repositories (other than those of component versions).') : repoList,
+      moreButton((last) => api('repositories', { n: 100, last }), repos.next, addRepos),
+      h('h2', { id: 'components-h' }, 'OCM components'),
+      comps.items.length === 0 ? h('p', null, 'No component versions.') : compList,
+      moreButton((last) => api('components', { n: 100, last }), comps.next, addComps),
+    ],
+  };
 }
 
 async function repositoryView(params) {
@@ -232,21 +244,21 @@ function graphNode(repository, node, isRoot) {
   const children = node.children?.length
     ? h(
         'ul',
-        { role: 'group' },
+        null,
         node.children.map((c) => graphNode(repository, c, false)),
       )
     : null;
-  return h('li', { role: 'treeitem' }, line, details, children);
+  return h('li', null, line, details, children);
 }
 
 function referrerTree(repository, nodes) {
   return h(
     'ul',
-    { role: 'group' },
+    null,
     nodes.map((r) =>
       h(
         'li',
-        { role: 'treeitem' },
+        null,
         h(
           'div',
           { class: 'node node-referrer' },
@@ -307,7 +319,7 @@ async function artifactView(params) {
       'section',
       { 'aria-labelledby': 'graph-h' },
       h('h2', { id: 'graph-h' }, 'Graph'),
-      h('ul', { role: 'tree', class: 'tree', 'aria-labelledby': 'graph-h' }, graphNode(repository, root, true)),
+      h('ul', { class: 'tree', 'aria-labelledby': 'graph-h' }, graphNode(repository, root, true)),
     ),
   ];
   const refs = h(
@@ -321,7 +333,6 @@ async function artifactView(params) {
     append(refs, [h('p', null, 'No signatures, SBOMs or other artifacts refer to this one.')]);
   else {
     const tree = referrerTree(repository, view.referrers);
-    tree.setAttribute('role', 'tree');
     tree.classList.add('tree');
     tree.setAttribute('aria-labelledby', 'referrers-h');
     append(refs, [tree]);
