@@ -102,6 +102,11 @@ describe('the view over an OCI layout', () => {
     assert.equal(bytes.length, layer.size);
     const head = await fetch(url, { method: 'HEAD' });
     assert.equal(head.headers.get('content-length'), String(layer.size));
+    const missing = `sha256:${'0'.repeat(64)}`;
+    const gone = await fetch(`${server.url}api/blob?repository=layout&digest=${missing}&size=3`, { method: 'HEAD' });
+    assert.equal(gone.status, 404);
+    const bad = await json(`${server.url}api/blob?repository=layout&digest=sha256:nothex&size=3`);
+    assert.equal(bad.status, 400);
   });
 
   test('no path leaves the static files; unknown pages are 404', async () => {

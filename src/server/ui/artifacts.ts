@@ -250,6 +250,9 @@ export async function sendContent(
   const o: Op = { signal: options.signal };
   // Read first, so that a missing blob is a 404 and not a broken download.
   const stream = options.head ? undefined : await target.fetch(desc, o);
+  if (options.head && !(await target.exists(desc, o))) {
+    throw new LadingError('NOT_FOUND', `${desc.digest} is not in the store`);
+  }
   securityHeaders(res, DownloadCsp);
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/octet-stream');
