@@ -1,12 +1,12 @@
 // The command line as it ships: bundled by scripts/bundle.mjs (what `npm run build` puts in
 // dist/bin/), run from a package folder of its own, through a workflow of each kind.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bundleCli } from '../scripts/bundle.mjs';
+import { bundleCli, copyUiAssets } from '../scripts/bundle.mjs';
 import { assertOneLineError, type CliResult } from './support/cli.js';
 import { tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -38,6 +38,7 @@ describe('the bundled command line', () => {
     await mkdir(pkg);
     for (const entry of ['package.json', 'schemas', 'node_modules']) await symlink(join(root, entry), join(pkg, entry));
     await bundleCli(join(pkg, 'dist', 'bin'));
+    await copyUiAssets(join(pkg, 'dist', 'server', 'ui', 'assets'));
     bin = join(pkg, 'dist', 'bin', 'main.js');
   });
   after(async () => {
@@ -77,5 +78,39 @@ describe('the bundled command line', () => {
 
     await writeFile(join(dir, 'bad.yaml'), 'name: acme.org/bundle\nversion: 1.0.0\nprovider: 5\n');
     assertOneLineError(await bundled(['add', 'cv', '-c', 'bad.yaml', '-r', './ctf2'], dir), /bad\.yaml:3: provider/);
+  });
+
+  test('ui serves the browser view from the package (its static files found beside the bundle)', async () => {
+    const dir = join(work.path, 'ui');
+    await mkdir(dir);
+    await writeFile(
+      join(dir, 'component-constructor.yaml'),
+      'name: acme.org/ui\nversion: 1.0.0\nprovider:\n  name: acme.org\n',
+    );
+    await ok(['add', 'cv', '-r', './ctf'], dir);
+    const child = spawn(process.execPath, [bin, 'ui', './ctf', '--addr', '127.0.0.1:0'], { cwd: dir });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+        });
+        child.on('exit', () => reject(new Error(`lading ui exited before printing its URL: ${out}`)));
+      });
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/ui\/$/);
+      const page = await fetch(url);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<script type="module" src="assets\/app\.js">/);
+      const app = await fetch(`${url}assets/app.js`);
+      assert.equal(app.headers.get('content-type'), 'text/javascript; charset=utf-8');
+      const components = (await (await fetch(`${url}api/components`)).json()) as { items: string[] };
+      assert.deepEqual(components.items, ['acme.org/ui']);
+    } finally {
+      child.kill('SIGINT');
+    }
+    // Ctrl-C is how a server ends: it closes and exits 0.
+    assert.equal(await exited, 0);
   });
 });

@@ -9,6 +9,7 @@ import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerServe } from './commands/serve.js';
 import { registerResolve, registerTag } from './commands/tag-resolve.js';
+import { registerUi } from './commands/ui.js';
 import { setTraceSink } from './debug.js';
 import { interruptedBy, interruptSignal } from './interrupt.js';
 import { type CliIO, ExitCode, processIO, reportError } from './io.js';
@@ -28,7 +29,8 @@ export function buildProgram(io: CliIO): Command {
         '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
         'OCM family: add cv, get cv, get resources, download resource, transfer cv, sign cv, verify cv, hash cv\n' +
         '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).\n\n' +
-        'serve: a local OCI registry (each repository an OCI layout under --root); serve gc cleans it up.',
+        'serve: a local OCI registry (each repository an OCI layout under --root); serve gc cleans it up.\n\n' +
+        'Browser view: ui (a read-only view of a CTF archive, an OCI layout or a registry on 127.0.0.1).',
     )
     .version(readVersion(), '-V, --version', 'print the version')
     .option('-d, --debug', 'print the cause chain of errors')
@@ -63,6 +65,7 @@ export function buildProgram(io: CliIO): Command {
   registerOrasExtras(program, io);
   registerOcm(program, io);
   registerServe(program, io);
+  registerUi(program, io);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride();
     cmd.option('-d, --debug', 'print the cause chain of errors');

@@ -21,8 +21,9 @@ const SERVE = process.env.LADING_TEST_REGISTRY === 'serve';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const serves = (name) => SERVE && name !== 'token';
 
-const REQUIRED_BINARIES = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl', 'tinyproxy'];
-const APT_PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils', 'openssl', 'tinyproxy'];
+// chromium: the browser view's tests (test/ui-browser.test.ts) drive it headless through puppeteer-core.
+const REQUIRED_BINARIES = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl', 'tinyproxy', 'chromium'];
+const APT_PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils', 'openssl', 'tinyproxy', 'chromium'];
 const PACKAGE_SERVICE_PIDFILE = '/var/run/docker-registry.pid';
 const PACKAGE_SERVICE_INIT = '/etc/init.d/docker-registry';
 
