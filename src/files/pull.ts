@@ -8,6 +8,7 @@ import { toReadable, verifiedCopy } from '../content/index.js';
 import { GraphCopier, type ResolveOptions, resolveRoot } from '../copy/index.js';
 import {
   Annotation,
+  cancellable,
   type Descriptor,
   EmptyJsonDescriptor,
   isManifestMediaType,
@@ -259,11 +260,11 @@ const NewFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
  * Nothing in the output folder changes unless the whole pull succeeds: files are staged in a
  * hidden folder inside it and moved into place at the end.
  */
-export async function pullFiles(
-  src: ReadOnlyTarget,
-  reference: string,
-  options: PullFilesOptions,
-): Promise<PullResult> {
+export function pullFiles(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
+  return cancellable(options.signal, () => pull(src, reference, options));
+}
+
+async function pull(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
   const root = await resolveRoot(src, reference, options);
   const created = await mkdir(options.output, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST' || error.code === 'ENOTDIR') {
