@@ -21,6 +21,7 @@ import { inodeKey, type OutputFolder, openOutputFolder } from './output-folder.j
 import { checkTitle, safeJoin } from './safe-path.js';
 import { commitStaged, type StagedEntry } from './staging.js';
 
+/** Options of {@link pullFiles}: where to write, what to allow, and progress. */
 export interface PullFilesOptions extends ResolveOptions {
   output: string;
   /** Refuse to overwrite existing files (ORAS `-k`). */
@@ -39,12 +40,14 @@ export interface PullFilesOptions extends ResolveOptions {
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 
+/** A file (or unpacked folder) {@link pullFiles} wrote. */
 export interface PulledFile {
   /** Absolute path; ends with `/` for an unpacked directory. */
   path: string;
   desc: Descriptor;
 }
 
+/** What {@link pullFiles} did: the root it resolved and the files it wrote. */
 export interface PullResult {
   root: Descriptor;
   files: PulledFile[];

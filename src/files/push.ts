@@ -29,6 +29,10 @@ export interface FileSpec {
   annotations?: Record<string, string>;
 }
 
+/**
+ * Options of {@link pushFiles}: the manifest (those of `packManifest`), the copy (those of `copyGraph`), tags, and
+ * how files are read.
+ */
 export interface PushFilesOptions extends Omit<PackOptions, 'config'>, Omit<CopyGraphOptions, 'findSuccessors'> {
   /** A config file and its media type (default `application/vnd.unknown.config.v1+json`). */
   config?: FileSpec;

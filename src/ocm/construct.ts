@@ -8,6 +8,7 @@ import type { InputBlob, InputMethod } from './input/types.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
 import { isAccessType } from './types.js';
 
+/** Progress of {@link constructComponentVersions}: what happened to a component version or one of its elements. */
 export interface ConstructEvent {
   component: string;
   version: string;
@@ -17,6 +18,10 @@ export interface ConstructEvent {
   message?: string;
 }
 
+/**
+ * Options of {@link constructComponentVersions}: where inputs are read, the conflict policy, input methods,
+ * cancellation.
+ */
 export interface ConstructOptions {
   /** Relative input paths resolve against this folder (the constructor file's by default). */
   workingDirectory: string;

@@ -40,6 +40,7 @@ export interface PlannedComponent {
   elements: PlannedElement[];
 }
 
+/** Progress of {@link transferComponentVersion}: one event per component version and element. */
 export interface TransferEvent {
   component: string;
   version: string;
@@ -48,6 +49,10 @@ export interface TransferEvent {
   desc?: Descriptor;
 }
 
+/**
+ * Options of {@link transferComponentVersion}: what to copy by value, where artifacts go, recursion, dry run,
+ * progress.
+ */
 export interface TransferOptions {
   /** Also copy `OCIImage/v1` and `Helm/v1` resources by value (they become local blobs), not only local blobs. */
   copyResources?: boolean;
@@ -72,6 +77,7 @@ export interface TransferOptions {
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 
+/** What {@link transferComponentVersion} planned and wrote. */
 export interface TransferResult {
   plan: PlannedComponent[];
   descriptors: ComponentDescriptor[];

@@ -59,8 +59,10 @@ export interface LocalBlob {
   directory?: string;
 }
 
+/** What adding an existing component version does: fail (the default), skip it, or replace it. */
 export type ConflictPolicy = 'abort-and-fail' | 'skip' | 'replace';
 
+/** Options of a {@link ComponentVersionRepository}. */
 export interface ComponentRepositoryOptions {
   /** Written into `software.ocm.creator`. */
   creator?: string;
@@ -70,6 +72,7 @@ export interface ComponentRepositoryOptions {
   tempDir?: string;
 }
 
+/** A component version as stored: its descriptor and the manifests and layers that hold it. */
 export interface StoredVersion {
   descriptor: ComponentDescriptor;
   /** The manifest or index the version tag points at. */

@@ -24,8 +24,10 @@ import {
   verifySignature,
 } from './signature.js';
 
+/** The signature name used when none is given. */
 export const DefaultSignatureName = 'default';
 
+/** Options of {@link signComponentVersion}: the key, the signature name and algorithm, and whether to replace one. */
 export interface SignComponentVersionOptions extends DescriptorDigestOptions {
   /** Default `default`. */
   signatureName?: string;
@@ -44,6 +46,7 @@ export interface SignComponentVersionOptions extends DescriptorDigestOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link signComponentVersion} wrote: the signature and the digest it signs. */
 export interface SignResult {
   signature: Signature;
   /** The descriptor with the signature in place (stored unless dryRun). */
@@ -158,6 +161,7 @@ export function verifyDescriptorDigest(descriptor: ComponentDescriptor, signatur
   }
 }
 
+/** Options of {@link verifyComponentVersion}: the signature to check and the public key or certificates. */
 export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
   /** Only this signature (default: every signature). */
   signatureName?: string;
@@ -171,6 +175,7 @@ export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link verifyComponentVersion} checked: the descriptor, the signatures that verified, resource digests. */
 export interface VerifyResult {
   descriptor: ComponentDescriptor;
   /** The signatures that verified. */
@@ -235,6 +240,7 @@ export async function verifyComponentVersion(
   return result;
 }
 
+/** What {@link hashComponentVersion} computed: the digest, the normalised bytes it hashes, the descriptor. */
 export interface HashResult {
   digest: DigestSpec;
   normalised: Buffer;
