@@ -504,6 +504,30 @@ export class ComponentVersionRepository {
   }
 
   /**
+   * A local blob of a stored version as a stream: its bytes, verified against the blob's digest as
+   * they are read (a wrong byte ends the stream with an error), after the resource's own digest was
+   * checked as localContent says. The caller consumes or destroys the stream. An OCI artifact
+   * stored natively is a graph, not one stream: copy it from `localContent(…).target` or write it
+   * as a layout tar with {@link ComponentVersionRepository.writeLocalBlob}.
+   */
+  async openLocalBlob(
+    stored: StoredVersion,
+    access: LocalBlobAccess,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ mediaType: string; size: number; stream: Readable }> {
+    const o: Op = options.signal ? { signal: options.signal } : {};
+    const { target, desc, artifact } = await this.localContent(stored, access, o);
+    if (artifact) {
+      const { name, version } = stored.descriptor.component;
+      throw new LadingError(
+        'UNSUPPORTED',
+        `${name}:${version}: local blob ${access.localReference} is an OCI artifact, not one stream; copy it from localContent().target or write it with writeLocalBlob`,
+      );
+    }
+    return { mediaType: access.mediaType, size: desc.size, stream: await target.fetch(desc, o) };
+  }
+
+  /**
    * Writes a local blob of a stored version to `out`, checked as localContent says. An OCI
    * artifact stored natively comes out as an OCI image layout tar (tagged with `layoutTag`),
    * which any OCI tool reads.
