@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { LadingError } from '../oci/index.js';
+import { cancellable, LadingError } from '../oci/index.js';
 import { assembleDescriptor, type InputResult } from './constructor/assemble.js';
 import type { ComponentConstructor, ConstructorComponent } from './constructor/model.js';
 import { runElementInput } from './constructor/run-input.js';
@@ -74,7 +74,15 @@ function buildOrder(components: ConstructorComponent[]): ConstructorComponent[] 
  * (in parallel, bounded), accesses keep their specification (OCIImage references resolved and
  * pinned), then the descriptor and the manifest that ties it together are stored and tagged.
  */
-export async function constructComponentVersions(
+export function constructComponentVersions(
+  ctor: ComponentConstructor,
+  repository: ComponentVersionRepository,
+  options: ConstructOptions,
+): Promise<ComponentDescriptor[]> {
+  return cancellable(options.signal, () => constructComponentVersionsNow(ctor, repository, options));
+}
+
+async function constructComponentVersionsNow(
   ctor: ComponentConstructor,
   repository: ComponentVersionRepository,
   options: ConstructOptions,

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Op, ReadOnlyTarget, Target } from '../content/index.js';
 import { type CopyGraphOptions, copyGraph } from '../copy/index.js';
-import { type Descriptor, LadingError, parseReference } from '../oci/index.js';
+import { cancellable, type Descriptor, LadingError, parseReference } from '../oci/index.js';
 import { accessReference, type PlainHttpPolicy } from './access-transport.js';
 import { verifyResourceContent } from './content-digest.js';
 import { identityOf } from './descriptor/identity.js';
@@ -142,12 +142,22 @@ interface ReadVersion {
  * records, and that each resource's content matches its digest. A version that fails any check
  * leaves the target as it was.
  */
-export async function transferComponentVersion(
+export function transferComponentVersion(
   src: ComponentVersionRepository,
   dst: ComponentVersionRepository,
   name: string,
   version: string,
   options: TransferOptions = {},
+): Promise<TransferResult> {
+  return cancellable(options.signal, () => transferComponentVersionNow(src, dst, name, version, options));
+}
+
+async function transferComponentVersionNow(
+  src: ComponentVersionRepository,
+  dst: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: TransferOptions,
 ): Promise<TransferResult> {
   const result: TransferResult = { plan: [], descriptors: [] };
   /** Every version read so far, so that a cycle of references ends (and is checked) like upstream's walk. */

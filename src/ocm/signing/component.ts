@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Op } from '../../content/index.js';
-import { type Descriptor, LadingError } from '../../oci/index.js';
+import { cancellable, type Descriptor, LadingError } from '../../oci/index.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { DescriptorMediaType } from '../descriptor/media-types.js';
@@ -68,7 +68,16 @@ function where(name: string, version: string): string {
  * either the old version or the signed one. Resource digests are not recomputed (as upstream): every
  * resource with an access must already carry one (`NO-DIGEST` counts), otherwise signing fails.
  */
-export async function signComponentVersion(
+export function signComponentVersion(
+  repo: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: SignComponentVersionOptions,
+): Promise<SignResult> {
+  return cancellable(options.signal, () => signComponentVersionNow(repo, name, version, options));
+}
+
+async function signComponentVersionNow(
   repo: ComponentVersionRepository,
   name: string,
   version: string,
@@ -191,11 +200,20 @@ export interface VerifyResult {
  * naming the check: NOT_FOUND (no such signature), DIGEST_MISMATCH (descriptor digest, or a
  * resource's content), SIGNATURE_INVALID (bad signature or certificate chain).
  */
-export async function verifyComponentVersion(
+export function verifyComponentVersion(
   repo: ComponentVersionRepository,
   name: string,
   version: string,
   options: VerifyComponentVersionOptions = {},
+): Promise<VerifyResult> {
+  return cancellable(options.signal, () => verifyComponentVersionNow(repo, name, version, options));
+}
+
+async function verifyComponentVersionNow(
+  repo: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: VerifyComponentVersionOptions,
 ): Promise<VerifyResult> {
   const o: Op = options.signal ? { signal: options.signal } : {};
   if (options.publicKey !== undefined) loadPublicKey(options.publicKey);
