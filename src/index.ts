@@ -6,7 +6,7 @@
  * error type {@link LadingError}, digests, descriptors, manifests, media types, references and
  * platforms. The stores and tasks of each concern have their own entry:
  *
- * - `lading/registry`: OCI registries ({@link Registry}, credentials, TLS, retries);
+ * - `lading/registry`: OCI registries (`Registry`, credentials, TLS, retries);
  * - `lading/layout`: OCI image layouts, directories and tar files;
  * - `lading/ctf`: OCM Common Transport Format archives;
  * - `lading/files`: ORAS-style file artifacts (push and pull files and folders);
@@ -77,6 +77,7 @@ export {
   EmptyDigest,
   EmptyJsonDescriptor,
   type ErrorCode,
+  type ErrorHint,
   formatPlatform,
   formatReference,
   type Index,
@@ -85,6 +86,7 @@ export {
   isManifestMediaType,
   isValidDigest,
   LadingError,
+  type LadingErrorOptions,
   type Manifest,
   MediaType,
   type ParsedDigest,

@@ -260,3 +260,47 @@ describe('library errors speak the library, the CLI adds its flags', () => {
     }
   });
 });
+
+describe('cancellation of the OCM tasks', () => {
+  test('construct, sign, verify and transfer reject an aborted signal as ABORTED with its reason', async () => {
+    const t = await tempDir();
+    try {
+      const { generateKeyPairSync } = await import('node:crypto');
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const ocm = await import('../src/ocm/api.js');
+      const opened = await ocm.openComponentRepository(join(t.path, 'ctf'), { mode: 'create' });
+      const ctor = ocm.parseConstructor(
+        'components:\n  - name: acme.org/abort\n    version: 1.0.0\n    provider:\n      name: acme.org\n',
+      );
+      const stopped = new AbortController();
+      const reason = new Error('stopped');
+      stopped.abort(reason);
+      const signal = stopped.signal;
+      await assert.rejects(
+        ocm.constructComponentVersions(ctor, opened.repository, { workingDirectory: t.path, signal }),
+        isAbortOf(reason),
+      );
+      await ocm.constructComponentVersions(ctor, opened.repository, { workingDirectory: t.path });
+      const name = 'acme.org/abort';
+      await assert.rejects(
+        ocm.signComponentVersion(opened.repository, name, '1.0.0', { privateKey, signal }),
+        isAbortOf(reason),
+      );
+      await ocm.signComponentVersion(opened.repository, name, '1.0.0', { privateKey });
+      await assert.rejects(
+        ocm.verifyComponentVersion(opened.repository, name, '1.0.0', { publicKey, signal }),
+        isAbortOf(reason),
+      );
+      const target = await ocm.openComponentRepository(join(t.path, 'target'), { mode: 'create' });
+      await assert.rejects(
+        ocm.transferComponentVersion(opened.repository, target.repository, name, '1.0.0', { signal }),
+        isAbortOf(reason),
+      );
+      assert.deepEqual(await target.repository.listComponentVersions(name), []);
+      await target.close();
+      await opened.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

@@ -22,8 +22,10 @@ export type OpenMode = 'readonly' | 'readwrite' | 'create';
 /** The modes of {@link OpenMode}, to check a mode that came from outside the type system. */
 export const OpenModes: readonly OpenMode[] = ['readonly', 'readwrite', 'create'];
 
+/** Content to push: a stream, bytes in memory, or any async iterable of chunks. */
 export type Content = Readable | Uint8Array | AsyncIterable<Uint8Array>;
 
+/** Reads content by descriptor. */
 export interface Fetcher {
   /** A stream of exactly `desc.size` verified bytes; the caller must consume or destroy it. */
   fetch(desc: Descriptor, o?: Op): Promise<Readable>;
@@ -38,44 +40,58 @@ export interface PushOp extends Op {
   reopen?: (offset: number) => Promise<Readable>;
 }
 
+/** Writes content by descriptor, verified as it streams. */
 export interface Pusher {
   /** Stores content, verifying its size and digest while it streams; a mismatch stores nothing. */
   push(expected: Descriptor, content: Content, o?: PushOp): Promise<void>;
 }
 
+/** A content-addressed store to read from: fetch and existence checks. */
 export interface ReadOnlyStorage extends Fetcher {
   exists(desc: Descriptor, o?: Op): Promise<boolean>;
 }
 
+/** A content-addressed store to read from and write to. */
 export interface Storage extends ReadOnlyStorage, Pusher {}
 
+/** Turns a reference (a tag or a digest) into a descriptor. */
 export interface Resolver {
   resolve(reference: string, o?: Op): Promise<Descriptor>;
 }
 
+/** Points a tag at a manifest. */
 export interface Tagger {
   tag(desc: Descriptor, reference: string, o?: Op): Promise<void>;
 }
 
+/** A store to copy from: content and references, read only. */
 export interface ReadOnlyTarget extends ReadOnlyStorage, Resolver {}
 
+/**
+ * What every store implements (memory, OCI layout, registry repository, CTF repository): content by descriptor,
+ * references, tags. `copy` moves graphs between any two.
+ */
 export interface Target extends Storage, Resolver, Tagger {}
 
 // Optional capabilities, detected at run time with the guards below.
 
+/** A store that knows which manifests point at a descriptor (for referrers without an API). */
 export interface PredecessorFinder {
   /** Manifests known to point at `node` (referrers among them). */
   predecessors(node: Descriptor, o?: Op): Promise<Descriptor[]>;
 }
 
+/** A store that lists its tags. */
 export interface TagLister {
   tags(o?: Op & { last?: string }): AsyncIterable<string[]>;
 }
 
+/** A store that deletes content. */
 export interface Deleter {
   delete(desc: Descriptor, o?: Op): Promise<void>;
 }
 
+/** A store that can take a blob from another repository of the same registry without moving the bytes. */
 export interface Mounter {
   /** Makes a blob of `fromRepository` (same registry) available here without moving its bytes. */
   mount(desc: Descriptor, fromRepository: string, o?: Op): Promise<boolean>;
@@ -86,39 +102,48 @@ export interface Mounter {
   mountSourceFor?(source: object): string | undefined;
 }
 
+/** A store with a referrers API: the manifests whose `subject` is a descriptor. */
 export interface ReferrerLister {
   referrers(subject: Descriptor, o?: Op & { artifactType?: string }): AsyncIterable<Descriptor[]>;
 }
 
+/** Whether a store finds the predecessors of a descriptor (a {@link PredecessorFinder}). */
 export function hasPredecessors(t: object): t is PredecessorFinder {
   return typeof (t as Partial<PredecessorFinder>).predecessors === 'function';
 }
 
+/** Whether a store lists its tags (a {@link TagLister}). */
 export function hasTags(t: object): t is TagLister {
   return typeof (t as Partial<TagLister>).tags === 'function';
 }
 
+/** Whether a store can delete content (a {@link Deleter}). */
 export function hasDelete(t: object): t is Deleter {
   return typeof (t as Partial<Deleter>).delete === 'function';
 }
 
+/** Whether a store can mount a blob from another repository of its registry (a {@link Mounter}). */
 export function hasMount(t: object): t is Mounter {
   return typeof (t as Partial<Mounter>).mount === 'function';
 }
 
+/** Whether a store lists the referrers of a manifest itself (a {@link ReferrerLister}). */
 export function hasReferrers(t: object): t is ReferrerLister {
   return typeof (t as Partial<ReferrerLister>).referrers === 'function';
 }
 
+/** Whether a store can tag (a {@link Tagger}). */
 export function hasTagger(t: object): t is Tagger {
   return typeof (t as Partial<Tagger>).tag === 'function';
 }
 
+/** A store that takes a manifest and its tag in one call (a registry's `PUT /manifests/<tag>`). */
 export interface ReferencePusher {
   /** Pushes a manifest and tags it in one step (a registry PUT by tag). */
   pushReference(expected: Descriptor, content: Content, reference: string, o?: Op): Promise<void>;
 }
 
+/** Whether a store pushes a manifest and its tag in one call (a {@link ReferencePusher}). */
 export function hasPushReference(t: object): t is ReferencePusher {
   return typeof (t as Partial<ReferencePusher>).pushReference === 'function';
 }
@@ -134,6 +159,7 @@ export interface ReferenceFetcher {
   ): Promise<{ descriptor: Descriptor; bytes: Buffer }>;
 }
 
+/** Whether a store fetches a manifest by reference in one call (a {@link ReferenceFetcher}). */
 export function hasReferenceFetcher(t: object): t is ReferenceFetcher {
   return typeof (t as Partial<ReferenceFetcher>).fetchManifest === 'function';
 }
@@ -146,6 +172,7 @@ export interface BlobResolver {
   resolveBlob(digest: string, o?: Op): Promise<Descriptor>;
 }
 
+/** Whether a store can describe a blob from its digest alone (a {@link BlobResolver}). */
 export function hasBlobResolver(t: object): t is BlobResolver {
   return typeof (t as Partial<BlobResolver>).resolveBlob === 'function';
 }
@@ -155,6 +182,7 @@ export interface ManifestLister {
   manifests(): Descriptor[];
 }
 
+/** Whether a store lists every manifest it holds (a {@link ManifestLister}). */
 export function hasManifestList(t: object): t is ManifestLister {
   return typeof (t as Partial<ManifestLister>).manifests === 'function';
 }

@@ -24,6 +24,7 @@ import {
 import { MaxGraphDepth, MaxReferrers } from './limits.js';
 import { type ResolveOptions, resolveRoot } from './resolve.js';
 
+/** Options of {@link copyGraph}: concurrency, cancellation, progress and the hooks around each node copied. */
 export interface CopyGraphOptions {
   /** Blob transfers in flight at once (ORAS's default for cp and pull is 3). */
   concurrency?: number;
@@ -52,6 +53,7 @@ export interface CopyGraphOptions {
   tracker?: Map<string, Promise<void>>;
 }
 
+/** Options of {@link copy}: those of {@link copyGraph}, plus platform selection and referrers. */
 export interface CopyOptions extends CopyGraphOptions, ResolveOptions {
   /** Also copy the referrers of the root, recursively (`oras cp -r`). */
   includeReferrers?: boolean;

@@ -16,6 +16,7 @@ import {
 } from '../oci/index.js';
 import { configPlatform } from './platform.js';
 
+/** Options of {@link packManifest}: the manifest's kind, artifact type, config, subject and annotations. */
 export interface PackOptions {
   /** image-spec 1.1 (default: artifactType, empty config with data) or 1.0 (config media type as the type). */
   imageSpec?: 'v1.0' | 'v1.1';

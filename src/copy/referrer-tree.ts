@@ -8,6 +8,7 @@ export interface ReferrerNode {
   referrers: ReferrerNode[];
 }
 
+/** Options of {@link referrerTree}. */
 export interface ReferrerTreeOptions {
   /** Levels to walk; 0 (default) for all, up to MaxGraphDepth. */
   depth?: number;

@@ -10,6 +10,7 @@ import { LadingError } from '../oci/index.js';
 import { emptyArtifactIndex, encodeArtifactIndex } from './artifact-index.js';
 import { ArtifactIndexFileName, BlobsDirectoryName, digestFromBlobFileName } from './format.js';
 
+/** An entry of a CTF tar or tgz about to be written back, as `CloseCtfOptions.onEntry` sees it. */
 export interface ArchiveEntryInfo {
   path: string;
   size: number;

@@ -37,6 +37,7 @@ export interface OpenCtfOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link CtfArchive.close}. */
 export interface CloseCtfOptions {
   /** Write a changed tar or tgz back (default true). `false` discards the changes. */
   commit?: boolean;

@@ -32,6 +32,7 @@ export const ArtifactSetAnnotation = {
 /** OCM v1 wrote `index.json` (its OCI flavour); the OCM spec names `artifact-descriptor.json`. */
 const indexFiles = ['index.json', 'artifact-descriptor.json'] as const;
 
+/** Options of {@link readArtifactSet}. */
 export interface ReadArtifactSetOptions {
   /** Names the blob in errors (default "artifact set"). */
   where?: string;

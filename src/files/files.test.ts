@@ -32,6 +32,56 @@ async function manifestOf(store: OciLayout | MemoryStore, ref: string) {
 }
 
 describe('push of files and directories (ORAS semantics)', () => {
+  test('cwd, per-file titles and annotations: no dependence on process.cwd()', async () => {
+    const t = await tempDir();
+    try {
+      const cwd = process.cwd();
+      await mkdir(join(t.path, 'work', 'sub'), { recursive: true });
+      await writeFile(join(t.path, 'work', 'sub', 'data.json'), '{"a":1}');
+      await writeFile(join(t.path, 'work', 'config.json'), '{}');
+      const store = new MemoryStore();
+      await pushFiles(
+        store,
+        [
+          { path: 'sub/data.json', mediaType: 'application/json' },
+          { path: 'sub/data.json', title: 'renamed.json', annotations: { 'org.example.kind': 'copy' } },
+        ],
+        { cwd: join(t.path, 'work'), tags: ['v1'], config: { path: 'config.json' } },
+      );
+      assert.equal(process.cwd(), cwd);
+      const m = await manifestOf(store, 'v1');
+      assert.deepEqual(
+        m.layers.map((l: { annotations: Record<string, string> }) => l.annotations),
+        [{ [Annotation.Title]: 'sub/data.json' }, { 'org.example.kind': 'copy', [Annotation.Title]: 'renamed.json' }],
+      );
+      assert.equal(m.config.digest, digestBytes(Buffer.from('{}')));
+      const out = join(t.path, 'out');
+      const pulled = await pullFiles(store, 'v1', { output: out });
+      assert.deepEqual(
+        pulled.files.map((f) => f.path).sort(),
+        [join(out, 'renamed.json'), join(out, 'sub', 'data.json')].sort(),
+      );
+      assert.equal(await readFile(join(out, 'renamed.json'), 'utf8'), '{"a":1}');
+      await assert.rejects(
+        pushFiles(store, [{ path: 'x', title: '/etc/x' }], { cwd: t.path }),
+        (e) => isLadingError(e, 'INVALID_ARGUMENT') && e.hint?.key === 'allowAbsolutePaths',
+      );
+      const aborted = new AbortController();
+      const reason = new Error('stop');
+      aborted.abort(reason);
+      await assert.rejects(
+        pushFiles(store, [{ path: 'sub/data.json' }], { cwd: join(t.path, 'work'), signal: aborted.signal }),
+        (e) => isLadingError(e, 'ABORTED') && e.cause === reason,
+      );
+      await assert.rejects(
+        pullFiles(store, 'v1', { output: join(t.path, 'out2'), signal: aborted.signal }),
+        (e) => isLadingError(e, 'ABORTED') && e.cause === reason,
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('files become titled layers with the default media type; the manifest has the ORAS shape', () =>
     inDir(async (dir) => {
       await writeFile('hello.txt', 'hello\n');

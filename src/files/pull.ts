@@ -8,6 +8,7 @@ import { toReadable, verifiedCopy } from '../content/index.js';
 import { GraphCopier, type ResolveOptions, resolveRoot } from '../copy/index.js';
 import {
   Annotation,
+  cancellable,
   type Descriptor,
   EmptyJsonDescriptor,
   isManifestMediaType,
@@ -20,6 +21,7 @@ import { inodeKey, type OutputFolder, openOutputFolder } from './output-folder.j
 import { checkTitle, safeJoin } from './safe-path.js';
 import { commitStaged, type StagedEntry } from './staging.js';
 
+/** Options of {@link pullFiles}: where to write, what to allow, and progress. */
 export interface PullFilesOptions extends ResolveOptions {
   output: string;
   /** Refuse to overwrite existing files (ORAS `-k`). */
@@ -38,12 +40,14 @@ export interface PullFilesOptions extends ResolveOptions {
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 
+/** A file (or unpacked folder) {@link pullFiles} wrote. */
 export interface PulledFile {
   /** Absolute path; ends with `/` for an unpacked directory. */
   path: string;
   desc: Descriptor;
 }
 
+/** What {@link pullFiles} did: the root it resolved and the files it wrote. */
 export interface PullResult {
   root: Descriptor;
   files: PulledFile[];
@@ -259,11 +263,11 @@ const NewFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
  * Nothing in the output folder changes unless the whole pull succeeds: files are staged in a
  * hidden folder inside it and moved into place at the end.
  */
-export async function pullFiles(
-  src: ReadOnlyTarget,
-  reference: string,
-  options: PullFilesOptions,
-): Promise<PullResult> {
+export function pullFiles(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
+  return cancellable(options.signal, () => pull(src, reference, options));
+}
+
+async function pull(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
   const root = await resolveRoot(src, reference, options);
   const created = await mkdir(options.output, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST' || error.code === 'ENOTDIR') {

@@ -1,8 +1,10 @@
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MemoryStore, type ReadOnlyTarget, type Target } from '../content/index.js';
 import { type CopyGraphOptions, copy, type PackOptions, packManifest, platformConfig } from '../copy/index.js';
 import {
   Annotation,
+  cancellable,
   type Descriptor,
   digestBytes,
   EmptyJsonDescriptor,
@@ -12,11 +14,25 @@ import {
 } from '../oci/index.js';
 import { type PreparedFile, prepareFile, titleFor, withTempDir } from './prepare.js';
 
+/** One file or folder to push (a folder becomes one tar+gzip layer). */
 export interface FileSpec {
+  /** Where it is; a relative path is read from {@link PushFilesOptions.cwd}. */
   path: string;
+  /** The layer's media type. Default: the OCI layer type, `…tar` for a file, `…tar+gzip` for a folder. */
   mediaType?: string;
+  /**
+   * The name it gets when pulled (`org.opencontainers.image.title`). Default: `path` as given,
+   * `/`-separated; an absolute title needs `allowAbsolutePaths`.
+   */
+  title?: string;
+  /** Annotations of its layer, beside the title. */
+  annotations?: Record<string, string>;
 }
 
+/**
+ * Options of {@link pushFiles}: the manifest (those of `packManifest`), the copy (those of `copyGraph`), tags, and
+ * how files are read.
+ */
 export interface PushFilesOptions extends Omit<PackOptions, 'config'>, Omit<CopyGraphOptions, 'findSuccessors'> {
   /** A config file and its media type (default `application/vnd.unknown.config.v1+json`). */
   config?: FileSpec;
@@ -26,8 +42,13 @@ export interface PushFilesOptions extends Omit<PackOptions, 'config'>, Omit<Copy
   fileAnnotations?: Record<string, Record<string, string>>;
   /** Tag(s) for the manifest at the destination; none pushes it by digest only. */
   tags?: string[];
+  /** The folder relative paths (of files and the config) are read from. Default: `process.cwd()`. */
+  cwd?: string;
+  /** Allow absolute titles, which a pull would write outside its output folder. */
   allowAbsolutePaths?: boolean;
+  /** Folder layers with fixed times and owners, so that the same tree gives the same digest. */
   reproducible?: boolean;
+  /** The time (seconds since the epoch) written into reproducible folder layers. Default 0. */
   sourceDateEpoch?: number;
 }
 
@@ -52,7 +73,12 @@ class PushSource implements ReadOnlyTarget {
  * `oras push`: files and directories become layers (directories as tar+gzip), packed into an
  * image manifest, and the graph is copied to `dst`: blobs first, the manifest last, then tags.
  */
-export async function pushFiles(dst: Target, files: FileSpec[], options: PushFilesOptions = {}): Promise<Descriptor> {
+export function pushFiles(dst: Target, files: FileSpec[], options: PushFilesOptions = {}): Promise<Descriptor> {
+  return cancellable(options.signal, () => push(dst, files, options));
+}
+
+async function push(dst: Target, files: FileSpec[], options: PushFilesOptions): Promise<Descriptor> {
+  const at = (path: string) => (options.cwd === undefined ? path : resolve(options.cwd, path));
   if (options.config && options.artifactPlatform) {
     throw new LadingError('INVALID_ARGUMENT', 'a config file and an artifact platform cannot be used together');
   }
@@ -61,12 +87,12 @@ export async function pushFiles(dst: Target, files: FileSpec[], options: PushFil
     const layers: Descriptor[] = [];
     const titles = new Set<string>();
     for (const spec of files) {
-      let title = titleFor(spec.path, options.allowAbsolutePaths);
-      const extra = { ...(options.fileAnnotations?.[spec.path] ?? {}) };
+      let title = titleFor(spec.title ?? spec.path, options.allowAbsolutePaths);
+      const extra = { ...(spec.annotations ?? {}), ...(options.fileAnnotations?.[spec.path] ?? {}) };
       title = extra[Annotation.Title] ?? title;
       if (titles.has(title)) throw new LadingError('INVALID_ARGUMENT', `duplicate file name "${title}"`);
       titles.add(title);
-      const prepared = await prepareFile(spec.path, {
+      const prepared = await prepareFile(at(spec.path), {
         tempDir,
         title,
         annotations: extra,
@@ -81,7 +107,7 @@ export async function pushFiles(dst: Target, files: FileSpec[], options: PushFil
     }
     let config: Descriptor | undefined;
     if (options.config) {
-      const prepared = await prepareFile(options.config.path, {
+      const prepared = await prepareFile(at(options.config.path), {
         tempDir,
         title: '$config',
         mediaType: options.config.mediaType ?? 'application/vnd.unknown.config.v1+json',

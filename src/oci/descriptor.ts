@@ -1,5 +1,6 @@
 import { MediaType } from './media-type.js';
 
+/** An OCI platform: operating system and architecture, with optional variant, OS version and features. */
 export interface Platform {
   architecture: string;
   os: string;

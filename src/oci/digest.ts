@@ -1,11 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { LadingError } from './errors.js';
 
+/** The digest algorithms of the OCI image spec. */
 export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
 const hexLength: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
 const grammar = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
 
+/** A digest split into its algorithm and hex value. */
 export interface ParsedDigest {
   algorithm: DigestAlgorithm;
   hex: string;
@@ -37,6 +39,7 @@ export function parseDigest(digest: string): ParsedDigest {
   return { algorithm: alg, hex };
 }
 
+/** Whether `digest` is a well-formed `<algorithm>:<hex>` digest of a known algorithm. */
 export function isValidDigest(digest: string): boolean {
   try {
     parseDigest(digest);
@@ -46,14 +49,17 @@ export function isValidDigest(digest: string): boolean {
   }
 }
 
+/** A streaming hash for `algorithm` (Node's `Hash`): `update()` it chunk by chunk, then `digest('hex')`. */
 export function createDigester(algorithm: DigestAlgorithm = 'sha256'): Hash {
   return createHash(algorithm);
 }
 
+/** The digest (`sha256:<hex>` by default) of bytes held in memory. */
 export function digestBytes(bytes: Uint8Array, algorithm: DigestAlgorithm = 'sha256'): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }
 
+/** The digest of zero bytes. */
 export const EmptyDigest = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 function truncate(text: string): string {

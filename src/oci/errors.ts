@@ -78,6 +78,7 @@ export class LadingError extends Error {
   }
 }
 
+/** Whether `value` is a {@link LadingError} (of `code`, when given), also one from another copy of the package. */
 export function isLadingError(value: unknown, code?: ErrorCode): value is LadingError {
   return value instanceof LadingError && (code === undefined || value.code === code);
 }

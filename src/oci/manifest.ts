@@ -4,6 +4,7 @@ import { LadingError } from './errors.js';
 import { goStringify } from './go-json.js';
 import { isIndexMediaType, isValidMediaType, MediaType } from './media-type.js';
 
+/** An OCI image manifest: a config and layers, with optional artifact type, subject and annotations. */
 export interface Manifest {
   schemaVersion: 2;
   mediaType?: string;
@@ -14,6 +15,7 @@ export interface Manifest {
   annotations?: Record<string, string>;
 }
 
+/** An OCI image index: a list of manifests, one per platform or artifact. */
 export interface Index {
   schemaVersion: 2;
   mediaType?: string;

@@ -1,3 +1,4 @@
+/** The OCI media types lading reads and writes. */
 export const MediaType = {
   ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
   ImageIndex: 'application/vnd.oci.image.index.v1+json',
@@ -27,10 +28,12 @@ export const manifestMediaTypes: readonly string[] = [
   MediaType.ArtifactManifest,
 ];
 
+/** Whether a media type is a manifest or an index (content that points at other content). */
 export function isManifestMediaType(mediaType: string): boolean {
   return manifestMediaTypes.includes(mediaType);
 }
 
+/** Whether a media type is an image index (or a Docker manifest list). */
 export function isIndexMediaType(mediaType: string): boolean {
   return mediaType === MediaType.ImageIndex || mediaType === MediaType.DockerManifestList;
 }
@@ -42,6 +45,7 @@ export function isValidMediaType(mediaType: string): boolean {
   return mediaTypePattern.test(mediaType);
 }
 
+/** The well-known OCI annotation keys. */
 export const Annotation = {
   Title: 'org.opencontainers.image.title',
   Created: 'org.opencontainers.image.created',

@@ -21,6 +21,7 @@ export function parsePlatform(text: string, defaultArch = goArch(process.arch)):
   return platform;
 }
 
+/** A platform as `os/arch[/variant]`, the form `parsePlatform` reads. */
 export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? `:${p['os.version']}` : '');
 }

@@ -71,6 +71,7 @@ export function parseReference(raw: string): Reference {
   return { registry, repository: path, reference };
 }
 
+/** A reference as `registry/repository[:tag|@digest]`. */
 export function formatReference(ref: Reference): string {
   const base = `${ref.registry}/${ref.repository}`;
   if (!ref.reference) return base;

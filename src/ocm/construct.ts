@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { LadingError } from '../oci/index.js';
+import { cancellable, LadingError } from '../oci/index.js';
 import { assembleDescriptor, type InputResult } from './constructor/assemble.js';
 import type { ComponentConstructor, ConstructorComponent } from './constructor/model.js';
 import { runElementInput } from './constructor/run-input.js';
@@ -8,6 +8,7 @@ import type { InputBlob, InputMethod } from './input/types.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
 import { isAccessType } from './types.js';
 
+/** Progress of {@link constructComponentVersions}: what happened to a component version or one of its elements. */
 export interface ConstructEvent {
   component: string;
   version: string;
@@ -17,6 +18,10 @@ export interface ConstructEvent {
   message?: string;
 }
 
+/**
+ * Options of {@link constructComponentVersions}: where inputs are read, the conflict policy, input methods,
+ * cancellation.
+ */
 export interface ConstructOptions {
   /** Relative input paths resolve against this folder (the constructor file's by default). */
   workingDirectory: string;
@@ -69,7 +74,15 @@ function buildOrder(components: ConstructorComponent[]): ConstructorComponent[] 
  * (in parallel, bounded), accesses keep their specification (OCIImage references resolved and
  * pinned), then the descriptor and the manifest that ties it together are stored and tagged.
  */
-export async function constructComponentVersions(
+export function constructComponentVersions(
+  ctor: ComponentConstructor,
+  repository: ComponentVersionRepository,
+  options: ConstructOptions,
+): Promise<ComponentDescriptor[]> {
+  return cancellable(options.signal, () => constructComponentVersionsNow(ctor, repository, options));
+}
+
+async function constructComponentVersionsNow(
   ctor: ComponentConstructor,
   repository: ComponentVersionRepository,
   options: ConstructOptions,

@@ -7,6 +7,7 @@ export type RepositorySpec =
   | { kind: 'CommonTransportFormat'; type: string; filePath: string }
   | { kind: 'OCIRepository'; type: string; baseUrl: string; subPath?: string };
 
+/** A parsed component reference, `<repository>//<component>[:<version>]`. */
 export interface ComponentVersionReference {
   repository: RepositorySpec;
   /** `component-descriptors` when the reference spelled it out, '' for the `//` form. */

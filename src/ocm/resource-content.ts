@@ -11,6 +11,7 @@ import type { RegistryPool } from './registry-pool.js';
 import type { ComponentVersionRepository, StoredVersion } from './repository/repository.js';
 import { AccessType, isAccessType } from './types.js';
 
+/** Options of {@link resourceContent}. */
 export interface ResourceContentOptions {
   /** The registries that OCI image and image layer accesses name. */
   registries: RegistryPool;

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Op, ReadOnlyTarget, Target } from '../content/index.js';
 import { type CopyGraphOptions, copyGraph } from '../copy/index.js';
-import { type Descriptor, LadingError, parseReference } from '../oci/index.js';
+import { cancellable, type Descriptor, LadingError, parseReference } from '../oci/index.js';
 import { accessReference, type PlainHttpPolicy } from './access-transport.js';
 import { verifyResourceContent } from './content-digest.js';
 import { identityOf } from './descriptor/identity.js';
@@ -40,6 +40,7 @@ export interface PlannedComponent {
   elements: PlannedElement[];
 }
 
+/** Progress of {@link transferComponentVersion}: one event per component version and element. */
 export interface TransferEvent {
   component: string;
   version: string;
@@ -48,6 +49,10 @@ export interface TransferEvent {
   desc?: Descriptor;
 }
 
+/**
+ * Options of {@link transferComponentVersion}: what to copy by value, where artifacts go, recursion, dry run,
+ * progress.
+ */
 export interface TransferOptions {
   /** Also copy `OCIImage/v1` and `Helm/v1` resources by value (they become local blobs), not only local blobs. */
   copyResources?: boolean;
@@ -72,6 +77,7 @@ export interface TransferOptions {
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 
+/** What {@link transferComponentVersion} planned and wrote. */
 export interface TransferResult {
   plan: PlannedComponent[];
   descriptors: ComponentDescriptor[];
@@ -136,12 +142,22 @@ interface ReadVersion {
  * records, and that each resource's content matches its digest. A version that fails any check
  * leaves the target as it was.
  */
-export async function transferComponentVersion(
+export function transferComponentVersion(
   src: ComponentVersionRepository,
   dst: ComponentVersionRepository,
   name: string,
   version: string,
   options: TransferOptions = {},
+): Promise<TransferResult> {
+  return cancellable(options.signal, () => transferComponentVersionNow(src, dst, name, version, options));
+}
+
+async function transferComponentVersionNow(
+  src: ComponentVersionRepository,
+  dst: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: TransferOptions,
 ): Promise<TransferResult> {
   const result: TransferResult = { plan: [], descriptors: [] };
   /** Every version read so far, so that a cycle of references ends (and is checked) like upstream's walk. */

@@ -17,6 +17,7 @@ export const AccessType = {
   File: 'File/v1alpha1',
 } as const;
 
+/** The input types the component constructor knows, by their canonical names. */
 export const InputType = {
   Dir: 'Dir/v1',
   File: 'File/v1',

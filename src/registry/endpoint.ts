@@ -5,6 +5,7 @@ import type { ProxyConfig } from './proxy.js';
 import type { RetryPolicy } from './retry.js';
 import type { Timeouts } from './transport.js';
 
+/** Options of a {@link Registry}: plain HTTP or TLS settings, credentials, retries, timeouts, paging and tracing. */
 export interface RegistryOptions {
   /** Speak HTTP instead of HTTPS. Default: only for `localhost`, as ORAS does. */
   plainHttp?: boolean;

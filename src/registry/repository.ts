@@ -63,6 +63,7 @@ const ZeroDigest = `sha256:${'0'.repeat(64)}`;
 /** Range re-requests after a body breaks off mid-blob. */
 const MaxResumes = 5;
 
+/** Options of a {@link Repository}. */
 export interface RepositoryOptions {
   /** Ask for push rights from the first request, saving a second token round trip when writing. */
   push?: boolean;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorCodeOf } from './errors.js';
 
+/** How a registry retries a request that failed for a reason that may pass (5xx, 429, a dropped connection). */
 export interface RetryPolicy {
   /** Further attempts after the first (oras-go: 5). */
   maxRetries: number;
@@ -10,6 +11,7 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
+/** The retry policy of a registry unless its options say otherwise. */
 export const defaultRetryPolicy: RetryPolicy = {
   maxRetries: 5,
   minWaitMs: 200,
@@ -17,6 +19,7 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxRetryAfterMs: 30_000,
 };
 
+/** A retry policy that never retries. */
 export const noRetry: RetryPolicy = { ...defaultRetryPolicy, maxRetries: 0 };
 
 export function isRetryableStatus(status: number): boolean {

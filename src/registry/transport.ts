@@ -18,6 +18,7 @@ import {
 } from './retry.js';
 import { defaultUserAgent } from './version.js';
 
+/** TLS settings of a connection: extra CAs, client certificate and key, or no verification. */
 export interface TlsOptions {
   /** Skip certificate verification for the transport's `origin` (never for other origins). */
   insecure?: boolean;
@@ -28,6 +29,7 @@ export interface TlsOptions {
   key?: string | Buffer;
 }
 
+/** Time limits of a request: to connect, until the answer starts, and of silence while a body streams. */
 export interface Timeouts {
   connectMs?: number;
   /** Until response headers arrive after an upload (a streamed body). */

@@ -6,6 +6,7 @@ import { LadingError } from '../../oci/index.js';
 import { emptyOcmConfig, type OcmConfig } from './model.js';
 import { mergeOcmConfigs, parseOcmConfig } from './parse.js';
 
+/** Where the OCM configuration is looked for (home and working folders, environment). */
 export interface ConfigDiscoveryOptions {
   /** Default `process.env` (`OCM_CONFIG`, `XDG_CONFIG_HOME`). */
   env?: NodeJS.ProcessEnv;
@@ -61,11 +62,13 @@ export function ocmConfigPaths(options: ConfigDiscoveryOptions = {}): string[] {
   return out;
 }
 
+/** Options of {@link loadOcmConfig}: where to look, or the files to read. */
 export interface LoadOcmConfigOptions extends ConfigDiscoveryOptions {
   /** Explicit files (`--config`, repeatable): they replace discovery, and each must load. */
   files?: readonly string[];
 }
 
+/** An OCM configuration as {@link loadOcmConfig} found it, with the files it came from and any warnings. */
 export interface LoadedOcmConfig {
   config: OcmConfig;
   /** Discovered files that could not be read or parsed, and were skipped (as upstream does). */

@@ -8,6 +8,7 @@ import type { ConfigEntry, ConsumerIdentity, OcmConfig } from './model.js';
 /** Upstream's default RSA signature algorithm (the signing package names both). */
 const DefaultRsaAlgorithm = 'RSASSA-PSS';
 
+/** A signing or verification key from the OCM configuration. */
 export interface SigningKey {
   /** PEM of the private key (PKCS#1 or PKCS#8); absent when only a public key is configured. */
   privateKeyPem?: string;
@@ -106,6 +107,7 @@ export async function signingKeyFromConfig(
 
 const signingConfigTypes = new Set(['signing.config.ocm.software/v1alpha1', 'signing.config.ocm.software']);
 
+/** What the OCM configuration says about signing: the signer and verifier settings. */
 export interface SigningSettings {
   /** The signer spec (`RSASigningConfiguration/v1alpha1 {signatureAlgorithm?, signatureEncodingPolicy?}`, …). */
   signer?: Record<string, unknown>;

@@ -32,6 +32,7 @@ export interface ConstructorElementMeta {
 /** An input specification: the user's object, plus its type resolved to the canonical name. */
 export interface InputSpec extends TypedSpec {}
 
+/** A resource of a component constructor: its metadata and either an `input` or an `access`. */
 export interface ConstructorResource extends ConstructorElementMeta {
   type: string;
   /** `external` by default for access, always `local` for input. */
@@ -46,6 +47,7 @@ export interface ConstructorResource extends ConstructorElementMeta {
   ownershipPolicy?: 'Never' | 'Always';
 }
 
+/** A source of a component constructor: its metadata and either an `input` or an `access`. */
 export interface ConstructorSource extends ConstructorElementMeta {
   type: string;
   access?: TypedSpec;
@@ -53,11 +55,13 @@ export interface ConstructorSource extends ConstructorElementMeta {
   inputType?: string;
 }
 
+/** A reference to another component version in a component constructor. */
 export interface ConstructorReference extends ConstructorElementMeta {
   componentName: string;
   digest?: DigestSpec;
 }
 
+/** One component version of a component constructor. */
 export interface ConstructorComponent {
   name: string;
   version: string;

@@ -17,6 +17,7 @@ import type {
 } from './model.js';
 import { validateConstructorDocument, validateInputSpec } from './schema.js';
 
+/** Options of {@link parseConstructor}. */
 export interface ParseConstructorOptions {
   /** Name used in messages; usually the path given by the user. */
   file?: string;

@@ -8,6 +8,7 @@ import type { SchemaProblem } from './schema.js';
 import { formatProblems, validateDescriptorDocument } from './validate.js';
 import { fromWire } from './wire.js';
 
+/** Options of {@link decodeDescriptor}. */
 export interface DecodeDescriptorOptions {
   /**
    * Upstream only warns when a stored descriptor breaks the schema, and reads it anyway; so do

@@ -19,6 +19,7 @@ export interface LabelMerge {
   config?: unknown;
 }
 
+/** A label of a component or element: a name, any JSON value, and whether it is signed. */
 export interface Label {
   name: string;
   value: unknown;
@@ -30,17 +31,20 @@ export interface Label {
   merge?: LabelMerge;
 }
 
+/** A digest as OCM writes it: hash algorithm, normalisation algorithm and value. */
 export interface DigestSpec {
   hashAlgorithm: string;
   normalisationAlgorithm: string;
   value: string;
 }
 
+/** A reference from a resource to the sources it was built from. */
 export interface SourceRef {
   identitySelector?: Record<string, string>;
   labels?: Label[];
 }
 
+/** What identifies an element (resource, source or reference): name, version, extra identity, labels. */
 export interface ElementMeta {
   name: string;
   /** Always written, even when empty. */
@@ -49,8 +53,10 @@ export interface ElementMeta {
   extraIdentity?: Record<string, string>;
 }
 
+/** Whether a resource is part of the component (`local`) or made elsewhere (`external`). */
 export type ResourceRelation = 'local' | 'external';
 
+/** A resource of a component version: its identity, type, relation, access and digest. */
 export interface Resource extends ElementMeta {
   srcRefs?: SourceRef[];
   type: string;
@@ -59,11 +65,13 @@ export interface Resource extends ElementMeta {
   digest?: DigestSpec;
 }
 
+/** A source of a component version: its identity, type and access. */
 export interface Source extends ElementMeta {
   type: string;
   access: TypedSpec;
 }
 
+/** A reference from a component version to another component version. */
 export interface ComponentReference extends ElementMeta {
   componentName: string;
   /** Go writes an absent reference digest as three empty strings; see `encodeDescriptorJson`. */
@@ -79,6 +87,7 @@ export interface Provider {
   labels?: Label[];
 }
 
+/** A component version: name, version, provider, repository contexts, resources, sources and references. */
 export interface Component {
   name: string;
   version: string;
@@ -91,6 +100,7 @@ export interface Component {
   componentReferences: ComponentReference[] | null;
 }
 
+/** The signature value of a {@link Signature}: algorithm, value, media type and issuer. */
 export interface SignatureInfo {
   algorithm: string;
   value: string;
@@ -103,6 +113,7 @@ export interface SignatureTimestamp {
   time?: string;
 }
 
+/** A signature of a component descriptor: its name, the digest it signs, and the signature itself. */
 export interface Signature {
   name: string;
   digest: DigestSpec;
@@ -125,6 +136,7 @@ export interface NestedDigest {
   resourceDigests?: ResourceDigest[];
 }
 
+/** An OCM component descriptor (schema v2): the metadata and the component. */
 export interface ComponentDescriptor {
   meta: { schemaVersion: string };
   component: Component;

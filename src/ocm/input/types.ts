@@ -20,6 +20,7 @@ export interface InputBlob {
   dispose?(): Promise<void>;
 }
 
+/** What an input method gets: the working folder, a temporary folder and cancellation. */
 export interface InputContext {
   /** Relative input paths resolve against this directory and may not leave it. */
   workingDirectory: string;

@@ -59,8 +59,10 @@ export interface LocalBlob {
   directory?: string;
 }
 
+/** What adding an existing component version does: fail (the default), skip it, or replace it. */
 export type ConflictPolicy = 'abort-and-fail' | 'skip' | 'replace';
 
+/** Options of a {@link ComponentVersionRepository}. */
 export interface ComponentRepositoryOptions {
   /** Written into `software.ocm.creator`. */
   creator?: string;
@@ -70,6 +72,7 @@ export interface ComponentRepositoryOptions {
   tempDir?: string;
 }
 
+/** A component version as stored: its descriptor and the manifests and layers that hold it. */
 export interface StoredVersion {
   descriptor: ComponentDescriptor;
   /** The manifest or index the version tag points at. */
@@ -498,6 +501,30 @@ export class ComponentVersionRepository {
       });
     }
     return { target, desc, artifact };
+  }
+
+  /**
+   * A local blob of a stored version as a stream: its bytes, verified against the blob's digest as
+   * they are read (a wrong byte ends the stream with an error), after the resource's own digest was
+   * checked as localContent says. The caller consumes or destroys the stream. An OCI artifact
+   * stored natively is a graph, not one stream: copy it from `localContent(…).target` or write it
+   * as a layout tar with {@link ComponentVersionRepository.writeLocalBlob}.
+   */
+  async openLocalBlob(
+    stored: StoredVersion,
+    access: LocalBlobAccess,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ mediaType: string; size: number; stream: Readable }> {
+    const o: Op = options.signal ? { signal: options.signal } : {};
+    const { target, desc, artifact } = await this.localContent(stored, access, o);
+    if (artifact) {
+      const { name, version } = stored.descriptor.component;
+      throw new LadingError(
+        'UNSUPPORTED',
+        `${name}:${version}: local blob ${access.localReference} is an OCI artifact, not one stream; copy it from localContent().target or write it with writeLocalBlob`,
+      );
+    }
+    return { mediaType: access.mediaType, size: desc.size, stream: await target.fetch(desc, o) };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Op } from '../../content/index.js';
-import { type Descriptor, LadingError } from '../../oci/index.js';
+import { cancellable, type Descriptor, LadingError } from '../../oci/index.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { DescriptorMediaType } from '../descriptor/media-types.js';
@@ -24,8 +24,10 @@ import {
   verifySignature,
 } from './signature.js';
 
+/** The signature name used when none is given. */
 export const DefaultSignatureName = 'default';
 
+/** Options of {@link signComponentVersion}: the key, the signature name and algorithm, and whether to replace one. */
 export interface SignComponentVersionOptions extends DescriptorDigestOptions {
   /** Default `default`. */
   signatureName?: string;
@@ -44,6 +46,7 @@ export interface SignComponentVersionOptions extends DescriptorDigestOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link signComponentVersion} wrote: the signature and the digest it signs. */
 export interface SignResult {
   signature: Signature;
   /** The descriptor with the signature in place (stored unless dryRun). */
@@ -65,7 +68,16 @@ function where(name: string, version: string): string {
  * either the old version or the signed one. Resource digests are not recomputed (as upstream): every
  * resource with an access must already carry one (`NO-DIGEST` counts), otherwise signing fails.
  */
-export async function signComponentVersion(
+export function signComponentVersion(
+  repo: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: SignComponentVersionOptions,
+): Promise<SignResult> {
+  return cancellable(options.signal, () => signComponentVersionNow(repo, name, version, options));
+}
+
+async function signComponentVersionNow(
   repo: ComponentVersionRepository,
   name: string,
   version: string,
@@ -158,6 +170,7 @@ export function verifyDescriptorDigest(descriptor: ComponentDescriptor, signatur
   }
 }
 
+/** Options of {@link verifyComponentVersion}: the signature to check and the public key or certificates. */
 export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
   /** Only this signature (default: every signature). */
   signatureName?: string;
@@ -171,6 +184,7 @@ export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link verifyComponentVersion} checked: the descriptor, the signatures that verified, resource digests. */
 export interface VerifyResult {
   descriptor: ComponentDescriptor;
   /** The signatures that verified. */
@@ -186,11 +200,20 @@ export interface VerifyResult {
  * naming the check: NOT_FOUND (no such signature), DIGEST_MISMATCH (descriptor digest, or a
  * resource's content), SIGNATURE_INVALID (bad signature or certificate chain).
  */
-export async function verifyComponentVersion(
+export function verifyComponentVersion(
   repo: ComponentVersionRepository,
   name: string,
   version: string,
   options: VerifyComponentVersionOptions = {},
+): Promise<VerifyResult> {
+  return cancellable(options.signal, () => verifyComponentVersionNow(repo, name, version, options));
+}
+
+async function verifyComponentVersionNow(
+  repo: ComponentVersionRepository,
+  name: string,
+  version: string,
+  options: VerifyComponentVersionOptions,
 ): Promise<VerifyResult> {
   const o: Op = options.signal ? { signal: options.signal } : {};
   if (options.publicKey !== undefined) loadPublicKey(options.publicKey);
@@ -235,6 +258,7 @@ export async function verifyComponentVersion(
   return result;
 }
 
+/** What {@link hashComponentVersion} computed: the digest, the normalised bytes it hashes, the descriptor. */
 export interface HashResult {
   digest: DigestSpec;
   normalised: Buffer;
