@@ -349,3 +349,103 @@ describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, dep
     assert.doesNotMatch(r.stderr, /unknown option/);
   });
 });
+
+describe('OCM command line: global flags anywhere, logging flags, transfer of every version', () => {
+  const ctor = (component: string, version: string, extra = '') =>
+    `name: ${component}\nversion: ${version}\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input:\n      type: utf8/v1\n      text: note of ${version}\n${extra}`;
+
+  /** A CTF holding `versions` of one component, made with add cv from another working directory. */
+  async function ctfWith(dir: string, component: string, versions: string[]): Promise<string> {
+    await mkdir(join(dir, 'work'), { recursive: true });
+    for (const v of versions) {
+      await writeFile(join(dir, 'work', `c-${v}.yaml`), ctor(component, v));
+      await ladingOk(['add', 'cv', '-c', `c-${v}.yaml`, '-r', 'ctf'], { cwd: join(dir, 'work') });
+    }
+    return join(dir, 'work', 'ctf');
+  }
+
+  test('flags before the command (lading --config x get cv …); --working-directory and --temp-folder are checked', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/global${process.pid}`;
+      const ctf = await ctfWith(dir, component, ['1.0.0']);
+      await writeFile(join(dir, 'cfg.yaml'), 'type: generic.config.ocm.software/v1\nconfigurations: []\n');
+      const r = await ladingOk([
+        '--config',
+        join(dir, 'cfg.yaml'),
+        '--loglevel',
+        'warn',
+        'get',
+        'cv',
+        `${ctf}//${component}:1.0.0`,
+        '-o',
+        'json',
+      ]);
+      assert.equal(JSON.parse(r.stdout)[0].component.version, '1.0.0');
+      // A broken --config before the command is read (and refused), so it really was taken.
+      await writeFile(join(dir, 'bad.yaml'), 'type: nonsense/v1\n: [\n');
+      const bad = await lading(['--config', join(dir, 'bad.yaml'), 'get', 'cv', `${ctf}//${component}:1.0.0`]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /bad\.yaml/);
+      assertOneLineError(
+        await lading(['get', 'cv', '--working-directory', join(dir, 'nope'), `${ctf}//${component}:1.0.0`]),
+        /--working-directory .*nope.*: not an existing folder/,
+      );
+      assertOneLineError(
+        await lading(['--temp-folder', join(dir, 'nope'), 'get', 'cv', `${ctf}//${component}:1.0.0`]),
+        /--temp-folder .*nope.*: not an existing folder/,
+      );
+      assertOneLineError(
+        await lading(['get', 'cv', '--logformat', 'xml', `${ctf}//${component}:1.0.0`]),
+        /--logformat must be one of text, json, got "xml"/,
+      );
+    }));
+
+  test('--logformat json / text and --logoutput stdout: warnings as Go slog records', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/log${process.pid}`;
+      await writeFile(
+        join(dir, 'c.yaml'),
+        ctor(component, '1.0.0').replace('type: utf8/v1', 'type: utf8/v1\n      txet: typo'),
+      );
+      const plain = await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', 'ctf1'], { cwd: dir });
+      assert.match(plain.stderr, /^warning: .*unknown field "txet"/m);
+      const json = await ladingOk(['add', 'cv', '--logformat', 'json', '-c', 'c.yaml', '-r', 'ctf2'], { cwd: dir });
+      const record = JSON.parse(json.stderr.split('\n').find((l) => l.includes('txet')) as string);
+      assert.equal(record.level, 'WARN');
+      assert.match(record.msg, /unknown field "txet"/);
+      assert.ok(!Number.isNaN(Date.parse(record.time)));
+      const text = await ladingOk(['add', 'cv', '--logoutput', 'stdout', '-c', 'c.yaml', '-r', 'ctf3'], { cwd: dir });
+      assert.match(text.stdout, /^time=\S+ level=WARN msg=".*unknown field \\"txet\\".*"$/m);
+      assert.doesNotMatch(text.stderr, /txet/);
+      const quiet = await ladingOk(['add', 'cv', '--loglevel', 'error', '-c', 'c.yaml', '-r', 'ctf4'], { cwd: dir });
+      assert.doesNotMatch(quiet.stderr, /txet/);
+    }));
+
+  test('transfer cv without a version transfers every version; --latest and --semver-constraint select', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/all${process.pid}`;
+      const ctf = await ctfWith(dir, component, ['1.0.0', '1.1.0', '2.0.0']);
+      const list = async (target: string) =>
+        (await ladingOk(['get', 'cv', `${target}//${component}`, '-o', 'json']).then((r) => r.stdout))
+          .trim()
+          .split(/\n(?=\{)/)
+          .map((t) => JSON.parse(t))
+          .flatMap((d) => (Array.isArray(d) ? d : [d]))
+          .map((d: { component: { version: string } }) => d.component.version)
+          .sort();
+      const all = `http://${reg}/parity/all-${process.pid}-${++counter}`;
+      const t = await ladingOk(['transfer', 'cv', `${ctf}//${component}`, all]);
+      assert.equal(t.stdout.match(/^Transferred /gm)?.length, 3, t.stdout);
+      assert.deepEqual(await list(all), ['1.0.0', '1.1.0', '2.0.0']);
+      const latest = `http://${reg}/parity/latest-${process.pid}-${++counter}`;
+      await ladingOk(['transfer', 'cv', '--latest', `${ctf}//${component}`, latest]);
+      assert.deepEqual(await list(latest), ['2.0.0']);
+      const some = join(dir, 'some-ctf');
+      await ladingOk(['transfer', 'cv', '--semver-constraint', '< 2.0.0', `${ctf}//${component}`, some]);
+      assert.deepEqual(await list(some), ['1.0.0', '1.1.0']);
+      assertOneLineError(
+        await lading(['transfer', 'cv', '--semver-constraint', '> 9', `${ctf}//${component}`, join(dir, 'none')]),
+        /no versions of/,
+      );
+    }));
+});

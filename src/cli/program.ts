@@ -61,6 +61,7 @@ export function buildProgram(io: CliIO): Command {
   registerOrasExtras(program, io);
   registerOcm(program, io);
   for (const cmd of allCommands(program)) {
+    (cmd as Command & { ladingIO?: CliIO }).ladingIO = io;
     cmd.exitOverride();
     cmd.option('-d, --debug', 'print the cause chain of errors');
   }
@@ -80,8 +81,9 @@ function findOption(cmd: CommandType, flag: string) {
 }
 
 /**
- * Cobra lets flags stand before the subcommand (`oras blob -o - fetch ref`); commander does not.
- * Flags met before the leaf command are moved after it, keeping their values.
+ * Cobra lets flags stand before the subcommand (`oras blob -o - fetch ref`, `ocm --config x get
+ * cv …`); commander does not. Flags met before the leaf command are moved after it, keeping their
+ * values.
  */
 export function hoistFlags(program: CommandType, args: string[]): string[] {
   let current = program;
@@ -91,7 +93,10 @@ export function hoistFlags(program: CommandType, args: string[]): string[] {
     const token = args[i] as string;
     if (token === '--') return args;
     if (token.startsWith('-') && token !== '-') {
-      if (current === program) return args; // global flags (--help, --version, --debug) stay where they are
+      // The program's own flags (--help, --version, --debug) stay where they are; any other flag
+      // before the command (`lading --config x get cv …`, as upstream's persistent flags) moves.
+      if (current === program && program.options.some((o) => o.short === token || o.long === token)) return args;
+      if (current === program && (token === '-h' || token === '--help')) return args;
       held.push(token);
       const option = token.includes('=') ? undefined : findOption(current, token);
       if (option && (option.required || option.optional) && i + 1 < args.length) held.push(args[++i] as string);
