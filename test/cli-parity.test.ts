@@ -449,3 +449,76 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
       );
     }));
 });
+
+describe('OCM: get config, get/describe types, completion powershell', () => {
+  test('get config prints the merged configuration (secrets masked) from --config before or after the command', () =>
+    withDir(async (dir) => {
+      const cfg = join(dir, 'ocmconfig.yaml');
+      await writeFile(
+        cfg,
+        `type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: OCIRegistry, hostname: ${peers.plain.host.split(':')[0]}}
+    credentials:
+    - type: Credentials/v1
+      properties: {username: parity-user, password: parity-secret}
+- type: resolvers.config.ocm.software/v1alpha1
+  resolvers:
+  - repository: {type: CommonTransportFormat/v1, filePath: ./ctf}
+    componentNamePattern: acme.org/*
+`,
+      );
+      const json = JSON.parse((await ladingOk(['get', 'config', '--config', cfg, '-o', 'json'])).stdout);
+      assert.equal(json.type, 'generic.config.ocm.software/v1');
+      const creds = json.configurations.find((c: { type: string }) => c.type === 'credentials.config.ocm.software');
+      assert.equal(creds.consumers[0].credentials[0].properties.username, 'parity-user');
+      assert.equal(creds.consumers[0].credentials[0].properties.password, '***');
+      const resolvers = json.configurations.find((c: { type: string }) => c.type.startsWith('resolvers.'));
+      assert.equal(resolvers.resolvers[0].componentNamePattern, 'acme.org/*');
+      const yaml = await ladingOk(['--config', cfg, 'get', 'cfg']);
+      assert.match(yaml.stdout, /^type: generic\.config\.ocm\.software\/v1$/m);
+      assert.doesNotMatch(yaml.stdout + JSON.stringify(json), /parity-secret/);
+      assertOneLineError(
+        await lading(['get', 'config', '-o', 'table', '--config', cfg]),
+        /-o\/--output must be one of yaml, json, ndjson/,
+      );
+    }));
+
+  test('describe types / get types list subsystems, types and their fields', async () => {
+    const all = await ladingOk(['describe', 'types']);
+    for (const s of ['ocm-repository', 'access', 'input', 'credential-repository', 'signing'])
+      assert.match(all.stdout, new RegExp(`^${s} `, 'm'));
+    const access = await ladingOk(['get', 'types', 'access']);
+    for (const t of ['LocalBlob/v1', 'OCIImage/v1', 'Helm/v1', 'File/v1alpha1'])
+      assert.match(access.stdout, new RegExp(`^${t.replace('/', '\\/')} `, 'm'));
+    const dir = await ladingOk(['describe', 'type', 'input', 'dir']);
+    assert.match(dir.stdout, /^Type: {8}Dir\/v1$/m);
+    assert.match(dir.stdout, /^path +string +yes /m);
+    assert.match(dir.stdout, /^excludeFiles +string\[\] +no /m);
+    const oci = JSON.parse((await ladingOk(['get', 'types', 'ocm-repository', 'oci', '-o', 'json'])).stdout);
+    assert.equal(oci.name, 'OCIRepository/v1');
+    assert.deepEqual(
+      oci.fields.map((f: { name: string }) => f.name),
+      ['baseUrl', 'subPath'],
+    );
+    assertOneLineError(await lading(['describe', 'types', 'nope']), /unknown subsystem "nope"/);
+    assertOneLineError(await lading(['describe', 'types', 'input', 'nope/v9']), /unknown input type "nope\/v9"/);
+  });
+
+  test('completion powershell: a native argument completer over the command tree', async () => {
+    const ps = await ladingOk(['completion', 'powershell']);
+    assert.match(ps.stdout, /^Register-ArgumentCompleter -Native -CommandName 'lading' -ScriptBlock \{$/m);
+    assert.match(ps.stdout, /^ {2}'get' = @\{ subs = @\(.*@\('types', /m);
+    assert.match(ps.stdout, /^ {2}'describe types' = @\{ subs = @\(\); flags = @\(.*@\('--output', /m);
+    assert.match(ps.stdout, /^ {2}'describe' = @\{ subs = @\(@\('types', .*@\('type', /m);
+    // Balanced braces and parentheses (outside quoted strings), so the script parses.
+    const code = ps.stdout.replace(/'(?:[^']|'')*'/g, "''").replace(/"[^"]*"/g, '""');
+    for (const [open, close] of [
+      ['{', '}'],
+      ['(', ')'],
+    ] as const)
+      assert.equal(code.split(open).length, code.split(close).length, `${open}${close} balanced`);
+  });
+});
