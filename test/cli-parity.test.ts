@@ -522,3 +522,49 @@ configurations:
       assert.equal(code.split(open).length, code.split(close).length, `${open}${close} balanced`);
   });
 });
+
+describe("OCM: seed 001's access resources without version; File/v1alpha1 download", () => {
+  test('an access resource without version gets the component version with a warning; its File/v1alpha1 content downloads, checked', () =>
+    withDir(async (dir) => {
+      const { createHash } = await import('node:crypto');
+      const { readFile } = await import('node:fs/promises');
+      const { pathToFileURL } = await import('node:url');
+      await writeFile(join(dir, 'readme.md'), '# readme of seed 001\n');
+      const digest = `sha256:${createHash('sha256').update('# readme of seed 001\n').digest('hex')}`;
+      const component = `acme.org/parity/seed001-${process.pid}`;
+      const resource = (name: string, extra: string) =>
+        `- name: ${name}\n  type: blob\n  relation: external\n  access:\n    type: File/v1alpha1\n    uri: ${extra}\n    mediaType: text/markdown\n`;
+      const uri = pathToFileURL(join(dir, 'readme.md')).href;
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `name: ${component}\nversion: 1.2.3\nprovider:\n  name: acme.org\nresources:\n${resource('readme', uri)}${resource('checked', `${uri}\n    digest: ${digest}`)}${resource('wrong', `${uri}\n    digest: sha256:${'0'.repeat(64)}`)}${resource('remote', 'https://example.com/readme.md')}${resource('folder', pathToFileURL(dir).href)}`,
+      );
+      const target = `http://${reg}/parity/seed001-${process.pid}-${++counter}`;
+      const add = await ladingOk(['add', 'cv', '-r', target], { cwd: dir });
+      assert.match(
+        add.stderr,
+        /^warning: component-constructor\.yaml:6: resources\[0\]: resource "readme" given by access has no version; using the component's version 1\.2\.3/m,
+      );
+      const ref = `${target}//${component}:1.2.3`;
+      const got = JSON.parse((await ladingOk(['get', 'cv', ref, '-o', 'json'])).stdout)[0];
+      assert.equal(got.component.resources[0].version, '1.2.3');
+      await ladingOk(['download', 'resource', ref, '--identity', 'name=readme', '--output', join(dir, 'out.md')]);
+      assert.equal(await readFile(join(dir, 'out.md'), 'utf8'), '# readme of seed 001\n');
+      await ladingOk(['download', 'resource', ref, '--identity', 'name=checked', '--output', join(dir, 'checked.md')]);
+      assert.equal(await readFile(join(dir, 'checked.md'), 'utf8'), '# readme of seed 001\n');
+      assertOneLineError(
+        await lading(['download', 'resource', ref, '--identity', 'name=wrong', '--output', join(dir, 'wrong.md')]),
+        /File\/v1alpha1 access: .*readme\.md hashes to sha256:[0-9a-f]{64}, the access expects sha256:0{64}/,
+      );
+      assertOneLineError(
+        await lading(['download', 'resource', ref, '--identity', 'name=remote', '--output', join(dir, 'r.md')]),
+        /is not a local file:\/\/ URI/,
+      );
+      assertOneLineError(
+        await lading(['download', 'resource', ref, '--identity', 'name=folder', '--output', join(dir, 'f.md')]),
+        /is not a regular file/,
+      );
+      // Nothing was left behind by the refused downloads.
+      for (const f of ['wrong.md', 'r.md', 'f.md']) await assert.rejects(readFile(join(dir, f)), { code: 'ENOENT' });
+    }));
+});
