@@ -25,8 +25,14 @@ export function buildProgram(io: CliIO): Command {
       'Ship software and data as OCI artifacts.\n\n' +
         'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo\n' +
         '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
-        'OCM family: add cv, get cv, get resources, download resource, transfer cv, sign cv, verify cv, hash cv\n' +
-        '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).',
+        'OCM family: add cv, get cv, get resources, get config, download resource,\n' +
+        'transfer cv, sign cv, verify cv, hash cv, describe types\n' +
+        '(references are <repository>//<component>:<version>; the repository is a CTF\n' +
+        'path or a registry).\n\n' +
+        "Short flags keep each family's upstream meaning. ORAS family: -u is\n" +
+        '--username, -o an output path (discover: the format). OCM family: -o is\n' +
+        '--output (the format), -r is --recursive (transfer cv) or --repository\n' +
+        '(add cv), -u is --upload-as (transfer cv).',
     )
     .version(readVersion(), '-V, --version', 'print the version')
     .option('-d, --debug', 'print the cause chain of errors')
