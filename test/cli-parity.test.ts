@@ -568,3 +568,50 @@ describe("OCM: seed 001's access resources without version; File/v1alpha1 downlo
       for (const f of ['wrong.md', 'r.md', 'f.md']) await assert.rejects(readFile(join(dir, f)), { code: 'ENOENT' });
     }));
 });
+
+describe('OCM: the configuration resolvers find referenced components elsewhere (get cv -r)', () => {
+  test('both resolver config types lead get cv -r from a CTF to a reference stored in the registry', () =>
+    withDir(async (dir) => {
+      const lib = `acme.org/parity/lib${process.pid}`;
+      const app = `acme.org/parity/app${process.pid}`;
+      const registry = `http://${reg}/parity/resolvers-${process.pid}-${++counter}`;
+      await writeFile(
+        join(dir, 'lib.yaml'),
+        `name: ${lib}\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input: {type: utf8/v1, text: lib}\n`,
+      );
+      await ladingOk(['add', 'cv', '-c', 'lib.yaml', '-r', registry], { cwd: dir });
+      await writeFile(
+        join(dir, 'app.yaml'),
+        `name: ${app}\nversion: 1.0.0\nprovider:\n  name: acme.org\ncomponentReferences:\n  - name: lib\n    componentName: ${lib}\n    version: 1.0.0\n`,
+      );
+      // The app alone in a CTF (add cv wants its references beside it: made with both, then moved alone).
+      await ladingOk(['add', 'cv', '-c', 'lib.yaml', '-r', 'both'], { cwd: dir });
+      await ladingOk(['add', 'cv', '-c', 'app.yaml', '-r', 'both'], { cwd: dir });
+      await ladingOk(['transfer', 'cv', `${join(dir, 'both')}//${app}:1.0.0`, join(dir, 'ctf')]);
+      const ref = `${join(dir, 'ctf')}//${app}:1.0.0`;
+      await writeFile(join(dir, 'none.yaml'), 'type: generic.config.ocm.software/v1\nconfigurations: []\n');
+      const without = await lading([
+        'get',
+        'cv',
+        '-o',
+        'json',
+        '--recursive',
+        '-1',
+        '--config',
+        join(dir, 'none.yaml'),
+        ref,
+      ]);
+      assert.notEqual(without.code, 0, 'the reference is not in the CTF');
+      const configs = {
+        current: `- type: resolvers.config.ocm.software/v1alpha1\n  resolvers:\n  - repository: {type: OCIRepository/v1, baseUrl: ${registry}}\n    componentNamePattern: acme.org/parity/lib*\n`,
+        legacy: `- type: ocm.config.ocm.software\n  resolvers:\n  - repository: {type: CommonTransportFormat/v1, filePath: ${join(dir, 'nowhere')}}\n    prefix: acme.org/other\n    priority: 20\n  - repository: {type: OCIRepository/v1, baseUrl: ${registry}}\n    prefix: acme.org/parity\n    priority: 10\n`,
+      };
+      for (const [kind, body] of Object.entries(configs)) {
+        const file = join(dir, `${kind}.yaml`);
+        await writeFile(file, `type: generic.config.ocm.software/v1\nconfigurations:\n${body}`);
+        const r = await ladingOk(['--config', file, 'get', 'cv', '-o', 'json', '--recursive', '-1', ref]);
+        const names = JSON.parse(r.stdout).map((d: { component: { name: string } }) => d.component.name);
+        assert.deepEqual(names.sort(), [app, lib].sort(), kind);
+      }
+    }));
+});
