@@ -349,3 +349,269 @@ describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, dep
     assert.doesNotMatch(r.stderr, /unknown option/);
   });
 });
+
+describe('OCM command line: global flags anywhere, logging flags, transfer of every version', () => {
+  const ctor = (component: string, version: string, extra = '') =>
+    `name: ${component}\nversion: ${version}\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input:\n      type: utf8/v1\n      text: note of ${version}\n${extra}`;
+
+  /** A CTF holding `versions` of one component, made with add cv from another working directory. */
+  async function ctfWith(dir: string, component: string, versions: string[]): Promise<string> {
+    await mkdir(join(dir, 'work'), { recursive: true });
+    for (const v of versions) {
+      await writeFile(join(dir, 'work', `c-${v}.yaml`), ctor(component, v));
+      await ladingOk(['add', 'cv', '-c', `c-${v}.yaml`, '-r', 'ctf'], { cwd: join(dir, 'work') });
+    }
+    return join(dir, 'work', 'ctf');
+  }
+
+  test('flags before the command (lading --config x get cv …); --working-directory and --temp-folder are checked', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/global${process.pid}`;
+      const ctf = await ctfWith(dir, component, ['1.0.0']);
+      await writeFile(join(dir, 'cfg.yaml'), 'type: generic.config.ocm.software/v1\nconfigurations: []\n');
+      const r = await ladingOk([
+        '--config',
+        join(dir, 'cfg.yaml'),
+        '--loglevel',
+        'warn',
+        'get',
+        'cv',
+        `${ctf}//${component}:1.0.0`,
+        '-o',
+        'json',
+      ]);
+      assert.equal(JSON.parse(r.stdout)[0].component.version, '1.0.0');
+      // A broken --config before the command is read (and refused), so it really was taken.
+      await writeFile(join(dir, 'bad.yaml'), 'type: nonsense/v1\n: [\n');
+      const bad = await lading(['--config', join(dir, 'bad.yaml'), 'get', 'cv', `${ctf}//${component}:1.0.0`]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /bad\.yaml/);
+      assertOneLineError(
+        await lading(['get', 'cv', '--working-directory', join(dir, 'nope'), `${ctf}//${component}:1.0.0`]),
+        /--working-directory .*nope.*: not an existing folder/,
+      );
+      assertOneLineError(
+        await lading(['--temp-folder', join(dir, 'nope'), 'get', 'cv', `${ctf}//${component}:1.0.0`]),
+        /--temp-folder .*nope.*: not an existing folder/,
+      );
+      assertOneLineError(
+        await lading(['get', 'cv', '--logformat', 'xml', `${ctf}//${component}:1.0.0`]),
+        /--logformat must be one of text, json, got "xml"/,
+      );
+    }));
+
+  test('--logformat json / text and --logoutput stdout: warnings as Go slog records', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/log${process.pid}`;
+      await writeFile(
+        join(dir, 'c.yaml'),
+        ctor(component, '1.0.0').replace('type: utf8/v1', 'type: utf8/v1\n      txet: typo'),
+      );
+      const plain = await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', 'ctf1'], { cwd: dir });
+      assert.match(plain.stderr, /^warning: .*unknown field "txet"/m);
+      const json = await ladingOk(['add', 'cv', '--logformat', 'json', '-c', 'c.yaml', '-r', 'ctf2'], { cwd: dir });
+      const record = JSON.parse(json.stderr.split('\n').find((l) => l.includes('txet')) as string);
+      assert.equal(record.level, 'WARN');
+      assert.match(record.msg, /unknown field "txet"/);
+      assert.ok(!Number.isNaN(Date.parse(record.time)));
+      const text = await ladingOk(['add', 'cv', '--logoutput', 'stdout', '-c', 'c.yaml', '-r', 'ctf3'], { cwd: dir });
+      assert.match(text.stdout, /^time=\S+ level=WARN msg=".*unknown field \\"txet\\".*"$/m);
+      assert.doesNotMatch(text.stderr, /txet/);
+      const quiet = await ladingOk(['add', 'cv', '--loglevel', 'error', '-c', 'c.yaml', '-r', 'ctf4'], { cwd: dir });
+      assert.doesNotMatch(quiet.stderr, /txet/);
+    }));
+
+  test('transfer cv without a version transfers every version; --latest and --semver-constraint select', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/all${process.pid}`;
+      const ctf = await ctfWith(dir, component, ['1.0.0', '1.1.0', '2.0.0']);
+      const list = async (target: string) =>
+        (await ladingOk(['get', 'cv', `${target}//${component}`, '-o', 'json']).then((r) => r.stdout))
+          .trim()
+          .split(/\n(?=\{)/)
+          .map((t) => JSON.parse(t))
+          .flatMap((d) => (Array.isArray(d) ? d : [d]))
+          .map((d: { component: { version: string } }) => d.component.version)
+          .sort();
+      const all = `http://${reg}/parity/all-${process.pid}-${++counter}`;
+      const t = await ladingOk(['transfer', 'cv', `${ctf}//${component}`, all]);
+      assert.equal(t.stdout.match(/^Transferred /gm)?.length, 3, t.stdout);
+      assert.deepEqual(await list(all), ['1.0.0', '1.1.0', '2.0.0']);
+      const latest = `http://${reg}/parity/latest-${process.pid}-${++counter}`;
+      await ladingOk(['transfer', 'cv', '--latest', `${ctf}//${component}`, latest]);
+      assert.deepEqual(await list(latest), ['2.0.0']);
+      const some = join(dir, 'some-ctf');
+      await ladingOk(['transfer', 'cv', '--semver-constraint', '< 2.0.0', `${ctf}//${component}`, some]);
+      assert.deepEqual(await list(some), ['1.0.0', '1.1.0']);
+      assertOneLineError(
+        await lading(['transfer', 'cv', '--semver-constraint', '> 9', `${ctf}//${component}`, join(dir, 'none')]),
+        /no versions of/,
+      );
+    }));
+});
+
+describe('OCM: get config, get/describe types, completion powershell', () => {
+  test('get config prints the merged configuration (secrets masked) from --config before or after the command', () =>
+    withDir(async (dir) => {
+      const cfg = join(dir, 'ocmconfig.yaml');
+      await writeFile(
+        cfg,
+        `type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: OCIRegistry, hostname: ${peers.plain.host.split(':')[0]}}
+    credentials:
+    - type: Credentials/v1
+      properties: {username: parity-user, password: parity-secret}
+- type: resolvers.config.ocm.software/v1alpha1
+  resolvers:
+  - repository: {type: CommonTransportFormat/v1, filePath: ./ctf}
+    componentNamePattern: acme.org/*
+`,
+      );
+      const json = JSON.parse((await ladingOk(['get', 'config', '--config', cfg, '-o', 'json'])).stdout);
+      assert.equal(json.type, 'generic.config.ocm.software/v1');
+      const creds = json.configurations.find((c: { type: string }) => c.type === 'credentials.config.ocm.software');
+      assert.equal(creds.consumers[0].credentials[0].properties.username, 'parity-user');
+      assert.equal(creds.consumers[0].credentials[0].properties.password, '***');
+      const resolvers = json.configurations.find((c: { type: string }) => c.type.startsWith('resolvers.'));
+      assert.equal(resolvers.resolvers[0].componentNamePattern, 'acme.org/*');
+      const yaml = await ladingOk(['--config', cfg, 'get', 'cfg']);
+      assert.match(yaml.stdout, /^type: generic\.config\.ocm\.software\/v1$/m);
+      assert.doesNotMatch(yaml.stdout + JSON.stringify(json), /parity-secret/);
+      assertOneLineError(
+        await lading(['get', 'config', '-o', 'table', '--config', cfg]),
+        /-o\/--output must be one of yaml, json, ndjson/,
+      );
+    }));
+
+  test('describe types / get types list subsystems, types and their fields', async () => {
+    const all = await ladingOk(['describe', 'types']);
+    for (const s of ['ocm-repository', 'access', 'input', 'credential-repository', 'signing'])
+      assert.match(all.stdout, new RegExp(`^${s} `, 'm'));
+    const access = await ladingOk(['get', 'types', 'access']);
+    for (const t of ['LocalBlob/v1', 'OCIImage/v1', 'Helm/v1', 'File/v1alpha1'])
+      assert.match(access.stdout, new RegExp(`^${t.replace('/', '\\/')} `, 'm'));
+    const dir = await ladingOk(['describe', 'type', 'input', 'dir']);
+    assert.match(dir.stdout, /^Type: {8}Dir\/v1$/m);
+    assert.match(dir.stdout, /^path +string +yes /m);
+    assert.match(dir.stdout, /^excludeFiles +string\[\] +no /m);
+    const oci = JSON.parse((await ladingOk(['get', 'types', 'ocm-repository', 'oci', '-o', 'json'])).stdout);
+    assert.equal(oci.name, 'OCIRepository/v1');
+    assert.deepEqual(
+      oci.fields.map((f: { name: string }) => f.name),
+      ['baseUrl', 'subPath'],
+    );
+    assertOneLineError(await lading(['describe', 'types', 'nope']), /unknown subsystem "nope"/);
+    assertOneLineError(await lading(['describe', 'types', 'input', 'nope/v9']), /unknown input type "nope\/v9"/);
+  });
+
+  test('completion powershell: a native argument completer over the command tree', async () => {
+    const ps = await ladingOk(['completion', 'powershell']);
+    assert.match(ps.stdout, /^Register-ArgumentCompleter -Native -CommandName 'lading' -ScriptBlock \{$/m);
+    assert.match(ps.stdout, /^ {2}'get' = @\{ subs = @\(.*@\('types', /m);
+    assert.match(ps.stdout, /^ {2}'describe types' = @\{ subs = @\(\); flags = @\(.*@\('--output', /m);
+    assert.match(ps.stdout, /^ {2}'describe' = @\{ subs = @\(@\('types', .*@\('type', /m);
+    // Balanced braces and parentheses (outside quoted strings), so the script parses.
+    const code = ps.stdout.replace(/'(?:[^']|'')*'/g, "''").replace(/"[^"]*"/g, '""');
+    for (const [open, close] of [
+      ['{', '}'],
+      ['(', ')'],
+    ] as const)
+      assert.equal(code.split(open).length, code.split(close).length, `${open}${close} balanced`);
+  });
+});
+
+describe("OCM: seed 001's access resources without version; File/v1alpha1 download", () => {
+  test('an access resource without version gets the component version with a warning; its File/v1alpha1 content downloads, checked', () =>
+    withDir(async (dir) => {
+      const { createHash } = await import('node:crypto');
+      const { readFile } = await import('node:fs/promises');
+      const { pathToFileURL } = await import('node:url');
+      await writeFile(join(dir, 'readme.md'), '# readme of seed 001\n');
+      const digest = `sha256:${createHash('sha256').update('# readme of seed 001\n').digest('hex')}`;
+      const component = `acme.org/parity/seed001-${process.pid}`;
+      const resource = (name: string, extra: string) =>
+        `- name: ${name}\n  type: blob\n  relation: external\n  access:\n    type: File/v1alpha1\n    uri: ${extra}\n    mediaType: text/markdown\n`;
+      const uri = pathToFileURL(join(dir, 'readme.md')).href;
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `name: ${component}\nversion: 1.2.3\nprovider:\n  name: acme.org\nresources:\n${resource('readme', uri)}${resource('checked', `${uri}\n    digest: ${digest}`)}${resource('wrong', `${uri}\n    digest: sha256:${'0'.repeat(64)}`)}${resource('remote', 'https://example.com/readme.md')}${resource('folder', pathToFileURL(dir).href)}`,
+      );
+      const target = `http://${reg}/parity/seed001-${process.pid}-${++counter}`;
+      const add = await ladingOk(['add', 'cv', '-r', target], { cwd: dir });
+      assert.match(
+        add.stderr,
+        /^warning: component-constructor\.yaml:6: resources\[0\]: resource "readme" given by access has no version; using the component's version 1\.2\.3/m,
+      );
+      const ref = `${target}//${component}:1.2.3`;
+      const got = JSON.parse((await ladingOk(['get', 'cv', ref, '-o', 'json'])).stdout)[0];
+      assert.equal(got.component.resources[0].version, '1.2.3');
+      await ladingOk(['download', 'resource', ref, '--identity', 'name=readme', '--output', join(dir, 'out.md')]);
+      assert.equal(await readFile(join(dir, 'out.md'), 'utf8'), '# readme of seed 001\n');
+      await ladingOk(['download', 'resource', ref, '--identity', 'name=checked', '--output', join(dir, 'checked.md')]);
+      assert.equal(await readFile(join(dir, 'checked.md'), 'utf8'), '# readme of seed 001\n');
+      assertOneLineError(
+        await lading(['download', 'resource', ref, '--identity', 'name=wrong', '--output', join(dir, 'wrong.md')]),
+        /File\/v1alpha1 access: .*readme\.md hashes to sha256:[0-9a-f]{64}, the access expects sha256:0{64}/,
+      );
+      assertOneLineError(
+        await lading(['download', 'resource', ref, '--identity', 'name=remote', '--output', join(dir, 'r.md')]),
+        /is not a local file:\/\/ URI/,
+      );
+      assertOneLineError(
+        await lading(['download', 'resource', ref, '--identity', 'name=folder', '--output', join(dir, 'f.md')]),
+        /is not a regular file/,
+      );
+      // Nothing was left behind by the refused downloads.
+      for (const f of ['wrong.md', 'r.md', 'f.md']) await assert.rejects(readFile(join(dir, f)), { code: 'ENOENT' });
+    }));
+});
+
+describe('OCM: the configuration resolvers find referenced components elsewhere (get cv -r)', () => {
+  test('both resolver config types lead get cv -r from a CTF to a reference stored in the registry', () =>
+    withDir(async (dir) => {
+      const lib = `acme.org/parity/lib${process.pid}`;
+      const app = `acme.org/parity/app${process.pid}`;
+      const registry = `http://${reg}/parity/resolvers-${process.pid}-${++counter}`;
+      await writeFile(
+        join(dir, 'lib.yaml'),
+        `name: ${lib}\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input: {type: utf8/v1, text: lib}\n`,
+      );
+      await ladingOk(['add', 'cv', '-c', 'lib.yaml', '-r', registry], { cwd: dir });
+      await writeFile(
+        join(dir, 'app.yaml'),
+        `name: ${app}\nversion: 1.0.0\nprovider:\n  name: acme.org\ncomponentReferences:\n  - name: lib\n    componentName: ${lib}\n    version: 1.0.0\n`,
+      );
+      // The app alone in a CTF (add cv wants its references beside it: made with both, then moved alone).
+      await ladingOk(['add', 'cv', '-c', 'lib.yaml', '-r', 'both'], { cwd: dir });
+      await ladingOk(['add', 'cv', '-c', 'app.yaml', '-r', 'both'], { cwd: dir });
+      await ladingOk(['transfer', 'cv', `${join(dir, 'both')}//${app}:1.0.0`, join(dir, 'ctf')]);
+      const ref = `${join(dir, 'ctf')}//${app}:1.0.0`;
+      await writeFile(join(dir, 'none.yaml'), 'type: generic.config.ocm.software/v1\nconfigurations: []\n');
+      const without = await lading([
+        'get',
+        'cv',
+        '-o',
+        'json',
+        '--recursive',
+        '-1',
+        '--config',
+        join(dir, 'none.yaml'),
+        ref,
+      ]);
+      assert.notEqual(without.code, 0, 'the reference is not in the CTF');
+      const configs = {
+        current: `- type: resolvers.config.ocm.software/v1alpha1\n  resolvers:\n  - repository: {type: OCIRepository/v1, baseUrl: ${registry}}\n    componentNamePattern: acme.org/parity/lib*\n`,
+        legacy: `- type: ocm.config.ocm.software\n  resolvers:\n  - repository: {type: CommonTransportFormat/v1, filePath: ${join(dir, 'nowhere')}}\n    prefix: acme.org/other\n    priority: 20\n  - repository: {type: OCIRepository/v1, baseUrl: ${registry}}\n    prefix: acme.org/parity\n    priority: 10\n`,
+      };
+      for (const [kind, body] of Object.entries(configs)) {
+        const file = join(dir, `${kind}.yaml`);
+        await writeFile(file, `type: generic.config.ocm.software/v1\nconfigurations:\n${body}`);
+        const r = await ladingOk(['--config', file, 'get', 'cv', '-o', 'json', '--recursive', '-1', ref]);
+        const names = JSON.parse(r.stdout).map((d: { component: { name: string } }) => d.component.name);
+        assert.deepEqual(names.sort(), [app, lib].sort(), kind);
+      }
+    }));
+});

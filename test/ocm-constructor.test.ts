@@ -266,6 +266,20 @@ describe('seed "Input and Access Types" examples', () => {
 });
 
 describe('constructor semantics', () => {
+  it("an access resource without version (seed 001's examples) gets the component's version, with a warning", () => {
+    const ctor = parseConstructor(
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  access: {type: ociArtifact, imageReference: x}\n- name: r2\n  type: blob\n  version: 2.0.0\n  access: {type: ociArtifact, imageReference: y}\n',
+      { env: {} },
+    );
+    assert.deepEqual(
+      ctor.components[0]?.resources?.map((r) => r.version),
+      ['1.0.0', '2.0.0'],
+    );
+    assert.deepEqual(ctor.warnings, [
+      `component-constructor.yaml:5: resources[0]: resource "r1" given by access has no version; using the component's version 1.0.0 (upstream's schema requires one)`,
+    ]);
+  });
+
   it('reads both the single and the components: form, with environment expansion and YAML 1.1 booleans', () => {
     const text =
       // biome-ignore lint/suspicious/noTemplateCurlyInString: constructor text with ${...} variables
@@ -380,12 +394,6 @@ describe('bad constructors: one clear error with file:line and path', () => {
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  relation: external\n  input: {type: utf8, text: a}\n',
       'INVALID_CONSTRUCTOR',
       /^component-constructor\.yaml:7: resources\[0\]\.relation: must be "local"$/,
-    ],
-    [
-      'access resource without version',
-      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  access: {type: ociArtifact, imageReference: x}\n',
-      'INVALID_CONSTRUCTOR',
-      /^component-constructor\.yaml:5: resources\[0\]: missing required field "version"$/,
     ],
     [
       'provider without a name',

@@ -1,5 +1,7 @@
 import { type Command, Option } from 'commander';
 import { isValidMediaType, LadingError } from '../oci/index.js';
+import type { CliIO } from './io.js';
+import { addOcmGlobalOptions, applyOcmGlobalOptions } from './log.js';
 import { addFormatOptions } from './output/format.js';
 
 export function parseConcurrency(value: string): number {
@@ -143,14 +145,25 @@ function addDeprecatedVerbose(cmd: Command): Command {
  * flags as the ORAS family has them but without short names (OCM's own short flags mean other
  * things), and `--config` for OCM configuration files.
  */
-export function addOcmOptions(cmd: Command, options: FamilyOptions = {}): Command {
+export function addOcmOptions(cmd: Command, options: FamilyOptions & { remote?: boolean } = {}): Command {
   if (options.concurrency) addConcurrencyOption(cmd, options.concurrency.what, options.concurrency.default);
   if (options.progress) addNoTtyOption(cmd);
-  return addRemoteOptions(cmd, '', { shortFlags: false }).option(
+  if (options.remote !== false) addRemoteOptions(cmd, '', { shortFlags: false });
+  cmd.option(
     '--config <file>',
     'an OCM configuration file (repeatable); replaces the discovery of $OCM_CONFIG, ~/.config/ocm/config, ~/.ocmconfig, ./.ocmconfig, …',
     collect,
   );
+  addOcmGlobalOptions(cmd);
+  cmd.hook('preAction', async (_program, action) => applyOcmGlobalOptions(ocmIO(action), action.opts()));
+  return cmd;
+}
+
+/** The command's io, as the program gave it (set by buildProgram on every command). */
+function ocmIO(cmd: Command): CliIO {
+  const io = (cmd as Command & { ladingIO?: CliIO }).ladingIO;
+  if (!io) throw new Error(`no io for ${cmd.name()}`);
+  return io;
 }
 
 function addNoTtyOption(cmd: Command): Command {

@@ -27,10 +27,18 @@ export function buildProgram(io: CliIO): Command {
       'Ship software and data as OCI artifacts.\n\n' +
         'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo\n' +
         '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
-        'OCM family: add cv, get cv, get resources, download resource, transfer cv, sign cv, verify cv, hash cv\n' +
-        '(references are <repository>//<component>:<version>; the repository is a CTF path or a registry).\n\n' +
-        'serve: a local OCI registry (each repository an OCI layout under --root); serve gc cleans it up.\n\n' +
-        'Browser view: ui (a read-only view of a CTF archive, an OCI layout or a registry on 127.0.0.1).',
+        'OCM family: add cv, get cv, get resources, get config, download resource,\n' +
+        'transfer cv, sign cv, verify cv, hash cv, describe types\n' +
+        '(references are <repository>//<component>:<version>; the repository is a CTF\n' +
+        'path or a registry).\n\n' +
+        "Short flags keep each family's upstream meaning. ORAS family: -u is\n" +
+        '--username, -o an output path (discover: the format). OCM family: -o is\n' +
+        '--output (the format), -r is --recursive (transfer cv) or --repository\n' +
+        '(add cv), -u is --upload-as (transfer cv).\n\n' +
+        'serve: a local OCI registry (each repository an OCI layout under --root);\n' +
+        'serve gc cleans it up.\n\n' +
+        'Browser view: ui (a read-only view of a CTF archive, an OCI layout or a\n' +
+        'registry, on 127.0.0.1).',
     )
     .version(readVersion(), '-V, --version', 'print the version')
     .option('-d, --debug', 'print the cause chain of errors')
@@ -67,6 +75,7 @@ export function buildProgram(io: CliIO): Command {
   registerServe(program, io);
   registerUi(program, io);
   for (const cmd of allCommands(program)) {
+    (cmd as Command & { ladingIO?: CliIO }).ladingIO = io;
     cmd.exitOverride();
     cmd.option('-d, --debug', 'print the cause chain of errors');
   }
@@ -86,8 +95,9 @@ function findOption(cmd: CommandType, flag: string) {
 }
 
 /**
- * Cobra lets flags stand before the subcommand (`oras blob -o - fetch ref`); commander does not.
- * Flags met before the leaf command are moved after it, keeping their values.
+ * Cobra lets flags stand before the subcommand (`oras blob -o - fetch ref`, `ocm --config x get
+ * cv …`); commander does not. Flags met before the leaf command are moved after it, keeping their
+ * values.
  */
 export function hoistFlags(program: CommandType, args: string[]): string[] {
   let current = program;
@@ -97,7 +107,10 @@ export function hoistFlags(program: CommandType, args: string[]): string[] {
     const token = args[i] as string;
     if (token === '--') return args;
     if (token.startsWith('-') && token !== '-') {
-      if (current === program) return args; // global flags (--help, --version, --debug) stay where they are
+      // The program's own flags (--help, --version, --debug) stay where they are; any other flag
+      // before the command (`lading --config x get cv …`, as upstream's persistent flags) moves.
+      if (current === program && program.options.some((o) => o.short === token || o.long === token)) return args;
+      if (current === program && (token === '-h' || token === '--help')) return args;
       held.push(token);
       const option = token.includes('=') ? undefined : findOption(current, token);
       if (option && (option.required || option.optional) && i + 1 < args.length) held.push(args[++i] as string);

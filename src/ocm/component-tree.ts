@@ -1,6 +1,7 @@
 import type { Op } from '../content/index.js';
 import type { ComponentDescriptor } from './descriptor/model.js';
 import type { ComponentVersionRepository } from './repository/repository.js';
+import type { ComponentVersionReader } from './resolving-reader.js';
 import { matchesConstraint, sortVersionsDescending } from './semver.js';
 import { verifyReferenceDigest } from './signing/reference-digest.js';
 
@@ -16,7 +17,7 @@ export interface ComponentTree {
  * followed only to the version with that digest.
  */
 export async function componentVersionTree(
-  repository: ComponentVersionRepository,
+  repository: ComponentVersionReader,
   name: string,
   version: string,
   o: Op & { depth: number },
@@ -26,7 +27,7 @@ export async function componentVersionTree(
 }
 
 async function walk(
-  repository: ComponentVersionRepository,
+  repository: ComponentVersionReader,
   name: string,
   version: string,
   depth: number,

@@ -102,5 +102,10 @@ export async function resourceContent(
       chart: { name: chart.name, version: chart.version },
     };
   }
+  if (isAccessType(access.type, AccessType.File)) {
+    const { fileAccessContent } = await import('./file-access.js');
+    const file = await fileAccessContent(resource, where, options.signal);
+    return { kind: 'blob', mediaType: file.mediaType, stream: file.stream };
+  }
   throw new LadingError('UNSUPPORTED', `resources with access type ${access.type} cannot be downloaded yet`);
 }

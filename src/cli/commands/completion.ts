@@ -189,7 +189,61 @@ function fishScript(program: string, nodes: Node[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function completionScript(root: Command, shell: 'bash' | 'zsh' | 'fish'): string {
+function psQuote(text: string): string {
+  // Single-quoted PowerShell strings: a quote is doubled; typographic quotes count as quotes too.
+  return `'${text.replace(/['\u2018\u2019\u201a\u201b]/g, (q) => q + q)}'`;
+}
+
+/**
+ * PowerShell: a native argument completer. The typed words that name subcommands lead to a node;
+ * its subcommands and flags that start with the word under the cursor are offered.
+ */
+function powershellScript(program: string, nodes: Node[]): string {
+  const table = nodes
+    .map((n) => {
+      const subs = n.commands.map((c) => `@(${psQuote(c.name)}, ${psQuote(oneLine(c.description) || c.name)})`);
+      const flags = n.options.map((o) => `@(${psQuote(o.flag)}, ${psQuote(oneLine(o.description) || o.flag)})`);
+      // `@(@(a, b))` would flatten into one list of two: the unary comma keeps a single pair a pair.
+      const list = (items: string[]) => (items.length === 1 ? `@(,${items[0]})` : `@(${items.join(', ')})`);
+      return `  ${psQuote(n.path)} = @{ subs = ${list(subs)}; flags = ${list(flags)} }`;
+    })
+    .join('\n');
+  return `# powershell completion for ${program}
+# Load it with: ${program} completion powershell | Out-String | Invoke-Expression
+$__${program.replace(/[^A-Za-z0-9_]/g, '_')}Tree = @{
+${table}
+}
+Register-ArgumentCompleter -Native -CommandName ${psQuote(program)} -ScriptBlock {
+  param($wordToComplete, $commandAst, $cursorPosition)
+  $tree = $__${program.replace(/[^A-Za-z0-9_]/g, '_')}Tree
+  $path = ''
+  foreach ($element in $commandAst.CommandElements | Select-Object -Skip 1) {
+    $word = $element.ToString()
+    if ($element.Extent.StartOffset -ge $cursorPosition) { break }
+    if ($word -eq $wordToComplete -and $element.Extent.EndOffset -ge $cursorPosition) { break }
+    if ($word.StartsWith('-')) { continue }
+    $node = $tree[$path]
+    if ($node -and ($node.subs | Where-Object { $_[0] -ceq $word })) {
+      $path = if ($path) { "$path $word" } else { $word }
+    }
+  }
+  $node = $tree[$path]
+  if (-not $node) { return }
+  foreach ($entry in $node.subs) {
+    if ($entry[0].StartsWith($wordToComplete)) {
+      [System.Management.Automation.CompletionResult]::new($entry[0], $entry[0], 'ParameterValue', $entry[1])
+    }
+  }
+  foreach ($entry in $node.flags) {
+    if ($entry[0].StartsWith($wordToComplete)) {
+      [System.Management.Automation.CompletionResult]::new($entry[0], $entry[0], 'ParameterName', $entry[1])
+    }
+  }
+}
+`;
+}
+
+export function completionScript(root: Command, shell: 'bash' | 'zsh' | 'fish' | 'powershell'): string {
   const nodes = completionTree(root);
   const name = root.name();
   switch (shell) {
@@ -199,24 +253,27 @@ export function completionScript(root: Command, shell: 'bash' | 'zsh' | 'fish'):
       return zshScript(name, nodes);
     case 'fish':
       return fishScript(name, nodes);
+    case 'powershell':
+      return powershellScript(name, nodes);
   }
 }
 
-/** `completion bash|zsh|fish`: a script generated from the command tree, so it never goes stale. */
+/** `completion bash|zsh|fish|powershell`: a script generated from the command tree, so it never goes stale. */
 export function registerCompletion(program: Command, io: CliIO): void {
   program
     .command('completion')
-    .description('print a shell completion script (bash, zsh or fish)')
-    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+    .description('print a shell completion script (bash, zsh, fish or powershell)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish', 'powershell']))
     .addHelpText(
       'after',
       `
 Examples:
   source <(lading completion bash)
   lading completion zsh > "\${fpath[1]}/_lading"
-  lading completion fish | source`,
+  lading completion fish | source
+  lading completion powershell | Out-String | Invoke-Expression`,
     )
-    .action((shell: 'bash' | 'zsh' | 'fish', _opts, cmd: Command) => {
+    .action((shell: 'bash' | 'zsh' | 'fish' | 'powershell', _opts, cmd: Command) => {
       let root = cmd;
       while (root.parent) root = root.parent;
       io.stdout.write(completionScript(root, shell));

@@ -137,7 +137,10 @@ export function parseConstructor(
   const base: Path = multi ? ['components'] : [];
 
   if (Array.isArray(rawComponents)) {
-    for (const [i, c] of rawComponents.entries()) checkAccessXorInput(ctx, c, multi ? [...base, i] : base);
+    for (const [i, c] of rawComponents.entries()) {
+      checkAccessXorInput(ctx, c, multi ? [...base, i] : base);
+      defaultAccessVersions(ctx, c, multi ? [...base, i] : base);
+    }
   }
   const problems = validateConstructorDocument(document);
   if (problems.length > 0) ctx.failProblems(problems);
@@ -206,6 +209,26 @@ function meta(ctx: Context, raw: Obj, path: Path, version: string) {
   const extra = stringMap(raw.extraIdentity);
   if (extra) out.extraIdentity = extra;
   return out;
+}
+
+/**
+ * A resource given by access without a `version` (as seed 001's examples are written): upstream's
+ * schema refuses it, and its constructor code would default the version to the component's. Here
+ * it gets the component's version before validation, with a warning that says so.
+ */
+function defaultAccessVersions(ctx: Context, raw: unknown, path: Path): void {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return;
+  const c = raw as Obj;
+  if (typeof c.version !== 'string' || c.version === '' || !Array.isArray(c.resources)) return;
+  for (const [i, r] of c.resources.entries()) {
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) continue;
+    const resource = r as Obj;
+    if (resource.access === undefined || resource.input !== undefined || resource.version !== undefined) continue;
+    resource.version = c.version;
+    ctx.warnings.push(
+      `${ctx.where([...path, 'resources', i])}: resource ${JSON.stringify(String(resource.name ?? ''))} given by access has no version; using the component's version ${c.version} (upstream's schema requires one)`,
+    );
+  }
 }
 
 function input(ctx: Context, raw: Obj, path: Path): { input: TypedSpec; inputType: string } {

@@ -2,8 +2,8 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
+import { log } from '../../log.js';
 import { addOcmOptions } from '../../options.js';
-import { safeText } from '../../output/safe-text.js';
 import { type AccessOptions, accessOptions, ComponentVersionAliases, checkFormat, openRepository } from './common.js';
 
 export function registerAdd(program: Command, io: CliIO): void {
@@ -70,7 +70,7 @@ Examples:
     }
     // Everything that can be checked without touching the repository is checked first.
     const ctor = parseConstructor(text, { file, env: process.env });
-    for (const w of ctor.warnings) io.stderr.write(`warning: ${safeText(w)}\n`);
+    for (const w of ctor.warnings) log('warn', w, io);
     const spec = parseRepository(opts.repository);
     const opened = await openRepository(spec, opts, { write: true });
     // A constructor is the user's own instruction: an http:// chart repository or image there is

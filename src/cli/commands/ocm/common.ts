@@ -6,7 +6,6 @@ import type { OpenedRepository } from '../../../ocm/open.js';
 import type { RepositorySpec } from '../../../ocm/reference.js';
 import type { RegistryPool } from '../../../ocm/registry-pool.js';
 import type { CredentialProvider, RegistryOptions } from '../../../registry/index.js';
-import { safeText } from '../../output/safe-text.js';
 import type { TargetFlags } from '../../targets.js';
 
 export const OcmFormats = ['table', 'yaml', 'json', 'ndjson', 'tree'] as const;
@@ -39,7 +38,8 @@ export function ocmConfigFor(flags: OcmRemoteFlags): Promise<OcmConfig> {
     config = (async () => {
       const { loadOcmConfig } = await import('../../../ocm/config/index.js');
       const loaded = await loadOcmConfig({ files });
-      for (const w of loaded.warnings) process.stderr.write(`warning: ${safeText(w.split('\n')[0])}\n`);
+      const { log } = await import('../../log.js');
+      for (const w of loaded.warnings) log('warn', w);
       return loaded.config;
     })();
     configs.set(key, config);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../../io.js';
 import { registerAdd } from './add.js';
+import { registerDescribe } from './describe.js';
 import { registerDownload } from './download.js';
 import { registerGet } from './get.js';
 import { registerHash, registerSign, registerVerify } from './sign.js';
@@ -15,4 +16,6 @@ export function registerOcm(program: Command, io: CliIO): void {
   registerSign(program, io);
   registerVerify(program, io);
   registerHash(program, io);
+  const get = program.commands.find((c) => c.name() === 'get');
+  if (get) registerDescribe(program, get, io);
 }

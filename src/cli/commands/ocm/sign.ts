@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { ComponentVersionReference } from '../../../ocm/reference.js';
 import type { CliIO } from '../../io.js';
+import { log } from '../../log.js';
 import { addOcmOptions } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
 import { ComponentVersionAliases, openRepository } from './common.js';
@@ -141,7 +142,7 @@ Examples:
         ...(keys.certificateChain ? { certificateChain: keys.certificateChain } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(opts.dryRun ? { dryRun: true } : {}),
-        onWarning: (w) => io.stderr.write(`warning: ${safeText(w)}\n`),
+        onWarning: (w) => log('warn', w, io),
       });
       ok = true;
       await opened.close({ commit: !opts.dryRun, signal: (await import('../../interrupt.js')).interruptSignal() });

@@ -13,7 +13,7 @@ export function registerTransfer(program: Command, io: CliIO): void {
     .description(
       'copy a component version, with its local blobs (and with --copy-resources its OCI images and Helm charts), to another repository',
     )
-    .argument('<reference>', 'source: <repository>//<component>:<version>')
+    .argument('<reference>', 'source: <repository>//<component>[:<version>] (without a version: every version)')
     .argument('<target>', 'target repository: a CTF path, or a registry such as http://localhost:5000/sub')
     .option(
       '--copy-resources',
@@ -24,7 +24,13 @@ export function registerTransfer(program: Command, io: CliIO): void {
       "how OCI artifacts land in a registry: localBlob (in the version's index) or ociArtifact (standalone)",
       'localBlob',
     )
-    .option('-r, --recursive', 'also transfer the referenced component versions')
+    .option('-r, --recursive', 'also transfer the referenced component versions (OCM meaning of -r)')
+    .option('--latest', 'without a version in the reference: only the newest version')
+    .option(
+      '--semver-constraint <constraint>',
+      'without a version in the reference: only versions matching this constraint',
+      '> 0.0.0-0',
+    )
     .option('--dry-run', 'print what would be transferred and write nothing')
     .option('-o, --output <format>', 'format of the --dry-run plan: yaml, json or ndjson', 'yaml');
   addOcmOptions(cmd, { concurrency: { what: 'blobs transferred', default: 3 }, progress: true });
@@ -48,7 +54,6 @@ Examples:
       throw new LadingError('INVALID_ARGUMENT', `-o/--output must be yaml, json or ndjson, got "${opts.output}"`);
     }
     const ref = parseComponentReference(reference, { ignoreSemverValidation: true });
-    if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${reference}: a version is required`);
     const targetSpec = parseRepository(targetArg);
     const source = await openRepository(ref.repository, opts);
     const target = opts.dryRun ? undefined : await openRepository(targetSpec, opts, { write: true });
@@ -59,35 +64,55 @@ Examples:
       const { registries, helm, allowPlainHttp } = access;
       const artifactDestination = registryArtifactDestination(targetSpec, registries);
       const dummy = opts.dryRun ? source.repository : (target?.repository ?? source.repository);
-      const result = await transferComponentVersion(source.repository, dummy, ref.component, ref.version, {
-        concurrency: parseConcurrency(opts.concurrency),
-        signal: (await import('../../interrupt.js')).interruptSignal(),
-        uploadAs: opts.uploadAs,
-        imageSource: registryImageSource(registries, { allowPlainHttp }),
-        helm,
-        allowPlainHttp,
-        ...(artifactDestination ? { artifactDestination } : {}),
-        ...(opts.copyResources ? { copyResources: true } : {}),
-        ...(opts.recursive ? { recursive: true } : {}),
-        ...(opts.dryRun ? { dryRun: true } : {}),
-        onProgress: display.onProgress,
-        onEvent: (e) => {
-          if (e.status === 'copying' && e.desc) display.preCopy(e.desc);
-          else if (e.status === 'copied' && e.desc) display.postCopy(e.desc);
-          else if (e.status === 'exists' && e.desc) display.onCopySkipped(e.desc);
-          else if (e.status === 'mounted' && e.desc) display.onMounted(e.desc);
-          else if (!e.desc) {
-            display.stop();
-            const verb = e.status === 'unchanged' ? 'Unchanged (already in the target)' : 'Transferred';
-            io.stdout.write(`${verb} ${safeText(`${e.component}:${e.version}`)} => ${target?.display ?? targetArg}\n`);
-          }
-        },
-      });
+      let versions: string[];
+      if (ref.version) {
+        versions = [ref.version];
+      } else {
+        const { findComponentVersions } = await import('../../../ocm/component-tree.js');
+        versions = await findComponentVersions(source.repository, ref.component, {
+          constraint: opts.semverConstraint,
+          ...(opts.latest ? { latest: true } : {}),
+        });
+        if (versions.length === 0)
+          throw new LadingError('NOT_FOUND', `no versions of ${ref.component} in ${source.display}`);
+        // Oldest first, so that a target lists them in the order they were made.
+        versions.reverse();
+      }
+      const plan: unknown[] = [];
+      for (const version of versions) {
+        const result = await transferComponentVersion(source.repository, dummy, ref.component, version, {
+          concurrency: parseConcurrency(opts.concurrency),
+          signal: (await import('../../interrupt.js')).interruptSignal(),
+          uploadAs: opts.uploadAs,
+          imageSource: registryImageSource(registries, { allowPlainHttp }),
+          helm,
+          allowPlainHttp,
+          ...(artifactDestination ? { artifactDestination } : {}),
+          ...(opts.copyResources ? { copyResources: true } : {}),
+          ...(opts.recursive ? { recursive: true } : {}),
+          ...(opts.dryRun ? { dryRun: true } : {}),
+          onProgress: display.onProgress,
+          onEvent: (e) => {
+            if (e.status === 'copying' && e.desc) display.preCopy(e.desc);
+            else if (e.status === 'copied' && e.desc) display.postCopy(e.desc);
+            else if (e.status === 'exists' && e.desc) display.onCopySkipped(e.desc);
+            else if (e.status === 'mounted' && e.desc) display.onMounted(e.desc);
+            else if (!e.desc) {
+              display.stop();
+              const verb = e.status === 'unchanged' ? 'Unchanged (already in the target)' : 'Transferred';
+              io.stdout.write(
+                `${verb} ${safeText(`${e.component}:${e.version}`)} => ${target?.display ?? targetArg}\n`,
+              );
+            }
+          },
+        });
+        plan.push(...result.plan);
+      }
       display.stop();
       if (opts.dryRun) {
-        if (opts.output === 'json') io.stdout.write(`${JSON.stringify(result.plan, null, 2)}\n`);
-        else if (opts.output === 'ndjson') for (const p of result.plan) io.stdout.write(`${JSON.stringify(p)}\n`);
-        else io.stdout.write((await import('../../../ocm/descriptor/go-yaml.js')).goYaml(result.plan));
+        if (opts.output === 'json') io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+        else if (opts.output === 'ndjson') for (const p of plan) io.stdout.write(`${JSON.stringify(p)}\n`);
+        else io.stdout.write((await import('../../../ocm/descriptor/go-yaml.js')).goYaml(plan));
       }
       ok = true;
     } finally {
