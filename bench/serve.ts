@@ -35,7 +35,7 @@ function chunk(seed: number, index: number): Buffer {
 }
 
 async function makeLayout(dir: string, blobs: { mib: number; seed: number }[]): Promise<Descriptor[]> {
-  const layout = await OciLayout.open(dir, { create: true });
+  const layout = await OciLayout.open(dir, { mode: 'create' });
   const layers: Descriptor[] = [];
   for (const b of blobs) {
     const hash = createDigester('sha256');
