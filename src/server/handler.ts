@@ -57,6 +57,8 @@ export interface HandlerOptions {
   automaticMount?: boolean | undefined;
   /** Aborted when the server shuts down: bodies still streaming are cut off. */
   signal?: AbortSignal | undefined;
+  /** The browser view, answering below `/ui/` behind the same authentication as the API. */
+  ui?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
 }
 
 const ApiVersion = { 'Docker-Distribution-API-Version': 'registry/2.0' };
@@ -80,6 +82,10 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://registry.invalid');
     const path = url.pathname;
+    if (o.ui && (path === '/ui' || path.startsWith('/ui/'))) {
+      await authorize(req);
+      if (await o.ui(req, res)) return;
+    }
     if (!path.startsWith('/v2')) throw new RegistryReply(404, 'NAME_UNKNOWN', `${path}: not a registry API path`);
     await authorize(req);
     if (path === '/v2/' || path === '/v2') return reply(res, req, 200, {}, Buffer.from('{}'), 'application/json');

@@ -2,10 +2,14 @@ import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { OciLayout } from '../layout/index.js';
 import { LadingError } from '../oci/index.js';
 import { registryHandler } from './handler.js';
 import { Htpasswd } from './htpasswd.js';
+import { repositoryParts } from './names.js';
 import { RegistryStore } from './storage.js';
+import { createUiHandler, type UiKeys, type UiStore } from './ui/index.js';
 import { Uploads } from './uploads.js';
 
 export interface ServeOptions {
@@ -24,6 +28,11 @@ export interface ServeOptions {
   automaticMount?: boolean;
   /** Called once per request when its response is done (or the client went away). */
   onRequest?: (entry: RequestLog) => void;
+  /**
+   * The read-only browser view at `/ui/` (on by default; `false` turns it off), with the keys its
+   * verify action checks signatures with and the version shown in its footer.
+   */
+  ui?: false | { keys?: UiKeys; version?: string } | undefined;
 }
 
 export interface RequestLog {
@@ -57,7 +66,7 @@ export interface RunningRegistry {
 export function parseAddr(addr: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
   const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new LadingError('INVALID_ARGUMENT', `--addr "${addr}": expected host:port`);
+  if (!m || port > 65535) throw new LadingError('INVALID_ARGUMENT', `address "${addr}": expected host:port`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
@@ -65,7 +74,7 @@ export function parseAddr(addr: string): { host: string; port: number } {
 export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   const { host, port } = parseAddr(o.addr ?? '127.0.0.1:5000');
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
-    throw new LadingError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
+    throw new LadingError('INVALID_ARGUMENT', 'tlsCert and tlsKey go together');
   }
   const store = await RegistryStore.open(o.root);
   const uploads = new Uploads(store, o.maxUploadBytes ? { maxUploadBytes: o.maxUploadBytes } : {});
@@ -79,6 +88,15 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     maxManifestBytes: o.maxManifestBytes,
     automaticMount: o.automaticMount,
     signal: stopping.signal,
+    ui:
+      o.ui === false
+        ? undefined
+        : createUiHandler({
+            store: registryRootStore(store),
+            basePath: '/ui/',
+            ...(o.ui?.keys ? { keys: o.ui.keys } : {}),
+            ...(o.ui?.version ? { version: o.ui.version } : {}),
+          }),
   });
   let closingNow = false;
   const active = new Set<ServerResponse>();
@@ -185,4 +203,26 @@ async function readTls(path: string, what: string): Promise<Buffer> {
 export async function collectGarbage(root: string, o: { graceMs: number; dryRun?: boolean }) {
   const store = await RegistryStore.open(root);
   return store.gc(o);
+}
+
+/**
+ * The registry's own repositories for the browser view: each is the OCI layout folder it is kept
+ * in, read directly (names checked by the registry's grammar; no link followed).
+ */
+function registryRootStore(store: RegistryStore): UiStore {
+  return {
+    kind: 'registry',
+    display: 'lading serve',
+    resolver: {
+      async targetFor(repository: string) {
+        if (!(await store.exists(repository))) {
+          throw new LadingError('NOT_FOUND', `repository ${repository} is not in this registry`);
+        }
+        return OciLayout.open(join(store.root, ...repositoryParts(repository)), { mode: 'readonly' });
+      },
+      async *repositories() {
+        yield await store.catalog();
+      },
+    },
+  };
 }

@@ -16,6 +16,9 @@ interface ServeFlags {
   automaticMount: boolean;
   logLevel: string;
   logFormat: string;
+  ui: boolean;
+  publicKey?: string[];
+  rootCertificate?: string[];
 }
 
 interface GcFlags {
@@ -71,6 +74,17 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--no-automatic-mount', 'do not mount blobs from other repositories when a mount names no "from"')
     .option('--log-level <level>', `${levels.join(', ')}: info logs one line per request`, choice(levels), 'info')
     .option('--log-format <format>', 'text or json', choice(['text', 'json']), 'text')
+    .option('--no-ui', 'do not serve the read-only browser view at /ui/')
+    .option(
+      '--public-key <[signature=]file>',
+      "a public key (PEM) the browser view's verify action checks signatures with (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--root-certificate <[signature=]file>',
+      'root certificates (PEM) for PEM signatures, for the browser view (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .action(async (flags: ServeFlags) => serveCommand(io, flags));
   serve
     .command('gc')
@@ -98,7 +112,13 @@ async function serveCommand(io: CliIO, flags: ServeFlags): Promise<void> {
   const level = levels.indexOf(flags.logLevel);
   const line = (fields: Record<string, unknown>, text: string) =>
     io.stderr.write(json ? `${JSON.stringify(fields)}\n` : `${safeText(text)}\n`);
+  const { keysFrom } = await import('./ui.js');
+  const { readVersion } = await import('../version.js');
+  const keys = flags.ui
+    ? await keysFrom({ publicKey: flags.publicKey ?? [], rootCertificate: flags.rootCertificate ?? [] })
+    : undefined;
   const registry = await startRegistry({
+    ui: flags.ui ? { ...(keys ? { keys } : {}), version: readVersion() } : false,
     root: flags.root,
     addr: flags.addr,
     ...(flags.tlsCert ? { tlsCert: flags.tlsCert } : {}),
@@ -122,6 +142,8 @@ async function serveCommand(io: CliIO, flags: ServeFlags): Promise<void> {
   io.stdout.write(
     json ? `${JSON.stringify(ready)}\n` : `lading serve: ready on ${registry.url} (root ${safeText(flags.root)})\n`,
   );
+  if (flags.ui)
+    line({ level: 'info', msg: 'ui', url: `${registry.url}/ui/` }, `lading serve: browser view at ${registry.url}/ui/`);
   const signal = interruptSignal();
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();

@@ -8,7 +8,7 @@ import { addOcmOptions, collect } from '../options.js';
 import { safeText } from '../output/safe-text.js';
 import type { OcmRemoteFlags } from './ocm/common.js';
 
-interface UiFlags extends OcmRemoteFlags {
+export interface UiFlags extends OcmRemoteFlags {
   addr?: string;
   open?: boolean;
   publicKey?: string[];
@@ -44,7 +44,7 @@ async function readKey(file: string, flag: string): Promise<Buffer> {
  * The keys the view verifies with: --public-key and --root-certificate files (per signature name,
  * or for all), else the OCM configuration's RSA consumer for the signature's name and algorithm.
  */
-async function keysFrom(
+export async function keysFrom(
   flags: UiFlags,
 ): Promise<((s: Signature) => Promise<VerifySignatureOptions | undefined>) | undefined> {
   const publicKeys = new Map<string, Buffer>();
