@@ -192,6 +192,30 @@ describe('lading serve', () => {
     assert.equal(await readFile(join(pulled, 'a.txt'), 'utf8'), 'artifact\n');
   });
 
+  test('serves the read-only browser view at /ui/: pages with a strict CSP, the repositories, an artifact graph', async () => {
+    assert.match(served.stderr(), /browser view at http:\/\/127\.0\.0\.1:\d+\/ui\//);
+    const registry = new Registry(served.host, { plainHttp: true });
+    try {
+      const repo = registry.repository('ui/shown');
+      const { manifest } = await pushImage(repo);
+      await repo.tag(manifest, 'v1');
+    } finally {
+      await registry.close();
+    }
+    const page = await send(`${served.url}/ui/`);
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
+    const repos = await send(`${served.url}/ui/api/repositories`);
+    assert.equal(repos.status, 200, repos.body.toString());
+    assert.match(repos.body.toString(), /"ui\/shown"/);
+    const graph = await send(`${served.url}/ui/api/artifact?repository=ui/shown&reference=v1`);
+    assert.equal(graph.status, 200, graph.body.toString());
+    assert.match(graph.body.toString(), /application\/vnd\.oci\.image\.manifest\.v1\+json/);
+    const hostile = await send(`${served.url}/ui/api/tags?repository=${encodeURIComponent('../../etc')}`);
+    assert.ok(hostile.status >= 400 && hostile.status < 500, String(hostile.status));
+    assert.equal((await send(`${served.url}/ui/api/repositories`, { method: 'DELETE' })).status, 405);
+  });
+
   test('concurrent pushes of the same blob and the same tag are safe', async () => {
     const bytes = randomBytes(2 * 1024 * 1024);
     const digests = await Promise.all(Array.from({ length: 8 }, () => pushBlob(served.url, 'race/one', bytes)));
@@ -442,6 +466,13 @@ describe('lading serve: access', () => {
       assert.equal((await send(`${served.url}/v2/`, { ca, headers: basic('alice', 'wrong') })).status, 401);
       assert.equal((await send(`${served.url}/v2/`, { ca, headers: basic('bob', 's3cret') })).status, 401);
       assert.equal((await send(`${served.url}/v2/`, { ca, headers: basic('alice', 's3cret') })).status, 200);
+      // The browser view is behind the same login as the API.
+      assert.equal((await send(`${served.url}/ui/`, { ca })).status, 401);
+      assert.equal(
+        (await send(`${served.url}/ui/api/repositories`, { ca, headers: basic('alice', 'wrong') })).status,
+        401,
+      );
+      assert.equal((await send(`${served.url}/ui/`, { ca, headers: basic('alice', 's3cret') })).status, 200);
       const registry = new Registry(served.host, {
         caFile: join(dir, 'cert.pem'),
         credentials: async () => ({ username: 'alice', password: 's3cret' }),
@@ -452,6 +483,16 @@ describe('lading serve: access', () => {
       } finally {
         await registry.close();
       }
+    } finally {
+      await served.stop();
+    }
+  });
+
+  test('--no-ui: no browser view', async () => {
+    const served = await startServe(['--root', join(work.path, 'no-ui'), '--no-ui']);
+    try {
+      assert.equal((await send(`${served.url}/ui/`)).status, 404);
+      assert.doesNotMatch(served.stderr(), /browser view/);
     } finally {
       await served.stop();
     }
