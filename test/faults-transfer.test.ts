@@ -3,19 +3,16 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ladingOk } from './support/cli.js';
+import { cliArgs, ladingOk } from './support/cli.js';
 import { tempDir } from './support/fixtures.js';
 import { loadPeers, restartRegistry, stopRegistry } from './support/peers.mjs';
 
 const peers = loadPeers();
-const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
 
 /** Starts lading and resolves with its exit code, stderr and how long it ran. */
 function runTimed(args: string[], cwd: string) {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', tsx, main, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cliArgs(args), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d) => {

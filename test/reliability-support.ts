@@ -31,10 +31,9 @@ import {
   parseComponentReference,
   parseConstructor,
 } from '../src/ocm/index.js';
+import { cliArgs } from './support/cli.js';
 
 export const badRoot = fileURLToPath(new URL('./fixtures/bad/', import.meta.url));
-const cliMain = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
 
 export const kinds = [
   'references',
@@ -288,7 +287,7 @@ export function startCli(
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): { pid: number; done: Promise<CliRun>; stdout: () => string; stderr: () => string } {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', tsx, cliMain, ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -10,10 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { digestBytes } from '../src/oci/index.js';
-import { lading, ladingOk } from './support/cli.js';
+import { cliArgs, lading, ladingOk } from './support/cli.js';
 import { FaultServer } from './support/fault-server.js';
 import { withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -23,9 +22,6 @@ const reg = peers.plain.host;
 const ns = `terminal-${process.pid}`;
 let counter = 0;
 const repo = (name: string) => `${reg}/${ns}/${name}-${++counter}`;
-
-const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
 
 /** A title that tries everything: an OSC window title, a screen clear, a forged line, CR, C1 CSI, DEL, a bidi override. */
 const hostile = 'ev\u001b]0;pwned\u0007il\u001b[2J\nPulled fake\rover\u009b31m\u007f\u202etxt.exe';
@@ -56,7 +52,7 @@ function spawnCli(
   args: string[],
   options: { cwd?: string; closeStdout?: boolean } = {},
 ): { done: Promise<Spawned>; closed: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', tsx, main, ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -187,7 +183,7 @@ describe('text from artifacts and servers is printed escaped', () => {
       assert.equal(piped.code, 0, piped.stderr);
       assert.deepEqual(piped.stdout, bytes, 'into a pipe: the exact bytes');
       // `script` (util-linux) runs the command on a pseudo-terminal, as a user at a shell would.
-      const command = [process.execPath, '--import', tsx, main, ...args].map((a) => `'${a}'`).join(' ');
+      const command = [process.execPath, ...cliArgs(args)].map((a) => `'${a}'`).join(' ');
       const tty = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { encoding: 'buffer' });
       const shown = (tty.stdout as Buffer).toString('latin1');
       assert.ok(
@@ -293,7 +289,7 @@ describe('a reader that goes away silences the output, not the work', () => {
       await ladingOk(['push', '--oci-layout', 'lay:v1', 'a.txt'], { cwd: dir });
       const full = await open('/dev/full', 'w');
       try {
-        const child = spawn(process.execPath, ['--import', tsx, main, 'resolve', '--oci-layout', 'lay:v1'], {
+        const child = spawn(process.execPath, cliArgs(['resolve', '--oci-layout', 'lay:v1']), {
           cwd: dir,
           stdio: ['ignore', full.fd, 'pipe'],
         });

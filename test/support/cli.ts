@@ -12,6 +12,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The node arguments that run lading: the bundle `npm test` built (LADING_TEST_CLI, the command
+ * line users get), or the sources through tsx (a test file run on its own, LADING_TEST_CLI=source).
+ */
+export function cliArgs(args: string[]): string[] {
+  const bundle = process.env.LADING_TEST_CLI;
+  return bundle && bundle !== 'source' ? [bundle, ...args] : ['--import', tsx, main, ...args];
+}
+
 /** Runs the lading CLI as a child process, as a user would. */
 export function lading(
   args: string[],
@@ -20,7 +29,7 @@ export function lading(
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      ['--import', tsx, main, ...args],
+      cliArgs(args),
       { cwd: options.cwd, env: options.env ?? process.env, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
