@@ -56,11 +56,13 @@ let scratch;
 let child;
 let interrupted;
 let cleaning;
+let cliDir;
 
 function cleanup() {
   cleaning ??= (async () => {
     if (peers) await stopPeers(peers);
     if (scratch) await fsp.rm(scratch, { recursive: true, force: true });
+    if (cliDir) await fsp.rm(cliDir, { recursive: true, force: true });
   })();
   return cleaning;
 }
@@ -116,7 +118,10 @@ async function main() {
   // suite's ~800 runs. LADING_TEST_CLI=source runs the sources through tsx instead.
   let cli = process.env.LADING_TEST_CLI;
   if (cli !== 'source') {
-    const outdir = path.join(root, 'node_modules', '.cache', 'lading-test-cli');
+    // Inside the package (the bundle finds the browser view's files from its package root), one
+    // per run, so that two runs never rebuild each other's.
+    cliDir = path.join(root, 'node_modules', '.cache', `lading-test-cli-${process.pid}`);
+    const outdir = cliDir;
     await bundleCli(outdir);
     await copyUiAssets(path.join(root, 'dist', 'server', 'ui', 'assets'));
     cli = path.join(outdir, 'main.js');

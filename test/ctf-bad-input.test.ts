@@ -342,6 +342,8 @@ await archive.close({
   onEntry: async () => {
     if (++seen < 3) return;
     process.stdout.write('committing\\n');
+    // Held here until killed (a pending promise alone would let the process end with code 13).
+    setInterval(() => {}, 1000);
     await new Promise(() => {});
   },
 });

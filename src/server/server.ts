@@ -47,6 +47,8 @@ export interface RequestLog {
   ms: number;
   /** The response was not completed (the client went away, or the server stopped). */
   aborted: boolean;
+  /** The client's User-Agent header ('' when none). */
+  userAgent: string;
 }
 
 export interface RunningRegistry {
@@ -125,6 +127,7 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
         bytesOut: Number(res.getHeader('content-length') ?? 0),
         ms: Date.now() - started,
         aborted,
+        userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
       });
     };
     res.once('finish', () => log(false));
