@@ -309,8 +309,9 @@ describe('TLS + basic auth registry', () => {
       assert.equal(codeOf(error), 'NETWORK_ERROR');
       assert.match(
         error.message,
-        /127\.0\.0\.1:\d+ answered without TLS: a plain-HTTP registry\? \(use plain HTTP for it, e\.g\. --plain-http\)/,
+        /127\.0\.0\.1:\d+ answered without TLS: a plain-HTTP registry\? \(plainHttp speaks plain HTTP to it\)$/,
       );
+      assert.equal((error as { hint?: { key: string } }).hint?.key, 'plainHttp');
       assert.doesNotMatch(error.message, /ssl3_get_record|deps\/openssl/);
       return true;
     });
