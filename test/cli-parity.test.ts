@@ -272,9 +272,19 @@ describe('machine-readable output (ORAS --format json / go-template)', () => {
 
 describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, deprecated -v', () => {
   /** Registry log lines (docker-registry's access log) that mention `text`. */
-  async function logLines(text: string): Promise<string[]> {
+  /**
+   * The registry's log lines that contain `text`, once `ready` holds for them: a registry writes a
+   * request's line when it has answered, and the line reaches the log file a moment later (at most 5 s).
+   */
+  async function logLines(text: string, ready: (lines: string[]) => boolean = (l) => l.length > 0): Promise<string[]> {
     const { readFile } = await import('node:fs/promises');
-    return (await readFile(peers.plain.log, 'utf8')).split('\n').filter((l) => l.includes(text));
+    let lines: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      lines = (await readFile(peers.plain.log, 'utf8')).split('\n').filter((l) => l.includes(text));
+      if (ready(lines)) return lines;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return lines;
   }
 
   test('-H reaches the registry on push; cp sends --from-header to the source, --to-header to the destination', () =>
@@ -283,7 +293,9 @@ describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, dep
       const tag = `${process.pid}-${Date.now()}`;
       const src = `${repo('hdr-src')}:v1`;
       await ladingOk(['push', '--plain-http', '-H', `User-Agent: parity-push-${tag}`, src, 'a.txt'], { cwd: dir });
-      const pushLines = await logLines(`parity-push-${tag}`);
+      const pushLines = await logLines(`parity-push-${tag}`, (ls) =>
+        ls.some((l) => /PUT/.test(l) && l.includes('/manifests/v1')),
+      );
       assert.ok(
         pushLines.some((l) => /PUT/.test(l) && l.includes('/manifests/v1')),
         pushLines.join('\n'),
@@ -304,7 +316,7 @@ describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, dep
       const srcPath = src.slice(src.indexOf('/') + 1, -3);
       const dstPath = dst.slice(dst.indexOf('/') + 1, -3);
       const from = await logLines(`parity-from-${tag}`);
-      const to = await logLines(`parity-to-${tag}`);
+      const to = await logLines(`parity-to-${tag}`, (ls) => ls.some((l) => l.includes(dstPath) && /PUT/.test(l)));
       assert.ok(from.length > 0 && from.every((l) => l.includes(srcPath) || !l.includes(dstPath)), from.join('\n'));
       assert.ok(
         to.some((l) => l.includes(dstPath) && /PUT/.test(l)),

@@ -302,7 +302,8 @@ async function startRegistry(info, name) {
   const peer = info[name];
   await refuseBusyPort(peer.url);
   if (serves(name)) {
-    const args = [...serveArgs(info, name), '--root', peer.dataDir, '--addr', peer.host, '--log-level', 'warn'];
+    // One access line per request, as docker-registry writes them (tests read the log).
+    const args = [...serveArgs(info, name), '--root', peer.dataDir, '--addr', peer.host, '--log-level', 'info'];
     peer.pid = spawnLogged(
       process.execPath,
       ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve', ...args],
