@@ -134,6 +134,20 @@ export class HttpClient {
     this.#options = options;
   }
 
+  /** Keep-alive and TLS settings of an https agent (direct, or through a proxy's tunnel). */
+  #agentOptions() {
+    const o = this.#options;
+    return {
+      keepAlive: true,
+      timeout: o.keepAliveMs,
+      scheduling: 'lifo' as const,
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.cert !== undefined ? { cert: o.cert } : {}),
+      ...(o.key !== undefined ? { key: o.key } : {}),
+      rejectUnauthorized: o.rejectUnauthorized ?? true,
+    };
+  }
+
   #scheme(protocol: string): Promise<Scheme> {
     let scheme = this.#schemes.get(protocol);
     if (!scheme) {
@@ -144,11 +158,7 @@ export class HttpClient {
           ? import('node:https').then((https) => ({
               request: https.request,
               agent: new https.Agent({
-                ...common,
-                ...(o.ca ? { ca: o.ca } : {}),
-                ...(o.cert !== undefined ? { cert: o.cert } : {}),
-                ...(o.key !== undefined ? { key: o.key } : {}),
-                rejectUnauthorized: o.rejectUnauthorized ?? true,
+                ...this.#agentOptions(),
               }),
             }))
           : import('node:http').then((http) => ({ request: http.request, agent: new http.Agent(common) }));
@@ -166,23 +176,15 @@ export class HttpClient {
     let scheme = this.#schemes.get(key);
     if (!scheme) {
       const o = this.#options;
-      const common = { keepAlive: true, timeout: o.keepAliveMs, scheduling: 'lifo' as const };
       scheme = Promise.all([import('./proxy-tunnel.js'), import('node:http'), import('node:https')]).then(
         ([tunnel, http, https]) =>
           protocol === 'https:'
             ? {
                 request: https.request,
-                agent: new tunnel.TunnelingAgent(
-                  proxy,
-                  {
-                    ...common,
-                    ...(o.ca ? { ca: o.ca } : {}),
-                    ...(o.cert !== undefined ? { cert: o.cert } : {}),
-                    ...(o.key !== undefined ? { key: o.key } : {}),
-                    rejectUnauthorized: o.rejectUnauthorized ?? true,
-                  },
-                  { timeoutMs: o.connectTimeoutMs, ca: o.ca },
-                ),
+                agent: new tunnel.TunnelingAgent(proxy, this.#agentOptions(), {
+                  timeoutMs: o.connectTimeoutMs,
+                  ca: o.ca,
+                }),
               }
             : {
                 request: proxy.protocol === 'https:' ? https.request : http.request,

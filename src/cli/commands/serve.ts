@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CliIO } from '../io.js';
+import { collect } from '../options.js';
 import { safeText } from '../output/safe-text.js';
 
 interface ServeFlags {
@@ -78,12 +79,12 @@ export function registerServe(program: Command, io: CliIO): void {
     .option(
       '--public-key <[signature=]file>',
       "a public key (PEM) the browser view's verify action checks signatures with (repeatable)",
-      (v: string, prev: string[] = []) => [...prev, v],
+      collect,
     )
     .option(
       '--root-certificate <[signature=]file>',
       'root certificates (PEM) for PEM signatures, for the browser view (repeatable)',
-      (v: string, prev: string[] = []) => [...prev, v],
+      collect,
     )
     .action(async (flags: ServeFlags) => serveCommand(io, flags));
   serve
