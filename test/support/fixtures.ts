@@ -11,8 +11,19 @@ import {
   EmptyJsonDescriptor,
   encodeIndex,
   encodeManifest,
+  isLadingError,
   MediaType,
 } from '../../src/oci/index.js';
+
+/** Pushes unless present; another writer landing the same blob in between is not an error. */
+async function pushOnce(store: Storage, desc: Descriptor, bytes: Uint8Array): Promise<void> {
+  if (await store.exists(desc)) return;
+  try {
+    await store.push(desc, bytes);
+  } catch (error) {
+    if (!(isLadingError(error) && error.code === 'ALREADY_EXISTS')) throw error;
+  }
+}
 
 export async function tempDir(prefix = 'lading-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
@@ -40,7 +51,7 @@ export async function pushBytes(
   annotations?: Record<string, string>,
 ) {
   const desc = blobDescriptor(bytes, mediaType, annotations);
-  if (!(await store.exists(desc))) await store.push(desc, bytes);
+  await pushOnce(store, desc, bytes);
   return desc;
 }
 
@@ -91,7 +102,7 @@ export async function pushArtifact(
   files: Record<string, string | Uint8Array>,
   extra: { subject?: Descriptor; artifactType?: string } = {},
 ) {
-  if (!(await store.exists(EmptyJsonDescriptor))) await store.push(EmptyJsonDescriptor, EmptyJsonBytes);
+  await pushOnce(store, EmptyJsonDescriptor, EmptyJsonBytes);
   const layers: Descriptor[] = [];
   for (const [name, content] of Object.entries(files)) {
     const bytes = typeof content === 'string' ? Buffer.from(content) : content;
