@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -549,7 +550,7 @@ describe("OCM: seed 001's access resources without version; File/v1alpha1 downlo
       const uri = pathToFileURL(join(dir, 'readme.md')).href;
       await writeFile(
         join(dir, 'component-constructor.yaml'),
-        `name: ${component}\nversion: 1.2.3\nprovider:\n  name: acme.org\nresources:\n${resource('readme', uri)}${resource('checked', `${uri}\n    digest: ${digest}`)}${resource('wrong', `${uri}\n    digest: sha256:${'0'.repeat(64)}`)}${resource('remote', 'https://example.com/readme.md')}${resource('folder', pathToFileURL(dir).href)}`,
+        `name: ${component}\nversion: 1.2.3\nprovider:\n  name: acme.org\nresources:\n${resource('readme', uri)}${resource('checked', `${uri}\n    digest: ${digest}`)}${resource('wrong', `${uri}\n    digest: sha256:${'0'.repeat(64)}`)}${resource('remote', 'https://example.com/readme.md')}${resource('folder', `${pathToFileURL(dir).href}\n    digest: ${digest}`)}${resource('fifo', `${pathToFileURL(join(dir, 'fifo')).href}\n    digest: ${digest}`)}`,
       );
       const target = `http://${reg}/parity/seed001-${process.pid}-${++counter}`;
       const add = await ladingOk(['add', 'cv', '-r', target], { cwd: dir });
@@ -560,8 +561,12 @@ describe("OCM: seed 001's access resources without version; File/v1alpha1 downlo
       const ref = `${target}//${component}:1.2.3`;
       const got = JSON.parse((await ladingOk(['get', 'cv', ref, '-o', 'json'])).stdout)[0];
       assert.equal(got.component.resources[0].version, '1.2.3');
-      await ladingOk(['download', 'resource', ref, '--identity', 'name=readme', '--output', join(dir, 'out.md')]);
-      assert.equal(await readFile(join(dir, 'out.md'), 'utf8'), '# readme of seed 001\n');
+      // The URI is the descriptor author's word: with no digest to pin it, no local file is read
+      // (a hostile component could otherwise name ~/.ssh/id_rsa and have transfer or download hand it on).
+      assertOneLineError(
+        await lading(['download', 'resource', ref, '--identity', 'name=readme', '--output', join(dir, 'out.md')]),
+        /resource "readme": File\/v1alpha1 access: no digest says what "file:.*readme\.md" must contain/,
+      );
       await ladingOk(['download', 'resource', ref, '--identity', 'name=checked', '--output', join(dir, 'checked.md')]);
       assert.equal(await readFile(join(dir, 'checked.md'), 'utf8'), '# readme of seed 001\n');
       assertOneLineError(
@@ -576,8 +581,15 @@ describe("OCM: seed 001's access resources without version; File/v1alpha1 downlo
         await lading(['download', 'resource', ref, '--identity', 'name=folder', '--output', join(dir, 'f.md')]),
         /is not a regular file/,
       );
+      // A FIFO is refused without blocking on it (nobody ever writes to this one).
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      assertOneLineError(
+        await lading(['download', 'resource', ref, '--identity', 'name=fifo', '--output', join(dir, 'p.md')]),
+        /fifo is not a regular file/,
+      );
       // Nothing was left behind by the refused downloads.
-      for (const f of ['wrong.md', 'r.md', 'f.md']) await assert.rejects(readFile(join(dir, f)), { code: 'ENOENT' });
+      for (const f of ['out.md', 'wrong.md', 'r.md', 'f.md', 'p.md'])
+        await assert.rejects(readFile(join(dir, f)), { code: 'ENOENT' });
     }));
 });
 

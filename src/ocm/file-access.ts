@@ -1,18 +1,21 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { verifiedStream } from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
-import { verifyResourceContent } from './content-digest.js';
+import { contentClaim, verifyResourceContent } from './content-digest.js';
 import type { Resource } from './descriptor/model.js';
 
 /**
  * The content of a `File/v1alpha1` access: a local file named by a `file://` URI (RFC 8089, this
- * host only). Only a regular file is read; it is hashed once (streaming) and checked against the
- * access's `digest` and the resource's digest when they are given, then handed out as a stream
- * that is verified again as it is read (a file that changes in between fails the download).
+ * host only). The URI comes from a descriptor, which may be hostile: a file is read only when a
+ * digest (the access's `digest` or the resource's digest) says what it must contain, so a
+ * descriptor cannot make lading hand out a local file whose content its author did not already
+ * know. Only a regular file is read (opened non-blocking, so a FIFO cannot hang the call); it is
+ * hashed once (streaming) and checked against both digests, then handed out as a stream that is
+ * verified again as it is read (a file that changes in between fails the download).
  */
 export async function fileAccessContent(
   resource: Resource,
@@ -22,6 +25,7 @@ export async function fileAccessContent(
   const access = resource.access as { uri?: unknown; mediaType?: unknown; digest?: unknown };
   const accessWhere = `${where}: resource ${JSON.stringify(resource.name)}: File/v1alpha1 access`;
   const uri = typeof access.uri === 'string' ? access.uri : '';
+  const accessDigest = typeof access.digest === 'string' && access.digest !== '' ? access.digest : undefined;
   let path: string;
   try {
     const url = new URL(uri);
@@ -34,7 +38,12 @@ export async function fileAccessContent(
       `${accessWhere}: uri ${JSON.stringify(uri)} is not a local file:// URI (${(error as Error).message})`,
     );
   }
-  const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
+  if (!accessDigest && !contentClaim(resource.digest, 'blob', accessWhere))
+    throw new LadingError(
+      'UNSUPPORTED',
+      `${accessWhere}: no digest says what ${JSON.stringify(uri)} must contain, and a local file is read only when a digest pins it (set the access's digest or the resource's digest)`,
+    );
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
     throw new LadingError(
       error.code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR',
       `${accessWhere}: cannot open ${path}: ${error.code ?? error.message}`,
@@ -57,10 +66,10 @@ export async function fileAccessContent(
   } finally {
     await handle.close();
   }
-  if (typeof access.digest === 'string' && access.digest !== '' && access.digest !== desc.digest)
+  if (accessDigest !== undefined && accessDigest !== desc.digest)
     throw new LadingError(
       'DIGEST_MISMATCH',
-      `${accessWhere}: ${path} hashes to ${desc.digest}, the access expects ${access.digest}`,
+      `${accessWhere}: ${path} hashes to ${desc.digest}, the access expects ${accessDigest}`,
     );
   const open_ = async () => createReadStream(path, signal ? { signal } : {});
   await verifyResourceContent(resource, desc, 'blob', { fetch: open_ }, { where, ...(signal ? { signal } : {}) });

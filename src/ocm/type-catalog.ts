@@ -96,8 +96,9 @@ export const typeCatalog: readonly Subsystem[] = [
         mediaType,
       ]),
       entry(AccessType.File, 'a local file, by file:// URI (downloaded with download resource)', [
-        str('uri', 'file:// URI or path of the file', true),
+        str('uri', 'file:// URI of the file', true),
         mediaType,
+        str('digest', 'sha256 digest of the file (a file is read only when this or the resource digest pins it)'),
       ]),
     ],
   },
