@@ -1,5 +1,6 @@
 import { Command, CommanderError, type Command as CommandType } from 'commander';
 import { registerAttach } from './commands/attach.js';
+import { registerBackup } from './commands/backup.js';
 import { registerCp } from './commands/cp.js';
 import { registerDiscover } from './commands/discover.js';
 import { registerLogin } from './commands/login.js';
@@ -25,7 +26,8 @@ export function buildProgram(io: CliIO): Command {
   const program = new Command('lading')
     .description(
       'Ship software and data as OCI artifacts.\n\n' +
-        'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo\n' +
+        'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo,\n' +
+        'backup, restore\n' +
         '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
         'OCM family: add cv, get cv, get resources, get config, download resource,\n' +
         'transfer cv, sign cv, verify cv, hash cv, describe types\n' +
@@ -65,6 +67,7 @@ export function buildProgram(io: CliIO): Command {
   registerPush(program, io);
   registerPull(program, io);
   registerCp(program, io);
+  registerBackup(program, io);
   registerAttach(program, io);
   registerDiscover(program, io);
   registerTag(program, io);

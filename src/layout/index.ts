@@ -1,2 +1,3 @@
+export * from './backup.js';
 export * from './layout.js';
 export * from './layout-tar.js';

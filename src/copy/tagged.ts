@@ -1,0 +1,166 @@
+import {
+  hasTags,
+  listReferrers,
+  type Op,
+  type ReadOnlyStorage,
+  type ReadOnlyTarget,
+  type Storage,
+  type Target,
+} from '../content/index.js';
+import { type Descriptor, isManifestMediaType, isValidTag, LadingError, parseNode } from '../oci/index.js';
+import { type CopyGraphOptions, GraphCopier } from './copy.js';
+import { MaxGraphDepth, MaxReferrers } from './limits.js';
+
+/** A tag and the manifest it names. */
+export interface TaggedRoot {
+  tag: string;
+  desc: Descriptor;
+}
+
+/** Options of {@link resolveTags}. */
+export interface ResolveTagsOptions extends Op {
+  /** Names the store in errors (`host/repo`, a layout path). */
+  where?: string;
+  /** Leave out the referrers tag schema's `sha256-<hex>` tags when listing all tags (their indexes are rebuilt by whoever stores the referrers). */
+  skipReferrersTags?: boolean;
+}
+
+const referrersTagPattern = /^sha256-[0-9a-f]{64}$/;
+
+/**
+ * The tags to copy out of `src` and what each names: `tags` when given (each resolved, in that
+ * order), else every tag the store lists. A name that is not a valid tag is refused before
+ * anything is copied, whichever side it came from: it would be written into the destination.
+ */
+export async function resolveTags(
+  src: ReadOnlyTarget,
+  tags: readonly string[] | undefined,
+  o: ResolveTagsOptions = {},
+): Promise<TaggedRoot[]> {
+  const where = o.where ?? 'the source';
+  let names: string[];
+  if (tags && tags.length > 0) {
+    names = [...tags];
+  } else {
+    if (!hasTags(src)) throw new LadingError('UNSUPPORTED', `${where}: the store does not list its tags`);
+    names = [];
+    for await (const page of src.tags(o.signal ? { signal: o.signal } : {})) {
+      for (const tag of page) if (!(o.skipReferrersTags && referrersTagPattern.test(tag))) names.push(tag);
+      if (names.length > MaxTags) {
+        throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: more than ${MaxTags} tags; name the tags to copy`);
+      }
+    }
+  }
+  for (const tag of names) {
+    if (!isValidTag(tag))
+      throw new LadingError('INVALID_REFERENCE', `${where}: ${JSON.stringify(tag)} is not a valid tag`);
+  }
+  const out: TaggedRoot[] = [];
+  for (const tag of names) {
+    const desc = await src.resolve(tag, o.signal ? { signal: o.signal } : {});
+    out.push({ tag, desc });
+  }
+  return out;
+}
+
+/** Tags one backup or restore takes at most; a registry can list without end. */
+const MaxTags = 100_000;
+
+/** Options of {@link copyTagged}. */
+export interface CopyTaggedOptions extends CopyGraphOptions {
+  /**
+   * Also copy the referrers of the root, of the manifests an index root lists, and theirs in turn
+   * (`oras backup --include-referrers`, `oras restore`).
+   */
+  includeReferrers?: boolean;
+  /** Tag the root in the destination (default true; false for a destination that only checks). */
+  tag?: boolean;
+  /** Shares the walk of several copies into one destination (content they share moves once). */
+  copier?: GraphCopier;
+}
+
+/** What {@link copyTagged} copied besides the root's own graph. */
+export interface CopyTaggedResult {
+  /** The referrers copied (each once), in the order found. */
+  referrers: Descriptor[];
+}
+
+/**
+ * Copies a tagged artifact with everything it references, then (with `includeReferrers`) its
+ * referrers and theirs, and tags the root last: a destination never has the tag before the graph.
+ * A store's referrer list is its claim; only a manifest whose own subject is the one asked about
+ * is copied. Depth and count are bounded as for `cp -r`.
+ */
+export async function copyTagged(
+  src: ReadOnlyStorage,
+  dst: Storage | Target,
+  root: TaggedRoot,
+  opts: CopyTaggedOptions = {},
+): Promise<CopyTaggedResult> {
+  const copier = opts.copier ?? new GraphCopier(src, dst, opts);
+  await copier.copy(root.desc);
+  const referrers: Descriptor[] = [];
+  if (opts.includeReferrers) {
+    const rootBytes = isManifestMediaType(root.desc.mediaType) ? await copier.manifestBytes(root.desc) : undefined;
+    const subjects = [root.desc, ...(rootBytes ? indexChildren(root.desc, rootBytes) : [])];
+    referrers.push(...(await copyReferrersOf(src, copier, root.desc, subjects, opts.signal)));
+  }
+  if (opts.tag !== false) {
+    if (!('tag' in dst) || typeof dst.tag !== 'function') {
+      throw new LadingError('UNSUPPORTED', `the destination cannot be tagged (${root.tag})`);
+    }
+    await dst.tag(root.desc, root.tag, opts.signal ? { signal: opts.signal } : {});
+  }
+  return { referrers };
+}
+
+/** The manifests an index lists (their referrers belong to the index's backup too, as ORAS copies them). */
+function indexChildren(desc: Descriptor, bytes: Buffer): Descriptor[] {
+  const node = parseNode(bytes, desc.mediaType, desc.digest);
+  return node.kind === 'index' ? node.index.manifests.filter((m) => isManifestMediaType(m.mediaType)) : [];
+}
+
+async function copyReferrersOf(
+  src: ReadOnlyStorage,
+  copier: GraphCopier,
+  root: Descriptor,
+  subjects: Descriptor[],
+  signal: AbortSignal | undefined,
+): Promise<Descriptor[]> {
+  const seen = new Set<string>(subjects.map((s) => s.digest));
+  const copied: Descriptor[] = [];
+  const queue: [Descriptor, number][] = subjects.map((s) => [s, 0]);
+  while (queue.length > 0) {
+    const [subject, depth] = queue.shift() as [Descriptor, number];
+    const found = await listReferrers(src, subject, signal ? { signal } : {});
+    for (const r of found) {
+      if (seen.has(r.digest)) continue;
+      if (depth >= MaxGraphDepth) {
+        throw new LadingError(
+          'SIZE_EXCEEDS_LIMIT',
+          `referrers of ${root.digest} nest deeper than ${MaxGraphDepth} levels; not copied`,
+        );
+      }
+      if (seen.size > MaxReferrers) {
+        throw new LadingError(
+          'SIZE_EXCEEDS_LIMIT',
+          `more than ${MaxReferrers} referrers of ${root.digest}; not copied`,
+        );
+      }
+      seen.add(r.digest);
+      const bytes = isManifestMediaType(r.mediaType) ? await copier.manifestBytes(r) : undefined;
+      if (!bytes || subjectOf(bytes, r) !== subject.digest) continue;
+      const plain: Descriptor = { mediaType: r.mediaType, digest: r.digest, size: r.size };
+      await copier.copy(plain, bytes);
+      copied.push(r);
+      queue.push([r, depth + 1]);
+    }
+  }
+  return copied;
+}
+
+function subjectOf(bytes: Buffer, desc: Descriptor): string | undefined {
+  const node = parseNode(bytes, desc.mediaType, desc.digest);
+  const value = node.kind === 'manifest' ? node.manifest : node.kind === 'index' ? node.index : node.artifact;
+  return value.subject?.digest;
+}

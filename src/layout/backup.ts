@@ -1,0 +1,374 @@
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  CheckingSink,
+  type Content,
+  fetchAll,
+  type Op,
+  type PushOp,
+  type ReadOnlyTarget,
+  type Storage,
+  successorsOf,
+  type Tagger,
+  type Target,
+} from '../content/index.js';
+import {
+  type CopyGraphOptions,
+  copyGraph,
+  copyTagged,
+  GraphCopier,
+  resolveTags,
+  type TaggedRoot,
+} from '../copy/index.js';
+import { MaxGraphDepth } from '../copy/limits.js';
+import { type Descriptor, isManifestMediaType, LadingError, MaxManifestBytes, MediaType } from '../oci/index.js';
+import { OciLayout } from './layout.js';
+import { LayoutTarWriter } from './layout-tar.js';
+
+/** A tag copied by {@link backupRepository} or {@link restoreRepository}. */
+export interface CopiedTag {
+  tag: string;
+  /** The manifest the tag names. */
+  digest: string;
+  /** Referrers copied with it (of the manifest, of the manifests an index lists, and theirs). */
+  referrers: number;
+}
+
+/** Options of {@link backupRepository}. */
+export interface BackupOptions extends CopyGraphOptions {
+  /** The tags to back up; all the source lists when none. */
+  tags?: readonly string[];
+  /** Also back up each tag's referrers (`oras backup --include-referrers`). */
+  includeReferrers?: boolean;
+  /** Names the source in messages (`host/repo`). */
+  where?: string;
+  /** The tags found, before any content moves. */
+  onTagsFound?: (tags: string[]) => void;
+  /** A tag, its graph and its referrers are in the layout. */
+  onTagCopied?: (tag: CopiedTag) => void;
+  /**
+   * Content a previous run left in the layout failed verification; it was removed and is copied
+   * again. `problem` is the one-line reason.
+   */
+  onCorrupt?: (desc: Descriptor, problem: string) => void;
+  /** The staged layout is being written into the tar (only for a `.tar` output). */
+  onExporting?: (path: string) => void;
+}
+
+/** What {@link backupRepository} wrote. */
+export interface BackupResult {
+  /** The output path, as given. */
+  output: string;
+  /** `tar` when the output ends in `.tar` (any case), else `directory`. */
+  format: 'directory' | 'tar';
+  tags: CopiedTag[];
+  /** Bytes of the tar file (tar output only). */
+  size?: number;
+}
+
+/** The directory a `.tar` backup is staged in, beside the tar: a rerun after an interruption resumes from it. */
+export function backupStagingPath(output: string): string {
+  return `${output}.partial`;
+}
+
+/**
+ * Backs up tags of `src` (a registry repository, or any store that lists tags) with their graphs,
+ * and optionally their referrers, into an OCI image layout (`oras backup`): a directory, or a tar
+ * file when `output` ends in `.tar`. A tar is staged in {@link backupStagingPath} and written,
+ * every blob verified again, when the copy is complete; the staging directory is then removed.
+ *
+ * Resumable: content already in the layout (or the staging directory) from an interrupted run is
+ * not copied again, but it is not trusted either: each blob is read and verified first, and one
+ * that fails is removed and copied again (`onCorrupt`). A manifest counts as present only when
+ * everything below it is.
+ */
+export async function backupRepository(
+  src: ReadOnlyTarget,
+  output: string,
+  opts: BackupOptions = {},
+): Promise<BackupResult> {
+  if (!output) throw new LadingError('INVALID_ARGUMENT', 'the output path cannot be empty');
+  const tar = /\.tar$/i.test(output);
+  const existing = await statOrUndefined(output);
+  if (tar && existing?.isDirectory()) {
+    throw new LadingError('INVALID_ARGUMENT', `the output path "${output}" already exists and is a directory`);
+  }
+  if (!tar && existing && !existing.isDirectory()) {
+    throw new LadingError('INVALID_ARGUMENT', `the output path "${output}" already exists and is not a directory`);
+  }
+  const where = opts.where ?? 'the source';
+  const signal = opts.signal;
+  const roots = await resolveTags(src, opts.tags, {
+    where,
+    skipReferrersTags: Boolean(opts.includeReferrers),
+    ...(signal ? { signal } : {}),
+  });
+  if (roots.length === 0) throw new LadingError('NOT_FOUND', `no tags found in repository "${where}"`);
+  opts.onTagsFound?.(roots.map((r) => r.tag));
+
+  const staging = tar ? backupStagingPath(output) : output;
+  const layout = await OciLayout.open(staging, { mode: 'create' });
+  const store = new VerifiedLayout(layout, opts.onCorrupt);
+  const { onTagsFound: _f, onTagCopied: _c, onCorrupt: _x, onExporting: _e, tags: _t, ...copyOptions } = opts;
+  const copier = new GraphCopier(src, store, copyOptions);
+  const tags: CopiedTag[] = [];
+  const referrers = new Map<string, Descriptor>();
+  for (const root of roots) {
+    const result = await copyTagged(src, store, root, {
+      ...copyOptions,
+      copier,
+      includeReferrers: Boolean(opts.includeReferrers),
+    });
+    for (const r of result.referrers) referrers.set(r.digest, r);
+    const copied = { tag: root.tag, digest: root.desc.digest, referrers: result.referrers.length };
+    tags.push(copied);
+    opts.onTagCopied?.(copied);
+  }
+  // Staged blobs of an interrupted write (ingest/) are of no use once the copy is complete.
+  await rm(join(staging, 'ingest'), { recursive: true, force: true });
+  if (!tar) return { output, format: 'directory', tags };
+
+  opts.onExporting?.(output);
+  await exportTar(layout, output, roots, [...referrers.values()], signal);
+  await rm(staging, { recursive: true, force: true });
+  const size = (await stat(output)).size;
+  return { output, format: 'tar', tags, size };
+}
+
+/**
+ * Writes the tagged roots and the referrers (listed untagged, so a reader finds them) from a
+ * staged layout into a layout tar, reading every blob verified; `out` appears only when complete.
+ */
+async function exportTar(
+  layout: OciLayout,
+  out: string,
+  roots: TaggedRoot[],
+  referrers: Descriptor[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const writer = await LayoutTarWriter.create(out);
+  try {
+    // One at a time: the tar is written in push order, the same graph always the same bytes.
+    const o = { concurrency: 1, ...(signal ? { signal } : {}) };
+    for (const root of roots) await copyGraph(layout, writer, root.desc, o);
+    for (const r of referrers) await copyGraph(layout, writer, plain(r), o);
+    for (const root of roots) await writer.tag(root.desc, root.tag);
+    for (const r of referrers) await writer.tag(plain(r), r.digest);
+    await writer.finish();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+/** Options of {@link restoreRepository}. */
+export interface RestoreOptions extends CopyGraphOptions {
+  /** The tags to restore; all the layout lists when none. */
+  tags?: readonly string[];
+  /** Restore each tag's referrers too (default true; `oras restore --exclude-referrers` sets false). */
+  includeReferrers?: boolean;
+  /** Check everything and count, but push nothing (`--dry-run`). */
+  dryRun?: boolean;
+  /** The input is a tar file of `size` bytes, opened. */
+  onLoaded?: (path: string, size: number) => void;
+  onTagsFound?: (tags: string[]) => void;
+  /** A tag is in the destination with its graph and referrers (with `dryRun`: would be). */
+  onTagRestored?: (tag: CopiedTag) => void;
+}
+
+/** What {@link restoreRepository} restored. */
+export interface RestoreResult {
+  input: string;
+  tags: CopiedTag[];
+  dryRun: boolean;
+}
+
+/**
+ * Restores tags from an OCI image layout (a directory or a tar file) into `dst` (`oras restore`):
+ * each tag's graph and, unless `includeReferrers` is false, its referrers, the tag set last. Before
+ * anything is pushed the whole selection is read and verified (every blob's size and digest), so
+ * a layout with a missing or corrupt blob, or a tag that is not a valid tag, leaves `dst` as it was.
+ */
+export async function restoreRepository(input: string, dst: Target, opts: RestoreOptions = {}): Promise<RestoreResult> {
+  if (!input) throw new LadingError('INVALID_ARGUMENT', 'the input path cannot be empty');
+  const info = await statOrUndefined(input);
+  if (!info) throw new LadingError('NOT_FOUND', `failed to access input path "${input}": no such file or directory`);
+  if (!info.isDirectory() && !info.isFile()) {
+    throw new LadingError('INVALID_ARGUMENT', `input path "${input}" must be a directory or a tar archive`);
+  }
+  const layout = await OciLayout.open(input, { mode: 'readonly' });
+  if (info.isFile()) opts.onLoaded?.(input, info.size);
+  const includeReferrers = opts.includeReferrers !== false;
+  const signal = opts.signal;
+  const roots = await resolveTags(layout, opts.tags, {
+    where: input,
+    skipReferrersTags: includeReferrers,
+    ...(signal ? { signal } : {}),
+  });
+  if (roots.length === 0) throw new LadingError('NOT_FOUND', `no tags found in OCI layout "${input}"`);
+  opts.onTagsFound?.(roots.map((r) => r.tag));
+
+  // Everything is read and verified once before the first push.
+  const sink = new CheckingSink();
+  const checker = new GraphCopier(layout, sink, {
+    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  const counts = new Map<string, number>();
+  for (const root of roots) {
+    const { referrers } = await copyTagged(layout, sink, root, { copier: checker, includeReferrers, tag: false });
+    counts.set(root.tag, referrers.length);
+  }
+  const tags: CopiedTag[] = [];
+  const done = (root: TaggedRoot) => {
+    const copied = { tag: root.tag, digest: root.desc.digest, referrers: counts.get(root.tag) ?? 0 };
+    tags.push(copied);
+    opts.onTagRestored?.(copied);
+  };
+  if (opts.dryRun) {
+    for (const root of roots) done(root);
+    return { input, tags, dryRun: true };
+  }
+  const { onLoaded: _l, onTagsFound: _f, onTagRestored: _r, tags: _t, dryRun: _d, ...copyOptions } = opts;
+  const copier = new GraphCopier(layout, dst, copyOptions);
+  for (const root of roots) {
+    await copyTagged(layout, dst, root, { ...copyOptions, copier, includeReferrers });
+    done(root);
+  }
+  return { input, tags, dryRun: false };
+}
+
+async function statOrUndefined(path: string) {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LadingError('IO_ERROR', `${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function plain(desc: Descriptor): Descriptor {
+  return { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
+}
+
+/** Layers that must not be redistributed are never copied (as the graph copy), so never required. */
+function isForeign(desc: Descriptor): boolean {
+  return (
+    desc.mediaType === MediaType.DockerForeignLayer ||
+    desc.mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.')
+  );
+}
+
+/**
+ * A layout directory being backed up into, which trusts nothing it already holds: a blob is
+ * present once it has been read and verified, a manifest once everything below it is present too.
+ * What fails is removed (and reported) so that the copy fetches it again; tags that named a
+ * removed manifest are set again when it is back.
+ */
+class VerifiedLayout implements Storage, Tagger {
+  readonly #layout: OciLayout;
+  readonly #onCorrupt: ((desc: Descriptor, problem: string) => void) | undefined;
+  readonly #intactBlobs = new Set<string>();
+  readonly #completeGraphs = new Set<string>();
+  readonly #retag = new Map<string, string[]>();
+
+  constructor(layout: OciLayout, onCorrupt?: (desc: Descriptor, problem: string) => void) {
+    this.#layout = layout;
+    this.#onCorrupt = onCorrupt;
+  }
+
+  exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
+    return isManifestMediaType(desc.mediaType) ? this.#complete(desc, 0, o) : this.#intact(desc, o);
+  }
+
+  async push(desc: Descriptor, content: Content, o: PushOp = {}): Promise<void> {
+    if (isManifestMediaType(desc.mediaType) && (await this.#intact(desc, o))) {
+      // Here, but something below it was not: only make sure index.json records it.
+      await this.#record(desc);
+    } else {
+      await this.#layout.push(desc, content, o);
+    }
+    this.#intactBlobs.add(desc.digest);
+    const tags = this.#retag.get(desc.digest);
+    if (tags) {
+      this.#retag.delete(desc.digest);
+      for (const tag of tags) await this.#layout.tag(desc, tag);
+    }
+  }
+
+  fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
+    return this.#layout.fetch(desc, o);
+  }
+
+  resolve(reference: string): Promise<Descriptor> {
+    return this.#layout.resolve(reference);
+  }
+
+  tag(desc: Descriptor, reference: string): Promise<void> {
+    return this.#layout.tag(desc, reference);
+  }
+
+  async #complete(desc: Descriptor, depth: number, o: Op): Promise<boolean> {
+    if (this.#completeGraphs.has(desc.digest)) return true;
+    if (depth > MaxGraphDepth || !(await this.#intact(desc, o))) return false;
+    const bytes = await fetchAll(this.#layout, desc, {
+      limit: MaxManifestBytes,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    let children: Descriptor[];
+    try {
+      children = successorsOf(desc, bytes);
+    } catch {
+      return false; // the copy fetches it from the source and says what is wrong with it
+    }
+    for (const child of children) {
+      if (isForeign(child)) continue;
+      const present = isManifestMediaType(child.mediaType)
+        ? await this.#complete(child, depth + 1, o)
+        : await this.#intact(child, o);
+      if (!present) return false;
+    }
+    await this.#record(desc);
+    this.#completeGraphs.add(desc.digest);
+    return true;
+  }
+
+  /** Whether the blob is in the layout with exactly its size and digest; a bad one is removed. */
+  async #intact(desc: Descriptor, o: Op): Promise<boolean> {
+    if (this.#intactBlobs.has(desc.digest)) return true;
+    if (!(await this.#layout.exists(desc))) return false;
+    try {
+      const stream = await this.#layout.fetch(desc, o.signal ? { signal: o.signal } : {});
+      for await (const _chunk of stream) {
+        // read to the end: the stream fails on a wrong size or digest
+      }
+    } catch (error) {
+      if (!(error instanceof LadingError && (error.code === 'DIGEST_MISMATCH' || error.code === 'SIZE_MISMATCH'))) {
+        throw error;
+      }
+      await this.#discard(desc, error.message);
+      return false;
+    }
+    this.#intactBlobs.add(desc.digest);
+    return true;
+  }
+
+  async #discard(desc: Descriptor, problem: string): Promise<void> {
+    this.#onCorrupt?.(desc, problem);
+    if (isManifestMediaType(desc.mediaType)) {
+      const tags: string[] = [];
+      for await (const page of this.#layout.tags()) {
+        for (const tag of page) if ((await this.#layout.resolve(tag)).digest === desc.digest) tags.push(tag);
+      }
+      if (tags.length > 0) this.#retag.set(desc.digest, tags);
+    }
+    await this.#layout.delete(desc);
+  }
+
+  /** Records a manifest in index.json when it is not yet (a blob copied in by hand, an interrupted write). */
+  async #record(desc: Descriptor): Promise<void> {
+    const known = await this.#layout.resolve(desc.digest).catch(() => undefined);
+    if (known?.mediaType !== desc.mediaType) await this.#layout.tag(plain(desc), desc.digest);
+  }
+}
