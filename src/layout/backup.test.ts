@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { pushArtifact, pushImage, pushIndex, withDir } from '../../test/support/fixtures.js';
+import { listReferrers, MemoryStore } from '../content/index.js';
+import { type Descriptor, isLadingError } from '../oci/index.js';
+import { backupRepository, backupStagingPath, restoreRepository } from './backup.js';
+import { OciLayout } from './layout.js';
+
+async function source() {
+  const src = new MemoryStore();
+  const a = await pushImage(src, { 'a.txt': 'a\n' });
+  const b = await pushImage(src, { 'b.txt': 'b\n' });
+  const index = await pushIndex(src, [a.manifest, b.manifest]);
+  await src.tag(index, 'v1');
+  await src.tag(b.manifest, 'v2');
+  const sig = (await pushArtifact(src, { sig: 'signature' }, { subject: index, artifactType: 'application/x.sig' }))
+    .manifest;
+  const sbom = (await pushArtifact(src, { sbom: 'sbom' }, { subject: a.manifest, artifactType: 'application/x.sbom' }))
+    .manifest;
+  // A referrer of a referrer.
+  const countersig = (await pushArtifact(src, { cs: 'counter' }, { subject: sig, artifactType: 'application/x.cs' }))
+    .manifest;
+  return { src, a, b, index, sig, sbom, countersig };
+}
+
+describe('backupRepository and restoreRepository', () => {
+  test('an interrupted backup resumes: what landed is verified, not copied again', () =>
+    withDir(async (dir) => {
+      const s = await source();
+      const out = join(dir, 'layout');
+      const abort = new AbortController();
+      let copied = 0;
+      await assert.rejects(
+        backupRepository(s.src, out, {
+          includeReferrers: true,
+          concurrency: 1,
+          signal: abort.signal,
+          postCopy: () => {
+            if (++copied === 4) abort.abort(new Error('interrupted'));
+          },
+        }),
+      );
+      const before = await readdir(join(out, 'blobs', 'sha256'));
+      assert.ok(before.length >= 4 && before.length < 12, `${before.length} blobs landed`);
+
+      const pulled: string[] = [];
+      const skipped: string[] = [];
+      const result = await backupRepository(s.src, out, {
+        includeReferrers: true,
+        postCopy: (d) => {
+          pulled.push(d.digest);
+        },
+        onSkipped: (d) => {
+          skipped.push(d.digest);
+        },
+      });
+      assert.deepEqual(
+        result.tags.map((t) => [t.tag, t.digest, t.referrers]),
+        [
+          ['v1', s.index.digest, 3],
+          ['v2', s.b.manifest.digest, 0],
+        ],
+      );
+      for (const name of before) assert.ok(!pulled.includes(`sha256:${name}`), `${name} was copied again`);
+      assert.ok(skipped.length > 0);
+      const layout = await OciLayout.open(out);
+      assert.deepEqual((await layout.resolve('v1')).digest, s.index.digest);
+      const refs = (d: Descriptor) => listReferrers(layout, d).then((l) => l.map((r) => r.digest));
+      assert.deepEqual(await refs(s.index), [s.sig.digest]);
+      assert.deepEqual(await refs(s.a.manifest), [s.sbom.digest]);
+      assert.deepEqual(await refs(s.sig), [s.countersig.digest]);
+    }));
+
+  test('a tar backup is staged beside the tar, restores with the same digests, and lists referrers untagged', () =>
+    withDir(async (dir) => {
+      const s = await source();
+      const out = join(dir, 'b.TAR');
+      const exporting: string[] = [];
+      const result = await backupRepository(s.src, out, {
+        tags: ['v1'],
+        includeReferrers: true,
+        onExporting: (p) => {
+          exporting.push(p);
+        },
+      });
+      assert.equal(result.format, 'tar');
+      assert.equal(result.size, (await stat(out)).size);
+      assert.deepEqual(exporting, [out]);
+      await assert.rejects(stat(backupStagingPath(out)), /ENOENT/);
+      const layout = await OciLayout.open(out);
+      assert.deepEqual(
+        layout
+          .manifests()
+          .map((m) => m.digest)
+          .sort(),
+        [s.index.digest, s.sig.digest, s.sbom.digest, s.countersig.digest].sort(),
+      );
+      const dst = new MemoryStore();
+      const restored = await restoreRepository(out, dst);
+      assert.deepEqual(
+        restored.tags.map((t) => [t.tag, t.referrers]),
+        [['v1', 3]],
+      );
+      assert.equal((await dst.resolve('v1')).digest, s.index.digest);
+      for (const d of [s.a.layer, s.b.config, s.sig, s.sbom, s.countersig]) assert.ok(await dst.exists(d), d.digest);
+    }));
+
+  test('restore refuses a layout whose tag is not a valid tag, before anything is pushed', () =>
+    withDir(async (dir) => {
+      const s = await source();
+      const out = join(dir, 'layout');
+      await backupRepository(s.src, out, { tags: ['v2'] });
+      const layout = await OciLayout.open(out, { mode: 'readwrite' });
+      await layout.tag(s.b.manifest, 'x'.repeat(129));
+      const dst = new MemoryStore();
+      await assert.rejects(
+        restoreRepository(out, dst),
+        (e) => isLadingError(e) && e.code === 'INVALID_REFERENCE' && /is not a valid tag/.test(e.message),
+      );
+      assert.equal(await dst.exists(s.b.config), false);
+      // Selecting only the valid tag works.
+      await restoreRepository(out, dst, { tags: ['v2'] });
+      assert.equal((await dst.resolve('v2')).digest, s.b.manifest.digest);
+    }));
+});
