@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pushArtifact, pushImage, pushIndex, withDir } from '../../test/support/fixtures.js';
-import { listReferrers, MemoryStore } from '../content/index.js';
-import { type Descriptor, isLadingError } from '../oci/index.js';
+import { fetchAll, listReferrers, MemoryStore } from '../content/index.js';
+import { type Descriptor, digestBytes, EmptyJsonDescriptor, isLadingError } from '../oci/index.js';
 import { backupRepository, backupStagingPath, restoreRepository } from './backup.js';
 import { OciLayout } from './layout.js';
 
@@ -71,6 +71,26 @@ describe('backupRepository and restoreRepository', () => {
       assert.deepEqual(await refs(s.index), [s.sig.digest]);
       assert.deepEqual(await refs(s.a.manifest), [s.sbom.digest]);
       assert.deepEqual(await refs(s.sig), [s.countersig.digest]);
+    }));
+
+  test('a blob two manifests share, corrupted in the layout, is reported once and copied again', () =>
+    withDir(async (dir) => {
+      const s = await source();
+      const out = join(dir, 'layout');
+      await backupRepository(s.src, out, { includeReferrers: true });
+      // The empty config every referrer shares: same size, other bytes.
+      await writeFile(join(out, 'blobs', 'sha256', EmptyJsonDescriptor.digest.slice(7)), '[]');
+      const corrupt: string[] = [];
+      await backupRepository(s.src, out, {
+        includeReferrers: true,
+        concurrency: 4,
+        onCorrupt: (d) => {
+          corrupt.push(d.digest);
+        },
+      });
+      assert.deepEqual(corrupt, [EmptyJsonDescriptor.digest]);
+      const layout = await OciLayout.open(out);
+      assert.equal(digestBytes(await fetchAll(layout, EmptyJsonDescriptor)), EmptyJsonDescriptor.digest);
     }));
 
   test('a tar backup is staged beside the tar, restores with the same digests, and lists referrers untagged', () =>

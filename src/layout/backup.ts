@@ -272,6 +272,7 @@ class VerifiedLayout implements Storage, Tagger {
   readonly #intactBlobs = new Set<string>();
   readonly #completeGraphs = new Set<string>();
   readonly #retag = new Map<string, string[]>();
+  readonly #checking = new Map<string, Promise<boolean>>();
 
   constructor(layout: OciLayout, onCorrupt?: (desc: Descriptor, problem: string) => void) {
     this.#layout = layout;
@@ -334,9 +335,21 @@ class VerifiedLayout implements Storage, Tagger {
     return true;
   }
 
-  /** Whether the blob is in the layout with exactly its size and digest; a bad one is removed. */
-  async #intact(desc: Descriptor, o: Op): Promise<boolean> {
-    if (this.#intactBlobs.has(desc.digest)) return true;
+  /**
+   * Whether the blob is in the layout with exactly its size and digest; a bad one is removed. Two
+   * parents may ask about a shared child at once: it is read, and reported, once.
+   */
+  #intact(desc: Descriptor, o: Op): Promise<boolean> {
+    if (this.#intactBlobs.has(desc.digest)) return Promise.resolve(true);
+    let pending = this.#checking.get(desc.digest);
+    if (!pending) {
+      pending = this.#check(desc, o).finally(() => this.#checking.delete(desc.digest));
+      this.#checking.set(desc.digest, pending);
+    }
+    return pending;
+  }
+
+  async #check(desc: Descriptor, o: Op): Promise<boolean> {
     if (!(await this.#layout.exists(desc))) return false;
     try {
       const stream = await this.#layout.fetch(desc, o.signal ? { signal: o.signal } : {});
