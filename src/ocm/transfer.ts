@@ -11,6 +11,7 @@ import { helmAccessArtifact } from './helm-access.js';
 import type { HelmFetchOptions } from './input/helm-remote.js';
 import { isOciManifestType } from './repository/mapping.js';
 import type { ComponentVersionRepository, StoredVersion } from './repository/repository.js';
+import type { ComponentVersionLocator, LocatedVersion } from './resolving-reader.js';
 import { verifyReferenceDigest } from './signing/reference-digest.js';
 import { AccessType, isAccessType } from './types.js';
 
@@ -59,6 +60,12 @@ export interface TransferOptions {
   uploadAs?: 'localBlob' | 'ociArtifact';
   /** Follow component references, transferring each referenced version first. */
   recursive?: boolean;
+  /**
+   * Where versions are read from instead of the source repository alone: with a
+   * {@link ResolvingReader} a referenced version the source lacks is found through the OCM
+   * configuration's resolvers, and its local blobs are read from the repository that has it.
+   */
+  locator?: ComponentVersionLocator;
   /** Plan only: nothing is read beyond the descriptors, nothing is written. */
   dryRun?: boolean;
   /** Blob transfers in flight at once. */
@@ -126,6 +133,7 @@ interface ReadVersion {
   component: string;
   version: string;
   stored: StoredVersion;
+  located: LocatedVersion;
   planned: PlannedComponent;
   prepared: (PreparedElement | undefined)[];
 }
@@ -172,7 +180,10 @@ async function transferComponentVersionNow(
     const key = `${component}:${ver}`;
     const known = seen.get(key);
     if (known) return known;
-    const stored = await src.getComponentVersion(component, ver, o);
+    const located: LocatedVersion = options.locator
+      ? await options.locator.locate(component, ver, o)
+      : { stored: await src.getComponentVersion(component, ver, o), repository: src };
+    const stored = located.stored;
     const descriptor = stored.descriptor;
     seen.set(key, descriptor);
     if (options.recursive) {
@@ -199,10 +210,12 @@ async function transferComponentVersionNow(
       ? []
       : await Promise.all(
           elements.map((element, i) =>
-            limit(() => prepare(src, stored, element, planned.elements[i] as PlannedElement, key, options)),
+            limit(() =>
+              prepare(located.repository, stored, element, planned.elements[i] as PlannedElement, key, options),
+            ),
           ),
         );
-    order.push({ component, version: ver, stored, planned, prepared });
+    order.push({ component, version: ver, stored, located, planned, prepared });
     return descriptor;
   };
 

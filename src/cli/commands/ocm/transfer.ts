@@ -24,7 +24,10 @@ export function registerTransfer(program: Command, io: CliIO): void {
       "how OCI artifacts land in a registry: localBlob (in the version's index) or ociArtifact (standalone)",
       'localBlob',
     )
-    .option('-r, --recursive', 'also transfer the referenced component versions (OCM meaning of -r)')
+    .option(
+      '-r, --recursive',
+      "also transfer the referenced component versions, found in the source or through the OCM configuration's resolvers (OCM meaning of -r)",
+    )
     .option('--latest', 'without a version in the reference: only the newest version')
     .option(
       '--semver-constraint <constraint>',
@@ -59,6 +62,10 @@ Examples:
     const target = opts.dryRun ? undefined : await openRepository(targetSpec, opts, { write: true });
     const display = new TransferDisplay(io, CopyVerbs, { tty: opts.tty });
     const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository, targetSpec]));
+    // -r finds referenced versions the source lacks through the configuration's resolvers.
+    const resolving = opts.recursive
+      ? await (await import('./resolving.js')).resolvingReader(source.repository, opts)
+      : undefined;
     let ok = false;
     try {
       const { registries, helm, allowPlainHttp } = access;
@@ -90,6 +97,7 @@ Examples:
           ...(artifactDestination ? { artifactDestination } : {}),
           ...(opts.copyResources ? { copyResources: true } : {}),
           ...(opts.recursive ? { recursive: true } : {}),
+          ...(resolving ? { locator: resolving.reader } : {}),
           ...(opts.dryRun ? { dryRun: true } : {}),
           onProgress: display.onProgress,
           onEvent: (e) => {
@@ -119,6 +127,7 @@ Examples:
       display.stop();
       // Ctrl-C while a tar or tgz is written back stops the write and leaves the archive as it was.
       await target?.close({ commit: ok, signal: (await import('../../interrupt.js')).interruptSignal() });
+      await resolving?.close();
       await source.close();
       await access.registries.close();
     }
