@@ -100,3 +100,170 @@ describe('OCM: transfer cv -r and verify cv -r find references through the confi
       assertOneLineError(bad, /component reference lib .*hashes to/);
     }));
 });
+
+type Node = { type: string; id: string; spec: Record<string, unknown> };
+type Spec = { environment: Record<string, unknown>; transformations: Node[] };
+
+/** A CTF with a local blob (`note`) and an image in the registry referenced by OCIImage/v1 (`image`). */
+async function seeded(dir: string): Promise<{ ctf: string; component: string; target: string; image: string }> {
+  const component = `acme.org/spec/app${process.pid}`;
+  const n = ++counter;
+  await writeFile(join(dir, 'a.txt'), `image content ${n}\n`);
+  const image = `${reg}/transfer/img-${process.pid}-${n}:v1`;
+  await ladingOk(['push', '--plain-http', image, 'a.txt'], { cwd: dir });
+  await writeFile(
+    join(dir, 'c.yaml'),
+    `name: ${component}\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input: {type: utf8/v1, text: note-content}\n  - name: image\n    type: ociImage\n    version: 1.0.0\n    relation: external\n    access: {type: OCIImage/v1, imageReference: http://${image}}\n`,
+  );
+  await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', 'ctf'], { cwd: dir });
+  return {
+    ctf: join(dir, 'ctf'),
+    component,
+    target: `http://${reg}/transfer/spec-${process.pid}-${n}`,
+    image,
+  };
+}
+
+async function dryRun(args: string[], cwd?: string): Promise<Spec> {
+  const r = await ladingOk(['transfer', 'cv', '--dry-run', '-o', 'json', ...args], cwd ? { cwd } : {});
+  return JSON.parse(r.stdout);
+}
+
+describe('OCM: transfer cv --dry-run prints the transfer spec upstream builds, and writes nothing', () => {
+  test('the spec has upstream node types, IDs and CEL references; yaml, json and ndjson agree; the target stays untouched', () =>
+    withDir(async (dir) => {
+      const { ctf, component, target } = await seeded(dir);
+      const ref = `${ctf}//${component}:1.0.0`;
+      const spec = await dryRun(['--copy-resources', ref, target]);
+      const id = `transformAcmeOrgSpecApp${process.pid}100`;
+      assert.deepEqual(Object.keys(spec), ['environment', 'transformations']);
+      assert.deepEqual(Object.keys(spec.environment), [id]);
+      assert.deepEqual(
+        spec.transformations.map((t) => [t.type, t.id]),
+        [
+          ['CTFGetLocalResource/v1alpha1', `${id}GettransformNote100`],
+          ['OCIAddLocalResource/v1alpha1', `${id}AddtransformNote100`],
+          ['GetOCIArtifact/v1alpha1', `${id}GettransformImage100`],
+          ['OCIAddLocalResource/v1alpha1', `${id}AddtransformImage100`],
+          ['OCIAddComponentVersion/v1alpha1', `${id}Upload`],
+          ['FileCleanup/v1alpha1', 'fileBufferCleanup'],
+        ],
+      );
+      const [get, add, , , upload] = spec.transformations as [Node, Node, Node, Node, Node];
+      assert.deepEqual(get.spec.repository, { filePath: ctf, type: 'CommonTransportFormat/v1' });
+      assert.deepEqual(get.spec.resourceIdentity, { name: 'note', version: '1.0.0' });
+      assert.equal(add.spec.file, `\${${id}GettransformNote100.output.file}`);
+      const base = target.slice('http://'.length).split('/')[0] as string;
+      assert.deepEqual(add.spec.repository, {
+        baseUrl: `http://${base}`,
+        subPath: target.slice(`http://${base}/`.length),
+        type: 'OCIRepository/v1',
+      });
+      const descriptor = upload.spec.descriptor as { component: { resources: string[] } };
+      assert.deepEqual(descriptor.component.resources, [
+        `\${${id}AddtransformNote100.output.resource}`,
+        `\${${id}AddtransformImage100.output.resource}`,
+      ]);
+      // Without --copy-resources only the local blob travels; the image keeps its access.
+      const plain = await dryRun([ref, target]);
+      assert.deepEqual(
+        plain.transformations.map((t) => t.type),
+        [
+          'CTFGetLocalResource/v1alpha1',
+          'OCIAddLocalResource/v1alpha1',
+          'OCIAddComponentVersion/v1alpha1',
+          'FileCleanup/v1alpha1',
+        ],
+      );
+      assert.equal(
+        (plain.transformations[2]?.spec.descriptor as { component: { resources: string[] } }).component.resources[1],
+        `\${environment.${id}.component.resources[1]}`,
+      );
+      // The three output formats are the same document.
+      const { parse } = await import('yaml');
+      const yaml = await ladingOk(['transfer', 'cv', '--dry-run', '--copy-resources', ref, target]);
+      assert.deepEqual(parse(yaml.stdout), spec);
+      const nd = await ladingOk(['transfer', 'cv', '--dry-run', '-o', 'ndjson', '--copy-resources', ref, target]);
+      assert.equal(nd.stdout.trim().split('\n').length, 1);
+      assert.deepEqual(JSON.parse(nd.stdout), spec);
+      // Nothing was written: the target has no such component version, a CTF target does not exist.
+      const got = await lading(['get', 'cv', `${target}//${component}:1.0.0`]);
+      assert.notEqual(got.code, 0);
+      await ladingOk(['transfer', 'cv', '--dry-run', ref, join(dir, 'out-ctf')]);
+      const { existsSync } = await import('node:fs');
+      assert.equal(existsSync(join(dir, 'out-ctf')), false);
+    }));
+});
+
+describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () => {
+  test('a saved dry-run spec transfers the version, local blob and image by value', () =>
+    withDir(async (dir) => {
+      const { ctf, component, target } = await seeded(dir);
+      const spec = await dryRun(['--copy-resources', `${ctf}//${component}:1.0.0`, target]);
+      await writeFile(join(dir, 'spec.json'), JSON.stringify(spec));
+      const r = await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json')]);
+      assert.match(r.stdout, new RegExp(`^Transferred ${component.replaceAll('.', '\\.')}:1\\.0\\.0 => `, 'm'));
+      const got = JSON.parse((await ladingOk(['get', 'cv', '-o', 'json', `${target}//${component}:1.0.0`])).stdout)[0];
+      const [note, image] = got.component.resources;
+      assert.equal(note.access.type, 'LocalBlob/v1');
+      assert.equal(image.access.type, 'LocalBlob/v1');
+      assert.equal(image.access.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+      assert.equal(image.access.localReference, `sha256:${image.digest.value}`);
+      await ladingOk([
+        'download',
+        'resource',
+        `${target}//${component}:1.0.0`,
+        '--identity',
+        'name=note',
+        '--output',
+        join(dir, 'note'),
+      ]);
+      const { readFile } = await import('node:fs/promises');
+      assert.equal(await readFile(join(dir, 'note'), 'utf8'), 'note-content');
+      // The image is a native manifest in the component's repository of the target registry.
+      const repo = `${target.slice('http://'.length)}/component-descriptors/${component}`;
+      const resolved = await ladingOk(['resolve', '--plain-http', `${repo}@${image.access.localReference}`]);
+      assert.equal(resolved.stdout.trim(), image.access.localReference);
+      // The spec from stdin does the same (and finds everything in place).
+      await ladingOk(['transfer', 'cv', '--transfer-spec', '-'], { input: JSON.stringify(spec) });
+    }));
+
+  test('seed 000: an edited spec keeps the image by reference; globalAccessPolicy: auto adds global access', () =>
+    withDir(async (dir) => {
+      const { ctf, component, target, image } = await seeded(dir);
+      const spec = await dryRun(['--copy-resources', `${ctf}//${component}:1.0.0`, target]);
+      const id = Object.keys(spec.environment)[0] as string;
+      // Keep the image by reference: drop its Get/Add nodes and take the resource from the environment.
+      spec.transformations = spec.transformations.filter((t) => !t.id.endsWith('transformImage100'));
+      const upload = spec.transformations.find((t) => t.id.endsWith('Upload')) as Node;
+      (upload.spec.descriptor as { component: { resources: string[] } }).component.resources[1] =
+        `\${environment.${id}.component.resources[1]}`;
+      const cleanup = spec.transformations.find((t) => t.type === 'FileCleanup/v1alpha1') as Node;
+      cleanup.spec.files = (cleanup.spec.files as string[]).filter((f) => !f.includes('Image'));
+      // And ask for global access on the local blob.
+      const addNote = spec.transformations.find((t) => t.type === 'OCIAddLocalResource/v1alpha1') as Node;
+      addNote.spec.globalAccessPolicy = 'auto';
+      const { stringify } = await import('yaml');
+      await writeFile(join(dir, 'spec.yaml'), stringify(spec));
+      await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.yaml')]);
+      const got = JSON.parse((await ladingOk(['get', 'cv', '-o', 'json', `${target}//${component}:1.0.0`])).stdout)[0];
+      const [note, kept] = got.component.resources;
+      assert.equal(kept.access.type, 'OCIImage/v1');
+      assert.match(kept.access.imageReference, new RegExp(`^http://${image.replaceAll('.', '\\.')}@sha256:`));
+      const host = target.slice('http://'.length);
+      assert.deepEqual(note.access.globalAccess, {
+        type: 'OCIImageLayer/v1',
+        ref: `${host}/component-descriptors/${component}@${note.access.localReference}`,
+        mediaType: 'text/plain',
+        digest: note.access.localReference,
+        size: 'note-content'.length,
+      });
+      // The image itself was not copied into the component's repository.
+      const repo = `${host}/component-descriptors/${component}`;
+      const missing = await lading(['resolve', '--plain-http', `${repo}@sha256:${kept.digest.value}`]);
+      assert.notEqual(missing.code, 0);
+      // The global access reaches the blob in the registry.
+      const blob = await ladingOk(['blob', 'fetch', '--plain-http', '--output', '-', note.access.globalAccess.ref]);
+      assert.equal(blob.stdout, 'note-content');
+    }));
+});

@@ -9,6 +9,7 @@ import type { ComponentDescriptor, LocalBlobAccess, Resource, Source, TypedSpec 
 import { localBlobAccess } from './descriptor/model.js';
 import { helmAccessArtifact } from './helm-access.js';
 import type { HelmFetchOptions } from './input/helm-remote.js';
+import type { RepositorySpec } from './reference.js';
 import { isOciManifestType } from './repository/mapping.js';
 import type { ComponentVersionRepository, StoredVersion } from './repository/repository.js';
 import type { ComponentVersionLocator, LocatedVersion } from './resolving-reader.js';
@@ -88,6 +89,11 @@ export interface TransferOptions {
 export interface TransferResult {
   plan: PlannedComponent[];
   descriptors: ComponentDescriptor[];
+  /**
+   * Beside each descriptor: the repository of the resolver it was found through, or undefined
+   * when the source repository has it (what a transfer spec names as each version's source).
+   */
+  sources: (RepositorySpec | undefined)[];
 }
 
 /** `repo:tag` of an image reference without its registry: how OCM names an image copied by value. */
@@ -167,7 +173,7 @@ async function transferComponentVersionNow(
   version: string,
   options: TransferOptions,
 ): Promise<TransferResult> {
-  const result: TransferResult = { plan: [], descriptors: [] };
+  const result: TransferResult = { plan: [], descriptors: [], sources: [] };
   /** Every version read so far, so that a cycle of references ends (and is checked) like upstream's walk. */
   const seen = new Map<string, ComponentDescriptor>();
   const limit = pLimit(options.concurrency ?? 3);
@@ -222,6 +228,7 @@ async function transferComponentVersionNow(
   await read(name, version);
   for (const v of order) {
     result.plan.push(v.planned);
+    result.sources.push(v.located.resolver?.repository);
     if (options.dryRun) {
       result.descriptors.push(v.stored.descriptor);
       continue;
