@@ -248,7 +248,7 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
     return;
   }
   const { TransferDisplay, CopyVerbs } = await import('../../output/transfer.js');
-  const display = new TransferDisplay(io, CopyVerbs, { tty: opts.tty as boolean | undefined });
+  const display = new TransferDisplay(io, CopyVerbs, opts.tty === undefined ? {} : { tty: Boolean(opts.tty) });
   const access = await accessOptions(opts, await plainHttpPolicy(opts, []));
   const opened: { write: boolean; repo: Awaited<ReturnType<typeof openRepository>> }[] = [];
   let ok = false;
@@ -271,7 +271,7 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
         return { target, reference: isDigestReference(reference) ? '' : reference };
       },
       allowPlainHttp: access.allowPlainHttp,
-      concurrency: parseConcurrency(opts.concurrency as string | undefined),
+      concurrency: parseConcurrency(String(opts.concurrency ?? 3)),
       signal: (await import('../../interrupt.js')).interruptSignal(),
       onProgress: display.onProgress,
     });
