@@ -267,3 +267,105 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
       assert.equal(blob.stdout, 'note-content');
     }));
 });
+
+describe('OCM: hostile transfer specs are refused with one line naming the file and the field', () => {
+  test('unknown types and fields, bad IDs and references, missing resources, path and URL abuse', () =>
+    withDir(async (dir) => {
+      const { ctf, component } = await seeded(dir);
+      const out = join(dir, 'out');
+      const spec = await dryRun([`${ctf}//${component}:1.0.0`, out]);
+      const { existsSync } = await import('node:fs');
+      const file = join(dir, 'bad.json');
+      /** Runs an edited copy of the spec and checks the error; the target is never created. */
+      const refused = async (edit: (s: Spec) => unknown, pattern: RegExp) => {
+        const copy = structuredClone(spec);
+        const replaced = edit(copy);
+        await writeFile(file, typeof replaced === 'string' ? replaced : JSON.stringify(replaced ?? copy));
+        const r = await lading(['transfer', 'cv', '--transfer-spec', file]);
+        assertOneLineError(r, pattern);
+        assert.ok(r.stderr.includes(file), `names the file: ${r.stderr}`);
+        assert.equal(existsSync(out), false, `nothing written for ${pattern}`);
+      };
+      const node = (s: Spec, type: string) => s.transformations.find((t) => t.type === type) as Node;
+      await refused((s) => {
+        (s.transformations[0] as Node).type = 'RunShell/v1alpha1';
+      }, /transformations\[0\]\.type: unknown transformation type "RunShell\/v1alpha1"/);
+      await refused((s) => {
+        (s.transformations[0] as Node).type = 'GetHelmChart/v1alpha1';
+      }, /transformations\[0\]\.type: GetHelmChart\/v1alpha1 is an upstream transformation lading does not run/);
+      await refused((s) => {
+        node(s, 'CTFGetLocalResource/v1alpha1').spec.resourceIdentity = { name: 'nope' };
+      }, /has no resource \{"name":"nope"\}/);
+      await refused((s) => {
+        node(s, 'CTFAddLocalResource/v1alpha1').spec.file = { type: 'File/v1alpha1', uri: 'file:///etc/passwd' };
+      }, /transformations\[1\]\.spec\.file: must be the file output of a Get transformation/);
+      await refused((s) => {
+        node(s, 'CTFGetLocalResource/v1alpha1').spec.outputPath = '/tmp/x';
+      }, /transformations\[0\]\.spec\.outputPath: unknown field/);
+      await refused((s) => {
+        node(s, 'CTFGetLocalResource/v1alpha1').spec.repository = {
+          type: 'OCIRepository/v1',
+          baseUrl: 'http://registry.example.com',
+        };
+      }, /transformations\[0\]\.spec\.repository\.type: a CTF transformation needs a CommonTransportFormat repository/);
+      await refused((s) => {
+        node(s, 'CTFAddComponentVersion/v1alpha1').spec.repository = {
+          type: 'CommonTransportFormat/v1',
+          filePath: 'file:///tmp/x',
+        };
+      }, /spec\.repository\.filePath: a path on this machine, not a URL/);
+      await refused((s) => {
+        (s.transformations[0] as Node).id = 'a.b';
+      }, /transformations\[0\]\.id: must be an identifier/);
+      await refused((s) => {
+        node(s, 'CTFAddLocalResource/v1alpha1').spec.resource = '${nowhere.output.resource}';
+      }, /transformations\[1\]\.spec\.resource: .* names no transformation called "nowhere"/);
+      await refused((s) => {
+        node(s, 'CTFAddLocalResource/v1alpha1').spec.resource =
+          `\${${(s.transformations[0] as Node).id}.output.resource + 1}`;
+      }, /unsupported expression/);
+      await refused((s) => {
+        node(s, 'CTFAddLocalResource/v1alpha1').spec.component = '${environment.x';
+      }, /unterminated \$\{/);
+      await refused((s) => ({ ...s, extra: true }), /extra: unknown field/);
+      await refused(() => '- just\n- a list\n', /\(document\): a transfer spec is an object/);
+      await refused(() => 'transformations: [\n', /not YAML or JSON/);
+      // A local blob no Add node copies would dangle in the target: refused before the version is written.
+      await refused((s) => {
+        s.transformations = s.transformations.filter(
+          (t) => !t.type.includes('LocalResource') && t.type !== 'FileCleanup/v1alpha1',
+        );
+        const id = Object.keys(s.environment)[0] as string;
+        (
+          node(s, 'CTFAddComponentVersion/v1alpha1').spec.descriptor as { component: { resources: string[] } }
+        ).component.resources[0] = `\${environment.${id}.component.resources[0]}`;
+      }, /resources\[0\]: resource note is a local blob .* that no Add transformation of this spec puts into/);
+      // Not a regular file.
+      const fifo = await lading(['transfer', 'cv', '--transfer-spec', '/dev/zero']);
+      assertOneLineError(fifo, /\/dev\/zero: a transfer spec must be a regular file/);
+      // Positional arguments do not mix with a spec.
+      const mixed = await lading(['transfer', 'cv', '--transfer-spec', file, `${ctf}//${component}:1.0.0`, out]);
+      assertOneLineError(mixed, /positional arguments are not allowed with --transfer-spec/);
+    }));
+
+  test('a plain-http registry that is not loopback is refused; a digest mismatch stops the run before any write', () =>
+    withDir(async (dir) => {
+      const { ctf, component } = await seeded(dir);
+      const out = join(dir, 'out');
+      const spec = await dryRun(['--copy-resources', `${ctf}//${component}:1.0.0`, out]);
+      const get = spec.transformations.find((t) => t.type === 'GetOCIArtifact/v1alpha1') as Node;
+      const resource = get.spec.resource as { access: { imageReference: string }; digest: { value: string } };
+      const file = join(dir, 'bad.json');
+      const { existsSync } = await import('node:fs');
+      resource.access.imageReference = 'http://registry.example.com/evil:v1';
+      await writeFile(file, JSON.stringify(spec));
+      assertOneLineError(await lading(['transfer', 'cv', '--transfer-spec', file]), /registry\.example\.com/);
+      assert.equal(existsSync(out), false);
+      const again = await dryRun(['--copy-resources', `${ctf}//${component}:1.0.0`, out]);
+      const get2 = again.transformations.find((t) => t.type === 'GetOCIArtifact/v1alpha1') as Node;
+      (get2.spec.resource as { digest: { value: string } }).digest.value = '0'.repeat(64);
+      await writeFile(file, JSON.stringify(again));
+      assertOneLineError(await lading(['transfer', 'cv', '--transfer-spec', file]), /digest/i);
+      assert.equal(existsSync(out), false);
+    }));
+});
