@@ -270,10 +270,47 @@ export function buildTransferSpec(
         return;
       }
       if (isAccessType(access.type, AccessType.Helm)) {
-        throw new LadingError(
-          'UNSUPPORTED',
-          `${component}:${version}: resource ${resource.name} is a Helm/v1 chart; a transfer spec that copies charts is not supported yet (transfer it without --dry-run)`,
+        // Upstream's chart path: get, convert to an OCI artifact, add. lading prints it; running it
+        // is refused by name (GetHelmChart), as lading copies charts only in a direct transfer.
+        const convertId = `${id}Convert${rid}`;
+        tgd.transformations.push({ type: 'GetHelmChart/v1alpha1', id: getId, spec: { resource: wireResources[i] } });
+        tgd.transformations.push({
+          type: 'ConvertHelmToOCI/v1alpha1',
+          id: convertId,
+          spec: {
+            resource: `\${${getId}.output.resource}`,
+            chartFile: `\${${getId}.output.chartFile}`,
+            provFile: `\${${getId}.output.?provFile}`,
+          },
+        });
+        const fromConvert = `\${${convertId}.output.resource.access.imageReference}`;
+        tgd.transformations.push(
+          uploadAsArtifact
+            ? {
+                type: 'AddOCIArtifact/v1alpha1',
+                id: addId,
+                spec: {
+                  resource: resourceFieldsFrom(convertId, {
+                    type: 'OCIImage/v1',
+                    imageReference: `${targetBase(target)}/${fromConvert}`,
+                  }),
+                  file: `\${${convertId}.output.file}`,
+                },
+              }
+            : {
+                type: `${kindOf(target)}AddLocalResource/v1alpha1`,
+                id: addId,
+                spec: {
+                  repository: to,
+                  component,
+                  version,
+                  resource: resourceFieldsFrom(convertId, { type: 'LocalBlob/v1', referenceName: fromConvert }),
+                  file: `\${${convertId}.output.file}`,
+                },
+              },
         );
+        added.set(i, addId);
+        files.push(`\${${convertId}.spec.chartFile}`, `\${${convertId}.spec.?provFile}`, `\${${addId}.spec.file}`);
       }
     });
     tgd.transformations.push({
