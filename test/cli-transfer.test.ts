@@ -64,6 +64,31 @@ describe('OCM: transfer cv -r and verify cv -r find references through the confi
       assert.equal(await readFile(join(dir, 'note'), 'utf8'), 'lib-content');
     }));
 
+  test('transfer cv -r --dry-run names the resolver repository as the source of the reference; the spec runs', () =>
+    withDir(async (dir) => {
+      const { app, lib, registry, ref } = await split(dir);
+      const cfg = ['--config', join(dir, 'resolvers.yaml')];
+      const out = join(dir, 'out');
+      const r = await ladingOk([...cfg, 'transfer', 'cv', '-r', '--dry-run', '-o', 'json', ref, out]);
+      const spec = JSON.parse(r.stdout) as Spec;
+      const get = spec.transformations.find((t) => t.type.endsWith('GetLocalResource/v1alpha1')) as Node;
+      assert.equal(get.type, 'OCIGetLocalResource/v1alpha1');
+      assert.equal(get.spec.component, lib);
+      const base = registry.slice('http://'.length).split('/')[0] as string;
+      assert.deepEqual(get.spec.repository, {
+        type: 'OCIRepository/v1',
+        baseUrl: `http://${base}`,
+        subPath: registry.slice(`http://${base}/`.length),
+      });
+      assert.deepEqual(
+        spec.transformations.filter((t) => t.type === 'CTFAddComponentVersion/v1alpha1').map((t) => t.id),
+        [lib, app].map((n) => `${transformId(n)}Upload`),
+      );
+      await writeFile(join(dir, 'spec.json'), r.stdout);
+      await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json')]);
+      for (const name of [app, lib]) await ladingOk(['get', 'cv', `${out}//${name}:1.0.0`]);
+    }));
+
   test('verify cv -r checks each referenced digest, finding the reference through a resolver', () =>
     withDir(async (dir) => {
       const { lib, ref, registry } = await split(dir);
@@ -102,6 +127,11 @@ describe('OCM: transfer cv -r and verify cv -r find references through the confi
 });
 
 type Node = { type: string; id: string; spec: Record<string, unknown> };
+
+/** Upstream's transformation ID of `<name>` at version 1.0.0. */
+function transformId(name: string): string {
+  return `transform${[...name.split(/[./]/), '1', '0', '0'].map((w) => w.slice(0, 1).toUpperCase() + w.slice(1).toLowerCase()).join('')}`;
+}
 type Spec = { environment: Record<string, unknown>; transformations: Node[] };
 
 /** A CTF with a local blob (`note`) and an image in the registry referenced by OCIImage/v1 (`image`). */
