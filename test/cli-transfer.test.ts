@@ -256,6 +256,69 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
       assert.equal(resolved.stdout.trim(), image.access.localReference);
       // The spec from stdin does the same (and finds everything in place).
       await ladingOk(['transfer', 'cv', '--transfer-spec', '-'], { input: JSON.stringify(spec) });
+      // On to another registry with --upload-as ociArtifact: the image, now a local blob with a
+      // referenceName, becomes a standalone artifact there (AddOCIArtifact).
+      const second = `${target}-second`;
+      const onward = await dryRun(['--upload-as', 'ociArtifact', `${target}//${component}:1.0.0`, second]);
+      assert.deepEqual(
+        onward.transformations.map((t) => t.type),
+        [
+          'OCIGetLocalResource/v1alpha1',
+          'OCIAddLocalResource/v1alpha1',
+          'OCIGetLocalResource/v1alpha1',
+          'AddOCIArtifact/v1alpha1',
+          'OCIAddComponentVersion/v1alpha1',
+          'FileCleanup/v1alpha1',
+        ],
+      );
+      await ladingOk(['transfer', 'cv', '--transfer-spec', '-'], { input: JSON.stringify(onward) });
+      const moved = JSON.parse(
+        (await ladingOk(['get', 'cv', '-o', 'json', `${second}//${component}:1.0.0`])).stdout,
+      )[0];
+      const standalone = moved.component.resources[1];
+      assert.deepEqual(standalone.access, {
+        type: 'OCIImage/v1',
+        imageReference: `${second}/${image.access.referenceName}`,
+      });
+      assert.deepEqual(standalone.digest, image.digest);
+      const pulled = await ladingOk([
+        'resolve',
+        '--plain-http',
+        `${second.slice('http://'.length)}/${image.access.referenceName}`,
+      ]);
+      assert.equal(pulled.stdout.trim(), image.access.localReference);
+    }));
+
+  test('--upload-as ociArtifact: the image streams registry to registry (TransferOCIArtifact) and stands beside the component', () =>
+    withDir(async (dir) => {
+      const { ctf, component, target, image } = await seeded(dir);
+      const ref = `${ctf}//${component}:1.0.0`;
+      const spec = await dryRun(['--copy-resources', '--upload-as', 'ociArtifact', ref, target]);
+      const transfer = spec.transformations.find((t) => t.type === 'TransferOCIArtifact/v1alpha1') as Node;
+      const repoTag = image.slice(image.indexOf('/') + 1);
+      assert.equal(
+        (transfer.spec.targetResource as { access: { imageReference: string } }).access.imageReference,
+        `${target}/${repoTag}`,
+      );
+      await writeFile(join(dir, 'spec.json'), JSON.stringify(spec));
+      // --transfer-spec with --dry-run checks and prints the spec, and runs nothing.
+      const shown = await ladingOk([
+        'transfer',
+        'cv',
+        '--dry-run',
+        '-o',
+        'json',
+        '--transfer-spec',
+        join(dir, 'spec.json'),
+      ]);
+      assert.deepEqual(JSON.parse(shown.stdout), spec);
+      assert.notEqual((await lading(['get', 'cv', `${target}//${component}:1.0.0`])).code, 0);
+      await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json')]);
+      const got = JSON.parse((await ladingOk(['get', 'cv', '-o', 'json', `${target}//${component}:1.0.0`])).stdout)[0];
+      const copied = got.component.resources[1];
+      assert.deepEqual(copied.access, { type: 'OCIImage/v1', imageReference: `${target}/${repoTag}` });
+      const resolved = await ladingOk(['resolve', '--plain-http', `${target.slice('http://'.length)}/${repoTag}`]);
+      assert.equal(resolved.stdout.trim(), `sha256:${copied.digest.value}`);
     }));
 
   test('seed 000: an edited spec keeps the image by reference; globalAccessPolicy: auto adds global access', () =>

@@ -486,9 +486,16 @@ function walkStrings(value: unknown, field: string, visit: (text: string, field:
   }
 }
 
-/** The `${…}` expressions in a string (braces inside the expression are balanced: `{}` literals). */
-function expressions(text: string, where: string): string[] {
-  const out: string[] = [];
+/** One `${…}` in a string: where it starts and ends (exclusive) and the expression inside. */
+interface Span {
+  start: number;
+  end: number;
+  expr: string;
+}
+
+/** The `${…}` spans of a string (braces inside an expression nest: `{}` literals). */
+function spans(text: string, where: string): Span[] {
+  const out: Span[] = [];
   let i = text.indexOf('${');
   while (i >= 0) {
     let depth = 0;
@@ -501,12 +508,17 @@ function expressions(text: string, where: string): string[] {
         depth--;
       }
     }
-    if (j >= text.length)
+    if (j >= text.length) {
       throw new LadingError('INVALID_ARGUMENT', `${where}: unterminated \${ in ${JSON.stringify(text)}`);
-    out.push(text.slice(i + 2, j).trim());
+    }
+    out.push({ start: i, end: j + 1, expr: text.slice(i + 2, j).trim() });
     i = text.indexOf('${', j + 1);
   }
   return out;
+}
+
+function expressions(text: string, where: string): string[] {
+  return spans(text, where).map((s) => s.expr);
 }
 
 const PathPattern = /^[A-Za-z_][A-Za-z0-9_]*(?:\.\??[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/;
@@ -565,25 +577,22 @@ function evaluateExpression(expr: string, scope: Obj, where: string): unknown {
 function evaluate(value: unknown, scope: Obj, field: string): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
-    const exprs = expressions(value, field);
-    const whole = /^\$\{(.*)\}$/s.exec(value);
-    if (exprs.length === 1 && whole && (whole[1] as string).trim() === exprs[0]) {
-      return structuredClone(evaluateExpression(exprs[0] as string, scope, field));
+    const found = spans(value, field);
+    const [first] = found;
+    if (found.length === 1 && first && first.start === 0 && first.end === value.length) {
+      return structuredClone(evaluateExpression(first.expr, scope, field));
     }
     let out = '';
-    let rest = value;
-    for (const expr of exprs) {
-      const at = rest.indexOf('${');
-      const end = rest.indexOf(expr, at) + expr.length;
-      const close = rest.indexOf('}', end);
-      const v = evaluateExpression(expr, scope, field);
+    let at = 0;
+    for (const span of found) {
+      const v = evaluateExpression(span.expr, scope, field);
       if (typeof v !== 'string' && typeof v !== 'number') {
-        throw new LadingError('INVALID_ARGUMENT', `${field}: \${${expr}} is ${kindName(v)}, not text`);
+        throw new LadingError('INVALID_ARGUMENT', `${field}: \${${span.expr}} is ${kindName(v)}, not text`);
       }
-      out += rest.slice(0, at) + String(v);
-      rest = rest.slice(close + 1);
+      out += value.slice(at, span.start) + String(v);
+      at = span.end;
     }
-    return out + rest;
+    return out + value.slice(at);
   }
   if (Array.isArray(value)) return value.map((v, i) => evaluate(v, scope, `${field}[${i}]`));
   if (value !== null && typeof value === 'object') {

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isLadingError } from '../oci/index.js';
+import { parseTransferSpec, transformationId } from './transfer-spec.js';
+
+describe('transfer spec', () => {
+  test('transformation IDs are upstream camel case of the sorted identity values', () => {
+    // The example of upstream's identityToTransformationID.
+    assert.equal(transformationId({ name: 'ocm.software/my-app', version: '1.0.0' }), 'transformOcmSoftwareMyApp100');
+    // Keys sorted: architecture before name; empty words dropped.
+    assert.equal(
+      transformationId({ name: 'img', architecture: 'arm64', version: '1.0.0--x' }),
+      'transformArm64Img100X',
+    );
+  });
+
+  test('a minimal spec parses; its problems name the field', () => {
+    const good = {
+      transformations: [{ type: 'FileCleanup/v1alpha1', id: 'cleanup', spec: { files: [] } }],
+    };
+    assert.deepEqual(parseTransferSpec(good, 'f.yaml').transformations[0]?.id, 'cleanup');
+    const cases: [unknown, RegExp][] = [
+      [{ transformations: [] }, /^f\.yaml: transformations: must be a non-empty list/],
+      [
+        { transformations: [{ type: 'FileCleanup/v1alpha1', id: 'c', spec: {} }] },
+        /transformations\[0\]\.spec\.files: is required/,
+      ],
+      [
+        {
+          transformations: [
+            { type: 'FileCleanup/v1alpha1', id: 'c', spec: { files: [] } },
+            { type: 'FileCleanup/v1alpha1', id: 'c', spec: { files: [] } },
+          ],
+        },
+        /transformations\[1\]\.id: "c" is used twice/,
+      ],
+      [
+        { transformations: [{ type: 'FileCleanup/v1alpha1', id: 'c', spec: { files: ['${c.spec.files}'] } }] },
+        /refers to its own transformation/,
+      ],
+      [
+        { transformations: [{ type: 'FileCleanup/v1alpha1', id: 'environment', spec: { files: [] } }] },
+        /"environment" is reserved/,
+      ],
+      [
+        {
+          transformations: [{ type: 'OCIAddLocalResource/v1alpha1', id: 'a', spec: { globalAccessPolicy: 'always' } }],
+        },
+        /globalAccessPolicy|is required/,
+      ],
+    ];
+    for (const [doc, pattern] of cases) {
+      assert.throws(
+        () => parseTransferSpec(doc, 'f.yaml'),
+        (e: unknown) => isLadingError(e, 'INVALID_ARGUMENT') && pattern.test((e as Error).message),
+      );
+    }
+  });
+});
