@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isLadingError } from '../oci/index.js';
-import { parseTransferSpec, transformationId } from './transfer-spec.js';
+import { parseTransferSpec, runTransferSpec, transformationId } from './transfer-spec.js';
 
 describe('transfer spec', () => {
   test('transformation IDs are upstream camel case of the sorted identity values', () => {
@@ -55,5 +55,32 @@ describe('transfer spec', () => {
         (e: unknown) => isLadingError(e, 'INVALID_ARGUMENT') && pattern.test((e as Error).message),
       );
     }
+  });
+
+  test('a cycle of references is refused before anything is opened; deep nesting is refused', async () => {
+    const spec = parseTransferSpec(
+      {
+        transformations: [
+          { type: 'FileCleanup/v1alpha1', id: 'a', spec: { files: ['${b.spec.files}'] } },
+          { type: 'FileCleanup/v1alpha1', id: 'b', spec: { files: ['${a.spec.files}'] } },
+        ],
+      },
+      'f.yaml',
+    );
+    await assert.rejects(
+      runTransferSpec(spec, 'f.yaml', {
+        open: () => {
+          throw new Error('opened');
+        },
+      }),
+      /f\.yaml: transformations\[0\] \(a\): its references form a cycle/,
+    );
+    let deep: unknown = {};
+    for (let i = 0; i < 5000; i++) deep = { x: deep };
+    assert.throws(
+      () => parseTransferSpec({ environment: deep, transformations: [] }, 'f.yaml'),
+      /f\.yaml: nested deeper than 1000 levels/,
+    );
+    assert.throws(() => parseTransferSpec(JSON.parse('{"__proto__": {}}'), 'f.yaml'), /__proto__/);
   });
 });

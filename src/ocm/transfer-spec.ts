@@ -397,6 +397,7 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
       `a transfer spec is an object with environment and transformations, got ${kindName(document)}`,
     );
   }
+  checkShape(document, file);
   const top = document as Obj;
   for (const key of Object.keys(top)) {
     if (key !== 'environment' && key !== 'transformations')
@@ -474,6 +475,25 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
     });
   });
   return { environment: environment as Obj, transformations };
+}
+
+/** Deepest nesting a spec may have (descriptors are a dozen levels deep; the evaluator recurses). */
+const MaxSpecDepth = 1000;
+
+/** Refuses a document nested deeper than MaxSpecDepth, or with a `__proto__` key (walked iteratively). */
+function checkShape(document: unknown, file: string): void {
+  const pending: [unknown, number][] = [[document, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, depth] = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MaxSpecDepth) {
+      throw new LadingError('INVALID_ARGUMENT', `${file}: nested deeper than ${MaxSpecDepth} levels`);
+    }
+    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
+      throw new LadingError('INVALID_ARGUMENT', `${file}: a key named "__proto__" is not accepted`);
+    }
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
 }
 
 function walkStrings(value: unknown, field: string, visit: (text: string, field: string) => void): void {
@@ -666,23 +686,33 @@ async function runNow(
     });
     deps.set(t.id, set);
   }
-  // Reads before writes; otherwise the file's order.
+  // Reads before writes; otherwise the file's order (Kahn's algorithm, reads first).
   const order: GenericTransformation[] = [];
-  const done = new Set<string>();
-  while (order.length < tgd.transformations.length) {
-    const ready = tgd.transformations.filter(
-      (t) => !done.has(t.id) && [...(deps.get(t.id) ?? [])].every((d) => done.has(d)),
-    );
-    if (ready.length === 0) {
-      const stuck = tgd.transformations.find((t) => !done.has(t.id)) as GenericTransformation;
-      throw new LadingError(
-        'INVALID_ARGUMENT',
-        `${file}: transformations[${byId.get(stuck.id)?.i}] (${stuck.id}): its references form a cycle`,
-      );
-    }
-    const next = ready.find((t) => isRead(t.type)) ?? (ready[0] as GenericTransformation);
+  const waiting = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const t of tgd.transformations) {
+    const own = deps.get(t.id) ?? new Set<string>();
+    waiting.set(t.id, own.size);
+    for (const d of own) dependents.set(d, [...(dependents.get(d) ?? []), t.id]);
+  }
+  const reads: GenericTransformation[] = [];
+  const writes: GenericTransformation[] = [];
+  const enqueue = (t: GenericTransformation) => (isRead(t.type) ? reads : writes).push(t);
+  for (const t of tgd.transformations) if (waiting.get(t.id) === 0) enqueue(t);
+  for (let next = reads.shift() ?? writes.shift(); next; next = reads.shift() ?? writes.shift()) {
     order.push(next);
-    done.add(next.id);
+    for (const d of dependents.get(next.id) ?? []) {
+      const left = (waiting.get(d) as number) - 1;
+      waiting.set(d, left);
+      if (left === 0) enqueue(byId.get(d)?.t as GenericTransformation);
+    }
+  }
+  if (order.length < tgd.transformations.length) {
+    const stuck = tgd.transformations.find((t) => (waiting.get(t.id) as number) > 0) as GenericTransformation;
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `${file}: transformations[${byId.get(stuck.id)?.i}] (${stuck.id}): its references form a cycle`,
+    );
   }
 
   const scope: Obj = { environment: tgd.environment };
