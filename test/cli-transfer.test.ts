@@ -229,9 +229,15 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
   test('a saved dry-run spec transfers the version, local blob and image by value', () =>
     withDir(async (dir) => {
       const { ctf, component, target } = await seeded(dir);
+      // Signed: the signature travels in the spec and still verifies in the target.
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      await writeFile(join(dir, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      await writeFile(join(dir, 'pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+      await ladingOk(['sign', 'cv', '--private-key', join(dir, 'k.pem'), `${ctf}//${component}:1.0.0`]);
       const spec = await dryRun(['--copy-resources', `${ctf}//${component}:1.0.0`, target]);
       await writeFile(join(dir, 'spec.json'), JSON.stringify(spec));
       const r = await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json')]);
+      await ladingOk(['verify', 'cv', '--public-key', join(dir, 'pub.pem'), `${target}//${component}:1.0.0`]);
       assert.match(r.stdout, new RegExp(`^Transferred ${component.replaceAll('.', '\\.')}:1\\.0\\.0 => `, 'm'));
       const got = JSON.parse((await ladingOk(['get', 'cv', '-o', 'json', `${target}//${component}:1.0.0`])).stdout)[0];
       const [note, image] = got.component.resources;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isLadingError } from '../oci/index.js';
-import { parseTransferSpec, runTransferSpec, transformationId } from './transfer-spec.js';
+import type { ComponentDescriptor } from './descriptor/model.js';
+import { buildTransferSpec, parseTransferSpec, runTransferSpec, transformationId } from './transfer-spec.js';
 
 describe('transfer spec', () => {
   test('transformation IDs are upstream camel case of the sorted identity values', () => {
@@ -82,5 +83,48 @@ describe('transfer spec', () => {
       /f\.yaml: nested deeper than 1000 levels/,
     );
     assert.throws(() => parseTransferSpec(JSON.parse('{"__proto__": {}}'), 'f.yaml'), /__proto__/);
+  });
+
+  test('the spec keeps creationTime (upstream drops it and breaks signatures) and signatures', () => {
+    const descriptor: ComponentDescriptor = {
+      meta: { schemaVersion: 'v2' },
+      component: {
+        name: 'acme.org/a',
+        version: '1.0.0',
+        creationTime: '2026-01-01T00:00:00Z',
+        provider: { name: 'acme.org' },
+        repositoryContexts: null,
+        resources: [
+          {
+            name: 'r',
+            version: '1.0.0',
+            type: 'blob',
+            relation: 'local',
+            access: { type: 'LocalBlob/v1', localReference: `sha256:${'a'.repeat(64)}`, mediaType: 'text/plain' },
+          },
+        ],
+        sources: null,
+        componentReferences: null,
+      },
+      signatures: [
+        {
+          name: 's',
+          digest: {
+            hashAlgorithm: 'SHA-256',
+            normalisationAlgorithm: 'jsonNormalisation/v4alpha1',
+            value: 'b'.repeat(64),
+          },
+          signature: { algorithm: 'RSASSA-PSS', value: 'c', mediaType: 'application/vnd.ocm.signature.rsa' },
+        },
+      ],
+    };
+    const spec = buildTransferSpec(
+      [{ descriptor, source: { kind: 'CommonTransportFormat', type: 'CommonTransportFormat/v1', filePath: './a' } }],
+      { kind: 'CommonTransportFormat', type: 'CommonTransportFormat/v1', filePath: './b' },
+    );
+    const upload = spec.transformations.find((t) => t.id === 'transformAcmeOrgA100Upload');
+    const d = upload?.spec.descriptor as { component: Record<string, unknown>; signatures: string };
+    assert.equal(d.component.creationTime, '${environment.transformAcmeOrgA100.component.creationTime}');
+    assert.equal(d.signatures, '${environment.transformAcmeOrgA100.signatures}');
   });
 });

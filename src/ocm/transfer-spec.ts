@@ -343,6 +343,9 @@ function descriptorSpec(descriptor: ComponentDescriptor, id: string, added: Map<
       repositoryContexts: optional('repositoryContexts', Boolean(c.repositoryContexts?.length)),
       sources: optional('sources', Boolean(c.sources?.length)),
       componentReferences: optional('componentReferences', Boolean(c.componentReferences?.length)),
+      // Upstream leaves creationTime out here, which changes the normalised digest of a signed
+      // version (open-component-model#3674); lading keeps it, so signatures still verify.
+      ...(c.creationTime ? { creationTime: `\${${env}.component.creationTime}` } : {}),
     },
   };
   if (descriptor.signatures?.length) out.signatures = `\${${env}.signatures}`;
