@@ -507,7 +507,13 @@ resources:
         `${second}//github.com/acme.org/fetched-oci-demo:1.0.0`,
         join(dir, 'dry', 'never.tgz'),
       ]);
-      assert.equal(JSON.parse(dry.stdout)[0].elements[0].action, 'copy-local');
+      // Upstream's transfer spec: read from the registry, add into the CTF.
+      assert.deepEqual(
+        JSON.parse(dry.stdout)
+          .transformations.slice(0, 2)
+          .map((t: { type: string }) => t.type),
+        ['OCIGetLocalResource/v1alpha1', 'CTFAddLocalResource/v1alpha1'],
+      );
       await assert.rejects(() => readFile(join(dir, 'dry', 'never.tgz')), 'a dry run writes nothing');
     }));
 });

@@ -110,6 +110,8 @@ export * from './semver.js';
 export * from './signing/index.js';
 export * from './stored-reference-digest.js';
 export * from './transfer.js';
+export * from './transfer-spec.js';
+export * from './resolving-reader.js';
 // Type names
 export {
   AccessType,

@@ -8,12 +8,30 @@ export interface ComponentVersionReader {
   getComponentVersion(name: string, version: string, o?: Op): Promise<StoredVersion>;
 }
 
+/** A component version and the repository that holds it (its local blobs are read from there). */
+export interface LocatedVersion {
+  stored: StoredVersion;
+  repository: ComponentVersionRepository;
+  /** The resolver it was found through; absent when the primary repository has it. */
+  resolver?: ComponentResolver;
+}
+
+/** What finds component versions and says where each one lives: transfer and verification use it. */
+export interface ComponentVersionLocator extends ComponentVersionReader {
+  locate(name: string, version: string, o?: Op): Promise<LocatedVersion>;
+}
+
+/** Whether a reader can say which repository holds a version. */
+export function isLocator(reader: ComponentVersionReader): reader is ComponentVersionLocator {
+  return typeof (reader as Partial<ComponentVersionLocator>).locate === 'function';
+}
+
 /**
  * Reads component versions from a repository, and a version it does not have from the resolvers
  * whose pattern or prefix matches the component name, in their order. Each resolver repository
  * is opened once, when first asked.
  */
-export class ResolvingReader implements ComponentVersionReader {
+export class ResolvingReader implements ComponentVersionLocator {
   readonly #primary: ComponentVersionRepository;
   readonly #resolvers: ComponentResolver[];
   readonly #open: (resolver: ComponentResolver) => Promise<ComponentVersionRepository>;
@@ -30,9 +48,14 @@ export class ResolvingReader implements ComponentVersionReader {
   }
 
   async getComponentVersion(name: string, version: string, o: Op = {}): Promise<StoredVersion> {
+    return (await this.locate(name, version, o)).stored;
+  }
+
+  /** Like getComponentVersion, and also which repository (and resolver) had the version. */
+  async locate(name: string, version: string, o: Op = {}): Promise<LocatedVersion> {
     let firstError: unknown;
     try {
-      return await this.#primary.getComponentVersion(name, version, o);
+      return { stored: await this.#primary.getComponentVersion(name, version, o), repository: this.#primary };
     } catch (error) {
       if (!isLadingError(error, 'NOT_FOUND')) throw error;
       firstError = error;
@@ -45,7 +68,8 @@ export class ResolvingReader implements ComponentVersionReader {
         this.#opened.set(resolver, repository);
       }
       try {
-        return await (await repository).getComponentVersion(name, version, o);
+        const opened = await repository;
+        return { stored: await opened.getComponentVersion(name, version, o), repository: opened, resolver };
       } catch (error) {
         if (!isLadingError(error, 'NOT_FOUND')) throw error;
       }

@@ -9,8 +9,10 @@ import type { ComponentDescriptor, LocalBlobAccess, Resource, Source, TypedSpec 
 import { localBlobAccess } from './descriptor/model.js';
 import { helmAccessArtifact } from './helm-access.js';
 import type { HelmFetchOptions } from './input/helm-remote.js';
+import type { RepositorySpec } from './reference.js';
 import { isOciManifestType } from './repository/mapping.js';
 import type { ComponentVersionRepository, StoredVersion } from './repository/repository.js';
+import type { ComponentVersionLocator, LocatedVersion } from './resolving-reader.js';
 import { verifyReferenceDigest } from './signing/reference-digest.js';
 import { AccessType, isAccessType } from './types.js';
 
@@ -59,6 +61,12 @@ export interface TransferOptions {
   uploadAs?: 'localBlob' | 'ociArtifact';
   /** Follow component references, transferring each referenced version first. */
   recursive?: boolean;
+  /**
+   * Where versions are read from instead of the source repository alone: with a
+   * {@link ResolvingReader} a referenced version the source lacks is found through the OCM
+   * configuration's resolvers, and its local blobs are read from the repository that has it.
+   */
+  locator?: ComponentVersionLocator;
   /** Plan only: nothing is read beyond the descriptors, nothing is written. */
   dryRun?: boolean;
   /** Blob transfers in flight at once. */
@@ -81,6 +89,11 @@ export interface TransferOptions {
 export interface TransferResult {
   plan: PlannedComponent[];
   descriptors: ComponentDescriptor[];
+  /**
+   * Beside each descriptor: the repository of the resolver it was found through, or undefined
+   * when the source repository has it (what a transfer spec names as each version's source).
+   */
+  sources: (RepositorySpec | undefined)[];
 }
 
 /** `repo:tag` of an image reference without its registry: how OCM names an image copied by value. */
@@ -126,6 +139,7 @@ interface ReadVersion {
   component: string;
   version: string;
   stored: StoredVersion;
+  located: LocatedVersion;
   planned: PlannedComponent;
   prepared: (PreparedElement | undefined)[];
 }
@@ -159,7 +173,7 @@ async function transferComponentVersionNow(
   version: string,
   options: TransferOptions,
 ): Promise<TransferResult> {
-  const result: TransferResult = { plan: [], descriptors: [] };
+  const result: TransferResult = { plan: [], descriptors: [], sources: [] };
   /** Every version read so far, so that a cycle of references ends (and is checked) like upstream's walk. */
   const seen = new Map<string, ComponentDescriptor>();
   const limit = pLimit(options.concurrency ?? 3);
@@ -172,7 +186,10 @@ async function transferComponentVersionNow(
     const key = `${component}:${ver}`;
     const known = seen.get(key);
     if (known) return known;
-    const stored = await src.getComponentVersion(component, ver, o);
+    const located: LocatedVersion = options.locator
+      ? await options.locator.locate(component, ver, o)
+      : { stored: await src.getComponentVersion(component, ver, o), repository: src };
+    const stored = located.stored;
     const descriptor = stored.descriptor;
     seen.set(key, descriptor);
     if (options.recursive) {
@@ -199,16 +216,19 @@ async function transferComponentVersionNow(
       ? []
       : await Promise.all(
           elements.map((element, i) =>
-            limit(() => prepare(src, stored, element, planned.elements[i] as PlannedElement, key, options)),
+            limit(() =>
+              prepare(located.repository, stored, element, planned.elements[i] as PlannedElement, key, options),
+            ),
           ),
         );
-    order.push({ component, version: ver, stored, planned, prepared });
+    order.push({ component, version: ver, stored, located, planned, prepared });
     return descriptor;
   };
 
   await read(name, version);
   for (const v of order) {
     result.plan.push(v.planned);
+    result.sources.push(v.located.resolver?.repository);
     if (options.dryRun) {
       result.descriptors.push(v.stored.descriptor);
       continue;

@@ -21,7 +21,8 @@ export interface ComponentResolver {
 
 type Obj = Record<string, unknown>;
 
-function repositorySpec(raw: unknown, where: string): RepositorySpec {
+/** A repository spec object (`{type, baseUrl, subPath}` or `{type, filePath}`) as a RepositorySpec. */
+export function repositorySpecFrom(raw: unknown, where: string): RepositorySpec {
   if (raw === null || typeof raw !== 'object')
     throw new LadingError('INVALID_ARGUMENT', `${where}: repository must be an object`);
   const r = raw as Obj;
@@ -64,7 +65,7 @@ export function resolversFromConfig(config: OcmConfig): ComponentResolver[] {
       if (raw === null || typeof raw !== 'object')
         throw new LadingError('INVALID_ARGUMENT', `${where}: must be an object`);
       const r = raw as Obj;
-      const repository = repositorySpec(r.repository, `${where}.repository`);
+      const repository = repositorySpecFrom(r.repository, `${where}.repository`);
       if (current) {
         const pattern = typeof r.componentNamePattern === 'string' ? r.componentNamePattern : '*';
         out.push({ repository, matches: globMatcher(pattern), priority: 0, source: where });

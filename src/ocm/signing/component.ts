@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Op } from '../../content/index.js';
 import { cancellable, type Descriptor, LadingError } from '../../oci/index.js';
+import { isNoDigest } from '../content-digest.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { DescriptorMediaType } from '../descriptor/media-types.js';
 import type { ComponentDescriptor, DigestSpec, Signature } from '../descriptor/model.js';
 import type { ComponentVersionRepository } from '../repository/repository.js';
+import type { ComponentVersionReader } from '../resolving-reader.js';
 import {
   DefaultHashAlgorithm,
   type DescriptorDigestOptions,
@@ -15,6 +17,7 @@ import {
 } from './digest.js';
 import { type KeyInput, loadCertificates, loadPublicKey } from './keys.js';
 import { DefaultNormalisation, normalise, resolveNormalisation } from './normalise.js';
+import { verifyReferenceDigest } from './reference-digest.js';
 import { digestProblems, type ResourceDigestCheck, verifyResourceDigests } from './resource-digests.js';
 import {
   type CertificatesInput,
@@ -177,6 +180,12 @@ export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
   /** Also recompute every local-blob resource's digest from its stored content. */
   verifyDigests?: boolean;
   /**
+   * Also follow the component references (every level) through this reader, e.g. a
+   * {@link ResolvingReader} over the repository and the configuration's resolvers, and check that
+   * each referenced version hashes to the digest its reference records (DIGEST_MISMATCH if not).
+   */
+  references?: ComponentVersionReader;
+  /**
    * Key material for one signature (e.g. looked up by its name in a configuration); what it
    * returns overrides publicKey, rootCertificates and issuer for that signature.
    */
@@ -191,6 +200,18 @@ export interface VerifyResult {
   signatures: Signature[];
   /** With verifyDigests: what happened to each resource. */
   resources?: ResourceDigestCheck[];
+  /** With references: every referenced version reached, and whether its reference pinned a digest. */
+  references?: ReferenceCheck[];
+}
+
+/** One referenced component version reached by {@link verifyComponentVersion} with `references`. */
+export interface ReferenceCheck {
+  /** `name:version` of the version that holds the reference. */
+  from: string;
+  component: string;
+  version: string;
+  /** `verified`: its digest is the one the reference records; `unpinned`: the reference records none. */
+  status: 'verified' | 'unpinned';
 }
 
 /**
@@ -252,10 +273,43 @@ async function verifyComponentVersionNow(
     );
   }
   const result: VerifyResult = { descriptor, signatures: selected };
+  if (options.references) result.references = await verifyReferences(options.references, descriptor, o);
   if (options.verifyDigests) {
     result.resources = await verifyResourceDigests(repo, stored, options.signal ? { signal: options.signal } : {});
   }
   return result;
+}
+
+/** Walks the references of a descriptor (each version once) and checks each one's digest. */
+async function verifyReferences(
+  reader: ComponentVersionReader,
+  root: ComponentDescriptor,
+  o: Op,
+): Promise<ReferenceCheck[]> {
+  const checks: ReferenceCheck[] = [];
+  const seen = new Set([where(root.component.name, root.component.version)]);
+  const pending: ComponentDescriptor[] = [root];
+  for (let next = pending.shift(); next; next = pending.shift()) {
+    const from = where(next.component.name, next.component.version);
+    for (const ref of next.component.componentReferences ?? []) {
+      const child = (await reader.getComponentVersion(ref.componentName, ref.version, o)).descriptor;
+      verifyReferenceDigest(ref, child, from);
+      const d = ref.digest;
+      const pinned = Boolean(d && (d.hashAlgorithm || d.normalisationAlgorithm || d.value) && !isNoDigest(d));
+      checks.push({
+        from,
+        component: ref.componentName,
+        version: ref.version,
+        status: pinned ? 'verified' : 'unpinned',
+      });
+      const key = where(ref.componentName, ref.version);
+      if (!seen.has(key)) {
+        seen.add(key);
+        pending.push(child);
+      }
+    }
+  }
+  return checks;
 }
 
 /** What {@link hashComponentVersion} computed: the digest, the normalised bytes it hashes, the descriptor. */

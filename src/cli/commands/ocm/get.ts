@@ -4,7 +4,7 @@ import type { ComponentTree } from '../../../ocm/component-tree.js';
 import type { ComponentVersionReader } from '../../../ocm/resolving-reader.js';
 import type { CliIO } from '../../io.js';
 import { addOcmOptions } from '../../options.js';
-import { ComponentVersionAliases, checkFormat, ocmConfigFor, openRepository } from './common.js';
+import { ComponentVersionAliases, checkFormat, openRepository } from './common.js';
 
 export function registerGet(program: Command, io: CliIO): void {
   const get = program.command('get').description('show component versions and their resources');
@@ -43,24 +43,20 @@ export function registerGet(program: Command, io: CliIO): void {
           throw new LadingError('NOT_FOUND', `no versions of ${ref.component} in ${opened.display}`);
       }
       // References to components elsewhere are found through the configuration's resolvers.
-      const { resolversFromConfig } = await import('../../../ocm/config/resolvers.js');
-      const resolvers = depth !== 0 ? resolversFromConfig(await ocmConfigFor(opts)) : [];
-      const others: { close(): Promise<void> }[] = [];
       let reader: ComponentVersionReader = opened.repository;
-      if (resolvers.length > 0) {
-        const { ResolvingReader } = await import('../../../ocm/resolving-reader.js');
-        reader = new ResolvingReader(opened.repository, resolvers, async (r) => {
-          const other = await openRepository(r.repository, opts);
-          others.push(other);
-          return other.repository;
-        });
+      let resolving: { close(): Promise<void> } | undefined;
+      if (depth !== 0) {
+        const { resolvingReader } = await import('./resolving.js');
+        const r = await resolvingReader(opened.repository, opts);
+        resolving = r;
+        if (r.resolvers > 0) reader = r.reader;
       }
       try {
         const nodes: ComponentTree[] = [];
         for (const v of versions) nodes.push(await componentVersionTree(reader, ref.component, v, { depth }));
         await renderDescriptors(io, format, nodes);
       } finally {
-        for (const o of others) await o.close();
+        await resolving?.close();
       }
     } finally {
       await opened.close();

@@ -177,13 +177,18 @@ export function registerVerify(program: Command, io: CliIO): void {
     .option('--public-key <file>', 'RSA public key for plain signatures: PEM, PKIX, PKCS#1 or a certificate')
     .option('--root-certificate <file>', 'trusted root certificate(s) for PEM signatures (default: system roots)')
     .option('--issuer <dn>', 'PEM signatures: the signing certificate must have this subject, e.g. "CN=acme,O=Acme"')
-    .option('--verify-digests', "also recompute every local resource's digest from its stored content");
+    .option('--verify-digests', "also recompute every local resource's digest from its stored content")
+    .option(
+      '-r, --recursive',
+      "also check every referenced component version (all levels) against the digest its reference records, finding them in the repository and through the OCM configuration's resolvers (lading extension; OCM meaning of -r)",
+    );
   addOcmOptions(cmd);
   cmd.addHelpText(
     'after',
     `
 Examples:
   lading verify cv ./transport-archive//acme.org/hello:1.0.0 --public-key pub.pem
+  lading verify cv -r --config .ocmconfig ./ctf//acme.org/app:1.0.0 --public-key pub.pem
   lading verify cv http://localhost:5000//acme.org/hello:1.0.0 --public-key pub.pem --signature release --verify-digests
   lading verify cv ./ctf//acme.org/hello:1.0.0 --root-certificate root-ca.pem --issuer "CN=release signer"`,
   );
@@ -195,8 +200,12 @@ Examples:
     // Bad key files are reported before the repository is opened.
     await resolveSigningKey(opts);
     const opened = await openRepository(ref.repository, opts);
+    const resolving = opts.recursive
+      ? await (await import('./resolving.js')).resolvingReader(opened.repository, opts)
+      : undefined;
     try {
       const result = await verifyComponentVersion(opened.repository, ref.component, version, {
+        ...(resolving ? { references: resolving.reader } : {}),
         ...(opts.signature !== undefined ? { signatureName: opts.signature } : {}),
         ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
         ...(opts.verifyDigests ? { verifyDigests: true } : {}),
@@ -222,7 +231,16 @@ Examples:
           if (r.status === 'skipped') io.stdout.write(`  skipped ${safeText(r.identity)}: ${safeText(r.reason)}\n`);
         }
       }
+      for (const r of result.references ?? []) {
+        const what = safeText(`${r.component}:${r.version}`);
+        io.stdout.write(
+          r.status === 'verified'
+            ? `Verified the digest of referenced ${what} (from ${safeText(r.from)})\n`
+            : `Found referenced ${what} (from ${safeText(r.from)}); its reference records no digest\n`,
+        );
+      }
     } finally {
+      await resolving?.close();
       await opened.close();
     }
   });

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isLadingError } from '../oci/index.js';
+import type { ComponentDescriptor } from './descriptor/model.js';
+import { buildTransferSpec, parseTransferSpec, runTransferSpec, transformationId } from './transfer-spec.js';
+
+describe('transfer spec', () => {
+  test('transformation IDs are upstream camel case of the sorted identity values', () => {
+    // The example of upstream's identityToTransformationID.
+    assert.equal(transformationId({ name: 'ocm.software/my-app', version: '1.0.0' }), 'transformOcmSoftwareMyApp100');
+    // Keys sorted: architecture before name; empty words dropped.
+    assert.equal(
+      transformationId({ name: 'img', architecture: 'arm64', version: '1.0.0--x' }),
+      'transformArm64Img100X',
+    );
+  });
+
+  test('a minimal spec parses; its problems name the field', () => {
+    const good = {
+      transformations: [{ type: 'FileCleanup/v1alpha1', id: 'cleanup', spec: { files: [] } }],
+    };
+    assert.deepEqual(parseTransferSpec(good, 'f.yaml').transformations[0]?.id, 'cleanup');
+    const cases: [unknown, RegExp][] = [
+      [{ transformations: [] }, /^f\.yaml: transformations: must be a non-empty list/],
+      [
+        { transformations: [{ type: 'FileCleanup/v1alpha1', id: 'c', spec: {} }] },
+        /transformations\[0\]\.spec\.files: is required/,
+      ],
+      [
+        {
+          transformations: [
+            { type: 'FileCleanup/v1alpha1', id: 'c', spec: { files: [] } },
+            { type: 'FileCleanup/v1alpha1', id: 'c', spec: { files: [] } },
+          ],
+        },
+        /transformations\[1\]\.id: "c" is used twice/,
+      ],
+      [
+        { transformations: [{ type: 'FileCleanup/v1alpha1', id: 'c', spec: { files: ['${c.spec.files}'] } }] },
+        /refers to its own transformation/,
+      ],
+      [
+        { transformations: [{ type: 'FileCleanup/v1alpha1', id: 'environment', spec: { files: [] } }] },
+        /"environment" is reserved/,
+      ],
+      [
+        {
+          transformations: [{ type: 'OCIAddLocalResource/v1alpha1', id: 'a', spec: { globalAccessPolicy: 'always' } }],
+        },
+        /globalAccessPolicy|is required/,
+      ],
+    ];
+    for (const [doc, pattern] of cases) {
+      assert.throws(
+        () => parseTransferSpec(doc, 'f.yaml'),
+        (e: unknown) => isLadingError(e, 'INVALID_ARGUMENT') && pattern.test((e as Error).message),
+      );
+    }
+  });
+
+  test('a cycle of references is refused before anything is opened; deep nesting is refused', async () => {
+    const spec = parseTransferSpec(
+      {
+        transformations: [
+          { type: 'FileCleanup/v1alpha1', id: 'a', spec: { files: ['${b.spec.files}'] } },
+          { type: 'FileCleanup/v1alpha1', id: 'b', spec: { files: ['${a.spec.files}'] } },
+        ],
+      },
+      'f.yaml',
+    );
+    await assert.rejects(
+      runTransferSpec(spec, 'f.yaml', {
+        open: () => {
+          throw new Error('opened');
+        },
+      }),
+      /f\.yaml: transformations\[0\] \(a\): its references form a cycle/,
+    );
+    let deep: unknown = {};
+    for (let i = 0; i < 5000; i++) deep = { x: deep };
+    assert.throws(
+      () => parseTransferSpec({ environment: deep, transformations: [] }, 'f.yaml'),
+      /f\.yaml: nested deeper than 1000 levels/,
+    );
+    assert.throws(() => parseTransferSpec(JSON.parse('{"__proto__": {}}'), 'f.yaml'), /__proto__/);
+  });
+
+  test('the spec keeps creationTime (upstream drops it and breaks signatures) and signatures', () => {
+    const descriptor: ComponentDescriptor = {
+      meta: { schemaVersion: 'v2' },
+      component: {
+        name: 'acme.org/a',
+        version: '1.0.0',
+        creationTime: '2026-01-01T00:00:00Z',
+        provider: { name: 'acme.org' },
+        repositoryContexts: null,
+        resources: [
+          {
+            name: 'r',
+            version: '1.0.0',
+            type: 'blob',
+            relation: 'local',
+            access: { type: 'LocalBlob/v1', localReference: `sha256:${'a'.repeat(64)}`, mediaType: 'text/plain' },
+          },
+        ],
+        sources: null,
+        componentReferences: null,
+      },
+      signatures: [
+        {
+          name: 's',
+          digest: {
+            hashAlgorithm: 'SHA-256',
+            normalisationAlgorithm: 'jsonNormalisation/v4alpha1',
+            value: 'b'.repeat(64),
+          },
+          signature: { algorithm: 'RSASSA-PSS', value: 'c', mediaType: 'application/vnd.ocm.signature.rsa' },
+        },
+      ],
+    };
+    const spec = buildTransferSpec(
+      [{ descriptor, source: { kind: 'CommonTransportFormat', type: 'CommonTransportFormat/v1', filePath: './a' } }],
+      { kind: 'CommonTransportFormat', type: 'CommonTransportFormat/v1', filePath: './b' },
+    );
+    const upload = spec.transformations.find((t) => t.id === 'transformAcmeOrgA100Upload');
+    const d = upload?.spec.descriptor as { component: Record<string, unknown>; signatures: string };
+    assert.equal(d.component.creationTime, '${environment.transformAcmeOrgA100.component.creationTime}');
+    assert.equal(d.signatures, '${environment.transformAcmeOrgA100.signatures}');
+  });
+});
