@@ -118,7 +118,10 @@ export async function extractResourceTar(
       source.destroy();
       // The extractor names the temp folder; the user knows the archive and the output.
       if (error instanceof LadingError) {
-        throw new LadingError(error.code, error.message.split(temp).join(out), { cause: error });
+        const message = error.message.split(temp).join(out);
+        throw new LadingError(error.code, message.startsWith(where) ? message : `${where}: ${message}`, {
+          cause: error,
+        });
       }
       throw error;
     }
