@@ -29,8 +29,8 @@ type Entry = {
 async function tarOf(entries: Entry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => {
-    chunks.push(c);
+  p.on('data', (c) => {
+    chunks.push(c as Buffer);
   });
   const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
   for (const e of entries) {
@@ -41,7 +41,7 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
         ...(e.linkname ? { linkname: e.linkname } : {}),
         ...(e.mode ? { mode: e.mode } : {}),
       },
-      e.type && e.type !== 'file' ? undefined : (e.body ?? ''),
+      e.type && e.type !== 'file' ? '' : (e.body ?? ''),
     );
   }
   p.finalize();
