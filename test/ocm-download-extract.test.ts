@@ -270,6 +270,29 @@ describe('download resource --extraction-policy (OCM v2), against the registry p
     }));
 });
 
+describe('download resource: a failed unpack leaves nothing', () => {
+  test('an OCI artifact with a layer corrupted at rest: DIGEST_MISMATCH in one line, no folder, no temp folder', () =>
+    withDir(async (dir) => {
+      const layout = await OciLayout.open(join(dir, 'layout'), { mode: 'create' });
+      const image = await pushImage(layout, { 'app.txt': 'from the image\n' });
+      await layout.tag(image.manifest, '1.0.0');
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        'components:\n- name: acme.org/corrupt\n  version: 1.0.0\n  provider:\n    name: acme.org\n  resources:\n  - name: image\n    type: ociImage\n    input:\n      type: dir/v1\n      path: ./layout\n      mediaType: application/vnd.ocm.software.oci.layout.v1+tar\n',
+      );
+      await ladingOk(['add', 'cv', '-r', 'ctf'], { cwd: dir });
+      const blob = join(dir, 'ctf', 'blobs', `sha256.${image.layer.digest.slice('sha256:'.length)}`);
+      const bytes = await readFile(blob);
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
+      await writeFile(blob, bytes);
+      await mkdir(join(dir, 'out'));
+      const r = await download(`${join(dir, 'ctf')}//acme.org/corrupt:1.0.0`, 'image', join(dir, 'out', 'image'));
+      assertOneLineError(r, /digest/i);
+      assert.doesNotMatch(r.stderr, /\.lading-/);
+      assert.deepEqual(await readdir(join(dir, 'out')), []);
+    }));
+});
+
 describe('extractResourceTar (library): the bounds', () => {
   test('media types decide, as upstream: tar, +tar, gzip and +gzip', () => {
     assert.deepEqual(unpackingFor('application/x-tar'), { gunzip: false, tar: true, mediaType: 'application/x-tar' });

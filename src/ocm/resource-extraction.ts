@@ -190,9 +190,19 @@ async function intoNewFolder(
 ): Promise<void> {
   const path = resolve(out);
   const temp = join(dirname(path), `.lading-${randomBytes(8).toString('hex')}.tmp`);
-  await mkdir(temp);
+  await mkdir(temp).catch((error: NodeJS.ErrnoException) => {
+    throw new LadingError('IO_ERROR', `${out}: cannot make a folder beside it: ${error.message}`, { cause: error });
+  });
   try {
-    await fill(temp);
+    await fill(temp).catch((error: unknown) => {
+      if ((error as Error).name === 'AbortError') throw error;
+      // The user knows the output, not the temp folder beside it.
+      const message = (error as Error).message.split(temp).join(out);
+      if (error instanceof LadingError) {
+        throw message === error.message ? error : new LadingError(error.code, message, { cause: error });
+      }
+      throw new LadingError('IO_ERROR', `${out}: ${message}`, { cause: error });
+    });
     signal?.throwIfAborted();
     await rename(temp, path).catch((error: NodeJS.ErrnoException) => {
       throw new LadingError(
