@@ -66,6 +66,8 @@ Examples:
       }
       const out: string = opts.output ?? defaultOutput(resource.name);
       const policy = opts.extractionPolicy as ExtractionPolicy;
+      // Ctrl-C stops an unpack and removes the folder it was filling.
+      const signal = (await import('../../interrupt.js')).interruptSignal();
       const content = await resourceContent(opened.repository, stored, resource, access);
       const where = `${ref.component}:${ref.version}: resource ${formatIdentity(identityOf(resource))}`;
       // A chart from a Helm/v1 access is the chart archive helm installs: kept whole.
@@ -84,7 +86,7 @@ Examples:
       if (content.kind === 'artifact') {
         what = content.imageReference ? `OCI image layout of ${content.imageReference}` : content.mediaType;
         if (folder) {
-          await writeLayoutFolder(content.target, content.root, out, content.tag);
+          await writeLayoutFolder(content.target, content.root, out, content.tag, { signal });
           how = ', unpacked';
         } else {
           const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
@@ -96,7 +98,7 @@ Examples:
       } else {
         what = content.chart ? `chart ${content.chart.name}:${content.chart.version}` : content.mediaType;
         if (folder) {
-          await extractResourceTar(content.stream, out, { where, gzip: unpacking?.gunzip === true });
+          await extractResourceTar(content.stream, out, { where, gzip: unpacking?.gunzip === true, signal });
           how = ', unpacked';
         } else if (unpacking?.gunzip) {
           await writeOutputStream(gunzipResource(content.stream, where), out, '--output');
