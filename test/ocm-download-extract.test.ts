@@ -245,6 +245,21 @@ describe('download resource --extraction-policy (OCM v2), against the registry p
       assert.deepEqual(await readdir(join(dir, 'full')), ['mine.txt']);
       assert.deepEqual(await readdir(join(dir, 'elsewhere')), []);
       assert.equal(await readFile(join(dir, 'file'), 'utf8'), 'mine');
+      // As upstream, the folders leading to --output are made; a failed download removes them again.
+      await ladingOk(['download', 'resource', ref, '--identity', 'name=tree', '--output', join(dir, 'a', 'b', 't')]);
+      await assertTree(join(dir, 'a', 'b', 't'));
+      await ladingOk([
+        'download',
+        'resource',
+        ref,
+        '--identity',
+        'name=notes',
+        '--output',
+        join(dir, 'n', 'o', 'n.txt'),
+      ]);
+      assert.equal(await readFile(join(dir, 'n', 'o', 'n.txt'), 'utf8'), 'plain notes\n');
+      assertOneLineError(await download(ref, 'evil-dotdot', join(dir, 'a', 'x', 'y', 'z')), /escapes/);
+      assert.deepEqual(await readdir(join(dir, 'a')), ['b'], 'the folders made for a failed download are gone');
       // An empty folder is taken (it is replaced by the unpacked one).
       await mkdir(join(dir, 'empty'));
       await ladingOk(['download', 'resource', ref, '--identity', 'name=tree', '--output', join(dir, 'empty')]);

@@ -22,7 +22,7 @@ export function registerDownload(program: Command, io: CliIO): void {
     )
     .option(
       '--output <path>',
-      'where to write: the folder an archive is unpacked into (new or empty) with --extraction-policy auto, otherwise the file (default: the resource name in the current folder)',
+      'where to write: the folder an archive is unpacked into (new or empty) with --extraction-policy auto, otherwise the file; missing folders leading to it are made (default: the resource name in the current folder)',
     )
     .addOption(
       new Option(
@@ -74,39 +74,43 @@ Examples:
       const unpacking =
         content.kind === 'blob' && policy === 'auto' && !content.chart ? unpackingFor(content.mediaType) : undefined;
       const folder = policy === 'auto' && (content.kind === 'artifact' || unpacking?.tar === true);
-      try {
-        if (folder) await checkNewFolder(out, '--output');
-        else await checkOutputFile(out, '--output');
-      } catch (error) {
-        if (content.kind === 'blob') content.stream.destroy();
-        throw error;
-      }
       let what: string;
       let how = '';
-      if (content.kind === 'artifact') {
-        what = content.imageReference ? `OCI image layout of ${content.imageReference}` : content.mediaType;
-        if (folder) {
-          await writeLayoutFolder(content.target, content.root, out, content.tag, { signal });
-          how = ', unpacked';
+      // As upstream, the folders leading to --output are made; a failed download removes the ones it made.
+      let made: string | undefined;
+      try {
+        made = await makeParents(out);
+        if (folder) await checkNewFolder(out, '--output');
+        else await checkOutputFile(out, '--output');
+        if (content.kind === 'artifact') {
+          what = content.imageReference ? `OCI image layout of ${content.imageReference}` : content.mediaType;
+          if (folder) {
+            await writeLayoutFolder(content.target, content.root, out, content.tag, { signal });
+            how = ', unpacked';
+          } else {
+            const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
+            // A tar writer renames its temp file over the path: /dev/stdout or a fifo gets a copy instead.
+            await writeOutputVia(out, '--output', (path) =>
+              writeLayoutTar(content.target, content.root, path, content.tag),
+            );
+          }
         } else {
-          const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
-          // A tar writer renames its temp file over the path: /dev/stdout or a fifo gets a copy instead.
-          await writeOutputVia(out, '--output', (path) =>
-            writeLayoutTar(content.target, content.root, path, content.tag),
-          );
+          what = content.chart ? `chart ${content.chart.name}:${content.chart.version}` : content.mediaType;
+          if (folder) {
+            await extractResourceTar(content.stream, out, { where, gzip: unpacking?.gunzip === true, signal });
+            how = ', unpacked';
+          } else if (unpacking?.gunzip) {
+            await writeOutputStream(gunzipResource(content.stream, where), out, '--output');
+            how = ', gunzipped';
+          } else {
+            // A regular file through a temp file renamed over it, so a failed download leaves no file.
+            await writeOutputStream(content.stream, out, '--output');
+          }
         }
-      } else {
-        what = content.chart ? `chart ${content.chart.name}:${content.chart.version}` : content.mediaType;
-        if (folder) {
-          await extractResourceTar(content.stream, out, { where, gzip: unpacking?.gunzip === true, signal });
-          how = ', unpacked';
-        } else if (unpacking?.gunzip) {
-          await writeOutputStream(gunzipResource(content.stream, where), out, '--output');
-          how = ', gunzipped';
-        } else {
-          // A regular file through a temp file renamed over it, so a failed download leaves no file.
-          await writeOutputStream(content.stream, out, '--output');
-        }
+      } catch (error) {
+        if (content.kind === 'blob') content.stream.destroy();
+        await removeParents(out, made);
+        throw error;
       }
       io.stdout.write(
         `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${safeText(what)}${how}) to ${safeText(out)}\n`,
@@ -131,4 +135,36 @@ function defaultOutput(name: string): string {
     );
   }
   return name;
+}
+
+/** Makes the folders leading to `out`; returns the first one made (undefined when all were there). */
+async function makeParents(out: string): Promise<string | undefined> {
+  const { mkdir } = await import('node:fs/promises');
+  const { dirname, resolve } = await import('node:path');
+  const parent = dirname(resolve(out));
+  try {
+    return await mkdir(parent, { recursive: true });
+  } catch (error) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `--output ${out}: cannot make the folder ${parent}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Removes the folders {@link makeParents} made, deepest first, as long as they are empty. */
+async function removeParents(out: string, made: string | undefined): Promise<void> {
+  if (!made) return;
+  const { rmdir } = await import('node:fs/promises');
+  const { dirname, resolve } = await import('node:path');
+  for (let folder = dirname(resolve(out)); folder.startsWith(made); folder = dirname(folder)) {
+    const removed = await rmdir(folder).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || folder === made) return;
+  }
 }
