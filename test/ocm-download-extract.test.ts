@@ -10,8 +10,10 @@ import { pack } from 'tar-stream';
 import { OciLayout } from '../src/layout/index.js';
 import { isLadingError } from '../src/oci/index.js';
 import { extractResourceTar, unpackingFor } from '../src/ocm/resource-extraction.js';
+import { startCli } from './reliability-support.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { pushImage, withDir } from './support/fixtures.js';
+import { HostileRegistry, sha256 } from './support/hostile-registry.js';
 import { loadPeers } from './support/peers.mjs';
 
 const run = promisify(execFile);
@@ -305,6 +307,51 @@ describe('download resource: a failed unpack leaves nothing', () => {
       assertOneLineError(r, /digest/i);
       assert.doesNotMatch(r.stderr, /\.lading-/);
       assert.deepEqual(await readdir(join(dir, 'out')), []);
+    }));
+});
+
+describe('download resource: Ctrl-C in the middle of an unpack', () => {
+  test('exits 130 with one line and removes the folder it was filling', () =>
+    withDir(async (dir) => {
+      const tar = await tarOf([
+        { name: 'first.txt', body: 'first\n' },
+        { name: 'big.bin', body: 'b'.repeat(256 * 1024) },
+      ]);
+      const server = await HostileRegistry.start();
+      try {
+        // The blob arrives up to the middle of big.bin, then the registry stalls.
+        server.on('GET', /\/blobs\//, ({ res }) => {
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(tar.length) });
+          res.write(tar.subarray(0, 64 * 1024));
+        });
+        await writeFile(
+          join(dir, 'c.yaml'),
+          `components:\n- name: acme.org/stall\n  version: 1.0.0\n  provider:\n    name: acme.org\n  resources:\n  - name: data\n    version: 1.0.0\n    type: blob\n    relation: external\n    access:\n      type: ociBlob/v1\n      ref: http://${server.host}/stall/repo\n      mediaType: application/x-tar\n      digest: ${sha256(tar)}\n      size: ${tar.length}\n`,
+        );
+        await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', 'ctf'], { cwd: dir });
+        await mkdir(join(dir, 'out'));
+        const p = startCli(
+          ['download', 'resource', 'ctf//acme.org/stall:1.0.0', '--identity', 'name=data', '--output', 'out/data'],
+          { cwd: dir },
+        );
+        // The unpack has begun once first.txt is in the new folder beside the output.
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const temps = (await readdir(join(dir, 'out'))).filter((n) => n.startsWith('.lading-'));
+          const started =
+            temps.length === 1 && (await readdir(join(dir, 'out', temps[0] as string))).includes('first.txt');
+          if (started) break;
+          assert.ok(Date.now() < deadline && p.stderr() === '', `the unpack did not start: ${p.stderr()}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        process.kill(p.pid, 'SIGINT');
+        const r = await p.done;
+        assert.equal(r.code, 130, r.stderr);
+        assert.equal(r.stderr.trimEnd(), 'Error: interrupted');
+        assert.deepEqual(await readdir(join(dir, 'out')), [], 'nothing left behind');
+      } finally {
+        await server.close();
+      }
     }));
 });
 
