@@ -168,7 +168,8 @@ export async function checkNewFolder(out: string, what: string): Promise<void> {
       const kind = info.isSymbolicLink() ? 'a symlink' : info.isDirectory() ? 'a folder with files' : 'a file';
       throw new LadingError(
         'ALREADY_EXISTS',
-        `${what} ${out}: already exists (${kind}); an archive is unpacked only into a new or empty folder (or keep it whole with --extraction-policy disable)`,
+        `${what} ${out}: already exists (${kind}); an archive is unpacked only into a new or empty folder`,
+        { hint: { key: 'extractionPolicy', text: "or keep it whole with the extraction policy 'disable'" } },
       );
     }
   }
