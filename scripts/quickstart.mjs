@@ -49,19 +49,19 @@ lading('build the component version into a CTF archive', [
 ]);
 const ref = 'quickstart-out/transport-archive//example.com/lading/hello:1.0.0';
 lading('list its resources', ['get', 'resources', ref]);
-lading('download the embedded OCI artifact as an OCI layout tar', [
+lading('download the embedded OCI artifact, unpacked into an OCI layout folder (--extraction-policy auto)', [
   'download',
   'resource',
   ref,
   '--identity',
   'name=hello-artifact',
   '--output',
-  'quickstart-out/hello-artifact.tar',
+  'quickstart-out/hello-artifact',
 ]);
 lading('pull its files out of the downloaded layout', [
   'pull',
   '--oci-layout',
-  'quickstart-out/hello-artifact.tar:1.0.0',
+  'quickstart-out/hello-artifact:1.0.0',
   '-o',
   'quickstart-out/files',
 ]);

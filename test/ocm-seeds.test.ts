@@ -491,11 +491,10 @@ resources:
         '--identity',
         'name=model',
         '--output',
-        join(dir, 'model.tar'),
+        join(dir, 'model'),
       ]);
-      const inspect = JSON.parse(
-        (await run('skopeo', ['inspect', '--raw', `oci-archive:${join(dir, 'model.tar')}`])).stdout,
-      );
+      // Unpacked (--extraction-policy auto, the default) into an OCI image layout folder, as upstream.
+      const inspect = JSON.parse((await run('skopeo', ['inspect', '--raw', `oci:${join(dir, 'model')}`])).stdout);
       assert.equal(inspect.layers[0].annotations['org.opencontainers.image.title'], 'model.bin');
       await mkdir(join(dir, 'dry'));
       const dry = await ladingOk([

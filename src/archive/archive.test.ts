@@ -265,4 +265,19 @@ describe('extractTar', () => {
         isLadingError(e, 'SIZE_EXCEEDS_LIMIT'),
       );
     }));
+
+  test('the bound on entries holds, skipped entries included, and stops at the first one past it', () =>
+    inDir(async (dir) => {
+      const names = Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, body: 'x' }));
+      const tar = await tarOf([{ name: 'fifo', type: 'fifo' }, ...names]);
+      await assert.rejects(
+        extractTar(Readable.from([gzipSync(tar)]), { ...options(dir), maxEntries: 10 }),
+        (e) => isLadingError(e, 'SIZE_EXCEEDS_LIMIT') && /test\.tgz: has more than 10 entries/.test(e.message),
+      );
+      assert.ok((await readdir(dir)).length <= 9, 'nothing past the bound was written');
+      const ok = join(dir, 'ok');
+      await mkdir(ok);
+      await extractTar(Readable.from([gzipSync(tar)]), { ...options(ok), maxEntries: 51 });
+      assert.equal((await readdir(ok)).length, 50);
+    }));
 });

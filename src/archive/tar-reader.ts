@@ -36,6 +36,8 @@ export interface ReadTarOptions {
    * a bound computed from the compressed bytes read so far. Passing it fails with SIZE_EXCEEDS_LIMIT.
    */
   maxBytes?: number | ((compressedSoFar: number) => number);
+  /** Bound on the number of entries (every header counts, skipped ones too); passing it fails with SIZE_EXCEEDS_LIMIT. */
+  maxEntries?: number;
   signal?: AbortSignal;
 }
 
@@ -63,9 +65,17 @@ export async function readTar(
     ? pipeline(source, compressed, createGunzip(), budget, extract, opts)
     : pipeline(source, compressed, budget, extract, opts);
   feeding.catch(() => {}); // awaited below; the iterator reports the same failure first
+  const maxEntries = options.maxEntries ?? Number.POSITIVE_INFINITY;
+  let entries = 0;
   try {
     for await (const entry of extract) {
       signal?.throwIfAborted();
+      if (++entries > maxEntries) {
+        throw new LadingError(
+          'SIZE_EXCEEDS_LIMIT',
+          `${where}: has more than ${maxEntries} entries; refusing it (raise the entry limit if the archive is trusted)`,
+        );
+      }
       // A truncated archive fails the entry before onEntry reads it; that failure reaches the
       // caller through the iterator, so it must not go unhandled here.
       entry.on('error', () => {});

@@ -38,6 +38,7 @@ const flagHints: Record<string, string> = {
   ocmCredentials: 'use lading login or an OCM configuration',
   plainHttp: 'use plain HTTP for it, e.g. --plain-http',
   tls: 'trust its CA (--ca-file) or skip verification for it (--insecure)',
+  extractionPolicy: 'or keep it whole with --extraction-policy disable',
 };
 
 /** An error's message as the command line says it: each library hint (its own or a cause's) in flags. */

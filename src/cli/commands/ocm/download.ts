@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import { isElementName } from '../../../ocm/descriptor/names.js';
+import type { ExtractionPolicy } from '../../../ocm/resource-extraction.js';
 import type { CliIO } from '../../io.js';
 import { addOcmOptions } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
@@ -11,19 +12,34 @@ export function registerDownload(program: Command, io: CliIO): void {
   const cmd = download
     .command('resource')
     .alias('resources')
-    .description('download one resource of a component version; OCI artifacts come out as an OCI image layout tar')
+    .description(
+      'download one resource of a component version; by default a tar or tar+gzip resource, and an OCI artifact (as an OCI image layout), is unpacked into the output folder',
+    )
     .argument('<reference>', '<repository>//<component>:<version>')
     .requiredOption(
       '--identity <key=value,...>',
       'the resource to download, e.g. name=image or name=chart,version=1.0.0',
     )
-    .option('--output <path>', 'the file to write (default: the resource name in the current folder)');
+    .option(
+      '--output <path>',
+      'where to write: the folder an archive is unpacked into (new or empty) with --extraction-policy auto, otherwise the file; missing folders leading to it are made (default: the resource name in the current folder)',
+    )
+    .addOption(
+      new Option(
+        '--extraction-policy <policy>',
+        'auto: unpack a resource whose media type says tar (application/tar, application/x-tar, *+tar; gunzipped first for *+gzip) and an OCI artifact (as an OCI image layout folder), and gunzip other gzip content (application/gzip, *+gzip); disable: write the resource as it is (an OCI artifact as an OCI image layout tar). Helm charts fetched through a Helm/v1 access stay .tgz files',
+      )
+        .choices(['auto', 'disable'])
+        .default('auto'),
+    );
   addOcmOptions(cmd);
   cmd.addHelpText(
     'after',
     `
 Examples:
-  lading download resource ./transport-archive//acme.org/hello:1.0.0 --identity name=image --output image.tar
+  lading download resource ./transport-archive//acme.org/hello:1.0.0 --identity name=image --output image
+  skopeo inspect oci:image
+  lading download resource ./transport-archive//acme.org/hello:1.0.0 --identity name=image --output image.tar --extraction-policy disable
   skopeo inspect oci-archive:image.tar`,
   );
   cmd.action(async (reference: string, opts) => {
@@ -33,6 +49,9 @@ Examples:
     );
     const { resourceContent } = await import('../../../ocm/resource-content.js');
     const { checkOutputFile, writeOutputStream, writeOutputVia } = await import('../../output-file.js');
+    const { checkNewFolder, extractResourceTar, gunzipResource, unpackingFor, writeLayoutFolder } = await import(
+      '../../../ocm/resource-extraction.js'
+    );
     const ref = parseComponentReference(reference);
     if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${reference}: a version is required`);
     const requested = parseIdentity(opts.identity);
@@ -46,22 +65,56 @@ Examples:
         throw new LadingError('NOT_FOUND', `${ref.component}:${ref.version} has no resource matching ${opts.identity}`);
       }
       const out: string = opts.output ?? defaultOutput(resource.name);
-      await checkOutputFile(out, '--output');
+      const policy = opts.extractionPolicy as ExtractionPolicy;
+      // Ctrl-C stops an unpack and removes the folder it was filling.
+      const signal = (await import('../../interrupt.js')).interruptSignal();
       const content = await resourceContent(opened.repository, stored, resource, access);
+      const where = `${ref.component}:${ref.version}: resource ${formatIdentity(identityOf(resource))}`;
+      // A chart from a Helm/v1 access is the chart archive helm installs: kept whole.
+      const unpacking =
+        content.kind === 'blob' && policy === 'auto' && !content.chart ? unpackingFor(content.mediaType) : undefined;
+      const folder = policy === 'auto' && (content.kind === 'artifact' || unpacking?.tar === true);
       let what: string;
-      if (content.kind === 'artifact') {
-        const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
-        // A tar writer renames its temp file over the path: /dev/stdout or a fifo gets a copy instead.
-        await writeOutputVia(out, '--output', (path) =>
-          writeLayoutTar(content.target, content.root, path, content.tag),
-        );
-        what = content.imageReference ? `OCI image layout of ${content.imageReference}` : content.mediaType;
-      } else {
-        // A regular file through a temp file renamed over it, so a failed download leaves no file.
-        await writeOutputStream(content.stream, out, '--output');
-        what = content.chart ? `chart ${content.chart.name}:${content.chart.version}` : content.mediaType;
+      let how = '';
+      // As upstream, the folders leading to --output are made; a failed download removes the ones it made.
+      let made: string | undefined;
+      try {
+        made = await makeParents(out);
+        if (folder) await checkNewFolder(out, '--output');
+        else await checkOutputFile(out, '--output');
+        if (content.kind === 'artifact') {
+          what = content.imageReference ? `OCI image layout of ${content.imageReference}` : content.mediaType;
+          if (folder) {
+            await writeLayoutFolder(content.target, content.root, out, content.tag, { signal });
+            how = ', unpacked';
+          } else {
+            const { writeLayoutTar } = await import('../../../ocm/repository/repository.js');
+            // A tar writer renames its temp file over the path: /dev/stdout or a fifo gets a copy instead.
+            await writeOutputVia(out, '--output', (path) =>
+              writeLayoutTar(content.target, content.root, path, content.tag),
+            );
+          }
+        } else {
+          what = content.chart ? `chart ${content.chart.name}:${content.chart.version}` : content.mediaType;
+          if (folder) {
+            await extractResourceTar(content.stream, out, { where, gzip: unpacking?.gunzip === true, signal });
+            how = ', unpacked';
+          } else if (unpacking?.gunzip) {
+            await writeOutputStream(gunzipResource(content.stream, where), out, '--output');
+            how = ', gunzipped';
+          } else {
+            // A regular file through a temp file renamed over it, so a failed download leaves no file.
+            await writeOutputStream(content.stream, out, '--output');
+          }
+        }
+      } catch (error) {
+        if (content.kind === 'blob') content.stream.destroy();
+        await removeParents(out, made);
+        throw error;
       }
-      io.stdout.write(`Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${safeText(what)}) to ${out}\n`);
+      io.stdout.write(
+        `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${safeText(what)}${how}) to ${safeText(out)}\n`,
+      );
     } finally {
       await opened.close();
       await access.registries.close();
@@ -82,4 +135,36 @@ function defaultOutput(name: string): string {
     );
   }
   return name;
+}
+
+/** Makes the folders leading to `out`; returns the first one made (undefined when all were there). */
+async function makeParents(out: string): Promise<string | undefined> {
+  const { mkdir } = await import('node:fs/promises');
+  const { dirname, resolve } = await import('node:path');
+  const parent = dirname(resolve(out));
+  try {
+    return await mkdir(parent, { recursive: true });
+  } catch (error) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `--output ${out}: cannot make the folder ${parent}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Removes the folders {@link makeParents} made, deepest first, as long as they are empty. */
+async function removeParents(out: string, made: string | undefined): Promise<void> {
+  if (!made) return;
+  const { rmdir } = await import('node:fs/promises');
+  const { dirname, resolve } = await import('node:path');
+  for (let folder = dirname(resolve(out)); folder.startsWith(made); folder = dirname(folder)) {
+    const removed = await rmdir(folder).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || folder === made) return;
+  }
 }
