@@ -133,7 +133,7 @@ const options: RegistryOptions = { plainHttp: true };
 const ctfOptions: OpenCtfOptions = { mode: 'readonly' };
 const pushOptions: PushFilesOptions = { tags: ['v1'] };
 export async function names(d: ComponentDescriptor): Promise<string[]> {
-  const resources: Resource[] = d.component.resources ?? [];
+  const resources: Resource[] = d.component.resources;
   return resources.map((r) => r.name);
 }
 export const used = [target, options, ctfOptions, pushOptions, copy, digestBytes, isLadingError, LadingError, CtfArchive,

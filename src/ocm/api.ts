@@ -59,6 +59,7 @@ export type {
   SourceRef,
   TypedSpec,
 } from './descriptor/model.js';
+export { cloneDescriptor } from './descriptor/null-lists.js';
 export { validateDescriptor } from './descriptor/validate.js';
 export { builtinInputMethods } from './input/registry.js';
 export type { InputBlob, InputContext, InputMethod } from './input/types.js';

@@ -39,7 +39,7 @@ async function walk(
   seen.add(key);
   const children: ComponentTree[] = [];
   if (depth !== 0) {
-    for (const ref of descriptor.component.componentReferences ?? []) {
+    for (const ref of descriptor.component.componentReferences) {
       if (seen.has(`${ref.componentName}:${ref.version}`)) continue;
       const child = await walk(repository, ref.componentName, ref.version, depth - 1, seen, o);
       verifyReferenceDigest(ref, child.descriptor, key);

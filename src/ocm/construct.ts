@@ -131,7 +131,7 @@ async function constructComponentVersionsNow(
     };
     const methods = options.inputMethods ? { methods: options.inputMethods } : {};
     const tasks: Promise<void>[] = [];
-    (component.resources ?? []).forEach((r, i) => {
+    component.resources.forEach((r, i) => {
       if (r.input) {
         tasks.push(
           limit(
@@ -172,7 +172,7 @@ async function constructComponentVersionsNow(
         );
       }
     });
-    (component.sources ?? []).forEach((s, i) => {
+    component.sources.forEach((s, i) => {
       if (s.input)
         tasks.push(
           limit(
@@ -185,7 +185,7 @@ async function constructComponentVersionsNow(
     const settled = await Promise.allSettled(tasks);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const [i, ref] of (component.componentReferences ?? []).entries()) {
+    for (const [i, ref] of component.componentReferences.entries()) {
       const digest = await options.referenceDigest?.(ref.componentName, ref.version);
       if (digest) assemble.referenceDigests.set(i, digest);
     }

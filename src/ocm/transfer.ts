@@ -7,6 +7,7 @@ import { verifyResourceContent } from './content-digest.js';
 import { identityOf } from './descriptor/identity.js';
 import type { ComponentDescriptor, LocalBlobAccess, Resource, Source, TypedSpec } from './descriptor/model.js';
 import { localBlobAccess } from './descriptor/model.js';
+import { cloneDescriptor } from './descriptor/null-lists.js';
 import { helmAccessArtifact } from './helm-access.js';
 import type { HelmFetchOptions } from './input/helm-remote.js';
 import { isOciManifestType } from './repository/mapping.js';
@@ -228,7 +229,7 @@ async function transferComponentVersionNow(
       onSkipped: (desc) => emit({ component, version: ver, element, status: 'exists', desc }),
       onMounted: (desc) => emit({ component, version: ver, element, status: 'mounted', desc }),
     });
-    const next: ComponentDescriptor = structuredClone(v.stored.descriptor);
+    const next: ComponentDescriptor = cloneDescriptor(v.stored.descriptor);
     const elements: (Resource | Source)[] = [...(next.component.resources ?? []), ...(next.component.sources ?? [])];
     await Promise.all(
       elements.map((element, i) =>

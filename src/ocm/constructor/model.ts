@@ -68,10 +68,15 @@ export interface ConstructorComponent {
   provider: Provider;
   labels?: Label[];
   creationTime?: string;
-  /** `null` when the constructor has no such list (upstream then stores `null`, not `[]`). */
-  resources: ConstructorResource[] | null;
-  sources: ConstructorSource[] | null;
-  componentReferences: ConstructorReference[] | null;
+  /**
+   * The resources (empty when the constructor has none; a list the constructor does not have at
+   * all is stored as `null`, as upstream stores it, an empty one as `[]`).
+   */
+  resources: ConstructorResource[];
+  /** The sources (empty when the constructor has none). */
+  sources: ConstructorSource[];
+  /** The references to other component versions (empty when the constructor has none). */
+  componentReferences: ConstructorReference[];
   location: SourceLocation;
 }
 

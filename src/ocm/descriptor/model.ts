@@ -1,8 +1,8 @@
 /**
  * The OCM component descriptor, schema v2, as it travels on the wire. Field names are the JSON
- * names. Where upstream distinguishes "absent" from "empty" on the wire (the four arrays that Go
- * writes as `null` when absent), the model does too, so that a descriptor read and written again
- * keeps its bytes.
+ * names. The component's four lists are plain arrays; where upstream writes one of them as `null`
+ * (absent) rather than `[]`, the decoder remembers it beside the object (`null-lists.ts`), so that
+ * a descriptor read and written again keeps its bytes.
  */
 
 /** Any JSON value, kept as parsed. */
@@ -93,11 +93,11 @@ export interface Component {
   version: string;
   labels?: Label[];
   creationTime?: string;
-  repositoryContexts: TypedSpec[] | null;
+  repositoryContexts: TypedSpec[];
   provider: Provider;
-  resources: Resource[] | null;
-  sources: Source[] | null;
-  componentReferences: ComponentReference[] | null;
+  resources: Resource[];
+  sources: Source[];
+  componentReferences: ComponentReference[];
 }
 
 /** The signature value of a {@link Signature}: algorithm, value, media type and issuer. */

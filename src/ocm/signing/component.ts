@@ -5,6 +5,7 @@ import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { DescriptorMediaType } from '../descriptor/media-types.js';
 import type { ComponentDescriptor, DigestSpec, Signature } from '../descriptor/model.js';
+import { cloneDescriptor } from '../descriptor/null-lists.js';
 import type { ComponentVersionRepository } from '../repository/repository.js';
 import {
   DefaultHashAlgorithm,
@@ -119,7 +120,7 @@ async function signComponentVersionNow(
   });
   const info = sign(digest);
   const signature: Signature = { name: signatureName, digest, signature: info };
-  const next: ComponentDescriptor = structuredClone(descriptor);
+  const next: ComponentDescriptor = cloneDescriptor(descriptor);
   const signatures = [...(next.signatures ?? [])];
   // Upstream's --force keeps the old digest spec beside the new signature; both are replaced here.
   if (existing >= 0) signatures[existing] = signature;
