@@ -7,7 +7,9 @@ import { verifyReferenceDigest } from './signing/reference-digest.js';
 
 /** A component version and the versions it references. */
 export interface ComponentTree {
+  /** The component version's descriptor. */
   descriptor: ComponentDescriptor;
+  /** The trees of the versions it references, in reference order. */
   children: ComponentTree[];
 }
 

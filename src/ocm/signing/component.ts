@@ -34,9 +34,11 @@ export interface SignComponentVersionOptions extends DescriptorDigestOptions {
   signatureName?: string;
   /** RSASSA-PSS (default) or RSASSA-PKCS1-V1_5. */
   algorithm?: string;
+  /** The RSA private key (PEM or DER, a KeyObject). */
   privateKey: KeyInput;
   /** `plain` (default) or `pem` (with `certificateChain`). */
   encoding?: SignatureEncoding;
+  /** The signing certificate and its chain (PEM), put in a `pem` signature. */
   certificateChain?: CertificatesInput;
   /** Replace a signature of the same name instead of failing. */
   force?: boolean;
@@ -44,11 +46,13 @@ export interface SignComponentVersionOptions extends DescriptorDigestOptions {
   dryRun?: boolean;
   /** Things upstream only warns about (a reference without digest, a digest on a resource without access). */
   onWarning?: (message: string) => void;
+  /** Cancels signing: it rejects with ABORTED, the signal's reason as cause, and stores nothing. */
   signal?: AbortSignal;
 }
 
 /** What {@link signComponentVersion} wrote: the signature and the digest it signs. */
 export interface SignResult {
+  /** The new signature. */
   signature: Signature;
   /** The descriptor with the signature in place (stored unless dryRun). */
   descriptor: ComponentDescriptor;
@@ -182,11 +186,13 @@ export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
    * returns overrides publicKey, rootCertificates and issuer for that signature.
    */
   keysFor?: (signature: Signature) => VerifySignatureOptions | undefined | Promise<VerifySignatureOptions | undefined>;
+  /** Cancels verification (rejects with ABORTED, the signal's reason as cause). */
   signal?: AbortSignal;
 }
 
 /** What {@link verifyComponentVersion} checked: the descriptor, the signatures that verified, resource digests. */
 export interface VerifyResult {
+  /** The verified descriptor. */
   descriptor: ComponentDescriptor;
   /** The signatures that verified. */
   signatures: Signature[];
@@ -261,8 +267,11 @@ async function verifyComponentVersionNow(
 
 /** What {@link hashComponentVersion} computed: the digest, the normalised bytes it hashes, the descriptor. */
 export interface HashResult {
+  /** The descriptor digest (hash and normalisation algorithm, value). */
   digest: DigestSpec;
+  /** The normalised descriptor bytes the digest hashes. */
   normalised: Buffer;
+  /** The stored descriptor. */
   descriptor: ComponentDescriptor;
 }
 
