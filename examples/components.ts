@@ -60,7 +60,7 @@ await source.close();
 
 // 5. Read a resource's local blob from the registry as a stream, verified as it is read.
 const stored = await target.repository.getComponentVersion(name, '1.0.0');
-const notes = (stored.descriptor.component.resources ?? []).find((r) => r.name === 'notes');
+const notes = stored.descriptor.component.resources.find((r) => r.name === 'notes');
 if (!notes || !('localReference' in notes.access)) throw new Error('notes is not a local blob');
 const blob = await target.repository.openLocalBlob(stored, notes.access as LocalBlobAccess);
 console.log(`notes (${blob.mediaType}): ${(await text(blob.stream)).trim()}`);

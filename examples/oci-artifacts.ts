@@ -41,8 +41,10 @@ await copy(target.repository, 'v1', layout, 'v1');
 const tar = await LayoutTarWriter.create('hello-layout.tar');
 await copy(layout, 'v1', tar, 'v1', { concurrency: 1 });
 await tar.close(); // writes index.json and puts the tar in place
+await layout.close();
 const fromTar = await OciLayout.open('hello-layout.tar'); // a tar layout is read-only
 console.log(`the tar holds ${(await fromTar.resolve('v1')).digest}`);
+await fromTar.close();
 
 // 5. Files and folders as an artifact (ORAS push/pull), relative to a folder of your choice.
 await mkdir('site/docs', { recursive: true });

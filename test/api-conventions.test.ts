@@ -3,12 +3,13 @@
 // rejects one way; library errors name library options, never command-line flags.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { access, readdir } from 'node:fs/promises';
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cliMessage } from '../src/cli/io.js';
+import { readAll, type TargetResolver } from '../src/content/index.js';
 import { CtfArchive } from '../src/ctf/api.js';
 import {
   copy,
@@ -21,8 +22,9 @@ import {
   type Target,
 } from '../src/index.js';
 import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
-import { type ComponentDescriptor, openComponentRepository } from '../src/ocm/api.js';
+import { type ComponentDescriptor, type InputMethod, openComponentRepository } from '../src/ocm/api.js';
 import { Registry } from '../src/registry/api.js';
+import { snapshot } from './reliability-support.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
@@ -72,6 +74,48 @@ describe('close and Symbol.asyncDispose', () => {
       await second.close();
       await second[Symbol.asyncDispose](); // after close: nothing more happens
       assert.equal((await (await OciLayout.open(kept)).resolve('v1')).digest, root.digest);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('an OCI layout closed waits for the writes under way, then refuses every call', async () => {
+    const t = await tempDir();
+    try {
+      const path = join(t.path, 'layout');
+      const layout = await OciLayout.open(path, { mode: 'create' });
+      const bytes = Buffer.alloc(4 * 1024 * 1024, 3);
+      const desc = { mediaType: 'application/octet-stream', digest: digestBytes(bytes), size: bytes.length };
+      let pushed = false;
+      const pushing = layout.push(desc, Readable.from([bytes.subarray(0, 1024), bytes.subarray(1024)])).then(() => {
+        pushed = true;
+      });
+      await layout.close();
+      assert.equal(pushed, true, 'close() returned after the push under way settled');
+      await pushing;
+      assert.deepEqual(await readdir(join(path, 'ingest')).catch(() => []), [], 'nothing staged is left');
+      const closed = (e: unknown) => isLadingError(e, 'UNSUPPORTED') && /closed/.test(e.message);
+      await assert.rejects(layout.exists(desc), closed);
+      await assert.rejects(layout.fetch(desc), closed);
+      await assert.rejects(layout.resolve(desc.digest), closed);
+      await assert.rejects(layout.push(desc, bytes), closed);
+      await assert.rejects(layout.tag(desc, 'v1'), closed);
+      await layout[Symbol.asyncDispose](); // a second close: nothing more happens
+
+      const again = await OciLayout.open(path);
+      assert.equal(await again.exists(desc), true, 'what was pushed before close() is there');
+      await again.close();
+      const src = new MemoryStore();
+      const { manifest: root } = await pushArtifact(src, { 'a.txt': 'in a tar' });
+      await src.tag(root, 'v1');
+      const tar = join(t.path, 'layout.tar');
+      const writer = await LayoutTarWriter.create(tar);
+      await copy(src, 'v1', writer, 'v1');
+      await writer.close();
+      const fromTar = await OciLayout.open(tar);
+      assert.equal((await fromTar.resolve('v1')).digest, root.digest);
+      await fromTar.close();
+      await assert.rejects(fromTar.resolve('v1'), closed);
     } finally {
       await t.cleanup();
     }
@@ -299,6 +343,168 @@ describe('cancellation of the OCM tasks', () => {
       assert.deepEqual(await target.repository.listComponentVersions(name), []);
       await target.close();
       await opened.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+/**
+ * A stream that yields the first half of `bytes`, then calls `stop` and yields nothing more until
+ * it is destroyed: whoever reads it is cut off in the middle, and only a cancellation that
+ * reaches the read ends the call.
+ */
+function cutOff(bytes: Buffer, stop: () => void): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (sent) return stop();
+      sent = true;
+      this.push(bytes.subarray(0, Math.max(1, bytes.length >> 1)));
+    },
+  });
+}
+
+/** `resolver` whose targets cut off the first fetch that `match` picks (see {@link cutOff}). */
+function cuttingResolver(
+  resolver: TargetResolver,
+  match: (desc: Descriptor) => boolean,
+  stop: () => void,
+): TargetResolver {
+  let cut = false;
+  return {
+    targetFor: async (repository, o) => {
+      const target = await resolver.targetFor(repository, o);
+      return new Proxy(target, {
+        get(t, p) {
+          if (p === 'fetch') {
+            return async (desc: Descriptor, op?: { signal?: AbortSignal }) => {
+              if (cut || !match(desc)) return t.fetch(desc, op);
+              cut = true;
+              return cutOff(await readAll(await t.fetch(desc, op), desc.size + 1, desc.digest), stop);
+            };
+          }
+          const v = Reflect.get(t, p, t);
+          return typeof v === 'function' ? v.bind(t) : v;
+        },
+      });
+    },
+  };
+}
+
+describe('cancellation of the OCM tasks in the middle of the call', () => {
+  test('construct, sign, verify and transfer aborted mid-read reject ABORTED with the reason and leave the stores as they were', {
+    timeout: 60_000,
+  }, async () => {
+    const t = await tempDir();
+    try {
+      const { generateKeyPairSync } = await import('node:crypto');
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const ocm = await import('../src/ocm/api.js');
+      const name = 'acme.org/midway';
+      const work = join(t.path, 'work');
+      const spool = join(t.path, 'spool');
+      await mkdir(work);
+      await mkdir(spool);
+      const data = Buffer.alloc(2 * 1024 * 1024, 'lading ');
+      await writeFile(join(work, 'data.bin'), data);
+      const ctor = ocm.parseConstructor(
+        `components:
+  - name: ${name}
+    version: 1.0.0
+    provider:
+      name: acme.org
+    resources:
+      - name: data
+        type: blob
+        input:
+          type: file
+          path: data.bin
+          mediaType: application/octet-stream
+`,
+      );
+      const ctf = join(t.path, 'ctf');
+      const opened = await ocm.openComponentRepository(ctf, { mode: 'create' });
+      const empty = await snapshot(ctf);
+
+      // construct: the input's bytes stop half way through the upload.
+      const building = new AbortController();
+      const reason = new Error('stopped half way');
+      const methods = new Map(ocm.builtinInputMethods);
+      const file = methods.get(ocm.InputType.File) as InputMethod;
+      methods.set(ocm.InputType.File, async (spec, context) => {
+        const blob = await file(spec, context);
+        return { ...blob, open: () => cutOff(data, () => building.abort(reason)) };
+      });
+      await assert.rejects(
+        ocm.constructComponentVersions(ctor, opened.repository, {
+          workingDirectory: work,
+          tempDir: spool,
+          inputMethods: methods,
+          signal: building.signal,
+        }),
+        isAbortOf(reason),
+      );
+      assert.deepEqual(await opened.repository.listComponentVersions(name), []);
+      assert.deepEqual(await snapshot(ctf), empty, 'construct left no blob, entry or temp file in the CTF');
+      assert.deepEqual(await readdir(spool), [], 'construct left nothing in its temp folder');
+
+      await ocm.constructComponentVersions(ctor, opened.repository, { workingDirectory: work, tempDir: spool });
+      const built = await snapshot(ctf);
+      const isData = (d: Descriptor) => d.digest === digestBytes(data);
+      const isDescriptor = (d: Descriptor) => d.mediaType.includes('ocm.software.component-descriptor');
+
+      // sign: the stored descriptor stops half way through its read.
+      const signing = new AbortController();
+      const cutSigner = new ocm.ComponentVersionRepository(
+        cuttingResolver(opened.repository.resolver, isDescriptor, () => signing.abort(reason)),
+        opened.repository.options,
+      );
+      await assert.rejects(
+        ocm.signComponentVersion(cutSigner, name, '1.0.0', { privateKey, signal: signing.signal }),
+        isAbortOf(reason),
+      );
+      assert.deepEqual(await snapshot(ctf), built, 'sign stored nothing');
+      await ocm.signComponentVersion(opened.repository, name, '1.0.0', { privateKey });
+      const signed = await snapshot(ctf);
+
+      // verify with digests: the resource's content stops half way through.
+      const verifying = new AbortController();
+      const cutVerifier = new ocm.ComponentVersionRepository(
+        cuttingResolver(opened.repository.resolver, isData, () => verifying.abort(reason)),
+        opened.repository.options,
+      );
+      await assert.rejects(
+        ocm.verifyComponentVersion(cutVerifier, name, '1.0.0', {
+          publicKey,
+          verifyDigests: true,
+          signal: verifying.signal,
+        }),
+        isAbortOf(reason),
+      );
+      assert.deepEqual(await snapshot(ctf), signed);
+      await ocm.verifyComponentVersion(opened.repository, name, '1.0.0', { publicKey, verifyDigests: true });
+
+      // transfer: the local blob stops half way through its copy into a fresh CTF.
+      const targetPath = join(t.path, 'target');
+      const target = await ocm.openComponentRepository(targetPath, { mode: 'create' });
+      const before = await snapshot(targetPath);
+      const moving = new AbortController();
+      const cutSource = new ocm.ComponentVersionRepository(
+        cuttingResolver(opened.repository.resolver, isData, () => moving.abort(reason)),
+        opened.repository.options,
+      );
+      await assert.rejects(
+        ocm.transferComponentVersion(cutSource, target.repository, name, '1.0.0', { signal: moving.signal }),
+        isAbortOf(reason),
+      );
+      assert.deepEqual(await target.repository.listComponentVersions(name), []);
+      assert.deepEqual(await snapshot(targetPath), before, 'transfer left no blob, entry or temp file');
+      await ocm.transferComponentVersion(opened.repository, target.repository, name, '1.0.0');
+      assert.deepEqual(await target.repository.listComponentVersions(name), ['1.0.0']);
+      await target.close();
+      await opened.close();
+      assert.deepEqual(await snapshot(ctf), signed);
     } finally {
       await t.cleanup();
     }

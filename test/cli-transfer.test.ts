@@ -206,7 +206,11 @@ describe('OCM: transfer cv --dry-run prints the transfer spec upstream builds, a
         ],
       );
       assert.equal(
-        (plain.transformations[2]?.spec.descriptor as { component: { resources: string[] } }).component.resources[1],
+        (
+          (plain.transformations[2] as { spec: Record<string, unknown> }).spec.descriptor as {
+            component: { resources: string[] };
+          }
+        ).component.resources[1],
         `\${environment.${id}.component.resources[1]}`,
       );
       // The three output formats are the same document.

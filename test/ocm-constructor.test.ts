@@ -114,7 +114,12 @@ describe('constructor → descriptor, against upstream vectors', () => {
     });
     assert.equal(resource?.relation, 'external');
     assert.equal(resource?.digest, undefined);
-    assert.equal(desc.component.sources, null);
+    assert.deepEqual(desc.component.sources, []);
+    assert.match(
+      Buffer.from(encodeDescriptorJson(desc)).toString(),
+      /"repositoryContexts":null,.*"sources":null/,
+      'lists the constructor does not have are stored as null, as upstream stores them',
+    );
   });
 
   it('the referenced-component vector parses as a single component with a defaulted version', () => {

@@ -26,10 +26,10 @@ function descriptor(name: string, version: string): ComponentDescriptor {
       name,
       version,
       provider: { name: 'acme.org' },
-      repositoryContexts: null,
+      repositoryContexts: [],
       resources: [],
-      sources: null,
-      componentReferences: null,
+      sources: [],
+      componentReferences: [],
     },
   };
 }

@@ -384,7 +384,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
           name,
           version: '1.0.0',
           provider: { name: 'acme' },
-          repositoryContexts: null,
+          repositoryContexts: [],
           resources: [
             {
               name: 'text',
@@ -403,8 +403,8 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
               digest: img.digest,
             },
           ],
-          sources: null,
-          componentReferences: null,
+          sources: [],
+          componentReferences: [],
         },
       });
       await archive.close();
@@ -435,7 +435,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
           name: 'acme.org/undigested',
           version: '1.0.0',
           provider: { name: 'acme' },
-          repositoryContexts: null,
+          repositoryContexts: [],
           resources: [
             {
               name: 'image',
@@ -445,8 +445,8 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
               access: { type: 'OCIImage/v1', imageReference: 'ghcr.io/acme/image:1.0.0' },
             },
           ],
-          sources: null,
-          componentReferences: null,
+          sources: [],
+          componentReferences: [],
         },
       });
       await archive.close();

@@ -133,7 +133,7 @@ const options: RegistryOptions = { plainHttp: true };
 const ctfOptions: OpenCtfOptions = { mode: 'readonly' };
 const pushOptions: PushFilesOptions = { tags: ['v1'] };
 export async function names(d: ComponentDescriptor): Promise<string[]> {
-  const resources: Resource[] = d.component.resources ?? [];
+  const resources: Resource[] = d.component.resources;
   return resources.map((r) => r.name);
 }
 export const used = [target, options, ctfOptions, pushOptions, copy, digestBytes, isLadingError, LadingError, CtfArchive,
@@ -170,7 +170,9 @@ describe('the npm package', { timeout: 600_000 }, () => {
     await writeFile(join(project, 'package.json'), '{ "name": "consumer", "version": "1.0.0", "private": true }\n');
     await untar(join(work.path, info.filename), join(project, 'node_modules', 'lading'));
     // lading's production dependencies (the closure `npm ls` names), as an install would add them.
-    const deps = (await npm(['ls', '--omit=dev', '--all', '--parseable'], root))
+    // Read from the lockfile: a worktree whose node_modules is a link to another checkout's makes
+    // `npm ls` of the installed tree report every package as extraneous.
+    const deps = (await npm(['ls', '--omit=dev', '--all', '--parseable', '--package-lock-only'], root))
       .split('\n')
       .filter((line) => line.startsWith(join(root, 'node_modules')));
     for (const dep of deps) {

@@ -17,6 +17,7 @@ export async function hashContent(source: Fetcher, desc: Descriptor, algorithm: 
       done();
     },
   });
-  await pipeline(await source.fetch(desc, o), sink);
+  // The signal ends the read too, also of a stream whose store does not watch it.
+  await pipeline(await source.fetch(desc, o), sink, o.signal ? { signal: o.signal } : {});
   return hash.digest('hex');
 }

@@ -48,6 +48,7 @@ export interface Pusher {
 
 /** A content-addressed store to read from: fetch and existence checks. */
 export interface ReadOnlyStorage extends Fetcher {
+  /** Whether the store holds the content `desc` names (by digest). */
   exists(desc: Descriptor, o?: Op): Promise<boolean>;
 }
 
@@ -56,11 +57,13 @@ export interface Storage extends ReadOnlyStorage, Pusher {}
 
 /** Turns a reference (a tag or a digest) into a descriptor. */
 export interface Resolver {
+  /** The descriptor of the manifest (or blob) a tag or digest names; NOT_FOUND when there is none. */
   resolve(reference: string, o?: Op): Promise<Descriptor>;
 }
 
 /** Points a tag at a manifest. */
 export interface Tagger {
+  /** Points the tag `reference` at the manifest `desc`, which the store must hold. */
   tag(desc: Descriptor, reference: string, o?: Op): Promise<void>;
 }
 
@@ -83,11 +86,13 @@ export interface PredecessorFinder {
 
 /** A store that lists its tags. */
 export interface TagLister {
+  /** The tags, sorted, page by page; after `last` when given. */
   tags(o?: Op & { last?: string }): AsyncIterable<string[]>;
 }
 
 /** A store that deletes content. */
 export interface Deleter {
+  /** Removes the manifest or blob `desc` names; NOT_FOUND when the store does not hold it. */
   delete(desc: Descriptor, o?: Op): Promise<void>;
 }
 
@@ -104,6 +109,7 @@ export interface Mounter {
 
 /** A store with a referrers API: the manifests whose `subject` is a descriptor. */
 export interface ReferrerLister {
+  /** The manifests whose `subject` is `subject`, page by page; only those of `artifactType` when given. */
   referrers(subject: Descriptor, o?: Op & { artifactType?: string }): AsyncIterable<Descriptor[]>;
 }
 
@@ -153,10 +159,16 @@ export function hasPushReference(t: object): t is ReferencePusher {
  * registry.ReferenceFetcher; `accept` replaces the manifest types asked for.
  */
 export interface ReferenceFetcher {
+  /** The descriptor and bytes of the manifest `reference` names (verified), in one request. */
   fetchManifest(
     reference: string,
     o?: Op & { accept?: readonly string[] },
-  ): Promise<{ descriptor: Descriptor; bytes: Buffer }>;
+  ): Promise<{
+    /** The manifest's descriptor (its media type as the store answered it). */
+    descriptor: Descriptor;
+    /** The manifest's bytes, checked against the descriptor. */
+    bytes: Buffer;
+  }>;
 }
 
 /** Whether a store fetches a manifest by reference in one call (a {@link ReferenceFetcher}). */
@@ -169,6 +181,7 @@ export function hasReferenceFetcher(t: object): t is ReferenceFetcher {
  * so its `resolve` cannot describe a blob; a store that keeps both in one place resolves either.
  */
 export interface BlobResolver {
+  /** The descriptor of the blob with this digest; NOT_FOUND when the store does not hold it. */
   resolveBlob(digest: string, o?: Op): Promise<Descriptor>;
 }
 
@@ -179,6 +192,7 @@ export function hasBlobResolver(t: object): t is BlobResolver {
 
 /** Every manifest the store records, tagged or not (an OCI layout's index.json). */
 export interface ManifestLister {
+  /** Every manifest the store records, tagged or not. */
   manifests(): Descriptor[];
 }
 

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { addAbortSignal, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDigester, type Descriptor, LadingError, MaxManifestBytes, parseDigest } from '../oci/index.js';
 import type { Content, Fetcher, Op } from './storage.js';
@@ -146,6 +146,8 @@ export async function fetchAll(fetcher: Fetcher, desc: Descriptor, o: Op & { lim
     return bytes;
   }
   const stream = await fetcher.fetch(desc, o);
+  // A store may hand out a stream that does not watch the signal: an abort must still end the read.
+  if (o.signal) addAbortSignal(o.signal, stream);
   return readAll(stream, limit, desc.digest);
 }
 

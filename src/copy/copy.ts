@@ -28,6 +28,7 @@ import { type ResolveOptions, resolveRoot } from './resolve.js';
 export interface CopyGraphOptions {
   /** Blob transfers in flight at once (ORAS's default for cp and pull is 3). */
   concurrency?: number;
+  /** Cancels the copy: it rejects with ABORTED, the signal's reason as cause. */
   signal?: AbortSignal;
   /** Largest manifest accepted from the source. */
   maxMetadataBytes?: number;
@@ -40,9 +41,13 @@ export interface CopyGraphOptions {
    * default, the source itself when it is another repository of the destination's registry.
    */
   mountFrom?: (desc: Descriptor) => readonly string[];
+  /** Called before a node (blob or manifest) is copied. */
   preCopy?: (desc: Descriptor) => void | Promise<void>;
+  /** Called once a node has been copied and verified. */
   postCopy?: (desc: Descriptor) => void | Promise<void>;
+  /** Called for a node the destination already has (nothing moves). */
   onSkipped?: (desc: Descriptor) => void | Promise<void>;
+  /** Called for a blob mounted from another repository of the destination's registry. */
   onMounted?: (desc: Descriptor, fromRepository: string) => void | Promise<void>;
   /** Bytes moved for one descriptor, called as chunks flow. */
   onProgress?: (desc: Descriptor, bytes: number) => void;

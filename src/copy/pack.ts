@@ -24,7 +24,9 @@ export interface PackOptions {
   artifactType?: string;
   /** A config blob already in the store; the empty JSON config otherwise. */
   config?: Descriptor;
+  /** The manifest the new one refers to (it becomes one of its referrers). */
   subject?: Descriptor;
+  /** Annotations of the manifest (`org.opencontainers.image.created` is added unless given). */
   annotations?: Record<string, string>;
   /** The `org.opencontainers.image.created` value; now, in RFC 3339 seconds, when not given. */
   created?: Date;

@@ -4,7 +4,9 @@ import { MaxGraphDepth, MaxReferrers } from './limits.js';
 
 /** A referrer and the referrers below it. */
 export interface ReferrerNode {
+  /** The manifest. */
   desc: Descriptor;
+  /** The manifests that refer to it, each with its own referrers. */
   referrers: ReferrerNode[];
 }
 
@@ -14,6 +16,7 @@ export interface ReferrerTreeOptions {
   depth?: number;
   /** Only referrers of this artifact type. */
   artifactType?: string;
+  /** Cancels the walk (rejects with ABORTED). */
   signal?: AbortSignal;
   /** Names the subject in errors (`host/repo@digest`); its digest by default. */
   where?: string;

@@ -14,6 +14,7 @@ export interface ResolveOptions {
   platform?: Platform;
   /** Picks another root once the reference is resolved (after the platform, when both are given). */
   mapRoot?: (src: ReadOnlyStorage, root: Descriptor) => Promise<Descriptor>;
+  /** Cancels the call (rejects with ABORTED). */
   signal?: AbortSignal;
 }
 

@@ -12,7 +12,9 @@ import { ArtifactIndexFileName, BlobsDirectoryName, digestFromBlobFileName } fro
 
 /** An entry of a CTF tar or tgz about to be written back, as `CloseCtfOptions.onEntry` sees it. */
 export interface ArchiveEntryInfo {
+  /** The entry's path inside the archive (`artifact-index.json`, `blobs/sha256.<hex>`). */
   path: string;
+  /** The entry's size in bytes. */
   size: number;
 }
 

@@ -34,6 +34,7 @@ export interface OpenCtfOptions {
    * size (see extractionLimit); beyond it the archive is refused as a possible gzip bomb.
    */
   maxExtractedBytes?: number;
+  /** Cancels the open (unpacking a tar or tgz): it rejects with ABORTED. */
   signal?: AbortSignal;
 }
 
@@ -41,6 +42,7 @@ export interface OpenCtfOptions {
 export interface CloseCtfOptions {
   /** Write a changed tar or tgz back (default true). `false` discards the changes. */
   commit?: boolean;
+  /** Cancels the write-back of a tar or tgz: it rejects with ABORTED and the archive stays as it was. */
   signal?: AbortSignal;
   /** Called before each entry of a tar or tgz being written back; a throw aborts the commit. */
   onEntry?: (entry: ArchiveEntryInfo) => void | Promise<void>;
@@ -88,8 +90,11 @@ function notACtf(path: string): never {
  * in place, without unpacking.
  */
 export class CtfArchive {
+  /** The archive's path: a folder, a `.tar` or a `.tgz`/`.tar.gz` file. */
   readonly path: string;
+  /** The archive's format: `directory`, `tar` or `tgz`. */
   readonly format: CtfFormat;
+  /** The mode the archive was opened in. */
   readonly mode: OpenMode;
   readonly #store: CtfStore;
   readonly #workDir: string | undefined;
@@ -112,6 +117,11 @@ export class CtfArchive {
     this.#openedAs = openedAs;
   }
 
+  /**
+   * Opens a CTF archive: a folder, a tar or a tgz, as the path's extension says (`.tar`, `.tgz`,
+   * `.tar.gz`; anything else is a folder). With mode `create`, a missing archive is made. A tar
+   * or tgz opened for writing is unpacked into a private folder until {@link CtfArchive.close}.
+   */
   static async open(path: string, options: OpenCtfOptions = {}): Promise<CtfArchive> {
     const mode = options.mode ?? 'readonly';
     if (!OpenModes.includes(mode)) {
@@ -221,6 +231,7 @@ export class CtfArchive {
     }
   }
 
+  /** Whether the archive was opened for writing. */
   get writable(): boolean {
     return this.#store.writable;
   }

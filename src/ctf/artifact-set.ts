@@ -40,6 +40,7 @@ export interface ReadArtifactSetOptions {
   tempDir?: string;
   /** Most bytes the set may expand to (default: extractionLimit of the bytes read so far). */
   maxExtractedBytes?: number;
+  /** Cancels the read (rejects with ABORTED). */
   signal?: AbortSignal;
 }
 
@@ -59,6 +60,7 @@ function selectArtifactSetEntry(path: string): string | undefined {
  * The set lives in a private folder until `close()`.
  */
 export class ArtifactSet implements ReadOnlyTarget, TagLister {
+  /** The set's image index, as read. */
   readonly index: Index;
   /** The manifest named by `software.ocm/main`, or the only one. */
   readonly main: Descriptor | undefined;
@@ -67,6 +69,7 @@ export class ArtifactSet implements ReadOnlyTarget, TagLister {
   readonly #dir: string;
   #closed = false;
 
+  /** @internal An artifact set unpacked into `dir`; made by {@link readArtifactSet}. */
   constructor(dir: string, index: Index, where: string) {
     this.#dir = dir;
     this.#blobs = new BlobFolder({

@@ -53,14 +53,17 @@ export function isIndexedMediaType(mediaType: string): boolean {
  * into a second repository records its manifests there too.
  */
 export class CtfRepository implements Target, TagLister, PredecessorFinder, ReferrerLister, Deleter {
+  /** The repository's name within the archive (`component-descriptors/acme.org/app`). */
   readonly name: string;
   readonly #store: CtfStore;
 
+  /** @internal Made by {@link CtfArchive.repository}. */
   constructor(store: CtfStore, name: string) {
     this.#store = store;
     this.name = name;
   }
 
+  /** Where the repository is, for messages: `<archive>//<name>`. */
   get location(): string {
     return `${this.#store.location}//${this.name}`;
   }

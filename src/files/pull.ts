@@ -23,6 +23,7 @@ import { commitStaged, type StagedEntry } from './staging.js';
 
 /** Options of {@link pullFiles}: where to write, what to allow, and progress. */
 export interface PullFilesOptions extends ResolveOptions {
+  /** The folder the files are written into (created when missing). */
   output: string;
   /** Refuse to overwrite existing files (ORAS `-k`). */
   keepOldFiles?: boolean;
@@ -32,11 +33,17 @@ export interface PullFilesOptions extends ResolveOptions {
   includeSubject?: boolean;
   /** Also save the config under this file name. */
   configPath?: string;
+  /** Blobs fetched at once (the graph copy's default when not given). */
   concurrency?: number;
+  /** Called for each file (or unpacked folder) written, with its path. */
   onFile?: (path: string, desc: Descriptor) => void;
+  /** Called for content the output already has. */
   onSkipped?: (desc: Descriptor) => void;
+  /** Called before a blob or manifest is fetched. */
   preCopy?: (desc: Descriptor) => void;
+  /** Called once a blob or manifest was fetched and verified. */
   postCopy?: (desc: Descriptor) => void;
+  /** Bytes fetched for one descriptor, called as chunks flow. */
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 
@@ -44,12 +51,15 @@ export interface PullFilesOptions extends ResolveOptions {
 export interface PulledFile {
   /** Absolute path; ends with `/` for an unpacked directory. */
   path: string;
+  /** The layer it came from. */
   desc: Descriptor;
 }
 
 /** What {@link pullFiles} did: the root it resolved and the files it wrote. */
 export interface PullResult {
+  /** The manifest the reference resolved to. */
   root: Descriptor;
+  /** The files written, in layer order. */
   files: PulledFile[];
   /** Layers without a title: nothing to name them by, so they were not written. */
   skipped: Descriptor[];

@@ -28,6 +28,7 @@ import { LayoutTarWriter } from './layout-tar.js';
 
 /** A tag copied by {@link backupRepository} or {@link restoreRepository}. */
 export interface CopiedTag {
+  /** The tag. */
   tag: string;
   /** The manifest the tag names. */
   digest: string;
@@ -39,7 +40,7 @@ export interface CopiedTag {
 export interface BackupOptions extends CopyGraphOptions {
   /** The tags to back up; all the source lists when none. */
   tags?: readonly string[];
-  /** Also back up each tag's referrers (`oras backup --include-referrers`). */
+  /** Also back up each tag's referrers (what `oras backup --include-referrers` does). */
   includeReferrers?: boolean;
   /** Names the source in messages (`host/repo`). */
   where?: string;
@@ -62,6 +63,7 @@ export interface BackupResult {
   output: string;
   /** `tar` when the output ends in `.tar` (any case), else `directory`. */
   format: 'directory' | 'tar';
+  /** The tags backed up, in the order they were copied. */
   tags: CopiedTag[];
   /** Bytes of the tar file (tar output only). */
   size?: number;
@@ -166,12 +168,13 @@ async function exportTar(
 export interface RestoreOptions extends CopyGraphOptions {
   /** The tags to restore; all the layout lists when none. */
   tags?: readonly string[];
-  /** Restore each tag's referrers too (default true; `oras restore --exclude-referrers` sets false). */
+  /** Restore each tag's referrers too (default true; false is what `oras restore --exclude-referrers` does). */
   includeReferrers?: boolean;
-  /** Check everything and count, but push nothing (`--dry-run`). */
+  /** Check everything and count, but push nothing. */
   dryRun?: boolean;
   /** The input is a tar file of `size` bytes, opened. */
   onLoaded?: (path: string, size: number) => void;
+  /** The tags found in the layout, before anything is read or pushed. */
   onTagsFound?: (tags: string[]) => void;
   /** A tag is in the destination with its graph and referrers (with `dryRun`: would be). */
   onTagRestored?: (tag: CopiedTag) => void;
@@ -179,8 +182,11 @@ export interface RestoreOptions extends CopyGraphOptions {
 
 /** What {@link restoreRepository} restored. */
 export interface RestoreResult {
+  /** The input path, as given. */
   input: string;
+  /** The tags restored (with `dryRun`: that would be), in order. */
   tags: CopiedTag[];
+  /** Whether nothing was pushed. */
   dryRun: boolean;
 }
 

@@ -25,6 +25,7 @@ import { blobPath } from './layout.js';
  * source stream waits open for its turn and the same graph always gives the same tar.
  */
 export class LayoutTarWriter implements Target {
+  /** The tar file written (in place only once finished). */
   readonly out: string;
   readonly #tar: TarFileWriter;
   readonly #written = new Map<string, Descriptor>();
@@ -36,6 +37,7 @@ export class LayoutTarWriter implements Target {
     this.#tar = tar;
   }
 
+  /** Starts a layout tar for `out`; `out` is replaced only by {@link LayoutTarWriter.finish}. */
   static async create(out: string): Promise<LayoutTarWriter> {
     const tar = await TarFileWriter.create(out).catch((error) => {
       throw ioError(out, error);

@@ -74,11 +74,15 @@ export function blobPath(digest: string): string {
  * re-reading it, so concurrent writers (threads or processes) never lose each other's entries.
  */
 export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter {
+  /** The files the layout is read from: the directory, or the entries of the tar file. */
   readonly files: StoreFiles;
+  /** Whether the layout was opened for writing (`readwrite` or `create`; never a tar file). */
   readonly writable: boolean;
   readonly #blobs: BlobFolder;
   #state: IndexState;
   #graph: Promise<PredecessorIndex> | undefined;
+  readonly #writes = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
 
   private constructor(files: StoreFiles, writable: boolean, state: IndexState) {
     this.files = files;
@@ -95,6 +99,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     });
   }
 
+  /** The layout's path: its directory or tar file, as given to {@link OciLayout.open}. */
   get location(): string {
     return this.files.location;
   }
@@ -135,16 +140,65 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     return new OciLayout(files, writable, await readState(files));
   }
 
+  /** Opens a blob or manifest of the layout as a stream, verified against `desc` as it is read. */
   fetch(desc: Descriptor, o: Op = {}): Promise<Readable> {
-    return cancellable(o.signal, () => this.#blobs.open(desc, o));
+    return cancellable(o.signal, async () => {
+      this.#assertOpen();
+      return this.#blobs.open(desc, o);
+    });
   }
 
+  /** Whether the layout holds the blob or manifest `desc` names (by digest). */
   async exists(desc: Descriptor): Promise<boolean> {
+    this.#assertOpen();
     return (await this.#blobs.size(desc.digest)) !== undefined;
   }
 
+  /**
+   * Stores `content` as `expected`, verified before it lands (a manifest is also recorded in
+   * index.json). Rejects with ALREADY_EXISTS when the layout has it.
+   */
   push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
-    return cancellablePush(content, o, () => this.#push(expected, content, o));
+    if (this.#closing) {
+      discard(content);
+      return Promise.reject(this.#closedError());
+    }
+    return this.#write(cancellablePush(content, o, () => this.#push(expected, content, o)));
+  }
+
+  /**
+   * Ends the work with the layout: waits for the writes under way (pushes, tags, deletes) to
+   * settle, so that no staged file is left behind them, and refuses every later call. Nothing
+   * needs writing back (a layout directory is written in place; a tar layout is read only), and
+   * calling close again returns the first call's promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+      this.#graph = undefined;
+      await this.files.close?.();
+    })();
+    return this.#closing;
+  }
+
+  /** {@link OciLayout.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #write<T>(work: Promise<T>): Promise<T> {
+    this.#writes.add(work);
+    const forget = () => this.#writes.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw this.#closedError();
+  }
+
+  #closedError(): LadingError {
+    return new LadingError('UNSUPPORTED', `${this.location}: this OCI layout is closed`);
   }
 
   async #push(expected: Descriptor, content: Content, o: Op): Promise<void> {
@@ -174,7 +228,9 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     }
   }
 
+  /** The descriptor a tag or digest names: from index.json, or a bare blob found by digest. */
   async resolve(reference: string): Promise<Descriptor> {
+    this.#assertOpen();
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
     const indexed = resolveIndexed(this.#state, reference);
     if (indexed) return indexed;
@@ -185,7 +241,13 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     throw new LadingError('NOT_FOUND', `${this.location}: ${reference} not found`);
   }
 
-  async tag(desc: Descriptor, reference: string): Promise<void> {
+  /** Tags the manifest `desc` in index.json (a digest `reference` only records the manifest). */
+  tag(desc: Descriptor, reference: string): Promise<void> {
+    return this.#write(this.#tag(desc, reference));
+  }
+
+  async #tag(desc: Descriptor, reference: string): Promise<void> {
+    this.#assertOpen();
     this.#assertWritable();
     if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
     if (isDigestReference(reference)) {
@@ -198,7 +260,13 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     await this.#update((state) => recordTag(state, desc, reference));
   }
 
-  async untag(reference: string): Promise<void> {
+  /** Removes a tag from index.json (the manifest stays); NOT_FOUND when there is no such tag. */
+  untag(reference: string): Promise<void> {
+    return this.#write(this.#untag(reference));
+  }
+
+  async #untag(reference: string): Promise<void> {
+    this.#assertOpen();
     this.#assertWritable();
     await this.#update((state) => {
       if (!state.tags.delete(reference))
@@ -207,7 +275,12 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
   }
 
   /** Removes a manifest (and its tags) or a blob. */
-  async delete(desc: Descriptor): Promise<void> {
+  delete(desc: Descriptor): Promise<void> {
+    return this.#write(this.#delete(desc));
+  }
+
+  async #delete(desc: Descriptor): Promise<void> {
+    this.#assertOpen();
     this.#assertWritable();
     if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     await this.#update((state) => {
@@ -218,17 +291,22 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     this.#graph = undefined;
   }
 
+  /** The layout's tags, sorted, in one page (after `last` when given). */
   async *tags(o: Op & { last?: string } = {}): AsyncIterable<string[]> {
+    this.#assertOpen();
     const all = [...this.#state.tags.keys()].sort();
     yield o.last ? all.filter((t) => t > (o.last as string)) : all;
   }
 
   /** Every manifest the layout records, tagged or not. */
   manifests(): Descriptor[] {
+    this.#assertOpen();
     return [...this.#state.manifests.values()];
   }
 
+  /** The manifests of the layout that refer to `node` (its parents in the graph). */
   async predecessors(node: Descriptor): Promise<Descriptor[]> {
+    this.#assertOpen();
     this.#graph ??= this.#buildGraph();
     return (await this.#graph).get(node.digest);
   }

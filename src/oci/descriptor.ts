@@ -2,24 +2,37 @@ import { MediaType } from './media-type.js';
 
 /** An OCI platform: operating system and architecture, with optional variant, OS version and features. */
 export interface Platform {
+  /** CPU architecture, as Go names it (`amd64`, `arm64`, …). */
   architecture: string;
+  /** Operating system, as Go names it (`linux`, `windows`, …). */
   os: string;
+  /** Operating system version (Windows builds, for instance). */
   'os.version'?: string;
+  /** Required operating system features. */
   'os.features'?: string[];
+  /** CPU variant (`v7` of `arm`, `v8` of `arm64`). */
   variant?: string;
+  /** Reserved by the image spec; kept as read. */
   features?: string[];
 }
 
 /** An OCI content descriptor (image-spec descriptor.md). */
 export interface Descriptor {
+  /** The media type of the content. */
   mediaType: string;
+  /** The digest of the content, `<algorithm>:<hex>`. */
   digest: string;
+  /** The size of the content in bytes. */
   size: number;
+  /** Where the content may also be downloaded from (foreign layers). */
   urls?: string[];
+  /** Arbitrary metadata (`org.opencontainers.image.title` names a file, for instance). */
   annotations?: Record<string, string>;
   /** Embedded content, standard base64. */
   data?: string;
+  /** The platform of the image a manifest of an index describes. */
   platform?: Platform;
+  /** The artifact type of the manifest this descriptor points at (image-spec 1.1). */
   artifactType?: string;
 }
 

@@ -9,7 +9,9 @@ const grammar = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
 
 /** A digest split into its algorithm and hex value. */
 export interface ParsedDigest {
+  /** The algorithm (`sha256`, `sha512`). */
   algorithm: DigestAlgorithm;
+  /** The lowercase hex encoding of the hash. */
   hex: string;
 }
 

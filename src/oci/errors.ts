@@ -39,12 +39,15 @@ const brand = Symbol.for('lading.error');
  * the message in parentheses. A command line replaces `text` with its own words (its flags).
  */
 export interface ErrorHint {
+  /** The library option the hint is about (the CLI puts it in its own words, a flag). */
   key: string;
+  /** The hint in the library's words. */
   text: string;
 }
 
 /** Options of the {@link LadingError} constructor. */
 export interface LadingErrorOptions {
+  /** What led to the error (another error, or an abort's reason). */
   cause?: unknown;
   /** Appended to the message as ` (text)` and kept as {@link LadingError.hint}. */
   hint?: ErrorHint;
@@ -60,8 +63,10 @@ export class LadingError extends Error {
   readonly code: ErrorCode;
   /** What would change the outcome, when the library knows (see {@link ErrorHint}). */
   readonly hint: ErrorHint | undefined;
+  /** Marks a lading error, so that `instanceof` recognises those of another copy of the package. */
   readonly [brand] = true;
 
+  /** An error of kind `code` with a one-line `message` naming what failed and where. */
   constructor(code: ErrorCode, message: string, options?: LadingErrorOptions) {
     super(
       options?.hint ? `${message} (${options.hint.text})` : message,
@@ -72,7 +77,10 @@ export class LadingError extends Error {
     this.name = 'LadingError';
   }
 
-  // Duplicate installs of the package must still recognise each other's errors.
+  /**
+   * `error instanceof LadingError` holds for the errors of any copy of the package (two installs
+   * in one program recognise each other's errors).
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
   }

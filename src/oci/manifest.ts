@@ -6,31 +6,49 @@ import { isIndexMediaType, isValidMediaType, MediaType } from './media-type.js';
 
 /** An OCI image manifest: a config and layers, with optional artifact type, subject and annotations. */
 export interface Manifest {
+  /** Always 2. */
   schemaVersion: 2;
+  /** The manifest's own media type (written by lading; optional on read). */
   mediaType?: string;
+  /** The type of artifact this is (image-spec 1.1). */
   artifactType?: string;
+  /** The config blob (the empty JSON `{}` for most artifacts). */
   config: Descriptor;
+  /** The layers (the files of an artifact), in order. */
   layers: Descriptor[];
+  /** The manifest this one refers to (a signature, an SBOM): it is one of that manifest's referrers. */
   subject?: Descriptor;
+  /** Arbitrary metadata. */
   annotations?: Record<string, string>;
 }
 
 /** An OCI image index: a list of manifests, one per platform or artifact. */
 export interface Index {
+  /** Always 2. */
   schemaVersion: 2;
+  /** The manifest's own media type (written by lading; optional on read). */
   mediaType?: string;
+  /** The type of artifact this is (image-spec 1.1). */
   artifactType?: string;
+  /** The manifests of the index (one per platform for a multi-platform image). */
   manifests: Descriptor[];
+  /** The manifest this one refers to (a signature, an SBOM): it is one of that manifest's referrers. */
   subject?: Descriptor;
+  /** Arbitrary metadata. */
   annotations?: Record<string, string>;
 }
 
 /** The retired image-spec 1.1 rc artifact manifest; read for compatibility, never written. */
 export interface ArtifactManifest {
+  /** `application/vnd.oci.artifact.manifest.v1+json`. */
   mediaType: string;
+  /** The type of artifact this is. */
   artifactType?: string;
+  /** The blobs of the artifact. */
   blobs?: Descriptor[];
+  /** The manifest this one refers to. */
   subject?: Descriptor;
+  /** Arbitrary metadata. */
   annotations?: Record<string, string>;
 }
 

@@ -3,7 +3,9 @@ import { LadingError } from './errors.js';
 
 /** A registry reference `registry/repository[:tag|@digest]`. */
 export interface Reference {
+  /** The registry host, with its port when given (`ghcr.io`, `localhost:5000`). */
   registry: string;
+  /** The repository path within the registry. */
   repository: string;
   /** A tag or a digest; empty when the reference names only the repository. */
   reference: string;
@@ -93,7 +95,9 @@ export function checkTagOrDigest(reference: string, where = reference): void {
 
 /** An OCI layout target `path[:tag|@digest]`. */
 export interface LayoutReference {
+  /** The layout's directory or tar file. */
   path: string;
+  /** The tag or digest after the path; empty when none was given. */
   reference: string;
 }
 

@@ -21,6 +21,7 @@ export {
   signingConfigFromConfig,
   signingKeyFromConfig,
 } from './config/index.js';
+export { type ComponentResolver, resolversFromConfig } from './config/resolvers.js';
 export { type ConstructEvent, type ConstructOptions, constructComponentVersions } from './construct.js';
 export type {
   ComponentConstructor,
@@ -59,6 +60,7 @@ export type {
   SourceRef,
   TypedSpec,
 } from './descriptor/model.js';
+export { cloneDescriptor } from './descriptor/null-lists.js';
 export { validateDescriptor } from './descriptor/validate.js';
 export { builtinInputMethods } from './input/registry.js';
 export type { InputBlob, InputContext, InputMethod } from './input/types.js';
@@ -77,6 +79,12 @@ export {
   registryResolver,
   type StoredVersion,
 } from './repository/index.js';
+export {
+  type ComponentVersionLocator,
+  type ComponentVersionReader,
+  type LocatedVersion,
+  ResolvingReader,
+} from './resolving-reader.js';
 export { type ResourceContent, type ResourceContentOptions, resourceContent } from './resource-content.js';
 export {
   DefaultSignatureName,

@@ -7,7 +7,9 @@ import { verifyReferenceDigest } from './signing/reference-digest.js';
 
 /** A component version and the versions it references. */
 export interface ComponentTree {
+  /** The component version's descriptor. */
   descriptor: ComponentDescriptor;
+  /** The trees of the versions it references, in reference order. */
   children: ComponentTree[];
 }
 
@@ -39,7 +41,7 @@ async function walk(
   seen.add(key);
   const children: ComponentTree[] = [];
   if (depth !== 0) {
-    for (const ref of descriptor.component.componentReferences ?? []) {
+    for (const ref of descriptor.component.componentReferences) {
       if (seen.has(`${ref.componentName}:${ref.version}`)) continue;
       const child = await walk(repository, ref.componentName, ref.version, depth - 1, seen, o);
       verifyReferenceDigest(ref, child.descriptor, key);

@@ -10,11 +10,19 @@ import { isAccessType } from './types.js';
 
 /** Progress of {@link constructComponentVersions}: what happened to a component version or one of its elements. */
 export interface ConstructEvent {
+  /** The component the event is about (empty for a warning about the file). */
   component: string;
+  /** Its version. */
   version: string;
+  /** What the event is about: an element, the component version, or a warning. */
   kind: 'resource' | 'source' | 'component' | 'warning';
+  /** The element's name, for a resource or source. */
   name?: string;
+  /**
+   * What happened: a version `added`, `skipped`, `replaced` or `unchanged`, an input's blob `uploaded`, a `warning`.
+   */
   status: 'added' | 'skipped' | 'replaced' | 'unchanged' | 'uploaded' | 'warning';
+  /** The warning's text. */
   message?: string;
 }
 
@@ -25,19 +33,28 @@ export interface ConstructEvent {
 export interface ConstructOptions {
   /** Relative input paths resolve against this folder (the constructor file's by default). */
   workingDirectory: string;
+  /** What to do when a version exists already (default `abort-and-fail`). */
   conflictPolicy?: ConflictPolicy;
   /** Inputs built and uploaded at once (upstream's `--concurrency-limit`, default 4). */
   concurrency?: number;
   /** Do not resolve and pin digests of resources given by access (OCIImage). */
   skipReferenceDigestProcessing?: boolean;
   /** Resolves an OCIImage reference to its manifest digest (the digest processor); none skips pinning. */
-  resolveImage?: (imageReference: string) => Promise<{ digest: string; pinned: string }>;
+  resolveImage?: (imageReference: string) => Promise<{
+    /** The manifest digest the reference resolves to. */
+    digest: string;
+    /** The reference pinned to that digest, as it is stored. */
+    pinned: string;
+  }>;
   /** Computes a referenced component's normalised digest; none leaves reference digests out. */
   referenceDigest?: (component: string, version: string) => Promise<DigestSpec | undefined>;
+  /** Where inputs spool what they must (compressed content); the OS default when not given. */
   tempDir?: string;
   /** Input methods by canonical type, replacing the built-in ones (e.g. Helm with credentials). */
   inputMethods?: ReadonlyMap<string, InputMethod>;
+  /** Cancels construction: it rejects with ABORTED, the signal's reason as cause, and stores no version. */
   signal?: AbortSignal;
+  /** Called as versions are built and their inputs uploaded. */
   onEvent?: (event: ConstructEvent) => void;
 }
 
@@ -131,7 +148,7 @@ async function constructComponentVersionsNow(
     };
     const methods = options.inputMethods ? { methods: options.inputMethods } : {};
     const tasks: Promise<void>[] = [];
-    (component.resources ?? []).forEach((r, i) => {
+    component.resources.forEach((r, i) => {
       if (r.input) {
         tasks.push(
           limit(
@@ -172,7 +189,7 @@ async function constructComponentVersionsNow(
         );
       }
     });
-    (component.sources ?? []).forEach((s, i) => {
+    component.sources.forEach((s, i) => {
       if (s.input)
         tasks.push(
           limit(
@@ -185,7 +202,7 @@ async function constructComponentVersionsNow(
     const settled = await Promise.allSettled(tasks);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const [i, ref] of (component.componentReferences ?? []).entries()) {
+    for (const [i, ref] of component.componentReferences.entries()) {
       const digest = await options.referenceDigest?.(ref.componentName, ref.version);
       if (digest) assemble.referenceDigests.set(i, digest);
     }

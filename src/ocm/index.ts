@@ -105,13 +105,13 @@ export * from './open.js';
 export * from './reference.js';
 export * from './registry-pool.js';
 export * from './repository/index.js';
+export * from './resolving-reader.js';
 export * from './resource-content.js';
 export * from './semver.js';
 export * from './signing/index.js';
 export * from './stored-reference-digest.js';
 export * from './transfer.js';
 export * from './transfer-spec.js';
-export * from './resolving-reader.js';
 // Type names
 export {
   AccessType,

@@ -7,6 +7,7 @@ import { registryResolver } from './repository/resolvers.js';
 
 /** A component repository opened by {@link openComponentRepository}; close it when done. */
 export interface OpenedRepository extends AsyncDisposable {
+  /** The component version repository. */
   repository: ComponentVersionRepository;
   /** `ctf ./transport-archive` or `oci http://127.0.0.1:5000/sub`, for messages. */
   display: string;

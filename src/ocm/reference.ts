@@ -4,16 +4,36 @@ import { canonicalRepositoryType, RepositoryType } from './types.js';
 
 /** Where component versions live: a CTF archive on disk or an OCI registry (with an optional sub path). */
 export type RepositorySpec =
-  | { kind: 'CommonTransportFormat'; type: string; filePath: string }
-  | { kind: 'OCIRepository'; type: string; baseUrl: string; subPath?: string };
+  | {
+      /** A CTF archive. */
+      kind: 'CommonTransportFormat';
+      /** The type as the reference spelled it (`ctf::…`), `CommonTransportFormat/v1` when it named none. */
+      type: string;
+      /** The archive's path. */
+      filePath: string;
+    }
+  | {
+      /** An OCI registry. */
+      kind: 'OCIRepository';
+      /** The type as the reference spelled it (`oci::…`), `OCIRepository/v1` when it named none. */
+      type: string;
+      /** The registry: its host, with the scheme when one was given (`ghcr.io`, `http://127.0.0.1:5000`). */
+      baseUrl: string;
+      /** The path below the registry that component versions are stored under. */
+      subPath?: string;
+    };
 
 /** A parsed component reference, `<repository>//<component>[:<version>]`. */
 export interface ComponentVersionReference {
+  /** The repository: a CTF archive or an OCI registry. */
   repository: RepositorySpec;
   /** `component-descriptors` when the reference spelled it out, '' for the `//` form. */
   prefix: string;
+  /** The component name. */
   component: string;
+  /** The version, when given. */
   version?: string;
+  /** The expected descriptor digest (`@sha256:…`), when given. */
   digest?: string;
 }
 

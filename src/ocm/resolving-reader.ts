@@ -5,12 +5,15 @@ import type { ComponentVersionRepository, StoredVersion } from './repository/rep
 
 /** What reads component versions: a repository, or one that also asks resolvers. */
 export interface ComponentVersionReader {
+  /** The stored component version `name:version`; NOT_FOUND when no repository has it. */
   getComponentVersion(name: string, version: string, o?: Op): Promise<StoredVersion>;
 }
 
 /** A component version and the repository that holds it (its local blobs are read from there). */
 export interface LocatedVersion {
+  /** The component version as stored. */
   stored: StoredVersion;
+  /** The repository it was read from. */
   repository: ComponentVersionRepository;
   /** The resolver it was found through; absent when the primary repository has it. */
   resolver?: ComponentResolver;
@@ -18,6 +21,7 @@ export interface LocatedVersion {
 
 /** What finds component versions and says where each one lives: transfer and verification use it. */
 export interface ComponentVersionLocator extends ComponentVersionReader {
+  /** The stored component version `name:version` and the repository that holds it. */
   locate(name: string, version: string, o?: Op): Promise<LocatedVersion>;
 }
 
@@ -37,6 +41,12 @@ export class ResolvingReader implements ComponentVersionLocator {
   readonly #open: (resolver: ComponentResolver) => Promise<ComponentVersionRepository>;
   readonly #opened = new Map<ComponentResolver, Promise<ComponentVersionRepository>>();
 
+  /**
+   * A reader over `primary` and `resolvers`.
+   * @param primary asked first, always
+   * @param resolvers asked in order for a version `primary` lacks (see `resolversFromConfig`)
+   * @param open opens a resolver's repository (the caller brings credentials and TLS settings)
+   */
   constructor(
     primary: ComponentVersionRepository,
     resolvers: ComponentResolver[],
@@ -47,6 +57,7 @@ export class ResolvingReader implements ComponentVersionLocator {
     this.#open = open;
   }
 
+  /** The stored component version `name:version`, from the primary repository or a resolver's. */
   async getComponentVersion(name: string, version: string, o: Op = {}): Promise<StoredVersion> {
     return (await this.locate(name, version, o)).stored;
   }

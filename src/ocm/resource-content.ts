@@ -19,6 +19,7 @@ export interface ResourceContentOptions {
   helm?: Omit<HelmFetchOptions, 'signal'>;
   /** Hosts an access may name with `http://` (default: loopback only). */
   allowPlainHttp?: PlainHttpPolicy;
+  /** Cancels the call (rejects with ABORTED). */
   signal?: AbortSignal;
 }
 
@@ -26,16 +27,35 @@ export interface ResourceContentOptions {
 export type ResourceContent =
   /** An OCI artifact, to be written as an OCI image layout tar tagged `tag`. */
   | {
+      /** An OCI artifact. */
       kind: 'artifact';
+      /** The media type of the layout tar it is written as. */
       mediaType: typeof OciLayoutTarMediaType;
+      /** The store the artifact is read from. */
       target: Target;
+      /** The artifact's manifest or index (checked against the resource digest). */
       root: Descriptor;
+      /** The tag to give it in the layout. */
       tag: string;
       /** The registry reference the artifact was read from, for an `OCIImage/v1` access. */
       imageReference?: string;
     }
   /** Bytes, verified as they stream (the caller consumes or destroys the stream). */
-  | { kind: 'blob'; mediaType: string; stream: Readable; chart?: { name: string; version: string } };
+  | {
+      /** Bytes. */
+      kind: 'blob';
+      /** Their media type. */
+      mediaType: string;
+      /** The bytes, verified as they stream. */
+      stream: Readable;
+      /** For a Helm chart: its name and version. */
+      chart?: {
+        /** The chart's name. */
+        name: string;
+        /** The chart's version. */
+        version: string;
+      };
+    };
 
 /**
  * Opens the content of one resource of a stored component version, by its access: a local blob

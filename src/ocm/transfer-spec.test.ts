@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isLadingError } from '../oci/index.js';
 import type { ComponentDescriptor } from './descriptor/model.js';
+import { absentList } from './descriptor/null-lists.js';
 import { buildTransferSpec, parseTransferSpec, runTransferSpec, transformationId } from './transfer-spec.js';
 
 describe('transfer spec', () => {
@@ -93,7 +94,7 @@ describe('transfer spec', () => {
         version: '1.0.0',
         creationTime: '2026-01-01T00:00:00Z',
         provider: { name: 'acme.org' },
-        repositoryContexts: null,
+        repositoryContexts: absentList(),
         resources: [
           {
             name: 'r',
@@ -103,8 +104,8 @@ describe('transfer spec', () => {
             access: { type: 'LocalBlob/v1', localReference: `sha256:${'a'.repeat(64)}`, mediaType: 'text/plain' },
           },
         ],
-        sources: null,
-        componentReferences: null,
+        sources: absentList(),
+        componentReferences: absentList(),
       },
       signatures: [
         {

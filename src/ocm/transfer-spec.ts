@@ -6,6 +6,7 @@ import { repositorySpecFrom } from './config/resolvers.js';
 import { verifyResourceContent } from './content-digest.js';
 import { identityOf, matchesIdentity } from './descriptor/identity.js';
 import type { ComponentDescriptor, Resource } from './descriptor/model.js';
+import { absentList } from './descriptor/null-lists.js';
 import { formatProblems, validateDescriptorDocument } from './descriptor/validate.js';
 import { fromWire, toWire } from './descriptor/wire.js';
 import type { RepositorySpec } from './reference.js';
@@ -791,10 +792,10 @@ async function runNow(
         name: 'x.y/z',
         version: '0.0.0',
         provider: { name: 'x' },
-        repositoryContexts: null,
+        repositoryContexts: absentList(),
         resources: [r],
-        sources: null,
-        componentReferences: null,
+        sources: absentList(),
+        componentReferences: absentList(),
       },
     });
     return ((d.component as Obj).resources as Obj[])[0] as Obj;

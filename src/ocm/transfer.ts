@@ -7,6 +7,7 @@ import { verifyResourceContent } from './content-digest.js';
 import { identityOf } from './descriptor/identity.js';
 import type { ComponentDescriptor, LocalBlobAccess, Resource, Source, TypedSpec } from './descriptor/model.js';
 import { localBlobAccess } from './descriptor/model.js';
+import { cloneDescriptor } from './descriptor/null-lists.js';
 import { helmAccessArtifact } from './helm-access.js';
 import type { HelmFetchOptions } from './input/helm-remote.js';
 import type { RepositorySpec } from './reference.js';
@@ -44,10 +45,18 @@ export interface PlannedComponent {
 
 /** Progress of {@link transferComponentVersion}: one event per component version and element. */
 export interface TransferEvent {
+  /** The component version's name. */
   component: string;
+  /** Its version. */
   version: string;
+  /** The resource or source the event is about; absent for the version itself. */
   element?: string;
+  /**
+   * For content: `copying`, `copied`, `exists` (the target had it) or `mounted`; for the version: `added`, `replaced`
+   * or `unchanged`.
+   */
   status: 'copying' | 'copied' | 'exists' | 'mounted' | 'added' | 'replaced' | 'unchanged';
+  /** The blob or manifest moved. */
   desc?: Descriptor;
 }
 
@@ -58,6 +67,10 @@ export interface TransferEvent {
 export interface TransferOptions {
   /** Also copy `OCIImage/v1` and `Helm/v1` resources by value (they become local blobs), not only local blobs. */
   copyResources?: boolean;
+  /**
+   * How content copied by value lands: as local blobs (default) or as standalone OCI artifacts in the target registry
+   * (`artifactDestination`).
+   */
   uploadAs?: 'localBlob' | 'ociArtifact';
   /** Follow component references, transferring each referenced version first. */
   recursive?: boolean;
@@ -71,6 +84,7 @@ export interface TransferOptions {
   dryRun?: boolean;
   /** Blob transfers in flight at once. */
   concurrency?: number;
+  /** Where `OCIImage/v1` references are read from with `copyResources` (the caller brings credentials and TLS). */
   imageSource?: ImageSource;
   /** How charts of `Helm/v1` accesses are downloaded with `copyResources` (TLS, oci registry options, credentials). */
   helm?: Omit<HelmFetchOptions, 'signal'>;
@@ -79,15 +93,23 @@ export interface TransferOptions {
    * any other `http://` reference is refused.
    */
   allowPlainHttp?: PlainHttpPolicy;
+  /** Where standalone artifacts go with `uploadAs: ociArtifact`. */
   artifactDestination?: ArtifactDestination;
+  /**
+   * Cancels the transfer: it rejects with ABORTED, the signal's reason as cause; no version is stored in the target.
+   */
   signal?: AbortSignal;
+  /** Called as content moves and versions land. */
   onEvent?: (event: TransferEvent) => void;
+  /** Bytes moved for one descriptor, called as chunks flow. */
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 
 /** What {@link transferComponentVersion} planned and wrote. */
 export interface TransferResult {
+  /** What was planned for each version: each element's action. */
   plan: PlannedComponent[];
+  /** The descriptors stored in the target (with dryRun: as they would be), referenced versions first. */
   descriptors: ComponentDescriptor[];
   /**
    * Beside each descriptor: the repository of the resolver it was found through, or undefined
@@ -248,7 +270,7 @@ async function transferComponentVersionNow(
       onSkipped: (desc) => emit({ component, version: ver, element, status: 'exists', desc }),
       onMounted: (desc) => emit({ component, version: ver, element, status: 'mounted', desc }),
     });
-    const next: ComponentDescriptor = structuredClone(v.stored.descriptor);
+    const next: ComponentDescriptor = cloneDescriptor(v.stored.descriptor);
     const elements: (Resource | Source)[] = [...(next.component.resources ?? []), ...(next.component.sources ?? [])];
     await Promise.all(
       elements.map((element, i) =>

@@ -6,26 +6,41 @@ import { LadingError } from '../oci/index.js';
  * tables below are those registrations; the first name of each row is what v2 writes.
  */
 
+/** The access types lading reads, by their canonical names (what OCM v2 writes). */
 export const AccessType = {
+  /** A blob stored with the component version in its repository. */
   LocalBlob: 'LocalBlob/v1',
+  /** An OCI artifact in a registry, by reference (`ociArtifact` is an alias). */
   OCIImage: 'OCIImage/v1',
+  /** One layer of an OCI artifact in a registry. */
   OCIImageLayer: 'OCIImageLayer/v1',
+  /** A chart in a Helm repository. */
   Helm: 'Helm/v1',
+  /** A commit of a GitHub repository. */
   GitHub: 'GitHub/v1',
+  /** A file downloaded from a URL. */
   Wget: 'Wget/v1',
+  /** An object in an S3 bucket. */
   S3Bucket: 'S3Bucket/v1',
+  /** A local file, by `file://` URI. */
   File: 'File/v1alpha1',
 } as const;
 
 /** The input types the component constructor knows, by their canonical names. */
 export const InputType = {
+  /** A folder, as a tar (optionally gzip-compressed). */
   Dir: 'Dir/v1',
+  /** A file (optionally gzip-compressed). */
   File: 'File/v1',
+  /** Text (or JSON/YAML given inline). */
   UTF8: 'UTF8/v1',
+  /** A Helm chart: a folder or from a chart repository. */
   Helm: 'Helm/v1',
+  /** A file downloaded from a URL. */
   Wget: 'Wget/v1',
 } as const;
 
+/** The repository types of a component reference, by their canonical names. */
 export const RepositoryType = {
   OCIRepository: 'OCIRepository/v1',
   CommonTransportFormat: 'CommonTransportFormat/v1',

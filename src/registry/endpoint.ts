@@ -13,18 +13,28 @@ export interface RegistryOptions {
   insecure?: boolean;
   /** Extra CA certificates (PEM), trusted on top of the system roots. */
   ca?: string | Buffer | Array<string | Buffer>;
+  /** A file of extra CA certificates (PEM), read when the registry is created. */
   caFile?: string;
   /** Client certificate and key (PEM) for mutual TLS. */
   cert?: string | Buffer;
+  /** The client certificate's private key (PEM), with `cert`. */
   key?: string | Buffer;
+  /** A file holding the client certificate (PEM), instead of `cert`. */
   certFile?: string;
+  /** A file holding the client key (PEM), instead of `key`. */
   keyFile?: string;
+  /** Where credentials come from (a static credential, the docker config, a function); none: anonymous. */
   credentials?: CredentialProvider;
   /** Default `lading/<version>`. */
   userAgent?: string;
   /** Extra request headers, sent to the registry origin only. */
   headers?: Record<string, string>;
+  /**
+   * How often and how long to retry a request that failed for a reason worth retrying (default 5 retries, 200 ms to 3 s
+   * apart).
+   */
   retry?: Partial<RetryPolicy>;
+  /** Time limits of a request (defaults: 30 s to connect, generous ones for the rest). */
   timeouts?: Timeouts;
   /** Get tokens with the OAuth2 password grant (POST) instead of a GET with Basic auth. */
   forceOAuth2?: boolean;
@@ -47,7 +57,15 @@ export interface RegistryOptions {
    * Fixed addresses, as ORAS's `--resolve host:port:address[:address_port]`: `host:port` → the IP
    * address and port connected to instead, for every request this registry's client sends.
    */
-  resolve?: Record<string, { address: string; port: number }>;
+  resolve?: Record<
+    string,
+    {
+      /** The IP address connected to. */
+      address: string;
+      /** The port connected to. */
+      port: number;
+    }
+  >;
 }
 
 /**

@@ -4,8 +4,11 @@ import { redactUrl } from './redact.js';
 
 /** One entry of a distribution-spec error body `{"errors":[{code,message,detail}]}`. */
 export interface RegistryErrorDetail {
+  /** The distribution-spec error code (`MANIFEST_UNKNOWN`, `DENIED`, …). */
   code: string;
+  /** The registry's message. */
   message: string;
+  /** Whatever detail the registry added, as sent. */
   detail?: unknown;
 }
 
@@ -100,12 +103,19 @@ export interface RegistryResponseErrorInit {
 
 /** A registry answered with an unexpected status; keeps what the CLI and callers branch on. */
 export class RegistryResponseError extends LadingError {
+  /** The HTTP method of the request (`GET`, `PUT`, …). */
   readonly method: string;
   /** Redacted: safe to print. */
   readonly url: string;
+  /** The HTTP status of the answer. */
   readonly status: number;
+  /** The errors the registry's body listed (empty when it had none). */
   readonly errors: RegistryErrorDetail[];
 
+  /**
+   * The error for a registry's answer: its message says the method, the redacted URL, the status and what the registry
+   * said.
+   */
   constructor(init: RegistryResponseErrorInit) {
     const url = redactUrl(init.url);
     const errors = init.errors ?? [];

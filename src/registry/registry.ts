@@ -43,7 +43,9 @@ function parseHost(raw: string): { host: string; scheme?: 'http' | 'https' } {
 
 /** What {@link Registry.fromReference} gives: a registry, one of its repositories, and the tag or digest named. */
 export interface RegistryReference extends AsyncDisposable {
+  /** The registry client. */
   registry: Registry;
+  /** The repository the reference names. */
   repository: Repository;
   /** The tag or digest after the repository, `''` when none was given. */
   reference: string;
@@ -59,10 +61,15 @@ export interface RegistryReference extends AsyncDisposable {
 export class Registry implements RegistryEndpoint {
   readonly host: string;
   readonly baseUrl: URL;
+  /** The options the registry was created with. */
   readonly options: Readonly<RegistryOptions>;
   readonly #transport: Transport;
   readonly #sender: Sender;
 
+  /**
+   * A client of the registry at `host` (`ghcr.io`, `localhost:5000`, or with a scheme, `http://…`). No request is sent
+   * until one is needed.
+   */
   constructor(host: string, options: RegistryOptions = {}) {
     const parsed = parseHost(host);
     this.host = parsed.host;

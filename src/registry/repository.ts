@@ -73,12 +73,18 @@ export interface RepositoryOptions {
 
 /** One repository of a registry as a Target with every optional capability. */
 export class Repository implements Target, TagLister, Deleter, Mounter, ReferrerLister, ReferencePusher {
+  /** The registry the repository belongs to. */
   readonly registry: RegistryEndpoint;
+  /** The repository path within the registry (`acme/app`). */
   readonly name: string;
   #push: boolean;
   #referrers: ReferrersState;
   readonly #indexLocks = new Map<string, Promise<void>>();
 
+  /**
+   * A repository of `registry`; usually made by {@link Registry.repository}. INVALID_REFERENCE for a name the
+   * distribution spec does not allow.
+   */
   constructor(registry: RegistryEndpoint, name: string, options: RepositoryOptions = {}) {
     if (!NameGrammar.test(name)) throw new LadingError('INVALID_REFERENCE', `invalid repository name "${name}"`);
     this.registry = registry;
@@ -92,6 +98,7 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     return this.#referrers;
   }
 
+  /** Records what is known about the referrers API (a later call skips the probe or the API). */
   set referrersState(state: ReferrersState) {
     this.#referrers = state;
   }
@@ -144,7 +151,12 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
   async fetchManifest(
     reference: string,
     o: Op & { accept?: readonly string[] } = {},
-  ): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
+  ): Promise<{
+    /** The manifest's descriptor (its media type as the registry answered it). */
+    descriptor: Descriptor;
+    /** The manifest's bytes, checked against the digest. */
+    bytes: Buffer;
+  }> {
     checkTagOrDigest(reference, `${this}:${reference}`);
     const url = this.#url(`manifests/${reference}`);
     const accept = o.accept?.length ? o.accept.join(', ') : ManifestAccept;

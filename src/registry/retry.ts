@@ -5,7 +5,9 @@ import { errorCodeOf } from './errors.js';
 export interface RetryPolicy {
   /** Further attempts after the first (oras-go: 5). */
   maxRetries: number;
+  /** Shortest wait before a retry, in milliseconds. */
   minWaitMs: number;
+  /** Longest wait before a retry, in milliseconds (a `Retry-After` is capped by it too). */
   maxWaitMs: number;
   /** Longest `Retry-After` honoured; a registry asking for more gets this. */
   maxRetryAfterMs: number;

@@ -26,11 +26,13 @@ export interface TlsOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   /** Client certificate and key (PEM) for mutual TLS; presented to the transport's `origin` only. */
   cert?: string | Buffer;
+  /** The client certificate's private key (PEM). */
   key?: string | Buffer;
 }
 
 /** Time limits of a request: to connect, until the answer starts, and of silence while a body streams. */
 export interface Timeouts {
+  /** Until the connection (and TLS handshake) is made; default 30 s. */
   connectMs?: number;
   /** Until response headers arrive after an upload (a streamed body). */
   headersMs?: number;

@@ -70,6 +70,7 @@ export interface LoadOcmConfigOptions extends ConfigDiscoveryOptions {
 
 /** An OCM configuration as {@link loadOcmConfig} found it, with the files it came from and any warnings. */
 export interface LoadedOcmConfig {
+  /** The merged configuration of every file read. */
   config: OcmConfig;
   /** Discovered files that could not be read or parsed, and were skipped (as upstream does). */
   warnings: string[];

@@ -50,7 +50,9 @@ export interface DockerConfigRepository {
 export interface OcmConfig {
   /** Every entry of every file (nested generic configs flattened), in order: later wins. */
   configurations: ConfigEntry[];
+  /** The credential consumers (`credentials.config.ocm.software`), by identity. */
   consumers: CredentialConsumer[];
+  /** The docker config files named as credential repositories. */
   repositories: DockerConfigRepository[];
   /** Files the configuration was read from, in order. */
   files: string[];

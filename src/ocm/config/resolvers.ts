@@ -12,10 +12,13 @@ import type { OcmConfig } from './model.js';
  *   prefix, higher priority first.
  */
 export interface ComponentResolver {
+  /** The repository to look in. */
   repository: RepositorySpec;
   /** Whether this resolver is asked for a component of this name. */
   matches(component: string): boolean;
+  /** Higher is asked first (OCM v1 `priority`; 0 for the current form, which keeps file order). */
   priority: number;
+  /** Where the resolver was configured (`configurations[i].resolvers[j]`), for messages. */
   source: string;
 }
 
@@ -52,6 +55,7 @@ function globMatcher(pattern: string): (name: string) => boolean {
   return (name) => re.test(name);
 }
 
+/** The resolvers of an OCM configuration, in the order they are asked (see {@link ComponentResolver}). */
 export function resolversFromConfig(config: OcmConfig): ComponentResolver[] {
   const out: ComponentResolver[] = [];
   config.configurations.forEach((entry, i) => {

@@ -111,6 +111,7 @@ const signingConfigTypes = new Set(['signing.config.ocm.software/v1alpha1', 'sig
 export interface SigningSettings {
   /** The signer spec (`RSASigningConfiguration/v1alpha1 {signatureAlgorithm?, signatureEncodingPolicy?}`, …). */
   signer?: Record<string, unknown>;
+  /** The verifier spec, as written. */
   verifier?: Record<string, unknown>;
 }
 

@@ -10,6 +10,7 @@ import {
   type Source,
   type TypedSpec,
 } from '../descriptor/model.js';
+import { absentList, writesNull } from '../descriptor/null-lists.js';
 import { type ConstructorComponent, formatLocation } from './model.js';
 
 /** What construction produced for an element built from an input: where its blob now lives. */
@@ -39,76 +40,79 @@ export function assembleDescriptor(
   component: ConstructorComponent,
   options: AssembleOptions = {},
 ): ComponentDescriptor {
-  const resources: Resource[] | null =
-    component.resources?.map((r, i) => {
-      const out: Resource = {
-        name: r.name,
-        version: r.version,
-        type: r.type,
-        relation: r.relation,
-        access: r.access as TypedSpec,
-      };
-      if (r.labels) out.labels = r.labels;
-      if (r.extraIdentity) out.extraIdentity = r.extraIdentity;
-      if (r.srcRefs) out.srcRefs = r.srcRefs;
-      if (r.input) {
-        const result = options.resources?.get(i);
-        if (!result)
-          throw new LadingError(
-            'INVALID_ARGUMENT',
-            `${formatLocation(r.location)}: no result for the input of this resource`,
-          );
-        out.access = result.access;
-        const digest = r.digest ?? (result.blobDigest ? genericBlobDigest(result.blobDigest) : undefined);
-        if (digest) out.digest = digest;
-      } else {
-        const digest = options.resourceDigests?.get(i) ?? r.digest;
-        if (digest) out.digest = digest;
-      }
-      return out;
-    }) ?? null;
+  const resources: Resource[] = writesNull(component.resources)
+    ? absentList()
+    : component.resources.map((r, i) => {
+        const out: Resource = {
+          name: r.name,
+          version: r.version,
+          type: r.type,
+          relation: r.relation,
+          access: r.access as TypedSpec,
+        };
+        if (r.labels) out.labels = r.labels;
+        if (r.extraIdentity) out.extraIdentity = r.extraIdentity;
+        if (r.srcRefs) out.srcRefs = r.srcRefs;
+        if (r.input) {
+          const result = options.resources?.get(i);
+          if (!result)
+            throw new LadingError(
+              'INVALID_ARGUMENT',
+              `${formatLocation(r.location)}: no result for the input of this resource`,
+            );
+          out.access = result.access;
+          const digest = r.digest ?? (result.blobDigest ? genericBlobDigest(result.blobDigest) : undefined);
+          if (digest) out.digest = digest;
+        } else {
+          const digest = options.resourceDigests?.get(i) ?? r.digest;
+          if (digest) out.digest = digest;
+        }
+        return out;
+      });
 
-  const sources: Source[] | null =
-    component.sources?.map((s, i) => {
-      let access = s.access as TypedSpec;
-      if (s.input) {
-        const result = options.sources?.get(i);
-        if (!result)
-          throw new LadingError(
-            'INVALID_ARGUMENT',
-            `${formatLocation(s.location)}: no result for the input of this source`,
-          );
-        access = result.access;
-      }
-      const out: Source = { name: s.name, version: s.version, type: s.type, access };
-      if (s.labels) out.labels = s.labels;
-      if (s.extraIdentity) out.extraIdentity = s.extraIdentity;
-      return out;
-    }) ?? null;
+  const sources: Source[] = writesNull(component.sources)
+    ? absentList()
+    : component.sources.map((s, i) => {
+        let access = s.access as TypedSpec;
+        if (s.input) {
+          const result = options.sources?.get(i);
+          if (!result)
+            throw new LadingError(
+              'INVALID_ARGUMENT',
+              `${formatLocation(s.location)}: no result for the input of this source`,
+            );
+          access = result.access;
+        }
+        const out: Source = { name: s.name, version: s.version, type: s.type, access };
+        if (s.labels) out.labels = s.labels;
+        if (s.extraIdentity) out.extraIdentity = s.extraIdentity;
+        return out;
+      });
 
-  const componentReferences: ComponentReference[] | null =
-    component.componentReferences?.map((r, i) => {
-      const out: ComponentReference = { name: r.name, version: r.version, componentName: r.componentName };
-      if (r.labels) out.labels = r.labels;
-      if (r.extraIdentity) out.extraIdentity = r.extraIdentity;
-      const computed = options.referenceDigests?.get(i);
-      if (computed && r.digest && !sameDigest(computed, r.digest)) {
-        throw new LadingError(
-          'DIGEST_MISMATCH',
-          `${formatLocation(r.location)}: digest mismatch: the constructor gives ${r.digest.value} (${r.digest.hashAlgorithm}, ${r.digest.normalisationAlgorithm}), the referenced component has ${computed.value} (${computed.hashAlgorithm}, ${computed.normalisationAlgorithm})`,
-        );
-      }
-      const digest = computed ?? r.digest;
-      if (digest) out.digest = digest;
-      return out;
-    }) ?? null;
+  const componentReferences: ComponentReference[] = writesNull(component.componentReferences)
+    ? absentList()
+    : component.componentReferences.map((r, i) => {
+        const out: ComponentReference = { name: r.name, version: r.version, componentName: r.componentName };
+        if (r.labels) out.labels = r.labels;
+        if (r.extraIdentity) out.extraIdentity = r.extraIdentity;
+        const computed = options.referenceDigests?.get(i);
+        if (computed && r.digest && !sameDigest(computed, r.digest)) {
+          throw new LadingError(
+            'DIGEST_MISMATCH',
+            `${formatLocation(r.location)}: digest mismatch: the constructor gives ${r.digest.value} (${r.digest.hashAlgorithm}, ${r.digest.normalisationAlgorithm}), the referenced component has ${computed.value} (${computed.hashAlgorithm}, ${computed.normalisationAlgorithm})`,
+          );
+        }
+        const digest = computed ?? r.digest;
+        if (digest) out.digest = digest;
+        return out;
+      });
 
   const desc: ComponentDescriptor = {
     meta: { schemaVersion: SchemaVersionV2 },
     component: {
       name: component.name,
       version: component.version,
-      repositoryContexts: null,
+      repositoryContexts: absentList(),
       provider: component.provider,
       resources,
       sources,

@@ -3,6 +3,7 @@ import { LadingError } from '../../oci/index.js';
 import { goYamlReadOptions, yamlErrorText } from '../descriptor/go-yaml-read.js';
 import { canonicalIdentity, formatIdentity, identityOf } from '../descriptor/identity.js';
 import type { DigestSpec, Label, Provider, SourceRef, TypedSpec } from '../descriptor/model.js';
+import { absentList } from '../descriptor/null-lists.js';
 import { formatPath, type SchemaProblem } from '../descriptor/schema.js';
 import { canonicalInputType } from '../types.js';
 import { envLookup, expandEnv } from './env-expand.js';
@@ -264,9 +265,10 @@ function component(ctx: Context, raw: Obj, path: Path): ConstructorComponent {
     name: raw.name as string,
     version,
     provider,
-    resources: null,
-    sources: null,
-    componentReferences: null,
+    // A list the constructor does not have is stored as `null` (upstream's nil), an empty one as `[]`.
+    resources: absentList(),
+    sources: absentList(),
+    componentReferences: absentList(),
     location: ctx.location(path),
   };
   const l = labels(raw.labels);

@@ -16,6 +16,7 @@ export interface DecodeDescriptorOptions {
    * The names that identify the component and its elements are always enforced (names.ts).
    */
   onProblem?: (problem: SchemaProblem) => void;
+  /** Fail with INVALID_DESCRIPTOR on the first schema problem instead of reporting it. */
   strict?: boolean;
 }
 

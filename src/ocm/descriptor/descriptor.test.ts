@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { isLadingError } from '../../oci/index.js';
+import { normalise } from '../signing/normalise.js';
 import { decodeDescriptor } from './decode.js';
 import { encodeDescriptor, encodeDescriptorJson, encodeDescriptorTar, encodeDescriptorYaml } from './encode.js';
 import { goYaml, goYamlKeyLess } from './go-yaml.js';
@@ -17,6 +18,7 @@ import {
 } from './identity.js';
 import { DescriptorMediaType } from './media-types.js';
 import type { ComponentDescriptor } from './model.js';
+import { absentList, cloneDescriptor } from './null-lists.js';
 import { formatProvider, parseProvider } from './provider.js';
 import type { SchemaProblem } from './schema.js';
 import { sortedJson } from './sorted-json.js';
@@ -26,17 +28,18 @@ import { isTaggableVersion, tagToVersion, versionToTag } from './version-tag.js'
 const vectors = new URL('../../../test/fixtures/upstream/ocm/', import.meta.url);
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
+/** A descriptor whose four lists are absent, as upstream v2 writes a constructed one: `null`. */
 function minimal(): ComponentDescriptor {
   return {
     meta: { schemaVersion: 'v2' },
     component: {
       name: 'acme.org/demo',
       version: '1.0.0',
-      repositoryContexts: null,
+      repositoryContexts: absentList(),
       provider: { name: 'acme' },
-      resources: null,
-      sources: null,
-      componentReferences: null,
+      resources: absentList(),
+      sources: absentList(),
+      componentReferences: absentList(),
     },
   };
 }
@@ -117,6 +120,52 @@ describe('descriptor wire rules (Go omitempty)', () => {
     desc.nestedDigests = [];
     assert.match(Buffer.from(encodeDescriptorJson(desc)).toString(), /"resources":\[\]/);
     assert.doesNotMatch(Buffer.from(encodeDescriptorJson(desc)).toString(), /labels|signatures|nestedDigests/);
+  });
+
+  it('reads absent lists as plain empty arrays and writes them back as null; a new empty array is []', () => {
+    // Keys sorted, as upstream stores them.
+    const wire = (list: string | undefined) => {
+      const l = (k: string) => (list === undefined ? '' : `"${k}":${list},`);
+      return Buffer.from(
+        `{"component":{${l('componentReferences')}"name":"acme.org/demo","provider":"acme",` +
+          `${l('repositoryContexts')}${l('resources')}${l('sources')}"version":"1.0.0"},"meta":{"schemaVersion":"v2"}}`,
+      );
+    };
+    // Go's v2 types: nil lists are null (or left out by hand); V1 writes [] for the same component.
+    const nulls = wire('null');
+    const empties = wire('[]');
+    for (const bytes of [nulls, empties]) {
+      const desc = decodeDescriptor(bytes, DescriptorMediaType.Json, 'x');
+      for (const list of ['repositoryContexts', 'resources', 'sources', 'componentReferences'] as const) {
+        assert.ok(Array.isArray(desc.component[list]), `${list} is an array`);
+        assert.equal(desc.component[list].length, 0);
+      }
+      assert.ok(Buffer.from(encodeDescriptorJson(desc)).equals(bytes), 'decode → encode keeps the bytes');
+      assert.ok(Buffer.from(encodeDescriptorJson(cloneDescriptor(desc))).equals(bytes), 'cloneDescriptor keeps them');
+      assert.ok(
+        Buffer.from(encodeDescriptorJson({ ...desc, component: { ...desc.component } })).equals(bytes),
+        'a spread keeps the arrays and so the wire form',
+      );
+      // What is signed does not depend on the wire form of an empty list.
+      assert.equal(normalise(structuredClone(desc)).toString(), normalise(desc).toString());
+    }
+    const left = decodeDescriptor(wire(undefined), DescriptorMediaType.Json, 'x');
+    assert.ok(Buffer.from(encodeDescriptorJson(left)).equals(nulls), 'lists left out are nil: written null');
+    const desc = decodeDescriptor(nulls, DescriptorMediaType.Json, 'x');
+    desc.component.sources = [];
+    desc.component.resources.push({
+      name: 'r',
+      version: '1.0.0',
+      type: 'blob',
+      relation: 'local',
+      access: { type: 'none' },
+    });
+    const json = Buffer.from(encodeDescriptorJson(desc)).toString();
+    assert.match(json, /"sources":\[\]/, 'a new empty array is written []');
+    assert.match(json, /"resources":\[\{/, 'a list given entries is written with them');
+    assert.match(json, /"componentReferences":null/);
+    desc.component.resources.pop();
+    assert.match(Buffer.from(encodeDescriptorJson(desc)).toString(), /"resources":null/, 'emptied again: absent');
   });
 
   it('writes an absent reference digest as three empty strings and reads it back as absent', () => {

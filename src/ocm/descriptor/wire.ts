@@ -14,6 +14,7 @@ import type {
   SourceRef,
   TypedSpec,
 } from './model.js';
+import { absentList, writesNull } from './null-lists.js';
 import { formatProvider, parseProvider } from './provider.js';
 
 /**
@@ -35,11 +36,11 @@ function componentToWire(c: Component): Record<string, unknown> {
   const out: Record<string, unknown> = { name: c.name, version: c.version };
   putLabels(out, c.labels);
   if (c.creationTime) out.creationTime = c.creationTime;
-  out.repositoryContexts = c.repositoryContexts === null ? null : c.repositoryContexts.map(typedToWire);
+  out.repositoryContexts = writesNull(c.repositoryContexts) ? null : c.repositoryContexts.map(typedToWire);
   out.provider = formatProvider(c.provider, 'component.provider');
-  out.resources = c.resources === null ? null : c.resources.map(resourceToWire);
-  out.sources = c.sources === null ? null : c.sources.map(sourceToWire);
-  out.componentReferences = c.componentReferences === null ? null : c.componentReferences.map(referenceToWire);
+  out.resources = writesNull(c.resources) ? null : c.resources.map(resourceToWire);
+  out.sources = writesNull(c.sources) ? null : c.sources.map(sourceToWire);
+  out.componentReferences = writesNull(c.componentReferences) ? null : c.componentReferences.map(referenceToWire);
   return out;
 }
 
@@ -322,14 +323,14 @@ export function fromWire(value: unknown, where: string): ComponentDescriptor {
     version: str(c.version, `${p}.version`),
     repositoryContexts:
       arr(c.repositoryContexts, `${p}.repositoryContexts`)?.map((r, i) => typed(r, `${p}.repositoryContexts[${i}]`)) ??
-      null,
+      absentList(),
     provider,
-    resources: arr(c.resources, `${p}.resources`)?.map((r, i) => resource(r, `${p}.resources[${i}]`)) ?? null,
-    sources: arr(c.sources, `${p}.sources`)?.map((s, i) => source(s, `${p}.sources[${i}]`)) ?? null,
+    resources: arr(c.resources, `${p}.resources`)?.map((r, i) => resource(r, `${p}.resources[${i}]`)) ?? absentList(),
+    sources: arr(c.sources, `${p}.sources`)?.map((s, i) => source(s, `${p}.sources[${i}]`)) ?? absentList(),
     componentReferences:
       arr(c.componentReferences, `${p}.componentReferences`)?.map((r, i) =>
         reference(r, `${p}.componentReferences[${i}]`),
-      ) ?? null,
+      ) ?? absentList(),
   };
   const l = labels(c.labels, `${p}.labels`);
   if (l) component.labels = l;

@@ -6,10 +6,13 @@ import type { Readable } from 'node:stream';
  * in memory. The built-in methods always fill in `size` and `digest`.
  */
 export interface InputBlob {
+  /** The media type the resource's local blob gets. */
   mediaType: string;
+  /** The size in bytes. */
   size?: number;
   /** `sha256:<hex>` of the bytes `open()` yields. */
   digest?: string;
+  /** A new stream of the bytes from the start, each time it is called. */
   open(): Readable | Promise<Readable>;
   /**
    * The folder these bytes are a plain tar of, when they are exactly that: a consumer that can
@@ -24,6 +27,7 @@ export interface InputBlob {
 export interface InputContext {
   /** Relative input paths resolve against this directory and may not leave it. */
   workingDirectory: string;
+  /** Cancels the input: the method rejects (construction turns it into ABORTED). */
   signal?: AbortSignal;
   /** Where blobs that must be spooled (compressed content) are written; the OS default if unset. */
   tempDir?: string;

@@ -51,9 +51,13 @@ import {
 
 /** Content for a local blob: streamed, re-openable; digest and size when the producer knows them. */
 export interface LocalBlob {
+  /** The blob's media type (an OCI layout tar's is unpacked into native OCI manifests). */
   mediaType: string;
+  /** `sha256:<hex>` of the bytes, when known (otherwise the bytes are staged and hashed first). */
   digest?: string;
+  /** The size in bytes, when known. */
   size?: number;
+  /** A new stream of the bytes from the start, each time it is called. */
   open(): Readable | Promise<Readable>;
   /** The folder the bytes are a plain tar of, if so: an OCI layout there is read directly. */
   directory?: string;
@@ -74,6 +78,7 @@ export interface ComponentRepositoryOptions {
 
 /** A component version as stored: its descriptor and the manifests and layers that hold it. */
 export interface StoredVersion {
+  /** The component descriptor. */
   descriptor: ComponentDescriptor;
   /** The manifest or index the version tag points at. */
   root: Descriptor;
@@ -106,16 +111,23 @@ function isLocalBlob(access: { type: string }): access is LocalBlobAccess {
  * among the local blobs, an index whose first entry is that manifest.
  */
 export class ComponentVersionRepository {
+  /** The stores of the repository's OCI repositories (one per component). */
   readonly resolver: TargetResolver;
+  /** The options the repository was created with. */
   readonly options: ComponentRepositoryOptions;
   /** Local blobs added in this session, by component and digest: their size and media type. */
   readonly #pending = new Map<string, Map<string, Descriptor>>();
 
+  /**
+   * Component versions over the stores `resolver` yields (a CTF archive's, a registry's); {@link
+   * openComponentRepository} makes one from a repository reference.
+   */
   constructor(resolver: TargetResolver, options: ComponentRepositoryOptions = {}) {
     this.resolver = resolver;
     this.options = options;
   }
 
+  /** The store a component's versions live in (its OCI repository `component-descriptors/<name>`). */
   target(component: string, o?: Op): Promise<Target> {
     return this.resolver.targetFor(componentRepository(component), o);
   }
@@ -138,7 +150,12 @@ export class ComponentVersionRepository {
     component: string,
     blob: LocalBlob,
     options: { referenceName?: string; signal?: AbortSignal } = {},
-  ): Promise<{ access: LocalBlobAccess; digest: DigestSpec }> {
+  ): Promise<{
+    /** The `LocalBlob/v1` access to record in the resource. */
+    access: LocalBlobAccess;
+    /** The resource digest to record (of the blob's bytes, or of an artifact's manifest). */
+    digest: DigestSpec;
+  }> {
     const target = await this.target(component);
     const o: Op = options.signal ? { signal: options.signal } : {};
     if (isOciLayoutBlob(blob.mediaType)) return this.#addLayout(component, target, blob, options);
@@ -230,7 +247,12 @@ export class ComponentVersionRepository {
   async addComponentVersion(
     descriptor: ComponentDescriptor,
     options: { conflictPolicy?: ConflictPolicy; blobs?: readonly Descriptor[]; signal?: AbortSignal } = {},
-  ): Promise<{ result: 'added' | 'skipped' | 'replaced' | 'unchanged'; root: Descriptor }> {
+  ): Promise<{
+    /** `added`; `skipped` or `replaced` (an existing version, by the conflict policy); `unchanged` (stored already, the same). */
+    result: 'added' | 'skipped' | 'replaced' | 'unchanged';
+    /** The manifest or index the version tag points at. */
+    root: Descriptor;
+  }> {
     const { name, version } = descriptor.component;
     const target = await this.target(name);
     const o: Op = options.signal ? { signal: options.signal } : {};
@@ -351,6 +373,7 @@ export class ComponentVersionRepository {
     return { result: existing ? 'replaced' : 'added', root };
   }
 
+  /** Whether the repository holds `name` in `version`. */
   async hasComponentVersion(name: string, version: string, o: Op = {}): Promise<boolean> {
     const target = await this.target(name, o);
     try {
@@ -476,7 +499,14 @@ export class ComponentVersionRepository {
     stored: StoredVersion,
     access: LocalBlobAccess,
     o: Op = {},
-  ): Promise<{ target: Target; desc: Descriptor; artifact: boolean }> {
+  ): Promise<{
+    /** The store of the component's repository. */
+    target: Target;
+    /** The blob, or the top manifest of the artifact. */
+    desc: Descriptor;
+    /** Whether it is an OCI artifact stored natively (a graph) rather than one blob. */
+    artifact: boolean;
+  }> {
     const { name, version } = stored.descriptor.component;
     const target = await this.target(name, o);
     const artifact = isOciManifestType(access.mediaType);
@@ -514,7 +544,14 @@ export class ComponentVersionRepository {
     stored: StoredVersion,
     access: LocalBlobAccess,
     options: { signal?: AbortSignal } = {},
-  ): Promise<{ mediaType: string; size: number; stream: Readable }> {
+  ): Promise<{
+    /** The blob's media type, as the access records it. */
+    mediaType: string;
+    /** The blob's size in bytes. */
+    size: number;
+    /** The bytes, verified as they are read; consume or destroy it. */
+    stream: Readable;
+  }> {
     const o: Op = options.signal ? { signal: options.signal } : {};
     const { target, desc, artifact } = await this.localContent(stored, access, o);
     if (artifact) {
@@ -537,7 +574,12 @@ export class ComponentVersionRepository {
     access: LocalBlobAccess,
     out: string,
     options: { layoutTag?: string; signal?: AbortSignal } = {},
-  ): Promise<{ mediaType: string; size?: number }> {
+  ): Promise<{
+    /** The media type of what was written (the layout tar's for an artifact). */
+    mediaType: string;
+    /** The bytes written, for a blob. */
+    size?: number;
+  }> {
     const o: Op = options.signal ? { signal: options.signal } : {};
     const { target, desc, artifact } = await this.localContent(stored, access, o);
     if (artifact) {

@@ -6,6 +6,7 @@ import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { DescriptorMediaType } from '../descriptor/media-types.js';
 import type { ComponentDescriptor, DigestSpec, Signature } from '../descriptor/model.js';
+import { cloneDescriptor } from '../descriptor/null-lists.js';
 import type { ComponentVersionRepository } from '../repository/repository.js';
 import type { ComponentVersionReader } from '../resolving-reader.js';
 import {
@@ -36,9 +37,11 @@ export interface SignComponentVersionOptions extends DescriptorDigestOptions {
   signatureName?: string;
   /** RSASSA-PSS (default) or RSASSA-PKCS1-V1_5. */
   algorithm?: string;
+  /** The RSA private key (PEM or DER, a KeyObject). */
   privateKey: KeyInput;
   /** `plain` (default) or `pem` (with `certificateChain`). */
   encoding?: SignatureEncoding;
+  /** The signing certificate and its chain (PEM), put in a `pem` signature. */
   certificateChain?: CertificatesInput;
   /** Replace a signature of the same name instead of failing. */
   force?: boolean;
@@ -46,11 +49,13 @@ export interface SignComponentVersionOptions extends DescriptorDigestOptions {
   dryRun?: boolean;
   /** Things upstream only warns about (a reference without digest, a digest on a resource without access). */
   onWarning?: (message: string) => void;
+  /** Cancels signing: it rejects with ABORTED, the signal's reason as cause, and stores nothing. */
   signal?: AbortSignal;
 }
 
 /** What {@link signComponentVersion} wrote: the signature and the digest it signs. */
 export interface SignResult {
+  /** The new signature. */
   signature: Signature;
   /** The descriptor with the signature in place (stored unless dryRun). */
   descriptor: ComponentDescriptor;
@@ -122,7 +127,7 @@ async function signComponentVersionNow(
   });
   const info = sign(digest);
   const signature: Signature = { name: signatureName, digest, signature: info };
-  const next: ComponentDescriptor = structuredClone(descriptor);
+  const next: ComponentDescriptor = cloneDescriptor(descriptor);
   const signatures = [...(next.signatures ?? [])];
   // Upstream's --force keeps the old digest spec beside the new signature; both are replaced here.
   if (existing >= 0) signatures[existing] = signature;
@@ -190,11 +195,13 @@ export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
    * returns overrides publicKey, rootCertificates and issuer for that signature.
    */
   keysFor?: (signature: Signature) => VerifySignatureOptions | undefined | Promise<VerifySignatureOptions | undefined>;
+  /** Cancels verification (rejects with ABORTED, the signal's reason as cause). */
   signal?: AbortSignal;
 }
 
 /** What {@link verifyComponentVersion} checked: the descriptor, the signatures that verified, resource digests. */
 export interface VerifyResult {
+  /** The verified descriptor. */
   descriptor: ComponentDescriptor;
   /** The signatures that verified. */
   signatures: Signature[];
@@ -314,8 +321,11 @@ async function verifyReferences(
 
 /** What {@link hashComponentVersion} computed: the digest, the normalised bytes it hashes, the descriptor. */
 export interface HashResult {
+  /** The descriptor digest (hash and normalisation algorithm, value). */
   digest: DigestSpec;
+  /** The normalised descriptor bytes the digest hashes. */
   normalised: Buffer;
+  /** The stored descriptor. */
   descriptor: ComponentDescriptor;
 }
 

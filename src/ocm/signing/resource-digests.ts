@@ -38,7 +38,7 @@ function complete(d: DigestSpec | undefined): d is DigestSpec {
 export function digestProblems(descriptor: ComponentDescriptor): { errors: string[]; warnings: string[] } {
   const errors: string[] = [];
   const warnings: string[] = [];
-  for (const r of descriptor.component.resources ?? []) {
+  for (const r of descriptor.component.resources) {
     const d = r.digest;
     if (isNoneAccess(r.access)) {
       if (d) warnings.push(`resource ${describe(r)} has no access, so its digest is not signed`);
@@ -48,7 +48,7 @@ export function digestProblems(descriptor: ComponentDescriptor): { errors: strin
       errors.push(`resource ${describe(r)} has no digest`);
     }
   }
-  for (const ref of descriptor.component.componentReferences ?? []) {
+  for (const ref of descriptor.component.componentReferences) {
     if (!complete(ref.digest)) {
       warnings.push(
         `component reference ${formatIdentity(identityOf(ref))} (${ref.componentName}:${ref.version}) has no digest, so the signature does not pin it`,
@@ -145,7 +145,7 @@ export async function verifyResourceDigests(
   const limit = pLimit(options.concurrency ?? 4);
   const checked = new CheckingSink();
   const settled = await Promise.allSettled(
-    (stored.descriptor.component.resources ?? []).map((r) => limit(() => checkResource(target, stored, r, checked, o))),
+    stored.descriptor.component.resources.map((r) => limit(() => checkResource(target, stored, r, checked, o))),
   );
   // The first failure in resource order, whichever finished first: the same run reports the same error.
   const failed = settled.find((s) => s.status === 'rejected');

@@ -46,8 +46,8 @@ function descriptor(): ComponentDescriptor {
           digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'genericBlobDigest/v1', value: sha256('x') },
         },
       ],
-      sources: null,
-      componentReferences: null,
+      sources: [],
+      componentReferences: [],
     },
   };
 }
@@ -92,7 +92,7 @@ describe('jsonNormalisation/v4alpha1 against the upstream vectors', () => {
 
   it('keeps component reference labels unfiltered and writes an absent reference digest as empty strings (INDEX §11)', () => {
     const desc = descriptor();
-    desc.component.resources = null;
+    desc.component.resources = [];
     desc.component.componentReferences = [
       {
         name: 'child',

@@ -1,6 +1,8 @@
 /** What a registry login yields; docker's config.json holds the same four things. */
 export interface Credential {
+  /** The user name (Basic auth, or the password grant of a token server). */
   username?: string;
+  /** The password or personal access token. */
   password?: string;
   /** An OAuth2 refresh token (docker `identitytoken`), exchanged for access tokens by POST. */
   identityToken?: string;

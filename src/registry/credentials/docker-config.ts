@@ -62,6 +62,7 @@ async function linkTarget(path: string): Promise<string> {
  * Unknown top-level fields survive a rewrite, which is atomic and private (0600).
  */
 export class DockerConfig {
+  /** The config file's path (it need not exist until saved). */
   readonly path: string;
   #content: Record<string, unknown>;
 
@@ -132,6 +133,7 @@ export class DockerConfig {
     return cred;
   }
 
+  /** Records a credential for `host` in the file's `auths` (written by `save()`); a user name may not contain `:`. */
   setCredential(host: string, cred: Credential): void {
     if (cred.username?.includes(':')) {
       throw new LadingError('INVALID_ARGUMENT', `user name "${cred.username}" must not contain ":"`);

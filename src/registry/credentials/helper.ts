@@ -36,14 +36,20 @@ function run(
 
 /** A `docker-credential-<name>` program speaking the get/store/erase protocol over stdin/stdout. */
 export class CredentialHelper {
+  /** The program run: `docker-credential-<name>`. */
   readonly program: string;
 
+  /**
+   * The helper `docker-credential-<name>` (found on PATH when run); INVALID_ARGUMENT for a name that is not a plain
+   * word.
+   */
   constructor(name: string) {
     if (!/^[A-Za-z0-9._-]+$/.test(name))
       throw new LadingError('INVALID_ARGUMENT', `invalid credential helper "${name}"`);
     this.program = `docker-credential-${name}`;
   }
 
+  /** The credential the helper holds for `serverAddress`; undefined when it has none. */
   async get(serverAddress: string): Promise<Credential | undefined> {
     const r = await run(this.program, 'get', serverAddress);
     if (r.code !== 0) {
@@ -62,6 +68,7 @@ export class CredentialHelper {
     return { ...(username ? { username } : {}), ...(secret ? { password: secret } : {}) };
   }
 
+  /** Has the helper store a credential for `serverAddress`. */
   async store(serverAddress: string, cred: Credential): Promise<void> {
     const payload = cred.identityToken
       ? { ServerURL: serverAddress, Username: TokenUser, Secret: cred.identityToken }
@@ -70,6 +77,7 @@ export class CredentialHelper {
     if (r.code !== 0) throw this.#failure('store', r);
   }
 
+  /** Has the helper forget the credential for `serverAddress`. */
   async erase(serverAddress: string): Promise<void> {
     const r = await run(this.program, 'erase', serverAddress);
     if (r.code !== 0 && !r.stdout.includes(NotFound)) throw this.#failure('erase', r);

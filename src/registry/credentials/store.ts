@@ -23,12 +23,18 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
  * knows a host wins) and the first is the one written.
  */
 export class DockerCredentialStore {
+  /** The docker config files read, in order; the first is the one written. */
   readonly paths: readonly string[];
 
+  /** Credentials of these docker config files (default: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`). */
   constructor(paths: readonly string[] = [defaultConfigPath()]) {
     this.paths = paths.length > 0 ? paths : [defaultConfigPath()];
   }
 
+  /**
+   * The credential for `host` from the first config file that has one (through its credential helper when it names
+   * one).
+   */
   async get(host: string): Promise<Credential | undefined> {
     const address = serverAddress(host);
     for (const path of this.paths) {
@@ -40,6 +46,7 @@ export class DockerCredentialStore {
     return undefined;
   }
 
+  /** Stores a credential for `host`: in the credential helper the first config file names for it, else in that file. */
   async login(host: string, cred: Credential): Promise<void> {
     const address = serverAddress(host);
     const config = await DockerConfig.load(this.#writePath);
@@ -52,6 +59,7 @@ export class DockerCredentialStore {
     await config.save();
   }
 
+  /** Removes the credential for `host` from the helper or the first config file. */
   async logout(host: string): Promise<void> {
     const address = serverAddress(host);
     const config = await DockerConfig.load(this.#writePath);
