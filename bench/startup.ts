@@ -10,15 +10,16 @@
  * Cases: node (node -e 0, always run), version (lading --version), help (lading --help),
  * layout (lading cp of a tiny artifact from one OCI layout into a fresh one), and, with
  * LADING_BENCH_REGISTRY=host:port, push/pull of the same artifact to/from that registry.
+ * LADING_BENCH_CLI=path runs another build of the CLI (an older bundle, to compare).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = process.env.LADING_BENCH_CLI ?? join(root, 'dist', 'bin', 'main.js');
+const cli = resolve(process.env.LADING_BENCH_CLI ?? join(root, 'dist', 'bin', 'main.js'));
 const node = process.execPath;
 
 const median = (xs: number[]) => {
