@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { isLadingError } from '../oci/index.js';
 import { asyncDigester } from './hash-pool.js';
 import { readAll, verifiedStream } from './verify.js';
@@ -68,5 +70,28 @@ describe('hashing on another thread', () => {
     d.update(big);
     await new Promise<void>((resolve) => d.onDrain(resolve));
     assert.equal(`sha256:${await d.digest()}`, bigDigest);
+  });
+
+  test('a stream let go of half-way (not destroyed) does not keep the process alive', async () => {
+    const verify = fileURLToPath(new URL('./verify.ts', import.meta.url));
+    const script = `
+      import { randomBytes } from 'node:crypto';
+      import { Readable } from 'node:stream';
+      const { verifiedStream } = await import(${JSON.stringify(verify)});
+      const parts = Array.from({ length: 64 }, () => randomBytes(1024 * 1024));
+      const stream = verifiedStream(Readable.from(parts), { mediaType: 'x', digest: 'sha256:' + '0'.repeat(64), size: 64 * 1024 * 1024 });
+      let n = 0;
+      stream.on('data', () => { if (++n === 40) { stream.pause(); console.log('let go'); } });
+    `;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        // A process the worker kept alive would be killed here and fail the test.
+        { env: { ...process.env, LADING_HASH_THREADS: '1' }, timeout: 60_000, encoding: 'utf8' },
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+      );
+    });
+    assert.equal(out.trim(), 'let go');
   });
 });

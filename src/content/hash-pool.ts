@@ -54,6 +54,11 @@ class HashWorker {
   readonly jobs = new Map<number, Job>();
   ready = false;
   failed: Error | undefined;
+  /**
+   * Messages sent and not yet answered. The worker keeps the process alive only while it owes an
+   * answer, never for a job a caller let go of without destroying its stream.
+   */
+  #owed = 0;
 
   constructor() {
     this.worker = new Worker(WorkerSource, {
@@ -69,6 +74,7 @@ class HashWorker {
       this.ready = true;
     });
     this.worker.on('message', (m: { id: number; n?: number; b?: ArrayBuffer; hex?: string }) => {
+      if (--this.#owed === 0) this.worker.unref();
       const job = this.jobs.get(m.id);
       if (!job) return;
       if (m.hex !== undefined) {
@@ -90,12 +96,16 @@ class HashWorker {
 
   add(id: number, job: Job): void {
     this.jobs.set(id, job);
-    if (this.jobs.size === 1) this.worker.ref();
+  }
+
+  /** Sends a message the worker answers. */
+  ask(message: unknown, transfer: ArrayBuffer[] = []): void {
+    if (this.#owed++ === 0) this.worker.ref();
+    this.worker.postMessage(message, transfer);
   }
 
   #drop(id: number): void {
     this.jobs.delete(id);
-    if (this.jobs.size === 0) this.worker.unref();
   }
 
   drop(id: number): void {
@@ -107,6 +117,8 @@ class HashWorker {
   #fail(error: Error): void {
     this.failed ??= error;
     this.ready = false;
+    this.#owed = 0;
+    this.worker.unref();
     const jobs = [...this.jobs.values()];
     this.jobs.clear();
     for (const job of jobs) {
@@ -189,7 +201,7 @@ export function asyncDigester(
   const send = () => {
     if (filled === 0 || worker.failed) return;
     const bytes = batch.buffer as ArrayBuffer;
-    worker.worker.postMessage({ t: 'u', id, a: algorithm, b: bytes, n: filled }, [bytes]);
+    worker.ask({ t: 'u', id, a: algorithm, b: bytes, n: filled }, [bytes]);
     job.inFlight += filled;
     batch = job.free.pop() ?? Buffer.allocUnsafeSlow(BatchBytes);
     filled = 0;
@@ -219,7 +231,7 @@ export function asyncDigester(
         job.resolve = resolve;
         job.reject = reject;
         send();
-        worker.worker.postMessage({ t: 'd', id, a: algorithm });
+        worker.ask({ t: 'd', id, a: algorithm });
       });
     },
     abandon() {
