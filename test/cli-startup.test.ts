@@ -4,7 +4,7 @@
 // comments (`// src/registry/http.ts`, `// node_modules/tar-stream/index.js`).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -69,6 +69,8 @@ describe('what a run of the bundle loads', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let bin: string;
   let hook: string;
+  /** A bundle this file built itself (run without `npm test`), removed afterwards. */
+  let ownBundle: string | undefined;
 
   /** The source modules (src/… and node_modules/…) in the bundle files that `args` loads. */
   async function loaded(args: string[], name: string): Promise<string[]> {
@@ -98,6 +100,7 @@ describe('what a run of the bundle loads', () => {
     else {
       // Inside the package, as `npm test` puts its bundle: the bundle finds package.json above it.
       const outdir = join(root, 'node_modules', '.cache', `lading-startup-test-${process.pid}`);
+      ownBundle = outdir;
       await bundleCli(outdir);
       bin = join(outdir, 'main.js');
     }
@@ -120,6 +123,7 @@ export async function load(url, context, next) {
   });
   after(async () => {
     await work.cleanup();
+    if (ownBundle) await rm(ownBundle, { recursive: true, force: true });
   });
 
   test('--version loads no command and no dependency', async () => {
