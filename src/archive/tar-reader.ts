@@ -1,8 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tarStream from 'tar-stream';
 import { createDigester, LadingError } from '../oci/index.js';
 
 /**
@@ -52,6 +50,10 @@ export async function readTar(
   onEntry: (header: TarHeader, body: TarBody) => Promise<void>,
 ): Promise<{ tarDigest: string }> {
   const { where, signal } = options;
+  // Loaded here, not at the top: every user of archive/ would otherwise load tar-stream and zlib
+  // (~140 KB of JS) before its first byte of work, also when it never reads a tar.
+  const { default: tarStream } = await import('tar-stream');
+  const { createGunzip } = options.gzip ? await import('node:zlib') : { createGunzip: undefined };
   const extract = tarStream.extract();
   const budget = new Budget(where, options.maxBytes ?? Number.POSITIVE_INFINITY);
   const compressed = new Transform({
@@ -61,7 +63,7 @@ export async function readTar(
     },
   });
   const opts = signal ? { signal } : {};
-  const feeding = options.gzip
+  const feeding = createGunzip
     ? pipeline(source, compressed, createGunzip(), budget, extract, opts)
     : pipeline(source, compressed, budget, extract, opts);
   feeding.catch(() => {}); // awaited below; the iterator reports the same failure first

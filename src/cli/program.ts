@@ -1,16 +1,4 @@
 import { Command, CommanderError, type Command as CommandType } from 'commander';
-import { registerAttach } from './commands/attach.js';
-import { registerBackup } from './commands/backup.js';
-import { registerCp } from './commands/cp.js';
-import { registerDiscover } from './commands/discover.js';
-import { registerLogin } from './commands/login.js';
-import { registerOcm } from './commands/ocm/index.js';
-import { registerOrasExtras } from './commands/oras-extras.js';
-import { registerPull } from './commands/pull.js';
-import { registerPush } from './commands/push.js';
-import { registerServe } from './commands/serve.js';
-import { registerResolve, registerTag } from './commands/tag-resolve.js';
-import { registerUi } from './commands/ui.js';
 import { setTraceSink } from './debug.js';
 import { interruptedBy, interruptSignal } from './interrupt.js';
 import { type CliIO, ExitCode, processIO, reportError } from './io.js';
@@ -21,8 +9,52 @@ export interface RunOptions {
   io?: CliIO;
 }
 
-/** Builds the command tree. Heavy modules load only inside the action that needs them. */
-export function buildProgram(io: CliIO): Command {
+type Register = (program: Command, io: CliIO) => void;
+
+/**
+ * The top-level commands (aliases included) and the module that registers each group, in the
+ * order `--help` lists them. A run loads and builds only the groups its arguments name: building
+ * every command's options and loading every command module cost a lading command more than Node
+ * itself takes to start. `completion`, help and unknown commands get the whole tree.
+ */
+export const commandGroups: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ['push'], load: async () => (await import('./commands/push.js')).registerPush },
+  { names: ['pull'], load: async () => (await import('./commands/pull.js')).registerPull },
+  { names: ['cp', 'copy'], load: async () => (await import('./commands/cp.js')).registerCp },
+  { names: ['backup', 'restore'], load: async () => (await import('./commands/backup.js')).registerBackup },
+  { names: ['attach'], load: async () => (await import('./commands/attach.js')).registerAttach },
+  { names: ['discover'], load: async () => (await import('./commands/discover.js')).registerDiscover },
+  { names: ['tag'], load: async () => (await import('./commands/tag-resolve.js')).registerTag },
+  { names: ['resolve', 'digest'], load: async () => (await import('./commands/tag-resolve.js')).registerResolve },
+  { names: ['login', 'logout'], load: async () => (await import('./commands/login.js')).registerLogin },
+  {
+    names: ['manifest', 'blob', 'repo', 'repository'],
+    load: async () => (await import('./commands/oras-extras.js')).registerOrasExtras,
+  },
+  {
+    names: ['add', 'get', 'download', 'transfer', 'sign', 'verify', 'hash', 'describe'],
+    load: async () => (await import('./commands/ocm/index.js')).registerOcm,
+  },
+  { names: ['serve'], load: async () => (await import('./commands/serve.js')).registerServe },
+  { names: ['ui'], load: async () => (await import('./commands/ui.js')).registerUi },
+];
+
+/**
+ * The groups `args` may run: each group a token names (a superset: a value that happens to be a
+ * command name adds a group, which is harmless), or every group when none is named.
+ */
+export function groupsFor(args: readonly string[]): typeof commandGroups {
+  const tokens = new Set(args);
+  const named = commandGroups.filter((g) => g.names.some((n) => tokens.has(n)));
+  return named.length > 0 ? named : commandGroups;
+}
+
+/**
+ * Builds the command tree: all of it, or with `args` the groups those arguments name (see
+ * {@link groupsFor}). Heavy modules load only inside the action that needs them.
+ */
+export async function buildProgram(io: CliIO, args?: readonly string[]): Promise<Command> {
+  const registers = await Promise.all((args ? groupsFor(args) : commandGroups).map((g) => g.load()));
   const program = new Command('lading')
     .description(
       'Ship software and data as OCI artifacts.\n\n' +
@@ -64,19 +96,7 @@ export function buildProgram(io: CliIO): Command {
     .action(async (opts: { format: string }) =>
       (await import('./commands/version.js')).versionCommand(io, opts.format),
     );
-  registerPush(program, io);
-  registerPull(program, io);
-  registerCp(program, io);
-  registerBackup(program, io);
-  registerAttach(program, io);
-  registerDiscover(program, io);
-  registerTag(program, io);
-  registerResolve(program, io);
-  registerLogin(program, io);
-  registerOrasExtras(program, io);
-  registerOcm(program, io);
-  registerServe(program, io);
-  registerUi(program, io);
+  for (const register of registers) register(program, io);
   for (const cmd of allCommands(program)) {
     (cmd as Command & { ladingIO?: CliIO }).ladingIO = io;
     cmd.exitOverride();
@@ -130,9 +150,10 @@ export function hoistFlags(program: CommandType, args: string[]): string[] {
 
 export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
-  const program = buildProgram(io);
+  const given = argv.slice(2);
+  const program = await buildProgram(io, given);
   try {
-    const args = hoistFlags(program, argv.slice(2));
+    const args = hoistFlags(program, given);
     await program.parseAsync(args, { from: 'user' });
     return ExitCode.Ok;
   } catch (error) {

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { addAbortSignal, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDigester, type Descriptor, LadingError, MaxManifestBytes, parseDigest } from '../oci/index.js';
+import { type AsyncDigester, asyncDigester } from './hash-pool.js';
 import type { Content, Fetcher, Op } from './storage.js';
 
 /**
@@ -168,7 +169,13 @@ class VerifiedReadable extends Readable {
   readonly #where: string;
   readonly #onBytes: ((n: number) => void)[] = [];
   readonly #resume: ResumeSource | undefined;
-  #hash: ReturnType<typeof createDigester> | undefined;
+  #hash: AsyncDigester | undefined;
+  /** The hashing thread is behind: reading waits until it catches up. */
+  #hashWait = false;
+  readonly #onHashDrain = () => {
+    this.#hashWait = false;
+    this.#pump();
+  };
   #source: Readable;
   #seen = 0;
   #listening = false;
@@ -228,7 +235,8 @@ class VerifiedReadable extends Readable {
   override _read(): void {
     if (!this.#listening) {
       this.#listening = true;
-      this.#hash = createDigester(this.#algorithm);
+      const algorithm = this.#algorithm;
+      this.#hash = asyncDigester(algorithm, this.#expected.size, () => createDigester(algorithm));
       if (this.#early !== undefined) {
         this.#source.off('error', this.#onEarlyError);
         this.#failed(this.#early);
@@ -241,7 +249,7 @@ class VerifiedReadable extends Readable {
   }
 
   #pump(): void {
-    if (!this.#wanted || this.#resuming || this.destroyed) return;
+    if (!this.#wanted || this.#resuming || this.#hashWait || this.destroyed) return;
     const size = this.#expected.size;
     for (;;) {
       const chunk = this.#source.read() as Buffer | null;
@@ -253,12 +261,18 @@ class VerifiedReadable extends Readable {
         );
         return;
       }
-      this.#hash?.update(chunk);
+      const hashing = this.#hash?.update(chunk) ?? true;
       for (const report of this.#onBytes) report(chunk.length);
-      if (!this.push(chunk)) {
+      const more = this.push(chunk);
+      if (!hashing) {
+        this.#hashWait = true;
+        this.#hash?.onDrain(this.#onHashDrain);
+      }
+      if (!more) {
         this.#wanted = false;
         return;
       }
+      if (!hashing) return;
     }
   }
 
@@ -270,17 +284,28 @@ class VerifiedReadable extends Readable {
       );
       return;
     }
-    const got = `${this.#algorithm}:${this.#hash?.digest('hex')}`;
-    if (got !== this.#expected.digest) {
-      this.destroy(
-        new LadingError(
-          'DIGEST_MISMATCH',
-          `${this.#where}: content digest ${got} does not match ${this.#expected.digest}`,
-        ),
-      );
-      return;
-    }
-    this.push(null);
+    const hash = this.#hash;
+    if (!hash) return;
+    hash.digest().then(
+      (hex) => {
+        if (this.destroyed) return;
+        const got = `${this.#algorithm}:${hex}`;
+        if (got !== this.#expected.digest) {
+          this.destroy(
+            new LadingError(
+              'DIGEST_MISMATCH',
+              `${this.#where}: content digest ${got} does not match ${this.#expected.digest}`,
+            ),
+          );
+          return;
+        }
+        this.push(null);
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.destroy(new LadingError('IO_ERROR', `${this.#where}: hashing failed: ${message}`, { cause: error }));
+      },
+    );
   }
 
   #failed(error: unknown): void {
@@ -313,6 +338,7 @@ class VerifiedReadable extends Readable {
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.#hash?.abandon();
     const source = this.#source;
     if (this.#listening) this.#unlisten(source);
     else source.off('error', this.#onEarlyError);

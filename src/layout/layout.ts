@@ -1,15 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  BlobFolder,
-  type BlobPlace,
-  DirFiles,
-  type StoreFiles,
-  TarFiles,
-  withLock,
-  writeFileAtomic,
-} from '../archive/index.js';
+import { BlobFolder, type BlobPlace, DirFiles, type StoreFiles, withLock, writeFileAtomic } from '../archive/index.js';
 import {
   type Content,
   cancellablePush,
@@ -127,6 +119,8 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
           `${path}: writing into a tar OCI layout is not supported; use a directory`,
         );
       }
+      // The tar reader (and tar-stream) loads only for a layout that is a tar file.
+      const { TarFiles } = await import('../archive/tar-files.js');
       const files = await TarFiles.open(path);
       return new OciLayout(files, false, await readState(files));
     }

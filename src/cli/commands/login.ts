@@ -40,7 +40,7 @@ Examples:
   );
   cmd.action(async (registryArg: string, opts) => {
     const { Registry, DockerCredentialStore, defaultConfigPath } = await import('../../registry/index.js');
-    const { registryOptions, readStdinSecret } = await import('../targets.js');
+    const { registryOptions, readStdinSecret } = await import('../registry-target.js');
     const host = hostOf(registryArg);
     let username: string | undefined = opts.username;
     let password: string | undefined = opts.password;

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Annotation, type Descriptor, goDescriptor, goStringify, isLadingError, LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
@@ -153,6 +152,7 @@ export async function writeStdout(io: CliIO, stream: Readable): Promise<void> {
 
 /** One line from stdin ('' at end of input). */
 async function readLine(): Promise<string> {
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, terminal: false });
   try {
     return await new Promise<string>((resolve) => {

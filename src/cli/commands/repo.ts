@@ -49,7 +49,7 @@ async function parseRegistryArgument(raw: string): Promise<{ host: string; names
 
 async function repoList(io: CliIO, raw: string, flags: RepoListFlags): Promise<void> {
   const { compareBytes, LadingError } = await import('../../oci/index.js');
-  const { registryFor, closeRegistries } = await import('../targets.js');
+  const { registryFor, closeRegistries } = await import('../registry-target.js');
   const { host, namespace } = await parseRegistryArgument(raw);
   const registry = registryFor(host, flags);
   const json = flags.format === 'json' || flags.format === 'go-template';

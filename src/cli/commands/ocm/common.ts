@@ -69,7 +69,7 @@ export async function ocmRegistryOptions(
   flags: OcmRemoteFlags,
   where: { scheme?: string | undefined; subPath?: string | undefined } = {},
 ): Promise<(host: string) => RegistryOptions> {
-  const { registryOptions } = await import('../../targets.js');
+  const { registryOptions } = await import('../../registry-target.js');
   const config = await ocmConfigFor(flags);
   let fromConfig: CredentialProvider | undefined;
   if ((config.consumers.length > 0 || config.repositories.length > 0) && !hasExplicitCredentials(flags)) {

@@ -1,0 +1,20 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+
+/**
+ * Where lading keeps its V8 compile cache: `$XDG_CACHE_HOME/lading/compile-cache` (or
+ * `~/.cache/…`) on Linux and other Unixes, `~/Library/Caches/lading/…` on macOS,
+ * `%LOCALAPPDATA%\\lading\\…` on Windows. Undefined when there is no home to put it in.
+ */
+export function cacheFolder(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  const sub = ['lading', 'compile-cache'];
+  if (platform === 'win32')
+    return env.LOCALAPPDATA && isAbsolute(env.LOCALAPPDATA) ? join(env.LOCALAPPDATA, ...sub) : undefined;
+  const home = env.HOME || homedir();
+  if (platform === 'darwin') return home ? join(home, 'Library', 'Caches', ...sub) : undefined;
+  if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) return join(env.XDG_CACHE_HOME, ...sub);
+  return home ? join(home, '.cache', ...sub) : undefined;
+}

@@ -1,0 +1,241 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { DigestAlgorithm } from '../oci/index.js';
+
+/**
+ * Hashing off the main thread. A verified stream of a big blob hands its bytes, in 512 KiB batches
+ * whose memory moves (not copies) to the worker, to one of a few hashing threads, so that the
+ * main thread only moves bytes between sockets and files while other cores hash. A worker takes
+ * ~20–30 ms to start, the time to hash ~30 MiB, so the pool starts only once a process has that
+ * much to hash, or at the first blob that big; until a worker is up, streams hash on the main
+ * thread as before. Bytes in flight to the workers are bounded (a stream waits for its hash to
+ * catch up), so memory stays flat. One thread on machines of four or more cores, none on fewer;
+ * LADING_HASH_THREADS sets the count (0: off).
+ */
+
+/** The worker: one hash per job id; answers each batch (flow control) and the final digest. */
+const WorkerSource = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const jobs = new Map();
+parentPort.on('message', (m) => {
+  if (m.t === 'u') {
+    let h = jobs.get(m.id);
+    if (!h) { h = createHash(m.a); jobs.set(m.id, h); }
+    h.update(new Uint8Array(m.b, 0, m.n));
+    parentPort.postMessage({ id: m.id, n: m.n, b: m.b }, [m.b]);
+  } else if (m.t === 'd') {
+    const h = jobs.get(m.id) ?? createHash(m.a);
+    jobs.delete(m.id);
+    parentPort.postMessage({ id: m.id, hex: h.digest('hex') });
+  } else if (m.t === 'x') {
+    jobs.delete(m.id);
+  }
+});
+`;
+
+const BatchBytes = 512 * 1024;
+/** Bytes a job may have sent and not yet had hashed before its stream waits. */
+const InFlightBytes = 3 * BatchBytes;
+/** Work worth a worker's start: hashed in a process in all, or in one blob. */
+const StartAfterBytes = 32 * 1024 * 1024;
+
+interface Job {
+  inFlight: number;
+  /** Batch buffers the worker has handed back, to fill again. */
+  free: Buffer[];
+  onDrain: (() => void) | undefined;
+  resolve: ((hex: string) => void) | undefined;
+  reject: ((error: Error) => void) | undefined;
+}
+
+class HashWorker {
+  readonly worker: Worker;
+  readonly jobs = new Map<number, Job>();
+  ready = false;
+  failed: Error | undefined;
+  /**
+   * Messages sent and not yet answered. The worker keeps the process alive only while it owes an
+   * answer, never for a job a caller let go of without destroying its stream.
+   */
+  #owed = 0;
+
+  constructor() {
+    this.worker = new Worker(WorkerSource, {
+      eval: true,
+      execArgv: [],
+      stdout: false,
+      stderr: false,
+      // The worker holds a few batches and a hash per job: a small heap keeps its memory small.
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
+    });
+    this.worker.unref();
+    this.worker.once('online', () => {
+      this.ready = true;
+    });
+    this.worker.on('message', (m: { id: number; n?: number; b?: ArrayBuffer; hex?: string }) => {
+      if (--this.#owed === 0) this.worker.unref();
+      const job = this.jobs.get(m.id);
+      if (!job) return;
+      if (m.hex !== undefined) {
+        this.#drop(m.id);
+        job.resolve?.(m.hex);
+        return;
+      }
+      job.inFlight -= m.n ?? 0;
+      if (m.b) job.free.push(Buffer.from(m.b));
+      if (job.inFlight < InFlightBytes && job.onDrain) {
+        const drain = job.onDrain;
+        job.onDrain = undefined;
+        drain();
+      }
+    });
+    this.worker.on('error', (error) => this.#fail(error));
+    this.worker.on('exit', (code) => this.#fail(new Error(`the hashing thread exited (${code})`)));
+  }
+
+  add(id: number, job: Job): void {
+    this.jobs.set(id, job);
+  }
+
+  /** Sends a message the worker answers. */
+  ask(message: unknown, transfer: ArrayBuffer[] = []): void {
+    if (this.#owed++ === 0) this.worker.ref();
+    this.worker.postMessage(message, transfer);
+  }
+
+  #drop(id: number): void {
+    this.jobs.delete(id);
+  }
+
+  drop(id: number): void {
+    if (!this.jobs.has(id)) return;
+    this.#drop(id);
+    if (!this.failed) this.worker.postMessage({ t: 'x', id });
+  }
+
+  #fail(error: Error): void {
+    this.failed ??= error;
+    this.ready = false;
+    this.#owed = 0;
+    this.worker.unref();
+    const jobs = [...this.jobs.values()];
+    this.jobs.clear();
+    for (const job of jobs) {
+      job.reject?.(error);
+      job.onDrain?.();
+    }
+  }
+}
+
+let pool: HashWorker[] | undefined;
+let next = 0;
+let hashedOnMain = 0;
+let jobIds = 0;
+
+function threadCount(): number {
+  const configured = process.env.LADING_HASH_THREADS;
+  if (configured !== undefined && /^\d+$/.test(configured)) return Math.min(Number(configured), 16);
+  // On two or three cores a hashing thread only competes with the main thread and the peer for
+  // the same cores (measured on 2 cores: no faster, more CPU, and ~40 MB more peak RSS), so only
+  // machines with cores to spare get one; one thread hashes ~1.5 GB/s, more than most disks write.
+  return availableParallelism() >= 4 ? 1 : 0;
+}
+
+function startPool(): HashWorker[] {
+  if (!pool) {
+    const n = threadCount();
+    pool = [];
+    try {
+      for (let i = 0; i < n; i++) pool.push(new HashWorker());
+    } catch {
+      // No threads (a sandbox, resource limits): hash on the main thread.
+    }
+  }
+  return pool;
+}
+
+/** A hash whose updates may run on another thread; `digest` answers once every byte is hashed. */
+export interface AsyncDigester {
+  /** Hashes `chunk` (not kept: copied or hashed at once); false when the caller should wait for `onDrain`. */
+  update(chunk: Buffer): boolean;
+  /** Called once when a caller that got false from `update` may go on. */
+  onDrain(callback: () => void): void;
+  digest(): Promise<string>;
+  /** Drops the job (the stream was destroyed). */
+  abandon(): void;
+}
+
+/**
+ * A digester for a blob of `size` bytes: on a hashing thread when one is up (or worth starting
+ * for this blob), else on the main thread. Either way the hex digest of every byte given.
+ */
+export function asyncDigester(
+  algorithm: DigestAlgorithm,
+  size: number,
+  createLocal: () => { update(b: Buffer): unknown; digest(encoding: 'hex'): string },
+): AsyncDigester {
+  const wanted = threadCount() > 0 && (size >= StartAfterBytes || hashedOnMain + size >= StartAfterBytes || !!pool);
+  const workers = wanted ? startPool() : [];
+  // A blob that big waits for a worker to start; a smaller one takes a worker only when one is up.
+  const candidates = workers.filter((w) => !w.failed && (w.ready || size >= StartAfterBytes));
+  if (candidates.length === 0) {
+    hashedOnMain += size;
+    const hash = createLocal();
+    return {
+      update: (chunk) => {
+        hash.update(chunk);
+        return true;
+      },
+      onDrain: (callback) => callback(),
+      digest: async () => hash.digest('hex'),
+      abandon: () => {},
+    };
+  }
+  const worker = candidates[next++ % candidates.length] as HashWorker;
+  const id = ++jobIds;
+  const job: Job = { inFlight: 0, free: [], onDrain: undefined, resolve: undefined, reject: undefined };
+  worker.add(id, job);
+  let batch: Buffer = Buffer.allocUnsafeSlow(BatchBytes);
+  let filled = 0;
+  const send = () => {
+    if (filled === 0 || worker.failed) return;
+    const bytes = batch.buffer as ArrayBuffer;
+    worker.ask({ t: 'u', id, a: algorithm, b: bytes, n: filled }, [bytes]);
+    job.inFlight += filled;
+    batch = job.free.pop() ?? Buffer.allocUnsafeSlow(BatchBytes);
+    filled = 0;
+  };
+  return {
+    update(chunk) {
+      let at = 0;
+      while (at < chunk.length) {
+        const n = Math.min(chunk.length - at, BatchBytes - filled);
+        chunk.copy(batch, filled, at, at + n);
+        filled += n;
+        at += n;
+        if (filled === BatchBytes) send();
+      }
+      return worker.failed !== undefined || job.inFlight < InFlightBytes;
+    },
+    onDrain(callback) {
+      if (worker.failed || job.inFlight < InFlightBytes) callback();
+      else job.onDrain = callback;
+    },
+    digest() {
+      return new Promise<string>((resolve, reject) => {
+        if (worker.failed) {
+          reject(worker.failed);
+          return;
+        }
+        job.resolve = resolve;
+        job.reject = reject;
+        send();
+        worker.ask({ t: 'd', id, a: algorithm });
+      });
+    },
+    abandon() {
+      worker.drop(id);
+    },
+  };
+}
