@@ -187,10 +187,12 @@ export class RegistryStore {
     const dir = await this.#repoFolder(name, ['blobs', algorithm], false);
     if (!dir) return undefined;
     try {
-      const handle = await open(dir.at(hex), O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ELOOP') return undefined;
-        throw error;
-      });
+      const handle = await open(dir.at(hex), O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT' || error.code === 'ELOOP') return undefined;
+          throw error;
+        },
+      );
       if (!handle) return undefined;
       const info = await handle.stat();
       if (!info.isFile()) {
