@@ -304,34 +304,37 @@ async function main() {
       'curl',
       ['-sf', ...manyLayers.flatMap((l) => ['-o', '/dev/null', `http://${s.host}/v2/bench/many/blobs/${l.digest}`])],
     ]);
-    // Memory under 16 concurrent clients: 8 upload the 1 GiB blob, 8 download it, all at once.
+    // Memory under concurrent clients, half uploading the 1 GiB blob, half downloading it: 2 and
+    // 16 of them, so that what grows with the number of clients shows.
     const memoryRows: string[] = [];
     if (wanted('memory')) {
-      for (const s of servers) {
-        // Settle first: what a server still holds from the cases before is not charged to this one.
-        await new Promise((r) => setTimeout(r, 2000));
-        const before = await memory(s.pid);
-        let peak = before.now;
-        const sampler = setInterval(() => {
-          void memory(s.pid).then((m) => {
-            peak = Math.max(peak, m.now);
-          });
-        }, 50);
-        const started = Date.now();
-        await Promise.all([
-          ...Array.from({ length: 8 }, (_, i) =>
-            time(...(curlUpload(s.host, `bench/conc-${i}-${++n}`, bigFile, bigDigest) as [string, string[]])),
-          ),
-          ...Array.from({ length: 8 }, () =>
-            time('curl', ['-sf', '-o', '/dev/null', `http://${s.host}/v2/bench/big/blobs/${bigDigest}`]),
-          ),
-        ]);
-        clearInterval(sampler);
-        const seconds = (Date.now() - started) / 1000;
-        memoryRows.push(
-          `| ${s.name} | ${before.now.toFixed(0)} MB | ${peak.toFixed(0)} MB | ${(peak - before.now).toFixed(0)} MB | ${seconds.toFixed(1)} s | ${((16 * 1024 * MiB) / 1e6 / seconds).toFixed(0)} MB/s |`,
-        );
-        console.log(memoryRows.at(-1));
+      for (const clients of [2, 16]) {
+        for (const s of servers) {
+          // Settle first: what a server still holds from the cases before is not charged to this one.
+          await new Promise((r) => setTimeout(r, 2000));
+          const before = await memory(s.pid);
+          let peak = before.now;
+          const sampler = setInterval(() => {
+            void memory(s.pid).then((m) => {
+              peak = Math.max(peak, m.now);
+            });
+          }, 50);
+          const started = Date.now();
+          await Promise.all([
+            ...Array.from({ length: clients / 2 }, (_, i) =>
+              time(...(curlUpload(s.host, `bench/conc-${i}-${++n}`, bigFile, bigDigest) as [string, string[]])),
+            ),
+            ...Array.from({ length: clients / 2 }, () =>
+              time('curl', ['-sf', '-o', '/dev/null', `http://${s.host}/v2/bench/big/blobs/${bigDigest}`]),
+            ),
+          ]);
+          clearInterval(sampler);
+          const seconds = (Date.now() - started) / 1000;
+          memoryRows.push(
+            `| ${s.name} | ${clients} | ${before.now.toFixed(0)} MB | ${peak.toFixed(0)} MB | ${(peak - before.now).toFixed(0)} MB | ${seconds.toFixed(1)} s | ${((clients * 1024 * MiB) / 1e6 / seconds).toFixed(0)} MB/s |`,
+          );
+          console.log(memoryRows.at(-1));
+        }
       }
     }
     loads.push(await machineLoad());
@@ -358,11 +361,11 @@ async function main() {
       '|---|---|---|---|',
       ...table,
       '',
-      'Server memory (resident, sampled every 50 ms) while 16 clients work at once (8 curl uploads of',
-      'the 1 GiB blob into fresh repositories, 8 curl downloads of it):',
+      'Server memory (resident, sampled every 50 ms) while 2 and then 16 clients work at once (half of',
+      'them curl uploads of the 1 GiB blob into fresh repositories, half curl downloads of it):',
       '',
-      '| server | before | peak under load | growth | wall time | aggregate |',
-      '|---|---|---|---|---|---|',
+      '| server | clients | before | peak under load | growth | wall time | aggregate |',
+      '|---|---|---|---|---|---|---|',
       ...memoryRows,
       '<!-- serve-bench:end -->',
     ].join('\n');
