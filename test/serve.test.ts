@@ -259,6 +259,62 @@ describe('lading serve', () => {
     assert.ok(a.nlink >= 3, 'pool + two repositories');
   });
 
+  test('blob downloads: whole, HEAD, ranges, a client gone mid-way, and no link or FIFO in a blobs folder served', async () => {
+    // Several of the server's read chunks, and not a multiple of one.
+    const bytes = randomBytes(3 * 256 * 1024 + 12_345);
+    const digest = await pushBlob(served.url, 'dl/repo', bytes);
+    const url = `${served.url}/v2/dl/repo/blobs/${digest}`;
+    const whole = await send(url);
+    assert.equal(whole.status, 200);
+    assert.ok(whole.body.equals(bytes), 'the bytes come back exactly');
+    assert.equal(whole.headers['content-length'], String(bytes.length));
+    assert.equal(whole.headers['docker-content-digest'], digest);
+    assert.equal(whole.headers.etag, `"${digest}"`);
+    const head = await send(url, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], String(bytes.length));
+    assert.equal(head.body.length, 0);
+    for (const [range, from, to] of [
+      ['bytes=0-0', 0, 0],
+      ['bytes=262100-524300', 262_100, 524_300],
+      [`bytes=700000-`, 700_000, bytes.length - 1],
+      ['bytes=-1000', bytes.length - 1000, bytes.length - 1],
+    ] as const) {
+      const part = await send(url, { headers: { range } });
+      assert.equal(part.status, 206, range);
+      assert.equal(part.headers['content-range'], `bytes ${from}-${to}/${bytes.length}`);
+      assert.ok(part.body.equals(bytes.subarray(from, to + 1)), range);
+    }
+    assert.equal((await send(url, { headers: { range: `bytes=${bytes.length}-` } })).status, 416);
+    // A client that reads a little and goes away: the server carries on serving everyone else.
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(url, { agent: false }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (error) => (req.destroyed ? resolve() : reject(error)));
+    });
+    const again = await Promise.all([send(url), send(url)]);
+    for (const a of again) assert.ok(a.body.equals(bytes));
+    // What is planted in a repository's blobs folder under a digest name is not served: a link
+    // to a file outside, or a FIFO (which would hang a plain open).
+    const outside = join(work.path, 'secret');
+    const secret = Buffer.from('not for the registry');
+    await writeFile(outside, secret);
+    const blobs = join(root, 'dl', 'repo', 'blobs', 'sha256');
+    await symlink(outside, join(blobs, sha256(secret).slice(7)));
+    const fifo = sha256(Buffer.from('fifo')).slice(7);
+    await run('mkfifo', [join(blobs, fifo)]);
+    for (const d of [sha256(secret), `sha256:${fifo}`]) {
+      for (const method of ['GET', 'HEAD']) {
+        const answer = await send(`${served.url}/v2/dl/repo/blobs/${d}`, { method });
+        assert.equal(answer.status, 404, `${method} ${d}`);
+      }
+    }
+  });
+
   test('a manifest naming a missing blob is refused', async () => {
     const missing = sha256(Buffer.from('never pushed'));
     const answer = await putManifest(served.url, 'strict/repo', 'v1', imageManifest({ digest: missing, size: 12 }, []));

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import {
   type Descriptor,
   isDigestReference,
@@ -15,6 +14,7 @@ import {
 } from '../oci/index.js';
 import type { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
+import { sendFileRange } from './send.js';
 import type { RegistryStore } from './storage.js';
 import { RangeMismatch, type Uploads } from './uploads.js';
 
@@ -152,7 +152,13 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     if (!desc) throw new RegistryReply(404, 'MANIFEST_UNKNOWN', `${name}: manifest ${ref} not found`);
     const bytes = await o.store.readSmall(name, desc.digest, Math.max(maxManifest, desc.size));
     if (!bytes) throw new RegistryReply(404, 'MANIFEST_UNKNOWN', `${name}: manifest ${ref} not found`);
-    reply(res, req, 200, { 'Docker-Content-Digest': desc.digest }, bytes, desc.mediaType);
+    const headers = { 'Docker-Content-Digest': desc.digest, ETag: `"${desc.digest}"` };
+    if (notModified(req, desc.digest)) {
+      for (const [k, v] of Object.entries({ ...ApiVersion, ...headers })) res.setHeader(k, v);
+      res.writeHead(304).end();
+      return;
+    }
+    reply(res, req, 200, headers, bytes, desc.mediaType);
   }
 
   async function resolve(name: string, ref: string): Promise<Descriptor | undefined> {
@@ -274,11 +280,23 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     let start = 0;
     let end = blob.size - 1;
     let status = 200;
+    // As docker-registry answers: content addressed, so cacheable for good under its digest.
     const headers: Record<string, string> = {
       'Docker-Content-Digest': digest,
       'Accept-Ranges': 'bytes',
       'Content-Type': 'application/octet-stream',
+      ETag: `"${digest}"`,
+      'Cache-Control': 'max-age=31536000',
+      'X-Content-Type-Options': 'nosniff',
     };
+    if (notModified(req, digest)) {
+      await blob.handle.close();
+      for (const [k, v] of Object.entries({ ...ApiVersion, ...headers })) {
+        if (k !== 'Accept-Ranges' && k !== 'Content-Type') res.setHeader(k, v);
+      }
+      res.writeHead(304).end();
+      return;
+    }
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
     if (range && (range[1] || range[2]) && blob.size > 0) {
       if (range[1]) {
@@ -303,12 +321,8 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       res.end();
       return;
     }
-    try {
-      await pipeline(blob.handle.createReadStream({ start, end, highWaterMark: 1024 * 1024 }), res);
-    } catch {
-      // The client went away: nothing to answer.
-      res.destroy();
-    }
+    // A client that goes away is not answered: the response is cut off.
+    await sendFileRange(blob.handle, res, start, end);
   }
 
   async function deleteBlob(req: IncomingMessage, res: ServerResponse, name: string, digest: string): Promise<void> {
@@ -466,6 +480,16 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
 function only(method: string, allowed: string[], fn: () => Promise<void>): Promise<void> {
   if (!allowed.includes(method)) notAllowed(method);
   return fn();
+}
+
+/** Whether the client's `If-None-Match` names this digest's ETag (or `*`): a 304 then. */
+function notModified(req: IncomingMessage, digest: string): boolean {
+  const header = req.headers['if-none-match'];
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim().replace(/^W\//, '');
+    return t === '*' || t === `"${digest}"`;
+  });
 }
 
 function notAllowed(method: string): never {

@@ -1,5 +1,5 @@
-import { constants, type Stats } from 'node:fs';
-import { copyFile, type FileHandle, link, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { constants, fstatSync, readlinkSync, type Stats } from 'node:fs';
+import { copyFile, type FileHandle, link, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileEntry, StoreFiles } from '../archive/index.js';
 import { openStoreFolder, type RealDir, tempPathFor, withLock, writeFileAtomic } from '../archive/index.js';
@@ -14,7 +14,10 @@ import {
 } from '../oci/index.js';
 import { isValidRepositoryName, repositoryParts } from './names.js';
 
-const { O_RDONLY, O_NOFOLLOW } = constants;
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+/** Whether /proc/self/fd names what a descriptor holds (Linux); undefined until tried. */
+let procFdWorks: boolean | undefined;
 
 /** The registry's own folder below the root; no repository name can start with `_`. */
 export const InternalFolder = '_lading';
@@ -49,9 +52,12 @@ export class RegistryStore {
   readonly root: string;
   readonly #summaries = new Map<string, ManifestSummary>();
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** The root with every link resolved, for the one-open blob lookup (see openBlob). */
+  readonly #realRoot: string | undefined;
 
-  private constructor(root: string) {
+  private constructor(root: string, realRoot: string | undefined) {
     this.root = root;
+    this.#realRoot = realRoot;
   }
 
   static async open(root: string): Promise<RegistryStore> {
@@ -62,7 +68,7 @@ export class RegistryStore {
         cause: error,
       });
     }
-    const store = new RegistryStore(root);
+    const store = new RegistryStore(root, await realpath(root).catch(() => undefined));
     for (const sub of [['blobs'], ['uploads'], ['ingest']]) await (await store.internal(sub)).close();
     return store;
   }
@@ -176,13 +182,17 @@ export class RegistryStore {
   /** Opens a stored blob without following a link; undefined when absent. */
   async openBlob(name: string, digest: string): Promise<OpenBlob | undefined> {
     const { algorithm, hex } = parseDigest(digest);
+    const quick = await this.#openBlobDirect(name, algorithm, hex);
+    if (quick !== undefined) return quick === 'absent' ? undefined : quick;
     const dir = await this.#repoFolder(name, ['blobs', algorithm], false);
     if (!dir) return undefined;
     try {
-      const handle = await open(dir.at(hex), O_RDONLY | O_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ELOOP') return undefined;
-        throw error;
-      });
+      const handle = await open(dir.at(hex), O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT' || error.code === 'ELOOP') return undefined;
+          throw error;
+        },
+      );
       if (!handle) return undefined;
       const info = await handle.stat();
       if (!info.isFile()) {
@@ -193,6 +203,39 @@ export class RegistryStore {
     } finally {
       await dir.close();
     }
+  }
+
+  /**
+   * A blob GET's usual case in one open instead of one per folder: the file is opened by its
+   * path, and kept only when the kernel says (through /proc/self/fd, which names what the
+   * descriptor really holds, every link resolved) that it is exactly `<real root>/<name>/blobs/<alg>/<hex>`,
+   * a regular file: then no component on the way was a link, as the folder-by-folder walk would
+   * check. Nothing at that path even with links followed is 'absent' (the walk, which follows
+   * none, would find nothing either). Anything else (no /proc, a link anywhere, a race) gives
+   * undefined and the walk decides. O_NONBLOCK: a FIFO planted there does not hang the open.
+   */
+  async #openBlobDirect(name: string, algorithm: string, hex: string): Promise<OpenBlob | 'absent' | undefined> {
+    if (this.#realRoot === undefined || procFdWorks === false) return undefined;
+    const expected = join(this.#realRoot, ...repositoryParts(name), 'blobs', algorithm, hex);
+    let handle: FileHandle;
+    try {
+      handle = await open(expected, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' && procFdWorks ? 'absent' : undefined;
+    }
+    let found: OpenBlob | undefined;
+    try {
+      // Both answer from memory (the descriptor is open): no reason to go through the thread pool.
+      if (readlinkSync(`/proc/self/fd/${handle.fd}`) === expected) {
+        const info = fstatSync(handle.fd);
+        if (info.isFile()) found = { handle, size: info.size };
+      }
+      procFdWorks = true;
+    } catch {
+      procFdWorks ??= false;
+    }
+    if (!found) await handle.close();
+    return found;
   }
 
   /** Reads a small stored blob whole (a manifest); undefined when absent. */
@@ -494,7 +537,7 @@ function folderFiles(dir: RealDir, location: string): StoreFiles {
       if (entry.size > Math.min(limit, MaxIndexBytes)) {
         throw new LadingError('SIZE_EXCEEDS_LIMIT', `${location}: ${path} is over ${limit} bytes`);
       }
-      const handle = await open(dir.at(path), O_RDONLY | O_NOFOLLOW);
+      const handle = await open(dir.at(path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
       try {
         return await handle.readFile();
       } finally {

@@ -100,16 +100,28 @@ export class Uploads {
     try {
       const handle = await open(dir.at(session.id), constants.O_WRONLY | O_NOFOLLOW);
       try {
-        // Each chunk is counted, hashed and written at its place before the next is taken: memory stays flat.
+        // Chunks are counted, hashed and written at their place before more are taken: memory stays
+        // flat. Those that arrive while a write is under way go out together in one writev.
+        const put = (chunks: Buffer[], done: (error?: Error | null) => void) => {
+          let length = 0;
+          for (const chunk of chunks) length += chunk.length;
+          if (before + received + length > max) return done(tooLarge());
+          for (const chunk of chunks) hash?.update(chunk);
+          writeAll(handle, chunks, before + received).then(() => {
+            received += length;
+            done();
+          }, done);
+        };
         const sink = new Writable({
           highWaterMark: 1024 * 1024,
           write(chunk: Buffer, _encoding, done) {
-            if (before + received + chunk.length > max) return done(tooLarge());
-            hash?.update(chunk);
-            writeAll(handle, chunk, before + received).then(() => {
-              received += chunk.length;
-              done();
-            }, done);
+            put([chunk], done);
+          },
+          writev(entries, done) {
+            put(
+              entries.map((e) => e.chunk as Buffer),
+              done,
+            );
           },
         });
         await pipeline(body, sink, { ...(o.signal ? { signal: o.signal } : {}) });
@@ -236,10 +248,24 @@ export class Uploads {
   }
 }
 
-async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
-    done += bytesWritten;
+async function writeAll(handle: FileHandle, chunks: Buffer[], position: number): Promise<void> {
+  let rest = chunks;
+  let at = position;
+  while (rest.length > 0) {
+    const { bytesWritten } =
+      rest.length === 1 ? await handle.write(rest[0] as Buffer, 0, undefined, at) : await handle.writev(rest, at);
+    if (bytesWritten === 0) throw new LadingError('IO_ERROR', `upload file: no byte written at offset ${at}`);
+    at += bytesWritten;
+    // A short write: go on from the first byte not written.
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const chunk of rest) {
+      if (skip >= chunk.length) skip -= chunk.length;
+      else {
+        next.push(skip > 0 ? chunk.subarray(skip) : chunk);
+        skip = 0;
+      }
+    }
+    rest = next;
   }
 }
