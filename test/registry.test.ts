@@ -13,7 +13,7 @@ import { copy } from '../src/copy/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { type Descriptor, digestBytes, isLadingError, MediaType, parseNode } from '../src/oci/index.js';
 import { Registry, type Repository } from '../src/registry/index.js';
-import { blobDescriptor, pushArtifact, pushImage, tempDir } from './support/fixtures.js';
+import { blobDescriptor, pushArtifact, pushImage, pushIndex, tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
 const run = promisify(execFile);
@@ -451,6 +451,38 @@ describe('copy() between an OCI layout and a registry', () => {
       assert.equal((await back.resolve('v1')).digest, manifest.digest);
       assert.deepEqual(await fetchAll(back, manifest), await fetchAll(src, manifest));
       assert.deepEqual(await fetchAll(back, sig.manifest), await fetchAll(src, sig.manifest));
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test("-r copies the referrers of an index's manifests too, as oras cp -r does", async () => {
+    const t = await tempDir();
+    try {
+      const src = await OciLayout.open(join(t.path, 'src'), { mode: 'create' });
+      const amd = await pushImage(src, { 'a.txt': 'amd64\n' });
+      const arm = await pushImage(src, { 'a.txt': 'arm64\n' });
+      const index = await pushIndex(src, [amd.manifest, arm.manifest]);
+      await src.tag(index, 'v1');
+      const indexSig = await pushArtifact(src, { sig: 'of the index' }, { subject: index });
+      const armSbom = await pushArtifact(src, { sbom: 'of arm64' }, { subject: arm.manifest });
+      const sbomSig = await pushArtifact(src, { sig: 'of the sbom' }, { subject: armSbom.manifest });
+
+      const repo = plain.repository(repoName('copy-index-referrers'), { push: true });
+      await copy(src, 'v1', repo, 'v1', { includeReferrers: true });
+      assert.deepEqual(
+        (await listReferrers(repo, index)).map((d) => d.digest),
+        [indexSig.manifest.digest],
+      );
+      assert.deepEqual(
+        (await listReferrers(repo, arm.manifest)).map((d) => d.digest),
+        [armSbom.manifest.digest],
+      );
+      assert.deepEqual(
+        (await listReferrers(repo, armSbom.manifest)).map((d) => d.digest),
+        [sbomSig.manifest.digest],
+      );
+      assert.deepEqual(await listReferrers(repo, amd.manifest), []);
     } finally {
       await t.cleanup();
     }

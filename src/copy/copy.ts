@@ -4,7 +4,6 @@ import {
   fetchAll,
   hasMount,
   hasPushReference,
-  listReferrers,
   type Op,
   type ReadOnlyStorage,
   type ReadOnlyTarget,
@@ -19,9 +18,9 @@ import {
   LadingError,
   MaxManifestBytes,
   MediaType,
-  parseNode,
 } from '../oci/index.js';
-import { MaxGraphDepth, MaxReferrers } from './limits.js';
+import { MaxGraphDepth } from './limits.js';
+import { copyReferrersOf } from './referrers-copy.js';
 import { type ResolveOptions, resolveRoot } from './resolve.js';
 
 /** Options of {@link copyGraph}: concurrency, cancellation, progress and the hooks around each node copied. */
@@ -60,7 +59,7 @@ export interface CopyGraphOptions {
 
 /** Options of {@link copy}: those of {@link copyGraph}, plus platform selection and referrers. */
 export interface CopyOptions extends CopyGraphOptions, ResolveOptions {
-  /** Also copy the referrers of the root, recursively (`oras cp -r`). */
+  /** Also copy the referrers of the root (and of the manifests an index lists), recursively, as `oras cp -r` does. */
   includeReferrers?: boolean;
 }
 
@@ -239,38 +238,6 @@ async function copyReference(
     await copier.copy(root);
     if (tagWith) await dst.tag(root, tagWith, opts.signal ? { signal: opts.signal } : {});
   }
-  if (opts.includeReferrers) await copyReferrers(src, copier, root, opts);
+  if (opts.includeReferrers) await copyReferrersOf(src, copier, root, opts.signal);
   return root;
-}
-
-async function copyReferrers(src: ReadOnlyStorage, copier: GraphCopier, root: Descriptor, opts: CopyOptions) {
-  const seen = new Set<string>([root.digest]);
-  const queue: [Descriptor, number][] = [[root, 0]];
-  while (queue.length > 0) {
-    const [subject, depth] = queue.shift() as [Descriptor, number];
-    const referrers = await listReferrers(src, subject, opts.signal ? { signal: opts.signal } : {});
-    for (const r of referrers) {
-      if (seen.has(r.digest)) continue;
-      if (depth >= MaxGraphDepth) throw tooDeep(`referrers of ${root.digest}`);
-      if (seen.size > MaxReferrers) {
-        throw new LadingError(
-          'SIZE_EXCEEDS_LIMIT',
-          `more than ${MaxReferrers} referrers of ${root.digest}; not copied`,
-        );
-      }
-      seen.add(r.digest);
-      // A registry's referrers list is its claim: only a manifest whose own subject is this one
-      // is copied as its referrer (the bytes are fetched once and handed to the copy).
-      const bytes = isManifestMediaType(r.mediaType) ? await copier.manifestBytes(r) : undefined;
-      if (!bytes || subjectDigestOf(bytes, r) !== subject.digest) continue;
-      await copier.copy(r, bytes);
-      queue.push([r, depth + 1]);
-    }
-  }
-}
-
-function subjectDigestOf(bytes: Buffer, desc: Descriptor): string | undefined {
-  const node = parseNode(bytes, desc.mediaType, desc.digest);
-  const value = node.kind === 'manifest' ? node.manifest : node.kind === 'index' ? node.index : node.artifact;
-  return value.subject?.digest;
 }

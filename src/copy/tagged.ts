@@ -1,15 +1,14 @@
 import {
   hasTags,
-  listReferrers,
   type Op,
   type ReadOnlyStorage,
   type ReadOnlyTarget,
   type Storage,
   type Target,
 } from '../content/index.js';
-import { type Descriptor, isManifestMediaType, isValidTag, LadingError, parseNode } from '../oci/index.js';
+import { type Descriptor, isValidTag, LadingError } from '../oci/index.js';
 import { type CopyGraphOptions, GraphCopier } from './copy.js';
-import { MaxGraphDepth, MaxReferrers } from './limits.js';
+import { copyReferrersOf } from './referrers-copy.js';
 
 /** A tag and the manifest it names. */
 export interface TaggedRoot {
@@ -101,9 +100,7 @@ export async function copyTagged(
   await copier.copy(root.desc);
   const referrers: Descriptor[] = [];
   if (opts.includeReferrers) {
-    const rootBytes = isManifestMediaType(root.desc.mediaType) ? await copier.manifestBytes(root.desc) : undefined;
-    const subjects = [root.desc, ...(rootBytes ? indexChildren(root.desc, rootBytes) : [])];
-    referrers.push(...(await copyReferrersOf(src, copier, root.desc, subjects, opts.signal)));
+    referrers.push(...(await copyReferrersOf(src, copier, root.desc, opts.signal)));
   }
   if (opts.tag !== false) {
     if (!('tag' in dst) || typeof dst.tag !== 'function') {
@@ -112,55 +109,4 @@ export async function copyTagged(
     await dst.tag(root.desc, root.tag, opts.signal ? { signal: opts.signal } : {});
   }
   return { referrers };
-}
-
-/** The manifests an index lists (their referrers belong to the index's backup too, as ORAS copies them). */
-function indexChildren(desc: Descriptor, bytes: Buffer): Descriptor[] {
-  const node = parseNode(bytes, desc.mediaType, desc.digest);
-  return node.kind === 'index' ? node.index.manifests.filter((m) => isManifestMediaType(m.mediaType)) : [];
-}
-
-async function copyReferrersOf(
-  src: ReadOnlyStorage,
-  copier: GraphCopier,
-  root: Descriptor,
-  subjects: Descriptor[],
-  signal: AbortSignal | undefined,
-): Promise<Descriptor[]> {
-  const seen = new Set<string>(subjects.map((s) => s.digest));
-  const copied: Descriptor[] = [];
-  const queue: [Descriptor, number][] = subjects.map((s) => [s, 0]);
-  while (queue.length > 0) {
-    const [subject, depth] = queue.shift() as [Descriptor, number];
-    const found = await listReferrers(src, subject, signal ? { signal } : {});
-    for (const r of found) {
-      if (seen.has(r.digest)) continue;
-      if (depth >= MaxGraphDepth) {
-        throw new LadingError(
-          'SIZE_EXCEEDS_LIMIT',
-          `referrers of ${root.digest} nest deeper than ${MaxGraphDepth} levels; not copied`,
-        );
-      }
-      if (seen.size > MaxReferrers) {
-        throw new LadingError(
-          'SIZE_EXCEEDS_LIMIT',
-          `more than ${MaxReferrers} referrers of ${root.digest}; not copied`,
-        );
-      }
-      seen.add(r.digest);
-      const bytes = isManifestMediaType(r.mediaType) ? await copier.manifestBytes(r) : undefined;
-      if (!bytes || subjectOf(bytes, r) !== subject.digest) continue;
-      const plain: Descriptor = { mediaType: r.mediaType, digest: r.digest, size: r.size };
-      await copier.copy(plain, bytes);
-      copied.push(r);
-      queue.push([r, depth + 1]);
-    }
-  }
-  return copied;
-}
-
-function subjectOf(bytes: Buffer, desc: Descriptor): string | undefined {
-  const node = parseNode(bytes, desc.mediaType, desc.digest);
-  const value = node.kind === 'manifest' ? node.manifest : node.kind === 'index' ? node.index : node.artifact;
-  return value.subject?.digest;
 }
