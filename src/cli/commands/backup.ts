@@ -142,26 +142,62 @@ function tagsFound(io: CliIO, where: string, tags: string[], safe: (s: string) =
   for (const tag of tags) io.stdout.write(`${safe(tag)}\n`);
 }
 
-async function runBackup(io: CliIO, raw: string, flags: BackupFlags): Promise<void> {
+/** What backup and restore both start with: the layout path checked, the arguments parsed, the modules loaded. */
+async function begin(
+  io: CliIO,
+  raw: string,
+  flags: BackupFlags | RestoreFlags,
+  path: { flag: string; value: string | undefined; what: string },
+  verbs: { start: string; done: string },
+) {
   const { LadingError } = await import('../../oci/index.js');
-  if (flags.output === undefined) throw new LadingError('INVALID_ARGUMENT', 'required flag "--output" not set');
-  if (flags.output === '') throw new LadingError('INVALID_ARGUMENT', 'the output path cannot be empty');
+  if (path.value === undefined) throw new LadingError('INVALID_ARGUMENT', `required flag "${path.flag}" not set`);
+  if (path.value === '') throw new LadingError('INVALID_ARGUMENT', `the ${path.what} path cannot be empty`);
   const started = performance.now();
   const { repository, tags } = await parseArtifacts(raw);
   const concurrency = parseConcurrency(flags.concurrency);
-  const { backupRepository } = await import('../../layout/index.js');
   const { openTarget, closeRegistries } = await import('../targets.js');
   const { TransferDisplay } = await import('../output/transfer.js');
   const { safeText } = await import('../output/safe-text.js');
   const { interruptSignal } = await import('../interrupt.js');
-  const display = new TransferDisplay(
+  const display = new TransferDisplay(io, { ...verbs, exists: 'Exists   ' }, flags.tty === false ? { tty: false } : {});
+  return {
+    layoutPath: path.value,
+    started,
+    repository,
+    tags,
+    concurrency,
+    openTarget,
+    closeRegistries,
+    safeText,
+    interruptSignal,
+    display,
+  };
+}
+
+async function runBackup(io: CliIO, raw: string, flags: BackupFlags): Promise<void> {
+  const {
+    layoutPath,
+    started,
+    repository,
+    tags,
+    concurrency,
+    openTarget,
+    closeRegistries,
+    safeText,
+    interruptSignal,
+    display,
+  } = await begin(
     io,
-    { start: 'Pulling  ', done: 'Pulled   ', exists: 'Exists   ' },
-    flags.tty === false ? { tty: false } : {},
+    raw,
+    flags,
+    { flag: '--output', value: flags.output, what: 'output' },
+    { start: 'Pulling  ', done: 'Pulled   ' },
   );
+  const { backupRepository } = await import('../../layout/index.js');
   try {
     const src = await openTarget(repository, flags);
-    const result = await backupRepository(src.target, flags.output, {
+    const result = await backupRepository(src.target, layoutPath, {
       tags,
       includeReferrers: Boolean(flags.includeReferrers),
       concurrency,
@@ -192,26 +228,29 @@ async function runBackup(io: CliIO, raw: string, flags: BackupFlags): Promise<vo
 }
 
 async function runRestore(io: CliIO, raw: string, flags: RestoreFlags): Promise<void> {
-  const { LadingError } = await import('../../oci/index.js');
-  if (flags.input === undefined) throw new LadingError('INVALID_ARGUMENT', 'required flag "--input" not set');
-  if (flags.input === '') throw new LadingError('INVALID_ARGUMENT', 'the input path cannot be empty');
-  const started = performance.now();
-  const { repository, tags } = await parseArtifacts(raw);
-  const concurrency = parseConcurrency(flags.concurrency);
-  const { restoreRepository } = await import('../../layout/index.js');
-  const { openTarget, closeRegistries } = await import('../targets.js');
-  const { TransferDisplay } = await import('../output/transfer.js');
-  const { safeText } = await import('../output/safe-text.js');
-  const { interruptSignal } = await import('../interrupt.js');
-  const display = new TransferDisplay(
+  const {
+    layoutPath,
+    started,
+    repository,
+    tags,
+    concurrency,
+    openTarget,
+    closeRegistries,
+    safeText,
+    interruptSignal,
+    display,
+  } = await begin(
     io,
-    { start: 'Pushing  ', done: 'Pushed   ', exists: 'Exists   ' },
-    flags.tty === false ? { tty: false } : {},
+    raw,
+    flags,
+    { flag: '--input', value: flags.input, what: 'input' },
+    { start: 'Pushing  ', done: 'Pushed   ' },
   );
+  const { restoreRepository } = await import('../../layout/index.js');
   const dryRun = Boolean(flags.dryRun);
   try {
     const dst = await openTarget(repository, flags, { write: true });
-    const result = await restoreRepository(flags.input, dst.target, {
+    const result = await restoreRepository(layoutPath, dst.target, {
       tags,
       includeReferrers: !flags.excludeReferrers,
       dryRun,
