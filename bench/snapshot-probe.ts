@@ -161,6 +161,11 @@ async function main() {
         prefix: [node, join(root, 'bench', 'snapshot', 'code-cache.cjs'), cjs],
         env: { ...(major >= 22 ? noCache : process.env), LADING_PROBE_CACHE: join(work, `code-cache-${v}`) },
       },
+      {
+        name: `${v} hybrid`,
+        prefix: [node, join(root, 'bench', 'snapshot', 'hybrid.mjs'), cjs],
+        env: { ...(major >= 22 ? noCache : process.env), LADING_PROBE_CACHE: join(work, `code-cache-${v}`) },
+      },
       { name: `${v} snap`, prefix: [node, '--snapshot-blob', blob, '--'] },
       { name: `${v} snap-cold`, prefix: [node, '--snapshot-blob', coldBlob, '--'] },
     );
