@@ -4,16 +4,23 @@
  * snapshot of that file, on each Node binary given, beside `node -e 0` and skopeo.
  *
  *   npm run build
- *   node --import tsx bench/snapshot-probe.ts [--runs 15] [--node /path/to/node]... [case...]
+ *   node --import tsx bench/snapshot-probe.ts [--runs 15] [--node /path/to/node]... [--variant word]...
+ *     [--no-sea] [--keep] [case...]
  *
- * `--sea` variants are single executable applications (a copy of the node binary with the
- * snapshot injected by postject, fetched by npx): ~100 MB each in dist/snapshot-probe/.
+ * Variants, per Node binary (--variant keeps those whose name contains the word): esm (the shipped
+ * bundle; esm+cc with Node's compile cache on Node ≥ 22), cjs (one CommonJS file; cjs+cc),
+ * cjs+flags (start-up flags), cjs+vcache (bench/snapshot/code-cache.cjs: its own V8 code cache),
+ * hybrid (bench/snapshot/hybrid.mjs: an ES module entry for --version, code-cache.cjs for the rest),
+ * snap / snap-cold (node --snapshot-blob, with / without the command groups evaluated into it), and
+ * sea (a single executable application: a copy of the node binary with the snapshot injected by
+ * postject, fetched by npx; ~100–140 MB each; --no-sea leaves it out).
  * Cases: version, layout (tiny artifact, layout → layout), push4 / pull4 (a 4 MiB artifact to /
  * from a fresh local docker-registry; skopeo copies the same for reference).
  * Times: wall and CPU (user + sys) of the child from wait4 (µs), medians of alternating runs;
  * a python3 helper forks and waits, since Node's spawn does not return rusage.
  * The CommonJS bundle and the snapshots are built into dist/snapshot-probe/ (inside the package,
- * where lading finds its package.json and schemas).
+ * where lading finds its package.json and schemas) and removed at the end unless --keep is given
+ * (then bench/snapshot/snap-cli.cjs runs the CLI tests through a kept snapshot).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -93,10 +100,12 @@ async function main() {
   const filters: string[] = [];
   const only: string[] = [];
   let noSea = false;
+  let keep = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') runs = Number(argv[++i]);
     else if (argv[i] === '--node') nodes.push(argv[++i] as string);
     else if (argv[i] === '--no-sea') noSea = true;
+    else if (argv[i] === '--keep') keep = true;
     else if (argv[i] === '--variant') only.push(argv[++i] as string);
     else filters.push(argv[i] as string);
   }
@@ -280,6 +289,7 @@ async function main() {
   } finally {
     if (peers) await stopPeers(peers);
     await rm(work, { recursive: true, force: true });
+    if (!keep) await rm(probeDir, { recursive: true, force: true });
   }
 }
 
