@@ -105,7 +105,7 @@ async function main() {
     const baseCpu = cpu('node -e 0');
     const load = os.loadavg()[0]?.toFixed(2);
     console.log(
-      `${runs} runs each, alternating; ${os.cpus().length} cpus, load average ${load}; Node ${process.version}`,
+      `${runs} runs each, alternating; ${os.cpus().length} cpus, load average ${load}; Node ${process.version}${process.env.NODE_EXTRA_CA_CERTS ? ', NODE_EXTRA_CA_CERTS set' : ''}`,
     );
     for (const c of chosen) {
       const m = wall(c.name);
