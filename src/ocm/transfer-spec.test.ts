@@ -86,6 +86,26 @@ describe('transfer spec', () => {
     assert.throws(() => parseTransferSpec(JSON.parse('{"__proto__": {}}'), 'f.yaml'), /__proto__/);
   });
 
+  test('a has() expression is split in linear time (a long run of spaces cannot hold the CPU)', () => {
+    const expr = `\${has(a.spec.files) ?${' '.repeat(3000)}x}`;
+    const started = Date.now();
+    const spec = parseTransferSpec(
+      {
+        transformations: [
+          { type: 'FileCleanup/v1alpha1', id: 'a', spec: { files: [] } },
+          {
+            type: 'FileCleanup/v1alpha1',
+            id: 'b',
+            spec: { files: [expr, '${has(a.spec.files) ? a.spec.files : []}'] },
+          },
+        ],
+      },
+      'f.yaml',
+    );
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.equal(spec.transformations.length, 2);
+  });
+
   test('the spec keeps creationTime (upstream drops it and breaks signatures) and signatures', () => {
     const descriptor: ComponentDescriptor = {
       meta: { schemaVersion: 'v2' },

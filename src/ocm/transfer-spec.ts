@@ -546,12 +546,33 @@ function expressions(text: string, where: string): string[] {
 }
 
 const PathPattern = /^[A-Za-z_][A-Za-z0-9_]*(?:\.\??[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/;
-const HasPattern = /^has\(([^()]+)\)\s*\?\s*(.+?)\s*:\s*(.+)$/;
+
+/**
+ * `has(x) ? a : b` split into its three parts, or undefined when the expression is not of that
+ * form. Scanned by hand in one pass: the expression comes from a hostile spec, and the regular
+ * expression this replaces (`^has\(([^()]+)\)\s*\?\s*(.+?)\s*:\s*(.+)$`) backtracked in cubic
+ * time on a long run of spaces without a `:` (10 KB of spec held the CPU for minutes).
+ */
+function parseHas(expr: string): [string, string, string] | undefined {
+  if (!expr.startsWith('has(')) return undefined;
+  const close = expr.indexOf(')', 4);
+  if (close <= 4) return undefined;
+  const tested = expr.slice(4, close);
+  if (tested.includes('(')) return undefined;
+  const rest = expr.slice(close + 1).trimStart();
+  if (!rest.startsWith('?')) return undefined;
+  const branches = rest.slice(1);
+  const colon = branches.indexOf(':');
+  if (colon < 0) return undefined;
+  const then = branches.slice(0, colon).trim();
+  const otherwise = branches.slice(colon + 1).trim();
+  if (then === '' || otherwise === '') return undefined;
+  return [tested, then, otherwise];
+}
 
 /** The node IDs (or `environment`) an expression reads. */
 function roots(expr: string): string[] {
-  const has = HasPattern.exec(expr);
-  const parts = has ? [has[1] as string, has[2] as string, has[3] as string] : [expr];
+  const parts = parseHas(expr) ?? [expr];
   return parts.flatMap((p) => {
     const t = p.trim();
     if (t === 'null' || !PathPattern.test(t)) return [];
@@ -589,10 +610,10 @@ function literal(text: string, scope: Obj, where: string): unknown {
 }
 
 function evaluateExpression(expr: string, scope: Obj, where: string): unknown {
-  const has = HasPattern.exec(expr);
+  const has = parseHas(expr);
   if (has) {
-    const present = lookup((has[1] as string).trim(), scope, where) !== Missing;
-    return literal(present ? (has[2] as string) : (has[3] as string), scope, where);
+    const present = lookup(has[0].trim(), scope, where) !== Missing;
+    return literal(present ? has[1] : has[2], scope, where);
   }
   return literal(expr, scope, where);
 }
