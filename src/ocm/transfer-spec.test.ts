@@ -106,6 +106,27 @@ describe('transfer spec', () => {
     assert.equal(spec.transformations.length, 2);
   });
 
+  test('expressions that copy a node twice over cannot double the work per node', async () => {
+    const transformations: unknown[] = [{ type: 'FileCleanup/v1alpha1', id: 'c0', spec: { files: { x: 'data' } } }];
+    for (let i = 1; i <= 20; i++) {
+      transformations.push({
+        type: 'FileCleanup/v1alpha1',
+        id: `c${i}`,
+        spec: { files: { a: `\${c${i - 1}.spec}`, b: `\${c${i - 1}.spec}` } },
+      });
+    }
+    const spec = parseTransferSpec({ transformations }, 'f.yaml');
+    await assert.rejects(
+      runTransferSpec(spec, 'f.yaml', {
+        open: () => {
+          throw new Error('opened');
+        },
+      }),
+      (e: unknown) =>
+        isLadingError(e, 'SIZE_EXCEEDS_LIMIT') && /f\.yaml: transformations\[\d+\]/.test((e as Error).message),
+    );
+  });
+
   test('the spec keeps creationTime (upstream drops it and breaks signatures) and signatures', () => {
     const descriptor: ComponentDescriptor = {
       meta: { schemaVersion: 'v2' },

@@ -618,14 +618,50 @@ function evaluateExpression(expr: string, scope: Obj, where: string): unknown {
   return literal(expr, scope, where);
 }
 
+/**
+ * Values (objects, lists, scalars) the expressions of one run may copy in all, beyond twice the
+ * values of the spec itself. A node's spec may copy an earlier node's spec, so without a bound a
+ * spec of n nodes that each copy the one before twice does 2^n work (and holds it in memory).
+ */
+const MaxCopiedValues = 1_000_000;
+
+interface Budget {
+  left: number;
+}
+
+/** Counts the values of `value` (walked iteratively), stopping once more than `limit` are seen. */
+function countValues(value: unknown, limit: number): number {
+  const pending: unknown[] = [value];
+  let count = 0;
+  while (pending.length > 0 && count <= limit) {
+    const next = pending.pop();
+    count++;
+    if (next !== null && typeof next === 'object') for (const child of Object.values(next)) pending.push(child);
+  }
+  return count;
+}
+
+/** Takes the values an expression copies from the run's budget, or refuses the spec. */
+function spend(value: unknown, budget: Budget, field: string): void {
+  budget.left -= countValues(value, budget.left);
+  if (budget.left < 0) {
+    throw new LadingError(
+      'SIZE_EXCEEDS_LIMIT',
+      `${field}: the spec's expressions copy more than ${MaxCopiedValues} values beyond the spec's own size; refusing it as a possible expansion attack`,
+    );
+  }
+}
+
 /** A spec with every `${…}` replaced by its value (a string that is one expression becomes the value). */
-function evaluate(value: unknown, scope: Obj, field: string): unknown {
+function evaluate(value: unknown, scope: Obj, field: string, budget: Budget): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     const found = spans(value, field);
     const [first] = found;
     if (found.length === 1 && first && first.start === 0 && first.end === value.length) {
-      return structuredClone(evaluateExpression(first.expr, scope, field));
+      const copied = evaluateExpression(first.expr, scope, field);
+      spend(copied, budget, field);
+      return structuredClone(copied);
     }
     let out = '';
     let at = 0;
@@ -639,9 +675,9 @@ function evaluate(value: unknown, scope: Obj, field: string): unknown {
     }
     return out + value.slice(at);
   }
-  if (Array.isArray(value)) return value.map((v, i) => evaluate(v, scope, `${field}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => evaluate(v, scope, `${field}[${i}]`, budget));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, scope, `${field}.${k}`)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, scope, `${field}.${k}`, budget)]));
   }
   return value;
 }
@@ -741,6 +777,8 @@ async function runNow(
   }
 
   const scope: Obj = { environment: tgd.environment };
+  // The bound grows with the spec: a large environment copied once per node is ordinary.
+  const budget: Budget = { left: MaxCopiedValues + 2 * countValues(tgd, Number.POSITIVE_INFINITY) };
   const contents = new Map<string, Content>();
   const repositories = new Map<string, Promise<ComponentVersionRepository>>();
   /** Local blobs added per target repository and version: the descriptor's manifest lists them. */
@@ -830,7 +868,7 @@ async function runNow(
   for (const t of order) {
     const i = byId.get(t.id)?.i as number;
     const at = `transformations[${i}].spec`;
-    const spec = evaluate(t.spec, scope, `${file}: ${at}`) as Obj;
+    const spec = evaluate(t.spec, scope, `${file}: ${at}`, budget) as Obj;
     const where = `${file}: transformations[${i}] (${t.id})`;
     let output: Obj = {};
     let summary = '';
