@@ -45,6 +45,10 @@ describe('transfer spec', () => {
         /"environment" is reserved/,
       ],
       [
+        { transformations: [{ type: 'FileCleanup/v1alpha1', id: '__proto__', spec: { files: [] } }] },
+        /"__proto__" is reserved/,
+      ],
+      [
         {
           transformations: [{ type: 'OCIAddLocalResource/v1alpha1', id: 'a', spec: { globalAccessPolicy: 'always' } }],
         },

@@ -444,6 +444,8 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
     }
     const id = t.id as string;
     if (id === 'environment') bad(`${at}.id`, '"environment" is reserved');
+    // The run keeps each node's values under its ID in a plain object.
+    if (id === '__proto__') bad(`${at}.id`, '"__proto__" is reserved');
     if (ids.has(id)) bad(`${at}.id`, `${JSON.stringify(id)} is used twice`);
     ids.add(id);
     if (t.spec === null || typeof t.spec !== 'object' || Array.isArray(t.spec)) {
