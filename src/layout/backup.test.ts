@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pushArtifact, pushImage, pushIndex, withDir } from '../../test/support/fixtures.js';
@@ -26,6 +26,26 @@ async function source() {
 }
 
 describe('backupRepository and restoreRepository', () => {
+  test('a .partial staging path that is a link, a file or a folder of something else is refused, untouched', () =>
+    withDir(async (dir) => {
+      const s = await source();
+      const out = join(dir, 'b.tar');
+      const victim = join(dir, 'victim');
+      await mkdir(join(victim, 'ingest'), { recursive: true });
+      await writeFile(join(victim, 'ingest', 'keep'), 'mine');
+      await symlink(victim, backupStagingPath(out));
+      const refused = (e: unknown) => isLadingError(e, 'INVALID_ARGUMENT') && /\.partial/.test((e as Error).message);
+      await assert.rejects(backupRepository(s.src, out), refused);
+      assert.deepEqual((await readdir(victim)).sort(), ['ingest']);
+      assert.deepEqual(await readdir(join(victim, 'ingest')), ['keep']);
+      const other = join(dir, 'c.tar');
+      await mkdir(backupStagingPath(other));
+      await writeFile(join(backupStagingPath(other), 'notes.txt'), 'mine');
+      await assert.rejects(backupRepository(s.src, other), refused);
+      assert.deepEqual(await readdir(backupStagingPath(other)), ['notes.txt']);
+      await assert.rejects(stat(other), /ENOENT/);
+    }));
+
   test('an interrupted backup resumes: what landed is verified, not copied again', () =>
     withDir(async (dir) => {
       const s = await source();

@@ -1,4 +1,4 @@
-import { rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -110,6 +110,7 @@ export async function backupRepository(
   opts.onTagsFound?.(roots.map((r) => r.tag));
 
   const staging = tar ? backupStagingPath(output) : output;
+  if (tar) await checkStaging(staging);
   const layout = await OciLayout.open(staging, { mode: 'create' });
   const store = new VerifiedLayout(layout, opts.onCorrupt);
   const { onTagsFound: _f, onTagCopied: _c, onCorrupt: _x, onExporting: _e, tags: _t, ...copyOptions } = opts;
@@ -243,6 +244,31 @@ export async function restoreRepository(input: string, dst: Target, opts: Restor
     done(root);
   }
   return { input, tags, dryRun: false };
+}
+
+/**
+ * The staging folder of a `.tar` backup is a name the user did not type, and it is emptied with
+ * `rm -r` at the end: only a real folder that holds nothing but a layout's own names (what an
+ * earlier run staged, or nothing) is resumed. A link there would send the layout's files, and the
+ * removal of its `ingest/`, to wherever it points; a folder of something else would be deleted.
+ */
+async function checkStaging(staging: string): Promise<void> {
+  const info = await lstat(staging).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new LadingError('IO_ERROR', `${staging}: ${error.message}`, { cause: error });
+  });
+  if (!info) return;
+  const refuse = (what: string): never => {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `the staging path "${staging}" is ${what}, not the folder of an interrupted backup; remove it or choose another output`,
+    );
+  };
+  if (info.isSymbolicLink()) refuse('a symlink');
+  if (!info.isDirectory()) refuse('not a directory');
+  const layoutNames = new Set(['oci-layout', 'index.json', 'index.json.lock', 'blobs', 'ingest']);
+  const other = (await readdir(staging)).find((name) => !layoutNames.has(name));
+  if (other !== undefined) refuse(`a folder that holds more than an OCI layout (${JSON.stringify(other)})`);
 }
 
 async function statOrUndefined(path: string) {

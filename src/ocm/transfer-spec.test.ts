@@ -45,6 +45,10 @@ describe('transfer spec', () => {
         /"environment" is reserved/,
       ],
       [
+        { transformations: [{ type: 'FileCleanup/v1alpha1', id: '__proto__', spec: { files: [] } }] },
+        /"__proto__" is reserved/,
+      ],
+      [
         {
           transformations: [{ type: 'OCIAddLocalResource/v1alpha1', id: 'a', spec: { globalAccessPolicy: 'always' } }],
         },
@@ -84,6 +88,47 @@ describe('transfer spec', () => {
       /f\.yaml: nested deeper than 1000 levels/,
     );
     assert.throws(() => parseTransferSpec(JSON.parse('{"__proto__": {}}'), 'f.yaml'), /__proto__/);
+  });
+
+  test('a has() expression is split in linear time (a long run of spaces cannot hold the CPU)', () => {
+    const expr = `\${has(a.spec.files) ?${' '.repeat(3000)}x}`;
+    const started = Date.now();
+    const spec = parseTransferSpec(
+      {
+        transformations: [
+          { type: 'FileCleanup/v1alpha1', id: 'a', spec: { files: [] } },
+          {
+            type: 'FileCleanup/v1alpha1',
+            id: 'b',
+            spec: { files: [expr, '${has(a.spec.files) ? a.spec.files : []}'] },
+          },
+        ],
+      },
+      'f.yaml',
+    );
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.equal(spec.transformations.length, 2);
+  });
+
+  test('expressions that copy a node twice over cannot double the work per node', async () => {
+    const transformations: unknown[] = [{ type: 'FileCleanup/v1alpha1', id: 'c0', spec: { files: { x: 'data' } } }];
+    for (let i = 1; i <= 20; i++) {
+      transformations.push({
+        type: 'FileCleanup/v1alpha1',
+        id: `c${i}`,
+        spec: { files: { a: `\${c${i - 1}.spec}`, b: `\${c${i - 1}.spec}` } },
+      });
+    }
+    const spec = parseTransferSpec({ transformations }, 'f.yaml');
+    await assert.rejects(
+      runTransferSpec(spec, 'f.yaml', {
+        open: () => {
+          throw new Error('opened');
+        },
+      }),
+      (e: unknown) =>
+        isLadingError(e, 'SIZE_EXCEEDS_LIMIT') && /f\.yaml: transformations\[\d+\]/.test((e as Error).message),
+    );
   });
 
   test('the spec keeps creationTime (upstream drops it and breaks signatures) and signatures', () => {

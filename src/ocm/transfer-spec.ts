@@ -444,6 +444,8 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
     }
     const id = t.id as string;
     if (id === 'environment') bad(`${at}.id`, '"environment" is reserved');
+    // The run keeps each node's values under its ID in a plain object.
+    if (id === '__proto__') bad(`${at}.id`, '"__proto__" is reserved');
     if (ids.has(id)) bad(`${at}.id`, `${JSON.stringify(id)} is used twice`);
     ids.add(id);
     if (t.spec === null || typeof t.spec !== 'object' || Array.isArray(t.spec)) {
@@ -546,12 +548,33 @@ function expressions(text: string, where: string): string[] {
 }
 
 const PathPattern = /^[A-Za-z_][A-Za-z0-9_]*(?:\.\??[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/;
-const HasPattern = /^has\(([^()]+)\)\s*\?\s*(.+?)\s*:\s*(.+)$/;
+
+/**
+ * `has(x) ? a : b` split into its three parts, or undefined when the expression is not of that
+ * form. Scanned by hand in one pass: the expression comes from a hostile spec, and the regular
+ * expression this replaces (`^has\(([^()]+)\)\s*\?\s*(.+?)\s*:\s*(.+)$`) backtracked in cubic
+ * time on a long run of spaces without a `:` (10 KB of spec held the CPU for minutes).
+ */
+function parseHas(expr: string): [string, string, string] | undefined {
+  if (!expr.startsWith('has(')) return undefined;
+  const close = expr.indexOf(')', 4);
+  if (close <= 4) return undefined;
+  const tested = expr.slice(4, close);
+  if (tested.includes('(')) return undefined;
+  const rest = expr.slice(close + 1).trimStart();
+  if (!rest.startsWith('?')) return undefined;
+  const branches = rest.slice(1);
+  const colon = branches.indexOf(':');
+  if (colon < 0) return undefined;
+  const then = branches.slice(0, colon).trim();
+  const otherwise = branches.slice(colon + 1).trim();
+  if (then === '' || otherwise === '') return undefined;
+  return [tested, then, otherwise];
+}
 
 /** The node IDs (or `environment`) an expression reads. */
 function roots(expr: string): string[] {
-  const has = HasPattern.exec(expr);
-  const parts = has ? [has[1] as string, has[2] as string, has[3] as string] : [expr];
+  const parts = parseHas(expr) ?? [expr];
   return parts.flatMap((p) => {
     const t = p.trim();
     if (t === 'null' || !PathPattern.test(t)) return [];
@@ -589,22 +612,58 @@ function literal(text: string, scope: Obj, where: string): unknown {
 }
 
 function evaluateExpression(expr: string, scope: Obj, where: string): unknown {
-  const has = HasPattern.exec(expr);
+  const has = parseHas(expr);
   if (has) {
-    const present = lookup((has[1] as string).trim(), scope, where) !== Missing;
-    return literal(present ? (has[2] as string) : (has[3] as string), scope, where);
+    const present = lookup(has[0].trim(), scope, where) !== Missing;
+    return literal(present ? has[1] : has[2], scope, where);
   }
   return literal(expr, scope, where);
 }
 
+/**
+ * Values (objects, lists, scalars) the expressions of one run may copy in all, beyond twice the
+ * values of the spec itself. A node's spec may copy an earlier node's spec, so without a bound a
+ * spec of n nodes that each copy the one before twice does 2^n work (and holds it in memory).
+ */
+const MaxCopiedValues = 1_000_000;
+
+interface Budget {
+  left: number;
+}
+
+/** Counts the values of `value` (walked iteratively), stopping once more than `limit` are seen. */
+function countValues(value: unknown, limit: number): number {
+  const pending: unknown[] = [value];
+  let count = 0;
+  while (pending.length > 0 && count <= limit) {
+    const next = pending.pop();
+    count++;
+    if (next !== null && typeof next === 'object') for (const child of Object.values(next)) pending.push(child);
+  }
+  return count;
+}
+
+/** Takes the values an expression copies from the run's budget, or refuses the spec. */
+function spend(value: unknown, budget: Budget, field: string): void {
+  budget.left -= countValues(value, budget.left);
+  if (budget.left < 0) {
+    throw new LadingError(
+      'SIZE_EXCEEDS_LIMIT',
+      `${field}: the spec's expressions copy more than ${MaxCopiedValues} values beyond the spec's own size; refusing it as a possible expansion attack`,
+    );
+  }
+}
+
 /** A spec with every `${…}` replaced by its value (a string that is one expression becomes the value). */
-function evaluate(value: unknown, scope: Obj, field: string): unknown {
+function evaluate(value: unknown, scope: Obj, field: string, budget: Budget): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     const found = spans(value, field);
     const [first] = found;
     if (found.length === 1 && first && first.start === 0 && first.end === value.length) {
-      return structuredClone(evaluateExpression(first.expr, scope, field));
+      const copied = evaluateExpression(first.expr, scope, field);
+      spend(copied, budget, field);
+      return structuredClone(copied);
     }
     let out = '';
     let at = 0;
@@ -618,9 +677,9 @@ function evaluate(value: unknown, scope: Obj, field: string): unknown {
     }
     return out + value.slice(at);
   }
-  if (Array.isArray(value)) return value.map((v, i) => evaluate(v, scope, `${field}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => evaluate(v, scope, `${field}[${i}]`, budget));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, scope, `${field}.${k}`)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, scope, `${field}.${k}`, budget)]));
   }
   return value;
 }
@@ -720,6 +779,8 @@ async function runNow(
   }
 
   const scope: Obj = { environment: tgd.environment };
+  // The bound grows with the spec: a large environment copied once per node is ordinary.
+  const budget: Budget = { left: MaxCopiedValues + 2 * countValues(tgd, Number.POSITIVE_INFINITY) };
   const contents = new Map<string, Content>();
   const repositories = new Map<string, Promise<ComponentVersionRepository>>();
   /** Local blobs added per target repository and version: the descriptor's manifest lists them. */
@@ -809,7 +870,7 @@ async function runNow(
   for (const t of order) {
     const i = byId.get(t.id)?.i as number;
     const at = `transformations[${i}].spec`;
-    const spec = evaluate(t.spec, scope, `${file}: ${at}`) as Obj;
+    const spec = evaluate(t.spec, scope, `${file}: ${at}`, budget) as Obj;
     const where = `${file}: transformations[${i}] (${t.id})`;
     let output: Obj = {};
     let summary = '';
