@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -59,11 +60,14 @@ const tree: Entry[] = [
   { name: 'app/same.txt', type: 'link', linkname: 'app/data/readme.txt' },
 ];
 
+/** Where an absolute entry name would land if it were obeyed (in the OS temp folder, per run). */
+const escapedTo = join(tmpdir(), `lading-escaped-${process.pid}.txt`);
+
 /** Hostile archives: each must fail in one line, leaving nothing in the output folder's parent nor outside it. */
 const hostile: [string, Entry[], RegExp][] = [
   ['dotdot', [{ name: '../escaped.txt', body: 'x' }], /escapes the archive root/],
   ['nested-dotdot', [{ name: 'a/../../escaped.txt', body: 'x' }], /escapes the archive root/],
-  ['absolute', [{ name: '/tmp/lading-escaped.txt', body: 'x' }], /is an absolute path/],
+  ['absolute', [{ name: escapedTo, body: 'x' }], /is an absolute path/],
   ['link-out', [{ name: 'out', type: 'symlink', linkname: '../../escaped' }], /symlink/],
   ['link-absolute', [{ name: 'out', type: 'symlink', linkname: '/etc' }], /symlink/],
   ['hardlink-out', [{ name: 'pw', type: 'link', linkname: '/etc/passwd' }], /absolute path/],
@@ -283,7 +287,7 @@ describe('download resource --extraction-policy (OCM v2), against the registry p
       assert.deepEqual((await readdir(join(dir, 'deep'))).sort(), ['parent']);
       await assert.rejects(lstat(join(dir, 'escaped.txt')));
       await assert.rejects(lstat(join(dir, 'deep', 'escaped.txt')));
-      await assert.rejects(lstat('/tmp/lading-escaped.txt'));
+      await assert.rejects(lstat(escapedTo));
     }));
 });
 
