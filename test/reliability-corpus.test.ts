@@ -3,7 +3,8 @@
 // the command exits non-zero with one `Error: ` line and no stack trace; nothing in the case folder
 // changes (no write outside the target, the target store as it was); bombs stay in bounded memory.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -19,6 +20,21 @@ for (const kind of kinds) for (const [name, c] of await loadCases(kind)) all.pus
 function describeError(error: unknown): string {
   if (isLadingError(error)) return `${error.code}: ${error.message.slice(0, 300)}`;
   return `${(error as Error)?.constructor?.name}: ${String((error as Error)?.stack ?? error).slice(0, 600)}`;
+}
+
+/** Files and folders under `dir` this process still holds open (Linux), waiting briefly for closes in flight. */
+async function openUnder(dir: string): Promise<string[]> {
+  let held: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    held = [];
+    for (const fd of await readdir('/proc/self/fd').catch(() => [])) {
+      const to = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (to === dir || to.startsWith(`${dir}/`)) held.push(to);
+    }
+    if (held.length === 0) break;
+    await sleep(50);
+  }
+  return held;
 }
 
 describe('bad input corpus', { concurrency: 4 }, () => {
@@ -43,6 +59,8 @@ describe('bad input corpus', { concurrency: 4 }, () => {
         assert.ok(thrown !== undefined, 'the library accepted it');
         assert.ok(isLadingError(thrown) && thrown.code === c.code, `expected ${c.code}, got ${describeError(thrown)}`);
         assert.deepEqual(await snapshot(dir, prepared.writable), before, 'the library call changed the case folder');
+        if (process.platform === 'linux')
+          assert.deepEqual(await openUnder(dir), [], 'the library call left files of the case open');
 
         const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home') };
         delete env.DOCKER_CONFIG;

@@ -180,7 +180,13 @@ export class GraphCopier {
       } else {
         // The destination counts the bytes as it takes them; the source must not count them again.
         const stream = await this.#src.fetch(desc, { signal: this.#signal });
-        await this.#dst.push(desc, stream, o);
+        try {
+          await this.#dst.push(desc, stream, o);
+        } finally {
+          // A destination that refused the blob before reading it (a title outside the output, a
+          // store that exists already) leaves the source open: a file handle, a socket.
+          if (!stream.destroyed) stream.destroy();
+        }
       }
     } catch (error) {
       // Another writer may have stored it meanwhile: if the content is there, that is all we need.

@@ -19,8 +19,9 @@ export function checkTitle(output: string, title: string, options: { allowTraver
     throw new LadingError('PATH_TRAVERSAL', `layer title ${JSON.stringify(title)} names the output folder itself`);
   }
   if (options.allowTraversal) return;
-  // One that leaves the output gets the message that says so (from safeJoin, which follows).
-  if (escapes(resolve(output), resolve(output, title))) return;
+  if (escapes(resolve(output), resolve(output, title))) {
+    throw new LadingError('PATH_TRAVERSAL', `path traversal disallowed: "${title}" would be written outside ${output}`);
+  }
   if (parts.some((p) => p === '.' || p === '..')) {
     throw new LadingError(
       'PATH_TRAVERSAL',
