@@ -4,10 +4,10 @@
 // changes (no write outside the target, the target store as it was); bombs stay in bounded memory.
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isLadingError } from '../src/oci/index.js';
 import { type BadCase, type Kind, kinds, loadCases, prepareCase, runCli, snapshot } from './reliability-support.js';
 
