@@ -456,6 +456,29 @@ describe('copy() between an OCI layout and a registry', () => {
     }
   });
 
+  test('a copy out of a registry reads the root manifest in one GET by tag: no HEAD before it, no second GET', async () => {
+    const t = await tempDir();
+    try {
+      const name = repoName('one-get');
+      const { manifest, layer } = await pushImage(plain.repository(name, { push: true }), { 'g.txt': 'got once\n' });
+      await plain.repository(name, { push: true }).tag(manifest, 'v1');
+      const trace: string[] = [];
+      const traced = open(peers.plain.host, { plainHttp: true, trace: (line) => trace.push(line) });
+      const dst = await OciLayout.open(join(t.path, 'out'), { mode: 'create' });
+      const root = await copy(traced.repository(name), 'v1', dst, 'v1');
+      assert.deepEqual(root, manifest);
+      assert.deepEqual(await dst.resolve('v1'), manifest);
+      assert.equal(digestBytes(await fetchAll(dst, layer)), layer.digest);
+      const manifestRequests = trace.filter((line) => line.startsWith('> ') && line.includes('/manifests/'));
+      assert.deepEqual(
+        manifestRequests.map((line) => line.split(' ').slice(0, 3).join(' ')),
+        [`> GET ${peers.plain.url}/v2/${name}/manifests/v1`],
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test("-r copies the referrers of an index's manifests too, as oras cp -r does", async () => {
     const t = await tempDir();
     try {

@@ -4,6 +4,7 @@ import {
   fetchAll,
   hasMount,
   hasPushReference,
+  hasReferenceFetcher,
   type Op,
   type ReadOnlyStorage,
   type ReadOnlyTarget,
@@ -21,7 +22,7 @@ import {
 } from '../oci/index.js';
 import { MaxGraphDepth } from './limits.js';
 import { copyReferrersOf } from './referrers-copy.js';
-import { type ResolveOptions, resolveRoot } from './resolve.js';
+import { fetchReference, type ResolveOptions, resolveRoot } from './resolve.js';
 
 /** Options of {@link copyGraph}: concurrency, cancellation, progress and the hooks around each node copied. */
 export interface CopyGraphOptions {
@@ -223,21 +224,47 @@ async function copyReference(
   dstRef: string,
   opts: CopyOptions,
 ): Promise<Descriptor> {
-  const root = await resolveRoot(src, srcRef, opts);
+  const { root, bytes: rootBytes } = await resolveRootBytes(src, srcRef, opts);
   const copier = new GraphCopier(src, dst, opts);
   const tagWith = dstRef && !dstRef.includes(':') ? dstRef : '';
   if (tagWith && hasPushReference(dst) && isManifestMediaType(root.mediaType)) {
     // A registry can take the root and its tag in one PUT; children first, as always.
-    const bytes = await copier.manifestBytes(root);
+    const bytes = rootBytes ?? (await copier.manifestBytes(root));
     const children = opts.findSuccessors ? await opts.findSuccessors(root, bytes) : successorsOf(root, bytes);
     await Promise.all(children.filter((c) => !isForeign(c)).map((c) => copier.copy(c)));
     await opts.preCopy?.(root);
     await dst.pushReference(root, bytes, tagWith, opts.signal ? { signal: opts.signal } : {});
     await opts.postCopy?.(root);
   } else {
-    await copier.copy(root);
+    await copier.copy(root, rootBytes);
     if (tagWith) await dst.tag(root, tagWith, opts.signal ? { signal: opts.signal } : {});
   }
   if (opts.includeReferrers) await copyReferrersOf(src, copier, root, opts.signal);
   return root;
+}
+
+/**
+ * The root `reference` names and, from a store that answers both in one request (a registry's GET
+ * by tag, as oras-go's copy does), its verified bytes: a HEAD and then a GET of the same manifest
+ * would cost a round trip more. Elsewhere (and with `mapRoot`, which may pick another root) the
+ * root alone, as {@link resolveRoot} finds it.
+ */
+async function resolveRootBytes(
+  src: ReadOnlyTarget,
+  reference: string,
+  opts: CopyOptions,
+): Promise<{ root: Descriptor; bytes?: Buffer }> {
+  if (!hasReferenceFetcher(src) || opts.mapRoot) return { root: await resolveRoot(src, reference, opts) };
+  const { desc, bytes } = await fetchReference(src, reference, {
+    ...(opts.platform ? { platform: opts.platform } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const limit = opts.maxMetadataBytes ?? MaxManifestBytes;
+  if (bytes.length > limit) {
+    throw new LadingError(
+      'SIZE_EXCEEDS_LIMIT',
+      `${desc.digest}: ${bytes.length} bytes exceeds the ${limit}-byte limit`,
+    );
+  }
+  return { root: desc, bytes };
 }
