@@ -12,6 +12,7 @@ import {
   OpenModes,
   type PredecessorFinder,
   PredecessorIndex,
+  type ReferencePusher,
   readAll,
   successorsOf,
   type TagLister,
@@ -65,7 +66,7 @@ export function blobPath(digest: string): string {
  * `org.opencontainers.image.ref.name` annotations. index.json is updated under a lock by
  * re-reading it, so concurrent writers (threads or processes) never lose each other's entries.
  */
-export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter {
+export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter, ReferencePusher {
   /** The files the layout is read from: the directory, or the entries of the tar file. */
   readonly files: StoreFiles;
   /** Whether the layout was opened for writing (`readwrite` or `create`; never a tar file). */
@@ -202,17 +203,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
     }
     if (isManifestMediaType(expected.mediaType)) {
-      // Manifests are small and checked before they land: a layout never records a broken one.
-      if (expected.size > MaxManifestBytes) {
-        throw new LadingError(
-          'SIZE_EXCEEDS_LIMIT',
-          `${expected.digest}: manifest of ${expected.size} bytes is over the limit`,
-        );
-      }
-      const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
-      const manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
-      successorsOf(expected, manifestBytes);
-      await this.#blobs.writeSmall(expected.digest, manifestBytes);
+      await this.#storeManifest(expected, content);
       await this.#update((state) => {
         if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
       });
@@ -220,6 +211,54 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     } else {
       await this.#blobs.write(expected, content, o);
     }
+  }
+
+  /** Manifests are small and checked before they land: a layout never records a broken one. */
+  async #storeManifest(expected: Descriptor, content: Content): Promise<void> {
+    if (expected.size > MaxManifestBytes) {
+      discard(content);
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${expected.digest}: manifest of ${expected.size} bytes is over the limit`,
+      );
+    }
+    const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
+    const manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
+    successorsOf(expected, manifestBytes);
+    await this.#blobs.writeSmall(expected.digest, manifestBytes);
+  }
+
+  /**
+   * Stores the manifest `expected` (verified, unless the layout has it) and records it with its tag
+   * in one update of index.json, where a push and then a tag would write index.json twice. A digest
+   * `reference` (it must be the manifest's) only records the manifest, as {@link OciLayout.tag} does.
+   */
+  pushReference(expected: Descriptor, content: Content, reference: string, o: Op = {}): Promise<void> {
+    if (this.#closing) {
+      discard(content);
+      return Promise.reject(this.#closedError());
+    }
+    return this.#write(cancellablePush(content, o, () => this.#pushReference(expected, content, reference)));
+  }
+
+  async #pushReference(expected: Descriptor, content: Content, reference: string): Promise<void> {
+    this.#assertWritable();
+    try {
+      checkTagReference(expected, reference);
+      if (!isManifestMediaType(expected.mediaType)) {
+        throw new LadingError(
+          'INVALID_ARGUMENT',
+          `${this.location}:${reference}: ${expected.mediaType} is not a manifest type`,
+        );
+      }
+    } catch (error) {
+      discard(content);
+      throw error;
+    }
+    if (await this.exists(expected)) discard(content);
+    else await this.#storeManifest(expected, content);
+    await this.#update((state) => recordTag(state, expected, reference));
+    this.#graph = undefined;
   }
 
   /** The descriptor a tag or digest names: from index.json, or a bare blob found by digest. */
@@ -243,13 +282,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
   async #tag(desc: Descriptor, reference: string): Promise<void> {
     this.#assertOpen();
     this.#assertWritable();
-    if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
-    if (isDigestReference(reference)) {
-      // Tagging by digest only makes sure the manifest is recorded, as oras-go does.
-      if (reference !== desc.digest) {
-        throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
-      }
-    }
+    checkTagReference(desc, reference);
     if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     await this.#update((state) => recordTag(state, desc, reference));
   }
@@ -333,6 +366,14 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       await writeFileAtomic(join(this.location, 'index.json'), encodeIndexJson(state));
       this.#state = state;
     });
+  }
+}
+
+/** A tag, or a digest reference to `desc` itself: tagging by digest only records the manifest, as oras-go does. */
+function checkTagReference(desc: Descriptor, reference: string): void {
+  if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
+  if (isDigestReference(reference) && reference !== desc.digest) {
+    throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
   }
 }
 
