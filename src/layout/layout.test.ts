@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -315,6 +315,22 @@ describe('bad layouts are refused with the file and the field', () => {
       });
     });
   }
+
+  test('create on a folder whose oci-layout is of another version and has no index.json still refuses it', async () => {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'half');
+      await mkdir(dir);
+      await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"2.0.0"}');
+      await assert.rejects(
+        () => OciLayout.open(dir, { mode: 'create' }),
+        (e) =>
+          isLadingError(e, 'INVALID_LAYOUT') && /oci-layout: unsupported imageLayoutVersion/.test((e as Error).message),
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
 
   test('open modes: readonly reads, readwrite writes an existing layout, create makes one', async () => {
     const t = await tempDir();

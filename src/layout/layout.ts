@@ -131,8 +131,9 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter,
     }
     const files = new DirFiles(path);
     const writable = mode !== 'readonly';
-    if (writable) await initialise(files);
-    return new OciLayout(files, writable, await readState(files));
+    // A layout this call made holds what it wrote (no manifests): nothing to read back.
+    const created = writable ? await initialise(files) : undefined;
+    return new OciLayout(files, writable, created ?? (await readState(files)));
   }
 
   /** Opens a blob or manifest of the layout as a stream, verified against `desc` as it is read. */
@@ -361,7 +362,8 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter,
   /** Applies `change` to the index.json on disk under the lock, then adopts the result. */
   async #update(change: (state: IndexState) => void): Promise<void> {
     await withLock(join(this.location, 'index.json.lock'), async () => {
-      const state = await readState(this.files);
+      // oci-layout was checked when the layout was opened; index.json is read afresh under the lock.
+      const state = await readState(this.files, { indexOnly: true });
       change(state);
       await writeFileAtomic(join(this.location, 'index.json'), encodeIndexJson(state));
       this.#state = state;
@@ -381,15 +383,21 @@ function discard(content: Content): void {
   if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
 }
 
-async function initialise(files: DirFiles): Promise<void> {
+/**
+ * Writes what a writable layout lacks: oci-layout, blobs/ and an empty index.json. Returns the
+ * state when this call wrote both files (a new layout: nothing else to read), else undefined.
+ */
+async function initialise(files: DirFiles): Promise<IndexState | undefined> {
   const root = files.location;
   const layoutFile = await files.readSmall('oci-layout', 64 * 1024);
   if (!layoutFile) await writeFileAtomic(join(root, 'oci-layout'), layoutFileBytes());
   await mkdir(join(root, 'blobs'), { recursive: true });
-  if (!(await files.stat('index.json'))) {
-    await withLock(join(root, 'index.json.lock'), async () => {
-      if (await files.stat('index.json')) return;
-      await writeFileAtomic(join(root, 'index.json'), encodeIndexJson({ tags: new Map(), manifests: new Map() }));
-    });
-  }
+  if (await files.stat('index.json')) return undefined;
+  const empty: IndexState = { tags: new Map(), manifests: new Map() };
+  const wrote = await withLock(join(root, 'index.json.lock'), async () => {
+    if (await files.stat('index.json')) return false;
+    await writeFileAtomic(join(root, 'index.json'), encodeIndexJson(empty));
+    return true;
+  });
+  return wrote && !layoutFile ? empty : undefined;
 }
