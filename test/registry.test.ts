@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { fetchAll, listReferrers } from '../src/content/index.js';
 import { copy } from '../src/copy/index.js';
+import { pullFiles } from '../src/files/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { type Descriptor, digestBytes, isLadingError, MediaType, parseNode } from '../src/oci/index.js';
 import { Registry, type Repository } from '../src/registry/index.js';
@@ -469,11 +470,17 @@ describe('copy() between an OCI layout and a registry', () => {
       assert.deepEqual(root, manifest);
       assert.deepEqual(await dst.resolve('v1'), manifest);
       assert.equal(digestBytes(await fetchAll(dst, layer)), layer.digest);
-      const manifestRequests = trace.filter((line) => line.startsWith('> ') && line.includes('/manifests/'));
-      assert.deepEqual(
-        manifestRequests.map((line) => line.split(' ').slice(0, 3).join(' ')),
-        [`> GET ${peers.plain.url}/v2/${name}/manifests/v1`],
-      );
+      const manifestRequests = () =>
+        trace
+          .filter((line) => line.startsWith('> ') && line.includes('/manifests/'))
+          .map((line) => line.split(' ').slice(0, 3).join(' '));
+      assert.deepEqual(manifestRequests(), [`> GET ${peers.plain.url}/v2/${name}/manifests/v1`]);
+
+      // pullFiles (`lading pull`) finds its root the same way.
+      trace.length = 0;
+      const pulled = await pullFiles(traced.repository(name), 'v1', { output: join(t.path, 'files') });
+      assert.equal(pulled.root.digest, manifest.digest);
+      assert.deepEqual(manifestRequests(), [`> GET ${peers.plain.url}/v2/${name}/manifests/v1`]);
     } finally {
       await t.cleanup();
     }

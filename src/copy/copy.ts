@@ -5,7 +5,6 @@ import {
   hasManifestList,
   hasMount,
   hasPushReference,
-  hasReferenceFetcher,
   type Op,
   type ReadOnlyStorage,
   type ReadOnlyTarget,
@@ -23,7 +22,7 @@ import {
 } from '../oci/index.js';
 import { MaxGraphDepth } from './limits.js';
 import { copyReferrersOf } from './referrers-copy.js';
-import { fetchReference, type ResolveOptions, resolveRoot } from './resolve.js';
+import { type ResolveOptions, resolveRootBytes } from './resolve.js';
 
 /** Options of {@link copyGraph}: concurrency, cancellation, progress and the hooks around each node copied. */
 export interface CopyGraphOptions {
@@ -264,30 +263,4 @@ async function copyReference(
   }
   if (opts.includeReferrers) await copyReferrersOf(src, copier, root, opts.signal);
   return root;
-}
-
-/**
- * The root `reference` names and, from a store that answers both in one request (a registry's GET
- * by tag, as oras-go's copy does), its verified bytes: a HEAD and then a GET of the same manifest
- * would cost a round trip more. Elsewhere (and with `mapRoot`, which may pick another root) the
- * root alone, as {@link resolveRoot} finds it.
- */
-async function resolveRootBytes(
-  src: ReadOnlyTarget,
-  reference: string,
-  opts: CopyOptions,
-): Promise<{ root: Descriptor; bytes?: Buffer }> {
-  if (!hasReferenceFetcher(src) || opts.mapRoot) return { root: await resolveRoot(src, reference, opts) };
-  const { desc, bytes } = await fetchReference(src, reference, {
-    ...(opts.platform ? { platform: opts.platform } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
-  const limit = opts.maxMetadataBytes ?? MaxManifestBytes;
-  if (bytes.length > limit) {
-    throw new LadingError(
-      'SIZE_EXCEEDS_LIMIT',
-      `${desc.digest}: ${bytes.length} bytes exceeds the ${limit}-byte limit`,
-    );
-  }
-  return { root: desc, bytes };
 }
