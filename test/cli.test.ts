@@ -92,6 +92,45 @@ describe('lading command line', () => {
     }
   });
 
+  test('cp to and from a plain-HTTP registry never loads TLS', async () => {
+    const t = await tempDir();
+    try {
+      const src = await OciLayout.open(join(t.path, 'src'), { mode: 'create' });
+      const { manifest } = await pushArtifact(src, { 'p.txt': 'plain' });
+      await src.tag(manifest, 'v1');
+      // A preload writes the built-in modules the command loaded to a file as it exits.
+      const probe = join(t.path, 'probe.cjs');
+      await writeFile(
+        probe,
+        "process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, process.moduleLoadList.join('\\n')));\n",
+      );
+      const loaded = async (args: string[], name: string) => {
+        const out = join(t.path, `${name}.txt`);
+        const env = { ...process.env, NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out };
+        const r = await lading(args, { env });
+        assert.equal(r.code, 0, r.stderr);
+        return (await readFile(out, 'utf8')).split('\n');
+      };
+      const remote = `${loadPeers().plain.host}/lading/cli-no-tls-${process.pid}:v1`;
+      const up = await loaded(
+        ['cp', '--to-plain-http', '--from-oci-layout', `${join(t.path, 'src')}:v1`, remote],
+        'up',
+      );
+      const down = await loaded(
+        ['cp', '--from-plain-http', remote, '--to-oci-layout', `${join(t.path, 'dst')}:v1`],
+        'down',
+      );
+      for (const list of [up, down]) {
+        assert.ok(list.includes('NativeModule http'), 'the probe sees what was loaded');
+        assert.ok(!list.includes('NativeModule tls'), 'node:tls was loaded');
+        assert.ok(!list.includes('NativeModule https'), 'node:https was loaded');
+      }
+      assert.equal((await (await OciLayout.open(join(t.path, 'dst'))).resolve('v1')).digest, manifest.digest);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('bad input ends in one clear line, a non-zero exit, and the destination as it was', async () => {
     const t = await tempDir();
     try {

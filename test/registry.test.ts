@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { fetchAll, listReferrers } from '../src/content/index.js';
 import { copy } from '../src/copy/index.js';
+import { pullFiles } from '../src/files/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { type Descriptor, digestBytes, isLadingError, MediaType, parseNode } from '../src/oci/index.js';
 import { Registry, type Repository } from '../src/registry/index.js';
@@ -451,6 +452,35 @@ describe('copy() between an OCI layout and a registry', () => {
       assert.equal((await back.resolve('v1')).digest, manifest.digest);
       assert.deepEqual(await fetchAll(back, manifest), await fetchAll(src, manifest));
       assert.deepEqual(await fetchAll(back, sig.manifest), await fetchAll(src, sig.manifest));
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a copy out of a registry reads the root manifest in one GET by tag: no HEAD before it, no second GET', async () => {
+    const t = await tempDir();
+    try {
+      const name = repoName('one-get');
+      const { manifest, layer } = await pushImage(plain.repository(name, { push: true }), { 'g.txt': 'got once\n' });
+      await plain.repository(name, { push: true }).tag(manifest, 'v1');
+      const trace: string[] = [];
+      const traced = open(peers.plain.host, { plainHttp: true, trace: (line) => trace.push(line) });
+      const dst = await OciLayout.open(join(t.path, 'out'), { mode: 'create' });
+      const root = await copy(traced.repository(name), 'v1', dst, 'v1');
+      assert.deepEqual(root, manifest);
+      assert.deepEqual(await dst.resolve('v1'), manifest);
+      assert.equal(digestBytes(await fetchAll(dst, layer)), layer.digest);
+      const manifestRequests = () =>
+        trace
+          .filter((line) => line.startsWith('> ') && line.includes('/manifests/'))
+          .map((line) => line.split(' ').slice(0, 3).join(' '));
+      assert.deepEqual(manifestRequests(), [`> GET ${peers.plain.url}/v2/${name}/manifests/v1`]);
+
+      // pullFiles (`lading pull`) finds its root the same way.
+      trace.length = 0;
+      const pulled = await pullFiles(traced.repository(name), 'v1', { output: join(t.path, 'files') });
+      assert.equal(pulled.root.digest, manifest.digest);
+      assert.deepEqual(manifestRequests(), [`> GET ${peers.plain.url}/v2/${name}/manifests/v1`]);
     } finally {
       await t.cleanup();
     }

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import {
   fetchAll,
+  hasManifestList,
   hasMount,
   hasPushReference,
   type Op,
@@ -21,7 +22,7 @@ import {
 } from '../oci/index.js';
 import { MaxGraphDepth } from './limits.js';
 import { copyReferrersOf } from './referrers-copy.js';
-import { type ResolveOptions, resolveRoot } from './resolve.js';
+import { type ResolveOptions, resolveRootBytes } from './resolve.js';
 
 /** Options of {@link copyGraph}: concurrency, cancellation, progress and the hooks around each node copied. */
 export interface CopyGraphOptions {
@@ -90,6 +91,8 @@ export class GraphCopier {
   readonly #abort = new AbortController();
   readonly #signal: AbortSignal;
   readonly #mountFrom: ((desc: Descriptor) => readonly string[]) | undefined;
+  #rootTag: { digest: string; tag: string } | undefined;
+  #rootTagged = false;
 
   constructor(src: ReadOnlyStorage, dst: Storage, opts: CopyGraphOptions = {}) {
     this.#src = src;
@@ -109,7 +112,7 @@ export class GraphCopier {
     setMaxListeners(10 + 4 * concurrency, this.#signal);
   }
 
-  /** Copies everything under `root`, and `root` itself unless `skipRoot` (pushed by the caller). */
+  /** Copies everything under `root`, and `root` itself. */
   async copy(root: Descriptor, rootBytes?: Buffer): Promise<void> {
     try {
       await this.#node(root, rootBytes);
@@ -117,6 +120,18 @@ export class GraphCopier {
       this.#abort.abort(error);
       throw error;
     }
+  }
+
+  /**
+   * {@link GraphCopier.copy}, and a destination that takes a manifest with its tag in one call (a
+   * ReferencePusher, such as an OCI layout: one write of index.json instead of two) gets the root
+   * with `tag` that way. Resolves to whether it did; when not (the root was there already, or the
+   * destination cannot), the caller tags it.
+   */
+  async copyTagged(root: Descriptor, rootBytes: Buffer | undefined, tag: string): Promise<boolean> {
+    this.#rootTag = hasPushReference(this.#dst) ? { digest: root.digest, tag } : undefined;
+    await this.copy(root, rootBytes);
+    return this.#rootTagged;
   }
 
   /** Fetches (once) a manifest's bytes from the source. */
@@ -173,7 +188,11 @@ export class GraphCopier {
     }
     await this.#opts.preCopy?.(desc);
     try {
-      if (bytes) {
+      const rootTag = this.#rootTag;
+      if (bytes && rootTag?.digest === desc.digest && hasPushReference(this.#dst)) {
+        await this.#dst.pushReference(desc, bytes, rootTag.tag, o);
+        this.#rootTagged = true;
+      } else if (bytes) {
         await this.#dst.push(desc, bytes, o);
       } else if (desc.data !== undefined) {
         await this.#dst.push(desc, Buffer.from(desc.data, 'base64'), o);
@@ -229,20 +248,24 @@ async function copyReference(
   dstRef: string,
   opts: CopyOptions,
 ): Promise<Descriptor> {
-  const root = await resolveRoot(src, srcRef, opts);
+  const { root, bytes: rootBytes } = await resolveRootBytes(src, srcRef, opts);
   const copier = new GraphCopier(src, dst, opts);
   const tagWith = dstRef && !dstRef.includes(':') ? dstRef : '';
-  if (tagWith && hasPushReference(dst) && isManifestMediaType(root.mediaType)) {
-    // A registry can take the root and its tag in one PUT; children first, as always.
-    const bytes = await copier.manifestBytes(root);
+  if (tagWith && hasPushReference(dst) && !hasManifestList(dst) && isManifestMediaType(root.mediaType)) {
+    // A registry can take the root and its tag in one PUT; children first, as always. (A store that
+    // lists its own manifests, an OCI layout, answers exists() without a request: the root goes
+    // through the copier, which skips it when it is there.)
+    const bytes = rootBytes ?? (await copier.manifestBytes(root));
     const children = opts.findSuccessors ? await opts.findSuccessors(root, bytes) : successorsOf(root, bytes);
     await Promise.all(children.filter((c) => !isForeign(c)).map((c) => copier.copy(c)));
     await opts.preCopy?.(root);
     await dst.pushReference(root, bytes, tagWith, opts.signal ? { signal: opts.signal } : {});
     await opts.postCopy?.(root);
+  } else if (tagWith) {
+    const tagged = await copier.copyTagged(root, rootBytes, tagWith);
+    if (!tagged) await dst.tag(root, tagWith, opts.signal ? { signal: opts.signal } : {});
   } else {
-    await copier.copy(root);
-    if (tagWith) await dst.tag(root, tagWith, opts.signal ? { signal: opts.signal } : {});
+    await copier.copy(root, rootBytes);
   }
   if (opts.includeReferrers) await copyReferrersOf(src, copier, root, opts.signal);
   return root;

@@ -6,7 +6,7 @@ import {
   type ReadOnlyStorage,
   type ReadOnlyTarget,
 } from '../content/index.js';
-import type { Descriptor, Platform } from '../oci/index.js';
+import { type Descriptor, LadingError, MaxManifestBytes, type Platform } from '../oci/index.js';
 import { selectPlatform } from './platform.js';
 
 export interface ResolveOptions {
@@ -25,6 +25,32 @@ export async function resolveRoot(src: ReadOnlyTarget, reference: string, o: Res
   if (o.platform) root = await selectPlatform(src, root, o.platform, signal);
   if (o.mapRoot) root = await o.mapRoot(src, root);
   return root;
+}
+
+/**
+ * The root `reference` names and, from a store that answers both in one request (a registry's GET
+ * by tag, as oras-go's copy does), its verified bytes: a HEAD and then a GET of the same manifest
+ * would cost a round trip more. Elsewhere (and with `mapRoot`, which may pick another root) the
+ * root alone, as {@link resolveRoot} finds it. `maxMetadataBytes` bounds the bytes read.
+ */
+export async function resolveRootBytes(
+  src: ReadOnlyTarget,
+  reference: string,
+  o: ResolveOptions & { maxMetadataBytes?: number } = {},
+): Promise<{ root: Descriptor; bytes?: Buffer }> {
+  if (!hasReferenceFetcher(src) || o.mapRoot) return { root: await resolveRoot(src, reference, o) };
+  const { desc, bytes } = await fetchReference(src, reference, {
+    ...(o.platform ? { platform: o.platform } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  const limit = o.maxMetadataBytes ?? MaxManifestBytes;
+  if (bytes.length > limit) {
+    throw new LadingError(
+      'SIZE_EXCEEDS_LIMIT',
+      `${desc.digest}: ${bytes.length} bytes exceeds the ${limit}-byte limit`,
+    );
+  }
+  return { root: desc, bytes };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { hasPushReference, type Op, type Target } from '../content/index.js';
+import { hasManifestList, hasPushReference, type Op, type Target } from '../content/index.js';
 import { type Descriptor, isDigestReference } from '../oci/index.js';
 
 /**
@@ -16,6 +16,8 @@ export async function tagBytes(
   const tag = reference && !isDigestReference(reference) ? reference : '';
   if (hasPushReference(dst)) {
     if (tag) await dst.pushReference(desc, bytes, tag, o);
+    // A store that records its manifests (an OCI layout) stores this one unless it has it, and records it.
+    else if (hasManifestList(dst)) await dst.pushReference(desc, bytes, desc.digest, o);
     else await dst.push(desc, bytes, o);
     return;
   }

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { RealDir, shortTempName } from '../archive/index.js';
 import type { Content, Op, ReadOnlyTarget, Storage } from '../content/index.js';
 import { toReadable, verifiedCopy } from '../content/index.js';
-import { GraphCopier, type ResolveOptions, resolveRoot } from '../copy/index.js';
+import { GraphCopier, type ResolveOptions, resolveRootBytes } from '../copy/index.js';
 import {
   Annotation,
   cancellable,
@@ -278,7 +278,7 @@ export function pullFiles(src: ReadOnlyTarget, reference: string, options: PullF
 }
 
 async function pull(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
-  const root = await resolveRoot(src, reference, options);
+  const { root, bytes: rootBytes } = await resolveRootBytes(src, reference, options);
   const created = await mkdir(options.output, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST' || error.code === 'ENOTDIR') {
       throw new LadingError('INVALID_ARGUMENT', `${options.output}: not a folder (the output of a pull is a folder)`);
@@ -291,7 +291,7 @@ async function pull(src: ReadOnlyTarget, reference: string, options: PullFilesOp
   // Where the output really is when the pull begins: the commit writes there or nowhere.
   const realOutput = await realpath(options.output);
   try {
-    return await pullStaged(src, root, { ...options, realOutput }, sink);
+    return await pullStaged(src, root, rootBytes, { ...options, realOutput }, sink);
   } catch (error) {
     await sink.settle();
     // The folder was made for this pull and holds nothing else: leave no trace of it.
@@ -306,6 +306,7 @@ async function pull(src: ReadOnlyTarget, reference: string, options: PullFilesOp
 async function pullStaged(
   src: ReadOnlyTarget,
   root: Descriptor,
+  rootBytes: Buffer | undefined,
   options: PullFilesOptions & { realOutput: string },
   sink: FileSink,
 ): Promise<PullResult> {
@@ -366,7 +367,7 @@ async function pullStaged(
     ...(options.postCopy ? { postCopy: options.postCopy } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  await copier.copy(root);
+  await copier.copy(root, rootBytes);
   // The copy moves each digest once; a second title for the same bytes is filled from the first.
   for (const desc of duplicates) {
     const from = sink.written.get(desc.digest);

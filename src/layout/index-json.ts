@@ -61,24 +61,13 @@ function optional(desc: Descriptor): Partial<Descriptor> {
   return out;
 }
 
-/** Reads and checks oci-layout and index.json; every problem names the file and the field. */
-export async function readState(files: StoreFiles): Promise<IndexState> {
+/**
+ * Reads and checks oci-layout and index.json; every problem names the file and the field. With
+ * `indexOnly`, only index.json (a layout this process opened, and so checked, already).
+ */
+export async function readState(files: StoreFiles, o: { indexOnly?: boolean } = {}): Promise<IndexState> {
   const where = files.location;
-  const layoutBytes = await files.readSmall('oci-layout', 64 * 1024);
-  if (!layoutBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no oci-layout file)`);
-  let layout: unknown;
-  try {
-    layout = JSON.parse(layoutBytes.toString('utf8'));
-  } catch {
-    throw new LadingError('INVALID_LAYOUT', `${where}/oci-layout: not valid JSON`);
-  }
-  const version = (layout as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
-  if (version !== LayoutVersion) {
-    throw new LadingError(
-      'INVALID_LAYOUT',
-      `${where}/oci-layout: unsupported imageLayoutVersion ${JSON.stringify(version)}`,
-    );
-  }
+  if (!o.indexOnly) await checkLayoutFile(files);
   const indexBytes = await files.readSmall('index.json', MaxIndexBytes);
   if (!indexBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no index.json)`);
   let index: unknown;
@@ -115,6 +104,26 @@ export async function readState(files: StoreFiles): Promise<IndexState> {
     }
   });
   return state;
+}
+
+/** Checks the layout's oci-layout file: there, JSON, and of the version this reader knows. */
+async function checkLayoutFile(files: StoreFiles): Promise<void> {
+  const where = files.location;
+  const layoutBytes = await files.readSmall('oci-layout', 64 * 1024);
+  if (!layoutBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no oci-layout file)`);
+  let layout: unknown;
+  try {
+    layout = JSON.parse(layoutBytes.toString('utf8'));
+  } catch {
+    throw new LadingError('INVALID_LAYOUT', `${where}/oci-layout: not valid JSON`);
+  }
+  const version = (layout as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
+  if (version !== LayoutVersion) {
+    throw new LadingError(
+      'INVALID_LAYOUT',
+      `${where}/oci-layout: unsupported imageLayoutVersion ${JSON.stringify(version)}`,
+    );
+  }
 }
 
 /** Tagged entries first, then manifests no tag names, as oras-go lays index.json out. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,80 @@ describe('writing layouts', () => {
       );
       const blobs = await readdir(join(path, 'blobs/sha256'));
       assert.equal(blobs.length, 4); // {} config, two layers, manifest
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('pushReference stores a manifest with its tag in one step; one already there is only tagged; bad input records nothing', async () => {
+    const t = await tempDir();
+    try {
+      const mem = new MemoryStore();
+      const { manifest } = await pushArtifact(mem, { 'r.txt': 'by reference' });
+      const bytes = await fetchAll(mem, manifest);
+      const path = join(t.path, 'out');
+      const layout = await OciLayout.open(path, { mode: 'create' });
+      await layout.pushReference(manifest, bytes, 'v1');
+      assert.deepEqual(await layout.resolve('v1'), manifest);
+      assert.deepEqual(await fetchAll(layout, manifest), bytes);
+      await layout.pushReference(manifest, bytes, 'v2');
+      await layout.pushReference(manifest, bytes, manifest.digest);
+      const reopened = await OciLayout.open(path);
+      assert.deepEqual(reopened.manifests(), [manifest]);
+      const tags: string[] = [];
+      for await (const page of reopened.tags()) tags.push(...page);
+      assert.deepEqual(tags, ['v1', 'v2']);
+
+      const other = await pushArtifact(mem, { 'o.txt': 'other' });
+      const otherBytes = await fetchAll(mem, other.manifest);
+      await assert.rejects(
+        () => layout.pushReference(other.manifest, Buffer.from(otherBytes).fill(32, 0, 1), 'bad'),
+        (e) => isLadingError(e, 'DIGEST_MISMATCH'),
+      );
+      await assert.rejects(
+        () => layout.pushReference(other.manifest, otherBytes, manifest.digest),
+        (e) => isLadingError(e, 'INVALID_REFERENCE'),
+      );
+      const blob = Buffer.from('not a manifest');
+      await assert.rejects(
+        () =>
+          layout.pushReference({ mediaType: 'text/plain', digest: digestBytes(blob), size: blob.length }, blob, 'b'),
+        (e) => isLadingError(e, 'INVALID_ARGUMENT'),
+      );
+      await assert.rejects(
+        () => reopened.pushReference(other.manifest, otherBytes, 'ro'),
+        (e) => isLadingError(e, 'UNSUPPORTED'),
+      );
+      const after = await OciLayout.open(path);
+      assert.deepEqual(after.manifests(), [manifest]);
+      assert.equal(await after.exists(other.manifest), false);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a copy into a layout tags the root as it lands, and a root already there is reported skipped and tagged', async () => {
+    const t = await tempDir();
+    try {
+      const mem = new MemoryStore();
+      const { manifest } = await pushArtifact(mem, { 'c.txt': 'copied' });
+      await mem.tag(manifest, 'v1');
+      const layout = await OciLayout.open(join(t.path, 'out'), { mode: 'create' });
+      const copied: string[] = [];
+      const skipped: string[] = [];
+      const hooks = {
+        postCopy: (d: { digest: string }) => void copied.push(d.digest),
+        onSkipped: (d: { digest: string }) => void skipped.push(d.digest),
+      };
+      await copy(mem, 'v1', layout, 'v1', hooks);
+      assert.ok(copied.includes(manifest.digest));
+      assert.deepEqual(skipped, []);
+      await copy(mem, 'v1', layout, 'v2', hooks);
+      assert.deepEqual(skipped, [manifest.digest]);
+      const reopened = await OciLayout.open(join(t.path, 'out'));
+      assert.equal((await reopened.resolve('v1')).digest, manifest.digest);
+      assert.equal((await reopened.resolve('v2')).digest, manifest.digest);
+      assert.deepEqual(reopened.manifests(), [manifest]);
     } finally {
       await t.cleanup();
     }
@@ -241,6 +315,22 @@ describe('bad layouts are refused with the file and the field', () => {
       });
     });
   }
+
+  test('create on a folder whose oci-layout is of another version and has no index.json still refuses it', async () => {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'half');
+      await mkdir(dir);
+      await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"2.0.0"}');
+      await assert.rejects(
+        () => OciLayout.open(dir, { mode: 'create' }),
+        (e) =>
+          isLadingError(e, 'INVALID_LAYOUT') && /oci-layout: unsupported imageLayoutVersion/.test((e as Error).message),
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
 
   test('open modes: readonly reads, readwrite writes an existing layout, create makes one', async () => {
     const t = await tempDir();

@@ -12,6 +12,7 @@ import {
   OpenModes,
   type PredecessorFinder,
   PredecessorIndex,
+  type ReferencePusher,
   readAll,
   successorsOf,
   type TagLister,
@@ -65,7 +66,7 @@ export function blobPath(digest: string): string {
  * `org.opencontainers.image.ref.name` annotations. index.json is updated under a lock by
  * re-reading it, so concurrent writers (threads or processes) never lose each other's entries.
  */
-export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter {
+export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter, ReferencePusher {
   /** The files the layout is read from: the directory, or the entries of the tar file. */
   readonly files: StoreFiles;
   /** Whether the layout was opened for writing (`readwrite` or `create`; never a tar file). */
@@ -130,8 +131,9 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     }
     const files = new DirFiles(path);
     const writable = mode !== 'readonly';
-    if (writable) await initialise(files);
-    return new OciLayout(files, writable, await readState(files));
+    // A layout this call made holds what it wrote (no manifests): nothing to read back.
+    const created = writable ? await initialise(files) : undefined;
+    return new OciLayout(files, writable, created ?? (await readState(files)));
   }
 
   /** Opens a blob or manifest of the layout as a stream, verified against `desc` as it is read. */
@@ -202,17 +204,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
       throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
     }
     if (isManifestMediaType(expected.mediaType)) {
-      // Manifests are small and checked before they land: a layout never records a broken one.
-      if (expected.size > MaxManifestBytes) {
-        throw new LadingError(
-          'SIZE_EXCEEDS_LIMIT',
-          `${expected.digest}: manifest of ${expected.size} bytes is over the limit`,
-        );
-      }
-      const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
-      const manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
-      successorsOf(expected, manifestBytes);
-      await this.#blobs.writeSmall(expected.digest, manifestBytes);
+      await this.#storeManifest(expected, content);
       await this.#update((state) => {
         if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
       });
@@ -220,6 +212,54 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
     } else {
       await this.#blobs.write(expected, content, o);
     }
+  }
+
+  /** Manifests are small and checked before they land: a layout never records a broken one. */
+  async #storeManifest(expected: Descriptor, content: Content): Promise<void> {
+    if (expected.size > MaxManifestBytes) {
+      discard(content);
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${expected.digest}: manifest of ${expected.size} bytes is over the limit`,
+      );
+    }
+    const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
+    const manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
+    successorsOf(expected, manifestBytes);
+    await this.#blobs.writeSmall(expected.digest, manifestBytes);
+  }
+
+  /**
+   * Stores the manifest `expected` (verified, unless the layout has it) and records it with its tag
+   * in one update of index.json, where a push and then a tag would write index.json twice. A digest
+   * `reference` (it must be the manifest's) only records the manifest, as {@link OciLayout.tag} does.
+   */
+  pushReference(expected: Descriptor, content: Content, reference: string, o: Op = {}): Promise<void> {
+    if (this.#closing) {
+      discard(content);
+      return Promise.reject(this.#closedError());
+    }
+    return this.#write(cancellablePush(content, o, () => this.#pushReference(expected, content, reference)));
+  }
+
+  async #pushReference(expected: Descriptor, content: Content, reference: string): Promise<void> {
+    this.#assertWritable();
+    try {
+      checkTagReference(expected, reference);
+      if (!isManifestMediaType(expected.mediaType)) {
+        throw new LadingError(
+          'INVALID_ARGUMENT',
+          `${this.location}:${reference}: ${expected.mediaType} is not a manifest type`,
+        );
+      }
+    } catch (error) {
+      discard(content);
+      throw error;
+    }
+    if (await this.exists(expected)) discard(content);
+    else await this.#storeManifest(expected, content);
+    await this.#update((state) => recordTag(state, expected, reference));
+    this.#graph = undefined;
   }
 
   /** The descriptor a tag or digest names: from index.json, or a bare blob found by digest. */
@@ -243,13 +283,7 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
   async #tag(desc: Descriptor, reference: string): Promise<void> {
     this.#assertOpen();
     this.#assertWritable();
-    if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
-    if (isDigestReference(reference)) {
-      // Tagging by digest only makes sure the manifest is recorded, as oras-go does.
-      if (reference !== desc.digest) {
-        throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
-      }
-    }
+    checkTagReference(desc, reference);
     if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     await this.#update((state) => recordTag(state, desc, reference));
   }
@@ -328,7 +362,8 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
   /** Applies `change` to the index.json on disk under the lock, then adopts the result. */
   async #update(change: (state: IndexState) => void): Promise<void> {
     await withLock(join(this.location, 'index.json.lock'), async () => {
-      const state = await readState(this.files);
+      // oci-layout was checked when the layout was opened; index.json is read afresh under the lock.
+      const state = await readState(this.files, { indexOnly: true });
       change(state);
       await writeFileAtomic(join(this.location, 'index.json'), encodeIndexJson(state));
       this.#state = state;
@@ -336,19 +371,33 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter 
   }
 }
 
+/** A tag, or a digest reference to `desc` itself: tagging by digest only records the manifest, as oras-go does. */
+function checkTagReference(desc: Descriptor, reference: string): void {
+  if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
+  if (isDigestReference(reference) && reference !== desc.digest) {
+    throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
+  }
+}
+
 function discard(content: Content): void {
   if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
 }
 
-async function initialise(files: DirFiles): Promise<void> {
+/**
+ * Writes what a writable layout lacks: oci-layout, blobs/ and an empty index.json. Returns the
+ * state when this call wrote both files (a new layout: nothing else to read), else undefined.
+ */
+async function initialise(files: DirFiles): Promise<IndexState | undefined> {
   const root = files.location;
   const layoutFile = await files.readSmall('oci-layout', 64 * 1024);
   if (!layoutFile) await writeFileAtomic(join(root, 'oci-layout'), layoutFileBytes());
   await mkdir(join(root, 'blobs'), { recursive: true });
-  if (!(await files.stat('index.json'))) {
-    await withLock(join(root, 'index.json.lock'), async () => {
-      if (await files.stat('index.json')) return;
-      await writeFileAtomic(join(root, 'index.json'), encodeIndexJson({ tags: new Map(), manifests: new Map() }));
-    });
-  }
+  if (await files.stat('index.json')) return undefined;
+  const empty: IndexState = { tags: new Map(), manifests: new Map() };
+  const wrote = await withLock(join(root, 'index.json.lock'), async () => {
+    if (await files.stat('index.json')) return false;
+    await writeFileAtomic(join(root, 'index.json'), encodeIndexJson(empty));
+    return true;
+  });
+  return wrote && !layoutFile ? empty : undefined;
 }

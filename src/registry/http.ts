@@ -21,6 +21,12 @@ export interface RawResponse {
 export interface HttpClientOptions {
   /** CA certificates to trust (PEM); the system roots when absent. */
   ca?: (string | Buffer)[] | undefined;
+  /**
+   * CA certificates to trust besides the system roots (PEM), when `ca` is absent. The roots are
+   * read from node:tls on the first https request, so a client that only speaks plain HTTP never
+   * loads TLS.
+   */
+  extraCa?: (string | Buffer)[] | undefined;
   /** Client certificate and key (PEM) for mutual TLS. */
   cert?: string | Buffer | undefined;
   key?: string | Buffer | undefined;
@@ -135,17 +141,25 @@ export class HttpClient {
   }
 
   /** Keep-alive and TLS settings of an https agent (direct, or through a proxy's tunnel). */
-  #agentOptions() {
+  #agentOptions(ca: (string | Buffer)[] | undefined) {
     const o = this.#options;
     return {
       keepAlive: true,
       timeout: o.keepAliveMs,
       scheduling: 'lifo' as const,
-      ...(o.ca ? { ca: o.ca } : {}),
+      ...(ca ? { ca } : {}),
       ...(o.cert !== undefined ? { cert: o.cert } : {}),
       ...(o.key !== undefined ? { key: o.key } : {}),
       rejectUnauthorized: o.rejectUnauthorized ?? true,
     };
+  }
+
+  /** The CA certificates to trust: `ca`, or the system roots with `extraCa`; undefined for Node's default roots. */
+  async #ca(): Promise<(string | Buffer)[] | undefined> {
+    const o = this.#options;
+    if (o.ca || !o.extraCa?.length) return o.ca;
+    const { rootCertificates } = await import('node:tls');
+    return [...rootCertificates, ...o.extraCa];
   }
 
   #scheme(protocol: string): Promise<Scheme> {
@@ -155,10 +169,10 @@ export class HttpClient {
       const common = { keepAlive: true, timeout: o.keepAliveMs, scheduling: 'lifo' as const };
       scheme =
         protocol === 'https:'
-          ? import('node:https').then((https) => ({
+          ? Promise.all([import('node:https'), this.#ca()]).then(([https, ca]) => ({
               request: https.request,
               agent: new https.Agent({
-                ...this.#agentOptions(),
+                ...this.#agentOptions(ca),
               }),
             }))
           : import('node:http').then((http) => ({ request: http.request, agent: new http.Agent(common) }));
@@ -176,14 +190,14 @@ export class HttpClient {
     let scheme = this.#schemes.get(key);
     if (!scheme) {
       const o = this.#options;
-      scheme = Promise.all([import('./proxy-tunnel.js'), import('node:http'), import('node:https')]).then(
-        ([tunnel, http, https]) =>
+      scheme = Promise.all([import('./proxy-tunnel.js'), import('node:http'), import('node:https'), this.#ca()]).then(
+        ([tunnel, http, https, ca]) =>
           protocol === 'https:'
             ? {
                 request: https.request,
-                agent: new tunnel.TunnelingAgent(proxy, this.#agentOptions(), {
+                agent: new tunnel.TunnelingAgent(proxy, this.#agentOptions(ca), {
                   timeoutMs: o.connectTimeoutMs,
-                  ca: o.ca,
+                  ca,
                 }),
               }
             : {

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
 import { LadingError } from '../oci/index.js';
 import { networkError } from './errors.js';
 import { locationOf } from './headers.js';
@@ -139,16 +138,17 @@ export class Transport implements Sender {
     };
     const tls = options.tls ?? {};
     const extraCa = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];
-    const ca = extraCa.length > 0 ? [...rootCertificates, ...extraCa] : undefined;
+    // The given CAs are trusted besides the system roots (HttpClient joins them on its first https request).
+    const ca = extraCa.length > 0 ? { extraCa } : {};
     this.#originClient = new HttpClient({
       ...base,
-      ca,
+      ...ca,
       cert: tls.cert,
       key: tls.key,
       rejectUnauthorized: !tls.insecure,
     });
     // Redirect targets (object stores, CDNs) and token realms on other hosts: verified TLS, no client cert.
-    this.#foreignClient = new HttpClient({ ...base, ca });
+    this.#foreignClient = new HttpClient({ ...base, ...ca });
   }
 
   #traceHeaders(headers: Record<string, string | string[] | undefined>): string {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { LadingError } from '../../oci/index.js';
 import type { Credential } from '../auth/credential.js';
 
@@ -6,11 +5,13 @@ import type { Credential } from '../auth/credential.js';
 const TokenUser = '<token>';
 const NotFound = 'credentials not found in native keychain';
 
-function run(
+async function run(
   program: string,
   action: string,
   input: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  // Loaded when a helper runs: a command that never asks one does not load child_process.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
