@@ -33,8 +33,10 @@ export async function writeVerified(
   if (origin === undefined || !verifiesItself(content, expected)) {
     if (content instanceof Readable && verifiesItself(content, expected)) {
       // A verified download (a registry's response body): written here in batches.
+      const onBytes = options.op?.onProgress;
+      if (onBytes) observeBytes(content, onBytes);
       try {
-        await streamToFile(content, handle, options);
+        await streamToFile(content, handle, options.op?.signal);
       } finally {
         await handle.close();
       }
@@ -134,17 +136,20 @@ async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Pr
 const WriteBatchBytes = 1024 * 1024;
 
 /**
- * Writes a stream that verifies itself into `handle` from offset 0: its chunks are gathered and
- * written with one `writev` per ~1 MiB, one write at a time, and the stream is paused while a full
- * batch waits for the write before it (at most two batches held). A plain `pipe` into a file
- * stream costs a callback, a buffer entry and a 'drain' check per chunk; a download of 1 GiB
- * arrives in ~16,000 chunks. The stream fails before its end on a wrong size or digest, so the last
- * batch is written only once every byte is verified (and the caller renames the file only after).
+ * Writes `stream` into `handle` from offset 0 and answers the bytes written: its chunks are
+ * gathered and written with one `writev` per ~1 MiB, one write at a time, and the stream is paused
+ * while a full batch waits for the write before it (at most two batches held). A plain `pipe` into
+ * a file stream costs a callback, a buffer entry and a 'drain' check per chunk; a download of 1 GiB
+ * arrives in ~16,000 chunks. A stream that verifies itself fails before its end on a wrong size or
+ * digest, so its last batch is written only once every byte is verified (and the caller renames
+ * the file only after). `onChunk` sees each chunk before it is written.
  */
-async function streamToFile(stream: Readable, handle: FileHandle, options: { op?: Op }): Promise<void> {
-  const signal = options.op?.signal;
-  const onBytes = options.op?.onProgress;
-  if (onBytes) observeBytes(stream, onBytes);
+async function streamToFile(
+  stream: Readable,
+  handle: FileHandle,
+  signal: AbortSignal | undefined,
+  onChunk?: (chunk: Buffer) => void,
+): Promise<number> {
   if (signal?.aborted) throw abortError(signal);
   let position = 0;
   let batch: Buffer[] = [];
@@ -190,6 +195,7 @@ async function streamToFile(stream: Readable, handle: FileHandle, options: { op?
       );
     };
     const onData = (chunk: Buffer) => {
+      onChunk?.(chunk);
       batch.push(chunk);
       batchBytes += chunk.length;
       if (batchBytes < WriteBatchBytes) return;
@@ -205,6 +211,30 @@ async function streamToFile(stream: Readable, handle: FileHandle, options: { op?
     stream.on('end', onEnd);
     stream.on('error', finish);
   });
+  return position;
+}
+
+/**
+ * Writes what `stream` yields into `handle` (a new, empty file), hashing it on the way, and
+ * closes the file: the digest and size of exactly the bytes written, for a blob whose digest is
+ * not known until its end (one pass instead of hashing first and writing after).
+ */
+export async function writeHashed(
+  handle: FileHandle,
+  stream: Readable,
+  o: Op = {},
+): Promise<{ digest: string; size: number }> {
+  const hash = createDigester('sha256');
+  const onBytes = o.onProgress;
+  try {
+    const size = await streamToFile(stream, handle, o.signal, (chunk) => {
+      hash.update(chunk);
+      onBytes?.(chunk.length);
+    });
+    return { digest: `sha256:${hash.digest('hex')}`, size };
+  } finally {
+    await handle.close();
+  }
 }
 
 async function writeAllv(handle: FileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
