@@ -368,7 +368,7 @@ async function report(
     `## ${new Date().toISOString().slice(0, 10)}: lading beside skopeo against a local docker-registry`,
     '',
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}${process.env.NODE_EXTRA_CA_CERTS ? ' with NODE_EXTRA_CA_CERTS set (Node 20 pays ~50 ms CPU per start for it)' : ''}; ${skopeoVersion}; Debian docker-registry on 127.0.0.1 (plain HTTP).`,
-    `Medians of ${runs} runs, tools alternating, each run's output removed before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv the floor that reads, writes and hashes the same bytes once (issue 18): \`tar -c <folder> | tee <out>/floor.tar | openssl sha256\`. Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
+    `Medians of ${runs} runs, tools alternating, each run's output removed before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv-* the floor that reads, writes and hashes the same bytes once (issue 18): \`tar -c <folder> | tee <out>/floor.tar | openssl sha256\` (add-cv-1GiB-dir: the folder is an OCI layout, stored unpacked as OCI blobs; add-cv-1GiB-tar: the same folder as a plain Dir/v1 tar blob). Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
     '',
     '| case | lading time | lading MB/s | lading peak RSS | lading CPU | reference time | reference MB/s | reference peak RSS | reference CPU | lading speed-up |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -487,6 +487,11 @@ async function prepareComponent(work: string, host: string, wanted: boolean): Pr
     join(dir, 'component-constructor.yaml'),
     `name: ${name}\nversion: 1.0.0\nprovider:\n  name: bench\nresources:\n${resources.join('')}`,
   );
+  // The same 1 GiB folder as a plain Dir/v1 blob (application/x-tar): a tar lading writes itself.
+  await writeFile(
+    join(dir, 'component-constructor-tar.yaml'),
+    `name: ${name}\nversion: 1.0.0\nprovider:\n  name: bench\nresources:\n  - name: folder\n    type: blob\n    input:\n      type: dir/v1\n      path: ./image-layout\n`,
+  );
   const ctf = join(dir, 'ctf');
   await measure(process.execPath, [cli, 'add', 'cv', '-c', join(dir, 'component-constructor.yaml'), '-r', ctf]);
   await measure(process.execPath, [cli, 'transfer', 'cv', `${ctf}//${name}:1.0.0`, `http://${host}/seed`]);
@@ -539,6 +544,23 @@ function componentCases(c: ComponentBench, host: string, far: string, out: strin
         [
           '-c',
           `set -o pipefail; tar -C ${c.dir} -cf - image-layout small | tee ${join(out, `floor-${r}.tar`)} | openssl sha256 > /dev/null`,
+        ],
+      ],
+    },
+    {
+      // The folder as a plain tar blob (Dir/v1 without a media type): lading writes the tar into
+      // the CTF and hashes it on the way; the floor writes the same folder's tar and hashes it.
+      name: 'add-cv-1GiB-tar',
+      bytes: 1024 * MiB,
+      lading: (r) => [
+        process.execPath,
+        [cli, 'add', 'cv', '-c', join(c.dir, 'component-constructor-tar.yaml'), '-r', join(out, `ctf-${r}`)],
+      ],
+      skopeo: (r) => [
+        'bash',
+        [
+          '-c',
+          `set -o pipefail; tar -C ${c.dir} -cf - image-layout | tee ${join(out, `floor-${r}.tar`)} | openssl sha256 > /dev/null`,
         ],
       ],
     },
