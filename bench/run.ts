@@ -4,6 +4,8 @@
  *
  *   npm run bench                 # every case, 3 runs each
  *   npm run bench -- --runs 5 push-big
+ *   npm run bench -- --before /tmp/old-dist/bin/main.js pull-1024MiB
+ *                                 # also an earlier build's CLI, alternating, in the same run
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
@@ -111,9 +113,11 @@ interface Case {
   plot?: { panel: 'size' | 'count'; x: number; direction: 'push' | 'pull' };
 }
 
+type Tool = 'lading' | 'skopeo' | 'before';
+
 interface Result {
   c: Case;
-  samples: Record<'lading' | 'skopeo', Sample[]>;
+  samples: Record<Tool, Sample[]>;
 }
 
 const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
@@ -176,9 +180,12 @@ function pullCase(name: string, source: string, out: string, bytes: number, plot
 async function main() {
   const args = process.argv.slice(2);
   let runs = 5;
+  /** An earlier build's `dist/bin/main.js`, run beside this one (before/after in one run). */
+  let before: string | undefined;
   const filters: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--runs') runs = Number(args[++i]);
+    else if (args[i] === '--before') before = args[++i];
     else filters.push(args[i] as string);
   }
   await ensurePackages();
@@ -238,15 +245,21 @@ async function main() {
     let counter = 0;
     for (const c of cases) {
       if (filters.length > 0 && !filters.some((f) => c.name.includes(f))) continue;
-      const samples: Record<'lading' | 'skopeo', Sample[]> = { lading: [], skopeo: [] };
+      const samples: Record<Tool, Sample[]> = { lading: [], skopeo: [], before: [] };
       for (let r = 0; r < runs; r++) {
-        // Alternate the order so neither tool always runs on a warmer cache.
-        const order: ('lading' | 'skopeo')[] = r % 2 === 0 ? ['lading', 'skopeo'] : ['skopeo', 'lading'];
+        // Rotate the order so no tool always runs on a warmer cache.
+        const tools: Tool[] = before ? ['lading', 'skopeo', 'before'] : ['lading', 'skopeo'];
+        const order = r % 2 === 0 ? tools : [...tools].reverse();
         for (const tool of order) {
           await rm(skopeoCache, { force: true });
           await rm(out, { recursive: true, force: true });
           await mkdir(out, { recursive: true });
-          const [cmd, a] = c[tool](++counter);
+          const [cmd, a] =
+            tool === 'before'
+              ? ((([command, list]) => [command, list.map((x) => (x === cli ? (before as string) : x))])(
+                  c.lading(++counter),
+                ) as [string, string[]])
+              : c[tool](++counter);
           const s = await measure(cmd, a);
           samples[tool].push(s);
           console.log(
@@ -259,7 +272,7 @@ async function main() {
     }
     const ceiling = bigBlob && wants(['push-1024MiB']) ? await uploadCeiling(host, bigBlob, runs) : undefined;
     // Only a full run redraws the plot: a subset would replace it with a few points.
-    await report(results, runs, ceiling, filters.length === 0);
+    await report(results, runs, ceiling, filters.length === 0, before);
   } finally {
     await stopPeers(peers);
     await stopPeers(farPeers);
@@ -300,9 +313,10 @@ async function report(
   runs: number,
   ceiling: { seconds: number } | { missing: string } | undefined,
   drawPlot: boolean,
+  before: string | undefined,
 ) {
   const rows = results.map(({ c, samples }) => {
-    const fmt = (tool: 'lading' | 'skopeo') => {
+    const fmt = (tool: Tool) => {
       const ss = samples[tool];
       const secs = median(ss.map((s) => s.seconds));
       return `${secs.toFixed(2)} s | ${mbps(c.bytes, secs).toFixed(0)} MB/s | ${Math.max(...ss.map((s) => s.rssMB)).toFixed(0)} MB | ${median(ss.map((s) => s.userS + s.sysS)).toFixed(2)} s`;
@@ -320,6 +334,21 @@ async function report(
     p.on('exit', () => resolve(text.trim()));
   });
   const lines: string[] = [];
+  if (before) {
+    const secs = (ss: Sample[]) => median(ss.map((s) => s.seconds));
+    lines.push(
+      `The same cases with an earlier build (\`${before}\`), run in the same loop, tools rotating:`,
+      '',
+      '| case | before time | before peak RSS | before CPU | now time | now peak RSS | now CPU | now vs before |',
+      '|---|---|---|---|---|---|---|---|',
+      ...results.map(({ c, samples }) => {
+        const cell = (ss: Sample[]) =>
+          `${secs(ss).toFixed(2)} s | ${Math.max(...ss.map((s) => s.rssMB)).toFixed(0)} MB | ${median(ss.map((s) => s.userS + s.sysS)).toFixed(2)} s`;
+        return `| ${c.name} | ${cell(samples.before)} | ${cell(samples.lading)} | ${(secs(samples.before) / secs(samples.lading)).toFixed(2)}× |`;
+      }),
+      '',
+    );
+  }
   if (ceiling && 'missing' in ceiling) lines.push(`Registry upload ceiling not measured: ${ceiling.missing}.`, '');
   else if (ceiling) {
     const push = results.find((r) => r.c.name === 'push-1024MiB');
@@ -339,7 +368,7 @@ async function report(
     `## ${new Date().toISOString().slice(0, 10)}: lading beside skopeo against a local docker-registry`,
     '',
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}${process.env.NODE_EXTRA_CA_CERTS ? ' with NODE_EXTRA_CA_CERTS set (Node 20 pays ~50 ms CPU per start for it)' : ''}; ${skopeoVersion}; Debian docker-registry on 127.0.0.1 (plain HTTP).`,
-    `Medians of ${runs} runs, tools alternating, each run's output removed before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv the floor \`tar -c <folder> | openssl sha256\`. Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
+    `Medians of ${runs} runs, tools alternating, each run's output removed before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv-* the floor that reads, writes and hashes the same bytes once (issue 18): \`tar -c <folder> | tee <out>/floor.tar | openssl sha256\` (add-cv-1GiB-dir: the folder is an OCI layout, stored unpacked as OCI blobs; add-cv-1GiB-tar: the same folder as a plain Dir/v1 tar blob). Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
     '',
     '| case | lading time | lading MB/s | lading peak RSS | lading CPU | reference time | reference MB/s | reference peak RSS | reference CPU | lading speed-up |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -458,6 +487,11 @@ async function prepareComponent(work: string, host: string, wanted: boolean): Pr
     join(dir, 'component-constructor.yaml'),
     `name: ${name}\nversion: 1.0.0\nprovider:\n  name: bench\nresources:\n${resources.join('')}`,
   );
+  // The same 1 GiB folder as a plain Dir/v1 blob (application/x-tar): a tar lading writes itself.
+  await writeFile(
+    join(dir, 'component-constructor-tar.yaml'),
+    `name: ${name}\nversion: 1.0.0\nprovider:\n  name: bench\nresources:\n  - name: folder\n    type: blob\n    input:\n      type: dir/v1\n      path: ./image-layout\n`,
+  );
   const ctf = join(dir, 'ctf');
   await measure(process.execPath, [cli, 'add', 'cv', '-c', join(dir, 'component-constructor.yaml'), '-r', ctf]);
   await measure(process.execPath, [cli, 'transfer', 'cv', `${ctf}//${name}:1.0.0`, `http://${host}/seed`]);
@@ -502,8 +536,33 @@ function componentCases(c: ComponentBench, host: string, far: string, out: strin
         process.execPath,
         [cli, 'add', 'cv', '-c', join(c.dir, 'component-constructor.yaml'), '-r', join(out, `ctf-${r}`)],
       ],
-      // The floor for the same work: read the folder once as a tar and hash it.
-      skopeo: () => ['bash', ['-c', `tar -C ${c.dir} -cf - image-layout small | openssl sha256 > /dev/null`]],
+      // The floor for the same work (issue 18): read the folder once as a tar, write that tar into
+      // the run's output folder (as lading writes the CTF there) and hash it. Without the `tee` it
+      // would be a floor for reading and hashing only, which skips the 1 GiB write lading must do.
+      skopeo: (r) => [
+        'bash',
+        [
+          '-c',
+          `set -o pipefail; tar -C ${c.dir} -cf - image-layout small | tee ${join(out, `floor-${r}.tar`)} | openssl sha256 > /dev/null`,
+        ],
+      ],
+    },
+    {
+      // The folder as a plain tar blob (Dir/v1 without a media type): lading writes the tar into
+      // the CTF and hashes it on the way; the floor writes the same folder's tar and hashes it.
+      name: 'add-cv-1GiB-tar',
+      bytes: 1024 * MiB,
+      lading: (r) => [
+        process.execPath,
+        [cli, 'add', 'cv', '-c', join(c.dir, 'component-constructor-tar.yaml'), '-r', join(out, `ctf-${r}`)],
+      ],
+      skopeo: (r) => [
+        'bash',
+        [
+          '-c',
+          `set -o pipefail; tar -C ${c.dir} -cf - image-layout | tee ${join(out, `floor-${r}.tar`)} | openssl sha256 > /dev/null`,
+        ],
+      ],
     },
     {
       name: 'transfer-ctf-to-registry',

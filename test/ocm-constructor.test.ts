@@ -449,3 +449,84 @@ describe('bad constructors: one clear error with file:line and path', () => {
     );
   });
 });
+
+describe('Dir/v1 into a CTF', () => {
+  it('the tar is produced once and hashed as it is stored: the digest and bytes it would have measured; an abort half way leaves nothing', async () => {
+    const ocm = await import('../src/ocm/api.js');
+    const { dirInput } = await import('../src/ocm/index.js');
+    const { readdir } = await import('node:fs/promises');
+    const { Transform } = await import('node:stream');
+    const dir = join(work, 'dir-ctf');
+    mkdirSync(join(dir, 'tree', 'sub'), { recursive: true });
+    // Several write batches of the store, and a file of several reads.
+    writeFileSync(join(dir, 'tree', 'a.bin'), Buffer.alloc(3 * 1024 * 1024 + 123, 'a'));
+    writeFileSync(join(dir, 'tree', 'sub', 'b.txt'), 'b\n');
+    const spec = { type: 'Dir/v1', path: 'tree', reproducible: true };
+    const measured = await dirInput(spec, { workingDirectory: dir });
+    const tar = await bytesOf(measured);
+    assert.equal(`sha256:${sha256(tar)}`, measured.digest);
+    const ctor = parseConstructor(
+      `name: acme.org/dir\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n- name: tree\n  type: blob\n  input:\n    type: Dir/v1\n    path: ./tree\n    reproducible: true\n`,
+      { env: {} },
+    );
+    const dirMethod = ocm.builtinInputMethods.get(ocm.InputType.Dir) as NonNullable<
+      ReturnType<typeof ocm.builtinInputMethods.get>
+    >;
+    let opened = 0;
+    let digestGiven: string | undefined = 'not run';
+    let cut: (() => void) | undefined;
+    const methods = new Map(ocm.builtinInputMethods);
+    methods.set(ocm.InputType.Dir, async (s, context) => {
+      const blob = await dirMethod(s, context);
+      digestGiven = blob.digest;
+      return {
+        ...blob,
+        open: async () => {
+          opened++;
+          const stream = await blob.open();
+          if (!cut) return stream;
+          let seen = 0;
+          const stop = cut;
+          return stream.pipe(
+            new Transform({
+              transform(chunk: Buffer, _e, done) {
+                seen += chunk.length;
+                if (seen > 1024 * 1024) stop();
+                done(null, chunk);
+              },
+            }),
+          );
+        },
+      };
+    });
+
+    const ctf = join(work, 'dir-ctf', 'ctf');
+    const repo = await ocm.openComponentRepository(ctf, { mode: 'create' });
+    const before = (await readdir(ctf)).sort();
+    const building = new AbortController();
+    cut = () => building.abort(new Error('stopped half way'));
+    await assert.rejects(
+      ocm.constructComponentVersions(ctor, repo.repository, {
+        workingDirectory: dir,
+        inputMethods: methods,
+        signal: building.signal,
+      }),
+      (e) => isLadingError(e, 'ABORTED'),
+    );
+    assert.deepEqual((await readdir(ctf)).sort(), before, 'no blob and no temp file in the CTF');
+    assert.deepEqual(await readdir(join(ctf, 'blobs')).catch(() => []), []);
+
+    cut = undefined;
+    opened = 0;
+    const [descriptor] = await ocm.constructComponentVersions(ctor, repo.repository, {
+      workingDirectory: dir,
+      inputMethods: methods,
+    });
+    assert.equal(digestGiven, undefined, 'the input left the digest to the store');
+    assert.equal(opened, 1, 'the tar was produced once');
+    const access = descriptor?.component.resources?.[0]?.access as { localReference?: string } | undefined;
+    assert.equal(access?.localReference, measured.digest);
+    const stored = readFileSync(join(ctf, 'blobs', `sha256.${sha256(tar)}`));
+    assert.ok(stored.equals(tar), 'the stored blob is the tar, byte for byte');
+  });
+});

@@ -5,7 +5,7 @@ import { type Descriptor, type ErrorCode, LadingError } from '../oci/index.js';
 import { tempPathFor, writeFileAtomic } from './atomic.js';
 import type { StoreFiles } from './files.js';
 import { openStoreFolder, type RealDir } from './real-dir.js';
-import { writeVerified } from './write-verified.js';
+import { writeHashed, writeVerified } from './write-verified.js';
 
 /** Where a store keeps a blob: a folder below its root and a file name there, both from the digest. */
 export interface BlobPlace {
@@ -110,6 +110,47 @@ export class BlobFolder {
       discard(content);
       if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
       throw new LadingError('IO_ERROR', `${location}: cannot write ${expected.digest}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Stores what `content` streams as a blob of the digest it hashes to (sha256), hashing while it
+   * writes: staged, then renamed into place once the last byte is written, so a failure leaves
+   * nothing behind. Returns the descriptor and whether the blob is new.
+   */
+  async ingest(mediaType: string, content: Readable, o: Op = {}): Promise<{ desc: Descriptor; added: boolean }> {
+    const { location } = this.#o;
+    try {
+      const { staging: stagingFolder, mode } = this.#writes();
+      return await this.#in(stagingFolder, async (staging) => {
+        const temp = tempPathFor('ingest', staging.at('.'));
+        let handle: FileHandle | undefined;
+        try {
+          handle = await open(temp, 'wx', 0o644);
+          const opened = handle;
+          handle = undefined;
+          const { digest, size } = await writeHashed(opened, content, o);
+          if (mode !== 0o644) await chmod(temp, mode);
+          const { folder, name } = this.#o.place(digest);
+          // The blob folder is opened without following links, as for any write.
+          const added = await this.#in(folder, async (blobs) => {
+            const existed = (await this.size(digest)) !== undefined;
+            await rename(temp, blobs.at(name));
+            return !existed;
+          });
+          return { desc: { mediaType, digest, size }, added };
+        } catch (error) {
+          await handle?.close().catch(() => {});
+          await rm(temp, { force: true });
+          throw error;
+        }
+      });
+    } catch (error) {
+      content.destroy();
+      if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
+      throw new LadingError('IO_ERROR', `${location}: cannot write a blob: ${(error as Error).message}`, {
         cause: error,
       });
     }

@@ -107,6 +107,15 @@ export interface Mounter {
   mountSourceFor?(source: object): string | undefined;
 }
 
+/**
+ * A store that takes a blob whose digest is not known yet: the bytes are hashed as they are
+ * written (one pass), and the blob lands under the digest they hash to.
+ */
+export interface Ingester {
+  /** Stores what `content` streams, hashed with sha256 on the way; the descriptor it got. */
+  ingest(mediaType: string, content: Readable, o?: Op): Promise<Descriptor>;
+}
+
 /** A store with a referrers API: the manifests whose `subject` is a descriptor. */
 export interface ReferrerLister {
   /** The manifests whose `subject` is `subject`, page by page; only those of `artifactType` when given. */
@@ -126,6 +135,11 @@ export function hasTags(t: object): t is TagLister {
 /** Whether a store can delete content (a {@link Deleter}). */
 export function hasDelete(t: object): t is Deleter {
   return typeof (t as Partial<Deleter>).delete === 'function';
+}
+
+/** Whether a store takes blobs of unknown digest in one pass (an {@link Ingester}). */
+export function hasIngest(t: object): t is Ingester {
+  return typeof (t as Partial<Ingester>).ingest === 'function';
 }
 
 /** Whether a store can mount a blob from another repository of its registry (a {@link Mounter}). */

@@ -5,6 +5,7 @@ import {
   cancellablePush,
   type Deleter,
   destroyContent,
+  type Ingester,
   type Op,
   type PredecessorFinder,
   type ReferrerLister,
@@ -52,7 +53,7 @@ export function isIndexedMediaType(mediaType: string): boolean {
  * manifest counts as present here only when this repository has an entry for it, so that a copy
  * into a second repository records its manifests there too.
  */
-export class CtfRepository implements Target, TagLister, PredecessorFinder, ReferrerLister, Deleter {
+export class CtfRepository implements Target, TagLister, PredecessorFinder, ReferrerLister, Deleter, Ingester {
   /** The repository's name within the archive (`component-descriptors/acme.org/app`). */
   readonly name: string;
   readonly #store: CtfStore;
@@ -80,6 +81,22 @@ export class CtfRepository implements Target, TagLister, PredecessorFinder, Refe
 
   push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
     return cancellablePush(content, o, () => this.#push(expected, content, o));
+  }
+
+  /**
+   * Stores a blob (never a manifest: nothing is indexed) whose digest is not known yet, hashing it
+   * as it is written; the descriptor it got.
+   */
+  async ingest(mediaType: string, content: Readable, o: Op = {}): Promise<Descriptor> {
+    if (isIndexedMediaType(mediaType)) {
+      destroyContent(content);
+      throw new LadingError('UNSUPPORTED', `${this.location}: a manifest (${mediaType}) needs its digest up front`);
+    }
+    let desc: Descriptor | undefined;
+    await cancellablePush(content, o, async () => {
+      desc = await this.#store.ingestBlob(mediaType, content, o);
+    });
+    return desc as Descriptor;
   }
 
   async #push(expected: Descriptor, content: Content, o: Op): Promise<void> {

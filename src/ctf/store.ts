@@ -141,6 +141,15 @@ export class CtfStore {
     this.dirty = true;
   }
 
+  /** Stores a blob of not yet known digest, hashed as it is written (see BlobFolder.ingest). */
+  async ingestBlob(mediaType: string, content: Readable, o: Op = {}): Promise<Descriptor> {
+    this.assertWritable();
+    const { desc, added } = await this.#blobs.ingest(mediaType, content, o);
+    if (added) this.added.add(desc.digest);
+    this.dirty = true;
+    return desc;
+  }
+
   /**
    * Undoes this session in a folder CTF: the index goes back to what it was (unless another process
    * changed it since our last write, in which case our entries stay rather than lose theirs), and

@@ -3,12 +3,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pushArtifact, pushBytes, pushImage, tempDir } from '../../test/support/fixtures.js';
 import { orasVectors, zotLayouts } from '../../test/support/vectors.js';
 import { writeDirectoryAsTar } from '../archive/index.js';
-import { fetchAll, listReferrers, MemoryStore, readAll } from '../content/index.js';
+import { fetchAll, listReferrers, MemoryStore, readAll, verifiedStream } from '../content/index.js';
 import { copy } from '../copy/index.js';
 import { digestBytes, isLadingError, MediaType } from '../oci/index.js';
 import { blobPath, OciLayout } from './layout.js';
@@ -436,6 +437,61 @@ describe('bad layouts are refused with the file and the field', () => {
       );
       assert.equal(await bad.exists(desc), false);
       assert.deepEqual(await readdir(join(t.path, 'bad', 'ingest')).catch(() => []), [], 'no temp file left behind');
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a verified download in many small chunks is stored byte for byte in batches; a changed byte or an abort stores nothing', async () => {
+    const t = await tempDir();
+    // 3.3 MiB in 64 KiB chunks arriving one per tick, as a registry's response body does: several
+    // write batches, later chunks arriving while one is being written, the last batch short.
+    const bytes = randomBytes(3.3 * 1024 * 1024);
+    const desc = { mediaType: MediaType.ImageLayer, digest: digestBytes(bytes), size: bytes.length };
+    const download = (data: Buffer, onChunk?: (i: number) => void) =>
+      verifiedStream(
+        new Readable({
+          read() {
+            const at = (this as { at?: number }).at ?? 0;
+            (this as { at?: number }).at = at + 64 * 1024;
+            setImmediate(() => {
+              onChunk?.(at / (64 * 1024));
+              this.push(at < data.length ? data.subarray(at, at + 64 * 1024) : null);
+            });
+          },
+        }),
+        desc,
+        { where: 'the download' },
+      );
+    try {
+      const good = await OciLayout.open(join(t.path, 'good'), { mode: 'create' });
+      let counted = 0;
+      await good.push(desc, download(bytes), { onProgress: (n) => (counted += n) });
+      assert.ok((await readFile(join(t.path, 'good', blobPath(desc.digest)))).equals(bytes));
+      assert.equal(counted, bytes.length);
+
+      const changed = Buffer.from(bytes);
+      changed.writeUInt8(changed.readUInt8(2 * 1024 * 1024 + 5) ^ 1, 2 * 1024 * 1024 + 5);
+      const bad = await OciLayout.open(join(t.path, 'bad'), { mode: 'create' });
+      await assert.rejects(
+        () => bad.push(desc, download(changed)),
+        (e) => isLadingError(e, 'DIGEST_MISMATCH') && (e as Error).message.startsWith('the download: '),
+      );
+      assert.equal(await bad.exists(desc), false);
+      assert.deepEqual(await readdir(join(t.path, 'bad', 'ingest')), [], 'no temp file left behind');
+
+      const controller = new AbortController();
+      await assert.rejects(
+        () =>
+          bad.push(
+            desc,
+            download(bytes, (i) => i === 30 && controller.abort()),
+            { signal: controller.signal },
+          ),
+        (e) => isLadingError(e, 'ABORTED'),
+      );
+      assert.equal(await bad.exists(desc), false);
+      assert.deepEqual(await readdir(join(t.path, 'bad', 'ingest')), [], 'no temp file left behind');
     } finally {
       await t.cleanup();
     }

@@ -143,6 +143,8 @@ async function constructComponentVersionsNow(
     };
     const context = {
       workingDirectory: options.workingDirectory,
+      // A store that hashes what it writes (a CTF) takes a folder's tar in one pass.
+      ...((await repository.storesUnmeasuredBlobs(name)) ? { digestLater: true } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.tempDir ? { tempDir: options.tempDir } : {}),
     };

@@ -18,7 +18,8 @@ import { resolveInWorkingDirectory } from './working-dir.js';
  *
  * Memory stays flat for any size: an uncompressed tar is produced twice — once to measure digest
  * and size, once more for each `open()` — which costs a second read of the files but no disk
- * space (the second read is usually served from the page cache). A compressed tar is gzipped
+ * space (the second read is usually served from the page cache); with the context's `digestLater`
+ * it is produced once, by the caller that hashes it as it stores it. A compressed tar is gzipped
  * once into a temporary file, since compressing twice would cost more than the disk write.
  */
 export async function dirInput(spec: Record<string, unknown>, context: InputContext): Promise<InputBlob> {
@@ -58,6 +59,11 @@ export async function dirInput(spec: Record<string, unknown>, context: InputCont
     // An OCI image layout is unpacked by whoever stores it; measuring its tar would read every
     // file once more for a digest nobody uses.
     return { mediaType, open: produce, directory: path };
+  }
+  if (context.digestLater) {
+    // The caller hashes the tar as it stores it: producing it once more only to measure it first
+    // would read every file twice.
+    return { mediaType, open: produce, ...(plainTree ? { directory: path } : {}) };
   }
   const { digest, size } = await measureStream(produce(), context.signal);
   return { mediaType, digest, size, open: produce, ...(plainTree ? { directory: path } : {}) };

@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 /**
  * The content an input method produced. It can be opened more than once (each call streams the
  * same bytes from the start), so a caller can measure it, upload it and retry without holding it
- * in memory. The built-in methods always fill in `size` and `digest`.
+ * in memory. The built-in methods always fill in `size` and `digest`, unless the context's
+ * `digestLater` lets them leave out what would cost a pass of its own.
  */
 export interface InputBlob {
   /** The media type the resource's local blob gets. */
@@ -29,6 +30,11 @@ export interface InputContext {
   workingDirectory: string;
   /** Cancels the input: the method rejects (construction turns it into ABORTED). */
   signal?: AbortSignal;
+  /**
+   * The caller hashes the blob as it stores it: a method may leave `digest` and `size` out where
+   * measuring them would read every byte once more (a folder's tar).
+   */
+  digestLater?: boolean;
   /** Where blobs that must be spooled (compressed content) are written; the OS default if unset. */
   tempDir?: string;
 }

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { fetchAll, hasPushReference, hasTags, type Op, type Target, type TargetResolver } from '../../content/index.js';
+import {
+  fetchAll,
+  hasIngest,
+  hasPushReference,
+  hasTags,
+  type Op,
+  type Target,
+  type TargetResolver,
+} from '../../content/index.js';
 import { copyGraph } from '../../copy/index.js';
 import { LayoutTarWriter, OciLayout } from '../../layout/index.js';
 import {
@@ -163,6 +171,9 @@ export class ComponentVersionRepository {
     if (blob.digest !== undefined && blob.size !== undefined) {
       desc = { mediaType: blob.mediaType || MediaType.OctetStream, digest: blob.digest, size: blob.size };
       if (!(await target.exists(desc, o))) await target.push(desc, await blob.open(), o);
+    } else if (hasIngest(target)) {
+      // Hashed as it is written: one pass over the bytes.
+      desc = await target.ingest(blob.mediaType || MediaType.OctetStream, await blob.open(), o);
     } else {
       desc = await this.#stageAndPush(target, blob, o);
     }
@@ -175,6 +186,14 @@ export class ComponentVersionRepository {
       }),
       digest: genericBlobDigest(desc.digest),
     };
+  }
+
+  /**
+   * Whether {@link addLocalBlob} stores a blob of unknown digest and size for `component` in one
+   * pass, hashing it as it writes (a CTF does); elsewhere such a blob is staged in a temp file.
+   */
+  async storesUnmeasuredBlobs(component: string): Promise<boolean> {
+    return hasIngest(await this.target(component));
   }
 
   /** A blob of unknown digest goes to a temp file first (hashing as it is written), then up. */
