@@ -322,6 +322,31 @@ describe('lading serve', () => {
     assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
   });
 
+  test('a chunk whose Content-Range runs backwards or disagrees with its length is refused (416), the upload unchanged', async () => {
+    const started = await send(`${served.url}/v2/ranges/repo/blobs/uploads/`, { method: 'POST' });
+    assert.equal(started.status, 202, started.body.toString());
+    const location = `${served.url}${started.headers.location}`;
+    const patch = (range: string, body: string) =>
+      send(location, {
+        method: 'PATCH',
+        body: Buffer.from(body),
+        headers: { 'content-type': 'application/octet-stream', 'content-range': range },
+      });
+    assert.equal((await patch('0-4', 'hello')).status, 202);
+    // Each says something other than the bytes sent: backwards, one byte for five, ten for five.
+    for (const range of ['5-3', '5-5', '5-14']) {
+      const answer = await patch(range, 'world');
+      assert.equal(answer.status, 416, `${range}: ${answer.status} ${answer.body}`);
+      assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'BLOB_UPLOAD_INVALID');
+      const status = await send(location);
+      assert.equal(status.headers.range, '0-4', `after ${range}`);
+    }
+    assert.equal((await patch('5-9', 'world')).status, 202);
+    const bytes = Buffer.from('helloworld');
+    const done = await send(`${location}?digest=${sha256(bytes)}`, { method: 'PUT' });
+    assert.equal(done.status, 201, done.body.toString());
+  });
+
   test('hostile repository names never reach outside the root', async () => {
     const outside = join(work.path, 'outside');
     await mkdir(outside, { recursive: true });
