@@ -450,6 +450,65 @@ describe('hostile directory layers (real registry)', () => {
     }
   });
 
+  test('two titles that name one file ("a/b" and "a//b", lone surrogates) are refused, not one layer lost', async () => {
+    const s = await scene();
+    try {
+      const unchanged = await outsideChecker(s);
+      const refs: string[] = [];
+      for (const [first, second] of [
+        ['a/b', 'a//b'],
+        ['c/', 'c'],
+      ] as const) {
+        refs.push(
+          await inRegistry('one-file', [
+            { title: first, file: 'FIRST' },
+            { title: second, file: 'SECOND' },
+          ]),
+        );
+      }
+      // Not well-formed Unicode, escaped in the JSON text as a registry may hold it: both titles
+      // would be written as "x\ufffd" (Go reads both so), and one layer silently lost.
+      const name = repoName('surrogates');
+      const repo = registry.repository(name);
+      const layers = [];
+      for (const [title, body] of [
+        ['x\ud800', 'FIRST'],
+        ['x\udc00', 'SECOND'],
+      ] as const) {
+        const bytes = Buffer.from(body);
+        const desc = { mediaType: 'text/plain', digest: digestBytes(bytes), size: bytes.length };
+        await repo.push(desc, bytes);
+        layers.push({ ...desc, annotations: { [Annotation.Title]: title } });
+      }
+      const empty = Buffer.from('{}');
+      const config = { mediaType: MediaType.Empty, digest: digestBytes(empty), size: 2 };
+      await repo.push(config, empty);
+      // JSON.stringify writes a lone surrogate as its \uXXXX escape.
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.ImageManifest,
+          artifactType: 'application/vnd.x',
+          config,
+          layers,
+        }),
+      );
+      assert.match(manifest.toString(), /x\\ud800/);
+      const manifestDesc = { mediaType: MediaType.ImageManifest, digest: digestBytes(manifest), size: manifest.length };
+      await repo.push(manifestDesc, manifest);
+      await repo.tag(manifestDesc, 'v1');
+      refs.push(`${peers.plain.host}/${name}:v1`);
+      for (const ref of refs) {
+        const r = await pull(['--plain-http', ref], s.out);
+        assertOneLineError(r, /layer title|duplicate name|named twice/);
+        await assert.rejects(lstat(s.out), { code: 'ENOENT' }, `${ref}: nothing was written`);
+      }
+      await unchanged();
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   test('names of 226 to 255 bytes pull, as files and inside unpacked folders', async () => {
     const s = await scene();
     try {

@@ -169,6 +169,36 @@ describe('text from artifacts and servers is printed escaped', () => {
     }
   });
 
+  test('discover --format table: an artifact type with escapes is one escaped row, not a crash', async () => {
+    const server = await FaultServer.start({ referrersApi: true });
+    try {
+      const empty = server.putBlob(Buffer.from('{}'));
+      const config = { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 };
+      const subjectBytes = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config,
+          layers: [],
+        }),
+      );
+      const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+      const subject = server.putManifest('evil/table', mediaType, subjectBytes, 'v1');
+      // A registry may list any artifact type; lading would refuse to push this one.
+      const type = `application/x${'\u001b[2K\u202e'.repeat(8)}\nDigest: forged`;
+      const referrer = { schemaVersion: 2, mediaType, artifactType: type, config, layers: [] as unknown[] };
+      const withSubject = { ...referrer, subject: { mediaType, digest: subject, size: subjectBytes.length } };
+      server.putManifest('evil/table', mediaType, Buffer.from(JSON.stringify(withSubject)));
+      const r = await lading(['discover', '--plain-http', '--format', 'table', `${server.host}/evil/table:v1`]);
+      assert.equal(r.code, 0, r.stderr);
+      assertClean(r.stdout, 'discover --format table');
+      assert.doesNotMatch(r.stdout, /^Digest: forged/m);
+      assert.match(r.stdout, /^application\/x(\\u001b\[2K\\u202e){8}\\nDigest: forged +sha256:[0-9a-f]{64}$/m);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('raw bytes from a registry are exact into a pipe and escaped into a terminal', async () => {
     const server = await FaultServer.start();
     try {

@@ -7,10 +7,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Registry } from '../src/registry/index.js';
+import { startRegistry } from '../src/server/index.js';
 import { ladingOk } from './support/cli.js';
 import { pushImage, tempDir } from './support/fixtures.js';
 import { type Served, startServe } from './support/serve.js';
@@ -322,6 +324,31 @@ describe('lading serve', () => {
     assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
   });
 
+  test('a chunk whose Content-Range runs backwards or disagrees with its length is refused (416), the upload unchanged', async () => {
+    const started = await send(`${served.url}/v2/ranges/repo/blobs/uploads/`, { method: 'POST' });
+    assert.equal(started.status, 202, started.body.toString());
+    const location = `${served.url}${started.headers.location}`;
+    const patch = (range: string, body: string) =>
+      send(location, {
+        method: 'PATCH',
+        body: Buffer.from(body),
+        headers: { 'content-type': 'application/octet-stream', 'content-range': range },
+      });
+    assert.equal((await patch('0-4', 'hello')).status, 202);
+    // Each says something other than the bytes sent: backwards, one byte for five, ten for five.
+    for (const range of ['5-3', '5-5', '5-14']) {
+      const answer = await patch(range, 'world');
+      assert.equal(answer.status, 416, `${range}: ${answer.status} ${answer.body}`);
+      assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'BLOB_UPLOAD_INVALID');
+      const status = await send(location);
+      assert.equal(status.headers.range, '0-4', `after ${range}`);
+    }
+    assert.equal((await patch('5-9', 'world')).status, 202);
+    const bytes = Buffer.from('helloworld');
+    const done = await send(`${location}?digest=${sha256(bytes)}`, { method: 'PUT' });
+    assert.equal(done.status, 201, done.body.toString());
+  });
+
   test('hostile repository names never reach outside the root', async () => {
     const outside = join(work.path, 'outside');
     await mkdir(outside, { recursive: true });
@@ -360,6 +387,51 @@ describe('lading serve', () => {
     assert.deepEqual(await readdir(outside), []);
     const catalog = JSON.parse((await send(`${served.url}/v2/_catalog`)).body.toString()) as { repositories: string[] };
     assert.ok(!catalog.repositories.some((r) => r.startsWith('planted')));
+  });
+});
+
+describe('lading serve: a client that goes silent', () => {
+  test('a connection silent in the middle of an upload body is closed; the upload keeps none of it', {
+    timeout: 60_000,
+  }, async () => {
+    const work = await tempDir('lading-serve-idle-');
+    const registry = await startRegistry({ root: join(work.path, 'root'), addr: '127.0.0.1:0', idleTimeoutMs: 300 });
+    try {
+      const started = await send(`${registry.url}/v2/idle/repo/blobs/uploads/`, { method: 'POST' });
+      assert.equal(started.status, 202, started.body.toString());
+      const location = started.headers.location as string;
+      // Ten of the hundred bytes it announces, then nothing: without an idle limit it holds a
+      // connection (and a file) for ever, and enough of them exhaust the server's descriptors.
+      const closed = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(registry.port, registry.host, () => {
+          socket.write(
+            `PATCH ${location} HTTP/1.1\r\nHost: ${registry.host}\r\nContent-Type: application/octet-stream\r\n` +
+              'Content-Length: 100\r\n\r\n0123456789',
+          );
+        });
+        let answer = '';
+        socket.on('data', (d: Buffer) => {
+          answer += d.toString();
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(answer));
+      });
+      assert.doesNotMatch(closed, /^HTTP\/1\.1 202/, 'a cut-off chunk is not acknowledged');
+      const status = await send(`${registry.url}${location}`);
+      assert.equal(status.status, 204, status.body.toString());
+      const bytes = Buffer.from('hello');
+      const chunk = await send(`${registry.url}${location}`, {
+        method: 'PATCH',
+        body: bytes,
+        headers: { 'content-type': 'application/octet-stream', 'content-range': '0-4' },
+      });
+      assert.equal(chunk.status, 202, `the upload kept bytes of the cut-off chunk: ${chunk.body}`);
+      const done = await send(`${registry.url}${location}?digest=${sha256(bytes)}`, { method: 'PUT' });
+      assert.equal(done.status, 201, done.body.toString());
+    } finally {
+      await registry.close(0);
+      await work.cleanup();
+    }
   });
 });
 

@@ -14,6 +14,14 @@ function escapes(root: string, target: string): boolean {
  * `.` or `..` component (a title names a path inside the output plainly, or not at all).
  */
 export function checkTitle(output: string, title: string, options: { allowTraversal?: boolean } = {}): void {
+  // A lone surrogate (a `\ud800` escape in the manifest) is written to disk as U+FFFD: two titles
+  // that differ only there would name one file, and one layer would silently replace the other.
+  if (/[\uD800-\uDFFF]/u.test(title)) {
+    throw new LadingError(
+      'INVALID_MANIFEST',
+      `layer title ${JSON.stringify(title)} is not well-formed Unicode (a lone surrogate); it cannot name a file`,
+    );
+  }
   const parts = title.split('/').filter((p) => p !== '');
   if (parts.length === 0 || resolve(output, title) === resolve(output)) {
     throw new LadingError('PATH_TRAVERSAL', `layer title ${JSON.stringify(title)} names the output folder itself`);

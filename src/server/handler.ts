@@ -531,16 +531,25 @@ function uploadHeaders(name: string, id: string, size: number): Record<string, s
   };
 }
 
-/** The first byte of a chunk's `Content-Range` (`<start>-<end>`, also with a `bytes` prefix). */
+/**
+ * The first byte of a chunk's `Content-Range` (`<start>-<end>`, also with a `bytes` prefix). A
+ * range that runs backwards, or whose length is not the chunk's `Content-Length`, is refused (as
+ * distribution refuses it): the upload would otherwise hold other bytes than the client says.
+ */
 function contentRangeStart(req: IncomingMessage): number | undefined {
   const header = req.headers['content-range'];
   if (header === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
-  if (!m) {
+  const start = Number(m?.[1]);
+  const end = Number(m?.[2]);
+  const length = req.headers['content-length'];
+  const sized = length !== undefined && /^\d+$/.test(length);
+  if (!m || end < start || (sized && Number(length) !== end - start + 1)) {
     req.resume();
-    throw new RegistryReply(416, 'BLOB_UPLOAD_INVALID', `invalid Content-Range "${clip(header)}"`);
+    const says = m && sized ? ` for a ${length}-byte chunk` : '';
+    throw new RegistryReply(416, 'BLOB_UPLOAD_INVALID', `invalid Content-Range "${clip(header)}"${says}`);
   }
-  return Number(m[1]);
+  return start;
 }
 
 function paginate(all: string[], url: URL): { page: string[]; next: string | undefined } {

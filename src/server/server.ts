@@ -24,6 +24,13 @@ export interface ServeOptions {
   readOnly?: boolean;
   maxManifestBytes?: number;
   maxUploadBytes?: number;
+  /**
+   * How long a connection may stay silent (no byte read or written) in the middle of a request,
+   * before it is closed, in ms (default 300,000, as lading's client waits for a silent body). A
+   * big blob that keeps moving is never cut off; a client that stalls mid-upload does not hold
+   * its connection and file for ever.
+   */
+  idleTimeoutMs?: number;
   /** Mount blobs named without `from` from any repository (default true). */
   automaticMount?: boolean;
   /** Called once per request when its response is done (or the client went away). */
@@ -145,9 +152,11 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   } else {
     server = http.createServer(listener);
   }
-  // Big blobs take long: no request timeout, but an idle connection does not live for ever.
+  // Big blobs take long: no request timeout, but an idle connection does not live for ever,
+  // between requests (keep-alive) nor silent in the middle of one (the socket's idle timeout).
   server.requestTimeout = 0;
   server.keepAliveTimeout = 30_000;
+  server.timeout = o.idleTimeoutMs ?? 300_000;
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

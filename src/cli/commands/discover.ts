@@ -48,11 +48,13 @@ function renderTable(io: CliIO, raw: string, subject: Descriptor, referrers: Ref
   if (n === 0) return;
   io.stdout.write('\n');
   const title = 'Artifact Type';
-  const width = Math.max(title.length, ...referrers.map((r) => (r.desc.artifactType ?? '').length));
+  // Widths of the text as printed: an escaped artifact type is longer than the one received.
+  const types = referrers.map((r) => safeText(r.desc.artifactType ?? ''));
+  const width = Math.max(title.length, ...types.map((t) => t.length));
   const row = (key: string, value: string) => `${key} ${' '.repeat(width - key.length + 1)} ${value}\n`;
   io.stdout.write(row(title, 'Digest'));
-  for (const r of referrers) {
-    io.stdout.write(row(safeText(r.desc.artifactType ?? ''), safeText(r.desc.digest)));
+  for (const [i, r] of referrers.entries()) {
+    io.stdout.write(row(types[i] ?? '', safeText(r.desc.digest)));
     // ocispec.Descriptor as Go encodes it, indented.
     const d = r.desc;
     const desc: Record<string, unknown> = { mediaType: d.mediaType, digest: d.digest, size: d.size };
