@@ -224,6 +224,13 @@ describe('machine-readable output (ORAS --format json / go-template)', () => {
         (await ladingOk(['pull', '--plain-http', '-o', join(dir, 'out'), '--format', 'json', ref])).stdout,
       );
       assert.equal(json.files, null);
+      // From a layout, the suggested copy names the layout as its source, and runs as printed.
+      const fromLayout = await ladingOk(['pull', '--oci-layout', '-o', join(dir, 'out2'), `${join(dir, 'layout')}:v1`]);
+      const suggested = /^Use 'lading (.*)' to pull all layers\.$/m.exec(fromLayout.stdout)?.[1];
+      assert.equal(suggested, `copy --from-oci-layout ${join(dir, 'layout')}:v1 --to-oci-layout <layout-dir>`);
+      await ladingOk(suggested.replace('<layout-dir>', `${join(dir, 'all')}:v1`).split(' '));
+      const all = await OciLayout.open(join(dir, 'all'));
+      assert.equal((await all.resolve('v1')).digest, image.manifest.digest);
     }));
 
   test('manifest fetch and repo tags/ls with --format go-template', () =>

@@ -74,7 +74,7 @@ Examples:
         // As ORAS 1.3 says it; the Pulled and Digest lines follow all the same (seed 002 shows them).
         io.stdout.write(
           'Skipped pulling layers without file name in "org.opencontainers.image.title"\n' +
-            `Use 'lading copy ${safeText(name)} --to-oci-layout <layout-dir>' to pull all layers.\n`,
+            `Use 'lading copy ${opts.ociLayout ? '--from-oci-layout ' : ''}${safeText(name)} --to-oci-layout <layout-dir>' to pull all layers.\n`,
         );
       } else if (result.files.length === 0) {
         io.stdout.write('Downloaded empty artifact\n');
