@@ -137,7 +137,11 @@ async function main() {
   child = spawn(
     process.execPath,
     ['--import', 'tsx', '--test', '--test-concurrency=1', ...reporter, ...nodeFlags, ...files],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, LADING_PEERS: peersFile, LADING_TEST_CLI: cli, XDG_CACHE_HOME: cacheHome } },
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, LADING_PEERS: peersFile, LADING_TEST_CLI: cli, XDG_CACHE_HOME: cacheHome },
+    },
   );
   child.on('error', (error) => {
     process.stderr.write(`error: cannot start node --test: ${error.message}\n`);
