@@ -191,8 +191,10 @@ describe("lading's own V8 code cache", () => {
       .split('\n')
       .filter((l) => !l.startsWith('code cache: '))
       .join('\n');
-    // The output names the fresh layout: make it comparable between runs.
-    return { code: r.code, stdout: r.stdout.replaceAll(out, 'OUT'), stderr: rest, debug };
+    // The output names the fresh layout, and blobs copy concurrently (their progress lines come in
+    // either order): make it comparable between runs.
+    const stdout = r.stdout.replaceAll(out, 'OUT').split('\n').sort().join('\n');
+    return { code: r.code, stdout, stderr: rest, debug };
   }
 
   /** The cache files in `xdg`. */
