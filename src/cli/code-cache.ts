@@ -69,9 +69,11 @@ export function loadBody(path: string, id: BodyId, args: readonly string[], env 
   const label = Buffer.from(`${key}\n`);
   let cachedData: Buffer | undefined;
   if (file) {
-    // V8 checks a cache's version, flags and length, but in release builds not its payload:
-    // a damaged file would crash the process. With this flag it is checksummed, written and read.
-    setFlagsFromString('--verify-snapshot-checksum');
+    // V8 checks a cache's version, flags and length, but in release builds not its payload: a
+    // damaged file would crash the process. With this flag V8 checksums a cache it writes and
+    // checks the sum when reading. Only for that: the flag is part of the flags V8 checks, so left
+    // on it would make V8 refuse Node's own code cache of its built-in modules (~10 ms a command).
+    checksums(true);
     try {
       const bytes = readFileSync(file);
       if (bytes.subarray(0, label.length).equals(label)) cachedData = bytes.subarray(label.length);
@@ -81,6 +83,7 @@ export function loadBody(path: string, id: BodyId, args: readonly string[], env 
     }
   }
   const script = new Script(head + source + tail, { filename: path, cachedData });
+  if (file) checksums(false);
   if (cachedData) debug?.(`${script.cachedDataRejected ? 'rejected' : 'used'} ${file}`);
   const module = { exports: {} as Body };
   const wrapper = script.runInThisContext() as (...a: unknown[]) => void;
@@ -92,6 +95,7 @@ export function loadBody(path: string, id: BodyId, args: readonly string[], env 
       const tmp = `${file}.${process.pid}.tmp`;
       try {
         mkdirSync(folder, { recursive: true, mode: 0o700 });
+        checksums(true);
         writeFileSync(tmp, Buffer.concat([label, script.createCachedData()]), { mode: 0o600 });
         renameSync(tmp, file);
         debug?.(`written ${file}`);
@@ -107,6 +111,10 @@ export function loadBody(path: string, id: BodyId, args: readonly string[], env 
     });
   }
   return body;
+}
+
+function checksums(on: boolean): void {
+  setFlagsFromString(on ? '--verify-snapshot-checksum' : '--no-verify-snapshot-checksum');
 }
 
 /** Removes cache files (and left-over temp files) that no run has written for 30 days. */
