@@ -19,11 +19,14 @@ const bodyFile = 'lading.cjs';
 // "use strict" (which follows the banner and would then be a plain expression).
 const strictBanner = `"use strict";\nvar __ladingMetaUrl = require('node:url').pathToFileURL(__filename).href;\n`;
 
-/** Writes `<outdir>/main.js` (executable), `<outdir>/lading.cjs` and `<outdir>/package.json` from src/cli/. */
+/**
+ * Writes `<outdir>/main.js` (executable), `<outdir>/lading.cjs` and `<outdir>/package.json` from
+ * src/cli/. Returns the source modules in the body as esbuild names them (in its module wrappers).
+ */
 export async function bundleCli(outdir) {
   await rm(outdir, { recursive: true, force: true });
   const body = join(outdir, bodyFile);
-  await build({
+  const built = await build({
     entryPoints: [join(root, 'src', 'cli', 'body.ts')],
     outfile: body,
     bundle: true,
@@ -34,6 +37,10 @@ export async function bundleCli(outdir) {
     // at run time (ajv) use import.meta.url: in the body that is the body's own file.
     define: { 'import.meta.url': '__ladingMetaUrl' },
     banner: { js: strictBanner },
+    // Without spaces and comments the file is 1.1 MB instead of 1.6: ~4 ms less to read and hash
+    // at every start. Names stay, so that a stack trace (--debug) still reads.
+    minifyWhitespace: true,
+    metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
   });
@@ -73,6 +80,7 @@ export async function bundleCli(outdir) {
   // No name: lading's own package.json (the one named lading) is found further up.
   const type = { '//': 'main.js is CommonJS: see scripts/bundle.mjs', type: 'commonjs' };
   await writeFile(join(outdir, 'package.json'), `${JSON.stringify(type, null, 2)}\n`);
+  return { modules: Object.keys(built.metafile.inputs) };
 }
 
 /**
