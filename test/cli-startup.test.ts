@@ -1,11 +1,12 @@
-// Start-up work of the command line: a run builds only the commands its arguments name, and a
-// command on OCI layouts loads neither the HTTP stack nor the tar reader. Counts, not times: the
-// bundle's files a run loads are recorded by a module hook and named by esbuild's per-module
-// comments (`// src/registry/http.ts`, `// node_modules/tar-stream/index.js`).
+// Start-up work of the command line: a run builds only the commands its arguments name, a command
+// on OCI layouts evaluates neither the HTTP stack nor the tar reader, and the CommonJS body is
+// compiled with lading's own V8 code cache. Counts and files, not times: the modules a run evaluates
+// come from V8's coverage of the body, named by esbuild's module wrappers
+// (`"node_modules/tar-stream/index.js"(exports, module) {`) and the build's list of modules.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
@@ -65,80 +66,108 @@ describe('command groups', () => {
   });
 });
 
-describe('what a run of the bundle loads', () => {
-  let work: Awaited<ReturnType<typeof tempDir>>;
-  let bin: string;
-  let hook: string;
-  /** A bundle this file built itself (run without `npm test`), removed afterwards. */
-  let ownBundle: string | undefined;
+/** The bundle the CLI tests run (`npm test` builds it), or one built here, removed afterwards. */
+function bundleFixture(): { bin: () => string; before: () => Promise<void>; after: () => Promise<void> } {
+  let bin = '';
+  let own: string | undefined;
+  return {
+    bin: () => bin,
+    before: async () => {
+      const given = process.env.LADING_TEST_CLI;
+      if (given && given !== 'source') bin = given;
+      else {
+        // Inside the package, as `npm test` puts its bundle: the bundle finds package.json above it.
+        own = join(root, 'node_modules', '.cache', `lading-startup-test-${process.pid}`);
+        await bundleCli(own);
+        bin = join(own, 'main.js');
+      }
+    },
+    after: async () => {
+      if (own) await rm(own, { recursive: true, force: true });
+    },
+  };
+}
 
-  /** The source modules (src/… and node_modules/…) in the bundle files that `args` loads. */
-  async function loaded(args: string[], name: string): Promise<string[]> {
-    const log = join(work.path, `${name}.log`);
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        ['--import', pathToFileURL(hook).href, bin, ...args],
-        { cwd: work.path, env: { ...process.env, LADING_LOAD_LOG: log }, encoding: 'utf8' },
-        (error, _stdout, stderr) => (error ? reject(new Error(`${args.join(' ')}: ${stderr}`)) : resolve()),
-      );
+/** Runs the bundle; resolves with its exit code and output (it does not reject). */
+function runBundle(
+  bin: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; node?: string[] },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...(options.node ?? []), bin, ...args],
+      { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8' },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('what a run of the bundle evaluates', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  /** A bundle of its own (the module list comes from the build), removed afterwards. */
+  const outdir = join(root, 'node_modules', '.cache', `lading-startup-modules-${process.pid}`);
+  const bin = join(outdir, 'main.js');
+  let all: string[];
+
+  /**
+   * The source modules (src/… and node_modules/…) that `args` evaluated, from V8's coverage of the
+   * run (NODE_V8_COVERAGE): esbuild wraps each lazily loaded module of the CommonJS body in a
+   * function named by its path, and evaluates the others (the body's static imports) at start.
+   * Undefined when the run did not load the body at all.
+   */
+  async function evaluated(args: string[], name: string): Promise<string[] | undefined> {
+    const coverage = join(work.path, `coverage-${name}`);
+    const r = await runBundle(bin, args, {
+      cwd: work.path,
+      env: { ...process.env, NODE_V8_COVERAGE: coverage, XDG_CACHE_HOME: join(work.path, 'cache') },
     });
-    const files = (await readFile(log, 'utf8')).trim().split('\n');
-    const modules: string[] = [];
-    for (const file of files) {
-      const text = await readFile(fileURLToPath(file), 'utf8');
-      for (const m of text.matchAll(/^\/\/ ((?:src|\S*node_modules)\/\S+)$/gm)) modules.push(m[1] as string);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    // As V8 names it: main.js finds the body beside its own real path (node_modules may be a link).
+    const body = await realpath(join(outdir, 'lading.cjs'));
+    const text = await readFile(body, 'utf8');
+    const wrapped = new Set(all.filter((m) => text.includes(`${JSON.stringify(m)}(`)));
+    assert.ok(wrapped.size > 50, `esbuild wraps the lazy modules (${wrapped.size})`);
+    let ran: Set<string> | undefined;
+    for (const file of await readdir(coverage)) {
+      const { result } = JSON.parse(await readFile(join(coverage, file), 'utf8')) as {
+        result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[];
+      };
+      for (const script of result) {
+        if (script.url !== pathToFileURL(body).href) continue;
+        ran ??= new Set();
+        for (const f of script.functions) if ((f.ranges[0]?.count ?? 0) > 0) ran.add(f.functionName);
+      }
     }
-    assert.ok(modules.length > 0, `${args.join(' ')} loaded no bundled module (${files.length} files)`);
-    return modules;
+    if (!ran) return undefined;
+    const seen = ran;
+    return all.filter((m) => !wrapped.has(m) || seen.has(m));
   }
 
   before(async () => {
     work = await tempDir();
-    const given = process.env.LADING_TEST_CLI;
-    if (given && given !== 'source') bin = given;
-    else {
-      // Inside the package, as `npm test` puts its bundle: the bundle finds package.json above it.
-      const outdir = join(root, 'node_modules', '.cache', `lading-startup-test-${process.pid}`);
-      ownBundle = outdir;
-      await bundleCli(outdir);
-      bin = join(outdir, 'main.js');
-    }
-    const hooks = join(work.path, 'hooks.mjs');
-    await writeFile(
-      hooks,
-      `import { appendFileSync } from 'node:fs';
-export async function load(url, context, next) {
-  if (url.startsWith('file:') && process.env.LADING_LOAD_LOG) appendFileSync(process.env.LADING_LOAD_LOG, url + '\\n');
-  return next(url, context);
-}
-`,
-    );
-    hook = join(work.path, 'register.mjs');
-    await writeFile(
-      hook,
-      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
-    );
+    ({ modules: all } = await bundleCli(outdir));
+    assert.ok(all.length > 100, `the body's modules (${all.length})`);
     await writeFile(join(work.path, 'hello.txt'), 'hello\n');
   });
   after(async () => {
     await work.cleanup();
-    if (ownBundle) await rm(ownBundle, { recursive: true, force: true });
+    await rm(outdir, { recursive: true, force: true });
   });
 
-  test('--version loads no command and no dependency', async () => {
-    const modules = await loaded(['--version'], 'version');
-    assert.deepEqual(
-      modules.filter((m) => m.includes('node_modules/') || m.includes('/commands/')),
-      [],
-    );
+  test('--version does not load the body', async () => {
+    assert.equal(await evaluated(['--version'], 'version'), undefined);
   });
 
-  test('a copy between OCI layouts loads neither the registry client, the tar reader, nor other commands', async () => {
-    await loaded(['push', '--oci-layout', 'src:v1', 'hello.txt'], 'push');
-    const modules = await loaded(['cp', '--from-oci-layout', 'src:v1', '--to-oci-layout', 'dst:v1'], 'cp');
+  test('a copy between OCI layouts evaluates neither the registry client, the tar reader, nor other commands', async () => {
+    await evaluated(['push', '--oci-layout', 'src:v1', 'hello.txt'], 'push');
+    const modules = await evaluated(['cp', '--from-oci-layout', 'src:v1', '--to-oci-layout', 'dst:v1'], 'cp');
+    assert.ok(modules);
     assert.ok(modules.includes('src/layout/layout.ts'));
     assert.ok(modules.includes('src/cli/commands/cp.ts'));
+    assert.ok(modules.some((m) => m.includes('node_modules/commander/')));
     const unwanted = modules.filter((m) =>
       /^src\/(registry\/(?!redact\.ts)|server\/|ocm\/|ctf\/|files\/)|tar-stream|streamx|yaml|ajv|\/commands\/(?!cp\.ts|manifest-shared\.ts)/.test(
         m,
@@ -148,7 +177,149 @@ export async function load(url, context, next) {
   });
 });
 
-describe('the compile cache folder (Node 22.1 and later)', () => {
+describe("lading's own V8 code cache", () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  const bundle = bundleFixture();
+  let n = 0;
+
+  /** A cp between layouts with the code cache in `xdg` (debug lines on), into a fresh layout. */
+  async function copy(xdg: string, extra: NodeJS.ProcessEnv = {}) {
+    const out = `out-${++n}`;
+    const r = await runBundle(bundle.bin(), ['cp', '--from-oci-layout', 'src:v1', '--to-oci-layout', `${out}:v1`], {
+      cwd: work.path,
+      env: { ...process.env, XDG_CACHE_HOME: xdg, LADING_DEBUG_CODE_CACHE: '1', ...extra },
+    });
+    const debug = r.stderr.split('\n').filter((l) => l.startsWith('code cache: '));
+    const rest = r.stderr
+      .split('\n')
+      .filter((l) => !l.startsWith('code cache: '))
+      .join('\n');
+    // The output names the fresh layout, and blobs copy concurrently (their progress lines come in
+    // either order): make it comparable between runs.
+    const stdout = r.stdout.replaceAll(out, 'OUT').split('\n').sort().join('\n');
+    return { code: r.code, stdout, stderr: rest, debug };
+  }
+
+  /** The cache files in `xdg`. */
+  async function files(xdg: string): Promise<string[]> {
+    try {
+      return (await readdir(join(xdg, 'lading', 'compile-cache'))).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  let plain: Awaited<ReturnType<typeof copy>>;
+  before(async () => {
+    work = await tempDir();
+    await bundle.before();
+    await writeFile(join(work.path, 'hello.txt'), 'hello\n');
+    const made = await runBundle(bundle.bin(), ['push', '--oci-layout', 'src:v1', 'hello.txt'], { cwd: work.path });
+    assert.equal(made.code, 0, made.stderr);
+    plain = await copy(join(work.path, 'unused'), { LADING_CODE_CACHE: '0' });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(plain.debug, []);
+    assert.deepEqual(await files(join(work.path, 'unused')), []);
+  });
+  after(async () => {
+    await work.cleanup();
+    await bundle.after();
+  });
+
+  test('is made by the first run of a command, in the cache folder, and used by the next', async () => {
+    const xdg = join(work.path, 'first');
+    const besideBefore = (await readdir(dirname(bundle.bin()))).sort();
+    const one = await copy(xdg);
+    assert.deepEqual({ ...one, debug: [] }, { ...plain, debug: [] });
+    assert.match(one.debug[0] ?? '', /^code cache: missing .*-cp\.v8cache$/);
+    assert.match(one.debug[1] ?? '', /^code cache: written .*-cp\.v8cache$/);
+    const made = await files(xdg);
+    assert.equal(made.length, 1);
+    assert.match(made[0] as string, /^lading-\d+\.\d+\.\d+[^/]*-[0-9a-f]{16}-nodev[\d.]+-\w+-cp\.v8cache$/);
+    const file = join(xdg, 'lading', 'compile-cache', made[0] as string);
+    const first = await stat(file);
+    assert.ok(first.size > 10_000, `a real cache (${first.size} bytes)`);
+
+    const two = await copy(xdg);
+    assert.deepEqual({ ...two, debug: [] }, { ...plain, debug: [] });
+    assert.deepEqual(two.debug, [`code cache: used ${file}`]);
+    const second = await stat(file);
+    assert.equal(second.ino, first.ino, 'not rewritten');
+    assert.equal(second.mtimeMs, first.mtimeMs);
+    // Another command gets its own file; nothing is ever written beside the package.
+    const version = await runBundle(bundle.bin(), ['version'], {
+      cwd: work.path,
+      env: { ...process.env, XDG_CACHE_HOME: xdg },
+    });
+    assert.equal(version.code, 0, version.stderr);
+    assert.equal((await files(xdg)).length, 2);
+    assert.deepEqual((await readdir(dirname(bundle.bin()))).sort(), besideBefore);
+  });
+
+  for (const [kind, damage, state] of [
+    ['corrupt', (b: Buffer) => b.map((x, i) => (i > 200 && i % 97 === 0 ? x ^ 0x5a : x)), 'rejected'],
+    ['truncated', (b: Buffer) => b.subarray(0, b.length >> 1), 'rejected'],
+    ['cut inside its first line', (b: Buffer) => b.subarray(0, 10), 'foreign'],
+    ['foreign', (b: Buffer) => Buffer.concat([Buffer.from('lading-0.0.0-0000000000000000-other\n'), b]), 'foreign'],
+  ] as const) {
+    test(`a ${kind} cache file is ignored and replaced; the command works alike`, async () => {
+      const xdg = join(work.path, `damaged-${kind.replaceAll(' ', '-')}`);
+      assert.equal((await copy(xdg)).code, 0);
+      const [name] = await files(xdg);
+      const file = join(xdg, 'lading', 'compile-cache', name as string);
+      const good = await readFile(file);
+      await writeFile(file, damage(good));
+      const r = await copy(xdg);
+      assert.deepEqual({ ...r, debug: [] }, { ...plain, debug: [] });
+      assert.deepEqual(r.debug, [`code cache: ${state} ${file}`, `code cache: written ${file}`]);
+      assert.deepEqual(await readFile(file).then((b) => b.length > 10_000), true);
+      assert.deepEqual((await copy(xdg)).debug, [`code cache: used ${file}`]);
+    });
+  }
+
+  test('a cache folder that cannot be made, or switched off: no cache, the same result', async () => {
+    // A file where the folder would be (as a read-only home would, for root too).
+    const blocked = join(work.path, 'blocked');
+    await writeFile(blocked, 'not a folder');
+    const r = await copy(blocked);
+    assert.deepEqual({ ...r, debug: [] }, { ...plain, debug: [] });
+    assert.match(r.debug.at(-1) ?? '', /^code cache: not written /);
+    for (const off of [{ NODE_DISABLE_COMPILE_CACHE: '1' }, { LADING_CODE_CACHE: '0' }]) {
+      const xdg = join(work.path, `off-${Object.keys(off)[0]}`);
+      const o = await copy(xdg, off);
+      assert.deepEqual(o, plain);
+      assert.deepEqual(await files(xdg), []);
+    }
+  });
+
+  test('a read-only cache folder: the command works and the folder is unchanged', async (t) => {
+    const xdg = join(work.path, 'read-only');
+    await mkdir(join(xdg, 'lading', 'compile-cache'), { recursive: true });
+    await chmod(join(xdg, 'lading', 'compile-cache'), 0o555);
+    t.after(() => chmod(join(xdg, 'lading', 'compile-cache'), 0o755));
+    const r = await copy(xdg);
+    assert.deepEqual({ ...r, debug: [] }, { ...plain, debug: [] });
+    // root writes anyway; anyone else cannot.
+    if (process.getuid?.() !== 0) assert.deepEqual(await files(xdg), []);
+  });
+
+  test('an error still prints one line, cached or not', async () => {
+    const xdg = join(work.path, 'errors');
+    const args = ['cp', '--from-oci-layout', 'missing:v1', '--to-oci-layout', 'x:v1'];
+    const env = { ...process.env, XDG_CACHE_HOME: xdg };
+    const runs = [];
+    for (let i = 0; i < 2; i++) runs.push(await runBundle(bundle.bin(), args, { cwd: work.path, env }));
+    runs.push(await runBundle(bundle.bin(), args, { cwd: work.path, env: { ...env, LADING_CODE_CACHE: '0' } }));
+    for (const r of runs) {
+      assert.notEqual(r.code, 0);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^Error: /);
+      assert.deepEqual(r, runs[0]);
+    }
+  });
+});
+
+describe('the code cache folder', () => {
   test('in the user cache folder of each platform, never without a home', () => {
     assert.equal(cacheFolder({ HOME: '/home/u' }, 'linux'), '/home/u/.cache/lading/compile-cache');
     assert.equal(cacheFolder({ HOME: '/home/u', XDG_CACHE_HOME: '/c' }, 'linux'), '/c/lading/compile-cache');

@@ -5,7 +5,7 @@
 // when the npm cache holds it, by TypeScript 5.0.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -191,7 +191,7 @@ describe('the npm package', { timeout: 600_000 }, () => {
   test('ships the library, the bundled command line, schemas and LICENSE; no dist/cli, maps or sources', async () => {
     assert.ok(packed.includes('LICENSE'));
     assert.ok(packed.includes('dist/index.js') && packed.includes('dist/index.d.ts'));
-    assert.ok(packed.includes('dist/bin/main.js'));
+    assert.ok(packed.includes('dist/bin/main.js') && packed.includes('dist/bin/lading.cjs'));
     assert.ok(packed.some((p) => p.startsWith('schemas/compiled/')));
     assert.deepEqual(
       packed.filter(
@@ -239,6 +239,23 @@ describe('the npm package', { timeout: 600_000 }, () => {
       assert.doesNotMatch(stderr, /Warning/);
     });
   }
+
+  test('the installed bin runs; its code cache goes to the user cache folder, never into the package', async () => {
+    const bin = join(project, 'node_modules', 'lading', 'dist', 'bin', 'main.js');
+    const cache = join(work.path, 'xdg-cache');
+    const env = { ...process.env, XDG_CACHE_HOME: cache, LADING_DEBUG_CODE_CACHE: '1' };
+    const listing = async (dir: string) => (await readdir(dir, { recursive: true })).sort();
+    const before = await listing(join(project, 'node_modules', 'lading'));
+    const want = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    const version = await run(process.execPath, [bin, 'version'], { cwd: project, env, encoding: 'utf8' });
+    assert.match(version.stdout, new RegExp(`^Version: +${want.replaceAll('.', '\\.')}$`, 'm'));
+    assert.match(version.stderr, /^code cache: written .*-version\.v8cache$/m);
+    const again = await run(process.execPath, [bin, 'version'], { cwd: project, env, encoding: 'utf8' });
+    assert.equal(again.stdout, version.stdout);
+    assert.match(again.stderr, /^code cache: used .*-version\.v8cache$/m);
+    assert.equal((await readdir(join(cache, 'lading', 'compile-cache'))).length, 1);
+    assert.deepEqual(await listing(join(project, 'node_modules', 'lading')), before);
+  });
 
   test('the declarations compile with skipLibCheck false (this TypeScript, ESM and CommonJS)', async () => {
     const dir = join(project, 'typed-current');

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
 /**
- * Where lading keeps its V8 compile cache: `$XDG_CACHE_HOME/lading/compile-cache` (or
+ * Where lading keeps its V8 code cache (code-cache.ts): `$XDG_CACHE_HOME/lading/compile-cache` (or
  * `~/.cache/…`) on Linux and other Unixes, `~/Library/Caches/lading/…` on macOS,
  * `%LOCALAPPDATA%\\lading\\…` on Windows. Undefined when there is no home to put it in.
  */

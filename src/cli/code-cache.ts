@@ -1,0 +1,133 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { Script } from 'node:vm';
+import { cacheFolder } from './cache-folder.js';
+
+/** What the CommonJS body (body.ts, bundled as dist/bin/lading.cjs) exports. */
+export interface Body {
+  start(argv: string[]): Promise<void>;
+  isCommandWord(word: string): boolean;
+}
+
+/** The bundled body's identity, written into main.js by scripts/bundle.mjs. */
+export interface BodyId {
+  /** The body's file name beside main.js. */
+  file: string;
+  /** sha256 of the body's text (hex). */
+  hash: string;
+  /** lading's version when it was built. */
+  version: string;
+}
+
+const extension = '.v8cache';
+/** Cache files nobody has rewritten for this long go when another one is written. */
+const maxAge = 30 * 24 * 3600 * 1000;
+// The CommonJS module wrapper: the same text on every run, as the cache requires.
+const head = '(function (exports, require, module, __filename, __dirname) { ';
+const tail = '\n})';
+
+/**
+ * The cache file for this body, Node and command: one per top-level command word (`cp`, `push`,
+ * …), so that each holds the functions its command compiled. The name carries the body's hash, so
+ * a rebuilt or upgraded lading never reads another build's cache; V8 itself rejects a cache of
+ * another V8 version or other flags.
+ */
+export function cacheKey(id: BodyId, args: readonly string[]): { key: string; word: string } {
+  const first = args.find((a) => !a.startsWith('-')) ?? '';
+  const word = /^[a-z][a-z0-9-]{0,31}$/.test(first) ? first : '';
+  const version = id.version.replace(/[^\w.+-]/g, '_').slice(0, 40);
+  const key = `lading-${version}-${id.hash.slice(0, 16)}-node${process.version}-${process.arch}-${word || 'none'}`;
+  return { key, word };
+}
+
+/**
+ * Compiles and runs the body with lading's own V8 code cache, kept in the user's cache folder
+ * (`cacheFolder()`), never in the package: V8 then skips parsing and compiling the 1.6 MB file and
+ * every function the command ran when the cache was made. Missing, rejected (another V8, other
+ * flags), truncated, corrupt or foreign: the body compiles as usual and the cache is (re)written at
+ * exit, atomically (temp file + rename). Any failure (read-only or missing home) only means no
+ * cache. NODE_DISABLE_COMPILE_CACHE=1 (Node's switch) or LADING_CODE_CACHE=0 turn it off;
+ * LADING_DEBUG_CODE_CACHE=1 says on stderr what happened.
+ */
+export function loadBody(path: string, id: BodyId, args: readonly string[], env = process.env): Body {
+  const source = readFileSync(path, 'utf8');
+  const debug =
+    env.LADING_DEBUG_CODE_CACHE === '1' ? (s: string) => process.stderr.write(`code cache: ${s}\n`) : undefined;
+  let folder: string | undefined;
+  if (!env.NODE_DISABLE_COMPILE_CACHE && env.LADING_CODE_CACHE !== '0') {
+    try {
+      folder = cacheFolder(env);
+    } catch {
+      // no home: no cache
+    }
+  }
+  const { key, word } = cacheKey(id, args);
+  const file = folder && join(folder, key + extension);
+  // Each file starts with this line: a file of another build copied under this name is refused.
+  const label = Buffer.from(`${key}\n`);
+  let cachedData: Buffer | undefined;
+  if (file) {
+    // V8 checks a cache's version, flags and length, but in release builds not its payload: a
+    // damaged file would crash the process. With this flag V8 checksums a cache it writes and
+    // checks the sum when reading. Only for that: the flag is part of the flags V8 checks, so left
+    // on it would make V8 refuse Node's own code cache of its built-in modules (~10 ms a command).
+    checksums(true);
+    try {
+      const bytes = readFileSync(file);
+      if (bytes.subarray(0, label.length).equals(label)) cachedData = bytes.subarray(label.length);
+      else debug?.(`foreign ${file}`);
+    } catch {
+      debug?.(`missing ${file}`);
+    }
+  }
+  const script = new Script(head + source + tail, { filename: path, cachedData });
+  if (file) checksums(false);
+  if (cachedData) debug?.(`${script.cachedDataRejected ? 'rejected' : 'used'} ${file}`);
+  const module = { exports: {} as Body };
+  const wrapper = script.runInThisContext() as (...a: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, createRequire(path), module, path, dirname(path));
+  const body = module.exports;
+  if (file && folder && (!cachedData || script.cachedDataRejected) && (!word || body.isCommandWord(word))) {
+    // At exit, so that the cache holds every function this command compiled.
+    process.once('exit', () => {
+      const tmp = `${file}.${process.pid}.tmp`;
+      try {
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+        checksums(true);
+        writeFileSync(tmp, Buffer.concat([label, script.createCachedData()]), { mode: 0o600 });
+        renameSync(tmp, file);
+        debug?.(`written ${file}`);
+        prune(folder, file);
+      } catch {
+        debug?.(`not written ${file}`);
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // nothing was written
+        }
+      }
+    });
+  }
+  return body;
+}
+
+function checksums(on: boolean): void {
+  setFlagsFromString(on ? '--verify-snapshot-checksum' : '--no-verify-snapshot-checksum');
+}
+
+/** Removes cache files (and left-over temp files) that no run has written for 30 days. */
+function prune(folder: string, keep: string): void {
+  const now = Date.now();
+  for (const name of readdirSync(folder)) {
+    const full = join(folder, name);
+    if (full === keep || !name.startsWith('lading-') || !(name.endsWith(extension) || name.endsWith('.tmp'))) continue;
+    try {
+      const age = now - statSync(full).mtimeMs;
+      if (age > maxAge || (name.endsWith('.tmp') && age > 24 * 3600 * 1000)) unlinkSync(full);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
