@@ -44,7 +44,7 @@ export function cacheKey(id: BodyId, args: readonly string[]): { key: string; wo
 
 /**
  * Compiles and runs the body with lading's own V8 code cache, kept in the user's cache folder
- * (`cacheFolder()`), never in the package: V8 then skips parsing and compiling the 1.6 MB file and
+ * (`cacheFolder()`), never in the package: V8 then skips parsing and compiling the ~1.1 MB file and
  * every function the command ran when the cache was made. Missing, rejected (another V8, other
  * flags), truncated, corrupt or foreign: the body compiles as usual and the cache is (re)written at
  * exit, atomically (temp file + rename). Any failure (read-only or missing home) only means no

@@ -28,7 +28,7 @@ export function checkTitle(output: string, title: string, options: { allowTraver
   }
   if (options.allowTraversal) return;
   if (escapes(resolve(output), resolve(output, title))) {
-    throw new LadingError('PATH_TRAVERSAL', `path traversal disallowed: "${title}" would be written outside ${output}`);
+    throw leavesOutput(title, output);
   }
   if (parts.some((p) => p === '.' || p === '..')) {
     throw new LadingError(
@@ -54,7 +54,7 @@ export async function safeJoin(
   const target = isAbsolute(name) ? resolve(name) : resolve(base, name);
   if (options.allowTraversal) return target;
   if (escapes(base, target)) {
-    throw new LadingError('PATH_TRAVERSAL', `path traversal disallowed: "${name}" would be written outside ${root}`);
+    throw leavesOutput(name, root);
   }
   // A symlink already in the tree could redirect the write; walk the existing parents.
   const realBase = await realpath(base).catch(() => base);
@@ -79,4 +79,9 @@ export async function safeJoin(
     }
   }
   return target;
+}
+
+/** The error for a name that would be written outside `root` (checkTitle and safeJoin say it alike). */
+function leavesOutput(name: string, root: string): LadingError {
+  return new LadingError('PATH_TRAVERSAL', `path traversal disallowed: "${name}" would be written outside ${root}`);
 }
