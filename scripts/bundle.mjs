@@ -20,6 +20,23 @@ const bodyFile = 'lading.cjs';
 const strictBanner = `"use strict";\nvar __ladingMetaUrl = require('node:url').pathToFileURL(__filename).href;\n`;
 
 /**
+ * commander loads node:child_process (and with it net, dgram, …: ~3 ms at every start) for one
+ * thing lading never does, running a subcommand as its own executable. Here it loads on that use.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!text.includes(eager)) throw new Error(`bundle: ${args.path} no longer loads child_process as expected`);
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: text.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
+/**
  * Writes `<outdir>/main.js` (executable), `<outdir>/lading.cjs` and `<outdir>/package.json` from
  * src/cli/. Returns the source modules in the body as esbuild names them (in its module wrappers).
  */
@@ -43,6 +60,9 @@ export async function bundleCli(outdir) {
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
+    // main.js reads the body as Latin-1 (code-cache.ts): non-ASCII text stays escaped.
+    charset: 'ascii',
+    plugins: [lazyChildProcess],
   });
   // esbuild keeps `import("node:…")` in CommonJS output, and a script compiled through vm.Script
   // has no dynamic import (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING): those built-ins are required.
@@ -52,6 +72,8 @@ export async function bundleCli(outdir) {
     .replace(strictBanner, strictBanner + helper)
     .replace(/\bimport\(("node:[\w/]+")\)/g, '__ladingImport($1)');
   if (/[^\w.$]import\(/.test(code)) throw new Error(`bundle: an import() is left in ${body}`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is for bytes past ASCII
+  if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle: ${body} is not ASCII (main.js reads it as Latin-1)`);
   await writeFile(body, code);
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
   const id = { file: `./${bodyFile}`, hash: createHash('sha256').update(code).digest('hex'), version: pkg.version };

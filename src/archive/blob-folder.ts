@@ -1,6 +1,6 @@
 import { chmod, type FileHandle, open, rename, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { type Content, markFileOrigin, type Op, verifiedStream } from '../content/index.js';
+import { type Content, markFileOrigin, type Op, verifiedStream, verifyBytes } from '../content/index.js';
 import { type Descriptor, type ErrorCode, LadingError } from '../oci/index.js';
 import { tempPathFor, writeFileAtomic } from './atomic.js';
 import type { StoreFiles } from './files.js';
@@ -76,6 +76,26 @@ export class BlobFolder {
     });
     const local = files.localPath?.(path);
     return local ? markFileOrigin(stream, local) : stream;
+  }
+
+  /**
+   * The blob whole, verified, in one read: for manifests and small blobs, where a stream would cost
+   * more than the bytes. The caller bounds `desc.size`.
+   */
+  async read(desc: Descriptor): Promise<Buffer> {
+    const { location, files } = this.#o;
+    const path = this.path(desc.digest);
+    const where = `${location}: ${path}`;
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await files.readSmall(path, desc.size);
+    } catch (error) {
+      if (!(error instanceof LadingError && error.code === 'SIZE_EXCEEDS_LIMIT')) throw error;
+      throw new LadingError('SIZE_MISMATCH', `${where}: larger than the expected ${desc.size} bytes`);
+    }
+    if (!bytes) throw new LadingError('NOT_FOUND', `${location}: ${this.#o.missing(desc.digest)} not found`);
+    verifyBytes(desc, bytes, where);
+    return bytes;
   }
 
   /**

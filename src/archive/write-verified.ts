@@ -10,6 +10,7 @@ import {
   observeBytes,
   verifiedCopy,
   verifiesItself,
+  verifyBytes,
 } from '../content/index.js';
 import { abortError, createDigester, type Descriptor, LadingError, parseDigest } from '../oci/index.js';
 
@@ -29,6 +30,17 @@ export async function writeVerified(
   expected: Descriptor,
   options: { where?: string; op?: Op } = {},
 ): Promise<void> {
+  if (content instanceof Uint8Array) {
+    // Bytes in memory (a small blob read whole): checked in one call and written in one.
+    try {
+      verifyBytes(expected, content, options.where);
+      await handle.writeFile(content);
+      options.op?.onProgress?.(content.length);
+    } finally {
+      await handle.close();
+    }
+    return;
+  }
   const origin = fileOriginOf(content);
   if (origin === undefined || !verifiesItself(content, expected)) {
     if (content instanceof Readable && verifiesItself(content, expected)) {

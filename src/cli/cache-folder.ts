@@ -1,4 +1,3 @@
-import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
 /**
@@ -13,7 +12,8 @@ export function cacheFolder(
   const sub = ['lading', 'compile-cache'];
   if (platform === 'win32')
     return env.LOCALAPPDATA && isAbsolute(env.LOCALAPPDATA) ? join(env.LOCALAPPDATA, ...sub) : undefined;
-  const home = env.HOME || homedir();
+  // node:os only without HOME: a module fewer to load at every start.
+  const home = env.HOME || process.getBuiltinModule('node:os').homedir();
   if (platform === 'darwin') return home ? join(home, 'Library', 'Caches', ...sub) : undefined;
   if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) return join(env.XDG_CACHE_HOME, ...sub);
   return home ? join(home, '.cache', ...sub) : undefined;

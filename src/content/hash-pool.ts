@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { DigestAlgorithm } from '../oci/index.js';
 
 /**
@@ -64,6 +64,8 @@ class HashWorker {
   #owed = 0;
 
   constructor() {
+    // node:worker_threads loads here, with the first worker: ~3 ms a command that never starts one.
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     this.worker = new Worker(WorkerSource, {
       eval: true,
       execArgv: [],

@@ -96,6 +96,15 @@ export interface Deleter {
   delete(desc: Descriptor, o?: Op): Promise<void>;
 }
 
+/**
+ * A store that reads a blob whole in one call (a file read) where a stream would cost more than the
+ * bytes: {@link fetchAll} reads manifests and small blobs of such a store this way.
+ */
+export interface BytesFetcher {
+  /** `desc`'s whole content, verified against its size and digest. Only for content small enough to hold. */
+  fetchBytes(desc: Descriptor, o?: Op): Promise<Buffer>;
+}
+
 /** A store that can take a blob from another repository of the same registry without moving the bytes. */
 export interface Mounter {
   /** Makes a blob of `fromRepository` (same registry) available here without moving its bytes. */
@@ -140,6 +149,11 @@ export function hasDelete(t: object): t is Deleter {
 /** Whether a store takes blobs of unknown digest in one pass (an {@link Ingester}). */
 export function hasIngest(t: object): t is Ingester {
   return typeof (t as Partial<Ingester>).ingest === 'function';
+}
+
+/** Whether a store reads small blobs whole without a stream (a {@link BytesFetcher}). */
+export function hasFetchBytes(t: object): t is BytesFetcher {
+  return typeof (t as Partial<BytesFetcher>).fetchBytes === 'function';
 }
 
 /** Whether a store can mount a blob from another repository of its registry (a {@link Mounter}). */

@@ -3,7 +3,7 @@ import { addAbortSignal, Readable, Transform, type TransformCallback } from 'nod
 import { pipeline } from 'node:stream/promises';
 import { createDigester, type Descriptor, LadingError, MaxManifestBytes, parseDigest } from '../oci/index.js';
 import { type AsyncDigester, asyncDigester } from './hash-pool.js';
-import type { Content, Fetcher, Op } from './storage.js';
+import { type Content, type Fetcher, hasFetchBytes, type Op } from './storage.js';
 
 /**
  * A pass-through stream that counts and hashes what flows through it and fails the stream when the
@@ -77,6 +77,25 @@ export class VerifyStream extends Transform {
   }
 }
 
+/**
+ * Checks bytes in memory against `expected` (size, then digest): what {@link VerifyStream} checks of
+ * a stream, in one call and with the same errors, for content that is small enough to hold.
+ */
+export function verifyBytes(expected: Descriptor, bytes: Uint8Array, where: string = expected.digest): void {
+  checkExpectedSize(expected, where);
+  if (bytes.length > expected.size) {
+    throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${expected.size} bytes`);
+  }
+  if (bytes.length !== expected.size) {
+    throw new LadingError('SIZE_MISMATCH', `${where}: got ${bytes.length} bytes, expected ${expected.size}`);
+  }
+  const { algorithm } = parseDigest(expected.digest);
+  const got = `${algorithm}:${createDigester(algorithm).update(bytes).digest('hex')}`;
+  if (got !== expected.digest) {
+    throw new LadingError('DIGEST_MISMATCH', `${where}: content digest ${got} does not match ${expected.digest}`);
+  }
+}
+
 /** True when `content` is a stream that itself fails unless it delivers exactly `expected`'s digest. */
 export function verifiesItself(content: Content, expected: Descriptor): boolean {
   return content instanceof VerifiedReadable && content.digest === expected.digest;
@@ -130,7 +149,11 @@ export async function readAll(stream: Readable, limit = MaxManifestBytes, where 
   return Buffer.concat(chunks, total);
 }
 
-/** Fetches a descriptor's whole content, verified, refusing more than `limit` bytes up front. */
+/**
+ * Fetches a descriptor's whole content, verified, refusing more than `limit` bytes up front. A store
+ * that reads a small blob in one call (a {@link BytesFetcher}: a file) is read that way, without a
+ * stream.
+ */
 export async function fetchAll(fetcher: Fetcher, desc: Descriptor, o: Op & { limit?: number } = {}): Promise<Buffer> {
   const limit = o.limit ?? MaxManifestBytes;
   if (desc.size > limit) {
@@ -138,14 +161,10 @@ export async function fetchAll(fetcher: Fetcher, desc: Descriptor, o: Op & { lim
   }
   if (desc.data !== undefined) {
     const bytes = Buffer.from(desc.data, 'base64');
-    const verifier = new VerifyStream(desc);
-    await pipeline(Readable.from([bytes]), verifier, async (source: AsyncIterable<Buffer>) => {
-      for await (const _ of source) {
-        // drained only to run verification
-      }
-    });
+    verifyBytes(desc, bytes);
     return bytes;
   }
+  if (hasFetchBytes(fetcher)) return fetcher.fetchBytes(desc, o.signal ? { signal: o.signal } : {});
   const stream = await fetcher.fetch(desc, o);
   // A store may hand out a stream that does not watch the signal: an abort must still end the read.
   if (o.signal) addAbortSignal(o.signal, stream);

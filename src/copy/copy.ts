@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import {
   fetchAll,
+  hasFetchBytes,
   hasManifestList,
   hasMount,
   hasPushReference,
@@ -23,6 +24,9 @@ import {
 import { MaxGraphDepth } from './limits.js';
 import { copyReferrersOf } from './referrers-copy.js';
 import { type ResolveOptions, resolveRootBytes } from './resolve.js';
+
+/** Blobs up to this size move as bytes in memory between stores that read them whole (see BytesFetcher). */
+const SmallBlobBytes = 64 * 1024;
 
 /** Options of {@link copyGraph}: concurrency, cancellation, progress and the hooks around each node copied. */
 export interface CopyGraphOptions {
@@ -196,10 +200,18 @@ export class GraphCopier {
         await this.#dst.push(desc, bytes, o);
       } else if (desc.data !== undefined) {
         await this.#dst.push(desc, Buffer.from(desc.data, 'base64'), o);
+      } else if (desc.size <= SmallBlobBytes && hasFetchBytes(this.#src)) {
+        // A small blob of a store that reads it in one call (a file): read whole, verified, and
+        // handed over as bytes, without two streams and a pipeline for a few kilobytes.
+        const small = await fetchAll(this.#src, desc, { signal: this.#signal, limit: SmallBlobBytes });
+        // A sibling may have failed meanwhile: its clean-up must not race a write that starts now.
+        this.#signal.throwIfAborted();
+        await this.#dst.push(desc, small, o);
       } else {
         // The destination counts the bytes as it takes them; the source must not count them again.
         const stream = await this.#src.fetch(desc, { signal: this.#signal });
         try {
+          this.#signal.throwIfAborted();
           await this.#dst.push(desc, stream, o);
         } finally {
           // A destination that refused the blob before reading it (a title outside the output, a

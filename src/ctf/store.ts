@@ -131,6 +131,12 @@ export class CtfStore {
     return this.#blobs.open(desc, o);
   }
 
+  /** The whole blob, verified, in one read (manifests and small blobs). */
+  async readBlob(desc: Descriptor): Promise<Buffer> {
+    this.assertOpen();
+    return this.#blobs.read(desc);
+  }
+
   /**
    * Stores a blob as upstream does (a temp file in the CTF root, mode 0444, a rename), but only
    * once every byte has been verified: a mismatch leaves nothing behind.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BlobFolder, type BlobPlace, DirFiles, type StoreFiles, withLock, writeFileAtomic } from '../archive/index.js';
 import {
+  type BytesFetcher,
   type Content,
   cancellablePush,
   type Deleter,
@@ -19,6 +20,7 @@ import {
   type Target,
   toReadable,
   VerifyStream,
+  verifyBytes,
 } from '../content/index.js';
 import {
   cancellable,
@@ -66,7 +68,7 @@ export function blobPath(digest: string): string {
  * `org.opencontainers.image.ref.name` annotations. index.json is updated under a lock by
  * re-reading it, so concurrent writers (threads or processes) never lose each other's entries.
  */
-export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter, ReferencePusher {
+export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLister, Deleter, ReferencePusher {
   /** The files the layout is read from: the directory, or the entries of the tar file. */
   readonly files: StoreFiles;
   /** Whether the layout was opened for writing (`readwrite` or `create`; never a tar file). */
@@ -141,6 +143,14 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter,
     return cancellable(o.signal, async () => {
       this.#assertOpen();
       return this.#blobs.open(desc, o);
+    });
+  }
+
+  /** The whole blob or manifest `desc` names, verified, in one read (see {@link BytesFetcher}). */
+  fetchBytes(desc: Descriptor, o: Op = {}): Promise<Buffer> {
+    return cancellable(o.signal, async () => {
+      this.#assertOpen();
+      return this.#blobs.read(desc);
     });
   }
 
@@ -223,8 +233,15 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter,
         `${expected.digest}: manifest of ${expected.size} bytes is over the limit`,
       );
     }
-    const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
-    const manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
+    const where = `${this.location}: ${expected.digest}`;
+    let manifestBytes: Buffer;
+    if (content instanceof Uint8Array) {
+      verifyBytes(expected, content, where);
+      manifestBytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+    } else {
+      const verifier = new VerifyStream(expected, { where });
+      manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
+    }
     successorsOf(expected, manifestBytes);
     await this.#blobs.writeSmall(expected.digest, manifestBytes);
   }
