@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import {
-  type Content,
   type BytesFetcher,
+  type Content,
   cancellablePush,
   type Deleter,
   destroyContent,
@@ -54,7 +54,9 @@ export function isIndexedMediaType(mediaType: string): boolean {
  * manifest counts as present here only when this repository has an entry for it, so that a copy
  * into a second repository records its manifests there too.
  */
-export class CtfRepository implements Target, BytesFetcher, TagLister, PredecessorFinder, ReferrerLister, Deleter, Ingester {
+export class CtfRepository
+  implements Target, BytesFetcher, TagLister, PredecessorFinder, ReferrerLister, Deleter, Ingester
+{
   /** The repository's name within the archive (`component-descriptors/acme.org/app`). */
   readonly name: string;
   readonly #store: CtfStore;
@@ -74,7 +76,7 @@ export class CtfRepository implements Target, BytesFetcher, TagLister, Predecess
     return cancellable(o.signal, () => this.#store.openBlob(desc, o));
   }
 
-  /** The whole blob or manifest, verified, in one read (see {@link BytesFetcher}). */
+  /** The whole blob or manifest, verified, in one read (a BytesFetcher: no stream). */
   fetchBytes(desc: Descriptor, o: Op = {}): Promise<Buffer> {
     return cancellable(o.signal, () => this.#store.readBlob(desc));
   }

@@ -146,7 +146,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     });
   }
 
-  /** The whole blob or manifest `desc` names, verified, in one read (see {@link BytesFetcher}). */
+  /** The whole blob or manifest `desc` names, verified, in one read (a BytesFetcher: no stream). */
   fetchBytes(desc: Descriptor, o: Op = {}): Promise<Buffer> {
     return cancellable(o.signal, async () => {
       this.#assertOpen();
