@@ -74,9 +74,12 @@ export async function bundleCli(outdir) {
   if (/[^\w.$]import\(/.test(code)) throw new Error(`bundle: an import() is left in ${body}`);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is for bytes past ASCII
   if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle: ${body} is not ASCII (main.js reads it as Latin-1)`);
-  await writeFile(body, code);
+  // Written inside the CommonJS module wrapper that main.js calls (code-cache.ts compiles the file
+  // as it is: no string to join at every start). The function's first statement is "use strict".
+  const wrapped = `(function (exports, require, module, __filename, __dirname) { ${code}\n})`;
+  await writeFile(body, wrapped);
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
-  const id = { file: `./${bodyFile}`, hash: createHash('sha256').update(code).digest('hex'), version: pkg.version };
+  const id = { file: `./${bodyFile}`, hash: createHash('sha256').update(wrapped).digest('hex'), version: pkg.version };
   await build({
     entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
     outdir,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { link, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -25,13 +25,23 @@ export function tempPathFor(target: string, dir = dirname(target)): string {
   return join(dir, `.${tempStem(basename(target))}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Writes a whole small file atomically: temp file (exclusive create), fsync, rename. */
-export async function writeFileAtomic(target: string, data: Uint8Array, mode = 0o644): Promise<void> {
+/**
+ * Writes a whole small file atomically: temp file (exclusive create), fsync, rename. `sync: false`
+ * leaves out the fsync, for content-addressed blobs: they are written as every other blob is
+ * (verified on each read, so a blob a crash cut short is found, not trusted); an index that names
+ * them keeps its fsync.
+ */
+export async function writeFileAtomic(
+  target: string,
+  data: Uint8Array,
+  mode = 0o644,
+  o: { sync?: boolean } = {},
+): Promise<void> {
   const temp = tempPathFor(target);
   const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (o.sync !== false) await handle.sync();
   } catch (error) {
     await handle.close().catch(() => {});
     await rm(temp, { force: true });
@@ -43,5 +53,32 @@ export async function writeFileAtomic(target: string, data: Uint8Array, mode = 0
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Writes a whole small file that must not exist yet, atomically and never over another writer's:
+ * a temp file linked into place (link fails where the name exists). Resolves to false when the
+ * file was there already, or when the file system cannot link (then the caller takes the slower
+ * way). No fsync: for the first, empty state of a new store, which has nothing to lose.
+ */
+export async function writeNewFile(target: string, data: Uint8Array, mode = 0o644): Promise<boolean> {
+  const temp = tempPathFor(target);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    try {
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+    await link(temp, target);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV')
+      return false;
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => {});
   }
 }

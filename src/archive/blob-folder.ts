@@ -179,7 +179,7 @@ export class BlobFolder {
   /** Stores a small blob already verified in memory (a manifest), atomically. */
   async writeSmall(digest: string, bytes: Uint8Array): Promise<void> {
     const { folder, name } = this.#o.place(digest);
-    await this.#in(folder, (blobs) => writeFileAtomic(blobs.at(name), bytes));
+    await this.#in(folder, (blobs) => writeFileAtomic(blobs.at(name), bytes, 0o644, { sync: false }));
   }
 
   /** Removes blobs; one that is not there is no error. */
@@ -197,16 +197,34 @@ export class BlobFolder {
     }
   }
 
-  /** Runs `fn` on a store folder held open, made when missing. */
+  /**
+   * Runs `fn` on a store folder held open, made when missing. Writes under way at the same time
+   * share one opening of each folder (the last one out closes it): a copy of many blobs opens the
+   * folders once per burst, not once per blob.
+   */
   async #in<T>(parts: readonly string[], fn: (dir: RealDir) => Promise<T>): Promise<T> {
-    const { root, code } = this.#writes();
-    const dir = await openStoreFolder(root, parts, { where: this.#o.location, code });
+    const key = parts.join('/');
+    let held = this.#held.get(key);
+    if (!held) {
+      const { root, code } = this.#writes();
+      const dir = openStoreFolder(root, parts, { where: this.#o.location, code });
+      dir.catch(() => {});
+      held = { dir, users: 0 };
+      this.#held.set(key, held);
+    }
+    held.users++;
     try {
-      return await fn(dir);
+      return await fn(await held.dir);
     } finally {
-      await dir.close();
+      if (--held.users === 0) {
+        this.#held.delete(key);
+        await (await held.dir.catch(() => undefined))?.close();
+      }
     }
   }
+
+  /** The store folders writes hold open now, by path below the root. */
+  readonly #held = new Map<string, { dir: Promise<RealDir>; users: number }>();
 
   #writes(): BlobWrites {
     if (!this.#o.writes) throw new LadingError('UNSUPPORTED', `${this.#o.location}: opened read-only`);

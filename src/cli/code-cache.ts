@@ -24,9 +24,6 @@ export interface BodyId {
 const extension = '.v8cache';
 /** Cache files nobody has rewritten for this long go when another one is written. */
 const maxAge = 30 * 24 * 3600 * 1000;
-// The CommonJS module wrapper: the same text on every run, as the cache requires.
-const head = '(function (exports, require, module, __filename, __dirname) { ';
-const tail = '\n})';
 
 /**
  * The cache file for this body, Node and command: one per top-level command word (`cp`, `push`,
@@ -87,7 +84,9 @@ export function loadBody(path: string, id: BodyId, args: readonly string[], env 
       debug?.(`missing ${file}`);
     }
   }
-  const script = new Script(head + source + tail, { filename: path, cachedData });
+  // The file is the body already inside its CommonJS wrapper (scripts/bundle.mjs): compiled as read,
+  // with no 1.1 MB string to join first.
+  const script = new Script(source, { filename: path, cachedData });
   if (damaged || cachedData) debug?.(`${damaged || script.cachedDataRejected ? 'rejected' : 'used'} ${file}`);
   const module = { exports: {} as Body };
   const wrapper = script.runInThisContext() as (...a: unknown[]) => void;

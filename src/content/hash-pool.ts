@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { DigestAlgorithm } from '../oci/index.js';
 
@@ -154,7 +153,7 @@ function threadCount(): number {
  * no faster, more CPU, ~40 MB more peak RSS); a single big blob still gains from it there.
  */
 function smallBlobsToo(): boolean {
-  return configuredThreads() !== undefined || availableParallelism() >= 4;
+  return configuredThreads() !== undefined || process.getBuiltinModule('node:os').availableParallelism() >= 4;
 }
 
 function startPool(): HashWorker[] {

@@ -1,7 +1,15 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BlobFolder, type BlobPlace, DirFiles, type StoreFiles, withLock, writeFileAtomic } from '../archive/index.js';
+import {
+  BlobFolder,
+  type BlobPlace,
+  DirFiles,
+  type StoreFiles,
+  withLock,
+  writeFileAtomic,
+  writeNewFile,
+} from '../archive/index.js';
 import {
   type BytesFetcher,
   type Content,
@@ -127,14 +135,16 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       const files = await TarFiles.open(path);
       return new OciLayout(files, false, await readState(files));
     }
+    let made = false;
     if (kind === 'missing') {
       if (mode !== 'create') throw new LadingError('NOT_FOUND', `${path}: no OCI layout (directory or tar file) there`);
+      made = (await mkdir(path, { recursive: true })) !== undefined;
       await mkdir(join(path, 'blobs'), { recursive: true });
     }
     const files = new DirFiles(path);
     const writable = mode !== 'readonly';
     // A layout this call made holds what it wrote (no manifests): nothing to read back.
-    const created = writable ? await initialise(files) : undefined;
+    const created = writable ? (made && (await initialiseNew(path))) || (await initialise(files)) : undefined;
     return new OciLayout(files, writable, created ?? (await readState(files)));
   }
 
@@ -398,6 +408,19 @@ function checkTagReference(desc: Descriptor, reference: string): void {
 
 function discard(content: Content): void {
   if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
+}
+
+/**
+ * The two files of a layout in a folder this call made: each linked into place, so that a
+ * concurrent writer's file is never replaced, with no lock and no fsync (an empty layout has
+ * nothing to lose). Undefined when either was there already or the file system cannot link: then
+ * {@link initialise} finishes the job.
+ */
+async function initialiseNew(root: string): Promise<IndexState | undefined> {
+  const empty: IndexState = { tags: new Map(), manifests: new Map() };
+  if (!(await writeNewFile(join(root, 'oci-layout'), layoutFileBytes()))) return undefined;
+  if (!(await writeNewFile(join(root, 'index.json'), encodeIndexJson(empty)))) return undefined;
+  return empty;
 }
 
 /**
