@@ -21,7 +21,7 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { isLadingError } from '../oci/index.js';
-import { ContainedTree, containedLinkTarget, extractTar, RealDir } from './index.js';
+import { ContainedTree, containedLinkTarget, extractTar, RealDir, writeNewFile } from './index.js';
 
 async function inDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lading-archive-'));
@@ -280,4 +280,17 @@ describe('extractTar', () => {
       await extractTar(Readable.from([gzipSync(tar)]), { ...options(ok), maxEntries: 51 });
       assert.equal((await readdir(ok)).length, 50);
     }));
+});
+
+describe('writeNewFile', () => {
+  test('writes a file that is not there; never replaces one that is, and leaves no temp file', async () => {
+    await inDir(async (dir) => {
+      const target = join(dir, 'index.json');
+      assert.equal(await writeNewFile(target, Buffer.from('first')), true);
+      assert.equal(await readFile(target, 'utf8'), 'first');
+      assert.equal(await writeNewFile(target, Buffer.from('second')), false);
+      assert.equal(await readFile(target, 'utf8'), 'first');
+      assert.deepEqual(await readdir(dir), ['index.json']);
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -242,6 +242,42 @@ for (let i = 0; i < 15; i++) {
     }
   });
 
+  test('processes that make the same new layout at once all succeed, and none loses the others\' tags', async () => {
+    const t = await tempDir();
+    try {
+      const path = join(t.path, 'new', 'layout');
+      const script = join(t.path, 'maker.mts');
+      const layoutModule = fileURLToPath(new URL('./layout.ts', import.meta.url));
+      const fixtures = fileURLToPath(new URL('../../test/support/fixtures.ts', import.meta.url));
+      await writeFile(
+        script,
+        `import { OciLayout } from ${JSON.stringify(layoutModule)};
+import { pushArtifact } from ${JSON.stringify(fixtures)};
+const [path, who] = process.argv.slice(2);
+const layout = await OciLayout.open(path, { mode: 'create' });
+const { manifest } = await pushArtifact(layout, { [who]: who });
+await layout.tag(manifest, who);
+`,
+      );
+      const run = (who: string) =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', script, path, who], {
+            stdio: ['ignore', 'inherit', 'inherit'],
+          });
+          child.on('error', reject);
+          child.on('exit', (code) => resolve(code ?? -1));
+        });
+      assert.deepEqual(await Promise.all(['a', 'b', 'c'].map(run)), [0, 0, 0]);
+      const layout = await OciLayout.open(path);
+      const tags: string[] = [];
+      for await (const page of layout.tags()) tags.push(...page);
+      assert.deepEqual(tags, ['a', 'b', 'c']);
+      assert.deepEqual((await readdir(path)).sort(), ['blobs', 'index.json', 'ingest', 'oci-layout']);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a layout directory written by lading becomes a tar layout lading reads back', async () => {
     const t = await tempDir();
     try {
@@ -406,6 +442,32 @@ describe('bad layouts are refused with the file and the field', () => {
       } finally {
         await t.cleanup();
       }
+    });
+  });
+
+  test('fetchBytes reads a blob whole, verified: longer, shorter or changed is refused, naming the file', async () => {
+    await withLayout(async (dir) => {
+      const layout = await OciLayout.open(dir);
+      const m = JSON.parse((await fetchAll(layout, await layout.resolve('v1'))).toString());
+      const layer = m.layers[0];
+      assert.equal((await layout.fetchBytes(layer)).toString(), 'content');
+      const file = join(dir, blobPath(layer.digest));
+      for (const [bytes, code, message] of [
+        ['content!', 'SIZE_MISMATCH', /larger than the expected 7 bytes/],
+        ['conten', 'SIZE_MISMATCH', /got 6 bytes, expected 7/],
+        ['CONTENT', 'DIGEST_MISMATCH', /does not match/],
+      ] as const) {
+        await writeFile(file, bytes);
+        await assert.rejects(
+          () => layout.fetchBytes(layer),
+          (e) => isLadingError(e, code) && message.test(e.message) && e.message.includes(blobPath(layer.digest)),
+        );
+      }
+      await rm(file);
+      await assert.rejects(
+        () => layout.fetchBytes(layer),
+        (e) => isLadingError(e, 'NOT_FOUND') && e.message.includes(dir),
+      );
     });
   });
 
