@@ -1,11 +1,14 @@
-// Bundles the command line into dist/bin/ (part of `npm run build`) as two CommonJS files:
+// Bundles the command line into dist/bin/ (part of `npm run build`) as CommonJS files:
 // - lading.cjs: src/cli/body.ts and everything it loads (~150 modules) in one file. Command groups
 //   and heavy modules stay lazy: esbuild wraps each module that is imported dynamically in a
 //   function that runs on first use.
-// - main.js: the `bin` (src/cli/main.ts), small: it answers `--version` itself and otherwise
-//   compiles lading.cjs through vm.Script with lading's own V8 code cache in the user's cache folder
-//   (src/cli/code-cache.ts): V8 then skips parsing and compiling the big file. It is CommonJS (a
-//   package.json beside it says so): Node 20 starts a CommonJS entry ~5 ms sooner than an ES module.
+// - lading-oras.cjs: the same without the command groups outside the ORAS family (the OCM family,
+//   serve, ui) and what only they load: less than half the size, for the commands most runs are.
+// - main.js: the `bin` (src/cli/main.ts), small: it answers `--version` itself and otherwise picks
+//   a body (src/cli/body-choice.ts) and compiles it through vm.Script with lading's own V8 code
+//   cache in the user's cache folder (src/cli/code-cache.ts): V8 then skips parsing and compiling
+//   the big file. It is CommonJS (a package.json beside it says so): Node 20 starts a CommonJS entry
+//   ~5 ms sooner than an ES module.
 // The library (dist/index.js) stays tsc's output. Usage: node scripts/bundle.mjs [outdir]
 import { createHash } from 'node:crypto';
 import { chmod, cp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,10 +17,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bodyFile = 'lading.cjs';
 // The sources are ES modules, strict mode: the directive must come first, before esbuild's own
-// "use strict" (which follows the banner and would then be a plain expression).
-const strictBanner = `"use strict";\nvar __ladingMetaUrl = require('node:url').pathToFileURL(__filename).href;\n`;
+// "use strict" (which follows the banner and would then be a plain expression). import.meta.url
+// becomes the file's own URL, made on first use.
+const strictBanner = `"use strict";\nvar __ladingMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };\n`;
 
 /**
  * commander loads node:child_process (and with it net, dgram, …: ~3 ms at every start) for one
@@ -37,49 +40,90 @@ const lazyChildProcess = {
 };
 
 /**
- * Writes `<outdir>/main.js` (executable), `<outdir>/lading.cjs` and `<outdir>/package.json` from
- * src/cli/. Returns the source modules in the body as esbuild names them (in its module wrappers).
+ * For the small body: the command groups outside the ORAS family (src/cli/body-choice.ts) are left
+ * out, and with them every module only they load. main.js never runs the small body with
+ * arguments that name them; if it did, the group says so instead of registering nothing.
  */
-export async function bundleCli(outdir) {
-  await rm(outdir, { recursive: true, force: true });
-  const body = join(outdir, bodyFile);
+const orasOnly = {
+  name: 'oras-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/commands\/(ocm\/index|serve|ui)\.js$/ }, (args) => ({
+      path: args.path,
+      namespace: 'left-out',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
+      contents: ['registerOcm', 'registerServe', 'registerUi']
+        .map((name) => `export function ${name}() { throw new Error('internal: ${name} is not in this body'); }`)
+        .join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+/** The bodies main.js chooses from (src/cli/body-choice.ts), each built from src/cli/body.ts. */
+const bodies = [
+  { name: 'full', file: 'lading.cjs', plugins: [] },
+  { name: 'oras', file: 'lading-oras.cjs', plugins: [orasOnly] },
+];
+
+/**
+ * Builds one body into `outfile`, inside the CommonJS module wrapper main.js calls; returns its
+ * hash and the source modules in it as esbuild names them (in its module wrappers).
+ */
+async function buildBody(outfile, plugins) {
   const built = await build({
     entryPoints: [join(root, 'src', 'cli', 'body.ts')],
-    outfile: body,
+    outfile,
     bundle: true,
     format: 'cjs',
     platform: 'node',
     target: 'node20',
     // Modules that find files beside themselves (package.json, schemas) or load CommonJS packages
     // at run time (ajv) use import.meta.url: in the body that is the body's own file.
-    define: { 'import.meta.url': '__ladingMetaUrl' },
+    define: { 'import.meta.url': '__ladingMeta.url' },
     banner: { js: strictBanner },
-    // Without spaces and comments the file is 1.1 MB instead of 1.6: ~4 ms less to read and hash
-    // at every start. Names stay, so that a stack trace (--debug) still reads.
+    // Without spaces and comments the file is a third smaller: less to read and hash at every
+    // start. Names stay, so that a stack trace (--debug) still reads.
     minifyWhitespace: true,
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
     // main.js reads the body as Latin-1 (code-cache.ts): non-ASCII text stays escaped.
     charset: 'ascii',
-    plugins: [lazyChildProcess],
+    plugins: [lazyChildProcess, ...plugins],
   });
   // esbuild keeps `import("node:…")` in CommonJS output, and a script compiled through vm.Script
   // has no dynamic import (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING): those built-ins are required.
   const helper =
     'var __ladingImport = (id) => Promise.resolve().then(() => { const m = require(id); return Object.assign(Object.create(m), { default: m }); });\n';
-  const code = (await readFile(body, 'utf8'))
+  const code = (await readFile(outfile, 'utf8'))
     .replace(strictBanner, strictBanner + helper)
     .replace(/\bimport\(("node:[\w/]+")\)/g, '__ladingImport($1)');
-  if (/[^\w.$]import\(/.test(code)) throw new Error(`bundle: an import() is left in ${body}`);
+  if (/[^\w.$]import\(/.test(code)) throw new Error(`bundle: an import() is left in ${outfile}`);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is for bytes past ASCII
-  if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle: ${body} is not ASCII (main.js reads it as Latin-1)`);
+  if (/[^\x00-\x7f]/.test(code)) throw new Error(`bundle: ${outfile} is not ASCII (main.js reads it as Latin-1)`);
   // Written inside the CommonJS module wrapper that main.js calls (code-cache.ts compiles the file
   // as it is: no string to join at every start). The function's first statement is "use strict".
   const wrapped = `(function (exports, require, module, __filename, __dirname) { ${code}\n})`;
-  await writeFile(body, wrapped);
+  await writeFile(outfile, wrapped);
+  return { hash: createHash('sha256').update(wrapped).digest('hex'), modules: Object.keys(built.metafile.inputs) };
+}
+
+/**
+ * Writes `<outdir>/main.js` (executable), the bodies (`lading.cjs`, `lading-oras.cjs`) and
+ * `<outdir>/package.json` from src/cli/. Returns the source modules of the full body and, by file
+ * name, of each body, as esbuild names them (in its module wrappers).
+ */
+export async function bundleCli(outdir) {
+  await rm(outdir, { recursive: true, force: true });
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
-  const id = { file: `./${bodyFile}`, hash: createHash('sha256').update(wrapped).digest('hex'), version: pkg.version };
+  const ids = {};
+  const modulesOf = {};
+  for (const { name, file, plugins } of bodies) {
+    const { hash, modules } = await buildBody(join(outdir, file), plugins);
+    ids[name] = { file: `./${file}`, hash, version: pkg.version };
+    modulesOf[file] = modules;
+  }
   await build({
     entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
     outdir,
@@ -87,9 +131,9 @@ export async function bundleCli(outdir) {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    define: { LADING_BODY: JSON.stringify(id), 'import.meta.url': '__ladingMetaUrl' },
+    define: { LADING_BODIES: JSON.stringify(ids), 'import.meta.url': '__ladingMeta.url' },
     banner: { js: strictBanner },
-    // Only for runs from the sources (LADING_BODY undefined there): the bundle loads lading.cjs.
+    // Only for runs from the sources (LADING_BODIES undefined there): the bundle loads a body.
     plugins: [
       {
         name: 'body-external',
@@ -105,7 +149,7 @@ export async function bundleCli(outdir) {
   // No name: lading's own package.json (the one named lading) is found further up.
   const type = { '//': 'main.js is CommonJS: see scripts/bundle.mjs', type: 'commonjs' };
   await writeFile(join(outdir, 'package.json'), `${JSON.stringify(type, null, 2)}\n`);
-  return { modules: Object.keys(built.metafile.inputs) };
+  return { modules: modulesOf['lading.cjs'], bodies: modulesOf };
 }
 
 /**

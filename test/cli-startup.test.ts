@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { bundleCli } from '../scripts/bundle.mjs';
+import { bodyFor, fullBodyWords, orasBodyWords } from '../src/cli/body-choice.js';
 import { cacheFolder } from '../src/cli/cache-folder.js';
 import { processIO } from '../src/cli/io.js';
 import { allCommands, buildProgram, commandGroups, groupsFor } from '../src/cli/program.js';
@@ -110,7 +111,8 @@ describe('what a run of the bundle evaluates', () => {
   /** A bundle of its own (the module list comes from the build), removed afterwards. */
   const outdir = join(root, 'node_modules', '.cache', `lading-startup-modules-${process.pid}`);
   const bin = join(outdir, 'main.js');
-  let all: string[];
+  /** The source modules of each body, by file name. */
+  let bodies: Record<string, string[]>;
 
   /**
    * The source modules (src/… and node_modules/…) that `args` evaluated, from V8's coverage of the
@@ -119,37 +121,47 @@ describe('what a run of the bundle evaluates', () => {
    * Undefined when the run did not load the body at all.
    */
   async function evaluated(args: string[], name: string): Promise<string[] | undefined> {
+    return (await evaluatedIn(args, name))?.modules;
+  }
+
+  /** {@link evaluated}, and which body file ran them. */
+  async function evaluatedIn(args: string[], name: string): Promise<{ file: string; modules: string[] } | undefined> {
     const coverage = join(work.path, `coverage-${name}`);
     const r = await runBundle(bin, args, {
       cwd: work.path,
       env: { ...process.env, NODE_V8_COVERAGE: coverage, XDG_CACHE_HOME: join(work.path, 'cache') },
     });
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    // As V8 names it: main.js finds the body beside its own real path (node_modules may be a link).
-    const body = await realpath(join(outdir, 'lading.cjs'));
-    const text = await readFile(body, 'utf8');
-    const wrapped = new Set(all.filter((m) => text.includes(`${JSON.stringify(m)}(`)));
-    assert.ok(wrapped.size > 50, `esbuild wraps the lazy modules (${wrapped.size})`);
-    let ran: Set<string> | undefined;
+    const results: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[] = [];
     for (const file of await readdir(coverage)) {
-      const { result } = JSON.parse(await readFile(join(coverage, file), 'utf8')) as {
-        result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[];
-      };
-      for (const script of result) {
+      results.push(...(JSON.parse(await readFile(join(coverage, file), 'utf8')) as { result: typeof results }).result);
+    }
+    let found: { file: string; modules: string[] } | undefined;
+    for (const [file, all] of Object.entries(bodies)) {
+      // As V8 names it: main.js finds the body beside its own real path (node_modules may be a link).
+      const body = await realpath(join(outdir, file));
+      const text = await readFile(body, 'utf8');
+      const wrapped = new Set(all.filter((m) => text.includes(`${JSON.stringify(m)}(`)));
+      assert.ok(wrapped.size > 50, `esbuild wraps the lazy modules (${wrapped.size})`);
+      let ran: Set<string> | undefined;
+      for (const script of results) {
         if (script.url !== pathToFileURL(body).href) continue;
         ran ??= new Set();
         for (const f of script.functions) if ((f.ranges[0]?.count ?? 0) > 0) ran.add(f.functionName);
       }
+      if (!ran) continue;
+      assert.equal(found, undefined, 'one body per run');
+      const seen = ran;
+      found = { file, modules: all.filter((m) => !wrapped.has(m) || seen.has(m)) };
     }
-    if (!ran) return undefined;
-    const seen = ran;
-    return all.filter((m) => !wrapped.has(m) || seen.has(m));
+    return found;
   }
 
   before(async () => {
     work = await tempDir();
-    ({ modules: all } = await bundleCli(outdir));
-    assert.ok(all.length > 100, `the body's modules (${all.length})`);
+    ({ bodies } = await bundleCli(outdir));
+    assert.deepEqual(Object.keys(bodies).sort(), ['lading-oras.cjs', 'lading.cjs']);
+    for (const [file, modules] of Object.entries(bodies)) assert.ok(modules.length > 100, `${file}: ${modules.length}`);
     await writeFile(join(work.path, 'hello.txt'), 'hello\n');
   });
   after(async () => {
@@ -163,8 +175,9 @@ describe('what a run of the bundle evaluates', () => {
 
   test('a copy between OCI layouts evaluates neither the registry client, the tar reader, nor other commands', async () => {
     await evaluated(['push', '--oci-layout', 'src:v1', 'hello.txt'], 'push');
-    const modules = await evaluated(['cp', '--from-oci-layout', 'src:v1', '--to-oci-layout', 'dst:v1'], 'cp');
-    assert.ok(modules);
+    const ran = await evaluatedIn(['cp', '--from-oci-layout', 'src:v1', '--to-oci-layout', 'dst:v1'], 'cp');
+    assert.equal(ran?.file, 'lading-oras.cjs', 'the small body runs cp');
+    const modules = ran.modules;
     assert.ok(modules.includes('src/layout/layout.ts'));
     assert.ok(modules.includes('src/cli/commands/cp.ts'));
     assert.ok(modules.some((m) => m.includes('node_modules/commander/')));
@@ -174,6 +187,27 @@ describe('what a run of the bundle evaluates', () => {
       ),
     );
     assert.deepEqual(unwanted, []);
+  });
+});
+
+describe('the two bodies', () => {
+  test('every top-level command word is in exactly one of the lists main.js chooses a body by', async () => {
+    const groupWords = commandGroups.flatMap((g) => g.names);
+    const wholeTree = ['help', 'completion', 'version'];
+    assert.deepEqual([...orasBodyWords, ...fullBodyWords].sort(), [...groupWords, ...wholeTree].sort());
+  });
+
+  test('the small body for ORAS words only; the full one for anything else', () => {
+    assert.equal(bodyFor(['cp', 'a', 'b']), 'oras');
+    assert.equal(bodyFor(['--debug', 'pull', '--plain-http', 'r/x:v1']), 'oras');
+    assert.equal(bodyFor(['manifest', 'fetch', 'r/x:v1']), 'oras');
+    assert.equal(bodyFor(['add', 'cv']), 'full');
+    // A token naming another group anywhere: a run builds that group too (groupsFor).
+    assert.equal(bodyFor(['tag', 'r/x:v1', 'get']), 'full');
+    assert.equal(bodyFor(['--config', 'push', 'get', 'cv', 'x']), 'full');
+    for (const args of [[], ['--help'], ['help', 'cp'], ['completion', 'bash'], ['cpp'], ['version']]) {
+      assert.equal(bodyFor(args), 'full', args.join(' '));
+    }
   });
 });
 

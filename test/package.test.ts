@@ -191,7 +191,11 @@ describe('the npm package', { timeout: 600_000 }, () => {
   test('ships the library, the bundled command line, schemas and LICENSE; no dist/cli, maps or sources', async () => {
     assert.ok(packed.includes('LICENSE'));
     assert.ok(packed.includes('dist/index.js') && packed.includes('dist/index.d.ts'));
-    assert.ok(packed.includes('dist/bin/main.js') && packed.includes('dist/bin/lading.cjs'));
+    assert.ok(
+      packed.includes('dist/bin/main.js') &&
+        packed.includes('dist/bin/lading.cjs') &&
+        packed.includes('dist/bin/lading-oras.cjs'),
+    );
     assert.ok(packed.some((p) => p.startsWith('schemas/compiled/')));
     assert.deepEqual(
       packed.filter(

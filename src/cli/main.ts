@@ -3,12 +3,13 @@ import { ladingPackage } from '../oci/package-root.js';
 import type { BodyId } from './code-cache.js';
 import { CliStream } from './output/cli-stream.js';
 
-// The built command line is two CommonJS files (scripts/bundle.mjs): this small entry (the `bin`,
-// dist/bin/main.js) and the rest of lading in one file, which this entry compiles with lading's
-// own V8 code cache (code-cache.ts). The build defines LADING_BODY; run from the sources (tsx) it
-// is undefined and the body is imported as a module. No top-level await: the built entry is
-// CommonJS, which Node 20 starts ~5 ms sooner than an ES module.
-declare const LADING_BODY: BodyId | undefined;
+// The built command line is CommonJS files (scripts/bundle.mjs): this small entry (the `bin`,
+// dist/bin/main.js) and the rest of lading in a body, which this entry compiles with lading's own V8
+// code cache (code-cache.ts): the small ORAS body or the full one, as the arguments need
+// (body-choice.ts). The build defines LADING_BODIES; run from the sources (tsx) it is undefined and
+// the body is imported as a module. No top-level await: the built entry is CommonJS, which Node 20
+// starts ~5 ms sooner than an ES module.
+declare const LADING_BODIES: { oras: BodyId; full: BodyId } | undefined;
 
 async function main(args: string[]): Promise<void> {
   // `--version` answers before the body loads: start-up time is part of the interface.
@@ -16,12 +17,17 @@ async function main(args: string[]): Promise<void> {
     new CliStream(process.stdout).write(`${ladingPackage().version}\n`);
     return;
   }
-  if (typeof LADING_BODY === 'undefined') {
+  if (typeof LADING_BODIES === 'undefined') {
     const { start } = await import('./body.js');
     return start(process.argv);
   }
-  const [{ loadBody }, { fileURLToPath }] = await Promise.all([import('./code-cache.js'), import('node:url')]);
-  const body = loadBody(fileURLToPath(new URL(LADING_BODY.file, import.meta.url)), LADING_BODY, args);
+  const [{ loadBody }, { fileURLToPath }, { bodyFor }] = await Promise.all([
+    import('./code-cache.js'),
+    import('node:url'),
+    import('./body-choice.js'),
+  ]);
+  const id = LADING_BODIES[bodyFor(args)];
+  const body = loadBody(fileURLToPath(new URL(id.file, import.meta.url)), id, args);
   return body.start(process.argv);
 }
 
