@@ -216,15 +216,16 @@ export class OciLayout implements Target, PredecessorFinder, TagLister, Deleter,
 
   /** Manifests are small and checked before they land: a layout never records a broken one. */
   async #storeManifest(expected: Descriptor, content: Content): Promise<void> {
+    const where = `${this.location}@${expected.digest}`;
     if (expected.size > MaxManifestBytes) {
       discard(content);
       throw new LadingError(
         'SIZE_EXCEEDS_LIMIT',
-        `${expected.digest}: manifest of ${expected.size} bytes is over the limit`,
+        `${where}: manifest of ${expected.size} bytes is over the ${MaxManifestBytes}-byte limit`,
       );
     }
-    const verifier = new VerifyStream(expected, { where: `${this.location}: ${expected.digest}` });
-    const manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
+    const verifier = new VerifyStream(expected, { where });
+    const manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, where);
     successorsOf(expected, manifestBytes);
     await this.#blobs.writeSmall(expected.digest, manifestBytes);
   }
