@@ -226,6 +226,9 @@ describe('lading backup and restore (ORAS 1.3)', () => {
       }
       assert.doesNotMatch(again.stdout, new RegExp(`^Pulled {4}${armManifest.layers[0].digest.slice(7, 19)} `, 'm'));
       assert.match(again.stdout, /^Pulled tag v1 with 2 referrer\(s\)$/m);
+      // art was intact and tagged already: nothing moved for it, and the line says so.
+      assert.match(again.stdout, /^Skipped tag art with 0 referrer\(s\): already backed up$/m);
+      assert.doesNotMatch(again.stdout, /^Pulled tag art /m);
       await assertBlobsIntact(out);
       const index = await indexJson(out);
       assert.deepEqual(refNames(index), ['art', 'v1'], 'the tag of the replaced index is back');
@@ -233,6 +236,21 @@ describe('lading backup and restore (ORAS 1.3)', () => {
       for (const d of [src.signature, src.sbom, src.amd, src.arm]) assert.ok(listed.has(d.digest), d.digest);
       assert.equal(await skopeoDigest([`oci:${out}:v1`]), src.index.digest);
       await run('skopeo', ['copy', `oci:${out}:v1`, `oci:${join(dir, 'check')}:v1`]);
+
+      // Run once more with nothing missing: every tag is skipped, nothing is pulled.
+      const third = await ladingOk([
+        'backup',
+        '--plain-http',
+        '--no-tty',
+        '--include-referrers',
+        '-o',
+        out,
+        `${ref}:v1,art`,
+      ]);
+      assert.match(third.stdout, /^Skipped tag v1 with 2 referrer\(s\): already backed up$/m);
+      assert.match(third.stdout, /^Skipped tag art with 0 referrer\(s\): already backed up$/m);
+      assert.doesNotMatch(third.stdout, /^Pulled/m);
+      assert.match(third.stdout, /^Successfully backed up 2 tag\(s\)/m);
 
       // A tar backup resumes from its staging directory: blobs already staged are not pulled again.
       const tar = join(dir, 'resumed.tar');

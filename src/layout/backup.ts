@@ -35,6 +35,11 @@ export interface CopiedTag {
   digest: string;
   /** Referrers copied with it (of the manifest, of the manifests an index lists, and theirs). */
   referrers: number;
+  /**
+   * Backup only: the destination already had the tag on this manifest, with everything below it
+   * and its referrers (a resumed or repeated backup), so nothing was copied for it.
+   */
+  existed?: boolean;
 }
 
 /** Options of {@link backupRepository}. */
@@ -161,12 +166,22 @@ export async function backupRepository(
     tags: _t,
     ...copyOptions
   } = opts;
-  const copier = new GraphCopier(src, store, copyOptions);
+  // Whether the tag being copied moved anything: a tag whose whole graph the layout had is skipped.
+  let moved = false;
+  const copier = new GraphCopier(src, store, {
+    ...copyOptions,
+    preCopy: (desc) => {
+      moved = true;
+      return copyOptions.preCopy?.(desc);
+    },
+  });
   const tags: CopiedTag[] = [];
   const copiedRoots: TaggedRoot[] = [];
   const referrers = new Map<string, Descriptor>();
   for (const root of roots) {
     let result: Awaited<ReturnType<typeof copyTagged>>;
+    const before = await layout.resolve(root.tag).catch(() => undefined);
+    moved = false;
     try {
       result = await copyTagged(src, store, root, {
         ...copyOptions,
@@ -179,7 +194,12 @@ export async function backupRepository(
       continue;
     }
     for (const r of result.referrers) referrers.set(r.digest, r);
-    const copied = { tag: root.tag, digest: root.desc.digest, referrers: result.referrers.length };
+    const copied = {
+      tag: root.tag,
+      digest: root.desc.digest,
+      referrers: result.referrers.length,
+      existed: !moved && before?.digest === root.desc.digest,
+    };
     tags.push(copied);
     copiedRoots.push(root);
     opts.onTagCopied?.(copied);

@@ -207,7 +207,12 @@ async function runBackup(io: CliIO, raw: string, flags: BackupFlags): Promise<vo
       where: repository,
       ...display.hooks(),
       onTagsFound: (found) => tagsFound(io, repository, found, safeText),
-      onTagCopied: (t) => io.stdout.write(`Pulled tag ${safeText(t.tag)} with ${t.referrers} referrer(s)\n`),
+      onTagCopied: (t) =>
+        io.stdout.write(
+          t.existed
+            ? `Skipped tag ${safeText(t.tag)} with ${t.referrers} referrer(s): already backed up\n`
+            : `Pulled tag ${safeText(t.tag)} with ${t.referrers} referrer(s)\n`,
+        ),
       onCorrupt: (desc, problem) =>
         io.stderr.write(
           `Warning: ${safeText(desc.digest)} in the backup failed verification (${safeText(problem)}); copying it again\n`,
