@@ -226,6 +226,9 @@ describe('lading backup and restore (ORAS 1.3)', () => {
       }
       assert.doesNotMatch(again.stdout, new RegExp(`^Pulled {4}${armManifest.layers[0].digest.slice(7, 19)} `, 'm'));
       assert.match(again.stdout, /^Pulled tag v1 with 2 referrer\(s\)$/m);
+      // art was intact and tagged already: nothing moved for it, and the line says so.
+      assert.match(again.stdout, /^Skipped tag art with 0 referrer\(s\): already backed up$/m);
+      assert.doesNotMatch(again.stdout, /^Pulled tag art /m);
       await assertBlobsIntact(out);
       const index = await indexJson(out);
       assert.deepEqual(refNames(index), ['art', 'v1'], 'the tag of the replaced index is back');
@@ -233,6 +236,21 @@ describe('lading backup and restore (ORAS 1.3)', () => {
       for (const d of [src.signature, src.sbom, src.amd, src.arm]) assert.ok(listed.has(d.digest), d.digest);
       assert.equal(await skopeoDigest([`oci:${out}:v1`]), src.index.digest);
       await run('skopeo', ['copy', `oci:${out}:v1`, `oci:${join(dir, 'check')}:v1`]);
+
+      // Run once more with nothing missing: every tag is skipped, nothing is pulled.
+      const third = await ladingOk([
+        'backup',
+        '--plain-http',
+        '--no-tty',
+        '--include-referrers',
+        '-o',
+        out,
+        `${ref}:v1,art`,
+      ]);
+      assert.match(third.stdout, /^Skipped tag v1 with 2 referrer\(s\): already backed up$/m);
+      assert.match(third.stdout, /^Skipped tag art with 0 referrer\(s\): already backed up$/m);
+      assert.doesNotMatch(third.stdout, /^Pulled/m);
+      assert.match(third.stdout, /^Successfully backed up 2 tag\(s\)/m);
 
       // A tar backup resumes from its staging directory: blobs already staged are not pulled again.
       const tar = join(dir, 'resumed.tar');
@@ -361,6 +379,58 @@ describe('lading backup and restore (ORAS 1.3)', () => {
         new RegExp(`${digestBytes(fake)} not found`),
       );
       assert.deepEqual(await tagsOf(plain.repository(name3)), []);
+    }));
+
+  test('a tag that does not resolve or is not a valid tag fails alone: the others are backed up, each bad one is one line, the exit is non-zero', () =>
+    withDir(async (dir) => {
+      const src = await source();
+      const ref = `${peers.plain.host}/${src.name}`;
+      // The registry's own storage lists what a broken or hostile registry would: a tag whose
+      // manifest is gone, and a name that is not a valid tag (naming a real manifest).
+      const tags = join(peers.plain.dataDir, 'docker/registry/v2/repositories', src.name, '_manifests/tags');
+      const link = async (tag: string, digest: string) => {
+        await mkdir(join(tags, tag, 'current'), { recursive: true });
+        await writeFile(join(tags, tag, 'current', 'link'), digest);
+      };
+      await link('ghost', `sha256:${'0'.repeat(64)}`);
+      await link('-bad', src.artifact.digest);
+
+      const out = join(dir, 'all');
+      const all = await lading(['backup', '--plain-http', '--no-tty', '--output', out, ref]);
+      assert.notEqual(all.code, 0, all.stderr);
+      const lines = all.stderr.trim().split('\n');
+      assert.equal(lines.length, 3, all.stderr);
+      assert.match(all.stderr, /^Error: failed to back up tag "-bad" from ".*": .*"-bad" is not a valid tag$/m);
+      assert.match(all.stderr, /^Error: failed to back up tag "ghost" from ".*": /m);
+      assert.match(lines[2] as string, /^Error: backed up 5 of 7 tag\(s\) from ".*" to ".*"; failed: "-bad", "ghost"$/);
+      assert.doesNotMatch(all.stdout, /Successfully/);
+      // The five good tags: v1, old, art and the two referrers tags of the registry's fallback.
+      const names = refNames(await indexJson(out));
+      assert.deepEqual(
+        names.filter((n) => !n.startsWith('sha256-')),
+        ['art', 'old', 'v1'],
+      );
+      assert.equal(names.length, 5, names.join(', '));
+      assert.equal(await skopeoDigest([`oci:${out}:v1`]), src.index.digest);
+      await assertBlobsIntact(out);
+
+      // Named tags, into a tar: the good one is exported, the bad one reported.
+      const tar = join(dir, 'some.tar');
+      const some = await lading(['backup', '--plain-http', '--no-tty', '-o', tar, `${ref}:ghost,art`]);
+      assert.notEqual(some.code, 0, some.stderr);
+      assert.equal(some.stderr.trim().split('\n').length, 2, some.stderr);
+      assert.match(some.stderr, /^Error: failed to back up tag "ghost" from /m);
+      assert.match(some.stderr, /^Error: backed up 1 of 2 tag\(s\) .*; failed: "ghost"$/m);
+      assert.match(some.stdout, /^Pulled tag art with 0 referrer\(s\)$/m);
+      assert.equal(await skopeoDigest([`oci-archive:${tar}:art`]), src.artifact.digest);
+
+      // Nothing that can be backed up is one line, and nothing is written.
+      const none = await lading(['backup', '--plain-http', '--no-tty', '-o', join(dir, 'none'), `${ref}:ghost`]);
+      assertOneLineError(
+        { ...none, stderr: none.stderr.split('\n').slice(1).join('\n') },
+        /none of the 1 tag\(s\) of repository ".*" could be backed up; the first, "ghost": /,
+      );
+      await assert.rejects(stat(join(dir, 'none')), /ENOENT/);
     }));
 
   test('argument mistakes are one-line errors before any work', () =>

@@ -13,7 +13,7 @@ import {
   isLadingError,
   MediaType,
 } from '../src/oci/index.js';
-import { Registry, type RegistryOptions } from '../src/registry/index.js';
+import { Registry, type RegistryOptions, staticCredential } from '../src/registry/index.js';
 import { FaultServer, type FaultServerOptions, SecondOrigin } from './support/fault-server.js';
 
 const fast = { minWaitMs: 1, maxWaitMs: 5 };
@@ -415,27 +415,92 @@ describe('uploads', () => {
     assert.equal(count('POST', /\/blobs\/uploads\//), 2);
   });
 
-  test('an upload Location on another host is refused before any byte is sent there', async () => {
-    await start();
+  test('an upload Location on another host is followed with no credential of the registry: token, -H header', async () => {
+    await start({ tokenAuth: true });
+    // The credentials name the server's host, known once it listens.
+    await registry.close();
+    registry = client({
+      credentials: staticCredential(server.host, { username: 'u', password: 'p' }),
+      headers: { 'x-registry-key': 'secret-key' },
+    });
     const other = await SecondOrigin.start();
     try {
       server.intercept((req, res) => {
-        if (req.method === 'POST') {
-          res.writeHead(202, { location: `${other.url}/upload?sig=secret` }).end();
+        if (req.method === 'POST' && req.headers.authorization) {
+          res.writeHead(202, { location: `${other.url}/upload/one?sig=signed` }).end();
           return true;
         }
         return false;
       });
-      const data = randomBytes(10);
-      await assert.rejects(registry.repository('faults/location').push(blob(data), data), (error: Error) => {
-        assert.equal(codeOf(error), 'REGISTRY_ERROR');
-        assert.match(error.message, /is not the registry/);
-        return true;
-      });
-      assert.equal(other.requests.length, 0);
+      const data = randomBytes(3000);
+      await registry.repository('faults/location').push(blob(data), data);
+      assert.deepEqual(other.files.get('/upload/one'), data, 'the blob went to the upload URL');
+      const put = other.requests.find((r) => r.method === 'PUT');
+      assert.ok(put, 'one PUT at the other host');
+      assert.match(put.url, /^\/upload\/one\?sig=signed&digest=sha256%3A[0-9a-f]{64}$/);
+      for (const r of other.requests) {
+        assert.equal(r.headers.authorization, undefined, `${r.method} ${r.url} carried Authorization`);
+        assert.equal(r.headers['x-registry-key'], undefined, `${r.method} ${r.url} carried the -H header`);
+      }
+      // The registry itself did get both: the test would pass vacuously otherwise.
+      const post = server.requests.find((r) => r.method === 'POST' && r.headers.authorization);
+      assert.match(post?.headers.authorization ?? '', /^Bearer /);
+      assert.equal(post?.headers['x-registry-key'], 'secret-key');
     } finally {
       await other.close();
     }
+  });
+
+  test('a chunked upload moved to another host keeps Basic credentials at the registry', async () => {
+    await start();
+    await registry.close();
+    registry = client({
+      chunkSize: 1000,
+      credentials: staticCredential(server.host, { username: 'u', password: 'p' }),
+    });
+    const other = await SecondOrigin.start();
+    try {
+      server.intercept((req, res) => {
+        if (!req.headers.authorization) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="faults"' }).end();
+          return true;
+        }
+        if (req.method === 'POST') {
+          res.writeHead(202, { location: `${other.url}/upload/two` }).end();
+          return true;
+        }
+        return false;
+      });
+      const data = randomBytes(2500);
+      await registry.repository('faults/chunks').push(blob(data), data);
+      assert.deepEqual(other.files.get('/upload/two'), data);
+      assert.deepEqual(
+        other.requests.map((r) => r.method),
+        ['PATCH', 'PATCH', 'PATCH', 'PUT'],
+      );
+      for (const r of other.requests) assert.equal(r.headers.authorization, undefined, `${r.method} ${r.url}`);
+      const post = server.requests.find((r) => r.method === 'POST' && r.headers.authorization);
+      assert.equal(post?.headers.authorization, `Basic ${Buffer.from('u:p').toString('base64')}`);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('an upload Location that is not HTTP(S) is refused before any byte is sent', async () => {
+    await start();
+    server.intercept((req, res) => {
+      if (req.method === 'POST') {
+        res.writeHead(202, { location: 'file:///etc/passwd' }).end();
+        return true;
+      }
+      return false;
+    });
+    const data = randomBytes(10);
+    await assert.rejects(registry.repository('faults/location').push(blob(data), data), (error: Error) => {
+      assert.equal(codeOf(error), 'REGISTRY_ERROR');
+      assert.match(error.message, /not HTTP\(S\)/);
+      return true;
+    });
   });
 
   test('mount answered with 202 cancels the opened session and reports false', async () => {

@@ -204,7 +204,8 @@ describe('text from artifacts and servers is printed escaped', () => {
     try {
       // Not JSON at all (raw controls in a string): served with a content type, nothing parses it.
       const bytes = Buffer.from(
-        '{"schemaVersion":2,"x":"\u001b]52;c;ZWNobyBoaQ==\u0007\u001b[2J\u00c2\u009b"}\n',
+        // A bidi override (U+202E) and a first strong isolate (U+2068), UTF-8 encoded, too.
+        '{"schemaVersion":2,"x":"\u001b]52;c;ZWNobyBoaQ==\u0007\u001b[2J\u00c2\u009b","y":"\u00e2\u0080\u00aeexe.txt\u00e2\u0081\u00a8"}\n',
         'latin1',
       );
       server.putManifest('evil/raw', 'application/vnd.oci.image.manifest.v1+json', bytes, 'v1');
@@ -222,6 +223,9 @@ describe('text from artifacts and servers is printed escaped', () => {
       );
       assert.ok(!shown.includes('\u00c2\u009b'), 'a UTF-8 C1 control reached the terminal');
       assert.match(shown, /\\u001b\]52;c;ZWNobyBoaQ==\\u0007\\u001b\[2J\\u009b/);
+      assert.ok(!shown.includes('\u00e2\u0080\u00ae'), 'a bidi override reached the terminal');
+      assert.ok(!shown.includes('\u00e2\u0081\u00a8'), 'a bidi isolate reached the terminal');
+      assert.match(shown, /"y":"\\u202eexe\.txt\\u2068"/);
     } finally {
       await server.close();
     }

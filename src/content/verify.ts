@@ -150,25 +150,45 @@ export async function readAll(stream: Readable, limit = MaxManifestBytes, where 
 }
 
 /**
+ * How messages name a store: its `location` (a layout's path, a CTF repository) or its own
+ * `toString` (a registry repository, `host/name`); undefined for a store with neither.
+ */
+export function storeName(store: object): string | undefined {
+  const location = (store as { location?: unknown }).location;
+  if (typeof location === 'string') return location;
+  const own = (store as { toString?: unknown }).toString;
+  if (typeof own !== 'function' || own === Object.prototype.toString) return undefined;
+  const name = own.call(store);
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** `<store>@<digest>` for messages, or the digest alone for a store without a name. */
+export function contentWhere(store: object, digest: string): string {
+  const name = storeName(store);
+  return name === undefined ? digest : `${name}@${digest}`;
+}
+
+/**
  * Fetches a descriptor's whole content, verified, refusing more than `limit` bytes up front. A store
  * that reads a small blob in one call (a {@link BytesFetcher}: a file) is read that way, without a
  * stream.
  */
 export async function fetchAll(fetcher: Fetcher, desc: Descriptor, o: Op & { limit?: number } = {}): Promise<Buffer> {
   const limit = o.limit ?? MaxManifestBytes;
+  const where = contentWhere(fetcher, desc.digest);
   if (desc.size > limit) {
-    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${desc.digest}: ${desc.size} bytes exceeds the ${limit}-byte limit`);
+    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: ${desc.size} bytes exceeds the ${limit}-byte limit`);
   }
   if (desc.data !== undefined) {
     const bytes = Buffer.from(desc.data, 'base64');
-    verifyBytes(desc, bytes);
+    verifyBytes(desc, bytes, where);
     return bytes;
   }
   if (hasFetchBytes(fetcher)) return fetcher.fetchBytes(desc, o.signal ? { signal: o.signal } : {});
   const stream = await fetcher.fetch(desc, o);
   // A store may hand out a stream that does not watch the signal: an abort must still end the read.
   if (o.signal) addAbortSignal(o.signal, stream);
-  return readAll(stream, limit, desc.digest);
+  return readAll(stream, limit, where);
 }
 
 /**

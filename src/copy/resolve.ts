@@ -5,6 +5,7 @@ import {
   hasTags,
   type ReadOnlyStorage,
   type ReadOnlyTarget,
+  storeName,
 } from '../content/index.js';
 import { type Descriptor, LadingError, MaxManifestBytes, type Platform } from '../oci/index.js';
 import { selectPlatform } from './platform.js';
@@ -47,10 +48,17 @@ export async function resolveRootBytes(
   if (bytes.length > limit) {
     throw new LadingError(
       'SIZE_EXCEEDS_LIMIT',
-      `${desc.digest}: ${bytes.length} bytes exceeds the ${limit}-byte limit`,
+      `${referenceWhere(src, reference)}: ${bytes.length} bytes exceeds the ${limit}-byte limit`,
     );
   }
   return { root: desc, bytes };
+}
+
+/** `<store>:<tag>` or `<store>@<digest>` for messages (the reference alone for a store without a name). */
+function referenceWhere(src: object, reference: string): string {
+  const name = storeName(src);
+  if (name === undefined) return reference;
+  return `${name}${reference.includes(':') ? '@' : ':'}${reference}`;
 }
 
 /**

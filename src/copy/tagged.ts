@@ -22,6 +22,30 @@ export interface ResolveTagsOptions extends Op {
   where?: string;
   /** Leave out the referrers tag schema's `sha256-<hex>` tags when listing all tags (their indexes are rebuilt by whoever stores the referrers). */
   skipReferrersTags?: boolean;
+  /**
+   * A tag that is not a valid tag, or that does not resolve to a manifest (not found, or refused as
+   * content), is reported here and left out instead of failing the whole call. Other failures (an
+   * abort, the network, credentials) still throw.
+   */
+  onTagFailed?: (tag: string, error: LadingError) => void;
+}
+
+/** Failures that belong to one tag's content, not to the store or the run: another tag may still copy. */
+const tagCodes: ReadonlySet<string> = new Set([
+  'NOT_FOUND',
+  'INVALID_REFERENCE',
+  'INVALID_DIGEST',
+  'INVALID_MEDIA_TYPE',
+  'INVALID_MANIFEST',
+  'DIGEST_MISMATCH',
+  'SIZE_MISMATCH',
+  'SIZE_EXCEEDS_LIMIT',
+  'UNSUPPORTED',
+]);
+
+/** Whether `error` is about one tag's content (see {@link ResolveTagsOptions.onTagFailed}). */
+export function isTagFailure(error: unknown): error is LadingError {
+  return error instanceof LadingError && tagCodes.has(error.code);
 }
 
 const referrersTagPattern = /^sha256-[0-9a-f]{64}$/;
@@ -29,7 +53,8 @@ const referrersTagPattern = /^sha256-[0-9a-f]{64}$/;
 /**
  * The tags to copy out of `src` and what each names: `tags` when given (each resolved, in that
  * order), else every tag the store lists. A name that is not a valid tag is refused before
- * anything is copied, whichever side it came from: it would be written into the destination.
+ * anything is copied, whichever side it came from: it would be written into the destination
+ * (with `onTagFailed`, it and a tag that does not resolve are reported and left out).
  */
 export async function resolveTags(
   src: ReadOnlyTarget,
@@ -50,14 +75,24 @@ export async function resolveTags(
       }
     }
   }
+  const valid: string[] = [];
   for (const tag of names) {
-    if (!isValidTag(tag))
-      throw new LadingError('INVALID_REFERENCE', `${where}: ${JSON.stringify(tag)} is not a valid tag`);
+    if (isValidTag(tag)) {
+      valid.push(tag);
+      continue;
+    }
+    const error = new LadingError('INVALID_REFERENCE', `${where}: ${JSON.stringify(tag)} is not a valid tag`);
+    if (!o.onTagFailed) throw error;
+    o.onTagFailed(tag, error);
   }
   const out: TaggedRoot[] = [];
-  for (const tag of names) {
-    const desc = await src.resolve(tag, o.signal ? { signal: o.signal } : {});
-    out.push({ tag, desc });
+  for (const tag of valid) {
+    try {
+      out.push({ tag, desc: await src.resolve(tag, o.signal ? { signal: o.signal } : {}) });
+    } catch (error) {
+      if (!o.onTagFailed || !isTagFailure(error) || o.signal?.aborted) throw error;
+      o.onTagFailed(tag, error);
+    }
   }
   return out;
 }

@@ -218,7 +218,11 @@ export class CtfRepository
     if (size === undefined) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     let node: ParsedNode | undefined;
     if (isIndexedMediaType(desc.mediaType) && size <= MaxManifestBytes) {
-      const bytes = await readAll(await this.#store.openBlob({ ...desc, size }), MaxManifestBytes, desc.digest);
+      const bytes = await readAll(
+        await this.#store.openBlob({ ...desc, size }),
+        MaxManifestBytes,
+        `${this.location}@${desc.digest}`,
+      );
       node = parseNode(bytes, desc.mediaType, `${this.location}: ${desc.digest}`);
     }
     const index = await this.#store.update(async (current) => {

@@ -13,6 +13,7 @@ export {
   backupRepository,
   backupStagingPath,
   type CopiedTag,
+  type FailedTag,
   type RestoreOptions,
   type RestoreResult,
   restoreRepository,

@@ -18,6 +18,7 @@ import {
   copyGraph,
   copyTagged,
   GraphCopier,
+  isTagFailure,
   resolveTags,
   type TaggedRoot,
 } from '../copy/index.js';
@@ -34,6 +35,11 @@ export interface CopiedTag {
   digest: string;
   /** Referrers copied with it (of the manifest, of the manifests an index lists, and theirs). */
   referrers: number;
+  /**
+   * Backup only: the destination already had the tag on this manifest, with everything below it
+   * and its referrers (a resumed or repeated backup), so nothing was copied for it.
+   */
+  existed?: boolean;
 }
 
 /** Options of {@link backupRepository}. */
@@ -55,6 +61,22 @@ export interface BackupOptions extends CopyGraphOptions {
   onCorrupt?: (desc: Descriptor, problem: string) => void;
   /** The staged layout is being written into the tar (only for a `.tar` output). */
   onExporting?: (path: string) => void;
+  /**
+   * A tag that cannot be backed up: the source lists a name that is not a valid tag, the tag does
+   * not resolve, or its content is missing or refused (not found, a wrong digest or size, an
+   * invalid manifest). With this option the other tags are still backed up and the result lists
+   * the failed ones in `failed`; without it, the first such failure throws. An abort, the network
+   * or credentials failing, or the output failing, still throw either way.
+   */
+  onTagFailed?: (tag: string, error: LadingError) => void;
+}
+
+/** A tag {@link backupRepository} could not back up (only with `onTagFailed`). */
+export interface FailedTag {
+  /** The tag, as given or as the source listed it. */
+  tag: string;
+  /** Why, in one line. */
+  error: LadingError;
 }
 
 /** What {@link backupRepository} wrote. */
@@ -65,6 +87,8 @@ export interface BackupResult {
   format: 'directory' | 'tar';
   /** The tags backed up, in the order they were copied. */
   tags: CopiedTag[];
+  /** The tags that could not be backed up, in the order they failed (empty without `onTagFailed`). */
+  failed: FailedTag[];
   /** Bytes of the tar file (tar output only). */
   size?: number;
 }
@@ -101,42 +125,96 @@ export async function backupRepository(
   }
   const where = opts.where ?? 'the source';
   const signal = opts.signal;
+  const failed: FailedTag[] = [];
+  const onTagFailed = opts.onTagFailed;
+  const fail = onTagFailed
+    ? (tag: string, error: LadingError) => {
+        failed.push({ tag, error });
+        onTagFailed(tag, error);
+      }
+    : undefined;
+  const noneBackedUp = () => {
+    const first = failed[0] as FailedTag;
+    return new LadingError(
+      first.error.code,
+      `none of the ${failed.length} tag(s) of repository "${where}" could be backed up; the first, ${JSON.stringify(first.tag)}: ${first.error.message}`,
+      { cause: first.error },
+    );
+  };
   const roots = await resolveTags(src, opts.tags, {
     where,
     skipReferrersTags: Boolean(opts.includeReferrers),
     ...(signal ? { signal } : {}),
+    ...(fail ? { onTagFailed: fail } : {}),
   });
-  if (roots.length === 0) throw new LadingError('NOT_FOUND', `no tags found in repository "${where}"`);
+  if (roots.length === 0) {
+    if (failed.length > 0) throw noneBackedUp();
+    throw new LadingError('NOT_FOUND', `no tags found in repository "${where}"`);
+  }
   opts.onTagsFound?.(roots.map((r) => r.tag));
 
   const staging = tar ? backupStagingPath(output) : output;
   if (tar) await checkStaging(staging);
   const layout = await OciLayout.open(staging, { mode: 'create' });
   const store = new VerifiedLayout(layout, opts.onCorrupt);
-  const { onTagsFound: _f, onTagCopied: _c, onCorrupt: _x, onExporting: _e, tags: _t, ...copyOptions } = opts;
-  const copier = new GraphCopier(src, store, copyOptions);
+  const {
+    onTagsFound: _f,
+    onTagCopied: _c,
+    onCorrupt: _x,
+    onExporting: _e,
+    onTagFailed: _tf,
+    tags: _t,
+    ...copyOptions
+  } = opts;
+  // Whether the tag being copied moved anything: a tag whose whole graph the layout had is skipped.
+  let moved = false;
+  const copier = new GraphCopier(src, store, {
+    ...copyOptions,
+    preCopy: (desc) => {
+      moved = true;
+      return copyOptions.preCopy?.(desc);
+    },
+  });
   const tags: CopiedTag[] = [];
+  const copiedRoots: TaggedRoot[] = [];
   const referrers = new Map<string, Descriptor>();
   for (const root of roots) {
-    const result = await copyTagged(src, store, root, {
-      ...copyOptions,
-      copier,
-      includeReferrers: Boolean(opts.includeReferrers),
-    });
+    let result: Awaited<ReturnType<typeof copyTagged>>;
+    const before = await layout.resolve(root.tag).catch(() => undefined);
+    moved = false;
+    try {
+      result = await copyTagged(src, store, root, {
+        ...copyOptions,
+        copier,
+        includeReferrers: Boolean(opts.includeReferrers),
+      });
+    } catch (error) {
+      if (!fail || !isTagFailure(error) || signal?.aborted) throw error;
+      fail(root.tag, error);
+      continue;
+    }
     for (const r of result.referrers) referrers.set(r.digest, r);
-    const copied = { tag: root.tag, digest: root.desc.digest, referrers: result.referrers.length };
+    const copied = {
+      tag: root.tag,
+      digest: root.desc.digest,
+      referrers: result.referrers.length,
+      existed: !moved && before?.digest === root.desc.digest,
+    };
     tags.push(copied);
+    copiedRoots.push(root);
     opts.onTagCopied?.(copied);
   }
+  // What is staged stays for a rerun: nothing to export.
+  if (tags.length === 0) throw noneBackedUp();
   // Staged blobs of an interrupted write (ingest/) are of no use once the copy is complete.
   await rm(join(staging, 'ingest'), { recursive: true, force: true });
-  if (!tar) return { output, format: 'directory', tags };
+  if (!tar) return { output, format: 'directory', tags, failed };
 
   opts.onExporting?.(output);
-  await exportTar(layout, output, roots, [...referrers.values()], signal);
+  await exportTar(layout, output, copiedRoots, [...referrers.values()], signal);
   await rm(staging, { recursive: true, force: true });
   const size = (await stat(output)).size;
-  return { output, format: 'tar', tags, size };
+  return { output, format: 'tar', tags, failed, size };
 }
 
 /**

@@ -10,8 +10,8 @@ import { pushArtifact, pushBytes, pushImage, tempDir } from '../../test/support/
 import { orasVectors, zotLayouts } from '../../test/support/vectors.js';
 import { writeDirectoryAsTar } from '../archive/index.js';
 import { fetchAll, listReferrers, MemoryStore, readAll, verifiedStream } from '../content/index.js';
-import { copy } from '../copy/index.js';
-import { digestBytes, isLadingError, MediaType } from '../oci/index.js';
+import { copy, fetchReference } from '../copy/index.js';
+import { digestBytes, isLadingError, MaxManifestBytes, MediaType } from '../oci/index.js';
 import { blobPath, OciLayout } from './layout.js';
 
 describe('reading upstream layouts', () => {
@@ -242,7 +242,7 @@ for (let i = 0; i < 15; i++) {
     }
   });
 
-  test('processes that make the same new layout at once all succeed, and none loses the others\' tags', async () => {
+  test("processes that make the same new layout at once all succeed, and none loses the others' tags", async () => {
     const t = await tempDir();
     try {
       const path = join(t.path, 'new', 'layout');
@@ -412,6 +412,59 @@ describe('bad layouts are refused with the file and the field', () => {
         (e) => isLadingError(e, 'NOT_FOUND') && (e as Error).message.includes(dir),
       );
     });
+  });
+
+  test('a manifest over the size limit is refused naming the layout (directory and tar) and the digest', async () => {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'big');
+      await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+      const put = async (bytes: Buffer) => {
+        const digest = digestBytes(bytes, 'sha256');
+        await writeFile(join(dir, blobPath(digest)), bytes);
+        return { digest, size: bytes.length };
+      };
+      const config = await put(Buffer.from('{}'));
+      const manifest = {
+        mediaType: MediaType.ImageManifest,
+        ...(await put(
+          Buffer.from(
+            JSON.stringify({
+              schemaVersion: 2,
+              mediaType: MediaType.ImageManifest,
+              config: { mediaType: MediaType.Empty, ...config },
+              layers: [],
+              annotations: { big: 'x'.repeat(MaxManifestBytes) },
+            }),
+          ),
+        )),
+      };
+      await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+      const ref = { ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'v1' } };
+      await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [ref] }));
+      const tar = join(t.path, 'big.tar');
+      await writeDirectoryAsTar(dir, tar);
+      for (const path of [dir, tar]) {
+        const layout = await OciLayout.open(path);
+        const refused = (where: string) => (e: unknown) =>
+          isLadingError(e, 'SIZE_EXCEEDS_LIMIT') && (e as Error).message.startsWith(`${where}: `);
+        await assert.rejects(fetchAll(layout, manifest), refused(`${path}@${manifest.digest}`));
+        await assert.rejects(fetchReference(layout, 'v1'), refused(`${path}@${manifest.digest}`));
+        await assert.rejects(copy(layout, 'v1', new MemoryStore()), refused(`${path}@${manifest.digest}`));
+        await layout.close();
+      }
+      // A manifest over the limit pushed into a layout names the layout too.
+      const out = await OciLayout.open(join(t.path, 'out'), { mode: 'create' });
+      await assert.rejects(
+        out.push(manifest, Readable.from([Buffer.alloc(0)])),
+        (e: unknown) =>
+          isLadingError(e, 'SIZE_EXCEEDS_LIMIT') &&
+          (e as Error).message.startsWith(`${join(t.path, 'out')}@${manifest.digest}: `),
+      );
+      await out.close();
+    } finally {
+      await t.cleanup();
+    }
   });
 
   test('a blob corrupted at rest fails its digest, and a copy of it leaves the destination without the manifest', async () => {

@@ -236,21 +236,21 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
 
   /** Manifests are small and checked before they land: a layout never records a broken one. */
   async #storeManifest(expected: Descriptor, content: Content): Promise<void> {
+    const where = `${this.location}@${expected.digest}`;
     if (expected.size > MaxManifestBytes) {
       discard(content);
       throw new LadingError(
         'SIZE_EXCEEDS_LIMIT',
-        `${expected.digest}: manifest of ${expected.size} bytes is over the limit`,
+        `${where}: manifest of ${expected.size} bytes is over the ${MaxManifestBytes}-byte limit`,
       );
     }
-    const where = `${this.location}: ${expected.digest}`;
     let manifestBytes: Buffer;
     if (content instanceof Uint8Array) {
       verifyBytes(expected, content, where);
       manifestBytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
     } else {
       const verifier = new VerifyStream(expected, { where });
-      manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, expected.digest);
+      manifestBytes = await readAll(toReadable(content).pipe(verifier), MaxManifestBytes, where);
     }
     successorsOf(expected, manifestBytes);
     await this.#blobs.writeSmall(expected.digest, manifestBytes);

@@ -112,16 +112,20 @@ describe('transfer spec', () => {
     assert.equal(spec.transformations.length, 2);
   });
 
-  test('expressions that copy a node twice over cannot double the work per node', async () => {
-    const transformations: unknown[] = [{ type: 'FileCleanup/v1alpha1', id: 'c0', spec: { files: { x: 'data' } } }];
-    for (let i = 1; i <= 20; i++) {
-      transformations.push({
-        type: 'FileCleanup/v1alpha1',
-        id: `c${i}`,
-        spec: { files: { a: `\${c${i - 1}.spec}`, b: `\${c${i - 1}.spec}` } },
-      });
-    }
-    const spec = parseTransferSpec({ transformations }, 'f.yaml');
+  test('expressions that copy values over and over are bounded: a spec cannot multiply the work', async () => {
+    // Before the run-time list check, a chain of FileCleanup nodes whose `files` was an object
+    // copied each node twice over; `files` must now be a list of file outputs, so the expansion is
+    // shown with one node that copies a 1,000-value environment entry 2,000 times.
+    const big = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, 'v']));
+    const spec = parseTransferSpec(
+      {
+        environment: { big },
+        transformations: [
+          { type: 'FileCleanup/v1alpha1', id: 'c', spec: { files: Array(2000).fill('${environment.big}') } },
+        ],
+      },
+      'f.yaml',
+    );
     await assert.rejects(
       runTransferSpec(spec, 'f.yaml', {
         open: () => {
@@ -129,7 +133,74 @@ describe('transfer spec', () => {
         },
       }),
       (e: unknown) =>
-        isLadingError(e, 'SIZE_EXCEEDS_LIMIT') && /f\.yaml: transformations\[\d+\]/.test((e as Error).message),
+        isLadingError(e, 'SIZE_EXCEEDS_LIMIT') && /f\.yaml: transformations\[0\]/.test((e as Error).message),
+    );
+  });
+
+  test('a non-list where a list is expected, and unknown or non-string repository fields, are one error naming the field', async () => {
+    const at = (spec: Record<string, unknown>, type = 'CTFGetComponentVersion/v1alpha1') => ({
+      transformations: [{ type, id: 'n', spec }],
+    });
+    const ctf = { type: 'CommonTransportFormat/v1', filePath: './ctf' };
+    const oci = { type: 'OCIRepository/v1', baseUrl: 'http://localhost:5000' };
+    const cv = { component: 'acme.org/a', version: '1.0.0' };
+    const cases: [unknown, RegExp][] = [
+      [
+        at({ files: 'x' }, 'FileCleanup/v1alpha1'),
+        /^f\.yaml: transformations\[0\]\.spec\.files: must be a list, got a string$/,
+      ],
+      [
+        at({ files: { a: 1 } }, 'FileCleanup/v1alpha1'),
+        /transformations\[0\]\.spec\.files: must be a list, got an object$/,
+      ],
+      [
+        at({ ...cv, repository: { ...ctf, filepath: './other' } }),
+        /^f\.yaml: transformations\[0\]\.spec\.repository\.filepath: unknown field for a CommonTransportFormat repository \(allowed: type, filePath, accessMode\)$/,
+      ],
+      [
+        at({ ...cv, repository: { ...oci, insecure: true } }, 'OCIGetComponentVersion/v1alpha1'),
+        /transformations\[0\]\.spec\.repository\.insecure: unknown field for a OCIRepository repository \(allowed: type, baseUrl, subPath\)$/,
+      ],
+      [
+        at({ ...cv, repository: { ...oci, subPath: 3 } }, 'OCIGetComponentVersion/v1alpha1'),
+        /repository\.subPath: must be a string$/,
+      ],
+      [at({ ...cv, repository: ['x'] }), /transformations\[0\]\.spec\.repository: must be an object, got a list$/],
+    ];
+    for (const [doc, pattern] of cases) {
+      assert.throws(
+        () => parseTransferSpec(doc, 'f.yaml'),
+        (e: unknown) => isLadingError(e, 'INVALID_ARGUMENT') && pattern.test((e as Error).message),
+        pattern.source,
+      );
+    }
+    // The upstream fields pass, a `${…}` for a whole value is decided when it runs; there a
+    // non-list or an unknown field is refused before anything is opened.
+    parseTransferSpec(at({ ...cv, repository: { ...ctf, accessMode: 'readwrite|create' } }), 'f.yaml');
+    const late = parseTransferSpec(
+      {
+        environment: { r: { ...ctf, filepath: './other' }, f: 'x' },
+        transformations: [
+          { type: 'FileCleanup/v1alpha1', id: 'c', spec: { files: '${environment.f}' } },
+          { type: 'CTFGetComponentVersion/v1alpha1', id: 'g', spec: { ...cv, repository: '${environment.r}' } },
+        ],
+      },
+      'f.yaml',
+    );
+    const never = {
+      open: () => {
+        throw new Error('opened');
+      },
+    };
+    const onlyFiles = parseTransferSpec({ ...late, transformations: [late.transformations[0]] }, 'f.yaml');
+    await assert.rejects(
+      runTransferSpec(onlyFiles, 'f.yaml', never),
+      /^LadingError: f\.yaml: transformations\[0\]\.spec\.files: must be a list, got a string$/,
+    );
+    const onlyRepository = parseTransferSpec({ ...late, transformations: [late.transformations[1]] }, 'f.yaml');
+    await assert.rejects(
+      runTransferSpec(onlyRepository, 'f.yaml', never),
+      /^LadingError: f\.yaml: transformations\[0\]\.spec\.repository\.filepath: unknown field/,
     );
   });
 

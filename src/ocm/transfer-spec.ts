@@ -2,7 +2,7 @@ import type { Op, ReadOnlyTarget, Target } from '../content/index.js';
 import { type CopyGraphOptions, copyGraph } from '../copy/index.js';
 import { cancellable, type Descriptor, LadingError } from '../oci/index.js';
 import { accessReference, type PlainHttpPolicy } from './access-transport.js';
-import { repositorySpecFrom } from './config/resolvers.js';
+import { checkRepositoryFields, repositorySpecFrom } from './config/resolvers.js';
 import { verifyResourceContent } from './content-digest.js';
 import { identityOf, matchesIdentity } from './descriptor/identity.js';
 import type { ComponentDescriptor, Resource } from './descriptor/model.js';
@@ -13,7 +13,7 @@ import type { RepositorySpec } from './reference.js';
 import { isOciManifestType } from './repository/mapping.js';
 import type { ComponentVersionRepository } from './repository/repository.js';
 import { referenceNameOf } from './transfer.js';
-import { AccessType, canonicalRepositoryType, isAccessType } from './types.js';
+import { AccessType, canonicalRepositoryType, isAccessType, RepositoryType } from './types.js';
 
 /**
  * Upstream's transfer spec: a TransformationGraphDefinition (`ocm transfer cv --dry-run -o yaml`
@@ -462,6 +462,35 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
     if (spec.outputPath !== undefined) {
       bad(`${at}.spec.outputPath`, 'lading streams artifacts and writes no buffer files; remove outputPath');
     }
+    // A repository written out is checked now, before any node runs: a misspelt field is not "no value".
+    const repository = spec.repository;
+    if (repository !== null && typeof repository === 'object' && !Array.isArray(repository)) {
+      // Checked against the repository's own type; a type that is not known is reported when the
+      // node runs, as for a repository an expression yields.
+      const repoType = (repository as Obj).type;
+      let canonical: string | undefined;
+      try {
+        canonical = isExpression(repoType) ? undefined : canonicalRepositoryType(repoType);
+      } catch {
+        canonical = undefined;
+      }
+      if (canonical !== undefined) {
+        const kind = canonical === RepositoryType.CommonTransportFormat ? 'CommonTransportFormat' : 'OCIRepository';
+        const nodeKind = type.startsWith('CTF') ? 'CommonTransportFormat' : 'OCIRepository';
+        if (kind !== nodeKind) {
+          bad(
+            `${at}.spec.repository.type`,
+            `a ${type.startsWith('CTF') ? 'CTF' : 'OCI'} transformation needs a ${nodeKind} repository`,
+          );
+        }
+        checkRepositoryFields(repository as Obj, kind, `${file}: ${at}.spec.repository`);
+      }
+    } else if (repository !== undefined && !isExpression(repository)) {
+      bad(`${at}.spec.repository`, `must be an object, got ${kindName(repository)}`);
+    }
+    if (spec.files !== undefined && !Array.isArray(spec.files) && !isExpression(spec.files)) {
+      bad(`${at}.spec.files`, `must be a list, got ${kindName(spec.files)}`);
+    }
     if (spec.globalAccessPolicy !== undefined && spec.globalAccessPolicy !== '' && spec.globalAccessPolicy !== 'auto') {
       bad(`${at}.spec.globalAccessPolicy`, `must be "auto" or empty, got ${JSON.stringify(spec.globalAccessPolicy)}`);
     }
@@ -481,6 +510,11 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
     });
   });
   return { environment: environment as Obj, transformations };
+}
+
+/** A string that is one `${…}` expression and nothing else: it may stand for any value. */
+function isExpression(value: unknown): boolean {
+  return typeof value === 'string' && value.startsWith('${') && value.endsWith('}');
 }
 
 /** Deepest nesting a spec may have (descriptors are a dozen levels deep; the evaluator recurses). */
@@ -788,7 +822,7 @@ async function runNow(
   const result: RunTransferSpecResult = { versions: [] };
 
   const repository = (raw: unknown, field: string, kind: 'CTF' | 'OCI', write: boolean) => {
-    const spec = repositorySpecFrom(raw, `${file}: ${field}`);
+    const spec = repositorySpecFrom(raw, `${file}: ${field}`, { strict: true });
     if ((spec.kind === 'CommonTransportFormat') !== (kind === 'CTF')) {
       throw new LadingError(
         'INVALID_ARGUMENT',
@@ -1055,7 +1089,13 @@ async function runNow(
         break;
       }
       case 'FileCleanup/v1alpha1': {
-        const list = Array.isArray(spec.files) ? spec.files : [];
+        if (!Array.isArray(spec.files)) {
+          throw new LadingError(
+            'INVALID_ARGUMENT',
+            `${file}: ${at}.files: must be a list, got ${kindName(spec.files)}`,
+          );
+        }
+        const list = spec.files;
         for (const [j, f] of list.entries())
           if (f !== null && f !== undefined && f !== '') content(f, `${at}.files[${j}]`);
         // Streams leave nothing behind to clean.

@@ -22,7 +22,7 @@ export interface PushOptions extends Op {
 
 export interface UploadContext {
   send(req: HttpRequest): Promise<HttpReply>;
-  /** The registry origin: upload locations elsewhere are refused. */
+  /** The registry origin: the only one that gets credentials; a plain-HTTP upload location needs it plain HTTP too. */
   base: URL;
   scopes: readonly string[];
   chunkSize: number | undefined;
@@ -31,8 +31,13 @@ export interface UploadContext {
 }
 
 /**
- * Resolves an upload `Location`. It must stay on the registry's host and scheme (oras-go ≥ 2.6.1):
- * the PUT carries our Authorization, which must not reach whoever a registry names.
+ * Resolves an upload `Location`. It may name another host: a registry behind a CDN or an object
+ * store hands out upload URLs there, and no credential of the registry's goes with them (the
+ * Authorizer authorises only the registry's origin, and the Transport sends `-H` headers and the
+ * client certificate only there). It must be HTTP(S), and it never steps down from HTTPS to plain
+ * HTTP: plain HTTP is allowed only where the request that named it was plain HTTP already (a
+ * registry the user opted into plain HTTP for). oras-go ≥ 2.6.1 refuses any other host
+ * (GHSA-jxpm-75mh-9fp7, where its PUT copied the POST's Authorization); lading never sends it.
  */
 export function uploadLocation(value: string | undefined, request: URL, base: URL): URL {
   if (!value)
@@ -46,10 +51,16 @@ export function uploadLocation(value: string | undefined, request: URL, base: UR
       `upload to ${base.host}: the Location header ${quoteHeader(value)} is not a URL`,
     );
   }
-  if (url.host !== base.host || (base.protocol === 'https:' && url.protocol !== 'https:')) {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new LadingError(
       'REGISTRY_ERROR',
-      `upload location ${url.protocol}//${url.host} is not the registry ${base.host}; refusing to send the blob there`,
+      `upload to ${base.host}: the upload location is a ${quoteHeader(url.protocol)} URL, not HTTP(S); refusing it`,
+    );
+  }
+  if (url.protocol === 'http:' && (request.protocol === 'https:' || base.protocol === 'https:')) {
+    throw new LadingError(
+      'REGISTRY_ERROR',
+      `upload to ${base.host}: the upload location http://${url.host} is plain HTTP after HTTPS; refusing to send the blob there`,
     );
   }
   return url;

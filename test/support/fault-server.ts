@@ -385,10 +385,29 @@ export class SecondOrigin {
   #port = 0;
   readonly files = new Map<string, Buffer>();
 
+  /**
+   * Uploads received (a blob store a registry hands its upload URLs out to): PATCH appends to the
+   * session at the path and answers 202 with a relative Location, PUT appends its body, stores the
+   * whole under the path and answers 201.
+   */
+  readonly uploads = new Map<string, Buffer>();
+
   private constructor() {
-    this.#server = http.createServer((req, res) => {
+    this.#server = http.createServer(async (req, res) => {
       this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
       const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (req.method === 'PATCH' || req.method === 'PUT') {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const sofar = Buffer.concat([this.uploads.get(path) ?? Buffer.alloc(0), ...chunks]);
+        this.uploads.set(path, sofar);
+        if (req.method === 'PATCH') {
+          res.writeHead(202, { location: `${path}?part=${sofar.length}`, range: `0-${Math.max(0, sofar.length - 1)}` });
+          return void res.end();
+        }
+        this.files.set(path, sofar);
+        return void res.writeHead(201, { 'docker-content-digest': sha256(sofar) }).end();
+      }
       const data = this.files.get(path);
       if (!data) return void res.writeHead(404).end();
       res.writeHead(200, { 'content-length': data.length, 'content-type': 'application/octet-stream' });

@@ -195,6 +195,8 @@ async function runBackup(io: CliIO, raw: string, flags: BackupFlags): Promise<vo
     { start: 'Pulling  ', done: 'Pulled   ' },
   );
   const { backupRepository } = await import('../../layout/index.js');
+  const { LadingError } = await import('../../oci/index.js');
+  const { reportError } = await import('../io.js');
   try {
     const src = await openTarget(repository, flags);
     const result = await backupRepository(src.target, layoutPath, {
@@ -205,7 +207,12 @@ async function runBackup(io: CliIO, raw: string, flags: BackupFlags): Promise<vo
       where: repository,
       ...display.hooks(),
       onTagsFound: (found) => tagsFound(io, repository, found, safeText),
-      onTagCopied: (t) => io.stdout.write(`Pulled tag ${safeText(t.tag)} with ${t.referrers} referrer(s)\n`),
+      onTagCopied: (t) =>
+        io.stdout.write(
+          t.existed
+            ? `Skipped tag ${safeText(t.tag)} with ${t.referrers} referrer(s): already backed up\n`
+            : `Pulled tag ${safeText(t.tag)} with ${t.referrers} referrer(s)\n`,
+        ),
       onCorrupt: (desc, problem) =>
         io.stderr.write(
           `Warning: ${safeText(desc.digest)} in the backup failed verification (${safeText(problem)}); copying it again\n`,
@@ -214,8 +221,30 @@ async function runBackup(io: CliIO, raw: string, flags: BackupFlags): Promise<vo
         display.stop();
         io.stdout.write(`Exporting to ${safeText(path)}\n`);
       },
+      // One tag that cannot be backed up does not stop the others; the run still fails at the end.
+      onTagFailed: (tag, error) => {
+        reportError(
+          io,
+          new LadingError(
+            error.code,
+            `failed to back up tag ${quoted(tag)} from ${quoted(repository)}: ${error.message}`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      },
     });
     display.stop();
+    if (result.failed.length > 0) {
+      if (result.size !== undefined)
+        io.stdout.write(`Exported to ${safeText(result.output)} (${orasBytes(result.size)})\n`);
+      const first = result.failed[0]?.error;
+      throw new LadingError(
+        first?.code ?? 'NOT_FOUND',
+        `backed up ${result.tags.length} of ${result.tags.length + result.failed.length} tag(s) from ${quoted(repository)} to ${quoted(result.output)}; failed: ${result.failed.map((f) => quoted(f.tag)).join(', ')}`,
+      );
+    }
     if (result.size !== undefined)
       io.stdout.write(`Exported to ${safeText(result.output)} (${orasBytes(result.size)})\n`);
     io.stdout.write(

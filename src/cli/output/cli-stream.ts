@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { terminalText } from './safe-text.js';
+import { escapeOf, isUnsafeOnTerminal, terminalText, ttyText } from './safe-text.js';
 
 /**
  * stdout or stderr as the commands see them.
@@ -8,8 +8,9 @@ import { terminalText } from './safe-text.js';
  *   reaches the terminal even where a call site forgot `safeText`. Bytes (a blob asked for with
  *   `-o -`, a manifest's exact bytes) pass as they are into a pipe or a file: they are the
  *   product. Into a terminal they are a display, and a hostile registry's "manifest" or blob
- *   would drive it (set the clipboard with OSC 52, rewrite the screen): there their control
- *   characters are escaped too (`escapeBytes`).
+ *   would drive it (set the clipboard with OSC 52, rewrite the screen) or reorder what it shows
+ *   (a bidi override): there their control and invisible formatting characters are escaped too
+ *   (`escapeBytes`), and text gets the invisible ones escaped as well (`ttyText`).
  * - A reader that went away (`lading push … | head -1`: EPIPE) silences the stream and nothing
  *   else: the command goes on with its work and exits by its result. Before, the process exited 0
  *   on the first EPIPE, in the middle of a push, having pushed nothing.
@@ -21,8 +22,8 @@ export class CliStream extends EventEmitter implements NodeJS.WritableStream {
   readonly #tty: boolean;
   #gone = false;
   #failure: Error | undefined;
-  /** A UTF-8 lead byte 0xC2 that ended the last chunk: with the next byte it may be a C1 control. */
-  #heldLead = false;
+  /** The start of a UTF-8 sequence that ended the last chunk written to a terminal: with the next bytes it may be a character to escape. */
+  #held: Buffer = Buffer.alloc(0);
 
   constructor(target: NodeJS.WritableStream) {
     super();
@@ -64,45 +65,80 @@ export class CliStream extends EventEmitter implements NodeJS.WritableStream {
     cb?: (err?: Error | null) => void,
   ): boolean {
     const callback = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
-    const data = typeof chunk === 'string' ? terminalText(chunk) : this.#tty ? this.#escapeBytes(chunk) : chunk;
+    if (typeof chunk === 'string' && this.#tty) this.#flushHeld();
+    const data =
+      typeof chunk === 'string'
+        ? this.#tty
+          ? ttyText(chunk)
+          : terminalText(chunk)
+        : this.#tty
+          ? this.#escapeBytes(chunk)
+          : chunk;
     return this.#send(data, callback);
   }
 
   /**
-   * Bytes for a terminal with C0 controls (but newline and tab), DEL and UTF-8 encoded C1 controls
-   * escaped as `terminalText` escapes them. Works on bytes, so that a chunk boundary inside a
-   * multi-byte character changes nothing; only 0xC2 (the lead byte of C1) is held over.
+   * Bytes for a terminal with what `ttyText` escapes escaped the same way: C0 controls (but
+   * newline and tab), DEL, and the UTF-8 encodings of C1 controls and of the invisible formatting
+   * characters (bidi overrides and isolates, zero width space, BOM, line separators). Works on
+   * bytes, so that a chunk boundary inside a multi-byte character changes nothing: an incomplete
+   * sequence that ends a chunk is held over to the next. Other bytes pass as they are.
    */
   #escapeBytes(chunk: Uint8Array): Buffer {
+    const data = this.#held.length > 0 ? Buffer.concat([this.#held, chunk]) : chunk;
+    this.#held = Buffer.alloc(0);
     const out: number[] = [];
     const escaped = (code: number) => {
-      for (const c of code === 0x0d ? '\\r' : `\\u${code.toString(16).padStart(4, '0')}`) out.push(c.charCodeAt(0));
+      for (const c of escapeOf(code)) out.push(c.charCodeAt(0));
     };
-    let lead = this.#heldLead;
-    this.#heldLead = false;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i] as number;
-      if (lead) {
-        lead = false;
-        if (b >= 0x80 && b <= 0x9f) {
-          escaped(b);
-          continue;
-        }
-        out.push(0xc2);
-      }
-      if (b === 0xc2) {
-        if (i === chunk.length - 1) this.#heldLead = true;
-        else lead = true;
+    for (let i = 0; i < data.length; i++) {
+      const b = data[i] as number;
+      if (b < 0x80) {
+        if (isUnsafeOnTerminal(b)) escaped(b);
+        else out.push(b);
         continue;
       }
-      if ((b < 0x20 && b !== 0x0a && b !== 0x09) || b === 0x7f) escaped(b);
-      else out.push(b);
+      // Lead bytes of the dangerous two- and three-byte characters: C2 (C1 controls), D8 (U+061C),
+      // E2 (U+200B…U+2069), EF (U+FEFF). Any other byte cannot start one.
+      const length = b === 0xc2 || b === 0xd8 ? 2 : b === 0xe2 || b === 0xef ? 3 : 0;
+      if (length === 0) {
+        out.push(b);
+        continue;
+      }
+      if (i + length > data.length) {
+        this.#held = Buffer.from(data.subarray(i));
+        break;
+      }
+      const code =
+        length === 2
+          ? ((b & 0x1f) << 6) | ((data[i + 1] as number) & 0x3f)
+          : ((b & 0x0f) << 12) | (((data[i + 1] as number) & 0x3f) << 6) | ((data[i + 2] as number) & 0x3f);
+      let wellFormed = true;
+      for (let k = 1; k < length; k++) if (((data[i + k] as number) & 0xc0) !== 0x80) wellFormed = false;
+      if (wellFormed && isUnsafeOnTerminal(code)) {
+        escaped(code);
+        i += length - 1;
+      } else {
+        out.push(b);
+      }
     }
     return Buffer.from(out);
   }
 
+  /**
+   * The held start of a sequence, as it is, when text follows (text never starts with a UTF-8
+   * continuation byte, so it cannot complete one into a character to escape) or at the end.
+   */
+  #flushHeld(): void {
+    if (this.#held.length === 0) return;
+    const held = this.#held;
+    this.#held = Buffer.alloc(0);
+    this.#send(held, undefined);
+  }
+
   /** Our own terminal control sequences (the progress display's cursor moves), unescaped. */
   writeControl(sequence: string): void {
+    this.#flushHeld();
     this.#send(sequence, undefined);
   }
 
@@ -126,6 +162,7 @@ export class CliStream extends EventEmitter implements NodeJS.WritableStream {
   end(a?: string | Uint8Array | (() => void), b?: BufferEncoding | (() => void), c?: () => void): this {
     const callback = [a, b, c].find((x) => typeof x === 'function') as (() => void) | undefined;
     if (typeof a === 'string' || a instanceof Uint8Array) this.write(a);
+    this.#flushHeld();
     if (callback) process.nextTick(callback);
     return this;
   }

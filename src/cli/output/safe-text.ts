@@ -29,7 +29,17 @@ function isControl(code: number): boolean {
   return code < 0x20 || (code >= 0x7f && code <= 0x9f);
 }
 
-function escapeOf(code: number): string {
+/**
+ * What a terminal must not get raw from data: every control but the newline and tab our output
+ * is made of, and every invisible formatting character (bidi overrides and isolates, zero width
+ * space, BOM, line separators).
+ */
+export function isUnsafeOnTerminal(code: number): boolean {
+  return (isControl(code) && code !== 0x0a && code !== 0x09) || isInvisibleFormat(code);
+}
+
+/** The escape `safeText` writes for a character: `\n`, `\r`, `\t`, else `\uXXXX`. */
+export function escapeOf(code: number): string {
   if (code === 0x0a) return '\\n';
   if (code === 0x0d) return '\\r';
   if (code === 0x09) return '\\t';
@@ -63,6 +73,15 @@ export function safeText(value: unknown): string {
  */
 export function terminalText(text: string): string {
   return escapeWhere(text, (code) => isControl(code) && code !== 0x0a && code !== 0x09);
+}
+
+/**
+ * Text for a terminal: `terminalText`, and the invisible formatting characters escaped too. Only
+ * where stdout or stderr is a terminal: JSON stays JSON (an escape inside a string means the same
+ * character), and text into a pipe or a file is left as it is.
+ */
+export function ttyText(text: string): string {
+  return escapeWhere(text, isUnsafeOnTerminal);
 }
 
 /**

@@ -24,12 +24,47 @@ export interface ComponentResolver {
 
 type Obj = Record<string, unknown>;
 
-/** A repository spec object (`{type, baseUrl, subPath}` or `{type, filePath}`) as a RepositorySpec. */
-export function repositorySpecFrom(raw: unknown, where: string): RepositorySpec {
-  if (raw === null || typeof raw !== 'object')
+/** The fields upstream's repository schemas allow (`additionalProperties: false`) and the strings among them. */
+const RepositoryFields: Record<RepositorySpec['kind'], string[]> = {
+  CommonTransportFormat: ['type', 'filePath', 'accessMode'],
+  OCIRepository: ['type', 'baseUrl', 'subPath'],
+};
+
+/**
+ * Refuses what upstream's repository schemas refuse: a field they do not define (a misspelt
+ * `filepath` would otherwise be read as no path at all) and a value of a defined field that is not a string.
+ */
+export function checkRepositoryFields(raw: Obj, kind: RepositorySpec['kind'], where: string): void {
+  const allowed = RepositoryFields[kind];
+  for (const [key, value] of Object.entries(raw)) {
+    if (!allowed.includes(key)) {
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `${where}.${key}: unknown field for a ${kind} repository (allowed: ${allowed.join(', ')})`,
+      );
+    }
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      throw new LadingError('INVALID_ARGUMENT', `${where}.${key}: must be a string`);
+    }
+  }
+}
+
+/**
+ * A repository spec object (`{type, baseUrl, subPath}` or `{type, filePath}`) as a RepositorySpec.
+ * With `strict` (a transfer spec), fields upstream's schemas do not define are refused, as they are upstream.
+ */
+export function repositorySpecFrom(raw: unknown, where: string, o: { strict?: boolean } = {}): RepositorySpec {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new LadingError('INVALID_ARGUMENT', `${where}: repository must be an object`);
   const r = raw as Obj;
   const type = canonicalRepositoryType(r.type, { path: `${where}.type` });
+  if (o.strict) {
+    checkRepositoryFields(
+      r,
+      type === RepositoryType.CommonTransportFormat ? 'CommonTransportFormat' : 'OCIRepository',
+      where,
+    );
+  }
   if (type === RepositoryType.CommonTransportFormat) {
     if (typeof r.filePath !== 'string' || r.filePath === '')
       throw new LadingError('INVALID_ARGUMENT', `${where}: filePath is required for ${type}`);
