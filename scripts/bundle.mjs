@@ -70,7 +70,7 @@ const bodies = [
  * Builds one body into `outfile`, inside the CommonJS module wrapper main.js calls; returns its
  * hash and the source modules in it as esbuild names them (in its module wrappers).
  */
-async function buildBody(outfile, plugins) {
+async function buildBody(outfile, plugins, version) {
   const built = await build({
     entryPoints: [join(root, 'src', 'cli', 'body.ts')],
     outfile,
@@ -80,7 +80,7 @@ async function buildBody(outfile, plugins) {
     target: 'node20',
     // Modules that find files beside themselves (package.json, schemas) or load CommonJS packages
     // at run time (ajv) use import.meta.url: in the body that is the body's own file.
-    define: { 'import.meta.url': '__ladingMeta.url' },
+    define: { 'import.meta.url': '__ladingMeta.url', LADING_VERSION: JSON.stringify(version) },
     banner: { js: strictBanner },
     // Without spaces and comments the file is a third smaller: less to read and hash at every
     // start. Names stay, so that a stack trace (--debug) still reads.
@@ -120,7 +120,7 @@ export async function bundleCli(outdir) {
   const ids = {};
   const modulesOf = {};
   for (const { name, file, plugins } of bodies) {
-    const { hash, modules } = await buildBody(join(outdir, file), plugins);
+    const { hash, modules } = await buildBody(join(outdir, file), plugins, pkg.version);
     ids[name] = { file: `./${file}`, hash, version: pkg.version };
     modulesOf[file] = modules;
   }
@@ -131,7 +131,11 @@ export async function bundleCli(outdir) {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    define: { LADING_BODIES: JSON.stringify(ids), 'import.meta.url': '__ladingMeta.url' },
+    define: {
+      LADING_BODIES: JSON.stringify(ids),
+      LADING_VERSION: JSON.stringify(pkg.version),
+      'import.meta.url': '__ladingMeta.url',
+    },
     banner: { js: strictBanner },
     // Only for runs from the sources (LADING_BODIES undefined there): the bundle loads a body.
     plugins: [

@@ -377,6 +377,8 @@ function cuttingResolver(
       const target = await resolver.targetFor(repository, o);
       return new Proxy(target, {
         get(t, p) {
+          // Without its one-call read of small blobs, so that every read is the stream cut here.
+          if (p === 'fetchBytes') return undefined;
           if (p === 'fetch') {
             return async (desc: Descriptor, op?: { signal?: AbortSignal }) => {
               if (cut || !match(desc)) return t.fetch(desc, op);

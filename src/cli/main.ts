@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { ladingPackage } from '../oci/package-root.js';
 import type { BodyId } from './code-cache.js';
 import { CliStream } from './output/cli-stream.js';
+import { readVersion } from './version.js';
 
 // The built command line is CommonJS files (scripts/bundle.mjs): this small entry (the `bin`,
 // dist/bin/main.js) and the rest of lading in a body, which this entry compiles with lading's own V8
@@ -14,7 +14,7 @@ declare const LADING_BODIES: { oras: BodyId; full: BodyId } | undefined;
 async function main(args: string[]): Promise<void> {
   // `--version` answers before the body loads: start-up time is part of the interface.
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-    new CliStream(process.stdout).write(`${ladingPackage().version}\n`);
+    new CliStream(process.stdout).write(`${readVersion()}\n`);
     return;
   }
   if (typeof LADING_BODIES === 'undefined') {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pushArtifact, pushImage, pushIndex, tempDir } from '../../test/support/fixtures.js';
-import { type Content, MemoryStore, type Op, type Target } from '../content/index.js';
+import { type Content, fetchAll, MemoryStore, type Op, type Target } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
 import { type Descriptor, isLadingError, LadingError } from '../oci/index.js';
 import { copy, copyGraph } from './copy.js';
@@ -122,6 +122,29 @@ describe('graph copy', () => {
     } finally {
       await t.cleanup();
     }
+  });
+
+  test('a failed copy rejects only once every transfer it started has stopped', async () => {
+    const src = new MemoryStore();
+    const { manifest } = await pushArtifact(src, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+    await src.tag(manifest, 'v1');
+    let writing = 0;
+    class Slow extends Instrumented {
+      override async push(desc: Descriptor, content: Content, o?: Op) {
+        if (desc.size === 1 && desc.digest !== failing) {
+          writing++;
+          // A write that does not watch the signal, as a file write does not.
+          await new Promise((r) => setTimeout(r, 100));
+          writing--;
+        }
+        return super.push(desc, content, o);
+      }
+    }
+    const layers = JSON.parse((await fetchAll(src, manifest)).toString()).layers as Descriptor[];
+    const failing = (layers[0] as Descriptor).digest;
+    const dst = new Slow(new MemoryStore(), (d) => d.digest === failing);
+    await assert.rejects(copy(src, 'v1', dst, 'v1', { concurrency: 3 }), /injected failure/);
+    assert.equal(writing, 0, 'no write was still under way when the copy rejected');
   });
 
   test('referrers travel with -r (includeReferrers), found through predecessors', async () => {

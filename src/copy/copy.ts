@@ -116,15 +116,23 @@ export class GraphCopier {
     setMaxListeners(10 + 4 * concurrency, this.#signal);
   }
 
-  /** Copies everything under `root`, and `root` itself. */
+  /**
+   * Copies everything under `root`, and `root` itself. On failure the rest is cancelled, and the
+   * call rejects only once every transfer it started has stopped: a caller that then removes what
+   * it wrote into never races a write still under way.
+   */
   async copy(root: Descriptor, rootBytes?: Buffer): Promise<void> {
     try {
       await this.#node(root, rootBytes);
     } catch (error) {
       this.#abort.abort(error);
+      while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
       throw error;
     }
   }
+
+  /** The nodes this copier is copying now (a shared tracker may hold other copiers' too). */
+  readonly #running = new Set<Promise<void>>();
 
   /**
    * {@link GraphCopier.copy}, and a destination that takes a manifest with its tag in one call (a
@@ -149,9 +157,14 @@ export class GraphCopier {
     let pending = this.#tracker.get(desc.digest);
     if (!pending) {
       if (depth > MaxGraphDepth) return Promise.reject(tooDeep(`manifests above ${desc.digest}`));
-      pending = this.#copyNode(desc, knownBytes, depth);
+      const started = this.#copyNode(desc, knownBytes, depth);
+      pending = started;
+      this.#running.add(started);
       // Sibling failures surface through Promise.all; avoid an unhandled rejection here.
-      pending.catch(() => {});
+      started.then(
+        () => this.#running.delete(started),
+        () => this.#running.delete(started),
+      );
       this.#tracker.set(desc.digest, pending);
     }
     return pending;
