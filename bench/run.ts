@@ -271,8 +271,12 @@ async function main() {
       results.push({ c, samples });
     }
     const ceiling = bigBlob && wants(['push-1024MiB']) ? await uploadCeiling(host, bigBlob, runs) : undefined;
+    const transferCeiling =
+      component && results.some((r) => r.c.name === 'transfer-registry-to-other-registry')
+        ? await pipeCeiling(host, far, component.bigBlob, runs)
+        : undefined;
     // Only a full run redraws the plot: a subset would replace it with a few points.
-    await report(results, runs, ceiling, filters.length === 0, before);
+    await report(results, runs, ceiling, filters.length === 0, before, transferCeiling);
   } finally {
     await stopPeers(peers);
     await stopPeers(farPeers);
@@ -308,12 +312,44 @@ async function uploadCeiling(
   return { seconds: median(times) };
 }
 
+/**
+ * What two registries move between them with no client work: curl fetching the component's 1 GiB
+ * layer from the source registry piped into curl's monolithic PUT to the other one (no hashing on
+ * the client). Both registries run on the same cores as any client, so this, not a PUT from a
+ * file, bounds a transfer between them.
+ */
+async function pipeCeiling(
+  host: string,
+  far: string,
+  blob: { file: string; digest: string },
+  runs: number,
+): Promise<{ seconds: number } | { missing: string }> {
+  const curl = await measure('curl', ['--version']).catch(() => undefined);
+  if (!curl) return { missing: 'curl is not installed' };
+  const put = (to: string, repo: string, body: string) =>
+    [
+      `loc=$(curl -sf -X POST -D - -o /dev/null http://${to}/v2/${repo}/blobs/uploads/ | tr -d '\\r' | awk 'tolower($1)=="location:" {print $2}')`,
+      `curl -sf -H 'Expect:' -X PUT -H 'Content-Type: application/octet-stream' -T ${body} "$loc&digest=${blob.digest}" -o /dev/null`,
+    ].join(' && ');
+  // The source blob, uploaded once, untimed.
+  await measure('bash', ['-c', put(host, 'bench/pipe-source', blob.file)]);
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const script = `set -o pipefail; curl -sf http://${host}/v2/bench/pipe-source/blobs/${blob.digest} | { ${put(far, `bench/pipe-${r}`, '-')}; }`;
+    const s = await measure('bash', ['-c', script]);
+    times.push(s.seconds);
+    console.log(`transfer ceiling (curl | curl) run ${r + 1}: ${s.seconds.toFixed(2)} s`);
+  }
+  return { seconds: median(times) };
+}
+
 async function report(
   results: Result[],
   runs: number,
   ceiling: { seconds: number } | { missing: string } | undefined,
   drawPlot: boolean,
   before: string | undefined,
+  transferCeiling?: { seconds: number } | { missing: string },
 ) {
   const rows = results.map(({ c, samples }) => {
     const fmt = (tool: Tool) => {
@@ -355,6 +391,18 @@ async function report(
     const share = push ? ceiling.seconds / median(push.samples.lading.map((s) => s.seconds)) : undefined;
     lines.push(
       `Upload ceiling of the registry, as the plainest client sees it (curl, one monolithic PUT of the 1 GiB blob, no client hashing, median of ${runs}): ${ceiling.seconds.toFixed(2)} s, ${mbps(1024 * MiB, ceiling.seconds).toFixed(0)} MB/s${share ? `; lading's push-1024MiB runs at ${(share * 100).toFixed(0)}% of that speed` : ''}.`,
+      '',
+    );
+  }
+  if (transferCeiling && 'missing' in transferCeiling)
+    lines.push(`Transfer ceiling not measured: ${transferCeiling.missing}.`, '');
+  else if (transferCeiling) {
+    const transfer = results.find((r) => r.c.name === 'transfer-registry-to-other-registry');
+    const share = transfer
+      ? transferCeiling.seconds / median(transfer.samples.lading.map((s) => s.seconds))
+      : undefined;
+    lines.push(
+      `Transfer ceiling between the two registries (curl GET of the 1 GiB layer piped into curl's monolithic PUT to the other registry, no client hashing, median of ${runs}): ${transferCeiling.seconds.toFixed(2)} s, ${mbps(1024 * MiB, transferCeiling.seconds).toFixed(0)} MB/s${share ? `; lading's transfer-registry-to-other-registry (1 GiB and 100 small blobs) runs at ${(share * 100).toFixed(0)}% of that speed` : ''}.`,
       '',
     );
   }
@@ -464,6 +512,8 @@ interface ComponentBench {
   /** Digests of the index's manifests (descriptor manifest, image). */
   children: string[];
   bytes: number;
+  /** The image's 1 GiB layer as a file, for the transfer ceiling. */
+  bigBlob: { file: string; digest: string };
 }
 
 /** A component with one 1 GiB image (an embedded OCI layout) and 100 small resources. */
@@ -472,7 +522,9 @@ async function prepareComponent(work: string, host: string, wanted: boolean): Pr
   console.log('preparing data: a component with a 1 GiB image and 100 small resources ...');
   const dir = join(work, 'component');
   await mkdir(join(dir, 'small'), { recursive: true });
-  await makeLayout(join(dir, 'image-layout'), [{ size: 1024 * MiB, seed: 7 }]);
+  const [big] = await makeLayout(join(dir, 'image-layout'), [{ size: 1024 * MiB, seed: 7 }]);
+  if (!big) throw new Error('bench: the component image has no layer');
+  const bigBlob = { file: join(dir, 'image-layout', 'blobs', 'sha256', big.digest.slice(7)), digest: big.digest };
   const resources: string[] = [
     '  - name: image\n    type: ociImage\n    input:\n      type: dir/v1\n      path: ./image-layout\n      mediaType: application/vnd.ocm.software.oci.layout.v1+tar\n',
   ];
@@ -514,7 +566,7 @@ async function prepareComponent(work: string, host: string, wanted: boolean): Pr
   const children = index.manifests.map((m) => m.digest);
   const tagged = await OciLayout.open(layout, { mode: 'create' });
   for (const [i, d] of children.entries()) await tagged.tag(await tagged.resolve(d), `part${i}`);
-  return { dir, ctf, name, layout, children, bytes: 1024 * MiB + 100 * 16 * 1024 };
+  return { dir, ctf, name, layout, children, bytes: 1024 * MiB + 100 * 16 * 1024, bigBlob };
 }
 
 function componentCases(c: ComponentBench, host: string, far: string, out: string): Case[] {
