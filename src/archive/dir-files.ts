@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -57,9 +58,30 @@ export class DirFiles implements StoreFiles {
         `${this.location}: ${path} is ${entry.size} bytes, over the ${limit}-byte limit`,
       );
     }
-    const handle = await open(join(this.location, path), 'r');
+    // The size is the opened file's own (a writer may have renamed a new one into place since the
+    // stat), and never more than it plus one byte is read: a file that grows meanwhile is cut there
+    // and refused, not read whole into memory. O_NONBLOCK: a FIFO swapped in cannot hang the open.
+    const handle = await open(join(this.location, path), constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      return await handle.readFile();
+      const info = await handle.stat();
+      if (!info.isFile()) return undefined;
+      if (info.size > limit) {
+        throw new LadingError(
+          'SIZE_EXCEEDS_LIMIT',
+          `${this.location}: ${path} is ${info.size} bytes, over the ${limit}-byte limit`,
+        );
+      }
+      const buffer = Buffer.allocUnsafe(info.size + 1);
+      let got = 0;
+      while (got < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, got, buffer.length - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got > limit) {
+        throw new LadingError('SIZE_EXCEEDS_LIMIT', `${this.location}: ${path} grew past the ${limit}-byte limit`);
+      }
+      return buffer.subarray(0, got);
     } finally {
       await handle.close();
     }
