@@ -285,6 +285,17 @@ async function main() {
 }
 
 /**
+ * A shell command that uploads `body` (a file, or `-` for stdin) to `host` as the blob `digest` in
+ * one monolithic PUT: POST for a session, then PUT with the body, as the plainest client does.
+ */
+function curlPut(host: string, repo: string, body: string, digest: string): string {
+  return [
+    `loc=$(curl -sf -X POST -D - -o /dev/null http://${host}/v2/${repo}/blobs/uploads/ | tr -d '\\r' | awk 'tolower($1)=="location:" {print $2}')`,
+    `curl -sf -H 'Expect:' -X PUT -H 'Content-Type: application/octet-stream' -T ${body} "$loc&digest=${digest}" -o /dev/null`,
+  ].join(' && ');
+}
+
+/**
  * What the registry takes from the plainest client: curl sending the 1 GiB blob in one monolithic
  * PUT (POST for a session, then PUT with the body), no hashing on the client. The registry's own
  * work (hash, write) bounds every pusher, so this is about the ceiling.
@@ -298,12 +309,7 @@ async function uploadCeiling(
   if (!curl) return { missing: 'curl is not installed' };
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const repo = `bench/ceiling-${r}`;
-    const script = [
-      `loc=$(curl -sf -X POST -D - -o /dev/null http://${host}/v2/${repo}/blobs/uploads/ | tr -d '\\r' | awk 'tolower($1)=="location:" {print $2}')`,
-      `curl -sf -H 'Expect:' -X PUT -H 'Content-Type: application/octet-stream' -T ${blob.file} "$loc&digest=${blob.digest}" -o /dev/null`,
-    ].join(' && ');
-    const s = await measure('bash', ['-c', script]);
+    const s = await measure('bash', ['-c', curlPut(host, `bench/ceiling-${r}`, blob.file, blob.digest)]);
     times.push(s.seconds);
     console.log(
       `upload ceiling (curl) run ${r + 1}: ${s.seconds.toFixed(2)} s, ${mbps(1024 * MiB, s.seconds).toFixed(0)} MB/s`,
@@ -326,11 +332,7 @@ async function pipeCeiling(
 ): Promise<{ seconds: number } | { missing: string }> {
   const curl = await measure('curl', ['--version']).catch(() => undefined);
   if (!curl) return { missing: 'curl is not installed' };
-  const put = (to: string, repo: string, body: string) =>
-    [
-      `loc=$(curl -sf -X POST -D - -o /dev/null http://${to}/v2/${repo}/blobs/uploads/ | tr -d '\\r' | awk 'tolower($1)=="location:" {print $2}')`,
-      `curl -sf -H 'Expect:' -X PUT -H 'Content-Type: application/octet-stream' -T ${body} "$loc&digest=${blob.digest}" -o /dev/null`,
-    ].join(' && ');
+  const put = (to: string, repo: string, body: string) => curlPut(to, repo, body, blob.digest);
   // The source blob, uploaded once, untimed.
   await measure('bash', ['-c', put(host, 'bench/pipe-source', blob.file)]);
   const times: number[] = [];

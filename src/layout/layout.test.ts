@@ -80,6 +80,33 @@ describe('reading upstream layouts', () => {
   });
 });
 
+/**
+ * Runs `body` (TypeScript with OciLayout and pushArtifact imported, `path` and `who` from its
+ * arguments) as a process of its own for each of `writers` at once; resolves with their exit codes.
+ */
+async function writerProcesses(dir: string, path: string, writers: string[], body: string): Promise<number[]> {
+  const script = join(dir, 'writer.mts');
+  const layoutModule = fileURLToPath(new URL('./layout.ts', import.meta.url));
+  const fixtures = fileURLToPath(new URL('../../test/support/fixtures.ts', import.meta.url));
+  await writeFile(
+    script,
+    `import { OciLayout } from ${JSON.stringify(layoutModule)};
+import { pushArtifact } from ${JSON.stringify(fixtures)};
+const [path, who] = process.argv.slice(2);
+const layout = await OciLayout.open(path, { mode: 'create' });
+${body}`,
+  );
+  const run = (who: string) =>
+    new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, path, who], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => resolve(code ?? -1));
+    });
+  return Promise.all(writers.map(run));
+}
+
 describe('writing layouts', () => {
   test('every pushed manifest is recorded; tags are ref.name annotations; the result re-opens', async () => {
     const t = await tempDir();
@@ -207,30 +234,12 @@ describe('writing layouts', () => {
     try {
       const path = join(t.path, 'shared');
       await OciLayout.open(path, { mode: 'create' });
-      const script = join(t.path, 'writer.mts');
-      const layoutModule = fileURLToPath(new URL('./layout.ts', import.meta.url));
-      const fixtures = fileURLToPath(new URL('../../test/support/fixtures.ts', import.meta.url));
-      await writeFile(
-        script,
-        `import { OciLayout } from ${JSON.stringify(layoutModule)};
-import { pushArtifact } from ${JSON.stringify(fixtures)};
-const [path, who] = process.argv.slice(2);
-const layout = await OciLayout.open(path, { mode: 'create' });
-for (let i = 0; i < 15; i++) {
+      const body = `for (let i = 0; i < 15; i++) {
   const { manifest } = await pushArtifact(layout, { [who + i]: who + ' ' + i });
   await layout.tag(manifest, who + '-' + i);
 }
-`,
-      );
-      const run = (who: string) =>
-        new Promise<number>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', script, path, who], {
-            stdio: ['ignore', 'inherit', 'inherit'],
-          });
-          child.on('error', reject);
-          child.on('exit', (code) => resolve(code ?? -1));
-        });
-      assert.deepEqual(await Promise.all([run('a'), run('b')]), [0, 0]);
+`;
+      assert.deepEqual(await writerProcesses(t.path, path, ['a', 'b'], body), [0, 0]);
       const layout = await OciLayout.open(path);
       const tags: string[] = [];
       for await (const page of layout.tags()) tags.push(...page);
@@ -246,28 +255,9 @@ for (let i = 0; i < 15; i++) {
     const t = await tempDir();
     try {
       const path = join(t.path, 'new', 'layout');
-      const script = join(t.path, 'maker.mts');
-      const layoutModule = fileURLToPath(new URL('./layout.ts', import.meta.url));
-      const fixtures = fileURLToPath(new URL('../../test/support/fixtures.ts', import.meta.url));
-      await writeFile(
-        script,
-        `import { OciLayout } from ${JSON.stringify(layoutModule)};
-import { pushArtifact } from ${JSON.stringify(fixtures)};
-const [path, who] = process.argv.slice(2);
-const layout = await OciLayout.open(path, { mode: 'create' });
-const { manifest } = await pushArtifact(layout, { [who]: who });
-await layout.tag(manifest, who);
-`,
-      );
-      const run = (who: string) =>
-        new Promise<number>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', script, path, who], {
-            stdio: ['ignore', 'inherit', 'inherit'],
-          });
-          child.on('error', reject);
-          child.on('exit', (code) => resolve(code ?? -1));
-        });
-      assert.deepEqual(await Promise.all(['a', 'b', 'c'].map(run)), [0, 0, 0]);
+      const body =
+        'const { manifest } = await pushArtifact(layout, { [who]: who });\nawait layout.tag(manifest, who);\n';
+      assert.deepEqual(await writerProcesses(t.path, path, ['a', 'b', 'c'], body), [0, 0, 0]);
       const layout = await OciLayout.open(path);
       const tags: string[] = [];
       for await (const page of layout.tags()) tags.push(...page);
