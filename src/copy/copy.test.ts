@@ -196,13 +196,16 @@ describe('graph copy', () => {
     const t = await tempDir();
     try {
       const memory = new MemoryStore();
+      // A big layer streams; a small one moves as bytes out of a store that reads it whole (a layout).
       const big = Buffer.alloc(300_000, 1);
-      const { manifest, layers } = await pushArtifact(memory, { big });
+      const small = Buffer.alloc(1_000, 2);
+      const { manifest, layers } = await pushArtifact(memory, { big, small });
       const layout = await OciLayout.open(join(t.path, 'a'), { mode: 'create' });
       const pairs: [Target, Target][] = [
         [memory, new MemoryStore()],
         [memory, layout],
         [layout, await OciLayout.open(join(t.path, 'b'), { mode: 'create' })],
+        [layout, new MemoryStore()],
       ];
       for (const [src, dst] of pairs) {
         const bytes = new Map<string, number>();
@@ -210,6 +213,7 @@ describe('graph copy', () => {
           onProgress: (d, n) => bytes.set(d.digest, (bytes.get(d.digest) ?? 0) + n),
         });
         assert.equal(bytes.get(layers[0]?.digest ?? ''), 300_000);
+        assert.equal(bytes.get(layers[1]?.digest ?? ''), 1_000);
       }
     } finally {
       await t.cleanup();
