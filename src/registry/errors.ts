@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import { type ErrorCode, type ErrorHint, LadingError } from '../oci/index.js';
 import { redactUrl } from './redact.js';
 
@@ -119,7 +118,8 @@ export class RegistryResponseError extends LadingError {
   constructor(init: RegistryResponseErrorInit) {
     const url = redactUrl(init.url);
     const errors = init.errors ?? [];
-    const statusText = STATUS_CODES[init.status] ?? 'Unknown Status';
+    // node:http's table, loaded only on this (error) path: a client that only succeeds never loads it.
+    const statusText = process.getBuiltinModule('node:http').STATUS_CODES[init.status] ?? 'Unknown Status';
     // A HEAD carries no body to explain a 401: say what it means.
     const said =
       errors.length > 0

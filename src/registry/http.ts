@@ -1,22 +1,11 @@
-import type { ClientRequest, Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
-import { isIP, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
-import type { ProxySelector } from './proxy.js';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { abortedError, exchange, type RawResponse, type ResponseBody } from './h1/exchange.js';
+import { requestHead } from './h1/head.js';
+import { type ProxySelector, proxyAuthorization } from './proxy.js';
 
-/**
- * A response body: the stream of bytes, plus `dump()` to read and drop what is left (so the
- * connection can serve the next request) — a large remainder closes the connection instead.
- */
-export interface ResponseBody extends Readable {
-  dump(): Promise<void>;
-}
-
-export interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: ResponseBody;
-}
+export type { RawResponse, ResponseBody };
 
 export interface HttpClientOptions {
   /** CA certificates to trust (PEM); the system roots when absent. */
@@ -62,274 +51,337 @@ export interface HttpRequestInit {
   signal?: AbortSignal | undefined;
 }
 
-/** What is read and dropped of a body nobody wants before the connection is closed instead. */
-const MaxDumpBytes = 256 * 1024;
-
-/** A network failure with the code the retry policy and the error messages know. */
-function timeoutError(code: string, message: string): Error {
+/** A failure with the code the retry policy and the error messages know. */
+function coded(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-interface Scheme {
-  agent: HttpAgent | HttpsAgent;
-  request: (url: URL, options: RequestOptions) => ClientRequest;
-  /**
-   * Plain HTTP through a proxy: the request goes to this URL (the proxy's) with the target's URL
-   * as its path (absolute form) and `proxyAuthorization`, if any.
-   */
-  viaProxy?: { url: URL; authorization: string | undefined };
+/** Methods whose empty body Node's http module announced as `Content-Length: 0`. */
+const bodyMethods = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Where a request goes and how: straight to its origin, in absolute form to a proxy, or through a tunnel. */
+interface Route {
+  /** Idle connections are shared by the requests with the same key; none: a connection per request. */
+  key: string | undefined;
+  /** The request target: the path and query, or the whole URL for a proxy. */
+  target: string;
+  /** Fields the route adds (Host, Proxy-Authorization). */
+  headers: Record<string, string>;
+  proxy: URL | undefined;
+  /** Opens a connection, marking in `progress` when the proxy (if any) was reached. */
+  connect(progress: { reachedProxy: boolean }): Promise<Socket>;
 }
 
-function withDump(res: IncomingMessage): ResponseBody {
-  const body = res as IncomingMessage & { dump(): Promise<void> };
-  body.dump = () =>
-    new Promise<void>((resolve) => {
-      if (res.readableEnded || res.destroyed) {
-        resolve();
-        return;
-      }
-      let seen = 0;
-      res.on('data', (chunk: Buffer) => {
-        seen += chunk.length;
-        if (seen > MaxDumpBytes) res.destroy();
-      });
-      res.once('end', resolve);
-      res.once('close', resolve);
-      res.once('error', () => resolve());
-      res.resume();
-    });
-  return body;
+/** Host names and ports as `net.connect` takes them: no brackets around IPv6 literals. */
+function bare(hostname: string): string {
+  return hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
-/** Where `--resolve` sends a request instead: the address, port, TLS server name and Host header. */
-function resolvedAddress(
-  url: URL,
-  resolve: HttpClientOptions['resolve'],
-  headers: Record<string, string>,
-): Partial<RequestOptions> & { servername?: string } {
-  if (!resolve) return {};
-  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const to = resolve[`${hostname}:${port}`];
-  if (!to) return {};
-  const hasHost = Object.keys(headers).some((k) => k.toLowerCase() === 'host');
-  return {
-    host: to.address,
-    hostname: to.address,
-    port: to.port,
-    headers: hasHost ? headers : { ...headers, Host: url.host },
-    // The certificate is checked against the name asked for (an IP is not a server name).
-    ...(url.protocol === 'https:' && isIP(hostname) === 0 ? { servername: hostname } : {}),
-  };
+function defaultPort(url: URL): number {
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+}
+
+function hasField(headers: Record<string, string>, name: string): string | undefined {
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return key;
+  return undefined;
 }
 
 /**
- * HTTP/1.1 over Node's own http and https modules (part of Node's start-up snapshot: nothing to
- * load), with keep-alive connections per scheme, and the connect, headers and body timeouts a
- * registry client needs.
+ * HTTP/1.1 over TCP and TLS sockets (src/registry/h1/): keep-alive connections per origin, TLS
+ * sessions resumed, proxies (absolute form for `http://`, CONNECT tunnels for `https://`), and the
+ * connect, headers and body timeouts a registry client needs. Response bodies are cut from the
+ * socket's own buffers: no copy, no parser between the bytes and the reader.
  */
 export class HttpClient {
   readonly #options: HttpClientOptions;
-  /** Per scheme: the keep-alive agent and the module's request function, loaded on first use. */
-  readonly #schemes = new Map<string, Promise<Scheme>>();
-  /** Every connection opened and not yet closed, whether the agent still tracks it or not. */
+  /** Idle keep-alive connections by route key, the most recently used last. */
+  readonly #idle = new Map<string, Socket[]>();
+  /** How each idle connection is taken out of the idle set. */
+  readonly #unidle = new WeakMap<Socket, () => void>();
+  /** TLS sessions to resume, by route key. */
+  readonly #sessions = new Map<string, Buffer>();
+  /** Every connection opened and not yet closed. */
   readonly #sockets = new Set<Socket>();
+  #ca: Promise<ConnectionOptions['ca']> | undefined;
   #closed = false;
 
   constructor(options: HttpClientOptions) {
     this.#options = options;
   }
 
-  /** Keep-alive and TLS settings of an https agent (direct, or through a proxy's tunnel). */
-  #agentOptions(ca: (string | Buffer)[] | undefined) {
+  /** The CA certificates to trust: `ca`, or the system roots with `extraCa`; undefined for Node's default roots. */
+  #trusted(): Promise<ConnectionOptions['ca']> {
     const o = this.#options;
+    this.#ca ??= (async () => {
+      if (o.ca || !o.extraCa?.length) return o.ca;
+      const { rootCertificates } = await import('node:tls');
+      return [...rootCertificates, ...o.extraCa];
+    })();
+    return this.#ca;
+  }
+
+  #route(url: URL, proxy: URL | undefined, headers: Record<string, string>): Route {
+    const o = this.#options;
+    const hostname = bare(url.hostname);
+    const port = defaultPort(url);
+    const secure = url.protocol === 'https:';
+    const host = hasField(headers, 'host') ? {} : { Host: url.host };
+    if (!proxy) {
+      // --resolve: another address for the connection; the Host field and the TLS name stay the URL's.
+      const to = o.resolve?.[`${hostname}:${port}`];
+      const key = `${url.protocol}//${url.host}`;
+      return {
+        key,
+        target: `${url.pathname}${url.search}`,
+        headers: host,
+        proxy,
+        connect: () => this.#open(key, secure, to?.address ?? hostname, to?.port ?? port, hostname),
+      };
+    }
+    if (secure) {
+      const key = `${url.protocol}//${url.host} via ${proxy.href}`;
+      return {
+        key,
+        target: `${url.pathname}${url.search}`,
+        headers: host,
+        proxy,
+        connect: async (progress) => {
+          const { tunnel } = await import('./proxy-tunnel.js');
+          const socket = await tunnel(proxy, hostname, port, {
+            timeoutMs: o.connectTimeoutMs,
+            ca: await this.#trusted(),
+          });
+          progress.reachedProxy = true;
+          return this.#secure(key, { socket }, hostname);
+        },
+      };
+    }
+    const auth = hasField(headers, 'proxy-authorization') ? undefined : proxyAuthorization(proxy);
+    // Plain HTTP through a proxy: the request goes to the proxy with the whole URL as its target.
+    // A connection per request: proxies such as tinyproxy close theirs after each answer without
+    // saying so, and a request written to such a connection fails with nothing to retry.
     return {
-      keepAlive: true,
-      timeout: o.keepAliveMs,
-      scheduling: 'lifo' as const,
-      ...(ca ? { ca } : {}),
-      ...(o.cert !== undefined ? { cert: o.cert } : {}),
-      ...(o.key !== undefined ? { key: o.key } : {}),
-      rejectUnauthorized: o.rejectUnauthorized ?? true,
+      key: undefined,
+      target: url.href,
+      headers: { ...host, Connection: 'close', ...(auth ? { 'Proxy-Authorization': auth } : {}) },
+      proxy,
+      connect: async (progress) => {
+        const { connectProxy } = await import('./proxy-tunnel.js');
+        const socket = await this.#settle(connectProxy(proxy, await this.#trusted()), proxy.protocol === 'https:');
+        progress.reachedProxy = true;
+        return socket;
+      },
     };
   }
 
-  /** The CA certificates to trust: `ca`, or the system roots with `extraCa`; undefined for Node's default roots. */
-  async #ca(): Promise<(string | Buffer)[] | undefined> {
+  /** A new TCP (and TLS for `https:`) connection to `address:port`, verified as `name`. */
+  async #open(key: string, secure: boolean, address: string, port: number, name: string): Promise<Socket> {
+    if (!secure) {
+      const socket = netConnect({ host: address, port });
+      return this.#settle(socket, false);
+    }
+    return this.#secure(key, { host: address, port }, name);
+  }
+
+  async #secure(key: string, where: { host: string; port: number } | { socket: Socket }, name: string): Promise<Socket> {
     const o = this.#options;
-    if (o.ca || !o.extraCa?.length) return o.ca;
-    const { rootCertificates } = await import('node:tls');
-    return [...rootCertificates, ...o.extraCa];
+    const [{ connect, checkServerIdentity }, ca] = await Promise.all([import('node:tls'), this.#trusted()]);
+    const session = this.#sessions.get(key);
+    const socket = connect({
+      ...where,
+      // The certificate is checked against the name asked for, whatever address was connected
+      // to (--resolve, a tunnel); an IP address is not a server name.
+      ...(isIP(name) === 0 ? { servername: name } : {}),
+      checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+      ...(ca ? { ca } : {}),
+      ...(o.cert !== undefined ? { cert: o.cert } : {}),
+      ...(o.key !== undefined ? { key: o.key } : {}),
+      ...(session ? { session } : {}),
+      rejectUnauthorized: o.rejectUnauthorized ?? true,
+    });
+    socket.on('session', (s: Buffer) => this.#sessions.set(key, s));
+    return this.#settle(socket, true);
   }
 
-  #scheme(protocol: string): Promise<Scheme> {
-    let scheme = this.#schemes.get(protocol);
-    if (!scheme) {
-      const o = this.#options;
-      const common = { keepAlive: true, timeout: o.keepAliveMs, scheduling: 'lifo' as const };
-      scheme =
-        protocol === 'https:'
-          ? Promise.all([import('node:https'), this.#ca()]).then(([https, ca]) => ({
-              request: https.request,
-              agent: new https.Agent({
-                ...this.#agentOptions(ca),
-              }),
-            }))
-          : import('node:http').then((http) => ({ request: http.request, agent: new http.Agent(common) }));
-      this.#schemes.set(protocol, scheme);
-    }
-    return scheme;
-  }
-
-  /**
-   * The agent for requests through `proxy`: TLS inside a CONNECT tunnel for `https://`, requests in
-   * absolute form sent to the proxy for `http://` (as Go's transport does). Loaded on first use.
-   */
-  #proxied(protocol: string, proxy: URL): Promise<Scheme> {
-    const key = `${protocol} ${proxy.href}`;
-    let scheme = this.#schemes.get(key);
-    if (!scheme) {
-      const o = this.#options;
-      scheme = Promise.all([import('./proxy-tunnel.js'), import('node:http'), import('node:https'), this.#ca()]).then(
-        ([tunnel, http, https, ca]) =>
-          protocol === 'https:'
-            ? {
-                request: https.request,
-                agent: new tunnel.TunnelingAgent(proxy, this.#agentOptions(ca), {
-                  timeoutMs: o.connectTimeoutMs,
-                  ca,
-                }),
-              }
-            : {
-                request: proxy.protocol === 'https:' ? https.request : http.request,
-                agent: tunnel.proxyHttpAgent(proxy),
-                viaProxy: { url: proxy, authorization: tunnel.proxyAuthorization(proxy) },
-              },
+  /** Waits until `socket` is connected (and its TLS handshake done), within the connect timeout. */
+  #settle(socket: Socket | TLSSocket, secure: boolean): Promise<Socket> {
+    const o = this.#options;
+    this.#track(socket);
+    socket.setNoDelay(true);
+    const ready = secure ? 'secureConnect' : 'connect';
+    return new Promise<Socket>((resolve, reject) => {
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        socket.off(ready, onReady);
+        socket.off('error', done);
+        socket.off('close', onClose);
+        if (error) {
+          socket.destroy();
+          reject(error);
+        } else resolve(socket);
+      };
+      const onReady = () => done();
+      const onClose = () => done(coded('ECONNRESET', 'connection closed while connecting'));
+      const timer = setTimeout(
+        () => done(coded('CONNECT_TIMEOUT', `connect timed out after ${o.connectTimeoutMs} ms`)),
+        o.connectTimeoutMs,
       );
-      this.#schemes.set(key, scheme);
+      if (this.#closed) {
+        done(coded('CLIENT_CLOSED', 'HTTP client is closed'));
+        return;
+      }
+      socket.once(ready, onReady);
+      socket.once('error', done);
+      socket.once('close', onClose);
+    });
+  }
+
+  /** Keeps `socket` in the set `close` ends; an error with nobody listening is not a crash. */
+  #track(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
+  /** An idle connection of `key` still open, or undefined. */
+  #takeIdle(key: string): Socket | undefined {
+    const stack = this.#idle.get(key);
+    while (stack && stack.length > 0) {
+      const socket = stack.pop() as Socket;
+      this.#unidle.get(socket)?.();
+      if (!socket.destroyed && socket.readyState === 'open') {
+        socket.ref();
+        return socket;
+      }
     }
-    return scheme;
+    return undefined;
+  }
+
+  /** Puts `socket` back for the next request of `key`, or closes it. */
+  #release(key: string | undefined, socket: Socket, reusable: boolean): void {
+    if (!reusable || key === undefined || this.#closed || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const stack = this.#idle.get(key) ?? [];
+    this.#idle.set(key, stack);
+    stack.push(socket);
+    // An idle connection keeps nothing alive, times out, and is dropped on anything it hears.
+    socket.unref();
+    socket.setTimeout(this.#options.keepAliveMs);
+    const drop = () => {
+      unidle();
+      socket.destroy();
+    };
+    const unidle = () => {
+      socket.off('timeout', drop);
+      socket.off('data', drop);
+      socket.off('end', drop);
+      socket.off('close', drop);
+      socket.setTimeout(0);
+      this.#unidle.delete(socket);
+      const i = stack.indexOf(socket);
+      if (i >= 0) stack.splice(i, 1);
+    };
+    this.#unidle.set(socket, unidle);
+    socket.once('timeout', drop);
+    socket.once('data', drop);
+    socket.once('end', drop);
+    socket.once('close', drop);
   }
 
   async request(url: URL, init: HttpRequestInit): Promise<RawResponse> {
-    if (this.#closed) throw Object.assign(new Error('HTTP client is closed'), { code: 'CLIENT_CLOSED' });
+    if (this.#closed) throw coded('CLIENT_CLOSED', 'HTTP client is closed');
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError(`unsupported protocol ${url.protocol}`);
     }
     const o = this.#options;
     const proxy = o.proxy?.(url);
-    const { agent, request, viaProxy } = proxy
-      ? await this.#proxied(url.protocol, proxy)
-      : await this.#scheme(url.protocol);
-    return new Promise<RawResponse>((resolve, reject) => {
-      const options: RequestOptions = {
-        method: init.method,
-        headers: viaProxy
-          ? {
-              ...init.headers,
-              host: url.host,
-              ...(viaProxy.authorization ? { 'proxy-authorization': viaProxy.authorization } : {}),
-            }
-          : init.headers,
-        agent,
-        ...(viaProxy ? { path: url.href } : {}),
-        ...(init.signal ? { signal: init.signal } : {}),
-        // A proxy connects to the host by its name; --resolve is for direct connections.
-        ...(proxy ? {} : resolvedAddress(url, o.resolve, init.headers)),
-      };
-      const req = request(viaProxy ? viaProxy.url : url, options);
-      let settled = false;
-      // Whether a connection to the proxy (absolute form) was made; a tunnel records its own.
-      let reachedProxy = !viaProxy;
-      let headersTimer: NodeJS.Timeout | undefined;
-      const fail = (error: Error) => {
-        clearTimeout(headersTimer);
-        // A failure on the way through a proxy says so (its message names the proxy, not its credentials).
-        if (proxy && !(error as { proxy?: string }).proxy) {
-          Object.assign(error, { proxy: `${proxy.protocol}//${proxy.host}`, proxyUnreachable: !reachedProxy });
+    const route = this.#route(url, proxy, init.headers);
+    const body = init.body ?? null;
+    const lengthField = hasField(init.headers, 'content-length');
+    const declared = lengthField === undefined ? undefined : Number(init.headers[lengthField]);
+    const framing: Record<string, string> = {};
+    if (lengthField === undefined && !hasField(init.headers, 'transfer-encoding')) {
+      if (Buffer.isBuffer(body)) framing['Content-Length'] = String(body.length);
+      else if (body === null && bodyMethods.has(init.method)) framing['Content-Length'] = '0';
+      else if (body !== null) framing['Transfer-Encoding'] = 'chunked';
+    }
+    const waitMs = body !== null && !Buffer.isBuffer(body) ? o.headersTimeoutMs : (o.replyTimeoutMs ?? o.headersTimeoutMs);
+    const progress = { reachedProxy: proxy === undefined };
+    try {
+      const signal = init.signal;
+      if (signal?.aborted) throw abortedError(signal);
+      for (let attempt = 0; ; attempt++) {
+        const idle = route.key === undefined ? undefined : this.#takeIdle(route.key);
+        const socket = idle ?? (await this.#connectOrAbort(route, progress, signal));
+        if (idle) progress.reachedProxy = true;
+        const head = requestHead(init.method, route.target, { ...route.headers, ...init.headers, ...framing });
+        try {
+          const response = await exchange({
+            socket,
+            method: init.method,
+            head,
+            body,
+            bodyLength: body !== null && !Buffer.isBuffer(body) && Number.isSafeInteger(declared) ? declared : undefined,
+            waitMs,
+            bodyTimeoutMs: o.bodyTimeoutMs,
+            signal,
+            reused: idle !== undefined,
+            release: (reusable) => this.#release(route.key, socket, reusable),
+          });
+          if (route.proxy && !route.key && response.status === 407) {
+            // The proxy's own refusal, not the registry's answer.
+            response.body.destroy();
+            throw coded('EPROXY', 'proxy authentication required (407)');
+          }
+          return response;
+        } catch (error) {
+          // A keep-alive connection the server closed while it sat idle: once more on a new one,
+          // when the body can be sent again.
+          const stale = (error as { staleConnection?: boolean }).staleConnection === true;
+          if (stale && attempt === 0 && (body === null || Buffer.isBuffer(body)) && !signal?.aborted) continue;
+          throw error;
         }
-        if (!settled) {
-          settled = true;
-          reject(error);
-        }
-      };
-      req.on('error', fail);
-      req.on('socket', (socket) => {
-        if (!this.#sockets.has(socket)) {
-          this.#sockets.add(socket);
-          socket.once('close', () => this.#sockets.delete(socket));
-        }
-        if (this.#closed) socket.destroy();
-        if (!socket.connecting) {
-          reachedProxy = true;
-          return;
-        }
-        socket.once('connect', () => {
-          reachedProxy = true;
-        });
-        const timer = setTimeout(
-          () => req.destroy(timeoutError('CONNECT_TIMEOUT', `connect timed out after ${o.connectTimeoutMs} ms`)),
-          o.connectTimeoutMs,
-        );
-        socket.once('connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
-      const waitMs = init.body instanceof Readable ? o.headersTimeoutMs : (o.replyTimeoutMs ?? o.headersTimeoutMs);
-      req.on('finish', () => {
-        if (settled) return;
-        headersTimer = setTimeout(
-          () => req.destroy(timeoutError('HEADERS_TIMEOUT', `no response headers after ${waitMs} ms`)),
-          waitMs,
-        );
-      });
-      req.on('response', (res) => {
-        clearTimeout(headersTimer);
-        if (settled) {
-          res.destroy();
-          return;
-        }
-        if (viaProxy && res.statusCode === 407) {
-          // The proxy's own refusal, not the registry's answer.
-          res.destroy();
-          fail(Object.assign(new Error('proxy authentication required (407)'), { code: 'EPROXY' }));
-          return;
-        }
-        settled = true;
-        // From here on a failure of the request (a reset while the rest of a body was being sent)
-        // is a failure of the response stream.
-        req.off('error', fail);
-        req.on('error', (error) => res.destroy(error));
-        res.setTimeout(o.bodyTimeoutMs, () =>
-          res.destroy(timeoutError('BODY_TIMEOUT', `response body silent for ${o.bodyTimeoutMs} ms`)),
-        );
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: withDump(res) });
-      });
-      const body = init.body;
-      if (body === undefined || body === null) {
-        req.end();
-      } else if (Buffer.isBuffer(body)) {
-        req.end(body);
-      } else if (body.errored || body.destroyed) {
-        // A body that failed before the request went out (a verifier that already saw the end).
-        req.destroy(body.errored ?? new Error('request body stream was closed before it was sent'));
-      } else {
-        body.on('error', (error) => req.destroy(error));
-        body.on('close', () => {
-          if (!body.readableEnded) req.destroy(body.errored ?? new Error('request body stream closed before its end'));
-        });
-        req.on('close', () => {
-          if (!body.readableEnded) body.destroy();
-        });
-        body.pipe(req);
       }
+    } catch (error) {
+      // A failure on the way through a proxy says so (its message names the proxy, not its credentials).
+      if (proxy && !(error as { proxy?: string }).proxy && error instanceof Error) {
+        Object.assign(error, { proxy: `${proxy.protocol}//${proxy.host}`, proxyUnreachable: !progress.reachedProxy });
+      }
+      throw error;
+    }
+  }
+
+  /** A new connection for `route`, given up on when `signal` aborts. */
+  #connectOrAbort(route: Route, progress: { reachedProxy: boolean }, signal: AbortSignal | undefined): Promise<Socket> {
+    const connecting = route.connect(progress);
+    if (!signal) return connecting;
+    return new Promise<Socket>((resolve, reject) => {
+      const onAbort = () => {
+        reject(abortedError(signal));
+        connecting.then((socket) => socket.destroy(), () => {});
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      connecting.then(
+        (socket) => {
+          signal.removeEventListener('abort', onAbort);
+          if (signal.aborted) socket.destroy();
+          else resolve(socket);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
     });
   }
 
   /** Closes every connection, idle or busy; later requests fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const scheme of this.#schemes.values()) (await scheme).agent.destroy();
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
+    this.#idle.clear();
   }
 }

@@ -1,9 +1,6 @@
-import { Agent as HttpAgent, type RequestOptions } from 'node:http';
-import { type AgentOptions, Agent as HttpsAgent } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, rootCertificates, connect as tlsConnect } from 'node:tls';
-import { redactProxy } from './proxy.js';
+import { proxyAuthorization, redactProxy } from './proxy.js';
 
 /** The longest answer to CONNECT read before the proxy is given up on. */
 const MaxConnectReply = 64 * 1024;
@@ -14,16 +11,8 @@ export function viaProxy<E extends Error>(error: E, proxy: URL): E {
   return error;
 }
 
-/** `Proxy-Authorization` for a proxy URL with user information. */
-export function proxyAuthorization(proxy: URL): string | undefined {
-  if (!proxy.username && !proxy.password) return undefined;
-  const user = decodeURIComponent(proxy.username);
-  const pass = decodeURIComponent(proxy.password);
-  return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-}
-
 /** A connection to the proxy itself: TCP, or TLS verified against the system roots for `https://`. */
-function connectProxy(proxy: URL, ca: ConnectionOptions['ca']): Socket {
+export function connectProxy(proxy: URL, ca: ConnectionOptions['ca']): Socket {
   const port = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
   const host = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
   if (proxy.protocol === 'https:') {
@@ -112,56 +101,4 @@ export function tunnel(proxy: URL, host: string, port: number, o: TunnelOptions)
     if (auth) lines.push(`Proxy-Authorization: ${auth}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   });
-}
-
-interface AgentConnectOptions {
-  host?: string | null;
-  hostname?: string | null;
-  port?: number | string | null;
-  servername?: string;
-}
-
-/**
- * An https Agent whose connections are TLS sessions inside CONNECT tunnels through `proxy`:
- * keep-alive, pooling and TLS verification stay the Agent's; only the socket below differs.
- */
-export class TunnelingAgent extends HttpsAgent {
-  readonly #proxy: URL;
-  readonly #tunnel: TunnelOptions;
-
-  constructor(proxy: URL, agent: AgentOptions, tunnelOptions: TunnelOptions) {
-    super(agent);
-    this.#proxy = proxy;
-    this.#tunnel = tunnelOptions;
-  }
-
-  // Node's Agent calls createConnection(options, callback) and waits for the callback when it
-  // returns nothing.
-  override createConnection(
-    requestOptions: RequestOptions,
-    callback?: (error: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const options = requestOptions as AgentConnectOptions & ConnectionOptions;
-    const host = String(options.host ?? options.hostname ?? 'localhost').replace(/^\[(.*)\]$/, '$1');
-    const port = Number(options.port ?? 443);
-    tunnel(this.#proxy, host, port, this.#tunnel).then(
-      (socket) => {
-        const secure = tlsConnect({ ...options, socket, host, port, servername: options.servername ?? host });
-        callback?.(null, secure);
-      },
-      (error: Error) => callback?.(error, undefined as unknown as Duplex),
-    );
-    return undefined;
-  }
-}
-
-/**
- * The agent for plain-HTTP requests sent to the proxy in absolute form. A new connection per
- * request: proxies such as tinyproxy close theirs after each answer without saying so, and a
- * request written to that connection before its close is seen fails with nothing to retry.
- */
-export function proxyHttpAgent(proxy: URL): HttpAgent | HttpsAgent {
-  return proxy.protocol === 'https:'
-    ? new HttpsAgent({ keepAlive: false, rejectUnauthorized: true })
-    : new HttpAgent({ keepAlive: false });
 }

@@ -173,3 +173,11 @@ export function proxySelector(config: ProxyConfig, where = 'proxy'): ProxySelect
     return proxy;
   };
 }
+
+/** `Proxy-Authorization` for a proxy URL with user information. */
+export function proxyAuthorization(proxy: URL): string | undefined {
+  if (!proxy.username && !proxy.password) return undefined;
+  const user = decodeURIComponent(proxy.username);
+  const pass = decodeURIComponent(proxy.password);
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+}

@@ -1,0 +1,366 @@
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { BodyDecoder } from './body.js';
+import { framingOf, keepsAlive, MaxHeadBytes, parseResponseHead, protocolError, type ResponseHead } from './head.js';
+
+/** A response body: its bytes, plus `dump()` to read and drop what is left. */
+export interface ResponseBody extends Readable {
+  dump(): Promise<void>;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ResponseBody;
+}
+
+export interface ExchangeInit {
+  /** A connected socket (TCP or TLS), ours alone until `release`. */
+  socket: Socket;
+  method: string;
+  /** The request head, from `requestHead`. */
+  head: string;
+  body: Buffer | Readable | null;
+  /** The declared length of a stream body; undefined sends it chunked. */
+  bodyLength: number | undefined;
+  /** From the end of the request until the response head. */
+  waitMs: number;
+  /** Longest silence while the response body streams. */
+  bodyTimeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Whether the socket carried an earlier exchange (a server may have closed it since). */
+  reused: boolean;
+  /** Called once when the exchange is done with the socket: `reusable` when it may carry another. */
+  release(reusable: boolean): void;
+}
+
+/** What is read and dropped of a body nobody wants before the connection is closed instead. */
+const MaxDumpBytes = 256 * 1024;
+/** Body bytes buffered ahead of the reader before the socket is paused. */
+const BodyHighWaterMark = 256 * 1024;
+
+function coded(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+export function abortedError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
+
+/**
+ * One request and its response over a connection: writes the head and body (with backpressure,
+ * chunked when the body's length is not declared), reads the response head, and answers it with
+ * a body stream cut from the connection by the response's framing. The connection is released
+ * for reuse only when both messages ended cleanly and the server keeps it alive.
+ */
+export function exchange(init: ExchangeInit): Promise<RawResponse> {
+  return new Promise<RawResponse>((resolve, reject) => {
+    new Exchange(init, resolve, reject).start();
+  });
+}
+
+class Exchange {
+  readonly #init: ExchangeInit;
+  readonly #socket: Socket;
+  readonly #resolve: (response: RawResponse) => void;
+  readonly #reject: (error: Error) => void;
+  #phase: 'head' | 'body' | 'done' = 'head';
+  #headBytes: Buffer[] = [];
+  #headLength = 0;
+  #decoder: BodyDecoder | undefined;
+  #response: ResponseHead | undefined;
+  #stream: (Readable & { dump(): Promise<void> }) | undefined;
+  #pausedByUs = false;
+  #requestSent = false;
+  #stopSending: (() => void) | undefined;
+  #headersTimer: NodeJS.Timeout | undefined;
+  /** Whether any byte of a response arrived (a stale keep-alive connection sends none). */
+  #heard = false;
+
+  constructor(init: ExchangeInit, resolve: (r: RawResponse) => void, reject: (e: Error) => void) {
+    this.#init = init;
+    this.#socket = init.socket;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  start(): void {
+    const { socket, signal } = this.#init;
+    if (signal?.aborted) {
+      this.#fail(abortedError(signal));
+      return;
+    }
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    socket.on('timeout', this.#onTimeout);
+    signal?.addEventListener('abort', this.#onAbort);
+    socket.setTimeout(0);
+    socket.resume();
+    this.#send();
+  }
+
+  #send(): void {
+    const { socket, head, body } = this.#init;
+    if (body === null || Buffer.isBuffer(body)) {
+      socket.cork();
+      socket.write(head, 'latin1');
+      if (body !== null && body.length > 0) socket.write(body);
+      socket.uncork();
+      this.#sent();
+      return;
+    }
+    if (body.errored || body.destroyed) {
+      this.#fail(body.errored ?? new Error('request body stream was closed before it was sent'));
+      return;
+    }
+    const declared = this.#init.bodyLength;
+    const chunked = declared === undefined;
+    let count = 0;
+    const onData = (chunk: Buffer) => {
+      count += chunk.length;
+      if (declared !== undefined && count > declared) {
+        this.#fail(coded(`request body is longer than its Content-Length ${declared}`, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH'));
+        return;
+      }
+      let ok: boolean;
+      if (chunked) {
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        socket.write(chunk);
+        ok = socket.write('\r\n', 'latin1');
+        socket.uncork();
+      } else {
+        ok = socket.write(chunk);
+      }
+      if (!ok) body.pause();
+    };
+    const onDrain = () => body.resume();
+    const onEnd = () => {
+      detach();
+      if (declared !== undefined && count !== declared) {
+        this.#fail(coded(`request body ended after ${count} of its ${declared} bytes`, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH'));
+        return;
+      }
+      if (chunked) socket.write('0\r\n\r\n', 'latin1');
+      this.#sent();
+    };
+    const onError = (error: Error) => this.#fail(error);
+    const onClose = () => {
+      if (!body.readableEnded) this.#fail(body.errored ?? new Error('request body stream closed before its end'));
+    };
+    const detach = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      socket.off('drain', onDrain);
+      this.#stopSending = undefined;
+    };
+    this.#stopSending = () => {
+      detach();
+      // The upload is abandoned: whoever made the stream learns it through its close.
+      body.on('error', () => {});
+      body.destroy();
+    };
+    socket.write(head, 'latin1');
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+    socket.on('drain', onDrain);
+  }
+
+  #sent(): void {
+    this.#requestSent = true;
+    if (this.#phase !== 'head') return;
+    const { waitMs } = this.#init;
+    this.#headersTimer = setTimeout(
+      () => this.#fail(coded(`no response headers after ${waitMs} ms`, 'HEADERS_TIMEOUT')),
+      waitMs,
+    );
+  }
+
+  readonly #onData = (data: Buffer) => {
+    this.#heard = true;
+    try {
+      if (this.#phase === 'head') this.#readHead(data);
+      else if (this.#phase === 'body') this.#readBody(data);
+    } catch (error) {
+      this.#fail(error as Error);
+    }
+  };
+
+  #readHead(data: Buffer): void {
+    let bytes = data;
+    for (;;) {
+      // The head ends at the first empty line; search from just before the new bytes.
+      const prior = this.#headLength;
+      this.#headBytes.push(bytes);
+      this.#headLength += bytes.length;
+      const all = this.#headBytes.length === 1 ? bytes : Buffer.concat(this.#headBytes, this.#headLength);
+      const end = all.indexOf('\r\n\r\n', Math.max(0, prior - 3), 'latin1');
+      if (end < 0) {
+        if (this.#headLength > MaxHeadBytes) throw protocolError(`head longer than ${MaxHeadBytes} bytes`);
+        this.#headBytes = [all];
+        return;
+      }
+      if (end > MaxHeadBytes) throw protocolError(`head longer than ${MaxHeadBytes} bytes`);
+      this.#headBytes = [];
+      this.#headLength = 0;
+      const head = parseResponseHead(all.subarray(0, end));
+      const rest = all.subarray(end + 4);
+      if (head.status >= 100 && head.status < 200) {
+        // An interim answer (100 Continue, 103 Early Hints): the real one follows.
+        if (head.status === 101) throw protocolError('101 Switching Protocols was not asked for');
+        if (rest.length === 0) return;
+        bytes = rest;
+        continue;
+      }
+      this.#onHead(head, rest);
+      return;
+    }
+  }
+
+  #onHead(head: ResponseHead, rest: Buffer): void {
+    clearTimeout(this.#headersTimer);
+    const framing = framingOf(head, this.#init.method);
+    this.#response = head;
+    if (!this.#requestSent) {
+      // An answer before the request's end (a refusal of an upload): the rest is not sent.
+      this.#stopSending?.();
+    }
+    const stream = new Readable({
+      highWaterMark: BodyHighWaterMark,
+      read: () => {
+        if (this.#pausedByUs) {
+          this.#pausedByUs = false;
+          this.#socket.resume();
+        }
+      },
+      destroy: (error, callback) => {
+        // A body left before its end: the connection cannot carry another request.
+        if (this.#phase === 'body') this.#finish(false);
+        callback(error);
+      },
+    }) as Readable & { dump(): Promise<void> };
+    stream.dump = () => dump(stream);
+    this.#stream = stream;
+    this.#decoder = new BodyDecoder(framing, (bytes) => {
+      if (!stream.push(bytes) && !this.#pausedByUs) {
+        this.#pausedByUs = true;
+        this.#socket.pause();
+      }
+    });
+    this.#phase = 'body';
+    this.#socket.setTimeout(this.#init.bodyTimeoutMs);
+    this.#resolve({ status: head.status, headers: head.headers, body: stream });
+    this.#readBody(rest);
+  }
+
+  #readBody(data: Buffer): void {
+    const decoder = this.#decoder as BodyDecoder;
+    const left = decoder.feed(data);
+    if (!decoder.done) return;
+    // Bytes past the framed end: the server and this reader disagree; the connection is not reused.
+    this.#endBody(left === undefined || left.length === 0);
+  }
+
+  #endBody(clean: boolean): void {
+    const stream = this.#stream as Readable;
+    const reusable =
+      clean &&
+      this.#requestSent &&
+      !(this.#decoder as BodyDecoder).untilClose &&
+      keepsAlive(this.#response as ResponseHead);
+    this.#finish(reusable);
+    stream.push(null);
+  }
+
+  readonly #onEnd = () => {
+    if (this.#phase === 'body' && this.#decoder?.untilClose) {
+      this.#endBody(false);
+      return;
+    }
+    this.#onClose();
+  };
+
+  readonly #onClose = () => {
+    if (this.#phase === 'done') return;
+    const error =
+      this.#phase === 'head'
+        ? coded('socket hang up', 'ECONNRESET')
+        : coded('connection closed before the response body ended', 'ECONNRESET');
+    if (this.#phase === 'head' && this.#init.reused && !this.#heard) Object.assign(error, { staleConnection: true });
+    this.#fail(error);
+  };
+
+  readonly #onError = (error: Error) => {
+    if (this.#phase === 'head' && this.#init.reused && !this.#heard) Object.assign(error, { staleConnection: true });
+    this.#fail(error);
+  };
+
+  readonly #onTimeout = () => {
+    if (this.#phase === 'body') {
+      this.#fail(coded(`response body silent for ${this.#init.bodyTimeoutMs} ms`, 'BODY_TIMEOUT'));
+    }
+  };
+
+  readonly #onAbort = () => {
+    this.#fail(abortedError(this.#init.signal as AbortSignal));
+  };
+
+  /** Ends the exchange with `error`: the request fails, or the body stream does. */
+  #fail(error: Error): void {
+    if (this.#phase === 'done') return;
+    const phase = this.#phase;
+    this.#stopSending?.();
+    this.#finish(false);
+    if (phase === 'head') this.#reject(error);
+    else this.#stream?.destroy(error);
+  }
+
+  /** Detaches from the socket and hands it back (or destroys it). */
+  #finish(reusable: boolean): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    clearTimeout(this.#headersTimer);
+    const socket = this.#socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('error', this.#onError);
+    socket.off('close', this.#onClose);
+    socket.off('timeout', this.#onTimeout);
+    this.#init.signal?.removeEventListener('abort', this.#onAbort);
+    socket.setTimeout(0);
+    if (this.#pausedByUs) {
+      this.#pausedByUs = false;
+      socket.resume();
+    }
+    if (!reusable) socket.destroy();
+    this.#init.release(reusable);
+  }
+}
+
+/** Reads and drops what is left of `body`; a large remainder closes the connection instead. */
+function dump(body: Readable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (body.readableEnded || body.destroyed) {
+      resolve();
+      return;
+    }
+    let seen = 0;
+    body.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > MaxDumpBytes) body.destroy();
+    });
+    body.once('end', resolve);
+    body.once('close', resolve);
+    body.once('error', () => resolve());
+    body.resume();
+  });
+}
