@@ -202,7 +202,10 @@ export function networkError(method: string, url: string | URL, error: unknown):
   })();
   let reason: string;
   let hint: ErrorHint | undefined;
-  if (code === 'EPROTO' && /wrong version number/i.test(messageChain(error))) {
+  if (
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    (code === 'EPROTO' && /wrong version number/i.test(messageChain(error)))
+  ) {
     // OpenSSL read an HTTP answer where a TLS record should be.
     reason = `${host} answered without TLS: a plain-HTTP registry?`;
     hint = { key: 'plainHttp', text: 'plainHttp speaks plain HTTP to it' };

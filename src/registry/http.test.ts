@@ -2,7 +2,7 @@
 // answers) a real registry does not produce on demand.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { HttpClient, type HttpClientOptions } from './http.js';
@@ -18,6 +18,35 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
   server.on('connection', (socket) => connections.push(socket));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: (path = '/') => new URL(`http://127.0.0.1:${port}${path}`), connections };
+}
+
+/**
+ * A server that answers each request with the raw bytes `answer` gives (the faults Node's own
+ * server will not produce: malformed heads, lying framing, interim answers, early closes).
+ */
+async function raw(answer: (request: string, socket: Socket, index: number) => void) {
+  const connections: Socket[] = [];
+  let requests = 0;
+  const server = createNetServer((socket) => {
+    connections.push(socket);
+    let pending = '';
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      const end = pending.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const request = pending.slice(0, end);
+      pending = pending.slice(end + 4);
+      answer(request, socket, requests++);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  after(() => {
+    for (const c of connections) c.destroy();
+    server.close();
+  });
   const { port } = server.address() as AddressInfo;
   return { url: (path = '/') => new URL(`http://127.0.0.1:${port}${path}`), connections };
 }
@@ -185,6 +214,146 @@ describe('HttpClient', () => {
       const pending = http.request(s.url(), { method: 'GET', headers: {}, signal: controller.signal });
       setTimeout(() => controller.abort(), 50);
       await assert.rejects(pending, (e: Error) => e.name === 'AbortError');
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a chunked body is read whole and the connection kept; an interim 100 is skipped', async () => {
+    const s = await raw((request, socket, i) => {
+      if (i === 0) socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+      if (i === 0) setTimeout(() => socket.write('2;x=y\r\nde\r\n0\r\n\r\n'), 20);
+      if (i === 1) socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      assert.match(request, /^GET \/ HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+$/);
+    });
+    const http = client();
+    try {
+      assert.equal(await text((await http.request(s.url(), { method: 'GET', headers: {} })).body), 'abcde');
+      assert.equal(await text((await http.request(s.url(), { method: 'GET', headers: {} })).body), 'ok');
+      assert.equal(s.connections.length, 1);
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a malformed answer fails the request with BAD_RESPONSE, and a lying body fails the body', async () => {
+    const answers: Record<string, string> = {
+      '/status': 'HTTP/1.1 2000 OK\r\n\r\n',
+      '/smuggle': 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc',
+      '/lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc',
+      '/huge': `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70 * 1024)}`,
+    };
+    const s = await raw((request, socket) => {
+      const path = request.split(' ')[1] ?? '';
+      if (path === '/chunks') socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n');
+      else socket.write(answers[path] ?? '');
+    });
+    const http = client();
+    try {
+      for (const path of Object.keys(answers)) {
+        await assert.rejects(
+          http.request(s.url(path), { method: 'GET', headers: {} }),
+          (e: NodeJS.ErrnoException) => e.code === 'BAD_RESPONSE',
+          path,
+        );
+      }
+      const reply = await http.request(s.url('/chunks'), { method: 'GET', headers: {} });
+      await assert.rejects(text(reply.body), (e: NodeJS.ErrnoException) => e.code === 'BAD_RESPONSE');
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a body cut short is an ECONNRESET of the body; HTTP/1.0 without a length reads to the close', async () => {
+    const s = await raw((request, socket) => {
+      if (request.startsWith('GET /cut')) socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
+      else socket.end('HTTP/1.0 200 OK\r\n\r\nall of it');
+    });
+    const http = client();
+    try {
+      const cut = await http.request(s.url('/cut'), { method: 'GET', headers: {} });
+      await assert.rejects(text(cut.body), (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET');
+      const old = await http.request(s.url('/old'), { method: 'GET', headers: {} });
+      assert.equal(await text(old.body), 'all of it');
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('an idle connection the server closed is replaced once; bytes past the framed end retire one', async () => {
+    const s = await raw((request, socket, i) => {
+      if (i === 0) {
+        // Answers, then closes without saying so: the next request finds the connection gone.
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        setTimeout(() => socket.destroy(), 20);
+      } else if (request.startsWith('GET /extra')) {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK');
+      } else {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      }
+    });
+    const http = client();
+    try {
+      assert.equal(await text((await http.request(s.url(), { method: 'GET', headers: {} })).body), 'ok');
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(await text((await http.request(s.url(), { method: 'GET', headers: {} })).body), 'ok');
+      assert.equal(s.connections.length, 2);
+      assert.equal(await text((await http.request(s.url('/extra'), { method: 'GET', headers: {} })).body), 'ok');
+      assert.equal(await text((await http.request(s.url(), { method: 'GET', headers: {} })).body), 'ok');
+      assert.equal(s.connections.length, 3, 'the connection that sent too much is not reused');
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a header value with CR or LF is refused before anything is sent', async () => {
+    const s = await raw(() => assert.fail('nothing may reach the server'));
+    const http = client();
+    try {
+      await assert.rejects(
+        http.request(s.url(), { method: 'GET', headers: { 'X-Note': 'a\r\nInjected: yes' } }),
+        (e: NodeJS.ErrnoException) => e.code === 'ERR_INVALID_CHAR',
+      );
+      assert.equal(s.connections.length, 0);
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('fields compare without case: a later User-Agent replaces an earlier one, and Host is sent once', async () => {
+    const seen: string[] = [];
+    const s = await raw((request, socket) => {
+      seen.push(request);
+      socket.write('HTTP/1.1 204 No Content\r\n\r\n');
+    });
+    const http = client();
+    try {
+      const reply = await http.request(s.url(), {
+        method: 'GET',
+        headers: { 'user-agent': 'lading/1', 'User-Agent': 'mine/2', host: 'named.example' },
+      });
+      await reply.body.dump();
+      const fields = (seen[0] ?? '').split('\r\n').slice(1);
+      assert.deepEqual(fields, ['User-Agent: mine/2', 'host: named.example']);
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a head and body dripped a byte at a time read the same as sent whole', async () => {
+    const answer = `HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Long: ${'v'.repeat(300)}\r\n\r\nhello`;
+    const s = await raw((_request, socket) => {
+      let i = 0;
+      const next = () => {
+        if (i < answer.length) socket.write(answer[i++] as string, () => setImmediate(next));
+      };
+      next();
+    });
+    const http = client();
+    try {
+      const reply = await http.request(s.url(), { method: 'GET', headers: {} });
+      assert.equal(reply.headers['x-long'], 'v'.repeat(300));
+      assert.equal(await text(reply.body), 'hello');
     } finally {
       await http.close();
     }

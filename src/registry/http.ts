@@ -1,4 +1,4 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { abortedError, exchange, type RawResponse, type ResponseBody } from './h1/exchange.js';
@@ -56,6 +56,9 @@ function coded(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/** Methods that change nothing: sent again at once when a reused connection turns out closed. */
+const safeMethods = new Set(['GET', 'HEAD']);
+
 /** Methods whose empty body Node's http module announced as `Content-Length: 0`. */
 const bodyMethods = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -79,6 +82,17 @@ function bare(hostname: string): string {
 
 function defaultPort(url: URL): number {
   return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+}
+
+/**
+ * Header sets joined as Node's `setHeader` joins them: names compare without case, and a later
+ * set's value (and spelling) replaces an earlier one's.
+ */
+function merged(...sets: Record<string, string>[]): Record<string, string> {
+  const byName = new Map<string, [string, string]>();
+  for (const set of sets)
+    for (const [name, value] of Object.entries(set)) byName.set(name.toLowerCase(), [name, value]);
+  return Object.fromEntries(byName.values());
 }
 
 function hasField(headers: Record<string, string>, name: string): string | undefined {
@@ -183,7 +197,11 @@ export class HttpClient {
     return this.#secure(key, { host: address, port }, name);
   }
 
-  async #secure(key: string, where: { host: string; port: number } | { socket: Socket }, name: string): Promise<Socket> {
+  async #secure(
+    key: string,
+    where: { host: string; port: number } | { socket: Socket },
+    name: string,
+  ): Promise<Socket> {
     const o = this.#options;
     const [{ connect, checkServerIdentity }, ca] = await Promise.all([import('node:tls'), this.#trusted()]);
     const session = this.#sessions.get(key);
@@ -307,7 +325,10 @@ export class HttpClient {
       else if (body === null && bodyMethods.has(init.method)) framing['Content-Length'] = '0';
       else if (body !== null) framing['Transfer-Encoding'] = 'chunked';
     }
-    const waitMs = body !== null && !Buffer.isBuffer(body) ? o.headersTimeoutMs : (o.replyTimeoutMs ?? o.headersTimeoutMs);
+    const waitMs =
+      body !== null && !Buffer.isBuffer(body) ? o.headersTimeoutMs : (o.replyTimeoutMs ?? o.headersTimeoutMs);
+    // Built before connecting: a field that would inject a line fails here, before anything is sent.
+    const head = requestHead(init.method, route.target, merged(route.headers, init.headers, framing));
     const progress = { reachedProxy: proxy === undefined };
     try {
       const signal = init.signal;
@@ -316,14 +337,14 @@ export class HttpClient {
         const idle = route.key === undefined ? undefined : this.#takeIdle(route.key);
         const socket = idle ?? (await this.#connectOrAbort(route, progress, signal));
         if (idle) progress.reachedProxy = true;
-        const head = requestHead(init.method, route.target, { ...route.headers, ...init.headers, ...framing });
         try {
           const response = await exchange({
             socket,
             method: init.method,
             head,
             body,
-            bodyLength: body !== null && !Buffer.isBuffer(body) && Number.isSafeInteger(declared) ? declared : undefined,
+            bodyLength:
+              body !== null && !Buffer.isBuffer(body) && Number.isSafeInteger(declared) ? declared : undefined,
             waitMs,
             bodyTimeoutMs: o.bodyTimeoutMs,
             signal,
@@ -337,10 +358,11 @@ export class HttpClient {
           }
           return response;
         } catch (error) {
-          // A keep-alive connection the server closed while it sat idle: once more on a new one,
-          // when the body can be sent again.
+          // A keep-alive connection the server closed while it sat idle: a GET or HEAD once more on
+          // a new one. Anything else may have reached the server (a PATCH dropped half-way) and is
+          // the caller's to resume or retry.
           const stale = (error as { staleConnection?: boolean }).staleConnection === true;
-          if (stale && attempt === 0 && (body === null || Buffer.isBuffer(body)) && !signal?.aborted) continue;
+          if (stale && attempt === 0 && safeMethods.has(init.method) && !signal?.aborted) continue;
           throw error;
         }
       }
@@ -360,7 +382,10 @@ export class HttpClient {
     return new Promise<Socket>((resolve, reject) => {
       const onAbort = () => {
         reject(abortedError(signal));
-        connecting.then((socket) => socket.destroy(), () => {});
+        connecting.then(
+          (socket) => socket.destroy(),
+          () => {},
+        );
       };
       signal.addEventListener('abort', onAbort, { once: true });
       connecting.then(

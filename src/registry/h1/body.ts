@@ -26,7 +26,12 @@ export class BodyDecoder {
     this.#framing = framing;
     this.#onBytes = onBytes;
     this.#left = framing.kind === 'length' ? framing.length : 0;
-    this.#state = framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0) ? 'done' : framing.kind === 'chunked' ? 'size' : 'data';
+    this.#state =
+      framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)
+        ? 'done'
+        : framing.kind === 'chunked'
+          ? 'size'
+          : 'data';
   }
 
   get done(): boolean {
@@ -104,7 +109,8 @@ export class BodyDecoder {
       this.#trailerBytes += line.length + 2;
       if (this.#trailerBytes > MaxTrailerBytes) throw protocolError('trailer too long');
       if (line === '') this.#state = 'done';
-      else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*$/.test(line)) throw protocolError('trailer field');
+      else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*$/.test(line))
+        throw protocolError('trailer field');
       return;
     }
     // chunk-size [ chunk-ext ]: hex digits, then optional `;name[=value]` extensions (ignored).

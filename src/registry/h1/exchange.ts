@@ -124,7 +124,9 @@ class Exchange {
     const onData = (chunk: Buffer) => {
       count += chunk.length;
       if (declared !== undefined && count > declared) {
-        this.#fail(coded(`request body is longer than its Content-Length ${declared}`, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH'));
+        this.#fail(
+          coded(`request body is longer than its Content-Length ${declared}`, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH'),
+        );
         return;
       }
       let ok: boolean;
@@ -143,7 +145,9 @@ class Exchange {
     const onEnd = () => {
       detach();
       if (declared !== undefined && count !== declared) {
-        this.#fail(coded(`request body ended after ${count} of its ${declared} bytes`, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH'));
+        this.#fail(
+          coded(`request body ended after ${count} of its ${declared} bytes`, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH'),
+        );
         return;
       }
       if (chunked) socket.write('0\r\n\r\n', 'latin1');
@@ -168,6 +172,8 @@ class Exchange {
       body.destroy();
     };
     socket.write(head, 'latin1');
+    // An upload the server stops reading is given up on after the body timeout's silence.
+    socket.setTimeout(this.#init.bodyTimeoutMs);
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('error', onError);
@@ -178,6 +184,7 @@ class Exchange {
   #sent(): void {
     this.#requestSent = true;
     if (this.#phase !== 'head') return;
+    this.#socket.setTimeout(0);
     const { waitMs } = this.#init;
     this.#headersTimer = setTimeout(
       () => this.#fail(coded(`no response headers after ${waitMs} ms`, 'HEADERS_TIMEOUT')),
@@ -198,18 +205,22 @@ class Exchange {
   #readHead(data: Buffer): void {
     let bytes = data;
     for (;;) {
-      // The head ends at the first empty line; search from just before the new bytes.
+      // The head ends at the first empty line. Only the new bytes (and the three before them) are
+      // searched, and the pieces are joined once it is found: a head dripped a byte at a time
+      // costs no more than one sent whole.
       const prior = this.#headLength;
+      const carry = Math.min(3, prior);
+      const window = carry === 0 ? bytes : Buffer.concat([this.#tail(carry), bytes]);
+      const found = window.indexOf('\r\n\r\n', 0, 'latin1');
       this.#headBytes.push(bytes);
       this.#headLength += bytes.length;
-      const all = this.#headBytes.length === 1 ? bytes : Buffer.concat(this.#headBytes, this.#headLength);
-      const end = all.indexOf('\r\n\r\n', Math.max(0, prior - 3), 'latin1');
-      if (end < 0) {
+      if (found < 0) {
         if (this.#headLength > MaxHeadBytes) throw protocolError(`head longer than ${MaxHeadBytes} bytes`);
-        this.#headBytes = [all];
         return;
       }
+      const end = prior - carry + found;
       if (end > MaxHeadBytes) throw protocolError(`head longer than ${MaxHeadBytes} bytes`);
+      const all = this.#headBytes.length === 1 ? bytes : Buffer.concat(this.#headBytes, this.#headLength);
       this.#headBytes = [];
       this.#headLength = 0;
       const head = parseResponseHead(all.subarray(0, end));
@@ -224,6 +235,19 @@ class Exchange {
       this.#onHead(head, rest);
       return;
     }
+  }
+
+  /** The last `n` bytes of the head read so far. */
+  #tail(n: number): Buffer {
+    const out = Buffer.alloc(n);
+    let at = n;
+    for (let i = this.#headBytes.length - 1; i >= 0 && at > 0; i--) {
+      const piece = this.#headBytes[i] as Buffer;
+      const take = Math.min(at, piece.length);
+      piece.copy(out, at - take, piece.length - take);
+      at -= take;
+    }
+    return out;
   }
 
   #onHead(head: ResponseHead, rest: Buffer): void {
@@ -249,6 +273,9 @@ class Exchange {
       },
     }) as Readable & { dump(): Promise<void> };
     stream.dump = () => dump(stream);
+    // A body can fail before its reader has attached (bytes that came with the head): the error
+    // stays on the stream (\`errored\`, iterators, pipelines) without crashing the process.
+    stream.on('error', () => {});
     this.#stream = stream;
     this.#decoder = new BodyDecoder(framing, (bytes) => {
       if (!stream.push(bytes) && !this.#pausedByUs) {
@@ -305,9 +332,9 @@ class Exchange {
   };
 
   readonly #onTimeout = () => {
-    if (this.#phase === 'body') {
-      this.#fail(coded(`response body silent for ${this.#init.bodyTimeoutMs} ms`, 'BODY_TIMEOUT'));
-    }
+    const ms = this.#init.bodyTimeoutMs;
+    if (this.#phase === 'body') this.#fail(coded(`response body silent for ${ms} ms`, 'BODY_TIMEOUT'));
+    else if (!this.#requestSent) this.#fail(coded(`request body stalled: nothing sent for ${ms} ms`, 'BODY_TIMEOUT'));
   };
 
   readonly #onAbort = () => {

@@ -66,7 +66,7 @@ export function requestHead(method: string, target: string, headers: Record<stri
     if (!token.test(name)) throw invalidChar(`header name "${name.replace(/[^\x20-\x7e]/g, '?')}"`);
     const text = String(value);
     if (!fieldValue.test(text)) throw invalidChar(`header content "${name}"`);
-    head += `${name}: ${text.trim()}\r\n`;
+    head += `${name}: ${text.replace(/^[ \t]+|[ \t]+$/g, '')}\r\n`;
   }
   return `${head}\r\n`;
 }
@@ -88,7 +88,9 @@ export function parseResponseHead(bytes: Buffer): ResponseHead {
     const line = lines[i] as string;
     const colon = line.indexOf(':');
     if (colon <= 0) {
-      throw protocolError(line.startsWith(' ') || line.startsWith('\t') ? 'folded header line' : 'header line without a name');
+      throw protocolError(
+        line.startsWith(' ') || line.startsWith('\t') ? 'folded header line' : 'header line without a name',
+      );
     }
     const name = line.slice(0, colon);
     if (!token.test(name)) throw protocolError(`header name "${printable(name)}"`);
