@@ -176,7 +176,8 @@ export class HttpClient {
     // saying so, and a request written to such a connection fails with nothing to retry.
     return {
       key: undefined,
-      target: url.href,
+      // The absolute form names the origin, path and query: no user information, no fragment.
+      target: `${url.origin}${url.pathname}${url.search}`,
       headers: { ...host, Connection: 'close', ...(auth ? { 'Proxy-Authorization': auth } : {}) },
       proxy,
       connect: async (progress) => {

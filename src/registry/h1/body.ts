@@ -114,7 +114,8 @@ export class BodyDecoder {
       return;
     }
     // chunk-size [ chunk-ext ]: hex digits, then optional `;name[=value]` extensions (ignored).
-    const size = /^([0-9A-Fa-f]{1,15})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/.exec(line);
+    // At most 13 hex digits: every size stays an exact JavaScript integer.
+    const size = /^([0-9A-Fa-f]{1,13})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/.exec(line);
     if (!size) throw protocolError('chunk size line');
     this.#left = Number.parseInt(size[1] as string, 16);
     this.#state = this.#left === 0 ? 'trailer' : 'data';

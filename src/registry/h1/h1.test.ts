@@ -119,7 +119,7 @@ describe('HTTP/1.1 bodies', () => {
       '-1\r\n',
       '3\r\nabcd\r\n0\r\n\r\n',
       '3\nabc\r\n',
-      `${'1'.repeat(16)}\r\n`,
+      `${'1'.repeat(14)}\r\n`,
       `1;${'e'.repeat(5000)}`,
       '0\r\nbad trailer\r\n\r\n',
     ]) {
