@@ -242,6 +242,8 @@ describe('HttpClient', () => {
       '/smuggle': 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc',
       '/lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc',
       '/huge': `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70 * 1024)}`,
+      '/lf': 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok',
+      '/interim': 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(20),
     };
     const s = await raw((request, socket) => {
       const path = request.split(' ')[1] ?? '';
@@ -354,6 +356,93 @@ describe('HttpClient', () => {
       const reply = await http.request(s.url(), { method: 'GET', headers: {} });
       assert.equal(reply.headers['x-long'], 'v'.repeat(300));
       assert.equal(await text(reply.body), 'hello');
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a large buffer body waits for the server to read it, not the reply timeout', async () => {
+    // The server reads nothing for 400 ms: the 16 MiB body is still being sent when a reply timeout
+    // of 100 ms would have run out, had it started when the body was queued.
+    const server = createNetServer((socket) => {
+      socket.pause();
+      let got = 0;
+      setTimeout(() => {
+        socket.on('data', (chunk) => {
+          got += chunk.length;
+          if (got >= 16 * 1024 * 1024) socket.write('HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n');
+        });
+        socket.resume();
+      }, 400);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const http = client({ replyTimeoutMs: 100 });
+    try {
+      const { port } = server.address() as AddressInfo;
+      const reply = await http.request(new URL(`http://127.0.0.1:${port}/`), {
+        method: 'PATCH',
+        headers: {},
+        body: Buffer.alloc(16 * 1024 * 1024),
+      });
+      assert.equal(reply.status, 202);
+    } finally {
+      await http.close();
+      server.close();
+    }
+  });
+
+  test('an answer after the last byte is queued does not cut the upload; a stalled upload times out', async () => {
+    const s = await raw((request, socket) => {
+      if (request.startsWith('PUT /early')) socket.write('HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n');
+      // /stall: drips interim answers and reads nothing.
+      else {
+        socket.pause();
+        const drip = setInterval(() => socket.write('HTTP/1.1 100 Continue\r\n\r\n'), 40);
+        socket.once('close', () => clearInterval(drip));
+        setTimeout(() => clearInterval(drip), 500);
+      }
+    });
+    const http = client({ bodyTimeoutMs: 200 });
+    try {
+      // Every declared byte is sent; the stream notices its end only later (one more read).
+      const late = new Readable({ read() {} });
+      late.push(Buffer.alloc(1000));
+      setTimeout(() => late.push(null), 100);
+      const reply = await http.request(s.url('/early'), {
+        method: 'PUT',
+        headers: { 'content-length': '1000' },
+        body: late,
+      });
+      assert.equal(reply.status, 201);
+      await reply.body.dump();
+      assert.equal(late.destroyed && !late.readableEnded, false, 'the upload stream is left to end');
+      const endless = new Readable({
+        read() {
+          this.push(Buffer.alloc(256 * 1024));
+        },
+      });
+      await assert.rejects(
+        http.request(s.url('/stall'), { method: 'PUT', headers: {}, body: endless }),
+        (e: NodeJS.ErrnoException) => e.code === 'BODY_TIMEOUT' && /stalled/.test(e.message),
+      );
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a Content-Length that does not match the body is refused before anything is sent', async () => {
+    const s = await raw(() => assert.fail('nothing may reach the server'));
+    const http = client();
+    try {
+      await assert.rejects(
+        http.request(s.url(), { method: 'PUT', headers: { 'Content-Length': '5' }, body: Buffer.from('abc') }),
+        (e: NodeJS.ErrnoException) => e.code === 'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+      );
+      await assert.rejects(
+        http.request(s.url(), { method: 'PUT', headers: { 'Content-Length': 'ten' }, body: Readable.from(['x']) }),
+        (e: NodeJS.ErrnoException) => e.code === 'ERR_HTTP_INVALID_HEADER_VALUE',
+      );
+      assert.equal(s.connections.length, 0);
     } finally {
       await http.close();
     }

@@ -95,6 +95,27 @@ function merged(...sets: Record<string, string>[]): Record<string, string> {
   return Object.fromEntries(byName.values());
 }
 
+/**
+ * The Content-Length a caller set, checked against the body it comes with: a length that is not
+ * a number, or that a buffer does not match, would desynchronise the connection.
+ */
+function declaredLength(value: string, body: Buffer | Readable | null): number {
+  const text = String(value).trim();
+  if (!/^\d{1,15}$/.test(text)) {
+    throw Object.assign(new TypeError(`invalid Content-Length "${text.slice(0, 40)}"`), {
+      code: 'ERR_HTTP_INVALID_HEADER_VALUE',
+    });
+  }
+  const length = Number(text);
+  const actual = body === null ? 0 : Buffer.isBuffer(body) ? body.length : length;
+  if (actual !== length) {
+    throw Object.assign(new Error(`Content-Length ${length} does not match the ${actual}-byte body`), {
+      code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+    });
+  }
+  return length;
+}
+
 function hasField(headers: Record<string, string>, name: string): string | undefined {
   for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return key;
   return undefined;
@@ -160,13 +181,17 @@ export class HttpClient {
         headers: host,
         proxy,
         connect: async (progress) => {
-          const { tunnel } = await import('./proxy-tunnel.js');
-          const socket = await tunnel(proxy, hostname, port, {
-            timeoutMs: o.connectTimeoutMs,
-            ca: await this.#trusted(),
-          });
+          // Everything the TLS session needs is loaded before the tunnel opens: the tunnel's socket is
+          // wrapped in the same turn it is handed over, with no gap for an unheard error.
+          const [{ tunnel }, tls, ca] = await Promise.all([
+            import('./proxy-tunnel.js'),
+            import('node:tls'),
+            this.#trusted(),
+          ]);
+          const socket = await tunnel(proxy, hostname, port, { timeoutMs: o.connectTimeoutMs, ca });
+          socket.on('error', () => {});
           progress.reachedProxy = true;
-          return this.#secure(key, { socket }, hostname);
+          return this.#settle(this.#tls(tls, ca, key, { socket }, hostname), true);
         },
       };
     }
@@ -198,20 +223,27 @@ export class HttpClient {
     return this.#secure(key, { host: address, port }, name);
   }
 
-  async #secure(
+  async #secure(key: string, where: { host: string; port: number }, name: string): Promise<Socket> {
+    const [tls, ca] = await Promise.all([import('node:tls'), this.#trusted()]);
+    return this.#settle(this.#tls(tls, ca, key, where, name), true);
+  }
+
+  /** A TLS session over `where` (an address, or a tunnel's socket), verified as `name`. */
+  #tls(
+    tls: typeof import('node:tls'),
+    ca: ConnectionOptions['ca'],
     key: string,
     where: { host: string; port: number } | { socket: Socket },
     name: string,
-  ): Promise<Socket> {
+  ): TLSSocket {
     const o = this.#options;
-    const [{ connect, checkServerIdentity }, ca] = await Promise.all([import('node:tls'), this.#trusted()]);
     const session = this.#sessions.get(key);
-    const socket = connect({
+    const socket = tls.connect({
       ...where,
       // The certificate is checked against the name asked for, whatever address was connected
       // to (--resolve, a tunnel); an IP address is not a server name.
       ...(isIP(name) === 0 ? { servername: name } : {}),
-      checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
       ...(ca ? { ca } : {}),
       ...(o.cert !== undefined ? { cert: o.cert } : {}),
       ...(o.key !== undefined ? { key: o.key } : {}),
@@ -219,7 +251,7 @@ export class HttpClient {
       rejectUnauthorized: o.rejectUnauthorized ?? true,
     });
     socket.on('session', (s: Buffer) => this.#sessions.set(key, s));
-    return this.#settle(socket, true);
+    return socket;
   }
 
   /** Waits until `socket` is connected (and its TLS handshake done), within the connect timeout. */
@@ -319,7 +351,7 @@ export class HttpClient {
     const route = this.#route(url, proxy, init.headers);
     const body = init.body ?? null;
     const lengthField = hasField(init.headers, 'content-length');
-    const declared = lengthField === undefined ? undefined : Number(init.headers[lengthField]);
+    const declared = lengthField === undefined ? undefined : declaredLength(init.headers[lengthField] as string, body);
     const framing: Record<string, string> = {};
     if (lengthField === undefined && !hasField(init.headers, 'transfer-encoding')) {
       if (Buffer.isBuffer(body)) framing['Content-Length'] = String(body.length);
@@ -344,8 +376,7 @@ export class HttpClient {
             method: init.method,
             head,
             body,
-            bodyLength:
-              body !== null && !Buffer.isBuffer(body) && Number.isSafeInteger(declared) ? declared : undefined,
+            bodyLength: body !== null && !Buffer.isBuffer(body) ? declared : undefined,
             waitMs,
             bodyTimeoutMs: o.bodyTimeoutMs,
             signal,

@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { type ConnectionOptions, rootCertificates, connect as tlsConnect } from 'node:tls';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { proxyAuthorization, redactProxy } from './proxy.js';
 
 /** The longest answer to CONNECT read before the proxy is given up on. */
@@ -16,7 +16,9 @@ export function connectProxy(proxy: URL, ca: ConnectionOptions['ca']): Socket {
   const port = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
   const host = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
   if (proxy.protocol === 'https:') {
-    return tlsConnect({ host, port, servername: host, ca: ca ?? [...rootCertificates], rejectUnauthorized: true });
+    // No CA list of lading's own: Node's default store, with NODE_EXTRA_CA_CERTS (a corporate
+    // proxy's private CA) and --use-openssl-ca as the user set them.
+    return tlsConnect({ host, port, servername: host, ...(ca ? { ca } : {}), rejectUnauthorized: true });
   }
   return netConnect({ host, port });
 }

@@ -36,6 +36,8 @@ export interface ExchangeInit {
 
 /** What is read and dropped of a body nobody wants before the connection is closed instead. */
 const MaxDumpBytes = 256 * 1024;
+/** Interim (1xx) answers taken before the final one. */
+const MaxInterim = 16;
 /** Body bytes buffered ahead of the reader before the socket is paused. */
 const BodyHighWaterMark = 256 * 1024;
 
@@ -77,6 +79,9 @@ class Exchange {
   #requestSent = false;
   #stopSending: (() => void) | undefined;
   #headersTimer: NodeJS.Timeout | undefined;
+  #uploadTimer: NodeJS.Timeout | undefined;
+  /** Interim (1xx) answers seen: a server that only ever sends those is not waited on forever. */
+  #interim = 0;
   /** Whether any byte of a response arrived (a stale keep-alive connection sends none). */
   #heard = false;
 
@@ -99,19 +104,24 @@ class Exchange {
     socket.on('close', this.#onClose);
     socket.on('timeout', this.#onTimeout);
     signal?.addEventListener('abort', this.#onAbort);
-    socket.setTimeout(0);
     socket.resume();
     this.#send();
   }
 
   #send(): void {
     const { socket, head, body } = this.#init;
+    this.#watchUpload();
     if (body === null || Buffer.isBuffer(body)) {
+      // The request counts as sent once its last byte is written out, not when it is queued: a
+      // 64 MiB chunk on a slow uplink is not yet waiting for an answer.
       socket.cork();
-      socket.write(head, 'latin1');
-      if (body !== null && body.length > 0) socket.write(body);
+      if (body !== null && body.length > 0) {
+        socket.write(head, 'latin1');
+        socket.write(body, this.#onWritten);
+      } else {
+        socket.write(head, 'latin1', this.#onWritten);
+      }
       socket.uncork();
-      this.#sent();
       return;
     }
     if (body.errored || body.destroyed) {
@@ -121,7 +131,10 @@ class Exchange {
     const declared = this.#init.bodyLength;
     const chunked = declared === undefined;
     let count = 0;
-    const onData = (chunk: Buffer) => {
+    const onData = (data: Buffer | string) => {
+      const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+      // An empty chunk would read as the last one (`0\r\n\r\n`) in chunked framing.
+      if (chunk.length === 0) return;
       count += chunk.length;
       if (declared !== undefined && count > declared) {
         this.#fail(
@@ -139,6 +152,8 @@ class Exchange {
       } else {
         ok = socket.write(chunk);
       }
+      // Every byte due is queued: an answer from now on does not cut the upload short.
+      if (declared !== undefined && count === declared) this.#stopSending = undefined;
       if (!ok) body.pause();
     };
     const onDrain = () => body.resume();
@@ -150,8 +165,7 @@ class Exchange {
         );
         return;
       }
-      if (chunked) socket.write('0\r\n\r\n', 'latin1');
-      this.#sent();
+      socket.write(chunked ? '0\r\n\r\n' : '', 'latin1', this.#onWritten);
     };
     const onError = (error: Error) => this.#fail(error);
     const onClose = () => {
@@ -172,8 +186,6 @@ class Exchange {
       body.destroy();
     };
     socket.write(head, 'latin1');
-    // An upload the server stops reading is given up on after the body timeout's silence.
-    socket.setTimeout(this.#init.bodyTimeoutMs);
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('error', onError);
@@ -181,16 +193,40 @@ class Exchange {
     socket.on('drain', onDrain);
   }
 
-  #sent(): void {
+  /**
+   * Gives up on an upload the server stops reading: no byte written out for the body timeout.
+   * Progress is what the socket wrote, not what it heard (a server dripping interim answers does
+   * not keep a stalled upload alive).
+   */
+  #watchUpload(): void {
+    const ms = this.#init.bodyTimeoutMs;
+    let written = this.#socket.bytesWritten;
+    const check = () => {
+      if (this.#requestSent || this.#phase === 'done') return;
+      if (this.#socket.bytesWritten > written) {
+        written = this.#socket.bytesWritten;
+        this.#uploadTimer = setTimeout(check, ms);
+        return;
+      }
+      this.#fail(coded(`request body stalled: nothing sent for ${ms} ms`, 'BODY_TIMEOUT'));
+    };
+    this.#uploadTimer = setTimeout(check, ms);
+  }
+
+  readonly #onWritten = (error?: Error | null) => {
+    if (error) {
+      this.#fail(error);
+      return;
+    }
     this.#requestSent = true;
+    clearTimeout(this.#uploadTimer);
     if (this.#phase !== 'head') return;
-    this.#socket.setTimeout(0);
     const { waitMs } = this.#init;
     this.#headersTimer = setTimeout(
       () => this.#fail(coded(`no response headers after ${waitMs} ms`, 'HEADERS_TIMEOUT')),
       waitMs,
     );
-  }
+  };
 
   readonly #onData = (data: Buffer) => {
     this.#heard = true;
@@ -211,6 +247,10 @@ class Exchange {
       const prior = this.#headLength;
       const carry = Math.min(3, prior);
       const window = carry === 0 ? bytes : Buffer.concat([this.#tail(carry), bytes]);
+      // Lines end with CRLF: a bare LF is refused at once, not waited on until a timeout.
+      for (let lf = window.indexOf(10, carry); lf >= 0; lf = window.indexOf(10, lf + 1)) {
+        if (lf === 0 || window[lf - 1] !== 13) throw protocolError('line ends without CR');
+      }
       const found = window.indexOf('\r\n\r\n', 0, 'latin1');
       this.#headBytes.push(bytes);
       this.#headLength += bytes.length;
@@ -228,6 +268,7 @@ class Exchange {
       if (head.status >= 100 && head.status < 200) {
         // An interim answer (100 Continue, 103 Early Hints): the real one follows.
         if (head.status === 101) throw protocolError('101 Switching Protocols was not asked for');
+        if (++this.#interim > MaxInterim) throw protocolError(`more than ${MaxInterim} interim answers`);
         if (rest.length === 0) return;
         bytes = rest;
         continue;
@@ -334,7 +375,6 @@ class Exchange {
   readonly #onTimeout = () => {
     const ms = this.#init.bodyTimeoutMs;
     if (this.#phase === 'body') this.#fail(coded(`response body silent for ${ms} ms`, 'BODY_TIMEOUT'));
-    else if (!this.#requestSent) this.#fail(coded(`request body stalled: nothing sent for ${ms} ms`, 'BODY_TIMEOUT'));
   };
 
   readonly #onAbort = () => {
@@ -356,6 +396,7 @@ class Exchange {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
     clearTimeout(this.#headersTimer);
+    clearTimeout(this.#uploadTimer);
     const socket = this.#socket;
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
