@@ -7,10 +7,7 @@ import { type Framing, framingOf, keepsAlive, parseResponseHead, requestHead } f
 const head = (text: string) => parseResponseHead(Buffer.from(text, 'latin1'));
 const bad = (e: unknown) => (e as { code?: string }).code === 'BAD_RESPONSE';
 
-function decode(
-  framing: Parameters<typeof framingOf>[0] extends never ? never : ReturnType<typeof framingOf>,
-  pieces: string[],
-) {
+function decode(framing: Framing, pieces: string[]) {
   const got: string[] = [];
   const d = new BodyDecoder(framing, (b) => got.push(b.toString('latin1')));
   let left: Buffer | undefined;
