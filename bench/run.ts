@@ -154,6 +154,34 @@ function pushCase(name: string, host: string, layout: string, bytes: number, plo
 }
 
 /** A repository pulled into a fresh layout under `out`, by both tools. */
+/** The cases measured against the transfer ceiling between the two registries. */
+const otherRegistryCases = ['transfer-registry-to-other-registry', 'copy-1024MiB-to-other-registry'];
+
+/** `lading cp` and `skopeo copy` of `source` from its registry to another one. */
+function otherRegistryCase(name: string, source: string, far: string, bytes: number): Case {
+  const path = source.slice(source.indexOf('/') + 1).replace(/:[^:]*$/, '');
+  return {
+    name,
+    bytes,
+    lading: (r) => [
+      process.execPath,
+      [cli, 'cp', '--from-plain-http', '--to-plain-http', source, `${far}/${path}-lading-${r}:v1`],
+    ],
+    skopeo: (r) => [
+      'skopeo',
+      [
+        'copy',
+        '-q',
+        '--preserve-digests',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${source}`,
+        `docker://${far}/${path}-skopeo-${r}:v1`,
+      ],
+    ],
+  };
+}
+
 function pullCase(name: string, source: string, out: string, bytes: number, plot?: Case['plot']): Case {
   return {
     name,
@@ -209,6 +237,7 @@ async function main() {
     const blobCases = [
       ...sizes.flatMap((m) => [`push-${m}MiB`, `pull-${m}MiB`]),
       ...counts.flatMap((n) => [`push-${n}x5MiB`, `pull-${n}x5MiB`]),
+      'copy-1024MiB-to-other-registry',
     ];
     if (wants(blobCases)) {
       console.log('preparing data: single blobs of 4 MiB to 1 GiB, and 10 to 200 blobs of 5 MiB ...');
@@ -223,7 +252,9 @@ async function main() {
         })),
       ];
       for (const p of points) {
-        if (!wants([`push-${p.label}`, `pull-${p.label}`])) continue;
+        const named = [`push-${p.label}`, `pull-${p.label}`];
+        if (p.label === '1024MiB') named.push('copy-1024MiB-to-other-registry');
+        if (!wants(named)) continue;
         const dir = join(work, `${p.panel}-${p.x}`);
         const layers = await makeLayout(dir, p.blobs);
         const [layer] = layers;
@@ -236,6 +267,9 @@ async function main() {
         const plot = (direction: 'push' | 'pull') => ({ panel: p.panel, x: p.x, direction });
         cases.push(pushCase(`push-${p.label}`, host, dir, bytes, plot('push')));
         cases.push(pullCase(`pull-${p.label}`, seeded, out, bytes, plot('pull')));
+        // The 1 GiB image from one registry to another: every byte through the client, beside the
+        // transfer ceiling (curl GET | curl PUT of the same layer).
+        if (p.label === '1024MiB') cases.push(otherRegistryCase('copy-1024MiB-to-other-registry', seeded, far, bytes));
       }
     }
     const component = await prepareComponent(work, host, wants(['add-cv', 'transfer']));
@@ -271,9 +305,11 @@ async function main() {
       results.push({ c, samples });
     }
     const ceiling = bigBlob && wants(['push-1024MiB']) ? await uploadCeiling(host, bigBlob, runs) : undefined;
+    // Both 1 GiB layers are the same size of random bytes: either measures the ceiling.
+    const pipeBlob = component?.bigBlob ?? bigBlob;
     const transferCeiling =
-      component && results.some((r) => r.c.name === 'transfer-registry-to-other-registry')
-        ? await pipeCeiling(host, far, component.bigBlob, runs)
+      pipeBlob && results.some((r) => otherRegistryCases.includes(r.c.name))
+        ? await pipeCeiling(host, far, pipeBlob, runs)
         : undefined;
     // Only a full run redraws the plot: a subset would replace it with a few points.
     await report(results, runs, ceiling, filters.length === 0, before, transferCeiling);
@@ -399,12 +435,15 @@ async function report(
   if (transferCeiling && 'missing' in transferCeiling)
     lines.push(`Transfer ceiling not measured: ${transferCeiling.missing}.`, '');
   else if (transferCeiling) {
-    const transfer = results.find((r) => r.c.name === 'transfer-registry-to-other-registry');
-    const share = transfer
-      ? transferCeiling.seconds / median(transfer.samples.lading.map((s) => s.seconds))
-      : undefined;
+    const shares = otherRegistryCases.flatMap((name) => {
+      const r = results.find((x) => x.c.name === name);
+      if (!r) return [];
+      const share = transferCeiling.seconds / median(r.samples.lading.map((s) => s.seconds));
+      const what = name.startsWith('transfer') ? ' (1 GiB and 100 small blobs)' : ' (the 1 GiB image alone)';
+      return [`lading's ${name}${what} runs at ${(share * 100).toFixed(0)}% of that speed`];
+    });
     lines.push(
-      `Transfer ceiling between the two registries (curl GET of the 1 GiB layer piped into curl's monolithic PUT to the other registry, no client hashing, median of ${runs}): ${transferCeiling.seconds.toFixed(2)} s, ${mbps(1024 * MiB, transferCeiling.seconds).toFixed(0)} MB/s${share ? `; lading's transfer-registry-to-other-registry (1 GiB and 100 small blobs) runs at ${(share * 100).toFixed(0)}% of that speed` : ''}.`,
+      `Transfer ceiling between the two registries (curl GET of a 1 GiB layer piped into curl's monolithic PUT to the other registry, no client hashing, median of ${runs}): ${transferCeiling.seconds.toFixed(2)} s, ${mbps(1024 * MiB, transferCeiling.seconds).toFixed(0)} MB/s${shares.length > 0 ? `; ${shares.join('; ')}` : ''}.`,
       '',
     );
   }

@@ -223,13 +223,13 @@ describe('HttpClient', () => {
     const s = await raw((request, socket, i) => {
       if (i === 0) socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
       if (i === 0) setTimeout(() => socket.write('2;x=y\r\nde\r\n0\r\n\r\n'), 20);
-      if (i === 1) socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      if (i === 1) socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nok\n\n');
       assert.match(request, /^GET \/ HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+$/);
     });
     const http = client();
     try {
       assert.equal(await text((await http.request(s.url(), { method: 'GET', headers: {} })).body), 'abcde');
-      assert.equal(await text((await http.request(s.url(), { method: 'GET', headers: {} })).body), 'ok');
+      assert.equal(await text((await http.request(s.url(), { method: 'GET', headers: {} })).body), 'ok\n\n');
       assert.equal(s.connections.length, 1);
     } finally {
       await http.close();

@@ -247,11 +247,13 @@ class Exchange {
       const prior = this.#headLength;
       const carry = Math.min(3, prior);
       const window = carry === 0 ? bytes : Buffer.concat([this.#tail(carry), bytes]);
-      // Lines end with CRLF: a bare LF is refused at once, not waited on until a timeout.
-      for (let lf = window.indexOf(10, carry); lf >= 0; lf = window.indexOf(10, lf + 1)) {
+      const found = window.indexOf('\r\n\r\n', 0, 'latin1');
+      // Lines end with CRLF: a bare LF in the head is refused at once, not waited on until a
+      // timeout. (What follows the head is body: any byte goes there.)
+      const headEnd = found < 0 ? window.length : found + 4;
+      for (let lf = window.indexOf(10, carry); lf >= 0 && lf < headEnd; lf = window.indexOf(10, lf + 1)) {
         if (lf === 0 || window[lf - 1] !== 13) throw protocolError('line ends without CR');
       }
-      const found = window.indexOf('\r\n\r\n', 0, 'latin1');
       this.#headBytes.push(bytes);
       this.#headLength += bytes.length;
       if (found < 0) {
