@@ -123,6 +123,11 @@ interface Result {
 const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
 
 /** A layout (tag v1) pushed to a fresh repository, by both tools. */
+/** `skopeo copy`, quiet and digest-preserving, from `from` to `to`. */
+function skopeoCopy(from: string, to: string, flags: string[]): [string, string[]] {
+  return ['skopeo', ['copy', '-q', '--preserve-digests', ...flags, from, to]];
+}
+
 function pushCase(name: string, host: string, layout: string, bytes: number, plot?: Case['plot']): Case {
   return {
     name,
@@ -139,21 +144,13 @@ function pushCase(name: string, host: string, layout: string, bytes: number, plo
         `${host}/bench/${name.toLowerCase()}-lading-${r}:v1`,
       ],
     ],
-    skopeo: (r) => [
-      'skopeo',
-      [
-        'copy',
-        '-q',
-        '--preserve-digests',
+    skopeo: (r) =>
+      skopeoCopy(`oci:${layout}:v1`, `docker://${host}/bench/${name.toLowerCase()}-skopeo-${r}:v1`, [
         '--dest-tls-verify=false',
-        `oci:${layout}:v1`,
-        `docker://${host}/bench/${name.toLowerCase()}-skopeo-${r}:v1`,
-      ],
-    ],
+      ]),
   };
 }
 
-/** A repository pulled into a fresh layout under `out`, by both tools. */
 /** The cases measured against the transfer ceiling between the two registries. */
 const otherRegistryCases = ['transfer-registry-to-other-registry', 'copy-1024MiB-to-other-registry'];
 
@@ -167,21 +164,15 @@ function otherRegistryCase(name: string, source: string, far: string, bytes: num
       process.execPath,
       [cli, 'cp', '--from-plain-http', '--to-plain-http', source, `${far}/${path}-lading-${r}:v1`],
     ],
-    skopeo: (r) => [
-      'skopeo',
-      [
-        'copy',
-        '-q',
-        '--preserve-digests',
+    skopeo: (r) =>
+      skopeoCopy(`docker://${source}`, `docker://${far}/${path}-skopeo-${r}:v1`, [
         '--src-tls-verify=false',
         '--dest-tls-verify=false',
-        `docker://${source}`,
-        `docker://${far}/${path}-skopeo-${r}:v1`,
-      ],
-    ],
+      ]),
   };
 }
 
+/** A repository pulled into a fresh layout under `out`, by both tools. */
 function pullCase(name: string, source: string, out: string, bytes: number, plot?: Case['plot']): Case {
   return {
     name,
@@ -191,17 +182,7 @@ function pullCase(name: string, source: string, out: string, bytes: number, plot
       process.execPath,
       [cli, 'cp', '--from-plain-http', source, '--to-oci-layout', `${join(out, `lading-${r}`)}:v1`],
     ],
-    skopeo: (r) => [
-      'skopeo',
-      [
-        'copy',
-        '-q',
-        '--preserve-digests',
-        '--src-tls-verify=false',
-        `docker://${source}`,
-        `oci:${join(out, `skopeo-${r}`)}:v1`,
-      ],
-    ],
+    skopeo: (r) => skopeoCopy(`docker://${source}`, `oci:${join(out, `skopeo-${r}`)}:v1`, ['--src-tls-verify=false']),
   };
 }
 
