@@ -184,6 +184,13 @@ function* causeChain(error: unknown): Generator<object> {
 }
 
 const tlsCodes = /CERT|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS/;
+/**
+ * Alerts the server sent about this client's certificate (OpenSSL names a received alert
+ * ERR_SSL_<version>_ALERT_<reason>): a registry that requires mutual TLS and got no certificate,
+ * or one it does not accept.
+ */
+const clientCertAlerts =
+  /^ERR_SSL_\w+_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|UNKNOWN_CA|ACCESS_DENIED)$/;
 
 function messageChain(error: unknown): string {
   return [...causeChain(error)].map((e) => String((e as { message?: unknown }).message ?? '')).join(' ');
@@ -209,6 +216,10 @@ export function networkError(method: string, url: string | URL, error: unknown):
     // OpenSSL read an HTTP answer where a TLS record should be.
     reason = `${host} answered without TLS: a plain-HTTP registry?`;
     hint = { key: 'plainHttp', text: 'plainHttp speaks plain HTTP to it' };
+  } else if (code && clientCertAlerts.test(code)) {
+    // The server's alert about the certificate this client presented, or did not (mutual TLS).
+    reason = `${host} refused the TLS handshake (${code}): it wants a client certificate it trusts`;
+    hint = { key: 'clientCert', text: 'give one with cert and key, or certFile and keyFile' };
   } else if (code && tlsCodes.test(code)) {
     reason = `TLS verification of ${host} failed (${code})`;
     hint = { key: 'tls', text: 'trust its CA with ca or caFile, or skip verification for it with insecure' };

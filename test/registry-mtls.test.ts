@@ -1,0 +1,178 @@
+// Mutual TLS against a real registry: Debian's docker-registry with `http.tls.clientcas`, which
+// refuses any connection without a certificate its CA signed. lading presents one with ORAS's
+// --cert-file/--key-file; skopeo (--cert-dir) reads back what lading pushed.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { assertOneLineError, lading, ladingOk } from './support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lading-mtls-'));
+let registry: ChildProcess | undefined;
+let host = '';
+
+const file = (name: string) => join(dir, name);
+
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+}
+
+/** A key and a certificate for `subject`, signed by the test CA, with `extensions` (openssl -extfile). */
+function signed(name: string, subject: string, extensions: string[]): void {
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+  writeFileSync(file(`${name}.ext`), `${extensions.join('\n')}\n`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.crt`,
+  );
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `docker-registry (mutual TLS) did not listen on 127.0.0.1:${port}:\n${readFileSync(file('registry.log'), 'utf8')}`,
+  );
+}
+
+before(async () => {
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    '2',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=lading-mtls-test-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  signed('server', '/CN=127.0.0.1', [
+    'basicConstraints=CA:FALSE',
+    'extendedKeyUsage=serverAuth',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
+  signed('client', '/CN=lading-mtls-client', ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth']);
+  const port = await freePort();
+  host = `127.0.0.1:${port}`;
+  const q = JSON.stringify;
+  writeFileSync(
+    file('registry.yml'),
+    [
+      'version: 0.1',
+      'log: {level: warn}',
+      `storage: {filesystem: {rootdirectory: ${q(file('data'))}}}`,
+      'http:',
+      `  addr: ${host}`,
+      '  secret: mtls-test',
+      '  tls:',
+      `    certificate: ${q(file('server.crt'))}`,
+      `    key: ${q(file('server.key'))}`,
+      `    clientcas: [${q(file('ca.crt'))}]`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(file('registry.log'), '');
+  registry = spawn('docker-registry', ['serve', file('registry.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  registry.stdout?.on('data', (b: Buffer) => writeFileSync(file('registry.log'), b, { flag: 'a' }));
+  registry.stderr?.on('data', (b: Buffer) => writeFileSync(file('registry.log'), b, { flag: 'a' }));
+  await waitForPort(port);
+  // skopeo's --cert-dir: *.crt are CAs, a *.cert with its *.key is the client's pair.
+  mkdirSync(file('skopeo-certs'));
+  copyFileSync(file('ca.crt'), file('skopeo-certs/ca.crt'));
+  copyFileSync(file('client.crt'), file('skopeo-certs/client.cert'));
+  copyFileSync(file('client.key'), file('skopeo-certs/client.key'));
+  writeFileSync(file('hello.txt'), 'only for certified clients\n');
+});
+
+after(() => {
+  registry?.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const trust = () => ['--ca-file', file('ca.crt')];
+const identity = () => ['--cert-file', file('client.crt'), '--key-file', file('client.key')];
+
+describe('mutual TLS (docker-registry with clientcas)', () => {
+  test('push and pull with --cert-file/--key-file; skopeo reads back the same manifest', async () => {
+    const ref = `${host}/mtls/hello:v1`;
+    await ladingOk(['push', ...trust(), ...identity(), ref, 'hello.txt'], { cwd: dir });
+    const out = file('pulled');
+    await ladingOk(['pull', ...trust(), ...identity(), '-o', out, ref]);
+    assert.equal(readFileSync(join(out, 'hello.txt'), 'utf8'), 'only for certified clients\n');
+    const fetched = await ladingOk(['manifest', 'fetch', ...trust(), ...identity(), ref]);
+    const raw = execFileSync('skopeo', ['inspect', '--raw', '--cert-dir', file('skopeo-certs'), `docker://${ref}`], {
+      encoding: 'utf8',
+    });
+    assert.equal(fetched.stdout, raw);
+  });
+
+  test('without a client certificate the registry refuses the handshake: one line, exit 1', async () => {
+    const r = await lading(['manifest', 'fetch', ...trust(), `${host}/mtls/hello:v1`]);
+    assertOneLineError(
+      r,
+      /refused the TLS handshake \(ERR_SSL_\w+_ALERT_\w+\): it wants a client certificate it trusts \(give one with --cert-file and --key-file\)$/,
+    );
+    assert.ok(r.stderr.startsWith(`Error: GET https://${host}/v2/mtls/hello/manifests/v1: `), r.stderr);
+    assert.equal(r.code, 1);
+  });
+
+  test('--cert-file without --key-file is refused before any connection', async () => {
+    const r = await lading([
+      'manifest',
+      'fetch',
+      ...trust(),
+      '--cert-file',
+      file('client.crt'),
+      `${host}/mtls/hello:v1`,
+    ]);
+    assertOneLineError(r, /--cert-file and --key-file must be used together/);
+    assert.notEqual(r.code, 0);
+  });
+});
