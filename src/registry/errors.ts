@@ -186,11 +186,11 @@ function* causeChain(error: unknown): Generator<object> {
 const tlsCodes = /CERT|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS/;
 /**
  * Alerts the server sent about this client's certificate (OpenSSL names a received alert
- * ERR_SSL_<version>_ALERT_<reason>): a registry that requires mutual TLS and got no certificate,
- * or one it does not accept.
+ * ERR_SSL_<version>_ALERT_<reason>; the version reads SSLV3 in Node 20's OpenSSL, SSL/TLS in Node
+ * 24's): a registry that requires mutual TLS and got no certificate, or one it does not accept.
  */
 const clientCertAlerts =
-  /^ERR_SSL_\w+_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|UNKNOWN_CA|ACCESS_DENIED)$/;
+  /^ERR_SSL_[\w/]+_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|UNKNOWN_CA|ACCESS_DENIED)$/;
 
 function messageChain(error: unknown): string {
   return [...causeChain(error)].map((e) => String((e as { message?: unknown }).message ?? '')).join(' ');
