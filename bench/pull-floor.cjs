@@ -80,6 +80,8 @@ get(
       s.end();
     };
     for (const d of [man.config, ...man.layers]) {
+      // A digest from the server names a file: nothing but sha256 hex may reach the path.
+      if (!/^sha256:[a-f0-9]{64}$/.test(d.digest)) throw new Error(`refusing digest ${JSON.stringify(d.digest)}`);
       pending++;
       const h = createHash('sha256');
       const file = path.join(out, 'blobs', 'sha256', d.digest.slice(7));

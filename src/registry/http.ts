@@ -2,6 +2,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { abortedError, exchange, type RawResponse, type ResponseBody } from './h1/exchange.js';
+import { failure } from './h1/failure.js';
 import { requestHead } from './h1/head.js';
 import { type ProxySelector, proxyAuthorization } from './proxy.js';
 
@@ -51,11 +52,6 @@ export interface HttpRequestInit {
   signal?: AbortSignal | undefined;
 }
 
-/** A failure with the code the retry policy and the error messages know. */
-function coded(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
 /** Methods that change nothing: sent again at once when a reused connection turns out closed. */
 const safeMethods = new Set(['GET', 'HEAD']);
 
@@ -102,16 +98,17 @@ function merged(...sets: Record<string, string>[]): Record<string, string> {
 function declaredLength(value: string, body: Buffer | Readable | null): number {
   const text = String(value).trim();
   if (!/^\d{1,15}$/.test(text)) {
-    throw Object.assign(new TypeError(`invalid Content-Length "${text.slice(0, 40)}"`), {
-      code: 'ERR_HTTP_INVALID_HEADER_VALUE',
+    throw failure('ERR_HTTP_INVALID_HEADER_VALUE', `invalid Content-Length "${text.slice(0, 40)}"`, {
+      type: 'TypeError',
     });
   }
   const length = Number(text);
   const actual = body === null ? 0 : Buffer.isBuffer(body) ? body.length : length;
   if (actual !== length) {
-    throw Object.assign(new Error(`Content-Length ${length} does not match the ${actual}-byte body`), {
-      code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
-    });
+    throw failure(
+      'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+      `Content-Length ${length} does not match the ${actual}-byte body`,
+    );
   }
   return length;
 }
@@ -272,13 +269,13 @@ export class HttpClient {
         } else resolve(socket);
       };
       const onReady = () => done();
-      const onClose = () => done(coded('ECONNRESET', 'connection closed while connecting'));
+      const onClose = () => done(failure('ECONNRESET', 'connection closed while connecting'));
       const timer = setTimeout(
-        () => done(coded('CONNECT_TIMEOUT', `connect timed out after ${o.connectTimeoutMs} ms`)),
+        () => done(failure('CONNECT_TIMEOUT', `connect timed out after ${o.connectTimeoutMs} ms`)),
         o.connectTimeoutMs,
       );
       if (this.#closed) {
-        done(coded('CLIENT_CLOSED', 'HTTP client is closed'));
+        done(failure('CLIENT_CLOSED', 'HTTP client is closed'));
         return;
       }
       socket.once(ready, onReady);
@@ -342,7 +339,7 @@ export class HttpClient {
   }
 
   async request(url: URL, init: HttpRequestInit): Promise<RawResponse> {
-    if (this.#closed) throw coded('CLIENT_CLOSED', 'HTTP client is closed');
+    if (this.#closed) throw failure('CLIENT_CLOSED', 'HTTP client is closed');
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError(`unsupported protocol ${url.protocol}`);
     }
@@ -386,7 +383,7 @@ export class HttpClient {
           if (route.proxy && !route.key && response.status === 407) {
             // The proxy's own refusal, not the registry's answer.
             response.body.destroy();
-            throw coded('EPROXY', 'proxy authentication required (407)');
+            throw failure('EPROXY', 'proxy authentication required (407)');
           }
           return response;
         } catch (error) {

@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { failure } from './h1/failure.js';
 import { proxyAuthorization, redactProxy } from './proxy.js';
 
 /** The longest answer to CONNECT read before the proxy is given up on. */
@@ -60,35 +61,29 @@ export function tunnel(proxy: URL, host: string, port: number, o: TunnelOptions)
       }
     };
     const timer = setTimeout(
-      () =>
-        finish(
-          Object.assign(new Error(`no answer to CONNECT ${authority} after ${o.timeoutMs} ms`), {
-            code: 'CONNECT_TIMEOUT',
-          }),
-        ),
+      () => finish(failure('CONNECT_TIMEOUT', `no answer to CONNECT ${authority} after ${o.timeoutMs} ms`)),
       o.timeoutMs,
     );
-    const onClose = () =>
-      finish(Object.assign(new Error(`closed before answering CONNECT ${authority}`), { code: 'ECONNRESET' }));
+    const onClose = () => finish(failure('ECONNRESET', `closed before answering CONNECT ${authority}`));
     const onData = (chunk: Buffer) => {
       reply = Buffer.concat([reply, chunk]);
       const end = reply.indexOf('\r\n\r\n');
       if (end < 0) {
         if (reply.length > MaxConnectReply) {
-          finish(Object.assign(new Error(`answer to CONNECT ${authority} too long`), { code: 'EPROXY' }));
+          finish(failure('EPROXY', `answer to CONNECT ${authority} too long`));
         }
         return;
       }
       const statusLine = reply.subarray(0, reply.indexOf('\r\n')).toString('latin1');
       const status = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
       if (!status) {
-        finish(Object.assign(new Error(`answered CONNECT ${authority} with no HTTP status`), { code: 'EPROXY' }));
+        finish(failure('EPROXY', `answered CONNECT ${authority} with no HTTP status`));
         return;
       }
       const code = Number(status[1]);
       if (code < 200 || code > 299) {
         const text = (status[2] ?? '').replace(/[^\x20-\x7e]/g, ' ').slice(0, 200);
-        finish(Object.assign(new Error(`refused CONNECT ${authority}: ${code} ${text}`.trim()), { code: 'EPROXY' }));
+        finish(failure('EPROXY', `refused CONNECT ${authority}: ${code} ${text}`.trim()));
         return;
       }
       const rest = reply.subarray(end + 4);

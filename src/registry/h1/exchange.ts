@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { BodyDecoder } from './body.js';
+import { failure } from './failure.js';
 import { framingOf, keepsAlive, MaxHeadBytes, parseResponseHead, protocolError, type ResponseHead } from './head.js';
 
 /** A response body: its bytes, plus `dump()` to read and drop what is left. */
@@ -41,14 +42,9 @@ const MaxInterim = 16;
 /** Body bytes buffered ahead of the reader before the socket is paused. */
 const BodyHighWaterMark = 256 * 1024;
 
-function coded(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
 export function abortedError(signal: AbortSignal): Error {
-  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+  return Object.assign(failure('ABORT_ERR', 'The operation was aborted', { cause: signal.reason }), {
     name: 'AbortError',
-    code: 'ABORT_ERR',
   });
 }
 
@@ -138,7 +134,7 @@ class Exchange {
       count += chunk.length;
       if (declared !== undefined && count > declared) {
         this.#fail(
-          coded(`request body is longer than its Content-Length ${declared}`, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH'),
+          failure('ERR_HTTP_CONTENT_LENGTH_MISMATCH', `request body is longer than its Content-Length ${declared}`),
         );
         return;
       }
@@ -161,7 +157,7 @@ class Exchange {
       detach();
       if (declared !== undefined && count !== declared) {
         this.#fail(
-          coded(`request body ended after ${count} of its ${declared} bytes`, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH'),
+          failure('ERR_HTTP_CONTENT_LENGTH_MISMATCH', `request body ended after ${count} of its ${declared} bytes`),
         );
         return;
       }
@@ -208,7 +204,7 @@ class Exchange {
         this.#uploadTimer = setTimeout(check, ms);
         return;
       }
-      this.#fail(coded(`request body stalled: nothing sent for ${ms} ms`, 'BODY_TIMEOUT'));
+      this.#fail(failure('BODY_TIMEOUT', `request body stalled: nothing sent for ${ms} ms`));
     };
     this.#uploadTimer = setTimeout(check, ms);
   }
@@ -223,7 +219,7 @@ class Exchange {
     if (this.#phase !== 'head') return;
     const { waitMs } = this.#init;
     this.#headersTimer = setTimeout(
-      () => this.#fail(coded(`no response headers after ${waitMs} ms`, 'HEADERS_TIMEOUT')),
+      () => this.#fail(failure('HEADERS_TIMEOUT', `no response headers after ${waitMs} ms`)),
       waitMs,
     );
   };
@@ -363,8 +359,8 @@ class Exchange {
     if (this.#phase === 'done') return;
     const error =
       this.#phase === 'head'
-        ? coded('socket hang up', 'ECONNRESET')
-        : coded('connection closed before the response body ended', 'ECONNRESET');
+        ? failure('ECONNRESET', 'socket hang up')
+        : failure('ECONNRESET', 'connection closed before the response body ended');
     if (this.#phase === 'head' && this.#init.reused && !this.#heard) Object.assign(error, { staleConnection: true });
     this.#fail(error);
   };
@@ -376,7 +372,7 @@ class Exchange {
 
   readonly #onTimeout = () => {
     const ms = this.#init.bodyTimeoutMs;
-    if (this.#phase === 'body') this.#fail(coded(`response body silent for ${ms} ms`, 'BODY_TIMEOUT'));
+    if (this.#phase === 'body') this.#fail(failure('BODY_TIMEOUT', `response body silent for ${ms} ms`));
   };
 
   readonly #onAbort = () => {

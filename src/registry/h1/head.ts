@@ -4,6 +4,8 @@
  * does not understand ends the exchange instead of being guessed at.
  */
 
+import { failure } from './failure.js';
+
 /** Response headers as Node's http module gives them: lower-case names, repeated fields joined. */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
@@ -21,7 +23,7 @@ const MaxFields = 256;
 
 /** A response that does not follow HTTP/1.1: never retried, named in the message. */
 export function protocolError(what: string): Error {
-  return Object.assign(new Error(`malformed HTTP response: ${what}`), { code: 'BAD_RESPONSE' });
+  return failure('BAD_RESPONSE', `malformed HTTP response: ${what}`);
 }
 
 const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -51,7 +53,7 @@ const singleFields = new Set([
 ]);
 
 function invalidChar(what: string): Error {
-  return Object.assign(new TypeError(`Invalid character in ${what}`), { code: 'ERR_INVALID_CHAR' });
+  return failure('ERR_INVALID_CHAR', `Invalid character in ${what}`, { type: 'TypeError' });
 }
 
 /**
