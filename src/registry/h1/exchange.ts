@@ -2,7 +2,15 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { BodyDecoder } from './body.js';
 import { failure } from './failure.js';
-import { framingOf, keepsAlive, MaxHeadBytes, parseResponseHead, protocolError, type ResponseHead } from './head.js';
+import {
+  framingOf,
+  keepsAlive,
+  MaxHeadBytes,
+  parseResponseHead,
+  protocolError,
+  type ResponseHead,
+  type ResponseHeaders,
+} from './head.js';
 
 /** A response body: its bytes, plus `dump()` to read and drop what is left. */
 export interface ResponseBody extends Readable {
@@ -11,7 +19,7 @@ export interface ResponseBody extends Readable {
 
 export interface RawResponse {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: ResponseHeaders;
   body: ResponseBody;
 }
 
@@ -42,6 +50,7 @@ const MaxInterim = 16;
 /** Body bytes buffered ahead of the reader before the socket is paused. */
 const BodyHighWaterMark = 256 * 1024;
 
+/** What an aborted request rejects with, as Node's http module named it (`AbortError`, the signal's reason as cause). */
 export function abortedError(signal: AbortSignal): Error {
   return Object.assign(failure('ABORT_ERR', 'The operation was aborted', { cause: signal.reason }), {
     name: 'AbortError',
