@@ -1,5 +1,5 @@
 import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   BlobFolder,
@@ -86,11 +86,18 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   #graph: Promise<PredecessorIndex> | undefined;
   readonly #writes = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
+  /**
+   * Whether index.json is fsynced before it replaces the old one: not in a layout this handle made
+   * (it holds only this handle's writes, whose blobs are not fsynced either; an fsync is the
+   * slowest step of a small pull into a new layout), always in one that was there before.
+   */
+  readonly #syncIndex: boolean;
 
-  private constructor(files: StoreFiles, writable: boolean, state: IndexState) {
+  private constructor(files: StoreFiles, writable: boolean, state: IndexState, made = false) {
     this.files = files;
     this.writable = writable;
     this.#state = state;
+    this.#syncIndex = !made;
     this.#blobs = new BlobFolder({
       location: files.location,
       files,
@@ -138,14 +145,18 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     let made = false;
     if (kind === 'missing') {
       if (mode !== 'create') throw new LadingError('NOT_FOUND', `${path}: no OCI layout (directory or tar file) there`);
-      made = (await mkdir(path, { recursive: true })) !== undefined;
-      await mkdir(join(path, 'blobs'), { recursive: true });
+      // One call makes the folder and blobs/ in it; the folder is ours when it was made here (the
+      // first folder made is it or one above it, not blobs/ alone).
+      const blobs = join(path, 'blobs');
+      const first = await mkdir(blobs, { recursive: true });
+      made = first !== undefined && resolvePath(first) !== resolvePath(blobs);
     }
     const files = new DirFiles(path);
     const writable = mode !== 'readonly';
     // A layout this call made holds what it wrote (no manifests): nothing to read back.
-    const created = writable ? (made && (await initialiseNew(path))) || (await initialise(files)) : undefined;
-    return new OciLayout(files, writable, created ?? (await readState(files)));
+    const fresh = writable && made ? await initialiseNew(path) : undefined;
+    const created = fresh ?? (writable ? await initialise(files) : undefined);
+    return new OciLayout(files, writable, created ?? (await readState(files)), fresh !== undefined);
   }
 
   /** Opens a blob or manifest of the layout as a stream, verified against `desc` as it is read. */
@@ -392,7 +403,9 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       // oci-layout was checked when the layout was opened; index.json is read afresh under the lock.
       const state = await readState(this.files, { indexOnly: true });
       change(state);
-      await writeFileAtomic(join(this.location, 'index.json'), encodeIndexJson(state));
+      await writeFileAtomic(join(this.location, 'index.json'), encodeIndexJson(state), 0o644, {
+        sync: this.#syncIndex,
+      });
       this.#state = state;
     });
   }
@@ -418,9 +431,11 @@ function discard(content: Content): void {
  */
 async function initialiseNew(root: string): Promise<IndexState | undefined> {
   const empty: IndexState = { tags: new Map(), manifests: new Map() };
-  if (!(await writeNewFile(join(root, 'oci-layout'), layoutFileBytes()))) return undefined;
-  if (!(await writeNewFile(join(root, 'index.json'), encodeIndexJson(empty)))) return undefined;
-  return empty;
+  const wrote = await Promise.all([
+    writeNewFile(join(root, 'oci-layout'), layoutFileBytes()),
+    writeNewFile(join(root, 'index.json'), encodeIndexJson(empty)),
+  ]);
+  return wrote.every(Boolean) ? empty : undefined;
 }
 
 /**

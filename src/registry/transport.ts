@@ -119,7 +119,7 @@ export class Transport implements Sender {
 
   constructor(options: TransportOptions) {
     this.#origin = options.origin;
-    this.#userAgent = options.userAgent ?? defaultUserAgent;
+    this.#userAgent = options.userAgent ?? defaultUserAgent();
     this.#extraHeaders = options.headers ?? {};
     this.#maskedHeaders = new Set(Object.keys(this.#extraHeaders).map((k) => k.toLowerCase()));
     this.#retry = options.retry;
