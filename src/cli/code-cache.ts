@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { cacheFolder } from './cache-folder.js';
@@ -48,7 +47,13 @@ export function cacheKey(id: BodyId, args: readonly string[]): { key: string; wo
  * cache. NODE_DISABLE_COMPILE_CACHE=1 (Node's switch) or LADING_CODE_CACHE=0 turn it off;
  * LADING_DEBUG_CODE_CACHE=1 says on stderr what happened.
  */
-export function loadBody(path: string, id: BodyId, args: readonly string[], env = process.env): Body {
+export function loadBody(
+  path: string,
+  id: BodyId,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; require?: NodeJS.Require } = {},
+): Body {
+  const env = options.env ?? process.env;
   // The build checks that the body is ASCII (scripts/bundle.mjs): read as Latin-1 it becomes a
   // one-byte string in a copy, twice as fast as decoding UTF-8.
   const source = readFileSync(path, 'latin1');
@@ -90,7 +95,10 @@ export function loadBody(path: string, id: BodyId, args: readonly string[], env 
   if (damaged || cachedData) debug?.(`${damaged || script.cachedDataRejected ? 'rejected' : 'used'} ${file}`);
   const module = { exports: {} as Body };
   const wrapper = script.runInThisContext() as (...a: unknown[]) => void;
-  wrapper.call(module.exports, module.exports, createRequire(path), module, path, dirname(path));
+  // The body's require resolves from its own folder: the caller's own require where it sits in the
+  // same folder (main.js, which saves loading node:module at every start), else one made for it.
+  const bodyRequire = options.require ?? process.getBuiltinModule('node:module').createRequire(path);
+  wrapper.call(module.exports, module.exports, bodyRequire, module, path, dirname(path));
   const body = module.exports;
   if (file && folder && (!cachedData || script.cachedDataRejected) && (!word || body.isCommandWord(word))) {
     // At exit, so that the cache holds every function this command compiled.

@@ -26,7 +26,8 @@ async function main(args: string[]): Promise<void> {
   }
   const [{ loadBody }, { bodyFor }] = await Promise.all([import('./code-cache.js'), import('./body-choice.js')]);
   const id = LADING_BODIES[bodyFor(args)];
-  const body = loadBody(fileURLToPath(new URL(id.file, import.meta.url)), id, args);
+  // main.js is CommonJS beside the body: its own require resolves from the body's folder.
+  const body = loadBody(fileURLToPath(new URL(id.file, import.meta.url)), id, args, { require });
   return body.start(process.argv);
 }
 

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
 import { LadingError } from './errors.js';
 import { MediaType } from './media-type.js';
@@ -44,7 +43,8 @@ function stripIds(value: unknown): unknown {
 function load(): Map<string, ValidateFunction> {
   if (validators) return validators;
   // ajv-draft-04 is CommonJS; loading it lazily keeps CLI start-up fast.
-  const require = createRequire(import.meta.url);
+  // node:module on first use: most commands never validate against a schema.
+  const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
   const Ajv04 = require('ajv-draft-04') as new (
     opts: object,
   ) => {
