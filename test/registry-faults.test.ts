@@ -209,6 +209,32 @@ describe('downloads', () => {
     assert.match(String(ranged[0]?.headers.range), /^bytes=\d+-$/);
   });
 
+  test('fetchBytes reads a small blob whole, and refuses one that lies about its bytes or runs long', async () => {
+    const data = randomBytes(4096);
+    const digest = server.putBlob(data);
+    const repo = registry.repository('faults/bytes');
+    let seen = 0;
+    assert.deepEqual(await repo.fetchBytes(blob(data), { onProgress: (n) => (seen += n) }), data);
+    assert.equal(seen, data.length);
+    // Another blob's bytes under this digest, same length: the digest check catches them.
+    const other = randomBytes(4096);
+    server.blobs.set(digest, other);
+    await assert.rejects(repo.fetchBytes(blob(data)), (e) => codeOf(e) === 'DIGEST_MISMATCH');
+    // No Content-Length, and more bytes than the descriptor says: refused before the copy grows.
+    server.intercept((req, res) => {
+      if (req.method === 'GET' && req.url?.endsWith(digest)) {
+        res.writeHead(200, { 'transfer-encoding': 'chunked' });
+        res.end(Buffer.concat([data, data]));
+        return true;
+      }
+      return false;
+    });
+    await assert.rejects(
+      repo.fetchBytes(blob(data)),
+      (e) => codeOf(e) === 'SIZE_MISMATCH' && /longer than the expected 4096 bytes/.test(String(e)),
+    );
+  });
+
   test('a blob whose bytes do not match its digest fails with DIGEST_MISMATCH', async () => {
     const claimed = randomBytes(64);
     const served = randomBytes(64);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  type BytesFetcher,
   type Content,
   cancellablePush,
   checkExpectedSize,
@@ -15,6 +16,7 @@ import {
   type Target,
   toReadable,
   verifiedStream,
+  verifyBytes,
 } from '../content/index.js';
 import {
   cancellable,
@@ -72,7 +74,7 @@ export interface RepositoryOptions {
 }
 
 /** One repository of a registry as a Target with every optional capability. */
-export class Repository implements Target, TagLister, Deleter, Mounter, ReferrerLister, ReferencePusher {
+export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mounter, ReferrerLister, ReferencePusher {
   /** The registry the repository belongs to. */
   readonly registry: RegistryEndpoint;
   /** The repository path within the registry (`acme/app`). */
@@ -198,6 +200,59 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     if (desc.data !== undefined) {
       return verifiedStream(Readable.from([Buffer.from(desc.data, 'base64')]), desc, { where, ...onBytes });
     }
+    const { reply, resume } = await this.#get(desc, where, o);
+    return verifiedStream(reply.body, desc, { where, ...onBytes, ...(resume ? { resume } : {}) });
+  }
+
+  /**
+   * A manifest's or blob's whole content in one buffer, verified: how manifests and small blobs
+   * are read whole (a BytesFetcher), without a verifying stream and a pipeline for
+   * a few kilobytes. A blob body that breaks off is picked up with a Range request, as in
+   * {@link Repository.fetch}. Only for content small enough to hold.
+   */
+  fetchBytes(desc: Descriptor, o: Op = {}): Promise<Buffer> {
+    return cancellable(o.signal, () => this.#fetchBytes(desc, o));
+  }
+
+  async #fetchBytes(desc: Descriptor, o: Op): Promise<Buffer> {
+    const where = `${this}@${desc.digest}`;
+    if (desc.data !== undefined) {
+      const bytes = Buffer.from(desc.data, 'base64');
+      verifyBytes(desc, bytes, where);
+      o.onProgress?.(bytes.length);
+      return bytes;
+    }
+    const { reply, resume } = await this.#get(desc, where, o);
+    const out = Buffer.allocUnsafe(desc.size);
+    let filled = 0;
+    let body: Readable = reply.body;
+    for (;;) {
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          if (filled + chunk.length > desc.size) {
+            body.destroy();
+            throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${desc.size} bytes`);
+          }
+          chunk.copy(out, filled);
+          filled += chunk.length;
+          o.onProgress?.(chunk.length);
+        }
+        break;
+      } catch (error) {
+        if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
+        if (!resume) throw networkError('GET', reply.url, error);
+        body = await resume(filled, error);
+      }
+    }
+    verifyBytes(desc, out.subarray(0, filled), where);
+    return out;
+  }
+
+  /**
+   * GETs a manifest or blob by digest, its answer checked against `desc` (size, digest headers);
+   * for a blob, how to pick its body up where it breaks off.
+   */
+  async #get(desc: Descriptor, where: string, o: Op): Promise<{ reply: HttpReply; resume?: ResumeSource }> {
     parseDigest(desc.digest);
     checkExpectedSize(desc, where);
     const manifest = isManifestMediaType(desc.mediaType);
@@ -212,8 +267,7 @@ export class Repository implements Target, TagLister, Deleter, Mounter, Referrer
     const reply = await this.#send({ method: 'GET', url, headers }, o);
     if (reply.status !== 200) throw await replyError(reply, 'GET', `${desc.digest} not found in ${this}`);
     this.#checkHeaders(reply, desc, where);
-    if (manifest) return verifiedStream(reply.body, desc, { where, ...onBytes });
-    return verifiedStream(reply.body, desc, { where, ...onBytes, resume: this.#resumer(url, desc, o) });
+    return manifest ? { reply } : { reply, resume: this.#resumer(url, desc, o) };
   }
 
   #checkHeaders(reply: HttpReply, desc: Descriptor, where: string): void {
