@@ -251,10 +251,14 @@ describe('downloads', () => {
     );
   });
 
-  test('a redirect to a second origin gets no Authorization and no extra headers', async () => {
+  test('a redirect to a second origin gets no Authorization and no extra headers; the trace redacts its signature', async () => {
     await registry.close();
     await server.close();
-    await start({ tokenAuth: true }, { headers: { 'x-registry-secret': 'only-for-the-registry' } });
+    const trace: string[] = [];
+    await start(
+      { tokenAuth: true },
+      { headers: { 'x-registry-secret': 'only-for-the-registry' }, trace: (line) => trace.push(line) },
+    );
     const cdn = await SecondOrigin.start();
     try {
       const data = randomBytes(5000);
@@ -275,6 +279,15 @@ describe('downloads', () => {
       assert.equal(cdn.requests.length, 1);
       assert.equal(cdn.requests[0]?.headers.authorization, undefined);
       assert.equal(cdn.requests[0]?.headers['x-registry-secret'], undefined);
+      // The 307's Location is traced like the request lines: a presigned URL's signature is a secret.
+      assert.ok(
+        trace.some((line) => /^< 307 .*location: http:\/\/.*X-Amz-Signature=REDACTED/i.test(line)),
+        trace.join('\n'),
+      );
+      assert.ok(
+        trace.every((line) => !line.includes('Signature=abc')),
+        'the signature never shows',
+      );
     } finally {
       await cdn.close();
     }

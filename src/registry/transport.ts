@@ -71,18 +71,37 @@ export interface TransportOptions {
 /** Header values that must never reach a log, whatever asks for the trace. */
 const secretHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
+/** Headers that carry a URL: a presigned redirect's signature is as good as a password until it expires. */
+const urlHeaders = new Set(['location', 'content-location']);
+
 /**
  * Headers for the debug trace, with the values of credential headers and of every header the user
- * added (`-H`: API keys and the like) masked.
+ * added (`-H`: API keys and the like) masked, and URLs (resolved against `base`) with their
+ * credentials and signing parameters redacted as in every other line of the trace.
  */
-function traceHeaders(headers: Record<string, string | string[] | undefined>, masked: Set<string>): string {
+function traceHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  masked: Set<string>,
+  base: string | URL,
+): string {
   return Object.entries(headers)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => {
       const name = k.toLowerCase();
-      return `${k}: ${secretHeaders.has(name) || masked.has(name) ? '*****' : Array.isArray(v) ? v.join(', ') : v}`;
+      const text = Array.isArray(v) ? v.join(', ') : String(v);
+      if (secretHeaders.has(name) || masked.has(name)) return `${k}: *****`;
+      return `${k}: ${urlHeaders.has(name) ? redactUrl(resolved(text, base)) : text}`;
     })
     .join('; ');
+}
+
+/** `text` as a URL against `base`, or as it is when it is none (redactUrl then says so). */
+function resolved(text: string, base: string | URL): string {
+  try {
+    return new URL(text, base).href;
+  } catch {
+    return text;
+  }
 }
 
 const MaxRedirects = 10;
@@ -151,8 +170,8 @@ export class Transport implements Sender {
     this.#foreignClient = new HttpClient({ ...base, ...ca });
   }
 
-  #traceHeaders(headers: Record<string, string | string[] | undefined>): string {
-    return traceHeaders(headers, this.#maskedHeaders);
+  #traceHeaders(headers: Record<string, string | string[] | undefined>, base: string | URL): string {
+    return traceHeaders(headers, this.#maskedHeaders, base);
   }
 
   async close(): Promise<void> {
@@ -205,7 +224,7 @@ export class Transport implements Sender {
       if (body === undefined) delete headers['content-length'];
       const payload = await openBody(body);
       const client = ours ? this.#originClient : this.#foreignClient;
-      this.#trace?.(`> ${method} ${redactUrl(url)} [${this.#traceHeaders(headers)}]`);
+      this.#trace?.(`> ${method} ${redactUrl(url)} [${this.#traceHeaders(headers, url)}]`);
       let response: RawResponse;
       try {
         response = await client.request(url, {
@@ -218,7 +237,7 @@ export class Transport implements Sender {
         if (payload instanceof Readable) payload.destroy();
         throw error;
       }
-      this.#trace?.(`< ${response.status} ${redactUrl(url)} [${this.#traceHeaders(response.headers)}]`);
+      this.#trace?.(`< ${response.status} ${redactUrl(url)} [${this.#traceHeaders(response.headers, url)}]`);
       const reply: HttpReply = {
         method,
         status: response.status,
