@@ -83,6 +83,11 @@ describe('token realm validation', () => {
     assert.throws(() => validateRealm('https://[::1]/token', https), /internal address/);
     assert.throws(() => validateRealm(undefined, https), /missing/);
     assert.throws(() => validateRealm('not a url', https), /not a URL/);
+    // A realm is the registry's text: control characters reach the message escaped, for library callers too.
+    assert.throws(
+      () => validateRealm('\u009b2J\x1b]0;owned\x07', https),
+      (e: Error) => /not a URL/.test(e.message) && !/[\x00-\x1f\x7f-\x9f]/.test(e.message),
+    );
   });
 });
 

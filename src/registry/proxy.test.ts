@@ -54,6 +54,24 @@ describe('proxy selection (as Go httpproxy)', () => {
       (e: unknown) => isLadingError(e, 'INVALID_ARGUMENT') && !(e as Error).message.includes('secret'),
     );
     assert.equal(redactProxy('http://user:secret@proxy:3128'), 'http://proxy:3128');
+    // A password with a raw /, ? or # does not parse as a URL; none of it shows in the refusal.
+    for (const password of ['pa/ss', 'pa?ss', 'pa#ss', 'p@/ss']) {
+      assert.equal(redactProxy(`http://user:${password}@proxy:3128`), 'http://proxy:3128');
+      assert.throws(
+        () => parseProxyUrl(`http://user:${password}@proxy.example:3128`, 'HTTPS_PROXY'),
+        (e: unknown) =>
+          isLadingError(e, 'INVALID_ARGUMENT') &&
+          /HTTPS_PROXY/.test((e as Error).message) &&
+          !/ss@|pa[/?#]|user:/.test((e as Error).message),
+      );
+    }
+    assert.throws(
+      () => parseProxyUrl('http://user:s3cr%zzet@proxy.example:3128', 'HTTPS_PROXY'),
+      (e: unknown) =>
+        isLadingError(e, 'INVALID_ARGUMENT') &&
+        /bad percent escape/.test((e as Error).message) &&
+        !(e as Error).message.includes('s3cr'),
+    );
     assert.equal(redactProxy(new URL('http://user:secret@proxy:3128')), 'http://proxy:3128');
   });
 

@@ -56,13 +56,29 @@ export function parseProxyUrl(raw: string, where: string): URL {
   if (!url.hostname || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
     throw new LadingError('INVALID_ARGUMENT', `${where}: not a proxy URL: ${redactProxy(text)}`);
   }
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `${where}: the user name or password of ${redactProxy(url)} has a bad percent escape (a literal % is written %25)`,
+    );
+  }
   return url;
 }
 
-/** A proxy URL without its user information, for messages. */
+/**
+ * A proxy URL without its user information, for messages. A setting given as text may not parse
+ * (that may be why it is being reported): everything up to its last `@` goes, so a password holding
+ * a raw `/`, `?` or `#` is not shown in part.
+ */
 export function redactProxy(proxy: URL | string): string {
   if (typeof proxy !== 'string') return `${proxy.protocol}//${proxy.host}`;
-  return proxy.replace(/\/\/[^/@]*@/, '//');
+  const at = proxy.lastIndexOf('@');
+  if (at < 0) return proxy;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(proxy)?.[0] ?? '';
+  return `${scheme}${proxy.slice(at + 1)}`;
 }
 
 interface NoProxyRule {

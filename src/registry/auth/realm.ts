@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { LadingError } from '../../oci/index.js';
+import { quoteHeader } from '../headers.js';
 
 function isInternalAddress(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
@@ -36,7 +37,7 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
   try {
     realm = new URL(raw);
   } catch {
-    throw new LadingError('REGISTRY_ERROR', `${where} "${raw.slice(0, 100)}" is not a URL`);
+    throw new LadingError('REGISTRY_ERROR', `${where} ${quoteHeader(raw)} is not a URL`);
   }
   if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
     throw new LadingError('REGISTRY_ERROR', `${where} has unsupported scheme ${realm.protocol}`);
