@@ -430,6 +430,71 @@ describe('HttpClient', () => {
     }
   });
 
+  test('an upload the server reads slowly but steadily is not taken for a stalled one', async () => {
+    // The server reads ~12 MiB/s, the body timeout is 200 ms, and the 20 MiB body (more than the
+    // kernel buffers between the two ends hold) takes over a second: progress is what the socket
+    // has written out, which a Buffer queued whole at once (or a stream queued to its end) reaches
+    // only slowly, not what was queued.
+    const size = 20 * 1024 * 1024;
+    const server = createNetServer((socket) => {
+      let got = 0;
+      let head = true;
+      socket.on('data', (chunk) => {
+        if (head) {
+          head = false;
+          chunk = chunk.subarray(chunk.indexOf('\r\n\r\n') + 4);
+        }
+        got += chunk.length;
+        socket.pause();
+        setTimeout(() => socket.resume(), 5);
+        if (got >= size) socket.end('HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    after(() => server.close());
+    const { port } = server.address() as AddressInfo;
+    const mib = Buffer.alloc(1024 * 1024);
+    for (const body of [Buffer.alloc(size), Readable.from(Array.from({ length: 20 }, () => mib))]) {
+      const http = client({ bodyTimeoutMs: 200 });
+      try {
+        const reply = await http.request(new URL(`http://127.0.0.1:${port}/slow`), {
+          method: 'PUT',
+          headers: Buffer.isBuffer(body) ? {} : { 'content-length': String(size) },
+          body,
+        });
+        assert.equal(reply.status, 201);
+        await reply.body.dump();
+      } finally {
+        await http.close();
+      }
+    }
+  });
+
+  test("a server's Keep-Alive timeout bounds how long its connection is kept idle, a second short of it", async () => {
+    const s = await raw((request, socket) => {
+      const seconds = /GET \/(\d+)/.exec(request)?.[1] ?? '5';
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=${seconds}, max=100\r\n\r\nok`);
+    });
+    const http = client({ keepAliveMs: 5_000 });
+    try {
+      const get = async (path: string) => text((await http.request(s.url(path), { method: 'GET', headers: {} })).body);
+      // timeout=1: nothing left to keep it for; each request has a connection of its own.
+      await get('/1');
+      await get('/1');
+      assert.equal(s.connections.length, 2);
+      // timeout=2: kept, and reused at once...
+      await get('/2');
+      await get('/2');
+      assert.equal(s.connections.length, 3);
+      // ...but let go after a second idle, before the server would close it under a new request.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      await get('/2');
+      assert.equal(s.connections.length, 4);
+    } finally {
+      await http.close();
+    }
+  });
+
   test('a Content-Length that does not match the body is refused before anything is sent', async () => {
     const s = await raw(() => assert.fail('nothing may reach the server'));
     const http = client();
@@ -442,6 +507,13 @@ describe('HttpClient', () => {
         http.request(s.url(), { method: 'PUT', headers: { 'Content-Length': 'ten' }, body: Readable.from(['x']) }),
         (e: NodeJS.ErrnoException) => e.code === 'ERR_HTTP_INVALID_HEADER_VALUE',
       );
+      // The framing is the client's: a caller's Transfer-Encoding would announce chunks never sent.
+      for (const body of [Buffer.from('abc'), null]) {
+        await assert.rejects(
+          http.request(s.url(), { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' }, body }),
+          (e: NodeJS.ErrnoException) => e.code === 'ERR_HTTP_INVALID_HEADER_VALUE',
+        );
+      }
       assert.equal(s.connections.length, 0);
     } finally {
       await http.close();

@@ -113,6 +113,9 @@ function declaredLength(value: string, body: Buffer | Readable | null): number {
   return length;
 }
 
+/** How much sooner than the server's announced idle timeout a connection is let go. */
+const ServerIdleMarginMs = 1000;
+
 function hasField(headers: Record<string, string>, name: string): string | undefined {
   for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return key;
   return undefined;
@@ -305,9 +308,17 @@ export class HttpClient {
     return undefined;
   }
 
-  /** Puts `socket` back for the next request of `key`, or closes it. */
-  #release(key: string | undefined, socket: Socket, reusable: boolean): void {
-    if (!reusable || key === undefined || this.#closed || socket.destroyed) {
+  /**
+   * Puts `socket` back for the next request of `key`, or closes it. It stays idle for
+   * `keepAliveMs`, or a second less than the server said it waits (`serverIdleMs`): a request sent
+   * as the server closes its end would meet a reset, and only a GET or HEAD may be sent again.
+   */
+  #release(key: string | undefined, socket: Socket, reusable: boolean, serverIdleMs?: number): void {
+    const idleMs =
+      serverIdleMs === undefined
+        ? this.#options.keepAliveMs
+        : Math.min(this.#options.keepAliveMs, serverIdleMs - ServerIdleMarginMs);
+    if (!reusable || key === undefined || this.#closed || socket.destroyed || idleMs <= 0) {
       socket.destroy();
       return;
     }
@@ -316,7 +327,7 @@ export class HttpClient {
     stack.push(socket);
     // An idle connection keeps nothing alive, times out, and is dropped on anything it hears.
     socket.unref();
-    socket.setTimeout(this.#options.keepAliveMs);
+    socket.setTimeout(idleMs);
     const drop = () => {
       unidle();
       socket.destroy();
@@ -349,8 +360,16 @@ export class HttpClient {
     const body = init.body ?? null;
     const lengthField = hasField(init.headers, 'content-length');
     const declared = lengthField === undefined ? undefined : declaredLength(init.headers[lengthField] as string, body);
+    // The body's framing is this client's: a Transfer-Encoding from outside would announce a
+    // coding the bytes do not follow.
+    const coding = hasField(init.headers, 'transfer-encoding');
+    if (coding !== undefined) {
+      throw failure('ERR_HTTP_INVALID_HEADER_VALUE', `the ${coding} header is set by the HTTP client itself`, {
+        type: 'TypeError',
+      });
+    }
     const framing: Record<string, string> = {};
-    if (lengthField === undefined && !hasField(init.headers, 'transfer-encoding')) {
+    if (lengthField === undefined) {
       if (Buffer.isBuffer(body)) framing['Content-Length'] = String(body.length);
       else if (body === null && bodyMethods.has(init.method)) framing['Content-Length'] = '0';
       else if (body !== null) framing['Transfer-Encoding'] = 'chunked';
@@ -364,7 +383,8 @@ export class HttpClient {
       const signal = init.signal;
       if (signal?.aborted) throw abortedError(signal);
       for (let attempt = 0; ; attempt++) {
-        const idle = route.key === undefined ? undefined : this.#takeIdle(route.key);
+        // A retry after a stale connection takes a new one: the others idle as long may be closing too.
+        const idle = route.key === undefined || attempt > 0 ? undefined : this.#takeIdle(route.key);
         const socket = idle ?? (await this.#connectOrAbort(route, progress, signal));
         if (idle) progress.reachedProxy = true;
         try {
@@ -378,7 +398,7 @@ export class HttpClient {
             bodyTimeoutMs: o.bodyTimeoutMs,
             signal,
             reused: idle !== undefined,
-            release: (reusable) => this.#release(route.key, socket, reusable),
+            release: (reusable, idleMs) => this.#release(route.key, socket, reusable, idleMs),
           });
           if (route.proxy && !route.key && response.status === 407) {
             // The proxy's own refusal, not the registry's answer.

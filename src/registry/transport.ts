@@ -140,6 +140,16 @@ export class Transport implements Sender {
     this.#origin = options.origin;
     this.#userAgent = options.userAgent ?? defaultUserAgent();
     this.#extraHeaders = options.headers ?? {};
+    for (const name of Object.keys(this.#extraHeaders)) {
+      // A message's length and framing follow its body, which the client writes (Go's client, and
+      // so oras, ignores these two in a request's extra headers).
+      if (/^(content-length|transfer-encoding)$/i.test(name)) {
+        throw new LadingError(
+          'INVALID_ARGUMENT',
+          `header ${name} is set for each request from its body; it cannot be given`,
+        );
+      }
+    }
     this.#maskedHeaders = new Set(Object.keys(this.#extraHeaders).map((k) => k.toLowerCase()));
     this.#retry = options.retry;
     this.#trace = options.trace;

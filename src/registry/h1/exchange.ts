@@ -4,6 +4,7 @@ import { BodyDecoder } from './body.js';
 import { failure } from './failure.js';
 import {
   framingOf,
+  keepAliveTimeoutMs,
   keepsAlive,
   MaxHeadBytes,
   parseResponseHead,
@@ -39,8 +40,11 @@ export interface ExchangeInit {
   signal?: AbortSignal | undefined;
   /** Whether the socket carried an earlier exchange (a server may have closed it since). */
   reused: boolean;
-  /** Called once when the exchange is done with the socket: `reusable` when it may carry another. */
-  release(reusable: boolean): void;
+  /**
+   * Called once when the exchange is done with the socket: `reusable` when it may carry another,
+   * with how long the server said it keeps an idle connection when it said (`Keep-Alive: timeout`).
+   */
+  release(reusable: boolean, idleMs?: number): void;
 }
 
 /** What is read and dropped of a body nobody wants before the connection is closed instead. */
@@ -49,6 +53,8 @@ const MaxDumpBytes = 256 * 1024;
 const MaxInterim = 16;
 /** Body bytes buffered ahead of the reader before the socket is paused. */
 const BodyHighWaterMark = 256 * 1024;
+/** A Buffer body is written in slices this size, one after another (see #sendBuffer). */
+const SliceBytes = 64 * 1024;
 
 /** What an aborted request rejects with, as Node's http module named it (`AbortError`, the signal's reason as cause). */
 export function abortedError(signal: AbortSignal): Error {
@@ -82,6 +88,8 @@ class Exchange {
   #stream: (Readable & { dump(): Promise<void> }) | undefined;
   #pausedByUs = false;
   #requestSent = false;
+  /** Bytes of the request the socket has written out (write callbacks): an upload's progress. */
+  #flushed = 0;
   #stopSending: (() => void) | undefined;
   #headersTimer: NodeJS.Timeout | undefined;
   #uploadTimer: NodeJS.Timeout | undefined;
@@ -116,17 +124,12 @@ class Exchange {
   #send(): void {
     const { socket, head, body } = this.#init;
     this.#watchUpload();
-    if (body === null || Buffer.isBuffer(body)) {
-      // The request counts as sent once its last byte is written out, not when it is queued: a
-      // 64 MiB chunk on a slow uplink is not yet waiting for an answer.
-      socket.cork();
-      if (body !== null && body.length > 0) {
-        socket.write(head, 'latin1');
-        socket.write(body, this.#onWritten);
-      } else {
-        socket.write(head, 'latin1', this.#onWritten);
-      }
-      socket.uncork();
+    if (body === null || (Buffer.isBuffer(body) && body.length === 0)) {
+      socket.write(head, 'latin1', this.#onWritten);
+      return;
+    }
+    if (Buffer.isBuffer(body)) {
+      this.#sendBuffer(head, body);
       return;
     }
     if (body.errored || body.destroyed) {
@@ -148,14 +151,15 @@ class Exchange {
         return;
       }
       let ok: boolean;
+      const written = this.#counted(chunk.length);
       if (chunked) {
         socket.cork();
         socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-        socket.write(chunk);
+        socket.write(chunk, written);
         ok = socket.write('\r\n', 'latin1');
         socket.uncork();
       } else {
-        ok = socket.write(chunk);
+        ok = socket.write(chunk, written);
       }
       // Every byte due is queued: an answer from now on does not cut the upload short.
       if (declared !== undefined && count === declared) this.#stopSending = undefined;
@@ -199,17 +203,61 @@ class Exchange {
   }
 
   /**
+   * A Buffer body goes out a slice at a time, each written once the last one is out: the slices'
+   * write callbacks are the upload's progress (a Buffer queued whole counts as written at once in
+   * `socket.bytesWritten`, however slowly the server reads it), and an early answer stops what is
+   * left.
+   */
+  #sendBuffer(head: string, body: Buffer): void {
+    const socket = this.#socket;
+    let at = 0;
+    let stopped = false;
+    const next = (error?: Error | null) => {
+      if (error) {
+        this.#fail(error);
+        return;
+      }
+      if (stopped || this.#phase === 'done') return;
+      this.#flushed = at;
+      if (at >= body.length) {
+        this.#onWritten();
+        return;
+      }
+      const end = Math.min(at + SliceBytes, body.length);
+      const slice = body.subarray(at, end);
+      at = end;
+      // Every byte due is queued: an answer from now on does not cut the upload short.
+      if (at === body.length) this.#stopSending = undefined;
+      socket.write(slice, next);
+    };
+    this.#stopSending = () => {
+      stopped = true;
+    };
+    socket.cork();
+    socket.write(head, 'latin1');
+    next();
+    socket.uncork();
+  }
+
+  /** A write callback that counts `n` bytes as written out. */
+  #counted(n: number): (error?: Error | null) => void {
+    return (error) => {
+      if (!error) this.#flushed += n;
+    };
+  }
+
+  /**
    * Gives up on an upload the server stops reading: no byte written out for the body timeout.
-   * Progress is what the socket wrote, not what it heard (a server dripping interim answers does
-   * not keep a stalled upload alive).
+   * Progress is what the socket wrote out (write callbacks), not what was queued nor what it heard
+   * (a server dripping interim answers does not keep a stalled upload alive).
    */
   #watchUpload(): void {
     const ms = this.#init.bodyTimeoutMs;
-    let written = this.#socket.bytesWritten;
+    let written = this.#flushed;
     const check = () => {
       if (this.#requestSent || this.#phase === 'done') return;
-      if (this.#socket.bytesWritten > written) {
-        written = this.#socket.bytesWritten;
+      if (this.#flushed > written) {
+        written = this.#flushed;
         this.#uploadTimer = setTimeout(check, ms);
         return;
       }
@@ -417,7 +465,8 @@ class Exchange {
       socket.resume();
     }
     if (!reusable) socket.destroy();
-    this.#init.release(reusable);
+    const idleMs = reusable && this.#response ? keepAliveTimeoutMs(this.#response) : undefined;
+    this.#init.release(reusable, idleMs);
   }
 }
 

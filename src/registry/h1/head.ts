@@ -142,6 +142,18 @@ export function framingOf(head: ResponseHead, method: string): Framing {
 }
 
 /** Whether the connection may carry another request after this response's body. */
+/**
+ * How long the server said it keeps an idle connection (`Keep-Alive: timeout=N`, seconds), in
+ * milliseconds; undefined when it did not say.
+ */
+export function keepAliveTimeoutMs(head: ResponseHead): number | undefined {
+  const value = head.headers['keep-alive'];
+  const match = /(?:^|,)\s*timeout\s*=\s*(\d{1,9})\s*(?:,|$)/i.exec(
+    Array.isArray(value) ? value.join(',') : (value ?? ''),
+  );
+  return match ? Number(match[1]) * 1000 : undefined;
+}
+
 export function keepsAlive(head: ResponseHead): boolean {
   const connection = String(head.headers.connection ?? '').toLowerCase();
   if (head.minor === 0) return /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection);
