@@ -59,6 +59,15 @@ describe('Transport', () => {
     }
   });
 
+  test('extra headers may not set the framing of a message (Content-Length, Transfer-Encoding)', () => {
+    for (const name of ['Content-Length', 'transfer-encoding']) {
+      assert.throws(
+        () => new Transport({ retry: noRetry, headers: { [name]: 'chunked' } }),
+        (e: unknown) => isLadingError(e, 'INVALID_ARGUMENT') && e.message.includes(name),
+      );
+    }
+  });
+
   test('checkUrl sees every hop before it is asked, and its refusal ends the request', async () => {
     const checked: string[] = [];
     const refused = await serve((_req, res) => res.end('never'));
