@@ -127,6 +127,15 @@ describe('HttpClient', () => {
         http.request(s.url('/put'), { method: 'PUT', headers: {}, body: Readable.from([Buffer.from('upload')]) }),
         (e: NodeJS.ErrnoException) => e.code === 'HEADERS_TIMEOUT' && /after 300 ms/.test(e.message),
       );
+      // A manifest's few bytes are a reply's wait; a chunk of a chunked upload (a buffer over 1 MiB) an upload's.
+      await assert.rejects(
+        http.request(s.url('/manifest'), { method: 'PUT', headers: {}, body: Buffer.from('{}') }),
+        (e: NodeJS.ErrnoException) => e.code === 'HEADERS_TIMEOUT' && /after 100 ms/.test(e.message),
+      );
+      await assert.rejects(
+        http.request(s.url('/chunk'), { method: 'PATCH', headers: {}, body: Buffer.alloc(2 * 1024 * 1024) }),
+        (e: NodeJS.ErrnoException) => e.code === 'HEADERS_TIMEOUT' && /after 300 ms/.test(e.message),
+      );
     } finally {
       await http.close();
     }
@@ -376,7 +385,8 @@ describe('HttpClient', () => {
       }, 400);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const http = client({ replyTimeoutMs: 100 });
+    // (A buffer this size is an upload: it waits headersTimeoutMs, not replyTimeoutMs.)
+    const http = client({ replyTimeoutMs: 100, headersTimeoutMs: 100 });
     try {
       const { port } = server.address() as AddressInfo;
       const reply = await http.request(new URL(`http://127.0.0.1:${port}/`), {

@@ -23,12 +23,15 @@ export interface HttpClientOptions {
   /** false skips certificate verification. */
   rejectUnauthorized?: boolean;
   connectTimeoutMs: number;
-  /** From the end of a streamed request body (an upload) until the response headers. */
+  /**
+   * From the end of an upload's body (a streamed one, or a buffer over 1 MiB: a chunk of a chunked
+   * upload) until the response headers: the server may still be taking bytes the kernel holds, and
+   * then storing them.
+   */
   headersTimeoutMs: number;
   /**
-   * Until the response headers of a request without a streamed body (HEAD, GET, a manifest PUT):
-   * those need no long server-side work, so a silent server is given up on sooner. Default:
-   * `headersTimeoutMs`.
+   * Until the response headers of any other request (HEAD, GET, a manifest PUT): those need no long
+   * server-side work, so a silent server is given up on sooner. Default: `headersTimeoutMs`.
    */
   replyTimeoutMs?: number;
   /** Longest silence while the response body streams. */
@@ -112,6 +115,9 @@ function declaredLength(value: string, body: Buffer | Readable | null): number {
   }
   return length;
 }
+
+/** A buffer body over this size is an upload, waited on as long as a streamed one. */
+const UploadBytes = 1024 * 1024;
 
 /** How much sooner than the server's announced idle timeout a connection is let go. */
 const ServerIdleMarginMs = 1000;
@@ -374,8 +380,8 @@ export class HttpClient {
       else if (body === null && bodyMethods.has(init.method)) framing['Content-Length'] = '0';
       else if (body !== null) framing['Transfer-Encoding'] = 'chunked';
     }
-    const waitMs =
-      body !== null && !Buffer.isBuffer(body) ? o.headersTimeoutMs : (o.replyTimeoutMs ?? o.headersTimeoutMs);
+    const upload = body !== null && (!Buffer.isBuffer(body) || body.length > UploadBytes);
+    const waitMs = upload ? o.headersTimeoutMs : (o.replyTimeoutMs ?? o.headersTimeoutMs);
     // Built before connecting: a field that would inject a line fails here, before anything is sent.
     const head = requestHead(init.method, route.target, merged(route.headers, init.headers, framing));
     const progress = { reachedProxy: proxy === undefined };

@@ -33,7 +33,7 @@ export interface TlsOptions {
 export interface Timeouts {
   /** Until the connection (and TLS handshake) is made; default 30 s. */
   connectMs?: number;
-  /** Until response headers arrive after an upload (a streamed body). */
+  /** Until response headers arrive after an upload (a streamed body, or a buffer over 1 MiB). */
   headersMs?: number;
   /** Until response headers arrive for any other request. */
   replyMs?: number;
