@@ -291,7 +291,12 @@ export class RegistryStore {
     else if (isValidRepositoryName(from)) source = await this.#repoFolder(from, ['blobs', algorithm], false);
     if (!source) return false;
     try {
-      if (!(await isFile(source, hex))) return false;
+      const info = await source.lstat(hex);
+      if (!info?.isFile()) return false;
+      // The pool keeps a deleted blob until gc: from the pool, only what a repository still links
+      // (its hard link besides the pool's own) may be mounted. Where the file system copies instead
+      // of linking, nothing is mounted from the pool: the client uploads, as it would elsewhere.
+      if (from === undefined && info.nlink < 2) return false;
       try {
         await this.commit(name, digest, source, hex);
       } catch (error) {

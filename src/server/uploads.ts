@@ -21,6 +21,9 @@ export class RangeMismatch extends LadingError {
   }
 }
 
+/** Thrown by #appendNow for an upload whose file turned out to be a stored blob: the upload is unknown. */
+const uploadGone = new Error('upload gone');
+
 interface Session {
   id: string;
   repository: string;
@@ -84,7 +87,12 @@ export class Uploads {
     if (!session) return undefined;
     return this.#serial(session, async () => {
       if (o.start !== undefined && o.start !== session.size) throw new RangeMismatch(id, o.start, session.size);
-      await this.#appendNow(session, body, o);
+      try {
+        await this.#appendNow(session, body, o);
+      } catch (error) {
+        if (error === uploadGone) return undefined;
+        throw error;
+      }
       return session.size;
     });
   }
@@ -97,49 +105,57 @@ export class Uploads {
     const max = this.#maxBytes;
     const tooLarge = () => this.#tooLarge(session.id);
     const dir = await this.#store.internal(['uploads']);
+    let handle: FileHandle;
     try {
-      const handle = await open(dir.at(session.id), constants.O_WRONLY | O_NOFOLLOW);
-      try {
-        // Chunks are counted, hashed and written at their place before more are taken: memory stays
-        // flat. Those that arrive while a write is under way go out together in one writev.
-        const put = (chunks: Buffer[], done: (error?: Error | null) => void) => {
-          let length = 0;
-          for (const chunk of chunks) length += chunk.length;
-          if (before + received + length > max) return done(tooLarge());
-          for (const chunk of chunks) hash?.update(chunk);
-          writeAll(handle, chunks, before + received).then(() => {
-            received += length;
-            done();
-          }, done);
-        };
-        const sink = new Writable({
-          highWaterMark: 1024 * 1024,
-          write(chunk: Buffer, _encoding, done) {
-            put([chunk], done);
-          },
-          writev(entries, done) {
-            put(
-              entries.map((e) => e.chunk as Buffer),
-              done,
-            );
-          },
-        });
-        await pipeline(body, sink, { ...(o.signal ? { signal: o.signal } : {}) });
-        if (o.length !== undefined && received !== o.length) {
-          throw new LadingError(
-            'SIZE_MISMATCH',
-            `upload ${session.id}: the chunk was ${received} bytes, Content-Length said ${o.length}`,
-          );
-        }
-      } catch (error) {
-        // Only acknowledged bytes stay: the next chunk starts where the last good one ended.
-        await handle.truncate(before).catch(() => {});
-        throw error;
-      } finally {
-        await handle.close();
-      }
+      handle = await open(dir.at(session.id), constants.O_WRONLY | O_NOFOLLOW);
     } finally {
+      // The folder is not needed once the file is open: one descriptor less per chunk in flight.
       await dir.close();
+    }
+    // An upload's file linked anywhere else (the pool, a repository) is a stored blob: never written into.
+    if ((await handle.stat()).nlink !== 1) {
+      await handle.close();
+      await this.#discard(session);
+      throw uploadGone;
+    }
+    try {
+      // Chunks are counted, hashed and written at their place before more are taken: memory stays
+      // flat. Those that arrive while a write is under way go out together in one writev.
+      const put = (chunks: Buffer[], done: (error?: Error | null) => void) => {
+        let length = 0;
+        for (const chunk of chunks) length += chunk.length;
+        if (before + received + length > max) return done(tooLarge());
+        for (const chunk of chunks) hash?.update(chunk);
+        writeAll(handle, chunks, before + received).then(() => {
+          received += length;
+          done();
+        }, done);
+      };
+      const sink = new Writable({
+        highWaterMark: 1024 * 1024,
+        write(chunk: Buffer, _encoding, done) {
+          put([chunk], done);
+        },
+        writev(entries, done) {
+          put(
+            entries.map((e) => e.chunk as Buffer),
+            done,
+          );
+        },
+      });
+      await pipeline(body, sink, { ...(o.signal ? { signal: o.signal } : {}) });
+      if (o.length !== undefined && received !== o.length) {
+        throw new LadingError(
+          'SIZE_MISMATCH',
+          `upload ${session.id}: the chunk was ${received} bytes, Content-Length said ${o.length}`,
+        );
+      }
+    } catch (error) {
+      // Only acknowledged bytes stay: the next chunk starts where the last good one ended.
+      await handle.truncate(before).catch(() => {});
+      throw error;
+    } finally {
+      await handle.close();
     }
     session.size = before + received;
     session.hash = hash;
@@ -166,8 +182,10 @@ export class Uploads {
         await this.#store.commit(repository, digest, dir, session.id);
       } finally {
         await dir.close();
+        // Gone whether the commit worked or not: once linked into the pool the upload's file is the
+        // pool's blob, and a later chunk must never write into it.
+        await this.#discard(session);
       }
-      await this.#discard(session);
       return { size: session.size };
     });
   }

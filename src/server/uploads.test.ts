@@ -1,0 +1,62 @@
+// Uploads and the blob pool against a store on disk: what must hold when a commit fails half-way
+// or a blob is deleted (faults a client cannot produce on demand).
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { RegistryStore } from './storage.js';
+import { Uploads } from './uploads.js';
+
+const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+async function withStore(run: (store: RegistryStore, root: string) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'lading-uploads-'));
+  try {
+    await run(await RegistryStore.open(root), root);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+describe('uploads', () => {
+  test('a commit that fails after the pool took the file ends the upload: no later chunk writes into the stored blob', async () => {
+    await withStore(async (store, root) => {
+      const uploads = new Uploads(store);
+      const data = randomBytes(1000);
+      const digest = sha256(data);
+      const { id } = await uploads.start('a/repo');
+      assert.equal(await uploads.append('a/repo', id, Readable.from([data])), data.length);
+      // The pool link is made, then the repository's fails (a full disk, a crash).
+      const commit = store.commit.bind(store);
+      store.commit = async (...args: Parameters<RegistryStore['commit']>) => {
+        await commit(...args);
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      };
+      await assert.rejects(uploads.finish('a/repo', id, digest), /no space left/);
+      store.commit = commit;
+      assert.equal(await uploads.status('a/repo', id), undefined, 'the upload is gone');
+      assert.equal(await uploads.append('a/repo', id, Readable.from([Buffer.from('EVIL')])), undefined);
+      const pool = join(root, '_lading', 'blobs', 'sha256', digest.slice(7));
+      assert.deepEqual(await readFile(pool), data, 'the pool blob is what was verified');
+    });
+  });
+
+  test('a blob deleted from its only repository is not mounted from the pool into another', async () => {
+    await withStore(async (store) => {
+      const uploads = new Uploads(store);
+      const data = Buffer.from('a secret layer');
+      const digest = sha256(data);
+      const { id } = await uploads.start('owner/app');
+      await uploads.append('owner/app', id, Readable.from([data]));
+      await uploads.finish('owner/app', id, digest);
+      assert.equal(await store.mount('other/app', digest, undefined), true, 'held by a repository: mountable');
+      await store.locked('owner/app', (dir) => store.removeBlob(dir, digest));
+      await store.locked('other/app', (dir) => store.removeBlob(dir, digest));
+      assert.equal(await store.mount('third/app', digest, undefined), false, 'no repository holds it any more');
+      assert.equal(await store.blobSize('third/app', digest), undefined);
+    });
+  });
+});
