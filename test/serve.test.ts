@@ -324,6 +324,21 @@ describe('lading serve', () => {
     assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
   });
 
+  test('an artifactType that is not a media type is refused: it would be copied into every tag of the index', async () => {
+    const config = await pushBlob(served.url, 'typed/repo', Buffer.from('{}'));
+    const manifest = { ...imageManifest({ digest: config, size: 2 }, []) };
+    for (const artifactType of ['x'.repeat(300), 'not a type', 42]) {
+      const answer = await putManifest(served.url, 'typed/repo', 'v1', { ...manifest, artifactType });
+      assert.equal(answer.status, 400);
+      assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'MANIFEST_INVALID');
+    }
+    const ok = await putManifest(served.url, 'typed/repo', 'v1', {
+      ...manifest,
+      artifactType: 'application/vnd.x+json',
+    });
+    assert.equal(ok.status, 201, ok.body.toString());
+  });
+
   test('a chunk whose Content-Range runs backwards or disagrees with its length is refused (416), the upload unchanged', async () => {
     const started = await send(`${served.url}/v2/ranges/repo/blobs/uploads/`, { method: 'POST' });
     assert.equal(started.status, 202, started.body.toString());

@@ -5,6 +5,7 @@ import {
   isDigestReference,
   isLadingError,
   isManifestMediaType,
+  isValidMediaType,
   isValidTag,
   LadingError,
   MaxManifestBytes,
@@ -218,6 +219,11 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
           ? node.index.subject
           : node.artifact.subject;
     const artifactType = (value as { artifactType?: unknown }).artifactType;
+    // Copied into the index entry of every tag and into referrers lists: a media type, as the
+    // image-spec says, not a few megabytes of text.
+    if (artifactType !== undefined && (typeof artifactType !== 'string' || !isValidMediaType(artifactType))) {
+      throw new RegistryReply(400, 'MANIFEST_INVALID', 'artifactType is not a media type (type/subtype)');
+    }
     const desc: Descriptor = {
       mediaType,
       digest,
@@ -238,7 +244,7 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       await o.store.putManifestBlob(name, digest, bytes);
       const state = await o.store.stateIn(dir, name);
       o.store.recordManifest(state, desc, isDigestReference(ref) ? undefined : ref);
-      await o.store.writeState(dir, state);
+      await o.store.writeState(dir, state, name);
     });
     const headers: Record<string, string> = {
       Location: `/v2/${name}/manifests/${digest}`,
@@ -255,12 +261,12 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       const state = await o.store.stateIn(dir, name);
       if (!isDigestReference(ref)) {
         if (!state.tags.delete(ref)) return false;
-        await o.store.writeState(dir, state);
+        await o.store.writeState(dir, state, name);
         return true;
       }
       if (!state.manifests.delete(ref)) return false;
       for (const [tag, d] of state.tags) if (d.digest === ref) state.tags.delete(tag);
-      await o.store.writeState(dir, state);
+      await o.store.writeState(dir, state, name);
       await o.store.removeBlob(dir, ref);
       return true;
     });

@@ -22,6 +22,8 @@ let procFdWorks: boolean | undefined;
 /** The registry's own folder below the root; no repository name can start with `_`. */
 export const InternalFolder = '_lading';
 const MaxIndexBytes = 64 * 1024 * 1024;
+/** The most index.json is written with: well under what is read back, so a full repository can still be edited. */
+const MaxWrittenIndexBytes = 16 * 1024 * 1024;
 
 /** What the server remembers of a stored manifest: content-addressed, so cached for good. */
 export interface ManifestSummary {
@@ -118,7 +120,7 @@ export class RegistryStore {
     if (!dir) return undefined;
     try {
       if (!(await isFile(dir, 'oci-layout'))) return undefined;
-      return await readState(folderFiles(dir, `${this.root}/${name}`));
+      return await readState(folderFiles(dir, name));
     } finally {
       await dir.close();
     }
@@ -126,12 +128,22 @@ export class RegistryStore {
 
   /** The index.json of a repository folder held in `locked`. */
   async stateIn(dir: RealDir, name: string): Promise<IndexState> {
-    return readState(folderFiles(dir, `${this.root}/${name}`));
+    return readState(folderFiles(dir, name));
   }
 
-  /** Replaces index.json; call inside `locked`. */
-  async writeState(dir: RealDir, state: IndexState): Promise<void> {
-    await writeFileAtomic(dir.at('index.json'), encodeIndexJson(state));
+  /**
+   * Replaces index.json; call inside `locked`. A state that would not fit the size index.json is
+   * read back with is refused (SIZE_EXCEEDS_LIMIT): the repository stays as it was, readable.
+   */
+  async writeState(dir: RealDir, state: IndexState, name = 'the repository'): Promise<void> {
+    const bytes = encodeIndexJson(state);
+    if (bytes.length > MaxWrittenIndexBytes) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${name}: its index would grow past ${MaxWrittenIndexBytes} bytes; delete tags or manifests first`,
+      );
+    }
+    await writeFileAtomic(dir.at('index.json'), bytes);
   }
 
   async exists(name: string): Promise<boolean> {

@@ -59,4 +59,27 @@ describe('uploads', () => {
       assert.equal(await store.blobSize('third/app', digest), undefined);
     });
   });
+
+  test('an index.json that would outgrow what is read back is not written: the repository stays editable', async () => {
+    await withStore(async (store, root) => {
+      const data = Buffer.from('{}');
+      const digest = sha256(data);
+      await store.putManifestBlob('big/repo', digest, data);
+      const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: data.length };
+      await store.locked('big/repo', async (dir) => {
+        const state = await store.stateIn(dir, 'big/repo');
+        store.recordManifest(state, desc, 'v1');
+        await store.writeState(dir, state, 'big/repo');
+        const huge = { ...desc, annotations: { note: 'x'.repeat(17 * 1024 * 1024) } };
+        store.recordManifest(state, huge, 'v2');
+        await assert.rejects(
+          store.writeState(dir, state, 'big/repo'),
+          (e: Error & { code?: string }) =>
+            e.code === 'SIZE_EXCEEDS_LIMIT' && e.message.startsWith('big/repo: ') && !e.message.includes(root),
+        );
+      });
+      const after = await store.state('big/repo');
+      assert.deepEqual([...(after?.tags.keys() ?? [])], ['v1']);
+    });
+  });
 });
