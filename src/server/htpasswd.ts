@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import bcrypt from 'bcryptjs';
+import pLimit from 'p-limit';
 import { LadingError } from '../oci/index.js';
 
 /** Basic-auth users from an htpasswd file whose entries are bcrypt hashes (`htpasswd -B`). */
@@ -12,8 +13,19 @@ export class Htpasswd {
    */
   readonly #verified = new Map<string, string>();
 
+  /** Checked against for a user the file does not name: a hash of the file's own cost, made on first need. */
+  #decoy: Promise<string> | undefined;
+  readonly #limit = pLimit(2);
+
   private constructor(users: Map<string, string>) {
     this.#users = users;
+  }
+
+  #decoyHash(): Promise<string> {
+    const first = this.#users.values().next().value ?? '';
+    const cost = Number(/^\$2[aby]\$(\d\d)\$/.exec(first)?.[1] ?? 10);
+    this.#decoy ??= bcrypt.hash(randomBytes(16).toString('hex'), Math.min(Math.max(cost, 4), 31));
+    return this.#decoy;
   }
 
   static parse(text: string, where: string): Htpasswd {
@@ -47,14 +59,19 @@ export class Htpasswd {
     return Htpasswd.parse(text, path);
   }
 
-  /** Whether `user` and `password` match an entry. */
+  /**
+   * Whether `user` and `password` match an entry. An unknown user costs the same bcrypt check as a
+   * wrong password (the answer's time does not tell which users exist), and at most two checks run
+   * at a time, the rest waiting their turn: bcrypt is CPU work on this thread, and a flood of wrong
+   * passwords must not starve the requests of clients whose check is remembered.
+   */
   async check(user: string, password: string): Promise<boolean> {
-    const hash = this.#users.get(user);
-    if (hash === undefined) return false;
+    const known = this.#users.get(user);
+    const hash = known ?? (await this.#decoyHash());
     const memo = createHash('sha256').update(`${hash}\0${password}`).digest('hex');
-    if (this.#verified.get(user) === memo) return true;
+    if (known !== undefined && this.#verified.get(user) === memo) return true;
     // bcryptjs reads $2y$ (Apache's prefix) as $2b$: the algorithms are the same.
-    const ok = await bcrypt.compare(password, hash);
+    const ok = (await this.#limit(() => bcrypt.compare(password, hash))) && known !== undefined;
     if (ok) this.#verified.set(user, memo);
     return ok;
   }
