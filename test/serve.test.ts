@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -402,6 +402,39 @@ describe('lading serve', () => {
     assert.deepEqual(await readdir(outside), []);
     const catalog = JSON.parse((await send(`${served.url}/v2/_catalog`)).body.toString()) as { repositories: string[] };
     assert.ok(!catalog.repositories.some((r) => r.startsWith('planted')));
+  });
+});
+
+describe('lading serve: an internal failure', () => {
+  test("a request that fails after its body was read gets a 500 naming the failure's kind, not the server's paths; the log has the rest", async () => {
+    const work = await tempDir('lading-serve-500-');
+    const logs: { status: number; error?: string }[] = [];
+    const root = join(work.path, 'root');
+    const registry = await startRegistry({ root, addr: '127.0.0.1:0', onRequest: (e) => logs.push(e) });
+    try {
+      // A damaged repository: its index.json is a folder, so recording a manifest fails after
+      // the request's body was read whole.
+      const config = await pushBlob(registry.url, 'broken/repo', Buffer.from('{}'));
+      await rm(join(root, 'broken', 'repo', 'index.json'), { force: true });
+      await mkdir(join(root, 'broken', 'repo', 'index.json', 'x'), { recursive: true });
+      const answer = await putManifest(
+        registry.url,
+        'broken/repo',
+        'v1',
+        imageManifest({ digest: config, size: 2 }, []),
+      );
+      assert.equal(answer.status, 500, answer.body.toString());
+      const [error] = JSON.parse(answer.body.toString()).errors;
+      assert.equal(error.code, 'UNKNOWN');
+      assert.equal(error.detail, 'EISDIR');
+      assert.ok(!answer.body.toString().includes('/'), 'no server path in the answer');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const logged = logs.find((e) => e.status === 500);
+      assert.ok(logged?.error, "the operator's log says what failed");
+    } finally {
+      await registry.close();
+      await work.cleanup();
+    }
   });
 });
 

@@ -17,7 +17,7 @@ import type { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
 import { sendFileRange } from './send.js';
 import type { RegistryStore } from './storage.js';
-import { RangeMismatch, type Uploads } from './uploads.js';
+import { RangeMismatch, TooManyUploads, type Uploads } from './uploads.js';
 
 /** distribution-spec's error codes. */
 export type SpecCode =
@@ -33,6 +33,7 @@ export type SpecCode =
   | 'SIZE_INVALID'
   | 'UNAUTHORIZED'
   | 'DENIED'
+  | 'TOOMANYREQUESTS'
   | 'UNSUPPORTED';
 
 /** An answer with a spec error body; thrown inside a request and turned into the response. */
@@ -603,6 +604,9 @@ function reply(
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+/** What failed in a request answered 500, for the request log (server.ts). */
+export const internalErrors = new WeakMap<ServerResponse, string>();
+
 function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): void {
   let answer: RegistryReply;
   // LadingError's instanceof accepts every LadingError (copies of the package): tell them by their fields.
@@ -611,6 +615,8 @@ function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): v
     answer = new RegistryReply(416, 'BLOB_UPLOAD_INVALID', error.message, {
       Range: `0-${Math.max((error as RangeMismatch).size - 1, 0)}`,
     });
+  } else if (isLadingError(error) && error.name === TooManyUploads.name) {
+    answer = new RegistryReply(429, 'TOOMANYREQUESTS', error.message, { 'Retry-After': '60' });
   } else if (isLadingError(error, 'SIZE_EXCEEDS_LIMIT')) answer = new RegistryReply(413, 'SIZE_INVALID', error.message);
   else if (isLadingError(error, 'SIZE_MISMATCH')) answer = new RegistryReply(400, 'BLOB_UPLOAD_INVALID', error.message);
   else if (isLadingError(error, 'INVALID_DIGEST')) answer = new RegistryReply(400, 'DIGEST_INVALID', error.message);
@@ -618,12 +624,18 @@ function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): v
   else if (isLadingError(error, 'PATH_TRAVERSAL'))
     answer = new RegistryReply(400, 'NAME_INVALID', 'the repository is not stored as a plain folder');
   else {
-    const message = error instanceof Error ? error.message : String(error);
-    if (res.headersSent || req.destroyed) {
+    // The client is gone, or the answer has started: nothing to say. (A request whose body was read
+    // whole counts as destroyed too; its client still waits for the answer.)
+    if (res.headersSent || res.destroyed || req.socket.destroyed) {
       res.destroy();
       return;
     }
-    const body = JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'internal error', detail: clip(message) }] });
+    // The detail names the failure's kind only: its message may hold the server's own paths. The
+    // whole message goes to the operator's log.
+    internalErrors.set(res, printable(error instanceof Error ? error.message : String(error), 500));
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const detail = typeof code === 'string' ? clip(code) : '';
+    const body = JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'internal error', detail }] });
     res.writeHead(500, {
       ...ApiVersion,
       'Content-Type': 'application/json',
@@ -654,6 +666,11 @@ function isReply(error: unknown): error is RegistryReply {
 }
 
 function clip(text: string): string {
+  return printable(text, 100);
+}
+
+/** `text` in printable ASCII (anything else a `?`), cut at `max` characters. */
+function printable(text: string, max: number): string {
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { OciLayout } from '../layout/index.js';
 import { LadingError } from '../oci/index.js';
-import { registryHandler } from './handler.js';
+import { internalErrors, registryHandler } from './handler.js';
 import { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
 import { RegistryStore } from './storage.js';
@@ -56,6 +56,8 @@ export interface RequestLog {
   aborted: boolean;
   /** The client's User-Agent header ('' when none). */
   userAgent: string;
+  /** For an internal error (500): what failed, for the operator (the client is told only its kind). */
+  error?: string;
 }
 
 export interface RunningRegistry {
@@ -135,6 +137,7 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
         ms: Date.now() - started,
         aborted,
         userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
+        ...(internalErrors.has(res) ? { error: internalErrors.get(res) as string } : {}),
       });
     };
     res.once('finish', () => log(false));

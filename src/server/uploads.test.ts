@@ -2,7 +2,7 @@
 // or a blob is deleted (faults a client cannot produce on demand).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -80,6 +80,22 @@ describe('uploads', () => {
       });
       const after = await store.state('big/repo');
       assert.deepEqual([...(after?.tags.keys() ?? [])], ['v1']);
+    });
+  });
+
+  test('uploads left open do not pile up: past the limit the one idle longest goes, and with none idle a new one is refused', async () => {
+    await withStore(async (store, root) => {
+      const uploads = new Uploads(store, { maxOpen: 3, idleMs: 50 });
+      const first = await uploads.start('a/repo');
+      await uploads.start('a/repo');
+      await uploads.start('a/repo');
+      await assert.rejects(uploads.start('a/repo'), (e: Error) => e.name === 'TooManyUploads');
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      const fourth = await uploads.start('a/repo');
+      assert.equal(await uploads.status('a/repo', first.id), undefined, 'the oldest idle upload made room');
+      assert.equal(await uploads.status('a/repo', fourth.id), 0);
+      const files = await readdir(join(root, '_lading', 'uploads'));
+      assert.equal(files.filter((f) => !f.endsWith('.json')).length, 3, 'its files are gone too');
     });
   });
 });

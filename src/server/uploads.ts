@@ -33,6 +33,23 @@ interface Session {
   hash: Hash | undefined;
   /** Operations on one upload run one at a time. */
   queue: Promise<unknown>;
+  /** When a request last touched it (ms since the epoch). */
+  used: number;
+  /** Requests on it under way. */
+  busy: number;
+}
+
+/** Uploads open at once; past it, those idle longest go first, and with none idle a new one waits its turn (429). */
+const MaxOpenUploads = 1024;
+/** An upload no request touched for this long may be ended to make room for a new one. */
+const IdleUploadMs = 10 * 60 * 1000;
+
+/** Too many uploads are open: the client is to try again later. */
+export class TooManyUploads extends LadingError {
+  constructor() {
+    super('UNSUPPORTED', `more than ${MaxOpenUploads} uploads are open; try again later`);
+    this.name = 'TooManyUploads';
+  }
 }
 
 /**
@@ -47,12 +64,23 @@ export class Uploads {
   readonly #sessions = new Map<string, Session>();
   readonly #maxBytes: number;
 
-  constructor(store: RegistryStore, o: { maxUploadBytes?: number } = {}) {
+  readonly #maxOpen: number;
+  readonly #idleMs: number;
+
+  constructor(store: RegistryStore, o: { maxUploadBytes?: number; maxOpen?: number; idleMs?: number } = {}) {
     this.#store = store;
     this.#maxBytes = o.maxUploadBytes ?? Number.POSITIVE_INFINITY;
+    this.#maxOpen = o.maxOpen ?? MaxOpenUploads;
+    this.#idleMs = o.idleMs ?? IdleUploadMs;
   }
 
+  /**
+   * Starts an upload. Uploads a client abandons would otherwise pile up (two files and a running
+   * hash each): with `maxOpen` open, the one idle longest (past `idleMs`) is ended first; with
+   * none idle that long, TooManyUploads.
+   */
   async start(repository: string): Promise<{ id: string; size: number }> {
+    if (this.#sessions.size >= this.#maxOpen) await this.#makeRoom();
     const id = randomUUID();
     const dir = await this.#store.internal(['uploads']);
     try {
@@ -62,8 +90,29 @@ export class Uploads {
     } finally {
       await dir.close();
     }
-    this.#sessions.set(id, { id, repository, size: 0, hash: createHash('sha256'), queue: Promise.resolve() });
+    this.#sessions.set(id, {
+      id,
+      repository,
+      size: 0,
+      hash: createHash('sha256'),
+      queue: Promise.resolve(),
+      used: Date.now(),
+      busy: 0,
+    });
     return { id, size: 0 };
+  }
+
+  async #makeRoom(): Promise<void> {
+    const now = Date.now();
+    let oldest: Session | undefined;
+    for (const session of this.#sessions.values()) {
+      if (session.busy === 0 && now - session.used >= this.#idleMs && (!oldest || session.used < oldest.used)) {
+        oldest = session;
+      }
+    }
+    if (!oldest) throw new TooManyUploads();
+    const session = oldest;
+    await this.#serial(session, () => this.#discard(session));
   }
 
   /** The upload's current size, or undefined when `id` is not an upload of `repository`. */
@@ -247,7 +296,15 @@ export class Uploads {
       // Another request may have found it meanwhile.
       const again = this.#sessions.get(id);
       if (again) return again;
-      const session: Session = { id, repository, size: info.size, hash: undefined, queue: Promise.resolve() };
+      const session: Session = {
+        id,
+        repository,
+        size: info.size,
+        hash: undefined,
+        queue: Promise.resolve(),
+        used: Date.now(),
+        busy: 0,
+      };
       this.#sessions.set(id, session);
       return session;
     } finally {
@@ -256,7 +313,15 @@ export class Uploads {
   }
 
   #serial<T>(session: Session, fn: () => Promise<T>): Promise<T> {
-    const run = session.queue.catch(() => {}).then(fn);
+    session.busy++;
+    session.used = Date.now();
+    const run = session.queue
+      .catch(() => {})
+      .then(fn)
+      .finally(() => {
+        session.busy--;
+        session.used = Date.now();
+      });
     session.queue = run.catch(() => {});
     return run;
   }

@@ -134,7 +134,7 @@ async function serveCommand(io: CliIO, flags: ServeFlags): Promise<void> {
       if (want > level) return;
       line(
         { level: e.status >= 500 ? 'error' : e.status >= 400 ? 'warn' : 'info', msg: 'request', ...e },
-        `${e.time} ${e.remote} "${e.method} ${e.path}" ${e.status} in=${e.bytesIn} out=${e.bytesOut} ${e.ms}ms${e.aborted ? ' aborted' : ''} ${JSON.stringify(e.userAgent)}`,
+        `${e.time} ${e.remote} "${e.method} ${e.path}" ${e.status} in=${e.bytesIn} out=${e.bytesOut} ${e.ms}ms${e.aborted ? ' aborted' : ''} ${JSON.stringify(e.userAgent)}${e.error === undefined ? '' : ` error=${JSON.stringify(e.error)}`}`,
       );
     },
   });
