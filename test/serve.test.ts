@@ -364,6 +364,22 @@ describe('lading serve', () => {
     assert.equal(done.status, 201, done.body.toString());
   });
 
+  test("a request target that is no URL is the client's error (400), not the server's", async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(served.url);
+      const socket = net.connect(Number(port), hostname, () =>
+        socket.end(`GET http://[ HTTP/1.1\r\nHost: ${served.host}\r\nConnection: close\r\n\r\n`),
+      );
+      let text = '';
+      socket.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+  });
+
   test('hostile repository names never reach outside the root', async () => {
     const outside = join(work.path, 'outside');
     await mkdir(outside, { recursive: true });

@@ -82,7 +82,13 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
-    const url = new URL(req.url ?? '/', 'http://registry.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://registry.invalid');
+    } catch {
+      // An absolute-form target that is no URL (`GET http://[`): the client's mistake, not ours.
+      throw new RegistryReply(400, 'NAME_INVALID', 'the request target is not a URL');
+    }
     const path = url.pathname;
     if (o.ui && (path === '/ui' || path.startsWith('/ui/'))) {
       await authorize(req);
