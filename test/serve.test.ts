@@ -11,6 +11,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { listReferrers } from '../src/content/index.js';
 import { Registry } from '../src/registry/index.js';
 import { startRegistry } from '../src/server/index.js';
 import { ladingOk } from './support/cli.js';
@@ -418,6 +419,59 @@ describe('lading serve', () => {
     assert.deepEqual(await readdir(outside), []);
     const catalog = JSON.parse((await send(`${served.url}/v2/_catalog`)).body.toString()) as { repositories: string[] };
     assert.ok(!catalog.repositories.some((r) => r.startsWith('planted')));
+  });
+});
+
+describe('lading serve: many referrers', () => {
+  test('a referrers list comes in pages a client follows; annotations too big to repeat in a list are left out of it', async () => {
+    const work = await tempDir('lading-serve-referrers-');
+    const registry = await startRegistry({ root: join(work.path, 'root'), addr: '127.0.0.1:0' });
+    const client = new Registry(registry.url.replace('http://', ''), { plainHttp: true });
+    try {
+      const repo = client.repository('many/refs');
+      const empty = Buffer.from('{}');
+      const emptyDesc = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 };
+      await repo.push(emptyDesc, empty);
+      const manifest = (extra: object) => {
+        const bytes = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            artifactType: 'application/vnd.example.note',
+            config: emptyDesc,
+            layers: [],
+            ...extra,
+          }),
+        );
+        return {
+          desc: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(bytes), size: bytes.length },
+          bytes,
+        };
+      };
+      const subject = manifest({});
+      await repo.push(subject.desc, subject.bytes);
+      // 80 referrers of 15 KiB of annotations each (over the 1 MiB page), and one of 20 KiB.
+      for (let i = 0; i < 80; i++) {
+        const r = manifest({ subject: subject.desc, annotations: { n: String(i), pad: 'x'.repeat(15 * 1024) } });
+        await repo.push(r.desc, r.bytes);
+      }
+      const big = manifest({ subject: subject.desc, annotations: { n: 'big', pad: 'y'.repeat(20 * 1024) } });
+      await repo.push(big.desc, big.bytes);
+      const first = await send(`${registry.url}/v2/many/refs/referrers/${subject.desc.digest}`);
+      assert.equal(first.status, 200);
+      assert.match(String(first.headers.link), /rel="next"/, 'more than one page');
+      assert.ok(first.body.length <= 1.1 * 1024 * 1024, `a page of ${first.body.length} bytes`);
+      const all = await listReferrers(repo, subject.desc);
+      assert.equal(all.length, 81, 'every page followed');
+      assert.equal(new Set(all.map((d) => d.digest)).size, 81);
+      const listed = all.find((d) => d.digest === big.desc.digest);
+      assert.equal(listed?.annotations, undefined, 'the 20 KiB annotations are not repeated');
+      assert.equal(listed?.artifactType, 'application/vnd.example.note');
+    } finally {
+      await client.close();
+      await registry.close();
+      await work.cleanup();
+    }
   });
 });
 

@@ -482,13 +482,34 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       list = list.filter((d) => d.artifactType === artifactType);
       headers['OCI-Filters-Applied'] = 'artifactType';
     }
-    const body = { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: list };
+    // Pages of at most ReferrersPageBytes, in digest order, each after the `last` the one before
+    // named (the Link header's next page): a subject with many referrers is not one huge answer.
+    list.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+    const last = url.searchParams.get('last');
+    if (last) list = list.filter((d) => d.digest > last);
+    const page: Descriptor[] = [];
+    let bytes = 0;
+    for (const d of list) {
+      const size = JSON.stringify(d).length + 1;
+      if (page.length > 0 && bytes + size > ReferrersPageBytes) break;
+      page.push(d);
+      bytes += size;
+    }
+    if (page.length < list.length) {
+      const next = new URLSearchParams({ last: (page.at(-1) as Descriptor).digest });
+      if (artifactType !== null) next.set('artifactType', artifactType);
+      headers.Link = `</v2/${name}/referrers/${digest}?${next}>; rel="next"`;
+    }
+    const body = { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: page };
     reply(res, req, 200, headers, Buffer.from(JSON.stringify(body)), MediaType.ImageIndex);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/** The most descriptor JSON one page of a referrers list holds (one descriptor always fits). */
+const ReferrersPageBytes = 1024 * 1024;
 
 function only(method: string, allowed: string[], fn: () => Promise<void>): Promise<void> {
   if (!allowed.includes(method)) notAllowed(method);

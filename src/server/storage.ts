@@ -24,6 +24,13 @@ export const InternalFolder = '_lading';
 const MaxIndexBytes = 64 * 1024 * 1024;
 /** The most index.json is written with: well under what is read back, so a full repository can still be edited. */
 const MaxWrittenIndexBytes = 16 * 1024 * 1024;
+/** The manifests whose summaries are remembered weigh at most this much together. */
+const MaxSummaryBytes = 64 * 1024 * 1024;
+/**
+ * A manifest's annotations are repeated in the referrers lists that name it only up to this size
+ * (as JSON): a few referrers of megabytes of annotations each must not make every list huge.
+ */
+const MaxListedAnnotationBytes = 16 * 1024;
 
 /** What the server remembers of a stored manifest: content-addressed, so cached for good. */
 export interface ManifestSummary {
@@ -53,6 +60,7 @@ export interface OpenBlob {
 export class RegistryStore {
   readonly root: string;
   readonly #summaries = new Map<string, ManifestSummary>();
+  #summaryBytes = 0;
   readonly #queues = new Map<string, Promise<unknown>>();
   /** The root with every link resolved, for the one-open blob lookup (see openBlob). */
   readonly #realRoot: string | undefined;
@@ -370,8 +378,14 @@ export class RegistryStore {
     }
     if (!bytes) return undefined;
     const summary = summarise(bytes, desc.mediaType);
-    if (this.#summaries.size > 100_000) this.#summaries.clear();
+    // Bounded by what the manifests weighed (a summary is smaller than its manifest), not by count:
+    // a few thousand manifests of megabytes each would otherwise stay in memory for good.
+    if (this.#summaries.size >= 100_000 || this.#summaryBytes + bytes.length > MaxSummaryBytes) {
+      this.#summaries.clear();
+      this.#summaryBytes = 0;
+    }
     this.#summaries.set(desc.digest, summary);
+    this.#summaryBytes += bytes.length;
     return summary;
   }
 
@@ -586,7 +600,10 @@ export function summarise(bytes: Uint8Array, mediaType: string): ManifestSummary
   // The referrers API reports an image manifest's config media type when it has no artifactType.
   if (!artifactType && config && mediaType === MediaType.ImageManifest) artifactType = config.mediaType;
   const annotations =
-    value.annotations && typeof value.annotations === 'object' && !Array.isArray(value.annotations)
+    value.annotations &&
+    typeof value.annotations === 'object' &&
+    !Array.isArray(value.annotations) &&
+    JSON.stringify(value.annotations).length <= MaxListedAnnotationBytes
       ? (value.annotations as Record<string, string>)
       : undefined;
   return {
