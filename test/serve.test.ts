@@ -318,11 +318,17 @@ describe('lading serve', () => {
     }
   });
 
-  test('a manifest naming a missing blob is refused', async () => {
+  test('a manifest naming a missing blob, or a blob of another size than it says, is refused', async () => {
     const missing = sha256(Buffer.from('never pushed'));
     const answer = await putManifest(served.url, 'strict/repo', 'v1', imageManifest({ digest: missing, size: 12 }, []));
     assert.equal(answer.status, 400);
     assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    const config = await pushBlob(served.url, 'strict/repo', Buffer.from('{}'));
+    const wrong = await putManifest(served.url, 'strict/repo', 'v1', imageManifest({ digest: config, size: 3 }, []));
+    assert.equal(wrong.status, 400);
+    assert.equal(JSON.parse(wrong.body.toString()).errors[0].code, 'MANIFEST_INVALID');
+    const right = await putManifest(served.url, 'strict/repo', 'v1', imageManifest({ digest: config, size: 2 }, []));
+    assert.equal(right.status, 201);
   });
 
   test('an artifactType that is not a media type is refused: it would be copied into every tag of the index', async () => {

@@ -238,13 +238,23 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       ...(typeof artifactType === 'string' ? { artifactType } : {}),
     };
     await o.store.locked(name, async (dir) => {
-      // Checked under the lock that a blob delete also takes: a recorded manifest never names a missing blob.
+      // Checked under the lock that a blob delete also takes: no manifest is recorded naming a blob
+      // that is missing, or of another size than it says (a later DELETE of the blob itself is the
+      // client's to make, as with distribution).
       for (const child of named) {
-        if ((await o.store.blobSize(name, child.digest)) === undefined) {
+        const size = await o.store.blobSize(name, child.digest);
+        if (size === undefined) {
           throw new RegistryReply(
             400,
             'MANIFEST_BLOB_UNKNOWN',
             `${name}: blob ${child.digest} is not in the repository`,
+          );
+        }
+        if (size !== child.size) {
+          throw new RegistryReply(
+            400,
+            'MANIFEST_INVALID',
+            `${name}: blob ${child.digest} is ${size} bytes, the manifest says ${child.size}`,
           );
         }
       }
