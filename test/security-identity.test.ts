@@ -484,6 +484,53 @@ async function recorder() {
   return { host, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+describe("credentials given on the command line stay with the user's repositories", () => {
+  test('a registry an access names gets neither --username/--password nor --header', async () => {
+    const { dir, ctf } = await scratch();
+    // The attacker's registry: on loopback, so plain HTTP is allowed to it and only the
+    // credentials decide what it learns. It asks for basic auth, as a registry would.
+    const requests: IncomingHttpHeaders[] = [];
+    const catcher = createServer((req, res) => {
+      requests.push(req.headers);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+    });
+    await new Promise<void>((resolve) => catcher.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(catcher.address() as AddressInfo).port}`;
+    try {
+      await rewrite(ctf, OTHER, (d) => {
+        const data = resource(d, 'data');
+        data.type = 'ociImage';
+        data.access = { type: 'OCIImage/v1', imageReference: `http://${host}/collect/app:1.0.0` };
+        data.digest = {
+          hashAlgorithm: 'SHA-256',
+          normalisationAlgorithm: 'ociArtifactDigest/v1',
+          value: 'a'.repeat(64),
+        };
+      });
+      const secrets = ['--username', 'alice', '--password', 'alice-s3cret', '--header', 'X-Api-Key: corp-secret-123'];
+      const target = join(dir, 'target');
+      const t = await lading(['transfer', 'cv', '--copy-resources', ...secrets, `${ctf}//${OTHER}:1.0.0`, target], {
+        cwd: dir,
+      });
+      assert.notEqual(t.code, 0, 'the image cannot be fetched without credentials');
+      const d = await lading(
+        ['download', 'resource', ...secrets, `${ctf}//${OTHER}:1.0.0`, '--identity', 'name=data'],
+        {
+          cwd: dir,
+        },
+      );
+      assert.notEqual(d.code, 0);
+      assert.ok(requests.length > 0, 'the access was tried');
+      for (const headers of requests) {
+        assert.equal(headers.authorization, undefined, 'no credentials for a host the user did not name');
+        assert.equal(headers['x-api-key'], undefined, 'no --header for it either');
+      }
+    } finally {
+      await new Promise<void>((resolve) => catcher.close(() => resolve()));
+    }
+  });
+});
+
 describe('an access may not downgrade the transport', () => {
   test('http:// in an imageReference or a Helm repository is refused, no request is made', async () => {
     const { dir, ctf } = await scratch();

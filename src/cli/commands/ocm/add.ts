@@ -75,7 +75,7 @@ Examples:
     const opened = await openRepository(spec, opts, { write: true });
     // A constructor is the user's own instruction: an http:// chart repository or image there is
     // their choice (credentials still never go over plain HTTP beyond this machine).
-    const access = await accessOptions(opts, () => true);
+    const access = await accessOptions(opts, () => true, 'any');
     let ok = false;
     try {
       const descriptors = await constructComponentVersions(ctor, opened.repository, {

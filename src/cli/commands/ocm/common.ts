@@ -47,6 +47,29 @@ export function ocmConfigFor(flags: OcmRemoteFlags): Promise<OcmConfig> {
   return config;
 }
 
+/** The hosts (`host[:port]`, lower case) of the OCI registries among `specs`. */
+function registryHosts(specs: readonly RepositorySpec[]): Set<string> {
+  return new Set(
+    specs.flatMap((spec) =>
+      spec.kind === 'OCIRepository' ? [spec.baseUrl.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '').toLowerCase()] : [],
+    ),
+  );
+}
+
+/** `flags` without the credentials and headers given on the command line (for hosts the user did not name). */
+function withoutGivenAuth(flags: OcmRemoteFlags): OcmRemoteFlags {
+  const {
+    username: _u,
+    password: _p,
+    passwordStdin: _ps,
+    identityToken: _t,
+    identityTokenStdin: _ts,
+    header: _h,
+    ...rest
+  } = flags;
+  return rest;
+}
+
 function hasExplicitCredentials(flags: TargetFlags): boolean {
   return (
     flags.username !== undefined ||
@@ -144,15 +167,27 @@ export interface AccessOptions {
 }
 
 /**
- * Registries and Helm repositories beyond the command's repository, with the same credentials
- * chain as the repository (and for http(s) chart repositories the OCM configuration's); `http://`
- * in a reference where `allowPlainHttp` permits, or --plain-http, means plain HTTP.
+ * Registries and Helm repositories beyond the command's repository (and for http(s) chart
+ * repositories the OCM configuration's credentials); `http://` in a reference where
+ * `allowPlainHttp` permits, or --plain-http, means plain HTTP. The credentials and headers given
+ * on the command line (--username, --password, --identity-token, --header) go only to the
+ * registries of `own`, the repositories the user named, or to every host with `'any'` (a
+ * constructor file the user wrote): a host a descriptor names (an image's registry, an `oci://`
+ * chart's) gets only what the OCM and docker configurations keep for it by name, so a third-party
+ * component cannot collect the user's password by naming its own registry.
  */
-export async function accessOptions(flags: OcmRemoteFlags, allowPlainHttp: PlainHttpPolicy): Promise<AccessOptions> {
+export async function accessOptions(
+  flags: OcmRemoteFlags,
+  allowPlainHttp: PlainHttpPolicy,
+  own: readonly RepositorySpec[] | 'any',
+): Promise<AccessOptions> {
   const { RegistryPool } = await import('../../../ocm/registry-pool.js');
   const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
+  const mine = await ocmRegistryOptions(flags);
+  const hosts = own === 'any' ? undefined : registryHosts(own);
+  const foreign = hosts ? await ocmRegistryOptions(withoutGivenAuth(flags)) : mine;
   const registries = new RegistryPool({
-    registryOptions: await ocmRegistryOptions(flags),
+    registryOptions: (host) => (!hosts || hosts.has(host.toLowerCase()) ? mine(host) : foreign(host)),
     ...(flags.plainHttp ? { plainHttp: true } : {}),
   });
   const helm = {

@@ -57,7 +57,7 @@ Examples:
     const requested = parseIdentity(opts.identity);
     const opened = await openRepository(ref.repository, opts);
     // An access is data from the descriptor: it does not choose plain HTTP for the user.
-    const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository]));
+    const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository]), [ref.repository]);
     try {
       const stored = await opened.repository.getComponentVersion(ref.component, ref.version);
       const resource = selectByIdentity(stored.descriptor.component.resources ?? [], requested);

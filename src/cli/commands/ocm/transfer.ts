@@ -99,7 +99,10 @@ or add globalAccessPolicy: auto to an OCIAddLocalResource node), then run it:
     const source = await openRepository(ref.repository, opts);
     const target = opts.dryRun ? undefined : await openRepository(targetSpec, opts, { write: true });
     const display = new TransferDisplay(io, CopyVerbs, { tty: opts.tty });
-    const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository, targetSpec]));
+    const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository, targetSpec]), [
+      ref.repository,
+      targetSpec,
+    ]);
     // -r finds referenced versions the source lacks through the configuration's resolvers.
     const resolving = opts.recursive
       ? await (await import('./resolving.js')).resolvingReader(source.repository, opts)
@@ -249,7 +252,7 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
   }
   const { TransferDisplay, CopyVerbs } = await import('../../output/transfer.js');
   const display = new TransferDisplay(io, CopyVerbs, opts.tty === undefined ? {} : { tty: Boolean(opts.tty) });
-  const access = await accessOptions(opts, await plainHttpPolicy(opts, []));
+  const access = await accessOptions(opts, await plainHttpPolicy(opts, []), []);
   const opened: { write: boolean; repo: Awaited<ReturnType<typeof openRepository>> }[] = [];
   let ok = false;
   try {
