@@ -306,6 +306,38 @@ describe('resources are what their digests say', () => {
   });
 });
 
+describe('verify -r: a referenced version is vouched for only as far as its digests go', () => {
+  test('a pinned version whose resource has an access and no digest does not verify (its access could be repointed)', async () => {
+    const { dir, ctf } = await scratch();
+    // Before the app is signed: the library's resource loses its digest and gets an image access.
+    await rewrite(ctf, OTHER, (d) => {
+      const data = resource(d, 'data');
+      data.access = { type: 'OCIImage/v1', imageReference: 'registry.example.com/acme/data:1.0.0' };
+      delete data.digest;
+    });
+    // The app pins the library as it now is (as a reference made after this change would).
+    let pin: ReturnType<typeof digestDescriptor>['digest'] | undefined;
+    await rewrite(ctf, OTHER, (d) => {
+      pin = digestDescriptor(d).digest;
+    });
+    await rewrite(ctf, APP, (d) => {
+      for (const ref of d.component.componentReferences ?? []) if (pin) ref.digest = pin;
+    });
+    await ladingOk(['sign', 'cv', `${ctf}//${APP}:1.0.0`, '--private-key', join(root, 'key.pem')], { cwd: dir });
+    // After signing, the attacker repoints the access: no digest of the library changes.
+    await rewrite(ctf, OTHER, (d) => {
+      const data = resource(d, 'data');
+      data.access = { type: 'OCIImage/v1', imageReference: 'evil.example.com/backdoor:1.0.0' };
+    });
+    const args = ['verify', 'cv', '-r', `${ctf}//${APP}:1.0.0`, '--public-key', join(root, 'pub.pem')];
+    const r = await lading(args, { cwd: dir });
+    assertOneLineError(
+      r,
+      /acme\.org\/other:1\.0\.0 \(referenced by acme\.org\/app:1\.0\.0\): resource .*data.* has no digest/,
+    );
+  });
+});
+
 describe('signatures: what is declared is what was verified', () => {
   for (const label of ['none', 'RSASSA-PKCS1-V1_5']) {
     test(`a PSS signature relabelled ${label} does not verify`, async () => {

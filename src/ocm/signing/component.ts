@@ -303,6 +303,15 @@ async function verifyReferences(
       verifyReferenceDigest(ref, child, from);
       const d = ref.digest;
       const pinned = Boolean(d && (d.hashAlgorithm || d.normalisationAlgorithm || d.value) && !isNoDigest(d));
+      // As for the signed version itself: a pinned version's resource with an access and no digest
+      // could be pointed at any bytes without changing the digest that pins it.
+      const [unsigned] = pinned ? digestProblems(child).errors : [];
+      if (unsigned !== undefined) {
+        throw new LadingError(
+          'SIGNATURE_INVALID',
+          `${where(ref.componentName, ref.version)} (referenced by ${from}): ${unsigned}, so the digest that pins it does not cover its content`,
+        );
+      }
       checks.push({
         from,
         component: ref.componentName,
