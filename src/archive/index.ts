@@ -5,6 +5,7 @@ export * from './dir-as-tar.js';
 export * from './dir-files.js';
 export * from './extract.js';
 export type * from './files.js';
+export * from './limits.js';
 export * from './link-target.js';
 export * from './lock.js';
 export * from './real-dir.js';

@@ -5,26 +5,15 @@ import {
   ContainedTree,
   cleanArchivePath,
   describeTarFailure,
+  extractionLimit,
   extractTar,
   type TarEntry,
   TarFiles,
 } from '../archive/index.js';
 import { LadingError } from '../oci/index.js';
 
-/**
- * Decompressed bytes allowed per compressed byte before a gzip stream is taken for a bomb. CTF
- * content is mostly blobs that are already compressed (ratio near 1) plus small JSON and YAML
- * (about 10:1); deflate cannot exceed about 1032:1, so 100 leaves honest archives ample room and
- * still stops a bomb at a tenth of what it could expand to.
- */
-export const DefaultMaxExpansionRatio = 100;
-/** Below this much output the ratio is not applied: small archives never trip the check. */
-export const DefaultMinExtractBytes = 1024 * 1024 * 1024;
-
-/** The bound on decompressed bytes for `compressedSize` bytes of gzip input. */
-export function extractionLimit(compressedSize: number): number {
-  return Math.max(DefaultMinExtractBytes, DefaultMaxExpansionRatio * compressedSize);
-}
+// The bounds against decompression bombs are the archive layer's (every extraction shares them).
+export { DefaultMaxExpansionRatio, DefaultMinExtractBytes, extractionLimit } from '../archive/index.js';
 
 /** Where an archive entry goes: a clean relative path inside the output folder, or undefined to skip it. */
 export type EntrySelector = (path: string) => string | undefined;

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { extractTar, type RealDir } from '../archive/index.js';
+import { DefaultMaxArchiveEntries, extractionLimit, extractTar, type RealDir } from '../archive/index.js';
 import { LadingError } from '../oci/index.js';
 
 export interface ExtractOptions {
@@ -12,8 +12,13 @@ export interface ExtractOptions {
   base: string;
   /** `sha256:` of the uncompressed tar, checked as it streams. */
   expectedTarDigest?: string;
-  /** Bound on the bytes unpacked, against decompression bombs. */
+  /**
+   * Bound on the bytes unpacked, against decompression bombs (default: `extractionLimit` of the
+   * compressed bytes read so far, as for CTF archives and OCM resources).
+   */
   maxBytes?: number;
+  /** Bound on the entries unpacked, against inode floods (default `DefaultMaxArchiveEntries`). */
+  maxEntries?: number;
   signal?: AbortSignal;
   /** `root`, already opened safely by the caller (the extraction closes it); otherwise `root` is made and opened here. */
   rootDir?: RealDir;
@@ -49,7 +54,8 @@ export async function extractTarGz(source: Readable, options: ExtractOptions): P
     into: options.rootDir ?? root,
     where: root,
     gzip: true,
-    ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+    maxBytes: options.maxBytes ?? extractionLimit,
+    maxEntries: options.maxEntries ?? DefaultMaxArchiveEntries,
     ...(options.signal ? { signal: options.signal } : {}),
     existing: 'replace',
     escapeCode: 'PATH_TRAVERSAL',

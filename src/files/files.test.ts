@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -10,6 +11,7 @@ import { pushBytes, tempDir } from '../../test/support/fixtures.js';
 import { fetchAll, MemoryStore } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
 import { Annotation, digestBytes, isLadingError, MediaType } from '../oci/index.js';
+import { extractTarGz } from './extract.js';
 import { pullFiles } from './pull.js';
 import { pushFiles } from './push.js';
 
@@ -458,6 +460,24 @@ describe('pull safety', () => {
         await assert.rejects(() => stat(join(dir, 'other.txt')));
       }));
   }
+
+  test('unpacking is bounded in bytes and entries (a gzip bomb, an inode flood), by default as CTF archives are', () =>
+    inDir(async (dir) => {
+      const { gz } = await tarGz([
+        { name: 'dir/a', body: 'x'.repeat(5000) },
+        { name: 'dir/b', body: 'b' },
+        { name: 'dir/c', body: 'c' },
+      ]);
+      const unpack = (o: { maxBytes?: number; maxEntries?: number }, out: string) =>
+        extractTarGz(Readable.from([gz]), { root: join(dir, out, 'dir'), base: join(dir, out), ...o });
+      await assert.rejects(unpack({ maxBytes: 4096 }, 'o1'), (e) => isLadingError(e, 'SIZE_EXCEEDS_LIMIT'));
+      await assert.rejects(
+        unpack({ maxEntries: 2 }, 'o2'),
+        (e) => isLadingError(e) && /more than 2 entries/.test(e.message),
+      );
+      await unpack({}, 'o3');
+      assert.equal(await readFile(join(dir, 'o3', 'dir', 'c'), 'utf8'), 'c');
+    }));
 
   test('an unpacked tar whose content digest does not match is an error', () =>
     inDir(async (dir) => {

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import {
   fetchAll,
   hasIngest,
@@ -43,6 +42,7 @@ import {
   localBlobAccess,
 } from '../descriptor/model.js';
 import { versionToTag } from '../descriptor/version-tag.js';
+import { gunzipResource } from '../resource-extraction.js';
 import { isAccessType } from '../types.js';
 import {
   artifactAnnotation,
@@ -233,7 +233,12 @@ export class ComponentVersionRepository {
       const source = await blob.open();
       const first = await peek(source, 2);
       const gz = first.length === 2 && first[0] === 0x1f && first[1] === 0x8b;
-      if (gz) await pipeline(source, createGunzip(), createWriteStream(file, { flags: 'wx' }));
+      // Bounded as every gzip from elsewhere is (a bomb stops at its ratio, not at a full disk).
+      if (gz)
+        await pipeline(
+          gunzipResource(source, `${component}: the OCI layout`),
+          createWriteStream(file, { flags: 'wx' }),
+        );
       else await pipeline(source, createWriteStream(file, { flags: 'wx' }));
       return await this.#storeLayout(component, target, await OciLayout.open(file), file, options);
     } finally {
