@@ -291,6 +291,18 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       await ladingOk(['sign', 'cv', ref, '--signature', 'release', '--config', config], { cwd: dir });
       const ok = await ladingOk(['verify', 'cv', ref, '--signature', 'release', '--config', config], { cwd: dir });
       assert.match(ok.stdout, /^Verified signature "release"/);
+      // Relabelled to the other algorithm, the signature would find no configured key (and a PEM
+      // one would go on to its own certificate chain): refused, naming the configured algorithm.
+      await withCtf(join(dir, 'transport-archive'), async (repo) => {
+        const stored = await repo.getComponentVersion(component, '1.0.0');
+        const next = structuredClone(stored.descriptor);
+        for (const sig of next.signatures ?? []) sig.signature.algorithm = 'RSASSA-PKCS1-V1_5';
+        await repo.addComponentVersion(next, { conflictPolicy: 'replace', blobs: [...stored.layers.values()] });
+      });
+      assertOneLineError(
+        await lading(['verify', 'cv', ref, '--signature', 'release', '--config', config], { cwd: dir }),
+        /signature "release" claims "RSASSA-PKCS1-V1_5", but the key configured for it is for RSASSA-PSS/,
+      );
       // Another signature name has no configured key.
       assertOneLineError(
         await lading(['sign', 'cv', ref, '--signature', 'other', '--config', config], { cwd: dir }),

@@ -68,6 +68,30 @@ export async function resolveSigningKey(opts: SigningKeyOptions & { config?: str
   return keys;
 }
 
+/**
+ * A signature whose name the configuration keeps a key for, under another algorithm than the
+ * signature claims, is refused: relabelling a signature must not step around the configured key
+ * (and on to whatever the signature's own certificate chain leads to).
+ */
+async function refuseRelabelled(
+  opts: SigningKeyOptions & { config?: string[] },
+  s: { name: string; signature: { algorithm: string } },
+): Promise<void> {
+  const { ocmConfigFor } = await import('./common.js');
+  const { signingKeyFromConfig } = await import('../../../ocm/config/index.js');
+  const { RsaAlgorithm } = await import('../../../ocm/signing/index.js');
+  const config = await ocmConfigFor(opts);
+  for (const algorithm of Object.values(RsaAlgorithm)) {
+    if (algorithm === s.signature.algorithm) continue;
+    if (await signingKeyFromConfig(config, s.name, { algorithm })) {
+      throw new LadingError(
+        'SIGNATURE_INVALID',
+        `signature "${s.name}" claims ${JSON.stringify(s.signature.algorithm)}, but the key configured for it is for ${algorithm}`,
+      );
+    }
+  }
+}
+
 function requireVersion(raw: string, ref: ComponentVersionReference): string {
   if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${raw}: a version is required`);
   return ref.version;
@@ -212,6 +236,7 @@ Examples:
         // Keys are resolved per signature, by its name and algorithm.
         keysFor: async (s) => {
           const keys = await resolveSigningKey({ ...opts, signature: s.name, algorithm: s.signature.algorithm });
+          if (!keys.publicKey && !keys.rootCertificates) await refuseRelabelled(opts, s);
           return {
             ...(keys.publicKey ? { publicKey: keys.publicKey } : {}),
             ...(keys.rootCertificates ? { rootCertificates: keys.rootCertificates } : {}),
