@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { chmod, copyFile, cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,7 +11,13 @@ import { CtfArchive } from '../src/ctf/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { isLadingError, MediaType } from '../src/oci/index.js';
 import { ComponentVersionRepository, OcmMediaType } from '../src/ocm/repository/index.js';
-import { hashComponentVersion, signComponentVersion, verifyComponentVersion } from '../src/ocm/signing/index.js';
+import { maxPathLength } from '../src/ocm/signing/basic-constraints.js';
+import {
+  hashComponentVersion,
+  signComponentVersion,
+  verifyCertificateChain,
+  verifyComponentVersion,
+} from '../src/ocm/signing/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { pushImage, tempDir, withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -662,6 +668,31 @@ describe('interop with openssl pkeyutl over the same digest', () => {
 });
 
 describe('PEM signatures with a certificate chain', () => {
+  test("a CA's path length limit holds: a sub-CA below an intermediate that allows none is refused", async () => {
+    // root → limited (CA, pathlen:0) → sub (CA) → signer; root → open (CA, pathlen:1) → sub2 → signer2.
+    const limitedCa = (n: number) => `basicConstraints=critical,CA:TRUE,pathlen:${n}\nkeyUsage=critical,keyCertSign\n`;
+    const signerExt = 'basicConstraints=CA:FALSE\nextendedKeyUsage=codeSigning\n';
+    await makeCertificate('limited', '/CN=Limited Intermediate', 'root', limitedCa(0));
+    await makeCertificate('sub', '/CN=Sub CA', 'limited');
+    await makeCertificate('signer', '/CN=deep signer', 'sub', signerExt);
+    await makeCertificate('open', '/CN=Open Intermediate', 'root', limitedCa(1));
+    await makeCertificate('sub2', '/CN=Sub CA 2', 'open');
+    await makeCertificate('signer2', '/CN=deep signer 2', 'sub2', signerExt);
+    const cert = async (name: string) => new X509Certificate(await readFile(k(`${name}.pem`)));
+    const roots = [await cert('root')];
+    const [signer, sub, limited] = await Promise.all(['signer', 'sub', 'limited'].map(cert));
+    assert.throws(
+      () => verifyCertificateChain(signer as X509Certificate, [sub, limited] as X509Certificate[], { roots }),
+      /"CN=Limited Intermediate" allows 0 intermediate certificate\(s\) below it, the chain has 1/,
+    );
+    const [signer2, sub2, open] = await Promise.all(['signer2', 'sub2', 'open'].map(cert));
+    const path = verifyCertificateChain(signer2 as X509Certificate, [sub2, open] as X509Certificate[], { roots });
+    assert.equal(path.length, 4);
+    assert.equal(maxPathLength(open as X509Certificate), 1);
+    assert.equal(maxPathLength(await cert('inter')), undefined, 'no limit set');
+    assert.equal(maxPathLength(signer as X509Certificate), undefined, 'not a CA');
+  });
+
   test('signed with a leaf under an intermediate; verified against the root; wrong roots and issuers rejected', () =>
     withDir(async (dir) => {
       const ref = await addComponent(dir);

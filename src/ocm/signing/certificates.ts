@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { LadingError } from '../../oci/index.js';
+import { maxPathLength } from './basic-constraints.js';
 
 const CodeSigning = '1.3.6.1.5.5.7.3.3';
 const AnyExtendedKeyUsage = '2.5.29.37.0';
@@ -48,8 +49,10 @@ function issued(issuer: X509Certificate, subject: X509Certificate): boolean {
 
 /**
  * Validates `leaf` up to one of the roots through `intermediates`, as Go's x509 Verify does for
- * upstream's PEM signatures: signatures along the path, validity at `now`, CA flags on issuers and
- * the code-signing extended key usage. Returns the path, leaf first, root last.
+ * upstream's PEM signatures: signatures along the path, validity at `now`, CA flags on issuers,
+ * their path length limits and the code-signing extended key usage (name constraints, which bind
+ * DNS names, e-mail addresses and URIs a signer's certificate does not carry, are not evaluated).
+ * Returns the path, leaf first, root last.
  */
 export function verifyCertificateChain(
   leaf: X509Certificate,
@@ -84,10 +87,15 @@ export function verifyCertificateChain(
 
   const path = extend([leaf]);
   if (!path) fail(reason);
-  for (const cert of path) {
+  path.forEach((cert, i) => {
     checkTime(cert, now);
     if (!allowsCodeSigning(cert)) fail(`"${name(cert)}" does not allow code signing (extended key usage)`);
-  }
+    // As Go's Verify: a CA that limits its path length allows only so many CAs between it and the leaf.
+    const max = i > 0 && cert.ca ? maxPathLength(cert) : undefined;
+    if (max !== undefined && i - 1 > max) {
+      fail(`"${name(cert)}" allows ${max} intermediate certificate(s) below it, the chain has ${i - 1}`);
+    }
+  });
   return path;
 }
 
