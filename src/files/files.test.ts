@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -492,6 +492,43 @@ describe('pull safety', () => {
         () => pullFiles(mem, 'v1', { output: join(dir, 'out') }),
         (e) => isLadingError(e, 'DIGEST_MISMATCH'),
       );
+    }));
+
+  test('a directory layer named twice is refused before anything is written', () =>
+    inDir(async (dir) => {
+      const { packManifest } = await import('../copy/index.js');
+      const { gz, tar } = await tarGz([{ name: 'd/f', body: 'from the folder' }]);
+      const unpack = { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) };
+      const artifact = async (layers: { title: string; body: Buffer; folder?: boolean }[]) => {
+        const mem = new MemoryStore();
+        const descs = [];
+        for (const l of layers) {
+          const extra = { [Annotation.Title]: l.title, ...(l.folder ? unpack : {}) };
+          descs.push(await pushBytes(mem, l.body, l.folder ? MediaType.ImageLayerGzip : MediaType.ImageLayer, extra));
+        }
+        await mem.tag(await packManifest(mem, descs), 'v1');
+        return mem;
+      };
+      const cases = [
+        {
+          layers: [
+            { title: 'd', body: gz, folder: true },
+            { title: 'e', body: gz, folder: true },
+          ],
+          why: /named twice/,
+        },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const out = join(dir, `out${i}`);
+        await mkdir(out);
+        await writeFile(join(out, 'keep'), 'mine');
+        const store = await artifact(c.layers);
+        await assert.rejects(
+          () => pullFiles(store, 'v1', { output: out }),
+          (e) => isLadingError(e, 'INVALID_MANIFEST') && c.why.test(e.message),
+        );
+        assert.deepEqual(await readdir(out), ['keep'], 'nothing written');
+      }
     }));
 
   test('untitled layers are skipped and reported; the same bytes under two titles are both written', () =>

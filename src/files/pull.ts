@@ -190,7 +190,7 @@ class FileSink implements Storage {
     }
     const target = await this.target(title);
     const at = await this.stage(target);
-    const unpack = desc.annotations?.[Annotation.OrasContentUnpack] === 'true';
+    const unpack = isUnpacked(desc);
     // Downloads go to a temp file (short, fixed-length name: the final name may be 255 bytes)
     // beside where they are staged, and move there once verified.
     const folder = await this.#folder(at, dirname(at.path));
@@ -262,6 +262,11 @@ class FileSink implements Storage {
       await folder.close();
     }
   }
+}
+
+/** Whether `desc` is a directory layer (a tar to unpack, as ORAS marks it). */
+function isUnpacked(desc: Descriptor): boolean {
+  return desc.annotations?.[Annotation.OrasContentUnpack] === 'true';
 }
 
 /** A new file, never an existing one and never through a link. */
@@ -347,8 +352,16 @@ async function pullStaged(
         if (seen && seen.digest !== child.digest)
           throw new LadingError('INVALID_MANIFEST', `duplicate name "${title}" in ${desc.digest}`);
         if (seen) continue;
+        const twin = [...titles.values()].find((d) => d.digest === child.digest && titleOf(d) !== title);
+        // A directory layer's entries carry its first title as their prefix: it cannot be a second folder.
+        if (twin && (isUnpacked(twin) || isUnpacked(child))) {
+          throw new LadingError(
+            'INVALID_MANIFEST',
+            `the directory layer ${child.digest} is named twice ("${titleOf(twin) ?? ''}" and "${title}") in ${desc.digest}`,
+          );
+        }
         titles.set(title, child);
-        if ([...titles.values()].some((d) => d.digest === child.digest && titleOf(d) !== title)) duplicates.push(child);
+        if (twin) duplicates.push(child);
         out.push(child);
       } else if (isManifestMediaType(child.mediaType)) {
         out.push(child);
