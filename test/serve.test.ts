@@ -344,6 +344,12 @@ describe('lading serve', () => {
       artifactType: 'application/vnd.x+json',
     });
     assert.equal(ok.status, 201, ok.body.toString());
+    // With parameters, as Sigstore bundles are typed.
+    const sigstore = await putManifest(served.url, 'typed/repo', 'v2', {
+      ...manifest,
+      artifactType: 'application/vnd.dev.sigstore.bundle+json;version=0.2',
+    });
+    assert.equal(sigstore.status, 201, sigstore.body.toString());
   });
 
   test('a chunk whose Content-Range runs backwards or disagrees with its length is refused (416), the upload unchanged', async () => {

@@ -24,6 +24,15 @@ export interface ExtractOptions {
   rootDir?: RealDir;
 }
 
+/**
+ * The bounds an unpacking has when its caller sets none (a pull's directory layers): those of every
+ * other extraction. Mutable only so that a test can lower them and see a pull stop.
+ */
+export const unpackBounds: { maxBytes: (compressedSoFar: number) => number; maxEntries: number } = {
+  maxBytes: extractionLimit,
+  maxEntries: DefaultMaxArchiveEntries,
+};
+
 export interface Extracted {
   /** Absolute paths of the symlinks the archive made (inside `root`). */
   links: string[];
@@ -54,8 +63,8 @@ export async function extractTarGz(source: Readable, options: ExtractOptions): P
     into: options.rootDir ?? root,
     where: root,
     gzip: true,
-    maxBytes: options.maxBytes ?? extractionLimit,
-    maxEntries: options.maxEntries ?? DefaultMaxArchiveEntries,
+    maxBytes: options.maxBytes ?? unpackBounds.maxBytes,
+    maxEntries: options.maxEntries ?? unpackBounds.maxEntries,
     ...(options.signal ? { signal: options.signal } : {}),
     existing: 'replace',
     escapeCode: 'PATH_TRAVERSAL',

@@ -11,7 +11,7 @@ import { pushBytes, tempDir } from '../../test/support/fixtures.js';
 import { fetchAll, MemoryStore } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
 import { Annotation, digestBytes, isLadingError, MediaType } from '../oci/index.js';
-import { extractTarGz } from './extract.js';
+import { extractTarGz, unpackBounds } from './extract.js';
 import { pullFiles } from './pull.js';
 import { pushFiles } from './push.js';
 
@@ -463,7 +463,7 @@ describe('pull safety', () => {
 
   test('unpacking is bounded in bytes and entries (a gzip bomb, an inode flood), by default as CTF archives are', () =>
     inDir(async (dir) => {
-      const { gz } = await tarGz([
+      const { gz, tar } = await tarGz([
         { name: 'dir/a', body: 'x'.repeat(5000) },
         { name: 'dir/b', body: 'b' },
         { name: 'dir/c', body: 'c' },
@@ -477,6 +477,25 @@ describe('pull safety', () => {
       );
       await unpack({}, 'o3');
       assert.equal(await readFile(join(dir, 'o3', 'dir', 'c'), 'utf8'), 'c');
+      // A pull sets no bounds of its own: the defaults hold for its directory layers.
+      const mem = await storeWithLayer(
+        'dir',
+        gz,
+        { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) },
+        MediaType.ImageLayerGzip,
+      );
+      const saved = { ...unpackBounds };
+      unpackBounds.maxEntries = 2;
+      try {
+        await assert.rejects(
+          () => pullFiles(mem, 'v1', { output: join(dir, 'o4') }),
+          (e) => isLadingError(e) && /more than 2 entries/.test(e.message),
+        );
+      } finally {
+        Object.assign(unpackBounds, saved);
+      }
+      await pullFiles(mem, 'v1', { output: join(dir, 'o5') });
+      assert.equal(await readFile(join(dir, 'o5', 'dir', 'c'), 'utf8'), 'c');
     }));
 
   test('an unpacked tar whose content digest does not match is an error', () =>

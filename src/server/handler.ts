@@ -228,7 +228,7 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     const artifactType = (value as { artifactType?: unknown }).artifactType;
     // Copied into the index entry of every tag and into referrers lists: a media type, as the
     // image-spec says, not a few megabytes of text.
-    if (artifactType !== undefined && (typeof artifactType !== 'string' || !isValidMediaType(artifactType))) {
+    if (artifactType !== undefined && (typeof artifactType !== 'string' || !isArtifactType(artifactType))) {
       throw new RegistryReply(400, 'MANIFEST_INVALID', 'artifactType is not a media type (type/subtype)');
     }
     const desc: Descriptor = {
@@ -517,6 +517,16 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/**
+ * An artifactType to record: a media type, with parameters as some are written in the wild
+ * (`application/vnd.dev.sigstore.bundle+json;version=0.2`), printable and at most 255 characters.
+ */
+function isArtifactType(value: string): boolean {
+  if (value.length > 255 || !/^[\x20-\x7e]+$/.test(value)) return false;
+  const semicolon = value.indexOf(';');
+  return isValidMediaType((semicolon < 0 ? value : value.slice(0, semicolon)).trim());
+}
 
 /** The most descriptor JSON one page of a referrers list holds (one descriptor always fits). */
 const ReferrersPageBytes = 1024 * 1024;

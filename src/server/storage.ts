@@ -145,7 +145,10 @@ export class RegistryStore {
    */
   async writeState(dir: RealDir, state: IndexState, name = 'the repository'): Promise<void> {
     const bytes = encodeIndexJson(state);
-    if (bytes.length > MaxWrittenIndexBytes) {
+    // Only growth past the cap is refused: a repository over it (written before the cap existed)
+    // can still be shrunk by deleting tags and manifests.
+    const before = bytes.length > MaxWrittenIndexBytes ? ((await dir.lstat('index.json'))?.size ?? 0) : 0;
+    if (bytes.length > MaxWrittenIndexBytes && bytes.length > before) {
       throw new LadingError(
         'SIZE_EXCEEDS_LIMIT',
         `${name}: its index would grow past ${MaxWrittenIndexBytes} bytes; delete tags or manifests first`,

@@ -80,6 +80,19 @@ describe('uploads', () => {
       });
       const after = await store.state('big/repo');
       assert.deepEqual([...(after?.tags.keys() ?? [])], ['v1']);
+      // An index over the cap from before the cap existed can still shrink.
+      const { writeFile } = await import('node:fs/promises');
+      const { encodeIndexJson } = await import('../layout/index-json.js');
+      const over = await store.locked('big/repo', (dir) => store.stateIn(dir, 'big/repo'));
+      store.recordManifest(over, { ...desc, annotations: { note: 'x'.repeat(17 * 1024 * 1024) } }, 'v2');
+      store.recordManifest(over, { ...desc, annotations: { note: 'y'.repeat(1024 * 1024) } }, 'v3');
+      await writeFile(join(root, 'big', 'repo', 'index.json'), encodeIndexJson(over));
+      await store.locked('big/repo', async (dir) => {
+        const state = await store.stateIn(dir, 'big/repo');
+        state.tags.delete('v3');
+        await store.writeState(dir, state, 'big/repo');
+      });
+      assert.deepEqual([...((await store.state('big/repo'))?.tags.keys() ?? [])].sort(), ['v1', 'v2']);
     });
   });
 
@@ -96,6 +109,10 @@ describe('uploads', () => {
       assert.equal(await uploads.status('a/repo', fourth.id), 0);
       const files = await readdir(join(root, '_lading', 'uploads'));
       assert.equal(files.filter((f) => !f.endsWith('.json')).length, 3, 'its files are gone too');
+      // A burst of starts at once: the cap holds, not just one start at a time.
+      const burst = new Uploads(store, { maxOpen: 3, idleMs: 60_000 });
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => burst.start('b/repo')));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
     });
   });
 });

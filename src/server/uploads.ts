@@ -66,6 +66,8 @@ export class Uploads {
 
   readonly #maxOpen: number;
   readonly #idleMs: number;
+  /** Uploads being started (their files made, not yet in #sessions). */
+  #starting = 0;
 
   constructor(store: RegistryStore, o: { maxUploadBytes?: number; maxOpen?: number; idleMs?: number } = {}) {
     this.#store = store;
@@ -80,7 +82,18 @@ export class Uploads {
    * none idle that long, TooManyUploads.
    */
   async start(repository: string): Promise<{ id: string; size: number }> {
-    if (this.#sessions.size >= this.#maxOpen) await this.#makeRoom();
+    // The count includes uploads being started: checked and reserved with no wait in between, so
+    // a burst of POSTs cannot all pass the check before any of them is counted.
+    while (this.#sessions.size + this.#starting >= this.#maxOpen) await this.#makeRoom();
+    this.#starting++;
+    try {
+      return await this.#start(repository);
+    } finally {
+      this.#starting--;
+    }
+  }
+
+  async #start(repository: string): Promise<{ id: string; size: number }> {
     const id = randomUUID();
     const dir = await this.#store.internal(['uploads']);
     try {

@@ -252,7 +252,20 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
   }
   const { TransferDisplay, CopyVerbs } = await import('../../output/transfer.js');
   const display = new TransferDisplay(io, CopyVerbs, opts.tty === undefined ? {} : { tty: Boolean(opts.tty) });
-  const access = await accessOptions(opts, await plainHttpPolicy(opts, []), []);
+  // The spec's own repositories (where its nodes read and write component versions, and so where
+  // an --upload-as target lives) get the command's credentials; the hosts of the accesses it
+  // copies from do not.
+  const { repositorySpecFrom } = await import('../../../ocm/config/resolvers.js');
+  const own = spec.transformations.flatMap((t, i) => {
+    const raw = t.spec.repository;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+    try {
+      return [repositorySpecFrom(raw, `${name}: transformations[${i}].spec.repository`)];
+    } catch {
+      return []; // reported when the node runs
+    }
+  });
+  const access = await accessOptions(opts, await plainHttpPolicy(opts, []), own);
   const opened: { write: boolean; repo: Awaited<ReturnType<typeof openRepository>> }[] = [];
   let ok = false;
   try {
