@@ -299,6 +299,26 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
       assert.equal(pulled.stdout.trim(), image.access.localReference);
     }));
 
+  test('a saved spec run with --username/--password writes to the registry it names, an --upload-as target included', () =>
+    withDir(async (dir) => {
+      const { ctf, component } = await seeded(dir);
+      // The target asks for a token: the spec's AddComponentVersion and TransferOCIArtifact nodes
+      // both name it, so both get the command's credentials.
+      const target = `http://${peers.token.host}/transfer/authed-${process.pid}-${++counter}`;
+      const spec = await dryRun([
+        '--copy-resources',
+        '--upload-as',
+        'ociArtifact',
+        `${ctf}//${component}:1.0.0`,
+        target,
+      ]);
+      await writeFile(join(dir, 'spec.json'), JSON.stringify(spec));
+      const creds = ['--username', peers.token.username, '--password', peers.token.password];
+      await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json'), ...creds]);
+      const got = await ladingOk(['get', 'cv', '-o', 'json', ...creds, `${target}//${component}:1.0.0`]);
+      assert.equal(JSON.parse(got.stdout)[0].component.resources[1].access.type, 'OCIImage/v1');
+    }));
+
   test('--upload-as ociArtifact: the image streams registry to registry (TransferOCIArtifact) and stands beside the component', () =>
     withDir(async (dir) => {
       const { ctf, component, target, image } = await seeded(dir);
