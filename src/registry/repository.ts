@@ -24,6 +24,7 @@ import {
   type Descriptor,
   digestBytes,
   isDigestReference,
+  isLadingError,
   isManifestMediaType,
   isValidMediaType,
   LadingError,
@@ -239,7 +240,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
         }
         break;
       } catch (error) {
-        if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
+        if (isLadingError(error) || (error as Error).name === 'AbortError') throw error;
         if (!resume) throw networkError('GET', reply.url, error);
         body = await resume(filled, error);
       }

@@ -46,8 +46,8 @@ const IdleUploadMs = 10 * 60 * 1000;
 
 /** Too many uploads are open: the client is to try again later. */
 export class TooManyUploads extends LadingError {
-  constructor() {
-    super('UNSUPPORTED', `more than ${MaxOpenUploads} uploads are open; try again later`);
+  constructor(limit: number) {
+    super('UNSUPPORTED', `${limit} uploads are open, none of them idle; try again later`);
     this.name = 'TooManyUploads';
   }
 }
@@ -123,7 +123,7 @@ export class Uploads {
         oldest = session;
       }
     }
-    if (!oldest) throw new TooManyUploads();
+    if (!oldest) throw new TooManyUploads(this.#maxOpen);
     const session = oldest;
     await this.#serial(session, () => this.#discard(session));
   }
