@@ -13,6 +13,7 @@ import { readAll, verifiedStream } from './verify.js';
 process.env.LADING_HASH_THREADS = '1';
 
 const MiB = 1024 * 1024;
+const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const big = randomBytes(40 * MiB);
 const bigDigest = `sha256:${createHash('sha256').update(big).digest('hex')}`;
 
@@ -58,7 +59,7 @@ describe('hashing on another thread', () => {
     );
   });
 
-  test('many blobs hashed side by side, each abandoned or finished, share batch buffers without mixing bytes', { timeout: 60_000 }, async () => {
+  test('blobs hashed side by side share batch buffers without mixing bytes', { timeout: 60_000 }, async () => {
     // Batch buffers go back to one list when a job ends: a buffer handed to two jobs would mix
     // their bytes and give a wrong digest here.
     const blobs = Array.from({ length: 24 }, (_, i) => randomBytes(MiB + i * 4099));
@@ -78,7 +79,7 @@ describe('hashing on another thread', () => {
     );
     results.forEach((hex, i) => {
       if (i % 5 === 0) assert.equal(hex, 'abandoned');
-      else assert.equal(hex, createHash('sha256').update(blobs[i] as Buffer).digest('hex'), `blob ${i}`);
+      else assert.equal(hex, sha256Hex(blobs[i] as Buffer), `blob ${i}`);
     });
   });
 
