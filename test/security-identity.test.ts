@@ -563,6 +563,107 @@ describe("credentials given on the command line stay with the user's repositorie
   });
 });
 
+/** A registry that answers every request 401 Basic and keeps the headers it was sent. */
+async function credentialCatcher(): Promise<{
+  port: number;
+  requests: IncomingHttpHeaders[];
+  close: () => Promise<void>;
+}> {
+  const requests: IncomingHttpHeaders[] = [];
+  const catcher = createServer((req, res) => {
+    requests.push(req.headers);
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+  });
+  await new Promise<void>((resolve) => catcher.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (catcher.address() as AddressInfo).port,
+    requests,
+    close: () => new Promise<void>((resolve) => catcher.close(() => resolve())),
+  };
+}
+
+describe('credentials never travel in clear to a registry the command line does not name', () => {
+  // The catcher listens on loopback, but is reached as evil.test (--resolve): to lading a host on
+  // another machine, as an attacker on the path would be.
+  test('add cv: --username/--password reach neither a registry the constructor names nor it over plain HTTP', async () => {
+    const { dir } = await scratch();
+    const catcher = await credentialCatcher();
+    try {
+      const host = `evil.test:${catcher.port}`;
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        `components:\n- name: acme.org/collector\n  version: 1.0.0\n  provider:\n    name: acme.org\n  resources:\n  - name: image\n    type: ociImage\n    version: 1.0.0\n    access:\n      type: ociArtifact\n      imageReference: http://${host}/library/app:1.0\n`,
+      );
+      const r = await lading(
+        [
+          'add',
+          'cv',
+          '-r',
+          join(dir, 'new-ctf'),
+          '--username',
+          'alice',
+          '--password',
+          'alice-s3cret',
+          '--resolve',
+          `${host}:127.0.0.1`,
+        ],
+        { cwd: dir },
+      );
+      assert.notEqual(r.code, 0, 'the image cannot be pinned without credentials');
+      assert.ok(catcher.requests.length > 0, 'the image was asked for');
+      for (const headers of catcher.requests) assert.equal(headers.authorization, undefined, 'no credentials sent');
+      assert.doesNotMatch(r.stderr, /alice-s3cret/);
+      await assert.rejects(stat(join(dir, 'new-ctf')), { code: 'ENOENT' });
+    } finally {
+      await catcher.close();
+    }
+  });
+
+  test('transfer --plain-http: a registry a descriptor names gets no docker-config credentials in clear', async () => {
+    const { dir, ctf } = await scratch();
+    const catcher = await credentialCatcher();
+    try {
+      const host = `evil.test:${catcher.port}`;
+      await rewrite(ctf, OTHER, (d) => {
+        const data = resource(d, 'data');
+        data.type = 'ociImage';
+        data.access = { type: 'OCIImage/v1', imageReference: `${host}/collect/app:1.0.0` };
+        data.digest = {
+          hashAlgorithm: 'SHA-256',
+          normalisationAlgorithm: 'ociArtifactDigest/v1',
+          value: 'a'.repeat(64),
+        };
+      });
+      const config = join(dir, 'docker-config.json');
+      await writeFile(
+        config,
+        JSON.stringify({ auths: { [host]: { auth: Buffer.from('victim:their-s3cret').toString('base64') } } }),
+      );
+      const target = join(dir, 'target');
+      const t = await lading(
+        [
+          'transfer',
+          'cv',
+          '--copy-resources',
+          '--plain-http',
+          '--registry-config',
+          config,
+          '--resolve',
+          `${host}:127.0.0.1`,
+          `${ctf}//${OTHER}:1.0.0`,
+          target,
+        ],
+        { cwd: dir },
+      );
+      assert.notEqual(t.code, 0, 'the image cannot be fetched anonymously');
+      assert.ok(catcher.requests.length > 0, 'the image was asked for over plain HTTP (--plain-http)');
+      for (const headers of catcher.requests) assert.equal(headers.authorization, undefined, 'no credentials in clear');
+    } finally {
+      await catcher.close();
+    }
+  });
+});
+
 describe('an access may not downgrade the transport', () => {
   test('http:// in an imageReference or a Helm repository is refused, no request is made', async () => {
     const { dir, ctf } = await scratch();

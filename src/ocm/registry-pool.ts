@@ -1,12 +1,19 @@
 import { parseReference } from '../oci/index.js';
 import { Registry, type RegistryOptions, type Repository } from '../registry/index.js';
-import { accessReference, type PlainHttpPolicy } from './access-transport.js';
+import { accessReference, isLoopbackHost, type PlainHttpPolicy } from './access-transport.js';
 
 export interface RegistryPoolOptions {
   /** Options (credentials, TLS) for a registry, per host. */
   registryOptions: (host: string) => RegistryOptions;
   /** Plain HTTP to every registry (the user's `--plain-http`). */
   plainHttp?: boolean;
+  /**
+   * Hosts that may be sent credentials (and extra headers) over plain HTTP: the registries the
+   * user named. Loopback hosts always may; any other host reached over plain HTTP (one a
+   * descriptor or constructor names, by `http://` or through `--plain-http`) is asked anonymously,
+   * so that no password or token crosses a network in clear text to a host the user never chose.
+   */
+  plainHttpCredentials?: (host: string) => boolean;
 }
 
 /**
@@ -24,7 +31,15 @@ export class RegistryPool {
 
   /** Options for a registry that a library call opens itself (a chart's `oci://` registry). */
   optionsFor(host: string): RegistryOptions {
-    return { ...this.#options.registryOptions(host), ...(this.#options.plainHttp ? { plainHttp: true } : {}) };
+    return this.#optionsFor(host, Boolean(this.#options.plainHttp));
+  }
+
+  #optionsFor(host: string, plain: boolean): RegistryOptions {
+    const options = this.#options.registryOptions(host);
+    if (!plain) return options;
+    if (isLoopbackHost(host) || this.#options.plainHttpCredentials?.(host)) return { ...options, plainHttp: true };
+    const { credentials: _c, headers: _h, ...anonymous } = options;
+    return { ...anonymous, plainHttp: true };
   }
 
   registry(host: string, o: { plainHttp?: boolean } = {}): Registry {
@@ -32,7 +47,7 @@ export class RegistryPool {
     const key = `${plain ? 'http' : 'https'}://${host}`;
     let registry = this.#open.get(key);
     if (!registry) {
-      registry = new Registry(host, { ...this.#options.registryOptions(host), ...(plain ? { plainHttp: true } : {}) });
+      registry = new Registry(host, this.#optionsFor(host, plain));
       this.#open.set(key, registry);
     }
     return registry;

@@ -73,9 +73,11 @@ Examples:
     for (const w of ctor.warnings) log('warn', w, io);
     const spec = parseRepository(opts.repository);
     const opened = await openRepository(spec, opts, { write: true });
-    // A constructor is the user's own instruction: an http:// chart repository or image there is
-    // their choice (credentials still never go over plain HTTP beyond this machine).
-    const access = await accessOptions(opts, () => true, 'any');
+    // A constructor is the user's instruction: an http:// chart repository or image there is
+    // their choice. The credentials given on this command line go to the target repository's
+    // registry only (a constructor may come from someone else, and name their registry), and none
+    // goes over plain HTTP beyond this machine to a registry the command line does not name.
+    const access = await accessOptions(opts, () => true, [spec]);
     let ok = false;
     try {
       const descriptors = await constructComponentVersions(ctor, opened.repository, {

@@ -171,24 +171,26 @@ export interface AccessOptions {
  * repositories the OCM configuration's credentials); `http://` in a reference where
  * `allowPlainHttp` permits, or --plain-http, means plain HTTP. The credentials and headers given
  * on the command line (--username, --password, --identity-token, --header) go only to the
- * registries of `own`, the repositories the user named, or to every host with `'any'` (a
- * constructor file the user wrote): a host a descriptor names (an image's registry, an `oci://`
- * chart's) gets only what the OCM and docker configurations keep for it by name, so a third-party
- * component cannot collect the user's password by naming its own registry.
+ * registries of `own`, the repositories the user named: a host a descriptor or constructor names
+ * (an image's registry, an `oci://` chart's) gets only what the OCM and docker configurations keep
+ * for it by name, so a third-party component cannot collect the user's password by naming its own
+ * registry. Over plain HTTP, only the named registries and loopback get credentials at all.
  */
 export async function accessOptions(
   flags: OcmRemoteFlags,
   allowPlainHttp: PlainHttpPolicy,
-  own: readonly RepositorySpec[] | 'any',
+  own: readonly RepositorySpec[],
 ): Promise<AccessOptions> {
   const { RegistryPool } = await import('../../../ocm/registry-pool.js');
   const { helmCredentialsFromConfig } = await import('../../../ocm/config/index.js');
   const mine = await ocmRegistryOptions(flags);
-  const hosts = own === 'any' ? undefined : registryHosts(own);
-  const foreign = hosts ? await ocmRegistryOptions(withoutGivenAuth(flags)) : mine;
+  const hosts = registryHosts(own);
+  const named = (host: string) => hosts.has(host.toLowerCase());
+  const foreign = await ocmRegistryOptions(withoutGivenAuth(flags));
   const registries = new RegistryPool({
-    registryOptions: (host) => (!hosts || hosts.has(host.toLowerCase()) ? mine(host) : foreign(host)),
+    registryOptions: (host) => (named(host) ? mine(host) : foreign(host)),
     ...(flags.plainHttp ? { plainHttp: true } : {}),
+    plainHttpCredentials: named,
   });
   const helm = {
     registryOptions: (host: string) => registries.optionsFor(host),
