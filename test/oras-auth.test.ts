@@ -92,6 +92,36 @@ describe('login, logout and credentials', () => {
       });
     }));
 
+  test('login --identity-token-stdin stores the identity token, which then pushes through the refresh-token grant', () =>
+    withDir(async (dir) => {
+      const { host, identityToken } = peers.token;
+      const config = join(dir, 'auth.json');
+      const login = await ladingOk(
+        ['login', '--plain-http', '--registry-config', config, '--identity-token-stdin', host],
+        { input: `${identityToken}\n` },
+      );
+      assert.match(login.stdout, /Login Succeeded/);
+      const stored = JSON.parse(await readFile(config, 'utf8')) as {
+        auths: Record<string, { identitytoken?: string }>;
+      };
+      assert.equal(stored.auths[host]?.identitytoken, identityToken);
+      await writeFile(join(dir, 'data.bin'), 'pushed with an identity token');
+      const push = await ladingOk(
+        ['push', '--plain-http', '--registry-config', config, `${host}/auth/identity:v1`, 'data.bin'],
+        {
+          cwd: dir,
+        },
+      );
+      assertNoSecrets([login, push], [identityToken]);
+      const wrong = await lading(
+        ['login', '--plain-http', '--registry-config', join(dir, 'b.json'), '--identity-token-stdin', host],
+        {
+          input: 'not-the-token\n',
+        },
+      );
+      assertOneLineError(wrong, /unauthorized|authentication|invalid_grant/i);
+    }));
+
   test('token auth: login, push, anonymous pull, anonymous push denied, and no token in the debug trace', () =>
     withDir(async (dir) => {
       const { host, username, password } = peers.token;

@@ -51,6 +51,8 @@ export interface TokenServerPeer {
 export interface TokenRegistryPeer extends RegistryPeer {
   username: string;
   password: string;
+  /** An OAuth2 refresh token the token server takes for `username` (docker's identity token). */
+  identityToken: string;
   tokenServer: TokenServerPeer;
 }
 

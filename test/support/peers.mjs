@@ -159,6 +159,8 @@ export async function startPeers(options = {}) {
       ...registry('token', 'http', tokenPort),
       username: TEST_USER,
       password,
+      // An OAuth2 refresh token the token server accepts for TEST_USER (docker's identity token).
+      identityToken: randomBytes(18).toString('base64url'),
       tokenServer: {
         url: tokenServerUrl,
         realm: `${tokenServerUrl}/token`,
@@ -182,6 +184,7 @@ export async function startPeers(options = {}) {
     issuer: TOKEN_ISSUER,
     username: TEST_USER,
     password,
+    refreshToken: info.token.identityToken,
     ...(options.tokenExpiresIn === undefined ? {} : { expiresIn: options.tokenExpiresIn }),
   });
 

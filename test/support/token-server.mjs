@@ -5,7 +5,7 @@
 // `rootcertbundle` (see test-peers.md §3). Valid Basic credentials get the requested actions,
 // anonymous callers only `pull`, and wrong credentials 401.
 //
-// Config: { host, port, keyFile, certFile, issuer, username, password, expiresIn? }.
+// Config: { host, port, keyFile, certFile, issuer, username, password, refreshToken?, expiresIn? }.
 // Token lifetime: config.expiresIn, else env LADING_TOKEN_EXPIRES_IN, else 300 s. Note the
 // registry allows 60 s of clock leeway past `exp`.
 //
@@ -158,15 +158,22 @@ const server = http.createServer(async (req, res) => {
       return;
     }
     if (req.method === 'POST') {
-      // The OAuth2 flow (password grant); refresh tokens are not offered.
+      // The OAuth2 flow: the password grant, and the refresh-token grant for the identity token
+      // (docker's "identitytoken") the config names.
       const form = await readForm(req);
       const scopes = form.getAll('scope');
-      if (form.get('grant_type') !== 'password') {
+      const grantType = form.get('grant_type');
+      if (grantType !== 'password' && !(grantType === 'refresh_token' && config.refreshToken)) {
         log({ method: 'POST', status: 400, scopes });
         send(res, 400, { error: 'unsupported_grant_type' });
         return;
       }
-      const user = checkPassword(form.get('username') ?? '', form.get('password') ?? '');
+      const user =
+        grantType === 'refresh_token'
+          ? form.get('refresh_token') === config.refreshToken
+            ? config.username
+            : null
+          : checkPassword(form.get('username') ?? '', form.get('password') ?? '');
       if (user === null) {
         log({ method: 'POST', status: 401, scopes });
         send(res, 401, { error: 'invalid_grant' });

@@ -63,7 +63,14 @@ Examples:
       ? { username, password: password ?? '' }
       : { identityToken: identityToken ?? password ?? '' };
     const options = registryOptions(
-      { ...opts, username: undefined, password: undefined, identityToken: undefined, passwordStdin: false },
+      {
+        ...opts,
+        username: undefined,
+        password: undefined,
+        identityToken: undefined,
+        passwordStdin: false,
+        identityTokenStdin: false,
+      },
       host,
     );
     options.credentials = async (h) => (h === host ? credential : undefined);
