@@ -3,6 +3,8 @@
 // second origin, and the referrers API that distribution 2.8 lacks.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { fetchAll, listReferrers } from '../src/content/index.js';
 import {
@@ -409,6 +411,56 @@ describe('tokens', () => {
     assert.deepEqual(await repo.resolve('v1'), mdesc);
     const invalid = server.requests.filter((r) => r.method === 'PUT' && r.url.endsWith('/manifests/v1'));
     assert.equal(invalid.length, 2, 'the PUT went once with the stale token and once with the new one');
+  });
+});
+
+describe('token realm redirects', () => {
+  test('a realm that redirects to an internal address is refused before it is asked, and its answer never shown', async () => {
+    // reg.test and evil.test are names, not internal addresses; both live on loopback here
+    // (--resolve), like hosts on another machine would. evil.test redirects the token request to
+    // an internal service on 127.0.0.1, which a hostile registry must not reach through lading.
+    const hits: string[] = [];
+    const listen = async (handler: Parameters<typeof createServer>[1]) => {
+      const server = createServer(handler);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return { server, port: (server.address() as AddressInfo).port };
+    };
+    const internal = await listen((req, res) => {
+      hits.push(req.url ?? '');
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"internal-secret-42"}');
+    });
+    const realm = await listen((_req, res) => {
+      res.writeHead(302, { location: `http://127.0.0.1:${internal.port}/admin/keys` }).end();
+    });
+    const reg = await listen((_req, res) => {
+      res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://evil.test:${realm.port}/token",service="reg"`,
+          'content-type': 'application/json',
+        })
+        .end('{"errors":[{"code":"UNAUTHORIZED","message":"token needed"}]}');
+    });
+    const registry = new Registry(`reg.test:${reg.port}`, {
+      plainHttp: true,
+      retry: { maxAttempts: 1 },
+      resolve: {
+        [`reg.test:${reg.port}`]: { address: '127.0.0.1', port: reg.port },
+        [`evil.test:${realm.port}`]: { address: '127.0.0.1', port: realm.port },
+      },
+    });
+    try {
+      await assert.rejects(registry.repository('a/b').resolve('v1'), (error: unknown) => {
+        assert.ok(isLadingError(error), String(error));
+        assert.match(error.message, /internal address/);
+        assert.doesNotMatch(error.message, /internal-secret-42/);
+        return true;
+      });
+      assert.deepEqual(hits, [], 'the internal service was never asked');
+    } finally {
+      await registry.close();
+      for (const { server } of [internal, realm, reg])
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { orasVectors } from '../../test/support/vectors.js';
+import { helperBounds } from './credentials/helper.js';
 import { DockerConfig, DockerCredentialStore, defaultConfigPath, serverAddress } from './credentials/index.js';
 
 const testdata = join(orasVectors, 'oras-project/oras-go/registry/remote/credentials/testdata');
@@ -139,6 +140,34 @@ esac
     await store.logout('h.example');
     assert.equal(await store.get('h.example'), undefined);
     await assert.rejects(store.get('none.example'), /docker-credential-missing-helper cannot run/);
+  });
+
+  test('a helper that hangs or floods its output is stopped with a clear error', async () => {
+    const saved = { ...helperBounds };
+    for (const [name, body] of [
+      ['hang', 'exec sleep 30'],
+      ['flood', 'exec yes credential'],
+    ] as const) {
+      const helper = join(dir, `docker-credential-${name}`);
+      await writeFile(helper, `#!/bin/sh\n${body}\n`);
+      await chmod(helper, 0o755);
+    }
+    try {
+      helperBounds.timeoutMs = 300;
+      const path = join(dir, 'stuck', 'config.json');
+      await seed(path, { credHelpers: { 'hang.example': 'hang', 'flood.example': 'flood' } });
+      const store = new DockerCredentialStore([path]);
+      const started = Date.now();
+      await assert.rejects(store.get('hang.example'), /docker-credential-hang get did not answer within 0\.3 s/);
+      assert.ok(Date.now() - started < 10_000, 'the helper was stopped, not waited for');
+      helperBounds.timeoutMs = 30_000;
+      await assert.rejects(
+        store.get('flood.example'),
+        /docker-credential-flood get: more than 1048576 bytes of output/,
+      );
+    } finally {
+      Object.assign(helperBounds, saved);
+    }
   });
 
   test('several files: read in order, the first is written', async () => {

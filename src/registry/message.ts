@@ -24,6 +24,8 @@ export interface HttpRequest {
   scopes?: readonly string[];
   /** Follow 3xx manually (GET/HEAD by default). */
   followRedirects?: boolean;
+  /** Called with every redirect hop's URL before it is asked; throws to refuse it. */
+  checkRedirect?: (url: URL) => void;
   /** Never retry this request here (its caller has a better recovery, e.g. resuming an upload). */
   noRetry?: boolean;
   /**

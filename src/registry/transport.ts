@@ -224,6 +224,7 @@ export class Transport implements Sender {
     const follow = req.followRedirects ?? (method === 'GET' || method === 'HEAD');
     for (let hop = 0; ; hop++) {
       this.#checkUrl?.(url);
+      if (hop > 0) req.checkRedirect?.(url);
       const ours = url.origin === this.#origin;
       const headers: Record<string, string> = {
         'user-agent': this.#userAgent,

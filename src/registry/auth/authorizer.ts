@@ -204,6 +204,11 @@ export class Authorizer implements Sender {
         method: 'GET',
         url,
         headers: { accept: 'application/json' },
+        // A redirect is held to what the realm itself was: no internal address the registry does
+        // not live on, no plain HTTP for an HTTPS registry.
+        checkRedirect: (hop) => {
+          validateRealm(hop.href, this.#o.registry);
+        },
         ...(cred.username && cred.password ? { authorization: basicHeader(cred.username, cred.password) } : {}),
       };
     }

@@ -5,6 +5,12 @@ import type { Credential } from '../auth/credential.js';
 const TokenUser = '<token>';
 const NotFound = 'credentials not found in native keychain';
 
+/**
+ * What a helper may print (a credential is a few KiB at most), and how long it may take: long
+ * enough for a keychain to ask its user, not forever. Mutable for tests only.
+ */
+export const helperBounds = { maxOutputBytes: 1024 * 1024, timeoutMs: 120_000 };
+
 async function run(
   program: string,
   action: string,
@@ -16,18 +22,56 @@ async function run(
     const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
+    let failure: LadingError | undefined;
+    const stop = (error: LadingError) => {
+      failure ??= error;
+      child.kill('SIGKILL');
+    };
+    const timer = setTimeout(
+      () =>
+        stop(
+          new LadingError(
+            'IO_ERROR',
+            `credential helper ${program} ${action} did not answer within ${helperBounds.timeoutMs / 1000} s`,
+          ),
+        ),
+      helperBounds.timeoutMs,
+    );
+    const collect = (add: (d: string) => void) => (d: string) => {
+      if (stdout.length + stderr.length + d.length > helperBounds.maxOutputBytes) {
+        stop(
+          new LadingError(
+            'IO_ERROR',
+            `credential helper ${program} ${action}: more than ${helperBounds.maxOutputBytes} bytes of output`,
+          ),
+        );
+        return;
+      }
+      add(d);
+    };
+    child.stdout.setEncoding('utf8').on(
+      'data',
+      collect((d) => {
+        stdout += d;
+      }),
+    );
+    child.stderr.setEncoding('utf8').on(
+      'data',
+      collect((d) => {
+        stderr += d;
+      }),
+    );
     child.on('error', (error) => {
+      clearTimeout(timer);
       reject(
         new LadingError('IO_ERROR', `credential helper ${program} cannot run: ${error.message}`, { cause: error }),
       );
     });
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (failure) reject(failure);
+      else resolve({ code: code ?? 1, stdout, stderr });
+    });
     child.stdin.on('error', () => {
       // The helper may exit before reading; its exit status tells the story.
     });
