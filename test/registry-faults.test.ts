@@ -442,7 +442,7 @@ describe('token realm redirects', () => {
     });
     const registry = new Registry(`reg.test:${reg.port}`, {
       plainHttp: true,
-      retry: { maxAttempts: 1 },
+      retry: { maxRetries: 0 },
       resolve: {
         [`reg.test:${reg.port}`]: { address: '127.0.0.1', port: reg.port },
         [`evil.test:${realm.port}`]: { address: '127.0.0.1', port: realm.port },
