@@ -388,10 +388,30 @@ describe('Go filepath.Match', () => {
     ['my-file.txt', 'my-file.txt', true],
     ['charts/*-chart', 'charts/my-chart', true],
     ['a-b', 'a_b', false],
+    // Chunk by chunk, as Go matches.
+    ['', '', true],
+    ['', 'a', false],
+    ['**', 'abc', true],
+    ['a*', 'a', true],
+    ['a*b*c', 'axxbyyc', true],
+    ['a*b*c', 'axxbyyc/', false],
+    ['a*b', 'abab', true],
+    ['*b', 'a/b', false],
+    ['*/b', 'a/b', true],
+    ['a*/b', 'abc/b', true],
+    ['a*', 'ab/c', false],
+    ['*x', 'xxx', true],
   ];
   for (const [pattern, name, want] of table) {
     it(`${pattern} ~ ${name} = ${want}`, () => assert.equal(goPathMatch(pattern, name), want));
   }
+  it('ends, whatever the stars (no backtracking into earlier ones)', { timeout: 30_000 }, () => {
+    // As a regular expression this backtracked exponentially: minutes for 40 characters, and the
+    // process could not be interrupted meanwhile.
+    const pattern = `${'*a'.repeat(16)}*b`;
+    for (let n = 20; n <= 4000; n *= 2) assert.equal(goPathMatch(pattern, 'a'.repeat(n)), false);
+    assert.equal(goPathMatch(pattern, `${'a'.repeat(40)}b`), true);
+  });
   it('reports malformed patterns', () => {
     for (const bad of ['[', '[]', '[a-', 'a\\', '[-a]', '[z-a]']) {
       assert.throws(
