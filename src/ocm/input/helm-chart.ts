@@ -1,8 +1,8 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { fileHeader, readTarBytes, type TarWriteHeader, tarBytes } from '../../archive/index.js';
-import { compareBytes, LadingError } from '../../oci/index.js';
+import { fileHeader, readRegularFile, readTarBytes, type TarWriteHeader, tarBytes } from '../../archive/index.js';
+import { compareBytes, isLadingError, LadingError } from '../../oci/index.js';
 import { parseGoYaml } from '../descriptor/go-yaml-read.js';
 import { goPathMatch } from './glob-match.js';
 
@@ -51,13 +51,20 @@ export function parsePackagedChart(archive: Buffer, where: string): PackagedChar
   return { ...chartMetadata(entry.body.toString('utf8'), where), archive };
 }
 
-/** Reads name and version from a packaged chart file, with its `.prov` next to it, if present. */
+/**
+ * Reads name and version from a packaged chart file, with its `.prov` next to it, if present. Both
+ * must be regular files (a FIFO there would hang the read); the `.prov` may not be a symbolic link
+ * (the chart's own path is checked against the working directory by the caller, the `.prov`'s is
+ * not).
+ */
 export async function readPackagedChart(path: string): Promise<PackagedChart> {
-  const info = await stat(path);
-  if (info.size > MaxChartBytes)
-    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${path}: chart archive exceeds ${MaxChartBytes} bytes`);
-  const chart = parsePackagedChart(await readFile(path), path);
-  const provenance = await readFile(`${path}.prov`).catch(() => undefined);
+  const chart = parsePackagedChart(await readRegularFile(path, { limit: MaxChartBytes }), path);
+  const provenance = await readRegularFile(`${path}.prov`, { limit: MaxChartBytes, noFollow: true }).catch(
+    (error: unknown) => {
+      if (isLadingError(error, 'NOT_FOUND')) return undefined;
+      throw error;
+    },
+  );
   if (provenance) chart.provenance = provenance;
   return chart;
 }
@@ -101,30 +108,57 @@ function rank(path: string): number {
   return path.startsWith('templates/') ? order.length : order.length + 1;
 }
 
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || !(rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel));
+}
+
 /**
  * Packages a chart directory as `helm package` lays it out: every file under `<name>/`, no
  * directory entries, `.helmignore` honoured (plus helm's rule that hidden files in `templates/`
  * are ignored), mode 0644. Unlike helm, entries get mtime 0 and the original Chart.yaml bytes, so
- * that packaging the same directory twice gives the same archive.
+ * that packaging the same directory twice gives the same archive. A symbolic link in the chart is
+ * packed as the file it names only when that file lies inside `root` (the working directory, as
+ * for every input; by default the chart itself); a link to a folder, or one leading out, is
+ * refused, and so is anything but regular files (a FIFO would hang the read).
  */
-export async function packageChartDirectory(dir: string): Promise<PackagedChart> {
-  const meta = chartMetadata(
-    await readFile(join(dir, 'Chart.yaml'), 'utf8').catch(() => {
-      throw new LadingError('NOT_FOUND', `${dir}: no Chart.yaml (not a helm chart directory)`);
-    }),
-    dir,
-  );
-  const rules = ignoreRules(await readFile(join(dir, '.helmignore'), 'utf8').catch(() => ''));
+export async function packageChartDirectory(dir: string, root: string = dir): Promise<PackagedChart> {
+  const realRoot = await realpath(root);
+  const read = (path: string) => readRegularFile(join(dir, path), { limit: MaxChartBytes, where: `${dir}: ${path}` });
+  const optional = (path: string) =>
+    read(path).catch((error: unknown) => {
+      if (isLadingError(error, 'NOT_FOUND')) return undefined;
+      throw error;
+    });
+  const chartYaml = await optional('Chart.yaml');
+  if (!chartYaml) throw new LadingError('NOT_FOUND', `${dir}: no Chart.yaml (not a helm chart directory)`);
+  const meta = chartMetadata(chartYaml.toString('utf8'), dir);
+  const rules = ignoreRules((await optional('.helmignore'))?.toString('utf8') ?? '');
   rules.push({ pattern: 'templates/.?*', negate: false, dirOnly: false });
   const files: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort(compareBytes);
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
-      const info = await stat(join(dir, path));
+      let info = await lstat(join(dir, path));
+      if (info.isSymbolicLink()) {
+        if (ignored(rules, path, false)) continue;
+        const target = await realpath(join(dir, path)).catch(() => undefined);
+        if (target === undefined || !inside(realRoot, target)) {
+          throw new LadingError(
+            'PATH_TRAVERSAL',
+            `${dir}: ${path} is a symbolic link leading outside ${root}; refusing to pack what it names`,
+          );
+        }
+        info = await lstat(target);
+        if (info.isDirectory()) {
+          throw new LadingError('INVALID_ARGUMENT', `${dir}: ${path} is a symbolic link to a folder; not supported`);
+        }
+      }
       if (ignored(rules, path, info.isDirectory())) continue;
       if (info.isDirectory()) await walk(path);
       else if (info.isFile()) files.push(path);
+      else throw new LadingError('INVALID_ARGUMENT', `${dir}: ${path} is neither a regular file nor a folder`);
     }
   };
   await walk('');
@@ -132,7 +166,7 @@ export async function packageChartDirectory(dir: string): Promise<PackagedChart>
   const entries: { header: TarWriteHeader; body: Buffer }[] = [];
   let total = 0;
   for (const file of files) {
-    const body = await readFile(join(dir, file));
+    const body = await read(file);
     total += body.length;
     if (total > MaxChartBytes)
       throw new LadingError('SIZE_EXCEEDS_LIMIT', `${dir}: chart exceeds ${MaxChartBytes} bytes`);

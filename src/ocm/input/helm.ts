@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { readRegularFile } from '../../archive/index.js';
 import { goStringify, LadingError } from '../../oci/index.js';
 import { type PackagedChart, packageChartDirectory, readPackagedChart } from './helm-chart.js';
 import { fetchRemoteChart, type HelmFetchOptions, HelmMediaType, parseHelmRepository } from './helm-remote.js';
@@ -28,6 +29,9 @@ export function helmArtifactBlobs(chart: PackagedChart): { config: LayoutBlob; l
 /** Options of the `Helm/v1` input beyond its specification: how remote repositories are reached. */
 export type HelmInputOptions = Omit<HelmFetchOptions, 'signal'>;
 
+/** A CA bundle is a few hundred KiB at most (the whole Mozilla set is ~220 KiB). */
+const MaxCaFileBytes = 4 * 1024 * 1024;
+
 async function caFromSpec(spec: Record<string, unknown>, context: InputContext): Promise<string[]> {
   const out: string[] = [];
   const inline = optionalString(spec, 'caCert');
@@ -36,11 +40,8 @@ async function caFromSpec(spec: Record<string, unknown>, context: InputContext):
   if (file) {
     // A CA certificate is only trusted, never packaged, so it may live outside the working directory.
     const path = resolve(context.workingDirectory, file);
-    try {
-      out.push(await readFile(path, 'utf8'));
-    } catch (error) {
-      throw new LadingError('NOT_FOUND', `caCertFile ${JSON.stringify(file)}: cannot read ${path}`, { cause: error });
-    }
+    const pem = await readRegularFile(path, { limit: MaxCaFileBytes, where: `caCertFile ${JSON.stringify(file)}` });
+    out.push(pem.toString('utf8'));
   }
   return out;
 }
@@ -76,7 +77,9 @@ export function createHelmInput(options: HelmInputOptions = {}): InputMethod {
     } else {
       if (!local) throw new LadingError('INVALID_ARGUMENT', 'one of path or helmRepository must be set');
       const path = await resolveInWorkingDirectory(local, context.workingDirectory);
-      chart = (await stat(path)).isDirectory() ? await packageChartDirectory(path) : await readPackagedChart(path);
+      chart = (await stat(path)).isDirectory()
+        ? await packageChartDirectory(path, context.workingDirectory)
+        : await readPackagedChart(path);
     }
 
     const repository = optionalString(spec, 'repository');

@@ -345,6 +345,60 @@ describe('Helm/v1 (local charts)', () => {
   });
 });
 
+describe('Helm/v1: what a local chart may read', () => {
+  // A chart folder inside the working directory, and a secret beside (outside) it.
+  function chartSandbox(): { root: string; outside: string } {
+    const top = mkdtempSync(join(tmpdir(), 'lading-helm-'));
+    const root = join(top, 'work');
+    mkdirSync(join(root, 'chart', 'templates'), { recursive: true });
+    writeFileSync(join(root, 'chart', 'Chart.yaml'), 'apiVersion: v2\nname: mychart\nversion: 0.1.0\n');
+    writeFileSync(join(root, 'shared.yaml'), 'kind: ConfigMap\n');
+    const outside = join(top, 'secret.txt');
+    writeFileSync(outside, 'secret');
+    return { root, outside };
+  }
+
+  it('a link in the chart to a file outside the working directory is refused; one inside it is packed', async () => {
+    const { root, outside } = chartSandbox();
+    symlinkSync(join(root, 'shared.yaml'), join(root, 'chart', 'templates', 'shared.yaml'));
+    const blob = await helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root });
+    assert.ok(blob.digest.startsWith('sha256:'));
+    symlinkSync(outside, join(root, 'chart', 'templates', 'leak.yaml'));
+    await assert.rejects(
+      helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root }),
+      (e) => isLadingError(e, 'PATH_TRAVERSAL') && /templates\/leak\.yaml/.test(e.message),
+    );
+  });
+
+  it('a FIFO as the chart, its provenance, a chart file or caCertFile is refused, never read (which would hang)', async () => {
+    const { root, outside } = chartSandbox();
+    execFileSync('mkfifo', [join(root, 'chart.tgz')]);
+    await assert.rejects(helmInput({ type: 'helm', path: 'chart.tgz' }, { workingDirectory: root }), (e) =>
+      isLadingError(e, 'INVALID_ARGUMENT'),
+    );
+    execFileSync('mkfifo', [join(root, 'ca.pem')]);
+    await assert.rejects(
+      helmInput(
+        { type: 'helm', helmRepository: 'https://127.0.0.1:9/c-1.0.0.tgz', caCertFile: 'ca.pem' },
+        { workingDirectory: root },
+      ),
+      (e) => isLadingError(e, 'INVALID_ARGUMENT') && /caCertFile "ca\.pem" is not a regular file/.test(e.message),
+    );
+    execFileSync('mkfifo', [join(root, 'chart', 'templates', 'pipe.yaml')]);
+    await assert.rejects(helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root }), (e) =>
+      isLadingError(e, 'INVALID_ARGUMENT'),
+    );
+    // A packaged chart whose .prov beside it is a link to a file outside.
+    const testdata = new URL('../../../test/fixtures/upstream/ocm/bindings/go/helm/testdata/', import.meta.url);
+    writeFileSync(join(root, 'mychart-0.1.0.tgz'), readFileSync(new URL('provenance/mychart-0.1.0.tgz', testdata)));
+    symlinkSync(outside, join(root, 'mychart-0.1.0.tgz.prov'));
+    await assert.rejects(
+      helmInput({ type: 'helm', path: 'mychart-0.1.0.tgz' }, { workingDirectory: root }),
+      (e) => isLadingError(e, 'INVALID_ARGUMENT') && /symbolic link/.test(e.message),
+    );
+  });
+});
+
 describe('input registry', () => {
   it('dispatches on any spelling and prefixes errors with the location', async () => {
     const blob = await runInput({ type: 'utf8/v1', text: 'a' }, { workingDirectory: work });

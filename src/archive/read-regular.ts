@@ -1,0 +1,48 @@
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { LadingError } from '../oci/index.js';
+
+/**
+ * Reads a file whole, only if it is a regular file of at most `limit` bytes: a FIFO or device at
+ * the path is refused instead of hanging the read (the open does not block, the opened file is
+ * checked), and never more than `limit` + 1 bytes are read, so a file that grows meanwhile is
+ * refused, not read into memory. `noFollow`: a symbolic link at the path is refused too. Errors
+ * name `where` (the path as the user wrote it, by default the path).
+ */
+export async function readRegularFile(
+  path: string,
+  options: { limit: number; where?: string; noFollow?: boolean },
+): Promise<Buffer> {
+  const where = options.where ?? path;
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0);
+  const handle = await open(path, flags).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') throw new LadingError('NOT_FOUND', `${where}: no such file`, { cause: error });
+    if (error.code === 'ELOOP') {
+      throw new LadingError('INVALID_ARGUMENT', `${where} is a symbolic link; refusing to follow it`, { cause: error });
+    }
+    throw new LadingError('IO_ERROR', `${where}: cannot open: ${error.message}`, { cause: error });
+  });
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `${where} is not a regular file`);
+    if (info.size > options.limit) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${where} is ${info.size} bytes, over the ${options.limit}-byte limit`,
+      );
+    }
+    const buffer = Buffer.allocUnsafe(info.size + 1);
+    let got = 0;
+    while (got < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, got, buffer.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got > options.limit) {
+      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where} grew past the ${options.limit}-byte limit while read`);
+    }
+    return buffer.subarray(0, got);
+  } finally {
+    await handle.close();
+  }
+}
