@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { constants, createHash, createPrivateKey, privateEncrypt } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -258,6 +258,19 @@ describe('names from descriptors are data, never paths', () => {
       assert.deepEqual(await snapshot(dir, ['ctf', 'cwd']), beforeOutside, 'nothing next to it or outside');
     });
   }
+
+  test('download resource: a link in the current folder named like the resource is not written through', async () => {
+    const { dir, ctf } = await scratch();
+    const cwd = join(dir, 'cwd');
+    await mkdir(cwd);
+    const victim = join(dir, 'victim.txt');
+    await writeFile(victim, 'keep');
+    await symlink(victim, join(cwd, 'data'));
+    // Selected by version only: the file is named after the resource, as the descriptor names it.
+    const r = await lading(['download', 'resource', `${ctf}//${OTHER}:1.0.0`, '--identity', 'version=1.0.0'], { cwd });
+    assertOneLineError(r, /"data" \(named after the resource\) is a symbolic link here; choose the file with --output/);
+    assert.equal(await readFile(victim, 'utf8'), 'keep');
+  });
 });
 
 describe('resources are what their digests say', () => {

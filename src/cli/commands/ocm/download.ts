@@ -64,7 +64,7 @@ Examples:
       if (!resource) {
         throw new LadingError('NOT_FOUND', `${ref.component}:${ref.version} has no resource matching ${opts.identity}`);
       }
-      const out: string = opts.output ?? defaultOutput(resource.name);
+      const out: string = opts.output ?? (await defaultOutput(resource.name));
       const policy = opts.extractionPolicy as ExtractionPolicy;
       // Ctrl-C stops an unpack and removes the folder it was filling.
       const signal = (await import('../../interrupt.js')).interruptSignal();
@@ -127,11 +127,24 @@ Examples:
  * descriptor are data, never paths: the repository enforces the schema's name pattern on every read,
  * and anything that is not one plain file name is refused here as well.
  */
-function defaultOutput(name: string): string {
+/**
+ * The output named after the resource (no --output): a plain name in the current folder, and not a
+ * symbolic link there. The name is the descriptor's choice, so a link of that name (planted, or
+ * left from something else) must not send the content to wherever it points.
+ */
+async function defaultOutput(name: string): Promise<string> {
   if (!isElementName(name)) {
     throw new LadingError(
       'INVALID_DESCRIPTOR',
       `resource name ${JSON.stringify(name)} is not a plain file name; choose the file with --output`,
+    );
+  }
+  const { lstat } = await import('node:fs/promises');
+  const info = await lstat(name).catch(() => undefined);
+  if (info?.isSymbolicLink()) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `${JSON.stringify(name)} (named after the resource) is a symbolic link here; choose the file with --output`,
     );
   }
   return name;
