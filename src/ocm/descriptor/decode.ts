@@ -1,6 +1,7 @@
 import { readTarBytes } from '../../archive/index.js';
 import { LadingError } from '../../oci/index.js';
 import { parseGoYaml } from './go-yaml-read.js';
+import { assertUniqueIdentities } from './identity.js';
 import { DescriptorTarEntryName, descriptorEncoding } from './media-types.js';
 import type { ComponentDescriptor } from './model.js';
 import { assertDescriptorNames } from './names.js';
@@ -54,6 +55,9 @@ export function decodeDescriptor(
   }
   const descriptor = fromWire(document, where);
   assertDescriptorNames(descriptor, where);
+  // Two resources (sources, references) of one identity make every selection by identity
+  // ambiguous: which one a download takes, a signature digests or a verification vouches for.
+  assertUniqueIdentities(descriptor.component, where);
   return descriptor;
 }
 

@@ -107,6 +107,29 @@ describe('descriptor codecs against upstream vectors', () => {
   });
 });
 
+describe('reading a descriptor whose elements share an identity', () => {
+  it('is refused with DUPLICATE_IDENTITY: a selection by identity would be ambiguous', () => {
+    const desc = minimal();
+    const resource = (text: string) => ({
+      name: 'res',
+      version: '1.0.0',
+      type: 'blob',
+      relation: 'local' as const,
+      access: { type: 'localBlob/v1', localReference: `sha256:${text.repeat(64)}`, mediaType: 'text/plain' },
+    });
+    desc.component.resources = [resource('a'), resource('b')];
+    const bytes = encodeDescriptorJson(desc);
+    assert.throws(
+      () => decodeDescriptor(bytes, DescriptorMediaType.Json, 'component-descriptor.json'),
+      (e) =>
+        isLadingError(e, 'DUPLICATE_IDENTITY') &&
+        /component-descriptor\.json: duplicate identities: resource identity "name=res,version=1\.0\.0"/.test(
+          e.message,
+        ),
+    );
+  });
+});
+
 describe('descriptor wire rules (Go omitempty)', () => {
   it('writes null for absent lists, [] for empty ones, and omits empty optional fields', () => {
     const desc = minimal();
