@@ -70,23 +70,27 @@ async function contentHex(desc: Descriptor, hash: HashAlgorithmInfo, source: Fet
 
 /**
  * Checks a resource's digest against the content about to be delivered (`desc`: the blob, or the
- * top manifest of an artifact) before any byte of it is written. DIGEST_MISMATCH names both values.
+ * top manifest of an artifact) before any byte of it is written. DIGEST_MISMATCH names both values
+ * (only the recorded one for `private` content).
  */
 export async function verifyResourceContent(
   r: DigestedElement,
   desc: Descriptor,
   shape: ContentShape,
   source: Fetcher,
-  options: Op & { where: string },
+  options: Op & { where: string; private?: boolean },
 ): Promise<void> {
-  const { where, ...o } = options;
+  const { where, private: secret, ...o } = options;
   const claim = contentClaim(r.digest, shape, `${where}: ${describe(r)}`);
   if (!claim) return;
   const actual = await contentHex(desc, claim.hash, source, o);
   if (actual !== claim.value) {
+    // `private`: content a descriptor pointed at on this machine (a local file), whose digest the
+    // descriptor's author must not learn from the message.
+    const content = secret ? 'the content does not match' : `the content ${desc.digest} hashes to ${actual}`;
     throw new LadingError(
       'DIGEST_MISMATCH',
-      `${where}: ${describe(r)}: content digest mismatch: the descriptor records ${claim.hash.name} ${claim.value} (${claim.normalisation}), the content ${desc.digest} hashes to ${actual}`,
+      `${where}: ${describe(r)}: content digest mismatch: the descriptor records ${claim.hash.name} ${claim.value} (${claim.normalisation}), ${content}`,
     );
   }
 }

@@ -69,9 +69,16 @@ export async function fileAccessContent(
   if (accessDigest !== undefined && accessDigest !== desc.digest)
     throw new LadingError(
       'DIGEST_MISMATCH',
-      `${accessWhere}: ${path} hashes to ${desc.digest}, the access expects ${accessDigest}`,
+      // Not the digest the file has: a descriptor that names any local file must not learn its hash.
+      `${accessWhere}: the file does not hold the content the access expects (${accessDigest})`,
     );
   const open_ = async () => createReadStream(path, signal ? { signal } : {});
-  await verifyResourceContent(resource, desc, 'blob', { fetch: open_ }, { where, ...(signal ? { signal } : {}) });
+  await verifyResourceContent(
+    resource,
+    desc,
+    'blob',
+    { fetch: open_ },
+    { where, private: true, ...(signal ? { signal } : {}) },
+  );
   return { mediaType: desc.mediaType, stream: verifiedStream(await open_(), desc, { where: path }), path };
 }
