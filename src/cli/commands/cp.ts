@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { defaultCopyConcurrency } from '../../copy/limits.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions, parseConcurrency } from '../options.js';
 
@@ -20,7 +21,7 @@ export function registerCp(program: Command, io: CliIO): void {
     .option('-r, --recursive', 'also copy the artifacts that refer to the source (signatures, SBOMs), recursively')
     .option('--platform <platform>', 'copy only the manifest for this platform: os[/arch[/variant]][:os_version]');
   addOrasOptions(cmd, {
-    concurrency: { what: 'blobs copied', default: 3 },
+    concurrency: { what: 'blobs copied', default: defaultCopyConcurrency() },
     names: 'ends',
     distributionSpec: true,
     progress: true,

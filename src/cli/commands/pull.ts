@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { defaultCopyConcurrency } from '../../copy/limits.js';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions, parseConcurrency, parseFileRef } from '../options.js';
@@ -17,7 +18,7 @@ export function registerPull(program: Command, io: CliIO): void {
     .option('--config <file>', 'also save the config as this file: <file>[:<type>]')
     .option('--platform <platform>', 'pull the manifest for this platform: os[/arch[/variant]][:os_version]');
   addOrasOptions(cmd, {
-    concurrency: { what: 'blobs pulled', default: 3 },
+    concurrency: { what: 'blobs pulled', default: defaultCopyConcurrency() },
     format: ['text', 'json', 'go-template'],
     progress: true,
   });

@@ -362,7 +362,7 @@ describe('Helm/v1: what a local chart may read', () => {
     const { root, outside } = chartSandbox();
     symlinkSync(join(root, 'shared.yaml'), join(root, 'chart', 'templates', 'shared.yaml'));
     const blob = await helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root });
-    assert.ok(blob.digest.startsWith('sha256:'));
+    assert.ok(blob.digest?.startsWith('sha256:'));
     symlinkSync(outside, join(root, 'chart', 'templates', 'leak.yaml'));
     await assert.rejects(
       helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root }),
