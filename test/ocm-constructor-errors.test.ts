@@ -1,14 +1,16 @@
 // `lading add cv` with a constructor that fails while its inputs are stored or its images pinned
 // (after the inputs ran): the error is still one line that names the constructor file, the line
-// and the element's field, the exit is non-zero, and the target CTF is left as it was.
+// and the element's field, the exit is non-zero, and the target CTF is left as it was. An OCI
+// layout folder (read as files, not through a tar) refuses links as every other Dir input does.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { OciLayout } from '../src/layout/index.js';
 import { snapshot } from './reliability-support.js';
 import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
-import { tempDir } from './support/fixtures.js';
+import { pushImage, tempDir } from './support/fixtures.js';
 
 let root: { path: string; cleanup: () => Promise<void> };
 /** The constructors' folder (and the commands' working directory); `outside` lies beside it. */
@@ -115,5 +117,71 @@ describe('add cv into a CTF: a local blob access whose blob the repository does 
       oneResource('rr', 'blob', '  access: {type: localBlob, localReference: "sha256:0000", mediaType: text/plain}\n'),
     );
     assertOneLineError(r, new RegExp(`${at(5, 'resources[0].access')}local blob sha256:0000 .*was not added`));
+  });
+});
+
+describe('add cv: an OCI layout folder is read as files, and refuses links as the tar would', () => {
+  /** A valid layout folder `name` (tag v1) in the working directory. */
+  async function layoutFolder(name: string): Promise<{ path: string; manifestHex: string }> {
+    const path = join(work, name);
+    const layout = await OciLayout.open(path, { mode: 'create' });
+    const { manifest } = await pushImage(layout);
+    await layout.tag(manifest, 'v1');
+    await layout.close();
+    return { path, manifestHex: manifest.digest.slice('sha256:'.length) };
+  }
+  const layoutResource = (folder: string) =>
+    oneResource(
+      'image',
+      'ociImage',
+      `  input:\n    type: dir/v1\n    path: ./${folder}\n    mediaType: application/vnd.ocm.software.oci.layout.v1+tar\n`,
+    );
+
+  test('a layout folder without links is stored (the fast path works)', async () => {
+    await layoutFolder('lay-ok');
+    await writeFile(join(work, 'ok.yaml'), layoutResource('lay-ok'));
+    await ladingOk(['add', 'cv', '-c', 'ok.yaml', '-r', 'ctf-ok'], { cwd: work });
+  });
+
+  test('index.json a link to a file elsewhere: refused, and nothing of that file is printed', async () => {
+    const { path } = await layoutFolder('lay-index');
+    await rm(join(path, 'index.json'));
+    await symlink(join(outside, 'secret.txt'), join(path, 'index.json'));
+    const r = await addFails(layoutResource('lay-index'));
+    assertOneLineError(
+      r,
+      new RegExp(`${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "index\\.json" in `),
+    );
+    assert.doesNotMatch(r.stderr, /secret/);
+  });
+
+  test('oci-layout, a blob, and the blobs folder as links: each refused', async () => {
+    const file = await layoutFolder('lay-file');
+    await rename(join(file.path, 'oci-layout'), join(outside, 'oci-layout'));
+    await symlink(join(outside, 'oci-layout'), join(file.path, 'oci-layout'));
+    assertOneLineError(
+      await addFails(layoutResource('lay-file')),
+      new RegExp(`${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "oci-layout" in `),
+    );
+
+    // The linked content is the right content: only the link is wrong, and without the check it was read.
+    const blob = await layoutFolder('lay-blob');
+    const manifest = join('blobs', 'sha256', blob.manifestHex);
+    await rename(join(blob.path, manifest), join(outside, blob.manifestHex));
+    await symlink(join(outside, blob.manifestHex), join(blob.path, manifest));
+    assertOneLineError(
+      await addFails(layoutResource('lay-blob')),
+      new RegExp(
+        `${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "blobs/sha256/${blob.manifestHex}" in `,
+      ),
+    );
+
+    const blobs = await layoutFolder('lay-blobs');
+    await rename(join(blobs.path, 'blobs'), join(outside, 'blobs'));
+    await symlink(join(outside, 'blobs'), join(blobs.path, 'blobs'));
+    assertOneLineError(
+      await addFails(layoutResource('lay-blobs')),
+      new RegExp(`${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "blobs" in `),
+    );
   });
 });
