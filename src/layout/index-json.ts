@@ -74,7 +74,7 @@ export async function readState(files: StoreFiles, o: { indexOnly?: boolean } = 
   try {
     index = JSON.parse(indexBytes.toString('utf8'));
   } catch (error) {
-    throw new LadingError('INVALID_LAYOUT', `${where}/index.json: not valid JSON (${(error as Error).message})`);
+    throw new LadingError('INVALID_LAYOUT', `${where}/index.json: not valid JSON${parseProblem(error)}`);
   }
   if (typeof index !== 'object' || index === null || Array.isArray(index)) {
     throw new LadingError('INVALID_LAYOUT', `${where}/index.json: must be a JSON object`);
@@ -104,6 +104,15 @@ export async function readState(files: StoreFiles, o: { indexOnly?: boolean } = 
     }
   });
   return state;
+}
+
+/**
+ * What JSON.parse found wrong, where it says so without quoting the text (`at position 12`,
+ * `end of JSON input`): the file may be one the user cannot read otherwise, so none of it is shown.
+ */
+function parseProblem(error: unknown): string {
+  const message = (error as Error).message;
+  return message.includes('"') ? '' : ` (${message})`;
 }
 
 /** Checks the layout's oci-layout file: there, JSON, and of the version this reader knows. */

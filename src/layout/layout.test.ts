@@ -303,6 +303,8 @@ describe('bad layouts are refused with the file and the field', () => {
 
   const corruptions: [string, string, string, RegExp][] = [
     ['index.json not JSON', 'index.json', '{"schemaVersion":2,', /index\.json: not valid JSON/],
+    // The file may be one its reader was never meant to show (a link's target): none of it is quoted.
+    ['index.json of text', 'index.json', 'secret-token', /index\.json: not valid JSON$/],
     [
       'index.json wrong schemaVersion',
       'index.json',

@@ -1,10 +1,17 @@
 import pLimit from 'p-limit';
 import { cancellable, LadingError } from '../oci/index.js';
 import { assembleDescriptor, type InputResult } from './constructor/assemble.js';
-import type { ComponentConstructor, ConstructorComponent } from './constructor/model.js';
+import {
+  type ComponentConstructor,
+  type ConstructorComponent,
+  type ConstructorResource,
+  type ConstructorSource,
+  formatLocation,
+} from './constructor/model.js';
 import { runElementInput } from './constructor/run-input.js';
 import type { ComponentDescriptor, DigestSpec, TypedSpec } from './descriptor/model.js';
-import type { InputBlob, InputMethod } from './input/types.js';
+import type { InputMethod } from './input/types.js';
+import { locateError } from './located-error.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
 import { isAccessType } from './types.js';
 
@@ -132,15 +139,7 @@ async function constructComponentVersionsNow(
       resourceDigests: new Map<number, DigestSpec>(),
       referenceDigests: new Map<number, DigestSpec>(),
     };
-    const upload = async (blob: InputBlob, kind: 'resource' | 'source', elementName: string): Promise<InputResult> => {
-      try {
-        const stored = await repository.addLocalBlob(name, blob, options.signal ? { signal: options.signal } : {});
-        emit({ component: name, version, kind, name: elementName, status: 'uploaded' });
-        return { access: stored.access, blobDigest: stored.access.localReference };
-      } finally {
-        await blob.dispose?.();
-      }
-    };
+    const methods = options.inputMethods ? { methods: options.inputMethods } : {};
     const context = {
       workingDirectory: options.workingDirectory,
       // A store that hashes what it writes (a CTF) takes a folder's tar in one pass.
@@ -148,19 +147,27 @@ async function constructComponentVersionsNow(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.tempDir ? { tempDir: options.tempDir } : {}),
     };
-    const methods = options.inputMethods ? { methods: options.inputMethods } : {};
+    const upload = async (
+      element: ConstructorResource | ConstructorSource,
+      kind: 'resource' | 'source',
+    ): Promise<InputResult> => {
+      const blob = await runElementInput(element, context, methods);
+      try {
+        const stored = await repository.addLocalBlob(name, blob, options.signal ? { signal: options.signal } : {});
+        emit({ component: name, version, kind, name: element.name, status: 'uploaded' });
+        return { access: stored.access, blobDigest: stored.access.localReference };
+      } catch (error) {
+        // The input is read as it is stored (a folder's tar, an OCI layout): what fails here is
+        // the input's as much as what fails while it runs, and is told the same way.
+        throw locateError(error, `${formatLocation(element.location)}.input`);
+      } finally {
+        await blob.dispose?.();
+      }
+    };
     const tasks: Promise<void>[] = [];
     component.resources.forEach((r, i) => {
       if (r.input) {
-        tasks.push(
-          limit(
-            async () =>
-              void assemble.resources.set(
-                i,
-                await upload(await runElementInput(r, context, methods), 'resource', r.name),
-              ),
-          ),
-        );
+        tasks.push(limit(async () => void assemble.resources.set(i, await upload(r, 'resource'))));
       } else if (
         r.access &&
         !options.skipReferenceDigestProcessing &&
@@ -171,9 +178,10 @@ async function constructComponentVersionsNow(
         tasks.push(
           limit(async () => {
             if (typeof access.imageReference !== 'string') return;
-            const { digest, pinned } = await (options.resolveImage as NonNullable<ConstructOptions['resolveImage']>)(
-              access.imageReference,
-            );
+            const resolveImage = options.resolveImage as NonNullable<ConstructOptions['resolveImage']>;
+            const { digest, pinned } = await resolveImage(access.imageReference).catch((error: unknown) => {
+              throw locateError(error, `${formatLocation(r.location)}.access.imageReference`);
+            });
             const spec: DigestSpec = {
               hashAlgorithm: 'SHA-256',
               normalisationAlgorithm: 'genericBlobDigest/v1',
@@ -192,13 +200,7 @@ async function constructComponentVersionsNow(
       }
     });
     component.sources.forEach((s, i) => {
-      if (s.input)
-        tasks.push(
-          limit(
-            async () =>
-              void assemble.sources.set(i, await upload(await runElementInput(s, context, methods), 'source', s.name)),
-          ),
-        );
+      if (s.input) tasks.push(limit(async () => void assemble.sources.set(i, await upload(s, 'source'))));
     });
     // Settle every task before failing, so no upload is left running behind the error.
     const settled = await Promise.allSettled(tasks);
@@ -211,6 +213,12 @@ async function constructComponentVersionsNow(
     const descriptor = assembleDescriptor(component, assemble);
     const { result } = await repository.addComponentVersion(descriptor, {
       conflictPolicy: policy,
+      where: (kind, index) => {
+        const element = kind === 'resource' ? component.resources[index] : component.sources[index];
+        // The descriptor keeps the constructor's order: an element of it is always there.
+        if (!element) return formatLocation(component.location);
+        return `${formatLocation(element.location)}.${element.input ? 'input' : 'access'}`;
+      },
       ...(options.signal ? { signal: options.signal } : {}),
     });
     emit({ component: name, version, kind: 'component', status: result });

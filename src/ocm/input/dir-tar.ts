@@ -54,12 +54,7 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
     options.signal?.throwIfAborted();
     const full = path === '.' ? base : join(base, path);
     const info = await lstat(full, { bigint: true });
-    if (info.isSymbolicLink()) {
-      throw new LadingError(
-        'UNSUPPORTED',
-        `symlinks are not supported yet: found symlink ${JSON.stringify(path)} in ${base}`,
-      );
-    }
+    if (info.isSymbolicLink()) throw symlinkError(path, base);
     if (info.isDirectory()) {
       if (exclude.length > 0 && !included(path, [], exclude)) return;
       if (included(path, include, exclude)) {
@@ -70,12 +65,7 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
       for (const name of names) yield* visit(path === '.' ? name : `${path}/${name}`);
       return;
     }
-    if (!info.isFile()) {
-      throw new LadingError(
-        'UNSUPPORTED',
-        `${JSON.stringify(path)} in ${base} is neither a regular file nor a directory`,
-      );
-    }
+    if (!info.isFile()) throw notFileError(path, base);
     if (!included(path, include, exclude)) return;
     const size = Number(info.size);
     // Read no further than the size the header states: a file that grows meanwhile is cut there.
@@ -89,6 +79,38 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
 
   yield* visit(root);
   yield tarTrailer;
+}
+
+/**
+ * Refuses, as {@link dirTar} of the whole of `dir` would, a folder whose tree holds anything but
+ * regular files and folders (a link, a FIFO, a device), reading no file: a consumer that takes
+ * the files themselves instead of their tar gets the same tree the tar would have held.
+ */
+export async function assertPlainTree(dir: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async function visit(path: string): Promise<void> {
+    options.signal?.throwIfAborted();
+    const full = path === '.' ? dir : join(dir, path);
+    const info = await lstat(full);
+    if (info.isSymbolicLink()) throw symlinkError(path, dir);
+    if (info.isDirectory()) {
+      const names = (await readdir(full)).sort(compareBytes);
+      for (const name of names) await visit(path === '.' ? name : `${path}/${name}`);
+      return;
+    }
+    if (!info.isFile()) throw notFileError(path, dir);
+  }
+  await visit('.');
+}
+
+function symlinkError(path: string, base: string): LadingError {
+  return new LadingError(
+    'UNSUPPORTED',
+    `symlinks are not supported yet: found symlink ${JSON.stringify(path)} in ${base}`,
+  );
+}
+
+function notFileError(path: string, base: string): LadingError {
+  return new LadingError('UNSUPPORTED', `${JSON.stringify(path)} in ${base} is neither a regular file nor a directory`);
 }
 
 function header(

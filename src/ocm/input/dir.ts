@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileReadBytes } from '../../content/index.js';
 import { LadingError } from '../../oci/index.js';
-import { type DirTarOptions, dirTar } from './dir-tar.js';
+import { assertPlainTree, type DirTarOptions, dirTar } from './dir-tar.js';
 import { tempOptions } from './file.js';
 import { optionalBoolean, optionalString, optionalStringList, requiredString } from './spec-fields.js';
 import { measureStream, spoolToTempFile } from './spool.js';
@@ -57,7 +57,9 @@ export async function dirInput(spec: Record<string, unknown>, context: InputCont
   const plainTree = !options.preserveDir && includeFiles.length === 0 && excludeFiles.length === 0;
   if (plainTree && isOciLayoutMediaType(mediaType)) {
     // An OCI image layout is unpacked by whoever stores it; measuring its tar would read every
-    // file once more for a digest nobody uses.
+    // file once more for a digest nobody uses. Its files are read as they are, not through the
+    // tar: a link (index.json to a file elsewhere) or a FIFO is refused first, as the tar refuses it.
+    await assertPlainTree(path, context.signal ? { signal: context.signal } : {});
     return { mediaType, open: produce, directory: path };
   }
   if (context.digestLater) {

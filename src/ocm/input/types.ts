@@ -17,7 +17,8 @@ export interface InputBlob {
   open(): Readable | Promise<Readable>;
   /**
    * The folder these bytes are a plain tar of, when they are exactly that: a consumer that can
-   * use the files directly (an OCI image layout) reads them once instead of through the tar.
+   * use the files directly (an OCI image layout) reads them once instead of through the tar. It
+   * holds regular files and folders only, as the tar would (no link leads out of it).
    */
   directory?: string;
   /** Removes temporary files behind the blob; safe to call more than once. */

@@ -42,6 +42,7 @@ import {
   localBlobAccess,
 } from '../descriptor/model.js';
 import { versionToTag } from '../descriptor/version-tag.js';
+import { locateError } from '../located-error.js';
 import { gunzipResource } from '../resource-extraction.js';
 import { isAccessType } from '../types.js';
 import {
@@ -270,7 +271,16 @@ export class ComponentVersionRepository {
   /** Stores the descriptor and the manifest (or index) that ties the version together, then tags it. */
   async addComponentVersion(
     descriptor: ComponentDescriptor,
-    options: { conflictPolicy?: ConflictPolicy; blobs?: readonly Descriptor[]; signal?: AbortSignal } = {},
+    options: {
+      conflictPolicy?: ConflictPolicy;
+      blobs?: readonly Descriptor[];
+      signal?: AbortSignal;
+      /**
+       * Names a resource or source (by its index in the descriptor) in front of an error about
+       * its local blob; a constructor gives the file, the line and the field.
+       */
+      where?: (kind: 'resource' | 'source', index: number) => string;
+    } = {},
   ): Promise<{
     /** `added`; `skipped` or `replaced` (an existing version, by the conflict policy); `unchanged` (stored already, the same). */
     result: 'added' | 'skipped' | 'replaced' | 'unchanged';
@@ -301,23 +311,26 @@ export class ComponentVersionRepository {
       access: LocalBlobAccess;
       identity: Identity;
       kind: 'resource' | 'source';
+      index: number;
       extra?: Record<string, string>;
     }[] = [];
-    for (const r of descriptor.component.resources ?? []) {
+    for (const [index, r] of (descriptor.component.resources ?? []).entries()) {
       if (isLocalBlob(r.access))
         elements.push({
           access: r.access,
           identity: identityOf(r),
           kind: 'resource',
+          index,
           ...(r.extraIdentity ? { extra: r.extraIdentity } : {}),
         });
     }
-    for (const s of descriptor.component.sources ?? []) {
+    for (const [index, s] of (descriptor.component.sources ?? []).entries()) {
       if (isLocalBlob(s.access))
         elements.push({
           access: s.access,
           identity: identityOf(s),
           kind: 'source',
+          index,
           ...(s.extraIdentity ? { extra: s.extraIdentity } : {}),
         });
     }
@@ -325,8 +338,13 @@ export class ComponentVersionRepository {
       const digest = e.access.localReference;
       const platform = platformFromIdentity(e.extra);
       const annotations = { [OcmAnnotation.Artifact]: artifactAnnotation(e.identity, e.kind) };
+      const where = options.where?.(e.kind, e.index);
       if (isOciManifestType(e.access.mediaType)) {
-        const top = known.get(digest) ?? (await target.resolve(digest, o));
+        const top =
+          known.get(digest) ??
+          (await target.resolve(digest, o).catch((error: unknown) => {
+            throw where ? locateError(error, where) : error;
+          }));
         manifests.push({
           mediaType: top.mediaType,
           digest,
@@ -340,7 +358,7 @@ export class ComponentVersionRepository {
       if (!blob) {
         throw new LadingError(
           'NOT_FOUND',
-          `${name}:${version}: local blob ${digest} of ${e.kind} ${JSON.stringify(e.identity)} was not added to this repository`,
+          `${where ?? `${name}:${version}`}: local blob ${digest} of ${e.kind} ${JSON.stringify(e.identity)} was not added to this repository`,
         );
       }
       layers.push({

@@ -1,0 +1,187 @@
+// `lading add cv` with a constructor that fails while its inputs are stored or its images pinned
+// (after the inputs ran): the error is still one line that names the constructor file, the line
+// and the element's field, the exit is non-zero, and the target CTF is left as it was. An OCI
+// layout folder (read as files, not through a tar) refuses links as every other Dir input does.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { OciLayout } from '../src/layout/index.js';
+import { snapshot } from './reliability-support.js';
+import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
+import { pushImage, tempDir } from './support/fixtures.js';
+
+let root: { path: string; cleanup: () => Promise<void> };
+/** The constructors' folder (and the commands' working directory); `outside` lies beside it. */
+let work: string;
+let outside: string;
+let n = 0;
+
+before(async () => {
+  root = await tempDir('lading-ctor-errors-');
+  work = join(root.path, 'work');
+  outside = join(root.path, 'outside');
+  await mkdir(work);
+  await mkdir(outside);
+  await writeFile(join(outside, 'secret.txt'), 'secret-token-do-not-print\n');
+  // The target already holds a version: a failed add must leave it exactly so.
+  await writeFile(
+    join(work, 'base.yaml'),
+    'name: acme.org/base\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: rr\n  type: blob\n  input: {type: utf8, text: hi}\n',
+  );
+  await ladingOk(['add', 'cv', '-c', 'base.yaml', '-r', 'ctf'], { cwd: work });
+});
+after(() => root.cleanup());
+
+/** `add cv` of the constructor `text` into the shared CTF: must fail, and leave the CTF as it was. */
+async function addFails(text: string): Promise<CliResult> {
+  const file = `bad-${++n}.yaml`;
+  await writeFile(join(work, file), text);
+  const before = await snapshot(join(work, 'ctf'));
+  const r = await lading(['add', 'cv', '-c', file, '-r', 'ctf'], { cwd: work });
+  assert.notEqual(r.code, 0, `add cv of ${file} succeeded:\n${r.stdout}`);
+  assert.deepEqual(await snapshot(join(work, 'ctf')), before, 'the CTF is unchanged');
+  return r;
+}
+
+/** The line every error of this file starts with: the constructor (the latest written), line and field. */
+function at(line: number, field: string): string {
+  return `^Error: bad-${n}\\.yaml:${line}: ${field.replaceAll('[', '\\[').replaceAll(']', '\\]').replaceAll('.', '\\.')}: `;
+}
+
+/** One resource of `type` (line 5 of the file) with the given `input` or `access` block. */
+function oneResource(name: string, type: string, element: string): string {
+  return `name: acme.org/bad\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: ${name}\n  type: ${type}\n  version: 1.0.0\n${element}`;
+}
+
+describe('add cv into a CTF: errors while a folder is archived as it is stored', () => {
+  before(async () => {
+    await mkdir(join(work, 'linked'));
+    await writeFile(join(work, 'linked', 'a.txt'), 'a\n');
+    await symlink(join(outside, 'secret.txt'), join(work, 'linked', 'zlink'));
+    await mkdir(join(work, 'fifo'));
+    await writeFile(join(work, 'fifo', 'a.txt'), 'a\n');
+    execFileSync('mkfifo', [join(work, 'fifo', 'zfifo')]);
+  });
+
+  for (const [folder, problem] of [
+    ['linked', 'symlinks are not supported yet: found symlink "zlink" in '],
+    ['fifo', '"zfifo" in '],
+  ] as const) {
+    test(`a folder with ${folder === 'linked' ? 'a symlink' : 'a FIFO'}: the resource's input is named, as with compress: true`, async () => {
+      const plain = await addFails(oneResource('tree', 'blob', `  input:\n    type: dir\n    path: ${folder}\n`));
+      assertOneLineError(plain, new RegExp(`${at(5, 'resources[0].input')}${problem}`));
+      const compressed = await addFails(
+        oneResource('tree', 'blob', `  input:\n    type: dir\n    path: ${folder}\n    compress: true\n`),
+      );
+      // Archived while stored (a CTF hashes as it writes) or before (compressed): the same words.
+      assert.equal(plain.stderr.replace(/bad-\d+/, 'bad'), compressed.stderr.replace(/bad-\d+/, 'bad'));
+    });
+  }
+
+  test('a source and the second resource of a components list are named by their own path', async () => {
+    const source = await addFails(
+      'name: acme.org/bad\nversion: 1.0.0\nprovider: {name: acme}\nsources:\n- name: src\n  type: directory\n  version: 1.0.0\n  input: {type: dir, path: linked}\n',
+    );
+    assertOneLineError(source, new RegExp(`${at(5, 'sources[0].input')}symlinks are not supported yet`));
+    const second = await addFails(
+      'components:\n- name: acme.org/bad\n  version: 1.0.0\n  provider: {name: acme}\n  resources:\n  - name: ok\n    type: blob\n    input: {type: utf8, text: fine}\n  - name: tree\n    type: blob\n    input: {type: dir, path: linked}\n',
+    );
+    assertOneLineError(
+      second,
+      new RegExp(`${at(9, 'components[0].resources[1].input')}symlinks are not supported yet`),
+    );
+  });
+});
+
+describe('add cv into a CTF: errors while an image reference is pinned', () => {
+  test('a registry that refuses the connection', async () => {
+    const r = await addFails(
+      oneResource('img', 'ociImage', '  access: {type: ociArtifact, imageReference: "127.0.0.1:1/x/y:1.0"}\n'),
+    );
+    assertOneLineError(r, new RegExp(`${at(5, 'resources[0].access.imageReference')}HEAD https://127\\.0\\.0\\.1:1/`));
+  });
+
+  test('a reference that does not parse', async () => {
+    const r = await addFails(
+      oneResource('img', 'ociImage', '  access: {type: ociArtifact, imageReference: "not a ref!!"}\n'),
+    );
+    assertOneLineError(r, new RegExp(`${at(5, 'resources[0].access.imageReference')}invalid reference "not a ref!!"`));
+  });
+});
+
+describe('add cv into a CTF: a local blob access whose blob the repository does not have', () => {
+  test('the resource access is named', async () => {
+    const r = await addFails(
+      oneResource('rr', 'blob', '  access: {type: localBlob, localReference: "sha256:0000", mediaType: text/plain}\n'),
+    );
+    assertOneLineError(r, new RegExp(`${at(5, 'resources[0].access')}local blob sha256:0000 .*was not added`));
+  });
+});
+
+describe('add cv: an OCI layout folder is read as files, and refuses links as the tar would', () => {
+  /** A valid layout folder `name` (tag v1) in the working directory. */
+  async function layoutFolder(name: string): Promise<{ path: string; manifestHex: string }> {
+    const path = join(work, name);
+    const layout = await OciLayout.open(path, { mode: 'create' });
+    const { manifest } = await pushImage(layout);
+    await layout.tag(manifest, 'v1');
+    await layout.close();
+    return { path, manifestHex: manifest.digest.slice('sha256:'.length) };
+  }
+  const layoutResource = (folder: string) =>
+    oneResource(
+      'image',
+      'ociImage',
+      `  input:\n    type: dir/v1\n    path: ./${folder}\n    mediaType: application/vnd.ocm.software.oci.layout.v1+tar\n`,
+    );
+
+  test('a layout folder without links is stored (the fast path works)', async () => {
+    await layoutFolder('lay-ok');
+    await writeFile(join(work, 'ok.yaml'), layoutResource('lay-ok'));
+    await ladingOk(['add', 'cv', '-c', 'ok.yaml', '-r', 'ctf-ok'], { cwd: work });
+  });
+
+  test('index.json a link to a file elsewhere: refused, and nothing of that file is printed', async () => {
+    const { path } = await layoutFolder('lay-index');
+    await rm(join(path, 'index.json'));
+    await symlink(join(outside, 'secret.txt'), join(path, 'index.json'));
+    const r = await addFails(layoutResource('lay-index'));
+    assertOneLineError(
+      r,
+      new RegExp(`${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "index\\.json" in `),
+    );
+    assert.doesNotMatch(r.stderr, /secret/);
+  });
+
+  test('oci-layout, a blob, and the blobs folder as links: each refused', async () => {
+    const file = await layoutFolder('lay-file');
+    await rename(join(file.path, 'oci-layout'), join(outside, 'oci-layout'));
+    await symlink(join(outside, 'oci-layout'), join(file.path, 'oci-layout'));
+    assertOneLineError(
+      await addFails(layoutResource('lay-file')),
+      new RegExp(`${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "oci-layout" in `),
+    );
+
+    // The linked content is the right content: only the link is wrong, and without the check it was read.
+    const blob = await layoutFolder('lay-blob');
+    const manifest = join('blobs', 'sha256', blob.manifestHex);
+    await rename(join(blob.path, manifest), join(outside, blob.manifestHex));
+    await symlink(join(outside, blob.manifestHex), join(blob.path, manifest));
+    assertOneLineError(
+      await addFails(layoutResource('lay-blob')),
+      new RegExp(
+        `${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "blobs/sha256/${blob.manifestHex}" in `,
+      ),
+    );
+
+    const blobs = await layoutFolder('lay-blobs');
+    await rename(join(blobs.path, 'blobs'), join(outside, 'blobs'));
+    await symlink(join(outside, 'blobs'), join(blobs.path, 'blobs'));
+    assertOneLineError(
+      await addFails(layoutResource('lay-blobs')),
+      new RegExp(`${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "blobs" in `),
+    );
+  });
+});
