@@ -429,6 +429,31 @@ describe('bad constructors: one clear error with file:line and path', () => {
     });
   }
 
+  it('aliases that expand past the descriptor limit: refused at the alias that crosses it, before anything runs', () => {
+    // A 1 MB label anchored once and aliased 99 times was stored as a 100 MB descriptor that
+    // get cv then refused; at 6 MB it ended in "Invalid string length", with no file named.
+    const big = 'x'.repeat(1_000_000);
+    let text = `name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels:\n- name: l0\n  value: &big "${big}"\n`;
+    for (let i = 1; i < 100; i++) text += `- name: l${i}\n  value: *big\n`;
+    assert.throws(
+      () => parseConstructor(text, { file, env: {} }),
+      (e) =>
+        isLadingError(e, 'INVALID_CONSTRUCTOR') &&
+        /^component-constructor\.yaml:140: labels\[67\]\.value: YAML aliases expand the document past 67108864 bytes \(the descriptor limit\)$/.test(
+          (e as Error).message,
+        ),
+    );
+    const loop = 'name: acme.org/x\nversion: 1.0.0\nprovider: &p {name: acme, labels: [{name: l, value: *p}]}\n';
+    assert.throws(
+      () => parseConstructor(loop, { file, env: {} }),
+      (e) =>
+        isLadingError(e, 'INVALID_CONSTRUCTOR') &&
+        /^component-constructor\.yaml:3: provider\.labels\[0\]\.value: the alias \*p is inside the node it refers to$/.test(
+          (e as Error).message,
+        ),
+    );
+  });
+
   it('missing file: the input error names the file, the line and the input path', async () => {
     const ctor = parseConstructor(
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  input:\n    type: file\n    path: ./nope.txt\n',

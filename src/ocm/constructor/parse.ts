@@ -5,6 +5,7 @@ import { canonicalIdentity, formatIdentity, identityOf } from '../descriptor/ide
 import type { DigestSpec, Label, Provider, SourceRef, TypedSpec } from '../descriptor/model.js';
 import { absentList } from '../descriptor/null-lists.js';
 import { formatPath, type SchemaProblem } from '../descriptor/schema.js';
+import { aliasExpansionProblem } from '../descriptor/yaml-expansion.js';
 import { canonicalInputType } from '../types.js';
 import { envLookup, expandEnv } from './env-expand.js';
 import { lineOf, nodeAt } from './locate.js';
@@ -124,8 +125,16 @@ export function parseConstructor(
   if (docs.length > 1) ctx.warnings.push(`${file}: only the first of ${docs.length} YAML documents is used`);
   let document: unknown;
   try {
+    // The data becomes a descriptor: aliases may not expand it past what one can be.
+    const expansion = aliasExpansionProblem(doc, source.length);
+    if (expansion) {
+      const line = lines.linePos(expansion.offset).line;
+      const path = formatPath(expansion.path);
+      throw new LadingError('INVALID_CONSTRUCTOR', `${file}:${line}: ${path || '(root)'}: ${expansion.message}`);
+    }
     document = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
+    if (error instanceof LadingError) throw error;
     // An alias bomb (too many alias expansions) or a document too deep to convert.
     throw new LadingError('INVALID_CONSTRUCTOR', `${file}: not valid YAML: ${(error as Error).message}`, {
       cause: error,
