@@ -454,6 +454,27 @@ describe('bad constructors: one clear error with file:line and path', () => {
     );
   });
 
+  it('a descriptor that would encode past the limit it is read back with is not stored', async () => {
+    const ocm = await import('../src/ocm/api.js');
+    // Go's JSON escapes "<" as "\u003c": 12 MB of YAML data, 72 MB of descriptor.
+    const value = '<'.repeat(1_500_000);
+    let text = `name: acme.org/large\nversion: 1.0.0\nprovider: {name: acme}\nlabels:\n- name: l0\n  value: &v "${value}"\n`;
+    for (let i = 1; i < 8; i++) text += `- name: l${i}\n  value: *v\n`;
+    const ctor = parseConstructor(text, { file, env: {} });
+    const ctf = join(work, 'too-large-ctf');
+    const repo = await ocm.openComponentRepository(ctf, { mode: 'create' });
+    await assert.rejects(
+      ocm.constructComponentVersions(ctor, repo.repository, { workingDirectory: work }),
+      (e) =>
+        isLadingError(e, 'SIZE_EXCEEDS_LIMIT') &&
+        /^component-constructor\.yaml:1: \(component\): component version acme\.org\/large:1\.0\.0: the descriptor is \d+ bytes, over the 67108864-byte limit of a descriptor that can be read back$/.test(
+          (e as Error).message,
+        ),
+    );
+    assert.equal(await repo.repository.hasComponentVersion('acme.org/large', '1.0.0'), false);
+    await repo.close();
+  });
+
   it('missing file: the input error names the file, the line and the input path', async () => {
     const ctor = parseConstructor(
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  input:\n    type: file\n    path: ./nope.txt\n',

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
-import { cancellable, LadingError } from '../oci/index.js';
+import { cancellable, isLadingError, LadingError } from '../oci/index.js';
 import { assembleDescriptor, type InputResult } from './constructor/assemble.js';
-import type { ComponentConstructor, ConstructorComponent } from './constructor/model.js';
+import { type ComponentConstructor, type ConstructorComponent, formatLocation } from './constructor/model.js';
 import { runElementInput } from './constructor/run-input.js';
 import type { ComponentDescriptor, DigestSpec, TypedSpec } from './descriptor/model.js';
 import type { InputBlob, InputMethod } from './input/types.js';
@@ -209,10 +209,18 @@ async function constructComponentVersionsNow(
       if (digest) assemble.referenceDigests.set(i, digest);
     }
     const descriptor = assembleDescriptor(component, assemble);
-    const { result } = await repository.addComponentVersion(descriptor, {
-      conflictPolicy: policy,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const { result } = await repository
+      .addComponentVersion(descriptor, {
+        conflictPolicy: policy,
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+      .catch((error: unknown) => {
+        // The descriptor came out too large to be read back: say which constructor made it.
+        if (!isLadingError(error, 'SIZE_EXCEEDS_LIMIT')) throw error;
+        throw new LadingError('SIZE_EXCEEDS_LIMIT', `${formatLocation(component.location)}: ${error.message}`, {
+          cause: error,
+        });
+      });
     emit({ component: name, version, kind: 'component', status: result });
     results.push(descriptor);
   }
