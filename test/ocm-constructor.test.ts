@@ -273,7 +273,7 @@ describe('seed "Input and Access Types" examples', () => {
 describe('constructor semantics', () => {
   it("an access resource without version (seed 001's examples) gets the component's version, with a warning", () => {
     const ctor = parseConstructor(
-      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  access: {type: ociArtifact, imageReference: x}\n- name: r2\n  type: blob\n  version: 2.0.0\n  access: {type: ociArtifact, imageReference: y}\n',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  access: {type: ociArtifact, imageReference: x}\n- name: r2\n  type: blob\n  version: 2.0.0\n  access: {type: ociArtifact, imageReference: "y"}\n',
       { env: {} },
     );
     assert.deepEqual(
@@ -351,6 +351,8 @@ describe('constructor semantics', () => {
 
 describe('bad constructors: one clear error with file:line and path', () => {
   const file = 'component-constructor.yaml';
+  const accessHead =
+    'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  version: 1.0.0\n';
   const cases: [string, string, string, RegExp][] = [
     [
       'unknown input type',
@@ -413,6 +415,66 @@ describe('bad constructors: one clear error with file:line and path', () => {
       /^component-constructor\.yaml:4: repositoryContexts: unknown field "repositoryContexts"$/,
     ],
     [
+      'OCIImage access: imageReference not a string',
+      `${accessHead}  access: {type: OCIImage/v1, imageReference: 5}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:8: resources\[0\]\.access\.imageReference: must be string for access type OCIImage\/v1 \(the YAML value 5 is read as a number; quote it: "5"\)$/,
+    ],
+    [
+      'OCIImage access without imageReference',
+      `${accessHead}  access:\n    type: OCIImage/v1\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:9: resources\[0\]\.access\.imageReference: is required for access type OCIImage\/v1$/,
+    ],
+    [
+      'ociArtifact (an alias) with an empty imageReference',
+      `${accessHead}  access: {type: ociArtifact, imageReference: ""}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:8: resources\[0\]\.access\.imageReference: must not be empty$/,
+    ],
+    [
+      'Helm access: helmRepository not a string',
+      `${accessHead}  access:\n    type: Helm/v1\n    helmChart: mariadb:12.2.7\n    helmRepository: 7\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:11: resources\[0\]\.access\.helmRepository: must be string for access type Helm\/v1 /,
+    ],
+    [
+      'Helm access without helmChart',
+      `${accessHead}  access: {type: helm, helmRepository: https://charts.example.org}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:8: resources\[0\]\.access\.helmChart: is required for access type Helm\/v1$/,
+    ],
+    [
+      'OCIImageLayer access: size not an integer',
+      `${accessHead}  access: {type: OCIImageLayer/v1, ref: ghcr.io/acme/x, digest: "sha256:${'a'.repeat(64)}", size: 1.5}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:8: resources\[0\]\.access\.size: must be integer for access type OCIImageLayer\/v1$/,
+    ],
+    [
+      'LocalBlob access without localReference',
+      `${accessHead}  access: {type: localBlob, mediaType: ""}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:8: resources\[0\]\.access\.localReference: is required for access type LocalBlob\/v1$/,
+    ],
+    [
+      'LocalBlob access without mediaType',
+      `${accessHead}  access: {type: LocalBlob/v1, localReference: "sha256:${'a'.repeat(64)}"}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:8: resources\[0\]\.access\.mediaType: is required for access type LocalBlob\/v1$/,
+    ],
+    [
+      'File access with uri as a list',
+      `${accessHead}  access:\n    type: File/v1alpha1\n    uri: [file:///a]\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:10: resources\[0\]\.access\.uri: must be string for access type File\/v1alpha1$/,
+    ],
+    [
+      'Wget access of a source: a header that is not a list',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nsources:\n- name: s1\n  type: blob\n  access:\n    type: wget\n    url: https://example.org/x\n    header: {Accept: text/plain}\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:10: sources\[0\]\.access\.header\.Accept: must be a list of strings$/,
+    ],
+    [
       'YAML syntax',
       'name: acme.org/x\nversion: [1.0.0\n',
       'INVALID_CONSTRUCTOR',
@@ -428,6 +490,64 @@ describe('bad constructors: one clear error with file:line and path', () => {
       );
     });
   }
+
+  it('aliases that expand past the descriptor limit: refused at the alias that crosses it, before anything runs', () => {
+    // A 1 MB label anchored once and aliased 99 times was stored as a 100 MB descriptor that
+    // get cv then refused; at 6 MB it ended in "Invalid string length", with no file named.
+    const big = 'x'.repeat(1_000_000);
+    let text = `name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels:\n- name: l0\n  value: &big "${big}"\n`;
+    for (let i = 1; i < 100; i++) text += `- name: l${i}\n  value: *big\n`;
+    assert.throws(
+      () => parseConstructor(text, { file, env: {} }),
+      (e) =>
+        isLadingError(e, 'INVALID_CONSTRUCTOR') &&
+        /^component-constructor\.yaml:140: labels\[67\]\.value: YAML aliases expand the document past 67108864 bytes \(the descriptor limit\)$/.test(
+          (e as Error).message,
+        ),
+    );
+    const loop = 'name: acme.org/x\nversion: 1.0.0\nprovider: &p {name: acme, labels: [{name: l, value: *p}]}\n';
+    assert.throws(
+      () => parseConstructor(loop, { file, env: {} }),
+      (e) =>
+        isLadingError(e, 'INVALID_CONSTRUCTOR') &&
+        /^component-constructor\.yaml:3: provider\.labels\[0\]\.value: the alias \*p is inside the node it refers to$/.test(
+          (e as Error).message,
+        ),
+    );
+  });
+
+  it('a descriptor that would encode past the limit it is read back with is not stored', async () => {
+    const ocm = await import('../src/ocm/api.js');
+    // Go's JSON escapes "<" as "\u003c": 12 MB of YAML data, 72 MB of descriptor.
+    const value = '<'.repeat(1_500_000);
+    let text = `name: acme.org/large\nversion: 1.0.0\nprovider: {name: acme}\nlabels:\n- name: l0\n  value: &v "${value}"\n`;
+    for (let i = 1; i < 8; i++) text += `- name: l${i}\n  value: *v\n`;
+    const ctor = parseConstructor(text, { file, env: {} });
+    const ctf = join(work, 'too-large-ctf');
+    const repo = await ocm.openComponentRepository(ctf, { mode: 'create' });
+    await assert.rejects(
+      ocm.constructComponentVersions(ctor, repo.repository, { workingDirectory: work }),
+      (e) =>
+        isLadingError(e, 'SIZE_EXCEEDS_LIMIT') &&
+        /^component-constructor\.yaml:1: \(component\): component version acme\.org\/large:1\.0\.0: the descriptor is \d+ bytes, over the 67108864-byte limit of a descriptor that can be read back$/.test(
+          (e as Error).message,
+        ),
+    );
+    assert.equal(await repo.repository.hasComponentVersion('acme.org/large', '1.0.0'), false);
+    await repo.close();
+  });
+
+  it('accesses of types lading does not know are kept as written, whatever their fields', () => {
+    const ctor = parseConstructor(
+      `${accessHead}  access: {type: acme.org.Custom/v1, imageReference: 5, helmChart: [1]}\n`,
+      { file, env: {} },
+    );
+    assert.deepEqual(ctor.components[0]?.resources[0]?.access, {
+      type: 'acme.org.Custom/v1',
+      imageReference: 5,
+      helmChart: [1],
+    });
+  });
 
   it('missing file: the input error names the file, the line and the input path', async () => {
     const ctor = parseConstructor(

@@ -75,6 +75,8 @@ describe('Go-identical manifest serialisation', () => {
     assert.equal(goQuote('\n\t\r\b\f\u0001"\\'), '"\\n\\t\\r\\b\\f\\u0001\\"\\\\"');
     assert.equal(goQuote('é😀'), '"é😀"');
     assert.equal(goQuote('\ud800'), '"\ufffd"');
+    // Long runs of escapes (joined in chunks) come out whole and in order.
+    assert.equal(goQuote(`${'<é'.repeat(10_000)}\u2028z`), `"${'\\u003cé'.repeat(10_000)}\\u2028z"`);
     assert.equal(
       goStringify(
         new Map([

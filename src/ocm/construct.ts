@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { cancellable, LadingError } from '../oci/index.js';
+import { cancellable, isLadingError, LadingError } from '../oci/index.js';
 import { assembleDescriptor, type InputResult } from './constructor/assemble.js';
 import {
   type ComponentConstructor,
@@ -211,16 +211,25 @@ async function constructComponentVersionsNow(
       if (digest) assemble.referenceDigests.set(i, digest);
     }
     const descriptor = assembleDescriptor(component, assemble);
-    const { result } = await repository.addComponentVersion(descriptor, {
-      conflictPolicy: policy,
-      where: (kind, index) => {
-        const element = kind === 'resource' ? component.resources[index] : component.sources[index];
-        // The descriptor keeps the constructor's order: an element of it is always there.
-        if (!element) return formatLocation(component.location);
-        return `${formatLocation(element.location)}.${element.input ? 'input' : 'access'}`;
-      },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const { result } = await repository
+      .addComponentVersion(descriptor, {
+        conflictPolicy: policy,
+        where: (kind, index) => {
+          const element = kind === 'resource' ? component.resources[index] : component.sources[index];
+          // The descriptor keeps the constructor's order: an element of it is always there.
+          if (!element) return formatLocation(component.location);
+          return `${formatLocation(element.location)}.${element.input ? 'input' : 'access'}`;
+        },
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+      .catch((error: unknown) => {
+        // The descriptor came out too large to be read back: say which constructor made it (an
+        // element's own error names its element already).
+        if (!isLadingError(error, 'SIZE_EXCEEDS_LIMIT') || !error.message.startsWith('component version ')) throw error;
+        throw new LadingError('SIZE_EXCEEDS_LIMIT', `${formatLocation(component.location)}: ${error.message}`, {
+          cause: error,
+        });
+      });
     emit({ component: name, version, kind: 'component', status: result });
     results.push(descriptor);
   }

@@ -1,10 +1,12 @@
 import { type Document, isScalar, LineCounter, parseAllDocuments } from 'yaml';
 import { LadingError } from '../../oci/index.js';
+import { accessFieldProblems } from '../access-fields.js';
 import { goYamlReadOptions, yamlErrorText } from '../descriptor/go-yaml-read.js';
 import { canonicalIdentity, formatIdentity, identityOf } from '../descriptor/identity.js';
 import type { DigestSpec, Label, Provider, SourceRef, TypedSpec } from '../descriptor/model.js';
 import { absentList } from '../descriptor/null-lists.js';
 import { formatPath, type SchemaProblem } from '../descriptor/schema.js';
+import { aliasExpansionProblem } from '../descriptor/yaml-expansion.js';
 import { canonicalInputType } from '../types.js';
 import { envLookup, expandEnv } from './env-expand.js';
 import { lineOf, nodeAt } from './locate.js';
@@ -124,8 +126,16 @@ export function parseConstructor(
   if (docs.length > 1) ctx.warnings.push(`${file}: only the first of ${docs.length} YAML documents is used`);
   let document: unknown;
   try {
+    // The data becomes a descriptor: aliases may not expand it past what one can be.
+    const expansion = aliasExpansionProblem(doc, source.length);
+    if (expansion) {
+      const line = lines.linePos(expansion.offset).line;
+      const path = formatPath(expansion.path);
+      throw new LadingError('INVALID_CONSTRUCTOR', `${file}:${line}: ${path || '(root)'}: ${expansion.message}`);
+    }
     document = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
+    if (error instanceof LadingError) throw error;
     // An alias bomb (too many alias expansions) or a document too deep to convert.
     throw new LadingError('INVALID_CONSTRUCTOR', `${file}: not valid YAML: ${(error as Error).message}`, {
       cause: error,
@@ -252,6 +262,18 @@ function input(ctx: Context, raw: Obj, path: Path): { input: TypedSpec; inputTyp
   return { input: spec, inputType };
 }
 
+/**
+ * An access given by reference is stored as written, and read only when the resource is
+ * downloaded or transferred: the fields of the types lading knows are checked now, so that a
+ * constructor with `imageReference: 5` or no `helmChart` fails here, before anything is written.
+ */
+function access(ctx: Context, raw: Obj, path: Path): TypedSpec {
+  const spec = raw.access as TypedSpec;
+  const problems = accessFieldProblems(spec);
+  if (problems.length > 0) ctx.failProblems(problems, [...path, 'access']);
+  return spec;
+}
+
 function component(ctx: Context, raw: Obj, path: Path): ConstructorComponent {
   const version = raw.version as string;
   const providerRaw = raw.provider as Obj;
@@ -315,7 +337,7 @@ function resource(ctx: Context, raw: Obj, path: Path, componentVersion: string):
   const d = digest(raw.digest);
   if (d) out.digest = d;
   if (hasInput) Object.assign(out, input(ctx, raw, path));
-  else out.access = raw.access as TypedSpec;
+  else out.access = access(ctx, raw, path);
   const options = raw.options as Obj | undefined;
   if (options && typeof options === 'object') {
     const policy = options.ownershipPolicy;
@@ -334,7 +356,7 @@ function source(ctx: Context, raw: Obj, path: Path, componentVersion: string): C
   const version = given === '' && hasInput ? componentVersion : given;
   const out: ConstructorSource = { ...meta(ctx, raw, path, version), type: raw.type as string };
   if (hasInput) Object.assign(out, input(ctx, raw, path));
-  else out.access = raw.access as TypedSpec;
+  else out.access = access(ctx, raw, path);
   return out;
 }
 

@@ -354,6 +354,35 @@ describe('descriptor validation', () => {
     );
   });
 
+  it('refuses a YAML descriptor whose aliases expand it past the descriptor limit, naming the line and path', () => {
+    // 3 MB anchored once and aliased 24 times: 75 MB of data, 25 aliases (maxAliasCount lets 100 through).
+    const big = 'x'.repeat(3_000_000);
+    let text = `meta: {schemaVersion: v2}\ncomponent:\n  name: acme.org/x\n  version: 1.0.0\n  provider: acme\n  labels:\n  - name: l0\n    value: &big "${big}"\n`;
+    for (let i = 1; i < 25; i++) text += `  - name: l${i}\n    value: *big\n`;
+    assert.throws(
+      () => decodeDescriptor(Buffer.from(text), DescriptorMediaType.Yaml, 'blob'),
+      (e) =>
+        isLadingError(e, 'INVALID_DESCRIPTOR') &&
+        /^blob: not valid YAML: line 52, component\.labels\[22\]\.value: YAML aliases expand the document past 67108864 bytes/.test(
+          (e as Error).message,
+        ) &&
+        !(e as Error).message.includes('\n'),
+    );
+    // The same aliases over a small value are fine, and an alias inside its own anchor is not.
+    const small = text.replace(big, 'x');
+    assert.equal(decodeDescriptor(Buffer.from(small), DescriptorMediaType.Yaml, 'blob').component.labels?.length, 25);
+    const loop =
+      'meta: {schemaVersion: v2}\ncomponent: &c\n  name: acme.org/x\n  version: 1.0.0\n  provider: acme\n  labels:\n  - {name: l, value: *c}\n';
+    assert.throws(
+      () => decodeDescriptor(Buffer.from(loop), DescriptorMediaType.Yaml, 'blob'),
+      (e) =>
+        isLadingError(e, 'INVALID_DESCRIPTOR') &&
+        /^blob: not valid YAML: line 7, component\.labels\[0\]\.value: the alias \*c is inside the node it refers to$/.test(
+          (e as Error).message,
+        ),
+    );
+  });
+
   it('finds duplicate identities (name + version + extraIdentity)', () => {
     const desc = minimal();
     const access = { type: 'localBlob', localReference: 'x', mediaType: '' };

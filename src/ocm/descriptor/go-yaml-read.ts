@@ -1,4 +1,6 @@
 import { type DocumentOptions, type ParseOptions, parseDocument, type SchemaOptions } from 'yaml';
+import { formatPath } from './schema.js';
+import { aliasExpansionProblem } from './yaml-expansion.js';
 
 /**
  * Options that make the `yaml` package read scalars as go-yaml v2 does (upstream reads every
@@ -22,12 +24,22 @@ export const goYamlReadOptions: ParseOptions & DocumentOptions & SchemaOptions =
       }),
 };
 
-/** Parses one YAML document into plain JSON values with go-yaml v2 scalar rules. */
+/**
+ * Parses one YAML document into plain JSON values with go-yaml v2 scalar rules. Aliases may
+ * expand it to the descriptor limit at most (see `aliasExpansionProblem`); past that the error
+ * names the line and the path of the alias.
+ */
 export function parseGoYaml(text: string): { value: unknown; errors: string[] } {
   const doc = parseDocument(text, goYamlReadOptions);
   const errors = doc.errors.map((e) => e.message);
   if (errors.length > 0) return { value: undefined, errors };
   try {
+    const expansion = aliasExpansionProblem(doc, text.length);
+    if (expansion) {
+      const line = lineAt(text, expansion.offset);
+      const path = formatPath(expansion.path);
+      return { value: undefined, errors: [`line ${line}${path ? `, ${path}` : ''}: ${expansion.message}`] };
+    }
     return { value: doc.toJS({ maxAliasCount: 100 }), errors };
   } catch (error) {
     // An alias bomb (too many alias expansions) or a document too deep to convert.
@@ -44,4 +56,11 @@ export function yamlErrorText(error: { message: string; linePos?: [{ col: number
   const column = error.linePos?.[0].col;
   const text = first.replace(/\s*at line \d+, column \d+:?\s*$/, '');
   return column === undefined ? text : `${text} (column ${column})`;
+}
+
+/** The 1-based line of an offset in `text`. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }

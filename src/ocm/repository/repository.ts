@@ -42,6 +42,7 @@ import {
   localBlobAccess,
 } from '../descriptor/model.js';
 import { versionToTag } from '../descriptor/version-tag.js';
+import { MaxDescriptorBytes } from '../descriptor/yaml-expansion.js';
 import { locateError } from '../located-error.js';
 import { gunzipResource } from '../resource-extraction.js';
 import { isAccessType } from '../types.js';
@@ -371,7 +372,7 @@ export class ComponentVersionRepository {
     }
 
     const descriptorMediaType = this.options.descriptorMediaType ?? DescriptorMediaType.Json;
-    const descriptorBytes = encodeDescriptor(descriptor, descriptorMediaType);
+    const descriptorBytes = encodeWithinLimit(descriptor, descriptorMediaType);
     const descriptorLayer = await pushBytes(target, descriptorBytes, descriptorMediaType, o);
     const config = await pushBytes(target, encodeComponentConfig(descriptorLayer), OcmMediaType.ComponentConfig, o);
     const annotations = versionAnnotations(
@@ -472,7 +473,7 @@ export class ComponentVersionRepository {
         ? manifest.layers[0]
         : checkDescriptor(named, `${ref}: config componentDescriptorLayer`);
     if (!layerDesc) throw new LadingError('INVALID_MANIFEST', `${ref}: no component descriptor layer`);
-    const bytes = await fetchAll(target, layerDesc, { ...o, limit: 64 * 1024 * 1024 });
+    const bytes = await fetchAll(target, layerDesc, { ...o, limit: MaxDescriptorBytes });
     // The descriptor must be part of the manifest: a config naming another blob of the repository
     // would make lading read one descriptor while OCI tools copy and pin another.
     if (!manifest.layers.some((l) => l.digest === layerDesc.digest)) {
@@ -708,4 +709,27 @@ export async function writeLayoutTar(
     await tar.abort();
     throw error;
   }
+}
+
+/**
+ * The stored form of a descriptor, refused when it is larger than a descriptor may be read
+ * (`getComponentVersion`): a version stored anyway could never be read back.
+ */
+function encodeWithinLimit(descriptor: ComponentDescriptor, mediaType: string): Uint8Array {
+  const { name, version } = descriptor.component;
+  const tooLarge = (size: string) =>
+    new LadingError(
+      'SIZE_EXCEEDS_LIMIT',
+      `component version ${name}:${version}: the descriptor is ${size} bytes, over the ${MaxDescriptorBytes}-byte limit of a descriptor that can be read back`,
+    );
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeDescriptor(descriptor, mediaType);
+  } catch (error) {
+    // V8's "Invalid string length": the encoded text would not even fit in a string.
+    if (error instanceof RangeError && /string length/i.test(error.message)) throw tooLarge('more than 500 million');
+    throw error;
+  }
+  if (bytes.byteLength > MaxDescriptorBytes) throw tooLarge(String(bytes.byteLength));
+  return bytes;
 }
