@@ -1,5 +1,11 @@
-import { parseReference } from '../oci/index.js';
-import { Registry, type RegistryOptions, type Repository } from '../registry/index.js';
+import { LadingError, parseReference } from '../oci/index.js';
+import {
+  type CredentialProvider,
+  isEmptyCredential,
+  Registry,
+  type RegistryOptions,
+  type Repository,
+} from '../registry/index.js';
 import { accessReference, isLoopbackHost, type PlainHttpPolicy } from './access-transport.js';
 
 export interface RegistryPoolOptions {
@@ -38,8 +44,18 @@ export class RegistryPool {
     const options = this.#options.registryOptions(host);
     if (!plain) return options;
     if (isLoopbackHost(host) || this.#options.plainHttpCredentials?.(host)) return { ...options, plainHttp: true };
-    const { credentials: _c, headers: _h, ...anonymous } = options;
-    return { ...anonymous, plainHttp: true };
+    const { credentials, headers: _h, ...anonymous } = options;
+    if (!credentials) return { ...anonymous, plainHttp: true };
+    // Asked only when the registry demands them: say why none are sent, rather than "none configured".
+    const withheld: CredentialProvider = async (h) => {
+      const configured = await credentials(h);
+      if (configured === undefined || isEmptyCredential(configured)) return undefined;
+      throw new LadingError(
+        'UNAUTHORIZED',
+        `${host} asks for credentials, and the ones configured for it are not sent over plain HTTP to a registry the command line does not name (name it on the command line, or reach it over HTTPS)`,
+      );
+    };
+    return { ...anonymous, credentials: withheld, plainHttp: true };
   }
 
   registry(host: string, o: { plainHttp?: boolean } = {}): Registry {

@@ -145,7 +145,8 @@ esac
   test('a helper that hangs or floods its output is stopped with a clear error', async () => {
     const saved = { ...helperBounds };
     for (const [name, body] of [
-      ['hang', 'exec sleep 30'],
+      // Not `exec`: the shell waits on a program that keeps the helper's output open.
+      ['hang', 'sleep 30\necho "{}"'],
       ['flood', 'exec yes credential'],
     ] as const) {
       const helper = join(dir, `docker-credential-${name}`);

@@ -118,9 +118,10 @@ function inside(root: string, path: string): boolean {
  * directory entries, `.helmignore` honoured (plus helm's rule that hidden files in `templates/`
  * are ignored), mode 0644. Unlike helm, entries get mtime 0 and the original Chart.yaml bytes, so
  * that packaging the same directory twice gives the same archive. A symbolic link in the chart is
- * packed as the file it names only when that file lies inside `root` (the working directory, as
- * for every input; by default the chart itself); a link to a folder, or one leading out, is
- * refused, and so is anything but regular files (a FIFO would hang the read).
+ * packed as what it names (a file, or a folder such as a library chart linked in as a subchart) only
+ * when that lies inside `root` (the working directory, as for every input; by default the chart
+ * itself); a link leading out, to nothing, or back into a folder already packed is refused, and so
+ * is anything but regular files and folders (a FIFO would hang the read).
  */
 export async function packageChartDirectory(dir: string, root: string = dir): Promise<PackagedChart> {
   const realRoot = await realpath(root);
@@ -136,23 +137,33 @@ export async function packageChartDirectory(dir: string, root: string = dir): Pr
   const rules = ignoreRules((await optional('.helmignore'))?.toString('utf8') ?? '');
   rules.push({ pattern: 'templates/.?*', negate: false, dirOnly: false });
   const files: string[] = [];
+  // Folders entered, by real path: a link to a folder (a library chart linked in as a subchart)
+  // is walked like the folder, once, so a link loop ends.
+  const entered = new Set<string>([await realpath(dir)]);
   const walk = async (rel: string): Promise<void> => {
     const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort(compareBytes);
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
       let info = await lstat(join(dir, path));
       if (info.isSymbolicLink()) {
-        if (ignored(rules, path, false)) continue;
         const target = await realpath(join(dir, path)).catch(() => undefined);
-        if (target === undefined || !inside(realRoot, target)) {
+        if (target === undefined) {
+          if (ignored(rules, path, false)) continue;
+          throw new LadingError('NOT_FOUND', `${dir}: ${path} is a symbolic link to nothing`);
+        }
+        info = await lstat(target);
+        if (ignored(rules, path, info.isDirectory())) continue;
+        if (!inside(realRoot, target)) {
           throw new LadingError(
             'PATH_TRAVERSAL',
             `${dir}: ${path} is a symbolic link leading outside ${root}; refusing to pack what it names`,
           );
         }
-        info = await lstat(target);
         if (info.isDirectory()) {
-          throw new LadingError('INVALID_ARGUMENT', `${dir}: ${path} is a symbolic link to a folder; not supported`);
+          if (entered.has(target)) {
+            throw new LadingError('INVALID_ARGUMENT', `${dir}: ${path} links back to a folder already packed (a loop)`);
+          }
+          entered.add(target);
         }
       }
       if (ignored(rules, path, info.isDirectory())) continue;

@@ -370,6 +370,44 @@ describe('Helm/v1: what a local chart may read', () => {
     );
   });
 
+  it('a library chart linked in as a subchart folder is packed; a dangling link and a link loop are refused', async () => {
+    const { root } = chartSandbox();
+    mkdirSync(join(root, 'libs', 'common', 'templates'), { recursive: true });
+    writeFileSync(
+      join(root, 'libs', 'common', 'Chart.yaml'),
+      'apiVersion: v2\nname: common\nversion: 1.0.0\ntype: library\n',
+    );
+    writeFileSync(join(root, 'libs', 'common', 'templates', '_helpers.tpl'), '{{- define "x" -}}{{- end -}}\n');
+    mkdirSync(join(root, 'chart', 'charts'));
+    symlinkSync('../../libs/common', join(root, 'chart', 'charts', 'common'));
+    const blob = await helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root });
+    const files = readTarBytes(gunzipSync(await content(blob)), 'layout');
+    const index = JSON.parse(files.find((f) => f.name === 'index.json')?.body.toString() ?? '{}');
+    const manifestDigest = index.manifests[0].digest.slice(7);
+    const manifest = JSON.parse(
+      files.find((f) => f.name === `blobs/sha256/${manifestDigest}`)?.body.toString() ?? '{}',
+    );
+    const layer = files.find((f) => f.name === `blobs/sha256/${manifest.layers[0].digest.slice(7)}`)?.body as Buffer;
+    assert.deepEqual(
+      readTarBytes(gunzipSync(layer), 'chart')
+        .map((e) => e.name)
+        .filter((n) => n.includes('/charts/')),
+      ['mychart/charts/common/Chart.yaml', 'mychart/charts/common/templates/_helpers.tpl'],
+    );
+    symlinkSync('missing.yaml', join(root, 'chart', 'templates', 'gone.yaml'));
+    await assert.rejects(
+      helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root }),
+      (e) => isLadingError(e, 'NOT_FOUND') && /templates\/gone\.yaml is a symbolic link to nothing/.test(e.message),
+    );
+    rmSync(join(root, 'chart', 'templates', 'gone.yaml'));
+    symlinkSync('..', join(root, 'chart', 'charts', 'loop'));
+    await assert.rejects(
+      helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root }),
+      (e) =>
+        isLadingError(e, 'INVALID_ARGUMENT') && /charts\/loop links back to a folder already packed/.test(e.message),
+    );
+  });
+
   it('a FIFO as the chart, its provenance, a chart file or caCertFile is refused, never read (which would hang)', async () => {
     const { root, outside } = chartSandbox();
     execFileSync('mkfifo', [join(root, 'chart.tgz')]);

@@ -22,10 +22,17 @@ async function run(
     const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    let failure: LadingError | undefined;
+    let settled = false;
     const stop = (error: LadingError) => {
-      failure ??= error;
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       child.kill('SIGKILL');
+      // A program the helper started may still hold its output open ('close' would wait for it):
+      // let go of the pipes and answer now.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      reject(error);
     };
     const timer = setTimeout(
       () =>
@@ -62,15 +69,13 @@ async function run(
       }),
     );
     child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(
-        new LadingError('IO_ERROR', `credential helper ${program} cannot run: ${error.message}`, { cause: error }),
-      );
+      stop(new LadingError('IO_ERROR', `credential helper ${program} cannot run: ${error.message}`, { cause: error }));
     });
     child.on('close', (code) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      if (failure) reject(failure);
-      else resolve({ code: code ?? 1, stdout, stderr });
+      resolve({ code: code ?? 1, stdout, stderr });
     });
     child.stdin.on('error', () => {
       // The helper may exit before reading; its exit status tells the story.
