@@ -267,6 +267,22 @@ describe('lading backup and restore (ORAS 1.3)', () => {
       assert.equal(await skopeoDigest([`oci-archive:${tar}:art`]), src.artifact.digest);
     }));
 
+  test("a directory backup into a folder of the user's keeps its own ingest/ files; only stale temps go", () =>
+    withDir(async (dir) => {
+      const src = await source();
+      const out = join(dir, 'project');
+      await mkdir(join(out, 'ingest'), { recursive: true });
+      await writeFile(join(out, 'ingest', 'notes.txt'), 'precious\n');
+      // What an interrupted run (a process that no longer runs) left in the layout's ingest/.
+      const stale = join(out, 'ingest', `.ingest.999999999.${'a'.repeat(12)}.tmp`);
+      await writeFile(stale, 'half a blob');
+      await ladingOk(['backup', '--plain-http', '--no-tty', '-o', out, `${peers.plain.host}/${src.name}:art`]);
+      assert.equal(await readFile(join(out, 'ingest', 'notes.txt'), 'utf8'), 'precious\n');
+      await assert.rejects(stat(stale), /ENOENT/);
+      assert.deepEqual(refNames(await indexJson(out)), ['art']);
+      await assertBlobsIntact(out);
+    }));
+
   test('restore: tag selection, --exclude-referrers and --dry-run into the same registry', () =>
     withDir(async (dir) => {
       const src = await source();

@@ -191,8 +191,9 @@ export function parseAnnotations(list: string[] | undefined): Record<string, str
     const i = item.indexOf('=');
     if (i <= 0) throw new LadingError('INVALID_ARGUMENT', `invalid annotation "${item}": expected key=value`);
     const key = item.slice(0, i);
-    if (key in out) throw new LadingError('INVALID_ARGUMENT', `duplicate annotation key "${key}"`);
-    out[key] = item.slice(i + 1);
+    // Own keys only, defined rather than assigned: `constructor` is not a duplicate, `__proto__` is a key.
+    if (Object.hasOwn(out, key)) throw new LadingError('INVALID_ARGUMENT', `duplicate annotation key "${key}"`);
+    Object.defineProperty(out, key, { value: item.slice(i + 1), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

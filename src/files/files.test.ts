@@ -150,6 +150,18 @@ describe('push of files and directories (ORAS semantics)', () => {
       assert.equal(await readlink(join(dir, 'pulled/tree/link-to-a')), 'a.txt');
     }));
 
+  test('a folder whose name is NAME_MAX (255 bytes) long pushes and pulls back', () =>
+    inDir(async (dir) => {
+      const name = `${'é'.repeat(127)}x`;
+      assert.equal(Buffer.byteLength(name), 255);
+      await mkdir(name);
+      await writeFile(join(name, 'a.txt'), 'A');
+      const layout = await OciLayout.open(join(dir, 'out'), { mode: 'create' });
+      await pushFiles(layout, [{ path: name }], { tags: ['long'] });
+      await pullFiles(layout, 'long', { output: join(dir, 'pulled') });
+      assert.equal(await readFile(join(dir, 'pulled', name, 'a.txt'), 'utf8'), 'A');
+    }));
+
   test('--reproducible: the same tree gives the same digest whatever the file times', () =>
     inDir(async (dir) => {
       await mkdir('tree');

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { lstat, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, normalize, sep } from 'node:path';
+import { isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -106,10 +106,8 @@ async function* walk(
  * the same pass: the gzip's for the descriptor, the tar's for `io.deis.oras.content.digest`.
  */
 async function prepareDirectory(dir: string, title: string, options: PrepareOptions): Promise<PreparedFile> {
-  const staged = join(
-    options.tempDir,
-    `dir-${basename(dir)}-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`,
-  );
+  // Not named after the folder: a folder name of up to NAME_MAX bytes would make this one too long.
+  const staged = join(options.tempDir, `dir-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`);
   const tarMeasure = new Measure();
   const gzMeasure = new Measure();
   const { createWriteStream } = await import('node:fs');

@@ -1,6 +1,7 @@
-import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { sweepStaleTemps } from '../archive/index.js';
 import {
   CheckingSink,
   type Content,
@@ -206,8 +207,10 @@ export async function backupRepository(
   }
   // What is staged stays for a rerun: nothing to export.
   if (tags.length === 0) throw noneBackedUp();
-  // Staged blobs of an interrupted write (ingest/) are of no use once the copy is complete.
-  await rm(join(staging, 'ingest'), { recursive: true, force: true });
+  // Staged blobs of an interrupted write (ingest/) are of no use once the copy is complete. Only
+  // our own temps go, and the folder only when that empties it: a directory output may be a folder
+  // of the user's that already had an `ingest/` of its own.
+  await removeIngest(join(staging, 'ingest'));
   if (!tar) return { output, format: 'directory', tags, failed };
 
   opts.onExporting?.(output);
@@ -347,6 +350,14 @@ async function checkStaging(staging: string): Promise<void> {
   const layoutNames = new Set(['oci-layout', 'index.json', 'index.json.lock', 'blobs', 'ingest']);
   const other = (await readdir(staging)).find((name) => !layoutNames.has(name));
   if (other !== undefined) refuse(`a folder that holds more than an OCI layout (${JSON.stringify(other)})`);
+}
+
+/** Removes lading's temps of ended runs from a layout's `ingest/`, then the folder if that left it empty. */
+async function removeIngest(ingest: string): Promise<void> {
+  await sweepStaleTemps(ingest);
+  await rmdir(ingest).catch(() => {
+    // not there, not empty (someone else's files, a run still writing) or not a folder: left as it is
+  });
 }
 
 async function statOrUndefined(path: string) {

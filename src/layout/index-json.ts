@@ -116,7 +116,7 @@ function parseProblem(error: unknown): string {
 }
 
 /** Checks the layout's oci-layout file: there, JSON, and of the version this reader knows. */
-async function checkLayoutFile(files: StoreFiles): Promise<void> {
+export async function checkLayoutFile(files: StoreFiles): Promise<void> {
   const where = files.location;
   const layoutBytes = await files.readSmall('oci-layout', 64 * 1024);
   if (!layoutBytes) throw new LadingError('INVALID_LAYOUT', `${where}: not an OCI layout (no oci-layout file)`);

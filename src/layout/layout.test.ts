@@ -356,6 +356,27 @@ describe('bad layouts are refused with the file and the field', () => {
         (e) =>
           isLadingError(e, 'INVALID_LAYOUT') && /oci-layout: unsupported imageLayoutVersion/.test((e as Error).message),
       );
+      assert.deepEqual(await readdir(dir), ['oci-layout'], 'nothing added to a folder that is refused');
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test("create on a folder whose index.json is not a layout's (a web project's) refuses it as it was found", async () => {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'web');
+      await mkdir(dir);
+      await writeFile(join(dir, 'index.json'), '{"name":"my app"}');
+      for (const mode of ['create', 'readwrite'] as const) {
+        await assert.rejects(
+          () => OciLayout.open(dir, { mode }),
+          (e) =>
+            isLadingError(e, 'INVALID_LAYOUT') && /index\.json: schemaVersion must be 2/.test((e as Error).message),
+        );
+        assert.deepEqual(await readdir(dir), ['index.json'], `${mode}: no oci-layout or blobs/ left in the folder`);
+      }
+      assert.equal(await readFile(join(dir, 'index.json'), 'utf8'), '{"name":"my app"}');
     } finally {
       await t.cleanup();
     }

@@ -42,6 +42,7 @@ import {
   plainDescriptor,
 } from '../oci/index.js';
 import {
+  checkLayoutFile,
   encodeIndexJson,
   type IndexState,
   layoutFileBytes,
@@ -445,9 +446,13 @@ async function initialiseNew(root: string): Promise<IndexState | undefined> {
 async function initialise(files: DirFiles): Promise<IndexState | undefined> {
   const root = files.location;
   const layoutFile = await files.readSmall('oci-layout', 64 * 1024);
+  // What is there is checked before anything is added: a folder whose index.json is not a layout's
+  // (a web project's), or whose oci-layout is of another version, is refused as it was found.
+  if (layoutFile) await checkLayoutFile(files);
+  const existing = (await files.stat('index.json')) ? await readState(files, { indexOnly: true }) : undefined;
   if (!layoutFile) await writeFileAtomic(join(root, 'oci-layout'), layoutFileBytes());
   await mkdir(join(root, 'blobs'), { recursive: true });
-  if (await files.stat('index.json')) return undefined;
+  if (existing) return existing;
   const empty: IndexState = { tags: new Map(), manifests: new Map() };
   const wrote = await withLock(join(root, 'index.json.lock'), async () => {
     if (await files.stat('index.json')) return false;
