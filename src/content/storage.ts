@@ -8,7 +8,10 @@ export interface Op {
    * signal's reason (a stream it returned ends with that error).
    */
   signal?: AbortSignal;
-  /** Called with the byte count each time a chunk of the content has moved. */
+  /**
+   * Called each time a chunk of the content has moved, with that chunk's size in bytes (a delta,
+   * not a running total: add them up for the bytes moved so far).
+   */
   onProgress?: (bytes: number) => void;
 }
 

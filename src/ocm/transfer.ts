@@ -101,7 +101,7 @@ export interface TransferOptions {
   signal?: AbortSignal;
   /** Called as content moves and versions land. */
   onEvent?: (event: TransferEvent) => void;
-  /** Bytes moved for one descriptor, called as chunks flow. */
+  /** Called as chunks flow, with the descriptor and that chunk's size in bytes (a delta, not a running total). */
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 
