@@ -101,7 +101,7 @@ export interface Deleter {
 
 /**
  * A store that reads a blob whole in one call (a file read) where a stream would cost more than the
- * bytes: {@link fetchAll} reads manifests and small blobs of such a store this way.
+ * bytes: `fetchAll` reads manifests and small blobs of such a store this way.
  */
 export interface BytesFetcher {
   /** `desc`'s whole content, verified against its size and digest. Only for content small enough to hold. */

@@ -78,6 +78,7 @@ export interface RegistryEndpoint extends Sender {
   readonly host: string;
   /** `scheme://host[:port]`. */
   readonly baseUrl: URL;
+  /** The options the registry was made with. */
   readonly options: Readonly<RegistryOptions>;
   /** `/v2/<path>` on this registry. */
   url(path: string): URL;
