@@ -272,6 +272,37 @@ describe('progress is reported the same way by every store', () => {
   }
 });
 
+describe('the descriptor encoders fail with a LadingError', () => {
+  test('a value JSON and YAML cannot hold is INVALID_DESCRIPTOR, not a TypeError', async () => {
+    const ocm = await import('../src/ocm/api.js');
+    const descriptor = (value: unknown): ComponentDescriptor => ({
+      meta: { schemaVersion: 'v2' },
+      component: {
+        name: 'acme.org/encode',
+        version: '1.0.0',
+        provider: { name: 'acme.org' },
+        repositoryContexts: [],
+        resources: [],
+        sources: [],
+        componentReferences: [],
+        labels: [{ name: 'bad', value: value as never }],
+      },
+    });
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, 1n, () => 1]) {
+      assert.throws(
+        () => ocm.encodeDescriptorJson(descriptor(value)),
+        (e) => isLadingError(e, 'INVALID_DESCRIPTOR'),
+      );
+    }
+    for (const value of [1n, () => 1, Symbol('s')]) {
+      assert.throws(
+        () => ocm.encodeDescriptorYaml(descriptor(value)),
+        (e) => isLadingError(e, 'INVALID_DESCRIPTOR'),
+      );
+    }
+  });
+});
+
 describe('library errors speak the library, the CLI adds its flags', () => {
   test('no message outside src/cli names a command-line flag or command', () => {
     const src = fileURLToPath(new URL('../src', import.meta.url));
