@@ -16,11 +16,14 @@
  */
 export type {
   BlobResolver,
+  BytesFetcher,
   Content,
   Deleter,
   Fetcher,
+  Ingester,
   ManifestLister,
   Mounter,
+  Op,
   OpenMode,
   PredecessorFinder,
   Pusher,

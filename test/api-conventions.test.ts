@@ -245,6 +245,64 @@ describe('cancellation rejects with ABORTED, the reason as cause', () => {
   }
 });
 
+describe('progress is reported the same way by every store', () => {
+  for (const store of stores) {
+    test(`${store.name}: push and fetch report each chunk's size, adding up to the content's`, async () => {
+      const t = await tempDir();
+      try {
+        const target = await store.open(t.path);
+        const bytes = Buffer.alloc(4 * 65536, 5);
+        const desc = { mediaType: 'application/octet-stream', digest: digestBytes(bytes), size: bytes.length };
+        const chunks = Array.from({ length: 4 }, (_, i) => bytes.subarray(i * 65536, (i + 1) * 65536));
+        const pushed: number[] = [];
+        await target.push(desc, Readable.from(chunks), { onProgress: (n) => pushed.push(n) });
+        assert.deepEqual(pushed, [65536, 65536, 65536, 65536], 'deltas, one per chunk');
+        const fetched: number[] = [];
+        const stream = await target.fetch(desc, { onProgress: (n) => fetched.push(n) });
+        assert.ok((await readAll(stream, bytes.length + 1)).equals(bytes));
+        assert.ok(fetched.length > 0, 'fetch reports progress');
+        assert.equal(
+          fetched.reduce((a, b) => a + b, 0),
+          bytes.length,
+        );
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+});
+
+describe('the descriptor encoders fail with a LadingError', () => {
+  test('a value JSON and YAML cannot hold is INVALID_DESCRIPTOR, not a TypeError', async () => {
+    const ocm = await import('../src/ocm/api.js');
+    const descriptor = (value: unknown): ComponentDescriptor => ({
+      meta: { schemaVersion: 'v2' },
+      component: {
+        name: 'acme.org/encode',
+        version: '1.0.0',
+        provider: { name: 'acme.org' },
+        repositoryContexts: [],
+        resources: [],
+        sources: [],
+        componentReferences: [],
+        labels: [{ name: 'bad', value: value as never }],
+      },
+    });
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, 1n, () => 1]) {
+      assert.throws(
+        () => ocm.encodeDescriptorJson(descriptor(value)),
+        (e) => isLadingError(e, 'INVALID_DESCRIPTOR'),
+      );
+    }
+    for (const value of [1n, () => 1, Symbol('s')]) {
+      assert.throws(
+        () => ocm.encodeDescriptorYaml(descriptor(value)),
+        (e) => isLadingError(e, 'INVALID_DESCRIPTOR'),
+      );
+    }
+  });
+});
+
 describe('library errors speak the library, the CLI adds its flags', () => {
   test('no message outside src/cli names a command-line flag or command', () => {
     const src = fileURLToPath(new URL('../src', import.meta.url));

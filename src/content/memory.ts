@@ -24,7 +24,15 @@ export class MemoryStore implements Target, PredecessorFinder, TagLister {
     throwIfAborted(o.signal);
     const bytes = this.#blobs.get(desc.digest);
     if (!bytes) throw new LadingError('NOT_FOUND', `${desc.digest}: not found in memory store`);
-    return NodeReadable.from([bytes]);
+    const onProgress = o.onProgress;
+    if (!onProgress) return NodeReadable.from([bytes]);
+    // Reported as the bytes are handed to the reader, as every other store does.
+    return NodeReadable.from(
+      (function* () {
+        onProgress(bytes.length);
+        yield bytes;
+      })(),
+    );
   }
 
   async exists(desc: Descriptor): Promise<boolean> {

@@ -8,7 +8,10 @@ export interface Op {
    * signal's reason (a stream it returned ends with that error).
    */
   signal?: AbortSignal;
-  /** Called with the byte count each time a chunk of the content has moved. */
+  /**
+   * Called each time a chunk of the content has moved, with that chunk's size in bytes (a delta,
+   * not a running total: add them up for the bytes moved so far).
+   */
   onProgress?: (bytes: number) => void;
 }
 
@@ -98,7 +101,7 @@ export interface Deleter {
 
 /**
  * A store that reads a blob whole in one call (a file read) where a stream would cost more than the
- * bytes: {@link fetchAll} reads manifests and small blobs of such a store this way.
+ * bytes: `fetchAll` reads manifests and small blobs of such a store this way.
  */
 export interface BytesFetcher {
   /** `desc`'s whole content, verified against its size and digest. Only for content small enough to hold. */

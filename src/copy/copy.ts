@@ -53,7 +53,7 @@ export interface CopyGraphOptions {
   onSkipped?: (desc: Descriptor) => void | Promise<void>;
   /** Called for a blob mounted from another repository of the destination's registry. */
   onMounted?: (desc: Descriptor, fromRepository: string) => void | Promise<void>;
-  /** Bytes moved for one descriptor, called as chunks flow. */
+  /** Called as chunks flow, with the descriptor and that chunk's size in bytes (a delta, not a running total). */
   onProgress?: (desc: Descriptor, bytes: number) => void;
   /**
    * Shares "this node is being copied" between several copies into the same destination, so that

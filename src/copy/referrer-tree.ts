@@ -20,7 +20,7 @@ export interface ReferrerTreeOptions {
   signal?: AbortSignal;
   /** Names the subject in errors (`host/repo@digest`); its digest by default. */
   where?: string;
-  /** Advice added to the error when a bound is reached (the command line's flags that show fewer). */
+  /** Advice added to the error when a bound is reached (how the caller can ask for less). */
   advice?: (bound: 'depth' | 'count') => string;
 }
 

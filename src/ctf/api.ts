@@ -13,6 +13,7 @@ export {
   withCtfArchive,
 } from './archive.js';
 export type { ArchiveEntryInfo } from './archive-writer.js';
+export type { ArtifactMetadata } from './artifact-index.js';
 export { ArtifactSet, ArtifactSetMediaType, type ReadArtifactSetOptions, readArtifactSet } from './artifact-set.js';
 export { type CtfFormat, ctfFormatFromPath } from './format.js';
 export { CtfRepository } from './repository.js';

@@ -2,8 +2,11 @@ import { goStringify, LadingError, parseDigest } from '../oci/index.js';
 
 /** One entry of `artifact-index.json`: a manifest of a repository, tagged or not. */
 export interface ArtifactMetadata {
+  /** The repository the manifest belongs to. */
   repository: string;
+  /** Its tag, when it has one. */
   tag?: string;
+  /** Its digest. */
   digest?: string;
   /** Absent in indexes written by OCM v1; such entries are image manifests. */
   mediaType?: string;

@@ -43,7 +43,7 @@ export interface PullFilesOptions extends ResolveOptions {
   preCopy?: (desc: Descriptor) => void;
   /** Called once a blob or manifest was fetched and verified. */
   postCopy?: (desc: Descriptor) => void;
-  /** Bytes fetched for one descriptor, called as chunks flow. */
+  /** Called as chunks are fetched, with the descriptor and that chunk's size in bytes (a delta, not a running total). */
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 

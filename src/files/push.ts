@@ -36,9 +36,12 @@ export interface FileSpec {
 export interface PushFilesOptions extends Omit<PackOptions, 'config'>, Omit<CopyGraphOptions, 'findSuccessors'> {
   /** A config file and its media type (default `application/vnd.unknown.config.v1+json`). */
   config?: FileSpec;
-  /** The platform of the artifact, stored as an image config that declares it (`oras push --artifact-platform`); not with `config`. */
+  /** The platform of the artifact, stored as an image config that declares it (as ORAS's `--artifact-platform`); not with `config`. */
   artifactPlatform?: Platform;
-  /** Annotations per file argument (as written on the command line) and for `$config`. */
+  /**
+   * More annotations per file, keyed by its {@link FileSpec.path} exactly as given, and for the
+   * config under the key `$config`.
+   */
   fileAnnotations?: Record<string, Record<string, string>>;
   /** Tag(s) for the manifest at the destination; none pushes it by digest only. */
   tags?: string[];

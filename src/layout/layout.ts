@@ -78,7 +78,11 @@ export function blobPath(digest: string): string {
  * re-reading it, so concurrent writers (threads or processes) never lose each other's entries.
  */
 export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLister, Deleter, ReferencePusher {
-  /** The files the layout is read from: the directory, or the entries of the tar file. */
+  /**
+   * The files the layout is read from: the directory, or the entries of the tar file.
+   *
+   * @internal
+   */
   readonly files: StoreFiles;
   /** Whether the layout was opened for writing (`readwrite` or `create`; never a tar file). */
   readonly writable: boolean;

@@ -7,10 +7,17 @@
  *
  * @packageDocumentation
  */
+
+export type { PlainHttpPolicy } from './access-transport.js';
 export { type ComponentTree, componentVersionTree, findComponentVersions } from './component-tree.js';
 export {
+  type ConfigCredentialOptions,
   type ConfigDiscoveryOptions,
+  type ConfigEntry,
+  type ConsumerIdentity,
+  type CredentialConsumer,
   credentialProviderFromConfig,
+  type DockerConfigRepository,
   type LoadedOcmConfig,
   type LoadOcmConfigOptions,
   loadOcmConfig,
@@ -30,12 +37,14 @@ export type {
   ConstructorResource,
   ConstructorSource,
   InputSpec,
+  SourceLocation,
 } from './constructor/model.js';
 export { type ParseConstructorOptions, parseConstructor } from './constructor/parse.js';
 export { type DecodeDescriptorOptions, decodeDescriptor } from './descriptor/decode.js';
 export { encodeDescriptorJson, encodeDescriptorYaml } from './descriptor/encode.js';
 export {
   formatIdentity,
+  type IdentifiedElement,
   type Identity,
   identityOf,
   matchesIdentity,
@@ -50,18 +59,24 @@ export type {
   ElementMeta,
   JsonValue,
   Label,
+  LabelMerge,
   LocalBlobAccess,
+  NestedDigest,
   Provider,
   Resource,
+  ResourceDigest,
   ResourceRelation,
   Signature,
   SignatureInfo,
+  SignatureTimestamp,
   Source,
   SourceRef,
   TypedSpec,
 } from './descriptor/model.js';
 export { cloneDescriptor } from './descriptor/null-lists.js';
+export type { SchemaProblem } from './descriptor/schema.js';
 export { validateDescriptor } from './descriptor/validate.js';
+export type { HelmFetchOptions } from './input/helm-remote.js';
 export { builtinInputMethods } from './input/registry.js';
 export type { InputBlob, InputContext, InputMethod } from './input/types.js';
 export { type OpenedRepository, type OpenRepositoryOptions, openComponentRepository } from './open.js';
@@ -71,6 +86,7 @@ export {
   parseRepository,
   type RepositorySpec,
 } from './reference.js';
+export { RegistryPool, type RegistryPoolOptions } from './registry-pool.js';
 export {
   type ComponentRepositoryOptions,
   ComponentVersionRepository,
@@ -87,21 +103,33 @@ export {
 } from './resolving-reader.js';
 export { type ResourceContent, type ResourceContentOptions, resourceContent } from './resource-content.js';
 export {
+  type CertificatesInput,
   DefaultSignatureName,
+  type DescriptorDigestOptions,
   type HashResult,
   hashComponentVersion,
   type KeyInput,
   loadCertificates,
   loadPrivateKey,
   loadPublicKey,
+  type PublicKeyMaterial,
+  type ReferenceCheck,
+  type ResourceDigestCheck,
+  type SignatureEncoding,
   type SignComponentVersionOptions,
   type SignResult,
   signComponentVersion,
   type VerifyComponentVersionOptions,
   type VerifyResult,
+  type VerifySignatureOptions,
   verifyComponentVersion,
 } from './signing/index.js';
 export {
+  type ArtifactDestination,
+  type ImageSource,
+  type PlannedComponent,
+  type PlannedElement,
+  type TransferAction,
   type TransferEvent,
   type TransferOptions,
   type TransferResult,

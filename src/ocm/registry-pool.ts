@@ -8,22 +8,23 @@ import {
 } from '../registry/index.js';
 import { accessReference, isLoopbackHost, type PlainHttpPolicy } from './access-transport.js';
 
+/** Options of a {@link RegistryPool}: the options of each registry, and plain HTTP. */
 export interface RegistryPoolOptions {
   /** Options (credentials, TLS) for a registry, per host. */
   registryOptions: (host: string) => RegistryOptions;
-  /** Plain HTTP to every registry (the user's `--plain-http`). */
+  /** Plain HTTP to every registry (the caller chose it for all of them). */
   plainHttp?: boolean;
   /**
    * Hosts that may be sent credentials (and extra headers) over plain HTTP: the registries the
    * user named. Loopback hosts always may; any other host reached over plain HTTP (one a
-   * descriptor or constructor names, by `http://` or through `--plain-http`) is asked anonymously,
+   * descriptor or constructor names, by `http://` or through `plainHttp`) is asked anonymously,
    * so that no password or token crosses a network in clear text to a host the user never chose.
    */
   plainHttpCredentials?: (host: string) => boolean;
 }
 
 /**
- * The registries a command reaches besides its repository's: those that OCI image accesses,
+ * The registries a call reaches besides its repository's: those that OCI image accesses,
  * `oci://` charts and standalone artifact copies name. One Registry (connection pool, token cache)
  * per scheme and host, all with the same options; `close()` ends them.
  */
@@ -31,6 +32,7 @@ export class RegistryPool {
   readonly #options: RegistryPoolOptions;
   readonly #open = new Map<string, Registry>();
 
+  /** A pool that opens each registry on first use, with `options`. */
   constructor(options: RegistryPoolOptions) {
     this.#options = options;
   }
@@ -58,6 +60,7 @@ export class RegistryPool {
     return { ...anonymous, credentials: withheld, plainHttp: true };
   }
 
+  /** The registry at `host` (opened once, over plain HTTP with `o.plainHttp`). */
   registry(host: string, o: { plainHttp?: boolean } = {}): Registry {
     const plain = Boolean(o.plainHttp || this.#options.plainHttp);
     const key = `${plain ? 'http' : 'https'}://${host}`;
@@ -72,6 +75,8 @@ export class RegistryPool {
   /**
    * The repository a registry reference of an access names (`[http[s]://]host/repo[:tag|@digest]`),
    * and its tag or digest. `http://` is refused unless the policy allows plain HTTP to the host.
+   *
+   * @internal
    */
   repository(
     raw: string,
@@ -86,6 +91,7 @@ export class RegistryPool {
     };
   }
 
+  /** Closes every registry the pool opened. */
   async close(): Promise<void> {
     await Promise.all([...this.#open.values()].map((r) => r.close()));
     this.#open.clear();

@@ -30,7 +30,7 @@ export type ResourceContent =
       /** An OCI artifact. */
       kind: 'artifact';
       /** The media type of the layout tar it is written as. */
-      mediaType: typeof OciLayoutTarMediaType;
+      mediaType: 'application/vnd.ocm.software.oci.layout.v1+tar';
       /** The store the artifact is read from. */
       target: Target;
       /** The artifact's manifest or index (checked against the resource digest). */

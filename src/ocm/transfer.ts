@@ -18,28 +18,49 @@ import { verifyReferenceDigest } from './signing/reference-digest.js';
 import { AccessType, isAccessType } from './types.js';
 
 /** Where an `OCIImage/v1` reference can be read from (the caller brings credentials and TLS). */
-export type ImageSource = (imageReference: string) => Promise<{ target: ReadOnlyTarget; reference: string }>;
+export type ImageSource = (imageReference: string) => Promise<{
+  /** The store the image is read from. */
+  target: ReadOnlyTarget;
+  /** Its tag or digest there. */
+  reference: string;
+}>;
 
-/** Where `--upload-as ociArtifact` puts a standalone artifact in the target registry. */
-export type ArtifactDestination = (
-  referenceName: string,
-) => Promise<{ target: Target; reference: string; imageReference: string }>;
+/** Where `uploadAs: 'ociArtifact'` puts a standalone artifact in the target registry. */
+export type ArtifactDestination = (referenceName: string) => Promise<{
+  /** The store the artifact is copied to. */
+  target: Target;
+  /** Its tag there. */
+  reference: string;
+  /** The reference the descriptor's new access records. */
+  imageReference: string;
+}>;
 
+/** What a transfer does with an element: copy its local blob, copy an image or chart by value, or keep its access. */
 export type TransferAction = 'copy-local' | 'copy-image' | 'copy-helm' | 'keep';
 
+/** One resource or source in a {@link PlannedComponent}: what the transfer does with it. */
 export interface PlannedElement {
+  /** A resource or a source. */
   kind: 'resource' | 'source';
+  /** Its name. */
   name: string;
+  /** Its identity. */
   identity: Record<string, string>;
+  /** Its access type. */
   accessType: string;
+  /** What the transfer does with it. */
   action: TransferAction;
-  /** With `--upload-as ociArtifact`: the standalone artifact's reference at the target. */
+  /** How copied content lands in the target (`uploadAs`). */
   uploadAs: 'localBlob' | 'ociArtifact';
 }
 
+/** What {@link transferComponentVersion} planned for one component version. */
 export interface PlannedComponent {
+  /** The component's name. */
   name: string;
+  /** Its version. */
   version: string;
+  /** Its resources and sources, each with its action. */
   elements: PlannedElement[];
 }
 
@@ -101,7 +122,7 @@ export interface TransferOptions {
   signal?: AbortSignal;
   /** Called as content moves and versions land. */
   onEvent?: (event: TransferEvent) => void;
-  /** Bytes moved for one descriptor, called as chunks flow. */
+  /** Called as chunks flow, with the descriptor and that chunk's size in bytes (a delta, not a running total). */
   onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 

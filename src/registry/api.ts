@@ -7,9 +7,11 @@
  */
 export { type Credential, type CredentialProvider, staticCredential } from './auth/index.js';
 export { CredentialHelper, DockerConfig, DockerCredentialStore, defaultConfigPath } from './credentials/index.js';
-export type { RegistryOptions } from './endpoint.js';
-export { type RegistryErrorDetail, RegistryResponseError } from './errors.js';
+export type { RegistryEndpoint, RegistryOptions } from './endpoint.js';
+export { type RegistryErrorDetail, RegistryResponseError, type RegistryResponseErrorInit } from './errors.js';
+export type { PageLimits } from './link.js';
 export type { ProxyConfig } from './proxy.js';
+export type { ReferrersState } from './referrers.js';
 export { Registry, type RegistryReference } from './registry.js';
 export { Repository, type RepositoryOptions } from './repository.js';
 export { defaultRetryPolicy, noRetry, type RetryPolicy } from './retry.js';

@@ -46,7 +46,7 @@ export interface RegistryOptions {
   pageSize?: number;
   /** Bounds of one paginated listing (tags, catalog, referrers); see `defaultPageLimits`. */
   pageLimits?: Partial<PageLimits>;
-  /** One line per HTTP request and response, with credentials removed (the CLI's `--debug`). */
+  /** Receives one line per HTTP request and response, with credentials removed (a debug log). */
   trace?: (line: string) => void;
   /**
    * HTTP proxies for this registry and the servers it sends to (token realms, redirects); `false`
@@ -78,6 +78,7 @@ export interface RegistryEndpoint extends Sender {
   readonly host: string;
   /** `scheme://host[:port]`. */
   readonly baseUrl: URL;
+  /** The options the registry was made with. */
   readonly options: Readonly<RegistryOptions>;
   /** `/v2/<path>` on this registry. */
   url(path: string): URL;

@@ -88,15 +88,21 @@ function describeDetail(detail: unknown): string | undefined {
   return text && text.length <= 120 ? text.replace(/\s+/g, ' ') : undefined;
 }
 
+/** What a {@link RegistryResponseError} is made from: the request, the status and the errors the body held. */
 export interface RegistryResponseErrorInit {
+  /** The request's HTTP method. */
   method: string;
+  /** The request's URL (redacted in the message). */
   url: string | URL;
+  /** The response's HTTP status. */
   status: number;
+  /** The distribution-spec errors of the response body. */
   errors?: RegistryErrorDetail[];
   /** Text used when the body holds no spec errors (e.g. a plain-text 404). */
   text?: string;
   /** Overrides the code derived from the status (e.g. DIGEST_MISMATCH on a lying header). */
   code?: ErrorCode;
+  /** What led to the error. */
   cause?: unknown;
 }
 

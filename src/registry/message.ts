@@ -49,6 +49,11 @@ export interface HttpReply {
 
 /** Sends one request and returns its reply; the caller must consume or dump the reply body. */
 export interface Sender {
+  /**
+   * Sends `req`; the caller consumes or dumps the reply body.
+   *
+   * @internal The request and reply types are lading's own, not part of the API.
+   */
   send(req: HttpRequest): Promise<HttpReply>;
 }
 

@@ -1,5 +1,9 @@
 import { type Descriptor, encodeIndex, type Index, MediaType, parseDigest, parseNode } from '../oci/index.js';
 
+/**
+ * Whether a registry answers the referrers API: `unknown` (probe on first use), `supported`, or
+ * `unsupported` (use the referrers tag schema).
+ */
 export type ReferrersState = 'unknown' | 'supported' | 'unsupported';
 
 /** The tag-schema fallback tag for a subject: `<alg>-<hex>` (distribution-spec "Referrers Tag Schema"). */

@@ -132,7 +132,12 @@ export class Registry implements RegistryEndpoint {
     return new Repository(this, name, options);
   }
 
-  /** Sends a request to this registry (authorised, retried). The caller consumes the body. */
+  /**
+   * Sends a request to this registry (authorised, retried). The caller consumes the body.
+   *
+   * @internal The transport under the repositories, for lading's own modules; its request and
+   * reply types are not part of the API.
+   */
   send(req: HttpRequest): Promise<HttpReply> {
     return this.#sender.send(req);
   }

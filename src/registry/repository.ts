@@ -70,7 +70,7 @@ const MaxResumes = 5;
 export interface RepositoryOptions {
   /** Ask for push rights from the first request, saving a second token round trip when writing. */
   push?: boolean;
-  /** Preset the referrers capability instead of probing (`--distribution-spec`). */
+  /** Preset the referrers capability instead of probing the registry for it. */
   referrers?: ReferrersState;
 }
 
@@ -149,7 +149,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
 
   /**
    * GETs a manifest by tag or digest with its bytes; the digest is checked against the bytes.
-   * `accept` replaces the default Accept list (`manifest fetch --media-type`).
+   * `accept` replaces the default Accept list (the manifest media types asked for).
    */
   async fetchManifest(
     reference: string,

@@ -143,6 +143,7 @@ export async function dockerConfigCredential(
   return store.get(host);
 }
 
+/** Options of {@link credentialProviderFromConfig}: what a consumer's identity is matched against besides the host. */
 export interface ConfigCredentialOptions {
   /** The repository's sub path: matched against consumers' `path`. */
   subPath?: string | undefined;

@@ -64,7 +64,7 @@ export function ocmConfigPaths(options: ConfigDiscoveryOptions = {}): string[] {
 
 /** Options of {@link loadOcmConfig}: where to look, or the files to read. */
 export interface LoadOcmConfigOptions extends ConfigDiscoveryOptions {
-  /** Explicit files (`--config`, repeatable): they replace discovery, and each must load. */
+  /** Explicit files: they replace discovery, and each must load. */
   files?: readonly string[];
 }
 

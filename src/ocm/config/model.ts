@@ -19,6 +19,7 @@ export const CredentialRepositoryType = {
 
 /** A typed entry of `configurations:` as written, for the entry types lading does not interpret. */
 export interface ConfigEntry {
+  /** The entry's type (`credentials.config.ocm.software`, …). */
   type: string;
   [field: string]: unknown;
 }
@@ -30,7 +31,9 @@ export interface ConfigEntry {
  * upstream merges them.
  */
 export interface CredentialConsumer {
+  /** The identities the credentials are for (`type: OCIRegistry`, `hostname`, …). */
   identities: ConsumerIdentity[];
+  /** The credentials, flattened (`username`, `password`, `privateKey`, …). */
   properties: Record<string, string>;
   /** Credential payload types that were skipped (plugin-resolved types lading has no plugin for). */
   unsupported: string[];
@@ -40,9 +43,13 @@ export interface CredentialConsumer {
 
 /** `DockerConfig/v1`: a docker config file, inline JSON, or (neither set) docker's default location. */
 export interface DockerConfigRepository {
+  /** `DockerConfig/v1`. */
   type: typeof CredentialRepositoryType.DockerConfig;
+  /** The docker config file to read. */
   dockerConfigFile?: string;
+  /** The docker config itself, as JSON text. */
   dockerConfig?: string;
+  /** `file: configurations[i]…`, for messages. */
   source: string;
 }
 

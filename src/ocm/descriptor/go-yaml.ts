@@ -1,3 +1,5 @@
+import { LadingError } from '../../oci/index.js';
+
 /**
  * YAML text of a JSON value exactly as upstream produces it: sigs.k8s.io/yaml turns JSON into
  * YAML with go-yaml v2, whose emitter sorts map keys in its own "natural" order, picks a scalar
@@ -442,7 +444,7 @@ function scalarOf(value: unknown): { text: string; style: Style } {
     const plain = !resolvesToNonString(value) && !isBase60Float(value);
     return { text: value, style: plain ? 'plain' : 'double' };
   }
-  throw new TypeError(`cannot encode a ${typeof value} as YAML`);
+  throw new LadingError('INVALID_DESCRIPTOR', `cannot encode a ${typeof value} as YAML`);
 }
 
 /**

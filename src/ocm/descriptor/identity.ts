@@ -3,9 +3,13 @@ import { compareBytes, LadingError } from '../../oci/index.js';
 /** An element identity: `name`, `version` (when not empty) and the extra identity attributes. */
 export type Identity = Record<string, string>;
 
+/** What an element's identity is made of: a resource, source or reference, or a constructor's. */
 export interface IdentifiedElement {
+  /** The element's name. */
   name: string;
+  /** Its version (part of the identity when not empty). */
   version?: string;
+  /** Its extra identity attributes. */
   extraIdentity?: Record<string, string>;
 }
 

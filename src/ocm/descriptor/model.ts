@@ -15,6 +15,7 @@ export interface TypedSpec {
   [field: string]: unknown;
 }
 
+/** How a label's value is merged when a version is transferred onto one that has the label. */
 export interface LabelMerge {
   /** The merge algorithm's name. */
   algorithm?: string;
@@ -147,6 +148,7 @@ export interface SignatureInfo {
   issuer?: string;
 }
 
+/** A signature's timestamp: a timestamp authority's token and its time. */
 export interface SignatureTimestamp {
   /** The timestamp token. */
   value?: string;
@@ -166,6 +168,7 @@ export interface Signature {
   timestamp?: SignatureTimestamp;
 }
 
+/** A resource's digest inside a {@link NestedDigest}. */
 export interface ResourceDigest {
   /** The resource's name. */
   name: string;
@@ -177,6 +180,7 @@ export interface ResourceDigest {
   digest?: DigestSpec | null;
 }
 
+/** The digests of a referenced component version and its resources (`nestedDigests`). */
 export interface NestedDigest {
   /** The component's name. */
   name: string;

@@ -8,6 +8,7 @@ import { packagePath } from '../../oci/index.js';
 export interface SchemaProblem {
   /** Path segments from the document root; numbers index arrays. */
   path: (string | number)[];
+  /** What is wrong there. */
   message: string;
   /** The ajv keyword, for callers that want to treat some problems differently. */
   keyword: string;

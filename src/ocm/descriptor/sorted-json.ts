@@ -1,4 +1,4 @@
-import { compareBytes, goQuote } from '../../oci/index.js';
+import { compareBytes, goQuote, LadingError } from '../../oci/index.js';
 
 export interface SortedJsonOptions {
   /**
@@ -74,12 +74,12 @@ function write(
     if (indent !== undefined) out.push('\n', prefix);
     out.push('}');
   } else {
-    throw new TypeError(`cannot encode a ${typeof value} as JSON`);
+    throw new LadingError('INVALID_DESCRIPTOR', `cannot encode a ${typeof value} as JSON`);
   }
 }
 
 export function formatNumber(value: number): string {
-  if (!Number.isFinite(value)) throw new TypeError(`cannot encode ${value} as JSON`);
+  if (!Number.isFinite(value)) throw new LadingError('INVALID_DESCRIPTOR', `cannot encode ${value} as JSON`);
   if (Object.is(value, -0)) return '-0';
   return String(value);
 }

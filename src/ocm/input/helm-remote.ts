@@ -41,7 +41,15 @@ export interface HelmFetchOptions {
    * URL when there is no index). They are sent to that URL's origin only: never after a redirect
    * elsewhere, never to a chart URL that the index points at on another host.
    */
-  httpCredentials?: (repository: URL) => Promise<{ username: string; password: string } | undefined>;
+  httpCredentials?: (repository: URL) => Promise<
+    | {
+        /** The user name. */
+        username: string;
+        /** The password. */
+        password: string;
+      }
+    | undefined
+  >;
   /**
    * Hosts that an `http://` repository or chart URL may be fetched from (default: loopback only).
    * Anything else over plain HTTP is refused, and so is a redirect from https to http. Credentials
@@ -50,7 +58,9 @@ export interface HelmFetchOptions {
   allowPlainHttp?: PlainHttpPolicy;
   /** Also fetch `<chart url>.prov` (a missing one is not an error). Default true. */
   provenance?: boolean;
+  /** The User-Agent header of the requests. */
   userAgent?: string;
+  /** Cancels the download (rejects with ABORTED, the signal's reason as cause). */
   signal?: AbortSignal;
 }
 

@@ -215,7 +215,9 @@ export interface VerifyResult {
 export interface ReferenceCheck {
   /** `name:version` of the version that holds the reference. */
   from: string;
+  /** The referenced component's name. */
   component: string;
+  /** Its version. */
   version: string;
   /** `verified`: its digest is the one the reference records; `unpinned`: the reference records none. */
   status: 'verified' | 'unpinned';

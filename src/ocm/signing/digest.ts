@@ -29,6 +29,7 @@ export function parseHashAlgorithm(name: string): HashAlgorithmInfo {
   return info;
 }
 
+/** How a component descriptor is digested: the hash and the normalisation. */
 export interface DescriptorDigestOptions {
   /** Default SHA-256. */
   hash?: string;

@@ -8,6 +8,7 @@ export {
   DefaultSignatureName,
   type HashResult,
   hashComponentVersion,
+  type ReferenceCheck,
   type SignComponentVersionOptions,
   type SignResult,
   signComponentVersion,

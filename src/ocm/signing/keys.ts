@@ -69,7 +69,9 @@ export function loadPrivateKey(input: KeyInput, where = 'private key'): KeyObjec
   return requireRsa(key, where);
 }
 
+/** A public key as {@link loadPublicKey} reads it, and the certificate it came from. */
 export interface PublicKeyMaterial {
+  /** The public key. */
   key: KeyObject;
   /** Set when the key came from a certificate; upstream then also trusts it as a root for PEM signatures. */
   certificate?: X509Certificate;

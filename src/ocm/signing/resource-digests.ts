@@ -18,9 +18,11 @@ import { isAccessType } from '../types.js';
 import { parseHashAlgorithm } from './digest.js';
 import { isNoneAccess } from './normalise.js';
 
+/** One resource's digest check by {@link verifyComponentVersion} with `verifyDigests`. */
 export interface ResourceDigestCheck {
   /** `name=…,version=…` plus extra identity. */
   identity: string;
+  /** `verified`: its content has the digest the descriptor records; `skipped`: not checked (see `reason`). */
   status: 'verified' | 'skipped';
   /** Why a resource was skipped. */
   reason?: string;

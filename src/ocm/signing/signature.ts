@@ -13,6 +13,7 @@ export const SignatureMediaType = {
   Pem: 'application/x-pem-file',
 } as const;
 
+/** How a signature is stored: `plain` (the signature bytes, hex) or `pem` (with the certificate chain). */
 export type SignatureEncoding = 'plain' | 'pem';
 
 export const DefaultSignatureAlgorithm = RsaAlgorithm.PSS;
@@ -94,6 +95,7 @@ export function signDigest(digest: DigestSpec, options: SignDigestOptions): Sign
   return createSigner(options)(digest);
 }
 
+/** The key material a signature is checked with: a public key, or certificates for a PEM signature. */
 export interface VerifySignatureOptions {
   /** For plain signatures: PKIX, PKCS#1, a certificate, or a KeyObject. A certificate is also a PEM trust anchor. */
   publicKey?: KeyInput;
