@@ -1,10 +1,10 @@
-import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileReadBytes } from '../content/index.js';
-import { LadingError } from '../oci/index.js';
+import { isLadingError, LadingError } from '../oci/index.js';
 import type { FileEntry, StoreFiles } from './files.js';
+import { readRegularFile } from './read-regular.js';
 
 /** StoreFiles over a directory. Paths come from our own code (validated digests), never raw input. */
 export class DirFiles implements StoreFiles {
@@ -59,31 +59,14 @@ export class DirFiles implements StoreFiles {
       );
     }
     // The size is the opened file's own (a writer may have renamed a new one into place since the
-    // stat), and never more than it plus one byte is read: a file that grows meanwhile is cut there
-    // and refused, not read whole into memory. O_NONBLOCK: a FIFO swapped in cannot hang the open.
-    const handle = await open(join(this.location, path), constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) return undefined;
-      if (info.size > limit) {
-        throw new LadingError(
-          'SIZE_EXCEEDS_LIMIT',
-          `${this.location}: ${path} is ${info.size} bytes, over the ${limit}-byte limit`,
-        );
-      }
-      const buffer = Buffer.allocUnsafe(info.size + 1);
-      let got = 0;
-      while (got < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, got, buffer.length - got, got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      if (got > limit) {
-        throw new LadingError('SIZE_EXCEEDS_LIMIT', `${this.location}: ${path} grew past the ${limit}-byte limit`);
-      }
-      return buffer.subarray(0, got);
-    } finally {
-      await handle.close();
-    }
+    // stat), and a file that grows meanwhile is cut at the limit and refused; a FIFO swapped in
+    // cannot hang the open, and anything but a regular file reads as absent.
+    return readRegularFile(join(this.location, path), { limit, where: `${this.location}: ${path}` }).catch(
+      (error: unknown) => {
+        // Without noFollow, INVALID_ARGUMENT is only "not a regular file".
+        if (isLadingError(error, 'NOT_FOUND') || isLadingError(error, 'INVALID_ARGUMENT')) return undefined;
+        throw error;
+      },
+    );
   }
 }
