@@ -363,6 +363,70 @@ describe('library errors speak the library, the CLI adds its flags', () => {
   });
 });
 
+describe('entry functions check what an untyped caller passes', () => {
+  test('pullFiles without an output and pushFiles with bare strings are INVALID_ARGUMENT, nothing touched', async () => {
+    const { pullFiles, pushFiles } = await import('../src/files/api.js');
+    const store = new MemoryStore();
+    await assert.rejects(
+      pullFiles(store, 'v1', {} as never),
+      (e) => isLadingError(e, 'INVALID_ARGUMENT') && /options\.output/.test(e.message),
+    );
+    await assert.rejects(
+      pushFiles(store, ['a.txt'] as never),
+      (e) => isLadingError(e, 'INVALID_ARGUMENT') && /list of \{ path \} objects/.test(e.message),
+    );
+  });
+});
+
+describe('the OCM tasks report events of one shape', () => {
+  test('construct and transfer events say kind, name and status alike', async () => {
+    const t = await tempDir();
+    try {
+      const ocm = await import('../src/ocm/api.js');
+      const opened = await ocm.openComponentRepository(join(t.path, 'ctf'), { mode: 'create' });
+      const ctor = ocm.parseConstructor(
+        'components:\n  - name: acme.org/events\n    version: 1.0.0\n    provider:\n      name: acme.org\n    resources:\n      - name: note\n        type: blob\n        input:\n          type: utf8\n          text: hello\n---\ncomponents: []\n',
+      );
+      const built: { kind: string; name?: string; status: string }[] = [];
+      const warnings: string[] = [];
+      await ocm.constructComponentVersions(ctor, opened.repository, {
+        workingDirectory: t.path,
+        onEvent: (e) => built.push(e),
+        onWarning: (message) => warnings.push(message),
+      });
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0] as string, /only the first of 2 YAML documents is used/);
+      assert.ok(built.some((e) => e.kind === 'warning'));
+      const target = await ocm.openComponentRepository(join(t.path, 'target'), { mode: 'create' });
+      const moved: { kind: string; name?: string; status: string }[] = [];
+      await ocm.transferComponentVersion(opened.repository, target.repository, 'acme.org/events', '1.0.0', {
+        onEvent: (e) => moved.push(e),
+      });
+      await target.close();
+      await opened.close();
+      assert.ok(
+        built.some((e) => e.kind === 'resource' && e.name === 'note'),
+        JSON.stringify(built),
+      );
+      assert.ok(
+        built.some((e) => e.kind === 'component' && e.status === 'added'),
+        JSON.stringify(built),
+      );
+      assert.ok(
+        moved.some((e) => e.kind === 'resource' && e.name === 'note' && e.status === 'copied'),
+        JSON.stringify(moved),
+      );
+      assert.ok(
+        moved.some((e) => e.kind === 'component' && e.status === 'added'),
+        JSON.stringify(moved),
+      );
+      for (const e of moved) assert.equal(e.name === undefined, e.kind === 'component', JSON.stringify(e));
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
 describe('cancellation of the OCM tasks', () => {
   test('construct, sign, verify and transfer reject an aborted signal as ABORTED with its reason', async () => {
     const t = await tempDir();

@@ -279,6 +279,12 @@ const NewFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
  * hidden folder inside it and moved into place at the end.
  */
 export function pullFiles(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
+  // Checked here for callers without types: an output of `undefined` would reach the file system.
+  if (typeof options?.output !== 'string' || options.output === '') {
+    return Promise.reject(
+      new LadingError('INVALID_ARGUMENT', 'pullFiles: options.output (the folder to write) is required'),
+    );
+  }
   return cancellable(options.signal, () => pull(src, reference, options));
 }
 

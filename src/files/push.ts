@@ -77,6 +77,12 @@ class PushSource implements ReadOnlyTarget {
  * image manifest, and the graph is copied to `dst`: blobs first, the manifest last, then tags.
  */
 export function pushFiles(dst: Target, files: FileSpec[], options: PushFilesOptions = {}): Promise<Descriptor> {
+  // Checked here for callers without types: a file given as a bare string would be read as a path of `undefined`.
+  if (!Array.isArray(files) || files.some((f) => typeof f?.path !== 'string' || f.path === '')) {
+    return Promise.reject(
+      new LadingError('INVALID_ARGUMENT', 'pushFiles: files must be a list of { path } objects, each with a path'),
+    );
+  }
   return cancellable(options.signal, () => push(dst, files, options));
 }
 

@@ -61,8 +61,10 @@ export interface ConstructOptions {
   inputMethods?: ReadonlyMap<string, InputMethod>;
   /** Cancels construction: it rejects with ABORTED, the signal's reason as cause, and stores no version. */
   signal?: AbortSignal;
-  /** Called as versions are built and their inputs uploaded. */
+  /** Called as versions are built and their inputs uploaded (warnings too, as `kind: 'warning'`). */
   onEvent?: (event: ConstructEvent) => void;
+  /** Called with each warning's text, as signing reports its warnings ({@link SignComponentVersionOptions}). */
+  onWarning?: (message: string) => void;
 }
 
 /** Components referenced inside the constructor come first, so their digests exist when needed. */
@@ -113,8 +115,10 @@ async function constructComponentVersionsNow(
 ): Promise<ComponentDescriptor[]> {
   const results: ComponentDescriptor[] = [];
   const emit = options.onEvent ?? (() => {});
-  for (const warning of ctor.warnings)
+  for (const warning of ctor.warnings) {
     emit({ component: '', version: '', kind: 'warning', status: 'warning', message: warning });
+    options.onWarning?.(warning);
+  }
   const limit = pLimit(options.concurrency ?? 4);
   for (const component of buildOrder(ctor.components)) {
     const { name, version } = component;

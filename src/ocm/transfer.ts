@@ -70,7 +70,11 @@ export interface TransferEvent {
   component: string;
   /** Its version. */
   version: string;
-  /** The resource or source the event is about; absent for the version itself. */
+  /** What the event is about: a resource's or a source's content, or the component version itself (as in {@link ConstructEvent}). */
+  kind: 'resource' | 'source' | 'component';
+  /** The resource's or source's name; absent for the version itself. */
+  name?: string;
+  /** The same as `name` (kept for callers written before `name` and `kind`). */
   element?: string;
   /**
    * For content: `copying`, `copied`, `exists` (the target had it) or `mounted`; for the version: `added`, `replaced`
@@ -282,16 +286,24 @@ async function transferComponentVersionNow(
     // Resources of one version often share content (the same image twice, images with common
     // layers): one tracker per target repository moves each blob once.
     const tracker = new Map<string, Promise<void>>();
-    const copyOptions = (element: string, into: 'component' | 'elsewhere' = 'component'): CopyGraphOptions => ({
-      ...(into === 'component' ? { tracker } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      preCopy: (desc) => emit({ component, version: ver, element, status: 'copying', desc }),
-      postCopy: (desc) => emit({ component, version: ver, element, status: 'copied', desc }),
-      onSkipped: (desc) => emit({ component, version: ver, element, status: 'exists', desc }),
-      onMounted: (desc) => emit({ component, version: ver, element, status: 'mounted', desc }),
-    });
+    const copyOptions = (
+      element: string,
+      kind: 'resource' | 'source',
+      into: 'component' | 'elsewhere' = 'component',
+    ): CopyGraphOptions => {
+      const about = { component, version: ver, kind, name: element, element };
+      return {
+        ...(into === 'component' ? { tracker } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        preCopy: (desc) => emit({ ...about, status: 'copying', desc }),
+        postCopy: (desc) => emit({ ...about, status: 'copied', desc }),
+        onSkipped: (desc) => emit({ ...about, status: 'exists', desc }),
+        onMounted: (desc) => emit({ ...about, status: 'mounted', desc }),
+      };
+    };
     const next: ComponentDescriptor = cloneDescriptor(v.stored.descriptor);
+    const resourceCount = next.component.resources?.length ?? 0;
     const elements: (Resource | Source)[] = [...(next.component.resources ?? []), ...(next.component.sources ?? [])];
     await Promise.all(
       elements.map((element, i) =>
@@ -304,11 +316,16 @@ async function transferComponentVersionNow(
               from.node,
               from.standalone,
               options.artifactDestination,
-              copyOptions(element.name, 'elsewhere'),
+              copyOptions(element.name, i < resourceCount ? 'resource' : 'source', 'elsewhere'),
             );
             return;
           }
-          await copyGraph(from.from, dstTarget, from.node, copyOptions(element.name));
+          await copyGraph(
+            from.from,
+            dstTarget,
+            from.node,
+            copyOptions(element.name, i < resourceCount ? 'resource' : 'source'),
+          );
           blobs.push({ mediaType: from.node.mediaType, digest: from.node.digest, size: from.node.size });
           if (from.localAccess) element.access = from.localAccess;
         }),
@@ -319,7 +336,7 @@ async function transferComponentVersionNow(
       blobs,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    emit({ component, version: ver, status: outcome === 'skipped' ? 'unchanged' : outcome });
+    emit({ component, version: ver, kind: 'component', status: outcome === 'skipped' ? 'unchanged' : outcome });
     result.descriptors.push(next);
   }
   return result;
