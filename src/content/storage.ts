@@ -18,7 +18,7 @@ export interface Op {
 /**
  * How a store is opened, the same for every store that lives in files: `readonly` (the default)
  * reads an existing one; `readwrite` writes into an existing one (it must exist); `create` writes,
- * creating it when it does not exist yet.
+ * creating it when it does not exist yet (and the folders leading to it, as `mkdir -p` would).
  */
 export type OpenMode = 'readonly' | 'readwrite' | 'create';
 
