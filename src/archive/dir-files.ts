@@ -1,4 +1,5 @@
-import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileReadBytes } from '../content/index.js';
@@ -6,12 +7,24 @@ import { isLadingError, LadingError } from '../oci/index.js';
 import type { FileEntry, StoreFiles } from './files.js';
 import { readRegularFile } from './read-regular.js';
 
+/** Options of a {@link DirFiles}. */
+export interface DirFilesOptions {
+  /**
+   * `false`: a symbolic link at a file's path reads as absent (no stat, open or read goes through
+   * it), so a link planted in the folder (`blobs/sha256/<hex>` -> `/etc/shadow`) shows neither the
+   * size nor the bytes of what it points to. Default true (links are followed).
+   */
+  followLinks?: boolean;
+}
+
 /** StoreFiles over a directory. Paths come from our own code (validated digests), never raw input. */
 export class DirFiles implements StoreFiles {
   readonly location: string;
+  readonly #follow: boolean;
 
-  constructor(root: string) {
+  constructor(root: string, options: DirFilesOptions = {}) {
     this.location = root;
+    this.#follow = options.followLinks !== false;
   }
 
   localPath(path: string): string {
@@ -20,7 +33,7 @@ export class DirFiles implements StoreFiles {
 
   async stat(path: string): Promise<FileEntry | undefined> {
     try {
-      const s = await stat(join(this.location, path));
+      const s = await (this.#follow ? stat : lstat)(join(this.location, path));
       return s.isFile() ? { path, size: s.size } : undefined;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
@@ -37,14 +50,19 @@ export class DirFiles implements StoreFiles {
     // Open first so a missing file is reported now, not as a late stream error.
     let handle: import('node:fs/promises').FileHandle;
     try {
-      handle = await open(full, 'r');
+      handle = await open(full, this.#follow ? 'r' : constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || (!this.#follow && code === 'ELOOP')) {
         throw new LadingError('NOT_FOUND', `${this.location}: ${path} not found`, { cause: error });
       }
       throw new LadingError('IO_ERROR', `${this.location}: cannot open ${path}: ${(error as Error).message}`, {
         cause: error,
       });
+    }
+    if (!this.#follow && !(await handle.stat().catch(() => undefined))?.isFile()) {
+      await handle.close();
+      throw new LadingError('NOT_FOUND', `${this.location}: ${path} not found (not a regular file)`);
     }
     return handle.createReadStream({ highWaterMark: fileReadBytes(size) });
   }
@@ -61,12 +79,14 @@ export class DirFiles implements StoreFiles {
     // The size is the opened file's own (a writer may have renamed a new one into place since the
     // stat), and a file that grows meanwhile is cut at the limit and refused; a FIFO swapped in
     // cannot hang the open, and anything but a regular file reads as absent.
-    return readRegularFile(join(this.location, path), { limit, where: `${this.location}: ${path}` }).catch(
-      (error: unknown) => {
-        // Without noFollow, INVALID_ARGUMENT is only "not a regular file".
-        if (isLadingError(error, 'NOT_FOUND') || isLadingError(error, 'INVALID_ARGUMENT')) return undefined;
-        throw error;
-      },
-    );
+    return readRegularFile(join(this.location, path), {
+      limit,
+      where: `${this.location}: ${path}`,
+      noFollow: !this.#follow,
+    }).catch((error: unknown) => {
+      // INVALID_ARGUMENT is "not a regular file" (or, without following links, "a link"): absent.
+      if (isLadingError(error, 'NOT_FOUND') || isLadingError(error, 'INVALID_ARGUMENT')) return undefined;
+      throw error;
+    });
   }
 }

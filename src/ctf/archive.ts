@@ -36,6 +36,11 @@ export interface OpenCtfOptions {
   maxExtractedBytes?: number;
   /** Cancels the open (unpacking a tar or tgz): it rejects with ABORTED. */
   signal?: AbortSignal;
+  /**
+   * `false`: a symbolic link inside a CTF folder reads as absent, never as what it points to (for
+   * a view that shows the archive to others). Default true. Tar and tgz archives hold no links.
+   */
+  followLinks?: boolean;
 }
 
 /** Options of {@link CtfArchive.close}. */
@@ -133,7 +138,9 @@ export class CtfArchive {
     const format = ctfFormatFromPath(path);
     const info = await statOrUndefined(path);
     if (!info && mode !== 'create') throw new LadingError('NOT_FOUND', `${path}: no CTF there`);
-    if (format === 'directory') return CtfArchive.#openDirectory(path, mode, info !== undefined);
+    if (format === 'directory') {
+      return CtfArchive.#openDirectory(path, mode, info !== undefined, options.followLinks !== false);
+    }
     if (info && !info.isFile()) {
       throw new LadingError('INVALID_ARCHIVE', `${path}: not a ${format} file (the extension names the CTF format)`);
     }
@@ -147,7 +154,7 @@ export class CtfArchive {
     return CtfArchive.#openUnpacked(path, format, mode, info ? stampOf(info) : undefined, options);
   }
 
-  static async #openDirectory(path: string, mode: OpenMode, exists: boolean): Promise<CtfArchive> {
+  static async #openDirectory(path: string, mode: OpenMode, exists: boolean, follow: boolean): Promise<CtfArchive> {
     if (exists && !(await stat(path)).isDirectory()) {
       throw new LadingError(
         'INVALID_ARCHIVE',
@@ -155,7 +162,7 @@ export class CtfArchive {
       );
     }
     if (!exists) await mkdir(path, { recursive: true });
-    const files = new DirFiles(path);
+    const files = new DirFiles(path, follow ? {} : { followLinks: false });
     const looksLikeCtf =
       (await files.stat(ArtifactIndexFileName)) !== undefined ||
       (await statOrUndefined(join(path, BlobsDirectoryName)))?.isDirectory() === true;

@@ -59,6 +59,11 @@ export interface OpenLayoutOptions {
    * Only directories can be written.
    */
   mode?: OpenMode;
+  /**
+   * `false`: a symbolic link inside a layout directory reads as absent, never as what it points
+   * to (for a view that shows the layout to others). Default true.
+   */
+  followLinks?: boolean;
 }
 
 function blobPlace(digest: string): BlobPlace {
@@ -156,7 +161,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       const first = await mkdir(blobs, { recursive: true });
       made = first !== undefined && resolvePath(first) !== resolvePath(blobs);
     }
-    const files = new DirFiles(path);
+    const files = new DirFiles(path, options.followLinks === false ? { followLinks: false } : {});
     const writable = mode !== 'readonly';
     // A layout this call made holds what it wrote (no manifests): nothing to read back.
     const fresh = writable && made ? await initialiseNew(path) : undefined;

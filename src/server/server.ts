@@ -9,7 +9,7 @@ import { internalErrors, registryHandler } from './handler.js';
 import { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
 import { RegistryStore } from './storage.js';
-import { createUiHandler, type UiKeys, type UiStore } from './ui/index.js';
+import { createUiHandler, loopbackHosts, type UiHandler, type UiKeys, type UiStore } from './ui/index.js';
 import { Uploads } from './uploads.js';
 
 export interface ServeOptions {
@@ -91,6 +91,9 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   const uploads = new Uploads(store, o.maxUploadBytes ? { maxUploadBytes: o.maxUploadBytes } : {});
   const htpasswd = o.htpasswd ? await Htpasswd.load(o.htpasswd) : undefined;
   const stopping = new AbortController();
+  // Made once listening, when the port is known: on a loopback address the view answers only
+  // requests that name the server's own address (a page elsewhere cannot reach it by DNS rebinding).
+  let ui: UiHandler | undefined;
   const handler = registryHandler({
     store,
     uploads,
@@ -99,15 +102,7 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     maxManifestBytes: o.maxManifestBytes,
     automaticMount: o.automaticMount,
     signal: stopping.signal,
-    ui:
-      o.ui === false
-        ? undefined
-        : createUiHandler({
-            store: registryRootStore(store),
-            basePath: '/ui/',
-            ...(o.ui?.keys ? { keys: o.ui.keys } : {}),
-            ...(o.ui?.version ? { version: o.ui.version } : {}),
-          }),
+    ui: o.ui === false ? undefined : (req, res) => (ui as UiHandler)(req, res),
   });
   let closingNow = false;
   const active = new Set<ServerResponse>();
@@ -178,6 +173,21 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  if (o.ui !== false) {
+    const allowedHosts = loopbackHosts(host, address.port);
+    try {
+      ui = createUiHandler({
+        store: registryRootStore(store),
+        basePath: '/ui/',
+        ...(o.ui?.keys ? { keys: o.ui.keys } : {}),
+        ...(o.ui?.version ? { version: o.ui.version } : {}),
+        ...(allowedHosts ? { allowedHosts } : {}),
+      });
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    }
+  }
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
   return {

@@ -83,7 +83,8 @@ async function openStore(location: string, flags: UiFlags): Promise<{ store: UiS
   if (flags.ociLayout || isLayoutDir) {
     const { OciLayout } = await import('../../layout/index.js');
     const { layoutStore } = await import('../../server/ui/index.js');
-    const layout = await OciLayout.open(location);
+    // The view may be read by others than whoever can read the folder: links in it are not followed.
+    const layout = await OciLayout.open(location, { followLinks: false });
     const name = basename(resolve(location)).replace(/\.tar$/, '') || 'layout';
     return { store: layoutStore(layout, location, name), close: async () => {} };
   }
@@ -92,7 +93,7 @@ async function openStore(location: string, flags: UiFlags): Promise<{ store: UiS
   if (spec.kind === 'CommonTransportFormat') {
     const { CtfArchive } = await import('../../ctf/index.js');
     const { ctfStore } = await import('../../server/ui/index.js');
-    const archive = await CtfArchive.open(spec.filePath, { mode: 'readonly' });
+    const archive = await CtfArchive.open(spec.filePath, { mode: 'readonly', followLinks: false });
     return { store: ctfStore(archive, spec.filePath), close: () => archive.close({ commit: false }) };
   }
   const { ocmRegistryOptions } = await import('./ocm/common.js');

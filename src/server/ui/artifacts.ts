@@ -22,6 +22,12 @@ import type { UiStore } from './store.js';
 export const MaxGraphNodes = 500;
 /** Levels of nested indexes (and of referrers) the view walks. */
 export const MaxGraphDepth = 4;
+/**
+ * Bytes of manifests and indexes one artifact graph reads at most, counting each time one is
+ * read: an index naming one large manifest hundreds of times is cut there, not read (and its
+ * annotations repeated in the answer) hundreds of times.
+ */
+export const MaxGraphBytes = 16 * 1024 * 1024;
 
 export interface Page<T> {
   items: T[];
@@ -156,6 +162,7 @@ export async function artifactGraph(
   const target = await store.resolver.targetFor(repository, o);
   const rootDesc = await describe(target, reference, hint, o);
   let count = 0;
+  let bytesRead = 0;
   let document: string | undefined;
   const where = `${repository}@${rootDesc.digest}`;
   const visit = async (desc: Descriptor, role: GraphNode['role'], depth: number): Promise<GraphNode> => {
@@ -167,6 +174,11 @@ export async function artifactGraph(
       node.error = `not read: the view shows ${MaxGraphDepth} levels and ${MaxGraphNodes} nodes`;
       return node;
     }
+    if (role !== 'root' && bytesRead + desc.size > MaxGraphBytes) {
+      node.error = `not read: the view reads at most ${MaxGraphBytes / 1024 / 1024} MiB of manifests for one artifact`;
+      return node;
+    }
+    bytesRead += desc.size;
     let parsed: ReturnType<typeof parseNode>;
     try {
       const bytes = await fetchAll(target, desc, o);

@@ -3,5 +3,5 @@ export type { ResourceContent, SignatureCheck, UiKeys, VersionView } from './com
 export { createUiHandler, type UiHandler, type UiOptions, UiViews } from './handler.js';
 export { PageCsp } from './http.js';
 export type { SearchResult } from './search.js';
-export { parseAddr, startUiServer, type UiServer, type UiServerOptions } from './standalone.js';
+export { loopbackHosts, parseAddr, startUiServer, type UiServer, type UiServerOptions } from './standalone.js';
 export { ctfStore, layoutStore, registryStore, type UiStore } from './store.js';

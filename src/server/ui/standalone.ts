@@ -20,6 +20,17 @@ export interface UiServer {
 
 const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/**
+ * The Host headers a server listening on `host`:`port` answers its view to: on a loopback address
+ * only its own names (a web page elsewhere reaches it through DNS rebinding under another name),
+ * else undefined (any).
+ */
+export function loopbackHosts(host: string, port: number): string[] | undefined {
+  if (!loopback.has(host)) return undefined;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return [...new Set([`${urlHost}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])];
+}
+
 /** Parses `--addr`: `host:port`, `:port` (loopback) or `[v6]:port`. */
 export function parseAddr(raw: string): { host: string; port: number } {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):([0-9]{1,5})$/.exec(raw);
@@ -50,9 +61,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  const allowedHosts = loopback.has(host)
-    ? [`${urlHost}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]
-    : undefined;
+  const allowedHosts = loopbackHosts(host, port);
   const handler = createUiHandler({ ...options, basePath: '/ui/', ...(allowedHosts ? { allowedHosts } : {}) });
   server.on('request', (req, res) => {
     void handler(req, res).then((answered) => {

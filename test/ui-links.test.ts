@@ -1,0 +1,101 @@
+// The browser view over a folder (an OCI layout, a CTF) never follows a symbolic link planted in it:
+// a blob that is a link to a file outside shows neither that file's size nor its bytes.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CtfArchive } from '../src/ctf/index.js';
+import { OciLayout } from '../src/layout/index.js';
+import { ctfStore, layoutStore, startUiServer } from '../src/server/ui/index.js';
+import { cliArgs } from './support/cli.js';
+import { tempDir } from './support/fixtures.js';
+
+const hex = 'a'.repeat(64);
+// Over one read chunk (1 MiB), so that a followed link would stream all but its last chunk.
+const secret = Buffer.alloc(3 * 1024 * 1024 + 17, 's');
+secret.write('TOP-SECRET', 0);
+
+/** What the view tells about the blob `hex`: the error or the bytes, for a wrong and the right size. */
+async function probe(base: string, repository: string): Promise<string[]> {
+  const out: string[] = [];
+  const blob = `${base}api/blob?repository=${encodeURIComponent(repository)}&digest=sha256:${hex}`;
+  const wrong = await fetch(`${blob}&size=1`);
+  out.push(`${wrong.status} ${await wrong.text()}`);
+  const head = await fetch(`${blob}&size=${secret.length}`, { method: 'HEAD' });
+  out.push(`${head.status} ${head.headers.get('content-length')}`);
+  const right = await fetch(`${blob}&size=${secret.length}`);
+  let bytes = '';
+  try {
+    for await (const c of right.body as unknown as AsyncIterable<Uint8Array>) bytes += Buffer.from(c).toString();
+  } catch {
+    // cut short
+  }
+  out.push(`${right.status} ${bytes.slice(0, 200)}`);
+  return out;
+}
+
+function assertNothingLeaks(answers: string[]): void {
+  for (const a of answers) {
+    assert.match(a, /^404 /, a.slice(0, 300));
+    assert.doesNotMatch(a, new RegExp(String(secret.length)), 'the size of the linked file');
+    assert.doesNotMatch(a, /TOP-SECRET|sss/, 'the bytes of the linked file');
+  }
+}
+
+describe('links in a folder the view shows', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  before(async () => {
+    work = await tempDir('lading-ui-links-');
+    await writeFile(join(work.path, 'secret.bin'), secret);
+    await OciLayout.open(join(work.path, 'layout'), { mode: 'create' });
+    await mkdir(join(work.path, 'layout', 'blobs', 'sha256'), { recursive: true });
+    await symlink(join(work.path, 'secret.bin'), join(work.path, 'layout', 'blobs', 'sha256', hex));
+    const ctf = await CtfArchive.open(join(work.path, 'ctf'), { mode: 'create' });
+    await ctf.close();
+    await mkdir(join(work.path, 'ctf', 'blobs'), { recursive: true });
+    await symlink(join(work.path, 'secret.bin'), join(work.path, 'ctf', 'blobs', `sha256.${hex}`));
+  });
+  after(() => work.cleanup());
+
+  test('an OCI layout opened without following links', async () => {
+    const layout = await OciLayout.open(join(work.path, 'layout'), { followLinks: false });
+    const server = await startUiServer({ store: layoutStore(layout, 'layout', 'layout') });
+    try {
+      assertNothingLeaks(await probe(server.url, 'layout'));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a CTF folder opened without following links', async () => {
+    const archive = await CtfArchive.open(join(work.path, 'ctf'), { mode: 'readonly', followLinks: false });
+    const server = await startUiServer({ store: ctfStore(archive, 'ctf') });
+    try {
+      assertNothingLeaks(await probe(server.url, 'any/repo'));
+    } finally {
+      await server.close();
+      await archive.close({ commit: false });
+    }
+  });
+
+  test('lading ui opens the folder that way', async () => {
+    const child = spawn(process.execPath, cliArgs(['ui', join(work.path, 'layout')]), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /http:\/\/\S+\/ui\//.exec(out);
+          if (m) resolve(m[0]);
+        });
+        child.once('exit', (code) => reject(new Error(`lading ui exited ${code}`)));
+      });
+      assertNothingLeaks(await probe(url, 'layout'));
+    } finally {
+      child.kill();
+    }
+  });
+});
