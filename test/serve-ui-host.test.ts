@@ -7,10 +7,15 @@ import { test } from 'node:test';
 import { startRegistry } from '../src/server/index.js';
 import { tempDir } from './support/fixtures.js';
 
-function get(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
+function get(
+  port: number,
+  path: string,
+  host: string,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      .get({ host: '127.0.0.1', port, path, headers: { host, ...extra }, agent: false }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => {
           body += c.toString();
@@ -37,6 +42,31 @@ test('on 127.0.0.1 the view answers its own names only; on all interfaces, any',
   } finally {
     await loop.close();
     await all.close();
+    await work.cleanup();
+  }
+});
+
+test('on 127.0.0.1 the registry API answers a web page only under its own names; registry clients under any', async () => {
+  const work = await tempDir('lading-serve-host-');
+  const loop = await startRegistry({ root: `${work.path}/a`, addr: '127.0.0.1:0', ui: false });
+  try {
+    const page = { origin: `http://attacker.example:${loop.port}`, 'sec-fetch-site': 'same-origin' };
+    const rebound = await get(loop.port, '/v2/_catalog', `attacker.example:${loop.port}`, page);
+    assert.equal(rebound.status, 403, rebound.body);
+    assert.match(rebound.body, /DENIED/);
+    assert.equal(
+      (await get(loop.port, '/v2/', `attacker.example:${loop.port}`, { 'sec-fetch-mode': 'cors' })).status,
+      403,
+    );
+    // A registry client (no Origin, no Sec-Fetch-*) may reach it by an alias of 127.0.0.1.
+    assert.equal((await get(loop.port, '/v2/_catalog', `registry.local:${loop.port}`)).status, 200);
+    // A page served by the registry's own address is answered.
+    const own = await get(loop.port, '/v2/_catalog', `localhost:${loop.port}`, {
+      origin: `http://localhost:${loop.port}`,
+    });
+    assert.equal(own.status, 200, own.body);
+  } finally {
+    await loop.close();
     await work.cleanup();
   }
 });

@@ -59,6 +59,13 @@ export interface HandlerOptions {
   automaticMount?: boolean | undefined;
   /** Aborted when the server shuts down: bodies still streaming are cut off. */
   signal?: AbortSignal | undefined;
+  /**
+   * On a loopback listener, the Host names a request sent by a web browser (one carrying `Origin`
+   * or `Sec-Fetch-*`; registry clients send neither) may use; other browser requests are refused.
+   * A page elsewhere could otherwise read and write the registry through DNS rebinding (its origin
+   * resolved to 127.0.0.1 is "same-origin" to the browser). Undefined: no check.
+   */
+  browserHosts?: () => readonly string[] | undefined;
   /** The browser view, answering below `/ui/` behind the same authentication as the API. */
   ui?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
 }
@@ -95,6 +102,14 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       if (await o.ui(req, res)) return;
     }
     if (!path.startsWith('/v2')) throw new RegistryReply(404, 'NAME_UNKNOWN', `${path}: not a registry API path`);
+    const browserHosts = o.browserHosts?.();
+    if (browserHosts && fromBrowser(req) && !browserHosts.includes(String(req.headers.host ?? '').toLowerCase())) {
+      throw new RegistryReply(
+        403,
+        'DENIED',
+        'a request from a web page is answered only when it names this loopback registry by its address',
+      );
+    }
     await authorize(req);
     if (path === '/v2/' || path === '/v2') return reply(res, req, 200, {}, Buffer.from('{}'), 'application/json');
     const rest = path.slice('/v2/'.length);
@@ -720,4 +735,10 @@ function clip(text: string): string {
 function printable(text: string, max: number): string {
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/** A request a web browser sent: fetch and forms add `Origin` or `Sec-Fetch-*`; registry clients send neither. */
+function fromBrowser(req: IncomingMessage): boolean {
+  const h = req.headers;
+  return h.origin !== undefined || h['sec-fetch-site'] !== undefined || h['sec-fetch-mode'] !== undefined;
 }

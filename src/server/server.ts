@@ -94,7 +94,9 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   // Made once listening, when the port is known: on a loopback address the view answers only
   // requests that name the server's own address (a page elsewhere cannot reach it by DNS rebinding).
   let ui: UiHandler | undefined;
+  let browserHosts: string[] | undefined;
   const handler = registryHandler({
+    browserHosts: () => browserHosts,
     store,
     uploads,
     htpasswd,
@@ -173,8 +175,9 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  browserHosts = loopbackHosts(host, address.port);
   if (o.ui !== false) {
-    const allowedHosts = loopbackHosts(host, address.port);
+    const allowedHosts = browserHosts;
     try {
       ui = createUiHandler({
         store: registryRootStore(store),
