@@ -70,3 +70,16 @@ test('on 127.0.0.1 the registry API answers a web page only under its own names;
     await work.cleanup();
   }
 });
+
+test('every loopback address gets the guard, not only 127.0.0.1', async () => {
+  const { loopbackHosts } = await import('../src/server/ui/index.js');
+  assert.deepEqual(loopbackHosts('127.0.0.2', 5000), [
+    '127.0.0.2:5000',
+    'localhost:5000',
+    '127.0.0.1:5000',
+    '[::1]:5000',
+  ]);
+  assert.ok(loopbackHosts('::1', 5000)?.includes('[::1]:5000'));
+  assert.equal(loopbackHosts('0.0.0.0', 5000), undefined);
+  assert.equal(loopbackHosts('192.0.2.1', 5000), undefined);
+});

@@ -26,7 +26,8 @@ const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
  * else undefined (any).
  */
 export function loopbackHosts(host: string, port: number): string[] | undefined {
-  if (!loopback.has(host)) return undefined;
+  // Any 127.x.y.z is loopback too (`--addr 127.0.0.2:5000`).
+  if (!loopback.has(host.toLowerCase()) && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return undefined;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return [...new Set([`${urlHost}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])];
 }
