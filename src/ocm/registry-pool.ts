@@ -54,7 +54,7 @@ export class RegistryPool {
       if (configured === undefined || isEmptyCredential(configured)) return undefined;
       throw new LadingError(
         'UNAUTHORIZED',
-        `${host} asks for credentials, and the ones configured for it are not sent over plain HTTP to a registry the command line does not name (name it on the command line, or reach it over HTTPS)`,
+        `${host} asks for credentials, and the ones configured for it are not sent over plain HTTP to a registry that is neither loopback nor one the user named (name it as a repository, or reach it over HTTPS)`,
       );
     };
     return { ...anonymous, credentials: withheld, plainHttp: true };
