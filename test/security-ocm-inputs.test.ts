@@ -1,0 +1,96 @@
+// Hostile OCM inputs: configuration files (also one found in the working folder of a cloned
+// repository), the key and certificate files of sign and verify, the files a configuration names,
+// and certificate chains stored in signatures. Each ends in one Error line naming what and where,
+// a non-zero exit, and no hang.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { assertOneLineError, type CliResult, cliArgs, ladingOk } from './support/cli.js';
+import { withDir } from './support/fixtures.js';
+
+/** Runs the CLI, killed after `seconds` (a hang is a test failure, not a stuck run). */
+function ladingWithin(seconds: number, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  return new Promise<CliResult & { killed: boolean }>((resolve) => {
+    execFile(
+      process.execPath,
+      cliArgs(args),
+      { cwd: options.cwd, env: options.env ?? process.env, timeout: seconds * 1000, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const killed = Boolean(error?.killed);
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr), killed });
+      },
+    );
+  });
+}
+
+function assertErrorWithin(r: CliResult & { killed: boolean }, pattern: RegExp, what: string): void {
+  assert.equal(r.killed, false, `${what}: hung (killed after the time limit)`);
+  assertOneLineError(r, pattern);
+}
+
+const constructorYaml = `components:
+- name: acme.org/hostile
+  version: 1.0.0
+  provider:
+    name: acme.org
+  resources:
+  - name: note
+    type: blob
+    input:
+      type: utf8
+      text: hi
+`;
+
+/** A folder with a CTF holding acme.org/hostile:1.0.0 and an RSA key pair (key.pem, pub.pem). */
+async function withComponent(fn: (dir: string, ref: string) => Promise<void>): Promise<void> {
+  await withDir(async (dir) => {
+    await writeFile(join(dir, 'component-constructor.yaml'), constructorYaml);
+    await ladingOk(['add', 'cv', '-r', 'ctf'], { cwd: dir });
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(join(dir, 'key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(join(dir, 'pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+    await fn(dir, 'ctf//acme.org/hostile:1.0.0');
+  });
+}
+
+describe('sign and verify key files', () => {
+  test('a FIFO or /dev/zero as --public-key, --private-key, --certificate or in the config: one Error line, no hang', async () => {
+    await withComponent(async (dir, ref) => {
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      for (const args of [
+        ['verify', 'cv', ref, '--public-key', 'fifo'],
+        ['verify', 'cv', ref, '--root-certificate', 'fifo'],
+        ['sign', 'cv', ref, '--private-key', 'fifo'],
+        ['sign', 'cv', ref, '--private-key', 'key.pem', '--certificate', 'fifo', '--encoding', 'pem'],
+      ]) {
+        const r = await ladingWithin(20, args, { cwd: dir });
+        assertErrorWithin(r, /fifo is not a regular file/, args.join(' '));
+      }
+      const zero = await ladingWithin(20, ['verify', 'cv', ref, '--public-key', '/dev/zero'], { cwd: dir });
+      assertErrorWithin(zero, /--public-key \/dev\/zero is not a regular file/, '--public-key /dev/zero');
+      await writeFile(join(dir, 'huge.pem'), Buffer.alloc(5 * 1024 * 1024, 0x41));
+      const huge = await ladingWithin(20, ['verify', 'cv', ref, '--public-key', 'huge.pem'], { cwd: dir });
+      assertErrorWithin(huge, /--public-key huge\.pem is 5242880 bytes, over the 4194304-byte limit/, 'huge key');
+      for (const file of ['fifo', '/dev/zero']) {
+        await writeFile(
+          join(dir, 'keys.yaml'),
+          `type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: RSA/v1alpha1, algorithm: RSASSA-PSS, signature: default}
+    credentials:
+    - type: Credentials/v1
+      properties: {privateKeyPEMFile: ${file}}
+`,
+        );
+        const r = await ladingWithin(20, ['sign', 'cv', ref, '--config', 'keys.yaml'], { cwd: dir });
+        assertErrorWithin(r, new RegExp(`key file ${file} is not a regular file`), `privateKeyPEMFile ${file}`);
+      }
+    });
+  });
+});
