@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { assertOneLineError, type CliResult, cliArgs, ladingOk } from './support/cli.js';
@@ -90,6 +90,38 @@ configurations:
         );
         const r = await ladingWithin(20, ['sign', 'cv', ref, '--config', 'keys.yaml'], { cwd: dir });
         assertErrorWithin(r, new RegExp(`key file ${file} is not a regular file`), `privateKeyPEMFile ${file}`);
+      }
+    });
+  });
+});
+
+describe('OCM configuration files', () => {
+  test('--config a FIFO, /dev/zero or a huge file: one Error line; a ./.ocmconfig linking to them is skipped with a warning', async () => {
+    await withComponent(async (dir, ref) => {
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      await writeFile(join(dir, 'huge.yaml'), `# ${'x'.repeat(5 * 1024 * 1024)}\n`);
+      for (const [file, why] of [
+        ['fifo', /OCM config fifo is not a regular file/],
+        ['/dev/zero', /OCM config \/dev\/zero is not a regular file/],
+        ['huge.yaml', /OCM config huge\.yaml is \d+ bytes, over the 4194304-byte limit/],
+      ] as const) {
+        const r = await ladingWithin(20, ['get', 'cv', ref, '--config', file], { cwd: dir });
+        assertErrorWithin(r, why, `--config ${file}`);
+      }
+      // A cloned repository cannot hold a FIFO, but it can hold links to one or to /dev/zero.
+      for (const target of [join(dir, 'fifo'), '/dev/zero']) {
+        const clone = join(dir, `clone-${target === '/dev/zero' ? 'zero' : 'fifo'}`);
+        await mkdir(clone);
+        await symlink(target, join(clone, '.ocmconfig'));
+        const env = { ...process.env, HOME: clone, XDG_CONFIG_HOME: '', OCM_CONFIG: '' };
+        const args = ['sign', 'cv', `../${ref}`, '--private-key', '../key.pem', '--signature', clone.slice(-4)];
+        const r = await ladingWithin(20, args, { cwd: clone, env });
+        assert.equal(r.killed, false, `.ocmconfig → ${target}: hung`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(
+          r.stderr,
+          /^warning: OCM config .*\.ocmconfig skipped: OCM config .*\.ocmconfig is not a regular file\n/,
+        );
       }
     });
   });
