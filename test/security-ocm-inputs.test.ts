@@ -126,3 +126,92 @@ describe('OCM configuration files', () => {
     });
   });
 });
+
+describe('certificate chains stored in a signature', () => {
+  test('a dozen CA certificates that all issue each other: verify cv ends in one Error line within seconds', async () => {
+    await withComponent(async (dir, ref) => {
+      const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+      openssl('genrsa', '-out', 'ca.key', '2048');
+      const cas: string[] = [];
+      // Same subject, same key, different serials: each one verifies as the issuer of every other.
+      for (let i = 1; i <= 12; i++) {
+        openssl(
+          'req',
+          '-x509',
+          '-new',
+          '-key',
+          'ca.key',
+          '-subj',
+          '/CN=Loop CA',
+          '-days',
+          '30',
+          '-set_serial',
+          String(i),
+          '-addext',
+          'basicConstraints=critical,CA:true',
+          '-addext',
+          'keyUsage=critical,keyCertSign',
+          '-out',
+          `ca${i}.pem`,
+        );
+        cas.push(`ca${i}.pem`);
+      }
+      openssl('req', '-new', '-key', 'key.pem', '-subj', '/CN=leaf', '-out', 'leaf.csr');
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        'leaf.csr',
+        '-CA',
+        'ca1.pem',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        '100',
+        '-days',
+        '30',
+        '-out',
+        'leaf.pem',
+      );
+      openssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'root.key',
+        '-subj',
+        '/CN=Other root',
+        '-days',
+        '30',
+        '-out',
+        'root.pem',
+      );
+      const chain = ['leaf.pem', ...cas].map((f) => execFileSync('cat', [f], { cwd: dir, encoding: 'utf8' })).join('');
+      await writeFile(join(dir, 'chain.pem'), chain);
+      await ladingOk(
+        [
+          'sign',
+          'cv',
+          ref,
+          '--private-key',
+          'key.pem',
+          '--certificate',
+          'chain.pem',
+          '--encoding',
+          'pem',
+          '--signature',
+          'loop',
+        ],
+        { cwd: dir },
+      );
+      const started = Date.now();
+      const r = await ladingWithin(60, ['verify', 'cv', ref, '--signature', 'loop', '--root-certificate', 'root.pem'], {
+        cwd: dir,
+      });
+      assertErrorWithin(r, /certificate chain: more than 100 signature checks to find a path from "CN=leaf"/, 'loop');
+      assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+    });
+  });
+});
