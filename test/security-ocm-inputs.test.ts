@@ -215,3 +215,31 @@ describe('certificate chains stored in a signature', () => {
     });
   });
 });
+
+describe('files an OCM configuration names', () => {
+  test('a DockerConfig/v1 dockerConfigFile that is a FIFO or /dev/zero: one error naming the file, no hang', async () => {
+    const { credentialProviderFromConfig, parseOcmConfig } = await import('../src/ocm/config/index.js');
+    await withDir(async (dir) => {
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      for (const file of [join(dir, 'fifo'), '/dev/zero']) {
+        const config = parseOcmConfig(
+          `type: generic.config.ocm.software/v1\nconfigurations:\n- type: credentials.config.ocm.software\n  repositories:\n  - repository: {type: DockerConfig/v1, dockerConfigFile: ${file}}\n`,
+          { source: 'cfg' },
+        );
+        const provider = credentialProviderFromConfig(config);
+        let timer: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([
+          provider('registry.example:5000').then(
+            () => 'resolved',
+            (e: Error) => e.message,
+          ),
+          new Promise<string>((resolve) => {
+            timer = setTimeout(() => resolve('hung'), 10_000);
+          }),
+        ]);
+        clearTimeout(timer);
+        assert.equal(outcome, `cannot read ${file}: not a regular file`);
+      }
+    });
+  });
+});
