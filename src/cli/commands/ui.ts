@@ -25,19 +25,8 @@ function parseNamedFile(raw: string, flag: string): { name?: string; file: strin
 }
 
 async function readKey(file: string, flag: string): Promise<Buffer> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    return await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new LadingError(
-      code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR',
-      `${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const { readKeyFile } = await import('./ocm/sign.js');
+  return readKeyFile(file, flag);
 }
 
 /**

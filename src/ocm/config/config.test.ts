@@ -421,8 +421,8 @@ describe('RSA signing keys and signing settings', () => {
     await assert.rejects(
       signingKeyFromConfig(config, 's'),
       (e) =>
-        isLadingError(e, 'IO_ERROR') &&
-        /^cfg: configurations\[0\]\.consumers\[0\]: cannot read key file \/nonexistent\/key\.pem/.test(
+        isLadingError(e, 'NOT_FOUND') &&
+        /^cfg: configurations\[0\]\.consumers\[0\]: key file \/nonexistent\/key\.pem: no such file/.test(
           (e as Error).message,
         ),
     );

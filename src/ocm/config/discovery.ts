@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { readRegularFile } from '../../archive/index.js';
 import { LadingError } from '../../oci/index.js';
 import { emptyOcmConfig, type OcmConfig } from './model.js';
 import { mergeOcmConfigs, parseOcmConfig } from './parse.js';
@@ -76,17 +76,25 @@ export interface LoadedOcmConfig {
   warnings: string[];
 }
 
+/** The most an OCM configuration file may hold (upstream's samples are a few KiB). */
+const MaxOcmConfigBytes = 4 * 1024 * 1024;
+
+/**
+ * One configuration file, only as a regular file of at most MaxOcmConfigBytes: a `.ocmconfig` in
+ * the working folder (a cloned repository's) that links to /dev/zero or a FIFO, or a `--config`
+ * FIFO, must not exhaust memory or hang the command.
+ */
 async function loadFile(path: string): Promise<OcmConfig> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readRegularFile(path, { limit: MaxOcmConfigBytes, where: `OCM config ${path}` });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LadingError('NOT_FOUND', `OCM config file ${path} not found`, { cause: error });
-    if (code === 'EISDIR') throw new LadingError('INVALID_ARGUMENT', `OCM config ${path} is a directory, not a file`);
-    throw new LadingError('IO_ERROR', `cannot read OCM config ${path}: ${(error as Error).message}`, { cause: error });
+    if (error instanceof LadingError && error.code === 'NOT_FOUND') {
+      throw new LadingError('NOT_FOUND', `OCM config file ${path} not found`, { cause: error });
+    }
+    throw error;
   }
-  return parseOcmConfig(text, { source: path });
+  return parseOcmConfig(bytes.toString('utf8'), { source: path });
 }
 
 /**

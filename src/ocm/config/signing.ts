@@ -1,9 +1,12 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../../archive/index.js';
 import { LadingError } from '../../oci/index.js';
 import { findCredentials } from './credentials.js';
 import { ConsumerType } from './identity.js';
 import type { ConfigEntry, ConsumerIdentity, OcmConfig } from './model.js';
+
+/** The most a configured key or certificate file may hold. */
+const MaxKeyFileBytes = 4 * 1024 * 1024;
 
 /** Upstream's default RSA signature algorithm (the signing package names both). */
 const DefaultRsaAlgorithm = 'RSASSA-PSS';
@@ -45,13 +48,10 @@ async function pem(
   if (text) return text;
   const path = pick(properties, file);
   if (!path) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new LadingError('IO_ERROR', `${where}: cannot read key file ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  // Only a regular file, and a bounded one: a configuration (perhaps found in a cloned repository's
+  // folder) naming a FIFO or /dev/zero must not hang or exhaust the command.
+  const bytes = await readRegularFile(path, { limit: MaxKeyFileBytes, where: `${where}: key file ${path}` });
+  return bytes.toString('utf8');
 }
 
 /**

@@ -6,6 +6,12 @@ import { maxPathLength } from './basic-constraints.js';
 const CodeSigning = '1.3.6.1.5.5.7.3.3';
 const AnyExtendedKeyUsage = '2.5.29.37.0';
 const MaxChainLength = 10;
+/**
+ * Signature checks one chain validation may make, as Go's maxChainSignatureChecks: a signature
+ * carrying a dozen CA certificates that all issue each other had the path search try every
+ * ordering of them (hours of RSA checks; verify cv and the web view hung).
+ */
+const MaxSignatureChecks = 100;
 
 export interface ChainOptions {
   /** Trust anchors. Without any, the system's roots (node:tls rootCertificates) are used. */
@@ -43,10 +49,6 @@ function allowsCodeSigning(cert: X509Certificate): boolean {
   return !usages || usages.length === 0 || usages.includes(CodeSigning) || usages.includes(AnyExtendedKeyUsage);
 }
 
-function issued(issuer: X509Certificate, subject: X509Certificate): boolean {
-  return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
-}
-
 /**
  * Validates `leaf` up to one of the roots through `intermediates`, as Go's x509 Verify does for
  * upstream's PEM signatures: signatures along the path, validity at `now`, CA flags on issuers,
@@ -63,6 +65,14 @@ export function verifyCertificateChain(
   const now = options.now ?? new Date();
   const isRoot = (c: X509Certificate) => roots.some((r) => r.raw.equals(c.raw));
   let reason = `"${name(leaf)}" is not issued by a trusted root`;
+  let checks = 0;
+  const issued = (issuer: X509Certificate, subject: X509Certificate): boolean => {
+    if (!subject.checkIssued(issuer)) return false;
+    if (++checks > MaxSignatureChecks) {
+      fail(`more than ${MaxSignatureChecks} signature checks to find a path from "${name(leaf)}" to a trusted root`);
+    }
+    return subject.verify(issuer.publicKey);
+  };
 
   const extend = (path: X509Certificate[]): X509Certificate[] | undefined => {
     const current = path[path.length - 1] as X509Certificate;

@@ -26,18 +26,16 @@ export interface ResolvedSigningKeys {
   rootCertificates?: Buffer;
 }
 
-async function readKeyFile(file: string, flag: string): Promise<Buffer> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    return await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new LadingError(
-      code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR',
-      `${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
-      { cause: error },
-    );
-  }
+/** The most a key, certificate or root certificate file may hold (a system CA bundle is ~0.2 MiB). */
+export const MaxKeyFileBytes = 4 * 1024 * 1024;
+
+/**
+ * A key or certificate file named by a flag: only a regular file of at most MaxKeyFileBytes (a
+ * FIFO hung the command past Ctrl-C, /dev/zero filled memory until the process crashed).
+ */
+export async function readKeyFile(file: string, flag: string): Promise<Buffer> {
+  const { readRegularFile } = await import('../../../archive/index.js');
+  return readRegularFile(file, { limit: MaxKeyFileBytes, where: `${flag} ${file}` });
 }
 
 /**
