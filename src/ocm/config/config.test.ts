@@ -138,6 +138,14 @@ describe('.ocmconfig parsing (upstream vectors)', () => {
         'type: generic.config.ocm.software/v1\nconfigurations:\n- {}\n',
         /configurations\[0\]\.type: must be a non-empty string/,
       ],
+      // Aliases of aliases, 10 per level: refused by the parser, and the message names the file.
+      [
+        `type: generic.config.ocm.software/v1\na0: &a0 [x,x,x,x,x,x,x,x,x,x]\n${Array.from(
+          { length: 8 },
+          (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(',')}]\n`,
+        ).join('')}configurations: []\n`,
+        /^f\.yaml: not usable YAML: .*alias/i,
+      ],
     ];
     for (const [text, pattern] of bad) {
       assert.throws(

@@ -167,7 +167,15 @@ export function parseOcmConfig(text: string, options: { source?: string } = {}):
       `${source}${line ? `:${line}` : ''}: not valid YAML: ${yamlErrorText(error)}`,
     );
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // The parser's refusal of too many aliases (or an alias it cannot resolve), named by file.
+    throw new LadingError('INVALID_ARGUMENT', `${source}: not usable YAML: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
   const r = new Reader(source);
   if (value === null || value === undefined) return { ...emptyOcmConfig(), files: [source] };
   const top = r.record(value, 'document');
