@@ -238,7 +238,7 @@ describe('files an OCM configuration names', () => {
           }),
         ]);
         clearTimeout(timer);
-        assert.equal(outcome, `cannot read ${file}: not a regular file`);
+        assert.equal(outcome, `${file} is not a regular file`);
       }
     });
   });

@@ -2,10 +2,9 @@ import { constants } from 'node:fs';
 import { lstat, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileReadBytes } from '../content/index.js';
+import { fileReadBytes, readRegularFile } from '../content/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
 import type { FileEntry, StoreFiles } from './files.js';
-import { readRegularFile } from './read-regular.js';
 
 /** Options of a {@link DirFiles}. */
 export interface DirFilesOptions {

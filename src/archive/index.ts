@@ -8,7 +8,6 @@ export type * from './files.js';
 export * from './limits.js';
 export * from './link-target.js';
 export * from './lock.js';
-export * from './read-regular.js';
 export * from './real-dir.js';
 export * from './stale-temps.js';
 export * from './tar-bytes.js';

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, normalize, resolve } from 'node:path';
-import { readRegularFile } from '../../archive/index.js';
+import { readRegularFile } from '../../content/index.js';
 import { LadingError } from '../../oci/index.js';
 import { emptyOcmConfig, type OcmConfig } from './model.js';
 import { mergeOcmConfigs, parseOcmConfig } from './parse.js';

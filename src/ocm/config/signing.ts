@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readRegularFile } from '../../archive/index.js';
+import { readRegularFile } from '../../content/index.js';
 import { LadingError } from '../../oci/index.js';
 import { findCredentials } from './credentials.js';
 import { ConsumerType } from './identity.js';

@@ -1,7 +1,8 @@
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { fileHeader, readRegularFile, readTarBytes, type TarWriteHeader, tarBytes } from '../../archive/index.js';
+import { fileHeader, readTarBytes, type TarWriteHeader, tarBytes } from '../../archive/index.js';
+import { readRegularFile } from '../../content/index.js';
 import { compareBytes, isLadingError, LadingError } from '../../oci/index.js';
 import { parseGoYaml } from '../descriptor/go-yaml-read.js';
 import { goPathMatch } from './glob-match.js';

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { readRegularFile } from '../../archive/index.js';
+import { readRegularFile } from '../../content/index.js';
 import { goStringify, LadingError } from '../../oci/index.js';
 import { type PackagedChart, packageChartDirectory, readPackagedChart } from './helm-chart.js';
 import { fetchRemoteChart, type HelmFetchOptions, HelmMediaType, parseHelmRepository } from './helm-remote.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, lstat, mkdir, open, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { LadingError } from '../../oci/index.js';
+import { readRegularFile } from '../../content/index.js';
+import { isLadingError, LadingError } from '../../oci/index.js';
 import type { Credential } from '../auth/credential.js';
 
 /** One `auths` entry as docker writes it. */
@@ -36,32 +36,6 @@ function decodeAuth(auth: string, where: string): { username: string; password: 
 
 /** The most a docker config file may hold. */
 const MaxDockerConfigBytes = 16 * 1024 * 1024;
-
-/**
- * The file's text, only from a regular file of at most MaxDockerConfigBytes: the open does not
- * block on a FIFO, the opened file is checked, and no more than the limit + 1 bytes are read.
- * (The registry layer has no access to archive's readRegularFile.)
- */
-async function readBounded(path: string): Promise<string> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `cannot read ${path}: not a regular file`);
-    const buffer = Buffer.alloc(Math.min(info.size, MaxDockerConfigBytes) + 1);
-    let got = 0;
-    while (got < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, got, buffer.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    if (got > MaxDockerConfigBytes) {
-      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${path} is over the ${MaxDockerConfigBytes}-byte limit`);
-    }
-    return buffer.subarray(0, got).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Links followed at most, as the kernel's own limit. */
 const MaxLinks = 40;
@@ -106,10 +80,10 @@ export class DockerConfig {
     let text: string;
     try {
       // Only a regular file, bounded: an OCM config's dockerConfigFile may name a FIFO or /dev/zero.
-      text = await readBounded(path);
+      text = (await readRegularFile(path, { limit: MaxDockerConfigBytes })).toString('utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new DockerConfig(path, {});
-      if (error instanceof LadingError) throw error;
+      if (isLadingError(error, 'NOT_FOUND')) return new DockerConfig(path, {});
+      if (isLadingError(error)) throw error;
       throw new LadingError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
     }
     if (text.trim() === '') return new DockerConfig(path, {});

@@ -34,7 +34,7 @@ export const MaxKeyFileBytes = 4 * 1024 * 1024;
  * FIFO hung the command past Ctrl-C, /dev/zero filled memory until the process crashed).
  */
 export async function readKeyFile(file: string, flag: string): Promise<Buffer> {
-  const { readRegularFile } = await import('../../../archive/index.js');
+  const { readRegularFile } = await import('../../../content/index.js');
   return readRegularFile(file, { limit: MaxKeyFileBytes, where: `${flag} ${file}` });
 }
 
