@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, normalize, resolve } from 'node:path';
 import { readRegularFile } from '../../content/index.js';
-import { LadingError } from '../../oci/index.js';
+import { isLadingError, LadingError } from '../../oci/index.js';
 import { emptyOcmConfig, type OcmConfig } from './model.js';
 import { mergeOcmConfigs, parseOcmConfig } from './parse.js';
 
@@ -89,7 +89,7 @@ async function loadFile(path: string): Promise<OcmConfig> {
   try {
     bytes = await readRegularFile(path, { limit: MaxOcmConfigBytes, where: `OCM config ${path}` });
   } catch (error) {
-    if (error instanceof LadingError && error.code === 'NOT_FOUND') {
+    if (isLadingError(error, 'NOT_FOUND')) {
       throw new LadingError('NOT_FOUND', `OCM config file ${path} not found`, { cause: error });
     }
     throw error;

@@ -5,8 +5,8 @@ import { findCredentials } from './credentials.js';
 import { ConsumerType } from './identity.js';
 import type { ConfigEntry, ConsumerIdentity, OcmConfig } from './model.js';
 
-/** The most a configured key or certificate file may hold. */
-const MaxKeyFileBytes = 4 * 1024 * 1024;
+/** The most a key or certificate file may hold (a system CA bundle is ~0.2 MiB). */
+export const MaxKeyFileBytes = 4 * 1024 * 1024;
 
 /** Upstream's default RSA signature algorithm (the signing package names both). */
 const DefaultRsaAlgorithm = 'RSASSA-PSS';

@@ -26,15 +26,14 @@ export interface ResolvedSigningKeys {
   rootCertificates?: Buffer;
 }
 
-/** The most a key, certificate or root certificate file may hold (a system CA bundle is ~0.2 MiB). */
-export const MaxKeyFileBytes = 4 * 1024 * 1024;
-
 /**
- * A key or certificate file named by a flag: only a regular file of at most MaxKeyFileBytes (a
- * FIFO hung the command past Ctrl-C, /dev/zero filled memory until the process crashed).
+ * A key or certificate file named by a flag, read as a configured one is: only a regular file of
+ * at most MaxKeyFileBytes (a FIFO hung the command past Ctrl-C, /dev/zero filled memory until the
+ * process crashed).
  */
 export async function readKeyFile(file: string, flag: string): Promise<Buffer> {
   const { readRegularFile } = await import('../../../content/index.js');
+  const { MaxKeyFileBytes } = await import('../../../ocm/config/signing.js');
   return readRegularFile(file, { limit: MaxKeyFileBytes, where: `${flag} ${file}` });
 }
 
