@@ -286,6 +286,24 @@ await archive.close();
     }
   });
 
+  test('writers creating one new CTF folder at the same moment all open it', async () => {
+    const t = await tempDir();
+    try {
+      for (let round = 0; round < 20; round++) {
+        const path = join(t.path, `new-${round}`);
+        const opened = await Promise.allSettled(
+          Array.from({ length: 8 }, () => CtfArchive.open(path, { mode: 'create' })),
+        );
+        const refused = opened.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+        assert.deepEqual(refused, [], `round ${round}`);
+        for (const r of opened) if (r.status === 'fulfilled') await r.value.close();
+        assert.deepEqual((await readdir(path)).sort(), ['artifact-index.json', 'blobs']);
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a tar rewritten by someone else meanwhile is not overwritten', async () => {
     const t = await tempDir();
     try {

@@ -163,14 +163,16 @@ export class CtfArchive {
     }
     if (!exists) await mkdir(path, { recursive: true });
     const files = new DirFiles(path, follow ? {} : { followLinks: false });
-    const looksLikeCtf =
+    const looksLikeCtf = async (): Promise<boolean> =>
       (await files.stat(ArtifactIndexFileName)) !== undefined ||
       (await statOrUndefined(join(path, BlobsDirectoryName)))?.isDirectory() === true;
-    if (!looksLikeCtf) {
+    if (!(await looksLikeCtf())) {
       // Creating a CTF in a folder that holds something else would scatter files into it.
       if (mode !== 'create') notACtf(path);
       const present = await readdir(path);
-      if (present.length > 0) {
+      // A writer creating the same CTF makes blobs/ before anything else: whatever the listing
+      // saw of its work, a second look sees blobs/ (two add cv into one new folder both succeed).
+      if (present.length > 0 && !(await looksLikeCtf())) {
         throw new LadingError('INVALID_ARCHIVE', `${path}: exists, is not empty and is not a CTF; not writing into it`);
       }
     }
