@@ -1,11 +1,11 @@
 import { chmod, type FileHandle, open, rename, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { type Content, markFileOrigin, type Op, verifiedStream, verifyBytes } from '../content/index.js';
+import { type BlobFill, type Content, markFileOrigin, type Op, verifiedStream, verifyBytes } from '../content/index.js';
 import { type Descriptor, type ErrorCode, LadingError } from '../oci/index.js';
 import { tempPathFor, writeFileAtomic } from './atomic.js';
 import type { StoreFiles } from './files.js';
 import { openStoreFolder, type RealDir } from './real-dir.js';
-import { writeHashed, writeVerified } from './write-verified.js';
+import { isBlobFill, writeFilled, writeHashed, writeVerified } from './write-verified.js';
 
 /** Where a store keeps a blob: a folder below its root and a file name there, both from the digest. */
 export interface BlobPlace {
@@ -102,7 +102,7 @@ export class BlobFolder {
    * Stores a blob once every byte of it has been verified; a mismatch or a failure leaves
    * nothing behind. Returns whether the blob is new (was not there before).
    */
-  async write(expected: Descriptor, content: Content, o: Op = {}): Promise<boolean> {
+  async write(expected: Descriptor, content: Content | BlobFill, o: Op = {}): Promise<boolean> {
     const { location } = this.#o;
     const { folder, name } = this.#o.place(expected.digest);
     try {
@@ -114,7 +114,9 @@ export class BlobFolder {
           let handle: FileHandle | undefined;
           try {
             handle = await open(temp, 'wx', 0o644);
-            await writeVerified(handle, content, expected, { where: `${location}: ${expected.digest}`, op: o });
+            const where = `${location}: ${expected.digest}`;
+            if (isBlobFill(content)) await writeFilled(handle, content, expected, { where, op: o });
+            else await writeVerified(handle, content, expected, { where, op: o });
             if (mode !== 0o644) await chmod(temp, mode);
             const existed = (await this.size(expected.digest)) !== undefined;
             await rename(temp, blobs.at(name));
@@ -127,7 +129,7 @@ export class BlobFolder {
         }),
       );
     } catch (error) {
-      discard(content);
+      if (!isBlobFill(content)) discard(content);
       if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
       throw new LadingError('IO_ERROR', `${location}: cannot write ${expected.digest}: ${(error as Error).message}`, {
         cause: error,

@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
+  type BlobFill,
   type Content,
   fileOriginOf,
   fileReadBytes,
@@ -63,6 +64,58 @@ export async function writeVerified(
   } finally {
     await handle.close();
   }
+}
+
+/** Whether `content` is a {@link BlobFill} rather than bytes or a stream. */
+export function isBlobFill(content: Content | BlobFill): content is BlobFill {
+  return !(content instanceof Uint8Array) && typeof (content as Partial<BlobFill>).fill === 'function';
+}
+
+/**
+ * Writes a blob a {@link BlobFill} delivers into `handle` (a new, empty file) and closes it: the
+ * fill writes it itself, verified, or hands back a stream, written as {@link writeVerified}
+ * writes one after the file is emptied; bytes the fill reported already are not reported twice.
+ */
+export async function writeFilled(
+  handle: FileHandle,
+  fill: BlobFill,
+  expected: Descriptor,
+  options: { where?: string; op?: Op } = {},
+): Promise<void> {
+  let result: Awaited<ReturnType<BlobFill['fill']>>;
+  try {
+    result = await fill.fill(handle.fd, options.op ?? {});
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  if (result.filled) {
+    await handle.close();
+    return;
+  }
+  const { content, reported } = result;
+  try {
+    await handle.truncate(0);
+  } catch (error) {
+    content.destroy();
+    await handle.close();
+    throw error;
+  }
+  const onProgress = options.op?.onProgress;
+  let seen = 0;
+  const op: Op = {
+    ...options.op,
+    ...(onProgress
+      ? {
+          onProgress: (n: number) => {
+            const before = seen;
+            seen += n;
+            if (seen > reported) onProgress(seen - Math.max(before, reported));
+          },
+        }
+      : {}),
+  };
+  await writeVerified(handle, content, expected, { ...options, op });
 }
 
 /** A promise whose rejection is reported where it is awaited, not as unhandled in between. */

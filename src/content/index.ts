@@ -1,3 +1,4 @@
+export * from './blob-fill.js';
 export * from './cancel.js';
 export * from './check-sink.js';
 export * from './describe.js';

@@ -2,7 +2,9 @@ import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import {
   fetchAll,
+  hasBlobFill,
   hasFetchBytes,
+  hasFillPush,
   hasManifestList,
   hasMount,
   hasPushReference,
@@ -204,6 +206,11 @@ export class GraphCopier {
       }
     }
     await this.#opts.preCopy?.(desc);
+    const small = desc.size <= SmallBlobBytes && hasFetchBytes(this.#src);
+    const fill =
+      !bytes && desc.data === undefined && !small && hasFillPush(this.#dst) && hasBlobFill(this.#src)
+        ? this.#src.blobFill(desc)
+        : undefined;
     try {
       const rootTag = this.#rootTag;
       if (bytes && rootTag?.digest === desc.digest && hasPushReference(this.#dst)) {
@@ -213,13 +220,16 @@ export class GraphCopier {
         await this.#dst.push(desc, bytes, o);
       } else if (desc.data !== undefined) {
         await this.#dst.push(desc, Buffer.from(desc.data, 'base64'), o);
-      } else if (desc.size <= SmallBlobBytes && hasFetchBytes(this.#src)) {
+      } else if (small) {
         // A small blob of a store that reads it in one call (a file): read whole, verified, and
         // handed over as bytes, without two streams and a pipeline for a few kilobytes.
         const small = await fetchAll(this.#src, desc, { signal: this.#signal, limit: SmallBlobBytes });
         // A sibling may have failed meanwhile: its clean-up must not race a write that starts now.
         this.#signal.throwIfAborted();
         await this.#dst.push(desc, small, o);
+      } else if (fill && hasFillPush(this.#dst)) {
+        // A registry blob into a file: fetched, hashed and written by another thread.
+        await this.#dst.pushFill(desc, fill, o);
       } else {
         // The destination counts the bytes as it takes them; the source must not count them again.
         const stream = await this.#src.fetch(desc, { signal: this.#signal });

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import {
+  type BlobFill,
   type BytesFetcher,
   type Content,
   cancellablePush,
@@ -89,6 +90,21 @@ export class CtfRepository
 
   push(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
     return cancellablePush(content, o, () => this.#push(expected, content, o));
+  }
+
+  /** Stores a blob (never a manifest) as `fill` writes it, verified; see {@link BlobFill}. @internal */
+  pushFill(expected: Descriptor, fill: BlobFill, o: Op = {}): Promise<void> {
+    return cancellable(o.signal, async () => {
+      this.#store.assertWritable();
+      parseDigest(expected.digest);
+      if (isManifestMediaType(expected.mediaType)) {
+        throw new LadingError('UNSUPPORTED', `${this.location}: a manifest is pushed whole, not filled`);
+      }
+      if ((await this.#store.blobSize(expected.digest)) !== undefined) {
+        throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
+      }
+      await this.#store.writeBlob(expected, fill, o);
+    });
   }
 
   /**

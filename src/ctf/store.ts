@@ -2,7 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BlobFolder, type StoreFiles, TarFiles, withLock, writeFileAtomic } from '../archive/index.js';
-import type { Content, Op } from '../content/index.js';
+import type { BlobFill, Content, Op } from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
 import { type ArtifactIndex, emptyArtifactIndex, encodeArtifactIndex, parseArtifactIndex } from './artifact-index.js';
 import { ArtifactIndexFileName, BlobsDirectoryName, blobPlace, digestFromBlobFileName } from './format.js';
@@ -141,7 +141,7 @@ export class CtfStore {
    * Stores a blob as upstream does (a temp file in the CTF root, mode 0444, a rename), but only
    * once every byte has been verified: a mismatch leaves nothing behind.
    */
-  async writeBlob(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+  async writeBlob(expected: Descriptor, content: Content | BlobFill, o: Op = {}): Promise<void> {
     this.assertWritable();
     if (await this.#blobs.write(expected, content, o)) this.added.add(expected.digest);
     this.dirty = true;

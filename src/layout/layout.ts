@@ -11,6 +11,7 @@ import {
   writeNewFile,
 } from '../archive/index.js';
 import {
+  type BlobFill,
   type BytesFetcher,
   type Content,
   cancellablePush,
@@ -201,6 +202,23 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       return Promise.reject(this.#closedError());
     }
     return this.#write(cancellablePush(content, o, () => this.#push(expected, content, o)));
+  }
+
+  /** Stores a blob (never a manifest) as `fill` writes it, verified; see {@link BlobFill}. @internal */
+  pushFill(expected: Descriptor, fill: BlobFill, o: Op = {}): Promise<void> {
+    if (this.#closing) return Promise.reject(this.#closedError());
+    return this.#write(
+      cancellable(o.signal, async () => {
+        this.#assertWritable();
+        if (isManifestMediaType(expected.mediaType)) {
+          throw new LadingError('UNSUPPORTED', `${this.location}: a manifest is pushed whole, not filled`);
+        }
+        if (await this.exists(expected)) {
+          throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
+        }
+        await this.#blobs.write(expected, fill, o);
+      }),
+    );
   }
 
   /**

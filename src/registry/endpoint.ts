@@ -1,4 +1,5 @@
 import type { CredentialProvider } from './auth/credential.js';
+import type { DirectGet } from './blob-threads.js';
 import type { PageLimits } from './link.js';
 import type { Sender } from './message.js';
 import type { ProxyConfig } from './proxy.js';
@@ -82,4 +83,6 @@ export interface RegistryEndpoint extends Sender {
   readonly options: Readonly<RegistryOptions>;
   /** `/v2/<path>` on this registry. */
   url(path: string): URL;
+  /** A blob GET another thread may send (see Registry.directGet). @internal */
+  directGet?(url: URL, scopes: readonly string[], signal?: AbortSignal): Promise<DirectGet | undefined>;
 }

@@ -1,6 +1,7 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import type { DirectConnection } from './blob-threads.js';
 import { abortedError, exchange, type RawResponse, type ResponseBody } from './h1/exchange.js';
 import { failure } from './h1/failure.js';
 import { requestHead } from './h1/head.js';
@@ -353,6 +354,40 @@ export class HttpClient {
     socket.once('data', drop);
     socket.once('end', drop);
     socket.once('close', drop);
+  }
+
+  /**
+   * How a connection to `url` would be made, for another thread to make it (blob-threads.ts):
+   * undefined when it would go through a proxy or the client is closed.
+   */
+  async directConnection(url: URL): Promise<DirectConnection | undefined> {
+    const o = this.#options;
+    if (this.#closed || o.proxy?.(url)) return undefined;
+    const hostname = bare(url.hostname);
+    const port = defaultPort(url);
+    const to = o.resolve?.[`${hostname}:${port}`];
+    const secure = url.protocol === 'https:';
+    const connection: DirectConnection = {
+      route: `${url.protocol}//${url.host}`,
+      secure,
+      address: to?.address ?? hostname,
+      port: to?.port ?? port,
+      name: hostname,
+      ...(isIP(hostname) === 0 ? { servername: hostname } : {}),
+      rejectUnauthorized: o.rejectUnauthorized ?? true,
+      connectTimeoutMs: o.connectTimeoutMs,
+      replyTimeoutMs: o.replyTimeoutMs ?? o.headersTimeoutMs,
+      bodyTimeoutMs: o.bodyTimeoutMs,
+      keepAliveMs: o.keepAliveMs,
+    };
+    if (!secure) return connection;
+    const ca = await this.#trusted();
+    return {
+      ...connection,
+      ...(ca ? { ca: (Array.isArray(ca) ? ca : [ca]) as (string | Buffer)[] } : {}),
+      ...(o.cert !== undefined ? { cert: o.cert } : {}),
+      ...(o.key !== undefined ? { clientKey: o.key } : {}),
+    };
   }
 
   async request(url: URL, init: HttpRequestInit): Promise<RawResponse> {

@@ -3,9 +3,10 @@ import type { Op } from '../content/index.js';
 import { LadingError, parseReference } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
 import { catalogScope } from './auth/scope.js';
+import type { DirectGet } from './blob-threads.js';
 import type { RegistryEndpoint, RegistryOptions } from './endpoint.js';
 import { pages } from './link.js';
-import type { HttpReply, HttpRequest, Sender } from './message.js';
+import type { HttpReply, HttpRequest } from './message.js';
 import { hasUserinfo, redactUserinfo } from './redact.js';
 import { replyError } from './reply.js';
 import { Repository, type RepositoryOptions } from './repository.js';
@@ -64,7 +65,7 @@ export class Registry implements RegistryEndpoint {
   /** The options the registry was created with. */
   readonly options: Readonly<RegistryOptions>;
   readonly #transport: Transport;
-  readonly #sender: Sender;
+  readonly #sender: Authorizer;
 
   /**
    * A client of the registry at `host` (`ghcr.io`, `localhost:5000`, or with a scheme, `http://…`). No request is sent
@@ -140,6 +141,17 @@ export class Registry implements RegistryEndpoint {
    */
   send(req: HttpRequest): Promise<HttpReply> {
     return this.#sender.send(req);
+  }
+
+  /**
+   * A blob GET of `url` as another thread may send it, with the Authorization this registry
+   * would send up front; undefined when it must go the usual way (see Transport.direct).
+   *
+   * @internal For lading's blob threads; its types are not part of the API.
+   */
+  async directGet(url: URL, scopes: readonly string[], signal?: AbortSignal): Promise<DirectGet | undefined> {
+    const authorization = await this.#sender.upfront(url, scopes, signal);
+    return this.#transport.direct(url, authorization);
   }
 
   url(path: string): URL {

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  type BlobFill,
   type BytesFetcher,
   type Content,
   cancellablePush,
@@ -19,6 +20,7 @@ import {
   verifyBytes,
 } from '../content/index.js';
 import {
+  abortError,
   cancellable,
   checkTagOrDigest,
   type Descriptor,
@@ -35,6 +37,7 @@ import {
   parseNode,
 } from '../oci/index.js';
 import { repositoryScope } from './auth/scope.js';
+import { blobThreadsWanted, fetchOnThread } from './blob-threads.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { networkError } from './errors.js';
 import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.js';
@@ -203,6 +206,49 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     }
     const { reply, resume } = await this.#get(desc, where, o);
     return verifiedStream(reply.body, desc, { where, ...onBytes, ...(resume ? { resume } : {}) });
+  }
+
+  /**
+   * The blob as another thread may fetch it into a file (see blob-threads.ts): undefined for a
+   * manifest, a small blob, or when the threads are not worth it.
+   *
+   * @internal For lading's stores (OciLayout, CTF); not part of the API.
+   */
+  blobFill(desc: Descriptor): BlobFill | undefined {
+    if (desc.data !== undefined || isManifestMediaType(desc.mediaType) || !this.registry.directGet) return undefined;
+    if (!blobThreadsWanted(desc.size)) return undefined;
+    return { fill: (fd, o) => this.#fill(desc, fd, o) };
+  }
+
+  async #fill(
+    desc: Descriptor,
+    fd: number,
+    o: Op,
+  ): Promise<{ filled: true } | { filled: false; content: Readable; reported: number }> {
+    const where = `${this}@${desc.digest}`;
+    const { algorithm } = parseDigest(desc.digest);
+    checkExpectedSize(desc, where);
+    const url = this.#url(`blobs/${desc.digest}`);
+    const get = await this.registry.directGet?.(url, this.#scopes(), o.signal);
+    let reported = 0;
+    if (get) {
+      const result = await fetchOnThread({
+        get,
+        fd,
+        size: desc.size,
+        algorithm,
+        digest: desc.digest,
+        signal: o.signal,
+        onProgress: (n) => {
+          reported += n;
+          o.onProgress?.(n);
+        },
+      });
+      if (result.kind === 'cancelled') throw abortError(o.signal as AbortSignal);
+      // A digest that differs is fetched again the usual way, which tells the mismatch as it always does.
+      if (result.kind === 'written' && `${algorithm}:${result.hex}` === desc.digest) return { filled: true };
+    }
+    return { filled: false, content: await this.fetch(desc, o.signal ? { signal: o.signal } : {}), reported };
   }
 
   /**

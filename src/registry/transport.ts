@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { LadingError } from '../oci/index.js';
+import type { DirectGet } from './blob-threads.js';
 import { networkError } from './errors.js';
+import { requestHead } from './h1/head.js';
 import { locationOf } from './headers.js';
 import { HttpClient, type HttpClientOptions, type RawResponse } from './http.js';
 import { type HttpReply, type HttpRequest, header, isReplayable, type RequestBody, type Sender } from './message.js';
@@ -186,6 +188,30 @@ export class Transport implements Sender {
 
   async close(): Promise<void> {
     await Promise.all([this.#originClient.close(), this.#foreignClient.close()]);
+  }
+
+  /**
+   * A GET of `url` at this transport's origin as another thread may send it (blob-threads.ts):
+   * the connection and the request head, with the fields this transport would add. Undefined
+   * when it cannot go that way: another origin, a proxy, or a trace to write (every request of a
+   * traced command is told in the trace).
+   */
+  async direct(url: URL, authorization: string | undefined): Promise<DirectGet | undefined> {
+    if (this.#trace || url.origin !== this.#origin) return undefined;
+    // Fields that change how the answer is framed or where it goes stay with the main client.
+    if (Object.keys(this.#extraHeaders).some((name) => /^(host|connection|range|accept-encoding)$/i.test(name))) {
+      return undefined;
+    }
+    this.#checkUrl?.(url);
+    const connection = await this.#originClient.directConnection(url);
+    if (!connection) return undefined;
+    const head = requestHead('GET', `${url.pathname}${url.search}`, {
+      Host: url.host,
+      'user-agent': this.#userAgent,
+      ...this.#extraHeaders,
+      ...(authorization ? { authorization } : {}),
+    });
+    return { connection, head };
   }
 
   /** Sends with retries; the caller must consume or dump the reply body. */

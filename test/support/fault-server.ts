@@ -89,6 +89,11 @@ export class FaultServer {
     this.validTokens.clear();
   }
 
+  /** Closes the connections no request is using (kept-alive ones go stale for their clients). */
+  closeIdleConnections(): void {
+    this.#server.closeIdleConnections();
+  }
+
   async close(): Promise<void> {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));

@@ -76,6 +76,16 @@ export class Authorizer implements Sender {
     return reply;
   }
 
+  /**
+   * The Authorization a request to `url` needing `scopes` would carry up front (none when no
+   * challenge has told how the registry authenticates yet, or `url` is elsewhere): for a request
+   * another thread sends (blob-threads.ts), which falls back to {@link Authorizer.send} on a 401.
+   */
+  upfront(url: URL, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
+    if (url.origin !== this.#o.registry.origin) return Promise.resolve(undefined);
+    return this.#authorization(url.host, scopes, signal);
+  }
+
   /** The header to send up front, when an earlier challenge told us how this host authenticates. */
   async #authorization(host: string, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
     const scheme = this.#schemes.get(host);

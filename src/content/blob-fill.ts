@@ -1,0 +1,37 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/index.js';
+import type { Op } from './storage.js';
+
+/**
+ * A blob a source can write straight into a file the destination opened, instead of streaming
+ * it (a registry blob fetched by another thread: see registry/blob-threads.ts).
+ */
+export interface BlobFill {
+  /**
+   * Writes the blob into `fd` (a new, empty file) from offset 0, every byte verified against the
+   * descriptor, reporting bytes to `o.onProgress`. Settles only once nothing of it writes to `fd`
+   * any more: `filled`, or the blob as a verifying stream for the caller to write its usual way
+   * (the file truncated first), with how many bytes were already reported to `onProgress`.
+   */
+  fill(fd: number, o: Op): Promise<{ filled: true } | { filled: false; content: Readable; reported: number }>;
+}
+
+/** A source that may hand a blob over as a {@link BlobFill}. @internal */
+export interface BlobFiller {
+  /** A fill for `desc`, or undefined when it is to be fetched as a stream. */
+  blobFill(desc: Descriptor): BlobFill | undefined;
+}
+
+/** A destination that stores a blob from a {@link BlobFill}. @internal */
+export interface FillPusher {
+  /** Stores `desc` as `fill` writes it, verified; rejects with ALREADY_EXISTS as push does. */
+  pushFill(desc: Descriptor, fill: BlobFill, o?: Op): Promise<void>;
+}
+
+export function hasBlobFill(t: object): t is BlobFiller {
+  return typeof (t as Partial<BlobFiller>).blobFill === 'function';
+}
+
+export function hasFillPush(t: object): t is FillPusher {
+  return typeof (t as Partial<FillPusher>).pushFill === 'function';
+}

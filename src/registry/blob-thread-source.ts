@@ -1,0 +1,225 @@
+/**
+ * The source of a blob-fetching thread (see blob-threads.ts), run as an eval'd worker so that it
+ * needs no file of its own in the package or the bundle. A job is one blob GET whose request head
+ * the main thread built and checked (requestHead: no header injection) for a connection it
+ * described (address, TLS settings); the thread sends it, reads the answer into one reused buffer
+ * per connection (`onread`: no allocation per read), hashes the body and writes it at its offset
+ * into the file descriptor it was given, which the main thread holds open until the job answers.
+ *
+ * It takes only the plain case: `HTTP/1.1 200` with one Content-Length equal to the blob's size,
+ * no Transfer-Encoding or Content-Encoding, a Docker-Content-Digest (when there is one) equal to
+ * the blob's digest. Anything else (a redirect, a 401, a closed connection, a timeout, a body
+ * longer than announced, a failed write) answers `fallback`, and the main thread fetches the blob
+ * its usual way, with its retries, redirects, challenges and error messages. The thread never
+ * decides that content is good: it answers the digest of what it wrote, and the main thread
+ * compares it with the blob's.
+ *
+ * Messages in: `{ t: 'get', id, fd, size, alg, digest, key, conn, head }` and `{ t: 'x', id }`
+ * (cancel). Out, one final message per job: `{ id, hex }`, `{ id, fallback }` or
+ * `{ id, cancelled: true }`, each with `p`, the bytes written since the last report; progress
+ * before that as `{ id, p }` every 1 MiB. After its final message a job never touches its fd.
+ */
+export const BlobThreadSource = `
+'use strict';
+const { parentPort } = require('node:worker_threads');
+const net = require('node:net');
+const { writeSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+let tls;
+const ReadBytes = 256 * 1024;
+const MaxHeadBytes = 64 * 1024;
+const ReportBytes = 1024 * 1024;
+const idle = new Map();
+const jobs = new Map();
+
+parentPort.on('message', (m) => {
+  if (m.t === 'get') start(m);
+  else if (m.t === 'x') cancel(m.id);
+});
+
+function start(m) {
+  const job = { m, id: m.id, left: m.size, pos: 0, head: [], headBytes: 0, inBody: false, keepAlive: true,
+    hash: createHash(m.alg), conn: undefined, timer: undefined, unreported: 0, over: false };
+  jobs.set(m.id, job);
+  const pooled = takeIdle(m.key);
+  if (pooled) attach(job, pooled);
+  else attach(job, connect(m));
+}
+
+function takeIdle(key) {
+  const list = idle.get(key);
+  while (list && list.length > 0) {
+    const conn = list.pop();
+    clearTimeout(conn.idleTimer);
+    if (!conn.socket.destroyed) return conn;
+  }
+  return undefined;
+}
+
+function connect(m) {
+  const c = m.conn;
+  const conn = { key: m.key, job: undefined, socket: undefined, reused: false, idleTimer: undefined, keepAliveMs: c.keepAliveMs };
+  const onread = { buffer: Buffer.allocUnsafe(ReadBytes), callback: (n, buffer) => onRead(conn, n, buffer) };
+  if (c.secure) {
+    tls ??= require('node:tls');
+    conn.socket = tls.connect({
+      host: c.address, port: c.port, onread,
+      ...(c.servername ? { servername: c.servername } : {}),
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(c.name, cert),
+      ...(c.ca ? { ca: c.ca } : {}),
+      ...(c.cert !== undefined ? { cert: c.cert } : {}),
+      ...(c.clientKey !== undefined ? { key: c.clientKey } : {}),
+      rejectUnauthorized: c.rejectUnauthorized,
+    });
+  } else {
+    conn.socket = net.connect({ host: c.address, port: c.port, onread });
+  }
+  conn.socket.setNoDelay(true);
+  conn.socket.on('error', (error) => lost(conn, error));
+  conn.socket.on('close', () => lost(conn, undefined));
+  return conn;
+}
+
+function attach(job, conn) {
+  job.conn = conn;
+  conn.job = job;
+  arm(job, job.m.conn.connectTimeoutMs + job.m.conn.replyTimeoutMs);
+  conn.socket.write(job.m.head);
+}
+
+function arm(job, ms) {
+  clearTimeout(job.timer);
+  job.timer = setTimeout(() => fallback(job, 'timed out'), ms);
+}
+
+function onRead(conn, n, buffer) {
+  const job = conn.job;
+  if (!job) {
+    // Bytes nobody asked for on an idle connection: it is out of step, never reused.
+    conn.socket.destroy();
+    return;
+  }
+  let chunk = buffer.subarray(0, n);
+  if (!job.inBody) {
+    job.head.push(Buffer.from(chunk));
+    job.headBytes += n;
+    const all = job.head.length === 1 ? job.head[0] : Buffer.concat(job.head);
+    job.head = [all];
+    const end = all.indexOf('\\r\\n\\r\\n');
+    if (end < 0) {
+      if (job.headBytes > MaxHeadBytes) fallback(job, 'response head too long');
+      return;
+    }
+    const refused = checkHead(job, all.subarray(0, end).toString('latin1'));
+    if (refused) {
+      fallback(job, refused);
+      return;
+    }
+    job.inBody = true;
+    job.head = [];
+    chunk = all.subarray(end + 4);
+  }
+  arm(job, job.m.conn.bodyTimeoutMs);
+  if (chunk.length > job.left) {
+    fallback(job, 'body longer than announced');
+    return;
+  }
+  if (chunk.length > 0) {
+    job.hash.update(chunk);
+    try {
+      let at = 0;
+      while (at < chunk.length) at += writeSync(job.m.fd, chunk, at, chunk.length - at, job.pos + at);
+    } catch (error) {
+      fallback(job, 'write failed: ' + error.message);
+      return;
+    }
+    job.pos += chunk.length;
+    job.left -= chunk.length;
+    job.unreported += chunk.length;
+    if (job.unreported >= ReportBytes) {
+      parentPort.postMessage({ id: job.id, p: job.unreported });
+      job.unreported = 0;
+    }
+  }
+  if (job.left === 0) finish(job);
+}
+
+/** Why the answer is not the plain one this thread takes, or undefined when it is. */
+function checkHead(job, text) {
+  const lines = text.split('\\r\\n');
+  if (!/^HTTP\\/1\\.1 200(?: [\\t\\x20-\\x7e]*)?$/.test(lines[0])) return 'status ' + lines[0].slice(0, 40);
+  let length;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(':');
+    if (colon <= 0 || !/^[!#$%&'*+\\-.^_\`|~0-9A-Za-z]+$/.test(line.slice(0, colon))) return 'header line';
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (!/^[\\t\\x20-\\x7e\\x80-\\xff]*$/.test(value)) return 'header value';
+    if (name === 'content-length') {
+      if (!/^\\d{1,16}$/.test(value) || (length !== undefined && length !== Number(value))) return 'content-length';
+      length = Number(value);
+    } else if (name === 'transfer-encoding') return 'transfer-encoding';
+    else if (name === 'content-encoding' && value.toLowerCase() !== 'identity') return 'content-encoding';
+    else if (name === 'connection' && /(^|,)\\s*close\\s*(,|$)/i.test(value)) job.keepAlive = false;
+    else if (name === 'docker-content-digest' && value !== job.m.digest) return 'docker-content-digest';
+  }
+  if (length !== job.m.size) return 'content-length';
+  return undefined;
+}
+
+function end(job) {
+  if (job.over) return false;
+  job.over = true;
+  jobs.delete(job.id);
+  clearTimeout(job.timer);
+  const conn = job.conn;
+  if (conn) conn.job = undefined;
+  return true;
+}
+
+function finish(job) {
+  if (!end(job)) return;
+  const conn = job.conn;
+  if (job.keepAlive && !conn.socket.destroyed) {
+    conn.reused = true;
+    let list = idle.get(conn.key);
+    if (!list) idle.set(conn.key, (list = []));
+    list.push(conn);
+    conn.idleTimer = setTimeout(() => conn.socket.destroy(), conn.keepAliveMs);
+    conn.idleTimer.unref();
+  } else {
+    conn.socket.destroy();
+  }
+  parentPort.postMessage({ id: job.id, p: job.unreported, hex: job.hash.digest('hex') });
+}
+
+function fallback(job, reason) {
+  if (!end(job)) return;
+  job.conn?.socket.destroy();
+  parentPort.postMessage({ id: job.id, p: job.unreported, fallback: String(reason) });
+}
+
+function cancel(id) {
+  const job = jobs.get(id);
+  if (!job || !end(job)) return;
+  job.conn?.socket.destroy();
+  parentPort.postMessage({ id, p: job.unreported, cancelled: true });
+}
+
+function lost(conn, error) {
+  const list = idle.get(conn.key);
+  const at = list ? list.indexOf(conn) : -1;
+  if (at >= 0) list.splice(at, 1);
+  clearTimeout(conn.idleTimer);
+  const job = conn.job;
+  if (!job) return;
+  if (conn.reused && job.headBytes === 0) {
+    // A kept connection the server had closed meanwhile: the GET goes again on a new one.
+    conn.job = undefined;
+    attach(job, connect(job.m));
+    return;
+  }
+  fallback(job, error ? error.message : 'connection closed');
+}
+`;

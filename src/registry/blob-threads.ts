@@ -1,0 +1,231 @@
+import type { Worker } from 'node:worker_threads';
+import type { DigestAlgorithm } from '../oci/index.js';
+import { BlobThreadSource } from './blob-thread-source.js';
+
+/**
+ * Blob downloads on other threads. A pull of many blobs spent most of the main thread's time
+ * moving bytes: socket reads, stream machinery, hashing batches, file writes (1.2–1.4 s of CPU
+ * per GB, measured), so that one thread bounded it whatever the core count. A blob the pull
+ * stores into a file can instead be fetched whole by a thread that owns its connection, hashes
+ * and writes there, while the main thread only hands out jobs. The threads take the plain case
+ * (see blob-thread-source.ts); the main thread does everything else as before, so its checks,
+ * retries and messages stay the one place they are.
+ *
+ * A thread takes ~20–30 ms to start, so the threads start only once a process has 8 MiB to fetch
+ * this way, or a blob that big; until they are up, blobs go the usual way. LADING_FETCH_THREADS
+ * sets how many (0: none) and sends every blob their way (for tests).
+ */
+
+/** A connection a thread may open: where to, and the TLS settings the main thread would use. */
+export interface DirectConnection {
+  /** Idle connections are shared by jobs with the same route (`scheme://host:port`). */
+  route: string;
+  secure: boolean;
+  /** The address and port to connect to (`--resolve` applied). */
+  address: string;
+  port: number;
+  /** The host name the certificate must be valid for. */
+  name: string;
+  /** The TLS server name (none for an IP address). */
+  servername?: string;
+  ca?: (string | Buffer)[];
+  cert?: string | Buffer;
+  /** The client certificate's key. */
+  clientKey?: string | Buffer;
+  rejectUnauthorized: boolean;
+  connectTimeoutMs: number;
+  replyTimeoutMs: number;
+  bodyTimeoutMs: number;
+  keepAliveMs: number;
+}
+
+/** A GET a thread may send as it is: the connection and the request head, fields checked. */
+export interface DirectGet {
+  connection: DirectConnection;
+  head: string;
+}
+
+/** How a job ended: the hex digest of what was written, or why the main thread must fetch it. */
+export type ThreadResult =
+  | { kind: 'written'; hex: string }
+  | { kind: 'fallback'; reason: string; written: number }
+  | { kind: 'cancelled' };
+
+interface Job {
+  onProgress: ((bytes: number) => void) | undefined;
+  written: number;
+  settle: (result: ThreadResult) => void;
+}
+
+interface Answer {
+  id: number;
+  p?: number;
+  hex?: string;
+  fallback?: string;
+  cancelled?: boolean;
+}
+
+/** Bytes fetched this way before the threads are worth starting (or one blob that big). */
+const StartAfterBytes = 8 * 1024 * 1024;
+/** Blobs smaller than this go the usual way: a thread's round trip costs more than it saves. */
+const MinBlobBytes = 256 * 1024;
+
+class BlobThread {
+  readonly worker: Worker;
+  readonly jobs = new Map<number, Job>();
+  failed = false;
+
+  constructor() {
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
+    this.worker = new Worker(BlobThreadSource, {
+      eval: true,
+      execArgv: [],
+      stdout: false,
+      stderr: false,
+      // A job holds a connection's read buffer and a hash; a small heap keeps the thread small.
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
+    });
+    this.worker.unref();
+    this.worker.on('message', (m: Answer) => this.#answer(m));
+    this.worker.on('error', () => this.#fail());
+    this.worker.on('exit', () => this.#fail());
+  }
+
+  run(id: number, message: object, job: Job): void {
+    if (this.jobs.size === 0) this.worker.ref();
+    this.jobs.set(id, job);
+    this.worker.postMessage(message);
+  }
+
+  cancel(id: number): void {
+    if (this.jobs.has(id) && !this.failed) this.worker.postMessage({ t: 'x', id });
+  }
+
+  #answer(m: Answer): void {
+    const job = this.jobs.get(m.id);
+    if (!job) return;
+    if (m.p) {
+      job.written += m.p;
+      job.onProgress?.(m.p);
+    }
+    let result: ThreadResult | undefined;
+    if (m.hex !== undefined) result = { kind: 'written', hex: m.hex };
+    else if (m.fallback !== undefined) result = { kind: 'fallback', reason: m.fallback, written: job.written };
+    else if (m.cancelled) result = { kind: 'cancelled' };
+    if (!result) return;
+    this.#done(m.id);
+    job.settle(result);
+  }
+
+  #done(id: number): void {
+    this.jobs.delete(id);
+    if (this.jobs.size === 0) this.worker.unref();
+  }
+
+  /** A thread that died writes nothing more: its jobs fall back to the main thread. */
+  #fail(): void {
+    this.failed = true;
+    const jobs = [...this.jobs.entries()];
+    this.jobs.clear();
+    this.worker.unref();
+    for (const [, job] of jobs) job.settle({ kind: 'fallback', reason: 'the thread stopped', written: job.written });
+  }
+}
+
+let threads: BlobThread[] | undefined;
+/** How the jobs of this process ended (for tests and --debug-like checks). */
+const counts = { written: 0, fallback: 0, cancelled: 0 };
+
+/** How many blobs the threads wrote, left to the main thread, or stopped on cancellation. */
+export function blobThreadCounts(): Readonly<typeof counts> {
+  return { ...counts };
+}
+let requested = 0;
+let jobIds = 0;
+
+function configured(): number | undefined {
+  const value = process.env.LADING_FETCH_THREADS;
+  return value !== undefined && /^\d+$/.test(value) ? Math.min(Number(value), 16) : undefined;
+}
+
+/** One thread per two cores beyond the main thread's, at least two, at most six (the transfers in flight). */
+function threadCount(): number {
+  const cores = process.getBuiltinModule('node:os').availableParallelism();
+  return configured() ?? Math.max(2, Math.min(6, cores - 1));
+}
+
+/**
+ * Whether a blob of `size` bytes should be fetched by a thread: big enough, and the threads up or
+ * worth starting. Counts what it is asked about, so that many blobs start the threads too.
+ */
+export function blobThreadsWanted(size: number): boolean {
+  const forced = configured();
+  if (forced === 0) return false;
+  if (forced !== undefined) return true;
+  if (size < MinBlobBytes) return false;
+  requested += size;
+  return threads !== undefined || size >= StartAfterBytes || requested >= StartAfterBytes;
+}
+
+function pool(): BlobThread[] {
+  if (!threads) {
+    threads = [];
+    try {
+      for (let i = threadCount(); i > 0; i--) threads.push(new BlobThread());
+    } catch {
+      // No threads here (a sandbox, resource limits): every blob goes the usual way.
+    }
+  }
+  return threads;
+}
+
+/** What a thread needs for one blob: the GET, the file descriptor to write to, what to expect. */
+export interface ThreadFetch {
+  get: DirectGet;
+  /** An open file the blob is written into from offset 0; it must stay open until the promise settles. */
+  fd: number;
+  size: number;
+  algorithm: DigestAlgorithm;
+  digest: string;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((bytes: number) => void) | undefined;
+}
+
+/**
+ * Fetches a blob on a thread. Settles only once the thread has stopped writing to `fd`: with the
+ * digest of what it wrote, `fallback` (the caller fetches the blob itself), or `cancelled` when
+ * the signal fired.
+ */
+export function fetchOnThread(f: ThreadFetch): Promise<ThreadResult> {
+  const live = pool().filter((t) => !t.failed);
+  if (live.length === 0) return Promise.resolve({ kind: 'fallback', reason: 'no threads', written: 0 });
+  // The thread with the fewest jobs: a few big blobs spread over all of them.
+  const thread = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+  const id = ++jobIds;
+  const connection = f.get.connection;
+  return new Promise<ThreadResult>((resolve) => {
+    const onAbort = () => thread.cancel(id);
+    const settle = (result: ThreadResult) => {
+      f.signal?.removeEventListener('abort', onAbort);
+      counts[result.kind]++;
+      resolve(result);
+    };
+    thread.run(
+      id,
+      {
+        t: 'get',
+        id,
+        fd: f.fd,
+        size: f.size,
+        alg: f.algorithm,
+        digest: f.digest,
+        key: connection.route,
+        conn: connection,
+        head: f.get.head,
+      },
+      { onProgress: f.onProgress, written: 0, settle },
+    );
+    if (f.signal?.aborted) onAbort();
+    else f.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,274 @@
+// Blobs fetched by other threads (registry/blob-threads.ts) into a layout or a CTF: against the
+// real registries (plain, TLS with Basic auth, bearer tokens), and against the in-process fault
+// server for what they cannot be made to do: answers the threads leave to the main thread, a
+// body that is not the blob, a connection cut mid-body, a kept connection gone stale, Ctrl-C.
+// LADING_FETCH_THREADS sends every blob the threads' way, whatever the core count.
+process.env.LADING_FETCH_THREADS = '2';
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import type http from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fetchAll, type Target } from '../src/content/index.js';
+import { copy } from '../src/copy/index.js';
+import { CtfArchive } from '../src/ctf/index.js';
+import { OciLayout } from '../src/layout/index.js';
+import { type Descriptor, isLadingError } from '../src/oci/index.js';
+import { blobThreadCounts } from '../src/registry/blob-threads.js';
+import { Registry, type RegistryOptions } from '../src/registry/index.js';
+import { FaultServer } from './support/fault-server.js';
+import { pushArtifact, tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
+
+const peers = loadPeers();
+
+function files(count: number, size: number): Record<string, Buffer> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`f${i}.bin`, randomBytes(size + i)]));
+}
+
+/** Copies `tag` into a new layout, counting progress; checks every layer there against the source bytes. */
+async function pullIntoLayout(src: Target, tag: string, layers: Descriptor[], sources: Buffer[], signal?: AbortSignal) {
+  const t = await tempDir();
+  const progress = new Map<string, number>();
+  try {
+    const layout = await OciLayout.open(join(t.path, 'layout'), { mode: 'create' });
+    await copy(src, tag, layout, tag, {
+      onProgress: (d, n) => {
+        progress.set(d.digest, (progress.get(d.digest) ?? 0) + n);
+      },
+      ...(signal ? { signal } : {}),
+    });
+    for (const [i, layer] of layers.entries()) {
+      assert.ok((await fetchAll(layout, layer)).equals(sources[i] as Buffer), `layer ${i}`);
+      // Each byte told once, also where a thread gave the blob back half-written.
+      assert.equal(progress.get(layer.digest), layer.size, `progress of layer ${i}`);
+    }
+    await layout.close();
+  } finally {
+    await t.cleanup();
+  }
+}
+
+describe('blob threads against real registries', () => {
+  const cases: [string, () => [string, RegistryOptions]][] = [
+    ['docker-registry, plain HTTP', () => [peers.plain.host, { plainHttp: true }]],
+    [
+      'docker-registry over TLS with Basic auth',
+      () => [
+        peers.tls.host,
+        {
+          caFile: peers.tls.caFile,
+          credentials: async () => ({ username: peers.tls.username, password: peers.tls.password }),
+        },
+      ],
+    ],
+    [
+      'docker-registry with bearer tokens',
+      () => [
+        peers.token.host,
+        {
+          plainHttp: true,
+          credentials: async () => ({ username: peers.token.username, password: peers.token.password }),
+        },
+      ],
+    ],
+  ];
+  for (const [name, options] of cases) {
+    test(`${name}: every layer written by a thread, verified, progress exact`, async () => {
+      const [host, o] = options();
+      const registry = new Registry(host, o);
+      try {
+        const repo = registry.repository(`threads/${process.pid}-${name.replace(/[^a-z]+/g, '-').replace(/-$/, '')}`, { push: true });
+        const content = files(6, 300 * 1024);
+        const { manifest, layers } = await pushArtifact(repo, content);
+        await repo.tag(manifest, 'v1');
+        const before = blobThreadCounts();
+        await pullIntoLayout(repo, 'v1', layers, Object.values(content));
+        const now = blobThreadCounts();
+        assert.equal(now.written - before.written, layers.length, 'each layer by a thread');
+        assert.equal(now.fallback - before.fallback, 0);
+      } finally {
+        await registry.close();
+      }
+    });
+  }
+
+  test('into a CTF folder, as a component transfer stores it', async () => {
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    const t = await tempDir();
+    try {
+      const repo = registry.repository(`threads/${process.pid}-ctf`, { push: true });
+      const content = files(3, 512 * 1024);
+      const { manifest, layers } = await pushArtifact(repo, content);
+      await repo.tag(manifest, 'v1');
+      const before = blobThreadCounts().written;
+      const ctf = await CtfArchive.open(join(t.path, 'ctf'), { mode: 'create' });
+      await copy(repo, 'v1', ctf.repository('threads/ctf'), 'v1');
+      await ctf.close();
+      assert.equal(blobThreadCounts().written - before, layers.length);
+      const again = await CtfArchive.open(join(t.path, 'ctf'));
+      for (const [i, layer] of layers.entries()) {
+        const bytes = await fetchAll(again.repository('threads/ctf'), layer);
+        assert.ok(bytes.equals(Object.values(content)[i] as Buffer));
+      }
+      await again.close();
+    } finally {
+      await registry.close();
+      await t.cleanup();
+    }
+  });
+});
+
+describe('blob threads: what they leave to the main thread', () => {
+  let server: FaultServer;
+  let registry: Registry;
+  const content = files(4, 400 * 1024);
+  let layers: Descriptor[] = [];
+  const isLayerGet = (req: http.IncomingMessage) =>
+    req.method === 'GET' && layers.some((l) => req.url?.endsWith(`/blobs/${l.digest}`));
+
+  before(async () => {
+    server = await FaultServer.start({ tokenAuth: true });
+    registry = new Registry(server.host, { plainHttp: true, retry: { maxRetries: 2, minDelayMs: 1, maxDelayMs: 5 } });
+    const repo = registry.repository('faults/threads', { push: true });
+    const pushed = await pushArtifact(repo, content);
+    layers = pushed.layers;
+    await repo.tag(pushed.manifest, 'v1');
+  });
+  after(async () => {
+    await registry.close();
+    await server.close();
+  });
+
+  const repo = () => registry.repository('faults/threads');
+
+  test('a chunked answer, a digest header of another blob and a 401 go the usual way; the content arrives whole', async () => {
+    const answered = new Set<string>();
+    server.intercept((req, res) => {
+      if (!isLayerGet(req)) return false;
+      const digest = req.url?.split('/blobs/')[1] ?? '';
+      // The first GET of each of three layers is odd; every later one (the main thread's) plain.
+      const fault = layers.findIndex((l) => l.digest === digest);
+      if (answered.has(digest) || fault > 2) return false;
+      answered.add(digest);
+      const bytes = server.blobs.get(digest) as Buffer;
+      if (fault === 0) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' }); // no length: chunked
+        res.end(bytes);
+      } else if (fault === 1) {
+        res.writeHead(200, { 'content-length': String(bytes.length), 'docker-content-digest': layers[0]?.digest });
+        res.end(bytes);
+      } else {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${server.url}/token",service="fault"` });
+        res.end();
+      }
+      return true;
+    });
+    try {
+      const before = blobThreadCounts();
+      await pullIntoLayout(repo(), 'v1', layers, Object.values(content));
+      const now = blobThreadCounts();
+      assert.equal(now.fallback - before.fallback, 3, 'the odd answers were left to the main thread');
+      assert.equal(now.written - before.written, layers.length - 3, 'the plain ones were not');
+    } finally {
+      server.clearInterceptors();
+    }
+  });
+
+  test('a body cut off mid-way: the main thread fetches it again, progress counts each byte once', async () => {
+    const cut = new Set<string>();
+    server.intercept((req, res) => {
+      if (!isLayerGet(req)) return false;
+      const digest = req.url?.split('/blobs/')[1] ?? '';
+      if (cut.has(digest)) return false;
+      cut.add(digest);
+      const bytes = server.blobs.get(digest) as Buffer;
+      res.writeHead(200, { 'content-length': String(bytes.length), 'docker-content-digest': digest });
+      res.write(bytes.subarray(0, 200 * 1024), () => setTimeout(() => res.destroy(), 20));
+      return true;
+    });
+    try {
+      const before = blobThreadCounts();
+      await pullIntoLayout(repo(), 'v1', layers, Object.values(content));
+      assert.equal(blobThreadCounts().fallback - before.fallback, layers.length);
+    } finally {
+      server.clearInterceptors();
+    }
+  });
+
+  test('a body that is not the blob fails as DIGEST_MISMATCH and leaves nothing in the layout', async () => {
+    server.intercept((req, res) => {
+      if (!isLayerGet(req)) return false;
+      const digest = req.url?.split('/blobs/')[1] ?? '';
+      const bytes = Buffer.from(server.blobs.get(digest) as Buffer);
+      bytes[bytes.length - 1] ^= 1;
+      res.writeHead(200, { 'content-length': String(bytes.length) });
+      res.end(bytes);
+      return true;
+    });
+    const t = await tempDir();
+    try {
+      const layout = await OciLayout.open(join(t.path, 'layout'), { mode: 'create' });
+      await assert.rejects(copy(repo(), 'v1', layout, 'v1'), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
+      await layout.close();
+      const stored = await readdir(join(t.path, 'layout', 'blobs', 'sha256'));
+      for (const layer of layers) assert.ok(!stored.includes(layer.digest.slice(7)), 'no bad layer stored');
+      assert.deepEqual(
+        stored.filter((n) => n.endsWith('.tmp')),
+        [],
+      );
+    } finally {
+      server.clearInterceptors();
+      await t.cleanup();
+    }
+  });
+
+  test('a kept connection the server closed meanwhile: the thread asks again on a new one', async () => {
+    const before = blobThreadCounts();
+    await pullIntoLayout(repo(), 'v1', layers.slice(0, 1), Object.values(content).slice(0, 1));
+    server.closeIdleConnections();
+    await new Promise((r) => setTimeout(r, 50));
+    await pullIntoLayout(repo(), 'v1', layers, Object.values(content));
+    const now = blobThreadCounts();
+    assert.equal(now.fallback - before.fallback, 0);
+    assert.ok(now.written - before.written >= layers.length);
+  });
+
+  test('Ctrl-C while a thread streams: ABORTED at once, no file left behind, the thread stops', async () => {
+    let stalled = 0;
+    server.intercept((req, res) => {
+      if (!isLayerGet(req)) return false;
+      const digest = req.url?.split('/blobs/')[1] ?? '';
+      const bytes = server.blobs.get(digest) as Buffer;
+      res.writeHead(200, { 'content-length': String(bytes.length) });
+      res.write(bytes.subarray(0, 100 * 1024));
+      stalled++;
+      return true; // and never the rest
+    });
+    const t = await tempDir();
+    try {
+      const before = blobThreadCounts().cancelled;
+      const layout = await OciLayout.open(join(t.path, 'layout'), { mode: 'create' });
+      const controller = new AbortController();
+      const copying = copy(repo(), 'v1', layout, 'v1', { signal: controller.signal });
+      while (stalled < 1) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      controller.abort();
+      await assert.rejects(copying, (e) => isLadingError(e, 'ABORTED'));
+      assert.ok(Date.now() - started < 2000);
+      await layout.close();
+      assert.ok(blobThreadCounts().cancelled - before >= 1, 'the thread was told to stop');
+      const left = await readdir(join(t.path, 'layout', 'blobs', 'sha256'));
+      assert.deepEqual(
+        left.filter((n) => layers.some((l) => l.digest.endsWith(n)) || n.endsWith('.tmp')),
+        [],
+      );
+    } finally {
+      server.clearInterceptors();
+      await t.cleanup();
+    }
+  });
+});
