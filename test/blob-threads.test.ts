@@ -7,13 +7,14 @@ process.env.LADING_FETCH_THREADS = '2';
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fetchAll, type Target } from '../src/content/index.js';
 import { copy } from '../src/copy/index.js';
 import { CtfArchive } from '../src/ctf/index.js';
+import { pullFiles } from '../src/files/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { type Descriptor, isLadingError } from '../src/oci/index.js';
 import { blobThreadCounts } from '../src/registry/blob-threads.js';
@@ -80,7 +81,9 @@ describe('blob threads against real registries', () => {
       const [host, o] = options();
       const registry = new Registry(host, o);
       try {
-        const repo = registry.repository(`threads/${process.pid}-${name.replace(/[^a-z]+/g, '-').replace(/-$/, '')}`, { push: true });
+        const repo = registry.repository(`threads/${process.pid}-${name.replace(/[^a-z]+/g, '-').replace(/-$/, '')}`, {
+          push: true,
+        });
         const content = files(6, 300 * 1024);
         const { manifest, layers } = await pushArtifact(repo, content);
         await repo.tag(manifest, 'v1');
@@ -94,6 +97,28 @@ describe('blob threads against real registries', () => {
       }
     });
   }
+
+  test('pull into an output folder: each titled file written by a thread', async () => {
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    const t = await tempDir();
+    try {
+      const repo = registry.repository(`threads/${process.pid}-files`, { push: true });
+      const content = files(3, 512 * 1024);
+      const { manifest, layers } = await pushArtifact(repo, content);
+      await repo.tag(manifest, 'v1');
+      const before = blobThreadCounts().written;
+      const result = await pullFiles(repo, 'v1', { output: join(t.path, 'out') });
+      assert.equal(result.files.length, 3);
+      assert.equal(blobThreadCounts().written - before, layers.length);
+      for (const [name, bytes] of Object.entries(content)) {
+        assert.ok((await readFile(join(t.path, 'out', name))).equals(bytes), name);
+      }
+      assert.deepEqual((await readdir(join(t.path, 'out'))).sort(), Object.keys(content).sort());
+    } finally {
+      await registry.close();
+      await t.cleanup();
+    }
+  });
 
   test('into a CTF folder, as a component transfer stores it', async () => {
     const registry = new Registry(peers.plain.host, { plainHttp: true });

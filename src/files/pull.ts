@@ -2,8 +2,8 @@ import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, mkdtemp, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { RealDir, shortTempName } from '../archive/index.js';
-import type { Content, Op, ReadOnlyTarget, Storage } from '../content/index.js';
+import { isBlobFill, RealDir, shortTempName, writeFilled } from '../archive/index.js';
+import type { BlobFill, Content, Op, ReadOnlyTarget, Storage } from '../content/index.js';
 import { toReadable, verifiedCopy } from '../content/index.js';
 import { GraphCopier, type ResolveOptions, resolveRootBytes } from '../copy/index.js';
 import {
@@ -172,7 +172,12 @@ class FileSink implements Storage {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  async push(desc: Descriptor, content: Content, o?: Op): Promise<void> {
+  /** A registry blob fetched into its file by another thread (see BlobFill). @internal */
+  pushFill(desc: Descriptor, fill: BlobFill, o?: Op): Promise<void> {
+    return this.push(desc, fill, o);
+  }
+
+  async push(desc: Descriptor, content: Content | BlobFill, o?: Op): Promise<void> {
     const work = this.#push(desc, content, o);
     this.#inFlight.add(work);
     try {
@@ -182,10 +187,10 @@ class FileSink implements Storage {
     }
   }
 
-  async #push(desc: Descriptor, content: Content, o?: Op): Promise<void> {
+  async #push(desc: Descriptor, content: Content | BlobFill, o?: Op): Promise<void> {
     const title = titleOf(desc);
     if (!title) {
-      toReadable(content).resume();
+      if (!isBlobFill(content)) toReadable(content).resume();
       return;
     }
     const target = await this.target(title);
@@ -198,10 +203,9 @@ class FileSink implements Storage {
     try {
       // A pulled file gets the usual mode (0666 less the umask, as any new file); a tar to unpack is private.
       const handle = await open(temp, NewFileFlags, unpack ? 0o600 : 0o666);
-      await verifiedCopy(content, desc, handle.createWriteStream(), {
-        where: `${desc.digest} (${title})`,
-        ...(o ? { op: o } : {}),
-      });
+      const where = `${desc.digest} (${title})`;
+      if (isBlobFill(content)) await writeFilled(handle, content, desc, { where, ...(o ? { op: o } : {}) });
+      else await verifiedCopy(content, desc, handle.createWriteStream(), { where, ...(o ? { op: o } : {}) });
       if (unpack) await this.#unpack(desc, temp, at, o?.signal ?? this.options.signal);
       else await rename(temp, folder.at(basename(at.path)));
     } finally {
