@@ -6,11 +6,13 @@
 process.env.LADING_FETCH_THREADS = '2';
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { fetchAll, type Target } from '../src/content/index.js';
 import { copy } from '../src/copy/index.js';
 import { CtfArchive } from '../src/ctf/index.js';
@@ -144,6 +146,43 @@ describe('blob threads against real registries', () => {
       await t.cleanup();
     }
   });
+});
+
+test('a process whose threads are idle (one never got a job) exits when its work is done', async () => {
+  const t = await tempDir();
+  try {
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    const repo = registry.repository(`threads/${process.pid}-exit`, { push: true });
+    const { manifest } = await pushArtifact(repo, { 'one.bin': randomBytes(300 * 1024) });
+    await repo.tag(manifest, 'v1');
+    await registry.close();
+    const script = join(t.path, 'pull.mts');
+    const src = (path: string) => JSON.stringify(fileURLToPath(new URL(`../src/${path}`, import.meta.url)));
+    await writeFile(
+      script,
+      `import { Registry } from ${src('registry/index.ts')};
+import { OciLayout } from ${src('layout/index.ts')};
+import { copy } from ${src('copy/index.ts')};
+import { blobThreadCounts } from ${src('registry/blob-threads.ts')};
+const registry = new Registry(${JSON.stringify(peers.plain.host)}, { plainHttp: true });
+const layout = await OciLayout.open(${JSON.stringify(join(t.path, 'layout'))}, { mode: 'create' });
+await copy(registry.repository(${JSON.stringify(repo.name)}), 'v1', layout, 'v1');
+await layout.close();
+await registry.close();
+console.log(JSON.stringify(blobThreadCounts()));
+`,
+    );
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, LADING_FETCH_THREADS: '3' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(run.signal, null, 'the process ended by itself');
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout).written, 1);
+  } finally {
+    await t.cleanup();
+  }
 });
 
 describe('blob threads: what they leave to the main thread', () => {

@@ -89,7 +89,6 @@ class HashWorker {
       // The worker holds a few batches and a hash per job: a small heap keeps its memory small.
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
-    this.worker.unref();
     this.worker.once('online', () => {
       this.ready = true;
     });
@@ -112,6 +111,9 @@ class HashWorker {
     });
     this.worker.on('error', (error) => this.#fail(error));
     this.worker.on('exit', (code) => this.#fail(new Error(`the hashing thread exited (${code})`)));
+    // After the listeners: a 'message' listener refs the thread's port again, and a thread that
+    // never got a job would keep the process from exiting.
+    this.worker.unref();
   }
 
   add(id: number, job: Job): void {

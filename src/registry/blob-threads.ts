@@ -85,10 +85,11 @@ class BlobThread {
       // A job holds a connection's read buffer and a hash; a small heap keeps the thread small.
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
-    this.worker.unref();
     this.worker.on('message', (m: Answer) => this.#answer(m));
     this.worker.on('error', () => this.#fail());
     this.worker.on('exit', () => this.#fail());
+    // After the listeners: a 'message' listener refs the thread's port again.
+    this.worker.unref();
   }
 
   run(id: number, message: object, job: Job): void {
