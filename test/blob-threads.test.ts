@@ -21,7 +21,7 @@ import { OciLayout } from '../src/layout/index.js';
 import { type Descriptor, isLadingError } from '../src/oci/index.js';
 import { blobThreadCounts } from '../src/registry/blob-threads.js';
 import { Registry, type RegistryOptions } from '../src/registry/index.js';
-import { FaultServer } from './support/fault-server.js';
+import { FaultServer, SecondOrigin } from './support/fault-server.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
@@ -32,7 +32,13 @@ function files(count: number, size: number): Record<string, Buffer> {
 }
 
 /** Copies `tag` into a new layout, counting progress; checks every layer there against the source bytes. */
-async function pullIntoLayout(src: Target, tag: string, layers: Descriptor[], sources: Buffer[], signal?: AbortSignal) {
+async function pullIntoLayout(
+  src: Target,
+  tag: string,
+  layers: Descriptor[],
+  sources: Buffer[],
+  options: { signal?: AbortSignal; concurrency?: number } = {},
+) {
   const t = await tempDir();
   const progress = new Map<string, number>();
   try {
@@ -41,7 +47,7 @@ async function pullIntoLayout(src: Target, tag: string, layers: Descriptor[], so
       onProgress: (d, n) => {
         progress.set(d.digest, (progress.get(d.digest) ?? 0) + n);
       },
-      ...(signal ? { signal } : {}),
+      ...options,
     });
     for (const [i, layer] of layers.entries()) {
       assert.ok((await fetchAll(layout, layer)).equals(sources[i] as Buffer), `layer ${i}`);
@@ -195,7 +201,7 @@ describe('blob threads: what they leave to the main thread', () => {
 
   before(async () => {
     server = await FaultServer.start({ tokenAuth: true });
-    registry = new Registry(server.host, { plainHttp: true, retry: { maxRetries: 2, minDelayMs: 1, maxDelayMs: 5 } });
+    registry = new Registry(server.host, { plainHttp: true, retry: { maxRetries: 2, minWaitMs: 1, maxWaitMs: 5 } });
     const repo = registry.repository('faults/threads', { push: true });
     const pushed = await pushArtifact(repo, content);
     layers = pushed.layers;
@@ -267,7 +273,7 @@ describe('blob threads: what they leave to the main thread', () => {
       if (!isLayerGet(req)) return false;
       const digest = req.url?.split('/blobs/')[1] ?? '';
       const bytes = Buffer.from(server.blobs.get(digest) as Buffer);
-      bytes[bytes.length - 1] ^= 1;
+      bytes.writeUInt8((bytes.at(-1) ?? 0) ^ 1, bytes.length - 1);
       res.writeHead(200, { 'content-length': String(bytes.length) });
       res.end(bytes);
       return true;
@@ -333,6 +339,82 @@ describe('blob threads: what they leave to the main thread', () => {
     } finally {
       server.clearInterceptors();
       await t.cleanup();
+    }
+  });
+});
+
+describe('blob threads: routes and clients', () => {
+  test("a registry that redirects its blobs: after the first redirect its blobs go the main thread's way only", async () => {
+    const server = await FaultServer.start();
+    const cdn = await SecondOrigin.start();
+    const registry = new Registry(server.host, { plainHttp: true });
+    try {
+      const repo = registry.repository('redirects/threads', { push: true });
+      const content = files(4, 300 * 1024);
+      const { manifest, layers } = await pushArtifact(repo, content);
+      await repo.tag(manifest, 'v1');
+      for (const layer of layers) cdn.files.set(`/${layer.digest}`, server.blobs.get(layer.digest) as Buffer);
+      server.intercept((req, res) => {
+        const digest = layers.find((l) => req.method === 'GET' && req.url?.endsWith(`/blobs/${l.digest}`))?.digest;
+        if (!digest) return false;
+        res.writeHead(307, { location: `${cdn.url}/${digest}` }).end();
+        return true;
+      });
+      const before = blobThreadCounts();
+      await pullIntoLayout(repo, 'v1', layers, Object.values(content), { concurrency: 1 });
+      const now = blobThreadCounts();
+      assert.equal(now.fallback - before.fallback, 1, 'one thread job, then none');
+      assert.equal(now.written - before.written, 0);
+      const gets = server.requests.filter((r) => r.method === 'GET' && r.url.includes('/blobs/')).length;
+      assert.equal(gets, layers.length + 1, 'one request more than blobs: the thread asked once');
+      assert.equal(cdn.requests.length, layers.length);
+    } finally {
+      await registry.close();
+      await cdn.close();
+      await server.close();
+    }
+  });
+
+  test('two clients of one host name with --resolve to two servers, and their own User-Agent: no connection shared', async () => {
+    const one = await FaultServer.start();
+    const two = await FaultServer.start();
+    const name = 'registry.test';
+    const port = (s: FaultServer) => Number(s.host.split(':')[1]);
+    const client = (s: FaultServer, agent: string) =>
+      new Registry(`${name}:5000`, {
+        plainHttp: true,
+        resolve: { [`${name}:5000`]: { address: '127.0.0.1', port: port(s) } },
+        headers: { 'User-Agent': agent },
+      });
+    const a = client(one, 'agent/one');
+    const b = client(two, 'agent/two');
+    try {
+      const content = files(2, 300 * 1024);
+      for (const [s, r] of [
+        [one, a],
+        [two, b],
+      ] as const) {
+        const repo = r.repository('resolve/threads', { push: true });
+        const { manifest, layers } = await pushArtifact(repo, content);
+        await repo.tag(manifest, 'v1');
+        s.requests.length = 0;
+        const before = blobThreadCounts().written;
+        await pullIntoLayout(repo, 'v1', layers, Object.values(content));
+        assert.equal(blobThreadCounts().written - before, layers.length);
+      }
+      for (const [s, agent] of [
+        [one, 'agent/one'],
+        [two, 'agent/two'],
+      ] as const) {
+        const gets = s.requests.filter((r) => r.url.includes('/blobs/'));
+        assert.equal(gets.length, 2, "each server got its own client's blob requests");
+        for (const r of gets) assert.equal(r.headers['user-agent'], agent, 'one User-Agent, the one given');
+      }
+    } finally {
+      await a.close();
+      await b.close();
+      await one.close();
+      await two.close();
     }
   });
 });

@@ -1,11 +1,19 @@
 import { chmod, type FileHandle, open, rename, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { type BlobFill, type Content, markFileOrigin, type Op, verifiedStream, verifyBytes } from '../content/index.js';
+import {
+  type BlobFill,
+  type Content,
+  isBlobFill,
+  markFileOrigin,
+  type Op,
+  verifiedStream,
+  verifyBytes,
+} from '../content/index.js';
 import { type Descriptor, type ErrorCode, LadingError } from '../oci/index.js';
 import { tempPathFor, writeFileAtomic } from './atomic.js';
 import type { StoreFiles } from './files.js';
 import { openStoreFolder, type RealDir } from './real-dir.js';
-import { isBlobFill, writeFilled, writeHashed, writeVerified } from './write-verified.js';
+import { writeFilled, writeHashed, writeVerified } from './write-verified.js';
 
 /** Where a store keeps a blob: a folder below its root and a file name there, both from the digest. */
 export interface BlobPlace {

@@ -66,11 +66,6 @@ export async function writeVerified(
   }
 }
 
-/** Whether `content` is a {@link BlobFill} rather than bytes or a stream. */
-export function isBlobFill(content: Content | BlobFill): content is BlobFill {
-  return !(content instanceof Uint8Array) && typeof (content as Partial<BlobFill>).fill === 'function';
-}
-
 /**
  * Writes a blob a {@link BlobFill} delivers into `handle` (a new, empty file) and closes it: the
  * fill writes it itself, verified, or hands back a stream, written as {@link writeVerified}

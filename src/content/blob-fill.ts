@@ -2,11 +2,16 @@ import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/index.js';
 import type { Op } from './storage.js';
 
+/** The mark of a {@link BlobFill}. */
+export const BlobFillBrand: unique symbol = Symbol('lading.blobFill');
+
 /**
  * A blob a source can write straight into a file the destination opened, instead of streaming
  * it (a registry blob fetched by another thread: see registry/blob-threads.ts).
  */
 export interface BlobFill {
+  /** Marks a fill apart from bytes and streams (a Uint8Array has a `fill` method too). */
+  readonly [BlobFillBrand]: true;
   /**
    * Writes the blob into `fd` (a new, empty file) from offset 0, every byte verified against the
    * descriptor, reporting bytes to `o.onProgress`. Settles only once nothing of it writes to `fd`
@@ -34,4 +39,9 @@ export function hasBlobFill(t: object): t is BlobFiller {
 
 export function hasFillPush(t: object): t is FillPusher {
   return typeof (t as Partial<FillPusher>).pushFill === 'function';
+}
+
+/** Whether `content` is a {@link BlobFill} rather than bytes or a stream. */
+export function isBlobFill(content: unknown): content is BlobFill {
+  return typeof content === 'object' && content !== null && (content as Partial<BlobFill>)[BlobFillBrand] === true;
 }

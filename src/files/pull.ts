@@ -2,9 +2,17 @@ import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, mkdtemp, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { isBlobFill, RealDir, shortTempName, writeFilled } from '../archive/index.js';
-import type { BlobFill, Content, Op, ReadOnlyTarget, Storage } from '../content/index.js';
-import { toReadable, verifiedCopy } from '../content/index.js';
+import { RealDir, shortTempName, writeFilled } from '../archive/index.js';
+import {
+  type BlobFill,
+  type Content,
+  isBlobFill,
+  type Op,
+  type ReadOnlyTarget,
+  type Storage,
+  toReadable,
+  verifiedCopy,
+} from '../content/index.js';
 import { GraphCopier, type ResolveOptions, resolveRootBytes } from '../copy/index.js';
 import {
   Annotation,

@@ -35,10 +35,19 @@ const jobs = new Map();
 parentPort.on('message', (m) => {
   if (m.t === 'get') start(m);
   else if (m.t === 'x') cancel(m.id);
+  else if (m.t === 'drop') drop(m.prefix);
 });
 
+function drop(prefix) {
+  for (const [key, list] of idle) {
+    if (!key.startsWith(prefix)) continue;
+    idle.delete(key);
+    for (const conn of list) conn.socket.destroy();
+  }
+}
+
 function start(m) {
-  const job = { m, id: m.id, left: m.size, pos: 0, head: [], headBytes: 0, inBody: false, keepAlive: true,
+  const job = { m, id: m.id, left: m.size, pos: 0, head: [], headBytes: 0, last3: Buffer.alloc(0), inBody: false, keepAlive: true,
     hash: createHash(m.alg), conn: undefined, timer: undefined, unreported: 0, over: false };
   jobs.set(m.id, job);
   const pooled = takeIdle(m.key);
@@ -101,15 +110,19 @@ function onRead(conn, n, buffer) {
   }
   let chunk = buffer.subarray(0, n);
   if (!job.inBody) {
+    // Only the new bytes and the three before them can complete the empty line that ends the head.
+    const before = job.headBytes - job.last3.length;
+    const tail = Buffer.concat([job.last3, chunk]);
+    const at = tail.indexOf('\\r\\n\\r\\n');
     job.head.push(Buffer.from(chunk));
     job.headBytes += n;
-    const all = job.head.length === 1 ? job.head[0] : Buffer.concat(job.head);
-    job.head = [all];
-    const end = all.indexOf('\\r\\n\\r\\n');
-    if (end < 0) {
+    job.last3 = Buffer.from(tail.subarray(-3));
+    if (at < 0) {
       if (job.headBytes > MaxHeadBytes) fallback(job, 'response head too long');
       return;
     }
+    const all = Buffer.concat(job.head);
+    const end = before + at;
     const refused = checkHead(job, all.subarray(0, end).toString('latin1'));
     if (refused) {
       fallback(job, refused);
@@ -130,7 +143,7 @@ function onRead(conn, n, buffer) {
       let at = 0;
       while (at < chunk.length) at += writeSync(job.m.fd, chunk, at, chunk.length - at, job.pos + at);
     } catch (error) {
-      fallback(job, 'write failed: ' + error.message);
+      fallback(job, 'write failed: ' + (error.code || error.message));
       return;
     }
     job.pos += chunk.length;

@@ -18,7 +18,10 @@ import { BlobThreadSource } from './blob-thread-source.js';
 
 /** A connection a thread may open: where to, and the TLS settings the main thread would use. */
 export interface DirectConnection {
-  /** Idle connections are shared by jobs with the same route (`scheme://host:port`). */
+  /**
+   * Idle connections are shared by jobs with the same route: one HTTP client's (its TLS settings,
+   * its --resolve) connections to one `scheme://host:port`.
+   */
   route: string;
   secure: boolean;
   /** The address and port to connect to (`--resolve` applied). */
@@ -102,6 +105,11 @@ class BlobThread {
     if (this.jobs.has(id) && !this.failed) this.worker.postMessage({ t: 'x', id });
   }
 
+  /** Closes the thread's idle connections of the routes starting with `prefix` (a closed client's). */
+  drop(prefix: string): void {
+    if (!this.failed) this.worker.postMessage({ t: 'drop', prefix });
+  }
+
   #answer(m: Answer): void {
     const job = this.jobs.get(m.id);
     if (!job) return;
@@ -134,6 +142,13 @@ class BlobThread {
 }
 
 let threads: BlobThread[] | undefined;
+/**
+ * Routes the threads no longer take: one answered a blob GET with a redirect, a status that asks
+ * to wait (429, 5xx) or not at all in time. Each such answer costs a second request on the main
+ * thread's path (which follows the redirect, honours Retry-After, retries), so a registry that
+ * answers that way once (Docker Hub, GHCR and most clouds redirect every blob) goes that way only.
+ */
+const mainThreadRoutes = new Set<string>();
 /** How the jobs of this process ended (for tests and --debug-like checks). */
 const counts = { written: 0, fallback: 0, cancelled: 0 };
 
@@ -180,6 +195,17 @@ function pool(): BlobThread[] {
   return threads;
 }
 
+/** Forgets the idle connections of the routes starting with `prefix`, on every thread (a client closed). */
+export function dropThreadRoutes(prefix: string): void {
+  for (const thread of threads ?? []) thread.drop(prefix);
+  for (const route of mainThreadRoutes) if (route.startsWith(prefix)) mainThreadRoutes.delete(route);
+}
+
+/** Whether a fallback's reason says the route is better left to the main thread. */
+function leavesRoute(reason: string): boolean {
+  return /^status HTTP\/1\.[01] (3\d\d|429|5\d\d)\b/.test(reason) || reason === 'timed out';
+}
+
 /** What a thread needs for one blob: the GET, the file descriptor to write to, what to expect. */
 export interface ThreadFetch {
   get: DirectGet;
@@ -198,6 +224,9 @@ export interface ThreadFetch {
  * the signal fired.
  */
 export function fetchOnThread(f: ThreadFetch): Promise<ThreadResult> {
+  if (mainThreadRoutes.has(f.get.connection.route)) {
+    return Promise.resolve({ kind: 'fallback', reason: 'left to the main thread', written: 0 });
+  }
   const live = pool().filter((t) => !t.failed);
   if (live.length === 0) return Promise.resolve({ kind: 'fallback', reason: 'no threads', written: 0 });
   // The thread with the fewest jobs: a few big blobs spread over all of them.
@@ -209,6 +238,7 @@ export function fetchOnThread(f: ThreadFetch): Promise<ThreadResult> {
     const settle = (result: ThreadResult) => {
       f.signal?.removeEventListener('abort', onAbort);
       counts[result.kind]++;
+      if (result.kind === 'fallback' && leavesRoute(result.reason)) mainThreadRoutes.add(connection.route);
       resolve(result);
     };
     thread.run(

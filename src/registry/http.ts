@@ -1,7 +1,7 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import type { DirectConnection } from './blob-threads.js';
+import { type DirectConnection, dropThreadRoutes } from './blob-threads.js';
 import { abortedError, exchange, type RawResponse, type ResponseBody } from './h1/exchange.js';
 import { failure } from './h1/failure.js';
 import { requestHead } from './h1/head.js';
@@ -75,6 +75,9 @@ interface Route {
   connect(progress: { reachedProxy: boolean }): Promise<Socket>;
 }
 
+/** Clients made in this process, to name their connections on blob threads. */
+let clientCount = 0;
+
 /** Host names and ports as `net.connect` takes them: no brackets around IPv6 literals. */
 function bare(hostname: string): string {
   return hostname.replace(/^\[(.*)\]$/, '$1');
@@ -88,7 +91,7 @@ function defaultPort(url: URL): number {
  * Header sets joined as Node's `setHeader` joins them: names compare without case, and a later
  * set's value (and spelling) replaces an earlier one's.
  */
-function merged(...sets: Record<string, string>[]): Record<string, string> {
+export function merged(...sets: Record<string, string>[]): Record<string, string> {
   const byName = new Map<string, [string, string]>();
   for (const set of sets)
     for (const [name, value] of Object.entries(set)) byName.set(name.toLowerCase(), [name, value]);
@@ -146,6 +149,8 @@ export class HttpClient {
   readonly #sockets = new Set<Socket>();
   #ca: Promise<ConnectionOptions['ca']> | undefined;
   #closed = false;
+  /** Names this client's connections on blob threads: they are shared by no other client (other TLS settings, --resolve). */
+  readonly #threadRoutes = `client ${++clientCount}`;
 
   constructor(options: HttpClientOptions) {
     this.#options = options;
@@ -368,7 +373,7 @@ export class HttpClient {
     const to = o.resolve?.[`${hostname}:${port}`];
     const secure = url.protocol === 'https:';
     const connection: DirectConnection = {
-      route: `${url.protocol}//${url.host}`,
+      route: `${this.#threadRoutes} ${url.protocol}//${url.host}`,
       secure,
       address: to?.address ?? hostname,
       port: to?.port ?? port,
@@ -495,6 +500,7 @@ export class HttpClient {
   /** Closes every connection, idle or busy; later requests fail. */
   async close(): Promise<void> {
     this.#closed = true;
+    dropThreadRoutes(`${this.#threadRoutes} `);
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
     this.#idle.clear();

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import {
   type BlobFill,
+  BlobFillBrand,
   type BytesFetcher,
   type Content,
   cancellablePush,
@@ -217,7 +218,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   blobFill(desc: Descriptor): BlobFill | undefined {
     if (desc.data !== undefined || isManifestMediaType(desc.mediaType) || !this.registry.directGet) return undefined;
     if (!blobThreadsWanted(desc.size)) return undefined;
-    return { fill: (fd, o) => this.#fill(desc, fd, o) };
+    return { [BlobFillBrand]: true, fill: (fd, o) => this.#fill(desc, fd, o) };
   }
 
   async #fill(
@@ -245,8 +246,17 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
         },
       });
       if (result.kind === 'cancelled') throw abortError(o.signal as AbortSignal);
-      // A digest that differs is fetched again the usual way, which tells the mismatch as it always does.
-      if (result.kind === 'written' && `${algorithm}:${result.hex}` === desc.digest) return { filled: true };
+      if (result.kind === 'written') {
+        const got = `${algorithm}:${result.hex}`;
+        if (got !== desc.digest) {
+          throw new LadingError('DIGEST_MISMATCH', `${where}: content digest ${got} does not match ${desc.digest}`);
+        }
+        return { filled: true };
+      }
+      // The file is what failed, not the download: fetching it again would fail the same way.
+      if (result.reason.startsWith('write failed: ')) {
+        throw new LadingError('IO_ERROR', `${where}: cannot write the blob: ${result.reason.slice(14)}`);
+      }
     }
     return { filled: false, content: await this.fetch(desc, o.signal ? { signal: o.signal } : {}), reported };
   }

@@ -4,7 +4,7 @@ import type { DirectGet } from './blob-threads.js';
 import { networkError } from './errors.js';
 import { requestHead } from './h1/head.js';
 import { locationOf } from './headers.js';
-import { HttpClient, type HttpClientOptions, type RawResponse } from './http.js';
+import { HttpClient, type HttpClientOptions, merged, type RawResponse } from './http.js';
 import { type HttpReply, type HttpRequest, header, isReplayable, type RequestBody, type Sender } from './message.js';
 import { type ProxyConfig, proxyConfigFromEnv, proxySelector } from './proxy.js';
 import { redactUrl } from './redact.js';
@@ -205,12 +205,16 @@ export class Transport implements Sender {
     this.#checkUrl?.(url);
     const connection = await this.#originClient.directConnection(url);
     if (!connection) return undefined;
-    const head = requestHead('GET', `${url.pathname}${url.search}`, {
-      Host: url.host,
-      'user-agent': this.#userAgent,
-      ...this.#extraHeaders,
-      ...(authorization ? { authorization } : {}),
-    });
+    // The fields as the main client merges them (names in any case, the later set winning).
+    const head = requestHead(
+      'GET',
+      `${url.pathname}${url.search}`,
+      merged(
+        { Host: url.host },
+        { 'user-agent': this.#userAgent, ...this.#extraHeaders },
+        authorization ? { authorization } : {},
+      ),
+    );
     return { connection, head };
   }
 
