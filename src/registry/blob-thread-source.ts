@@ -26,7 +26,9 @@ const net = require('node:net');
 const { writeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 let tls;
-const ReadBytes = 256 * 1024;
+// 64 KiB per connection: measured on 2 cores (200 × 5 MiB), 256 KiB reads ran ~8 % faster but
+// raised peak RSS from 81 to 113 MB with two threads and from 123 to 165 MB with six.
+const ReadBytes = 64 * 1024;
 const MaxHeadBytes = 64 * 1024;
 const ReportBytes = 1024 * 1024;
 const idle = new Map();
