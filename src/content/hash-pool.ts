@@ -155,9 +155,14 @@ let next = 0;
 let hashedOnMain = 0;
 let jobIds = 0;
 
+/** A thread count set in the environment variable `name` (a number, at most 16), or undefined. */
+export function threadsFromEnv(name: string): number | undefined {
+  const value = process.env[name];
+  return value !== undefined && /^\d+$/.test(value) ? Math.min(Number(value), 16) : undefined;
+}
+
 function configuredThreads(): number | undefined {
-  const configured = process.env.LADING_HASH_THREADS;
-  return configured !== undefined && /^\d+$/.test(configured) ? Math.min(Number(configured), 16) : undefined;
+  return threadsFromEnv('LADING_HASH_THREADS');
 }
 
 /** One thread hashes ~1.5 GB/s, more than most disks write. */

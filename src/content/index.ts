@@ -5,6 +5,7 @@ export * from './describe.js';
 export * from './file-origin.js';
 export * from './graph.js';
 export * from './hash.js';
+export { threadsFromEnv } from './hash-pool.js';
 export * from './memory.js';
 export * from './read-regular.js';
 export * from './read-size.js';

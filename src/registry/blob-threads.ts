@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { threadsFromEnv } from '../content/index.js';
 import type { DigestAlgorithm } from '../oci/index.js';
 import { BlobThreadSource } from './blob-thread-source.js';
 
@@ -160,8 +161,7 @@ let requested = 0;
 let jobIds = 0;
 
 function configured(): number | undefined {
-  const value = process.env.LADING_FETCH_THREADS;
-  return value !== undefined && /^\d+$/.test(value) ? Math.min(Number(value), 16) : undefined;
+  return threadsFromEnv('LADING_FETCH_THREADS');
 }
 
 /**
