@@ -247,7 +247,7 @@ describe('blob threads: what they leave to the main thread', () => {
     }
   });
 
-  test('a body cut off mid-way: the main thread fetches it again, progress counts each byte once', async () => {
+  test('a body cut off mid-way: the main thread picks it up with a Range request, progress counts each byte once', async () => {
     const cut = new Set<string>();
     server.intercept((req, res) => {
       if (!isLayerGet(req)) return false;
@@ -261,8 +261,25 @@ describe('blob threads: what they leave to the main thread', () => {
     });
     try {
       const before = blobThreadCounts();
+      server.requests.length = 0;
       await pullIntoLayout(repo(), 'v1', layers, Object.values(content));
       assert.equal(blobThreadCounts().fallback - before.fallback, layers.length);
+      const ranged = server.requests.filter((r) => r.headers.range !== undefined).map((r) => r.headers.range);
+      assert.equal(ranged.length, layers.length, 'each layer resumed, none fetched again whole');
+      for (const range of ranged) assert.match(String(range), /^bytes=[1-9]\d*-$/);
+      // The same into an ORAS pull folder (its files are opened their own way).
+      cut.clear();
+      server.requests.length = 0;
+      const t = await tempDir();
+      try {
+        await pullFiles(repo(), 'v1', { output: t.path });
+        for (const [name, bytes] of Object.entries(content)) {
+          assert.ok((await readFile(join(t.path, name))).equals(bytes), name);
+        }
+        assert.equal(server.requests.filter((r) => r.headers.range !== undefined).length, layers.length);
+      } finally {
+        await t.cleanup();
+      }
     } finally {
       server.clearInterceptors();
     }

@@ -121,7 +121,8 @@ export class BlobFolder {
           const temp = tempPathFor(name, staging.at('.'));
           let handle: FileHandle | undefined;
           try {
-            handle = await open(temp, 'wx', 0o644);
+            // A fill may read back what a blob thread wrote before a break (to resume): read and write.
+            handle = await open(temp, isBlobFill(content) ? 'wx+' : 'wx', 0o644);
             const where = `${location}: ${expected.digest}`;
             if (isBlobFill(content)) await writeFilled(handle, content, expected, { where, op: o });
             else await writeVerified(handle, content, expected, { where, op: o });

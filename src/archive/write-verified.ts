@@ -90,7 +90,7 @@ export async function writeFilled(
   }
   const { content, reported } = result;
   try {
-    await handle.truncate(0);
+    if (!result.keepsPrefix) await handle.truncate(0);
   } catch (error) {
     content.destroy();
     await handle.close();

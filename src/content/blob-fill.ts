@@ -16,9 +16,14 @@ export interface BlobFill {
    * Writes the blob into `fd` (a new, empty file) from offset 0, every byte verified against the
    * descriptor, reporting bytes to `o.onProgress`. Settles only once nothing of it writes to `fd`
    * any more: `filled`, or the blob as a verifying stream for the caller to write its usual way
-   * (the file truncated first), with how many bytes were already reported to `onProgress`.
+   * (the file truncated first), with how many bytes were already reported to `onProgress`. With
+   * `keepsPrefix`, the stream reads the bytes already in the file back first: the file is not
+   * truncated, and they are written over with themselves.
    */
-  fill(fd: number, o: Op): Promise<{ filled: true } | { filled: false; content: Readable; reported: number }>;
+  fill(
+    fd: number,
+    o: Op,
+  ): Promise<{ filled: true } | { filled: false; content: Readable; reported: number; keepsPrefix?: boolean }>;
 }
 
 /** A source that may hand a blob over as a {@link BlobFill}. @internal */

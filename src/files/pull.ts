@@ -210,7 +210,9 @@ class FileSink implements Storage {
     const temp = folder.at(shortTempName());
     try {
       // A pulled file gets the usual mode (0666 less the umask, as any new file); a tar to unpack is private.
-      const handle = await open(temp, NewFileFlags, unpack ? 0o600 : 0o666);
+      // A fill may read back what a blob thread wrote before a break (to resume): read and write.
+      const flags = isBlobFill(content) ? (NewFileFlags & ~constants.O_WRONLY) | constants.O_RDWR : NewFileFlags;
+      const handle = await open(temp, flags, unpack ? 0o600 : 0o666);
       const where = `${desc.digest} (${title})`;
       if (isBlobFill(content)) await writeFilled(handle, content, desc, { where, ...(o ? { op: o } : {}) });
       else await verifiedCopy(content, desc, handle.createWriteStream(), { where, ...(o ? { op: o } : {}) });

@@ -1,3 +1,4 @@
+import { read } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
   type BlobFill,
@@ -221,11 +222,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     return { [BlobFillBrand]: true, fill: (fd, o) => this.#fill(desc, fd, o) };
   }
 
-  async #fill(
-    desc: Descriptor,
-    fd: number,
-    o: Op,
-  ): Promise<{ filled: true } | { filled: false; content: Readable; reported: number }> {
+  async #fill(desc: Descriptor, fd: number, o: Op): ReturnType<BlobFill['fill']> {
     const where = `${this}@${desc.digest}`;
     const { algorithm } = parseDigest(desc.digest);
     checkExpectedSize(desc, where);
@@ -256,6 +253,19 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
       // The file is what failed, not the download: fetching it again would fail the same way.
       if (result.reason.startsWith('write failed: ')) {
         throw new LadingError('IO_ERROR', `${where}: cannot write the blob: ${result.reason.slice(14)}`);
+      }
+      // A body cut off mid-way is picked up where it broke, as the main thread's own downloads are.
+      if (result.written > 0 && result.reason !== 'body longer than announced') {
+        const resume = this.#resumer(url, desc, o);
+        // A registry that does not answer the Range request gets the usual whole GET below.
+        const rest = await resume(result.written, threadConnectionLost(result.reason)).catch((error: unknown) => {
+          if (o.signal?.aborted) throw error;
+          return undefined;
+        });
+        if (rest) {
+          const source = Readable.from(prefixThenRest(fd, result.written, rest, resume));
+          return { filled: false, content: verifiedStream(source, desc, { where }), reported, keepsPrefix: true };
+        }
       }
     }
     return { filled: false, content: await this.fetch(desc, o.signal ? { signal: o.signal } : {}), reported };
@@ -719,5 +729,45 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
       return false;
     }
     throw await replyError(reply, 'POST');
+  }
+}
+
+/** The connection a blob thread lost, as the error the Range resume expects of a broken body. */
+function threadConnectionLost(reason: string): Error {
+  return Object.assign(new Error(`blob thread: ${reason}`), { code: 'ECONNRESET' });
+}
+
+/**
+ * The first `length` bytes a blob thread wrote into `fd`, read back (so that they are verified
+ * with the rest), then the body of a Range request from there, picked up again where it breaks.
+ */
+async function* prefixThenRest(
+  fd: number,
+  length: number,
+  rest: Readable,
+  resume: ResumeSource,
+): AsyncGenerator<Buffer> {
+  let at = 0;
+  while (at < length) {
+    const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, length - at));
+    const n = await new Promise<number>((resolve, reject) =>
+      read(fd, buffer, 0, buffer.length, at, (error, bytes) => (error ? reject(error) : resolve(bytes))),
+    );
+    if (n === 0) throw new LadingError('IO_ERROR', `the first ${length} bytes of a blob are no longer in its file`);
+    at += n;
+    yield buffer.subarray(0, n);
+  }
+  let body = rest;
+  for (;;) {
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        at += chunk.length;
+        yield chunk;
+      }
+      return;
+    } catch (error) {
+      if (isLadingError(error) || (error as Error).name === 'AbortError') throw error;
+      body = await resume(at, error);
+    }
   }
 }
