@@ -135,6 +135,8 @@ class BlobThread {
   /** A thread that died writes nothing more: its jobs fall back to the main thread. */
   #fail(): void {
     this.failed = true;
+    // A thread that could not start or died (a sandbox, memory): no more are started.
+    unavailable = true;
     const jobs = [...this.jobs.entries()];
     this.jobs.clear();
     this.worker.unref();
@@ -143,6 +145,8 @@ class BlobThread {
 }
 
 let threads: BlobThread[] | undefined;
+/** Threads could not be started here, or one died (a sandbox, resource limits): no new ones. */
+let unavailable = false;
 /**
  * Routes the threads no longer take: one answered a blob GET with a redirect, a status that asks
  * to wait (429, 5xx) or not at all in time. Each such answer costs a second request on the main
@@ -186,9 +190,6 @@ export function blobThreadsWanted(size: number): boolean {
   requested += size;
   return threads !== undefined || size >= StartAfterBytes || requested >= StartAfterBytes;
 }
-
-/** Threads could not be started here (a sandbox, resource limits): every blob goes the usual way. */
-let unavailable = false;
 
 /**
  * The thread for the next job: an idle one, else a new one while there are fewer than
