@@ -748,26 +748,31 @@ async function* prefixThenRest(
   resume: ResumeSource,
 ): AsyncGenerator<Buffer> {
   let at = 0;
-  while (at < length) {
-    const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, length - at));
-    const n = await new Promise<number>((resolve, reject) =>
-      read(fd, buffer, 0, buffer.length, at, (error, bytes) => (error ? reject(error) : resolve(bytes))),
-    );
-    if (n === 0) throw new LadingError('IO_ERROR', `the first ${length} bytes of a blob are no longer in its file`);
-    at += n;
-    yield buffer.subarray(0, n);
-  }
   let body = rest;
-  for (;;) {
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        at += chunk.length;
-        yield chunk;
-      }
-      return;
-    } catch (error) {
-      if (isLadingError(error) || (error as Error).name === 'AbortError') throw error;
-      body = await resume(at, error);
+  try {
+    while (at < length) {
+      const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, length - at));
+      const n = await new Promise<number>((resolve, reject) =>
+        read(fd, buffer, 0, buffer.length, at, (error, bytes) => (error ? reject(error) : resolve(bytes))),
+      );
+      if (n === 0) throw new LadingError('IO_ERROR', `the first ${length} bytes of a blob are no longer in its file`);
+      at += n;
+      yield buffer.subarray(0, n);
     }
+    for (;;) {
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          at += chunk.length;
+          yield chunk;
+        }
+        return;
+      } catch (error) {
+        if (isLadingError(error) || (error as Error).name === 'AbortError') throw error;
+        body = await resume(at, error);
+      }
+    }
+  } finally {
+    // Stopped early (an abort, a failed write): the connection is let go, not left waiting.
+    if (!body.destroyed) body.destroy();
   }
 }
