@@ -79,7 +79,7 @@ export async function writeFilled(
 ): Promise<void> {
   let result: Awaited<ReturnType<BlobFill['fill']>>;
   try {
-    result = await fill.fill(handle.fd, options.op ?? {});
+    result = await fill.fill(handle, options.op ?? {});
   } catch (error) {
     await handle.close();
     throw error;

@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/index.js';
 import type { Op } from './storage.js';
@@ -13,15 +14,15 @@ export interface BlobFill {
   /** Marks a fill apart from bytes and streams (a Uint8Array has a `fill` method too). */
   readonly [BlobFillBrand]: true;
   /**
-   * Writes the blob into `fd` (a new, empty file) from offset 0, every byte verified against the
-   * descriptor, reporting bytes to `o.onProgress`. Settles only once nothing of it writes to `fd`
+   * Writes the blob into `file` (a new, empty file, open for reading and writing) from offset 0, every byte verified against the
+   * descriptor, reporting bytes to `o.onProgress`. Settles only once nothing of it writes to `file`
    * any more: `filled`, or the blob as a verifying stream for the caller to write its usual way
    * (the file truncated first), with how many bytes were already reported to `onProgress`. With
    * `keepsPrefix`, the stream reads the bytes already in the file back first: the file is not
    * truncated, and they are written over with themselves.
    */
   fill(
-    fd: number,
+    file: FileHandle,
     o: Op,
   ): Promise<{ filled: true } | { filled: false; content: Readable; reported: number; keepsPrefix?: boolean }>;
 }

@@ -185,8 +185,8 @@ function threadCount(): number {
 export function blobThreadsWanted(size: number): boolean {
   const forced = configured();
   if (forced === 0) return false;
-  if (forced !== undefined) return true;
-  if (size < MinBlobBytes) return false;
+  if (forced !== undefined) return !unavailable || !!threads?.some((t) => !t.failed);
+  if (size < MinBlobBytes || (unavailable && !threads?.some((t) => !t.failed))) return false;
   requested += size;
   return threads !== undefined || size >= StartAfterBytes || requested >= StartAfterBytes;
 }

@@ -1,4 +1,4 @@
-import { read } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
   type BlobFill,
@@ -219,10 +219,10 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   blobFill(desc: Descriptor): BlobFill | undefined {
     if (desc.data !== undefined || isManifestMediaType(desc.mediaType) || !this.registry.directGet) return undefined;
     if (!blobThreadsWanted(desc.size)) return undefined;
-    return { [BlobFillBrand]: true, fill: (fd, o) => this.#fill(desc, fd, o) };
+    return { [BlobFillBrand]: true, fill: (file, o) => this.#fill(desc, file, o) };
   }
 
-  async #fill(desc: Descriptor, fd: number, o: Op): ReturnType<BlobFill['fill']> {
+  async #fill(desc: Descriptor, file: FileHandle, o: Op): ReturnType<BlobFill['fill']> {
     const where = `${this}@${desc.digest}`;
     const { algorithm } = parseDigest(desc.digest);
     checkExpectedSize(desc, where);
@@ -232,7 +232,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     if (get) {
       const result = await fetchOnThread({
         get,
-        fd,
+        fd: file.fd,
         size: desc.size,
         algorithm,
         digest: desc.digest,
@@ -263,7 +263,10 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
           return undefined;
         });
         if (rest) {
-          const source = Readable.from(prefixThenRest(fd, result.written, rest, resume));
+          const source = Readable.from(prefixThenRest(file, result.written, rest, resume, where), {
+            objectMode: false,
+            highWaterMark: 1024 * 1024,
+          });
           return { filled: false, content: verifiedStream(source, desc, { where }), reported, keepsPrefix: true };
         }
       }
@@ -742,20 +745,27 @@ function threadConnectionLost(reason: string): Error {
  * with the rest), then the body of a Range request from there, picked up again where it breaks.
  */
 async function* prefixThenRest(
-  fd: number,
+  file: FileHandle,
   length: number,
   rest: Readable,
   resume: ResumeSource,
+  where: string,
 ): AsyncGenerator<Buffer> {
   let at = 0;
   let body = rest;
   try {
     while (at < length) {
       const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, length - at));
-      const n = await new Promise<number>((resolve, reject) =>
-        read(fd, buffer, 0, buffer.length, at, (error, bytes) => (error ? reject(error) : resolve(bytes))),
-      );
-      if (n === 0) throw new LadingError('IO_ERROR', `the first ${length} bytes of a blob are no longer in its file`);
+      // Through the handle: closing it waits for a read under way.
+      let n: number;
+      try {
+        ({ bytesRead: n } = await file.read(buffer, 0, buffer.length, at));
+      } catch (error) {
+        throw new LadingError('IO_ERROR', `${where}: cannot read back what was written: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      if (n === 0) throw new LadingError('IO_ERROR', `${where}: the first ${length} bytes are no longer in the file`);
       at += n;
       yield buffer.subarray(0, n);
     }
