@@ -65,12 +65,7 @@ export class VerifyStream extends Transform {
     }
     const got = `${parseDigest(this.#expected.digest).algorithm}:${this.#hash.digest('hex')}`;
     if (got !== this.#expected.digest) {
-      done(
-        new LadingError(
-          'DIGEST_MISMATCH',
-          `${this.#where}: content digest ${got} does not match ${this.#expected.digest}`,
-        ),
-      );
+      done(digestMismatch(this.#where, got, this.#expected));
       return;
     }
     done();
@@ -91,9 +86,12 @@ export function verifyBytes(expected: Descriptor, bytes: Uint8Array, where: stri
   }
   const { algorithm } = parseDigest(expected.digest);
   const got = `${algorithm}:${createDigester(algorithm).update(bytes).digest('hex')}`;
-  if (got !== expected.digest) {
-    throw new LadingError('DIGEST_MISMATCH', `${where}: content digest ${got} does not match ${expected.digest}`);
-  }
+  if (got !== expected.digest) throw digestMismatch(where, got, expected);
+}
+
+/** The error of content whose digest is `got` where `expected` was asked for, the same everywhere. */
+export function digestMismatch(where: string, got: string, expected: Descriptor): LadingError {
+  return new LadingError('DIGEST_MISMATCH', `${where}: content digest ${got} does not match ${expected.digest}`);
 }
 
 /** True when `content` is a stream that itself fails unless it delivers exactly `expected`'s digest. */
@@ -330,12 +328,7 @@ class VerifiedReadable extends Readable {
         if (this.destroyed) return;
         const got = `${this.#algorithm}:${hex}`;
         if (got !== this.#expected.digest) {
-          this.destroy(
-            new LadingError(
-              'DIGEST_MISMATCH',
-              `${this.#where}: content digest ${got} does not match ${this.#expected.digest}`,
-            ),
-          );
+          this.destroy(digestMismatch(this.#where, got, this.#expected));
           return;
         }
         this.push(null);

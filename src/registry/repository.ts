@@ -8,6 +8,7 @@ import {
   cancellablePush,
   checkExpectedSize,
   type Deleter,
+  digestMismatch,
   fetchAll,
   type Mounter,
   type Op,
@@ -245,9 +246,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
       if (result.kind === 'cancelled') throw abortError(o.signal as AbortSignal);
       if (result.kind === 'written') {
         const got = `${algorithm}:${result.hex}`;
-        if (got !== desc.digest) {
-          throw new LadingError('DIGEST_MISMATCH', `${where}: content digest ${got} does not match ${desc.digest}`);
-        }
+        if (got !== desc.digest) throw digestMismatch(where, got, desc);
         return { filled: true };
       }
       // The file is what failed, not the download: fetching it again would fail the same way.
@@ -263,11 +262,13 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
           return undefined;
         });
         if (rest) {
-          const source = Readable.from(prefixThenRest(file, result.written, rest, resume, where), {
+          const source = Readable.from(prefixThenRest(file, result.written, rest, where), {
             objectMode: false,
             highWaterMark: 1024 * 1024,
           });
-          return { filled: false, content: verifiedStream(source, desc, { where }), reported, keepsPrefix: true };
+          // Offsets count from the blob's first byte, the read-back prefix included.
+          const content = verifiedStream(source, desc, { where, resume });
+          return { filled: false, content, reported, keepsPrefix: true };
         }
       }
     }
@@ -741,18 +742,16 @@ function threadConnectionLost(reason: string): Error {
 }
 
 /**
- * The first `length` bytes a blob thread wrote into `fd`, read back (so that they are verified
- * with the rest), then the body of a Range request from there, picked up again where it breaks.
+ * The first `length` bytes a blob thread wrote into `file`, read back (so that they are verified
+ * with the rest), then the body of a Range request from there.
  */
 async function* prefixThenRest(
   file: FileHandle,
   length: number,
   rest: Readable,
-  resume: ResumeSource,
   where: string,
 ): AsyncGenerator<Buffer> {
   let at = 0;
-  let body = rest;
   try {
     while (at < length) {
       const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, length - at));
@@ -769,20 +768,9 @@ async function* prefixThenRest(
       at += n;
       yield buffer.subarray(0, n);
     }
-    for (;;) {
-      try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
-          at += chunk.length;
-          yield chunk;
-        }
-        return;
-      } catch (error) {
-        if (isLadingError(error) || (error as Error).name === 'AbortError') throw error;
-        body = await resume(at, error);
-      }
-    }
+    yield* rest as AsyncIterable<Buffer>;
   } finally {
     // Stopped early (an abort, a failed write): the connection is let go, not left waiting.
-    if (!body.destroyed) body.destroy();
+    if (!rest.destroyed) rest.destroy();
   }
 }
