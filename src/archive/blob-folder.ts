@@ -115,28 +115,29 @@ export class BlobFolder {
     const { folder, name } = this.#o.place(expected.digest);
     try {
       const { staging: stagingFolder, mode } = this.#writes();
-      // Both folders are held open from the first byte to the rename: a swap meanwhile redirects nothing.
-      return await this.#in(stagingFolder, async (staging) =>
-        this.#in(folder, async (blobs) => {
-          const temp = tempPathFor(name, staging.at('.'));
-          let handle: FileHandle | undefined;
-          try {
-            // A fill may read back what a blob thread wrote before a break (to resume): read and write.
-            handle = await open(temp, isBlobFill(content) ? 'wx+' : 'wx', 0o644);
-            const where = `${location}: ${expected.digest}`;
-            if (isBlobFill(content)) await writeFilled(handle, content, expected, { where, op: o });
-            else await writeVerified(handle, content, expected, { where, op: o });
-            if (mode !== 0o644) await chmod(temp, mode);
-            const existed = (await this.size(expected.digest)) !== undefined;
-            await rename(temp, blobs.at(name));
-            return !existed;
-          } catch (error) {
-            await handle?.close().catch(() => {});
-            await rm(temp, { force: true });
-            throw error;
-          }
-        }),
-      );
+      // Both folders are held open from the first byte to the rename: a swap meanwhile redirects
+      // nothing. They are opened side by side, and the blob's folder need not be open before the
+      // first byte is written: only the rename waits for it.
+      return await this.#in([stagingFolder, folder], async ([staging, opening]) => {
+        const temp = tempPathFor(name, (await staging).at('.'));
+        let handle: FileHandle | undefined;
+        try {
+          // A fill may read back what a blob thread wrote before a break (to resume): read and write.
+          handle = await open(temp, isBlobFill(content) ? 'wx+' : 'wx', 0o644);
+          const where = `${location}: ${expected.digest}`;
+          if (isBlobFill(content)) await writeFilled(handle, content, expected, { where, op: o });
+          else await writeVerified(handle, content, expected, { where, op: o });
+          if (mode !== 0o644) await chmod(temp, mode);
+          const blobs = await opening;
+          const existed = (await this.size(expected.digest)) !== undefined;
+          await rename(temp, blobs.at(name));
+          return !existed;
+        } catch (error) {
+          await handle?.close().catch(() => {});
+          await rm(temp, { force: true });
+          throw error;
+        }
+      });
     } catch (error) {
       if (!isBlobFill(content)) discard(content);
       if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
@@ -155,8 +156,8 @@ export class BlobFolder {
     const { location } = this.#o;
     try {
       const { staging: stagingFolder, mode } = this.#writes();
-      return await this.#in(stagingFolder, async (staging) => {
-        const temp = tempPathFor('ingest', staging.at('.'));
+      return await this.#in([stagingFolder], async ([opening]) => {
+        const temp = tempPathFor('ingest', (await opening).at('.'));
         let handle: FileHandle | undefined;
         try {
           handle = await open(temp, 'wx', 0o644);
@@ -166,7 +167,8 @@ export class BlobFolder {
           if (mode !== 0o644) await chmod(temp, mode);
           const { folder, name } = this.#o.place(digest);
           // The blob folder is opened without following links, as for any write.
-          const added = await this.#in(folder, async (blobs) => {
+          const added = await this.#in([folder], async ([opening]) => {
+            const blobs = await opening;
             const existed = (await this.size(digest)) !== undefined;
             await rename(temp, blobs.at(name));
             return !existed;
@@ -190,7 +192,7 @@ export class BlobFolder {
   /** Stores a small blob already verified in memory (a manifest), atomically. */
   async writeSmall(digest: string, bytes: Uint8Array): Promise<void> {
     const { folder, name } = this.#o.place(digest);
-    await this.#in(folder, (blobs) => writeFileAtomic(blobs.at(name), bytes, 0o644, { sync: false }));
+    await this.#in([folder], async ([blobs]) => writeFileAtomic((await blobs).at(name), bytes, 0o644, { sync: false }));
   }
 
   /** Removes blobs; one that is not there is no error. */
@@ -209,27 +211,36 @@ export class BlobFolder {
   }
 
   /**
-   * Runs `fn` on a store folder held open, made when missing. Writes under way at the same time
-   * share one opening of each folder (the last one out closes it): a copy of many blobs opens the
-   * folders once per burst, not once per blob.
+   * Runs `fn` with store folders held open (made when missing), all opened at once; `fn` gets each
+   * opening to await when it needs that folder. Writes under way at the same time share one
+   * opening of each folder (the last one out closes it): a copy of many blobs opens the folders
+   * once per burst, not once per blob. A folder that cannot be opened fails `fn` where it awaits it.
    */
-  async #in<T>(parts: readonly string[], fn: (dir: RealDir) => Promise<T>): Promise<T> {
-    const key = parts.join('/');
-    let held = this.#held.get(key);
-    if (!held) {
-      const { root, code } = this.#writes();
-      const dir = openStoreFolder(root, parts, { where: this.#o.location, code });
-      dir.catch(() => {});
-      held = { dir, users: 0 };
-      this.#held.set(key, held);
-    }
-    held.users++;
+  async #in<T, F extends readonly (readonly string[])[]>(
+    folders: readonly [...F],
+    fn: (dirs: { [K in keyof F]: Promise<RealDir> }) => Promise<T>,
+  ): Promise<T> {
+    const { root, code } = this.#writes();
+    const held = folders.map((parts) => {
+      const key = parts.join('/');
+      let entry = this.#held.get(key);
+      if (!entry) {
+        const dir = openStoreFolder(root, parts, { where: this.#o.location, code });
+        dir.catch(() => {});
+        entry = { dir, users: 0 };
+        this.#held.set(key, entry);
+      }
+      entry.users++;
+      return { key, entry };
+    });
     try {
-      return await fn(await held.dir);
+      return await fn(held.map((h) => h.entry.dir) as { [K in keyof F]: Promise<RealDir> });
     } finally {
-      if (--held.users === 0) {
-        this.#held.delete(key);
-        await (await held.dir.catch(() => undefined))?.close();
+      for (const { key, entry } of held) {
+        if (--entry.users === 0) {
+          this.#held.delete(key);
+          await (await entry.dir.catch(() => undefined))?.close();
+        }
       }
     }
   }

@@ -156,11 +156,11 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     let made = false;
     if (kind === 'missing') {
       if (mode !== 'create') throw new LadingError('NOT_FOUND', `${path}: no OCI layout (directory or tar file) there`);
-      // One call makes the folder and blobs/ in it; the folder is ours when it was made here (the
-      // first folder made is it or one above it, not blobs/ alone).
+      // One call makes the folder and blobs/sha256/ in it; the folder is ours when it was made here
+      // (the first folder made is it or one above it, not blobs/ or blobs/sha256/ alone).
       const blobs = join(path, 'blobs');
-      const first = await mkdir(blobs, { recursive: true });
-      made = first !== undefined && resolvePath(first) !== resolvePath(blobs);
+      const first = await mkdir(join(blobs, 'sha256'), { recursive: true });
+      made = first !== undefined && !resolvePath(first).startsWith(resolvePath(blobs));
     }
     const files = new DirFiles(path, options.followLinks === false ? { followLinks: false } : {});
     const writable = mode !== 'readonly';
@@ -452,18 +452,23 @@ function discard(content: Content): void {
 }
 
 /**
- * The two files of a layout in a folder this call made: each linked into place, so that a
+ * The two files of a layout in a folder this call made (and its ingest/ folder): each file linked into place, so that a
  * concurrent writer's file is never replaced, with no lock and no fsync (an empty layout has
  * nothing to lose). Undefined when either was there already or the file system cannot link: then
  * {@link initialise} finishes the job.
  */
 async function initialiseNew(root: string): Promise<IndexState | undefined> {
   const empty: IndexState = { tags: new Map(), manifests: new Map() };
-  const wrote = await Promise.all([
+  // ingest/ too, where blobs are staged: the first write then finds every folder it needs.
+  const [ingest, ...wrote] = await Promise.all([
+    mkdir(join(root, 'ingest')).then(
+      () => true,
+      () => false,
+    ),
     writeNewFile(join(root, 'oci-layout'), layoutFileBytes()),
     writeNewFile(join(root, 'index.json'), encodeIndexJson(empty)),
   ]);
-  return wrote.every(Boolean) ? empty : undefined;
+  return ingest && wrote.every(Boolean) ? empty : undefined;
 }
 
 /**
