@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { listReferrers } from '../src/content/index.js';
 import { Registry } from '../src/registry/index.js';
 import { startRegistry } from '../src/server/index.js';
-import { ladingOk } from './support/cli.js';
+import { lading, ladingOk } from './support/cli.js';
 import { pushImage, tempDir } from './support/fixtures.js';
 import { type Served, startServe } from './support/serve.js';
 
@@ -329,6 +329,14 @@ describe('lading serve', () => {
     assert.equal(JSON.parse(wrong.body.toString()).errors[0].code, 'MANIFEST_INVALID');
     const right = await putManifest(served.url, 'strict/repo', 'v1', imageManifest({ digest: config, size: 2 }, []));
     assert.equal(right.status, 201);
+    // A blob named many times is looked up once, and every mention of it is still checked.
+    const many = Array.from({ length: 500 }, () => ({ digest: config, size: 2 }));
+    const repeated = await putManifest(served.url, 'strict/repo', 'v2', imageManifest({ digest: config, size: 2 }, many));
+    assert.equal(repeated.status, 201);
+    const lastWrong = [...many, { digest: config, size: 5 }];
+    const oneWrong = await putManifest(served.url, 'strict/repo', 'v3', imageManifest({ digest: config, size: 2 }, lastWrong));
+    assert.equal(oneWrong.status, 400);
+    assert.equal(JSON.parse(oneWrong.body.toString()).errors[0].code, 'MANIFEST_INVALID');
   });
 
   test('an artifactType that is not a media type is refused: it would be copied into every tag of the index', async () => {
@@ -616,6 +624,43 @@ describe('lading serve gc', () => {
       await work.cleanup();
     }
   });
+
+  test('a repository with a manifest it cannot read keeps every blob: what that manifest names is unknown', async () => {
+    const work = await tempDir('lading-serve-gc-');
+    const root = join(work.path, 'root');
+    try {
+      const served = await startServe(['--root', root]);
+      let layer: string;
+      let orphan: string;
+      try {
+        const bytes = randomBytes(20_000);
+        layer = await pushBlob(served.url, 'gc/broken', bytes);
+        const config = await pushBlob(served.url, 'gc/broken', Buffer.from('{}'));
+        const put = await putManifest(
+          served.url,
+          'gc/broken',
+          'v1',
+          imageManifest({ digest: config, size: 2 }, [{ digest: layer, size: bytes.length }]),
+        );
+        assert.equal(put.status, 201);
+        orphan = await pushBlob(served.url, 'gc/broken', randomBytes(10_000));
+      } finally {
+        await served.stop();
+      }
+      // The repository is an OCI layout: its manifest, damaged on disk, no longer parses.
+      const index = JSON.parse(await readFile(join(root, 'gc', 'broken', 'index.json'), 'utf8'));
+      const manifest = join(root, 'gc', 'broken', 'blobs', 'sha256', index.manifests[0].digest.slice(7));
+      await rm(manifest);
+      await writeFile(manifest, '{"schemaVersion":2, "layers": [');
+      const done = await ladingOk(['serve', 'gc', '--root', root, '--grace', '0']);
+      assert.match(done.stdout, /^removed 0 blob\(s\)/);
+      assert.match(done.stderr, /^Warning: kept every blob of gc\/broken: manifest sha256:[0-9a-f]{64} is not valid JSON/m);
+      await stat(join(root, 'gc', 'broken', 'blobs', 'sha256', layer.slice(7)));
+      await stat(join(root, 'gc', 'broken', 'blobs', 'sha256', orphan.slice(7)));
+    } finally {
+      await work.cleanup();
+    }
+  });
 });
 
 describe('lading serve: crash safety', () => {
@@ -804,9 +849,24 @@ describe('lading serve: access', () => {
         headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
       });
       assert.equal(manifest.status, 413);
+      // A one-request upload (POST with ?digest) refused for its size leaves no upload behind: its
+      // client never learnt where it was, so nobody could end it.
+      const uploads = async () =>
+        (await readdir(join(work.path, 'limit-root', '_lading', 'uploads'))).filter((n) => !n.startsWith('.')).sort();
+      const before = await uploads();
+      const tooBig = await send(`${served.url}/v2/lim/repo/blobs/uploads/?digest=${sha256(big)}`, {
+        method: 'POST',
+        body: big,
+      });
+      assert.equal(tooBig.status, 413);
+      assert.deepEqual(await uploads(), before);
     } finally {
       await served.stop();
     }
+    // lading reads no manifest over 4 MiB: a server that took bigger ones would store what no client reads.
+    const refused = await lading(['serve', '--root', join(work.path, 'limit-root'), '--max-manifest-size', '5MiB']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^Error: the largest manifest accepted must be 1 to 4194304 bytes/);
   });
 
   test('SIGTERM stops it cleanly (exit 0) and an upload cut off keeps only acknowledged bytes; JSON logs', async () => {

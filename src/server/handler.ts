@@ -256,8 +256,14 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       // Checked under the lock that a blob delete also takes: no manifest is recorded naming a blob
       // that is missing, or of another size than it says (a later DELETE of the blob itself is the
       // client's to make, as with distribution).
+      // Each digest is looked up once: a manifest may name one blob thousands of times.
+      const sizes = new Map<string, number | undefined>();
       for (const child of named) {
-        const size = await o.store.blobSize(name, child.digest);
+        let size = sizes.get(child.digest);
+        if (!sizes.has(child.digest)) {
+          size = await o.store.blobSize(name, child.digest);
+          sizes.set(child.digest, size);
+        }
         if (size === undefined) {
           throw new RegistryReply(
             400,
@@ -394,7 +400,13 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     const digest = digestParam === null ? undefined : checkDigest(digestParam);
     const { id } = await o.uploads.start(name);
     if (digest !== undefined) {
-      await o.uploads.append(name, id, req, bodyOptions(req));
+      try {
+        await o.uploads.append(name, id, req, bodyOptions(req));
+      } catch (error) {
+        // The client never learnt this upload's location: nobody could resume or cancel it.
+        await o.uploads.cancel(name, id).catch(() => {});
+        throw error;
+      }
       return finishUpload(req, res, name, id, digest);
     }
     req.resume();

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { OciLayout } from '../layout/index.js';
-import { LadingError } from '../oci/index.js';
+import { LadingError, MaxManifestBytes } from '../oci/index.js';
 import { internalErrors, registryHandler } from './handler.js';
 import { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
@@ -22,6 +22,7 @@ export interface ServeOptions {
   /** An htpasswd file of bcrypt entries: every request then needs basic auth. */
   htpasswd?: string;
   readOnly?: boolean;
+  /** The largest manifest accepted, in bytes: at most (and by default) 4 MiB, the most any lading client reads. */
   maxManifestBytes?: number;
   maxUploadBytes?: number;
   /**
@@ -86,6 +87,12 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   const { host, port } = parseAddr(o.addr ?? '127.0.0.1:5000');
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
     throw new LadingError('INVALID_ARGUMENT', 'tlsCert and tlsKey go together');
+  }
+  if (o.maxManifestBytes !== undefined && !(o.maxManifestBytes > 0 && o.maxManifestBytes <= MaxManifestBytes)) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `the largest manifest accepted must be 1 to ${MaxManifestBytes} bytes (lading reads none larger), not ${o.maxManifestBytes}`,
+    );
   }
   const store = await RegistryStore.open(o.root);
   const uploads = new Uploads(store, o.maxUploadBytes ? { maxUploadBytes: o.maxUploadBytes } : {});

@@ -392,6 +392,22 @@ export class RegistryStore {
     return summary;
   }
 
+  /**
+   * What a manifest names, for garbage collection: unlike {@link summary}, a manifest that is there
+   * but cannot be read or parsed fails (its blobs must not be taken for unreferenced). One that is
+   * missing names nothing.
+   */
+  async #childrenForGc(name: string, desc: Descriptor): Promise<Descriptor[]> {
+    const bytes = await this.readSmall(name, desc.digest);
+    if (!bytes) return [];
+    try {
+      JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      throw new LadingError('INVALID_MANIFEST', `manifest ${desc.digest} is not valid JSON (${(error as Error).message})`);
+    }
+    return summarise(bytes, desc.mediaType).children;
+  }
+
   /** Manifests of `name` whose subject is `digest`, as the referrers API lists them. */
   async referrers(name: string, digest: string): Promise<Descriptor[]> {
     const state = await this.state(name);
@@ -426,7 +442,7 @@ export class RegistryStore {
    * waits for the manifest that names it.
    */
   async gc(o: { graceMs: number; dryRun?: boolean }): Promise<GcReport> {
-    const report: GcReport = { repositories: 0, blobs: 0, bytes: 0, uploads: 0, pool: 0 };
+    const report: GcReport = { repositories: 0, blobs: 0, bytes: 0, uploads: 0, pool: 0, kept: [] };
     const cutoff = Date.now() - o.graceMs;
     for (const name of await this.catalog()) {
       report.repositories++;
@@ -439,8 +455,15 @@ export class RegistryStore {
           if (reachable.has(desc.digest)) continue;
           reachable.add(desc.digest);
           if (!isManifestMediaType(desc.mediaType)) continue;
-          const summary = await this.summary(name, desc);
-          if (summary) queue.push(...summary.children);
+          let children: Descriptor[];
+          try {
+            children = await this.#childrenForGc(name, desc);
+          } catch (error) {
+            // What a manifest it cannot read names is unknown: every blob of the repository stays.
+            report.kept.push({ repository: name, reason: (error as Error).message });
+            return;
+          }
+          queue.push(...children);
         }
         await forEachBlob(dir, false, async ({ algorithm, hex, info, folder }) => {
           if (reachable.has(`${algorithm}:${hex}`) || info.ctimeMs > cutoff) return;
@@ -486,6 +509,8 @@ export interface GcReport {
   uploads: number;
   /** Pool files no repository linked to. */
   pool: number;
+  /** Repositories left whole because a manifest of theirs could not be read (what it names is unknown). */
+  kept: { repository: string; reason: string }[];
 }
 
 /** Calls `fn` for each digest-named regular file under a layout's `blobs/` (or the pool, `inPool`), its folder held open. */

@@ -70,7 +70,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .option('--htpasswd <file>', 'require basic auth from this htpasswd file (bcrypt entries, htpasswd -B)')
     .option('--read-only', 'refuse every push and delete')
-    .option('--max-manifest-size <size>', 'largest manifest accepted', parseSize, 4 * 1024 * 1024)
+    .option('--max-manifest-size <size>', 'largest manifest accepted (4 MiB at most)', parseSize, 4 * 1024 * 1024)
     .option('--max-upload-size <size>', 'largest blob upload accepted (default: no limit)', parseSize)
     .option('--no-automatic-mount', 'do not mount blobs from other repositories when a mount names no "from"')
     .option('--log-level <level>', `${levels.join(', ')}: info logs one line per request`, choice(levels), 'info')
@@ -163,4 +163,7 @@ async function gcCommand(io: CliIO, flags: GcFlags): Promise<void> {
     `${verb} ${report.blobs} blob(s) (${report.bytes} bytes) from ${report.repositories} repositories, ` +
       `${report.uploads} stale upload(s), ${report.pool} unlinked pool file(s)\n`,
   );
+  for (const { repository, reason } of report.kept) {
+    io.stderr.write(`Warning: kept every blob of ${safeText(repository)}: ${safeText(reason)}\n`);
+  }
 }
