@@ -331,10 +331,20 @@ describe('lading serve', () => {
     assert.equal(right.status, 201);
     // A blob named many times is looked up once, and every mention of it is still checked.
     const many = Array.from({ length: 500 }, () => ({ digest: config, size: 2 }));
-    const repeated = await putManifest(served.url, 'strict/repo', 'v2', imageManifest({ digest: config, size: 2 }, many));
+    const repeated = await putManifest(
+      served.url,
+      'strict/repo',
+      'v2',
+      imageManifest({ digest: config, size: 2 }, many),
+    );
     assert.equal(repeated.status, 201);
     const lastWrong = [...many, { digest: config, size: 5 }];
-    const oneWrong = await putManifest(served.url, 'strict/repo', 'v3', imageManifest({ digest: config, size: 2 }, lastWrong));
+    const oneWrong = await putManifest(
+      served.url,
+      'strict/repo',
+      'v3',
+      imageManifest({ digest: config, size: 2 }, lastWrong),
+    );
     assert.equal(oneWrong.status, 400);
     assert.equal(JSON.parse(oneWrong.body.toString()).errors[0].code, 'MANIFEST_INVALID');
   });
@@ -654,7 +664,10 @@ describe('lading serve gc', () => {
       await writeFile(manifest, '{"schemaVersion":2, "layers": [');
       const done = await ladingOk(['serve', 'gc', '--root', root, '--grace', '0']);
       assert.match(done.stdout, /^removed 0 blob\(s\)/);
-      assert.match(done.stderr, /^Warning: kept every blob of gc\/broken: manifest sha256:[0-9a-f]{64} is not valid JSON/m);
+      assert.match(
+        done.stderr,
+        /^Warning: kept every blob of gc\/broken: manifest sha256:[0-9a-f]{64} is not valid JSON/m,
+      );
       await stat(join(root, 'gc', 'broken', 'blobs', 'sha256', layer.slice(7)));
       await stat(join(root, 'gc', 'broken', 'blobs', 'sha256', orphan.slice(7)));
     } finally {

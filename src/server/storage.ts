@@ -403,7 +403,10 @@ export class RegistryStore {
     try {
       JSON.parse(bytes.toString('utf8'));
     } catch (error) {
-      throw new LadingError('INVALID_MANIFEST', `manifest ${desc.digest} is not valid JSON (${(error as Error).message})`);
+      throw new LadingError(
+        'INVALID_MANIFEST',
+        `manifest ${desc.digest} is not valid JSON (${(error as Error).message})`,
+      );
     }
     return summarise(bytes, desc.mediaType).children;
   }
