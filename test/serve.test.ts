@@ -323,6 +323,8 @@ describe('lading serve', () => {
     const answer = await putManifest(served.url, 'strict/repo', 'v1', imageManifest({ digest: missing, size: 12 }, []));
     assert.equal(answer.status, 400);
     assert.equal(JSON.parse(answer.body.toString()).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    // The refused push made no repository (none would be listed, none left for ever).
+    await assert.rejects(stat(join(root, 'strict')), { code: 'ENOENT' });
     const config = await pushBlob(served.url, 'strict/repo', Buffer.from('{}'));
     const wrong = await putManifest(served.url, 'strict/repo', 'v1', imageManifest({ digest: config, size: 3 }, []));
     assert.equal(wrong.status, 400);
@@ -389,10 +391,89 @@ describe('lading serve', () => {
       const status = await send(location);
       assert.equal(status.headers.range, '0-4', `after ${range}`);
     }
+    // A chunked body (no Content-Length) is held to the range's length too.
+    const chunked = (range: string, body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(location, {
+          method: 'PATCH',
+          agent: false,
+          headers: { 'content-type': 'application/octet-stream', 'content-range': range },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.write(body);
+        req.end();
+      });
+    assert.equal(await chunked('5-6', 'world'), 400);
+    assert.equal((await send(location)).headers.range, '0-4', 'after a chunked body longer than its range');
     assert.equal((await patch('5-9', 'world')).status, 202);
     const bytes = Buffer.from('helloworld');
     const done = await send(`${location}?digest=${sha256(bytes)}`, { method: 'PUT' });
     assert.equal(done.status, 201, done.body.toString());
+  });
+
+  test('manifest bodies: too many arriving at once get 429, one over the limit a 413 before the connection closes', async () => {
+    const { hostname, port } = new URL(served.url);
+    // Refused for its missing blob once read (400); a throttled one is not read at all (429).
+    const manifest = imageManifest({ digest: sha256(Buffer.from('absent')), size: 6 }, []);
+    const stalled: net.Socket[] = [];
+    try {
+      // Sixteen clients announce 4 MiB manifests and send nothing: the server holds 64 MiB for them.
+      for (let i = 0; i < 16; i++) {
+        const socket = net.connect(Number(port), hostname);
+        socket.on('error', () => {});
+        socket.write(
+          `PUT /v2/budget/repo/manifests/t${i} HTTP/1.1\r\nHost: ${served.host}\r\n` +
+            `Content-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
+        );
+        stalled.push(socket);
+      }
+      let answer: Answer | undefined;
+      for (let tries = 0; tries < 100; tries++) {
+        answer = await putManifest(served.url, 'budget/repo', 'more', manifest);
+        if (answer.status === 429) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(answer?.status, 429, answer?.body.toString());
+      assert.equal(answer?.headers['retry-after'], '10');
+    } finally {
+      for (const socket of stalled) socket.destroy();
+    }
+    // Their reservations end with their connections.
+    let after: Answer | undefined;
+    for (let tries = 0; tries < 100; tries++) {
+      after = await putManifest(served.url, 'budget/repo', 'more', manifest);
+      if (after.status !== 429) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.notEqual(after?.status, 429);
+    // A chunked manifest (no length announced) over the 4 MiB limit gets its answer.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${served.url}/v2/budget/repo/manifests/big`, {
+        method: 'PUT',
+        agent: false,
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(256 * 1024, 32);
+      let sent = 0;
+      const more = () => {
+        while (sent < 64) {
+          sent++;
+          if (!req.write(chunk)) return void req.once('drain', more);
+        }
+        req.end();
+      };
+      more();
+    });
+    assert.equal(status, 413);
   });
 
   test("a request target that is no URL is the client's error (400), not the server's", async () => {

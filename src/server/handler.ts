@@ -75,6 +75,8 @@ const ApiVersion = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 /** Serves distribution-spec v1.1.1 from a RegistryStore. */
 export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const maxManifest = o.maxManifestBytes ?? MaxManifestBytes;
+  /** Bytes reserved by manifest bodies being received (see ManifestBodyBudget). */
+  let manifestBytesInFlight = 0;
   return async (req, res) => {
     try {
       await route(req, res);
@@ -205,7 +207,24 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
         `manifest of ${declared} bytes is over the ${maxManifest}-byte limit`,
       );
     }
-    const bytes = await readBody(req, maxManifest);
+    // Manifest bodies are held whole while they arrive: all of them together stay within a budget,
+    // so clients that send one slowly (or never finish) cannot make the server hold gigabytes.
+    const reserve = Number.isFinite(declared) && declared >= 0 ? declared : maxManifest;
+    if (manifestBytesInFlight + reserve > ManifestBodyBudget) {
+      // A body of a known, small size is read and dropped: the client then reads the answer.
+      if (Number.isFinite(declared) && declared <= DrainBytes) draining.add(req);
+      req.resume();
+      throw new RegistryReply(429, 'TOOMANYREQUESTS', 'too many manifests are arriving at once; try again later', {
+        'Retry-After': '10',
+      });
+    }
+    manifestBytesInFlight += reserve;
+    let bytes: Buffer;
+    try {
+      bytes = await readBody(req, maxManifest);
+    } finally {
+      manifestBytesInFlight -= reserve;
+    }
     let mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
     let value: { mediaType?: unknown } = {};
     try {
@@ -252,6 +271,12 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       size: bytes.length,
       ...(typeof artifactType === 'string' ? { artifactType } : {}),
     };
+    // A blob pushed to a repository makes it, so a manifest whose first blob is not there is refused
+    // before the lock (which makes a missing repository): a failed push leaves no empty one behind.
+    const first = named[0];
+    if (first && (await o.store.blobSize(name, first.digest)) === undefined) {
+      throw new RegistryReply(400, 'MANIFEST_BLOB_UNKNOWN', `${name}: blob ${first.digest} is not in the repository`);
+    }
     await o.store.locked(name, async (dir) => {
       // Checked under the lock that a blob delete also takes: no manifest is recorded naming a blob
       // that is missing, or of another size than it says (a later DELETE of the blob itself is the
@@ -420,10 +445,11 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
   }
 
   async function patchUpload(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> {
-    const start = contentRangeStart(req);
+    const range = contentRange(req);
     const size = await o.uploads.append(name, id, req, {
       ...bodyOptions(req),
-      ...(start === undefined ? {} : { start }),
+      // The range says how long the chunk is, also when no Content-Length does (a chunked body).
+      ...(range === undefined ? {} : { start: range.start, length: range.end - range.start + 1 }),
     });
     if (size === undefined) throw unknownUpload(name, id);
     reply(res, req, 202, uploadHeaders(name, id, size));
@@ -442,10 +468,11 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       throw new RegistryReply(400, 'DIGEST_INVALID', 'the digest query parameter is missing');
     }
     const digest = checkDigest(raw);
-    const start = contentRangeStart(req);
+    const range = contentRange(req);
     const size = await o.uploads.append(name, id, req, {
       ...bodyOptions(req),
-      ...(start === undefined ? {} : { start }),
+      // The range says how long the chunk is, also when no Content-Length does (a chunked body).
+      ...(range === undefined ? {} : { start: range.start, length: range.end - range.start + 1 }),
     });
     if (size === undefined) throw unknownUpload(name, id);
     return finishUpload(req, res, name, id, digest);
@@ -617,7 +644,7 @@ function uploadHeaders(name: string, id: string, size: number): Record<string, s
  * range that runs backwards, or whose length is not the chunk's `Content-Length`, is refused (as
  * distribution refuses it): the upload would otherwise hold other bytes than the client says.
  */
-function contentRangeStart(req: IncomingMessage): number | undefined {
+function contentRange(req: IncomingMessage): { start: number; end: number } | undefined {
   const header = req.headers['content-range'];
   if (header === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
@@ -630,7 +657,7 @@ function contentRangeStart(req: IncomingMessage): number | undefined {
     const says = m && sized ? ` for a ${length}-byte chunk` : '';
     throw new RegistryReply(416, 'BLOB_UPLOAD_INVALID', `invalid Content-Range "${clip(header)}"${says}`);
   }
-  return start;
+  return { start, end };
 }
 
 function paginate(all: string[], url: URL): { page: string[]; next: string | undefined } {
@@ -648,18 +675,57 @@ function paginate(all: string[], url: URL): { page: string[]; next: string | und
   return { page: list, next: undefined };
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      req.destroy();
-      throw new RegistryReply(413, 'SIZE_INVALID', `the manifest is over the ${limit}-byte limit`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** What all manifest bodies being received may hold at once, in bytes. */
+const ManifestBodyBudget = 64 * 1024 * 1024;
+/** How long a manifest body may take to arrive, in ms. */
+const ManifestBodyMs = 60_000;
+/** What is read and dropped of a body past the limit before its connection is cut. */
+const DrainBytes = 16 * 1024 * 1024;
+/** Requests whose body is being read and dropped after their answer (see readBody). */
+const draining = new WeakSet<IncomingMessage>();
+
+/**
+ * A manifest body, whole, within `limit` bytes and {@link ManifestBodyMs}. Past the limit the
+ * answer is a 413, and the rest of the body is read and dropped (up to {@link DrainBytes}): a
+ * connection closed on bytes it has not read is reset, and the reset can take the answer with it.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let over = false;
+    const timer = setTimeout(() => {
+      req.destroy(new LadingError('NETWORK_ERROR', `the manifest did not arrive within ${ManifestBodyMs / 1000} s`));
+    }, ManifestBodyMs);
+    req.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (over) {
+        if (total > limit + DrainBytes) req.destroy();
+        return;
+      }
+      if (total > limit) {
+        over = true;
+        chunks.length = 0;
+        clearTimeout(timer);
+        draining.add(req);
+        reject(new RegistryReply(413, 'SIZE_INVALID', `the manifest is over the ${limit}-byte limit`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    req.once('close', () => {
+      clearTimeout(timer);
+      if (!req.complete) reject(new LadingError('NETWORK_ERROR', 'the client went away before the manifest arrived'));
+    });
+  });
 }
 
 function reply(
@@ -700,7 +766,7 @@ function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): v
   else {
     // The client is gone, or the answer has started: nothing to say. (A request whose body was read
     // whole counts as destroyed too; its client still waits for the answer.)
-    if (res.headersSent || res.destroyed || req.socket.destroyed) {
+    if (res.headersSent || res.destroyed || !req.socket || req.socket.destroyed) {
       res.destroy();
       return;
     }
@@ -723,7 +789,11 @@ function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): v
     return;
   }
   const body = JSON.stringify({ errors: [{ code: answer.specCode, message: answer.message, detail: {} }] });
-  if (!req.complete) {
+  if (draining.has(req)) {
+    // Kept open while the rest of the body is read (also for a client that asked for a close, which
+    // it makes itself once it has the answer).
+    res.shouldKeepAlive = true;
+  } else if (!req.complete) {
     // Stop reading a body nobody will use, and do not keep the connection for it.
     res.setHeader('Connection', 'close');
   }

@@ -125,18 +125,22 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     res.once('close', () => active.delete(res));
     const started = Date.now();
     // Counting through a 'data' listener would start the body flowing before the handler reads it.
-    const socketBefore = req.socket.bytesRead;
+    // Held here: by the time a response finishes, the request may have let go of its socket (a
+    // connection closed after the answer).
+    const socket = req.socket;
+    const socketBefore = socket.bytesRead;
+    const remote = socket.remoteAddress ?? '';
     let logged = false;
     const log = (aborted: boolean) => {
       if (logged) return;
       logged = true;
       o.onRequest?.({
         time: new Date(started).toISOString(),
-        remote: req.socket.remoteAddress ?? '',
+        remote,
         method: req.method ?? '',
         path: (req.url ?? '').split('?')[0] ?? '',
         status: res.statusCode,
-        bytesIn: Math.max(0, req.socket.bytesRead - socketBefore),
+        bytesIn: Math.max(0, socket.bytesRead - socketBefore),
         bytesOut: Number(res.getHeader('content-length') ?? 0),
         ms: Date.now() - started,
         aborted,
