@@ -247,6 +247,41 @@ describe('blob threads: what they leave to the main thread', () => {
     }
   });
 
+  test('a head that arrives a byte at a time, and a stray CRLF after the body: the threads take the blobs all the same', async () => {
+    const gets = new Map<string, number>();
+    server.intercept((req) => {
+      if (!isLayerGet(req)) return false;
+      const digest = req.url?.split('/blobs/')[1] ?? '';
+      gets.set(digest, (gets.get(digest) ?? 0) + 1);
+      const bytes = server.blobs.get(digest) as Buffer;
+      // Written on the socket itself: every byte of the head its own packet, a long header among them.
+      const head =
+        `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nX-Pad: ${'a'.repeat(3000)}\r\n` +
+        `Content-Length: ${bytes.length}\r\n\r\n`;
+      const socket = req.socket;
+      socket.setNoDelay(true);
+      void (async () => {
+        for (let i = 0; i < head.length; i += 1) {
+          socket.write(head[i] as string);
+          if (i % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+        socket.write(bytes);
+        socket.end('\r\n');
+      })();
+      return true;
+    });
+    try {
+      const before = blobThreadCounts();
+      await pullIntoLayout(repo(), 'v1', layers, Object.values(content));
+      const now = blobThreadCounts();
+      assert.equal(now.fallback - before.fallback, 0, 'no answer was left to the main thread');
+      assert.equal(now.written - before.written, layers.length);
+      for (const layer of layers) assert.equal(gets.get(layer.digest), 1, `${layer.digest}: one GET`);
+    } finally {
+      server.clearInterceptors();
+    }
+  });
+
   test('a body cut off mid-way, and its resume too: picked up with Range requests, progress counts each byte once', async () => {
     // The first GET of each layer breaks after 200 KiB, and so does its first Range request 50 KiB further on.
     const cut = new Set<string>();

@@ -49,7 +49,7 @@ function drop(prefix) {
 }
 
 function start(m) {
-  const job = { m, id: m.id, left: m.size, pos: 0, head: [], headBytes: 0, last3: Buffer.alloc(0), inBody: false, keepAlive: true,
+  const job = { m, id: m.id, left: m.size, pos: 0, headBytes: 0, inBody: false, keepAlive: true,
     hash: createHash(m.alg), conn: undefined, timer: undefined, unreported: 0, over: false };
   jobs.set(m.id, job);
   const pooled = takeIdle(m.key);
@@ -69,7 +69,8 @@ function takeIdle(key) {
 
 function connect(m) {
   const c = m.conn;
-  const conn = { key: m.key, job: undefined, socket: undefined, reused: false, idleTimer: undefined, keepAliveMs: c.keepAliveMs };
+  const conn = { key: m.key, job: undefined, socket: undefined, reused: false, idleTimer: undefined, keepAliveMs: c.keepAliveMs,
+    connected: false, head: undefined };
   const onread = { buffer: Buffer.allocUnsafe(ReadBytes), callback: (n, buffer) => onRead(conn, n, buffer) };
   if (c.secure) {
     tls ??= require('node:tls');
@@ -86,6 +87,11 @@ function connect(m) {
     conn.socket = net.connect({ host: c.address, port: c.port, onread });
   }
   conn.socket.setNoDelay(true);
+  // Until connected (and, for TLS, the handshake done) the connect timeout runs; then the reply's.
+  conn.socket.once(c.secure ? 'secureConnect' : 'connect', () => {
+    conn.connected = true;
+    if (conn.job && !conn.job.inBody) arm(conn.job, c.replyTimeoutMs);
+  });
   conn.socket.on('error', (error) => lost(conn, error));
   conn.socket.on('close', () => lost(conn, undefined));
   return conn;
@@ -94,7 +100,7 @@ function connect(m) {
 function attach(job, conn) {
   job.conn = conn;
   conn.job = job;
-  arm(job, job.m.conn.connectTimeoutMs + job.m.conn.replyTimeoutMs);
+  arm(job, conn.connected ? job.m.conn.replyTimeoutMs : job.m.conn.connectTimeoutMs);
   conn.socket.write(job.m.head);
 }
 
@@ -112,32 +118,32 @@ function onRead(conn, n, buffer) {
   }
   let chunk = buffer.subarray(0, n);
   if (!job.inBody) {
-    // Only the new bytes and the three before them can complete the empty line that ends the head.
-    const before = job.headBytes - job.last3.length;
-    const tail = Buffer.concat([job.last3, chunk]);
-    const at = tail.indexOf('\\r\\n\\r\\n');
-    job.head.push(Buffer.from(chunk));
-    job.headBytes += n;
-    job.last3 = Buffer.from(tail.subarray(-3));
-    if (at < 0) {
-      if (job.headBytes > MaxHeadBytes) fallback(job, 'response head too long');
+    // The head is copied into the connection's one head buffer, however many reads bring it (a
+    // server that sends it a byte at a time costs no allocation per read).
+    const head = (conn.head ??= Buffer.allocUnsafe(MaxHeadBytes));
+    const end = headEnd(head, job.headBytes, chunk);
+    const take = end < 0 ? chunk.length : end;
+    if (job.headBytes + take > MaxHeadBytes) {
+      fallback(job, 'response head too long');
       return;
     }
-    const all = Buffer.concat(job.head);
-    const end = before + at;
-    const refused = checkHead(job, all.subarray(0, end).toString('latin1'));
+    chunk.copy(head, job.headBytes, 0, take);
+    job.headBytes += take;
+    if (end < 0) return;
+    const refused = checkHead(job, head.toString('latin1', 0, job.headBytes - 4));
     if (refused) {
       fallback(job, refused);
       return;
     }
     job.inBody = true;
-    job.head = [];
-    chunk = all.subarray(end + 4);
+    chunk = chunk.subarray(end);
   }
   arm(job, job.m.conn.bodyTimeoutMs);
   if (chunk.length > job.left) {
-    fallback(job, 'body longer than announced');
-    return;
+    // Bytes past the announced length (a stray CRLF some servers send): the blob's own bytes are
+    // kept, the connection is not (it is out of step).
+    job.keepAlive = false;
+    chunk = chunk.subarray(0, job.left);
   }
   if (chunk.length > 0) {
     job.hash.update(chunk);
@@ -157,6 +163,27 @@ function onRead(conn, n, buffer) {
     }
   }
   if (job.left === 0) finish(job);
+}
+
+const headTerminator = Buffer.from('\\r\\n\\r\\n', 'latin1');
+const seam = Buffer.alloc(6);
+
+/**
+ * Where in \`chunk\` the response head ends (the index just past its empty line), given the
+ * \`have\` head bytes already in \`head\`; -1 when it does not end in this chunk.
+ */
+function headEnd(head, have, chunk) {
+  const k = Math.min(3, have);
+  if (k > 0) {
+    // The empty line may straddle the reads: the last bytes before and the first ones of this read.
+    const m = Math.min(3, chunk.length);
+    head.copy(seam, 0, have - k, have);
+    chunk.copy(seam, k, 0, m);
+    const at = seam.subarray(0, k + m).indexOf(headTerminator);
+    if (at >= 0) return at + 4 - k;
+  }
+  const at = chunk.indexOf(headTerminator);
+  return at < 0 ? -1 : at + 4;
 }
 
 /** Why the answer is not the plain one this thread takes, or undefined when it is. */

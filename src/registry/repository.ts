@@ -254,7 +254,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
         throw new LadingError('IO_ERROR', `${where}: cannot write the blob: ${result.reason.slice(14)}`);
       }
       // A body cut off mid-way is picked up where it broke, as the main thread's own downloads are.
-      if (result.written > 0 && result.reason !== 'body longer than announced') {
+      if (result.written > 0) {
         const resume = this.#resumer(url, desc, o);
         // A registry that does not answer the Range request gets the usual whole GET below.
         const rest = await resume(result.written, threadConnectionLost(result.reason)).catch((error: unknown) => {
