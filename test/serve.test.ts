@@ -476,6 +476,26 @@ describe('lading serve', () => {
     assert.equal(status, 413);
   });
 
+  test('tag lists follow index.json: a new tag, and the file edited in place, are seen at once', async () => {
+    const config = await pushBlob(served.url, 'cached/repo', Buffer.from('{}'));
+    const tagList = async () => JSON.parse((await send(`${served.url}/v2/cached/repo/tags/list`)).body.toString()).tags;
+    assert.equal(
+      (await putManifest(served.url, 'cached/repo', 'v1', imageManifest({ digest: config, size: 2 }, []))).status,
+      201,
+    );
+    assert.deepEqual(await tagList(), ['v1']);
+    assert.equal(
+      (await putManifest(served.url, 'cached/repo', 'v2', imageManifest({ digest: config, size: 2 }, []))).status,
+      201,
+    );
+    assert.deepEqual(await tagList(), ['v1', 'v2']);
+    // By hand, in place (no rename): the same file, other bytes.
+    const file = join(root, 'cached', 'repo', 'index.json');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"v2"', '"v3"'));
+    assert.deepEqual(await tagList(), ['v1', 'v3']);
+    assert.equal((await send(`${served.url}/v2/cached/repo/manifests/v3`, { method: 'HEAD' })).status, 200);
+  });
+
   test("a request target that is no URL is the client's error (400), not the server's", async () => {
     const answer = await new Promise<string>((resolve, reject) => {
       const { hostname, port } = new URL(served.url);

@@ -423,7 +423,7 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     }
     const digestParam = url.searchParams.get('digest');
     const digest = digestParam === null ? undefined : checkDigest(digestParam);
-    const { id } = await o.uploads.start(name);
+    const { id } = await o.uploads.start(name, { owner: uploadOwner(req) });
     if (digest !== undefined) {
       try {
         await o.uploads.append(name, id, req, bodyOptions(req));
@@ -510,13 +510,29 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     };
   }
 
+  /** Who an upload belongs to, for the uploads one client may hold: its user, or else its address. */
+  function uploadOwner(req: IncomingMessage): string {
+    if (o.htpasswd) {
+      const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+      const text = m ? Buffer.from(m[1] as string, 'base64').toString('utf8') : '';
+      const colon = text.indexOf(':');
+      // authorize() has checked the password already.
+      if (colon > 0) return `user ${text.slice(0, colon)}`;
+    }
+    return `address ${req.socket?.remoteAddress ?? ''}`;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Listings
 
   async function tags(req: IncomingMessage, res: ServerResponse, name: string, url: URL): Promise<void> {
     const state = await o.store.state(name);
     if (!state) throw new RegistryReply(404, 'NAME_UNKNOWN', `repository ${name} not found`);
-    const all = [...state.tags.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    let all = sortedTags.get(state);
+    if (!all) {
+      all = [...state.tags.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      sortedTags.set(state, all);
+    }
     const { page, next } = paginate(all, url);
     const headers: Record<string, string> = {};
     if (next !== undefined)
@@ -674,6 +690,9 @@ function paginate(all: string[], url: URL): { page: string[]; next: string | und
   }
   return { page: list, next: undefined };
 }
+
+/** Tag lists in order, by the repository state they were sorted from (states are kept while index.json is unchanged). */
+const sortedTags = new WeakMap<object, string[]>();
 
 /** What all manifest bodies being received may hold at once, in bytes. */
 const ManifestBodyBudget = 64 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import { constants, fstatSync, readlinkSync, type Stats } from 'node:fs';
-import { copyFile, type FileHandle, link, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { copyFile, type FileHandle, link, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileEntry, StoreFiles } from '../archive/index.js';
 import { openStoreFolder, type RealDir, tempPathFor, withLock, writeFileAtomic } from '../archive/index.js';
@@ -26,6 +26,8 @@ const MaxIndexBytes = 64 * 1024 * 1024;
 const MaxWrittenIndexBytes = 16 * 1024 * 1024;
 /** The manifests whose summaries are remembered weigh at most this much together. */
 const MaxSummaryBytes = 64 * 1024 * 1024;
+/** The most index.json bytes whose parsed state is kept (see RegistryStore.state). */
+const MaxStateBytes = 64 * 1024 * 1024;
 /**
  * A manifest's annotations are repeated in the referrers lists that name it only up to this size
  * (as JSON): a few referrers of megabytes of annotations each must not make every list huge.
@@ -122,17 +124,42 @@ export class RegistryStore {
     return openStoreFolder(this.root, [...parts, ...sub], { ...o, create: false });
   }
 
-  /** The repository's index.json, or undefined when there is no such repository. */
+  /**
+   * The repository's index.json, or undefined when there is no such repository. Read once per
+   * version of the file (index.json is only ever replaced, by a rename): a pull's requests do not
+   * each parse an index of thousands of tags again. The state returned is shared: read it only.
+   */
   async state(name: string): Promise<IndexState | undefined> {
     const dir = await this.#repoFolder(name, [], false);
     if (!dir) return undefined;
     try {
       if (!(await isFile(dir, 'oci-layout'))) return undefined;
-      return await readState(folderFiles(dir, name));
+      // Taken before the read: a file replaced in between is read new under the old key, and read
+      // again on the next call.
+      const info = await lstat(dir.at('index.json'), { bigint: true }).catch(() => undefined);
+      const key = info?.isFile() ? `${info.ino}:${info.size}:${info.ctimeNs}:${info.mtimeNs}` : undefined;
+      const known = this.#states.get(name);
+      if (key !== undefined && known?.key === key) return known.state;
+      const state = await readState(folderFiles(dir, name));
+      if (key !== undefined && info) {
+        const bytes = Number(info.size);
+        if (known) this.#stateBytes -= known.bytes;
+        if (this.#states.size >= 10_000 || this.#stateBytes + bytes > MaxStateBytes) {
+          this.#states.clear();
+          this.#stateBytes = 0;
+        }
+        this.#states.set(name, { key, state, bytes });
+        this.#stateBytes += bytes;
+      }
+      return state;
     } finally {
       await dir.close();
     }
   }
+
+  /** Parsed index.json files by repository, each with the identity of the file it was read from. */
+  readonly #states = new Map<string, { key: string; state: IndexState; bytes: number }>();
+  #stateBytes = 0;
 
   /** The index.json of a repository folder held in `locked`. */
   async stateIn(dir: RealDir, name: string): Promise<IndexState> {

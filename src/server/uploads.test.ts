@@ -115,4 +115,33 @@ describe('uploads', () => {
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
     });
   });
+
+  test('one client holds at most its share of the uploads; its own idle ones make room; asking how far one got is no use of it', async () => {
+    await withStore(async (store) => {
+      const uploads = new Uploads(store, { maxOpen: 10, maxPerOwner: 2, idleMs: 50 });
+      const a1 = await uploads.start('a/repo', { owner: 'address 10.0.0.1' });
+      await uploads.start('a/repo', { owner: 'address 10.0.0.1' });
+      await assert.rejects(uploads.start('a/repo', { owner: 'address 10.0.0.1' }), (e: Error) =>
+        /2 uploads of this client are open/.test(e.message),
+      );
+      // A burst from the client at its limit: none gets through.
+      const burst = await Promise.allSettled(
+        Array.from({ length: 5 }, () => uploads.start('a/repo', { owner: 'address 10.0.0.1' })),
+      );
+      assert.equal(burst.filter((r) => r.status === 'fulfilled').length, 0);
+      // Others are not held back by it.
+      await uploads.start('a/repo', { owner: 'address 10.0.0.2' });
+      await uploads.start('a/repo');
+      // Status requests keep nothing alive: once idle, the client's oldest upload makes room.
+      const ticker = setInterval(() => void uploads.status('a/repo', a1.id), 10);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        clearInterval(ticker);
+      }
+      const a3 = await uploads.start('a/repo', { owner: 'address 10.0.0.1' });
+      assert.equal(await uploads.status('a/repo', a1.id), undefined, 'the idle one went, asked about or not');
+      assert.equal(await uploads.status('a/repo', a3.id), 0);
+    });
+  });
 });

@@ -27,6 +27,8 @@ const uploadGone = new Error('upload gone');
 interface Session {
   id: string;
   repository: string;
+  /** Who started it (a user, or a client address), when known: see `maxPerOwner`. */
+  owner?: string | undefined;
   /** Bytes received and kept. */
   size: number;
   /** sha256 over those bytes, kept while the chunks arrive; absent after a restart (hashed again at the end). */
@@ -41,13 +43,18 @@ interface Session {
 
 /** Uploads open at once; past it, those idle longest go first, and with none idle a new one waits its turn (429). */
 const MaxOpenUploads = 1024;
+/** Uploads one owner (a user, or a client address) may have open at once. */
+const MaxUploadsPerOwner = 128;
 /** An upload no request touched for this long may be ended to make room for a new one. */
 const IdleUploadMs = 10 * 60 * 1000;
 
 /** Too many uploads are open: the client is to try again later. */
 export class TooManyUploads extends LadingError {
-  constructor(limit: number) {
-    super('UNSUPPORTED', `${limit} uploads are open, none of them idle; try again later`);
+  constructor(limit: number, o: { perClient?: boolean } = {}) {
+    super(
+      'UNSUPPORTED',
+      `${limit} uploads ${o.perClient ? 'of this client ' : ''}are open, none of them idle; try again later`,
+    );
     this.name = 'TooManyUploads';
   }
 }
@@ -65,35 +72,62 @@ export class Uploads {
   readonly #maxBytes: number;
 
   readonly #maxOpen: number;
+  readonly #maxPerOwner: number;
   readonly #idleMs: number;
   /** Uploads being started (their files made, not yet in #sessions). */
   #starting = 0;
 
-  constructor(store: RegistryStore, o: { maxUploadBytes?: number; maxOpen?: number; idleMs?: number } = {}) {
+  constructor(
+    store: RegistryStore,
+    o: { maxUploadBytes?: number; maxOpen?: number; maxPerOwner?: number; idleMs?: number } = {},
+  ) {
     this.#store = store;
     this.#maxBytes = o.maxUploadBytes ?? Number.POSITIVE_INFINITY;
     this.#maxOpen = o.maxOpen ?? MaxOpenUploads;
+    this.#maxPerOwner = o.maxPerOwner ?? MaxUploadsPerOwner;
     this.#idleMs = o.idleMs ?? IdleUploadMs;
   }
 
   /**
    * Starts an upload. Uploads a client abandons would otherwise pile up (two files and a running
    * hash each): with `maxOpen` open, the one idle longest (past `idleMs`) is ended first; with
-   * none idle that long, TooManyUploads.
+   * none idle that long, TooManyUploads. One `owner` (a user, or a client address) may hold at most
+   * `maxPerOwner` of them, so that one client cannot take every slot.
    */
-  async start(repository: string): Promise<{ id: string; size: number }> {
+  async start(repository: string, o: { owner?: string } = {}): Promise<{ id: string; size: number }> {
+    const owner = o.owner;
+    if (owner !== undefined) {
+      // The owner's own uploads idle longest make room first, as for the limit of all uploads.
+      while (this.#heldBy(owner) >= this.#maxPerOwner) await this.#makeRoom({ owner });
+    }
     // The count includes uploads being started: checked and reserved with no wait in between, so
     // a burst of POSTs cannot all pass the check before any of them is counted.
     while (this.#sessions.size + this.#starting >= this.#maxOpen) await this.#makeRoom();
     this.#starting++;
+    if (o.owner !== undefined) this.#startingBy.set(o.owner, (this.#startingBy.get(o.owner) ?? 0) + 1);
     try {
-      return await this.#start(repository);
+      return await this.#start(repository, o.owner);
     } finally {
       this.#starting--;
+      if (o.owner !== undefined) {
+        const left = (this.#startingBy.get(o.owner) ?? 1) - 1;
+        if (left > 0) this.#startingBy.set(o.owner, left);
+        else this.#startingBy.delete(o.owner);
+      }
     }
   }
 
-  async #start(repository: string): Promise<{ id: string; size: number }> {
+  /** Uploads `owner` has open or is starting. */
+  #heldBy(owner: string): number {
+    let held = this.#startingBy.get(owner) ?? 0;
+    for (const session of this.#sessions.values()) if (session.owner === owner) held++;
+    return held;
+  }
+
+  /** Uploads being started, by owner. */
+  readonly #startingBy = new Map<string, number>();
+
+  async #start(repository: string, owner: string | undefined): Promise<{ id: string; size: number }> {
     const id = randomUUID();
     const dir = await this.#store.internal(['uploads']);
     try {
@@ -106,6 +140,7 @@ export class Uploads {
     this.#sessions.set(id, {
       id,
       repository,
+      owner,
       size: 0,
       hash: createHash('sha256'),
       queue: Promise.resolve(),
@@ -115,15 +150,21 @@ export class Uploads {
     return { id, size: 0 };
   }
 
-  async #makeRoom(): Promise<void> {
+  /** Ends the upload idle longest (past `idleMs`), of `owner` when given; TooManyUploads when none is. */
+  async #makeRoom(o: { owner?: string } = {}): Promise<void> {
     const now = Date.now();
     let oldest: Session | undefined;
     for (const session of this.#sessions.values()) {
+      if (o.owner !== undefined && session.owner !== o.owner) continue;
       if (session.busy === 0 && now - session.used >= this.#idleMs && (!oldest || session.used < oldest.used)) {
         oldest = session;
       }
     }
-    if (!oldest) throw new TooManyUploads(this.#maxOpen);
+    if (!oldest) {
+      throw o.owner === undefined
+        ? new TooManyUploads(this.#maxOpen)
+        : new TooManyUploads(this.#maxPerOwner, { perClient: true });
+    }
     const session = oldest;
     await this.#serial(session, () => this.#discard(session));
   }
@@ -132,7 +173,7 @@ export class Uploads {
   async status(repository: string, id: string): Promise<number | undefined> {
     const session = await this.#find(repository, id);
     if (!session) return undefined;
-    return this.#serial(session, async () => session.size);
+    return this.#serial(session, async () => session.size, { touch: false });
   }
 
   /**
@@ -325,15 +366,17 @@ export class Uploads {
     }
   }
 
-  #serial<T>(session: Session, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` after the upload's other operations; unless `touch` is false, it counts as the upload's use (for idleness). */
+  #serial<T>(session: Session, fn: () => Promise<T>, o: { touch?: boolean } = {}): Promise<T> {
+    const touch = o.touch !== false;
     session.busy++;
-    session.used = Date.now();
+    if (touch) session.used = Date.now();
     const run = session.queue
       .catch(() => {})
       .then(fn)
       .finally(() => {
         session.busy--;
-        session.used = Date.now();
+        if (touch) session.used = Date.now();
       });
     session.queue = run.catch(() => {});
     return run;
