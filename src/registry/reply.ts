@@ -14,17 +14,29 @@ export async function readBody(reply: HttpReply, limit: number, where: string): 
     reply.body.destroy();
     throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: ${declared} bytes exceeds the ${limit}-byte limit`);
   }
+  // Events, not \`for await\`: a stream's async iterator costs more to set up than a manifest of a
+  // few kilobytes costs to read, on every command's first request.
+  const body = reply.body;
   const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of reply.body) {
-      total += (chunk as Buffer).length;
-      if (total > limit) {
-        reply.body.destroy();
-        throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: the body exceeds ${limit} bytes`);
-      }
-      chunks.push(chunk as Buffer);
-    }
+    await new Promise<void>((resolve, reject) => {
+      body.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > limit) {
+          body.destroy();
+          reject(new LadingError('SIZE_EXCEEDS_LIMIT', `${where}: the body exceeds ${limit} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      body.once('end', resolve);
+      body.once('error', reject);
+      body.once('close', () => {
+        if (!body.readableEnded)
+          reject(Object.assign(new Error('the body ended early'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      });
+    });
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw networkError(reply.method, reply.url, error);
