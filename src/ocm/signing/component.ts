@@ -197,6 +197,11 @@ export interface VerifyComponentVersionOptions extends VerifySignatureOptions {
   keysFor?: (signature: Signature) => VerifySignatureOptions | undefined | Promise<VerifySignatureOptions | undefined>;
   /** Cancels verification (rejects with ABORTED, the signal's reason as cause). */
   signal?: AbortSignal;
+  /**
+   * With `verifyDigests`, called as each resource's stored content is read, with the blob's (or an
+   * OCI artifact's manifest's and blobs') descriptor and that chunk's size in bytes (a delta).
+   */
+  onProgress?: (desc: Descriptor, bytes: number) => void;
 }
 
 /** What {@link verifyComponentVersion} checked: the descriptor, the signatures that verified, resource digests. */
@@ -284,7 +289,10 @@ async function verifyComponentVersionNow(
   const result: VerifyResult = { descriptor, signatures: selected };
   if (options.references) result.references = await verifyReferences(options.references, descriptor, o);
   if (options.verifyDigests) {
-    result.resources = await verifyResourceDigests(repo, stored, options.signal ? { signal: options.signal } : {});
+    result.resources = await verifyResourceDigests(repo, stored, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
   }
   return result;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { CheckingSink, fetchAll, hashContent, type Op, type Target } from '../../content/index.js';
 import { GraphCopier } from '../../copy/index.js';
-import { isLadingError, LadingError } from '../../oci/index.js';
+import { type Descriptor, isLadingError, LadingError } from '../../oci/index.js';
 import { formatIdentity, identityOf } from '../descriptor/identity.js';
 import {
   type ComponentDescriptor,
@@ -79,6 +79,7 @@ async function checkResource(
   r: Resource,
   checked: CheckingSink,
   o: Op,
+  onProgress: ((desc: Descriptor, bytes: number) => void) | undefined,
 ): Promise<ResourceDigestCheck> {
   const identity = describe(r);
   if (!isAccessType(r.access.type, 'LocalBlob/v1')) {
@@ -109,9 +110,14 @@ async function checkResource(
       const top = await target.resolve(access.localReference, o);
       const bytes = await fetchAll(target, top, o);
       actual = createHash(hash.node).update(bytes).digest('hex');
-      // Every blob below is read through verification by a graph copy into a sink that keeps nothing.
-      if (actual === d.value)
-        await new GraphCopier(target, checked, o.signal ? { signal: o.signal } : {}).copy(top, bytes);
+      // Every blob below is read through verification by a graph copy into a sink that keeps nothing
+      // (which reports the progress, the manifest's included).
+      if (actual === d.value) {
+        await new GraphCopier(target, checked, {
+          ...(o.signal ? { signal: o.signal } : {}),
+          ...(onProgress ? { onProgress } : {}),
+        }).copy(top, bytes);
+      }
     } else {
       const layer = stored.layers.get(access.localReference);
       if (!layer) {
@@ -120,7 +126,10 @@ async function checkResource(
           `resource ${identity}: local blob ${access.localReference} is not in the version's manifest`,
         );
       }
-      actual = await hashContent(target, layer, hash.node, o);
+      actual = await hashContent(target, layer, hash.node, {
+        ...o,
+        ...(onProgress ? { onProgress: (n: number) => onProgress(layer, n) } : {}),
+      });
     }
   } catch (error) {
     if (contentError(error)) throw mismatch(r, (error as Error).message, error);
@@ -140,14 +149,20 @@ async function checkResource(
 export async function verifyResourceDigests(
   repo: ComponentVersionRepository,
   stored: StoredVersion,
-  options: { concurrency?: number; signal?: AbortSignal } = {},
+  options: {
+    concurrency?: number;
+    signal?: AbortSignal;
+    onProgress?: ((desc: Descriptor, bytes: number) => void) | undefined;
+  } = {},
 ): Promise<ResourceDigestCheck[]> {
   const o: Op = options.signal ? { signal: options.signal } : {};
   const target = await repo.target(stored.descriptor.component.name, o);
   const limit = pLimit(options.concurrency ?? 4);
   const checked = new CheckingSink();
   const settled = await Promise.allSettled(
-    stored.descriptor.component.resources.map((r) => limit(() => checkResource(target, stored, r, checked, o))),
+    stored.descriptor.component.resources.map((r) =>
+      limit(() => checkResource(target, stored, r, checked, o, options.onProgress)),
+    ),
   );
   // The first failure in resource order, whichever finished first: the same run reports the same error.
   const failed = settled.find((s) => s.status === 'rejected');
