@@ -39,10 +39,12 @@ export interface FillPusher {
   pushFill(desc: Descriptor, fill: BlobFill, o?: Op): Promise<void>;
 }
 
+/** Whether `t` may hand blobs over as fills. @internal */
 export function hasBlobFill(t: object): t is BlobFiller {
   return typeof (t as Partial<BlobFiller>).blobFill === 'function';
 }
 
+/** Whether `t` stores blobs from fills. @internal */
 export function hasFillPush(t: object): t is FillPusher {
   return typeof (t as Partial<FillPusher>).pushFill === 'function';
 }
