@@ -56,12 +56,14 @@ export function cliMessage(error: unknown): string {
 /**
  * One line on stderr; the cause chain only with --debug. No stack traces for user errors. A
  * message may quote a server or an artifact, so what is printed of it is escaped (`safeText`):
- * the first line only, and none of it can drive the terminal or start a line of its own.
+ * none of it can drive the terminal or start a line of its own. lading's own messages are one
+ * line, so a line break in one is quoted data (a name, a label): escaped, not cut, or the reason
+ * after it would be lost. Of other errors (a parser's, with its excerpt below) the first line.
  */
 export function reportError(io: CliIO, error: unknown): number {
   // Whatever a message quotes back (a URL the user typed, a server's answer), no password in it shows.
   const message = redactUserinfo(cliMessage(error));
-  io.stderr.write(`Error: ${safeText(message.split('\n')[0])}\n`);
+  io.stderr.write(`Error: ${safeText(isLadingError(error) ? message : message.split('\n')[0])}\n`);
   if (io.debug) {
     let cause = error instanceof Error ? error.cause : undefined;
     while (cause) {

@@ -82,8 +82,12 @@ export class CtfRepository
     return cancellable(o.signal, () => this.#store.readBlob(desc));
   }
 
+  /**
+   * Whether the CTF holds `desc`: a blob file of its digest and its size (one of another size is
+   * not it, and a copy replaces it), and for a manifest its entry in the index.
+   */
   async exists(desc: Descriptor): Promise<boolean> {
-    if ((await this.#store.blobSize(desc.digest)) === undefined) return false;
+    if ((await this.#store.blobSize(desc.digest)) !== desc.size) return false;
     if (!isIndexedMediaType(desc.mediaType)) return true;
     return this.#entries(await this.#store.index()).some((a) => a.digest === desc.digest);
   }
@@ -100,7 +104,8 @@ export class CtfRepository
       if (isManifestMediaType(expected.mediaType)) {
         throw new LadingError('UNSUPPORTED', `${this.location}: a manifest is pushed whole, not filled`);
       }
-      if ((await this.#store.blobSize(expected.digest)) !== undefined) {
+      // A file of the digest and another size is not the blob: it is replaced.
+      if ((await this.#store.blobSize(expected.digest)) === expected.size) {
         throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
       }
       await this.#store.writeBlob(expected, fill, o);
@@ -131,7 +136,7 @@ export class CtfRepository
       destroyContent(content);
       throw error;
     }
-    const stored = (await this.#store.blobSize(expected.digest)) !== undefined;
+    const stored = (await this.#store.blobSize(expected.digest)) === expected.size;
     const indexed = isIndexedMediaType(expected.mediaType);
     if (stored && (!indexed || (await this.exists(expected)))) {
       destroyContent(content);

@@ -471,13 +471,14 @@ class VerifiedLayout implements Storage, Tagger {
   }
 
   async #check(desc: Descriptor, o: Op): Promise<boolean> {
-    if (!(await this.#layout.exists(desc))) return false;
     try {
+      // Opened whatever its size (exists() would call a file of another size absent, unreported).
       const stream = await this.#layout.fetch(desc, o.signal ? { signal: o.signal } : {});
       for await (const _chunk of stream) {
         // read to the end: the stream fails on a wrong size or digest
       }
     } catch (error) {
+      if (error instanceof LadingError && error.code === 'NOT_FOUND') return false;
       if (!(error instanceof LadingError && (error.code === 'DIGEST_MISMATCH' || error.code === 'SIZE_MISMATCH'))) {
         throw error;
       }

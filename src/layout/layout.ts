@@ -186,10 +186,13 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     });
   }
 
-  /** Whether the layout holds the blob or manifest `desc` names (by digest). */
+  /**
+   * Whether the layout holds the blob or manifest `desc` names: a file of its digest and its size
+   * (one of another size is not it, and a copy replaces it).
+   */
   async exists(desc: Descriptor): Promise<boolean> {
     this.#assertOpen();
-    return (await this.#blobs.size(desc.digest)) !== undefined;
+    return (await this.#blobs.size(desc.digest)) === desc.size;
   }
 
   /**
@@ -376,7 +379,10 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   async #delete(desc: Descriptor): Promise<void> {
     this.#assertOpen();
     this.#assertWritable();
-    if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+    // By digest, whatever the file's size: a damaged copy is deleted as readily as a good one.
+    if ((await this.#blobs.size(desc.digest)) === undefined) {
+      throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+    }
     await this.#update((state) => {
       state.manifests.delete(desc.digest);
       for (const [ref, d] of state.tags) if (d.digest === desc.digest) state.tags.delete(ref);

@@ -286,6 +286,13 @@ async function transferComponentVersionNow(
     // Resources of one version often share content (the same image twice, images with common
     // layers): one tracker per target repository moves each blob once.
     const tracker = new Map<string, Promise<void>>();
+    // The first element that fails stops the others, and the failure is reported only once every
+    // copy has settled: a blob still being written would otherwise land after the caller's rollback.
+    const stop = new AbortController();
+    const outer = options.signal;
+    const stopWithOuter = () => stop.abort(outer?.reason);
+    if (outer?.aborted) stopWithOuter();
+    else outer?.addEventListener('abort', stopWithOuter, { once: true });
     const copyOptions = (
       element: string,
       kind: 'resource' | 'source',
@@ -294,7 +301,7 @@ async function transferComponentVersionNow(
       const about = { component, version: ver, kind, name: element, element };
       return {
         ...(into === 'component' ? { tracker } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal: stop.signal,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         preCopy: (desc) => emit({ ...about, status: 'copying', desc }),
         postCopy: (desc) => emit({ ...about, status: 'copied', desc }),
@@ -305,7 +312,8 @@ async function transferComponentVersionNow(
     const next: ComponentDescriptor = cloneDescriptor(v.stored.descriptor);
     const resourceCount = next.component.resources?.length ?? 0;
     const elements: (Resource | Source)[] = [...(next.component.resources ?? []), ...(next.component.sources ?? [])];
-    await Promise.all(
+    let failure: { error: unknown } | undefined;
+    await Promise.allSettled(
       elements.map((element, i) =>
         limit(async () => {
           const from = v.prepared[i];
@@ -328,9 +336,19 @@ async function transferComponentVersionNow(
           );
           blobs.push({ mediaType: from.node.mediaType, digest: from.node.digest, size: from.node.size });
           if (from.localAccess) element.access = from.localAccess;
+        }).catch((error: unknown) => {
+          if (!failure) {
+            failure = { error };
+            stop.abort(error);
+          }
+          throw error;
         }),
       ),
     );
+    outer?.removeEventListener('abort', stopWithOuter);
+    // (Set in the callbacks above: TypeScript cannot see it.)
+    const failed = failure as { error: unknown } | undefined;
+    if (failed) throw failed.error;
     const { result: outcome } = await dst.addComponentVersion(next, {
       conflictPolicy: 'replace',
       blobs,

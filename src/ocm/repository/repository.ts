@@ -23,6 +23,7 @@ import {
   encodeIndex,
   encodeManifest,
   isLadingError,
+  isManifestMediaType,
   LadingError,
   MediaType,
   parseJson,
@@ -556,6 +557,10 @@ export class ComponentVersionRepository {
     let desc: Descriptor;
     if (artifact) {
       desc = await target.resolve(access.localReference, o);
+      // A store that knows the digest but not what it is (a CTF whose index lost the entry answers
+      // application/octet-stream) would have the artifact read as one blob, its layers never
+      // copied nor checked: the access says it is a manifest, and it is read as one.
+      if (!isManifestMediaType(desc.mediaType)) desc = { ...desc, mediaType: access.mediaType };
     } else {
       const layer = stored.layers.get(access.localReference);
       if (!layer) {
