@@ -3,12 +3,12 @@
 // rather than trusted, and an OCI artifact whose index entry is gone is still copied and checked
 // as the graph it is. Real CLI runs against CTF folders; no registry needed.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmod, lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
-import { lading, ladingOk } from './support/cli.js';
+import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { pushImage, withDir } from './support/fixtures.js';
 
 const blobFile = (ctf: string, digest: string) => join(ctf, 'blobs', `sha256.${digest.slice('sha256:'.length)}`);
@@ -77,6 +77,36 @@ describe('OCM: a tampered CTF', () => {
         join(dir, 'out.txt'),
       ]);
       assert.equal(await readFile(join(dir, 'out.txt'), 'utf8'), 'the real note\n');
+    }));
+
+  test('verify cv -r --verify-digests reads the local resources of the referenced versions too', () =>
+    withDir(async (dir) => {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      await writeFile(join(dir, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      await writeFile(join(dir, 'pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+      await writeFile(join(dir, 'note.txt'), 'the library note\n');
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        'components:\n- name: acme.org/lib\n  version: 1.0.0\n  provider:\n    name: acme.org\n  resources:\n' +
+          '  - name: note\n    type: blob\n    input: {type: file/v1, path: ./note.txt}\n' +
+          '- name: acme.org/app\n  version: 1.0.0\n  provider:\n    name: acme.org\n  componentReferences:\n' +
+          '  - name: lib\n    componentName: acme.org/lib\n    version: 1.0.0\n',
+      );
+      await ladingOk(['add', 'cv', '-r', 'ctf'], { cwd: dir });
+      const ctf = join(dir, 'ctf');
+      const app = `${ctf}//acme.org/app:1.0.0`;
+      await ladingOk(['sign', 'cv', '--private-key', join(dir, 'k.pem'), app]);
+      const verify = ['verify', 'cv', '-r', '--verify-digests', '--public-key', join(dir, 'pub.pem'), app];
+      const good = await ladingOk(verify);
+      assert.match(good.stdout, /verified the content digest of 1 local resource of acme\.org\/lib:1\.0\.0/);
+      // The library's note changes at rest (same size): the app's signature still holds, its content does not.
+      const note = blobFile(ctf, (await digestsIn(ctf, 'acme.org/lib')).get('note') as string);
+      await overwrite(note, Buffer.from('THE LIBRARY NOTE\n'));
+      const bad = await lading(verify);
+      assertOneLineError(
+        bad,
+        /acme\.org\/lib:1\.0\.0 \(referenced by acme\.org\/app:1\.0\.0\): resource name=note.*digest mismatch/,
+      );
     }));
 
   test('an OCI artifact whose index entry is gone is still read as a manifest: a missing layer fails the transfer', () =>

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Op } from '../../content/index.js';
-import { cancellable, type Descriptor, LadingError } from '../../oci/index.js';
+import { cancellable, type Descriptor, isLadingError, LadingError } from '../../oci/index.js';
 import { isNoDigest } from '../content-digest.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { DescriptorMediaType } from '../descriptor/media-types.js';
 import type { ComponentDescriptor, DigestSpec, Signature } from '../descriptor/model.js';
 import { cloneDescriptor } from '../descriptor/null-lists.js';
-import type { ComponentVersionRepository } from '../repository/repository.js';
-import type { ComponentVersionReader } from '../resolving-reader.js';
+import { ComponentVersionRepository } from '../repository/repository.js';
+import { type ComponentVersionReader, isLocator } from '../resolving-reader.js';
 import {
   DefaultHashAlgorithm,
   type DescriptorDigestOptions,
@@ -226,6 +226,11 @@ export interface ReferenceCheck {
   version: string;
   /** `verified`: its digest is the one the reference records; `unpinned`: the reference records none. */
   status: 'verified' | 'unpinned';
+  /**
+   * With `verifyDigests`, its local resources' content checks (on the first reference to each
+   * version reached).
+   */
+  resources?: ResourceDigestCheck[];
 }
 
 /**
@@ -287,7 +292,15 @@ async function verifyComponentVersionNow(
     );
   }
   const result: VerifyResult = { descriptor, signatures: selected };
-  if (options.references) result.references = await verifyReferences(options.references, descriptor, o);
+  if (options.references) {
+    const digestOptions = {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    };
+    result.references = await verifyReferences(options.references, descriptor, o, {
+      ...(options.verifyDigests ? { digests: digestOptions } : {}),
+    });
+  }
   if (options.verifyDigests) {
     result.resources = await verifyResourceDigests(repo, stored, {
       ...(options.signal ? { signal: options.signal } : {}),
@@ -297,11 +310,16 @@ async function verifyComponentVersionNow(
   return result;
 }
 
-/** Walks the references of a descriptor (each version once) and checks each one's digest. */
+/**
+ * Walks the references of a descriptor (each version once) and checks each one's digest; with
+ * `digests`, also each referenced version's local resources, read from the repository that holds
+ * it (a reader that cannot say which, such as a plain repository, is that repository).
+ */
 async function verifyReferences(
   reader: ComponentVersionReader,
   root: ComponentDescriptor,
   o: Op,
+  options: { digests?: Parameters<typeof verifyResourceDigests>[2] } = {},
 ): Promise<ReferenceCheck[]> {
   const checks: ReferenceCheck[] = [];
   const seen = new Set([where(root.component.name, root.component.version)]);
@@ -309,7 +327,13 @@ async function verifyReferences(
   for (let next = pending.shift(); next; next = pending.shift()) {
     const from = where(next.component.name, next.component.version);
     for (const ref of next.component.componentReferences ?? []) {
-      const child = (await reader.getComponentVersion(ref.componentName, ref.version, o)).descriptor;
+      const located = isLocator(reader)
+        ? await reader.locate(ref.componentName, ref.version, o)
+        : {
+            stored: await reader.getComponentVersion(ref.componentName, ref.version, o),
+            repository: reader instanceof ComponentVersionRepository ? reader : undefined,
+          };
+      const child = located.stored.descriptor;
       verifyReferenceDigest(ref, child, from);
       const d = ref.digest;
       const pinned = Boolean(d && (d.hashAlgorithm || d.normalisationAlgorithm || d.value) && !isNoDigest(d));
@@ -322,17 +346,34 @@ async function verifyReferences(
           `${where(ref.componentName, ref.version)} (referenced by ${from}): ${unsigned}, so the digest that pins it does not cover its content`,
         );
       }
-      checks.push({
+      const check: ReferenceCheck = {
         from,
         component: ref.componentName,
         version: ref.version,
         status: pinned ? 'verified' : 'unpinned',
-      });
+      };
       const key = where(ref.componentName, ref.version);
       if (!seen.has(key)) {
         seen.add(key);
         pending.push(child);
+        if (options.digests) {
+          if (!located.repository) {
+            throw new LadingError(
+              'UNSUPPORTED',
+              `${key} (referenced by ${from}): the reader does not say which repository holds it, so its resources cannot be read`,
+            );
+          }
+          try {
+            check.resources = await verifyResourceDigests(located.repository, located.stored, options.digests);
+          } catch (error) {
+            if (!isLadingError(error, 'DIGEST_MISMATCH')) throw error;
+            throw new LadingError('DIGEST_MISMATCH', `${key} (referenced by ${from}): ${error.message}`, {
+              cause: error,
+            });
+          }
+        }
       }
+      checks.push(check);
     }
   }
   return checks;

@@ -260,6 +260,15 @@ Examples:
             ? `Verified the digest of referenced ${what} (from ${safeText(r.from)})\n`
             : `Found referenced ${what} (from ${safeText(r.from)}); its reference records no digest\n`,
         );
+        if (r.resources) {
+          const verified = r.resources.filter((c) => c.status === 'verified').length;
+          io.stdout.write(
+            `  verified the content digest of ${verified} local resource${verified === 1 ? '' : 's'} of ${what}\n`,
+          );
+          for (const c of r.resources) {
+            if (c.status === 'skipped') io.stdout.write(`  skipped ${safeText(c.identity)}: ${safeText(c.reason)}\n`);
+          }
+        }
       }
     } finally {
       await resolving?.close();
