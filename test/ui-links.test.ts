@@ -2,7 +2,7 @@
 // a blob that is a link to a file outside shows neither that file's size nor its bytes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CtfArchive } from '../src/ctf/index.js';
@@ -70,6 +70,24 @@ describe('links in a folder the view shows', () => {
 
   test('a CTF folder opened without following links', async () => {
     const archive = await CtfArchive.open(join(work.path, 'ctf'), { mode: 'readonly', followLinks: false });
+    const server = await startUiServer({ store: ctfStore(archive, 'ctf') });
+    try {
+      assertNothingLeaks(await probe(server.url, 'any/repo'));
+    } finally {
+      await server.close();
+      await archive.close({ commit: false });
+    }
+  });
+
+  test('a CTF folder whose blobs/ folder is a link, opened without following links', async () => {
+    // A folder outside holding a file of the right name: the planted blobs/ would lead reads to it.
+    await mkdir(join(work.path, 'elsewhere'), { recursive: true });
+    await writeFile(join(work.path, 'elsewhere', `sha256.${hex}`), secret);
+    const ctf = await CtfArchive.open(join(work.path, 'ctf-linked'), { mode: 'create' });
+    await ctf.close();
+    await rm(join(work.path, 'ctf-linked', 'blobs'), { recursive: true, force: true });
+    await symlink(join(work.path, 'elsewhere'), join(work.path, 'ctf-linked', 'blobs'));
+    const archive = await CtfArchive.open(join(work.path, 'ctf-linked'), { mode: 'readonly', followLinks: false });
     const server = await startUiServer({ store: ctfStore(archive, 'ctf') });
     try {
       assertNothingLeaks(await probe(server.url, 'any/repo'));

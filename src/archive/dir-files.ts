@@ -16,6 +16,9 @@ export interface DirFilesOptions {
   followLinks?: boolean;
 }
 
+/** Whether a folder on the way to a file is a real folder (not a link): the answer of an lstat. */
+type FolderCheck = Promise<boolean>;
+
 /** StoreFiles over a directory. Paths come from our own code (validated digests), never raw input. */
 export class DirFiles implements StoreFiles {
   readonly location: string;
@@ -26,11 +29,42 @@ export class DirFiles implements StoreFiles {
     this.#follow = options.followLinks !== false;
   }
 
+  /** The folders below the root already found to be real folders (without following links). */
+  readonly #folders = new Map<string, FolderCheck>();
+
+  /**
+   * Without following links, whether every folder between the root and `path` is a real folder:
+   * a link planted as `blobs/` would otherwise lead every read below it elsewhere. (The root is
+   * the user's to name and may be a link.)
+   */
+  async #folderPathOk(path: string): Promise<boolean> {
+    if (this.#follow) return true;
+    const parts = path.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const folder = parts.slice(0, i).join('/');
+      let check = this.#folders.get(folder);
+      if (!check) {
+        check = lstat(join(this.location, folder)).then(
+          (s) => s.isDirectory(),
+          () => false,
+        );
+        this.#folders.set(folder, check);
+        // Only a real folder is remembered: one missing now may be made later.
+        void check.then((ok) => {
+          if (!ok) this.#folders.delete(folder);
+        });
+      }
+      if (!(await check)) return false;
+    }
+    return true;
+  }
+
   localPath(path: string): string {
     return join(this.location, path);
   }
 
   async stat(path: string): Promise<FileEntry | undefined> {
+    if (!(await this.#folderPathOk(path))) return undefined;
     try {
       const s = await (this.#follow ? stat : lstat)(join(this.location, path));
       return s.isFile() ? { path, size: s.size } : undefined;
@@ -48,6 +82,9 @@ export class DirFiles implements StoreFiles {
     const full = join(this.location, path);
     // Open first so a missing file is reported now, not as a late stream error.
     let handle: import('node:fs/promises').FileHandle;
+    if (!(await this.#folderPathOk(path))) {
+      throw new LadingError('NOT_FOUND', `${this.location}: ${path} not found (a folder on its way is a link)`);
+    }
     try {
       handle = await open(full, this.#follow ? 'r' : constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
