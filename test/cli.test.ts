@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
@@ -228,6 +230,14 @@ describe('lading command line', () => {
         [['get', 'cv', 'https://testuser:URLSECRET@127.0.0.1:9/ocm//acme.org/x:1.0.0'], /credentials do not belong/],
         // ORAS references take no scheme: refused as such, and the message masks what it quotes.
         [['repo', 'ls', 'http://testuser:URLSECRET@127.0.0.1:9'], /"http:\/\/\*\*\*@127\.0\.0\.1:9"/],
+        // A password with a slash, a space or a quote, a token without a user name, an odd host.
+        [['pull', 'alice:URL/SECRET@reg.test:5000/repo:v1'], /invalid reference "\*\*\*@reg\.test:5000\/repo:v1"/],
+        [['pull', 'alice:URL SECRET"@reg.test:5000/repo:v1'], /invalid reference "\*\*\*@reg\.test/],
+        [['pull', 'ghp_URLSECRET@reg.test:5000/repo:v1'], /invalid reference "\*\*\*@reg\.test/],
+        [['pull', `alice:URLSECRET@[::1]:5000/repo@sha256:${'a'.repeat(64)}`], /invalid reference "\*\*\*@\[::1\]/],
+        [['repo', 'ls', 'alice:URL/SECRET@reg.test:5000'], /"\*\*\*@reg\.test:5000": it holds user information/],
+        [['login', '-u', 'alice:URLSECRET', '-p', 'x', '127.0.0.1:9'], /the user name must not contain ":"/],
+        [['pull', '-H', 'Bearer URLSECRET', '127.0.0.1:9/repo:v1'], /invalid header \(16 characters\)/],
       ];
       for (const [args, pattern] of cases) {
         const r = await lading(args);
@@ -240,6 +250,40 @@ describe('lading command line', () => {
       );
     } finally {
       await t.cleanup();
+    }
+  });
+
+  test('a registry that quotes the credentials it got back in its error: they are masked in what lading prints', async () => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      if (!req.headers.authorization) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="echo"', 'content-length': '0' });
+        res.end();
+        return;
+      }
+      const body = JSON.stringify({
+        errors: [{ code: 'DENIED', message: `bad credentials: ${req.headers.authorization ?? 'none'}` }],
+      });
+      res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await lading([
+        'pull',
+        '--plain-http',
+        '-u',
+        'alice',
+        '-p',
+        'ECHOEDSECRET',
+        `127.0.0.1:${port}/repo:v1`,
+      ]);
+      assertOneLineError(r, /403 Forbidden: denied: bad credentials: Basic \*\*\*/);
+      assert.doesNotMatch(r.stderr, /ECHOEDSECRET/);
+      assert.doesNotMatch(r.stderr, new RegExp(Buffer.from('alice:ECHOEDSECRET').toString('base64')));
+    } finally {
+      server.close();
     }
   });
 

@@ -53,6 +53,25 @@ export function cliMessage(error: unknown): string {
   return message;
 }
 
+/** The credentials this run sends (see rememberSecret): masked in whatever it prints of an error. */
+const secrets = new Set<string>();
+
+/**
+ * Remembers a credential this run may send (a password, a token, a Basic value), so that no error
+ * prints it: a server that quotes the Authorization it got back in an error body, for one.
+ */
+export function rememberSecret(value: string | undefined): void {
+  // Short values would mask ordinary words.
+  if (value && value.length >= 6) secrets.add(value);
+}
+
+/** `text` with the user information of addresses and every remembered credential masked. */
+function withoutSecrets(text: string): string {
+  let out = redactUserinfo(text);
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('***');
+  return out;
+}
+
 /**
  * One line on stderr; the cause chain only with --debug. No stack traces for user errors. A
  * message may quote a server or an artifact, so what is printed of it is escaped (`safeText`):
@@ -62,13 +81,13 @@ export function cliMessage(error: unknown): string {
  */
 export function reportError(io: CliIO, error: unknown): number {
   // Whatever a message quotes back (a URL the user typed, a server's answer), no password in it shows.
-  const message = redactUserinfo(cliMessage(error));
+  const message = withoutSecrets(cliMessage(error));
   io.stderr.write(`Error: ${safeText(isLadingError(error) ? message : message.split('\n')[0])}\n`);
   if (io.debug) {
     let cause = error instanceof Error ? error.cause : undefined;
     while (cause) {
       io.stderr.write(
-        `  caused by: ${safeText(redactUserinfo(cause instanceof Error ? cause.message : String(cause)))}\n`,
+        `  caused by: ${safeText(withoutSecrets(cause instanceof Error ? cause.message : String(cause)))}\n`,
       );
       cause = cause instanceof Error ? cause.cause : undefined;
     }

@@ -14,6 +14,7 @@ import {
   type RegistryOptions,
 } from '../registry/index.js';
 import { traceSink } from './debug.js';
+import { rememberSecret } from './io.js';
 import { readVersion } from './version.js';
 
 /** The ORAS remote and target flags, as commander hands them over (camelCase). */
@@ -74,17 +75,35 @@ function credentialFrom(flags: TargetFlags, host: string): CredentialProvider {
     if (password !== undefined && flags.username) cred.password = password;
     else if (password !== undefined) cred.identityToken = password;
     if (identityToken !== undefined) cred.identityToken = identityToken;
-    return async (h) => (h === host ? cred : undefined);
+    return remembered(async (h) => (h === host ? cred : undefined));
   }
   const paths = flags.registryConfig?.length ? flags.registryConfig : [defaultConfigPath()];
-  return new DockerCredentialStore(paths).provider();
+  return remembered(new DockerCredentialStore(paths).provider());
+}
+
+/** A provider whose answers are remembered as secrets: no error this run prints shows them. */
+function remembered(provider: CredentialProvider): CredentialProvider {
+  return async (host) => {
+    const cred = await provider(host);
+    if (cred) {
+      rememberSecret(cred.password);
+      rememberSecret(cred.identityToken);
+      rememberSecret(cred.registryToken);
+      if (cred.username !== undefined && cred.password !== undefined) {
+        rememberSecret(Buffer.from(`${cred.username}:${cred.password}`).toString('base64'));
+      }
+    }
+    return cred;
+  };
 }
 
 function parseHeaders(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const h of list ?? []) {
     const i = h.indexOf(':');
-    if (i <= 0) throw new LadingError('INVALID_ARGUMENT', `invalid header "${h}": expected 'Name: value'`);
+    // The value is not quoted: a header given without its name is most likely a secret (a token).
+    if (i <= 0)
+      throw new LadingError('INVALID_ARGUMENT', `invalid header (${h.length} characters): expected 'Name: value'`);
     out[h.slice(0, i).trim()] = h.slice(i + 1).trim();
   }
   return out;

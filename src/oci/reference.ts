@@ -22,8 +22,31 @@ export function isDigestReference(reference: string): boolean {
   return reference.includes(':');
 }
 
+/** What may follow the `@` of a digest reference: a digest (`sha256:…`, 32 characters or more encoded), to the end. */
+const digestAfterAt = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}$/;
+
+/**
+ * A reference or address as a message may quote it: what stands before an `@` that does not
+ * start a digest (user information someone typed, `user:password@host/…` or `token@host`, a
+ * password with any characters in it) is masked, the scheme kept.
+ */
+export function withoutUserinfo(raw: string): string {
+  let cut = -1;
+  for (let at = raw.indexOf('@'); at >= 0; at = raw.indexOf('@', at + 1)) {
+    if (!digestAfterAt.test(raw.slice(at + 1))) cut = at;
+  }
+  if (cut < 0) return raw;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(raw.slice(0, cut))?.[0] ?? '';
+  return `${scheme}***${raw.slice(cut)}`;
+}
+
 function invalid(raw: string, why: string): never {
-  throw new LadingError('INVALID_REFERENCE', `invalid reference "${raw}": ${why}`);
+  const shown = withoutUserinfo(raw);
+  // The reason may quote a part of the reference (its registry): masked too when it held user information.
+  throw new LadingError(
+    'INVALID_REFERENCE',
+    `invalid reference "${shown}": ${shown === raw ? why : 'it holds user information before an "@" (credentials do not belong in a reference)'}`,
+  );
 }
 
 function checkRegistry(raw: string, registry: string): void {

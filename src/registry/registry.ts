@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Op } from '../content/index.js';
-import { LadingError, parseReference } from '../oci/index.js';
+import { LadingError, parseReference, withoutUserinfo } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
 import { catalogScope } from './auth/scope.js';
 import type { DirectGet } from './blob-threads.js';
@@ -38,7 +38,9 @@ function parseHost(raw: string): { host: string; scheme?: 'http' | 'https' } {
       { hint: { key: 'credentials', text: 'pass them as the credentials option' } },
     );
   }
-  if (!host || /[/\s@?#]/.test(host)) throw new LadingError('INVALID_REFERENCE', `invalid registry host "${raw}"`);
+  if (!host || /[/\s@?#]/.test(host)) {
+    throw new LadingError('INVALID_REFERENCE', `invalid registry host "${withoutUserinfo(raw)}"`);
+  }
   return match ? { host, scheme: (match[1] ?? '').toLowerCase() as 'http' | 'https' } : { host };
 }
 

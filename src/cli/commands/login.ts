@@ -45,6 +45,9 @@ Examples:
     let username: string | undefined = opts.username;
     let password: string | undefined = opts.password;
     let identityToken: string | undefined = opts.identityToken;
+    // Checked before anything is sent: `user:secret` as a user name would go out in the ping as a
+    // different user with a password made of its end.
+    if (username?.includes(':')) throw new LadingError('INVALID_ARGUMENT', 'the user name must not contain ":"');
     if (opts.passwordStdin) password = readStdinSecret();
     if (opts.identityTokenStdin) identityToken = readStdinSecret('--identity-token-stdin');
     if (opts.password || opts.identityToken)
@@ -59,6 +62,7 @@ Examples:
       if (username === undefined) username = await prompt('Username: ', false);
       if (password === undefined) password = await prompt(username ? 'Password: ' : 'Token: ', true);
     }
+    if (username?.includes(':')) throw new LadingError('INVALID_ARGUMENT', 'the user name must not contain ":"');
     const credential = username
       ? { username, password: password ?? '' }
       : { identityToken: identityToken ?? password ?? '' };

@@ -142,7 +142,8 @@ export class DockerConfig {
   /** Records a credential for `host` in the file's `auths` (written by `save()`); a user name may not contain `:`. */
   setCredential(host: string, cred: Credential): void {
     if (cred.username?.includes(':')) {
-      throw new LadingError('INVALID_ARGUMENT', `user name "${cred.username}" must not contain ":"`);
+      // Not quoted: what follows the ':' is likely a password typed in the wrong place.
+      throw new LadingError('INVALID_ARGUMENT', 'a user name must not contain ":"');
     }
     const entry: AuthEntry = {};
     if (cred.username || cred.password) {
