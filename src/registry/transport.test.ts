@@ -59,6 +59,25 @@ describe('Transport', () => {
     }
   });
 
+  test('a redirect target that cannot be reached is named in the error, not the first host', async () => {
+    // A port nobody listens on: bound, then closed.
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const { port } = gone.address() as AddressInfo;
+    await new Promise((resolve) => gone.close(resolve));
+    const near = await serve((_req, res) => res.writeHead(302, { location: `http://127.0.0.1:${port}/blob` }).end());
+    const transport = new Transport({ retry: noRetry });
+    try {
+      await assert.rejects(transport.send({ method: 'GET', url: near.url('/away') }), (e: unknown) => {
+        assert.ok(isLadingError(e, 'NETWORK_ERROR'), String(e));
+        assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+        return true;
+      });
+    } finally {
+      await transport.close();
+    }
+  });
+
   test('extra headers may not set the framing of a message (Content-Length, Transfer-Encoding)', () => {
     for (const name of ['Content-Length', 'transfer-encoding']) {
       assert.throws(

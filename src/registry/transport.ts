@@ -234,7 +234,7 @@ export class Transport implements Sender {
           await wait(backoffMs(this.#retry, attempt), req.signal);
           continue;
         }
-        throw networkError(req.method, req.url, error);
+        throw networkError(req.method, (error as { hopUrl?: URL }).hopUrl ?? req.url, error);
       }
       if (replayable && attempt < this.#retry.maxRetries && isRetryableStatus(reply.status)) {
         const retryAfter = header(reply.headers, 'retry-after');
@@ -276,6 +276,8 @@ export class Transport implements Sender {
         });
       } catch (error) {
         if (payload instanceof Readable) payload.destroy();
+        // A redirect's target failed: the error names that hop, not the first request's host.
+        if (hop > 0 && error instanceof Error) Object.assign(error, { hopUrl: url });
         throw error;
       }
       this.#trace?.(`< ${response.status} ${redactUrl(url)} [${this.#traceHeaders(response.headers, url)}]`);
