@@ -81,6 +81,18 @@ describe('token realm validation', () => {
     assert.throws(() => validateRealm('https://169.254.169.254/latest', https), /internal address/);
     assert.throws(() => validateRealm('https://10.0.0.1/token', https), /internal address/);
     assert.throws(() => validateRealm('https://[::1]/token', https), /internal address/);
+    // The same hosts written otherwise: a trailing dot, IPv4 inside IPv6, shared and NAT64 ranges.
+    for (const host of [
+      'localhost.',
+      '[::7f00:1]',
+      '[::127.0.0.1]',
+      '[64:ff9b::a9fe:a9fe]',
+      '100.64.0.1',
+      '[fec0::1]',
+    ]) {
+      assert.throws(() => validateRealm(`https://${host}/token`, https), /internal address/, host);
+    }
+    assert.equal(validateRealm('https://auth.example.io./token', https).hostname, 'auth.example.io.');
     assert.throws(() => validateRealm(undefined, https), /missing/);
     assert.throws(() => validateRealm('not a url', https), /not a URL/);
     // A realm is the registry's text: control characters reach the message escaped, for library callers too.

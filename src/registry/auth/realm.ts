@@ -3,7 +3,11 @@ import { LadingError } from '../../oci/index.js';
 import { quoteHeader } from '../headers.js';
 
 function isInternalAddress(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // A fully qualified name (`localhost.`) is the same host.
+  const host = hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   const family = isIP(host);
   if (family === 4) {
@@ -14,12 +18,25 @@ function isInternalAddress(hostname: string): boolean {
       a === 0 ||
       (a === 172 && b >= 16 && b <= 31) ||
       (a === 192 && b === 168) ||
-      (a === 169 && b === 254)
+      (a === 169 && b === 254) ||
+      // Carrier-grade NAT, benchmarking, multicast and reserved.
+      (a === 100 && b >= 64 && b <= 127) ||
+      (a === 198 && (b === 18 || b === 19)) ||
+      a >= 224
     );
   }
   if (family === 6) {
     return (
-      host === '::1' || host === '::' || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith('::ffff:')
+      host === '::1' ||
+      host === '::' ||
+      /^f[cd]/.test(host) ||
+      /^fe[89a-f]/.test(host) ||
+      /^ff/.test(host) ||
+      host.startsWith('::ffff:') ||
+      // IPv4-compatible (::a.b.c.d, written ::7f00:1) and NAT64 (64:ff9b::/96) carry an IPv4 address.
+      /^::[0-9a-f]{1,4}(?::[0-9a-f]{1,4})?$/.test(host) ||
+      /^::\d+\.\d+\.\d+\.\d+$/.test(host) ||
+      host.startsWith('64:ff9b::')
     );
   }
   return false;
