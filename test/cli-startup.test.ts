@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { bundleCli } from '../scripts/bundle.mjs';
 import { bodyFor, fullBodyWords, orasBodyWords } from '../src/cli/body-choice.js';
 import { cacheFolder } from '../src/cli/cache-folder.js';
+import { cacheKey } from '../src/cli/code-cache.js';
 import { processIO } from '../src/cli/io.js';
 import { allCommands, buildProgram, commandGroups, groupsFor } from '../src/cli/program.js';
 import { tempDir } from './support/fixtures.js';
@@ -265,11 +266,12 @@ describe("lading's own V8 code cache", () => {
     const besideBefore = (await readdir(dirname(bundle.bin()))).sort();
     const one = await copy(xdg);
     assert.deepEqual({ ...one, debug: [] }, { ...plain, debug: [] });
-    assert.match(one.debug[0] ?? '', /^code cache: missing .*-cp\.v8cache$/);
-    assert.match(one.debug[1] ?? '', /^code cache: written .*-cp\.v8cache$/);
+    // A copy between layouts keeps a cache of its own, apart from one that involves a registry.
+    assert.match(one.debug[0] ?? '', /^code cache: missing .*-cp-local\.v8cache$/);
+    assert.match(one.debug[1] ?? '', /^code cache: written .*-cp-local\.v8cache$/);
     const made = await files(xdg);
     assert.equal(made.length, 1);
-    assert.match(made[0] as string, /^lading-\d+\.\d+\.\d+[^/]*-[0-9a-f]{16}-nodev[\d.]+-\w+-cp\.v8cache$/);
+    assert.match(made[0] as string, /^lading-\d+\.\d+\.\d+[^/]*-[0-9a-f]{16}-nodev[\d.]+-\w+-cp-local\.v8cache$/);
     const file = join(xdg, 'lading', 'compile-cache', made[0] as string);
     const first = await stat(file);
     assert.ok(first.size > 10_000, `a real cache (${first.size} bytes)`);
@@ -350,6 +352,21 @@ describe("lading's own V8 code cache", () => {
       assert.match(r.stderr, /^Error: /);
       assert.deepEqual(r, runs[0]);
     }
+  });
+});
+
+describe('which code cache a run uses', () => {
+  test('one file per command word; a run on OCI layouts only keeps its own, apart from one with a registry', () => {
+    const id = { file: './lading-oras.cjs', hash: 'a'.repeat(64), version: '1.2.3' };
+    const key = (args: string[]) => cacheKey(id, args).key.replace(/^.*-x64-|^.*-node[^-]+-[^-]+-/, '');
+    assert.equal(key(['cp', 'reg.io/a:v1', '--to-oci-layout', 'out:v1']), 'cp');
+    assert.equal(key(['cp', '--from-oci-layout', 'in:v1', 'reg.io/a:v1']), 'cp');
+    assert.equal(key(['cp', '--from-oci-layout', 'in:v1', '--to-oci-layout', 'out:v1']), 'cp-local');
+    assert.equal(key(['copy', '--from-oci-layout-path=in', 'v1', '--to-oci-layout', 'out:v1']), 'copy-local');
+    assert.equal(key(['pull', 'reg.io/a:v1']), 'pull');
+    assert.equal(key(['pull', '--oci-layout', 'in:v1']), 'pull-local');
+    assert.equal(key(['--debug', 'push', 'reg.io/a:v1', 'f.txt']), 'push');
+    assert.equal(key(['--version']), 'none');
   });
 });
 

@@ -34,8 +34,23 @@ export function cacheKey(id: BodyId, args: readonly string[]): { key: string; wo
   const first = args.find((a) => !a.startsWith('-')) ?? '';
   const word = /^[a-z][a-z0-9-]{0,31}$/.test(first) ? first : '';
   const version = id.version.replace(/[^\w.+-]/g, '_').slice(0, 40);
-  const key = `lading-${version}-${id.hash.slice(0, 16)}-node${process.version}-${process.arch}-${word || 'none'}`;
+  // A command run on OCI layouts only compiles none of the registry client: its cache would leave a
+  // later pull to compile all of that (measured: a 4 MiB pull 3–4 ms slower). Such runs keep their own.
+  const suffix = word && onLayoutsOnly(word, args) ? '-local' : '';
+  const key = `lading-${version}-${id.hash.slice(0, 16)}-node${process.version}-${process.arch}-${word || 'none'}${suffix}`;
   return { key, word };
+}
+
+/** Whether an ORAS command's arguments name OCI layouts only (`cp` on both sides), no registry. */
+function onLayoutsOnly(word: string, args: readonly string[]): boolean {
+  const has = (flag: string) => args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (word === 'cp' || word === 'copy') {
+    return (
+      (has('--from-oci-layout') || has('--from-oci-layout-path')) &&
+      (has('--to-oci-layout') || has('--to-oci-layout-path'))
+    );
+  }
+  return has('--oci-layout') || has('--oci-layout-path');
 }
 
 /**
