@@ -93,7 +93,7 @@ export function reportError(io: CliIO, error: unknown): number {
     }
     if (!isLadingError(error) && error instanceof Error && error.stack) {
       // The stack starts with the message, which may quote data: that part escaped too.
-      io.stderr.write(`${error.stack.replace(error.message, () => safeText(error.message))}\n`);
+      io.stderr.write(`${withoutSecrets(error.stack.replace(error.message, () => safeText(error.message)))}\n`);
     }
   }
   return ExitCode.Failure;

@@ -157,13 +157,8 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
 
   async function authorize(req: IncomingMessage): Promise<void> {
     if (!o.htpasswd) return;
-    const header = req.headers.authorization ?? '';
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (m) {
-      const text = Buffer.from(m[1] as string, 'base64').toString('utf8');
-      const colon = text.indexOf(':');
-      if (colon > 0 && (await o.htpasswd.check(text.slice(0, colon), text.slice(colon + 1)))) return;
-    }
+    const basic = basicCredentials(req);
+    if (basic && (await o.htpasswd.check(basic.user, basic.password))) return;
     throw new RegistryReply(401, 'UNAUTHORIZED', 'authentication required', {
       'WWW-Authenticate': 'Basic realm="lading", charset="UTF-8"',
     });
@@ -512,13 +507,9 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
 
   /** Who an upload belongs to, for the uploads one client may hold: its user, or else its address. */
   function uploadOwner(req: IncomingMessage): string {
-    if (o.htpasswd) {
-      const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
-      const text = m ? Buffer.from(m[1] as string, 'base64').toString('utf8') : '';
-      const colon = text.indexOf(':');
-      // authorize() has checked the password already.
-      if (colon > 0) return `user ${text.slice(0, colon)}`;
-    }
+    // authorize() has checked the password already.
+    const basic = o.htpasswd ? basicCredentials(req) : undefined;
+    if (basic) return `user ${basic.user}`;
     return `address ${req.socket?.remoteAddress ?? ''}`;
   }
 
@@ -689,6 +680,15 @@ function paginate(all: string[], url: URL): { page: string[]; next: string | und
     }
   }
   return { page: list, next: undefined };
+}
+
+/** The user name and password of a request's Basic Authorization, when it has one. */
+function basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!m) return undefined;
+  const text = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon > 0 ? { user: text.slice(0, colon), password: text.slice(colon + 1) } : undefined;
 }
 
 /** Tag lists in order, by the repository state they were sorted from (states are kept while index.json is unchanged). */
