@@ -181,6 +181,15 @@ describe('lading command line', () => {
       );
       assert.ok((await readFile(join(dstDir, 'index.json'))).equals(before));
       assert.deepEqual(await readdir(join(dstDir, 'blobs', 'sha256')).catch(() => []), []);
+      // A destination layout that was not there stays absent: no empty layout is left behind.
+      const fresh = join(t.path, 'fresh', 'layout');
+      assertOneLineError(
+        await lading(['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', fresh]),
+        /index\.json: manifests\[0\]/,
+      );
+      const remote = `${loadPeers().plain.host}/lading/cli-missing-${process.pid}:v1`;
+      assertOneLineError(await lading(['cp', '--from-plain-http', remote, '--to-oci-layout', fresh]), /404|not found/i);
+      assert.deepEqual(await readdir(t.path).then((names) => names.sort()), ['dst', 'src']);
     } finally {
       await t.cleanup();
     }

@@ -200,7 +200,10 @@ export function openRegistryTarget(raw: string, flags: TargetFlags, options: { w
   const ref = parseReference(head);
   for (const t of extraTags) checkTagOrDigest(t, raw);
   const registry = registryFor(ref.registry, flags);
+  // Every command that opens a target asks the registry something next: the connection opens while
+  // the command prepares the rest (a layout to make, files to read).
   const state = referrersState(flags);
+  registry.warm();
   const repository = registry.repository(ref.repository, {
     ...(options.write ? { push: true } : {}),
     ...(state ? { referrers: state } : {}),

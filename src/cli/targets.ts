@@ -43,7 +43,9 @@ export async function openTarget(
       ? { path: flags.ociLayoutPath, reference: raw }
       : parseLayoutReference(raw);
     const [first = '', ...extraTags] = reference.split(',');
-    const layout = await OciLayout.open(path, { mode: options.write ? 'create' : 'readonly' });
+    // A new layout is made by the first write: a command that fails before it has anything to store
+    // leaves no empty layout behind, and the first request need not wait for the folder.
+    const layout = await OciLayout.open(path, options.write ? { mode: 'create', createOnWrite: true } : {});
     if (first) checkTagOrDigest(first, raw);
     for (const t of extraTags) checkTagOrDigest(t, raw);
     return {

@@ -84,7 +84,13 @@ describe('reading upstream layouts', () => {
  * Runs `body` (TypeScript with OciLayout and pushArtifact imported, `path` and `who` from its
  * arguments) as a process of its own for each of `writers` at once; resolves with their exit codes.
  */
-async function writerProcesses(dir: string, path: string, writers: string[], body: string): Promise<number[]> {
+async function writerProcesses(
+  dir: string,
+  path: string,
+  writers: string[],
+  body: string,
+  options = "{ mode: 'create' }",
+): Promise<number[]> {
   const script = join(dir, 'writer.mts');
   const layoutModule = fileURLToPath(new URL('./layout.ts', import.meta.url));
   const fixtures = fileURLToPath(new URL('../../test/support/fixtures.ts', import.meta.url));
@@ -93,7 +99,7 @@ async function writerProcesses(dir: string, path: string, writers: string[], bod
     `import { OciLayout } from ${JSON.stringify(layoutModule)};
 import { pushArtifact } from ${JSON.stringify(fixtures)};
 const [path, who] = process.argv.slice(2);
-const layout = await OciLayout.open(path, { mode: 'create' });
+const layout = await OciLayout.open(path, ${options});
 ${body}`,
   );
   const run = (who: string) =>
@@ -263,6 +269,47 @@ describe('writing layouts', () => {
       for await (const page of layout.tags()) tags.push(...page);
       assert.deepEqual(tags, ['a', 'b', 'c']);
       assert.deepEqual((await readdir(path)).sort(), ['blobs', 'index.json', 'ingest', 'oci-layout']);
+      // The same with the layout made by each one's first write.
+      const later = join(t.path, 'later', 'layout');
+      const options = "{ mode: 'create', createOnWrite: true }";
+      assert.deepEqual(await writerProcesses(t.path, later, ['d', 'e', 'f'], body, options), [0, 0, 0]);
+      const tagsLater: string[] = [];
+      for await (const page of (await OciLayout.open(later)).tags()) tagsLater.push(...page);
+      assert.deepEqual(tagsLater, ['d', 'e', 'f']);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('createOnWrite: nothing is made until the first write, which makes the layout; it reads as empty until then', async () => {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'a', 'later');
+      const layout = await OciLayout.open(dir, { mode: 'create', createOnWrite: true });
+      assert.deepEqual(await readdir(t.path), [], 'not even the folder above');
+      const blob = { mediaType: 'text/plain', digest: digestBytes(Buffer.from('one')), size: 3 };
+      assert.equal(await layout.exists(blob), false);
+      const calls = [
+        () => layout.resolve('v1'),
+        () => layout.resolve(blob.digest),
+        () => layout.untag('v1'),
+        () => layout.delete(blob),
+        () => layout.tag(blob, 'v1'),
+      ];
+      for (const call of calls) await assert.rejects(call, (e) => isLadingError(e, 'NOT_FOUND'));
+      await layout.close();
+      assert.deepEqual(await readdir(t.path), [], 'closing makes nothing either');
+      const again = await OciLayout.open(dir, { mode: 'create', createOnWrite: true });
+      const { manifest } = await pushArtifact(again, { 'a.txt': 'alpha' });
+      await again.tag(manifest, 'v1');
+      assert.deepEqual((await readdir(dir)).sort(), ['blobs', 'index.json', 'ingest', 'oci-layout']);
+      const read = await OciLayout.open(dir);
+      assert.equal((await read.resolve('v1')).digest, manifest.digest);
+      // A failed first write (content that is not what its descriptor says) still made the layout, empty.
+      const other = join(t.path, 'b');
+      const failing = await OciLayout.open(other, { mode: 'create', createOnWrite: true });
+      await assert.rejects(() => failing.push(blob, Buffer.from('two')));
+      assert.deepEqual((await (await OciLayout.open(other)).manifests()).length, 0);
     } finally {
       await t.cleanup();
     }

@@ -61,6 +61,12 @@ export interface OpenLayoutOptions {
    */
   mode?: OpenMode;
   /**
+   * With `create`: a missing directory is made by the first write instead of by `open`. Nothing is
+   * left behind when nothing is written (a copy that fails before it has anything to store), and a
+   * copy's first request need not wait for the folder. Until then the layout reads as empty.
+   */
+  createOnWrite?: boolean;
+  /**
    * `false`: a symbolic link inside a layout directory reads as absent, never as what it points
    * to (for a view that shows the layout to others). Default true.
    */
@@ -102,13 +108,22 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
    * (it holds only this handle's writes, whose blobs are not fsynced either; an fsync is the
    * slowest step of a small pull into a new layout), always in one that was there before.
    */
-  readonly #syncIndex: boolean;
+  #syncIndex: boolean;
+  /** A `create` layout not there yet: made by the first write (`#made`), read meanwhile as empty. */
+  #missing: boolean;
+  #making: Promise<void> | undefined;
 
-  private constructor(files: StoreFiles, writable: boolean, state: IndexState, made = false) {
+  private constructor(
+    files: StoreFiles,
+    writable: boolean,
+    state: IndexState,
+    o: { made?: boolean; missing?: boolean } = {},
+  ) {
     this.files = files;
     this.writable = writable;
     this.#state = state;
-    this.#syncIndex = !made;
+    this.#syncIndex = !o.made;
+    this.#missing = o.missing ?? false;
     this.#blobs = new BlobFolder({
       location: files.location,
       files,
@@ -153,21 +168,39 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       const files = await TarFiles.open(path);
       return new OciLayout(files, false, await readState(files));
     }
-    let made = false;
+    const files = new DirFiles(path, options.followLinks === false ? { followLinks: false } : {});
     if (kind === 'missing') {
       if (mode !== 'create') throw new LadingError('NOT_FOUND', `${path}: no OCI layout (directory or tar file) there`);
+      const layout = new OciLayout(files, true, emptyState(), { missing: true });
+      if (!options.createOnWrite) await layout.#made();
+      return layout;
+    }
+    const writable = mode !== 'readonly';
+    const created = writable ? await initialise(files) : undefined;
+    return new OciLayout(files, writable, created ?? (await readState(files)));
+  }
+
+  /** Makes the layout a `create` open did not find, once, before its first write. */
+  #made(): Promise<void> {
+    if (!this.#missing) return Promise.resolve();
+    this.#making ??= (async () => {
       // One call makes the folder and blobs/sha256/ in it; the folder is ours when it was made here
       // (the first folder made is it or one above it, not blobs/ or blobs/sha256/ alone).
+      const path = this.location;
       const blobs = join(path, 'blobs');
       const first = await mkdir(join(blobs, 'sha256'), { recursive: true });
-      made = first !== undefined && !resolvePath(first).startsWith(resolvePath(blobs));
-    }
-    const files = new DirFiles(path, options.followLinks === false ? { followLinks: false } : {});
-    const writable = mode !== 'readonly';
-    // A layout this call made holds what it wrote (no manifests): nothing to read back.
-    const fresh = writable && made ? await initialiseNew(path) : undefined;
-    const created = fresh ?? (writable ? await initialise(files) : undefined);
-    return new OciLayout(files, writable, created ?? (await readState(files)), fresh !== undefined);
+      const made = first !== undefined && !resolvePath(first).startsWith(resolvePath(blobs));
+      // A layout made here holds only this handle's writes (no manifests yet): nothing to read back.
+      const fresh = made ? await initialiseNew(path) : undefined;
+      if (fresh) this.#syncIndex = false;
+      else {
+        // Someone else made it meanwhile: it is read as any layout that was there.
+        const files = this.files as DirFiles;
+        this.#state = (await initialise(files)) ?? (await readState(files));
+      }
+      this.#missing = false;
+    })();
+    return this.#making;
   }
 
   /** Opens a blob or manifest of the layout as a stream, verified against `desc` as it is read. */
@@ -192,6 +225,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
    */
   async exists(desc: Descriptor): Promise<boolean> {
     this.#assertOpen();
+    if (this.#missing) return false;
     return (await this.#blobs.size(desc.digest)) === desc.size;
   }
 
@@ -219,6 +253,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
         if (await this.exists(expected)) {
           throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
         }
+        await this.#made();
         await this.#blobs.write(expected, fill, o);
       }),
     );
@@ -264,6 +299,12 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     if (await this.exists(expected)) {
       discard(content);
       throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
+    }
+    try {
+      await this.#made();
+    } catch (error) {
+      discard(content);
+      throw error;
     }
     if (isManifestMediaType(expected.mediaType)) {
       await this.#storeManifest(expected, content);
@@ -325,6 +366,12 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       discard(content);
       throw error;
     }
+    try {
+      await this.#made();
+    } catch (error) {
+      discard(content);
+      throw error;
+    }
     if (await this.exists(expected)) discard(content);
     else await this.#storeManifest(expected, content);
     await this.#update((state) => recordTag(state, expected, reference));
@@ -337,7 +384,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
     const indexed = resolveIndexed(this.#state, reference);
     if (indexed) return indexed;
-    if (isDigestReference(reference)) {
+    if (isDigestReference(reference) && !this.#missing) {
       const size = await this.#blobs.size(reference);
       if (size !== undefined) return { mediaType: MediaType.OctetStream, digest: reference, size };
     }
@@ -365,6 +412,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   async #untag(reference: string): Promise<void> {
     this.#assertOpen();
     this.#assertWritable();
+    if (this.#missing) throw new LadingError('NOT_FOUND', `${this.location}: tag ${reference} not found`);
     await this.#update((state) => {
       if (!state.tags.delete(reference))
         throw new LadingError('NOT_FOUND', `${this.location}: tag ${reference} not found`);
@@ -380,7 +428,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     this.#assertOpen();
     this.#assertWritable();
     // By digest, whatever the file's size: a damaged copy is deleted as readily as a good one.
-    if ((await this.#blobs.size(desc.digest)) === undefined) {
+    if (this.#missing || (await this.#blobs.size(desc.digest)) === undefined) {
       throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     }
     await this.#update((state) => {
@@ -463,8 +511,12 @@ function discard(content: Content): void {
  * nothing to lose). Undefined when either was there already or the file system cannot link: then
  * {@link initialise} finishes the job.
  */
+function emptyState(): IndexState {
+  return { tags: new Map(), manifests: new Map() };
+}
+
 async function initialiseNew(root: string): Promise<IndexState | undefined> {
-  const empty: IndexState = { tags: new Map(), manifests: new Map() };
+  const empty = emptyState();
   // ingest/ too, where blobs are staged: the first write then finds every folder it needs.
   const [ingest, ...wrote] = await Promise.all([
     mkdir(join(root, 'ingest')).then(

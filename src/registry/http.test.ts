@@ -529,4 +529,85 @@ describe('HttpClient', () => {
       await http.close();
     }
   });
+
+  test('warm opens the connection the first request then takes, whether it is still connecting or idle', async () => {
+    const s = await serve((_req, res) => res.end('ok'));
+    const http = client();
+    try {
+      // Taken while it connects: the request waits for it rather than opening another.
+      http.warm(s.url());
+      const first = await http.request(s.url('/a'), { method: 'GET', headers: {} });
+      assert.equal(await text(first.body), 'ok');
+      assert.equal(s.connections.length, 1, 'the warmed connection carried the request');
+      // A second warm while one connection is idle opens nothing more.
+      http.warm(s.url());
+      const second = await http.request(s.url('/b'), { method: 'GET', headers: {} });
+      await second.body.dump();
+      assert.equal(s.connections.length, 1);
+    } finally {
+      await http.close();
+    }
+    const other = client();
+    try {
+      // Taken once idle: it connected before the request came.
+      other.warm(s.url());
+      while (s.connections.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const reply = await other.request(s.url('/c'), { method: 'GET', headers: {} });
+      assert.equal(await text(reply.body), 'ok');
+      assert.equal(s.connections.length, 2, 'no third connection');
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a warm connection that fails is silent: the request opens its own and meets the error itself', async () => {
+    // Nothing listens on this port once the probe server is closed.
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const deadPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const http = client();
+    try {
+      const dead = new URL(`http://127.0.0.1:${deadPort}/`);
+      http.warm(dead);
+      await assert.rejects(
+        http.request(dead, { method: 'GET', headers: {} }),
+        (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED',
+      );
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a warm connection keeps the process alive only once a request has it', async () => {
+    // A server that takes the connection and never answers the TLS handshake: the warm connection
+    // stays in the making, its 60 s connect timer running.
+    const s = await raw(() => {});
+    const url = new URL(s.url().href.replace('http:', 'https:'));
+    const { spawn } = await import('node:child_process');
+    const module = new URL('./http.ts', import.meta.url).pathname;
+    const script = `
+      import { HttpClient } from ${JSON.stringify(module)};
+      const http = new HttpClient({ keepAliveMs: 60000, connectTimeoutMs: 60000, headersTimeoutMs: 60000, bodyTimeoutMs: 60000 });
+      http.warm(new URL(${JSON.stringify(url.href)}));
+      setTimeout(() => process.stdout.write('warmed'), 200);
+    `;
+    // Never closed: were the connection or its timer to hold the process, it would run until the
+    // kill below.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 30_000,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const [status, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('close', (code, sig) => resolve([code, sig])),
+    );
+    assert.equal(signal, null, 'the process ended on its own');
+    assert.equal(status, 0, err);
+    assert.equal(out, 'warmed');
+    assert.equal(s.connections.length, 1, 'the connection was opened');
+  });
 });

@@ -71,8 +71,11 @@ interface Route {
   /** Fields the route adds (Host, Proxy-Authorization). */
   headers: Record<string, string>;
   proxy: URL | undefined;
-  /** Opens a connection, marking in `progress` when the proxy (if any) was reached. */
-  connect(progress: { reachedProxy: boolean }): Promise<Socket>;
+  /**
+   * Opens a connection, marking in `progress` when the proxy (if any) was reached. A `background`
+   * connection (see `warm`) keeps the process alive neither by its socket nor by its timer.
+   */
+  connect(progress: { reachedProxy: boolean }, background?: boolean): Promise<Socket>;
 }
 
 /** Clients made in this process, to name their connections on blob threads. */
@@ -126,6 +129,26 @@ const UploadBytes = 1024 * 1024;
 /** How much sooner than the server's announced idle timeout a connection is let go. */
 const ServerIdleMarginMs = 1000;
 
+/** `connecting`'s connection, or the abort's error first; a connection that comes too late is closed. */
+function untilAborted(connecting: Promise<Socket | undefined>, signal: AbortSignal): Promise<Socket | undefined> {
+  if (signal.aborted) {
+    void connecting.then((socket) => socket?.destroy());
+    return Promise.reject(abortedError(signal));
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(abortedError(signal));
+      void connecting.then((socket) => socket?.destroy());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    void connecting.then((socket) => {
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) socket?.destroy();
+      else resolve(socket);
+    });
+  });
+}
+
 function hasField(headers: Record<string, string>, name: string): string | undefined {
   for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return key;
   return undefined;
@@ -143,6 +166,8 @@ export class HttpClient {
   readonly #idle = new Map<string, Socket[]>();
   /** How each idle connection is taken out of the idle set. */
   readonly #unidle = new WeakMap<Socket, () => void>();
+  /** Connections being opened ahead of their first request (`warm`), by route key. */
+  readonly #warming = new Map<string, Promise<Socket | undefined>>();
   /** TLS sessions to resume, by route key. */
   readonly #sessions = new Map<string, Buffer>();
   /** Every connection opened and not yet closed. */
@@ -182,7 +207,8 @@ export class HttpClient {
         target: `${url.pathname}${url.search}`,
         headers: host,
         proxy,
-        connect: () => this.#open(key, secure, to?.address ?? hostname, to?.port ?? port, hostname),
+        connect: (_progress, background) =>
+          this.#open(key, secure, to?.address ?? hostname, to?.port ?? port, hostname, background),
       };
     }
     if (secure) {
@@ -227,17 +253,20 @@ export class HttpClient {
   }
 
   /** A new TCP (and TLS for `https:`) connection to `address:port`, verified as `name`. */
-  async #open(key: string, secure: boolean, address: string, port: number, name: string): Promise<Socket> {
+  async #open(
+    key: string,
+    secure: boolean,
+    address: string,
+    port: number,
+    name: string,
+    background = false,
+  ): Promise<Socket> {
     if (!secure) {
       const socket = netConnect({ host: address, port });
-      return this.#settle(socket, false);
+      return this.#settle(socket, false, background);
     }
-    return this.#secure(key, { host: address, port }, name);
-  }
-
-  async #secure(key: string, where: { host: string; port: number }, name: string): Promise<Socket> {
     const [tls, ca] = await Promise.all([import('node:tls'), this.#trusted()]);
-    return this.#settle(this.#tls(tls, ca, key, where, name), true);
+    return this.#settle(this.#tls(tls, ca, key, { host: address, port }, name), true, background);
   }
 
   /** A TLS session over `where` (an address, or a tunnel's socket), verified as `name`. */
@@ -267,10 +296,11 @@ export class HttpClient {
   }
 
   /** Waits until `socket` is connected (and its TLS handshake done), within the connect timeout. */
-  #settle(socket: Socket | TLSSocket, secure: boolean): Promise<Socket> {
+  #settle(socket: Socket | TLSSocket, secure: boolean, background = false): Promise<Socket> {
     const o = this.#options;
     this.#track(socket);
     socket.setNoDelay(true);
+    if (background) socket.unref();
     const ready = secure ? 'secureConnect' : 'connect';
     return new Promise<Socket>((resolve, reject) => {
       const done = (error?: Error) => {
@@ -289,6 +319,7 @@ export class HttpClient {
         () => done(failure('CONNECT_TIMEOUT', `connect timed out after ${o.connectTimeoutMs} ms`)),
         o.connectTimeoutMs,
       );
+      if (background) timer.unref();
       if (this.#closed) {
         done(failure('CLIENT_CLOSED', 'HTTP client is closed'));
         return;
@@ -362,6 +393,46 @@ export class HttpClient {
   }
 
   /**
+   * Opens a connection to `url`'s origin ahead of the first request, which takes it when it comes
+   * (a TCP connect and TLS handshake then overlap the caller's own preparations). Nothing when the
+   * route has no shared connections (a proxy), one is idle already or on its way, or the client is
+   * closed. A failure stays silent: the request that needs the connection opens its own and meets
+   * the error itself. The connection keeps the process alive only once a request has it.
+   */
+  warm(url: URL): void {
+    if (this.#closed || (url.protocol !== 'http:' && url.protocol !== 'https:')) return;
+    if (this.#options.proxy?.(url)) return;
+    const route = this.#route(url, undefined, {});
+    const key = route.key;
+    if (key === undefined || this.#warming.has(key) || (this.#idle.get(key)?.length ?? 0) > 0) return;
+    const connecting = route.connect({ reachedProxy: true }, true).then(
+      (socket) => socket,
+      () => undefined,
+    );
+    this.#warming.set(key, connecting);
+    void connecting.then((socket) => {
+      // Not taken by a request while it connected: it waits with the idle ones.
+      if (this.#warming.get(key) !== connecting) return;
+      this.#warming.delete(key);
+      if (socket) this.#release(key, socket, true);
+    });
+  }
+
+  /** The connection `warm` is opening for `key`, once open; undefined if there is none or it failed. */
+  async #takeWarming(key: string, signal: AbortSignal | undefined): Promise<Socket | undefined> {
+    const connecting = this.#warming.get(key);
+    if (!connecting) return undefined;
+    this.#warming.delete(key);
+    const socket = await (signal ? untilAborted(connecting, signal) : connecting);
+    if (!socket || socket.destroyed || socket.readyState !== 'open') {
+      socket?.destroy();
+      return undefined;
+    }
+    socket.ref();
+    return socket;
+  }
+
+  /**
    * How a connection to `url` would be made, for another thread to make it (blob-threads.ts):
    * undefined when it would go through a proxy or the client is closed.
    */
@@ -430,7 +501,10 @@ export class HttpClient {
       if (signal?.aborted) throw abortedError(signal);
       for (let attempt = 0; ; attempt++) {
         // A retry after a stale connection takes a new one: the others idle as long may be closing too.
-        const idle = route.key === undefined || attempt > 0 ? undefined : this.#takeIdle(route.key);
+        const idle =
+          route.key === undefined || attempt > 0
+            ? undefined
+            : (this.#takeIdle(route.key) ?? (await this.#takeWarming(route.key, signal)));
         const socket = idle ?? (await this.#connectOrAbort(route, progress, signal));
         if (idle) progress.reachedProxy = true;
         try {
@@ -504,5 +578,6 @@ export class HttpClient {
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
     this.#idle.clear();
+    this.#warming.clear();
   }
 }

@@ -156,6 +156,17 @@ export class Registry implements RegistryEndpoint {
     return this.#transport.direct(url, authorization);
   }
 
+  /**
+   * Starts connecting to the registry before the first request needs it, so that the connection
+   * (and a TLS handshake) overlaps the caller's own preparation; the first request takes it.
+   * Nothing is sent, and a failure stays silent: that request meets it.
+   *
+   * @internal For lading's command line, which knows a request will follow.
+   */
+  warm(): void {
+    this.#transport.warm();
+  }
+
   url(path: string): URL {
     return new URL(`/v2/${path}`, this.baseUrl);
   }

@@ -190,6 +190,18 @@ export class Transport implements Sender {
     await Promise.all([this.#originClient.close(), this.#foreignClient.close()]);
   }
 
+  /** Opens a connection to the origin ahead of the first request (HttpClient.warm); a traced transport does not. */
+  warm(): void {
+    if (this.#origin === undefined || this.#trace) return;
+    const url = new URL(this.#origin);
+    try {
+      this.#checkUrl?.(url);
+    } catch {
+      return;
+    }
+    this.#originClient.warm(url);
+  }
+
   /**
    * A GET of `url` at this transport's origin as another thread may send it (blob-threads.ts):
    * the connection and the request head, with the fields this transport would add. Undefined
