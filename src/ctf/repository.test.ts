@@ -318,3 +318,76 @@ describe('CTF repository as a Target', () => {
     }
   });
 });
+
+describe('two writers of one folder CTF, one of which is discarded', () => {
+  async function twoWriters(fn: (a: CtfArchive, b: CtfArchive, dir: string) => Promise<void>): Promise<void> {
+    const t = await tempDir();
+    try {
+      const dir = join(t.path, 'ctf');
+      await (await CtfArchive.open(dir, { mode: 'create' })).close();
+      const a = await CtfArchive.open(dir, { mode: 'readwrite' });
+      const b = await CtfArchive.open(dir, { mode: 'readwrite' });
+      await fn(a, b, dir);
+    } finally {
+      await t.cleanup();
+    }
+  }
+  const shared = Buffer.from('shared layer');
+
+  test('a blob the discarded one made stays when the other recorded a manifest that uses it', async () => {
+    await twoWriters(async (a, b, dir) => {
+      const layer = await pushBytes(a.repository(repoA), shared, MediaType.ImageLayer);
+      // b finds the blob there, skips it, and records its manifest.
+      const { manifest } = await pushArtifact(b.repository(repoB), { 'shared.bin': shared });
+      await b.repository(repoB).tag(manifest, 'v1');
+      await b.close();
+      await a.close({ commit: false });
+      const check = await CtfArchive.open(dir);
+      const repo = check.repository(repoB);
+      const got = await repo.resolve('v1');
+      assert.equal(got.digest, manifest.digest);
+      assert.equal((await readAll(await repo.fetch(layer))).toString(), 'shared layer');
+      await check.close();
+    });
+  });
+
+  test('a blob the discarded one removed fails the other when it records a manifest that uses it, which then records nothing', async () => {
+    await twoWriters(async (a, b, dir) => {
+      const layer = await pushBytes(a.repository(repoA), shared, MediaType.ImageLayer);
+      const repo = b.repository(repoB);
+      assert.equal(await repo.exists(layer), true, 'b finds the blob there and will not write it');
+      // a is discarded before b records anything: nothing in the index uses its blob, so it goes.
+      await a.close({ commit: false });
+      const before = await indexText(dir);
+      // b goes on with the manifest that names it (its other blobs written, that one skipped).
+      const mem = new MemoryStore();
+      const { manifest } = await pushArtifact(mem, { 'shared.bin': shared });
+      const config = JSON.parse((await fetchAll(mem, manifest)).toString()).config;
+      await repo.push(config, await fetchAll(mem, config));
+      await assert.rejects(
+        repo.push(manifest, await fetchAll(mem, manifest)),
+        (e) => isLadingError(e, 'NOT_FOUND') && /removed by another/.test(e.message),
+      );
+      assert.equal(await indexText(dir), before, 'nothing recorded');
+      await b.close({ commit: false });
+    });
+  });
+
+  test("a discarded writer takes its own entries out of the index and leaves the other's", async () => {
+    await twoWriters(async (a, b, dir) => {
+      const first = await pushArtifact(a.repository(repoA), { 'a1.txt': 'a1' });
+      await a.repository(repoA).tag(first.manifest, 'a1');
+      const theirs = await pushArtifact(b.repository(repoB), { 'b1.txt': 'b1' });
+      await b.repository(repoB).tag(theirs.manifest, 'b1');
+      await b.close();
+      const second = await pushArtifact(a.repository(repoA), { 'a2.txt': 'a2' });
+      await a.repository(repoA).tag(second.manifest, 'a2');
+      await a.close({ commit: false });
+      const check = await CtfArchive.open(dir);
+      assert.deepEqual(await check.repositories(), [repoB]);
+      assert.deepEqual(await allTags(check.repository(repoB)), ['b1']);
+      assert.equal((await check.repository(repoB).resolve('b1')).digest, theirs.manifest.digest);
+      await check.close();
+    });
+  });
+});

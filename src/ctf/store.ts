@@ -4,7 +4,13 @@ import type { Readable } from 'node:stream';
 import { BlobFolder, type StoreFiles, TarFiles, withLock, writeFileAtomic } from '../archive/index.js';
 import type { BlobFill, Content, Op } from '../content/index.js';
 import { type Descriptor, LadingError } from '../oci/index.js';
-import { type ArtifactIndex, emptyArtifactIndex, encodeArtifactIndex, parseArtifactIndex } from './artifact-index.js';
+import {
+  type ArtifactIndex,
+  type ArtifactMetadata,
+  emptyArtifactIndex,
+  encodeArtifactIndex,
+  parseArtifactIndex,
+} from './artifact-index.js';
 import { ArtifactIndexFileName, BlobsDirectoryName, blobPlace, digestFromBlobFileName } from './format.js';
 
 /** artifact-index.json lists every manifest of every repository: generous, but bounded. */
@@ -39,9 +45,22 @@ export class CtfStore {
   #cache: { stamp: string; index: ArtifactIndex } | undefined;
   /** Blobs this session created (they did not exist before), so that a discarded session can remove them. */
   readonly added = new Set<string>();
+  /**
+   * Blobs this session found there and relies on (it skipped writing them), not yet checked at an
+   * index update. Another session that made one may discard itself and remove it meanwhile; the
+   * next update checks they are all still there before it records anything (see `rollback`).
+   */
+  readonly #relied = new Set<string>();
   /** The index file before this session's first change (null: there was none), and after its last. */
   #indexBefore: Buffer | null | undefined;
   #indexWritten: Buffer | undefined;
+  /** The index file's stamp as this session last saw it: when its first write began, then after each update. */
+  #seen: string | undefined;
+  /** Whether another writer changed the index between this session's updates. */
+  #interleaved = false;
+  /** The index entries this session's updates added and removed, by entryKey, for a rollback. */
+  readonly #entriesAdded = new Map<string, ArtifactMetadata>();
+  readonly #entriesRemoved = new Map<string, ArtifactMetadata>();
 
   constructor(init: CtfStoreInit) {
     this.location = init.location;
@@ -92,21 +111,58 @@ export class CtfStore {
    */
   async update(change: (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>): Promise<ArtifactIndex> {
     const root = this.assertWritable();
+    await this.#firstWrite();
     return withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
       if (this.#indexBefore === undefined) {
         this.#indexBefore = (await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes)) ?? null;
       }
+      const before = await this.#stamp();
+      if (before !== this.#seen) this.#interleaved = true;
+      await this.#checkRelied();
       const current = await this.#read();
       const next = await change(current);
       if (next !== current) {
         const bytes = encodeArtifactIndex(next);
         await writeFileAtomic(join(root, ArtifactIndexFileName), bytes);
         this.#indexWritten = Buffer.from(bytes);
+        this.#noteChange(current, next);
         this.dirty = true;
       }
-      this.#cache = { stamp: await this.#stamp(), index: next };
+      this.#seen = await this.#stamp();
+      this.#cache = { stamp: this.#seen, index: next };
       return next;
     });
+  }
+
+  /** Notes the index as it is when this session's first write begins (see `rollback`). */
+  async #firstWrite(): Promise<void> {
+    if (this.#seen === undefined) this.#seen = await this.#stamp();
+  }
+
+  /** Fails when a blob this session relies on is gone: what it would record would name a missing blob. */
+  async #checkRelied(): Promise<void> {
+    for (const digest of this.#relied) {
+      if ((await this.#blobs.size(digest)) === undefined) {
+        throw new LadingError(
+          'NOT_FOUND',
+          `${this.location}: blob ${digest}, there when this writer began, was removed by another (a discarded session); nothing recorded`,
+        );
+      }
+    }
+    this.#relied.clear();
+  }
+
+  #noteChange(current: ArtifactIndex, next: ArtifactIndex): void {
+    const was = new Map((current.artifacts ?? []).map((a) => [entryKey(a), a]));
+    const now = new Map((next.artifacts ?? []).map((a) => [entryKey(a), a]));
+    for (const [key, entry] of now) {
+      if (was.has(key)) continue;
+      if (!this.#entriesRemoved.delete(key)) this.#entriesAdded.set(key, entry);
+    }
+    for (const [key, entry] of was) {
+      if (now.has(key)) continue;
+      if (!this.#entriesAdded.delete(key)) this.#entriesRemoved.set(key, entry);
+    }
   }
 
   /** Writes an empty index when there is none (a new CTF), so the folder is a CTF from the start. */
@@ -122,7 +178,10 @@ export class CtfStore {
 
   async blobSize(digest: string): Promise<number | undefined> {
     this.assertOpen();
-    return this.#blobs.size(digest);
+    const size = await this.#blobs.size(digest);
+    // Found there: a write of this session may rely on it from now on.
+    if (size !== undefined && this.writable && !this.added.has(digest)) this.#relied.add(digest);
+    return size;
   }
 
   /** A stream of the blob that fails unless it delivers exactly `desc`'s size and digest. */
@@ -143,46 +202,64 @@ export class CtfStore {
    */
   async writeBlob(expected: Descriptor, content: Content | BlobFill, o: Op = {}): Promise<void> {
     this.assertWritable();
+    await this.#firstWrite();
     if (await this.#blobs.write(expected, content, o)) this.added.add(expected.digest);
+    else this.#relied.add(expected.digest);
     this.dirty = true;
   }
 
   /** Stores a blob of not yet known digest, hashed as it is written (see BlobFolder.ingest). */
   async ingestBlob(mediaType: string, content: Readable, o: Op = {}): Promise<Descriptor> {
     this.assertWritable();
+    await this.#firstWrite();
     const { desc, added } = await this.#blobs.ingest(mediaType, content, o);
     if (added) this.added.add(desc.digest);
+    else this.#relied.add(desc.digest);
     this.dirty = true;
     return desc;
   }
 
   /**
-   * Undoes this session in a folder CTF: the index goes back to what it was (unless another process
-   * changed it since our last write, in which case our entries stay rather than lose theirs), and
-   * the blobs this session created go too when nothing can refer to them any more.
+   * Undoes this session in a folder CTF. When no other writer changed the index since this
+   * session's first write, the index goes back to what it was, byte for byte, and the blobs this
+   * session created are removed (a writer that found one there and relies on it notices at its
+   * next index update: see `update`). When another writer did, only this session's own entries
+   * are taken out of the index (theirs stay), and its blobs stay too: the other writer may have
+   * found them there and recorded manifests that use them. Returns whether the store is as it
+   * was before the session.
    */
   async rollback(): Promise<boolean> {
     const root = this.assertWritable();
-    let restored = this.#indexWritten === undefined;
+    let restored = false;
     await withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
-      if (this.#indexWritten !== undefined) {
-        const now = await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes);
-        if (now?.equals(this.#indexWritten)) {
+      const foreign = this.#interleaved || (this.#seen !== undefined && (await this.#stamp()) !== this.#seen);
+      if (!foreign) {
+        if (this.#indexWritten !== undefined) {
           if (this.#indexBefore) await writeFileAtomic(join(root, ArtifactIndexFileName), this.#indexBefore);
           else await rm(join(root, ArtifactIndexFileName), { force: true });
-          restored = true;
         }
+        await this.#blobs.remove(this.added);
+        restored = true;
+      } else if (this.#entriesAdded.size > 0 || this.#entriesRemoved.size > 0) {
+        const current = await this.#read();
+        const undone = undoEntries(current, this.#entriesAdded, this.#entriesRemoved);
+        if (undone !== current) await writeFileAtomic(join(root, ArtifactIndexFileName), encodeArtifactIndex(undone));
       }
-      if (restored) await this.#blobs.remove(this.added);
       this.#cache = undefined;
     });
     this.added.clear();
+    this.#relied.clear();
+    this.#entriesAdded.clear();
+    this.#entriesRemoved.clear();
     return restored;
   }
 
   async removeBlob(digest: string): Promise<void> {
     this.assertWritable();
+    await this.#firstWrite();
     await this.#blobs.remove([digest]);
+    this.#relied.delete(digest);
+    this.added.delete(digest);
     this.dirty = true;
   }
 
@@ -224,6 +301,7 @@ export class CtfStore {
     return bytes ? parseArtifactIndex(bytes, this.indexWhere) : emptyArtifactIndex();
   }
 
+  /** The index file's identity now: a change by anyone (always a rename of a new file) changes it. */
   async #stamp(): Promise<string> {
     if (this.root === undefined) return 'in-place';
     try {
@@ -233,4 +311,30 @@ export class CtfStore {
       return 'missing';
     }
   }
+}
+
+/** An index entry as a whole, for telling this session's entries from others'. */
+function entryKey(a: ArtifactMetadata): string {
+  return JSON.stringify([a.repository, a.tag ?? '', a.digest ?? '', a.mediaType ?? '']);
+}
+
+/**
+ * `index` without the entries `added` and with the entries `removed` back, unless another writer
+ * has since given that tag to something else; `index` itself when nothing changes.
+ */
+function undoEntries(
+  index: ArtifactIndex,
+  added: ReadonlyMap<string, ArtifactMetadata>,
+  removed: ReadonlyMap<string, ArtifactMetadata>,
+): ArtifactIndex {
+  const kept = (index.artifacts ?? []).filter((a) => !added.has(entryKey(a)));
+  let changed = kept.length !== (index.artifacts ?? []).length;
+  const present = new Set(kept.map(entryKey));
+  for (const [key, entry] of removed) {
+    if (present.has(key)) continue;
+    if (entry.tag && kept.some((a) => a.repository === entry.repository && a.tag === entry.tag)) continue;
+    kept.push(entry);
+    changed = true;
+  }
+  return changed ? { ...index, artifacts: kept } : index;
 }
