@@ -46,6 +46,28 @@ describe('backupRepository and restoreRepository', () => {
       await assert.rejects(stat(other), /ENOENT/);
     }));
 
+  test('a tag whose content is damaged fails alone: the tags after it are still backed up', () =>
+    withDir(async (dir) => {
+      const src = await OciLayout.open(join(dir, 'src'), { mode: 'create' });
+      const bad = await pushArtifact(src, { 'bad.txt': 'damaged at rest' });
+      await src.tag(bad.manifest, 'bad');
+      const good = await pushArtifact(src, { 'good.txt': 'fine' });
+      await src.tag(good.manifest, 'good');
+      // The bad tag's layer no longer matches its digest.
+      const layer = bad.layers[0] as Descriptor;
+      await writeFile(join(dir, 'src', 'blobs', 'sha256', layer.digest.slice(7)), 'DAMAGED AT REST');
+      const failed: string[] = [];
+      const out = join(dir, 'backup');
+      const result = await backupRepository(src, out, { onTagFailed: (tag) => failed.push(tag) });
+      assert.deepEqual(failed, ['bad']);
+      assert.deepEqual(
+        result.tags.map((t) => t.tag),
+        ['good'],
+      );
+      const copy = await OciLayout.open(out);
+      assert.equal((await copy.resolve('good')).digest, good.manifest.digest);
+    }));
+
   test('an interrupted backup resumes: what landed is verified, not copied again', () =>
     withDir(async (dir) => {
       const s = await source();

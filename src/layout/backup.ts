@@ -169,13 +169,13 @@ export async function backupRepository(
   } = opts;
   // Whether the tag being copied moved anything: a tag whose whole graph the layout had is skipped.
   let moved = false;
-  const copier = new GraphCopier(src, store, {
+  const copierOptions = {
     ...copyOptions,
-    preCopy: (desc) => {
+    preCopy: (desc: Descriptor) => {
       moved = true;
       return copyOptions.preCopy?.(desc);
     },
-  });
+  };
   const tags: CopiedTag[] = [];
   const copiedRoots: TaggedRoot[] = [];
   const referrers = new Map<string, Descriptor>();
@@ -186,7 +186,9 @@ export async function backupRepository(
     try {
       result = await copyTagged(src, store, root, {
         ...copyOptions,
-        copier,
+        // A copier per tag: one that failed is cancelled for good, and the next tag must not inherit
+        // that. What an earlier tag stored is found in the layout and skipped.
+        copier: new GraphCopier(src, store, copierOptions),
         includeReferrers: Boolean(opts.includeReferrers),
       });
     } catch (error) {
