@@ -2,7 +2,7 @@
 // them; reproducible bytes; write-back only on change; two processes writing one CTF folder.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +159,33 @@ describe('CTF round trip', () => {
           files.push(await readFile(path));
         }
         assert.ok((files[0] as Buffer).equals(files[1] as Buffer), `${format} files differ`);
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a CTF written back keeps its permissions, and one reached through a link stays a link', async () => {
+    const t = await tempDir();
+    try {
+      const src = await source();
+      for (const format of ['tar', 'tgz', 'directory'] as const) {
+        const real = join(t.path, `real-${format}${extension[format]}`);
+        await withCtfArchive(real, { mode: 'create', ...(format === 'directory' ? {} : { format }) }, (a) =>
+          copy(src.mem, '1.0.0', a.repository(repoName), '1.0.0'),
+        );
+        const file = format === 'directory' ? join(real, 'artifact-index.json') : real;
+        await chmod(file, 0o600);
+        const link = join(t.path, `link-${format}${extension[format]}`);
+        await symlink(real, link);
+        await withCtfArchive(link, { mode: 'readwrite' }, (a) =>
+          copy(src.mem, '2.0.0', a.repository(repoName), '2.0.0'),
+        );
+        assert.equal((await lstat(link)).isSymbolicLink(), true, `${format}: the link stays a link`);
+        assert.equal((await stat(file)).mode & 0o777, 0o600, `${format}: the archive stays private`);
+        const check = await CtfArchive.open(real);
+        assert.deepEqual(await allTags(check.repository(repoName)), ['1.0.0', '2.0.0']);
+        await check.close();
       }
     } finally {
       await t.cleanup();

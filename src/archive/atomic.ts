@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, rm, unlink } from 'node:fs/promises';
+import { link, lstat, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -29,7 +29,8 @@ export function tempPathFor(target: string, dir = dirname(target)): string {
  * Writes a whole small file atomically: temp file (exclusive create), fsync, rename. `sync: false`
  * leaves out the fsync, for content-addressed blobs: they are written as every other blob is
  * (verified on each read, so a blob a crash cut short is found, not trusted); an index that names
- * them keeps its fsync.
+ * them keeps its fsync. A file that was there keeps its permissions (an index someone made private
+ * stays private); `mode` is for a new one. A link there is replaced, not written through.
  */
 export async function writeFileAtomic(
   target: string,
@@ -38,9 +39,15 @@ export async function writeFileAtomic(
   o: { sync?: boolean } = {},
 ): Promise<void> {
   const temp = tempPathFor(target);
+  const existing = lstat(target).then(
+    (info) => (info.isFile() ? info.mode & 0o777 : undefined),
+    () => undefined,
+  );
   const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(data);
+    const kept = await existing;
+    if (kept !== undefined && kept !== mode) await handle.chmod(kept);
     if (o.sync !== false) await handle.sync();
   } catch (error) {
     await handle.close().catch(() => {});

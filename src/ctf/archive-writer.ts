@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -80,17 +80,21 @@ async function ctfEntries(dir: string, options: WriteCtfArchiveOptions): Promise
  */
 export async function writeCtfArchive(
   dir: string,
-  out: string,
+  given: string,
   format: 'tar' | 'tgz',
   stagingDir: string,
   options: WriteCtfArchiveOptions = {},
 ): Promise<void> {
   const entries = await ctfEntries(dir, options);
   const signalOpt = options.signal ? { signal: options.signal } : {};
+  // An archive reached through a link is replaced where the link points (the link stays), and
+  // keeps its permissions: a private archive stays private.
+  const { path: out, mode } = await archiveFile(given);
   if (format === 'tar') {
     const temp = tempPathFor(out);
     try {
       await writeTar(temp, entries, signalOpt);
+      if (mode !== undefined) await chmod(temp, mode);
       await rename(temp, out);
     } catch (error) {
       await rm(temp, { force: true });
@@ -115,6 +119,7 @@ export async function writeCtfArchive(
         },
         signalOpt,
       );
+      if (mode !== undefined) await handle.chmod(mode);
       await handle.sync();
     } finally {
       await handle.close();
@@ -123,10 +128,17 @@ export async function writeCtfArchive(
   } catch (error) {
     await rm(temp, { force: true });
     if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
-    throw new LadingError('IO_ERROR', `${out}: cannot write CTF archive: ${(error as Error).message}`, {
+    throw new LadingError('IO_ERROR', `${given}: cannot write CTF archive: ${(error as Error).message}`, {
       cause: error,
     });
   } finally {
     await rm(staged, { force: true });
   }
+}
+
+/** The file an archive path names (a link followed to the file it points at) and that file's permissions, if it is there. */
+async function archiveFile(out: string): Promise<{ path: string; mode?: number }> {
+  const info = await stat(out).catch(() => undefined);
+  if (!info?.isFile()) return { path: out };
+  return { path: await realpath(out), mode: info.mode & 0o777 };
 }
