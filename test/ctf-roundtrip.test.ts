@@ -2,7 +2,7 @@
 // them; reproducible bytes; write-back only on change; two processes writing one CTF folder.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmod, lstat, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +160,32 @@ describe('CTF round trip', () => {
         }
         assert.ok((files[0] as Buffer).equals(files[1] as Buffer), `${format} files differ`);
       }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a discarded new CTF leaves nothing: not its folders, nor its files in a folder that was empty', async () => {
+    const t = await tempDir();
+    try {
+      const src = await source();
+      const discard = async (path: string) => {
+        const archive = await CtfArchive.open(path, { mode: 'create' });
+        await copy(src.mem, '1.0.0', archive.repository(repoName), '1.0.0');
+        await archive.close({ commit: false });
+      };
+      await discard(join(t.path, 'new', 'sub', 'ctf'));
+      await discard(join(t.path, 'new2', 'sub', 'ctf.tgz'));
+      await discard(join(t.path, 'new3', 'ctf.tar'));
+      await mkdir(join(t.path, 'empty'));
+      await discard(join(t.path, 'empty'));
+      assert.deepEqual(await readdir(t.path), ['empty']);
+      assert.deepEqual(await readdir(join(t.path, 'empty')), []);
+      // Kept, the same are all there.
+      await withCtfArchive(join(t.path, 'kept', 'sub', 'ctf.tgz'), { mode: 'create' }, (a) =>
+        copy(src.mem, '1.0.0', a.repository(repoName), '1.0.0'),
+      );
+      assert.deepEqual(await readdir(join(t.path, 'kept', 'sub')), ['ctf.tgz']);
     } finally {
       await t.cleanup();
     }

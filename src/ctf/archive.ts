@@ -1,6 +1,6 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { DirFiles, removeStaleLock, sweepStaleTemps, TarFiles, tempPathFor, withLock } from '../archive/index.js';
 import { type Op, type OpenMode, OpenModes, type Target, type TargetResolver } from '../content/index.js';
 import { LadingError, parseReference } from '../oci/index.js';
@@ -104,6 +104,8 @@ export class CtfArchive {
   readonly #store: CtfStore;
   readonly #workDir: string | undefined;
   readonly #openedAs: FileStamp | undefined;
+  /** What this open made, for a discarded session to take away again. */
+  readonly #made: Made;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -113,6 +115,7 @@ export class CtfArchive {
     store: CtfStore,
     workDir: string | undefined,
     openedAs: FileStamp | undefined,
+    made: Made = {},
   ) {
     this.path = path;
     this.format = format;
@@ -120,6 +123,7 @@ export class CtfArchive {
     this.#store = store;
     this.#workDir = workDir;
     this.#openedAs = openedAs;
+    this.#made = made;
   }
 
   /**
@@ -161,7 +165,9 @@ export class CtfArchive {
         `${path}: is a file, not a CTF folder (tar and tgz CTFs are named .tar, .tgz or .tar.gz)`,
       );
     }
-    if (!exists) await mkdir(path, { recursive: true });
+    const made: Made = {};
+    // The first folder made on the way (the CTF folder or one above it), to take away again.
+    if (!exists) made.folder = (await mkdir(path, { recursive: true })) ?? undefined;
     const files = new DirFiles(path, follow ? {} : { followLinks: false });
     const looksLikeCtf = async (): Promise<boolean> =>
       (await files.stat(ArtifactIndexFileName)) !== undefined ||
@@ -175,9 +181,9 @@ export class CtfArchive {
       if (present.length > 0 && !(await looksLikeCtf())) {
         throw new LadingError('INVALID_ARCHIVE', `${path}: exists, is not empty and is not a CTF; not writing into it`);
       }
+      if (exists && present.length === 0) made.files = true;
     }
     const store = new CtfStore({ location: path, files, root: path, writable: mode !== 'readonly' });
-    if (!exists) store.createdHere = true;
     if (mode !== 'readonly') {
       await sweepStaleTemps(path);
       await mkdir(join(path, BlobsDirectoryName), { recursive: true });
@@ -185,7 +191,7 @@ export class CtfArchive {
     }
     await store.index();
     store.dirty = false;
-    return new CtfArchive(path, 'directory', mode, store, undefined, undefined);
+    return new CtfArchive(path, 'directory', mode, store, undefined, undefined, made);
   }
 
   static async #openUnpacked(
@@ -200,6 +206,10 @@ export class CtfArchive {
     await sweepStaleTemps(parent, path);
     if (writable && parent !== dirname(path)) await sweepStaleTemps(dirname(path), path);
     if (writable) await removeStaleLock(commitLockPath(path));
+    // The folders a new archive is written into, when this open makes them (to take away again).
+    const made: Made = {};
+    if (writable && !openedAs)
+      made.folder = (await mkdir(dirname(path), { recursive: true }).catch(() => undefined)) ?? undefined;
     const work = tempPathFor(path, parent);
     try {
       await mkdir(join(work, BlobsDirectoryName), { recursive: true });
@@ -233,7 +243,7 @@ export class CtfArchive {
       await store.index();
       // A new archive has to be written on close even if nothing is pushed; an existing one only when changed.
       store.dirty = openedAs === undefined;
-      return new CtfArchive(path, format, mode, store, work, openedAs);
+      return new CtfArchive(path, format, mode, store, work, openedAs, made);
     } catch (error) {
       await rm(work, { recursive: true, force: true });
       throw error;
@@ -297,7 +307,7 @@ export class CtfArchive {
       // A folder CTF is written in place; discarding means undoing this session's writes.
       if (options.commit === false && this.#store.writable) {
         const restored = await this.#store.rollback();
-        if (restored && this.#store.createdHere) await removeIfEmptyCtf(this.path);
+        if (restored && (this.#made.folder || this.#made.files)) await removeIfEmptyCtf(this.path, this.#made);
       }
       this.#store.closed = true;
       return;
@@ -317,6 +327,10 @@ export class CtfArchive {
       }
     } finally {
       await rm(work, { recursive: true, force: true });
+      // A new archive that was never written leaves none of the folders made for it.
+      if (this.#made.folder && !(await statOrUndefined(this.path))) {
+        await removeEmptyFolders(dirname(this.path), this.#made.folder);
+      }
     }
   }
 
@@ -390,14 +404,43 @@ function checkTarEntries(path: string, files: TarFiles): void {
   if (!ctf) notACtf(path);
 }
 
-/** Removes a folder this session created when the rollback left nothing in it but empty folders. */
-async function removeIfEmptyCtf(path: string): Promise<void> {
+/** What opening a CTF made: the first of the folders it made, or the CTF's files in a folder that was empty. */
+interface Made {
+  folder?: string | undefined;
+  files?: boolean;
+}
+
+/**
+ * Takes away what a discarded session made when the rollback left it an empty CTF: the folders
+ * it made (the CTF's and those above it), or the CTF's files in a folder that was empty before.
+ */
+async function removeIfEmptyCtf(path: string, made: Made): Promise<void> {
   const entries = await readdir(path).catch(() => [] as string[]);
   const blobs = await readdir(join(path, BlobsDirectoryName)).catch(() => [] as string[]);
   const index = await readFile(join(path, ArtifactIndexFileName), 'utf8').catch(() => '');
   const emptyIndex = index === '' || /"artifacts":(null|\[\])/.test(index);
   const known = (e: string) => e === BlobsDirectoryName || e === ArtifactIndexFileName || e.endsWith('.lock');
-  if (entries.every(known) && blobs.length === 0 && emptyIndex) {
+  if (!entries.every(known) || blobs.length > 0 || !emptyIndex) return;
+  if (made.folder) {
     await rm(path, { recursive: true, force: true });
+    await removeEmptyFolders(dirname(path), made.folder);
+    return;
+  }
+  for (const entry of entries) await rm(join(path, entry), { recursive: true, force: true });
+}
+
+/** Removes `from` and the folders above it up to `top` (included) while they are empty. */
+async function removeEmptyFolders(from: string, top: string): Promise<void> {
+  const last = resolvePath(top);
+  let folder = resolvePath(from);
+  // Only folders at or below `top`: `from` may be `top` itself's parent when the CTF folder was the first one made.
+  while (folder === last || folder.startsWith(`${last}${sep}`)) {
+    try {
+      await rmdir(folder);
+    } catch {
+      return;
+    }
+    if (folder === last) return;
+    folder = dirname(folder);
   }
 }

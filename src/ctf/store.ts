@@ -40,8 +40,6 @@ export class CtfStore {
   /** Set by any write; tells the archive that a tar or tgz has to be written back. */
   dirty = false;
   closed = false;
-  /** The folder did not exist before this session opened it. */
-  createdHere = false;
   #cache: { stamp: string; index: ArtifactIndex } | undefined;
   /** Blobs this session created (they did not exist before), so that a discarded session can remove them. */
   readonly added = new Set<string>();
