@@ -347,8 +347,13 @@ describe('Helm/v1 (local charts)', () => {
 
 describe('Helm/v1: what a local chart may read', () => {
   // A chart folder inside the working directory, and a secret beside (outside) it.
+  const sandboxes: string[] = [];
+  after(() => {
+    for (const top of sandboxes) rmSync(top, { recursive: true, force: true });
+  });
   function chartSandbox(): { root: string; outside: string } {
     const top = mkdtempSync(join(tmpdir(), 'lading-helm-'));
+    sandboxes.push(top);
     const root = join(top, 'work');
     mkdirSync(join(root, 'chart', 'templates'), { recursive: true });
     writeFileSync(join(root, 'chart', 'Chart.yaml'), 'apiVersion: v2\nname: mychart\nversion: 0.1.0\n');
