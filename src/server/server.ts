@@ -257,7 +257,10 @@ function registryRootStore(store: RegistryStore): UiStore {
         if (!(await store.exists(repository))) {
           throw new LadingError('NOT_FOUND', `repository ${repository} is not in this registry`);
         }
-        return OciLayout.open(join(store.root, ...repositoryParts(repository)), { mode: 'readonly' });
+        return OciLayout.open(join(store.root, ...repositoryParts(repository)), {
+          mode: 'readonly',
+          followLinks: false,
+        });
       },
       async *repositories() {
         yield await store.catalog();
