@@ -293,6 +293,21 @@ describe('the browser view', () => {
     await page.close();
   });
 
+  test("a page the view does not have shows the not-found view, also for Object.prototype's names", async () => {
+    const { page, problems } = await newPage();
+    for (const name of ['no-such-page', 'constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      await loaded(page, `${ctfServer.url}${name}`);
+      const text = await mainText(page);
+      assert.match(text, /Could not show this/, name);
+      assert.match(text, new RegExp(`no page "${name}" in this view`), name);
+    }
+    assert.deepEqual(
+      problems.filter((p) => !/status of 404/.test(p)),
+      [],
+    );
+    await page.close();
+  });
+
   test('a registry: an index, its platform manifests and layers, a referrer; a layer downloads; deep links', async () => {
     const { page, problems } = await newPage();
     await loaded(page, regServer.url);

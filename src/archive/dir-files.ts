@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { fileReadBytes, readRegularFile } from '../content/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
 import type { FileEntry, StoreFiles } from './files.js';
+import { RealDir } from './real-dir.js';
 
 /** Options of a {@link DirFiles}. */
 export interface DirFilesOptions {
@@ -16,9 +17,6 @@ export interface DirFilesOptions {
   followLinks?: boolean;
 }
 
-/** Whether a folder on the way to a file is a real folder (not a link): the answer of an lstat. */
-type FolderCheck = Promise<boolean>;
-
 /** StoreFiles over a directory. Paths come from our own code (validated digests), never raw input. */
 export class DirFiles implements StoreFiles {
   readonly location: string;
@@ -29,34 +27,45 @@ export class DirFiles implements StoreFiles {
     this.#follow = options.followLinks !== false;
   }
 
-  /** The folders below the root already found to be real folders (without following links). */
-  readonly #folders = new Map<string, FolderCheck>();
-
   /**
-   * Without following links, whether every folder between the root and `path` is a real folder:
-   * a link planted as `blobs/` would otherwise lead every read below it elsewhere. (The root is
-   * the user's to name and may be a link.)
+   * Runs `fn` on a path that names `path`'s file, reached without following a link on the way:
+   * undefined when a folder between the root and the file is a link, not a folder, or missing. (The
+   * root is the user's to name and may be a link.) The folders are opened anew on every call, one
+   * below the other with O_NOFOLLOW, and `fn` gets the file's name inside the last of them held
+   * open (see RealDir.at): a folder swapped for a link while the store is open, even between this
+   * check and `fn`, is not followed. Following links, `fn` gets the plain path.
    */
-  async #folderPathOk(path: string): Promise<boolean> {
-    if (this.#follow) return true;
-    const parts = path.split('/').slice(0, -1);
-    for (let i = 1; i <= parts.length; i++) {
-      const folder = parts.slice(0, i).join('/');
-      let check = this.#folders.get(folder);
-      if (!check) {
-        check = lstat(join(this.location, folder)).then(
-          (s) => s.isDirectory(),
-          () => false,
-        );
-        this.#folders.set(folder, check);
-        // Only a real folder is remembered: one missing now may be made later.
-        void check.then((ok) => {
-          if (!ok) this.#folders.delete(folder);
-        });
-      }
-      if (!(await check)) return false;
+  async #reach<T>(path: string, fn: (at: string) => Promise<T>): Promise<{ value: T } | undefined> {
+    if (this.#follow) return { value: await fn(join(this.location, path)) };
+    const parts = path.split('/');
+    const name = parts.pop() as string;
+    if (parts.length === 0) return { value: await fn(join(this.location, name)) };
+    let dir: RealDir;
+    try {
+      dir = await RealDir.open(this.location);
+    } catch (error) {
+      if (absent(error)) return undefined;
+      throw this.#ioError('open', path, error);
     }
-    return true;
+    try {
+      for (const part of parts) {
+        const child = await dir.child(part).catch((error: unknown) => {
+          throw this.#ioError('open', path, error);
+        });
+        if (!('dir' in child)) return undefined;
+        await dir.close();
+        dir = child.dir;
+      }
+      return { value: await fn(dir.at(name)) };
+    } finally {
+      await dir.close();
+    }
+  }
+
+  #ioError(what: string, path: string, error: unknown): LadingError {
+    return new LadingError('IO_ERROR', `${this.location}: cannot ${what} ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 
   localPath(path: string): string {
@@ -64,38 +73,39 @@ export class DirFiles implements StoreFiles {
   }
 
   async stat(path: string): Promise<FileEntry | undefined> {
-    if (!(await this.#folderPathOk(path))) return undefined;
+    return (await this.#reach(path, (at) => this.#statAt(at, path)))?.value;
+  }
+
+  async #statAt(at: string, path: string): Promise<FileEntry | undefined> {
     try {
-      const s = await (this.#follow ? stat : lstat)(join(this.location, path));
+      const s = await (this.#follow ? stat : lstat)(at);
       return s.isFile() ? { path, size: s.size } : undefined;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
-        return undefined;
-      }
-      throw new LadingError('IO_ERROR', `${this.location}: cannot stat ${path}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      if (absent(error)) return undefined;
+      throw this.#ioError('stat', path, error);
     }
   }
 
   async open(path: string, size?: number): Promise<Readable> {
-    const full = join(this.location, path);
     // Open first so a missing file is reported now, not as a late stream error.
-    let handle: import('node:fs/promises').FileHandle;
-    if (!(await this.#folderPathOk(path))) {
-      throw new LadingError('NOT_FOUND', `${this.location}: ${path} not found (a folder on its way is a link)`);
-    }
-    try {
-      handle = await open(full, this.#follow ? 'r' : constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || (!this.#follow && code === 'ELOOP')) {
-        throw new LadingError('NOT_FOUND', `${this.location}: ${path} not found`, { cause: error });
+    const reached = await this.#reach(path, async (at) => {
+      try {
+        return await open(at, this.#follow ? 'r' : constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || (!this.#follow && code === 'ELOOP')) {
+          throw new LadingError('NOT_FOUND', `${this.location}: ${path} not found`, { cause: error });
+        }
+        throw this.#ioError('open', path, error);
       }
-      throw new LadingError('IO_ERROR', `${this.location}: cannot open ${path}: ${(error as Error).message}`, {
-        cause: error,
-      });
+    });
+    if (!reached) {
+      throw new LadingError(
+        'NOT_FOUND',
+        `${this.location}: ${path} not found (a folder on its way is missing or a link)`,
+      );
     }
+    const handle = reached.value;
     if (!this.#follow && !(await handle.stat().catch(() => undefined))?.isFile()) {
       await handle.close();
       throw new LadingError('NOT_FOUND', `${this.location}: ${path} not found (not a regular file)`);
@@ -104,25 +114,32 @@ export class DirFiles implements StoreFiles {
   }
 
   async readSmall(path: string, limit: number): Promise<Buffer | undefined> {
-    const entry = await this.stat(path);
-    if (!entry) return undefined;
-    if (entry.size > limit) {
-      throw new LadingError(
-        'SIZE_EXCEEDS_LIMIT',
-        `${this.location}: ${path} is ${entry.size} bytes, over the ${limit}-byte limit`,
+    const reached = await this.#reach(path, async (at) => {
+      const entry = await this.#statAt(at, path);
+      if (!entry) return undefined;
+      if (entry.size > limit) {
+        throw new LadingError(
+          'SIZE_EXCEEDS_LIMIT',
+          `${this.location}: ${path} is ${entry.size} bytes, over the ${limit}-byte limit`,
+        );
+      }
+      // The size is the opened file's own (a writer may have renamed a new one into place since the
+      // stat), and a file that grows meanwhile is cut at the limit and refused; a FIFO swapped in
+      // cannot hang the open, and anything but a regular file reads as absent.
+      return readRegularFile(at, { limit, where: `${this.location}: ${path}`, noFollow: !this.#follow }).catch(
+        (error: unknown) => {
+          // INVALID_ARGUMENT is "not a regular file" (or, without following links, "a link"): absent.
+          if (isLadingError(error, 'NOT_FOUND') || isLadingError(error, 'INVALID_ARGUMENT')) return undefined;
+          throw error;
+        },
       );
-    }
-    // The size is the opened file's own (a writer may have renamed a new one into place since the
-    // stat), and a file that grows meanwhile is cut at the limit and refused; a FIFO swapped in
-    // cannot hang the open, and anything but a regular file reads as absent.
-    return readRegularFile(join(this.location, path), {
-      limit,
-      where: `${this.location}: ${path}`,
-      noFollow: !this.#follow,
-    }).catch((error: unknown) => {
-      // INVALID_ARGUMENT is "not a regular file" (or, without following links, "a link"): absent.
-      if (isLadingError(error, 'NOT_FOUND') || isLadingError(error, 'INVALID_ARGUMENT')) return undefined;
-      throw error;
     });
+    return reached?.value;
   }
+}
+
+/** A missing file, or a file where a folder was expected on its way. */
+function absent(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }

@@ -13,6 +13,7 @@ import {
   parseDigest,
   parseNode,
 } from '../oci/index.js';
+import { fromBrowser, fromOwnOrigin } from './browser.js';
 import type { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
 import { sendFileRange } from './send.js';
@@ -60,12 +61,13 @@ export interface HandlerOptions {
   /** Aborted when the server shuts down: bodies still streaming are cut off. */
   signal?: AbortSignal | undefined;
   /**
-   * On a loopback listener, the Host names a request sent by a web browser (one carrying `Origin`
-   * or `Sec-Fetch-*`; registry clients send neither) may use; other browser requests are refused.
-   * A page elsewhere could otherwise read and write the registry through DNS rebinding (its origin
-   * resolved to 127.0.0.1 is "same-origin" to the browser). Undefined: no check.
+   * Whether a request sent by a web browser (one carrying `Origin` or `Sec-Fetch-*`; registry
+   * clients send neither) names the server by a Host it may use (see hostGuard); other browser
+   * requests are refused. A page elsewhere could otherwise read and write the registry through DNS
+   * rebinding (its origin resolved to the server's address is "same-origin" to the browser).
+   * Undefined: no check.
    */
-  browserHosts?: () => readonly string[] | undefined;
+  browserHost?: () => ((host: string | undefined) => boolean) | undefined;
   /** The browser view, answering below `/ui/` behind the same authentication as the API. */
   ui?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
 }
@@ -104,18 +106,25 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       if (await o.ui(req, res)) return;
     }
     if (!path.startsWith('/v2')) throw new RegistryReply(404, 'NAME_UNKNOWN', `${path}: not a registry API path`);
-    const browserHosts = o.browserHosts?.();
-    if (browserHosts && fromBrowser(req) && !browserHosts.includes(String(req.headers.host ?? '').toLowerCase())) {
-      throw new RegistryReply(
-        403,
-        'DENIED',
-        'a request from a web page is answered only when it names this loopback registry by its address',
-      );
+    const writes = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method);
+    if (fromBrowser(req)) {
+      const hostOk = o.browserHost?.();
+      if (hostOk && !hostOk(req.headers.host)) {
+        throw new RegistryReply(
+          403,
+          'DENIED',
+          'a request from a web page is answered only when it names this registry by its address or an allowed host name',
+        );
+      }
+      // Checked before authorization: a browser sends the credentials it remembers on its own.
+      // (A page elsewhere can send a form or a no-cors fetch without any preflight.)
+      if (writes && !fromOwnOrigin(req)) {
+        throw new RegistryReply(403, 'DENIED', 'a web page of another site may not change this registry');
+      }
     }
     await authorize(req);
     if (path === '/v2/' || path === '/v2') return reply(res, req, 200, {}, Buffer.from('{}'), 'application/json');
     const rest = path.slice('/v2/'.length);
-    const writes = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method);
     if (writes && o.readOnly) throw new RegistryReply(405, 'UNSUPPORTED', 'this registry is read-only');
     if (rest === '_catalog') return only(method, ['GET', 'HEAD'], () => catalog(req, res, url));
     let m: RegExpExecArray | null;
@@ -836,10 +845,4 @@ function clip(text: string): string {
 function printable(text: string, max: number): string {
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
-
-/** A request a web browser sent: fetch and forms add `Origin` or `Sec-Fetch-*`; registry clients send neither. */
-function fromBrowser(req: IncomingMessage): boolean {
-  const h = req.headers;
-  return h.origin !== undefined || h['sec-fetch-site'] !== undefined || h['sec-fetch-mode'] !== undefined;
 }

@@ -1,3 +1,4 @@
+export * from './browser.js';
 export * from './handler.js';
 export * from './htpasswd.js';
 export * from './names.js';

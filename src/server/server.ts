@@ -5,11 +5,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { OciLayout } from '../layout/index.js';
 import { LadingError, MaxManifestBytes } from '../oci/index.js';
+import { allowedHostName, hostGuard } from './browser.js';
 import { internalErrors, registryHandler } from './handler.js';
 import { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
 import { RegistryStore } from './storage.js';
-import { createUiHandler, loopbackHosts, type UiHandler, type UiKeys, type UiStore } from './ui/index.js';
+import { createUiHandler, type UiHandler, type UiKeys, type UiStore } from './ui/index.js';
 import { Uploads } from './uploads.js';
 
 export interface ServeOptions {
@@ -34,6 +35,11 @@ export interface ServeOptions {
   idleTimeoutMs?: number;
   /** Mount blobs named without `from` from any repository (default true). */
   automaticMount?: boolean;
+  /**
+   * Host names (no port) a web browser may name the server by, besides its addresses (see
+   * hostGuard): for a name of its own on a network address, or behind a proxy that keeps the Host.
+   */
+  allowedHosts?: readonly string[];
   /** Called once per request when its response is done (or the client went away). */
   onRequest?: (entry: RequestLog) => void;
   /**
@@ -98,12 +104,14 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   const uploads = new Uploads(store, o.maxUploadBytes ? { maxUploadBytes: o.maxUploadBytes } : {});
   const htpasswd = o.htpasswd ? await Htpasswd.load(o.htpasswd) : undefined;
   const stopping = new AbortController();
-  // Made once listening, when the port is known: on a loopback address the view answers only
-  // requests that name the server's own address (a page elsewhere cannot reach it by DNS rebinding).
+  // Made once listening, when the address is known: the view (and a web page's requests to the
+  // API) are answered only under the server's own names (a page elsewhere cannot reach it by DNS
+  // rebinding). The allowed names are checked before anything listens.
+  if (o.allowedHosts) for (const name of o.allowedHosts) allowedHostName(name);
   let ui: UiHandler | undefined;
-  let browserHosts: string[] | undefined;
+  let browserHost: ((host: string | undefined) => boolean) | undefined;
   const handler = registryHandler({
-    browserHosts: () => browserHosts,
+    browserHost: () => browserHost,
     store,
     uploads,
     htpasswd,
@@ -186,16 +194,16 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  browserHosts = loopbackHosts(host, address.port);
+  const allowedHost = hostGuard(address, { allowedHosts: o.allowedHosts, defaultPort: o.tlsCert ? 443 : 80 });
+  browserHost = allowedHost;
   if (o.ui !== false) {
-    const allowedHosts = browserHosts;
     try {
       ui = createUiHandler({
         store: registryRootStore(store),
         basePath: '/ui/',
         ...(o.ui?.keys ? { keys: o.ui.keys } : {}),
         ...(o.ui?.version ? { version: o.ui.version } : {}),
-        ...(allowedHosts ? { allowedHosts } : {}),
+        allowedHost,
       });
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -257,7 +265,10 @@ function registryRootStore(store: RegistryStore): UiStore {
         if (!(await store.exists(repository))) {
           throw new LadingError('NOT_FOUND', `repository ${repository} is not in this registry`);
         }
-        return OciLayout.open(join(store.root, ...repositoryParts(repository)), { mode: 'readonly' });
+        return OciLayout.open(join(store.root, ...repositoryParts(repository)), {
+          mode: 'readonly',
+          followLinks: false,
+        });
       },
       async *repositories() {
         yield await store.catalog();

@@ -20,6 +20,7 @@ interface ServeFlags {
   ui: boolean;
   publicKey?: string[];
   rootCertificate?: string[];
+  allowedHost?: string[];
 }
 
 interface GcFlags {
@@ -64,7 +65,16 @@ export function registerServe(program: Command, io: CliIO): void {
       'run an OCI registry (distribution-spec v1.1.1) in the foreground, each repository an OCI layout under --root.\n' +
         'A single-node registry for development, CI, demos and air-gapped hand-over.',
     )
-    .option('--addr <host:port>', 'address to listen on (port 0: a free one)', '127.0.0.1:5000')
+    .option(
+      '--addr <host:port>',
+      'address to listen on (port 0: a free one; :port for all interfaces)',
+      '127.0.0.1:5000',
+    )
+    .option(
+      '--allowed-host <name>',
+      'a further host name web pages may reach the server by (repeatable; its addresses and localhost always work)',
+      collect,
+    )
     .option('--root <dir>', 'where the repositories are kept', defaultRoot)
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
@@ -129,6 +139,7 @@ async function serveCommand(io: CliIO, flags: ServeFlags): Promise<void> {
     maxManifestBytes: flags.maxManifestSize,
     ...(flags.maxUploadSize ? { maxUploadBytes: flags.maxUploadSize } : {}),
     automaticMount: flags.automaticMount,
+    ...(flags.allowedHost ? { allowedHosts: flags.allowedHost } : {}),
     onRequest: (e) => {
       const want = e.status >= 500 || e.aborted ? 0 : e.status >= 400 ? 1 : 2;
       if (want > level) return;
@@ -143,6 +154,12 @@ async function serveCommand(io: CliIO, flags: ServeFlags): Promise<void> {
   io.stdout.write(
     json ? `${JSON.stringify(ready)}\n` : `lading serve: ready on ${registry.url} (root ${safeText(flags.root)})\n`,
   );
+  const { isLoopbackAddress } = await import('../../server/index.js');
+  if (!flags.htpasswd && !isLoopbackAddress(registry.host)) {
+    const can = flags.readOnly ? 'read' : 'read, push and delete';
+    const text = `Warning: lading serve listens on ${registry.url} without --htpasswd: anyone who can reach it can ${can} every repository`;
+    line({ level: 'warn', msg: 'no authentication on a network address', url: registry.url }, text);
+  }
   if (flags.ui)
     line({ level: 'info', msg: 'ui', url: `${registry.url}/ui/` }, `lading serve: browser view at ${registry.url}/ui/`);
   const signal = interruptSignal();

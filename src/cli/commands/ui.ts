@@ -13,6 +13,7 @@ export interface UiFlags extends OcmRemoteFlags {
   open?: boolean;
   publicKey?: string[];
   rootCertificate?: string[];
+  allowedHost?: string[];
 }
 
 /** `[name=]file`: a key for the signature `name`, or (no name) for every signature. */
@@ -116,6 +117,11 @@ export function registerUi(program: Command, io: CliIO): void {
     )
     .option('--oci-layout', 'the location is an OCI image layout (a folder with oci-layout is recognised anyway)')
     .option('--addr <host:port>', 'address to listen on (default: 127.0.0.1 and a free port)')
+    .option(
+      '--allowed-host <name>',
+      'a further host name the browser may reach the view by (repeatable; its addresses and localhost always work)',
+      collect,
+    )
     .option('--open', 'open the view in the browser (xdg-open)')
     .option(
       '--public-key <[signature=]file>',
@@ -138,7 +144,7 @@ Examples:
   lading ui ghcr.io/acme/components --addr 127.0.0.1:8080`,
   );
   cmd.action(async (location: string, flags: UiFlags) => {
-    const { parseAddr, startUiServer } = await import('../../server/ui/index.js');
+    const { isLoopbackAddress, parseAddr, startUiServer } = await import('../../server/ui/index.js');
     const { readVersion } = await import('../version.js');
     const { interruptSignal } = await import('../interrupt.js');
     const addr = flags.addr ? parseAddr(flags.addr) : { host: '127.0.0.1', port: 0 };
@@ -151,8 +157,14 @@ Examples:
         port: addr.port,
         version: readVersion(),
         ...(keys ? { keys } : {}),
+        ...(flags.allowedHost ? { allowedHosts: flags.allowedHost } : {}),
       });
       io.stdout.write(`${server.url}\n`);
+      if (!isLoopbackAddress(server.address)) {
+        io.stderr.write(
+          `Warning: the view listens on ${server.url} with no login: anyone who can reach it can read all of ${safeText(opened.store.display)}\n`,
+        );
+      }
       io.stderr.write(
         `Serving a read-only view of ${safeText(opened.store.display)} at ${server.url}${keys ? ' (verify: keys configured)' : ''}; Ctrl-C stops it\n`,
       );

@@ -117,6 +117,16 @@ describe('Go text/template interpreter', () => {
     assert.equal(r('{{(index .files 0).path}}'), '/out/a.txt');
     assert.equal(r('{{$d := .digest}}{{$d}}{{$d = "x"}}{{$d}}'), 'sha256:abcx');
     assertTemplateError(() => r('{{nosuch .digest}}'), /function "nosuch" not defined/);
+    // Names of Object.prototype's members are no functions of the template language.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      assertTemplateError(
+        () => r(`{{${name} "x"}}`),
+        new RegExp(`^template: format output:1: function "${name}" not defined$`),
+      );
+      assertTemplateError(() => r(`{{${name}}}`), new RegExp(`function "${name}" not defined$`));
+      assertTemplateError(() => r(`{{.digest | ${name}}}`), new RegExp(`function "${name}" not defined$`));
+      assertTemplateError(() => r(`{{if ${name}}}x{{end}}`), new RegExp(`function "${name}" not defined$`));
+    }
     assertTemplateError(() => r('{{$undefined}}'), /undefined variable "\$undefined"/);
     assertTemplateError(() => r('{{index .files 5}}'), /index out of range: 5/);
   });

@@ -722,6 +722,7 @@ function str(v: Value): string {
 
 type Fn = (...args: Value[]) => Value;
 
+/** The template functions by name; a name is looked up only among these (see functionNamed). */
 const functions: Record<string, Fn> = {
   not: (a) => !truth(a),
   len: (a) => new IntValue(length(a)),
@@ -801,6 +802,11 @@ const functions: Record<string, Fn> = {
     return s === '' ? (str(a) === '' ? '.' : '/') : s.slice(s.lastIndexOf('/') + 1);
   },
 };
+
+/** The function `name` when the template language has one: `constructor` or `__proto__` is no function of it. */
+function functionNamed(name: string): Fn | undefined {
+  return Object.hasOwn(functions, name) ? functions[name] : undefined;
+}
 
 const htmlEscapes: Record<string, string> = {
   '<': '&lt;',
@@ -985,7 +991,7 @@ class Exec {
   #command(cmd: Cmd, dot: Value, line: number, piped: { v: Value } | undefined): Value {
     const [head, ...rest] = cmd.args as [Operand, ...Operand[]];
     if (head.t === 'ident') {
-      const fn = head.name === 'and' || head.name === 'or' ? undefined : functions[head.name];
+      const fn = head.name === 'and' || head.name === 'or' ? undefined : functionNamed(head.name);
       if (head.name === 'and' || head.name === 'or') {
         const operands = [...rest.map((o) => () => this.#operand(o, dot, line)), ...(piped ? [() => piped.v] : [])];
         if (operands.length === 0) throw new TemplateError(`${line}: wrong number of args for ${head.name}`);
@@ -1031,7 +1037,7 @@ class Exec {
         return this.#fields(this.#operand(op.head, dot, line), op.fields, line);
       case 'ident': {
         // A function used as an operand without arguments: `{{if not}}` is an error in Go too.
-        const fn = functions[op.name];
+        const fn = functionNamed(op.name);
         if (!fn) throw new TemplateError(`${line}: function "${op.name}" not defined`);
         return fn();
       }

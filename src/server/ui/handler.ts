@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Op } from '../../content/index.js';
 import { LadingError } from '../../oci/index.js';
 import { ComponentVersionRepository } from '../../ocm/repository/index.js';
+import { fromOwnOrigin } from '../browser.js';
 import { artifactGraph, describeBlob, listRepositories, listTags, sendContent } from './artifacts.js';
 import { type Asset, defaultAssetsDir, loadAssets, sendAsset } from './assets.js';
 import {
@@ -22,8 +23,12 @@ export interface UiOptions {
   basePath?: string;
   /** Keys to verify signatures with; without them the view offers no verify action. */
   keys?: UiKeys;
-  /** Host headers accepted (e.g. `127.0.0.1:8080`); any when absent. Guards a loopback server against DNS rebinding. */
-  allowedHosts?: readonly string[];
+  /**
+   * Whether a Host header is one the view answers under (see hostGuard); any when absent. Guards
+   * the server against DNS rebinding: every request is checked, since a browser's same-origin GET
+   * over plain HTTP carries neither `Origin` nor `Sec-Fetch-*`.
+   */
+  allowedHost?: (host: string | undefined) => boolean;
   /** The folder of the static files (default: the package's own). */
   assetsDir?: string;
   /** The lading version, shown in the page footer. */
@@ -50,7 +55,6 @@ export function createUiHandler(options: UiOptions): UiHandler {
   const index = assets.get('index.html') as Asset;
   const { store } = options;
   const repo = new ComponentVersionRepository(store.resolver);
-  const allowed = options.allowedHosts ? new Set(options.allowedHosts.map((h) => h.toLowerCase())) : undefined;
 
   const api = async (route: string, req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     const signal = clientSignal(req, res);
@@ -172,8 +176,12 @@ export function createUiHandler(options: UiOptions): UiHandler {
     if (!path.startsWith(basePath)) return false;
     const rest = path.slice(basePath.length);
     try {
-      if (allowed && !allowed.has((req.headers.host ?? '').toLowerCase())) {
-        throw new LadingError('DENIED', `host "${req.headers.host ?? ''}" is not this server's`);
+      if (options.allowedHost && !options.allowedHost(req.headers.host)) {
+        const host = (req.headers.host ?? '').replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+        throw new LadingError(
+          'DENIED',
+          `host "${host}" is not this server's (not one of its addresses, nor a host name it was allowed)`,
+        );
       }
       const verify = rest === 'api/verify';
       const method = req.method ?? 'GET';
@@ -187,11 +195,9 @@ export function createUiHandler(options: UiOptions): UiHandler {
       }
       if (verify) {
         if (method !== 'POST') throw new LadingError('INVALID_ARGUMENT', 'verify is a POST');
-        // A custom header cannot be sent cross-site without a preflight, which this server never grants.
-        if (
-          req.headers['x-lading-ui'] !== 'verify' ||
-          (req.headers['sec-fetch-site'] ?? 'same-origin') !== 'same-origin'
-        ) {
+        // A custom header cannot be sent cross-site without a preflight, which this server never
+        // grants; and the page's origin is this server's (as for the registry API's writes).
+        if (req.headers['x-lading-ui'] !== 'verify' || !fromOwnOrigin(req, { allowNone: false })) {
           throw new LadingError('DENIED', 'verify is answered only to the view itself');
         }
       }

@@ -7,6 +7,11 @@ import type { UiStore } from './store.js';
 export const SearchRepositoryScan = 5000;
 /** Repositories whose tags (or manifests, for a digest) a search reads at most. */
 export const SearchTagScan = 100;
+/**
+ * Pages of one repository's tag list a search reads at most: a registry whose `Link` chain never
+ * ends would otherwise have every search walk the client's own page limit for each repository.
+ */
+export const SearchTagPages = 20;
 /** Hits of each kind a search answers at most. */
 export const SearchHits = 50;
 
@@ -77,12 +82,19 @@ export async function search(store: UiStore, raw: string, o: Op): Promise<Search
         continue;
       }
       if (!hasTags(target)) continue;
+      let pages = 0;
       for await (const page of target.tags(o)) {
         for (const tag of page) if (tag.toLowerCase().includes(needle)) add(result.tags, { repository, tag });
+        if (++pages >= SearchTagPages) {
+          // Leaving the loop stops the listing: the next page is not asked for.
+          result.partial = true;
+          break;
+        }
       }
     } catch (error) {
       if (!isLadingError(error) || error.code === 'ABORTED') throw error;
-      // One unreadable repository does not spoil the search.
+      // One unreadable repository (or page) does not spoil the search, but what it held is missing.
+      result.partial = true;
     }
   }
   return result;

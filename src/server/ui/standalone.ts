@@ -1,35 +1,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LadingError } from '../../oci/index.js';
+import { hostGuard } from '../browser.js';
 import { createUiHandler, type UiOptions } from './handler.js';
 import { securityHeaders, sendJson } from './http.js';
 
-export interface UiServerOptions extends Omit<UiOptions, 'basePath' | 'allowedHosts'> {
+export interface UiServerOptions extends Omit<UiOptions, 'basePath' | 'allowedHost'> {
   /** Address to listen on (default 127.0.0.1). */
   host?: string;
   /** Port (default 0: a free one). */
   port?: number;
+  /** Host names (no port) the view also answers under, besides its addresses (see hostGuard). */
+  allowedHosts?: readonly string[];
 }
 
 export interface UiServer {
   /** `http://127.0.0.1:<port>/ui/`. */
   url: string;
   server: Server;
+  /** The address it listens on, as the system reports it (`127.0.0.1`, `::`). */
+  address: string;
   close(): Promise<void>;
-}
-
-const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
-
-/**
- * The Host headers a server listening on `host`:`port` answers its view to: on a loopback address
- * only its own names (a web page elsewhere reaches it through DNS rebinding under another name),
- * else undefined (any).
- */
-export function loopbackHosts(host: string, port: number): string[] | undefined {
-  // Any 127.x.y.z is loopback too (`--addr 127.0.0.2:5000`).
-  if (!loopback.has(host.toLowerCase()) && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return undefined;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  return [...new Set([`${urlHost}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])];
 }
 
 /** Parses `--addr`: `host:port`, `:port` (loopback) or `[v6]:port`. */
@@ -44,8 +35,8 @@ export function parseAddr(raw: string): { host: string; port: number } {
 
 /**
  * The view on its own small HTTP server (`lading ui`): `/ui/` and below, `/` redirected there.
- * On a loopback address only requests naming that address as Host are answered, so a web page
- * elsewhere cannot reach the view through DNS rebinding.
+ * Only requests whose Host names the server (see hostGuard) are answered, so a web page elsewhere
+ * cannot reach the view through DNS rebinding.
  */
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const host = options.host ?? '127.0.0.1';
@@ -60,10 +51,17 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     );
     server.listen(options.port ?? 0, host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  const bound = server.address() as AddressInfo;
+  const port = bound.port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  const allowedHosts = loopbackHosts(host, port);
-  const handler = createUiHandler({ ...options, basePath: '/ui/', ...(allowedHosts ? { allowedHosts } : {}) });
+  const { allowedHosts, ...uiOptions } = options;
+  let handler: ReturnType<typeof createUiHandler>;
+  try {
+    handler = createUiHandler({ ...uiOptions, basePath: '/ui/', allowedHost: hostGuard(bound, { allowedHosts }) });
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
   server.on('request', (req, res) => {
     void handler(req, res).then((answered) => {
       if (answered) return;
@@ -80,6 +78,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   return {
     url: `http://${urlHost}:${port}/ui/`,
     server,
+    address: bound.address,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -711,7 +711,8 @@ let generation = 0;
 async function render(focus) {
   const mine = ++generation;
   const path = location.pathname.startsWith(base.pathname) ? location.pathname.slice(base.pathname.length) : '?';
-  const view = views[path];
+  // An own page only: `constructor` or `toString` is no page of the view.
+  const view = Object.hasOwn(views, path) ? views[path] : undefined;
   main.setAttribute('aria-busy', 'true');
   let result;
   try {
