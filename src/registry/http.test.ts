@@ -610,4 +610,32 @@ describe('HttpClient', () => {
     assert.equal(out, 'warmed');
     assert.equal(s.connections.length, 1, 'the connection was opened');
   });
+
+  test('a request that waits for a warm connection still connecting keeps the process alive until it ends', async () => {
+    // The TLS handshake never completes: the warm connection, then the request's own, time out.
+    const s = await raw(() => {});
+    const url = new URL(s.url().href.replace('http:', 'https:'));
+    const { spawn } = await import('node:child_process');
+    const module = new URL('./http.ts', import.meta.url).pathname;
+    const script = `
+      import { HttpClient } from ${JSON.stringify(module)};
+      const http = new HttpClient({ keepAliveMs: 60000, connectTimeoutMs: 300, headersTimeoutMs: 60000, bodyTimeoutMs: 60000 });
+      const url = new URL(${JSON.stringify(url.href)});
+      http.warm(url);
+      http.request(url, { method: 'GET', headers: {} }).then(
+        () => process.stdout.write('answered'),
+        (e) => process.stdout.write(String(e.code)),
+      );
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 30_000,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    assert.equal(status, 0, err);
+    assert.equal(out, 'CONNECT_TIMEOUT', 'the request ran to its end before the process did');
+  });
 });

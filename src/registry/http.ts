@@ -423,7 +423,15 @@ export class HttpClient {
     const connecting = this.#warming.get(key);
     if (!connecting) return undefined;
     this.#warming.delete(key);
-    const socket = await (signal ? untilAborted(connecting, signal) : connecting);
+    // The connection and its timer keep nothing alive while they connect: the request that now
+    // waits for them must, or the process would end under it with nothing else to do.
+    const hold = setInterval(() => {}, 1 << 30);
+    let socket: Socket | undefined;
+    try {
+      socket = await (signal ? untilAborted(connecting, signal) : connecting);
+    } finally {
+      clearInterval(hold);
+    }
     if (!socket || socket.destroyed || socket.readyState !== 'open') {
       socket?.destroy();
       return undefined;
