@@ -410,7 +410,7 @@ describe('pull safety', () => {
         () => pullFiles(mem, 'v1', { output: join(dir, 'out2') }),
         (e) =>
           isLadingError(e, 'ALREADY_EXISTS') &&
-          /z: a file of the artifact, and the folder of .*z\/y/.test((e as Error).message),
+          /z: a file of layer "z", and a folder of layer "z\/y"/.test((e as Error).message),
       );
       await assert.rejects(() => stat(join(dir, 'out2')), 'nothing written, the new folder removed');
     }));
@@ -560,6 +560,112 @@ describe('pull safety', () => {
         );
         assert.deepEqual(await readdir(out), ['keep'], 'nothing written');
       }
+    }));
+
+  /** An artifact of file layers (`body`) and folder layers (`entries`), in this order. */
+  async function layered(
+    layers: { title: string; body?: string; entries?: Parameters<typeof tarGz>[0] }[],
+    store: MemoryStore = new MemoryStore(),
+  ) {
+    const { packManifest } = await import('../copy/index.js');
+    const descs = [];
+    for (const l of layers) {
+      if (l.entries) {
+        const { tar, gz } = await tarGz(l.entries);
+        descs.push(
+          await pushBytes(store, gz, MediaType.ImageLayerGzip, {
+            [Annotation.Title]: l.title,
+            [Annotation.OrasContentUnpack]: 'true',
+            [Annotation.OrasContentDigest]: digestBytes(tar),
+          }),
+        );
+      } else {
+        descs.push(
+          await pushBytes(store, Buffer.from(l.body ?? ''), MediaType.ImageLayer, { [Annotation.Title]: l.title }),
+        );
+      }
+    }
+    await store.tag(await packManifest(store, descs), 'v1');
+    return store;
+  }
+
+  test('layers that overlap inside an unpacked folder are refused before anything moves, in either order', () =>
+    inDir(async (dir) => {
+      const file = { title: 'd/f', body: 'x' };
+      const folder = { title: 'd', entries: [{ name: 'd/f', body: 'z' }] };
+      // A folder layer holding the FILE d/sub, and a file layer that needs d/sub as a folder.
+      const asFile = { title: 'd', entries: [{ name: 'd/sub', body: 'a file' }] };
+      const below = { title: 'd/sub/x', body: 'x' };
+      const cases = [
+        { layers: [file, folder], why: /d\/f: a file of two layers \("d\/f" and "d"\); nothing was written/ },
+        { layers: [folder, file], why: /d\/f: a file of two layers \("d" and "d\/f"\)/ },
+        {
+          layers: [asFile, below],
+          why: /d\/sub: a file of layer "d", and a folder of layer "d\/sub\/x"; nothing was written/,
+        },
+        {
+          layers: [below, asFile],
+          why: /d\/sub: a file of layer "d", and a folder of layer "d\/sub\/x"; nothing was written/,
+        },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const out = join(dir, `out${i}`);
+        await mkdir(join(out, 'd'), { recursive: true });
+        await writeFile(join(out, 'd', 'keep'), 'mine');
+        const before = await snapshot(out);
+        for (const concurrency of [1, 4]) {
+          const store = await layered(c.layers);
+          await assert.rejects(
+            () => pullFiles(store, 'v1', { output: out, concurrency }),
+            (e) => isLadingError(e, 'ALREADY_EXISTS') && c.why.test(e.message),
+          );
+          assert.deepEqual(await snapshot(out), before, `case ${i}: nothing written, no staging left`);
+        }
+      }
+      // The same bytes in a folder layer and as a file of their own: one outcome, so both are fine.
+      const same = await layered([{ title: 'd/f', body: 'z' }, folder]);
+      await pullFiles(same, 'v1', { output: join(dir, 'same') });
+      assert.equal(await readFile(join(dir, 'same', 'd', 'f'), 'utf8'), 'z');
+    }));
+
+  test('files are committed and reported in the layer order of the manifest, whichever download ends first', () =>
+    inDir(async (dir) => {
+      // The first layer's bytes come only once the second layer was fetched and written.
+      class Late extends MemoryStore {
+        first = '';
+        release: () => void = () => {};
+        readonly second = new Promise<void>((r) => {
+          this.release = r;
+        });
+        override async fetch(desc: Parameters<MemoryStore['fetch']>[0], o?: Parameters<MemoryStore['fetch']>[1]) {
+          if (desc.digest === this.first) await this.second;
+          return super.fetch(desc, o);
+        }
+      }
+      const store = new Late();
+      await layered(
+        [
+          { title: 'a', body: 'first' },
+          { title: 'b', body: 'second' },
+        ],
+        store,
+      );
+      const m = await manifestOf(store, 'v1');
+      store.first = m.layers[0].digest;
+      const written: string[] = [];
+      const r = await pullFiles(store, 'v1', {
+        output: join(dir, 'out'),
+        concurrency: 2,
+        onFile: (path) => {
+          written.push(path);
+          store.release();
+        },
+      });
+      assert.deepEqual(written, [join(dir, 'out', 'b'), join(dir, 'out', 'a')], 'b was downloaded first');
+      assert.deepEqual(
+        r.files.map((f) => f.path),
+        [join(dir, 'out', 'a'), join(dir, 'out', 'b')],
+      );
     }));
 
   test('untitled layers are skipped and reported; the same bytes under two titles are both written', () =>
