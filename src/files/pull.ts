@@ -27,7 +27,7 @@ import {
 import { extractFile } from './extract.js';
 import { inodeKey, type OutputFolder, openOutputFolder } from './output-folder.js';
 import { checkTitle, safeJoin } from './safe-path.js';
-import { commitStaged, type StagedEntry } from './staging.js';
+import { commitStaged, inUserTerms, type StagedEntry } from './staging.js';
 
 /** Options of {@link pullFiles}: where to write, what to allow, and progress. */
 export interface PullFilesOptions extends ResolveOptions {
@@ -226,6 +226,18 @@ class FileSink implements Storage {
     }
     const target = await this.target(title);
     const at = await this.stage(target, title);
+    try {
+      await this.#write(desc, content, title, at, o);
+    } catch (error) {
+      throw at.mode === 'staged' ? inUserTerms(error, at.base, resolve(this.options.output)) : error;
+    }
+    this.written.set(desc.digest, at.path);
+    this.wrote({ path: isUnpacked(desc) ? `${target}/` : target, desc }, title);
+    this.options.onFile?.(target, desc);
+  }
+
+  /** Writes one layer's verified bytes at `at` (a folder layer unpacked there). */
+  async #write(desc: Descriptor, content: Content | BlobFill, title: string, at: Placement, o?: Op): Promise<void> {
     const unpack = isUnpacked(desc);
     // Downloads go to a temp file (short, fixed-length name: the final name may be 255 bytes)
     // beside where they are staged, and move there once verified.
@@ -245,9 +257,6 @@ class FileSink implements Storage {
       await rm(temp, { force: true });
       await folder.close();
     }
-    this.written.set(desc.digest, at.path);
-    this.wrote({ path: unpack ? `${target}/` : target, desc }, title);
-    this.options.onFile?.(target, desc);
   }
 
   /** Unpacks a directory layer from its verified download into `at.path`. */

@@ -1,7 +1,7 @@
 import { cp, lstat, open, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { RealDir, shortTempName } from '../archive/index.js';
-import { type ErrorHint, LadingError } from '../oci/index.js';
+import { type ErrorHint, isLadingError, LadingError } from '../oci/index.js';
 import { inodeKey, inside, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
 
 /** A file or unpacked folder written into the staging area, and where it goes once all is done. */
@@ -10,6 +10,18 @@ export interface StagedEntry {
   target: string;
   /** The symlinks the unpacked folder holds (staged paths): links the artifact itself makes. */
   links?: string[];
+}
+
+/**
+ * Names the user's path in an error that names a staged one (`o/.lading-pull.…/0/d/x` is `o/d/x`):
+ * the staging folder is lading's own business. Only lading's errors are reworded; their code,
+ * hint and cause stay.
+ */
+export function inUserTerms(error: unknown, staged: string, target: string): unknown {
+  if (!isLadingError(error) || !error.message.includes(staged)) return error;
+  const at = new RegExp(`${staged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|[^\\w.-]|$)`, 'g');
+  error.message = error.message.replace(at, () => target);
+  return error;
 }
 
 /** What is at a path: a folder (or a link to a folder inside the output), anything else, nothing, or a link leaving the output. */
@@ -283,6 +295,8 @@ export async function commitStaged(
       const into = await openOutputFolder(out, top, parts.slice(0, -1), { create: true, where: e.target });
       try {
         await merge(e.staged, into as RealDir, basename(e.target), out);
+      } catch (error) {
+        throw inUserTerms(error, e.staged, e.target);
       } finally {
         if (into !== top) await into?.close();
       }
