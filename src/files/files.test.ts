@@ -669,6 +669,36 @@ describe('pull safety', () => {
       );
     }));
 
+  test("a killed pull's staging folder is removed by a later pull, once its process is gone and it is old", () =>
+    inDir(async (dir) => {
+      const { spawn } = await import('node:child_process');
+      const gone = spawn(process.execPath, ['-e', '']);
+      const dead = gone.pid as number;
+      await new Promise((r) => gone.once('exit', r));
+      const out = join(dir, 'out');
+      const hour = Date.now() / 1000 - 3600;
+      const leftover = async (name: string, old: boolean) => {
+        await mkdir(join(out, name, '0', 'd'), { recursive: true });
+        await writeFile(join(out, name, '0', 'd', 'f'), 'half');
+        if (old) await utimes(join(out, name), hour, hour);
+        return name;
+      };
+      const stale = await leftover(`.lading-pull.${dead}.0123456789ab.tmp`, true);
+      const recent = await leftover(`.lading-pull.${dead}.bbbbbbbbbbbb.tmp`, false);
+      const live = await leftover(`.lading-pull.${process.pid}.cccccccccccc.tmp`, true);
+      const other = await leftover(`.other.${dead}.dddddddddddd.tmp`, true);
+      // A link of that name is removed as a link: what it points at stays.
+      await mkdir(join(dir, 'elsewhere'));
+      await writeFile(join(dir, 'elsewhere', 'keep'), 'kept');
+      const link = `.lading-pull.${dead}.eeeeeeeeeeee.tmp`;
+      await symlink(join(dir, 'elsewhere'), join(out, link));
+      await run('touch', ['-h', '-d', '@' + String(Math.floor(hour)), join(out, link)]);
+      await pullFiles(await storeWithLayer('f.txt', Buffer.from('x')), 'v1', { output: out });
+      assert.deepEqual((await readdir(out)).sort(), [recent, live, other, 'f.txt'].sort());
+      assert.ok(!(await readdir(out)).includes(stale));
+      assert.equal(await readFile(join(dir, 'elsewhere', 'keep'), 'utf8'), 'kept');
+    }));
+
   test('untitled layers are skipped and reported; the same bytes under two titles are both written', () =>
     inDir(async (dir) => {
       const mem = new MemoryStore();

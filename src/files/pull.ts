@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, realpath, rename, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { RealDir, shortTempName, writeFilled } from '../archive/index.js';
+import { RealDir, shortTempName, sweepStaleTemps, tempPathFor, writeFilled } from '../archive/index.js';
 import {
   type BlobFill,
   type Content,
@@ -118,18 +118,32 @@ class FileSink implements Storage {
     this.options = options;
   }
 
-  /** The staging folder, made on first use; undefined when the output folder refuses it. */
+  /**
+   * The staging folder, made on first use (private: 0700); undefined when the output folder
+   * refuses it. Named as every temp of lading (`.lading-pull.<pid>.<hex>.tmp`), so that the
+   * folders of pulls that were killed are swept meanwhile, once their process is gone.
+   */
   #stagingFolder(): Promise<string | undefined> {
-    this.#staging ??= mkdtemp(join(this.options.output, '.lading-pull-')).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') return undefined;
-      throw error;
-    });
+    if (this.#staging) return this.#staging;
+    const path = tempPathFor(join(this.options.output, StagingName));
+    this.#staging = mkdir(path, { mode: 0o700 }).then(
+      () => {
+        this.#sweep = sweepStaleTemps(this.options.output, StagingName, { olderThanMs: StaleStagingMs });
+        return path;
+      },
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') return undefined;
+        throw error;
+      },
+    );
     return this.#staging;
   }
+  #sweep: Promise<unknown> | undefined;
 
   async removeStaging(): Promise<void> {
     const staging = await this.#staging?.catch(() => undefined);
     if (staging) await rm(staging, { recursive: true, force: true });
+    await this.#sweep;
   }
 
   /** Puts the staged entries and the files written in the manifest's layer order. */
@@ -323,6 +337,15 @@ function compareRanks(a: number[], b: number[]): number {
 function isUnpacked(desc: Descriptor): boolean {
   return desc.annotations?.[Annotation.OrasContentUnpack] === 'true';
 }
+
+/** The staging folder's name stem, inside the output folder. */
+const StagingName = 'lading-pull';
+/**
+ * How long a dead pull's staging folder is left unchanged before another pull removes it: its
+ * process id is checked on this machine only, and an output folder on a shared file system may
+ * hold the staging folder of a live pull elsewhere.
+ */
+const StaleStagingMs = 10 * 60 * 1000;
 
 /** A new file, never an existing one and never through a link. */
 const NewFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
