@@ -699,6 +699,36 @@ describe('pull safety', () => {
       assert.equal(await readFile(join(dir, 'elsewhere', 'keep'), 'utf8'), 'kept');
     }));
 
+  test('a title too long for the file system is refused before its blob is fetched', () =>
+    inDir(async (dir) => {
+      class Watched extends MemoryStore {
+        readonly fetched: string[] = [];
+        override fetch(desc: Parameters<MemoryStore['fetch']>[0], o?: Parameters<MemoryStore['fetch']>[1]) {
+          this.fetched.push(desc.mediaType);
+          return super.fetch(desc, o);
+        }
+      }
+      const cases = [
+        { title: `d/${'n'.repeat(256)}`, why: /has a name of 256 bytes; a file name is at most 255 bytes/ },
+        {
+          title: `${'p'.repeat(200)}/`.repeat(25),
+          why: /makes a path of \d+ bytes under .*; a pull writes paths of at most \d+ bytes/,
+        },
+      ];
+      for (const c of cases) {
+        const store = new Watched();
+        await layered([{ title: c.title, body: 'x' }], store);
+        await assert.rejects(
+          () => pullFiles(store, 'v1', { output: join(dir, 'out') }),
+          (e) => isLadingError(e, 'INVALID_MANIFEST') && c.why.test(e.message) && !e.message.includes('\n'),
+        );
+        assert.deepEqual(store.fetched, [MediaType.ImageManifest], 'only the manifest was fetched');
+      }
+      // 255 bytes is a name like any other.
+      await pullFiles(await layered([{ title: 'n'.repeat(255), body: 'x' }]), 'v1', { output: join(dir, 'ok') });
+      assert.equal(await readFile(join(dir, 'ok', 'n'.repeat(255)), 'utf8'), 'x');
+    }));
+
   test('untitled layers are skipped and reported; the same bytes under two titles are both written', () =>
     inDir(async (dir) => {
       const mem = new MemoryStore();
