@@ -150,6 +150,25 @@ describe('push of files and directories (ORAS semantics)', () => {
       assert.equal(await readlink(join(dir, 'pulled/tree/link-to-a')), 'a.txt');
     }));
 
+  test('a folder named through a link is pushed as the folder; links inside it stay links', () =>
+    inDir(async (dir) => {
+      await mkdir('src/sub', { recursive: true });
+      await writeFile('src/a.txt', 'A');
+      await writeFile('src/sub/b.txt', 'B');
+      await symlink('a.txt', 'src/l');
+      await symlink('src', 'srclink');
+      const layout = await OciLayout.open(join(dir, 'lay'), { mode: 'create' });
+      await pushFiles(layout, [{ path: 'srclink' }], { tags: ['v2'] });
+      const layer = (await manifestOf(layout, 'v2')).layers[0];
+      const blob = join(dir, 'lay', 'blobs', 'sha256', layer.digest.slice(7));
+      const listing = (await run('tar', ['-tvzf', blob], { encoding: 'utf8' })).stdout.trim().split('\n');
+      assert.match(listing[0] ?? '', /^d.* srclink$/, 'the root entry is a folder');
+      await pullFiles(layout, 'v2', { output: join(dir, 'out') });
+      assert.equal(await readFile(join(dir, 'out', 'srclink', 'a.txt'), 'utf8'), 'A');
+      assert.equal(await readFile(join(dir, 'out', 'srclink', 'sub', 'b.txt'), 'utf8'), 'B');
+      assert.equal(await readlink(join(dir, 'out', 'srclink', 'l')), 'a.txt');
+    }));
+
   test('a folder whose name is NAME_MAX (255 bytes) long pushes and pulls back', () =>
     inDir(async (dir) => {
       const name = `${'é'.repeat(127)}x`;
