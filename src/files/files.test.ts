@@ -711,7 +711,7 @@ describe('pull safety', () => {
       await writeFile(join(dir, 'elsewhere', 'keep'), 'kept');
       const link = `.lading-pull.${dead}.eeeeeeeeeeee.tmp`;
       await symlink(join(dir, 'elsewhere'), join(out, link));
-      await run('touch', ['-h', '-d', '@' + String(Math.floor(hour)), join(out, link)]);
+      await run('touch', ['-h', '-d', `@${Math.floor(hour)}`, join(out, link)]);
       await pullFiles(await storeWithLayer('f.txt', Buffer.from('x')), 'v1', { output: out });
       assert.deepEqual((await readdir(out)).sort(), [recent, live, other, 'f.txt'].sort());
       assert.ok(!(await readdir(out)).includes(stale));
