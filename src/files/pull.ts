@@ -354,7 +354,10 @@ const NewFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
  * `oras pull`: resolves `reference`, walks its graph, and writes every layer that has a title into
  * the output folder (directories unpacked), verifying each file before it takes its final name.
  * Nothing in the output folder changes unless the whole pull succeeds: files are staged in a
- * hidden folder inside it and moved into place at the end.
+ * hidden folder inside it and moved into place at the end, in the manifest's layer order. Layers
+ * that overlap (a path that is a file in one and a folder in another, or a file of two layers with
+ * different bytes, also inside unpacked folders) are refused with `ALREADY_EXISTS` before anything
+ * is written; ORAS would let the last write win.
  */
 export function pullFiles(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
   // Checked here for callers without types: an output of `undefined` would reach the file system.
