@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { tempStem } from './atomic.js';
 import { isAlive } from './process-alive.js';
@@ -13,10 +13,16 @@ const tempName = /^\..+?\.(\d+)\.[0-9a-f]{12}\.tmp(?:\.[0-9a-f]{12}\.tmp)?$/;
 /**
  * Removes temps in `dir` left by processes that no longer run (a killed commit, a crash during
  * extraction). With `forName`, only temps derived from that file name are touched, so that a
- * shared folder such as os.tmpdir() is swept only for our own leftovers. Best effort: a folder we
- * cannot list or an entry we cannot remove is left alone.
+ * shared folder such as os.tmpdir() is swept only for our own leftovers. With `olderThanMs`, only
+ * temps unchanged for that long (a folder shared with another machine, whose process ids mean
+ * nothing here, keeps the temps of its live runs). Nothing is followed: a link of that name is
+ * removed as a link. Best effort: a folder we cannot list or an entry we cannot remove is left alone.
  */
-export async function sweepStaleTemps(dir: string, forName?: string): Promise<string[]> {
+export async function sweepStaleTemps(
+  dir: string,
+  forName?: string,
+  options: { olderThanMs?: number } = {},
+): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -30,6 +36,10 @@ export async function sweepStaleTemps(dir: string, forName?: string): Promise<st
     const match = tempName.exec(name);
     if (!match || isAlive(Number(match[1]))) continue;
     try {
+      if (options.olderThanMs !== undefined) {
+        const info = await lstat(join(dir, name));
+        if (Date.now() - info.mtimeMs < options.olderThanMs) continue;
+      }
       await rm(join(dir, name), { recursive: true, force: true });
       removed.push(name);
     } catch {

@@ -18,11 +18,12 @@ export async function start(argv: string[]): Promise<void> {
       const now = Date.now();
       if (firstSignalAt !== undefined) {
         if (now - firstSignalAt < 500) return;
-        process.exit(code);
+        endBySignal(signal);
+        return;
       }
       firstSignalAt = now;
       process.exitCode = code;
-      setTimeout(() => process.exit(code), 10_000).unref();
+      setTimeout(() => endBySignal(signal), 10_000).unref();
       void import('./interrupt.js').then(({ interrupt }) => interrupt(signal));
     });
   }
@@ -33,6 +34,21 @@ export async function start(argv: string[]): Promise<void> {
   // A failed write to stdout reports its error on a later tick: let it arrive before deciding.
   await new Promise((resolve) => setImmediate(resolve));
   process.exitCode = reportLostOutput(io, code);
+}
+
+/**
+ * Ends the process at once, as the signal itself would have. Not process.exit(): it joins libuv's
+ * thread pool on the way out, and a thread stuck in a system call that never returns (open() of a
+ * FIFO nobody writes, a read from a hung network file system) would keep the process alive for
+ * good, deaf to every further signal. With our handler gone, the signal's default action ends it
+ * in the kernel (the shell sees 128 + the signal's number, as set for a normal exit). SIGKILL is the
+ * fallback where re-raising does not end it (a platform without POSIX signals).
+ */
+function endBySignal(signal: 'SIGINT' | 'SIGTERM'): void {
+  process.removeAllListeners(signal);
+  // Another thread may take the signal a moment later: give it that moment before the fallback.
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), 1000);
+  process.kill(process.pid, signal);
 }
 
 const words = new Set(['version', 'completion', 'help', ...commandGroups.flatMap((g) => g.names)]);

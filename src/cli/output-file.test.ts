@@ -68,3 +68,26 @@ test('a missing folder or a folder as output is one error naming the option', as
     await checkOutputFile(join(dir, 'new.json'), '--export-manifest');
   });
 });
+
+test('a fifo is written without blocking a thread: a full pipe waits for its reader, all bytes arrive', async () => {
+  await withDir(async (dir) => {
+    const fifo = join(dir, 'fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let got = 0;
+    reader.stdout.on('data', (c: Buffer) => {
+      got += c.length;
+    });
+    const closed = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    try {
+      // Many times a pipe's 64 KiB: the non-blocking end answers EAGAIN until cat catches up.
+      const chunk = Buffer.alloc(1024 * 1024, 0x61);
+      await checkOutputFile(fifo, '--output');
+      await writeOutputStream(Readable.from(Array.from({ length: 8 }, () => chunk)), fifo, '--output');
+      await closed;
+      assert.equal(got, 8 * 1024 * 1024);
+    } finally {
+      reader.kill();
+    }
+  });
+});

@@ -1,10 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { access, chmod, type FileHandle, lstat, mkdtemp, open, readlink, realpath, rename, rm } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  type FileHandle,
+  lstat,
+  mkdtemp,
+  open,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  stat,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isLadingError, LadingError } from '../oci/index.js';
 import { CliStream } from './output/cli-stream.js';
 
@@ -80,7 +93,24 @@ export async function checkOutputFile(path: string, option: string): Promise<voi
     });
   });
   if (target.kind === 'fd') return;
-  const where = target.kind === 'file' ? dirname(target.path) : target.path;
+  if (target.kind === 'special') {
+    // A FIFO must have its reader now: the command would otherwise change a registry and then
+    // fail to write. The end opened here is the one written later (closing it would end the reader).
+    let early = opened.get(target.path);
+    if (!early) {
+      early = openInPlace(target.path, path, option);
+      opened.set(target.path, early);
+    }
+    try {
+      await early;
+    } catch (error) {
+      opened.delete(target.path);
+      if (isLadingError(error, 'INVALID_ARGUMENT')) throw error;
+      throw new LadingError('INVALID_ARGUMENT', `${option} ${path}: ${target.path} is not writable`, { cause: error });
+    }
+    return;
+  }
+  const where = dirname(target.path);
   try {
     await access(where, constants.W_OK);
   } catch (error) {
@@ -104,12 +134,57 @@ export async function copyToStream(stream: Readable, out: CliStream): Promise<vo
   if (out.readerGone) stream.destroy();
 }
 
-/** Copies `stream` into an open file, looping over short writes (a pipe may take part of a chunk). */
+/** How often a write to a full FIFO or terminal is tried again. */
+const RetryMs = 10;
+
+/**
+ * Copies `stream` into an open file, looping over short writes (a pipe may take part of a chunk).
+ * A FIFO or device is open without blocking: a full pipe answers EAGAIN, and the write waits here,
+ * on a timer, instead of in a thread of the pool that nothing could end (see endBySignal).
+ */
 async function writeAll(stream: Readable, handle: FileHandle): Promise<void> {
   for await (const chunk of stream) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
     for (let done = 0; done < bytes.length; ) {
-      done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      try {
+        done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        await sleep(RetryMs);
+      }
+    }
+  }
+}
+
+/** How long a FIFO's reader has to open its end (a reader started just before lading). */
+const ReaderGraceMs = 1000;
+
+/** FIFOs and devices checkOutputFile opened, by path: written through the same end later. */
+const opened = new Map<string, Promise<FileHandle>>();
+
+/**
+ * Opens a FIFO or device for writing in place (appended, never created or truncated) without
+ * blocking: an open() of a FIFO that no process reads would wait in a thread of the pool for good,
+ * and keep the process from ending. A FIFO without a reader is refused once its reader had a
+ * moment to come.
+ */
+async function openInPlace(path: string, shown: string, option: string): Promise<FileHandle> {
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY | constants.O_NONBLOCK;
+  for (let waited = 0; ; waited += RetryMs * 5) {
+    try {
+      return await open(path, flags);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENXIO') throw fail(option, shown, (error as Error).message, error);
+      if (waited >= ReaderGraceMs) {
+        const fifo = (await stat(path).catch(() => undefined))?.isFIFO();
+        throw new LadingError(
+          'INVALID_ARGUMENT',
+          `${option} ${shown}: ${fifo ? 'a FIFO that no process reads (start its reader first)' : 'no device there to write to'}`,
+          { cause: error },
+        );
+      }
+      await sleep(RetryMs * 5);
     }
   }
 }
@@ -137,8 +212,10 @@ async function writeReplacing(stream: Readable, target: { path: string; mode?: n
 }
 
 /** Writes to a fifo or device in place: appended, never created, truncated or replaced. */
-async function writeInPlace(stream: Readable, path: string): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY);
+async function writeInPlace(stream: Readable, path: string, shown: string, option: string): Promise<void> {
+  const early = opened.get(path);
+  opened.delete(path);
+  const handle = await (early ?? openInPlace(path, shown, option));
   try {
     await writeAll(stream, handle);
   } finally {
@@ -174,7 +251,7 @@ export async function writeOutputStream(stream: Readable, path: string, option: 
   try {
     if (target.kind === 'file') await writeReplacing(stream, target);
     else if (target.kind === 'fd') await writeDescriptor(stream, target.fd);
-    else await writeInPlace(stream, target.path);
+    else await writeInPlace(stream, target.path, path, option);
   } catch (error) {
     stream.destroy();
     if (isLadingError(error)) throw error;
@@ -211,7 +288,7 @@ export async function writeOutputVia(
     const stream = createReadStream(staged);
     try {
       if (target.kind === 'fd') await writeDescriptor(stream, target.fd);
-      else await writeInPlace(stream, target.path);
+      else await writeInPlace(stream, target.path, path, option);
     } catch (error) {
       stream.destroy();
       if (isLadingError(error)) throw error;

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { LadingError } from '../oci/index.js';
 
@@ -44,5 +44,44 @@ export async function readRegularFile(
     return buffer.subarray(0, got);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * {@link readRegularFile} for a caller that cannot wait (a constructor): the same checks, the same
+ * errors. The open does not block on a FIFO either, so the one thread is never stuck in it.
+ */
+export function readRegularFileSync(path: string, options: { limit: number; where?: string }): Buffer {
+  const where = options.where ?? path;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new LadingError('NOT_FOUND', `${where}: no such file`, { cause: error });
+    throw new LadingError('IO_ERROR', `${where}: cannot open: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `${where} is not a regular file`);
+    if (info.size > options.limit) {
+      throw new LadingError(
+        'SIZE_EXCEEDS_LIMIT',
+        `${where} is ${info.size} bytes, over the ${options.limit}-byte limit`,
+      );
+    }
+    const buffer = Buffer.allocUnsafe(info.size + 1);
+    let got = 0;
+    while (got < buffer.length) {
+      const read = readSync(fd, buffer, got, buffer.length - got, got);
+      if (read === 0) break;
+      got += read;
+    }
+    if (got > options.limit) {
+      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where} grew past the ${options.limit}-byte limit while read`);
+    }
+    return buffer.subarray(0, got);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -150,6 +150,25 @@ describe('push of files and directories (ORAS semantics)', () => {
       assert.equal(await readlink(join(dir, 'pulled/tree/link-to-a')), 'a.txt');
     }));
 
+  test('a folder named through a link is pushed as the folder; links inside it stay links', () =>
+    inDir(async (dir) => {
+      await mkdir('src/sub', { recursive: true });
+      await writeFile('src/a.txt', 'A');
+      await writeFile('src/sub/b.txt', 'B');
+      await symlink('a.txt', 'src/l');
+      await symlink('src', 'srclink');
+      const layout = await OciLayout.open(join(dir, 'lay'), { mode: 'create' });
+      await pushFiles(layout, [{ path: 'srclink' }], { tags: ['v2'] });
+      const layer = (await manifestOf(layout, 'v2')).layers[0];
+      const blob = join(dir, 'lay', 'blobs', 'sha256', layer.digest.slice(7));
+      const listing = (await run('tar', ['-tvzf', blob], { encoding: 'utf8' })).stdout.trim().split('\n');
+      assert.match(listing[0] ?? '', /^d.* srclink$/, 'the root entry is a folder');
+      await pullFiles(layout, 'v2', { output: join(dir, 'out') });
+      assert.equal(await readFile(join(dir, 'out', 'srclink', 'a.txt'), 'utf8'), 'A');
+      assert.equal(await readFile(join(dir, 'out', 'srclink', 'sub', 'b.txt'), 'utf8'), 'B');
+      assert.equal(await readlink(join(dir, 'out', 'srclink', 'l')), 'a.txt');
+    }));
+
   test('a folder whose name is NAME_MAX (255 bytes) long pushes and pulls back', () =>
     inDir(async (dir) => {
       const name = `${'é'.repeat(127)}x`;
@@ -410,7 +429,7 @@ describe('pull safety', () => {
         () => pullFiles(mem, 'v1', { output: join(dir, 'out2') }),
         (e) =>
           isLadingError(e, 'ALREADY_EXISTS') &&
-          /z: a file of the artifact, and the folder of .*z\/y/.test((e as Error).message),
+          /z: a file of layer "z", and a folder of layer "z\/y"/.test((e as Error).message),
       );
       await assert.rejects(() => stat(join(dir, 'out2')), 'nothing written, the new folder removed');
     }));
@@ -466,7 +485,8 @@ describe('pull safety', () => {
         await writeFile(join(dir, 'outside.txt'), 'secret');
         await assert.rejects(
           () => pullFiles(mem, 'v1', { output: join(dir, 'out') }),
-          (e) => isLadingError(e, 'PATH_TRAVERSAL'),
+          // Named by the user's path, not by the staging folder the pull unpacks in.
+          (e) => isLadingError(e, 'PATH_TRAVERSAL') && !e.message.includes('.lading-pull'),
         );
         await assert.rejects(() => stat(join(dir, 'evil.txt')));
         await assert.rejects(() => stat(join(dir, 'other.txt')));
@@ -560,6 +580,172 @@ describe('pull safety', () => {
         );
         assert.deepEqual(await readdir(out), ['keep'], 'nothing written');
       }
+    }));
+
+  /** An artifact of file layers (`body`) and folder layers (`entries`), in this order. */
+  async function layered(
+    layers: { title: string; body?: string; entries?: Parameters<typeof tarGz>[0] }[],
+    store: MemoryStore = new MemoryStore(),
+  ) {
+    const { packManifest } = await import('../copy/index.js');
+    const descs = [];
+    for (const l of layers) {
+      if (l.entries) {
+        const { tar, gz } = await tarGz(l.entries);
+        descs.push(
+          await pushBytes(store, gz, MediaType.ImageLayerGzip, {
+            [Annotation.Title]: l.title,
+            [Annotation.OrasContentUnpack]: 'true',
+            [Annotation.OrasContentDigest]: digestBytes(tar),
+          }),
+        );
+      } else {
+        descs.push(
+          await pushBytes(store, Buffer.from(l.body ?? ''), MediaType.ImageLayer, { [Annotation.Title]: l.title }),
+        );
+      }
+    }
+    await store.tag(await packManifest(store, descs), 'v1');
+    return store;
+  }
+
+  test('layers that overlap inside an unpacked folder are refused before anything moves, in either order', () =>
+    inDir(async (dir) => {
+      const file = { title: 'd/f', body: 'x' };
+      const folder = { title: 'd', entries: [{ name: 'd/f', body: 'z' }] };
+      // A folder layer holding the FILE d/sub, and a file layer that needs d/sub as a folder.
+      const asFile = { title: 'd', entries: [{ name: 'd/sub', body: 'a file' }] };
+      const below = { title: 'd/sub/x', body: 'x' };
+      const cases = [
+        { layers: [file, folder], why: /d\/f: a file of two layers \("d\/f" and "d"\); nothing was written/ },
+        { layers: [folder, file], why: /d\/f: a file of two layers \("d" and "d\/f"\)/ },
+        {
+          layers: [asFile, below],
+          why: /d\/sub: a file of layer "d", and a folder of layer "d\/sub\/x"; nothing was written/,
+        },
+        {
+          layers: [below, asFile],
+          why: /d\/sub: a file of layer "d", and a folder of layer "d\/sub\/x"; nothing was written/,
+        },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const out = join(dir, `out${i}`);
+        await mkdir(join(out, 'd'), { recursive: true });
+        await writeFile(join(out, 'd', 'keep'), 'mine');
+        const before = await snapshot(out);
+        for (const concurrency of [1, 4]) {
+          const store = await layered(c.layers);
+          await assert.rejects(
+            () => pullFiles(store, 'v1', { output: out, concurrency }),
+            (e) => isLadingError(e, 'ALREADY_EXISTS') && c.why.test(e.message),
+          );
+          assert.deepEqual(await snapshot(out), before, `case ${i}: nothing written, no staging left`);
+        }
+      }
+      // The same bytes in a folder layer and as a file of their own: one outcome, so both are fine.
+      const same = await layered([{ title: 'd/f', body: 'z' }, folder]);
+      await pullFiles(same, 'v1', { output: join(dir, 'same') });
+      assert.equal(await readFile(join(dir, 'same', 'd', 'f'), 'utf8'), 'z');
+    }));
+
+  test('files are committed and reported in the layer order of the manifest, whichever download ends first', () =>
+    inDir(async (dir) => {
+      // The first layer's bytes come only once the second layer was fetched and written.
+      class Late extends MemoryStore {
+        first = '';
+        release: () => void = () => {};
+        readonly second = new Promise<void>((r) => {
+          this.release = r;
+        });
+        override async fetch(desc: Parameters<MemoryStore['fetch']>[0], o?: Parameters<MemoryStore['fetch']>[1]) {
+          if (desc.digest === this.first) await this.second;
+          return super.fetch(desc, o);
+        }
+      }
+      const store = new Late();
+      await layered(
+        [
+          { title: 'a', body: 'first' },
+          { title: 'b', body: 'second' },
+        ],
+        store,
+      );
+      const m = await manifestOf(store, 'v1');
+      store.first = m.layers[0].digest;
+      const written: string[] = [];
+      const r = await pullFiles(store, 'v1', {
+        output: join(dir, 'out'),
+        concurrency: 2,
+        onFile: (path) => {
+          written.push(path);
+          store.release();
+        },
+      });
+      assert.deepEqual(written, [join(dir, 'out', 'b'), join(dir, 'out', 'a')], 'b was downloaded first');
+      assert.deepEqual(
+        r.files.map((f) => f.path),
+        [join(dir, 'out', 'a'), join(dir, 'out', 'b')],
+      );
+    }));
+
+  test("a killed pull's staging folder is removed by a later pull, once its process is gone and it is old", () =>
+    inDir(async (dir) => {
+      const { spawn } = await import('node:child_process');
+      const gone = spawn(process.execPath, ['-e', '']);
+      const dead = gone.pid as number;
+      await new Promise((r) => gone.once('exit', r));
+      const out = join(dir, 'out');
+      const hour = Date.now() / 1000 - 3600;
+      const leftover = async (name: string, old: boolean) => {
+        await mkdir(join(out, name, '0', 'd'), { recursive: true });
+        await writeFile(join(out, name, '0', 'd', 'f'), 'half');
+        if (old) await utimes(join(out, name), hour, hour);
+        return name;
+      };
+      const stale = await leftover(`.lading-pull.${dead}.0123456789ab.tmp`, true);
+      const recent = await leftover(`.lading-pull.${dead}.bbbbbbbbbbbb.tmp`, false);
+      const live = await leftover(`.lading-pull.${process.pid}.cccccccccccc.tmp`, true);
+      const other = await leftover(`.other.${dead}.dddddddddddd.tmp`, true);
+      // A link of that name is removed as a link: what it points at stays.
+      await mkdir(join(dir, 'elsewhere'));
+      await writeFile(join(dir, 'elsewhere', 'keep'), 'kept');
+      const link = `.lading-pull.${dead}.eeeeeeeeeeee.tmp`;
+      await symlink(join(dir, 'elsewhere'), join(out, link));
+      await run('touch', ['-h', '-d', `@${Math.floor(hour)}`, join(out, link)]);
+      await pullFiles(await storeWithLayer('f.txt', Buffer.from('x')), 'v1', { output: out });
+      assert.deepEqual((await readdir(out)).sort(), [recent, live, other, 'f.txt'].sort());
+      assert.ok(!(await readdir(out)).includes(stale));
+      assert.equal(await readFile(join(dir, 'elsewhere', 'keep'), 'utf8'), 'kept');
+    }));
+
+  test('a title too long for the file system is refused before its blob is fetched', () =>
+    inDir(async (dir) => {
+      class Watched extends MemoryStore {
+        readonly fetched: string[] = [];
+        override fetch(desc: Parameters<MemoryStore['fetch']>[0], o?: Parameters<MemoryStore['fetch']>[1]) {
+          this.fetched.push(desc.mediaType);
+          return super.fetch(desc, o);
+        }
+      }
+      const cases = [
+        { title: `d/${'n'.repeat(256)}`, why: /has a name of 256 bytes; a file name is at most 255 bytes/ },
+        {
+          title: `${'p'.repeat(200)}/`.repeat(25),
+          why: /makes a path of \d+ bytes under .*; a pull writes paths of at most \d+ bytes/,
+        },
+      ];
+      for (const c of cases) {
+        const store = new Watched();
+        await layered([{ title: c.title, body: 'x' }], store);
+        await assert.rejects(
+          () => pullFiles(store, 'v1', { output: join(dir, 'out') }),
+          (e) => isLadingError(e, 'INVALID_MANIFEST') && c.why.test(e.message) && !e.message.includes('\n'),
+        );
+        assert.deepEqual(store.fetched, [MediaType.ImageManifest], 'only the manifest was fetched');
+      }
+      // 255 bytes is a name like any other.
+      await pullFiles(await layered([{ title: 'n'.repeat(255), body: 'x' }]), 'v1', { output: join(dir, 'ok') });
+      assert.equal(await readFile(join(dir, 'ok', 'n'.repeat(255)), 'utf8'), 'x');
     }));
 
   test('untitled layers are skipped and reported; the same bytes under two titles are both written', () =>

@@ -87,13 +87,18 @@ export async function prepareFile(path: string, options: PrepareOptions): Promis
   return { desc, open: () => createReadStream(path, { highWaterMark: fileReadBytes(info.size) }) };
 }
 
-/** Lexical walk, like Go's filepath.Walk: directories before their contents. */
+/**
+ * Lexical walk, like Go's filepath.Walk: directories before their contents. Unlike it, a link
+ * named as the folder to push is followed (what prepareFile took for a folder): filepath.Walk
+ * stores such a folder as one symlink entry, an artifact that no pull, ORAS's or ours, unpacks.
+ * Links inside the folder stay links.
+ */
 async function* walk(
   root: string,
   rel = '',
 ): AsyncGenerator<{ rel: string; full: string; info: import('node:fs').Stats }> {
   const full = rel ? join(root, rel) : root;
-  const info = await lstat(full);
+  const info = rel ? await lstat(full) : await stat(full);
   yield { rel, full, info };
   if (!info.isDirectory()) return;
   const names = (await readdir(full)).sort();

@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, realpath, rename, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { RealDir, shortTempName, writeFilled } from '../archive/index.js';
+import { RealDir, shortTempName, sweepStaleTemps, tempPathFor, writeFilled } from '../archive/index.js';
 import {
   type BlobFill,
   type Content,
@@ -27,7 +27,7 @@ import {
 import { extractFile } from './extract.js';
 import { inodeKey, type OutputFolder, openOutputFolder } from './output-folder.js';
 import { checkTitle, safeJoin } from './safe-path.js';
-import { commitStaged, type StagedEntry } from './staging.js';
+import { commitStaged, inUserTerms, type StagedEntry } from './staging.js';
 
 /** Options of {@link pullFiles}: where to write, what to allow, and progress. */
 export interface PullFilesOptions extends ResolveOptions {
@@ -102,6 +102,13 @@ class FileSink implements Storage {
   readonly written = new Map<string, string>(); // digest → first path written (staged or final)
   readonly staged: StagedEntry[] = [];
   readonly options: PullFilesOptions;
+  /**
+   * Where each title stands in the graph (its layer's index in each manifest on the way from the
+   * root): the staged entries and files are put in this order once all are written, so a pull's
+   * outcome and report do not depend on which download finished first.
+   */
+  readonly ranks = new Map<string, number[]>();
+  readonly #rankOf = new Map<object, number[]>();
   /** Links that folders unpacked in place made (real paths): never written through by a later layer. */
   readonly #madeInPlace = new Set<string>();
   readonly #madeInPlaceInodes = new Set<string>();
@@ -111,22 +118,50 @@ class FileSink implements Storage {
     this.options = options;
   }
 
-  /** The staging folder, made on first use; undefined when the output folder refuses it. */
+  /**
+   * The staging folder, made on first use (private: 0700); undefined when the output folder
+   * refuses it. Named as every temp of lading (`.lading-pull.<pid>.<hex>.tmp`), so that the
+   * folders of pulls that were killed are swept meanwhile, once their process is gone.
+   */
   #stagingFolder(): Promise<string | undefined> {
-    this.#staging ??= mkdtemp(join(this.options.output, '.lading-pull-')).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') return undefined;
-      throw error;
-    });
+    if (this.#staging) return this.#staging;
+    const path = tempPathFor(join(this.options.output, StagingName));
+    this.#staging = mkdir(path, { mode: 0o700 }).then(
+      () => {
+        this.#sweep = sweepStaleTemps(this.options.output, StagingName, { olderThanMs: StaleStagingMs });
+        return path;
+      },
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') return undefined;
+        throw error;
+      },
+    );
     return this.#staging;
   }
+  #sweep: Promise<unknown> | undefined;
 
   async removeStaging(): Promise<void> {
     const staging = await this.#staging?.catch(() => undefined);
     if (staging) await rm(staging, { recursive: true, force: true });
+    await this.#sweep;
   }
 
-  /** Where the bytes for `target` are written first, and the folder tar entries resolve from. */
-  async stage(target: string): Promise<Placement> {
+  /** Puts the staged entries and the files written in the manifest's layer order. */
+  inLayerOrder(): void {
+    const rank = (x: object) => this.#rankOf.get(x) ?? [];
+    const order = (a: object, b: object) => compareRanks(rank(a), rank(b));
+    this.staged.sort(order);
+    this.files.sort(order);
+  }
+
+  /** Records a file written for the layer titled `title`. */
+  wrote(file: PulledFile, title: string): void {
+    this.#rankOf.set(file, this.ranks.get(title) ?? []);
+    this.files.push(file);
+  }
+
+  /** Where the bytes for `target` (the layer titled `title`) are written first, and the folder tar entries resolve from. */
+  async stage(target: string, title: string): Promise<Placement> {
     const rel = relative(resolve(this.options.output), target);
     if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
       return { path: target, base: this.options.output, mode: 'outside' };
@@ -134,7 +169,9 @@ class FileSink implements Storage {
     if (staging === undefined) return { path: target, base: this.options.output, mode: 'inside' };
     const base = join(staging, String(this.#count++));
     const path = join(base, rel);
-    this.staged.push({ staged: path, target });
+    const entry = { staged: path, target };
+    this.#rankOf.set(entry, this.ranks.get(title) ?? []);
+    this.staged.push(entry);
     return { path, base, mode: 'staged' };
   }
 
@@ -202,7 +239,19 @@ class FileSink implements Storage {
       return;
     }
     const target = await this.target(title);
-    const at = await this.stage(target);
+    const at = await this.stage(target, title);
+    try {
+      await this.#write(desc, content, title, at, o);
+    } catch (error) {
+      throw at.mode === 'staged' ? inUserTerms(error, at.base, resolve(this.options.output)) : error;
+    }
+    this.written.set(desc.digest, at.path);
+    this.wrote({ path: isUnpacked(desc) ? `${target}/` : target, desc }, title);
+    this.options.onFile?.(target, desc);
+  }
+
+  /** Writes one layer's verified bytes at `at` (a folder layer unpacked there). */
+  async #write(desc: Descriptor, content: Content | BlobFill, title: string, at: Placement, o?: Op): Promise<void> {
     const unpack = isUnpacked(desc);
     // Downloads go to a temp file (short, fixed-length name: the final name may be 255 bytes)
     // beside where they are staged, and move there once verified.
@@ -222,9 +271,6 @@ class FileSink implements Storage {
       await rm(temp, { force: true });
       await folder.close();
     }
-    this.written.set(desc.digest, at.path);
-    this.files.push({ path: unpack ? `${target}/` : target, desc });
-    this.options.onFile?.(target, desc);
   }
 
   /** Unpacks a directory layer from its verified download into `at.path`. */
@@ -278,10 +324,28 @@ class FileSink implements Storage {
   }
 }
 
+/** Orders graph positions: by the first index that differs, a prefix first. */
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
 /** Whether `desc` is a directory layer (a tar to unpack, as ORAS marks it). */
 function isUnpacked(desc: Descriptor): boolean {
   return desc.annotations?.[Annotation.OrasContentUnpack] === 'true';
 }
+
+/** The staging folder's name stem, inside the output folder. */
+const StagingName = 'lading-pull';
+/**
+ * How long a dead pull's staging folder is left unchanged before another pull removes it: its
+ * process id is checked on this machine only, and an output folder on a shared file system may
+ * hold the staging folder of a live pull elsewhere.
+ */
+const StaleStagingMs = 10 * 60 * 1000;
 
 /** A new file, never an existing one and never through a link. */
 const NewFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -290,7 +354,10 @@ const NewFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
  * `oras pull`: resolves `reference`, walks its graph, and writes every layer that has a title into
  * the output folder (directories unpacked), verifying each file before it takes its final name.
  * Nothing in the output folder changes unless the whole pull succeeds: files are staged in a
- * hidden folder inside it and moved into place at the end.
+ * hidden folder inside it and moved into place at the end, in the manifest's layer order. Layers
+ * that overlap (a path that is a file in one and a folder in another, or a file of two layers with
+ * different bytes, also inside unpacked folders) are refused with `ALREADY_EXISTS` before anything
+ * is written; ORAS would let the last write win.
  */
 export function pullFiles(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
   // Checked here for callers without types: an output of `undefined` would reach the file system.
@@ -338,11 +405,23 @@ async function pullStaged(
   const skipped: Descriptor[] = [];
   const titles = new Map<string, Descriptor>(); // title → layer
   const duplicates: Descriptor[] = []; // same bytes under a second title
+  const manifestRanks = new Map<string, number[]>([[root.digest, []]]); // digest → place in the graph
+  const rank = (title: string, at: number[]) => {
+    const seen = sink.ranks.get(title);
+    if (seen === undefined || compareRanks(at, seen) < 0) sink.ranks.set(title, at);
+  };
   const findSuccessors = (desc: Descriptor, bytes: Buffer | undefined): Descriptor[] => {
     if (!bytes || !isManifestMediaType(desc.mediaType)) return [];
     const node = parseNode(bytes, desc.mediaType, desc.digest);
     const out: Descriptor[] = [];
+    const here = manifestRanks.get(desc.digest) ?? [];
+    const place = (child: Descriptor, i: number) => {
+      if (isManifestMediaType(child.mediaType) && !manifestRanks.has(child.digest))
+        manifestRanks.set(child.digest, [...here, i]);
+    };
     if (node.kind === 'index') {
+      node.index.manifests.forEach(place);
+      if (node.index.subject) place(node.index.subject, node.index.manifests.length);
       out.push(...node.index.manifests);
       if (options.includeSubject && node.index.subject) out.push(node.index.subject);
       return out;
@@ -350,18 +429,19 @@ async function pullStaged(
     const all = nodeSuccessors(node);
     const subject = node.kind === 'manifest' ? node.manifest.subject : node.artifact.subject;
     const config = node.kind === 'manifest' ? node.manifest.config : undefined;
-    for (const child of all) {
+    for (const [i, child] of all.entries()) {
+      place(child, i);
       if (child === subject) {
         if (options.includeSubject) out.push(child);
         continue;
       }
       if (child === config) {
         // The user's own path, written plainly (`./config.json` is `config.json`).
-        if (options.configPath)
-          out.push({
-            ...child,
-            annotations: { ...(child.annotations ?? {}), [Annotation.Title]: normalize(options.configPath) },
-          });
+        if (options.configPath) {
+          const title = normalize(options.configPath);
+          rank(title, [...here, i]);
+          out.push({ ...child, annotations: { ...(child.annotations ?? {}), [Annotation.Title]: title } });
+        }
         continue;
       }
       const title = titleOf(child);
@@ -371,6 +451,7 @@ async function pullStaged(
         const seen = titles.get(title);
         if (seen && seen.digest !== child.digest)
           throw new LadingError('INVALID_MANIFEST', `duplicate name "${title}" in ${desc.digest}`);
+        rank(title, [...here, i]);
         if (seen) continue;
         const twin = [...titles.values()].find((d) => d.digest === child.digest && titleOf(d) !== title);
         // A directory layer's entries carry its first title as their prefix: it cannot be a second folder.
@@ -407,10 +488,11 @@ async function pullStaged(
     const title = titleOf(desc) as string;
     if (!from || sink.files.some((f) => titleOf(f.desc) === title)) continue;
     const target = await sink.target(title);
-    await sink.copyTo(from, await sink.stage(target));
-    sink.files.push({ path: target, desc });
+    await sink.copyTo(from, await sink.stage(target, title));
+    sink.wrote({ path: target, desc }, title);
     options.onFile?.(target, desc);
   }
+  sink.inLayerOrder();
   await commitStaged(sink.staged, options.output, {
     keepOldFiles: Boolean(options.keepOldFiles),
     realRoot: options.realOutput,

@@ -26,6 +26,7 @@ export function checkTitle(output: string, title: string, options: { allowTraver
   if (parts.length === 0 || resolve(output, title) === resolve(output)) {
     throw new LadingError('PATH_TRAVERSAL', `layer title ${JSON.stringify(title)} names the output folder itself`);
   }
+  checkLength(output, title, parts);
   if (options.allowTraversal) return;
   if (escapes(resolve(output), resolve(output, title))) {
     throw leavesOutput(title, output);
@@ -34,6 +35,40 @@ export function checkTitle(output: string, title: string, options: { allowTraver
     throw new LadingError(
       'PATH_TRAVERSAL',
       `layer title ${JSON.stringify(title)} has a "." or ".." component; a title names a path inside the output folder`,
+    );
+  }
+}
+
+/** The longest file name (NAME_MAX) of the file systems a pull writes to, in bytes. */
+const NameMax = 255;
+/**
+ * The longest path a pull writes by name (PATH_MAX less its NUL), less room for the staging
+ * folder the pull writes in first (`/.lading-pull.<pid>.<hex>.tmp/<n>`).
+ */
+const PathMax = (process.platform === 'darwin' ? 1024 : 4096) - 1 - 64;
+
+/** A title cut short for an error message: the start says which one. */
+function shortTitle(title: string): string {
+  return JSON.stringify(title.length > 64 ? `${title.slice(0, 64)}…` : title);
+}
+
+/**
+ * Refuses, before anything is fetched, a title the file system could not take: a component over
+ * NAME_MAX bytes or a whole path over PATH_MAX (ENAMETOOLONG once the blob was downloaded).
+ */
+function checkLength(output: string, title: string, parts: string[]): void {
+  const long = parts.find((p) => Buffer.byteLength(p) > NameMax);
+  if (long !== undefined) {
+    throw new LadingError(
+      'INVALID_MANIFEST',
+      `layer title ${shortTitle(title)} has a name of ${Buffer.byteLength(long)} bytes; a file name is at most ${NameMax} bytes`,
+    );
+  }
+  const path = Buffer.byteLength(resolve(output, title));
+  if (path > PathMax) {
+    throw new LadingError(
+      'INVALID_MANIFEST',
+      `layer title ${shortTitle(title)} makes a path of ${path} bytes under ${output}; a pull writes paths of at most ${PathMax} bytes`,
     );
   }
 }

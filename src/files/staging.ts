@@ -1,7 +1,7 @@
-import { cp, lstat, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { cp, lstat, open, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { RealDir, shortTempName } from '../archive/index.js';
-import { type ErrorHint, LadingError } from '../oci/index.js';
+import { type ErrorHint, isLadingError, LadingError } from '../oci/index.js';
 import { inodeKey, inside, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
 
 /** A file or unpacked folder written into the staging area, and where it goes once all is done. */
@@ -10,6 +10,18 @@ export interface StagedEntry {
   target: string;
   /** The symlinks the unpacked folder holds (staged paths): links the artifact itself makes. */
   links?: string[];
+}
+
+/**
+ * Names the user's path in an error that names a staged one (`o/.lading-pull.…/0/d/x` is `o/d/x`):
+ * the staging folder is lading's own business. Only lading's errors are reworded; their code,
+ * hint and cause stay.
+ */
+export function inUserTerms(error: unknown, staged: string, target: string): unknown {
+  if (!isLadingError(error) || !error.message.includes(staged)) return error;
+  const at = new RegExp(`${staged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|[^\\w.-]|$)`, 'g');
+  error.message = error.message.replace(at, () => target);
+  return error;
 }
 
 /** What is at a path: a folder (or a link to a folder inside the output), anything else, nothing, or a link leaving the output. */
@@ -68,24 +80,86 @@ async function conflicts(staged: string, target: string, o: CommitOptions, out: 
   }
 }
 
-/** Two entries of one artifact for one path, or a file that another entry needs as a folder. */
-async function collisions(entries: StagedEntry[], out: Problem[]): Promise<void> {
-  const files = new Set<string>();
-  const seen = new Set<string>();
-  for (const e of entries) {
-    if (seen.has(e.target)) out.push({ code: 'ALREADY_EXISTS', text: `${e.target}: named twice in the artifact` });
-    seen.add(e.target);
-    if ((await kindOf(e.staged)) !== 'dir') files.add(e.target);
-  }
-  // A file entry that is a parent folder of another entry: walk each entry's parents (linear in
-  // entries × depth, for artifacts of thousands of files).
-  for (const e of entries) {
-    for (let parent = dirname(e.target); parent !== dirname(parent); parent = dirname(parent)) {
-      if (files.has(parent)) {
-        out.push({ code: 'ALREADY_EXISTS', text: `${parent}: a file of the artifact, and the folder of ${e.target}` });
-        break;
-      }
+/** Whether two regular files hold the same bytes (the same file of an artifact, named twice). */
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([lstat(a), lstat(b)]);
+  if (!x.isFile() || !y.isFile() || x.size !== y.size) return false;
+  const [ha, hb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
+  try {
+    const size = Math.min(x.size, 1024 * 1024);
+    const [ba, bb] = [Buffer.alloc(size), Buffer.alloc(size)];
+    for (let at = 0; at < x.size; ) {
+      const [ra, rb] = await Promise.all([ha.read(ba, 0, size, at), hb.read(bb, 0, size, at)]);
+      if (ra.bytesRead === 0 || ra.bytesRead !== rb.bytesRead) return false;
+      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+      at += ra.bytesRead;
     }
+    return true;
+  } finally {
+    await Promise.all([ha.close(), hb.close()]);
+  }
+}
+
+/** What one final path of the pull is, by the first entry that claimed it. */
+interface Claim {
+  folder: boolean;
+  /** The staged path; undefined for a folder that only holds an entry (its title's parent). */
+  staged?: string;
+  /** The entry's path under the output, to name the layer in errors. */
+  layer: string;
+}
+
+/**
+ * Every final path that the entries will make, compared across entries before anything moves:
+ * a folder may come from several layers (they merge), but a path that is a file (or link) in one
+ * layer and a folder in another, or a file in two layers, has no single outcome — ORAS writes
+ * both concurrently and the last write wins, which is refused here instead. A file that two
+ * layers hold with the same bytes is the same outcome either way, and allowed. Walks the staged
+ * trees without following links.
+ */
+async function overlaps(entries: StagedEntry[], root: string, out: Problem[]): Promise<void> {
+  const claims = new Map<string, Claim>();
+  const claim = async (path: string, mine: Claim): Promise<void> => {
+    const seen = claims.get(path);
+    if (seen === undefined) {
+      claims.set(path, mine);
+      return;
+    }
+    if (seen.folder && mine.folder) return;
+    if (!seen.folder && !mine.folder) {
+      if (!(await sameBytes(seen.staged as string, mine.staged as string))) {
+        out.push({
+          code: 'ALREADY_EXISTS',
+          text: `${path}: a file of two layers ("${seen.layer}" and "${mine.layer}")`,
+        });
+      }
+      return;
+    }
+    const [file, folder] = seen.folder ? [mine, seen] : [seen, mine];
+    out.push({
+      code: 'ALREADY_EXISTS',
+      text: `${path}: a file of layer "${file.layer}", and a folder of layer "${folder.layer}"`,
+    });
+  };
+  const walk = async (staged: string, target: string, layer: string): Promise<void> => {
+    const info = await lstat(staged);
+    await claim(target, { folder: info.isDirectory(), staged, layer });
+    if (!info.isDirectory()) return;
+    for (const name of (await readdir(staged)).sort()) await walk(join(staged, name), join(target, name), layer);
+  };
+  const targets = new Set<string>();
+  for (const e of entries) {
+    if (targets.has(e.target)) {
+      out.push({ code: 'ALREADY_EXISTS', text: `${e.target}: named twice in the artifact` });
+      continue;
+    }
+    targets.add(e.target);
+    const layer = relative(root, e.target).split(sep).join('/');
+    // The folders an entry's title passes through are folders of the output too.
+    for (let parent = dirname(e.target); inside(root, parent) && parent !== root; parent = dirname(parent)) {
+      await claim(parent, { folder: true, layer });
+    }
+    await walk(e.staged, e.target, layer);
   }
 }
 
@@ -193,13 +267,14 @@ export async function commitStaged(
   }
   const o: CommitOptions = { ...options, realRoot };
   const problems: Problem[] = [];
-  await collisions(entries, problems);
   const made = await plannedLinks(entries, { root, realRoot, made: new Set(), madeInodes: new Set() });
   // A rename keeps the inode: the staged links are known by it once they are in the output.
   const madeInodes = new Set<string>();
   for (const link of made.values()) madeInodes.add(inodeKey(await lstat(link)));
   const out: OutputFolder = { root, realRoot, made: new Set(made.keys()), madeInodes };
   await linkProblems(entries, out, made, problems);
+  // A link of the artifact where another layer needs a folder is also an overlap: told once, as the link.
+  if (problems.length === 0) await overlaps(entries, resolve(root), problems);
   for (const e of entries) await conflicts(e.staged, e.target, o, problems);
   const [first] = problems;
   if (first) {
@@ -220,6 +295,8 @@ export async function commitStaged(
       const into = await openOutputFolder(out, top, parts.slice(0, -1), { create: true, where: e.target });
       try {
         await merge(e.staged, into as RealDir, basename(e.target), out);
+      } catch (error) {
+        throw inUserTerms(error, e.staged, e.target);
       } finally {
         if (into !== top) await into?.close();
       }

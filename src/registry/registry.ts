@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import type { Op } from '../content/index.js';
+import { type Op, readRegularFileSync } from '../content/index.js';
 import { LadingError, parseReference, withoutUserinfo } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
 import { catalogScope } from './auth/scope.js';
@@ -13,13 +12,12 @@ import { Repository, type RepositoryOptions } from './repository.js';
 import { defaultRetryPolicy } from './retry.js';
 import { Transport } from './transport.js';
 
+/** The largest PEM file read (a CA bundle of every public root is well under 1 MiB). */
+const MaxPemBytes = 4 * 1024 * 1024;
+
 function readPem(file: string, what: string): Buffer {
-  let pem: Buffer;
-  try {
-    pem = readFileSync(file);
-  } catch (error) {
-    throw new LadingError('IO_ERROR', `cannot read ${what} ${file}: ${(error as Error).message}`, { cause: error });
-  }
+  // A regular file only: a FIFO would block this (the only) thread for good, /dev/zero never ends.
+  const pem = readRegularFileSync(file, { limit: MaxPemBytes, where: `${what} ${file}` });
   // Node would take anything and fail later with a TLS error that does not name the file.
   if (!pem.includes('-----BEGIN ')) {
     throw new LadingError('INVALID_ARGUMENT', `${what} ${file}: not a PEM file (no "-----BEGIN" block)`);

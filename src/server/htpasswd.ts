@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import bcrypt from 'bcryptjs';
 import pLimit from 'p-limit';
+import { readRegularFile } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
+
+/** The largest htpasswd file read (a bcrypt entry is some 70 bytes: tens of thousands of users). */
+const MaxHtpasswdBytes = 4 * 1024 * 1024;
 
 /** Basic-auth users from an htpasswd file whose entries are bcrypt hashes (`htpasswd -B`). */
 export class Htpasswd {
@@ -48,14 +51,9 @@ export class Htpasswd {
   }
 
   static async load(path: string): Promise<Htpasswd> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      throw new LadingError('IO_ERROR', `${path}: cannot read the htpasswd file: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+    const text = (await readRegularFile(path, { limit: MaxHtpasswdBytes, where: `htpasswd file ${path}` })).toString(
+      'utf8',
+    );
     return Htpasswd.parse(text, path);
   }
 

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
+import { readRegularFile } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
 import { LadingError, MaxManifestBytes } from '../oci/index.js';
 import { allowedHostName, hostGuard } from './browser.js';
@@ -236,14 +236,12 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   };
 }
 
-async function readTls(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new LadingError('IO_ERROR', `${path}: cannot read the TLS ${what}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+/** The largest TLS certificate or key file read. */
+const MaxTlsFileBytes = 4 * 1024 * 1024;
+
+/** A regular file only: a FIFO would hang the start, /dev/zero would never end. */
+function readTls(path: string, what: string): Promise<Buffer> {
+  return readRegularFile(path, { limit: MaxTlsFileBytes, where: `TLS ${what} ${path}` });
 }
 
 /** Runs garbage collection on a registry root (see RegistryStore.gc). */

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Annotation, type Descriptor, goDescriptor, goStringify, isLadingError, LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
@@ -189,7 +189,17 @@ export async function readInput(file: string, limit: number): Promise<Buffer> {
       }
       bytes = Buffer.concat(chunks, total);
     } else {
-      bytes = await readFile(file);
+      // Bounded as stdin is: the file may be a device (/dev/zero) or a pipe (`<(jq …)`, which is
+      // why a FIFO is read too, as ORAS does; its open waits for a writer, and a second Ctrl-C
+      // still ends the process, see endBySignal).
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) {
+        total += (chunk as Buffer).length;
+        if (total > limit) throw new LadingError('SIZE_EXCEEDS_LIMIT', `${file}: more than ${limit} bytes`);
+        chunks.push(chunk as Buffer);
+      }
+      bytes = Buffer.concat(chunks, total);
     }
   } catch (error) {
     if (isLadingError(error)) throw error;

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LadingError } from '../../../oci/index.js';
+import { isLadingError, LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
 import { log } from '../../log.js';
 import { addOcmOptions } from '../../options.js';
@@ -37,7 +37,9 @@ Examples:
   lading add cv -r http://localhost:5000/my-components --component-version-conflict-policy replace`,
   );
   cmd.action(async (opts) => {
-    const { readFile } = await import('node:fs/promises');
+    const { stat } = await import('node:fs/promises');
+    const { readRegularFile } = await import('../../../content/index.js');
+    const { MaxDescriptorBytes } = await import('../../../ocm/descriptor/yaml-expansion.js');
     const { parseConstructor } = await import('../../../ocm/constructor/parse.js');
     const { constructComponentVersions } = await import('../../../ocm/construct.js');
     const { parseRepository } = await import('../../../ocm/reference.js');
@@ -56,18 +58,20 @@ Examples:
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
     const file: string = opts.constructor;
-    let text: Buffer;
-    try {
-      text = await readFile(file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR')
-        throw new LadingError(
-          'INVALID_CONSTRUCTOR',
-          `${file} is a directory but must point to a component constructor file`,
-        );
-      throw new LadingError('NOT_FOUND', `component constructor ${file} not found`, { cause: error });
-    }
+    if ((await stat(file).catch(() => undefined))?.isDirectory())
+      throw new LadingError(
+        'INVALID_CONSTRUCTOR',
+        `${file} is a directory but must point to a component constructor file`,
+      );
+    // A regular file only: a FIFO would hang the command, /dev/zero would never end.
+    const text = await readRegularFile(file, {
+      limit: MaxDescriptorBytes,
+      where: `component constructor ${file}`,
+    }).catch((error) => {
+      if (isLadingError(error, 'NOT_FOUND'))
+        throw new LadingError('NOT_FOUND', `component constructor ${file} not found`, { cause: error });
+      throw error;
+    });
     // Everything that can be checked without touching the repository is checked first.
     const ctor = parseConstructor(text, { file, env: process.env });
     for (const w of ctor.warnings) log('warn', w, io);
