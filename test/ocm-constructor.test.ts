@@ -271,6 +271,27 @@ describe('seed "Input and Access Types" examples', () => {
 });
 
 describe('constructor semantics', () => {
+  it('a constructor built in code with one component version twice is refused before anything is stored', async () => {
+    const ocm = await import('../src/ocm/api.js');
+    const one = parseConstructor(
+      'components:\n- name: acme.org/twice\n  version: 1.0.0\n  provider: {name: first}\n- name: acme.org/twice\n  version: 1.0.1\n  provider: {name: second}\n',
+      { env: {} },
+    );
+    const [first, second] = one.components;
+    assert.ok(first && second);
+    const ctor = { ...one, components: [first, { ...second, version: '1.0.0' }] };
+    const repo = await ocm.openComponentRepository(join(work, 'twice-ctf'), { mode: 'create' });
+    await assert.rejects(
+      ocm.constructComponentVersions(ctor, repo.repository, { workingDirectory: work }),
+      (e) =>
+        isLadingError(e, 'DUPLICATE_IDENTITY') &&
+        (e as Error).message ===
+          'component-constructor.yaml:5: components[1]: duplicate component version acme.org/twice:1.0.0: component-constructor.yaml:2: components[0] has the same name and version',
+    );
+    assert.equal(await repo.repository.hasComponentVersion('acme.org/twice', '1.0.0'), false);
+    await repo.close();
+  });
+
   it("an access resource without version (seed 001's examples) gets the component's version, with a warning", () => {
     const ctor = parseConstructor(
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  access: {type: ociArtifact, imageReference: x}\n- name: r2\n  type: blob\n  version: 2.0.0\n  access: {type: ociArtifact, imageReference: "y"}\n',
@@ -473,6 +494,12 @@ describe('bad constructors: one clear error with file:line and path', () => {
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nsources:\n- name: s1\n  type: blob\n  access:\n    type: wget\n    url: https://example.org/x\n    header: {Accept: text/plain}\n',
       'INVALID_CONSTRUCTOR',
       /^component-constructor\.yaml:10: sources\[0\]\.access\.header\.Accept: must be a list of strings$/,
+    ],
+    [
+      'one component version twice in a components list: both lines named',
+      'components:\n- name: acme.org/x\n  version: 1.0.0\n  provider: {name: acme}\n- name: acme.org/y\n  version: 1.0.0\n  provider: {name: acme}\n- name: acme.org/x\n  version: 1.0.0\n  provider: {name: other}\n',
+      'DUPLICATE_IDENTITY',
+      /^component-constructor\.yaml:8: components\[2\]: duplicate component version acme\.org\/x:1\.0\.0: components\[0\] \(line 2\) has the same name and version$/,
     ],
     [
       'YAML syntax',

@@ -69,7 +69,19 @@ export interface ConstructOptions {
 
 /** Components referenced inside the constructor come first, so their digests exist when needed. */
 function buildOrder(components: ConstructorComponent[]): ConstructorComponent[] {
-  const byKey = new Map(components.map((c) => [`${c.name}:${c.version}`, c]));
+  const byKey = new Map<string, ConstructorComponent>();
+  for (const c of components) {
+    const key = `${c.name}:${c.version}`;
+    const first = byKey.get(key);
+    // parseConstructor refuses this; a constructor built in code is held to the same rule.
+    if (first) {
+      throw new LadingError(
+        'DUPLICATE_IDENTITY',
+        `${formatLocation(c.location)}: duplicate component version ${key}: ${formatLocation(first.location)} has the same name and version`,
+      );
+    }
+    byKey.set(key, c);
+  }
   const done = new Set<string>();
   const visiting = new Set<string>();
   const out: ConstructorComponent[] = [];

@@ -158,6 +158,7 @@ export function parseConstructor(
   if (multi && rawComponents.length === 0) ctx.fail(['components'], 'must list at least one component');
 
   const components = rawComponents.map((c, i) => component(ctx, c as Obj, multi ? [...base, i] : base));
+  checkDuplicateComponents(ctx, components);
   return { file, components, warnings: ctx.warnings };
 }
 
@@ -387,6 +388,27 @@ function checkDuplicates(
     ctx.fail(
       [...path, kind, i],
       `duplicate identity "${formatIdentity(identityOf(el))}": ${kind}[${first}] (line ${lineOf(ctx.doc, ctx.lines, [...path, kind, first])}) has the same identity`,
+      'DUPLICATE_IDENTITY',
+    );
+  });
+}
+
+/**
+ * One component version built twice from one file: both would be stored under one tag, and which
+ * definition won would depend on the order references take them in.
+ */
+function checkDuplicateComponents(ctx: Context, components: readonly ConstructorComponent[]): void {
+  const seen = new Map<string, number>();
+  components.forEach((c, i) => {
+    const key = JSON.stringify([c.name, c.version]);
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, i);
+      return;
+    }
+    ctx.fail(
+      ['components', i],
+      `duplicate component version ${c.name}:${c.version}: components[${first}] (line ${components[first]?.location.line}) has the same name and version`,
       'DUPLICATE_IDENTITY',
     );
   });
