@@ -185,3 +185,10 @@ describe('add cv: an OCI layout folder is read as files, and refuses links as th
     );
   });
 });
+
+describe('add cv: what the constructor file is', () => {
+  test('several schema problems: one line, no line break in it (escaped, it read "\\n  file:6: …")', async () => {
+    const r = await addFails('name: acme.org/bad\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n');
+    assertOneLineError(r, new RegExp(`${at(4, 'labels')}must be array; bad-${n}\\.yaml:5: foo: unknown field "foo"$`));
+  });
+});

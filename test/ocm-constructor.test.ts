@@ -502,6 +502,18 @@ describe('bad constructors: one clear error with file:line and path', () => {
       /^component-constructor\.yaml:8: components\[2\]: duplicate component version acme\.org\/x:1\.0\.0: components\[0\] \(line 2\) has the same name and version$/,
     ],
     [
+      'several schema problems: all on one line, in document order',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:4: labels: must be array; component-constructor\.yaml:5: foo: unknown field "foo"$/,
+    ],
+    [
+      'many schema problems: the first ten, and how many more',
+      `name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\n${Array.from({ length: 13 }, (_, i) => `f${i}: 1\n`).join('')}`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:4: f0: unknown field "f0"; (component-constructor\.yaml:\d+: f\d+: unknown field "f\d+"; ){9}and 3 more$/,
+    ],
+    [
       'YAML syntax',
       'name: acme.org/x\nversion: [1.0.0\n',
       'INVALID_CONSTRUCTOR',

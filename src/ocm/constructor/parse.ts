@@ -32,6 +32,9 @@ export interface ParseConstructorOptions {
 }
 
 type Path = (string | number)[];
+
+/** Schema problems named in one error; the rest are counted. */
+const MaxProblems = 10;
 type Obj = Record<string, unknown>;
 
 class Context {
@@ -67,7 +70,10 @@ class Context {
     throw new LadingError(code, `${this.where(path)}: ${message}`);
   }
 
-  /** One clear line for the first problem (in document order), the others indented below. */
+  /**
+   * The problems in document order, on one line (an error message is one line: the CLI escapes any
+   * line break in it), separated by `; `: the first {@link MaxProblems}, then how many more.
+   */
   failProblems(problems: SchemaProblem[], base: Path = []): never {
     const lines = problems
       .map((p) => {
@@ -77,10 +83,9 @@ class Context {
         return { line: loc.line, text: `${this.where(path, key)}: ${p.message}${this.hint(path, p)}` };
       })
       .sort((a, b) => a.line - b.line);
-    const [first, ...rest] = lines;
-    const more = rest.slice(0, 9).map((l) => `\n  ${l.text}`);
-    if (rest.length > 9) more.push(`\n  … and ${rest.length - 9} more`);
-    throw new LadingError('INVALID_CONSTRUCTOR', `${first?.text ?? this.file}${more.join('')}`);
+    const shown = lines.slice(0, MaxProblems).map((l) => l.text);
+    if (lines.length > MaxProblems) shown.push(`and ${lines.length - MaxProblems} more`);
+    throw new LadingError('INVALID_CONSTRUCTOR', shown.length > 0 ? shown.join('; ') : this.file);
   }
 
   /** The `version: 1.0` trap: YAML reads it as a number, and the schema wants a string. */
