@@ -502,6 +502,18 @@ describe('bad constructors: one clear error with file:line and path', () => {
       /^component-constructor\.yaml:8: components\[2\]: duplicate component version acme\.org\/x:1\.0\.0: components\[0\] \(line 2\) has the same name and version$/,
     ],
     [
+      'a key named __proto__ in a label value (the descriptor could not be read back)',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels:\n- name: ok\n  value:\n    a: [{b: 1}, {__proto__: {polluted: true}}]\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:7: labels\[0\]\.value\.a\[1\]\.__proto__: a key named "__proto__" is not accepted$/,
+    ],
+    [
+      'a key named __proto__ in an extra identity',
+      `${accessHead}  extraIdentity:\n    os: linux\n    __proto__: x\n  access: {type: OCIImage/v1, imageReference: ghcr.io/acme/x:1}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:10: resources\[0\]\.extraIdentity\.__proto__: a key named "__proto__" is not accepted$/,
+    ],
+    [
       'several schema problems: all on one line, in document order',
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n',
       'INVALID_CONSTRUCTOR',

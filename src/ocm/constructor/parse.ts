@@ -147,6 +147,9 @@ export function parseConstructor(
     });
   }
 
+  const proto = protoKeyParent(document);
+  if (proto) throw new LadingError('INVALID_CONSTRUCTOR', `${ctx.where(proto, '__proto__')}: ${ProtoKeyRefused}`);
+
   const multi =
     document !== null && typeof document === 'object' && !Array.isArray(document) && 'components' in document;
   const rawComponents: unknown[] = multi ? (((document as Obj).components as unknown[]) ?? []) : [document];
@@ -417,4 +420,33 @@ function checkDuplicateComponents(ctx: Context, components: readonly Constructor
       'DUPLICATE_IDENTITY',
     );
   });
+}
+
+/** As the descriptor reader words it (a descriptor with such a key could not be read back). */
+const ProtoKeyRefused = 'a key named "__proto__" is not accepted';
+
+/**
+ * The path of the first object (in document order) with an own `__proto__` key. The YAML reader
+ * keeps one as data, but every object the model is built from by assignment drops it, and the
+ * descriptor reader refuses it: a version stored with one could never be read back.
+ */
+function protoKeyParent(document: unknown): Path | undefined {
+  // Each entry links to its parent: no path is built unless one is found.
+  type Entry = { value: unknown; parent?: Entry; seg?: string | number };
+  const pending: Entry[] = [{ value: document }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value } = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
+      const path: Path = [];
+      for (let e: Entry | undefined = next; e?.seg !== undefined; e = e.parent) path.unshift(e.seg);
+      return path;
+    }
+    const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const seg = keys[i] as string | number;
+      pending.push({ value: (value as Record<string | number, unknown>)[seg], parent: next, seg });
+    }
+  }
+  return undefined;
 }
