@@ -514,6 +514,12 @@ describe('bad constructors: one clear error with file:line and path', () => {
       /^component-constructor\.yaml:10: resources\[0\]\.extraIdentity\.__proto__: a key named "__proto__" is not accepted$/,
     ],
     [
+      'a version too long for an OCI tag',
+      `name: acme.org/x\nversion: 1.0.0-${'a'.repeat(120)}+build\nprovider: {name: acme}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:2: version: too long: stored as an OCI tag of 138 characters, over the 128 a tag may have$/,
+    ],
+    [
       'several schema problems: all on one line, in document order',
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n',
       'INVALID_CONSTRUCTOR',

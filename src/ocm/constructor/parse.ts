@@ -6,6 +6,7 @@ import { canonicalIdentity, formatIdentity, identityOf } from '../descriptor/ide
 import type { DigestSpec, Label, Provider, SourceRef, TypedSpec } from '../descriptor/model.js';
 import { absentList } from '../descriptor/null-lists.js';
 import { formatPath, type SchemaProblem } from '../descriptor/schema.js';
+import { isTaggableVersion, MaxTagLength, versionToTag } from '../descriptor/version-tag.js';
 import { aliasExpansionProblem } from '../descriptor/yaml-expansion.js';
 import { canonicalInputType } from '../types.js';
 import { envLookup, expandEnv } from './env-expand.js';
@@ -285,6 +286,16 @@ function access(ctx: Context, raw: Obj, path: Path): TypedSpec {
 
 function component(ctx: Context, raw: Obj, path: Path): ConstructorComponent {
   const version = raw.version as string;
+  // The version is stored as a tag; one that cannot be would fail only when it is written.
+  if (!isTaggableVersion(version)) {
+    const tag = versionToTag(version);
+    ctx.fail(
+      [...path, 'version'],
+      tag.length > MaxTagLength
+        ? `too long: stored as an OCI tag of ${tag.length} characters, over the ${MaxTagLength} a tag may have`
+        : `the version does not make a valid OCI tag (${JSON.stringify(tag)})`,
+    );
+  }
   const providerRaw = raw.provider as Obj;
   if (typeof providerRaw.name !== 'string' || providerRaw.name === '')
     ctx.fail([...path, 'provider'], 'provider name is empty');

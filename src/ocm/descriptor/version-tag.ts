@@ -15,6 +15,9 @@ export function tagToVersion(tag: string): string {
   return tag.replace('.build-', '+');
 }
 
+/** The longest OCI tag (distribution-spec). */
+export const MaxTagLength = 128;
+
 const ociTag = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 
 /** Whether `versionToTag(version)` is a valid OCI tag. */
