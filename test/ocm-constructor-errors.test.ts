@@ -8,6 +8,7 @@ import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
+import { openComponentRepository } from '../src/ocm/open.js';
 import { snapshot } from './reliability-support.js';
 import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
 import { pushImage, tempDir } from './support/fixtures.js';
@@ -190,5 +191,36 @@ describe('add cv: what the constructor file is', () => {
   test('several schema problems: one line, no line break in it (escaped, it read "\\n  file:6: …")', async () => {
     const r = await addFails('name: acme.org/bad\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n');
     assertOneLineError(r, new RegExp(`${at(4, 'labels')}must be array; bad-${n}\\.yaml:5: foo: unknown field "foo"$`));
+  });
+});
+
+describe("get resources: an extra identity that repeats name or version (upstream's schema allows it)", () => {
+  test("the identity shows the resource's own name and version, once", async () => {
+    const opened = await openComponentRepository(join(work, 'ctf-extra'), { mode: 'create' });
+    await opened.repository.addComponentVersion({
+      meta: { schemaVersion: 'v2' },
+      component: {
+        name: 'acme.org/extra',
+        version: '1.0.0',
+        provider: { name: 'acme.org' },
+        repositoryContexts: [],
+        resources: [
+          {
+            name: 'r1',
+            version: '1.0.0',
+            type: 'ociImage',
+            relation: 'external',
+            extraIdentity: { name: 'r2', version: '9.9.9', os: 'linux' },
+            access: { type: 'OCIImage/v1', imageReference: 'ghcr.io/acme/x:1.0.0' },
+          },
+        ],
+        sources: [],
+        componentReferences: [],
+      },
+    });
+    await opened.close();
+    const r = await ladingOk(['get', 'resources', 'ctf-extra//acme.org/extra:1.0.0'], { cwd: work });
+    assert.match(r.stdout, / name=r1,version=1\.0\.0,os=linux *$/m);
+    assert.doesNotMatch(r.stdout, /r2|9\.9\.9/);
   });
 });

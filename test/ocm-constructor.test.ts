@@ -520,6 +520,18 @@ describe('bad constructors: one clear error with file:line and path', () => {
       /^component-constructor\.yaml:2: version: too long: stored as an OCI tag of 138 characters, over the 128 a tag may have$/,
     ],
     [
+      'name in an extra identity',
+      `${accessHead}  extraIdentity: {name: r2}\n  access: {type: OCIImage/v1, imageReference: ghcr.io/acme/x:1}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:8: resources\[0\]\.extraIdentity\.name: "name" may not be an extra identity attribute \(the element's own name is part of its identity\)$/,
+    ],
+    [
+      'version in the extra identity of a source',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nsources:\n- name: s1\n  type: blob\n  extraIdentity:\n    os: linux\n    version: 9.9.9\n  input: {type: utf8, text: a}\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:9: sources\[0\]\.extraIdentity\.version: "version" may not be an extra identity attribute/,
+    ],
+    [
       'several schema problems: all on one line, in document order',
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n',
       'INVALID_CONSTRUCTOR',

@@ -228,6 +228,16 @@ function meta(ctx: Context, raw: Obj, path: Path, version: string) {
   const l = labels(raw.labels);
   if (l && l.length > 0) out.labels = l;
   const extra = stringMap(raw.extraIdentity);
+  for (const key of ['name', 'version']) {
+    // The element's own name and version are its identity's: an extra one would be shown as a
+    // second identity, and be overridden wherever the identity is built.
+    if (extra && Object.hasOwn(extra, key)) {
+      throw new LadingError(
+        'INVALID_CONSTRUCTOR',
+        `${ctx.where([...path, 'extraIdentity'], key)}: "${key}" may not be an extra identity attribute (the element's own ${key} is part of its identity)`,
+      );
+    }
+  }
   if (extra) out.extraIdentity = extra;
   return out;
 }
