@@ -4,7 +4,7 @@
 // layout folder (read as files, not through a tar) refuses links as every other Dir input does.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
@@ -35,12 +35,16 @@ before(async () => {
 });
 after(() => root.cleanup());
 
-/** `add cv` of the constructor `text` into the shared CTF: must fail, and leave the CTF as it was. */
-async function addFails(text: string): Promise<CliResult> {
-  const file = `bad-${++n}.yaml`;
-  await writeFile(join(work, file), text);
+/**
+ * `add cv` of the constructor `text` (written to a new file, or a `{ path }` as it is) into the
+ * shared CTF, with `args` added: must fail, and leave the CTF as it was.
+ */
+async function addFails(text: string | { path: string }, args: string[] = []): Promise<CliResult> {
+  let file = `bad-${++n}.yaml`;
+  if (typeof text === 'string') await writeFile(join(work, file), text);
+  else file = text.path;
   const before = await snapshot(join(work, 'ctf'));
-  const r = await lading(['add', 'cv', '-c', file, '-r', 'ctf'], { cwd: work });
+  const r = await lading(['add', 'cv', '-c', file, '-r', 'ctf', ...args], { cwd: work });
   assert.notEqual(r.code, 0, `add cv of ${file} succeeded:\n${r.stdout}`);
   assert.deepEqual(await snapshot(join(work, 'ctf')), before, 'the CTF is unchanged');
   return r;
@@ -191,6 +195,36 @@ describe('add cv: what the constructor file is', () => {
   test('several schema problems: one line, no line break in it (escaped, it read "\\n  file:6: …")', async () => {
     const r = await addFails('name: acme.org/bad\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n');
     assertOneLineError(r, new RegExp(`${at(4, 'labels')}must be array; bad-${n}\\.yaml:5: foo: unknown field "foo"$`));
+  });
+
+  // Bounded: without the check, the read of the FIFO never ended.
+  test('a FIFO, a device, a folder: refused in one line, nothing read (a FIFO hung, /dev/zero filled memory)', {
+    timeout: 120_000,
+  }, async () => {
+    execFileSync('mkfifo', [join(work, 'ctor-fifo')]);
+    assertOneLineError(
+      await addFails({ path: 'ctor-fifo' }),
+      /^Error: component constructor ctor-fifo is not a regular file \(a FIFO, a device or a socket is not read\)$/,
+    );
+    assertOneLineError(
+      await addFails({ path: '/dev/zero' }),
+      /^Error: component constructor \/dev\/zero is not a regular file /,
+    );
+    await mkdir(join(work, 'ctor-dir'));
+    assertOneLineError(
+      await addFails({ path: 'ctor-dir' }),
+      /^Error: ctor-dir is a directory but must point to a component constructor file$/,
+    );
+  });
+
+  test('a file over 64 MiB (what it describes must fit in a descriptor): refused before it is read', async () => {
+    const handle = await open(join(work, 'huge.yaml'), 'w');
+    await handle.truncate(64 * 1024 * 1024 + 1);
+    await handle.close();
+    assertOneLineError(
+      await addFails({ path: 'huge.yaml' }),
+      /^Error: component constructor huge\.yaml is 67108865 bytes, over the 67108864-byte limit$/,
+    );
   });
 });
 
