@@ -4,7 +4,7 @@
 // layout folder (read as files, not through a tar) refuses links as every other Dir input does.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
@@ -225,6 +225,37 @@ describe('add cv: what the constructor file is', () => {
       await addFails({ path: 'huge.yaml' }),
       /^Error: component constructor huge\.yaml is 67108865 bytes, over the 67108864-byte limit$/,
     );
+  });
+});
+
+describe('add cv: Dir/v1 inputs with excluded special files', () => {
+  test('an excluded or not included FIFO is skipped; the rest is stored', async () => {
+    // `fifo/` (made above) holds a.txt and the FIFO zfifo: without patterns it is refused.
+    for (const [name, patterns] of [
+      ['excluded', 'excludeFiles: [zfifo]'],
+      ['included', 'includeFiles: ["*.txt"]'],
+    ] as const) {
+      const file = `dir-${name}.yaml`;
+      await writeFile(
+        join(work, file),
+        `name: acme.org/dir-${name}\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: tree\n  type: blob\n  input: {type: dir, path: fifo, ${patterns}}\n`,
+      );
+      await ladingOk(['add', 'cv', '-c', file, '-r', `ctf-dir-${name}`], { cwd: work });
+      const out = join(work, `out-${name}`);
+      await ladingOk(
+        [
+          'download',
+          'resource',
+          `ctf-dir-${name}//acme.org/dir-${name}:1.0.0`,
+          '--identity',
+          'name=tree',
+          '--output',
+          out,
+        ],
+        { cwd: work },
+      );
+      assert.deepEqual(await readdir(out), ['a.txt']);
+    }
   });
 });
 
