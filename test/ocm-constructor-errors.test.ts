@@ -228,6 +228,33 @@ describe('add cv: what the constructor file is', () => {
   });
 });
 
+describe('add cv: two versions that share a tag (`+` is stored as `.build-`)', () => {
+  const ctor = (version: string) =>
+    `name: acme.org/tagged\nversion: ${version}\nprovider: {name: acme}\nresources:\n- name: rr\n  type: blob\n  input: {type: utf8, text: "${version}"}\n`;
+
+  test('the other version is refused under every policy, named with the stored one; neither is lost', async () => {
+    await writeFile(join(work, 'tagged.yaml'), ctor('1.0.0-rc+x'));
+    await ladingOk(['add', 'cv', '-c', 'tagged.yaml', '-r', 'ctf'], { cwd: work });
+    for (const policy of ['abort-and-fail', 'skip', 'replace']) {
+      const r = await addFails(ctor('1.0.0-rc.build-x'), ['--component-version-conflict-policy', policy]);
+      assertOneLineError(
+        r,
+        new RegExp(
+          `^Error: bad-${n}\\.yaml:1: \\(component\\): component version acme\\.org/tagged:1\\.0\\.0-rc\\.build-x cannot be stored: its tag 1\\.0\\.0-rc\\.build-x holds acme\\.org/tagged:1\\.0\\.0-rc\\+x, another version stored under the same tag$`,
+        ),
+      );
+    }
+    // Reading is as it was: the stored version by its own name, the other refused as not what it says.
+    const got = await ladingOk(['get', 'cv', 'ctf//acme.org/tagged:1.0.0-rc+x', '-o', 'json'], { cwd: work });
+    assert.match(got.stdout, /"version": "1\.0\.0-rc\+x"/);
+    const other = await lading(['get', 'cv', 'ctf//acme.org/tagged:1.0.0-rc.build-x'], { cwd: work });
+    assertOneLineError(other, /the descriptor stored under it is of acme\.org\/tagged:1\.0\.0-rc\+x$/);
+    // The same version again is a conflict the policies settle, as before.
+    const again = await addFails(ctor('1.0.0-rc+x'));
+    assertOneLineError(again, /component version acme\.org\/tagged:1\.0\.0-rc\+x already exists in the repository/);
+  });
+});
+
 describe('add cv: Dir/v1 inputs with excluded special files', () => {
   test('an excluded or not included FIFO is skipped; the rest is stored', async () => {
     // `fifo/` (made above) holds a.txt and the FIFO zfifo: without patterns it is refused.

@@ -10,6 +10,7 @@ import {
 } from './constructor/model.js';
 import { runElementInput } from './constructor/run-input.js';
 import type { ComponentDescriptor, DigestSpec, TypedSpec } from './descriptor/model.js';
+import { tagTakenError } from './descriptor/version-tag.js';
 import type { InputMethod } from './input/types.js';
 import { locateError } from './located-error.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
@@ -135,7 +136,13 @@ async function constructComponentVersionsNow(
   for (const component of buildOrder(ctor.components)) {
     const { name, version } = component;
     const policy = options.conflictPolicy ?? 'abort-and-fail';
-    if (await repository.hasComponentVersion(name, version)) {
+    const stored = await repository.storedVersionAtTag(name, version);
+    // Checked before any input runs: no policy lets another version under the same tag go.
+    if (stored !== undefined && stored !== version) {
+      const error = tagTakenError(name, version, stored);
+      throw new LadingError(error.code, `${formatLocation(component.location)}: ${error.message}`, { cause: error });
+    }
+    if (stored !== undefined) {
       if (policy === 'abort-and-fail') {
         throw new LadingError(
           'ALREADY_EXISTS',
