@@ -4,10 +4,11 @@
 // layout folder (read as files, not through a tar) refuses links as every other Dir input does.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
+import { openComponentRepository } from '../src/ocm/open.js';
 import { snapshot } from './reliability-support.js';
 import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
 import { pushImage, tempDir } from './support/fixtures.js';
@@ -34,12 +35,16 @@ before(async () => {
 });
 after(() => root.cleanup());
 
-/** `add cv` of the constructor `text` into the shared CTF: must fail, and leave the CTF as it was. */
-async function addFails(text: string): Promise<CliResult> {
-  const file = `bad-${++n}.yaml`;
-  await writeFile(join(work, file), text);
+/**
+ * `add cv` of the constructor `text` (written to a new file, or a `{ path }` as it is) into the
+ * shared CTF, with `args` added: must fail, and leave the CTF as it was.
+ */
+async function addFails(text: string | { path: string }, args: string[] = []): Promise<CliResult> {
+  let file = `bad-${++n}.yaml`;
+  if (typeof text === 'string') await writeFile(join(work, file), text);
+  else file = text.path;
   const before = await snapshot(join(work, 'ctf'));
-  const r = await lading(['add', 'cv', '-c', file, '-r', 'ctf'], { cwd: work });
+  const r = await lading(['add', 'cv', '-c', file, '-r', 'ctf', ...args], { cwd: work });
   assert.notEqual(r.code, 0, `add cv of ${file} succeeded:\n${r.stdout}`);
   assert.deepEqual(await snapshot(join(work, 'ctf')), before, 'the CTF is unchanged');
   return r;
@@ -183,5 +188,131 @@ describe('add cv: an OCI layout folder is read as files, and refuses links as th
       await addFails(layoutResource('lay-blobs')),
       new RegExp(`${at(5, 'resources[0].input')}symlinks are not supported yet: found symlink "blobs" in `),
     );
+  });
+});
+
+describe('add cv: what the constructor file is', () => {
+  test('several schema problems: one line, no line break in it (escaped, it read "\\n  file:6: …")', async () => {
+    const r = await addFails('name: acme.org/bad\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n');
+    assertOneLineError(r, new RegExp(`${at(4, 'labels')}must be array; bad-${n}\\.yaml:5: foo: unknown field "foo"$`));
+  });
+
+  // Bounded: without the check, the read of the FIFO never ended.
+  test('a FIFO, a device, a folder: refused in one line, nothing read (a FIFO hung, /dev/zero filled memory)', {
+    timeout: 120_000,
+  }, async () => {
+    execFileSync('mkfifo', [join(work, 'ctor-fifo')]);
+    assertOneLineError(
+      await addFails({ path: 'ctor-fifo' }),
+      /^Error: component constructor ctor-fifo is not a regular file \(a FIFO, a device or a socket is not read\)$/,
+    );
+    assertOneLineError(
+      await addFails({ path: '/dev/zero' }),
+      /^Error: component constructor \/dev\/zero is not a regular file /,
+    );
+    await mkdir(join(work, 'ctor-dir'));
+    assertOneLineError(
+      await addFails({ path: 'ctor-dir' }),
+      /^Error: ctor-dir is a directory but must point to a component constructor file$/,
+    );
+  });
+
+  test('a file over 64 MiB (what it describes must fit in a descriptor): refused before it is read', async () => {
+    const handle = await open(join(work, 'huge.yaml'), 'w');
+    await handle.truncate(64 * 1024 * 1024 + 1);
+    await handle.close();
+    assertOneLineError(
+      await addFails({ path: 'huge.yaml' }),
+      /^Error: component constructor huge\.yaml is 67108865 bytes, over the 67108864-byte limit$/,
+    );
+  });
+});
+
+describe('add cv: two versions that share a tag (`+` is stored as `.build-`)', () => {
+  const ctor = (version: string) =>
+    `name: acme.org/tagged\nversion: ${version}\nprovider: {name: acme}\nresources:\n- name: rr\n  type: blob\n  input: {type: utf8, text: "${version}"}\n`;
+
+  test('the other version is refused under every policy, named with the stored one; neither is lost', async () => {
+    await writeFile(join(work, 'tagged.yaml'), ctor('1.0.0-rc+x'));
+    await ladingOk(['add', 'cv', '-c', 'tagged.yaml', '-r', 'ctf'], { cwd: work });
+    for (const policy of ['abort-and-fail', 'skip', 'replace']) {
+      const r = await addFails(ctor('1.0.0-rc.build-x'), ['--component-version-conflict-policy', policy]);
+      assertOneLineError(
+        r,
+        new RegExp(
+          `^Error: bad-${n}\\.yaml:1: \\(component\\): component version acme\\.org/tagged:1\\.0\\.0-rc\\.build-x cannot be stored: its tag 1\\.0\\.0-rc\\.build-x holds acme\\.org/tagged:1\\.0\\.0-rc\\+x, another version stored under the same tag$`,
+        ),
+      );
+    }
+    // Reading is as it was: the stored version by its own name, the other refused as not what it says.
+    const got = await ladingOk(['get', 'cv', 'ctf//acme.org/tagged:1.0.0-rc+x', '-o', 'json'], { cwd: work });
+    assert.match(got.stdout, /"version": "1\.0\.0-rc\+x"/);
+    const other = await lading(['get', 'cv', 'ctf//acme.org/tagged:1.0.0-rc.build-x'], { cwd: work });
+    assertOneLineError(other, /the descriptor stored under it is of acme\.org\/tagged:1\.0\.0-rc\+x$/);
+    // The same version again is a conflict the policies settle, as before.
+    const again = await addFails(ctor('1.0.0-rc+x'));
+    assertOneLineError(again, /component version acme\.org\/tagged:1\.0\.0-rc\+x already exists in the repository/);
+  });
+});
+
+describe('add cv: Dir/v1 inputs with excluded special files', () => {
+  test('an excluded or not included FIFO is skipped; the rest is stored', async () => {
+    // `fifo/` (made above) holds a.txt and the FIFO zfifo: without patterns it is refused.
+    for (const [name, patterns] of [
+      ['excluded', 'excludeFiles: [zfifo]'],
+      ['included', 'includeFiles: ["*.txt"]'],
+    ] as const) {
+      const file = `dir-${name}.yaml`;
+      await writeFile(
+        join(work, file),
+        `name: acme.org/dir-${name}\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: tree\n  type: blob\n  input: {type: dir, path: fifo, ${patterns}}\n`,
+      );
+      await ladingOk(['add', 'cv', '-c', file, '-r', `ctf-dir-${name}`], { cwd: work });
+      const out = join(work, `out-${name}`);
+      await ladingOk(
+        [
+          'download',
+          'resource',
+          `ctf-dir-${name}//acme.org/dir-${name}:1.0.0`,
+          '--identity',
+          'name=tree',
+          '--output',
+          out,
+        ],
+        { cwd: work },
+      );
+      assert.deepEqual(await readdir(out), ['a.txt']);
+    }
+  });
+});
+
+describe("get resources: an extra identity that repeats name or version (upstream's schema allows it)", () => {
+  test("the identity shows the resource's own name and version, once", async () => {
+    const opened = await openComponentRepository(join(work, 'ctf-extra'), { mode: 'create' });
+    await opened.repository.addComponentVersion({
+      meta: { schemaVersion: 'v2' },
+      component: {
+        name: 'acme.org/extra',
+        version: '1.0.0',
+        provider: { name: 'acme.org' },
+        repositoryContexts: [],
+        resources: [
+          {
+            name: 'r1',
+            version: '1.0.0',
+            type: 'ociImage',
+            relation: 'external',
+            extraIdentity: { name: 'r2', version: '9.9.9', os: 'linux' },
+            access: { type: 'OCIImage/v1', imageReference: 'ghcr.io/acme/x:1.0.0' },
+          },
+        ],
+        sources: [],
+        componentReferences: [],
+      },
+    });
+    await opened.close();
+    const r = await ladingOk(['get', 'resources', 'ctf-extra//acme.org/extra:1.0.0'], { cwd: work });
+    assert.match(r.stdout, / name=r1,version=1\.0\.0,os=linux *$/m);
+    assert.doesNotMatch(r.stdout, /r2|9\.9\.9/);
   });
 });

@@ -271,6 +271,27 @@ describe('seed "Input and Access Types" examples', () => {
 });
 
 describe('constructor semantics', () => {
+  it('a constructor built in code with one component version twice is refused before anything is stored', async () => {
+    const ocm = await import('../src/ocm/api.js');
+    const one = parseConstructor(
+      'components:\n- name: acme.org/twice\n  version: 1.0.0\n  provider: {name: first}\n- name: acme.org/twice\n  version: 1.0.1\n  provider: {name: second}\n',
+      { env: {} },
+    );
+    const [first, second] = one.components;
+    assert.ok(first && second);
+    const ctor = { ...one, components: [first, { ...second, version: '1.0.0' }] };
+    const repo = await ocm.openComponentRepository(join(work, 'twice-ctf'), { mode: 'create' });
+    await assert.rejects(
+      ocm.constructComponentVersions(ctor, repo.repository, { workingDirectory: work }),
+      (e) =>
+        isLadingError(e, 'DUPLICATE_IDENTITY') &&
+        (e as Error).message ===
+          'component-constructor.yaml:5: components[1]: duplicate component version acme.org/twice:1.0.0: component-constructor.yaml:2: components[0] has the same name and version',
+    );
+    assert.equal(await repo.repository.hasComponentVersion('acme.org/twice', '1.0.0'), false);
+    await repo.close();
+  });
+
   it("an access resource without version (seed 001's examples) gets the component's version, with a warning", () => {
     const ctor = parseConstructor(
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  access: {type: ociArtifact, imageReference: x}\n- name: r2\n  type: blob\n  version: 2.0.0\n  access: {type: ociArtifact, imageReference: "y"}\n',
@@ -473,6 +494,54 @@ describe('bad constructors: one clear error with file:line and path', () => {
       'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nsources:\n- name: s1\n  type: blob\n  access:\n    type: wget\n    url: https://example.org/x\n    header: {Accept: text/plain}\n',
       'INVALID_CONSTRUCTOR',
       /^component-constructor\.yaml:10: sources\[0\]\.access\.header\.Accept: must be a list of strings$/,
+    ],
+    [
+      'one component version twice in a components list: both lines named',
+      'components:\n- name: acme.org/x\n  version: 1.0.0\n  provider: {name: acme}\n- name: acme.org/y\n  version: 1.0.0\n  provider: {name: acme}\n- name: acme.org/x\n  version: 1.0.0\n  provider: {name: other}\n',
+      'DUPLICATE_IDENTITY',
+      /^component-constructor\.yaml:8: components\[2\]: duplicate component version acme\.org\/x:1\.0\.0: components\[0\] \(line 2\) has the same name and version$/,
+    ],
+    [
+      'a key named __proto__ in a label value (the descriptor could not be read back)',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels:\n- name: ok\n  value:\n    a: [{b: 1}, {__proto__: {polluted: true}}]\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:7: labels\[0\]\.value\.a\[1\]\.__proto__: a key named "__proto__" is not accepted$/,
+    ],
+    [
+      'a key named __proto__ in an extra identity',
+      `${accessHead}  extraIdentity:\n    os: linux\n    __proto__: x\n  access: {type: OCIImage/v1, imageReference: ghcr.io/acme/x:1}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:10: resources\[0\]\.extraIdentity\.__proto__: a key named "__proto__" is not accepted$/,
+    ],
+    [
+      'a version too long for an OCI tag',
+      `name: acme.org/x\nversion: 1.0.0-${'a'.repeat(120)}+build\nprovider: {name: acme}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:2: version: too long: stored as an OCI tag of 138 characters, over the 128 a tag may have$/,
+    ],
+    [
+      'name in an extra identity',
+      `${accessHead}  extraIdentity: {name: r2}\n  access: {type: OCIImage/v1, imageReference: ghcr.io/acme/x:1}\n`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:8: resources\[0\]\.extraIdentity\.name: "name" may not be an extra identity attribute \(the element's own name is part of its identity\)$/,
+    ],
+    [
+      'version in the extra identity of a source',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nsources:\n- name: s1\n  type: blob\n  extraIdentity:\n    os: linux\n    version: 9.9.9\n  input: {type: utf8, text: a}\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:9: sources\[0\]\.extraIdentity\.version: "version" may not be an extra identity attribute/,
+    ],
+    [
+      'several schema problems: all on one line, in document order',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nlabels: 5\nfoo: 1\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:4: labels: must be array; component-constructor\.yaml:5: foo: unknown field "foo"$/,
+    ],
+    [
+      'many schema problems: the first ten, and how many more',
+      `name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\n${Array.from({ length: 13 }, (_, i) => `f${i}: 1\n`).join('')}`,
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:4: f0: unknown field "f0"; (component-constructor\.yaml:\d+: f\d+: unknown field "f\d+"; ){9}and 3 more$/,
     ],
     [
       'YAML syntax',

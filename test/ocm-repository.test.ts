@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeDirectoryAsTar } from '../src/archive/index.js';
+import { fetchAll } from '../src/content/index.js';
 import { CtfArchive } from '../src/ctf/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { digestBytes, isLadingError, MediaType } from '../src/oci/index.js';
@@ -183,4 +184,59 @@ describe('component versions in an OCI store', () => {
       }
     }
   });
+});
+
+describe('two versions that share a tag (`1.0.0-rc+x` and `1.0.0-rc.build-x`)', () => {
+  for (const where of ['CTF', 'registry'] as const) {
+    test(`${where}: the other version is neither there nor stored over the one that is, under any policy`, async () => {
+      const t = await tempDir();
+      const opened =
+        where === 'CTF'
+          ? await openComponentRepository(join(t.path, 'ctf'), { mode: 'create' })
+          : await openComponentRepository(`${peers.plain.url}/tagshare-${process.pid}`, { mode: 'readwrite' });
+      try {
+        const repo = opened.repository;
+        const name = 'acme.org/tagshare';
+        const refused = (e: unknown) =>
+          isLadingError(e, 'ALREADY_EXISTS') &&
+          (e as Error).message ===
+            `component version ${name}:1.0.0-rc.build-x cannot be stored: its tag 1.0.0-rc.build-x holds ${name}:1.0.0-rc+x, another version stored under the same tag`;
+        const first = await repo.addComponentVersion(descriptor(name, '1.0.0-rc+x'));
+        const check = async () => {
+          assert.equal(await repo.hasComponentVersion(name, '1.0.0-rc+x'), true);
+          assert.equal(await repo.hasComponentVersion(name, '1.0.0-rc.build-x'), false);
+          assert.equal(await repo.storedVersionAtTag(name, '1.0.0-rc.build-x'), '1.0.0-rc+x');
+          for (const conflictPolicy of ['abort-and-fail', 'skip', 'replace'] as const) {
+            await assert.rejects(
+              repo.addComponentVersion(descriptor(name, '1.0.0-rc.build-x'), { conflictPolicy }),
+              refused,
+            );
+          }
+          // Reading is as before: the stored version, and the other refused for what it holds.
+          assert.equal((await repo.getComponentVersion(name, '1.0.0-rc+x')).descriptor.component.version, '1.0.0-rc+x');
+          await assert.rejects(repo.getComponentVersion(name, '1.0.0-rc.build-x'), (e) =>
+            isLadingError(e, 'INVALID_DESCRIPTOR'),
+          );
+        };
+        await check();
+        assert.equal((await repo.getComponentVersion(name, '1.0.0-rc+x')).root.digest, first.root.digest);
+        // The same version is a conflict the policy settles, as before.
+        const skipped = await repo.addComponentVersion(descriptor(name, '1.0.0-rc+x'), { conflictPolicy: 'skip' });
+        assert.equal(skipped.result, 'skipped');
+
+        // A manifest without the version annotation (another tool's): the descriptor says.
+        const target = await repo.target(name);
+        const manifest = JSON.parse((await fetchAll(target, first.root)).toString('utf8'));
+        delete manifest.annotations;
+        const bytes = Buffer.from(JSON.stringify(manifest));
+        const bare = { mediaType: MediaType.ImageManifest, digest: digestBytes(bytes), size: bytes.length };
+        await target.push(bare, bytes);
+        await target.tag(bare, '1.0.0-rc.build-x');
+        await check();
+      } finally {
+        await opened.close();
+        await t.cleanup();
+      }
+    });
+  }
 });

@@ -10,6 +10,7 @@ import {
 } from './constructor/model.js';
 import { runElementInput } from './constructor/run-input.js';
 import type { ComponentDescriptor, DigestSpec, TypedSpec } from './descriptor/model.js';
+import { tagTakenError } from './descriptor/version-tag.js';
 import type { InputMethod } from './input/types.js';
 import { locateError } from './located-error.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
@@ -69,7 +70,19 @@ export interface ConstructOptions {
 
 /** Components referenced inside the constructor come first, so their digests exist when needed. */
 function buildOrder(components: ConstructorComponent[]): ConstructorComponent[] {
-  const byKey = new Map(components.map((c) => [`${c.name}:${c.version}`, c]));
+  const byKey = new Map<string, ConstructorComponent>();
+  for (const c of components) {
+    const key = `${c.name}:${c.version}`;
+    const first = byKey.get(key);
+    // parseConstructor refuses this; a constructor built in code is held to the same rule.
+    if (first) {
+      throw new LadingError(
+        'DUPLICATE_IDENTITY',
+        `${formatLocation(c.location)}: duplicate component version ${key}: ${formatLocation(first.location)} has the same name and version`,
+      );
+    }
+    byKey.set(key, c);
+  }
   const done = new Set<string>();
   const visiting = new Set<string>();
   const out: ConstructorComponent[] = [];
@@ -123,7 +136,13 @@ async function constructComponentVersionsNow(
   for (const component of buildOrder(ctor.components)) {
     const { name, version } = component;
     const policy = options.conflictPolicy ?? 'abort-and-fail';
-    if (await repository.hasComponentVersion(name, version)) {
+    const stored = await repository.storedVersionAtTag(name, version);
+    // Checked before any input runs: no policy lets another version under the same tag go.
+    if (stored !== undefined && stored !== version) {
+      const error = tagTakenError(name, version, stored);
+      throw new LadingError(error.code, `${formatLocation(component.location)}: ${error.message}`, { cause: error });
+    }
+    if (stored !== undefined) {
       if (policy === 'abort-and-fail') {
         throw new LadingError(
           'ALREADY_EXISTS',

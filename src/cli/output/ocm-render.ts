@@ -1,4 +1,5 @@
 import type { ComponentTree } from '../../ocm/component-tree.js';
+import { identityOf } from '../../ocm/descriptor/identity.js';
 import type { ComponentDescriptor, Resource } from '../../ocm/descriptor/model.js';
 import type { CliIO } from '../io.js';
 import { jsonText, safeText } from './safe-text.js';
@@ -74,11 +75,17 @@ export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: Com
   }
 }
 
+/**
+ * The identity as the resource is selected by (name and version first): a descriptor from elsewhere
+ * may repeat `name` or `version` in its extra identity (upstream's schema lets it), and the
+ * element's own win there, so they are shown once.
+ */
 function identityText(r: Resource): string {
+  const { name, version, ...extra } = identityOf(r);
   return [
-    `name=${r.name}`,
-    ...(r.version ? [`version=${r.version}`] : []),
-    ...Object.entries(r.extraIdentity ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(name !== undefined ? [`name=${name}`] : []),
+    ...(version !== undefined ? [`version=${version}`] : []),
+    ...Object.entries(extra).map(([k, v]) => `${k}=${v}`),
   ].join(',');
 }
 

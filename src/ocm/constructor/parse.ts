@@ -6,6 +6,7 @@ import { canonicalIdentity, formatIdentity, identityOf } from '../descriptor/ide
 import type { DigestSpec, Label, Provider, SourceRef, TypedSpec } from '../descriptor/model.js';
 import { absentList } from '../descriptor/null-lists.js';
 import { formatPath, type SchemaProblem } from '../descriptor/schema.js';
+import { isTaggableVersion, MaxTagLength, versionToTag } from '../descriptor/version-tag.js';
 import { aliasExpansionProblem } from '../descriptor/yaml-expansion.js';
 import { canonicalInputType } from '../types.js';
 import { envLookup, expandEnv } from './env-expand.js';
@@ -32,6 +33,9 @@ export interface ParseConstructorOptions {
 }
 
 type Path = (string | number)[];
+
+/** Schema problems named in one error; the rest are counted. */
+const MaxProblems = 10;
 type Obj = Record<string, unknown>;
 
 class Context {
@@ -67,7 +71,10 @@ class Context {
     throw new LadingError(code, `${this.where(path)}: ${message}`);
   }
 
-  /** One clear line for the first problem (in document order), the others indented below. */
+  /**
+   * The problems in document order, on one line (an error message is one line: the CLI escapes any
+   * line break in it), separated by `; `: the first {@link MaxProblems}, then how many more.
+   */
   failProblems(problems: SchemaProblem[], base: Path = []): never {
     const lines = problems
       .map((p) => {
@@ -77,10 +84,9 @@ class Context {
         return { line: loc.line, text: `${this.where(path, key)}: ${p.message}${this.hint(path, p)}` };
       })
       .sort((a, b) => a.line - b.line);
-    const [first, ...rest] = lines;
-    const more = rest.slice(0, 9).map((l) => `\n  ${l.text}`);
-    if (rest.length > 9) more.push(`\n  … and ${rest.length - 9} more`);
-    throw new LadingError('INVALID_CONSTRUCTOR', `${first?.text ?? this.file}${more.join('')}`);
+    const shown = lines.slice(0, MaxProblems).map((l) => l.text);
+    if (lines.length > MaxProblems) shown.push(`and ${lines.length - MaxProblems} more`);
+    throw new LadingError('INVALID_CONSTRUCTOR', shown.length > 0 ? shown.join('; ') : this.file);
   }
 
   /** The `version: 1.0` trap: YAML reads it as a number, and the schema wants a string. */
@@ -142,6 +148,9 @@ export function parseConstructor(
     });
   }
 
+  const proto = protoKeyParent(document);
+  if (proto) throw new LadingError('INVALID_CONSTRUCTOR', `${ctx.where(proto, '__proto__')}: ${ProtoKeyRefused}`);
+
   const multi =
     document !== null && typeof document === 'object' && !Array.isArray(document) && 'components' in document;
   const rawComponents: unknown[] = multi ? (((document as Obj).components as unknown[]) ?? []) : [document];
@@ -158,6 +167,7 @@ export function parseConstructor(
   if (multi && rawComponents.length === 0) ctx.fail(['components'], 'must list at least one component');
 
   const components = rawComponents.map((c, i) => component(ctx, c as Obj, multi ? [...base, i] : base));
+  checkDuplicateComponents(ctx, components);
   return { file, components, warnings: ctx.warnings };
 }
 
@@ -218,6 +228,16 @@ function meta(ctx: Context, raw: Obj, path: Path, version: string) {
   const l = labels(raw.labels);
   if (l && l.length > 0) out.labels = l;
   const extra = stringMap(raw.extraIdentity);
+  for (const key of ['name', 'version']) {
+    // The element's own name and version are its identity's: an extra one would be shown as a
+    // second identity, and be overridden wherever the identity is built.
+    if (extra && Object.hasOwn(extra, key)) {
+      throw new LadingError(
+        'INVALID_CONSTRUCTOR',
+        `${ctx.where([...path, 'extraIdentity'], key)}: "${key}" may not be an extra identity attribute (the element's own ${key} is part of its identity)`,
+      );
+    }
+  }
   if (extra) out.extraIdentity = extra;
   return out;
 }
@@ -276,6 +296,16 @@ function access(ctx: Context, raw: Obj, path: Path): TypedSpec {
 
 function component(ctx: Context, raw: Obj, path: Path): ConstructorComponent {
   const version = raw.version as string;
+  // The version is stored as a tag; one that cannot be would fail only when it is written.
+  if (!isTaggableVersion(version)) {
+    const tag = versionToTag(version);
+    ctx.fail(
+      [...path, 'version'],
+      tag.length > MaxTagLength
+        ? `too long: stored as an OCI tag of ${tag.length} characters, over the ${MaxTagLength} a tag may have`
+        : `the version does not make a valid OCI tag (${JSON.stringify(tag)})`,
+    );
+  }
   const providerRaw = raw.provider as Obj;
   if (typeof providerRaw.name !== 'string' || providerRaw.name === '')
     ctx.fail([...path, 'provider'], 'provider name is empty');
@@ -390,4 +420,54 @@ function checkDuplicates(
       'DUPLICATE_IDENTITY',
     );
   });
+}
+
+/**
+ * One component version built twice from one file: both would be stored under one tag, and which
+ * definition won would depend on the order references take them in.
+ */
+function checkDuplicateComponents(ctx: Context, components: readonly ConstructorComponent[]): void {
+  const seen = new Map<string, number>();
+  components.forEach((c, i) => {
+    const key = JSON.stringify([c.name, c.version]);
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, i);
+      return;
+    }
+    ctx.fail(
+      ['components', i],
+      `duplicate component version ${c.name}:${c.version}: components[${first}] (line ${components[first]?.location.line}) has the same name and version`,
+      'DUPLICATE_IDENTITY',
+    );
+  });
+}
+
+/** As the descriptor reader words it (a descriptor with such a key could not be read back). */
+const ProtoKeyRefused = 'a key named "__proto__" is not accepted';
+
+/**
+ * The path of the first object (in document order) with an own `__proto__` key. The YAML reader
+ * keeps one as data, but every object the model is built from by assignment drops it, and the
+ * descriptor reader refuses it: a version stored with one could never be read back.
+ */
+function protoKeyParent(document: unknown): Path | undefined {
+  // Each entry links to its parent: no path is built unless one is found.
+  type Entry = { value: unknown; parent?: Entry; seg?: string | number };
+  const pending: Entry[] = [{ value: document }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value } = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
+      const path: Path = [];
+      for (let e: Entry | undefined = next; e?.seg !== undefined; e = e.parent) path.unshift(e.seg);
+      return path;
+    }
+    const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const seg = keys[i] as string | number;
+      pending.push({ value: (value as Record<string | number, unknown>)[seg], parent: next, seg });
+    }
+  }
+  return undefined;
 }

@@ -54,6 +54,9 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
     options.signal?.throwIfAborted();
     const full = path === '.' ? base : join(base, path);
     const info = await lstat(full, { bigint: true });
+    // An entry the patterns leave out is never read: whatever it is (a link, a FIFO, a device),
+    // it is skipped, not refused. The root is what the input names, never left out.
+    if (path !== root && !info.isDirectory() && !included(path, include, exclude)) return;
     if (info.isSymbolicLink()) throw symlinkError(path, base);
     if (info.isDirectory()) {
       if (exclude.length > 0 && !included(path, [], exclude)) return;
@@ -66,7 +69,6 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
       return;
     }
     if (!info.isFile()) throw notFileError(path, base);
-    if (!included(path, include, exclude)) return;
     const size = Number(info.size);
     // Read no further than the size the header states: a file that grows meanwhile is cut there.
     const body = size > 0 ? createReadStream(full, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 }) : undefined;

@@ -42,7 +42,7 @@ import {
   type LocalBlobAccess,
   localBlobAccess,
 } from '../descriptor/model.js';
-import { versionToTag } from '../descriptor/version-tag.js';
+import { tagTakenError, versionToTag } from '../descriptor/version-tag.js';
 import { MaxDescriptorBytes } from '../descriptor/yaml-expansion.js';
 import { locateError } from '../located-error.js';
 import { gunzipResource } from '../resource-extraction.js';
@@ -298,6 +298,10 @@ export class ComponentVersionRepository {
       throw error;
     });
     const policy = options.conflictPolicy ?? 'abort-and-fail';
+    // Another version under the same tag is no conflict a policy settles: replacing it would
+    // destroy a version that was not asked for.
+    const stored = existing && (await this.#versionAt(target, existing, name, version, o));
+    if (stored !== undefined && stored !== version) throw tagTakenError(name, version, stored);
     if (existing && policy === 'abort-and-fail') {
       throw new LadingError('ALREADY_EXISTS', `component version ${name}:${version} already exists`, {
         hint: { key: 'conflictPolicy', text: "conflictPolicy 'skip' or 'replace' allows it" },
@@ -417,16 +421,43 @@ export class ComponentVersionRepository {
     return { result: existing ? 'replaced' : 'added', root };
   }
 
-  /** Whether the repository holds `name` in `version`. */
+  /** Whether the repository holds `name` in `version` (not another version stored under its tag). */
   async hasComponentVersion(name: string, version: string, o: Op = {}): Promise<boolean> {
+    return (await this.storedVersionAtTag(name, version, o)) === version;
+  }
+
+  /**
+   * The version stored under the tag `version` is stored under, undefined when there is none.
+   * Two versions can share a tag (`1.0.0-rc+x` and `1.0.0-rc.build-x` are both tagged
+   * `1.0.0-rc.build-x`): where they can, the stored one is read from the version annotation of the
+   * tagged manifest or index, or else from its descriptor; a tag no version but `version` itself
+   * maps to is taken to hold it.
+   */
+  async storedVersionAtTag(name: string, version: string, o: Op = {}): Promise<string | undefined> {
     const target = await this.target(name, o);
-    try {
-      await target.resolve(versionToTag(version), o);
-      return true;
-    } catch (error) {
-      if (isLadingError(error, 'NOT_FOUND')) return false;
+    const root = await target.resolve(versionToTag(version), o).catch((error: unknown) => {
+      if (isLadingError(error, 'NOT_FOUND')) return undefined;
       throw error;
-    }
+    });
+    return root && this.#versionAt(target, root, name, version, o);
+  }
+
+  /** The version stored at `root`, the manifest or index `version`'s tag resolved to. */
+  async #versionAt(target: Target, root: Descriptor, name: string, version: string, o: Op): Promise<string> {
+    // Only a tag with `.build-` in it is made from more than one version.
+    if (!versionToTag(version).includes('.build-')) return version;
+    const ref = `${componentRepository(name)}:${versionToTag(version)}`;
+    const node = parseNode(await fetchAll(target, root, o), root.mediaType, ref);
+    const annotations =
+      node.kind === 'manifest' ? node.manifest.annotations : node.kind === 'index' ? node.index.annotations : undefined;
+    const annotated = annotations?.[OcmAnnotation.ComponentVersion];
+    if (annotated?.startsWith(`${name}:`)) return annotated.slice(name.length + 1);
+    // Written by a tool that does not annotate: the descriptor says. One that cannot be read is
+    // taken to be the version asked for, as the tag says (reading it will tell what is wrong).
+    return this.#readVersionAt(target, root, ref, o).then(
+      (stored) => stored.descriptor.component.version,
+      () => version,
+    );
   }
 
   /** Reads a version: tag → manifest (or index → its first manifest) → config → descriptor layer. */
@@ -442,6 +473,27 @@ export class ComponentVersionRepository {
       }
       throw error;
     }
+    const { descriptor, manifest: manifestDesc, layers } = await this.#readVersionAt(target, root, ref, o);
+    // Tags and indexes are the repository's word, the descriptor is what signatures cover: a
+    // version stored under another name or version would be served, transferred and verified as
+    // what the reference says, so the two must agree (names are pattern-checked by now).
+    const found = descriptor.component;
+    if (found.name !== name || found.version !== version) {
+      throw new LadingError(
+        'INVALID_DESCRIPTOR',
+        `component version ${name}:${version}: the descriptor stored under it is of ${found.name}:${found.version}`,
+      );
+    }
+    return { descriptor, root, manifest: manifestDesc, layers };
+  }
+
+  /** The descriptor under `root` (a version's manifest, or the index whose first entry it is), as stored. */
+  async #readVersionAt(
+    target: Target,
+    root: Descriptor,
+    ref: string,
+    o: Op,
+  ): Promise<Pick<StoredVersion, 'descriptor' | 'manifest' | 'layers'>> {
     let manifestDesc = root;
     if (root.mediaType === MediaType.ImageIndex) {
       const index = parseNode(await fetchAll(target, root, o), root.mediaType, ref);
@@ -484,19 +536,8 @@ export class ComponentVersionRepository {
       );
     }
     const descriptor = decodeDescriptor(bytes, layerDesc.mediaType, `${ref} (${layerDesc.digest})`);
-    // Tags and indexes are the repository's word, the descriptor is what signatures cover: a
-    // version stored under another name or version would be served, transferred and verified as
-    // what the reference says, so the two must agree (names are pattern-checked by now).
-    const found = descriptor.component;
-    if (found.name !== name || found.version !== version) {
-      throw new LadingError(
-        'INVALID_DESCRIPTOR',
-        `component version ${name}:${version}: the descriptor stored under it is of ${found.name}:${found.version}`,
-      );
-    }
     return {
       descriptor,
-      root,
       manifest: manifestDesc,
       layers: new Map(manifest.layers.slice(1).map((l) => [l.digest, l])),
     };

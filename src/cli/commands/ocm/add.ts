@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { isLadingError, LadingError } from '../../../oci/index.js';
+import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
 import { log } from '../../log.js';
 import { addOcmOptions } from '../../options.js';
@@ -37,9 +37,6 @@ Examples:
   lading add cv -r http://localhost:5000/my-components --component-version-conflict-policy replace`,
   );
   cmd.action(async (opts) => {
-    const { stat } = await import('node:fs/promises');
-    const { readRegularFile } = await import('../../../content/index.js');
-    const { MaxDescriptorBytes } = await import('../../../ocm/descriptor/yaml-expansion.js');
     const { parseConstructor } = await import('../../../ocm/constructor/parse.js');
     const { constructComponentVersions } = await import('../../../ocm/construct.js');
     const { parseRepository } = await import('../../../ocm/reference.js');
@@ -58,20 +55,7 @@ Examples:
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
     const file: string = opts.constructor;
-    if ((await stat(file).catch(() => undefined))?.isDirectory())
-      throw new LadingError(
-        'INVALID_CONSTRUCTOR',
-        `${file} is a directory but must point to a component constructor file`,
-      );
-    // A regular file only: a FIFO would hang the command, /dev/zero would never end.
-    const text = await readRegularFile(file, {
-      limit: MaxDescriptorBytes,
-      where: `component constructor ${file}`,
-    }).catch((error) => {
-      if (isLadingError(error, 'NOT_FOUND'))
-        throw new LadingError('NOT_FOUND', `component constructor ${file} not found`, { cause: error });
-      throw error;
-    });
+    const text = await readConstructorFile(file);
     // Everything that can be checked without touching the repository is checked first.
     const ctor = parseConstructor(text, { file, env: process.env });
     for (const w of ctor.warnings) log('warn', w, io);
@@ -118,4 +102,37 @@ async function helmAwareInputs(access: AccessOptions) {
   const { createHelmInput } = await import('../../../ocm/input/helm.js');
   const { InputType } = await import('../../../ocm/types.js');
   return new Map(builtinInputMethods).set(InputType.Helm, createHelmInput(access.helm));
+}
+
+/**
+ * The constructor file, read only if it is a regular file of at most MaxDescriptorBytes (what it
+ * describes must fit in a descriptor): a FIFO does not hang the command, `/dev/zero` or a huge file
+ * does not fill memory, and a file that grows while read is refused at the limit.
+ */
+async function readConstructorFile(file: string): Promise<Buffer> {
+  const { readRegularFile } = await import('../../../content/index.js');
+  const { MaxDescriptorBytes } = await import('../../../ocm/descriptor/yaml-expansion.js');
+  const { isLadingError } = await import('../../../oci/index.js');
+  try {
+    return await readRegularFile(file, { limit: MaxDescriptorBytes, where: `component constructor ${file}` });
+  } catch (error) {
+    if (isLadingError(error, 'NOT_FOUND')) {
+      throw new LadingError('NOT_FOUND', `component constructor ${file} not found`, { cause: error });
+    }
+    if (isLadingError(error, 'INVALID_ARGUMENT')) {
+      const { stat } = await import('node:fs/promises');
+      const directory = await stat(file).then(
+        (info) => info.isDirectory(),
+        () => false,
+      );
+      throw new LadingError(
+        'INVALID_CONSTRUCTOR',
+        directory
+          ? `${file} is a directory but must point to a component constructor file`
+          : `component constructor ${file} is not a regular file (a FIFO, a device or a socket is not read)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
