@@ -432,6 +432,8 @@ export class ComponentVersionRepository {
    * `1.0.0-rc.build-x`): where they can, the stored one is read from the version annotation of the
    * tagged manifest or index, or else from its descriptor; a tag no version but `version` itself
    * maps to is taken to hold it.
+   *
+   * @internal For `add cv`'s check before its inputs run; {@link hasComponentVersion} is the API.
    */
   async storedVersionAtTag(name: string, version: string, o: Op = {}): Promise<string | undefined> {
     const target = await this.target(name, o);
