@@ -12,6 +12,7 @@ import { openComponentRepository } from '../src/ocm/open.js';
 import { snapshot } from './reliability-support.js';
 import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
 import { pushImage, tempDir } from './support/fixtures.js';
+import { loadPeers } from './support/peers.mjs';
 
 let root: { path: string; cleanup: () => Promise<void> };
 /** The constructors' folder (and the commands' working directory); `outside` lies beside it. */
@@ -314,5 +315,32 @@ describe("get resources: an extra identity that repeats name or version (upstrea
     const r = await ladingOk(['get', 'resources', 'ctf-extra//acme.org/extra:1.0.0'], { cwd: work });
     assert.match(r.stdout, / name=r1,version=1\.0\.0,os=linux *$/m);
     assert.doesNotMatch(r.stdout, /r2|9\.9\.9/);
+  });
+});
+
+describe('add cv into a registry that fails after a first component was stored', () => {
+  test('the error is one line, and a warning names what the registry keeps', async () => {
+    const repo = `http://${loadPeers().plain.host}/lading/ctor-partial-${process.pid}`;
+    await writeFile(
+      join(work, 'partial.yaml'),
+      [
+        'components:',
+        '- name: acme.org/first',
+        '  version: 1.0.0',
+        '  provider: {name: acme}',
+        '  resources: [{name: r1, type: blob, input: {type: utf8, text: one}}]',
+        '- name: acme.org/second',
+        '  version: 1.0.0',
+        '  provider: {name: acme}',
+        '  resources: [{name: r2, type: blob, input: {type: file, path: missing.txt}}]',
+        '',
+      ].join('\n'),
+    );
+    const r = await lading(['add', 'cv', '-c', 'partial.yaml', '-r', repo], { cwd: work });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^warning: .*keeps what this run stored before it failed: acme\.org\/first:1\.0\.0$/m);
+    const errors = r.stderr.split('\n').filter((line) => line.startsWith('Error:'));
+    assert.equal(errors.length, 1, r.stderr);
+    assert.match(errors[0] as string, /partial\.yaml:\d+: .*missing\.txt/);
   });
 });

@@ -67,8 +67,16 @@ Examples:
     // goes over plain HTTP beyond this machine to a registry the command line does not name.
     const access = await accessOptions(opts, () => true, [spec]);
     let ok = false;
+    // What a registry keeps of a run that then fails: each version is stored as it is done there,
+    // and only a CTF is put back as it was.
+    const stored: string[] = [];
     try {
       const descriptors = await constructComponentVersions(ctor, opened.repository, {
+        onEvent: (event) => {
+          if (event.kind === 'component' && (event.status === 'added' || event.status === 'replaced')) {
+            stored.push(`${event.component}:${event.version}`);
+          }
+        },
         workingDirectory: resolve(opts.workingDirectory ?? dirname(file)),
         conflictPolicy: policy,
         concurrency,
@@ -92,6 +100,9 @@ Examples:
       // A failed add leaves a CTF archive exactly as it was.
       if (!ok) await opened.close({ commit: false }).catch(() => {});
       await access.registries.close();
+      if (!ok && spec.kind === 'OCIRepository' && stored.length > 0) {
+        log('warn', `${opened.display} keeps what this run stored before it failed: ${stored.join(', ')}`, io);
+      }
     }
   });
 }
