@@ -5,6 +5,7 @@ import {
   chmodSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -12,7 +13,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { encodeTarHeader, readTarBytes } from '../../archive/index.js';
@@ -24,6 +26,7 @@ import { goPathMatch } from './glob-match.js';
 import { helmInput } from './helm.js';
 import { runInput } from './registry.js';
 import { sniffMediaType } from './sniff.js';
+import { spoolToTempFile } from './spool.js';
 import type { InputBlob } from './types.js';
 import { utf8Input } from './utf8.js';
 
@@ -548,4 +551,34 @@ describe('media type sniffing (gabriel-vasile/mimetype results)', () => {
   for (const [name, bytes, want] of table) {
     it(`${name} → ${want}`, () => assert.equal(sniffMediaType(bytes), want));
   }
+});
+
+describe('spool folders', () => {
+  it('one a killed run left (its process gone, unchanged for an hour) is swept; live, recent and foreign ones stay', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'lading-spool-'));
+    try {
+      // A process id no process has: above the kernel's pid_max.
+      const gone = 4_194_304 + 7;
+      const stale = join(base, `.lading-input.${gone}.0123456789ab.tmp`);
+      const recent = join(base, `.lading-input.${gone}.ba9876543210.tmp`);
+      const live = join(base, `.lading-input.${process.pid}.aaaaaaaaaaaa.tmp`);
+      const foreign = join(base, `.other.${gone}.0123456789ab.tmp`);
+      for (const folder of [stale, recent, live, foreign]) mkdirSync(folder);
+      writeFileSync(join(stale, 'blob-1'), 'left behind');
+      const old = new Date(Date.now() - 2 * 3600 * 1000);
+      for (const folder of [stale, live, foreign]) utimesSync(folder, old, old);
+      const blob = await spoolToTempFile(() => Readable.from([Buffer.from('x')]), {
+        mediaType: 'text/plain',
+        gzip: true,
+        tempDir: base,
+      });
+      const names = readdirSync(base);
+      assert.ok(!names.includes(basename(stale)), 'the stale spool folder is swept');
+      for (const kept of [recent, live, foreign]) assert.ok(names.includes(basename(kept)), kept);
+      assert.equal(names.filter((n) => n.startsWith(`.lading-input.${process.pid}.`)).length, 2, 'ours is named so');
+      await blob.dispose?.();
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { sweepStaleTemps, tempPathFor } from '../../archive/index.js';
 import { fileReadBytes } from '../../content/index.js';
 import type { InputBlob } from './types.js';
 
@@ -46,6 +47,18 @@ export function gzipStream(): Transform {
   return createGzip();
 }
 
+const SpoolName = 'lading-input';
+/** A temp folder's age past which one of a process that is gone is taken for abandoned (the temp folder may be shared by machines). */
+const SpoolStaleMs = 60 * 60 * 1000;
+const swept = new Set<string>();
+
+/** Removes, once per process and folder, the spool folders killed runs left there (see sweepStaleTemps). */
+async function sweepOnce(base: string): Promise<void> {
+  if (swept.has(base)) return;
+  swept.add(base);
+  await sweepStaleTemps(base, SpoolName, { olderThanMs: SpoolStaleMs });
+}
+
 /**
  * Writes what `produce()` streams (optionally gzipped) to a temporary file while measuring it, and
  * returns a blob that re-reads that file. Used where producing the bytes again would be costly
@@ -55,7 +68,12 @@ export async function spoolToTempFile(
   produce: () => Readable | Promise<Readable>,
   options: { mediaType: string; gzip?: boolean; tempDir?: string; signal?: AbortSignal },
 ): Promise<InputBlob> {
-  const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'lading-input-'));
+  const base = options.tempDir ?? tmpdir();
+  await sweepOnce(base);
+  // Named as lading's other temps (with this process's id), so that a later run can tell one left
+  // by a killed run from one in use.
+  const dir = tempPathFor(join(base, SpoolName));
+  await mkdir(dir, { mode: 0o700 });
   const file = join(dir, `blob-${randomBytes(4).toString('hex')}`);
   const dispose = async (): Promise<void> => {
     await rm(dir, { recursive: true, force: true });
