@@ -17,6 +17,20 @@ function nameOf(desc: Descriptor): string {
   return safeText(desc.annotations?.[Annotation.Title] ?? desc.mediaType);
 }
 
+/**
+ * The descriptor's name, escaped, cut to `width` characters at a whole character and a whole
+ * escape (an escape cut in its middle would read as other text).
+ */
+function nameIn(desc: Descriptor, width: number): string {
+  let out = '';
+  for (const char of desc.annotations?.[Annotation.Title] ?? desc.mediaType) {
+    const piece = safeText(char);
+    if (out.length + piece.length > width) break;
+    out += piece;
+  }
+  return out;
+}
+
 function shortDigest(desc: Descriptor): string {
   const i = desc.digest.indexOf(':');
   return safeText(desc.digest.slice(i + 1, i + 13));
@@ -112,7 +126,7 @@ export class TransferDisplay {
     const filled = Math.round(ratio * width);
     const seconds = ((bar.finished ?? Date.now()) - bar.started) / 1000;
     const speed = seconds > 0 ? `${humanBytes(bar.bytes / seconds)}/s` : '';
-    const name = nameOf(bar.desc).slice(0, 40).padEnd(40);
+    const name = nameIn(bar.desc, 40).padEnd(40);
     return ` ${bar.status.padEnd(11)} ${name} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${humanBytes(bar.bytes)}/${humanBytes(bar.desc.size)} ${(ratio * 100).toFixed(2)}% ${speed}\n  └─ ${safeText(bar.desc.digest)}\n`;
   }
 
