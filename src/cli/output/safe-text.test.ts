@@ -30,3 +30,9 @@ test('jsonText and terminalText together keep JSON exact', () => {
   });
   assert.deepEqual(raw, []);
 });
+
+test('jsonText writes a lone surrogate as U+FFFD and keeps a pair', () => {
+  const text = jsonText({ lone: 'a\ud800b', tail: 'x\udfff', pair: 'smile \ud83d\ude00' });
+  assert.doesNotMatch(text, /\\ud[89a-f]/i, 'no lone surrogate escape left for a strict reader to refuse');
+  assert.deepEqual(JSON.parse(text), { lone: 'a\ufffdb', tail: 'x\ufffd', pair: 'smile \ud83d\ude00' });
+});

@@ -88,10 +88,15 @@ export function ttyText(text: string): string {
  * JSON text with the invisible formatting characters of `safeText` written as `\uXXXX` escapes.
  * They can only stand inside strings there, where the escape means the same character: the JSON
  * parses to exactly the same value. (Controls are escaped by JSON.stringify or, for DEL and C1,
- * by `terminalText`.)
+ * by `terminalText`.) A lone surrogate in a string (from a `\ud800` escape in what was read) is
+ * written as U+FFFD, as Go writes invalid text: strict JSON readers refuse a lone surrogate.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  return escapeInvisible(JSON.stringify(value, null, indent));
+  return escapeInvisible(JSON.stringify(value, wellFormed, indent));
+}
+
+function wellFormed(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.toWellFormed() : value;
 }
 
 /** A JSON string literal (or any JSON text) with its invisible formatting characters escaped, as `jsonText`. */
