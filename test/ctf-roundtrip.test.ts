@@ -191,6 +191,34 @@ describe('CTF round trip', () => {
     }
   });
 
+  test('a private tar CTF is never readable by others while it is unpacked or written back', async () => {
+    const t = await tempDir();
+    try {
+      const src = await source();
+      const path = join(t.path, 'private.tar');
+      await withCtfArchive(path, { mode: 'create' }, (a) => copy(src.mem, '1.0.0', a.repository(repoName), '1.0.0'));
+      await chmod(path, 0o600);
+      const seen: string[] = [];
+      const archive = await CtfArchive.open(path, { mode: 'readwrite' });
+      await copy(src.mem, '2.0.0', archive.repository(repoName), '2.0.0');
+      await archive.close({
+        onEntry: async () => {
+          for (const name of await readdir(t.path)) {
+            if (name === 'private.tar' || !name.includes('private.tar') || name.endsWith('.lock')) continue;
+            seen.push(
+              `${name.endsWith('.tmp') ? 'temp' : name} ${((await lstat(join(t.path, name))).mode & 0o777).toString(8)}`,
+            );
+          }
+        },
+      });
+      assert.ok(seen.length > 0, 'the unpacked folder and the temp file were looked at');
+      for (const entry of seen) assert.match(entry, / (600|700)$/, entry);
+      assert.equal((await stat(path)).mode & 0o777, 0o600);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a CTF written back keeps its permissions, and one reached through a link stays a link', async () => {
     const t = await tempDir();
     try {

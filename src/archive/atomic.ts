@@ -39,15 +39,16 @@ export async function writeFileAtomic(
   o: { sync?: boolean } = {},
 ): Promise<void> {
   const temp = tempPathFor(target);
-  const existing = lstat(target).then(
+  const kept = await lstat(target).then(
     (info) => (info.isFile() ? info.mode & 0o777 : undefined),
     () => undefined,
   );
-  const handle = await open(temp, 'wx', mode);
+  // Created with the kept permissions (the umask may only take some away): a private file's new
+  // content is never readable by others, not even while it is written.
+  const handle = await open(temp, 'wx', kept ?? mode);
   try {
+    if (kept !== undefined) await handle.chmod(kept);
     await handle.writeFile(data);
-    const kept = await existing;
-    if (kept !== undefined && kept !== mode) await handle.chmod(kept);
     if (o.sync !== false) await handle.sync();
   } catch (error) {
     await handle.close().catch(() => {});

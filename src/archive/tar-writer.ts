@@ -93,9 +93,12 @@ export class TarFileWriter {
     this.#handle = handle;
   }
 
-  static async create(out: string): Promise<TarFileWriter> {
+  /** `mode`: the file's permissions from its first byte on (default 0644, less the umask). */
+  static async create(out: string, o: { mode?: number } = {}): Promise<TarFileWriter> {
     const temp = `${out}.${randomBytes(6).toString('hex')}.tmp`;
-    return new TarFileWriter(out, temp, await open(temp, 'wx', 0o644));
+    const handle = await open(temp, 'wx', o.mode ?? 0o644);
+    if (o.mode !== undefined) await handle.chmod(o.mode).catch(() => {});
+    return new TarFileWriter(out, temp, handle);
   }
 
   /** Appends one entry once those before it are written; a failure spoils the whole file. */
@@ -160,13 +163,13 @@ export interface TarWriteEntry {
 export async function writeTar(
   out: string,
   entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; mode?: number } = {},
 ): Promise<void> {
   const signal = options.signal;
   let writer: TarFileWriter | undefined;
   try {
     signal?.throwIfAborted();
-    writer = await TarFileWriter.create(out);
+    writer = await TarFileWriter.create(out, options.mode === undefined ? {} : { mode: options.mode });
     const seen = new Set<string>();
     for await (const entry of entries) {
       checkEntry(entry, seen, out);

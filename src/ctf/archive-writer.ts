@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { chmod, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +20,10 @@ export interface ArchiveEntryInfo {
 
 export interface WriteCtfArchiveOptions {
   signal?: AbortSignal;
+  /** The archive's permissions from its first byte (an archive replaced keeps its own); default 0644 less the umask. */
+  mode?: number;
+  /** The path errors name (the one the user gave, where `out` is the file a link of it led to). */
+  where?: string;
   /** Called before each entry is written; a throw (or rejection) aborts the write. */
   onEntry?: (entry: ArchiveEntryInfo) => void | Promise<void>;
 }
@@ -80,21 +84,19 @@ async function ctfEntries(dir: string, options: WriteCtfArchiveOptions): Promise
  */
 export async function writeCtfArchive(
   dir: string,
-  given: string,
+  out: string,
   format: 'tar' | 'tgz',
   stagingDir: string,
   options: WriteCtfArchiveOptions = {},
 ): Promise<void> {
   const entries = await ctfEntries(dir, options);
   const signalOpt = options.signal ? { signal: options.signal } : {};
-  // An archive reached through a link is replaced where the link points (the link stays), and
-  // keeps its permissions: a private archive stays private.
-  const { path: out, mode } = await archiveFile(given);
+  const mode = options.mode;
+  const given = options.where ?? out;
   if (format === 'tar') {
     const temp = tempPathFor(out);
     try {
-      await writeTar(temp, entries, signalOpt);
-      if (mode !== undefined) await chmod(temp, mode);
+      await writeTar(temp, entries, { ...signalOpt, ...(mode === undefined ? {} : { mode }) });
       await rename(temp, out);
     } catch (error) {
       await rm(temp, { force: true });
@@ -106,8 +108,10 @@ export async function writeCtfArchive(
   const temp = tempPathFor(out);
   try {
     await writeTar(staged, entries, signalOpt);
-    const handle = await open(temp, 'wx', 0o644);
+    // With the archive's permissions from the first byte: a private archive is never readable by others.
+    const handle = await open(temp, 'wx', mode ?? 0o644);
     try {
+      if (mode !== undefined) await handle.chmod(mode);
       await pipeline(
         createReadStream(staged, { highWaterMark: 1024 * 1024 }),
         createGzip(),
@@ -119,7 +123,6 @@ export async function writeCtfArchive(
         },
         signalOpt,
       );
-      if (mode !== undefined) await handle.chmod(mode);
       await handle.sync();
     } finally {
       await handle.close();
@@ -134,11 +137,4 @@ export async function writeCtfArchive(
   } finally {
     await rm(staged, { force: true });
   }
-}
-
-/** The file an archive path names (a link followed to the file it points at) and that file's permissions, if it is there. */
-async function archiveFile(out: string): Promise<{ path: string; mode?: number }> {
-  const info = await stat(out).catch(() => undefined);
-  if (!info?.isFile()) return { path: out };
-  return { path: await realpath(out), mode: info.mode & 0o777 };
 }

@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { DirFiles, removeStaleLock, sweepStaleTemps, TarFiles, tempPathFor, withLock } from '../archive/index.js';
@@ -53,10 +54,17 @@ export interface CloseCtfOptions {
   onEntry?: (entry: ArchiveEntryInfo) => void | Promise<void>;
 }
 
+/**
+ * A tar or tgz as it was opened: the file a link of its path led to (resolved once: what is checked
+ * unchanged is what is replaced), its identity and its permissions (kept when it is written back).
+ */
 interface FileStamp {
+  real: string;
+  dev: number;
   ino: number;
   size: number;
   mtimeMs: number;
+  mode: number;
 }
 
 async function statOrUndefined(path: string) {
@@ -68,8 +76,8 @@ async function statOrUndefined(path: string) {
   }
 }
 
-function stampOf(s: { ino: number; size: number; mtimeMs: number }): FileStamp {
-  return { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+async function stampOf(path: string, s: Stats): Promise<FileStamp> {
+  return { real: await realpath(path), dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs, mode: s.mode & 0o777 };
 }
 
 /** Only the index and the digest-named blobs of an archive are CTF content; the rest is skipped. */
@@ -155,7 +163,7 @@ export class CtfArchive {
       await store.index();
       return new CtfArchive(path, format, mode, store, undefined, undefined);
     }
-    return CtfArchive.#openUnpacked(path, format, mode, info ? stampOf(info) : undefined, options);
+    return CtfArchive.#openUnpacked(path, format, mode, info ? await stampOf(path, info) : undefined, options);
   }
 
   static async #openDirectory(path: string, mode: OpenMode, exists: boolean, follow: boolean): Promise<CtfArchive> {
@@ -212,7 +220,9 @@ export class CtfArchive {
       made.folder = (await mkdir(dirname(path), { recursive: true }).catch(() => undefined)) ?? undefined;
     const work = tempPathFor(path, parent);
     try {
-      await mkdir(join(work, BlobsDirectoryName), { recursive: true });
+      // Private: the archive may be, and its content is unpacked here.
+      await mkdir(work, { recursive: true, mode: 0o700 });
+      await mkdir(join(work, BlobsDirectoryName));
     } catch (error) {
       throw new LadingError('IO_ERROR', `${path}: cannot unpack into ${parent}: ${(error as Error).message}`, {
         cause: error,
@@ -319,7 +329,12 @@ export class CtfArchive {
         // archive unchanged would otherwise both replace it, and the first one's work would be lost.
         await withLock(commitLockPath(this.path), async () => {
           await this.#checkUnchanged();
-          await writeCtfArchive(work, this.path, this.format as 'tar' | 'tgz', work, {
+          // An archive reached through a link is replaced where the link led when it was opened
+          // (the link stays), with its permissions: a private archive stays private.
+          const before = this.#openedAs;
+          await writeCtfArchive(work, before?.real ?? this.path, this.format as 'tar' | 'tgz', work, {
+            where: this.path,
+            ...(before ? { mode: before.mode } : {}),
             ...(options.signal ? { signal: options.signal } : {}),
             ...(options.onEntry ? { onEntry: options.onEntry } : {}),
           });
@@ -336,12 +351,18 @@ export class CtfArchive {
 
   /** Refuses to replace an archive that someone else rewrote while we worked on our copy. */
   async #checkUnchanged(): Promise<void> {
-    const now = await statOrUndefined(this.path);
     const before = this.#openedAs;
+    // The very file that will be replaced, not followed if it became a link meanwhile.
+    const now = before ? await lstat(before.real).catch(() => undefined) : await statOrUndefined(this.path);
     const same =
       before === undefined
         ? now === undefined
-        : now !== undefined && now.ino === before.ino && now.size === before.size && now.mtimeMs === before.mtimeMs;
+        : now !== undefined &&
+          now.isFile() &&
+          now.dev === before.dev &&
+          now.ino === before.ino &&
+          now.size === before.size &&
+          now.mtimeMs === before.mtimeMs;
     if (!same) {
       throw new LadingError(
         'IO_ERROR',

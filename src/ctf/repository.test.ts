@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { blobDescriptor, pushArtifact, pushBytes, pushImage, pushIndex, tempDir } from '../../test/support/fixtures.js';
 import { fetchAll, listReferrers, MemoryStore, readAll } from '../content/index.js';
 import { copy } from '../copy/index.js';
-import { digestBytes, isLadingError, MediaType } from '../oci/index.js';
+import { type Descriptor, digestBytes, isLadingError, MediaType } from '../oci/index.js';
 import { CtfArchive, withCtfArchive } from './archive.js';
 import { blobFileName } from './format.js';
 import { referrersTag } from './referrers.js';
@@ -373,7 +373,7 @@ describe('two writers of one folder CTF, one of which is discarded', () => {
     });
   });
 
-  test("a discarded writer takes its own entries out of the index and leaves the other's", async () => {
+  test("a discarded writer undoes what it recorded after the other's last write, and keeps the rest", async () => {
     await twoWriters(async (a, b, dir) => {
       const first = await pushArtifact(a.repository(repoA), { 'a1.txt': 'a1' });
       await a.repository(repoA).tag(first.manifest, 'a1');
@@ -384,9 +384,28 @@ describe('two writers of one folder CTF, one of which is discarded', () => {
       await a.repository(repoA).tag(second.manifest, 'a2');
       await a.close({ commit: false });
       const check = await CtfArchive.open(dir);
-      assert.deepEqual(await check.repositories(), [repoB]);
+      assert.deepEqual(await check.repositories(), [repoA, repoB]);
+      // a1 was there when b wrote: b may rely on it. a2 came after b's last write: it goes.
+      assert.deepEqual(await allTags(check.repository(repoA)), ['a1']);
       assert.deepEqual(await allTags(check.repository(repoB)), ['b1']);
       assert.equal((await check.repository(repoB).resolve('b1')).digest, theirs.manifest.digest);
+      await check.close();
+    });
+  });
+
+  test('an entry both recorded stays when one of them is discarded', async () => {
+    await twoWriters(async (a, b, dir) => {
+      const mine = await pushArtifact(a.repository(repoA), { 'same.txt': 'same' });
+      await a.repository(repoA).tag(mine.manifest, 'v1');
+      // b records the same version (finding everything there) and succeeds.
+      const theirs = await pushArtifact(b.repository(repoA), { 'same.txt': 'same' });
+      await b.repository(repoA).tag(theirs.manifest, 'v1');
+      await b.close();
+      await a.close({ commit: false });
+      const check = await CtfArchive.open(dir);
+      const repo = check.repository(repoA);
+      assert.equal((await repo.resolve('v1')).digest, theirs.manifest.digest);
+      assert.equal((await readAll(await repo.fetch(theirs.layers[0] as Descriptor))).toString(), 'same');
       await check.close();
     });
   });

@@ -54,11 +54,18 @@ export class CtfStore {
   #indexWritten: Buffer | undefined;
   /** The index file's stamp as this session last saw it: when its first write began, then after each update. */
   #seen: string | undefined;
-  /** Whether another writer changed the index between this session's updates. */
-  #interleaved = false;
-  /** The index entries this session's updates added and removed, by entryKey, for a rollback. */
-  readonly #entriesAdded = new Map<string, ArtifactMetadata>();
-  readonly #entriesRemoved = new Map<string, ArtifactMetadata>();
+  /** How many times this session wrote the index. */
+  #updates = 0;
+  /**
+   * The last of this session's index writes after which another writer wrote it (-1: none; 0:
+   * before this session's first). That writer saw the index as it was then, and may have recorded
+   * the same entries itself (a second `add cv` of the same version): a rollback leaves the changes
+   * made until then.
+   */
+  #foreignAfter = -1;
+  /** The index entries this session's updates added and removed, by entryKey, with the update that did it. */
+  readonly #entriesAdded = new Map<string, { entry: ArtifactMetadata; at: number }>();
+  readonly #entriesRemoved = new Map<string, { entry: ArtifactMetadata; at: number }>();
 
   constructor(init: CtfStoreInit) {
     this.location = init.location;
@@ -115,7 +122,7 @@ export class CtfStore {
         this.#indexBefore = (await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes)) ?? null;
       }
       const before = await this.#stamp();
-      if (before !== this.#seen) this.#interleaved = true;
+      if (before !== this.#seen) this.#foreignAfter = this.#updates;
       await this.#checkRelied();
       const current = await this.#read();
       const next = await change(current);
@@ -123,6 +130,7 @@ export class CtfStore {
         const bytes = encodeArtifactIndex(next);
         await writeFileAtomic(join(root, ArtifactIndexFileName), bytes);
         this.#indexWritten = Buffer.from(bytes);
+        this.#updates++;
         this.#noteChange(current, next);
         this.dirty = true;
       }
@@ -143,7 +151,7 @@ export class CtfStore {
       if ((await this.#blobs.size(digest)) === undefined) {
         throw new LadingError(
           'NOT_FOUND',
-          `${this.location}: blob ${digest}, there when this writer began, was removed by another (a discarded session); nothing recorded`,
+          `${this.location}: blob ${digest}, there when this writer found it, was removed by another writer since; nothing recorded`,
         );
       }
     }
@@ -155,11 +163,11 @@ export class CtfStore {
     const now = new Map((next.artifacts ?? []).map((a) => [entryKey(a), a]));
     for (const [key, entry] of now) {
       if (was.has(key)) continue;
-      if (!this.#entriesRemoved.delete(key)) this.#entriesAdded.set(key, entry);
+      if (!this.#entriesRemoved.delete(key)) this.#entriesAdded.set(key, { entry, at: this.#updates });
     }
     for (const [key, entry] of was) {
       if (now.has(key)) continue;
-      if (!this.#entriesAdded.delete(key)) this.#entriesRemoved.set(key, entry);
+      if (!this.#entriesAdded.delete(key)) this.#entriesRemoved.set(key, { entry, at: this.#updates });
     }
   }
 
@@ -221,16 +229,17 @@ export class CtfStore {
    * Undoes this session in a folder CTF. When no other writer changed the index since this
    * session's first write, the index goes back to what it was, byte for byte, and the blobs this
    * session created are removed (a writer that found one there and relies on it notices at its
-   * next index update: see `update`). When another writer did, only this session's own entries
-   * are taken out of the index (theirs stay), and its blobs stay too: the other writer may have
-   * found them there and recorded manifests that use them. Returns whether the store is as it
-   * was before the session.
+   * next index update: see `update`). When another writer did, this session's changes to the
+   * index made after that writer's last write are undone, and the rest stays: theirs, and ours
+   * that they saw (they may have recorded the same entries, or manifests that use our blobs), and
+   * its blobs stay too. Returns whether the store is as it was before the session.
    */
   async rollback(): Promise<boolean> {
     const root = this.assertWritable();
     let restored = false;
     await withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
-      const foreign = this.#interleaved || (this.#seen !== undefined && (await this.#stamp()) !== this.#seen);
+      if (this.#seen !== undefined && (await this.#stamp()) !== this.#seen) this.#foreignAfter = this.#updates;
+      const foreign = this.#foreignAfter >= 0;
       if (!foreign) {
         if (this.#indexWritten !== undefined) {
           if (this.#indexBefore) await writeFileAtomic(join(root, ArtifactIndexFileName), this.#indexBefore);
@@ -240,7 +249,7 @@ export class CtfStore {
         restored = true;
       } else if (this.#entriesAdded.size > 0 || this.#entriesRemoved.size > 0) {
         const current = await this.#read();
-        const undone = undoEntries(current, this.#entriesAdded, this.#entriesRemoved);
+        const undone = undoEntries(current, this.#since(this.#entriesAdded), this.#since(this.#entriesRemoved));
         if (undone !== current) await writeFileAtomic(join(root, ArtifactIndexFileName), encodeArtifactIndex(undone));
       }
       this.#cache = undefined;
@@ -250,6 +259,13 @@ export class CtfStore {
     this.#entriesAdded.clear();
     this.#entriesRemoved.clear();
     return restored;
+  }
+
+  /** The entries of `changes` made after the last foreign write (see #foreignAfter). */
+  #since(changes: ReadonlyMap<string, { entry: ArtifactMetadata; at: number }>): Map<string, ArtifactMetadata> {
+    const out = new Map<string, ArtifactMetadata>();
+    for (const [key, { entry, at }] of changes) if (at > this.#foreignAfter) out.set(key, entry);
+    return out;
   }
 
   async removeBlob(digest: string): Promise<void> {
