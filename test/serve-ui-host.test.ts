@@ -75,11 +75,23 @@ test('on 127.0.0.1 the view answers its own names only', async () => {
     assert.equal((await get(loop.port, '/ui/api/info', `localhost:${loop.port + 1}`)).status, 403);
   } finally {
     await loop.close();
+  }
+  // An alias the operator allows (a name in /etc/hosts, a proxy that keeps the Host) is answered.
+  const aliased = await startRegistry({
+    root: `${work.path}/b`,
+    addr: '127.0.0.1:0',
+    ui: false,
+    allowedHosts: ['registry.local'],
+  });
+  try {
+    assert.equal((await get(aliased.port, '/v2/_catalog', `registry.local:${aliased.port}`)).status, 200);
+  } finally {
+    await aliased.close();
     await work.cleanup();
   }
 });
 
-test('on 127.0.0.1 the registry API answers a web page only under its own names; registry clients under any', async () => {
+test('on 127.0.0.1 the registry API answers only under its own names, a web page or not', async () => {
   const work = await tempDir('lading-serve-host-');
   const loop = await startRegistry({ root: `${work.path}/a`, addr: '127.0.0.1:0', ui: false });
   try {
@@ -95,8 +107,14 @@ test('on 127.0.0.1 the registry API answers a web page only under its own names;
       (await get(loop.port, '/v2/', `attacker.example:${loop.port}`, { 'sec-fetch-mode': 'cors' })).status,
       403,
     );
-    // A registry client (no Origin, no Sec-Fetch-*) may reach it by an alias of 127.0.0.1.
-    assert.equal((await get(loop.port, '/v2/_catalog', `registry.local:${loop.port}`)).status, 200);
+    // A page's own GET after DNS rebinding carries no browser marker: under a name that is not the
+    // registry's, no request is answered (a registry client names it localhost or 127.0.0.1).
+    const bare = await get(loop.port, '/v2/_catalog', `attacker.example:${loop.port}`);
+    assert.equal(bare.status, 403, bare.body);
+    assert.equal((await get(loop.port, '/v2/_catalog', `registry.local:${loop.port}`)).status, 403);
+    for (const own of [`127.0.0.1:${loop.port}`, `localhost:${loop.port}`]) {
+      assert.equal((await get(loop.port, '/v2/_catalog', own)).status, 200, own);
+    }
     // A page served by the registry's own address is answered.
     const own = await get(loop.port, '/v2/_catalog', `localhost:${loop.port}`, {
       origin: `http://localhost:${loop.port}`,

@@ -68,6 +68,13 @@ export interface HandlerOptions {
    * Undefined: no check.
    */
   browserHost?: () => ((host: string | undefined) => boolean) | undefined;
+  /**
+   * Whether every request, not only a browser's, must pass `browserHost`: for a server on a
+   * loopback address, whose clients name it `localhost` or by its address. A page's own requests
+   * after DNS rebinding carry no browser marker at all (a same-origin GET over plain HTTP to a
+   * name that is not `localhost`), and would otherwise read the registry.
+   */
+  hostForAll?: () => boolean;
   /** The browser view, answering below `/ui/` behind the same authentication as the API. */
   ui?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
 }
@@ -107,15 +114,20 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     }
     if (!path.startsWith('/v2')) throw new RegistryReply(404, 'NAME_UNKNOWN', `${path}: not a registry API path`);
     const writes = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method);
-    if (fromBrowser(req)) {
+    const browser = fromBrowser(req);
+    if (browser || o.hostForAll?.()) {
       const hostOk = o.browserHost?.();
       if (hostOk && !hostOk(req.headers.host)) {
         throw new RegistryReply(
           403,
           'DENIED',
-          'a request from a web page is answered only when it names this registry by its address or an allowed host name',
+          browser
+            ? 'a request from a web page is answered only when it names this registry by its address or an allowed host name'
+            : 'this registry listens on a loopback address: a request must name it localhost, by its address, or by an allowed host name',
         );
       }
+    }
+    if (browser) {
       // Checked before authorization: a browser sends the credentials it remembers on its own.
       // (A page elsewhere can send a form or a no-cors fetch without any preflight.)
       if (writes && !fromOwnOrigin(req)) {

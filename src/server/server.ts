@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readRegularFile } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
 import { LadingError, MaxManifestBytes } from '../oci/index.js';
-import { allowedHostName, hostGuard } from './browser.js';
+import { allowedHostName, hostGuard, isLoopbackAddress } from './browser.js';
 import { internalErrors, registryHandler } from './handler.js';
 import { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
@@ -110,8 +110,10 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   if (o.allowedHosts) for (const name of o.allowedHosts) allowedHostName(name);
   let ui: UiHandler | undefined;
   let browserHost: ((host: string | undefined) => boolean) | undefined;
+  let hostForAll = false;
   const handler = registryHandler({
     browserHost: () => browserHost,
+    hostForAll: () => hostForAll,
     store,
     uploads,
     htpasswd,
@@ -196,6 +198,7 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
   const address = server.address() as AddressInfo;
   const allowedHost = hostGuard(address, { allowedHosts: o.allowedHosts, defaultPort: o.tlsCert ? 443 : 80 });
   browserHost = allowedHost;
+  hostForAll = isLoopbackAddress(address.address);
   if (o.ui !== false) {
     try {
       ui = createUiHandler({

@@ -72,7 +72,7 @@ export function registerServe(program: Command, io: CliIO): void {
     )
     .option(
       '--allowed-host <name>',
-      'a further host name web pages may reach the server by (repeatable; its addresses and localhost always work)',
+      'a further host name the server answers by (repeatable; its addresses and localhost always work): on a loopback address every client, elsewhere web pages',
       collect,
     )
     .option('--root <dir>', 'where the repositories are kept', defaultRoot)
