@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, link, lutimes, mkdir, open, rename, symlink, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type ErrorCode, LadingError } from '../oci/index.js';
@@ -82,14 +82,29 @@ export class ContainedTree {
     if (o.mtime) this.#folderTimes.push([rel, o.mtime]);
   }
 
+  /** `size`, when known: a small file is written with a few direct calls, not through the thread pool. */
   async file(
     rel: string,
-    body: Readable | AsyncIterable<Buffer>,
+    body: Readable | AsyncIterable<Buffer> | readonly Buffer[],
     where: Where,
-    o: { mode?: number; mtime?: Date } = {},
+    o: { mode?: number; mtime?: Date; size?: number } = {},
   ): Promise<void> {
     const [dir, name] = await this.#parent(rel, where);
     const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+    if (o.size !== undefined && o.size <= SmallFileBytes) {
+      // An archive of many small files spends its time handing calls to the thread pool and back
+      // (~4 per file, each ~0.1 ms on a busy machine; tar makes them directly). A small file's
+      // calls are quick and cannot block on a pipe (the name is new, or refused): made directly.
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+      const bytes = Buffer.concat(chunks);
+      if (writeSmallFile(dir.at(name), flags, bytes, o)) {
+        this.#links.delete(rel);
+        this.#files.add(rel);
+        return;
+      }
+      body = [bytes];
+    }
     // A name nothing holds yet is written in place: created exclusively, so that nothing there (a
     // file, a link, even a dangling one) is ever written through, and three file-system calls
     // fewer per file than a temp file and a rename (archives of many small files).
@@ -297,6 +312,40 @@ export class ContainedTree {
   #escape(where: Where, what: string): never {
     throw new LadingError(this.#options.escapeCode, `${where}: ${what} (in ${this.root})`);
   }
+}
+
+/** Files up to this size are written with direct calls (see ContainedTree.file). */
+const SmallFileBytes = 64 * 1024;
+
+/**
+ * Creates `path` exclusively (never through what is there) and writes `bytes` with direct calls;
+ * false when something is at the name already. A file written part-way is removed.
+ */
+function writeSmallFile(path: string, flags: number, bytes: Buffer, o: { mode?: number; mtime?: Date }): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, flags, o.mode ?? 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    try {
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      if (o.mtime) futimesSync(fd, o.mtime, o.mtime);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // gone already
+    }
+    throw error;
+  }
+  return true;
 }
 
 async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {

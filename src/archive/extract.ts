@@ -46,7 +46,10 @@ export async function extractTar(source: Readable, options: ExtractTarOptions): 
           return drain(body);
         case 'file':
         case 'contiguous-file':
-          return tree.file(rel, body, where, attributes);
+          return tree.file(rel, body, where, {
+            ...attributes,
+            ...(header.size === undefined ? {} : { size: header.size }),
+          });
         case 'symlink':
           await tree.symlink(rel, header.linkname ?? '', where, attributes.mtime ? { mtime: attributes.mtime } : {});
           return drain(body);

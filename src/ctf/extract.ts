@@ -65,6 +65,7 @@ export async function extractTarFile(file: string, into: string, options: Extrac
         dest,
         await tar.open(entry.path),
         `${options.where}: tar archive entry ${JSON.stringify(entry.path)}`,
+        { size: entry.size },
       );
     }
   } catch (error) {

@@ -141,11 +141,18 @@ async function overlaps(entries: StagedEntry[], root: string, out: Problem[]): P
       text: `${path}: a file of layer "${file.layer}", and a folder of layer "${folder.layer}"`,
     });
   };
-  const walk = async (staged: string, target: string, layer: string): Promise<void> => {
-    const info = await lstat(staged);
-    await claim(target, { folder: info.isDirectory(), staged, layer });
-    if (!info.isDirectory()) return;
-    for (const name of (await readdir(staged)).sort()) await walk(join(staged, name), join(target, name), layer);
+  // What a folder holds comes with its listing (one call per folder, not one per entry: an
+  // artifact may unpack a million files); links are not followed either way.
+  const walk = async (staged: string, target: string, layer: string, folder?: boolean): Promise<void> => {
+    const isFolder = folder ?? (await lstat(staged)).isDirectory();
+    await claim(target, { folder: isFolder, staged, layer });
+    if (!isFolder) return;
+    const children = (await readdir(staged, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+    for (const child of children) {
+      await walk(join(staged, child.name), join(target, child.name), layer, child.isDirectory());
+    }
   };
   const targets = new Set<string>();
   for (const e of entries) {
