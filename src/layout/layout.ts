@@ -197,6 +197,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
         // Someone else made it meanwhile: it is read as any layout that was there.
         const files = this.files as DirFiles;
         this.#state = (await initialise(files)) ?? (await readState(files));
+        this.#graph = undefined;
       }
       this.#missing = false;
     })();

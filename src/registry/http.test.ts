@@ -561,7 +561,7 @@ describe('HttpClient', () => {
     }
   });
 
-  test('a warm connection that fails is silent: the request opens its own and meets the error itself', async () => {
+  test('a warm connection that fails is silent until a request takes it, which then fails with its error', async () => {
     // Nothing listens on this port once the probe server is closed.
     const probe = createNetServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -637,5 +637,6 @@ describe('HttpClient', () => {
     const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     assert.equal(status, 0, err);
     assert.equal(out, 'CONNECT_TIMEOUT', 'the request ran to its end before the process did');
+    assert.equal(s.connections.length, 1, "the warm connection's failure is the request's: no second wait");
   });
 });

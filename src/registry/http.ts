@@ -130,20 +130,23 @@ const UploadBytes = 1024 * 1024;
 const ServerIdleMarginMs = 1000;
 
 /** `connecting`'s connection, or the abort's error first; a connection that comes too late is closed. */
-function untilAborted(connecting: Promise<Socket | undefined>, signal: AbortSignal): Promise<Socket | undefined> {
+function untilAborted(connecting: Promise<Socket | Error>, signal: AbortSignal): Promise<Socket | Error> {
+  const close = (socket: Socket | Error) => {
+    if (!(socket instanceof Error)) socket.destroy();
+  };
   if (signal.aborted) {
-    void connecting.then((socket) => socket?.destroy());
+    void connecting.then(close);
     return Promise.reject(abortedError(signal));
   }
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       reject(abortedError(signal));
-      void connecting.then((socket) => socket?.destroy());
+      void connecting.then(close);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     void connecting.then((socket) => {
       signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) socket?.destroy();
+      if (signal.aborted) close(socket);
       else resolve(socket);
     });
   });
@@ -167,7 +170,7 @@ export class HttpClient {
   /** How each idle connection is taken out of the idle set. */
   readonly #unidle = new WeakMap<Socket, () => void>();
   /** Connections being opened ahead of their first request (`warm`), by route key. */
-  readonly #warming = new Map<string, Promise<Socket | undefined>>();
+  readonly #warming = new Map<string, Promise<Socket | Error>>();
   /** TLS sessions to resume, by route key. */
   readonly #sessions = new Map<string, Buffer>();
   /** Every connection opened and not yet closed. */
@@ -407,18 +410,22 @@ export class HttpClient {
     if (key === undefined || this.#warming.has(key) || (this.#idle.get(key)?.length ?? 0) > 0) return;
     const connecting = route.connect({ reachedProxy: true }, true).then(
       (socket) => socket,
-      () => undefined,
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
     );
     this.#warming.set(key, connecting);
     void connecting.then((socket) => {
-      // Not taken by a request while it connected: it waits with the idle ones.
+      // Not taken by a request while it connected: it waits with the idle ones (a failure is
+      // forgotten: the first request tries afresh).
       if (this.#warming.get(key) !== connecting) return;
       this.#warming.delete(key);
-      if (socket) this.#release(key, socket, true);
+      if (!(socket instanceof Error)) this.#release(key, socket, true);
     });
   }
 
-  /** The connection `warm` is opening for `key`, once open; undefined if there is none or it failed. */
+  /**
+   * The connection `warm` is opening for `key`, once open; undefined if there is none. Its failure
+   * is the request's, as if it had connected itself (not a second wait for a silent host).
+   */
   async #takeWarming(key: string, signal: AbortSignal | undefined): Promise<Socket | undefined> {
     const connecting = this.#warming.get(key);
     if (!connecting) return undefined;
@@ -426,14 +433,15 @@ export class HttpClient {
     // The connection and its timer keep nothing alive while they connect: the request that now
     // waits for them must, or the process would end under it with nothing else to do.
     const hold = setInterval(() => {}, 1 << 30);
-    let socket: Socket | undefined;
+    let socket: Socket | Error;
     try {
       socket = await (signal ? untilAborted(connecting, signal) : connecting);
     } finally {
       clearInterval(hold);
     }
-    if (!socket || socket.destroyed || socket.readyState !== 'open') {
-      socket?.destroy();
+    if (socket instanceof Error) throw socket;
+    if (socket.destroyed || socket.readyState !== 'open') {
+      socket.destroy();
       return undefined;
     }
     socket.ref();
