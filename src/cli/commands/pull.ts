@@ -13,7 +13,10 @@ export function registerPull(program: Command, io: CliIO): void {
     .argument('<name>', 'source: <registry>/<repository>{:<tag>|@<digest>} (or a layout with --oci-layout)')
     .option('-o, --output <dir>', 'output folder', '.')
     .option('-k, --keep-old-files', 'do not replace existing files; fail instead')
-    .option('-T, --allow-path-traversal', 'allow file names that point outside the output folder')
+    .option(
+      '-T, --allow-path-traversal',
+      'allow file names that point outside the output folder (written there at once: a failed pull does not undo them)',
+    )
     .option('--include-subject', 'also pull the subject of the manifest, recursively')
     .option('--config <file>', 'also save the config as this file: <file>[:<type>]')
     .option('--platform <platform>', 'pull the manifest for this platform: os[/arch[/variant]][:os_version]');
