@@ -24,13 +24,7 @@ export async function readRegularFile(
   });
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `${where} is not a regular file`);
-    if (info.size > options.limit) {
-      throw new LadingError(
-        'SIZE_EXCEEDS_LIMIT',
-        `${where} is ${info.size} bytes, over the ${options.limit}-byte limit`,
-      );
-    }
+    checkOpened(info, where, options.limit);
     const buffer = Buffer.allocUnsafe(info.size + 1);
     let got = 0;
     while (got < buffer.length) {
@@ -38,9 +32,7 @@ export async function readRegularFile(
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    if (got > options.limit) {
-      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where} grew past the ${options.limit}-byte limit while read`);
-    }
+    if (got > options.limit) throw grewPast(where, options.limit);
     return buffer.subarray(0, got);
   } finally {
     await handle.close();
@@ -63,13 +55,7 @@ export function readRegularFileSync(path: string, options: { limit: number; wher
   }
   try {
     const info = fstatSync(fd);
-    if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `${where} is not a regular file`);
-    if (info.size > options.limit) {
-      throw new LadingError(
-        'SIZE_EXCEEDS_LIMIT',
-        `${where} is ${info.size} bytes, over the ${options.limit}-byte limit`,
-      );
-    }
+    checkOpened(info, where, options.limit);
     const buffer = Buffer.allocUnsafe(info.size + 1);
     let got = 0;
     while (got < buffer.length) {
@@ -77,11 +63,21 @@ export function readRegularFileSync(path: string, options: { limit: number; wher
       if (read === 0) break;
       got += read;
     }
-    if (got > options.limit) {
-      throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where} grew past the ${options.limit}-byte limit while read`);
-    }
+    if (got > options.limit) throw grewPast(where, options.limit);
     return buffer.subarray(0, got);
   } finally {
     closeSync(fd);
   }
+}
+
+/** What both readers check once the file is open: a regular file, within the limit. */
+function checkOpened(info: { isFile(): boolean; size: number }, where: string, limit: number): void {
+  if (!info.isFile()) throw new LadingError('INVALID_ARGUMENT', `${where} is not a regular file`);
+  if (info.size > limit) {
+    throw new LadingError('SIZE_EXCEEDS_LIMIT', `${where} is ${info.size} bytes, over the ${limit}-byte limit`);
+  }
+}
+
+function grewPast(where: string, limit: number): LadingError {
+  return new LadingError('SIZE_EXCEEDS_LIMIT', `${where} grew past the ${limit}-byte limit while read`);
 }
