@@ -61,6 +61,29 @@ function client(overrides: Partial<HttpClientOptions> = {}): HttpClient {
   });
 }
 
+/**
+ * Runs `body` (with HttpClient imported) in a process of its own, for what only a process shows:
+ * whether it ends on its own. Asynchronous, so that this process's servers answer meanwhile.
+ */
+async function clientProcess(
+  body: string,
+): Promise<{ status: number | null; signal: string | null; out: string; err: string }> {
+  const { spawn } = await import('node:child_process');
+  const module = new URL('./http.ts', import.meta.url).pathname;
+  const script = `import { HttpClient } from ${JSON.stringify(module)};\n${body}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    timeout: 30_000,
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const [status, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+    child.on('close', (code, sig) => resolve([code, sig])),
+  );
+  return { status, signal, out, err };
+}
+
 async function text(body: AsyncIterable<unknown>): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(c as Buffer);
@@ -585,26 +608,13 @@ describe('HttpClient', () => {
     // stays in the making, its 60 s connect timer running.
     const s = await raw(() => {});
     const url = new URL(s.url().href.replace('http:', 'https:'));
-    const { spawn } = await import('node:child_process');
-    const module = new URL('./http.ts', import.meta.url).pathname;
-    const script = `
-      import { HttpClient } from ${JSON.stringify(module)};
+    // Never closed: were the connection or its timer to hold the process, it would run until the
+    // kill after 30 s.
+    const { status, signal, out, err } = await clientProcess(`
       const http = new HttpClient({ keepAliveMs: 60000, connectTimeoutMs: 60000, headersTimeoutMs: 60000, bodyTimeoutMs: 60000 });
       http.warm(new URL(${JSON.stringify(url.href)}));
       setTimeout(() => process.stdout.write('warmed'), 200);
-    `;
-    // Never closed: were the connection or its timer to hold the process, it would run until the
-    // kill below.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      timeout: 30_000,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const [status, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-      child.on('close', (code, sig) => resolve([code, sig])),
-    );
+    `);
     assert.equal(signal, null, 'the process ended on its own');
     assert.equal(status, 0, err);
     assert.equal(out, 'warmed');
@@ -615,10 +625,7 @@ describe('HttpClient', () => {
     // The TLS handshake never completes: the warm connection, then the request's own, time out.
     const s = await raw(() => {});
     const url = new URL(s.url().href.replace('http:', 'https:'));
-    const { spawn } = await import('node:child_process');
-    const module = new URL('./http.ts', import.meta.url).pathname;
-    const script = `
-      import { HttpClient } from ${JSON.stringify(module)};
+    const { status, out, err } = await clientProcess(`
       const http = new HttpClient({ keepAliveMs: 60000, connectTimeoutMs: 300, headersTimeoutMs: 60000, bodyTimeoutMs: 60000 });
       const url = new URL(${JSON.stringify(url.href)});
       http.warm(url);
@@ -626,15 +633,7 @@ describe('HttpClient', () => {
         () => process.stdout.write('answered'),
         (e) => process.stdout.write(String(e.code)),
       );
-    `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      timeout: 30_000,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    `);
     assert.equal(status, 0, err);
     assert.equal(out, 'CONNECT_TIMEOUT', 'the request ran to its end before the process did');
     assert.equal(s.connections.length, 1, "the warm connection's failure is the request's: no second wait");

@@ -96,8 +96,11 @@ export function jsonText(value: unknown, indent?: number): string {
 }
 
 function wellFormed(_key: string, value: unknown): unknown {
-  return typeof value === 'string' ? value.toWellFormed() : value;
+  return typeof value === 'string' ? value.replace(loneSurrogate, '\ufffd') : value;
 }
+
+/** A high surrogate not followed by a low one, or a low one not after a high one (code units: no `u` flag). */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** A JSON string literal (or any JSON text) with its invisible formatting characters escaped, as `jsonText`. */
 export function escapeInvisible(json: string): string {
