@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { lstat, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -98,7 +98,9 @@ async function* walk(
   rel = '',
 ): AsyncGenerator<{ rel: string; full: string; info: import('node:fs').Stats }> {
   const full = rel ? join(root, rel) : root;
-  const info = rel ? await lstat(full) : await stat(full);
+  // Direct calls: a folder of many small files would otherwise spend its time handing each call
+  // to the thread pool and back (a file-system lookup cannot block on a pipe).
+  const info = rel ? lstatSync(full) : statSync(full);
   yield { rel, full, info };
   if (!info.isDirectory()) return;
   const names = (await readdir(full)).sort();
@@ -118,7 +120,7 @@ async function prepareDirectory(dir: string, title: string, options: PrepareOpti
   const { createWriteStream } = await import('node:fs');
   try {
     await pipeline(
-      Readable.from(directoryTar(dir, title, options)),
+      Readable.from(coalesced(directoryTar(dir, title, options))),
       tarMeasure,
       createGzip(),
       gzMeasure,
@@ -162,7 +164,12 @@ async function* directoryTar(dir: string, title: string, options: PrepareOptions
       });
     } else if (info.isFile()) {
       // Hard links are stored as regular files, as ORAS does.
-      const body = info.size > 0 ? createReadStream(full, { highWaterMark: fileReadBytes(info.size) }) : undefined;
+      const body =
+        info.size === 0
+          ? undefined
+          : info.size <= SmallFileBytes
+            ? once(readSmallFile(full, info.size))
+            : createReadStream(full, { highWaterMark: fileReadBytes(info.size) });
       yield* tarEntry({ ...common, size: info.size, typeflag: '0' }, body, {
         where: full,
         sizeError: () => new LadingError('IO_ERROR', `${full}: changed while it was read`),
@@ -170,6 +177,54 @@ async function* directoryTar(dir: string, title: string, options: PrepareOptions
     }
   }
   yield tarTrailer;
+}
+
+/** Files up to this size are read with direct calls (see readSmallFile). */
+const SmallFileBytes = 64 * 1024;
+
+/**
+ * A small regular file's bytes, read with direct calls: opened without blocking (a FIFO swapped in
+ * since the walk cannot hang the one thread) and without following a link, checked to be a regular
+ * file still; one byte more than `size` is asked for, so that tarEntry sees a file that grew.
+ */
+function readSmallFile(path: string, size: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (error) {
+    throw new LadingError('IO_ERROR', `${path}: changed while it was read (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new LadingError('IO_ERROR', `${path}: changed while it was read`);
+    const buffer = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (let n = -1; n !== 0 && got < buffer.length; got += n) n = readSync(fd, buffer, got, buffer.length - got, got);
+    return buffer.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
+/** `chunks` joined into pieces of at least 64 KiB: a tar of many small files is mostly 512-byte headers, each a trip through the pipeline. */
+async function* coalesced(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    pending.push(chunk);
+    size += chunk.length;
+    if (size >= 64 * 1024) {
+      yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending, size);
 }
 
 /** A scratch folder for staged directory tars, removed when the push ends. */
