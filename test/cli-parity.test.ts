@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { pushImage, withDir } from './support/fixtures.js';
-import { loadPeers } from './support/peers.mjs';
+import { loadPeers, ParityHostName } from './support/peers.mjs';
 
 const peers = loadPeers();
 const reg = peers.plain.host;
@@ -340,7 +340,9 @@ describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, dep
     withDir(async (dir) => {
       await writeFile(join(dir, 'a.txt'), 'resolve\n');
       const port = peers.plain.host.split(':')[1] as string;
-      const name = `parity-${process.pid}.invalid`;
+      // A name lading serve on loopback is told to answer (test/support/peers.mjs): it answers
+      // only the names it is reached by, docker-registry any.
+      const name = ParityHostName;
       const path = `parity/resolve-${process.pid}-${++counter}`;
       const pushed = await ladingOk(
         ['push', '--plain-http', '--resolve', `${name}:5000:127.0.0.1:${port}`, `${name}:5000/${path}:v1`, 'a.txt'],

@@ -4,6 +4,9 @@ export type RegistryName = 'plain' | 'tls' | 'token';
 
 export declare const REGISTRY_NAMES: readonly RegistryName[];
 
+/** A made-up host name the tests reach the registry by (--resolve); lading serve is told to answer it. */
+export declare const ParityHostName: string;
+
 /**
  * One `docker-registry serve` instance, or with LADING_TEST_REGISTRY=serve (plain and tls only)
  * one `lading serve`. `pid` is null while stopped (see stopRegistry).

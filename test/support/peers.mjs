@@ -327,10 +327,15 @@ async function startRegistry(info, name) {
 }
 
 /** `lading serve`'s options for the TLS peer (certificate and htpasswd as docker-registry's config has them). */
+/** A made-up name the tests reach the registry by (--resolve): lading serve on loopback answers it. */
+export const ParityHostName = 'lading-parity.invalid';
+
 function serveArgs(info, name) {
-  if (name !== 'tls') return [];
+  const alias = ['--allowed-host', ParityHostName];
+  if (name !== 'tls') return alias;
   const tlsDir = path.join(info.dir, 'tls');
   return [
+    ...alias,
     '--tls-cert',
     path.join(tlsDir, 'registry.crt'),
     '--tls-key',
