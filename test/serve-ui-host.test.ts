@@ -209,6 +209,8 @@ test('the guard is decided from the address bound, not the text of --addr', () =
   assert.ok(!loop('builder:5000'));
   assert.ok(!loop(undefined));
   assert.ok(!loop('localhost:5000:1'));
+  assert.ok(loop('k3d-registry.localhost:5000'), 'a *.localhost name is loopback by definition');
+  assert.ok(!loop('registry.localhost.example:5000'));
   const web = hostGuard({ address: '127.0.0.1', port: 80 });
   assert.ok(web('localhost'), 'the default port');
   const wide = hostGuard({ address: '::', port: 5000 }, { hostname: 'Builder', allowedHosts: ['[2001:db8::5]'] });

@@ -101,7 +101,12 @@ export function hostGuard(
     if (!host) return false;
     if (allowed.has(host.name)) return true;
     if (loopback) {
-      const local = host.name === 'localhost' || (isIP(host.name) !== 0 && isLoopbackAddress(host.name));
+      // `*.localhost` is loopback by definition (RFC 6761; browsers never ask DNS for it), so no
+      // page elsewhere can take such a name: k3d and kind name their registries so.
+      const local =
+        host.name === 'localhost' ||
+        host.name.endsWith('.localhost') ||
+        (isIP(host.name) !== 0 && isLoopbackAddress(host.name));
       return local && (host.port ?? defaultPort) === bound.port;
     }
     return isIP(host.name) !== 0 || host.name === 'localhost' || host.name === machine;
