@@ -357,8 +357,7 @@ export class CtfArchive {
     const same =
       before === undefined
         ? now === undefined
-        : now !== undefined &&
-          now.isFile() &&
+        : now?.isFile() === true &&
           now.dev === before.dev &&
           now.ino === before.ino &&
           now.size === before.size &&
