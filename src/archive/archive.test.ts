@@ -83,6 +83,49 @@ describe('containedLinkTarget', () => {
 });
 
 describe('ContainedTree', () => {
+  test('a file is seen at its name only whole, unless the folder is private (newFilesInPlace)', () =>
+    inDir(async (dir) => {
+      for (const inPlace of [false, true]) {
+        const root = join(dir, `root-${inPlace}`);
+        await mkdir(root);
+        const tree = await ContainedTree.open(root, { ...pull, ...(inPlace ? { newFilesInPlace: true } : {}) });
+        const seen: string[][] = [];
+        // Over 64 KiB: the streamed way. Between its chunks, what is there under the name?
+        async function* halves(): AsyncGenerator<Buffer> {
+          yield Buffer.alloc(40_000, 1);
+          seen.push((await readdir(root)).filter((n) => n === 'big'));
+          yield Buffer.alloc(40_000, 2);
+        }
+        await tree.file('big', halves(), 'big', { size: 80_000 });
+        await tree.file('small', body('s'), 'small', { size: 1 });
+        await tree.finish();
+        assert.deepEqual(seen, [inPlace ? ['big'] : []], `in place: ${inPlace}`);
+        assert.equal((await stat(join(root, 'big'))).size, 80_000);
+        assert.equal(await readFile(join(root, 'small'), 'utf8'), 's');
+        assert.deepEqual((await readdir(root)).sort(), ['big', 'small'], 'no temp file left');
+      }
+    }));
+
+  test('a file whose body is not the size it declares is refused and leaves nothing', () =>
+    inDir(async (dir) => {
+      for (const [size, inPlace] of [
+        [10, true],
+        [10, false],
+        [70_000, true],
+        [70_000, false],
+      ] as const) {
+        const root = join(dir, `root-${size}-${inPlace}`);
+        await mkdir(root);
+        const tree = await ContainedTree.open(root, { ...pull, ...(inPlace ? { newFilesInPlace: true } : {}) });
+        await assert.rejects(
+          tree.file('f', body('short'), 'tar entry "f"', { size }),
+          (e) => isLadingError(e, 'INVALID_ARCHIVE') && /holds 5 bytes, not the \d+ it declares/.test(e.message),
+        );
+        await tree.close();
+        assert.deepEqual(await readdir(root), []);
+      }
+    }));
+
   test('files, folders and links inside; folder times are set at the end; names of 255 bytes', () =>
     inDir(async (dir) => {
       const root = join(dir, 'root');

@@ -1,4 +1,4 @@
-import { closeSync, constants, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, futimesSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, link, lutimes, mkdir, open, rename, symlink, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type ErrorCode, LadingError } from '../oci/index.js';
@@ -16,6 +16,12 @@ export interface ContainedTreeOptions {
   existing: 'replace' | 'refuse';
   /** The code for an entry that would leave the root or pass a link (PATH_TRAVERSAL for pulls, INVALID_ARCHIVE for stores). */
   escapeCode: ErrorCode;
+  /**
+   * A new file is written at its name, not as a temp file renamed there: for a folder nobody reads
+   * until the unpacking is over (a staging or temp folder), where a file cut short by a crash is
+   * never taken for a whole one. Elsewhere a file is only ever seen whole.
+   */
+  newFilesInPlace?: boolean;
 }
 
 /** Names an entry in errors, e.g. `tar entry "a/b"`. */
@@ -91,6 +97,7 @@ export class ContainedTree {
   ): Promise<void> {
     const [dir, name] = await this.#parent(rel, where);
     const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+    const inPlace = this.#options.newFilesInPlace === true;
     if (o.size !== undefined && o.size <= SmallFileBytes) {
       // An archive of many small files spends its time handing calls to the thread pool and back
       // (~4 per file, each ~0.1 ms on a busy machine; tar makes them directly). A small file's
@@ -98,24 +105,45 @@ export class ContainedTree {
       const chunks: Buffer[] = [];
       for await (const chunk of body) chunks.push(chunk as Buffer);
       const bytes = Buffer.concat(chunks);
-      if (writeSmallFile(dir.at(name), flags, bytes, o)) {
+      if (o.size !== bytes.length) invalid(where, `holds ${bytes.length} bytes, not the ${o.size} it declares`);
+      if (inPlace && writeSmallFile(dir.at(name), flags, bytes, o)) {
+        this.#links.delete(rel);
+        this.#files.add(rel);
+        return;
+      }
+      if (!inPlace) {
+        await this.#checkExisting(dir, name, rel, where);
+        const temp = dir.at(shortTempName());
+        writeSmallFile(temp, flags, bytes, o);
+        try {
+          renameSync(temp, dir.at(name));
+        } catch (error) {
+          try {
+            unlinkSync(temp);
+          } catch {
+            // gone already
+          }
+          throw error;
+        }
         this.#links.delete(rel);
         this.#files.add(rel);
         return;
       }
       body = [bytes];
     }
-    // A name nothing holds yet is written in place: created exclusively, so that nothing there (a
-    // file, a link, even a dangling one) is ever written through, and three file-system calls
-    // fewer per file than a temp file and a rename (archives of many small files).
-    const fresh = await open(dir.at(name), flags, o.mode ?? 0o644).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EEXIST') return undefined;
-      throw error;
-    });
+    // In a folder nobody reads meanwhile (newFilesInPlace), a name nothing holds yet is written in
+    // place: created exclusively, so that nothing there (a file, a link, even a dangling one) is
+    // ever written through, and two file-system calls fewer per file than a temp file and a rename.
+    const fresh = !inPlace
+      ? undefined
+      : await open(dir.at(name), flags, o.mode ?? 0o644).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') return undefined;
+          throw error;
+        });
     if (fresh) {
       try {
         try {
-          for await (const chunk of body) await writeAll(fresh, chunk as Buffer);
+          await writeBody(fresh, body, o.size, where);
           if (o.mtime) await fresh.utimes(o.mtime, o.mtime);
         } finally {
           await fresh.close();
@@ -135,7 +163,7 @@ export class ContainedTree {
       try {
         // Written chunk by chunk: tar-stream's entries are streamx streams, which node's
         // pipeline() does not always see to their end (an empty one never finishes).
-        for await (const chunk of body) await writeAll(handle, chunk as Buffer);
+        await writeBody(handle, body, o.size, where);
         if (o.mtime) await handle.utimes(o.mtime, o.mtime);
       } finally {
         await handle.close();
@@ -346,6 +374,21 @@ function writeSmallFile(path: string, flags: number, bytes: Buffer, o: { mode?: 
     throw error;
   }
   return true;
+}
+
+/** Writes `body` whole; with `size`, a body of another length (an archive cut short while read) fails. */
+async function writeBody(
+  handle: FileHandle,
+  body: Readable | AsyncIterable<Buffer> | readonly Buffer[],
+  size: number | undefined,
+  where: Where,
+): Promise<void> {
+  let total = 0;
+  for await (const chunk of body) {
+    await writeAll(handle, chunk as Buffer);
+    total += (chunk as Buffer).length;
+  }
+  if (size !== undefined && total !== size) invalid(where, `holds ${total} bytes, not the ${size} it declares`);
 }
 
 async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {

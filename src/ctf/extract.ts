@@ -56,7 +56,12 @@ export async function extractTarFile(file: string, into: string, options: Extrac
     if (entry.type !== 'file') refuseEntryType(options.where, entry.path, entry.type);
     if (options.select(entry.path) !== undefined) selected.push(entry);
   }
-  const tree = await ContainedTree.open(into, { existing: 'refuse', escapeCode: 'INVALID_ARCHIVE' });
+  // The CTF's private work folder: nobody reads it while it is unpacked.
+  const tree = await ContainedTree.open(into, {
+    existing: 'refuse',
+    escapeCode: 'INVALID_ARCHIVE',
+    newFilesInPlace: true,
+  });
   try {
     for (const entry of selected) {
       options.signal?.throwIfAborted();
@@ -97,6 +102,7 @@ export async function extractTarStream(
     ...(options.signal ? { signal: options.signal } : {}),
     existing: 'refuse',
     escapeCode: 'INVALID_ARCHIVE',
+    newFilesInPlace: true,
     keepAttributes: false,
     place(header) {
       const cleaned = cleanArchivePath(header.name);

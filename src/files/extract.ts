@@ -22,6 +22,8 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** `root`, already opened safely by the caller (the extraction closes it); otherwise `root` is made and opened here. */
   rootDir?: RealDir;
+  /** `root` is a staging folder nobody reads until the pull is over: new files are written in place (see ContainedTreeOptions). */
+  staged?: boolean;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function extractTarGz(source: Readable, options: ExtractOptions): P
     ...(options.signal ? { signal: options.signal } : {}),
     existing: 'replace',
     escapeCode: 'PATH_TRAVERSAL',
+    ...(options.staged ? { newFilesInPlace: true } : {}),
     keepAttributes: true,
     place(header, where) {
       const rel = inRoot(header.name, where, 'the entry');

@@ -169,7 +169,7 @@ async function* directoryTar(dir: string, title: string, options: PrepareOptions
           ? undefined
           : info.size <= SmallFileBytes
             ? once(readSmallFile(full, info.size))
-            : createReadStream(full, { highWaterMark: fileReadBytes(info.size) });
+            : createReadStream(full, { fd: openChecked(full), highWaterMark: fileReadBytes(info.size) });
       yield* tarEntry({ ...common, size: info.size, typeflag: '0' }, body, {
         where: full,
         sizeError: () => new LadingError('IO_ERROR', `${full}: changed while it was read`),
@@ -188,16 +188,8 @@ const SmallFileBytes = 64 * 1024;
  * file still; one byte more than `size` is asked for, so that tarEntry sees a file that grew.
  */
 function readSmallFile(path: string, size: number): Buffer {
-  let fd: number;
+  const fd = openChecked(path);
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } catch (error) {
-    throw new LadingError('IO_ERROR', `${path}: changed while it was read (${(error as Error).message})`, {
-      cause: error,
-    });
-  }
-  try {
-    if (!fstatSync(fd).isFile()) throw new LadingError('IO_ERROR', `${path}: changed while it was read`);
     const buffer = Buffer.allocUnsafe(size + 1);
     let got = 0;
     for (let n = -1; n !== 0 && got < buffer.length; got += n) n = readSync(fd, buffer, got, buffer.length - got, got);
@@ -205,6 +197,34 @@ function readSmallFile(path: string, size: number): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A file found by the walk, opened for reading: without blocking (a FIFO swapped in since cannot
+ * hang a thread), without following a link, and checked to be a regular file still.
+ */
+function openChecked(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const changed = code === 'ELOOP' || code === 'ENXIO' || code === 'ENOENT';
+    throw new LadingError(
+      'IO_ERROR',
+      changed
+        ? `${path}: changed while it was read (${(error as Error).message})`
+        : `${path}: cannot read: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new LadingError('IO_ERROR', `${path}: changed while it was read`);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
 }
 
 async function* once(bytes: Buffer): AsyncGenerator<Buffer> {

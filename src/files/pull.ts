@@ -282,6 +282,7 @@ class FileSink implements Storage {
       root: at.path,
       base: at.base,
       ...(rootDir ? { rootDir: rootDir as RealDir } : {}),
+      ...(at.mode === 'staged' ? { staged: true } : {}),
       ...(tarDigest ? { expectedTarDigest: tarDigest } : {}),
       ...(signal ? { signal } : {}),
     });

@@ -110,6 +110,8 @@ export async function extractResourceTar(
         ...(options.signal ? { signal: options.signal } : {}),
         existing: 'replace',
         escapeCode: 'PATH_TRAVERSAL',
+        // A new folder of our own, moved into place once complete.
+        newFilesInPlace: true,
         keepAttributes: true,
         place,
         placeLinkTarget: (linkname, at) => clean(linkname, `${at} (hard link to ${JSON.stringify(linkname)})`),
