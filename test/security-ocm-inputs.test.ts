@@ -3,34 +3,13 @@
 // and certificate chains stored in signatures. Each ends in one Error line naming what and where,
 // a non-zero exit, and no hang.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { assertOneLineError, type CliResult, cliArgs, ladingOk } from './support/cli.js';
+import { assertErrorWithin, ladingOk, ladingWithin } from './support/cli.js';
 import { withDir } from './support/fixtures.js';
-
-/** Runs the CLI, killed after `seconds` (a hang is a test failure, not a stuck run). */
-function ladingWithin(seconds: number, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
-  return new Promise<CliResult & { killed: boolean }>((resolve) => {
-    execFile(
-      process.execPath,
-      cliArgs(args),
-      { cwd: options.cwd, env: options.env ?? process.env, timeout: seconds * 1000, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => {
-        const killed = Boolean(error?.killed);
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr), killed });
-      },
-    );
-  });
-}
-
-function assertErrorWithin(r: CliResult & { killed: boolean }, pattern: RegExp, what: string): void {
-  assert.equal(r.killed, false, `${what}: hung (killed after the time limit)`);
-  assertOneLineError(r, pattern);
-}
 
 const constructorYaml = `components:
 - name: acme.org/hostile

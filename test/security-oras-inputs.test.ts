@@ -2,34 +2,13 @@
 // a FIFO that nobody writes or reads, or a device that never ends, is refused or bounded, and
 // never leaves the process stuck in a system call that no signal can end.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertOneLineError, type CliResult, cliArgs } from './support/cli.js';
+import { assertErrorWithin, cliArgs, ladingWithin } from './support/cli.js';
 import { withDir } from './support/fixtures.js';
-
-/** Runs the CLI, killed (and reported so) if it has not ended after `seconds`. */
-function ladingWithin(seconds: number, args: string[], cwd: string) {
-  return new Promise<CliResult & { killed: boolean }>((resolve) => {
-    execFile(
-      process.execPath,
-      cliArgs(args),
-      { cwd, timeout: seconds * 1000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const killed = Boolean(error?.killed);
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr), killed });
-      },
-    );
-  });
-}
-
-function assertErrorWithin(r: CliResult & { killed: boolean }, pattern: RegExp, what: string): void {
-  assert.equal(r.killed, false, `${what}: hung (killed after the time limit)`);
-  assertOneLineError(r, pattern);
-}
 
 /** Whether a thread of `pid` waits in the open() of a FIFO for the other end (Linux). */
 async function inFifoOpen(pid: number): Promise<boolean> {
@@ -52,7 +31,9 @@ describe('push option files', () => {
         ['/dev/zero', /annotation file \/dev\/zero is not a regular file/],
         ['huge.json', /annotation file huge\.json is \d+ bytes, over the 4194304-byte limit/],
       ] as const) {
-        const r = await ladingWithin(20, ['push', '--oci-layout', 'lay:v1', '--annotation-file', file, 'a.txt'], dir);
+        const r = await ladingWithin(20, ['push', '--oci-layout', 'lay:v1', '--annotation-file', file, 'a.txt'], {
+          cwd: dir,
+        });
         assertErrorWithin(r, why, `--annotation-file ${file}`);
       }
       assert.deepEqual((await readdir(dir)).sort(), ['a.txt', 'fifo', 'huge.json'], 'no layout made');
@@ -63,11 +44,9 @@ describe('push option files', () => {
     await withDir(async (dir) => {
       execFileSync('mkfifo', [join(dir, 'fifo')]);
       await writeFile(join(dir, 'a.txt'), 'a');
-      const lonely = await ladingWithin(
-        20,
-        ['push', '--oci-layout', 'lay:v1', '--export-manifest', 'fifo', 'a.txt'],
-        dir,
-      );
+      const lonely = await ladingWithin(20, ['push', '--oci-layout', 'lay:v1', '--export-manifest', 'fifo', 'a.txt'], {
+        cwd: dir,
+      });
       assertErrorWithin(lonely, /--export-manifest fifo: a FIFO that no process reads/, 'no reader');
       assert.deepEqual((await readdir(dir)).sort(), ['a.txt', 'fifo'], 'nothing pushed');
 
@@ -76,7 +55,9 @@ describe('push option files', () => {
       reader.stdout.on('data', (c: Buffer) => chunks.push(c));
       const closed = new Promise<void>((resolve) => reader.on('close', () => resolve()));
       try {
-        const r = await ladingWithin(20, ['push', '--oci-layout', 'lay:v1', '--export-manifest', 'fifo', 'a.txt'], dir);
+        const r = await ladingWithin(20, ['push', '--oci-layout', 'lay:v1', '--export-manifest', 'fifo', 'a.txt'], {
+          cwd: dir,
+        });
         assert.equal(r.code, 0, r.stderr);
         await closed;
         const manifest = JSON.parse(Buffer.concat(chunks).toString());
@@ -89,7 +70,7 @@ describe('push option files', () => {
 
   test('manifest push from /dev/zero is bounded; a missing file is one line', async () => {
     await withDir(async (dir) => {
-      const r = await ladingWithin(20, ['manifest', 'push', '--oci-layout', 'lay:v1', '/dev/zero'], dir);
+      const r = await ladingWithin(20, ['manifest', 'push', '--oci-layout', 'lay:v1', '/dev/zero'], { cwd: dir });
       assertErrorWithin(r, /\/dev\/zero: more than 4194304 bytes/, 'manifest push /dev/zero');
     });
   });
@@ -104,7 +85,7 @@ describe('registry option files', () => {
         [['--ca-file', '/dev/zero'], /CA file \/dev\/zero is not a regular file/],
         [['--cert-file', 'fifo', '--key-file', 'fifo'], /client certificate fifo is not a regular file/],
       ] as const) {
-        const r = await ladingWithin(20, ['repo', 'tags', ...args, '127.0.0.1:9/repo'], dir);
+        const r = await ladingWithin(20, ['repo', 'tags', ...args, '127.0.0.1:9/repo'], { cwd: dir });
         assertErrorWithin(r, why, args.join(' '));
       }
     });
@@ -123,7 +104,7 @@ describe('serve and add cv files', () => {
         [['add', 'cv', '-c', 'fifo', '-r', 'ctf'], /component constructor fifo is not a regular file/],
         [['add', 'cv', '-c', '/dev/zero', '-r', 'ctf'], /component constructor \/dev\/zero is not a regular file/],
       ] as const) {
-        const r = await ladingWithin(20, [...args], dir);
+        const r = await ladingWithin(20, [...args], { cwd: dir });
         assertErrorWithin(r, why, args.join(' '));
       }
     });

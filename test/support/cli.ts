@@ -56,3 +56,35 @@ export function assertOneLineError(r: CliResult, pattern: RegExp): void {
   assert.match(lines[0] as string, pattern);
   assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
 }
+
+/** {@link lading}, killed and reported so if it has not ended after `seconds` (a hang fails, not stalls, the test). */
+export function ladingWithin(
+  seconds: number,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<CliResult & { killed: boolean }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      cliArgs(args),
+      {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        timeout: seconds * 1000,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        const killed = Boolean(error?.killed);
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr), killed });
+      },
+    );
+  });
+}
+
+/** The run ended by itself, in one error line that matches `pattern`. */
+export function assertErrorWithin(r: CliResult & { killed: boolean }, pattern: RegExp, what: string): void {
+  assert.equal(r.killed, false, `${what}: hung (killed after the time limit)`);
+  assertOneLineError(r, pattern);
+}
