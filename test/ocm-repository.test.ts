@@ -175,9 +175,14 @@ describe('component versions in an OCI store', () => {
         const stored = await repo.getComponentVersion('github.com/acme.org/helloworld', '1.0.0');
         const resource = stored.descriptor.component.resources?.[0];
         assert.equal(resource?.name, 'resource');
-        const out = join((await tempDir()).path, 'r');
-        await repo.writeLocalBlob(stored, resource?.access as never, out);
-        assert.equal(await readFile(out, 'utf8'), 'test');
+        const work = await tempDir();
+        try {
+          const out = join(work.path, 'r');
+          await repo.writeLocalBlob(stored, resource?.access as never, out);
+          assert.equal(await readFile(out, 'utf8'), 'test');
+        } finally {
+          await work.cleanup();
+        }
         assert.deepEqual(await repo.listComponentVersions('github.com/acme.org/helloworld'), ['1.0.0']);
       } finally {
         await archive.close();
