@@ -1,11 +1,11 @@
-import { constants } from 'node:fs';
-import { lstat, open, stat } from 'node:fs/promises';
+import { constants, lstatSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileReadBytes, readRegularFile } from '../content/index.js';
+import { fileReadBytes, readRegularFile, readRegularFileSync } from '../content/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
 import type { FileEntry, StoreFiles } from './files.js';
-import { RealDir } from './real-dir.js';
+import { type Child, RealDir } from './real-dir.js';
 
 /** Options of a {@link DirFiles}. */
 export interface DirFilesOptions {
@@ -35,30 +35,33 @@ export class DirFiles implements StoreFiles {
    * open (see RealDir.at): a folder swapped for a link while the store is open, even between this
    * check and `fn`, is not followed. Following links, `fn` gets the plain path.
    */
-  async #reach<T>(path: string, fn: (at: string) => Promise<T>): Promise<{ value: T } | undefined> {
+  async #reach<T>(path: string, fn: (at: string) => Promise<T> | T): Promise<{ value: T } | undefined> {
     if (this.#follow) return { value: await fn(join(this.location, path)) };
     const parts = path.split('/');
     const name = parts.pop() as string;
     if (parts.length === 0) return { value: await fn(join(this.location, name)) };
     let dir: RealDir;
     try {
-      dir = await RealDir.open(this.location);
+      dir = RealDir.openNow(this.location);
     } catch (error) {
       if (absent(error)) return undefined;
       throw this.#ioError('open', path, error);
     }
     try {
       for (const part of parts) {
-        const child = await dir.child(part).catch((error: unknown) => {
+        let child: Child;
+        try {
+          child = dir.childNow(part);
+        } catch (error) {
           throw this.#ioError('open', path, error);
-        });
+        }
         if (!('dir' in child)) return undefined;
-        await dir.close();
+        dir.closeNow();
         dir = child.dir;
       }
       return { value: await fn(dir.at(name)) };
     } finally {
-      await dir.close();
+      dir.closeNow();
     }
   }
 
@@ -76,9 +79,10 @@ export class DirFiles implements StoreFiles {
     return (await this.#reach(path, (at) => this.#statAt(at, path)))?.value;
   }
 
-  async #statAt(at: string, path: string): Promise<FileEntry | undefined> {
+  /** A direct system call: a stat is too little work for a trip through the thread pool. */
+  #statAt(at: string, path: string): FileEntry | undefined {
     try {
-      const s = await (this.#follow ? stat : lstat)(at);
+      const s = (this.#follow ? statSync : lstatSync)(at);
       return s.isFile() ? { path, size: s.size } : undefined;
     } catch (error) {
       if (absent(error)) return undefined;
@@ -115,7 +119,7 @@ export class DirFiles implements StoreFiles {
 
   async readSmall(path: string, limit: number): Promise<Buffer | undefined> {
     const reached = await this.#reach(path, async (at) => {
-      const entry = await this.#statAt(at, path);
+      const entry = this.#statAt(at, path);
       if (!entry) return undefined;
       if (entry.size > limit) {
         throw new LadingError(
@@ -126,17 +130,26 @@ export class DirFiles implements StoreFiles {
       // The size is the opened file's own (a writer may have renamed a new one into place since the
       // stat), and a file that grows meanwhile is cut at the limit and refused; a FIFO swapped in
       // cannot hang the open, and anything but a regular file reads as absent.
-      return readRegularFile(at, { limit, where: `${this.location}: ${path}`, noFollow: !this.#follow }).catch(
-        (error: unknown) => {
-          // INVALID_ARGUMENT is "not a regular file" (or, without following links, "a link"): absent.
-          if (isLadingError(error, 'NOT_FOUND') || isLadingError(error, 'INVALID_ARGUMENT')) return undefined;
-          throw error;
-        },
-      );
+      const o = { limit, where: `${this.location}: ${path}`, noFollow: !this.#follow };
+      // INVALID_ARGUMENT is "not a regular file" (or, without following links, "a link"): absent.
+      const unless = (error: unknown) => {
+        if (isLadingError(error, 'NOT_FOUND') || isLadingError(error, 'INVALID_ARGUMENT')) return undefined;
+        throw error;
+      };
+      // A small file (a manifest, an index) is read with direct calls; a big one through the pool.
+      if (entry.size > DirectReadBytes) return readRegularFile(at, o).catch(unless);
+      try {
+        return readRegularFileSync(at, o);
+      } catch (error) {
+        return unless(error);
+      }
     });
     return reached?.value;
   }
 }
+
+/** The largest file {@link DirFiles.readSmall} reads with direct system calls. */
+const DirectReadBytes = 1024 * 1024;
 
 /** A missing file, or a file where a folder was expected on its way. */
 function absent(error: unknown): boolean {

@@ -1,4 +1,5 @@
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import { LadingError } from '../oci/index.js';
 import { isAlive } from './process-alive.js';
 
@@ -13,9 +14,18 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeou
   const started = Date.now();
   for (;;) {
     try {
-      const handle = await open(lockPath, 'wx', 0o644);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
+      // Direct system calls: taking and dropping the lock are tiny, and on the way of every index
+      // update (a trip through the thread pool costs more than the call; see atomic.ts).
+      const fd = openSync(lockPath, 'wx', 0o644);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } catch (error) {
+        // A lock file without its owner's pid would hold others off until it is two minutes old.
+        closeSync(fd);
+        unlinkSync(lockPath);
+        throw error;
+      }
+      closeSync(fd);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -35,7 +45,11 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeou
   try {
     return await fn();
   } finally {
-    await unlink(lockPath).catch(() => {});
+    try {
+      unlinkSync(lockPath);
+    } catch {
+      // removed already (broken as stale by another process)
+    }
   }
 }
 

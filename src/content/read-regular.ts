@@ -40,17 +40,24 @@ export async function readRegularFile(
 }
 
 /**
- * {@link readRegularFile} for a caller that cannot wait (a constructor): the same checks, the same
- * errors. The open does not block on a FIFO either, so the one thread is never stuck in it.
+ * {@link readRegularFile} for a caller that cannot wait (a constructor), or a small file not worth
+ * a trip through the thread pool: the same checks, the same errors. The open does not block on a
+ * FIFO either, so the one thread is never stuck in it.
  */
-export function readRegularFileSync(path: string, options: { limit: number; where?: string }): Buffer {
+export function readRegularFileSync(
+  path: string,
+  options: { limit: number; where?: string; noFollow?: boolean },
+): Buffer {
   const where = options.where ?? path;
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new LadingError('NOT_FOUND', `${where}: no such file`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LadingError('NOT_FOUND', `${where}: no such file`, { cause: error });
+    if (code === 'ELOOP') {
+      throw new LadingError('INVALID_ARGUMENT', `${where} is a symbolic link; refusing to follow it`, { cause: error });
+    }
     throw new LadingError('IO_ERROR', `${where}: cannot open: ${(error as Error).message}`, { cause: error });
   }
   try {

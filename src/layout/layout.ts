@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -151,7 +151,9 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
     let kind: 'dir' | 'file' | 'missing' = 'missing';
     try {
-      const info = await stat(path);
+      // Direct calls here and where a new layout is made: metadata work is not worth a trip through
+      // the thread pool (see archive/atomic.ts).
+      const info = statSync(path);
       kind = info.isDirectory() ? 'dir' : 'file';
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -188,7 +190,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       // (the first folder made is it or one above it, not blobs/ or blobs/sha256/ alone).
       const path = this.location;
       const blobs = join(path, 'blobs');
-      const first = await mkdir(join(blobs, 'sha256'), { recursive: true });
+      const first = mkdirSync(join(blobs, 'sha256'), { recursive: true });
       const made = first !== undefined && !resolvePath(first).startsWith(resolvePath(blobs));
       // A layout made here holds only this handle's writes (no manifests yet): nothing to read back.
       const fresh = made ? await initialiseNew(path) : undefined;
@@ -519,11 +521,13 @@ function emptyState(): IndexState {
 async function initialiseNew(root: string): Promise<IndexState | undefined> {
   const empty = emptyState();
   // ingest/ too, where blobs are staged: the first write then finds every folder it needs.
-  const [ingest, ...wrote] = await Promise.all([
-    mkdir(join(root, 'ingest')).then(
-      () => true,
-      () => false,
-    ),
+  let ingest = true;
+  try {
+    mkdirSync(join(root, 'ingest'));
+  } catch {
+    ingest = false;
+  }
+  const wrote = await Promise.all([
     writeNewFile(join(root, 'oci-layout'), layoutFileBytes()),
     writeNewFile(join(root, 'index.json'), encodeIndexJson(empty)),
   ]);
@@ -542,7 +546,7 @@ async function initialise(files: DirFiles): Promise<IndexState | undefined> {
   if (layoutFile) await checkLayoutFile(files);
   const existing = (await files.stat('index.json')) ? await readState(files, { indexOnly: true }) : undefined;
   if (!layoutFile) await writeFileAtomic(join(root, 'oci-layout'), layoutFileBytes());
-  await mkdir(join(root, 'blobs'), { recursive: true });
+  mkdirSync(join(root, 'blobs'), { recursive: true });
   if (existing) return existing;
   const empty: IndexState = { tags: new Map(), manifests: new Map() };
   const wrote = await withLock(join(root, 'index.json.lock'), async () => {
