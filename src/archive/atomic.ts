@@ -113,6 +113,26 @@ function writeFileAtomicNow(target: string, data: Uint8Array, mode: number): voi
   }
 }
 
+/**
+ * Creates `path` (it must not exist) holding `data`, with direct system calls: for a small blob
+ * already verified in memory, staged before its rename. `mode` is set exactly (not through the
+ * umask) when it is not 0o644. The caller removes the file when this throws.
+ */
+export function writeNewBytesNow(path: string, data: Uint8Array, mode = 0o644): void {
+  const fd = openSync(path, 'wx', 0o644);
+  try {
+    if (mode !== 0o644) fchmodSync(fd, mode);
+    writeAll(fd, data);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether `data` is small enough to be written with direct system calls (see {@link DirectWriteBytes}). */
+export function writesDirectly(data: Uint8Array): boolean {
+  return data.length <= DirectWriteBytes;
+}
+
 function writeAll(fd: number, data: Uint8Array): void {
   let at = 0;
   while (at < data.length) at += writeSync(fd, data, at, data.length - at);

@@ -11,7 +11,7 @@ import {
   verifyBytes,
 } from '../content/index.js';
 import { type Descriptor, type ErrorCode, LadingError } from '../oci/index.js';
-import { tempPathFor, writeFileAtomic } from './atomic.js';
+import { tempPathFor, writeFileAtomic, writeNewBytesNow, writesDirectly } from './atomic.js';
 import type { StoreFiles } from './files.js';
 import { openStoreFolder, type RealDir } from './real-dir.js';
 import { writeFilled, writeHashed, writeVerified } from './write-verified.js';
@@ -121,14 +121,22 @@ export class BlobFolder {
       // first byte is written: only the rename waits for it.
       return await this.#in([stagingFolder, folder], async ([staging, opening]) => {
         const temp = tempPathFor(name, (await staging).at('.'));
+        const where = `${location}: ${expected.digest}`;
         let handle: FileHandle | undefined;
         try {
-          // A fill may read back what a blob thread wrote before a break (to resume): read and write.
-          handle = await open(temp, isBlobFill(content) ? 'wx+' : 'wx', 0o644);
-          const where = `${location}: ${expected.digest}`;
-          if (isBlobFill(content)) await writeFilled(handle, content, expected, { where, op: o });
-          else await writeVerified(handle, content, expected, { where, op: o });
-          if (mode !== 0o644) await chmod(temp, mode);
+          if (content instanceof Uint8Array && writesDirectly(content)) {
+            // A small blob read whole: checked, then written with direct calls (no trip through the
+            // thread pool for each of open, write, close).
+            verifyBytes(expected, content, where);
+            writeNewBytesNow(temp, content, mode);
+            o.onProgress?.(content.length);
+          } else {
+            // A fill may read back what a blob thread wrote before a break (to resume): read and write.
+            handle = await open(temp, isBlobFill(content) ? 'wx+' : 'wx', 0o644);
+            if (isBlobFill(content)) await writeFilled(handle, content, expected, { where, op: o });
+            else await writeVerified(handle, content, expected, { where, op: o });
+            if (mode !== 0o644) await chmod(temp, mode);
+          }
           const blobs = await opening;
           const existed = (await this.size(expected.digest)) !== undefined;
           // A direct call: a rename is metadata work, not worth a trip through the thread pool.
