@@ -22,7 +22,11 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeou
       } catch (error) {
         // A lock file without its owner's pid would hold others off until it is two minutes old.
         closeSync(fd);
-        unlinkSync(lockPath);
+        try {
+          unlinkSync(lockPath);
+        } catch {
+          // the write's error is the one to report
+        }
         throw error;
       }
       closeSync(fd);
