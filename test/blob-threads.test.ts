@@ -10,6 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -408,10 +410,13 @@ describe('blob threads: what they leave to the main thread', () => {
 });
 
 describe('blob threads: routes and clients', () => {
-  test("a registry that redirects its blobs: after the first redirect its blobs go the main thread's way only", async () => {
-    const server = await FaultServer.start();
+  test('a registry that redirects its blobs: the main thread asks where each one is, a thread fetches it from there with no credential', async () => {
+    const server = await FaultServer.start({ tokenAuth: true });
     const cdn = await SecondOrigin.start();
-    const registry = new Registry(server.host, { plainHttp: true });
+    const registry = new Registry(server.host, {
+      plainHttp: true,
+      headers: { 'x-registry-secret': 'only-for-the-registry' },
+    });
     try {
       const repo = registry.repository('redirects/threads', { push: true });
       const content = files(4, 300 * 1024);
@@ -420,21 +425,72 @@ describe('blob threads: routes and clients', () => {
       for (const layer of layers) cdn.files.set(`/${layer.digest}`, server.blobs.get(layer.digest) as Buffer);
       server.intercept((req, res) => {
         const digest = layers.find((l) => req.method === 'GET' && req.url?.endsWith(`/blobs/${l.digest}`))?.digest;
-        if (!digest) return false;
-        res.writeHead(307, { location: `${cdn.url}/${digest}` }).end();
+        if (!digest || !req.headers.authorization) return false;
+        res.writeHead(307, { location: `${cdn.url}/${digest}?X-Amz-Signature=abc` }).end();
         return true;
       });
+      server.requests.length = 0;
       const before = blobThreadCounts();
       await pullIntoLayout(repo, 'v1', layers, Object.values(content), { concurrency: 1 });
       const now = blobThreadCounts();
-      assert.equal(now.fallback - before.fallback, 1, 'one thread job, then none');
-      assert.equal(now.written - before.written, 0);
-      const gets = server.requests.filter((r) => r.method === 'GET' && r.url.includes('/blobs/')).length;
-      assert.equal(gets, layers.length + 1, 'one request more than blobs: the thread asked once');
+      assert.equal(now.fallback - before.fallback, 1, "the first GET's redirect, then none");
+      assert.equal(now.written - before.written, layers.length, 'every blob written by a thread');
+      const gets = server.requests.filter((r) => r.method === 'GET' && r.url.includes('/blobs/'));
+      assert.equal(gets.length, layers.length + 1, 'one request more than blobs: the thread asked once');
+      assert.ok(gets.every((r) => r.headers['x-registry-secret'] === 'only-for-the-registry'));
       assert.equal(cdn.requests.length, layers.length);
+      for (const r of cdn.requests) {
+        assert.equal(r.headers.authorization, undefined, `${r.url} carried Authorization`);
+        assert.equal(r.headers['x-registry-secret'], undefined, `${r.url} carried the registry's -H field`);
+        assert.match(r.url, /X-Amz-Signature=abc$/, 'the presigned URL as the registry gave it');
+      }
     } finally {
       await registry.close();
       await cdn.close();
+      await server.close();
+    }
+  });
+
+  test("a redirect target a thread cannot take (a chunked answer): that blob and the registry's later ones go the main thread's way", async () => {
+    const server = await FaultServer.start();
+    const objects = new Map<string, Buffer>();
+    const seen: string[] = [];
+    const cdn = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const data = objects.get(new URL(req.url ?? '/', 'http://x').pathname);
+      if (!data) return void res.writeHead(404).end();
+      // No Content-Length: Node frames it chunked, which the threads leave to the main thread.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(data.subarray(0, 1000));
+      res.end(data.subarray(1000));
+    });
+    await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve));
+    const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+    const registry = new Registry(server.host, { plainHttp: true });
+    try {
+      const repo = registry.repository('redirects/chunked', { push: true });
+      const content = files(3, 300 * 1024);
+      const { manifest, layers } = await pushArtifact(repo, content);
+      await repo.tag(manifest, 'v1');
+      for (const layer of layers) objects.set(`/${layer.digest}`, server.blobs.get(layer.digest) as Buffer);
+      server.intercept((req, res) => {
+        const digest = layers.find((l) => req.method === 'GET' && req.url?.endsWith(`/blobs/${l.digest}`))?.digest;
+        if (!digest) return false;
+        res.writeHead(307, { location: `${cdnUrl}/${digest}` }).end();
+        return true;
+      });
+      server.requests.length = 0;
+      const before = blobThreadCounts();
+      await pullIntoLayout(repo, 'v1', layers, Object.values(content), { concurrency: 1 });
+      const now = blobThreadCounts();
+      assert.equal(now.written - before.written, 0);
+      assert.equal(now.fallback - before.fallback, 2, "the registry's redirect, then the chunked answer; then none");
+      const gets = server.requests.filter((r) => r.method === 'GET' && r.url.includes('/blobs/')).length;
+      assert.equal(gets, layers.length + 2, 'the thread, the main thread locating it, then each blob once');
+      assert.equal(seen.length, layers.length + 1, 'the thread once, then the main thread for each blob');
+    } finally {
+      await registry.close();
+      await new Promise((resolve) => cdn.close(resolve));
       await server.close();
     }
   });

@@ -2,16 +2,16 @@
 // refuses any connection without a certificate its CA signed. lading presents one with ORAS's
 // --cert-file/--key-file; skopeo (--cert-dir) reads back what lading pushed.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
+import { Children, freePort } from './support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lading-mtls-'));
-let registry: ChildProcess | undefined;
+const children = new Children();
 let host = '';
 
 const file = (name: string) => join(dir, name);
@@ -41,34 +41,6 @@ function signed(name: string, subject: string, extensions: string[]): void {
     `${name}.ext`,
     '-out',
     `${name}.crt`,
-  );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(
-    `docker-registry (mutual TLS) did not listen on 127.0.0.1:${port}:\n${readFileSync(file('registry.log'), 'utf8')}`,
   );
 }
 
@@ -118,11 +90,8 @@ before(async () => {
       '',
     ].join('\n'),
   );
-  writeFileSync(file('registry.log'), '');
-  registry = spawn('docker-registry', ['serve', file('registry.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  registry.stdout?.on('data', (b: Buffer) => writeFileSync(file('registry.log'), b, { flag: 'a' }));
-  registry.stderr?.on('data', (b: Buffer) => writeFileSync(file('registry.log'), b, { flag: 'a' }));
-  await waitForPort(port);
+  children.start('docker-registry', ['serve', file('registry.yml')], file('registry.log'));
+  await children.waitForPort('127.0.0.1', port, 'docker-registry (mutual TLS)', file('registry.log'));
   // skopeo's --cert-dir: *.crt are CAs, a *.cert with its *.key is the client's pair.
   mkdirSync(file('skopeo-certs'));
   copyFileSync(file('ca.crt'), file('skopeo-certs/ca.crt'));
@@ -132,7 +101,7 @@ before(async () => {
 });
 
 after(() => {
-  registry?.kill('SIGKILL');
+  children.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 

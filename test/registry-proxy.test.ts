@@ -2,59 +2,22 @@
 // registries (docker-registry). Go tools never proxy localhost or loopback addresses, and neither
 // does lading, so the registries listen on this machine's first non-loopback IPv4 address.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lading, ladingOk } from './support/cli.js';
+import { Children, freePort } from './support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lading-proxy-'));
-const children: ChildProcess[] = [];
+const children = new Children();
 
 function externalAddress(): string {
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   throw new Error('this test needs a non-loopback IPv4 address (lading, as Go, never proxies loopback)');
-}
-
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function start(command: string, args: string[], log: string): ChildProcess {
-  const out = join(dir, log);
-  writeFileSync(out, '');
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (b: Buffer) => writeFileSync(out, b, { flag: 'a' }));
-  child.stderr?.on('data', (b: Buffer) => writeFileSync(out, b, { flag: 'a' }));
-  children.push(child);
-  return child;
-}
-
-async function waitForPort(host: string, port: number, what: string): Promise<void> {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host, port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not listen on ${host}:${port}`);
 }
 
 const addr = externalAddress();
@@ -111,6 +74,7 @@ before(async () => {
   const [plainPort, securePort] = [await freePort(addr), await freePort(addr)];
   const proxyPort = await freePort('127.0.0.1');
   const q = JSON.stringify;
+  const start = (command: string, args: string[], log: string) => children.start(command, args, join(dir, log));
   start('docker-registry', ['serve', registryConfig('plain', plainPort, [])], 'plain.log');
   start(
     'docker-registry',
@@ -145,14 +109,14 @@ before(async () => {
   secure = `${addr}:${securePort}`;
   proxy = `http://proxyuser:proxy-secret@127.0.0.1:${proxyPort}`;
   await Promise.all([
-    waitForPort(addr, plainPort, 'docker-registry'),
-    waitForPort(addr, securePort, 'docker-registry (TLS)'),
-    waitForPort('127.0.0.1', proxyPort, 'tinyproxy'),
+    children.waitForPort(addr, plainPort, 'docker-registry'),
+    children.waitForPort(addr, securePort, 'docker-registry (TLS)'),
+    children.waitForPort('127.0.0.1', proxyPort, 'tinyproxy'),
   ]);
 });
 
 after(() => {
-  for (const c of children) c.kill('SIGKILL');
+  children.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -148,12 +148,25 @@ let threads: BlobThread[] | undefined;
 /** Threads could not be started here, or one died (a sandbox, resource limits): no new ones. */
 let unavailable = false;
 /**
- * Routes the threads no longer take: one answered a blob GET with a redirect, a status that asks
- * to wait (429, 5xx) or not at all in time. Each such answer costs a second request on the main
- * thread's path (which follows the redirect, honours Retry-After, retries), so a registry that
- * answers that way once (Docker Hub, GHCR and most clouds redirect every blob) goes that way only.
+ * Routes the threads no longer take: one answered a blob GET with a status that asks to wait (429,
+ * 5xx), another 3xx than a redirect, or not at all in time, or a redirect target a thread could not
+ * take. Each such answer costs a second request on the main thread's path (which honours
+ * Retry-After, retries, follows what it must), so a registry that answers that way once goes that
+ * way only.
  */
 const mainThreadRoutes = new Set<string>();
+/**
+ * Routes whose blob GETs a thread answered with a redirect (to an object store or a CDN, as Docker
+ * Hub, GHCR, ECR and most clouds answer every blob): the main thread asks such a registry where a
+ * blob is, and a thread fetches it from there (see Repository's fill). A redirect target a thread
+ * cannot take leaves the registry's route to the main thread.
+ */
+const redirectingRoutes = new Set<string>();
+
+/** Whether the registry of `route` answers blob GETs with a redirect the threads can follow. */
+export function routeRedirects(route: string): boolean {
+  return redirectingRoutes.has(route) && !mainThreadRoutes.has(route);
+}
 /** How the jobs of this process ended (for tests and --debug-like checks). */
 const counts = { written: 0, fallback: 0, cancelled: 0 };
 
@@ -217,11 +230,17 @@ function pickThread(): BlobThread | undefined {
 export function dropThreadRoutes(prefix: string): void {
   for (const thread of threads ?? []) thread.drop(prefix);
   for (const route of mainThreadRoutes) if (route.startsWith(prefix)) mainThreadRoutes.delete(route);
+  for (const route of redirectingRoutes) if (route.startsWith(prefix)) redirectingRoutes.delete(route);
 }
 
 /** Whether a fallback's reason says the route is better left to the main thread. */
 function leavesRoute(reason: string): boolean {
   return /^status HTTP\/1\.[01] (3\d\d|429|5\d\d)\b/.test(reason) || reason === 'timed out';
+}
+
+/** Whether a fallback's reason is a redirect (which the main thread may resolve for the threads). */
+function isRedirect(reason: string): boolean {
+  return /^status HTTP\/1\.[01] (301|302|303|307|308)\b/.test(reason);
 }
 
 /** What a thread needs for one blob: the GET, the file descriptor to write to, what to expect. */
@@ -234,6 +253,11 @@ export interface ThreadFetch {
   digest: string;
   signal?: AbortSignal | undefined;
   onProgress?: ((bytes: number) => void) | undefined;
+  /**
+   * The route of the registry whose redirect `get` follows: if the thread cannot take the redirect
+   * target, that registry's blobs go the main thread's way from then on.
+   */
+  redirectOf?: string | undefined;
 }
 
 /**
@@ -254,7 +278,13 @@ export function fetchOnThread(f: ThreadFetch): Promise<ThreadResult> {
     const settle = (result: ThreadResult) => {
       f.signal?.removeEventListener('abort', onAbort);
       counts[result.kind]++;
-      if (result.kind === 'fallback' && leavesRoute(result.reason)) mainThreadRoutes.add(connection.route);
+      if (result.kind === 'fallback') {
+        if (f.redirectOf !== undefined) mainThreadRoutes.add(f.redirectOf);
+        else if (isRedirect(result.reason)) redirectingRoutes.add(connection.route);
+        if (leavesRoute(result.reason) && !(f.redirectOf === undefined && isRedirect(result.reason))) {
+          mainThreadRoutes.add(connection.route);
+        }
+      }
       resolve(result);
     };
     thread.run(

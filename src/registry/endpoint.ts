@@ -85,4 +85,6 @@ export interface RegistryEndpoint extends Sender {
   url(path: string): URL;
   /** A blob GET another thread may send (see Registry.directGet). @internal */
   directGet?(url: URL, scopes: readonly string[], signal?: AbortSignal): Promise<DirectGet | undefined>;
+  /** The GET of where a blob GET was redirected, another thread may send (see Registry.directRedirect). @internal */
+  directRedirect?(from: URL, to: URL): Promise<DirectGet | undefined>;
 }

@@ -155,6 +155,17 @@ export class Registry implements RegistryEndpoint {
   }
 
   /**
+   * The GET of `to`, where this registry redirected a blob GET of `from`, as another thread may
+   * send it (no credential goes there); undefined when it must go the usual way. See
+   * Transport.directRedirect.
+   *
+   * @internal For lading's blob threads; its types are not part of the API.
+   */
+  directRedirect(from: URL, to: URL): Promise<DirectGet | undefined> {
+    return this.#transport.directRedirect(from, to);
+  }
+
+  /**
    * Starts connecting to the registry before the first request needs it, so that the connection
    * (and a TLS handshake) overlaps the caller's own preparation; the first request takes it.
    * Nothing is sent, and a failure stays silent: that request meets it.

@@ -40,7 +40,7 @@ import {
   parseNode,
 } from '../oci/index.js';
 import { repositoryScope } from './auth/scope.js';
-import { blobThreadsWanted, fetchOnThread } from './blob-threads.js';
+import { blobThreadsWanted, type DirectGet, fetchOnThread, routeRedirects } from './blob-threads.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { networkError } from './errors.js';
 import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.js';
@@ -71,6 +71,8 @@ const NameGrammar = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[
 const ZeroDigest = `sha256:${'0'.repeat(64)}`;
 /** Range re-requests after a body breaks off mid-blob. */
 const MaxResumes = 5;
+/** The statuses of a redirect, as Transport follows them. */
+const RedirectStatuses = new Set([301, 302, 303, 307, 308]);
 
 /** Options of a {@link Repository}. */
 export interface RepositoryOptions {
@@ -228,11 +230,27 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     const { algorithm } = parseDigest(desc.digest);
     checkExpectedSize(desc, where);
     const url = this.#url(`blobs/${desc.digest}`);
-    const get = await this.registry.directGet?.(url, this.#scopes(), o.signal);
+    const direct = await this.registry.directGet?.(url, this.#scopes(), o.signal);
     let reported = 0;
-    if (get) {
+    let get = direct;
+    let redirectOf: string | undefined;
+    // At most twice: a registry that redirects a thread's GET is asked where the blob is, once.
+    for (let attempt = 0; direct && get && attempt < 2; attempt++) {
+      if (redirectOf === undefined && routeRedirects(direct.connection.route)) {
+        // The registry answers its blob GETs with a redirect (an object store, a CDN): the main
+        // thread asks it where this one is, with its credentials, and a thread fetches it from there.
+        const located = await this.#locate(url, desc, where, o);
+        if ('reply' in located) {
+          const resume = this.#resumer(url, desc, o);
+          return { filled: false, content: verifiedStream(located.reply.body, desc, { where, resume }), reported };
+        }
+        redirectOf = direct.connection.route;
+        get = located.get;
+        if (!get) break;
+      }
       const result = await fetchOnThread({
         get,
+        redirectOf,
         fd: file.fd,
         size: desc.size,
         algorithm,
@@ -270,9 +288,40 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
           const content = verifiedStream(source, desc, { where, resume });
           return { filled: false, content, reported, keepsPrefix: true };
         }
+        break;
       }
+      // Only a redirect the registry gave the thread is worth a second try (located as above).
+      if (redirectOf !== undefined || !routeRedirects(direct.connection.route)) break;
     }
     return { filled: false, content: await this.fetch(desc, o.signal ? { signal: o.signal } : {}), reported };
+  }
+
+  /**
+   * GETs a blob without following a redirect: where the registry says the blob is (as a GET a
+   * thread may send there, or undefined when it must go the usual way), or the registry's own
+   * answer when it sends the blob itself.
+   */
+  async #locate(
+    url: URL,
+    desc: Descriptor,
+    where: string,
+    o: Op,
+  ): Promise<{ get: DirectGet | undefined } | { reply: HttpReply }> {
+    const reply = await this.#send({ method: 'GET', url, followRedirects: false }, o);
+    if (reply.status === 200) {
+      this.#checkHeaders(reply, desc, where);
+      return { reply };
+    }
+    let to: URL | undefined;
+    try {
+      to = RedirectStatuses.has(reply.status) ? locationOf(reply, 'GET') : undefined;
+    } catch (error) {
+      await discard(reply);
+      throw error;
+    }
+    if (!to) throw await replyError(reply, 'GET', `${desc.digest} not found in ${this}`);
+    await discard(reply);
+    return { get: await this.registry.directRedirect?.(url, to) };
   }
 
   /**

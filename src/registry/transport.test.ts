@@ -109,6 +109,44 @@ describe('Transport', () => {
     }
   });
 
+  test("directRedirect: a thread's GET of a redirect target carries no credential and none of the origin's fields, and is refused where a hop would be", async () => {
+    const checked: string[] = [];
+    const transport = new Transport({
+      retry: noRetry,
+      origin: 'https://registry.test',
+      headers: { 'X-Registry-Secret': 'only-for-the-registry', Authorization: 'Basic c2VjcmV0' },
+      checkUrl: (url) => {
+        checked.push(url.href);
+        if (url.hostname === 'blocked.test') throw new LadingError('INVALID_ARGUMENT', `${url.host} is not allowed`);
+      },
+    });
+    try {
+      const from = new URL('https://registry.test/v2/r/blobs/sha256:aa');
+      const get = await transport.directRedirect(from, new URL('https://cdn.test:8443/o/1?X-Amz-Signature=abc'));
+      assert.ok(get);
+      assert.equal(get.connection.secure, true);
+      assert.equal(get.connection.name, 'cdn.test');
+      assert.equal(get.connection.port, 8443);
+      assert.equal(get.connection.rejectUnauthorized, true, 'TLS verified, whatever the origin allows');
+      assert.equal(get.connection.cert, undefined, 'no client certificate');
+      assert.match(get.head, /^GET \/o\/1\?X-Amz-Signature=abc HTTP\/1\.1\r\n/);
+      assert.match(get.head, /\r\nhost: cdn\.test:8443\r\n/i);
+      assert.doesNotMatch(get.head, /authorization|x-registry-secret/i);
+      assert.deepEqual(checked, ['https://cdn.test:8443/o/1?X-Amz-Signature=abc']);
+      await assert.rejects(
+        transport.directRedirect(from, new URL('http://cdn.test/o/1')),
+        (e) =>
+          isLadingError(e, 'REGISTRY_ERROR') && /redirect to plain HTTP \(http:\/\/cdn\.test\) refused/.test(e.message),
+      );
+      await assert.rejects(transport.directRedirect(from, new URL('https://blocked.test/o')), /not allowed/);
+      // Back to the registry itself, or not HTTP at all: the main thread's way.
+      assert.equal(await transport.directRedirect(from, new URL('https://registry.test/v2/r/other')), undefined);
+      assert.equal(await transport.directRedirect(from, new URL('ftp://cdn.test/o')), undefined);
+    } finally {
+      await transport.close();
+    }
+  });
+
   test('readBody: a body cut off is a NETWORK_ERROR naming the request; too long is SIZE_EXCEEDS_LIMIT', async () => {
     const s = await serve((req, res) => {
       if (req.url === '/cut') {

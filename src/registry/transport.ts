@@ -230,6 +230,26 @@ export class Transport implements Sender {
     return { connection, head };
   }
 
+  /**
+   * The GET of a redirect's target `to` (an object store, a CDN) as another thread may send it,
+   * where a GET of `from` was redirected: sent as {@link Transport.send} would send that hop, with
+   * no credential and none of the `-H` fields (they stay with the origin) and TLS verified, and
+   * refused the same way (only HTTP(S), never from HTTPS down to plain HTTP, the URL policy).
+   * Undefined when the main thread must take it (a redirect back to the origin, a proxy, a trace).
+   */
+  async directRedirect(from: URL, to: URL): Promise<DirectGet | undefined> {
+    if (this.#trace || to.origin === this.#origin) return undefined;
+    if (to.protocol !== 'http:' && to.protocol !== 'https:') return undefined;
+    if (from.protocol === 'https:' && to.protocol === 'http:') {
+      throw new LadingError('REGISTRY_ERROR', `GET ${redactUrl(from)}: redirect to plain HTTP (${to.origin}) refused`);
+    }
+    this.#checkUrl?.(to);
+    const connection = await this.#foreignClient.directConnection(to);
+    if (!connection) return undefined;
+    const head = requestHead('GET', `${to.pathname}${to.search}`, { Host: to.host, 'user-agent': this.#userAgent });
+    return { connection, head };
+  }
+
   /** Sends with retries; the caller must consume or dump the reply body. */
   async send(req: HttpRequest): Promise<HttpReply> {
     const replayable = isReplayable(req.body) && !req.noRetry;

@@ -22,8 +22,26 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const serves = (name) => SERVE && name !== 'token';
 
 // chromium: the browser view's tests (test/ui-browser.test.ts) drive it headless through puppeteer-core.
-const REQUIRED_BINARIES = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl', 'tinyproxy', 'chromium'];
-const APT_PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils', 'openssl', 'tinyproxy', 'chromium'];
+const REQUIRED_BINARIES = [
+  'docker-registry',
+  'skopeo',
+  'umoci',
+  'htpasswd',
+  'openssl',
+  'tinyproxy',
+  'chromium',
+  'busybox',
+];
+const APT_PACKAGES = [
+  'docker-registry',
+  'skopeo',
+  'umoci',
+  'apache2-utils',
+  'openssl',
+  'tinyproxy',
+  'chromium',
+  'busybox',
+];
 const PACKAGE_SERVICE_PIDFILE = '/var/run/docker-registry.pid';
 const PACKAGE_SERVICE_INIT = '/etc/init.d/docker-registry';
 
