@@ -495,6 +495,73 @@ describe('blob threads: routes and clients', () => {
     }
   });
 
+  test("a registry that redirects to itself: located once, then its blobs go the main thread's way without being located", async () => {
+    const server = await FaultServer.start();
+    const registry = new Registry(server.host, { plainHttp: true });
+    try {
+      const repo = registry.repository('redirects/self', { push: true });
+      const content = files(4, 300 * 1024);
+      const { manifest, layers } = await pushArtifact(repo, content);
+      await repo.tag(manifest, 'v1');
+      server.intercept((req, res) => {
+        const digest = layers.find((l) => req.method === 'GET' && req.url?.endsWith(`/blobs/${l.digest}`))?.digest;
+        if (digest) {
+          res.writeHead(307, { location: `/same/${digest}` }).end();
+          return true;
+        }
+        const same = layers.find((l) => req.url === `/same/${l.digest}`);
+        if (!same) return false;
+        res.writeHead(200, { 'content-length': same.size }).end(server.blobs.get(same.digest));
+        return true;
+      });
+      server.requests.length = 0;
+      await pullIntoLayout(repo, 'v1', layers, Object.values(content), { concurrency: 1 });
+      const gets = server.requests.filter((r) => r.method === 'GET' && r.url.includes('/blobs/')).length;
+      // The first blob: the thread's GET, the main thread locating it, its own GET; then one each.
+      assert.equal(gets, 3 + (layers.length - 1));
+      assert.equal(server.requests.filter((r) => r.url.startsWith('/same/')).length, layers.length);
+    } finally {
+      await registry.close();
+      await server.close();
+    }
+  });
+
+  test('a redirect target that fails once (a reset): that blob goes the main way, the later ones still to the threads', async () => {
+    const server = await FaultServer.start();
+    const objects = new Map<string, Buffer>();
+    let resets = 1;
+    const cdn = createServer((req, res) => {
+      const data = objects.get(new URL(req.url ?? '/', 'http://x').pathname);
+      if (!data) return void res.writeHead(404).end();
+      if (resets-- > 0) return void req.socket.destroy();
+      res.writeHead(200, { 'content-length': data.length }).end(data);
+    });
+    await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve));
+    const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+    const registry = new Registry(server.host, { plainHttp: true });
+    try {
+      const repo = registry.repository('redirects/flaky', { push: true });
+      const content = files(4, 300 * 1024);
+      const { manifest, layers } = await pushArtifact(repo, content);
+      await repo.tag(manifest, 'v1');
+      for (const layer of layers) objects.set(`/${layer.digest}`, server.blobs.get(layer.digest) as Buffer);
+      server.intercept((req, res) => {
+        const digest = layers.find((l) => req.method === 'GET' && req.url?.endsWith(`/blobs/${l.digest}`))?.digest;
+        if (!digest) return false;
+        res.writeHead(307, { location: `${cdnUrl}/${digest}` }).end();
+        return true;
+      });
+      const before = blobThreadCounts();
+      await pullIntoLayout(repo, 'v1', layers, Object.values(content), { concurrency: 1 });
+      const now = blobThreadCounts();
+      assert.equal(now.written - before.written, layers.length - 1, 'all but the blob whose target reset');
+    } finally {
+      await registry.close();
+      await new Promise((resolve) => cdn.close(resolve));
+      await server.close();
+    }
+  });
+
   test('two clients of one host name with --resolve to two servers, and their own User-Agent: no connection shared', async () => {
     const one = await FaultServer.start();
     const two = await FaultServer.start();

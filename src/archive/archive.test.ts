@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   lstat,
@@ -21,7 +22,7 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { isLadingError } from '../oci/index.js';
-import { ContainedTree, containedLinkTarget, extractTar, RealDir, writeNewFile } from './index.js';
+import { ContainedTree, containedLinkTarget, extractTar, RealDir, withLock, writeNewFile } from './index.js';
 
 async function inDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lading-archive-'));
@@ -334,6 +335,57 @@ describe('writeNewFile', () => {
       assert.equal(await writeNewFile(target, Buffer.from('second')), false);
       assert.equal(await readFile(target, 'utf8'), 'first');
       assert.deepEqual(await readdir(dir), ['index.json']);
+    });
+  });
+});
+
+describe('withLock', () => {
+  test('a FIFO, a link or a big file under the lock name is an error at once, not a read that hangs', async () => {
+    await inDir(async (dir) => {
+      const lock = join(dir, 'index.json.lock');
+      const big = join(dir, 'big');
+      await writeFile(big, Buffer.alloc(4096, 'x'));
+      const plant: [string, () => Promise<void>][] = [
+        [
+          'a FIFO',
+          async () => {
+            execFileSync('mkfifo', [lock]);
+          },
+        ],
+        ['a link', () => symlink(join(dir, 'elsewhere'), lock)],
+        ['a big file', () => writeFile(lock, Buffer.alloc(4096, '7'))],
+      ];
+      for (const [what, make] of plant) {
+        await make();
+        let ran = false;
+        const started = Date.now();
+        await assert.rejects(
+          withLock(lock, async () => {
+            ran = true;
+          }),
+          (e) => isLadingError(e, 'IO_ERROR') && e.message.includes('not a lock file lading wrote'),
+          what,
+        );
+        assert.equal(ran, false, what);
+        assert.ok(Date.now() - started < 5000, what);
+        await rm(lock, { force: true });
+      }
+    });
+  });
+
+  test('runs the work holding the lock, and removes it after, also when the work throws', async () => {
+    await inDir(async (dir) => {
+      const lock = join(dir, 'x.lock');
+      await withLock(lock, async () => {
+        assert.equal((await readFile(lock, 'utf8')).trim(), String(process.pid));
+      });
+      await assert.rejects(
+        withLock(lock, async () => {
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.deepEqual(await readdir(dir), []);
     });
   });
 });

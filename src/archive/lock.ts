@@ -1,6 +1,7 @@
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { readFile, stat, unlink } from 'node:fs/promises';
-import { LadingError } from '../oci/index.js';
+import { closeSync, lstatSync, openSync, type Stats, unlinkSync, writeSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { readRegularFileSync } from '../content/index.js';
+import { isLadingError, LadingError } from '../oci/index.js';
 import { isAlive } from './process-alive.js';
 
 const lockPollMs = 10;
@@ -63,12 +64,23 @@ export async function removeStaleLock(lockPath: string): Promise<void> {
 }
 
 async function isStale(lockPath: string): Promise<boolean> {
+  let text: string;
+  let info: Stats;
   try {
-    const [text, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
-    const pid = Number.parseInt(text, 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) return true;
-    return Date.now() - info.mtimeMs > lockStaleMs;
-  } catch {
+    info = lstatSync(lockPath);
+    // Opened without blocking or following a link, and read only if it is a regular file: a FIFO or
+    // a link planted under the lock's name would otherwise hang this read for ever.
+    text = readRegularFileSync(lockPath, { limit: 64, noFollow: true }).toString('latin1');
+  } catch (error) {
+    if (isLadingError(error, 'INVALID_ARGUMENT') || isLadingError(error, 'SIZE_EXCEEDS_LIMIT')) {
+      throw new LadingError(
+        'IO_ERROR',
+        `${lockPath} is not a lock file lading wrote; remove it if no lading process is running`,
+      );
+    }
     return false; // vanished or half-written: try again
   }
+  const pid = Number.parseInt(text, 10);
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) return true;
+  return Date.now() - info.mtimeMs > lockStaleMs;
 }

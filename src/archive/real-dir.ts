@@ -119,7 +119,7 @@ export class RealDir {
   /** Where this folder really is now (the descriptor's own path on Linux, not the path it was opened by). */
   async realPath(): Promise<string> {
     if (this.#pinned) return readlinkSync(`/proc/self/fd/${this.#fd}`);
-    return realpathSync(this.path);
+    return realpathSync.native(this.path);
   }
 
   async setTimes(mtime: Date): Promise<void> {

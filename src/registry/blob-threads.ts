@@ -238,6 +238,25 @@ function leavesRoute(reason: string): boolean {
   return /^status HTTP\/1\.[01] (3\d\d|429|5\d\d)\b/.test(reason) || reason === 'timed out';
 }
 
+/** Whether a redirect target's answer is one a thread never takes: a redirect again, or its framing or fields. */
+function unfitTarget(reason: string): boolean {
+  return /^status HTTP\/1\.[01] 3\d\d\b/.test(reason) || UnfitAnswers.has(reason);
+}
+const UnfitAnswers = new Set([
+  'header line',
+  'header value',
+  'content-length',
+  'transfer-encoding',
+  'content-encoding',
+  'docker-content-digest',
+  'response head too long',
+]);
+
+/** Leaves the registry of `route` to the main thread (its redirects lead where a thread cannot go). */
+export function leaveToMainThread(route: string): void {
+  mainThreadRoutes.add(route);
+}
+
 /** Whether a fallback's reason is a redirect (which the main thread may resolve for the threads). */
 function isRedirect(reason: string): boolean {
   return /^status HTTP\/1\.[01] (301|302|303|307|308)\b/.test(reason);
@@ -279,11 +298,13 @@ export function fetchOnThread(f: ThreadFetch): Promise<ThreadResult> {
       f.signal?.removeEventListener('abort', onAbort);
       counts[result.kind]++;
       if (result.kind === 'fallback') {
-        if (f.redirectOf !== undefined) mainThreadRoutes.add(f.redirectOf);
-        else if (isRedirect(result.reason)) redirectingRoutes.add(connection.route);
-        if (leavesRoute(result.reason) && !(f.redirectOf === undefined && isRedirect(result.reason))) {
-          mainThreadRoutes.add(connection.route);
-        }
+        const reason = result.reason;
+        if (f.redirectOf !== undefined) {
+          // A redirect target that answers in a way a thread never takes ends the threads' part for
+          // its registry; a passing failure (a reset, a 5xx, an expired signature) does not.
+          if (unfitTarget(reason)) mainThreadRoutes.add(f.redirectOf);
+        } else if (isRedirect(reason)) redirectingRoutes.add(connection.route);
+        else if (leavesRoute(reason)) mainThreadRoutes.add(connection.route);
       }
       resolve(result);
     };

@@ -40,7 +40,13 @@ import {
   parseNode,
 } from '../oci/index.js';
 import { repositoryScope } from './auth/scope.js';
-import { blobThreadsWanted, type DirectGet, fetchOnThread, routeRedirects } from './blob-threads.js';
+import {
+  blobThreadsWanted,
+  type DirectGet,
+  fetchOnThread,
+  leaveToMainThread,
+  routeRedirects,
+} from './blob-threads.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { networkError } from './errors.js';
 import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.js';
@@ -246,7 +252,12 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
         }
         redirectOf = direct.connection.route;
         get = located.get;
-        if (!get) break;
+        if (!get) {
+          // Back to the registry itself, through a proxy, not HTTP: the main thread's way, from now on
+          // (asking first would cost every blob a request more).
+          leaveToMainThread(direct.connection.route);
+          break;
+        }
       }
       const result = await fetchOnThread({
         get,
