@@ -62,6 +62,50 @@ async function pullIntoLayout(
   }
 }
 
+/**
+ * A fault-server registry whose blob GETs answer 307 to an object store of the test's own, which
+ * answers each object with `answer`; `count` blobs of ~300 KiB pushed and tagged v1 there.
+ */
+async function behindRedirects(
+  name: string,
+  count: number,
+  answer: (req: http.IncomingMessage, res: http.ServerResponse, data: Buffer) => void,
+) {
+  const server = await FaultServer.start();
+  const objects = new Map<string, Buffer>();
+  const store = createServer((req, res) => {
+    const data = objects.get(new URL(req.url ?? '/', 'http://x').pathname);
+    if (!data) return void res.writeHead(404).end();
+    answer(req, res, data);
+  });
+  await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
+  const storeUrl = `http://127.0.0.1:${(store.address() as AddressInfo).port}`;
+  const registry = new Registry(server.host, { plainHttp: true });
+  const repo = registry.repository(name, { push: true });
+  const content = files(count, 300 * 1024);
+  const { manifest, layers } = await pushArtifact(repo, content);
+  await repo.tag(manifest, 'v1');
+  for (const layer of layers) objects.set(`/${layer.digest}`, server.blobs.get(layer.digest) as Buffer);
+  server.intercept((req, res) => {
+    const digest = layers.find((l) => req.method === 'GET' && req.url?.endsWith(`/blobs/${l.digest}`))?.digest;
+    if (!digest) return false;
+    res.writeHead(307, { location: `${storeUrl}/${digest}` }).end();
+    return true;
+  });
+  server.requests.length = 0;
+  return {
+    server,
+    repo,
+    layers,
+    content,
+    close: async () => {
+      await registry.close();
+      await new Promise((resolve) => store.close(resolve));
+      await server.close();
+    },
+  };
+}
+
 describe('blob threads against real registries', () => {
   const cases: [string, () => [string, RegistryOptions]][] = [
     ['docker-registry, plain HTTP', () => [peers.plain.host, { plainHttp: true }]],
@@ -452,34 +496,15 @@ describe('blob threads: routes and clients', () => {
   });
 
   test("a redirect target a thread cannot take (a chunked answer): that blob and the registry's later ones go the main thread's way", async () => {
-    const server = await FaultServer.start();
-    const objects = new Map<string, Buffer>();
     const seen: string[] = [];
-    const cdn = createServer((req, res) => {
+    const { server, repo, layers, content, close } = await behindRedirects('redirects/chunked', 3, (req, res, data) => {
       seen.push(req.url ?? '');
-      const data = objects.get(new URL(req.url ?? '/', 'http://x').pathname);
-      if (!data) return void res.writeHead(404).end();
       // No Content-Length: Node frames it chunked, which the threads leave to the main thread.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.write(data.subarray(0, 1000));
       res.end(data.subarray(1000));
     });
-    await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve));
-    const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
-    const registry = new Registry(server.host, { plainHttp: true });
     try {
-      const repo = registry.repository('redirects/chunked', { push: true });
-      const content = files(3, 300 * 1024);
-      const { manifest, layers } = await pushArtifact(repo, content);
-      await repo.tag(manifest, 'v1');
-      for (const layer of layers) objects.set(`/${layer.digest}`, server.blobs.get(layer.digest) as Buffer);
-      server.intercept((req, res) => {
-        const digest = layers.find((l) => req.method === 'GET' && req.url?.endsWith(`/blobs/${l.digest}`))?.digest;
-        if (!digest) return false;
-        res.writeHead(307, { location: `${cdnUrl}/${digest}` }).end();
-        return true;
-      });
-      server.requests.length = 0;
       const before = blobThreadCounts();
       await pullIntoLayout(repo, 'v1', layers, Object.values(content), { concurrency: 1 });
       const now = blobThreadCounts();
@@ -489,9 +514,7 @@ describe('blob threads: routes and clients', () => {
       assert.equal(gets, layers.length + 2, 'the thread, the main thread locating it, then each blob once');
       assert.equal(seen.length, layers.length + 1, 'the thread once, then the main thread for each blob');
     } finally {
-      await registry.close();
-      await new Promise((resolve) => cdn.close(resolve));
-      await server.close();
+      await close();
     }
   });
 
@@ -527,38 +550,18 @@ describe('blob threads: routes and clients', () => {
   });
 
   test('a redirect target that fails once (a reset): that blob goes the main way, the later ones still to the threads', async () => {
-    const server = await FaultServer.start();
-    const objects = new Map<string, Buffer>();
     let resets = 1;
-    const cdn = createServer((req, res) => {
-      const data = objects.get(new URL(req.url ?? '/', 'http://x').pathname);
-      if (!data) return void res.writeHead(404).end();
+    const { repo, layers, content, close } = await behindRedirects('redirects/flaky', 4, (req, res, data) => {
       if (resets-- > 0) return void req.socket.destroy();
       res.writeHead(200, { 'content-length': data.length }).end(data);
     });
-    await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve));
-    const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
-    const registry = new Registry(server.host, { plainHttp: true });
     try {
-      const repo = registry.repository('redirects/flaky', { push: true });
-      const content = files(4, 300 * 1024);
-      const { manifest, layers } = await pushArtifact(repo, content);
-      await repo.tag(manifest, 'v1');
-      for (const layer of layers) objects.set(`/${layer.digest}`, server.blobs.get(layer.digest) as Buffer);
-      server.intercept((req, res) => {
-        const digest = layers.find((l) => req.method === 'GET' && req.url?.endsWith(`/blobs/${l.digest}`))?.digest;
-        if (!digest) return false;
-        res.writeHead(307, { location: `${cdnUrl}/${digest}` }).end();
-        return true;
-      });
       const before = blobThreadCounts();
       await pullIntoLayout(repo, 'v1', layers, Object.values(content), { concurrency: 1 });
       const now = blobThreadCounts();
       assert.equal(now.written - before.written, layers.length - 1, 'all but the blob whose target reset');
     } finally {
-      await registry.close();
-      await new Promise((resolve) => cdn.close(resolve));
-      await server.close();
+      await close();
     }
   });
 
