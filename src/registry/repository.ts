@@ -40,13 +40,7 @@ import {
   parseNode,
 } from '../oci/index.js';
 import { repositoryScope } from './auth/scope.js';
-import {
-  blobThreadsWanted,
-  type DirectGet,
-  fetchOnThread,
-  leaveToMainThread,
-  routeRedirects,
-} from './blob-threads.js';
+import { blobThreadsWanted, type DirectGet, fetchOnThread, leaveToMainThread, routeRedirects } from './blob-threads.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { networkError } from './errors.js';
 import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.js';
