@@ -356,11 +356,12 @@ describe("lading's own V8 code cache", () => {
 });
 
 describe('which code cache a run uses', () => {
-  test('one file per command word; a run on OCI layouts only keeps its own, apart from one with a registry', () => {
+  test('one file per command word; runs on OCI layouts only, into a layout and out of one keep their own', () => {
     const id = { file: './lading-oras.cjs', hash: 'a'.repeat(64), version: '1.2.3' };
     const key = (args: string[]) => cacheKey(id, args).key.replace(/^.*-x64-|^.*-node[^-]+-[^-]+-/, '');
-    assert.equal(key(['cp', 'reg.io/a:v1', '--to-oci-layout', 'out:v1']), 'cp');
-    assert.equal(key(['cp', '--from-oci-layout', 'in:v1', 'reg.io/a:v1']), 'cp');
+    assert.equal(key(['cp', 'reg.io/a:v1', 'reg.io/b:v1']), 'cp');
+    assert.equal(key(['cp', 'reg.io/a:v1', '--to-oci-layout', 'out:v1']), 'cp-to-local');
+    assert.equal(key(['cp', '--from-oci-layout', 'in:v1', 'reg.io/a:v1']), 'cp-from-local');
     assert.equal(key(['cp', '--from-oci-layout', 'in:v1', '--to-oci-layout', 'out:v1']), 'cp-local');
     assert.equal(key(['copy', '--from-oci-layout-path=in', 'v1', '--to-oci-layout', 'out:v1']), 'copy-local');
     assert.equal(key(['pull', 'reg.io/a:v1']), 'pull');
