@@ -289,6 +289,33 @@ describe('extractTar', () => {
       assert.deepEqual((await readdir(dir)).sort(), ['a.txt', 'l']);
     }));
 
+  test('a PAX sparse file is refused, not written as its sparse map and data under a made-up name', () =>
+    inDir(async (dir) => {
+      const p = pack();
+      const chunks: Buffer[] = [];
+      p.on('data', (c) => {
+        chunks.push(c as Buffer);
+      });
+      const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
+      const pax = {
+        'GNU.sparse.major': '1',
+        'GNU.sparse.minor': '0',
+        'GNU.sparse.name': 'disk.img',
+        'GNU.sparse.realsize': '4096',
+      };
+      p.entry(
+        { name: 'GNUSparseFile.0/disk.img', type: 'file', pax },
+        '1\n0\n512\n'.padEnd(512, '\0') + 'x'.repeat(512),
+      );
+      p.finalize();
+      await done;
+      await assert.rejects(
+        extractTar(Readable.from([gzipSync(Buffer.concat(chunks))]), options(dir)),
+        (e) => isLadingError(e, 'UNSUPPORTED') && /"GNUSparseFile\.0\/disk\.img" is a sparse file/.test(e.message),
+      );
+      assert.deepEqual(await readdir(dir), []);
+    }));
+
   test('a link chain that climbs through links is refused at its first step', () =>
     inDir(async (dir) => {
       await mkdir(join(dir, 'root'));

@@ -35,6 +35,11 @@ export async function extractTar(source: Readable, options: ExtractTarOptions): 
   try {
     const { tarDigest } = await readTar(source, options, async (header, body) => {
       const where = `tar entry ${JSON.stringify(header.name)}`;
+      if (isPaxSparse(header)) {
+        // Its body is a sparse map and the data without the holes, under a made-up name: written as
+        // it is, it would be a file of other bytes (Go's tar, so oras, expands it).
+        throw new LadingError('UNSUPPORTED', `${options.where}: ${where} is a sparse file (GNU.sparse); not supported`);
+      }
       const rel = options.place(header, where);
       if (rel === undefined) return drain(body);
       const attributes: { mode?: number; mtime?: Date } = options.keepAttributes
@@ -69,4 +74,10 @@ export async function extractTar(source: Readable, options: ExtractTarOptions): 
     await tree.close();
     throw error;
   }
+}
+
+/** Whether an entry is a PAX-format GNU sparse file (any `GNU.sparse.*` record). */
+function isPaxSparse(header: TarHeader): boolean {
+  const pax = header.pax;
+  return typeof pax === 'object' && pax !== null && Object.keys(pax).some((key) => key.startsWith('GNU.sparse.'));
 }
