@@ -56,6 +56,7 @@ import {
 } from './referrers.js';
 import { discard, readBody, replyError } from './reply.js';
 import { isTransientError } from './retry.js';
+import { RedirectStatuses } from './transport.js';
 import { type PushOptions, uploadBlob } from './upload.js';
 
 /** Every manifest type we read, as oras-go asks for them. */
@@ -71,8 +72,6 @@ const NameGrammar = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[
 const ZeroDigest = `sha256:${'0'.repeat(64)}`;
 /** Range re-requests after a body breaks off mid-blob. */
 const MaxResumes = 5;
-/** The statuses of a redirect, as Transport follows them. */
-const RedirectStatuses = new Set([301, 302, 303, 307, 308]);
 
 /** Options of a {@link Repository}. */
 export interface RepositoryOptions {

@@ -107,7 +107,8 @@ function resolved(text: string, base: string | URL): string {
 }
 
 const MaxRedirects = 10;
-const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+/** The statuses of a redirect a GET follows. */
+export const RedirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 async function openBody(body: RequestBody | undefined): Promise<Buffer | Readable | undefined> {
   if (body === undefined) return undefined;
@@ -320,7 +321,7 @@ export class Transport implements Sender {
         body: response.body,
         url,
       };
-      if (!follow || !redirectStatuses.has(reply.status)) return reply;
+      if (!follow || !RedirectStatuses.has(reply.status)) return reply;
       let next: URL | undefined;
       try {
         next = locationOf(reply, method);
