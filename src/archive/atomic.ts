@@ -49,7 +49,7 @@ export async function writeFileAtomic(
   mode = 0o644,
   o: { sync?: boolean } = {},
 ): Promise<void> {
-  if (o.sync === false && data.length <= DirectWriteBytes) {
+  if (o.sync === false && data.length <= DirectCallBytes) {
     writeFileAtomicNow(target, data, mode);
     return;
   }
@@ -80,15 +80,15 @@ export async function writeFileAtomic(
 }
 
 /**
- * The largest file written with direct system calls rather than through libuv's thread pool: a
- * manifest or an index is a few kilobytes, and each trip through the pool (lstat, open, write,
+ * The largest file written or read whole with direct system calls rather than through libuv's
+ * thread pool (here and in DirFiles.readSmall): a manifest or an index is a few kilobytes, and each trip through the pool (lstat, open, write,
  * close, rename) costs 0.1–0.3 ms of hand-offs between threads where the call itself takes
  * microseconds (measured: the end of a pull into a layout is a dozen such calls in a row). An
  * fsync'd write keeps the pool: an fsync may take long enough to matter.
  */
-const DirectWriteBytes = 1024 * 1024;
+export const DirectCallBytes = 1024 * 1024;
 
-/** {@link writeFileAtomic} without an fsync, with direct system calls (see {@link DirectWriteBytes}). */
+/** {@link writeFileAtomic} without an fsync, with direct system calls (see {@link DirectCallBytes}). */
 function writeFileAtomicNow(target: string, data: Uint8Array, mode: number): void {
   const temp = tempPathFor(target);
   let kept: number | undefined;
@@ -128,9 +128,9 @@ export function writeNewBytesNow(path: string, data: Uint8Array, mode = 0o644): 
   }
 }
 
-/** Whether `data` is small enough to be written with direct system calls (see {@link DirectWriteBytes}). */
+/** Whether `data` is small enough to be written with direct system calls (see {@link DirectCallBytes}). */
 export function writesDirectly(data: Uint8Array): boolean {
-  return data.length <= DirectWriteBytes;
+  return data.length <= DirectCallBytes;
 }
 
 function writeAll(fd: number, data: Uint8Array): void {
@@ -145,7 +145,7 @@ function writeAll(fd: number, data: Uint8Array): void {
  * way). No fsync: for the first, empty state of a new store, which has nothing to lose.
  */
 export async function writeNewFile(target: string, data: Uint8Array, mode = 0o644): Promise<boolean> {
-  // Direct system calls (see DirectWriteBytes): the first files of a new store are tiny.
+  // Direct system calls (see DirectCallBytes): the first files of a new store are tiny.
   const temp = tempPathFor(target);
   const fd = openSync(temp, 'wx', mode);
   try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileReadBytes, readRegularFile, readRegularFileSync } from '../content/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
+import { DirectCallBytes } from './atomic.js';
 import type { FileEntry, StoreFiles } from './files.js';
 import { type Child, RealDir } from './real-dir.js';
 
@@ -137,7 +138,7 @@ export class DirFiles implements StoreFiles {
         throw error;
       };
       // A small file (a manifest, an index) is read with direct calls; a big one through the pool.
-      if (entry.size > DirectReadBytes) return readRegularFile(at, o).catch(unless);
+      if (entry.size > DirectCallBytes) return readRegularFile(at, o).catch(unless);
       try {
         return readRegularFileSync(at, o);
       } catch (error) {
@@ -147,9 +148,6 @@ export class DirFiles implements StoreFiles {
     return reached?.value;
   }
 }
-
-/** The largest file {@link DirFiles.readSmall} reads with direct system calls. */
-const DirectReadBytes = 1024 * 1024;
 
 /** A missing file, or a file where a folder was expected on its way. */
 function absent(error: unknown): boolean {
