@@ -3,8 +3,11 @@
 // second origin, and the referrers API that distribution 2.8 lacks.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { fetchAll, listReferrers } from '../src/content/index.js';
 import {
@@ -209,6 +212,114 @@ describe('downloads', () => {
     const ranged = server.requests.filter((r) => r.headers.range);
     assert.equal(ranged.length, 1);
     assert.match(String(ranged[0]?.headers.range), /^bytes=\d+-$/);
+  });
+
+  describe('a blob into a file on this thread (a fill)', () => {
+    // Blobs of 64–256 KiB are always fetched this way: too small for a blob thread.
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'lading-fill-'));
+    });
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    async function fillInto(desc: Descriptor, o: { signal?: AbortSignal; flags?: string } = {}) {
+      const repo = registry.repository('faults/fill');
+      const fill = repo.blobFill(desc, o.signal ? { signal: o.signal } : {});
+      assert.ok(fill, 'a blob bound for a file is a fill');
+      const path = join(dir, `blob-${Math.random()}`);
+      await writeFile(path, '');
+      const handle = await open(path, o.flags ?? 'r+');
+      let reported = 0;
+      try {
+        const result = await fill.fill(handle, {
+          ...(o.signal ? { signal: o.signal } : {}),
+          onProgress: (n) => (reported += n),
+        });
+        return { result, bytes: await readFile(path), reported };
+      } finally {
+        await handle.close();
+      }
+    }
+
+    test('a body dropped mid-way is picked up with a Range request; the file holds the blob', async () => {
+      const data = randomBytes(200 * 1024);
+      const digest = server.putBlob(data);
+      let drop = true;
+      server.intercept((req, res) => {
+        if (req.method === 'GET' && req.url?.endsWith(digest) && !req.headers.range && drop) {
+          drop = false;
+          res.writeHead(200, { 'content-length': data.length, 'docker-content-digest': digest });
+          res.write(data.subarray(0, 100_000), () => res.socket?.destroy());
+          return true;
+        }
+        return false;
+      });
+      const { result, bytes, reported } = await fillInto(blob(data));
+      assert.deepEqual(result, { filled: true });
+      assert.deepEqual(bytes, data);
+      assert.equal(reported, data.length, 'every byte reported once');
+      const ranged = server.requests.filter((r) => r.headers.range);
+      assert.equal(ranged.length, 1);
+      assert.match(String(ranged[0]?.headers.range), /^bytes=\d+-$/);
+    });
+
+    test('bytes of another digest are DIGEST_MISMATCH, a body longer than the blob SIZE_MISMATCH', async () => {
+      const claimed = randomBytes(100 * 1024);
+      const digest = server.putBlob(claimed);
+      server.blobs.set(digest, randomBytes(100 * 1024));
+      await assert.rejects(fillInto(blob(claimed)), (e) => codeOf(e) === 'DIGEST_MISMATCH');
+      server.intercept((req, res) => {
+        if (req.method === 'GET' && req.url?.endsWith(digest)) {
+          res.writeHead(200, { 'transfer-encoding': 'chunked' });
+          res.end(Buffer.concat([claimed, claimed]));
+          return true;
+        }
+        return false;
+      });
+      await assert.rejects(
+        fillInto(blob(claimed)),
+        (e) => codeOf(e) === 'SIZE_MISMATCH' && /longer than the expected/.test(String(e)),
+      );
+    });
+
+    test('a file it cannot write is IO_ERROR; an abort mid-body is AbortError', async () => {
+      const data = randomBytes(100 * 1024);
+      const digest = server.putBlob(data);
+      await assert.rejects(
+        fillInto(blob(data), { flags: 'r' }),
+        (e) => codeOf(e) === 'IO_ERROR' && /cannot write the blob/.test(String(e)),
+      );
+      server.intercept((req, res) => {
+        if (req.method === 'GET' && req.url?.endsWith(digest)) {
+          res.writeHead(200, { 'content-length': data.length });
+          res.write(data.subarray(0, 1000)); // and stalls
+          return true;
+        }
+        return false;
+      });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      await assert.rejects(fillInto(blob(data), { signal: controller.signal }), (e: Error) => e.name === 'AbortError');
+    });
+
+    test('a fill released unused lets its request go, even one that failed', async () => {
+      const data = randomBytes(100 * 1024);
+      const digest = server.putBlob(data);
+      const repo = registry.repository('faults/fill');
+      const unused = repo.blobFill(blob(data));
+      assert.ok(unused?.release);
+      unused.release();
+      // Its GET went out as the fill was made; a blob the registry does not have fails it unseen.
+      const missing = repo.blobFill(blob(randomBytes(100 * 1024)));
+      missing?.release?.();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(count('GET', new RegExp(digest)), 1);
+      // The client goes on working: the same blob again, whole.
+      const { bytes } = await fillInto(blob(data));
+      assert.deepEqual(bytes, data);
+    });
   });
 
   test('fetchBytes reads a small blob whole, and refuses one that lies about its bytes or runs long', async () => {

@@ -25,12 +25,20 @@ export interface BlobFill {
     file: FileHandle,
     o: Op,
   ): Promise<{ filled: true } | { filled: false; content: Readable; reported: number; keepsPrefix?: boolean }>;
+  /**
+   * Lets go of what the fill started when it was made (a request sent early, while the
+   * destination made its file ready) once `fill` will not be called; nothing after `fill`.
+   */
+  release?(): void;
 }
 
 /** A source that may hand a blob over as a {@link BlobFill}. @internal */
 export interface BlobFiller {
-  /** A fill for `desc`, or undefined when it is to be fetched as a stream. */
-  blobFill(desc: Descriptor): BlobFill | undefined;
+  /**
+   * A fill for `desc`, or undefined when it is to be fetched as a stream. It may start fetching
+   * at once (with `o`'s signal): a caller that then does not call `fill` calls `release`.
+   */
+  blobFill(desc: Descriptor, o?: Op): BlobFill | undefined;
 }
 
 /** A destination that stores a blob from a {@link BlobFill}. @internal */

@@ -209,7 +209,7 @@ export class GraphCopier {
     const small = desc.size <= SmallBlobBytes && hasFetchBytes(this.#src);
     const fill =
       !bytes && desc.data === undefined && !small && hasFillPush(this.#dst) && hasBlobFill(this.#src)
-        ? this.#src.blobFill(desc)
+        ? this.#src.blobFill(desc, { signal: this.#signal })
         : undefined;
     try {
       const rootTag = this.#rootTag;
@@ -228,8 +228,13 @@ export class GraphCopier {
         this.#signal.throwIfAborted();
         await this.#dst.push(desc, small, o);
       } else if (fill && hasFillPush(this.#dst)) {
-        // A registry blob into a file: fetched, hashed and written by another thread.
-        await this.#dst.pushFill(desc, fill, o);
+        // A registry blob into a file: fetched, hashed and written as the bytes arrive, on this
+        // thread or another one; its request may be on its way already.
+        try {
+          await this.#dst.pushFill(desc, fill, o);
+        } finally {
+          fill.release?.();
+        }
       } else {
         // The destination counts the bytes as it takes them; the source must not count them again.
         const stream = await this.#src.fetch(desc, { signal: this.#signal });

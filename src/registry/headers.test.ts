@@ -12,7 +12,7 @@ function reply(
   url = 'http://r.test/v2/x/tags/list',
   content: Buffer[] = [],
 ): HttpReply {
-  const body = Object.assign(Readable.from(content), { dump: async () => {} });
+  const body = Object.assign(Readable.from(content), { dump: async () => {}, consume: async () => {} });
   return { method: 'GET', status: 200, headers, body, url: new URL(url) };
 }
 

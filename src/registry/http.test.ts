@@ -1,10 +1,12 @@
 // The HTTP client against in-process servers: these are the faults (silence, stalls, early
 // answers) a real registry does not produce on demand.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { consumeBody } from './h1/exchange.js';
 import { HttpClient, type HttpClientOptions } from './http.js';
 
 const servers: Server[] = [];
@@ -637,5 +639,136 @@ describe('HttpClient', () => {
     assert.equal(status, 0, err);
     assert.equal(out, 'CONNECT_TIMEOUT', 'the request ran to its end before the process did');
     assert.equal(s.connections.length, 1, "the warm connection's failure is the request's: no second wait");
+  });
+});
+
+describe('a body consumed as it arrives (consume)', () => {
+  /** Every byte `consume` hands over, copied: a piece may be the connection's shared read buffer. */
+  async function consumed(body: Readable): Promise<Buffer> {
+    const pieces: Buffer[] = [];
+    await consumeBody(body, (bytes) => pieces.push(Buffer.from(bytes)));
+    return Buffer.concat(pieces);
+  }
+
+  test('a large body comes whole and in order, what the stream held first; the connection is kept', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 7);
+    const s = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': data.length });
+      // A first part the stream takes before anyone consumes it, then the rest in one go.
+      res.write(data.subarray(0, 100_000));
+      setTimeout(() => res.end(data.subarray(100_000)), 50);
+    });
+    const http = client();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const reply = await http.request(s.url(), { method: 'GET', headers: {} });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.ok(reply.body.readableLength > 0, 'the first part waits in the stream');
+        assert.deepEqual(await consumed(reply.body), data);
+      }
+      assert.equal(s.connections.length, 1, 'one connection for both');
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a body that came whole with its head, and a chunked one, are consumed whole', async () => {
+    const s = await raw((request, socket) => {
+      if (request.startsWith('GET /whole')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+      else {
+        socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+        setTimeout(() => socket.write('2\r\nde\r\n0\r\n\r\n'), 20);
+      }
+    });
+    const http = client();
+    try {
+      const whole = await http.request(s.url('/whole'), { method: 'GET', headers: {} });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal((await consumed(whole.body)).toString(), 'hello');
+      const chunked = await http.request(s.url('/chunked'), { method: 'GET', headers: {} });
+      assert.equal((await consumed(chunked.body)).toString(), 'abcde');
+      assert.equal(s.connections.length, 1);
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('what the consumer throws fails the consume and retires the connection', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    const s = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': data.length });
+      res.end(data);
+    });
+    const http = client();
+    try {
+      const reply = await http.request(s.url(), { method: 'GET', headers: {} });
+      let calls = 0;
+      await assert.rejects(
+        consumeBody(reply.body, () => {
+          calls++;
+          throw new Error('disk full');
+        }),
+        /disk full/,
+      );
+      assert.equal(calls, 1, 'no byte after the failure');
+      const again = await http.request(s.url(), { method: 'GET', headers: {} });
+      assert.deepEqual(await consumed(again.body), data);
+      assert.equal(s.connections.length, 2, 'the failed body left its connection');
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a body cut short is ECONNRESET, a silent one BODY_TIMEOUT, an aborted one AbortError', async () => {
+    const s = await raw((request, socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n');
+      socket.write(Buffer.alloc(10_000, 1));
+      if (request.startsWith('GET /cut')) setTimeout(() => socket.end(Buffer.alloc(10_000, 2)), 20);
+    });
+    const http = client({ bodyTimeoutMs: 200 });
+    try {
+      const cut = await http.request(s.url('/cut'), { method: 'GET', headers: {} });
+      let got = 0;
+      await assert.rejects(
+        consumeBody(cut.body, (b) => (got += b.length)),
+        (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET',
+      );
+      assert.equal(got, 20_000, 'every byte before the cut');
+      const silent = await http.request(s.url('/silent'), { method: 'GET', headers: {} });
+      await assert.rejects(
+        consumeBody(silent.body, () => {}),
+        (e: NodeJS.ErrnoException) => e.code === 'BODY_TIMEOUT',
+      );
+      const controller = new AbortController();
+      const aborted = await http.request(s.url('/abort'), { method: 'GET', headers: {}, signal: controller.signal });
+      setTimeout(() => controller.abort(), 20);
+      await assert.rejects(
+        consumeBody(aborted.body, () => {}),
+        (e: Error) => e.name === 'AbortError',
+      );
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('a plain stream is consumed as its chunks, and its error is the failure', async () => {
+    const pieces: string[] = [];
+    await consumeBody(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), (b) => pieces.push(b.toString()));
+    assert.deepEqual(pieces, ['ab', 'cd']);
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('source failed'));
+      },
+    });
+    await assert.rejects(
+      consumeBody(failing, () => {}),
+      /source failed/,
+    );
+    await assert.rejects(
+      consumeBody(Readable.from([Buffer.from('x')]), () => {
+        throw new Error('refused');
+      }),
+      /refused/,
+    );
   });
 });

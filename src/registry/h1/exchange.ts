@@ -16,6 +16,67 @@ import {
 /** A response body: its bytes, plus `dump()` to read and drop what is left. */
 export interface ResponseBody extends Readable {
   dump(): Promise<void>;
+  /**
+   * Hands the rest of the body to `onBytes` as it arrives, instead of through the stream (which
+   * delivers nothing more): what the stream holds already first, then each piece as the
+   * connection reads it. A piece is valid only during the call (it may be the connection's read
+   * buffer, see {@link DirectReads}): `onBytes` must use it at once (hash it, write it) and keep no
+   * reference. Resolves when the body ends; rejects as the stream would fail, with what `onBytes`
+   * throws too. No backpressure: `onBytes` takes each piece whole before the next is read.
+   */
+  consume(onBytes: (bytes: Buffer) => void): Promise<void>;
+}
+
+/**
+ * Set on a plain socket while an exchange consumes its body (see {@link ResponseBody.consume}):
+ * the socket's reader (http.ts) hands each read here, still in its shared read buffer, instead of
+ * copying it into the socket's stream. Only taken while that stream holds nothing, so bytes keep
+ * their order.
+ */
+export const DirectReads: unique symbol = Symbol('lading.directReads');
+
+/** A socket that may carry {@link DirectReads}. */
+export type DirectReadable = Socket & { [DirectReads]?: ((bytes: Buffer) => void) | undefined };
+
+/**
+ * Every byte of `body` to `onBytes`, in order: directly from the connection for an exchange's body
+ * ({@link ResponseBody.consume}), else as the stream's chunks.
+ */
+export function consumeBody(body: Readable, onBytes: (bytes: Buffer) => void): Promise<void> {
+  const direct = (body as Partial<ResponseBody>).consume;
+  if (direct) return direct.call(body, onBytes);
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error | null) => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', done);
+      body.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        onBytes(chunk);
+      } catch (error) {
+        done(error as Error);
+        body.destroy();
+      }
+    };
+    const onEnd = () => done();
+    const onClose = () => done(body.errored ?? new Error('stream closed before its end'));
+    if (body.errored) {
+      done(body.errored);
+      return;
+    }
+    if (body.readableEnded) {
+      done();
+      return;
+    }
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', done);
+    body.once('close', onClose);
+  });
 }
 
 export interface RawResponse {
@@ -85,8 +146,12 @@ class Exchange {
   #headLength = 0;
   #decoder: BodyDecoder | undefined;
   #response: ResponseHead | undefined;
-  #stream: (Readable & { dump(): Promise<void> }) | undefined;
+  #stream: ResponseBody | undefined;
+  /** While the body is consumed (see {@link ResponseBody.consume}): who takes its bytes, and its promise. */
+  #consumer: { onBytes: (bytes: Buffer) => void; resolve: () => void; reject: (error: Error) => void } | undefined;
   #pausedByUs = false;
+  /** Whether the body came whole (its framed end). */
+  #bodyEnded = false;
   #requestSent = false;
   /** Bytes of the request the socket has written out (write callbacks): an upload's progress. */
   #flushed = 0;
@@ -365,16 +430,19 @@ class Exchange {
       destroy: (error, callback) => {
         // A body left before its end: the connection cannot carry another request.
         if (this.#phase === 'body') this.#finish(false);
+        this.#settleConsumer(error ?? failure('ECONNRESET', 'response body closed before its end'));
         callback(error);
       },
-    }) as Readable & { dump(): Promise<void> };
+    }) as ResponseBody;
     stream.dump = () => dump(stream);
+    stream.consume = (onBytes) => this.#consume(stream, onBytes);
     // A body can fail before its reader has attached (bytes that came with the head): the error
     // stays on the stream (\`errored\`, iterators, pipelines) without crashing the process.
     stream.on('error', () => {});
     this.#stream = stream;
     this.#decoder = new BodyDecoder(framing, (bytes) => {
-      if (!stream.push(bytes) && !this.#pausedByUs) {
+      if (this.#consumer) this.#consumer.onBytes(bytes);
+      else if (!stream.push(bytes) && !this.#pausedByUs) {
         this.#pausedByUs = true;
         this.#socket.pause();
       }
@@ -383,6 +451,49 @@ class Exchange {
     this.#socket.setTimeout(this.#init.bodyTimeoutMs);
     this.#resolve({ status: head.status, headers: head.headers, body: stream });
     this.#readBody(rest);
+  }
+
+  #consume(stream: ResponseBody, onBytes: (bytes: Buffer) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#consumer) {
+        reject(new Error('the response body is consumed already'));
+        return;
+      }
+      try {
+        // What the stream holds already comes first.
+        for (let chunk: Buffer | null = stream.read(); chunk !== null; chunk = stream.read()) onBytes(chunk);
+      } catch (error) {
+        this.#fail(error as Error);
+        if (!stream.destroyed) stream.destroy(error as Error);
+        reject(error);
+        return;
+      }
+      if (stream.errored) {
+        reject(stream.errored);
+        return;
+      }
+      if (this.#phase !== 'body') {
+        // Over before it was consumed: whole (the stream ended), or failed or left.
+        if (this.#bodyEnded) resolve();
+        else reject(failure('ECONNRESET', 'response body closed before its end'));
+        return;
+      }
+      this.#consumer = { onBytes, resolve, reject };
+      (this.#socket as DirectReadable)[DirectReads] = this.#onData;
+      if (this.#pausedByUs) {
+        this.#pausedByUs = false;
+        this.#socket.resume();
+      }
+    });
+  }
+
+  /** Ends a consumer's wait: with `error`, or (none) at the body's end. */
+  #settleConsumer(error?: Error): void {
+    const consumer = this.#consumer;
+    if (!consumer) return;
+    this.#consumer = undefined;
+    if (error) consumer.reject(error);
+    else consumer.resolve();
   }
 
   #readBody(data: Buffer): void {
@@ -400,8 +511,10 @@ class Exchange {
       this.#requestSent &&
       !(this.#decoder as BodyDecoder).untilClose &&
       keepsAlive(this.#response as ResponseHead);
+    this.#bodyEnded = true;
     this.#finish(reusable);
     stream.push(null);
+    this.#settleConsumer();
   }
 
   readonly #onEnd = () => {
@@ -443,7 +556,10 @@ class Exchange {
     this.#stopSending?.();
     this.#finish(false);
     if (phase === 'head') this.#reject(error);
-    else this.#stream?.destroy(error);
+    else {
+      this.#settleConsumer(error);
+      this.#stream?.destroy(error);
+    }
   }
 
   /** Detaches from the socket and hands it back (or destroys it). */
@@ -453,6 +569,7 @@ class Exchange {
     clearTimeout(this.#headersTimer);
     clearTimeout(this.#uploadTimer);
     const socket = this.#socket;
+    (socket as DirectReadable)[DirectReads] = undefined;
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
     socket.off('error', this.#onError);
