@@ -202,10 +202,11 @@ let hereBytes = 0;
  * (so that many blobs start the threads too):
  * - `thread`: by a blob thread, when it is big enough and the threads are up or worth starting;
  * - `here`: on the main thread, its body hashed and written with direct calls as it arrives (see
- *   Repository's fill), for a small blob, and for the first {@link StartAfterBytes} a process
- *   fetches before the threads are worth it. A direct write blocks the main thread while the disk
- *   is slower than the network (measured: 200 × 5 MiB all fetched that way on 2 cores, 1.85 →
- *   2.74 s, the main thread waiting on the kernel's dirty-page throttling), so no more than that;
+ *   Repository's fill), for the first {@link StartAfterBytes} a process fetches this way: the
+ *   blobs of a small artifact, and those before the threads are worth starting. A direct write
+ *   blocks the main thread while the disk is slower than the network (measured: 200 × 5 MiB all
+ *   fetched that way on 2 cores, 1.85 → 2.74 s, the main thread waiting on the kernel's
+ *   dirty-page throttling), so no more than that;
  * - `stream`: the main thread's stream (writes on libuv's pool) for the rest.
  */
 export function blobFillWay(size: number): BlobFillWay {
@@ -216,7 +217,6 @@ export function blobFillWay(size: number): BlobFillWay {
     requested += size;
     if (threads !== undefined || size >= StartAfterBytes || requested >= StartAfterBytes) return 'thread';
   }
-  if (size < MinBlobBytes) return 'here';
   hereBytes += size;
   return hereBytes <= StartAfterBytes ? 'here' : 'stream';
 }

@@ -672,6 +672,49 @@ describe('a body consumed as it arrives (consume)', () => {
     }
   });
 
+  test('a plain connection hands its reads over uncopied, one shared buffer for all; two at once stay apart', async () => {
+    const a = randomBytes(2 * 1024 * 1024);
+    const b = randomBytes(2 * 1024 * 1024);
+    const s = await serve((req, res) => {
+      const data = req.url === '/a' ? a : b;
+      res.writeHead(200, { 'content-length': data.length });
+      // Both bodies in pieces, so that the two connections' reads interleave.
+      let at = 0;
+      const next = () => {
+        if (at >= data.length) {
+          res.end();
+          return;
+        }
+        res.write(data.subarray(at, at + 256 * 1024));
+        at += 256 * 1024;
+        setTimeout(next, 2);
+      };
+      next();
+    });
+    const http = client();
+    try {
+      const [ra, rb] = await Promise.all([
+        http.request(s.url('/a'), { method: 'GET', headers: {} }),
+        http.request(s.url('/b'), { method: 'GET', headers: {} }),
+      ]);
+      const buffers = new Map<ArrayBufferLike, number>();
+      const take = (pieces: Buffer[]) => (bytes: Buffer) => {
+        buffers.set(bytes.buffer, (buffers.get(bytes.buffer) ?? 0) + 1);
+        pieces.push(Buffer.from(bytes));
+      };
+      const pa: Buffer[] = [];
+      const pb: Buffer[] = [];
+      await Promise.all([consumeBody(ra.body, take(pa)), consumeBody(rb.body, take(pb))]);
+      assert.deepEqual(Buffer.concat(pa), a);
+      assert.deepEqual(Buffer.concat(pb), b);
+      const shared = [...buffers].filter(([, n]) => n > 1);
+      assert.equal(shared.length, 1, 'one buffer gave several pieces: the read buffer');
+      assert.equal(shared[0]?.[0].byteLength, 1024 * 1024);
+    } finally {
+      await http.close();
+    }
+  });
+
   test('a body that came whole with its head, and a chunked one, are consumed whole', async () => {
     const s = await raw((request, socket) => {
       if (request.startsWith('GET /whole')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
@@ -769,6 +812,18 @@ describe('a body consumed as it arrives (consume)', () => {
         throw new Error('refused');
       }),
       /refused/,
+    );
+    const paused = Readable.from([Buffer.from('p')]);
+    paused.pause();
+    const got: string[] = [];
+    await consumeBody(paused, (b) => got.push(b.toString()));
+    assert.deepEqual(got, ['p'], 'a paused stream flows');
+    const gone = Readable.from([Buffer.from('q')]);
+    gone.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    await assert.rejects(
+      consumeBody(gone, () => {}),
+      /closed before its end/,
     );
   });
 });

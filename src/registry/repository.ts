@@ -247,6 +247,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     return {
       [BlobFillBrand]: true,
       fill: (file, op) => {
+        if (taken) return Promise.reject(new LadingError('UNSUPPORTED', `${where}: this fill was used or released`));
         taken = true;
         return this.#consumeInto(desc, got, file, op, where);
       },
@@ -289,15 +290,24 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
       o.onProgress?.(bytes.length);
     };
     let body: Readable = reply.body;
-    for (;;) {
-      try {
-        await consumeBody(body, onBytes);
-        break;
-      } catch (error) {
-        if (isLadingError(error) || o.signal?.aborted) throw error;
-        // A body cut off mid-way is picked up where it broke (resume throws when it may not be).
-        body = await (resume as ResumeSource)(written, error);
+    // The GET carries the signal the fill was made with; this one (the fill's) stops the body too.
+    const onAbort = () => body.destroy(abortError(o.signal as AbortSignal));
+    o.signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        o.signal?.throwIfAborted();
+        try {
+          await consumeBody(body, onBytes);
+          break;
+        } catch (error) {
+          if (isLadingError(error) || o.signal?.aborted) throw error;
+          // A body cut off mid-way is picked up where it broke (resume throws when it may not be).
+          body = await (resume as ResumeSource)(written, error);
+        }
       }
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (!body.destroyed && !body.readableEnded) body.destroy();
     }
     if (written !== desc.size) {
       throw new LadingError('SIZE_MISMATCH', `${where}: got ${written} bytes, expected ${desc.size}`);

@@ -9,6 +9,8 @@ export interface LoggedRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
+  /** The client's port: requests with the same one came over the same connection. */
+  port?: number | undefined;
 }
 
 /** Returns true when it answered the request itself (the default handling is then skipped). */
@@ -113,7 +115,12 @@ export class FaultServer {
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    this.requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      port: req.socket.remotePort,
+    });
     let body = Buffer.alloc(0);
     if (!this.options.streamBodies) {
       const chunks: Buffer[] = [];

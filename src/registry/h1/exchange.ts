@@ -64,18 +64,16 @@ export function consumeBody(body: Readable, onBytes: (bytes: Buffer) => void): P
     };
     const onEnd = () => done();
     const onClose = () => done(body.errored ?? new Error('stream closed before its end'));
-    if (body.errored) {
-      done(body.errored);
-      return;
-    }
-    if (body.readableEnded) {
-      done();
+    if (body.errored || body.readableEnded || body.destroyed) {
+      done(body.errored ?? (body.readableEnded ? undefined : new Error('stream closed before its end')));
       return;
     }
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('error', done);
     body.once('close', onClose);
+    // A stream paused explicitly stays paused when a 'data' listener is added.
+    body.resume();
   });
 }
 
