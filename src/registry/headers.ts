@@ -21,16 +21,17 @@ export function quoteHeader(value: string): string {
 
 /**
  * A digest header (`Docker-Content-Digest`, `OCI-Subject`): undefined when absent; a value that
- * is not a digest of a supported algorithm (or several values) is an error.
+ * is not a digest of a supported algorithm (or several values) is an error, named by `where` (a
+ * function when naming costs: it is called for the error only).
  */
-export function digestHeader(reply: HttpReply, name: string, where: string): string | undefined {
+export function digestHeader(reply: HttpReply, name: string, where: string | (() => string)): string | undefined {
   const value = header(reply.headers, name);
   if (value === undefined) return undefined;
   const digest = value.trim();
   if (!isValidDigest(digest)) {
     throw new LadingError(
       'REGISTRY_ERROR',
-      `${where}: the registry's ${name} header ${quoteHeader(value)} is not a digest`,
+      `${typeof where === 'function' ? where() : where}: the registry's ${name} header ${quoteHeader(value)} is not a digest`,
     );
   }
   return digest;

@@ -36,3 +36,14 @@ test('jsonText writes a lone surrogate as U+FFFD and keeps a pair', () => {
   assert.doesNotMatch(text, /\\ud[89a-f]/i, 'no lone surrogate escape left for a strict reader to refuse');
   assert.deepEqual(JSON.parse(text), { lone: 'a\ufffdb', tail: 'x\ufffd', pair: 'smile \ud83d\ude00' });
 });
+
+test('every UTF-16 code unit: safeText escapes exactly the controls and invisible formatting characters', () => {
+  const invisible = new Set([0x061c, 0x200b, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e]);
+  for (const c of [0x2066, 0x2067, 0x2068, 0x2069, 0xfeff]) invisible.add(c);
+  for (let code = 0; code <= 0xffff; code++) {
+    const ch = String.fromCharCode(code);
+    const flagged = code < 0x20 || (code >= 0x7f && code <= 0x9f) || invisible.has(code);
+    const text = `a${ch}b`;
+    assert.equal(safeText(text) !== text, flagged, `U+${code.toString(16).padStart(4, '0')}`);
+  }
+});

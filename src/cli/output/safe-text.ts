@@ -38,6 +38,10 @@ export function isUnsafeOnTerminal(code: number): boolean {
   return (isControl(code) && code !== 0x0a && code !== 0x09) || isInvisibleFormat(code);
 }
 
+/** Every character `isControl` or `isInvisibleFormat` flags (the predicates below are subsets). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching controls is the point
+const mayNeedEscape = /[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+
 /** The escape `safeText` writes for a character: `\n`, `\r`, `\t`, else `\uXXXX`. */
 export function escapeOf(code: number): string {
   if (code === 0x0a) return '\\n';
@@ -47,6 +51,8 @@ export function escapeOf(code: number): string {
 }
 
 function escapeWhere(text: string, unsafe: (code: number) => boolean): string {
+  // Most text has none of the characters any predicate here flags: one native scan says so.
+  if (!mayNeedEscape.test(text)) return text;
   let out: string | undefined;
   let from = 0;
   for (let i = 0; i < text.length; i++) {
