@@ -47,6 +47,20 @@ function count(method: string, pattern: RegExp): number {
   return server.requests.filter((r) => r.method === method && pattern.test(r.url)).length;
 }
 
+/** The blob's first GET (not a Range request) breaks off after `at` bytes; later ones go through. */
+function dropFirstGet(data: Buffer, digest: string, at = 100_000): void {
+  let drop = true;
+  server.intercept((req, res) => {
+    if (req.method === 'GET' && req.url?.endsWith(digest) && !req.headers.range && drop) {
+      drop = false;
+      res.writeHead(200, { 'content-length': data.length, 'docker-content-digest': digest });
+      res.write(data.subarray(0, at), () => res.socket?.destroy());
+      return true;
+    }
+    return false;
+  });
+}
+
 function codeOf(error: unknown): string | undefined {
   return isLadingError(error) ? error.code : undefined;
 }
@@ -197,16 +211,7 @@ describe('downloads', () => {
   test('a connection dropped mid-body resumes with a Range request and yields verified bytes', async () => {
     const data = randomBytes(256 * 1024);
     const digest = server.putBlob(data);
-    let drop = true;
-    server.intercept((req, res) => {
-      if (req.method === 'GET' && req.url?.endsWith(digest) && !req.headers.range && drop) {
-        drop = false;
-        res.writeHead(200, { 'content-length': data.length, 'docker-content-digest': digest });
-        res.write(data.subarray(0, 100_000), () => res.socket?.destroy());
-        return true;
-      }
-      return false;
-    });
+    dropFirstGet(data, digest);
     const got = await fetchAll(registry.repository('faults/resume'), blob(data), { limit: 1 << 20 });
     assert.deepEqual(got, data);
     const ranged = server.requests.filter((r) => r.headers.range);
@@ -247,16 +252,7 @@ describe('downloads', () => {
     test('a body dropped mid-way is picked up with a Range request; the file holds the blob', async () => {
       const data = randomBytes(200 * 1024);
       const digest = server.putBlob(data);
-      let drop = true;
-      server.intercept((req, res) => {
-        if (req.method === 'GET' && req.url?.endsWith(digest) && !req.headers.range && drop) {
-          drop = false;
-          res.writeHead(200, { 'content-length': data.length, 'docker-content-digest': digest });
-          res.write(data.subarray(0, 100_000), () => res.socket?.destroy());
-          return true;
-        }
-        return false;
-      });
+      dropFirstGet(data, digest);
       const { result, bytes, reported } = await fillInto(blob(data));
       assert.deepEqual(result, { filled: true });
       assert.deepEqual(bytes, data);
@@ -351,14 +347,8 @@ describe('downloads', () => {
     test('a Range request answered with the whole blob again is a failure, not a second copy', async () => {
       const data = randomBytes(200 * 1024);
       const digest = server.putBlob(data);
-      let drop = true;
+      dropFirstGet(data, digest);
       server.intercept((req, res) => {
-        if (req.method === 'GET' && req.url?.endsWith(digest) && drop) {
-          drop = false;
-          res.writeHead(200, { 'content-length': data.length, 'docker-content-digest': digest });
-          res.write(data.subarray(0, 100_000), () => res.socket?.destroy());
-          return true;
-        }
         if (req.method === 'GET' && req.url?.endsWith(digest) && req.headers.range) {
           res.writeHead(200, { 'content-length': data.length });
           res.end(data);
