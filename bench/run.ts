@@ -109,11 +109,17 @@ interface Case {
   bytes: number;
   lading: (run: number) => [string, string[]];
   skopeo: (run: number) => [string, string[]];
+  /**
+   * The same bytes moved by the plainest client with no hashing (curl), run in the same rotation
+   * as the tools, so that the page cache's and the disk's state is the same for all of them: the
+   * registry's upload ceiling for a push, the registry-to-registry pipe for a transfer.
+   */
+  ceiling?: (run: number) => [string, string[]];
   /** Where the case sits on the throughput plot. */
   plot?: { panel: 'size' | 'count'; x: number; direction: 'push' | 'pull' };
 }
 
-type Tool = 'lading' | 'skopeo' | 'before';
+type Tool = 'lading' | 'skopeo' | 'before' | 'ceiling';
 
 interface Result {
   c: Case;
@@ -257,15 +263,44 @@ async function main() {
     }
     const component = await prepareComponent(work, host, wants(['add-cv', 'transfer']));
     if (component) cases.push(...componentCases(component, host, far, out));
+    const runsCase = (c: Case) => filters.length === 0 || filters.some((f) => c.name.includes(f));
+    const curl = await measure('curl', ['--version']).then(
+      () => true,
+      () => false,
+    );
+    if (curl) {
+      const big = bigBlob;
+      const push = cases.find((c) => c.name === 'push-1024MiB');
+      if (big && push) {
+        push.ceiling = (r) => ['bash', ['-c', curlPut(host, `bench/ceiling-${r}`, big.file, big.digest)]];
+      }
+      // Both 1 GiB layers are the same size of random bytes: either measures the pipe.
+      const pipeBlob = component?.bigBlob ?? bigBlob;
+      const others = cases.filter((c) => otherRegistryCases.includes(c.name) && runsCase(c));
+      if (pipeBlob && others.length > 0) {
+        // The source blob, uploaded once, untimed.
+        await measure('bash', ['-c', curlPut(host, 'bench/pipe-source', pipeBlob.file, pipeBlob.digest)]);
+        const pipe = (r: number): [string, string[]] => [
+          'bash',
+          [
+            '-c',
+            `set -o pipefail; curl -sf http://${host}/v2/bench/pipe-source/blobs/${pipeBlob.digest} | { ${curlPut(far, `bench/pipe-${r}`, '-', pipeBlob.digest)}; }`,
+          ],
+        ];
+        for (const c of others) c.ceiling = pipe;
+      }
+    }
 
     const results: Result[] = [];
     let counter = 0;
     for (const c of cases) {
-      if (filters.length > 0 && !filters.some((f) => c.name.includes(f))) continue;
-      const samples: Record<Tool, Sample[]> = { lading: [], skopeo: [], before: [] };
+      if (!runsCase(c)) continue;
+      const samples: Record<Tool, Sample[]> = { lading: [], skopeo: [], before: [], ceiling: [] };
       for (let r = 0; r < runs; r++) {
         // Rotate the order so no tool always runs on a warmer cache.
-        const tools: Tool[] = before ? ['lading', 'skopeo', 'before'] : ['lading', 'skopeo'];
+        const tools: Tool[] = ['lading', 'skopeo'];
+        if (before) tools.push('before');
+        if (c.ceiling && curl) tools.push('ceiling');
         const order = r % 2 === 0 ? tools : [...tools].reverse();
         for (const tool of order) {
           await rm(skopeoCache, { force: true });
@@ -276,7 +311,9 @@ async function main() {
               ? ((([command, list]) => [command, list.map((x) => (x === cli ? (before as string) : x))])(
                   c.lading(++counter),
                 ) as [string, string[]])
-              : c[tool](++counter);
+              : tool === 'ceiling'
+                ? (c.ceiling as NonNullable<Case['ceiling']>)(++counter)
+                : c[tool](++counter);
           const s = await measure(cmd, a);
           samples[tool].push(s);
           console.log(
@@ -287,15 +324,8 @@ async function main() {
       await rm(out, { recursive: true, force: true });
       results.push({ c, samples });
     }
-    const ceiling = bigBlob && wants(['push-1024MiB']) ? await uploadCeiling(host, bigBlob, runs) : undefined;
-    // Both 1 GiB layers are the same size of random bytes: either measures the ceiling.
-    const pipeBlob = component?.bigBlob ?? bigBlob;
-    const transferCeiling =
-      pipeBlob && results.some((r) => otherRegistryCases.includes(r.c.name))
-        ? await pipeCeiling(host, far, pipeBlob, runs)
-        : undefined;
     // Only a full run redraws the plot: a subset would replace it with a few points.
-    await report(results, runs, ceiling, filters.length === 0, before, transferCeiling);
+    await report(results, runs, filters.length === 0, before, curl ? undefined : 'curl is not installed');
   } finally {
     await stopPeers(peers);
     await stopPeers(farPeers);
@@ -314,63 +344,12 @@ function curlPut(host: string, repo: string, body: string, digest: string): stri
   ].join(' && ');
 }
 
-/**
- * What the registry takes from the plainest client: curl sending the 1 GiB blob in one monolithic
- * PUT (POST for a session, then PUT with the body), no hashing on the client. The registry's own
- * work (hash, write) bounds every pusher, so this is about the ceiling.
- */
-async function uploadCeiling(
-  host: string,
-  blob: { file: string; digest: string },
-  runs: number,
-): Promise<{ seconds: number } | { missing: string }> {
-  const curl = await measure('curl', ['--version']).catch(() => undefined);
-  if (!curl) return { missing: 'curl is not installed' };
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const s = await measure('bash', ['-c', curlPut(host, `bench/ceiling-${r}`, blob.file, blob.digest)]);
-    times.push(s.seconds);
-    console.log(
-      `upload ceiling (curl) run ${r + 1}: ${s.seconds.toFixed(2)} s, ${mbps(1024 * MiB, s.seconds).toFixed(0)} MB/s`,
-    );
-  }
-  return { seconds: median(times) };
-}
-
-/**
- * What two registries move between them with no client work: curl fetching the component's 1 GiB
- * layer from the source registry piped into curl's monolithic PUT to the other one (no hashing on
- * the client). Both registries run on the same cores as any client, so this, not a PUT from a
- * file, bounds a transfer between them.
- */
-async function pipeCeiling(
-  host: string,
-  far: string,
-  blob: { file: string; digest: string },
-  runs: number,
-): Promise<{ seconds: number } | { missing: string }> {
-  const curl = await measure('curl', ['--version']).catch(() => undefined);
-  if (!curl) return { missing: 'curl is not installed' };
-  const put = (to: string, repo: string, body: string) => curlPut(to, repo, body, blob.digest);
-  // The source blob, uploaded once, untimed.
-  await measure('bash', ['-c', put(host, 'bench/pipe-source', blob.file)]);
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const script = `set -o pipefail; curl -sf http://${host}/v2/bench/pipe-source/blobs/${blob.digest} | { ${put(far, `bench/pipe-${r}`, '-')}; }`;
-    const s = await measure('bash', ['-c', script]);
-    times.push(s.seconds);
-    console.log(`transfer ceiling (curl | curl) run ${r + 1}: ${s.seconds.toFixed(2)} s`);
-  }
-  return { seconds: median(times) };
-}
-
 async function report(
   results: Result[],
   runs: number,
-  ceiling: { seconds: number } | { missing: string } | undefined,
   drawPlot: boolean,
   before: string | undefined,
-  transferCeiling?: { seconds: number } | { missing: string },
+  ceilingMissing: string | undefined,
 ) {
   const rows = results.map(({ c, samples }) => {
     const fmt = (tool: Tool) => {
@@ -406,27 +385,20 @@ async function report(
       '',
     );
   }
-  if (ceiling && 'missing' in ceiling) lines.push(`Registry upload ceiling not measured: ${ceiling.missing}.`, '');
-  else if (ceiling) {
-    const push = results.find((r) => r.c.name === 'push-1024MiB');
-    const share = push ? ceiling.seconds / median(push.samples.lading.map((s) => s.seconds)) : undefined;
-    lines.push(
-      `Upload ceiling of the registry, as the plainest client sees it (curl, one monolithic PUT of the 1 GiB blob, no client hashing, median of ${runs}): ${ceiling.seconds.toFixed(2)} s, ${mbps(1024 * MiB, ceiling.seconds).toFixed(0)} MB/s${share ? `; lading's push-1024MiB runs at ${(share * 100).toFixed(0)}% of that speed` : ''}.`,
-      '',
-    );
+  if (ceilingMissing && results.some((r) => r.c.name === 'push-1024MiB' || otherRegistryCases.includes(r.c.name))) {
+    lines.push(`Ceilings not measured: ${ceilingMissing}.`, '');
   }
-  if (transferCeiling && 'missing' in transferCeiling)
-    lines.push(`Transfer ceiling not measured: ${transferCeiling.missing}.`, '');
-  else if (transferCeiling) {
-    const shares = otherRegistryCases.flatMap((name) => {
-      const r = results.find((x) => x.c.name === name);
-      if (!r) return [];
-      const share = transferCeiling.seconds / median(r.samples.lading.map((s) => s.seconds));
-      const what = name.startsWith('transfer') ? ' (1 GiB and 100 small blobs)' : ' (the 1 GiB image alone)';
-      return [`lading's ${name}${what} runs at ${(share * 100).toFixed(0)}% of that speed`];
-    });
+  for (const { c, samples } of results) {
+    if (samples.ceiling.length === 0) continue;
+    const ceiling = median(samples.ceiling.map((x) => x.seconds));
+    const share = ((ceiling / median(samples.lading.map((x) => x.seconds))) * 100).toFixed(0);
+    const what =
+      c.name === 'push-1024MiB'
+        ? 'Upload ceiling of the registry, as the plainest client sees it (curl, one monolithic PUT of the 1 GiB blob, no client hashing)'
+        : "Transfer ceiling between the two registries (curl GET of a 1 GiB layer piped into curl's monolithic PUT to the other registry, no client hashing)";
+    const moves = c.name.startsWith('transfer') ? ' (1 GiB and 100 small blobs)' : '';
     lines.push(
-      `Transfer ceiling between the two registries (curl GET of a 1 GiB layer piped into curl's monolithic PUT to the other registry, no client hashing, median of ${runs}): ${transferCeiling.seconds.toFixed(2)} s, ${mbps(1024 * MiB, transferCeiling.seconds).toFixed(0)} MB/s${shares.length > 0 ? `; ${shares.join('; ')}` : ''}.`,
+      `${what}, run in ${c.name}'s rotation beside the tools (median of ${samples.ceiling.length}): ${wall(ceiling)}, ${mbps(1024 * MiB, ceiling).toFixed(0)} MB/s; lading's ${c.name}${moves} runs at ${share}% of that speed.`,
       '',
     );
   }
