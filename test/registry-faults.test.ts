@@ -221,7 +221,7 @@ describe('downloads', () => {
 
   describe('a blob into a file on this thread (a fill)', () => {
     // Blobs under 256 KiB (too small for a blob thread) are fetched this way while the process has
-    // fetched less than 8 MiB so: these tests stay well under that.
+    // fetched less than 64 MiB so: these tests stay well under that.
     let dir: string;
     beforeEach(async () => {
       dir = await mkdtemp(join(tmpdir(), 'lading-fill-'));
