@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
@@ -13,6 +12,7 @@ import {
   fetchAll,
   type Mounter,
   type Op,
+  PieceWriter,
   type ReferencePusher,
   type ReferrerLister,
   type ResumeSource,
@@ -27,7 +27,6 @@ import {
   abortError,
   cancellable,
   checkTagOrDigest,
-  createDigester,
   type Descriptor,
   digestBytes,
   isDigestReference,
@@ -269,24 +268,10 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     o: Op,
     where: string,
   ): Promise<{ filled: true }> {
-    const { algorithm } = parseDigest(desc.digest);
     const { reply, resume } = await got;
-    const hash = createDigester(algorithm);
-    const fd = file.fd;
-    let written = 0;
+    const writer = new PieceWriter(file.fd, desc, where);
     const onBytes = (bytes: Buffer) => {
-      if (written + bytes.length > desc.size) {
-        throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${desc.size} bytes`);
-      }
-      hash.update(bytes);
-      try {
-        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, written + at);
-      } catch (error) {
-        throw new LadingError('IO_ERROR', `${where}: cannot write the blob: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-      written += bytes.length;
+      writer.take(bytes);
       o.onProgress?.(bytes.length);
     };
     let body: Readable = reply.body;
@@ -302,18 +287,14 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
         } catch (error) {
           if (isLadingError(error) || o.signal?.aborted) throw error;
           // A body cut off mid-way is picked up where it broke (resume throws when it may not be).
-          body = await (resume as ResumeSource)(written, error);
+          body = await (resume as ResumeSource)(writer.taken, error);
         }
       }
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
       if (!body.destroyed && !body.readableEnded) body.destroy();
     }
-    if (written !== desc.size) {
-      throw new LadingError('SIZE_MISMATCH', `${where}: got ${written} bytes, expected ${desc.size}`);
-    }
-    const hashed = `${algorithm}:${hash.digest('hex')}`;
-    if (hashed !== desc.digest) throw digestMismatch(where, hashed, desc);
+    writer.finish();
     return { filled: true };
   }
 
