@@ -215,8 +215,9 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   }
 
   /**
-   * The blob as another thread may fetch it into a file (see blob-threads.ts): undefined for a
-   * manifest, a small blob, or when the threads are not worth it.
+   * The blob as a fill of a file: fetched on this thread as it arrives, or by a blob thread, as
+   * `blobFillWay` (blob-threads.ts) decides; undefined for a manifest, a blob the descriptor
+   * embeds, or once the main thread's share is spent while the threads are off (a stream then).
    *
    * @internal For lading's stores (OciLayout, CTF); not part of the API.
    */
@@ -231,10 +232,10 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   /**
    * A blob into a file on this thread. Its GET goes out now, while the destination makes the
    * file ready (measured: the destination's work between a manifest's answer and its first
-   * blob's request was ~5 ms of a 4 MiB pull, the registry's time to answer as long). The body
+   * blob's request was ~9 ms of a 4 MiB pull, as long as the registry takes to answer). The body
    * is consumed as the connection reads it (for a plain connection, straight from the read
-   * buffer), each piece hashed and written at its offset with a direct call before the next read:
-   * no stream, no copy, no trip through the thread pool per write. A body that breaks off is
+   * buffer), each piece hashed and written at its offset by a {@link PieceWriter} before the next
+   * read: no stream, no copy, no trip through the thread pool per write. A body that breaks off is
    * picked up with a Range request where it broke.
    */
   #fillHere(desc: Descriptor, o: Op): BlobFill {
