@@ -10,7 +10,7 @@ import {
   verifiedStream,
   verifyBytes,
 } from '../content/index.js';
-import { type Descriptor, type ErrorCode, LadingError } from '../oci/index.js';
+import { type Descriptor, type ErrorCode, LadingError, throwIfAborted } from '../oci/index.js';
 import { tempPathFor, writeFileAtomic, writeNewBytesNow, writesDirectly } from './atomic.js';
 import type { StoreFiles } from './files.js';
 import { openStoreFolder, type RealDir } from './real-dir.js';
@@ -126,7 +126,8 @@ export class BlobFolder {
         try {
           if (content instanceof Uint8Array && writesDirectly(content)) {
             // A small blob read whole: checked, then written with direct calls (no trip through the
-            // thread pool for each of open, write, close).
+            // thread pool for each of open, write, close), unless the work was called off meanwhile.
+            throwIfAborted(o.signal, where);
             verifyBytes(expected, content, where);
             writeNewBytesNow(temp, content, mode);
             o.onProgress?.(content.length);

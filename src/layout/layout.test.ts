@@ -114,6 +114,24 @@ ${body}`,
 }
 
 describe('writing layouts', () => {
+  test('a small blob whose push is called off before its write is not written', async () => {
+    const t = await tempDir();
+    try {
+      const layout = await OciLayout.open(join(t.path, 'out'), { mode: 'create' });
+      const bytes = Buffer.from('called off');
+      const desc = { mediaType: MediaType.ImageLayer, digest: digestBytes(bytes), size: bytes.length };
+      const controller = new AbortController();
+      const pushed = layout.push(desc, bytes, { signal: controller.signal });
+      // The push has started (the signal was not aborted then) and waits on its folders.
+      controller.abort();
+      await assert.rejects(pushed, (e) => isLadingError(e, 'ABORTED'));
+      await layout.close();
+      assert.equal(await (await OciLayout.open(join(t.path, 'out'))).exists(desc), false);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('every pushed manifest is recorded; tags are ref.name annotations; the result re-opens', async () => {
     const t = await tempDir();
     try {
