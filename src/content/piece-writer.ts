@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import { createDigester, type Descriptor, LadingError, parseDigest } from '../oci/index.js';
-import { checkExpectedSize, digestMismatch } from './verify.js';
+import { checkExpectedSize, contentTooLong, digestMismatch, sizeMismatch } from './verify.js';
 
 /** Pieces under this size are gathered before they are written. */
 const SmallPiece = 64 * 1024;
@@ -43,10 +43,7 @@ export class PieceWriter {
 
   take(bytes: Uint8Array): void {
     if (this.#taken + bytes.length > this.#expected.size) {
-      throw new LadingError(
-        'SIZE_MISMATCH',
-        `${this.#where}: content is longer than the expected ${this.#expected.size} bytes`,
-      );
+      throw contentTooLong(this.#where, this.#expected);
     }
     this.#hash.update(bytes);
     if (bytes.length < SmallPiece) {
@@ -73,10 +70,7 @@ export class PieceWriter {
   finish(): void {
     this.flush();
     if (this.#taken !== this.#expected.size) {
-      throw new LadingError(
-        'SIZE_MISMATCH',
-        `${this.#where}: got ${this.#taken} bytes, expected ${this.#expected.size}`,
-      );
+      throw sizeMismatch(this.#where, this.#taken, this.#expected);
     }
     const got = `${this.#algorithm}:${this.#hash.digest('hex')}`;
     if (got !== this.#expected.digest) throw digestMismatch(this.#where, got, this.#expected);

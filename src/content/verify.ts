@@ -43,12 +43,7 @@ export class VerifyStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.#seen += chunk.length;
     if (this.#seen > this.#expected.size) {
-      done(
-        new LadingError(
-          'SIZE_MISMATCH',
-          `${this.#where}: content is longer than the expected ${this.#expected.size} bytes`,
-        ),
-      );
+      done(contentTooLong(this.#where, this.#expected));
       return;
     }
     this.#hash.update(chunk);
@@ -58,9 +53,7 @@ export class VerifyStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (this.#seen !== this.#expected.size) {
-      done(
-        new LadingError('SIZE_MISMATCH', `${this.#where}: got ${this.#seen} bytes, expected ${this.#expected.size}`),
-      );
+      done(sizeMismatch(this.#where, this.#seen, this.#expected));
       return;
     }
     const got = `${parseDigest(this.#expected.digest).algorithm}:${this.#hash.digest('hex')}`;
@@ -79,14 +72,24 @@ export class VerifyStream extends Transform {
 export function verifyBytes(expected: Descriptor, bytes: Uint8Array, where: string = expected.digest): void {
   checkExpectedSize(expected, where);
   if (bytes.length > expected.size) {
-    throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${expected.size} bytes`);
+    throw contentTooLong(where, expected);
   }
   if (bytes.length !== expected.size) {
-    throw new LadingError('SIZE_MISMATCH', `${where}: got ${bytes.length} bytes, expected ${expected.size}`);
+    throw sizeMismatch(where, bytes.length, expected);
   }
   const { algorithm } = parseDigest(expected.digest);
   const got = `${algorithm}:${createDigester(algorithm).update(bytes).digest('hex')}`;
   if (got !== expected.digest) throw digestMismatch(where, got, expected);
+}
+
+/** The error of content longer than `expected` says, the same everywhere (raised before the byte too many is kept). */
+export function contentTooLong(where: string, expected: Descriptor): LadingError {
+  return new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${expected.size} bytes`);
+}
+
+/** The error of content that ended after `got` bytes where `expected` says otherwise, the same everywhere. */
+export function sizeMismatch(where: string, got: number, expected: Descriptor): LadingError {
+  return new LadingError('SIZE_MISMATCH', `${where}: got ${got} bytes, expected ${expected.size}`);
 }
 
 /** The error of content whose digest is `got` where `expected` was asked for, the same everywhere. */
@@ -293,9 +296,7 @@ class VerifiedReadable extends Readable {
       if (chunk === null) return;
       this.#seen += chunk.length;
       if (this.#seen > size) {
-        this.destroy(
-          new LadingError('SIZE_MISMATCH', `${this.#where}: content is longer than the expected ${size} bytes`),
-        );
+        this.destroy(contentTooLong(this.#where, this.#expected));
         return;
       }
       const hashing = this.#hash?.update(chunk) ?? true;
@@ -316,9 +317,7 @@ class VerifiedReadable extends Readable {
   #finish(): void {
     if (this.destroyed) return;
     if (this.#seen !== this.#expected.size) {
-      this.destroy(
-        new LadingError('SIZE_MISMATCH', `${this.#where}: got ${this.#seen} bytes, expected ${this.#expected.size}`),
-      );
+      this.destroy(sizeMismatch(this.#where, this.#seen, this.#expected));
       return;
     }
     const hash = this.#hash;

@@ -7,6 +7,7 @@ import {
   type Content,
   cancellablePush,
   checkExpectedSize,
+  contentTooLong,
   type Deleter,
   digestMismatch,
   fetchAll,
@@ -17,6 +18,7 @@ import {
   type ReferrerLister,
   type ResumeSource,
   readAll,
+  sizeMismatch,
   type TagLister,
   type Target,
   toReadable,
@@ -430,7 +432,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
         for await (const chunk of body as AsyncIterable<Buffer>) {
           if (filled + chunk.length > desc.size) {
             body.destroy();
-            throw new LadingError('SIZE_MISMATCH', `${where}: content is longer than the expected ${desc.size} bytes`);
+            throw contentTooLong(where, desc);
           }
           chunk.copy(out, filled);
           filled += chunk.length;
@@ -616,7 +618,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
         ? Buffer.from(content.buffer, content.byteOffset, content.byteLength)
         : await readAll(toReadable(content), MaxManifestBytes, where);
     if (bytes.length !== desc.size) {
-      throw new LadingError('SIZE_MISMATCH', `${where}: got ${bytes.length} bytes, expected ${desc.size}`);
+      throw sizeMismatch(where, bytes.length, desc);
     }
     const digest = digestBytes(bytes, parseDigest(desc.digest).algorithm);
     if (digest !== desc.digest) {
