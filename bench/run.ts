@@ -288,6 +288,19 @@ async function main() {
           ],
         ];
         for (const c of others) c.ceiling = pipe;
+        // A component transfer moves 101 small blobs besides the 1 GiB layer, and on two cores
+        // they cost the registries as much time as the client (~8 ms a blob with curl): its
+        // ceiling moves the same blobs, the small ones by curl beside the pipe.
+        const transfer = others.find((c) => c.name === 'transfer-registry-to-other-registry');
+        if (transfer && component) {
+          const script = join(work, 'small-blobs.sh');
+          await writeFile(script, curlSmallBlobs(host, component.sourceRepository, far, component.smallBlobs));
+          transfer.ceiling = (r) => {
+            const [, [, big]] = pipe(r) as [string, [string, string]];
+            const small = `bash ${script} bench/pipe-small-${r} ${join(out, `small-${r}`)}`;
+            return ['bash', ['-c', `( ${big} ) & big=$!; ${small} || exit 1; wait $big`]];
+          };
+        }
       }
     }
 
@@ -306,6 +319,9 @@ async function main() {
           await rm(skopeoCache, { force: true });
           await rm(out, { recursive: true, force: true });
           await mkdir(out, { recursive: true });
+          // Every run starts with the disk settled: without this, a run paid for the writeback
+          // of the one before it (a 1 GiB case's runs spread by ±30 %).
+          await measure('sync', []);
           const [cmd, a] =
             tool === 'before'
               ? ((([command, list]) => [command, list.map((x) => (x === cli ? (before as string) : x))])(
@@ -331,6 +347,32 @@ async function main() {
     await stopPeers(farPeers);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * A bash script (arguments: destination repository, scratch folder) that moves `digests` from
+ * `source` to `far` as the plainest client would with its connections kept: one curl fetches them
+ * all into files while another opens an upload session for each, then a third PUTs each file into
+ * its session; two at a time each.
+ */
+function curlSmallBlobs(source: string, sourceRepository: string, far: string, digests: string[]): string {
+  return [
+    'set -eo pipefail',
+    'dst=$1; w=$2; mkdir -p "$w"',
+    `printf '%s\\n' ${digests.join(' ')} > "$w/digests"`,
+    '# One curl config per stage: a block per blob (i: its number, d: its digest), `next` between blocks.',
+    'cfg() { local i=0 d; while read -r d; do [ $i -gt 0 ] && echo next; echo fail; "$1" $i $d; i=$((i + 1)); done < "$w/digests"; }',
+    `get() { echo "url = http://${source}/v2/${sourceRepository}/blobs/$2"; echo "output = $w/b$1"; }`,
+    `post() { echo "url = http://${far}/v2/$dst/blobs/uploads/"; echo 'request = POST'; echo "dump-header = $w/h$1"; echo 'output = /dev/null'; }`,
+    `put() { loc=$(tr -d '\\r' < "$w/h$1" | awk 'tolower($1)=="location:" {print $2}'); echo "url = $loc&digest=$2"; echo "upload-file = $w/b$1"; echo 'header = "Content-Type: application/octet-stream"'; echo 'header = "Expect:"'; echo 'output = /dev/null'; }`,
+    'cfg get > "$w/get.cfg"; cfg post > "$w/post.cfg"',
+    'curl -s --no-progress-meter -Z --parallel-max 2 -K "$w/get.cfg" & fetch=$!',
+    'curl -s --no-progress-meter -Z --parallel-max 2 -K "$w/post.cfg"',
+    'wait $fetch',
+    'cfg put > "$w/put.cfg"',
+    'curl -s --no-progress-meter -Z --parallel-max 2 -K "$w/put.cfg"',
+    '',
+  ].join('\n');
 }
 
 /**
@@ -392,10 +434,13 @@ async function report(
     if (samples.ceiling.length === 0) continue;
     const ceiling = median(samples.ceiling.map((x) => x.seconds));
     const share = ((ceiling / median(samples.lading.map((x) => x.seconds))) * 100).toFixed(0);
+    const pipe = "curl GET of a 1 GiB layer piped into curl's monolithic PUT to the other registry, no client hashing";
     const what =
       c.name === 'push-1024MiB'
         ? 'Upload ceiling of the registry, as the plainest client sees it (curl, one monolithic PUT of the 1 GiB blob, no client hashing)'
-        : "Transfer ceiling between the two registries (curl GET of a 1 GiB layer piped into curl's monolithic PUT to the other registry, no client hashing)";
+        : c.name === 'transfer-registry-to-other-registry'
+          ? `Transfer ceiling between the two registries for the same blobs (${pipe}; beside it, the component's other blobs moved by curl, two at a time on kept connections: fetched into files while upload sessions open, then PUT)`
+          : `Transfer ceiling between the two registries (${pipe})`;
     const moves = c.name.startsWith('transfer') ? ' (1 GiB and 100 small blobs)' : '';
     lines.push(
       `${what}, run in ${c.name}'s rotation beside the tools (median of ${samples.ceiling.length}): ${wall(ceiling)}, ${mbps(1024 * MiB, ceiling).toFixed(0)} MB/s; lading's ${c.name}${moves} runs at ${share}% of that speed.`,
@@ -412,7 +457,7 @@ async function report(
     `## ${new Date().toISOString().slice(0, 10)}: lading beside skopeo against a local docker-registry`,
     '',
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}${process.env.NODE_EXTRA_CA_CERTS ? ' with NODE_EXTRA_CA_CERTS set (Node 20 pays ~50 ms CPU per start for it)' : ''}; ${skopeoVersion}; Debian docker-registry on 127.0.0.1 (plain HTTP).`,
-    `Medians of ${runs} runs, tools alternating, each run's output removed before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv-* the floor that reads, writes and hashes the same bytes once (issue 18): \`tar -c <folder> | tee <out>/floor.tar | openssl sha256\` (add-cv-1GiB-dir: the folder is an OCI layout, stored unpacked as OCI blobs; add-cv-1GiB-tar: the same folder as a plain Dir/v1 tar blob). Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
+    `Medians of ${runs} runs, tools alternating, each run's output removed and the disk synced (untimed) before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv-* the floor that reads, writes and hashes the same bytes once (issue 18): \`tar -c <folder> | tee <out>/floor.tar | openssl sha256\` (add-cv-1GiB-dir: the folder is an OCI layout, stored unpacked as OCI blobs; add-cv-1GiB-tar: the same folder as a plain Dir/v1 tar blob). Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.`,
     '',
     '| case | lading time | lading MB/s | lading peak RSS | lading CPU | reference time | reference MB/s | reference peak RSS | reference CPU | lading speed-up |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -507,6 +552,10 @@ interface ComponentBench {
   layout: string;
   /** Digests of the index's manifests (descriptor manifest, image). */
   children: string[];
+  /** The component's repository in the source registry (where the bench seeded it). */
+  sourceRepository: string;
+  /** Every blob of the component but the 1 GiB layer (configs, the descriptor, the 100 resources). */
+  smallBlobs: string[];
   bytes: number;
   /** The image's 1 GiB layer as a file, for the transfer ceiling. */
   bigBlob: { file: string; digest: string };
@@ -560,9 +609,25 @@ async function prepareComponent(work: string, host: string, wanted: boolean): Pr
     manifests: Descriptor[];
   };
   const children = index.manifests.map((m) => m.digest);
+  const smallBlobs: string[] = [];
+  for (const child of index.manifests) {
+    const m = JSON.parse((await fetchAll(exported, child)).toString()) as { config: Descriptor; layers: Descriptor[] };
+    for (const d of [m.config, ...m.layers]) if (d.digest !== big.digest) smallBlobs.push(d.digest);
+  }
   const tagged = await OciLayout.open(layout, { mode: 'create' });
   for (const [i, d] of children.entries()) await tagged.tag(await tagged.resolve(d), `part${i}`);
-  return { dir, ctf, name, layout, children, bytes: 1024 * MiB + 100 * 16 * 1024, bigBlob };
+  const sourceRepository = `seed/component-descriptors/${name}`;
+  return {
+    dir,
+    ctf,
+    name,
+    layout,
+    children,
+    sourceRepository,
+    smallBlobs: [...new Set(smallBlobs)],
+    bytes: 1024 * MiB + 100 * 16 * 1024,
+    bigBlob,
+  };
 }
 
 function componentCases(c: ComponentBench, host: string, far: string, out: string): Case[] {

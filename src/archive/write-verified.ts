@@ -15,7 +15,7 @@ import {
 } from '../content/index.js';
 import { abortError, createDigester, type Descriptor, LadingError, parseDigest } from '../oci/index.js';
 
-/** Buffers in flight while copying a file: one being read, one being hashed, two being written. */
+/** Buffers in flight while copying a file: one being read, one being hashed, two written one after the other. */
 const CopyBuffers = 4;
 
 /**
@@ -144,6 +144,7 @@ async function copyFileVerified(
     return source.read(buffers[slot] as Buffer, 0, bufferBytes, at);
   };
   let position = 0;
+  let lastWrite: Promise<void> = Promise.resolve();
   let reading = pending(readInto(0, 0));
   try {
     for (let turn = 0; ; turn++) {
@@ -159,7 +160,11 @@ async function copyFileVerified(
       const chunk = buffer.subarray(0, bytesRead);
       reading = pending(readInto((turn + 1) % CopyBuffers, position + bytesRead));
       hash.update(chunk);
-      writes[turn % CopyBuffers] = pending(writeAll(to, chunk, position));
+      // One write at a time: concurrent writes into one file only queue on its lock in the kernel
+      // (ext4 spins on it, CPU the hash needs).
+      const at = position;
+      writes[turn % CopyBuffers] = pending(lastWrite.then(() => writeAll(to, chunk, at)));
+      lastWrite = writes[turn % CopyBuffers] as Promise<void>;
       position += bytesRead;
       onBytes?.(bytesRead);
     }
