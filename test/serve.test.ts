@@ -372,6 +372,27 @@ describe('lading serve', () => {
     assert.equal(sigstore.status, 201, sigstore.body.toString());
   });
 
+  test('a manifest whose annotations are not strings, or that is an index and an image manifest at once, is refused', async () => {
+    const config = await pushBlob(served.url, 'plain/repo', Buffer.from('{}'));
+    const manifest = imageManifest({ digest: config, size: 2 }, []);
+    const nested = await putManifest(served.url, 'plain/repo', 'v1', { ...manifest, annotations: { a: { b: 'c' } } });
+    assert.equal(nested.status, 400);
+    assert.match(JSON.parse(nested.body.toString()).errors[0].message, /annotations must map strings to strings/);
+    // No mediaType in the body, sent as an index: it would be stored as an index naming nothing,
+    // and read as an image manifest by a client that goes by the body (CVE-2021-41190).
+    const { mediaType: _, ...untyped } = manifest;
+    const both = await send(`${served.url}/v2/plain/repo/manifests/v1`, {
+      method: 'PUT',
+      body: Buffer.from(JSON.stringify({ ...untyped, manifests: [] })),
+      headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+    });
+    assert.equal(both.status, 400);
+    assert.equal(JSON.parse(both.body.toString()).errors[0].code, 'MANIFEST_INVALID');
+    assert.equal((await send(`${served.url}/v2/plain/repo/manifests/v1`, { method: 'HEAD' })).status, 404);
+    const ok = await putManifest(served.url, 'plain/repo', 'v1', { ...manifest, annotations: { a: 'c' } });
+    assert.equal(ok.status, 201, ok.body.toString());
+  });
+
   test('a chunk whose Content-Range runs backwards or disagrees with its length is refused (416), the upload unchanged', async () => {
     const started = await send(`${served.url}/v2/ranges/repo/blobs/uploads/`, { method: 'POST' });
     assert.equal(started.status, 202, started.body.toString());

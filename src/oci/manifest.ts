@@ -135,6 +135,17 @@ function fail(where: string, what: string): never {
   throw new LadingError('INVALID_MANIFEST', `${where}: ${what}`);
 }
 
+/** Whether `value` is an object whose every value is a string (an annotations map). */
+export function isStringMap(value: unknown): value is Record<string, string> {
+  return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+function checkAnnotations(annotations: unknown, where: string): void {
+  if (annotations !== undefined && annotations !== null && !isStringMap(annotations)) {
+    fail(where, 'annotations must map strings to strings');
+  }
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -156,11 +167,7 @@ export function checkDescriptor(value: unknown, where: string): Descriptor {
   if (typeof value.size !== 'number' || !Number.isSafeInteger(value.size) || value.size < 0) {
     fail(where, `size ${JSON.stringify(value.size)} must be a non-negative integer`);
   }
-  if (value.annotations !== undefined && value.annotations !== null) {
-    if (!isRecord(value.annotations) || !Object.values(value.annotations).every((v) => typeof v === 'string')) {
-      fail(where, 'annotations must map strings to strings');
-    }
-  }
+  checkAnnotations(value.annotations, where);
   if (value.data !== undefined) {
     if (
       typeof value.data !== 'string' ||
@@ -200,7 +207,20 @@ export function parseNode(bytes: Uint8Array, mediaType: string, where: string): 
   }
   if (value.schemaVersion !== 2) fail(where, `schemaVersion must be 2, got ${JSON.stringify(value.schemaVersion)}`);
   if (value.subject !== undefined && value.subject !== null) checkDescriptor(value.subject, `${where}: subject`);
-  if (isIndexMediaType(mediaType)) {
+  checkAnnotations(value.annotations, where);
+  // A document that is both an index and an image manifest reads as either, depending on who
+  // reads it (CVE-2021-41190): refused, as distribution and containerd refuse it.
+  const index = isIndexMediaType(mediaType);
+  const has = (field: string) => value[field] !== undefined && value[field] !== null;
+  if (index ? has('config') || has('layers') : has('manifests')) {
+    fail(
+      where,
+      index
+        ? 'an index must not have config or layers (it would read as an image manifest)'
+        : 'an image manifest must not have manifests (it would read as an index)',
+    );
+  }
+  if (index) {
     // oras-go tolerates `manifests: null` (seen in the wild); treat it as empty.
     const manifests = value.manifests ?? [];
     if (!Array.isArray(manifests)) fail(where, 'manifests must be an array');

@@ -248,6 +248,9 @@ describe('manifest parsing refuses bad input with the field path', () => {
     ],
     ['layers not array', { ...good, layers: {} }, /layers must be an array/],
     ['not an object', [1], /must be a JSON object/],
+    ['annotations not strings', { ...good, annotations: { a: { b: 'c' } } }, /annotations must map strings/],
+    ['annotations an array', { ...good, annotations: ['a'] }, /annotations must map strings/],
+    ['an image manifest that is also an index', { ...good, manifests: [] }, /must not have manifests/],
   ];
   for (const [name, value, pattern] of cases) {
     test(name, () => {
@@ -260,6 +263,21 @@ describe('manifest parsing refuses bad input with the field path', () => {
       );
     });
   }
+  test('an index that is also an image manifest (CVE-2021-41190), either way round', () => {
+    const index = 'application/vnd.oci.image.index.v1+json';
+    const body = (extra: object) => Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [], ...extra }));
+    for (const extra of [{ layers: [] }, { config: EmptyJsonDescriptor }]) {
+      assert.throws(
+        () => parseNode(body(extra), index, 'i.json'),
+        (e) =>
+          isLadingError(e, 'INVALID_MANIFEST') &&
+          /^i\.json: an index must not have config or layers/.test((e as Error).message),
+      );
+    }
+    // null stands for absent, as distribution reads it.
+    assert.equal(parseNode(body({ layers: null }), index, 'i.json').kind, 'index');
+    assert.equal(parseNode(Buffer.from(JSON.stringify({ ...good, manifests: null })), mt, 'm.json').kind, 'manifest');
+  });
   test('not JSON', () => {
     assert.throws(
       () => parseNode(Buffer.from('{'), mt, 'm.json'),

@@ -14,11 +14,12 @@ import {
   parseNode,
 } from '../oci/index.js';
 import { fromBrowser, fromOwnOrigin } from './browser.js';
+import { ServerBusy } from './busy.js';
 import type { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
 import { sendFileRange } from './send.js';
 import type { RegistryStore } from './storage.js';
-import { RangeMismatch, TooManyUploads, type Uploads } from './uploads.js';
+import { RangeMismatch, type Uploads } from './uploads.js';
 
 /** distribution-spec's error codes. */
 export type SpecCode =
@@ -795,7 +796,7 @@ function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): v
     answer = new RegistryReply(416, 'BLOB_UPLOAD_INVALID', error.message, {
       Range: `0-${Math.max((error as RangeMismatch).size - 1, 0)}`,
     });
-  } else if (isLadingError(error) && error.name === TooManyUploads.name) {
+  } else if (isLadingError(error) && error.name === ServerBusy.name) {
     answer = new RegistryReply(429, 'TOOMANYREQUESTS', error.message, { 'Retry-After': '60' });
   } else if (isLadingError(error, 'SIZE_EXCEEDS_LIMIT')) answer = new RegistryReply(413, 'SIZE_INVALID', error.message);
   else if (isLadingError(error, 'SIZE_MISMATCH')) answer = new RegistryReply(400, 'BLOB_UPLOAD_INVALID', error.message);

@@ -3,9 +3,12 @@ import bcrypt from 'bcryptjs';
 import pLimit from 'p-limit';
 import { readRegularFile } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
+import { ServerBusy } from './busy.js';
 
 /** The largest htpasswd file read (a bcrypt entry is some 70 bytes: tens of thousands of users). */
 const MaxHtpasswdBytes = 4 * 1024 * 1024;
+/** Password checks that may wait for their turn; past this many, a request with a new password gets a 429. */
+const MaxWaitingChecks = 64;
 
 /** Basic-auth users from an htpasswd file whose entries are bcrypt hashes (`htpasswd -B`). */
 export class Htpasswd {
@@ -61,13 +64,18 @@ export class Htpasswd {
    * Whether `user` and `password` match an entry. An unknown user costs the same bcrypt check as a
    * wrong password (the answer's time does not tell which users exist), and at most two checks run
    * at a time, the rest waiting their turn: bcrypt is CPU work on this thread, and a flood of wrong
-   * passwords must not starve the requests of clients whose check is remembered.
+   * passwords must not starve the requests of clients whose check is remembered. Past
+   * {@link MaxWaitingChecks} waiting, a check is refused ({@link ServerBusy}) instead of queued: the
+   * flood would otherwise hold every new login behind it for as long as it lasts.
    */
   async check(user: string, password: string): Promise<boolean> {
     const known = this.#users.get(user);
     const hash = known ?? (await this.#decoyHash());
     const memo = createHash('sha256').update(`${hash}\0${password}`).digest('hex');
     if (known !== undefined && this.#verified.get(user) === memo) return true;
+    if (this.#limit.pendingCount >= MaxWaitingChecks) {
+      throw new ServerBusy(`${MaxWaitingChecks} password checks are waiting; try again later`);
+    }
     // bcryptjs reads $2y$ (Apache's prefix) as $2b$: the algorithms are the same.
     const ok = (await this.#limit(() => bcrypt.compare(password, hash))) && known !== undefined;
     if (ok) this.#verified.set(user, memo);

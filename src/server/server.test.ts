@@ -49,6 +49,22 @@ describe('server', () => {
     assert.throws(() => Htpasswd.parse('\n', 'f'), { message: /no users/ });
   });
 
+  test('htpasswd: a flood of wrong passwords queues at most 64 checks; the rest are refused as busy, a remembered login still passes', async () => {
+    const file = Htpasswd.parse('u:$2y$05$ihh.EjLW5GDQhe38v8d7tOyHBgvU8or4Iz4qDbRkgHZ4hFM8cV6tW\n', 'htpasswd');
+    assert.equal(await file.check('u', 'p'), true);
+    const flood = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => file.check('u', `wrong${i}`)));
+    const refused = flood.filter(
+      (r) =>
+        r.status === 'rejected' &&
+        (r.reason as Error).name === 'ServerBusy' &&
+        /password checks are waiting/.test((r.reason as Error).message),
+    );
+    // Two run at once and 64 wait: every other one is turned away at once.
+    assert.equal(refused.length, 100 - 2 - 64);
+    assert.ok(flood.every((r) => r.status === 'rejected' || r.value === false));
+    assert.equal(await file.check('u', 'p'), true);
+  });
+
   test('--addr', () => {
     assert.deepEqual(parseAddr('127.0.0.1:5000'), { host: '127.0.0.1', port: 5000 });
     assert.deepEqual(parseAddr(':0'), { host: '0.0.0.0', port: 0 });
@@ -72,5 +88,15 @@ describe('server', () => {
     assert.equal(summarise(m({}), type).subject, subject.digest);
     assert.deepEqual(summarise(m({}), type).children, [config]);
     assert.deepEqual(summarise(Buffer.from('not json'), type).children, []);
+    assert.deepEqual(summarise(m({ annotations: { a: 'b' } }), type).annotations, { a: 'b' });
+    // Stored before pushes checked annotations: nested too deep for JSON.stringify, so left out,
+    // not a failure of every referrers query of the repository.
+    const depth = 200_000;
+    const deep = Buffer.from(
+      `{"schemaVersion":2,"config":${JSON.stringify(config)},"layers":[],"annotations":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`,
+    );
+    const summary = summarise(deep, type);
+    assert.equal(summary.annotations, undefined);
+    assert.deepEqual(summary.children, [config]);
   });
 });

@@ -7,6 +7,7 @@ import { encodeIndexJson, type IndexState, layoutFileBytes, readState, recordTag
 import {
   type Descriptor,
   isManifestMediaType,
+  isStringMap,
   LadingError,
   MaxManifestBytes,
   MediaType,
@@ -24,8 +25,8 @@ export const InternalFolder = '_lading';
 const MaxIndexBytes = 64 * 1024 * 1024;
 /** The most index.json is written with: well under what is read back, so a full repository can still be edited. */
 const MaxWrittenIndexBytes = 16 * 1024 * 1024;
-/** The manifests whose summaries are remembered weigh at most this much together. */
-const MaxSummaryBytes = 64 * 1024 * 1024;
+/** What the remembered referrer facts weigh at most together (see RegistryStore.summary). */
+const MaxSummaryBytes = 16 * 1024 * 1024;
 /** The most index.json bytes whose parsed state is kept (see RegistryStore.state). */
 const MaxStateBytes = 64 * 1024 * 1024;
 /**
@@ -44,6 +45,9 @@ export interface ManifestSummary {
   children: Descriptor[];
 }
 
+/** What the referrers API lists of a manifest besides its descriptor. */
+export type ReferrerFacts = Omit<ManifestSummary, 'mediaType' | 'children'>;
+
 /** An open blob of a repository: the caller streams from `handle` and closes it. */
 export interface OpenBlob {
   handle: FileHandle;
@@ -61,7 +65,8 @@ export interface OpenBlob {
  */
 export class RegistryStore {
   readonly root: string;
-  readonly #summaries = new Map<string, ManifestSummary>();
+  /** By manifest digest, least recently used first. */
+  readonly #summaries = new Map<string, ReferrerFacts>();
   #summaryBytes = 0;
   readonly #queues = new Map<string, Promise<unknown>>();
   /** The root with every link resolved, for the one-open blob lookup (see openBlob). */
@@ -396,10 +401,19 @@ export class RegistryStore {
   // ---------------------------------------------------------------------------------------------
   // Manifests
 
-  /** What a stored manifest names and says about itself (read once, then remembered). */
-  async summary(name: string, desc: Descriptor): Promise<ManifestSummary | undefined> {
+  /**
+   * What a stored manifest says of itself to the referrers API: read once, then remembered. The
+   * memory is weighed by what it keeps (a few hundred bytes a manifest), not by what the manifests
+   * weighed, and sheds the least recently used: a repository of big manifests is parsed once, not
+   * on every query, and does not push out every other repository's facts.
+   */
+  async summary(name: string, desc: Descriptor): Promise<ReferrerFacts | undefined> {
     const known = this.#summaries.get(desc.digest);
-    if (known) return known;
+    if (known) {
+      this.#summaries.delete(desc.digest);
+      this.#summaries.set(desc.digest, known);
+      return known;
+    }
     let bytes: Buffer | undefined;
     try {
       bytes = await this.readSmall(name, desc.digest);
@@ -407,16 +421,20 @@ export class RegistryStore {
       return undefined;
     }
     if (!bytes) return undefined;
-    const summary = summarise(bytes, desc.mediaType);
-    // Bounded by what the manifests weighed (a summary is smaller than its manifest), not by count:
-    // a few thousand manifests of megabytes each would otherwise stay in memory for good.
-    if (this.#summaries.size >= 100_000 || this.#summaryBytes + bytes.length > MaxSummaryBytes) {
-      this.#summaries.clear();
-      this.#summaryBytes = 0;
+    const { subject, artifactType, annotations } = summarise(bytes, desc.mediaType);
+    const facts: ReferrerFacts = {
+      ...(subject ? { subject } : {}),
+      ...(artifactType ? { artifactType } : {}),
+      ...(annotations ? { annotations } : {}),
+    };
+    this.#summaryBytes += factsWeight(facts);
+    this.#summaries.set(desc.digest, facts);
+    for (const [digest, old] of this.#summaries) {
+      if (this.#summaryBytes <= MaxSummaryBytes && this.#summaries.size <= 100_000) break;
+      this.#summaries.delete(digest);
+      this.#summaryBytes -= factsWeight(old);
     }
-    this.#summaries.set(desc.digest, summary);
-    this.#summaryBytes += bytes.length;
-    return summary;
+    return facts;
   }
 
   /**
@@ -636,6 +654,12 @@ function folderFiles(dir: RealDir, location: string): StoreFiles {
   };
 }
 
+/** About what remembering `facts` costs: the map entry, its digest key, its strings. */
+function factsWeight(facts: ReferrerFacts): number {
+  const annotations = facts.annotations ? JSON.stringify(facts.annotations).length : 0;
+  return 256 + (facts.subject?.length ?? 0) + (facts.artifactType?.length ?? 0) + annotations;
+}
+
 /** The fields of a manifest the registry serves from: subject, artifact type, what it names. */
 export function summarise(bytes: Uint8Array, mediaType: string): ManifestSummary {
   let value: Record<string, unknown> = {};
@@ -657,12 +681,11 @@ export function summarise(bytes: Uint8Array, mediaType: string): ManifestSummary
   let artifactType = typeof value.artifactType === 'string' ? value.artifactType : undefined;
   // The referrers API reports an image manifest's config media type when it has no artifactType.
   if (!artifactType && config && mediaType === MediaType.ImageManifest) artifactType = config.mediaType;
+  // Checked as strings before they are measured: a manifest stored before pushes checked its
+  // annotations could nest them deep enough to overflow the stack of JSON.stringify.
   const annotations =
-    value.annotations &&
-    typeof value.annotations === 'object' &&
-    !Array.isArray(value.annotations) &&
-    JSON.stringify(value.annotations).length <= MaxListedAnnotationBytes
-      ? (value.annotations as Record<string, string>)
+    isStringMap(value.annotations) && JSON.stringify(value.annotations).length <= MaxListedAnnotationBytes
+      ? value.annotations
       : undefined;
   return {
     mediaType,

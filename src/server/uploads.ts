@@ -6,6 +6,7 @@ import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../archive/index.js';
 import { LadingError, parseDigest } from '../oci/index.js';
+import { ServerBusy } from './busy.js';
 import type { RegistryStore } from './storage.js';
 
 const { O_RDONLY, O_NOFOLLOW } = constants;
@@ -49,13 +50,9 @@ const MaxUploadsPerOwner = 128;
 const IdleUploadMs = 10 * 60 * 1000;
 
 /** Too many uploads are open: the client is to try again later. */
-export class TooManyUploads extends LadingError {
+export class TooManyUploads extends ServerBusy {
   constructor(limit: number, o: { perClient?: boolean } = {}) {
-    super(
-      'UNSUPPORTED',
-      `${limit} uploads ${o.perClient ? 'of this client ' : ''}are open, none of them idle; try again later`,
-    );
-    this.name = 'TooManyUploads';
+    super(`${limit} uploads ${o.perClient ? 'of this client ' : ''}are open, none of them idle; try again later`);
   }
 }
 
