@@ -288,7 +288,7 @@ async function main() {
           ],
         ];
         for (const c of others) c.ceiling = pipe;
-        // A component transfer moves 101 small blobs besides the 1 GiB layer, and on two cores
+        // A component transfer moves 100 resources and its own small blobs besides the 1 GiB layer, and on two cores
         // they cost the registries as much time as the client (~8 ms a blob with curl): its
         // ceiling moves the same blobs, the small ones by curl beside the pipe.
         const transfer = others.find((c) => c.name === 'transfer-registry-to-other-registry');
