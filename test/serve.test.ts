@@ -441,8 +441,8 @@ describe('lading serve', () => {
     // Refused for its missing blob once read (400); a throttled one is not read at all (429).
     const manifest = imageManifest({ digest: sha256(Buffer.from('absent')), size: 6 }, []);
     const stalled: net.Socket[] = [];
-    try {
-      // Sixteen clients announce 4 MiB manifests and send nothing: the server holds 64 MiB for them.
+    /** Sixteen clients announce 4 MiB manifests and send `bytes` of each. */
+    const announce = (bytes: number) => {
       for (let i = 0; i < 16; i++) {
         const socket = net.connect(Number(port), hostname);
         socket.on('error', () => {});
@@ -450,8 +450,19 @@ describe('lading serve', () => {
           `PUT /v2/budget/repo/manifests/t${i} HTTP/1.1\r\nHost: ${served.host}\r\n` +
             `Content-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
         );
+        if (bytes > 0) socket.write(Buffer.alloc(bytes, 32));
         stalled.push(socket);
       }
+    };
+    try {
+      // Announced and never sent, they hold nothing: another client's manifest is read and answered.
+      announce(0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const through = await putManifest(served.url, 'budget/repo', 'more', manifest);
+      assert.equal(through.status, 400, through.body.toString());
+      for (const socket of stalled.splice(0)) socket.destroy();
+      // Sent but for the last byte, they hold the 64 MiB budget: the next manifest waits its turn.
+      announce(4 * 1024 * 1024 - 1);
       let answer: Answer | undefined;
       for (let tries = 0; tries < 100; tries++) {
         answer = await putManifest(served.url, 'budget/repo', 'more', manifest);

@@ -225,22 +225,27 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
       );
     }
     // Manifest bodies are held whole while they arrive: all of them together stay within a budget,
-    // so clients that send one slowly (or never finish) cannot make the server hold gigabytes.
-    const reserve = Number.isFinite(declared) && declared >= 0 ? declared : maxManifest;
-    if (manifestBytesInFlight + reserve > ManifestBodyBudget) {
+    // so clients that send one slowly (or never finish) cannot make the server hold gigabytes. The
+    // budget counts bytes received, not announced: connections that announce big bodies and send
+    // nothing hold nothing, and cannot keep everyone else's manifests out.
+    if (Number.isFinite(declared) && declared >= 0 && manifestBytesInFlight + declared > ManifestBodyBudget) {
       // A body of a known, small size is read and dropped: the client then reads the answer.
-      if (Number.isFinite(declared) && declared <= DrainBytes) draining.add(req);
+      if (declared <= DrainBytes) draining.add(req);
       req.resume();
-      throw new RegistryReply(429, 'TOOMANYREQUESTS', 'too many manifests are arriving at once; try again later', {
-        'Retry-After': '10',
-      });
+      throw manifestsBusy();
     }
-    manifestBytesInFlight += reserve;
+    let held = 0;
+    const hold = (n: number): boolean => {
+      if (manifestBytesInFlight + n > ManifestBodyBudget) return false;
+      manifestBytesInFlight += n;
+      held += n;
+      return true;
+    };
     let bytes: Buffer;
     try {
-      bytes = await readBody(req, maxManifest);
+      bytes = await readBody(req, maxManifest, hold);
     } finally {
-      manifestBytesInFlight -= reserve;
+      manifestBytesInFlight -= held;
     }
     let mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
     let value: { mediaType?: unknown } = {};
@@ -725,12 +730,20 @@ const DrainBytes = 16 * 1024 * 1024;
 /** Requests whose body is being read and dropped after their answer (see readBody). */
 const draining = new WeakSet<IncomingMessage>();
 
+/** The answer to a manifest that would take the bodies arriving at once past their budget. */
+function manifestsBusy(): RegistryReply {
+  return new RegistryReply(429, 'TOOMANYREQUESTS', 'too many manifests are arriving at once; try again later', {
+    'Retry-After': '10',
+  });
+}
+
 /**
- * A manifest body, whole, within `limit` bytes and {@link ManifestBodyMs}. Past the limit the
- * answer is a 413, and the rest of the body is read and dropped (up to {@link DrainBytes}): a
- * connection closed on bytes it has not read is reset, and the reset can take the answer with it.
+ * A manifest body, whole, within `limit` bytes and {@link ManifestBodyMs}, each piece kept only if
+ * `hold` takes it (the budget). Past the limit the answer is a 413, past the budget a 429, and the
+ * rest of the body is read and dropped (up to {@link DrainBytes}): a connection closed on bytes it
+ * has not read is reset, and the reset can take the answer with it.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, hold: (bytes: number) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -744,12 +757,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         if (total > limit + DrainBytes) req.destroy();
         return;
       }
-      if (total > limit) {
+      const tooBig = total > limit;
+      if (tooBig || !hold(chunk.length)) {
         over = true;
         chunks.length = 0;
         clearTimeout(timer);
         draining.add(req);
-        reject(new RegistryReply(413, 'SIZE_INVALID', `the manifest is over the ${limit}-byte limit`));
+        reject(
+          tooBig
+            ? new RegistryReply(413, 'SIZE_INVALID', `the manifest is over the ${limit}-byte limit`)
+            : manifestsBusy(),
+        );
         return;
       }
       chunks.push(chunk);
