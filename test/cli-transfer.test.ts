@@ -351,6 +351,56 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
       assert.equal(resolved.stdout.trim(), `sha256:${copied.digest.value}`);
     }));
 
+  test('--upload-as ociArtifact: an image named into component-descriptors/ is refused before anything is written, also from a spec', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/guard/app${process.pid}`;
+      const n = ++counter;
+      await writeFile(join(dir, 'a.txt'), 'not what it claims\n');
+      // The image's path becomes the standalone copy's name: this one lands among the target's
+      // component versions, where it could retag one.
+      const image = `${reg}/evil-${process.pid}-${n}/component-descriptors/acme.org/victim:1.0.0`;
+      await ladingOk(['push', '--plain-http', image, 'a.txt'], { cwd: dir });
+      await writeFile(
+        join(dir, 'c.yaml'),
+        `name: ${component}\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: image\n    type: ociImage\n    version: 1.0.0\n    access: {type: OCIImage/v1, imageReference: http://${image}}\n`,
+      );
+      await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', 'ctf'], { cwd: dir });
+      const target = `http://${reg}/transfer/guard-${process.pid}-${n}`;
+      const args = [
+        '--copy-resources',
+        '--upload-as',
+        'ociArtifact',
+        `${join(dir, 'ctf')}//${component}:1.0.0`,
+        target,
+      ];
+      assertOneLineError(
+        await lading(['transfer', 'cv', ...args]),
+        /component-descriptors\/acme\.org\/victim is where an OCM repository keeps component versions/,
+      );
+      assert.notEqual((await lading(['get', 'cv', `${target}//${component}:1.0.0`])).code, 0, 'nothing transferred');
+      const taken = await lading([
+        'resolve',
+        '--plain-http',
+        `${target.slice('http://'.length)}/evil-${process.pid}-${n}/component-descriptors/acme.org/victim:1.0.0`,
+      ]);
+      assert.notEqual(taken.code, 0, 'no artifact pushed there');
+      await writeFile(join(dir, 'spec.json'), JSON.stringify(await dryRun(args)));
+      assertOneLineError(
+        await lading(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json')]),
+        /is where an OCM repository keeps component versions/,
+      );
+      assert.notEqual(
+        (
+          await lading([
+            'resolve',
+            '--plain-http',
+            `${target.slice('http://'.length)}/evil-${process.pid}-${n}/component-descriptors/acme.org/victim:1.0.0`,
+          ])
+        ).code,
+        0,
+      );
+    }));
+
   test('seed 000: an edited spec keeps the image by reference; globalAccessPolicy: auto adds global access', () =>
     withDir(async (dir) => {
       const { ctf, component, target, image } = await seeded(dir);

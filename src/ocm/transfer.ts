@@ -263,9 +263,19 @@ async function transferComponentVersionNow(
       ? []
       : await Promise.all(
           elements.map((element, i) =>
-            limit(() =>
-              prepare(located.repository, stored, element, planned.elements[i] as PlannedElement, key, options),
-            ),
+            limit(async () => {
+              const p = await prepare(
+                located.repository,
+                stored,
+                element,
+                planned.elements[i] as PlannedElement,
+                key,
+                options,
+              );
+              // Where a standalone copy goes is checked before the first write (the name is the descriptor's).
+              if (p?.standalone !== undefined) await options.artifactDestination?.(p.standalone);
+              return p;
+            }),
           ),
         );
     order.push({ component, version: ver, stored, located, planned, prepared });

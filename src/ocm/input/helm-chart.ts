@@ -28,6 +28,14 @@ function chartMetadata(text: string, where: string): { name: string; version: st
   const version = meta.version;
   if (typeof name !== 'string' || name === '')
     throw new LadingError('INVALID_ARGUMENT', `${where}: Chart.yaml: chart name is required`);
+  // The name is the folder of every file in the chart's archive (and names its artifact): one
+  // plain path component, as helm itself requires.
+  if (/[/\\]/.test(name) || name === '.' || name === '..') {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `${where}: Chart.yaml: chart name ${JSON.stringify(name)} must be one path component`,
+    );
+  }
   if (typeof version !== 'string' || version === '') {
     throw new LadingError('INVALID_ARGUMENT', `${where}: Chart.yaml: chart version is required (and must be a string)`);
   }

@@ -416,6 +416,20 @@ describe('Helm/v1: what a local chart may read', () => {
     );
   });
 
+  it('a chart whose name is not one path component is refused: it would lead every file of its archive elsewhere', async () => {
+    const { root } = chartSandbox();
+    for (const name of ['../../x', 'a/b', '..', 'a\\b']) {
+      writeFileSync(join(root, 'chart', 'Chart.yaml'), `apiVersion: v2\nname: '${name}'\nversion: 0.1.0\n`);
+      await assert.rejects(
+        helmInput({ type: 'helm', path: 'chart' }, { workingDirectory: root }),
+        (e) =>
+          isLadingError(e, 'INVALID_ARGUMENT') &&
+          e.message.includes(`chart name ${JSON.stringify(name)} must be one path component`),
+        name,
+      );
+    }
+  });
+
   it('a FIFO as the chart, its provenance, a chart file or caCertFile is refused, never read (which would hang)', async () => {
     const { root, outside } = chartSandbox();
     execFileSync('mkfifo', [join(root, 'chart.tgz')]);
