@@ -710,6 +710,11 @@ describe('PEM signatures with a certificate chain', () => {
       const ok = await verify('--root-certificate', k('root.pem'));
       assert.equal(ok.code, 0, ok.stderr);
       assert.match(ok.stdout, /Verified signature "default"/);
+      // Who signed, and what vouched for them.
+      assert.match(
+        ok.stdout,
+        /\n {2}signed by "C=DE, O=Acme\\, Inc\., CN=release signer" \(its certificate chain leads to a given root certificate\)\n$/,
+      );
       assert.equal(
         (await verify('--root-certificate', k('root.pem'), '--issuer', 'CN=release signer,O=Acme\\, Inc.,C=DE')).code,
         0,
@@ -775,7 +780,10 @@ describe('PEM signatures with a certificate chain', () => {
         });
         assert.equal(signed.replaced, false);
         const root = await readFile(k('root.pem'));
-        await verifyComponentVersion(repo, component, '1.0.0', { rootCertificates: root });
+        const verified = await verifyComponentVersion(repo, component, '1.0.0', { rootCertificates: root });
+        assert.deepEqual(verified.signers, {
+          default: { subject: 'C=DE, O=Acme\\, Inc., CN=release signer', trust: 'given' },
+        });
         await assert.rejects(
           verifyComponentVersion(repo, component, '1.0.0', {
             rootCertificates: root,

@@ -116,6 +116,7 @@ export {
   type ReferenceCheck,
   type ResourceDigestCheck,
   type SignatureEncoding,
+  type SignatureSigner,
   type SignComponentVersionOptions,
   type SignResult,
   signComponentVersion,

@@ -24,6 +24,7 @@ import {
   type CertificatesInput,
   createSigner,
   type SignatureEncoding,
+  type SignatureSigner,
   type VerifySignatureOptions,
   verifySignature,
 } from './signature.js';
@@ -210,6 +211,8 @@ export interface VerifyResult {
   descriptor: ComponentDescriptor;
   /** The signatures that verified. */
   signatures: Signature[];
+  /** By signature name, who signed each PEM signature (plain signatures have no certificate to say). */
+  signers: Record<string, SignatureSigner>;
   /** With verifyDigests: what happened to each resource. */
   resources?: ResourceDigestCheck[];
   /** With references: every referenced version reached, and whether its reference pinned a digest. */
@@ -276,10 +279,12 @@ async function verifyComponentVersionNow(
     selected = all;
     if (selected.length === 0) throw new LadingError('NOT_FOUND', `${where(name, version)} has no signatures`);
   }
+  const signers: Record<string, SignatureSigner> = {};
   for (const signature of selected) {
     verifyDescriptorDigest(descriptor, signature);
     const own = options.keysFor ? await options.keysFor(signature) : undefined;
-    verifySignature(signature, own ? { ...options, ...own } : options);
+    const { signer } = verifySignature(signature, own ? { ...options, ...own } : options);
+    if (signer) signers[signature.name] = signer;
   }
   // Accesses are not signed, digests are: a resource with an access and no digest could be
   // pointed at any bytes after signing (one signed without access, given one later, normalises
@@ -291,7 +296,7 @@ async function verifyComponentVersionNow(
       `${where(name, version)}: ${unsigned}, so no signature covers its content`,
     );
   }
-  const result: VerifyResult = { descriptor, signatures: selected };
+  const result: VerifyResult = { descriptor, signatures: selected, signers };
   if (options.references) {
     const digestOptions = {
       ...(options.signal ? { signal: options.signal } : {}),

@@ -107,6 +107,23 @@ export interface VerifySignatureOptions {
   now?: Date;
 }
 
+/** Who signed a PEM signature, as its verified certificate chain says. */
+export interface SignatureSigner {
+  /** The signing certificate's subject, as a distinguished name (`C=DE, O=Acme, CN=release signer`). */
+  subject: string;
+  /**
+   * What the chain was found to lead to: `given`, a root certificate (or certificate public key)
+   * the caller passed; `system`, one of the system's root certificates, which vouch for anyone
+   * who bought a code-signing certificate: the subject says who that was.
+   */
+  trust: 'given' | 'system';
+}
+
+/** What {@link verifySignature} established beyond "it verifies": for a PEM signature, its signer. */
+export interface SignatureCheck {
+  signer?: SignatureSigner;
+}
+
 function bad(signature: Signature, why: string): never {
   throw new LadingError('SIGNATURE_INVALID', `signature "${signature.name}": ${why}`);
 }
@@ -127,7 +144,7 @@ function algorithmFromMediaType(mediaType: string): RsaAlgorithmName | undefined
  * type, as upstream does; PEM signatures from the block header, after their chain is validated.
  * Throws SIGNATURE_INVALID saying why, or UNSUPPORTED for algorithms other than RSA.
  */
-export function verifySignature(signature: Signature, options: VerifySignatureOptions = {}): void {
+export function verifySignature(signature: Signature, options: VerifySignatureOptions = {}): SignatureCheck {
   const hash = parseHashAlgorithm(signature.digest.hashAlgorithm);
   const digest = digestValueBytes(signature.digest, `signature "${signature.name}"`);
   const info = signature.signature;
@@ -158,7 +175,7 @@ export function verifySignature(signature: Signature, options: VerifySignatureOp
     if (!verifyRsaDigest(plain, key, hash.node, digest, Buffer.from(info.value, 'hex'))) {
       bad(signature, `bad signature: the ${plain} signature does not verify with the given public key`);
     }
-    return;
+    return {};
   }
   if (info.mediaType !== SignatureMediaType.Pem) {
     throw new LadingError(
@@ -222,4 +239,5 @@ export function verifySignature(signature: Signature, options: VerifySignatureOp
   if (!verifyRsaDigest(algorithm, key, hash.node, digest, first.bytes)) {
     bad(signature, `bad signature: the ${algorithm} signature does not verify with the signing certificate's key`);
   }
+  return { signer: { subject: leaf.subject.replace(/\n/g, ', '), trust: roots.length > 0 ? 'given' : 'system' } };
 }

@@ -211,7 +211,11 @@ Examples:
   lading verify cv ./transport-archive//acme.org/hello:1.0.0 --public-key pub.pem
   lading verify cv -r --config .ocmconfig ./ctf//acme.org/app:1.0.0 --public-key pub.pem
   lading verify cv http://localhost:5000//acme.org/hello:1.0.0 --public-key pub.pem --signature release --verify-digests
-  lading verify cv ./ctf//acme.org/hello:1.0.0 --root-certificate root-ca.pem --issuer "CN=release signer"`,
+  lading verify cv ./ctf//acme.org/hello:1.0.0 --root-certificate root-ca.pem --issuer "CN=release signer"
+
+A PEM signature verified without --root-certificate, --public-key or --issuer is trusted through the
+system's root certificates: anyone with a code-signing certificate passes. Each one's signer is
+printed below it; pin it with --issuer or --root-certificate.`,
   );
   cmd.action(async (reference: string, opts) => {
     const { parseComponentReference } = await import('../../../ocm/reference.js');
@@ -245,6 +249,13 @@ Examples:
         io.stdout.write(
           `Verified signature "${safeText(s.name)}" of ${safeText(what)} (${safeText(s.signature.algorithm)}, ${safeText(s.digest.hashAlgorithm)} ${safeText(s.digest.value)})\n`,
         );
+        const signer = result.signers[s.name];
+        if (signer) {
+          // Trust from the system's roots says only that someone bought a code-signing certificate: say who.
+          const anchor =
+            signer.trust === 'given' ? 'a given root certificate' : "one of the system's root certificates";
+          io.stdout.write(`  signed by "${safeText(signer.subject)}" (its certificate chain leads to ${anchor})\n`);
+        }
       }
       if (result.resources) {
         const verified = result.resources.filter((r) => r.status === 'verified').length;
