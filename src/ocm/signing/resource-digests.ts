@@ -48,6 +48,10 @@ export function digestProblems(descriptor: ComponentDescriptor): { errors: strin
     }
     if (!complete(d)) {
       errors.push(`resource ${describe(r)} has no digest`);
+    } else if (d.value === NoDigest || d.hashAlgorithm === NoDigest) {
+      warnings.push(
+        `resource ${describe(r)} is excluded from signing (NO-DIGEST): the signature does not cover its content`,
+      );
     }
   }
   for (const ref of descriptor.component.componentReferences) {

@@ -401,7 +401,7 @@ describe('signatures over descriptor digests', () => {
     );
   });
 
-  it('refuses to sign when a resource has no digest; warns for references and access-less resources', () => {
+  it('refuses to sign when a resource has no digest; warns for references, access-less resources and resources excluded from signing', () => {
     const desc = descriptor();
     const resources = desc.component.resources ?? [];
     delete resources[0]?.digest;
@@ -424,6 +424,10 @@ describe('signatures over descriptor digests', () => {
     desc.component.componentReferences = [{ name: 'c', version: '1', componentName: 'acme.org/c' }];
     const problems = digestProblems(desc);
     assert.deepEqual(problems.errors, ['resource name=blob,version=1.0.0 has no digest']);
-    assert.equal(problems.warnings.length, 2);
+    assert.deepEqual(problems.warnings, [
+      'resource name=none,version=1 has no access, so its digest is not signed',
+      'resource name=excluded,version=1 is excluded from signing (NO-DIGEST): the signature does not cover its content',
+      'component reference name=c,version=1 (acme.org/c:1) has no digest, so the signature does not pin it',
+    ]);
   });
 });
