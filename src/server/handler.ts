@@ -15,6 +15,7 @@ import {
 } from '../oci/index.js';
 import { fromBrowser, fromOwnOrigin } from './browser.js';
 import { ServerBusy } from './busy.js';
+import { clientNetwork } from './client-address.js';
 import type { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
 import { sendFileRange } from './send.js';
@@ -537,7 +538,7 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     // authorize() has checked the password already.
     const basic = o.htpasswd ? basicCredentials(req) : undefined;
     if (basic) return `user ${basic.user}`;
-    return `address ${req.socket?.remoteAddress ?? ''}`;
+    return `address ${clientNetwork(req.socket?.remoteAddress ?? '')}`;
   }
 
   // -------------------------------------------------------------------------------------------

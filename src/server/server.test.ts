@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { clientNetwork } from './client-address.js';
 import { Htpasswd } from './htpasswd.js';
 import { isValidRepositoryName, repositoryParts } from './names.js';
 import { parseAddr } from './server.js';
@@ -63,6 +64,17 @@ describe('server', () => {
     assert.equal(refused.length, 100 - 2 - 64);
     assert.ok(flood.every((r) => r.status === 'rejected' || r.value === false));
     assert.equal(await file.check('u', 'p'), true);
+  });
+
+  test('client networks for per-client limits: IPv4 as itself, IPv4-mapped as IPv4, IPv6 by its /64', () => {
+    assert.equal(clientNetwork('192.0.2.7'), '192.0.2.7');
+    assert.equal(clientNetwork('::ffff:192.0.2.7'), '192.0.2.7');
+    assert.equal(clientNetwork('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64');
+    assert.equal(clientNetwork('2001:db8:1:2::ff'), '2001:db8:1:2::/64');
+    assert.equal(clientNetwork('2001:0db8::1'), '2001:db8:0:0::/64');
+    assert.equal(clientNetwork('::1'), '0:0:0:0::/64');
+    assert.equal(clientNetwork('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(clientNetwork(''), '');
   });
 
   test('--addr', () => {
