@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type TarWriteHeader, tarEntry, tarTrailer } from '../../archive/index.js';
 import { compareBytes, LadingError } from '../../oci/index.js';
 import { goPathMatch } from './glob-match.js';
 import { groupName, userName } from './user-names.js';
+import { readInside } from './working-dir.js';
 
 export interface DirTarOptions {
   preserveDir?: boolean;
@@ -50,6 +51,9 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
   const base = options.preserveDir ? dirname(dir) : dir;
   const root = options.preserveDir ? basename(dir) : '.';
 
+  // Every file is opened without following a link, and checked to lie in the folder still.
+  const fs = readInside(await realpath(dir), { noFollow: true });
+
   async function* visit(path: string): AsyncGenerator<Buffer> {
     options.signal?.throwIfAborted();
     const full = path === '.' ? base : join(base, path);
@@ -71,7 +75,8 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
     if (!info.isFile()) throw notFileError(path, base);
     const size = Number(info.size);
     // Read no further than the size the header states: a file that grows meanwhile is cut there.
-    const body = size > 0 ? createReadStream(full, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 }) : undefined;
+    const body =
+      size > 0 ? createReadStream(full, { fs, start: 0, end: size - 1, highWaterMark: 1024 * 1024 }) : undefined;
     yield* tarEntry(header(path, info, info.size, '0', options.reproducible), body, {
       where: full,
       sizeError: (got) =>

@@ -7,7 +7,7 @@ import { tempOptions } from './file.js';
 import { optionalBoolean, optionalString, optionalStringList, requiredString } from './spec-fields.js';
 import { measureStream, spoolToTempFile } from './spool.js';
 import type { InputBlob, InputContext } from './types.js';
-import { resolveInWorkingDirectory } from './working-dir.js';
+import { readInside, realWorkingDirectory, resolveInWorkingDirectory } from './working-dir.js';
 
 /**
  * `Dir/v1` {path, mediaType?, compress?, preserveDir?, followSymlinks?, excludeFiles?,
@@ -35,7 +35,8 @@ export async function dirInput(spec: Record<string, unknown>, context: InputCont
       throw new LadingError('INVALID_ARGUMENT', 'include/exclude patterns are not supported for single files');
     }
     const mediaType = optionalString(spec, 'mediaType') || 'application/octet-stream';
-    const read = () => createReadStream(path, { highWaterMark: fileReadBytes(info.size) });
+    const fs = readInside(await realWorkingDirectory(context.workingDirectory));
+    const read = () => createReadStream(path, { fs, highWaterMark: fileReadBytes(info.size) });
     if (compress) return spoolToTempFile(read, { mediaType: `${mediaType}+gzip`, gzip: true, ...tempOptions(context) });
     const { digest, size } = await measureStream(read(), context.signal);
     return { mediaType, digest, size, open: read };

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -185,6 +186,33 @@ describe('File/v1', () => {
     assert.equal(blob.mediaType, 'text/plain; charset=utf-8');
     assert.equal((await content(blob)).toString(), 'foobar');
     assert.equal(blob.digest, 'sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2');
+  });
+
+  it('a file whose folder is swapped for a link to elsewhere after it was checked is not read there', async () => {
+    const top = mkdtempSync(join(tmpdir(), 'lading-swap-'));
+    try {
+      const root = join(top, 'work');
+      mkdirSync(join(root, 'sub'), { recursive: true });
+      mkdirSync(join(top, 'secret'));
+      writeFileSync(join(root, 'sub', 'f.txt'), 'mine');
+      writeFileSync(join(top, 'secret', 'f.txt'), 'secret');
+      for (const input of [fileInput, dirInput]) {
+        const blob = await input({ type: 'file/v1', path: 'sub/f.txt' }, { workingDirectory: root });
+        assert.equal((await bytesOf(blob)).toString(), 'mine');
+        // Another process replaces the folder with a link out of the working directory.
+        renameSync(join(root, 'sub'), join(root, 'sub.old'));
+        symlinkSync(join(top, 'secret'), join(root, 'sub'));
+        await assert.rejects(
+          bytesOf(blob),
+          (e) =>
+            isLadingError(e, 'PATH_TRAVERSAL') && /something replaced part of its path with a link/.test(e.message),
+        );
+        rmSync(join(root, 'sub'));
+        renameSync(join(root, 'sub.old'), join(root, 'sub'));
+      }
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
   });
 
   it('keeps a given media type, compresses with +gzip, accepts an absolute path inside the working directory', async () => {

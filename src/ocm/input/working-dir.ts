@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { LadingError } from '../../oci/index.js';
@@ -44,4 +45,46 @@ export async function resolveInWorkingDirectory(
     );
   }
   return lexical;
+}
+
+/**
+ * The `fs` of a read stream whose file must still lie inside `root` (a real path, no link in it)
+ * when it is opened: a folder or file checked by path and swapped for a link before the open
+ * (another process racing the command) would otherwise have a file elsewhere read. Where the
+ * system says which file a descriptor is (`/proc/self/fd`, Linux), the opened file's real path is
+ * checked; `noFollow` also refuses a link as the last component.
+ */
+export function readInside(
+  realRoot: string,
+  o: { noFollow?: boolean } = {},
+): Pick<typeof fs, 'open' | 'read' | 'close'> {
+  const flags = fs.constants.O_RDONLY | (o.noFollow ? fs.constants.O_NOFOLLOW : 0);
+  const open = ((
+    path: fs.PathLike,
+    _flags: unknown,
+    _mode: unknown,
+    callback: (e: Error | null, fd?: number) => void,
+  ) => {
+    fs.open(path, flags, (error, fd) => {
+      if (error) return callback(error);
+      fs.readlink(`/proc/self/fd/${fd}`, (unknown, real) => {
+        // No /proc (not Linux): the checks by path before the open are all there is.
+        if (unknown || inside(realRoot, real)) return callback(null, fd);
+        fs.close(fd, () =>
+          callback(
+            new LadingError(
+              'PATH_TRAVERSAL',
+              `${String(path)} was opened as ${real}, outside ${realRoot}: something replaced part of its path with a link while it was read`,
+            ),
+          ),
+        );
+      });
+    });
+  }) as unknown as typeof fs.open;
+  return { open, read: fs.read, close: fs.close };
+}
+
+/** The real path of the working directory, for {@link readInside}. */
+export function realWorkingDirectory(workingDirectory: string): Promise<string> {
+  return realpath(resolve(workingDirectory));
 }
