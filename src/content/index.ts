@@ -7,6 +7,7 @@ export * from './graph.js';
 export * from './hash.js';
 export { threadsFromEnv } from './hash-pool.js';
 export * from './memory.js';
+export * from './opened-within.js';
 export * from './piece-writer.js';
 export * from './read-regular.js';
 export * from './read-size.js';

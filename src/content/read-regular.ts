@@ -1,17 +1,19 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { LadingError } from '../oci/index.js';
+import { assertOpenedWithin } from './opened-within.js';
 
 /**
  * Reads a file whole, only if it is a regular file of at most `limit` bytes: a FIFO or device at
  * the path is refused instead of hanging the read (the open does not block, the opened file is
  * checked), and never more than `limit` + 1 bytes are read, so a file that grows meanwhile is
- * refused, not read into memory. `noFollow`: a symbolic link at the path is refused too. Errors
+ * refused, not read into memory. `noFollow`: a symbolic link at the path is refused too;
+ * `within`: the opened file must lie below this real path ({@link assertOpenedWithin}). Errors
  * name `where` (the path as the user wrote it, by default the path).
  */
 export async function readRegularFile(
   path: string,
-  options: { limit: number; where?: string; noFollow?: boolean },
+  options: { limit: number; where?: string; noFollow?: boolean; within?: string },
 ): Promise<Buffer> {
   const where = options.where ?? path;
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0);
@@ -23,6 +25,7 @@ export async function readRegularFile(
     throw new LadingError('IO_ERROR', `${where}: cannot open: ${error.message}`, { cause: error });
   });
   try {
+    if (options.within !== undefined) await assertOpenedWithin(handle.fd, options.within, where);
     const info = await handle.stat();
     checkOpened(info, where, options.limit);
     const buffer = Buffer.allocUnsafe(info.size + 1);

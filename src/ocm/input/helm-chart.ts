@@ -134,7 +134,8 @@ function inside(root: string, path: string): boolean {
  */
 export async function packageChartDirectory(dir: string, root: string = dir): Promise<PackagedChart> {
   const realRoot = await realpath(root);
-  const read = (path: string) => readRegularFile(join(dir, path), { limit: MaxChartBytes, where: `${dir}: ${path}` });
+  const read = (path: string) =>
+    readRegularFile(join(dir, path), { limit: MaxChartBytes, where: `${dir}: ${path}`, within: realRoot });
   const optional = (path: string) =>
     read(path).catch((error: unknown) => {
       if (isLadingError(error, 'NOT_FOUND')) return undefined;

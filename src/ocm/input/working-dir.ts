@@ -1,12 +1,8 @@
 import fs from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
+import { assertOpenedWithin, isWithin } from '../../content/index.js';
 import { LadingError } from '../../oci/index.js';
-
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || !(rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel));
-}
 
 /**
  * Resolves an input path against the working directory, refusing any path that leaves it — by
@@ -21,7 +17,7 @@ export async function resolveInWorkingDirectory(
   if (typeof path !== 'string' || path === '') throw new LadingError('INVALID_ARGUMENT', `${field} must not be empty`);
   const root = resolve(workingDirectory);
   const lexical = resolve(root, path);
-  if (!inside(root, lexical)) {
+  if (!isWithin(root, lexical)) {
     throw new LadingError(
       'PATH_TRAVERSAL',
       `${field} ${JSON.stringify(path)} is outside the working directory ${root}`,
@@ -38,7 +34,7 @@ export async function resolveInWorkingDirectory(
     );
   }
   const [realRoot, real] = await Promise.all([realpath(root), realpath(lexical)]);
-  if (!inside(realRoot, real)) {
+  if (!isWithin(realRoot, real)) {
     throw new LadingError(
       'PATH_TRAVERSAL',
       `${field} ${JSON.stringify(path)} leads outside the working directory ${root} through a symbolic link`,
@@ -48,11 +44,10 @@ export async function resolveInWorkingDirectory(
 }
 
 /**
- * The `fs` of a read stream whose file must still lie inside `root` (a real path, no link in it)
- * when it is opened: a folder or file checked by path and swapped for a link before the open
- * (another process racing the command) would otherwise have a file elsewhere read. Where the
- * system says which file a descriptor is (`/proc/self/fd`, Linux), the opened file's real path is
- * checked; `noFollow` also refuses a link as the last component.
+ * The `fs` of a read stream whose file must still lie inside `realRoot` when it is opened
+ * ({@link assertOpenedWithin}): a folder or file checked by path and swapped for a link before the
+ * open would otherwise have a file elsewhere read. `noFollow` also refuses a link as the last
+ * component.
  */
 export function readInside(
   realRoot: string,
@@ -67,18 +62,10 @@ export function readInside(
   ) => {
     fs.open(path, flags, (error, fd) => {
       if (error) return callback(error);
-      fs.readlink(`/proc/self/fd/${fd}`, (unknown, real) => {
-        // No /proc (not Linux): the checks by path before the open are all there is.
-        if (unknown || inside(realRoot, real)) return callback(null, fd);
-        fs.close(fd, () =>
-          callback(
-            new LadingError(
-              'PATH_TRAVERSAL',
-              `${String(path)} was opened as ${real}, outside ${realRoot}: something replaced part of its path with a link while it was read`,
-            ),
-          ),
-        );
-      });
+      assertOpenedWithin(fd, realRoot, String(path)).then(
+        () => callback(null, fd),
+        (refused: Error) => fs.close(fd, () => callback(refused)),
+      );
     });
   }) as unknown as typeof fs.open;
   return { open, read: fs.read, close: fs.close };
