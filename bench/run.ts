@@ -298,7 +298,7 @@ async function main() {
           transfer.ceiling = (r) => {
             const [, [, big]] = pipe(r) as [string, [string, string]];
             const small = `bash ${script} bench/pipe-small-${r} ${join(out, `small-${r}`)}`;
-            return ['bash', ['-c', `( ${big} ) & big=$!; ${small} || exit 1; wait $big`]];
+            return ['bash', ['-c', `( ${big} ) & big=$!; ${small} || { kill $big; exit 1; }; wait $big`]];
           };
         }
       }

@@ -781,9 +781,7 @@ describe('PEM signatures with a certificate chain', () => {
         assert.equal(signed.replaced, false);
         const root = await readFile(k('root.pem'));
         const verified = await verifyComponentVersion(repo, component, '1.0.0', { rootCertificates: root });
-        assert.deepEqual(verified.signers, {
-          default: { subject: 'C=DE, O=Acme\\, Inc., CN=release signer', trust: 'given' },
-        });
+        assert.deepEqual(verified.signers, [{ subject: 'C=DE, O=Acme\\, Inc., CN=release signer', trust: 'given' }]);
         await assert.rejects(
           verifyComponentVersion(repo, component, '1.0.0', {
             rootCertificates: root,

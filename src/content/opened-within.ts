@@ -1,5 +1,5 @@
-import { readlink } from 'node:fs/promises';
-import { isAbsolute, relative, sep } from 'node:path';
+import { readlink, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, sep } from 'node:path';
 import { LadingError } from '../oci/index.js';
 
 /** Whether `path` is `root` or below it (both absolute, resolved). */
@@ -21,10 +21,24 @@ export async function assertOpenedWithin(fd: number, realRoot: string, where: st
   } catch {
     return;
   }
-  if (!isWithin(realRoot, real)) {
+  if (!isWithin(realRoot, real) && !(await belowSameFolder(realRoot, real))) {
     throw new LadingError(
       'PATH_TRAVERSAL',
       `${where} was opened as ${real}, outside ${realRoot}: something replaced part of its path with a link`,
     );
+  }
+}
+
+/**
+ * Whether a folder above `path` is the folder `root` names, by device and inode: on a file system
+ * that ignores case, the path the system reports can be spelt otherwise than the one resolved.
+ */
+async function belowSameFolder(root: string, path: string): Promise<boolean> {
+  const want = await stat(root).catch(() => undefined);
+  if (!want) return false;
+  for (let up = dirname(path); ; up = dirname(up)) {
+    const got = await stat(up).catch(() => undefined);
+    if (got && got.dev === want.dev && got.ino === want.ino) return true;
+    if (dirname(up) === up) return false;
   }
 }

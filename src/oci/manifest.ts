@@ -203,6 +203,7 @@ export function parseNode(bytes: Uint8Array, mediaType: string, where: string): 
     if (!Array.isArray(blobs)) fail(where, 'blobs must be an array');
     for (const [i, b] of blobs.entries()) checkDescriptor(b, `${where}: blobs[${i}]`);
     if (value.subject !== undefined) checkDescriptor(value.subject, `${where}: subject`);
+    checkAnnotations(value.annotations, where);
     return { kind: 'artifact', artifact: value as unknown as ArtifactManifest };
   }
   if (value.schemaVersion !== 2) fail(where, `schemaVersion must be 2, got ${JSON.stringify(value.schemaVersion)}`);

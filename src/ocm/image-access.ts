@@ -2,7 +2,6 @@ import { isDigestReference, LadingError } from '../oci/index.js';
 import type { PlainHttpPolicy } from './access-transport.js';
 import type { RepositorySpec } from './reference.js';
 import type { RegistryPool } from './registry-pool.js';
-import { DescriptorRepositoryPrefix } from './repository/mapping.js';
 import type { ArtifactDestination, ImageSource } from './transfer.js';
 
 /** `OCIImage/v1` references read from their registries; `http://` only where the policy allows it. */
@@ -15,24 +14,10 @@ export function registryImageSource(
 }
 
 /**
- * Refuses a repository for a standalone artifact that lies among the component versions of an OCM
- * repository (a path component `component-descriptors`): its name comes from a descriptor, and
- * there it could retag another component's version.
- */
-export function refuseComponentStore(repositoryName: string, where: string): void {
-  if (repositoryName.split('/').includes(DescriptorRepositoryPrefix)) {
-    throw new LadingError(
-      'INVALID_DESCRIPTOR',
-      `${where}: ${repositoryName} is where an OCM repository keeps component versions; an artifact copied by value may not go there`,
-    );
-  }
-}
-
-/**
  * Where `uploadAs: ociArtifact` puts standalone copies: `<repository>/<referenceName>` in the target
  * registry (below its sub path). None for a CTF archive, which keeps artifacts as local blobs. The
  * name comes from the descriptor (a local blob's referenceName, an image reference's path, a
- * chart's name): see {@link refuseComponentStore}.
+ * chart's name): transferComponentVersion refuses one among the component versions.
  */
 export function registryArtifactDestination(
   target: RepositorySpec,
@@ -47,7 +32,6 @@ export function registryArtifactDestination(
       where: target.baseUrl,
       push: true,
     });
-    refuseComponentStore(repository.name, `reference name ${JSON.stringify(referenceName)}`);
     const tag = isDigestReference(reference) ? '' : reference;
     return {
       target: repository,

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { isLadingError } from '../oci/index.js';
 import type { ComponentDescriptor } from './descriptor/model.js';
 import { absentList } from './descriptor/null-lists.js';
+import { refuseComponentStore } from './repository/mapping.js';
 import { buildTransferSpec, parseTransferSpec, runTransferSpec, transformationId } from './transfer-spec.js';
 
 describe('transfer spec', () => {
@@ -245,5 +246,31 @@ describe('transfer spec', () => {
     const d = upload?.spec.descriptor as { component: Record<string, unknown>; signatures: string };
     assert.equal(d.component.creationTime, '${environment.transformAcmeOrgA100.component.creationTime}');
     assert.equal(d.signatures, '${environment.transformAcmeOrgA100.signatures}');
+  });
+});
+
+describe('standalone artifacts stay out of component versions', () => {
+  test('refuseComponentStore: a component-descriptors path component, with or without scheme, tag or digest', () => {
+    for (const bad of [
+      'http://host:5000/a/component-descriptors/acme.org/x:1.0.0',
+      'host/component-descriptors/x@sha256:' + 'a'.repeat(64),
+      'host/sub/component-descriptors',
+      'host/sub/component-descriptors:1.0',
+    ]) {
+      assert.throws(
+        () => refuseComponentStore(bad, 'where'),
+        (e) =>
+          isLadingError(e, 'INVALID_DESCRIPTOR') &&
+          /^where: .* lies where an OCM repository keeps component versions/.test(e.message),
+        bad,
+      );
+    }
+    for (const good of [
+      'host/component-descriptors-x/y:1',
+      'host/a/b:component-descriptors',
+      'component-descriptors.example.com/a:1',
+    ]) {
+      refuseComponentStore(good, 'where');
+    }
   });
 });

@@ -10,7 +10,7 @@ import { absentList } from './descriptor/null-lists.js';
 import { formatProblems, validateDescriptorDocument } from './descriptor/validate.js';
 import { fromWire, toWire } from './descriptor/wire.js';
 import type { RepositorySpec } from './reference.js';
-import { isOciManifestType } from './repository/mapping.js';
+import { isOciManifestType, refuseComponentStore } from './repository/mapping.js';
 import type { ComponentVersionRepository } from './repository/repository.js';
 import { referenceNameOf } from './transfer.js';
 import { AccessType, canonicalRepositoryType, isAccessType, RepositoryType } from './types.js';
@@ -1046,6 +1046,7 @@ async function runNow(
           await verifyResourceContent(source, top, 'artifact', image.target, { ...o, where });
           from = { from: image.target, node: top };
         }
+        refuseComponentStore(imageReference, `${file}: ${at}.${field}.access.imageReference`);
         const to = await options.artifactTarget(imageReference);
         await copyGraph(from.from, to.target, from.node, copyOptions);
         if (to.reference) await to.target.tag(from.node, to.reference, o);

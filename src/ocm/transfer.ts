@@ -11,7 +11,7 @@ import { cloneDescriptor } from './descriptor/null-lists.js';
 import { helmAccessArtifact } from './helm-access.js';
 import type { HelmFetchOptions } from './input/helm-remote.js';
 import type { RepositorySpec } from './reference.js';
-import { isOciManifestType } from './repository/mapping.js';
+import { isOciManifestType, refuseComponentStore } from './repository/mapping.js';
 import type { ComponentVersionRepository, StoredVersion } from './repository/repository.js';
 import type { ComponentVersionLocator, LocatedVersion } from './resolving-reader.js';
 import { verifyReferenceDigest } from './signing/reference-digest.js';
@@ -273,7 +273,9 @@ async function transferComponentVersionNow(
                 options,
               );
               // Where a standalone copy goes is checked before the first write (the name is the descriptor's).
-              if (p?.standalone !== undefined) await options.artifactDestination?.(p.standalone);
+              if (p?.standalone !== undefined && options.artifactDestination) {
+                await standaloneDestination(options.artifactDestination, p.standalone);
+              }
               return p;
             }),
           ),
@@ -435,6 +437,16 @@ async function prepare(
   return undefined;
 }
 
+/** Where `destination` puts the standalone copy named `referenceName`: never among component versions. */
+async function standaloneDestination(
+  destination: ArtifactDestination,
+  referenceName: string,
+): ReturnType<ArtifactDestination> {
+  const to = await destination(referenceName);
+  refuseComponentStore(to.imageReference, `reference name ${JSON.stringify(referenceName)}`);
+  return to;
+}
+
 async function uploadArtifact(
   from: ReadOnlyTarget,
   node: Descriptor,
@@ -442,7 +454,7 @@ async function uploadArtifact(
   destination: ArtifactDestination,
   copyOptions: CopyGraphOptions,
 ): Promise<TypedSpec> {
-  const to = await destination(referenceName);
+  const to = await standaloneDestination(destination, referenceName);
   await copyGraph(from, to.target, node, copyOptions);
   if (to.reference) await to.target.tag(node, to.reference);
   return { type: AccessType.OCIImage, imageReference: to.imageReference };

@@ -773,16 +773,20 @@ function readBody(req: IncomingMessage, limit: number, hold: (bytes: number) => 
       }
       chunks.push(chunk);
     });
+    // Settled any way, no later piece is held: the caller has given back what was.
     req.once('end', () => {
       clearTimeout(timer);
+      over = true;
       resolve(Buffer.concat(chunks));
     });
     req.on('error', (error) => {
       clearTimeout(timer);
+      over = true;
       reject(error);
     });
     req.once('close', () => {
       clearTimeout(timer);
+      over = true;
       if (!req.complete) reject(new LadingError('NETWORK_ERROR', 'the client went away before the manifest arrived'));
     });
   });

@@ -427,6 +427,10 @@ export class RegistryStore {
       ...(artifactType ? { artifactType } : {}),
       ...(annotations ? { annotations } : {}),
     };
+    // Two queries may have read the same manifest at once: the first one's entry gives way.
+    const earlier = this.#summaries.get(desc.digest);
+    if (earlier) this.#summaryBytes -= factsWeight(earlier);
+    this.#summaries.delete(desc.digest);
     this.#summaryBytes += factsWeight(facts);
     this.#summaries.set(desc.digest, facts);
     for (const [digest, old] of this.#summaries) {

@@ -14,6 +14,11 @@ export interface DirTarOptions {
   includeFiles?: readonly string[];
   excludeFiles?: readonly string[];
   signal?: AbortSignal;
+  /**
+   * The real path every file read must lie in after its open (the working directory, worked out
+   * when the input was checked); the folder's own real path when unset.
+   */
+  within?: string;
 }
 
 /** Upstream strips `./` and `/` from both sides before matching. */
@@ -51,8 +56,8 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
   const base = options.preserveDir ? dirname(dir) : dir;
   const root = options.preserveDir ? basename(dir) : '.';
 
-  // Every file is opened without following a link, and checked to lie in the folder still.
-  const fs = readInside(await realpath(dir), { noFollow: true });
+  // Every file is opened without following a link, and checked to lie where it was checked to.
+  const fs = readInside(options.within ?? (await realpath(dir)), { noFollow: true });
 
   async function* visit(path: string): AsyncGenerator<Buffer> {
     options.signal?.throwIfAborted();

@@ -51,6 +51,8 @@ export async function dirInput(spec: Record<string, unknown>, context: InputCont
     excludeFiles,
   };
   if (context.signal) options.signal = context.signal;
+  // Checked now, not when the tar is read: a folder above swapped for a link by then would move the root too.
+  options.within = await realWorkingDirectory(context.workingDirectory);
   const mediaType = optionalString(spec, 'mediaType') || 'application/x-tar';
   const produce = () => dirTar(path, options);
   if (compress)

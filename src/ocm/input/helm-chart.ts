@@ -64,11 +64,12 @@ export function parsePackagedChart(archive: Buffer, where: string): PackagedChar
  * Reads name and version from a packaged chart file, with its `.prov` next to it, if present. Both
  * must be regular files (a FIFO there would hang the read); the `.prov` may not be a symbolic link
  * (the chart's own path is checked against the working directory by the caller, the `.prov`'s is
- * not).
+ * not). `within`: both must lie in this real path once open ({@link readRegularFile}).
  */
-export async function readPackagedChart(path: string): Promise<PackagedChart> {
-  const chart = parsePackagedChart(await readRegularFile(path, { limit: MaxChartBytes }), path);
-  const provenance = await readRegularFile(`${path}.prov`, { limit: MaxChartBytes, noFollow: true }).catch(
+export async function readPackagedChart(path: string, o: { within?: string } = {}): Promise<PackagedChart> {
+  const within = o.within !== undefined ? { within: o.within } : {};
+  const chart = parsePackagedChart(await readRegularFile(path, { limit: MaxChartBytes, ...within }), path);
+  const provenance = await readRegularFile(`${path}.prov`, { limit: MaxChartBytes, noFollow: true, ...within }).catch(
     (error: unknown) => {
       if (isLadingError(error, 'NOT_FOUND')) return undefined;
       throw error;

@@ -8,7 +8,7 @@ import { type LayoutBlob, OciLayoutTarGzipMediaType, ociLayoutTarGzip } from './
 import { optionalString } from './spec-fields.js';
 import type { InputBlob, InputContext, InputMethod } from './types.js';
 import { bytesBlob } from './utf8.js';
-import { resolveInWorkingDirectory } from './working-dir.js';
+import { realWorkingDirectory, resolveInWorkingDirectory } from './working-dir.js';
 
 export { HelmMediaType } from './helm-remote.js';
 
@@ -79,7 +79,7 @@ export function createHelmInput(options: HelmInputOptions = {}): InputMethod {
       const path = await resolveInWorkingDirectory(local, context.workingDirectory);
       chart = (await stat(path)).isDirectory()
         ? await packageChartDirectory(path, context.workingDirectory)
-        : await readPackagedChart(path);
+        : await readPackagedChart(path, { within: await realWorkingDirectory(context.workingDirectory) });
     }
 
     const repository = optionalString(spec, 'repository');

@@ -210,6 +210,15 @@ describe('File/v1', () => {
         rmSync(join(root, 'sub'));
         renameSync(join(root, 'sub.old'), join(root, 'sub'));
       }
+      // A folder's tar: the folder above it swapped before the tar is read.
+      mkdirSync(join(root, 'sub', 'data'));
+      writeFileSync(join(root, 'sub', 'data', 'f.txt'), 'mine');
+      mkdirSync(join(top, 'secret', 'data'));
+      writeFileSync(join(top, 'secret', 'data', 'f.txt'), 'secret');
+      const tar = await dirInput({ type: 'dir/v1', path: 'sub/data' }, { workingDirectory: root, digestLater: true });
+      renameSync(join(root, 'sub'), join(root, 'sub.old'));
+      symlinkSync(join(top, 'secret'), join(root, 'sub'));
+      await assert.rejects(bytesOf(tar), (e) => isLadingError(e, 'PATH_TRAVERSAL'));
     } finally {
       rmSync(top, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import { type Descriptor, goStringify, MediaType, type Platform } from '../../oci/index.js';
+import { type Descriptor, goStringify, LadingError, MediaType, type Platform } from '../../oci/index.js';
 import type { Identity } from '../descriptor/identity.js';
 
 /** How a component version is laid out in an OCI store (ocm-spec oci.md, upstream bindings/go/oci). */
@@ -30,6 +30,27 @@ export function isComponentConfigType(mediaType: string): boolean {
 
 export function isOciLayoutBlob(mediaType: string): boolean {
   return mediaType === OcmMediaType.OciLayoutTar || mediaType === OcmMediaType.OciLayoutTarGzip;
+}
+
+/**
+ * Refuses an image reference (`host/path[:tag][@digest]`, a scheme allowed) whose repository lies
+ * among the component versions of an OCM repository (a path component `component-descriptors`):
+ * a standalone artifact copied there by value, named by a descriptor, could retag another
+ * component's version.
+ */
+export function refuseComponentStore(imageReference: string, where: string): void {
+  const withoutDigest = imageReference.replace(/^[a-z]+:\/\//i, '').split('@')[0] as string;
+  const slash = withoutDigest.indexOf('/');
+  const path = slash < 0 ? '' : withoutDigest.slice(slash + 1);
+  const segments = path.split('/');
+  // A tag follows the last path component.
+  segments[segments.length - 1] = (segments.at(-1) as string).split(':')[0] as string;
+  if (segments.includes(DescriptorRepositoryPrefix)) {
+    throw new LadingError(
+      'INVALID_DESCRIPTOR',
+      `${where}: ${path} lies where an OCM repository keeps component versions (${DescriptorRepositoryPrefix}/); an artifact copied by value may not go there`,
+    );
+  }
 }
 
 /** The OCI repository (below the OCM repository's base) that holds a component's versions. */

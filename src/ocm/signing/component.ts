@@ -211,8 +211,11 @@ export interface VerifyResult {
   descriptor: ComponentDescriptor;
   /** The signatures that verified. */
   signatures: Signature[];
-  /** By signature name, who signed each PEM signature (plain signatures have no certificate to say). */
-  signers: Record<string, SignatureSigner>;
+  /**
+   * Who signed each of `signatures`, at the same position: the certificate's subject for a PEM
+   * signature, `null` for a plain one (it carries no certificate to say).
+   */
+  signers: (SignatureSigner | null)[];
   /** With verifyDigests: what happened to each resource. */
   resources?: ResourceDigestCheck[];
   /** With references: every referenced version reached, and whether its reference pinned a digest. */
@@ -279,12 +282,11 @@ async function verifyComponentVersionNow(
     selected = all;
     if (selected.length === 0) throw new LadingError('NOT_FOUND', `${where(name, version)} has no signatures`);
   }
-  const signers: Record<string, SignatureSigner> = {};
+  const signers: (SignatureSigner | null)[] = [];
   for (const signature of selected) {
     verifyDescriptorDigest(descriptor, signature);
     const own = options.keysFor ? await options.keysFor(signature) : undefined;
-    const { signer } = verifySignature(signature, own ? { ...options, ...own } : options);
-    if (signer) signers[signature.name] = signer;
+    signers.push(verifySignature(signature, own ? { ...options, ...own } : options).signer ?? null);
   }
   // Accesses are not signed, digests are: a resource with an access and no digest could be
   // pointed at any bytes after signing (one signed without access, given one later, normalises

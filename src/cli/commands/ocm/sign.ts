@@ -245,11 +245,11 @@ printed below it; pin it with --issuer or --root-certificate.`,
         },
       });
       const what = `${ref.component}:${version}`;
-      for (const s of result.signatures) {
+      for (const [i, s] of result.signatures.entries()) {
         io.stdout.write(
           `Verified signature "${safeText(s.name)}" of ${safeText(what)} (${safeText(s.signature.algorithm)}, ${safeText(s.digest.hashAlgorithm)} ${safeText(s.digest.value)})\n`,
         );
-        const signer = result.signers[s.name];
+        const signer = result.signers[i];
         if (signer) {
           // Trust from the system's roots says only that someone bought a code-signing certificate: say who.
           const anchor =

@@ -269,7 +269,7 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
   const opened: { write: boolean; repo: Awaited<ReturnType<typeof openRepository>> }[] = [];
   let ok = false;
   try {
-    const { refuseComponentStore, registryImageSource } = await import('../../../ocm/image-access.js');
+    const { registryImageSource } = await import('../../../ocm/image-access.js');
     const { isDigestReference } = await import('../../../oci/index.js');
     const result = await runTransferSpec(spec, name, {
       open: async (repositorySpec, { write }) => {
@@ -284,7 +284,6 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
           where: imageReference,
           push: true,
         });
-        refuseComponentStore(target.name, imageReference);
         return { target, reference: isDigestReference(reference) ? '' : reference };
       },
       allowPlainHttp: access.allowPlainHttp,
