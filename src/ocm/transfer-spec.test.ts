@@ -253,7 +253,7 @@ describe('standalone artifacts stay out of component versions', () => {
   test('refuseComponentStore: a component-descriptors path component, with or without scheme, tag or digest', () => {
     for (const bad of [
       'http://host:5000/a/component-descriptors/acme.org/x:1.0.0',
-      'host/component-descriptors/x@sha256:' + 'a'.repeat(64),
+      `host/component-descriptors/x@sha256:${'a'.repeat(64)}`,
       'host/sub/component-descriptors',
       'host/sub/component-descriptors:1.0',
     ]) {
