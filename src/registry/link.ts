@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Op } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
 import { type HttpReply, type HttpRequest, header } from './message.js';
@@ -58,11 +59,14 @@ function shown(url: URL): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
-/** A page is the same page whatever fragment its link carries. */
+/**
+ * A page is the same page whatever fragment its link carries. Kept as a hash: a registry's links
+ * may be some 64 KiB each, and ten thousand of them remembered whole would weigh 650 MB.
+ */
 function pageKey(url: URL): string {
   const u = new URL(url);
   u.hash = '';
-  return u.href;
+  return createHash('sha256').update(u.href).digest('base64');
 }
 
 /**
