@@ -1,12 +1,8 @@
 import { lstat, mkdir, readlink, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { RealDir } from '../archive/index.js';
+import { isWithin } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
-
-export function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
 
 /**
  * A pull's output folder: its real path, and the links the pull itself makes there, by real path
@@ -57,7 +53,7 @@ export async function openOutputFolder(
         if (out.made.has(link) || out.madeInodes.has(inodeKey(child.other)))
           throw new LadingError('PATH_TRAVERSAL', `${o.where}: passes through ${link}, a link that this pull made`);
         child = await dir.child(part, { follow: true });
-        if ('dir' in child && !inside(out.realRoot, await child.dir.realPath())) {
+        if ('dir' in child && !isWithin(out.realRoot, await child.dir.realPath())) {
           await child.dir.close();
           throw new LadingError('PATH_TRAVERSAL', `${link}: a symlink that leaves the output folder`);
         }

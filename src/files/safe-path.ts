@@ -1,11 +1,7 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isWithin } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
-
-function escapes(root: string, target: string): boolean {
-  const rel = relative(root, target);
-  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
-}
 
 /**
  * Refuses layer titles that a pull cannot write as a file or folder of its own: one that names
@@ -28,7 +24,7 @@ export function checkTitle(output: string, title: string, options: { allowTraver
   }
   checkLength(output, title, parts);
   if (options.allowTraversal) return;
-  if (escapes(resolve(output), resolve(output, title))) {
+  if (!isWithin(resolve(output), resolve(output, title))) {
     throw leavesOutput(title, output);
   }
   if (parts.some((p) => p === '.' || p === '..')) {
@@ -88,7 +84,7 @@ export async function safeJoin(
   const base = resolve(root);
   const target = isAbsolute(name) ? resolve(name) : resolve(base, name);
   if (options.allowTraversal) return target;
-  if (escapes(base, target)) {
+  if (!isWithin(base, target)) {
     throw leavesOutput(name, root);
   }
   // A symlink already in the tree could redirect the write; walk the existing parents.
@@ -105,7 +101,7 @@ export async function safeJoin(
     }
     if (info.isSymbolicLink()) {
       const real = await realpath(current).catch(() => current);
-      if (escapes(realBase, real)) {
+      if (!isWithin(realBase, real)) {
         throw new LadingError(
           'PATH_TRAVERSAL',
           `path traversal disallowed: "${name}" passes a symlink that leaves ${root}`,

@@ -1,8 +1,9 @@
 import { cp, lstat, open, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { RealDir, shortTempName } from '../archive/index.js';
+import { isWithin } from '../content/index.js';
 import { type ErrorHint, isLadingError, LadingError } from '../oci/index.js';
-import { inodeKey, inside, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
+import { inodeKey, type OutputFolder, openOutputFolder, physicalPath, resolveMade } from './output-folder.js';
 
 /** A file or unpacked folder written into the staging area, and where it goes once all is done. */
 export interface StagedEntry {
@@ -36,7 +37,8 @@ async function kindOf(path: string, realRoot?: string): Promise<Kind> {
     // that leaves the output is never written through.
     const real = await realpath(path).catch(() => undefined);
     if (real === undefined) return 'other';
-    if (!inside(realRoot, real)) return (await stat(real).catch(() => undefined))?.isDirectory() ? 'escapes' : 'other';
+    if (!isWithin(realRoot, real))
+      return (await stat(real).catch(() => undefined))?.isDirectory() ? 'escapes' : 'other';
     return (await stat(real)).isDirectory() ? 'dir' : 'other';
   }
   return 'other';
@@ -163,7 +165,7 @@ async function overlaps(entries: StagedEntry[], root: string, out: Problem[]): P
     targets.add(e.target);
     const layer = relative(root, e.target).split(sep).join('/');
     // The folders an entry's title passes through are folders of the output too.
-    for (let parent = dirname(e.target); inside(root, parent) && parent !== root; parent = dirname(parent)) {
+    for (let parent = dirname(e.target); isWithin(root, parent) && parent !== root; parent = dirname(parent)) {
       await claim(parent, { folder: true, layer });
     }
     await walk(e.staged, e.target, layer);
@@ -194,7 +196,7 @@ async function linkProblems(entries: StagedEntry[], out: OutputFolder, made: Map
     const final = await physicalPath(out, e.target);
     for (let at = final; at !== out.realRoot && at !== dirname(at); at = dirname(at)) {
       const link = made.get(at);
-      if (link === undefined || (at === final && inside(e.staged, link))) continue;
+      if (link === undefined || (at === final && isWithin(e.staged, link))) continue;
       problems.push({
         code: 'PATH_TRAVERSAL',
         text: `${e.target}: would be written through ${at}, a link that the artifact itself makes`,
@@ -204,7 +206,7 @@ async function linkProblems(entries: StagedEntry[], out: OutputFolder, made: Map
   }
   for (const [at, link] of made) {
     const leads = await resolveMade(dirname(at), await readlink(link), made);
-    if (!inside(out.realRoot, leads)) {
+    if (!isWithin(out.realRoot, leads)) {
       problems.push({
         code: 'PATH_TRAVERSAL',
         text: `${at}: a symlink of the artifact that would lead out of the output folder (to ${leads})`,

@@ -1,8 +1,8 @@
 import { lstat, readdir, realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { fileHeader, readTarBytes, type TarWriteHeader, tarBytes } from '../../archive/index.js';
-import { readRegularFile } from '../../content/index.js';
+import { isWithin, readRegularFile } from '../../content/index.js';
 import { compareBytes, isLadingError, LadingError } from '../../oci/index.js';
 import { parseGoYaml } from '../descriptor/go-yaml-read.js';
 import { goPathMatch } from './glob-match.js';
@@ -118,11 +118,6 @@ function rank(path: string): number {
   return path.startsWith('templates/') ? order.length : order.length + 1;
 }
 
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || !(rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel));
-}
-
 /**
  * Packages a chart directory as `helm package` lays it out: every file under `<name>/`, no
  * directory entries, `.helmignore` honoured (plus helm's rule that hidden files in `templates/`
@@ -164,7 +159,7 @@ export async function packageChartDirectory(dir: string, root: string = dir): Pr
         }
         info = await lstat(target);
         if (ignored(rules, path, info.isDirectory())) continue;
-        if (!inside(realRoot, target)) {
+        if (!isWithin(realRoot, target)) {
           throw new LadingError(
             'PATH_TRAVERSAL',
             `${dir}: ${path} is a symbolic link leading outside ${root}; refusing to pack what it names`,
