@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -8,11 +8,21 @@ import { gunzipSync } from 'node:zlib';
 import { writeDirectoryAsTar } from '../src/archive/index.js';
 import { fetchAll, MemoryStore } from '../src/content/index.js';
 import { copy } from '../src/copy/index.js';
-import { OciLayout } from '../src/layout/index.js';
+import { LayoutTarWriter, OciLayout } from '../src/layout/index.js';
 import { MediaType } from '../src/oci/index.js';
 import { pushArtifact, pushImage, tempDir } from './support/fixtures.js';
 
 const run = promisify(execFile);
+
+/** skopeo as a user who is not root: this one, or nobody when the tests run as root. */
+function skopeoNotRoot(args: string[]): Promise<{ stdout: Buffer }> {
+  if (process.getuid?.() !== 0) return run('skopeo', args, { encoding: 'buffer' });
+  const user = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+  return run('setpriv', [...user, '--', 'skopeo', ...args], {
+    encoding: 'buffer',
+    env: { ...process.env, HOME: '/nonexistent' },
+  });
+}
 
 /** Layouts cross between lading and two independent OCI clients, umoci and skopeo, in both directions. */
 describe('OCI layout interop with umoci and skopeo', () => {
@@ -73,7 +83,7 @@ describe('OCI layout interop with umoci and skopeo', () => {
       const ls = await run('umoci', ['ls', '--layout', dir]);
       assert.deepEqual(ls.stdout.trim().split('\n'), ['v1']);
       await run('umoci', ['stat', '--image', `${dir}:v1`]);
-      await run('umoci', ['raw', 'unpack', '--image', `${dir}:v1`, join(t.path, 'rootfs')]);
+      await run('umoci', ['raw', 'unpack', '--rootless', '--image', `${dir}:v1`, join(t.path, 'rootfs')]);
       assert.equal(await readFile(join(t.path, 'rootfs', 'hello.txt'), 'utf8'), 'hello from lading\n');
       const inspect = JSON.parse((await run('skopeo', ['inspect', `oci:${dir}:v1`])).stdout);
       assert.equal(inspect.Digest, manifest.digest);
@@ -105,6 +115,32 @@ describe('OCI layout interop with umoci and skopeo', () => {
       assert.ok(again.equals(raw));
       const tarLayout = await OciLayout.open(join(t.path, 'art.tar'));
       assert.equal((await tarLayout.resolve('art')).mediaType, MediaType.ImageManifest);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('skopeo run by a user who is not root reads the layout tars lading writes', async () => {
+    // containers/storage, unpacking a tar for anyone but root, cannot make a folder the tar does
+    // not name (it creates it owned by root): each folder must come before its files.
+    const t = await tempDir();
+    try {
+      await chmod(t.path, 0o755);
+      const dir = join(t.path, 'layout');
+      const layout = await OciLayout.open(dir, { mode: 'create' });
+      const { manifest } = await pushImage(layout, { 'hello.txt': 'hello, whoever you are\n' });
+      await layout.tag(manifest, 'v1');
+      const written = join(t.path, 'written.tar');
+      const writer = await LayoutTarWriter.create(written);
+      await copy(layout, 'v1', writer, 'v1', { concurrency: 1 });
+      await writer.finish();
+      const folder = join(t.path, 'folder.tar');
+      await writeDirectoryAsTar(dir, folder);
+      for (const tar of [written, folder]) {
+        await chmod(tar, 0o644);
+        const raw = (await skopeoNotRoot(['inspect', '--raw', `oci-archive:${tar}:v1`])).stdout;
+        assert.ok(raw.equals(await fetchAll(layout, manifest)), tar);
+      }
     } finally {
       await t.cleanup();
     }

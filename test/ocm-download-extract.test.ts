@@ -13,7 +13,7 @@ import { isLadingError } from '../src/oci/index.js';
 import { extractResourceTar, unpackingFor } from '../src/ocm/resource-extraction.js';
 import { startCli } from './reliability-support.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
-import { pushImage, withDir } from './support/fixtures.js';
+import { overwriteStored, pushImage, withDir } from './support/fixtures.js';
 import { HostileRegistry, sha256 } from './support/hostile-registry.js';
 import { loadPeers } from './support/peers.mjs';
 
@@ -161,7 +161,14 @@ describe('download resource --extraction-policy (OCM v2), against the registry p
       assert.deepEqual((await readdir(join(out, 'image'))).sort(), ['blobs', 'index.json', 'oci-layout']);
       const inspect = JSON.parse((await run('skopeo', ['inspect', `oci:${join(out, 'image')}:1.0.0`])).stdout);
       assert.equal(inspect.Layers.length, 1);
-      await run('umoci', ['raw', 'unpack', '--image', `${join(out, 'image')}:1.0.0`, join(dir, 'rootfs')]);
+      await run('umoci', [
+        'raw',
+        'unpack',
+        '--rootless',
+        '--image',
+        `${join(out, 'image')}:1.0.0`,
+        join(dir, 'rootfs'),
+      ]);
       assert.equal(await readFile(join(dir, 'rootfs', 'app.txt'), 'utf8'), 'from the image\n');
       await run('skopeo', [
         'copy',
@@ -305,7 +312,7 @@ describe('download resource: a failed unpack leaves nothing', () => {
       const blob = join(dir, 'ctf', 'blobs', `sha256.${image.layer.digest.slice('sha256:'.length)}`);
       const bytes = await readFile(blob);
       bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
-      await writeFile(blob, bytes);
+      await overwriteStored(blob, bytes);
       await mkdir(join(dir, 'out'));
       const r = await download(`${join(dir, 'ctf')}//acme.org/corrupt:1.0.0`, 'image', join(dir, 'out', 'image'));
       assertOneLineError(r, /digest/i);

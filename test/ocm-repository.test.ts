@@ -123,7 +123,14 @@ describe('component versions in an OCI store', () => {
       assert.equal(digestBytes(raw.stdout as Buffer), image.manifest.digest);
       await mkdir(join(t.path, 'pulled'));
       await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(t.path, 'pulled')}:v1`]);
-      await run('umoci', ['raw', 'unpack', '--image', `${join(t.path, 'pulled')}:v1`, join(t.path, 'rootfs')]);
+      await run('umoci', [
+        'raw',
+        'unpack',
+        '--rootless',
+        '--image',
+        `${join(t.path, 'pulled')}:v1`,
+        join(t.path, 'rootfs'),
+      ]);
       assert.equal(await readFile(join(t.path, 'rootfs', 'app.txt'), 'utf8'), 'the app\n');
     } finally {
       await registry.close();

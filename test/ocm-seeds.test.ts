@@ -32,7 +32,7 @@ async function pullNatively(dir: string, repository: string, digest: string, fil
   const layout = join(dir, `native-${++n}`);
   await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${repository}@${digest}`, `oci:${layout}:v1`]);
   const rootfs = join(dir, `rootfs-${n}`);
-  await run('umoci', ['raw', 'unpack', '--image', `${layout}:v1`, rootfs]);
+  await run('umoci', ['raw', 'unpack', '--rootless', '--image', `${layout}:v1`, rootfs]);
   return readFile(join(rootfs, file), 'utf8');
 }
 

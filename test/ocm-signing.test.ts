@@ -19,7 +19,7 @@ import {
   verifyComponentVersion,
 } from '../src/ocm/signing/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
-import { pushImage, tempDir, withDir } from './support/fixtures.js';
+import { overwriteStored, pushImage, tempDir, withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 import { ocmVectors } from './support/vectors.js';
 
@@ -343,13 +343,13 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
         cwd: dir,
       });
       assert.match(okDigests.stdout, /Verified the content digest of 2 local resources\n$/);
-      await writeFile(blob, 'the date\n');
+      await overwriteStored(blob, 'the date\n');
       assert.equal((await verify()).code, 0);
       assertOneLineError(
         await verify('--verify-digests'),
         /resource name=data,version=1\.0\.0: content digest mismatch/,
       );
-      await writeFile(blob, 'the data\n');
+      await overwriteStored(blob, 'the data\n');
 
       // A non-signing label may change; a signing one may not.
       await withCtf(ctf, async (repo) => {
@@ -434,7 +434,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       assert.match(ok.stdout, /Verified the content digest of 2 local resources/);
       assert.equal(MediaType.ImageManifest, img.access.mediaType);
       // A layer of the embedded image changes on disk: the manifest digest still matches, the layer does not.
-      await writeFile(join(ctf, 'blobs', image.layer.digest.replace(':', '.')), 'not the layer');
+      await overwriteStored(join(ctf, 'blobs', image.layer.digest.replace(':', '.')), 'not the layer');
       assert.equal((await lading(['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem')], { cwd: dir })).code, 0);
       assertOneLineError(
         await lading(['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem'), '--verify-digests'], { cwd: dir }),

@@ -9,15 +9,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
-import { pushImage, withDir } from './support/fixtures.js';
+import { overwriteStored, pushImage, withDir } from './support/fixtures.js';
 
 const blobFile = (ctf: string, digest: string) => join(ctf, 'blobs', `sha256.${digest.slice('sha256:'.length)}`);
-
-/** Overwrites a CTF blob file (stored read-only) with `bytes`. */
-async function overwrite(file: string, bytes: Buffer): Promise<void> {
-  await chmod(file, 0o644);
-  await writeFile(file, bytes);
-}
 
 async function digestsIn(ctf: string, component: string): Promise<Map<string, string>> {
   const got = await ladingOk(['get', 'cv', `${ctf}//${component}:1.0.0`, '-o', 'json']);
@@ -42,7 +36,7 @@ describe('OCM: a tampered CTF', () => {
       );
       await ladingOk(['add', 'cv', '-r', 'ctf'], { cwd: dir });
       const refs = await digestsIn(join(dir, 'ctf'), 'acme.org/race');
-      await overwrite(blobFile(join(dir, 'ctf'), refs.get('small') as string), Buffer.from('SMALL TEXT\n'));
+      await overwriteStored(blobFile(join(dir, 'ctf'), refs.get('small') as string), Buffer.from('SMALL TEXT\n'));
       for (let round = 0; round < 3; round++) {
         const target = join(dir, `target-${round}`);
         const r = await lading(['transfer', 'cv', `${join(dir, 'ctf')}//acme.org/race:1.0.0`, target]);
@@ -64,7 +58,7 @@ describe('OCM: a tampered CTF', () => {
       const target = join(dir, 'target');
       await ladingOk(['transfer', 'cv', `${join(dir, 'ctf')}//acme.org/sized:1.0.0`, target]);
       const note = blobFile(target, (await digestsIn(target, 'acme.org/sized')).get('note') as string);
-      await overwrite(note, Buffer.from('garbage of another length'));
+      await overwriteStored(note, Buffer.from('garbage of another length'));
       await ladingOk(['transfer', 'cv', `${join(dir, 'ctf')}//acme.org/sized:1.0.0`, target]);
       assert.equal(await readFile(note, 'utf8'), 'the real note\n');
       await ladingOk([
@@ -101,7 +95,7 @@ describe('OCM: a tampered CTF', () => {
       assert.match(good.stdout, /verified the content digest of 1 local resource of acme\.org\/lib:1\.0\.0/);
       // The library's note changes at rest (same size): the app's signature still holds, its content does not.
       const note = blobFile(ctf, (await digestsIn(ctf, 'acme.org/lib')).get('note') as string);
-      await overwrite(note, Buffer.from('THE LIBRARY NOTE\n'));
+      await overwriteStored(note, Buffer.from('THE LIBRARY NOTE\n'));
       const bad = await lading(verify);
       assertOneLineError(
         bad,

@@ -8,7 +8,7 @@ import { CtfArchive } from '../src/ctf/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { ctfStore, layoutStore, startUiServer, type UiServer } from '../src/server/ui/index.js';
 import { ladingOk } from './support/cli.js';
-import { pushArtifact, pushImage, tempDir } from './support/fixtures.js';
+import { overwriteStored, pushArtifact, pushImage, tempDir } from './support/fixtures.js';
 
 const assets = new URL('../src/server/ui/assets/', import.meta.url);
 
@@ -152,7 +152,7 @@ describe('downloads of content that does not match its digest', () => {
     assert.equal(good.bytes.toString(), 'genuine bytes, 32 of them......\n');
     // Same length, other bytes: only the digest can tell.
     const file = join(work.path, 'ctf', 'blobs', blob.digest.replace(':', '.'));
-    await writeFile(file, 'forged  bytes, 32 of them......\n');
+    await overwriteStored(file, 'forged  bytes, 32 of them......\n');
     const bad = await download(
       `${server.url}api/blob?repository=component-descriptors/acme.org/x&digest=${blob.digest}&size=${blob.size}`,
     );

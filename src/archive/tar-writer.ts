@@ -59,6 +59,56 @@ export async function* tarEntry(
   if (padding.length > 0) yield padding;
 }
 
+/**
+ * The header of a folder with writeTar's fixed metadata (mode 0755, owner 0, time 0); `path` is
+ * written with the trailing slash Go's archive/tar gives a folder.
+ */
+export function folderHeader(path: string): TarWriteHeader {
+  return {
+    name: path.endsWith('/') ? path : `${path}/`,
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: 0,
+    typeflag: '5',
+  };
+}
+
+/**
+ * The folders above `path` (a clean, `/`-separated tar path) that `named` does not hold yet,
+ * outermost first; they are added to it. A tar made of store files names each folder before
+ * the first file in it, as tar, skopeo and oras do: skopeo and podman (containers/storage), run
+ * by anyone but root, cannot unpack a file whose folder the tar does not name (they create it
+ * owned by root, which fails).
+ */
+export function foldersToName(path: string, named: Set<string>): string[] {
+  const missing: string[] = [];
+  const own = path.replace(/\/+$/, '');
+  for (let slash = own.indexOf('/'); slash > 0; slash = own.indexOf('/', slash + 1)) {
+    const folder = own.slice(0, slash);
+    if (named.has(folder)) continue;
+    named.add(folder);
+    missing.push(folder);
+  }
+  return missing;
+}
+
+/**
+ * `entries` with a folder entry before the first file in each folder ({@link foldersToName}).
+ * For tars of store files (layouts, CTF archives), not for tars whose bytes follow another tool's
+ * (Helm charts, OCM descriptors).
+ */
+export function withFolders<T extends { header: TarWriteHeader; body?: Buffer }>(
+  entries: readonly T[],
+): { header: TarWriteHeader; body?: Buffer }[] {
+  const named = new Set<string>();
+  return entries.flatMap((entry) => [
+    ...foldersToName(entry.header.name, named).map((folder) => ({ header: folderHeader(folder) })),
+    entry,
+  ]);
+}
+
 /** A whole tar of small entries held in memory (descriptors, charts, generated layouts). */
 export function tarBytes(entries: readonly { header: TarWriteHeader; body?: Buffer }[]): Buffer {
   const parts: Buffer[] = [];
@@ -74,6 +124,12 @@ export function tarBytes(entries: readonly { header: TarWriteHeader; body?: Buff
   return Buffer.concat(parts);
 }
 
+/** How {@link TarFileWriter.create} and {@link writeTar} make the file. */
+export interface TarFileOptions {
+  mode?: number;
+  nameFolders?: boolean;
+}
+
 /**
  * A tar file being written: entries are appended one at a time (callers that append at once
  * queue), and the file replaces `out` only when `finish()` completes it; `abort()`, or any
@@ -86,26 +142,43 @@ export class TarFileWriter {
   #queue: Promise<void> = Promise.resolve();
   #failed: unknown;
   #closed = false;
+  /** Folders named so far ({@link foldersToName}); undefined when folders are not named. */
+  readonly #folders: Set<string> | undefined;
 
-  private constructor(out: string, temp: string, handle: FileHandle) {
+  private constructor(out: string, temp: string, handle: FileHandle, nameFolders: boolean) {
     this.out = out;
     this.#temp = temp;
     this.#handle = handle;
+    this.#folders = nameFolders ? new Set() : undefined;
   }
 
-  /** `mode`: the file's permissions from its first byte on (default 0644, less the umask). */
-  static async create(out: string, o: { mode?: number } = {}): Promise<TarFileWriter> {
+  /**
+   * `mode`: the file's permissions from its first byte on (default 0644, less the umask).
+   * `nameFolders` (default true): an entry for each folder before the first file in it
+   * ({@link foldersToName}); false for a format whose bytes follow a tool that writes none
+   * (upstream OCM's CTF archives).
+   */
+  static async create(out: string, o: TarFileOptions = {}): Promise<TarFileWriter> {
     const temp = `${out}.${randomBytes(6).toString('hex')}.tmp`;
     const handle = await open(temp, 'wx', o.mode ?? 0o644);
     if (o.mode !== undefined) await handle.chmod(o.mode).catch(() => {});
-    return new TarFileWriter(out, temp, handle);
+    return new TarFileWriter(out, temp, handle, o.nameFolders ?? true);
   }
 
-  /** Appends one entry once those before it are written; a failure spoils the whole file. */
+  /**
+   * Appends one entry once those before it are written (after an entry for each folder above it
+   * not named yet, when folders are named); a failure spoils the whole file.
+   */
   append(header: TarWriteHeader, body: TarWriteBody | undefined, options: TarEntryOptions): Promise<void> {
     const turn = this.#queue.then(async () => {
       if (this.#failed !== undefined) throw this.#failed;
       try {
+        if (this.#folders) {
+          for (const folder of foldersToName(header.name, this.#folders)) {
+            await this.#write(encodeTarHeader(folderHeader(folder)));
+          }
+          if (header.typeflag === '5') this.#folders.add(header.name.replace(/\/+$/, ''));
+        }
         for await (const chunk of tarEntry(header, body, options)) await this.#write(chunk);
       } catch (error) {
         this.#failed = error;
@@ -157,19 +230,20 @@ export interface TarWriteEntry {
 
 /**
  * Writes `entries`, in the order given, as an uncompressed tar of regular files with fixed
- * metadata (mode 0644, owner 0, time 0: the same entries always give the same bytes). Bodies are
- * streamed. `out` is replaced atomically and only when every entry delivered exactly its size.
+ * metadata (mode 0644, owner 0, time 0: the same entries always give the same bytes), each
+ * folder named before the first file in it unless `nameFolders` is false. Bodies are streamed. `out` is replaced atomically and only when every entry delivered exactly its size.
  */
 export async function writeTar(
   out: string,
   entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>,
-  options: { signal?: AbortSignal; mode?: number } = {},
+  options: TarFileOptions & { signal?: AbortSignal } = {},
 ): Promise<void> {
   const signal = options.signal;
   let writer: TarFileWriter | undefined;
   try {
     signal?.throwIfAborted();
-    writer = await TarFileWriter.create(out, options.mode === undefined ? {} : { mode: options.mode });
+    const { signal: _, ...fileOptions } = options;
+    writer = await TarFileWriter.create(out, fileOptions);
     const seen = new Set<string>();
     for await (const entry of entries) {
       checkEntry(entry, seen, out);

@@ -484,18 +484,31 @@ test('writeTar round trip through TarFiles, GNU tar and reproducible bytes', asy
     assert.deepEqual(await files.stat(entry.path), { path: entry.path, size: entry.size });
     assert.ok((await readAll(await files.open(entry.path))).equals(expected), entry.path);
   }
+  const deep = sample()[2]?.path.split('/') ?? [];
+  const folders = ['blobs', 'blobs/sha256', deep[0], `${deep[0]}/${deep[1]}`];
   assert.deepEqual(
-    [...files.entries()].map((e) => e.path),
-    sample().map((e) => e.path),
-    'no directory entries, caller order kept',
+    [...files.entries()].map((e) => [e.path, e.type]),
+    [
+      ['blobs', 'directory'],
+      ['blobs/sha256', 'directory'],
+      ['blobs/sha256/aaaa', 'file'],
+      ['empty', 'file'],
+      [folders[2], 'directory'],
+      [folders[3], 'directory'],
+      [sample()[2]?.path, 'file'],
+    ],
+    'caller order kept, each folder named once before the first file in it',
   );
 
   const listing = execFileSync('tar', ['--utc', '-tvf', first], { encoding: 'utf8' }).trim().split('\n');
-  assert.equal(listing.length, 3);
-  for (const [i, entry] of sample().entries()) {
-    const line = listing[i] ?? '';
-    assert.match(line, /^-rw-r--r-- 0\/0 +\d+ 1970-01-01 00:00 /);
-    assert.ok(line.endsWith(` ${entry.path}`), line);
+  assert.equal(listing.length, 7);
+  for (const folder of folders) {
+    const line = listing.find((l) => l.endsWith(` ${folder}/`)) ?? '';
+    assert.match(line, /^drwxr-xr-x 0\/0 +0 1970-01-01 00:00 /, folder);
+  }
+  for (const entry of sample()) {
+    const line = listing.find((l) => l.endsWith(` ${entry.path}`)) ?? '';
+    assert.match(line, /^-rw-r--r-- 0\/0 +\d+ 1970-01-01 00:00 /, entry.path);
     assert.ok(line.includes(` ${entry.size} `), line);
   }
   const extracted = join(dir, 'x');
@@ -568,7 +581,7 @@ test('writeDirectoryAsTar archives regular files in path order and refuses symli
   const files = await TarFiles.open(out);
   assert.deepEqual(
     [...files.entries()].map((e) => e.path),
-    [`blobs/sha256/${sha256(blob)}`, 'blobs-z', 'index.json', 'oci-layout'].sort(),
+    ['blobs-z', 'blobs', 'blobs/sha256', `blobs/sha256/${sha256(blob)}`, 'index.json', 'oci-layout'],
   );
   assert.equal(String(await files.readSmall('oci-layout', 100)), '{"imageLayoutVersion":"1.0.0"}');
   assert.equal(String(await files.readSmall(`blobs/sha256/${sha256(blob)}`, 100)), '{}');

@@ -93,10 +93,11 @@ export async function writeCtfArchive(
   const signalOpt = options.signal ? { signal: options.signal } : {};
   const mode = options.mode;
   const given = options.where ?? out;
+  // No folder entries: upstream OCM v2 writes none, and the archive keeps its bytes.
   if (format === 'tar') {
     const temp = tempPathFor(out);
     try {
-      await writeTar(temp, entries, { ...signalOpt, ...(mode === undefined ? {} : { mode }) });
+      await writeTar(temp, entries, { ...signalOpt, ...(mode === undefined ? {} : { mode }), nameFolders: false });
       await rename(temp, out);
     } catch (error) {
       await rm(temp, { force: true });
@@ -107,7 +108,7 @@ export async function writeCtfArchive(
   const staged = tempPathFor(join(stagingDir, 'ctf.tar'));
   const temp = tempPathFor(out);
   try {
-    await writeTar(staged, entries, signalOpt);
+    await writeTar(staged, entries, { ...signalOpt, nameFolders: false });
     // With the archive's permissions from the first byte: a private archive is never readable by others.
     const handle = await open(temp, 'wx', mode ?? 0o644);
     try {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -14,6 +14,15 @@ import {
   isLadingError,
   MediaType,
 } from '../../src/oci/index.js';
+
+/**
+ * Overwrites a file that a store keeps read-only (a CTF or layout blob) with `bytes`, as someone
+ * who owns it would: made writable first, so that the test holds for any user, not only root.
+ */
+export async function overwriteStored(file: string, bytes: string | Uint8Array): Promise<void> {
+  await chmod(file, 0o644);
+  await writeFile(file, bytes);
+}
 
 /** Pushes unless present; another writer landing the same blob in between is not an error. */
 async function pushOnce(store: Storage, desc: Descriptor, bytes: Uint8Array): Promise<void> {

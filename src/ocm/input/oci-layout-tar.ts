@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { fileHeader, tarBytes } from '../../archive/index.js';
+import { fileHeader, tarBytes, withFolders } from '../../archive/index.js';
 import { type Descriptor, encodeIndex, encodeManifest, MediaType } from '../../oci/index.js';
 
 export const OciLayoutTarMediaType = 'application/vnd.ocm.software.oci.layout.v1+tar';
@@ -62,6 +62,6 @@ export function ociLayoutTarGzip(options: {
     files.push([`blobs/sha256/${hex}`, blob.bytes]);
   }
   files.push(['index.json', index]);
-  const tar = tarBytes(files.map(([name, body]) => ({ header: fileHeader(name, body.length), body })));
+  const tar = tarBytes(withFolders(files.map(([name, body]) => ({ header: fileHeader(name, body.length), body }))));
   return { bytes: gzipSync(tar), manifest };
 }
