@@ -7,8 +7,9 @@ import { writeTar } from './tar-writer.js';
 
 /**
  * Writes a directory tree (for example an OCI layout directory) as a tar with `writeTar`: regular
- * files only, sorted by path. Symbolic links and special files are refused rather than skipped,
- * so that the archive never silently differs from the directory.
+ * files sorted by path, each folder named before its first file. Symbolic links and special
+ * files are refused rather than skipped, so that the archive never silently differs from the
+ * directory.
  */
 export async function writeDirectoryAsTar(
   dir: string,

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -19,6 +19,22 @@ import {
  * Overwrites a file that a store keeps read-only (a CTF or layout blob) with `bytes`, as someone
  * who owns it would: made writable first, so that the test holds for any user, not only root.
  */
+let umaskSeen: number | undefined;
+
+/** `mode` less this process's umask: the mode a file or folder made with `mode` gets. */
+export async function lessUmask(mode: number): Promise<number> {
+  if (umaskSeen === undefined) {
+    const dir = await mkdtemp(join(tmpdir(), 'lading-umask-'));
+    try {
+      await writeFile(join(dir, 'probe'), '', { mode: 0o777 });
+      umaskSeen = 0o777 & ~(await stat(join(dir, 'probe'))).mode;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return mode & ~umaskSeen;
+}
+
 export async function overwriteStored(file: string, bytes: string | Uint8Array): Promise<void> {
   await chmod(file, 0o644);
   await writeFile(file, bytes);
