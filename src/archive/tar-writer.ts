@@ -77,10 +77,10 @@ export function folderHeader(path: string): TarWriteHeader {
 
 /**
  * The folders above `path` (a clean, `/`-separated tar path) that `named` does not hold yet,
- * outermost first; they are added to it. A tar made of store files names each folder before
- * the first file in it, as tar, skopeo and oras do: skopeo and podman (containers/storage), run
- * by anyone but root, cannot unpack a file whose folder the tar does not name (they create it
- * owned by root, which fails).
+ * outermost first; they are added to it. An OCI layout tar names each folder before the first
+ * file in it, as tar, skopeo and oras write one: skopeo and podman (containers/storage), run by
+ * anyone but root, cannot unpack a file whose folder the tar does not name (they create the
+ * folder owned by root, which fails).
  */
 export function foldersToName(path: string, named: Set<string>): string[] {
   const missing: string[] = [];
@@ -96,17 +96,21 @@ export function foldersToName(path: string, named: Set<string>): string[] {
 
 /**
  * `entries` with a folder entry before the first file in each folder ({@link foldersToName}).
- * For tars of store files (layouts, CTF archives), not for tars whose bytes follow another tool's
- * (Helm charts, OCM descriptors).
+ * For OCI layout tars, not for tars whose bytes follow another tool's (Helm charts, OCM
+ * descriptors, upstream's CTF archives).
  */
 export function withFolders<T extends { header: TarWriteHeader; body?: Buffer }>(
   entries: readonly T[],
 ): { header: TarWriteHeader; body?: Buffer }[] {
   const named = new Set<string>();
-  return entries.flatMap((entry) => [
-    ...foldersToName(entry.header.name, named).map((folder) => ({ header: folderHeader(folder) })),
-    entry,
-  ]);
+  return entries.flatMap((entry) => {
+    const before = foldersToName(entry.header.name, named).map((folder) => ({ header: folderHeader(folder) }));
+    if (entry.header.typeflag !== '5') return [...before, entry];
+    const folder = entry.header.name.replace(/\/+$/, '');
+    if (named.has(folder)) return before;
+    named.add(folder);
+    return [...before, entry];
+  });
 }
 
 /** A whole tar of small entries held in memory (descriptors, charts, generated layouts). */
@@ -177,7 +181,12 @@ export class TarFileWriter {
           for (const folder of foldersToName(header.name, this.#folders)) {
             await this.#write(encodeTarHeader(folderHeader(folder)));
           }
-          if (header.typeflag === '5') this.#folders.add(header.name.replace(/\/+$/, ''));
+          if (header.typeflag === '5') {
+            // A folder named already (before a file in it) is not named twice.
+            const folder = header.name.replace(/\/+$/, '');
+            if (this.#folders.has(folder)) return;
+            this.#folders.add(folder);
+          }
         }
         for await (const chunk of tarEntry(header, body, options)) await this.#write(chunk);
       } catch (error) {
@@ -231,7 +240,8 @@ export interface TarWriteEntry {
 /**
  * Writes `entries`, in the order given, as an uncompressed tar of regular files with fixed
  * metadata (mode 0644, owner 0, time 0: the same entries always give the same bytes), each
- * folder named before the first file in it unless `nameFolders` is false. Bodies are streamed. `out` is replaced atomically and only when every entry delivered exactly its size.
+ * folder named before the first file in it unless `nameFolders` is false. Bodies are streamed.
+ * `out` is replaced atomically and only when every entry delivered exactly its size.
  */
 export async function writeTar(
   out: string,

@@ -13,7 +13,15 @@ import { isLadingError } from '../oci/index.js';
 import { writeDirectoryAsTar } from './dir-as-tar.js';
 import { TarFiles } from './tar-files.js';
 import { cleanArchivePath, indexTar } from './tar-index.js';
-import { type TarWriteEntry, writeTar } from './tar-writer.js';
+import {
+  fileHeader,
+  folderHeader,
+  foldersToName,
+  TarFileWriter,
+  type TarWriteEntry,
+  withFolders,
+  writeTar,
+} from './tar-writer.js';
 
 const vectors = join(orasVectors, 'oras-project/oras-go');
 const helloWorld = join(vectors, 'content/oci/testdata/hello-world.tar');
@@ -518,6 +526,40 @@ test('writeTar round trip through TarFiles, GNU tar and reproducible bytes', asy
     assert.ok((await readFile(join(extracted, entry.path))).equals(await readAll(await entry.open())));
   }
   assert.deepEqual((await readdir(dir)).sort(), ['first.tar', 'second.tar', 'x']);
+});
+
+test('each folder is named once, outermost first, also when the caller names it after a file in it', async () => {
+  const named = new Set<string>();
+  assert.deepEqual(foldersToName('a/b/c', named), ['a', 'a/b']);
+  assert.deepEqual(foldersToName('a/b/d', named), []);
+  assert.deepEqual(foldersToName('e', named), []);
+  assert.deepEqual(foldersToName('a/x/', named), [], 'a folder is not its own parent');
+  assert.deepEqual(
+    withFolders([
+      { header: fileHeader('a/b/c', 0) },
+      { header: folderHeader('a/b') },
+      { header: folderHeader('f') },
+      { header: fileHeader('f/g', 0) },
+    ]).map((e) => e.header.name),
+    ['a/', 'a/b/', 'a/b/c', 'f/', 'f/g'],
+  );
+  const out = join(await scratch(), 'named.tar');
+  const writer = await TarFileWriter.create(out);
+  await writer.append(fileHeader('a/b/c', 1), Readable.from([Buffer.from('x')]), { where: 'c' });
+  await writer.append(folderHeader('a/b'), undefined, { where: 'a/b' });
+  await writer.append(folderHeader('d'), undefined, { where: 'd' });
+  await writer.append(fileHeader('d/e', 0), undefined, { where: 'e' });
+  await writer.finish();
+  assert.deepEqual(
+    [...(await TarFiles.open(out)).entries()].map((e) => [e.path, e.type]),
+    [
+      ['a', 'directory'],
+      ['a/b', 'directory'],
+      ['a/b/c', 'file'],
+      ['d', 'directory'],
+      ['d/e', 'file'],
+    ],
+  );
 });
 
 test('writeTar is atomic: short, long or failing bodies and bad paths leave nothing behind', async (t) => {

@@ -15,10 +15,6 @@ import {
   MediaType,
 } from '../../src/oci/index.js';
 
-/**
- * Overwrites a file that a store keeps read-only (a CTF or layout blob) with `bytes`, as someone
- * who owns it would: made writable first, so that the test holds for any user, not only root.
- */
 let umaskSeen: number | undefined;
 
 /** `mode` less this process's umask: the mode a file or folder made with `mode` gets. */
@@ -35,6 +31,10 @@ export async function lessUmask(mode: number): Promise<number> {
   return mode & ~umaskSeen;
 }
 
+/**
+ * Overwrites a file that a store keeps read-only (a CTF or layout blob) with `bytes`, as someone
+ * who owns it would: made writable first, so that the test holds for any user, not only root.
+ */
 export async function overwriteStored(file: string, bytes: string | Uint8Array): Promise<void> {
   await chmod(file, 0o644);
   await writeFile(file, bytes);

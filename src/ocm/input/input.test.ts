@@ -333,6 +333,16 @@ describe('Helm/v1 (local charts)', () => {
       { workingDirectory: testdata.pathname },
     );
     assert.equal(blob.mediaType, 'application/vnd.ocm.software.oci.layout.v1+tar+gzip');
+    // Each folder is named before its files, as skopeo needs when it is not run as root.
+    const entries = readTarBytes(gunzipSync(await content(blob)), 'layout');
+    assert.deepEqual(
+      entries.slice(0, 3).map((e) => [e.name, e.typeflag]),
+      [
+        ['oci-layout', '0'],
+        ['blobs/', '5'],
+        ['blobs/sha256/', '5'],
+      ],
+    );
     const files = await layout(blob);
     const index = JSON.parse(files.get('index.json')?.toString() ?? '{}');
     assert.equal(index.manifests[0].annotations['org.opencontainers.image.ref.name'], '0.1.0');
