@@ -95,7 +95,24 @@ export function foldersToName(path: string, named: Set<string>): string[] {
 }
 
 /**
- * `entries` with a folder entry before the first file in each folder ({@link foldersToName}).
+ * What goes into a tar that names its folders for `header`: the entries of the folders above it
+ * not named yet ({@link foldersToName}), and whether `header` itself is still to be written (a
+ * folder named already, before a file in it, is not named twice). `named` is updated.
+ */
+export function namingFolders(
+  header: TarWriteHeader,
+  named: Set<string>,
+): { folders: TarWriteHeader[]; write: boolean } {
+  const folders = foldersToName(header.name, named).map(folderHeader);
+  if (header.typeflag !== '5') return { folders, write: true };
+  const own = header.name.replace(/\/+$/, '');
+  const write = !named.has(own);
+  named.add(own);
+  return { folders, write };
+}
+
+/**
+ * `entries` with a folder entry before the first file in each folder ({@link namingFolders}).
  * For OCI layout tars, not for tars whose bytes follow another tool's (Helm charts, OCM
  * descriptors, upstream's CTF archives).
  */
@@ -104,12 +121,8 @@ export function withFolders<T extends { header: TarWriteHeader; body?: Buffer }>
 ): { header: TarWriteHeader; body?: Buffer }[] {
   const named = new Set<string>();
   return entries.flatMap((entry) => {
-    const before = foldersToName(entry.header.name, named).map((folder) => ({ header: folderHeader(folder) }));
-    if (entry.header.typeflag !== '5') return [...before, entry];
-    const folder = entry.header.name.replace(/\/+$/, '');
-    if (named.has(folder)) return before;
-    named.add(folder);
-    return [...before, entry];
+    const { folders, write } = namingFolders(entry.header, named);
+    return [...folders.map((header) => ({ header })), ...(write ? [entry] : [])];
   });
 }
 
@@ -146,7 +159,7 @@ export class TarFileWriter {
   #queue: Promise<void> = Promise.resolve();
   #failed: unknown;
   #closed = false;
-  /** Folders named so far ({@link foldersToName}); undefined when folders are not named. */
+  /** Folders named so far ({@link namingFolders}); undefined when folders are not named. */
   readonly #folders: Set<string> | undefined;
 
   private constructor(out: string, temp: string, handle: FileHandle, nameFolders: boolean) {
@@ -178,15 +191,9 @@ export class TarFileWriter {
       if (this.#failed !== undefined) throw this.#failed;
       try {
         if (this.#folders) {
-          for (const folder of foldersToName(header.name, this.#folders)) {
-            await this.#write(encodeTarHeader(folderHeader(folder)));
-          }
-          if (header.typeflag === '5') {
-            // A folder named already (before a file in it) is not named twice.
-            const folder = header.name.replace(/\/+$/, '');
-            if (this.#folders.has(folder)) return;
-            this.#folders.add(folder);
-          }
+          const { folders, write } = namingFolders(header, this.#folders);
+          for (const folder of folders) await this.#write(encodeTarHeader(folder));
+          if (!write) return;
         }
         for await (const chunk of tarEntry(header, body, options)) await this.#write(chunk);
       } catch (error) {
