@@ -425,7 +425,15 @@ describe('Helm/v1 input and access with oci:// charts on the real registry', () 
         access: {type: Helm/v1, helmRepository: "${chartRepo}", helmChart: "mychart:0.1.0"}
 `,
     );
-    await ladingOk(['add', 'cv', '-c', `oci-access-${n}.yaml`, '-r', dir], { cwd: work.path });
+    // The digest processor resolves the oci:// chart (plain HTTP: the user's choice) and checks the given digests.
+    const tampered = await lading(['add', 'cv', '-c', `oci-access-${n}.yaml`, '-r', dir, '--plain-http'], {
+      cwd: work.path,
+    });
+    assertOneLineError(tampered, /resources\[0\]\.digest: 0{64} does not match what the access resolves to/);
+    await ladingOk(
+      ['add', 'cv', '-c', `oci-access-${n}.yaml`, '-r', dir, '--plain-http', '--skip-reference-digest-processing'],
+      { cwd: work.path },
+    );
     // download resource fetches the chart through its Helm/v1 access.
     const chartFile = join(work.path, `downloaded-${n}.tgz`);
     const dl = await ladingOk(
@@ -540,6 +548,13 @@ resources:
     );
     await ladingOk(['add', 'cv'], { cwd: dir });
     const ref = './transport-archive//acme.org/helm/demo:1.0.0';
+    // The digest processor records the chart's index.yaml digest, as upstream's does.
+    const [built] = JSON.parse((await ladingOk(['get', 'cv', ref, '-o', 'json'], { cwd: dir })).stdout);
+    assert.deepEqual(built.component.resources[0].digest, {
+      hashAlgorithm: 'SHA-256',
+      normalisationAlgorithm: 'genericBlobDigest/v1',
+      value: sha256(chart010),
+    });
     const sub = `ocm-helm-${process.pid}-${n}`;
     const target = `http://${plain}/${sub}`;
 
@@ -573,6 +588,7 @@ resources:
       referenceName: 'mychart:0.1.0',
     });
     assert.equal(chart.relation, 'external');
+    assert.equal(chart.digest.value, sha256(chart010), 'the digest travels with the chart');
     assert.deepEqual(chart.labels, [{ name: 'purpose', value: 'demo' }]);
     // The access-copied chart and the input-built one are the same artifact.
     assert.equal(chart.access.localReference, input.access.localReference);
@@ -598,7 +614,7 @@ resources:
     assert.equal(keptDescriptor.component.resources[0].access.type, 'Helm/v1');
   });
 
-  test('a chart the repository does not have: one clear line, nothing written', async () => {
+  test('a chart the repository does not have: add cv and transfer cv each fail in one clear line, nothing written', async () => {
     const dir = join(work.path, `cli-${++n}`);
     await mkdir(dir, { recursive: true });
     await writeFile(
@@ -613,7 +629,14 @@ resources:
     access: {type: Helm/v1, helmRepository: "${http.url}/charts", helmChart: "mychart:9.9.9"}
 `,
     );
-    await ladingOk(['add', 'cv'], { cwd: dir });
+    // The digest processor looks the chart up while the component is built.
+    const add = await lading(['add', 'cv'], { cwd: dir });
+    assertOneLineError(
+      add,
+      /component-constructor\.yaml:5: resources\[0\]\.access: chart mychart version 9\.9\.9 not found in http:\/\/127\.0\.0\.1:\d+\/charts\/index\.yaml/,
+    );
+    await assert.rejects(readdir(join(dir, 'transport-archive')), 'an archive was left behind');
+    await ladingOk(['add', 'cv', '--skip-reference-digest-processing'], { cwd: dir });
     const r = await lading(
       ['transfer', 'cv', '--copy-resources', './transport-archive//acme.org/helm/missing:1.0.0', './target-archive'],
       { cwd: dir },

@@ -29,7 +29,12 @@ export {
   signingKeyFromConfig,
 } from './config/index.js';
 export { type ComponentResolver, resolversFromConfig } from './config/resolvers.js';
-export { type ConstructEvent, type ConstructOptions, constructComponentVersions } from './construct.js';
+export {
+  type AccessDigest,
+  type ConstructEvent,
+  type ConstructOptions,
+  constructComponentVersions,
+} from './construct.js';
 export type {
   ComponentConstructor,
   ConstructorComponent,
@@ -76,6 +81,7 @@ export type {
 export { cloneDescriptor } from './descriptor/null-lists.js';
 export type { SchemaProblem } from './descriptor/schema.js';
 export { validateDescriptor } from './descriptor/validate.js';
+export { registryDigestProcessor } from './digest-processor.js';
 export type { HelmFetchOptions } from './input/helm-remote.js';
 export { builtinInputMethods } from './input/registry.js';
 export type { InputBlob, InputContext, InputMethod } from './input/types.js';

@@ -14,7 +14,6 @@ import { tagTakenError } from './descriptor/version-tag.js';
 import type { InputMethod } from './input/types.js';
 import { locateError } from './located-error.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
-import { isAccessType } from './types.js';
 
 /** Progress of {@link constructComponentVersions}: what happened to a component version or one of its elements. */
 export interface ConstructEvent {
@@ -34,6 +33,14 @@ export interface ConstructEvent {
   message?: string;
 }
 
+/** What a digest processor found for a resource given by access. */
+export interface AccessDigest {
+  /** The resource digest (`genericBlobDigest/v1`, as upstream records it). */
+  digest: DigestSpec;
+  /** The access to store instead of the one written (an OCIImage reference pinned to its digest). */
+  access?: TypedSpec;
+}
+
 /**
  * Options of {@link constructComponentVersions}: where inputs are read, the conflict policy, input methods,
  * cancellation.
@@ -45,15 +52,16 @@ export interface ConstructOptions {
   conflictPolicy?: ConflictPolicy;
   /** Inputs built and uploaded at once (upstream's `--concurrency-limit`, default 4). */
   concurrency?: number;
-  /** Do not resolve and pin digests of resources given by access (OCIImage). */
+  /** Do not run the digest processor: resources given by access are stored as written. */
   skipReferenceDigestProcessing?: boolean;
-  /** Resolves an OCIImage reference to its manifest digest (the digest processor); none skips pinning. */
-  resolveImage?: (imageReference: string) => Promise<{
-    /** The manifest digest the reference resolves to. */
-    digest: string;
-    /** The reference pinned to that digest, as it is stored. */
-    pinned: string;
-  }>;
+  /**
+   * The digest processor (upstream's): the digest recorded for a resource given by access, and the
+   * access to store instead where upstream pins it. Undefined for an access type it has no
+   * processor for: that resource is added without a digest (unless the constructor gives one),
+   * with a warning. None given: accesses are stored as written, and no digest is computed.
+   * {@link registryDigestProcessor} is the one `lading add cv` uses.
+   */
+  digestAccess?: (access: TypedSpec, options: { signal?: AbortSignal }) => Promise<AccessDigest | undefined>;
   /** Computes a referenced component's normalised digest; none leaves reference digests out. */
   referenceDigest?: (component: string, version: string) => Promise<DigestSpec | undefined>;
   /** Where inputs spool what they must (compressed content); the OS default when not given. */
@@ -110,8 +118,14 @@ function buildOrder(components: ConstructorComponent[]): ConstructorComponent[] 
 
 /**
  * Builds every component of a constructor into `repository`: inputs run and land as local blobs
- * (in parallel, bounded), accesses keep their specification (OCIImage references resolved and
- * pinned), then the descriptor and the manifest that ties it together are stored and tagged.
+ * (in parallel, bounded), accesses keep their specification (digests computed and OCIImage
+ * references pinned by the digest processor), then the descriptor and the manifest that ties it
+ * together are stored and tagged.
+ *
+ * What can fail is done before any version is stored: every conflict checked, every input stored
+ * as a blob (untagged), every access digest resolved and every reference to a version outside the
+ * constructor pinned. So a registry, which cannot be put back as it was, is left with no version of
+ * a run that fails there, unless storing a version itself fails.
  */
 export function constructComponentVersions(
   ctor: ComponentConstructor,
@@ -121,115 +135,71 @@ export function constructComponentVersions(
   return cancellable(options.signal, () => constructComponentVersionsNow(ctor, repository, options));
 }
 
+/** What a component needs before its descriptor can be assembled; `skip` when the policy keeps the stored one. */
+interface Prepared {
+  component: ConstructorComponent;
+  skip: boolean;
+  assemble: {
+    resources: Map<number, InputResult>;
+    sources: Map<number, InputResult>;
+    resourceDigests: Map<number, DigestSpec>;
+    referenceDigests: Map<number, DigestSpec>;
+  };
+}
+
 async function constructComponentVersionsNow(
   ctor: ComponentConstructor,
   repository: ComponentVersionRepository,
   options: ConstructOptions,
 ): Promise<ComponentDescriptor[]> {
-  const results: ComponentDescriptor[] = [];
   const emit = options.onEvent ?? (() => {});
-  for (const warning of ctor.warnings) {
-    emit({ component: '', version: '', kind: 'warning', status: 'warning', message: warning });
-    options.onWarning?.(warning);
+  const warn = (component: ConstructorComponent | undefined, message: string) => {
+    emit({
+      component: component?.name ?? '',
+      version: component?.version ?? '',
+      kind: 'warning',
+      status: 'warning',
+      message,
+    });
+    options.onWarning?.(message);
+  };
+  for (const warning of ctor.warnings) warn(undefined, warning);
+  const policy = options.conflictPolicy ?? 'abort-and-fail';
+  const order = buildOrder(ctor.components);
+  const built = new Set<string>();
+  const prepared: Prepared[] = [];
+  // Every conflict first: a run that must stop at its third component stores nothing.
+  for (const component of order) {
+    const skip = await conflict(component, repository, policy);
+    if (!skip) built.add(`${component.name}:${component.version}`);
+    prepared.push({
+      component,
+      skip,
+      assemble: { resources: new Map(), sources: new Map(), resourceDigests: new Map(), referenceDigests: new Map() },
+    });
   }
   const limit = pLimit(options.concurrency ?? 4);
-  for (const component of buildOrder(ctor.components)) {
+  for (const p of prepared) {
+    if (p.skip) continue;
+    await prepare(p, repository, options, { limit, emit, warn });
+    // A reference to a version this run does not build is pinned now: a missing one fails the run
+    // before anything is stored.
+    for (const [i, ref] of p.component.componentReferences.entries()) {
+      if (built.has(`${ref.componentName}:${ref.version}`)) continue;
+      const digest = await options.referenceDigest?.(ref.componentName, ref.version);
+      if (digest) p.assemble.referenceDigests.set(i, digest);
+    }
+  }
+  const results: ComponentDescriptor[] = [];
+  for (const { component, skip, assemble } of prepared) {
     const { name, version } = component;
-    const policy = options.conflictPolicy ?? 'abort-and-fail';
-    const stored = await repository.storedVersionAtTag(name, version);
-    // Checked before any input runs: no policy lets another version under the same tag go.
-    if (stored !== undefined && stored !== version) {
-      const error = tagTakenError(name, version, stored);
-      throw new LadingError(error.code, `${formatLocation(component.location)}: ${error.message}`, { cause: error });
+    if (skip) {
+      emit({ component: name, version, kind: 'component', status: 'skipped' });
+      results.push((await repository.getComponentVersion(name, version)).descriptor);
+      continue;
     }
-    if (stored !== undefined) {
-      if (policy === 'abort-and-fail') {
-        throw new LadingError(
-          'ALREADY_EXISTS',
-          `${component.location.file}: component version ${name}:${version} already exists in the repository`,
-          { hint: { key: 'conflictPolicy', text: "conflictPolicy 'skip' or 'replace' allows it" } },
-        );
-      }
-      if (policy === 'skip') {
-        emit({ component: name, version, kind: 'component', status: 'skipped' });
-        results.push((await repository.getComponentVersion(name, version)).descriptor);
-        continue;
-      }
-    }
-    const assemble = {
-      resources: new Map<number, InputResult>(),
-      sources: new Map<number, InputResult>(),
-      resourceDigests: new Map<number, DigestSpec>(),
-      referenceDigests: new Map<number, DigestSpec>(),
-    };
-    const methods = options.inputMethods ? { methods: options.inputMethods } : {};
-    const context = {
-      workingDirectory: options.workingDirectory,
-      // A store that hashes what it writes (a CTF) takes a folder's tar in one pass.
-      ...((await repository.storesUnmeasuredBlobs(name)) ? { digestLater: true } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.tempDir ? { tempDir: options.tempDir } : {}),
-    };
-    const upload = async (
-      element: ConstructorResource | ConstructorSource,
-      kind: 'resource' | 'source',
-    ): Promise<InputResult> => {
-      const blob = await runElementInput(element, context, methods);
-      try {
-        const stored = await repository.addLocalBlob(name, blob, options.signal ? { signal: options.signal } : {});
-        emit({ component: name, version, kind, name: element.name, status: 'uploaded' });
-        return { access: stored.access, blobDigest: stored.access.localReference };
-      } catch (error) {
-        // The input is read as it is stored (a folder's tar, an OCI layout): what fails here is
-        // the input's as much as what fails while it runs, and is told the same way.
-        throw locateError(error, `${formatLocation(element.location)}.input`);
-      } finally {
-        await blob.dispose?.();
-      }
-    };
-    const tasks: Promise<void>[] = [];
-    component.resources.forEach((r, i) => {
-      if (r.input) {
-        tasks.push(limit(async () => void assemble.resources.set(i, await upload(r, 'resource'))));
-      } else if (
-        r.access &&
-        !options.skipReferenceDigestProcessing &&
-        isAccessType(r.access.type, 'OCIImage/v1') &&
-        options.resolveImage
-      ) {
-        const access = r.access as TypedSpec & { imageReference?: string };
-        tasks.push(
-          limit(async () => {
-            if (typeof access.imageReference !== 'string') return;
-            const resolveImage = options.resolveImage as NonNullable<ConstructOptions['resolveImage']>;
-            const { digest, pinned } = await resolveImage(access.imageReference).catch((error: unknown) => {
-              throw locateError(error, `${formatLocation(r.location)}.access.imageReference`);
-            });
-            const spec: DigestSpec = {
-              hashAlgorithm: 'SHA-256',
-              normalisationAlgorithm: 'genericBlobDigest/v1',
-              value: digest.replace(/^sha256:/, ''),
-            };
-            if (r.digest && r.digest.value !== spec.value) {
-              throw new LadingError(
-                'DIGEST_MISMATCH',
-                `${r.location.file}:${r.location.line}: ${r.location.path}.digest: ${r.digest.value} does not match ${access.imageReference} (${spec.value})`,
-              );
-            }
-            access.imageReference = pinned;
-            assemble.resourceDigests.set(i, spec);
-          }),
-        );
-      }
-    });
-    component.sources.forEach((s, i) => {
-      if (s.input) tasks.push(limit(async () => void assemble.sources.set(i, await upload(s, 'source'))));
-    });
-    // Settle every task before failing, so no upload is left running behind the error.
-    const settled = await Promise.allSettled(tasks);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
     for (const [i, ref] of component.componentReferences.entries()) {
+      if (!built.has(`${ref.componentName}:${ref.version}`)) continue;
       const digest = await options.referenceDigest?.(ref.componentName, ref.version);
       if (digest) assemble.referenceDigests.set(i, digest);
     }
@@ -257,4 +227,112 @@ async function constructComponentVersionsNow(
     results.push(descriptor);
   }
   return results;
+}
+
+/** Whether the stored version stays (`skip`); throws where the policy lets nothing happen. */
+async function conflict(
+  component: ConstructorComponent,
+  repository: ComponentVersionRepository,
+  policy: ConflictPolicy,
+): Promise<boolean> {
+  const { name, version } = component;
+  const stored = await repository.storedVersionAtTag(name, version);
+  // No policy lets another version under the same tag go.
+  if (stored !== undefined && stored !== version) {
+    const error = tagTakenError(name, version, stored);
+    throw new LadingError(error.code, `${formatLocation(component.location)}: ${error.message}`, { cause: error });
+  }
+  if (stored === undefined) return false;
+  if (policy === 'abort-and-fail') {
+    throw new LadingError(
+      'ALREADY_EXISTS',
+      `${component.location.file}: component version ${name}:${version} already exists in the repository`,
+      { hint: { key: 'conflictPolicy', text: "conflictPolicy 'skip' or 'replace' allows it" } },
+    );
+  }
+  return policy === 'skip';
+}
+
+/** Runs a component's inputs (storing their blobs) and digest processors, filling `p.assemble`. */
+async function prepare(
+  p: Prepared,
+  repository: ComponentVersionRepository,
+  options: ConstructOptions,
+  run: {
+    limit: ReturnType<typeof pLimit>;
+    emit: (event: ConstructEvent) => void;
+    warn: (component: ConstructorComponent, message: string) => void;
+  },
+): Promise<void> {
+  const { component, assemble } = p;
+  const { name, version } = component;
+  const methods = options.inputMethods ? { methods: options.inputMethods } : {};
+  const context = {
+    workingDirectory: options.workingDirectory,
+    // A store that hashes what it writes (a CTF) takes a folder's tar in one pass.
+    ...((await repository.storesUnmeasuredBlobs(name)) ? { digestLater: true } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.tempDir ? { tempDir: options.tempDir } : {}),
+  };
+  const upload = async (
+    element: ConstructorResource | ConstructorSource,
+    kind: 'resource' | 'source',
+  ): Promise<InputResult> => {
+    const blob = await runElementInput(element, context, methods);
+    try {
+      const stored = await repository.addLocalBlob(name, blob, options.signal ? { signal: options.signal } : {});
+      run.emit({ component: name, version, kind, name: element.name, status: 'uploaded' });
+      return { access: stored.access, blobDigest: stored.access.localReference };
+    } catch (error) {
+      // The input is read as it is stored (a folder's tar, an OCI layout): what fails here is
+      // the input's as much as what fails while it runs, and is told the same way.
+      throw locateError(error, `${formatLocation(element.location)}.input`);
+    } finally {
+      await blob.dispose?.();
+    }
+  };
+  const digestAccess = options.skipReferenceDigestProcessing ? undefined : options.digestAccess;
+  const tasks: Promise<void>[] = [];
+  component.resources.forEach((r, i) => {
+    if (r.input) {
+      tasks.push(run.limit(async () => void assemble.resources.set(i, await upload(r, 'resource'))));
+    } else if (r.access && digestAccess) {
+      const access = r.access;
+      tasks.push(
+        run.limit(async () => {
+          const where = `${formatLocation(r.location)}.access`;
+          const processed = await digestAccess(access, options.signal ? { signal: options.signal } : {}).catch(
+            (error: unknown) => {
+              throw locateError(error, where);
+            },
+          );
+          if (!processed) {
+            if (!r.digest) {
+              run.warn(
+                component,
+                `${where}: no digest processor for access type ${String(access.type)}: resource ${JSON.stringify(r.name)} is added without a digest, so it cannot be signed until the constructor gives one`,
+              );
+            }
+            return;
+          }
+          // A digest the constructor gives must be the one the access resolves to.
+          if (r.digest && r.digest.value !== processed.digest.value) {
+            throw new LadingError(
+              'DIGEST_MISMATCH',
+              `${formatLocation(r.location)}.digest: ${r.digest.value} does not match what the access resolves to (${processed.digest.value})`,
+            );
+          }
+          assemble.resources.set(i, { access: processed.access ?? access });
+          assemble.resourceDigests.set(i, processed.digest);
+        }),
+      );
+    }
+  });
+  component.sources.forEach((s, i) => {
+    if (s.input) tasks.push(run.limit(async () => void assemble.sources.set(i, await upload(s, 'source'))));
+  });
+  // Settle every task before failing, so no upload is left running behind the error.
+  const settled = await Promise.allSettled(tasks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { MemoryStore, type ReadOnlyTarget } from '../content/index.js';
 import { type Descriptor, encodeManifest, LadingError, MediaType } from '../oci/index.js';
 import { contentClaim } from './content-digest.js';
-import type { DigestSpec, TypedSpec } from './descriptor/model.js';
+import { type DigestSpec, genericBlobDigest, type TypedSpec } from './descriptor/model.js';
 import { helmArtifactBlobs } from './input/helm.js';
 import type { PackagedChart } from './input/helm-chart.js';
 import {
@@ -174,9 +174,5 @@ export async function helmAccessArtifact(
 export async function helmAccessDigest(access: TypedSpec, options: HelmFetchOptions = {}): Promise<DigestSpec> {
   const { location } = helmAccessLocation(access);
   const digest = await resolveChartDigest(location, options);
-  return {
-    hashAlgorithm: 'SHA-256',
-    normalisationAlgorithm: 'genericBlobDigest/v1',
-    value: digest.replace(/^sha256:/, ''),
-  };
+  return genericBlobDigest(digest);
 }

@@ -60,6 +60,7 @@ export {
 } from './descriptor/validate.js';
 export { isTaggableVersion, tagToVersion, versionToTag } from './descriptor/version-tag.js';
 export { fromWire, toWire } from './descriptor/wire.js';
+export * from './digest-processor.js';
 // Helm charts: remote Helm/v1 inputs and the Helm/v1 access
 export {
   fetchHelmAccessChart,

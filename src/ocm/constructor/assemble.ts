@@ -21,7 +21,7 @@ export interface InputResult {
 }
 
 export interface AssembleOptions {
-  /** By resource index: the result for each resource that has an input. */
+  /** By resource index: the result for each resource that has an input, and the access a digest processor stores for one given by access. */
   resources?: ReadonlyMap<number, InputResult>;
   /** By source index: the result for each source that has an input. */
   sources?: ReadonlyMap<number, InputResult>;
@@ -64,6 +64,9 @@ export function assembleDescriptor(
           const digest = r.digest ?? (result.blobDigest ? genericBlobDigest(result.blobDigest) : undefined);
           if (digest) out.digest = digest;
         } else {
+          // A digest processor may store the access otherwise (an OCIImage reference pinned to its digest).
+          const result = options.resources?.get(i);
+          if (result) out.access = result.access;
           const digest = options.resourceDigests?.get(i) ?? r.digest;
           if (digest) out.digest = digest;
         }

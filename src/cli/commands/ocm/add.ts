@@ -42,7 +42,7 @@ Examples:
     const { parseRepository } = await import('../../../ocm/reference.js');
     const { renderDescriptors } = await import('../../output/ocm-render.js');
     const { storedReferenceDigest } = await import('../../../ocm/stored-reference-digest.js');
-    const { registryImagePinner } = await import('../../../ocm/image-access.js');
+    const { registryDigestProcessor } = await import('../../../ocm/digest-processor.js');
     const format = checkFormat(opts.output);
     const policy = opts.componentVersionConflictPolicy;
     if (!['abort-and-fail', 'skip', 'replace'].includes(policy)) {
@@ -85,7 +85,7 @@ Examples:
         // A referenced version (built earlier in this run, or already in the repository) is
         // pinned by its normalised digest, as upstream does.
         referenceDigest: storedReferenceDigest(opened.repository, { file, repositoryName: opened.display }),
-        resolveImage: registryImagePinner(access.registries),
+        digestAccess: registryDigestProcessor({ registries: access.registries, helm: access.helm }),
         inputMethods: await helmAwareInputs(access),
       });
       ok = true;
