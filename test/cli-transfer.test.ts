@@ -287,7 +287,7 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
       )[0];
       const standalone = moved.component.resources[1];
       assert.deepEqual(standalone.access, {
-        type: 'OCIImage/v1',
+        type: 'ociArtifact/v1',
         imageReference: `${second}/${image.access.referenceName}`,
       });
       assert.deepEqual(standalone.digest, image.digest);
@@ -316,7 +316,7 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
       const creds = ['--username', peers.token.username, '--password', peers.token.password];
       await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json'), ...creds]);
       const got = await ladingOk(['get', 'cv', '-o', 'json', ...creds, `${target}//${component}:1.0.0`]);
-      assert.equal(JSON.parse(got.stdout)[0].component.resources[1].access.type, 'OCIImage/v1');
+      assert.equal(JSON.parse(got.stdout)[0].component.resources[1].access.type, 'ociArtifact/v1');
     }));
 
   test('--upload-as ociArtifact: the image streams registry to registry (TransferOCIArtifact) and stands beside the component', () =>
@@ -346,7 +346,7 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
       await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json')]);
       const got = JSON.parse((await ladingOk(['get', 'cv', '-o', 'json', `${target}//${component}:1.0.0`])).stdout)[0];
       const copied = got.component.resources[1];
-      assert.deepEqual(copied.access, { type: 'OCIImage/v1', imageReference: `${target}/${repoTag}` });
+      assert.deepEqual(copied.access, { type: 'ociArtifact/v1', imageReference: `${target}/${repoTag}` });
       const resolved = await ladingOk(['resolve', '--plain-http', `${target.slice('http://'.length)}/${repoTag}`]);
       assert.equal(resolved.stdout.trim(), `sha256:${copied.digest.value}`);
     }));

@@ -495,7 +495,7 @@ describe('Helm/v1 input and access with oci:// charts on the real registry', () 
         },
       });
       assert.deepEqual(standalone.descriptors[0]?.component.resources?.[0]?.access, {
-        type: 'OCIImage/v1',
+        type: 'ociArtifact/v1',
         imageReference: `${plain}/${sub}/mychart:0.1.0`,
       });
       const pushed = await registry.repository(`${sub}/mychart`).resolve('0.1.0');

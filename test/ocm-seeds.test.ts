@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -434,13 +434,26 @@ resources:
       );
       const art = (await getDescriptor(`${standalone}//github.com/acme.org/transfer-demo:1.0.0`)).component
         .resources[0];
-      assert.equal(art.access.type, 'OCIImage/v1');
+      // As upstream writes it: the legacy type name, the target's base URL with its scheme.
+      assert.equal(art.access.type, 'ociArtifact/v1');
+      assert.equal(art.access.imageReference, `${standalone}/external/transfer-demo-${process.pid}:1.0.0`);
       const expectedRef = `${standalone.slice('http://'.length)}/external/transfer-demo-${process.pid}:1.0.0`;
-      assert.equal(art.access.imageReference, expectedRef);
       const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${expectedRef}`], {
         encoding: 'buffer',
       });
       assert.equal(digestBytes(raw.stdout as Buffer), image.manifest.digest);
+      // lading reads it back through that access, over plain HTTP as its scheme says.
+      const out = join(dir, 'standalone-layout');
+      await ladingOk([
+        'download',
+        'resource',
+        `${standalone}//github.com/acme.org/transfer-demo:1.0.0`,
+        '--identity',
+        `name=${art.name}`,
+        '--output',
+        out,
+      ]);
+      await access(join(out, 'index.json'));
     }));
 
   test('use case 3: an artifact fetched from a registry into a layout, embedded, transferred between registries', () =>

@@ -32,11 +32,12 @@ export function registryArtifactDestination(
       where: target.baseUrl,
       push: true,
     });
-    const tag = isDigestReference(reference) ? '' : reference;
+    // The access names the artifact as upstream does: the target's base URL (its scheme kept, so
+    // that an `http://` registry is read back over plain HTTP), sub path and reference name.
     return {
       target: repository,
-      reference: tag,
-      imageReference: `${repository.registry.host}/${repository.name}${tag ? `:${tag}` : ''}`,
+      reference: isDigestReference(reference) ? '' : reference,
+      imageReference: `${target.baseUrl.replace(/\/+$/, '')}/${path}`,
     };
   };
 }

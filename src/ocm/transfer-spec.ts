@@ -205,7 +205,7 @@ export function buildTransferSpec(
                 spec: {
                   resource: {
                     ...resourceFieldsFrom(getId, {
-                      type: 'OCIImage/v1',
+                      type: 'ociArtifact/v1',
                       imageReference: `${targetBase(target)}/\${${getId}.output.resource.access.referenceName}`,
                     }),
                     digest: `\${${getId}.output.resource.digest}`,
@@ -240,7 +240,7 @@ export function buildTransferSpec(
             version: resource.version,
             type: resource.type,
             relation: resource.relation,
-            access: { type: 'OCIImage/v1', imageReference: `${targetBase(target)}/${referenceName}` },
+            access: { type: 'ociArtifact/v1', imageReference: `${targetBase(target)}/${referenceName}` },
           };
           const w = wireResources[i] as Obj;
           for (const key of ['digest', 'labels', 'extraIdentity', 'srcRefs']) {
@@ -292,7 +292,7 @@ export function buildTransferSpec(
                 id: addId,
                 spec: {
                   resource: resourceFieldsFrom(convertId, {
-                    type: 'OCIImage/v1',
+                    type: 'ociArtifact/v1',
                     imageReference: `${targetBase(target)}/${fromConvert}`,
                   }),
                   file: `\${${convertId}.output.file}`,
@@ -1005,7 +1005,7 @@ async function runNow(
           const host = repoSpec.baseUrl.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
           const base = `${host}/${repoSpec.subPath ? `${repoSpec.subPath}/` : ''}component-descriptors/${component}@${from.node.digest}`;
           access.globalAccess = isOciManifestType(from.node.mediaType)
-            ? { type: 'ociArtifact', imageReference: base }
+            ? { type: 'OCIImage/v1', imageReference: base }
             : {
                 type: 'OCIImageLayer/v1',
                 ref: base,

@@ -457,5 +457,6 @@ async function uploadArtifact(
   const to = await standaloneDestination(destination, referenceName);
   await copyGraph(from, to.target, node, copyOptions);
   if (to.reference) await to.target.tag(node, to.reference);
-  return { type: AccessType.OCIImage, imageReference: to.imageReference };
+  // Upstream writes the new access under the type's legacy name, as `--upload-as ociArtifact` says.
+  return { type: 'ociArtifact/v1', imageReference: to.imageReference };
 }
