@@ -143,6 +143,22 @@ describe('add cv: an OCI layout folder is read as files, and refuses links as th
       `  input:\n    type: dir/v1\n    path: ./${folder}\n    mediaType: application/vnd.ocm.software.oci.layout.v1+tar\n`,
     );
 
+  test('a file that is not an OCI layout tar: the error names the input, not a scratch copy', async () => {
+    execFileSync('tar', ['-cf', join(work, 'not-layout.tar'), '-C', join(work, 'linked'), 'a.txt']);
+    const r = await addFails(
+      oneResource(
+        'image',
+        'ociImage',
+        '  input:\n    type: file/v1\n    path: ./not-layout.tar\n    mediaType: application/vnd.ocm.software.oci.layout.v1+tar\n',
+      ),
+    );
+    assertOneLineError(
+      r,
+      new RegExp(`${at(5, 'resources[0].input')}the OCI layout tar: not an OCI layout \\(no oci-layout file\\)$`),
+    );
+    assert.doesNotMatch(r.stderr, /lading-layout-/);
+  });
+
   test('a layout folder without links is stored (the fast path works)', async () => {
     await layoutFolder('lay-ok');
     await writeFile(join(work, 'ok.yaml'), layoutResource('lay-ok'));

@@ -243,7 +243,14 @@ export class ComponentVersionRepository {
           createWriteStream(file, { flags: 'wx' }),
         );
       else await pipeline(source, createWriteStream(file, { flags: 'wx' }));
-      return await this.#storeLayout(component, target, await OciLayout.open(file), file, options);
+      // The scratch copy's path means nothing to the user: errors name what it is a copy of.
+      const named = 'the OCI layout tar';
+      return await OciLayout.open(file)
+        .then((layout) => this.#storeLayout(component, target, layout, named, options))
+        .catch((error: unknown) => {
+          if (!isLadingError(error) || !error.message.includes(file)) throw error;
+          throw new LadingError(error.code, error.message.replaceAll(file, named), { cause: error });
+        });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
