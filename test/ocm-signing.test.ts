@@ -159,6 +159,33 @@ async function withCtf<T>(path: string, fn: (repo: ComponentVersionRepository) =
 }
 
 describe('sign, verify and hash on a CTF archive (CLI)', () => {
+  test('a resource given by an access with no digest processor: add cv warns, sign cv refuses it until NO-DIGEST marks it', () =>
+    withDir(async (dir) => {
+      const resource = (digest: string) =>
+        `name: acme.org/undigested\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: readme\n  type: blob\n  version: 1.0.0\n${digest}  access: {type: File/v1alpha1, uri: "file:///nowhere/readme.txt"}\n`;
+      await writeFile(join(dir, 'component-constructor.yaml'), resource(''));
+      const added = await ladingOk(['add', 'cv'], { cwd: dir });
+      assert.match(
+        added.stderr,
+        /^warning: component-constructor\.yaml:5: resources\[0\]\.access: no digest processor for access type File\/v1alpha1: resource "readme" is added without a digest/m,
+      );
+      const ref = './transport-archive//acme.org/undigested:1.0.0';
+      assertOneLineError(
+        await lading(['sign', 'cv', ref, '--private-key', k('pkcs8.pem')], { cwd: dir }),
+        /cannot be signed: resource name=readme,version=1\.0\.0 has no digest/,
+      );
+      await writeFile(
+        join(dir, 'component-constructor.yaml'),
+        resource(
+          '  digest: {hashAlgorithm: NO-DIGEST, normalisationAlgorithm: EXCLUDE-FROM-SIGNATURE, value: NO-DIGEST}\n',
+        ),
+      );
+      const again = await ladingOk(['add', 'cv', '--component-version-conflict-policy', 'replace'], { cwd: dir });
+      assert.doesNotMatch(again.stderr, /no digest processor/);
+      const signed = await ladingOk(['sign', 'cv', ref, '--private-key', k('pkcs8.pem')], { cwd: dir });
+      assert.match(signed.stderr, /excluded from signing \(NO-DIGEST\)/);
+    }));
+
   test('hash cv gives the upstream digests (vectors INDEX §8, §9); -o norm is exactly what is hashed', () =>
     withDir(async (dir) => {
       const vec = join(ocmVectors, 'extracted/cli-add-cv-file-input-examples-01');

@@ -80,6 +80,10 @@ Examples:
         workingDirectory: resolve(opts.workingDirectory ?? dirname(file)),
         conflictPolicy: policy,
         concurrency,
+        // The file's own warnings were printed as soon as it was read.
+        onWarning: (w) => {
+          if (!ctor.warnings.includes(w)) log('warn', w, io);
+        },
         signal: (await import('../../interrupt.js')).interruptSignal(),
         ...(opts.skipReferenceDigestProcessing ? { skipReferenceDigestProcessing: true } : {}),
         // A referenced version (built earlier in this run, or already in the repository) is
