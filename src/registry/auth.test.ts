@@ -77,6 +77,12 @@ describe('token realm validation', () => {
   test('refuses other schemes, downgrades, userinfo and internal addresses of another host', () => {
     assert.throws(() => validateRealm('file:///etc/passwd', https), /unsupported scheme/);
     assert.throws(() => validateRealm('http://auth.example.io/token', https), /plain HTTP/);
+    // A plain-HTTP registry's challenge may not send the credentials in the clear to another host.
+    const plain = new URL('http://registry.example.io:5000');
+    assert.throws(() => validateRealm('http://evil.example/token', plain), /plain HTTP on another host/);
+    assert.throws(() => validateRealm('http://10.0.0.1/token', local), /plain HTTP on another host/);
+    assert.equal(validateRealm('http://REGISTRY.example.io:5001/token', plain).port, '5001');
+    assert.equal(validateRealm('https://auth.example.io/token', plain).host, 'auth.example.io');
     assert.throws(() => validateRealm('https://u:p@auth.example.io/', https), /user information/);
     assert.throws(() => validateRealm('https://169.254.169.254/latest', https), /internal address/);
     assert.throws(() => validateRealm('https://10.0.0.1/token', https), /internal address/);
