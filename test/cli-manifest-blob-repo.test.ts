@@ -574,6 +574,25 @@ describe('repo ls and repo tags', () => {
 });
 
 describe('OCI layouts', () => {
+  test('manifest fetch --format json of a manifest nested deeper than any real one: one line, not a null content', () =>
+    withDir(async (dir) => {
+      const layoutDir = join(dir, 'deep');
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
+      const nested = (depth: number) =>
+        Buffer.from(
+          `{"schemaVersion":2,"mediaType":"${MediaType.ImageManifest}","config":${JSON.stringify(EmptyJsonDescriptor)},"layers":[],"x":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+        );
+      const deep = await pushBytes(layout, nested(5000), MediaType.ImageManifest);
+      await layout.tag(deep, 'deep');
+      const shallow = await pushBytes(layout, nested(50), MediaType.ImageManifest);
+      await layout.tag(shallow, 'shallow');
+      await layout.close();
+      const r = await lading(['manifest', 'fetch', '--format', 'json', '--oci-layout', `${layoutDir}:deep`]);
+      assertOneLineError(r, /@sha256:[0-9a-f]{64}: JSON nested more than 1000 levels deep/);
+      const ok = await ladingOk(['manifest', 'fetch', '--format', 'json', '--oci-layout', `${layoutDir}:shallow`]);
+      assert.equal(JSON.parse(ok.stdout).content.schemaVersion, 2);
+    }));
+
   test('manifest and blob commands read a tar layout and write a layout directory', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'layout');

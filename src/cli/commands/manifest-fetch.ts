@@ -1,6 +1,14 @@
 import { fetchAll, hasReferenceFetcher } from '../../content/index.js';
 import { fetchReference } from '../../copy/index.js';
-import { type Descriptor, LadingError, MediaType, parseJson, parseNode, parsePlatform } from '../../oci/index.js';
+import {
+  type Descriptor,
+  isLadingError,
+  LadingError,
+  MediaType,
+  parseJson,
+  parseNode,
+  parsePlatform,
+} from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { closeRegistries, openTarget, requireReference, type TargetFlags } from '../targets.js';
 import {
@@ -26,11 +34,18 @@ export interface ManifestFetchFlags extends TargetFlags {
 
 /** ORAS's `--format json` model of a fetched manifest: the descriptor model plus the parsed content. */
 function fetchedModel(base: string, desc: Descriptor, bytes: Uint8Array): object {
-  let content: unknown = null;
+  let parsed: unknown = null;
   try {
-    content = goValue(parseJson(bytes, desc.digest));
+    parsed = parseJson(bytes, desc.digest);
   } catch {
     // Not JSON: ORAS shows `null` rather than failing after the fetch.
+  }
+  let content: unknown;
+  try {
+    content = goValue(parsed);
+  } catch (error) {
+    if (!isLadingError(error)) throw error;
+    throw new LadingError(error.code, `${base}@${desc.digest}: ${error.message}`, { cause: error });
   }
   const shown = visibleDescriptor(desc);
   const model = {

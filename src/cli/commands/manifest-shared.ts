@@ -120,11 +120,17 @@ export function printDescriptor(io: CliIO, desc: Descriptor, pretty: boolean): v
   io.stdout.write(jsonOutput(descriptorBytes(desc), Boolean(pretty), 'descriptor'));
 }
 
+/** How deep a value goValue re-encodes may be nested: no manifest comes near, a hostile one could overflow the stack. */
+const MaxNesting = 1000;
+
 /** A parsed JSON value as Go's `map[string]any` re-encodes it: object keys sorted. */
-export function goValue(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(goValue);
+export function goValue(value: unknown, depth = 0): unknown {
+  if (depth > MaxNesting) {
+    throw new LadingError('INVALID_MANIFEST', `JSON nested more than ${MaxNesting} levels deep: refusing to show it`);
+  }
+  if (Array.isArray(value)) return value.map((v) => goValue(v, depth + 1));
   if (value && typeof value === 'object') {
-    return new Map(Object.entries(value).map(([k, v]) => [k, goValue(v)]));
+    return new Map(Object.entries(value).map(([k, v]) => [k, goValue(v, depth + 1)]));
   }
   return value;
 }
