@@ -18,9 +18,9 @@ import { loadPeers, restartRegistry, stopRegistry } from './support/peers.mjs';
 const peers = loadPeers();
 const host = peers.plain.host;
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -241,6 +241,44 @@ describe('Ctrl-C', () => {
       await ok(['get', 'cv', 'ctf//acme.org/small:1.0.0'], dir);
       await ok(['get', 'cv', 'ctf//acme.org/big:1.0.0'], dir);
     } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('blob fetch -o from a registry that trickles: SIGTERM stops it at once and removes the temp file', async () => {
+    // A registry slower than any test can wait for is a fault docker-registry cannot produce: a
+    // server here announces 64 MiB and sends 64 KiB now and then.
+    const { createServer } = await import('node:http');
+    const size = 64 * 1024 * 1024;
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const server = createServer((req, res) => {
+      if (!req.url?.startsWith('/v2/slow/blobs/')) {
+        res.writeHead(req.url === '/v2/' ? 200 : 404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-length': String(size), 'docker-content-digest': digest });
+      if (req.method === 'HEAD') return void res.end();
+      const tick = setInterval(() => res.write(Buffer.alloc(64 * 1024, 1)), 50);
+      res.on('close', () => clearInterval(tick));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const t = await tempDir();
+    try {
+      const { port } = server.address() as import('node:net').AddressInfo;
+      const p = startCli(['blob', 'fetch', '--plain-http', '-o', 'blob', `127.0.0.1:${port}/slow@${digest}`], {
+        cwd: t.path,
+      });
+      await waitFor('the temp file', async () => (await readdir(t.path)).some((f) => f.endsWith('.tmp')));
+      const sent = Date.now();
+      process.kill(p.pid, 'SIGTERM');
+      const r = await p.done;
+      assert.equal(r.code, 143, r.stderr);
+      assert.equal(r.stderr.trimEnd(), 'Error: interrupted');
+      assert.ok(Date.now() - sent < 5000, 'it stopped at once, not at the 10 s deadline');
+      assert.deepEqual(await readdir(t.path), [], 'no temp file and no output are left');
+    } finally {
+      server.closeAllConnections();
+      server.close();
       await t.cleanup();
     }
   });

@@ -51,10 +51,12 @@ async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise
   const { openTarget, closeRegistries } = await import('../targets.js');
   const shared = await import('./manifest-shared.js');
   const opened = await openTarget(raw, flags);
+  // Ctrl-C or SIGTERM stops the download, and the temp file beside the output goes with it.
+  const signal = (await import('../interrupt.js')).interruptSignal();
   try {
     const desc = await resolveBlob(opened, await blobDigest(opened, raw));
     if (flags.output === '-') {
-      await shared.writeStdout(io, await opened.target.fetch(desc));
+      await shared.writeStdout(io, await opened.target.fetch(desc, { signal }));
     } else if (flags.output !== undefined) {
       // Bars only: the status lines of other commands are not part of `blob fetch`'s output.
       const tty = io.isTTY && flags.tty !== false && !io.debug;
@@ -62,10 +64,10 @@ async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise
       const display = tty ? new TransferDisplay(io, PullVerbs) : undefined;
       try {
         display?.preCopy(desc);
-        const stream = await opened.target.fetch(
-          desc,
-          display ? { onProgress: (n) => display.onProgress(desc, n) } : {},
-        );
+        const stream = await opened.target.fetch(desc, {
+          signal,
+          ...(display ? { onProgress: (n: number) => display.onProgress(desc, n) } : {}),
+        });
         await shared.writeOutputStream(flags.output, stream);
         display?.postCopy(desc);
       } finally {

@@ -148,7 +148,8 @@ export async function manifestFetchConfig(io: CliIO, raw: string, flags: Manifes
     const config = node.manifest.config;
     if (!flags.descriptor || flags.output) {
       if (flags.output && flags.output !== '-') {
-        await writeOutputStream(flags.output, await opened.target.fetch(config));
+        const signal = (await import('../interrupt.js')).interruptSignal();
+        await writeOutputStream(flags.output, await opened.target.fetch(config, { signal }));
       } else if (flags.pretty) {
         io.stdout.write(indentJson(await fetchAll(opened.target, config), `config ${config.digest}`));
       } else {
