@@ -54,6 +54,8 @@ Examples:
         ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
       });
       const manifest = await pushFiles(opened.target, fileRefs, {
+        // Ctrl-C stops the uploads, as it does push's.
+        signal: (await import('../interrupt.js')).interruptSignal(),
         subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
         artifactType: opts.artifactType,
         annotations,
