@@ -14,6 +14,7 @@ import { tagTakenError } from './descriptor/version-tag.js';
 import type { InputMethod } from './input/types.js';
 import { locateError } from './located-error.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
+import { AccessType, isAccessType } from './types.js';
 
 /** Progress of {@link constructComponentVersions}: what happened to a component version or one of its elements. */
 export interface ConstructEvent {
@@ -307,7 +308,8 @@ async function prepare(
             },
           );
           if (!processed) {
-            if (!r.digest) {
+            // A local blob is the repository's to check as it stores the version.
+            if (!r.digest && !isAccessType(access.type, AccessType.LocalBlob)) {
               run.warn(
                 component,
                 `${where}: no digest processor for access type ${String(access.type)}: resource ${JSON.stringify(r.name)} is added without a digest, so it cannot be signed until the constructor gives one`,
