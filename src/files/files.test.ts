@@ -434,6 +434,54 @@ describe('pull safety', () => {
       await assert.rejects(() => stat(join(dir, 'out2')), 'nothing written, the new folder removed');
     }));
 
+  test('a link that the artifact writes replaces a link there, to a folder, a file or outside, never following it', () =>
+    inDir(async (dir) => {
+      const { tar, gz } = await tarGz([
+        { name: 'sl/', type: 'directory' },
+        { name: 'sl/sub/', type: 'directory' },
+        { name: 'sl/sub/f', body: 'f' },
+        { name: 'sl/dirlink', type: 'symlink', linkname: 'sub' },
+        { name: 'sl/filelink', type: 'symlink', linkname: 'sub/f' },
+      ]);
+      const folder = await storeWithLayer(
+        'sl',
+        gz,
+        { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) },
+        MediaType.ImageLayerGzip,
+      );
+      const out = join(dir, 'p4');
+      await pullFiles(folder, 'v1', { output: out });
+      await pullFiles(folder, 'v1', { output: out });
+      assert.equal(await readlink(join(out, 'sl', 'dirlink')), 'sub');
+      assert.equal(await readlink(join(out, 'sl', 'filelink')), 'sub/f');
+      assert.deepEqual((await readdir(join(out, 'sl', 'sub'))).sort(), ['f']);
+
+      // Links of someone else's at those names (outside, to a folder): replaced, not written through.
+      await mkdir(join(dir, 'elsewhere'));
+      await writeFile(join(dir, 'elsewhere', 'keep'), 'kept');
+      const other = join(dir, 'p5');
+      await mkdir(join(other, 'sl', 'sub'), { recursive: true });
+      await symlink(join(dir, 'elsewhere'), join(other, 'sl', 'dirlink'));
+      await symlink(join(dir, 'elsewhere', 'keep'), join(other, 'sl', 'filelink'));
+      await pullFiles(folder, 'v1', { output: other });
+      assert.equal(await readlink(join(other, 'sl', 'dirlink')), 'sub');
+      assert.equal(await readlink(join(other, 'sl', 'filelink')), 'sub/f');
+      assert.deepEqual(await readdir(join(dir, 'elsewhere')), ['keep']);
+      assert.equal(await readFile(join(dir, 'elsewhere', 'keep'), 'utf8'), 'kept');
+
+      // A folder of the artifact where a link to no folder is: told as a link.
+      const third = join(dir, 'p6');
+      await mkdir(third);
+      await writeFile(join(third, 'file'), 'x');
+      await symlink('file', join(third, 'sl'));
+      await assert.rejects(
+        () => pullFiles(folder, 'v1', { output: third }),
+        (e) =>
+          isLadingError(e, 'ALREADY_EXISTS') &&
+          /sl: a link is already there; nothing was written/.test((e as Error).message),
+      );
+    }));
+
   async function tarGz(
     entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; body?: string }[],
   ) {
