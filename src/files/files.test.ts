@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -479,6 +479,24 @@ describe('pull safety', () => {
         (e) =>
           isLadingError(e, 'ALREADY_EXISTS') &&
           /sl: a link is already there; nothing was written/.test((e as Error).message),
+      );
+    }));
+
+  test('an escaping link in a folder pulled to a relative output is told at its path, named once', () =>
+    inDir(async (dir) => {
+      const { tar, gz } = await tarGz([{ name: 'sl/evil', type: 'symlink', linkname: '/etc' }]);
+      const folder = await storeWithLayer(
+        'sl',
+        gz,
+        { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) },
+        MediaType.ImageLayerGzip,
+      );
+      const out = join(dir, 'p9');
+      await assert.rejects(
+        () => pullFiles(folder, 'v1', { output: relative(process.cwd(), out) }),
+        (e) =>
+          isLadingError(e, 'PATH_TRAVERSAL') &&
+          (e as Error).message.endsWith(`absolute path "/etc" (in ${join(out, 'sl')})`),
       );
     }));
 
