@@ -784,6 +784,28 @@ describe('pull safety', () => {
       assert.equal(await readFile(join(dir, 'elsewhere', 'keep'), 'utf8'), 'kept');
     }));
 
+  test("a killed pull's staging folder marked as this machine's is removed by the next pull at once", () =>
+    inDir(async (dir) => {
+      const { spawn } = await import('node:child_process');
+      const { hostname } = await import('node:os');
+      const gone = spawn(process.execPath, ['-e', '']);
+      const dead = gone.pid as number;
+      await new Promise((r) => gone.once('exit', r));
+      const out = join(dir, 'out');
+      const leftover = async (name: string, host: string) => {
+        await mkdir(join(out, name, '0', 'd'), { recursive: true });
+        await writeFile(join(out, name, '0', 'd', 'f'), 'half');
+        await writeFile(join(out, name, '.host'), host);
+        return name;
+      };
+      const mine = await leftover(`.lading-pull.${dead}.0123456789ab.tmp`, hostname());
+      const elsewhere = await leftover(`.lading-pull.${dead}.bbbbbbbbbbbb.tmp`, `${hostname()}-other`);
+      const live = await leftover(`.lading-pull.${process.pid}.cccccccccccc.tmp`, hostname());
+      await pullFiles(await storeWithLayer('f.txt', Buffer.from('x')), 'v1', { output: out });
+      assert.deepEqual((await readdir(out)).sort(), [elsewhere, live, 'f.txt'].sort());
+      assert.ok(!(await readdir(out)).includes(mine));
+    }));
+
   test('a title too long for the file system is refused before its blob is fetched', () =>
     inDir(async (dir) => {
       class Watched extends MemoryStore {
