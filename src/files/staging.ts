@@ -22,8 +22,8 @@ export function inUserTerms(error: unknown, staged: string, target: string): unk
   if (!isLadingError(error) || !error.message.includes(staged)) return error;
   // The message may name the staged path as given or resolved (`o/.lading-pull…` from a relative
   // output, `/cwd/o/.lading-pull…` from the extractor): the whole of either is the user's path.
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const forms = [...new Set([resolve(staged), staged])].map(escape).join('|');
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const forms = [...new Set([resolve(staged), staged])].map(literal).join('|');
   const at = new RegExp(`(?:${forms})(?=/|[^\\w.-]|$)`, 'g');
   error.message = error.message.replace(at, () => target);
   return error;
