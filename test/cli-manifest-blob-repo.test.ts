@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { writeDirectoryAsTar } from '../src/archive/index.js';
 import type { Storage } from '../src/content/index.js';
 import { OciLayout } from '../src/layout/index.js';
-import { digestBytes, EmptyJsonDescriptor, encodeManifest, MediaType } from '../src/oci/index.js';
+import { Annotation, digestBytes, EmptyJsonDescriptor, encodeManifest, MediaType } from '../src/oci/index.js';
 import { type CliResult, lading, ladingOk } from './support/cli.js';
 import { pushArtifact, pushBytes, pushImage, pushIndex, withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -646,6 +646,44 @@ describe('OCI layouts', () => {
       const blobDeleted = await ladingOk(['blob', 'delete', '-f', '--oci-layout', `${out}@${sha256('L')}`]);
       assert.match(blobDeleted.stdout, /^Deleted \[oci-layout\] /m);
       await assert.rejects(stat(join(out, 'blobs', 'sha256', sha256('L').slice(7))), { code: 'ENOENT' });
+    }));
+});
+
+describe('--oci-layout-path', () => {
+  test('the argument is a plain name inside the layout, stored as its ref.name, for every command', () =>
+    withDir(async (dir) => {
+      const olp = join(dir, 'olp');
+      await writeFile(join(dir, 'a.txt'), 'A');
+      const cwd = dir;
+      await ladingOk(['push', '--oci-layout-path', olp, 'localhost:5000/hello:v1', 'a.txt'], { cwd });
+      const index = JSON.parse(await readFile(join(olp, 'index.json'), 'utf8'));
+      const names = index.manifests.map(
+        (m: { annotations?: Record<string, string> }) => m.annotations?.[Annotation.RefName],
+      );
+      assert.deepEqual(names, ['localhost:5000/hello:v1']);
+      const digest = (await ladingOk(['resolve', '--oci-layout-path', olp, 'localhost:5000/hello:v1'])).stdout.trim();
+      assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+      await ladingOk(['tag', '--oci-layout-path', olp, 'localhost:5000/hello:v1', 'example.com:v1']);
+      const fetched = await ladingOk(['manifest', 'fetch', '--oci-layout-path', olp, 'example.com:v1']);
+      assert.equal(sha256(fetched.stdout), digest);
+      const byDigest = await ladingOk(['manifest', 'fetch', '--oci-layout-path', olp, digest]);
+      assert.equal(byDigest.stdout, fetched.stdout);
+      await ladingOk(['pull', '--oci-layout-path', olp, 'example.com:v1', '-o', join(dir, 'out')]);
+      assert.equal(await readFile(join(dir, 'out', 'a.txt'), 'utf8'), 'A');
+      const olp2 = join(dir, 'olp2');
+      await ladingOk([
+        'cp',
+        '--from-oci-layout-path',
+        olp,
+        'localhost:5000/hello:v1',
+        '--to-oci-layout-path',
+        olp2,
+        'other.io/x:v2',
+      ]);
+      assert.equal((await (await OciLayout.open(olp2)).resolve('other.io/x:v2')).digest, digest);
+      const tags = await ladingOk(['repo', 'tags', '--oci-layout-path', olp, 'localhost:5000/hello']);
+      assert.equal(tags.stdout, 'v1\n');
+      assertOneLineError(await lading(['resolve', '--oci-layout-path', olp, 'example.com:nope']), /not found/);
     }));
 });
 

@@ -226,6 +226,35 @@ describe('lading command line', () => {
     }
   });
 
+  test('a secret on the command line is warned about on stderr, in ORAS words, by every remote command', async () => {
+    const password = 'WARNED-SECRET';
+    const runs: [string[], string | undefined][] = [
+      [['resolve', '-u', 'alice', '-p', password, '127.0.0.1:9/r:v1'], '--password'],
+      [['pull', '--password', password, '127.0.0.1:9/r:v1'], '--password'],
+      [['repo', 'ls', '--identity-token', password, '127.0.0.1:9'], '--identity-token'],
+      [['login', '-u', 'alice', '-p', password, '127.0.0.1:9'], '--password'],
+      [['resolve', '-u', 'alice', '--password-stdin', '127.0.0.1:9/r:v1'], undefined],
+    ];
+    for (const [args, flag] of runs) {
+      const r = await lading(args, { input: `${password}\n` });
+      const warnings = r.stderr.split('\n').filter((line) => line.startsWith('WARNING!'));
+      if (flag === '--password')
+        assert.deepEqual(
+          warnings,
+          ['WARNING! Using --password via the CLI is insecure. Use --password-stdin.'],
+          args.join(' '),
+        );
+      else if (flag)
+        assert.deepEqual(
+          warnings,
+          ['WARNING! Using --identity-token via the CLI is insecure. Use --identity-token-stdin.'],
+          args.join(' '),
+        );
+      else assert.deepEqual(warnings, [], args.join(' '));
+      assert.doesNotMatch(r.stderr + r.stdout, /WARNED-SECRET/);
+    }
+  });
+
   test('a password written into a registry or repository URL is refused and never repeated', async () => {
     const t = await tempDir();
     try {

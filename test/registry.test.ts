@@ -211,6 +211,21 @@ describe('plain registry: content', () => {
 // Debian's registry has no referrers API (the client falls back to the tag schema); lading serve has it.
 const servePlain = peers.plain.kind === 'lading-serve';
 describe(`plain registry: referrers ${servePlain ? 'API (lading serve)' : 'through the tag schema'}`, () => {
+  test('with the referrers API said to be there (--distribution-spec v1.1-referrers-api), a 404 fails, no fallback', {
+    skip: servePlain && 'lading serve has the API',
+  }, async () => {
+    const repo = plain.repository(repoName('referrers-forced'));
+    const { manifest: subject } = await pushImage(repo, { 's.txt': 'subject\n' });
+    await pushArtifact(repo, { 'sig.txt': 'sig' }, { subject, artifactType: 'application/vnd.test.sig' });
+    const forced = plain.repository(repo.name);
+    forced.referrersState = 'supported';
+    await assert.rejects(
+      listReferrers(forced, subject),
+      (e) => codeOf(e) === 'UNSUPPORTED' && /failed to query referrers API/.test((e as Error).message),
+    );
+    assert.equal((await listReferrers(plain.repository(repo.name), subject)).length, 1, 'detected: the tag schema');
+  });
+
   test('detects whether the API is there, lists referrers, filters by artifactType, forgets deleted ones', async () => {
     const repo = plain.repository(repoName('referrers'));
     const { manifest: subject } = await pushImage(repo, { 's.txt': 'subject\n' });

@@ -1,4 +1,6 @@
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { tempStem } from './atomic.js';
 import { isAlive } from './process-alive.js';
@@ -15,8 +17,10 @@ const tempName = /^\..+?\.(\d+)\.[0-9a-f]{12}\.tmp(?:\.[0-9a-f]{12}\.tmp)?$/;
  * extraction). With `forName`, only temps derived from that file name are touched, so that a
  * shared folder such as os.tmpdir() is swept only for our own leftovers. With `olderThanMs`, only
  * temps unchanged for that long (a folder shared with another machine, whose process ids mean
- * nothing here, keeps the temps of its live runs). Nothing is followed: a link of that name is
- * removed as a link. Best effort: a folder we cannot list or an entry we cannot remove is left alone.
+ * nothing here, keeps the temps of its live runs), unless the temp is a folder whose
+ * {@link HostFileName} names this machine (written by {@link claimForThisHost}): then its dead
+ * process id is the whole answer. Nothing is followed: a link of that name is removed as a link.
+ * Best effort: a folder we cannot list or an entry we cannot remove is left alone.
  */
 export async function sweepStaleTemps(
   dir: string,
@@ -38,7 +42,8 @@ export async function sweepStaleTemps(
     try {
       if (options.olderThanMs !== undefined) {
         const info = await lstat(join(dir, name));
-        if (Date.now() - info.mtimeMs < options.olderThanMs) continue;
+        const young = Date.now() - info.mtimeMs < options.olderThanMs;
+        if (young && !(info.isDirectory() && (await madeOnThisHost(join(dir, name))))) continue;
       }
       await rm(join(dir, name), { recursive: true, force: true });
       removed.push(name);
@@ -47,4 +52,29 @@ export async function sweepStaleTemps(
     }
   }
   return removed;
+}
+
+/** The file inside a temp folder that names the machine whose process made it. */
+export const HostFileName = '.host';
+
+/**
+ * Marks the temp folder `folder` (just made, by this process) as this machine's, so that a sweep
+ * here may remove it as soon as this process is gone, however recent it is. Best effort.
+ */
+export async function claimForThisHost(folder: string): Promise<void> {
+  await writeFile(join(folder, HostFileName), hostname(), { flag: 'wx', mode: 0o600 }).catch(() => {});
+}
+
+async function madeOnThisHost(folder: string): Promise<boolean> {
+  try {
+    // Not followed: a link planted at the marker's name is not read through.
+    const handle = await open(join(folder, HostFileName), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return (await handle.readFile('utf8')) === hostname();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
 }

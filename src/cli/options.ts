@@ -124,10 +124,24 @@ export function addOrasOptions(cmd: Command, options: OrasOptions = {}): Command
     if (options.names === 'registry') addRemoteOptions(cmd);
     else addTargetOptions(cmd, prefix);
   }
+  if (options.names !== 'ends') addSecretWarning(cmd);
   if (options.distributionSpec) for (const prefix of prefixes) addDistributionSpecOption(cmd, prefix);
   if (options.format) addFormatOptions(cmd, options.format);
   if (options.progress) addNoTtyOption(cmd);
   return addDeprecatedVerbose(cmd);
+}
+
+/**
+ * ORAS's warning, on stderr, when a secret is given on the command line: `--identity-token`
+ * first, else `-p/--password` (the `--from-`/`--to-` forms of cp get none, as in ORAS).
+ */
+function addSecretWarning(cmd: Command): void {
+  cmd.hook('preAction', (_program, action) => {
+    if (action.getOptionValue('identityToken') !== undefined)
+      process.stderr.write('WARNING! Using --identity-token via the CLI is insecure. Use --identity-token-stdin.\n');
+    else if (action.getOptionValue('password') !== undefined)
+      process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  });
 }
 
 /** ORAS's deprecated `-v, --verbose`: accepted, hidden, and a warning on stderr as cobra prints it. */

@@ -27,7 +27,8 @@ export async function closeRegistries(): Promise<void> {
 
 /**
  * Opens what a target argument names: a registry repository (`host/repo[:tag|@digest]`), or with
- * `--oci-layout` an OCI layout (`path[:tag|@digest]`, a directory or, read-only, a tar file).
+ * `--oci-layout` an OCI layout (`path[:tag|@digest]`, a directory or, read-only, a tar file), or
+ * with `--oci-layout-path <path>` a reference inside that layout (the whole argument, any name).
  */
 export async function openTarget(
   raw: string,
@@ -46,8 +47,14 @@ export async function openTarget(
     // A new layout is made by the first write: a command that fails before it has anything to store
     // leaves no empty layout behind, and the first request need not wait for the folder.
     const layout = await OciLayout.open(path, options.write ? { mode: 'create', createOnWrite: true } : {});
-    if (first) checkTagOrDigest(first, raw);
-    for (const t of extraTags) checkTagOrDigest(t, raw);
+    // Inside --oci-layout-path, the argument is a name of the layout's own (oras-go takes any
+    // non-empty string: `localhost:5000/hello:v1`, `example.com:v1`), a digest only when it is one.
+    if (!flags.ociLayoutPath) {
+      if (first) checkTagOrDigest(first, raw);
+      for (const t of extraTags) checkTagOrDigest(t, raw);
+    } else if (extraTags.includes('')) {
+      throw new LadingError('INVALID_REFERENCE', `invalid reference "${raw}": an empty name in the list`);
+    }
     return {
       kind: 'oci-layout',
       target: layout,

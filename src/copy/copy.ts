@@ -19,6 +19,7 @@ import {
   cancellable,
   type Descriptor,
   isManifestMediaType,
+  isValidDigest,
   LadingError,
   MaxManifestBytes,
   MediaType,
@@ -290,7 +291,7 @@ async function copyReference(
 ): Promise<Descriptor> {
   const { root, bytes: rootBytes } = await resolveRootBytes(src, srcRef, opts);
   const copier = new GraphCopier(src, dst, opts);
-  const tagWith = dstRef && !dstRef.includes(':') ? dstRef : '';
+  const tagWith = dstRef && !isValidDigest(dstRef) ? dstRef : '';
   if (tagWith && hasPushReference(dst) && !hasManifestList(dst) && isManifestMediaType(root.mediaType)) {
     // A registry can take the root and its tag in one PUT; children first, as always. (A store that
     // lists its own manifests, an OCI layout, answers exists() without a request: the root goes

@@ -7,7 +7,7 @@ import {
   type ReadOnlyTarget,
   storeName,
 } from '../content/index.js';
-import { type Descriptor, LadingError, MaxManifestBytes, type Platform } from '../oci/index.js';
+import { type Descriptor, isValidDigest, LadingError, MaxManifestBytes, type Platform } from '../oci/index.js';
 import { selectPlatform } from './platform.js';
 
 export interface ResolveOptions {
@@ -58,7 +58,7 @@ export async function resolveRootBytes(
 function referenceWhere(src: object, reference: string): string {
   const name = storeName(src);
   if (name === undefined) return reference;
-  return `${name}${reference.includes(':') ? '@' : ':'}${reference}`;
+  return `${name}${isValidDigest(reference) ? '@' : ':'}${reference}`;
 }
 
 /**

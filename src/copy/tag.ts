@@ -1,5 +1,5 @@
 import { hasManifestList, hasPushReference, type Op, type Target } from '../content/index.js';
-import { type Descriptor, isDigestReference } from '../oci/index.js';
+import { type Descriptor, isValidDigest } from '../oci/index.js';
 
 /**
  * Stores a manifest's bytes and points `reference` at it (oras-go's oras.TagBytes): one request
@@ -13,7 +13,7 @@ export async function tagBytes(
   reference: string,
   o: Op = {},
 ): Promise<void> {
-  const tag = reference && !isDigestReference(reference) ? reference : '';
+  const tag = reference && !isValidDigest(reference) ? reference : '';
   if (hasPushReference(dst)) {
     if (tag) await dst.pushReference(desc, bytes, tag, o);
     // A store that records its manifests (an OCI layout) stores this one unless it has it, and records it.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -434,6 +434,72 @@ describe('pull safety', () => {
       await assert.rejects(() => stat(join(dir, 'out2')), 'nothing written, the new folder removed');
     }));
 
+  test('a link that the artifact writes replaces a link there, to a folder, a file or outside, never following it', () =>
+    inDir(async (dir) => {
+      const { tar, gz } = await tarGz([
+        { name: 'sl/', type: 'directory' },
+        { name: 'sl/sub/', type: 'directory' },
+        { name: 'sl/sub/f', body: 'f' },
+        { name: 'sl/dirlink', type: 'symlink', linkname: 'sub' },
+        { name: 'sl/filelink', type: 'symlink', linkname: 'sub/f' },
+      ]);
+      const folder = await storeWithLayer(
+        'sl',
+        gz,
+        { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) },
+        MediaType.ImageLayerGzip,
+      );
+      const out = join(dir, 'p4');
+      await pullFiles(folder, 'v1', { output: out });
+      await pullFiles(folder, 'v1', { output: out });
+      assert.equal(await readlink(join(out, 'sl', 'dirlink')), 'sub');
+      assert.equal(await readlink(join(out, 'sl', 'filelink')), 'sub/f');
+      assert.deepEqual((await readdir(join(out, 'sl', 'sub'))).sort(), ['f']);
+
+      // Links of someone else's at those names (outside, to a folder): replaced, not written through.
+      await mkdir(join(dir, 'elsewhere'));
+      await writeFile(join(dir, 'elsewhere', 'keep'), 'kept');
+      const other = join(dir, 'p5');
+      await mkdir(join(other, 'sl', 'sub'), { recursive: true });
+      await symlink(join(dir, 'elsewhere'), join(other, 'sl', 'dirlink'));
+      await symlink(join(dir, 'elsewhere', 'keep'), join(other, 'sl', 'filelink'));
+      await pullFiles(folder, 'v1', { output: other });
+      assert.equal(await readlink(join(other, 'sl', 'dirlink')), 'sub');
+      assert.equal(await readlink(join(other, 'sl', 'filelink')), 'sub/f');
+      assert.deepEqual(await readdir(join(dir, 'elsewhere')), ['keep']);
+      assert.equal(await readFile(join(dir, 'elsewhere', 'keep'), 'utf8'), 'kept');
+
+      // A folder of the artifact where a link to no folder is: told as a link.
+      const third = join(dir, 'p6');
+      await mkdir(third);
+      await writeFile(join(third, 'file'), 'x');
+      await symlink('file', join(third, 'sl'));
+      await assert.rejects(
+        () => pullFiles(folder, 'v1', { output: third }),
+        (e) =>
+          isLadingError(e, 'ALREADY_EXISTS') &&
+          /sl: a link is already there; nothing was written/.test((e as Error).message),
+      );
+    }));
+
+  test('an escaping link in a folder pulled to a relative output is told at its path, named once', () =>
+    inDir(async (dir) => {
+      const { tar, gz } = await tarGz([{ name: 'sl/evil', type: 'symlink', linkname: '/etc' }]);
+      const folder = await storeWithLayer(
+        'sl',
+        gz,
+        { [Annotation.OrasContentUnpack]: 'true', [Annotation.OrasContentDigest]: digestBytes(tar) },
+        MediaType.ImageLayerGzip,
+      );
+      const out = join(dir, 'p9');
+      await assert.rejects(
+        () => pullFiles(folder, 'v1', { output: relative(process.cwd(), out) }),
+        (e) =>
+          isLadingError(e, 'PATH_TRAVERSAL') &&
+          (e as Error).message.endsWith(`absolute path "/etc" (in ${join(out, 'sl')})`),
+      );
+    }));
+
   async function tarGz(
     entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; body?: string }[],
   ) {
@@ -716,6 +782,28 @@ describe('pull safety', () => {
       assert.deepEqual((await readdir(out)).sort(), [recent, live, other, 'f.txt'].sort());
       assert.ok(!(await readdir(out)).includes(stale));
       assert.equal(await readFile(join(dir, 'elsewhere', 'keep'), 'utf8'), 'kept');
+    }));
+
+  test("a killed pull's staging folder marked as this machine's is removed by the next pull at once", () =>
+    inDir(async (dir) => {
+      const { spawn } = await import('node:child_process');
+      const { hostname } = await import('node:os');
+      const gone = spawn(process.execPath, ['-e', '']);
+      const dead = gone.pid as number;
+      await new Promise((r) => gone.once('exit', r));
+      const out = join(dir, 'out');
+      const leftover = async (name: string, host: string) => {
+        await mkdir(join(out, name, '0', 'd'), { recursive: true });
+        await writeFile(join(out, name, '0', 'd', 'f'), 'half');
+        await writeFile(join(out, name, '.host'), host);
+        return name;
+      };
+      const mine = await leftover(`.lading-pull.${dead}.0123456789ab.tmp`, hostname());
+      const elsewhere = await leftover(`.lading-pull.${dead}.bbbbbbbbbbbb.tmp`, `${hostname()}-other`);
+      const live = await leftover(`.lading-pull.${process.pid}.cccccccccccc.tmp`, hostname());
+      await pullFiles(await storeWithLayer('f.txt', Buffer.from('x')), 'v1', { output: out });
+      assert.deepEqual((await readdir(out)).sort(), [elsewhere, live, 'f.txt'].sort());
+      assert.ok(!(await readdir(out)).includes(mine));
     }));
 
   test('a title too long for the file system is refused before its blob is fetched', () =>

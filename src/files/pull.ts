@@ -2,7 +2,14 @@ import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { RealDir, shortTempName, sweepStaleTemps, tempPathFor, writeFilled } from '../archive/index.js';
+import {
+  claimForThisHost,
+  RealDir,
+  shortTempName,
+  sweepStaleTemps,
+  tempPathFor,
+  writeFilled,
+} from '../archive/index.js';
 import {
   type BlobFill,
   type Content,
@@ -127,7 +134,9 @@ class FileSink implements Storage {
     if (this.#staging) return this.#staging;
     const path = tempPathFor(join(this.options.output, StagingName));
     this.#staging = mkdir(path, { mode: 0o700 }).then(
-      () => {
+      async () => {
+        // Marked as this machine's: once this process is gone, the next pull here removes it at once.
+        await claimForThisHost(path);
         this.#sweep = sweepStaleTemps(this.options.output, StagingName, { olderThanMs: StaleStagingMs });
         return path;
       },
@@ -342,9 +351,9 @@ function isUnpacked(desc: Descriptor): boolean {
 /** The staging folder's name stem, inside the output folder. */
 const StagingName = 'lading-pull';
 /**
- * How long a dead pull's staging folder is left unchanged before another pull removes it: its
- * process id is checked on this machine only, and an output folder on a shared file system may
- * hold the staging folder of a live pull elsewhere.
+ * How long a dead pull's staging folder is left unchanged before another pull removes it, unless
+ * it is marked as this machine's (then at once): its process id is checked on this machine only,
+ * and an output folder on a shared file system may hold the staging folder of a live pull elsewhere.
  */
 const StaleStagingMs = 10 * 60 * 1000;
 

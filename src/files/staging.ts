@@ -20,7 +20,11 @@ export interface StagedEntry {
  */
 export function inUserTerms(error: unknown, staged: string, target: string): unknown {
   if (!isLadingError(error) || !error.message.includes(staged)) return error;
-  const at = new RegExp(`${staged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|[^\\w.-]|$)`, 'g');
+  // The message may name the staged path as given or resolved (`o/.lading-pull…` from a relative
+  // output, `/cwd/o/.lading-pull…` from the extractor): the whole of either is the user's path.
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const forms = [...new Set([resolve(staged), staged])].map(literal).join('|');
+  const at = new RegExp(`(?:${forms})(?=/|[^\\w.-]|$)`, 'g');
   error.message = error.message.replace(at, () => target);
   return error;
 }
@@ -58,10 +62,16 @@ interface CommitOptions {
 
 /**
  * What merging `staged` into `target` would run into: a file where a folder is, a folder where a
- * file is, a link that leaves the output, or, with `keepOldFiles`, any file already there. Reads only.
+ * file or a link to no folder is, a folder where a link leaves the output, or, with
+ * `keepOldFiles`, any file or link already there. Reads only.
  */
 async function conflicts(staged: string, target: string, o: CommitOptions, out: Problem[]): Promise<void> {
-  const [from, to] = await Promise.all([kindOf(staged), kindOf(target, o.realRoot)]);
+  const [from, there] = await Promise.all([kindOf(staged), lstat(target).catch(() => undefined)]);
+  if (there === undefined) return;
+  const isLink = there.isSymbolicLink();
+  // A file or link of the artifact replaces a link there (to a folder, a file, outside or
+  // nothing), as it replaces a file: the rename swaps the link itself, never what it points to.
+  const to = from !== 'dir' && isLink ? 'other' : await kindOf(target, o.realRoot);
   if (to === undefined) return;
   if (to === 'escapes') {
     out.push({ code: 'PATH_TRAVERSAL', text: `${target}: a symlink that leaves the output folder` });
@@ -72,7 +82,8 @@ async function conflicts(staged: string, target: string, o: CommitOptions, out: 
     return;
   }
   if (from === 'dir' || to === 'dir') {
-    out.push({ code: 'ALREADY_EXISTS', text: `${target}: a ${to === 'dir' ? 'folder' : 'file'} is already there` });
+    const what = isLink ? 'link' : to === 'dir' ? 'folder' : 'file';
+    out.push({ code: 'ALREADY_EXISTS', text: `${target}: a ${what} is already there` });
   } else if (o.keepOldFiles) {
     out.push({
       code: 'ALREADY_EXISTS',

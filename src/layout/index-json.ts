@@ -3,11 +3,10 @@ import {
   Annotation,
   checkDescriptor,
   type Descriptor,
-  isDigestReference,
   isManifestMediaType,
+  isValidDigest,
   LadingError,
   MediaType,
-  parseDigest,
   plainDescriptor,
 } from '../oci/index.js';
 
@@ -34,7 +33,7 @@ export function recordTag(state: IndexState, desc: Descriptor, reference: string
   if (isManifestMediaType(desc.mediaType) && !state.manifests.has(desc.digest)) {
     state.manifests.set(desc.digest, plainDescriptor(desc));
   }
-  if (isDigestReference(reference)) return;
+  if (isValidDigest(reference)) return;
   const annotations = { ...(desc.annotations ?? {}), [Annotation.RefName]: reference };
   state.tags.set(reference, { ...plainDescriptor(desc), ...optional(desc), annotations });
 }
@@ -48,8 +47,7 @@ export function resolveIndexed(state: IndexState, reference: string): Descriptor
     const { annotations: _all, ...rest } = tagged;
     return Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest;
   }
-  if (!isDigestReference(reference)) return undefined;
-  parseDigest(reference);
+  if (!isValidDigest(reference)) return undefined;
   return state.manifests.get(reference);
 }
 

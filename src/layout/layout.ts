@@ -34,8 +34,8 @@ import {
 import {
   cancellable,
   type Descriptor,
-  isDigestReference,
   isManifestMediaType,
+  isValidDigest,
   LadingError,
   MaxManifestBytes,
   MediaType,
@@ -387,7 +387,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
     const indexed = resolveIndexed(this.#state, reference);
     if (indexed) return indexed;
-    if (isDigestReference(reference) && !this.#missing) {
+    if (isValidDigest(reference) && !this.#missing) {
       const size = await this.#blobs.size(reference);
       if (size !== undefined) return { mediaType: MediaType.OctetStream, digest: reference, size };
     }
@@ -499,7 +499,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
 /** A tag, or a digest reference to `desc` itself: tagging by digest only records the manifest, as oras-go does. */
 function checkTagReference(desc: Descriptor, reference: string): void {
   if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
-  if (isDigestReference(reference) && reference !== desc.digest) {
+  if (isValidDigest(reference) && reference !== desc.digest) {
     throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
   }
 }

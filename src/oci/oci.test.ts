@@ -194,6 +194,35 @@ describe('references', () => {
     }
   });
 
+  test('a mistyped digest is named as an invalid digest, user information is still masked', () => {
+    for (const [raw, digest] of [
+      ['localhost:5301/repo@sha256:abc', 'sha256:abc'],
+      ['localhost:5301/repo@latest', 'latest'],
+      ['localhost:5301/repo:v4@sha256:abc', 'sha256:abc'],
+    ] as const) {
+      assert.throws(
+        () => parseReference(raw),
+        (e) =>
+          isLadingError(e, 'INVALID_REFERENCE') &&
+          e.message.startsWith(`invalid reference: invalid digest "${digest}"`) &&
+          !e.message.includes('user information'),
+        raw,
+      );
+    }
+    for (const raw of [
+      'alice:s3cret@reg.test:5000/repo:v1',
+      'alice:s3/cret@reg.test:5000/repo@sha256:abc',
+      'tok3n@reg.test:5000/repo',
+      'alice:1234/s3cret@reg.test:5000',
+    ]) {
+      assert.throws(
+        () => parseReference(raw),
+        (e) => isLadingError(e, 'INVALID_REFERENCE') && !e.message.includes('s3cret') && !e.message.includes('tok3n'),
+        raw,
+      );
+    }
+  });
+
   test('OCI layout references split at the last @ or :', () => {
     const d = `sha256:${'b'.repeat(64)}`;
     assert.deepEqual(parseLayoutReference('layout:v1'), { path: 'layout', reference: 'v1' });

@@ -40,6 +40,20 @@ export function withoutUserinfo(raw: string): string {
   return `${scheme}***${raw.slice(cut)}`;
 }
 
+/**
+ * Whether the text after the first `@` of a reference is meant as its digest: what stands before
+ * it holds a `/` (so the `@` is not in the registry, where user information would be) and no
+ * `@`, and what follows holds neither `/` nor `@` (a digest never does; a host with a path after
+ * user information does). Such a digest is safe to quote: it follows every `@`.
+ */
+function isDigestAttempt(raw: string): boolean {
+  const at = raw.indexOf('@');
+  if (at < 0) return false;
+  const before = raw.slice(0, at);
+  const after = raw.slice(at + 1);
+  return before.indexOf('/') > 0 && !/[/@]/.test(after);
+}
+
 function invalid(raw: string, why: string): never {
   const shown = withoutUserinfo(raw);
   // The reason may quote a part of the reference (its registry): masked too when it held user information.
@@ -79,6 +93,11 @@ export function parseReference(raw: string): Reference {
     try {
       parseDigest(reference);
     } catch (error) {
+      // A mistyped digest after `registry/repository[:tag]` is named alone, as ORAS does; anything
+      // else before an `@` may be user information and is masked.
+      if (isDigestAttempt(raw)) {
+        throw new LadingError('INVALID_REFERENCE', `invalid reference: ${(error as Error).message}`, { cause: error });
+      }
       invalid(raw, (error as Error).message);
     }
     // A tag before the digest is ignored, as ORAS does.

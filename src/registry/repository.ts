@@ -663,6 +663,8 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
    */
   async *referrers(subject: Descriptor, o: Op & { artifactType?: string } = {}): AsyncGenerator<Descriptor[]> {
     parseDigest(subject.digest);
+    // Known (or set, --distribution-spec v1.1-referrers-api) to have the API: no fallback, as oras-go.
+    const known = this.#referrers === 'supported';
     if (this.#referrers !== 'unsupported') {
       const url = this.#url(`referrers/${subject.digest}`);
       if (o.artifactType) url.searchParams.set('artifactType', o.artifactType);
@@ -690,6 +692,13 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
         }
       }
       await this.#noReferrersApi(first);
+      if (known) {
+        this.#referrers = 'supported';
+        throw new LadingError(
+          'UNSUPPORTED',
+          `failed to query referrers API: ${this}@${subject.digest}: the registry answered ${first.status}${first.status === 200 ? ` with ${mediaTypeOf(first) || 'no content type'}` : ''}, not an image index`,
+        );
+      }
     }
     yield filterByArtifactType(await this.#fallbackReferrers(subject, o), o.artifactType);
   }

@@ -27,8 +27,8 @@ interface BlobDeleteFlags extends TargetFlags {
 
 /** The digest a blob command needs: `<name>@<digest>`, nothing else. */
 async function blobDigest(opened: OpenedTarget, raw: string): Promise<string> {
-  const { isDigestReference, LadingError } = await import('../../oci/index.js');
-  if (!opened.reference || !isDigestReference(opened.reference)) {
+  const { isValidDigest, LadingError } = await import('../../oci/index.js');
+  if (!opened.reference || !isValidDigest(opened.reference)) {
     throw new LadingError('INVALID_REFERENCE', `"${raw}": a blob is named by its digest: <name>@<digest>`);
   }
   return opened.reference;
@@ -84,7 +84,7 @@ async function blobPush(io: CliIO, raw: string, file: string, flags: BlobPushFla
   const { createReadStream } = await import('node:fs');
   const { stat } = await import('node:fs/promises');
   const { pipeline } = await import('node:stream/promises');
-  const { createDigester, isDigestReference, LadingError, parseDigest } = await import('../../oci/index.js');
+  const { createDigester, isValidDigest, LadingError, parseDigest } = await import('../../oci/index.js');
   const { openTarget, closeRegistries } = await import('../targets.js');
   const shared = await import('./manifest-shared.js');
   let size = -1;
@@ -103,7 +103,7 @@ async function blobPush(io: CliIO, raw: string, file: string, flags: BlobPushFla
   try {
     let digest = '';
     if (opened.reference) {
-      if (!isDigestReference(opened.reference)) {
+      if (!isValidDigest(opened.reference)) {
         throw new LadingError('INVALID_REFERENCE', `"${raw}": a blob is named by its digest, not a tag`);
       }
       digest = opened.reference;

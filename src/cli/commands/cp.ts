@@ -45,7 +45,7 @@ Examples:
       throw new LadingError('INVALID_ARGUMENT', 'cp needs a source and a destination: lading cp <from> <to>');
     }
     const { copy } = await import('../../copy/index.js');
-    const { parsePlatform } = await import('../../oci/index.js');
+    const { isValidDigest, parsePlatform } = await import('../../oci/index.js');
     const { openTarget, closeRegistries, requireReference, prefixedFlags } = await import('../targets.js');
     const { TransferDisplay, CopyVerbs } = await import('../output/transfer.js');
     const display = new TransferDisplay(io, CopyVerbs, { tty: opts.tty });
@@ -53,7 +53,7 @@ Examples:
       const src = await openTarget(from, prefixedFlags(opts, 'from'));
       const dst = await openTarget(to, prefixedFlags(opts, 'to'), { write: true });
       const srcRef = await requireReference(src, from);
-      const dstRef = dst.reference || (srcRef.includes(':') ? '' : srcRef);
+      const dstRef = dst.reference || (isValidDigest(srcRef) ? '' : srcRef);
       const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
       const { interruptSignal } = await import('../interrupt.js');
       const root = await copy(src.target, srcRef, dst.target, dstRef || srcRef, {

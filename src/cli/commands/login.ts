@@ -50,8 +50,6 @@ Examples:
     if (username?.includes(':')) throw new LadingError('INVALID_ARGUMENT', 'the user name must not contain ":"');
     if (opts.passwordStdin) password = readStdinSecret();
     if (opts.identityTokenStdin) identityToken = readStdinSecret('--identity-token-stdin');
-    if (opts.password || opts.identityToken)
-      io.stderr.write('WARNING! Using a secret on the command line is insecure. Use --password-stdin.\n');
     if (identityToken === undefined && (username === undefined || password === undefined)) {
       if (!process.stdin.isTTY) {
         throw new LadingError(

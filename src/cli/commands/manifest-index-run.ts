@@ -5,7 +5,6 @@ import {
   digestBytes,
   encodeIndex,
   type Index,
-  isDigestReference,
   isIndexMediaType,
   isManifestMediaType,
   isValidDigest,
@@ -40,7 +39,7 @@ function wrapNotFound(error: unknown, what: string): never {
 
 /** `Fetched  sha256:… tag` for a tag, `Fetched  sha256:…` for a digest, as ORAS prints them. */
 function named(ref: string, desc: Descriptor): string {
-  return isDigestReference(ref) ? ref : `${desc.digest} ${ref}`;
+  return isValidDigest(ref) ? ref : `${desc.digest} ${ref}`;
 }
 
 async function fetchManifestEntry(
@@ -118,7 +117,7 @@ export async function indexCreate(io: CliIO, raw: string, sources: string[], fla
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     });
     const desc: Descriptor = { mediaType: MediaType.ImageIndex, digest: digestBytes(bytes), size: bytes.byteLength };
-    if (isDigestReference(opened.reference) && opened.reference !== desc.digest) {
+    if (isValidDigest(opened.reference) && opened.reference !== desc.digest) {
       throw new LadingError('DIGEST_MISMATCH', `${raw}: the new index has the digest ${desc.digest}`);
     }
     status(Prompt.Packed, shortDigest(desc), MediaType.ImageIndex);
@@ -200,7 +199,7 @@ export async function indexUpdate(io: CliIO, raw: string, flags: IndexUpdateFlag
     const desc: Descriptor = { mediaType, digest: digestBytes(bytes), size: bytes.byteLength };
     status(Prompt.Updated, desc.digest);
     // An index named by digest cannot keep that name: the new one is pushed by its own digest.
-    const byDigest = isDigestReference(reference);
+    const byDigest = isValidDigest(reference);
     await deliver(
       io,
       opened,

@@ -5,8 +5,8 @@ import {
   type Descriptor,
   digestBytes,
   hasSchema,
-  isDigestReference,
   isManifestMediaType,
+  isValidDigest,
   LadingError,
   MaxManifestBytes,
   parseJson,
@@ -68,7 +68,7 @@ export async function manifestPush(io: CliIO, raw: string, file: string, flags: 
   const opened = await openTarget(raw, flags, { write: true });
   try {
     const reference = opened.reference || desc.digest;
-    if (isDigestReference(reference) && reference !== desc.digest) {
+    if (isValidDigest(reference) && reference !== desc.digest) {
       throw new LadingError('DIGEST_MISMATCH', `${raw}: the manifest in ${file} has the digest ${desc.digest}`);
     }
     let exists = false;

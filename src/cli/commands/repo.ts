@@ -87,7 +87,7 @@ async function isDigestTag(tag: string): Promise<boolean> {
 
 async function repoTags(io: CliIO, raw: string, flags: RepoTagsFlags): Promise<void> {
   const { hasTags } = await import('../../content/index.js');
-  const { compareBytes, isDigestReference, LadingError, parseReference } = await import('../../oci/index.js');
+  const { compareBytes, isValidDigest, LadingError, parseReference } = await import('../../oci/index.js');
   const { openTarget, closeRegistries } = await import('../targets.js');
   // `--oci-layout-path dir host/repo` lists the layout tags named `host/repo:<tag>`, prefix removed.
   let prefix = '';
@@ -110,7 +110,7 @@ async function repoTags(io: CliIO, raw: string, flags: RepoTagsFlags): Promise<v
     if (!hasTags(target)) throw new LadingError('UNSUPPORTED', `${opened.display}: listing tags is not supported`);
     let wanted = '';
     if (!prefix && opened.reference) {
-      wanted = isDigestReference(opened.reference)
+      wanted = isValidDigest(opened.reference)
         ? opened.reference
         : (await target.resolve(opened.reference, { signal })).digest;
       io.stderr.write(`[Experimental] querying tags associated to ${wanted}, it may take a while...\n`);

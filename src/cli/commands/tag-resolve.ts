@@ -17,7 +17,8 @@ export function registerTag(program: Command, io: CliIO): void {
     if (tags.length === 1 && (tags[0] === 'list' || tags[0] === 'ls')) {
       throw new LadingError('INVALID_ARGUMENT', 'to list tags, use "lading repo tags <name>"');
     }
-    for (const t of tags) checkTagOrDigest(t);
+    // Inside --oci-layout-path a new name may be any non-empty string, as oras-go's layout takes it.
+    if (!opts.ociLayoutPath) for (const t of tags) checkTagOrDigest(t);
     const limit = parseConcurrency(opts.concurrency);
     const opened = await openTarget(name, opts, { write: true });
     try {
