@@ -565,9 +565,10 @@ describe('tokens', () => {
 
 describe('token realm redirects', () => {
   test('a realm that redirects to an internal address is refused before it is asked, and its answer never shown', async () => {
-    // reg.test and evil.test are names, not internal addresses; both live on loopback here
-    // (--resolve), like hosts on another machine would. evil.test redirects the token request to
-    // an internal service on 127.0.0.1, which a hostile registry must not reach through lading.
+    // reg.test is a name, not an internal address; it lives on loopback here (--resolve), like a
+    // host on another machine would. Its token service (on its own host: a plain-HTTP realm
+    // elsewhere is refused before anything) redirects the token request to an internal service on
+    // 127.0.0.1, which a hostile registry must not reach through lading.
     const hits: string[] = [];
     const listen = async (handler: Parameters<typeof createServer>[1]) => {
       const server = createServer(handler);
@@ -584,7 +585,7 @@ describe('token realm redirects', () => {
     const reg = await listen((_req, res) => {
       res
         .writeHead(401, {
-          'www-authenticate': `Bearer realm="http://evil.test:${realm.port}/token",service="reg"`,
+          'www-authenticate': `Bearer realm="http://reg.test:${realm.port}/token",service="reg"`,
           'content-type': 'application/json',
         })
         .end('{"errors":[{"code":"UNAUTHORIZED","message":"token needed"}]}');
@@ -594,7 +595,7 @@ describe('token realm redirects', () => {
       retry: { maxRetries: 0 },
       resolve: {
         [`reg.test:${reg.port}`]: { address: '127.0.0.1', port: reg.port },
-        [`evil.test:${realm.port}`]: { address: '127.0.0.1', port: realm.port },
+        [`reg.test:${realm.port}`]: { address: '127.0.0.1', port: realm.port },
       },
     });
     try {

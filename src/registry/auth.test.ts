@@ -80,7 +80,7 @@ describe('token realm validation', () => {
     // A plain-HTTP registry's challenge may not send the credentials in the clear to another host.
     const plain = new URL('http://registry.example.io:5000');
     assert.throws(() => validateRealm('http://evil.example/token', plain), /plain HTTP on another host/);
-    assert.throws(() => validateRealm('http://10.0.0.1/token', local), /plain HTTP on another host/);
+    assert.throws(() => validateRealm('http://auth.example.io/token', local), /plain HTTP on another host/);
     assert.equal(validateRealm('http://REGISTRY.example.io:5001/token', plain).port, '5001');
     assert.equal(validateRealm('https://auth.example.io/token', plain).host, 'auth.example.io');
     assert.throws(() => validateRealm('https://u:p@auth.example.io/', https), /user information/);

@@ -63,14 +63,6 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
   if (realm.protocol === 'http:' && registry.protocol === 'https:') {
     throw new LadingError('REGISTRY_ERROR', `${where} ${realm.origin} is plain HTTP for an HTTPS registry; refusing`);
   }
-  // Over plain HTTP the credentials would cross the network in the clear: to the registry's own
-  // host (the user chose plain HTTP for it), never to another one its challenge names.
-  if (realm.protocol === 'http:' && realm.hostname.toLowerCase() !== registry.hostname.toLowerCase()) {
-    throw new LadingError(
-      'REGISTRY_ERROR',
-      `${where} ${realm.origin} is plain HTTP on another host than the registry; refusing to send credentials there`,
-    );
-  }
   if (realm.username || realm.password) {
     throw new LadingError('REGISTRY_ERROR', `${where} must not carry user information`);
   }
@@ -78,6 +70,14 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
     throw new LadingError(
       'REGISTRY_ERROR',
       `${where} ${realm.host} is an internal address unlike the registry; refusing`,
+    );
+  }
+  // Over plain HTTP the credentials would cross the network in the clear: to the registry's own
+  // host (the user chose plain HTTP for it), never to another one its challenge names.
+  if (realm.protocol === 'http:' && realm.hostname.toLowerCase() !== registry.hostname.toLowerCase()) {
+    throw new LadingError(
+      'REGISTRY_ERROR',
+      `${where} ${realm.origin} is plain HTTP on another host than the registry; refusing to send credentials there`,
     );
   }
   return realm;
