@@ -122,14 +122,18 @@ export class GraphCopier {
    * Copies everything under `root`, and `root` itself. On failure the rest is cancelled, and the
    * call rejects only once every transfer it started has stopped: a caller that then removes what
    * it wrote into never races a write still under way.
+   *
+   * Every call of one copier rejects with the first failure, whichever call saw it first: the
+   * transfers the copier cancelled because of it (an `ABORTED` whose cause is that failure, a
+   * backoff sleep cut short) are its consequences, never what the caller is told.
    */
   async copy(root: Descriptor, rootBytes?: Buffer): Promise<void> {
     try {
       await this.#node(root, rootBytes);
     } catch (error) {
-      this.#abort.abort(error);
+      if (!this.#abort.signal.aborted) this.#abort.abort(error);
       while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
-      throw error;
+      throw this.#abort.signal.reason;
     }
   }
 

@@ -496,7 +496,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   #resumer(url: URL, desc: Descriptor, o: Op): ResumeSource {
     let resumes = 0;
     return async (offset, error) => {
-      if (o.signal?.aborted) throw o.signal.reason;
+      if (o.signal?.aborted) throw abortError(o.signal);
       if (!isTransientError(error) || resumes >= MaxResumes || offset >= desc.size) {
         throw networkError('GET', url, error);
       }
