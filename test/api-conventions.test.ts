@@ -245,6 +245,55 @@ describe('cancellation rejects with ABORTED, the reason as cause', () => {
   }
 });
 
+describe('every call that takes a signal rejects an aborted one the same way', () => {
+  for (const store of stores) {
+    test(`${store.name}: resolve, exists, tag, fetchBytes, tags and referrers reject ABORTED with the reason`, async () => {
+      const t = await tempDir();
+      try {
+        const target = await store.open(t.path);
+        const { manifest } = await pushArtifact(target, { 'a.txt': 'abort me' });
+        await target.tag(manifest, 'v1');
+        const before = new AbortController();
+        const reason = new Error('stopped by the test');
+        before.abort(reason);
+        const o = { signal: before.signal };
+        await assert.rejects(target.resolve('v1', o), isAbortOf(reason));
+        await assert.rejects(target.resolve(manifest.digest, o), isAbortOf(reason));
+        await assert.rejects(target.exists(manifest, o), isAbortOf(reason));
+        await assert.rejects(target.tag(manifest, 'v2', o), isAbortOf(reason));
+        const t2 = target as Partial<{
+          fetchBytes: (d: Descriptor, o: object) => Promise<Buffer>;
+          tags: (o: object) => AsyncIterable<string[]>;
+          referrers: (d: Descriptor, o: object) => AsyncIterable<Descriptor[]>;
+        }>;
+        if (t2.fetchBytes) await assert.rejects(t2.fetchBytes(manifest, o), isAbortOf(reason));
+        const drain = async (pages: AsyncIterable<unknown>) => {
+          for await (const _ of pages);
+        };
+        if (t2.tags) await assert.rejects(drain(t2.tags(o)), isAbortOf(reason));
+        if (t2.referrers) await assert.rejects(drain(t2.referrers(manifest, o)), isAbortOf(reason));
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+
+  test('Registry: ping and repositories reject ABORTED with the reason', async () => {
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    try {
+      const before = new AbortController();
+      const reason = new Error('stopped by the test');
+      before.abort(reason);
+      await assert.rejects(registry.ping({ signal: before.signal }), isAbortOf(reason));
+      await assert.rejects(async () => {
+        for await (const _ of registry.repositories({ signal: before.signal }));
+      }, isAbortOf(reason));
+    } finally {
+      await registry.close();
+    }
+  });
+});
+
 describe('progress is reported the same way by every store', () => {
   for (const store of stores) {
     test(`${store.name}: push and fetch report each chunk's size, adding up to the content's`, async () => {

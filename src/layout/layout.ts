@@ -41,6 +41,7 @@ import {
   MediaType,
   parseDigest,
   plainDescriptor,
+  throwIfAborted,
 } from '../oci/index.js';
 import {
   checkLayoutFile,
@@ -226,7 +227,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
    * Whether the layout holds the blob or manifest `desc` names: a file of its digest and its size
    * (one of another size is not it, and a copy replaces it).
    */
-  async exists(desc: Descriptor): Promise<boolean> {
+  async exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
+    throwIfAborted(o.signal);
     this.#assertOpen();
     if (this.#missing) return false;
     return (await this.#blobs.size(desc.digest)) === desc.size;
@@ -382,7 +384,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   }
 
   /** The descriptor a tag or digest names: from index.json, or a bare blob found by digest. */
-  async resolve(reference: string): Promise<Descriptor> {
+  async resolve(reference: string, o: Op = {}): Promise<Descriptor> {
+    throwIfAborted(o.signal);
     this.#assertOpen();
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
     const indexed = resolveIndexed(this.#state, reference);
@@ -395,11 +398,12 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   }
 
   /** Tags the manifest `desc` in index.json (a digest `reference` only records the manifest). */
-  tag(desc: Descriptor, reference: string): Promise<void> {
-    return this.#write(this.#tag(desc, reference));
+  tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
+    return this.#write(this.#tag(desc, reference, o));
   }
 
-  async #tag(desc: Descriptor, reference: string): Promise<void> {
+  async #tag(desc: Descriptor, reference: string, o: Op): Promise<void> {
+    throwIfAborted(o.signal);
     this.#assertOpen();
     this.#assertWritable();
     checkTagReference(desc, reference);
@@ -444,6 +448,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
 
   /** The layout's tags, sorted, in one page (after `last` when given). */
   async *tags(o: Op & { last?: string } = {}): AsyncIterable<string[]> {
+    throwIfAborted(o.signal);
     this.#assertOpen();
     const all = [...this.#state.tags.keys()].sort();
     yield o.last ? all.filter((t) => t > (o.last as string)) : all;
