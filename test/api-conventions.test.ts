@@ -321,6 +321,41 @@ describe('progress is reported the same way by every store', () => {
   }
 });
 
+describe('copy reports progress per descriptor the same way into every store', () => {
+  for (const store of stores) {
+    test(`into ${store.name}: every node written reports exactly its size, the root manifest and a referrer included`, async () => {
+      const t = await tempDir();
+      try {
+        const src = new MemoryStore();
+        const { manifest, layers } = await pushArtifact(src, {
+          'big.bin': Buffer.alloc(200_000, 3),
+          'small.txt': 'hi',
+        });
+        await src.tag(manifest, 'v1');
+        const referrer = await pushArtifact(
+          src,
+          { 'sig.json': '{"sig":1}' },
+          { subject: manifest, artifactType: 'application/vnd.example.sig' },
+        );
+        const target = await store.open(t.path);
+        const moved = new Map<string, number>();
+        const written = new Map<string, number>();
+        await copy(src, 'v1', target, 'v1', {
+          includeReferrers: true,
+          onProgress: (d, n) => moved.set(d.digest, (moved.get(d.digest) ?? 0) + n),
+          postCopy: (d) => void written.set(d.digest, d.size),
+        });
+        for (const d of [manifest, referrer.manifest, ...layers]) {
+          assert.ok(written.has(d.digest), `${d.digest} was written`);
+        }
+        assert.deepEqual(moved, written, 'each descriptor written reports its size, once');
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+});
+
 describe('the descriptor encoders fail with a LadingError', () => {
   test('a value JSON and YAML cannot hold is INVALID_DESCRIPTOR, not a TypeError', async () => {
     const ocm = await import('../src/ocm/api.js');

@@ -55,7 +55,13 @@ export interface CopyGraphOptions {
   onSkipped?: (desc: Descriptor) => void | Promise<void>;
   /** Called for a blob mounted from another repository of the destination's registry. */
   onMounted?: (desc: Descriptor, fromRepository: string) => void | Promise<void>;
-  /** Called as chunks flow, with the descriptor and that chunk's size in bytes (a delta, not a running total). */
+  /**
+   * Called as the content of a descriptor moves into the destination, with that descriptor and the
+   * chunk's size in bytes (a delta, not a running total). Per descriptor and call the deltas add up
+   * to its size when it was copied, never more (a retried upload is not counted twice), and to
+   * nothing when it was skipped or mounted; a manifest counts once, when it is written, whichever
+   * store it goes to (a registry's referrers index is not counted).
+   */
   onProgress?: (desc: Descriptor, bytes: number) => void;
   /**
    * Shares "this node is being copied" between several copies into the same destination, so that
@@ -80,6 +86,26 @@ function isForeign(desc: Descriptor): boolean {
     desc.mediaType === MediaType.DockerForeignLayer ||
     desc.mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.')
   );
+}
+
+/**
+ * The progress callback of one descriptor's transfer, as {@link CopyGraphOptions.onProgress}
+ * promises it: never more than the descriptor's size in all (a store that sends bytes again, a
+ * retried upload, is not counted twice).
+ */
+function progressOf(
+  desc: Descriptor,
+  onProgress: ((desc: Descriptor, bytes: number) => void) | undefined,
+  _signal: AbortSignal | undefined,
+): ((bytes: number) => void) | undefined {
+  if (!onProgress) return undefined;
+  let total = 0;
+  return (n) => {
+    const counted = Math.min(n, desc.size - total);
+    if (counted <= 0) return;
+    total += counted;
+    onProgress(desc, counted);
+  };
 }
 
 /**
@@ -199,8 +225,8 @@ export class GraphCopier {
 
   async #transfer(desc: Descriptor, bytes: Buffer | undefined): Promise<void> {
     this.#signal.throwIfAborted();
-    const onProgress = this.#opts.onProgress;
-    const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress: (n: number) => onProgress(desc, n) } : {}) };
+    const onProgress = progressOf(desc, this.#opts.onProgress, this.#signal);
+    const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress } : {}) };
     if (!bytes && this.#mountFrom && hasMount(this.#dst)) {
       for (const from of this.#mountFrom(desc)) {
         if (await this.#dst.mount(desc, from, o)) {
@@ -303,7 +329,11 @@ async function copyReference(
     const children = opts.findSuccessors ? await opts.findSuccessors(root, bytes) : successorsOf(root, bytes);
     await Promise.all(children.filter((c) => !isForeign(c)).map((c) => copier.copy(c)));
     await opts.preCopy?.(root);
-    await dst.pushReference(root, bytes, tagWith, opts.signal ? { signal: opts.signal } : {});
+    const onProgress = progressOf(root, opts.onProgress, opts.signal);
+    await dst.pushReference(root, bytes, tagWith, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
     await opts.postCopy?.(root);
   } else if (tagWith) {
     const tagged = await copier.copyTagged(root, rootBytes, tagWith);

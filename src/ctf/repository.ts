@@ -164,13 +164,16 @@ export class CtfRepository
         done();
       },
     });
-    await verifiedCopy(content, expected, sink, { where: `${this.location}: ${expected.digest}`, op: o });
+    // A manifest counts once, when it is written (see Op.onProgress): not as it is read, and
+    // again as its file is written.
+    const quiet: Op = o.signal ? { signal: o.signal } : {};
+    await verifiedCopy(content, expected, sink, { where: `${this.location}: ${expected.digest}`, op: quiet });
     const bytes = Buffer.concat(chunks);
     const node = parseNode(bytes, expected.mediaType, `${this.location}: ${expected.digest}`);
     // A blob already stored (by another repository) has been verified; only the entry is new.
-    if (!stored) await this.#store.writeBlob(expected, bytes, o);
-    if (!indexed) return;
-    await this.#store.update((index) => this.#recordManifest(index, expected, node));
+    if (!stored) await this.#store.writeBlob(expected, bytes, quiet);
+    if (indexed) await this.#store.update((index) => this.#recordManifest(index, expected, node));
+    o.onProgress?.(bytes.length);
   }
 
   async resolve(reference: string, o: Op = {}): Promise<Descriptor> {

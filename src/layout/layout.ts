@@ -317,6 +317,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
         if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
       });
       this.#graph = undefined;
+      // A manifest counts once, when it is written (see Op.onProgress).
+      o.onProgress?.(expected.size);
     } else {
       await this.#blobs.write(expected, content, o);
     }
@@ -354,10 +356,10 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       discard(content);
       return Promise.reject(this.#closedError());
     }
-    return this.#write(cancellablePush(content, o, () => this.#pushReference(expected, content, reference)));
+    return this.#write(cancellablePush(content, o, () => this.#pushReference(expected, content, reference, o)));
   }
 
-  async #pushReference(expected: Descriptor, content: Content, reference: string): Promise<void> {
+  async #pushReference(expected: Descriptor, content: Content, reference: string, o: Op): Promise<void> {
     this.#assertWritable();
     try {
       checkTagReference(expected, reference);
@@ -377,10 +379,12 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       discard(content);
       throw error;
     }
-    if (await this.exists(expected)) discard(content);
-    else await this.#storeManifest(expected, content);
+    const written = !(await this.exists(expected));
+    if (written) await this.#storeManifest(expected, content);
+    else discard(content);
     await this.#update((state) => recordTag(state, expected, reference));
     this.#graph = undefined;
+    if (written) o.onProgress?.(expected.size);
   }
 
   /** The descriptor a tag or digest names: from index.json, or a bare blob found by digest. */

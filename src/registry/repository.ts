@@ -676,7 +676,8 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     }
     if (!how.index || this.#referrers === 'supported' || !subject) return;
     this.#referrers = 'unsupported';
-    await this.#updateFallbackIndex(subject, { add: entry }, o);
+    // The tag-schema index is the registry's bookkeeping, not this manifest's bytes: not counted.
+    await this.#updateFallbackIndex(subject, { add: entry }, o.signal ? { signal: o.signal } : {});
   }
 
   // --- referrers ----------------------------------------------------------------------------------
