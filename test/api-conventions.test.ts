@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { cliMessage } from '../src/cli/io.js';
 import { readAll, type TargetResolver } from '../src/content/index.js';
 import { CtfArchive } from '../src/ctf/api.js';
+import { pullFiles } from '../src/files/api.js';
 import {
   copy,
   type Descriptor,
@@ -354,6 +355,46 @@ describe('copy reports progress per descriptor the same way into every store', (
       }
     });
   }
+});
+
+describe('no progress is reported once the signal has aborted', () => {
+  test('pullFiles from a registry and copy into a layout stop reporting at the abort', async () => {
+    const t = await tempDir();
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    try {
+      const src = new MemoryStore();
+      const big = Buffer.alloc(64 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+      const { manifest } = await pushArtifact(src, { 'big.bin': big, 'other.bin': big.subarray(1) });
+      await src.tag(manifest, 'v1');
+      const repository = registry.repository(`progress-abort/r${process.pid}-${Date.now()}`);
+      await copy(src, 'v1', repository, 'v1');
+      const runs: [
+        string,
+        (o: { signal: AbortSignal; onProgress: (d: Descriptor, n: number) => void }) => Promise<unknown>,
+      ][] = [
+        ['pullFiles', (o) => pullFiles(repository, 'v1', { output: join(t.path, 'pulled'), ...o })],
+        [
+          'copy into a layout',
+          async (o) => copy(src, 'v1', await OciLayout.open(join(t.path, 'layout'), { mode: 'create' }), 'v1', o),
+        ],
+      ];
+      for (const [name, run] of runs) {
+        const stop = new AbortController();
+        const reason = new Error('stopped by the test');
+        let after = 0;
+        const onProgress = (_d: Descriptor, n: number) => {
+          if (stop.signal.aborted) after += n;
+          else if (n > 0) stop.abort(reason);
+        };
+        await assert.rejects(run({ signal: stop.signal, onProgress }), isAbortOf(reason));
+        assert.equal(after, 0, `${name}: bytes reported after the abort`);
+      }
+    } finally {
+      await registry.close();
+      await t.cleanup();
+    }
+  });
 });
 
 describe('the descriptor encoders fail with a LadingError', () => {

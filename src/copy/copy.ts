@@ -60,7 +60,8 @@ export interface CopyGraphOptions {
    * chunk's size in bytes (a delta, not a running total). Per descriptor and call the deltas add up
    * to its size when it was copied, never more (a retried upload is not counted twice), and to
    * nothing when it was skipped or mounted; a manifest counts once, when it is written, whichever
-   * store it goes to (a registry's referrers index is not counted).
+   * store it goes to (a registry's referrers index is not counted). Nothing is reported once the
+   * signal has aborted.
    */
   onProgress?: (desc: Descriptor, bytes: number) => void;
   /**
@@ -91,16 +92,18 @@ function isForeign(desc: Descriptor): boolean {
 /**
  * The progress callback of one descriptor's transfer, as {@link CopyGraphOptions.onProgress}
  * promises it: never more than the descriptor's size in all (a store that sends bytes again, a
- * retried upload, is not counted twice).
+ * retried upload, is not counted twice), and silent once `signal` has aborted (a worker thread's
+ * or a stream's last chunks arrive after the abort).
  */
 function progressOf(
   desc: Descriptor,
   onProgress: ((desc: Descriptor, bytes: number) => void) | undefined,
-  _signal: AbortSignal | undefined,
+  signal: AbortSignal | undefined,
 ): ((bytes: number) => void) | undefined {
   if (!onProgress) return undefined;
   let total = 0;
   return (n) => {
+    if (signal?.aborted) return;
     const counted = Math.min(n, desc.size - total);
     if (counted <= 0) return;
     total += counted;
