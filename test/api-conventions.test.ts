@@ -23,7 +23,12 @@ import {
   type Target,
 } from '../src/index.js';
 import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
-import { type ComponentDescriptor, type InputMethod, openComponentRepository } from '../src/ocm/api.js';
+import {
+  type ComponentDescriptor,
+  type InputMethod,
+  openComponentRepository,
+  transferComponentVersion,
+} from '../src/ocm/api.js';
 import { Registry } from '../src/registry/api.js';
 import { snapshot } from './reliability-support.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
@@ -482,6 +487,50 @@ describe('library errors speak the library, the CLI adds its flags', () => {
       // Wrapped, the hint of the cause is still put in the command line's words.
       const wrapped = new LadingError('ALREADY_EXISTS', `transfer failed: ${error.message}`, { cause: error });
       assert.match(cliMessage(wrapped), /^transfer failed: .*\(use --component-version-conflict-policy/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('copying an image by value without imageSource', () => {
+  test('transferComponentVersion({ copyResources: true }) of an OCIImage/v1 resource names the option imageSource', async () => {
+    const t = await tempDir();
+    try {
+      const source = await openComponentRepository(join(t.path, 'src'), { mode: 'create' });
+      const target = await openComponentRepository(join(t.path, 'dst'), { mode: 'create' });
+      const descriptor: ComponentDescriptor = {
+        meta: { schemaVersion: 'v2' },
+        component: {
+          name: 'acme.org/image',
+          version: '1.0.0',
+          provider: { name: 'acme.org' },
+          repositoryContexts: [],
+          resources: [
+            {
+              name: 'app',
+              version: '1.0.0',
+              type: 'ociImage',
+              relation: 'external',
+              access: { type: 'OCIImage/v1', imageReference: 'registry.example/acme/app:1.0.0' },
+            },
+          ],
+          sources: [],
+          componentReferences: [],
+        },
+      };
+      await source.repository.addComponentVersion(descriptor);
+      const error = await transferComponentVersion(source.repository, target.repository, 'acme.org/image', '1.0.0', {
+        copyResources: true,
+      }).then(
+        () => assert.fail('an image cannot be read without imageSource'),
+        (e: unknown) => e,
+      );
+      await source.close();
+      await target.close();
+      assert.ok(isLadingError(error, 'UNSUPPORTED'), String(error));
+      assert.equal(error.hint?.key, 'imageSource');
+      assert.match(error.message, /\(give imageSource, .*\)$/);
     } finally {
       await t.cleanup();
     }
