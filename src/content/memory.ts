@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Readable as NodeReadable, Writable } from 'node:stream';
 import {
+  checkRefName,
   type Descriptor,
   isDigestReference,
   isManifestMediaType,
@@ -75,6 +76,7 @@ export class MemoryStore implements Target, PredecessorFinder, TagLister {
 
   async tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
     throwIfAborted(o.signal);
+    checkRefName(reference);
     if (!this.#blobs.has(desc.digest)) throw new LadingError('NOT_FOUND', `${desc.digest}: not found`);
     this.#tags.set(reference, desc);
   }

@@ -33,6 +33,7 @@ import {
 } from '../content/index.js';
 import {
   cancellable,
+  checkRefName,
   type Descriptor,
   isDigestReference,
   isManifestMediaType,
@@ -507,7 +508,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
 
 /** A tag, or a digest reference to `desc` itself: tagging by digest only records the manifest, as oras-go does. */
 function checkTagReference(desc: Descriptor, reference: string): void {
-  if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
+  checkRefName(reference);
   if (isDigestReference(reference) && reference !== desc.digest) {
     throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
   }
