@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -297,6 +298,31 @@ describe('the npm package', { timeout: 600_000 }, () => {
     await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(node10Config('6.0')));
     const r = await tsc(join(root, 'node_modules', 'typescript'), dir);
     assert.equal(r.code, 0, r.out);
+  });
+
+  test('the bundled command line loads no package at run time beyond the dependencies; commander and bcryptjs are bundled', async () => {
+    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const bin = join(project, 'node_modules', 'lading', 'dist', 'bin');
+    const loaded = new Set<string>();
+    for (const file of await readdir(bin)) {
+      if (!/\.(c?js)$/.test(file)) continue;
+      const text = await readFile(join(bin, file), 'utf8');
+      // require("x"), a createRequire'd require3("x"), and the body's __ladingImport("x").
+      for (const m of text.matchAll(/\b(?:require\d*|__ladingImport)\((["'`])([^"'`]+)\1\)/g)) {
+        const id = m[2] as string;
+        if (id.startsWith('.') || id.startsWith('node:') || builtinModules.includes(id)) continue;
+        if (id.includes('${')) continue; // a path made at run time (the compiled schemas beside it)
+        loaded.add(id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : (id.split('/')[0] as string));
+      }
+    }
+    for (const name of loaded) assert.ok(name in manifest.dependencies, `dist/bin loads ${name} at run time`);
+    for (const name of ['commander', 'bcryptjs']) {
+      assert.ok(!loaded.has(name), `${name} is bundled, not loaded`);
+      assert.ok(name in manifest.devDependencies, `${name} is needed to build only`);
+    }
   });
 
   test(`the declarations compile with skipLibCheck false under TypeScript ${OLDEST_TYPESCRIPT}`, async (t) => {
