@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { cliMessage } from '../src/cli/io.js';
 import { readAll, type TargetResolver } from '../src/content/index.js';
 import { CtfArchive } from '../src/ctf/api.js';
+import { pullFiles } from '../src/files/api.js';
 import {
   copy,
   type Descriptor,
@@ -22,7 +23,12 @@ import {
   type Target,
 } from '../src/index.js';
 import { LayoutTarWriter, OciLayout } from '../src/layout/api.js';
-import { type ComponentDescriptor, type InputMethod, openComponentRepository } from '../src/ocm/api.js';
+import {
+  type ComponentDescriptor,
+  type InputMethod,
+  openComponentRepository,
+  transferComponentVersion,
+} from '../src/ocm/api.js';
 import { Registry } from '../src/registry/api.js';
 import { snapshot } from './reliability-support.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
@@ -245,6 +251,55 @@ describe('cancellation rejects with ABORTED, the reason as cause', () => {
   }
 });
 
+describe('every call that takes a signal rejects an aborted one the same way', () => {
+  for (const store of stores) {
+    test(`${store.name}: resolve, exists, tag, fetchBytes, tags and referrers reject ABORTED with the reason`, async () => {
+      const t = await tempDir();
+      try {
+        const target = await store.open(t.path);
+        const { manifest } = await pushArtifact(target, { 'a.txt': 'abort me' });
+        await target.tag(manifest, 'v1');
+        const before = new AbortController();
+        const reason = new Error('stopped by the test');
+        before.abort(reason);
+        const o = { signal: before.signal };
+        await assert.rejects(target.resolve('v1', o), isAbortOf(reason));
+        await assert.rejects(target.resolve(manifest.digest, o), isAbortOf(reason));
+        await assert.rejects(target.exists(manifest, o), isAbortOf(reason));
+        await assert.rejects(target.tag(manifest, 'v2', o), isAbortOf(reason));
+        const t2 = target as Partial<{
+          fetchBytes: (d: Descriptor, o: object) => Promise<Buffer>;
+          tags: (o: object) => AsyncIterable<string[]>;
+          referrers: (d: Descriptor, o: object) => AsyncIterable<Descriptor[]>;
+        }>;
+        if (t2.fetchBytes) await assert.rejects(t2.fetchBytes(manifest, o), isAbortOf(reason));
+        const drain = async (pages: AsyncIterable<unknown>) => {
+          for await (const _ of pages);
+        };
+        if (t2.tags) await assert.rejects(drain(t2.tags(o)), isAbortOf(reason));
+        if (t2.referrers) await assert.rejects(drain(t2.referrers(manifest, o)), isAbortOf(reason));
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+
+  test('Registry: ping and repositories reject ABORTED with the reason', async () => {
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    try {
+      const before = new AbortController();
+      const reason = new Error('stopped by the test');
+      before.abort(reason);
+      await assert.rejects(registry.ping({ signal: before.signal }), isAbortOf(reason));
+      await assert.rejects(async () => {
+        for await (const _ of registry.repositories({ signal: before.signal }));
+      }, isAbortOf(reason));
+    } finally {
+      await registry.close();
+    }
+  });
+});
+
 describe('progress is reported the same way by every store', () => {
   for (const store of stores) {
     test(`${store.name}: push and fetch report each chunk's size, adding up to the content's`, async () => {
@@ -270,6 +325,81 @@ describe('progress is reported the same way by every store', () => {
       }
     });
   }
+});
+
+describe('copy reports progress per descriptor the same way into every store', () => {
+  for (const store of stores) {
+    test(`into ${store.name}: every node written reports exactly its size, the root manifest and a referrer included`, async () => {
+      const t = await tempDir();
+      try {
+        const src = new MemoryStore();
+        const { manifest, layers } = await pushArtifact(src, {
+          'big.bin': Buffer.alloc(200_000, 3),
+          'small.txt': 'hi',
+        });
+        await src.tag(manifest, 'v1');
+        const referrer = await pushArtifact(
+          src,
+          { 'sig.json': '{"sig":1}' },
+          { subject: manifest, artifactType: 'application/vnd.example.sig' },
+        );
+        const target = await store.open(t.path);
+        const moved = new Map<string, number>();
+        const written = new Map<string, number>();
+        await copy(src, 'v1', target, 'v1', {
+          includeReferrers: true,
+          onProgress: (d, n) => moved.set(d.digest, (moved.get(d.digest) ?? 0) + n),
+          postCopy: (d) => void written.set(d.digest, d.size),
+        });
+        for (const d of [manifest, referrer.manifest, ...layers]) {
+          assert.ok(written.has(d.digest), `${d.digest} was written`);
+        }
+        assert.deepEqual(moved, written, 'each descriptor written reports its size, once');
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+});
+
+describe('no progress is reported once the signal has aborted', () => {
+  test('pullFiles from a registry and copy into a layout stop reporting at the abort', async () => {
+    const t = await tempDir();
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    try {
+      const src = new MemoryStore();
+      const big = Buffer.alloc(64 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+      const { manifest } = await pushArtifact(src, { 'big.bin': big, 'other.bin': big.subarray(1) });
+      await src.tag(manifest, 'v1');
+      const repository = registry.repository(`progress-abort/r${process.pid}-${Date.now()}`);
+      await copy(src, 'v1', repository, 'v1');
+      const runs: [
+        string,
+        (o: { signal: AbortSignal; onProgress: (d: Descriptor, n: number) => void }) => Promise<unknown>,
+      ][] = [
+        ['pullFiles', (o) => pullFiles(repository, 'v1', { output: join(t.path, 'pulled'), ...o })],
+        [
+          'copy into a layout',
+          async (o) => copy(src, 'v1', await OciLayout.open(join(t.path, 'layout'), { mode: 'create' }), 'v1', o),
+        ],
+      ];
+      for (const [name, run] of runs) {
+        const stop = new AbortController();
+        const reason = new Error('stopped by the test');
+        let after = 0;
+        const onProgress = (_d: Descriptor, n: number) => {
+          if (stop.signal.aborted) after += n;
+          else if (n > 0) stop.abort(reason);
+        };
+        await assert.rejects(run({ signal: stop.signal, onProgress }), isAbortOf(reason));
+        assert.equal(after, 0, `${name}: bytes reported after the abort`);
+      }
+    } finally {
+      await registry.close();
+      await t.cleanup();
+    }
+  });
 });
 
 describe('the descriptor encoders fail with a LadingError', () => {
@@ -357,6 +487,50 @@ describe('library errors speak the library, the CLI adds its flags', () => {
       // Wrapped, the hint of the cause is still put in the command line's words.
       const wrapped = new LadingError('ALREADY_EXISTS', `transfer failed: ${error.message}`, { cause: error });
       assert.match(cliMessage(wrapped), /^transfer failed: .*\(use --component-version-conflict-policy/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('copying an image by value without imageSource', () => {
+  test('transferComponentVersion({ copyResources: true }) of an OCIImage/v1 resource names the option imageSource', async () => {
+    const t = await tempDir();
+    try {
+      const source = await openComponentRepository(join(t.path, 'src'), { mode: 'create' });
+      const target = await openComponentRepository(join(t.path, 'dst'), { mode: 'create' });
+      const descriptor: ComponentDescriptor = {
+        meta: { schemaVersion: 'v2' },
+        component: {
+          name: 'acme.org/image',
+          version: '1.0.0',
+          provider: { name: 'acme.org' },
+          repositoryContexts: [],
+          resources: [
+            {
+              name: 'app',
+              version: '1.0.0',
+              type: 'ociImage',
+              relation: 'external',
+              access: { type: 'OCIImage/v1', imageReference: 'registry.example/acme/app:1.0.0' },
+            },
+          ],
+          sources: [],
+          componentReferences: [],
+        },
+      };
+      await source.repository.addComponentVersion(descriptor);
+      const error = await transferComponentVersion(source.repository, target.repository, 'acme.org/image', '1.0.0', {
+        copyResources: true,
+      }).then(
+        () => assert.fail('an image cannot be read without imageSource'),
+        (e: unknown) => e,
+      );
+      await source.close();
+      await target.close();
+      assert.ok(isLadingError(error, 'UNSUPPORTED'), String(error));
+      assert.equal(error.hint?.key, 'imageSource');
+      assert.match(error.message, /\(give imageSource, .*\)$/);
     } finally {
       await t.cleanup();
     }

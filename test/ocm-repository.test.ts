@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -99,6 +100,49 @@ describe('component versions in an OCI store', () => {
         () => buildVersion(repo, 'acme.org/hello', '1.0.0+build.7', tar),
         (e) => isLadingError(e, 'ALREADY_EXISTS'),
       );
+      await archive.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('writeLocalBlob aborted while it writes rejects ABORTED and leaves no file, temp or final', async () => {
+    const t = await tempDir();
+    try {
+      const archive = await CtfArchive.open(join(t.path, 'ctf'), { mode: 'create' });
+      const repo = new ComponentVersionRepository(archive.resolver());
+      const chunk = Buffer.alloc(1024 * 1024, 7);
+      const big = await repo.addLocalBlob('acme.org/big', {
+        mediaType: 'application/octet-stream',
+        open: () =>
+          Readable.from(
+            (function* () {
+              for (let i = 0; i < 128; i++) yield chunk;
+            })(),
+          ),
+      });
+      const desc = descriptor('acme.org/big', '1.0.0');
+      desc.component.resources = [
+        { name: 'big', version: '1.0.0', type: 'blob', relation: 'local', access: big.access, digest: big.digest },
+      ];
+      await repo.addComponentVersion(desc);
+      const stored = await repo.getComponentVersion('acme.org/big', '1.0.0');
+      const outDir = join(t.path, 'out');
+      await mkdir(outDir);
+      const stop = new AbortController();
+      const reason = new Error('stopped by the test');
+      // Aborted as soon as the write has begun: its first file appears in the folder.
+      const watcher = watch(outDir, () => stop.abort(reason));
+      try {
+        await assert.rejects(
+          repo.writeLocalBlob(stored, big.access as never, join(outDir, 'big.bin'), { signal: stop.signal }),
+          (e: unknown) => isLadingError(e, 'ABORTED') && e.cause === reason,
+        );
+      } finally {
+        watcher.close();
+      }
+      assert.ok(stop.signal.aborted, 'the write began');
+      assert.deepEqual(await readdir(outDir), []);
       await archive.close();
     } finally {
       await t.cleanup();

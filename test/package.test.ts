@@ -2,10 +2,11 @@
 // tarball is unpacked into node_modules and lading's production dependencies are linked from this
 // checkout), then an ESM and a CommonJS consumer that each use every entry against a real
 // registry, and the type declarations compiled with `skipLibCheck: false` by this TypeScript and,
-// when the npm cache holds it, by TypeScript 5.0.
+// when the npm cache holds it, by TypeScript 5.0 (ES modules, and the classic node10 resolution).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -290,6 +291,40 @@ describe('the npm package', { timeout: 600_000 }, () => {
     assert.equal(r.code, 0, r.out);
   });
 
+  test('the declarations resolve under the classic node10 resolution too (package.json types and typesVersions)', async () => {
+    const dir = join(project, 'typed-node10');
+    await mkdir(dir);
+    await writeFile(join(dir, 'consumer.ts'), typedConsumer);
+    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(node10Config('6.0')));
+    const r = await tsc(join(root, 'node_modules', 'typescript'), dir);
+    assert.equal(r.code, 0, r.out);
+  });
+
+  test('the bundled command line loads no package at run time beyond the dependencies; commander and bcryptjs are bundled', async () => {
+    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const bin = join(project, 'node_modules', 'lading', 'dist', 'bin');
+    const loaded = new Set<string>();
+    for (const file of await readdir(bin)) {
+      if (!/\.(c?js)$/.test(file)) continue;
+      const text = await readFile(join(bin, file), 'utf8');
+      // require("x"), a createRequire'd require3("x"), and the body's __ladingImport("x").
+      for (const m of text.matchAll(/\b(?:require\d*|__ladingImport)\((["'`])([^"'`]+)\1\)/g)) {
+        const id = m[2] as string;
+        if (id.startsWith('.') || id.startsWith('node:') || builtinModules.includes(id)) continue;
+        if (id.includes('${')) continue; // a path made at run time (the compiled schemas beside it)
+        loaded.add(id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : (id.split('/')[0] as string));
+      }
+    }
+    for (const name of loaded) assert.ok(name in manifest.dependencies, `dist/bin loads ${name} at run time`);
+    for (const name of ['commander', 'bcryptjs']) {
+      assert.ok(!loaded.has(name), `${name} is bundled, not loaded`);
+      assert.ok(name in manifest.devDependencies, `${name} is needed to build only`);
+    }
+  });
+
   test(`the declarations compile with skipLibCheck false under TypeScript ${OLDEST_TYPESCRIPT}`, async (t) => {
     // Only from the npm cache (CI fills it: .ci/run); no network here.
     let tgz: string;
@@ -327,5 +362,30 @@ describe('the npm package', { timeout: 600_000 }, () => {
     );
     const r = await tsc(typescript, dir);
     assert.equal(r.code, 0, r.out);
+    // The classic resolution, as older projects set it. (A CommonJS file under nodenext needs
+    // TypeScript 5.8, the first to type require() of an ES module: docs/library.md says so.)
+    const node10 = join(project, 'typed-oldest-node10');
+    await mkdir(node10);
+    await writeFile(join(node10, 'consumer.ts'), typedConsumer);
+    await writeFile(join(node10, 'tsconfig.json'), JSON.stringify(node10Config()));
+    const r10 = await tsc(typescript, node10);
+    assert.equal(r10.code, 0, r10.out);
   });
 });
+
+/** A CommonJS project with the classic `node10` module resolution (deprecated in TypeScript 6: `ignoreDeprecations`). */
+function node10Config(ignoreDeprecations?: string) {
+  return {
+    compilerOptions: {
+      target: 'es2022',
+      module: 'commonjs',
+      moduleResolution: 'node10',
+      ...(ignoreDeprecations ? { ignoreDeprecations } : {}),
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: ['node'],
+    },
+    include: ['*.ts'],
+  };
+}

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Readable as NodeReadable, Writable } from 'node:stream';
 import {
+  checkRefName,
   type Descriptor,
   isDigestReference,
   isManifestMediaType,
@@ -35,7 +36,8 @@ export class MemoryStore implements Target, PredecessorFinder, TagLister {
     );
   }
 
-  async exists(desc: Descriptor): Promise<boolean> {
+  async exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
+    throwIfAborted(o.signal);
     return this.#blobs.has(desc.digest);
   }
 
@@ -61,7 +63,8 @@ export class MemoryStore implements Target, PredecessorFinder, TagLister {
     this.#descs.set(expected.digest, plainDescriptor(expected));
   }
 
-  async resolve(reference: string): Promise<Descriptor> {
+  async resolve(reference: string, o: Op = {}): Promise<Descriptor> {
+    throwIfAborted(o.signal);
     const tagged = this.#tags.get(reference);
     if (tagged) return tagged;
     if (isDigestReference(reference)) {
@@ -71,7 +74,9 @@ export class MemoryStore implements Target, PredecessorFinder, TagLister {
     throw new LadingError('NOT_FOUND', `${reference}: not found`);
   }
 
-  async tag(desc: Descriptor, reference: string): Promise<void> {
+  async tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
+    throwIfAborted(o.signal);
+    checkRefName(reference);
     if (!this.#blobs.has(desc.digest)) throw new LadingError('NOT_FOUND', `${desc.digest}: not found`);
     this.#tags.set(reference, desc);
   }
@@ -80,7 +85,8 @@ export class MemoryStore implements Target, PredecessorFinder, TagLister {
     return this.#graph.get(node.digest);
   }
 
-  async *tags(): AsyncIterable<string[]> {
+  async *tags(o: Op = {}): AsyncIterable<string[]> {
+    throwIfAborted(o.signal);
     yield [...this.#tags.keys()].sort();
   }
 }

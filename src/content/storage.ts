@@ -10,7 +10,10 @@ export interface Op {
   signal?: AbortSignal;
   /**
    * Called each time a chunk of the content has moved, with that chunk's size in bytes (a delta,
-   * not a running total: add them up for the bytes moved so far).
+   * not a running total: add them up for the bytes moved so far). The deltas of one call add up to
+   * at most the descriptor's size, and to exactly it when the content was moved: a manifest counts
+   * once, when it is written, whatever the store does with it on the way (reads it whole, writes
+   * its file, updates an index).
    */
   onProgress?: (bytes: number) => void;
 }

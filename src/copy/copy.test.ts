@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { pushArtifact, pushImage, pushIndex, tempDir } from '../../test/support/fixtures.js';
 import { type Content, fetchAll, MemoryStore, type Op, type Target } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
-import { type Descriptor, isLadingError, LadingError } from '../oci/index.js';
+import { abortError, type Descriptor, isLadingError, LadingError } from '../oci/index.js';
 import { copy, copyGraph } from './copy.js';
 
 /** Wraps a target to count pushes, track concurrency, and fail on demand. */
@@ -145,6 +145,40 @@ describe('graph copy', () => {
     const dst = new Slow(new MemoryStore(), (d) => d.digest === failing);
     await assert.rejects(copy(src, 'v1', dst, 'v1', { concurrency: 3 }), /injected failure/);
     assert.equal(writing, 0, 'no write was still under way when the copy rejected');
+  });
+
+  test('the first failure is what the copy rejects with, never the cancellation of its siblings', async () => {
+    const src = new MemoryStore();
+    const { manifest } = await pushArtifact(src, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+    await src.tag(manifest, 'v1');
+    const layers = JSON.parse((await fetchAll(src, manifest)).toString()).layers as Descriptor[];
+    const failing = (layers[0] as Descriptor).digest;
+    /** A destination that takes a manifest with its tag in one call, as a registry does. */
+    class Registryish extends Instrumented {
+      pushReference(desc: Descriptor, content: Content, ref: string, o?: Op) {
+        return this.push(desc, content, o).then(() => this.inner.tag(desc, ref, o));
+      }
+      override async push(desc: Descriptor, content: Content, o?: Op) {
+        if (desc.digest === failing) throw new LadingError('DIGEST_MISMATCH', 'injected mismatch');
+        // The other transfers run until they are cancelled, and then reject as stores do.
+        if (desc.size === 1) {
+          await new Promise<void>((_r, reject) =>
+            o?.signal?.addEventListener('abort', () => reject(abortError(o.signal as AbortSignal)), { once: true }),
+          );
+        }
+        return super.push(desc, content, o);
+      }
+    }
+    for (const dst of [new Registryish(new MemoryStore()), new Instrumented(new MemoryStore())]) {
+      for (let i = 0; i < 5; i++) {
+        const into = dst instanceof Registryish ? dst : new Registryish(new MemoryStore());
+        await assert.rejects(copy(src, 'v1', into, 'v1'), (e: unknown) => {
+          assert.ok(isLadingError(e, 'DIGEST_MISMATCH'), String(e));
+          return true;
+        });
+        await assert.rejects(copyGraph(src, into, manifest), (e: unknown) => isLadingError(e, 'DIGEST_MISMATCH'));
+      }
+    }
   });
 
   test('referrers travel with -r (includeReferrers), found through predecessors', async () => {

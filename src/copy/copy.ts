@@ -56,7 +56,14 @@ export interface CopyGraphOptions {
   onSkipped?: (desc: Descriptor) => void | Promise<void>;
   /** Called for a blob mounted from another repository of the destination's registry. */
   onMounted?: (desc: Descriptor, fromRepository: string) => void | Promise<void>;
-  /** Called as chunks flow, with the descriptor and that chunk's size in bytes (a delta, not a running total). */
+  /**
+   * Called as the content of a descriptor moves into the destination, with that descriptor and the
+   * chunk's size in bytes (a delta, not a running total). Per descriptor and call the deltas add up
+   * to its size when it was copied, never more (a retried upload is not counted twice), and to
+   * nothing when it was skipped or mounted; a manifest counts once, when it is written, whichever
+   * store it goes to (a registry's referrers index is not counted). Nothing is reported once the
+   * signal has aborted.
+   */
   onProgress?: (desc: Descriptor, bytes: number) => void;
   /**
    * Shares "this node is being copied" between several copies into the same destination, so that
@@ -81,6 +88,28 @@ function isForeign(desc: Descriptor): boolean {
     desc.mediaType === MediaType.DockerForeignLayer ||
     desc.mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.')
   );
+}
+
+/**
+ * The progress callback of one descriptor's transfer, as {@link CopyGraphOptions.onProgress}
+ * promises it: never more than the descriptor's size in all (a store that sends bytes again, a
+ * retried upload, is not counted twice), and silent once `signal` has aborted (a worker thread's
+ * or a stream's last chunks arrive after the abort).
+ */
+function progressOf(
+  desc: Descriptor,
+  onProgress: ((desc: Descriptor, bytes: number) => void) | undefined,
+  signal: AbortSignal | undefined,
+): ((bytes: number) => void) | undefined {
+  if (!onProgress) return undefined;
+  let total = 0;
+  return (n) => {
+    if (signal?.aborted) return;
+    const counted = Math.min(n, desc.size - total);
+    if (counted <= 0) return;
+    total += counted;
+    onProgress(desc, counted);
+  };
 }
 
 /**
@@ -123,14 +152,18 @@ export class GraphCopier {
    * Copies everything under `root`, and `root` itself. On failure the rest is cancelled, and the
    * call rejects only once every transfer it started has stopped: a caller that then removes what
    * it wrote into never races a write still under way.
+   *
+   * Every call of one copier rejects with the first failure, whichever call saw it first: the
+   * transfers the copier cancelled because of it (an `ABORTED` whose cause is that failure, a
+   * backoff sleep cut short) are its consequences, never what the caller is told.
    */
   async copy(root: Descriptor, rootBytes?: Buffer): Promise<void> {
     try {
       await this.#node(root, rootBytes);
     } catch (error) {
-      this.#abort.abort(error);
+      if (!this.#abort.signal.aborted) this.#abort.abort(error);
       while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
-      throw error;
+      throw this.#abort.signal.reason;
     }
   }
 
@@ -196,8 +229,8 @@ export class GraphCopier {
 
   async #transfer(desc: Descriptor, bytes: Buffer | undefined): Promise<void> {
     this.#signal.throwIfAborted();
-    const onProgress = this.#opts.onProgress;
-    const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress: (n: number) => onProgress(desc, n) } : {}) };
+    const onProgress = progressOf(desc, this.#opts.onProgress, this.#signal);
+    const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress } : {}) };
     if (!bytes && this.#mountFrom && hasMount(this.#dst)) {
       for (const from of this.#mountFrom(desc)) {
         if (await this.#dst.mount(desc, from, o)) {
@@ -300,7 +333,11 @@ async function copyReference(
     const children = opts.findSuccessors ? await opts.findSuccessors(root, bytes) : successorsOf(root, bytes);
     await Promise.all(children.filter((c) => !isForeign(c)).map((c) => copier.copy(c)));
     await opts.preCopy?.(root);
-    await dst.pushReference(root, bytes, tagWith, opts.signal ? { signal: opts.signal } : {});
+    const onProgress = progressOf(root, opts.onProgress, opts.signal);
+    await dst.pushReference(root, bytes, tagWith, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
     await opts.postCopy?.(root);
   } else if (tagWith) {
     const tagged = await copier.copyTagged(root, rootBytes, tagWith);

@@ -28,6 +28,7 @@ import {
   type ParsedNode,
   parseDigest,
   parseNode,
+  throwIfAborted,
 } from '../oci/index.js';
 import { type ArtifactIndex, type ArtifactMetadata, addArtifact, removeDigest, removeTag } from './artifact-index.js';
 import { changeReferrers, encodeReferrersIndex, parseReferrersIndex, referrerOf, referrersTag } from './referrers.js';
@@ -86,7 +87,8 @@ export class CtfRepository
    * Whether the CTF holds `desc`: a blob file of its digest and its size (one of another size is
    * not it, and a copy replaces it), and for a manifest its entry in the index.
    */
-  async exists(desc: Descriptor): Promise<boolean> {
+  async exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
+    throwIfAborted(o.signal);
     if ((await this.#store.blobSize(desc.digest)) !== desc.size) return false;
     if (!isIndexedMediaType(desc.mediaType)) return true;
     return this.#entries(await this.#store.index()).some((a) => a.digest === desc.digest);
@@ -162,16 +164,20 @@ export class CtfRepository
         done();
       },
     });
-    await verifiedCopy(content, expected, sink, { where: `${this.location}: ${expected.digest}`, op: o });
+    // A manifest counts once, when it is written (see Op.onProgress): not as it is read, and
+    // again as its file is written.
+    const quiet: Op = o.signal ? { signal: o.signal } : {};
+    await verifiedCopy(content, expected, sink, { where: `${this.location}: ${expected.digest}`, op: quiet });
     const bytes = Buffer.concat(chunks);
     const node = parseNode(bytes, expected.mediaType, `${this.location}: ${expected.digest}`);
     // A blob already stored (by another repository) has been verified; only the entry is new.
-    if (!stored) await this.#store.writeBlob(expected, bytes, o);
-    if (!indexed) return;
-    await this.#store.update((index) => this.#recordManifest(index, expected, node));
+    if (!stored) await this.#store.writeBlob(expected, bytes, quiet);
+    if (indexed) await this.#store.update((index) => this.#recordManifest(index, expected, node));
+    o.onProgress?.(bytes.length);
   }
 
-  async resolve(reference: string): Promise<Descriptor> {
+  async resolve(reference: string, o: Op = {}): Promise<Descriptor> {
+    throwIfAborted(o.signal);
     this.#store.assertOpen();
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
     checkTagOrDigest(reference, `${this.name}:${reference}`);
@@ -197,7 +203,8 @@ export class CtfRepository
   }
 
   /** Tags `desc` (a digest reference only records an untagged entry), as upstream's Tag. */
-  async tag(desc: Descriptor, reference: string): Promise<void> {
+  async tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
+    throwIfAborted(o.signal);
     this.#store.assertWritable();
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: empty tag`);
     checkTagOrDigest(reference, `${this.name}:${reference}`);
@@ -256,6 +263,7 @@ export class CtfRepository
   }
 
   async *tags(o: Op & { last?: string } = {}): AsyncIterable<string[]> {
+    throwIfAborted(o.signal);
     const tags = new Set<string>();
     for (const a of this.#entries(await this.#store.index())) if (a.tag) tags.add(a.tag);
     const all = [...tags].sort();
@@ -268,6 +276,7 @@ export class CtfRepository
   }
 
   async *referrers(subject: Descriptor, o: Op & { artifactType?: string } = {}): AsyncIterable<Descriptor[]> {
+    throwIfAborted(o.signal);
     const list = await this.#referrersOf(await this.#store.index(), subject.digest);
     yield o.artifactType ? list.filter((r) => r.artifactType === o.artifactType) : list;
   }

@@ -10,7 +10,7 @@ import {
   verifiedStream,
   verifiesItself,
 } from '../content/index.js';
-import { type Descriptor, LadingError } from '../oci/index.js';
+import { checkRefName, type Descriptor, LadingError } from '../oci/index.js';
 import { encodeIndexJson, type IndexState, layoutFileBytes, recordTag, resolveIndexed } from './index-json.js';
 import { blobPath } from './layout.js';
 
@@ -84,6 +84,7 @@ export class LayoutTarWriter implements Target {
 
   /** Lists `desc` in index.json under `reference` (a digest reference lists it without a name). */
   async tag(desc: Descriptor, reference: string): Promise<void> {
+    checkRefName(reference, this.out);
     if (!this.#written.has(desc.digest)) throw new LadingError('NOT_FOUND', `${this.out}: ${desc.digest} not found`);
     recordTag(this.#state, desc, reference);
   }

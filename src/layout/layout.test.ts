@@ -238,6 +238,52 @@ describe('writing layouts', () => {
     }
   });
 
+  test('a ref name is refused only when no reference could be it: empty, blank, with whitespace or control characters (INVALID_REFERENCE)', async () => {
+    const t = await tempDir();
+    try {
+      const src = new MemoryStore();
+      const { manifest } = await pushArtifact(src, { 'a.txt': 'a' });
+      await src.tag(manifest, 'v1');
+      const layout = await OciLayout.open(join(t.path, 'layout'), { mode: 'create' });
+      const tarPath = join(t.path, 'out.tar');
+      const { LayoutTarWriter } = await import('./layout-tar.js');
+      const tar = await LayoutTarWriter.create(tarPath);
+      // Names a tag grammar refuses (a path, a leading underscore, a double one) stay writable, as
+      // oras-go keeps any non-empty ref name; a whole reference (with its ':') is fix-oras's part.
+      const good = ['v1', '_under', 'a__b', 'acme/app', 'a'.repeat(200)];
+      const bad = ['', 'bad tag', ' v1', 'v1\n', 'tab\there', 'nul\u0000', 'zero\u200bwidth'];
+      for (const dst of [layout, new MemoryStore(), tar]) {
+        await copy(src, 'v1', dst, 'v1');
+        for (const name of good) {
+          await dst.tag(manifest, name);
+          assert.equal((await dst.resolve(name)).digest, manifest.digest, name);
+        }
+        for (const name of bad) {
+          // (copy's empty destination reference means "leave it untagged".)
+          if (name)
+            await assert.rejects(
+              copy(src, 'v1', dst, name),
+              (e: unknown) => isLadingError(e, 'INVALID_REFERENCE'),
+              JSON.stringify(name),
+            );
+          await assert.rejects(
+            dst.tag(manifest, name),
+            (e: unknown) => isLadingError(e, 'INVALID_REFERENCE'),
+            JSON.stringify(name),
+          );
+        }
+      }
+      await tar.close();
+      const index = JSON.parse(await readFile(join(t.path, 'layout', 'index.json'), 'utf8'));
+      const names = index.manifests.map(
+        (m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'],
+      );
+      assert.deepEqual(names.sort(), [...good].sort());
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('concurrent pushes of the same blob in one process are safe', async () => {
     const t = await tempDir();
     try {

@@ -33,6 +33,7 @@ import {
 } from '../content/index.js';
 import {
   cancellable,
+  checkRefName,
   type Descriptor,
   isManifestMediaType,
   isValidDigest,
@@ -41,6 +42,7 @@ import {
   MediaType,
   parseDigest,
   plainDescriptor,
+  throwIfAborted,
 } from '../oci/index.js';
 import {
   checkLayoutFile,
@@ -226,7 +228,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
    * Whether the layout holds the blob or manifest `desc` names: a file of its digest and its size
    * (one of another size is not it, and a copy replaces it).
    */
-  async exists(desc: Descriptor): Promise<boolean> {
+  async exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
+    throwIfAborted(o.signal);
     this.#assertOpen();
     if (this.#missing) return false;
     return (await this.#blobs.size(desc.digest)) === desc.size;
@@ -315,6 +318,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
         if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
       });
       this.#graph = undefined;
+      // A manifest counts once, when it is written (see Op.onProgress).
+      o.onProgress?.(expected.size);
     } else {
       await this.#blobs.write(expected, content, o);
     }
@@ -352,10 +357,10 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       discard(content);
       return Promise.reject(this.#closedError());
     }
-    return this.#write(cancellablePush(content, o, () => this.#pushReference(expected, content, reference)));
+    return this.#write(cancellablePush(content, o, () => this.#pushReference(expected, content, reference, o)));
   }
 
-  async #pushReference(expected: Descriptor, content: Content, reference: string): Promise<void> {
+  async #pushReference(expected: Descriptor, content: Content, reference: string, o: Op): Promise<void> {
     this.#assertWritable();
     try {
       checkTagReference(expected, reference);
@@ -375,14 +380,17 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       discard(content);
       throw error;
     }
-    if (await this.exists(expected)) discard(content);
-    else await this.#storeManifest(expected, content);
+    const written = !(await this.exists(expected));
+    if (written) await this.#storeManifest(expected, content);
+    else discard(content);
     await this.#update((state) => recordTag(state, expected, reference));
     this.#graph = undefined;
+    if (written) o.onProgress?.(expected.size);
   }
 
   /** The descriptor a tag or digest names: from index.json, or a bare blob found by digest. */
-  async resolve(reference: string): Promise<Descriptor> {
+  async resolve(reference: string, o: Op = {}): Promise<Descriptor> {
+    throwIfAborted(o.signal);
     this.#assertOpen();
     if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: no tag or digest given`);
     const indexed = resolveIndexed(this.#state, reference);
@@ -395,11 +403,12 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   }
 
   /** Tags the manifest `desc` in index.json (a digest `reference` only records the manifest). */
-  tag(desc: Descriptor, reference: string): Promise<void> {
-    return this.#write(this.#tag(desc, reference));
+  tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
+    return this.#write(this.#tag(desc, reference, o));
   }
 
-  async #tag(desc: Descriptor, reference: string): Promise<void> {
+  async #tag(desc: Descriptor, reference: string, o: Op): Promise<void> {
+    throwIfAborted(o.signal);
     this.#assertOpen();
     this.#assertWritable();
     checkTagReference(desc, reference);
@@ -444,6 +453,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
 
   /** The layout's tags, sorted, in one page (after `last` when given). */
   async *tags(o: Op & { last?: string } = {}): AsyncIterable<string[]> {
+    throwIfAborted(o.signal);
     this.#assertOpen();
     const all = [...this.#state.tags.keys()].sort();
     yield o.last ? all.filter((t) => t > (o.last as string)) : all;
@@ -498,7 +508,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
 
 /** A tag, or a digest reference to `desc` itself: tagging by digest only records the manifest, as oras-go does. */
 function checkTagReference(desc: Descriptor, reference: string): void {
-  if (!reference) throw new LadingError('INVALID_REFERENCE', 'empty tag');
+  checkRefName(reference);
   if (isValidDigest(reference) && reference !== desc.digest) {
     throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
   }

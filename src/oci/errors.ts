@@ -130,3 +130,20 @@ export async function cancellable<T>(signal: AbortSignal | undefined, fn: () => 
     throw asAbortError(error, signal, what);
   }
 }
+
+/**
+ * {@link cancellable} for a listing read page by page: the first page rejects with the `ABORTED`
+ * error when `signal` is aborted already, and any page read once it is aborted rejects with it too.
+ */
+export async function* cancellablePages<T>(
+  signal: AbortSignal | undefined,
+  pages: () => AsyncIterable<T>,
+  what?: string,
+): AsyncGenerator<T> {
+  throwIfAborted(signal, what);
+  try {
+    yield* pages();
+  } catch (error) {
+    throw asAbortError(error, signal, what);
+  }
+}

@@ -122,6 +122,27 @@ export function formatReference(ref: Reference): string {
   return isDigestReference(ref.reference) ? `${base}@${ref.reference}` : `${base}:${ref.reference}`;
 }
 
+/** Whitespace, control and invisible format characters: no tag, reference or digest has them. */
+const notInAnyReference = /[\s\p{Cc}\p{Cf}]/u;
+
+/**
+ * Validates a name a store records for a manifest where no registry's tag grammar applies: an OCI
+ * layout's `org.opencontainers.image.ref.name`, a memory store's tag. As oras-go's layout store,
+ * it takes any name a reference could be (a tag, a path, a whole `host/repo:tag` reference, a
+ * tag a stricter grammar refuses), and refuses only what none could: an empty name, and one with
+ * whitespace or control characters.
+ */
+export function checkRefName(name: string, where?: string): void {
+  const at = where ? `${where}: ` : '';
+  if (!name) throw new LadingError('INVALID_REFERENCE', `${at}empty tag`);
+  if (notInAnyReference.test(name)) {
+    throw new LadingError(
+      'INVALID_REFERENCE',
+      `${at}invalid tag ${JSON.stringify(name)}: whitespace or control characters`,
+    );
+  }
+}
+
 /** Validates a tag or digest used against one repository (a bare `tag` or `sha256:…`). */
 export function checkTagOrDigest(reference: string, where = reference): void {
   if (isDigestReference(reference)) {

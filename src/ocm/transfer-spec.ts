@@ -12,7 +12,7 @@ import { fromWire, toWire } from './descriptor/wire.js';
 import type { RepositorySpec } from './reference.js';
 import { isOciManifestType, refuseComponentStore } from './repository/mapping.js';
 import type { ComponentVersionRepository } from './repository/repository.js';
-import { referenceNameOf } from './transfer.js';
+import { noImageSource, referenceNameOf } from './transfer.js';
 import { AccessType, canonicalRepositoryType, isAccessType, RepositoryType } from './types.js';
 
 /**
@@ -958,8 +958,7 @@ async function runNow(
         break;
       }
       case 'GetOCIArtifact/v1alpha1': {
-        if (!options.imageSource)
-          throw new LadingError('UNSUPPORTED', `${where}: no way to read OCI images configured`);
+        if (!options.imageSource) throw noImageSource(where);
         const resource = resourceModel(spec.resource, `${at}.resource`);
         if (!isAccessType(resource.access.type, AccessType.OCIImage)) {
           throw new LadingError(
@@ -1033,8 +1032,7 @@ async function runNow(
         if (t.type.startsWith('Add')) {
           from = content(spec.file, `${at}.file`);
         } else {
-          if (!options.imageSource)
-            throw new LadingError('UNSUPPORTED', `${where}: no way to read OCI images configured`);
+          if (!options.imageSource) throw noImageSource(where);
           const source = resourceModel(spec.resource, `${at}.resource`);
           const ref = str((source.access as Obj).imageReference, `${at}.resource.access.imageReference`);
           accessReference(ref, {

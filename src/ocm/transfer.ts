@@ -25,6 +25,16 @@ export type ImageSource = (imageReference: string) => Promise<{
   reference: string;
 }>;
 
+/**
+ * An `OCIImage/v1` resource to copy by value with no {@link TransferOptions.imageSource}: the hint
+ * names the option that would let it be read.
+ */
+export function noImageSource(where: string): LadingError {
+  return new LadingError('UNSUPPORTED', `${where}: no way to read OCI images configured`, {
+    hint: { key: 'imageSource', text: 'give imageSource, which opens an image reference as a target to read it from' },
+  });
+}
+
 /** Where `uploadAs: 'ociArtifact'` puts a standalone artifact in the target registry. */
 export type ArtifactDestination = (referenceName: string) => Promise<{
   /** The store the artifact is copied to. */
@@ -391,7 +401,7 @@ async function prepare(
     return { from: target, node: desc, ...(local ? {} : { standalone: access.referenceName as string }) };
   }
   if (plan.action === 'copy-image') {
-    if (!options.imageSource) throw new LadingError('UNSUPPORTED', `${key}: no way to read OCI images configured`);
+    if (!options.imageSource) throw noImageSource(key);
     const imageReference = String((element.access as TypedSpec & { imageReference?: unknown }).imageReference ?? '');
     if (!imageReference)
       throw new LadingError('INVALID_DESCRIPTOR', `${key}: resource ${element.name} has no imageReference`);

@@ -1,5 +1,5 @@
 import { type Op, readRegularFileSync } from '../content/index.js';
-import { LadingError, parseReference, withoutUserinfo } from '../oci/index.js';
+import { cancellable, cancellablePages, LadingError, parseReference, withoutUserinfo } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
 import { catalogScope } from './auth/scope.js';
 import type { DirectGet } from './blob-threads.js';
@@ -181,22 +181,26 @@ export class Registry implements RegistryEndpoint {
   }
 
   /** `GET /v2/`: succeeds when the registry is reachable and accepts our credentials. */
-  async ping(o: Op = {}): Promise<void> {
-    const reply = await this.send({ method: 'GET', url: this.url(''), signal: o.signal, scopes: [] });
-    if (reply.status !== 200) throw await replyError(reply, 'GET');
-    await reply.body.dump();
+  ping(o: Op = {}): Promise<void> {
+    return cancellable(o.signal, async () => {
+      const reply = await this.send({ method: 'GET', url: this.url(''), signal: o.signal, scopes: [] });
+      if (reply.status !== 200) throw await replyError(reply, 'GET');
+      await reply.body.dump();
+    });
   }
 
   /** Repository names from `_catalog`, page by page. */
-  async *repositories(o: Op & { last?: string } = {}): AsyncGenerator<string[]> {
+  repositories(o: Op & { last?: string } = {}): AsyncGenerator<string[]> {
     const first = this.url('_catalog');
     if (this.options.pageSize !== undefined) first.searchParams.set('n', String(this.options.pageSize));
     if (o.last) first.searchParams.set('last', o.last);
-    yield* pages(this, first, 'repositories', [catalogScope], {
-      ...o,
-      what: `repositories of ${this.host}`,
-      limits: this.options.pageLimits,
-    });
+    return cancellablePages(o.signal, () =>
+      pages(this, first, 'repositories', [catalogScope], {
+        ...o,
+        what: `repositories of ${this.host}`,
+        limits: this.options.pageLimits,
+      }),
+    );
   }
 
   /** Releases pooled connections. The registry's repositories must not be used afterwards. */

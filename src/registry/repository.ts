@@ -28,6 +28,7 @@ import {
 import {
   abortError,
   cancellable,
+  cancellablePages,
   checkTagOrDigest,
   type Descriptor,
   digestBytes,
@@ -139,7 +140,11 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
 
   // --- resolve / fetch / exists -------------------------------------------------------------
 
-  async resolve(reference: string, o: Op = {}): Promise<Descriptor> {
+  resolve(reference: string, o: Op = {}): Promise<Descriptor> {
+    return cancellable(o.signal, () => this.#resolve(reference, o));
+  }
+
+  async #resolve(reference: string, o: Op): Promise<Descriptor> {
     checkTagOrDigest(reference, `${this}:${reference}`);
     const url = this.#url(`manifests/${reference}`);
     const reply = await this.#send({ method: 'HEAD', url, headers: { accept: ManifestAccept } }, o);
@@ -162,7 +167,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
    * GETs a manifest by tag or digest with its bytes; the digest is checked against the bytes.
    * `accept` replaces the default Accept list (the manifest media types asked for).
    */
-  async fetchManifest(
+  fetchManifest(
     reference: string,
     o: Op & { accept?: readonly string[] } = {},
   ): Promise<{
@@ -171,6 +176,13 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     /** The manifest's bytes, checked against the digest. */
     bytes: Buffer;
   }> {
+    return cancellable(o.signal, () => this.#fetchManifest(reference, o));
+  }
+
+  async #fetchManifest(
+    reference: string,
+    o: Op & { accept?: readonly string[] },
+  ): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
     checkTagOrDigest(reference, `${this}:${reference}`);
     const url = this.#url(`manifests/${reference}`);
     const accept = o.accept?.length ? o.accept.join(', ') : ManifestAccept;
@@ -496,7 +508,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   #resumer(url: URL, desc: Descriptor, o: Op): ResumeSource {
     let resumes = 0;
     return async (offset, error) => {
-      if (o.signal?.aborted) throw o.signal.reason;
+      if (o.signal?.aborted) throw abortError(o.signal);
       if (!isTransientError(error) || resumes >= MaxResumes || offset >= desc.size) {
         throw networkError('GET', url, error);
       }
@@ -512,7 +524,11 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   }
 
   /** A blob's descriptor from its digest (HEAD on the blob; `resolve` speaks to the manifest endpoint). */
-  async resolveBlob(digest: string, o: Op = {}): Promise<Descriptor> {
+  resolveBlob(digest: string, o: Op = {}): Promise<Descriptor> {
+    return cancellable(o.signal, () => this.#resolveBlob(digest, o));
+  }
+
+  async #resolveBlob(digest: string, o: Op): Promise<Descriptor> {
     checkTagOrDigest(digest, `${this}@${digest}`);
     const url = this.#url(`blobs/${digest}`);
     const reply = await this.#send({ method: 'HEAD', url }, o);
@@ -529,7 +545,11 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     return { mediaType: MediaType.OctetStream, digest, size };
   }
 
-  async exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
+  exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
+    return cancellable(o.signal, () => this.#exists(desc, o));
+  }
+
+  async #exists(desc: Descriptor, o: Op): Promise<boolean> {
     const kind = isManifestMediaType(desc.mediaType) ? 'manifests' : 'blobs';
     const url = this.#url(`${kind}/${desc.digest}`);
     const headers = kind === 'manifests' ? { accept: `${desc.mediaType}, ${ManifestAccept}` } : {};
@@ -592,7 +612,11 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   }
 
   /** Tags by re-PUTting the manifest bytes: the registry API has no tag operation. */
-  async tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
+  tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
+    return cancellable(o.signal, () => this.#tag(desc, reference, o));
+  }
+
+  async #tag(desc: Descriptor, reference: string, o: Op): Promise<void> {
     checkTagOrDigest(reference, `${this}:${reference}`);
     const bytes = await fetchAll(this, desc, { ...(o.signal ? { signal: o.signal } : {}) });
     // A re-tag never rewrites the referrers fallback index (oras PR #1435).
@@ -652,7 +676,8 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     }
     if (!how.index || this.#referrers === 'supported' || !subject) return;
     this.#referrers = 'unsupported';
-    await this.#updateFallbackIndex(subject, { add: entry }, o);
+    // The tag-schema index is the registry's bookkeeping, not this manifest's bytes: not counted.
+    await this.#updateFallbackIndex(subject, { add: entry }, o.signal ? { signal: o.signal } : {});
   }
 
   // --- referrers ----------------------------------------------------------------------------------
@@ -661,7 +686,11 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
    * Referrers of `subject`, page by page: from the referrers API where the registry has one,
    * otherwise from the tag-schema index. What we learn about the API is kept for this repository.
    */
-  async *referrers(subject: Descriptor, o: Op & { artifactType?: string } = {}): AsyncGenerator<Descriptor[]> {
+  referrers(subject: Descriptor, o: Op & { artifactType?: string } = {}): AsyncGenerator<Descriptor[]> {
+    return cancellablePages(o.signal, () => this.#referrerPages(subject, o));
+  }
+
+  async *#referrerPages(subject: Descriptor, o: Op & { artifactType?: string }): AsyncGenerator<Descriptor[]> {
     parseDigest(subject.digest);
     // Known (or set, --distribution-spec v1.1-referrers-api) to have the API: no fallback, as oras-go.
     const known = this.#referrers === 'supported';
@@ -784,16 +813,18 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
 
   // --- tags / delete / mount ----------------------------------------------------------------------
 
-  async *tags(o: Op & { last?: string } = {}): AsyncGenerator<string[]> {
+  tags(o: Op & { last?: string } = {}): AsyncGenerator<string[]> {
     const first = this.#url('tags/list');
     const n = this.registry.options.pageSize;
     if (n !== undefined) first.searchParams.set('n', String(n));
     if (o.last) first.searchParams.set('last', o.last);
-    yield* pages(this.registry, first, 'tags', this.#scopes(), {
-      ...o,
-      what: `tags of ${this}`,
-      limits: this.registry.options.pageLimits,
-    });
+    return cancellablePages(o.signal, () =>
+      pages(this.registry, first, 'tags', this.#scopes(), {
+        ...o,
+        what: `tags of ${this}`,
+        limits: this.registry.options.pageLimits,
+      }),
+    );
   }
 
   delete(desc: Descriptor, o: Op = {}): Promise<void> {

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { abortError } from '../oci/index.js';
 import { errorCodeOf } from './errors.js';
 
 /** How a registry retries a request that failed for a reason that may pass (5xx, 429, a dropped connection). */
@@ -73,6 +74,16 @@ export function backoffMs(policy: RetryPolicy, attempt: number, retryAfterMs?: n
   return Math.min(policy.maxWaitMs, Math.max(policy.minWaitMs, jittered));
 }
 
+/**
+ * Waits `ms` before a retry. Cut short by `signal`, it rejects with the library's `ABORTED` error
+ * (the signal's reason as cause), never with the timer's bare `AbortError`.
+ */
 export async function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  await sleep(ms, undefined, signal ? { signal } : {});
+  if (!signal) return sleep(ms);
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    if (signal.aborted) throw abortError(signal);
+    throw error;
+  }
 }

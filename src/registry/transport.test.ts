@@ -78,6 +78,29 @@ describe('Transport', () => {
     }
   });
 
+  test('a retry backoff cut short by the signal rejects with ABORTED, never a bare AbortError', async () => {
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const { port } = gone.address() as AddressInfo;
+    await new Promise((resolve) => gone.close(resolve));
+    const transport = new Transport({ retry: { ...noRetry, maxRetries: 5, minWaitMs: 2000, maxWaitMs: 2000 } });
+    const stop = new AbortController();
+    const reason = new Error('a sibling failed');
+    setTimeout(() => stop.abort(reason), 200);
+    try {
+      await assert.rejects(
+        transport.send({ method: 'GET', url: new URL(`http://127.0.0.1:${port}/v2/`), signal: stop.signal }),
+        (e: unknown) => {
+          assert.ok(isLadingError(e, 'ABORTED'), String(e));
+          assert.equal(e.cause, reason);
+          return true;
+        },
+      );
+    } finally {
+      await transport.close();
+    }
+  });
+
   test('extra headers may not set the framing of a message (Content-Length, Transfer-Encoding)', () => {
     for (const name of ['Content-Length', 'transfer-encoding']) {
       assert.throws(

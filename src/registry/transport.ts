@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { LadingError } from '../oci/index.js';
+import { abortError, LadingError } from '../oci/index.js';
 import type { DirectGet } from './blob-threads.js';
 import { networkError } from './errors.js';
 import { requestHead } from './h1/head.js';
@@ -260,7 +260,7 @@ export class Transport implements Sender {
       try {
         reply = await this.#exchange(req);
       } catch (error) {
-        if (req.signal?.aborted) throw req.signal.reason;
+        if (req.signal?.aborted) throw abortError(req.signal);
         // A server that stays silent twice in a row is not waited for a third time.
         const givenUp = isTimeout(error) && ++timeouts > 1;
         if (replayable && !givenUp && attempt < this.#retry.maxRetries && isTransientError(error)) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { tempPathFor } from '../../archive/index.js';
 import {
   fetchAll,
   hasIngest,
@@ -16,6 +17,7 @@ import {
 import { copyGraph } from '../../copy/index.js';
 import { LayoutTarWriter, OciLayout } from '../../layout/index.js';
 import {
+  cancellable,
   checkDescriptor,
   createDigester,
   type Descriptor,
@@ -29,6 +31,7 @@ import {
   parseJson,
   parseNode,
   plainDescriptor,
+  throwIfAborted,
 } from '../../oci/index.js';
 import { verifyResourceContent } from '../content-digest.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
@@ -678,22 +681,28 @@ export class ComponentVersionRepository {
     /** The bytes written, for a blob. */
     size?: number;
   }> {
-    const o: Op = options.signal ? { signal: options.signal } : {};
-    const { target, desc, artifact } = await this.localContent(stored, access, o);
-    if (artifact) {
-      await writeLayoutTar(target, desc, out, options.layoutTag, o);
-      return { mediaType: OcmMediaType.OciLayoutTar };
-    }
-    const stream = await target.fetch(desc, o);
-    const tmp = `${out}.${process.pid}.tmp`;
-    try {
-      await pipeline(stream, createWriteStream(tmp, { flags: 'wx' }));
-      await rename(tmp, out);
-    } catch (error) {
-      await rm(tmp, { force: true });
-      throw error;
-    }
-    return { mediaType: access.mediaType, size: desc.size };
+    const signal = options.signal;
+    const o: Op = signal ? { signal } : {};
+    return cancellable(signal, async () => {
+      const { target, desc, artifact } = await this.localContent(stored, access, o);
+      if (artifact) {
+        await writeLayoutTar(target, desc, out, options.layoutTag, o);
+        return { mediaType: OcmMediaType.OciLayoutTar };
+      }
+      const stream = await target.fetch(desc, o);
+      const tmp = tempPathFor(out);
+      try {
+        // The signal stops the write half way; the temp file goes with it.
+        await pipeline(stream, createWriteStream(tmp, { flags: 'wx' }), signal ? { signal } : {});
+        throwIfAborted(signal);
+        await rename(tmp, out);
+      } catch (error) {
+        stream.destroy();
+        await rm(tmp, { force: true });
+        throw error;
+      }
+      return { mediaType: access.mediaType, size: desc.size };
+    });
   }
 }
 
