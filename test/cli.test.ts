@@ -21,6 +21,12 @@ describe('lading command line', () => {
     assert.match(h.stdout, /cp\|copy/);
     const u = await lading(['no-such-command']);
     assert.equal(u.code, 2);
+    // A usage error is one line, commander's suggestion included.
+    const typo = await lading(['pussh']);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, "Error: unknown command 'pussh' (did you mean push?)\n");
+    const flag = await lading(['push', '--formt', 'json', 'localhost:5000/x:v1', 'a.txt']);
+    assert.equal(flag.stderr, "Error: unknown option '--formt' (did you mean --format?)\n");
   });
 
   test('cp copies between a layout tar and a layout directory with several tags', async () => {

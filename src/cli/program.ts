@@ -79,7 +79,14 @@ export async function buildProgram(io: CliIO, args?: readonly string[]): Promise
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(s.startsWith('error:') ? `Error: ${s.slice(7)}` : s),
+      // One line, as every error: commander's suggestion joins the line it follows.
+      outputError: (s, write) =>
+        write(
+          (s.startsWith('error:') ? `Error: ${s.slice(7)}` : s).replace(
+            /\n\(Did you mean (.*)\?\)\n?$/,
+            ' (did you mean $1?)\n',
+          ),
+        ),
     })
     .showSuggestionAfterError()
     .enablePositionalOptions(false)
