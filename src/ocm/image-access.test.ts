@@ -17,7 +17,8 @@ describe('registries that accesses name', () => {
       assert.equal(to.target.name, 'sub/acme/image');
       assert.equal(to.target.registry.baseUrl.href, 'http://registry.example:5000/');
       assert.equal(to.reference, '1.0');
-      assert.equal(to.imageReference, 'registry.example:5000/sub/acme/image:1.0');
+      // The access keeps the target's scheme, as upstream writes it: read back over plain HTTP.
+      assert.equal(to.imageReference, 'http://registry.example:5000/sub/acme/image:1.0');
       assert.equal(registryArtifactDestination(parseRepository('./ctf'), registries), undefined);
     } finally {
       await registries.close();
