@@ -61,6 +61,60 @@ describe('login, logout and credentials', () => {
       assertNoSecrets(results, [password, basic]);
     }));
 
+  test('login prompts on stdout and reads the answers from a piped stdin, as ORAS does; the password is never shown', () =>
+    withDir(async (dir) => {
+      const { host, caFile, username, password } = peers.tls;
+      const basic = Buffer.from(`${username}:${password}`).toString('base64');
+      const forms: Array<{ name: string; args: string[]; input: string; stdout: string }> = [
+        // Both prompted; the user name is trimmed, a CRLF line end is dropped from the password.
+        {
+          name: 'both',
+          args: [],
+          input: `  ${username} \r\n${password}\r\n`,
+          stdout: 'Username: Password: Login Succeeded\n',
+        },
+        { name: 'password', args: ['-u', username], input: `${password}\n`, stdout: 'Password: Login Succeeded\n' },
+        // The last line may lack its newline.
+        { name: 'no-newline', args: ['-u', username], input: password, stdout: 'Password: Login Succeeded\n' },
+      ];
+      for (const form of forms) {
+        const config = join(dir, `${form.name}.json`);
+        const login = await ladingOk(['login', '--ca-file', caFile, '--registry-config', config, ...form.args, host], {
+          input: form.input,
+        });
+        assert.equal(login.stdout, form.stdout, form.name);
+        assert.equal(login.stderr, '', form.name);
+        assert.equal(JSON.parse(await readFile(config, 'utf8')).auths[host].auth, basic, form.name);
+        // The stored credentials work for a later command.
+        await writeFile(join(dir, 'f.txt'), form.name);
+        const push = await ladingOk(
+          ['push', '--ca-file', caFile, '--registry-config', config, `${host}/auth/prompt:${form.name}`, 'f.txt'],
+          { cwd: dir },
+        );
+        assertNoSecrets([login, push], [password, basic]);
+      }
+      // Empty answers: ORAS's errors, after the prompt, and nothing stored.
+      const empty: Array<[string[], string, RegExp]> = [
+        [[], '\n\n', /^Error: token required$/],
+        [['-u', username], '', /^Error: password required$/],
+        [['-u', username], '\r\n', /^Error: password required$/],
+      ];
+      for (const [args, input, pattern] of empty) {
+        const config = join(dir, 'empty.json');
+        const r = await lading(['login', '--ca-file', caFile, '--registry-config', config, ...args, host], { input });
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr.trim(), pattern);
+        await assert.rejects(() => stat(config), 'nothing stored after a failed login');
+      }
+      // A wrong prompted password fails as a wrong -p does, and is not printed.
+      const wrong = await lading(['login', '--ca-file', caFile, '--registry-config', join(dir, 'w.json'), host], {
+        input: `${username}\nwrong-pass-456\n`,
+      });
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.stderr, /unauthorized|authentication/i);
+      assertNoSecrets([wrong], ['wrong-pass-456']);
+    }));
+
   test('a wrong password fails cleanly and says nothing of the password', () =>
     withDir(async (dir) => {
       const { host, caFile, username } = peers.tls;

@@ -1,25 +1,7 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../oci/index.js';
-import type { CliIO } from '../io.js';
+import { type CliIO, rememberSecret } from '../io.js';
 import { addOrasOptions, addRegistryConfigOption } from '../options.js';
-
-/** Asks on the terminal; the password is not echoed. */
-async function prompt(question: string, hidden: boolean): Promise<string> {
-  const { createInterface } = await import('node:readline');
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  if (hidden) {
-    const rlAny = rl as unknown as { _writeToOutput: (s: string) => void };
-    rlAny._writeToOutput = (s: string) => {
-      if (s.startsWith(question)) process.stderr.write(question);
-    };
-  }
-  try {
-    return await new Promise((resolve) => rl.question(question, resolve));
-  } finally {
-    if (hidden) process.stderr.write('\n');
-    rl.close();
-  }
-}
 
 function hostOf(raw: string): string {
   return raw.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
@@ -42,28 +24,30 @@ Examples:
     const { Registry, DockerCredentialStore, defaultConfigPath } = await import('../../registry/index.js');
     const { registryOptions, readStdinSecret } = await import('../registry-target.js');
     const host = hostOf(registryArg);
-    let username: string | undefined = opts.username;
-    let password: string | undefined = opts.password;
-    let identityToken: string | undefined = opts.identityToken;
-    // Checked before anything is sent: `user:secret` as a user name would go out in the ping as a
-    // different user with a password made of its end.
-    if (username?.includes(':')) throw new LadingError('INVALID_ARGUMENT', 'the user name must not contain ":"');
-    if (opts.passwordStdin) password = readStdinSecret();
-    if (opts.identityTokenStdin) identityToken = readStdinSecret('--identity-token-stdin');
-    if (identityToken === undefined && (username === undefined || password === undefined)) {
-      if (!process.stdin.isTTY) {
-        throw new LadingError(
-          'INVALID_ARGUMENT',
-          'no credentials given: use -u with -p or --password-stdin (stdin is not a terminal)',
-        );
-      }
-      if (username === undefined) username = await prompt('Username: ', false);
-      if (password === undefined) password = await prompt(username ? 'Password: ' : 'Token: ', true);
+    let username: string = opts.username ?? '';
+    // Checked before anything is read or sent: `user:secret` as a user name would go out in the ping
+    // as a different user with a password made of its end.
+    if (username.includes(':')) throw new LadingError('INVALID_ARGUMENT', 'the user name must not contain ":"');
+    const tokenGiven = opts.identityToken !== undefined || Boolean(opts.identityTokenStdin);
+    if (opts.username !== undefined && tokenGiven)
+      throw new LadingError('INVALID_ARGUMENT', '--username and --identity-token cannot be used together');
+    if ((opts.password !== undefined || opts.passwordStdin) && tokenGiven)
+      throw new LadingError('INVALID_ARGUMENT', '--password and --identity-token cannot be used together');
+    // One secret, as in ORAS: a password with a user name, an identity (refresh) token without.
+    let secret: string = opts.identityToken ?? opts.password ?? '';
+    if (opts.passwordStdin) secret = readStdinSecret();
+    if (opts.identityTokenStdin) secret = readStdinSecret('--identity-token-stdin');
+    if (secret === '') {
+      // As ORAS: prompts on stdout, answers from stdin whether or not it is a terminal.
+      const { ask } = await import('../prompt.js');
+      if (username === '') username = (await ask(io, 'Username: ', false)).trim();
+      secret = await ask(io, username === '' ? 'Token: ' : 'Password: ', true);
+      if (secret === '')
+        throw new LadingError('INVALID_ARGUMENT', username === '' ? 'token required' : 'password required');
     }
-    if (username?.includes(':')) throw new LadingError('INVALID_ARGUMENT', 'the user name must not contain ":"');
-    const credential = username
-      ? { username, password: password ?? '' }
-      : { identityToken: identityToken ?? password ?? '' };
+    if (username.includes(':')) throw new LadingError('INVALID_ARGUMENT', 'the user name must not contain ":"');
+    rememberSecret(secret);
+    const credential = username ? { username, password: secret } : { identityToken: secret };
     const options = registryOptions(
       {
         ...opts,

@@ -1,4 +1,6 @@
 import { LadingError } from '../../oci/index.js';
+import * as sprig from './go-sprig.js';
+import { GoTime, goFormat, goNow, goTimeJson, goTimeString, goUnix } from './go-time.js';
 
 /**
  * Go's text/template, for the templates ORAS users write with `--format go-template`. ORAS
@@ -13,7 +15,10 @@ import { LadingError } from '../../oci/index.js';
  * slice, eq, ne, lt, le, gt, ge, print, printf, println, html, js, urlquery) and the sprig
  * functions ORAS users reach for (json/toJson, toPrettyJson, toRawJson, upper, lower, trim,
  * trimPrefix, trimSuffix, replace, contains, hasPrefix, hasSuffix, join, split, default, empty,
- * quote, squote, keys, first, last, add, sub, base).
+ * quote, squote, keys, first, last, add, sub, base, trunc, substr, repeat, indent, nindent, title,
+ * b64enc, b64dec, now, date, dateInZone, htmlDate, htmlDateInZone, unixEpoch). A time (from `now`)
+ * prints as Go's time.Time does; `date` formats one, or Unix seconds given as a template integer,
+ * with Go's reference-time layouts.
  *
  * Values print as Go's `%v` prints them: numbers as float64 (`1.2345678e+07`), a missing key as
  * `<no value>`, null as `<nil>`, lists as `[a b]`, maps as `map[k:v]`.
@@ -476,7 +481,7 @@ class PipeParser {
 // ---------- values ----------
 
 function isMap(v: Value): v is Record<string, Value> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof IntValue);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof IntValue) && !(v instanceof GoTime);
 }
 
 /** An integer constant of the template (Go int), as opposed to a JSON number (Go float64). */
@@ -521,6 +526,7 @@ function printValue(v: Value): string {
   if (v === NoValue) return '<no value>';
   if (v === null || v === undefined) return '<nil>';
   if (v instanceof IntValue) return String(v.n);
+  if (v instanceof GoTime) return goTimeString(v);
   if (typeof v === 'number') return goFloat(v);
   if (typeof v === 'string') return v;
   if (typeof v === 'boolean') return String(v);
@@ -536,6 +542,7 @@ function printValue(v: Value): string {
 function plain(v: Value): Value {
   if (v === NoValue) return null;
   if (v instanceof IntValue) return v.n;
+  if (v instanceof GoTime) return goTimeJson(v);
   if (Array.isArray(v)) return v.map(plain);
   if (isMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
   return v;
@@ -545,6 +552,7 @@ function typeName(v: Value): string {
   if (v === NoValue) return '<no value>';
   if (v === null || v === undefined) return '<nil>';
   if (v instanceof IntValue) return 'int';
+  if (v instanceof GoTime) return 'time.Time';
   if (typeof v === 'number') return 'float64';
   if (typeof v === 'string') return 'string';
   if (typeof v === 'boolean') return 'bool';
@@ -722,6 +730,24 @@ function str(v: Value): string {
 
 type Fn = (...args: Value[]) => Value;
 
+/** An argument for a Go `int` parameter: a template integer, not a JSON number (float64). */
+function int(v: Value): number {
+  if (v instanceof IntValue) return v.n;
+  throw new TemplateError(`wrong type for value; expected int; got ${typeName(v)}`);
+}
+
+/** An argument for a Go `time.Time` parameter. */
+function time(v: Value): GoTime {
+  if (v instanceof GoTime) return v;
+  throw new TemplateError(`wrong type for value; expected time.Time; got ${typeName(v)}`);
+}
+
+/** sprig's dateInZone: a time, or Unix seconds as a template integer; anything else is now. */
+function dateInZone(layout: Value, t: Value, zone: Value): string {
+  const at = t instanceof GoTime ? t : t instanceof IntValue ? goUnix(t.n) : goNow();
+  return goFormat(at.in(str(zone)), str(layout));
+}
+
 /** The template functions by name; a name is looked up only among these (see functionNamed). */
 const functions: Record<string, Fn> = {
   not: (a) => !truth(a),
@@ -797,6 +823,20 @@ const functions: Record<string, Fn> = {
   last: (a) => (Array.isArray(a) ? (a.length > 0 ? a[a.length - 1] : null) : null),
   add: (...a) => new IntValue(a.reduce<number>((s, x) => s + Math.trunc(num(x) ?? Number(str(x))), 0)),
   sub: (a, b) => new IntValue(Math.trunc(num(a) ?? 0) - Math.trunc(num(b) ?? 0)),
+  trunc: (c, a) => sprig.trunc(int(c), str(a)),
+  substr: (start, end, a) => sprig.substr(int(start), int(end), str(a)),
+  repeat: (c, a) => sprig.repeat(int(c), str(a), MAX_OUTPUT),
+  indent: (c, a) => sprig.indent(int(c), str(a), MAX_OUTPUT),
+  nindent: (c, a) => `\n${sprig.indent(int(c), str(a), MAX_OUTPUT)}`,
+  title: (a) => sprig.title(str(a)),
+  b64enc: (a) => sprig.b64enc(str(a)),
+  b64dec: (a) => sprig.b64dec(str(a)),
+  now: () => goNow(),
+  date: (layout, t) => dateInZone(layout, t, 'Local'),
+  dateInZone: (layout, t, zone) => dateInZone(layout, t, zone),
+  htmlDate: (t) => dateInZone('2006-01-02', t, 'Local'),
+  htmlDateInZone: (t, zone) => dateInZone('2006-01-02', t, zone),
+  unixEpoch: (t) => String(time(t).seconds),
   base: (a) => {
     const s = str(a).replace(/\/+$/, '');
     return s === '' ? (str(a) === '' ? '.' : '/') : s.slice(s.lastIndexOf('/') + 1);
@@ -1008,7 +1048,8 @@ class Exec {
       try {
         return fn(...args);
       } catch (e) {
-        if (e instanceof TemplateError) throw new TemplateError(`${line}: error calling ${head.name}: ${e.message}`);
+        if (e instanceof TemplateError || e instanceof sprig.GoPanic)
+          throw new TemplateError(`${line}: error calling ${head.name}: ${e.message}`);
         throw e;
       }
     }
