@@ -564,6 +564,60 @@ describe('tokens', () => {
 });
 
 describe('token realm redirects', () => {
+  test('a plain-HTTP realm on another host: an anonymous token is fetched there, a password never goes there', async () => {
+    // The realm's host is a name that lives on loopback here (--resolve), as a host on another
+    // machine would; the registry is plain HTTP, the user's choice.
+    const seen: (string | undefined)[] = [];
+    const listen = async (handler: Parameters<typeof createServer>[1]) => {
+      const server = createServer(handler);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return { server, port: (server.address() as AddressInfo).port };
+    };
+    const manifest = Buffer.from('{"schemaVersion":2}');
+    const digest = digestBytes(manifest);
+    const auth = await listen((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"anon"}');
+    });
+    const reg = await listen((req, res) => {
+      if (req.headers.authorization === 'Bearer anon') {
+        res
+          .writeHead(200, {
+            'content-type': MediaType.ImageManifest,
+            'docker-content-digest': digest,
+            'content-length': String(manifest.length),
+          })
+          .end();
+        return;
+      }
+      res
+        .writeHead(401, { 'www-authenticate': `Bearer realm="http://auth.test:${auth.port}/token",service="reg"` })
+        .end();
+    });
+    const open = (credentials?: RegistryOptions['credentials']) =>
+      new Registry(`reg.test:${reg.port}`, {
+        plainHttp: true,
+        retry: { maxRetries: 0 },
+        ...(credentials ? { credentials } : {}),
+        resolve: {
+          [`reg.test:${reg.port}`]: { address: '127.0.0.1', port: reg.port },
+          [`auth.test:${auth.port}`]: { address: '127.0.0.1', port: auth.port },
+        },
+      });
+    const anonymous = open();
+    const withPassword = open(staticCredential(`reg.test:${reg.port}`, { username: 'alice', password: 'secret-42' }));
+    try {
+      assert.equal((await anonymous.repository('a/b').resolve('v1')).digest, digest);
+      assert.deepEqual(seen, [undefined], 'the anonymous token request carried nothing');
+      await assert.rejects(withPassword.repository('a/b').resolve('v1'), /plain HTTP on another host/);
+      assert.deepEqual(seen, [undefined], 'the password never went to the realm');
+    } finally {
+      await anonymous.close();
+      await withPassword.close();
+      for (const { server } of [auth, reg]) await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   test('a realm that redirects to an internal address is refused before it is asked, and its answer never shown', async () => {
     // reg.test is a name, not an internal address; it lives on loopback here (--resolve), like a
     // host on another machine would. Its token service (on its own host: a plain-HTTP realm

@@ -105,6 +105,9 @@ function readTerminalLine(hidden: boolean): Promise<string> {
     const onData = (chunk: Buffer) => void take(chunk.toString('utf8'));
     const onEnd = () => finish();
     if (signal.aborted) return onAbort();
+    // Ctrl-D at an earlier visible prompt ended stdin: raw mode would no longer take, and the
+    // terminal would echo a secret typed now (and no 'end' would come). Nothing more can be read.
+    if (stdin.readableEnded && pending === '') return finish();
     signal.addEventListener('abort', onAbort, { once: true });
     const before = pending;
     pending = '';

@@ -4,7 +4,7 @@ import { type HttpReply, type HttpRequest, header, isReplayable, type Sender } f
 import { readBody } from '../reply.js';
 import { parseWwwAuthenticate, pickChallenge } from './challenge.js';
 import type { Credential, CredentialProvider } from './credential.js';
-import { validateRealm } from './realm.js';
+import { refuseCleartextRealm, validateRealm } from './realm.js';
 import { cleanScopes } from './scope.js';
 
 /** Token responses are small JSON documents; anything bigger is not one. */
@@ -184,6 +184,8 @@ export class Authorizer implements Sender {
     const cred = (await this.#credential(host)) ?? {};
     if (cred.registryToken) return { value: cred.registryToken, expiresAt: Number.POSITIVE_INFINITY };
     const oauth2 = cred.identityToken || (this.#o.forceOAuth2 && cred.username && cred.password);
+    const sendsSecret = Boolean(cred.identityToken || (cred.username && cred.password));
+    if (sendsSecret) refuseCleartextRealm(scheme.realm, this.#o.registry);
     let req: HttpRequest;
     if (oauth2) {
       const form = new URLSearchParams();
@@ -217,7 +219,8 @@ export class Authorizer implements Sender {
         // A redirect is held to what the realm itself was: no internal address the registry does
         // not live on, no plain HTTP for an HTTPS registry.
         checkRedirect: (hop) => {
-          validateRealm(hop.href, this.#o.registry);
+          const next = validateRealm(hop.href, this.#o.registry);
+          if (sendsSecret) refuseCleartextRealm(next, this.#o.registry);
         },
         ...(cred.username && cred.password ? { authorization: basicHeader(cred.username, cred.password) } : {}),
       };

@@ -44,8 +44,7 @@ function isInternalAddress(hostname: string): boolean {
 
 /**
  * Checks the token realm a registry named in its challenge before any credential goes there:
- * http(s) only, no downgrade from an HTTPS registry, plain HTTP only on the registry's own host
- * (credentials in the clear go nowhere else), and no loopback or private address unless
+ * http(s) only, no downgrade from an HTTPS registry, and no loopback or private address unless
  * the registry itself lives on that host (a hostile registry must not aim us at internal services).
  */
 export function validateRealm(raw: string | undefined, registry: URL): URL {
@@ -72,13 +71,18 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
       `${where} ${realm.host} is an internal address unlike the registry; refusing`,
     );
   }
-  // Over plain HTTP the credentials would cross the network in the clear: to the registry's own
-  // host (the user chose plain HTTP for it), never to another one its challenge names.
+  return realm;
+}
+
+/**
+ * Credentials in the clear go to the registry's own host only (the user chose plain HTTP for it):
+ * a plain-HTTP token realm elsewhere may be asked for an anonymous token, never sent a password.
+ */
+export function refuseCleartextRealm(realm: URL, registry: URL): void {
   if (realm.protocol === 'http:' && realm.hostname.toLowerCase() !== registry.hostname.toLowerCase()) {
     throw new LadingError(
       'REGISTRY_ERROR',
-      `${where} ${realm.origin} is plain HTTP on another host than the registry; refusing to send credentials there`,
+      `${registry.host}: token realm ${realm.origin} is plain HTTP on another host than the registry; refusing to send credentials there`,
     );
   }
-  return realm;
 }
