@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { lstat, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { tempStem } from './atomic.js';
@@ -62,15 +62,38 @@ export const HostFileName = '.host';
  * here may remove it as soon as this process is gone, however recent it is. Best effort.
  */
 export async function claimForThisHost(folder: string): Promise<void> {
-  await writeFile(join(folder, HostFileName), hostname(), { flag: 'wx', mode: 0o600 }).catch(() => {});
+  const mark = await processSpace();
+  if (mark === undefined) return;
+  await writeFile(join(folder, HostFileName), mark, { flag: 'wx', mode: 0o600 }).catch(() => {});
+}
+
+/**
+ * Where a process ID means this process: the host name, the boot, and the PID namespace. Two
+ * containers sharing the host's name (`--network host`) have PID spaces of their own, where a
+ * live pull's ID looks dead. Undefined where the kernel does not say (not Linux): no marker, and
+ * the age rule alone decides.
+ */
+export async function processSpace(): Promise<string | undefined> {
+  try {
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const pids = await readlink('/proc/self/ns/pid');
+    return `${hostname()}\n${boot}\n${pids}\n`;
+  } catch {
+    return undefined;
+  }
 }
 
 async function madeOnThisHost(folder: string): Promise<boolean> {
+  const mine = await processSpace();
+  if (mine === undefined) return false;
   try {
-    // Not followed: a link planted at the marker's name is not read through.
+    // Not followed: a link planted at the marker's name is not read through; and read no further
+    // than a marker can be long (anyone who can write in the folder could plant a big one).
     const handle = await open(join(folder, HostFileName), constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
-      return (await handle.readFile('utf8')) === hostname();
+      const buffer = Buffer.alloc(1024);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8') === mine;
     } finally {
       await handle.close();
     }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { pushBytes, tempDir } from '../../test/support/fixtures.js';
+import { processSpace } from '../archive/index.js';
 import { fetchAll, MemoryStore } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
 import { Annotation, digestBytes, isLadingError, MediaType } from '../oci/index.js';
@@ -798,11 +799,22 @@ describe('pull safety', () => {
         await writeFile(join(out, name, '.host'), host);
         return name;
       };
-      const mine = await leftover(`.lading-pull.${dead}.0123456789ab.tmp`, hostname());
-      const elsewhere = await leftover(`.lading-pull.${dead}.bbbbbbbbbbbb.tmp`, `${hostname()}-other`);
-      const live = await leftover(`.lading-pull.${process.pid}.cccccccccccc.tmp`, hostname());
+      // The marker names the host, the boot and the PID namespace the process ID belongs to.
+      const here = (await processSpace()) as string;
+      const [, boot] = here.split('\n');
+      const mine = await leftover(`.lading-pull.${dead}.0123456789ab.tmp`, here);
+      const elsewhere = await leftover(
+        `.lading-pull.${dead}.bbbbbbbbbbbb.tmp`,
+        here.replace(hostname(), `${hostname()}-other`),
+      );
+      // Another container with this host's name (`--network host`): its own PID space.
+      const container = await leftover(
+        `.lading-pull.${dead}.dddddddddddd.tmp`,
+        `${hostname()}\n${boot}\npid:[4026531999]\n`,
+      );
+      const live = await leftover(`.lading-pull.${process.pid}.cccccccccccc.tmp`, here);
       await pullFiles(await storeWithLayer('f.txt', Buffer.from('x')), 'v1', { output: out });
-      assert.deepEqual((await readdir(out)).sort(), [elsewhere, live, 'f.txt'].sort());
+      assert.deepEqual((await readdir(out)).sort(), [elsewhere, container, live, 'f.txt'].sort());
       assert.ok(!(await readdir(out)).includes(mine));
     }));
 
