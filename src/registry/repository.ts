@@ -720,9 +720,8 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
           if (reply.status !== 200) throw await replyError(reply, 'GET');
         }
       }
-      await this.#noReferrersApi(first);
+      await this.#noReferrersApi(first, { known });
       if (known) {
-        this.#referrers = 'supported';
         throw new LadingError(
           'UNSUPPORTED',
           `failed to query referrers API: ${this}@${subject.digest}: the registry answered ${first.status}${first.status === 200 ? ` with ${mediaTypeOf(first) || 'no content type'}` : ''}, not an image index`,
@@ -732,17 +731,21 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     yield filterByArtifactType(await this.#fallbackReferrers(subject, o), o.artifactType);
   }
 
-  /** Decides from a non-index answer whether the API is missing (fallback) or the call failed. */
-  async #noReferrersApi(reply: HttpReply): Promise<void> {
+  /**
+   * Decides from a non-index answer whether the API is missing (fallback) or the call failed. Where
+   * the API is `known` to be there (forced, or seen), the state stays: a push beside this call must
+   * not take the moment for a registry without it and write the tag-schema index.
+   */
+  async #noReferrersApi(reply: HttpReply, o: { known: boolean }): Promise<void> {
     if (reply.status === 200) {
       // An index under another content type is not the referrers API (oras-go compares exactly).
       await discard(reply);
-      this.#referrers = 'unsupported';
+      if (!o.known) this.#referrers = 'unsupported';
       return;
     }
     const error = await replyError(reply, 'GET');
     if (reply.status !== 404 || error.has('NAME_UNKNOWN')) throw error;
-    this.#referrers = 'unsupported';
+    if (!o.known) this.#referrers = 'unsupported';
   }
 
   async #readReferrersPage(reply: HttpReply, walk: PageWalk): Promise<Descriptor[]> {
@@ -806,7 +809,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
       await discard(reply);
       this.#referrers = 'supported';
     } else {
-      await this.#noReferrersApi(reply);
+      await this.#noReferrersApi(reply, { known: false });
     }
     return this.#referrers;
   }
