@@ -1,3 +1,4 @@
+import { LadingError } from '../oci/index.js';
 import type { AccessDigest, ConstructOptions } from './construct.js';
 import { genericBlobDigest, type TypedSpec } from './descriptor/model.js';
 import { helmAccessDigest } from './helm-access.js';
@@ -22,8 +23,10 @@ export function registryDigestProcessor(o: {
   return async (access, options) => {
     if (isAccessType(access.type, AccessType.OCIImage)) {
       const reference = (access as { imageReference?: unknown }).imageReference;
-      if (typeof reference !== 'string') return undefined;
-      const { digest, pinned } = await pin(reference);
+      if (typeof reference !== 'string' || reference === '') {
+        throw new LadingError('INVALID_DESCRIPTOR', 'imageReference: an OCIImage/v1 access needs one');
+      }
+      const { digest, pinned } = await pin(reference, options.signal ? { signal: options.signal } : {});
       return {
         digest: genericBlobDigest(digest),
         access: { ...access, imageReference: pinned },

@@ -49,13 +49,13 @@ export function registryArtifactDestination(
  */
 export function registryImagePinner(
   registries: RegistryPool,
-): (imageReference: string) => Promise<{ digest: string; pinned: string }> {
-  return async (imageReference) => {
+): (imageReference: string, o?: { signal?: AbortSignal }) => Promise<{ digest: string; pinned: string }> {
+  return async (imageReference, o = {}) => {
     const image = registries.repository(imageReference, { allowPlainHttp: () => true, where: imageReference });
     if (!image.reference) {
       throw new LadingError('INVALID_REFERENCE', `${imageReference}: no tag or digest to resolve`);
     }
-    const desc = await image.target.resolve(image.reference);
+    const desc = await image.target.resolve(image.reference, o.signal ? { signal: o.signal } : {});
     const at = imageReference.lastIndexOf('@');
     const withoutDigest = at >= 0 ? imageReference.slice(0, at) : imageReference;
     return { digest: desc.digest, pinned: `${withoutDigest}@${desc.digest}` };
