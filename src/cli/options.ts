@@ -138,9 +138,11 @@ export function addOrasOptions(cmd: Command, options: OrasOptions = {}): Command
 function addSecretWarning(cmd: Command): void {
   cmd.hook('preAction', (_program, action) => {
     if (action.getOptionValue('identityToken') !== undefined)
-      process.stderr.write('WARNING! Using --identity-token via the CLI is insecure. Use --identity-token-stdin.\n');
+      commandIO(action).stderr.write(
+        'WARNING! Using --identity-token via the CLI is insecure. Use --identity-token-stdin.\n',
+      );
     else if (action.getOptionValue('password') !== undefined)
-      process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+      commandIO(action).stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
   });
 }
 
@@ -149,7 +151,7 @@ function addDeprecatedVerbose(cmd: Command): Command {
   cmd.addOption(new Option('-v, --verbose', '[Deprecated] verbose output').hideHelp());
   cmd.hook('preAction', (_program, action) => {
     if (action.getOptionValue('verbose') !== undefined)
-      process.stderr.write('Flag --verbose has been deprecated, and will be removed in a future release.\n');
+      commandIO(action).stderr.write('Flag --verbose has been deprecated, and will be removed in a future release.\n');
   });
   return cmd;
 }
@@ -169,12 +171,12 @@ export function addOcmOptions(cmd: Command, options: FamilyOptions & { remote?: 
     collect,
   );
   addOcmGlobalOptions(cmd);
-  cmd.hook('preAction', async (_program, action) => applyOcmGlobalOptions(ocmIO(action), action.opts()));
+  cmd.hook('preAction', async (_program, action) => applyOcmGlobalOptions(commandIO(action), action.opts()));
   return cmd;
 }
 
 /** The command's io, as the program gave it (set by buildProgram on every command). */
-function ocmIO(cmd: Command): CliIO {
+function commandIO(cmd: Command): CliIO {
   const io = (cmd as Command & { ladingIO?: CliIO }).ladingIO;
   if (!io) throw new Error(`no io for ${cmd.name()}`);
   return io;

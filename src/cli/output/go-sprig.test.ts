@@ -86,6 +86,8 @@ describe('sprig functions of the go-template engine (expected outputs from sprig
   });
 
   test('now, date, dateInZone, htmlDate, htmlDateInZone, unixEpoch', () => {
+    // Beyond the dates a JavaScript calendar holds: an error, not "0NaN".
+    assertTemplateError(() => r('{{ dateInZone "2006" 9000000000000000 "UTC" }}'), /beyond the dates/);
     assert.equal(r(`{{ dateInZone "02 Jan 06 15:04 -0700" ${june} "UTC" }}`), '13 Jun 19 20:39 +0000');
     assert.equal(r(`{{ htmlDateInZone ${june} "UTC" }}`), '2019-06-13');
     assert.equal(r(`{{ dateInZone "2006-01-02T15:04:05Z07:00" ${june} "UTC" }}`), '2019-06-13T20:39:39Z');

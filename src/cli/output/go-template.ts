@@ -744,6 +744,10 @@ function time(v: Value): GoTime {
 
 /** sprig's dateInZone: a time, or Unix seconds as a template integer; anything else is now. */
 function dateInZone(layout: Value, t: Value, zone: Value): string {
+  // JavaScript's calendar ends ±8.64e12 s from 1970 (about 273,000 years): further out would print NaN.
+  if (t instanceof IntValue && Math.abs(t.n) > 8.64e12) {
+    throw new TemplateError(`date: ${t.n} seconds is beyond the dates lading can print`);
+  }
   const at = t instanceof GoTime ? t : t instanceof IntValue ? goUnix(t.n) : goNow();
   return goFormat(at.in(str(zone)), str(layout));
 }
