@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -574,6 +574,28 @@ describe('repo ls and repo tags', () => {
 });
 
 describe('OCI layouts', () => {
+  test("blob fetch -o removes a killed run's old temp beside the file, and leaves a live run's", () =>
+    withDir(async (dir) => {
+      const layoutDir = join(dir, 'layout');
+      const layout = await OciLayout.open(layoutDir, { mode: 'create' });
+      const blob = await pushBytes(layout, Buffer.from('payload'), 'text/plain');
+      await layout.close();
+      const { spawnSync } = await import('node:child_process');
+      const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+      const stale = join(dir, `.blob.${dead}.0123456789ab.tmp`);
+      const young = join(dir, `.blob.${dead}.bbbbbbbbbbbb.tmp`);
+      const live = join(dir, `.blob.${process.pid}.cccccccccccc.tmp`);
+      for (const f of [stale, young, live]) await writeFile(f, 'half');
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      await utimes(stale, hourAgo, hourAgo);
+      await utimes(live, hourAgo, hourAgo);
+      await ladingOk(['blob', 'fetch', '--oci-layout', '-o', join(dir, 'blob'), `${layoutDir}@${blob.digest}`]);
+      assert.equal(await readFile(join(dir, 'blob'), 'utf8'), 'payload');
+      const left = (await readdir(dir)).filter((f) => f.endsWith('.tmp')).sort();
+      // A young one may be a run on another machine sharing the folder; a live process's stays.
+      assert.deepEqual(left, [young, live].map((f) => f.slice(dir.length + 1)).sort());
+    }));
+
   test('manifest fetch --format json of a manifest nested deeper than any real one: one line, not a null content', () =>
     withDir(async (dir) => {
       const layoutDir = join(dir, 'deep');

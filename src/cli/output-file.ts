@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import {
   access,
@@ -18,7 +17,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sweepStaleTemps, tempPathFor } from '../archive/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
+
+/** How long a dead run's temp beside an output file is left alone (see writeReplacing). */
+const StaleOutputTempMs = 10 * 60 * 1000;
+
 import { CliStream } from './output/cli-stream.js';
 
 /**
@@ -191,8 +195,12 @@ async function openInPlace(path: string, shown: string, option: string): Promise
 
 /** Writes into a temp file beside `target.path` and renames it over the target once complete. */
 async function writeReplacing(stream: Readable, target: { path: string; mode?: number }): Promise<void> {
-  // Short and of fixed length: a name built from the target's could exceed NAME_MAX (255 bytes).
-  const temp = join(dirname(target.path), `.lading-${randomBytes(8).toString('hex')}.tmp`);
+  // A run killed outright (SIGKILL, a power cut) left its temp beside the file: the next write of
+  // the file removes it once its process is gone and it has been still a while (the folder may be
+  // shared with another machine, whose process IDs mean nothing here).
+  await sweepStaleTemps(dirname(target.path), basename(target.path), { olderThanMs: StaleOutputTempMs });
+  // The target's name (cut to fit NAME_MAX), this process and a random part.
+  const temp = tempPathFor(target.path);
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
