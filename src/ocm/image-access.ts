@@ -1,6 +1,6 @@
 import { isDigestReference, LadingError } from '../oci/index.js';
 import type { PlainHttpPolicy } from './access-transport.js';
-import type { RepositorySpec } from './reference.js';
+import { type RepositorySpec, repositoryBase } from './reference.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { ArtifactDestination, ImageSource } from './transfer.js';
 
@@ -25,20 +25,16 @@ export function registryArtifactDestination(
 ): ArtifactDestination | undefined {
   if (target.kind !== 'OCIRepository') return undefined;
   return async (referenceName) => {
-    const path = target.subPath ? `${target.subPath}/${referenceName}` : referenceName;
+    // The access names the artifact as upstream does: the target's base URL (its scheme kept, so
+    // that an `http://` registry is read back over plain HTTP), sub path and reference name.
+    const imageReference = `${repositoryBase(target)}/${referenceName}`;
     // The target repository is the user's own choice, `http://` included.
-    const { target: repository, reference } = registries.repository(`${target.baseUrl}/${path}`, {
+    const { target: repository, reference } = registries.repository(imageReference, {
       allowPlainHttp: () => true,
       where: target.baseUrl,
       push: true,
     });
-    // The access names the artifact as upstream does: the target's base URL (its scheme kept, so
-    // that an `http://` registry is read back over plain HTTP), sub path and reference name.
-    return {
-      target: repository,
-      reference: isDigestReference(reference) ? '' : reference,
-      imageReference: `${target.baseUrl.replace(/\/+$/, '')}/${path}`,
-    };
+    return { target: repository, reference: isDigestReference(reference) ? '' : reference, imageReference };
   };
 }
 

@@ -23,6 +23,15 @@ export type RepositorySpec =
       subPath?: string;
     };
 
+/**
+ * A registry repository's base as an access names what lies below it: the base URL (its scheme
+ * kept) and sub path, `http://127.0.0.1:5000/sub`; '' for a CTF archive.
+ */
+export function repositoryBase(spec: RepositorySpec): string {
+  if (spec.kind !== 'OCIRepository') return '';
+  return spec.subPath ? `${spec.baseUrl}/${spec.subPath}` : spec.baseUrl;
+}
+
 /** A parsed component reference, `<repository>//<component>[:<version>]`. */
 export interface ComponentVersionReference {
   /** The repository: a CTF archive or an OCI registry. */

@@ -9,10 +9,10 @@ import type { ComponentDescriptor, Resource } from './descriptor/model.js';
 import { absentList } from './descriptor/null-lists.js';
 import { formatProblems, validateDescriptorDocument } from './descriptor/validate.js';
 import { fromWire, toWire } from './descriptor/wire.js';
-import type { RepositorySpec } from './reference.js';
+import { type RepositorySpec, repositoryBase } from './reference.js';
 import { isOciManifestType, refuseComponentStore } from './repository/mapping.js';
 import type { ComponentVersionRepository } from './repository/repository.js';
-import { noImageSource, referenceNameOf } from './transfer.js';
+import { noImageSource, referenceNameOf, StandaloneAccessType } from './transfer.js';
 import { AccessType, canonicalRepositoryType, isAccessType, RepositoryType } from './types.js';
 
 /**
@@ -136,11 +136,6 @@ function kindOf(spec: RepositorySpec): 'CTF' | 'OCI' {
   return spec.kind === 'CommonTransportFormat' ? 'CTF' : 'OCI';
 }
 
-function targetBase(spec: RepositorySpec): string {
-  if (spec.kind !== 'OCIRepository') return '';
-  return spec.subPath ? `${spec.baseUrl}/${spec.subPath}` : spec.baseUrl;
-}
-
 /** Optional resource fields, copied from a Get node's output when present (upstream's CEL). */
 function resourceFieldsFrom(get: string, access: Obj): Obj {
   return {
@@ -205,8 +200,8 @@ export function buildTransferSpec(
                 spec: {
                   resource: {
                     ...resourceFieldsFrom(getId, {
-                      type: 'ociArtifact/v1',
-                      imageReference: `${targetBase(target)}/\${${getId}.output.resource.access.referenceName}`,
+                      type: StandaloneAccessType,
+                      imageReference: `${repositoryBase(target)}/\${${getId}.output.resource.access.referenceName}`,
                     }),
                     digest: `\${${getId}.output.resource.digest}`,
                   },
@@ -240,7 +235,7 @@ export function buildTransferSpec(
             version: resource.version,
             type: resource.type,
             relation: resource.relation,
-            access: { type: 'ociArtifact/v1', imageReference: `${targetBase(target)}/${referenceName}` },
+            access: { type: StandaloneAccessType, imageReference: `${repositoryBase(target)}/${referenceName}` },
           };
           const w = wireResources[i] as Obj;
           for (const key of ['digest', 'labels', 'extraIdentity', 'srcRefs']) {
@@ -292,8 +287,8 @@ export function buildTransferSpec(
                 id: addId,
                 spec: {
                   resource: resourceFieldsFrom(convertId, {
-                    type: 'ociArtifact/v1',
-                    imageReference: `${targetBase(target)}/${fromConvert}`,
+                    type: StandaloneAccessType,
+                    imageReference: `${repositoryBase(target)}/${fromConvert}`,
                   }),
                   file: `\${${convertId}.output.file}`,
                 },

@@ -35,6 +35,12 @@ export function noImageSource(where: string): LadingError {
   });
 }
 
+/**
+ * The access type of an artifact copied beside the component (`uploadAs: 'ociArtifact'`): upstream
+ * writes OCIImage/v1's legacy name there, as the option says.
+ */
+export const StandaloneAccessType = 'ociArtifact/v1';
+
 /** Where `uploadAs: 'ociArtifact'` puts a standalone artifact in the target registry. */
 export type ArtifactDestination = (referenceName: string) => Promise<{
   /** The store the artifact is copied to. */
@@ -467,6 +473,5 @@ async function uploadArtifact(
   const to = await standaloneDestination(destination, referenceName);
   await copyGraph(from, to.target, node, copyOptions);
   if (to.reference) await to.target.tag(node, to.reference);
-  // Upstream writes the new access under the type's legacy name, as `--upload-as ociArtifact` says.
-  return { type: 'ociArtifact/v1', imageReference: to.imageReference };
+  return { type: StandaloneAccessType, imageReference: to.imageReference };
 }
