@@ -156,25 +156,10 @@ export async function writeStdout(io: CliIO, stream: Readable): Promise<void> {
   await (await import('../output-file.js')).copyToStream(stream, io.stdout);
 }
 
-/** One line from stdin ('' at end of input). */
-async function readLine(): Promise<string> {
-  const { createInterface } = await import('node:readline');
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  try {
-    return await new Promise<string>((resolve) => {
-      rl.once('line', resolve);
-      rl.once('close', () => resolve(''));
-    });
-  } finally {
-    rl.close();
-    process.stdin.pause();
-  }
-}
-
 /** The ORAS confirmation: `<prompt> [y/N] ` on stdout, `y` or `yes` on stdin goes ahead. */
 export async function confirm(io: CliIO, prompt: string): Promise<boolean> {
-  io.stdout.write(`${prompt} [y/N] `);
-  const answer = (await readLine()).trim().toLowerCase();
+  const { ask } = await import('../prompt.js');
+  const answer = (await ask(io, `${prompt} [y/N] `, false)).trim().toLowerCase();
   if (answer === 'y' || answer === 'yes') return true;
   io.stdout.write('Operation cancelled.\n');
   return false;
