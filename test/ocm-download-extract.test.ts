@@ -16,6 +16,7 @@ import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { lessUmask, overwriteStored, pushImage, withDir } from './support/fixtures.js';
 import { HostileRegistry, sha256 } from './support/hostile-registry.js';
 import { loadPeers } from './support/peers.mjs';
+import { ocmVectors } from './support/vectors.js';
 
 const run = promisify(execFile);
 const reg = loadPeers().plain.host;
@@ -322,6 +323,38 @@ describe('download resource: a failed unpack leaves nothing', () => {
       assertOneLineError(r, /digest/i);
       assert.doesNotMatch(r.stderr, /\.lading-/);
       assert.deepEqual(await readdir(join(dir, 'out')), []);
+    }));
+});
+
+describe('OCM v1 CTFs: an OCI artifact copied by value (an artifact set, ociArtifactDigest/v1)', () => {
+  test('download resource and transfer cv --copy-resources deliver it, checked against its main manifest', () =>
+    withDir(async (dir) => {
+      const ref = `${join(ocmVectors, 'bindings/go/ctf/testdata/compatibility/02/with-resource')}//github.com/acme.org/helloworld:1.0.0`;
+      const out = join(dir, 'set');
+      await ladingOk([
+        'download',
+        'resource',
+        ref,
+        '--identity',
+        'name=mychart',
+        '--extraction-policy',
+        'disable',
+        '--output',
+        out,
+      ]);
+      assert.equal(
+        sha256(await readFile(out)),
+        'sha256:e40e3a2f1ab1a98328dfd14539a79d27aff5c4d5c34cd16a85f0288bfa76490b',
+      );
+      await ladingOk(['transfer', 'cv', ref, join(dir, 'ctf'), '--copy-resources']);
+      const copied = (
+        await ladingOk(['get', 'resources', `${join(dir, 'ctf')}//github.com/acme.org/helloworld:1.0.0`, '-o', 'json'])
+      ).stdout;
+      assert.match(
+        copied,
+        /"localReference": "sha256:e40e3a2f1ab1a98328dfd14539a79d27aff5c4d5c34cd16a85f0288bfa76490b"/,
+      );
+      assert.match(copied, /"normalisationAlgorithm": "ociArtifactDigest\/v1"/);
     }));
 });
 

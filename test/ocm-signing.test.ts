@@ -545,7 +545,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
         {
           from: '02/with-resource',
           digest: '4a4bb5c0bd51b467cf1e177e559a509a9c08a1b5b17aa72df39ab5326123f194',
-          verified: 0,
+          verified: 1,
         },
       ];
       for (const [i, c] of cases.entries()) {

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { tarBytes } from '../archive/index.js';
 import { MemoryStore } from '../content/index.js';
+import { ArtifactSetMediaType } from '../ctf/index.js';
 import { digestBytes, isLadingError } from '../oci/index.js';
 import { accessReference, isLoopbackHost } from './access-transport.js';
-import { contentClaim, verifyResourceContent } from './content-digest.js';
+import {
+  contentClaim,
+  isArtifactSetMediaType,
+  verifyArtifactSetContent,
+  verifyResourceContent,
+} from './content-digest.js';
 
 const bytes = Buffer.from('resource content');
 const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -119,6 +127,98 @@ describe('access transport', () => {
     assert.throws(
       () => accessReference('ftp://example.com/a:1', { where: 'w' }),
       (e) => isLadingError(e, 'INVALID_DESCRIPTOR'),
+    );
+  });
+});
+
+describe('OCM v1 artifact sets (resources copied by value) against their ociArtifactDigest/v1', () => {
+  const file = (name: string, body: Buffer) => ({
+    header: { name, mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: 0, typeflag: '0' as const },
+    body,
+  });
+  const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+  const blobName = (b: Buffer) => `blobs/sha256.${createHash('sha256').update(b).digest('hex')}`;
+
+  /** A set as OCM v1 writes it: index.json naming the main manifest, blobs flat as `sha256.<hex>`. */
+  function artifactSet(corruptLayer = false) {
+    const config = json({ name: 'chart' });
+    const layer = Buffer.from('chart bytes');
+    const manifest = json({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.cncf.helm.config.v1+json',
+        digest: digestBytes(config),
+        size: config.length,
+      },
+      layers: [{ mediaType: 'application/octet-stream', digest: digestBytes(layer), size: layer.length }],
+    });
+    const index = json({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: digestBytes(manifest),
+          size: manifest.length,
+          annotations: { 'software.ocm/tags': '1.0.0' },
+        },
+      ],
+      annotations: { 'software.ocm/main': digestBytes(manifest) },
+    });
+    const tgz = gzipSync(
+      tarBytes([
+        file('index.json', index),
+        file('oci-layout', json({ imageLayoutVersion: '1.0.0' })),
+        file(blobName(manifest), manifest),
+        file(blobName(config), config),
+        file(blobName(layer), corruptLayer ? Buffer.from('CHART BYTES') : layer),
+      ]),
+    );
+    return { tgz, manifestHex: createHash('sha256').update(manifest).digest('hex') };
+  }
+
+  async function storedSet(tgz: Buffer) {
+    const store = new MemoryStore();
+    const desc = { mediaType: ArtifactSetMediaType, digest: digestBytes(tgz), size: tgz.length };
+    await store.push(desc, tgz);
+    return { store, desc };
+  }
+
+  const oci = (value: string) =>
+    element({ hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value });
+
+  test('the digest is the main manifest: checked, with every blob below it', async () => {
+    assert.ok(isArtifactSetMediaType(ArtifactSetMediaType));
+    assert.ok(isArtifactSetMediaType('application/vnd.oci.image.index.v1+tar+gzip'));
+    assert.ok(!isArtifactSetMediaType('application/x-tar'));
+    const { tgz, manifestHex } = artifactSet();
+    const { store, desc } = await storedSet(tgz);
+    await verifyArtifactSetContent(oci(manifestHex), desc, store, { where: 'c:1' });
+    // a genericBlobDigest/v1 digest is the blob's own
+    const blobHex = createHash('sha256').update(tgz).digest('hex');
+    const generic = element({
+      hashAlgorithm: 'SHA-256',
+      normalisationAlgorithm: 'genericBlobDigest/v1',
+      value: blobHex,
+    });
+    await verifyArtifactSetContent(generic, desc, store, { where: 'c:1' });
+    await assert.rejects(
+      verifyArtifactSetContent(oci('ab'.repeat(32)), desc, store, { where: 'c:1' }),
+      (e) =>
+        isLadingError(e, 'DIGEST_MISMATCH') &&
+        /c:1: resource name=data,version=1\.0\.0: content digest mismatch: .*main artifact sha256:[0-9a-f]+ hashes to/.test(
+          (e as Error).message,
+        ),
+    );
+  });
+
+  test('a set whose layer is not what its manifest says is refused', async () => {
+    const { tgz, manifestHex } = artifactSet(true);
+    const { store, desc } = await storedSet(tgz);
+    await assert.rejects(
+      verifyArtifactSetContent(oci(manifestHex), desc, store, { where: 'c:1' }),
+      (e) => isLadingError(e, 'DIGEST_MISMATCH') && /does not hold it intact/.test((e as Error).message),
     );
   });
 });

@@ -1,5 +1,8 @@
-import { type Fetcher, hashContent, type Op } from '../content/index.js';
-import { type Descriptor, LadingError } from '../oci/index.js';
+import { createHash } from 'node:crypto';
+import { CheckingSink, type Fetcher, fetchAll, hashContent, type Op } from '../content/index.js';
+import { GraphCopier } from '../copy/index.js';
+import { ArtifactSetMediaType, readArtifactSet } from '../ctf/index.js';
+import { type Descriptor, isLadingError, LadingError } from '../oci/index.js';
 import { formatIdentity, identityOf } from './descriptor/identity.js';
 import { type DigestSpec, NoDigest, NormalisationAlgorithm, type Resource } from './descriptor/model.js';
 import { digestValueBytes, type HashAlgorithmInfo, parseHashAlgorithm } from './signing/digest.js';
@@ -92,5 +95,75 @@ export async function verifyResourceContent(
       'DIGEST_MISMATCH',
       `${where}: ${describe(r)}: content digest mismatch: the descriptor records ${claim.hash.name} ${claim.value} (${claim.normalisation}), ${content}`,
     );
+  }
+}
+
+/**
+ * The local-blob media types OCM v1 gave an OCI artifact copied by value: an "artifact set", a
+ * (gzipped) tar of an image index and its blobs. Its digest is the artifact's (ociArtifactDigest/v1,
+ * the main manifest's), not the tar's.
+ */
+export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
+  return (
+    mediaType === ArtifactSetMediaType ||
+    mediaType === 'application/vnd.oci.image.index.v1+tar+gzip' ||
+    mediaType === 'application/vnd.oci.image.manifest.v1+tar' ||
+    mediaType === 'application/vnd.oci.image.index.v1+tar'
+  );
+}
+
+/**
+ * Checks a resource's digest against an OCM v1 artifact set blob (`blob`, read from `source`). A
+ * genericBlobDigest/v1 digest is the blob's own, checked as {@link verifyResourceContent} does;
+ * an ociArtifactDigest/v1 one is that of the set's main manifest (`software.ocm/main`, or its
+ * only one): the set is unpacked, the manifest hashed, and every blob below it read through its
+ * own digest, so content that the digest does not vouch for is not delivered.
+ */
+export async function verifyArtifactSetContent(
+  r: DigestedElement,
+  blob: Descriptor,
+  source: Fetcher,
+  options: Op & { where: string },
+): Promise<void> {
+  const { where, ...o } = options;
+  const claim = contentClaim(r.digest, 'artifact', `${where}: ${describe(r)}`);
+  if (!claim) return;
+  if (claim.normalisation !== NormalisationAlgorithm.OciArtifactDigest) {
+    await verifyResourceContent(r, blob, 'blob', source, options);
+    return;
+  }
+  const set = await readArtifactSet(await source.fetch(blob, o), {
+    where: `${where}: ${describe(r)}: artifact set ${blob.digest}`,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  try {
+    const main = set.main;
+    const mismatch = (why: string, cause?: unknown) =>
+      new LadingError(
+        'DIGEST_MISMATCH',
+        `${where}: ${describe(r)}: content digest mismatch: the descriptor records ${claim.hash.name} ${claim.value} (${claim.normalisation}), ${why}`,
+        cause === undefined ? undefined : { cause },
+      );
+    if (!main) throw mismatch(`the artifact set ${blob.digest} names no main artifact`);
+    // A blob of the set that is missing or not what its descriptor says: the set does not hold the
+    // artifact the digest vouches for.
+    const broken = (error: unknown): unknown =>
+      isLadingError(error, 'DIGEST_MISMATCH') ||
+      isLadingError(error, 'SIZE_MISMATCH') ||
+      isLadingError(error, 'NOT_FOUND')
+        ? mismatch(`the artifact set ${blob.digest} does not hold it intact: ${(error as Error).message}`, error)
+        : error;
+    const bytes = await fetchAll(set, main, o).catch((error: unknown) => {
+      throw broken(error);
+    });
+    const actual = createHash(claim.hash.node).update(bytes).digest('hex');
+    if (actual !== claim.value) throw mismatch(`its main artifact ${main.digest} hashes to ${actual}`);
+    await new GraphCopier(set, new CheckingSink(), o.signal ? { signal: o.signal } : {})
+      .copy(main, bytes)
+      .catch((error: unknown) => {
+        throw broken(error);
+      });
+  } finally {
+    await set.close();
   }
 }

@@ -33,7 +33,7 @@ import {
   plainDescriptor,
   throwIfAborted,
 } from '../../oci/index.js';
-import { verifyResourceContent } from '../content-digest.js';
+import { isArtifactSetMediaType, verifyArtifactSetContent, verifyResourceContent } from '../content-digest.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { type Identity, identityOf } from '../descriptor/identity.js';
@@ -626,10 +626,12 @@ export class ComponentVersionRepository {
     }
     for (const r of stored.descriptor.component.resources ?? []) {
       if (!isLocalBlob(r.access) || r.access.localReference !== access.localReference) continue;
-      await verifyResourceContent(r, desc, artifact ? 'artifact' : 'blob', target, {
-        ...o,
-        where: `${name}:${version}`,
-      });
+      const where = `${name}:${version}`;
+      if (!artifact && isArtifactSetMediaType(access.mediaType)) {
+        await verifyArtifactSetContent(r, desc, target, { ...o, where });
+      } else {
+        await verifyResourceContent(r, desc, artifact ? 'artifact' : 'blob', target, { ...o, where });
+      }
     }
     return { target, desc, artifact };
   }

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { CheckingSink, fetchAll, hashContent, type Op, type Target } from '../../content/index.js';
 import { GraphCopier } from '../../copy/index.js';
 import { type Descriptor, isLadingError, LadingError } from '../../oci/index.js';
+import { isArtifactSetMediaType, verifyArtifactSetContent } from '../content-digest.js';
 import { formatIdentity, identityOf } from '../descriptor/identity.js';
 import {
   type ComponentDescriptor,
@@ -97,6 +98,23 @@ async function checkResource(
   const access = r.access as LocalBlobAccess;
   const hash = parseHashAlgorithm(d.hashAlgorithm);
   const native = isOciManifestType(access.mediaType);
+  if (
+    isArtifactSetMediaType(access.mediaType) &&
+    d.normalisationAlgorithm === NormalisationAlgorithm.OciArtifactDigest
+  ) {
+    // An OCI artifact OCM v1 copied by value: the digest is its main manifest's (every blob below is read too).
+    const layer = stored.layers.get(access.localReference);
+    if (!layer) {
+      throw new LadingError(
+        'NOT_FOUND',
+        `resource ${identity}: local blob ${access.localReference} is not in the version's manifest`,
+      );
+    }
+    const { name, version } = stored.descriptor.component;
+    await verifyArtifactSetContent(r, layer, target, { ...o, where: `${name}:${version}` });
+    onProgress?.(layer, layer.size);
+    return { identity, status: 'verified' };
+  }
   if (
     d.normalisationAlgorithm !== NormalisationAlgorithm.GenericBlobDigest &&
     !(native && d.normalisationAlgorithm === NormalisationAlgorithm.OciArtifactDigest)
