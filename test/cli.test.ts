@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
-import { assertOneLineError, lading } from './support/cli.js';
+import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
@@ -344,6 +344,26 @@ describe('lading command line', () => {
       const manifest = JSON.parse((await fetchAll(layout, await layout.resolve('v1'))).toString());
       assert.equal(manifest.config.digest, 'sha256:e94c0ba80a1157ffab5b5c6656fffc089c6446c7ed0604f3382910d1ef7dd40d');
       assert.equal(manifest.config.size, 38);
+      // image-spec 1.1 (the default): the artifact says its type, ORAS's unknown one when none is given
+      assert.equal(manifest.artifactType, 'application/vnd.unknown.artifact.v1');
+      await ladingOk(
+        ['push', '--oci-layout', './l:v0', '--image-spec', 'v1.0', '--artifact-platform', 'darwin/arm64', 'arm64'],
+        {
+          cwd: t.path,
+        },
+      );
+      const again = await OciLayout.open(join(t.path, 'l'));
+      const v10 = JSON.parse((await fetchAll(again, await again.resolve('v0'))).toString());
+      assert.equal(v10.artifactType, undefined);
+      assert.equal(v10.config.mediaType, 'application/vnd.oci.image.config.v1+json');
+      // as ORAS: an explicit image-spec 1.1 with a config file needs an artifact type
+      await writeFile(join(t.path, 'config.json'), '{}');
+      assertOneLineError(
+        await lading(['push', '--oci-layout', './l:v2', '--image-spec', 'v1.1', '--config', 'config.json', 'arm64'], {
+          cwd: t.path,
+        }),
+        /missing artifact type for OCI image-spec v1\.1 artifacts/,
+      );
       const pull = await lading(['pull', '--oci-layout', './l:v1', '--platform', 'darwin/arm64', '-o', 'out'], {
         cwd: t.path,
       });

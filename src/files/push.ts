@@ -139,6 +139,9 @@ async function push(dst: Target, files: FileSpec[], options: PushFilesOptions): 
     const pack: PackOptions = {};
     if (options.imageSpec) pack.imageSpec = options.imageSpec;
     if (options.artifactType) pack.artifactType = options.artifactType;
+    // As ORAS: an image-spec 1.1 artifact says its type, the platform config's too (the unknown
+    // artifact type when none is given; a config file of the user's carries its own).
+    else if (options.artifactPlatform && options.imageSpec !== 'v1.0') pack.artifactType = MediaType.UnknownArtifact;
     if (config) pack.config = config;
     if (options.subject) pack.subject = options.subject;
     // A reproducible artifact was created at the source date, not now.

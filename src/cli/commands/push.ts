@@ -65,6 +65,12 @@ Examples:
         throw new LadingError('INVALID_ARGUMENT', `--image-spec must be v1.1 or v1.0, got "${opts.imageSpec}"`);
       }
       imageSpec = opts.imageSpec;
+      if (imageSpec === 'v1.1' && opts.config && !opts.artifactType) {
+        throw new LadingError(
+          'INVALID_ARGUMENT',
+          'missing artifact type for OCI image-spec v1.1 artifacts: set one with --artifact-type, or use --image-spec v1.0',
+        );
+      }
     } else if (opts.config && !opts.artifactType) {
       imageSpec = 'v1.0'; // as ORAS: a config without an artifact type means an image-spec 1.0 manifest
     }
