@@ -334,6 +334,9 @@ describe('constructor semantics', () => {
     assert.equal(desc.component.sources?.[0]?.version, '', 'access sources keep their (empty) version');
     assert.equal(desc.component.sources?.[1]?.version, '1.0.0', 'input sources get the component version');
     const json = Buffer.from(encodeDescriptorJson(desc)).toString();
+    // what is stored is read back, the empty source version included (as upstream reads it)
+    const back = decodeDescriptor(Buffer.from(json), DescriptorMediaType.Json, 'stored');
+    assert.equal(back.component.sources?.[0]?.version, '');
     assert.ok(
       json.includes(
         '"provider":"{\\"name\\":\\"acme\\",\\"labels\\":[{\\"name\\":\\"team\\",\\"value\\":{\\"a\\":1,\\"b\\":2}}]}"',

@@ -83,4 +83,13 @@ describe('descriptor names', () => {
   test('a descriptor with valid names still decodes', () => {
     assert.equal(decode(document(() => {})).component.resources?.[0]?.name, 'data');
   });
+
+  test('a source given by access without a version (upstream stores `version: ""`) decodes; a resource does not', () => {
+    const source = { name: 'src', version: '', type: 'git', access: { type: 'gitHub', repoUrl: 'x', commit: 'c' } };
+    assert.equal(decode(document((c) => (c.sources = [source]))).component.sources?.[0]?.version, '');
+    assert.throws(
+      () => decode(document((c) => (((c.resources as object[])[0] as { version: string }).version = ''))),
+      (e) => isLadingError(e, 'INVALID_DESCRIPTOR') && /resources\[0\]\.version ""/.test((e as Error).message),
+    );
+  });
 });

@@ -34,11 +34,12 @@ function checkElement(
   where: string,
   field: string,
   e: { name: string; version: string; extraIdentity?: Record<string, string> },
+  options: { versionMayBeEmpty?: boolean } = {},
 ): void {
   if (!isElementName(e.name)) {
     refuse(where, `${field}.name`, e.name, 'a valid name (lower-case letters, digits, - _ +; at least 2 characters)');
   }
-  checkVersion(where, `${field}.version`, e.version);
+  if (!(options.versionMayBeEmpty && e.version === '')) checkVersion(where, `${field}.version`, e.version);
   for (const key of Object.keys(e.extraIdentity ?? {})) {
     if (!isElementName(key)) {
       refuse(where, `${field}.extraIdentity key`, key, 'a valid identity attribute name');
@@ -61,8 +62,10 @@ export function assertDescriptorNames(descriptor: ComponentDescriptor, where: st
   (c.resources ?? []).forEach((r, i) => {
     checkElement(where, `component.resources[${i}]`, r);
   });
+  // Upstream's constructor stores a source given by access without a version as `version: ""`
+  // (it defaults only input sources), so such a descriptor is read, as upstream reads it.
   (c.sources ?? []).forEach((s, i) => {
-    checkElement(where, `component.sources[${i}]`, s);
+    checkElement(where, `component.sources[${i}]`, s, { versionMayBeEmpty: true });
   });
   (c.componentReferences ?? []).forEach((r, i) => {
     const field = `component.componentReferences[${i}]`;
