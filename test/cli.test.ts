@@ -331,6 +331,27 @@ describe('lading command line', () => {
     }
   });
 
+  test('pull --config <file>:<type> saves the config only when it has that type, as ORAS', async () => {
+    const t = await tempDir();
+    try {
+      await writeFile(join(t.path, 'a.txt'), 'a');
+      await writeFile(join(t.path, 'cfg.json'), '{"x":1}');
+      await ladingOk(['push', '--oci-layout', './l:v1', '--config', 'cfg.json:application/vnd.me.config', 'a.txt'], {
+        cwd: t.path,
+      });
+      const pull = (out: string, config: string) =>
+        ladingOk(['pull', '--oci-layout', './l:v1', '-o', out, '--config', config], { cwd: t.path });
+      await pull('other', 'c.json:application/vnd.other.config');
+      assert.deepEqual(await readdir(join(t.path, 'other')), ['a.txt']);
+      await pull('same', 'c.json:application/vnd.me.config');
+      assert.equal(await readFile(join(t.path, 'same', 'c.json'), 'utf8'), '{"x":1}');
+      await pull('any', 'c.json');
+      assert.deepEqual((await readdir(join(t.path, 'any'))).sort(), ['a.txt', 'c.json']);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('push --artifact-platform stores the platform as config, byte-identical to oras (vector e94c0ba8…)', async () => {
     const t = await tempDir();
     try {

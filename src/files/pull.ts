@@ -48,6 +48,8 @@ export interface PullFilesOptions extends ResolveOptions {
   includeSubject?: boolean;
   /** Also save the config under this file name. */
   configPath?: string;
+  /** With `configPath`: save the config only when its media type is this one (as ORAS's `--config <file>:<type>`). */
+  configMediaType?: string;
   /** Blobs fetched at once (the graph copy's default when not given). */
   concurrency?: number;
   /** Called for each file (or unpacked folder) written, with its path. */
@@ -447,7 +449,7 @@ async function pullStaged(
       }
       if (child === config) {
         // The user's own path, written plainly (`./config.json` is `config.json`).
-        if (options.configPath) {
+        if (options.configPath && (!options.configMediaType || options.configMediaType === child.mediaType)) {
           const title = normalize(options.configPath);
           rank(title, [...here, i]);
           out.push({ ...child, annotations: { ...(child.annotations ?? {}), [Annotation.Title]: title } });

@@ -54,6 +54,7 @@ Examples:
         ...(opts.allowPathTraversal ? { allowPathTraversal: true } : {}),
         ...(opts.includeSubject ? { includeSubject: true } : {}),
         ...(config ? { configPath: config.path } : {}),
+        ...(config?.mediaType ? { configMediaType: config.mediaType } : {}),
         ...(platform ? { platform } : {}),
         preCopy: display.preCopy,
         postCopy: display.postCopy,
