@@ -240,6 +240,47 @@ describe('component versions in an OCI store', () => {
       }
     }
   });
+
+  test('lists a version written before the version annotation existed (a component-config manifest), as upstream', async () => {
+    const { ocmVectors } = await import('./support/vectors.js');
+    const t = await tempDir();
+    try {
+      // vector 01 with the manifest's annotations removed, as older OCM and component-cli wrote it
+      const archive = await CtfArchive.open(
+        join(ocmVectors, 'bindings/go/ctf/testdata/compatibility/01/transport-archive'),
+      );
+      const copyPath = join(t.path, 'old');
+      const old = await CtfArchive.open(copyPath, { mode: 'create' });
+      const name = 'github.com/acme.org/helloworld';
+      const from = archive.repository(`component-descriptors/${name}`);
+      const to = old.repository(`component-descriptors/${name}`);
+      const top = await from.resolve('1.0.0');
+      const manifest = JSON.parse((await fetchAll(from, top)).toString());
+      for (const blob of [manifest.config, ...manifest.layers]) await to.push(blob, await fetchAll(from, blob));
+      delete manifest.annotations;
+      const bytes = Buffer.from(JSON.stringify(manifest));
+      const plain = { mediaType: MediaType.ImageManifest, digest: digestBytes(bytes), size: bytes.length };
+      await to.push(plain, bytes);
+      await to.tag(plain, '1.0.0');
+      // a manifest of another kind under another tag is no version
+      const other = Buffer.from(JSON.stringify({ ...manifest, config: manifest.layers[1] }));
+      const otherDesc = { mediaType: MediaType.ImageManifest, digest: digestBytes(other), size: other.length };
+      await to.push(otherDesc, other);
+      await to.tag(otherDesc, 'not-a-version');
+      await old.close();
+      await archive.close();
+      const back = await CtfArchive.open(copyPath, { mode: 'readonly' });
+      try {
+        const repo = new ComponentVersionRepository(back.resolver());
+        assert.deepEqual(await repo.listComponentVersions(name), ['1.0.0']);
+        assert.equal((await repo.getComponentVersion(name, '1.0.0')).descriptor.component.version, '1.0.0');
+      } finally {
+        await back.close();
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
 });
 
 describe('two versions that share a tag (`1.0.0-rc+x` and `1.0.0-rc.build-x`)', () => {

@@ -45,7 +45,7 @@ import {
   type LocalBlobAccess,
   localBlobAccess,
 } from '../descriptor/model.js';
-import { tagTakenError, versionToTag } from '../descriptor/version-tag.js';
+import { tagTakenError, tagToVersion, versionToTag } from '../descriptor/version-tag.js';
 import { MaxDescriptorBytes } from '../descriptor/yaml-expansion.js';
 import { locateError } from '../located-error.js';
 import { gunzipResource } from '../resource-extraction.js';
@@ -555,7 +555,10 @@ export class ComponentVersionRepository {
     };
   }
 
-  /** The versions of a component, from the version annotation of each tagged manifest. */
+  /**
+   * The versions of a component, from the version annotation of each tagged manifest (the tag of a
+   * component-config manifest without one, as upstream).
+   */
   async listComponentVersions(name: string, o: Op = {}): Promise<string[]> {
     const target = await this.target(name, o);
     if (!hasTags(target)) throw new LadingError('UNSUPPORTED', `${componentRepository(name)}: cannot list tags`);
@@ -579,7 +582,15 @@ export class ComponentVersionRepository {
             ? node.index.annotations
             : undefined;
       const value = annotations?.[OcmAnnotation.ComponentVersion];
-      if (!value?.startsWith(`${name}:`)) continue;
+      if (value === undefined) {
+        // Written before the annotation existed (older OCM, component-cli): a manifest whose config
+        // is a component config is a version under its tag, as upstream lists it.
+        if (node.kind === 'manifest' && isComponentConfigType(node.manifest.config.mediaType)) {
+          versions.add(tagToVersion(tag));
+        }
+        continue;
+      }
+      if (!value.startsWith(`${name}:`)) continue;
       versions.add(value.slice(name.length + 1));
     }
     return [...versions];
