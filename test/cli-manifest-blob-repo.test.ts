@@ -629,7 +629,28 @@ describe('OCI layouts', () => {
       const desc = JSON.parse(
         (await ladingOk(['manifest', 'fetch', '--descriptor', '--oci-layout', `${tar}:v1`])).stdout,
       );
-      assert.deepEqual(desc, image.manifest, 'the layout tag annotation is not shown');
+      assert.deepEqual(desc, image.manifest, 'a layout tar resolves to the plain descriptor (oras-go ReadOnlyStore)');
+      // A layout directory's tag resolves to its index.json entry, ref.name included, as oras-go's
+      // Store (ORAS's e2e: manifest fetch/delete --descriptor, discover --format json).
+      const tagged = { ...image.manifest, annotations: { [Annotation.RefName]: 'v1' } };
+      const fromDir = await ladingOk(['manifest', 'fetch', '--descriptor', '--oci-layout', `${layoutDir}:v1`]);
+      assert.equal(
+        fromDir.stdout,
+        `{"mediaType":"${image.manifest.mediaType}","digest":"${image.manifest.digest}","size":${image.manifest.size},"annotations":{"org.opencontainers.image.ref.name":"v1"}}`,
+      );
+      const byDigest = `${layoutDir}@${image.manifest.digest}`;
+      assert.deepEqual(
+        JSON.parse((await ladingOk(['manifest', 'fetch', '--descriptor', '--oci-layout', byDigest])).stdout),
+        image.manifest,
+      );
+      const model = JSON.parse(
+        (await ladingOk(['manifest', 'fetch', '--format', 'json', '--oci-layout', `${layoutDir}:v1`])).stdout,
+      );
+      assert.deepEqual(model.annotations, tagged.annotations);
+      const discovered = JSON.parse(
+        (await ladingOk(['discover', '--format', 'json', '--oci-layout', `${layoutDir}:v1`])).stdout,
+      );
+      assert.deepEqual(discovered.annotations, tagged.annotations);
       const config = await ladingOk(['manifest', 'fetch-config', '--oci-layout', `${tar}@${image.manifest.digest}`]);
       assert.equal(sha256(config.stdout), image.config.digest);
       const blob = await ladingOk(['blob', 'fetch', '--oci-layout', '-o', '-', `${tar}@${image.config.digest}`]);
@@ -662,8 +683,13 @@ describe('OCI layouts', () => {
       const raw = await run('skopeo', ['inspect', '--raw', `oci:${out}:v1`], { encoding: 'buffer' });
       assert.equal((raw.stdout as Buffer).toString('utf8'), manifest);
 
-      const deleted = await ladingOk(['manifest', 'delete', '-f', '--oci-layout', `${out}:v1`]);
-      assert.match(deleted.stdout, /^Deleted \[oci-layout\] .*out:v1$/m);
+      const deleted = await ladingOk(['manifest', 'delete', '-f', '--descriptor', '--oci-layout', `${out}:v1`]);
+      assert.deepEqual(JSON.parse(deleted.stdout), {
+        mediaType: MediaType.ImageManifest,
+        digest: sha256(manifest),
+        size: manifest.length,
+        annotations: { [Annotation.RefName]: 'v1' },
+      });
       assertOneLineError(await lading(['resolve', '--oci-layout', `${out}:v2`]), /not found/);
       const blobDeleted = await ladingOk(['blob', 'delete', '-f', '--oci-layout', `${out}@${sha256('L')}`]);
       assert.match(blobDeleted.stdout, /^Deleted \[oci-layout\] /m);

@@ -104,7 +104,8 @@ export function registerDiscover(program: Command, io: CliIO): void {
     const opened = await openTarget(name, opts);
     try {
       const signal = (await import('../interrupt.js')).interruptSignal();
-      const subject = await resolveRoot(opened.target, await requireReference(opened, name), {
+      const reference = await requireReference(opened, name);
+      const subject = await resolveRoot(opened.target, reference, {
         signal,
         ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
       });
@@ -116,7 +117,9 @@ export function registerDiscover(program: Command, io: CliIO): void {
         advice: (bound) => `show fewer with ${bound === 'depth' ? '--depth' : '--depth or --artifact-type'}`,
       });
       if (opts.format === 'json' || opts.format === 'go-template') {
-        await printModel(io, opts, toModel(opened.base, { desc: subject, referrers: tree }));
+        const { shownDescriptor } = await import('./manifest-shared.js');
+        const root = opts.platform ? subject : shownDescriptor(opened, reference, subject);
+        await printModel(io, opts, toModel(opened.base, { desc: root, referrers: tree }));
         return;
       }
       if (opts.format === 'table') {

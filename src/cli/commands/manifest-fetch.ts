@@ -17,7 +17,7 @@ import {
   indentJson,
   jsonOutput,
   printDescriptor,
-  visibleDescriptor,
+  shownDescriptor,
   writeOutputFile,
   writeOutputStream,
   writeStdout,
@@ -47,15 +47,13 @@ function fetchedModel(base: string, desc: Descriptor, bytes: Uint8Array): object
     if (!isLadingError(error)) throw error;
     throw new LadingError(error.code, `${base}@${desc.digest}: ${error.message}`, { cause: error });
   }
-  const shown = visibleDescriptor(desc);
   const model = {
     reference: `${base}@${desc.digest}`,
-    mediaType: shown.mediaType,
-    digest: shown.digest,
-    size: shown.size,
-    annotations:
-      shown.annotations && Object.keys(shown.annotations).length > 0 ? goValue(shown.annotations) : undefined,
-    artifactType: shown.artifactType || undefined,
+    mediaType: desc.mediaType,
+    digest: desc.digest,
+    size: desc.size,
+    annotations: desc.annotations && Object.keys(desc.annotations).length > 0 ? goValue(desc.annotations) : undefined,
+    artifactType: desc.artifactType || undefined,
     content,
   };
   return model;
@@ -94,11 +92,14 @@ export async function manifestFetch(
       const desc =
         platform || accept.length > 0
           ? (await fetchReference(opened.target, reference, fetchOptions)).desc
-          : await opened.target.resolve(reference, { signal });
+          : shownDescriptor(opened, reference, await opened.target.resolve(reference, { signal }));
       printDescriptor(io, desc, Boolean(flags.pretty));
       return;
     }
-    const { desc, bytes } = await fetchReference(opened.target, reference, fetchOptions);
+    const fetched = await fetchReference(opened.target, reference, fetchOptions);
+    const bytes = fetched.bytes;
+    // A platform picks a manifest of the index: shown as the index lists it.
+    const desc = platform ? fetched.desc : shownDescriptor(opened, reference, fetched.desc);
     const toFile = flags.output !== undefined && flags.output !== '-';
     if (toFile) await writeOutputFile(flags.output as string, bytes);
     if (json) {

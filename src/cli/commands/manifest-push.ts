@@ -23,6 +23,7 @@ import {
   Prompt,
   printDescriptor,
   readInput,
+  shownDescriptor,
   statusLine,
 } from './manifest-shared.js';
 
@@ -150,7 +151,7 @@ export async function manifestDelete(io: CliIO, raw: string, flags: ManifestDele
         { cause: error },
       );
     }
-    if (flags.descriptor) printDescriptor(io, desc, Boolean(flags.pretty));
+    if (flags.descriptor) printDescriptor(io, shownDescriptor(opened, opened.reference, desc), Boolean(flags.pretty));
     else io.stdout.write(`Deleted ${displayReference(opened, raw)}\n`);
   } finally {
     await closeRegistries();

@@ -1,6 +1,14 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Annotation, type Descriptor, goDescriptor, goStringify, isLadingError, LadingError } from '../../oci/index.js';
+import {
+  Annotation,
+  type Descriptor,
+  goDescriptor,
+  goStringify,
+  isLadingError,
+  isValidDigest,
+  LadingError,
+} from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { escapeInvisible, safeText } from '../output/safe-text.js';
 import type { OpenedTarget } from '../targets.js';
@@ -101,19 +109,28 @@ export function jsonOutput(bytes: Uint8Array, pretty: boolean, where: string): U
   return pretty ? indentJson(bytes, where) : bytes;
 }
 
-/** A descriptor without the layout's own `ref.name` annotation, which ORAS never shows. */
-export function visibleDescriptor(desc: Descriptor): Descriptor {
-  if (!desc.annotations || !(Annotation.RefName in desc.annotations)) return desc;
-  const { [Annotation.RefName]: _, ...rest } = desc.annotations;
-  const out: Descriptor = { ...desc };
-  if (Object.keys(rest).length > 0) out.annotations = rest;
-  else delete out.annotations;
-  return out;
+/**
+ * The descriptor ORAS shows for what `reference` names in `opened`: oras-go resolves a tag of an OCI
+ * layout directory to its index.json entry, `org.opencontainers.image.ref.name` included (a digest,
+ * a layout tar and a registry give the descriptor as it is). For `manifest fetch`/`delete
+ * --descriptor`, `manifest fetch --format` and `discover --format`; never written into a manifest.
+ */
+export function shownDescriptor(opened: OpenedTarget, reference: string, desc: Descriptor): Descriptor {
+  if (opened.kind !== 'oci-layout' || isValidDigest(reference) || !isDirectory(opened.base)) return desc;
+  return { ...desc, annotations: { ...(desc.annotations ?? {}), [Annotation.RefName]: reference } };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** `json.Marshal(ocispec.Descriptor)`: Go field order, sorted annotations, HTML escaping. */
 export function descriptorBytes(desc: Descriptor): Uint8Array {
-  return Buffer.from(goStringify(goDescriptor(visibleDescriptor(desc))));
+  return Buffer.from(goStringify(goDescriptor(desc)));
 }
 
 export function printDescriptor(io: CliIO, desc: Descriptor, pretty: boolean): void {
