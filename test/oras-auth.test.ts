@@ -146,6 +146,59 @@ describe('login, logout and credentials', () => {
       });
     }));
 
+  test('--plain-http=false reaches a TLS registry named localhost over HTTPS, as ORAS; Go-style boolean values are read', () =>
+    withDir(async (dir) => {
+      const { host, caFile, username, password } = peers.tls;
+      const local = host.replace(/^127\.0\.0\.1:/, 'localhost:');
+      await writeFile(join(dir, 'f'), 'local');
+      const ref = `${local}/auth/localhost:v1`;
+      const creds = ['--ca-file', caFile, '-u', username, '-p', password];
+      // localhost speaks plain HTTP unless told otherwise: the TLS port refuses it.
+      assertOneLineError(
+        await lading(['push', ...creds, ref, 'f'], { cwd: dir }),
+        /http:\/\/localhost:.*400|HTTPS|TLS/i,
+      );
+      await ladingOk(['push', '--plain-http=false', ...creds, ref, 'f'], { cwd: dir });
+      await ladingOk(['pull', '--plain-http=False', ...creds, ref, '-o', join(dir, 'out')]);
+      assert.equal(await readFile(join(dir, 'out', 'f'), 'utf8'), 'local');
+      const login = await ladingOk(
+        [
+          'login',
+          '--plain-http=0',
+          '--ca-file',
+          caFile,
+          '--registry-config',
+          join(dir, 'a.json'),
+          '-u',
+          username,
+          local,
+        ],
+        { input: `${password}\n` },
+      );
+      assert.match(login.stdout, /Login Succeeded/);
+      await ladingOk([
+        'cp',
+        '--from-plain-http=false',
+        '--from-ca-file',
+        caFile,
+        '--from-username',
+        username,
+        '--from-password',
+        password,
+        ref,
+        '--to-oci-layout',
+        `${join(dir, 'layout')}:v1`,
+      ]);
+      // true is --plain-http itself; anything else is a usage error.
+      assertOneLineError(
+        await lading(['resolve', '--plain-http=true', '--ca-file', caFile, `${host}/auth/localhost:v1`]),
+        /without TLS|400|Bad Request|plain/i,
+      );
+      const bad = await lading(['resolve', '--plain-http=maybe', ref]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /^Error: invalid argument "maybe" for "--plain-http" flag/);
+    }));
+
   test('login --identity-token-stdin stores the identity token, which then pushes through the refresh-token grant', () =>
     withDir(async (dir) => {
       const { host, identityToken } = peers.token;
