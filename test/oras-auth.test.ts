@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { rootCertificates } from 'node:tls';
 import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
 import { withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -197,6 +198,35 @@ describe('login, logout and credentials', () => {
       const bad = await lading(['resolve', '--plain-http=maybe', ref]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /^Error: invalid argument "maybe" for "--plain-http" flag/);
+    }));
+
+  test('SSL_CERT_FILE and SSL_CERT_DIR are trusted, as Go reads them; NODE_EXTRA_CA_CERTS still counts beside --ca-file', () =>
+    withDir(async (dir) => {
+      const { host, caFile, username, password } = peers.tls;
+      await writeFile(join(dir, 'f'), 'f');
+      const creds = ['-u', username, '--password-stdin'];
+      const ref = `${host}/auth/env-ca:v1`;
+      const run = (args: string[], env: NodeJS.ProcessEnv) =>
+        lading(args, { cwd: dir, input: `${password}\n`, env: { ...process.env, ...env } });
+      const ok = async (args: string[], env: NodeJS.ProcessEnv) => {
+        const r = await run(args, env);
+        assert.equal(r.code, 0, `${JSON.stringify(env)} lading ${args.join(' ')}:\n${r.stderr}`);
+      };
+      await ok(['push', ...creds, ref, 'f'], { SSL_CERT_FILE: caFile });
+      await mkdir(join(dir, 'certs'));
+      await writeFile(join(dir, 'certs', 'not-a-cert'), 'nothing here');
+      await copyFile(caFile, join(dir, 'certs', 'registry.pem'));
+      await ok(['resolve', ...creds, ref], { SSL_CERT_DIR: `${join(dir, 'missing')}:${join(dir, 'certs')}` });
+      // Another CA given with --ca-file: the registry's, named by NODE_EXTRA_CA_CERTS, is still trusted.
+      const other = join(dir, 'other.pem');
+      await writeFile(other, `${rootCertificates[0]}\n`);
+      await ok(['resolve', '--ca-file', other, ...creds, ref], { NODE_EXTRA_CA_CERTS: caFile });
+      // TLS stays verified: a file that does not hold the registry's CA trusts nothing more.
+      assertOneLineError(await run(['resolve', ...creds, ref], { SSL_CERT_FILE: other }), /TLS verification/);
+      assertOneLineError(
+        await run(['resolve', ...creds, ref], { SSL_CERT_FILE: join(dir, 'missing.pem') }),
+        /TLS verification/,
+      );
     }));
 
   test('login --identity-token-stdin stores the identity token, which then pushes through the refresh-token grant', () =>

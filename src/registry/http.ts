@@ -225,13 +225,22 @@ export class HttpClient {
     this.#options = options;
   }
 
-  /** The CA certificates to trust: `ca`, or the system roots with `extraCa`; undefined for Node's default roots. */
+  /**
+   * The CA certificates to trust: `ca`; else Node's default roots (undefined) unless `extraCa` or
+   * `SSL_CERT_FILE`/`SSL_CERT_DIR` add some, which are then trusted with the bundled roots and
+   * `NODE_EXTRA_CA_CERTS` (see environmentCa).
+   */
   #trusted(): Promise<ConnectionOptions['ca']> {
     const o = this.#options;
     this.#ca ??= (async () => {
-      if (o.ca || !o.extraCa?.length) return o.ca;
-      const { rootCertificates } = await import('node:tls');
-      return [...rootCertificates, ...o.extraCa];
+      if (o.ca) return o.ca;
+      const [{ environmentCa }, { rootCertificates }] = await Promise.all([
+        import('./environment-ca.js'),
+        import('node:tls'),
+      ]);
+      const env = await environmentCa();
+      if (!o.extraCa?.length && env.ssl.length === 0) return undefined;
+      return [...rootCertificates, ...env.nodeExtra, ...env.ssl, ...(o.extraCa ?? [])];
     })();
     return this.#ca;
   }
