@@ -132,6 +132,28 @@ describe('mutual TLS (docker-registry with clientcas)', () => {
     assert.equal(r.code, 1);
   });
 
+  test("a key that is not the certificate's, or an encrypted one, is named as such before any connection", async () => {
+    openssl('pkey', '-in', 'client.key', '-aes256', '-passout', 'pass:secret', '-out', 'client-encrypted.key');
+    const ref = `${host}/mtls/hello:v1`;
+    const cases: [string[], RegExp][] = [
+      [
+        ['--cert-file', file('client.crt'), '--key-file', file('server.key')],
+        /^Error: client key .*server\.key is not the key of client certificate .*client\.crt$/m,
+      ],
+      [
+        ['--cert-file', file('client.crt'), '--key-file', file('client-encrypted.key')],
+        /^Error: client key .*client-encrypted\.key is encrypted: give the key unencrypted/m,
+      ],
+      [['--cert-file', file('client.key'), '--key-file', file('client.key')], /client\.key: not a PEM certificate$/m],
+      [['--cert-file', file('client.crt'), '--key-file', file('client.crt')], /client\.crt: not a PEM private key$/m],
+    ];
+    for (const [flags, pattern] of cases) {
+      const r = await lading(['manifest', 'fetch', ...trust(), ...flags, ref]);
+      assertOneLineError(r, pattern);
+      assert.doesNotMatch(r.stderr, /TLS verification|handshake/);
+    }
+  });
+
   test('--cert-file without --key-file is refused before any connection', async () => {
     const r = await lading([
       'manifest',
