@@ -319,6 +319,26 @@ describe('TLS + basic auth registry', () => {
     );
   });
 
+  test('a certificate for other names says so, not that its CA is untrusted', async () => {
+    const port = Number(peers.tls.host.split(':').at(-1));
+    const host = `not-in-the-certificate.test:${port}`;
+    const named = open(host, {
+      caFile: peers.tls.caFile,
+      credentials: creds,
+      retry: { maxRetries: 0 },
+      resolve: { [host]: { address: '127.0.0.1', port } },
+    });
+    await assert.rejects(named.ping(), (error: Error) => {
+      assert.equal(codeOf(error), 'NETWORK_ERROR');
+      assert.match(
+        error.message,
+        /TLS verification of not-in-the-certificate\.test:\d+ failed \(ERR_TLS_CERT_ALTNAME_INVALID\): its certificate is not for this host name/,
+      );
+      assert.equal((error as { hint?: { key: string } }).hint?.key, 'tlsName');
+      return true;
+    });
+  });
+
   test('HTTPS to a plain-HTTP registry is a NETWORK_ERROR that says the server answered without TLS', async () => {
     const https = open(peers.plain.host, { retry: { maxRetries: 0 } });
     await assert.rejects(https.ping(), (error: Error) => {

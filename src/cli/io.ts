@@ -38,6 +38,8 @@ const flagHints: Record<string, string> = {
   ocmCredentials: 'use lading login or an OCM configuration',
   plainHttp: 'use plain HTTP for it, e.g. --plain-http',
   tls: 'trust its CA (--ca-file) or skip verification for it (--insecure)',
+  tlsName: 'use a name its certificate lists, or skip verification for it (--insecure)',
+  insecure: 'skip verification for it (--insecure)',
   clientCert: 'give one with --cert-file and --key-file',
   extractionPolicy: 'or keep it whole with --extraction-policy disable',
 };

@@ -226,6 +226,14 @@ export function networkError(method: string, url: string | URL, error: unknown):
     // The server's alert about the certificate this client presented, or did not (mutual TLS).
     reason = `${host} refused the TLS handshake (${code}): it wants a client certificate it trusts`;
     hint = { key: 'clientCert', text: 'give one with cert and key, or certFile and keyFile' };
+  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    // Trusting another CA changes nothing here: the certificate names other hosts.
+    reason = `TLS verification of ${host} failed (${code}): its certificate is not for this host name`;
+    hint = { key: 'tlsName', text: 'use a name the certificate lists, or skip verification for it with insecure' };
+  } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    const when = code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not valid yet';
+    reason = `TLS verification of ${host} failed (${code}): its certificate is ${when}`;
+    hint = { key: 'insecure', text: 'skip verification for it with insecure' };
   } else if (code && tlsCodes.test(code)) {
     reason = `TLS verification of ${host} failed (${code})`;
     hint = { key: 'tls', text: 'trust its CA with ca or caFile, or skip verification for it with insecure' };
