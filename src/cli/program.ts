@@ -175,9 +175,9 @@ export function goBoolFlags(program: CommandType, args: string[]): string[] {
   }
   const chain: CommandType[] = [];
   for (let c: CommandType | null = current; c; c = c.parent) chain.push(c);
-  const find = (long: string) => {
+  const find = (flag: string) => {
     for (const c of chain) {
-      const found = c.options.find((o) => o.long === long);
+      const found = c.options.find((o) => o.long === flag || o.short === flag);
       if (found) return found;
     }
     return undefined;
@@ -187,7 +187,7 @@ export function goBoolFlags(program: CommandType, args: string[]): string[] {
     const token = args[i] as string;
     if (token === '--') return [...out, ...args.slice(i)];
     const m = /^(--[A-Za-z0-9][A-Za-z0-9-]*)=(.*)$/s.exec(token);
-    const option = m ? find(m[1] as string) : token.startsWith('--') ? find(token) : undefined;
+    const option = m ? find(m[1] as string) : /^(--.|-[^-]$)/.test(token) ? find(token) : undefined;
     if (!m || !option || option.required || option.optional || option.negate) {
       out.push(token);
       // The value of an option given as the next argument is never a flag of its own.
