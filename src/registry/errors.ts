@@ -102,6 +102,8 @@ export interface RegistryResponseErrorInit {
   text?: string;
   /** Overrides the code derived from the status (e.g. DIGEST_MISMATCH on a lying header). */
   code?: ErrorCode;
+  /** Said after what the registry said, in parentheses (e.g. the scope a token lacked). */
+  note?: string;
   /** What led to the error. */
   cause?: unknown;
 }
@@ -137,7 +139,7 @@ export class RegistryResponseError extends LadingError {
     const why = said || (unexplained401 ? 'credentials missing or rejected' : undefined);
     super(
       init.code ?? statusErrorCode(init.status, errors),
-      `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}`,
+      `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}${init.note ? ` (${oneLine(init.note)})` : ''}`,
       {
         ...(init.cause === undefined ? {} : { cause: init.cause }),
         ...(unexplained401

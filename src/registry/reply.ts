@@ -1,4 +1,5 @@
 import { LadingError } from '../oci/index.js';
+import { parseWwwAuthenticate } from './auth/challenge.js';
 import { MaxErrorBodyBytes, networkError, parseErrorBody, RegistryResponseError } from './errors.js';
 import { contentLength } from './headers.js';
 import { type HttpReply, header } from './message.js';
@@ -66,13 +67,27 @@ export async function replyError(reply: HttpReply, method: string, notFound?: st
   const errors = parseErrorBody(body);
   const text =
     errors.length > 0 ? undefined : ((reply.status === 404 ? notFound : undefined) ?? plainText(reply, body));
+  const note = reply.status === 401 ? scopeNote(header(reply.headers, 'www-authenticate')) : undefined;
   return new RegistryResponseError({
     method,
     url: reply.url,
     status: reply.status,
     errors,
     ...(text ? { text } : {}),
+    ...(note ? { note } : {}),
   });
+}
+
+/**
+ * A 401 whose Bearer challenge says `error="insufficient_scope"` came after a token was sent: the
+ * token (anonymous, or a user's without that right) does not grant the scope, which is worth
+ * saying when the body only says "authentication required".
+ */
+function scopeNote(value: string | undefined): string | undefined {
+  const bearer = parseWwwAuthenticate(value).find((c) => c.scheme === 'bearer');
+  if (bearer?.params.error !== 'insufficient_scope') return undefined;
+  const scope = bearer.params.scope;
+  return scope ? `insufficient_scope: the token does not grant ${scope.slice(0, 200)}` : 'insufficient_scope';
 }
 
 function plainText(reply: HttpReply, body: Buffer): string | undefined {
