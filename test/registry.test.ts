@@ -353,6 +353,24 @@ describe('TLS + basic auth registry', () => {
     });
   });
 
+  test('plain HTTP to an HTTPS registry (Go answers a bare 400) says the server expects HTTPS', {
+    skip: peers.tls.kind === 'lading-serve' && 'lading serve closes such a connection without an answer',
+  }, async () => {
+    const plain = open(peers.tls.host, { plainHttp: true, credentials: creds, retry: { maxRetries: 0 } });
+    const repo = plain.repository(repoName('tls'));
+    // HEAD reads no body: the bare answer (no header fields at all) is what tells.
+    for (const attempt of [() => repo.resolve('latest'), () => plain.ping()]) {
+      await assert.rejects(attempt(), (error: Error) => {
+        assert.match(
+          error.message,
+          /^(HEAD|GET) http:\/\/127\.0\.0\.1:\d+\/v2\/\S*: 400 Bad Request: the server expects HTTPS on this port \(speak HTTPS to it: plainHttp false\)$/,
+        );
+        assert.equal((error as { hint?: { key: string } }).hint?.key, 'https');
+        return true;
+      });
+    }
+  });
+
   test('a wrong password is UNAUTHORIZED and the password never shows in the error', async () => {
     const wrongPassword = 'definitely-wrong-password';
     const tls = open(peers.tls.host, {

@@ -104,6 +104,8 @@ export interface RegistryResponseErrorInit {
   code?: ErrorCode;
   /** Said after what the registry said, in parentheses (e.g. the scope a token lacked). */
   note?: string;
+  /** What would change the outcome, said last in parentheses (see LadingError's hint). */
+  hint?: ErrorHint;
   /** What led to the error. */
   cause?: unknown;
 }
@@ -142,9 +144,11 @@ export class RegistryResponseError extends LadingError {
       `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}${init.note ? ` (${oneLine(init.note)})` : ''}`,
       {
         ...(init.cause === undefined ? {} : { cause: init.cause }),
-        ...(unexplained401
-          ? { hint: { key: 'credentials', text: 'give credentials with the credentials option' } }
-          : {}),
+        ...(init.hint
+          ? { hint: init.hint }
+          : unexplained401
+            ? { hint: { key: 'credentials', text: 'give credentials with the credentials option' } }
+            : {}),
       },
     );
     this.name = 'RegistryResponseError';

@@ -68,14 +68,25 @@ export async function replyError(reply: HttpReply, method: string, notFound?: st
   const text =
     errors.length > 0 ? undefined : ((reply.status === 404 ? notFound : undefined) ?? plainText(reply, body));
   const note = reply.status === 401 ? scopeNote(header(reply.headers, 'www-authenticate')) : undefined;
+  const tlsPort = reply.status === 400 && reply.url.protocol === 'http:' && answeredAsTlsPort(reply, body);
   return new RegistryResponseError({
     method,
     url: reply.url,
     status: reply.status,
     errors,
-    ...(text ? { text } : {}),
+    ...(tlsPort ? { text: 'the server expects HTTPS on this port' } : text ? { text } : {}),
     ...(note ? { note } : {}),
+    ...(tlsPort ? { hint: { key: 'https', text: 'speak HTTPS to it: plainHttp false' } } : {}),
   });
+}
+
+/**
+ * Go's HTTPS server answers a plain-HTTP request with a bare `HTTP/1.0 400` (no header fields)
+ * and "Client sent an HTTP request to an HTTPS server." (which a HEAD does not get to read).
+ */
+function answeredAsTlsPort(reply: HttpReply, body: Buffer): boolean {
+  if (/HTTP request to an HTTPS server/i.test(body.toString('latin1'))) return true;
+  return Object.values(reply.headers).every((v) => v === undefined);
 }
 
 /**
