@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Registry } from '../src/registry/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { Children, freePort } from './support/processes.js';
 
@@ -151,6 +153,31 @@ describe('mutual TLS (docker-registry with clientcas)', () => {
       const r = await lading(['manifest', 'fetch', ...trust(), ...flags, ref]);
       assertOneLineError(r, pattern);
       assert.doesNotMatch(r.stderr, /TLS verification|handshake/);
+    }
+  });
+
+  test('a client with its own CA list loads it into one TLS context, not one per connection', async () => {
+    // node:tls as the TLS sockets use it (the CommonJS exports), to count the contexts made.
+    const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+    const original = tls.createSecureContext;
+    let made = 0;
+    tls.createSecureContext = (...args) => {
+      made++;
+      return original(...args);
+    };
+    const registry = new Registry(host, {
+      caFile: file('ca.crt'),
+      certFile: file('client.crt'),
+      keyFile: file('client.key'),
+    });
+    try {
+      // Requests at once: each opens a connection of its own.
+      await Promise.all([registry.ping(), registry.ping(), registry.ping(), registry.ping()]);
+      await registry.ping();
+      assert.equal(made, 1);
+    } finally {
+      tls.createSecureContext = original;
+      await registry.close();
     }
   });
 
