@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { rootCertificates } from 'node:tls';
 import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
 import { withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
@@ -144,6 +145,88 @@ describe('login, logout and credentials', () => {
       await ladingOk(['push', '--insecure', '-u', username, '-p', password, `${host}/auth/insecure:v1`, 'f'], {
         cwd: dir,
       });
+    }));
+
+  test('--plain-http=false reaches a TLS registry named localhost over HTTPS, as ORAS; Go-style boolean values are read', () =>
+    withDir(async (dir) => {
+      const { host, caFile, username, password } = peers.tls;
+      const local = host.replace(/^127\.0\.0\.1:/, 'localhost:');
+      await writeFile(join(dir, 'f'), 'local');
+      const ref = `${local}/auth/localhost:v1`;
+      const creds = ['--ca-file', caFile, '-u', username, '-p', password];
+      // localhost speaks plain HTTP unless told otherwise: the TLS port refuses it.
+      assertOneLineError(
+        await lading(['push', ...creds, ref, 'f'], { cwd: dir }),
+        /http:\/\/localhost:.*400|HTTPS|TLS/i,
+      );
+      await ladingOk(['push', '--plain-http=false', ...creds, ref, 'f'], { cwd: dir });
+      await ladingOk(['pull', '--plain-http=False', ...creds, ref, '-o', join(dir, 'out')]);
+      assert.equal(await readFile(join(dir, 'out', 'f'), 'utf8'), 'local');
+      const login = await ladingOk(
+        [
+          'login',
+          '--plain-http=0',
+          '--ca-file',
+          caFile,
+          '--registry-config',
+          join(dir, 'a.json'),
+          '-u',
+          username,
+          local,
+        ],
+        { input: `${password}\n` },
+      );
+      assert.match(login.stdout, /Login Succeeded/);
+      await ladingOk([
+        'cp',
+        '--from-plain-http=false',
+        '--from-ca-file',
+        caFile,
+        '--from-username',
+        username,
+        '--from-password',
+        password,
+        ref,
+        '--to-oci-layout',
+        `${join(dir, 'layout')}:v1`,
+      ]);
+      // true is --plain-http itself; anything else is a usage error.
+      assertOneLineError(
+        await lading(['resolve', '--plain-http=true', '--ca-file', caFile, `${host}/auth/localhost:v1`]),
+        /without TLS|400|Bad Request|plain/i,
+      );
+      const bad = await lading(['resolve', '--plain-http=maybe', ref]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /^Error: invalid argument "maybe" for "--plain-http" flag/);
+    }));
+
+  test('SSL_CERT_FILE and SSL_CERT_DIR are trusted, as Go reads them; NODE_EXTRA_CA_CERTS still counts beside --ca-file', () =>
+    withDir(async (dir) => {
+      const { host, caFile, username, password } = peers.tls;
+      await writeFile(join(dir, 'f'), 'f');
+      const creds = ['-u', username, '--password-stdin'];
+      const ref = `${host}/auth/env-ca:v1`;
+      const run = (args: string[], env: NodeJS.ProcessEnv) =>
+        lading(args, { cwd: dir, input: `${password}\n`, env: { ...process.env, ...env } });
+      const ok = async (args: string[], env: NodeJS.ProcessEnv) => {
+        const r = await run(args, env);
+        assert.equal(r.code, 0, `${JSON.stringify(env)} lading ${args.join(' ')}:\n${r.stderr}`);
+      };
+      await ok(['push', ...creds, ref, 'f'], { SSL_CERT_FILE: caFile });
+      await mkdir(join(dir, 'certs'));
+      await writeFile(join(dir, 'certs', 'not-a-cert'), 'nothing here');
+      await copyFile(caFile, join(dir, 'certs', 'registry.pem'));
+      await ok(['resolve', ...creds, ref], { SSL_CERT_DIR: `${join(dir, 'missing')}:${join(dir, 'certs')}` });
+      // Another CA given with --ca-file: the registry's, named by NODE_EXTRA_CA_CERTS, is still trusted.
+      const other = join(dir, 'other.pem');
+      await writeFile(other, `${rootCertificates[0]}\n`);
+      await ok(['resolve', '--ca-file', other, ...creds, ref], { NODE_EXTRA_CA_CERTS: caFile });
+      // TLS stays verified: a file that does not hold the registry's CA trusts nothing more.
+      assertOneLineError(await run(['resolve', ...creds, ref], { SSL_CERT_FILE: other }), /TLS verification/);
+      assertOneLineError(
+        await run(['resolve', ...creds, ref], { SSL_CERT_FILE: join(dir, 'missing.pem') }),
+        /TLS verification/,
+      );
     }));
 
   test('login --identity-token-stdin stores the identity token, which then pushes through the refresh-token grant', () =>

@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Registry } from '../src/registry/index.js';
 import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { Children, freePort } from './support/processes.js';
 
@@ -130,6 +132,53 @@ describe('mutual TLS (docker-registry with clientcas)', () => {
     );
     assert.ok(r.stderr.startsWith(`Error: GET https://${host}/v2/mtls/hello/manifests/v1: `), r.stderr);
     assert.equal(r.code, 1);
+  });
+
+  test("a key that is not the certificate's, or an encrypted one, is named as such before any connection", async () => {
+    openssl('pkey', '-in', 'client.key', '-aes256', '-passout', 'pass:secret', '-out', 'client-encrypted.key');
+    const ref = `${host}/mtls/hello:v1`;
+    const cases: [string[], RegExp][] = [
+      [
+        ['--cert-file', file('client.crt'), '--key-file', file('server.key')],
+        /^Error: client key .*server\.key is not the key of client certificate .*client\.crt$/m,
+      ],
+      [
+        ['--cert-file', file('client.crt'), '--key-file', file('client-encrypted.key')],
+        /^Error: client key .*client-encrypted\.key is encrypted: give the key unencrypted/m,
+      ],
+      [['--cert-file', file('client.key'), '--key-file', file('client.key')], /client\.key: not a PEM certificate$/m],
+      [['--cert-file', file('client.crt'), '--key-file', file('client.crt')], /client\.crt: not a PEM private key$/m],
+    ];
+    for (const [flags, pattern] of cases) {
+      const r = await lading(['manifest', 'fetch', ...trust(), ...flags, ref]);
+      assertOneLineError(r, pattern);
+      assert.doesNotMatch(r.stderr, /TLS verification|handshake/);
+    }
+  });
+
+  test('a client with its own CA list loads it into one TLS context, not one per connection', async () => {
+    // node:tls as the TLS sockets use it (the CommonJS exports), to count the contexts made.
+    const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+    const original = tls.createSecureContext;
+    let made = 0;
+    tls.createSecureContext = (...args) => {
+      made++;
+      return original(...args);
+    };
+    const registry = new Registry(host, {
+      caFile: file('ca.crt'),
+      certFile: file('client.crt'),
+      keyFile: file('client.key'),
+    });
+    try {
+      // Requests at once: each opens a connection of its own.
+      await Promise.all([registry.ping(), registry.ping(), registry.ping(), registry.ping()]);
+      await registry.ping();
+      assert.equal(made, 1);
+    } finally {
+      tls.createSecureContext = original;
+      await registry.close();
+    }
   });
 
   test('--cert-file without --key-file is refused before any connection', async () => {

@@ -319,6 +319,26 @@ describe('TLS + basic auth registry', () => {
     );
   });
 
+  test('a certificate for other names says so, not that its CA is untrusted', async () => {
+    const port = Number(peers.tls.host.split(':').at(-1));
+    const host = `not-in-the-certificate.test:${port}`;
+    const named = open(host, {
+      caFile: peers.tls.caFile,
+      credentials: creds,
+      retry: { maxRetries: 0 },
+      resolve: { [host]: { address: '127.0.0.1', port } },
+    });
+    await assert.rejects(named.ping(), (error: Error) => {
+      assert.equal(codeOf(error), 'NETWORK_ERROR');
+      assert.match(
+        error.message,
+        /TLS verification of not-in-the-certificate\.test:\d+ failed \(ERR_TLS_CERT_ALTNAME_INVALID\): its certificate is not for this host name/,
+      );
+      assert.equal((error as { hint?: { key: string } }).hint?.key, 'tlsName');
+      return true;
+    });
+  });
+
   test('HTTPS to a plain-HTTP registry is a NETWORK_ERROR that says the server answered without TLS', async () => {
     const https = open(peers.plain.host, { retry: { maxRetries: 0 } });
     await assert.rejects(https.ping(), (error: Error) => {
@@ -331,6 +351,24 @@ describe('TLS + basic auth registry', () => {
       assert.doesNotMatch(error.message, /ssl3_get_record|deps\/openssl/);
       return true;
     });
+  });
+
+  test('plain HTTP to an HTTPS registry (Go answers a bare 400) says the server expects HTTPS', {
+    skip: peers.tls.kind === 'lading-serve' && 'lading serve closes such a connection without an answer',
+  }, async () => {
+    const plain = open(peers.tls.host, { plainHttp: true, credentials: creds, retry: { maxRetries: 0 } });
+    const repo = plain.repository(repoName('tls'));
+    // HEAD reads no body: the bare answer (no header fields at all) is what tells.
+    for (const attempt of [() => repo.resolve('latest'), () => plain.ping()]) {
+      await assert.rejects(attempt(), (error: Error) => {
+        assert.match(
+          error.message,
+          /^(HEAD|GET) http:\/\/127\.0\.0\.1:\d+\/v2\/\S*: 400 Bad Request: the server expects HTTPS on this port \(speak HTTPS to it: plainHttp false\)$/,
+        );
+        assert.equal((error as { hint?: { key: string } }).hint?.key, 'https');
+        return true;
+      });
+    }
   });
 
   test('a wrong password is UNAUTHORIZED and the password never shows in the error', async () => {

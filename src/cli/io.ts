@@ -37,7 +37,10 @@ const flagHints: Record<string, string> = {
   credentials: 'log in with lading login, or pass --username and --password',
   ocmCredentials: 'use lading login or an OCM configuration',
   plainHttp: 'use plain HTTP for it, e.g. --plain-http',
+  https: 'use HTTPS for it: no --plain-http; for localhost --plain-http=false, or https:// in an OCM repository',
   tls: 'trust its CA (--ca-file) or skip verification for it (--insecure)',
+  tlsName: 'use a name its certificate lists, or skip verification for it (--insecure)',
+  insecure: 'skip verification for it (--insecure)',
   clientCert: 'give one with --cert-file and --key-file',
   extractionPolicy: 'or keep it whole with --extraction-policy disable',
 };

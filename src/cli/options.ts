@@ -36,6 +36,8 @@ function addRemoteOptions(cmd: Command, prefix = '', options: { shortFlags?: boo
     .option(`--${p}identity-token <token>`, 'registry identity (refresh) token')
     .option(`--${p}insecure`, 'allow connections to registries whose TLS certificate cannot be verified')
     .option(`--${p}plain-http`, 'use plain HTTP instead of HTTPS (the default for the host name localhost only)')
+    // `--plain-http=false` (see goBoolFlags): HTTPS even for localhost, as ORAS.
+    .addOption(new Option(`--no-${p}plain-http`).hideHelp())
     .option(`--${p}ca-file <file>`, 'server certificate authority file for the remote registry')
     .option(`--${p}cert-file <file>`, `client certificate file for mutual TLS (with --${p}key-file)`)
     .option(`--${p}key-file <file>`, `client private key file for mutual TLS (with --${p}cert-file)`);

@@ -155,12 +155,67 @@ export function hoistFlags(program: CommandType, args: string[]): string[] {
   return args;
 }
 
+const goTrue = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const goFalse = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+/**
+ * Cobra's boolean flags take a value after `=` (`--plain-http=false`, `--insecure=true`), as Go's
+ * strconv.ParseBool reads it; commander's do not. After the command path, `--flag=<true>` becomes
+ * `--flag`, and `--flag=<false>` becomes `--no-flag` where the command has that negation (so
+ * `--plain-http=false` asks for HTTPS even for localhost, as in ORAS), else nothing. Option values
+ * and everything after `--` are left alone; a value that is neither is a usage error.
+ */
+export function goBoolFlags(program: CommandType, args: string[]): string[] {
+  let current = program;
+  let i = 0;
+  for (; i < args.length; i++) {
+    const sub = current.commands.find((c) => c.name() === args[i] || c.aliases().includes(args[i] as string));
+    if (!sub) break;
+    current = sub;
+  }
+  const chain: CommandType[] = [];
+  for (let c: CommandType | null = current; c; c = c.parent) chain.push(c);
+  const find = (flag: string) => {
+    for (const c of chain) {
+      const found = c.options.find((o) => o.long === flag || o.short === flag);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const out = args.slice(0, i);
+  for (; i < args.length; i++) {
+    const token = args[i] as string;
+    if (token === '--') return [...out, ...args.slice(i)];
+    const m = /^(--[A-Za-z0-9][A-Za-z0-9-]*)=(.*)$/s.exec(token);
+    const option = m ? find(m[1] as string) : /^(--.|-[^-]$)/.test(token) ? find(token) : undefined;
+    if (!m || !option || option.required || option.optional || option.negate) {
+      out.push(token);
+      // The value of an option given as the next argument is never a flag of its own.
+      if (!m && option && (option.required || option.optional) && i + 1 < args.length) out.push(args[++i] as string);
+      continue;
+    }
+    const [, name, value] = m as unknown as [string, string, string];
+    if (goTrue.has(value)) out.push(name);
+    else if (goFalse.has(value)) {
+      const negation = `--no-${name.slice(2)}`;
+      if (find(negation)) out.push(negation);
+    } else {
+      throw new CommanderError(
+        ExitCode.Usage,
+        'lading.invalidBoolean',
+        `invalid argument "${safeText(value)}" for "${name}" flag: expected true or false`,
+      );
+    }
+  }
+  return out;
+}
+
 export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
   const given = argv.slice(2);
   const program = await buildProgram(io, given);
   try {
-    const args = hoistFlags(program, given);
+    const args = goBoolFlags(program, hoistFlags(program, given));
     await program.parseAsync(args, { from: 'user' });
     return ExitCode.Ok;
   } catch (error) {
@@ -173,6 +228,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
       ) {
         return ExitCode.Ok;
       }
+      if (error.code === 'lading.invalidBoolean') io.stderr.write(`Error: ${error.message}\n`);
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
     const signal = interruptedBy();

@@ -75,6 +75,31 @@ describe('component references', () => {
     );
   });
 
+  test('a registry at an IPv6 address: its "::" is not a type prefix, with or without a scheme or a type', () => {
+    for (const [input, baseUrl] of [
+      ['https://[::1]:5443/sub//github.com/acme.org/app:1.0.0', 'https://[::1]:5443'],
+      ['[::1]:5443/sub//github.com/acme.org/app:1.0.0', '[::1]:5443'],
+      ['http://[fe80::1]:5000/sub/component-descriptors/github.com/acme.org/app:1.0.0', 'http://[fe80::1]:5000'],
+      ['OCIRepository::https://[::1]:5443/sub//github.com/acme.org/app:1.0.0', 'https://[::1]:5443'],
+    ] as const) {
+      const ref = parseComponentReference(input);
+      assert.equal(ref.repository.kind, 'OCIRepository', input);
+      assert.deepEqual(
+        ref.repository.kind === 'OCIRepository' ? [ref.repository.baseUrl, ref.repository.subPath] : [],
+        [baseUrl, 'sub'],
+        input,
+      );
+      assert.equal(ref.component, 'github.com/acme.org/app', input);
+      assert.equal(ref.version, '1.0.0', input);
+    }
+    assert.deepEqual(parseRepository('https://[::1]:5443/mirror'), {
+      kind: 'OCIRepository',
+      type: 'OCIRepository/v1',
+      baseUrl: 'https://[::1]:5443',
+      subPath: 'mirror',
+    });
+  });
+
   test('credentials in a repository URL are refused, and the error does not repeat them', () => {
     for (const parse of [
       () => parseRepository('http://testuser:URLSECRET@127.0.0.1:5000/ocm'),

@@ -102,11 +102,21 @@ export function guessRepositoryKind(location: string): 'CommonTransportFormat' |
   return 'CommonTransportFormat';
 }
 
+/**
+ * Where the `type::` prefix ends, or -1. A `::` after a `[` is an IPv6 address (`https://[::1]:5000`,
+ * `[::1]:5000/sub`), not a type: upstream takes the first `::` whatever comes before it, and so
+ * cannot name such a registry without a type prefix.
+ */
+function typeSeparator(text: string): number {
+  const sep = text.indexOf('::');
+  return sep >= 0 && text.slice(0, sep).includes('[') ? -1 : sep;
+}
+
 /** Parses a repository location (`./archive`, `ghcr.io/acme`, `http://127.0.0.1:5000/sub`, `ctf::path`). */
 export function parseRepository(raw: string): RepositorySpec {
   let type: string | undefined;
   let location = raw;
-  const sep = raw.indexOf('::');
+  const sep = typeSeparator(raw);
   if (sep >= 0) {
     type = raw.slice(0, sep);
     location = raw.slice(sep + 2);
@@ -140,7 +150,7 @@ export function parseComponentReference(
 ): ComponentVersionReference {
   let text = raw;
   let typePrefix = '';
-  const sep = text.indexOf('::');
+  const sep = typeSeparator(text);
   if (sep >= 0) {
     typePrefix = text.slice(0, sep + 2);
     text = text.slice(sep + 2);

@@ -102,6 +102,10 @@ export interface RegistryResponseErrorInit {
   text?: string;
   /** Overrides the code derived from the status (e.g. DIGEST_MISMATCH on a lying header). */
   code?: ErrorCode;
+  /** Said after what the registry said, in parentheses (e.g. the scope a token lacked). */
+  note?: string;
+  /** What would change the outcome, said last in parentheses (see LadingError's hint). */
+  hint?: ErrorHint;
   /** What led to the error. */
   cause?: unknown;
 }
@@ -137,12 +141,14 @@ export class RegistryResponseError extends LadingError {
     const why = said || (unexplained401 ? 'credentials missing or rejected' : undefined);
     super(
       init.code ?? statusErrorCode(init.status, errors),
-      `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}`,
+      `${init.method} ${url}: ${init.status} ${statusText}${why ? `: ${why}` : ''}${init.note ? ` (${oneLine(init.note)})` : ''}`,
       {
         ...(init.cause === undefined ? {} : { cause: init.cause }),
-        ...(unexplained401
-          ? { hint: { key: 'credentials', text: 'give credentials with the credentials option' } }
-          : {}),
+        ...(init.hint
+          ? { hint: init.hint }
+          : unexplained401
+            ? { hint: { key: 'credentials', text: 'give credentials with the credentials option' } }
+            : {}),
       },
     );
     this.name = 'RegistryResponseError';
@@ -226,6 +232,14 @@ export function networkError(method: string, url: string | URL, error: unknown):
     // The server's alert about the certificate this client presented, or did not (mutual TLS).
     reason = `${host} refused the TLS handshake (${code}): it wants a client certificate it trusts`;
     hint = { key: 'clientCert', text: 'give one with cert and key, or certFile and keyFile' };
+  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    // Trusting another CA changes nothing here: the certificate names other hosts.
+    reason = `TLS verification of ${host} failed (${code}): its certificate is not for this host name`;
+    hint = { key: 'tlsName', text: 'use a name the certificate lists, or skip verification for it with insecure' };
+  } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    const when = code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not valid yet';
+    reason = `TLS verification of ${host} failed (${code}): its certificate is ${when}`;
+    hint = { key: 'insecure', text: 'skip verification for it with insecure' };
   } else if (code && tlsCodes.test(code)) {
     reason = `TLS verification of ${host} failed (${code})`;
     hint = { key: 'tls', text: 'trust its CA with ca or caFile, or skip verification for it with insecure' };

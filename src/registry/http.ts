@@ -1,6 +1,6 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import type { ConnectionOptions, SecureContext, TLSSocket } from 'node:tls';
 import { type DirectConnection, dropThreadRoutes } from './blob-threads.js';
 import {
   abortedError,
@@ -217,6 +217,8 @@ export class HttpClient {
   /** Every connection opened and not yet closed. */
   readonly #sockets = new Set<Socket>();
   #ca: Promise<ConnectionOptions['ca']> | undefined;
+  /** The TLS context of this client's connections when it names its CAs (see #tls). */
+  #context: SecureContext | undefined;
   #closed = false;
   /** Names this client's connections on blob threads: they are shared by no other client (other TLS settings, --resolve). */
   readonly #threadRoutes = `client ${++clientCount}`;
@@ -225,13 +227,22 @@ export class HttpClient {
     this.#options = options;
   }
 
-  /** The CA certificates to trust: `ca`, or the system roots with `extraCa`; undefined for Node's default roots. */
+  /**
+   * The CA certificates to trust: `ca`; else Node's default roots (undefined) unless `extraCa` or
+   * `SSL_CERT_FILE`/`SSL_CERT_DIR` add some, which are then trusted with the bundled roots and
+   * `NODE_EXTRA_CA_CERTS` (see environmentCa).
+   */
   #trusted(): Promise<ConnectionOptions['ca']> {
     const o = this.#options;
     this.#ca ??= (async () => {
-      if (o.ca || !o.extraCa?.length) return o.ca;
-      const { rootCertificates } = await import('node:tls');
-      return [...rootCertificates, ...o.extraCa];
+      if (o.ca) return o.ca;
+      const [{ environmentCa }, { rootCertificates }] = await Promise.all([
+        import('./environment-ca.js'),
+        import('node:tls'),
+      ]);
+      const env = await environmentCa();
+      if (!o.extraCa?.length && env.ssl.length === 0) return undefined;
+      return [...rootCertificates, ...env.nodeExtra, ...env.ssl, ...(o.extraCa ?? [])];
     })();
     return this.#ca;
   }
@@ -323,15 +334,27 @@ export class HttpClient {
   ): TLSSocket {
     const o = this.#options;
     const session = this.#sessions.get(key);
+    // A CA list of its own (the bundled roots and more) costs OpenSSL tens of milliseconds to
+    // load: it is loaded once per client, not per connection.
+    if (ca && !this.#context) {
+      this.#context = tls.createSecureContext({
+        ca,
+        ...(o.cert !== undefined ? { cert: o.cert } : {}),
+        ...(o.key !== undefined ? { key: o.key } : {}),
+      });
+    }
     const socket = tls.connect({
       ...where,
       // The certificate is checked against the name asked for, whatever address was connected
       // to (--resolve, a tunnel); an IP address is not a server name.
       ...(isIP(name) === 0 ? { servername: name } : {}),
       checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
-      ...(ca ? { ca } : {}),
-      ...(o.cert !== undefined ? { cert: o.cert } : {}),
-      ...(o.key !== undefined ? { key: o.key } : {}),
+      ...(ca
+        ? { secureContext: this.#context }
+        : {
+            ...(o.cert !== undefined ? { cert: o.cert } : {}),
+            ...(o.key !== undefined ? { key: o.key } : {}),
+          }),
       ...(session ? { session } : {}),
       rejectUnauthorized: o.rejectUnauthorized ?? true,
     });

@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { type Op, readRegularFileSync } from '../content/index.js';
 import { cancellable, cancellablePages, LadingError, parseReference, withoutUserinfo } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
@@ -23,6 +24,39 @@ function readPem(file: string, what: string): Buffer {
     throw new LadingError('INVALID_ARGUMENT', `${what} ${file}: not a PEM file (no "-----BEGIN" block)`);
   }
   return pem;
+}
+
+/**
+ * Checks a client certificate and key before any connection, as Go's tls.LoadX509KeyPair does for
+ * ORAS: otherwise a key that does not match, or one that is encrypted, fails in the handshake as
+ * if the registry's certificate were at fault.
+ */
+function checkKeyPair(cert: string | Buffer, key: string | Buffer, options: RegistryOptions): void {
+  const certName = options.certFile ? `client certificate ${options.certFile}` : 'the client certificate';
+  const keyName = options.keyFile ? `client key ${options.keyFile}` : 'the client key';
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (error) {
+    throw new LadingError('INVALID_ARGUMENT', `${certName}: not a PEM certificate`, { cause: error });
+  }
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    // PKCS#8 (`ENCRYPTED PRIVATE KEY`) or the traditional form (`Proc-Type: 4,ENCRYPTED`).
+    const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(String(key));
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      encrypted
+        ? `${keyName} is encrypted: give the key unencrypted (openssl pkey -in <key> -out <plain key>)`
+        : `${keyName}: not a PEM private key`,
+      { cause: error },
+    );
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new LadingError('INVALID_ARGUMENT', `${keyName} is not the key of ${certName}`);
+  }
 }
 
 /** Splits `[scheme://]host[:port]`; a scheme given in the host decides plain HTTP unless options say otherwise. */
@@ -84,6 +118,7 @@ export class Registry implements RegistryEndpoint {
     ];
     const cert = options.cert ?? (options.certFile ? readPem(options.certFile, 'client certificate') : undefined);
     const key = options.key ?? (options.keyFile ? readPem(options.keyFile, 'client key') : undefined);
+    if (cert !== undefined && key !== undefined) checkKeyPair(cert, key, options);
     this.#transport = new Transport({
       origin: this.baseUrl.origin,
       userAgent: options.userAgent,

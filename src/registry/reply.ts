@@ -1,4 +1,5 @@
 import { LadingError } from '../oci/index.js';
+import { parseWwwAuthenticate } from './auth/challenge.js';
 import { MaxErrorBodyBytes, networkError, parseErrorBody, RegistryResponseError } from './errors.js';
 import { contentLength } from './headers.js';
 import { type HttpReply, header } from './message.js';
@@ -66,13 +67,38 @@ export async function replyError(reply: HttpReply, method: string, notFound?: st
   const errors = parseErrorBody(body);
   const text =
     errors.length > 0 ? undefined : ((reply.status === 404 ? notFound : undefined) ?? plainText(reply, body));
+  const note = reply.status === 401 ? scopeNote(header(reply.headers, 'www-authenticate')) : undefined;
+  const tlsPort = reply.status === 400 && reply.url.protocol === 'http:' && answeredAsTlsPort(reply, body);
   return new RegistryResponseError({
     method,
     url: reply.url,
     status: reply.status,
     errors,
-    ...(text ? { text } : {}),
+    ...(tlsPort ? { text: 'the server expects HTTPS on this port' } : text ? { text } : {}),
+    ...(note ? { note } : {}),
+    ...(tlsPort ? { hint: { key: 'https', text: 'speak HTTPS to it: plainHttp false' } } : {}),
   });
+}
+
+/**
+ * Go's HTTPS server answers a plain-HTTP request with a bare `HTTP/1.0 400` (no header fields)
+ * and "Client sent an HTTP request to an HTTPS server." (which a HEAD does not get to read).
+ */
+function answeredAsTlsPort(reply: HttpReply, body: Buffer): boolean {
+  if (/HTTP request to an HTTPS server/i.test(body.toString('latin1'))) return true;
+  return Object.values(reply.headers).every((v) => v === undefined);
+}
+
+/**
+ * A 401 whose Bearer challenge says `error="insufficient_scope"` came after a token was sent: the
+ * token (anonymous, or a user's without that right) does not grant the scope, which is worth
+ * saying when the body only says "authentication required".
+ */
+function scopeNote(value: string | undefined): string | undefined {
+  const bearer = parseWwwAuthenticate(value).find((c) => c.scheme === 'bearer');
+  if (bearer?.params.error !== 'insufficient_scope') return undefined;
+  const scope = bearer.params.scope;
+  return scope ? `insufficient_scope: the token does not grant ${scope.slice(0, 200)}` : 'insufficient_scope';
 }
 
 function plainText(reply: HttpReply, body: Buffer): string | undefined {

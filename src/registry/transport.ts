@@ -135,6 +135,8 @@ export class Transport implements Sender {
   readonly #maskedHeaders: Set<string>;
   readonly #originClient: HttpClient;
   readonly #foreignClient: HttpClient;
+  /** With `insecure`: the registry's own host name on another port (see #clientFor). */
+  readonly #sameHostClient: HttpClient | undefined;
   readonly #retry: RetryPolicy;
   readonly #trace: ((line: string) => void) | undefined;
   readonly #checkUrl: ((url: URL) => void) | undefined;
@@ -181,6 +183,18 @@ export class Transport implements Sender {
     });
     // Redirect targets (object stores, CDNs) and token realms on other hosts: verified TLS, no client cert.
     this.#foreignClient = new HttpClient({ ...base, ...ca });
+    // The registry's host name on another port (its token server, most often, with the same
+    // self-signed certificate): `insecure` covers it as ORAS's --insecure does. Other hosts stay verified.
+    this.#sameHostClient = tls.insecure ? new HttpClient({ ...base, ...ca, rejectUnauthorized: false }) : undefined;
+  }
+
+  /** The client for a request to `url`: the origin's, the registry host's under `insecure`, or the verified foreign one. */
+  #clientFor(url: URL): HttpClient {
+    if (url.origin === this.#origin) return this.#originClient;
+    if (this.#sameHostClient && this.#origin !== undefined && url.hostname === new URL(this.#origin).hostname) {
+      return this.#sameHostClient;
+    }
+    return this.#foreignClient;
   }
 
   #traceHeaders(headers: Record<string, string | string[] | undefined>, base: string | URL): string {
@@ -188,7 +202,7 @@ export class Transport implements Sender {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#originClient.close(), this.#foreignClient.close()]);
+    await Promise.all([this.#originClient.close(), this.#foreignClient.close(), this.#sameHostClient?.close()]);
   }
 
   /** Opens a connection to the origin ahead of the first request (HttpClient.warm); a traced transport does not. */
@@ -245,7 +259,7 @@ export class Transport implements Sender {
       throw new LadingError('REGISTRY_ERROR', `GET ${redactUrl(from)}: redirect to plain HTTP (${to.origin}) refused`);
     }
     this.#checkUrl?.(to);
-    const connection = await this.#foreignClient.directConnection(to);
+    const connection = await this.#clientFor(to).directConnection(to);
     if (!connection) return undefined;
     const head = requestHead('GET', `${to.pathname}${to.search}`, { Host: to.host, 'user-agent': this.#userAgent });
     return { connection, head };
@@ -297,7 +311,7 @@ export class Transport implements Sender {
       if (req.authorization && url.origin === req.url.origin) headers.authorization = req.authorization;
       if (body === undefined) delete headers['content-length'];
       const payload = await openBody(body);
-      const client = ours ? this.#originClient : this.#foreignClient;
+      const client = this.#clientFor(url);
       this.#trace?.(`> ${method} ${redactUrl(url)} [${this.#traceHeaders(headers, url)}]`);
       let response: RawResponse;
       try {
