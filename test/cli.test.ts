@@ -27,6 +27,17 @@ describe('lading command line', () => {
     assert.equal(typo.stderr, "Error: unknown command 'pussh' (did you mean push?)\n");
     const flag = await lading(['push', '--formt', 'json', 'localhost:5000/x:v1', 'a.txt']);
     assert.equal(flag.stderr, "Error: unknown option '--formt' (did you mean --format?)\n");
+    // Defaults read as the flags take them, not as raw numbers.
+    const gc = await lading(['serve', 'gc', '--help']);
+    assert.match(gc.stdout.replace(/\s+/g, ' '), /--grace <duration> .*\(default: 1h\)/);
+    assert.match((await lading(['serve', '--help'])).stdout, /largest manifest accepted .*\(default: 4 MiB\)/);
+    // An OCM-style http:// registry address in an ORAS reference: one line saying what to write.
+    const scheme = await lading(['pull', 'http://localhost:5000/hello:v1']);
+    assert.equal(scheme.code, 1);
+    assert.equal(
+      scheme.stderr,
+      'Error: invalid reference "http://localhost:5000/hello:v1": a registry reference names no scheme: write localhost:5000/hello:v1 with --plain-http (the default for localhost)\n',
+    );
   });
 
   test('cp copies between a layout tar and a layout directory with several tags', async () => {
