@@ -361,6 +361,15 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
         { cwd: dir },
       );
       assert.match(ok.stdout, /^Verified signature "default" .*RSASSA-PKCS1-V1_5/);
+      // Without a key, the line says where one comes from.
+      assertOneLineError(
+        await lading(['verify', 'cv', ref], { cwd: dir }),
+        /plain RSASSA-PKCS1-V1_5 signature: verifying it needs a public key \(--public-key FILE, or an RSA consumer for "default" in the OCM configuration\)$/,
+      );
+      assertOneLineError(
+        await lading(['verify', 'cv', ref.replace(/:1\.0\.0$/, '')], { cwd: dir }),
+        /a version is required \(<repository>\/\/<component>:<version>\)$/,
+      );
       // A spec lading cannot honour is refused by name, before anything is written.
       await writeFile(join(dir, 'other.yaml'), 'type: SigstoreSigningConfiguration/v1alpha1\n');
       assertOneLineError(

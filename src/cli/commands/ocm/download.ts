@@ -53,7 +53,11 @@ Examples:
       '../../../ocm/resource-extraction.js'
     );
     const ref = parseComponentReference(reference);
-    if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${reference}: a version is required`);
+    if (!ref.version)
+      throw new LadingError(
+        'INVALID_REFERENCE',
+        `${reference}: a version is required (<repository>//<component>:<version>)`,
+      );
     const requested = parseIdentity(opts.identity);
     const opened = await openRepository(ref.repository, opts);
     // An access is data from the descriptor: it does not choose plain HTTP for the user.

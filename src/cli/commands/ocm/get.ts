@@ -85,7 +85,11 @@ export function registerGet(program: Command, io: CliIO): void {
     const { renderResources } = await import('../../output/ocm-render.js');
     const format = checkFormat(opts.output);
     const ref = parseComponentReference(reference);
-    if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${reference}: a version is required`);
+    if (!ref.version)
+      throw new LadingError(
+        'INVALID_REFERENCE',
+        `${reference}: a version is required (<repository>//<component>:<version>)`,
+      );
     const opened = await openRepository(ref.repository, opts);
     try {
       const { descriptor } = await opened.repository.getComponentVersion(ref.component, ref.version);

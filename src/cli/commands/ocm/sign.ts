@@ -149,7 +149,8 @@ function checkConcurrencyLimit(value: string | undefined): void {
 }
 
 function requireVersion(raw: string, ref: ComponentVersionReference): string {
-  if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${raw}: a version is required`);
+  if (!ref.version)
+    throw new LadingError('INVALID_REFERENCE', `${raw}: a version is required (<repository>//<component>:<version>)`);
   return ref.version;
 }
 
@@ -294,7 +295,7 @@ printed below it; pin it with --issuer or --root-certificate.`,
   );
   cmd.action(async (reference: string, opts) => {
     const { parseComponentReference } = await import('../../../ocm/reference.js');
-    const { verifyComponentVersion } = await import('../../../ocm/signing/index.js');
+    const { SignatureMediaType, verifyComponentVersion } = await import('../../../ocm/signing/index.js');
     const ref = parseComponentReference(reference);
     const version = requireVersion(reference, ref);
     checkConcurrencyLimit(opts.concurrencyLimit);
@@ -314,7 +315,15 @@ printed below it; pin it with --issuer or --root-certificate.`,
         // Keys are resolved per signature, by its name and algorithm.
         keysFor: async (s) => {
           const keys = await resolveSigningKey({ ...opts, signature: s.name, algorithm: s.signature.algorithm });
-          if (!keys.publicKey && !keys.rootCertificates) await refuseRelabelled(opts, s);
+          if (!keys.publicKey && !keys.rootCertificates) {
+            await refuseRelabelled(opts, s);
+            if (s.signature.mediaType !== SignatureMediaType.Pem) {
+              throw new LadingError(
+                'INVALID_ARGUMENT',
+                `signature "${s.name}" is a plain ${s.signature.algorithm} signature: verifying it needs a public key (--public-key FILE, or an RSA consumer for "${s.name}" in the OCM configuration)`,
+              );
+            }
+          }
           return {
             ...(keys.publicKey ? { publicKey: keys.publicKey } : {}),
             ...(keys.rootCertificates ? { rootCertificates: keys.rootCertificates } : {}),
