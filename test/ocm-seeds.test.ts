@@ -89,7 +89,7 @@ describe('upstream vector: ocm add cv with a file input', () => {
         ],
         { cwd: dir },
       );
-      assert.match(dl.stdout, /Downloaded name=my-file/);
+      assert.match(dl.stderr, /Downloaded name=my-file/);
       assert.equal(await readFile(join(dir, 'out.txt'), 'utf8'), 'foobar');
     }));
 

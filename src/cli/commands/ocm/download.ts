@@ -116,7 +116,8 @@ Examples:
         await removeParents(out, made);
         throw error;
       }
-      io.stdout.write(
+      // A message, so on stderr (upstream logs it there): `--output /dev/stdout` carries only the resource.
+      io.stderr.write(
         `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${safeText(what)}${how}) to ${safeText(out)}\n`,
       );
     } finally {
