@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { OciLayout } from '../src/layout/index.js';
-import { assertOneLineError, lading } from './support/cli.js';
+import { assertOneLineError, lading, ladingOk } from './support/cli.js';
 import { pushArtifact, tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
@@ -38,6 +39,27 @@ describe('lading command line', () => {
       scheme.stderr,
       'Error: invalid reference "http://localhost:5000/hello:v1": a registry reference names no scheme: write localhost:5000/hello:v1 with --plain-http (the default for localhost)\n',
     );
+  });
+
+  test('an output folder that cannot be made (under /proc): one line naming it, not a hang', {
+    skip: !existsSync('/proc/self') && 'no /proc',
+    timeout: 60_000,
+  }, async () => {
+    const t = await tempDir();
+    try {
+      await writeFile(join(t.path, 'a.txt'), 'A');
+      await ladingOk(['push', '--oci-layout', `${join(t.path, 'src')}:v1`, 'a.txt'], { cwd: t.path });
+      for (const args of [
+        ['pull', '--oci-layout', `${join(t.path, 'src')}:v1`, '-o', '/proc/lading-no-such/out'],
+        ['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', '/proc/lading-no-such:v1'],
+      ]) {
+        const r = await lading(args, { cwd: t.path });
+        assert.equal(r.code, 1, args.join(' '));
+        assert.match(r.stderr, /^Error: [^\n]*\/proc\/lading-no-such[^\n]*\n$/);
+      }
+    } finally {
+      await t.cleanup();
+    }
   });
 
   test('cp copies between a layout tar and a layout directory with several tags', async () => {

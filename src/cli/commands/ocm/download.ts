@@ -157,11 +157,11 @@ async function defaultOutput(name: string): Promise<string> {
 
 /** Makes the folders leading to `out`; returns the first one made (undefined when all were there). */
 async function makeParents(out: string): Promise<string | undefined> {
-  const { mkdir } = await import('node:fs/promises');
+  const { makeDirectory } = await import('../../../content/index.js');
   const { dirname, resolve } = await import('node:path');
   const parent = dirname(resolve(out));
   try {
-    return await mkdir(parent, { recursive: true });
+    return await makeDirectory(parent);
   } catch (error) {
     throw new LadingError(
       'INVALID_ARGUMENT',
