@@ -9,7 +9,7 @@ import { writeDirectoryAsTar } from '../src/archive/index.js';
 import type { Storage } from '../src/content/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { Annotation, digestBytes, EmptyJsonDescriptor, encodeManifest, MediaType } from '../src/oci/index.js';
-import { assertOneLineError, type CliResult, lading, ladingOk } from './support/cli.js';
+import { type CliResult, lading, ladingOk } from './support/cli.js';
 import { pushArtifact, pushBytes, pushImage, pushIndex, withDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
@@ -213,7 +213,7 @@ describe('blob push and delete', () => {
       for (const [bad, why] of [
         ['nope.txt', 'no such file or directory'],
         ['a-folder', 'a directory, not a file'],
-      ]) {
+      ] as const) {
         for (const args of [
           ['blob', 'push', '--plain-http', name, bad],
           ['manifest', 'push', '--plain-http', `${name}:x`, bad],
