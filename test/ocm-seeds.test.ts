@@ -254,6 +254,11 @@ describe('component references', () => {
         await lading(['get', 'cv', '--recursive'], { cwd: dir }),
         /missing required argument 'reference'/,
       );
+      assert.match((await ladingOk(['get', '--help'])).stdout, /component-version\|cv \[options\] <reference> /);
+      assert.match(
+        (await ladingOk(['get', 'cv', '--help'])).stdout,
+        /^Usage: lading get component-version\|cv \[options\] <reference>$/m,
+      );
     }));
 });
 

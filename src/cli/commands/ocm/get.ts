@@ -1,4 +1,7 @@
-import type { Command } from 'commander';
+import { type Command, Help } from 'commander';
+
+const termOf = (c: Command) => new Help().subcommandTerm(c);
+
 import { LadingError } from '../../../oci/index.js';
 import type { ComponentTree } from '../../../ocm/component-tree.js';
 import type { ComponentVersionReader } from '../../../ocm/resolving-reader.js';
@@ -8,6 +11,11 @@ import { addDisplayModeOption, ComponentVersionAliases, checkFormat, openReposit
 
 export function registerGet(program: Command, io: CliIO): void {
   const get = program.command('get').description('show component versions and their resources');
+  // The listing shows get cv's reference as required, as its own usage line does (see below).
+  get.configureHelp({
+    subcommandTerm: (c) =>
+      c.name() === 'component-version' ? 'component-version|cv [options] <reference>' : termOf(c),
+  });
   const cv = get
     .command('component-version')
     // `get` also answers to the component's own names, as upstream's `get cv`.
