@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -208,6 +208,19 @@ describe('blob push and delete', () => {
       assert.equal(digestLine(pushed.stdout), digest);
       const again = await ladingOk(['blob', 'push', '--plain-http', `${name}@${digest}`, 'hi.txt'], { cwd: dir });
       assert.match(again.stdout, /^Exists {4}[0-9a-f]{12} /m);
+      // A missing file or a folder: one line naming it (a folder said only "EISDIR: illegal operation").
+      await mkdir(join(dir, 'a-folder'));
+      for (const [bad, why] of [
+        ['nope.txt', 'no such file or directory'],
+        ['a-folder', 'a directory, not a file'],
+      ] as const) {
+        for (const args of [
+          ['blob', 'push', '--plain-http', name, bad],
+          ['manifest', 'push', '--plain-http', `${name}:x`, bad],
+        ]) {
+          assertOneLineError(await lading(args, { cwd: dir }), new RegExp(`^Error: ${bad}: ${why}$`));
+        }
+      }
 
       const stdinText = 'from standard input';
       const stdinDigest = sha256(stdinText);

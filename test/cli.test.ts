@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,38 @@ describe('lading command line', () => {
     assert.equal(typo.stderr, "Error: unknown command 'pussh' (did you mean push?)\n");
     const flag = await lading(['push', '--formt', 'json', 'localhost:5000/x:v1', 'a.txt']);
     assert.equal(flag.stderr, "Error: unknown option '--formt' (did you mean --format?)\n");
+    // Defaults read as the flags take them, not as raw numbers.
+    const gc = await lading(['serve', 'gc', '--help']);
+    assert.match(gc.stdout.replace(/\s+/g, ' '), /--grace <duration> .*\(default: 1h\)/);
+    assert.match((await lading(['serve', '--help'])).stdout, /largest manifest accepted .*\(default: 4 MiB\)/);
+    // An OCM-style http:// registry address in an ORAS reference: one line saying what to write.
+    const scheme = await lading(['pull', 'http://localhost:5000/hello:v1']);
+    assert.equal(scheme.code, 1);
+    assert.equal(
+      scheme.stderr,
+      'Error: invalid reference "http://localhost:5000/hello:v1": a registry reference names no scheme: write localhost:5000/hello:v1 with --plain-http (the default for localhost)\n',
+    );
+  });
+
+  test('an output folder that cannot be made (under /proc): one line naming it, not a hang', {
+    skip: !existsSync('/proc/self') && 'no /proc',
+    timeout: 60_000,
+  }, async () => {
+    const t = await tempDir();
+    try {
+      await writeFile(join(t.path, 'a.txt'), 'A');
+      await ladingOk(['push', '--oci-layout', `${join(t.path, 'src')}:v1`, 'a.txt'], { cwd: t.path });
+      for (const args of [
+        ['pull', '--oci-layout', `${join(t.path, 'src')}:v1`, '-o', '/proc/lading-no-such/out'],
+        ['cp', '--from-oci-layout', `${join(t.path, 'src')}:v1`, '--to-oci-layout', '/proc/lading-no-such:v1'],
+      ]) {
+        const r = await lading(args, { cwd: t.path });
+        assert.equal(r.code, 1, args.join(' '));
+        assert.match(r.stderr, /^Error: [^\n]*\/proc\/lading-no-such[^\n]*\n$/);
+      }
+    } finally {
+      await t.cleanup();
+    }
   });
 
   test('cp copies between a layout tar and a layout directory with several tags', async () => {

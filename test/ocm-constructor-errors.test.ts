@@ -234,6 +234,20 @@ describe('add cv: what the constructor file is', () => {
     );
   });
 
+  test('no constructor in the current folder: the line says where it looked and how to name another', async () => {
+    const empty = join(work, 'empty-folder');
+    await mkdir(empty);
+    assertOneLineError(
+      await lading(['add', 'cv'], { cwd: empty }),
+      /^Error: component constructor component-constructor\.yaml not found in the current folder \(name another with -c FILE\)$/,
+    );
+    assertOneLineError(
+      await lading(['add', 'cv', '-c', 'nope.yaml'], { cwd: empty }),
+      /^Error: component constructor nope\.yaml not found$/,
+    );
+    assert.deepEqual(await readdir(empty), []);
+  });
+
   test('a file over 64 MiB (what it describes must fit in a descriptor): refused before it is read', async () => {
     const handle = await open(join(work, 'huge.yaml'), 'w');
     await handle.truncate(64 * 1024 * 1024 + 1);

@@ -397,6 +397,18 @@ describe('bad constructors: one clear error with file:line and path', () => {
       /^component-constructor\.yaml:5: resources\[0\]: only one of access or input may be set, but both are present$/,
     ],
     [
+      'a misspelt input',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n  inptu: {type: utf8, text: a}\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:5: resources\[0\]: either access or input must be set \(did you mean "input" for "inptu"\?\)$/,
+    ],
+    [
+      'neither access nor input',
+      'name: acme.org/x\nversion: 1.0.0\nprovider: {name: acme}\nresources:\n- name: r1\n  type: blob\n',
+      'INVALID_CONSTRUCTOR',
+      /^component-constructor\.yaml:5: resources\[0\]: either access or input must be set$/,
+    ],
+    [
       'a version that is not semver',
       'name: acme.org/x\nversion: one.two\nprovider: {name: acme}\n',
       'INVALID_CONSTRUCTOR',

@@ -145,24 +145,30 @@ describe('download resource --extraction-policy (OCM v2), against the registry p
 
       const t = await download(ref, 'tree', join(out, 'tree'));
       assert.equal(t.code, 0, t.stderr);
-      assert.match(t.stdout, /^Downloaded name=tree,version=1\.0\.0 \(application\/x-tar, unpacked\) to .*tree\n$/);
+      assert.match(t.stderr, /^Downloaded name=tree,version=1\.0\.0 \(application\/x-tar, unpacked\) to .*tree\n$/);
+      assert.equal(t.stdout, '', 'the status line is a message: stderr');
+      // --output /dev/stdout: stdout holds the resource's bytes and nothing else.
+      const piped = await download(ref, 'notes', '/dev/stdout');
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.equal(piped.stdout, 'plain notes\n');
+      assert.match(piped.stderr, /^Downloaded name=notes,version=1\.0\.0 \(text\/plain\) to \/dev\/stdout\n$/);
       await assertTree(join(out, 'tree'));
       const tgz = await download(ref, 'tree-gz', join(out, 'tree-gz'), '--extraction-policy', 'auto');
       assert.equal(tgz.code, 0, tgz.stderr);
-      assert.match(tgz.stdout, /\(application\/tar\+gzip, unpacked\)/);
+      assert.match(tgz.stderr, /\(application\/tar\+gzip, unpacked\)/);
       await assertTree(join(out, 'tree-gz'));
 
       // A plain blob is written as it is; application/gzip is gunzipped (as upstream's auto does).
       await ladingOk(['download', 'resource', ref, '--identity', 'name=notes', '--output', join(out, 'notes')]);
       assert.equal(await readFile(join(out, 'notes'), 'utf8'), 'plain notes\n');
       const packed = await download(ref, 'packed', join(out, 'packed'));
-      assert.match(packed.stdout, /\(application\/gzip, gunzipped\)/);
+      assert.match(packed.stderr, /\(application\/gzip, gunzipped\)/);
       assert.equal(await readFile(join(out, 'packed'), 'utf8'), 'packed text\n');
 
       // An OCI artifact becomes an OCI image layout folder that skopeo and umoci read.
       const image = await download(ref, 'image', join(out, 'image'));
       assert.equal(image.code, 0, image.stderr);
-      assert.match(image.stdout, /, unpacked\) to /);
+      assert.match(image.stderr, /, unpacked\) to /);
       assert.deepEqual((await readdir(join(out, 'image'))).sort(), ['blobs', 'index.json', 'oci-layout']);
       const inspect = JSON.parse((await run('skopeo', ['inspect', `oci:${join(out, 'image')}:1.0.0`])).stdout);
       assert.equal(inspect.Layers.length, 1);

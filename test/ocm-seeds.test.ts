@@ -89,7 +89,7 @@ describe('upstream vector: ocm add cv with a file input', () => {
         ],
         { cwd: dir },
       );
-      assert.match(dl.stdout, /Downloaded name=my-file/);
+      assert.match(dl.stderr, /Downloaded name=my-file/);
       assert.equal(await readFile(join(dir, 'out.txt'), 'utf8'), 'foobar');
     }));
 
@@ -171,6 +171,94 @@ describe('component references', () => {
         /neither in the constructor nor in elsewhere/,
       );
       await assert.rejects(() => readdir(join(dir, 'elsewhere')));
+    }));
+
+  test("add cv finds a reference through the configuration's resolvers, as upstream; get cv --recursive <ref> works", () =>
+    withDir(async (dir) => {
+      await copyFile(
+        join(ocmVectors, 'extracted/cli-add-cv-reference-digest/referenced-constructor.yaml'),
+        join(dir, 'referenced.yaml'),
+      );
+      await writeFile(
+        join(dir, 'root.yaml'),
+        'name: ocm.software/root\nversion: 1.0.0\nprovider:\n  name: ocm.software\ncomponentReferences:\n  - name: ref\n    componentName: ocm.software/referenced\n    version: 1.0.0\n',
+      );
+      await ladingOk(['add', 'cv', '-c', 'referenced.yaml', '-r', 'libs'], { cwd: dir });
+      await writeFile(
+        join(dir, 'config.yaml'),
+        `type: generic.config.ocm.software/v1\nconfigurations:\n  - type: resolvers.config.ocm.software/v1alpha1\n    resolvers:\n      - repository: {type: CommonTransportFormat/v1, filePath: ${join(dir, 'libs')}}\n        componentNamePattern: ocm.software/*\n`,
+      );
+      // Upstream's flags, as a script written for it passes them.
+      await ladingOk(
+        [
+          '--config',
+          'config.yaml',
+          'add',
+          'cv',
+          '-c',
+          'root.yaml',
+          '--external-component-version-copy-policy',
+          'skip',
+          '--display-mode',
+          'static',
+        ],
+        { cwd: dir },
+      );
+      const root = await getDescriptor('./transport-archive//ocm.software/root:1.0.0', dir);
+      assert.equal(
+        root.component.componentReferences[0].digest.value,
+        'faacbf3c44a80bcf590dcd7cce4c0813047d35f379b0dc5cc497327d451be025',
+      );
+      // Not copied (skip), and copy-or-fail says so before anything is written.
+      assertOneLineError(
+        await lading(['get', 'cv', './transport-archive//ocm.software/referenced:1.0.0'], { cwd: dir }),
+        /not found/,
+      );
+      assertOneLineError(
+        await lading(
+          [
+            '--config',
+            'config.yaml',
+            'add',
+            'cv',
+            '-c',
+            'root.yaml',
+            '-r',
+            'other',
+            '--external-component-version-copy-policy',
+            'copy-or-fail',
+          ],
+          {
+            cwd: dir,
+          },
+        ),
+        /copy-or-fail is not supported.*transfer cv -r/,
+      );
+      await assert.rejects(() => readdir(join(dir, 'other')));
+      // pflag's NoOptDefVal: `--recursive` before the reference does not take it as the depth.
+      const tree = await ladingOk(
+        [
+          '--config',
+          'config.yaml',
+          'get',
+          'cv',
+          '--recursive',
+          './transport-archive//ocm.software/root:1.0.0',
+          '-o',
+          'tree',
+        ],
+        { cwd: dir },
+      );
+      assert.match(tree.stdout, /ocm\.software\/referenced/);
+      assertOneLineError(
+        await lading(['get', 'cv', '--recursive'], { cwd: dir }),
+        /missing required argument 'reference'/,
+      );
+      assert.match((await ladingOk(['get', '--help'])).stdout, /component-version\|cv \[options\] <reference> /);
+      assert.match(
+        (await ladingOk(['get', 'cv', '--help'])).stdout,
+        /^Usage: lading get component-version\|cv \[options\] <reference>$/m,
+      );
     }));
 });
 

@@ -343,6 +343,53 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       );
     }));
 
+  test("upstream's --signer-spec, --verifier-spec and --concurrency-limit: a script written for ocm runs", () =>
+    withDir(async (dir) => {
+      const ref = await addComponent(dir);
+      const spec = join(dir, 'rsa.yaml');
+      await writeFile(
+        spec,
+        'type: RSASigningConfiguration/v1alpha1\nsignatureAlgorithm: RSASSA-PKCS1-V1_5\nsignatureEncodingPolicy: Plain\n',
+      );
+      const signed = await ladingOk(
+        ['sign', 'cv', ref, '--private-key', k('pkcs8.pem'), '--signer-spec', spec, '--concurrency-limit', '2'],
+        { cwd: dir },
+      );
+      assert.match(signed.stdout, /algorithm: RSASSA-PKCS1-V1_5/);
+      const ok = await ladingOk(
+        ['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem'), '--verifier-spec', spec, '--concurrency-limit', '4'],
+        { cwd: dir },
+      );
+      assert.match(ok.stdout, /^Verified signature "default" .*RSASSA-PKCS1-V1_5/);
+      // Without a key, the line says where one comes from.
+      assertOneLineError(
+        await lading(['verify', 'cv', ref], { cwd: dir }),
+        /plain RSASSA-PKCS1-V1_5 signature: verifying it needs a public key \(--public-key FILE, or an RSA consumer for "default" in the OCM configuration\)$/,
+      );
+      assertOneLineError(
+        await lading(['verify', 'cv', ref.replace(/:1\.0\.0$/, '')], { cwd: dir }),
+        /a version is required \(<repository>\/\/<component>:<version>\)$/,
+      );
+      // A spec lading cannot honour is refused by name, before anything is written.
+      await writeFile(join(dir, 'other.yaml'), 'type: SigstoreSigningConfiguration/v1alpha1\n');
+      assertOneLineError(
+        await lading(['sign', 'cv', ref, '--private-key', k('pkcs8.pem'), '--signer-spec', 'other.yaml', '--force'], {
+          cwd: dir,
+        }),
+        /--signer-spec other\.yaml: type "SigstoreSigningConfiguration\/v1alpha1" is not supported/,
+      );
+      await writeFile(
+        join(dir, 'typo.yaml'),
+        'type: RSASigningConfiguration/v1alpha1\nsignatureAlgoritm: RSASSA-PSS\n',
+      );
+      assertOneLineError(
+        await lading(['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem'), '--verifier-spec', 'typo.yaml'], {
+          cwd: dir,
+        }),
+        /--verifier-spec typo\.yaml: unknown field "signatureAlgoritm"/,
+      );
+    }));
+
   test('tampering is detected: descriptor edits, wrong keys, modified local blobs, missing signatures', () =>
     withDir(async (dir) => {
       const ref = await addComponent(dir);

@@ -58,8 +58,8 @@ export async function buildProgram(io: CliIO, args?: readonly string[]): Promise
   const program = new Command('lading')
     .description(
       'Ship software and data as OCI artifacts.\n\n' +
-        'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout, manifest, blob, repo,\n' +
-        'backup, restore\n' +
+        'ORAS family: push, pull, cp, attach, discover, tag, resolve, login, logout,\n' +
+        'manifest, blob, repo, backup, restore\n' +
         '(targets are <registry>/<repository>[:tag|@digest], or OCI layouts with --oci-layout).\n\n' +
         'OCM family: add cv, get cv, get resources, get config, download resource,\n' +
         'transfer cv, sign cv, verify cv, hash cv, describe types\n' +

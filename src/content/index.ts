@@ -6,6 +6,7 @@ export * from './file-origin.js';
 export * from './graph.js';
 export * from './hash.js';
 export { threadsFromEnv } from './hash-pool.js';
+export * from './make-directory.js';
 export * from './memory.js';
 export * from './opened-within.js';
 export * from './piece-writer.js';

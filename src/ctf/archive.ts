@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { DirFiles, removeStaleLock, sweepStaleTemps, TarFiles, tempPathFor, withLock } from '../archive/index.js';
 import { type Op, type OpenMode, OpenModes, type Target, type TargetResolver } from '../content/index.js';
+import { makeDirectory } from '../content/make-directory.js';
 import { LadingError, parseReference } from '../oci/index.js';
 import { type ArchiveEntryInfo, writeCtfArchive } from './archive-writer.js';
 import { type ArtifactMetadata, repositoryNames } from './artifact-index.js';
@@ -175,7 +176,7 @@ export class CtfArchive {
     }
     const made: Made = {};
     // The first folder made on the way (the CTF folder or one above it), to take away again.
-    if (!exists) made.folder = (await mkdir(path, { recursive: true })) ?? undefined;
+    if (!exists) made.folder = (await makeDirectory(path)) ?? undefined;
     const files = new DirFiles(path, follow ? {} : { followLinks: false });
     const looksLikeCtf = async (): Promise<boolean> =>
       (await files.stat(ArtifactIndexFileName)) !== undefined ||
@@ -194,7 +195,7 @@ export class CtfArchive {
     const store = new CtfStore({ location: path, files, root: path, writable: mode !== 'readonly' });
     if (mode !== 'readonly') {
       await sweepStaleTemps(path);
-      await mkdir(join(path, BlobsDirectoryName), { recursive: true });
+      await makeDirectory(join(path, BlobsDirectoryName));
       if (mode === 'create') await store.initialise();
     }
     await store.index();
@@ -216,12 +217,11 @@ export class CtfArchive {
     if (writable) await removeStaleLock(commitLockPath(path));
     // The folders a new archive is written into, when this open makes them (to take away again).
     const made: Made = {};
-    if (writable && !openedAs)
-      made.folder = (await mkdir(dirname(path), { recursive: true }).catch(() => undefined)) ?? undefined;
+    if (writable && !openedAs) made.folder = (await makeDirectory(dirname(path)).catch(() => undefined)) ?? undefined;
     const work = tempPathFor(path, parent);
     try {
       // Private: the archive may be, and its content is unpacked here.
-      await mkdir(work, { recursive: true, mode: 0o700 });
+      await makeDirectory(work, 0o700);
       await mkdir(join(work, BlobsDirectoryName));
     } catch (error) {
       throw new LadingError('IO_ERROR', `${path}: cannot unpack into ${parent}: ${(error as Error).message}`, {

@@ -1,9 +1,10 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BlobFolder, DirFiles, sweepStaleTemps, tempPathFor } from '../archive/index.js';
 import { type Content, type Op, type ReadOnlyTarget, type TagLister, toReadable } from '../content/index.js';
+import { makeDirectory } from '../content/make-directory.js';
 import {
   Annotation,
   checkTagOrDigest,
@@ -185,7 +186,7 @@ export async function readArtifactSet(content: Content, options: ReadArtifactSet
   const parent = options.tempDir ?? tmpdir();
   await sweepStaleTemps(parent, 'artifact-set');
   const dir = tempPathFor(join(parent, 'artifact-set'));
-  await mkdir(dir, { recursive: true });
+  await makeDirectory(dir);
   try {
     const { head, stream } = await sniff(toReadable(content));
     await extractTarStream(stream, dir, {

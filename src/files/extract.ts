@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DefaultMaxArchiveEntries, extractionLimit, extractTar, type RealDir } from '../archive/index.js';
+import { makeDirectory } from '../content/make-directory.js';
 import { LadingError } from '../oci/index.js';
 
 export interface ExtractOptions {
@@ -48,7 +48,7 @@ export interface Extracted {
 export async function extractTarGz(source: Readable, options: ExtractOptions): Promise<Extracted> {
   const root = resolve(options.root);
   const base = resolve(options.base);
-  if (!options.rootDir) await mkdir(root, { recursive: true });
+  if (!options.rootDir) await makeDirectory(root);
   /**
    * An archive path (resolved from the base, as ORAS names entries `<title>/...`) as a path inside
    * `root`. Resolving `..` here is only arithmetic on the name: the extractor then walks the

@@ -20,6 +20,7 @@ import {
   toReadable,
   verifiedCopy,
 } from '../content/index.js';
+import { makeDirectory } from '../content/make-directory.js';
 import { GraphCopier, type ResolveOptions, resolveRootBytes } from '../copy/index.js';
 import {
   Annotation,
@@ -199,7 +200,7 @@ class FileSink implements Storage {
     if (at.mode !== 'inside') {
       // The staging folder is private (0700, made by this pull); outside the output the user
       // asked for the path as given (-T).
-      await mkdir(path, { recursive: true });
+      await makeDirectory(path);
       return { at: (name) => join(path, name), close: async () => {} };
     }
     const { out, top } = await this.#output();
@@ -383,7 +384,7 @@ export function pullFiles(src: ReadOnlyTarget, reference: string, options: PullF
 
 async function pull(src: ReadOnlyTarget, reference: string, options: PullFilesOptions): Promise<PullResult> {
   const { root, bytes: rootBytes } = await resolveRootBytes(src, reference, options);
-  const created = await mkdir(options.output, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+  const created = await makeDirectory(options.output).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST' || error.code === 'ENOTDIR') {
       throw new LadingError('INVALID_ARGUMENT', `${options.output}: not a folder (the output of a pull is a folder)`);
     }

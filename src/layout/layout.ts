@@ -31,6 +31,7 @@ import {
   VerifyStream,
   verifyBytes,
 } from '../content/index.js';
+import { makeDirectorySync } from '../content/make-directory.js';
 import {
   cancellable,
   checkRefName,
@@ -192,7 +193,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       // (the first folder made is it or one above it, not blobs/ or blobs/sha256/ alone).
       const path = this.location;
       const blobs = join(path, 'blobs');
-      const first = mkdirSync(join(blobs, 'sha256'), { recursive: true });
+      const first = makeDirectorySync(join(blobs, 'sha256'));
       const made = first !== undefined && !resolvePath(first).startsWith(resolvePath(blobs));
       // A layout made here holds only this handle's writes (no manifests yet): nothing to read back.
       const fresh = made ? await initialiseNew(path) : undefined;
@@ -556,7 +557,7 @@ async function initialise(files: DirFiles): Promise<IndexState | undefined> {
   if (layoutFile) await checkLayoutFile(files);
   const existing = (await files.stat('index.json')) ? await readState(files, { indexOnly: true }) : undefined;
   if (!layoutFile) await writeFileAtomic(join(root, 'oci-layout'), layoutFileBytes());
-  mkdirSync(join(root, 'blobs'), { recursive: true });
+  makeDirectorySync(join(root, 'blobs'));
   if (existing) return existing;
   const empty: IndexState = { tags: new Map(), manifests: new Map() };
   const wrote = await withLock(join(root, 'index.json.lock'), async () => {

@@ -194,6 +194,20 @@ describe('references', () => {
     }
   });
 
+  test('a reference written with http:// (as OCM repositories are) says what to write instead', () => {
+    assert.throws(
+      () => parseReference('http://localhost:5000/hello:v1'),
+      (e) =>
+        isLadingError(e, 'INVALID_REFERENCE') &&
+        e.message ===
+          'invalid reference "http://localhost:5000/hello:v1": a registry reference names no scheme: write localhost:5000/hello:v1 with --plain-http (the default for localhost)',
+    );
+    assert.throws(
+      () => parseReference('https://ghcr.io/acme/app:v1'),
+      (e) => isLadingError(e, 'INVALID_REFERENCE') && e.message.endsWith('names no scheme: write ghcr.io/acme/app:v1'),
+    );
+  });
+
   test('a mistyped digest is named as an invalid digest, user information is still masked', () => {
     for (const [raw, digest] of [
       ['localhost:5301/repo@sha256:abc', 'sha256:abc'],

@@ -80,6 +80,16 @@ function checkRegistry(raw: string, registry: string): void {
  * `@` wins over any tag before it; otherwise a tag after the first `:` of the path.
  */
 export function parseReference(raw: string): Reference {
+  // An OCM-style `http://host/…` (or a URL copied from a browser): the scheme is not part of a
+  // registry reference; say what to write instead.
+  const scheme = /^(https?):\/\/(?=[^/@]+\/)/i.exec(raw);
+  if (scheme) {
+    const rest = raw.slice(scheme[0].length);
+    invalid(
+      raw,
+      `a registry reference names no scheme: write ${rest}${scheme[1]?.toLowerCase() === 'http' ? ' with --plain-http (the default for localhost)' : ''}`,
+    );
+  }
   const slash = raw.indexOf('/');
   if (slash <= 0) invalid(raw, 'missing registry or repository (expected <registry>/<repository>[:tag|@digest])');
   const registry = raw.slice(0, slash);

@@ -1,8 +1,9 @@
 import { constants, fstatSync, readlinkSync, type Stats } from 'node:fs';
-import { copyFile, type FileHandle, link, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { copyFile, type FileHandle, link, lstat, open, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileEntry, StoreFiles } from '../archive/index.js';
 import { openStoreFolder, type RealDir, tempPathFor, withLock, writeFileAtomic } from '../archive/index.js';
+import { makeDirectory } from '../content/make-directory.js';
 import { encodeIndexJson, type IndexState, layoutFileBytes, readState, recordTag } from '../layout/index-json.js';
 import {
   type Descriptor,
@@ -79,7 +80,7 @@ export class RegistryStore {
 
   static async open(root: string): Promise<RegistryStore> {
     try {
-      await mkdir(root, { recursive: true });
+      await makeDirectory(root);
     } catch (error) {
       throw new LadingError('IO_ERROR', `${root}: cannot create the registry root: ${(error as Error).message}`, {
         cause: error,

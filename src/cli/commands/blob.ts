@@ -84,7 +84,7 @@ async function blobPush(io: CliIO, raw: string, file: string, flags: BlobPushFla
   const { createReadStream } = await import('node:fs');
   const { stat } = await import('node:fs/promises');
   const { pipeline } = await import('node:stream/promises');
-  const { createDigester, isValidDigest, LadingError, parseDigest } = await import('../../oci/index.js');
+  const { createDigester, isLadingError, isValidDigest, LadingError, parseDigest } = await import('../../oci/index.js');
   const { openTarget, closeRegistries } = await import('../targets.js');
   const shared = await import('./manifest-shared.js');
   let size = -1;
@@ -123,8 +123,14 @@ async function blobPush(io: CliIO, raw: string, file: string, flags: BlobPushFla
     } else {
       let actual: number;
       try {
-        actual = (await stat(file)).size;
+        const info = await stat(file);
+        if (info.isDirectory()) throw new LadingError('INVALID_ARGUMENT', `${file}: a directory, not a file`);
+        actual = info.size;
       } catch (error) {
+        if (isLadingError(error)) throw error;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new LadingError('NOT_FOUND', `${file}: no such file or directory`, { cause: error });
+        }
         throw new LadingError('IO_ERROR', `failed to open ${file}: ${(error as Error).message}`, { cause: error });
       }
       if (size >= 0 && size !== actual) {

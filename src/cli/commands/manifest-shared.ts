@@ -211,6 +211,10 @@ export async function readInput(file: string, limit: number): Promise<Buffer> {
     }
   } catch (error) {
     if (isLadingError(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LadingError('NOT_FOUND', `${file}: no such file or directory`, { cause: error });
+    if (code === 'EISDIR')
+      throw new LadingError('INVALID_ARGUMENT', `${file}: a directory, not a file`, { cause: error });
     throw new LadingError('IO_ERROR', `failed to read ${file}: ${(error as Error).message}`, { cause: error });
   }
   if (bytes.length > limit) {

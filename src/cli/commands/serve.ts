@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIO } from '../io.js';
 import { collect } from '../options.js';
 import { safeText } from '../output/safe-text.js';
@@ -80,7 +80,11 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .option('--htpasswd <file>', 'require basic auth from this htpasswd file (bcrypt entries, htpasswd -B)')
     .option('--read-only', 'refuse every push and delete')
-    .option('--max-manifest-size <size>', 'largest manifest accepted (4 MiB at most)', parseSize, 4 * 1024 * 1024)
+    .addOption(
+      new Option('--max-manifest-size <size>', 'largest manifest accepted (4 MiB at most)')
+        .argParser(parseSize)
+        .default(4 * 1024 * 1024, '4 MiB'),
+    )
     .option('--max-upload-size <size>', 'largest blob upload accepted (default: no limit)', parseSize)
     .option('--no-automatic-mount', 'do not mount blobs from other repositories when a mount names no "from"')
     .option('--log-level <level>', `${levels.join(', ')}: info logs one line per request`, choice(levels), 'info')
@@ -101,11 +105,10 @@ export function registerServe(program: Command, io: CliIO): void {
     .command('gc')
     .description('remove what no tag or manifest reaches: unreferenced blobs, stale uploads, unlinked pool files')
     .option('--root <dir>', 'the registry root', defaultRoot)
-    .option(
-      '--grace <duration>',
-      'keep what changed more recently than this (in-flight pushes)',
-      parseDuration,
-      3_600_000,
+    .addOption(
+      new Option('--grace <duration>', 'keep what changed more recently than this (in-flight pushes), e.g. 30m, 2h')
+        .argParser(parseDuration)
+        .default(3_600_000, '1h'),
     )
     .option('--dry-run', 'only report what would be removed')
     .action(async (flags: GcFlags, cmd: Command) => {

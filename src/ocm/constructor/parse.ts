@@ -183,9 +183,42 @@ function checkAccessXorInput(ctx: Context, raw: unknown, path: Path): void {
       const hasInput = (el as Obj).input !== undefined && (el as Obj).input !== null;
       if (hasAccess && hasInput)
         ctx.fail([...path, kind, i], 'only one of access or input may be set, but both are present');
-      if (!hasAccess && !hasInput) ctx.fail([...path, kind, i], 'either access or input must be set');
+      if (!hasAccess && !hasInput) {
+        ctx.fail([...path, kind, i], `either access or input must be set${misspeltAccessOrInput(el as Obj)}`);
+      }
     });
   }
+}
+
+/** ` (did you mean "input" for "inptu"?)` when a key of the element is a near miss of access or input. */
+function misspeltAccessOrInput(el: Obj): string {
+  for (const key of Object.keys(el)) {
+    for (const wanted of ['input', 'access']) {
+      if (key !== wanted && editDistance(key.toLowerCase(), wanted) <= 2) {
+        return ` (did you mean ${JSON.stringify(wanted)} for ${JSON.stringify(key)}?)`;
+      }
+    }
+  }
+  return '';
+}
+
+/** Levenshtein distance of two short strings. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 function labels(raw: unknown): Label[] | undefined {

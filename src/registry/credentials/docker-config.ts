@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { readRegularFile } from '../../content/index.js';
+import { makeDirectory } from '../../content/make-directory.js';
 import { isLadingError, LadingError } from '../../oci/index.js';
 import type { Credential } from '../auth/credential.js';
 
@@ -172,7 +173,7 @@ export class DockerConfig {
   async save(): Promise<void> {
     const target = await linkTarget(this.path);
     const dir = dirname(target);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirectory(dir, 0o700);
     const temp = join(dir, `.${randomBytes(6).toString('hex')}.config.json.tmp`);
     try {
       await writeFile(temp, `${JSON.stringify(this.#content, null, '\t')}\n`, { mode: 0o600, flag: 'wx' });

@@ -4,7 +4,14 @@ import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
 import { log } from '../../log.js';
 import { addOcmOptions } from '../../options.js';
-import { type AccessOptions, accessOptions, ComponentVersionAliases, checkFormat, openRepository } from './common.js';
+import {
+  type AccessOptions,
+  accessOptions,
+  addDisplayModeOption,
+  ComponentVersionAliases,
+  checkFormat,
+  openRepository,
+} from './common.js';
 
 export function registerAdd(program: Command, io: CliIO): void {
   const add = program.command('add').description('add component versions to an OCM repository');
@@ -23,10 +30,16 @@ export function registerAdd(program: Command, io: CliIO): void {
       'when the version exists: abort-and-fail, skip or replace',
       'abort-and-fail',
     )
+    .option(
+      '--external-component-version-copy-policy <policy>',
+      "referenced component versions found through the configuration's resolvers: skip (referenced by digest, not copied); copy-or-fail is not supported (copy them with transfer cv -r)",
+      'skip',
+    )
     .option('--skip-reference-digest-processing', 'do not resolve and pin digests of resources given by access')
     .option('--concurrency-limit <n>', 'inputs processed in parallel', '4')
     .option('--working-directory <dir>', "where relative input paths start (default: the constructor file's folder)")
     .option('-o, --output <format>', 'output format: table, yaml, json, ndjson or tree', 'table');
+  addDisplayModeOption(cmd);
   addOcmOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -51,11 +64,24 @@ Examples:
         `--component-version-conflict-policy must be abort-and-fail, skip or replace, got "${policy}"`,
       );
     }
+    const copyPolicy = opts.externalComponentVersionCopyPolicy;
+    if (copyPolicy === 'copy-or-fail') {
+      throw new LadingError(
+        'UNSUPPORTED',
+        '--external-component-version-copy-policy copy-or-fail is not supported: add with skip, then copy the referenced versions with lading transfer cv -r',
+      );
+    }
+    if (copyPolicy !== 'skip') {
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `--external-component-version-copy-policy must be skip or copy-or-fail, got "${copyPolicy}"`,
+      );
+    }
     const concurrency = Number(opts.concurrencyLimit);
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
     const file: string = opts.constructor;
-    const text = await readConstructorFile(file);
+    const text = await readConstructorFile(file, cmd.getOptionValueSource('constructor') === 'default');
     // Everything that can be checked without touching the repository is checked first.
     const ctor = parseConstructor(text, { file, env: process.env });
     for (const w of ctor.warnings) log('warn', w, io);
@@ -66,11 +92,16 @@ Examples:
     // registry only (a constructor may come from someone else, and name their registry), and none
     // goes over plain HTTP beyond this machine to a registry the command line does not name.
     const access = await accessOptions(opts, () => true, [spec]);
+    // A reference to a version in neither the constructor nor the target is looked up through the
+    // configuration's resolvers, as upstream's add cv does (and pinned by its digest; not copied).
+    let resolving: Awaited<ReturnType<typeof import('./resolving.js').resolvingReader>> | undefined;
     let ok = false;
     // What a registry keeps of a run that then fails: each version is stored as it is done there,
     // and only a CTF is put back as it was.
     const stored: string[] = [];
     try {
+      const { resolvingReader } = await import('./resolving.js');
+      resolving = await resolvingReader(opened.repository, opts);
       const descriptors = await constructComponentVersions(ctor, opened.repository, {
         onEvent: (event) => {
           if (event.kind === 'component' && (event.status === 'added' || event.status === 'replaced')) {
@@ -88,7 +119,11 @@ Examples:
         ...(opts.skipReferenceDigestProcessing ? { skipReferenceDigestProcessing: true } : {}),
         // A referenced version (built earlier in this run, or already in the repository) is
         // pinned by its normalised digest, as upstream does.
-        referenceDigest: storedReferenceDigest(opened.repository, { file, repositoryName: opened.display }),
+        referenceDigest: storedReferenceDigest(resolving.resolvers > 0 ? resolving.reader : opened.repository, {
+          file,
+          repositoryName: opened.display,
+          resolvers: resolving.resolvers > 0,
+        }),
         digestAccess: registryDigestProcessor({ registries: access.registries, helm: access.helm }),
         inputMethods: await helmAwareInputs(access),
       });
@@ -103,6 +138,7 @@ Examples:
     } finally {
       // A failed add leaves a CTF archive exactly as it was.
       if (!ok) await opened.close({ commit: false }).catch(() => {});
+      await resolving?.close();
       await access.registries.close();
       if (!ok && spec.kind === 'OCIRepository' && stored.length > 0) {
         log('warn', `${opened.display} keeps what this run stored before it failed: ${stored.join(', ')}`, io);
@@ -124,7 +160,7 @@ async function helmAwareInputs(access: AccessOptions) {
  * describes must fit in a descriptor): a FIFO does not hang the command, `/dev/zero` or a huge file
  * does not fill memory, and a file that grows while read is refused at the limit.
  */
-async function readConstructorFile(file: string): Promise<Buffer> {
+async function readConstructorFile(file: string, byDefault = false): Promise<Buffer> {
   const { readRegularFile } = await import('../../../content/index.js');
   const { MaxDescriptorBytes } = await import('../../../ocm/descriptor/yaml-expansion.js');
   const { isLadingError } = await import('../../../oci/index.js');
@@ -132,7 +168,11 @@ async function readConstructorFile(file: string): Promise<Buffer> {
     return await readRegularFile(file, { limit: MaxDescriptorBytes, where: `component constructor ${file}` });
   } catch (error) {
     if (isLadingError(error, 'NOT_FOUND')) {
-      throw new LadingError('NOT_FOUND', `component constructor ${file} not found`, { cause: error });
+      throw new LadingError(
+        'NOT_FOUND',
+        `component constructor ${file} not found${byDefault ? ' in the current folder (name another with -c FILE)' : ''}`,
+        { cause: error },
+      );
     }
     if (isLadingError(error, 'INVALID_ARGUMENT')) {
       const { stat } = await import('node:fs/promises');

@@ -1,3 +1,4 @@
+import { type Command, Option } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { PlainHttpPolicy } from '../../../ocm/access-transport.js';
 import type { OcmConfig } from '../../../ocm/config/index.js';
@@ -12,6 +13,19 @@ export const OcmFormats = ['table', 'yaml', 'json', 'ndjson', 'tree'] as const;
 
 /** The names the component-version commands answer to, as upstream's. */
 export const ComponentVersionAliases = ['cv', 'cvs', 'componentversion', 'componentversions', 'component-versions'];
+
+/**
+ * Upstream's `--display-mode static|live` (add cv, get cv), so scripts written for it run: lading
+ * always prints the finished result once, which is what `static` asks for.
+ */
+export function addDisplayModeOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option(
+      '--display-mode <mode>',
+      "static: print the result once it is complete (what lading does); live: upstream's experimental running view, printed as static here",
+    ).choices(['static', 'live']),
+  );
+}
 
 /** The registry flags of OCM commands plus `--config` (OCM configuration files). */
 export interface OcmRemoteFlags extends TargetFlags {

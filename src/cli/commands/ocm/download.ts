@@ -53,7 +53,11 @@ Examples:
       '../../../ocm/resource-extraction.js'
     );
     const ref = parseComponentReference(reference);
-    if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${reference}: a version is required`);
+    if (!ref.version)
+      throw new LadingError(
+        'INVALID_REFERENCE',
+        `${reference}: a version is required (<repository>//<component>:<version>)`,
+      );
     const requested = parseIdentity(opts.identity);
     const opened = await openRepository(ref.repository, opts);
     // An access is data from the descriptor: it does not choose plain HTTP for the user.
@@ -112,7 +116,8 @@ Examples:
         await removeParents(out, made);
         throw error;
       }
-      io.stdout.write(
+      // A message, so on stderr (upstream logs it there): `--output /dev/stdout` carries only the resource.
+      io.stderr.write(
         `Downloaded ${safeText(formatIdentity(identityOf(resource)))} (${safeText(what)}${how}) to ${safeText(out)}\n`,
       );
     } finally {
@@ -152,11 +157,11 @@ async function defaultOutput(name: string): Promise<string> {
 
 /** Makes the folders leading to `out`; returns the first one made (undefined when all were there). */
 async function makeParents(out: string): Promise<string | undefined> {
-  const { mkdir } = await import('node:fs/promises');
+  const { makeDirectory } = await import('../../../content/index.js');
   const { dirname, resolve } = await import('node:path');
   const parent = dirname(resolve(out));
   try {
-    return await mkdir(parent, { recursive: true });
+    return await makeDirectory(parent);
   } catch (error) {
     throw new LadingError(
       'INVALID_ARGUMENT',

@@ -1,25 +1,43 @@
-import type { Command } from 'commander';
+import { type Command, Help } from 'commander';
+
+const termOf = (c: Command) => new Help().subcommandTerm(c);
+
 import { LadingError } from '../../../oci/index.js';
 import type { ComponentTree } from '../../../ocm/component-tree.js';
 import type { ComponentVersionReader } from '../../../ocm/resolving-reader.js';
 import type { CliIO } from '../../io.js';
 import { addOcmOptions } from '../../options.js';
-import { ComponentVersionAliases, checkFormat, openRepository } from './common.js';
+import { addDisplayModeOption, ComponentVersionAliases, checkFormat, openRepository } from './common.js';
 
 export function registerGet(program: Command, io: CliIO): void {
   const get = program.command('get').description('show component versions and their resources');
+  // The listing shows get cv's reference as required, as its own usage line does (see below).
+  get.configureHelp({
+    subcommandTerm: (c) =>
+      c.name() === 'component-version' ? 'component-version|cv [options] <reference>' : termOf(c),
+  });
   const cv = get
     .command('component-version')
     // `get` also answers to the component's own names, as upstream's `get cv`.
     .aliases([...ComponentVersionAliases, 'component', 'components', 'comp', 'comps', 'c'])
     .description('show a component version, or every version of a component')
-    .argument('<reference>', '<repository>//<component>[:<version>], e.g. ./transport-archive//acme.org/hello:1.0.0')
+    // Optional to commander only: `--recursive <reference>` (upstream's form, whose depth is given
+    // with `=`) leaves the reference in --recursive's value, and the action takes it back.
+    .argument('[reference]', '<repository>//<component>[:<version>], e.g. ./transport-archive//acme.org/hello:1.0.0')
+    .usage('[options] <reference>')
     .option('-o, --output <format>', 'output format: table, yaml, json, ndjson or tree', 'table')
-    .option('--recursive [depth]', 'also show referenced component versions (-1: all levels)')
+    .option('--recursive [depth]', 'also show referenced component versions (-1, the default: all levels)')
     .option('--latest', 'only the newest version')
     .option('--semver-constraint <constraint>', 'only versions matching this constraint', '> 0.0.0-0');
+  addDisplayModeOption(cv);
   addOcmOptions(cv);
-  cv.action(async (reference: string, opts) => {
+  cv.action(async (given: string | undefined, opts) => {
+    let reference = given;
+    if (reference === undefined && typeof opts.recursive === 'string' && !/^-?\d+$/.test(opts.recursive)) {
+      reference = opts.recursive;
+      opts.recursive = true;
+    }
+    if (reference === undefined) return cv.error("error: missing required argument 'reference'");
     const { parseComponentReference } = await import('../../../ocm/reference.js');
     const { componentVersionTree, findComponentVersions } = await import('../../../ocm/component-tree.js');
     const { renderDescriptors } = await import('../../output/ocm-render.js');
@@ -75,7 +93,11 @@ export function registerGet(program: Command, io: CliIO): void {
     const { renderResources } = await import('../../output/ocm-render.js');
     const format = checkFormat(opts.output);
     const ref = parseComponentReference(reference);
-    if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${reference}: a version is required`);
+    if (!ref.version)
+      throw new LadingError(
+        'INVALID_REFERENCE',
+        `${reference}: a version is required (<repository>//<component>:<version>)`,
+      );
     const opened = await openRepository(ref.repository, opts);
     try {
       const { descriptor } = await opened.repository.getComponentVersion(ref.component, ref.version);

@@ -89,8 +89,68 @@ async function refuseRelabelled(
   }
 }
 
+/** What an upstream signer or verifier spec file says, in the flags' terms. */
+interface RsaSpec {
+  algorithm?: string;
+  encoding?: 'plain' | 'pem';
+}
+
+const rsaSpecTypes = new Set(['RSASigningConfiguration/v1alpha1', 'RSASigningConfiguration']);
+
+/**
+ * Upstream's `--signer-spec` / `--verifier-spec` file: an `RSASigningConfiguration/v1alpha1`
+ * `{signatureAlgorithm?, signatureEncodingPolicy?}` (YAML or JSON), read as a key file is (a small
+ * regular file). Other signer types (plugins) are refused by name.
+ */
+async function readRsaSpec(file: string, flag: string): Promise<RsaSpec> {
+  const { parse } = await import('yaml');
+  const where = `${flag} ${file}`;
+  const text = (await readKeyFile(file, flag)).toString('utf8');
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (error) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `${where}: not YAML or JSON (${(error as Error).message.split('\n')[0]})`,
+    );
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new LadingError('INVALID_ARGUMENT', `${where}: must be a mapping with a type`);
+  }
+  const spec = doc as Record<string, unknown>;
+  if (typeof spec.type !== 'string' || !rsaSpecTypes.has(spec.type)) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `${where}: type ${JSON.stringify(spec.type ?? null)} is not supported (lading signs with RSASigningConfiguration/v1alpha1)`,
+    );
+  }
+  const out: RsaSpec = {};
+  for (const [key, value] of Object.entries(spec)) {
+    if (key === 'type') continue;
+    if (key === 'signatureAlgorithm') {
+      out.algorithm = checkChoice(`${where}: signatureAlgorithm`, String(value), ['RSASSA-PSS', 'RSASSA-PKCS1-V1_5']);
+    } else if (key === 'signatureEncodingPolicy') {
+      out.encoding =
+        checkChoice(`${where}: signatureEncodingPolicy`, String(value), ['Plain', 'PEM']) === 'PEM' ? 'pem' : 'plain';
+    } else {
+      throw new LadingError('INVALID_ARGUMENT', `${where}: unknown field ${JSON.stringify(key)}`);
+    }
+  }
+  return out;
+}
+
+/** Upstream's `--concurrency-limit` of sign and verify: checked, and met (lading asks one request at a time). */
+function checkConcurrencyLimit(value: string | undefined): void {
+  if (value === undefined) return;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
+}
+
 function requireVersion(raw: string, ref: ComponentVersionReference): string {
-  if (!ref.version) throw new LadingError('INVALID_REFERENCE', `${raw}: a version is required`);
+  if (!ref.version)
+    throw new LadingError('INVALID_REFERENCE', `${raw}: a version is required (<repository>//<component>:<version>)`);
   return ref.version;
 }
 
@@ -115,6 +175,11 @@ export function registerSign(program: Command, io: CliIO): void {
     .option('--private-key <file>', 'RSA private key, PEM (PKCS#1 or PKCS#8)')
     .option('--certificate <file>', 'certificate chain of the key, PEM, leaf first (for --encoding pem)')
     .option('--encoding <encoding>', 'plain (hex) or pem (signature and certificate chain); pem with --certificate')
+    .option(
+      '--signer-spec <file>',
+      "upstream's signer spec: an RSASigningConfiguration/v1alpha1 file whose signatureAlgorithm and signatureEncodingPolicy (Plain or PEM) stand for --algorithm and --encoding (the flags win)",
+    )
+    .option('--concurrency-limit <n>', "upstream's request limit; lading makes one request at a time")
     .option('--force', 'replace a signature of the same name')
     .option('--dry-run', 'compute and print the signature, store nothing')
     .option('-o, --output <format>', 'how to print the signature: yaml or json', 'yaml');
@@ -131,6 +196,12 @@ Examples:
     const { parseComponentReference } = await import('../../../ocm/reference.js');
     const { signComponentVersion } = await import('../../../ocm/signing/index.js');
     const format = checkChoice('-o/--output', opts.output, ['yaml', 'json']);
+    checkConcurrencyLimit(opts.concurrencyLimit);
+    if (opts.signerSpec) {
+      const spec = await readRsaSpec(opts.signerSpec, '--signer-spec');
+      if (spec.algorithm && cmd.getOptionValueSource('algorithm') !== 'cli') opts.algorithm = spec.algorithm;
+      if (spec.encoding && opts.encoding === undefined) opts.encoding = spec.encoding;
+    }
     const encoding = checkChoice('--encoding', opts.encoding ?? (opts.certificate ? 'pem' : 'plain'), [
       'plain',
       'pem',
@@ -200,6 +271,11 @@ export function registerVerify(program: Command, io: CliIO): void {
     .option('--issuer <dn>', 'PEM signatures: the signing certificate must have this subject, e.g. "CN=acme,O=Acme"')
     .option('--verify-digests', "also recompute every local resource's digest from its stored content")
     .option(
+      '--verifier-spec <file>',
+      "upstream's verifier spec: an RSASigningConfiguration/v1alpha1 file, checked; as upstream, the algorithm comes from each signature",
+    )
+    .option('--concurrency-limit <n>', "upstream's request limit; lading makes one request at a time")
+    .option(
       '-r, --recursive',
       "also check every referenced component version (all levels) against the digest its reference records, finding them in the repository and through the OCM configuration's resolvers (lading extension; OCM meaning of -r)",
     );
@@ -219,9 +295,11 @@ printed below it; pin it with --issuer or --root-certificate.`,
   );
   cmd.action(async (reference: string, opts) => {
     const { parseComponentReference } = await import('../../../ocm/reference.js');
-    const { verifyComponentVersion } = await import('../../../ocm/signing/index.js');
+    const { SignatureMediaType, verifyComponentVersion } = await import('../../../ocm/signing/index.js');
     const ref = parseComponentReference(reference);
     const version = requireVersion(reference, ref);
+    checkConcurrencyLimit(opts.concurrencyLimit);
+    if (opts.verifierSpec) await readRsaSpec(opts.verifierSpec, '--verifier-spec');
     // Bad key files are reported before the repository is opened.
     await resolveSigningKey(opts);
     const opened = await openRepository(ref.repository, opts);
@@ -237,7 +315,15 @@ printed below it; pin it with --issuer or --root-certificate.`,
         // Keys are resolved per signature, by its name and algorithm.
         keysFor: async (s) => {
           const keys = await resolveSigningKey({ ...opts, signature: s.name, algorithm: s.signature.algorithm });
-          if (!keys.publicKey && !keys.rootCertificates) await refuseRelabelled(opts, s);
+          if (!keys.publicKey && !keys.rootCertificates) {
+            await refuseRelabelled(opts, s);
+            if (s.signature.mediaType !== SignatureMediaType.Pem) {
+              throw new LadingError(
+                'INVALID_ARGUMENT',
+                `signature "${s.name}" is a plain ${s.signature.algorithm} signature: verifying it needs a public key (--public-key FILE, or an RSA consumer for "${s.name}" in the OCM configuration)`,
+              );
+            }
+          }
           return {
             ...(keys.publicKey ? { publicKey: keys.publicKey } : {}),
             ...(keys.rootCertificates ? { rootCertificates: keys.rootCertificates } : {}),
