@@ -230,6 +230,23 @@ describe('push of files and directories (ORAS semantics)', () => {
       assert.equal(dir.length > 0, true);
     }));
 
+  test('a folder holding a name that is not UTF-8 is refused with the name escaped, not a bare ENOENT', () =>
+    inDir(async (dir) => {
+      await mkdir('tree');
+      await writeFile(join('tree', 'ok.txt'), 'A');
+      await writeFile(
+        Buffer.concat([Buffer.from(join(dir, 'tree/bad')), Buffer.from([0xff, 0xfe]), Buffer.from('name')]),
+        'B',
+      );
+      await assert.rejects(
+        () => pushFiles(new MemoryStore(), [{ path: 'tree' }]),
+        (e) =>
+          isLadingError(e, 'UNSUPPORTED') &&
+          (e as Error).message ===
+            'tree/bad\\xff\\xfename: the file name is not valid UTF-8 (rename it to archive the folder)',
+      );
+    }));
+
   test('absolute paths and missing files are refused', () =>
     inDir(async (dir) => {
       await assert.rejects(

@@ -1,11 +1,11 @@
 import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { tarEntry, tarTrailer } from '../archive/index.js';
+import { readdirUtf8, tarEntry, tarTrailer } from '../archive/index.js';
 import { fileReadBytes } from '../content/index.js';
 import { Annotation, createDigester, type Descriptor, LadingError, MediaType } from '../oci/index.js';
 
@@ -103,7 +103,7 @@ async function* walk(
   const info = rel ? lstatSync(full) : statSync(full);
   yield { rel, full, info };
   if (!info.isDirectory()) return;
-  const names = (await readdir(full)).sort();
+  const names = (await readdirUtf8(full)).sort();
   for (const name of names) yield* walk(root, rel ? `${rel}/${name}` : name);
 }
 
