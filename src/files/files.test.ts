@@ -732,6 +732,25 @@ describe('pull safety', () => {
       assert.equal(await readFile(join(dir, 'same', 'd', 'f'), 'utf8'), 'z');
     }));
 
+  test('folder layers beside other layers are not walked again at the commit: a tree deeper than PATH_MAX pulls', () =>
+    inDir(async (dir) => {
+      // 20 folders of 250 bytes: the file's path is over 5,000 bytes, past what one system call
+      // takes (PATH_MAX, 4096). The extractor reaches it folder by folder; the overlap check
+      // walked every staged tree by full path (ENAMETOOLONG) and held every path it met (a pull
+      // of 300,000 files: 330 MB resident).
+      const deep = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(247)}`).join('/');
+      const store = await layered([
+        { title: 'd', entries: [{ name: `d/${deep}/f`, body: 'deep' }] },
+        { title: 'other', body: 'o' },
+      ]);
+      const out = join(dir, 'out');
+      await pullFiles(store, 'v1', { output: out });
+      const { stdout } = await run('find', ['.', '-name', 'f'], { cwd: join(out, 'd') });
+      assert.equal(stdout.trim().length > 4096, true);
+      assert.equal(await readFile(join(out, 'other'), 'utf8'), 'o');
+      await run('rm', ['-rf', out]); // node's rm cannot remove a path that long
+    }));
+
   test('files are committed and reported in the layer order of the manifest, whichever download ends first', () =>
     inDir(async (dir) => {
       // The first layer's bytes come only once the second layer was fetched and written.
