@@ -247,6 +247,31 @@ describe('push of files and directories (ORAS semantics)', () => {
       );
     }));
 
+  test('a FIFO is pushed as a FIFO entry (as ORAS) and skipped by the pull; a socket is refused, not left out', () =>
+    inDir(async (dir) => {
+      await mkdir('tree');
+      await writeFile(join('tree', 'a.txt'), 'A');
+      await run('mkfifo', [join('tree', 'pipe')]);
+      const layout = await OciLayout.open(join(dir, 'out'), { mode: 'create' });
+      await pushFiles(layout, [{ path: 'tree' }], { tags: ['v1'] });
+      const layer = (await manifestOf(layout, 'v1')).layers[0];
+      const { stdout } = await run('tar', ['-tvzf', join(dir, 'out', 'blobs', 'sha256', layer.digest.slice(7))]);
+      assert.match(stdout, /^p.* tree\/pipe$/m);
+      await pullFiles(layout, 'v1', { output: join(dir, 'pulled') });
+      assert.deepEqual((await readdir(join(dir, 'pulled', 'tree'))).sort(), ['a.txt']);
+      const { createServer } = await import('node:net');
+      const server = createServer();
+      await new Promise<void>((r) => server.listen(join(dir, 'tree', 'sock'), r));
+      try {
+        await assert.rejects(
+          () => pushFiles(new MemoryStore(), [{ path: 'tree' }]),
+          (e) => isLadingError(e, 'UNSUPPORTED') && /tree\/sock: a socket cannot be pushed/.test((e as Error).message),
+        );
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    }));
+
   test('absolute paths and missing files are refused', () =>
     inDir(async (dir) => {
       await assert.rejects(

@@ -174,6 +174,14 @@ async function* directoryTar(dir: string, title: string, options: PrepareOptions
         where: full,
         sizeError: () => new LadingError('IO_ERROR', `${full}: changed while it was read`),
       });
+    } else if (info.isFIFO()) {
+      // As ORAS: a FIFO is an entry of its own (no bytes are read from it); a pull skips it.
+      yield* tarEntry({ ...common, size: 0, typeflag: '6' }, undefined, { where: full });
+    } else {
+      // ORAS refuses a socket ("archive/tar: sockets not supported"); a device is refused too,
+      // rather than left out without a word.
+      const what = info.isSocket() ? 'a socket' : 'a device';
+      throw new LadingError('UNSUPPORTED', `${full}: ${what} cannot be pushed (only files, folders, links and FIFOs)`);
     }
   }
   yield tarTrailer;
