@@ -3,6 +3,7 @@ export * from './blob-folder.js';
 export * from './contained-tree.js';
 export * from './dir-as-tar.js';
 export * from './dir-files.js';
+export * from './dir-names.js';
 export * from './extract.js';
 export type * from './files.js';
 export * from './limits.js';

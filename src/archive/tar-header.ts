@@ -19,7 +19,8 @@ export interface TarWriteHeader {
   size: number;
   /** Seconds since the epoch (Go rounds to whole seconds before writing). */
   mtime: number;
-  typeflag: '0' | '5' | '2' | '1';
+  /** Regular file, folder, symlink, hard link, FIFO. */
+  typeflag: '0' | '5' | '2' | '1' | '6';
   linkname?: string;
   uname?: string;
   gname?: string;

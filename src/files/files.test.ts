@@ -230,6 +230,48 @@ describe('push of files and directories (ORAS semantics)', () => {
       assert.equal(dir.length > 0, true);
     }));
 
+  test('a folder holding a name that is not UTF-8 is refused with the name escaped, not a bare ENOENT', () =>
+    inDir(async (dir) => {
+      await mkdir('tree');
+      await writeFile(join('tree', 'ok.txt'), 'A');
+      await writeFile(
+        Buffer.concat([Buffer.from(join(dir, 'tree/bad')), Buffer.from([0xff, 0xfe]), Buffer.from('name')]),
+        'B',
+      );
+      await assert.rejects(
+        () => pushFiles(new MemoryStore(), [{ path: 'tree' }]),
+        (e) =>
+          isLadingError(e, 'UNSUPPORTED') &&
+          (e as Error).message ===
+            'tree/bad\\xff\\xfename: the file name is not valid UTF-8 (rename it to archive the folder)',
+      );
+    }));
+
+  test('a FIFO is pushed as a FIFO entry (as ORAS) and skipped by the pull; a socket is refused, not left out', () =>
+    inDir(async (dir) => {
+      await mkdir('tree');
+      await writeFile(join('tree', 'a.txt'), 'A');
+      await run('mkfifo', [join('tree', 'pipe')]);
+      const layout = await OciLayout.open(join(dir, 'out'), { mode: 'create' });
+      await pushFiles(layout, [{ path: 'tree' }], { tags: ['v1'] });
+      const layer = (await manifestOf(layout, 'v1')).layers[0];
+      const { stdout } = await run('tar', ['-tvzf', join(dir, 'out', 'blobs', 'sha256', layer.digest.slice(7))]);
+      assert.match(stdout, /^p.* tree\/pipe$/m);
+      await pullFiles(layout, 'v1', { output: join(dir, 'pulled') });
+      assert.deepEqual((await readdir(join(dir, 'pulled', 'tree'))).sort(), ['a.txt']);
+      const { createServer } = await import('node:net');
+      const server = createServer();
+      await new Promise<void>((r) => server.listen(join(dir, 'tree', 'sock'), r));
+      try {
+        await assert.rejects(
+          () => pushFiles(new MemoryStore(), [{ path: 'tree' }]),
+          (e) => isLadingError(e, 'UNSUPPORTED') && /tree\/sock: a socket cannot be pushed/.test((e as Error).message),
+        );
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    }));
+
   test('absolute paths and missing files are refused', () =>
     inDir(async (dir) => {
       await assert.rejects(
@@ -713,6 +755,25 @@ describe('pull safety', () => {
       const same = await layered([{ title: 'd/f', body: 'z' }, folder]);
       await pullFiles(same, 'v1', { output: join(dir, 'same') });
       assert.equal(await readFile(join(dir, 'same', 'd', 'f'), 'utf8'), 'z');
+    }));
+
+  test('folder layers beside other layers are not walked again at the commit: a tree deeper than PATH_MAX pulls', () =>
+    inDir(async (dir) => {
+      // 20 folders of 250 bytes: the file's path is over 5,000 bytes, past what one system call
+      // takes (PATH_MAX, 4096). The extractor reaches it folder by folder; the overlap check
+      // walked every staged tree by full path (ENAMETOOLONG) and held every path it met (a pull
+      // of 300,000 files: 330 MB resident).
+      const deep = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(247)}`).join('/');
+      const store = await layered([
+        { title: 'd', entries: [{ name: `d/${deep}/f`, body: 'deep' }] },
+        { title: 'other', body: 'o' },
+      ]);
+      const out = join(dir, 'out');
+      await pullFiles(store, 'v1', { output: out });
+      const { stdout } = await run('find', ['.', '-name', 'f'], { cwd: join(out, 'd') });
+      assert.equal(stdout.trim().length > 4096, true);
+      assert.equal(await readFile(join(out, 'other'), 'utf8'), 'o');
+      await run('rm', ['-rf', out]); // node's rm cannot remove a path that long
     }));
 
   test('files are committed and reported in the layer order of the manifest, whichever download ends first', () =>

@@ -1,11 +1,11 @@
 import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { tarEntry, tarTrailer } from '../archive/index.js';
+import { readdirUtf8, tarEntry, tarTrailer } from '../archive/index.js';
 import { fileReadBytes } from '../content/index.js';
 import { Annotation, createDigester, type Descriptor, LadingError, MediaType } from '../oci/index.js';
 
@@ -103,7 +103,7 @@ async function* walk(
   const info = rel ? lstatSync(full) : statSync(full);
   yield { rel, full, info };
   if (!info.isDirectory()) return;
-  const names = (await readdir(full)).sort();
+  const names = (await readdirUtf8(full)).sort();
   for (const name of names) yield* walk(root, rel ? `${rel}/${name}` : name);
 }
 
@@ -174,6 +174,14 @@ async function* directoryTar(dir: string, title: string, options: PrepareOptions
         where: full,
         sizeError: () => new LadingError('IO_ERROR', `${full}: changed while it was read`),
       });
+    } else if (info.isFIFO()) {
+      // As ORAS: a FIFO is an entry of its own (no bytes are read from it); a pull skips it.
+      yield* tarEntry({ ...common, size: 0, typeflag: '6' }, undefined, { where: full });
+    } else {
+      // ORAS refuses a socket ("archive/tar: sockets not supported"); a device is refused too,
+      // rather than left out without a word.
+      const what = info.isSocket() ? 'a socket' : 'a device';
+      throw new LadingError('UNSUPPORTED', `${full}: ${what} cannot be pushed (only files, folders, links and FIFOs)`);
     }
   }
   yield tarTrailer;

@@ -167,6 +167,16 @@ async function overlaps(entries: StagedEntry[], root: string, out: Problem[]): P
       await walk(join(staged, child.name), join(target, child.name), layer, child.isDirectory());
     }
   };
+  // Only entries whose targets nest (one is, or holds, the other's) can meet below their targets:
+  // the others' trees are claimed at their top alone, so that a pull of one folder of a million
+  // files does not hold a million paths here (300,000 files: 330 MB resident, now flat).
+  const resolved = new Set(entries.map((e) => resolve(e.target)));
+  const nesting = new Set<string>();
+  for (const target of resolved) {
+    for (let up = dirname(target); up !== dirname(up); up = dirname(up)) {
+      if (resolved.has(up)) nesting.add(up).add(target);
+    }
+  }
   const targets = new Set<string>();
   for (const e of entries) {
     if (targets.has(e.target)) {
@@ -179,7 +189,8 @@ async function overlaps(entries: StagedEntry[], root: string, out: Problem[]): P
     for (let parent = dirname(e.target); isWithin(root, parent) && parent !== root; parent = dirname(parent)) {
       await claim(parent, { folder: true, layer });
     }
-    await walk(e.staged, e.target, layer);
+    if (nesting.has(resolve(e.target))) await walk(e.staged, e.target, layer);
+    else await claim(e.target, { folder: (await lstat(e.staged)).isDirectory(), staged: e.staged, layer });
   }
 }
 

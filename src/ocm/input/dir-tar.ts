@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { type TarWriteHeader, tarEntry, tarTrailer } from '../../archive/index.js';
+import { readdirUtf8, type TarWriteHeader, tarEntry, tarTrailer } from '../../archive/index.js';
 import { compareBytes, LadingError } from '../../oci/index.js';
 import { goPathMatch } from './glob-match.js';
 import { groupName, userName } from './user-names.js';
@@ -73,7 +73,7 @@ async function* entries(dir: string, options: DirTarOptions): AsyncGenerator<Buf
         const name = path.endsWith('/') ? path : `${path}/`;
         yield* tarEntry(header(name, info, 0n, '5', options.reproducible), undefined, { where: full });
       }
-      const names = (await readdir(full)).sort(compareBytes);
+      const names = (await readdirUtf8(full)).sort(compareBytes);
       for (const name of names) yield* visit(path === '.' ? name : `${path}/${name}`);
       return;
     }
@@ -105,7 +105,7 @@ export async function assertPlainTree(dir: string, options: { signal?: AbortSign
     const info = await lstat(full);
     if (info.isSymbolicLink()) throw symlinkError(path, dir);
     if (info.isDirectory()) {
-      const names = (await readdir(full)).sort(compareBytes);
+      const names = (await readdirUtf8(full)).sort(compareBytes);
       for (const name of names) await visit(path === '.' ? name : `${path}/${name}`);
       return;
     }

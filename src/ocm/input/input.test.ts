@@ -157,6 +157,17 @@ describe('Dir/v1', () => {
     await assert.rejects(async () => bytesOf(blob));
   });
 
+  it('refuses a file name that is not UTF-8, naming it with its bytes escaped', async () => {
+    makeTree(join(work, 'tree'));
+    writeFileSync(Buffer.concat([Buffer.from(join(work, 'tree/caf')), Buffer.from([0xe9])]), 'latin-1');
+    await assert.rejects(
+      async () => content(await dirInput({ type: 'Dir/v1', path: 'tree' }, { workingDirectory: work })),
+      (e) =>
+        isLadingError(e, 'UNSUPPORTED') &&
+        /tree\/caf\\xe9: the file name is not valid UTF-8/.test((e as Error).message),
+    );
+  });
+
   it('refuses symbolic links, paths outside the working directory, and patterns on a single file', async () => {
     makeTree(join(work, 'tree'));
     symlinkSync('a.txt', join(work, 'tree/link'));
