@@ -317,6 +317,31 @@ describe('extractTar', () => {
       assert.deepEqual(await readdir(dir), []);
     }));
 
+  test('names are the header bytes as UTF-8; a name that is not UTF-8 refuses the archive, not merges two files', () =>
+    inDir(async (dir) => {
+      // GNU tar's default format keeps a name's bytes as they are on disk.
+      const src = join(dir, 'src');
+      await mkdir(src);
+      await writeFile(join(src, 'caf\u00e9.txt'), 'utf8');
+      const tarOfSrc = () => execFileSync('sh', ['-c', 'cd "$1" && tar --format=gnu -cf - *', 'sh', src]);
+      const good = tarOfSrc();
+      await mkdir(join(dir, 'good'));
+      await extractTar(Readable.from([gzipSync(good)]), options(join(dir, 'good')));
+      assert.equal(await readFile(join(dir, 'good', 'caf\u00e9.txt'), 'utf8'), 'utf8');
+
+      // Latin-1 names: caf\xe9 and caf\xe8 both decode to "caf\uFFFD" if read as UTF-8.
+      await writeFile(Buffer.from(join(src, 'caf\xe9'), 'latin1'), 'z');
+      await writeFile(Buffer.from(join(src, 'caf\xe8'), 'latin1'), 'y');
+      const bad = tarOfSrc();
+      await mkdir(join(dir, 'bad'));
+      await assert.rejects(
+        extractTar(Readable.from([gzipSync(bad)]), options(join(dir, 'bad'))),
+        (e) =>
+          isLadingError(e, 'UNSUPPORTED') &&
+          /test\.tgz: the entry caf\\xe[89] is not named in UTF-8/.test(e.message),
+      );
+    }));
+
   test('a link chain that climbs through links is refused at its first step', () =>
     inDir(async (dir) => {
       await mkdir(join(dir, 'root'));

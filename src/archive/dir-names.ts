@@ -24,7 +24,7 @@ export async function readdirUtf8(dir: string): Promise<string[]> {
 }
 
 /** Printable ASCII as it is, every other byte (and the backslash) as `\xNN`. */
-function escapedName(name: Buffer): string {
+export function escapedName(name: Buffer): string {
   let out = '';
   for (const byte of name) {
     out +=

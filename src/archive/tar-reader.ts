@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDigester, LadingError } from '../oci/index.js';
+import { escapedName } from './dir-names.js';
 
 /**
  * A tar entry's header as the reader gives it (tar-stream's fields, declared here so that
@@ -54,7 +55,8 @@ export async function readTar(
   // (~140 KB of JS) before its first byte of work, also when it never reads a tar.
   const { default: tarStream } = await import('tar-stream');
   const { createGunzip } = options.gzip ? await import('node:zlib') : { createGunzip: undefined };
-  const extract = tarStream.extract();
+  // Names come as the header's bytes (latin1 keeps each byte) and are checked as UTF-8 below.
+  const extract = tarStream.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tarStream.extract>[0]);
   const budget = new Budget(where, options.maxBytes ?? Number.POSITIVE_INFINITY);
   const compressed = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -81,7 +83,7 @@ export async function readTar(
       // A truncated archive fails the entry before onEntry reads it; that failure reaches the
       // caller through the iterator, so it must not go unhandled here.
       entry.on('error', () => {});
-      await onEntry(entry.header, entry as unknown as TarBody);
+      await onEntry(utf8Names(entry.header, where), entry as unknown as TarBody);
     }
     await feeding;
   } catch (error) {
@@ -91,6 +93,43 @@ export async function readTar(
     throw describeTarFailure(error, where, budget.failure);
   }
   return { tarDigest: `sha256:${budget.hash.digest('hex')}` };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The entry's name and link target as UTF-8 text. A name that is not UTF-8 (`caf\xe9` from a
+ * Latin-1 system) would otherwise be decoded with U+FFFD for its bad bytes: two such files became
+ * one, renamed, and the pull said nothing. It is refused, naming the bytes; a PAX name, which tar
+ * decodes as UTF-8 before lading sees it, is refused where it holds U+FFFD.
+ */
+function utf8Names(header: TarHeader, where: string): TarHeader {
+  const pax = (typeof header.pax === 'object' && header.pax !== null ? header.pax : {}) as Record<string, unknown>;
+  const name = utf8Field(header.name, typeof pax.path === 'string', where);
+  const linkname = header.linkname
+    ? utf8Field(header.linkname, typeof pax.linkpath === 'string', where)
+    : header.linkname;
+  return name === header.name && linkname === header.linkname ? header : Object.assign(header, { name, linkname });
+}
+
+function utf8Field(value: string, fromPax: boolean, where: string): string {
+  if (fromPax) {
+    if (!value.includes('\uFFFD')) return value;
+    throw notUtf8(Buffer.from(value, 'utf8'), where);
+  }
+  const bytes = Buffer.from(value, 'latin1');
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw notUtf8(bytes, where);
+  }
+}
+
+function notUtf8(bytes: Buffer, where: string): LadingError {
+  return new LadingError(
+    'UNSUPPORTED',
+    `${where}: the entry ${escapedName(bytes)} is not named in UTF-8 (or holds U+FFFD); refusing the archive rather than lose or rename the file`,
+  );
 }
 
 /** Reads an entry's body to its end without keeping it (skipped content still counts against the bound). */
