@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -380,6 +380,32 @@ describe('lading command line', () => {
       assert.equal(await readFile(join(t.path, 'same', 'c.json'), 'utf8'), '{"x":1}');
       await pull('any', 'c.json');
       assert.deepEqual((await readdir(join(t.path, 'any'))).sort(), ['a.txt', 'c.json']);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('pull --max-unpack-size bounds what a folder layer unpacks to; the refusal names the flag; unlimited lifts it', async () => {
+    const t = await tempDir();
+    try {
+      await mkdir(join(t.path, 'disk'));
+      await writeFile(join(t.path, 'disk', 'zeros.img'), Buffer.alloc(64 * 1024));
+      await ladingOk(['push', '--oci-layout', './l:v1', 'disk'], { cwd: t.path });
+      const refused = await lading(['pull', '--oci-layout', './l:v1', '-o', 'small', '--max-unpack-size', '16KiB'], {
+        cwd: t.path,
+      });
+      assertOneLineError(
+        refused,
+        /more than 16384 bytes.*gzip bomb \(if you trust it: --max-unpack-size <size> or unlimited\)$/,
+      );
+      await assert.rejects(readdir(join(t.path, 'small', 'disk')), { code: 'ENOENT' });
+      await ladingOk(['pull', '--oci-layout', './l:v1', '-o', 'all', '--max-unpack-size', 'unlimited'], {
+        cwd: t.path,
+      });
+      assert.equal((await readFile(join(t.path, 'all', 'disk', 'zeros.img'))).length, 64 * 1024);
+      const usage = await lading(['pull', '--oci-layout', './l:v1', '--max-unpack-size', 'lots'], { cwd: t.path });
+      assert.equal(usage.code, 2, usage.stderr);
+      assert.match(usage.stderr, /--max-unpack-size.*expected a size/);
     } finally {
       await t.cleanup();
     }

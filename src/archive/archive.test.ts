@@ -337,8 +337,7 @@ describe('extractTar', () => {
       await assert.rejects(
         extractTar(Readable.from([gzipSync(bad)]), options(join(dir, 'bad'))),
         (e) =>
-          isLadingError(e, 'UNSUPPORTED') &&
-          /test\.tgz: the entry caf\\xe[89] is not named in UTF-8/.test(e.message),
+          isLadingError(e, 'UNSUPPORTED') && /test\.tgz: the entry caf\\xe[89] is not named in UTF-8/.test(e.message),
       );
     }));
 

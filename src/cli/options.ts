@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { isValidMediaType, LadingError } from '../oci/index.js';
 import type { CliIO } from './io.js';
 import { addOcmGlobalOptions, applyOcmGlobalOptions } from './log.js';
@@ -13,6 +13,22 @@ export function parseConcurrency(value: string): number {
 }
 
 /** Accumulates a repeatable option into a list. */
+/** `4MiB`, `1G`, `512k`, `1000`: a byte count. */
+export function parseSize(value: string): number {
+  const m = /^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a size such as 4MiB or 1GiB');
+  const unit = (m[2] as string).toLowerCase().charAt(0);
+  const scale = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit] as number;
+  const bytes = Number(m[1]) * scale;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new InvalidArgumentError('expected a positive size');
+  return bytes;
+}
+
+/** {@link parseSize}, or `unlimited` for no bound (Infinity). */
+export function parseSizeOrUnlimited(value: string): number {
+  return value.trim().toLowerCase() === 'unlimited' ? Number.POSITIVE_INFINITY : parseSize(value);
+}
+
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }

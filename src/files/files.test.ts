@@ -637,6 +637,27 @@ describe('pull safety', () => {
       }
       await pullFiles(mem, 'v1', { output: join(dir, 'o5') });
       assert.equal(await readFile(join(dir, 'o5', 'dir', 'c'), 'utf8'), 'c');
+      // maxUnpackSize sets the byte bound of a pull: lower, or none at all (a sparse disk image
+      // compresses past any ratio; lading must be able to pull back what it pushed).
+      await assert.rejects(
+        () => pullFiles(mem, 'v1', { output: join(dir, 'o6'), maxUnpackSize: 4096 }),
+        (e) => isLadingError(e, 'SIZE_EXCEEDS_LIMIT') && /more than 4096 bytes/.test(e.message),
+      );
+      await assert.rejects(stat(join(dir, 'o6', 'dir')), { code: 'ENOENT' });
+      const ratio = { ...unpackBounds };
+      unpackBounds.maxBytes = () => 4096;
+      try {
+        await pullFiles(mem, 'v1', { output: join(dir, 'o7'), maxUnpackSize: Number.POSITIVE_INFINITY });
+      } finally {
+        Object.assign(unpackBounds, ratio);
+      }
+      assert.equal((await readFile(join(dir, 'o7', 'dir', 'a'), 'utf8')).length, 5000);
+      for (const bad of [0, -1, 1.5, Number.NaN, '1' as unknown as number]) {
+        await assert.rejects(
+          () => pullFiles(mem, 'v1', { output: join(dir, 'o8'), maxUnpackSize: bad }),
+          (e) => isLadingError(e, 'INVALID_ARGUMENT') && /maxUnpackSize/.test(e.message),
+        );
+      }
     }));
 
   test('an unpacked tar whose content digest does not match is an error', () =>

@@ -53,6 +53,11 @@ export interface PullFilesOptions extends ResolveOptions {
   configMediaType?: string;
   /** Blobs fetched at once (the graph copy's default when not given). */
   concurrency?: number;
+  /**
+   * Most bytes one directory layer may unpack to, against gzip bombs (default: 1 GiB or 100 times
+   * the layer's compressed size, whichever is more); `Infinity` for no bound, as ORAS has none.
+   */
+  maxUnpackSize?: number;
   /** Called for each file (or unpacked folder) written, with its path. */
   onFile?: (path: string, desc: Descriptor) => void;
   /** Called for content the output already has. */
@@ -296,6 +301,7 @@ class FileSink implements Storage {
       ...(rootDir ? { rootDir: rootDir as RealDir } : {}),
       ...(at.mode === 'staged' ? { staged: true } : {}),
       ...(tarDigest ? { expectedTarDigest: tarDigest } : {}),
+      ...(this.options.maxUnpackSize !== undefined ? { maxBytes: this.options.maxUnpackSize } : {}),
       ...(signal ? { signal } : {}),
     });
     if (at.mode === 'staged') {
@@ -377,6 +383,18 @@ export function pullFiles(src: ReadOnlyTarget, reference: string, options: PullF
   if (typeof options?.output !== 'string' || options.output === '') {
     return Promise.reject(
       new LadingError('INVALID_ARGUMENT', 'pullFiles: options.output (the folder to write) is required'),
+    );
+  }
+  const bound = options.maxUnpackSize;
+  if (
+    bound !== undefined &&
+    !(typeof bound === 'number' && bound > 0 && (Number.isSafeInteger(bound) || bound === Infinity))
+  ) {
+    return Promise.reject(
+      new LadingError(
+        'INVALID_ARGUMENT',
+        `pullFiles: options.maxUnpackSize must be a positive whole number of bytes or Infinity, not ${String(bound)}`,
+      ),
     );
   }
   return cancellable(options.signal, () => pull(src, reference, options));

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { defaultCopyConcurrency } from '../../copy/limits.js';
 import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
-import { addOrasOptions, parseConcurrency, parseFileRef } from '../options.js';
+import { addOrasOptions, parseConcurrency, parseFileRef, parseSizeOrUnlimited } from '../options.js';
 import { descriptorModel, isModelFormat, printModel } from '../output/format.js';
 import { safeText } from '../output/safe-text.js';
 
@@ -19,7 +19,12 @@ export function registerPull(program: Command, io: CliIO): void {
     )
     .option('--include-subject', 'also pull the subject of the manifest, recursively')
     .option('--config <file>', 'also save the config as this file: <file>[:<type>]')
-    .option('--platform <platform>', 'pull the manifest for this platform: os[/arch[/variant]][:os_version]');
+    .option('--platform <platform>', 'pull the manifest for this platform: os[/arch[/variant]][:os_version]')
+    .option(
+      '--max-unpack-size <size>',
+      'most bytes one directory layer may unpack to, against gzip bombs (default: 1GiB or 100 times the layer, whichever is more; "unlimited" for no bound)',
+      parseSizeOrUnlimited,
+    );
   addOrasOptions(cmd, {
     concurrency: { what: 'blobs pulled', default: defaultCopyConcurrency() },
     format: ['text', 'json', 'go-template'],
@@ -56,6 +61,7 @@ Examples:
         ...(config ? { configPath: config.path } : {}),
         ...(config?.mediaType ? { configMediaType: config.mediaType } : {}),
         ...(platform ? { platform } : {}),
+        ...(opts.maxUnpackSize !== undefined ? { maxUnpackSize: opts.maxUnpackSize } : {}),
         preCopy: display.preCopy,
         postCopy: display.postCopy,
         onProgress: display.onProgress,
@@ -96,6 +102,16 @@ Examples:
         throw new LadingError('PATH_TRAVERSAL', `${error.message} (use --allow-path-traversal to permit it)`, {
           cause: error,
         });
+      }
+      if (error instanceof LadingError && error.code === 'SIZE_EXCEEDS_LIMIT' && /gzip bomb/.test(error.message)) {
+        const said = error.message.replace(/ \(raise the extraction limit if the archive is trusted\)$/, '');
+        throw new LadingError(
+          'SIZE_EXCEEDS_LIMIT',
+          `${said} (if you trust it: --max-unpack-size <size> or unlimited)`,
+          {
+            cause: error,
+          },
+        );
       }
       throw error;
     } finally {

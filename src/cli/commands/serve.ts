@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIO } from '../io.js';
-import { collect } from '../options.js';
+import { collect, parseSize } from '../options.js';
 import { safeText } from '../output/safe-text.js';
 
 interface ServeFlags {
@@ -31,17 +31,6 @@ interface GcFlags {
 
 const defaultRoot = join(homedir(), '.lading', 'registry');
 const levels = ['error', 'warn', 'info', 'debug'];
-
-/** `4MiB`, `1G`, `512k`, `1000`: a byte count. */
-function parseSize(value: string): number {
-  const m = /^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)$/i.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected a size such as 4MiB or 1GiB');
-  const unit = (m[2] as string).toLowerCase().charAt(0);
-  const scale = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit] as number;
-  const bytes = Number(m[1]) * scale;
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new InvalidArgumentError('expected a positive size');
-  return bytes;
-}
 
 /** `90s`, `10m`, `24h`, `0`: milliseconds. */
 function parseDuration(value: string): number {
