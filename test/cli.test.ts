@@ -37,7 +37,7 @@ describe('lading command line', () => {
     assert.equal(scheme.code, 1);
     assert.equal(
       scheme.stderr,
-      'Error: invalid reference "http://localhost:5000/hello:v1": a registry reference names no scheme: write localhost:5000/hello:v1 with --plain-http (the default for localhost)\n',
+      'Error: invalid reference "http://localhost:5000/hello:v1": a registry reference names no scheme: write localhost:5000/hello:v1 (use plain HTTP for it, e.g. --plain-http)\n',
     );
   });
 

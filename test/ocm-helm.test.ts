@@ -449,7 +449,7 @@ describe('Helm/v1 input and access with oci:// charts on the real registry', () 
       ],
       { cwd: work.path },
     );
-    assert.match(dl.stdout, /chart mychart:0\.1\.0/);
+    assert.match(dl.stderr, /chart mychart:0\.1\.0/);
     const listing = execFileSync('tar', ['-tzf', chartFile], { encoding: 'utf8' });
     assert.match(listing, /^mychart\/Chart\.yaml$/m);
     const ctf = (filePath: string) => ({

@@ -266,8 +266,8 @@ describe('what reaches the terminal', () => {
         cwd: dir,
       });
       assert.equal(await readFile(join(dir, 'data'), 'utf8'), 'genuine');
-      assert.equal(r.stdout.trimEnd().split('\n').length, 1, `one line: ${r.stdout}`);
-      assert.match(r.stdout, /text\/plain\\nVerified .*\\u202e\) to data/);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
+      assert.match(r.stderr, /text\/plain\\nVerified .*\\u202e\) to data/);
     }));
 });
 

@@ -200,7 +200,7 @@ describe('references', () => {
       (e) =>
         isLadingError(e, 'INVALID_REFERENCE') &&
         e.message ===
-          'invalid reference "http://localhost:5000/hello:v1": a registry reference names no scheme: write localhost:5000/hello:v1 with --plain-http (the default for localhost)',
+          'invalid reference "http://localhost:5000/hello:v1": a registry reference names no scheme: write localhost:5000/hello:v1 (plainHttp speaks plain HTTP to it, the default for localhost)',
     );
     assert.throws(
       () => parseReference('https://ghcr.io/acme/app:v1'),

@@ -1,5 +1,5 @@
 import { parseDigest } from './digest.js';
-import { LadingError } from './errors.js';
+import { type ErrorHint, LadingError } from './errors.js';
 
 /** A registry reference `registry/repository[:tag|@digest]`. */
 export interface Reference {
@@ -54,12 +54,13 @@ function isDigestAttempt(raw: string): boolean {
   return before.indexOf('/') > 0 && !/[/@]/.test(after);
 }
 
-function invalid(raw: string, why: string): never {
+function invalid(raw: string, why: string, hint?: ErrorHint): never {
   const shown = withoutUserinfo(raw);
   // The reason may quote a part of the reference (its registry): masked too when it held user information.
   throw new LadingError(
     'INVALID_REFERENCE',
     `invalid reference "${shown}": ${shown === raw ? why : 'it holds user information before an "@" (credentials do not belong in a reference)'}`,
+    shown === raw && hint ? { hint } : {},
   );
 }
 
@@ -85,9 +86,11 @@ export function parseReference(raw: string): Reference {
   const scheme = /^(https?):\/\/(?=[^/@]+\/)/i.exec(raw);
   if (scheme) {
     const rest = raw.slice(scheme[0].length);
+    const http = scheme[1]?.toLowerCase() === 'http';
     invalid(
       raw,
-      `a registry reference names no scheme: write ${rest}${scheme[1]?.toLowerCase() === 'http' ? ' with --plain-http (the default for localhost)' : ''}`,
+      `a registry reference names no scheme: write ${rest}`,
+      http ? { key: 'plainHttp', text: 'plainHttp speaks plain HTTP to it, the default for localhost' } : undefined,
     );
   }
   const slash = raw.indexOf('/');
