@@ -353,9 +353,7 @@ describe('TLS + basic auth registry', () => {
     });
   });
 
-  test('plain HTTP to an HTTPS registry (Go answers a bare 400) says the server expects HTTPS', {
-    skip: peers.tls.kind === 'lading-serve' && 'lading serve closes such a connection without an answer',
-  }, async () => {
+  test('plain HTTP to an HTTPS registry (Go answers a bare 400, and so does lading serve) says the server expects HTTPS', async () => {
     const plain = open(peers.tls.host, { plainHttp: true, credentials: creds, retry: { maxRetries: 0 } });
     const repo = plain.repository(repoName('tls'));
     // HEAD reads no body: the bare answer (no header fields at all) is what tells.

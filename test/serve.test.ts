@@ -922,6 +922,27 @@ describe('lading serve: access', () => {
         401,
       );
       assert.equal((await send(`${served.url}/ui/`, { ca, headers: basic('alice', 's3cret') })).status, 200);
+      // Plain HTTP to the TLS port gets Go's answer (a reset connection told the client nothing),
+      // and the lading client turns it into its hint; the port still speaks TLS after it.
+      const plain = await send(`http://${served.host}/v2/`);
+      assert.equal(plain.status, 400);
+      assert.equal(plain.body.toString(), 'Client sent an HTTP request to an HTTPS server.\n');
+      const pushed = await lading([
+        'resolve',
+        '--plain-http',
+        '-u',
+        'alice',
+        '-p',
+        's3cret',
+        `${served.host}/tls/img:v1`,
+      ]);
+      assert.match(pushed.stderr, /400 Bad Request: the server expects HTTPS on this port \(use HTTPS for it/);
+      assert.notEqual(pushed.code, 0);
+      // A connection that says nothing is dropped, and does not stop the others.
+      const silent = net.connect(Number(served.host.split(':')[1]), '127.0.0.1');
+      await new Promise((resolve) => silent.once('connect', resolve));
+      assert.equal((await send(`${served.url}/v2/`, { ca, headers: basic('alice', 's3cret') })).status, 200);
+      silent.destroy();
       const registry = new Registry(served.host, {
         caFile: join(dir, 'cert.pem'),
         credentials: async () => ({ username: 'alice', password: 's3cret' }),

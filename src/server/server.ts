@@ -170,6 +170,7 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
     } catch (error) {
       throw new LadingError('INVALID_ARGUMENT', `TLS: ${(error as Error).message}`, { cause: error });
     }
+    answerPlainHttp(server);
   } else {
     server = http.createServer(listener);
   }
@@ -276,4 +277,36 @@ function registryRootStore(store: RegistryStore): UiStore {
       },
     },
   };
+}
+
+/**
+ * A client speaking plain HTTP to the TLS port (a `--plain-http` push, or a client's plain-HTTP
+ * default for localhost) gets Go's answer, a bare `400` saying so, instead of a reset connection
+ * that tells it nothing. The first byte of a connection decides: 0x16 starts a TLS handshake, which
+ * goes on to the TLS server's own handling of the connection with the byte put back.
+ */
+function answerPlainHttp(server: http.Server): void {
+  const tls = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    const fail = () => socket.destroy();
+    socket.on('error', fail);
+    // A connection that sends nothing is not held for ever before the handshake's own timeout starts.
+    socket.setTimeout(30_000, fail);
+    const first = () => {
+      const byte = socket.read(1) as Buffer | null;
+      if (byte === null) {
+        if (!socket.readableEnded) socket.once('readable', first);
+        return;
+      }
+      socket.setTimeout(0);
+      if (byte[0] !== 0x16) {
+        socket.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+        return;
+      }
+      socket.unshift(byte);
+      for (const listener of tls) listener.call(server, socket);
+    };
+    socket.once('readable', first);
+  });
 }
