@@ -19,11 +19,10 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sweepStaleTemps, tempPathFor } from '../archive/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
+import { CliStream } from './output/cli-stream.js';
 
 /** How long a dead run's temp beside an output file is left alone (see writeReplacing). */
 const StaleOutputTempMs = 10 * 60 * 1000;
-
-import { CliStream } from './output/cli-stream.js';
 
 /**
  * Where an output file the user named really is, after following its links:

@@ -23,6 +23,20 @@ import { BlobsDirectoryName, blobPlace, digestFromBlobFileName } from './format.
 /** The local-blob media type OCM v1 gave a resource copied by value: an "artifact set". */
 export const ArtifactSetMediaType = 'application/vnd.oci.image.manifest.v1+tar+gzip';
 
+/**
+ * The local-blob media types OCM v1 gave an OCI artifact copied by value: an "artifact set", a
+ * (gzipped) tar of an image index and its blobs. Its digest is the artifact's (ociArtifactDigest/v1,
+ * the main manifest's), not the tar's.
+ */
+export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
+  return (
+    mediaType === ArtifactSetMediaType ||
+    mediaType === 'application/vnd.oci.image.index.v1+tar+gzip' ||
+    mediaType === 'application/vnd.oci.image.manifest.v1+tar' ||
+    mediaType === 'application/vnd.oci.image.index.v1+tar'
+  );
+}
+
 export const ArtifactSetAnnotation = {
   /** On a manifest entry: its tags, comma-separated (ref.name holds only the resource version). */
   Tags: 'software.ocm/tags',

@@ -4,15 +4,10 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { tarBytes } from '../archive/index.js';
 import { MemoryStore } from '../content/index.js';
-import { ArtifactSetMediaType } from '../ctf/index.js';
+import { ArtifactSetMediaType, isArtifactSetMediaType } from '../ctf/index.js';
 import { digestBytes, isLadingError } from '../oci/index.js';
 import { accessReference, isLoopbackHost } from './access-transport.js';
-import {
-  contentClaim,
-  isArtifactSetMediaType,
-  verifyArtifactSetContent,
-  verifyResourceContent,
-} from './content-digest.js';
+import { contentClaim, verifyArtifactSetContent, verifyResourceContent } from './content-digest.js';
 
 const bytes = Buffer.from('resource content');
 const sha256 = createHash('sha256').update(bytes).digest('hex');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CheckingSink, type Fetcher, fetchAll, hashContent, type Op } from '../content/index.js';
 import { GraphCopier } from '../copy/index.js';
-import { ArtifactSetMediaType, readArtifactSet } from '../ctf/index.js';
+import { readArtifactSet } from '../ctf/index.js';
 import { type Descriptor, isLadingError, LadingError } from '../oci/index.js';
 import { formatIdentity, identityOf } from './descriptor/identity.js';
 import { type DigestSpec, NoDigest, NormalisationAlgorithm, type Resource } from './descriptor/model.js';
@@ -96,20 +96,6 @@ export async function verifyResourceContent(
       `${where}: ${describe(r)}: content digest mismatch: the descriptor records ${claim.hash.name} ${claim.value} (${claim.normalisation}), ${content}`,
     );
   }
-}
-
-/**
- * The local-blob media types OCM v1 gave an OCI artifact copied by value: an "artifact set", a
- * (gzipped) tar of an image index and its blobs. Its digest is the artifact's (ociArtifactDigest/v1,
- * the main manifest's), not the tar's.
- */
-export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
-  return (
-    mediaType === ArtifactSetMediaType ||
-    mediaType === 'application/vnd.oci.image.index.v1+tar+gzip' ||
-    mediaType === 'application/vnd.oci.image.manifest.v1+tar' ||
-    mediaType === 'application/vnd.oci.image.index.v1+tar'
-  );
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type TargetResolver,
 } from '../../content/index.js';
 import { copyGraph } from '../../copy/index.js';
+import { isArtifactSetMediaType } from '../../ctf/index.js';
 import { LayoutTarWriter, OciLayout } from '../../layout/index.js';
 import {
   cancellable,
@@ -33,7 +34,7 @@ import {
   plainDescriptor,
   throwIfAborted,
 } from '../../oci/index.js';
-import { isArtifactSetMediaType, verifyArtifactSetContent, verifyResourceContent } from '../content-digest.js';
+import { verifyArtifactSetContent, verifyResourceContent } from '../content-digest.js';
 import { decodeDescriptor } from '../descriptor/decode.js';
 import { encodeDescriptor } from '../descriptor/encode.js';
 import { type Identity, identityOf } from '../descriptor/identity.js';

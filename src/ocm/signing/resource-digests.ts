@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { CheckingSink, fetchAll, hashContent, type Op, type Target } from '../../content/index.js';
 import { GraphCopier } from '../../copy/index.js';
+import { isArtifactSetMediaType } from '../../ctf/index.js';
 import { type Descriptor, isLadingError, LadingError } from '../../oci/index.js';
-import { isArtifactSetMediaType, verifyArtifactSetContent } from '../content-digest.js';
+import { verifyArtifactSetContent } from '../content-digest.js';
 import { formatIdentity, identityOf } from '../descriptor/identity.js';
 import {
   type ComponentDescriptor,

@@ -81,7 +81,7 @@ Examples:
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
     const file: string = opts.constructor;
-    const text = await readConstructorFile(file, cmd.getOptionValueSource('constructor') === 'default');
+    const text = await readConstructorFile(file, { byDefault: cmd.getOptionValueSource('constructor') === 'default' });
     // Everything that can be checked without touching the repository is checked first.
     const ctor = parseConstructor(text, { file, env: process.env });
     for (const w of ctor.warnings) log('warn', w, io);
@@ -160,7 +160,7 @@ async function helmAwareInputs(access: AccessOptions) {
  * describes must fit in a descriptor): a FIFO does not hang the command, `/dev/zero` or a huge file
  * does not fill memory, and a file that grows while read is refused at the limit.
  */
-async function readConstructorFile(file: string, byDefault = false): Promise<Buffer> {
+async function readConstructorFile(file: string, o: { byDefault?: boolean } = {}): Promise<Buffer> {
   const { readRegularFile } = await import('../../../content/index.js');
   const { MaxDescriptorBytes } = await import('../../../ocm/descriptor/yaml-expansion.js');
   const { isLadingError } = await import('../../../oci/index.js');
@@ -170,7 +170,7 @@ async function readConstructorFile(file: string, byDefault = false): Promise<Buf
     if (isLadingError(error, 'NOT_FOUND')) {
       throw new LadingError(
         'NOT_FOUND',
-        `component constructor ${file} not found${byDefault ? ' in the current folder (name another with -c FILE)' : ''}`,
+        `component constructor ${file} not found${o.byDefault ? ' in the current folder (name another with -c FILE)' : ''}`,
         { cause: error },
       );
     }

@@ -4,7 +4,7 @@ import type { PlainHttpPolicy } from '../../../ocm/access-transport.js';
 import type { OcmConfig } from '../../../ocm/config/index.js';
 import type { HelmFetchOptions } from '../../../ocm/input/helm-remote.js';
 import type { OpenedRepository } from '../../../ocm/open.js';
-import type { RepositorySpec } from '../../../ocm/reference.js';
+import type { ComponentVersionReference, RepositorySpec } from '../../../ocm/reference.js';
 import type { RegistryPool } from '../../../ocm/registry-pool.js';
 import type { CredentialProvider, RegistryOptions } from '../../../registry/index.js';
 import type { TargetFlags } from '../../targets.js';
@@ -25,6 +25,13 @@ export function addDisplayModeOption(cmd: Command): Command {
       "static: print the result once it is complete (what lading does); live: upstream's experimental running view, printed as static here",
     ).choices(['static', 'live']),
   );
+}
+
+/** The version a reference names; one without is refused, showing the form it takes. */
+export function requireVersion(raw: string, ref: ComponentVersionReference): string {
+  if (!ref.version)
+    throw new LadingError('INVALID_REFERENCE', `${raw}: a version is required (<repository>//<component>:<version>)`);
+  return ref.version;
 }
 
 /** The registry flags of OCM commands plus `--config` (OCM configuration files). */

@@ -5,7 +5,7 @@ import type { ExtractionPolicy } from '../../../ocm/resource-extraction.js';
 import type { CliIO } from '../../io.js';
 import { addOcmOptions } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
-import { accessOptions, openRepository, plainHttpPolicy } from './common.js';
+import { accessOptions, openRepository, plainHttpPolicy, requireVersion } from './common.js';
 
 export function registerDownload(program: Command, io: CliIO): void {
   const download = program.command('download').description('download resources of component versions');
@@ -53,27 +53,23 @@ Examples:
       '../../../ocm/resource-extraction.js'
     );
     const ref = parseComponentReference(reference);
-    if (!ref.version)
-      throw new LadingError(
-        'INVALID_REFERENCE',
-        `${reference}: a version is required (<repository>//<component>:<version>)`,
-      );
+    const version = requireVersion(reference, ref);
     const requested = parseIdentity(opts.identity);
     const opened = await openRepository(ref.repository, opts);
     // An access is data from the descriptor: it does not choose plain HTTP for the user.
     const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository]), [ref.repository]);
     try {
-      const stored = await opened.repository.getComponentVersion(ref.component, ref.version);
+      const stored = await opened.repository.getComponentVersion(ref.component, version);
       const resource = selectByIdentity(stored.descriptor.component.resources ?? [], requested);
       if (!resource) {
-        throw new LadingError('NOT_FOUND', `${ref.component}:${ref.version} has no resource matching ${opts.identity}`);
+        throw new LadingError('NOT_FOUND', `${ref.component}:${version} has no resource matching ${opts.identity}`);
       }
       const out: string = opts.output ?? (await defaultOutput(resource.name));
       const policy = opts.extractionPolicy as ExtractionPolicy;
       // Ctrl-C stops an unpack and removes the folder it was filling.
       const signal = (await import('../../interrupt.js')).interruptSignal();
       const content = await resourceContent(opened.repository, stored, resource, access);
-      const where = `${ref.component}:${ref.version}: resource ${formatIdentity(identityOf(resource))}`;
+      const where = `${ref.component}:${version}: resource ${formatIdentity(identityOf(resource))}`;
       // A chart from a Helm/v1 access is the chart archive helm installs: kept whole.
       const unpacking =
         content.kind === 'blob' && policy === 'auto' && !content.chart ? unpackingFor(content.mediaType) : undefined;

@@ -7,7 +7,13 @@ import type { ComponentTree } from '../../../ocm/component-tree.js';
 import type { ComponentVersionReader } from '../../../ocm/resolving-reader.js';
 import type { CliIO } from '../../io.js';
 import { addOcmOptions } from '../../options.js';
-import { addDisplayModeOption, ComponentVersionAliases, checkFormat, openRepository } from './common.js';
+import {
+  addDisplayModeOption,
+  ComponentVersionAliases,
+  checkFormat,
+  openRepository,
+  requireVersion,
+} from './common.js';
 
 export function registerGet(program: Command, io: CliIO): void {
   const get = program.command('get').description('show component versions and their resources');
@@ -93,14 +99,10 @@ export function registerGet(program: Command, io: CliIO): void {
     const { renderResources } = await import('../../output/ocm-render.js');
     const format = checkFormat(opts.output);
     const ref = parseComponentReference(reference);
-    if (!ref.version)
-      throw new LadingError(
-        'INVALID_REFERENCE',
-        `${reference}: a version is required (<repository>//<component>:<version>)`,
-      );
+    const version = requireVersion(reference, ref);
     const opened = await openRepository(ref.repository, opts);
     try {
-      const { descriptor } = await opened.repository.getComponentVersion(ref.component, ref.version);
+      const { descriptor } = await opened.repository.getComponentVersion(ref.component, version);
       await renderResources(io, format, descriptor);
     } finally {
       await opened.close();

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
-import type { ComponentVersionReference } from '../../../ocm/reference.js';
 import type { CliIO } from '../../io.js';
 import { log } from '../../log.js';
 import { addOcmOptions } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
-import { ComponentVersionAliases, openRepository } from './common.js';
+import { ComponentVersionAliases, openRepository, requireVersion } from './common.js';
 
 /** The key flags of sign and verify, with the signature and algorithm they are for. */
 export interface SigningKeyOptions {
@@ -146,12 +145,6 @@ function checkConcurrencyLimit(value: string | undefined): void {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
     throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
-}
-
-function requireVersion(raw: string, ref: ComponentVersionReference): string {
-  if (!ref.version)
-    throw new LadingError('INVALID_REFERENCE', `${raw}: a version is required (<repository>//<component>:<version>)`);
-  return ref.version;
 }
 
 function checkChoice(flag: string, value: string, allowed: readonly string[]): string {
