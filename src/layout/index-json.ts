@@ -14,7 +14,7 @@ import {
 
 const LayoutVersion = '1.0.0';
 /** index.json lists every manifest; generous, but bounded so a hostile file cannot exhaust memory. */
-const MaxIndexBytes = 64 * 1024 * 1024;
+export const MaxIndexBytes = 64 * 1024 * 1024;
 
 /** The `oci-layout` file. */
 export function layoutFileBytes(): Buffer {

@@ -11,7 +11,16 @@ import { orasVectors, zotLayouts } from '../../test/support/vectors.js';
 import { writeDirectoryAsTar } from '../archive/index.js';
 import { fetchAll, listReferrers, MemoryStore, readAll, verifiedStream } from '../content/index.js';
 import { copy, fetchReference } from '../copy/index.js';
-import { digestBytes, isLadingError, MaxManifestBytes, MediaType } from '../oci/index.js';
+import {
+  type Descriptor,
+  digestBytes,
+  EmptyJsonBytes,
+  EmptyJsonDescriptor,
+  encodeManifest,
+  isLadingError,
+  MaxManifestBytes,
+  MediaType,
+} from '../oci/index.js';
 import { blobPath, OciLayout } from './layout.js';
 
 describe('reading upstream layouts', () => {
@@ -279,6 +288,60 @@ describe('writing layouts', () => {
         (m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'],
       );
       assert.deepEqual(names.sort(), [...good].sort());
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('index.json updates made together, and one made by another handle between them, all land', async () => {
+    const t = await tempDir();
+    try {
+      const a = await OciLayout.open(t.path, { mode: 'create' });
+      await a.push(EmptyJsonDescriptor, EmptyJsonBytes);
+      const manifest = (n: number) =>
+        encodeManifest({
+          schemaVersion: 2,
+          mediaType: MediaType.ImageManifest,
+          artifactType: 'application/vnd.test',
+          config: EmptyJsonDescriptor,
+          layers: [],
+          annotations: { n: String(n) },
+        });
+      const descs = Array.from({ length: 40 }, (_, n) => ({
+        mediaType: MediaType.ImageManifest,
+        digest: digestBytes(manifest(n)),
+        size: manifest(n).length,
+      }));
+      // Pushes, tags and a failing untag in flight at once: the untag fails alone.
+      const first = await Promise.allSettled([
+        ...descs.slice(0, 30).map((d, n) => a.push(d, manifest(n))),
+        a.untag('never-there'),
+      ]);
+      assert.deepEqual(
+        first.map((r) => r.status),
+        [...Array(30).fill('fulfilled'), 'rejected'],
+      );
+      assert.ok(isLadingError((first[30] as PromiseRejectedResult).reason, 'NOT_FOUND'));
+      await Promise.all(descs.slice(0, 10).map((d, n) => a.tag(d, `t${n}`)));
+      // Another writer changes index.json behind this handle's back: its entries must survive.
+      const b = await OciLayout.open(t.path, { mode: 'readwrite' });
+      await b.push(descs[30] as Descriptor, manifest(30));
+      await b.tag(descs[30] as Descriptor, 'from-b');
+      await b.close();
+      await Promise.all(descs.slice(31).map((d, i) => a.push(d, manifest(31 + i))));
+      await a.untag('t0');
+      await a.close();
+      const index = JSON.parse(await readFile(join(t.path, 'index.json'), 'utf8'));
+      const digests = new Set(index.manifests.map((m: Descriptor) => m.digest));
+      for (const d of descs) assert.ok(digests.has(d.digest), `${d.digest} is listed`);
+      const names = index.manifests
+        .map((m: Descriptor) => m.annotations?.['org.opencontainers.image.ref.name'])
+        .filter(Boolean)
+        .sort();
+      assert.deepEqual(names, ['from-b', 't1', 't2', 't3', 't4', 't5', 't6', 't7', 't8', 't9']);
+      const reopened = await OciLayout.open(t.path);
+      assert.equal((await reopened.resolve('from-b')).digest, descs[30]?.digest);
+      await reopened.close();
     } finally {
       await t.cleanup();
     }

@@ -50,6 +50,7 @@ import {
   encodeIndexJson,
   type IndexState,
   layoutFileBytes,
+  MaxIndexBytes,
   readState,
   recordTag,
   resolveIndexed,
@@ -115,6 +116,11 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   /** A `create` layout not there yet: made by the first write (`#made`), read meanwhile as empty. */
   #missing: boolean;
   #making: Promise<void> | undefined;
+  /** Index updates waiting for the one under way (see `#update`). */
+  readonly #pending: PendingUpdate[] = [];
+  #flushing = false;
+  /** The bytes of the index.json this handle last wrote (see `#unchangedState`). */
+  #written: Uint8Array | undefined;
 
   private constructor(
     files: StoreFiles,
@@ -493,18 +499,70 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     if (!this.writable) throw new LadingError('UNSUPPORTED', `${this.location}: this OCI layout is opened read-only`);
   }
 
-  /** Applies `change` to the index.json on disk under the lock, then adopts the result. */
-  async #update(change: (state: IndexState) => void): Promise<void> {
-    await withLock(join(this.location, 'index.json.lock'), async () => {
-      // oci-layout was checked when the layout was opened; index.json is read afresh under the lock.
-      const state = await readState(this.files, { indexOnly: true });
-      change(state);
-      await writeFileAtomic(join(this.location, 'index.json'), encodeIndexJson(state), 0o644, {
-        sync: this.#syncIndex,
-      });
-      this.#state = state;
-    });
+  /**
+   * Applies `change` to the index.json on disk under the lock, then adopts the result. Changes that
+   * arrive while an update is under way (a copy's concurrent manifest pushes) are applied together
+   * in the next one: one lock, one read, one write for the lot. A change that throws fails only its
+   * own call; it must throw before it changes anything.
+   */
+  #update(change: (state: IndexState) => void): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.#pending.push({ change, resolve, reject }));
+    if (!this.#flushing) {
+      this.#flushing = true;
+      void this.#flush();
+    }
+    return done;
   }
+
+  async #flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      const failures = new Map<PendingUpdate, unknown>();
+      try {
+        await withLock(join(this.location, 'index.json.lock'), async () => {
+          const state = (await this.#unchangedState()) ?? (await readState(this.files, { indexOnly: true }));
+          for (const update of batch) {
+            try {
+              update.change(state);
+            } catch (error) {
+              failures.set(update, error);
+            }
+          }
+          if (failures.size === batch.length) return;
+          const bytes = encodeIndexJson(state);
+          this.#written = undefined;
+          await writeFileAtomic(join(this.location, 'index.json'), bytes, 0o644, { sync: this.#syncIndex });
+          this.#written = bytes;
+          this.#state = state;
+        });
+      } catch (error) {
+        for (const update of batch) if (!failures.has(update)) failures.set(update, error);
+      }
+      for (const update of batch) {
+        if (failures.has(update)) update.reject(failures.get(update));
+        else update.resolve();
+      }
+    }
+    this.#flushing = false;
+  }
+
+  /**
+   * A copy of the state this handle last wrote, when index.json still holds exactly those bytes (no
+   * other writer replaced it since): parsing and checking every entry again is then skipped.
+   */
+  async #unchangedState(): Promise<IndexState | undefined> {
+    const written = this.#written;
+    if (!written) return undefined;
+    const now = await this.files.readSmall('index.json', MaxIndexBytes).catch(() => undefined);
+    if (!now?.equals(written)) return undefined;
+    return { tags: new Map(this.#state.tags), manifests: new Map(this.#state.manifests) };
+  }
+}
+
+interface PendingUpdate {
+  change: (state: IndexState) => void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 /** A tag, or a digest reference to `desc` itself: tagging by digest only records the manifest, as oras-go does. */
