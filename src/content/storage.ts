@@ -189,6 +189,20 @@ export function hasPushReference(t: object): t is ReferencePusher {
 }
 
 /**
+ * A store that lists the manifests it holds in one index file (an OCI layout's index.json) and can
+ * list a manifest a copy moves as another's child with a later write of that file (the parent's),
+ * rather than one write each. @internal
+ */
+export interface ChildManifestPusher {
+  pushChildManifest(expected: Descriptor, content: Content, o?: Op): Promise<void>;
+}
+
+/** Whether a store lists child manifests later (a {@link ChildManifestPusher}). @internal */
+export function hasChildManifestPush(t: object): t is ChildManifestPusher {
+  return typeof (t as Partial<ChildManifestPusher>).pushChildManifest === 'function';
+}
+
+/**
  * Resolves a reference and reads the manifest in one request (a registry's GET by tag), as oras-go's
  * registry.ReferenceFetcher; `accept` replaces the manifest types asked for.
  */

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import {
   fetchAll,
   hasBlobFill,
+  hasChildManifestPush,
   hasFetchBytes,
   hasFillPush,
   hasManifestList,
@@ -224,10 +225,10 @@ export class GraphCopier {
         ? successorsOf(desc, bytes)
         : [];
     await Promise.all(children.filter((c) => !isForeign(c)).map((child) => this.#node(child, undefined, depth + 1)));
-    await this.#limit(() => this.#transfer(desc, bytes));
+    await this.#limit(() => this.#transfer(desc, bytes, depth));
   }
 
-  async #transfer(desc: Descriptor, bytes: Buffer | undefined): Promise<void> {
+  async #transfer(desc: Descriptor, bytes: Buffer | undefined, depth: number): Promise<void> {
     this.#signal.throwIfAborted();
     const onProgress = progressOf(desc, this.#opts.onProgress, this.#signal);
     const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress } : {}) };
@@ -250,6 +251,9 @@ export class GraphCopier {
       if (bytes && rootTag?.digest === desc.digest && hasPushReference(this.#dst)) {
         await this.#dst.pushReference(desc, bytes, rootTag.tag, o);
         this.#rootTagged = true;
+      } else if (bytes && depth > 0 && hasChildManifestPush(this.#dst)) {
+        // A child: listed with its parent's write of the index (the parent lands after it).
+        await this.#dst.pushChildManifest(desc, bytes, o);
       } else if (bytes) {
         await this.#dst.push(desc, bytes, o);
       } else if (desc.data !== undefined) {

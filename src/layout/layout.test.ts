@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { pushArtifact, pushBytes, pushImage, tempDir } from '../../test/support/fixtures.js';
+import { blobDescriptor, pushArtifact, pushBytes, pushImage, pushIndex, tempDir } from '../../test/support/fixtures.js';
 import { orasVectors, zotLayouts } from '../../test/support/vectors.js';
 import { writeDirectoryAsTar } from '../archive/index.js';
 import { fetchAll, listReferrers, MemoryStore, readAll, verifiedStream } from '../content/index.js';
@@ -342,6 +342,61 @@ describe('writing layouts', () => {
       const reopened = await OciLayout.open(t.path);
       assert.equal((await reopened.resolve('from-b')).digest, descs[30]?.digest);
       await reopened.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a copy of an index lists every child in index.json by the time it resolves; a failed one by close', async () => {
+    const t = await tempDir();
+    try {
+      const src = new MemoryStore();
+      const children = [];
+      for (let n = 0; n < 6; n++) children.push((await pushArtifact(src, { [`f${n}`]: `content ${n}` })).manifest);
+      const index = await pushIndex(src, children);
+      await src.tag(index, 'v1');
+      const dst = await OciLayout.open(join(t.path, 'ok'), { mode: 'create' });
+      await copy(src, 'v1', dst, 'v1');
+      // Read from disk before close: what the copy said it wrote is listed.
+      const listed = JSON.parse(await readFile(join(t.path, 'ok', 'index.json'), 'utf8'));
+      const digests = listed.manifests.map((m: Descriptor) => m.digest).sort();
+      assert.deepEqual(digests, [index.digest, ...children.map((c) => c.digest)].sort());
+      await dst.close();
+
+      // The last child's layer is missing from the source: the copy fails after the others landed.
+      const broken = new MemoryStore();
+      const kept = [];
+      for (let n = 0; n < 5; n++) kept.push((await pushArtifact(broken, { [`f${n}`]: `content ${n}` })).manifest);
+      const ghost = blobDescriptor(Buffer.from('never pushed'), MediaType.ImageLayer);
+      const lastBytes = encodeManifest({
+        schemaVersion: 2,
+        mediaType: MediaType.ImageManifest,
+        artifactType: 'application/vnd.test',
+        config: EmptyJsonDescriptor,
+        layers: [ghost],
+      });
+      const last = await pushBytes(broken, lastBytes, MediaType.ImageManifest);
+      const brokenIndex = await pushIndex(broken, [...kept, last]);
+      await broken.tag(brokenIndex, 'v1');
+      const partial = await OciLayout.open(join(t.path, 'partial'), { mode: 'create' });
+      await assert.rejects(copy(broken, 'v1', partial, 'v1', { concurrency: 1 }), (e: unknown) =>
+        isLadingError(e, 'NOT_FOUND'),
+      );
+      await partial.close();
+      const after = JSON.parse(await readFile(join(t.path, 'partial', 'index.json'), 'utf8'));
+      const present = [];
+      for (const c of kept) {
+        const file = join(t.path, 'partial', 'blobs', 'sha256', c.digest.slice('sha256:'.length));
+        if (
+          await readFile(file).then(
+            () => true,
+            () => false,
+          )
+        )
+          present.push(c.digest);
+      }
+      assert.ok(present.length > 0, 'some children landed before the failure');
+      assert.deepEqual(after.manifests.map((m: Descriptor) => m.digest).sort(), present.sort());
     } finally {
       await t.cleanup();
     }

@@ -116,6 +116,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   /** A `create` layout not there yet: made by the first write (`#made`), read meanwhile as empty. */
   #missing: boolean;
   #making: Promise<void> | undefined;
+  /** Manifests stored and known to this handle, not yet listed in index.json (see `pushChildManifest`). */
+  readonly #unlisted = new Map<string, Descriptor>();
   /** Index updates waiting for the one under way (see `#update`). */
   readonly #pending: PendingUpdate[] = [];
   #flushing = false;
@@ -254,6 +256,20 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     return this.#write(cancellablePush(content, o, () => this.#push(expected, content, o)));
   }
 
+  /**
+   * {@link OciLayout.push} of a manifest a copy moves as another's child: it is listed in index.json
+   * with the next update (the parent's, at the latest on close), not with a write of its own, so a
+   * copy of an index of N manifests writes index.json once, not N times. Until then it resolves by
+   * digest from this handle. @internal
+   */
+  pushChildManifest(expected: Descriptor, content: Content, o: Op = {}): Promise<void> {
+    if (this.#closing) {
+      discard(content);
+      return Promise.reject(this.#closedError());
+    }
+    return this.#write(cancellablePush(content, o, () => this.#push(expected, content, o, { later: true })));
+  }
+
   /** Stores a blob (never a manifest) as `fill` writes it, verified; see {@link BlobFill}. @internal */
   pushFill(expected: Descriptor, fill: BlobFill, o: Op = {}): Promise<void> {
     if (this.#closing) return Promise.reject(this.#closedError());
@@ -281,6 +297,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   close(): Promise<void> {
     this.#closing ??= (async () => {
       while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+      if (this.#unlisted.size > 0) await this.#update(() => {});
       this.#graph = undefined;
       await this.files.close?.();
     })();
@@ -307,7 +324,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     return new LadingError('UNSUPPORTED', `${this.location}: this OCI layout is closed`);
   }
 
-  async #push(expected: Descriptor, content: Content, o: Op): Promise<void> {
+  async #push(expected: Descriptor, content: Content, o: Op, how: { later?: boolean } = {}): Promise<void> {
     this.#assertWritable();
     if (await this.exists(expected)) {
       discard(content);
@@ -321,9 +338,16 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
     if (isManifestMediaType(expected.mediaType)) {
       await this.#storeManifest(expected, content);
-      await this.#update((state) => {
-        if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
-      });
+      if (how.later) {
+        this.#unlisted.set(expected.digest, plainDescriptor(expected));
+        if (!this.#state.manifests.has(expected.digest)) {
+          this.#state.manifests.set(expected.digest, plainDescriptor(expected));
+        }
+      } else {
+        await this.#update((state) => {
+          if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
+        });
+      }
       this.#graph = undefined;
       // A manifest counts once, when it is written (see Op.onProgress).
       o.onProgress?.(expected.size);
@@ -521,6 +545,9 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       try {
         await withLock(join(this.location, 'index.json.lock'), async () => {
           const state = (await this.#unchangedState()) ?? (await readState(this.files, { indexOnly: true }));
+          // Child manifests pushed since the last write are listed first (see pushChildManifest).
+          const unlisted = [...this.#unlisted];
+          for (const [digest, desc] of unlisted) if (!state.manifests.has(digest)) state.manifests.set(digest, desc);
           for (const update of batch) {
             try {
               update.change(state);
@@ -528,11 +555,15 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
               failures.set(update, error);
             }
           }
-          if (failures.size === batch.length) return;
+          if (failures.size === batch.length && unlisted.length === 0) return;
           const bytes = encodeIndexJson(state);
           this.#written = undefined;
           await writeFileAtomic(join(this.location, 'index.json'), bytes, 0o644, { sync: this.#syncIndex });
           this.#written = bytes;
+          for (const [digest] of unlisted) this.#unlisted.delete(digest);
+          // Pushed while this write was under way: known to this handle until the next one lists them.
+          for (const [digest, desc] of this.#unlisted)
+            if (!state.manifests.has(digest)) state.manifests.set(digest, desc);
           this.#state = state;
         });
       } catch (error) {
