@@ -209,32 +209,11 @@ describe('component references', () => {
         root.component.componentReferences[0].digest.value,
         'faacbf3c44a80bcf590dcd7cce4c0813047d35f379b0dc5cc497327d451be025',
       );
-      // Not copied (skip), and copy-or-fail says so before anything is written.
+      // Not copied (skip).
       assertOneLineError(
         await lading(['get', 'cv', './transport-archive//ocm.software/referenced:1.0.0'], { cwd: dir }),
         /not found/,
       );
-      assertOneLineError(
-        await lading(
-          [
-            '--config',
-            'config.yaml',
-            'add',
-            'cv',
-            '-c',
-            'root.yaml',
-            '-r',
-            'other',
-            '--external-component-version-copy-policy',
-            'copy-or-fail',
-          ],
-          {
-            cwd: dir,
-          },
-        ),
-        /copy-or-fail is not supported.*transfer cv -r/,
-      );
-      await assert.rejects(() => readdir(join(dir, 'other')));
       // pflag's NoOptDefVal: `--recursive` before the reference does not take it as the depth.
       const tree = await ladingOk(
         [
@@ -259,6 +238,70 @@ describe('component references', () => {
         (await ladingOk(['get', 'cv', '--help'])).stdout,
         /^Usage: lading get component-version\|cv \[options\] <reference>$/m,
       );
+    }));
+  test('add cv --external-component-version-copy-policy copy-or-fail copies referenced versions, with theirs, into the target first', () =>
+    withDir(async (dir) => {
+      const component = (name: string, text: string, ref?: string) =>
+        `- name: acme.org/${name}\n  version: 1.0.0\n  provider:\n    name: acme.org\n  resources:\n  - name: ${name}\n    type: blob\n    input:\n      type: utf8/v1\n      text: ${text}\n${
+          ref
+            ? `  componentReferences:\n  - name: ${ref}\n    componentName: acme.org/${ref}\n    version: 1.0.0\n`
+            : ''
+        }`;
+      await writeFile(
+        join(dir, 'libs.yaml'),
+        `components:\n${component('leaf', 'leaf text')}${component('mid', 'mid text', 'leaf')}`,
+      );
+      await writeFile(join(dir, 'root.yaml'), `components:\n${component('root', 'root text', 'mid')}`);
+      await writeFile(join(dir, 'broken.yaml'), `components:\n${component('broken', 'x', 'nowhere')}`);
+      await ladingOk(['add', 'cv', '-c', 'libs.yaml', '-r', 'libs'], { cwd: dir });
+      await writeFile(
+        join(dir, 'config.yaml'),
+        `type: generic.config.ocm.software/v1\nconfigurations:\n  - type: resolvers.config.ocm.software/v1alpha1\n    resolvers:\n      - repository: {type: CommonTransportFormat/v1, filePath: ${join(dir, 'libs')}}\n        componentNamePattern: acme.org/*\n`,
+      );
+      const add = (file: string, target: string, ...more: string[]) =>
+        lading(
+          [
+            '--config',
+            'config.yaml',
+            'add',
+            'cv',
+            '-c',
+            file,
+            '-r',
+            target,
+            ...more,
+            '--external-component-version-copy-policy',
+            'copy-or-fail',
+          ],
+          { cwd: dir },
+        );
+      const added = await add('root.yaml', 'target');
+      assert.equal(added.code, 0, added.stderr);
+      for (const name of ['root', 'mid', 'leaf']) {
+        const out = join(dir, `${name}.txt`);
+        // From the target alone (no configuration): the local blobs were copied by value.
+        await ladingOk(
+          ['download', 'resource', `./target//acme.org/${name}:1.0.0`, '--identity', `name=${name}`, '--output', out],
+          { cwd: dir },
+        );
+        assert.equal(await readFile(out, 'utf8'), `${name} text`);
+      }
+      const mid = await getDescriptor('./libs//acme.org/mid:1.0.0', dir);
+      const copied = await getDescriptor('./target//acme.org/mid:1.0.0', dir);
+      assert.deepEqual(copied.component.componentReferences, mid.component.componentReferences);
+      // Again, over what the target has now: nothing fails, nothing changes.
+      const before = await ladingOk(['get', 'cv', './target//acme.org/mid:1.0.0', '-o', 'json'], { cwd: dir });
+      const again = await add('root.yaml', 'target', '--component-version-conflict-policy', 'replace');
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(
+        (await ladingOk(['get', 'cv', './target//acme.org/mid:1.0.0', '-o', 'json'], { cwd: dir })).stdout,
+        before.stdout,
+      );
+      // A reference found nowhere fails the add, and the target is left as it was.
+      const listing = await readdir(join(dir, 'target', 'blobs'));
+      assertOneLineError(await add('broken.yaml', 'target'), /acme\.org\/nowhere:1\.0\.0/);
+      assert.deepEqual(await readdir(join(dir, 'target', 'blobs')), listing);
+      assertOneLineError(await lading(['get', 'cv', './target//acme.org/broken:1.0.0'], { cwd: dir }), /not found/);
     }));
 });
 

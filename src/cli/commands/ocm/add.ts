@@ -32,7 +32,7 @@ export function registerAdd(program: Command, io: CliIO): void {
     )
     .option(
       '--external-component-version-copy-policy <policy>',
-      "referenced component versions found through the configuration's resolvers: skip (referenced by digest, not copied); copy-or-fail is not supported (copy them with transfer cv -r)",
+      "component versions referenced from outside the constructor and the target (found through the configuration's resolvers): skip (referenced by digest, not copied) or copy-or-fail (copied into the target first with their own references and local blobs; the add fails when one cannot be)",
       'skip',
     )
     .option('--skip-reference-digest-processing', 'do not resolve and pin digests of resources given by access')
@@ -65,13 +65,7 @@ Examples:
       );
     }
     const copyPolicy = opts.externalComponentVersionCopyPolicy;
-    if (copyPolicy === 'copy-or-fail') {
-      throw new LadingError(
-        'UNSUPPORTED',
-        '--external-component-version-copy-policy copy-or-fail is not supported: add with skip, then copy the referenced versions with lading transfer cv -r',
-      );
-    }
-    if (copyPolicy !== 'skip') {
+    if (copyPolicy !== 'skip' && copyPolicy !== 'copy-or-fail') {
       throw new LadingError(
         'INVALID_ARGUMENT',
         `--external-component-version-copy-policy must be skip or copy-or-fail, got "${copyPolicy}"`,
@@ -102,6 +96,34 @@ Examples:
     try {
       const { resolvingReader } = await import('./resolving.js');
       resolving = await resolvingReader(opened.repository, opts);
+      const signal = (await import('../../interrupt.js')).interruptSignal();
+      if (copyPolicy === 'copy-or-fail') {
+        // As upstream: each referenced version the constructor does not build is copied into the
+        // target first (with what it references, its local blobs by value, other resources by
+        // reference), from the target itself or through the resolvers; one not found fails the add.
+        const { transferComponentVersion } = await import('../../../ocm/transfer.js');
+        const built = new Set(ctor.components.map((c) => `${c.name}:${c.version}`));
+        const external = new Map<string, { name: string; version: string }>();
+        for (const component of ctor.components) {
+          for (const ref of component.componentReferences ?? []) {
+            const key = `${ref.componentName}:${ref.version}`;
+            if (!built.has(key)) external.set(key, { name: ref.componentName, version: ref.version });
+          }
+        }
+        for (const { name, version } of external.values()) {
+          await transferComponentVersion(opened.repository, opened.repository, name, version, {
+            recursive: true,
+            locator: resolving.reader,
+            concurrency,
+            signal,
+            onEvent: (event) => {
+              if (event.kind === 'component' && (event.status === 'added' || event.status === 'replaced')) {
+                stored.push(`${event.component}:${event.version}`);
+              }
+            },
+          });
+        }
+      }
       const descriptors = await constructComponentVersions(ctor, opened.repository, {
         onEvent: (event) => {
           if (event.kind === 'component' && (event.status === 'added' || event.status === 'replaced')) {
@@ -115,7 +137,7 @@ Examples:
         onWarning: (w) => {
           if (!ctor.warnings.includes(w)) log('warn', w, io);
         },
-        signal: (await import('../../interrupt.js')).interruptSignal(),
+        signal,
         ...(opts.skipReferenceDigestProcessing ? { skipReferenceDigestProcessing: true } : {}),
         // A referenced version (built earlier in this run, or already in the repository) is
         // pinned by its normalised digest, as upstream does.
