@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
+import { FidelityTitle, makeFidelityTree } from '../../test/support/fidelity-tree.js';
 import { pushBytes, tempDir } from '../../test/support/fixtures.js';
 import { processSpace } from '../archive/index.js';
 import { fetchAll, MemoryStore } from '../content/index.js';
+import { packManifest } from '../copy/index.js';
 import { OciLayout } from '../layout/index.js';
 import { Annotation, digestBytes, isLadingError, MediaType } from '../oci/index.js';
 import { extractTarGz, unpackBounds } from './extract.js';
@@ -282,6 +284,26 @@ describe('push of files and directories (ORAS semantics)', () => {
         () => pushFiles(new MemoryStore(), [{ path: 'missing' }]),
         (e) => isLadingError(e, 'NOT_FOUND'),
       );
+    }));
+});
+
+describe('folder layers keep the file tree as ORAS does', () => {
+  /** The uncompressed tar of the artifact's only layer, and the layer. */
+  async function folderLayer(dir: string, layout: OciLayout, tag: string) {
+    const layer = (await manifestOf(layout, tag)).layers[0];
+    const blob = await readFile(join(dir, 'lay', 'blobs', 'sha256', layer.digest.slice(7)));
+    return { tar: gunzipSync(blob), layer };
+  }
+
+  test("a folder's tar is oras-go's byte for byte: owners 0, setuid/setgid/sticky kept, times rounded as Go, hard links as files, names in byte order", () =>
+    inDir(async (dir) => {
+      await makeFidelityTree(dir);
+      const layout = await OciLayout.open(join(dir, 'lay'), { mode: 'create' });
+      await pushFiles(layout, [{ path: FidelityTitle }], { tags: ['t'] });
+      const { tar, layer } = await folderLayer(dir, layout, 't');
+      const upstream = await readFile(new URL('../../test/fixtures/oras-go-folder/tree.tar', import.meta.url));
+      assert.equal(layer.annotations[Annotation.OrasContentDigest], digestBytes(upstream));
+      assert.ok(tar.equals(upstream), 'the same bytes as oras-go');
     }));
 });
 
