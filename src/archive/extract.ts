@@ -12,7 +12,11 @@ export interface ExtractTarOptions extends ReadTarOptions, ContainedTreeOptions 
    * undefined to skip it. It vets the entry (its name, its type) and throws to refuse the archive.
    */
   place(header: TarHeader, where: string): string | undefined;
-  /** Where the file that a hard link names was placed; without it hard links are refused. */
+  /**
+   * Where the file that a hard link names was placed; without it hard links are refused. The link
+   * is made only to a regular file made earlier by this extraction, reached from `into` without
+   * following a link; it is never given its own mode or time (they would change that file).
+   */
   placeLinkTarget?(linkname: string, where: string): string;
   /**
    * Keep the entries' permission bits (less the umask, as open(2) and mkdir(2) apply it), a
@@ -32,7 +36,9 @@ export interface ExtractResult {
 /**
  * The one tar extractor: reads a tar or tar+gzip stream (bounded, hashed, abortable) and writes
  * what `place` keeps into `into` through a ContainedTree, so that nothing lands outside `into`
- * on the real file system. Devices, fifos and other special entries are never created.
+ * on the real file system. Devices, fifos and other special entries are never created. With
+ * `existing: 'replace'`, an entry at a name already there replaces it (a new file renamed into
+ * place), so a later entry never writes through a hard link or symlink made before it.
  */
 export async function extractTar(source: Readable, options: ExtractTarOptions): Promise<ExtractResult> {
   const tree = await ContainedTree.open(options.into, options);
