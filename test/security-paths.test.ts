@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, realpath, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, readFile, readlink, realpath, utimes, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -386,6 +386,126 @@ describe('hostile directory layers (real registry)', () => {
       );
       await assert.rejects(lstat(s.out));
       await unchanged();
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  test('hard links: a later entry replaces the name, never writes through the link; a file hard-linked outside is replaced, not written', async () => {
+    const s = await scene();
+    try {
+      // The output already holds d/a as a hard link to the sentinel file (the user's own link).
+      await mkdir(join(s.out, 'd'), { recursive: true });
+      await link(join(s.sentinel, 'keep.txt'), join(s.out, 'd', 'a'));
+      const unchanged = await outsideChecker(s);
+      const ref = await inRegistry('hardlink-write-through', [
+        {
+          title: 'd',
+          dir: [
+            { name: 'd/a', body: 'first' },
+            { name: 'd/h', type: 'link', linkname: 'd/a' },
+            { name: 'd/sub/h2', type: 'link', linkname: 'd/h' },
+            // The link target's name again, then the link's: each a new file at that name.
+            { name: 'd/a', body: 'second' },
+            { name: 'd/h', body: 'third' },
+          ],
+        },
+      ]);
+      const r = await pull(['--plain-http', ref], s.out);
+      assert.equal(r.code, 0, r.stderr);
+      await unchanged();
+      assert.equal(await readFile(join(s.out, 'd', 'a'), 'utf8'), 'second');
+      assert.equal(await readFile(join(s.out, 'd', 'h'), 'utf8'), 'third');
+      assert.equal(
+        await readFile(join(s.out, 'd', 'sub', 'h2'), 'utf8'),
+        'first',
+        'the first file, through its other name',
+      );
+      assert.equal((await lstat(join(s.out, 'd', 'sub', 'h2'))).nlink, 1);
+      assert.equal(await readFile(join(s.sentinel, 'keep.txt'), 'utf8'), 'sentinel');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  test('hard links only to a regular file this layer made before them: not through a symlink, not to a folder, another layer, a later entry or outside', async () => {
+    const s = await scene();
+    try {
+      const unchanged = await outsideChecker(s);
+      const cases: [string, Layer[], RegExp][] = [
+        [
+          'through-symlink',
+          [
+            {
+              title: 'd',
+              dir: [
+                { name: 'd/f', body: 'f' },
+                { name: 'd/s', type: 'symlink', linkname: '.' },
+                { name: 'd/h', type: 'link', linkname: 'd/s/f' },
+              ],
+            },
+          ],
+          /tar entry "d\/h": hard link to "s\/f", which is not a file unpacked before it/,
+        ],
+        [
+          'to-folder',
+          [
+            {
+              title: 'd',
+              dir: [
+                { name: 'd/sub/', type: 'directory' },
+                { name: 'd/h', type: 'link', linkname: 'd/sub' },
+              ],
+            },
+          ],
+          /tar entry "d\/h": hard link to "sub", which is not a file unpacked before it/,
+        ],
+        [
+          'to-later-entry',
+          [
+            {
+              title: 'd',
+              dir: [
+                { name: 'd/h', type: 'link', linkname: 'd/f' },
+                { name: 'd/f', body: 'f' },
+              ],
+            },
+          ],
+          /tar entry "d\/h": hard link to "f", which is not a file unpacked before it/,
+        ],
+        [
+          'to-other-layer',
+          [
+            { title: 'e', dir: [{ name: 'e/f', body: 'f' }] },
+            { title: 'd', dir: [{ name: 'd/h', type: 'link', linkname: 'e/f' }] },
+          ],
+          /hard link to "e\/f" would be written outside/,
+        ],
+        [
+          'absolute',
+          [{ title: 'd', dir: [{ name: 'd/h', type: 'link', linkname: join(s.sentinel, 'keep.txt') }] }],
+          /would be written outside/,
+        ],
+        [
+          'dotdot',
+          [
+            {
+              title: 'd',
+              dir: [
+                { name: 'd/f', body: 'f' },
+                { name: 'd/h', type: 'link', linkname: 'd/../sentinel/keep.txt' },
+              ],
+            },
+          ],
+          /would be written outside/,
+        ],
+      ];
+      for (const [what, layers, why] of cases) {
+        const r = await pull(['--plain-http', await inRegistry(`hardlink-${what}`, layers)], s.out);
+        assertOneLineError(r, why);
+        await assert.rejects(lstat(s.out), { code: 'ENOENT' }, `${what}: nothing written`);
+        await unchanged();
+      }
     } finally {
       await s.cleanup();
     }

@@ -12,9 +12,17 @@ export interface ExtractTarOptions extends ReadTarOptions, ContainedTreeOptions 
    * undefined to skip it. It vets the entry (its name, its type) and throws to refuse the archive.
    */
   place(header: TarHeader, where: string): string | undefined;
-  /** Where the file that a hard link names was placed; without it hard links are refused. */
+  /**
+   * Where the file that a hard link names was placed; without it hard links are refused. The link
+   * is made only to a regular file made earlier by this extraction, reached from `into` without
+   * following a link; it is never given its own mode or time (they would change that file).
+   */
   placeLinkTarget?(linkname: string, where: string): string;
-  /** Keep the entries' permission bits and modification times; otherwise files are 0644 and times are now. */
+  /**
+   * Keep the entries' permission bits (less the umask, as open(2) and mkdir(2) apply it), a
+   * folder's sticky bit and the modification times; otherwise files are 0644 and times are now.
+   * Setuid and setgid bits are never kept (see {@link keptModeBits}).
+   */
   keepAttributes: boolean;
 }
 
@@ -28,7 +36,9 @@ export interface ExtractResult {
 /**
  * The one tar extractor: reads a tar or tar+gzip stream (bounded, hashed, abortable) and writes
  * what `place` keeps into `into` through a ContainedTree, so that nothing lands outside `into`
- * on the real file system. Devices, fifos and other special entries are never created.
+ * on the real file system. Devices, fifos and other special entries are never created. With
+ * `existing: 'replace'`, an entry at a name already there replaces it (a new file renamed into
+ * place), so a later entry never writes through a hard link or symlink made before it.
  */
 export async function extractTar(source: Readable, options: ExtractTarOptions): Promise<ExtractResult> {
   const tree = await ContainedTree.open(options.into, options);
@@ -43,7 +53,7 @@ export async function extractTar(source: Readable, options: ExtractTarOptions): 
       const rel = options.place(header, where);
       if (rel === undefined) return drain(body);
       const attributes: { mode?: number; mtime?: Date } = options.keepAttributes
-        ? { mode: (header.mode ?? 0o644) & 0o777, ...(header.mtime ? { mtime: header.mtime } : {}) }
+        ? { mode: keptModeBits(header), ...(header.mtime ? { mtime: header.mtime } : {}) }
         : {};
       switch (header.type) {
         case 'directory':
@@ -74,6 +84,20 @@ export async function extractTar(source: Readable, options: ExtractTarOptions): 
     await tree.close();
     throw error;
   }
+}
+
+/**
+ * The mode bits of an entry that are kept: the permission bits, and a folder's sticky bit (only the
+ * owner may delete in it; ORAS keeps it too). Setuid and setgid are dropped, as tar drops them
+ * unless asked to keep them (`-p`) and as ORAS's pull ends up dropping them for anyone but root
+ * (the kernel clears them when the file is written): kept in a pull by root, they would make a
+ * setuid-root program of the artifact's choosing that every local user could run, without the
+ * one who pulled ever running it. A hard link's own mode is never applied (it would change the
+ * file it names).
+ */
+function keptModeBits(header: Pick<TarHeader, 'mode' | 'type'>): number {
+  const mode = header.mode ?? 0o644;
+  return mode & (header.type === 'directory' ? 0o1777 : 0o777);
 }
 
 /** Whether an entry is a PAX-format GNU sparse file (any `GNU.sparse.*` record). */

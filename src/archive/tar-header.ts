@@ -27,6 +27,18 @@ export interface TarWriteHeader {
 }
 
 const block = 512;
+
+/**
+ * A modification time in nanoseconds as Go's tar Writer stores it when no format is asked for:
+ * rounded to the nearest second, halves towards the future (time.Round). Flooring instead puts a
+ * file touched at x.5 s or later one second early, and the tar's bytes (so its digest) differ
+ * from upstream's.
+ */
+export function goTarSeconds(ns: bigint): number {
+  const second = 1_000_000_000n;
+  const seconds = ns >= 0n ? (ns + second / 2n) / second : -((-ns + second / 2n - 1n) / second);
+  return Number(seconds);
+}
 const nameSize = 100;
 const prefixSize = 155;
 

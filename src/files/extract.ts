@@ -43,7 +43,10 @@ export interface Extracted {
 /**
  * Unpacks an ORAS directory layer (tar+gzip) into `root` with the one safe extractor: entries,
  * link targets and hard links must all stay inside `root`, on the real file system, and devices
- * and other special files are skipped. Modes keep the permission bits only.
+ * and other special files are skipped. A hard link's target is named from the archive's root, as
+ * tar writes it (`<title>/a`), and must be a regular file this layer unpacked before it. Modes
+ * keep the permission bits (less the umask) and a folder's sticky bit; setuid and setgid are
+ * dropped and owners are not restored.
  */
 export async function extractTarGz(source: Readable, options: ExtractOptions): Promise<Extracted> {
   const root = resolve(options.root);

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
+import { FidelityTitle, makeFidelityTree } from '../../test/support/fidelity-tree.js';
 import { pushBytes, tempDir } from '../../test/support/fixtures.js';
 import { processSpace } from '../archive/index.js';
 import { fetchAll, MemoryStore } from '../content/index.js';
+import { packManifest } from '../copy/index.js';
 import { OciLayout } from '../layout/index.js';
 import { Annotation, digestBytes, isLadingError, MediaType } from '../oci/index.js';
 import { extractTarGz, unpackBounds } from './extract.js';
@@ -283,6 +285,84 @@ describe('push of files and directories (ORAS semantics)', () => {
         (e) => isLadingError(e, 'NOT_FOUND'),
       );
     }));
+});
+
+describe('folder layers keep the file tree as ORAS does', () => {
+  /** The uncompressed tar of the artifact's only layer, and the layer. */
+  async function folderLayer(dir: string, layout: OciLayout, tag: string) {
+    const layer = (await manifestOf(layout, tag)).layers[0];
+    const blob = await readFile(join(dir, 'lay', 'blobs', 'sha256', layer.digest.slice(7)));
+    return { tar: gunzipSync(blob), layer };
+  }
+
+  test("a folder's tar is oras-go's byte for byte: owners 0, setuid/setgid/sticky kept, times rounded as Go, hard links as files, names in byte order", () =>
+    inDir(async (dir) => {
+      await makeFidelityTree(dir);
+      const layout = await OciLayout.open(join(dir, 'lay'), { mode: 'create' });
+      await pushFiles(layout, [{ path: FidelityTitle }], { tags: ['t'] });
+      const { tar, layer } = await folderLayer(dir, layout, 't');
+      const upstream = await readFile(new URL('../../test/fixtures/oras-go-folder/tree.tar', import.meta.url));
+      assert.equal(layer.annotations[Annotation.OrasContentDigest], digestBytes(upstream));
+      assert.ok(tar.equals(upstream), 'the same bytes as oras-go');
+    }));
+
+  test("a pull keeps permission bits less the umask, a folder's sticky bit and the times; setuid and setgid are dropped; pushed hard links come back as copies", () =>
+    inDir(async (dir) => {
+      const tree = await makeFidelityTree(dir);
+      const layout = await OciLayout.open(join(dir, 'lay'), { mode: 'create' });
+      await pushFiles(layout, [{ path: FidelityTitle }], { tags: ['t'] });
+      await pullFiles(layout, 't', { output: join(dir, 'out') });
+      const got = join(dir, 'out', FidelityTitle);
+      const umask = process.umask();
+      const mode = async (rel: string) => (await lstat(join(got, rel))).mode & 0o7777;
+      assert.equal(await mode('sticky'), 0o1777 & ~umask, 'the sticky bit stays (ORAS keeps it)');
+      assert.equal(await mode('sgid-dir'), 0o775 & ~umask);
+      assert.equal(await mode('suid'), 0o755 & ~umask, 'setuid is dropped');
+      assert.equal(await mode('sgid'), 0o755 & ~umask, 'setgid is dropped');
+      assert.equal(await mode('both'), 0o711 & ~umask);
+      assert.equal(await mode('a.txt'), 0o640 & ~umask);
+      for (const rel of ['a.txt', 'b.txt', 'sub/c.txt']) {
+        assert.equal(await readFile(join(got, rel), 'utf8'), 'hello\n');
+        assert.equal((await lstat(join(got, rel))).nlink, 1, `${rel}: pushed as a file of its own, as oras-go does`);
+      }
+      const seconds = async (rel: string) => (await lstat(join(got, rel))).mtimeMs / 1000;
+      assert.equal(await seconds('half'), 1588748890, 'the half second rounded up, as Go writes it');
+      assert.equal(await seconds('under-half'), 1588748889);
+      for (const rel of ['sticky', 'sub', '.'])
+        assert.equal(await seconds(rel), (await lstat(join(tree, rel))).mtimeMs / 1000);
+      assert.equal(await readlink(join(got, 'link')), 'a.txt');
+      assert.equal(await readFile(join(got, 'z\u{1F600}'), 'utf8'), 'astral\n');
+    }));
+
+  for (const format of ['gnu', 'pax', 'ustar']) {
+    test(`hard links of a layer that tar wrote (--format=${format}) come back as hard links`, () =>
+      inDir(async (dir) => {
+        await makeFidelityTree(dir);
+        const tgz = join(dir, 'tree.tgz');
+        await run('tar', [`--format=${format}`, '-czf', tgz, '-C', dir, FidelityTitle]);
+        const listing = (await run('tar', ['-tvzf', tgz], { encoding: 'utf8' })).stdout;
+        assert.match(listing, /^h.* link to tree\//m, 'tar wrote hard-link entries');
+        const bytes = await readFile(tgz);
+        const layout = await OciLayout.open(join(dir, 'lay'), { mode: 'create' });
+        const desc = await pushBytes(layout, bytes, MediaType.ImageLayerGzip, {
+          [Annotation.Title]: FidelityTitle,
+          [Annotation.OrasContentUnpack]: 'true',
+          [Annotation.OrasContentDigest]: digestBytes(gunzipSync(bytes)),
+        });
+        await layout.tag(await packManifest(layout, [desc]), 'gnu');
+        await pullFiles(layout, 'gnu', { output: join(dir, 'out') });
+        const got = join(dir, 'out', FidelityTitle);
+        const inodes = new Set<number>();
+        for (const rel of ['a.txt', 'b.txt', 'sub/c.txt']) {
+          const info = await lstat(join(got, rel));
+          assert.equal(info.nlink, 3, rel);
+          inodes.add(info.ino);
+          assert.equal(await readFile(join(got, rel), 'utf8'), 'hello\n');
+        }
+        assert.equal(inodes.size, 1, 'one file under three names');
+        assert.equal((await lstat(join(got, 'sticky'))).mode & 0o7777, 0o1777 & ~process.umask());
+      }));
+  }
 });
 
 describe('pull safety', () => {

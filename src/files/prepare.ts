@@ -1,13 +1,23 @@
-import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import {
+  type BigIntStats,
+  closeSync,
+  constants,
+  createReadStream,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { mkdtemp, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { readdirUtf8, tarEntry, tarTrailer } from '../archive/index.js';
+import { goTarSeconds, readdirUtf8, tarEntry, tarTrailer } from '../archive/index.js';
 import { fileReadBytes } from '../content/index.js';
-import { Annotation, createDigester, type Descriptor, LadingError, MediaType } from '../oci/index.js';
+import { Annotation, compareBytes, createDigester, type Descriptor, LadingError, MediaType } from '../oci/index.js';
 
 /** A file or directory named on the command line, ready to be pushed as one layer. */
 export interface PreparedFile {
@@ -93,17 +103,16 @@ export async function prepareFile(path: string, options: PrepareOptions): Promis
  * stores such a folder as one symlink entry, an artifact that no pull, ORAS's or ours, unpacks.
  * Links inside the folder stay links.
  */
-async function* walk(
-  root: string,
-  rel = '',
-): AsyncGenerator<{ rel: string; full: string; info: import('node:fs').Stats }> {
+async function* walk(root: string, rel = ''): AsyncGenerator<{ rel: string; full: string; info: BigIntStats }> {
   const full = rel ? join(root, rel) : root;
   // Direct calls: a folder of many small files would otherwise spend its time handing each call
   // to the thread pool and back (a file-system lookup cannot block on a pipe).
-  const info = rel ? lstatSync(full) : statSync(full);
+  // In nanoseconds: the time written is rounded as Go rounds it, which milliseconds cannot tell.
+  const info = rel ? lstatSync(full, { bigint: true }) : statSync(full, { bigint: true });
   yield { rel, full, info };
   if (!info.isDirectory()) return;
-  const names = (await readdirUtf8(full)).sort();
+  // Byte order of the UTF-8 names, as Go sorts them (UTF-16 order differs above U+FFFF).
+  const names = (await readdirUtf8(full)).sort(compareBytes);
   for (const name of names) yield* walk(root, rel ? `${rel}/${name}` : name);
 }
 
@@ -149,12 +158,14 @@ async function prepareDirectory(dir: string, title: string, options: PrepareOpti
 async function* directoryTar(dir: string, title: string, options: PrepareOptions): AsyncGenerator<Buffer> {
   const epoch = options.sourceDateEpoch ?? 0;
   for await (const { rel, full, info } of walk(dir)) {
+    // As oras-go writes it: owners are always 0 with no names (whoever pushes, the layer is the
+    // same), the mode keeps setuid, setgid and sticky, the time is rounded to the second.
     const common = {
       name: rel ? `${title}/${rel}` : title,
-      mode: info.mode & (options.reproducible ? 0o777 : 0o7777),
-      mtime: options.reproducible ? epoch : Math.floor(info.mtimeMs / 1000),
-      uid: options.reproducible ? 0 : info.uid,
-      gid: options.reproducible ? 0 : info.gid,
+      mode: Number(info.mode) & (options.reproducible ? 0o777 : 0o7777),
+      mtime: options.reproducible ? epoch : goTarSeconds(info.mtimeNs),
+      uid: 0,
+      gid: 0,
     };
     if (info.isDirectory()) {
       yield* tarEntry({ ...common, size: 0, typeflag: '5' }, undefined, { where: full });
@@ -163,14 +174,17 @@ async function* directoryTar(dir: string, title: string, options: PrepareOptions
         where: full,
       });
     } else if (info.isFile()) {
-      // Hard links are stored as regular files, as ORAS does.
+      // Hard links are stored as regular files, as oras-go does: ORAS 1.3 resolves a hard link's
+      // target from the link's own folder, not from the archive's root as tar means it, so a layer
+      // with hard-link entries would not unpack with `oras pull`.
+      const size = Number(info.size);
       const body =
-        info.size === 0
+        size === 0
           ? undefined
-          : info.size <= SmallFileBytes
-            ? once(readSmallFile(full, info.size))
-            : createReadStream(full, { fd: openChecked(full), highWaterMark: fileReadBytes(info.size) });
-      yield* tarEntry({ ...common, size: info.size, typeflag: '0' }, body, {
+          : size <= SmallFileBytes
+            ? once(readSmallFile(full, size))
+            : createReadStream(full, { fd: openChecked(full), highWaterMark: fileReadBytes(size) });
+      yield* tarEntry({ ...common, size, typeflag: '0' }, body, {
         where: full,
         sizeError: () => new LadingError('IO_ERROR', `${full}: changed while it was read`),
       });

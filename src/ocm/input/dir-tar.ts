@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { readdirUtf8, type TarWriteHeader, tarEntry, tarTrailer } from '../../archive/index.js';
+import { goTarSeconds, readdirUtf8, type TarWriteHeader, tarEntry, tarTrailer } from '../../archive/index.js';
 import { compareBytes, LadingError } from '../../oci/index.js';
 import { goPathMatch } from './glob-match.js';
 import { groupName, userName } from './user-names.js';
@@ -147,16 +147,13 @@ function header(
   }
   const uid = Number(info.uid);
   const gid = Number(info.gid);
-  // Go's tar writer rounds the modification time to the nearest second (halves up).
-  const ns = info.mtimeNs;
-  const seconds = ns >= 0n ? (ns + 500_000_000n) / 1_000_000_000n : -((-ns + 499_999_999n) / 1_000_000_000n);
   return {
     name,
     mode: Number(info.mode & 0o7777n),
     uid,
     gid,
     size: Number(size),
-    mtime: Number(seconds),
+    mtime: goTarSeconds(info.mtimeNs),
     typeflag,
     uname: userName(uid),
     gname: groupName(gid),
