@@ -148,3 +148,67 @@ describe('a token server beside a local registry under another loopback name', (
     assert.ok(tokenRequests.some((r) => r.headers.authorization?.startsWith('Basic ')));
   });
 });
+
+describe('a rate limit that asks for a long pause', () => {
+  test('Retry-After past what we wait: one request, one line naming the pause', async () => {
+    const s = await start();
+    s.intercept((req, res) => {
+      if (!req.url?.includes('/tags/list')) return false;
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3600' });
+      res.end(
+        JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'You have reached your pull rate limit.' }] }),
+      );
+      return true;
+    });
+    const r = await run(['repo', 'tags', '--plain-http', `${s.host}/quirks/limited`]);
+    assertOneLineError(r, /429 Too Many Requests: .*pull rate limit.*retry after 3600 s/);
+    // Not asked again within the hour (before: five more times, 30 s apart).
+    assert.equal(count(s, 'GET', /\/tags\/list/), 1);
+  });
+
+  test('a short Retry-After is still waited for and the request completes', async () => {
+    const s = await start();
+    let limited = 1;
+    s.intercept((req, res) => {
+      if (!req.url?.includes('/tags/list') || limited-- <= 0) return false;
+      res.writeHead(429, { 'retry-after': '1' }).end();
+      return true;
+    });
+    s.tags.set(
+      'quirks/soon:v1',
+      s.putManifest('quirks/soon', 'application/vnd.oci.image.manifest.v1+json', Buffer.from('{}')),
+    );
+    const r = await ok(['repo', 'tags', '--plain-http', `${s.host}/quirks/soon`]);
+    assert.equal(r.stdout.trim(), 'v1');
+    assert.equal(count(s, 'GET', /\/tags\/list/), 2);
+  });
+});
+
+describe('token servers and challenges as registries write them', () => {
+  test('Basic and Bearer in two WWW-Authenticate fields, an unquoted realm, a reply with only access_token', async () => {
+    const s = await start();
+    s.intercept((req, res) => {
+      const url = req.url ?? '';
+      if (url.startsWith('/oauth2/token')) {
+        // ACR's and GAR's shape: access_token, no token, no expires_in.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ access_token: 'quirk-access-token', scope: 'repository:quirks/acr:pull,push' }));
+        return true;
+      }
+      if (url.startsWith('/v2/') && req.headers.authorization !== 'Bearer quirk-access-token') {
+        res.setHeader('www-authenticate', [
+          'Basic realm="Registry Realm"',
+          `Bearer realm=http://${req.headers.host}/oauth2/token,service=quirks,scope="repository:quirks/acr:pull,push"`,
+        ]);
+        specError(401, 'UNAUTHORIZED', 'authentication required')(res);
+        return true;
+      }
+      return false;
+    });
+    await ok(['push', '--plain-http', `${s.host}/quirks/acr:v1`, 'a.txt']);
+    const r = await ok(['repo', 'tags', '--plain-http', `${s.host}/quirks/acr`]);
+    assert.equal(r.stdout.trim(), 'v1');
+    const asked = s.requests.find((q) => q.url.startsWith('/oauth2/token'));
+    assert.match(asked?.url ?? '', /service=quirks/);
+  });
+});
