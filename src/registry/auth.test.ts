@@ -109,6 +109,33 @@ describe('token realm validation', () => {
       (e: Error) => /not a URL/.test(e.message) && [...e.message].every((c) => c >= ' ' && c <= '~'),
     );
   });
+  test('a local registry may name its token server by another loopback name, a private one another private address', () => {
+    const localhost = new URL('http://localhost:5000');
+    for (const [realm, registry] of [
+      ['http://127.0.0.1:5001/auth', localhost],
+      ['http://localhost:5001/auth', local],
+      ['http://[::1]:5001/auth', localhost],
+      ['http://127.0.0.2:5001/auth', new URL('http://[::1]:5000')],
+    ] as const) {
+      const url = validateRealm(realm, registry);
+      // The password stays on this machine: it may go there in the clear, as to the registry.
+      assert.doesNotThrow(() => refuseCleartextRealm(url, registry), `${realm} for ${registry.host}`);
+    }
+    const lan = new URL('https://192.168.1.10:5000');
+    assert.equal(validateRealm('https://192.168.1.11/auth', lan).hostname, '192.168.1.11');
+    assert.equal(validateRealm('https://10.1.2.3/auth', localhost).hostname, '10.1.2.3');
+    // Not this machine for a registry elsewhere, not link-local (cloud metadata) for anyone, and no
+    // password in the clear to another private host.
+    assert.throws(() => validateRealm('https://127.0.0.1/auth', lan), /internal address/);
+    assert.throws(() => validateRealm('https://localhost/auth', lan), /internal address/);
+    assert.throws(() => validateRealm('http://169.254.169.254/latest', localhost), /internal address/);
+    assert.throws(() => validateRealm('https://169.254.169.254/latest', lan), /internal address/);
+    assert.throws(() => validateRealm('https://10.0.0.1/auth', https), /internal address/);
+    assert.throws(
+      () => refuseCleartextRealm(new URL('http://192.168.1.11/auth'), new URL('http://192.168.1.10:5000')),
+      /on another host/,
+    );
+  });
 });
 
 describe('errors and redaction', () => {

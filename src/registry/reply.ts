@@ -3,6 +3,7 @@ import { parseWwwAuthenticate } from './auth/challenge.js';
 import { MaxErrorBodyBytes, networkError, parseErrorBody, RegistryResponseError } from './errors.js';
 import { contentLength } from './headers.js';
 import { type HttpReply, header } from './message.js';
+import { parseRetryAfter } from './retry.js';
 
 /**
  * Reads a reply body up to `limit` bytes: the one capped reader of every body held in memory
@@ -67,7 +68,8 @@ export async function replyError(reply: HttpReply, method: string, notFound?: st
   const errors = parseErrorBody(body);
   const text =
     errors.length > 0 ? undefined : ((reply.status === 404 ? notFound : undefined) ?? plainText(reply, body));
-  const note = reply.status === 401 ? scopeNote(header(reply.headers, 'www-authenticate')) : undefined;
+  const note =
+    reply.status === 401 ? scopeNote(header(reply.headers, 'www-authenticate')) : retryNote(reply.status, reply);
   const tlsPort = reply.status === 400 && reply.url.protocol === 'http:' && answeredAsTlsPort(reply, body);
   return new RegistryResponseError({
     method,
@@ -99,6 +101,13 @@ function scopeNote(value: string | undefined): string | undefined {
   if (bearer?.params.error !== 'insufficient_scope') return undefined;
   const scope = bearer.params.scope;
   return scope ? `insufficient_scope: the token does not grant ${scope.slice(0, 200)}` : 'insufficient_scope';
+}
+
+/** A 429's or 503's `Retry-After`, said in seconds: when the registry will answer again. */
+function retryNote(status: number, reply: HttpReply): string | undefined {
+  if (status !== 429 && status !== 503) return undefined;
+  const ms = parseRetryAfter(header(reply.headers, 'retry-after'));
+  return ms === undefined ? undefined : `the registry asks to retry after ${Math.ceil(ms / 1000)} s`;
 }
 
 function plainText(reply: HttpReply, body: Buffer): string | undefined {

@@ -75,6 +75,13 @@ export const ManifestAccept = [
 
 const NameGrammar = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const ZeroDigest = `sha256:${'0'.repeat(64)}`;
+/**
+ * Answers to a HEAD of a manifest that say the method is not served (a registry or proxy that
+ * serves manifests by GET only): asked again with a GET, as containerd's resolver does for a 405.
+ */
+const HeadRefused: ReadonlySet<number> = new Set([405, 501]);
+/** Answers to a referrers API request that mean the registry has no such API (see #noReferrersApi). */
+const NoReferrersApiStatuses: ReadonlySet<number> = new Set([400, 404, 405, 406, 501]);
 /** Range re-requests after a body breaks off mid-blob. */
 const MaxResumes = 5;
 
@@ -148,6 +155,10 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     checkTagOrDigest(reference, `${this}:${reference}`);
     const url = this.#url(`manifests/${reference}`);
     const reply = await this.#send({ method: 'HEAD', url, headers: { accept: ManifestAccept } }, o);
+    if (HeadRefused.has(reply.status)) {
+      await discard(reply);
+      return (await this.fetchManifest(reference, o)).descriptor;
+    }
     if (reply.status !== 200) throw await replyError(reply, 'HEAD', `manifest ${reference} not found in ${this}`);
     await discard(reply);
     const mediaType = mediaTypeOf(reply);
@@ -557,6 +568,12 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     await discard(reply);
     if (reply.status === 200) return this.#answersFor(reply, desc);
     if (reply.status === 404) return false;
+    if (kind === 'manifests' && HeadRefused.has(reply.status)) {
+      const got = await this.#send({ method: 'GET', url, headers }, o);
+      if (got.status !== 200 && got.status !== 404) throw await replyError(got, 'GET');
+      await discard(got);
+      return got.status === 200 && this.#answersFor(got, desc);
+    }
     throw await replyError(reply, 'HEAD');
   }
 
@@ -735,6 +752,12 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
    * Decides from a non-index answer whether the API is missing (fallback) or the call failed. Where
    * the API is `known` to be there (forced, or seen), the state stays: a push beside this call must
    * not take the moment for a registry without it and write the tag-schema index.
+   *
+   * Besides the spec's 404, registries without the API answer the path with 405 or 501 (a route
+   * they do not serve), 406 (Artifactory) or 400 (an endpoint they cannot parse); go-containerregistry
+   * falls back on 400 and 406 too, oras-go only on 404. A 400 is also how Quay, which has the API,
+   * says the subject is unknown: the fallback then finds nothing, as the API would, and the state is
+   * left as it was so that one such answer does not turn the API off for the repository.
    */
   async #noReferrersApi(reply: HttpReply, o: { known: boolean }): Promise<void> {
     if (reply.status === 200) {
@@ -744,8 +767,8 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
       return;
     }
     const error = await replyError(reply, 'GET');
-    if (reply.status !== 404 || error.has('NAME_UNKNOWN')) throw error;
-    if (!o.known) this.#referrers = 'unsupported';
+    if (!NoReferrersApiStatuses.has(reply.status) || error.has('NAME_UNKNOWN')) throw error;
+    if (!o.known && reply.status !== 400) this.#referrers = 'unsupported';
   }
 
   async #readReferrersPage(reply: HttpReply, walk: PageWalk): Promise<Descriptor[]> {
@@ -811,7 +834,9 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     } else {
       await this.#noReferrersApi(reply, { known: false });
     }
-    return this.#referrers;
+    // A 400 leaves the state unknown, but this once it is answered as no API: keeping the
+    // tag-schema index right costs at most a lookup of a tag that is not there.
+    return this.#referrers === 'unknown' ? 'unsupported' : this.#referrers;
   }
 
   // --- tags / delete / mount ----------------------------------------------------------------------

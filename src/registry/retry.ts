@@ -10,7 +10,10 @@ export interface RetryPolicy {
   minWaitMs: number;
   /** Longest wait before a retry, in milliseconds (a `Retry-After` is capped by it too). */
   maxWaitMs: number;
-  /** Longest `Retry-After` honoured; a registry asking for more gets this. */
+  /**
+   * Longest `Retry-After` honoured; a request whose registry asks for more is not retried (its
+   * answer is returned at once, the pause named in the error).
+   */
   maxRetryAfterMs: number;
 }
 

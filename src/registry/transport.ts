@@ -284,9 +284,12 @@ export class Transport implements Sender {
         throw networkError(req.method, (error as { hopUrl?: URL }).hopUrl ?? req.url, error);
       }
       if (replayable && attempt < this.#retry.maxRetries && isRetryableStatus(reply.status)) {
-        const retryAfter = header(reply.headers, 'retry-after');
+        const retryAfter = parseRetryAfter(header(reply.headers, 'retry-after'));
+        // A registry that asks for a longer pause than we wait (a rate limit until the next hour)
+        // would only be asked again too early, five times over minutes: its answer is the error now.
+        if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) return reply;
         await reply.body.dump().catch(() => {});
-        await wait(backoffMs(this.#retry, attempt, parseRetryAfter(retryAfter)), req.signal);
+        await wait(backoffMs(this.#retry, attempt, retryAfter), req.signal);
         continue;
       }
       return reply;

@@ -2,12 +2,40 @@ import { isIP } from 'node:net';
 import { LadingError } from '../../oci/index.js';
 import { quoteHeader } from '../headers.js';
 
-function isInternalAddress(hostname: string): boolean {
-  // A fully qualified name (`localhost.`) is the same host.
-  const host = hostname
+/** A host name as compared here: no IPv6 brackets, lower case, no trailing dot (`localhost.` is the same host). */
+function bareHost(hostname: string): string {
+  return hostname
     .replace(/^\[|\]$/g, '')
     .toLowerCase()
     .replace(/\.$/, '');
+}
+
+/** This machine: `localhost` (and its subdomains, RFC 6761), 127.0.0.0/8, `::1`. */
+function isLoopback(hostname: string): boolean {
+  const host = bareHost(hostname);
+  if (host === 'localhost' || host.endsWith('.localhost') || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+/**
+ * Whether a realm on `realm` is the registry's own machine under another name: the same host name,
+ * or both on loopback (a local registry addressed as `localhost` whose token server it names as
+ * `127.0.0.1`, or the other way round — what docker and oras accept without a second thought).
+ */
+function sameMachine(realm: string, registry: string): boolean {
+  return bareHost(realm) === bareHost(registry) || (isLoopback(realm) && isLoopback(registry));
+}
+
+/** An RFC 1918 address (10/8, 172.16/12, 192.168/16): a private network's, not this machine's or a cloud's metadata. */
+function isPrivateNetwork(hostname: string): boolean {
+  const host = bareHost(hostname);
+  if (isIP(host) !== 4) return false;
+  const [a = 0, b = 0] = host.split('.').map(Number);
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
+function isInternalAddress(hostname: string): boolean {
+  const host = bareHost(hostname);
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   const family = isIP(host);
   if (family === 4) {
@@ -45,7 +73,8 @@ function isInternalAddress(hostname: string): boolean {
 /**
  * Checks the token realm a registry named in its challenge before any credential goes there:
  * http(s) only, no downgrade from an HTTPS registry, and no loopback or private address unless
- * the registry itself lives on that host (a hostile registry must not aim us at internal services).
+ * the registry itself lives on that machine, or both are in a private network (a hostile registry
+ * must not aim us at internal services).
  */
 export function validateRealm(raw: string | undefined, registry: URL): URL {
   const where = `${registry.host}: token realm`;
@@ -65,7 +94,13 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
   if (realm.username || realm.password) {
     throw new LadingError('REGISTRY_ERROR', `${where} must not carry user information`);
   }
-  if (isInternalAddress(realm.hostname) && realm.hostname !== registry.hostname) {
+  // A registry on this machine or in a private network may keep its token server at another
+  // private address (a registry and its auth server side by side); link-local addresses (cloud
+  // metadata) and this machine stay refused unless the registry is on this machine itself.
+  const besideRegistry =
+    sameMachine(realm.hostname, registry.hostname) ||
+    (isPrivateNetwork(realm.hostname) && (isPrivateNetwork(registry.hostname) || isLoopback(registry.hostname)));
+  if (isInternalAddress(realm.hostname) && !besideRegistry) {
     throw new LadingError(
       'REGISTRY_ERROR',
       `${where} ${realm.host} is an internal address unlike the registry; refusing`,
@@ -79,7 +114,7 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
  * a plain-HTTP token realm elsewhere may be asked for an anonymous token, never sent a password.
  */
 export function refuseCleartextRealm(realm: URL, registry: URL): void {
-  if (realm.protocol === 'http:' && realm.hostname.toLowerCase() !== registry.hostname.toLowerCase()) {
+  if (realm.protocol === 'http:' && !sameMachine(realm.hostname, registry.hostname)) {
     throw new LadingError(
       'REGISTRY_ERROR',
       `${registry.host}: token realm ${realm.origin} is plain HTTP on another host than the registry; refusing to send credentials there`,
