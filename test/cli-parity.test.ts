@@ -278,6 +278,45 @@ describe('machine-readable output (ORAS --format json / go-template)', () => {
   });
 });
 
+describe('what scripts see: exit codes, help, the lines ORAS prints', () => {
+  test('every failure exits 1, usage errors included (cobra: os.Exit(1)); help exits 0 on stdout', async () => {
+    for (const args of [
+      ['push', '--no-such-flag', `${reg}/x:v1`],
+      ['push'],
+      ['no-such-command'],
+      ['resolve', '--plain-http=maybe', `${reg}/x:v1`],
+      ['push', '--format'],
+      ['get', 'cv', '--no-such-flag', './ctf//a.b/c:1.0.0'],
+      ['get', 'cv'],
+      ['blob', '--no-such-flag'],
+    ]) {
+      const r = await lading(args);
+      assert.equal(r.code, 1, `lading ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^Error: /);
+    }
+    for (const args of [['--help'], ['help'], ['push', '--help'], ['help', 'push'], ['get', 'cv', '--help']]) {
+      const r = await lading(args);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.match(r.stdout, /^Usage: lading /);
+      assert.equal(r.stderr, '');
+    }
+    // A group without its subcommand prints its help on stdout and exits 0, as `oras`, `oras blob`
+    // and `ocm get` do (commander alone prints it on stderr).
+    for (const [args, usage] of [
+      [[], 'lading'],
+      [['blob'], 'lading blob'],
+      [['get'], 'lading get'],
+      [['manifest', 'index'], 'lading manifest index'],
+    ] as const) {
+      const r = await lading([...args]);
+      assert.equal(r.code, 0, usage);
+      assert.ok(r.stdout.startsWith(`Usage: ${usage} `), r.stdout);
+      assert.equal(r.stderr, '');
+    }
+  });
+});
+
 describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, deprecated -v', () => {
   /** Registry log lines (docker-registry's access log) that mention `text`. */
   /**
