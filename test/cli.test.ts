@@ -77,7 +77,8 @@ describe('lading command line', () => {
       ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Copied {2}[0-9a-f]{12} a\.txt$/m);
-      assert.match(r.stdout, /Copied \[oci-layout\] .*src:v1 => \[oci-layout\] .*dst:v1,latest/);
+      // As ORAS: the first destination tag in the Copied line, the others as Tagged lines.
+      assert.match(r.stdout, /Copied \[oci-layout\] .*src:v1 => \[oci-layout\] .*dst:v1\nTagged latest\n/);
       assert.match(r.stdout, new RegExp(`Digest: ${manifest.digest}`));
       const dst = await OciLayout.open(join(t.path, 'dst'));
       assert.equal((await dst.resolve('latest')).digest, manifest.digest);
