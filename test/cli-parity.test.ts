@@ -278,6 +278,95 @@ describe('machine-readable output (ORAS --format json / go-template)', () => {
   });
 });
 
+describe('what scripts see: exit codes, help, the lines ORAS prints', () => {
+  test('every failure exits 1, usage errors included (cobra: os.Exit(1)); help exits 0 on stdout', async () => {
+    for (const args of [
+      ['push', '--no-such-flag', `${reg}/x:v1`],
+      ['push'],
+      ['no-such-command'],
+      ['resolve', '--plain-http=maybe', `${reg}/x:v1`],
+      ['push', '--format'],
+      ['get', 'cv', '--no-such-flag', './ctf//a.b/c:1.0.0'],
+      ['get', 'cv'],
+      ['blob', '--no-such-flag'],
+    ]) {
+      const r = await lading(args);
+      assert.equal(r.code, 1, `lading ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^Error: /);
+    }
+    for (const args of [['--help'], ['help'], ['push', '--help'], ['help', 'push'], ['get', 'cv', '--help']]) {
+      const r = await lading(args);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.match(r.stdout, /^Usage: lading /);
+      assert.equal(r.stderr, '');
+    }
+    // A group without its subcommand prints its help on stdout and exits 0, as `oras`, `oras blob`
+    // and `ocm get` do (commander alone prints it on stderr).
+    for (const [args, usage] of [
+      [[], 'lading'],
+      [['blob'], 'lading blob'],
+      [['get'], 'lading get'],
+      [['manifest', 'index'], 'lading manifest index'],
+    ] as const) {
+      const r = await lading([...args]);
+      assert.equal(r.code, 0, usage);
+      assert.ok(r.stdout.startsWith(`Usage: ${usage} `), r.stdout);
+      assert.equal(r.stderr, '');
+    }
+  });
+
+  test('push: Preparing lines, the first tag in Pushed and Tagged for the others, ArtifactType always; cp and blob push', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'a.txt'), 'lines\n');
+      await mkdir(join(dir, 'docs'));
+      await writeFile(join(dir, 'docs', 'r.md'), 'r\n');
+      const name = repo('lines');
+      const r = await ladingOk(['push', '--plain-http', `${name}:v1,v2,v3`, './a.txt', 'docs/'], { cwd: dir });
+      const lines = r.stdout.trim().split('\n');
+      // Each file is named (as its title) before any upload, as ORAS prints them when stdout is no terminal.
+      assert.deepEqual(lines.slice(0, 2), ['Preparing a.txt', 'Preparing docs']);
+      const digest = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+      assert.ok(digest);
+      assert.equal(lines.at(-5), `Pushed [registry] ${name}:v1`);
+      assert.deepEqual(lines.slice(-4, -2).sort(), ['Tagged v2', 'Tagged v3']);
+      assert.deepEqual(lines.slice(-2), ['ArtifactType: application/vnd.unknown.artifact.v1', `Digest: ${digest}`]);
+      // `| grep Digest` style: nothing of it on stderr.
+      assert.equal(r.stderr, '');
+
+      // image-spec 1.0: the config's media type is the artifact type (oras-go's descriptor), in text and JSON.
+      const v10 = await ladingOk(['push', '--plain-http', '--image-spec', 'v1.0', `${name}:old`, 'a.txt'], {
+        cwd: dir,
+      });
+      assert.match(v10.stdout, /^ArtifactType: application\/vnd\.unknown\.config\.v1\+json$/m);
+      const v10json = await ladingOk(
+        ['push', '--plain-http', '--format', 'json', '--image-spec', 'v1.0', `${name}:old2`, 'a.txt'],
+        { cwd: dir },
+      );
+      assert.equal(JSON.parse(v10json.stdout).artifactType, 'application/vnd.unknown.config.v1+json');
+
+      const empty = await ladingOk(['push', '--plain-http', `${name}:empty`], { cwd: dir });
+      assert.equal(empty.stdout.split('\n')[0], 'Uploading empty artifact');
+      const quiet = await ladingOk(['push', '--plain-http', '--format', 'json', `${name}:empty2`, 'a.txt'], {
+        cwd: dir,
+      });
+      assert.doesNotMatch(quiet.stdout, /Preparing|Uploading/);
+
+      const copied = await ladingOk(['cp', '--from-plain-http', '--to-plain-http', `${name}:v1`, `${name}-copy:c1,c2`]);
+      const tail = copied.stdout.trim().split('\n').slice(-3);
+      assert.deepEqual(tail, [
+        `Copied [registry] ${name}:v1 => [registry] ${name}-copy:c1`,
+        'Tagged c2',
+        `Digest: ${digest}`,
+      ]);
+
+      // ORAS 1.3's blob push: `Pushed:` and the reference as given.
+      const blob = await ladingOk(['blob', 'push', '--plain-http', `${name}-blobs`, 'a.txt'], { cwd: dir });
+      assert.match(blob.stdout, new RegExp(`^Pushed: \\[registry\\] ${name.replace(/[.]/g, '\\.')}-blobs$`, 'm'));
+      assert.match(blob.stdout, /^Digest: sha256:[0-9a-f]{64}$/m);
+    }));
+});
+
 describe('ORAS remote flags: --header, --from-header/--to-header, --resolve, deprecated -v', () => {
   /** Registry log lines (docker-registry's access log) that mention `text`. */
   /**

@@ -196,7 +196,7 @@ describe('login, logout and credentials', () => {
         /without TLS|400|Bad Request|plain/i,
       );
       const bad = await lading(['resolve', '--plain-http=maybe', ref]);
-      assert.equal(bad.code, 2);
+      assert.equal(bad.code, 1);
       assert.match(bad.stderr, /^Error: invalid argument "maybe" for "--plain-http" flag/);
     }));
 

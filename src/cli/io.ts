@@ -22,8 +22,11 @@ export function processIO(): CliIO {
   };
 }
 
-/** Exit codes: 1 for any failure, as ORAS; 2 for a command line that does not parse. */
-export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
+/**
+ * Exit codes: 1 for any failure, a command line that does not parse included, as ORAS and the OCM
+ * CLI exit (cobra's errors all end in `os.Exit(1)`); 128 + the signal's number after an interrupt.
+ */
+export const ExitCode = { Ok: 0, Failure: 1 } as const;
 
 /**
  * The command line's words for what the library hints (LadingError.hint, keyed by the library's

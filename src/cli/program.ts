@@ -104,6 +104,16 @@ export async function buildProgram(io: CliIO, args?: readonly string[]): Promise
       (await import('./commands/version.js')).versionCommand(io, opts.format),
     );
   for (const register of registers) register(program, io);
+  for (const cmd of [program, ...allCommands(program)]) {
+    // A group named without a subcommand (`lading`, `lading blob`, `lading get`) prints its help on
+    // stdout and exits 0, as cobra does for `oras blob` and `ocm get`; commander would print it on
+    // stderr as an error. `lading help <unknown>` stays on stderr, as cobra's usage does.
+    if (cmd.commands.length > 0) {
+      const help = cmd.help.bind(cmd) as (context?: { error: boolean }) => never;
+      cmd.help = ((context?: { error: boolean }) =>
+        help(cmd.args.length === 0 ? undefined : context)) as typeof cmd.help;
+    }
+  }
   for (const cmd of allCommands(program)) {
     (cmd as Command & { ladingIO?: CliIO }).ladingIO = io;
     cmd.exitOverride();
@@ -201,7 +211,7 @@ export function goBoolFlags(program: CommandType, args: string[]): string[] {
       if (find(negation)) out.push(negation);
     } else {
       throw new CommanderError(
-        ExitCode.Usage,
+        ExitCode.Failure,
         'lading.invalidBoolean',
         `invalid argument "${safeText(value)}" for "${name}" flag: expected true or false`,
       );
@@ -229,7 +239,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
         return ExitCode.Ok;
       }
       if (error.code === 'lading.invalidBoolean') io.stderr.write(`Error: ${error.message}\n`);
-      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Failure;
     }
     const signal = interruptedBy();
     if (signal && interruptSignal().aborted) {

@@ -213,7 +213,7 @@ export function openRegistryTarget(raw: string, flags: TargetFlags, options: { w
     target: repository,
     reference: ref.reference,
     extraTags,
-    display: `[registry] ${raw}`,
+    display: `[registry] ${raw.split(',')[0]}`,
     base: `${ref.registry}/${ref.repository}`,
   };
 }

@@ -60,7 +60,8 @@ export async function openTarget(
       target: layout,
       reference: first,
       extraTags,
-      display: `[oci-layout] ${raw}`,
+      // As ORAS shows a target: the first of a list of tags; the others are reported as they are tagged.
+      display: `[oci-layout] ${raw.split(',')[0]}`,
       base: path,
     };
   }

@@ -94,7 +94,9 @@ async function packManifestV10(store: Storage, layers: Descriptor[], options: Pa
   }
   const annotations = withCreated(options);
   const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.ImageManifest, config, layers, annotations };
-  return storeManifest(store, manifest, undefined, annotations);
+  // The descriptor names the config's media type as the artifact type, as oras-go's PackManifest
+  // returns it (and as the referrers API reports an image-spec 1.0 manifest).
+  return storeManifest(store, manifest, config.mediaType, annotations);
 }
 
 async function storeManifest(

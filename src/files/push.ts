@@ -53,6 +53,8 @@ export interface PushFilesOptions extends Omit<PackOptions, 'config'>, Omit<Copy
   reproducible?: boolean;
   /** The time (seconds since the epoch) written into reproducible folder layers. Default 0. */
   sourceDateEpoch?: number;
+  /** Called with each file's title (the name it is pulled as) before the file is read and hashed. */
+  onFileLoading?: (title: string) => void;
 }
 
 /** Serves the staged files and the packed manifest as one source for the graph copy. */
@@ -101,6 +103,7 @@ async function push(dst: Target, files: FileSpec[], options: PushFilesOptions): 
       title = extra[Annotation.Title] ?? title;
       if (titles.has(title)) throw new LadingError('INVALID_ARGUMENT', `duplicate file name "${title}"`);
       titles.add(title);
+      options.onFileLoading?.(title);
       const prepared = await prepareFile(at(spec.path), {
         tempDir,
         title,

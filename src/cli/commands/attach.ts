@@ -53,6 +53,7 @@ Examples:
       const subject = await resolveRoot(opened.target, await requireReference(opened, name), {
         ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
       });
+      if (fileRefs.length === 0) display.note('Uploading empty artifact');
       const manifest = await pushFiles(opened.target, fileRefs, {
         // Ctrl-C stops the uploads, as it does push's.
         signal: (await import('../interrupt.js')).interruptSignal(),
@@ -62,6 +63,7 @@ Examples:
         fileAnnotations,
         concurrency: parseConcurrency(opts.concurrency),
         ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
+        onFileLoading: (title) => display.note(`Preparing ${title}`),
         ...display.hooks(),
       });
       display.stop();

@@ -159,8 +159,8 @@ async function blobPush(io: CliIO, raw: string, file: string, flags: BlobPushFla
       shared.printDescriptor(io, desc, Boolean(flags.pretty));
       return;
     }
-    const name = opened.reference ? raw.slice(0, raw.lastIndexOf('@')) : raw;
-    io.stdout.write(`Pushed [${opened.kind}] ${name}@${desc.digest}\nDigest: ${desc.digest}\n`);
+    // ORAS 1.3's words: `Pushed:` and the reference as given.
+    io.stdout.write(`Pushed: [${opened.kind}] ${raw}\nDigest: ${desc.digest}\n`);
   } finally {
     await closeRegistries();
   }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { defaultCopyConcurrency } from '../../copy/limits.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions, parseConcurrency } from '../options.js';
+import { safeText } from '../output/safe-text.js';
 
 export function registerCp(program: Command, io: CliIO): void {
   const cmd = program
@@ -65,7 +66,10 @@ Examples:
       });
       for (const tag of dst.extraTags) await dst.target.tag(root, tag);
       display.stop();
-      io.stdout.write(`Copied ${src.display} => ${dst.display}\nDigest: ${root.digest}\n`);
+      io.stdout.write(`Copied ${src.display} => ${dst.display}\n`);
+      // As ORAS: the first destination tag in `Copied`, a `Tagged` line for each other one.
+      for (const tag of dst.extraTags) io.stdout.write(`Tagged ${safeText(tag)}\n`);
+      io.stdout.write(`Digest: ${root.digest}\n`);
     } finally {
       display.stop();
       await closeRegistries();

@@ -91,7 +91,8 @@ export async function manifestPush(io: CliIO, raw: string, file: string, flags: 
       printDescriptor(io, desc, Boolean(flags.pretty));
       return;
     }
-    io.stdout.write(`Pushed ${displayReference(opened, raw)}\n`);
+    // ORAS 1.3's words: `Pushed:`, unlike `oras push`'s `Pushed`.
+    io.stdout.write(`Pushed: ${displayReference(opened, raw)}\n`);
     await tagAll(opened.target, desc, opened.extraTags, {
       bytes,
       concurrency,

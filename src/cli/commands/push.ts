@@ -3,6 +3,7 @@ import { LadingError } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions, collect, parseAnnotations, parseConcurrency, parseFileRef } from '../options.js';
 import { descriptorModel, isModelFormat, printModel } from '../output/format.js';
+import { safeText } from '../output/safe-text.js';
 
 export function sourceDateEpoch(): number | undefined {
   const raw = process.env.SOURCE_DATE_EPOCH;
@@ -89,6 +90,7 @@ Examples:
     const configRef = opts.config ? parseFileRef(opts.config, 'application/vnd.unknown.config.v1+json') : undefined;
     const opened = await openTarget(name, opts, { write: true });
     const display = new TransferDisplay(io, PushVerbs, { tty: opts.tty, format: opts.format });
+    if (fileRefs.length === 0) display.note('Uploading empty artifact');
     try {
       const manifest = await pushFiles(opened.target, fileRefs, {
         signal: (await import('../interrupt.js')).interruptSignal(),
@@ -102,6 +104,7 @@ Examples:
         ...(artifactPlatform ? { artifactPlatform } : {}),
         ...(opts.disablePathValidation ? { allowAbsolutePaths: true } : {}),
         ...(epoch !== undefined ? { reproducible: true, sourceDateEpoch: epoch } : {}),
+        onFileLoading: (title) => display.note(`Preparing ${title}`),
         ...display.hooks(),
       });
       display.stop();
@@ -116,8 +119,10 @@ Examples:
           referenceAsTags: tags.length > 0 ? tags.map((t) => `${opened.base}:${t}`) : null,
         });
       } else {
+        // As ORAS: the first tag in `Pushed`, then a `Tagged` line for each other one.
         io.stdout.write(`Pushed ${opened.display}\n`);
-        if (manifest.artifactType) io.stdout.write(`ArtifactType: ${manifest.artifactType}\n`);
+        for (const t of opened.extraTags) io.stdout.write(`Tagged ${safeText(t)}\n`);
+        io.stdout.write(`ArtifactType: ${manifest.artifactType ?? ''}\n`);
         io.stdout.write(`Digest: ${manifest.digest}\n`);
       }
     } finally {

@@ -90,6 +90,14 @@ export class TransferDisplay {
     this.#schedule();
   };
 
+  /**
+   * A line of its own in the plain-line display (ORAS's `Preparing <file>`, `Uploading empty
+   * artifact`): nothing on a terminal, where the bars show the work, nor with a model format.
+   */
+  note(line: string): void {
+    if (!this.#tty && !this.#quiet) this.#io.stdout.write(`${safeText(line)}\n`);
+  }
+
   readonly postCopy = (desc: Descriptor): void => this.#finish(desc, this.#verbs.done);
 
   readonly onCopySkipped = (desc: Descriptor): void => this.#finish(desc, this.#verbs.exists);
