@@ -6,6 +6,7 @@ import {
   type BlobPlace,
   DirFiles,
   type StoreFiles,
+  sweepStaleTemps,
   withLock,
   writeFileAtomic,
   writeNewFile,
@@ -182,6 +183,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
     const writable = mode !== 'readonly';
     const created = writable ? await initialise(files) : undefined;
+    // Blobs a killed writer was staging: its temps (named with its pid) go at the next write.
+    if (writable) await sweepStaleTemps(join(path, 'ingest'));
     return new OciLayout(files, writable, created ?? (await readState(files)));
   }
 
@@ -314,8 +317,9 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       throw error;
     }
     if (isManifestMediaType(expected.mediaType)) {
-      await this.#storeManifest(expected, content);
-      await this.#update((state) => {
+      const bytes = await this.#storeManifest(expected, content);
+      await this.#update(async (state) => {
+        await this.#keepManifest(expected, bytes);
         if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
       });
       this.#graph = undefined;
@@ -326,8 +330,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
   }
 
-  /** Manifests are small and checked before they land: a layout never records a broken one. */
-  async #storeManifest(expected: Descriptor, content: Content): Promise<void> {
+  /** Manifests are small and checked before they land: a layout never records a broken one. Resolves to its bytes. */
+  async #storeManifest(expected: Descriptor, content: Content): Promise<Buffer> {
     const where = `${this.location}@${expected.digest}`;
     if (expected.size > MaxManifestBytes) {
       discard(content);
@@ -346,6 +350,23 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
     successorsOf(expected, manifestBytes);
     await this.#blobs.writeSmall(expected.digest, manifestBytes);
+    return manifestBytes;
+  }
+
+  /**
+   * Under the index lock, before a manifest is recorded: another process may have deleted it since
+   * this one stored it or found it there. It is stored again from `bytes` (verified already), or,
+   * without them, nothing is recorded: index.json never names a manifest that is not there.
+   */
+  async #keepManifest(expected: Descriptor, bytes: Buffer | undefined): Promise<void> {
+    if ((await this.#blobs.size(expected.digest)) === expected.size) return;
+    if (!bytes) {
+      throw new LadingError(
+        'NOT_FOUND',
+        `${this.location}: ${expected.digest} was removed by another process meanwhile; nothing recorded`,
+      );
+    }
+    await this.#blobs.writeSmall(expected.digest, bytes);
   }
 
   /**
@@ -382,9 +403,18 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       throw error;
     }
     const written = !(await this.exists(expected));
-    if (written) await this.#storeManifest(expected, content);
+    let bytes: Buffer | undefined;
+    if (written) bytes = await this.#storeManifest(expected, content);
+    else if (content instanceof Uint8Array) bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
     else discard(content);
-    await this.#update((state) => recordTag(state, expected, reference));
+    await this.#update(async (state) => {
+      // Bytes given but not written were not checked: only written again after they are.
+      if (bytes && !written && (await this.#blobs.size(expected.digest)) !== expected.size) {
+        bytes = await this.#storeManifest(expected, bytes);
+      }
+      await this.#keepManifest(expected, bytes);
+      recordTag(state, expected, reference);
+    });
     this.#graph = undefined;
     if (written) o.onProgress?.(expected.size);
   }
@@ -414,7 +444,11 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     this.#assertWritable();
     checkTagReference(desc, reference);
     if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
-    await this.#update((state) => recordTag(state, desc, reference));
+    await this.#update(async (state) => {
+      // Checked again under the lock: another process may have deleted it meanwhile.
+      if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+      recordTag(state, desc, reference);
+    });
   }
 
   /** Removes a tag from index.json (the manifest stays); NOT_FOUND when there is no such tag. */
@@ -444,11 +478,15 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     if (this.#missing || (await this.#blobs.size(desc.digest)) === undefined) {
       throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     }
-    await this.#update((state) => {
-      state.manifests.delete(desc.digest);
-      for (const [ref, d] of state.tags) if (d.digest === desc.digest) state.tags.delete(ref);
-    });
-    await this.#blobs.remove([desc.digest]);
+    // The file goes under the lock too, after index.json: a writer that tags or records it checks
+    // under the lock that it is there, and so never sees it between the two steps.
+    await this.#update(
+      (state) => {
+        state.manifests.delete(desc.digest);
+        for (const [ref, d] of state.tags) if (d.digest === desc.digest) state.tags.delete(ref);
+      },
+      () => this.#blobs.remove([desc.digest]),
+    );
     this.#graph = undefined;
   }
 
@@ -493,16 +531,20 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     if (!this.writable) throw new LadingError('UNSUPPORTED', `${this.location}: this OCI layout is opened read-only`);
   }
 
-  /** Applies `change` to the index.json on disk under the lock, then adopts the result. */
-  async #update(change: (state: IndexState) => void): Promise<void> {
+  /**
+   * Applies `change` to the index.json on disk under the lock, then adopts the result; `then` runs
+   * after the write, still under the lock.
+   */
+  async #update(change: (state: IndexState) => void | Promise<void>, then?: () => Promise<void>): Promise<void> {
     await withLock(join(this.location, 'index.json.lock'), async () => {
       // oci-layout was checked when the layout was opened; index.json is read afresh under the lock.
       const state = await readState(this.files, { indexOnly: true });
-      change(state);
+      await change(state);
       await writeFileAtomic(join(this.location, 'index.json'), encodeIndexJson(state), 0o644, {
         sync: this.#syncIndex,
       });
       this.#state = state;
+      await then?.();
     });
   }
 }
