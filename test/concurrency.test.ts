@@ -134,7 +134,6 @@ describe('a CTF written by two processes', () => {
       const b = await CtfArchive.open(path, { mode: 'readwrite' });
       const repo = new ComponentVersionRepository({
         targetFor: async (name) => racedBy(a.repository(name), b.repository(name)),
-        repositories: () => a.resolver().repositories(),
       });
       const name = 'acme.org/raced';
       const text = Buffer.from('a local blob\n');
