@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import { OciLayout } from '../src/layout/index.js';
 import { type Descriptor, digestBytes, isLadingError } from '../src/oci/index.js';
 import type { ComponentDescriptor } from '../src/ocm/descriptor/model.js';
 import { ComponentVersionRepository } from '../src/ocm/repository/index.js';
+import { assertOneLineError, type CliResult, cliArgs } from './support/cli.js';
 import { pushArtifact, withDir } from './support/fixtures.js';
 
 // Two writers of one store, one of them another process. The races are made to happen every time:
@@ -162,6 +163,43 @@ describe('a CTF written by two processes', () => {
       const stored = new ComponentVersionRepository(check.resolver());
       const read = await stored.getComponentVersion(name, '1.0.0');
       assert.equal(read.descriptor.component.version, '1.0.0');
+    });
+  });
+});
+
+/**
+ * Runs lading with files limited to `kib` KiB (`ulimit -f`): a write past it fails with EFBIG, as a
+ * write to a full disk fails with ENOSPC, without a small file system to mount (which needs root).
+ */
+function ladingWithFileLimit(kib: number, args: string[], cwd: string): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(
+      'bash',
+      ['-c', `ulimit -f ${kib} && exec "$0" "$@"`, process.execPath, ...cliArgs(args)],
+      { cwd, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('writes that the file system refuses', () => {
+  test('a pull that runs out of room fails in one line naming the file, and leaves the output folder as it was', async () => {
+    await withDir(async (dir) => {
+      const layout = await OciLayout.open(join(dir, 'layout'), { mode: 'create' });
+      const { manifest } = await pushArtifact(layout, { 'big.bin': Buffer.alloc(3 << 20, 1) });
+      await layout.tag(manifest, 'v1');
+      const out = join(dir, 'out');
+      await mkdir(out);
+      await writeFile(join(out, 'mine.txt'), 'mine');
+      const r = await ladingWithFileLimit(1024, ['pull', '--oci-layout', `${join(dir, 'layout')}:v1`, '-o', out], dir);
+      assertOneLineError(
+        r,
+        new RegExp(`${join(out, 'big.bin').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write: EFBIG`),
+      );
+      assert.deepEqual(await readdir(out), ['mine.txt']);
     });
   });
 });
