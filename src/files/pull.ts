@@ -7,6 +7,7 @@ import {
   RealDir,
   shortTempName,
   sweepStaleTemps,
+  systemMessage,
   tempPathFor,
   writeFilled,
 } from '../archive/index.js';
@@ -539,5 +540,5 @@ async function pullStaged(
 function fileSystemError(error: unknown, path: string): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (error instanceof LadingError || typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return error;
-  return new LadingError('IO_ERROR', `${path}: cannot write: ${(error as Error).message}`, { cause: error });
+  return new LadingError('IO_ERROR', `${path}: cannot write: ${systemMessage(error)}`, { cause: error });
 }
