@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -10,7 +10,7 @@ import { OciLayout } from '../src/layout/index.js';
 import { type Descriptor, digestBytes, isLadingError } from '../src/oci/index.js';
 import type { ComponentDescriptor } from '../src/ocm/descriptor/model.js';
 import { ComponentVersionRepository } from '../src/ocm/repository/index.js';
-import { assertOneLineError, type CliResult, cliArgs } from './support/cli.js';
+import { assertOneLineError, type CliResult, cliArgs, lading } from './support/cli.js';
 import { pushArtifact, withDir } from './support/fixtures.js';
 
 // Two writers of one store, one of them another process. The races are made to happen every time:
@@ -200,6 +200,22 @@ describe('writes that the file system refuses', () => {
         new RegExp(`${join(out, 'big.bin').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write: EFBIG`),
       );
       assert.deepEqual(await readdir(out), ['mine.txt']);
+    });
+  });
+
+  test('a layout path through a file fails in one line naming the path, for reading and for writing', async () => {
+    await withDir(async (dir) => {
+      await writeFile(join(dir, 'file'), 'mine');
+      const path = join(dir, 'file', 'layout');
+      for (const mode of ['readonly', 'create'] as const) {
+        await assert.rejects(
+          OciLayout.open(path, { mode }),
+          (e) => isLadingError(e, 'IO_ERROR') && e.message.startsWith(`${path}: `),
+        );
+      }
+      const r = await lading(['cp', '--from-oci-layout', '--to-oci-layout', `${path}:v1`, `${dir}/to:v1`]);
+      assertOneLineError(r, /cannot open the OCI layout: ENOTDIR/);
+      assert.equal(await readFile(join(dir, 'file'), 'utf8'), 'mine');
     });
   });
 });

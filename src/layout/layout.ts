@@ -160,7 +160,12 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       const info = statSync(path);
       kind = info.isDirectory() ? 'dir' : 'file';
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // ENOTDIR: a file on the way (`file/layout`); EACCES: a folder on the way we may not enter.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new LadingError('IO_ERROR', `${path}: cannot open the OCI layout: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
     }
     if (kind === 'file') {
       if (mode !== 'readonly') {
