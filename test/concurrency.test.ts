@@ -4,9 +4,17 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { type Content, fetchAll, type Op, readAll, type Target, toReadable } from '../src/content/index.js';
+import {
+  type Content,
+  fetchAll,
+  MemoryStore,
+  type Op,
+  readAll,
+  type Target,
+  toReadable,
+} from '../src/content/index.js';
 import { CtfArchive } from '../src/ctf/index.js';
-import { OciLayout } from '../src/layout/index.js';
+import { backupRepository, OciLayout } from '../src/layout/index.js';
 import { type Descriptor, digestBytes, isLadingError } from '../src/oci/index.js';
 import type { ComponentDescriptor } from '../src/ocm/descriptor/model.js';
 import { ComponentVersionRepository } from '../src/ocm/repository/index.js';
@@ -216,6 +224,38 @@ describe('writes that the file system refuses', () => {
       const r = await lading(['cp', '--from-oci-layout', '--to-oci-layout', `${path}:v1`, `${dir}/to:v1`]);
       assertOneLineError(r, /cannot open the OCI layout: ENOTDIR/);
       assert.equal(await readFile(join(dir, 'file'), 'utf8'), 'mine');
+    });
+  });
+});
+
+describe('backups into one tar', () => {
+  test('a second backup into a tar being written fails at once naming it; the first completes', async () => {
+    await withDir(async (dir) => {
+      const src = new MemoryStore();
+      const { manifest } = await pushArtifact(src, { 'a.txt': 'a' });
+      await src.tag(manifest, 'v1');
+      const out = join(dir, 'backup.tar');
+      let second: Promise<unknown> | undefined;
+      const first = await backupRepository(src, out, {
+        // The other backup starts while this one copies into the staging folder they would share.
+        preCopy: async () => {
+          second ??= backupRepository(src, out).then(
+            () => 'succeeded',
+            (e: unknown) => e,
+          );
+          await second;
+        },
+      });
+      assert.deepEqual(
+        first.tags.map((t) => t.tag),
+        ['v1'],
+      );
+      const error = await second;
+      assert.ok(isLadingError(error, 'IO_ERROR'), String(error));
+      assert.match((error as Error).message, /backup\.tar: another backup into it is running/);
+      const tar = await OciLayout.open(out);
+      await fetchAll(tar, await tar.resolve('v1'));
+      assert.deepEqual(await readdir(dir), ['backup.tar']);
     });
   });
 });
