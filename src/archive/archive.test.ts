@@ -23,7 +23,15 @@ import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { lessUmask } from '../../test/support/fixtures.js';
 import { isLadingError } from '../oci/index.js';
-import { ContainedTree, containedLinkTarget, extractTar, RealDir, withLock, writeNewFile } from './index.js';
+import {
+  ContainedTree,
+  containedLinkTarget,
+  extractTar,
+  RealDir,
+  systemMessage,
+  withLock,
+  writeNewFile,
+} from './index.js';
 
 async function inDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lading-archive-'));
@@ -243,6 +251,22 @@ describe('RealDir', () => {
       }
       assert.deepEqual(await readdir(join(dir, 'moved')), ['x.txt']);
       await unchanged();
+    }));
+
+  test("an error's message leaves out the /proc/self/fd path a file was reached by", () =>
+    inDir(async (dir) => {
+      const d = await RealDir.open(dir);
+      try {
+        const error = await writeFile(d.at('missing/x.tmp'), 'x').catch((e: unknown) => e);
+        assert.match(String((error as Error).message), /\/proc\/self\/fd\//, 'the folder is held by its descriptor');
+        assert.equal(systemMessage(error), 'ENOENT: no such file or directory, open');
+        assert.equal(
+          systemMessage(new Error(`EACCES: permission denied, open '${join(dir, 'x')}'`)),
+          `EACCES: permission denied, open '${join(dir, 'x')}'`,
+        );
+      } finally {
+        await d.close();
+      }
     }));
 });
 

@@ -13,7 +13,7 @@ import {
 import { type Descriptor, type ErrorCode, LadingError, throwIfAborted } from '../oci/index.js';
 import { tempPathFor, writeFileAtomic, writeNewBytesNow, writesDirectly } from './atomic.js';
 import type { StoreFiles } from './files.js';
-import { openStoreFolder, type RealDir } from './real-dir.js';
+import { openStoreFolder, type RealDir, systemMessage } from './real-dir.js';
 import { writeFilled, writeHashed, writeVerified } from './write-verified.js';
 
 /** Where a store keeps a blob: a folder below its root and a file name there, both from the digest. */
@@ -152,7 +152,7 @@ export class BlobFolder {
     } catch (error) {
       if (!isBlobFill(content)) discard(content);
       if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
-      throw new LadingError('IO_ERROR', `${location}: cannot write ${expected.digest}: ${(error as Error).message}`, {
+      throw new LadingError('IO_ERROR', `${location}: cannot write ${expected.digest}: ${systemMessage(error)}`, {
         cause: error,
       });
     }
@@ -194,7 +194,7 @@ export class BlobFolder {
     } catch (error) {
       content.destroy();
       if (error instanceof LadingError || (error as Error).name === 'AbortError') throw error;
-      throw new LadingError('IO_ERROR', `${location}: cannot write a blob: ${(error as Error).message}`, {
+      throw new LadingError('IO_ERROR', `${location}: cannot write a blob: ${systemMessage(error)}`, {
         cause: error,
       });
     }

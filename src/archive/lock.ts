@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, type Stats, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, type Stats, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { readRegularFileSync } from '../content/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
@@ -12,6 +12,24 @@ const lockStaleMs = 120_000;
  * a lock left by a dead process (or older than two minutes) is broken.
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const release = await acquireLock(lockPath, { timeoutMs });
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Takes the lock file {@link withLock} takes, for work that does not fit in one callback; resolves
+ * to the function that releases it. `busy` makes the error thrown when the lock stays held past
+ * `timeoutMs` (default: one that names the lock file).
+ */
+export async function acquireLock(
+  lockPath: string,
+  o: { timeoutMs?: number; busy?: () => Error; held?: 'long' } = {},
+): Promise<() => void> {
+  const timeoutMs = o.timeoutMs ?? 60_000;
   const started = Date.now();
   for (;;) {
     try {
@@ -38,7 +56,8 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeou
         await unlink(lockPath).catch(() => {});
         continue;
       }
-      if (Date.now() - started > timeoutMs) {
+      if (Date.now() - started >= timeoutMs) {
+        if (o.busy) throw o.busy();
         throw new LadingError(
           'IO_ERROR',
           `timed out waiting for lock ${lockPath}; remove it if no lading process is running`,
@@ -47,15 +66,26 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeou
       await new Promise((r) => setTimeout(r, lockPollMs + Math.random() * lockPollMs));
     }
   }
-  try {
-    return await fn();
-  } finally {
+  // A lock held for minutes (a whole backup) is touched now and then: others break one that is old.
+  const touch =
+    o.held === 'long'
+      ? setInterval(() => {
+          const now = new Date();
+          try {
+            utimesSync(lockPath, now, now);
+          } catch {
+            // broken by another process meanwhile: nothing to keep fresh
+          }
+        }, lockStaleMs / 4).unref()
+      : undefined;
+  return () => {
+    clearInterval(touch);
     try {
       unlinkSync(lockPath);
     } catch {
       // removed already (broken as stale by another process)
     }
-  }
+  };
 }
 
 /** Removes a lock file left by a process that no longer runs (or one older than two minutes). */

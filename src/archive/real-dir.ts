@@ -211,3 +211,15 @@ function openStoreFolderNow(
     throw error;
   }
 }
+
+/**
+ * A file-system error's message without the `/proc/self/fd/<n>/…` path of a file reached through a
+ * held folder (`EACCES: permission denied, open '/proc/self/fd/20/.x.tmp'` becomes `EACCES:
+ * permission denied, open`): that path means nothing to the user, whose error names the store.
+ */
+export function systemMessage(error: unknown): string {
+  return String((error as Error)?.message ?? error).replace(
+    /, (\w+) '\/proc\/self\/fd\/\d+\/[^']*'(?: -> '[^']*')?/g,
+    ', $1',
+  );
+}

@@ -10,6 +10,7 @@ export * from './make-directory.js';
 export * from './memory.js';
 export * from './opened-within.js';
 export * from './piece-writer.js';
+export * from './push-if-absent.js';
 export * from './read-regular.js';
 export * from './read-size.js';
 export * from './referrers.js';

@@ -7,6 +7,7 @@ import {
   RealDir,
   shortTempName,
   sweepStaleTemps,
+  systemMessage,
   tempPathFor,
   writeFilled,
 } from '../archive/index.js';
@@ -260,7 +261,8 @@ class FileSink implements Storage {
     try {
       await this.#write(desc, content, title, at, o);
     } catch (error) {
-      throw at.mode === 'staged' ? inUserTerms(error, at.base, resolve(this.options.output)) : error;
+      const named = fileSystemError(error, target);
+      throw at.mode === 'staged' ? inUserTerms(named, at.base, resolve(this.options.output)) : named;
     }
     this.written.set(desc.digest, at.path);
     this.wrote({ path: isUnpacked(desc) ? `${target}/` : target, desc }, title);
@@ -529,4 +531,14 @@ async function pullStaged(
     realRoot: options.realOutput,
   });
   return { root, files: sink.files, skipped };
+}
+
+/**
+ * A file system's own error (ENOSPC, EFBIG, EIO…) while a file was written names the file: Node's
+ * message (`ENOSPC: no space left on device, write`) says what, not where.
+ */
+function fileSystemError(error: unknown, path: string): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (error instanceof LadingError || typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return error;
+  return new LadingError('IO_ERROR', `${path}: cannot write: ${systemMessage(error)}`, { cause: error });
 }

@@ -1,7 +1,7 @@
 import { lstat, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { sweepStaleTemps } from '../archive/index.js';
+import { acquireLock, sweepStaleTemps } from '../archive/index.js';
 import {
   CheckingSink,
   type Content,
@@ -157,6 +157,41 @@ export async function backupRepository(
   const staging = tar ? backupStagingPath(output) : output;
   if (tar) await checkStaging(staging);
   const layout = await OciLayout.open(staging, { mode: 'create' });
+  // One backup at a time into one tar: they share the staging folder, which the first to finish removes.
+  const release = tar
+    ? await acquireLock(`${staging}.lock`, {
+        timeoutMs: 0,
+        held: 'long',
+        busy: () =>
+          new LadingError(
+            'IO_ERROR',
+            `${output}: another backup into it is running (${staging}.lock is held); try again when it has finished`,
+          ),
+      })
+    : undefined;
+  try {
+    return await backupStaged(src, output, opts, { roots, layout, staging, tar, fail, failed, noneBackedUp });
+  } finally {
+    release?.();
+  }
+}
+
+async function backupStaged(
+  src: ReadOnlyTarget,
+  output: string,
+  opts: BackupOptions,
+  s: {
+    roots: TaggedRoot[];
+    layout: OciLayout;
+    staging: string;
+    tar: boolean;
+    fail: ((tag: string, error: LadingError) => void) | undefined;
+    failed: FailedTag[];
+    noneBackedUp: () => LadingError;
+  },
+): Promise<BackupResult> {
+  const { roots, layout, staging, tar, fail, failed, noneBackedUp } = s;
+  const signal = opts.signal;
   const store = new VerifiedLayout(layout, opts.onCorrupt);
   const {
     onTagsFound: _f,

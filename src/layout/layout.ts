@@ -6,6 +6,7 @@ import {
   type BlobPlace,
   DirFiles,
   type StoreFiles,
+  sweepStaleTemps,
   withLock,
   writeFileAtomic,
   writeNewFile,
@@ -167,7 +168,12 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       const info = statSync(path);
       kind = info.isDirectory() ? 'dir' : 'file';
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // ENOTDIR: a file on the way (`file/layout`); EACCES: a folder on the way we may not enter.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new LadingError('IO_ERROR', `${path}: cannot open the OCI layout: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
     }
     if (kind === 'file') {
       if (mode !== 'readonly') {
@@ -190,6 +196,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
     const writable = mode !== 'readonly';
     const created = writable ? await initialise(files) : undefined;
+    // Blobs a killed writer was staging: its temps (named with its pid) go at the next write.
+    if (writable) await sweepStaleTemps(join(path, 'ingest'));
     return new OciLayout(files, writable, created ?? (await readState(files)));
   }
 
@@ -337,14 +345,15 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       throw error;
     }
     if (isManifestMediaType(expected.mediaType)) {
-      await this.#storeManifest(expected, content);
+      const bytes = await this.#storeManifest(expected, content);
       if (how.later) {
         this.#unlisted.set(expected.digest, plainDescriptor(expected));
         if (!this.#state.manifests.has(expected.digest)) {
           this.#state.manifests.set(expected.digest, plainDescriptor(expected));
         }
       } else {
-        await this.#update((state) => {
+        await this.#update(async (state) => {
+          await this.#keepManifest(expected, bytes);
           if (!state.manifests.has(expected.digest)) state.manifests.set(expected.digest, plainDescriptor(expected));
         });
       }
@@ -356,8 +365,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
   }
 
-  /** Manifests are small and checked before they land: a layout never records a broken one. */
-  async #storeManifest(expected: Descriptor, content: Content): Promise<void> {
+  /** Manifests are small and checked before they land: a layout never records a broken one. Resolves to its bytes. */
+  async #storeManifest(expected: Descriptor, content: Content): Promise<Buffer> {
     const where = `${this.location}@${expected.digest}`;
     if (expected.size > MaxManifestBytes) {
       discard(content);
@@ -376,6 +385,23 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
     successorsOf(expected, manifestBytes);
     await this.#blobs.writeSmall(expected.digest, manifestBytes);
+    return manifestBytes;
+  }
+
+  /**
+   * Under the index lock, before a manifest is recorded: another process may have deleted it since
+   * this one stored it or found it there. It is stored again from `bytes` (verified already), or,
+   * without them, nothing is recorded: index.json never names a manifest that is not there.
+   */
+  async #keepManifest(expected: Descriptor, bytes: Buffer | undefined): Promise<void> {
+    if ((await this.#blobs.size(expected.digest)) === expected.size) return;
+    if (!bytes) {
+      throw new LadingError(
+        'NOT_FOUND',
+        `${this.location}: ${expected.digest} was removed by another process meanwhile; nothing recorded`,
+      );
+    }
+    await this.#blobs.writeSmall(expected.digest, bytes);
   }
 
   /**
@@ -412,9 +438,18 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       throw error;
     }
     const written = !(await this.exists(expected));
-    if (written) await this.#storeManifest(expected, content);
+    let bytes: Buffer | undefined;
+    if (written) bytes = await this.#storeManifest(expected, content);
+    else if (content instanceof Uint8Array) bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
     else discard(content);
-    await this.#update((state) => recordTag(state, expected, reference));
+    await this.#update(async (state) => {
+      // Bytes given but not written were not checked: only written again after they are.
+      if (bytes && !written && (await this.#blobs.size(expected.digest)) !== expected.size) {
+        bytes = await this.#storeManifest(expected, bytes);
+      }
+      await this.#keepManifest(expected, bytes);
+      recordTag(state, expected, reference);
+    });
     this.#graph = undefined;
     if (written) o.onProgress?.(expected.size);
   }
@@ -444,7 +479,11 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     this.#assertWritable();
     checkTagReference(desc, reference);
     if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
-    await this.#update((state) => recordTag(state, desc, reference));
+    await this.#update(async (state) => {
+      // Checked again under the lock: another process may have deleted it meanwhile.
+      if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+      recordTag(state, desc, reference);
+    });
   }
 
   /** Removes a tag from index.json (the manifest stays); NOT_FOUND when there is no such tag. */
@@ -474,11 +513,15 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     if (this.#missing || (await this.#blobs.size(desc.digest)) === undefined) {
       throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     }
-    await this.#update((state) => {
-      state.manifests.delete(desc.digest);
-      for (const [ref, d] of state.tags) if (d.digest === desc.digest) state.tags.delete(ref);
-    });
-    await this.#blobs.remove([desc.digest]);
+    // The file goes under the lock too, after index.json: a writer that tags or records it checks
+    // under the lock that it is there, and so never sees it between the two steps.
+    await this.#update(
+      (state) => {
+        state.manifests.delete(desc.digest);
+        for (const [ref, d] of state.tags) if (d.digest === desc.digest) state.tags.delete(ref);
+      },
+      () => this.#blobs.remove([desc.digest]),
+    );
     this.#graph = undefined;
   }
 
@@ -524,13 +567,16 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   }
 
   /**
-   * Applies `change` to the index.json on disk under the lock, then adopts the result. Changes that
-   * arrive while an update is under way (a copy's concurrent manifest pushes) are applied together
-   * in the next one: one lock, one read, one write for the lot. A change that throws fails only its
-   * own call; it must throw before it changes anything.
+   * Applies `change` to the index.json on disk under the lock, then adopts the result; `then` runs
+   * after the write, still under the lock. Changes that arrive while an update is under way (a
+   * copy's concurrent manifest pushes) are applied together in the next one: one lock, one read,
+   * one write for the lot. A change that throws fails only its own call; it must throw before it
+   * changes anything.
    */
-  #update(change: (state: IndexState) => void): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => this.#pending.push({ change, resolve, reject }));
+  #update(change: (state: IndexState) => void | Promise<void>, then?: () => Promise<void>): Promise<void> {
+    const done = new Promise<void>((resolve, reject) =>
+      this.#pending.push({ change, ...(then ? { then } : {}), resolve, reject }),
+    );
     if (!this.#flushing) {
       this.#flushing = true;
       void this.#flush();
@@ -546,11 +592,16 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
         await withLock(join(this.location, 'index.json.lock'), async () => {
           const state = (await this.#unchangedState()) ?? (await readState(this.files, { indexOnly: true }));
           // Child manifests pushed since the last write are listed first (see pushChildManifest).
+          // Each checked to be there still: another process may have deleted one meanwhile.
           const unlisted = [...this.#unlisted];
-          for (const [digest, desc] of unlisted) if (!state.manifests.has(digest)) state.manifests.set(digest, desc);
+          for (const [digest, desc] of unlisted) {
+            if (!state.manifests.has(digest) && (await this.#blobs.size(digest)) === desc.size) {
+              state.manifests.set(digest, desc);
+            }
+          }
           for (const update of batch) {
             try {
-              update.change(state);
+              await update.change(state);
             } catch (error) {
               failures.set(update, error);
             }
@@ -565,6 +616,14 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
           for (const [digest, desc] of this.#unlisted)
             if (!state.manifests.has(digest)) state.manifests.set(digest, desc);
           this.#state = state;
+          for (const update of batch) {
+            if (!update.then || failures.has(update)) continue;
+            try {
+              await update.then();
+            } catch (error) {
+              failures.set(update, error);
+            }
+          }
         });
       } catch (error) {
         for (const update of batch) if (!failures.has(update)) failures.set(update, error);
@@ -591,7 +650,8 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
 }
 
 interface PendingUpdate {
-  change: (state: IndexState) => void;
+  change: (state: IndexState) => void | Promise<void>;
+  then?: () => Promise<void>;
   resolve: () => void;
   reject: (error: unknown) => void;
 }

@@ -11,6 +11,7 @@ import {
   hasPushReference,
   hasTags,
   type Op,
+  pushIfAbsent,
   type Target,
   type TargetResolver,
 } from '../../content/index.js';
@@ -177,7 +178,7 @@ export class ComponentVersionRepository {
     let desc: Descriptor;
     if (blob.digest !== undefined && blob.size !== undefined) {
       desc = { mediaType: blob.mediaType || MediaType.OctetStream, digest: blob.digest, size: blob.size };
-      if (!(await target.exists(desc, o))) await target.push(desc, await blob.open(), o);
+      await pushIfAbsent(target, desc, () => blob.open(), o);
     } else if (hasIngest(target)) {
       // Hashed as it is written: one pass over the bytes.
       desc = await target.ingest(blob.mediaType || MediaType.OctetStream, await blob.open(), o);
@@ -215,8 +216,7 @@ export class ComponentVersionRepository {
         digest: `sha256:${meter.hash.digest('hex')}`,
         size: meter.size,
       };
-      if (!(await target.exists(desc, o)))
-        await target.push(desc, createReadStream(file, { highWaterMark: 1 << 20 }), o);
+      await pushIfAbsent(target, desc, () => createReadStream(file, { highWaterMark: 1 << 20 }), o);
       return desc;
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -426,7 +426,7 @@ export class ComponentVersionRepository {
     if (hasPushReference(target)) {
       await target.pushReference(root, rootBytes, tag, o);
     } else {
-      if (!(await target.exists(root, o))) await target.push(root, rootBytes, o);
+      await pushIfAbsent(target, root, rootBytes, o);
       await target.tag(root, tag, o);
     }
     return { result: existing ? 'replaced' : 'added', root };
@@ -722,7 +722,7 @@ export class ComponentVersionRepository {
 
 async function pushBytes(target: Target, bytes: Uint8Array, mediaType: string, o: Op): Promise<Descriptor> {
   const desc: Descriptor = { mediaType, digest: digestBytes(bytes), size: bytes.byteLength };
-  if (!(await target.exists(desc, o))) await target.push(desc, bytes, o);
+  await pushIfAbsent(target, desc, bytes, o);
   return desc;
 }
 
