@@ -72,6 +72,46 @@ async function makeLayout(dir: string, blobs: { size: number; seed: number }[]):
   return layers;
 }
 
+/**
+ * A layout whose tag v1 is an index of `count` small images (a 1 KiB layer and a config each): a
+ * mirror of many small images, signatures or SBOMs, where the cost is per manifest, not per byte.
+ * Images, not artifacts: skopeo copies an index of artifacts only by converting it.
+ */
+async function makeIndexLayout(dir: string, count: number): Promise<void> {
+  const layout = await OciLayout.open(dir, { mode: 'create' });
+  const push = async (mediaType: string, bytes: Buffer): Promise<Descriptor> => {
+    const desc = {
+      mediaType,
+      digest: `sha256:${createDigester('sha256').update(bytes).digest('hex')}`,
+      size: bytes.length,
+    };
+    if (!(await layout.exists(desc))) await layout.push(desc, bytes);
+    return desc;
+  };
+  const children: Descriptor[] = [];
+  for (let i = 0; i < count; i++) {
+    const open = pseudoRandom(1024, 50_000 + i);
+    const layer = await blobFrom(open, 'application/vnd.oci.image.layer.v1.tar');
+    await layout.push(layer, open());
+    const config = await push(
+      'application/vnd.oci.image.config.v1+json',
+      Buffer.from(
+        JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } }),
+      ),
+    );
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config,
+      layers: [layer],
+    };
+    children.push(await push(manifest.mediaType, Buffer.from(JSON.stringify(manifest))));
+  }
+  const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: children };
+  await layout.tag(await push(index.mediaType, Buffer.from(JSON.stringify(index))), 'v1');
+  await layout.close();
+}
+
 interface Sample {
   seconds: number;
   rssMB: number;
@@ -134,6 +174,11 @@ const wall = (seconds: number) => (seconds < 1 ? `${(seconds * 1000).toFixed(1)}
 /** `skopeo copy`, quiet and digest-preserving, from `from` to `to`. */
 function skopeoCopy(from: string, to: string, flags: string[]): [string, string[]] {
   return ['skopeo', ['copy', '-q', '--preserve-digests', ...flags, from, to]];
+}
+
+/** A skopeo copy of every manifest of an index (`--all`). */
+function withAll([cmd, args]: [string, string[]]): [string, string[]] {
+  return [cmd, [args[0] as string, '--all', ...args.slice(1)]];
 }
 
 function pushCase(name: string, host: string, layout: string, bytes: number, plot?: Case['plot']): Case {
@@ -260,6 +305,28 @@ async function main() {
         // transfer ceiling (curl GET | curl PUT of the same layer).
         if (p.label === '1024MiB') cases.push(otherRegistryCase('copy-1024MiB-to-other-registry', seeded, far, bytes));
       }
+    }
+    const indexCount = 2000;
+    const indexCases = [`layout-index-${indexCount}`, `push-index-${indexCount}`, `pull-index-${indexCount}`];
+    if (wants(indexCases)) {
+      console.log(`preparing data: an index of ${indexCount} small artifacts ...`);
+      const dir = join(work, `index-${indexCount}`);
+      await makeIndexLayout(dir, indexCount);
+      const seeded = `${host}/bench/index-${indexCount}:v1`;
+      await measure(process.execPath, [cli, 'cp', '--to-plain-http', '--from-oci-layout', `${dir}:v1`, seeded]);
+      // Every manifest of the index, as both tools copy an index (skopeo: --all).
+      const all = (c: Case): Case => ({ ...c, skopeo: (r) => withAll(c.skopeo(r)) });
+      cases.push({
+        name: indexCases[0] as string,
+        bytes: indexCount * 1024,
+        lading: (r) => [
+          process.execPath,
+          [cli, 'cp', '--from-oci-layout', `${dir}:v1`, '--to-oci-layout', `${join(out, `lading-${r}`)}:v1`],
+        ],
+        skopeo: (r) => skopeoCopy(`oci:${dir}:v1`, `oci:${join(out, `skopeo-${r}`)}:v1`, ['--all']),
+      });
+      cases.push(all(pushCase(indexCases[1] as string, host, dir, indexCount * 1024)));
+      cases.push(all(pullCase(indexCases[2] as string, seeded, out, indexCount * 1024)));
     }
     const component = await prepareComponent(work, host, wants(['add-cv', 'transfer']));
     if (component) cases.push(...componentCases(component, host, far, out));

@@ -466,11 +466,12 @@ describe('HttpClient', () => {
   });
 
   test('an upload the server reads slowly but steadily is not taken for a stalled one', async () => {
-    // The server reads ~12 MiB/s, the body timeout is 200 ms, and the 20 MiB body (more than the
-    // kernel buffers between the two ends hold) takes over a second: progress is what the socket
+    // The server reads ~12 MiB/s, the body timeout is 1 s (a loaded machine can starve either end
+    // for a few hundred ms), and the 40 MiB body (more than the kernel buffers between the two
+    // ends hold) takes about three seconds: progress is what the socket
     // has written out, which a Buffer queued whole at once (or a stream queued to its end) reaches
     // only slowly, not what was queued.
-    const size = 20 * 1024 * 1024;
+    const size = 40 * 1024 * 1024;
     const server = createNetServer((socket) => {
       let got = 0;
       let head = true;
@@ -489,8 +490,8 @@ describe('HttpClient', () => {
     after(() => server.close());
     const { port } = server.address() as AddressInfo;
     const mib = Buffer.alloc(1024 * 1024);
-    for (const body of [Buffer.alloc(size), Readable.from(Array.from({ length: 20 }, () => mib))]) {
-      const http = client({ bodyTimeoutMs: 200 });
+    for (const body of [Buffer.alloc(size), Readable.from(Array.from({ length: 40 }, () => mib))]) {
+      const http = client({ bodyTimeoutMs: 1000 });
       try {
         const reply = await http.request(new URL(`http://127.0.0.1:${port}/slow`), {
           method: 'PUT',
