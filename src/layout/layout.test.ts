@@ -402,6 +402,40 @@ describe('writing layouts', () => {
     }
   });
 
+  test('a child manifest another process deletes before it is listed is not listed, after an earlier write too', async () => {
+    const t = await tempDir();
+    try {
+      const manifest = (n: number) =>
+        encodeManifest({
+          schemaVersion: 2,
+          mediaType: MediaType.ImageManifest,
+          artifactType: 'application/vnd.test',
+          config: EmptyJsonDescriptor,
+          layers: [],
+          annotations: { n: String(n) },
+        });
+      const desc = (n: number): Descriptor => ({
+        mediaType: MediaType.ImageManifest,
+        digest: digestBytes(manifest(n)),
+        size: manifest(n).length,
+      });
+      const layout = await OciLayout.open(t.path, { mode: 'create' });
+      await layout.push(EmptyJsonDescriptor, EmptyJsonBytes);
+      // A write of this handle's own first: index.json then holds the bytes it wrote.
+      await layout.push(desc(0), manifest(0));
+      await layout.pushChildManifest(desc(1), manifest(1));
+      await layout.pushChildManifest(desc(2), manifest(2));
+      // Another process removes one (its own delete, a cleanup) before the list is written.
+      await rm(join(t.path, 'blobs', 'sha256', desc(1).digest.slice('sha256:'.length)));
+      await layout.close();
+      const index = JSON.parse(await readFile(join(t.path, 'index.json'), 'utf8'));
+      const listed = index.manifests.map((m: Descriptor) => m.digest).sort();
+      assert.deepEqual(listed, [desc(0).digest, desc(2).digest].sort());
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('concurrent pushes of the same blob in one process are safe', async () => {
     const t = await tempDir();
     try {

@@ -122,8 +122,11 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   /** Index updates waiting for the one under way (see `#update`). */
   readonly #pending: PendingUpdate[] = [];
   #flushing = false;
-  /** The bytes of the index.json this handle last wrote (see `#unchangedState`). */
-  #written: Uint8Array | undefined;
+  /**
+   * The bytes of the index.json this handle last wrote and the state they encode (see
+   * `#unchangedState`): that state, not `#state`, which also holds child manifests not listed yet.
+   */
+  #written: { bytes: Uint8Array; state: IndexState } | undefined;
 
   private constructor(
     files: StoreFiles,
@@ -610,7 +613,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
           const bytes = encodeIndexJson(state);
           this.#written = undefined;
           await writeFileAtomic(join(this.location, 'index.json'), bytes, 0o644, { sync: this.#syncIndex });
-          this.#written = bytes;
+          this.#written = { bytes, state: copyState(state) };
           for (const [digest] of unlisted) this.#unlisted.delete(digest);
           // Pushed while this write was under way: known to this handle until the next one lists them.
           for (const [digest, desc] of this.#unlisted)
@@ -644,9 +647,15 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     const written = this.#written;
     if (!written) return undefined;
     const now = await this.files.readSmall('index.json', MaxIndexBytes).catch(() => undefined);
-    if (!now?.equals(written)) return undefined;
-    return { tags: new Map(this.#state.tags), manifests: new Map(this.#state.manifests) };
+    if (!now?.equals(written.bytes)) return undefined;
+    // What was written, not `#state`: a child manifest known to this handle but not listed yet must
+    // still be checked to be there before it is listed (another process may have deleted it).
+    return copyState(written.state);
   }
+}
+
+function copyState(state: IndexState): IndexState {
+  return { tags: new Map(state.tags), manifests: new Map(state.manifests) };
 }
 
 interface PendingUpdate {
