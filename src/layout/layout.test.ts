@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -431,6 +431,25 @@ describe('writing layouts', () => {
       const index = JSON.parse(await readFile(join(t.path, 'index.json'), 'utf8'));
       const listed = index.manifests.map((m: Descriptor) => m.digest).sort();
       assert.deepEqual(listed, [desc(0).digest, desc(2).digest].sort());
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('opening a layout whose ingest/ is a planted link removes nothing where it points', async () => {
+    const t = await tempDir();
+    try {
+      const root = join(t.path, 'layout');
+      await (await OciLayout.open(root, { mode: 'create' })).close();
+      const elsewhere = join(t.path, 'elsewhere');
+      await mkdir(elsewhere);
+      // Named as a temp of a process that no longer runs.
+      const kept = '.notes.2147483646.0123456789ab.tmp';
+      await writeFile(join(elsewhere, kept), 'mine');
+      await rm(join(root, 'ingest'), { recursive: true, force: true });
+      await symlink(elsewhere, join(root, 'ingest'));
+      await (await OciLayout.open(root, { mode: 'readwrite' })).close();
+      assert.deepEqual(await readdir(elsewhere), [kept]);
     } finally {
       await t.cleanup();
     }

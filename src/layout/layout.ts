@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -199,8 +199,11 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
     const writable = mode !== 'readonly';
     const created = writable ? await initialise(files) : undefined;
-    // Blobs a killed writer was staging: its temps (named with its pid) go at the next write.
-    if (writable) await sweepStaleTemps(join(path, 'ingest'));
+    // Blobs a killed writer was staging: its temps (named with its pid) go at the next write. Only
+    // in the layout's own ingest/ folder: one planted as a link would have us remove elsewhere.
+    if (writable && lstatSync(join(path, 'ingest'), { throwIfNoEntry: false })?.isDirectory()) {
+      await sweepStaleTemps(join(path, 'ingest'));
+    }
     return new OciLayout(files, writable, created ?? (await readState(files)));
   }
 
