@@ -271,6 +271,30 @@ describe('what reaches the terminal', () => {
     }));
 });
 
+describe('what reaches the terminal: a target as given', () => {
+  test('push, cp, blob push, manifest push and pull to a layout path holding a newline cannot forge a Digest line', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'f.txt'), 'hi\n');
+      const forged = `sha256:${'0'.repeat(64)}`;
+      const layout = join(dir, `lay\nDigest: ${forged}`);
+      const runs = [
+        ['push', '--oci-layout', `${layout}:v1`, 'f.txt'],
+        ['cp', '--from-oci-layout', '--to-oci-layout', `${layout}:v1`, `${layout}:v2,v3`],
+        ['pull', '--oci-layout', `${layout}:v1`, '-o', join(dir, 'out')],
+        ['blob', 'push', '--oci-layout', `${layout}@${digestBytes(Buffer.from('hi\n'))}`, 'f.txt'],
+      ];
+      for (const args of runs) {
+        const r = await ladingOk(args, { cwd: dir });
+        assert.doesNotMatch(r.stdout, /^Digest: sha256:0{64}/m, `${args[0]}: ${r.stdout}`);
+        assert.match(r.stdout, /lay\\nDigest: sha256:0{64}/, `${args[0]}: the path is shown escaped`);
+      }
+      const manifest = await ladingOk(['manifest', 'fetch', '--oci-layout', `${layout}:v1`], { cwd: dir });
+      await writeFile(join(dir, 'm.json'), manifest.stdout);
+      const pushed = await ladingOk(['manifest', 'push', '--oci-layout', `${layout}:v4`, 'm.json'], { cwd: dir });
+      assert.doesNotMatch(pushed.stdout, /^Digest: sha256:0{64}/m, pushed.stdout);
+    }));
+});
+
 describe('bounded: sizes from a descriptor', () => {
   for (const [what, size] of [
     ['no size', undefined],

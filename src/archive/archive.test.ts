@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  chmod,
   lstat,
   mkdir,
   mkdtemp,
@@ -18,12 +19,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { lessUmask } from '../../test/support/fixtures.js';
 import { isLadingError } from '../oci/index.js';
 import {
+  acquireLock,
   ContainedTree,
   containedLinkTarget,
   extractTar,
@@ -446,6 +448,80 @@ describe('withLock', () => {
         assert.ok(Date.now() - started < 5000, what);
         await rm(lock, { force: true });
       }
+    });
+  });
+
+  test("a stale lock that cannot be removed (another user's, in a sticky folder) fails at once, never spins", async () => {
+    await inDir(async (dir) => {
+      const lock = join(dir, 'x.lock');
+      // Left by a process that no longer runs.
+      const dead = '2147483646\n';
+      if (process.getuid?.() === 0) {
+        // Root removes anything: the lock is root's in a sticky folder, and nobody asks for it.
+        await chmod(dir, 0o1777);
+        await writeFile(lock, dead);
+        const script = `import { acquireLock } from ${JSON.stringify(new URL('./index.ts', import.meta.url).href)};
+          try { await acquireLock(${JSON.stringify(lock)}); console.log('taken'); }
+          catch (e) { console.log(e.code, e.message); }`;
+        const tsx = import.meta.resolve('tsx');
+        const out = await new Promise<string>((resolve, reject) =>
+          execFile(
+            'setpriv',
+            [
+              '--reuid=65534',
+              '--regid=65534',
+              '--clear-groups',
+              '--',
+              process.execPath,
+              '--import',
+              tsx,
+              '--input-type=module',
+              '-e',
+              script,
+            ],
+            { timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, HOME: '/nonexistent' } },
+            (error, stdout, stderr) => (error ? reject(new Error(`${error.message} ${stderr}`)) : resolve(stdout)),
+          ),
+        );
+        assert.match(
+          out,
+          /^IO_ERROR .*x\.lock was left by a process that no longer runs and cannot be removed \(EPERM\)/,
+        );
+        assert.equal(await readFile(lock, 'utf8'), dead);
+      } else {
+        await writeFile(lock, dead);
+        await chmod(dir, 0o555);
+        try {
+          await assert.rejects(
+            acquireLock(lock),
+            (e) => isLadingError(e, 'IO_ERROR') && /cannot be removed \(EACCES\)/.test(e.message),
+          );
+        } finally {
+          await chmod(dir, 0o755);
+        }
+      }
+    });
+  });
+
+  test('a long-held lock is kept fresh without touching what a link planted under its name points to', async () => {
+    await inDir(async (dir) => {
+      const lock = join(dir, 'x.lock');
+      const victim = join(dir, 'victim');
+      await writeFile(victim, 'mine');
+      const old = new Date('2001-01-01T00:00:00Z');
+      await utimes(victim, old, old);
+      mock.timers.enable({ apis: ['setInterval'] });
+      try {
+        const release = await acquireLock(lock, { held: 'long' });
+        // Another local user swaps the lock file for a link to a file of the victim's.
+        await rm(lock);
+        await symlink(victim, lock);
+        mock.timers.tick(60_000);
+        release();
+      } finally {
+        mock.timers.reset();
+      }
+      assert.equal((await stat(victim)).mtimeMs, old.getTime());
     });
   });
 

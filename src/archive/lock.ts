@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, type Stats, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, lutimesSync, openSync, type Stats, unlinkSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { readRegularFileSync } from '../content/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
@@ -53,7 +53,7 @@ export async function acquireLock(
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       if (await isStale(lockPath)) {
-        await unlink(lockPath).catch(() => {});
+        await breakLock(lockPath);
         continue;
       }
       if (Date.now() - started >= timeoutMs) {
@@ -72,7 +72,8 @@ export async function acquireLock(
       ? setInterval(() => {
           const now = new Date();
           try {
-            utimesSync(lockPath, now, now);
+            // Not through a link planted under the lock's name: that would touch the file it names.
+            lutimesSync(lockPath, now, now);
           } catch {
             // broken by another process meanwhile: nothing to keep fresh
           }
@@ -91,6 +92,25 @@ export async function acquireLock(
 /** Removes a lock file left by a process that no longer runs (or one older than two minutes). */
 export async function removeStaleLock(lockPath: string): Promise<void> {
   if (await isStale(lockPath)) await unlink(lockPath).catch(() => {});
+}
+
+/**
+ * Removes a stale lock so that it can be taken. One that cannot be removed (another user's file in
+ * a sticky folder such as /tmp, a read-only folder) fails now: retried, it would spin for ever,
+ * every try finding it stale again and no wait in between.
+ */
+async function breakLock(lockPath: string): Promise<void> {
+  try {
+    await unlink(lockPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new LadingError(
+      'IO_ERROR',
+      `${lockPath} was left by a process that no longer runs and cannot be removed (${code ?? String(error)}); remove it if no lading process is running`,
+      { cause: error },
+    );
+  }
 }
 
 async function isStale(lockPath: string): Promise<boolean> {

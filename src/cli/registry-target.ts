@@ -15,6 +15,7 @@ import {
 } from '../registry/index.js';
 import { traceSink } from './debug.js';
 import { rememberSecret } from './io.js';
+import { safeText } from './output/safe-text.js';
 import { readVersion } from './version.js';
 
 /** The ORAS remote and target flags, as commander hands them over (camelCase). */
@@ -213,7 +214,7 @@ export function openRegistryTarget(raw: string, flags: TargetFlags, options: { w
     target: repository,
     reference: ref.reference,
     extraTags,
-    display: `[registry] ${raw.split(',')[0]}`,
+    display: `[registry] ${safeText(raw.split(',')[0] ?? '')}`,
     base: `${ref.registry}/${ref.repository}`,
   };
 }

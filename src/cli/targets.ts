@@ -1,6 +1,7 @@
 import { soleReference } from '../copy/index.js';
 import { OciLayout } from '../layout/index.js';
 import { checkTagOrDigest, LadingError, parseLayoutReference } from '../oci/index.js';
+import { safeText } from './output/safe-text.js';
 import type { OpenedTarget, TargetFlags } from './registry-target.js';
 
 export type { OpenedTarget, TargetFlags } from './registry-target.js';
@@ -61,7 +62,8 @@ export async function openTarget(
       reference: first,
       extraTags,
       // As ORAS shows a target: the first of a list of tags; the others are reported as they are tagged.
-      display: `[oci-layout] ${raw.split(',')[0]}`,
+      // Escaped: a path may hold a newline, which would forge a line of ours (`Digest: …`).
+      display: `[oci-layout] ${safeText(raw.split(',')[0] ?? '')}`,
       base: path,
     };
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -397,6 +397,59 @@ describe('writing layouts', () => {
       }
       assert.ok(present.length > 0, 'some children landed before the failure');
       assert.deepEqual(after.manifests.map((m: Descriptor) => m.digest).sort(), present.sort());
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a child manifest another process deletes before it is listed is not listed, after an earlier write too', async () => {
+    const t = await tempDir();
+    try {
+      const manifest = (n: number) =>
+        encodeManifest({
+          schemaVersion: 2,
+          mediaType: MediaType.ImageManifest,
+          artifactType: 'application/vnd.test',
+          config: EmptyJsonDescriptor,
+          layers: [],
+          annotations: { n: String(n) },
+        });
+      const desc = (n: number): Descriptor => ({
+        mediaType: MediaType.ImageManifest,
+        digest: digestBytes(manifest(n)),
+        size: manifest(n).length,
+      });
+      const layout = await OciLayout.open(t.path, { mode: 'create' });
+      await layout.push(EmptyJsonDescriptor, EmptyJsonBytes);
+      // A write of this handle's own first: index.json then holds the bytes it wrote.
+      await layout.push(desc(0), manifest(0));
+      await layout.pushChildManifest(desc(1), manifest(1));
+      await layout.pushChildManifest(desc(2), manifest(2));
+      // Another process removes one (its own delete, a cleanup) before the list is written.
+      await rm(join(t.path, 'blobs', 'sha256', desc(1).digest.slice('sha256:'.length)));
+      await layout.close();
+      const index = JSON.parse(await readFile(join(t.path, 'index.json'), 'utf8'));
+      const listed = index.manifests.map((m: Descriptor) => m.digest).sort();
+      assert.deepEqual(listed, [desc(0).digest, desc(2).digest].sort());
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('opening a layout whose ingest/ is a planted link removes nothing where it points', async () => {
+    const t = await tempDir();
+    try {
+      const root = join(t.path, 'layout');
+      await (await OciLayout.open(root, { mode: 'create' })).close();
+      const elsewhere = join(t.path, 'elsewhere');
+      await mkdir(elsewhere);
+      // Named as a temp of a process that no longer runs.
+      const kept = '.notes.2147483646.0123456789ab.tmp';
+      await writeFile(join(elsewhere, kept), 'mine');
+      await rm(join(root, 'ingest'), { recursive: true, force: true });
+      await symlink(elsewhere, join(root, 'ingest'));
+      await (await OciLayout.open(root, { mode: 'readwrite' })).close();
+      assert.deepEqual(await readdir(elsewhere), [kept]);
     } finally {
       await t.cleanup();
     }

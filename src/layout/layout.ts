@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -122,8 +122,11 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   /** Index updates waiting for the one under way (see `#update`). */
   readonly #pending: PendingUpdate[] = [];
   #flushing = false;
-  /** The bytes of the index.json this handle last wrote (see `#unchangedState`). */
-  #written: Uint8Array | undefined;
+  /**
+   * The bytes of the index.json this handle last wrote and the state they encode (see
+   * `#unchangedState`): that state, not `#state`, which also holds child manifests not listed yet.
+   */
+  #written: { bytes: Uint8Array; state: IndexState } | undefined;
 
   private constructor(
     files: StoreFiles,
@@ -196,8 +199,11 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     }
     const writable = mode !== 'readonly';
     const created = writable ? await initialise(files) : undefined;
-    // Blobs a killed writer was staging: its temps (named with its pid) go at the next write.
-    if (writable) await sweepStaleTemps(join(path, 'ingest'));
+    // Blobs a killed writer was staging: its temps (named with its pid) go at the next write. Only
+    // in the layout's own ingest/ folder: one planted as a link would have us remove elsewhere.
+    if (writable && lstatSync(join(path, 'ingest'), { throwIfNoEntry: false })?.isDirectory()) {
+      await sweepStaleTemps(join(path, 'ingest'));
+    }
     return new OciLayout(files, writable, created ?? (await readState(files)));
   }
 
@@ -610,7 +616,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
           const bytes = encodeIndexJson(state);
           this.#written = undefined;
           await writeFileAtomic(join(this.location, 'index.json'), bytes, 0o644, { sync: this.#syncIndex });
-          this.#written = bytes;
+          this.#written = { bytes, state: copyState(state) };
           for (const [digest] of unlisted) this.#unlisted.delete(digest);
           // Pushed while this write was under way: known to this handle until the next one lists them.
           for (const [digest, desc] of this.#unlisted)
@@ -644,9 +650,15 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     const written = this.#written;
     if (!written) return undefined;
     const now = await this.files.readSmall('index.json', MaxIndexBytes).catch(() => undefined);
-    if (!now?.equals(written)) return undefined;
-    return { tags: new Map(this.#state.tags), manifests: new Map(this.#state.manifests) };
+    if (!now?.equals(written.bytes)) return undefined;
+    // What was written, not `#state`: a child manifest known to this handle but not listed yet must
+    // still be checked to be there before it is listed (another process may have deleted it).
+    return copyState(written.state);
   }
+}
+
+function copyState(state: IndexState): IndexState {
+  return { tags: new Map(state.tags), manifests: new Map(state.manifests) };
 }
 
 interface PendingUpdate {

@@ -135,6 +135,13 @@ describe('token realm validation', () => {
       () => refuseCleartextRealm(new URL('http://192.168.1.11/auth'), new URL('http://192.168.1.10:5000')),
       /on another host/,
     );
+    // A subdomain of localhost is a DNS question where systemd-resolved does not answer it: not this
+    // machine for sure, so no password in the clear, and no internal address for a remote registry.
+    assert.throws(
+      () => refuseCleartextRealm(new URL('http://evil.localhost:5001/auth'), new URL('http://localhost:5000')),
+      /on another host/,
+    );
+    assert.throws(() => validateRealm('http://evil.localhost:5001/auth', local), /internal address/);
   });
 });
 

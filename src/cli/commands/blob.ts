@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Descriptor } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
 import { addOrasOptions } from '../options.js';
+import { safeText } from '../output/safe-text.js';
 import type { OpenedTarget, TargetFlags } from '../targets.js';
 
 interface BlobFetchFlags extends TargetFlags {
@@ -160,7 +161,7 @@ async function blobPush(io: CliIO, raw: string, file: string, flags: BlobPushFla
       return;
     }
     // ORAS 1.3's words: `Pushed:` and the reference as given.
-    io.stdout.write(`Pushed: [${opened.kind}] ${raw}\nDigest: ${desc.digest}\n`);
+    io.stdout.write(`Pushed: [${opened.kind}] ${safeText(raw)}\nDigest: ${desc.digest}\n`);
   } finally {
     await closeRegistries();
   }

@@ -248,5 +248,5 @@ export function isNotFound(error: unknown): boolean {
 /** `[registry] <ref>` with only the first of `a,b,c` tags, as ORAS shows a target. */
 export function displayReference(opened: OpenedTarget, raw: string): string {
   const first = opened.extraTags.length > 0 ? raw.slice(0, raw.length - opened.extraTags.join(',').length - 1) : raw;
-  return `[${opened.kind}] ${first}`;
+  return `[${opened.kind}] ${safeText(first)}`;
 }

@@ -10,10 +10,14 @@ function bareHost(hostname: string): string {
     .replace(/\.$/, '');
 }
 
-/** This machine: `localhost` (and its subdomains, RFC 6761), 127.0.0.0/8, `::1`. */
+/**
+ * This machine: `localhost`, 127.0.0.0/8, `::1`. Not a subdomain of `localhost`: RFC 6761 reserves
+ * them, but glibc without systemd-resolved asks DNS for `x.localhost` (and then its search domains),
+ * whose answer may be any host; a password in the clear must not go there.
+ */
 function isLoopback(hostname: string): boolean {
   const host = bareHost(hostname);
-  if (host === 'localhost' || host.endsWith('.localhost') || host === '::1') return true;
+  if (host === 'localhost' || host === '::1') return true;
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
