@@ -166,6 +166,18 @@ describe('a rate limit that asks for a long pause', () => {
     assert.equal(count(s, 'GET', /\/tags\/list/), 1);
   });
 
+  test('a Retry-After of a hostile size is named as more than a day, not 1e+23 s', async () => {
+    const s = await start();
+    s.intercept((req, res) => {
+      if (!req.url?.includes('/tags/list')) return false;
+      res.writeHead(429, { 'retry-after': '99999999999999999999999' }).end();
+      return true;
+    });
+    const r = await run(['repo', 'tags', '--plain-http', `${s.host}/quirks/limited`]);
+    assertOneLineError(r, /429 Too Many Requests.*retry after more than a day\)$/);
+    assert.equal(count(s, 'GET', /\/tags\/list/), 1);
+  });
+
   test('a short Retry-After is still waited for and the request completes', async () => {
     const s = await start();
     let limited = 1;

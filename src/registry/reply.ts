@@ -107,7 +107,10 @@ function scopeNote(value: string | undefined): string | undefined {
 function retryNote(status: number, reply: HttpReply): string | undefined {
   if (status !== 429 && status !== 503) return undefined;
   const ms = parseRetryAfter(header(reply.headers, 'retry-after'));
-  return ms === undefined ? undefined : `the registry asks to retry after ${Math.ceil(ms / 1000)} s`;
+  if (ms === undefined) return undefined;
+  // A pause past a day is a registry's way of saying "not soon" (or a hostile number): no 1e+23.
+  const day = 24 * 60 * 60 * 1000;
+  return `the registry asks to retry after ${ms > day ? 'more than a day' : `${Math.ceil(ms / 1000)} s`}`;
 }
 
 function plainText(reply: HttpReply, body: Buffer): string | undefined {
