@@ -749,3 +749,205 @@ describe('OCM: the configuration resolvers find referenced components elsewhere 
       }
     }));
 });
+
+describe('OCM output and flags as the upstream CLI prints and takes them', () => {
+  /** root 0.0.1 → leaf-a, leaf-b; root 0.0.2 → leaf-a (leaf-b has another provider), as upstream's tests. */
+  const graph = `components:
+  - name: ocm.software/root
+    version: 0.0.2
+    provider: {name: ocm.software}
+    componentReferences:
+      - {name: ref-a, componentName: ocm.software/leaf-a, version: 0.0.1}
+  - name: ocm.software/root
+    version: 0.0.1
+    provider: {name: ocm.software}
+    componentReferences:
+      - {name: ref-a, componentName: ocm.software/leaf-a, version: 0.0.1}
+      - {name: ref-b, componentName: ocm.software/leaf-b, version: 0.0.1}
+  - name: ocm.software/leaf-b
+    version: 0.0.1
+    provider: {name: other.org}
+  - name: ocm.software/leaf-a
+    version: 0.0.1
+    provider: {name: ocm.software}
+`;
+  const table = (rows: string[]) => rows.map((r) => `${r}\n`).join('');
+
+  test('add cv and get cv tables blank a component or provider repeated from the row above; -o tree nests as upstream', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'c.yaml'), graph);
+      // add cv prints the construction graph: roots in identity order, each with its references.
+      const add = await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', 'ctf'], { cwd: dir });
+      assert.equal(
+        add.stdout,
+        table([
+          ' COMPONENT           │ VERSION │ PROVIDER     ',
+          '─────────────────────┼─────────┼──────────────',
+          ' ocm.software/root   │ 0.0.1   │ ocm.software ',
+          ' ocm.software/leaf-a │ 0.0.1   │              ',
+          ' ocm.software/leaf-b │ 0.0.1   │ other.org    ',
+          ' ocm.software/root   │ 0.0.2   │ ocm.software ',
+          ' ocm.software/leaf-a │ 0.0.1   │              ',
+        ]),
+      );
+      const versions = await ladingOk(['get', 'cv', 'ctf//ocm.software/root'], { cwd: dir });
+      assert.equal(
+        versions.stdout,
+        table([
+          ' COMPONENT         │ VERSION │ PROVIDER     ',
+          '───────────────────┼─────────┼──────────────',
+          ' ocm.software/root │ 0.0.2   │ ocm.software ',
+          '                   │ 0.0.1   │              ',
+        ]),
+      );
+      const tree = await ladingOk(['get', 'cv', 'ctf//ocm.software/root', '-o', 'tree', '--recursive=-1'], {
+        cwd: dir,
+      });
+      assert.equal(
+        tree.stdout,
+        table([
+          ' NESTING  COMPONENT            VERSION  PROVIDER      IDENTITY                               ',
+          ' ├─ ●     ocm.software/root    0.0.2    ocm.software  name=ocm.software/root,version=0.0.2   ',
+          ' │  └─    ocm.software/leaf-a  0.0.1    ocm.software  name=ocm.software/leaf-a,version=0.0.1 ',
+          ' └─ ●     ocm.software/root    0.0.1    ocm.software  name=ocm.software/root,version=0.0.1   ',
+          '    ├─    ocm.software/leaf-a  0.0.1    ocm.software  name=ocm.software/leaf-a,version=0.0.1 ',
+          '    └─    ocm.software/leaf-b  0.0.1    other.org     name=ocm.software/leaf-b,version=0.0.1 ',
+        ]),
+      );
+    }));
+
+  test('get cv of a repository without a component lists every component (--latest: the newest of each)', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'c.yaml'), graph);
+      await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', 'ctf'], { cwd: dir });
+      const all = await ladingOk(['get', 'cv', 'ctf', '-o', 'json'], { cwd: dir });
+      const ids = (r: { stdout: string }) =>
+        JSON.parse(r.stdout).map((d: { component: { name: string; version: string } }) =>
+          [d.component.name, d.component.version].join(':'),
+        );
+      assert.deepEqual(ids(all), [
+        'ocm.software/root:0.0.2',
+        'ocm.software/leaf-a:0.0.1',
+        'ocm.software/leaf-b:0.0.1',
+        'ocm.software/root:0.0.1',
+      ]);
+      const latest = await ladingOk(['get', 'cv', 'ctf', '--latest', '-o', 'json'], { cwd: dir });
+      assert.deepEqual(ids(latest), [
+        'ocm.software/root:0.0.2',
+        'ocm.software/leaf-a:0.0.1',
+        'ocm.software/leaf-b:0.0.1',
+      ]);
+      // A reference with a component part stays a component reference, refused as such.
+      assertOneLineError(await lading(['get', 'cv', 'ctf//'], { cwd: dir }), /component/);
+    }));
+
+  test('transfer cv: every version by default (no constraint); a version given with --latest or --semver-constraint warns; --transfer-spec warnings are log records', () =>
+    withDir(async (dir) => {
+      for (const v of ['0.0.0-0', '1.0.0']) {
+        await writeFile(join(dir, `c-${v}.yaml`), `name: acme.org/every\nversion: ${v}\nprovider:\n  name: acme.org\n`);
+        await ladingOk(['add', 'cv', '-c', `c-${v}.yaml`, '-r', 'ctf'], { cwd: dir });
+      }
+      // "> 0.0.0-0" (get cv's default) leaves out 0.0.0-0; upstream's transfer filters nothing.
+      await ladingOk(['transfer', 'cv', 'ctf//acme.org/every', 'mirror'], { cwd: dir });
+      const tree = await ladingOk(['get', 'cv', 'mirror', '-o', 'json', '--semver-constraint', '>= 0.0.0-0'], {
+        cwd: dir,
+      });
+      assert.deepEqual(
+        JSON.parse(tree.stdout).map((d: { component: { version: string } }) => d.component.version),
+        ['1.0.0', '0.0.0-0'],
+      );
+      const pinned = await ladingOk(
+        [
+          'transfer',
+          'cv',
+          '--logformat',
+          'json',
+          '--latest',
+          '--semver-constraint',
+          '< 1',
+          'ctf//acme.org/every:1.0.0',
+          'm2',
+        ],
+        { cwd: dir },
+      );
+      const records = pinned.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: string; msg: string });
+      assert.deepEqual(
+        records.map((r) => [r.level, r.msg]),
+        [
+          ['WARN', '--semver-constraint has no effect when a version is already specified in the reference'],
+          ['WARN', '--latest has no effect when a version is already specified in the reference'],
+        ],
+      );
+      const spec = await ladingOk(['transfer', 'cv', '--dry-run', 'ctf//acme.org/every:1.0.0', 'm3'], { cwd: dir });
+      await writeFile(join(dir, 'spec.yaml'), spec.stdout);
+      const replay = await ladingOk(
+        ['transfer', 'cv', '--transfer-spec', 'spec.yaml', '--dry-run', '--copy-resources', '--logformat', 'json'],
+        { cwd: dir },
+      );
+      const warned = JSON.parse(replay.stderr.split('\n').find((l) => l.startsWith('{')) as string);
+      assert.equal(warned.level, 'WARN');
+      assert.equal(warned.msg, '--copy-resources has no effect when --transfer-spec is set');
+    }));
+
+  test('--plugin-directory, --plugin-shutdown-timeout and add cv --blob-cache-directory are taken (lading has no plugins or cache); download resource --transformer fails as upstream', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'c.yaml'), graph);
+      await ladingOk(['add', 'cv', '-c', 'c.yaml', '-r', 'ctf'], { cwd: dir });
+      await mkdir(join(dir, 'plugins'));
+      const r = await ladingOk(
+        [
+          '--plugin-directory',
+          join(dir, 'plugins'),
+          'get',
+          'cv',
+          'ctf//ocm.software/leaf-a:0.0.1',
+          '--plugin-shutdown-timeout',
+          '1m30s',
+          '-o',
+          'ndjson',
+        ],
+        { cwd: dir },
+      );
+      assert.equal(JSON.parse(r.stdout).component.name, 'ocm.software/leaf-a');
+      await writeFile(join(dir, 'plugins', 'ocm-plugin'), '');
+      const warned = await ladingOk(
+        ['get', 'cv', '--plugin-directory', 'plugins', 'ctf//ocm.software/leaf-a:0.0.1', '-o', 'ndjson'],
+        { cwd: dir },
+      );
+      assert.match(warned.stderr, /^warning: --plugin-directory plugins: lading runs no plugins/m);
+      assertOneLineError(
+        await lading(['get', 'cv', '--plugin-shutdown-timeout', 'soon', 'ctf//ocm.software/leaf-a:0.0.1'], {
+          cwd: dir,
+        }),
+        /invalid argument "soon" for "--plugin-shutdown-timeout"/,
+      );
+      await writeFile(
+        join(dir, 'f.yaml'),
+        'name: acme.org/dl\nversion: 1.0.0\nprovider:\n  name: acme.org\nresources:\n  - name: note\n    type: blob\n    input: {type: utf8/v1, text: hi}\n',
+      );
+      await ladingOk(['add', 'cv', '-c', 'f.yaml', '-r', 'ctf', '--blob-cache-directory', '.ocm/cache'], { cwd: dir });
+      assertOneLineError(
+        await lading(
+          [
+            'download',
+            'resource',
+            'ctf//acme.org/dl:1.0.0',
+            '--identity',
+            'name=note',
+            '--transformer',
+            'helm',
+            '--output',
+            'x',
+          ],
+          { cwd: dir },
+        ),
+        /transformer "helm" not found, available transformers: \[\]/,
+      );
+      await ladingOk(['download', 'resource', 'ctf//acme.org/dl:1.0.0', '--identity', 'name=note', '--output', 'x'], {
+        cwd: dir,
+      });
+    }));
+});

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { LadingError } from '../oci/index.js';
 import { setTraceSink } from './debug.js';
 import type { CliIO } from './io.js';
@@ -37,7 +37,17 @@ export function addOcmGlobalOptions(cmd: Command): Command {
     .option('--loglevel <level>', 'log level: info (default), warn, debug (also the HTTP trace) or error')
     .option('--logformat <format>', 'log format: text (Go slog text records) or json')
     .option('--logoutput <stream>', 'where log lines go: stderr (default) or stdout')
-    .option('--temp-folder <dir>', 'folder for temporary files (instead of the system one)');
+    .option('--temp-folder <dir>', 'folder for temporary files (instead of the system one)')
+    // Upstream's plugin flags, so scripts that pass them run: lading's types are built in.
+    .addOption(
+      new Option('--plugin-directory <dir>', 'accepted for upstream scripts; lading runs no plugins').hideHelp(),
+    )
+    .addOption(
+      new Option(
+        '--plugin-shutdown-timeout <duration>',
+        'accepted for upstream scripts; lading runs no plugins',
+      ).hideHelp(),
+    );
   // As upstream, the folder input paths are read from: only `add cv` reads inputs (it has its own).
   if (!cmd.options.some((o) => o.long === '--working-directory'))
     cmd.option('--working-directory <dir>', 'the folder inputs are loaded from (used by add cv)');
@@ -47,7 +57,15 @@ export function addOcmGlobalOptions(cmd: Command): Command {
 /** Applies the logging flags, --temp-folder and --working-directory before the command runs. */
 export async function applyOcmGlobalOptions(
   io: CliIO,
-  opts: { loglevel?: string; logformat?: string; logoutput?: string; tempFolder?: string; workingDirectory?: string },
+  opts: {
+    loglevel?: string;
+    logformat?: string;
+    logoutput?: string;
+    tempFolder?: string;
+    workingDirectory?: string;
+    pluginDirectory?: string;
+    pluginShutdownTimeout?: string;
+  },
 ): Promise<void> {
   const structured = opts.loglevel !== undefined || opts.logformat !== undefined || opts.logoutput !== undefined;
   settings = {
@@ -58,6 +76,25 @@ export async function applyOcmGlobalOptions(
     output: choice('logoutput', opts.logoutput ?? 'stderr', ['stderr', 'stdout'] as const),
   };
   if (settings.level === 'debug' && !io.debug) setTraceSink((line) => log('debug', line));
+  // A Go duration, as cobra's flag parses it (`10s`, `1m30s`, `500ms`, `0`).
+  if (
+    opts.pluginShutdownTimeout !== undefined &&
+    !/^[-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$/.test(opts.pluginShutdownTimeout)
+  ) {
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `invalid argument ${JSON.stringify(opts.pluginShutdownTimeout)} for "--plugin-shutdown-timeout" flag: not a duration (e.g. 10s)`,
+    );
+  }
+  if (opts.pluginDirectory !== undefined) {
+    const { readdir } = await import('node:fs/promises');
+    const entries = await readdir(opts.pluginDirectory).catch(() => []);
+    if (entries.length > 0)
+      log(
+        'warn',
+        `--plugin-directory ${opts.pluginDirectory}: lading runs no plugins (its types are built in); ignored`,
+      );
+  }
   const { stat } = await import('node:fs/promises');
   const { resolve } = await import('node:path');
   const folder = async (flag: string, dir: string) => {

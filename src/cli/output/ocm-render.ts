@@ -4,13 +4,43 @@ import type { ComponentDescriptor, Resource } from '../../ocm/descriptor/model.j
 import type { CliIO } from '../io.js';
 import { jsonText, safeText } from './safe-text.js';
 
-/** A box-drawn table as the OCM CLI prints it. Cells are data (names from descriptors): escaped. */
-export function renderTable(headers: string[], dataRows: string[][]): string {
-  const rows = dataRows.map((r) => r.map(safeText));
+/**
+ * A box-drawn table as the OCM CLI prints it (go-pretty's light style without a border). Cells are
+ * data (names from descriptors): escaped. In the columns of `merge` (upstream's AutoMerge: the
+ * component and provider columns of `get cv` and `add cv`), a cell equal to the one above is left
+ * blank.
+ */
+export function renderTable(headers: string[], dataRows: string[][], merge: readonly number[] = []): string {
+  const rows = dataRows.map((r, i) =>
+    r.map((cell, col) => (i > 0 && merge.includes(col) && dataRows[i - 1]?.[col] === cell ? '' : safeText(cell))),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `${cells.map((c, i) => ` ${c.padEnd(widths[i] ?? 0)} `).join('│')}\n`;
   const rule = `${widths.map((w) => '─'.repeat(w + 2)).join('┼')}\n`;
   return line(headers) + rule + rows.map(line).join('');
+}
+
+/**
+ * `-o tree` as upstream draws it: go-pretty's default style without borders or separators (each
+ * cell padded by a space on both sides), the nesting column built from `├─`/`└─`, `│  ` for an
+ * ancestor with siblings still to come, and ` ●` on a version that has children.
+ */
+function renderTree(roots: ComponentTree[]): string {
+  const rows: string[][] = [];
+  const visit = (n: ComponentTree, ancestorsHaveMore: boolean[], last: boolean) => {
+    const c = n.descriptor.component;
+    const [name, version, provider] = [c.name, c.version, c.provider.name].map(safeText);
+    const nesting = `${ancestorsHaveMore.map((more) => (more ? '│  ' : '   ')).join('')}${last ? '└─' : '├─'}${n.children.length > 0 ? ' ●' : ''}`;
+    rows.push([nesting, name ?? '', version ?? '', provider ?? '', `name=${name},version=${version}`]);
+    for (const [i, child] of n.children.entries())
+      visit(child, [...ancestorsHaveMore, !last], i === n.children.length - 1);
+  };
+  for (const [i, r] of roots.entries()) visit(r, [], i === roots.length - 1);
+  const headers = ['NESTING', 'COMPONENT', 'VERSION', 'PROVIDER', 'IDENTITY'];
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => [...(r[i] ?? '')].length)));
+  const fmt = (cells: string[]) =>
+    `${cells.map((c, i) => ` ${c}${' '.repeat((widths[i] ?? 0) - [...c].length)} `).join('')}\n`;
+  return fmt(headers) + rows.map(fmt).join('');
 }
 
 export type OcmFormat = 'table' | 'yaml' | 'json' | 'ndjson' | 'tree';
@@ -39,37 +69,15 @@ export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: Com
       io.stdout.write(goYaml(await wire(flat)));
       return;
     }
-    case 'tree': {
-      const rows: string[][] = [];
-      const visit = (n: ComponentTree, prefix: string, last: boolean) => {
-        const c = n.descriptor.component;
-        const [name, version, provider] = [c.name, c.version, c.provider.name].map(safeText);
-        rows.push([
-          `${prefix}${last ? '└─' : '├─'}`,
-          name ?? '',
-          version ?? '',
-          provider ?? '',
-          `name=${name},version=${version}`,
-        ]);
-        for (const [i, child] of n.children.entries())
-          visit(child, `${prefix}${last ? '  ' : '│ '}`, i === n.children.length - 1);
-      };
-      for (const [i, r] of roots.entries()) visit(r, ' ', i === roots.length - 1);
-      const headers = ['NESTING', 'COMPONENT', 'VERSION', 'PROVIDER', 'IDENTITY'];
-      const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-      const fmt = (cells: string[]) =>
-        `${cells
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd()}\n`;
-      io.stdout.write(fmt(headers) + rows.map(fmt).join(''));
+    case 'tree':
+      io.stdout.write(renderTree(roots));
       return;
-    }
     default:
       io.stdout.write(
         renderTable(
           ['COMPONENT', 'VERSION', 'PROVIDER'],
           flat.map((d) => [d.component.name, d.component.version, d.component.provider.name]),
+          [0, 2],
         ),
       );
   }

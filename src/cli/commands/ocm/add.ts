@@ -1,6 +1,9 @@
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { LadingError } from '../../../oci/index.js';
+import type { ComponentTree } from '../../../ocm/component-tree.js';
+import type { ComponentDescriptor } from '../../../ocm/descriptor/model.js';
+import type { ComponentVersionReader } from '../../../ocm/resolving-reader.js';
 import type { CliIO } from '../../io.js';
 import { log } from '../../log.js';
 import { addOcmOptions } from '../../options.js';
@@ -38,7 +41,14 @@ export function registerAdd(program: Command, io: CliIO): void {
     .option('--skip-reference-digest-processing', 'do not resolve and pin digests of resources given by access')
     .option('--concurrency-limit <n>', 'inputs processed in parallel', '4')
     .option('--working-directory <dir>', "where relative input paths start (default: the constructor file's folder)")
-    .option('-o, --output <format>', 'output format: table, yaml, json, ndjson or tree', 'table');
+    .option('-o, --output <format>', 'output format: table, yaml, json, ndjson or tree', 'table')
+    // Upstream's cache of downloaded input blobs: lading streams inputs and keeps no cache.
+    .addOption(
+      new Option(
+        '--blob-cache-directory <dir>',
+        'accepted for upstream scripts; lading keeps no blob cache',
+      ).hideHelp(),
+    );
   addDisplayModeOption(cmd);
   addOcmOptions(cmd);
   cmd.addHelpText(
@@ -149,14 +159,15 @@ Examples:
         digestAccess: registryDigestProcessor({ registries: access.registries, helm: access.helm }),
         inputMethods: await helmAwareInputs(access),
       });
+      // Upstream prints the construction graph: what the run built and what it references.
+      const graph = await constructionGraph(
+        descriptors,
+        resolving.resolvers > 0 ? resolving.reader : opened.repository,
+      );
       ok = true;
       // Ctrl-C while a tar or tgz is written back stops the write and leaves the archive as it was.
       await opened.close({ commit: true, signal: (await import('../../interrupt.js')).interruptSignal() });
-      await renderDescriptors(
-        io,
-        format,
-        descriptors.map((descriptor) => ({ descriptor, children: [] })),
-      );
+      await renderDescriptors(io, format, graph);
     } finally {
       // A failed add leaves a CTF archive exactly as it was.
       if (!ok) await opened.close({ commit: false }).catch(() => {});
@@ -167,6 +178,39 @@ Examples:
       }
     }
   });
+}
+
+/**
+ * The versions an add built as upstream's `add cv` prints them: the graph of the constructor's
+ * components and the versions they reference (built in this run, or read from the target or
+ * through the resolvers), from its roots (versions nothing in the graph references) in the order
+ * of their identity (`name=…,version=…`), each with its references in reference order.
+ */
+async function constructionGraph(
+  built: readonly ComponentDescriptor[],
+  reader: ComponentVersionReader,
+): Promise<ComponentTree[]> {
+  const { componentVersionTree } = await import('../../../ocm/component-tree.js');
+  const key = (name: string, version: string) => `name=${name},version=${version}`;
+  const byKey = new Map(built.map((d) => [key(d.component.name, d.component.version), d]));
+  const referenced = new Set(
+    built.flatMap((d) => d.component.componentReferences.map((r) => key(r.componentName, r.version))),
+  );
+  const node = async (d: ComponentDescriptor): Promise<ComponentTree> => ({
+    descriptor: d,
+    children: await Promise.all(
+      d.component.componentReferences.map((r) => {
+        const inRun = byKey.get(key(r.componentName, r.version));
+        return inRun ? node(inRun) : componentVersionTree(reader, r.componentName, r.version, { depth: -1 });
+      }),
+    ),
+  });
+  const roots = [...byKey.entries()]
+    .filter(([k]) => !referenced.has(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const trees: ComponentTree[] = [];
+  for (const [, d] of roots) trees.push(await node(d));
+  return trees;
 }
 
 /** The built-in inputs, with Helm charts fetched through the command's TLS and credentials. */

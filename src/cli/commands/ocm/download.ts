@@ -31,6 +31,10 @@ export function registerDownload(program: Command, io: CliIO): void {
       )
         .choices(['auto', 'disable'])
         .default('auto'),
+    )
+    .option(
+      '--transformer <name>',
+      "upstream's transformer of the downloaded resource, by name; neither upstream nor lading registers any, so naming one fails",
     );
   addOcmOptions(cmd);
   cmd.addHelpText(
@@ -55,6 +59,12 @@ Examples:
     const ref = parseComponentReference(reference);
     const version = requireVersion(reference, ref);
     const requested = parseIdentity(opts.identity);
+    // As upstream, whose table of transformers is empty: an empty name is none, any other is unknown.
+    if (opts.transformer)
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `transformer ${JSON.stringify(opts.transformer)} not found, available transformers: []`,
+      );
     const opened = await openRepository(ref.repository, opts);
     // An access is data from the descriptor: it does not choose plain HTTP for the user.
     const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository]), [ref.repository]);

@@ -2,8 +2,10 @@ import { type Command, Help } from 'commander';
 
 const termOf = (c: Command) => new Help().subcommandTerm(c);
 
-import { LadingError } from '../../../oci/index.js';
+import { isLadingError, LadingError } from '../../../oci/index.js';
 import type { ComponentTree } from '../../../ocm/component-tree.js';
+import type { OpenedRepository } from '../../../ocm/open.js';
+import type { ComponentVersionReference, RepositorySpec } from '../../../ocm/reference.js';
 import type { ComponentVersionReader } from '../../../ocm/resolving-reader.js';
 import type { CliIO } from '../../io.js';
 import { addOcmOptions } from '../../options.js';
@@ -29,7 +31,10 @@ export function registerGet(program: Command, io: CliIO): void {
     .description('show a component version, or every version of a component')
     // Optional to commander only: `--recursive <reference>` (upstream's form, whose depth is given
     // with `=`) leaves the reference in --recursive's value, and the action takes it back.
-    .argument('[reference]', '<repository>//<component>[:<version>], e.g. ./transport-archive//acme.org/hello:1.0.0')
+    .argument(
+      '[reference]',
+      '<repository>//<component>[:<version>], e.g. ./transport-archive//acme.org/hello:1.0.0, or a repository on its own (every component)',
+    )
     .usage('[options] <reference>')
     .option('-o, --output <format>', 'output format: table, yaml, json, ndjson or tree', 'table')
     .option('--recursive [depth]', 'also show referenced component versions (-1, the default: all levels)')
@@ -44,27 +49,33 @@ export function registerGet(program: Command, io: CliIO): void {
       opts.recursive = true;
     }
     if (reference === undefined) return cv.error("error: missing required argument 'reference'");
-    const { parseComponentReference } = await import('../../../ocm/reference.js');
+    const { parseComponentReference, parseRepository } = await import('../../../ocm/reference.js');
     const { componentVersionTree, findComponentVersions } = await import('../../../ocm/component-tree.js');
     const { renderDescriptors } = await import('../../output/ocm-render.js');
     const format = checkFormat(opts.output);
-    const ref = parseComponentReference(reference);
+    const target = parseGetTarget(reference, parseComponentReference, parseRepository);
     let depth = 0;
     if (opts.recursive !== undefined) depth = opts.recursive === true ? -1 : Number(opts.recursive);
     if (!Number.isInteger(depth) || depth < -1)
       throw new LadingError('INVALID_ARGUMENT', '--recursive takes -1 (all levels) or a depth');
-    const opened = await openRepository(ref.repository, opts);
+    const opened = await openRepository(target.repository, opts);
+    const selection = {
+      constraint: opts.semverConstraint,
+      ...(opts.latest ? { latest: true } : {}),
+    };
     try {
-      let versions: string[];
-      if (ref.version) {
-        versions = [ref.version];
+      // The versions to show, as [component, version], in the order upstream prints them.
+      let roots: [string, string][];
+      if (target.component === undefined) {
+        roots = await everyComponentVersion(opened, selection);
+      } else if (target.version) {
+        roots = [[target.component, target.version]];
       } else {
-        versions = await findComponentVersions(opened.repository, ref.component, {
-          constraint: opts.semverConstraint,
-          ...(opts.latest ? { latest: true } : {}),
-        });
+        const component = target.component;
+        const versions = await findComponentVersions(opened.repository, component, selection);
         if (versions.length === 0)
-          throw new LadingError('NOT_FOUND', `no versions of ${ref.component} in ${opened.display}`);
+          throw new LadingError('NOT_FOUND', `no versions of ${component} in ${opened.display}`);
+        roots = versions.map((v) => [component, v]);
       }
       // References to components elsewhere are found through the configuration's resolvers.
       let reader: ComponentVersionReader = opened.repository;
@@ -77,7 +88,7 @@ export function registerGet(program: Command, io: CliIO): void {
       }
       try {
         const nodes: ComponentTree[] = [];
-        for (const v of versions) nodes.push(await componentVersionTree(reader, ref.component, v, { depth }));
+        for (const [component, v] of roots) nodes.push(await componentVersionTree(reader, component, v, { depth }));
         await renderDescriptors(io, format, nodes);
       } finally {
         await resolving?.close();
@@ -108,4 +119,62 @@ export function registerGet(program: Command, io: CliIO): void {
       await opened.close();
     }
   });
+}
+
+type GetTarget = { repository: RepositorySpec; component?: string; version?: string };
+
+/**
+ * What `get cv` is asked for: a component reference, or (as upstream) a repository on its own, whose
+ * every component is shown. A reference that is neither is refused as a component reference.
+ */
+function parseGetTarget(
+  raw: string,
+  parseReference: (raw: string) => ComponentVersionReference,
+  parseRepository: (raw: string) => RepositorySpec,
+): GetTarget {
+  try {
+    const ref = parseReference(raw);
+    return { repository: ref.repository, component: ref.component, ...(ref.version ? { version: ref.version } : {}) };
+  } catch (error) {
+    // A `//` past the scheme separates a component: such a reference is refused as written.
+    const afterScheme = raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*::)?[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
+    if (!isLadingError(error, 'INVALID_REFERENCE') || afterScheme.includes('//')) throw error;
+    try {
+      return { repository: parseRepository(raw) };
+    } catch {
+      throw error;
+    }
+  }
+}
+
+/**
+ * Every component of a repository with its selected versions (`--latest`: each component's newest),
+ * newest version first across components, as upstream lists a CTF given without a component.
+ */
+async function everyComponentVersion(
+  opened: OpenedRepository,
+  selection: { constraint: string; latest?: boolean },
+): Promise<[string, string][]> {
+  const { DescriptorRepositoryPrefix } = await import('../../../ocm/repository/index.js');
+  const { findComponentVersions } = await import('../../../ocm/component-tree.js');
+  const { parseVersion, sortVersionsDescending } = await import('../../../ocm/semver.js');
+  const prefix = `${DescriptorRepositoryPrefix}/`;
+  const names: string[] = [];
+  const pages = opened.repository.resolver.repositories?.();
+  if (!pages) throw new LadingError('UNSUPPORTED', `${opened.display}: cannot list its components`);
+  for await (const page of pages) for (const r of page) if (r.startsWith(prefix)) names.push(r.slice(prefix.length));
+  if (names.length === 0) throw new LadingError('NOT_FOUND', `no components found in ${opened.display}`);
+  const all: [string, string][] = [];
+  for (const name of names.sort()) {
+    for (const v of await findComponentVersions(opened.repository, name, selection)) all.push([name, v]);
+  }
+  const order = sortVersionsDescending([...new Set(all.map(([, v]) => v))]);
+  const rank = new Map(order.map((v, i) => [v, i]));
+  // Upstream reads every version as a semantic version here; the others go last.
+  return all.sort(
+    ([an, av], [bn, bv]) =>
+      Number(!parseVersion(av)) - Number(!parseVersion(bv)) ||
+      (rank.get(av) ?? 0) - (rank.get(bv) ?? 0) ||
+      (an < bn ? -1 : an > bn ? 1 : 0),
+  );
 }

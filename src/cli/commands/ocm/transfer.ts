@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { LadingError } from '../../../oci/index.js';
 import type { CliIO } from '../../io.js';
+import { log } from '../../log.js';
 import { addOcmOptions, parseConcurrency } from '../../options.js';
 import { safeText } from '../../output/safe-text.js';
 import {
@@ -37,8 +38,7 @@ export function registerTransfer(program: Command, io: CliIO): void {
     .option('--latest', 'without a version in the reference: only the newest version')
     .option(
       '--semver-constraint <constraint>',
-      'without a version in the reference: only versions matching this constraint',
-      '> 0.0.0-0',
+      'without a version in the reference: only versions matching this constraint (default: every version, semantic or not)',
     )
     .option(
       '--dry-run',
@@ -76,7 +76,7 @@ or add globalAccessPolicy: auto to an OCIAddLocalResource node), then run it:
         ['--copy-resources', opts.copyResources],
         ['--upload-as', cmd.getOptionValueSource('uploadAs') === 'cli'],
       ] as const) {
-        if (set) io.stderr.write(`Warning: ${flag} has no effect with --transfer-spec\n`);
+        if (set) log('warn', `${flag} has no effect when --transfer-spec is set`, io);
       }
       await runSpec(io, opts);
       return;
@@ -115,10 +115,17 @@ or add globalAccessPolicy: auto to an OCIAddLocalResource node), then run it:
       let versions: string[];
       if (ref.version) {
         versions = [ref.version];
+        // As upstream: the selection flags are for a reference without a version.
+        for (const [flag, set] of [
+          ['--semver-constraint', opts.semverConstraint !== undefined],
+          ['--latest', opts.latest === true],
+        ] as const) {
+          if (set) log('warn', `${flag} has no effect when a version is already specified in the reference`, io);
+        }
       } else {
         const { findComponentVersions } = await import('../../../ocm/component-tree.js');
         versions = await findComponentVersions(source.repository, ref.component, {
-          constraint: opts.semverConstraint,
+          ...(opts.semverConstraint !== undefined ? { constraint: opts.semverConstraint } : {}),
           ...(opts.latest ? { latest: true } : {}),
         });
         if (versions.length === 0)
