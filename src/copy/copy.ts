@@ -124,6 +124,8 @@ export class GraphCopier {
   readonly #dst: Storage;
   readonly #opts: CopyGraphOptions;
   readonly #limit: ReturnType<typeof pLimit>;
+  /** Children of one manifest under way at once (see siblingWindow). */
+  readonly #window: number;
   readonly #tracker: Map<string, Promise<void>>;
   readonly #abort = new AbortController();
   readonly #signal: AbortSignal;
@@ -142,6 +144,7 @@ export class GraphCopier {
       throw new LadingError('INVALID_ARGUMENT', `concurrency must be a positive integer, got ${concurrency}`);
     }
     this.#limit = pLimit(concurrency);
+    this.#window = siblingWindow(concurrency);
     this.#tracker = opts.tracker ?? new Map();
     this.#signal = opts.signal ? AbortSignal.any([opts.signal, this.#abort.signal]) : this.#abort.signal;
     // Every transfer in flight listens for the abort (its request, its pipeline): more than
@@ -224,7 +227,11 @@ export class GraphCopier {
       : bytes
         ? successorsOf(desc, bytes)
         : [];
-    await Promise.all(children.filter((c) => !isForeign(c)).map((child) => this.#node(child, undefined, depth + 1)));
+    await eachWindowed(
+      children.filter((c) => !isForeign(c)),
+      this.#window,
+      (child) => this.#node(child, undefined, depth + 1),
+    );
     await this.#limit(() => this.#transfer(desc, bytes, depth));
   }
 
@@ -295,6 +302,41 @@ export class GraphCopier {
   }
 }
 
+/**
+ * How many children of one manifest are under way at once: enough to keep every transfer slot
+ * busy (a child waits for its own children and its slot), few enough that an index of 10,000
+ * manifests does not hold 10,000 pending copies, each with its manifest and requests, at once.
+ */
+function siblingWindow(concurrency: number): number {
+  return Math.max(16, 4 * concurrency);
+}
+
+/**
+ * Runs `fn` on each item, at most `window` at a time, in order; rejects with the first failure
+ * (starting no more), as Promise.all would, once those under way have been started. A window per
+ * parent, not one shared limit: a parent never waits for a slot its own children hold.
+ */
+async function eachWindowed<T>(items: readonly T[], window: number, fn: (item: T) => Promise<void>): Promise<void> {
+  if (items.length <= window) {
+    await Promise.all(items.map(fn));
+    return;
+  }
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: window }, lane));
+}
+
 /** Copies the graph rooted at `root` from `src` to `dst`. */
 export async function copyGraph(
   src: ReadOnlyStorage,
@@ -335,7 +377,11 @@ async function copyReference(
     // through the copier, which skips it when it is there.)
     const bytes = rootBytes ?? (await copier.manifestBytes(root));
     const children = opts.findSuccessors ? await opts.findSuccessors(root, bytes) : successorsOf(root, bytes);
-    await Promise.all(children.filter((c) => !isForeign(c)).map((c) => copier.copy(c)));
+    await eachWindowed(
+      children.filter((c) => !isForeign(c)),
+      siblingWindow(opts.concurrency ?? defaultCopyConcurrency()),
+      (c) => copier.copy(c),
+    );
     await opts.preCopy?.(root);
     const onProgress = progressOf(root, opts.onProgress, opts.signal);
     await dst.pushReference(root, bytes, tagWith, {
