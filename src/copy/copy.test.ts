@@ -96,6 +96,31 @@ describe('graph copy', () => {
     assert.ok(dst3.maxInFlight <= 3 && dst3.maxInFlight > 1, `max in flight ${dst3.maxInFlight}`);
   });
 
+  test("an index's children are taken a window at a time: the first lands before the last is looked at", async () => {
+    const src = new MemoryStore();
+    const children = [];
+    for (let i = 0; i < 200; i++) children.push((await pushArtifact(src, { [`f${i}`]: `content ${i}` })).manifest);
+    const index = await pushIndex(src, children);
+    const events: string[] = [];
+    const dst = new (class extends Instrumented {
+      override exists(desc: Descriptor, o?: Op) {
+        events.push(`exists ${desc.digest}`);
+        return super.exists(desc, o);
+      }
+      override async push(desc: Descriptor, content: Content, o?: Op) {
+        await super.push(desc, content, o);
+        events.push(`push ${desc.digest}`);
+      }
+    })(new MemoryStore());
+    await copyGraph(src, dst, index, { concurrency: 3 });
+    const first = events.indexOf(`push ${children[0]?.digest}`);
+    const last = events.indexOf(`exists ${children[199]?.digest}`);
+    assert.ok(first >= 0 && last >= 0);
+    // All 200 started at once (as before) looked at every child before the first could land.
+    assert.ok(first < last, `first child pushed at event ${first}, last child looked at at event ${last}`);
+    for (const c of children) assert.ok(await dst.inner.exists(c), c.digest);
+  });
+
   test('a destination failing mid-way leaves no manifest and no tag behind', async () => {
     const src = new MemoryStore();
     const { manifest } = await pushArtifact(src, { a: 'a', b: 'b', c: 'c', d: 'd' });
