@@ -16,10 +16,9 @@ import {
 import { CtfArchive } from '../src/ctf/index.js';
 import { backupRepository, OciLayout } from '../src/layout/index.js';
 import { type Descriptor, digestBytes, isLadingError } from '../src/oci/index.js';
-import type { ComponentDescriptor } from '../src/ocm/descriptor/model.js';
 import { ComponentVersionRepository } from '../src/ocm/repository/index.js';
 import { assertOneLineError, type CliResult, cliArgs, lading } from './support/cli.js';
-import { pushArtifact, withDir } from './support/fixtures.js';
+import { componentDescriptor, pushArtifact, withDir } from './support/fixtures.js';
 
 // Two writers of one store, one of them another process. The races are made to happen every time:
 // the other writer's step is run at the exact point between this writer's check and its write.
@@ -120,21 +119,6 @@ function racedBy(target: Target, other: Target): Target {
   });
 }
 
-function descriptor(name: string, version: string): ComponentDescriptor {
-  return {
-    meta: { schemaVersion: 'v2' },
-    component: {
-      name,
-      version,
-      provider: { name: 'acme.org' },
-      repositoryContexts: [],
-      resources: [],
-      sources: [],
-      componentReferences: [],
-    },
-  };
-}
-
 describe('a CTF written by two processes', () => {
   test('content another writer stores between the check and the push is taken as stored (add cv of one version twice)', async () => {
     await withDir(async (dir) => {
@@ -152,7 +136,7 @@ describe('a CTF written by two processes', () => {
         size: text.length,
         open: () => Readable.from([text]),
       });
-      const desc = descriptor(name, '1.0.0');
+      const desc = componentDescriptor(name, '1.0.0');
       desc.component.resources = [
         {
           name: 'text',

@@ -11,33 +11,17 @@ import { fetchAll } from '../src/content/index.js';
 import { CtfArchive } from '../src/ctf/index.js';
 import { OciLayout } from '../src/layout/index.js';
 import { digestBytes, isLadingError, MediaType } from '../src/oci/index.js';
-import type { ComponentDescriptor } from '../src/ocm/descriptor/model.js';
 import { openComponentRepository } from '../src/ocm/open.js';
 import { ComponentVersionRepository, OcmMediaType, registryResolver } from '../src/ocm/repository/index.js';
 import { Registry } from '../src/registry/index.js';
-import { pushImage, tempDir } from './support/fixtures.js';
+import { componentDescriptor, pushImage, tempDir } from './support/fixtures.js';
 import { loadPeers } from './support/peers.mjs';
 
 const run = promisify(execFile);
 const peers = loadPeers();
 
-function descriptor(name: string, version: string): ComponentDescriptor {
-  return {
-    meta: { schemaVersion: 'v2' },
-    component: {
-      name,
-      version,
-      provider: { name: 'acme.org' },
-      repositoryContexts: [],
-      resources: [],
-      sources: [],
-      componentReferences: [],
-    },
-  };
-}
-
 async function buildVersion(repo: ComponentVersionRepository, name: string, version: string, layoutTar: string) {
-  const desc = descriptor(name, version);
+  const desc = componentDescriptor(name, version);
   const text = Buffer.from('hello from a local blob\n');
   const local = await repo.addLocalBlob(name, { mediaType: 'text/plain', open: () => Readable.from([text]) });
   const image = await repo.addLocalBlob(
@@ -121,7 +105,7 @@ describe('component versions in an OCI store', () => {
             })(),
           ),
       });
-      const desc = descriptor('acme.org/big', '1.0.0');
+      const desc = componentDescriptor('acme.org/big', '1.0.0');
       desc.component.resources = [
         { name: 'big', version: '1.0.0', type: 'blob', relation: 'local', access: big.access, digest: big.digest },
       ];
@@ -191,10 +175,10 @@ describe('component versions in an OCI store', () => {
       );
       await assert.rejects(openComponentRepository(archive), (e) => isLadingError(e, 'NOT_FOUND'));
       const created = await openComponentRepository(archive, { mode: 'create' });
-      await created.repository.addComponentVersion(descriptor('acme.org/modes', '1.0.0'));
+      await created.repository.addComponentVersion(componentDescriptor('acme.org/modes', '1.0.0'));
       await created[Symbol.asyncDispose](); // writes the tgz back
       const again = await openComponentRepository(archive, { mode: 'readwrite' });
-      await again.repository.addComponentVersion(descriptor('acme.org/modes', '1.1.0'));
+      await again.repository.addComponentVersion(componentDescriptor('acme.org/modes', '1.1.0'));
       await again.close();
       const read = await openComponentRepository({
         kind: 'CommonTransportFormat',
@@ -205,7 +189,7 @@ describe('component versions in an OCI store', () => {
       await read[Symbol.asyncDispose]();
 
       const registry = await openComponentRepository(`${peers.plain.url}/modes-${process.pid}`, { mode: 'readwrite' });
-      await registry.repository.addComponentVersion(descriptor('acme.org/modes', '2.0.0'));
+      await registry.repository.addComponentVersion(componentDescriptor('acme.org/modes', '2.0.0'));
       await registry[Symbol.asyncDispose]();
       const back = await openComponentRepository(`${peers.plain.url}/modes-${process.pid}`);
       assert.deepEqual(await back.repository.listComponentVersions('acme.org/modes'), ['2.0.0']);
@@ -298,14 +282,14 @@ describe('two versions that share a tag (`1.0.0-rc+x` and `1.0.0-rc.build-x`)', 
           isLadingError(e, 'ALREADY_EXISTS') &&
           (e as Error).message ===
             `component version ${name}:1.0.0-rc.build-x cannot be stored: its tag 1.0.0-rc.build-x holds ${name}:1.0.0-rc+x, another version stored under the same tag`;
-        const first = await repo.addComponentVersion(descriptor(name, '1.0.0-rc+x'));
+        const first = await repo.addComponentVersion(componentDescriptor(name, '1.0.0-rc+x'));
         const check = async () => {
           assert.equal(await repo.hasComponentVersion(name, '1.0.0-rc+x'), true);
           assert.equal(await repo.hasComponentVersion(name, '1.0.0-rc.build-x'), false);
           assert.equal(await repo.storedVersionAtTag(name, '1.0.0-rc.build-x'), '1.0.0-rc+x');
           for (const conflictPolicy of ['abort-and-fail', 'skip', 'replace'] as const) {
             await assert.rejects(
-              repo.addComponentVersion(descriptor(name, '1.0.0-rc.build-x'), { conflictPolicy }),
+              repo.addComponentVersion(componentDescriptor(name, '1.0.0-rc.build-x'), { conflictPolicy }),
               refused,
             );
           }
@@ -318,7 +302,9 @@ describe('two versions that share a tag (`1.0.0-rc+x` and `1.0.0-rc.build-x`)', 
         await check();
         assert.equal((await repo.getComponentVersion(name, '1.0.0-rc+x')).root.digest, first.root.digest);
         // The same version is a conflict the policy settles, as before.
-        const skipped = await repo.addComponentVersion(descriptor(name, '1.0.0-rc+x'), { conflictPolicy: 'skip' });
+        const skipped = await repo.addComponentVersion(componentDescriptor(name, '1.0.0-rc+x'), {
+          conflictPolicy: 'skip',
+        });
         assert.equal(skipped.result, 'skipped');
 
         // A manifest without the version annotation (another tool's): the descriptor says.

@@ -14,6 +14,7 @@ import {
   isLadingError,
   MediaType,
 } from '../../src/oci/index.js';
+import type { ComponentDescriptor } from '../../src/ocm/descriptor/model.js';
 
 let umaskSeen: number | undefined;
 
@@ -148,4 +149,20 @@ export async function pushArtifact(
 export async function pushIndex(store: Storage, manifests: Descriptor[]) {
   const bytes = encodeIndex({ schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests });
   return pushBytes(store, bytes, MediaType.ImageIndex);
+}
+
+/** A component descriptor of `name` and `version` with nothing in it (provider acme.org). */
+export function componentDescriptor(name: string, version: string): ComponentDescriptor {
+  return {
+    meta: { schemaVersion: 'v2' },
+    component: {
+      name,
+      version,
+      provider: { name: 'acme.org' },
+      repositoryContexts: [],
+      resources: [],
+      sources: [],
+      componentReferences: [],
+    },
+  };
 }
