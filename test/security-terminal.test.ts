@@ -339,6 +339,22 @@ describe('a reader that goes away silences the output, not the work', () => {
       }
     });
   });
+  test('--version on a full disk fails too (it answers before the body loads)', async () => {
+    const full = await open('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, cliArgs(['--version']), { stdio: ['ignore', full.fd, 'pipe'] });
+      let stderr = '';
+      child.stderr?.on('data', (c) => {
+        stderr += c;
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      // Before: exit 0 with the version lost.
+      assert.equal(code, 1, stderr);
+      assert.equal(stderr, 'Error: writing the output failed: ENOSPC: no space left on device, write\n');
+    } finally {
+      await full.close();
+    }
+  });
 });
 
 describe('output files are written to, never renamed over', () => {
