@@ -23,6 +23,27 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const strictBanner = `"use strict";\nvar __ladingMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };\n`;
 
 /**
+ * The first thing main.js runs: on a Node.js older than package.json's engines (npm only warns
+ * about them), one line naming the version needed and exit status 1, where the command line would
+ * get part way and fail on the first missing API (`process.getBuiltinModule is not a function`).
+ * Plain ES5, so that it parses wherever main.js still does.
+ */
+function nodeCheck(engines) {
+  const m = /^>=\s*(\d+)\.(\d+)\.(\d+)$/.exec(engines);
+  if (!m) throw new Error(`bundle: engines.node "${engines}" is not of the form >=X.Y.Z`);
+  const [major, minor, patch] = m.slice(1).map(Number);
+  return [
+    '(function () {',
+    "  var v = process.versions.node.split('.').map(Number);",
+    `  if (v[0] > ${major} || (v[0] === ${major} && (v[1] > ${minor} || (v[1] === ${minor} && v[2] >= ${patch})))) return;`,
+    `  process.stderr.write('Error: lading needs Node.js ${major}.${minor}.${patch} or later; this is Node.js ' + process.version + '\\n');`,
+    '  process.exit(1);',
+    '})();',
+    '',
+  ].join('\n');
+}
+
+/**
  * commander loads node:child_process (and with it net, dgram, …: ~3 ms at every start) for one
  * thing lading never does, running a subcommand as its own executable. Here it loads on that use.
  */
@@ -131,12 +152,14 @@ export async function bundleCli(outdir) {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
+    // main.js only: `??=` written out, so that Node 14 and 15 parse it and nodeCheck can name the version needed.
+    supported: { 'logical-assignment': false },
     define: {
       LADING_BODIES: JSON.stringify(ids),
       LADING_VERSION: JSON.stringify(pkg.version),
       'import.meta.url': '__ladingMeta.url',
     },
-    banner: { js: strictBanner },
+    banner: { js: strictBanner + nodeCheck(pkg.engines.node) },
     // Only for runs from the sources (LADING_BODIES undefined there): the bundle loads a body.
     plugins: [
       {

@@ -328,6 +328,20 @@ describe("lading's own V8 code cache", () => {
     }
   });
 
+  test('a HOME that does not exist is not made: no cache, the same result', async () => {
+    // A service's HOME=/nonexistent, a home not mounted yet. Before, the run made the whole path,
+    // the home included (as root: /nonexistent/.cache/lading/…).
+    const home = join(work.path, 'no-such-home');
+    const r = await copy('', { HOME: home });
+    assert.deepEqual({ ...r, debug: [] }, { ...plain, debug: [] });
+    assert.match(r.debug.at(-1) ?? '', /^code cache: not written /);
+    await assert.rejects(stat(home), { code: 'ENOENT' });
+    // A home that is there gets its cache folder made inside it.
+    await mkdir(home);
+    assert.match((await copy('', { HOME: home })).debug.at(-1) ?? '', /^code cache: written /);
+    assert.equal((await readdir(join(home, '.cache', 'lading', 'compile-cache'))).length, 1);
+  });
+
   test('a read-only cache folder: the command works and the folder is unchanged', async (t) => {
     const xdg = join(work.path, 'read-only');
     await mkdir(join(xdg, 'lading', 'compile-cache'), { recursive: true });

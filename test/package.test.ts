@@ -262,6 +262,36 @@ describe('the npm package', { timeout: 600_000 }, () => {
     assert.deepEqual(await listing(join(project, 'node_modules', 'lading')), before);
   });
 
+  test('on a Node.js older than engines.node the installed bin says which one it needs, in one line', async () => {
+    const bin = join(project, 'node_modules', 'lading', 'dist', 'bin', 'main.js');
+    const engines = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { engines: { node: string } })
+      .engines.node;
+    const needed = engines.replace(/^>=\s*/, '');
+    // What Node 18 (or 20.0) would report; npm only warns when installing there. Before, the command
+    // got part way and failed on a missing API: `Error: process.getBuiltinModule is not a function`.
+    const older = join(work.path, 'older-node.cjs');
+    await writeFile(
+      older,
+      "Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '18.20.8' } });\n" +
+        "Object.defineProperty(process, 'version', { value: 'v18.20.8' });\n",
+    );
+    for (const args of [['--version'], ['push', '--oci-layout', 'l:v1', 'f.txt'], ['get', 'cv', 'x//a.b/c:1']]) {
+      const r = await run(process.execPath, ['--require', older, bin, ...args], {
+        cwd: project,
+        encoding: 'utf8',
+      }).then(
+        (ok) => ({ code: 0, ...ok }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `Error: lading needs Node.js ${needed} or later; this is Node.js v18.20.8\n`);
+    }
+    // The current Node passes the check.
+    const ok = await run(process.execPath, [bin, '--version'], { cwd: project, encoding: 'utf8' });
+    assert.match(ok.stdout, /^\d+\.\d+\.\d+/);
+  });
+
   test('the declarations compile with skipLibCheck false (this TypeScript, ESM and CommonJS)', async () => {
     const dir = join(project, 'typed-current');
     await mkdir(dir);

@@ -339,6 +339,22 @@ describe('a reader that goes away silences the output, not the work', () => {
       }
     });
   });
+  test('--version on a full disk fails too (it answers before the body loads)', async () => {
+    const full = await open('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, cliArgs(['--version']), { stdio: ['ignore', full.fd, 'pipe'] });
+      let stderr = '';
+      child.stderr?.on('data', (c) => {
+        stderr += c;
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      // Before: exit 0 with the version lost.
+      assert.equal(code, 1, stderr);
+      assert.equal(stderr, 'Error: writing the output failed: ENOSPC: no space left on device, write\n');
+    } finally {
+      await full.close();
+    }
+  });
 });
 
 describe('output files are written to, never renamed over', () => {
@@ -452,6 +468,47 @@ describe('login keeps a symlinked docker config a symlink', () => {
       ]);
       assert.ok((await lstat(join(dir, 'docker', 'other.json'))).isSymbolicLink());
       assert.equal((await stat(join(dir, 'dotfiles', 'new.json'))).mode & 0o777, 0o600);
+    });
+  });
+});
+
+describe("login's prompts on a terminal", () => {
+  test('Ctrl-C at the hidden password prompt is an interrupt: status 130, the terminal echoes again', async () => {
+    await withDir(async (dir) => {
+      const config = join(dir, 'config.json');
+      const login = [process.execPath, ...cliArgs(['login', '--registry-config', config, '127.0.0.1:9'])]
+        .map((a) => `'${a}'`)
+        .join(' ');
+      // `script` gives the command a pseudo-terminal; after it, `stty` says whether echo is back on.
+      const command = `${login}; echo "status=$?"; stty -a`;
+      const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let shown = '';
+      const seen = (text: string) =>
+        new Promise<void>((resolve) => {
+          const check = () => {
+            if (!shown.includes(text)) return;
+            child.stdout.off('data', check);
+            resolve();
+          };
+          child.stdout.on('data', check);
+          check();
+        });
+      child.stdout.on('data', (c: Buffer) => {
+        shown += c.toString('utf8');
+      });
+      await seen('Username: ');
+      child.stdin.write('user\r');
+      await seen('Password: ');
+      child.stdin.write('\x03');
+      await seen('status=');
+      await seen(' ixon');
+      child.stdin.end();
+      await new Promise((resolve) => child.on('close', resolve));
+      // Before: status 1 (the prompt failed before the interrupt was known).
+      assert.match(shown, /Password: \r?\nError: interrupted\r?\nstatus=130\r?\n/, shown);
+      assert.match(shown, /(^|\s)echo(\s|$)/m, 'echo is on again');
+      assert.match(shown, /(^|\s)icanon(\s|$)/m, 'line editing is on again');
+      await assert.rejects(stat(config), 'nothing stored');
     });
   });
 });

@@ -17,5 +17,6 @@ export * from './tar-header.js';
 export * from './tar-index.js';
 export * from './tar-reader.js';
 export * from './tar-writer.js';
+export * from './temp-folder.js';
 export * from './temp-name.js';
 export * from './write-verified.js';

@@ -18,3 +18,17 @@ export function cacheFolder(
   if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) return join(env.XDG_CACHE_HOME, ...sub);
   return home ? join(home, '.cache', ...sub) : undefined;
 }
+
+/**
+ * The home folder the cache folder is in, where it is in one (not under XDG_CACHE_HOME or
+ * LOCALAPPDATA, which may be made as the XDG spec says): lading makes folders inside a home, never
+ * the home itself (a service's HOME=/nonexistent, a home not yet mounted).
+ */
+export function cacheHome(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  if (platform === 'win32') return undefined;
+  if (platform !== 'darwin' && env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) return undefined;
+  return env.HOME || process.getBuiltinModule('node:os').homedir() || undefined;
+}

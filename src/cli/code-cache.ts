@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
-import { cacheFolder } from './cache-folder.js';
+import { cacheFolder, cacheHome } from './cache-folder.js';
 
 /** What the CommonJS body (body.ts, bundled as dist/bin/lading.cjs) exports. */
 export interface Body {
@@ -123,6 +123,8 @@ export function loadBody(
     process.once('exit', () => {
       const tmp = `${file}.${process.pid}.tmp`;
       try {
+        const home = cacheHome(env);
+        if (home && !statSync(home).isDirectory()) throw new Error(`${home} is not a folder`);
         mkdirSync(folder, { recursive: true, mode: 0o700 });
         const payload = script.createCachedData();
         writeFileSync(tmp, Buffer.concat([label, checksum(payload), payload]), { mode: 0o600 });

@@ -8,7 +8,7 @@ export type { CliStream } from './output/cli-stream.js';
 export interface CliIO {
   stdout: CliStream;
   stderr: CliStream;
-  /** Progress bars only make sense on a terminal. */
+  /** Progress bars only make sense on a terminal that can move its cursor (see {@link drawsProgress}). */
   isTTY: boolean;
   debug: boolean;
 }
@@ -17,9 +17,18 @@ export function processIO(): CliIO {
   return {
     stdout: new CliStream(process.stdout),
     stderr: new CliStream(process.stderr),
-    isTTY: Boolean(process.stderr.isTTY),
+    isTTY: drawsProgress(Boolean(process.stderr.isTTY), process.env),
     debug: false,
   };
+}
+
+/**
+ * Whether stderr takes progress bars: a terminal, unless TERM says it cannot move its cursor
+ * (`dumb`: Emacs's shell, some CI consoles), where each frame's cursor moves would show as text;
+ * there the plain lines of a pipe are printed.
+ */
+export function drawsProgress(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
+  return isTTY && env.TERM !== 'dumb';
 }
 
 /**

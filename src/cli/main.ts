@@ -17,7 +17,15 @@ declare const LADING_BODIES: { oras: BodyId; full: BodyId } | undefined;
 async function main(args: string[]): Promise<void> {
   // `--version` answers before the body loads: start-up time is part of the interface.
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-    new CliStream(process.stdout).write(`${readVersion()}\n`);
+    const out = new CliStream(process.stdout);
+    out.write(`${readVersion()}\n`);
+    // A write that failed (a full disk under `> file`) reports on a later tick: a lost version is
+    // a failure, as for every other command (body.ts).
+    await new Promise((resolve) => setImmediate(resolve));
+    if (out.failure) {
+      new CliStream(process.stderr).write(`Error: writing the output failed: ${out.failure.message}\n`);
+      process.exitCode = 1;
+    }
     return;
   }
   if (typeof LADING_BODIES === 'undefined') {

@@ -1,23 +1,10 @@
 import { constants, createReadStream } from 'node:fs';
-import {
-  access,
-  chmod,
-  type FileHandle,
-  lstat,
-  mkdtemp,
-  open,
-  readlink,
-  realpath,
-  rename,
-  rm,
-  stat,
-} from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, chmod, type FileHandle, lstat, open, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sweepStaleTemps, tempPathFor } from '../archive/index.js';
+import { makeTempFolder, sweepStaleTemps, tempPathFor } from '../archive/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
 import { CliStream } from './output/cli-stream.js';
 
@@ -288,7 +275,7 @@ export async function writeOutputVia(
     await write(target.path);
     return;
   }
-  const folder = await mkdtemp(join(tmpdir(), 'lading-out-'));
+  const folder = await makeTempFolder('lading-out-');
   try {
     const staged = join(folder, 'out');
     await write(staged);

@@ -14,12 +14,19 @@ const maxLine = 64 * 1024;
  * dropped, then one trailing `\r`; end of input ends the line ('' when nothing came).
  */
 export async function ask(io: CliIO, question: string, hidden: boolean): Promise<string> {
-  io.stdout.write(question);
   // isatty(0), not process.stdin.isTTY: building process.stdin turns fd 0 non-blocking.
-  if (!isatty(0)) return readPipedLine();
-  const line = await readTerminalLine(hidden);
-  if (hidden) io.stdout.write('\n');
-  return line;
+  if (!isatty(0)) {
+    io.stdout.write(question);
+    return readPipedLine();
+  }
+  try {
+    // The question shows once the terminal no longer echoes: what is typed as soon as it shows
+    // stays hidden (and a Ctrl-C then is read, not left to the terminal).
+    return await readTerminalLine(hidden, () => io.stdout.write(question));
+  } finally {
+    // The Enter (or Ctrl-C) a hidden answer ended with was not echoed.
+    if (hidden) io.stdout.write('\n');
+  }
 }
 
 function tooLong(): LadingError {
@@ -60,7 +67,7 @@ let pending = '';
  * would: Enter ends it, Backspace and Ctrl-U erase, Ctrl-D on an empty line ends input, Ctrl-C
  * interrupts the command as a Ctrl-C anywhere else does.
  */
-function readTerminalLine(hidden: boolean): Promise<string> {
+function readTerminalLine(hidden: boolean, show: () => void): Promise<string> {
   const stdin = process.stdin;
   const signal = interruptSignal();
   return new Promise<string>((resolve, reject) => {
@@ -88,7 +95,10 @@ function readTerminalLine(hidden: boolean): Promise<string> {
           return true;
         }
         if (hidden && ch === '\x03') {
-          finish(new LadingError('ABORTED', 'interrupted'));
+          // Raw mode took the terminal's Ctrl-C: raise it as the terminal would have. The interrupt
+          // then ends this prompt (onAbort) as it ends any command, with status 130; ending it here
+          // first failed the command before the interrupt was known (status 1).
+          stdin.off('data', onData);
           process.kill(process.pid, 'SIGINT');
           return true;
         }
@@ -104,14 +114,21 @@ function readTerminalLine(hidden: boolean): Promise<string> {
     };
     const onData = (chunk: Buffer) => void take(chunk.toString('utf8'));
     const onEnd = () => finish();
-    if (signal.aborted) return onAbort();
+    if (signal.aborted) {
+      show();
+      return onAbort();
+    }
     // Ctrl-D at an earlier visible prompt ended stdin: raw mode would no longer take, and the
     // terminal would echo a secret typed now (and no 'end' would come). Nothing more can be read.
-    if (stdin.readableEnded && pending === '') return finish();
+    if (stdin.readableEnded && pending === '') {
+      show();
+      return finish();
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     const before = pending;
     pending = '';
     if (hidden) stdin.setRawMode(true);
+    show();
     if (take(before)) return;
     stdin.on('data', onData);
     stdin.on('end', onEnd);

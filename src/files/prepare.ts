@@ -9,13 +9,12 @@ import {
   readSync,
   statSync,
 } from 'node:fs';
-import { mkdtemp, readlink, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readlink, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { goTarSeconds, readdirUtf8, tarEntry, tarTrailer } from '../archive/index.js';
+import { goTarSeconds, makeTempFolder, readdirUtf8, tarEntry, tarTrailer } from '../archive/index.js';
 import { fileReadBytes } from '../content/index.js';
 import { Annotation, compareBytes, createDigester, type Descriptor, LadingError, MediaType } from '../oci/index.js';
 
@@ -37,8 +36,11 @@ export interface PrepareOptions {
   reproducible?: boolean;
   /** Modification time (seconds) written into reproducible tars; SOURCE_DATE_EPOCH or 0. */
   sourceDateEpoch?: number;
-  /** Where directory tars are staged (removed by `cleanup()` of the set). */
-  tempDir: string;
+  /**
+   * Where directory tars are staged (removed by `cleanup()` of the set): a folder, or a function
+   * that makes one on first use (a push of plain files needs none).
+   */
+  tempDir: string | (() => Promise<string>);
   signal?: AbortSignal;
 }
 
@@ -123,7 +125,8 @@ async function* walk(root: string, rel = ''): AsyncGenerator<{ rel: string; full
  */
 async function prepareDirectory(dir: string, title: string, options: PrepareOptions): Promise<PreparedFile> {
   // Not named after the folder: a folder name of up to NAME_MAX bytes would make this one too long.
-  const staged = join(options.tempDir, `dir-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`);
+  const folder = typeof options.tempDir === 'string' ? options.tempDir : await options.tempDir();
+  const staged = join(folder, `dir-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`);
   const tarMeasure = new Measure();
   const gzMeasure = new Measure();
   const { createWriteStream } = await import('node:fs');
@@ -269,12 +272,21 @@ async function* coalesced(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer>
   if (size > 0) yield Buffer.concat(pending, size);
 }
 
-/** A scratch folder for staged directory tars, removed when the push ends. */
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'lading-push-'));
+/**
+ * A scratch folder for staged directory tars, made in the system's temp folder on first use (a push
+ * of plain files needs none, so it works where TMPDIR cannot be written) and removed when the push
+ * ends.
+ */
+export async function withTempDir<T>(fn: (dir: () => Promise<string>) => Promise<T>): Promise<T> {
+  let made: Promise<string> | undefined;
+  const dir = () => {
+    made ??= makeTempFolder('lading-push-');
+    return made;
+  };
   try {
     return await fn(dir);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    const folder = await made?.catch(() => undefined);
+    if (folder) await rm(folder, { recursive: true, force: true });
   }
 }

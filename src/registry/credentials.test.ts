@@ -139,7 +139,13 @@ esac
     assert.equal(file.auths, undefined, 'nothing written to the file');
     await store.logout('h.example');
     assert.equal(await store.get('h.example'), undefined);
-    await assert.rejects(store.get('none.example'), /docker-credential-missing-helper cannot run/);
+    // Which program is missing, and the file that names it (before: `… cannot run: spawn
+    // docker-credential-missing-helper ENOENT`).
+    await assert.rejects(
+      store.get('none.example'),
+      (error: Error) =>
+        error.message === `credential helper docker-credential-missing-helper is not on PATH (named in ${path})`,
+    );
   });
 
   test('a helper that hangs or floods its output is stopped with a clear error', async () => {

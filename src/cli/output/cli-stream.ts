@@ -40,6 +40,18 @@ export class CliStream extends EventEmitter implements NodeJS.WritableStream {
     return this.#gone;
   }
 
+  /** The terminal's width in cells, when this is a terminal that says (a pty may say 0: unknown). */
+  get columns(): number | undefined {
+    const n = (this.#target as { columns?: number }).columns;
+    return this.#tty && typeof n === 'number' && n > 0 ? n : undefined;
+  }
+
+  /** The terminal's height in lines, as {@link columns}. */
+  get rows(): number | undefined {
+    const n = (this.#target as { rows?: number }).rows;
+    return this.#tty && typeof n === 'number' && n > 0 ? n : undefined;
+  }
+
   /** A write error other than the reader going away (EPIPE), if one happened. */
   get failure(): Error | undefined {
     return this.#failure;

@@ -1,6 +1,7 @@
 import { Annotation, type Descriptor } from '../../oci/index.js';
 import type { CliIO } from '../io.js';
-import { safeText } from './safe-text.js';
+import { cutToCells, textCells } from './cells.js';
+import { safeText, ttyText } from './safe-text.js';
 
 export interface Verbs {
   start: string;
@@ -18,17 +19,20 @@ function nameOf(desc: Descriptor): string {
 }
 
 /**
- * The descriptor's name, escaped, cut to `width` characters at a whole character and a whole
- * escape (an escape cut in its middle would read as other text).
+ * The descriptor's name, escaped as a terminal shows it, cut to `width` cells at a whole character
+ * and a whole escape (an escape cut in its middle would read as other text), padded to `width`.
  */
 function nameIn(desc: Descriptor, width: number): string {
   let out = '';
+  let cells = 0;
   for (const char of desc.annotations?.[Annotation.Title] ?? desc.mediaType) {
-    const piece = safeText(char);
-    if (out.length + piece.length > width) break;
+    const piece = ttyText(safeText(char));
+    const w = textCells(piece);
+    if (cells + w > width) break;
     out += piece;
+    cells += w;
   }
-  return out;
+  return out + ' '.repeat(width - cells);
 }
 
 function shortDigest(desc: Descriptor): string {
@@ -128,34 +132,67 @@ export class TransferDisplay {
     this.#timer.unref();
   }
 
-  #line(bar: Bar): string {
-    const width = 20;
+  /** A bar's two lines: `nameWidth` cells for its name, a bar of `barWidth` cells. */
+  #lines(bar: Bar, nameWidth: number, barWidth: number): [string, string] {
     const ratio = bar.desc.size > 0 ? Math.min(1, bar.bytes / bar.desc.size) : 1;
-    const filled = Math.round(ratio * width);
+    const filled = Math.round(ratio * barWidth);
     const seconds = ((bar.finished ?? Date.now()) - bar.started) / 1000;
     const speed = seconds > 0 ? `${humanBytes(bar.bytes / seconds)}/s` : '';
-    const name = nameIn(bar.desc, 40).padEnd(40);
-    return ` ${bar.status.padEnd(11)} ${name} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${humanBytes(bar.bytes)}/${humanBytes(bar.desc.size)} ${(ratio * 100).toFixed(2)}% ${speed}\n  └─ ${safeText(bar.desc.digest)}\n`;
+    return [
+      ` ${bar.status.padEnd(11)} ${nameIn(bar.desc, nameWidth)} [${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${humanBytes(bar.bytes)}/${humanBytes(bar.desc.size)} ${(ratio * 100).toFixed(2)}% ${speed}`,
+      `  └─ ${safeText(bar.desc.digest)}`,
+    ];
   }
 
-  #draw(): void {
+  /**
+   * The frame's lines, each within `width` cells when the terminal's width is known: the names
+   * give way first (all alike, so the bars stay in one column), then the bars, then the ends of the
+   * lines. A line that wrapped would take two rows where the next frame moves up one for it, and
+   * every frame would leave rows of the last behind.
+   */
+  #frame(bars: Bar[], width: number | undefined): string[] {
+    if (width === undefined) return bars.flatMap((bar) => this.#lines(bar, 40, 20));
+    // One cell to spare: a line that fills the last column wraps on some terminals.
+    const room = width - 1;
+    const widest = (barWidth: number) => Math.max(0, ...bars.map((bar) => textCells(this.#lines(bar, 0, barWidth)[0])));
+    let barWidth = 20;
+    let nameWidth = Math.min(40, room - widest(barWidth));
+    if (nameWidth < 20) {
+      barWidth = 10;
+      nameWidth = Math.min(40, room - widest(barWidth));
+    }
+    nameWidth = Math.max(0, nameWidth);
+    return bars.flatMap((bar) => this.#lines(bar, nameWidth, barWidth).map((line) => cutToCells(line, room)));
+  }
+
+  #draw(final = false): void {
     const out = this.#io.stderr;
+    const width = out.columns;
     // Our own cursor moves: the only escape sequences that reach the terminal unescaped.
     if (this.#drawn > 0) out.writeControl(`\x1b[${this.#drawn}A\x1b[J`);
-    let text = '';
     let done = 0;
     let total = 0;
     let finished = 0;
     for (const bar of this.#bars.values()) {
-      text += this.#line(bar);
       done += Math.min(bar.bytes, bar.desc.size);
       total += bar.desc.size;
       if (bar.finished) finished++;
     }
+    // A frame taller than the terminal cannot be moved up over: the cursor stops at the top row and
+    // every frame would leave a copy in the scrollback. Live frames show the bars still moving first,
+    // as many as fit; the last frame shows every bar (nothing is drawn over it again).
+    let shown = [...this.#bars.values()];
+    const rows = out.rows;
+    if (!final && rows !== undefined && shown.length * 2 + 1 > rows - 1) {
+      const fit = Math.max(0, Math.floor((rows - 2) / 2));
+      shown = [...shown.filter((b) => !b.finished), ...shown.filter((b) => b.finished).reverse()].slice(0, fit);
+    }
+    const lines = this.#frame(shown, width);
     // One line for the whole transfer under the per-blob bars.
-    text += ` Total       ${finished}/${this.#bars.size} blobs, ${humanBytes(done)}/${humanBytes(total)}\n`;
-    out.write(text);
-    this.#drawn = this.#bars.size * 2 + 1;
+    const sum = ` Total       ${finished}/${this.#bars.size} blobs, ${humanBytes(done)}/${humanBytes(total)}`;
+    lines.push(width === undefined ? sum : cutToCells(sum, width - 1));
+    out.write(`${lines.join('\n')}\n`);
+    this.#drawn = lines.length;
   }
 
   /** Draws the final state once; call before printing the summary. */
@@ -164,7 +201,7 @@ export class TransferDisplay {
     this.#timer = undefined;
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#tty && this.#bars.size > 0) this.#draw();
+    if (this.#tty && this.#bars.size > 0) this.#draw(true);
   }
 
   hooks() {

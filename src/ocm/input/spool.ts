@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { sweepStaleTemps, tempPathFor } from '../../archive/index.js';
+import { sweepStaleTemps, tempFolderError, tempPathFor } from '../../archive/index.js';
 import { fileReadBytes } from '../../content/index.js';
 import type { InputBlob } from './types.js';
 
@@ -73,7 +73,9 @@ export async function spoolToTempFile(
   // Named as lading's other temps (with this process's id), so that a later run can tell one left
   // by a killed run from one in use.
   const dir = tempPathFor(join(base, SpoolName));
-  await mkdir(dir, { mode: 0o700 });
+  await mkdir(dir, { mode: 0o700 }).catch((error: unknown) => {
+    throw tempFolderError(base, error);
+  });
   const file = join(dir, `blob-${randomBytes(4).toString('hex')}`);
   const dispose = async (): Promise<void> => {
     await rm(dir, { recursive: true, force: true });

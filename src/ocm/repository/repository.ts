@@ -1,10 +1,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { tempPathFor } from '../../archive/index.js';
+import { makeTempFolder, tempPathFor } from '../../archive/index.js';
 import {
   fetchAll,
   hasIngest,
@@ -206,7 +205,7 @@ export class ComponentVersionRepository {
 
   /** A blob of unknown digest goes to a temp file first (hashing as it is written), then up. */
   async #stageAndPush(target: Target, blob: LocalBlob, o: Op): Promise<Descriptor> {
-    const dir = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'lading-blob-'));
+    const dir = await makeTempFolder('lading-blob-', this.options.tempDir);
     try {
       const file = join(dir, 'blob');
       const meter = new Meter();
@@ -233,7 +232,7 @@ export class ComponentVersionRepository {
       const layout = await OciLayout.open(blob.directory);
       return this.#storeLayout(component, target, layout, blob.directory, options);
     }
-    const dir = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'lading-layout-'));
+    const dir = await makeTempFolder('lading-layout-', this.options.tempDir);
     try {
       // Random access needs a plain tar on disk; gzip is recognised by its magic, as upstream does.
       const file = join(dir, 'layout.tar');

@@ -68,8 +68,9 @@ async function run(
         stderr += d;
       }),
     );
-    child.on('error', (error) => {
-      stop(new LadingError('IO_ERROR', `credential helper ${program} cannot run: ${error.message}`, { cause: error }));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'ENOENT' ? 'is not on PATH' : `cannot run: ${error.message}`;
+      stop(new LadingError('IO_ERROR', `credential helper ${program} ${why}`, { cause: error }));
     });
     child.on('close', (code) => {
       if (settled) return;

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { LadingError } from '../../oci/index.js';
 import type { Credential, CredentialProvider } from '../auth/credential.js';
 import { isEmptyCredential } from '../auth/credential.js';
 import { DockerConfig } from './docker-config.js';
@@ -15,6 +16,19 @@ export function serverAddress(host: string): string {
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
+}
+
+/**
+ * A helper's failure says which config file named the helper: a `credsStore` left behind by another
+ * machine's Docker Desktop (`desktop`) is found there, not on PATH.
+ */
+async function named<T>(path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof LadingError)) throw error;
+    throw new LadingError(error.code, `${error.message} (named in ${path})`, { cause: error });
+  }
 }
 
 /**
@@ -40,7 +54,9 @@ export class DockerCredentialStore {
     for (const path of this.paths) {
       const config = await DockerConfig.load(path);
       const helper = config.helperFor(address);
-      const cred = helper ? await new CredentialHelper(helper).get(address) : config.credential(address);
+      const cred = helper
+        ? await named(path, () => new CredentialHelper(helper).get(address))
+        : config.credential(address);
       if (!isEmptyCredential(cred)) return cred;
     }
     return undefined;
@@ -52,7 +68,7 @@ export class DockerCredentialStore {
     const config = await DockerConfig.load(this.#writePath);
     const helper = config.helperFor(address);
     if (helper) {
-      await new CredentialHelper(helper).store(address, cred);
+      await named(this.#writePath, () => new CredentialHelper(helper).store(address, cred));
       return;
     }
     config.setCredential(address, cred);
@@ -65,7 +81,7 @@ export class DockerCredentialStore {
     const config = await DockerConfig.load(this.#writePath);
     const helper = config.helperFor(address);
     if (helper) {
-      await new CredentialHelper(helper).erase(address);
+      await named(this.#writePath, () => new CredentialHelper(helper).erase(address));
       return;
     }
     if (config.deleteCredential(address)) await config.save();
