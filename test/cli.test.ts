@@ -21,7 +21,7 @@ describe('lading command line', () => {
     assert.match(h.stdout, /Usage: lading/);
     assert.match(h.stdout, /cp\|copy/);
     const u = await lading(['no-such-command']);
-    assert.equal(u.code, 1, "a usage error exits 1, as cobra does for oras and ocm");
+    assert.equal(u.code, 1, 'a usage error exits 1, as cobra does for oras and ocm');
     // A usage error is one line, commander's suggestion included.
     const typo = await lading(['pussh']);
     assert.equal(typo.code, 1);
