@@ -436,6 +436,27 @@ describe('writing layouts', () => {
     }
   });
 
+  test('a tag or a push with a tag called just before close completes: close waits for it, never refuses it', async () => {
+    const t = await tempDir();
+    try {
+      const layout = await OciLayout.open(t.path, { mode: 'create' });
+      const { manifest } = await pushArtifact(layout, { a: 'a' });
+      const tagged = layout.tag(manifest, 'v1');
+      const bytes = await fetchAll(layout, manifest);
+      const pushed = layout.pushReference(manifest, bytes, 'v2');
+      await layout.close();
+      // They started before close: they looked the manifest up after it, and were refused as closed.
+      await tagged;
+      await pushed;
+      const reopened = await OciLayout.open(t.path);
+      assert.equal((await reopened.resolve('v1')).digest, manifest.digest);
+      assert.equal((await reopened.resolve('v2')).digest, manifest.digest);
+      await reopened.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('opening a layout whose ingest/ is a planted link removes nothing where it points', async () => {
     const t = await tempDir();
     try {

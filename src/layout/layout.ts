@@ -254,6 +254,14 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   async exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
     throwIfAborted(o.signal);
     this.#assertOpen();
+    return this.#holds(desc);
+  }
+
+  /**
+   * {@link OciLayout.exists} for a write under way: a write that started before `close` may look
+   * after it (close waits for it), so this does not refuse a closing handle.
+   */
+  async #holds(desc: Descriptor): Promise<boolean> {
     if (this.#missing) return false;
     return (await this.#blobs.size(desc.digest)) === desc.size;
   }
@@ -311,9 +319,13 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
   close(): Promise<void> {
     this.#closing ??= (async () => {
       while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
-      if (this.#unlisted.size > 0) await this.#update(() => {});
-      this.#graph = undefined;
-      await this.files.close?.();
+      try {
+        if (this.#unlisted.size > 0) await this.#update(() => {});
+      } finally {
+        // Closed also when that last index update fails: its error is the one to report.
+        this.#graph = undefined;
+        await this.files.close?.();
+      }
     })();
     return this.#closing;
   }
@@ -443,7 +455,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       discard(content);
       throw error;
     }
-    const written = !(await this.exists(expected));
+    const written = !(await this.#holds(expected));
     let bytes: Buffer | undefined;
     if (written) bytes = await this.#storeManifest(expected, content);
     else if (content instanceof Uint8Array) bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
@@ -487,7 +499,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
     if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     await this.#update(async (state) => {
       // Checked again under the lock: another process may have deleted it meanwhile.
-      if (!(await this.exists(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
+      if (!(await this.#holds(desc))) throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
       recordTag(state, desc, reference);
     });
   }
