@@ -46,6 +46,18 @@ describe('backupRepository and restoreRepository', () => {
       await assert.rejects(stat(other), /ENOENT/);
     }));
 
+  test('a tar backup into a folder not made yet makes it; nothing but the tar is left there', () =>
+    withDir(async (dir) => {
+      const s = await source();
+      const out = join(dir, 'new', 'folder', 'b.tar');
+      await backupRepository(s.src, out);
+      // The staging folder and its lock beside it are gone.
+      assert.deepEqual(await readdir(join(dir, 'new', 'folder')), ['b.tar']);
+      const tar = await OciLayout.open(out);
+      await fetchAll(tar, await tar.resolve('v1'));
+      await tar.close();
+    }));
+
   test('a tag whose content is damaged fails alone: the tags after it are still backed up', () =>
     withDir(async (dir) => {
       const src = await OciLayout.open(join(dir, 'src'), { mode: 'create' });

@@ -1,5 +1,5 @@
-import { lstat, readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { acquireLock, sweepStaleTemps } from '../archive/index.js';
 import {
@@ -155,9 +155,18 @@ export async function backupRepository(
   opts.onTagsFound?.(roots.map((r) => r.tag));
 
   const staging = tar ? backupStagingPath(output) : output;
-  if (tar) await checkStaging(staging);
-  const layout = await OciLayout.open(staging, { mode: 'create' });
-  // One backup at a time into one tar: they share the staging folder, which the first to finish removes.
+  // One backup at a time into one tar: they share the staging folder, which the first to finish
+  // removes. Taken before the folder is looked at or opened: a second backup that opened it first
+  // and took the lock only once the first had removed it would write into a folder that is gone.
+  // The lock lies beside the staging folder: the folder they share is made first, as the layout's
+  // open made it before.
+  if (tar) {
+    await mkdir(dirname(staging), { recursive: true }).catch((error: unknown) => {
+      throw new LadingError('IO_ERROR', `${output}: cannot make its folder: ${(error as Error).message}`, {
+        cause: error,
+      });
+    });
+  }
   const release = tar
     ? await acquireLock(`${staging}.lock`, {
         timeoutMs: 0,
@@ -170,6 +179,8 @@ export async function backupRepository(
       })
     : undefined;
   try {
+    if (tar) await checkStaging(staging);
+    const layout = await OciLayout.open(staging, { mode: 'create' });
     return await backupStaged(src, output, opts, { roots, layout, staging, tar, fail, failed, noneBackedUp });
   } finally {
     release?.();
