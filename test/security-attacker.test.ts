@@ -295,6 +295,36 @@ describe('what reaches the terminal: a target as given', () => {
     }));
 });
 
+describe('what reaches the terminal: a layout path with a comma', () => {
+  test('push, cp and manifest push name the whole path and the first tag; the other tags are Tagged lines', () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'f.txt'), 'hi\n');
+      // A comma in the path is not a list of tags: only the reference after the path is one.
+      const layout = join(dir, 'a,b', 'lay');
+      const pushed = await ladingOk(['push', '--oci-layout', `${layout}:v1,v2`, 'f.txt'], { cwd: dir });
+      assert.match(pushed.stdout, new RegExp(`^Pushed \\[oci-layout\\] ${regexText(layout)}:v1$`, 'm'));
+      assert.match(pushed.stdout, /^Tagged v2$/m);
+      const copied = await ladingOk(['cp', '--from-oci-layout', '--to-oci-layout', `${layout}:v1`, `${layout}:v3,v4`], {
+        cwd: dir,
+      });
+      assert.match(
+        copied.stdout,
+        new RegExp(
+          `^Copied \\[oci-layout\\] ${regexText(layout)}:v1 => \\[oci-layout\\] ${regexText(layout)}:v3$`,
+          'm',
+        ),
+      );
+      const manifest = await ladingOk(['manifest', 'fetch', '--oci-layout', `${layout}:v1`], { cwd: dir });
+      await writeFile(join(dir, 'm.json'), manifest.stdout);
+      const m = await ladingOk(['manifest', 'push', '--oci-layout', `${layout}:v5,v6`, 'm.json'], { cwd: dir });
+      assert.match(m.stdout, new RegExp(`^Pushed: \\[oci-layout\\] ${regexText(layout)}:v5$`, 'm'));
+    }));
+});
+
+function regexText(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 describe('bounded: sizes from a descriptor', () => {
   for (const [what, size] of [
     ['no size', undefined],

@@ -214,7 +214,7 @@ export function openRegistryTarget(raw: string, flags: TargetFlags, options: { w
     target: repository,
     reference: ref.reference,
     extraTags,
-    display: `[registry] ${safeText(raw.split(',')[0] ?? '')}`,
+    display: `[registry] ${safeText(head)}`,
     base: `${ref.registry}/${ref.repository}`,
   };
 }

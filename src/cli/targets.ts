@@ -62,8 +62,9 @@ export async function openTarget(
       reference: first,
       extraTags,
       // As ORAS shows a target: the first of a list of tags; the others are reported as they are tagged.
-      // Escaped: a path may hold a newline, which would forge a line of ours (`Digest: …`).
-      display: `[oci-layout] ${safeText(raw.split(',')[0] ?? '')}`,
+      // Escaped: a path may hold a newline, which would forge a line of ours (`Digest: …`). Only the
+      // list is cut off: a comma in the path is part of it.
+      display: `[oci-layout] ${safeText(extraTags.length > 0 ? raw.slice(0, raw.length - extraTags.join(',').length - 1) : raw)}`,
       base: path,
     };
   }

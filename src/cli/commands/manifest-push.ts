@@ -18,7 +18,6 @@ import { closeRegistries, openTarget, type TargetFlags } from '../targets.js';
 import {
   checkStdinConflict,
   confirm,
-  displayReference,
   isNotFound,
   Prompt,
   printDescriptor,
@@ -92,7 +91,7 @@ export async function manifestPush(io: CliIO, raw: string, file: string, flags: 
       return;
     }
     // ORAS 1.3's words: `Pushed:`, unlike `oras push`'s `Pushed`.
-    io.stdout.write(`Pushed: ${displayReference(opened, raw)}\n`);
+    io.stdout.write(`Pushed: ${opened.display}\n`);
     await tagAll(opened.target, desc, opened.extraTags, {
       bytes,
       concurrency,
@@ -153,7 +152,7 @@ export async function manifestDelete(io: CliIO, raw: string, flags: ManifestDele
       );
     }
     if (flags.descriptor) printDescriptor(io, shownDescriptor(opened, opened.reference, desc), Boolean(flags.pretty));
-    else io.stdout.write(`Deleted ${displayReference(opened, raw)}\n`);
+    else io.stdout.write(`Deleted ${opened.display}\n`);
   } finally {
     await closeRegistries();
   }

@@ -244,9 +244,3 @@ export function exclusive(flags: Record<string, boolean>): void {
 export function isNotFound(error: unknown): boolean {
   return isLadingError(error, 'NOT_FOUND');
 }
-
-/** `[registry] <ref>` with only the first of `a,b,c` tags, as ORAS shows a target. */
-export function displayReference(opened: OpenedTarget, raw: string): string {
-  const first = opened.extraTags.length > 0 ? raw.slice(0, raw.length - opened.extraTags.join(',').length - 1) : raw;
-  return `[${opened.kind}] ${safeText(first)}`;
-}
