@@ -1,4 +1,5 @@
 import { type Descriptor, isLadingError } from '../oci/index.js';
+import { destroyContent } from './cancel.js';
 import type { Content, Op, Storage } from './storage.js';
 
 /**
@@ -14,7 +15,7 @@ export async function pushIfAbsent(
   o: Op = {},
 ): Promise<boolean> {
   if (await store.exists(desc, o)) {
-    if (typeof content !== 'function') discard(content);
+    if (typeof content !== 'function') destroyContent(content);
     return false;
   }
   try {
@@ -24,8 +25,4 @@ export async function pushIfAbsent(
     if (isLadingError(error, 'ALREADY_EXISTS') && (await store.exists(desc, o))) return false;
     throw error;
   }
-}
-
-function discard(content: Content): void {
-  if (content instanceof Object && 'destroy' in content && typeof content.destroy === 'function') content.destroy();
 }
