@@ -513,6 +513,10 @@ describe('withLock', () => {
       mock.timers.enable({ apis: ['setInterval'] });
       try {
         const release = await acquireLock(lock, { held: 'long' });
+        // Kept fresh: a time long past is renewed at the next touch, so others never break it as stale.
+        await utimes(lock, old, old);
+        mock.timers.tick(60_000);
+        assert.ok((await lstat(lock)).mtimeMs > Date.now() - 60_000, 'the lock was touched');
         // Another local user swaps the lock file for a link to a file of the victim's.
         await rm(lock);
         await symlink(victim, lock);
