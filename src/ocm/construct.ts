@@ -14,6 +14,8 @@ import { tagTakenError } from './descriptor/version-tag.js';
 import type { InputMethod } from './input/types.js';
 import { locateError } from './located-error.js';
 import type { ComponentVersionRepository, ConflictPolicy } from './repository/repository.js';
+import type { ComponentVersionLocator } from './resolving-reader.js';
+import { transferComponentVersion } from './transfer.js';
 import { AccessType, isAccessType } from './types.js';
 
 /** Progress of {@link constructComponentVersions}: what happened to a component version or one of its elements. */
@@ -75,6 +77,15 @@ export interface ConstructOptions {
   onEvent?: (event: ConstructEvent) => void;
   /** Called with each warning's text, as signing reports its warnings ({@link SignComponentVersionOptions}). */
   onWarning?: (message: string) => void;
+  /**
+   * Upstream's `copy-or-fail` policy for referenced versions the constructor does not build: once
+   * every input is ready, and before the constructor's own versions are stored, each of them is
+   * copied into the repository with what it references (local blobs by value, other resources by
+   * reference), from where this locator finds it (the repository itself, then the OCM
+   * configuration's resolvers: a {@link ResolvingReader}); one found nowhere fails the run. Not
+   * given (upstream's `skip`, the default), they are only pinned by their digests.
+   */
+  copyReferencedFrom?: ComponentVersionLocator;
 }
 
 /** Components referenced inside the constructor come first, so their digests exist when needed. */
@@ -136,6 +147,37 @@ export function constructComponentVersions(
   return cancellable(options.signal, () => constructComponentVersionsNow(ctor, repository, options));
 }
 
+/** {@link ConstructOptions.copyReferencedFrom}: each referenced version the constructor does not build, copied in. */
+async function copyReferenced(
+  ctor: ComponentConstructor,
+  repository: ComponentVersionRepository,
+  locator: ComponentVersionLocator,
+  options: ConstructOptions,
+  emit: (event: ConstructEvent) => void,
+): Promise<void> {
+  const built = new Set(ctor.components.map((c) => `${c.name}:${c.version}`));
+  const external = new Map<string, { name: string; version: string }>();
+  for (const component of ctor.components) {
+    for (const ref of component.componentReferences ?? []) {
+      const key = `${ref.componentName}:${ref.version}`;
+      if (!built.has(key)) external.set(key, { name: ref.componentName, version: ref.version });
+    }
+  }
+  for (const { name, version } of external.values()) {
+    await transferComponentVersion(repository, repository, name, version, {
+      recursive: true,
+      locator,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEvent: (event) => {
+        if (event.kind !== 'component') return;
+        const status = event.status === 'added' || event.status === 'replaced' ? event.status : 'unchanged';
+        emit({ component: event.component, version: event.version, kind: 'component', status });
+      },
+    });
+  }
+}
+
 /** What a component needs before its descriptor can be assembled; `skip` when the policy keeps the stored one. */
 interface Prepared {
   component: ConstructorComponent;
@@ -191,6 +233,7 @@ async function constructComponentVersionsNow(
       if (digest) p.assemble.referenceDigests.set(i, digest);
     }
   }
+  if (options.copyReferencedFrom) await copyReferenced(ctor, repository, options.copyReferencedFrom, options, emit);
   const results: ComponentDescriptor[] = [];
   for (const { component, skip, assemble } of prepared) {
     const { name, version } = component;

@@ -97,7 +97,8 @@ Examples:
     // goes over plain HTTP beyond this machine to a registry the command line does not name.
     const access = await accessOptions(opts, () => true, [spec]);
     // A reference to a version in neither the constructor nor the target is looked up through the
-    // configuration's resolvers, as upstream's add cv does (and pinned by its digest; not copied).
+    // configuration's resolvers, as upstream's add cv does (and pinned by its digest; copied in
+    // with copy-or-fail).
     let resolving: Awaited<ReturnType<typeof import('./resolving.js').resolvingReader>> | undefined;
     let ok = false;
     // What a registry keeps of a run that then fails: each version is stored as it is done there,
@@ -107,33 +108,6 @@ Examples:
       const { resolvingReader } = await import('./resolving.js');
       resolving = await resolvingReader(opened.repository, opts);
       const signal = (await import('../../interrupt.js')).interruptSignal();
-      if (copyPolicy === 'copy-or-fail') {
-        // As upstream: each referenced version the constructor does not build is copied into the
-        // target first (with what it references, its local blobs by value, other resources by
-        // reference), from the target itself or through the resolvers; one not found fails the add.
-        const { transferComponentVersion } = await import('../../../ocm/transfer.js');
-        const built = new Set(ctor.components.map((c) => `${c.name}:${c.version}`));
-        const external = new Map<string, { name: string; version: string }>();
-        for (const component of ctor.components) {
-          for (const ref of component.componentReferences ?? []) {
-            const key = `${ref.componentName}:${ref.version}`;
-            if (!built.has(key)) external.set(key, { name: ref.componentName, version: ref.version });
-          }
-        }
-        for (const { name, version } of external.values()) {
-          await transferComponentVersion(opened.repository, opened.repository, name, version, {
-            recursive: true,
-            locator: resolving.reader,
-            concurrency,
-            signal,
-            onEvent: (event) => {
-              if (event.kind === 'component' && (event.status === 'added' || event.status === 'replaced')) {
-                stored.push(`${event.component}:${event.version}`);
-              }
-            },
-          });
-        }
-      }
       const descriptors = await constructComponentVersions(ctor, opened.repository, {
         onEvent: (event) => {
           if (event.kind === 'component' && (event.status === 'added' || event.status === 'replaced')) {
@@ -158,6 +132,8 @@ Examples:
         }),
         digestAccess: registryDigestProcessor({ registries: access.registries, helm: access.helm }),
         inputMethods: await helmAwareInputs(access),
+        // As upstream's copy-or-fail: found in the target itself or through the resolvers.
+        ...(copyPolicy === 'copy-or-fail' ? { copyReferencedFrom: resolving.reader } : {}),
       });
       // Upstream prints the construction graph: what the run built and what it references.
       const graph = await constructionGraph(
