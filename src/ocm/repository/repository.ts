@@ -54,6 +54,7 @@ import { isAccessType } from '../types.js';
 import {
   artifactAnnotation,
   componentRepository,
+  DescriptorRepositoryPrefix,
   encodeComponentConfig,
   isComponentConfigType,
   isOciLayoutBlob,
@@ -553,6 +554,20 @@ export class ComponentVersionRepository {
       manifest: manifestDesc,
       layers: new Map(manifest.layers.slice(1).map((l) => [l.digest, l])),
     };
+  }
+
+  /**
+   * The names of the components the repository holds, sorted: its OCI repositories under
+   * `component-descriptors/`. UNSUPPORTED where the store cannot list them (a registry without
+   * the catalog API).
+   */
+  async listComponents(o: Op = {}): Promise<string[]> {
+    const pages = this.resolver.repositories?.(o);
+    if (!pages) throw new LadingError('UNSUPPORTED', 'this repository cannot list its components');
+    const prefix = `${DescriptorRepositoryPrefix}/`;
+    const names: string[] = [];
+    for await (const page of pages) for (const r of page) if (r.startsWith(prefix)) names.push(r.slice(prefix.length));
+    return names.sort();
   }
 
   /**

@@ -155,17 +155,18 @@ async function everyComponentVersion(
   opened: OpenedRepository,
   selection: { constraint: string; latest?: boolean },
 ): Promise<[string, string][]> {
-  const { DescriptorRepositoryPrefix } = await import('../../../ocm/repository/index.js');
   const { findComponentVersions } = await import('../../../ocm/component-tree.js');
   const { parseVersion, sortVersionsDescending } = await import('../../../ocm/semver.js');
-  const prefix = `${DescriptorRepositoryPrefix}/`;
-  const names: string[] = [];
-  const pages = opened.repository.resolver.repositories?.();
-  if (!pages) throw new LadingError('UNSUPPORTED', `${opened.display}: cannot list its components`);
-  for await (const page of pages) for (const r of page) if (r.startsWith(prefix)) names.push(r.slice(prefix.length));
+  const { isLadingError } = await import('../../../oci/index.js');
+  const names = await opened.repository.listComponents().catch((error: unknown) => {
+    if (isLadingError(error, 'UNSUPPORTED')) {
+      throw new LadingError('UNSUPPORTED', `${opened.display}: cannot list its components`, { cause: error });
+    }
+    throw error;
+  });
   if (names.length === 0) throw new LadingError('NOT_FOUND', `no components found in ${opened.display}`);
   const all: [string, string][] = [];
-  for (const name of names.sort()) {
+  for (const name of names) {
     for (const v of await findComponentVersions(opened.repository, name, selection)) all.push([name, v]);
   }
   const order = sortVersionsDescending([...new Set(all.map(([, v]) => v))]);
