@@ -239,7 +239,7 @@ export class CtfArchive {
         });
       }
       const files = new DirFiles(work);
-      const store = new CtfStore({ location: path, files, root: work, writable });
+      const store = new CtfStore({ location: path, files, root: work, writable, private: true });
       if (openedAs) {
         if (
           (await files.stat(ArtifactIndexFileName)) === undefined &&
@@ -329,6 +329,7 @@ export class CtfArchive {
         // archive unchanged would otherwise both replace it, and the first one's work would be lost.
         await withLock(commitLockPath(this.path), async () => {
           await this.#checkUnchanged();
+          await this.#store.flush();
           // An archive reached through a link is replaced where the link led when it was opened
           // (the link stays), with its permissions: a private archive stays private.
           const before = this.#openedAs;

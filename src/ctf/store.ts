@@ -23,6 +23,12 @@ export interface CtfStoreInit {
   /** The folder holding the CTF files; absent when they are read in place from a tar. */
   root?: string;
   writable: boolean;
+  /**
+   * The folder is this process's own (a tar or tgz unpacked into a private folder): no other
+   * process reads or writes it, so the index is kept in memory and written by {@link
+   * CtfStore.flush}, once, rather than after every change.
+   */
+  private?: boolean;
 }
 
 /**
@@ -36,6 +42,9 @@ export class CtfStore {
   readonly files: StoreFiles;
   readonly root: string | undefined;
   readonly writable: boolean;
+  readonly #private: boolean;
+  /** In a private folder: the cached index has changes not yet in the file (see `flush`). */
+  #unwritten = false;
   readonly #blobs: BlobFolder;
   /** Set by any write; tells the archive that a tar or tgz has to be written back. */
   dirty = false;
@@ -72,6 +81,7 @@ export class CtfStore {
     this.files = init.files;
     this.root = init.root;
     this.writable = init.writable;
+    this.#private = init.private === true && init.root !== undefined;
     this.#blobs = new BlobFolder({
       location: init.location,
       files: init.files,
@@ -103,6 +113,7 @@ export class CtfStore {
   /** The index as it is on disk now (cached while the file is unchanged). */
   async index(): Promise<ArtifactIndex> {
     this.assertOpen();
+    if (this.#private && this.#cache) return this.#cache.index;
     const stamp = await this.#stamp();
     if (this.#cache?.stamp === stamp) return this.#cache.index;
     const index = await this.#read();
@@ -116,6 +127,7 @@ export class CtfStore {
    */
   async update(change: (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>): Promise<ArtifactIndex> {
     const root = this.assertWritable();
+    if (this.#private) return this.#updatePrivate(change);
     await this.#firstWrite();
     return withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
       if (this.#indexBefore === undefined) {
@@ -124,12 +136,14 @@ export class CtfStore {
       const before = await this.#stamp();
       if (before !== this.#seen) this.#foreignAfter = this.#updates;
       await this.#checkRelied();
-      const current = await this.#read();
+      // The file as this session last wrote or read it: parsing every entry again would make each
+      // update cost as much as the whole index (quadratic over an `add cv` of many versions).
+      const current = this.#cache?.stamp === before && before !== 'missing' ? this.#cache.index : await this.#read();
       const next = await change(current);
       if (next !== current) {
         const bytes = encodeArtifactIndex(next);
         await writeFileAtomic(join(root, ArtifactIndexFileName), bytes);
-        this.#indexWritten = Buffer.from(bytes);
+        this.#indexWritten = bytes;
         this.#updates++;
         this.#noteChange(current, next);
         this.dirty = true;
@@ -138,6 +152,38 @@ export class CtfStore {
       this.#cache = { stamp: this.#seen, index: next };
       return next;
     });
+  }
+
+  /** {@link update} in a private folder: in memory, one change at a time, written by `flush`. */
+  #updatePrivate(change: (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>): Promise<ArtifactIndex> {
+    const run = this.#privateQueue.then(async () => {
+      const current = await this.index();
+      const next = await change(current);
+      if (next !== current) {
+        this.#cache = { stamp: 'in-memory', index: next };
+        this.#unwritten = true;
+        this.dirty = true;
+      }
+      return next;
+    });
+    this.#privateQueue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  #privateQueue: Promise<void> = Promise.resolve();
+
+  /** Writes the index kept in memory (a private folder's) to its file, when it changed. */
+  async flush(): Promise<void> {
+    await this.#privateQueue;
+    if (!this.#unwritten || !this.#cache || this.root === undefined) return;
+    // No fsync: the private folder is packed into the archive, which is what is made durable.
+    await writeFileAtomic(join(this.root, ArtifactIndexFileName), encodeArtifactIndex(this.#cache.index), 0o644, {
+      sync: false,
+    });
+    this.#unwritten = false;
   }
 
   /** Notes the index as it is when this session's first write begins (see `rollback`). */
@@ -159,14 +205,19 @@ export class CtfStore {
   }
 
   #noteChange(current: ArtifactIndex, next: ArtifactIndex): void {
-    const was = new Map((current.artifacts ?? []).map((a) => [entryKey(a), a]));
-    const now = new Map((next.artifacts ?? []).map((a) => [entryKey(a), a]));
-    for (const [key, entry] of now) {
-      if (was.has(key)) continue;
+    // Entries are shared between an index and the next unless changed: only those that differ are
+    // compared by value (an entry removed and made again the same is no change).
+    const gone = new Map<string, ArtifactMetadata>();
+    const came = new Map<string, ArtifactMetadata>();
+    for (const [from, to] of changedEntries(current.artifacts ?? [], next.artifacts ?? [])) {
+      if (from) gone.set(entryKey(from), from);
+      if (to) came.set(entryKey(to), to);
+    }
+    for (const [key, entry] of came) {
+      if (gone.delete(key)) continue;
       if (!this.#entriesRemoved.delete(key)) this.#entriesAdded.set(key, { entry, at: this.#updates });
     }
-    for (const [key, entry] of was) {
-      if (now.has(key)) continue;
+    for (const [key, entry] of gone) {
       if (!this.#entriesAdded.delete(key)) this.#entriesRemoved.set(key, { entry, at: this.#updates });
     }
   }
@@ -325,6 +376,28 @@ export class CtfStore {
       return 'missing';
     }
   }
+}
+
+/**
+ * The entries (by identity) of `was` not in `now`, and of `now` not in `was`, as [gone, came]
+ * pairs; a superset is fine (pairs of equal entries cancel out by value in #noteChange). An update
+ * that replaces entries in place or appends (every addition) is compared position by position;
+ * one that drops entries, with sets.
+ */
+function changedEntries(
+  was: readonly ArtifactMetadata[],
+  now: readonly ArtifactMetadata[],
+): [ArtifactMetadata | undefined, ArtifactMetadata | undefined][] {
+  const out: [ArtifactMetadata | undefined, ArtifactMetadata | undefined][] = [];
+  if (now.length >= was.length) {
+    for (let i = 0; i < now.length; i++) if (was[i] !== now[i]) out.push([was[i], now[i]]);
+    return out;
+  }
+  const before = new Set(was);
+  const after = new Set(now);
+  for (const a of was) if (!after.has(a)) out.push([a, undefined]);
+  for (const a of now) if (!before.has(a)) out.push([undefined, a]);
+  return out;
 }
 
 /** An index entry as a whole, for telling this session's entries from others'. */
