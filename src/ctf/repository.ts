@@ -276,11 +276,15 @@ export class CtfRepository
   /** Removes a tag's entry; the manifest and its blobs stay (upstream's Untag). */
   async untag(reference: string): Promise<void> {
     this.#store.assertWritable();
-    await this.#store.update((index) => {
-      const next = removeTag(index, this.name, reference);
-      if (!next) throw new LadingError('NOT_FOUND', `${this.location}: tag ${reference} not found`);
-      return next;
-    });
+    // Written at once: a change that may fail is not one to apply again later.
+    await this.#store.update(
+      (index) => {
+        const next = removeTag(index, this.name, reference);
+        if (!next) throw new LadingError('NOT_FOUND', `${this.location}: tag ${reference} not found`);
+        return next;
+      },
+      { now: true },
+    );
   }
 
   /**
@@ -301,12 +305,16 @@ export class CtfRepository
       );
       node = parseNode(bytes, desc.mediaType, `${this.location}: ${desc.digest}`);
     }
-    const index = await this.#store.update(async (current) => {
-      let next = removeDigest(current, this.name, desc.digest);
-      const link = node && referrerOf({ ...desc, size }, node);
-      if (link) next = await this.#changeReferrers(next, link.subject, { remove: link.referrer });
-      return next;
-    });
+    // Written at once: whether the blob goes depends on what the file holds now.
+    const index = await this.#store.update(
+      async (current) => {
+        let next = removeDigest(current, this.name, desc.digest);
+        const link = node && referrerOf({ ...desc, size }, node);
+        if (link) next = await this.#changeReferrers(next, link.subject, { remove: link.referrer });
+        return next;
+      },
+      { now: true },
+    );
     if (!(index.artifacts ?? []).some((a) => a.digest === desc.digest)) await this.#store.removeBlob(desc.digest);
   }
 

@@ -29,7 +29,14 @@ export interface CtfStoreInit {
    * CtfStore.flush}, once, rather than after every change.
    */
   private?: boolean;
+  /**
+   * A folder CTF's index changes are kept in memory and written by {@link CtfStore.flush} (on
+   * close), once, rather than after every change; see OpenCtfOptions.batchIndex.
+   */
+  batchIndex?: boolean;
 }
+
+type IndexChange = (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>;
 
 /**
  * The shared state of one open CTF: its files, its index and its blobs. Every repository Target
@@ -43,8 +50,17 @@ export class CtfStore {
   readonly root: string | undefined;
   readonly writable: boolean;
   readonly #private: boolean;
-  /** In a private folder: the cached index has changes not yet in the file (see `flush`). */
+  /** Index changes wait in memory for `flush`: in a private folder, or a folder opened with batchIndex. */
+  readonly #deferred: boolean;
+  /** The cached index has changes not yet in the file (see `flush`). */
   #unwritten = false;
+  /**
+   * In a folder with batchIndex: the changes not yet written, in order, and the file's index they
+   * apply to (the cache holds the result). When another writer changes the file, they are applied
+   * again to what it holds now, as an update under the lock would apply them.
+   */
+  #pending: IndexChange[] = [];
+  #base: ArtifactIndex | undefined;
   readonly #blobs: BlobFolder;
   /** Set by any write; tells the archive that a tar or tgz has to be written back. */
   dirty = false;
@@ -82,6 +98,7 @@ export class CtfStore {
     this.root = init.root;
     this.writable = init.writable;
     this.#private = init.private === true && init.root !== undefined;
+    this.#deferred = this.#private || (init.batchIndex === true && init.root !== undefined);
     this.#blobs = new BlobFolder({
       location: init.location,
       files: init.files,
@@ -110,79 +127,114 @@ export class CtfStore {
     return this.root;
   }
 
-  /** The index as it is on disk now (cached while the file is unchanged). */
+  /** The index as it is on disk now (cached while the file is unchanged), with changes not yet written. */
   async index(): Promise<ArtifactIndex> {
     this.assertOpen();
     if (this.#private && this.#cache) return this.#cache.index;
     const stamp = await this.#stamp();
     if (this.#cache?.stamp === stamp) return this.#cache.index;
-    const index = await this.#read();
+    const base = await this.#read();
+    let index = base;
+    for (const change of this.#pending) index = await change(index);
     this.#cache = { stamp, index };
+    this.#base = base;
     return index;
   }
 
   /**
    * Applies `change` to the index under the lock, re-reading the file first so that concurrent
    * writers (other processes included) compose; writes only when `change` returns a new index.
+   * Where changes are deferred (see {@link CtfStoreInit.batchIndex}), it is applied in memory and
+   * written by {@link flush}, unless `now` (a change whose outcome decides what the caller does
+   * next, such as removing a blob).
    */
-  async update(change: (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>): Promise<ArtifactIndex> {
+  update(change: IndexChange, o: { now?: boolean } = {}): Promise<ArtifactIndex> {
     const root = this.assertWritable();
-    if (this.#private) return this.#updatePrivate(change);
-    await this.#firstWrite();
-    return withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
-      if (this.#indexBefore === undefined) {
-        this.#indexBefore = (await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes)) ?? null;
-      }
-      const before = await this.#stamp();
-      if (before !== this.#seen) this.#foreignAfter = this.#updates;
-      await this.#checkRelied();
-      // The file as this session last wrote or read it: parsing every entry again would make each
-      // update cost as much as the whole index (quadratic over an `add cv` of many versions).
-      const current = this.#cache?.stamp === before && before !== 'missing' ? this.#cache.index : await this.#read();
-      const next = await change(current);
-      if (next !== current) {
-        const bytes = encodeArtifactIndex(next);
-        await writeFileAtomic(join(root, ArtifactIndexFileName), bytes);
-        this.#indexWritten = bytes;
-        this.#updates++;
-        this.#noteChange(current, next);
-        this.dirty = true;
-      }
-      this.#seen = await this.#stamp();
-      this.#cache = { stamp: this.#seen, index: next };
-      return next;
+    if (this.#deferred) return this.#queued(() => this.#updateDeferred(change, o.now === true));
+    return this.#queued(async () => {
+      await this.#firstWrite();
+      return withLock(join(root, `${ArtifactIndexFileName}.lock`), () => this.#writeUnderLock(root, [change]));
     });
   }
 
-  /** {@link update} in a private folder: in memory, one change at a time, written by `flush`. */
-  #updatePrivate(change: (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>): Promise<ArtifactIndex> {
-    const run = this.#privateQueue.then(async () => {
-      const current = await this.index();
-      const next = await change(current);
-      if (next !== current) {
-        this.#cache = { stamp: 'in-memory', index: next };
-        this.#unwritten = true;
-        this.dirty = true;
-      }
-      return next;
-    });
-    this.#privateQueue = run.then(
+  /** Runs index work one piece at a time, in the order it was asked for. */
+  #queued<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.then(
       () => {},
       () => {},
     );
     return run;
   }
 
-  #privateQueue: Promise<void> = Promise.resolve();
+  #queue: Promise<void> = Promise.resolve();
 
-  /** Writes the index kept in memory (a private folder's) to its file, when it changed. */
-  async flush(): Promise<void> {
-    await this.#privateQueue;
-    if (!this.#unwritten || !this.#cache || this.root === undefined) return;
-    // No fsync: the private folder is packed into the archive, which is what is made durable.
-    await writeFileAtomic(join(this.root, ArtifactIndexFileName), encodeArtifactIndex(this.#cache.index), 0o644, {
-      sync: false,
-    });
+  /** Under the lock: the file now (or the index this session last wrote there), `changes` applied, written. */
+  async #writeUnderLock(root: string, changes: readonly IndexChange[]): Promise<ArtifactIndex> {
+    if (this.#indexBefore === undefined) {
+      this.#indexBefore = (await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes)) ?? null;
+    }
+    const before = await this.#stamp();
+    if (before !== this.#seen) this.#foreignAfter = this.#updates;
+    await this.#checkRelied();
+    // The file as this session last wrote or read it: parsing every entry again would make each
+    // update cost as much as the whole index (quadratic over an `add cv` of many versions).
+    const unchanged = this.#cache?.stamp === before && before !== 'missing' && this.#base !== undefined;
+    const current = unchanged ? (this.#base as ArtifactIndex) : await this.#read();
+    let next = current;
+    // The changes were applied to this very index already (in memory): their result stands.
+    if (unchanged && changes === this.#pending) next = (this.#cache as { index: ArtifactIndex }).index;
+    else for (const change of changes) next = await change(next);
+    if (next !== current) {
+      const bytes = encodeArtifactIndex(next);
+      await writeFileAtomic(join(root, ArtifactIndexFileName), bytes);
+      this.#indexWritten = bytes;
+      this.#updates++;
+      this.#noteChange(current, next);
+      this.dirty = true;
+    }
+    this.#seen = await this.#stamp();
+    this.#cache = { stamp: this.#seen, index: next };
+    this.#base = next;
+    return next;
+  }
+
+  /** {@link update} where changes are deferred: applied in memory now, written by `flush`. */
+  async #updateDeferred(change: IndexChange, now: boolean): Promise<ArtifactIndex> {
+    if (!this.#private) await this.#firstWrite();
+    const current = await this.index();
+    const next = await change(current);
+    if (next !== current) {
+      this.#cache = { stamp: this.#cache?.stamp ?? 'in-memory', index: next };
+      if (!this.#private) this.#pending.push(change);
+      this.#unwritten = true;
+      this.dirty = true;
+    }
+    if (now) await this.#flushNow();
+    return next;
+  }
+
+  /**
+   * Writes the changes kept in memory to the index file, when there are any. A folder's are
+   * applied under the lock to the file as it is now (another writer's entries kept); a private
+   * folder's index is written as it is.
+   */
+  flush(): Promise<void> {
+    if (!this.#deferred) return this.#queue;
+    return this.#queued(() => this.#flushNow());
+  }
+
+  async #flushNow(): Promise<void> {
+    const root = this.root;
+    if (!this.#unwritten || root === undefined) return;
+    if (this.#private) {
+      // No fsync: the private folder is packed into the archive, which is what is made durable.
+      const index = (this.#cache as { index: ArtifactIndex }).index;
+      await writeFileAtomic(join(root, ArtifactIndexFileName), encodeArtifactIndex(index), 0o644, { sync: false });
+    } else {
+      await withLock(join(root, `${ArtifactIndexFileName}.lock`), () => this.#writeUnderLock(root, this.#pending));
+      this.#pending = [];
+    }
     this.#unwritten = false;
   }
 
@@ -287,6 +339,12 @@ export class CtfStore {
    */
   async rollback(): Promise<boolean> {
     const root = this.assertWritable();
+    await this.#queue;
+    // Changes never written are simply dropped.
+    this.#pending = [];
+    this.#unwritten = false;
+    this.#cache = undefined;
+    this.#base = undefined;
     let restored = false;
     await withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
       if (this.#seen !== undefined && (await this.#stamp()) !== this.#seen) this.#foreignAfter = this.#updates;
