@@ -205,18 +205,7 @@ export class CtfRepository
     const node = parseNode(bytes, expected.mediaType, `${this.location}: ${expected.digest}`);
     // A blob already stored (by another repository) has been verified; only the entry is new.
     if (!stored) await this.#store.writeBlob(expected, bytes, quiet);
-    if (indexed) {
-      await this.#store.update(async (index) => {
-        const next = await this.#recordManifest(index, expected, node);
-        if (tag === undefined) return next;
-        return addArtifact(next, {
-          repository: this.name,
-          tag,
-          digest: expected.digest,
-          mediaType: expected.mediaType,
-        });
-      });
-    }
+    if (indexed) await this.#store.update(this.#manifestChange(expected, referrerOf(expected, node), tag));
     o.onProgress?.(bytes.length);
   }
 
@@ -346,11 +335,22 @@ export class CtfRepository
     return repositoryEntries(index, this.name);
   }
 
-  async #recordManifest(index: ArtifactIndex, desc: Descriptor, node: ParsedNode): Promise<ArtifactIndex> {
-    let next = addArtifact(index, { repository: this.name, digest: desc.digest, mediaType: desc.mediaType });
-    const link = referrerOf(desc, node);
-    if (link) next = await this.#changeReferrers(next, link.subject, { add: link.referrer });
-    return next;
+  /**
+   * The index change that records a manifest (and its tag, and its place in its subject's referrers).
+   * Made here, apart from the push that reads the manifest: a change may be kept until the index is
+   * written (see CtfStore.update), and should hold on to its few fields, not to the manifest's bytes.
+   */
+  #manifestChange(
+    desc: Descriptor,
+    link: { subject: Descriptor; referrer: Descriptor } | undefined,
+    tag: string | undefined,
+  ): (index: ArtifactIndex) => Promise<ArtifactIndex> {
+    const entry = { repository: this.name, digest: desc.digest, mediaType: desc.mediaType };
+    return async (index) => {
+      let next = addArtifact(index, entry);
+      if (link) next = await this.#changeReferrers(next, link.subject, { add: link.referrer });
+      return tag === undefined ? next : addArtifact(next, { ...entry, tag });
+    };
   }
 
   async #referrersOf(index: ArtifactIndex, subject: string): Promise<Descriptor[]> {
