@@ -43,6 +43,15 @@ export interface OpenCtfOptions {
    * a view that shows the archive to others). Default true. Tar and tgz archives hold no links.
    */
   followLinks?: boolean;
+  /**
+   * A folder CTF opened for writing records its index changes in memory and writes
+   * artifact-index.json once, on close (under the lock, onto what other writers wrote meanwhile),
+   * rather than after every manifest and tag: a run that adds thousands of versions writes the
+   * index once, not thousands of times. Other processes see this session's versions only after
+   * the close, and a crash leaves the index as it was. Default false. A tar or tgz is written on
+   * close anyway and always works this way.
+   */
+  batchIndex?: boolean;
 }
 
 /** Options of {@link CtfArchive.close}. */
@@ -152,7 +161,10 @@ export class CtfArchive {
     const info = await statOrUndefined(path);
     if (!info && mode !== 'create') throw new LadingError('NOT_FOUND', `${path}: no CTF there`);
     if (format === 'directory') {
-      return CtfArchive.#openDirectory(path, mode, info !== undefined, options.followLinks !== false);
+      return CtfArchive.#openDirectory(path, mode, info !== undefined, {
+        follow: options.followLinks !== false,
+        batchIndex: options.batchIndex === true,
+      });
     }
     if (info && !info.isFile()) {
       throw new LadingError('INVALID_ARCHIVE', `${path}: not a ${format} file (the extension names the CTF format)`);
@@ -167,7 +179,12 @@ export class CtfArchive {
     return CtfArchive.#openUnpacked(path, format, mode, info ? await stampOf(path, info) : undefined, options);
   }
 
-  static async #openDirectory(path: string, mode: OpenMode, exists: boolean, follow: boolean): Promise<CtfArchive> {
+  static async #openDirectory(
+    path: string,
+    mode: OpenMode,
+    exists: boolean,
+    { follow, batchIndex }: { follow: boolean; batchIndex: boolean },
+  ): Promise<CtfArchive> {
     if (exists && !(await stat(path)).isDirectory()) {
       throw new LadingError(
         'INVALID_ARCHIVE',
@@ -192,7 +209,7 @@ export class CtfArchive {
       }
       if (exists && present.length === 0) made.files = true;
     }
-    const store = new CtfStore({ location: path, files, root: path, writable: mode !== 'readonly' });
+    const store = new CtfStore({ location: path, files, root: path, writable: mode !== 'readonly', batchIndex });
     if (mode !== 'readonly') {
       await sweepStaleTemps(path);
       await makeDirectory(join(path, BlobsDirectoryName));
@@ -239,7 +256,7 @@ export class CtfArchive {
         });
       }
       const files = new DirFiles(work);
-      const store = new CtfStore({ location: path, files, root: work, writable });
+      const store = new CtfStore({ location: path, files, root: work, writable, private: true });
       if (openedAs) {
         if (
           (await files.stat(ArtifactIndexFileName)) === undefined &&
@@ -314,7 +331,18 @@ export class CtfArchive {
   async #close(options: CloseCtfOptions): Promise<void> {
     const work = this.#workDir;
     if (!work) {
-      // A folder CTF is written in place; discarding means undoing this session's writes.
+      // A folder CTF is written in place, but for index changes kept for the close (batchIndex).
+      if (options.commit !== false && this.#store.writable) {
+        try {
+          await this.#store.flush();
+        } catch (error) {
+          // Nothing of this session is recorded then: its blobs go too, as for a discarded one.
+          await this.#store.rollback().catch(() => {});
+          this.#store.closed = true;
+          throw error;
+        }
+      }
+      // Discarding means undoing this session's writes.
       if (options.commit === false && this.#store.writable) {
         const restored = await this.#store.rollback();
         if (restored && (this.#made.folder || this.#made.files)) await removeIfEmptyCtf(this.path, this.#made);
@@ -329,6 +357,7 @@ export class CtfArchive {
         // archive unchanged would otherwise both replace it, and the first one's work would be lost.
         await withLock(commitLockPath(this.path), async () => {
           await this.#checkUnchanged();
+          await this.#store.flush();
           // An archive reached through a link is replaced where the link led when it was opened
           // (the link stays), with its permissions: a private archive stays private.
           const before = this.#openedAs;

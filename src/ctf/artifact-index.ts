@@ -124,22 +124,31 @@ function compact(entry: ArtifactMetadata): ArtifactMetadata {
   return out;
 }
 
-/** The exact bytes upstream's json.Marshal gives: compact, Go field order, no trailing newline. */
+/** Each entry's encoding, kept while the entry lives: entries are never changed once made. */
+const encodedEntries = new WeakMap<ArtifactMetadata, string>();
+
+function encodeEntry(a: ArtifactMetadata): string {
+  let text = encodedEntries.get(a);
+  if (text === undefined) {
+    text = goStringify({
+      repository: a.repository,
+      tag: a.tag || undefined,
+      digest: a.digest || undefined,
+      mediaType: a.mediaType || undefined,
+    });
+    encodedEntries.set(a, text);
+  }
+  return text;
+}
+
+/**
+ * The exact bytes upstream's json.Marshal gives: compact, Go field order, no trailing newline.
+ * Entries are encoded once each (an index rewritten after every version added to it would
+ * otherwise encode every earlier entry again, each time).
+ */
 export function encodeArtifactIndex(index: ArtifactIndex): Buffer {
-  return Buffer.from(
-    goStringify({
-      schemaVersion: index.schemaVersion,
-      artifacts:
-        index.artifacts === null
-          ? null
-          : index.artifacts.map((a) => ({
-              repository: a.repository,
-              tag: a.tag || undefined,
-              digest: a.digest || undefined,
-              mediaType: a.mediaType || undefined,
-            })),
-    }),
-  );
+  const artifacts = index.artifacts === null ? 'null' : `[${index.artifacts.map(encodeEntry).join(',')}]`;
+  return Buffer.from(`{"schemaVersion":${goStringify(index.schemaVersion)},"artifacts":${artifacts}}`);
 }
 
 /**
@@ -150,16 +159,25 @@ export function encodeArtifactIndex(index: ArtifactIndex): Buffer {
  */
 export function addArtifact(index: ArtifactIndex, added: ArtifactMetadata): ArtifactIndex {
   const a = compact(added);
-  const artifacts = (index.artifacts ?? []).map((e) => ({ ...e }));
+  // Entries are shared between an index and the next (never changed in place): only those this
+  // call changes are new objects, so an update costs a copy of the list, not of every entry.
+  const artifacts = (index.artifacts ?? []).slice();
   const tag = a.tag ?? '';
   let filled = false;
-  for (const art of artifacts) {
+  // A plain loop: this runs once per manifest recorded, over every entry of the archive.
+  for (let i = 0; i < artifacts.length; i++) {
+    const art = artifacts[i] as ArtifactMetadata;
     if (art.repository !== a.repository) continue;
     const artTag = art.tag ?? '';
+    // A new index even when nothing changed: a writer that records what another recorded too
+    // writes the index, so that the other's rollback sees it relied on it (see CtfStore.rollback).
     if (artTag === tag && art.digest === a.digest) return { schemaVersion: 1, artifacts };
-    if (tag !== '' && artTag === tag && art.digest !== a.digest) delete art.tag;
+    if (tag !== '' && artTag === tag && art.digest !== a.digest) {
+      const { tag: _cleared, ...untagged } = art;
+      artifacts[i] = untagged;
+    }
     if (tag !== '' && artTag === '' && art.digest === a.digest) {
-      art.tag = tag;
+      artifacts[i] = { ...art, tag };
       filled = true;
     }
   }
@@ -181,6 +199,34 @@ export function removeDigest(index: ArtifactIndex, repository: string, digest: s
   const kept = artifacts.filter((a) => !(a.repository === repository && a.digest === digest));
   if (kept.length === artifacts.length) return index;
   return { schemaVersion: 1, artifacts: kept };
+}
+
+/**
+ * Each index's entries by repository, for the repositories asked about (indexes are never changed
+ * in place). Filled one repository at a time: an index lives for one update, and building a map
+ * of every repository for each would cost more than the scans it saves.
+ */
+const byRepository = new WeakMap<ArtifactIndex, Map<string, readonly ArtifactMetadata[]>>();
+
+/** The entries of one repository, in file order; not to be changed (shared by every caller). */
+export function repositoryEntries(index: ArtifactIndex, repository: string): readonly ArtifactMetadata[] {
+  let map = byRepository.get(index);
+  if (!map) {
+    map = new Map();
+    byRepository.set(index, map);
+  }
+  let list = map.get(repository);
+  if (!list) {
+    const found: ArtifactMetadata[] = [];
+    const all = index.artifacts ?? [];
+    for (let i = 0; i < all.length; i++) {
+      const a = all[i] as ArtifactMetadata;
+      if (a.repository === repository) found.push(a);
+    }
+    list = found;
+    map.set(repository, list);
+  }
+  return list;
 }
 
 /** Repository names in the index, sorted, each once. */

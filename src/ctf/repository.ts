@@ -30,7 +30,14 @@ import {
   parseNode,
   throwIfAborted,
 } from '../oci/index.js';
-import { type ArtifactIndex, type ArtifactMetadata, addArtifact, removeDigest, removeTag } from './artifact-index.js';
+import {
+  type ArtifactIndex,
+  type ArtifactMetadata,
+  addArtifact,
+  removeDigest,
+  removeTag,
+  repositoryEntries,
+} from './artifact-index.js';
 import { changeReferrers, encodeReferrersIndex, parseReferrersIndex, referrerOf, referrersTag } from './referrers.js';
 import type { CtfStore } from './store.js';
 
@@ -98,6 +105,30 @@ export class CtfRepository
     return cancellablePush(content, o, () => this.#push(expected, content, o));
   }
 
+  /**
+   * Stores the manifest `expected` (unless this repository has it) and tags it, in one update of
+   * artifact-index.json where a push and then a tag would write it twice; the same entries either
+   * way. A digest `reference` (it must be the manifest's) only records the manifest.
+   */
+  pushReference(expected: Descriptor, content: Content, reference: string, o: Op = {}): Promise<void> {
+    return cancellablePush(content, o, async () => {
+      try {
+        this.#checkReference(expected, reference);
+      } catch (error) {
+        destroyContent(content);
+        throw error;
+      }
+      if (!isIndexedMediaType(expected.mediaType)) {
+        await this.#push(expected, content, o).catch((error: unknown) => {
+          if (!(error instanceof LadingError && error.code === 'ALREADY_EXISTS')) throw error;
+        });
+        await this.tag(expected, reference, o);
+        return;
+      }
+      await this.#push(expected, content, o, isDigestReference(reference) ? undefined : reference);
+    });
+  }
+
   /** Stores a blob (never a manifest) as `fill` writes it, verified; see {@link BlobFill}. @internal */
   pushFill(expected: Descriptor, fill: BlobFill, o: Op = {}): Promise<void> {
     return cancellable(o.signal, async () => {
@@ -130,7 +161,8 @@ export class CtfRepository
     return desc as Descriptor;
   }
 
-  async #push(expected: Descriptor, content: Content, o: Op): Promise<void> {
+  /** `#push` with `tag`: a manifest already here is tagged, not refused. */
+  async #push(expected: Descriptor, content: Content, o: Op, tag?: string): Promise<void> {
     try {
       this.#store.assertWritable();
       parseDigest(expected.digest);
@@ -142,6 +174,7 @@ export class CtfRepository
     const indexed = isIndexedMediaType(expected.mediaType);
     if (stored && (!indexed || (await this.exists(expected)))) {
       destroyContent(content);
+      if (tag !== undefined) return this.tag(expected, tag, o);
       throw new LadingError('ALREADY_EXISTS', `${this.location}: ${expected.digest} already exists`);
     }
     if (!isManifestMediaType(expected.mediaType)) {
@@ -172,7 +205,7 @@ export class CtfRepository
     const node = parseNode(bytes, expected.mediaType, `${this.location}: ${expected.digest}`);
     // A blob already stored (by another repository) has been verified; only the entry is new.
     if (!stored) await this.#store.writeBlob(expected, bytes, quiet);
-    if (indexed) await this.#store.update((index) => this.#recordManifest(index, expected, node));
+    if (indexed) await this.#store.update(this.#manifestChange(expected, referrerOf(expected, node), tag));
     o.onProgress?.(bytes.length);
   }
 
@@ -205,13 +238,8 @@ export class CtfRepository
   /** Tags `desc` (a digest reference only records an untagged entry), as upstream's Tag. */
   async tag(desc: Descriptor, reference: string, o: Op = {}): Promise<void> {
     throwIfAborted(o.signal);
-    this.#store.assertWritable();
-    if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: empty tag`);
-    checkTagOrDigest(reference, `${this.name}:${reference}`);
+    this.#checkReference(desc, reference);
     const byDigest = isDigestReference(reference);
-    if (byDigest && reference !== desc.digest) {
-      throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
-    }
     if ((await this.#store.blobSize(desc.digest)) === undefined) {
       throw new LadingError('NOT_FOUND', `${this.location}: ${desc.digest} not found`);
     }
@@ -225,14 +253,27 @@ export class CtfRepository
     );
   }
 
+  #checkReference(desc: Descriptor, reference: string): void {
+    this.#store.assertWritable();
+    if (!reference) throw new LadingError('INVALID_REFERENCE', `${this.location}: empty tag`);
+    checkTagOrDigest(reference, `${this.name}:${reference}`);
+    if (isDigestReference(reference) && reference !== desc.digest) {
+      throw new LadingError('INVALID_REFERENCE', `${reference}: a digest reference must match ${desc.digest}`);
+    }
+  }
+
   /** Removes a tag's entry; the manifest and its blobs stay (upstream's Untag). */
   async untag(reference: string): Promise<void> {
     this.#store.assertWritable();
-    await this.#store.update((index) => {
-      const next = removeTag(index, this.name, reference);
-      if (!next) throw new LadingError('NOT_FOUND', `${this.location}: tag ${reference} not found`);
-      return next;
-    });
+    // Written at once: a change that may fail is not one to apply again later.
+    await this.#store.update(
+      (index) => {
+        const next = removeTag(index, this.name, reference);
+        if (!next) throw new LadingError('NOT_FOUND', `${this.location}: tag ${reference} not found`);
+        return next;
+      },
+      { now: true },
+    );
   }
 
   /**
@@ -253,12 +294,16 @@ export class CtfRepository
       );
       node = parseNode(bytes, desc.mediaType, `${this.location}: ${desc.digest}`);
     }
-    const index = await this.#store.update(async (current) => {
-      let next = removeDigest(current, this.name, desc.digest);
-      const link = node && referrerOf({ ...desc, size }, node);
-      if (link) next = await this.#changeReferrers(next, link.subject, { remove: link.referrer });
-      return next;
-    });
+    // Written at once: whether the blob goes depends on what the file holds now.
+    const index = await this.#store.update(
+      async (current) => {
+        let next = removeDigest(current, this.name, desc.digest);
+        const link = node && referrerOf({ ...desc, size }, node);
+        if (link) next = await this.#changeReferrers(next, link.subject, { remove: link.referrer });
+        return next;
+      },
+      { now: true },
+    );
     if (!(index.artifacts ?? []).some((a) => a.digest === desc.digest)) await this.#store.removeBlob(desc.digest);
   }
 
@@ -286,15 +331,26 @@ export class CtfRepository
     return this.#referrersOf(await this.#store.index(), node.digest);
   }
 
-  #entries(index: ArtifactIndex): ArtifactMetadata[] {
-    return (index.artifacts ?? []).filter((a) => a.repository === this.name);
+  #entries(index: ArtifactIndex): readonly ArtifactMetadata[] {
+    return repositoryEntries(index, this.name);
   }
 
-  async #recordManifest(index: ArtifactIndex, desc: Descriptor, node: ParsedNode): Promise<ArtifactIndex> {
-    let next = addArtifact(index, { repository: this.name, digest: desc.digest, mediaType: desc.mediaType });
-    const link = referrerOf(desc, node);
-    if (link) next = await this.#changeReferrers(next, link.subject, { add: link.referrer });
-    return next;
+  /**
+   * The index change that records a manifest (and its tag, and its place in its subject's referrers).
+   * Made here, apart from the push that reads the manifest: a change may be kept until the index is
+   * written (see CtfStore.update), and should hold on to its few fields, not to the manifest's bytes.
+   */
+  #manifestChange(
+    desc: Descriptor,
+    link: { subject: Descriptor; referrer: Descriptor } | undefined,
+    tag: string | undefined,
+  ): (index: ArtifactIndex) => Promise<ArtifactIndex> {
+    const entry = { repository: this.name, digest: desc.digest, mediaType: desc.mediaType };
+    return async (index) => {
+      let next = addArtifact(index, entry);
+      if (link) next = await this.#changeReferrers(next, link.subject, { add: link.referrer });
+      return tag === undefined ? next : addArtifact(next, { ...entry, tag });
+    };
   }
 
   async #referrersOf(index: ArtifactIndex, subject: string): Promise<Descriptor[]> {

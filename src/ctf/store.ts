@@ -23,7 +23,20 @@ export interface CtfStoreInit {
   /** The folder holding the CTF files; absent when they are read in place from a tar. */
   root?: string;
   writable: boolean;
+  /**
+   * The folder is this process's own (a tar or tgz unpacked into a private folder): no other
+   * process reads or writes it, so the index is kept in memory and written by {@link
+   * CtfStore.flush}, once, rather than after every change.
+   */
+  private?: boolean;
+  /**
+   * A folder CTF's index changes are kept in memory and written by {@link CtfStore.flush} (on
+   * close), once, rather than after every change; see OpenCtfOptions.batchIndex.
+   */
+  batchIndex?: boolean;
 }
+
+type IndexChange = (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>;
 
 /**
  * The shared state of one open CTF: its files, its index and its blobs. Every repository Target
@@ -36,6 +49,18 @@ export class CtfStore {
   readonly files: StoreFiles;
   readonly root: string | undefined;
   readonly writable: boolean;
+  readonly #private: boolean;
+  /** Index changes wait in memory for `flush`: in a private folder, or a folder opened with batchIndex. */
+  readonly #deferred: boolean;
+  /** The cached index has changes not yet in the file (see `flush`). */
+  #unwritten = false;
+  /**
+   * In a folder with batchIndex: the changes not yet written, in order, and the file's index they
+   * apply to (the cache holds the result). When another writer changes the file, they are applied
+   * again to what it holds now, as an update under the lock would apply them.
+   */
+  #pending: IndexChange[] = [];
+  #base: ArtifactIndex | undefined;
   readonly #blobs: BlobFolder;
   /** Set by any write; tells the archive that a tar or tgz has to be written back. */
   dirty = false;
@@ -72,6 +97,8 @@ export class CtfStore {
     this.files = init.files;
     this.root = init.root;
     this.writable = init.writable;
+    this.#private = init.private === true && init.root !== undefined;
+    this.#deferred = this.#private || (init.batchIndex === true && init.root !== undefined);
     this.#blobs = new BlobFolder({
       location: init.location,
       files: init.files,
@@ -100,44 +127,115 @@ export class CtfStore {
     return this.root;
   }
 
-  /** The index as it is on disk now (cached while the file is unchanged). */
+  /** The index as it is on disk now (cached while the file is unchanged), with changes not yet written. */
   async index(): Promise<ArtifactIndex> {
     this.assertOpen();
+    if (this.#private && this.#cache) return this.#cache.index;
     const stamp = await this.#stamp();
     if (this.#cache?.stamp === stamp) return this.#cache.index;
-    const index = await this.#read();
+    const base = await this.#read();
+    let index = base;
+    for (const change of this.#pending) index = await change(index);
     this.#cache = { stamp, index };
+    this.#base = base;
     return index;
   }
 
   /**
    * Applies `change` to the index under the lock, re-reading the file first so that concurrent
    * writers (other processes included) compose; writes only when `change` returns a new index.
+   * Where changes are deferred (see {@link CtfStoreInit.batchIndex}), it is applied in memory and
+   * written by {@link flush}, unless `now` (a change whose outcome decides what the caller does
+   * next, such as removing a blob).
    */
-  async update(change: (index: ArtifactIndex) => ArtifactIndex | Promise<ArtifactIndex>): Promise<ArtifactIndex> {
+  update(change: IndexChange, o: { now?: boolean } = {}): Promise<ArtifactIndex> {
     const root = this.assertWritable();
-    await this.#firstWrite();
-    return withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
-      if (this.#indexBefore === undefined) {
-        this.#indexBefore = (await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes)) ?? null;
-      }
-      const before = await this.#stamp();
-      if (before !== this.#seen) this.#foreignAfter = this.#updates;
-      await this.#checkRelied();
-      const current = await this.#read();
-      const next = await change(current);
-      if (next !== current) {
-        const bytes = encodeArtifactIndex(next);
-        await writeFileAtomic(join(root, ArtifactIndexFileName), bytes);
-        this.#indexWritten = Buffer.from(bytes);
-        this.#updates++;
-        this.#noteChange(current, next);
-        this.dirty = true;
-      }
-      this.#seen = await this.#stamp();
-      this.#cache = { stamp: this.#seen, index: next };
-      return next;
+    if (this.#deferred) return this.#queued(() => this.#updateDeferred(change, o.now === true));
+    return this.#queued(async () => {
+      await this.#firstWrite();
+      return withLock(join(root, `${ArtifactIndexFileName}.lock`), () => this.#writeUnderLock(root, [change]));
     });
+  }
+
+  /** Runs index work one piece at a time, in the order it was asked for. */
+  #queued<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  #queue: Promise<void> = Promise.resolve();
+
+  /** Under the lock: the file now (or the index this session last wrote there), `changes` applied, written. */
+  async #writeUnderLock(root: string, changes: readonly IndexChange[]): Promise<ArtifactIndex> {
+    if (this.#indexBefore === undefined) {
+      this.#indexBefore = (await this.files.readSmall(ArtifactIndexFileName, MaxArtifactIndexBytes)) ?? null;
+    }
+    const before = await this.#stamp();
+    if (before !== this.#seen) this.#foreignAfter = this.#updates;
+    await this.#checkRelied();
+    // The file as this session last wrote or read it: parsing every entry again would make each
+    // update cost as much as the whole index (quadratic over an `add cv` of many versions).
+    const unchanged = this.#cache?.stamp === before && before !== 'missing' && this.#base !== undefined;
+    const current = unchanged ? (this.#base as ArtifactIndex) : await this.#read();
+    let next = current;
+    // The changes were applied to this very index already (in memory): their result stands.
+    if (unchanged && changes === this.#pending) next = (this.#cache as { index: ArtifactIndex }).index;
+    else for (const change of changes) next = await change(next);
+    if (next !== current) {
+      const bytes = encodeArtifactIndex(next);
+      await writeFileAtomic(join(root, ArtifactIndexFileName), bytes);
+      this.#indexWritten = bytes;
+      this.#updates++;
+      this.#noteChange(current, next);
+      this.dirty = true;
+    }
+    this.#seen = await this.#stamp();
+    this.#cache = { stamp: this.#seen, index: next };
+    this.#base = next;
+    return next;
+  }
+
+  /** {@link update} where changes are deferred: applied in memory now, written by `flush`. */
+  async #updateDeferred(change: IndexChange, now: boolean): Promise<ArtifactIndex> {
+    if (!this.#private) await this.#firstWrite();
+    const current = await this.index();
+    const next = await change(current);
+    if (next !== current) {
+      this.#cache = { stamp: this.#cache?.stamp ?? 'in-memory', index: next };
+      if (!this.#private) this.#pending.push(change);
+      this.#unwritten = true;
+      this.dirty = true;
+    }
+    if (now) await this.#flushNow();
+    return next;
+  }
+
+  /**
+   * Writes the changes kept in memory to the index file, when there are any. A folder's are
+   * applied under the lock to the file as it is now (another writer's entries kept); a private
+   * folder's index is written as it is.
+   */
+  flush(): Promise<void> {
+    if (!this.#deferred) return this.#queue;
+    return this.#queued(() => this.#flushNow());
+  }
+
+  async #flushNow(): Promise<void> {
+    const root = this.root;
+    if (!this.#unwritten || root === undefined) return;
+    if (this.#private) {
+      // No fsync: the private folder is packed into the archive, which is what is made durable.
+      const index = (this.#cache as { index: ArtifactIndex }).index;
+      await writeFileAtomic(join(root, ArtifactIndexFileName), encodeArtifactIndex(index), 0o644, { sync: false });
+    } else {
+      await withLock(join(root, `${ArtifactIndexFileName}.lock`), () => this.#writeUnderLock(root, this.#pending));
+      this.#pending = [];
+    }
+    this.#unwritten = false;
   }
 
   /** Notes the index as it is when this session's first write begins (see `rollback`). */
@@ -159,14 +257,19 @@ export class CtfStore {
   }
 
   #noteChange(current: ArtifactIndex, next: ArtifactIndex): void {
-    const was = new Map((current.artifacts ?? []).map((a) => [entryKey(a), a]));
-    const now = new Map((next.artifacts ?? []).map((a) => [entryKey(a), a]));
-    for (const [key, entry] of now) {
-      if (was.has(key)) continue;
+    // Entries are shared between an index and the next unless changed: only those that differ are
+    // compared by value (an entry removed and made again the same is no change).
+    const gone = new Map<string, ArtifactMetadata>();
+    const came = new Map<string, ArtifactMetadata>();
+    for (const [from, to] of changedEntries(current.artifacts ?? [], next.artifacts ?? [])) {
+      if (from) gone.set(entryKey(from), from);
+      if (to) came.set(entryKey(to), to);
+    }
+    for (const [key, entry] of came) {
+      if (gone.delete(key)) continue;
       if (!this.#entriesRemoved.delete(key)) this.#entriesAdded.set(key, { entry, at: this.#updates });
     }
-    for (const [key, entry] of was) {
-      if (now.has(key)) continue;
+    for (const [key, entry] of gone) {
       if (!this.#entriesAdded.delete(key)) this.#entriesRemoved.set(key, { entry, at: this.#updates });
     }
   }
@@ -236,6 +339,12 @@ export class CtfStore {
    */
   async rollback(): Promise<boolean> {
     const root = this.assertWritable();
+    await this.#queue;
+    // Changes never written are simply dropped.
+    this.#pending = [];
+    this.#unwritten = false;
+    this.#cache = undefined;
+    this.#base = undefined;
     let restored = false;
     await withLock(join(root, `${ArtifactIndexFileName}.lock`), async () => {
       if (this.#seen !== undefined && (await this.#stamp()) !== this.#seen) this.#foreignAfter = this.#updates;
@@ -325,6 +434,28 @@ export class CtfStore {
       return 'missing';
     }
   }
+}
+
+/**
+ * The entries (by identity) of `was` not in `now`, and of `now` not in `was`, as [gone, came]
+ * pairs; a superset is fine (pairs of equal entries cancel out by value in #noteChange). An update
+ * that replaces entries in place or appends (every addition) is compared position by position;
+ * one that drops entries, with sets.
+ */
+function changedEntries(
+  was: readonly ArtifactMetadata[],
+  now: readonly ArtifactMetadata[],
+): [ArtifactMetadata | undefined, ArtifactMetadata | undefined][] {
+  const out: [ArtifactMetadata | undefined, ArtifactMetadata | undefined][] = [];
+  if (now.length >= was.length) {
+    for (let i = 0; i < now.length; i++) if (was[i] !== now[i]) out.push([was[i], now[i]]);
+    return out;
+  }
+  const before = new Set(was);
+  const after = new Set(now);
+  for (const a of was) if (!after.has(a)) out.push([a, undefined]);
+  for (const a of now) if (!before.has(a)) out.push([undefined, a]);
+  return out;
 }
 
 /** An index entry as a whole, for telling this session's entries from others'. */

@@ -27,6 +27,11 @@ export interface OpenRepositoryOptions extends ComponentRepositoryOptions {
    * `create`: write, creating a missing CTF archive. The {@link OpenMode} of every file store.
    */
   mode?: OpenMode;
+  /**
+   * A CTF folder written through this repository writes its artifact-index.json once, on close,
+   * rather than after every version (see OpenCtfOptions.batchIndex); a tar or tgz always does.
+   */
+  batchIndex?: boolean;
   /** Options for registries (credentials, TLS, plain HTTP); the host is passed for per-host choices. */
   registryOptions?: (host: string) => RegistryOptions;
 }
@@ -43,7 +48,10 @@ export async function openComponentRepository(
   const spec = typeof location === 'string' ? parseRepository(location) : location;
   const mode = options.mode ?? 'readonly';
   if (spec.kind === 'CommonTransportFormat') {
-    const archive = await CtfArchive.open(spec.filePath, { mode });
+    const archive = await CtfArchive.open(spec.filePath, {
+      mode,
+      ...(options.batchIndex ? { batchIndex: true } : {}),
+    });
     const close = (o: { commit?: boolean; signal?: AbortSignal } = {}) =>
       archive.close({ commit: o.commit ?? true, ...(o.signal ? { signal: o.signal } : {}) });
     return {

@@ -143,8 +143,10 @@ export async function openRepository(
   options: { write?: boolean | 'existing' } = {},
 ): Promise<OpenedRepository> {
   const { openComponentRepository } = await import('../../../ocm/open.js');
+  // A CTF folder's index is written once, when the command closes it: one write, not one per
+  // version (a run of thousands of versions rewrote the whole index thousands of times).
   const write = options.write
-    ? { mode: options.write === 'existing' ? ('readwrite' as const) : ('create' as const) }
+    ? { mode: options.write === 'existing' ? ('readwrite' as const) : ('create' as const), batchIndex: true }
     : {};
   if (spec.kind !== 'OCIRepository') {
     // An explicit --config is read (and must be valid) whatever the repository.
