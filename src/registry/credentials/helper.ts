@@ -69,7 +69,13 @@ async function run(
       }),
     );
     child.on('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'ENOENT' ? 'is not on PATH' : `cannot run: ${error.message}`;
+      // EACCES from a PATH search: no folder this user may search holds a program it may run.
+      const why =
+        error.code === 'ENOENT'
+          ? 'is not on PATH'
+          : error.code === 'EACCES'
+            ? 'is not on PATH, or this user may not run it (EACCES)'
+            : `cannot run: ${error.message}`;
       stop(new LadingError('IO_ERROR', `credential helper ${program} ${why}`, { cause: error }));
     });
     child.on('close', (code) => {
