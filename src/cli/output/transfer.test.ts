@@ -7,8 +7,11 @@ import { textCells } from './cells.js';
 import { CliStream } from './cli-stream.js';
 import { TransferDisplay } from './transfer.js';
 
-/** A terminal's worth of output: what the bars write to stderr. */
-function terminal(): { stream: CliStream; text: () => string } {
+/**
+ * A terminal's worth of output (what the bars write to stderr), `columns` wide and `rows` high when
+ * given; `frames()` splits what was drawn at each cursor move up.
+ */
+function terminal(size: { columns?: number; rows?: number } = {}) {
   let text = '';
   const target = Object.assign(
     new Writable({
@@ -17,9 +20,21 @@ function terminal(): { stream: CliStream; text: () => string } {
         done();
       },
     }),
-    { isTTY: true },
+    { isTTY: true, ...size },
   );
-  return { stream: new CliStream(target as unknown as NodeJS.WriteStream), text: () => text };
+  return {
+    stream: new CliStream(target as unknown as NodeJS.WriteStream),
+    text: () => text,
+    /** Each frame's lines, and how many lines the move before it went up. */
+    frames: () => {
+      const parts = text.split(new RegExp(`${String.fromCharCode(27)}\\[(\\d+)A${String.fromCharCode(27)}\\[J`));
+      const frames: { up: number; lines: string[] }[] = [];
+      for (let i = 0; i < parts.length; i += 2) {
+        frames.push({ up: i === 0 ? 0 : Number(parts[i - 1]), lines: (parts[i] as string).split('\n').slice(0, -1) });
+      }
+      return frames;
+    },
+  };
 }
 
 test('a bar cuts a long name at a whole escape, never inside one', () => {
@@ -50,32 +65,6 @@ test('a bar cuts a long name at a whole escape, never inside one', () => {
   assert.doesNotMatch(line, /\u202e/, 'the override itself never reaches the terminal');
 });
 
-/** A terminal `columns` wide and `rows` high; `frames()` splits what was drawn at each cursor move up. */
-function sizedTerminal(columns: number, rows: number) {
-  let text = '';
-  const target = Object.assign(
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        text += chunk.toString();
-        done();
-      },
-    }),
-    { isTTY: true, columns, rows },
-  );
-  return {
-    stream: new CliStream(target as unknown as NodeJS.WriteStream),
-    /** Each frame's lines, and how many lines the move before it went up. */
-    frames: () => {
-      const parts = text.split(new RegExp(`${String.fromCharCode(27)}\\[(\\d+)A${String.fromCharCode(27)}\\[J`));
-      const frames: { up: number; lines: string[] }[] = [];
-      for (let i = 0; i < parts.length; i += 2) {
-        frames.push({ up: i === 0 ? 0 : Number(parts[i - 1]), lines: (parts[i] as string).split('\n').slice(0, -1) });
-      }
-      return frames;
-    },
-  };
-}
-
 function blob(n: number, title: string, size = 1000): Descriptor {
   return {
     mediaType: 'application/octet-stream',
@@ -92,7 +81,7 @@ test('on a narrow, short terminal every line fits its width and each frame moves
     [80, 8],
     [45, 6],
   ] as const) {
-    const err = sizedTerminal(columns, rows);
+    const err = terminal({ columns, rows });
     const out = terminal();
     const display = new TransferDisplay(
       { stdout: out.stream, stderr: err.stream, isTTY: true, debug: false },
