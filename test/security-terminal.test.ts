@@ -321,39 +321,16 @@ describe('a reader that goes away silences the output, not the work', () => {
     await withDir(async (dir) => {
       await writeFile(join(dir, 'a.txt'), 'a');
       await ladingOk(['push', '--oci-layout', 'lay:v1', 'a.txt'], { cwd: dir });
-      const full = await open('/dev/full', 'w');
-      try {
-        const child = spawn(process.execPath, cliArgs(['resolve', '--oci-layout', 'lay:v1']), {
-          cwd: dir,
-          stdio: ['ignore', full.fd, 'pipe'],
-        });
-        let stderr = '';
-        child.stderr?.on('data', (c) => {
-          stderr += c;
-        });
-        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-        assert.equal(code, 1, stderr);
-        assert.equal(stderr, 'Error: writing the output failed: ENOSPC: no space left on device, write\n');
-      } finally {
-        await full.close();
-      }
+      const r = await runIntoFullDisk(['resolve', '--oci-layout', 'lay:v1'], dir);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, 'Error: writing the output failed: ENOSPC: no space left on device, write\n');
     });
   });
   test('--version on a full disk fails too (it answers before the body loads)', async () => {
-    const full = await open('/dev/full', 'w');
-    try {
-      const child = spawn(process.execPath, cliArgs(['--version']), { stdio: ['ignore', full.fd, 'pipe'] });
-      let stderr = '';
-      child.stderr?.on('data', (c) => {
-        stderr += c;
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      // Before: exit 0 with the version lost.
-      assert.equal(code, 1, stderr);
-      assert.equal(stderr, 'Error: writing the output failed: ENOSPC: no space left on device, write\n');
-    } finally {
-      await full.close();
-    }
+    const r = await runIntoFullDisk(['--version']);
+    // Before: exit 0 with the version lost.
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, 'Error: writing the output failed: ENOSPC: no space left on device, write\n');
   });
 });
 
@@ -512,3 +489,22 @@ describe("login's prompts on a terminal", () => {
     });
   });
 });
+
+/** Runs the CLI with its stdout on /dev/full (every write fails with ENOSPC): its exit code and stderr. */
+async function runIntoFullDisk(args: string[], cwd?: string): Promise<{ code: number | null; stderr: string }> {
+  const full = await open('/dev/full', 'w');
+  try {
+    const child = spawn(process.execPath, cliArgs(args), {
+      ...(cwd ? { cwd } : {}),
+      stdio: ['ignore', full.fd, 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c) => {
+      stderr += c;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { code, stderr };
+  } finally {
+    await full.close();
+  }
+}
