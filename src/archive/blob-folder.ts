@@ -224,8 +224,12 @@ export class BlobFolder {
   /**
    * Runs `fn` with store folders held open (made when missing), all opened at once; `fn` gets each
    * opening to await when it needs that folder. Writes under way at the same time share one
-   * opening of each folder (the last one out closes it): a copy of many blobs opens the folders
-   * once per burst, not once per blob. A folder that cannot be opened fails `fn` where it awaits it.
+   * opening of each folder, and a folder stays open a moment after the last of them ends
+   * (`FOLDER_LINGER_MS`): a copy of many blobs or manifests opens the folders once, not once per
+   * blob (opening `blobs/sha256/` without following a link is three opens and three closes). A
+   * folder taken up again after such a pause is used only when it is still in place (not removed,
+   * and its path names it still); otherwise it is opened anew. A folder that cannot be opened
+   * fails `fn` where it awaits it.
    */
   async #in<T, F extends readonly (readonly string[])[]>(
     folders: readonly [...F],
@@ -234,12 +238,29 @@ export class BlobFolder {
     const { root, code } = this.#writes();
     const held = folders.map((parts) => {
       const key = parts.join('/');
-      let entry = this.#held.get(key);
-      if (!entry) {
+      const open = () => {
         const dir = openStoreFolder(root, parts, { where: this.#o.location, code });
         dir.catch(() => {});
-        entry = { dir, users: 0 };
+        return dir;
+      };
+      let entry = this.#held.get(key);
+      if (!entry) {
+        entry = { dir: open(), users: 0 };
         this.#held.set(key, entry);
+      } else if (entry.idle) {
+        // Taken up again after a pause: someone may have moved or removed the folder meanwhile.
+        clearTimeout(entry.idle);
+        entry.idle = undefined;
+        const kept = entry.dir;
+        entry.dir = kept.then(
+          (dir) => {
+            if (dir.isStillInPlace()) return dir;
+            dir.closeNow();
+            return open();
+          },
+          () => open(),
+        );
+        entry.dir.catch(() => {});
       }
       entry.users++;
       return { key, entry };
@@ -248,21 +269,50 @@ export class BlobFolder {
       return await fn(held.map((h) => h.entry.dir) as { [K in keyof F]: Promise<RealDir> });
     } finally {
       for (const { key, entry } of held) {
-        if (--entry.users === 0) {
-          this.#held.delete(key);
-          await (await entry.dir.catch(() => undefined))?.close();
-        }
+        if (--entry.users > 0) continue;
+        const timer = setTimeout(() => {
+          if (entry.users === 0) void this.#drop(key, entry);
+        }, FOLDER_LINGER_MS);
+        timer.unref();
+        entry.idle = timer;
       }
     }
   }
 
+  async #drop(key: string, entry: HeldFolder): Promise<void> {
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = undefined;
+    if (this.#held.get(key) === entry) this.#held.delete(key);
+    (await entry.dir.catch(() => undefined))?.closeNow();
+  }
+
+  /**
+   * Closes the folders kept open between writes (see `#in`) now rather than a moment later; writes
+   * still under way keep theirs. The store's close calls it; a later write opens its folders again.
+   */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.#held].filter(([, entry]) => entry.users === 0).map(([key, entry]) => this.#drop(key, entry)),
+    );
+  }
+
   /** The store folders writes hold open now, by path below the root. */
-  readonly #held = new Map<string, { dir: Promise<RealDir>; users: number }>();
+  readonly #held = new Map<string, HeldFolder>();
 
   #writes(): BlobWrites {
     if (!this.#o.writes) throw new LadingError('UNSUPPORTED', `${this.#o.location}: opened read-only`);
     return this.#o.writes;
   }
+}
+
+/** How long a store folder stays open after the last write that used it (see `BlobFolder#in`). */
+const FOLDER_LINGER_MS = 250;
+
+interface HeldFolder {
+  dir: Promise<RealDir>;
+  users: number;
+  /** While no write uses the folder: the timer that closes it. */
+  idle?: NodeJS.Timeout | undefined;
 }
 
 function discard(content: Content): void {

@@ -122,6 +122,23 @@ export class RealDir {
     return realpathSync.native(this.path);
   }
 
+  /**
+   * Whether the folder is still where it was reached and still there: not removed (a removed folder
+   * has no links), and its path names this very folder again. Two system calls, where opening the
+   * folder again one component at a time takes one per component and a close each. @internal
+   */
+  isStillInPlace(): boolean {
+    if (this.#fd < 0) return false;
+    try {
+      const held = fstatSync(this.#fd);
+      if (held.nlink === 0) return false;
+      const there = lstatSync(this.path);
+      return there.isDirectory() && there.dev === held.dev && there.ino === held.ino;
+    } catch {
+      return false;
+    }
+  }
+
   async setTimes(mtime: Date): Promise<void> {
     futimesSync(this.#fd, mtime, mtime);
   }

@@ -329,6 +329,14 @@ export class CtfArchive {
   }
 
   async #close(options: CloseCtfOptions): Promise<void> {
+    try {
+      await this.#closeStore(options);
+    } finally {
+      await this.#store.releaseFolders();
+    }
+  }
+
+  async #closeStore(options: CloseCtfOptions): Promise<void> {
     const work = this.#workDir;
     if (!work) {
       // A folder CTF is written in place, but for index changes kept for the close (batchIndex).

@@ -317,6 +317,11 @@ export class CtfStore {
     this.dirty = true;
   }
 
+  /** Closes the blob folders kept open between writes (see BlobFolder.close). */
+  releaseFolders(): Promise<void> {
+    return this.#blobs.close();
+  }
+
   /** Stores a blob of not yet known digest, hashed as it is written (see BlobFolder.ingest). */
   async ingestBlob(mediaType: string, content: Readable, o: Op = {}): Promise<Descriptor> {
     this.assertWritable();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -471,6 +471,44 @@ describe('writing layouts', () => {
       await symlink(elsewhere, join(root, 'ingest'));
       await (await OciLayout.open(root, { mode: 'readwrite' })).close();
       assert.deepEqual(await readdir(elsewhere), [kept]);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  // The blob folder stays open a moment between writes (one opening for a copy's many blobs): a
+  // folder removed, or swapped for a link, in that moment must not take the next write.
+  test('a blob folder removed between two writes gets the second write in the folder made again', async () => {
+    const t = await tempDir();
+    try {
+      const root = join(t.path, 'layout');
+      const layout = await OciLayout.open(root, { mode: 'create' });
+      const first = await pushBytes(layout, Buffer.from('first'), 'application/octet-stream');
+      await rm(join(root, 'blobs', 'sha256'), { recursive: true });
+      const second = await pushBytes(layout, Buffer.from('second'), 'application/octet-stream');
+      assert.equal((await readFile(join(root, blobPath(second.digest)))).toString(), 'second');
+      assert.equal(await layout.exists(first), false);
+      await layout.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a blob folder swapped for a link between two writes sends nothing where the link points', async () => {
+    const t = await tempDir();
+    try {
+      const root = join(t.path, 'layout');
+      const layout = await OciLayout.open(root, { mode: 'create' });
+      await pushBytes(layout, Buffer.from('first'), 'application/octet-stream');
+      const elsewhere = join(t.path, 'elsewhere');
+      await mkdir(elsewhere);
+      await rename(join(root, 'blobs', 'sha256'), join(t.path, 'moved'));
+      await symlink(elsewhere, join(root, 'blobs', 'sha256'));
+      await assert.rejects(pushBytes(layout, Buffer.from('second'), 'application/octet-stream'), (e) =>
+        isLadingError(e, 'INVALID_LAYOUT'),
+      );
+      assert.deepEqual(await readdir(elsewhere), []);
+      await layout.close();
     } finally {
       await t.cleanup();
     }

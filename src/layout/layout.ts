@@ -324,6 +324,7 @@ export class OciLayout implements Target, BytesFetcher, PredecessorFinder, TagLi
       } finally {
         // Closed also when that last index update fails: its error is the one to report.
         this.#graph = undefined;
+        await this.#blobs.close();
         await this.files.close?.();
       }
     })();
