@@ -559,6 +559,32 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
         /no versions of/,
       );
     }));
+
+  test('get cv of a component without versions: an empty answer, exit 0, as upstream; a registry without its repository fails', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/empty${process.pid}`;
+      const ctf = await ctfWith(dir, component, ['1.0.0']);
+      // Upstream lists a CTF's tags of the component (none) and renders no rows.
+      const table = await ladingOk(['get', 'cv', `${ctf}//acme.org/parity/other`]);
+      assert.equal(
+        table.stdout
+          .split('\n')[0]
+          ?.trim()
+          .split(/\s*│\s*/)
+          .join(' '),
+        'COMPONENT VERSION PROVIDER',
+      );
+      assert.equal(table.stdout.trim().split('\n').length, 2, table.stdout);
+      assert.equal((await ladingOk(['get', 'cv', `${ctf}//acme.org/parity/other`, '-o', 'json'])).stdout, '[]\n');
+      // A selection that keeps none is the same, in a CTF and in a registry.
+      const none = ['--semver-constraint', '> 9', '-o', 'json'];
+      assert.equal((await ladingOk(['get', 'cv', ...none, `${ctf}//${component}`])).stdout, '[]\n');
+      const registry = `http://${reg}/parity/empty-${process.pid}-${++counter}`;
+      await ladingOk(['transfer', 'cv', `${ctf}//${component}:1.0.0`, registry]);
+      assert.equal((await ladingOk(['get', 'cv', ...none, `${registry}//${component}`])).stdout, '[]\n');
+      // A registry answers 404 for the tags of a repository it does not have: upstream's listing fails.
+      assertOneLineError(await lading(['get', 'cv', `${registry}//acme.org/parity/other`]), /no versions of/);
+    }));
 });
 
 describe('OCM: get config, get/describe types, completion powershell', () => {
