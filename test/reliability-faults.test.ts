@@ -80,11 +80,16 @@ async function assertBlobsIntact(root: string): Promise<void> {
 async function interruptAfter(
   args: string[],
   cwd: string,
-  ready: (stdout: string) => boolean,
-  options: { twice?: boolean } = {},
+  ready: (output: string) => boolean,
+  options: { twice?: boolean; on?: 'stdout' | 'stderr' } = {},
 ): Promise<CliRun> {
   const p = startCli(args, { cwd });
-  await waitFor(`progress of lading ${args[0]}`, () => ready(p.stdout()) || p.stderr().length > 0);
+  // `ready` reads stdout, or stderr where the command reports there (OCM's transfer); an error stops the wait.
+  await waitFor(`progress of lading ${args[0]}`, () =>
+    options.on === 'stderr'
+      ? ready(p.stderr()) || /^Error:/m.test(p.stderr())
+      : ready(p.stdout()) || p.stderr().length > 0,
+  );
   process.kill(p.pid, 'SIGINT');
   // `timeout -s INT` sends the signal to the process and to its group: two close together. The
   // second comes 10 ms later here so that the CLI surely sees two (at once, Node may merge them).
@@ -204,8 +209,11 @@ describe('Ctrl-C', () => {
       await ok(['add', 'cv', '-c', 'small.yaml', '-r', join('out', 'dst.tgz')], dir);
       const before = await readFile(join(dir, 'out', 'dst.tgz'));
       // "Transferred" is printed when the component is in the unpacked copy; the tgz is written after.
-      await interruptAfter(['transfer', 'cv', 'src//acme.org/big:1.0.0', join('out', 'dst.tgz')], dir, (s) =>
-        /^Transferred/m.test(s),
+      await interruptAfter(
+        ['transfer', 'cv', 'src//acme.org/big:1.0.0', join('out', 'dst.tgz')],
+        dir,
+        (s) => /^Transferred/m.test(s),
+        { on: 'stderr' },
       );
       assert.ok((await readFile(join(dir, 'out', 'dst.tgz'))).equals(before), 'the archive is unchanged');
       assert.deepEqual(await readdir(join(dir, 'out')), ['dst.tgz'], 'no temp files, no lock');
@@ -343,6 +351,7 @@ describe('Ctrl-C', () => {
           ['transfer', 'cv', '--no-tty', '--concurrency', '1', 'source//acme.org/big:1.0.0', target],
           dir,
           (s) => /^Copied/m.test(s),
+          { on: 'stderr' },
         );
         const after = await snapshot(
           dir,
