@@ -12,6 +12,7 @@ import { OciLayout } from '../src/layout/index.js';
 import { type Descriptor, isLadingError, parseNode } from '../src/oci/index.js';
 import { Registry } from '../src/registry/index.js';
 import { type CliRun, runCli, type Snapshot, snapshot, startCli } from './reliability-support.js';
+import { transferProgressLine } from './support/cli.js';
 import { tempDir } from './support/fixtures.js';
 import { loadPeers, restartRegistry, stopRegistry } from './support/peers.mjs';
 
@@ -34,7 +35,10 @@ async function ok(args: string[], cwd?: string): Promise<CliRun> {
 
 function assertOneLine(r: CliRun, pattern: RegExp): void {
   assert.notEqual(r.code, 0, 'expected a non-zero exit');
-  const lines = r.stderr.trimEnd().split('\n');
+  const lines = r.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((line) => !transferProgressLine.test(line));
   assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
   assert.match(lines[0] as string, /^Error: /);
   assert.match(lines[0] as string, pattern);
@@ -108,7 +112,13 @@ async function interruptAfter(
   if (!diedOfSecond) {
     assert.equal(r.code, 130, `expected exit 130 after SIGINT, got ${r.code}:\n${r.stderr}\n${r.stdout}`);
   }
-  assert.equal(r.stderr.trimEnd(), 'Error: interrupted');
+  assert.deepEqual(
+    r.stderr
+      .trimEnd()
+      .split('\n')
+      .filter((line) => !transferProgressLine.test(line)),
+    ['Error: interrupted'],
+  );
   return r;
 }
 
