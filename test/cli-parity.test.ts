@@ -546,7 +546,9 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
           .sort();
       const all = `http://${reg}/parity/all-${process.pid}-${++counter}`;
       const t = await ladingOk(['transfer', 'cv', `${ctf}//${component}`, all]);
-      assert.equal(t.stdout.match(/^Transferred /gm)?.length, 3, t.stdout);
+      // As upstream: nothing on stdout (a script's `> log` or parser sees none of it), the progress on stderr.
+      assert.equal(t.stdout, '');
+      assert.equal(t.stderr.match(/^Transferred /gm)?.length, 3, t.stderr);
       assert.deepEqual(await list(all), ['1.0.0', '1.1.0', '2.0.0']);
       const latest = `http://${reg}/parity/latest-${process.pid}-${++counter}`;
       await ladingOk(['transfer', 'cv', '--latest', `${ctf}//${component}`, latest]);
@@ -558,6 +560,32 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
         await lading(['transfer', 'cv', '--semver-constraint', '> 9', `${ctf}//${component}`, join(dir, 'none')]),
         /no versions of/,
       );
+    }));
+
+  test('get cv of a component without versions: an empty answer, exit 0, as upstream; a registry without its repository fails', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/empty${process.pid}`;
+      const ctf = await ctfWith(dir, component, ['1.0.0']);
+      // Upstream lists a CTF's tags of the component (none) and renders no rows.
+      const table = await ladingOk(['get', 'cv', `${ctf}//acme.org/parity/other`]);
+      assert.equal(
+        table.stdout
+          .split('\n')[0]
+          ?.trim()
+          .split(/\s*│\s*/)
+          .join(' '),
+        'COMPONENT VERSION PROVIDER',
+      );
+      assert.equal(table.stdout.trim().split('\n').length, 2, table.stdout);
+      assert.equal((await ladingOk(['get', 'cv', `${ctf}//acme.org/parity/other`, '-o', 'json'])).stdout, '[]\n');
+      // A selection that keeps none is the same, in a CTF and in a registry.
+      const none = ['--semver-constraint', '> 9', '-o', 'json'];
+      assert.equal((await ladingOk(['get', 'cv', ...none, `${ctf}//${component}`])).stdout, '[]\n');
+      const registry = `http://${reg}/parity/empty-${process.pid}-${++counter}`;
+      await ladingOk(['transfer', 'cv', `${ctf}//${component}:1.0.0`, registry]);
+      assert.equal((await ladingOk(['get', 'cv', ...none, `${registry}//${component}`])).stdout, '[]\n');
+      // A registry answers 404 for the tags of a repository it does not have: upstream's listing fails.
+      assertOneLineError(await lading(['get', 'cv', `${registry}//acme.org/parity/other`]), /no versions of/);
     }));
 });
 

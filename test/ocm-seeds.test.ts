@@ -344,7 +344,7 @@ describe('transfer of a component tree', () => {
       const deep = await ladingOk(['transfer', 'cv', '-r', './transport-archive//acme.org/parent:1.0.0', target], {
         cwd: dir,
       });
-      assert.match(deep.stdout, /^Transferred acme\.org\/child:2\.0\.0/m);
+      assert.match(deep.stderr, /^Transferred acme\.org\/child:2\.0\.0/m);
       const child = await getDescriptor(`${target}//acme.org/child:2.0.0`);
       assert.equal(child.component.creationTime, '2026-01-02T03:04:05Z');
       assert.equal((await ladingOk(['hash', 'cv', `${target}//acme.org/child:2.0.0`])).stdout, before);
@@ -416,9 +416,9 @@ describe('shared content in one component version', () => {
         { cwd: dir },
       );
       const copiedLayers = (
-        t.stdout.match(/^Copied\s+[0-9a-f]{12} application\/vnd\.oci\.image\.layer\.v1\.tar\+gzip$/gm) ?? []
+        t.stderr.match(/^Copied\s+[0-9a-f]{12} application\/vnd\.oci\.image\.layer\.v1\.tar\+gzip$/gm) ?? []
       ).length;
-      assert.equal(copiedLayers, 1, t.stdout);
+      assert.equal(copiedLayers, 1, t.stderr);
       const stored = await getDescriptor(`${target}//acme.org/shared:1.0.0`);
       assert.equal(
         stored.component.resources[0].access.localReference,
@@ -466,7 +466,7 @@ describe('seed 000: working with OCI (native access after transfer)', () => {
         ],
         { cwd: dir },
       );
-      assert.match(t1.stdout, /^Transferred github\.com\/acme\.org\/native-oci-demo:1\.0\.0/m);
+      assert.match(t1.stderr, /^Transferred github\.com\/acme\.org\/native-oci-demo:1\.0\.0/m);
       const t2 = await ladingOk(
         [
           'transfer',
@@ -477,8 +477,8 @@ describe('seed 000: working with OCI (native access after transfer)', () => {
         ],
         { cwd: dir },
       );
-      assert.match(t2.stdout, /^Unchanged/m, 'a second identical transfer uploads nothing and says so');
-      assert.doesNotMatch(t2.stdout, /^Copied/m);
+      assert.match(t2.stderr, /^Unchanged/m, 'a second identical transfer uploads nothing and says so');
+      assert.doesNotMatch(t2.stderr, /^Copied/m);
       const remote = await getDescriptor(`${target}//github.com/acme.org/native-oci-demo:1.0.0`);
       assert.deepEqual(remote.component.resources[0].access, access);
       const repository = `${target.slice('http://'.length)}/component-descriptors/github.com/acme.org/native-oci-demo`;
@@ -614,8 +614,8 @@ resources:
       const second = registryRepo('uc3-b');
       const moved = await ladingOk(['transfer', 'cv', `${first}//github.com/acme.org/fetched-oci-demo:1.0.0`, second]);
       // Both repositories are on one registry: the blobs are mounted there, not downloaded and re-sent.
-      assert.match(moved.stdout, /^Mounted [0-9a-f]{12} /m);
-      assert.doesNotMatch(moved.stdout, /^Copied +[0-9a-f]{12} model\.bin/m);
+      assert.match(moved.stderr, /^Mounted [0-9a-f]{12} /m);
+      assert.doesNotMatch(moved.stderr, /^Copied +[0-9a-f]{12} model\.bin/m);
       const res = (await getDescriptor(`${second}//github.com/acme.org/fetched-oci-demo:1.0.0`)).component.resources[0];
       const repository = `${second.slice('http://'.length)}/component-descriptors/github.com/acme.org/fetched-oci-demo`;
       await ladingOk(['pull', '--plain-http', `${repository}@${res.access.localReference}`, '-o', join(dir, 'out')]);

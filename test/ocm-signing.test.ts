@@ -248,7 +248,8 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       const hash = (await ladingOk(['hash', 'cv', ref], { cwd: dir })).stdout.trim();
       assert.match(signed.stdout, new RegExp(`value: ${hash}\\n`), 'the signature is over the hash cv digest');
       const ok = await ladingOk(['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem')], { cwd: dir });
-      assert.equal(ok.stdout, `Verified signature "default" of ${component}:1.0.0 (RSASSA-PSS, SHA-256 ${hash})\n`);
+      assert.equal(ok.stderr, `Verified signature "default" of ${component}:1.0.0 (RSASSA-PSS, SHA-256 ${hash})\n`);
+      assert.equal(ok.stdout, '', 'as upstream, verify prints nothing on stdout');
 
       assertOneLineError(
         await lading(['sign', 'cv', ref, '--private-key', k('pkcs8.pem')], { cwd: dir }),
@@ -323,7 +324,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       );
       await ladingOk(['sign', 'cv', ref, '--signature', 'release', '--config', config], { cwd: dir });
       const ok = await ladingOk(['verify', 'cv', ref, '--signature', 'release', '--config', config], { cwd: dir });
-      assert.match(ok.stdout, /^Verified signature "release"/);
+      assert.match(ok.stderr, /^Verified signature "release"/);
       // Relabelled to the other algorithm, the signature would find no configured key (and a PEM
       // one would go on to its own certificate chain): refused, naming the configured algorithm.
       await withCtf(join(dir, 'transport-archive'), async (repo) => {
@@ -360,7 +361,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
         ['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem'), '--verifier-spec', spec, '--concurrency-limit', '4'],
         { cwd: dir },
       );
-      assert.match(ok.stdout, /^Verified signature "default" .*RSASSA-PKCS1-V1_5/);
+      assert.match(ok.stderr, /^Verified signature "default" .*RSASSA-PKCS1-V1_5/);
       // Without a key, the line says where one comes from.
       assertOneLineError(
         await lading(['verify', 'cv', ref], { cwd: dir }),
@@ -416,7 +417,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       const okDigests = await ladingOk(['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem'), '--verify-digests'], {
         cwd: dir,
       });
-      assert.match(okDigests.stdout, /Verified the content digest of 2 local resources\n$/);
+      assert.match(okDigests.stderr, /Verified the content digest of 2 local resources\n$/);
       await overwriteStored(blob, 'the date\n');
       assert.equal((await verify()).code, 0);
       assertOneLineError(
@@ -505,7 +506,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       const ok = await ladingOk(['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem'), '--verify-digests'], {
         cwd: dir,
       });
-      assert.match(ok.stdout, /Verified the content digest of 2 local resources/);
+      assert.match(ok.stderr, /Verified the content digest of 2 local resources/);
       assert.equal(MediaType.ImageManifest, img.access.mediaType);
       // A layer of the embedded image changes on disk: the manifest digest still matches, the layer does not.
       await overwriteStored(join(ctf, 'blobs', image.layer.digest.replace(':', '.')), 'not the layer');
@@ -611,7 +612,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
           cwd: dir,
         });
         assert.match(
-          r.stdout,
+          r.stderr,
           new RegExp(`SHA-256 ${c.digest}\\)\\nVerified the content digest of ${c.verified} local resource`),
         );
         assert.equal((await ladingOk(['hash', 'cv', ref], { cwd: dir })).stdout, `${c.digest}\n`);
@@ -626,7 +627,7 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
         const r = await ladingOk(['verify', 'cv', ref, '--public-key', k('pkcs8.pub.pem'), '--verify-digests'], {
           cwd: dir,
         });
-        assert.match(r.stdout, /Verified signature "default"/);
+        assert.match(r.stderr, /Verified signature "default"/);
       }
     }));
 });
@@ -783,10 +784,10 @@ describe('PEM signatures with a certificate chain', () => {
 
       const ok = await verify('--root-certificate', k('root.pem'));
       assert.equal(ok.code, 0, ok.stderr);
-      assert.match(ok.stdout, /Verified signature "default"/);
+      assert.match(ok.stderr, /Verified signature "default"/);
       // Who signed, and what vouched for them.
       assert.match(
-        ok.stdout,
+        ok.stderr,
         /\n {2}signed by "C=DE, O=Acme\\, Inc\., CN=release signer" \(its certificate chain leads to a given root certificate\)\n$/,
       );
       assert.equal(
@@ -876,7 +877,7 @@ describe('registries and transfer', () => {
       const r = await ladingOk(['verify', 'cv', ref, '--public-key', k('pkcs1.pub.pem'), '--verify-digests'], {
         cwd: dir,
       });
-      assert.match(r.stdout, /Verified signature "default"[\s\S]*Verified the content digest of 2 local resources/);
+      assert.match(r.stderr, /Verified signature "default"[\s\S]*Verified the content digest of 2 local resources/);
       assertOneLineError(
         await lading(['verify', 'cv', ref, '--public-key', k('other.pub.pem')], { cwd: dir }),
         /bad signature/,

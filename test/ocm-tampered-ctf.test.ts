@@ -92,7 +92,7 @@ describe('OCM: a tampered CTF', () => {
       await ladingOk(['sign', 'cv', '--private-key', join(dir, 'k.pem'), app]);
       const verify = ['verify', 'cv', '-r', '--verify-digests', '--public-key', join(dir, 'pub.pem'), app];
       const good = await ladingOk(verify);
-      assert.match(good.stdout, /verified the content digest of 1 local resource of acme\.org\/lib:1\.0\.0/);
+      assert.match(good.stderr, /verified the content digest of 1 local resource of acme\.org\/lib:1\.0\.0/);
       // The library's note changes at rest (same size): the app's signature still holds, its content does not.
       const note = blobFile(ctf, (await digestsIn(ctf, 'acme.org/lib')).get('note') as string);
       await overwriteStored(note, Buffer.from('THE LIBRARY NOTE\n'));

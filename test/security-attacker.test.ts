@@ -186,7 +186,7 @@ describe('verify cv: a signature vouches for the content of every resource it le
       // unchanged. Before, verify printed "Verified" and the download delivered the attacker's bytes.
       const r = await lading(['verify', 'cv', ref, '--public-key', 'pub.pem'], { cwd: dir });
       assertOneLineError(r, /resource name=tool.*has no digest/);
-      assert.doesNotMatch(r.stdout, /Verified/);
+      assert.doesNotMatch(`${r.stdout}${r.stderr}`, /^Verified/m);
       const download = await lading(['download', 'resource', ref, '--identity', 'name=tool', '--output', 'tool'], {
         cwd: dir,
       });

@@ -147,7 +147,7 @@ const resource = (d: ComponentDescriptor, name: string) => {
 };
 
 function assertNoVerified(r: CliResult): void {
-  assert.doesNotMatch(r.stdout, /Verified/, 'nothing may be reported as verified');
+  assert.doesNotMatch(`${r.stdout}${r.stderr}`, /^Verified/m, 'nothing may be reported as verified');
 }
 
 describe('identity: a component version is what its reference says', () => {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { cleanScopes, parseWwwAuthenticate, pickChallenge, refuseCleartextRealm, validateRealm } from './auth/index.js';
+import {
+  checkRealmAddress,
+  cleanScopes,
+  parseWwwAuthenticate,
+  pickChallenge,
+  refuseCleartextRealm,
+  validateRealm,
+} from './auth/index.js';
 import { parseErrorBody, RegistryResponseError } from './errors.js';
 import { nextPageUrl } from './link.js';
 import { hasUserinfo, redactUrl, redactUserinfo } from './redact.js';
@@ -235,5 +242,26 @@ describe('retry timing and pagination', () => {
     assert.equal(nextPageUrl('<http://r:5000/x>; rel=prev, <http://r:5000/y>; rel=next', base)?.pathname, '/y');
     assert.equal(nextPageUrl(undefined, base), undefined);
     assert.throws(() => nextPageUrl('<https://r:5000/y>; rel="next"', base), /another origin/);
+  });
+});
+
+describe('checkRealmAddress: a realm name is held to the rule of the address it resolves to', () => {
+  const realm = new URL('https://auth.example.io/token');
+  const registry = new URL('https://registry.example.io');
+  test('public registry: an internal answer is refused, a public one taken', () => {
+    for (const address of ['127.0.0.1', '10.0.0.5', '169.254.169.254', '::1', '::ffff:127.0.0.1', 'fd00::1']) {
+      assert.throws(() => checkRealmAddress(realm, address, registry, '203.0.113.7'), /internal address/, address);
+    }
+    assert.doesNotThrow(() => checkRealmAddress(realm, '203.0.113.8', registry, '203.0.113.7'));
+  });
+  test('beside the registry: the same name anywhere; private beside private or loopback; loopback beside loopback', () => {
+    assert.doesNotThrow(() => checkRealmAddress(new URL('https://registry.example.io:5001/t'), '10.0.0.5', registry));
+    assert.doesNotThrow(() => checkRealmAddress(realm, '10.0.0.5', registry, '10.0.0.4'));
+    assert.doesNotThrow(() => checkRealmAddress(realm, '192.168.1.2', registry, '::ffff:127.0.0.1'));
+    assert.doesNotThrow(() => checkRealmAddress(realm, '127.0.0.1', new URL('http://localhost:5000'), undefined));
+    assert.throws(() => checkRealmAddress(realm, '127.0.0.1', registry, '10.0.0.4'), /internal address/);
+    assert.throws(() => checkRealmAddress(realm, '169.254.169.254', registry, '10.0.0.4'), /internal address/);
+    // No peer address known (a proxy): only the registry's name counts.
+    assert.throws(() => checkRealmAddress(realm, '10.0.0.5', registry, undefined), /internal address/);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -176,6 +177,87 @@ esac
       );
     } finally {
       Object.assign(helperBounds, saved);
+    }
+  });
+
+  /** Whether the process `pid` has ended (gone, or a zombie no one has reaped yet), within a few seconds. */
+  async function ended(pid: number): Promise<boolean> {
+    for (let i = 0; i < 100; i++) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  }
+
+  test('what a helper started ends with it: at its timeout, and once it has answered', async () => {
+    const saved = { ...helperBounds };
+    const pids = join(dir, 'spawned');
+    // A `sleep 300` in the background, as gpg leaves its pinentry: it inherits the helper's output.
+    for (const [name, body] of [
+      ['spawn-hang', `sleep 300 & echo $! >> "${pids}"\nwait`],
+      ['spawn-answer', `sleep 300 & echo $! >> "${pids}"\necho '{"Username":"u","Secret":"s"}'`],
+    ] as const) {
+      const helper = join(dir, `docker-credential-${name}`);
+      await writeFile(helper, `#!/bin/sh\n${body}\n`);
+      await chmod(helper, 0o755);
+    }
+    const path = join(dir, 'spawner', 'config.json');
+    await seed(path, { credHelpers: { 'hang.example': 'spawn-hang', 'answer.example': 'spawn-answer' } });
+    const store = new DockerCredentialStore([path]);
+    try {
+      helperBounds.timeoutMs = 500;
+      await assert.rejects(store.get('hang.example'), /docker-credential-spawn-hang get did not answer/);
+      // Before: the helper was killed, its sleep left running (and holding the pipes).
+      helperBounds.timeoutMs = 20_000;
+      assert.deepEqual(await store.get('answer.example'), { username: 'u', password: 's' });
+      const spawned = (await readFile(pids, 'utf8')).trim().split('\n').map(Number);
+      assert.equal(spawned.length, 2);
+      for (const pid of spawned) assert.ok(await ended(pid), `sleep ${pid} is left running`);
+    } finally {
+      Object.assign(helperBounds, saved);
+    }
+  });
+
+  test('on a terminal, a helper prompts there and reads the answer (its group has the terminal), and ends with what it started', async (t) => {
+    const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
+    if (script.status !== 0) {
+      t.skip('util-linux script(1), which gives this test a terminal, is not installed');
+      return;
+    }
+    const pids = join(dir, 'prompt-spawned');
+    const helper = join(dir, 'docker-credential-prompt');
+    // What a helper that asks its user does: /dev/tty, echo off, a line read, echo back on.
+    await writeFile(
+      helper,
+      `#!/bin/sh\nsleep 300 & echo $! >> "${pids}"\nexec 3<>/dev/tty\nstty -echo <&3\nprintf 'Password: ' >&3\nread -r pw <&3\nstty echo <&3\nprintf '\\n' >&3\necho "{\\"Username\\":\\"u\\",\\"Secret\\":\\"$pw\\"}"\n`,
+    );
+    await chmod(helper, 0o755);
+    const path = join(dir, 'prompt', 'config.json');
+    await seed(path, { credHelpers: { 'prompt.example': 'prompt' } });
+    const code = `import { DockerCredentialStore } from ${JSON.stringify(new URL('./credentials/index.ts', import.meta.url).pathname)};
+const store = new DockerCredentialStore([${JSON.stringify(path)}]);
+console.log('GOT', JSON.stringify(await store.get('prompt.example')));`;
+    const command = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', code]
+      .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let typed = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (!typed && out.includes('Password: ')) {
+        typed = true;
+        child.stdin.write('s3cret\n');
+      }
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.end();
+    assert.equal(status, 0, out);
+    assert.match(out, /GOT \{"username":"u","password":"s3cret"\}/, out);
+    assert.doesNotMatch(out, /s3cret\r?\n/, 'the answer was typed with echo off');
+    for (const pid of (await readFile(pids, 'utf8')).trim().split('\n').map(Number)) {
+      assert.ok(await ended(pid), `sleep ${pid} is left running`);
     }
   });
 

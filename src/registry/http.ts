@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions, SecureContext, TLSSocket } from 'node:tls';
@@ -54,6 +55,8 @@ export interface HttpClientOptions {
    * Host header still names it.
    */
   resolve?: Readonly<Record<string, { address: string; port: number }>> | undefined;
+  /** How host names become addresses: `dns.lookup` (the system resolver) when absent. */
+  lookup?: LookupFunction | undefined;
 }
 
 export interface HttpRequestInit {
@@ -61,6 +64,34 @@ export interface HttpRequestInit {
   headers: Record<string, string>;
   body?: Buffer | Readable | null | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Called with each address the connection to `url` is about to dial, after the host name was
+   * resolved (so what is checked is what is connected to); throws to refuse it. Such a request
+   * gets a connection of its own, shared with no other. Not called where a proxy dials, nor for an
+   * address the `resolve` option fixes (the user's own choice).
+   */
+  checkAddress?: ((address: string, url: URL) => void) | undefined;
+}
+
+/**
+ * `lookup`, with every address it answers put to `check` before the connection may use it: a refused
+ * address fails the lookup, and so the connect.
+ */
+function checkedLookup(lookup: LookupFunction, check: (address: string) => void): LookupFunction {
+  return (hostname, options, callback) => {
+    lookup(hostname, options, (error, address, family) => {
+      if (!error) {
+        try {
+          if (Array.isArray(address)) for (const a of address) check(a.address);
+          else check(address);
+        } catch (refused) {
+          callback(refused as NodeJS.ErrnoException, '', 0);
+          return;
+        }
+      }
+      callback(error, address, family);
+    });
+  };
 }
 
 /** Methods that change nothing: sent again at once when a reused connection turns out closed. */
@@ -120,6 +151,11 @@ function readsInto(socket: () => Socket): { buffer: Buffer; callback: (n: number
       return s.push(chunk);
     },
   };
+}
+
+/** The system resolver, loaded when a checked connection needs it. */
+async function dnsLookup(): Promise<LookupFunction> {
+  return (await import('node:dns')).lookup as LookupFunction;
 }
 
 /** Host names and ports as `net.connect` takes them: no brackets around IPv6 literals. */
@@ -247,7 +283,12 @@ export class HttpClient {
     return this.#ca;
   }
 
-  #route(url: URL, proxy: URL | undefined, headers: Record<string, string>): Route {
+  #route(
+    url: URL,
+    proxy: URL | undefined,
+    headers: Record<string, string>,
+    checkAddress?: (address: string, url: URL) => void,
+  ): Route {
     const o = this.#options;
     const hostname = bare(url.hostname);
     const port = defaultPort(url);
@@ -257,13 +298,15 @@ export class HttpClient {
       // --resolve: another address for the connection; the Host field and the TLS name stay the URL's.
       const to = o.resolve?.[`${hostname}:${port}`];
       const key = `${url.protocol}//${url.host}`;
+      // A checked request's connection is its own: an idle one was dialled unchecked.
+      const check = to || !checkAddress ? undefined : (a: string) => checkAddress(a, url);
       return {
-        key,
+        key: check ? undefined : key,
         target: `${url.pathname}${url.search}`,
         headers: host,
         proxy,
         connect: (_progress, background) =>
-          this.#open(key, secure, to?.address ?? hostname, to?.port ?? port, hostname, background),
+          this.#open(key, secure, to?.address ?? hostname, to?.port ?? port, hostname, background, check),
       };
     }
     if (secure) {
@@ -315,13 +358,19 @@ export class HttpClient {
     port: number,
     name: string,
     background = false,
+    check?: (address: string) => void,
   ): Promise<Socket> {
+    // A literal address is dialled as it is; a name through the lookup, checked on what it answers.
+    if (check && isIP(address) !== 0) check(address);
+    const given = this.#options.lookup;
+    const lookup = check && isIP(address) === 0 ? checkedLookup(given ?? (await dnsLookup()), check) : given;
+    const via = lookup ? { lookup } : {};
     if (!secure) {
-      const socket: Socket = netConnect({ host: address, port, onread: readsInto(() => socket) });
+      const socket: Socket = netConnect({ host: address, port, onread: readsInto(() => socket), ...via });
       return this.#settle(socket, false, background);
     }
     const [tls, ca] = await Promise.all([import('node:tls'), this.#trusted()]);
-    return this.#settle(this.#tls(tls, ca, key, { host: address, port }, name), true, background);
+    return this.#settle(this.#tls(tls, ca, key, { host: address, port, ...via }, name), true, background);
   }
 
   /** A TLS session over `where` (an address, or a tunnel's socket), verified as `name`. */
@@ -329,7 +378,7 @@ export class HttpClient {
     tls: typeof import('node:tls'),
     ca: ConnectionOptions['ca'],
     key: string,
-    where: { host: string; port: number } | { socket: Socket },
+    where: { host: string; port: number; lookup?: LookupFunction } | { socket: Socket },
     name: string,
   ): TLSSocket {
     const o = this.#options;
@@ -553,7 +602,7 @@ export class HttpClient {
     }
     const o = this.#options;
     const proxy = o.proxy?.(url);
-    const route = this.#route(url, proxy, init.headers);
+    const route = this.#route(url, proxy, init.headers, init.checkAddress);
     const body = init.body ?? null;
     const lengthField = hasField(init.headers, 'content-length');
     const declared = lengthField === undefined ? undefined : declaredLength(init.headers[lengthField] as string, body);
@@ -605,6 +654,8 @@ export class HttpClient {
             response.body.destroy();
             throw failure('EPROXY', 'proxy authentication required (407)');
           }
+          // Whom the answer came from: the server's address, unless a proxy stood between.
+          if (!route.proxy && socket.remoteAddress) response.remoteAddress = socket.remoteAddress;
           return response;
         } catch (error) {
           // A keep-alive connection the server closed while it sat idle: a GET or HEAD once more on

@@ -26,6 +26,11 @@ export interface HttpRequest {
   followRedirects?: boolean;
   /** Called with every redirect hop's URL before it is asked; throws to refuse it. */
   checkRedirect?: (url: URL) => void;
+  /**
+   * Called with each address a connection for this request (a redirect hop's included) is about to
+   * dial, once its host name is resolved; throws to refuse it (see HttpRequestInit.checkAddress).
+   */
+  checkAddress?: (address: string, url: URL) => void;
   /** Never retry this request here (its caller has a better recovery, e.g. resuming an upload). */
   noRetry?: boolean;
   /**
@@ -45,6 +50,8 @@ export interface HttpReply {
   body: ResponseBody;
   /** Where the final answer came from, after redirects. */
   url: URL;
+  /** The address of the server that gave it (absent through a proxy, or where not known). */
+  remoteAddress?: string | undefined;
 }
 
 /** Sends one request and returns its reply; the caller must consume or dump the reply body. */

@@ -233,3 +233,78 @@ describe('Authorizer', () => {
     }
   });
 });
+
+describe('token realm by name: the rule of a literal address, on the address dialled', () => {
+  /**
+   * A registry and a token server on 127.0.0.1, both reached by name through an injected resolver
+   * (`*.example.test` → 127.0.0.1), as DNS would answer a public registry whose realm names a host
+   * that resolves to this machine. The registry is made public by giving its answers another peer
+   * address (a documentation address): no real registry can be made to do this on demand.
+   */
+  async function setup(registryAddress: string | undefined) {
+    const tokens = await serve((_req, res) => res.end(JSON.stringify({ token: 't0k3n' })));
+    const tokenPort = tokens.url().port;
+    const registry = await serve((req, res) => {
+      if (req.headers.authorization === 'Bearer t0k3n') res.end('ok');
+      else
+        res
+          .writeHead(401, {
+            'www-authenticate': `Bearer realm="http://auth.example.test:${tokenPort}/token",service="reg"`,
+          })
+          .end();
+    });
+    const lookups: string[] = [];
+    const transport = new Transport({
+      retry: noRetry,
+      proxy: false,
+      lookup: (hostname, options, callback) => {
+        lookups.push(hostname);
+        if (!hostname.endsWith('.example.test')) {
+          callback(Object.assign(new Error(`ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+          return;
+        }
+        if ((options as { all?: boolean }).all) callback(null, [{ address: '127.0.0.1', family: 4 }] as never, 4);
+        else callback(null, '127.0.0.1', 4);
+      },
+    });
+    const inner: Sender = {
+      send: async (req): Promise<HttpReply> => {
+        const reply = await transport.send(req);
+        if (registryAddress === undefined || new URL(req.url).hostname !== 'registry.example.test') return reply;
+        return { ...reply, remoteAddress: registryAddress };
+      },
+    };
+    const url = new URL(`http://registry.example.test:${registry.url().port}`);
+    const auth = new Authorizer({ registry: url, inner });
+    return { auth, transport, tokens, lookups, manifest: new URL('/v2/r/manifests/v1', url) };
+  }
+
+  test('a public registry whose realm resolves to this machine is refused before the token server is reached', async () => {
+    const { auth, transport, tokens, lookups, manifest } = await setup('203.0.113.7');
+    try {
+      await assert.rejects(
+        auth.send({ method: 'GET', url: manifest, scopes: ['repository:r:pull'] }),
+        (error: Error) => {
+          const messages: string[] = [];
+          for (let e: unknown = error; e instanceof Error; e = e.cause) messages.push(e.message);
+          return messages.some((m) => /auth\.example\.test.* resolves to 127\.0\.0\.1, an internal address/.test(m));
+        },
+      );
+      assert.ok(lookups.includes('auth.example.test'), 'the name was resolved, and the answer refused');
+      assert.equal(tokens.seen.length, 0, 'no request reached the token server');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('a registry on this machine may name its token server by a name that resolves here (held)', async () => {
+    const { auth, transport, tokens, manifest } = await setup(undefined);
+    try {
+      const reply = await auth.send({ method: 'GET', url: manifest, scopes: ['repository:r:pull'] });
+      assert.equal(await readBody(reply, 1024, 'reply').then(String), 'ok');
+      assert.equal(tokens.seen.length, 1);
+    } finally {
+      await transport.close();
+    }
+  });
+});

@@ -68,6 +68,8 @@ export interface TransportOptions {
   proxy?: ProxyConfig | false | undefined;
   /** `host:port` → the address and port to connect to instead (see HttpClientOptions.resolve). */
   resolve?: HttpClientOptions['resolve'];
+  /** How host names become addresses (see HttpClientOptions.lookup): `dns.lookup` when absent. */
+  lookup?: HttpClientOptions['lookup'];
 }
 
 /** Header values that must never reach a log, whatever asks for the trace. */
@@ -169,6 +171,7 @@ export class Transport implements Sender {
       replyTimeoutMs: t.replyMs ?? 30_000,
       bodyTimeoutMs: t.bodyMs ?? 300_000,
       ...(options.resolve ? { resolve: options.resolve } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
     };
     const tls = options.tls ?? {};
     const extraCa = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];
@@ -323,6 +326,7 @@ export class Transport implements Sender {
           headers,
           body: payload ?? null,
           ...(req.signal ? { signal: req.signal } : {}),
+          ...(req.checkAddress ? { checkAddress: req.checkAddress } : {}),
         });
       } catch (error) {
         if (payload instanceof Readable) payload.destroy();
@@ -337,6 +341,7 @@ export class Transport implements Sender {
         headers: response.headers,
         body: response.body,
         url,
+        ...(response.remoteAddress ? { remoteAddress: response.remoteAddress } : {}),
       };
       if (!follow || !RedirectStatuses.has(reply.status)) return reply;
       let next: URL | undefined;

@@ -48,13 +48,18 @@ export async function ladingOk(args: string[], options: Parameters<typeof lading
   return r;
 }
 
+/** OCM's transfer reports its progress on stderr, as upstream (without a terminal: one line per blob and version). */
+export const transferProgressLine = /^(Copying|Copied|Exists|Mounted) +[0-9a-f]{12} |^(Transferred|Unchanged) /;
+
 export function assertOneLineError(r: CliResult, pattern: RegExp): void {
   assert.notEqual(r.code, 0, 'expected a non-zero exit');
-  // ORAS's warning for a secret on the command line comes first, whatever follows.
+  // ORAS's warning for a secret on the command line comes first, whatever follows; OCM's transfer
+  // progress before it.
   const lines = r.stderr
     .trim()
     .split('\n')
-    .filter((line) => !/^WARNING! Using --(password|identity-token) via the CLI is insecure\./.test(line));
+    .filter((line) => !/^WARNING! Using --(password|identity-token) via the CLI is insecure\./.test(line))
+    .filter((line) => !transferProgressLine.test(line));
   assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
   assert.match(lines[0] as string, /^Error: /);
   assert.match(lines[0] as string, pattern);

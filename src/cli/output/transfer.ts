@@ -68,6 +68,8 @@ export class TransferDisplay {
   readonly #verbs: Verbs;
   readonly #tty: boolean;
   readonly #quiet: boolean;
+  /** Where the plain status lines go: stdout for the ORAS commands, stderr for OCM's transfer. */
+  readonly #statusTo: 'stdout' | 'stderr';
   readonly #bars = new Map<string, Bar>();
   #timer: NodeJS.Timeout | undefined;
   #drawn = 0;
@@ -76,18 +78,21 @@ export class TransferDisplay {
   /**
    * Bars on a terminal unless `tty` is false (`--no-tty`) or `--debug` interleaves its lines.
    * `format`: with `json` or `go-template` stdout holds the model only, so the status lines are
-   * dropped (bars on a terminal still show, on stderr), as ORAS does.
+   * dropped (bars on a terminal still show, on stderr), as ORAS does. `lines`: the stream of the
+   * plain status lines; `stderr` where the command's stdout is for a document only (upstream OCM's
+   * transfer prints its progress on stderr and nothing on stdout).
    */
-  constructor(io: CliIO, verbs: Verbs, options: { tty?: boolean; format?: string } = {}) {
+  constructor(io: CliIO, verbs: Verbs, options: { tty?: boolean; format?: string; lines?: 'stdout' | 'stderr' } = {}) {
     this.#io = io;
     this.#verbs = verbs;
     this.#tty = options.tty !== false && io.isTTY && !io.debug;
     this.#quiet = options.format !== undefined && options.format !== 'text';
+    this.#statusTo = options.lines ?? 'stdout';
   }
 
   readonly preCopy = (desc: Descriptor): void => {
     if (!this.#tty) {
-      if (!this.#quiet) this.#io.stdout.write(`${this.#verbs.start} ${shortDigest(desc)} ${nameOf(desc)}\n`);
+      if (!this.#quiet) this.#io[this.#statusTo].write(`${this.#verbs.start} ${shortDigest(desc)} ${nameOf(desc)}\n`);
       return;
     }
     this.#bars.set(desc.digest, { desc, status: this.#verbs.start, bytes: 0, started: Date.now() });
@@ -99,7 +104,7 @@ export class TransferDisplay {
    * artifact`): nothing on a terminal, where the bars show the work, nor with a model format.
    */
   note(line: string): void {
-    if (!this.#tty && !this.#quiet) this.#io.stdout.write(`${safeText(line)}\n`);
+    if (!this.#tty && !this.#quiet) this.#io[this.#statusTo].write(`${safeText(line)}\n`);
   }
 
   readonly postCopy = (desc: Descriptor): void => this.#finish(desc, this.#verbs.done);
@@ -115,7 +120,7 @@ export class TransferDisplay {
 
   #finish(desc: Descriptor, status: string): void {
     if (!this.#tty) {
-      if (!this.#quiet) this.#io.stdout.write(`${status} ${shortDigest(desc)} ${nameOf(desc)}\n`);
+      if (!this.#quiet) this.#io[this.#statusTo].write(`${status} ${shortDigest(desc)} ${nameOf(desc)}\n`);
       return;
     }
     const bar = this.#bars.get(desc.digest) ?? { desc, status, bytes: 0, started: Date.now() };

@@ -4,7 +4,7 @@ import { type HttpReply, type HttpRequest, header, isReplayable, type Sender } f
 import { readBody } from '../reply.js';
 import { parseWwwAuthenticate, pickChallenge } from './challenge.js';
 import type { Credential, CredentialProvider } from './credential.js';
-import { refuseCleartextRealm, validateRealm } from './realm.js';
+import { checkRealmAddress, refuseCleartextRealm, validateRealm } from './realm.js';
 import { cleanScopes } from './scope.js';
 
 /** Token responses are small JSON documents; anything bigger is not one. */
@@ -24,7 +24,15 @@ export interface AuthorizerOptions {
   forceOAuth2?: boolean;
 }
 
-type HostScheme = { kind: 'basic' } | { kind: 'bearer'; realm: URL; service: string | undefined };
+type HostScheme =
+  | { kind: 'basic' }
+  | {
+      kind: 'bearer';
+      realm: URL;
+      service: string | undefined;
+      /** The registry's address as its challenge came (see checkRealmAddress). */
+      registryAddress: string | undefined;
+    };
 
 interface CachedToken {
   value: string;
@@ -66,7 +74,7 @@ export class Authorizer implements Sender {
     // server and the registry), and a second fresh one usually is not.
     for (let round = 0; round < 2; round++) {
       if (reply.status !== 401 || reply.url.origin !== this.#o.registry.origin) return reply;
-      const next = await this.#onChallenge(host, header(reply.headers, 'www-authenticate'), scopes, sent, req.signal);
+      const next = await this.#onChallenge(host, reply, scopes, sent, req.signal);
       if (next === undefined || next === sent) return reply;
       if (!isReplayable(req.body)) return reply;
       await reply.body.dump().catch(() => {});
@@ -101,12 +109,12 @@ export class Authorizer implements Sender {
    */
   async #onChallenge(
     host: string,
-    wwwAuthenticate: string | undefined,
+    reply: HttpReply,
     scopes: readonly string[],
     sent: string | undefined,
     signal?: AbortSignal,
   ): Promise<string | undefined> {
-    const challenge = pickChallenge(parseWwwAuthenticate(wwwAuthenticate));
+    const challenge = pickChallenge(parseWwwAuthenticate(header(reply.headers, 'www-authenticate')));
     if (!challenge) return undefined;
     if (challenge.scheme === 'basic') {
       this.#schemes.set(host, { kind: 'basic' });
@@ -126,6 +134,7 @@ export class Authorizer implements Sender {
       kind: 'bearer',
       realm: validateRealm(challenge.params.realm, this.#o.registry),
       service: challenge.params.service,
+      registryAddress: reply.remoteAddress,
     };
     this.#schemes.set(host, scheme);
     const all = cleanScopes([...scopes, ...(challenge.params.scope ?? '').split(' ')]);
@@ -226,6 +235,8 @@ export class Authorizer implements Sender {
       };
     }
     if (signal) req.signal = signal;
+    // What the realm's name resolves to is held to the rule of a literal, on the address dialled.
+    req.checkAddress = (address, url) => checkRealmAddress(url, address, this.#o.registry, scheme.registryAddress);
     const started = Date.now();
     const reply = await this.#o.inner.send(req);
     const bytes = await readBody(reply, MaxTokenResponseBytes, `token response from ${scheme.realm.origin}`);

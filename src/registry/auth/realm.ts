@@ -114,6 +114,37 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
 }
 
 /**
+ * The same rule for the address a realm's host name resolves to, checked on the address the
+ * connection to the realm actually dials (after DNS, so an answer that changes between a check and
+ * the connect cannot slip past; `checkAddress` of the token request). A realm by the registry's own
+ * host name is the registry's machine, wherever it resolves. Otherwise an internal address (loopback,
+ * private, link-local, …) is taken only where the literal would be: beside a registry on this machine
+ * or in a private network, judged by the registry's host name or by the address its connection had
+ * (`registryAddress`, the peer of the answer that carried the challenge; unknown through a proxy,
+ * which resolves names itself, and then only the names count).
+ */
+export function checkRealmAddress(realm: URL, address: string, registry: URL, registryAddress?: string): void {
+  if (bareHost(realm.hostname) === bareHost(registry.hostname)) return;
+  const dialled = bareHost(address).replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  if (!isInternalAddress(dialled)) return;
+  const registryHosts = [
+    registry.hostname,
+    ...(registryAddress ? [registryAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')] : []),
+  ];
+  const besideRegistry = registryHosts.some(
+    (host) =>
+      (isLoopback(dialled) && isLoopback(host)) ||
+      (isPrivateNetwork(dialled) && (isPrivateNetwork(host) || isLoopback(host))),
+  );
+  if (!besideRegistry) {
+    throw new LadingError(
+      'REGISTRY_ERROR',
+      `${registry.host}: token realm ${realm.host} resolves to ${dialled}, an internal address unlike the registry; refusing`,
+    );
+  }
+}
+
+/**
  * Credentials in the clear go to the registry's own host only (the user chose plain HTTP for it):
  * a plain-HTTP token realm elsewhere may be asked for an anonymous token, never sent a password.
  */

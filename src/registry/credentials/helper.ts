@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { LadingError } from '../../oci/index.js';
 import type { Credential } from '../auth/credential.js';
 
@@ -11,6 +12,51 @@ const NotFound = 'credentials not found in native keychain';
  */
 export const helperBounds = { maxOutputBytes: 1024 * 1024, timeoutMs: 120_000 };
 
+/**
+ * Process groups of helpers still running. A helper runs in a group of its own, so that what it
+ * started (gpg and its pinentry, a `sleep` in a script) ends with it: at its timeout, when it has
+ * answered (a leftover program would hold its output open), and when lading exits first (Ctrl-C).
+ */
+const running = new Set<number>();
+
+function endGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing left of it.
+  }
+}
+
+function endAll(): void {
+  for (const pgid of running) endGroup(pgid);
+}
+
+/**
+ * Whether this process's group is the foreground of its controlling terminal (Linux, from
+ * /proc/self/stat: its group and the terminal's foreground group). Only then can a helper be handed
+ * the terminal; from a background job that would stop this process (SIGTTOU).
+ */
+function foregroundOfTerminal(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // After "pid (comm) ": state ppid pgrp session tty_nr tpgid …
+    const [, , pgrp, , tty, tpgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return tty !== '0' && tpgid !== undefined && tpgid === pgrp;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The helper on a terminal: a job-control shell (`sh -m`) starts it as a job of its own group and
+ * hands it the terminal while it runs, as an interactive shell would, so that a prompt of its own on
+ * /dev/tty reads and turns off echo as it does under docker (whose helpers share its group, and
+ * whose Ctrl-C reaches them from the terminal; here too: the terminal's Ctrl-C goes to the helper's
+ * group). The job's group is reported on fd 3 before it runs; the job does not inherit fd 3.
+ */
+const OnTerminal = 'set -m; "$0" "$@" 3>&- & echo "$!" >&3; fg >/dev/null';
+
 async function run(
   program: string,
   action: string,
@@ -18,15 +64,43 @@ async function run(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   // Loaded when a helper runs: a command that never asks one does not load child_process.
   const { spawn } = await import('node:child_process');
+  // Otherwise (no terminal, or a background job) a session of its own: no terminal to prompt on, as
+  // under any program that runs without one.
+  const onTerminal = foregroundOfTerminal();
   return new Promise((resolve, reject) => {
-    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = onTerminal
+      ? spawn('/bin/sh', ['-c', OnTerminal, program, action], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+      : spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     let settled = false;
+    let pgid = onTerminal ? undefined : child.pid;
+    if (pgid !== undefined) running.add(pgid);
+    if (!process.listeners('exit').includes(endAll)) process.on('exit', endAll);
+    const ended = () => {
+      if (pgid === undefined) return;
+      endGroup(pgid);
+      running.delete(pgid);
+    };
+    if (onTerminal) {
+      const report = child.stdio[3] as import('node:stream').Readable;
+      let text = '';
+      report.setEncoding('utf8').on('data', (d: string) => {
+        text += d;
+        const id = Number.parseInt(text, 10);
+        if (pgid === undefined && text.includes('\n') && id > 1) {
+          pgid = id;
+          running.add(id);
+          if (settled) ended();
+        }
+      });
+      report.on('error', () => {});
+    }
     const stop = (error: LadingError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      ended();
       child.kill('SIGKILL');
       // A program the helper started may still hold its output open ('close' would wait for it):
       // let go of the pipes and answer now.
@@ -78,10 +152,24 @@ async function run(
             : `cannot run: ${error.message}`;
       stop(new LadingError('IO_ERROR', `credential helper ${program} ${why}`, { cause: error }));
     });
+    // The helper has answered: what it left running of its group goes too (it would hold the
+    // output open, and 'close' would wait for it).
+    child.on('exit', () => ended());
     child.on('close', (code) => {
+      ended();
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      // The job-control shell says 127 and 126 for a program it cannot find or run.
+      if (onTerminal && (code === 127 || code === 126)) {
+        reject(
+          new LadingError(
+            'IO_ERROR',
+            `credential helper ${program} ${code === 127 ? 'is not on PATH' : 'is not on PATH, or this user may not run it (EACCES)'}`,
+          ),
+        );
+        return;
+      }
       resolve({ code: code ?? 1, stdout, stderr });
     });
     child.stdin.on('error', () => {

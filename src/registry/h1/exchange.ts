@@ -81,6 +81,8 @@ export interface RawResponse {
   status: number;
   headers: ResponseHeaders;
   body: ResponseBody;
+  /** The address of the server that answered; absent through a proxy. */
+  remoteAddress?: string;
 }
 
 export interface ExchangeInit {

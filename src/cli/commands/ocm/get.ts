@@ -73,8 +73,13 @@ export function registerGet(program: Command, io: CliIO): void {
       } else {
         const component = target.component;
         const versions = await findComponentVersions(opened.repository, component, selection);
-        if (versions.length === 0)
-          throw new LadingError('NOT_FOUND', `no versions of ${component} in ${opened.display}`);
+        // As upstream: no version (none stored, or none the selection keeps) is an empty answer,
+        // exit 0. Except a registry without the component's repository: upstream's tag listing
+        // fails there (404), and so does this.
+        if (versions.length === 0 && target.repository.kind !== 'CommonTransportFormat') {
+          if ((await findComponentVersions(opened.repository, component)).length === 0)
+            throw new LadingError('NOT_FOUND', `no versions of ${component} in ${opened.display}`);
+        }
         roots = versions.map((v) => [component, v]);
       }
       // References to components elsewhere are found through the configuration's resolvers.

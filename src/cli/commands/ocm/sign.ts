@@ -324,8 +324,9 @@ printed below it; pin it with --issuer or --root-certificate.`,
         },
       });
       const what = `${ref.component}:${version}`;
+      // What was verified is a report, as upstream logs it: on stderr. stdout stays empty, as upstream's.
       for (const [i, s] of result.signatures.entries()) {
-        io.stdout.write(
+        io.stderr.write(
           `Verified signature "${safeText(s.name)}" of ${safeText(what)} (${safeText(s.signature.algorithm)}, ${safeText(s.digest.hashAlgorithm)} ${safeText(s.digest.value)})\n`,
         );
         const signer = result.signers[i];
@@ -333,30 +334,30 @@ printed below it; pin it with --issuer or --root-certificate.`,
           // Trust from the system's roots says only that someone bought a code-signing certificate: say who.
           const anchor =
             signer.trust === 'given' ? 'a given root certificate' : "one of the system's root certificates";
-          io.stdout.write(`  signed by "${safeText(signer.subject)}" (its certificate chain leads to ${anchor})\n`);
+          io.stderr.write(`  signed by "${safeText(signer.subject)}" (its certificate chain leads to ${anchor})\n`);
         }
       }
       if (result.resources) {
         const verified = result.resources.filter((r) => r.status === 'verified').length;
-        io.stdout.write(`Verified the content digest of ${verified} local resource${verified === 1 ? '' : 's'}\n`);
+        io.stderr.write(`Verified the content digest of ${verified} local resource${verified === 1 ? '' : 's'}\n`);
         for (const r of result.resources) {
-          if (r.status === 'skipped') io.stdout.write(`  skipped ${safeText(r.identity)}: ${safeText(r.reason)}\n`);
+          if (r.status === 'skipped') io.stderr.write(`  skipped ${safeText(r.identity)}: ${safeText(r.reason)}\n`);
         }
       }
       for (const r of result.references ?? []) {
         const what = safeText(`${r.component}:${r.version}`);
-        io.stdout.write(
+        io.stderr.write(
           r.status === 'verified'
             ? `Verified the digest of referenced ${what} (from ${safeText(r.from)})\n`
             : `Found referenced ${what} (from ${safeText(r.from)}); its reference records no digest\n`,
         );
         if (r.resources) {
           const verified = r.resources.filter((c) => c.status === 'verified').length;
-          io.stdout.write(
+          io.stderr.write(
             `  verified the content digest of ${verified} local resource${verified === 1 ? '' : 's'} of ${what}\n`,
           );
           for (const c of r.resources) {
-            if (c.status === 'skipped') io.stdout.write(`  skipped ${safeText(c.identity)}: ${safeText(c.reason)}\n`);
+            if (c.status === 'skipped') io.stderr.write(`  skipped ${safeText(c.identity)}: ${safeText(c.reason)}\n`);
           }
         }
       }

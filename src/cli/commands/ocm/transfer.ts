@@ -98,7 +98,7 @@ or add globalAccessPolicy: auto to an OCIAddLocalResource node), then run it:
     const targetSpec = parseRepository(targetArg);
     const source = await openRepository(ref.repository, opts);
     const target = opts.dryRun ? undefined : await openRepository(targetSpec, opts, { write: true });
-    const display = new TransferDisplay(io, CopyVerbs, { tty: opts.tty });
+    const display = new TransferDisplay(io, CopyVerbs, { tty: opts.tty, lines: 'stderr' });
     const access = await accessOptions(opts, await plainHttpPolicy(opts, [ref.repository, targetSpec]), [
       ref.repository,
       targetSpec,
@@ -157,7 +157,7 @@ or add globalAccessPolicy: auto to an OCIAddLocalResource node), then run it:
             else if (!e.desc) {
               display.stop();
               const verb = e.status === 'unchanged' ? 'Unchanged (already in the target)' : 'Transferred';
-              io.stdout.write(
+              io.stderr.write(
                 `${verb} ${safeText(`${e.component}:${e.version}`)} => ${target?.display ?? targetArg}\n`,
               );
             }
@@ -258,7 +258,10 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
     return;
   }
   const { TransferDisplay, CopyVerbs } = await import('../../output/transfer.js');
-  const display = new TransferDisplay(io, CopyVerbs, opts.tty === undefined ? {} : { tty: Boolean(opts.tty) });
+  const display = new TransferDisplay(io, CopyVerbs, {
+    ...(opts.tty === undefined ? {} : { tty: Boolean(opts.tty) }),
+    lines: 'stderr',
+  });
   // The spec's own repositories (where its nodes read and write component versions, and so where
   // an --upload-as target lives) get the command's credentials; the hosts of the accesses it
   // copies from do not.
@@ -304,7 +307,7 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
         v.repository.kind === 'OCIRepository'
           ? `${v.repository.baseUrl}${v.repository.subPath ? `/${v.repository.subPath}` : ''}`
           : v.repository.filePath;
-      io.stdout.write(`Transferred ${safeText(`${v.component}:${v.version}`)} => ${safeText(where)}\n`);
+      io.stderr.write(`Transferred ${safeText(`${v.component}:${v.version}`)} => ${safeText(where)}\n`);
     }
     ok = true;
   } finally {
