@@ -166,6 +166,52 @@ describe('component versions in an OCI store', () => {
     }
   });
 
+  test('a local blob given with its bytes is stored from them (CTF and registry): checked, and no stream opened', async () => {
+    const t = await tempDir();
+    const registry = new Registry(peers.plain.host, { plainHttp: true });
+    const archive = await CtfArchive.open(join(t.path, 'ctf'), { mode: 'create' });
+    try {
+      const bytes = Buffer.from('in memory\n');
+      const noStream = () => {
+        throw new Error('the bytes are given: no stream is opened');
+      };
+      const stores = {
+        ctf: new ComponentVersionRepository(archive.resolver()),
+        registry: new ComponentVersionRepository(registryResolver(registry, { subPath: 'ocm-bytes', write: true })),
+      };
+      for (const [kind, repo] of Object.entries(stores)) {
+        const name = `acme.org/bytes-${kind}${process.pid}`;
+        const blob = { mediaType: 'text/plain', size: bytes.length, digest: digestBytes(bytes), bytes, open: noStream };
+        const added = await repo.addLocalBlob(name, blob);
+        assert.equal(added.access.localReference, digestBytes(bytes));
+        const desc = componentDescriptor(name, '1.0.0');
+        desc.component.resources = [
+          {
+            name: 'text',
+            version: '1.0.0',
+            type: 'blob',
+            relation: 'local',
+            access: added.access,
+            digest: added.digest,
+          },
+        ];
+        await repo.addComponentVersion(desc);
+        const target = await repo.target(name);
+        const got = await fetchAll(target, { mediaType: 'text/plain', digest: digestBytes(bytes), size: bytes.length });
+        assert.equal(got.toString(), 'in memory\n', kind);
+        // Bytes that are not what the digest says are refused, as a stream of them would be.
+        const wrong = { ...blob, digest: digestBytes(Buffer.from('in memorx\n')) };
+        await assert.rejects(repo.addLocalBlob(`${name}-wrong`, wrong), (e: unknown) =>
+          isLadingError(e, 'DIGEST_MISMATCH'),
+        );
+      }
+    } finally {
+      await archive.close();
+      await registry.close();
+      await t.cleanup();
+    }
+  });
+
   test('openComponentRepository: one mode option for CTF archives and registries, disposable', async () => {
     const t = await tempDir();
     try {

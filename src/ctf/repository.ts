@@ -15,6 +15,7 @@ import {
   type TagLister,
   type Target,
   verifiedCopy,
+  verifyBytes,
 } from '../content/index.js';
 import {
   cancellable,
@@ -190,18 +191,27 @@ export class CtfRepository
         `${this.location}: manifest ${expected.digest} of ${expected.size} bytes is over the ${MaxManifestBytes}-byte limit`,
       );
     }
-    const chunks: Buffer[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        chunks.push(chunk);
-        done();
-      },
-    });
     // A manifest counts once, when it is written (see Op.onProgress): not as it is read, and
     // again as its file is written.
     const quiet: Op = o.signal ? { signal: o.signal } : {};
-    await verifiedCopy(content, expected, sink, { where: `${this.location}: ${expected.digest}`, op: quiet });
-    const bytes = Buffer.concat(chunks);
+    const where = `${this.location}: ${expected.digest}`;
+    let bytes: Buffer;
+    if (content instanceof Uint8Array) {
+      // In memory already (as `add cv` and a copy push them): checked in one call, without the
+      // stream machinery a copy through a pipeline costs per manifest.
+      verifyBytes(expected, content, where);
+      bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+    } else {
+      const chunks: Buffer[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          chunks.push(chunk);
+          done();
+        },
+      });
+      await verifiedCopy(content, expected, sink, { where, op: quiet });
+      bytes = Buffer.concat(chunks);
+    }
     const node = parseNode(bytes, expected.mediaType, `${this.location}: ${expected.digest}`);
     // A blob already stored (by another repository) has been verified; only the entry is new.
     if (!stored) await this.#store.writeBlob(expected, bytes, quiet);

@@ -178,15 +178,20 @@ async function copyReferenced(
   }
 }
 
-/** What a component needs before its descriptor can be assembled; `skip` when the policy keeps the stored one. */
+/**
+ * What a component needs before its descriptor can be assembled; `skip` when the policy keeps the
+ * stored one. The maps are made as something is put in them (most components have inputs only),
+ * and the whole is dropped once the version is stored: a constructor of thousands of components
+ * holds them all between the inputs and the stores.
+ */
 interface Prepared {
   component: ConstructorComponent;
   skip: boolean;
   assemble: {
-    resources: Map<number, InputResult>;
-    sources: Map<number, InputResult>;
-    resourceDigests: Map<number, DigestSpec>;
-    referenceDigests: Map<number, DigestSpec>;
+    resources?: Map<number, InputResult>;
+    sources?: Map<number, InputResult>;
+    resourceDigests?: Map<number, DigestSpec>;
+    referenceDigests?: Map<number, DigestSpec>;
   };
 }
 
@@ -215,11 +220,7 @@ async function constructComponentVersionsNow(
   for (const component of order) {
     const skip = await conflict(component, repository, policy);
     if (!skip) built.add(`${component.name}:${component.version}`);
-    prepared.push({
-      component,
-      skip,
-      assemble: { resources: new Map(), sources: new Map(), resourceDigests: new Map(), referenceDigests: new Map() },
-    });
+    prepared.push({ component, skip, assemble: {} });
   }
   const limit = pLimit(options.concurrency ?? 4);
   for (const p of prepared) {
@@ -230,12 +231,15 @@ async function constructComponentVersionsNow(
     for (const [i, ref] of p.component.componentReferences.entries()) {
       if (built.has(`${ref.componentName}:${ref.version}`)) continue;
       const digest = await options.referenceDigest?.(ref.componentName, ref.version);
-      if (digest) p.assemble.referenceDigests.set(i, digest);
+      if (digest) (p.assemble.referenceDigests ??= new Map()).set(i, digest);
     }
   }
   if (options.copyReferencedFrom) await copyReferenced(ctor, repository, options.copyReferencedFrom, options, emit);
   const results: ComponentDescriptor[] = [];
-  for (const { component, skip, assemble } of prepared) {
+  for (const [at, p] of prepared.entries()) {
+    const { component, skip, assemble } = p;
+    // What this version's inputs produced is not needed past its store.
+    prepared[at] = { component, skip, assemble: {} };
     const { name, version } = component;
     if (skip) {
       emit({ component: name, version, kind: 'component', status: 'skipped' });
@@ -245,7 +249,7 @@ async function constructComponentVersionsNow(
     for (const [i, ref] of component.componentReferences.entries()) {
       if (!built.has(`${ref.componentName}:${ref.version}`)) continue;
       const digest = await options.referenceDigest?.(ref.componentName, ref.version);
-      if (digest) assemble.referenceDigests.set(i, digest);
+      if (digest) (assemble.referenceDigests ??= new Map()).set(i, digest);
     }
     const descriptor = assembleDescriptor(component, assemble);
     const { result } = await repository
@@ -339,7 +343,7 @@ async function prepare(
   const tasks: Promise<void>[] = [];
   component.resources.forEach((r, i) => {
     if (r.input) {
-      tasks.push(run.limit(async () => void assemble.resources.set(i, await upload(r, 'resource'))));
+      tasks.push(run.limit(async () => void (assemble.resources ??= new Map()).set(i, await upload(r, 'resource'))));
     } else if (r.access && digestAccess) {
       const access = r.access;
       tasks.push(
@@ -367,14 +371,16 @@ async function prepare(
               `${formatLocation(r.location)}.digest: ${r.digest.value} does not match what the access resolves to (${processed.digest.value})`,
             );
           }
-          assemble.resources.set(i, { access: processed.access ?? access });
-          assemble.resourceDigests.set(i, processed.digest);
+          (assemble.resources ??= new Map()).set(i, { access: processed.access ?? access });
+          (assemble.resourceDigests ??= new Map()).set(i, processed.digest);
         }),
       );
     }
   });
   component.sources.forEach((s, i) => {
-    if (s.input) tasks.push(run.limit(async () => void assemble.sources.set(i, await upload(s, 'source'))));
+    if (s.input) {
+      tasks.push(run.limit(async () => void (assemble.sources ??= new Map()).set(i, await upload(s, 'source'))));
+    }
   });
   // Settle every task before failing, so no upload is left running behind the error.
   const settled = await Promise.allSettled(tasks);

@@ -1,4 +1,4 @@
-import { type Document, isScalar, LineCounter, parseAllDocuments } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from 'yaml';
 import { LadingError } from '../../oci/index.js';
 import { accessFieldProblems } from '../access-fields.js';
 import { goYamlReadOptions, yamlErrorText } from '../descriptor/go-yaml-read.js';
@@ -7,7 +7,7 @@ import type { DigestSpec, Label, Provider, SourceRef, TypedSpec } from '../descr
 import { absentList } from '../descriptor/null-lists.js';
 import { formatPath, type SchemaProblem } from '../descriptor/schema.js';
 import { isTaggableVersion, MaxTagLength, versionToTag } from '../descriptor/version-tag.js';
-import { aliasExpansionProblem } from '../descriptor/yaml-expansion.js';
+import { aliasExpansionProblem, MaxDescriptorBytes } from '../descriptor/yaml-expansion.js';
 import { canonicalInputType } from '../types.js';
 import { envLookup, expandEnv } from './env-expand.js';
 import { lineOf, nodeAt } from './locate.js';
@@ -38,24 +38,46 @@ type Path = (string | number)[];
 const MaxProblems = 10;
 type Obj = Record<string, unknown>;
 
+/**
+ * Where a document parsed on its own sits in the constructor file: it holds `components[first]`
+ * onwards (as its root sequence), and starts after `lineBase` lines of the file.
+ */
+interface ChunkPlace {
+  first: number;
+  lineBase: number;
+}
+
 class Context {
   readonly file: string;
   readonly doc: Document;
   readonly lines: LineCounter;
+  readonly chunk: ChunkPlace | undefined;
   readonly warnings: string[] = [];
 
-  constructor(file: string, doc: Document, lines: LineCounter) {
+  constructor(file: string, doc: Document, lines: LineCounter, chunk?: ChunkPlace) {
     this.file = file;
     this.doc = doc;
     this.lines = lines;
+    this.chunk = chunk;
+  }
+
+  /** The path in `doc` of a path in the file's document. */
+  #docPath(path: Path): Path {
+    if (this.chunk === undefined) return path;
+    const [top, index] = path;
+    // Only the components of a chunk are in it: anything else is found in the whole document.
+    if (top !== 'components' || typeof index !== 'number') throw new ChunkFallback();
+    return [index - this.chunk.first, ...path.slice(2)];
+  }
+
+  /** The 1-based line in the file of a path (of its key's, with `key`). */
+  line(path: Path, key?: string): number {
+    const line = lineOf(this.doc, this.lines, this.#docPath(path), key === undefined ? {} : { key });
+    return line + (this.chunk?.lineBase ?? 0);
   }
 
   location(path: Path, key?: string): SourceLocation {
-    return {
-      file: this.file,
-      line: lineOf(this.doc, this.lines, path, key === undefined ? {} : { key }),
-      path: formatPath(path),
-    };
+    return { file: this.file, line: this.line(path, key), path: formatPath(path) };
   }
 
   where(path: Path, key?: string): string {
@@ -92,7 +114,7 @@ class Context {
   /** The `version: 1.0` trap: YAML reads it as a number, and the schema wants a string. */
   hint(path: Path, problem: SchemaProblem): string {
     if (problem.keyword !== 'type' || !problem.message.includes('string')) return '';
-    const node = nodeAt(this.doc, path);
+    const node = nodeAt(this.doc, this.#docPath(path));
     if (!isScalar(node) || typeof node.value === 'string') return '';
     const source = node.source ?? String(node.value);
     return ` (the YAML value ${source} is read as a ${node.value === null ? 'null' : typeof node.value}; quote it: "${source}")`;
@@ -113,7 +135,11 @@ export function parseConstructor(
   let source =
     typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
   if (options.env !== false) source = expandEnv(source, envLookup(options.env ?? process.env));
+  return parseInChunks(source, file) ?? parseWhole(source, file);
+}
 
+/** {@link parseConstructor} of the text after expansion, as one YAML document. */
+export function parseWhole(source: string, file: string): ComponentConstructor {
   const lines = new LineCounter();
   const docs = parseAllDocuments(source, { ...goYamlReadOptions, lineCounter: lines, prettyErrors: false });
   if (!Array.isArray(docs)) {
@@ -169,6 +195,157 @@ export function parseConstructor(
   const components = rawComponents.map((c, i) => component(ctx, c as Obj, multi ? [...base, i] : base));
   checkDuplicateComponents(ctx, components);
   return { file, components, warnings: ctx.warnings };
+}
+
+/** Thrown inside {@link parseInChunks} where it leaves the file to {@link parseWhole}. */
+class ChunkFallback extends Error {}
+
+/** Text parsed at once by {@link parseInChunks}: components are added to a piece until it has this many characters. */
+export const ChunkChars = 16 * 1024;
+
+/**
+ * Where the components of a constructor of the usual shape are in its text: a root map with
+ * `components:` on a line of its own at column 0, and below it a block sequence, each item
+ * starting a line with the same indentation and `-`. `items` are the offsets of the line starts
+ * of the items, `end` where the sequence ends (the next line less indented, or another root key);
+ * `header` is the text without the items. Undefined for any other shape (directives, document
+ * markers, a flow sequence, tabs at the start of a line).
+ */
+export function componentChunks(
+  source: string,
+): { header: string; keyOffset: number; items: number[]; end: number } | undefined {
+  if (/^(?:%|---|\.\.\.)/m.test(source)) return undefined;
+  const keys = [...source.matchAll(/^components[ \t]*:[ \t]*(?:#[^\n]*)?\r?$/gm)];
+  const key = keys[0];
+  if (keys.length !== 1 || key === undefined) return undefined;
+  const items: number[] = [];
+  let indent = -1;
+  let at = source.indexOf('\n', key.index);
+  let end = source.length;
+  while (at >= 0 && at < source.length) {
+    const start = at + 1;
+    const next = source.indexOf('\n', start);
+    const line = source.slice(start, next < 0 ? source.length : next);
+    at = next;
+    if (/^[ \t]*(?:#.*)?\r?$/.test(line)) continue;
+    const spaces = /^ */.exec(line)?.[0].length ?? 0;
+    if (line[spaces] === '\t') return undefined;
+    const item = line[spaces] === '-' && (line.length === spaces + 1 || /[ \r]/.test(line[spaces + 1] ?? ''));
+    if (indent < 0) {
+      if (!item) return undefined;
+      indent = spaces;
+    }
+    if (spaces > indent) continue;
+    if (spaces === indent && item) {
+      items.push(start);
+      continue;
+    }
+    end = start;
+    break;
+  }
+  const first = items[0];
+  if (first === undefined) return undefined;
+  return { header: source.slice(0, first) + source.slice(end), keyOffset: key.index, items, end };
+}
+
+/** The line breaks in `text` from `start` to `end`. */
+function newlines(text: string, start: number, end: number): number {
+  let count = 0;
+  for (let i = text.indexOf('\n', start); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) count++;
+  return count;
+}
+
+/** Whether a parsed document has an alias anywhere (its expansion is measured over the whole file). */
+function hasAlias(doc: Document): boolean {
+  let found = false;
+  visit(doc, {
+    Alias: () => {
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/** One YAML document of `text`, without errors and aliases; undefined otherwise. */
+function plainDocument(text: string, lines: LineCounter): Document | undefined {
+  const docs = parseAllDocuments(text, { ...goYamlReadOptions, lineCounter: lines, prettyErrors: false });
+  if (!Array.isArray(docs) || docs.length !== 1) return undefined;
+  const doc = docs[0];
+  if (!doc || doc.errors.length > 0 || hasAlias(doc)) return undefined;
+  return doc;
+}
+
+/**
+ * {@link parseWhole} of a constructor of the usual shape (see {@link componentChunks}), reading
+ * its components a piece of about {@link ChunkChars} characters at a time: the YAML parser's
+ * syntax tree and document take some 70 times the text they come from, and a constructor of
+ * thousands of components held them all at once (and the garbage collector then let the heap
+ * grow to a multiple of that). Each piece is parsed, converted, checked against the schema and
+ * turned into the model, and its YAML dropped before the next. The result is that of
+ * {@link parseWhole}, locations and warnings included; on any problem (an invalid file, an alias,
+ * a shape it does not take) it answers undefined, and the file is parsed whole, which finds the
+ * problem and words it as always.
+ */
+export function parseInChunks(
+  source: string,
+  file: string,
+  chunkChars: number = ChunkChars,
+): ComponentConstructor | undefined {
+  // Alias expansion is measured against the whole file's size: a file near the limit is read whole.
+  if (source.length > MaxDescriptorBytes / 2) return undefined;
+  const spans = componentChunks(source);
+  if (spans === undefined) return undefined;
+  try {
+    const header = plainDocument(spans.header, new LineCounter());
+    const root = header?.contents;
+    if (!header || !isMap(root) || root.items.length === 0) return undefined;
+    const keyed = root.items.filter((p) => isScalar(p.key) && p.key.value === 'components');
+    const pair = keyed[0];
+    if (keyed.length !== 1 || !pair || !isScalar(pair.key) || pair.key.range?.[0] !== spans.keyOffset) return undefined;
+    const top = header.toJS() as Obj;
+    if (top === null || typeof top !== 'object' || top.components !== null || protoKeyParent(top)) return undefined;
+    const defaults: string[] = [];
+    const warnings: string[] = [];
+    const components: ConstructorComponent[] = [];
+    const { items } = spans;
+    let lineBase = newlines(source, 0, items[0] as number);
+    for (let first = 0; first < items.length; ) {
+      const start = items[first] as number;
+      let last = first + 1;
+      while (last < items.length && (items[last] as number) - start < chunkChars) last++;
+      const end = items[last] ?? spans.end;
+      const text = source.slice(start, end);
+      const lines = new LineCounter();
+      const doc = plainDocument(text, lines);
+      if (!doc || !isSeq(doc.contents) || doc.contents.items.length !== last - first) return undefined;
+      const ctx = new Context(file, doc, lines, { first, lineBase });
+      const raw = doc.toJS() as unknown[];
+      if (protoKeyParent(raw)) return undefined;
+      raw.forEach((c, k) => {
+        checkAccessXorInput(ctx, c, ['components', first + k]);
+        defaultAccessVersions(ctx, c, ['components', first + k]);
+      });
+      defaults.push(...ctx.warnings.splice(0));
+      if (validateConstructorDocument({ ...top, components: raw }).length > 0) return undefined;
+      raw.forEach((c, k) => {
+        components.push(component(ctx, c as Obj, ['components', first + k]));
+      });
+      warnings.push(...ctx.warnings);
+      lineBase += newlines(source, start, end);
+      first = last;
+    }
+    const seen = new Set<string>();
+    for (const c of components) {
+      const key = JSON.stringify([c.name, c.version]);
+      if (seen.has(key)) return undefined;
+      seen.add(key);
+    }
+    return { file, components, warnings: [...defaults, ...warnings] };
+  } catch {
+    // Whatever failed is found again, and worded, by the whole parse.
+    return undefined;
+  }
 }
 
 /** Upstream's AccessOrInput.Validate, run first: the schema's message for this case is obscure. */
@@ -449,7 +626,7 @@ function checkDuplicates(
     }
     ctx.fail(
       [...path, kind, i],
-      `duplicate identity "${formatIdentity(identityOf(el))}": ${kind}[${first}] (line ${lineOf(ctx.doc, ctx.lines, [...path, kind, first])}) has the same identity`,
+      `duplicate identity "${formatIdentity(identityOf(el))}": ${kind}[${first}] (line ${ctx.line([...path, kind, first])}) has the same identity`,
       'DUPLICATE_IDENTITY',
     );
   });

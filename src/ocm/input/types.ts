@@ -16,6 +16,11 @@ export interface InputBlob {
   /** A new stream of the bytes from the start, each time it is called. */
   open(): Readable | Promise<Readable>;
   /**
+   * The bytes themselves, when the input made them in memory (a small one, such as `utf8`):
+   * stored as they are, without a stream. `digest` and `size` are given with them.
+   */
+  bytes?: Uint8Array;
+  /**
    * The folder these bytes are a plain tar of, when they are exactly that: a consumer that can
    * use the files directly (an OCI image layout) reads them once instead of through the tar. It
    * holds regular files and folders only, as the tar would (no link leads out of it).

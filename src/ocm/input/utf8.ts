@@ -62,5 +62,6 @@ export function bytesBlob(bytes: Buffer, mediaType: string): InputBlob {
     size: bytes.length,
     digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
     open: () => Readable.from([bytes]),
+    bytes,
   };
 }

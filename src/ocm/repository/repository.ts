@@ -75,6 +75,8 @@ export interface LocalBlob {
   size?: number;
   /** A new stream of the bytes from the start, each time it is called. */
   open(): Readable | Promise<Readable>;
+  /** The bytes themselves, when they are in memory (with `digest` and `size`): stored without a stream. */
+  bytes?: Uint8Array;
   /** The folder the bytes are a plain tar of, if so: an OCI layout there is read directly. */
   directory?: string;
 }
@@ -178,7 +180,9 @@ export class ComponentVersionRepository {
     let desc: Descriptor;
     if (blob.digest !== undefined && blob.size !== undefined) {
       desc = { mediaType: blob.mediaType || MediaType.OctetStream, digest: blob.digest, size: blob.size };
-      await pushIfAbsent(target, desc, () => blob.open(), o);
+      // Bytes in memory are written (or sent) in one call, checked against the digest as they go.
+      const bytes = blob.bytes;
+      await pushIfAbsent(target, desc, bytes ?? (() => blob.open()), o);
     } else if (hasIngest(target)) {
       // Hashed as it is written: one pass over the bytes.
       desc = await target.ingest(blob.mediaType || MediaType.OctetStream, await blob.open(), o);
