@@ -1,6 +1,7 @@
 import type { Op, ReadOnlyTarget, Target } from '../content/index.js';
 import { type CopyGraphOptions, copyGraph } from '../copy/index.js';
 import { cancellable, type Descriptor, LadingError } from '../oci/index.js';
+import { valueText } from '../oci/value-text.js';
 import { accessReference, type PlainHttpPolicy } from './access-transport.js';
 import { checkRepositoryFields, repositorySpecFrom } from './config/resolvers.js';
 import { verifyResourceContent } from './content-digest.js';
@@ -435,7 +436,7 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
       );
     }
     if (typeof t.id !== 'string' || !IdPattern.test(t.id)) {
-      bad(`${at}.id`, `must be an identifier (letters, digits, _), got ${JSON.stringify(t.id)}`);
+      bad(`${at}.id`, `must be an identifier (letters, digits, _), got ${valueText(t.id)}`);
     }
     const id = t.id as string;
     if (id === 'environment') bad(`${at}.id`, '"environment" is reserved');
@@ -487,7 +488,7 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
       bad(`${at}.spec.files`, `must be a list, got ${kindName(spec.files)}`);
     }
     if (spec.globalAccessPolicy !== undefined && spec.globalAccessPolicy !== '' && spec.globalAccessPolicy !== 'auto') {
-      bad(`${at}.spec.globalAccessPolicy`, `must be "auto" or empty, got ${JSON.stringify(spec.globalAccessPolicy)}`);
+      bad(`${at}.spec.globalAccessPolicy`, `must be "auto" or empty, got ${valueText(spec.globalAccessPolicy)}`);
     }
     return { type, id, spec } as GenericTransformation;
   });

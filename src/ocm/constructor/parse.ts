@@ -143,7 +143,7 @@ export function parseConstructor(
   } catch (error) {
     if (error instanceof LadingError) throw error;
     // An alias bomb (too many alias expansions) or a document too deep to convert.
-    throw new LadingError('INVALID_CONSTRUCTOR', `${file}: not valid YAML: ${(error as Error).message}`, {
+    throw new LadingError('INVALID_CONSTRUCTOR', `${file}: not valid YAML: ${yamlErrorText(error as Error)}`, {
       cause: error,
     });
   }
