@@ -126,6 +126,11 @@ describe('.ocmconfig parsing (upstream vectors)', () => {
     const bad: [string, RegExp][] = [
       ['type: generic.config.ocm.software/v1\nconfigurations: [\n', /^f\.yaml:\d+: not valid YAML: [^\n]*[^:\n]$/],
       ['type: something/v1\n', /^f\.yaml: type: must be generic\.config\.ocm\.software\/v1, got "something\/v1"/],
+      // A type the message cannot quote whole: by its kind, or cut.
+      ['type: [[[x]]]\n', /^f\.yaml: type: must be generic\.config\.ocm\.software\/v1, got an array$/],
+      [`type: ${'x'.repeat(5000)}\n`, /, got "x{80}…" \(5000 characters\)$/],
+      // Nested past the stack of the YAML reader: said in words, not the engine's.
+      [`type: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`, /^f\.yaml:1: not valid YAML: nested too deeply/],
       [
         'type: generic.config.ocm.software/v1\nconfigurations:\n- type: credentials.config.ocm.software\n  consumers:\n  - credentials: []\n',
         /configurations\[0\]\.consumers\[0\]: a consumer needs an identity/,
