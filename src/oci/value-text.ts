@@ -21,3 +21,13 @@ export function valueText(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : typeof value;
 }
+
+/**
+ * What `JSON.parse` found wrong, without the excerpt of the text V8 quotes after an unexpected
+ * token (`Unexpected token 'c', ..."auth":c2VjcmV0On"... is not valid JSON`): the text may be a
+ * docker config.json, and the excerpt a piece of a credential.
+ */
+export function jsonProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
+}

@@ -69,6 +69,27 @@ describe('docker config.json parsing (oras-go vectors)', () => {
   });
 });
 
+test('a config.json that is not JSON is refused without quoting it: neither the message nor a cause shows a credential', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lading-creds-'));
+  try {
+    const secret = 'c2VjcmV0OnBhc3N3b3Jk';
+    // A value left unquoted, and a byte order mark: V8's message quotes the text around either.
+    for (const text of [
+      `{"auths":{"r.example.com":{"auth":${secret}}}}`,
+      `\ufeff{"auths":{"r.example.com":{"auth":"${secret}"}}}`,
+    ]) {
+      const path = join(dir, 'config.json');
+      await writeFile(path, text);
+      await assert.rejects(DockerConfig.load(path), (e) => {
+        const all = `${(e as Error).message}\n${String((e as Error).cause ?? '')}`;
+        return /config\.json: not valid JSON \(Unexpected token/.test(all) && !all.includes(secret.slice(0, 6));
+      });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 describe('login / logout', () => {
   let dir: string;
   let savedPath: string | undefined;

@@ -313,6 +313,23 @@ describe('DockerConfig/v1 credential repositories', () => {
     assert.deepEqual(await provider('consumer.example'), { username: 'cu', password: 'cp' });
     assert.equal(await provider('other.example'), undefined);
   });
+
+  test('inline JSON that does not parse: refused without quoting it (it holds credentials)', async () => {
+    const secret = 'c2VjcmV0OnBhc3N3b3Jk';
+    const config = parseOcmConfig(
+      [
+        'type: generic.config.ocm.software/v1',
+        'configurations:',
+        '- type: credentials.config.ocm.software',
+        '  repositories:',
+        `  - repository: {type: DockerConfig, dockerConfig: ${JSON.stringify(`{"auths":{"r.example":{"auth":${secret}}}}`)}}`,
+      ].join('\n'),
+    );
+    await assert.rejects(credentialProviderFromConfig(config)('r.example'), (e) => {
+      const all = `${(e as Error).message}\n${String((e as Error).cause ?? '')}`;
+      return /dockerConfig: not valid JSON \(Unexpected token/.test(all) && !all.includes(secret.slice(0, 6));
+    });
+  });
 });
 
 describe('discovery and loading', () => {
