@@ -167,6 +167,11 @@ describe('transfer spec', () => {
         /repository\.subPath: must be a string$/,
       ],
       [at({ ...cv, repository: ['x'] }), /transformations\[0\]\.spec\.repository: must be an object, got a list$/],
+      // A spec left out is said to be missing in words (not `a undefined`).
+      [
+        { transformations: [{ type: 'CTFGetComponentVersion/v1alpha1', id: 'n' }] },
+        /\.spec: must be an object, got nothing$/,
+      ],
     ];
     for (const [doc, pattern] of cases) {
       assert.throws(

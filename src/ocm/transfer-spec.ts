@@ -376,6 +376,7 @@ export function transferSpecJson(tgd: TransformationGraphDefinition): unknown {
 // Reading a spec (`--transfer-spec FILE`)
 
 function kindName(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
