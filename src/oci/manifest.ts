@@ -209,7 +209,7 @@ export function parseNode(bytes: Uint8Array, mediaType: string, where: string): 
   const value = parseJson(bytes, where);
   if (!isRecord(value)) fail(where, 'manifest must be a JSON object');
   if (value.mediaType !== undefined && value.mediaType !== mediaType) {
-    fail(where, `mediaType "${String(value.mediaType)}" does not match the descriptor's "${mediaType}"`);
+    fail(where, `mediaType ${valueText(value.mediaType)} does not match the descriptor's "${mediaType}"`);
   }
   if (mediaType === MediaType.ArtifactManifest) {
     const blobs = value.blobs ?? [];

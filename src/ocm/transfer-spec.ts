@@ -1070,7 +1070,7 @@ async function runNow(
           if (!added.some((b) => b.digest === ref)) {
             throw new LadingError(
               'INVALID_ARGUMENT',
-              `${file}: ${at}.descriptor.component.resources[${j}]: resource ${r.name} is a local blob (${String(ref)}) that no Add transformation of this spec puts into ${component}:${version} in the target`,
+              `${file}: ${at}.descriptor.component.resources[${j}]: resource ${r.name} is a local blob (${valueText(ref)}) that no Add transformation of this spec puts into ${component}:${version} in the target`,
             );
           }
         }
