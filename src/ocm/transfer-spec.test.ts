@@ -167,6 +167,11 @@ describe('transfer spec', () => {
         /repository\.subPath: must be a string$/,
       ],
       [at({ ...cv, repository: ['x'] }), /transformations\[0\]\.spec\.repository: must be an object, got a list$/],
+      // A type the message cannot quote whole is cut.
+      [
+        { transformations: [{ type: 'x'.repeat(70_000), id: 'n', spec: {} }] },
+        /unknown transformation type "x{80}…" \(70000 characters\) \(known: /,
+      ],
       // A spec left out is said to be missing in words (not `a undefined`).
       [
         { transformations: [{ type: 'CTFGetComponentVersion/v1alpha1', id: 'n' }] },

@@ -431,10 +431,7 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
     }
     const known = NodeTypes[type];
     if (!known) {
-      bad(
-        `${at}.type`,
-        `unknown transformation type ${JSON.stringify(type)} (known: ${Object.keys(NodeTypes).join(', ')})`,
-      );
+      bad(`${at}.type`, `unknown transformation type ${valueText(type)} (known: ${Object.keys(NodeTypes).join(', ')})`);
     }
     if (typeof t.id !== 'string' || !IdPattern.test(t.id)) {
       bad(`${at}.id`, `must be an identifier (letters, digits, _), got ${valueText(t.id)}`);
@@ -443,7 +440,7 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
     if (id === 'environment') bad(`${at}.id`, '"environment" is reserved');
     // The run keeps each node's values under its ID in a plain object.
     if (id === '__proto__') bad(`${at}.id`, '"__proto__" is reserved');
-    if (ids.has(id)) bad(`${at}.id`, `${JSON.stringify(id)} is used twice`);
+    if (ids.has(id)) bad(`${at}.id`, `${valueText(id)} is used twice`);
     ids.add(id);
     if (t.spec === null || typeof t.spec !== 'object' || Array.isArray(t.spec)) {
       bad(`${at}.spec`, `must be an object, got ${kindName(t.spec)}`);
@@ -499,9 +496,9 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
       for (const expr of expressions(text, `${file}: ${field}`)) {
         for (const root of roots(expr)) {
           if (root !== 'environment' && !ids.has(root)) {
-            bad(field, `${JSON.stringify(`\${${expr}}`)} names no transformation called ${JSON.stringify(root)}`);
+            bad(field, `${valueText(`\${${expr}}`)} names no transformation called ${valueText(root)}`);
           }
-          if (root === t.id) bad(field, `${JSON.stringify(`\${${expr}}`)} refers to its own transformation`);
+          if (root === t.id) bad(field, `${valueText(`\${${expr}}`)} refers to its own transformation`);
         }
       }
     });
@@ -566,7 +563,7 @@ function spans(text: string, where: string): Span[] {
       }
     }
     if (j >= text.length) {
-      throw new LadingError('INVALID_ARGUMENT', `${where}: unterminated \${ in ${JSON.stringify(text)}`);
+      throw new LadingError('INVALID_ARGUMENT', `${where}: unterminated \${ in ${valueText(text)}`);
     }
     out.push({ start: i, end: j + 1, expr: text.slice(i + 2, j).trim() });
     i = text.indexOf('${', j + 1);
@@ -619,7 +616,7 @@ function lookup(path: string, scope: Obj, where: string): unknown {
   if (!PathPattern.test(path)) {
     throw new LadingError(
       'INVALID_ARGUMENT',
-      `${where}: unsupported expression ${JSON.stringify(path)} (lading evaluates paths, has(x) ? x : y and \${} in strings)`,
+      `${where}: unsupported expression ${valueText(path)} (lading evaluates paths, has(x) ? x : y and \${} in strings)`,
     );
   }
   const steps = path.match(/\.\??[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|^[A-Za-z_][A-Za-z0-9_]*/g) as string[];
@@ -638,7 +635,7 @@ function literal(text: string, scope: Obj, where: string): unknown {
   if (t === '{}') return {};
   if (t === 'null') return null;
   const v = lookup(t, scope, where);
-  if (v === Missing) throw new LadingError('INVALID_ARGUMENT', `${where}: ${JSON.stringify(t)} is not set`);
+  if (v === Missing) throw new LadingError('INVALID_ARGUMENT', `${where}: ${valueText(t)} is not set`);
   return v;
 }
 

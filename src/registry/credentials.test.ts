@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { orasVectors } from '../../test/support/vectors.js';
+import { isLadingError } from '../oci/index.js';
 import { helperBounds } from './credentials/helper.js';
 import { DockerConfig, DockerCredentialStore, defaultConfigPath, serverAddress } from './credentials/index.js';
 
@@ -145,6 +146,21 @@ esac
     assert.equal(await store.get('r.example'), undefined);
     assert.deepEqual(await store.get('other.example'), { identityToken: 'idt' });
     await assert.rejects(store.login('x', { username: 'a:b', password: 'c' }), /must not contain/);
+  });
+
+  test('a config.json with a key nested past the stack is left as it was, with one error that says so', async () => {
+    const path = join(dir, 'deep', 'config.json');
+    await mkdir(dirname(path), { recursive: true });
+    const text = `{"auths":{},"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    await writeFile(path, text);
+    const store = new DockerCredentialStore([path]);
+    await assert.rejects(
+      store.login('r.example', { username: 'u', password: 'p' }),
+      (e) =>
+        isLadingError(e, 'INVALID_ARGUMENT') &&
+        /config\.json: nested too deeply to write back/.test((e as Error).message),
+    );
+    assert.equal(await readFile(path, 'utf8'), text);
   });
 
   test('a credential helper from credsStore / credHelpers stores, gets and erases', async () => {

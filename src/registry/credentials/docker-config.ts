@@ -174,9 +174,16 @@ export class DockerConfig {
     const target = await linkTarget(this.path);
     const dir = dirname(target);
     await makeDirectory(dir, 0o700);
+    let text: string;
+    try {
+      text = `${JSON.stringify(this.#content, null, '\t')}\n`;
+    } catch {
+      // JSON.parse took a key nested past the stack of JSON.stringify.
+      throw new LadingError('INVALID_ARGUMENT', `${this.path}: nested too deeply to write back; left as it was`);
+    }
     const temp = join(dir, `.${randomBytes(6).toString('hex')}.config.json.tmp`);
     try {
-      await writeFile(temp, `${JSON.stringify(this.#content, null, '\t')}\n`, { mode: 0o600, flag: 'wx' });
+      await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
       await chmod(temp, 0o600);
       await rename(temp, target);
     } catch (error) {
