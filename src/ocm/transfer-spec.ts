@@ -516,9 +516,16 @@ const MaxSpecDepth = 1000;
 
 /** Refuses a document nested deeper than MaxSpecDepth, or with a `__proto__` key (walked iteratively). */
 function checkShape(document: unknown, file: string): void {
-  const pending: [unknown, number][] = [[document, 1]];
+  const pending: [unknown, number, string][] = [[document, 1, '']];
   for (let next = pending.pop(); next; next = pending.pop()) {
-    const [value, depth] = next;
+    const [value, depth, field] = next;
+    // YAML's .nan and .inf: no JSON (and so no descriptor the spec writes) can hold them.
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `${file}: ${field || '(document)'}: not a number JSON can hold (.nan or .inf); quote it to make it a string`,
+      );
+    }
     if (typeof value !== 'object' || value === null) continue;
     if (depth > MaxSpecDepth) {
       throw new LadingError('INVALID_ARGUMENT', `${file}: nested deeper than ${MaxSpecDepth} levels`);
@@ -526,7 +533,9 @@ function checkShape(document: unknown, file: string): void {
     if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
       throw new LadingError('INVALID_ARGUMENT', `${file}: a key named "__proto__" is not accepted`);
     }
-    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+    if (Array.isArray(value))
+      for (const [i, child] of value.entries()) pending.push([child, depth + 1, `${field}[${i}]`]);
+    else for (const [k, child] of Object.entries(value)) pending.push([child, depth + 1, field ? `${field}.${k}` : k]);
   }
 }
 
