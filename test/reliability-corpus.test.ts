@@ -70,6 +70,9 @@ describe('bad input corpus', { concurrency: 4 }, () => {
         const lines = r.stderr.trimEnd().split('\n');
         assert.equal(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
         assert.match(lines[0] as string, /^Error: \S/);
+        // A field the message could not show (missing, nested past the stack, huge) shows as a word.
+        assert.doesNotMatch(lines[0] as string, /\bundefined\b|\[object Object\]|Maximum call stack/);
+        assert.ok((lines[0] as string).length <= 1000, `an error line of ${(lines[0] as string).length} characters`);
         assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, 'a stack trace');
         assert.deepEqual(await snapshot(dir, prepared.writable), before, 'the command changed the case folder');
         if (c.rss) assert.ok(r.maxRss < MaxRssBytes, `peak RSS ${Math.round(r.maxRss / 2 ** 20)} MiB`);

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { addAbortSignal, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDigester, type Descriptor, LadingError, MaxManifestBytes, parseDigest } from '../oci/index.js';
+import { valueText } from '../oci/value-text.js';
 import { type AsyncDigester, asyncDigester } from './hash-pool.js';
 import { type Content, type Fetcher, hasFetchBytes, type Op } from './storage.js';
 
@@ -19,7 +20,7 @@ export function checkExpectedSize(expected: Descriptor, where: string = expected
   if (!Number.isSafeInteger(expected.size) || expected.size < 0) {
     throw new LadingError(
       'SIZE_MISMATCH',
-      `${where}: size ${String(expected.size)} is not a byte count; nothing is read`,
+      `${where}: size ${valueText(expected.size)} is not a byte count; nothing is read`,
     );
   }
 }

@@ -229,6 +229,49 @@ describe('graph copy', () => {
     assert.equal(await dst.exists(sbomOfSig.manifest), true);
   });
 
+  test('-r tags the root last: a referrer that cannot be read writes nothing, one that cannot be copied leaves no tag', async () => {
+    // What the source's referrers API lists for the image (and nothing for the rest).
+    const listed: Descriptor[] = [];
+    class Listing extends MemoryStore {
+      async *referrers(subject: Descriptor): AsyncIterable<Descriptor[]> {
+        yield subject.digest === manifest.digest ? listed : [];
+      }
+    }
+    const src = new Listing();
+    const { manifest } = await pushArtifact(src, { 'app.bin': 'application' });
+    await src.tag(manifest, 'v1');
+    const sig = await pushArtifact(src, { 'sig.json': '{"sig":1}' }, { subject: manifest });
+    listed.push(sig.manifest);
+    const t = await tempDir();
+    try {
+      const layout = await OciLayout.open(join(t.path, 'dst'), { mode: 'create' });
+      // A referrer the source lists but cannot give: found before the first write.
+      listed.push({ ...sig.manifest, digest: `sha256:${'0'.repeat(64)}` });
+      const unread = new Instrumented(layout);
+      await assert.rejects(
+        () => copy(src, 'v1', unread, 'v1', { includeReferrers: true }),
+        (e) => isLadingError(e, 'NOT_FOUND'),
+      );
+      assert.deepEqual(unread.pushes, []);
+      listed.pop();
+      // A referrer whose blob cannot be written: the root may be there, its tag is not.
+      const failing = new Instrumented(layout, (d) => d.digest === sig.layers[0]?.digest);
+      await assert.rejects(
+        () => copy(src, 'v1', failing, 'v1', { includeReferrers: true }),
+        (e) => isLadingError(e, 'IO_ERROR'),
+      );
+      await assert.rejects(
+        () => (async () => (await OciLayout.open(join(t.path, 'dst'))).resolve('v1'))(),
+        (e) => isLadingError(e, 'NOT_FOUND'),
+      );
+      await copy(src, 'v1', layout, 'v1', { includeReferrers: true });
+      assert.equal((await layout.resolve('v1')).digest, manifest.digest);
+      assert.equal(await layout.exists(sig.manifest), true);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('-r copies only referrers whose own subject is the image: a listing that names the referrer of another image is not believed', async () => {
     // The source's referrers listing (as a registry's referrers API answers) claims every
     // manifest that has a subject for the image.

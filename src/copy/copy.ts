@@ -26,7 +26,7 @@ import {
   MediaType,
 } from '../oci/index.js';
 import { defaultCopyConcurrency, MaxGraphDepth } from './limits.js';
-import { copyReferrersOf } from './referrers-copy.js';
+import { copyFoundReferrers, findReferrers } from './referrers-copy.js';
 import { type ResolveOptions, resolveRootBytes } from './resolve.js';
 
 /** Blobs up to this size move as bytes in memory between stores that read them whole (see BytesFetcher). */
@@ -371,6 +371,16 @@ async function copyReference(
   const { root, bytes: rootBytes } = await resolveRootBytes(src, srcRef, opts);
   const copier = new GraphCopier(src, dst, opts);
   const tagWith = dstRef && !isValidDigest(dstRef) ? dstRef : '';
+  if (opts.includeReferrers) {
+    // As oras-go's ExtendedCopy: the referrers are found (all read before anything is written),
+    // the root and then they are copied, and the tag comes last, so that a referrer that cannot
+    // be read or copied leaves the destination's tags as they were.
+    const found = await findReferrers(src, copier, root, opts.signal);
+    await copier.copy(root, rootBytes);
+    await copyFoundReferrers(copier, found);
+    if (tagWith) await dst.tag(root, tagWith, opts.signal ? { signal: opts.signal } : {});
+    return root;
+  }
   if (tagWith && hasPushReference(dst) && !hasManifestList(dst) && isManifestMediaType(root.mediaType)) {
     // A registry can take the root and its tag in one PUT; children first, as always. (A store that
     // lists its own manifests, an OCI layout, answers exists() without a request: the root goes
@@ -395,6 +405,5 @@ async function copyReference(
   } else {
     await copier.copy(root, rootBytes);
   }
-  if (opts.includeReferrers) await copyReferrersOf(src, copier, root, opts.signal);
   return root;
 }

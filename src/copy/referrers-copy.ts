@@ -8,27 +8,33 @@ export interface ReferrerCopier {
   copy(desc: Descriptor, bytes?: Buffer): Promise<void>;
 }
 
+/** A referrer found in the source, with the manifest bytes it was checked on. */
+export interface FoundReferrer {
+  desc: Descriptor;
+  bytes: Buffer;
+}
+
 /**
- * Copies the referrers of `root` and, for an index, of the manifests it lists, then theirs, as
- * `oras cp -r` and `oras backup` do. A store's referrer list is its claim: only a manifest whose
- * own subject is the one asked about is copied. Depth and count are bounded. Returns the
- * referrers copied, in the order they were found.
+ * Finds the referrers of `root` and, for an index, of the manifests it lists, then theirs, as
+ * `oras cp -r` and `oras backup` copy them; reads the source only. A store's referrer list is its
+ * claim: only a manifest whose own subject is the one asked about is kept. Depth and count are
+ * bounded. Returns them in the order they were found, each after its subject.
  */
-export async function copyReferrersOf(
+export async function findReferrers(
   src: ReadOnlyStorage,
-  copier: ReferrerCopier,
+  copier: Pick<ReferrerCopier, 'manifestBytes'>,
   root: Descriptor,
   signal?: AbortSignal,
-): Promise<Descriptor[]> {
+): Promise<FoundReferrer[]> {
   const rootBytes = isManifestMediaType(root.mediaType) ? await copier.manifestBytes(root) : undefined;
   const subjects = [root, ...(rootBytes ? indexChildren(root, rootBytes) : [])];
   const seen = new Set<string>(subjects.map((s) => s.digest));
-  const copied: Descriptor[] = [];
+  const found: FoundReferrer[] = [];
   const queue: [Descriptor, number][] = subjects.map((s) => [s, 0]);
   while (queue.length > 0) {
     const [subject, depth] = queue.shift() as [Descriptor, number];
-    const found = await listReferrers(src, subject, signal ? { signal } : {});
-    for (const r of found) {
+    const listed = await listReferrers(src, subject, signal ? { signal } : {});
+    for (const r of listed) {
       if (seen.has(r.digest)) continue;
       if (depth >= MaxGraphDepth) {
         throw new LadingError(
@@ -45,12 +51,30 @@ export async function copyReferrersOf(
       seen.add(r.digest);
       const bytes = isManifestMediaType(r.mediaType) ? await copier.manifestBytes(r) : undefined;
       if (!bytes || subjectOf(bytes, r) !== subject.digest) continue;
-      await copier.copy({ mediaType: r.mediaType, digest: r.digest, size: r.size }, bytes);
-      copied.push(r);
+      found.push({ desc: { mediaType: r.mediaType, digest: r.digest, size: r.size }, bytes });
       queue.push([r, depth + 1]);
     }
   }
-  return copied;
+  return found;
+}
+
+/** Copies referrers {@link findReferrers} found, each after its subject. Returns their descriptors. */
+export async function copyFoundReferrers(copier: ReferrerCopier, found: FoundReferrer[]): Promise<Descriptor[]> {
+  for (const r of found) await copier.copy(r.desc, r.bytes);
+  return found.map((r) => r.desc);
+}
+
+/**
+ * Finds the referrers of `root` ({@link findReferrers}), all of them before the first is copied,
+ * so that a broken one in the source stops the copy before it writes any. Returns those copied.
+ */
+export async function copyReferrersOf(
+  src: ReadOnlyStorage,
+  copier: ReferrerCopier,
+  root: Descriptor,
+  signal?: AbortSignal,
+): Promise<Descriptor[]> {
+  return copyFoundReferrers(copier, await findReferrers(src, copier, root, signal));
 }
 
 /** The manifests an index lists; their referrers travel with the index. */

@@ -1,4 +1,5 @@
 import { goStringify, LadingError, parseDigest } from '../oci/index.js';
+import { valueText } from '../oci/value-text.js';
 
 /** One entry of `artifact-index.json`: a manifest of a repository, tagged or not. */
 export interface ArtifactMetadata {
@@ -54,7 +55,7 @@ function fieldFor<T extends string>(key: string, fields: readonly T[]): T | unde
 function stringField(value: unknown, where: string, field: string): string {
   // Go leaves a string field alone for `null`.
   if (value === null) return '';
-  if (typeof value !== 'string') fail(where, `${field} must be a string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string') fail(where, `${field} must be a string, got ${valueText(value)}`);
   return value;
 }
 
@@ -77,18 +78,15 @@ export function parseArtifactIndex(bytes: Uint8Array, where: string): ArtifactIn
   let rawArtifacts: unknown = null;
   for (const [key, field] of Object.entries(value ?? {})) {
     const known = fieldFor(key, indexFields);
-    if (!known) fail(where, `unknown field ${JSON.stringify(key)}`);
+    if (!known) fail(where, `unknown field ${valueText(key)}`);
     if (known === 'schemaVersion') schemaVersion = field;
     else rawArtifacts = field;
   }
   if (schemaVersion !== null && (typeof schemaVersion !== 'number' || !Number.isInteger(schemaVersion))) {
-    fail(where, `schemaVersion must be an integer, got ${JSON.stringify(schemaVersion)}`);
+    fail(where, `schemaVersion must be an integer, got ${valueText(schemaVersion)}`);
   }
   if (schemaVersion !== ArtifactIndexSchemaVersion) {
-    fail(
-      where,
-      `unsupported schemaVersion ${JSON.stringify(schemaVersion)}; only ${ArtifactIndexSchemaVersion} is known`,
-    );
+    fail(where, `unsupported schemaVersion ${valueText(schemaVersion)}; only ${ArtifactIndexSchemaVersion} is known`);
   }
   if (rawArtifacts === null) return { schemaVersion: 1, artifacts: null };
   if (!Array.isArray(rawArtifacts)) fail(where, 'artifacts must be an array');
@@ -101,7 +99,7 @@ function parseEntry(raw: unknown, where: string): ArtifactMetadata {
   const out: Record<(typeof entryFields)[number], string> = { repository: '', tag: '', digest: '', mediaType: '' };
   for (const [key, value] of Object.entries(raw)) {
     const known = fieldFor(key, entryFields);
-    if (!known) fail(where, `unknown field ${JSON.stringify(key)}`);
+    if (!known) fail(where, `unknown field ${valueText(key)}`);
     out[known] = stringField(value, where, known);
   }
   if (out.repository === '') fail(where, 'repository is missing or empty');

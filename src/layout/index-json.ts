@@ -9,6 +9,7 @@ import {
   MediaType,
   plainDescriptor,
 } from '../oci/index.js';
+import { valueText } from '../oci/value-text.js';
 
 // The two files that make a folder or a tar an OCI image layout (image-spec image-layout.md).
 
@@ -81,7 +82,7 @@ export async function readState(files: StoreFiles, o: { indexOnly?: boolean } = 
   if (record.schemaVersion !== 2) {
     throw new LadingError(
       'INVALID_LAYOUT',
-      `${where}/index.json: schemaVersion must be 2, got ${JSON.stringify(record.schemaVersion)}`,
+      `${where}/index.json: schemaVersion must be 2, got ${valueText(record.schemaVersion)}`,
     );
   }
   const entries = record.manifests ?? [];
@@ -128,7 +129,9 @@ export async function checkLayoutFile(files: StoreFiles): Promise<void> {
   if (version !== LayoutVersion) {
     throw new LadingError(
       'INVALID_LAYOUT',
-      `${where}/oci-layout: unsupported imageLayoutVersion ${JSON.stringify(version)}`,
+      version === undefined
+        ? `${where}/oci-layout: imageLayoutVersion is missing`
+        : `${where}/oci-layout: unsupported imageLayoutVersion ${valueText(version)}`,
     );
   }
 }

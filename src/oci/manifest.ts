@@ -3,6 +3,7 @@ import { parseDigest } from './digest.js';
 import { LadingError } from './errors.js';
 import { goStringify } from './go-json.js';
 import { isIndexMediaType, isValidMediaType, MediaType } from './media-type.js';
+import { valueText } from './value-text.js';
 
 /** An OCI image manifest: a config and layers, with optional artifact type, subject and annotations. */
 export interface Manifest {
@@ -156,7 +157,14 @@ export function checkDescriptor(value: unknown, where: string): Descriptor {
   // Parameters (`text/plain; charset=utf-8`) are outside the image-spec pattern, but upstream OCM
   // writes them on layers and registries store them; accept them here, the schema check is stricter.
   if (typeof value.mediaType !== 'string' || !isValidMediaType(value.mediaType.split(';')[0]?.trim() ?? '')) {
-    fail(where, `mediaType ${JSON.stringify(value.mediaType)} is not a valid media type`);
+    fail(
+      where,
+      value.mediaType === undefined
+        ? 'mediaType is missing'
+        : typeof value.mediaType === 'string'
+          ? `mediaType ${valueText(value.mediaType)} is not a valid media type`
+          : `mediaType must be a string, got ${valueText(value.mediaType)}`,
+    );
   }
   if (typeof value.digest !== 'string') fail(where, 'digest must be a string');
   try {
@@ -165,7 +173,12 @@ export function checkDescriptor(value: unknown, where: string): Descriptor {
     fail(where, (error as Error).message);
   }
   if (typeof value.size !== 'number' || !Number.isSafeInteger(value.size) || value.size < 0) {
-    fail(where, `size ${JSON.stringify(value.size)} must be a non-negative integer`);
+    fail(
+      where,
+      value.size === undefined
+        ? 'size is missing'
+        : `size must be a non-negative integer, got ${valueText(value.size)}`,
+    );
   }
   checkAnnotations(value.annotations, where);
   if (value.data !== undefined) {
@@ -196,7 +209,7 @@ export function parseNode(bytes: Uint8Array, mediaType: string, where: string): 
   const value = parseJson(bytes, where);
   if (!isRecord(value)) fail(where, 'manifest must be a JSON object');
   if (value.mediaType !== undefined && value.mediaType !== mediaType) {
-    fail(where, `mediaType "${String(value.mediaType)}" does not match the descriptor's "${mediaType}"`);
+    fail(where, `mediaType ${valueText(value.mediaType)} does not match the descriptor's "${mediaType}"`);
   }
   if (mediaType === MediaType.ArtifactManifest) {
     const blobs = value.blobs ?? [];
@@ -206,7 +219,7 @@ export function parseNode(bytes: Uint8Array, mediaType: string, where: string): 
     checkAnnotations(value.annotations, where);
     return { kind: 'artifact', artifact: value as unknown as ArtifactManifest };
   }
-  if (value.schemaVersion !== 2) fail(where, `schemaVersion must be 2, got ${JSON.stringify(value.schemaVersion)}`);
+  if (value.schemaVersion !== 2) fail(where, `schemaVersion must be 2, got ${valueText(value.schemaVersion)}`);
   if (value.subject !== undefined && value.subject !== null) checkDescriptor(value.subject, `${where}: subject`);
   checkAnnotations(value.annotations, where);
   // A document that is both an index and an image manifest reads as either, depending on who

@@ -294,6 +294,20 @@ describe('manifest parsing refuses bad input with the field path', () => {
     ['annotations not strings', { ...good, annotations: { a: { b: 'c' } } }, /annotations must map strings/],
     ['annotations an array', { ...good, annotations: ['a'] }, /annotations must map strings/],
     ['an image manifest that is also an index', { ...good, manifests: [] }, /must not have manifests/],
+    // A value the message cannot quote is named: missing, by its kind, or cut (never `undefined`).
+    ['schema version missing', { ...good, schemaVersion: undefined }, /schemaVersion must be 2, got nothing$/],
+    ['size missing', { ...good, config: { ...EmptyJsonDescriptor, size: undefined } }, /config: size is missing$/],
+    [
+      'media type missing',
+      { ...good, layers: [{ ...EmptyJsonDescriptor, mediaType: undefined }] },
+      /\]: mediaType is missing$/,
+    ],
+    ['media type an object', { ...good, config: { ...EmptyJsonDescriptor, mediaType: {} } }, /got an object$/],
+    [
+      'schema version a long string',
+      { ...good, schemaVersion: `${'2'.repeat(5000)}` },
+      /got "2{80}…" \(5000 characters\)$/,
+    ],
   ];
   for (const [name, value, pattern] of cases) {
     test(name, () => {

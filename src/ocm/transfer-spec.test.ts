@@ -167,6 +167,24 @@ describe('transfer spec', () => {
         /repository\.subPath: must be a string$/,
       ],
       [at({ ...cv, repository: ['x'] }), /transformations\[0\]\.spec\.repository: must be an object, got a list$/],
+      // A type the message cannot quote whole is cut.
+      [
+        { transformations: [{ type: 'x'.repeat(70_000), id: 'n', spec: {} }] },
+        /unknown transformation type "x{80}…" \(70000 characters\) \(known: /,
+      ],
+      // YAML's .nan: no JSON holds it; refused with its place before anything runs.
+      [
+        {
+          environment: { e: { ratio: Number.NaN } },
+          transformations: [{ type: 'FileCleanup/v1alpha1', id: 'c', spec: {} }],
+        },
+        /^f\.yaml: environment\.e\.ratio: not a number JSON can hold/,
+      ],
+      // A spec left out is said to be missing in words (not `a undefined`).
+      [
+        { transformations: [{ type: 'CTFGetComponentVersion/v1alpha1', id: 'n' }] },
+        /\.spec: must be an object, got nothing$/,
+      ],
     ];
     for (const [doc, pattern] of cases) {
       assert.throws(

@@ -1,6 +1,7 @@
 import type { Op, ReadOnlyTarget, Target } from '../content/index.js';
 import { type CopyGraphOptions, copyGraph } from '../copy/index.js';
 import { cancellable, type Descriptor, LadingError } from '../oci/index.js';
+import { valueText } from '../oci/value-text.js';
 import { accessReference, type PlainHttpPolicy } from './access-transport.js';
 import { checkRepositoryFields, repositorySpecFrom } from './config/resolvers.js';
 import { verifyResourceContent } from './content-digest.js';
@@ -375,6 +376,7 @@ export function transferSpecJson(tgd: TransformationGraphDefinition): unknown {
 // Reading a spec (`--transfer-spec FILE`)
 
 function kindName(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
@@ -429,19 +431,16 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
     }
     const known = NodeTypes[type];
     if (!known) {
-      bad(
-        `${at}.type`,
-        `unknown transformation type ${JSON.stringify(type)} (known: ${Object.keys(NodeTypes).join(', ')})`,
-      );
+      bad(`${at}.type`, `unknown transformation type ${valueText(type)} (known: ${Object.keys(NodeTypes).join(', ')})`);
     }
     if (typeof t.id !== 'string' || !IdPattern.test(t.id)) {
-      bad(`${at}.id`, `must be an identifier (letters, digits, _), got ${JSON.stringify(t.id)}`);
+      bad(`${at}.id`, `must be an identifier (letters, digits, _), got ${valueText(t.id)}`);
     }
     const id = t.id as string;
     if (id === 'environment') bad(`${at}.id`, '"environment" is reserved');
     // The run keeps each node's values under its ID in a plain object.
     if (id === '__proto__') bad(`${at}.id`, '"__proto__" is reserved');
-    if (ids.has(id)) bad(`${at}.id`, `${JSON.stringify(id)} is used twice`);
+    if (ids.has(id)) bad(`${at}.id`, `${valueText(id)} is used twice`);
     ids.add(id);
     if (t.spec === null || typeof t.spec !== 'object' || Array.isArray(t.spec)) {
       bad(`${at}.spec`, `must be an object, got ${kindName(t.spec)}`);
@@ -487,7 +486,7 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
       bad(`${at}.spec.files`, `must be a list, got ${kindName(spec.files)}`);
     }
     if (spec.globalAccessPolicy !== undefined && spec.globalAccessPolicy !== '' && spec.globalAccessPolicy !== 'auto') {
-      bad(`${at}.spec.globalAccessPolicy`, `must be "auto" or empty, got ${JSON.stringify(spec.globalAccessPolicy)}`);
+      bad(`${at}.spec.globalAccessPolicy`, `must be "auto" or empty, got ${valueText(spec.globalAccessPolicy)}`);
     }
     return { type, id, spec } as GenericTransformation;
   });
@@ -497,9 +496,9 @@ export function parseTransferSpec(document: unknown, file: string): Transformati
       for (const expr of expressions(text, `${file}: ${field}`)) {
         for (const root of roots(expr)) {
           if (root !== 'environment' && !ids.has(root)) {
-            bad(field, `${JSON.stringify(`\${${expr}}`)} names no transformation called ${JSON.stringify(root)}`);
+            bad(field, `${valueText(`\${${expr}}`)} names no transformation called ${valueText(root)}`);
           }
-          if (root === t.id) bad(field, `${JSON.stringify(`\${${expr}}`)} refers to its own transformation`);
+          if (root === t.id) bad(field, `${valueText(`\${${expr}}`)} refers to its own transformation`);
         }
       }
     });
@@ -517,9 +516,16 @@ const MaxSpecDepth = 1000;
 
 /** Refuses a document nested deeper than MaxSpecDepth, or with a `__proto__` key (walked iteratively). */
 function checkShape(document: unknown, file: string): void {
-  const pending: [unknown, number][] = [[document, 1]];
+  const pending: [unknown, number, string][] = [[document, 1, '']];
   for (let next = pending.pop(); next; next = pending.pop()) {
-    const [value, depth] = next;
+    const [value, depth, field] = next;
+    // YAML's .nan and .inf: no JSON (and so no descriptor the spec writes) can hold them.
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `${file}: ${field || '(document)'}: not a number JSON can hold (.nan or .inf); quote it to make it a string`,
+      );
+    }
     if (typeof value !== 'object' || value === null) continue;
     if (depth > MaxSpecDepth) {
       throw new LadingError('INVALID_ARGUMENT', `${file}: nested deeper than ${MaxSpecDepth} levels`);
@@ -527,7 +533,9 @@ function checkShape(document: unknown, file: string): void {
     if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
       throw new LadingError('INVALID_ARGUMENT', `${file}: a key named "__proto__" is not accepted`);
     }
-    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+    if (Array.isArray(value))
+      for (const [i, child] of value.entries()) pending.push([child, depth + 1, `${field}[${i}]`]);
+    else for (const [k, child] of Object.entries(value)) pending.push([child, depth + 1, field ? `${field}.${k}` : k]);
   }
 }
 
@@ -564,7 +572,7 @@ function spans(text: string, where: string): Span[] {
       }
     }
     if (j >= text.length) {
-      throw new LadingError('INVALID_ARGUMENT', `${where}: unterminated \${ in ${JSON.stringify(text)}`);
+      throw new LadingError('INVALID_ARGUMENT', `${where}: unterminated \${ in ${valueText(text)}`);
     }
     out.push({ start: i, end: j + 1, expr: text.slice(i + 2, j).trim() });
     i = text.indexOf('${', j + 1);
@@ -617,7 +625,7 @@ function lookup(path: string, scope: Obj, where: string): unknown {
   if (!PathPattern.test(path)) {
     throw new LadingError(
       'INVALID_ARGUMENT',
-      `${where}: unsupported expression ${JSON.stringify(path)} (lading evaluates paths, has(x) ? x : y and \${} in strings)`,
+      `${where}: unsupported expression ${valueText(path)} (lading evaluates paths, has(x) ? x : y and \${} in strings)`,
     );
   }
   const steps = path.match(/\.\??[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|^[A-Za-z_][A-Za-z0-9_]*/g) as string[];
@@ -636,7 +644,7 @@ function literal(text: string, scope: Obj, where: string): unknown {
   if (t === '{}') return {};
   if (t === 'null') return null;
   const v = lookup(t, scope, where);
-  if (v === Missing) throw new LadingError('INVALID_ARGUMENT', `${where}: ${JSON.stringify(t)} is not set`);
+  if (v === Missing) throw new LadingError('INVALID_ARGUMENT', `${where}: ${valueText(t)} is not set`);
   return v;
 }
 
@@ -1068,7 +1076,7 @@ async function runNow(
           if (!added.some((b) => b.digest === ref)) {
             throw new LadingError(
               'INVALID_ARGUMENT',
-              `${file}: ${at}.descriptor.component.resources[${j}]: resource ${r.name} is a local blob (${String(ref)}) that no Add transformation of this spec puts into ${component}:${version} in the target`,
+              `${file}: ${at}.descriptor.component.resources[${j}]: resource ${r.name} is a local blob (${valueText(ref)}) that no Add transformation of this spec puts into ${component}:${version} in the target`,
             );
           }
         }

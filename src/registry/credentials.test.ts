@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { orasVectors } from '../../test/support/vectors.js';
+import { isLadingError } from '../oci/index.js';
 import { helperBounds } from './credentials/helper.js';
 import { DockerConfig, DockerCredentialStore, defaultConfigPath, serverAddress } from './credentials/index.js';
 
@@ -70,6 +71,27 @@ describe('docker config.json parsing (oras-go vectors)', () => {
   });
 });
 
+test('a config.json that is not JSON is refused without quoting it: neither the message nor a cause shows a credential', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lading-creds-'));
+  try {
+    const secret = 'c2VjcmV0OnBhc3N3b3Jk';
+    // A value left unquoted, and a byte order mark: V8's message quotes the text around either.
+    for (const text of [
+      `{"auths":{"r.example.com":{"auth":${secret}}}}`,
+      `\ufeff{"auths":{"r.example.com":{"auth":"${secret}"}}}`,
+    ]) {
+      const path = join(dir, 'config.json');
+      await writeFile(path, text);
+      await assert.rejects(DockerConfig.load(path), (e) => {
+        const all = `${(e as Error).message}\n${String((e as Error).cause ?? '')}`;
+        return /config\.json: not valid JSON \(Unexpected token/.test(all) && !all.includes(secret.slice(0, 6));
+      });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 describe('login / logout', () => {
   let dir: string;
   let savedPath: string | undefined;
@@ -125,6 +147,21 @@ esac
     assert.equal(await store.get('r.example'), undefined);
     assert.deepEqual(await store.get('other.example'), { identityToken: 'idt' });
     await assert.rejects(store.login('x', { username: 'a:b', password: 'c' }), /must not contain/);
+  });
+
+  test('a config.json with a key nested past the stack is left as it was, with one error that says so', async () => {
+    const path = join(dir, 'deep', 'config.json');
+    await mkdir(dirname(path), { recursive: true });
+    const text = `{"auths":{},"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    await writeFile(path, text);
+    const store = new DockerCredentialStore([path]);
+    await assert.rejects(
+      store.login('r.example', { username: 'u', password: 'p' }),
+      (e) =>
+        isLadingError(e, 'INVALID_ARGUMENT') &&
+        /config\.json: nested too deeply to write back/.test((e as Error).message),
+    );
+    assert.equal(await readFile(path, 'utf8'), text);
   });
 
   test('a credential helper from credsStore / credHelpers stores, gets and erases', async () => {

@@ -126,6 +126,11 @@ describe('.ocmconfig parsing (upstream vectors)', () => {
     const bad: [string, RegExp][] = [
       ['type: generic.config.ocm.software/v1\nconfigurations: [\n', /^f\.yaml:\d+: not valid YAML: [^\n]*[^:\n]$/],
       ['type: something/v1\n', /^f\.yaml: type: must be generic\.config\.ocm\.software\/v1, got "something\/v1"/],
+      // A type the message cannot quote whole: by its kind, or cut.
+      ['type: [[[x]]]\n', /^f\.yaml: type: must be generic\.config\.ocm\.software\/v1, got an array$/],
+      [`type: ${'x'.repeat(5000)}\n`, /, got "x{80}…" \(5000 characters\)$/],
+      // Nested past the stack of the YAML reader: said in words, not the engine's.
+      [`type: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`, /^f\.yaml:1: not valid YAML: nested too deeply/],
       [
         'type: generic.config.ocm.software/v1\nconfigurations:\n- type: credentials.config.ocm.software\n  consumers:\n  - credentials: []\n',
         /configurations\[0\]\.consumers\[0\]: a consumer needs an identity/,
@@ -307,6 +312,23 @@ describe('DockerConfig/v1 credential repositories', () => {
     assert.deepEqual(await provider('inline.example'), { username: 'iu', password: 'ip' });
     assert.deepEqual(await provider('consumer.example'), { username: 'cu', password: 'cp' });
     assert.equal(await provider('other.example'), undefined);
+  });
+
+  test('inline JSON that does not parse: refused without quoting it (it holds credentials)', async () => {
+    const secret = 'c2VjcmV0OnBhc3N3b3Jk';
+    const config = parseOcmConfig(
+      [
+        'type: generic.config.ocm.software/v1',
+        'configurations:',
+        '- type: credentials.config.ocm.software',
+        '  repositories:',
+        `  - repository: {type: DockerConfig, dockerConfig: ${JSON.stringify(`{"auths":{"r.example":{"auth":${secret}}}}`)}}`,
+      ].join('\n'),
+    );
+    await assert.rejects(credentialProviderFromConfig(config)('r.example'), (e) => {
+      const all = `${(e as Error).message}\n${String((e as Error).cause ?? '')}`;
+      return /dockerConfig: not valid JSON \(Unexpected token/.test(all) && !all.includes(secret.slice(0, 6));
+    });
   });
 });
 

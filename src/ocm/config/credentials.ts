@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { LadingError } from '../../oci/index.js';
+import { jsonProblem } from '../../oci/value-text.js';
 import {
   type Credential,
   CredentialHelper,
@@ -95,9 +96,11 @@ async function inlineDockerCredential(repo: DockerConfigRepository, host: string
   try {
     parsed = JSON.parse(repo.dockerConfig ?? '');
   } catch (error) {
-    throw new LadingError('INVALID_ARGUMENT', `${repo.source}.repository.dockerConfig: not valid JSON`, {
-      cause: error,
-    });
+    // No cause: the parser's message quotes the text, which holds credentials (--debug prints causes).
+    throw new LadingError(
+      'INVALID_ARGUMENT',
+      `${repo.source}.repository.dockerConfig: not valid JSON (${jsonProblem(error)})`,
+    );
   }
   if (!isRecord(parsed))
     throw new LadingError('INVALID_ARGUMENT', `${repo.source}.repository.dockerConfig: must hold a JSON object`);

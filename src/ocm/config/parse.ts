@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { LadingError } from '../../oci/index.js';
+import { valueText } from '../../oci/value-text.js';
 import { goYamlReadOptions, yamlErrorText } from '../descriptor/go-yaml-read.js';
 import { canonicalConsumerType } from './identity.js';
 import {
@@ -180,10 +181,7 @@ export function parseOcmConfig(text: string, options: { source?: string } = {}):
   if (value === null || value === undefined) return { ...emptyOcmConfig(), files: [source] };
   const top = r.record(value, 'document');
   if (!isGenericConfigType(top.type)) {
-    r.fail(
-      'type',
-      `must be generic.config.ocm.software/v1, got ${top.type === undefined ? 'nothing' : JSON.stringify(top.type)}`,
-    );
+    r.fail('type', `must be generic.config.ocm.software/v1, got ${valueText(top.type)}`);
   }
   const entries: { entry: ConfigEntry; path: string }[] = [];
   flatten(r.list(top.configurations, 'configurations'), r, 'configurations', entries);

@@ -1,5 +1,6 @@
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from 'yaml';
 import { LadingError } from '../../oci/index.js';
+import { valueText } from '../../oci/value-text.js';
 import { accessFieldProblems } from '../access-fields.js';
 import { goYamlReadOptions, yamlErrorText } from '../descriptor/go-yaml-read.js';
 import { canonicalIdentity, formatIdentity, identityOf } from '../descriptor/identity.js';
@@ -169,13 +170,17 @@ export function parseWhole(source: string, file: string): ComponentConstructor {
   } catch (error) {
     if (error instanceof LadingError) throw error;
     // An alias bomb (too many alias expansions) or a document too deep to convert.
-    throw new LadingError('INVALID_CONSTRUCTOR', `${file}: not valid YAML: ${(error as Error).message}`, {
+    throw new LadingError('INVALID_CONSTRUCTOR', `${file}: not valid YAML: ${yamlErrorText(error as Error)}`, {
       cause: error,
     });
   }
 
-  const proto = protoKeyParent(document);
+  const proto = firstPath(document, (v) => isObject(v) && Object.hasOwn(v, '__proto__'));
   if (proto) throw new LadingError('INVALID_CONSTRUCTOR', `${ctx.where(proto, '__proto__')}: ${ProtoKeyRefused}`);
+  // YAML's .nan and .inf: no JSON holds them, so no descriptor could (upstream's YAML-to-JSON
+  // step refuses them too). Said here, with the place, rather than by the encoder later.
+  const nonFinite = firstPath(document, (v) => typeof v === 'number' && !Number.isFinite(v));
+  if (nonFinite) ctx.fail(nonFinite, 'not a number JSON can hold (.nan or .inf); quote it to make it a string');
 
   const multi =
     document !== null && typeof document === 'object' && !Array.isArray(document) && 'components' in document;
@@ -520,8 +525,18 @@ function component(ctx: Context, raw: Obj, path: Path): ConstructorComponent {
   if (typeof providerRaw.name !== 'string' || providerRaw.name === '')
     ctx.fail([...path, 'provider'], 'provider name is empty');
   const provider: Provider = { name: providerRaw.name };
-  if (providerRaw.labels !== undefined && providerRaw.labels !== null)
+  if (providerRaw.labels !== undefined && providerRaw.labels !== null) {
+    // Upstream's schema leaves the provider's fields open; its model (a list of labels, each
+    // named by a string) is what decides. Checked as the component's labels' names are.
+    if (!Array.isArray(providerRaw.labels)) ctx.fail([...path, 'provider', 'labels'], 'must be a list of labels');
+    for (const [i, l] of providerRaw.labels.entries()) {
+      if (!isObject(l)) ctx.fail([...path, 'provider', 'labels', i], 'must be a label (an object with name and value)');
+      const name = (l as Obj).name;
+      if (typeof name !== 'string' || name === '')
+        ctx.fail([...path, 'provider', 'labels', i, 'name'], `must be a non-empty string, got ${valueText(name)}`);
+    }
     provider.labels = labels(providerRaw.labels) ?? [];
+  }
 
   const out: ConstructorComponent = {
     name: raw.name as string,
@@ -656,23 +671,28 @@ function checkDuplicateComponents(ctx: Context, components: readonly Constructor
 /** As the descriptor reader words it (a descriptor with such a key could not be read back). */
 const ProtoKeyRefused = 'a key named "__proto__" is not accepted';
 
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
- * The path of the first object (in document order) with an own `__proto__` key. The YAML reader
- * keeps one as data, but every object the model is built from by assignment drops it, and the
- * descriptor reader refuses it: a version stored with one could never be read back.
+ * The path of the first value (in document order) that `found` picks, walked without recursion.
+ * Used for an object with an own `__proto__` key (the YAML reader keeps one as data, but every
+ * object the model is built from by assignment drops it, and the descriptor reader refuses it: a
+ * version stored with one could never be read back), and for numbers JSON cannot hold.
  */
-function protoKeyParent(document: unknown): Path | undefined {
+function firstPath(document: unknown, found: (value: unknown) => boolean): Path | undefined {
   // Each entry links to its parent: no path is built unless one is found.
   type Entry = { value: unknown; parent?: Entry; seg?: string | number };
   const pending: Entry[] = [{ value: document }];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const { value } = next;
-    if (typeof value !== 'object' || value === null) continue;
-    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
+    if (found(value)) {
       const path: Path = [];
       for (let e: Entry | undefined = next; e?.seg !== undefined; e = e.parent) path.unshift(e.seg);
       return path;
     }
+    if (typeof value !== 'object' || value === null) continue;
     const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
     for (let i = keys.length - 1; i >= 0; i--) {
       const seg = keys[i] as string | number;

@@ -72,6 +72,11 @@ function checkDepth(document: unknown, where: string): void {
   const pending: [unknown, number][] = [[document, 1]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [value, depth] = next;
+    // YAML's .nan and .inf: no JSON holds them, so the descriptor could be neither normalised
+    // nor written back (upstream's YAML-to-JSON step refuses them).
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new LadingError('INVALID_DESCRIPTOR', `${where}: ${value} is not a number JSON can hold`);
+    }
     if (typeof value !== 'object' || value === null) continue;
     if (depth > MaxDescriptorDepth) {
       throw new LadingError('INVALID_DESCRIPTOR', `${where}: nested deeper than ${MaxDescriptorDepth} levels`);

@@ -31,7 +31,11 @@ export const goYamlReadOptions: ParseOptions & DocumentOptions & SchemaOptions =
  */
 export function parseGoYaml(text: string): { value: unknown; errors: string[] } {
   const doc = parseDocument(text, goYamlReadOptions);
-  const errors = doc.errors.map((e) => e.message);
+  // One line each: the library's own message quotes an excerpt of the text over several lines.
+  const errors = doc.errors.map((e) => {
+    const line = e.linePos?.[0].line;
+    return line === undefined ? yamlErrorText(e) : `line ${line}: ${yamlErrorText(e)}`;
+  });
   if (errors.length > 0) return { value: undefined, errors };
   try {
     const expansion = aliasExpansionProblem(doc, text.length);
@@ -43,7 +47,7 @@ export function parseGoYaml(text: string): { value: unknown; errors: string[] } 
     return { value: doc.toJS({ maxAliasCount: 100 }), errors };
   } catch (error) {
     // An alias bomb (too many alias expansions) or a document too deep to convert.
-    return { value: undefined, errors: [(error as Error).message] };
+    return { value: undefined, errors: [yamlErrorText(error as Error)] };
   }
 }
 
@@ -52,6 +56,8 @@ export function parseGoYaml(text: string): { value: unknown; errors: string[] } 
  * own "at line L, column C:" tail (followed by a code excerpt) becomes "(column C)".
  */
 export function yamlErrorText(error: { message: string; linePos?: [{ col: number }, ...unknown[]] }): string {
+  // The YAML library reports a document nested past the JavaScript stack with the engine's words.
+  if (/^Maximum call stack size exceeded/.test(error.message)) return 'nested too deeply';
   const first = error.message.split('\n')[0] ?? '';
   const column = error.linePos?.[0].col;
   const text = first.replace(/\s*at line \d+, column \d+:?\s*$/, '');

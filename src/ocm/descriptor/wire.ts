@@ -144,12 +144,14 @@ function fail(path: string, message: string): never {
 }
 
 function kind(value: unknown): string {
+  if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
 }
 
 function obj(value: unknown, path: string): Obj {
+  if (value === undefined) fail(path, 'is missing');
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     fail(path, `must be an object, got ${kind(value)}`);
   return value as Obj;

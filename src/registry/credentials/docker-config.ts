@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { readRegularFile } from '../../content/index.js';
 import { makeDirectory } from '../../content/make-directory.js';
 import { isLadingError, LadingError } from '../../oci/index.js';
+import { jsonProblem } from '../../oci/value-text.js';
 import type { Credential } from '../auth/credential.js';
 
 /** One `auths` entry as docker writes it. */
@@ -92,9 +93,8 @@ export class DockerConfig {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new LadingError('INVALID_ARGUMENT', `${path}: not valid JSON (${(error as Error).message})`, {
-        cause: error,
-      });
+      // No cause: the parser's message quotes the text, which holds credentials (--debug prints causes).
+      throw new LadingError('INVALID_ARGUMENT', `${path}: not valid JSON (${jsonProblem(error)})`);
     }
     if (!isRecord(value)) throw new LadingError('INVALID_ARGUMENT', `${path}: must hold a JSON object`);
     if (value.auths !== undefined && value.auths !== null && !isRecord(value.auths)) {
@@ -174,9 +174,16 @@ export class DockerConfig {
     const target = await linkTarget(this.path);
     const dir = dirname(target);
     await makeDirectory(dir, 0o700);
+    let text: string;
+    try {
+      text = `${JSON.stringify(this.#content, null, '\t')}\n`;
+    } catch {
+      // JSON.parse took a key nested past the stack of JSON.stringify.
+      throw new LadingError('INVALID_ARGUMENT', `${this.path}: nested too deeply to write back; left as it was`);
+    }
     const temp = join(dir, `.${randomBytes(6).toString('hex')}.config.json.tmp`);
     try {
-      await writeFile(temp, `${JSON.stringify(this.#content, null, '\t')}\n`, { mode: 0o600, flag: 'wx' });
+      await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
       await chmod(temp, 0o600);
       await rename(temp, target);
     } catch (error) {
