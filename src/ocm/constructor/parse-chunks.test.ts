@@ -139,6 +139,8 @@ describe('parseConstructor in pieces', () => {
     'a tab before an item': manyComponents(2).replace('  - name: acme.org/scale/c1', '\t- name: acme.org/scale/c1'),
     'items indented less further down': `${manyComponents(2)} - name: acme.org/odd\n   version: 1.0.0\n   provider: {name: a}\n`,
     'a __proto__ key': `${manyComponents(1)}    __proto__: {name: x}\n`,
+    'a .nan value': `${manyComponents(2)}    labels:\n      - name: x\n        value: {ratio: .nan}\n`,
+    'an .inf value': `${manyComponents(2)}    labels:\n      - name: x\n        value: -.inf\n`,
   };
   for (const [name, text] of Object.entries(refused)) {
     test(`${name}: left to the whole parse, which answers as before`, () =>

@@ -309,7 +309,7 @@ export function parseInChunks(
     const pair = keyed[0];
     if (keyed.length !== 1 || !pair || !isScalar(pair.key) || pair.key.range?.[0] !== spans.keyOffset) return undefined;
     const top = header.toJS() as Obj;
-    if (top === null || typeof top !== 'object' || top.components !== null || protoKeyParent(top)) return undefined;
+    if (top === null || typeof top !== 'object' || top.components !== null || unusualValue(top)) return undefined;
     const defaults: string[] = [];
     const warnings: string[] = [];
     const components: ConstructorComponent[] = [];
@@ -326,7 +326,7 @@ export function parseInChunks(
       if (!doc || !isSeq(doc.contents) || doc.contents.items.length !== last - first) return undefined;
       const ctx = new Context(file, doc, lines, { first, lineBase });
       const raw = doc.toJS() as unknown[];
-      if (protoKeyParent(raw)) return undefined;
+      if (unusualValue(raw)) return undefined;
       raw.forEach((c, k) => {
         checkAccessXorInput(ctx, c, ['components', first + k]);
         defaultAccessVersions(ctx, c, ['components', first + k]);
@@ -351,6 +351,19 @@ export function parseInChunks(
     // Whatever failed is found again, and worded, by the whole parse.
     return undefined;
   }
+}
+
+/**
+ * Whether a piece holds what the whole parse refuses before anything else (a `__proto__` key, a
+ * number JSON cannot hold): then the file is parsed whole, which words the refusal.
+ */
+function unusualValue(value: unknown): boolean {
+  return (
+    firstPath(
+      value,
+      (v) => (isObject(v) && Object.hasOwn(v, '__proto__')) || (typeof v === 'number' && !Number.isFinite(v)),
+    ) !== undefined
+  );
 }
 
 /** Upstream's AccessOrInput.Validate, run first: the schema's message for this case is obscure. */
