@@ -254,7 +254,7 @@ export class BlobFolder {
         const kept = entry.dir;
         entry.dir = kept.then(
           (dir) => {
-            if (dir.isStillInPlace()) return dir;
+            if (dir.isStillInPlace(parts.length)) return dir;
             dir.closeNow();
             return open();
           },

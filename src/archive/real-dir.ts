@@ -11,7 +11,7 @@ import {
   type Stats,
   statSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { type ErrorCode, LadingError } from '../oci/index.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
@@ -124,14 +124,21 @@ export class RealDir {
 
   /**
    * Whether the folder is still where it was reached and still there: not removed (a removed folder
-   * has no links), and its path names this very folder again. Two system calls, where opening the
-   * folder again one component at a time takes one per component and a close each. @internal
+   * has no links), and its path names this very folder again. The last `depth` components of the
+   * path (the folders opened one at a time without following a link, below a store's root) must
+   * each be a folder, not a link: a parent moved away and a link to it put in its place names the
+   * same folder, but opening it anew would refuse that link. A system call per component, where
+   * opening the folder again takes an open and a close each. @internal
    */
-  isStillInPlace(): boolean {
+  isStillInPlace(depth = 1): boolean {
     if (this.#fd < 0) return false;
     try {
       const held = fstatSync(this.#fd);
       if (held.nlink === 0) return false;
+      const parts = this.path.split(sep);
+      for (let up = depth - 1; up >= 1; up--) {
+        if (!lstatSync(parts.slice(0, parts.length - up).join(sep)).isDirectory()) return false;
+      }
       const there = lstatSync(this.path);
       return there.isDirectory() && there.dev === held.dev && there.ino === held.ino;
     } catch {

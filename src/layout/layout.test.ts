@@ -494,6 +494,27 @@ describe('writing layouts', () => {
     }
   });
 
+  // The check of a folder kept open looks at every folder below the root, as opening it does:
+  // `blobs` moved away and a link to it put in its place must not let the next write through.
+  test('a blob folder whose parent is swapped for a link to it between two writes is refused', async () => {
+    const t = await tempDir();
+    try {
+      const root = join(t.path, 'layout');
+      const layout = await OciLayout.open(root, { mode: 'create' });
+      const first = await pushBytes(layout, Buffer.from('first'), 'application/octet-stream');
+      const moved = join(t.path, 'moved');
+      await rename(join(root, 'blobs'), moved);
+      await symlink(moved, join(root, 'blobs'));
+      await assert.rejects(pushBytes(layout, Buffer.from('second'), 'application/octet-stream'), (e) =>
+        isLadingError(e, 'INVALID_LAYOUT'),
+      );
+      assert.deepEqual(await readdir(join(moved, 'sha256')), [first.digest.slice('sha256:'.length)]);
+      await layout.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a blob folder swapped for a link between two writes sends nothing where the link points', async () => {
     const t = await tempDir();
     try {

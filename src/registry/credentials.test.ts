@@ -298,6 +298,41 @@ console.log('GOT', JSON.stringify(await store.get('prompt.example')));`;
     }
   });
 
+  // Killing the job-control shell with the helper would leave the terminal with the helper's dead
+  // group: lading a background job, out of reach of Ctrl-C and stopped at its next terminal read.
+  test('on a terminal, a helper ended at its timeout hands the terminal back to lading', async (t) => {
+    if (spawnSync('script', ['--version'], { encoding: 'utf8' }).status !== 0) {
+      t.skip('util-linux script(1), which gives this test a terminal, is not installed');
+      return;
+    }
+    const helper = join(dir, 'docker-credential-stuck');
+    await writeFile(helper, '#!/bin/sh\nsleep 300\n');
+    await chmod(helper, 0o755);
+    const path = join(dir, 'stuck', 'config.json');
+    await seed(path, { credHelpers: { 'stuck.example': 'stuck' } });
+    const code = `import { readFileSync } from 'node:fs';
+import { DockerCredentialStore } from ${JSON.stringify(new URL('./credentials/index.ts', import.meta.url).pathname)};
+import { helperBounds } from ${JSON.stringify(new URL('./credentials/helper.ts', import.meta.url).pathname)};
+helperBounds.timeoutMs = 500;
+const fields = () => { const s = readFileSync('/proc/self/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' '); };
+await new DockerCredentialStore([${JSON.stringify(path)}]).get('stuck.example').catch((e) => console.log('ERR', e.code));
+const f = fields();
+console.log(f[2] === f[5] ? 'FOREGROUND' : 'BACKGROUND');`;
+    const command = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', code]
+      .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.end();
+    assert.equal(status, 0, out);
+    assert.match(out, /ERR IO_ERROR/, out);
+    assert.match(out, /FOREGROUND/, out);
+  });
+
   test('several files: read in order, the first is written', async () => {
     const first = join(dir, 'multi', 'a.json');
     const second = join(dir, 'multi', 'b.json');

@@ -100,12 +100,31 @@ async function run(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      // A program the helper started may still hold its output open ('close' would wait for it):
+      // let go of the pipes and answer now (on a terminal, once the shell is done: it says on its
+      // stderr that the job was killed, and a closed pipe would kill it there with SIGPIPE).
+      const letGo = () => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      };
+      if (onTerminal && pgid !== undefined && child.exitCode === null && child.signalCode === null) {
+        // The job-control shell gave the helper's group the terminal: ending that group lets its
+        // `fg` return, and the shell hands the terminal back to lading's group as it exits. Killed
+        // itself, it could not, and lading would be left a background job (no Ctrl-C, and stopped
+        // by SIGTTIN/SIGTTOU at its next use of the terminal).
+        const backstop = setTimeout(() => child.kill('SIGKILL'), 1000);
+        backstop.unref();
+        child.once('exit', () => {
+          clearTimeout(backstop);
+          letGo();
+          reject(error);
+        });
+        ended();
+        return;
+      }
+      letGo();
       ended();
       child.kill('SIGKILL');
-      // A program the helper started may still hold its output open ('close' would wait for it):
-      // let go of the pipes and answer now.
-      child.stdout.destroy();
-      child.stderr.destroy();
       reject(error);
     };
     const timer = setTimeout(
