@@ -477,63 +477,62 @@ describe('writing layouts', () => {
   });
 
   // The blob folder stays open a moment between writes (one opening for a copy's many blobs): a
-  // folder removed, or swapped for a link, in that moment must not take the next write.
-  test('a blob folder removed between two writes gets the second write in the folder made again', async () => {
-    const t = await tempDir();
-    try {
-      const root = join(t.path, 'layout');
-      const layout = await OciLayout.open(root, { mode: 'create' });
-      const first = await pushBytes(layout, Buffer.from('first'), 'application/octet-stream');
-      await rm(join(root, 'blobs', 'sha256'), { recursive: true });
-      const second = await pushBytes(layout, Buffer.from('second'), 'application/octet-stream');
-      assert.equal((await readFile(join(root, blobPath(second.digest)))).toString(), 'second');
-      assert.equal(await layout.exists(first), false);
-      await layout.close();
-    } finally {
-      await t.cleanup();
-    }
-  });
-
-  // The check of a folder kept open looks at every folder below the root, as opening it does:
-  // `blobs` moved away and a link to it put in its place must not let the next write through.
-  test('a blob folder whose parent is swapped for a link to it between two writes is refused', async () => {
-    const t = await tempDir();
-    try {
-      const root = join(t.path, 'layout');
-      const layout = await OciLayout.open(root, { mode: 'create' });
-      const first = await pushBytes(layout, Buffer.from('first'), 'application/octet-stream');
-      const moved = join(t.path, 'moved');
-      await rename(join(root, 'blobs'), moved);
-      await symlink(moved, join(root, 'blobs'));
-      await assert.rejects(pushBytes(layout, Buffer.from('second'), 'application/octet-stream'), (e) =>
-        isLadingError(e, 'INVALID_LAYOUT'),
-      );
-      assert.deepEqual(await readdir(join(moved, 'sha256')), [first.digest.slice('sha256:'.length)]);
-      await layout.close();
-    } finally {
-      await t.cleanup();
-    }
-  });
-
-  test('a blob folder swapped for a link between two writes sends nothing where the link points', async () => {
-    const t = await tempDir();
-    try {
-      const root = join(t.path, 'layout');
-      const layout = await OciLayout.open(root, { mode: 'create' });
-      await pushBytes(layout, Buffer.from('first'), 'application/octet-stream');
-      const elsewhere = join(t.path, 'elsewhere');
-      await mkdir(elsewhere);
-      await rename(join(root, 'blobs', 'sha256'), join(t.path, 'moved'));
-      await symlink(elsewhere, join(root, 'blobs', 'sha256'));
-      await assert.rejects(pushBytes(layout, Buffer.from('second'), 'application/octet-stream'), (e) =>
-        isLadingError(e, 'INVALID_LAYOUT'),
-      );
-      assert.deepEqual(await readdir(elsewhere), []);
-      await layout.close();
-    } finally {
-      await t.cleanup();
-    }
-  });
+  // folder removed, or swapped for a link, in that moment must not take the next write. The check
+  // of a folder kept open looks at every folder below the root, as opening it does.
+  const betweenTwoWrites: {
+    name: string;
+    change: (root: string, scratch: string) => Promise<void>;
+    after: (second: Promise<Descriptor>, o: { root: string; scratch: string; first: Descriptor }) => Promise<void>;
+  }[] = [
+    {
+      name: 'a blob folder removed between two writes gets the second write in the folder made again',
+      change: (root) => rm(join(root, 'blobs', 'sha256'), { recursive: true }),
+      after: async (second, { root }) => {
+        const desc = await second;
+        assert.equal((await readFile(join(root, blobPath(desc.digest)))).toString(), 'second');
+      },
+    },
+    {
+      name: 'a blob folder whose parent is swapped for a link to it between two writes is refused',
+      change: async (root, scratch) => {
+        await rename(join(root, 'blobs'), join(scratch, 'moved'));
+        await symlink(join(scratch, 'moved'), join(root, 'blobs'));
+      },
+      after: async (second, { scratch, first }) => {
+        await assert.rejects(second, (e) => isLadingError(e, 'INVALID_LAYOUT'));
+        assert.deepEqual(await readdir(join(scratch, 'moved', 'sha256')), [first.digest.slice('sha256:'.length)]);
+      },
+    },
+    {
+      name: 'a blob folder swapped for a link between two writes sends nothing where the link points',
+      change: async (root, scratch) => {
+        await mkdir(join(scratch, 'elsewhere'));
+        await rename(join(root, 'blobs', 'sha256'), join(scratch, 'moved'));
+        await symlink(join(scratch, 'elsewhere'), join(root, 'blobs', 'sha256'));
+      },
+      after: async (second, { scratch }) => {
+        await assert.rejects(second, (e) => isLadingError(e, 'INVALID_LAYOUT'));
+        assert.deepEqual(await readdir(join(scratch, 'elsewhere')), []);
+      },
+    },
+  ];
+  for (const c of betweenTwoWrites) {
+    test(c.name, async () => {
+      const t = await tempDir();
+      try {
+        const root = join(t.path, 'layout');
+        const layout = await OciLayout.open(root, { mode: 'create' });
+        const first = await pushBytes(layout, Buffer.from('first'), 'application/octet-stream');
+        await c.change(root, t.path);
+        const second = pushBytes(layout, Buffer.from('second'), 'application/octet-stream');
+        second.catch(() => {});
+        await c.after(second, { root, scratch: t.path, first });
+        await layout.close();
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
 
   test('concurrent pushes of the same blob in one process are safe', async () => {
     const t = await tempDir();
