@@ -256,12 +256,34 @@ esac
     }
   });
 
-  test('on a terminal, a helper prompts there and reads the answer (its group has the terminal), and ends with what it started', async (t) => {
-    const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
-    if (script.status !== 0) {
-      t.skip('util-linux script(1), which gives this test a terminal, is not installed');
-      return;
-    }
+  /**
+   * Runs a module's code in a process with a terminal of its own (util-linux script(1), from
+   * bsdutils, which Debian always has), calling `each` with all output so far as it arrives.
+   */
+  async function onTerminal(
+    code: string,
+    each: (out: string, stdin: NodeJS.WritableStream) => void = () => {},
+  ): Promise<{ status: number | null; out: string }> {
+    assert.equal(
+      spawnSync('script', ['--version'], { encoding: 'utf8' }).status,
+      0,
+      'util-linux script(1) gives these tests a terminal: install bsdutils',
+    );
+    const command = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', code]
+      .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      each(out, child.stdin);
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.end();
+    return { status, out };
+  }
+
+  test('on a terminal, a helper prompts there and reads the answer (its group has the terminal), and ends with what it started', async () => {
     const pids = join(dir, 'prompt-spawned');
     const helper = join(dir, 'docker-credential-prompt');
     // What a helper that asks its user does: /dev/tty, echo off, a line read, echo back on.
@@ -275,21 +297,13 @@ esac
     const code = `import { DockerCredentialStore } from ${JSON.stringify(new URL('./credentials/index.ts', import.meta.url).pathname)};
 const store = new DockerCredentialStore([${JSON.stringify(path)}]);
 console.log('GOT', JSON.stringify(await store.get('prompt.example')));`;
-    const command = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', code]
-      .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
-      .join(' ');
-    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
     let typed = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
+    const { status, out } = await onTerminal(code, (out, stdin) => {
       if (!typed && out.includes('Password: ')) {
         typed = true;
-        child.stdin.write('s3cret\n');
+        stdin.write('s3cret\n');
       }
     });
-    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.stdin.end();
     assert.equal(status, 0, out);
     assert.match(out, /GOT \{"username":"u","password":"s3cret"\}/, out);
     assert.doesNotMatch(out, /s3cret\r?\n/, 'the answer was typed with echo off');
@@ -300,11 +314,7 @@ console.log('GOT', JSON.stringify(await store.get('prompt.example')));`;
 
   // Killing the job-control shell with the helper would leave the terminal with the helper's dead
   // group: lading a background job, out of reach of Ctrl-C and stopped at its next terminal read.
-  test('on a terminal, a helper ended at its timeout hands the terminal back to lading', async (t) => {
-    if (spawnSync('script', ['--version'], { encoding: 'utf8' }).status !== 0) {
-      t.skip('util-linux script(1), which gives this test a terminal, is not installed');
-      return;
-    }
+  test('on a terminal, a helper ended at its timeout hands the terminal back to lading', async () => {
     const helper = join(dir, 'docker-credential-stuck');
     await writeFile(helper, '#!/bin/sh\nsleep 300\n');
     await chmod(helper, 0o755);
@@ -318,16 +328,7 @@ const fields = () => { const s = readFileSync('/proc/self/stat', 'utf8'); return
 await new DockerCredentialStore([${JSON.stringify(path)}]).get('stuck.example').catch((e) => console.log('ERR', e.code));
 const f = fields();
 console.log(f[2] === f[5] ? 'FOREGROUND' : 'BACKGROUND');`;
-    const command = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', code]
-      .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
-      .join(' ');
-    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.stdin.end();
+    const { status, out } = await onTerminal(code);
     assert.equal(status, 0, out);
     assert.match(out, /ERR IO_ERROR/, out);
     assert.match(out, /FOREGROUND/, out);
