@@ -619,10 +619,12 @@ describe('token realm redirects', () => {
   });
 
   test('a realm that redirects to an internal address is refused before it is asked, and its answer never shown', async () => {
-    // reg.test is a name, not an internal address; it lives on loopback here (--resolve), like a
-    // host on another machine would. Its token service (on its own host: a plain-HTTP realm
-    // elsewhere is refused before anything) redirects the token request to an internal service on
-    // 127.0.0.1, which a hostile registry must not reach through lading.
+    // reg.test is a name, not an internal address; it lives on loopback here (--resolve). Its token
+    // service (on its own host: a plain-HTTP realm elsewhere is refused before anything) redirects
+    // the token request to an internal service on this machine, which a hostile registry must not
+    // reach through lading. Not by 127.0.0.1: the registry's connection came from loopback, so it is
+    // on this machine and may keep its token service on loopback, by literal or by name alike
+    // (session 23). 0.0.0.0 reaches the same listener and is never beside anything.
     const hits: string[] = [];
     const listen = async (handler: Parameters<typeof createServer>[1]) => {
       const server = createServer(handler);
@@ -634,7 +636,7 @@ describe('token realm redirects', () => {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"internal-secret-42"}');
     });
     const realm = await listen((_req, res) => {
-      res.writeHead(302, { location: `http://127.0.0.1:${internal.port}/admin/keys` }).end();
+      res.writeHead(302, { location: `http://0.0.0.0:${internal.port}/admin/keys` }).end();
     });
     const reg = await listen((_req, res) => {
       res

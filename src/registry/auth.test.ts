@@ -265,3 +265,64 @@ describe('checkRealmAddress: a realm name is held to the rule of the address it 
     assert.throws(() => checkRealmAddress(realm, '10.0.0.5', registry, undefined), /internal address/);
   });
 });
+
+describe("an attacker's pass over token realms (session 23)", () => {
+  const registry = new URL('https://registry.example.io');
+  const realm = new URL('https://auth.example.io/token');
+  test('an IPv6 address that carries an IPv4 one is judged by that IPv4 address', () => {
+    // DNS64 (an IPv6-only network, AWS's NAT64 included) answers every IPv4-only name, auth.docker.io
+    // among them, with 64:ff9b::a.b.c.d: a public address behind it is a public token server.
+    for (const address of ['64:ff9b::3425:4d18', '64:ff9b::52.37.77.24', '::ffff:808:808', '::ffff:0:808:808']) {
+      assert.doesNotThrow(() => checkRealmAddress(realm, address, registry, '203.0.113.7'), address);
+      assert.doesNotThrow(() => validateRealm(`https://[${address}]/token`, registry), address);
+    }
+    // 6to4 and Teredo carry an IPv4 address too: an internal one is internal whatever wraps it;
+    // a local-use NAT64 prefix (RFC 8215) is the operator's own network.
+    for (const address of [
+      '2002:7f00:1::1',
+      '2002:a9fe:a9fe::',
+      '2002:a00:1::',
+      '2001:0:4136:e378:8000:63bf:80ff:fffe',
+      '2001:0:a9fe:a9fe::1',
+      '64:ff9b:1::a9fe:a9fe',
+      '::ffff:0:a9fe:a9fe',
+      '64:ff9b::a00:1',
+    ]) {
+      assert.throws(() => checkRealmAddress(realm, address, registry, '203.0.113.7'), /internal address/, address);
+      assert.throws(() => validateRealm(`https://[${address}]/token`, registry), /internal address/, address);
+    }
+    // The hex spelling of a mapped loopback address is loopback, as its dotted spelling was.
+    const local = new URL('http://localhost:5000');
+    assert.doesNotThrow(() => checkRealmAddress(realm, '::ffff:7f00:1', local, undefined));
+    assert.doesNotThrow(() => checkRealmAddress(realm, '10.0.0.5', registry, '::ffff:a00:4'));
+    const mapped = validateRealm('http://[::ffff:127.0.0.1]:5001/token', local);
+    assert.doesNotThrow(() => refuseCleartextRealm(mapped, local));
+    // NAT64 of this machine is not this machine: the gateway's, refused even beside a local registry.
+    assert.throws(() => validateRealm('http://[64:ff9b::7f00:1]:5001/token', local), /internal address/);
+    assert.throws(() => checkRealmAddress(realm, '64:ff9b::7f00:1', local, '127.0.0.1'), /internal address/);
+  });
+  test("a literal realm is judged as a resolved one: by the registry's name or the address its challenge came from", () => {
+    const lan = new URL('https://registry.corp.example');
+    assert.equal(validateRealm('https://10.0.0.5/token', lan, '10.0.0.4').hostname, '10.0.0.5');
+    assert.equal(validateRealm('https://127.0.0.1:5001/token', lan, '127.0.0.1').hostname, '127.0.0.1');
+    assert.throws(() => validateRealm('https://10.0.0.5/token', lan, '203.0.113.7'), /internal address/);
+    assert.throws(() => validateRealm('https://10.0.0.5/token', lan), /internal address/);
+    assert.throws(() => validateRealm('https://169.254.169.254/token', lan, '10.0.0.4'), /internal address/);
+    assert.throws(() => validateRealm('https://127.0.0.1/token', lan, '10.0.0.4'), /internal address/);
+  });
+  test('a realm too long for any token server is refused in a short line', () => {
+    for (const raw of [
+      `https://auth.example.io/${'p'.repeat(60_000)}`,
+      `https://${'a'.repeat(60_000)}.example/token`,
+      `https://${'a'.repeat(64)}.example/token`,
+      `https://${`${'a'.repeat(60)}.`.repeat(5)}example/token`,
+    ]) {
+      assert.throws(
+        () => validateRealm(raw, registry),
+        (e: Error) => /too long|not a host name/.test(e.message) && e.message.length < 300,
+        raw.slice(0, 40),
+      );
+    }
+    assert.equal(validateRealm(`https://${'a'.repeat(63)}.example/${'p'.repeat(900)}`, registry).hostname.length, 71);
+  });
+});

@@ -308,3 +308,135 @@ describe('token realm by name: the rule of a literal address, on the address dia
     }
   });
 });
+
+describe("an attacker's pass over token realms (session 23)", () => {
+  /** A resolver for `*.example.test`: `answer(hostname)` is what DNS says (every family at once, as happy eyeballs asks). */
+  function resolver(answer: (hostname: string) => { address: string; family: number }[], lookups: string[] = []) {
+    return (
+      hostname: string,
+      options: { all?: boolean },
+      callback: (error: Error | null, address: unknown, family?: number) => void,
+    ) => {
+      lookups.push(hostname);
+      const all = hostname.endsWith('.example.test') ? answer(hostname) : [];
+      if (all.length === 0) {
+        callback(Object.assign(new Error(`ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+        return;
+      }
+      if (options.all) callback(null, all, 4);
+      else callback(null, all[0]?.address, all[0]?.family);
+    };
+  }
+
+  test('a registry reached by name on this machine may name its token server by a loopback literal, as by a loopback name', async () => {
+    const tokens = await serve((_req, res) => res.end(JSON.stringify({ token: 't0k3n' })));
+    const registry = await serve((req, res) => {
+      if (req.headers.authorization === 'Bearer t0k3n') res.end('ok');
+      else
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.url('/token').href}",service="reg"` }).end();
+    });
+    const transport = new Transport({
+      retry: noRetry,
+      proxy: false,
+      lookup: resolver(() => [{ address: '127.0.0.1', family: 4 }]) as never,
+    });
+    const url = new URL(`http://registry.example.test:${registry.url().port}`);
+    const auth = new Authorizer({ registry: url, inner: transport });
+    try {
+      const reply = await auth.send({
+        method: 'GET',
+        url: new URL('/v2/r/manifests/v1', url),
+        scopes: ['repository:r:pull'],
+      });
+      assert.equal(await readBody(reply, 1024, 'reply').then(String), 'ok');
+      assert.equal(tokens.seen.length, 1);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('happy eyeballs: one internal address among the answers refuses the name before any is dialled (held)', async () => {
+    const tokens = await serve((_req, res) => res.end(JSON.stringify({ token: 't0k3n' })));
+    const registry = await serve((_req, res) =>
+      res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://auth.example.test:${tokens.url().port}/token",service="reg"`,
+        })
+        .end(),
+    );
+    const lookups: string[] = [];
+    const transport = new Transport({
+      retry: noRetry,
+      proxy: false,
+      // A documentation address first (never answers), this machine second: Node would try the second
+      // after 250 ms, had the check seen only the first.
+      lookup: resolver(
+        (host) =>
+          host === 'auth.example.test'
+            ? [
+                { address: '192.0.2.1', family: 4 },
+                { address: '::ffff:7f00:1', family: 6 },
+                { address: '127.0.0.1', family: 4 },
+              ]
+            : [{ address: '127.0.0.1', family: 4 }],
+        lookups,
+      ) as never,
+    });
+    const inner: Sender = {
+      // The registry as a public one: its answers come from a public address.
+      send: async (req) => ({ ...(await transport.send(req)), remoteAddress: '203.0.113.7' }),
+    };
+    const url = new URL(`http://registry.example.test:${registry.url().port}`);
+    const auth = new Authorizer({ registry: url, inner });
+    try {
+      await assert.rejects(auth.send({ method: 'GET', url: new URL('/v2/r/manifests/v1', url) }), (error: Error) => {
+        const messages: string[] = [];
+        for (let e: unknown = error; e instanceof Error; e = e.cause) messages.push(e.message);
+        return messages.some((m) => /resolves to \S+, an internal address/.test(m));
+      });
+      assert.ok(lookups.includes('auth.example.test'));
+      assert.equal(tokens.seen.length, 0);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('a token server redirecting elsewhere: no Authorization or cookie follows; to an internal address, refused (held)', async () => {
+    const elsewhere = await serve((_req, res) => res.end(JSON.stringify({ token: 't0k3n' })));
+    const cookies: (string | undefined)[] = [];
+    const tokens = await serve((req, res) => {
+      cookies.push(req.headers.cookie);
+      const to = req.url?.startsWith('/meta') ? 'http://169.254.169.254/latest/' : elsewhere.url('/token').href;
+      res.writeHead(302, { location: to, 'set-cookie': 'session=s3cret; Path=/' }).end();
+    });
+    let realmPath = '/token';
+    const registry = await serve((req, res) => {
+      if (req.headers.authorization === 'Bearer t0k3n') res.end('ok');
+      else res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.url(realmPath).href}"` }).end();
+    });
+    const transport = new Transport({ retry: noRetry, proxy: false });
+    const auth = () =>
+      new Authorizer({
+        registry: registry.url(),
+        inner: transport,
+        credentials: async () => ({ username: 'u', password: 'p' }),
+      });
+    try {
+      const reply = await auth().send({ method: 'GET', url: registry.url('/v2/r/manifests/v1') });
+      assert.equal(await readBody(reply, 1024, 'reply').then(String), 'ok');
+      assert.equal(tokens.seen[0]?.authorization, 'Basic dTpw');
+      assert.deepEqual(
+        elsewhere.seen.map((s) => s.authorization),
+        [undefined],
+      );
+      realmPath = '/meta';
+      await assert.rejects(
+        auth().send({ method: 'GET', url: registry.url('/v2/r/manifests/v1') }),
+        (e: Error) => isLadingError(e, 'REGISTRY_ERROR') && /169\.254\.169\.254 is an internal address/.test(e.message),
+      );
+      assert.deepEqual(cookies, [undefined, undefined], 'no cookie jar: the Set-Cookie is never sent back');
+    } finally {
+      await transport.close();
+    }
+  });
+});

@@ -132,7 +132,7 @@ export class Authorizer implements Sender {
     }
     const scheme: HostScheme = {
       kind: 'bearer',
-      realm: validateRealm(challenge.params.realm, this.#o.registry),
+      realm: validateRealm(challenge.params.realm, this.#o.registry, reply.remoteAddress),
       service: challenge.params.service,
       registryAddress: reply.remoteAddress,
     };
@@ -228,7 +228,7 @@ export class Authorizer implements Sender {
         // A redirect is held to what the realm itself was: no internal address the registry does
         // not live on, no plain HTTP for an HTTPS registry.
         checkRedirect: (hop) => {
-          const next = validateRealm(hop.href, this.#o.registry);
+          const next = validateRealm(hop.href, this.#o.registry, scheme.registryAddress);
           if (sendsSecret) refuseCleartextRealm(next, this.#o.registry);
         },
         ...(cred.username && cred.password ? { authorization: basicHeader(cred.username, cred.password) } : {}),

@@ -2,12 +2,65 @@ import { isIP } from 'node:net';
 import { LadingError } from '../../oci/index.js';
 import { quoteHeader } from '../headers.js';
 
-/** A host name as compared here: no IPv6 brackets, lower case, no trailing dot (`localhost.` is the same host). */
+/** A host name as compared here: no IPv6 brackets or zone, lower case, no trailing dot (`localhost.` is the same host). */
 function bareHost(hostname: string): string {
   return hostname
     .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '')
     .toLowerCase()
     .replace(/\.$/, '');
+}
+
+/** The eight 16-bit groups of an IPv6 address (no brackets, no zone), a trailing dotted IPv4 part included. */
+function ipv6Groups(host: string): number[] {
+  let text = host;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string) => (part ? part.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+function ipv4Of(high: number, low: number): string {
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+}
+
+/**
+ * The IPv4 addresses an IPv6 address carries, and how: `mapped` (::ffff:0:0/96) is that IPv4 address
+ * on this machine's own dual stack; `carried` ones (IPv4-compatible ::/96, SIIT ::ffff:0:0:0/96,
+ * NAT64 64:ff9b::/96, 6to4 2002::/16, Teredo 2001::/32's server and client) are reached through
+ * a translator or a tunnel, so they are what they lead to, never this machine or its network.
+ */
+function carriedIPv4(host: string): { how: 'mapped' | 'carried'; addresses: string[] } | undefined {
+  const g = ipv6Groups(host) as [number, number, number, number, number, number, number, number];
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const last = ipv4Of(g[6], g[7]);
+  if (zeros(0, 5) && g[5] === 0xffff) return { how: 'mapped', addresses: [last] };
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return { how: 'carried', addresses: [last] };
+  // ::/96 less :: and ::1 (which are their own addresses).
+  if (zeros(0, 6) && (g[6] !== 0 || g[7] > 1)) return { how: 'carried', addresses: [last] };
+  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return { how: 'carried', addresses: [last] };
+  if (g[0] === 0x2002) return { how: 'carried', addresses: [ipv4Of(g[1], g[2])] };
+  if (g[0] === 0x2001 && g[1] === 0) {
+    return { how: 'carried', addresses: [ipv4Of(g[2], g[3]), ipv4Of(~g[6] & 0xffff, ~g[7] & 0xffff)] };
+  }
+  return undefined;
+}
+
+/**
+ * A host as judged here: {@link bareHost}, and an IPv4-mapped IPv6 address as its IPv4 address
+ * (`::ffff:7f00:1` and `::ffff:127.0.0.1` are 127.0.0.1, as the kernel dials them).
+ */
+function judged(hostname: string): string {
+  const host = bareHost(hostname);
+  if (isIP(host) !== 6) return host;
+  const carried = carriedIPv4(host);
+  return carried?.how === 'mapped' ? (carried.addresses[0] as string) : host;
 }
 
 /**
@@ -16,7 +69,7 @@ function bareHost(hostname: string): string {
  * whose answer may be any host; a password in the clear must not go there.
  */
 function isLoopback(hostname: string): boolean {
-  const host = bareHost(hostname);
+  const host = judged(hostname);
   if (host === 'localhost' || host === '::1') return true;
   return isIP(host) === 4 && host.startsWith('127.');
 }
@@ -32,46 +85,74 @@ function sameMachine(realm: string, registry: string): boolean {
 
 /** An RFC 1918 address (10/8, 172.16/12, 192.168/16): a private network's, not this machine's or a cloud's metadata. */
 function isPrivateNetwork(hostname: string): boolean {
-  const host = bareHost(hostname);
+  const host = judged(hostname);
   if (isIP(host) !== 4) return false;
   const [a = 0, b = 0] = host.split('.').map(Number);
   return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
 }
 
+function isInternalIPv4(host: string): boolean {
+  const [a = 0, b = 0] = host.split('.').map(Number);
+  return (
+    a === 127 ||
+    a === 10 ||
+    a === 0 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254) ||
+    // Carrier-grade NAT, benchmarking, multicast and reserved.
+    (a === 100 && b >= 64 && b <= 127) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    a >= 224
+  );
+}
+
 function isInternalAddress(hostname: string): boolean {
-  const host = bareHost(hostname);
+  const host = judged(hostname);
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   const family = isIP(host);
-  if (family === 4) {
-    const [a = 0, b = 0] = host.split('.').map(Number);
-    return (
-      a === 127 ||
-      a === 10 ||
-      a === 0 ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 169 && b === 254) ||
-      // Carrier-grade NAT, benchmarking, multicast and reserved.
-      (a === 100 && b >= 64 && b <= 127) ||
-      (a === 198 && (b === 18 || b === 19)) ||
-      a >= 224
-    );
-  }
+  if (family === 4) return isInternalIPv4(host);
   if (family === 6) {
+    // An address that leads to an IPv4 address (NAT64, 6to4, Teredo, …) is what it leads to.
+    const carried = carriedIPv4(host);
+    if (carried) return carried.addresses.some(isInternalIPv4);
     return (
       host === '::1' ||
       host === '::' ||
       /^f[cd]/.test(host) ||
       /^fe[89a-f]/.test(host) ||
       /^ff/.test(host) ||
-      host.startsWith('::ffff:') ||
-      // IPv4-compatible (::a.b.c.d, written ::7f00:1) and NAT64 (64:ff9b::/96) carry an IPv4 address.
-      /^::[0-9a-f]{1,4}(?::[0-9a-f]{1,4})?$/.test(host) ||
-      /^::\d+\.\d+\.\d+\.\d+$/.test(host) ||
-      host.startsWith('64:ff9b::')
+      // NAT64 local-use (RFC 8215): an operator's own translator, which may lead anywhere inside.
+      /^64:ff9b:1:/.test(host)
     );
   }
   return false;
+}
+
+/**
+ * Whether an internal `realm` host is beside the registry: the registry's own host name, or a
+ * loopback realm beside a registry on this machine, or a private one beside a registry in a private
+ * network or on this machine, judged by the registry's host name and by `registryAddress` (the peer
+ * address its challenge came from; unknown through a proxy, which resolves names itself). Link-local
+ * addresses (cloud metadata) and a realm that leads elsewhere through a translator never are.
+ */
+function besideRegistry(realm: string, registry: URL, registryAddress: string | undefined): boolean {
+  if (bareHost(realm) === bareHost(registry.hostname)) return true;
+  const registryHosts = [registry.hostname, ...(registryAddress ? [registryAddress] : [])];
+  return registryHosts.some(
+    (host) =>
+      (isLoopback(realm) && isLoopback(host)) ||
+      (isPrivateNetwork(realm) && (isPrivateNetwork(host) || isLoopback(host))),
+  );
+}
+
+/** The longest realm taken: real ones are tens of characters; the registry's header may carry 64 KiB. */
+const MaxRealmLength = 2048;
+
+/** A DNS name (RFC 1035: 253 characters, labels of 63) or an IP literal. */
+function isHostName(hostname: string): boolean {
+  const host = bareHost(hostname);
+  return isIP(host) !== 0 || (host.length <= 253 && host.split('.').every((label) => label.length <= 63));
 }
 
 /**
@@ -80,9 +161,12 @@ function isInternalAddress(hostname: string): boolean {
  * the registry itself lives on that machine, or both are in a private network (a hostile registry
  * must not aim us at internal services).
  */
-export function validateRealm(raw: string | undefined, registry: URL): URL {
+export function validateRealm(raw: string | undefined, registry: URL, registryAddress?: string): URL {
   const where = `${registry.host}: token realm`;
   if (!raw) throw new LadingError('REGISTRY_ERROR', `${where} is missing from the Bearer challenge`);
+  if (raw.length > MaxRealmLength) {
+    throw new LadingError('REGISTRY_ERROR', `${where} ${quoteHeader(raw)} is too long (${raw.length} characters)`);
+  }
   let realm: URL;
   try {
     realm = new URL(raw);
@@ -98,13 +182,13 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
   if (realm.username || realm.password) {
     throw new LadingError('REGISTRY_ERROR', `${where} must not carry user information`);
   }
+  if (!isHostName(realm.hostname)) {
+    throw new LadingError('REGISTRY_ERROR', `${where} ${quoteHeader(realm.hostname)} is not a host name`);
+  }
   // A registry on this machine or in a private network may keep its token server at another
   // private address (a registry and its auth server side by side); link-local addresses (cloud
   // metadata) and this machine stay refused unless the registry is on this machine itself.
-  const besideRegistry =
-    sameMachine(realm.hostname, registry.hostname) ||
-    (isPrivateNetwork(realm.hostname) && (isPrivateNetwork(registry.hostname) || isLoopback(registry.hostname)));
-  if (isInternalAddress(realm.hostname) && !besideRegistry) {
+  if (isInternalAddress(realm.hostname) && !besideRegistry(realm.hostname, registry, registryAddress)) {
     throw new LadingError(
       'REGISTRY_ERROR',
       `${where} ${realm.host} is an internal address unlike the registry; refusing`,
@@ -125,18 +209,9 @@ export function validateRealm(raw: string | undefined, registry: URL): URL {
  */
 export function checkRealmAddress(realm: URL, address: string, registry: URL, registryAddress?: string): void {
   if (bareHost(realm.hostname) === bareHost(registry.hostname)) return;
-  const dialled = bareHost(address).replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  const dialled = judged(address);
   if (!isInternalAddress(dialled)) return;
-  const registryHosts = [
-    registry.hostname,
-    ...(registryAddress ? [registryAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')] : []),
-  ];
-  const besideRegistry = registryHosts.some(
-    (host) =>
-      (isLoopback(dialled) && isLoopback(host)) ||
-      (isPrivateNetwork(dialled) && (isPrivateNetwork(host) || isLoopback(host))),
-  );
-  if (!besideRegistry) {
+  if (!besideRegistry(dialled, registry, registryAddress)) {
     throw new LadingError(
       'REGISTRY_ERROR',
       `${registry.host}: token realm ${realm.host} resolves to ${dialled}, an internal address unlike the registry; refusing`,
