@@ -585,7 +585,34 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
       await ladingOk(['transfer', 'cv', `${ctf}//${component}:1.0.0`, registry]);
       assert.equal((await ladingOk(['get', 'cv', ...none, `${registry}//${component}`])).stdout, '[]\n');
       // A registry answers 404 for the tags of a repository it does not have: upstream's listing fails.
-      assertOneLineError(await lading(['get', 'cv', `${registry}//acme.org/parity/other`]), /no versions of/);
+      assertOneLineError(
+        await lading(['get', 'cv', `${registry}//acme.org/parity/other`]),
+        /: no versions of acme.org\/parity\/other: the registry has no repository component-descriptors\/acme.org\/parity\/other$/,
+      );
+
+      // Only a manifest copied by digest, never tagged: docker-registry has no tag folder for it and
+      // answers 404 NAME_UNKNOWN (so upstream's listing fails, and lading's with it); lading serve
+      // lists `[]`, an empty answer.
+      const stored = `${registry.slice('http://'.length)}/component-descriptors/${component}`;
+      const digest = (await ladingOk(['resolve', '--plain-http', `${stored}:1.0.0`])).stdout.trim();
+      const untagged = `http://${reg}/parity/untagged-${process.pid}-${++counter}`;
+      const copy = `${untagged.slice('http://'.length)}/component-descriptors/${component}@${digest}`;
+      await ladingOk(['cp', '--from-plain-http', '--to-plain-http', `${stored}:1.0.0`, copy]);
+      const listed = await lading(['get', 'cv', `${untagged}//${component}`, '-o', 'json']);
+      if (peers.plain.kind === 'docker-registry')
+        assertOneLineError(listed, /: no versions of .*: the registry has no repository component-descriptors\//);
+      else assert.equal(listed.stdout, '[]\n');
+
+      // The repository is there, its tags are all gone (a manifest deleted by digest takes its tags
+      // with it; docker-registry then lists `"tags": null`, lading serve `[]`): upstream's listing
+      // is empty, and so is the answer.
+      await ladingOk(['manifest', 'delete', '--plain-http', '--force', `${stored}@${digest}`]);
+      const tags = await fetch(`http://${stored.replace('/', '/v2/')}/tags/list`);
+      assert.equal(tags.status, 200);
+      assert.deepEqual(((await tags.json()) as { tags: string[] | null }).tags ?? [], []);
+      assert.equal((await ladingOk(['get', 'cv', `${registry}//${component}`, '-o', 'json'])).stdout, '[]\n');
+      const gone = await ladingOk(['get', 'cv', `${registry}//${component}`]);
+      assert.equal(gone.stdout.trim().split('\n').length, 2, gone.stdout);
     }));
 });
 

@@ -299,6 +299,42 @@ describe('sign, verify and hash on a CTF archive (CLI)', () => {
       );
     }));
 
+  test("sign cv prints the signature as upstream's printSignature: YAML then a blank line, Go's indented JSON", () =>
+    withDir(async (dir) => {
+      const ref = await addComponent(dir);
+      const hash = (await ladingOk(['hash', 'cv', ref], { cwd: dir })).stdout.trim();
+      const sign = (output: string[]) =>
+        ladingOk(['sign', 'cv', ref, '--private-key', k('pkcs8.pem'), '--dry-run', '--signature', 'a<b&c', ...output], {
+          cwd: dir,
+        });
+      // PSS signatures are salted: each run has its own value, read back from the output.
+      const yaml = (await sign([])).stdout;
+      const yamlValue = /\n {2}value: ([0-9a-f]+)\n\n$/.exec(yaml)?.[1];
+      assert.ok(yamlValue, yaml);
+      assert.equal(
+        yaml,
+        `digest:\n  hashAlgorithm: SHA-256\n  normalisationAlgorithm: jsonNormalisation/v4alpha1\n  value: ${hash}\n` +
+          `name: a<b&c\nsignature:\n  algorithm: RSASSA-PSS\n  mediaType: application/vnd.ocm.signature.rsa.pss\n` +
+          `  value: ${yamlValue}\n\n`,
+      );
+      assert.equal((await sign(['-o', 'yaml'])).stdout.length, yaml.length);
+      const json = (await sign(['-o', 'json'])).stdout;
+      const jsonValue = (JSON.parse(json) as { signature: { value: string } }).signature.value;
+      assert.equal(
+        json,
+        `{\n  "name": "a\\u003cb\\u0026c",\n  "digest": {\n    "hashAlgorithm": "SHA-256",\n` +
+          `    "normalisationAlgorithm": "jsonNormalisation/v4alpha1",\n    "value": "${hash}"\n  },\n` +
+          `  "signature": {\n    "algorithm": "RSASSA-PSS",\n    "value": "${jsonValue}",\n` +
+          `    "mediaType": "application/vnd.ocm.signature.rsa.pss"\n  }\n}\n`,
+      );
+      // Upstream's -o is an enum of exactly these two.
+      for (const other of ['table', 'text', 'JSON'])
+        assertOneLineError(
+          await lading(['sign', 'cv', ref, '--private-key', k('pkcs8.pem'), '-o', other], { cwd: dir }),
+          /-o/,
+        );
+    }));
+
   test('keys from the OCM configuration: an RSA consumer for the signature name signs and verifies', () =>
     withDir(async (dir) => {
       const ref = await addComponent(dir);

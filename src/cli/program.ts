@@ -1,4 +1,5 @@
 import { Command, CommanderError, type Command as CommandType } from 'commander';
+import { isLadingError } from '../oci/index.js';
 import { setTraceSink } from './debug.js';
 import { interruptedBy, interruptSignal } from './interrupt.js';
 import { type CliIO, ExitCode, processIO, reportError } from './io.js';
@@ -246,6 +247,13 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
       // Whatever failed after the interrupt failed because of it.
       io.stderr.write('Error: interrupted\n');
       return 128 + (signal === 'SIGINT' ? 2 : 15);
+    }
+    if (isLadingError(error, 'ABORTED')) {
+      // Every signal the command line passes the library is the interrupt's, so an ABORTED that came
+      // without it is the terminal's Ctrl-C that only a credential helper's group received (lading
+      // had handed it the terminal): the same interrupt, the same answer, as the Go tools give.
+      io.stderr.write('Error: interrupted\n');
+      return 128 + 2;
     }
     return reportError(io, error);
   }

@@ -51,11 +51,14 @@ async function walk(
   return { descriptor, children };
 }
 
-/** The versions of a component that match a semver constraint, newest first; with `latest` only the newest. */
+/**
+ * The versions of a component that match a semver constraint, newest first; with `latest` only the
+ * newest. `missingRepository` as {@link ComponentVersionRepository.listComponentVersions}.
+ */
 export async function findComponentVersions(
   repository: ComponentVersionRepository,
   name: string,
-  o: Op & { constraint?: string; latest?: boolean } = {},
+  o: Op & { constraint?: string; latest?: boolean; missingRepository?: 'empty' | 'error' } = {},
 ): Promise<string[]> {
   const { constraint, latest, ...op } = o;
   const all = await repository.listComponentVersions(name, op);

@@ -4,6 +4,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cliArgs } from '../../test/support/cli.js';
 import { orasVectors } from '../../test/support/vectors.js';
 import { isLadingError } from '../oci/index.js';
 import { helperBounds } from './credentials/helper.js';
@@ -332,6 +333,106 @@ console.log(f[2] === f[5] ? 'FOREGROUND' : 'BACKGROUND');`;
     assert.equal(status, 0, out);
     assert.match(out, /ERR IO_ERROR/, out);
     assert.match(out, /FOREGROUND/, out);
+  });
+
+  // Under docker or a Go tool, the terminal's Ctrl-C reaches the tool too, and it dies of it (130
+  // from a shell). Here only the helper's group has the terminal: the call ends ABORTED however the
+  // helper took the SIGINT, and the terminal comes back to lading's group.
+  for (const [name, script] of [
+    ['dies', 'sleep 300'],
+    ['catches', "trap 'echo cancelled; exit 1' INT\nsleep 300 & wait"],
+  ] as const) {
+    test(`on a terminal, Ctrl-C to a helper that ${name} of it: ABORTED, the terminal handed back, what it started ended`, async () => {
+      const pids = join(dir, `int-${name}-spawned`);
+      const helper = join(dir, `docker-credential-int${name}`);
+      await writeFile(
+        helper,
+        `#!/bin/sh\nsleep 301 & echo $! >> "${pids}"\nprintf 'waiting\\n' >/dev/tty\n${script}\n`,
+      );
+      await chmod(helper, 0o755);
+      const path = join(dir, `int-${name}`, 'config.json');
+      await seed(path, { credHelpers: { 'int.example': `int${name}` } });
+      const code = `import { readFileSync } from 'node:fs';
+import { DockerCredentialStore } from ${JSON.stringify(new URL('./credentials/index.ts', import.meta.url).pathname)};
+const fields = () => { const s = readFileSync('/proc/self/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' '); };
+await new DockerCredentialStore([${JSON.stringify(path)}]).get('int.example').then(
+  (c) => console.log('GOT', JSON.stringify(c)),
+  (e) => console.log('ERR', e.code, e.message),
+);
+const f = fields();
+console.log(f[2] === f[5] ? 'FOREGROUND' : 'BACKGROUND');`;
+      // A Ctrl-C in the moment before the helper's group has the terminal is lost (see OnTerminal):
+      // pressed again until the call ends, as a user would.
+      let pressing: NodeJS.Timeout | undefined;
+      const { status, out } = await onTerminal(code, (out, stdin) => {
+        if (!pressing && out.includes('waiting')) {
+          stdin.write('\x03');
+          pressing = setInterval(() => stdin.write('\x03'), 300);
+        }
+        if (pressing && /ERR|GOT/.test(out)) clearInterval(pressing);
+      });
+      clearInterval(pressing);
+      assert.equal(status, 0, out);
+      assert.match(
+        out,
+        /ERR ABORTED credential helper docker-credential-int\w+ get: interrupted \(Ctrl-C on the terminal\)/,
+        out,
+      );
+      assert.match(out, /FOREGROUND/, out);
+      for (const pid of (await readFile(pids, 'utf8')).trim().split('\n').map(Number)) {
+        assert.ok(await ended(pid), `sleep ${pid} is left running`);
+      }
+    });
+  }
+
+  test('on a terminal, the command line interrupted through its helper exits 130 with "Error: interrupted", as a Go tool dies of the Ctrl-C', async () => {
+    const helper = join(dir, 'docker-credential-intcli');
+    await writeFile(helper, "#!/bin/sh\nprintf 'waiting\\n' >/dev/tty\nsleep 300\n");
+    await chmod(helper, 0o755);
+    const path = join(dir, 'int-cli', 'config.json');
+    await seed(path, { credHelpers: { 'int.example': 'intcli' } });
+    const code = `import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+const r = spawnSync(process.execPath, ${JSON.stringify(cliArgs(['logout', '--registry-config', path, 'int.example']))}, { stdio: 'inherit' });
+const s = readFileSync('/proc/self/stat', 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+process.stdout.write(\`STATUS \${r.status} \${r.signal} \${f[2] === f[5] ? 'FOREGROUND' : 'BACKGROUND'}\\n\`);`;
+    let pressing: NodeJS.Timeout | undefined;
+    const { status, out } = await onTerminal(code, (out, stdin) => {
+      if (!pressing && out.includes('waiting')) {
+        stdin.write('\x03');
+        pressing = setInterval(() => stdin.write('\x03'), 300);
+      }
+      if (pressing && out.includes('STATUS')) clearInterval(pressing);
+    });
+    clearInterval(pressing);
+    assert.equal(status, 0, out);
+    // The terminal echoes the Ctrl-C as ^C; the line is lading's one line.
+    assert.match(out, /^(\^C)*Error: interrupted\r?$/m, out);
+    assert.match(out, /STATUS 130 null FOREGROUND/, out);
+  });
+
+  // A timeout in the moment before the shell has reported the helper's group must not kill the
+  // shell either: it has had the terminal since its `set -m`.
+  test('on a terminal, a timeout before the helper has even started still hands the terminal back', async () => {
+    const helper = join(dir, 'docker-credential-early');
+    await writeFile(helper, '#!/bin/sh\nsleep 300\n');
+    await chmod(helper, 0o755);
+    const path = join(dir, 'early', 'config.json');
+    await seed(path, { credHelpers: { 'early.example': 'early' } });
+    const code = `import { readFileSync } from 'node:fs';
+import { DockerCredentialStore } from ${JSON.stringify(new URL('./credentials/index.ts', import.meta.url).pathname)};
+import { helperBounds } from ${JSON.stringify(new URL('./credentials/helper.ts', import.meta.url).pathname)};
+const fields = () => { const s = readFileSync('/proc/self/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' '); };
+const store = new DockerCredentialStore([${JSON.stringify(path)}]);
+for (const ms of [1, 2, 3, 4, 5, 6, 8, 10, 15, 20]) {
+  helperBounds.timeoutMs = ms;
+  const r = await store.get('early.example').then(() => 'ANSWERED', (e) => e.code);
+  const f = fields();
+  process.stdout.write(\`\${ms} \${r} \${f[2] === f[5] ? 'FOREGROUND' : 'BACKGROUND'}\\n\`);
+}`;
+    const { status, out } = await onTerminal(code);
+    assert.equal(status, 0, out);
+    assert.equal(out.match(/^\d+ IO_ERROR FOREGROUND\r?$/gm)?.length, 10, out);
   });
 
   test('several files: read in order, the first is written', async () => {

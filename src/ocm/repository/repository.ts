@@ -576,24 +576,33 @@ export class ComponentVersionRepository {
 
   /**
    * The versions of a component, from the version annotation of each tagged manifest (the tag of a
-   * component-config manifest without one, as upstream).
+   * component-config manifest without one, as upstream). A registry that does not know the
+   * component's repository (its tag list answers 404) holds no versions: `[]`, or with
+   * `missingRepository: 'error'` NOT_FOUND, as upstream's listing fails there. A repository the
+   * registry lists with no tags (`tags: []` or `null`) is `[]` either way.
    */
-  async listComponentVersions(name: string, o: Op = {}): Promise<string[]> {
-    const target = await this.target(name, o);
+  async listComponentVersions(name: string, o: Op & { missingRepository?: 'empty' | 'error' } = {}): Promise<string[]> {
+    const { missingRepository = 'empty', ...op } = o;
+    const target = await this.target(name, op);
     if (!hasTags(target)) throw new LadingError('UNSUPPORTED', `${componentRepository(name)}: cannot list tags`);
     const tags: string[] = [];
     try {
-      for await (const page of target.tags(o)) tags.push(...page);
+      for await (const page of target.tags(op)) tags.push(...page);
     } catch (error) {
-      if (isLadingError(error, 'NOT_FOUND')) return [];
-      throw error;
+      if (!isLadingError(error, 'NOT_FOUND')) throw error;
+      if (missingRepository === 'empty') return [];
+      throw new LadingError(
+        'NOT_FOUND',
+        `no versions of ${name}: the registry has no repository ${componentRepository(name)}`,
+        { cause: error },
+      );
     }
     const versions = new Set<string>();
     for (const tag of tags) {
       if (/^sha(256|512)-[0-9a-f]+$/.test(tag)) continue; // referrers fallback indexes
-      const root = await target.resolve(tag, o);
+      const root = await target.resolve(tag, op);
       if (root.mediaType !== MediaType.ImageManifest && root.mediaType !== MediaType.ImageIndex) continue;
-      const node = parseNode(await fetchAll(target, root, o), root.mediaType, tag);
+      const node = parseNode(await fetchAll(target, root, op), root.mediaType, tag);
       const annotations =
         node.kind === 'manifest'
           ? node.manifest.annotations

@@ -54,8 +54,17 @@ function foregroundOfTerminal(): boolean {
  * /dev/tty reads and turns off echo as it does under docker (whose helpers share its group, and
  * whose Ctrl-C reaches them from the terminal; here too: the terminal's Ctrl-C goes to the helper's
  * group). The job's group is reported on fd 3 before it runs; the job does not inherit fd 3.
+ *
+ * Under docker or a Go tool the terminal's Ctrl-C reaches the tool as well, which dies of it. Here it
+ * reaches only the helper's group, so the job is a subshell of that group that runs the helper and
+ * says `int` on fd 3 when the group got SIGINT, however the helper took it (died of it, or caught
+ * it and exited). The shell itself ignores SIGINT: one that reached it, in the moment between its
+ * `set -m` (which gives its own group the terminal) and its `fg`, would otherwise end it and leave
+ * the terminal with a group of nobody (dash hands the terminal back only on its way out), or, were
+ * it a trap, wait for the helper's end to run. Such an early Ctrl-C (and one before the subshell's
+ * trap) is lost; the next one reaches the helper.
  */
-const OnTerminal = 'set -m; "$0" "$@" 3>&- & echo "$!" >&3; fg >/dev/null';
+const OnTerminal = 'set -m; trap "" INT; (trap "echo int >&3" INT; "$0" "$@" 3>&-) & echo "$!" >&3; fg >/dev/null';
 
 async function run(
   program: string,
@@ -82,16 +91,28 @@ async function run(
       endGroup(pgid);
       running.delete(pgid);
     };
+    // The terminal's Ctrl-C reached the helper's group (or the shell's): as the Ctrl-C it is, the
+    // call ends ABORTED, whatever the helper answered.
+    const interrupted = () =>
+      new LadingError('ABORTED', `credential helper ${program} ${action}: interrupted (Ctrl-C on the terminal)`);
     if (onTerminal) {
       const report = child.stdio[3] as import('node:stream').Readable;
       let text = '';
       report.setEncoding('utf8').on('data', (d: string) => {
         text += d;
-        const id = Number.parseInt(text, 10);
-        if (pgid === undefined && text.includes('\n') && id > 1) {
-          pgid = id;
-          running.add(id);
-          if (settled) ended();
+        let end = text.indexOf('\n');
+        while (end >= 0) {
+          const line = text.slice(0, end);
+          text = text.slice(end + 1);
+          end = text.indexOf('\n');
+          const id = Number.parseInt(line, 10);
+          if (line === 'int') {
+            stop(interrupted());
+          } else if (pgid === undefined && id > 1 && String(id) === line) {
+            pgid = id;
+            running.add(id);
+            if (settled) ended();
+          }
         }
       });
       report.on('error', () => {});
@@ -107,11 +128,12 @@ async function run(
         child.stdout.destroy();
         child.stderr.destroy();
       };
-      if (onTerminal && pgid !== undefined && child.exitCode === null && child.signalCode === null) {
-        // The job-control shell gave the helper's group the terminal: ending that group lets its
-        // `fg` return, and the shell hands the terminal back to lading's group as it exits. Killed
-        // itself, it could not, and lading would be left a background job (no Ctrl-C, and stopped
-        // by SIGTTIN/SIGTTOU at its next use of the terminal).
+      if (onTerminal && child.exitCode === null && child.signalCode === null) {
+        // The job-control shell took the terminal (`set -m`) and gave it to the helper's group:
+        // ending that group lets its `fg` return, and the shell hands the terminal back to lading's
+        // group as it exits. Killed itself, it could not, and lading would be left a background job
+        // (no Ctrl-C, and stopped by SIGTTIN/SIGTTOU at its next use of the terminal). A group not
+        // reported yet is ended when it is (above), so the shell is not killed in that moment either.
         const backstop = setTimeout(() => child.kill('SIGKILL'), 1000);
         backstop.unref();
         child.once('exit', () => {

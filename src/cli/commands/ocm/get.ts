@@ -72,14 +72,16 @@ export function registerGet(program: Command, io: CliIO): void {
         roots = [[target.component, target.version]];
       } else {
         const component = target.component;
-        const versions = await findComponentVersions(opened.repository, component, selection);
-        // As upstream: no version (none stored, or none the selection keeps) is an empty answer,
-        // exit 0. Except a registry without the component's repository: upstream's tag listing
-        // fails there (404), and so does this.
-        if (versions.length === 0 && target.repository.kind !== 'CommonTransportFormat') {
-          if ((await findComponentVersions(opened.repository, component)).length === 0)
-            throw new LadingError('NOT_FOUND', `no versions of ${component} in ${opened.display}`);
-        }
+        // As upstream: no version (none stored, none the selection keeps, a repository whose
+        // tags are all gone) is an empty answer, exit 0. Except a registry without the component's
+        // repository: upstream's tag listing fails there (404), and so does this.
+        const versions = await findComponentVersions(opened.repository, component, {
+          ...selection,
+          missingRepository: 'error',
+        }).catch((error: unknown) => {
+          if (!isLadingError(error, 'NOT_FOUND')) throw error;
+          throw new LadingError('NOT_FOUND', `${opened.display}: ${(error as Error).message}`, { cause: error });
+        });
         roots = versions.map((v) => [component, v]);
       }
       // References to components elsewhere are found through the configuration's resolvers.

@@ -233,11 +233,15 @@ Examples:
       await opened.close({ commit: !opts.dryRun, signal: (await import('../../interrupt.js')).interruptSignal() });
       const { signatureToWire } = await import('../../../ocm/descriptor/wire.js');
       const wire = signatureToWire(result.signature);
+      // As upstream's printSignature: Go's json.MarshalIndent (two spaces, `<`, `>`, `&` escaped) or
+      // sigs.k8s.io/yaml, each through Fprintln, so the YAML (which ends in a newline) is followed by
+      // a blank line and the JSON by one newline.
       if (format === 'json') {
-        io.stdout.write(`${JSON.stringify(wire, null, 2)}\n`);
+        const { descriptorText } = await import('../../output/format.js');
+        io.stdout.write(descriptorText(wire));
       } else {
         const { goYaml } = await import('../../../ocm/descriptor/go-yaml.js');
-        io.stdout.write(goYaml(wire));
+        io.stdout.write(`${goYaml(wire)}\n`);
       }
       const what = `${ref.component}:${version}`;
       io.stderr.write(
