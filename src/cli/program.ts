@@ -221,6 +221,16 @@ export function goBoolFlags(program: CommandType, args: string[]): string[] {
   return out;
 }
 
+/** An ABORTED error whose chain (the same code all the way) ends in the signal name SIGINT. */
+function endedByTerminalInterrupt(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; depth < 8; depth++) {
+    if (!isLadingError(e, 'ABORTED')) return false;
+    if (e.cause === 'SIGINT') return true;
+    e = e.cause;
+  }
+  return false;
+}
+
 export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
   const given = argv.slice(2);
@@ -248,10 +258,10 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
       io.stderr.write('Error: interrupted\n');
       return 128 + (signal === 'SIGINT' ? 2 : 15);
     }
-    if (isLadingError(error, 'ABORTED')) {
-      // Every signal the command line passes the library is the interrupt's, so an ABORTED that came
-      // without it is the terminal's Ctrl-C that only a credential helper's group received (lading
-      // had handed it the terminal): the same interrupt, the same answer, as the Go tools give.
+    if (isLadingError(error, 'ABORTED') && endedByTerminalInterrupt(error)) {
+      // The terminal's Ctrl-C that only a credential helper's group received (lading had handed it
+      // the terminal): the same interrupt, the same answer, as the Go tools give. Any other ABORTED
+      // is reported as the error it is.
       io.stderr.write('Error: interrupted\n');
       return 128 + 2;
     }

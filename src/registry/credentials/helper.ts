@@ -92,9 +92,11 @@ async function run(
       running.delete(pgid);
     };
     // The terminal's Ctrl-C reached the helper's group (or the shell's): as the Ctrl-C it is, the
-    // call ends ABORTED, whatever the helper answered.
+    // call ends ABORTED with the signal's name as its cause, whatever the helper answered.
     const interrupted = () =>
-      new LadingError('ABORTED', `credential helper ${program} ${action}: interrupted (Ctrl-C on the terminal)`);
+      new LadingError('ABORTED', `credential helper ${program} ${action}: interrupted (Ctrl-C on the terminal)`, {
+        cause: 'SIGINT',
+      });
     if (onTerminal) {
       const report = child.stdio[3] as import('node:stream').Readable;
       let text = '';
