@@ -46,7 +46,7 @@ import {
 import { repositoryScope } from './auth/scope.js';
 import { blobFillWay, type DirectGet, fetchOnThread, leaveToMainThread, routeRedirects } from './blob-threads.js';
 import type { RegistryEndpoint } from './endpoint.js';
-import { networkError } from './errors.js';
+import { networkError, RegistryResponseError } from './errors.js';
 import { consumeBody } from './h1/exchange.js';
 import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.js';
 import { PageWalk, pages } from './link.js';
@@ -573,6 +573,16 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     const where = `${this}@${digest}`;
     const url = this.#url(`blobs/${digest}`);
     const reply = await this.#send({ method: 'GET', url }, o);
+    if (reply.status === 404) {
+      // Said as the HEAD it replaces says it (a registry's `BLOB_UNKNOWN` body adds nothing).
+      await discard(reply);
+      throw new RegistryResponseError({
+        method: 'GET',
+        url: reply.url,
+        status: 404,
+        text: `blob ${digest} not found in ${this}`,
+      });
+    }
     if (reply.status !== 200) throw await replyError(reply, 'GET', `blob ${digest} not found in ${this}`);
     const size = contentLength(reply);
     if (size === undefined) {
