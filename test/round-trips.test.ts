@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { isLadingError, MediaType } from '../src/oci/index.js';
+import { Registry } from '../src/registry/index.js';
 import { ladingOk } from './support/cli.js';
 import { type CountingProxy, startCountingProxy } from './support/counting-proxy.js';
 import { tempDir } from './support/fixtures.js';
+import { HostileRegistry, sha256 } from './support/hostile-registry.js';
 import { loadPeers } from './support/peers.mjs';
 
 const peers = loadPeers();
@@ -183,7 +186,16 @@ describe('round trips with token auth (docker-registry and its token server)', (
   test('a copy within the registry fetches one token for the source and one for the mounts, which the manifest PUT reuses', async () => {
     const config = join(dir.path, 'config.json');
     await ladingOk(
-      ['login', '--plain-http', '--registry-config', config, '-u', peers.token.username, '--password-stdin', proxy.host],
+      [
+        'login',
+        '--plain-http',
+        '--registry-config',
+        config,
+        '-u',
+        peers.token.username,
+        '--password-stdin',
+        proxy.host,
+      ],
       { input: peers.token.password },
     );
     const auth = ['--registry-config', config];
@@ -213,5 +225,51 @@ describe('round trips with token auth (docker-registry and its token server)', (
       'POST /b/blobs/uploads/?mount=<d>&from=<repo>',
       'PUT /b/manifests/v1',
     ]);
+  });
+});
+
+describe('blob fetch by one GET: what a real registry does not do', () => {
+  const blob = Buffer.from('one request, not two\n');
+  const digest = sha256(blob);
+  let server: HostileRegistry;
+  let registry: Registry;
+  before(async () => {
+    server = await HostileRegistry.start();
+    registry = new Registry(server.host, { plainHttp: true });
+  });
+  after(async () => {
+    await registry?.close();
+    await server?.close();
+  });
+
+  test('an answer without a Content-Length is described by a HEAD, then read', async () => {
+    server.on('GET', /\/blobs\//, ({ res, n }) => {
+      // The first GET streams without a length; the one after the HEAD is a plain answer.
+      if (n === 0) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.end(blob);
+      } else {
+        res.writeHead(200, { 'content-length': String(blob.length) }).end(blob);
+      }
+    });
+    server.on('HEAD', /\/blobs\//, ({ res }) => {
+      res.writeHead(200, { 'content-length': String(blob.length), 'docker-content-digest': digest }).end();
+    });
+    const { descriptor, content } = await registry.repository('r/chunked').fetchBlob(digest);
+    assert.deepEqual(descriptor, { mediaType: MediaType.OctetStream, digest, size: blob.length });
+    assert.deepEqual(Buffer.concat(await content.toArray()), blob);
+    assert.deepEqual(
+      server.requests.map((r) => r.method),
+      ['GET', 'HEAD', 'GET'],
+    );
+  });
+
+  test('a body that is not the digest fails the read (DIGEST_MISMATCH), as a fetch after a HEAD does', async () => {
+    const other = Buffer.from('not the blob asked for\n');
+    server.on('GET', /\/blobs\//, ({ res }) => {
+      res.writeHead(200, { 'content-length': String(other.length) }).end(other);
+    });
+    const { content } = await registry.repository('r/lying').fetchBlob(digest);
+    await assert.rejects(content.toArray(), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
   });
 });

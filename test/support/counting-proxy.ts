@@ -67,7 +67,9 @@ function requestReader(onRequest: (line: string) => void): (chunk: Buffer) => vo
         const [method, path] = (lines[0] ?? '').split(' ');
         onRequest(`${method} ${path}`);
         const headers = new Map(
-          lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+          lines
+            .slice(1)
+            .map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
         );
         if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) state = 'size';
         else {
