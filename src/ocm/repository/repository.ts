@@ -394,8 +394,21 @@ export class ComponentVersionRepository {
 
     const descriptorMediaType = this.options.descriptorMediaType ?? DescriptorMediaType.Json;
     const descriptorBytes = encodeWithinLimit(descriptor, descriptorMediaType);
-    const descriptorLayer = await pushBytes(target, descriptorBytes, descriptorMediaType, o);
-    const config = await pushBytes(target, encodeComponentConfig(descriptorLayer), OcmMediaType.ComponentConfig, o);
+    // The config names the descriptor layer by its digest, known before either is stored: both go
+    // up at once (on a registry, one HEAD, POST and PUT's worth of waiting, not two).
+    const descriptorLayer: Descriptor = {
+      mediaType: descriptorMediaType,
+      digest: digestBytes(descriptorBytes),
+      size: descriptorBytes.byteLength,
+    };
+    // Both settle before a failure is reported: nothing is still being written when the caller cleans up.
+    const [layerPushed, configured] = await Promise.allSettled([
+      pushBytes(target, descriptorBytes, descriptorMediaType, o),
+      pushBytes(target, encodeComponentConfig(descriptorLayer), OcmMediaType.ComponentConfig, o),
+    ]);
+    if (layerPushed.status === 'rejected') throw layerPushed.reason;
+    if (configured.status === 'rejected') throw configured.reason;
+    const config = configured.value;
     const annotations = versionAnnotations(
       name,
       version,
