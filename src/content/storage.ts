@@ -238,6 +238,28 @@ export function hasBlobResolver(t: object): t is BlobResolver {
   return typeof (t as Partial<BlobResolver>).resolveBlob === 'function';
 }
 
+/**
+ * Describes and reads a blob by its digest in one request (a registry's GET, whose Content-Length
+ * is the size; oras-go's blob FetchReference), where a {@link BlobResolver} and a fetch are two.
+ */
+export interface BlobReferenceFetcher {
+  /** The blob's descriptor and its content, verified against it as it is read; NOT_FOUND when the store does not hold it. */
+  fetchBlob(
+    digest: string,
+    o?: Op,
+  ): Promise<{
+    /** The blob's descriptor: its digest, and its size as the store answered it. */
+    descriptor: Descriptor;
+    /** Its bytes, checked against the descriptor as they are read. */
+    content: Readable;
+  }>;
+}
+
+/** Whether a store describes and reads a blob in one call (a {@link BlobReferenceFetcher}). */
+export function hasBlobReferenceFetcher(t: object): t is BlobReferenceFetcher {
+  return typeof (t as Partial<BlobReferenceFetcher>).fetchBlob === 'function';
+}
+
 /** Every manifest the store records, tagged or not (an OCI layout's index.json). */
 export interface ManifestLister {
   /** Every manifest the store records, tagged or not. */

@@ -335,3 +335,50 @@ describe('graph copy', () => {
     );
   });
 });
+
+describe('graph copy: mount before any existence check', () => {
+  /** A destination that mounts what `mountable` holds and logs its calls, over a memory store. */
+  class Mounting extends Instrumented {
+    calls: string[] = [];
+    readonly mountable: Set<string>;
+    constructor(inner: Target, mountable: Iterable<string>) {
+      super(inner);
+      this.mountable = new Set(mountable);
+    }
+    override async exists(desc: Descriptor, o?: Op) {
+      this.calls.push(`exists ${desc.digest}`);
+      return super.exists(desc, o);
+    }
+    async mount(desc: Descriptor, _from: string): Promise<boolean> {
+      this.calls.push(`mount ${desc.digest}`);
+      if (!this.mountable.has(desc.digest)) return false;
+      await this.inner.push(desc, await fetchAll(source, desc));
+      return true;
+    }
+  }
+  let source: MemoryStore;
+
+  test('a mounted blob costs one call; a refused mount is followed by the check, and a blob there already is skipped', async () => {
+    source = new MemoryStore();
+    const { manifest, layer, config } = await pushImage(source, { 'm.txt': 'mount me\n' });
+    const inner = new MemoryStore();
+    // The config is at the destination already but cannot be mounted; the layer can be.
+    await inner.push(config, await fetchAll(source, config));
+    const dst = new Mounting(inner, [layer.digest]);
+    const mounted: string[] = [];
+    const skipped: string[] = [];
+    await copyGraph(source, dst, manifest, {
+      mountFrom: () => ['elsewhere'],
+      onMounted: (d) => void mounted.push(d.digest),
+      onSkipped: (d) => void skipped.push(d.digest),
+    });
+    assert.deepEqual(mounted, [layer.digest]);
+    assert.deepEqual(skipped, [config.digest]);
+    assert.deepEqual(dst.pushes, [manifest.digest], 'nothing uploaded but the manifest');
+    assert.deepEqual(
+      dst.calls.filter((c) => !c.endsWith(manifest.digest)).sort(),
+      [`exists ${config.digest}`, `mount ${config.digest}`, `mount ${layer.digest}`].sort(),
+      'no existence check before a mount',
+    );
+  });
+});

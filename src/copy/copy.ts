@@ -214,7 +214,11 @@ export class GraphCopier {
     this.#signal.throwIfAborted();
     const manifest = isManifestMediaType(desc.mediaType);
     const o: Op = { signal: this.#signal };
-    if (!(manifest && this.#opts.force)) {
+    // A blob the destination's registry may mount from a sibling repository is asked for with the
+    // mount itself: its 201 says the blob is there (one request where a HEAD and a mount are two),
+    // and only a refused mount is followed by the existence check (see #transfer).
+    const mountFirst = !manifest && this.#mountCandidates(desc).length > 0;
+    if (!(manifest && this.#opts.force) && !mountFirst) {
       const present = await this.#limit(() => this.#dst.exists(desc, o));
       if (present) {
         await this.#opts.onSkipped?.(desc);
@@ -235,16 +239,27 @@ export class GraphCopier {
     await this.#limit(() => this.#transfer(desc, bytes, depth));
   }
 
+  /** The repositories of the destination's registry `desc` may be mounted from (none where it cannot mount). */
+  #mountCandidates(desc: Descriptor): readonly string[] {
+    return this.#mountFrom && hasMount(this.#dst) ? this.#mountFrom(desc) : [];
+  }
+
   async #transfer(desc: Descriptor, bytes: Buffer | undefined, depth: number): Promise<void> {
     this.#signal.throwIfAborted();
     const onProgress = progressOf(desc, this.#opts.onProgress, this.#signal);
     const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress } : {}) };
-    if (!bytes && this.#mountFrom && hasMount(this.#dst)) {
-      for (const from of this.#mountFrom(desc)) {
+    if (!bytes && hasMount(this.#dst)) {
+      const candidates = this.#mountCandidates(desc);
+      for (const from of candidates) {
         if (await this.#dst.mount(desc, from, o)) {
           await this.#opts.onMounted?.(desc, from);
           return;
         }
+      }
+      // No mount: the existence check #copyNode left to it.
+      if (candidates.length > 0 && (await this.#dst.exists(desc, o))) {
+        await this.#opts.onSkipped?.(desc);
+        return;
       }
     }
     await this.#opts.preCopy?.(desc);

@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { MemoryStore, type ReadOnlyTarget, type Target } from '../content/index.js';
-import { type CopyGraphOptions, copy, type PackOptions, packManifest, platformConfig } from '../copy/index.js';
+import { MemoryStore, type ReadOnlyTarget, successorsOf, type Target } from '../content/index.js';
+import {
+  type CopyGraphOptions,
+  type CopyOptions,
+  copy,
+  type PackOptions,
+  packManifest,
+  platformConfig,
+} from '../copy/index.js';
 import {
   Annotation,
   cancellable,
@@ -155,7 +162,20 @@ async function push(dst: Target, files: FileSpec[], options: PushFilesOptions): 
     const manifest = await packManifest(source.memory, layers, pack);
     const [first, ...rest] = options.tags ?? [];
     await source.memory.tag(manifest, manifest.digest);
-    const root = await copy(source, manifest.digest, dst, first ?? manifest.digest, options);
+    // The subject is the caller's (resolved in `dst` already, never in the source): not looked up
+    // again, as ORAS's attach skips it among the manifest's successors.
+    const subject = options.subject?.digest;
+    const copyOptions: CopyOptions =
+      subject === undefined
+        ? options
+        : {
+            ...options,
+            findSuccessors: (desc, bytes) => {
+              const found = bytes ? successorsOf(desc, bytes) : [];
+              return desc.digest === manifest.digest ? found.filter((d) => d.digest !== subject) : found;
+            },
+          };
+    const root = await copy(source, manifest.digest, dst, first ?? manifest.digest, copyOptions);
     for (const tag of rest) await dst.tag(root, tag);
     return manifest;
   });

@@ -46,7 +46,7 @@ import {
 import { repositoryScope } from './auth/scope.js';
 import { blobFillWay, type DirectGet, fetchOnThread, leaveToMainThread, routeRedirects } from './blob-threads.js';
 import type { RegistryEndpoint } from './endpoint.js';
-import { networkError } from './errors.js';
+import { networkError, RegistryResponseError } from './errors.js';
 import { consumeBody } from './h1/exchange.js';
 import { contentLength, digestHeader, locationOf, mediaTypeOf } from './headers.js';
 import { PageWalk, pages } from './link.js';
@@ -102,6 +102,8 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
   #push: boolean;
   #referrers: ReferrersState;
   readonly #indexLocks = new Map<string, Promise<void>>();
+  /** The manifest this repository last read with a GET (checked against its digest): a tag of it needs no second GET. */
+  #lastManifest: { digest: string; bytes: Buffer } | undefined;
 
   /**
    * A repository of `registry`; usually made by {@link Registry.repository}. INVALID_REFERENCE for a name the
@@ -222,6 +224,7 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
       }
       type = declared ?? MediaType.ImageManifest;
     }
+    this.#lastManifest = { digest, bytes };
     return { descriptor: { mediaType: type, digest, size: bytes.length }, bytes };
   }
 
@@ -556,6 +559,56 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
     return { mediaType: MediaType.OctetStream, digest, size };
   }
 
+  /**
+   * A blob's descriptor and content from one GET (its Content-Length is the size), verified as it
+   * is read; a registry that answers without a length is asked with a HEAD first, as resolveBlob.
+   */
+  fetchBlob(
+    digest: string,
+    o: Op = {},
+  ): Promise<{
+    /** The blob's descriptor: its digest, and its size as the store answered it. */
+    descriptor: Descriptor;
+    /** Its bytes, checked against the descriptor as they are read. */
+    content: Readable;
+  }> {
+    return cancellable(o.signal, () => this.#fetchBlob(digest, o));
+  }
+
+  async #fetchBlob(digest: string, o: Op): Promise<{ descriptor: Descriptor; content: Readable }> {
+    checkTagOrDigest(digest, `${this}@${digest}`);
+    parseDigest(digest);
+    const where = `${this}@${digest}`;
+    const url = this.#url(`blobs/${digest}`);
+    const reply = await this.#send({ method: 'GET', url }, o);
+    if (reply.status === 404) {
+      // Said as the HEAD it replaces says it (a registry's `BLOB_UNKNOWN` body adds nothing).
+      await discard(reply);
+      throw new RegistryResponseError({
+        method: 'GET',
+        url: reply.url,
+        status: 404,
+        text: `blob ${digest} not found in ${this}`,
+      });
+    }
+    if (reply.status !== 200) throw await replyError(reply, 'GET', `blob ${digest} not found in ${this}`);
+    const size = contentLength(reply);
+    if (size === undefined) {
+      reply.body.destroy();
+      const descriptor = await this.#resolveBlob(digest, o);
+      return { descriptor, content: await this.#fetch(descriptor, o) };
+    }
+    const descriptor: Descriptor = { mediaType: MediaType.OctetStream, digest, size };
+    this.#checkHeaders(reply, descriptor, where);
+    const onBytes = o.onProgress ? { onBytes: o.onProgress } : {};
+    const content = verifiedStream(reply.body, descriptor, {
+      where,
+      ...onBytes,
+      resume: this.#resumer(url, descriptor, o),
+    });
+    return { descriptor, content };
+  }
+
   exists(desc: Descriptor, o: Op = {}): Promise<boolean> {
     return cancellable(o.signal, () => this.#exists(desc, o));
   }
@@ -635,7 +688,11 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
 
   async #tag(desc: Descriptor, reference: string, o: Op): Promise<void> {
     checkTagOrDigest(reference, `${this}:${reference}`);
-    const bytes = await fetchAll(this, desc, { ...(o.signal ? { signal: o.signal } : {}) });
+    const last = this.#lastManifest;
+    const bytes =
+      last && last.digest === desc.digest && last.bytes.length === desc.size
+        ? last.bytes
+        : await fetchAll(this, desc, { ...(o.signal ? { signal: o.signal } : {}) });
     // A re-tag never rewrites the referrers fallback index (oras PR #1435).
     await this.#pushManifest(desc, bytes, reference, { index: false }, o);
   }

@@ -234,6 +234,70 @@ describe('Authorizer', () => {
   });
 });
 
+describe('Authorizer: a token fetched for more scopes serves a request that needs fewer', () => {
+  /**
+   * A token server whose token is the scopes it was asked for, and a registry that takes a token
+   * when it holds the scope the path needs (`/v2/<repo>/…` with the scope given in `x-need`), and
+   * refuses any token of more than one scope when `strict` (as a registry whose token server
+   * granted less than was asked for would).
+   */
+  async function setup(strict: boolean) {
+    const tokens = await serve((req, res) => {
+      const scopes = new URL(req.url ?? '/', 'http://x').searchParams.getAll('scope');
+      res.end(JSON.stringify({ token: Buffer.from(scopes.join(' ')).toString('base64url') }));
+    });
+    const registry = await serve((req, res) => {
+      const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      const granted = Buffer.from(token, 'base64url').toString().split(' ');
+      const need = String(req.headers['x-need']);
+      req.resume();
+      if (token && granted.includes(need) && !(strict && granted.length > 1)) res.end('ok');
+      else
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.url('/token').href}",service="reg"` }).end();
+    });
+    const transport = new Transport({ retry: noRetry });
+    const auth = new Authorizer({ registry: registry.url(), inner: transport });
+    const send = async (need: string[], body?: Buffer) => {
+      const reply = await auth.send({
+        method: body ? 'PUT' : 'GET',
+        url: registry.url('/v2/r/x'),
+        scopes: need,
+        headers: { 'x-need': need.at(-1) as string, ...(body ? { 'content-length': String(body.length) } : {}) },
+        ...(body ? { body } : {}),
+      });
+      return { status: reply.status, text: String(await readBody(reply, 1024, 'reply')) };
+    };
+    return { tokens, registry, transport, send };
+  }
+  const wide = ['repository:a:pull', 'repository:b:pull,push'];
+
+  test('the PUT after a mount carries the mount token: no token request of its own', async () => {
+    const { tokens, transport, send } = await setup(false);
+    try {
+      assert.equal((await send(wide)).status, 200);
+      assert.equal((await send(['repository:b:pull,push'], Buffer.from('{}'))).status, 200);
+      assert.equal(tokens.seen.length, 1);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('a wider token the registry refuses costs one retry with a token of the scope asked for, and is lent no more', async () => {
+    const { tokens, registry, transport, send } = await setup(true);
+    try {
+      assert.equal((await send(wide)).status, 401, 'the wide request itself fails in this registry');
+      const before = tokens.seen.length;
+      assert.equal((await send(['repository:b:pull,push'], Buffer.from('{}'))).status, 200);
+      assert.equal(tokens.seen.length, before + 1, 'one exact token');
+      const requests = registry.seen.length;
+      assert.equal((await send(['repository:b:pull,push'], Buffer.from('{}'))).status, 200);
+      assert.equal(registry.seen.length, requests + 1, 'the exact token from the start: no refused try');
+    } finally {
+      await transport.close();
+    }
+  });
+});
+
 describe('token realm by name: the rule of a literal address, on the address dialled', () => {
   /**
    * A registry and a token server on 127.0.0.1, both reached by name through an injected resolver

@@ -54,21 +54,42 @@ async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise
   const opened = await openTarget(raw, flags);
   // Ctrl-C or SIGTERM stops the download, and the temp file beside the output goes with it.
   const signal = (await import('../interrupt.js')).interruptSignal();
+  let display: import('../output/transfer.js').TransferDisplay | undefined;
   try {
-    const desc = await resolveBlob(opened, await blobDigest(opened, raw));
+    const digest = await blobDigest(opened, raw);
+    const { hasBlobReferenceFetcher } = await import('../../content/index.js');
+    // A registry describes the blob with the GET that reads it: no HEAD first (as oras blob fetch).
+    const oneGet = flags.output !== undefined && hasBlobReferenceFetcher(opened.target);
+    const tty = io.isTTY && flags.tty !== false && !io.debug;
+    const { TransferDisplay, PullVerbs } = await import('../output/transfer.js');
+    // Bars only: the status lines of other commands are not part of `blob fetch`'s output.
+    display = tty && flags.output !== '-' ? new TransferDisplay(io, PullVerbs) : undefined;
+    const bars = display;
+    let desc: Descriptor;
+    let fetched: Readable | undefined;
+    if (oneGet && hasBlobReferenceFetcher(opened.target)) {
+      let onProgress: ((n: number) => void) | undefined;
+      const got = await opened.target.fetchBlob(digest, {
+        signal,
+        ...(display ? { onProgress: (n: number) => onProgress?.(n) } : {}),
+      });
+      desc = got.descriptor;
+      fetched = got.content;
+      if (bars) onProgress = (n) => bars.onProgress(desc, n);
+    } else {
+      desc = await resolveBlob(opened, digest);
+    }
     if (flags.output === '-') {
-      await shared.writeStdout(io, await opened.target.fetch(desc, { signal }));
+      await shared.writeStdout(io, fetched ?? (await opened.target.fetch(desc, { signal })));
     } else if (flags.output !== undefined) {
-      // Bars only: the status lines of other commands are not part of `blob fetch`'s output.
-      const tty = io.isTTY && flags.tty !== false && !io.debug;
-      const { TransferDisplay, PullVerbs } = await import('../output/transfer.js');
-      const display = tty ? new TransferDisplay(io, PullVerbs) : undefined;
       try {
         display?.preCopy(desc);
-        const stream = await opened.target.fetch(desc, {
-          signal,
-          ...(display ? { onProgress: (n: number) => display.onProgress(desc, n) } : {}),
-        });
+        const stream =
+          fetched ??
+          (await opened.target.fetch(desc, {
+            signal,
+            ...(bars ? { onProgress: (n: number) => bars.onProgress(desc, n) } : {}),
+          }));
         await shared.writeOutputStream(flags.output, stream);
         display?.postCopy(desc);
       } finally {
@@ -77,6 +98,7 @@ async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise
     }
     if (flags.descriptor) shared.printDescriptor(io, desc, Boolean(flags.pretty));
   } finally {
+    display?.stop();
     await closeRegistries();
   }
 }

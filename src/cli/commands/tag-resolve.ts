@@ -13,7 +13,8 @@ export function registerTag(program: Command, io: CliIO): void {
   addOrasOptions(cmd, { concurrency: { what: 'tags applied', default: 5 } });
   cmd.action(async (name: string, tags: string[], opts) => {
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
-    const { tagAll } = await import('../../copy/index.js');
+    const { fetchReference, tagAll } = await import('../../copy/index.js');
+    const { hasReferenceFetcher } = await import('../../content/index.js');
     if (tags.length === 1 && (tags[0] === 'list' || tags[0] === 'ls')) {
       throw new LadingError('INVALID_ARGUMENT', 'to list tags, use "lading repo tags <name>"');
     }
@@ -22,7 +23,12 @@ export function registerTag(program: Command, io: CliIO): void {
     const limit = parseConcurrency(opts.concurrency);
     const opened = await openTarget(name, opts, { write: true });
     try {
-      const desc = await opened.target.resolve(await requireReference(opened, name));
+      const reference = await requireReference(opened, name);
+      // A registry answers a GET by tag with the manifest the new tags PUT (oras-go's oras.Tag): one
+      // request, where a HEAD would need a GET by digest after it.
+      const desc = hasReferenceFetcher(opened.target)
+        ? (await fetchReference(opened.target, reference)).desc
+        : await opened.target.resolve(reference);
       io.stdout.write(`Tagging [${opened.kind}] ${safeText(opened.base)}@${desc.digest}\n`);
       await tagAll(opened.target, desc, tags, {
         concurrency: limit,

@@ -8,13 +8,14 @@ import {
   fetchAll,
   hasIngest,
   hasPushReference,
+  hasReferenceFetcher,
   hasTags,
   type Op,
   pushIfAbsent,
   type Target,
   type TargetResolver,
 } from '../../content/index.js';
-import { copyGraph } from '../../copy/index.js';
+import { copyGraph, fetchReference } from '../../copy/index.js';
 import { isArtifactSetMediaType } from '../../ctf/index.js';
 import { LayoutTarWriter, OciLayout } from '../../layout/index.js';
 import {
@@ -393,8 +394,21 @@ export class ComponentVersionRepository {
 
     const descriptorMediaType = this.options.descriptorMediaType ?? DescriptorMediaType.Json;
     const descriptorBytes = encodeWithinLimit(descriptor, descriptorMediaType);
-    const descriptorLayer = await pushBytes(target, descriptorBytes, descriptorMediaType, o);
-    const config = await pushBytes(target, encodeComponentConfig(descriptorLayer), OcmMediaType.ComponentConfig, o);
+    // The config names the descriptor layer by its digest, known before either is stored: both go
+    // up at once (on a registry, one HEAD, POST and PUT's worth of waiting, not two).
+    const descriptorLayer: Descriptor = {
+      mediaType: descriptorMediaType,
+      digest: digestBytes(descriptorBytes),
+      size: descriptorBytes.byteLength,
+    };
+    // Both settle before a failure is reported: nothing is still being written when the caller cleans up.
+    const [layerPushed, configured] = await Promise.allSettled([
+      pushBytes(target, descriptorBytes, descriptorMediaType, o),
+      pushBytes(target, encodeComponentConfig(descriptorLayer), OcmMediaType.ComponentConfig, o),
+    ]);
+    if (layerPushed.status === 'rejected') throw layerPushed.reason;
+    if (configured.status === 'rejected') throw configured.reason;
+    const config = configured.value;
     const annotations = versionAnnotations(
       name,
       version,
@@ -408,7 +422,12 @@ export class ComponentVersionRepository {
       layers: [descriptorLayer, ...layers],
       annotations,
     });
-    const manifest = await pushBytes(target, manifestBytes, MediaType.ImageManifest, o);
+    // A manifest an index names is stored before the index; one that is the root itself is stored
+    // by the PUT of its tag below (a HEAD and a PUT by digest first would be two round trips more).
+    const manifest =
+      manifests.length > 0 || !hasPushReference(target)
+        ? await pushBytes(target, manifestBytes, MediaType.ImageManifest, o)
+        : { mediaType: MediaType.ImageManifest, digest: digestBytes(manifestBytes), size: manifestBytes.length };
     let root: Descriptor = manifest;
     let rootBytes: Uint8Array = manifestBytes;
     if (manifests.length > 0) {
@@ -482,15 +501,19 @@ export class ComponentVersionRepository {
     const target = await this.target(name, o);
     const ref = `${componentRepository(name)}:${version}`;
     let root: Descriptor;
+    let rootBytes: Buffer | undefined;
     try {
-      root = await target.resolve(versionToTag(version), o);
+      // A registry answers the tag with the manifest itself: one GET, not a HEAD and a GET.
+      if (hasReferenceFetcher(target))
+        ({ desc: root, bytes: rootBytes } = await fetchReference(target, versionToTag(version), o));
+      else root = await target.resolve(versionToTag(version), o);
     } catch (error) {
       if (isLadingError(error, 'NOT_FOUND')) {
         throw new LadingError('NOT_FOUND', `component version ${name}:${version} not found`, { cause: error });
       }
       throw error;
     }
-    const { descriptor, manifest: manifestDesc, layers } = await this.#readVersionAt(target, root, ref, o);
+    const { descriptor, manifest: manifestDesc, layers } = await this.#readVersionAt(target, root, ref, o, rootBytes);
     // Tags and indexes are the repository's word, the descriptor is what signatures cover: a
     // version stored under another name or version would be served, transferred and verified as
     // what the reference says, so the two must agree (names are pattern-checked by now).
@@ -510,10 +533,12 @@ export class ComponentVersionRepository {
     root: Descriptor,
     ref: string,
     o: Op,
+    /** The root's bytes where the caller has them (read with the tag, checked against `root`). */
+    rootBytes?: Buffer,
   ): Promise<Pick<StoredVersion, 'descriptor' | 'manifest' | 'layers'>> {
     let manifestDesc = root;
     if (root.mediaType === MediaType.ImageIndex) {
-      const index = parseNode(await fetchAll(target, root, o), root.mediaType, ref);
+      const index = parseNode(rootBytes ?? (await fetchAll(target, root, o)), root.mediaType, ref);
       const first = index.kind === 'index' ? index.index.manifests[0] : undefined;
       if (!first || first.mediaType !== MediaType.ImageManifest) {
         throw new LadingError(
@@ -523,7 +548,8 @@ export class ComponentVersionRepository {
       }
       manifestDesc = first;
     }
-    const node = parseNode(await fetchAll(target, manifestDesc, o), manifestDesc.mediaType, ref);
+    const manifestBytes = manifestDesc === root && rootBytes ? rootBytes : await fetchAll(target, manifestDesc, o);
+    const node = parseNode(manifestBytes, manifestDesc.mediaType, ref);
     if (node.kind !== 'manifest') throw new LadingError('INVALID_MANIFEST', `${ref}: not an OCI image manifest`);
     const manifest = node.manifest;
     if (!isComponentConfigType(manifest.config.mediaType)) {

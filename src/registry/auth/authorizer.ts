@@ -56,6 +56,11 @@ export class Authorizer implements Sender {
   readonly #schemes = new Map<string, HostScheme>();
   readonly #basic = new Map<string, string>();
   readonly #tokens = new Map<string, Promise<CachedToken>>();
+  /**
+   * Tokens fetched, with the scopes asked for, that a request needing fewer scopes may borrow (a
+   * cross-repository mount's token serves the manifest PUT after it): one token request fewer.
+   */
+  readonly #wide = new Map<string, { host: string; scopes: string[]; token: CachedToken }>();
 
   constructor(options: AuthorizerOptions) {
     this.#o = options;
@@ -68,7 +73,8 @@ export class Authorizer implements Sender {
     if (req.url.origin !== this.#o.registry.origin) return inner.send(req);
     const host = req.url.host;
     const scopes = req.scopes ?? [];
-    let sent = await this.#authorization(host, scopes, req.signal);
+    // A borrowed wider token that the registry refuses costs a retry: only where the body can be sent again.
+    let sent = await this.#authorization(host, scopes, req.signal, isReplayable(req.body));
     let reply = await inner.send({ ...req, authorization: sent });
     // Two rounds: a token can be stale as soon as it is issued (clock skew between the token
     // server and the registry), and a second fresh one usually is not.
@@ -95,11 +101,19 @@ export class Authorizer implements Sender {
   }
 
   /** The header to send up front, when an earlier challenge told us how this host authenticates. */
-  async #authorization(host: string, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
+  async #authorization(
+    host: string,
+    scopes: readonly string[],
+    signal?: AbortSignal,
+    borrow = false,
+  ): Promise<string | undefined> {
     const scheme = this.#schemes.get(host);
     if (!scheme) return undefined;
     if (scheme.kind === 'basic') return this.#basic.get(host);
-    const token = await this.#token(host, scheme, cleanScopes(scopes), signal);
+    const needed = cleanScopes(scopes);
+    const wider = borrow ? this.#wider(host, needed) : undefined;
+    if (wider) return `Bearer ${wider.value}`;
+    const token = await this.#token(host, scheme, needed, signal);
     return token ? `Bearer ${token.value}` : undefined;
   }
 
@@ -137,6 +151,8 @@ export class Authorizer implements Sender {
       registryAddress: reply.remoteAddress,
     };
     this.#schemes.set(host, scheme);
+    // A borrowed token the registry refused is lent no more.
+    for (const [key, w] of this.#wide) if (`Bearer ${w.token.value}` === sent) this.#wide.delete(key);
     const all = cleanScopes([...scopes, ...(challenge.params.scope ?? '').split(' ')]);
     const key = `${host} ${all.join(' ')}`;
     const cached = this.#tokens.get(key);
@@ -177,11 +193,27 @@ export class Authorizer implements Sender {
     pending = this.#fetchToken(host, scheme, scopes, signal);
     this.#tokens.set(key, pending);
     try {
-      return await pending;
+      const token = await pending;
+      if (this.#tokens.get(key) === pending) this.#wide.set(key, { host, scopes, token });
+      return token;
     } catch (error) {
       if (this.#tokens.get(key) === pending) this.#tokens.delete(key);
       throw error;
     }
+  }
+
+  /** An unexpired token of `host` fetched for scopes that include every one of `needed`, if any. */
+  #wider(host: string, needed: readonly string[]): CachedToken | undefined {
+    if (needed.length === 0) return undefined;
+    const now = Date.now();
+    for (const [key, w] of this.#wide) {
+      if (w.token.expiresAt <= now) {
+        this.#wide.delete(key);
+        continue;
+      }
+      if (w.host === host && needed.every((n) => coveredBy(n, w.scopes))) return w.token;
+    }
+    return undefined;
   }
 
   async #fetchToken(
@@ -268,4 +300,18 @@ export class Authorizer implements Sender {
     // Renew a little early so a token does not lapse between our check and the registry's.
     return { value, expiresAt: started + lifetimeMs - Math.min(10_000, lifetimeMs / 10) };
   }
+}
+
+/** Whether one of `granted` (clean scopes) names the resource of `scope` with all of its actions, or `*`. */
+function coveredBy(scope: string, granted: readonly string[]): boolean {
+  const last = scope.lastIndexOf(':');
+  if (last <= scope.indexOf(':')) return granted.includes(scope);
+  const resource = scope.slice(0, last);
+  const actions = scope.slice(last + 1).split(',');
+  return granted.some((g) => {
+    const at = g.lastIndexOf(':');
+    if (g.slice(0, at) !== resource) return false;
+    const has = g.slice(at + 1).split(',');
+    return has.includes('*') || actions.every((a) => has.includes(a));
+  });
 }
