@@ -1,11 +1,11 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, lstatSync } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { type TarWriteEntry, tempPathFor, writeTar } from '../archive/index.js';
-import { fileReadBytes } from '../content/index.js';
+import { TarSmallEntryBytes, type TarWriteEntry, tempPathFor, writeTar } from '../archive/index.js';
+import { fileReadBytes, readRegularFileSync } from '../content/index.js';
 import { LadingError } from '../oci/index.js';
 import { emptyArtifactIndex, encodeArtifactIndex } from './artifact-index.js';
 import { ArtifactIndexFileName, BlobsDirectoryName, digestFromBlobFileName } from './format.js';
@@ -31,9 +31,9 @@ export interface WriteCtfArchiveOptions {
 /**
  * The entries of a CTF folder in the order upstream writes them: `artifact-index.json` first,
  * then every blob in lexical order. Only the index and digest-named blobs are taken: lock files,
- * temps and anything else in the folder are not part of the CTF.
+ * temps and anything else in the folder are not part of the CTF. @internal
  */
-async function ctfEntries(dir: string, options: WriteCtfArchiveOptions): Promise<TarWriteEntry[]> {
+export async function ctfArchiveEntries(dir: string, options: WriteCtfArchiveOptions): Promise<TarWriteEntry[]> {
   const indexPath = join(dir, ArtifactIndexFileName);
   let indexSize: number | undefined;
   try {
@@ -58,22 +58,51 @@ async function ctfEntries(dir: string, options: WriteCtfArchiveOptions): Promise
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) {
     const path = join(dir, BlobsDirectoryName, name);
-    const size = (await stat(path)).size;
-    entries.push({
+    // A direct call: a stat is too little work for a trip through the thread pool, made per blob.
+    const size = lstatSync(path).size;
+    const entry: TarWriteEntry = {
       path: `${BlobsDirectoryName}/${name}`,
       size,
       open: () => createReadStream(path, { highWaterMark: fileReadBytes(size) }),
-    });
+    };
+    // A small blob (descriptors, configs, manifests: most of a CTF's files) is read whole, in one
+    // direct call, when its turn comes: no stream, with its buffers and objects, per file.
+    if (size <= TarSmallEntryBytes) entry.read = () => readSmallBlob(path, entry.path, options);
+    entries.push(entry);
   }
   const onEntry = options.onEntry;
   if (!onEntry) return entries;
-  return entries.map((e) => ({
-    ...e,
-    open: async () => {
-      await onEntry({ path: e.path, size: e.size });
-      return e.open();
-    },
-  }));
+  return entries.map((e) => {
+    const seen = { path: e.path, size: e.size };
+    const wrapped: TarWriteEntry = {
+      ...e,
+      open: async () => {
+        await onEntry(seen);
+        return e.open();
+      },
+    };
+    const read = e.read;
+    if (read) {
+      wrapped.read = async () => {
+        await onEntry(seen);
+        return read();
+      };
+    }
+    return wrapped;
+  });
+}
+
+/** A small blob of the folder whole; one that grew past the small size since it was listed is a size mismatch. */
+function readSmallBlob(path: string, entryPath: string, options: WriteCtfArchiveOptions): Buffer {
+  const where = options.where === undefined ? path : `${options.where}: ${entryPath}`;
+  try {
+    return readRegularFileSync(path, { limit: TarSmallEntryBytes, where, noFollow: true });
+  } catch (error) {
+    if (error instanceof LadingError && error.code === 'SIZE_EXCEEDS_LIMIT') {
+      throw new LadingError('SIZE_MISMATCH', `${where} changed size while the archive was written`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /**
@@ -89,7 +118,7 @@ export async function writeCtfArchive(
   stagingDir: string,
   options: WriteCtfArchiveOptions = {},
 ): Promise<void> {
-  const entries = await ctfEntries(dir, options);
+  const entries = await ctfArchiveEntries(dir, options);
   const signalOpt = options.signal ? { signal: options.signal } : {};
   const mode = options.mode;
   const given = options.where ?? out;
