@@ -276,8 +276,8 @@ export class TarFileWriter {
 const GatherBytes = 256 * 1024;
 
 /**
- * The largest file that the writers of tars over files (a CTF written back, a folder archived)
- * read whole in one call ({@link TarWriteEntry.read}) rather than stream.
+ * The largest file that a writer of a tar over files (a CTF written back) reads whole in one call
+ * ({@link TarWriteEntry.read}) rather than streams.
  */
 export const TarSmallEntryBytes = 64 * 1024;
 
