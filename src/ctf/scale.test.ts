@@ -194,3 +194,33 @@ describe('a folder CTF asked many times', () => {
     }
   });
 });
+
+describe('a CTF answering many questions in a row', () => {
+  for (const name of ['ctf', 'ctf.tgz']) {
+    test(`${name}: lets the event loop turn (timers, a Ctrl-C) while it works`, async () => {
+      const t = await tempDir();
+      try {
+        const archive = await CtfArchive.open(join(t.path, name), { mode: 'create', batchIndex: true });
+        const target = archive.repository(repo);
+        const { desc, bytes } = await versionManifest(target, 0);
+        await target.pushReference(desc, bytes, '1.0.0');
+        // Direct system calls, and an index kept in memory: nothing in these answers needs the
+        // loop, so only the store itself can let it turn.
+        let fired = false;
+        setTimeout(() => {
+          fired = true;
+        }, 1);
+        const start = performance.now();
+        let asked = 0;
+        while (!fired && performance.now() - start < 2000) {
+          assert.equal(await target.exists(desc), true);
+          asked++;
+        }
+        assert.ok(fired, `a timer due in 1 ms had not run after ${asked} answers in 2 s`);
+        await archive.close();
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+});
