@@ -32,7 +32,7 @@ test('a CTF written back reads each small blob whole (no stream per file), with 
     const dir = join(t.path, 'ctf');
     const { big } = await ctfFolder(dir, 200);
     const seen: string[] = [];
-    const entries = await ctfArchiveEntries(dir, { onEntry: (e) => void seen.push(e.path) });
+    const entries = [...(await ctfArchiveEntries(dir, { onEntry: (e) => void seen.push(e.path) }))];
     assert.equal(entries.length, 202);
     assert.equal(entries[0]?.path, 'artifact-index.json');
     for (const entry of entries.slice(1)) {
@@ -44,7 +44,7 @@ test('a CTF written back reads each small blob whole (no stream per file), with 
     assert.equal(seen.length, 202, 'onEntry is called for every entry, read whole or streamed');
     // The same entries, every one streamed, give the same tar.
     const streamed = join(t.path, 'streamed.tar');
-    const plain = (await ctfArchiveEntries(dir, {})).map(({ read: _read, ...entry }) => entry);
+    const plain = [...(await ctfArchiveEntries(dir, {}))].map(({ read: _read, ...entry }) => entry);
     await writeTar(streamed, plain, { nameFolders: false });
     assert.ok(gunzipSync(await readFile(out)).equals(await readFile(streamed)));
   } finally {

@@ -31,9 +31,14 @@ export interface WriteCtfArchiveOptions {
 /**
  * The entries of a CTF folder in the order upstream writes them: `artifact-index.json` first,
  * then every blob in lexical order. Only the index and digest-named blobs are taken: lock files,
- * temps and anything else in the folder are not part of the CTF. @internal
+ * temps and anything else in the folder are not part of the CTF. The folder is listed now; each
+ * blob's entry is made when the writer comes to it (only the names are held: an entry with its
+ * paths and closures is ~1 KB, 60 MB of heap for the 60,000 blobs of 15,000 components). @internal
  */
-export async function ctfArchiveEntries(dir: string, options: WriteCtfArchiveOptions): Promise<TarWriteEntry[]> {
+export async function ctfArchiveEntries(
+  dir: string,
+  options: WriteCtfArchiveOptions,
+): Promise<Iterable<TarWriteEntry>> {
   const indexPath = join(dir, ArtifactIndexFileName);
   let indexSize: number | undefined;
   try {
@@ -41,12 +46,12 @@ export async function ctfArchiveEntries(dir: string, options: WriteCtfArchiveOpt
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const entries: TarWriteEntry[] = [];
+  let index: TarWriteEntry;
   if (indexSize === undefined || indexSize === 0) {
     const bytes = encodeArtifactIndex(emptyArtifactIndex());
-    entries.push({ path: ArtifactIndexFileName, size: bytes.length, open: () => Readable.from([bytes]) });
+    index = { path: ArtifactIndexFileName, size: bytes.length, open: () => Readable.from([bytes]) };
   } else {
-    entries.push({ path: ArtifactIndexFileName, size: indexSize, open: () => createReadStream(indexPath) });
+    index = { path: ArtifactIndexFileName, size: indexSize, open: () => createReadStream(indexPath) };
   }
   const dirents = await readdir(join(dir, BlobsDirectoryName), { withFileTypes: true }).catch((error) => {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
@@ -56,40 +61,53 @@ export async function ctfArchiveEntries(dir: string, options: WriteCtfArchiveOpt
     .filter((d) => d.isFile() && digestFromBlobFileName(d.name) !== undefined)
     .map((d) => d.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const name of names) {
-    const path = join(dir, BlobsDirectoryName, name);
-    // A direct call: a stat is too little work for a trip through the thread pool, made per blob.
-    const size = lstatSync(path).size;
-    const entry: TarWriteEntry = {
-      path: `${BlobsDirectoryName}/${name}`,
-      size,
-      open: () => createReadStream(path, { highWaterMark: fileReadBytes(size) }),
+  return entriesOf(index, dir, names, options);
+}
+
+function* entriesOf(
+  index: TarWriteEntry,
+  dir: string,
+  names: readonly string[],
+  options: WriteCtfArchiveOptions,
+): Generator<TarWriteEntry> {
+  yield announced(index, options.onEntry);
+  for (const name of names) yield announced(blobEntry(dir, name, options), options.onEntry);
+}
+
+function blobEntry(dir: string, name: string, options: WriteCtfArchiveOptions): TarWriteEntry {
+  const path = join(dir, BlobsDirectoryName, name);
+  // A direct call: a stat is too little work for a trip through the thread pool, made per blob.
+  const size = lstatSync(path).size;
+  const entry: TarWriteEntry = {
+    path: `${BlobsDirectoryName}/${name}`,
+    size,
+    open: () => createReadStream(path, { highWaterMark: fileReadBytes(size) }),
+  };
+  // A small blob (descriptors, configs, manifests: most of a CTF's files) is read whole, in one
+  // direct call, when its turn comes: no stream, with its buffers and objects, per file.
+  if (size <= TarSmallEntryBytes) entry.read = () => readSmallBlob(path, entry.path, options);
+  return entry;
+}
+
+/** `entry`, calling `onEntry` before its body is taken (streamed or read whole). */
+function announced(entry: TarWriteEntry, onEntry: WriteCtfArchiveOptions['onEntry']): TarWriteEntry {
+  if (!onEntry) return entry;
+  const seen = { path: entry.path, size: entry.size };
+  const wrapped: TarWriteEntry = {
+    ...entry,
+    open: async () => {
+      await onEntry(seen);
+      return entry.open();
+    },
+  };
+  const read = entry.read;
+  if (read) {
+    wrapped.read = async () => {
+      await onEntry(seen);
+      return read();
     };
-    // A small blob (descriptors, configs, manifests: most of a CTF's files) is read whole, in one
-    // direct call, when its turn comes: no stream, with its buffers and objects, per file.
-    if (size <= TarSmallEntryBytes) entry.read = () => readSmallBlob(path, entry.path, options);
-    entries.push(entry);
   }
-  const onEntry = options.onEntry;
-  if (!onEntry) return entries;
-  return entries.map((e) => {
-    const seen = { path: e.path, size: e.size };
-    const wrapped: TarWriteEntry = {
-      ...e,
-      open: async () => {
-        await onEntry(seen);
-        return e.open();
-      },
-    };
-    const read = e.read;
-    if (read) {
-      wrapped.read = async () => {
-        await onEntry(seen);
-        return read();
-      };
-    }
-    return wrapped;
-  });
+  return wrapped;
 }
 
 /** A small blob of the folder whole; one that grew past the small size since it was listed is a size mismatch. */
