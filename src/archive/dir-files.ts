@@ -80,11 +80,15 @@ export class DirFiles implements StoreFiles {
     return (await this.#reach(path, (at) => this.#statAt(at, path)))?.value;
   }
 
-  /** A direct system call: a stat is too little work for a trip through the thread pool. */
+  /**
+   * A direct system call: a stat is too little work for a trip through the thread pool. A missing
+   * file is an answer, not an error (asked before every blob is written, it is the common case):
+   * no exception is made for it, which costs several times the call.
+   */
   #statAt(at: string, path: string): FileEntry | undefined {
     try {
-      const s = (this.#follow ? statSync : lstatSync)(at);
-      return s.isFile() ? { path, size: s.size } : undefined;
+      const s = (this.#follow ? statSync : lstatSync)(at, { throwIfNoEntry: false });
+      return s?.isFile() ? { path, size: s.size } : undefined;
     } catch (error) {
       if (absent(error)) return undefined;
       throw this.#ioError('stat', path, error);

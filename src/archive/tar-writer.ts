@@ -27,7 +27,7 @@ export interface TarEntryOptions {
  */
 export async function* tarEntry(
   header: TarWriteHeader,
-  body: TarWriteBody | undefined,
+  body: TarWriteBody | Uint8Array | undefined,
   options: TarEntryOptions,
 ): AsyncGenerator<Buffer> {
   const { where, signal } = options;
@@ -43,7 +43,12 @@ export async function* tarEntry(
   signal?.throwIfAborted();
   yield encodeTarHeader(header);
   let count = 0;
-  if (body) {
+  if (body instanceof Uint8Array) {
+    // A body held whole (a small file read in one call): no stream machinery for a few bytes.
+    if (body.byteLength !== header.size) throw sizeError(body.byteLength, header.size);
+    count = body.byteLength;
+    if (count > 0) yield Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  } else if (body) {
     // A stream that stalls still answers an abort.
     if (signal && body instanceof Readable) addAbortSignal(signal, body);
     for await (const chunk of body) {
@@ -161,6 +166,13 @@ export class TarFileWriter {
   #closed = false;
   /** Folders named so far ({@link namingFolders}); undefined when folders are not named. */
   readonly #folders: Set<string> | undefined;
+  /**
+   * Small chunks (headers, padding, small bodies) gathered into one write: an archive of
+   * thousands of small files otherwise costs three writes per file, each a trip through the
+   * thread pool. Copied in, so a body may reuse its buffer once the chunk is taken.
+   */
+  readonly #gather = Buffer.allocUnsafe(GatherBytes);
+  #gathered = 0;
 
   private constructor(out: string, temp: string, handle: FileHandle, nameFolders: boolean) {
     this.out = out;
@@ -184,9 +196,10 @@ export class TarFileWriter {
 
   /**
    * Appends one entry once those before it are written (after an entry for each folder above it
-   * not named yet, when folders are named); a failure spoils the whole file.
+   * not named yet, when folders are named); a failure spoils the whole file. The body is streamed,
+   * or given whole as bytes (a small file read in one call).
    */
-  append(header: TarWriteHeader, body: TarWriteBody | undefined, options: TarEntryOptions): Promise<void> {
+  append(header: TarWriteHeader, body: TarWriteBody | Uint8Array | undefined, options: TarEntryOptions): Promise<void> {
     const turn = this.#queue.then(async () => {
       if (this.#failed !== undefined) throw this.#failed;
       try {
@@ -211,6 +224,7 @@ export class TarFileWriter {
     if (this.#failed !== undefined) throw this.#failed;
     try {
       await this.#write(tarTrailer);
+      await this.#flush();
       await this.#handle.sync();
       this.#closed = true;
       await this.#handle.close();
@@ -231,17 +245,56 @@ export class TarFileWriter {
   }
 
   async #write(chunk: Buffer): Promise<void> {
+    if (chunk.length <= GatherBytes - this.#gathered) {
+      chunk.copy(this.#gather, this.#gathered);
+      this.#gathered += chunk.length;
+      return;
+    }
+    await this.#flush();
+    if (chunk.length < GatherBytes) {
+      chunk.copy(this.#gather, 0);
+      this.#gathered = chunk.length;
+      return;
+    }
+    await this.#writeOut(chunk);
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#gathered === 0) return;
+    const gathered = this.#gathered;
+    this.#gathered = 0;
+    await this.#writeOut(this.#gather.subarray(0, gathered));
+  }
+
+  async #writeOut(chunk: Buffer): Promise<void> {
     let done = 0;
     while (done < chunk.length) done += (await this.#handle.write(chunk, done, chunk.length - done)).bytesWritten;
   }
 }
+
+/** How many bytes of small chunks {@link TarFileWriter} gathers before it writes them. */
+const GatherBytes = 256 * 1024;
+
+/**
+ * The largest file that a writer of a tar over files (a CTF written back) reads whole in one call
+ * ({@link TarWriteEntry.read}) rather than streams.
+ */
+export const TarSmallEntryBytes = 64 * 1024;
 
 export interface TarWriteEntry {
   /** Clean, relative, `/`-separated path. */
   path: string;
   /** Exact byte count the body must deliver. */
   size: number;
+  /** The body as a stream, opened when the entry's turn comes. */
   open: () => Promise<Readable> | Readable;
+  /**
+   * The body whole, for a small entry (a CTF's descriptors, configs and manifests are a few
+   * hundred bytes each): when given, writeTar calls it, when the entry's turn comes, instead of
+   * `open`, and the entry costs one read rather than a stream (an archive of thousands of small
+   * files otherwise holds a stream's buffers and objects per file). It must give exactly `size` bytes.
+   */
+  read?: () => Promise<Uint8Array> | Uint8Array;
 }
 
 /**
@@ -264,12 +317,15 @@ export async function writeTar(
     const seen = new Set<string>();
     for await (const entry of entries) {
       checkEntry(entry, seen, out);
+      const appendOptions = { where: `${out}: tar entry ${entry.path}`, ...(signal ? { signal } : {}) };
+      if (entry.read) {
+        signal?.throwIfAborted();
+        await writer.append(fileHeader(entry.path, entry.size), await entry.read(), appendOptions);
+        continue;
+      }
       const body = await entry.open();
       try {
-        await writer.append(fileHeader(entry.path, entry.size), body, {
-          where: `${out}: tar entry ${entry.path}`,
-          ...(signal ? { signal } : {}),
-        });
+        await writer.append(fileHeader(entry.path, entry.size), body, appendOptions);
       } finally {
         body.destroy();
       }

@@ -528,6 +528,45 @@ test('writeTar round trip through TarFiles, GNU tar and reproducible bytes', asy
   assert.deepEqual((await readdir(dir)).sort(), ['first.tar', 'second.tar', 'x']);
 });
 
+test('writeTar takes a small body whole from read, instead of a stream, with the same bytes', async () => {
+  const dir = await scratch();
+  const streamed = join(dir, 'streamed.tar');
+  const whole = join(dir, 'whole.tar');
+  await writeTar(streamed, sample(), { nameFolders: false });
+  let reads = 0;
+  await writeTar(
+    whole,
+    sample().map((entry) => ({
+      ...entry,
+      open: () => {
+        throw new Error('a body given whole is not opened as a stream');
+      },
+      read: async () => {
+        reads++;
+        return readAll(await entry.open());
+      },
+    })),
+    { nameFolders: false },
+  );
+  assert.equal(reads, sample().length);
+  assert.equal(sha256(await readFile(whole)), sha256(await readFile(streamed)));
+  // Many small entries are gathered into few writes; the bytes are those of one entry at a time.
+  const many = Array.from({ length: 3000 }, (_, i) => bytesEntry(`f${i}`, Buffer.from(`entry ${i}`)));
+  const wholes = many.map((entry) => ({ ...entry, read: async () => readAll(await entry.open()) }));
+  await writeTar(streamed, many);
+  await writeTar(whole, wholes);
+  assert.equal(sha256(await readFile(whole)), sha256(await readFile(streamed)));
+  assert.equal(String(await (await TarFiles.open(whole)).readSmall('f2999', 100)), 'entry 2999');
+  // A body of another size than the entry says spoils the archive, as a stream's would.
+  for (const body of [Buffer.from('abc'), Buffer.from('abcde')]) {
+    await assert.rejects(
+      writeTar(join(dir, 'bad.tar'), [{ ...bytesEntry('x', Buffer.from('abcd')), read: () => body }]),
+      isCode('SIZE_MISMATCH'),
+    );
+  }
+  assert.deepEqual((await readdir(dir)).sort(), ['streamed.tar', 'whole.tar']);
+});
+
 test('each folder is named once, outermost first, also when the caller names it after a file in it', async () => {
   const named = new Set<string>();
   assert.deepEqual(foldersToName('a/b/c', named), ['a', 'a/b']);

@@ -13,6 +13,7 @@ import {
   parseArtifactIndex,
   removeDigest,
   removeTag,
+  repositoryEntries,
   repositoryNames,
 } from './artifact-index.js';
 import { blobFileName, ctfFormatFromPath, digestFromBlobFileName } from './format.js';
@@ -166,6 +167,103 @@ describe('AddArtifact semantics (upstream index.go)', () => {
     assert.equal(removeTag(index, 'r', 'v3'), undefined);
     assert.deepEqual(removeTag(index, 'r', 'v1')?.artifacts?.length, 2);
     assert.deepEqual(removeDigest(index, 'r', d1).artifacts, [{ repository: 's', tag: 'v1', digest: d1 }]);
+  });
+});
+
+/** Upstream's AddArtifact as a plain sweep over every entry: what the indexed one must match. */
+function referenceAdd(index: ArtifactIndex, added: ArtifactMetadata): ArtifactIndex {
+  const a: ArtifactMetadata = { repository: added.repository };
+  if (added.tag) a.tag = added.tag;
+  if (added.digest) a.digest = added.digest;
+  if (added.mediaType) a.mediaType = added.mediaType;
+  const artifacts = (index.artifacts ?? []).map((e) => ({ ...e }));
+  const tag = a.tag ?? '';
+  let filled = false;
+  for (let i = 0; i < artifacts.length; i++) {
+    const art = artifacts[i] as ArtifactMetadata;
+    if (art.repository !== a.repository) continue;
+    const artTag = art.tag ?? '';
+    if (artTag === tag && art.digest === a.digest) return { schemaVersion: 1, artifacts };
+    if (tag !== '' && artTag === tag && art.digest !== a.digest) delete art.tag;
+    if (tag !== '' && artTag === '' && art.digest === a.digest) {
+      art.tag = tag;
+      filled = true;
+    }
+  }
+  if (!filled) artifacts.push(a);
+  return { schemaVersion: 1, artifacts };
+}
+
+describe('artifact index at scale', () => {
+  test('addArtifact and repositoryEntries match a sweep of every entry, whatever index they are given', () => {
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const digests = [d1, d2, `sha256:${'3'.repeat(64)}`];
+    const repos = ['r', 's', 't', 'u'];
+    // Indexes made along the way, each with the lists first handed out for it: an update may hand
+    // on its derived state, but what an earlier index answers never changes.
+    const history: { index: ArtifactIndex; expected: ArtifactIndex; lists: Map<string, unknown> }[] = [];
+    let index = emptyArtifactIndex();
+    let expected = emptyArtifactIndex();
+    for (let step = 0; step < 600; step++) {
+      // Mostly the newest index; now and then an older one (a branch), or one parsed from its file.
+      let from = { index, expected };
+      const pick = random(10);
+      if (pick === 0 && history.length > 0) from = history[random(history.length)] as typeof from;
+      if (pick === 1) from = { index: parseArtifactIndex(encodeArtifactIndex(index), 'x'), expected };
+      const entry: ArtifactMetadata = {
+        repository: repos[random(repos.length)] as string,
+        digest: digests[random(digests.length)] as string,
+        ...(random(3) > 0 ? { tag: `v${random(4)}` } : {}),
+        ...(random(2) > 0 ? { mediaType: 'application/vnd.oci.image.manifest.v1+json' } : {}),
+      };
+      index = addArtifact(from.index, entry);
+      expected = referenceAdd(from.expected, entry);
+      assert.deepEqual(index.artifacts, expected.artifacts, `step ${step}`);
+      const lists = new Map<string, unknown>();
+      for (const repo of repos) {
+        const list = repositoryEntries(index, repo);
+        assert.deepEqual(
+          list,
+          (expected.artifacts ?? []).filter((a) => a.repository === repo),
+          `step ${step} ${repo}`,
+        );
+        lists.set(repo, structuredClone(list));
+      }
+      history.push({ index, expected, lists });
+    }
+    for (const [i, { index: old, lists }] of history.entries()) {
+      for (const repo of repos) assert.deepEqual(repositoryEntries(old, repo), lists.get(repo), `index ${i} ${repo}`);
+    }
+  });
+
+  test('recording a manifest looks at the entries of its own repository, not at every entry of the archive', () => {
+    // 2,000 entries of other repositories whose repository field counts its reads.
+    let reads = 0;
+    const others: ArtifactMetadata[] = Array.from({ length: 2000 }, (_, i) => {
+      const entry = { digest: d1 } as ArtifactMetadata;
+      Object.defineProperty(entry, 'repository', {
+        enumerable: true,
+        get: () => {
+          reads++;
+          return `other/${i}`;
+        },
+      });
+      return entry;
+    });
+    let index: ArtifactIndex = { schemaVersion: 1, artifacts: others };
+    for (let i = 0; i < 500; i++) {
+      index = addArtifact(index, { repository: `component/${i}`, digest: d2 });
+      index = addArtifact(index, { repository: `component/${i}`, tag: `1.0.${i}`, digest: d2 });
+      assert.equal(repositoryEntries(index, `component/${i}`).length, 1);
+      assert.equal(repositoryEntries(index, 'other/7').length, 1);
+    }
+    assert.equal(index.artifacts?.length, 2500);
+    // Once each, when the index's entries were first mapped by repository: not once per update.
+    assert.ok(reads <= 2000, `${reads} reads of the other entries' repository`);
   });
 });
 

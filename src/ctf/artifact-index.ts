@@ -160,27 +160,55 @@ export function addArtifact(index: ArtifactIndex, added: ArtifactMetadata): Arti
   // Entries are shared between an index and the next (never changed in place): only those this
   // call changes are new objects, so an update costs a copy of the list, not of every entry.
   const artifacts = (index.artifacts ?? []).slice();
+  // The sweep visits the repository's own entries only (see RepositoryPlaces): recording a
+  // manifest costs the entries of its repository, not of the whole archive.
+  const places = takePlaces(index);
+  const own = places.get(a.repository);
+  const positions = own?.positions ?? [];
   const tag = a.tag ?? '';
   let filled = false;
-  // A plain loop: this runs once per manifest recorded, over every entry of the archive.
-  for (let i = 0; i < artifacts.length; i++) {
+  let duplicate = false;
+  // This repository's lists, copied once this call changes them: those handed out for the index
+  // before stay as they were.
+  let changed: RepositoryPlace | undefined;
+  const change = (): RepositoryPlace => {
+    changed ??= { positions: positions.slice(), entries: own ? own.entries.slice() : [] };
+    return changed;
+  };
+  for (let j = 0; j < positions.length; j++) {
+    const i = positions[j] as number;
     const art = artifacts[i] as ArtifactMetadata;
-    if (art.repository !== a.repository) continue;
     const artTag = art.tag ?? '';
     // A new index even when nothing changed: a writer that records what another recorded too
     // writes the index, so that the other's rollback sees it relied on it (see CtfStore.rollback).
-    if (artTag === tag && art.digest === a.digest) return { schemaVersion: 1, artifacts };
+    if (artTag === tag && art.digest === a.digest) {
+      duplicate = true;
+      break;
+    }
+    let now: ArtifactMetadata | undefined;
     if (tag !== '' && artTag === tag && art.digest !== a.digest) {
       const { tag: _cleared, ...untagged } = art;
-      artifacts[i] = untagged;
+      now = untagged;
     }
     if (tag !== '' && artTag === '' && art.digest === a.digest) {
-      artifacts[i] = { ...art, tag };
+      now = { ...art, tag };
       filled = true;
     }
+    if (now) {
+      artifacts[i] = now;
+      change().entries[j] = now;
+    }
   }
-  if (!filled) artifacts.push(a);
-  return { schemaVersion: 1, artifacts };
+  if (!duplicate && !filled) {
+    artifacts.push(a);
+    const place = change();
+    place.positions.push(artifacts.length - 1);
+    place.entries.push(a);
+  }
+  if (changed) places.set(a.repository, changed);
+  const next: ArtifactIndex = { schemaVersion: 1, artifacts };
+  repositoryPlaces.set(next, places);
+  return next;
 }
 
 /** Upstream's RemoveTag: drops the first entry of the repository with that tag, or returns undefined. */
@@ -199,32 +227,54 @@ export function removeDigest(index: ArtifactIndex, repository: string, digest: s
   return { schemaVersion: 1, artifacts: kept };
 }
 
-/**
- * Each index's entries by repository, for the repositories asked about (indexes are never changed
- * in place). Filled one repository at a time: an index lives for one update, and building a map
- * of every repository for each would cost more than the scans it saves.
- */
-const byRepository = new WeakMap<ArtifactIndex, Map<string, readonly ArtifactMetadata[]>>();
+/** Where one repository's entries are in an index's list, and the entries, both in file order. */
+interface RepositoryPlace {
+  positions: number[];
+  entries: ArtifactMetadata[];
+}
 
-/** The entries of one repository, in file order; not to be changed (shared by every caller). */
-export function repositoryEntries(index: ArtifactIndex, repository: string): readonly ArtifactMetadata[] {
-  let map = byRepository.get(index);
-  if (!map) {
-    map = new Map();
-    byRepository.set(index, map);
-  }
-  let list = map.get(repository);
-  if (!list) {
-    const found: ArtifactMetadata[] = [];
+/**
+ * Each index's entries by repository (indexes are never changed in place). An update hands its
+ * map on to the index it makes, changed where it changed (so each update costs the entries of
+ * one repository, not a sweep of every entry of the archive: an `add cv` of thousands of
+ * components was quadratic), and the index it came from loses it: that one is rarely asked
+ * again, and then maps its entries anew. The lists given out are never changed.
+ */
+const repositoryPlaces = new WeakMap<ArtifactIndex, Map<string, RepositoryPlace>>();
+
+function placesOf(index: ArtifactIndex): Map<string, RepositoryPlace> {
+  let places = repositoryPlaces.get(index);
+  if (!places) {
+    places = new Map();
     const all = index.artifacts ?? [];
     for (let i = 0; i < all.length; i++) {
       const a = all[i] as ArtifactMetadata;
-      if (a.repository === repository) found.push(a);
+      const repository = a.repository;
+      const place = places.get(repository);
+      if (place) {
+        place.positions.push(i);
+        place.entries.push(a);
+      } else {
+        places.set(repository, { positions: [i], entries: [a] });
+      }
     }
-    list = found;
-    map.set(repository, list);
+    repositoryPlaces.set(index, places);
   }
-  return list;
+  return places;
+}
+
+/** {@link placesOf}, taken from `index` for the index made from it (see repositoryPlaces). */
+function takePlaces(index: ArtifactIndex): Map<string, RepositoryPlace> {
+  const places = placesOf(index);
+  repositoryPlaces.delete(index);
+  return places;
+}
+
+const noEntries: readonly ArtifactMetadata[] = Object.freeze([]);
+
+/** The entries of one repository, in file order; not to be changed (shared by every caller). */
+export function repositoryEntries(index: ArtifactIndex, repository: string): readonly ArtifactMetadata[] {
+  return placesOf(index).get(repository)?.entries ?? noEntries;
 }
 
 /** Repository names in the index, sorted, each once. */

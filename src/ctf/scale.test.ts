@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -158,4 +159,68 @@ describe('a folder CTF with batchIndex', () => {
       await t.cleanup();
     }
   });
+});
+
+describe('a folder CTF asked many times', () => {
+  test('asking whether it holds a manifest costs no trip through the thread pool', async () => {
+    const t = await tempDir();
+    try {
+      const path = join(t.path, 'ctf');
+      const archive = await CtfArchive.open(path, { mode: 'create', batchIndex: true });
+      const target = archive.repository(repo);
+      const { desc, bytes } = await versionManifest(target, 0);
+      await target.pushReference(desc, bytes, '1.0.0');
+      // Each answer checks that the index file is unchanged (another writer may have written it)
+      // and that the blob is there: a stat each, small enough to make directly, several times a
+      // version recorded.
+      let trips = 0;
+      const hook = createHook({
+        init(_id, type) {
+          if (type.startsWith('FSREQ')) trips++;
+        },
+      }).enable();
+      try {
+        for (let i = 0; i < 100; i++) {
+          assert.equal(await target.exists(desc), true);
+          assert.equal((await target.resolve('1.0.0')).digest, desc.digest);
+        }
+      } finally {
+        hook.disable();
+      }
+      assert.equal(trips, 0);
+      await archive.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('a CTF answering many questions in a row', () => {
+  for (const name of ['ctf', 'ctf.tgz']) {
+    test(`${name}: lets the event loop turn (timers, a Ctrl-C) while it works`, async () => {
+      const t = await tempDir();
+      try {
+        const archive = await CtfArchive.open(join(t.path, name), { mode: 'create', batchIndex: true });
+        const target = archive.repository(repo);
+        const { desc, bytes } = await versionManifest(target, 0);
+        await target.pushReference(desc, bytes, '1.0.0');
+        // Direct system calls, and an index kept in memory: nothing in these answers needs the
+        // loop, so only the store itself can let it turn.
+        let fired = false;
+        setTimeout(() => {
+          fired = true;
+        }, 1);
+        const start = performance.now();
+        let asked = 0;
+        while (!fired && performance.now() - start < 2000) {
+          assert.equal(await target.exists(desc), true);
+          asked++;
+        }
+        assert.ok(fired, `a timer due in 1 ms had not run after ${asked} answers in 2 s`);
+        await archive.close();
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
 });

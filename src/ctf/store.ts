@@ -1,4 +1,5 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BlobFolder, type StoreFiles, TarFiles, withLock, writeFileAtomic } from '../archive/index.js';
@@ -130,6 +131,7 @@ export class CtfStore {
   /** The index as it is on disk now (cached while the file is unchanged), with changes not yet written. */
   async index(): Promise<ArtifactIndex> {
     this.assertOpen();
+    await letLoopTurn();
     if (this.#private && this.#cache) return this.#cache.index;
     const stamp = await this.#stamp();
     if (this.#cache?.stamp === stamp) return this.#cache.index;
@@ -429,16 +431,40 @@ export class CtfStore {
     return bytes ? parseArtifactIndex(bytes, this.indexWhere) : emptyArtifactIndex();
   }
 
-  /** The index file's identity now: a change by anyone (always a rename of a new file) changes it. */
+  /**
+   * The index file's identity now: a change by anyone (always a rename of a new file) changes it.
+   * Asked before every read of the index (several times a version recorded): a direct call, where
+   * a trip through the thread pool costs ~50 times the stat itself.
+   */
   async #stamp(): Promise<string> {
     if (this.root === undefined) return 'in-place';
     try {
-      const s = await stat(join(this.root, ArtifactIndexFileName));
-      return `${s.ino}:${s.size}:${s.mtimeMs}`;
+      const s = statSync(join(this.root, ArtifactIndexFileName), { throwIfNoEntry: false });
+      return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : 'missing';
     } catch {
       return 'missing';
     }
   }
+}
+
+/** When a store last let the event loop turn (see letLoopTurn). */
+let lastTurn = performance.now();
+
+/** How long a store's work may hold the event loop before it lets it turn. */
+const LoopTurnMs = 20;
+
+/**
+ * Lets the event loop turn (timers, signals, I/O callbacks) when it has not for {@link LoopTurnMs}.
+ * A store's small reads and writes are direct system calls, and a CTF kept in memory (a tar or
+ * tgz, a batched index) answers without any: an `add cv` of thousands of versions would otherwise
+ * hold the loop for its whole run, and a Ctrl-C (whose handler aborts the work) would wait for the
+ * end. Every version recorded reads the index, so this is asked often; it costs a turn of the loop
+ * every 20 ms.
+ */
+async function letLoopTurn(): Promise<void> {
+  if (performance.now() - lastTurn < LoopTurnMs) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  lastTurn = performance.now();
 }
 
 /**
