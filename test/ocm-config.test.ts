@@ -70,7 +70,7 @@ configurations:
 /** What lading says when a registry wants credentials and none reached it. */
 const noCredentials = /requires a user name and password, and none is configured$/;
 const wrongPassword =
-  /: 401 Unauthorized: credentials missing or rejected \(log in with lading login, or pass --username and --password\)$/;
+  /: 401 Unauthorized: (credentials missing or rejected|unauthorized: authentication required) \(log in with lading login, or pass --username and --password\)$/;
 const caArgs = () => ['--ca-file', tls.caFile];
 
 async function addAndGet(s: Sandbox, extra: string[], env: NodeJS.ProcessEnv = s.env) {

@@ -146,7 +146,7 @@ export class RegistryResponseError extends LadingError {
         ...(init.cause === undefined ? {} : { cause: init.cause }),
         ...(init.hint
           ? { hint: init.hint }
-          : unexplained401
+          : init.status === 401
             ? { hint: { key: 'credentials', text: 'give credentials with the credentials option' } }
             : {}),
       },
