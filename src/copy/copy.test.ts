@@ -395,7 +395,7 @@ describe('graph copy: mount before any existence check', () => {
     await inner.push(layer, await fetchAll(source, layer));
     const dst = new Mounting(inner, []);
     // A registry without cross-repository mounts (405), or one that fails them (500).
-    dst.refusal = new LadingError('UNSUPPORTED', 'POST …/blobs/uploads/?mount=…: 405 Method Not Allowed');
+    dst.refusal = new LadingError('REGISTRY_ERROR', 'POST …/blobs/uploads/?mount=…: 405 Method Not Allowed');
     const skipped: string[] = [];
     await copyGraph(source, dst, manifest, {
       mountFrom: () => ['elsewhere'],
@@ -409,7 +409,7 @@ describe('graph copy: mount before any existence check', () => {
     source = new MemoryStore();
     const { manifest } = await pushImage(source, { 'm.txt': 'no mounts, no blob\n' });
     const dst = new Mounting(new MemoryStore(), []);
-    dst.refusal = new LadingError('UNSUPPORTED', 'POST …/blobs/uploads/?mount=…: 405 Method Not Allowed');
+    dst.refusal = new LadingError('REGISTRY_ERROR', 'POST …/blobs/uploads/?mount=…: 405 Method Not Allowed');
     await assert.rejects(
       copyGraph(source, dst, manifest, { mountFrom: () => ['elsewhere'] }),
       (e) => e === dst.refusal,
@@ -417,16 +417,19 @@ describe('graph copy: mount before any existence check', () => {
     assert.deepEqual(dst.pushes, []);
   });
 
-  test('a mount that reports another digest is not taken back by an existence check', async () => {
+  test('a mount that fails otherwise (another digest named, a credential helper failing) is not taken back by an existence check', async () => {
     source = new MemoryStore();
     const { manifest, layer } = await pushImage(source, { 'm.txt': 'lying mount\n' });
     const inner = new MemoryStore();
     await inner.push(layer, await fetchAll(source, layer));
-    const dst = new Mounting(inner, []);
-    dst.refusal = new LadingError('DIGEST_MISMATCH', `mount of ${layer.digest} produced sha256:${'0'.repeat(64)}`);
-    await assert.rejects(
-      copyGraph(source, dst, manifest, { mountFrom: () => ['elsewhere'] }),
-      (e) => e === dst.refusal,
-    );
+    for (const refusal of [
+      new LadingError('DIGEST_MISMATCH', `mount of ${layer.digest} produced sha256:${'0'.repeat(64)}`),
+      new LadingError('IO_ERROR', 'credential helper docker-credential-x get: exited 1'),
+    ]) {
+      const dst = new Mounting(inner, []);
+      dst.refusal = refusal;
+      await assert.rejects(copyGraph(source, dst, manifest, { mountFrom: () => ['elsewhere'] }), (e) => e === refusal);
+      assert.ok(!dst.calls.includes(`exists ${layer.digest}`), `${refusal.code}: no existence check`);
+    }
   });
 });

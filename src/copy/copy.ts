@@ -251,19 +251,17 @@ export class GraphCopier {
     const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress } : {}) };
     if (!bytes && hasMount(this.#dst)) {
       const candidates = this.#mountCandidates(desc);
-      // A mount the registry answered with an error (no mounts there: 405, 400; a 500): the
+      // A mount the registry answered with an error status (no mounts there: 405, 400; a 500): the
       // existence check it stood in for still decides, as ORAS asks it first; a blob there already
-      // is skipped, one not there fails with the mount's error. A 201 that named another digest is
-      // a lie no check takes back.
+      // is skipped, one not there fails with the mount's error. Anything else (an abort, a
+      // credential helper's failure, a 201 that named another digest) ends the copy as it was.
       let failed: { error: unknown } | undefined;
       for (const from of candidates) {
         let mounted: boolean;
         try {
           mounted = await this.#dst.mount(desc, from, o);
         } catch (error) {
-          if (this.#signal.aborted || isLadingError(error, 'ABORTED') || isLadingError(error, 'DIGEST_MISMATCH')) {
-            throw error;
-          }
+          if (this.#signal.aborted || !isLadingError(error, 'REGISTRY_ERROR')) throw error;
           failed = { error };
           break;
         }
