@@ -12,7 +12,7 @@ import { Registry } from '../src/registry/index.js';
 import { ladingOk } from './support/cli.js';
 import { type CountingProxy, startCountingProxy } from './support/counting-proxy.js';
 import { tempDir } from './support/fixtures.js';
-import { HostileRegistry, sha256 } from './support/hostile-registry.js';
+import { HostileRegistry, json, sha256 } from './support/hostile-registry.js';
 import { loadPeers } from './support/peers.mjs';
 
 const peers = loadPeers();
@@ -279,5 +279,53 @@ describe('blob fetch by one GET: what a real registry does not do', () => {
     });
     const { content } = await registry.repository('r/lying').fetchBlob(digest);
     await assert.rejects(content.toArray(), (e) => isLadingError(e, 'DIGEST_MISMATCH'));
+  });
+});
+
+describe('mount first: a registry that answers mounts with an error', () => {
+  const layer = Buffer.from('layer\n');
+  const config = Buffer.from('{}');
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ImageManifest,
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/octet-stream', digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  let server: HostileRegistry;
+  let dir: { path: string; cleanup: () => Promise<void> };
+  before(async () => {
+    server = await HostileRegistry.start();
+    dir = await tempDir();
+    const headers = { 'content-type': MediaType.ImageManifest, 'docker-content-digest': sha256(manifest) };
+    server.on('*', /^\/v2\/src\/manifests\//, ({ res }) => json(res, 200, manifest, headers));
+    server.on('HEAD', /^\/v2\/dst\/manifests\//, ({ res }) => json(res, 404, {}));
+    server.on('PUT', /^\/v2\/dst\/manifests\//, ({ res }) => {
+      res.writeHead(201, { 'docker-content-digest': sha256(manifest) }).end();
+    });
+    // The destination holds both blobs already; mounts are not supported there.
+    server.on('HEAD', /^\/v2\/dst\/blobs\//, ({ res, url }) => {
+      const digest = url.pathname.split('/').at(-1);
+      const blob = digest === sha256(layer) ? layer : config;
+      res.writeHead(200, { 'content-length': String(blob.length), 'docker-content-digest': String(digest) }).end();
+    });
+    server.on('POST', /^\/v2\/dst\/blobs\/uploads\//, ({ res }) =>
+      json(res, 405, { errors: [{ code: 'UNSUPPORTED', message: 'no cross-repository mounts' }] }),
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await dir?.cleanup();
+  });
+
+  test('405 to a mount of a blob the destination holds: the blob is skipped, as the HEAD ORAS sends first finds it', async () => {
+    const r = await ladingOk(
+      ['cp', '--from-plain-http', '--to-plain-http', `${server.host}/src:v1`, `${server.host}/dst:v1`],
+      { cwd: dir.path },
+    );
+    assert.match(r.stdout, /Copied \[registry\]/);
+    assert.equal(server.count('PATCH') + server.count('PUT', /\/blobs\//), 0, 'nothing uploaded');
+    assert.equal(server.count('PUT', /\/manifests\/v1$/), 1);
   });
 });

@@ -159,6 +159,26 @@ describe('identity: a component version is what its reference says', () => {
     assert.equal(r.stdout, '', 'no descriptor printed');
   });
 
+  test('get and download from a registry (the version read by one GET of its tag): other:1.0.0 tagged as evil:1.0.0 is refused', async () => {
+    const { dir, ctf } = await scratch();
+    const repoPath = `sec-identity-get-${process.pid}-${n}`;
+    const target = `http://${peers.plain.host}/${repoPath}`;
+    await ladingOk(['transfer', 'cv', `${ctf}//${OTHER}:1.0.0`, target], { cwd: dir });
+    // The registry's tag of evil's repository names other's manifest, as one with write access could make it.
+    const base = `${peers.plain.host}/${repoPath}/component-descriptors`;
+    await ladingOk(['cp', '--from-plain-http', '--to-plain-http', `${base}/${OTHER}:1.0.0`, `${base}/${EVIL}:1.0.0`], {
+      cwd: dir,
+    });
+    const get = await lading(['get', 'cv', '-o', 'json', `${target}//${EVIL}:1.0.0`], { cwd: dir });
+    assertOneLineError(get, /acme\.org\/evil:1\.0\.0: the descriptor stored under it is of acme\.org\/other:1\.0\.0/);
+    assert.equal(get.stdout, '', 'no descriptor printed');
+    const download = await lading(['download', 'resource', `${target}//${EVIL}:1.0.0`, '--identity', 'name=data'], {
+      cwd: dir,
+    });
+    assertOneLineError(download, /the descriptor stored under it is of acme\.org\/other:1\.0\.0/);
+    await assert.rejects(readFile(join(dir, 'data')), { code: 'ENOENT' });
+  });
+
   test('transfer to a CTF: evil:1.0.0 holding a forged other:1.0.0 cannot overwrite the real other:1.0.0', async () => {
     const { dir, ctf } = await scratch();
     const target = join(dir, 'target');

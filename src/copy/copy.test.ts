@@ -349,9 +349,14 @@ describe('graph copy: mount before any existence check', () => {
       this.calls.push(`exists ${desc.digest}`);
       return super.exists(desc, o);
     }
+    /** What a mount of a blob not mountable does: answer false, or fail as a registry without mounts can. */
+    refusal: Error | undefined;
     async mount(desc: Descriptor, _from: string): Promise<boolean> {
       this.calls.push(`mount ${desc.digest}`);
-      if (!this.mountable.has(desc.digest)) return false;
+      if (!this.mountable.has(desc.digest)) {
+        if (this.refusal) throw this.refusal;
+        return false;
+      }
       await this.inner.push(desc, await fetchAll(source, desc));
       return true;
     }
@@ -380,5 +385,51 @@ describe('graph copy: mount before any existence check', () => {
       [`exists ${config.digest}`, `mount ${config.digest}`, `mount ${layer.digest}`].sort(),
       'no existence check before a mount',
     );
+  });
+
+  test('a mount the registry answers with an error leaves the blob it holds skipped, as the existence check ORAS asks first would', async () => {
+    source = new MemoryStore();
+    const { manifest, layer, config } = await pushImage(source, { 'm.txt': 'no mounts here\n' });
+    const inner = new MemoryStore();
+    await inner.push(config, await fetchAll(source, config));
+    await inner.push(layer, await fetchAll(source, layer));
+    const dst = new Mounting(inner, []);
+    // A registry without cross-repository mounts (405), or one that fails them (500).
+    dst.refusal = new LadingError('REGISTRY_ERROR', 'POST …/blobs/uploads/?mount=…: 405 Method Not Allowed');
+    const skipped: string[] = [];
+    await copyGraph(source, dst, manifest, {
+      mountFrom: () => ['elsewhere'],
+      onSkipped: (d) => void skipped.push(d.digest),
+    });
+    assert.deepEqual(skipped.sort(), [config.digest, layer.digest].sort());
+    assert.deepEqual(dst.pushes, [manifest.digest], 'nothing uploaded but the manifest');
+  });
+
+  test('a mount the registry answers with an error fails the copy of a blob it does not hold, with that error', async () => {
+    source = new MemoryStore();
+    const { manifest } = await pushImage(source, { 'm.txt': 'no mounts, no blob\n' });
+    const dst = new Mounting(new MemoryStore(), []);
+    dst.refusal = new LadingError('REGISTRY_ERROR', 'POST …/blobs/uploads/?mount=…: 405 Method Not Allowed');
+    await assert.rejects(
+      copyGraph(source, dst, manifest, { mountFrom: () => ['elsewhere'] }),
+      (e) => e === dst.refusal,
+    );
+    assert.deepEqual(dst.pushes, []);
+  });
+
+  test('a mount that fails otherwise (another digest named, a credential helper failing) is not taken back by an existence check', async () => {
+    source = new MemoryStore();
+    const { manifest, layer } = await pushImage(source, { 'm.txt': 'lying mount\n' });
+    const inner = new MemoryStore();
+    await inner.push(layer, await fetchAll(source, layer));
+    for (const refusal of [
+      new LadingError('DIGEST_MISMATCH', `mount of ${layer.digest} produced sha256:${'0'.repeat(64)}`),
+      new LadingError('IO_ERROR', 'credential helper docker-credential-x get: exited 1'),
+    ]) {
+      const dst = new Mounting(inner, []);
+      dst.refusal = refusal;
+      await assert.rejects(copyGraph(source, dst, manifest, { mountFrom: () => ['elsewhere'] }), (e) => e === refusal);
+      assert.ok(!dst.calls.includes(`exists ${layer.digest}`), `${refusal.code}: no existence check`);
+    }
   });
 });

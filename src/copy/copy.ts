@@ -19,6 +19,7 @@ import {
 import {
   cancellable,
   type Descriptor,
+  isLadingError,
   isManifestMediaType,
   isValidDigest,
   LadingError,
@@ -250,16 +251,35 @@ export class GraphCopier {
     const o: Op = { signal: this.#signal, ...(onProgress ? { onProgress } : {}) };
     if (!bytes && hasMount(this.#dst)) {
       const candidates = this.#mountCandidates(desc);
+      // A mount the registry answered with an error status (no mounts there: 405, 400; a 500): the
+      // existence check it stood in for still decides, as ORAS asks it first; a blob there already
+      // is skipped, one not there fails with the mount's error. Anything else (an abort, a
+      // credential helper's failure, a 201 that named another digest) ends the copy as it was.
+      let failed: { error: unknown } | undefined;
       for (const from of candidates) {
-        if (await this.#dst.mount(desc, from, o)) {
+        let mounted: boolean;
+        try {
+          mounted = await this.#dst.mount(desc, from, o);
+        } catch (error) {
+          if (this.#signal.aborted || !isLadingError(error, 'REGISTRY_ERROR')) throw error;
+          failed = { error };
+          break;
+        }
+        if (mounted) {
           await this.#opts.onMounted?.(desc, from);
           return;
         }
       }
       // No mount: the existence check #copyNode left to it.
-      if (candidates.length > 0 && (await this.#dst.exists(desc, o))) {
-        await this.#opts.onSkipped?.(desc);
-        return;
+      if (candidates.length > 0) {
+        const present = await this.#dst.exists(desc, o).catch((error: unknown) => {
+          throw failed ? failed.error : error;
+        });
+        if (present) {
+          await this.#opts.onSkipped?.(desc);
+          return;
+        }
+        if (failed) throw failed.error;
       }
     }
     await this.#opts.preCopy?.(desc);

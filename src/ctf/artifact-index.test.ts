@@ -288,3 +288,98 @@ describe('CTF paths and blob names', () => {
     );
   });
 });
+
+describe("artifact index: entries filed by repository, handed from one index to the next (an attacker's pass, session 23)", () => {
+  /** Upstream's AddArtifact as one sweep over every entry: what the filed version must equal. */
+  function sweepAdd(index: ArtifactIndex, a: ArtifactMetadata): ArtifactIndex {
+    const artifacts = (index.artifacts ?? []).slice();
+    const tag = a.tag ?? '';
+    let filled = false;
+    for (let i = 0; i < artifacts.length; i++) {
+      const art = artifacts[i] as ArtifactMetadata;
+      if (art.repository !== a.repository) continue;
+      const artTag = art.tag ?? '';
+      if (artTag === tag && art.digest === a.digest) return { schemaVersion: 1, artifacts };
+      if (tag !== '' && artTag === tag && art.digest !== a.digest) {
+        const { tag: _cleared, ...untagged } = art;
+        artifacts[i] = untagged;
+      }
+      if (tag !== '' && artTag === '' && art.digest === a.digest) {
+        artifacts[i] = { ...art, tag };
+        filled = true;
+      }
+    }
+    if (!filled) artifacts.push(a);
+    return { schemaVersion: 1, artifacts };
+  }
+
+  test('random updates, each from any earlier index (two writers), over repositories sharing prefixes and duplicate entries, equal the sweep', () => {
+    let seed = 23;
+    const pick = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const repositories = ['a', 'a/b', 'ab', 'a/b/c', 'b'];
+    const tags = [undefined, 'v1', 'v2', 'v3'];
+    const digests = [d1, d2, `sha256:${'3'.repeat(64)}`];
+    const entry = (): ArtifactMetadata => {
+      const tag = tags[pick(tags.length)];
+      return {
+        repository: repositories[pick(repositories.length)] as string,
+        digest: digests[pick(digests.length)] as string,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        ...(tag ? { tag } : {}),
+      };
+    };
+    const entriesOf = (index: ArtifactIndex, repository: string) =>
+      (index.artifacts ?? []).filter((a) => a.repository === repository);
+    for (let run = 0; run < 500; run++) {
+      // A file may hold what no update makes: the same entry twice.
+      const file: ArtifactMetadata[] = [];
+      for (let k = pick(8); k > 0; k--) {
+        const e = entry();
+        file.push(e);
+        if (pick(3) === 0) file.push({ ...e });
+      }
+      const parsed = parseArtifactIndex(Buffer.from(JSON.stringify({ schemaVersion: 1, artifacts: file })), 'x');
+      const pool: { filed: ArtifactIndex; swept: ArtifactIndex }[] = [{ filed: parsed, swept: parsed }];
+      for (let step = 0; step < 30; step++) {
+        const from = pool[pick(pool.length)] as (typeof pool)[number];
+        const op = pick(10);
+        let next: (typeof pool)[number];
+        if (op < 7) {
+          const e = entry();
+          next = { filed: addArtifact(from.filed, e), swept: sweepAdd(from.swept, e) };
+        } else if (op < 8) {
+          const repository = repositories[pick(repositories.length)] as string;
+          const tag = tags[1 + pick(3)] as string;
+          const filed = removeTag(from.filed, repository, tag);
+          const swept = removeTag(from.swept, repository, tag);
+          if (!filed || !swept) continue;
+          next = { filed, swept };
+        } else if (op < 9) {
+          const repository = repositories[pick(repositories.length)] as string;
+          const digest = digests[pick(digests.length)] as string;
+          next = {
+            filed: removeDigest(from.filed, repository, digest),
+            swept: removeDigest(from.swept, repository, digest),
+          };
+        } else {
+          // An index handed its map on is asked again.
+          for (const r of repositories)
+            assert.deepEqual([...repositoryEntries(from.filed, r)], entriesOf(from.swept, r));
+          continue;
+        }
+        assert.deepEqual(next.filed, next.swept, `run ${run} step ${step}`);
+        for (const r of repositories) {
+          assert.deepEqual(
+            [...repositoryEntries(next.filed, r)],
+            entriesOf(next.swept, r),
+            `run ${run} step ${step} ${r}`,
+          );
+        }
+        pool.push(next);
+      }
+    }
+  });
+});

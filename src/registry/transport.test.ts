@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { isLadingError, LadingError } from '../oci/index.js';
 import { Authorizer } from './auth/authorizer.js';
@@ -241,10 +242,11 @@ describe('Authorizer: a token fetched for more scopes serves a request that need
    * refuses any token of more than one scope when `strict` (as a registry whose token server
    * granted less than was asked for would).
    */
-  async function setup(strict: boolean) {
+  async function setup(strict: boolean, expiresIn?: number) {
     const tokens = await serve((req, res) => {
       const scopes = new URL(req.url ?? '/', 'http://x').searchParams.getAll('scope');
-      res.end(JSON.stringify({ token: Buffer.from(scopes.join(' ')).toString('base64url') }));
+      const token = Buffer.from(scopes.join(' ')).toString('base64url');
+      res.end(JSON.stringify({ token, ...(expiresIn ? { expires_in: expiresIn } : {}) }));
     });
     const registry = await serve((req, res) => {
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
@@ -292,6 +294,96 @@ describe('Authorizer: a token fetched for more scopes serves a request that need
       const requests = registry.seen.length;
       assert.equal((await send(['repository:b:pull,push'], Buffer.from('{}'))).status, 200);
       assert.equal(registry.seen.length, requests + 1, 'the exact token from the start: no refused try');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  // An attacker's pass over the lending (session 23).
+  /** The scopes of the token each request carried (the test token server's token is its scopes). */
+  const carried = (seen: Seen[]) =>
+    seen.map((r) => Buffer.from((r.authorization ?? '').replace(/^Bearer /, ''), 'base64url').toString());
+
+  test('never for another repository, a name that only starts alike, or an action the token was not asked for', async () => {
+    const { tokens, registry, transport, send } = await setup(false);
+    try {
+      assert.equal((await send(['repository:a:pull', 'repository:b/c:pull'])).status, 200);
+      const wide = 'repository:a:pull repository:b/c:pull';
+      for (const need of [
+        'repository:b/c:push',
+        'repository:a:delete',
+        'repository:b:pull',
+        'repository:a/b:pull',
+        'repository:A:pull',
+        'repository:b/c/d:pull',
+        'repository:b/c:pull,push',
+      ]) {
+        const before = registry.seen.length;
+        assert.equal((await send([need], Buffer.from('{}'))).status, 200, need);
+        assert.ok(!carried(registry.seen.slice(before)).includes(wide), `${need}: the wide token was not sent`);
+      }
+      assert.equal(tokens.seen.length, 8, 'a token of its own for each');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('thousands of repositories, a token each: a request weighs the tokens of its own repository only', async () => {
+    // In memory, no sockets: what is measured is the authorizer. Each request once looked at every
+    // token fetched so far (a transfer of many components, a repository each, was quadratic: 6,000
+    // took ~27 s of CPU here, 10,000 ~80 s); now ~0.5 s.
+    const reply = (req: HttpRequest, status: number, headers: Record<string, string>, text = ''): HttpReply => ({
+      method: req.method,
+      status,
+      headers,
+      url: req.url,
+      body: Object.assign(Readable.from(text ? [Buffer.from(text)] : []), {
+        dump: async () => {},
+        consume: async () => {},
+      }),
+    });
+    let fetched = 0;
+    const inner: Sender = {
+      send: async (req) => {
+        if (req.url.host === 'auth.example.test') {
+          fetched++;
+          return reply(req, 200, {}, JSON.stringify({ token: `t${fetched}`, expires_in: 3600 }));
+        }
+        if (req.authorization) return reply(req, 200, {});
+        return reply(req, 401, { 'www-authenticate': 'Bearer realm="https://auth.example.test/token",service="reg"' });
+      },
+    };
+    const registry = new URL('https://registry.example.test');
+    const auth = new Authorizer({ registry, inner });
+    const started = performance.now();
+    for (let i = 0; i < 6000; i++) {
+      for (const actions of ['pull', 'pull,push']) {
+        const url = new URL(`/v2/component-descriptors/c${i}/manifests/1.0.0`, registry);
+        const got = await auth.send({
+          method: 'GET',
+          url,
+          scopes: [`repository:component-descriptors/c${i}:${actions}`],
+        });
+        await got.body.dump();
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(fetched, 12_000);
+    assert.ok(seconds < 8, `12,000 requests took ${seconds.toFixed(1)} s in the authorizer`);
+  });
+
+  test('a lapsed token is not lent', async () => {
+    // expires_in 1: renewed a tenth early, the token lapses after 0.9 s.
+    const { tokens, registry, transport, send } = await setup(false, 1);
+    try {
+      assert.equal((await send(['repository:a:pull', 'repository:b:pull,push'])).status, 200);
+      assert.equal((await send(['repository:b:pull,push'], Buffer.from('{}'))).status, 200);
+      assert.equal(tokens.seen.length, 1, 'lent while it lives');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const before = registry.seen.length;
+      assert.equal((await send(['repository:b:pull,push'], Buffer.from('{}'))).status, 200);
+      assert.equal(tokens.seen.length, 2, 'a fresh token once it lapsed');
+      assert.deepEqual(carried(registry.seen.slice(before)), ['repository:b:pull,push']);
     } finally {
       await transport.close();
     }
