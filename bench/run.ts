@@ -140,24 +140,21 @@ function measure(cmd: string, args: string[]): Promise<Sample> {
 }
 
 /**
- * Touches most of the machine's free memory once, in a child that then exits. On a VM the host
- * may back guest memory only when it is first written (the 2-core VM here: ~1.5 s of system time
- * per GiB, against ~0.45 s for lading's whole 1 GiB pull on touched memory), so whichever run first
- * grows the page cache into untouched memory paid for it, whatever tool it was: lading's 1 GiB
- * pull was bimodal by the run before it. Done once before any run, it costs both tools nothing.
+ * Writes `bytes` of zeros into a file under `dir` and removes it, untimed, before every run of
+ * every tool. On the 2-core VM a skopeo pull leaves the page cache so that the next process to write
+ * a GiB pays ~1.5 s more system time copying into it (`copy_folio_from_iter_atomic`): `dd` of 1 GiB
+ * took 1.24–3.08 s of sys right after a skopeo pull and 0.34–0.37 s right after that. Whichever run
+ * came next paid, so lading's pulls were bimodal by the run before them; with this write in between,
+ * none of them do.
  */
-async function warmMemory(): Promise<number> {
-  const GiB = 1024 * MiB;
-  const bytes = Math.max(0, Math.min(8 * GiB, os.freemem() - 2 * GiB));
-  const chunks = Math.floor(bytes / (256 * MiB));
-  if (chunks === 0) return 0;
-  const script = `const k=[];for(let i=0;i<${chunks};i++)k.push(Buffer.alloc(${256 * MiB},1));`;
-  await measure(process.execPath, ['--max-old-space-size=64', '-e', script]);
-  return (chunks * 256 * MiB) / GiB;
+async function absorb(dir: string, bytes: number): Promise<void> {
+  const file = join(dir, 'absorb.bin');
+  await measure('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${Math.ceil(bytes / MiB)}`, 'status=none']);
+  await rm(file, { force: true });
 }
 
-/** GiB of free memory touched before the runs (0: not done). */
-let warmedGiB = 0;
+/** Whether every run was preceded by {@link absorb}. */
+let absorbed = false;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -264,13 +261,13 @@ async function main() {
   let runs = 5;
   /** An earlier build's `dist/bin/main.js`, run beside this one (before/after in one run). */
   let before: string | undefined;
-  /** Touch the machine's free memory once before measuring (see warmMemory). */
-  let warm = true;
+  /** Write and remove a file before every run (see absorb). */
+  let absorbing = true;
   const filters: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--runs') runs = Number(args[++i]);
     else if (args[i] === '--before') before = args[++i];
-    else if (args[i] === '--no-warm-memory') warm = false;
+    else if (args[i] === '--no-absorb') absorbing = false;
     else filters.push(args[i] as string);
   }
   await ensurePackages();
@@ -394,10 +391,7 @@ async function main() {
       }
     }
 
-    if (warm) {
-      warmedGiB = await warmMemory();
-      console.log(`touched ${warmedGiB} GiB of free memory once before the runs`);
-    }
+    absorbed = absorbing;
     const results: Result[] = [];
     let counter = 0;
     for (const c of cases) {
@@ -415,6 +409,7 @@ async function main() {
           await mkdir(out, { recursive: true });
           // Every run starts with the disk settled: without this, a run paid for the writeback
           // of the one before it (a 1 GiB case's runs spread by ±30 %).
+          if (absorbing) await absorb(work, Math.min(2048 * MiB, c.bytes + 256 * MiB));
           await measure('sync', []);
           const [cmd, a] =
             tool === 'before'
@@ -551,7 +546,7 @@ async function report(
     `## ${new Date().toISOString().slice(0, 10)}: lading beside skopeo against a local docker-registry`,
     '',
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}${process.env.NODE_EXTRA_CA_CERTS ? ' with NODE_EXTRA_CA_CERTS set (Node 20 pays ~50 ms CPU per start for it)' : ''}; ${skopeoVersion}; Debian docker-registry on 127.0.0.1 (plain HTTP).`,
-    `Medians of ${runs} runs, tools alternating, each run's output removed and the disk synced (untimed) before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv-* the floor that reads, writes and hashes the same bytes once (issue 18): \`tar -c <folder> | tee <out>/floor.tar | openssl sha256\` (add-cv-1GiB-dir: the folder is an OCI layout, stored unpacked as OCI blobs; add-cv-1GiB-tar: the same folder as a plain Dir/v1 tar blob). Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.${warmedGiB > 0 ? ` Before the first run, ${warmedGiB} GiB of free memory was touched once (on a VM, the first write to guest memory costs the host's page faults, which fell on whichever run first grew the page cache).` : ''}`,
+    `Medians of ${runs} runs, tools alternating, each run's output removed and the disk synced (untimed) before the next. lading: \`lading cp\`, \`lading add cv\` or \`lading transfer cv\` with default settings. Reference: \`skopeo copy --preserve-digests\` (its blob-info cache removed before each run, so it never mounts; for the component transfers the component's two manifests, since skopeo 1.9 refuses to copy the OCM index unchanged), and for add-cv-* the floor that reads, writes and hashes the same bytes once (issue 18): \`tar -c <folder> | tee <out>/floor.tar | openssl sha256\` (add-cv-1GiB-dir: the folder is an OCI layout, stored unpacked as OCI blobs; add-cv-1GiB-tar: the same folder as a plain Dir/v1 tar blob). Peak RSS is the largest of the runs; CPU = user + sys of the client; speed-up = reference time / lading time.${absorbed ? ' Before every run of every tool, untimed, a file of zeros 256 MiB larger than the case (at most 2 GiB) is written and removed: on this VM the first process to write a GiB after a skopeo pull paid ~1.5 s more system time, whichever it was (`--no-absorb` leaves it out).' : ''}`,
     '',
     '| case | lading time | lading MB/s | lading peak RSS | lading CPU | reference time | reference MB/s | reference peak RSS | reference CPU | lading speed-up |',
     '|---|---|---|---|---|---|---|---|---|---|',
