@@ -290,29 +290,6 @@ describe('CTF paths and blob names', () => {
 });
 
 describe("artifact index: entries filed by repository, handed from one index to the next (an attacker's pass, session 23)", () => {
-  /** Upstream's AddArtifact as one sweep over every entry: what the filed version must equal. */
-  function sweepAdd(index: ArtifactIndex, a: ArtifactMetadata): ArtifactIndex {
-    const artifacts = (index.artifacts ?? []).slice();
-    const tag = a.tag ?? '';
-    let filled = false;
-    for (let i = 0; i < artifacts.length; i++) {
-      const art = artifacts[i] as ArtifactMetadata;
-      if (art.repository !== a.repository) continue;
-      const artTag = art.tag ?? '';
-      if (artTag === tag && art.digest === a.digest) return { schemaVersion: 1, artifacts };
-      if (tag !== '' && artTag === tag && art.digest !== a.digest) {
-        const { tag: _cleared, ...untagged } = art;
-        artifacts[i] = untagged;
-      }
-      if (tag !== '' && artTag === '' && art.digest === a.digest) {
-        artifacts[i] = { ...art, tag };
-        filled = true;
-      }
-    }
-    if (!filled) artifacts.push(a);
-    return { schemaVersion: 1, artifacts };
-  }
-
   test('random updates, each from any earlier index (two writers), over repositories sharing prefixes and duplicate entries, equal the sweep', () => {
     let seed = 23;
     const pick = (n: number) => {
@@ -349,7 +326,7 @@ describe("artifact index: entries filed by repository, handed from one index to 
         let next: (typeof pool)[number];
         if (op < 7) {
           const e = entry();
-          next = { filed: addArtifact(from.filed, e), swept: sweepAdd(from.swept, e) };
+          next = { filed: addArtifact(from.filed, e), swept: referenceAdd(from.swept, e) };
         } else if (op < 8) {
           const repository = repositories[pick(repositories.length)] as string;
           const tag = tags[1 + pick(3)] as string;
