@@ -6,6 +6,8 @@
  *   npm run bench -- --runs 5 push-big
  *   npm run bench -- --before /tmp/old-dist/bin/main.js pull-1024MiB
  *                                 # also an earlier build's CLI, alternating, in the same run
+ *   npm run bench -- --no-absorb pull-1024MiB
+ *                                 # without the untimed write before every run (see absorb)
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
