@@ -15,10 +15,12 @@
  * @packageDocumentation
  */
 export type {
+  BlobReferenceFetcher,
   BlobResolver,
   BytesFetcher,
   Content,
   Deleter,
+  FetchedBlob,
   Fetcher,
   Ingester,
   ManifestLister,

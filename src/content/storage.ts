@@ -244,15 +244,15 @@ export function hasBlobResolver(t: object): t is BlobResolver {
  */
 export interface BlobReferenceFetcher {
   /** The blob's descriptor and its content, verified against it as it is read; NOT_FOUND when the store does not hold it. */
-  fetchBlob(
-    digest: string,
-    o?: Op,
-  ): Promise<{
-    /** The blob's descriptor: its digest, and its size as the store answered it. */
-    descriptor: Descriptor;
-    /** Its bytes, checked against the descriptor as they are read. */
-    content: Readable;
-  }>;
+  fetchBlob(digest: string, o?: Op): Promise<FetchedBlob>;
+}
+
+/** A blob described and opened by one request (see {@link BlobReferenceFetcher}). */
+export interface FetchedBlob {
+  /** The blob's descriptor: its digest, and its size as the store answered it. */
+  descriptor: Descriptor;
+  /** Its bytes, checked against the descriptor as they are read. */
+  content: Readable;
 }
 
 /** Whether a store describes and reads a blob in one call (a {@link BlobReferenceFetcher}). */

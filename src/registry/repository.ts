@@ -10,6 +10,7 @@ import {
   contentTooLong,
   type Deleter,
   digestMismatch,
+  type FetchedBlob,
   fetchAll,
   type Mounter,
   type Op,
@@ -563,19 +564,11 @@ export class Repository implements Target, BytesFetcher, TagLister, Deleter, Mou
    * A blob's descriptor and content from one GET (its Content-Length is the size), verified as it
    * is read; a registry that answers without a length is asked with a HEAD first, as resolveBlob.
    */
-  fetchBlob(
-    digest: string,
-    o: Op = {},
-  ): Promise<{
-    /** The blob's descriptor: its digest, and its size as the store answered it. */
-    descriptor: Descriptor;
-    /** Its bytes, checked against the descriptor as they are read. */
-    content: Readable;
-  }> {
+  fetchBlob(digest: string, o: Op = {}): Promise<FetchedBlob> {
     return cancellable(o.signal, () => this.#fetchBlob(digest, o));
   }
 
-  async #fetchBlob(digest: string, o: Op): Promise<{ descriptor: Descriptor; content: Readable }> {
+  async #fetchBlob(digest: string, o: Op): Promise<FetchedBlob> {
     checkTagOrDigest(digest, `${this}@${digest}`);
     parseDigest(digest);
     const where = `${this}@${digest}`;
