@@ -59,7 +59,7 @@ async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise
     const digest = await blobDigest(opened, raw);
     const { hasBlobReferenceFetcher } = await import('../../content/index.js');
     // A registry describes the blob with the GET that reads it: no HEAD first (as oras blob fetch).
-    const oneGet = flags.output !== undefined && hasBlobReferenceFetcher(opened.target);
+    const oneGet = flags.output !== undefined && hasBlobReferenceFetcher(opened.target) ? opened.target : undefined;
     const tty = io.isTTY && flags.tty !== false && !io.debug;
     const { TransferDisplay, PullVerbs } = await import('../output/transfer.js');
     // Bars only: the status lines of other commands are not part of `blob fetch`'s output.
@@ -67,9 +67,9 @@ async function blobFetch(io: CliIO, raw: string, flags: BlobFetchFlags): Promise
     const bars = display;
     let desc: Descriptor;
     let fetched: Readable | undefined;
-    if (oneGet && hasBlobReferenceFetcher(opened.target)) {
+    if (oneGet) {
       let onProgress: ((n: number) => void) | undefined;
-      const got = await opened.target.fetchBlob(digest, {
+      const got = await oneGet.fetchBlob(digest, {
         signal,
         ...(display ? { onProgress: (n: number) => onProgress?.(n) } : {}),
       });
