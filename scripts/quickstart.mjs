@@ -133,6 +133,8 @@ try {
   await mkdir(work, { recursive: true });
   await writeFile(join(work, 'artifact.txt'), 'hello world\n');
   await writeFile(join(work, 'sbom.json'), '{"spdxVersion":"SPDX-2.3","name":"hello-artifact"}\n');
+  // These run in quickstart-out/oras, where the files they name are; say so once, as a `cd`.
+  console.log('\n$ cd quickstart-out/oras    # artifact.txt, sbom.json and data/ are written here');
   const orasIn = (title, args) => {
     console.log(`\n$ lading ${args.join(' ')}    # ${title}`);
     const text = execFileSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8' });
@@ -214,5 +216,10 @@ try {
 const exitCode = await stopped;
 if (exitCode !== 0) throw new Error(`lading serve exited with ${exitCode} on SIGTERM`);
 console.log('\nDone: every byte made it through the CTF archive, the registry (lading serve) and back.');
-console.log(`Keep a registry running for the seeds' commands: lading serve --root ~/.lading/registry`);
-console.log(`Next: lading get cv ${ref} -o yaml`);
+// `lading` is not on the PATH after `npm ci`: the next steps say `npx lading`, which works here.
+console.log('Next, in this folder (`npx lading` runs this checkout; `npm install -g .` puts `lading` on your PATH):');
+console.log(`  npx lading get cv ${ref} -o yaml`);
+console.log(
+  '  npx lading serve --root ~/.lading/registry    # keep a registry on localhost:5000 for the README and the seeds',
+);
+console.log('  npx lading --help');

@@ -3,7 +3,7 @@
 // folder that is its working directory.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -53,4 +53,29 @@ describe('the library guide examples', () => {
       }
     });
   }
+});
+
+// docs/library.md tells a reader how to run an example by hand: that command, as written (only the
+// checkout's path and the registry's port filled in), from an empty folder that is not the checkout.
+describe("docs/library.md's command to run an example", () => {
+  const guide = readFileSync(join(root, 'docs', 'library.md'), 'utf8');
+  const block = /```sh\n([^`]*examples\/oci-artifacts\.ts[^`]*)```/.exec(guide)?.[1];
+  test('runs as written from an empty folder', async (t) => {
+    assert.ok(block, 'docs/library.md shows the command in a sh block');
+    // The guide says to build first: the example imports `lading`, which is dist/ (the package's own exports).
+    assert.ok(existsSync(join(root, 'dist', 'index.js')), 'dist/ is not built: run `npm run build` first');
+    const work = await tempDir('lading-guide-command-');
+    try {
+      const script = block
+        .replaceAll('~/lading', root.replace(/\/$/, ''))
+        .replaceAll('localhost:5000', loadPeers().plain.host)
+        .replaceAll('/tmp/lading-example', work.path);
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: root, encoding: 'utf8' });
+      for (const pattern of expected['oci-artifacts.ts'] ?? []) assert.match(stdout, pattern);
+      assert.ok(existsSync(join(work.path, 'hello-layout.tar')), 'it wrote its files into the empty folder');
+      t.diagnostic(`ran: ${script.trim().split('\n').join(' && ')}`);
+    } finally {
+      await work.cleanup();
+    }
+  });
 });
