@@ -31,6 +31,8 @@ const REQUIRED_BINARIES = [
   'tinyproxy',
   'chromium',
   'busybox',
+  // jq: README's examples pipe JSON output through it, and test/readme.test.ts runs them as written.
+  'jq',
 ];
 const APT_PACKAGES = [
   'docker-registry',
@@ -41,6 +43,7 @@ const APT_PACKAGES = [
   'tinyproxy',
   'chromium',
   'busybox',
+  'jq',
 ];
 const PACKAGE_SERVICE_PIDFILE = '/var/run/docker-registry.pid';
 const PACKAGE_SERVICE_INIT = '/etc/init.d/docker-registry';
