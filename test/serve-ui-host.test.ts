@@ -416,3 +416,39 @@ test('lading serve and lading ui warn on a network address without a login; --al
     await work.cleanup();
   }
 });
+
+test('lading serve on 127.0.0.1: a refused host name is logged with the flag that admits it (a HEAD answer has no body to say so)', async () => {
+  const work = await tempDir('lading-serve-refused-');
+  const served = await startServe(['--root', join(work.path, 'r')]);
+  try {
+    const port = Number(served.host.split(':')[1]);
+    const host = `registry.example:${port}`;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'HEAD',
+        path: '/v2/hello/manifests/v1',
+        headers: { host },
+      });
+      req.on('response', (r) => {
+        r.resume();
+        resolve(r);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.statusCode, 403);
+    const line = new RegExp(
+      `"HEAD /v2/hello/manifests/v1" 403 .* error="refused the host name \\\\"registry\\.example:${port}\\\\": start lading serve with --allowed-host registry\\.example to answer it"$`,
+      'm',
+    );
+    for (let i = 0; !line.test(served.stderr()); i++) {
+      assert.ok(i < 250, `no request log line naming --allowed-host:\n${served.stderr()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await served.stop();
+    await work.cleanup();
+  }
+});

@@ -120,6 +120,15 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     if (browser || o.hostForAll?.()) {
       const hostOk = o.browserHost?.();
       if (hostOk && !hostOk(req.headers.host)) {
+        // The client sees only `403` on a HEAD (no body): the operator's log says what to do.
+        const name = (req.headers.host ?? '').replace(/:\d+$/, '');
+        internalErrors.set(
+          res,
+          printable(
+            `refused the host name ${JSON.stringify(req.headers.host ?? '')}: start lading serve with --allowed-host ${name || 'NAME'} to answer it`,
+            500,
+          ),
+        );
         throw new RegistryReply(
           403,
           'DENIED',
@@ -808,7 +817,7 @@ function reply(
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** What failed in a request answered 500, for the request log (server.ts). */
+/** Why a request failed, for the request log (server.ts): what failed in one answered 500, or a refused host name. */
 export const internalErrors = new WeakMap<ServerResponse, string>();
 
 function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): void {

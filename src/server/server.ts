@@ -63,7 +63,7 @@ export interface RequestLog {
   aborted: boolean;
   /** The client's User-Agent header ('' when none). */
   userAgent: string;
-  /** For an internal error (500): what failed, for the operator (the client is told only its kind). */
+  /** Why the request failed, for the operator: what failed in an internal error (500; the client is told only its kind), or a host name refused and the flag that admits it (403). */
   error?: string;
 }
 
