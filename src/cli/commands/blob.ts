@@ -291,5 +291,12 @@ Examples:
     .option('--descriptor', 'print the descriptor of the deleted blob (needs --force)')
     .option('--pretty', 'indent JSON printed to stdout');
   addOrasOptions(del);
+  del.addHelpText(
+    'after',
+    `
+Examples:
+  lading blob delete localhost:5000/hello@sha256:<digest>
+  lading blob delete --force --descriptor localhost:5000/hello@sha256:<digest>`,
+  );
   del.action((name: string, opts) => blobDelete(io, name, opts));
 }

@@ -87,6 +87,15 @@ export function registerDiscover(program: Command, io: CliIO): void {
     action.setOptionValueWithSource('format', output, 'cli');
   });
   addOrasOptions(cmd, { distributionSpec: true, format: ['tree', 'table', 'json', 'go-template'] });
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading discover localhost:5000/hello:v1
+  lading discover --artifact-type application/vnd.example.sbom localhost:5000/hello:v1
+  lading discover --format json localhost:5000/hello:v1
+  lading discover --oci-layout ./layout:v1`,
+  );
   cmd.action(async (name: string, opts) => {
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
     const { referrerTree, resolveRoot } = await import('../../copy/index.js');

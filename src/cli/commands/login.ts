@@ -76,6 +76,13 @@ Examples:
     .description('remove the stored credentials of a registry')
     .argument('<registry>', 'registry host');
   addRegistryConfigOption(logout);
+  logout.addHelpText(
+    'after',
+    `
+Examples:
+  lading logout localhost:5000
+  lading logout --registry-config ./auth.json localhost:5000`,
+  );
   logout.action(async (registryArg: string, opts) => {
     const { DockerCredentialStore, defaultConfigPath } = await import('../../registry/index.js');
     const paths: string[] = opts.registryConfig?.length ? opts.registryConfig : [defaultConfigPath()];

@@ -55,6 +55,15 @@ Examples:
     .option('--descriptor', 'print the descriptor of the config instead')
     .option('--pretty', 'indent JSON printed to stdout');
   addOrasOptions(config);
+  config.addHelpText(
+    'after',
+    `
+Examples:
+  lading manifest fetch-config localhost:5000/hello:v1
+  lading manifest fetch-config --platform linux/arm64 --pretty localhost:5000/app:v1
+  lading manifest fetch-config --descriptor localhost:5000/hello:v1
+  lading manifest fetch-config --oci-layout layout.tar:v1 -o config.json`,
+  );
   config.action(async (name: string, opts) => {
     const { manifestFetchConfig } = await import('./manifest-fetch.js');
     await manifestFetchConfig(io, name, opts);
@@ -92,6 +101,14 @@ Examples:
     .option('--descriptor', 'print the descriptor of the deleted manifest (needs --force)')
     .option('--pretty', 'indent JSON printed to stdout');
   addOrasOptions(del, { distributionSpec: true });
+  del.addHelpText(
+    'after',
+    `
+Examples:
+  lading manifest delete localhost:5000/hello:v1
+  lading manifest delete --force localhost:5000/hello@sha256:<digest>
+  lading manifest delete --oci-layout ./layout:v1`,
+  );
   del.action(async (name: string, opts) => {
     const { manifestDelete } = await import('./manifest-push.js');
     await manifestDelete(io, name, opts);

@@ -89,6 +89,16 @@ export function registerServe(program: Command, io: CliIO): void {
       'root certificates (PEM) for PEM signatures, for the browser view (repeatable)',
       collect,
     )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lading serve --root ~/.lading/registry                     # http://127.0.0.1:5000
+  lading serve --root /tmp/reg2 --addr 127.0.0.1:5001
+  lading serve --addr 127.0.0.1:0 --root ./registry          # a free port, named on stdout
+  lading serve --root ./registry --allowed-host registry.example
+  lading serve --addr :5443 --tls-cert cert.pem --tls-key key.pem --htpasswd ./htpasswd`,
+    )
     .action(async (flags: ServeFlags) => serveCommand(io, flags));
   serve
     .command('gc')
@@ -100,6 +110,13 @@ export function registerServe(program: Command, io: CliIO): void {
         .default(3_600_000, '1h'),
     )
     .option('--dry-run', 'only report what would be removed')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lading serve gc --root ~/.lading/registry --dry-run
+  lading serve gc --root ~/.lading/registry --grace 30m`,
+    )
     .action(async (flags: GcFlags, cmd: Command) => {
       // `serve` has a --root too: commander gives the flag to whichever command it meets first.
       const parent = cmd.parent?.opts<ServeFlags>();

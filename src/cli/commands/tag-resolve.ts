@@ -11,6 +11,14 @@ export function registerTag(program: Command, io: CliIO): void {
     .argument('<name>', 'the artifact: <registry>/<repository>{:<tag>|@<digest>}')
     .argument('<tags...>', 'new tags');
   addOrasOptions(cmd, { concurrency: { what: 'tags applied', default: 5 } });
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading tag localhost:5000/hello:v1 v1.0.1 latest
+  lading tag localhost:5000/hello@sha256:<digest> v2
+  lading tag --oci-layout ./layout:v1 stable`,
+  );
   cmd.action(async (name: string, tags: string[], opts) => {
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
     const { fetchReference, tagAll } = await import('../../copy/index.js');
@@ -49,6 +57,14 @@ export function registerResolve(program: Command, io: CliIO): void {
     .option('-l, --full-reference', 'print the full reference <repository>@<digest>')
     .option('--platform <platform>', 'resolve the manifest for this platform inside an index');
   addOrasOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  lading resolve localhost:5000/hello:v1
+  lading resolve --full-reference localhost:5000/hello:v1
+  lading resolve --oci-layout ./layout:v1`,
+  );
   cmd.action(async (name: string, opts) => {
     const { openTarget, closeRegistries, requireReference } = await import('../targets.js');
     const { resolveRoot } = await import('../../copy/index.js');

@@ -42,9 +42,9 @@ export function registerDownload(program: Command, io: CliIO): void {
     `
 Examples:
   lading download resource ./transport-archive//acme.org/hello:1.0.0 --identity name=image --output image
-  skopeo inspect oci:image
+  skopeo inspect --raw oci:image
   lading download resource ./transport-archive//acme.org/hello:1.0.0 --identity name=image --output image.tar --extraction-policy disable
-  skopeo inspect oci-archive:image.tar`,
+  skopeo inspect --raw oci-archive:image.tar`,
   );
   cmd.action(async (reference: string, opts) => {
     const { parseComponentReference } = await import('../../../ocm/reference.js');

@@ -42,6 +42,15 @@ export function registerGet(program: Command, io: CliIO): void {
     .option('--semver-constraint <constraint>', 'only versions matching this constraint', '> 0.0.0-0');
   addDisplayModeOption(cv);
   addOcmOptions(cv);
+  cv.addHelpText(
+    'after',
+    `
+Examples:
+  lading get cv ./transport-archive//ocm.software/examples-01:1.0.0
+  lading get cv ./transport-archive//ocm.software/examples-01 -o tree      # every version
+  lading get cv http://localhost:5000//acme.org/hello:1.0.0 -o yaml
+  lading get cv --latest http://localhost:5000//acme.org/hello`,
+  );
   cv.action(async (given: string | undefined, opts) => {
     let reference = given;
     if (reference === undefined && typeof opts.recursive === 'string' && !/^-?\d+$/.test(opts.recursive)) {
@@ -112,6 +121,13 @@ export function registerGet(program: Command, io: CliIO): void {
     .argument('<reference>', '<repository>//<component>:<version>')
     .option('-o, --output <format>', 'output format: table, yaml, json or ndjson', 'table');
   addOcmOptions(res);
+  res.addHelpText(
+    'after',
+    `
+Examples:
+  lading get resources ./transport-archive//ocm.software/examples-01:1.0.0
+  lading get resources http://localhost:5000//acme.org/hello:1.0.0 -o yaml`,
+  );
   res.action(async (reference: string, opts) => {
     const { parseComponentReference } = await import('../../../ocm/reference.js');
     const { renderResources } = await import('../../output/ocm-render.js');
