@@ -292,6 +292,20 @@ describe("lading's own V8 code cache", () => {
     assert.deepEqual((await readdir(dirname(bundle.bin()))).sort(), besideBefore);
   });
 
+  test('runs with and without Node flags in turn each use their own file, neither rejecting the other', async () => {
+    const xdg = join(work.path, 'flags');
+    const flagged = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=1000`.trim() };
+    await copy(xdg);
+    await copy(xdg, flagged);
+    assert.equal((await files(xdg)).length, 2, 'one file each');
+    const again = await copy(xdg);
+    const againFlagged = await copy(xdg, flagged);
+    assert.deepEqual({ ...againFlagged, debug: [] }, { ...plain, debug: [] });
+    assert.match(again.debug.join('\n'), /^code cache: used /);
+    assert.match(againFlagged.debug.join('\n'), /^code cache: used .*-f[0-9a-f]{8}-cp-local\.v8cache$/);
+    assert.equal((await files(xdg)).length, 2);
+  });
+
   for (const [kind, damage, state] of [
     ['corrupt', (b: Buffer) => b.map((x, i) => (i > 200 && i % 97 === 0 ? x ^ 0x5a : x)), 'rejected'],
     ['truncated', (b: Buffer) => b.subarray(0, b.length >> 1), 'rejected'],
@@ -372,7 +386,7 @@ describe("lading's own V8 code cache", () => {
 describe('which code cache a run uses', () => {
   test('one file per command word; runs on OCI layouts only, into a layout and out of one keep their own', () => {
     const id = { file: './lading-oras.cjs', hash: 'a'.repeat(64), version: '1.2.3' };
-    const key = (args: string[]) => cacheKey(id, args).key.replace(/^.*-x64-|^.*-node[^-]+-[^-]+-/, '');
+    const key = (args: string[]) => cacheKey(id, args, '').key.replace(/^.*-node[^-]+-[^-]+-/, '');
     assert.equal(key(['cp', 'reg.io/a:v1', 'reg.io/b:v1']), 'cp');
     assert.equal(key(['cp', 'reg.io/a:v1', '--to-oci-layout', 'out:v1']), 'cp-to-local');
     assert.equal(key(['cp', '--from-oci-layout', 'in:v1', 'reg.io/a:v1']), 'cp-from-local');
@@ -382,6 +396,18 @@ describe('which code cache a run uses', () => {
     assert.equal(key(['pull', '--oci-layout', 'in:v1']), 'pull-local');
     assert.equal(key(['--debug', 'push', 'reg.io/a:v1', 'f.txt']), 'push');
     assert.equal(key(['--version']), 'none');
+  });
+
+  test('runs under other Node flags keep their own file (V8 refuses a cache made under other flags)', () => {
+    const id = { file: './lading-oras.cjs', hash: 'a'.repeat(64), version: '1.2.3' };
+    const plain = cacheKey(id, ['pull', 'reg.io/a:v1'], '').key;
+    const heap = cacheKey(id, ['pull', 'reg.io/a:v1'], '\0--max-old-space-size=4096').key;
+    const other = cacheKey(id, ['pull', 'reg.io/a:v1'], '--cpu-prof\0').key;
+    assert.equal(cacheKey(id, ['pull', 'reg.io/a:v1'], '\0').key, plain, 'no flags: no flag part');
+    assert.match(heap, /-node[^-]+-[^-]+-f[0-9a-f]{8}-pull$/);
+    assert.notEqual(heap, plain);
+    assert.notEqual(heap, other);
+    assert.equal(cacheKey(id, ['pull', 'reg.io/a:v1'], '\0--max-old-space-size=4096').key, heap, 'stable');
   });
 });
 

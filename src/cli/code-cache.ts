@@ -30,7 +30,11 @@ const maxAge = 30 * 24 * 3600 * 1000;
  * a rebuilt or upgraded lading never reads another build's cache; V8 itself rejects a cache of
  * another V8 version or other flags.
  */
-export function cacheKey(id: BodyId, args: readonly string[]): { key: string; word: string } {
+export function cacheKey(
+  id: BodyId,
+  args: readonly string[],
+  nodeFlags: string = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0'),
+): { key: string; word: string } {
   const first = args.find((a) => !a.startsWith('-')) ?? '';
   const word = /^[a-z][a-z0-9-]{0,31}$/.test(first) ? first : '';
   const version = id.version.replace(/[^\w.+-]/g, '_').slice(0, 40);
@@ -38,7 +42,13 @@ export function cacheKey(id: BodyId, args: readonly string[]): { key: string; wo
   // later pull to compile all of that (measured: a 4 MiB pull 3–4 ms slower). Such runs keep their
   // own, and so do a copy into a layout and one out of a layout (a pull with a push's cache: +2.6 ms).
   const suffix = word ? sidesOf(word, args) : '';
-  const key = `lading-${version}-${id.hash.slice(0, 16)}-node${process.version}-${process.arch}-${word || 'none'}${suffix}`;
+  // V8 refuses a cache made under other V8 flags (`--max-old-space-size` in NODE_OPTIONS, a
+  // profiler's flags): runs with and without them, in turn, would each reject and rewrite the
+  // other's file. Node's flags, as given, name their own file.
+  const flags = nodeFlags.replace(/\0/g, '')
+    ? `-f${createHash('sha256').update(nodeFlags).digest('hex').slice(0, 8)}`
+    : '';
+  const key = `lading-${version}-${id.hash.slice(0, 16)}-node${process.version}-${process.arch}${flags}-${word || 'none'}${suffix}`;
   return { key, word };
 }
 
