@@ -78,9 +78,6 @@ export function registerGet(program: Command, io: CliIO): void {
         const versions = await findComponentVersions(opened.repository, component, {
           ...selection,
           missingRepository: 'error',
-        }).catch((error: unknown) => {
-          if (!isLadingError(error, 'NOT_FOUND')) throw error;
-          throw new LadingError('NOT_FOUND', `${opened.display}: ${(error as Error).message}`, { cause: error });
         });
         roots = versions.map((v) => [component, v]);
       }
