@@ -562,6 +562,42 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
       );
     }));
 
+  test('an empty folder, tar or tgz is an empty CTF, as upstream reads it; one holding other files is not a CTF', () =>
+    withDir(async (dir) => {
+      const component = 'acme.org/parity/none';
+      await mkdir(join(dir, 'empty'));
+      await mkdir(join(dir, 'only-folders', 'sub'), { recursive: true });
+      execFileSync('tar', ['cf', join(dir, 'empty.tar'), '--files-from', '/dev/null']);
+      execFileSync('tar', ['czf', join(dir, 'empty.tgz'), '--files-from', '/dev/null']);
+      execFileSync('tar', ['cf', join(dir, 'folders.tar'), '-C', join(dir, 'only-folders'), 'sub']);
+      for (const name of ['empty', 'empty.tar', 'empty.tgz', 'folders.tar']) {
+        const at = join(dir, name);
+        assert.equal((await ladingOk(['get', 'cv', `${at}//${component}`, '-o', 'json'])).stdout, '[]\n', name);
+        assertOneLineError(await lading(['get', 'cv', at]), new RegExp(`^Error: no components found in ${at}$`, 'm'));
+        assertOneLineError(
+          await lading(['transfer', 'cv', `${at}//${component}`, join(dir, 'to')]),
+          new RegExp(`^Error: ${at}: no versions of ${component}$`, 'm'),
+        );
+        assertOneLineError(
+          await lading(['hash', 'cv', `${at}//${component}:1.0.0`]),
+          new RegExp(`^Error: component version ${component}:1\\.0\\.0 not found in ${at}$`, 'm'),
+        );
+      }
+      // Read, not written: the empty folder is still empty.
+      assert.equal(execFileSync('ls', ['-A', join(dir, 'empty')]).toString(), '');
+      // A folder or archive holding files but no CTF is refused (upstream would read it as empty).
+      await mkdir(join(dir, 'notes'));
+      await writeFile(join(dir, 'notes', 'readme.txt'), 'mine');
+      execFileSync('tar', ['cf', join(dir, 'notes.tar'), '-C', join(dir, 'notes'), 'readme.txt']);
+      execFileSync('tar', ['czf', join(dir, 'notes.tgz'), '-C', join(dir, 'notes'), 'readme.txt']);
+      for (const name of ['notes', 'notes.tar', 'notes.tgz']) {
+        assertOneLineError(
+          await lading(['get', 'cv', `${join(dir, name)}//${component}`]),
+          /: not a CTF \(no artifact-index\.json and no blobs\)$/,
+        );
+      }
+    }));
+
   test('versions with build metadata and pre-releases: tagged `.build-`, listed, and a --dry-run spec of them runs', () =>
     withDir(async (dir) => {
       const component = `acme.org/parity/build${process.pid}`;
