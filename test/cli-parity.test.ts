@@ -622,7 +622,21 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
         ]);
         const one = await ladingOk(['get', 'cv', `${at}//${component}:1.0.0+build.1`, '-o', 'json']);
         assert.deepEqual(versions(one), ['1.0.0+build.1']);
+        // As upstream's constraints (Masterminds semver): a pre-release only where the constraint
+        // names one; the default (`> 0.0.0-0`) does, so --latest is the pre-release.
+        const select = (...flags: string[]) => ladingOk(['get', 'cv', ...flags, `${at}//${component}`, '-o', 'json']);
+        assert.deepEqual(versions(await select('--semver-constraint', '>=1.0.0')), ['1.0.0', '1.0.0+build.1']);
+        assert.deepEqual(versions(await select('--semver-constraint', '1.x', '--latest')).length, 1);
+        assert.notDeepEqual(versions(await select('--semver-constraint', '1.x', '--latest')), ['1.1.0-rc.1']);
+        assert.deepEqual(versions(await select('--latest')), ['1.1.0-rc.1']);
+        assert.deepEqual(versions(await select('--semver-constraint', '~1.1.0-0')), ['1.1.0-rc.1']);
       }
+      const rc = join(dir, 'rc');
+      await ladingOk(['transfer', 'cv', '--semver-constraint', '>= 1.0.0', `${registry}//${component}`, rc]);
+      assert.deepEqual(versions(await ladingOk(['get', 'cv', `${rc}//${component}`, '-o', 'json'])), [
+        '1.0.0',
+        '1.0.0+build.1',
+      ]);
       // Upstream names the version's nodes `transform…100+build1…`, which its own builder (and
       // lading's reader) refuses: the spec --dry-run prints must be one --transfer-spec runs.
       const spec = await ladingOk(['transfer', 'cv', '--dry-run', '-o', 'json', `${registry}//${component}`, 'out'], {
