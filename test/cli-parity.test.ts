@@ -562,6 +562,99 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
       );
     }));
 
+  test('an empty folder, tar or tgz is an empty CTF, as upstream reads it; one holding other files is not a CTF', () =>
+    withDir(async (dir) => {
+      const component = 'acme.org/parity/none';
+      await mkdir(join(dir, 'empty'));
+      await mkdir(join(dir, 'only-folders', 'sub'), { recursive: true });
+      execFileSync('tar', ['cf', join(dir, 'empty.tar'), '--files-from', '/dev/null']);
+      execFileSync('tar', ['czf', join(dir, 'empty.tgz'), '--files-from', '/dev/null']);
+      execFileSync('tar', ['cf', join(dir, 'folders.tar'), '-C', join(dir, 'only-folders'), 'sub']);
+      for (const name of ['empty', 'empty.tar', 'empty.tgz', 'folders.tar']) {
+        const at = join(dir, name);
+        assert.equal((await ladingOk(['get', 'cv', `${at}//${component}`, '-o', 'json'])).stdout, '[]\n', name);
+        assertOneLineError(await lading(['get', 'cv', at]), new RegExp(`^Error: no components found in ${at}$`, 'm'));
+        assertOneLineError(
+          await lading(['transfer', 'cv', `${at}//${component}`, join(dir, 'to')]),
+          new RegExp(`^Error: ${at}: no versions of ${component}$`, 'm'),
+        );
+        assertOneLineError(
+          await lading(['hash', 'cv', `${at}//${component}:1.0.0`]),
+          new RegExp(`^Error: component version ${component}:1\\.0\\.0 not found in ${at}$`, 'm'),
+        );
+      }
+      // Read, not written: the empty folder is still empty.
+      assert.equal(execFileSync('ls', ['-A', join(dir, 'empty')]).toString(), '');
+      // A folder or archive holding files but no CTF is refused (upstream would read it as empty).
+      await mkdir(join(dir, 'notes'));
+      await writeFile(join(dir, 'notes', 'readme.txt'), 'mine');
+      execFileSync('tar', ['cf', join(dir, 'notes.tar'), '-C', join(dir, 'notes'), 'readme.txt']);
+      execFileSync('tar', ['czf', join(dir, 'notes.tgz'), '-C', join(dir, 'notes'), 'readme.txt']);
+      for (const name of ['notes', 'notes.tar', 'notes.tgz']) {
+        assertOneLineError(
+          await lading(['get', 'cv', `${join(dir, name)}//${component}`]),
+          /: not a CTF \(no artifact-index\.json and no blobs\)$/,
+        );
+      }
+    }));
+
+  test('versions with build metadata and pre-releases: tagged `.build-`, listed, and a --dry-run spec of them runs', () =>
+    withDir(async (dir) => {
+      const component = `acme.org/parity/build${process.pid}`;
+      const ctf = await ctfWith(dir, component, ['1.0.0', '1.0.0+build.1', '1.1.0-rc.1']);
+      const registry = `http://${reg}/parity/build-${process.pid}-${++counter}`;
+      await ladingOk(['transfer', 'cv', `${ctf}//${component}`, registry]);
+      // The OCI tag replaces the first `+` with `.build-` (upstream's LooseSemverToOCITag).
+      const stored = `${registry.slice('http://'.length)}/component-descriptors/${component}`;
+      const tags = await fetch(`http://${stored.replace('/', '/v2/')}/tags/list`);
+      assert.deepEqual((((await tags.json()) as { tags: string[] }).tags ?? []).sort(), [
+        '1.0.0',
+        '1.0.0.build-build.1',
+        '1.1.0-rc.1',
+      ]);
+      const versions = (r: { stdout: string }) =>
+        (JSON.parse(r.stdout) as { component: { version: string } }[]).map((d) => d.component.version).sort();
+      for (const at of [ctf, registry]) {
+        assert.deepEqual(versions(await ladingOk(['get', 'cv', `${at}//${component}`, '-o', 'json'])), [
+          '1.0.0',
+          '1.0.0+build.1',
+          '1.1.0-rc.1',
+        ]);
+        const one = await ladingOk(['get', 'cv', `${at}//${component}:1.0.0+build.1`, '-o', 'json']);
+        assert.deepEqual(versions(one), ['1.0.0+build.1']);
+        // As upstream's constraints (Masterminds semver): a pre-release only where the constraint
+        // names one; the default (`> 0.0.0-0`) does, so --latest is the pre-release.
+        const select = (...flags: string[]) => ladingOk(['get', 'cv', ...flags, `${at}//${component}`, '-o', 'json']);
+        assert.deepEqual(versions(await select('--semver-constraint', '>=1.0.0')), ['1.0.0', '1.0.0+build.1']);
+        assert.deepEqual(versions(await select('--semver-constraint', '1.x', '--latest')).length, 1);
+        assert.notDeepEqual(versions(await select('--semver-constraint', '1.x', '--latest')), ['1.1.0-rc.1']);
+        assert.deepEqual(versions(await select('--latest')), ['1.1.0-rc.1']);
+        assert.deepEqual(versions(await select('--semver-constraint', '~1.1.0-0')), ['1.1.0-rc.1']);
+      }
+      const rc = join(dir, 'rc');
+      await ladingOk(['transfer', 'cv', '--semver-constraint', '>= 1.0.0', `${registry}//${component}`, rc]);
+      assert.deepEqual(versions(await ladingOk(['get', 'cv', `${rc}//${component}`, '-o', 'json'])), [
+        '1.0.0',
+        '1.0.0+build.1',
+      ]);
+      // Upstream names the version's nodes `transform…100+build1…`, which its own builder (and
+      // lading's reader) refuses: the spec --dry-run prints must be one --transfer-spec runs.
+      const spec = await ladingOk(['transfer', 'cv', '--dry-run', '-o', 'json', `${registry}//${component}`, 'out'], {
+        cwd: dir,
+      });
+      assert.ok(
+        Object.keys(JSON.parse(spec.stdout).environment).some((k) => k.endsWith('100Build1')),
+        spec.stdout.slice(0, 300),
+      );
+      await writeFile(join(dir, 'spec.json'), spec.stdout);
+      await ladingOk(['transfer', 'cv', '--transfer-spec', 'spec.json'], { cwd: dir });
+      assert.deepEqual(versions(await ladingOk(['get', 'cv', `${join(dir, 'out')}//${component}`, '-o', 'json'])), [
+        '1.0.0',
+        '1.0.0+build.1',
+        '1.1.0-rc.1',
+      ]);
+    }));
+
   test('get cv of a component without versions: an empty answer, exit 0, as upstream; a registry without its repository fails', () =>
     withDir(async (dir) => {
       const component = `acme.org/parity/empty${process.pid}`;
@@ -589,6 +682,44 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
         await lading(['get', 'cv', `${registry}//acme.org/parity/other`]),
         /: no versions of acme.org\/parity\/other: the registry has no repository component-descriptors\/acme.org\/parity\/other$/,
       );
+      // transfer cv without a version fails where there is none (upstream: "no versions found for
+      // component"), naming the repository, the selection, and a registry's missing repository as get cv.
+      assertOneLineError(
+        await lading(['transfer', 'cv', `${registry}//acme.org/parity/other`, join(dir, 'to')]),
+        new RegExp(
+          `^Error: ${registry}: no versions of acme.org/parity/other: the registry has no repository component-descriptors/acme.org/parity/other$`,
+          'm',
+        ),
+      );
+      assertOneLineError(
+        await lading(['transfer', 'cv', `${ctf}//acme.org/parity/other`, join(dir, 'to')]),
+        new RegExp(`^Error: ${ctf}: no versions of acme.org/parity/other$`, 'm'),
+      );
+      assertOneLineError(
+        await lading([
+          'transfer',
+          'cv',
+          '--latest',
+          '--semver-constraint',
+          '> 9',
+          `${ctf}//${component}`,
+          join(dir, 'to'),
+        ]),
+        new RegExp(`^Error: ${ctf}: no versions of ${component} matching constraint "> 9" \\(latest only\\)$`, 'm'),
+      );
+      // A version that is not there: the error says where it was looked for.
+      for (const at of [ctf, registry]) {
+        for (const command of [
+          ['get', 'cv'],
+          ['get', 'resources'],
+          ['hash', 'cv'],
+        ]) {
+          assertOneLineError(
+            await lading([...command, `${at}//${component}:9.9.9`]),
+            new RegExp(`^Error: component version ${component}:9\\.9\\.9 not found in ${at}$`, 'm'),
+          );
+        }
+      }
 
       // Only a manifest copied by digest, never tagged: docker-registry has no tag folder for it and
       // answers 404 NAME_UNKNOWN (so upstream's listing fails, and lading's with it); lading serve
@@ -613,6 +744,15 @@ describe('OCM command line: global flags anywhere, logging flags, transfer of ev
       assert.equal((await ladingOk(['get', 'cv', `${registry}//${component}`, '-o', 'json'])).stdout, '[]\n');
       const gone = await ladingOk(['get', 'cv', `${registry}//${component}`]);
       assert.equal(gone.stdout.trim().split('\n').length, 2, gone.stdout);
+      // transfer cv of it fails, as upstream's: there is no version to transfer.
+      assertOneLineError(
+        await lading(['transfer', 'cv', `${registry}//${component}`, join(dir, 'to')]),
+        new RegExp(`^Error: ${registry}: no versions of ${component}$`, 'm'),
+      );
+      assertOneLineError(
+        await lading(['get', 'cv', `${registry}//${component}:1.0.0`]),
+        new RegExp(`^Error: component version ${component}:1\\.0\\.0 not found in ${registry}$`, 'm'),
+      );
     }));
 });
 

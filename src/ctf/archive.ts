@@ -199,15 +199,16 @@ export class CtfArchive {
       (await files.stat(ArtifactIndexFileName)) !== undefined ||
       (await statOrUndefined(join(path, BlobsDirectoryName)))?.isDirectory() === true;
     if (!(await looksLikeCtf())) {
-      // Creating a CTF in a folder that holds something else would scatter files into it.
-      if (mode !== 'create') notACtf(path);
       const present = await readdir(path);
       // A writer creating the same CTF makes blobs/ before anything else: whatever the listing
       // saw of its work, a second look sees blobs/ (two add cv into one new folder both succeed).
       if (present.length > 0 && !(await looksLikeCtf())) {
+        if (mode !== 'create') notACtf(path);
+        // Creating a CTF in a folder that holds something else would scatter files into it.
         throw new LadingError('INVALID_ARCHIVE', `${path}: exists, is not empty and is not a CTF; not writing into it`);
       }
-      if (exists && present.length === 0) made.files = true;
+      // An empty folder is an empty CTF, as upstream reads it (no index is an empty index).
+      if (exists && present.length === 0 && mode !== 'readonly') made.files = true;
     }
     const store = new CtfStore({ location: path, files, root: path, writable: mode !== 'readonly', batchIndex });
     if (mode !== 'readonly') {
@@ -246,20 +247,26 @@ export class CtfArchive {
       });
     }
     try {
+      // Whether the archive holds any file at all: one with none is an empty CTF, as upstream reads it.
+      let files = 0;
       if (openedAs) {
         await extractArchiveFile(path, work, {
           gzip: format === 'tgz',
           where: path,
-          select: selectCtfEntry,
+          select: (entry) => {
+            files++;
+            return selectCtfEntry(entry);
+          },
           ...(options.maxExtractedBytes !== undefined ? { maxExtractedBytes: options.maxExtractedBytes } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         });
       }
-      const files = new DirFiles(work);
-      const store = new CtfStore({ location: path, files, root: work, writable, private: true });
+      const dir = new DirFiles(work);
+      const store = new CtfStore({ location: path, files: dir, root: work, writable, private: true });
       if (openedAs) {
         if (
-          (await files.stat(ArtifactIndexFileName)) === undefined &&
+          files > 0 &&
+          (await dir.stat(ArtifactIndexFileName)) === undefined &&
           (await readdir(join(work, BlobsDirectoryName))).length === 0
         ) {
           notACtf(path);
@@ -452,13 +459,16 @@ function checkRepositoryName(name: string): void {
 
 /** A tar read in place must hold regular files and folders only, like one we would unpack. */
 function checkTarEntries(path: string, files: TarFiles): void {
+  // A tar without a single file is an empty CTF, as upstream reads it; one with others is not a CTF.
   let ctf = false;
+  let other = false;
   for (const entry of files.entries()) {
     if (entry.type === 'directory') continue;
     if (entry.type !== 'file') refuseEntryType(path, entry.path, entry.type);
     if (selectCtfEntry(entry.path) !== undefined) ctf = true;
+    else other = true;
   }
-  if (!ctf) notACtf(path);
+  if (!ctf && other) notACtf(path);
 }
 
 /** What opening a CTF made: the first of the folders it made, or the CTF's files in a folder that was empty. */

@@ -55,7 +55,7 @@ export async function openComponentRepository(
     const close = (o: { commit?: boolean; signal?: AbortSignal } = {}) =>
       archive.close({ commit: o.commit ?? true, ...(o.signal ? { signal: o.signal } : {}) });
     return {
-      repository: new ComponentVersionRepository(archive.resolver(), options),
+      repository: new ComponentVersionRepository(archive.resolver(), { location: spec.filePath, ...options }),
       display: spec.filePath,
       close,
       [Symbol.asyncDispose]: () => close(),
@@ -63,15 +63,16 @@ export async function openComponentRepository(
   }
   const host = spec.baseUrl.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
   const registry = new Registry(spec.baseUrl, options.registryOptions?.(host) ?? {});
+  const display = `${spec.baseUrl}${spec.subPath ? `/${spec.subPath}` : ''}`;
   return {
     repository: new ComponentVersionRepository(
       registryResolver(registry, {
         ...(spec.subPath ? { subPath: spec.subPath } : {}),
         ...(mode !== 'readonly' ? { write: true } : {}),
       }),
-      options,
+      { location: display, ...options },
     ),
-    display: `${spec.baseUrl}${spec.subPath ? `/${spec.subPath}` : ''}`,
+    display,
     close: () => registry.close(),
     [Symbol.asyncDispose]: () => registry.close(),
   };

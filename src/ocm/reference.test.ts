@@ -100,6 +100,28 @@ describe('component references', () => {
     });
   });
 
+  test('a name that is not a component name is refused saying why (upper case, no domain, no path, odd characters)', () => {
+    const cases: [string, RegExp][] = [
+      ['Acme.org/app', /invalid component name "Acme\.org\/app": component names are lower case$/],
+      ['acme.org/App', /: component names are lower case$/],
+      ['acme.org', /"acme\.org": a component name is a DNS domain and a path, such as acme\.org\/app$/],
+      ['acme/app', /: it must begin with a DNS domain such as acme\.org, not "acme"$/],
+      ['acme.org/a pp', /: each segment of its path begins with a letter and holds lower-case letters, digits/],
+      ['acme.org/1app', /: each segment of its path begins with a letter/],
+      ['acme.org/app/', /: each segment of its path begins with a letter/],
+      [`acme.org/${'a'.repeat(300)}`, /: it is longer than 255 characters$/],
+    ];
+    for (const [name, why] of cases) {
+      for (const raw of [`./ctf//${name}:1.0.0`, `ghcr.io/acme//${name}`]) {
+        assert.throws(
+          () => parseComponentReference(raw),
+          (e) => isLadingError(e, 'INVALID_REFERENCE') && why.test((e as Error).message),
+          raw,
+        );
+      }
+    }
+  });
+
   test('credentials in a repository URL are refused, and the error does not repeat them', () => {
     for (const parse of [
       () => parseRepository('http://testuser:URLSECRET@127.0.0.1:5000/ocm'),

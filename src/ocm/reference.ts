@@ -61,6 +61,20 @@ export function isComponentName(name: string): boolean {
   return componentPattern.test(name) && name.length <= 255;
 }
 
+const domainPattern = /^[a-z][-a-z0-9]*([.][a-z][-a-z0-9]*)*[.][a-z]{2,}$/;
+
+/** Why `name` is not a component name (the schema's componentName pattern), in words. */
+function componentNameProblem(name: string): string {
+  if (name.length > 255) return 'it is longer than 255 characters';
+  if (/[A-Z]/.test(name)) return 'component names are lower case';
+  const slash = name.indexOf('/');
+  if (slash < 0) return 'a component name is a DNS domain and a path, such as acme.org/app';
+  if (!domainPattern.test(name.slice(0, slash))) {
+    return `it must begin with a DNS domain such as acme.org, not "${name.slice(0, slash)}"`;
+  }
+  return 'each segment of its path begins with a letter and holds lower-case letters, digits, "-", "_" and "." only';
+}
+
 function invalid(raw: string, why: string, hint?: ErrorHint): never {
   throw new LadingError(
     'INVALID_REFERENCE',
@@ -188,7 +202,9 @@ export function parseComponentReference(
     repository = text.slice(0, d);
     component = text.slice(d + 2);
   }
-  if (!isComponentName(component)) invalid(raw, `invalid component name "${component}"`);
+  if (!isComponentName(component)) {
+    invalid(raw, `invalid component name "${component}": ${componentNameProblem(component)}`);
+  }
   const spec = parseRepository(typePrefix + repository);
   return { repository: spec, prefix, component, ...(version ? { version } : {}), ...(digest ? { digest } : {}) };
 }

@@ -8,7 +8,9 @@ interface Version {
   pre: (string | number)[];
 }
 
-const pattern = /^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/;
+/** Upstream's relaxed semantic version (Masterminds semver's `NewVersion`, OCM's relaxedSemver). */
+const pattern =
+  /^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$/;
 
 export function parseVersion(text: string): Version | undefined {
   const m = pattern.exec(text.trim());
@@ -21,12 +23,11 @@ export function parseVersion(text: string): Version | undefined {
   };
 }
 
-function compare(a: Version, b: Version): number {
-  for (const k of ['major', 'minor', 'patch'] as const) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
-  if (a.pre.length === 0 || b.pre.length === 0) return a.pre.length === b.pre.length ? 0 : a.pre.length === 0 ? 1 : -1;
-  for (let i = 0; i < Math.max(a.pre.length, b.pre.length); i++) {
-    const x = a.pre[i];
-    const y = b.pre[i];
+/** Pre-release identifiers in order: numbers below words, numbers by value, words by bytes, fewer first. */
+function comparePre(a: Version['pre'], b: Version['pre']): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
     if (x === undefined) return -1;
     if (y === undefined) return 1;
     if (x === y) continue;
@@ -36,6 +37,12 @@ function compare(a: Version, b: Version): number {
     return x < y ? -1 : 1;
   }
   return 0;
+}
+
+function compare(a: Version, b: Version): number {
+  for (const k of ['major', 'minor', 'patch'] as const) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+  if (a.pre.length === 0 || b.pre.length === 0) return a.pre.length === b.pre.length ? 0 : a.pre.length === 0 ? 1 : -1;
+  return comparePre(a.pre, b.pre);
 }
 
 /** Newest first; versions that do not parse go last, in string order. Build metadata does not order. */
@@ -50,46 +57,124 @@ export function sortVersionsDescending(versions: readonly string[]): string[] {
   });
 }
 
-type Comparator = (v: Version) => boolean;
+/** A version that satisfies a constraint or not; `includePre` is its group's choice (see below). */
+type Comparator = (v: Version, includePre: boolean) => boolean;
 
-function comparator(token: string, where: string): Comparator {
-  const m = /^(>=|<=|>|<|=|~|\^)?\s*(.+)$/.exec(token);
-  const op = m?.[1] ?? '=';
-  const bound = m?.[2] ? parseVersion(m[2]) : undefined;
-  if (!bound) throw new LadingError('INVALID_ARGUMENT', `${where}: "${token}" is not a version constraint`);
-  switch (op) {
-    case '>':
-      return (v) => compare(v, bound) > 0;
-    case '>=':
-      return (v) => compare(v, bound) >= 0;
-    case '<':
-      return (v) => compare(v, bound) < 0;
-    case '<=':
-      return (v) => compare(v, bound) <= 0;
-    case '~':
-      return (v) => compare(v, bound) >= 0 && v.major === bound.major && v.minor === bound.minor;
-    case '^':
-      return (v) =>
-        compare(v, bound) >= 0 &&
-        (bound.major > 0 ? v.major === bound.major : v.major === 0 && v.minor === bound.minor);
-    default:
-      return (v) => compare(v, bound) === 0;
+/** The operators of a constraint (Masterminds semver v3, which upstream's `--semver-constraint` is). */
+const ops = String.raw`!=|=>|=<|>=|<=|~>|=|>|<|~|\^`;
+/** A version in a constraint: `x`, `X` or `*` may stand for a part, minor and patch may be left out. */
+const cv = String.raw`v?([0-9]+|[xX*])(\.(?:[0-9]+|[xX*]))?(\.(?:[0-9]+|[xX*]))?(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?`;
+const oneConstraint = new RegExp(String.raw`^\s*(${ops})?\s*${cv}\s*$`);
+// A comparator starts the text or follows a space, a comma or a `|`: matching only there keeps a
+// scan of a long run of digits linear.
+const findConstraint = new RegExp(String.raw`(?<=^|[\s,|])(?:(?:${ops})\s*)?${cv.replace(/\((?!\?)/g, '(?:')}`, 'g');
+// Whitespace is matched where only one split of it can succeed (no backtracking blow-up).
+const comparatorText = String.raw`(?:(?:${ops})\s*)?(?:${cv})`;
+const validGroup = new RegExp(String.raw`^\s*${comparatorText}(?:(?:\s*,\s*|\s+)${comparatorText})*\s*$`);
+/** `1.2 - 2.3` is `>= 1.2, <= 2.3`. */
+const hyphenRange = new RegExp(
+  String.raw`(?<=^|[\s,|])(${cv.replace(/\((?!\?)/g, '(?:')})\s+-\s+(${cv.replace(/\((?!\?)/g, '(?:')})`,
+  'g',
+);
+
+const isWildcard = (part: string | undefined) => part === 'x' || part === 'X' || part === '*';
+
+function comparator(token: string, where: string): { test: Comparator; pre: boolean } {
+  const m = oneConstraint.exec(token);
+  if (!m) throw new LadingError('INVALID_ARGUMENT', `${where}: "${token.trim()}" is not a version constraint`);
+  const op = m[1] ?? '';
+  const [major, minorPart, patchPart, prePart = ''] = [m[2] as string, m[3], m[4], m[5]];
+  const minor = minorPart?.slice(1);
+  const patch = patchPart?.slice(1);
+  // A part left out or written as a wildcard makes the bound "dirty": a range, not one version.
+  let bound: Version | undefined;
+  let minorDirty = false;
+  let patchDirty = false;
+  let dirty = false;
+  if (isWildcard(major)) {
+    dirty = true;
+    bound = parseVersion(`0.0.0${prePart}`);
+  } else if (minor === undefined || isWildcard(minor)) {
+    dirty = minorDirty = true;
+    bound = parseVersion(`${major}.0.0${prePart}`);
+  } else if (patch === undefined || isWildcard(patch)) {
+    dirty = patchDirty = true;
+    bound = parseVersion(`${major}.${minor}.0${prePart}`);
+  } else {
+    bound = parseVersion(`${major}.${minor}.${patch}${prePart}`);
   }
+  if (!bound) throw new LadingError('INVALID_ARGUMENT', `${where}: "${token.trim()}" is not a version constraint`);
+  const b = bound;
+  const tilde = (v: Version) =>
+    compare(v, b) >= 0 &&
+    ((b.major === 0 && b.minor === 0 && b.patch === 0 && !minorDirty && !patchDirty) ||
+      (v.major === b.major && (minorDirty || v.minor === b.minor)));
+  const tests: Record<string, (v: Version) => boolean> = {
+    '': (v) => (dirty ? tilde(v) : compare(v, b) === 0),
+    '!=': (v) => {
+      if (dirty) {
+        if (b.major !== v.major) return true;
+        if (minorDirty) return false;
+        if (b.minor !== v.minor) return true;
+        if (patchDirty) return (v.pre.length > 0 || b.pre.length > 0) && comparePre(v.pre, b.pre) !== 0;
+      }
+      return compare(v, b) !== 0;
+    },
+    '>': (v) => {
+      if (!dirty) return compare(v, b) > 0;
+      if (v.major !== b.major) return v.major > b.major;
+      if (minorDirty) return false;
+      if (patchDirty) return v.minor > b.minor;
+      return compare(v, b) > 0;
+    },
+    '<': (v) => compare(v, b) < 0,
+    '>=': (v) => compare(v, b) >= 0,
+    '<=': (v) => {
+      if (!dirty) return compare(v, b) <= 0;
+      if (v.major > b.major) return false;
+      return !(v.major === b.major && v.minor > b.minor && !minorDirty);
+    },
+    '~': tilde,
+    '^': (v) => {
+      if (compare(v, b) < 0) return false;
+      if (b.major > 0 || minorDirty) return v.major === b.major;
+      if (v.major > 0) return false;
+      if (b.minor > 0 || patchDirty) return v.minor === b.minor;
+      if (v.minor > 0) return false;
+      return v.patch === b.patch;
+    },
+  };
+  const aliases: Record<string, string> = { '=': '', '=>': '>=', '=<': '<=', '~>': '~' };
+  const test = tests[aliases[op] ?? op] as (v: Version) => boolean;
+  // A pre-release satisfies a group only where one of the group's bounds is a pre-release.
+  return { test: (v, includePre) => (v.pre.length === 0 || includePre) && test(v), pre: b.pre.length > 0 };
 }
 
 /**
- * A constraint such as `> 0.0.0-0`, `>=1.2, <2` or `1.x || ^2.1`: comparators joined by commas or
- * spaces (all must hold), alternatives joined by `||`. Pre-releases are included, as OCM's
- * default constraint asks for.
+ * A constraint such as `> 0.0.0-0`, `>=1.2, <2`, `1.x || ^2.1`, `~1.2`, `!=1.3.0` or `1.0 - 2.0`,
+ * as upstream reads `--semver-constraint` (Masterminds semver v3): comparators joined by commas or
+ * spaces (all must hold), alternatives joined by `||`; `x`, `X` or `*` (or a part left out) stand
+ * for any value. A pre-release matches only an alternative with a pre-release in one of its
+ * bounds (OCM's default `> 0.0.0-0` takes them all; `>= 1.0.0` none). Build metadata is ignored.
+ * A version that is not a (relaxed) semantic version matches nothing.
  */
 export function matchesConstraint(version: string, constraint: string): boolean {
+  const groups = parseConstraint(constraint);
   const v = parseVersion(version);
   if (!v) return false;
-  return constraint.split('||').some((alternative) => {
-    const tokens = alternative
-      .replace(/(>=|<=|>|<|=|~|\^)\s+/g, '$1')
-      .split(/[\s,]+/)
-      .filter(Boolean);
-    return tokens.every((t) => comparator(t, `constraint ${JSON.stringify(constraint)}`)(v));
+  return groups.some((group) => {
+    const includePre = group.some((c) => c.pre);
+    return group.every((c) => c.test(v, includePre));
+  });
+}
+
+function parseConstraint(constraint: string): { test: Comparator; pre: boolean }[][] {
+  const where = `constraint ${JSON.stringify(constraint)}`;
+  const rewritten = constraint.replace(hyphenRange, (_all, from: string, to: string) => `>= ${from}, <= ${to} `);
+  return rewritten.split('||').map((group) => {
+    if (!validGroup.test(group)) {
+      throw new LadingError('INVALID_ARGUMENT', `${where}: "${group.trim()}" is not a version constraint`);
+    }
+    return [...group.matchAll(findConstraint)].map((m) => comparator(m[0], where));
   });
 }

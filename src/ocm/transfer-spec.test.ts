@@ -15,6 +15,54 @@ describe('transfer spec', () => {
       transformationId({ name: 'img', architecture: 'arm64', version: '1.0.0--x' }),
       'transformArm64Img100X',
     );
+    // Upstream keeps the `+` of build metadata (and a name's `_`), then refuses the ID it made
+    // (lower camel case: letters and digits); every other character splits a word here.
+    assert.equal(
+      transformationId({ name: 'acme.org/my_app', version: '1.0.0+build.1' }),
+      'transformAcmeOrgMyApp100Build1',
+    );
+  });
+
+  test('versions (and resources) whose IDs coincide get distinct ones; the spec reads back', () => {
+    const version = (v: string): ComponentDescriptor => ({
+      meta: { schemaVersion: 'v2' },
+      component: {
+        name: 'acme.org/a',
+        version: v,
+        provider: { name: 'acme.org' },
+        repositoryContexts: absentList(),
+        resources: ['r', 'r'].map((name, i) => ({
+          name,
+          version: v,
+          type: 'blob',
+          relation: 'local' as const,
+          ...(i === 1 ? { extraIdentity: { x: '+' } } : { extraIdentity: { x: '-' } }),
+          access: { type: 'LocalBlob/v1', localReference: `sha256:${'a'.repeat(64)}`, mediaType: 'text/plain' },
+        })),
+        sources: absentList(),
+        componentReferences: absentList(),
+      },
+    });
+    const ctf = (filePath: string) => ({
+      kind: 'CommonTransportFormat' as const,
+      type: 'CommonTransportFormat/v1',
+      filePath,
+    });
+    const spec = buildTransferSpec(
+      ['1.0.0-rc.1', '1.0.0-rc1', '1.0.0+build.1'].map((v) => ({ descriptor: version(v), source: ctf('./a') })),
+      ctf('./b'),
+    );
+    assert.deepEqual(Object.keys(spec.environment), [
+      'transformAcmeOrgA100Rc1',
+      'transformAcmeOrgA100Rc1N2',
+      'transformAcmeOrgA100Build1',
+    ]);
+    const ids = spec.transformations.map((t) => t.id);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.ok(ids.includes('transformAcmeOrgA100Rc1N2GettransformR100Rc1N2'), ids.join(' '));
+    for (const id of ids) assert.match(id, /^[a-z][A-Za-z0-9]*$/);
+    // What --dry-run prints, --transfer-spec takes.
+    assert.equal(parseTransferSpec(JSON.parse(JSON.stringify(spec)), 'f.yaml').transformations.length, ids.length);
   });
 
   test('a minimal spec parses; its problems name the field', () => {

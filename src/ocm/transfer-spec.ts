@@ -91,11 +91,14 @@ const StreamScheme = 'lading-stream:';
  * A transformation ID from an identity, as upstream names nodes: `transform` followed by the
  * identity's values (keys sorted) split at `,` `.` `/` `-`, in camel case.
  * `{name: "ocm.software/my-app", version: "1.0.0"}` → `transformOcmSoftwareMyApp100`.
+ * Upstream splits at those four only, and its builder then refuses an ID that is not letters and
+ * digits (the `+` of `1.0.0+build.1`, the `_` of a component name): every other character splits
+ * here too, so such a version's spec runs (`transformAcmeOrgApp100Build1`).
  */
 export function transformationId(identity: Record<string, string>): string {
   const words = ['transform'];
   for (const key of Object.keys(identity).sort()) {
-    words.push(...(identity[key] as string).split(/[,./-]/).filter((w) => w !== ''));
+    words.push(...(identity[key] as string).split(/[^A-Za-z0-9]+/).filter((w) => w !== ''));
   }
   return words
     .map((w, i) => {
@@ -167,9 +170,19 @@ export function buildTransferSpec(
   const files: string[] = [];
   const to = repositoryObject(target, { target: true });
   const uploadAsArtifact = target.kind === 'OCIRepository' && options.uploadAs === 'ociArtifact';
+  // Two identities can make one ID (`1.0.0-rc.1` and `1.0.0-rc1`): the second gets a number, so
+  // neither version's environment entry or nodes are lost or refused as used twice.
+  const taken = new Set<string>();
+  const unique = (id: string, used: Set<string>): string => {
+    let candidate = id;
+    for (let n = 2; used.has(candidate); n++) candidate = `${id}N${n}`;
+    used.add(candidate);
+    return candidate;
+  };
   for (const { descriptor, source } of versions) {
     const { name: component, version } = descriptor.component;
-    const id = transformationId({ name: component, version });
+    const id = unique(transformationId({ name: component, version }), taken);
+    const resourceIds = new Set<string>();
     const wire = toWire(descriptor);
     tgd.environment[id] = wire;
     const from = repositoryObject(source);
@@ -177,7 +190,7 @@ export function buildTransferSpec(
     const wireResources = ((wire.component as Obj).resources as Obj[] | null) ?? [];
     const added = new Map<number, string>();
     resources.forEach((resource, i) => {
-      const rid = transformationId(identityOf(resource));
+      const rid = unique(transformationId(identityOf(resource)), resourceIds);
       const getId = `${id}Get${rid}`;
       const addId = `${id}Add${rid}`;
       const access = resource.access;

@@ -93,6 +93,11 @@ export interface ComponentRepositoryOptions {
   descriptorMediaType?: string;
   /** Scratch folder for staging blobs of unknown digest and OCI layouts. */
   tempDir?: string;
+  /**
+   * Where the repository is (`./transport-archive`, `http://127.0.0.1:5000/sub`), named by the
+   * errors that say a version or a component is not there; {@link openComponentRepository} sets it.
+   */
+  location?: string;
 }
 
 /** A component version as stored: its descriptor and the manifests and layers that hold it. */
@@ -509,7 +514,8 @@ export class ComponentVersionRepository {
       else root = await target.resolve(versionToTag(version), o);
     } catch (error) {
       if (isLadingError(error, 'NOT_FOUND')) {
-        throw new LadingError('NOT_FOUND', `component version ${name}:${version} not found`, { cause: error });
+        const where = this.options.location ? ` in ${this.options.location}` : '';
+        throw new LadingError('NOT_FOUND', `component version ${name}:${version} not found${where}`, { cause: error });
       }
       throw error;
     }
@@ -617,9 +623,10 @@ export class ComponentVersionRepository {
     } catch (error) {
       if (!isLadingError(error, 'NOT_FOUND')) throw error;
       if (missingRepository === 'empty') return [];
+      const where = this.options.location ? `${this.options.location}: ` : '';
       throw new LadingError(
         'NOT_FOUND',
-        `no versions of ${name}: the registry has no repository ${componentRepository(name)}`,
+        `${where}no versions of ${name}: the registry has no repository ${componentRepository(name)}`,
         { cause: error },
       );
     }

@@ -87,9 +87,6 @@ Examples:
         const versions = await findComponentVersions(opened.repository, component, {
           ...selection,
           missingRepository: 'error',
-        }).catch((error: unknown) => {
-          if (!isLadingError(error, 'NOT_FOUND')) throw error;
-          throw new LadingError('NOT_FOUND', `${opened.display}: ${(error as Error).message}`, { cause: error });
         });
         roots = versions.map((v) => [component, v]);
       }

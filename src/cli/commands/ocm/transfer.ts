@@ -124,12 +124,21 @@ or add globalAccessPolicy: auto to an OCIAddLocalResource node), then run it:
         }
       } else {
         const { findComponentVersions } = await import('../../../ocm/component-tree.js');
+        // As upstream: a registry without the component's repository fails as its listing does
+        // (as get cv), and a listing that keeps no version fails, naming the selection.
         versions = await findComponentVersions(source.repository, ref.component, {
           ...(opts.semverConstraint !== undefined ? { constraint: opts.semverConstraint } : {}),
           ...(opts.latest ? { latest: true } : {}),
+          missingRepository: 'error',
         });
-        if (versions.length === 0)
-          throw new LadingError('NOT_FOUND', `no versions of ${ref.component} in ${source.display}`);
+        if (versions.length === 0) {
+          const constraint =
+            opts.semverConstraint !== undefined ? ` matching constraint ${JSON.stringify(opts.semverConstraint)}` : '';
+          throw new LadingError(
+            'NOT_FOUND',
+            `${source.display}: no versions of ${ref.component}${constraint}${opts.latest ? ' (latest only)' : ''}`,
+          );
+        }
         // Oldest first, so that a target lists them in the order they were made.
         versions.reverse();
       }
