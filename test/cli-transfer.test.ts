@@ -244,6 +244,13 @@ describe('OCM: transfer cv --transfer-spec runs an upstream transfer spec', () =
       await ladingOk(['verify', 'cv', '--public-key', join(dir, 'pub.pem'), `${target}//${component}:1.0.0`]);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, new RegExp(`^Transferred ${component.replaceAll('.', '\\.')}:1\\.0\\.0 => `, 'm'));
+      // Run again, the target already holds the same version: said as a plain repeat says it.
+      const again = await ladingOk(['transfer', 'cv', '--transfer-spec', join(dir, 'spec.json')]);
+      assert.match(
+        again.stderr,
+        new RegExp(`^Unchanged \\(already in the target\\) ${component.replaceAll('.', '\\.')}:1\\.0\\.0 => `, 'm'),
+      );
+      assert.doesNotMatch(again.stderr, /^Transferred /m);
       const got = JSON.parse((await ladingOk(['get', 'cv', '-o', 'json', `${target}//${component}:1.0.0`])).stdout)[0];
       const [note, image] = got.component.resources;
       assert.equal(note.access.type, 'LocalBlob/v1');

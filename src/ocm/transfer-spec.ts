@@ -761,7 +761,14 @@ export interface RunTransferSpecOptions {
 
 /** What {@link runTransferSpec} wrote: each component version it added, by node. */
 export interface RunTransferSpecResult {
-  versions: { id: string; component: string; version: string; repository: RepositorySpec }[];
+  versions: {
+    id: string;
+    component: string;
+    version: string;
+    repository: RepositorySpec;
+    /** As a transfer's component event says: new to the target, replacing another, or already there. */
+    status: 'added' | 'replaced' | 'unchanged';
+  }[];
 }
 
 /**
@@ -1098,9 +1105,10 @@ async function runNow(
           blobs: added,
           ...(options.signal ? { signal: options.signal } : {}),
         });
-        result.versions.push({ id: t.id, component, version, repository: repoSpec });
+        const status = outcome === 'skipped' ? 'unchanged' : outcome;
+        result.versions.push({ id: t.id, component, version, repository: repoSpec, status });
         output = { descriptor: toWire(descriptor) };
-        summary = `${outcome === 'skipped' ? 'unchanged' : 'transferred'} ${component}:${version}`;
+        summary = `${status === 'unchanged' ? 'unchanged' : 'transferred'} ${component}:${version}`;
         break;
       }
       case 'FileCleanup/v1alpha1': {

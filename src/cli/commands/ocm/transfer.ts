@@ -316,7 +316,8 @@ async function runSpec(io: CliIO, opts: Record<string, unknown> & OcmRemoteFlags
         v.repository.kind === 'OCIRepository'
           ? `${v.repository.baseUrl}${v.repository.subPath ? `/${v.repository.subPath}` : ''}`
           : v.repository.filePath;
-      io.stderr.write(`Transferred ${safeText(`${v.component}:${v.version}`)} => ${safeText(where)}\n`);
+      const verb = v.status === 'unchanged' ? 'Unchanged (already in the target)' : 'Transferred';
+      io.stderr.write(`${verb} ${safeText(`${v.component}:${v.version}`)} => ${safeText(where)}\n`);
     }
     ok = true;
   } finally {
