@@ -60,6 +60,38 @@ describe('semver constraints, as upstream reads --semver-constraint (Masterminds
     }
   });
 
+  test('numbers are exact to a uint64 as upstream keeps them; a larger one is no version', () => {
+    // 2^53 + 1 and 2^53 are one JavaScript number: compared as numbers, the two were equal.
+    assert.equal(matchesConstraint('9007199254740993.0.0', '9007199254740992.0.0'), false);
+    assert.equal(matchesConstraint('9007199254740993.0.0', '>9007199254740992'), true);
+    assert.equal(matchesConstraint('1.0.0-9007199254740993', '1.0.0-9007199254740992'), false);
+    assert.equal(matchesConstraint('18446744073709551615.0.0', '>=18446744073709551614'), true);
+    // Beyond a uint64 upstream's NewVersion fails: the version matches nothing, the bound is refused.
+    assert.equal(matchesConstraint('18446744073709551616.0.0', '*'), false);
+    assert.throws(
+      () => matchesConstraint('1.0.0', '<18446744073709551616'),
+      (e) => isLadingError(e, 'INVALID_ARGUMENT'),
+    );
+    // A pre-release number beyond a uint64 orders as a word upstream: above every number.
+    assert.equal(matchesConstraint('1.0.0-18446744073709551616', '>1.0.0-18446744073709551615'), true);
+    assert.equal(matchesConstraint('1.0.0-18446744073709551616', '<1.0.0-a'), true);
+    assert.deepEqual(sortVersionsDescending(['9007199254740992.0.0', '9007199254740993.0.0']), [
+      '9007199254740993.0.0',
+      '9007199254740992.0.0',
+    ]);
+  });
+
+  test("whitespace is Go's \\s (ASCII), and a refused constraint's error stays on one line", () => {
+    assert.equal(matchesConstraint('1.2.3', '>=1.2.3\t<2'), true);
+    for (const bad of ['>=1.2.3\u00a0<2', '>=1.2.3\v<2', '\u2003>=1', '>=1.0\n!', '1\u001b[31m']) {
+      assert.throws(
+        () => matchesConstraint('1.2.3', bad),
+        (e) => isLadingError(e, 'INVALID_ARGUMENT') && !e.message.includes('\n') && !e.message.includes('\u001b'),
+        JSON.stringify(bad),
+      );
+    }
+  });
+
   test('a long constraint is checked in linear time', () => {
     const start = performance.now();
     for (const text of [

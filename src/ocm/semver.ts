@@ -2,11 +2,18 @@ import { LadingError } from '../oci/index.js';
 
 /** A relaxed semantic version (`v` prefix, missing minor/patch allowed), as OCM accepts them. */
 interface Version {
-  major: number;
-  minor: number;
-  patch: number;
-  pre: (string | number)[];
+  major: bigint;
+  minor: bigint;
+  patch: bigint;
+  pre: (string | bigint)[];
 }
+
+/** Upstream keeps each number in a uint64: a larger one is no version there (and no number in a pre-release). */
+const maxUint64 = 2n ** 64n - 1n;
+const uint64 = (digits: string): bigint | undefined => {
+  const n = BigInt(digits);
+  return n <= maxUint64 ? n : undefined;
+};
 
 /** Upstream's relaxed semantic version (Masterminds semver's `NewVersion`, OCM's relaxedSemver). */
 const pattern =
@@ -15,11 +22,16 @@ const pattern =
 export function parseVersion(text: string): Version | undefined {
   const m = pattern.exec(text.trim());
   if (!m) return undefined;
+  const major = uint64(m[1] as string);
+  const minor = uint64(m[2] ?? '0');
+  const patch = uint64(m[3] ?? '0');
+  if (major === undefined || minor === undefined || patch === undefined) return undefined;
   return {
-    major: Number(m[1]),
-    minor: Number(m[2] ?? 0),
-    patch: Number(m[3] ?? 0),
-    pre: m[4] ? m[4].split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)) : [],
+    major,
+    minor,
+    patch,
+    // A numeric identifier beyond a uint64 orders as a word upstream (its ParseUint fails).
+    pre: m[4] ? m[4].split('.').map((p) => (/^\d+$/.test(p) ? (uint64(p) ?? p) : p)) : [],
   };
 }
 
@@ -31,9 +43,9 @@ function comparePre(a: Version['pre'], b: Version['pre']): number {
     if (x === undefined) return -1;
     if (y === undefined) return 1;
     if (x === y) continue;
-    if (typeof x === 'number' && typeof y === 'number') return x < y ? -1 : 1;
-    if (typeof x === 'number') return -1;
-    if (typeof y === 'number') return 1;
+    if (typeof x === 'bigint' && typeof y === 'bigint') return x < y ? -1 : 1;
+    if (typeof x === 'bigint') return -1;
+    if (typeof y === 'bigint') return 1;
     return x < y ? -1 : 1;
   }
   return 0;
@@ -60,20 +72,25 @@ export function sortVersionsDescending(versions: readonly string[]): string[] {
 /** A version that satisfies a constraint or not; `includePre` is its group's choice (see below). */
 type Comparator = (v: Version, includePre: boolean) => boolean;
 
+/** Whitespace as upstream's (Go) regular expressions read `\s`: ASCII only, no vertical tab, no NBSP. */
+const ws = String.raw`[\t\n\f\r ]`;
 /** The operators of a constraint (Masterminds semver v3, which upstream's `--semver-constraint` is). */
 const ops = String.raw`!=|=>|=<|>=|<=|~>|=|>|<|~|\^`;
 /** A version in a constraint: `x`, `X` or `*` may stand for a part, minor and patch may be left out. */
 const cv = String.raw`v?([0-9]+|[xX*])(\.(?:[0-9]+|[xX*]))?(\.(?:[0-9]+|[xX*]))?(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?`;
-const oneConstraint = new RegExp(String.raw`^\s*(${ops})?\s*${cv}\s*$`);
+const oneConstraint = new RegExp(`^${ws}*(${ops})?${ws}*${cv}${ws}*$`);
 // A comparator starts the text or follows a space, a comma or a `|`: matching only there keeps a
 // scan of a long run of digits linear.
-const findConstraint = new RegExp(String.raw`(?<=^|[\s,|])(?:(?:${ops})\s*)?${cv.replace(/\((?!\?)/g, '(?:')}`, 'g');
+const findConstraint = new RegExp(
+  String.raw`(?<=^|[\t\n\f\r ,|])(?:(?:${ops})${ws}*)?${cv.replace(/\((?!\?)/g, '(?:')}`,
+  'g',
+);
 // Whitespace is matched where only one split of it can succeed (no backtracking blow-up).
-const comparatorText = String.raw`(?:(?:${ops})\s*)?(?:${cv})`;
-const validGroup = new RegExp(String.raw`^\s*${comparatorText}(?:(?:\s*,\s*|\s+)${comparatorText})*\s*$`);
+const comparatorText = `(?:(?:${ops})${ws}*)?(?:${cv})`;
+const validGroup = new RegExp(`^${ws}*${comparatorText}(?:(?:${ws}*,${ws}*|${ws}+)${comparatorText})*${ws}*$`);
 /** `1.2 - 2.3` is `>= 1.2, <= 2.3`. */
 const hyphenRange = new RegExp(
-  String.raw`(?<=^|[\s,|])(${cv.replace(/\((?!\?)/g, '(?:')})\s+-\s+(${cv.replace(/\((?!\?)/g, '(?:')})`,
+  String.raw`(?<=^|[\t\n\f\r ,|])(${cv.replace(/\((?!\?)/g, '(?:')})${ws}+-${ws}+(${cv.replace(/\((?!\?)/g, '(?:')})`,
   'g',
 );
 
@@ -81,7 +98,8 @@ const isWildcard = (part: string | undefined) => part === 'x' || part === 'X' ||
 
 function comparator(token: string, where: string): { test: Comparator; pre: boolean } {
   const m = oneConstraint.exec(token);
-  if (!m) throw new LadingError('INVALID_ARGUMENT', `${where}: "${token.trim()}" is not a version constraint`);
+  if (!m)
+    throw new LadingError('INVALID_ARGUMENT', `${where}: ${JSON.stringify(token.trim())} is not a version constraint`);
   const op = m[1] ?? '';
   const [major, minorPart, patchPart, prePart = ''] = [m[2] as string, m[3], m[4], m[5]];
   const minor = minorPart?.slice(1);
@@ -103,11 +121,12 @@ function comparator(token: string, where: string): { test: Comparator; pre: bool
   } else {
     bound = parseVersion(`${major}.${minor}.${patch}${prePart}`);
   }
-  if (!bound) throw new LadingError('INVALID_ARGUMENT', `${where}: "${token.trim()}" is not a version constraint`);
+  if (!bound)
+    throw new LadingError('INVALID_ARGUMENT', `${where}: ${JSON.stringify(token.trim())} is not a version constraint`);
   const b = bound;
   const tilde = (v: Version) =>
     compare(v, b) >= 0 &&
-    ((b.major === 0 && b.minor === 0 && b.patch === 0 && !minorDirty && !patchDirty) ||
+    ((b.major === 0n && b.minor === 0n && b.patch === 0n && !minorDirty && !patchDirty) ||
       (v.major === b.major && (minorDirty || v.minor === b.minor)));
   const tests: Record<string, (v: Version) => boolean> = {
     '': (v) => (dirty ? tilde(v) : compare(v, b) === 0),
@@ -137,10 +156,10 @@ function comparator(token: string, where: string): { test: Comparator; pre: bool
     '~': tilde,
     '^': (v) => {
       if (compare(v, b) < 0) return false;
-      if (b.major > 0 || minorDirty) return v.major === b.major;
-      if (v.major > 0) return false;
-      if (b.minor > 0 || patchDirty) return v.minor === b.minor;
-      if (v.minor > 0) return false;
+      if (b.major > 0n || minorDirty) return v.major === b.major;
+      if (v.major > 0n) return false;
+      if (b.minor > 0n || patchDirty) return v.minor === b.minor;
+      if (v.minor > 0n) return false;
       return v.patch === b.patch;
     },
   };
@@ -173,7 +192,10 @@ function parseConstraint(constraint: string): { test: Comparator; pre: boolean }
   const rewritten = constraint.replace(hyphenRange, (_all, from: string, to: string) => `>= ${from}, <= ${to} `);
   return rewritten.split('||').map((group) => {
     if (!validGroup.test(group)) {
-      throw new LadingError('INVALID_ARGUMENT', `${where}: "${group.trim()}" is not a version constraint`);
+      throw new LadingError(
+        'INVALID_ARGUMENT',
+        `${where}: ${JSON.stringify(group.trim())} is not a version constraint`,
+      );
     }
     return [...group.matchAll(findConstraint)].map((m) => comparator(m[0], where));
   });

@@ -173,6 +173,10 @@ export function buildTransferSpec(
   // Two identities can make one ID (`1.0.0-rc.1` and `1.0.0-rc1`): the second gets a number, so
   // neither version's environment entry or nodes are lost or refused as used twice.
   const taken = new Set<string>();
+  // Every node's ID, across versions: a version can spell another's node name (`1.0.0` adds a
+  // resource `r:1.0.0-upload` as `…100GettransformR100Upload`; `1.0.0-gettransform-r-1-0-0`
+  // uploads as that too), and a spec with one ID twice is refused by --transfer-spec.
+  const nodeIds = new Set<string>(['fileBufferCleanup']);
   const unique = (id: string, used: Set<string>): string => {
     let candidate = id;
     for (let n = 2; used.has(candidate); n++) candidate = `${id}N${n}`;
@@ -191,10 +195,17 @@ export function buildTransferSpec(
     const added = new Map<number, string>();
     resources.forEach((resource, i) => {
       const rid = unique(transformationId(identityOf(resource)), resourceIds);
-      const getId = `${id}Get${rid}`;
-      const addId = `${id}Add${rid}`;
+      // Claimed where a node is made, so that an ID not used takes no number from another.
+      const named = new Map<string, string>();
+      const nodeId = (kind: string): string => {
+        let claimed = named.get(kind);
+        if (claimed === undefined) named.set(kind, (claimed = unique(`${id}${kind}${rid}`, nodeIds)));
+        return claimed;
+      };
       const access = resource.access;
       if (isAccessType(access.type, AccessType.LocalBlob)) {
+        const getId = nodeId('Get');
+        const addId = nodeId('Add');
         tgd.transformations.push({
           type: `${kindOf(source)}GetLocalResource/v1alpha1`,
           id: getId,
@@ -243,7 +254,7 @@ export function buildTransferSpec(
         const imageReference = String((access as { imageReference?: unknown }).imageReference ?? '');
         const referenceName = referenceNameOf(imageReference);
         if (uploadAsArtifact) {
-          const transferId = `${id}Transfer${rid}`;
+          const transferId = nodeId('Transfer');
           const targetResource: Obj = {
             name: resource.name,
             version: resource.version,
@@ -263,6 +274,8 @@ export function buildTransferSpec(
           added.set(i, transferId);
           return;
         }
+        const getId = nodeId('Get');
+        const addId = nodeId('Add');
         tgd.transformations.push({ type: 'GetOCIArtifact/v1alpha1', id: getId, spec: { resource: wireResources[i] } });
         tgd.transformations.push({
           type: `${kindOf(target)}AddLocalResource/v1alpha1`,
@@ -282,7 +295,9 @@ export function buildTransferSpec(
       if (isAccessType(access.type, AccessType.Helm)) {
         // Upstream's chart path: get, convert to an OCI artifact, add. lading prints it; running it
         // is refused by name (GetHelmChart), as lading copies charts only in a direct transfer.
-        const convertId = `${id}Convert${rid}`;
+        const getId = nodeId('Get');
+        const convertId = nodeId('Convert');
+        const addId = nodeId('Add');
         tgd.transformations.push({ type: 'GetHelmChart/v1alpha1', id: getId, spec: { resource: wireResources[i] } });
         tgd.transformations.push({
           type: 'ConvertHelmToOCI/v1alpha1',
@@ -325,7 +340,7 @@ export function buildTransferSpec(
     });
     tgd.transformations.push({
       type: `${kindOf(target)}AddComponentVersion/v1alpha1`,
-      id: `${id}Upload`,
+      id: unique(`${id}Upload`, nodeIds),
       spec: { repository: to, descriptor: descriptorSpec(descriptor, id, added) },
     });
   }
