@@ -422,31 +422,39 @@ test('lading serve on 127.0.0.1: a refused host name is logged with the flag tha
   const served = await startServe(['--root', join(work.path, 'r')]);
   try {
     const port = Number(served.host.split(':')[1]);
-    const host = `registry.example:${port}`;
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        method: 'HEAD',
-        path: '/v2/hello/manifests/v1',
-        headers: { host },
+    const head = (host: string) =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          method: 'HEAD',
+          path: '/v2/hello/manifests/v1',
+          headers: { host },
+        });
+        req.on('response', (r) => {
+          r.resume();
+          resolve(r);
+        });
+        req.on('error', reject);
+        req.end();
       });
-      req.on('response', (r) => {
-        r.resume();
-        resolve(r);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    assert.equal(res.statusCode, 403);
-    const line = new RegExp(
-      `"HEAD /v2/hello/manifests/v1" 403 .* error="refused the host name \\\\"registry\\.example:${port}\\\\": start lading serve with --allowed-host registry\\.example to answer it"$`,
-      'm',
+    const logged = async (line: RegExp) => {
+      for (let i = 0; !line.test(served.stderr()); i++) {
+        assert.ok(i < 250, `no request log line ${line}:\n${served.stderr()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    assert.equal((await head(`registry.example:${port}`)).statusCode, 403);
+    await logged(
+      new RegExp(
+        `"HEAD /v2/hello/manifests/v1" 403 .* error="refused the host name \\\\"registry\\.example:${port}\\\\": not one of this server's names; start lading serve with --allowed-host registry\\.example to answer it"$`,
+        'm',
+      ),
     );
-    for (let i = 0; !line.test(served.stderr()); i++) {
-      assert.ok(i < 250, `no request log line naming --allowed-host:\n${served.stderr()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // A Host that is no host name is not offered as a flag to paste into a shell.
+    assert.equal((await head(`evil;curl x|sh:${port}`)).statusCode, 403);
+    await logged(/ error="refused the host name \\"evil;curl x\|sh:\d+\\": not one of this server's names"$/m);
+    assert.doesNotMatch(served.stderr(), /--allowed-host evil/);
   } finally {
     await served.stop();
     await work.cleanup();

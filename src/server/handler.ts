@@ -13,7 +13,7 @@ import {
   parseDigest,
   parseNode,
 } from '../oci/index.js';
-import { fromBrowser, fromOwnOrigin } from './browser.js';
+import { allowedHostName, fromBrowser, fromOwnOrigin } from './browser.js';
 import { ServerBusy } from './busy.js';
 import { clientNetwork } from './client-address.js';
 import type { Htpasswd } from './htpasswd.js';
@@ -120,15 +120,15 @@ export function registryHandler(o: HandlerOptions): (req: IncomingMessage, res: 
     if (browser || o.hostForAll?.()) {
       const hostOk = o.browserHost?.();
       if (hostOk && !hostOk(req.headers.host)) {
-        // The client sees only `403` on a HEAD (no body): the operator's log says what to do.
-        const name = (req.headers.host ?? '').replace(/:\d+$/, '');
+        // The client sees only `403` on a HEAD (no body): the operator's log says why, and names
+        // the host as `allowedHosts` would take it, where it is a name one could allow.
+        const host = req.headers.host ?? '';
         internalErrors.set(
           res,
-          printable(
-            `refused the host name ${JSON.stringify(req.headers.host ?? '')}: start lading serve with --allowed-host ${name || 'NAME'} to answer it`,
-            500,
-          ),
+          printable(`refused the host name ${JSON.stringify(host)}: not one of this server's names`, 500),
         );
+        const name = allowableHost(host);
+        if (name) refusedHosts.set(res, name);
         throw new RegistryReply(
           403,
           'DENIED',
@@ -819,6 +819,18 @@ function reply(
 
 /** Why a request failed, for the request log (server.ts): what failed in one answered 500, or a refused host name. */
 export const internalErrors = new WeakMap<ServerResponse, string>();
+
+/** A refused request's host name, as `allowedHosts` would admit it (server.ts's request log). */
+export const refusedHosts = new WeakMap<ServerResponse, string>();
+
+/** The name in a Host header, without its port, where it is one `allowedHosts` could hold. */
+function allowableHost(header: string): string | undefined {
+  try {
+    return allowedHostName(header.replace(/:\d{1,5}$/, ''));
+  } catch {
+    return undefined;
+  }
+}
 
 function sendError(res: ServerResponse, req: IncomingMessage, error: unknown): void {
   let answer: RegistryReply;

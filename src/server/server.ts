@@ -6,7 +6,7 @@ import { readRegularFile } from '../content/index.js';
 import { OciLayout } from '../layout/index.js';
 import { LadingError, MaxManifestBytes } from '../oci/index.js';
 import { allowedHostName, hostGuard, isLoopbackAddress } from './browser.js';
-import { internalErrors, registryHandler } from './handler.js';
+import { internalErrors, refusedHosts, registryHandler } from './handler.js';
 import { Htpasswd } from './htpasswd.js';
 import { repositoryParts } from './names.js';
 import { RegistryStore } from './storage.js';
@@ -63,8 +63,10 @@ export interface RequestLog {
   aborted: boolean;
   /** The client's User-Agent header ('' when none). */
   userAgent: string;
-  /** Why the request failed, for the operator: what failed in an internal error (500; the client is told only its kind), or a host name refused and the flag that admits it (403). */
+  /** Why the request failed, for the operator: what failed in an internal error (500; the client is told only its kind), or a refused host name (403). */
   error?: string;
+  /** A refused host name (403) as `allowedHosts` would admit it, where the request named one that could be (not an address with odd characters). */
+  refusedHost?: string;
 }
 
 export interface RunningRegistry {
@@ -156,6 +158,7 @@ export async function startRegistry(o: ServeOptions): Promise<RunningRegistry> {
         aborted,
         userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
         ...(internalErrors.has(res) ? { error: internalErrors.get(res) as string } : {}),
+        ...(refusedHosts.has(res) ? { refusedHost: refusedHosts.get(res) as string } : {}),
       });
     };
     res.once('finish', () => log(false));

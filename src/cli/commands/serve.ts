@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { RequestLog } from '../../server/index.js';
 import type { CliIO } from '../io.js';
 import { collect, parseSize } from '../options.js';
 import { safeText } from '../output/safe-text.js';
@@ -154,7 +155,7 @@ async function serveCommand(io: CliIO, flags: ServeFlags): Promise<void> {
       if (want > level) return;
       line(
         { level: e.status >= 500 ? 'error' : e.status >= 400 ? 'warn' : 'info', msg: 'request', ...e },
-        `${e.time} ${e.remote} "${e.method} ${e.path}" ${e.status} in=${e.bytesIn} out=${e.bytesOut} ${e.ms}ms${e.aborted ? ' aborted' : ''} ${JSON.stringify(e.userAgent)}${e.error === undefined ? '' : ` error=${JSON.stringify(e.error)}`}`,
+        `${e.time} ${e.remote} "${e.method} ${e.path}" ${e.status} in=${e.bytesIn} out=${e.bytesOut} ${e.ms}ms${e.aborted ? ' aborted' : ''} ${JSON.stringify(e.userAgent)}${e.error === undefined ? '' : ` error=${JSON.stringify(whyFailed(e))}`}`,
       );
     },
   });
@@ -192,4 +193,10 @@ async function gcCommand(io: CliIO, flags: GcFlags): Promise<void> {
   for (const { repository, reason } of report.kept) {
     io.stderr.write(`Warning: kept every blob of ${safeText(repository)}: ${safeText(reason)}\n`);
   }
+}
+
+/** A failed request's reason for the log; a refused host name with the flag that admits it. */
+function whyFailed(e: RequestLog): string {
+  const why = e.error ?? '';
+  return e.refusedHost ? `${why}; start lading serve with --allowed-host ${e.refusedHost} to answer it` : why;
 }
