@@ -313,6 +313,8 @@ export class CtfStore {
    */
   async writeBlob(expected: Descriptor, content: Content | BlobFill, o: Op = {}): Promise<void> {
     this.assertWritable();
+    // Small blobs are written by direct calls: thousands of inputs in a row would hold the loop.
+    await letLoopTurn();
     await this.#firstWrite();
     if (await this.#blobs.write(expected, content, o)) this.added.add(expected.digest);
     else this.#relied.add(expected.digest);
@@ -327,6 +329,7 @@ export class CtfStore {
   /** Stores a blob of not yet known digest, hashed as it is written (see BlobFolder.ingest). */
   async ingestBlob(mediaType: string, content: Readable, o: Op = {}): Promise<Descriptor> {
     this.assertWritable();
+    await letLoopTurn();
     await this.#firstWrite();
     const { desc, added } = await this.#blobs.ingest(mediaType, content, o);
     if (added) this.added.add(desc.digest);
@@ -459,7 +462,8 @@ const LoopTurnMs = 20;
  * tgz, a batched index) answers without any: an `add cv` of thousands of versions would otherwise
  * hold the loop for its whole run, and a Ctrl-C (whose handler aborts the work) would wait for the
  * end. Every version recorded reads the index, so this is asked often; it costs a turn of the loop
- * every 20 ms.
+ * every 20 ms. Blob writes ask too: the inputs of thousands of components are all stored before
+ * the first version is, without an index read between them.
  */
 async function letLoopTurn(): Promise<void> {
   if (performance.now() - lastTurn < LoopTurnMs) return;

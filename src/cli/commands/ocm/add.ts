@@ -60,7 +60,7 @@ Examples:
   lading add cv -r http://localhost:5000/my-components --component-version-conflict-policy replace`,
   );
   cmd.action(async (opts) => {
-    const { parseConstructor } = await import('../../../ocm/constructor/parse.js');
+    const { parseConstructorAsync } = await import('../../../ocm/constructor/parse.js');
     const { constructComponentVersions } = await import('../../../ocm/construct.js');
     const { parseRepository } = await import('../../../ocm/reference.js');
     const { renderDescriptors } = await import('../../output/ocm-render.js');
@@ -87,7 +87,13 @@ Examples:
     const file: string = opts.constructor;
     const text = await readConstructorFile(file, { byDefault: cmd.getOptionValueSource('constructor') === 'default' });
     // Everything that can be checked without touching the repository is checked first.
-    const ctor = parseConstructor(text, { file, env: process.env });
+    log('debug', `reading component constructor ${file} (${text.length} bytes)`, io);
+    // Thousands of components take seconds to read: a Ctrl-C meanwhile stops the read.
+    const ctor = await parseConstructorAsync(text, {
+      file,
+      env: process.env,
+      signal: (await import('../../interrupt.js')).interruptSignal(),
+    });
     for (const w of ctor.warnings) log('warn', w, io);
     const spec = parseRepository(opts.repository);
     const opened = await openRepository(spec, opts, { write: true });
