@@ -85,14 +85,11 @@ Examples:
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
     const file: string = opts.constructor;
-    const text = await readConstructorFile(file, { byDefault: cmd.getOptionValueSource('constructor') === 'default' });
-    // Everything that can be checked without touching the repository is checked first.
-    log('debug', `reading component constructor ${file} (${text.length} bytes)`, io);
-    // Thousands of components take seconds to read: a Ctrl-C meanwhile stops the read.
-    const ctor = await parseConstructorAsync(text, {
-      file,
-      env: process.env,
-      signal: (await import('../../interrupt.js')).interruptSignal(),
+    // Everything that can be checked without touching the repository is checked first. The file's
+    // text is not kept past the read (megabytes for thousands of components).
+    const ctor = await readConstructor(file, io, {
+      byDefault: cmd.getOptionValueSource('constructor') === 'default',
+      parse: parseConstructorAsync,
     });
     for (const w of ctor.warnings) log('warn', w, io);
     const spec = parseRepository(opts.repository);
@@ -201,6 +198,18 @@ async function helmAwareInputs(access: AccessOptions) {
   const { createHelmInput } = await import('../../../ocm/input/helm.js');
   const { InputType } = await import('../../../ocm/types.js');
   return new Map(builtinInputMethods).set(InputType.Helm, createHelmInput(access.helm));
+}
+
+/** The constructor file read and parsed (see readConstructorFile); a Ctrl-C stops the parse. */
+async function readConstructor(
+  file: string,
+  io: CliIO,
+  o: { byDefault: boolean; parse: typeof import('../../../ocm/constructor/parse.js').parseConstructorAsync },
+) {
+  const text = await readConstructorFile(file, { byDefault: o.byDefault });
+  log('debug', `reading component constructor ${file} (${text.length} bytes)`, io);
+  // Thousands of components take seconds to read.
+  return o.parse(text, { file, env: process.env, signal: (await import('../../interrupt.js')).interruptSignal() });
 }
 
 /**
