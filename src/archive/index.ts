@@ -10,6 +10,7 @@ export * from './limits.js';
 export * from './link-target.js';
 export * from './lock.js';
 export * from './real-dir.js';
+export * from './remove-tree.js';
 export * from './stale-temps.js';
 export * from './tar-bytes.js';
 export * from './tar-files.js';

@@ -2,7 +2,15 @@ import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
-import { DirFiles, removeStaleLock, sweepStaleTemps, TarFiles, tempPathFor, withLock } from '../archive/index.js';
+import {
+  DirFiles,
+  removeStaleLock,
+  removeTree,
+  sweepStaleTemps,
+  TarFiles,
+  tempPathFor,
+  withLock,
+} from '../archive/index.js';
 import { type Op, type OpenMode, OpenModes, type Target, type TargetResolver } from '../content/index.js';
 import { makeDirectory } from '../content/make-directory.js';
 import { LadingError, parseReference } from '../oci/index.js';
@@ -279,7 +287,7 @@ export class CtfArchive {
       store.dirty = openedAs === undefined;
       return new CtfArchive(path, format, mode, store, work, openedAs, made);
     } catch (error) {
-      await rm(work, { recursive: true, force: true });
+      await removeTree(work);
       throw error;
     }
   }
@@ -385,7 +393,7 @@ export class CtfArchive {
         });
       }
     } finally {
-      await rm(work, { recursive: true, force: true });
+      await removeTree(work);
       // A new archive that was never written leaves none of the folders made for it.
       if (this.#made.folder && !(await statOrUndefined(this.path))) {
         await removeEmptyFolders(dirname(this.path), this.#made.folder);

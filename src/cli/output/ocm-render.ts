@@ -45,9 +45,41 @@ function renderTree(roots: ComponentTree[]): string {
 
 export type OcmFormat = 'table' | 'yaml' | 'json' | 'ndjson' | 'tree';
 
-async function wire(descs: ComponentDescriptor[]) {
+/** Text gathered before a write to stdout (see writeDescriptors). */
+const WriteChars = 64 * 1024;
+
+/**
+ * The descriptors as one JSON array (`json`), one JSON value a line (`ndjson`) or one YAML list
+ * (`yaml`), written as each is made: the text of thousands of descriptors (an `add cv` of a large
+ * constructor) is never held whole, nor is a second, wire-form copy of every descriptor. The bytes
+ * are those of the whole list made at once: an element of a JSON array indented by 2 is the
+ * element's own text indented by 2 more (no string holds a raw line break), and a YAML block list
+ * is its items' one-item lists one after another.
+ */
+async function writeDescriptors(io: CliIO, format: 'json' | 'ndjson' | 'yaml', flat: ComponentDescriptor[]) {
   const { toWire } = await import('../../ocm/descriptor/wire.js');
-  return descs.map(toWire);
+  const { goYaml } = await import('../../ocm/descriptor/go-yaml.js');
+  if (flat.length === 0) {
+    if (format !== 'ndjson') io.stdout.write(format === 'json' ? `${jsonText([], 2)}\n` : goYaml([]));
+    return;
+  }
+  const item =
+    format === 'json'
+      ? (w: unknown, last: boolean) => `  ${jsonText(w, 2).replaceAll('\n', '\n  ')}${last ? '\n]\n' : ',\n'}`
+      : format === 'ndjson'
+        ? (w: unknown) => `${jsonText(w)}\n`
+        : (w: unknown) => goYaml([w]);
+  let text = format === 'json' ? '[\n' : '';
+  const flush = async () => {
+    const ok = io.stdout.write(text);
+    text = '';
+    if (!ok && !io.stdout.readerGone) await new Promise((resolve) => io.stdout.once('drain', resolve));
+  };
+  for (const [i, d] of flat.entries()) {
+    text += item(toWire(d), i === flat.length - 1);
+    if (text.length >= WriteChars) await flush();
+  }
+  if (text !== '') await flush();
 }
 
 export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: ComponentTree[]): Promise<void> {
@@ -59,16 +91,10 @@ export async function renderDescriptors(io: CliIO, format: OcmFormat, roots: Com
   roots.forEach(walk);
   switch (format) {
     case 'json':
-      io.stdout.write(`${jsonText(await wire(flat), 2)}\n`);
-      return;
     case 'ndjson':
-      for (const w of await wire(flat)) io.stdout.write(`${jsonText(w)}\n`);
+    case 'yaml':
+      await writeDescriptors(io, format, flat);
       return;
-    case 'yaml': {
-      const { goYaml } = await import('../../ocm/descriptor/go-yaml.js');
-      io.stdout.write(goYaml(await wire(flat)));
-      return;
-    }
     case 'tree':
       io.stdout.write(renderTree(roots));
       return;

@@ -129,13 +129,15 @@ export function pathSegments(instancePath: string, data: unknown): (string | num
 
 /** `components[0].resources[2].input.path`; keys that are not identifiers are bracket-quoted. */
 export function formatPath(path: readonly (string | number)[]): string {
-  let out = '';
+  // Joined once: a `+=` chain makes a tree of pieces (some 150 bytes more for each of the
+  // thousands of locations a large constructor's model keeps).
+  const parts: string[] = [];
   for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
+    if (typeof seg === 'number') parts.push(`[${seg}]`);
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) parts.push(parts.length === 0 ? seg : `.${seg}`);
+    else parts.push(`[${JSON.stringify(seg)}]`);
   }
-  return out;
+  return parts.join('');
 }
 
 const combinators = new Set(['oneOf', 'anyOf', 'if']);

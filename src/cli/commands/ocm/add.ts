@@ -60,7 +60,7 @@ Examples:
   lading add cv -r http://localhost:5000/my-components --component-version-conflict-policy replace`,
   );
   cmd.action(async (opts) => {
-    const { parseConstructor } = await import('../../../ocm/constructor/parse.js');
+    const { parseConstructorAsync } = await import('../../../ocm/constructor/parse.js');
     const { constructComponentVersions } = await import('../../../ocm/construct.js');
     const { parseRepository } = await import('../../../ocm/reference.js');
     const { renderDescriptors } = await import('../../output/ocm-render.js');
@@ -85,9 +85,12 @@ Examples:
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new LadingError('INVALID_ARGUMENT', '--concurrency-limit must be a positive whole number');
     const file: string = opts.constructor;
-    const text = await readConstructorFile(file, { byDefault: cmd.getOptionValueSource('constructor') === 'default' });
-    // Everything that can be checked without touching the repository is checked first.
-    const ctor = parseConstructor(text, { file, env: process.env });
+    // Everything that can be checked without touching the repository is checked first. The file's
+    // text is not kept past the read (megabytes for thousands of components).
+    const ctor = await readConstructor(file, io, {
+      byDefault: cmd.getOptionValueSource('constructor') === 'default',
+      parse: parseConstructorAsync,
+    });
     for (const w of ctor.warnings) log('warn', w, io);
     const spec = parseRepository(opts.repository);
     const opened = await openRepository(spec, opts, { write: true });
@@ -195,6 +198,18 @@ async function helmAwareInputs(access: AccessOptions) {
   const { createHelmInput } = await import('../../../ocm/input/helm.js');
   const { InputType } = await import('../../../ocm/types.js');
   return new Map(builtinInputMethods).set(InputType.Helm, createHelmInput(access.helm));
+}
+
+/** The constructor file read and parsed (see readConstructorFile); a Ctrl-C stops the parse. */
+async function readConstructor(
+  file: string,
+  io: CliIO,
+  o: { byDefault: boolean; parse: typeof import('../../../ocm/constructor/parse.js').parseConstructorAsync },
+) {
+  const text = await readConstructorFile(file, { byDefault: o.byDefault });
+  log('debug', `reading component constructor ${file} (${text.length} bytes)`, io);
+  // Thousands of components take seconds to read.
+  return o.parse(text, { file, env: process.env, signal: (await import('../../interrupt.js')).interruptSignal() });
 }
 
 /**
