@@ -70,7 +70,10 @@ describe("docs/library.md's command to run an example", () => {
         .replaceAll('~/lading', root.replace(/\/$/, ''))
         .replaceAll('localhost:5000', loadPeers().plain.host)
         .replaceAll('/tmp/lading-example', work.path);
-      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: root, encoding: 'utf8' });
+      // A reader's shell: none of the npm_* variables `npm test` (or CI's `npx -c`, whose
+      // npm_config_call makes the guide's npx refuse its arguments) sets for the tests.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: root, encoding: 'utf8', env });
       for (const pattern of expected['oci-artifacts.ts'] ?? []) assert.match(stdout, pattern);
       assert.ok(existsSync(join(work.path, 'hello-layout.tar')), 'it wrote its files into the empty folder');
       t.diagnostic(`ran: ${script.trim().split('\n').join(' && ')}`);
