@@ -12,6 +12,7 @@ export async function start(argv: string[]): Promise<void> {
   // second is the same request: `timeout -s INT` and some process managers deliver a signal both to
   // the process and to its group, and that must not skip the clean-up.
   let firstSignalAt: number | undefined;
+  let firstSignal: 'SIGINT' | 'SIGTERM' | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       const code = 128 + (signal === 'SIGINT' ? 2 : 15);
@@ -22,6 +23,7 @@ export async function start(argv: string[]): Promise<void> {
         return;
       }
       firstSignalAt = now;
+      firstSignal = signal;
       process.exitCode = code;
       setTimeout(() => endBySignal(signal), 10_000).unref();
       void import('./interrupt.js').then(({ interrupt }) => interrupt(signal));
@@ -34,6 +36,10 @@ export async function start(argv: string[]): Promise<void> {
   // A failed write to stdout reports its error on a later tick: let it arrive before deciding.
   await new Promise((resolve) => setImmediate(resolve));
   process.exitCode = reportLostOutput(io, code);
+  // Interrupted, output still queued for a reader that stopped reading (a pager left open) would
+  // keep the process until the 10 s backstop (stdout cannot be closed): the command has cleaned up
+  // and said so on stderr, so the signal ends the process now, dropping what is left of it.
+  if (firstSignal !== undefined && process.stdout.writableLength > 0) endBySignal(firstSignal);
 }
 
 /**

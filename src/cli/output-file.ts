@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeTempFolder, sweepStaleTemps, tempPathFor } from '../archive/index.js';
 import { isLadingError, LadingError } from '../oci/index.js';
+import { interruptSignal } from './interrupt.js';
 import { CliStream } from './output/cli-stream.js';
 
 /** How long a dead run's temp beside an output file is left alone (see writeReplacing). */
@@ -117,9 +118,7 @@ export async function checkOutputFile(path: string, option: string): Promise<voi
 export async function copyToStream(stream: Readable, out: CliStream): Promise<void> {
   for await (const chunk of stream) {
     if (out.readerGone) break;
-    if (!out.write(chunk as Buffer)) {
-      await new Promise<void>((done) => out.once('drain', done));
-    }
+    if (!out.write(chunk as Buffer)) await out.drained(interruptSignal());
   }
   if (out.readerGone) stream.destroy();
 }

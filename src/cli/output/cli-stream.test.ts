@@ -76,3 +76,51 @@ describe('CliStream: bytes and text on a terminal', () => {
     assert.deepEqual(written(), Buffer.from([0x41, 0xe2, 0x80, 0x42, 0x0a]));
   });
 });
+
+describe('CliStream: waiting for a full stream to take more', () => {
+  /** A stdout whose reader stopped reading: nothing written ever completes. */
+  function stalled(): CliStream {
+    const sink = new Writable({ highWaterMark: 4, write() {} });
+    return new CliStream(sink);
+  }
+
+  test('a Ctrl-C (the signal) ends the wait with its reason, at once and when already given', async () => {
+    const out = stalled();
+    assert.equal(out.write('more than four bytes'), false, 'full');
+    const stop = new AbortController();
+    const waiting = out.drained(stop.signal);
+    const reason = new Error('interrupted');
+    stop.abort(reason);
+    await assert.rejects(waiting, (e) => e === reason);
+    await assert.rejects(out.drained(stop.signal), (e) => e === reason);
+    assert.equal(out.listenerCount('drain'), 0, 'no waiter left behind');
+  });
+
+  test('drains as the stream does; a reader that went away ends the wait too', async () => {
+    const parts: string[] = [];
+    let release: (() => void) | undefined;
+    const sink = new Writable({
+      highWaterMark: 4,
+      write(chunk, _encoding, done) {
+        parts.push(String(chunk));
+        release = done;
+      },
+    });
+    const out = new CliStream(sink);
+    const signal = new AbortController().signal;
+    assert.equal(out.write('more than four bytes'), false);
+    const waiting = out.drained(signal);
+    release?.();
+    await waiting;
+    assert.deepEqual(parts, ['more than four bytes']);
+
+    const sinkOfGone = new Writable({ highWaterMark: 4, write() {} });
+    const gone = new CliStream(sinkOfGone);
+    assert.equal(gone.write('more than four bytes'), false);
+    const pending = gone.drained(signal);
+    sinkOfGone.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    await pending;
+    assert.equal(gone.readerGone, true);
+    await gone.drained(signal);
+  });
+});

@@ -61,6 +61,29 @@ export class CliStream extends EventEmitter implements NodeJS.WritableStream {
     return !this.#gone;
   }
 
+  /**
+   * Waits until the stream takes more after a `write` that said it was full, or its reader has
+   * gone. `signal` (the command's Ctrl-C: `interruptSignal()`) ends the wait with its reason: a
+   * reader that stopped reading (a pager left open, `| (sleep 60; cat)`) must not hold an
+   * interrupted command.
+   */
+  drained(signal: AbortSignal): Promise<void> {
+    if (this.#gone) return Promise.resolve();
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      };
+      const stop = () => {
+        this.off('drain', done);
+        reject(signal.reason);
+      };
+      this.once('drain', done);
+      signal.addEventListener('abort', stop, { once: true });
+    });
+  }
+
   #lost(error: NodeJS.ErrnoException): void {
     if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') this.#failure ??= error;
     if (this.#gone) return;

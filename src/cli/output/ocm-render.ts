@@ -1,6 +1,7 @@
 import type { ComponentTree } from '../../ocm/component-tree.js';
 import { identityOf } from '../../ocm/descriptor/identity.js';
 import type { ComponentDescriptor, Resource } from '../../ocm/descriptor/model.js';
+import { interruptSignal } from '../interrupt.js';
 import type { CliIO } from '../io.js';
 import { jsonText, safeText } from './safe-text.js';
 
@@ -73,7 +74,7 @@ async function writeDescriptors(io: CliIO, format: 'json' | 'ndjson' | 'yaml', f
   const flush = async () => {
     const ok = io.stdout.write(text);
     text = '';
-    if (!ok && !io.stdout.readerGone) await new Promise((resolve) => io.stdout.once('drain', resolve));
+    if (!ok) await io.stdout.drained(interruptSignal());
   };
   for (const [i, d] of flat.entries()) {
     text += item(toWire(d), i === flat.length - 1);
